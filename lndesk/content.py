@@ -1,0 +1,268 @@
+"""Content types: what a payload means, and the rules each known type follows.
+
+Payloads are deterministic CBOR maps with text keys (docs/protocol.md, section
+"Content types"). Readers ignore map keys they do not know, so newer versions can add
+optional fields. Entries of unknown types are stored and passed on untouched; they
+parse to ``Unknown``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from lndesk import canonical
+from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ
+from lndesk.errors import ContentError, DecodeError
+
+MAX_TAGS = 16
+MAX_TAG_CHARS = 64
+MAX_LINKS = 16
+MAX_LINK_CHARS = 2048
+MAX_NAME_CHARS = 64
+MAX_BIO_CHARS = 1000
+MAX_AVATAR_BYTES = 32_768
+LINK_SCHEMES = frozenset({"http", "https", "lndesk"})
+
+POST = "post"
+REPLY = "reply"
+FOLLOW = "follow"
+UNFOLLOW = "unfollow"
+PROFILE = "profile"
+SHARE = "share"
+TOMBSTONE = "tombstone"
+KNOWN_TYPES = (POST, REPLY, FOLLOW, UNFOLLOW, PROFILE, SHARE, TOMBSTONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A reference to an entry: its author, sequence number and id (CBOR ``[author, seq, id]``)."""
+
+    author: bytes
+    seq: int
+    id: bytes
+
+    def to_cbor(self) -> list[Any]:
+        return [self.author, self.seq, self.id]
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    text: str
+    tags: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    type: str = field(default=POST, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    root: Ref
+    parent: Ref
+    tags: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    type: str = field(default=REPLY, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    feed: bytes
+    type: str = field(default=FOLLOW, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Unfollow:
+    feed: bytes
+    type: str = field(default=UNFOLLOW, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    bio: str = ""
+    avatar: bytes = b""
+    type: str = field(default=PROFILE, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    ref: Ref
+    comment: str = ""
+    type: str = field(default=SHARE, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    ref: Ref
+    type: str = field(default=TOMBSTONE, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A payload of a content type this version does not know; kept as it came."""
+
+    type: str
+    value: Any = None
+
+
+Content = Post | Reply | Follow | Unfollow | Profile | Share | Tombstone | Unknown
+
+
+def normalize_tag(tag: str) -> str:
+    """``#Pedagogy `` -> ``pedagogy``. Raises ContentError for tags that cannot be tags."""
+    cleaned = unicodedata.normalize("NFC", tag.strip().lstrip("#")).casefold()
+    if not cleaned or any(ch.isspace() for ch in cleaned) or len(cleaned) > MAX_TAG_CHARS:
+        raise ContentError(
+            f"{tag!r} is not a usable tag",
+            f"A tag is one word of at most {MAX_TAG_CHARS} characters, like 'pedagogy'.",
+        )
+    return cleaned
+
+
+def encode_content(content: Content) -> bytes:
+    """The canonical payload bytes for ``content`` (validated first)."""
+    doc: dict[str, Any]
+    match content:
+        case Post(text, tags, links):
+            doc = _text_doc(text, tags, links)
+        case Reply(text, root, parent, tags, links):
+            doc = _text_doc(text, tags, links)
+            doc.update(root=root.to_cbor(), parent=parent.to_cbor())
+        case Follow(feed) | Unfollow(feed):
+            doc = {"feed": feed}
+        case Profile(name, bio, avatar):
+            doc = {"name": name}
+            if bio:
+                doc["bio"] = bio
+            if avatar:
+                doc["avatar"] = avatar
+        case Share(ref, comment):
+            doc = {"ref": ref.to_cbor()}
+            if comment:
+                doc["comment"] = comment
+        case Tombstone(ref):
+            doc = {"ref": ref.to_cbor()}
+        case Unknown(_, value):
+            return canonical.encode(value)
+    payload = canonical.encode(doc)
+    parse_content(content.type, payload)  # one set of rules for what we write and read
+    return payload
+
+
+def parse_content(type_: str, payload: bytes) -> Content:
+    """Decode and validate a payload of content type ``type_``."""
+    try:
+        value = canonical.decode(payload)
+    except DecodeError as exc:
+        raise ContentError(f"the {type_} payload is not valid CBOR: {exc}") from exc
+    if type_ not in KNOWN_TYPES:
+        return Unknown(type_, value)
+    if type(value) is not dict:
+        raise ContentError(f"a {type_} payload must be a CBOR map")
+    doc: dict[str, Any] = value
+    if type_ == POST:
+        return Post(*_text_fields(doc))
+    if type_ == REPLY:
+        text, tags, links = _text_fields(doc)
+        return Reply(text, _ref(doc, "root"), _ref(doc, "parent"), tags, links)
+    if type_ in (FOLLOW, UNFOLLOW):
+        feed = _field(doc, "feed", bytes)
+        if len(feed) != KEY_SIZE:
+            raise ContentError(f"a {type_} must name a 32-byte public key")
+        return Follow(feed) if type_ == FOLLOW else Unfollow(feed)
+    if type_ == PROFILE:
+        name = _text(doc, "name", MAX_NAME_CHARS, allow_empty=False)
+        bio = _text(doc, "bio", MAX_BIO_CHARS, optional=True)
+        avatar = _field(doc, "avatar", bytes, optional=True) or b""
+        if len(avatar) > MAX_AVATAR_BYTES:
+            raise ContentError(f"a profile avatar is at most {MAX_AVATAR_BYTES} bytes")
+        return Profile(name, bio, avatar)
+    if type_ == SHARE:
+        return Share(_ref(doc, "ref"), _text(doc, "comment", None, optional=True))
+    return Tombstone(_ref(doc, "ref"))
+
+
+def _text_doc(text: str, tags: tuple[str, ...], links: tuple[str, ...]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"text": text}
+    if tags:
+        doc["tags"] = [normalize_tag(tag) for tag in tags]
+    if links:
+        doc["links"] = list(links)
+    return doc
+
+
+def _text_fields(doc: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    text = _text(doc, "text", None, allow_empty=False)
+    tags = _str_list(doc, "tags", MAX_TAGS)
+    for tag in tags:
+        if normalize_tag(tag) != tag:
+            raise ContentError(f"tag {tag!r} is not in normal form (lowercase, no '#')")
+    links = _str_list(doc, "links", MAX_LINKS)
+    for link in links:
+        _check_link(link)
+    return text, tags, links
+
+
+def _check_link(link: str) -> None:
+    parsed = urllib.parse.urlsplit(link)
+    if len(link) > MAX_LINK_CHARS or parsed.scheme not in LINK_SCHEMES or not parsed.netloc:
+        raise ContentError(
+            f"{link[:100]!r} is not a link lndesk can carry",
+            "Links start with http://, https:// or lndesk:// and are at most 2048 characters.",
+        )
+
+
+def _ref(doc: dict[str, Any], name: str) -> Ref:
+    value = doc.get(name)
+    if (
+        type(value) is not list
+        or len(value) != 3
+        or type(value[0]) is not bytes
+        or len(value[0]) != KEY_SIZE
+        or type(value[1]) is not int
+        or not 1 <= value[1] <= MAX_SEQ
+        or type(value[2]) is not bytes
+        or len(value[2]) != HASH_SIZE
+    ):
+        raise ContentError(f"field {name!r} must be an entry reference [author, seq, id]")
+    return Ref(value[0], value[1], value[2])
+
+
+def _field(doc: dict[str, Any], name: str, kind: type, *, optional: bool = False) -> Any:
+    value = doc.get(name)
+    if value is None and optional:
+        return None
+    if type(value) is not kind:
+        raise ContentError(f"field {name!r} is missing or not a {kind.__name__}")
+    return value
+
+
+def _text(
+    doc: dict[str, Any],
+    name: str,
+    limit: int | None,
+    *,
+    optional: bool = False,
+    allow_empty: bool = True,
+) -> str:
+    value = _field(doc, name, str, optional=optional)
+    if value is None:
+        return ""
+    if not allow_empty and not value.strip():
+        raise ContentError(f"field {name!r} must not be empty")
+    if limit is not None and len(value) > limit:
+        raise ContentError(f"field {name!r} is longer than {limit} characters")
+    return str(value)
+
+
+def _str_list(doc: dict[str, Any], name: str, limit: int) -> tuple[str, ...]:
+    value = doc.get(name)
+    if value is None:
+        return ()
+    if type(value) is not list or any(type(item) is not str for item in value):
+        raise ContentError(f"field {name!r} must be a list of text strings")
+    if len(value) > limit:
+        raise ContentError(f"field {name!r} has more than {limit} items")
+    return tuple(value)

@@ -1,0 +1,201 @@
+"""Signed log entries: encoding, decoding, signing and authentication.
+
+An entry is the deterministic CBOR encoding of a 9-element array (docs/protocol.md,
+section "Entry")::
+
+    [version, author, seq, prev, claimed_ms, type, payload_hash, payload_size, signature]
+
+The signature covers ``SIGNATURE_CONTEXT`` followed by the encoding of the first eight
+elements as an 8-element array. The payload travels beside the entry; the entry commits
+to its BLAKE2b-256 hash and size, so a payload can be dropped while the chain of entries
+still verifies. An entry's id is the BLAKE2b-256 hash of its exact bytes, and ``prev``
+is the id of the author's previous entry.
+
+Received entries keep their exact bytes (``Entry.raw``); nothing is ever re-serialised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cbor2
+
+from lndesk.errors import ChainError, DecodeError, PayloadError, SignatureError, SizeError
+from lndesk.identity import Identity, blake2b_256, verify_signature
+from lndesk.keytext import short_key
+
+FORMAT_VERSION = 1
+SIGNATURE_CONTEXT = b"lndesk/entry/v1\x00"
+MAX_ENTRY_SIZE = 512
+MAX_PAYLOAD_SIZE = 65_536
+MAX_TIMESTAMP_MS = 2**53 - 1
+MAX_SEQ = 2**53 - 1
+HASH_SIZE = 32
+KEY_SIZE = 32
+SIGNATURE_SIZE = 64
+TYPE_PATTERN = re.compile(r"[a-z][a-z0-9._-]{0,31}")
+# The signature is the last element: a 64-byte byte string, encoded as 0x58 0x40 + 64 bytes.
+_SIGNATURE_TAIL = 2 + SIGNATURE_SIZE
+_SIGNATURE_HEADER = b"\x58\x40"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A decoded entry. ``raw`` is authoritative; the other fields are read from it."""
+
+    raw: bytes
+    id: bytes
+    author: bytes
+    seq: int
+    prev: bytes | None
+    claimed_ms: int
+    type: str
+    payload_hash: bytes
+    payload_size: int
+    signature: bytes
+
+    def signed_message(self) -> bytes:
+        """The exact bytes the author signed."""
+        return SIGNATURE_CONTEXT + b"\x88" + self.raw[1:-_SIGNATURE_TAIL]
+
+    def verify_signature(self) -> None:
+        try:
+            verify_signature(self.author, self.signed_message(), self.signature)
+        except SignatureError as exc:
+            raise SignatureError(
+                f"entry {self.seq} of {_short(self.author)} has an invalid signature",
+                "It was not written by the author it names; it was not stored.",
+            ) from exc
+
+    def check_payload(self, payload: bytes) -> None:
+        """Raise PayloadError unless ``payload`` is the one this entry commits to."""
+        if len(payload) != self.payload_size or blake2b_256(payload) != self.payload_hash:
+            raise PayloadError(
+                f"the payload of entry {self.seq} of {_short(self.author)} does not match "
+                "the hash its entry commits to",
+                "The payload was altered in transit or by the peer; it was not stored.",
+            )
+
+
+def create_entry(
+    identity: Identity,
+    *,
+    seq: int,
+    prev: bytes | None,
+    claimed_ms: int,
+    type: str,  # noqa: A002 - the protocol's field name
+    payload: bytes,
+) -> Entry:
+    """Sign a new entry of ``identity``'s log. ``payload`` must already be canonical CBOR."""
+    if len(payload) > MAX_PAYLOAD_SIZE:
+        raise SizeError(
+            f"the payload is {len(payload)} bytes, the limit is {MAX_PAYLOAD_SIZE}",
+            "Shorten the text or shrink the attached data.",
+        )
+    fields = [
+        FORMAT_VERSION,
+        identity.public_key,
+        seq,
+        prev,
+        claimed_ms,
+        type,
+        blake2b_256(payload),
+        len(payload),
+    ]
+    _check_fields(fields)
+    unsigned = cbor2.dumps(fields)
+    signature = identity.sign(SIGNATURE_CONTEXT + unsigned)
+    raw = b"\x89" + unsigned[1:] + _SIGNATURE_HEADER + signature
+    return decode_entry(raw)
+
+
+def decode_entry(raw: bytes) -> Entry:
+    """Decode and structurally validate an entry. Does not check the signature."""
+    if type(raw) is not bytes:
+        raw = bytes(raw)
+    if len(raw) > MAX_ENTRY_SIZE:
+        raise SizeError(f"an entry of {len(raw)} bytes is over the {MAX_ENTRY_SIZE}-byte limit")
+    if len(raw) < _SIGNATURE_TAIL + 1 or raw[0] != 0x89:
+        raise DecodeError("not an lndesk entry (expected a 9-element CBOR array)")
+    try:
+        fields = cbor2.loads(raw, allow_indefinite=False, max_depth=2, tag_hook=_no_tags)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - never crash on peer bytes
+        raise DecodeError(f"not an lndesk entry: {exc}") from exc
+    if type(fields) is not list or len(fields) != 9:
+        raise DecodeError("not an lndesk entry (expected a 9-element CBOR array)")
+    _check_fields(fields[:8])
+    signature = fields[8]
+    if type(signature) is not bytes or len(signature) != SIGNATURE_SIZE:
+        raise DecodeError("entry signature must be a 64-byte byte string")
+    if cbor2.dumps(fields) != raw:
+        raise DecodeError("entry is not in deterministic CBOR form (or has trailing bytes)")
+    return Entry(
+        raw,
+        blake2b_256(raw),
+        fields[1],
+        fields[2],
+        fields[3],
+        fields[4],
+        fields[5],
+        fields[6],
+        fields[7],
+        signature,
+    )
+
+
+def authenticate_range(entries: Sequence[Entry], *, trusted_last: bool = False) -> None:
+    """Prove a contiguous run of one author's entries authentic with one signature check.
+
+    Each entry's ``prev`` must be the id of the entry before it, so the last entry's
+    signature (which covers its ``prev``) vouches, through the hash chain, for every
+    entry before it. ``trusted_last`` skips that signature when the caller has already
+    tied the last entry to a stored, authenticated entry by hash.
+    """
+    if not entries:
+        return
+    author = entries[0].author
+    for before, after in zip(entries, entries[1:], strict=False):
+        if after.author != author:
+            raise ChainError("a range of entries mixes authors")
+        if after.seq != before.seq + 1 or after.prev != before.id:
+            raise ChainError(
+                f"entry {after.seq} of {_short(author)} does not link to entry {before.seq}",
+                "The peer sent a broken chain; nothing of this range was stored.",
+            )
+    if not trusted_last:
+        entries[-1].verify_signature()
+
+
+def _check_fields(fields: list[object]) -> None:
+    version, author, seq, prev, claimed_ms, type_, payload_hash, payload_size = fields
+    if version != FORMAT_VERSION or type(version) is not int:
+        raise DecodeError(f"unsupported entry format version {version!r}")
+    if type(author) is not bytes or len(author) != KEY_SIZE:
+        raise DecodeError("entry author must be a 32-byte public key")
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        raise DecodeError("entry sequence number must be an integer from 1")
+    if seq == 1:
+        if prev is not None:
+            raise DecodeError("the first entry of a log must have prev = null")
+    elif type(prev) is not bytes or len(prev) != HASH_SIZE:
+        raise DecodeError("entry prev must be a 32-byte hash (null only for entry 1)")
+    if type(claimed_ms) is not int or not 0 <= claimed_ms <= MAX_TIMESTAMP_MS:
+        raise DecodeError("entry timestamp must be milliseconds since 1970 within 2^53")
+    if type(type_) is not str or not TYPE_PATTERN.fullmatch(type_):
+        raise DecodeError("entry content type must be 1-32 characters of a-z 0-9 . _ -")
+    if type(payload_hash) is not bytes or len(payload_hash) != HASH_SIZE:
+        raise DecodeError("entry payload hash must be 32 bytes")
+    if type(payload_size) is not int or not 0 <= payload_size <= MAX_PAYLOAD_SIZE:
+        raise SizeError(f"entry payload size must be 0 to {MAX_PAYLOAD_SIZE} bytes")
+
+
+def _no_tags(_decoder: object, _tag: object) -> object:
+    raise DecodeError("CBOR tags are not allowed in entries")
+
+
+def _short(author: bytes) -> str:
+    return short_key(author)

@@ -1,0 +1,163 @@
+"""The one exception hierarchy of lndesk.
+
+Every error carries a message saying what happened and a ``hint`` saying what the
+user can do about it. The CLI prints both and exits non-zero without a traceback;
+the desktop app shows both in a dialog or inline. Docstrings describe the
+situation in the user's terms, so they double as documentation of each error.
+"""
+
+from __future__ import annotations
+
+
+class LndeskError(Exception):
+    """Something went wrong that lndesk understands and can explain."""
+
+    default_hint = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = self.default_hint if hint is None else hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    def describe(self) -> str:
+        """Message and hint, as shown to a person."""
+        if self.hint:
+            return f"{self.message}\n  {self.hint}"
+        return self.message
+
+
+# --- identity and keys -------------------------------------------------------
+
+
+class IdentityError(LndeskError):
+    """A problem with your identity (your key pair)."""
+
+
+class NoIdentityError(IdentityError):
+    """This data directory has no identity yet."""
+
+    default_hint = "Run `lndesk init` to create one, or `lndesk key restore` to restore one."
+
+
+class IdentityExistsError(IdentityError):
+    """This data directory already has an identity; lndesk never overwrites a key."""
+
+    default_hint = (
+        "Use another --data-dir, or move the existing key file away yourself if you are sure "
+        "you have a backup of it."
+    )
+
+
+class KeyFileError(IdentityError):
+    """The key file is unreadable, damaged or of an unknown format."""
+
+    default_hint = "Restore your key from your backup words with `lndesk key restore`."
+
+
+class PassphraseError(IdentityError):
+    """The passphrase is wrong, missing, or not acceptable."""
+
+    default_hint = "Check the passphrase (it is case sensitive) and try again."
+
+
+class KeyFormatError(IdentityError):
+    """Text that should be a public key or share link is not one."""
+
+    default_hint = (
+        "A public key looks like `lnd1` followed by 58 letters and digits; a share link "
+        "starts with `lndesk://feed/`. Copy it again in full."
+    )
+
+
+class BackupWordsError(IdentityError):
+    """Backup words that do not form a valid lndesk key backup."""
+
+    default_hint = (
+        "Check every word against what you wrote down: there must be 24 words from the "
+        "BIP-39 English list, in order."
+    )
+
+
+# --- entries and wire data ---------------------------------------------------
+
+
+class EntryError(LndeskError):
+    """An entry (or its payload) is malformed or not authentic. Nothing of it was stored."""
+
+
+class DecodeError(EntryError):
+    """Bytes that are not a well-formed, canonically encoded lndesk value."""
+
+
+class SizeError(EntryError):
+    """An entry, payload or field is larger than the protocol allows."""
+
+
+class SignatureError(EntryError):
+    """A signature does not verify: the data was not signed by the author it names."""
+
+
+class ChainError(EntryError):
+    """An entry does not link to its predecessor in the author's log."""
+
+
+class PayloadError(EntryError):
+    """A payload does not match the hash and size its entry commits to."""
+
+
+class ContentError(EntryError):
+    """A payload is not valid for its content type (for example an empty post)."""
+
+
+# --- storage -----------------------------------------------------------------
+
+
+class StoreError(LndeskError):
+    """A problem with the local store (the log or its index)."""
+
+
+class StoreLockedError(StoreError):
+    """Another lndesk process is using this data directory."""
+
+    default_hint = "Close the other lndesk window or command first, or use another --data-dir."
+
+
+class StoreCorruptError(StoreError):
+    """The log file is damaged somewhere other than a torn last write."""
+
+    default_hint = (
+        "Your data was not modified. Run `lndesk verify` for details and restore from "
+        "`lndesk export` backups if needed."
+    )
+
+
+class ForkedFeedError(StoreError):
+    """An author signed two different entries at the same position; the feed is frozen."""
+
+    default_hint = (
+        "Both entries are kept as proof. The author has probably restored an old backup on "
+        "another device; no further entries of this feed are accepted."
+    )
+
+
+class UnknownEntryError(StoreError):
+    """No stored entry matches the given id."""
+
+    default_hint = "Use `lndesk log` to list entries and their ids."
+
+
+class OwnLogUnknownError(StoreError):
+    """Your identity was restored, and your own log height is not known yet."""
+
+    default_hint = (
+        "Publishing now could fork your feed. Run `lndesk import` with an export of your log, "
+        "or sync with peers first. If this key has never published anything, run "
+        "`lndesk key restore --fresh` instead."
+    )
+
+
+class UsageError(LndeskError):
+    """A command was called with arguments it cannot use."""

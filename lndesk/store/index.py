@@ -1,0 +1,338 @@
+"""The SQLite index over the log: what is stored where, and what it means.
+
+Everything here is derived from log records and can be rebuilt from them. Writes
+happen in batches inside one transaction, together with ``log_end``, the log offset
+up to which the index is complete; on open, the store re-indexes anything the log
+holds past that offset.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lndesk.content import Content, Follow, Profile, Reply, Share, Tombstone, Unfollow
+from lndesk.entry import Entry
+from lndesk.errors import StoreError
+from lndesk.store.migrations import migrate
+
+PAYLOAD_PRESENT = 0
+PAYLOAD_ABSENT = 1
+PAYLOAD_INVALID = 2
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class IndexItem:
+    """One log record of kind ENTRY, decoded, ready to be indexed."""
+
+    offset: int
+    received_ms: int
+    entry: Entry
+    payload_state: int
+    content: Content | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    key: bytes
+    height: int
+    max_seq: int
+    forked_at: int | None
+    name: str | None
+    bio: str | None
+    head_id: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    key: bytes
+    seq: int
+    id: bytes
+    claimed_ms: int
+    received_ms: int
+    type: str
+    payload_state: int
+    offset: int
+    deleted: bool
+    author_name: str | None
+
+
+_ROW_SELECT = """
+    SELECT f.key, e.seq, e.id, e.claimed_ms, e.received_ms, e.type, e.payload_state,
+           e.offset, e.deleted, f.name
+    FROM entries e JOIN feeds f ON f.feed = e.feed
+"""
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # The log is the durable copy; a lost index transaction is re-derived from it.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA temp_store=MEMORY")
+            self.conn.execute("PRAGMA cache_size=-65536")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the index {path.name} cannot be opened: {exc}",
+                "Run `lndesk reindex` to rebuild it from the log (nothing is lost).",
+            ) from exc
+        self._feed_ids: dict[bytes, int] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- meta ----------------------------------------------------------------
+
+    def get_meta(self, key: str) -> bytes | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def set_meta(self, key: str, value: bytes) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self._feed_ids.clear()
+
+    # --- feeds ---------------------------------------------------------------
+
+    def feed_id(self, key: bytes) -> int:
+        feed = self._feed_ids.get(key)
+        if feed is None:
+            row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (key,)).fetchone()
+            if row is None:
+                cursor = self.conn.execute("INSERT INTO feeds(key) VALUES (?)", (key,))
+                feed = int(cursor.lastrowid or 0)
+            else:
+                feed = int(row[0])
+            self._feed_ids[key] = feed
+        return feed
+
+    def feed_state(self, key: bytes) -> FeedState:
+        row = self.conn.execute(
+            "SELECT feed, height, max_seq, forked_at, name, bio FROM feeds WHERE key=?", (key,)
+        ).fetchone()
+        if row is None:
+            return FeedState(key, 0, 0, None, None, None, None)
+        head = self.conn.execute(
+            "SELECT id FROM entries WHERE feed=? AND seq=?", (row[0], row[1])
+        ).fetchone()
+        return FeedState(key, row[1], row[2], row[3], row[4], row[5], head and head[0])
+
+    def feeds(self) -> list[FeedState]:
+        keys = [row[0] for row in self.conn.execute("SELECT key FROM feeds ORDER BY feed")]
+        return [self.feed_state(key) for key in keys]
+
+    def stored_ids(self, key: bytes, first: int, last: int) -> dict[int, tuple[bytes, int]]:
+        """``{seq: (id, offset)}`` of the stored entries of ``key`` with first <= seq <= last."""
+        row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return {}
+        return {
+            seq: (entry_id, offset)
+            for seq, entry_id, offset in self.conn.execute(
+                "SELECT seq, id, offset FROM entries WHERE feed=? AND seq BETWEEN ? AND ?",
+                (row[0], first, last),
+            )
+        }
+
+    def following(self, src: bytes) -> list[bytes]:
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT d.key FROM follows fo JOIN feeds s ON s.feed = fo.src "
+                "JOIN feeds d ON d.feed = fo.dst WHERE s.key=? AND fo.active=1 ORDER BY d.key",
+                (src,),
+            )
+        ]
+
+    # --- entries -------------------------------------------------------------
+
+    def entry_rows(self, where: str, params: Sequence[object], tail: str = "") -> list[EntryRow]:
+        rows = self.conn.execute(f"{_ROW_SELECT} WHERE {where} {tail}", params).fetchall()
+        return [EntryRow(*row[:8], bool(row[8]), row[9]) for row in rows]
+
+    def timeline(self, own: bytes, limit: int, before_ms: int, visible_until_ms: int) -> list[EntryRow]:
+        own_id = self.feed_id(own)
+        return self.entry_rows(
+            "e.claimed_ms < ? AND e.claimed_ms <= ? AND e.deleted = 0 "
+            "AND e.type IN ('post', 'reply', 'share') "
+            "AND (e.feed = ? OR e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1))",
+            (before_ms, visible_until_ms, own_id, own_id, limit),
+            "ORDER BY e.claimed_ms DESC LIMIT ?",
+        )
+
+    def feed_entries(self, key: bytes, limit: int, before_seq: int) -> list[EntryRow]:
+        return self.entry_rows(
+            "f.key = ? AND e.seq < ?", (key, before_seq, limit), "ORDER BY e.seq DESC LIMIT ?"
+        )
+
+    def entries_by_id_prefix(self, prefix: bytes) -> list[EntryRow]:
+        upper = _prefix_upper_bound(prefix)
+        if upper is None:
+            return self.entry_rows("e.id >= ?", (prefix,), "ORDER BY e.id LIMIT 2")
+        return self.entry_rows("e.id >= ? AND e.id < ?", (prefix, upper), "ORDER BY e.id LIMIT 2")
+
+    def count_entries(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    # --- writing -------------------------------------------------------------
+
+    def add_entries(self, items: Sequence[IndexItem]) -> None:
+        """Index ENTRY records. Call inside a transaction."""
+        if not items:
+            return
+        rows = []
+        tags = []
+        refs = []
+        touched: dict[int, list[int]] = {}
+        tombstoned: list[tuple[int, int, bytes]] = []
+        for item in items:
+            entry = item.entry
+            feed = self.feed_id(entry.author)
+            touched.setdefault(feed, []).append(entry.seq)
+            rows.append(
+                (
+                    feed,
+                    entry.seq,
+                    entry.id,
+                    entry.claimed_ms,
+                    item.received_ms,
+                    entry.type,
+                    item.payload_state,
+                    item.offset,
+                )
+            )
+            content = item.content
+            if content is None:
+                continue
+            for tag in getattr(content, "tags", ()):
+                tags.append((tag, feed, entry.seq))
+            self._derive(feed, entry, content, refs, tombstoned)
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO entries(feed, seq, id, claimed_ms, received_ms, type, "
+            "payload_state, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        if tags:
+            self.conn.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?)", tags)
+        if refs:
+            self.conn.executemany("INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?)", refs)
+        if tombstoned:
+            self.conn.executemany(
+                "UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ? AND id = ?", tombstoned
+            )
+        self._apply_earlier_tombstones([row[2] for row in rows])
+        for feed, seqs in touched.items():
+            self._update_heights(feed, seqs)
+
+    def _derive(
+        self,
+        feed: int,
+        entry: Entry,
+        content: Content,
+        refs: list[tuple[bytes, str, int, int]],
+        tombstoned: list[tuple[int, int, bytes]],
+    ) -> None:
+        match content:
+            case Reply(root=root, parent=parent):
+                refs.append((root.id, "root", feed, entry.seq))
+                refs.append((parent.id, "parent", feed, entry.seq))
+            case Share(ref=ref):
+                refs.append((ref.id, "share", feed, entry.seq))
+            case Tombstone(ref=ref) if ref.author == entry.author and ref.seq < entry.seq:
+                refs.append((ref.id, "tombstone", feed, entry.seq))
+                tombstoned.append((feed, ref.seq, ref.id))
+            case Follow(feed=dst) | Unfollow(feed=dst):
+                self.conn.execute(
+                    "INSERT INTO follows(src, dst, seq, active) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(src, dst) DO UPDATE SET seq = excluded.seq, "
+                    "active = excluded.active WHERE excluded.seq > follows.seq",
+                    (feed, self.feed_id(dst), entry.seq, int(isinstance(content, Follow))),
+                )
+            case Profile(name=name, bio=bio):
+                self.conn.execute(
+                    "UPDATE feeds SET name = ?, bio = ?, profile_seq = ? "
+                    "WHERE feed = ? AND profile_seq < ?",
+                    (name, bio, entry.seq, feed, entry.seq),
+                )
+            case _:
+                pass
+
+    def _apply_earlier_tombstones(self, ids: list[bytes]) -> None:
+        """Entries can arrive after the tombstone that deletes them (newest-first sync)."""
+        found: list[tuple[int, bytes]] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.extend(
+                self.conn.execute(
+                    f"SELECT feed, target FROM refs WHERE kind = 'tombstone' "
+                    f"AND target IN ({marks})",
+                    chunk,
+                )
+            )
+        if found:
+            self.conn.executemany(
+                "UPDATE entries SET deleted = 1 WHERE feed = ? AND id = ?", found
+            )
+
+    def _update_heights(self, feed: int, seqs: Iterable[int]) -> None:
+        height, max_seq = self.conn.execute(
+            "SELECT height, max_seq FROM feeds WHERE feed=?", (feed,)
+        ).fetchone()
+        max_seq = max(max_seq, *seqs)
+        if max_seq > height:
+            cursor = self.conn.execute(
+                "SELECT seq FROM entries WHERE feed = ? AND seq > ? ORDER BY seq", (feed, height)
+            )
+            for (seq,) in cursor:
+                if seq != height + 1:
+                    break
+                height = seq
+            cursor.close()
+        self.conn.execute(
+            "UPDATE feeds SET height = ?, max_seq = ? WHERE feed = ?", (height, max_seq, feed)
+        )
+
+    def add_fork_proof(self, offset: int, entry: Entry) -> None:
+        feed = self.feed_id(entry.author)
+        self.conn.execute(
+            "INSERT OR IGNORE INTO forks(feed, seq, id, offset) VALUES (?, ?, ?, ?)",
+            (feed, entry.seq, entry.id, offset),
+        )
+        self.conn.execute(
+            "UPDATE feeds SET forked_at = MIN(COALESCE(forked_at, ?), ?) WHERE feed = ?",
+            (entry.seq, entry.seq, feed),
+        )
+
+    def fork_proofs(self, key: bytes) -> list[tuple[int, bytes, int]]:
+        return [
+            (seq, entry_id, offset)
+            for seq, entry_id, offset in self.conn.execute(
+                "SELECT fo.seq, fo.id, fo.offset FROM forks fo JOIN feeds f ON f.feed = fo.feed "
+                "WHERE f.key = ? ORDER BY fo.seq",
+                (key,),
+            )
+        ]
+
+
+def _prefix_upper_bound(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix``."""
+    trimmed = prefix.rstrip(b"\xff")
+    if not trimmed:
+        return None
+    return trimmed[:-1] + bytes([trimmed[-1] + 1])

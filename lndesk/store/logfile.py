@@ -1,0 +1,206 @@
+"""The append-only log file: the source of truth for everything stored.
+
+Layout (docs/protocol.md, section "Local log file"): a 24-byte header (8-byte magic,
+16-byte random log id), then records. A record is ``u32 body length, u32 CRC-32 of
+the body`` (big-endian) followed by the body::
+
+    u8 kind, u8 flags, u64 received_ms, u16 entry length, entry bytes, payload bytes
+
+``kind`` is ENTRY (an entry of some author's log) or FORK_PROOF (a second, conflicting
+entry kept as proof of a fork). ``flags`` bit 0 says whether the payload is present.
+
+Appends are written in one ``write`` and made durable with ``fdatasync`` before they
+return. A power cut can leave a torn last record; :meth:`LogFile.scan` reports where
+the valid records end, and :meth:`LogFile.truncate` cuts a torn tail off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lndesk.atomicfile import fsync_directory
+from lndesk.entry import MAX_ENTRY_SIZE, MAX_PAYLOAD_SIZE
+from lndesk.errors import StoreCorruptError
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"LNDLOG\x00\x01"
+HEADER_SIZE = len(MAGIC) + 16
+KIND_ENTRY = 1
+KIND_FORK_PROOF = 2
+FLAG_PAYLOAD = 1
+_RECORD_HEAD = struct.Struct(">II")
+_BODY_HEAD = struct.Struct(">BBQH")
+MAX_BODY = _BODY_HEAD.size + MAX_ENTRY_SIZE + MAX_PAYLOAD_SIZE
+_SCAN_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    offset: int
+    kind: int
+    received_ms: int
+    entry: bytes
+    payload: bytes | None
+
+    @property
+    def size(self) -> int:
+        return _record_size(len(self.entry), self.payload)
+
+
+def _record_size(entry_len: int, payload: bytes | None) -> int:
+    return _RECORD_HEAD.size + _BODY_HEAD.size + entry_len + (len(payload) if payload else 0)
+
+
+def encode_record(kind: int, received_ms: int, entry: bytes, payload: bytes | None) -> bytes:
+    flags = FLAG_PAYLOAD if payload is not None else 0
+    body = _BODY_HEAD.pack(kind, flags, received_ms, len(entry)) + entry + (payload or b"")
+    return _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+def _decode_body(offset: int, body: bytes) -> Record:
+    kind, flags, received_ms, entry_len = _BODY_HEAD.unpack_from(body)
+    start = _BODY_HEAD.size
+    entry = body[start : start + entry_len]
+    if kind not in (KIND_ENTRY, KIND_FORK_PROOF) or len(entry) != entry_len:
+        raise ValueError("bad record body")
+    payload = body[start + entry_len :] if flags & FLAG_PAYLOAD else None
+    return Record(offset, kind, received_ms, entry, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEnd:
+    """Where a scan stopped: ``valid_end`` is the end of the last good record."""
+
+    valid_end: int
+    file_size: int
+    problem: str | None = None
+
+    @property
+    def torn(self) -> bool:
+        return self.valid_end < self.file_size
+
+
+class LogFile:
+    """One open log file. Not thread-safe: the store serialises access."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        created = not path.exists()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if created or os.fstat(self._fd).st_size == 0:
+                self.log_id = os.urandom(16)
+                os.write(self._fd, MAGIC + self.log_id)
+                os.fsync(self._fd)
+                fsync_directory(path.parent)
+            else:
+                header = os.pread(self._fd, HEADER_SIZE, 0)
+                if len(header) != HEADER_SIZE or header[: len(MAGIC)] != MAGIC:
+                    raise StoreCorruptError(f"{path} is not an lndesk log file")
+                self.log_id = header[len(MAGIC) :]
+            self._end = os.fstat(self._fd).st_size
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    @property
+    def end(self) -> int:
+        """Offset just past the last byte written."""
+        return self._end
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def append(self, records: list[bytes]) -> list[int]:
+        """Append encoded records durably; return their offsets."""
+        offsets = []
+        position = self._end
+        for record in records:
+            offsets.append(position)
+            position += len(record)
+        data = b"".join(records)
+        view = memoryview(data)
+        written_total = 0
+        while written_total < len(data):
+            written_total += os.pwrite(self._fd, view[written_total:], self._end + written_total)
+        os.fdatasync(self._fd)
+        self._end = position
+        return offsets
+
+    def read(self, offset: int) -> Record:
+        head = os.pread(self._fd, _RECORD_HEAD.size, offset)
+        if len(head) != _RECORD_HEAD.size:
+            raise StoreCorruptError(f"no log record at offset {offset}")
+        length, crc = _RECORD_HEAD.unpack(head)
+        body = os.pread(self._fd, length, offset + _RECORD_HEAD.size) if length <= MAX_BODY else b""
+        if len(body) != length or zlib.crc32(body) != crc:
+            raise StoreCorruptError(f"the log record at offset {offset} is damaged")
+        try:
+            return _decode_body(offset, body)
+        except (ValueError, struct.error) as exc:
+            raise StoreCorruptError(f"the log record at offset {offset} is damaged") from exc
+
+    def scan(self, start: int | None = None) -> Iterator[Record | ScanEnd]:
+        """Yield every valid record from ``start``, then one ScanEnd saying where they end."""
+        offset = HEADER_SIZE if start is None else start
+        file_size = os.fstat(self._fd).st_size
+        buffer = b""
+        buffer_at = offset
+        while True:
+            if offset >= file_size:
+                yield ScanEnd(offset, file_size)
+                return
+            rel = offset - buffer_at
+            if len(buffer) - rel < _RECORD_HEAD.size + MAX_BODY:
+                buffer = buffer[rel:] + os.pread(
+                    self._fd, _SCAN_CHUNK + MAX_BODY, buffer_at + len(buffer)
+                )
+                buffer_at = offset
+                rel = 0
+            if len(buffer) - rel < _RECORD_HEAD.size:
+                yield ScanEnd(offset, file_size, "incomplete record header")
+                return
+            length, crc = _RECORD_HEAD.unpack_from(buffer, rel)
+            body_start = rel + _RECORD_HEAD.size
+            body = buffer[body_start : body_start + length]
+            if length > MAX_BODY or length < _BODY_HEAD.size:
+                yield ScanEnd(offset, file_size, "impossible record length")
+                return
+            if len(body) != length:
+                yield ScanEnd(offset, file_size, "incomplete record")
+                return
+            if zlib.crc32(body) != crc:
+                yield ScanEnd(offset, file_size, "record checksum mismatch")
+                return
+            try:
+                record = _decode_body(offset, body)
+            except (ValueError, struct.error):
+                yield ScanEnd(offset, file_size, "malformed record")
+                return
+            yield record
+            offset += _RECORD_HEAD.size + length
+
+    def truncate(self, offset: int, reason: str) -> None:
+        """Cut a torn tail off at ``offset`` (never below the header)."""
+        offset = max(offset, HEADER_SIZE)
+        lost = os.fstat(self._fd).st_size - offset
+        log.warning(
+            "log %s: cut %d bytes of a torn last write at offset %d (%s); "
+            "no completed append is lost",
+            self.path.name,
+            lost,
+            offset,
+            reason,
+        )
+        os.ftruncate(self._fd, offset)
+        os.fsync(self._fd)
+        self._end = offset

@@ -1,0 +1,408 @@
+"""The store: an append-only log (the truth) and its SQLite index, kept in step.
+
+Invariants:
+
+* a record reaches the log, durably (``fdatasync``), before the index mentions it;
+  an append is durable when :meth:`Store.publish` or :meth:`Store.ingest` returns;
+* the index records ``log_end``, how far into the log it is complete; on open anything
+  past that is re-indexed, and a torn last write is cut off with a warning;
+* nothing that fails authentication is ever written.
+
+One process at a time may open a data directory (an exclusive ``flock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lndesk.content import Content, Tombstone, encode_content, parse_content
+from lndesk.entry import Entry, create_entry, decode_entry
+from lndesk.errors import (
+    ContentError,
+    EntryError,
+    ForkedFeedError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    UnknownEntryError,
+)
+from lndesk.identity import Identity
+from lndesk.keytext import short_key
+from lndesk.store.index import (
+    PAYLOAD_ABSENT,
+    PAYLOAD_INVALID,
+    PAYLOAD_PRESENT,
+    EntryRow,
+    FeedState,
+    Index,
+    IndexItem,
+)
+from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
+from lndesk.store.logfile import (
+    HEADER_SIZE,
+    KIND_ENTRY,
+    KIND_FORK_PROOF,
+    LogFile,
+    Record,
+    ScanEnd,
+    encode_record,
+)
+
+log = logging.getLogger(__name__)
+
+LOG_NAME = "entries.log"
+INDEX_NAME = "index.sqlite3"
+LOCK_NAME = "store.lock"
+_REINDEX_BATCH = 5000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry as the store holds it, with its payload and meaning when available."""
+
+    entry: Entry
+    payload: bytes | None
+    received_ms: int
+    content: Content | None
+    content_error: str | None
+    deleted: bool
+    author_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+    held: int
+    fork_at: int | None = None
+
+
+class Store:
+    """A data directory's log and index. Use from one thread at a time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_fd = _lock(directory / LOCK_NAME)
+        self.warnings: list[str] = []
+        try:
+            self.log = LogFile(directory / LOG_NAME)
+            self.index = Index(directory / INDEX_NAME)
+            self._catch_up()
+        except BaseException:
+            self._release()
+            raise
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.index.close()
+        with contextlib.suppress(Exception):
+            self.log.close()
+        self._release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _release(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    # --- recovery and reindexing ---------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Index what the log holds past ``log_end``; cut a torn tail."""
+        known_log = self.index.get_meta("log_id")
+        log_end_raw = self.index.get_meta("log_end")
+        start = int(log_end_raw.decode()) if log_end_raw else HEADER_SIZE
+        full = known_log != self.log.log_id or start > self.log.end
+        if full and self.index.count_entries():
+            self._warn("the index did not match the log; rebuilding it from the log")
+            self._reset_index()
+        if full:
+            start = HEADER_SIZE
+            self.index.begin()
+            self.index.set_meta("log_id", self.log.log_id)
+            self.index.set_meta("log_end", str(HEADER_SIZE).encode())
+            self.index.commit()
+        self._index_from(start, trusted_tail=not full)
+
+    def reindex(self) -> int:
+        """Rebuild the index from the log. Returns the number of entries indexed."""
+        self._reset_index()
+        self._catch_up()
+        return self.index.count_entries()
+
+    def _reset_index(self) -> None:
+        self.index.close()
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / (INDEX_NAME + suffix)).unlink()
+        self.index = Index(self.directory / INDEX_NAME)
+
+    def _index_from(self, start: int, *, trusted_tail: bool) -> None:
+        batch: list[Record] = []
+        end: ScanEnd | None = None
+        for item in self.log.scan(start):
+            if isinstance(item, ScanEnd):
+                end = item
+                break
+            batch.append(item)
+            if len(batch) >= _REINDEX_BATCH:
+                self._index_records(batch)
+                batch = []
+        self._index_records(batch)
+        if end is not None and end.torn:
+            tail_record = end.problem in ("incomplete record", "incomplete record header")
+            if not (trusted_tail or tail_record):
+                raise StoreCorruptError(
+                    f"the log is damaged at offset {end.valid_end} ({end.problem}), "
+                    "before its end"
+                )
+            self.log.truncate(end.valid_end, end.problem or "torn write")
+            self._warn(
+                f"the last write to the log was interrupted ({end.problem}); "
+                f"cut {end.file_size - end.valid_end} bytes. No completed post was lost."
+            )
+
+    def _index_records(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        items = []
+        forks = []
+        for record in records:
+            entry = decode_entry(record.entry)
+            if record.kind == KIND_FORK_PROOF:
+                forks.append((record.offset, entry))
+            else:
+                items.append(_index_item(record.offset, record.received_ms, entry, record.payload))
+        last = records[-1]
+        self._write_index(items, forks, last.offset + last.size)
+
+    def _write_index(
+        self, items: list[IndexItem], forks: list[tuple[int, Entry]], log_end: int
+    ) -> None:
+        self.index.begin()
+        try:
+            self.index.add_entries(items)
+            for offset, entry in forks:
+                self.index.add_fork_proof(offset, entry)
+            self.index.set_meta("log_end", str(log_end).encode())
+            self.index.commit()
+        except BaseException:
+            self.index.rollback()
+            raise
+
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
+
+    # --- writing -------------------------------------------------------------
+
+    def publish(self, identity: Identity, content: Content, claimed_ms: int | None = None) -> Entry:
+        """Sign ``content`` as the next entry of ``identity``'s log and store it durably."""
+        state = self.index.feed_state(identity.public_key)
+        if state.forked_at is not None:
+            raise ForkedFeedError(f"your own feed is forked at entry {state.forked_at}")
+        if state.height != state.max_seq:
+            raise StoreError(
+                f"your own log is missing entries {state.height + 1} to {state.max_seq - 1}",
+                "Sync with peers that hold your feed before publishing again.",
+            )
+        if isinstance(content, Tombstone):
+            self._check_tombstone(identity.public_key, content, state.height + 1)
+        payload = encode_content(content)
+        entry = create_entry(
+            identity,
+            seq=state.height + 1,
+            prev=state.head_id,
+            claimed_ms=now_ms() if claimed_ms is None else claimed_ms,
+            type=content.type,
+            payload=payload,
+        )
+        self._append([(entry, payload)], now_ms())
+        return entry
+
+    def _check_tombstone(self, author: bytes, content: Tombstone, seq: int) -> None:
+        ref = content.ref
+        held = self.index.stored_ids(author, ref.seq, ref.seq).get(ref.seq)
+        if ref.author != author or ref.seq >= seq or held is None or held[0] != ref.id:
+            raise ContentError("you can only delete entries of your own log")
+
+    def ingest(
+        self, author: bytes, items: Sequence[tuple[bytes, bytes | None]], received_ms: int | None = None
+    ) -> IngestResult:
+        """Authenticate and store a contiguous, ascending run of ``author``'s entries.
+
+        ``items`` are (entry bytes, payload bytes or None). Raises an EntryError subclass,
+        and stores nothing, unless the whole run is proven to be ``author``'s.
+        """
+        received = now_ms() if received_ms is None else received_ms
+        entries = decode_batch(author, items)
+        if not entries:
+            return IngestResult(0, 0, 0)
+        state = self.index.feed_state(author)
+        if state.forked_at is not None:
+            raise ForkedFeedError(
+                f"the feed {short_key(author)} is forked at entry {state.forked_at}"
+            )
+        stored = self.index.stored_ids(author, entries[0].seq - 1, entries[-1].seq + 1)
+        plan = plan_batch(entries, [p for _, p in items], stored, self._stored_prev(stored))
+        if plan.fork_proof is not None:
+            proof = plan.fork_proof
+            record = encode_record(KIND_FORK_PROOF, received, proof.raw, None)
+            (offset,) = self.log.append([record])
+            self._write_index([], [(offset, proof)], self.log.end)
+            self._warn(f"the feed {short_key(author)} is forked at entry {proof.seq}; frozen")
+            return IngestResult(0, plan.duplicates, 0, proof.seq)
+        self._append(plan.new, received)
+        limit = received + FUTURE_HOLD_MS
+        held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
+        return IngestResult(len(plan.new), plan.duplicates, held)
+
+    def _stored_prev(self, stored: dict[int, tuple[bytes, int]]) -> _PrevReader:
+        return _PrevReader(self.log, stored)
+
+    def _append(self, new: Sequence[tuple[Entry, bytes | None]], received_ms: int) -> None:
+        if not new:
+            return
+        records = [encode_record(KIND_ENTRY, received_ms, e.raw, p) for e, p in new]
+        offsets = self.log.append(records)
+        items = [
+            _index_item(offset, received_ms, entry, payload)
+            for offset, (entry, payload) in zip(offsets, new, strict=True)
+        ]
+        self._write_index(items, [], self.log.end)
+
+    # --- reading -------------------------------------------------------------
+
+    def feed_state(self, key: bytes) -> FeedState:
+        return self.index.feed_state(key)
+
+    def feeds(self) -> list[FeedState]:
+        return self.index.feeds()
+
+    def following(self, key: bytes) -> list[bytes]:
+        return self.index.following(key)
+
+    def load(self, row: EntryRow) -> StoredEntry:
+        record = self.log.read(row.offset)
+        entry = decode_entry(record.entry)
+        content, error = _parse(entry, record.payload)
+        return StoredEntry(
+            entry, record.payload, record.received_ms, content, error, row.deleted, row.author_name
+        )
+
+    def timeline(
+        self, own: bytes, limit: int = 50, before_ms: int | None = None
+    ) -> list[StoredEntry]:
+        """Newest first: my entries and those of feeds I follow; future-dated ones held back."""
+        now = now_ms()
+        before = before_ms if before_ms is not None else 2**63 - 1
+        rows = self.index.timeline(own, limit, before, now + FUTURE_HOLD_MS)
+        return [self.load(row) for row in rows]
+
+    def feed_entries(
+        self, key: bytes, limit: int = 50, before_seq: int | None = None
+    ) -> list[StoredEntry]:
+        before = before_seq if before_seq is not None else 2**63 - 1
+        return [self.load(row) for row in self.index.feed_entries(key, limit, before)]
+
+    def resolve(self, id_prefix: bytes) -> StoredEntry:
+        """The one stored entry whose id starts with ``id_prefix``."""
+        rows = self.index.entries_by_id_prefix(id_prefix)
+        if not rows:
+            raise UnknownEntryError(f"no stored entry has an id starting with {id_prefix.hex()}")
+        if len(rows) > 1:
+            raise UnknownEntryError(
+                f"more than one entry has an id starting with {id_prefix.hex()}",
+                "Give more characters of the id.",
+            )
+        return self.load(rows[0])
+
+    def feed_items(self, key: bytes) -> Iterator[tuple[bytes, bytes | None]]:
+        """(entry, payload) of every stored entry of ``key``, in sequence order."""
+        last = 0
+        while True:
+            rows = self.index.entry_rows(
+                "f.key = ? AND e.seq > ?", (key, last), "ORDER BY e.seq LIMIT 1000"
+            )
+            if not rows:
+                return
+            for row in rows:
+                record = self.log.read(row.offset)
+                yield record.entry, record.payload
+            last = rows[-1].seq
+
+    def fork_proofs(self, key: bytes) -> list[Entry]:
+        return [
+            decode_entry(self.log.read(offset).entry)
+            for _, _, offset in self.index.fork_proofs(key)
+        ]
+
+
+class _PrevReader:
+    """Reads the ``prev`` of a stored entry from the log, for linking a batch to it."""
+
+    def __init__(self, log_file: LogFile, stored: dict[int, tuple[bytes, int]]) -> None:
+        self._log = log_file
+        self._stored = stored
+
+    def __call__(self, seq: int) -> bytes | None:
+        held = self._stored.get(seq)
+        if held is None:
+            return None
+        return decode_entry(self._log.read(held[1]).entry).prev
+
+
+def _parse(entry: Entry, payload: bytes | None) -> tuple[Content | None, str | None]:
+    if payload is None:
+        return None, None
+    try:
+        return parse_content(entry.type, payload), None
+    except ContentError as exc:
+        return None, exc.message
+
+
+def _index_item(offset: int, received_ms: int, entry: Entry, payload: bytes | None) -> IndexItem:
+    content, error = _parse(entry, payload)
+    if payload is None:
+        state = PAYLOAD_ABSENT
+    elif error is not None:
+        state = PAYLOAD_INVALID
+    else:
+        state = PAYLOAD_PRESENT
+    return IndexItem(offset, received_ms, entry, state, content)
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        other = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        raise StoreLockedError(
+            f"the data directory {path.parent} is in use by another lndesk process"
+            + (f" (pid {other})" if other else "")
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+__all__ = ["EntryError", "IngestResult", "Store", "StoredEntry", "now_ms"]
