@@ -153,9 +153,9 @@ class OwnLogUnknownError(StoreError):
     """Your identity was restored, and your own log height is not known yet."""
 
     default_hint = (
-        "Publishing now could fork your feed. Run `lndesk import` with an export of your log, "
-        "or sync with peers first. If this key has never published anything, run "
-        "`lndesk key restore --fresh` instead."
+        "Publishing now could fork your feed. Import your latest export with "
+        "`lndesk import FILE --latest`, or sync with peers that hold your feed first. If this "
+        "key never published anything, restore it with `lndesk key restore --fresh`."
     )
 
 

@@ -63,6 +63,11 @@ def is_sealed(data: bytes) -> bool:
     return "sealed" in _parse(data)
 
 
+def public_key_of(data: bytes) -> bytes:
+    """The public key a key file names; needs no passphrase."""
+    return bytes(_parse(data)["public"])
+
+
 def decode_key_file(data: bytes, passphrase: str | None = None) -> Identity:
     doc = _parse(data)
     if "sealed" in doc:

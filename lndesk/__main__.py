@@ -1,0 +1,5 @@
+import sys
+
+from lndesk.cli.main import main
+
+sys.exit(main())

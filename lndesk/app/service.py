@@ -1,0 +1,265 @@
+"""The application service: what the CLI and the desktop app can do with a data dir.
+
+It owns the identity and the store and turns user intentions (post, follow, export)
+into entries. It never talks to the network itself; the node will be wired in here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lndesk.backup import decode_backup, encode_backup
+from lndesk.atomicfile import atomic_write
+from lndesk.content import Follow, Post, Profile, Ref, Reply, Share, Tombstone, Unfollow
+from lndesk.entry import Entry
+from lndesk.errors import (
+    ContentError,
+    IdentityError,
+    IdentityExistsError,
+    NoIdentityError,
+    OwnLogUnknownError,
+    UsageError,
+)
+from lndesk.identity import Identity
+from lndesk.keyfile import (
+    decode_key_file,
+    encode_key_file,
+    is_sealed,
+    public_key_of,
+    read_key_file,
+    write_key_file,
+)
+from lndesk.keytext import key_to_text, parse_key_or_link
+from lndesk.app.datadir import (
+    CONFIG_NAME,
+    KEY_NAME,
+    OWN_LOG_CONFIRMED,
+    OWN_LOG_RESTORED,
+    Config,
+)
+from lndesk.store.index import FeedState
+from lndesk.store.store import IngestResult, Store, StoredEntry
+from lndesk.store.verify import VerifyReport, verify_store
+
+log = logging.getLogger(__name__)
+
+PassphraseSource = Callable[[], str | None]
+IMPORT_BATCH = 2000
+
+
+def create_identity(data_dir: Path, passphrase: str | None = None) -> Identity:
+    """Make a new identity in ``data_dir`` (refuses to replace an existing one)."""
+    identity = Identity.generate()
+    _install_key(data_dir, encode_key_file(identity, passphrase), OWN_LOG_CONFIRMED)
+    return identity
+
+
+def restore_identity(
+    data_dir: Path, words: str, passphrase: str | None = None, *, fresh: bool = False
+) -> Identity:
+    """Restore an identity from its backup words.
+
+    Unless ``fresh`` says the key never published anything, publishing stays blocked
+    until the own log's height is learned (import or sync), so the feed cannot fork.
+    """
+    identity = Identity.from_backup_words(words)
+    state = OWN_LOG_CONFIRMED if fresh else OWN_LOG_RESTORED
+    _install_key(data_dir, encode_key_file(identity, passphrase), state)
+    return identity
+
+
+def _install_key(data_dir: Path, key_file: bytes, own_log: str) -> None:
+    key_path = data_dir / KEY_NAME
+    if key_path.exists():
+        raise IdentityExistsError(f"{data_dir} already has an identity")
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    Config(own_log=own_log).save(data_dir / CONFIG_NAME)
+    write_key_file(key_path, key_file)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    feed: bytes
+    installed_key: bool
+    ingest: IngestResult
+    own_log: str
+
+
+class Service:
+    """One open data directory: its identity (if any) and its store."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        passphrase: PassphraseSource = lambda: None,
+        identity: Identity | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self._passphrase = passphrase
+        self._identity = identity
+        self.store = Store(data_dir)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_dir / KEY_NAME
+
+    @property
+    def config(self) -> Config:
+        return Config.load(self.data_dir / CONFIG_NAME)
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            try:
+                data = read_key_file(self.key_path)
+            except FileNotFoundError:
+                raise NoIdentityError(f"no identity in {self.data_dir}") from None
+            self._identity = decode_key_file(data, self._passphrase() if is_sealed(data) else None)
+        return self._identity
+
+    @property
+    def public_key(self) -> bytes:
+        return self.identity.public_key
+
+    # --- publishing --------------------------------------------------------
+
+    def _publish(self, content: Post | Reply | Follow | Unfollow | Profile | Share | Tombstone) -> Entry:
+        if self.config.own_log != OWN_LOG_CONFIRMED:
+            raise OwnLogUnknownError(
+                "this identity was restored and lndesk does not yet know how far your own "
+                "log goes"
+            )
+        return self.store.publish(self.identity, content)
+
+    def post(self, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()) -> Entry:
+        return self._publish(Post(text, tuple(tags), tuple(links)))
+
+    def reply(
+        self, id_prefix: str, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()
+    ) -> Entry:
+        parent = self.resolve(id_prefix)
+        parent_ref = Ref(parent.entry.author, parent.entry.seq, parent.entry.id)
+        root = parent.content.root if isinstance(parent.content, Reply) else parent_ref
+        return self._publish(Reply(text, root, parent_ref, tuple(tags), tuple(links)))
+
+    def share(self, id_prefix: str, comment: str = "") -> Entry:
+        target = self.resolve(id_prefix)
+        return self._publish(Share(Ref(target.entry.author, target.entry.seq, target.entry.id), comment))
+
+    def delete(self, id_prefix: str) -> Entry:
+        target = self.resolve(id_prefix)
+        if target.entry.author != self.public_key:
+            raise ContentError("you can only delete your own entries")
+        return self._publish(Tombstone(Ref(target.entry.author, target.entry.seq, target.entry.id)))
+
+    def follow(self, key_or_link: str) -> tuple[bytes, Entry | None]:
+        """Follow a feed. Returns its key and the new entry (None if already followed)."""
+        key, _name = parse_key_or_link(key_or_link)
+        if key == self.public_key:
+            raise UsageError("that is your own key; your own posts are always in your timeline")
+        if key in self.store.following(self.public_key):
+            return key, None
+        return key, self._publish(Follow(key))
+
+    def unfollow(self, key_or_link: str) -> tuple[bytes, Entry | None]:
+        key, _name = parse_key_or_link(key_or_link)
+        if key not in self.store.following(self.public_key):
+            return key, None
+        return key, self._publish(Unfollow(key))
+
+    def set_profile(self, name: str, bio: str = "") -> Entry:
+        return self._publish(Profile(name, bio))
+
+    # --- reading -----------------------------------------------------------
+
+    def resolve(self, id_prefix: str) -> StoredEntry:
+        cleaned = id_prefix.strip().lower()
+        if len(cleaned) < 6 or len(cleaned) > 64 or any(c not in "0123456789abcdef" for c in cleaned):
+            raise UsageError(
+                f"{id_prefix!r} is not an entry id",
+                "An entry id is hexadecimal, as `lndesk log` prints it (at least 6 characters).",
+            )
+        return self.store.resolve(bytes.fromhex(cleaned[: len(cleaned) // 2 * 2]))
+
+    def timeline(self, limit: int = 50, before_ms: int | None = None) -> list[StoredEntry]:
+        return self.store.timeline(self.public_key, limit, before_ms)
+
+    def feed(self, key_or_link: str, limit: int = 50) -> list[StoredEntry]:
+        key, _ = parse_key_or_link(key_or_link)
+        return self.store.feed_entries(key, limit)
+
+    def following(self) -> list[FeedState]:
+        return [self.store.feed_state(key) for key in self.store.following(self.public_key)]
+
+    def own_state(self) -> FeedState:
+        return self.store.feed_state(self.public_key)
+
+    def verify(self, *, every_signature: bool = False) -> VerifyReport:
+        return verify_store(self.store, every_signature=every_signature)
+
+    def reindex(self) -> int:
+        return self.store.reindex()
+
+    # --- backup ------------------------------------------------------------
+
+    def backup_words(self) -> str:
+        return self.identity.backup_words()
+
+    def export(self, path: Path) -> int:
+        """Write my key file and my whole log to ``path`` atomically; returns entry count."""
+        key_file = read_key_file(self.key_path)
+        items = list(self.store.feed_items(self.public_key))
+        atomic_write(path, encode_backup(key_file, self.public_key, items), mode=0o600)
+        return len(items)
+
+    def import_backup(self, path: Path, *, latest: bool = False) -> ImportResult:
+        """Restore a backup: install its key if this data dir has none, then its log.
+
+        ``latest`` declares that nothing was published with this key after the backup
+        was made; only then is publishing allowed straight away.
+        """
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+        backup = decode_backup(data)
+        installed = False
+        if not self.key_path.exists():
+            if public_key_of(backup.key_file) != backup.feed:
+                raise IdentityError("the backup's key does not match the log it holds")
+            _install_key(self.data_dir, backup.key_file, OWN_LOG_RESTORED)
+            installed = True
+        elif public_key_of(read_key_file(self.key_path)) != backup.feed:
+            raise IdentityError(
+                f"this backup belongs to {key_to_text(backup.feed)}, but this data directory "
+                f"holds {key_to_text(public_key_of(read_key_file(self.key_path)))}",
+                "Import it into another --data-dir.",
+            )
+        total = IngestResult(0, 0, 0)
+        for start in range(0, len(backup.entries), IMPORT_BATCH):
+            result = self.store.ingest(backup.feed, backup.entries[start : start + IMPORT_BATCH])
+            total = IngestResult(
+                total.stored + result.stored,
+                total.duplicates + result.duplicates,
+                total.held + result.held,
+                result.fork_at,
+            )
+            if result.fork_at is not None:
+                break
+        config = self.config
+        if latest:
+            config.own_log = OWN_LOG_CONFIRMED
+            config.save(self.data_dir / CONFIG_NAME)
+        return ImportResult(backup.feed, installed, total, config.own_log)

@@ -1,0 +1,358 @@
+"""The ``lndesk`` command line: every command works offline against a data directory."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lndesk import __version__
+from lndesk.app.datadir import ENV_DATA_DIR, OWN_LOG_CONFIRMED, default_data_dir
+from lndesk.app.service import Service, create_identity, restore_identity
+from lndesk.cli.render import describe_entry, describe_feed
+from lndesk.errors import LndeskError, PassphraseError, UsageError
+from lndesk.keytext import key_to_link, key_to_text, short_key
+
+ENV_PASSPHRASE = "LNDESK_PASSPHRASE"
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _passphrase_source() -> str | None:
+    value = os.environ.get(ENV_PASSPHRASE)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise PassphraseError(
+            "the key file is protected by a passphrase and there is no terminal to ask for it",
+            f"Set {ENV_PASSPHRASE} for non-interactive use.",
+        )
+    return getpass.getpass("Passphrase: ")
+
+
+def _new_passphrase() -> str:
+    value = os.environ.get(ENV_PASSPHRASE)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise PassphraseError(
+            "a new passphrase was asked for but there is no terminal",
+            f"Set {ENV_PASSPHRASE} for non-interactive use.",
+        )
+    first = getpass.getpass("New passphrase: ")
+    if first != getpass.getpass("Repeat passphrase: "):
+        raise PassphraseError("the two passphrases differ", "Run the command again.")
+    return first
+
+
+def _service(args: argparse.Namespace) -> Service:
+    return Service(args.data_dir, _passphrase_source)
+
+
+def _read_text(text: str) -> str:
+    return sys.stdin.read() if text == "-" else text
+
+
+# --- commands -----------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    passphrase = _new_passphrase() if args.passphrase else None
+    identity = create_identity(args.data_dir, passphrase)
+    # The key is already unlocked: hand it over instead of asking for the passphrase again.
+    with Service(args.data_dir, _passphrase_source, identity=identity) as service:
+        if args.name:
+            service.set_profile(args.name)
+    print(f"Created your identity in {args.data_dir}")
+    print(f"  public key: {identity.key_text}")
+    print(f"  share link: {key_to_link(identity.public_key, args.name)}")
+    print("Next: write down your backup words with `lndesk key backup`.")
+    return 0
+
+
+def cmd_id(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        key = service.public_key
+        name = service.own_state().name
+    print(key_to_text(key))
+    print(key_to_link(key, name))
+    return 0
+
+
+def cmd_post(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        entry = service.post(_read_text(args.text), args.tag, args.link)
+    print(f"published {entry.id.hex()[:12]} (entry {entry.seq} of your log)")
+    return 0
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        entry = service.reply(args.entry_id, _read_text(args.text), args.tag, args.link)
+    print(f"published reply {entry.id.hex()[:12]} (entry {entry.seq} of your log)")
+    return 0
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        entry = service.share(args.entry_id, args.comment or "")
+    print(f"published share {entry.id.hex()[:12]} (entry {entry.seq} of your log)")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        entry = service.delete(args.entry_id)
+    print(f"published deletion {entry.id.hex()[:12]}; peers that honour it drop the post")
+    return 0
+
+
+def cmd_follow(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        key, entry = service.follow(args.key)
+    if entry is None:
+        print(f"already following {key_to_text(key)}")
+    else:
+        print(f"following {key_to_text(key)}")
+    return 0
+
+
+def cmd_unfollow(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        key, entry = service.unfollow(args.key)
+    if entry is None:
+        print(f"you were not following {key_to_text(key)}")
+    else:
+        print(f"no longer following {key_to_text(key)}")
+    return 0
+
+
+def cmd_following(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        feeds = service.following()
+    if not feeds:
+        print("You follow nobody yet. Follow someone with `lndesk follow <key or link>`.")
+    for state in feeds:
+        print(describe_feed(state))
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        if args.name is None and args.bio is None:
+            state = service.own_state()
+            print(f"name: {state.name or '(not set)'}")
+            print(f"bio:  {state.bio or '(not set)'}")
+            return 0
+        current = service.own_state()
+        name = args.name if args.name is not None else current.name
+        if not name:
+            raise UsageError("a profile needs a name", "Add --name \"Your Name\".")
+        bio = args.bio if args.bio is not None else (current.bio or "")
+        service.set_profile(name, bio)
+    print("profile updated")
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    with _service(args) as service:
+        items = service.feed(args.author, args.limit) if args.author else service.timeline(args.limit)
+        if not items:
+            print("Nothing here yet. Write something with `lndesk post \"...\"`.")
+        for item in items:
+            print(describe_entry(item))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        report = service.verify(every_signature=args.all_signatures)
+    print(
+        f"checked {report.records} log records, {report.entries} entries in {report.feeds} "
+        f"feeds, {report.signatures} signatures, {report.payloads} payloads"
+    )
+    for key, seq in report.forked:
+        print(f"forked: {short_key(key)} at entry {seq} (both entries kept as proof)")
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}")
+    if report.ok:
+        print("everything verifies")
+        return 0
+    print("Some stored data does not verify; run `lndesk reindex`, or restore from a backup.")
+    return 1
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        count = service.reindex()
+    print(f"rebuilt the index from the log: {count} entries")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        count = service.export(args.out)
+    print(f"wrote your key and {count} entries to {args.out}")
+    print("Keep this file safe: it contains your key (sealed if you set a passphrase).")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        result = service.import_backup(args.file, latest=args.latest)
+    if result.installed_key:
+        print(f"restored identity {key_to_text(result.feed)}")
+    print(f"imported {result.ingest.stored} entries ({result.ingest.duplicates} already here)")
+    if result.ingest.fork_at is not None:
+        print(f"warning: the backup conflicts with stored entries at {result.ingest.fork_at}")
+    if result.own_log != OWN_LOG_CONFIRMED:
+        print(
+            "Publishing stays paused until lndesk knows your latest entry. If you published "
+            "nothing after making this backup, run `lndesk import FILE --latest`; otherwise "
+            "sync with peers first."
+        )
+    return 0
+
+
+def cmd_key_backup(args: argparse.Namespace) -> int:
+    with _service(args) as service:
+        words = service.backup_words().split()
+    print("Your backup words. Write them down, in order, and keep them offline.")
+    print("Anyone who has them can publish as you.\n")
+    for row in range(0, 24, 6):
+        print("  " + "  ".join(f"{row + i + 1:2}. {words[row + i]:<10}" for i in range(6)))
+    return 0
+
+
+def cmd_key_restore(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        words = input("Enter your 24 backup words: ")
+    else:
+        words = sys.stdin.read()
+    passphrase = _new_passphrase() if args.passphrase else None
+    identity = restore_identity(args.data_dir, words, passphrase, fresh=args.fresh)
+    print(f"restored identity {identity.key_text}")
+    if not args.fresh:
+        print(
+            "Publishing is paused until lndesk knows your own latest entry: import an export "
+            "of your log (`lndesk import FILE`) or sync with peers. If this key never "
+            "published anything, restore with --fresh instead."
+        )
+    return 0
+
+
+# --- parser -------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help=f"where your key and data live (default: ${ENV_DATA_DIR} or {default_data_dir()})",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="lndesk",
+        description="lndesk: follow people by public key; publish signed notes, offline first.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"lndesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        command.set_defaults(handler=handler)
+        return command
+
+    def text_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+        command.add_argument("--link", action="append", default=[], help="a URL (repeatable)")
+
+    init = add("init", cmd_init, "create your identity")
+    init.add_argument("--passphrase", action="store_true", help="protect the key file")
+    init.add_argument("--name", help="your display name")
+    add("id", cmd_id, "print your public key and share link")
+    post = add("post", cmd_post, "publish a note (markdown; - reads standard input)")
+    post.add_argument("text")
+    text_options(post)
+    reply = add("reply", cmd_reply, "reply to an entry")
+    reply.add_argument("entry_id", metavar="ENTRY_ID")
+    reply.add_argument("text")
+    text_options(reply)
+    share = add("share", cmd_share, "share an entry with a comment")
+    share.add_argument("entry_id", metavar="ENTRY_ID")
+    share.add_argument("--comment")
+    delete = add("delete", cmd_delete, "delete one of your entries")
+    delete.add_argument("entry_id", metavar="ENTRY_ID")
+    follow = add("follow", cmd_follow, "follow someone by public key or share link")
+    follow.add_argument("key", metavar="KEY_OR_LINK")
+    unfollow = add("unfollow", cmd_unfollow, "stop following someone")
+    unfollow.add_argument("key", metavar="KEY_OR_LINK")
+    add("following", cmd_following, "list the feeds you follow")
+    profile = add("profile", cmd_profile, "show or set your name and bio")
+    profile.add_argument("--name")
+    profile.add_argument("--bio")
+    log_cmd = add("log", cmd_log, "show entries, newest first")
+    log_cmd.add_argument("--author", metavar="KEY_OR_LINK", help="only this feed")
+    log_cmd.add_argument("--limit", type=int, default=20)
+    verify = add("verify", cmd_verify, "re-verify every stored entry")
+    verify.add_argument("--all-signatures", action="store_true", help="check each signature")
+    add("reindex", cmd_reindex, "rebuild the index from the log")
+    export = add("export", cmd_export, "write your key and log to a backup file")
+    export.add_argument("--out", type=Path, required=True)
+    imp = add("import", cmd_import, "restore a backup file written by export")
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--latest", action="store_true", help="nothing was published after this backup"
+    )
+    key = add("key", lambda _args: _usage(key), "back up or restore your secret key")
+    key_sub = key.add_subparsers(dest="key_command", metavar="ACTION")
+    backup = key_sub.add_parser(
+        "backup", help="show your 24 backup words", parents=[common]
+    )
+    backup.set_defaults(handler=cmd_key_backup)
+    restore = key_sub.add_parser(
+        "restore", help="restore your identity from backup words", parents=[common]
+    )
+    restore.set_defaults(handler=cmd_key_restore)
+    restore.add_argument("--passphrase", action="store_true", help="protect the key file")
+    restore.add_argument("--fresh", action="store_true", help="this key never published")
+    parser.set_defaults(handler=lambda _args: _usage(parser))
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "data_dir"):
+        args.data_dir = default_data_dir()
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="lndesk: %(levelname)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args))
+    except LndeskError as exc:
+        print(f"lndesk: error: {exc.describe()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lndesk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
