@@ -34,7 +34,9 @@ class Backup:
     entries: list[tuple[bytes, bytes | None]]
 
 
-def encode_backup(key_file: bytes, feed: bytes, entries: Iterable[tuple[bytes, bytes | None]]) -> bytes:
+def encode_backup(
+    key_file: bytes, feed: bytes, entries: Iterable[tuple[bytes, bytes | None]]
+) -> bytes:
     return canonical.encode(
         {
             "format": FORMAT,

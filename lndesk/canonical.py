@@ -36,35 +36,49 @@ def _reject_tag(_decoder: object, tag: object) -> NoReturn:
     raise DecodeError("CBOR tags are not allowed in lndesk data")
 
 
-def _check(value: object, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise DecodeError(f"CBOR value nested deeper than {MAX_DEPTH} levels")
-    # bool is a subclass of int: test it first.
-    if value is None or value is True or value is False:
-        return
+def _check(value: object, depth: int, ordered: bool) -> None:
+    """Reject anything outside the allowed data model. Leaves are tested inline (hot path).
+
+    With ``ordered``, map keys must also already be in canonical order: decoding then
+    only has to compare against a plain, order-preserving re-encoding.
+    """
     kind = type(value)
+    if kind is str or kind is bytes or value is None or kind is bool:
+        return
     if kind is int:
         if not _INT_MIN <= value <= _INT_MAX:  # type: ignore[operator]
             raise DecodeError("integer outside the 64-bit range")
         return
-    if kind is bytes or kind is str:
-        return
+    if depth >= MAX_DEPTH:
+        raise DecodeError(f"CBOR value nested deeper than {MAX_DEPTH} levels")
     if kind is list:
         for item in value:  # type: ignore[attr-defined]
-            _check(item, depth + 1)
+            item_kind = type(item)
+            if item_kind is not str and item_kind is not bytes:
+                _check(item, depth + 1, ordered)
         return
     if kind is dict:
+        previous = b""
+        previous_len = 0
         for key, item in value.items():  # type: ignore[attr-defined]
             if type(key) is not str:
                 raise DecodeError("map keys must be text strings")
-            _check(item, depth + 1)
+            if ordered:
+                encoded = key.encode()
+                size = len(encoded)
+                if size < previous_len or (size == previous_len and encoded <= previous):
+                    raise DecodeError("CBOR map keys are not in deterministic order")
+                previous, previous_len = encoded, size
+            item_kind = type(item)
+            if item_kind is not str and item_kind is not bytes:
+                _check(item, depth + 1, ordered)
         return
     raise DecodeError(f"CBOR value of type {kind.__name__} is not allowed in lndesk data")
 
 
 def encode(value: CborValue) -> bytes:
     """Encode ``value`` deterministically. Raises DecodeError for values outside the rule."""
-    _check(value, 0)
+    _check(value, 0, ordered=False)
     try:
         return bytes(cbor2.dumps(value, canonical=True))
     except (cbor2.CBORError, ValueError, TypeError, OverflowError) as exc:
@@ -85,9 +99,9 @@ def decode(data: bytes) -> CborValue:
         raise
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise DecodeError(f"not valid CBOR: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - the decoder must never crash on input
+    except Exception as exc:
         raise DecodeError(f"not valid CBOR: {type(exc).__name__}") from exc
-    _check(value, 0)
-    if encode(value) != data:
+    _check(value, 0, ordered=True)
+    if cbor2.dumps(value) != data:
         raise DecodeError("CBOR is not in deterministic form (or has trailing bytes)")
     return value

@@ -8,6 +8,7 @@ parse to ``Unknown``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ MAX_NAME_CHARS = 64
 MAX_BIO_CHARS = 1000
 MAX_AVATAR_BYTES = 32_768
 LINK_SCHEMES = frozenset({"http", "https", "lndesk"})
+_SPACE = re.compile(r"\s")
 
 POST = "post"
 REPLY = "reply"
@@ -112,8 +114,11 @@ Content = Post | Reply | Follow | Unfollow | Profile | Share | Tombstone | Unkno
 
 def normalize_tag(tag: str) -> str:
     """``#Pedagogy `` -> ``pedagogy``. Raises ContentError for tags that cannot be tags."""
-    cleaned = unicodedata.normalize("NFC", tag.strip().lstrip("#")).casefold()
-    if not cleaned or any(ch.isspace() for ch in cleaned) or len(cleaned) > MAX_TAG_CHARS:
+    cleaned = tag.strip().lstrip("#")
+    if not cleaned.isascii():
+        cleaned = unicodedata.normalize("NFC", cleaned)
+    cleaned = cleaned.casefold()
+    if not cleaned or len(cleaned) > MAX_TAG_CHARS or _SPACE.search(cleaned):
         raise ContentError(
             f"{tag!r} is not a usable tag",
             f"A tag is one word of at most {MAX_TAG_CHARS} characters, like 'pedagogy'.",
@@ -261,8 +266,11 @@ def _str_list(doc: dict[str, Any], name: str, limit: int) -> tuple[str, ...]:
     value = doc.get(name)
     if value is None:
         return ()
-    if type(value) is not list or any(type(item) is not str for item in value):
+    if type(value) is not list:
         raise ContentError(f"field {name!r} must be a list of text strings")
+    for item in value:
+        if type(item) is not str:
+            raise ContentError(f"field {name!r} must be a list of text strings")
     if len(value) > limit:
         raise ContentError(f"field {name!r} has more than {limit} items")
     return tuple(value)

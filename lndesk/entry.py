@@ -16,6 +16,7 @@ Received entries keep their exact bytes (``Entry.raw``); nothing is ever re-seri
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,9 +42,13 @@ _SIGNATURE_TAIL = 2 + SIGNATURE_SIZE
 _SIGNATURE_HEADER = b"\x58\x40"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """A decoded entry. ``raw`` is authoritative; the other fields are read from it."""
+    """A decoded entry. ``raw`` is authoritative; the other fields are read from it.
+
+    Treat it as immutable. (It is not ``frozen`` because a frozen dataclass costs about
+    a microsecond more per entry, a twentieth of the whole ingest budget.)
+    """
 
     raw: bytes
     id: bytes
@@ -85,7 +90,7 @@ def create_entry(
     seq: int,
     prev: bytes | None,
     claimed_ms: int,
-    type: str,  # noqa: A002 - the protocol's field name
+    type: str,
     payload: bytes,
 ) -> Entry:
     """Sign a new entry of ``identity``'s log. ``payload`` must already be canonical CBOR."""
@@ -123,7 +128,7 @@ def decode_entry(raw: bytes) -> Entry:
         fields = cbor2.loads(raw, allow_indefinite=False, max_depth=2, tag_hook=_no_tags)
     except DecodeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - never crash on peer bytes
+    except Exception as exc:
         raise DecodeError(f"not an lndesk entry: {exc}") from exc
     if type(fields) is not list or len(fields) != 9:
         raise DecodeError("not an lndesk entry (expected a 9-element CBOR array)")
@@ -158,7 +163,7 @@ def authenticate_range(entries: Sequence[Entry], *, trusted_last: bool = False) 
     if not entries:
         return
     author = entries[0].author
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         if after.author != author:
             raise ChainError("a range of entries mixes authors")
         if after.seq != before.seq + 1 or after.prev != before.id:
@@ -185,12 +190,24 @@ def _check_fields(fields: list[object]) -> None:
         raise DecodeError("entry prev must be a 32-byte hash (null only for entry 1)")
     if type(claimed_ms) is not int or not 0 <= claimed_ms <= MAX_TIMESTAMP_MS:
         raise DecodeError("entry timestamp must be milliseconds since 1970 within 2^53")
-    if type(type_) is not str or not TYPE_PATTERN.fullmatch(type_):
+    if type(type_) is not str or (type_ not in _VALID_TYPES and not _valid_type(type_)):
         raise DecodeError("entry content type must be 1-32 characters of a-z 0-9 . _ -")
     if type(payload_hash) is not bytes or len(payload_hash) != HASH_SIZE:
         raise DecodeError("entry payload hash must be 32 bytes")
     if type(payload_size) is not int or not 0 <= payload_size <= MAX_PAYLOAD_SIZE:
         raise SizeError(f"entry payload size must be 0 to {MAX_PAYLOAD_SIZE} bytes")
+
+
+_VALID_TYPES: set[str] = set()
+
+
+def _valid_type(type_: str) -> bool:
+    """Check a content type string, remembering (a bounded number of) good ones."""
+    if not TYPE_PATTERN.fullmatch(type_):
+        return False
+    if len(_VALID_TYPES) < 256:
+        _VALID_TYPES.add(type_)
+    return True
 
 
 def _no_tags(_decoder: object, _tag: object) -> object:

@@ -11,8 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lndesk.backup import decode_backup, encode_backup
+from lndesk.app.datadir import (
+    CONFIG_NAME,
+    KEY_NAME,
+    OWN_LOG_CONFIRMED,
+    OWN_LOG_RESTORED,
+    Config,
+)
 from lndesk.atomicfile import atomic_write
+from lndesk.backup import decode_backup, encode_backup
 from lndesk.content import Follow, Post, Profile, Ref, Reply, Share, Tombstone, Unfollow
 from lndesk.entry import Entry
 from lndesk.errors import (
@@ -33,13 +40,6 @@ from lndesk.keyfile import (
     write_key_file,
 )
 from lndesk.keytext import key_to_text, parse_key_or_link
-from lndesk.app.datadir import (
-    CONFIG_NAME,
-    KEY_NAME,
-    OWN_LOG_CONFIRMED,
-    OWN_LOG_RESTORED,
-    Config,
-)
 from lndesk.store.index import FeedState
 from lndesk.store.store import IngestResult, Store, StoredEntry
 from lndesk.store.verify import VerifyReport, verify_store
@@ -135,11 +135,12 @@ class Service:
 
     # --- publishing --------------------------------------------------------
 
-    def _publish(self, content: Post | Reply | Follow | Unfollow | Profile | Share | Tombstone) -> Entry:
+    def _publish(
+        self, content: Post | Reply | Follow | Unfollow | Profile | Share | Tombstone
+    ) -> Entry:
         if self.config.own_log != OWN_LOG_CONFIRMED:
             raise OwnLogUnknownError(
-                "this identity was restored and lndesk does not yet know how far your own "
-                "log goes"
+                "this identity was restored and lndesk does not yet know how far your own log goes"
             )
         return self.store.publish(self.identity, content)
 
@@ -156,7 +157,9 @@ class Service:
 
     def share(self, id_prefix: str, comment: str = "") -> Entry:
         target = self.resolve(id_prefix)
-        return self._publish(Share(Ref(target.entry.author, target.entry.seq, target.entry.id), comment))
+        return self._publish(
+            Share(Ref(target.entry.author, target.entry.seq, target.entry.id), comment)
+        )
 
     def delete(self, id_prefix: str) -> Entry:
         target = self.resolve(id_prefix)
@@ -186,7 +189,11 @@ class Service:
 
     def resolve(self, id_prefix: str) -> StoredEntry:
         cleaned = id_prefix.strip().lower()
-        if len(cleaned) < 6 or len(cleaned) > 64 or any(c not in "0123456789abcdef" for c in cleaned):
+        if (
+            len(cleaned) < 6
+            or len(cleaned) > 64
+            or any(c not in "0123456789abcdef" for c in cleaned)
+        ):
             raise UsageError(
                 f"{id_prefix!r} is not an entry id",
                 "An entry id is hexadecimal, as `lndesk log` prints it (at least 6 characters).",

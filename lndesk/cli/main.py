@@ -17,7 +17,7 @@ from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.errors import LndeskError, PassphraseError, UsageError
 from lndesk.keytext import key_to_link, key_to_text, short_key
 
-ENV_PASSPHRASE = "LNDESK_PASSPHRASE"
+ENV_PASSPHRASE = "LNDESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 log = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace], int]
@@ -152,7 +152,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         current = service.own_state()
         name = args.name if args.name is not None else current.name
         if not name:
-            raise UsageError("a profile needs a name", "Add --name \"Your Name\".")
+            raise UsageError("a profile needs a name", 'Add --name "Your Name".')
         bio = args.bio if args.bio is not None else (current.bio or "")
         service.set_profile(name, bio)
     print("profile updated")
@@ -163,9 +163,11 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     with _service(args) as service:
-        items = service.feed(args.author, args.limit) if args.author else service.timeline(args.limit)
+        items = (
+            service.feed(args.author, args.limit) if args.author else service.timeline(args.limit)
+        )
         if not items:
-            print("Nothing here yet. Write something with `lndesk post \"...\"`.")
+            print('Nothing here yet. Write something with `lndesk post "..."`.')
         for item in items:
             print(describe_entry(item))
     return 0
@@ -232,10 +234,7 @@ def cmd_key_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_key_restore(args: argparse.Namespace) -> int:
-    if sys.stdin.isatty():
-        words = input("Enter your 24 backup words: ")
-    else:
-        words = sys.stdin.read()
+    words = input("Enter your 24 backup words: ") if sys.stdin.isatty() else sys.stdin.read()
     passphrase = _new_passphrase() if args.passphrase else None
     identity = restore_identity(args.data_dir, words, passphrase, fresh=args.fresh)
     print(f"restored identity {identity.key_text}")
@@ -316,9 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     key = add("key", lambda _args: _usage(key), "back up or restore your secret key")
     key_sub = key.add_subparsers(dest="key_command", metavar="ACTION")
-    backup = key_sub.add_parser(
-        "backup", help="show your 24 backup words", parents=[common]
-    )
+    backup = key_sub.add_parser("backup", help="show your 24 backup words", parents=[common])
     backup.set_defaults(handler=cmd_key_backup)
     restore = key_sub.add_parser(
         "restore", help="restore your identity from backup words", parents=[common]

@@ -31,8 +31,10 @@ def describe_entry(item: StoredEntry) -> str:
     header = f"{entry.id.hex()[:12]}  {_who(item)}  {format_time(entry.claimed_ms)}  {entry.type}"
     body = _body(item)
     lines = [header]
-    lines.extend(textwrap.indent(textwrap.fill(p, _WIDTH - 4) if p else "", "    ")
-                 for p in body.splitlines()[:12])
+    lines.extend(
+        textwrap.indent(textwrap.fill(p, _WIDTH - 4) if p else "", "    ")
+        for p in body.splitlines()[:12]
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,7 @@ PAYLOAD_INVALID = 2
 _CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IndexItem:
     """One log record of kind ENTRY, decoded, ready to be indexed."""
 
@@ -163,9 +163,13 @@ class Index:
 
     def entry_rows(self, where: str, params: Sequence[object], tail: str = "") -> list[EntryRow]:
         rows = self.conn.execute(f"{_ROW_SELECT} WHERE {where} {tail}", params).fetchall()
-        return [EntryRow(*row[:8], bool(row[8]), row[9]) for row in rows]
+        return [
+            EntryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9]) for r in rows
+        ]
 
-    def timeline(self, own: bytes, limit: int, before_ms: int, visible_until_ms: int) -> list[EntryRow]:
+    def timeline(
+        self, own: bytes, limit: int, before_ms: int, visible_until_ms: int
+    ) -> list[EntryRow]:
         own_id = self.feed_id(own)
         return self.entry_rows(
             "e.claimed_ms < ? AND e.claimed_ms <= ? AND e.deleted = 0 "
@@ -196,8 +200,8 @@ class Index:
         if not items:
             return
         rows = []
-        tags = []
-        refs = []
+        tags: list[tuple[str, int, int]] = []
+        refs: list[tuple[bytes, str, int, int]] = []
         touched: dict[int, list[int]] = {}
         tombstoned: list[tuple[int, int, bytes]] = []
         for item in items:
@@ -235,8 +239,13 @@ class Index:
             self.conn.executemany(
                 "UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ? AND id = ?", tombstoned
             )
-        self._apply_earlier_tombstones([row[2] for row in rows])
         for feed, seqs in touched.items():
+            max_before = self.conn.execute(
+                "SELECT max_seq FROM feeds WHERE feed=?", (feed,)
+            ).fetchone()[0]
+            if max_before > min(seqs):
+                # Entries above these were stored first: one may be a tombstone naming them.
+                self._apply_earlier_tombstones([r[2] for r in rows if r[0] == feed])
             self._update_heights(feed, seqs)
 
     def _derive(
@@ -280,22 +289,23 @@ class Index:
             marks = ",".join("?" * len(chunk))
             found.extend(
                 self.conn.execute(
-                    f"SELECT feed, target FROM refs WHERE kind = 'tombstone' "
-                    f"AND target IN ({marks})",
+                    "SELECT feed, target FROM refs WHERE kind = 'tombstone' "  # noqa: S608
+                    f"AND target IN ({marks})",  # only '?' placeholders are interpolated
                     chunk,
                 )
             )
         if found:
-            self.conn.executemany(
-                "UPDATE entries SET deleted = 1 WHERE feed = ? AND id = ?", found
-            )
+            self.conn.executemany("UPDATE entries SET deleted = 1 WHERE feed = ? AND id = ?", found)
 
-    def _update_heights(self, feed: int, seqs: Iterable[int]) -> None:
+    def _update_heights(self, feed: int, seqs: list[int]) -> None:
         height, max_seq = self.conn.execute(
             "SELECT height, max_seq FROM feeds WHERE feed=?", (feed,)
         ).fetchone()
-        max_seq = max(max_seq, *seqs)
-        if max_seq > height:
+        low, high = min(seqs), max(seqs)
+        if low == height + 1 and high - low + 1 == len(seqs) and max_seq <= high:
+            height = max_seq = high  # the common case: a run appended right after the head
+        else:
+            max_seq = max(max_seq, high)
             cursor = self.conn.execute(
                 "SELECT seq FROM entries WHERE feed = ? AND seq > ? ORDER BY seq", (feed, height)
             )

@@ -41,7 +41,7 @@ MAX_BODY = _BODY_HEAD.size + MAX_ENTRY_SIZE + MAX_PAYLOAD_SIZE
 _SCAN_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
     offset: int
     kind: int

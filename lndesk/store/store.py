@@ -170,8 +170,7 @@ class Store:
             tail_record = end.problem in ("incomplete record", "incomplete record header")
             if not (trusted_tail or tail_record):
                 raise StoreCorruptError(
-                    f"the log is damaged at offset {end.valid_end} ({end.problem}), "
-                    "before its end"
+                    f"the log is damaged at offset {end.valid_end} ({end.problem}), before its end"
                 )
             self.log.truncate(end.valid_end, end.problem or "torn write")
             self._warn(
@@ -244,7 +243,10 @@ class Store:
             raise ContentError("you can only delete entries of your own log")
 
     def ingest(
-        self, author: bytes, items: Sequence[tuple[bytes, bytes | None]], received_ms: int | None = None
+        self,
+        author: bytes,
+        items: Sequence[tuple[bytes, bytes | None]],
+        received_ms: int | None = None,
     ) -> IngestResult:
         """Authenticate and store a contiguous, ascending run of ``author``'s entries.
 

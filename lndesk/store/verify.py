@@ -38,9 +38,7 @@ def verify_store(store: Store, *, every_signature: bool = False) -> VerifyReport
     for item in store.log.scan():
         if isinstance(item, ScanEnd):
             if item.torn:
-                report.problems.append(
-                    f"log damaged at offset {item.valid_end}: {item.problem}"
-                )
+                report.problems.append(f"log damaged at offset {item.valid_end}: {item.problem}")
             break
         report.records += 1
     for state in store.feeds():
@@ -58,7 +56,9 @@ def _verify_feed(store: Store, key: bytes, report: VerifyReport, every_signature
     previous: Entry | None = None
     last = 0
     while True:
-        rows = store.index.entry_rows("f.key = ? AND e.seq > ?", (key, last), "ORDER BY e.seq LIMIT 2000")
+        rows = store.index.entry_rows(
+            "f.key = ? AND e.seq > ?", (key, last), "ORDER BY e.seq LIMIT 2000"
+        )
         if not rows:
             break
         for row in rows:
