@@ -309,3 +309,27 @@ def test_failed_first_atomic_write_leaves_nothing(
         write_key_file(path, encode_key_file(make_identity()))
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="decode_key_file reports any nacl error while deriving or decrypting as "
+    "PassphraseError('wrong passphrase'), even when the sealed fields are structurally "
+    "impossible (salt not 16 bytes, opslimit/memlimit out of range, ciphertext shorter "
+    "than nonce + MAC), so a damaged file tells the user their correct passphrase is wrong",
+)
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"salt": bytes(15)},
+        {"salt": b""},
+        {"opslimit": 0},
+        {"memlimit": 0},
+        {"sealed": bytes(10)},
+    ],
+    ids=["short-salt", "empty-salt", "opslimit-0", "memlimit-0", "short-ciphertext"],
+)
+def test_structurally_damaged_sealed_file_is_a_key_file_error(changes: dict[str, Any]) -> None:
+    data = reencode(sealed_file(make_identity()), **changes)
+    with pytest.raises(KeyFileError):
+        decode_key_file(data, "correct horse")

@@ -22,10 +22,11 @@ from store_helpers import (
 )
 
 import lndesk.store.store as store_module
-from lndesk.content import Follow, Post, Profile, Ref, Tombstone, Unfollow
+from lndesk.content import Follow, Post, Profile, Ref, Tombstone, Unfollow, encode_content
 from lndesk.errors import (
     ContentError,
     ForkedFeedError,
+    SignatureError,
     StoreError,
     StoreLockedError,
     UnknownEntryError,
@@ -168,8 +169,9 @@ def test_tombstone_marks_entry_deleted_and_hides_it(data_dir: Path) -> None:
 
 @pytest.mark.parametrize("target", ["other author", "other author's id", "unknown seq", "wrong id"])
 def test_tombstone_of_an_entry_not_your_own_is_refused(store: Store, target: str) -> None:
-    bob_entry, _ = make_chain(BOB, 1)[0]
-    store.ingest(BOB.public_key, wire(make_chain(BOB, 1)))
+    bob_chain = make_chain(BOB, 1)
+    bob_entry = bob_chain[0][0]
+    store.ingest(BOB.public_key, wire(bob_chain))
     own = store.publish(ALICE, Post("mine"))
     ref = {
         "other author": Ref(BOB.public_key, 1, bob_entry.id),
@@ -247,8 +249,6 @@ def populate(store: Store) -> None:
 
 
 def _profile_payload(name: str) -> bytes:
-    from lndesk.content import encode_content
-
     return encode_content(Profile(name))
 
 
@@ -413,5 +413,5 @@ def test_bad_signature_helper_really_breaks_the_signature() -> None:
     entry, _ = make_chain(ALICE, 1)[0]
     broken = with_bad_signature(entry)
     assert broken.seq == entry.seq and broken.id != entry.id
-    with pytest.raises(Exception, match="invalid signature"):
+    with pytest.raises(SignatureError, match="invalid signature"):
         broken.verify_signature()

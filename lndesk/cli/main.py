@@ -346,6 +346,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LndeskError as exc:
         print(f"lndesk: error: {exc.describe()}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"lndesk: error: {exc.strerror or exc}{where}\n"
+            "  Check that the disk is not full and that you may write to the data directory.",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("lndesk: interrupted", file=sys.stderr)
         return 130
