@@ -59,7 +59,7 @@ def _check(value: object, depth: int, ordered: bool) -> None:
         return
     if kind is dict:
         previous = b""
-        previous_len = 0
+        previous_len = -1  # so that an empty first key ("") is in order
         for key, item in value.items():  # type: ignore[attr-defined]
             if type(key) is not str:
                 raise DecodeError("map keys must be text strings")

@@ -115,9 +115,15 @@ Content = Post | Reply | Follow | Unfollow | Profile | Share | Tombstone | Unkno
 def normalize_tag(tag: str) -> str:
     """``#Pedagogy `` -> ``pedagogy``. Raises ContentError for tags that cannot be tags."""
     cleaned = tag.strip().lstrip("#")
-    if not cleaned.isascii():
-        cleaned = unicodedata.normalize("NFC", cleaned)
-    cleaned = cleaned.casefold()
+    if cleaned.isascii():
+        cleaned = cleaned.lower()
+    else:
+        # Case folding can undo NFC (and NFC can enable more folding): repeat to a fixpoint.
+        for _ in range(4):
+            folded = unicodedata.normalize("NFC", cleaned.casefold())
+            if folded == cleaned:
+                break
+            cleaned = folded
     if not cleaned or len(cleaned) > MAX_TAG_CHARS or _SPACE.search(cleaned):
         raise ContentError(
             f"{tag!r} is not a usable tag",
@@ -211,8 +217,11 @@ def _text_fields(doc: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, 
 
 
 def _check_link(link: str) -> None:
-    parsed = urllib.parse.urlsplit(link)
-    if len(link) > MAX_LINK_CHARS or parsed.scheme not in LINK_SCHEMES or not parsed.netloc:
+    try:
+        parsed = urllib.parse.urlsplit(link) if len(link) <= MAX_LINK_CHARS else None
+    except ValueError:  # e.g. "http://[" or characters that normalise into URL syntax
+        parsed = None
+    if parsed is None or parsed.scheme not in LINK_SCHEMES or not parsed.netloc:
         raise ContentError(
             f"{link[:100]!r} is not a link lndesk can carry",
             "Links start with http://, https:// or lndesk:// and are at most 2048 characters.",

@@ -31,6 +31,9 @@ KDF = "argon2id13"
 OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
 MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
 MAX_KEY_FILE = 4096
+MAX_OPSLIMIT = 16
+MAX_MEMLIMIT = 1 << 30
+_SEALED_SIZE = nacl.secret.SecretBox.NONCE_SIZE + nacl.secret.SecretBox.MACBYTES + 32
 
 
 def encode_key_file(
@@ -141,6 +144,17 @@ def _parse(data: bytes) -> dict[str, Any]:
     for name, kind in needed.items():
         if type(doc.get(name)) is not kind:
             raise KeyFileError(f"the key file is damaged: field {name!r} is missing or invalid")
-    if "sealed" in doc and doc["kdf"] != KDF:
-        raise KeyFileError(f"unknown key derivation {doc['kdf']!r} in the key file")
+    if "sealed" in doc:
+        if doc["kdf"] != KDF:
+            raise KeyFileError(f"unknown key derivation {doc['kdf']!r} in the key file")
+        # Damage (or tampering) must not pass for a wrong passphrase or cost gigabytes.
+        if (
+            len(doc["salt"]) != nacl.pwhash.argon2id.SALTBYTES
+            or not nacl.pwhash.argon2id.OPSLIMIT_MIN <= doc["opslimit"] <= MAX_OPSLIMIT
+            or not nacl.pwhash.argon2id.MEMLIMIT_MIN <= doc["memlimit"] <= MAX_MEMLIMIT
+            or len(doc["sealed"]) != _SEALED_SIZE
+        ):
+            raise KeyFileError("the key file is damaged: its sealing parameters are impossible")
+    elif len(doc["seed"]) != 32:
+        raise KeyFileError("the key file holds a seed of the wrong size")
     return doc

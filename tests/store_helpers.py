@@ -6,8 +6,11 @@ Test modules import this as ``store_helpers``; the crash test's child program
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
+import lndesk
 from lndesk import canonical
 from lndesk.content import KNOWN_TYPES, POST, Post, encode_content, parse_content
 from lndesk.entry import Entry, create_entry, decode_entry
@@ -20,6 +23,14 @@ STEP_MS = 1000
 
 Link = tuple[Entry, bytes | None]
 """A signed entry and the payload it commits to (None when left out)."""
+
+
+def child_env() -> dict[str, str]:
+    """The environment for a child Python process that must import this same lndesk."""
+    source_root = str(Path(lndesk.__file__).resolve().parent.parent)
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [source_root, inherited] if inherited else [source_root]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def make_identity(number: int) -> Identity:

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from lndesk import canonical
 from lndesk.errors import DecodeError, LndeskError
 
+# The empty map key has its own test below.
+KEYS = st.text(min_size=1, max_size=8)
 STABLE = settings(derandomize=True, database=None, deadline=None, max_examples=300)
 U64 = 2**64 - 1
 
@@ -92,8 +94,7 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(KEYS, children, max_size=5),
     max_leaves=25,
 )
 
@@ -143,7 +144,7 @@ def test_encode_matches_reference_and_round_trips(value: Any) -> None:
 
 
 @STABLE
-@given(st.lists(st.text(max_size=12), min_size=2, max_size=12, unique=True))
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=2, max_size=12, unique=True))
 def test_key_order_is_bytewise_order_of_encoded_keys(keys: list[str]) -> None:
     doc = {key: index for index, key in enumerate(keys)}
     decoded = canonical.decode(canonical.encode(doc))
@@ -155,7 +156,7 @@ def test_key_order_is_bytewise_order_of_encoded_keys(keys: list[str]) -> None:
 
 
 @STABLE
-@given(st.lists(st.text(max_size=6), min_size=2, max_size=6, unique=True), st.randoms())
+@given(st.lists(st.text(min_size=1, max_size=6), min_size=2, max_size=6, unique=True), st.randoms())
 def test_map_with_keys_out_of_order_is_rejected(keys: list[str], random: Any) -> None:
     ordered = sorted(keys, key=ref_encode)
     shuffled = ordered[:]
@@ -164,6 +165,13 @@ def test_map_with_keys_out_of_order_is_rejected(keys: list[str], random: Any) ->
     with pytest.raises(DecodeError):
         canonical.decode(ref_map([(key, 0) for key in shuffled]))
     assert list(canonical.decode(ref_map([(key, 0) for key in ordered]))) == ordered
+
+
+@pytest.mark.parametrize("value", [{"": 1}, {"": 1, "a": 2}, [{"": None}]], ids=repr)
+def test_empty_text_key_round_trips(value: Any) -> None:
+    encoded = canonical.encode(value)
+    assert encoded == ref_encode(value)
+    assert same(canonical.decode(encoded), value)
 
 
 # --- what is rejected ---------------------------------------------------------------

@@ -267,7 +267,11 @@ def test_locked_data_dir_is_reported(cli: Cli) -> None:
 def test_console_script_runs_with_env_data_dir(tmp_path: Path) -> None:
     env = dict(os.environ, LNDESK_DATA_DIR=str(tmp_path / "env-dir"))
     run = subprocess.run(
-        [sys.executable, "-m", "lndesk", "init"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "lndesk", "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "env-dir" / "key").exists()

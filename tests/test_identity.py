@@ -171,9 +171,11 @@ def test_backup_words_round_trip(label: str) -> None:
 def test_backup_words_forgive_case_and_white_space() -> None:
     identity = Identity(make_seed("messy"))
     words = identity.backup_words().split()
-    messy = "  " + "\n".join(
-        word.upper() if i % 2 else word.title() for i, word in enumerate(words)
-    ) + "\t "
+    messy = (
+        "  "
+        + "\n".join(word.upper() if i % 2 else word.title() for i, word in enumerate(words))
+        + "\t "
+    )
     assert Identity.from_backup_words(messy).seed == identity.seed
     assert Identity.from_backup_words("   ".join(words)).seed == identity.seed
 
@@ -215,7 +217,7 @@ def test_swapped_words_are_caught() -> None:
 
 
 def test_libp2p_key_pair_from_the_same_seed_has_the_same_public_key() -> None:
-    import libp2p
+    import libp2p  # noqa: PLC0415 - only this test needs the network stack
 
     seed = make_seed("libp2p")
     key_pair = libp2p.create_identity_from_seed(seed)

@@ -311,13 +311,6 @@ def test_failed_first_atomic_write_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode_key_file reports any nacl error while deriving or decrypting as "
-    "PassphraseError('wrong passphrase'), even when the sealed fields are structurally "
-    "impossible (salt not 16 bytes, opslimit/memlimit out of range, ciphertext shorter "
-    "than nonce + MAC), so a damaged file tells the user their correct passphrase is wrong",
-)
 @pytest.mark.parametrize(
     "changes",
     [

@@ -63,7 +63,9 @@ def test_key_to_text_refuses_wrong_size(size: int) -> None:
 
 
 # Printable ASCII and a few non-ASCII look-alikes a paste could bring in.
-SUBSTITUTES = string.ascii_letters + string.digits + string.punctuation + " \t" + "\u00e9\u0430\u2212"
+SUBSTITUTES = (
+    string.ascii_letters + string.digits + string.punctuation + " \t" + "\u00e9\u0430\u2212"
+)
 
 
 @pytest.mark.parametrize("public_key", SAMPLE_KEYS, ids=["zeros", "ones", "hash"])
@@ -84,7 +86,9 @@ def test_every_single_character_substitution_is_caught(public_key: bytes) -> Non
 
 @STABLE
 @given(public_keys, st.data())
-def test_random_single_substitution_in_the_body_is_caught(public_key: bytes, data: st.DataObject) -> None:
+def test_random_single_substitution_in_the_body_is_caught(
+    public_key: bytes, data: st.DataObject
+) -> None:
     text = key_to_text(public_key)
     position = data.draw(st.integers(len(KEY_PREFIX), len(text) - 1))
     substitute = data.draw(st.sampled_from(sorted(BASE32_LOWER - {text[position]})))

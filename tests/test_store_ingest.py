@@ -13,8 +13,8 @@ from store_helpers import (
     make_identity,
     post_text,
     seqs,
-    with_bad_signature,
     wire,
+    with_bad_signature,
     without_payloads,
 )
 
@@ -266,12 +266,29 @@ def test_tombstone_by_another_author_deletes_nothing(store: Store) -> None:
     assert seqs(store.timeline(KEY)) == [2, 1]
 
 
+def test_tombstone_whose_ref_names_another_author_deletes_nothing(store: Store) -> None:
+    # The ref pairs Bob's key with the id of Carol's own entry: it names no entry at all.
+    post, post_payload = make_entry(CAROL, 1, None, text="kept")
+    tombstone, payload = make_entry(
+        CAROL,
+        2,
+        post.id,
+        type="tombstone",
+        payload=encode_content(Tombstone(Ref(KEY, 1, post.id))),
+    )
+
+    store.ingest(CAROL.public_key, [(post.raw, post_payload), (tombstone.raw, payload)])
+
+    assert [item.deleted for item in store.feed_entries(CAROL.public_key)] == [False, False]
+    assert seqs(store.timeline(CAROL.public_key)) == [1]
+
+
 # --- refused batches ---------------------------------------------------------------
 
 
 def test_bad_last_signature_stores_nothing(store: Store) -> None:
     chain = make_chain(BOB, 5)
-    items = wire(chain[:-1]) + [(with_bad_signature(chain[-1][0]).raw, chain[-1][1])]
+    items = [*wire(chain[:-1]), (with_bad_signature(chain[-1][0]).raw, chain[-1][1])]
     log_end = store.log.end
 
     with pytest.raises(SignatureError, match="not stored"):
@@ -282,7 +299,7 @@ def test_bad_last_signature_stores_nothing(store: Store) -> None:
 
 def test_sparse_segment_with_bad_last_signature_stores_nothing(store: Store) -> None:
     chain = make_chain(BOB, 10)
-    items = wire(chain[7:9]) + [(with_bad_signature(chain[9][0]).raw, chain[9][1])]
+    items = [*wire(chain[7:9]), (with_bad_signature(chain[9][0]).raw, chain[9][1])]
     log_end = store.log.end
 
     with pytest.raises(SignatureError):

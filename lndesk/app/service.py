@@ -244,9 +244,13 @@ class Service:
         backup = decode_backup(data)
         installed = False
         if not self.key_path.exists():
-            if public_key_of(backup.key_file) != backup.feed:
+            # Unlock the key before installing it: a damaged key file must not be installed.
+            sealed = is_sealed(backup.key_file)
+            identity = decode_key_file(backup.key_file, self._passphrase() if sealed else None)
+            if identity.public_key != backup.feed:
                 raise IdentityError("the backup's key does not match the log it holds")
             _install_key(self.data_dir, backup.key_file, OWN_LOG_RESTORED)
+            self._identity = identity
             installed = True
         elif public_key_of(read_key_file(self.key_path)) != backup.feed:
             raise IdentityError(

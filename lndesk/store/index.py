@@ -49,6 +49,7 @@ class FeedState:
 @dataclass(frozen=True, slots=True)
 class EntryRow:
     key: bytes
+    feed: int
     seq: int
     id: bytes
     claimed_ms: int
@@ -61,7 +62,7 @@ class EntryRow:
 
 
 _ROW_SELECT = """
-    SELECT f.key, e.seq, e.id, e.claimed_ms, e.received_ms, e.type, e.payload_state,
+    SELECT f.key, e.feed, e.seq, e.id, e.claimed_ms, e.received_ms, e.type, e.payload_state,
            e.offset, e.deleted, f.name
     FROM entries e JOIN feeds f ON f.feed = e.feed
 """
@@ -164,19 +165,29 @@ class Index:
     def entry_rows(self, where: str, params: Sequence[object], tail: str = "") -> list[EntryRow]:
         rows = self.conn.execute(f"{_ROW_SELECT} WHERE {where} {tail}", params).fetchall()
         return [
-            EntryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9]) for r in rows
+            EntryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10])
+            for r in rows
         ]
 
     def timeline(
-        self, own: bytes, limit: int, before_ms: int, visible_until_ms: int
+        self,
+        own: bytes,
+        limit: int,
+        older_than: tuple[int, int, int],
+        visible_until_ms: int,
     ) -> list[EntryRow]:
+        """My entries and those of feeds I follow, newest first.
+
+        Ties in time are broken by feed and seq, so ``older_than`` (the (claimed_ms, feed,
+        seq) of the last row of the previous page) pages through every entry exactly once.
+        """
         own_id = self.feed_id(own)
         return self.entry_rows(
-            "e.claimed_ms < ? AND e.claimed_ms <= ? AND e.deleted = 0 "
+            "(e.claimed_ms, e.feed, e.seq) < (?, ?, ?) AND e.claimed_ms <= ? AND e.deleted = 0 "
             "AND e.type IN ('post', 'reply', 'share') "
             "AND (e.feed = ? OR e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1))",
-            (before_ms, visible_until_ms, own_id, own_id, limit),
-            "ORDER BY e.claimed_ms DESC LIMIT ?",
+            (*older_than, visible_until_ms, own_id, own_id, limit),
+            "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
         )
 
     def feed_entries(self, key: bytes, limit: int, before_seq: int) -> list[EntryRow]:

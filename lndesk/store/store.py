@@ -78,6 +78,8 @@ class StoredEntry:
     content_error: str | None
     deleted: bool
     author_name: str | None
+    cursor: tuple[int, int, int]
+    """Where this entry sits in the timeline order; pass the entry as ``older_than``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ class Store:
             self.index = Index(directory / INDEX_NAME)
             self._catch_up()
         except BaseException:
-            self._release()
+            self.close()
             raise
 
     def close(self) -> None:
@@ -125,21 +127,26 @@ class Store:
     # --- recovery and reindexing ---------------------------------------------
 
     def _catch_up(self) -> None:
-        """Index what the log holds past ``log_end``; cut a torn tail."""
+        """Index what the log holds past ``log_end``; cut a torn tail.
+
+        ``log_id`` is written only when a full rebuild has read the whole log: until then
+        a later open rebuilds again instead of trusting a partial index (and mistaking
+        damage in the middle of the log for a torn tail).
+        """
         known_log = self.index.get_meta("log_id")
         log_end_raw = self.index.get_meta("log_end")
         start = int(log_end_raw.decode()) if log_end_raw else HEADER_SIZE
         full = known_log != self.log.log_id or start > self.log.end
-        if full and self.index.count_entries():
+        if not full:
+            self._index_from(start, trusted_tail=True)
+            return
+        if known_log is not None or self.index.count_entries():
             self._warn("the index did not match the log; rebuilding it from the log")
             self._reset_index()
-        if full:
-            start = HEADER_SIZE
-            self.index.begin()
-            self.index.set_meta("log_id", self.log.log_id)
-            self.index.set_meta("log_end", str(HEADER_SIZE).encode())
-            self.index.commit()
-        self._index_from(start, trusted_tail=not full)
+        self._index_from(HEADER_SIZE, trusted_tail=False)
+        self.index.begin()
+        self.index.set_meta("log_id", self.log.log_id)
+        self.index.commit()
 
     def reindex(self) -> int:
         """Rebuild the index from the log. Returns the number of entries indexed."""
@@ -219,7 +226,8 @@ class Store:
             raise ForkedFeedError(f"your own feed is forked at entry {state.forked_at}")
         if state.height != state.max_seq:
             raise StoreError(
-                f"your own log is missing entries {state.height + 1} to {state.max_seq - 1}",
+                f"your own log is missing entries from {state.height + 1} on, "
+                f"below entry {state.max_seq}",
                 "Sync with peers that hold your feed before publishing again.",
             )
         if isinstance(content, Tombstone):
@@ -306,16 +314,35 @@ class Store:
         entry = decode_entry(record.entry)
         content, error = _parse(entry, record.payload)
         return StoredEntry(
-            entry, record.payload, record.received_ms, content, error, row.deleted, row.author_name
+            entry,
+            record.payload,
+            record.received_ms,
+            content,
+            error,
+            row.deleted,
+            row.author_name,
+            (row.claimed_ms, row.feed, row.seq),
         )
 
     def timeline(
-        self, own: bytes, limit: int = 50, before_ms: int | None = None
+        self,
+        own: bytes,
+        limit: int = 50,
+        before_ms: int | None = None,
+        older_than: StoredEntry | None = None,
     ) -> list[StoredEntry]:
-        """Newest first: my entries and those of feeds I follow; future-dated ones held back."""
+        """Newest first: my entries and those of feeds I follow; future-dated ones held back.
+
+        Page with ``older_than`` (the last entry of the previous page); ``before_ms`` jumps
+        to a point in time.
+        """
         now = now_ms()
-        before = before_ms if before_ms is not None else 2**63 - 1
-        rows = self.index.timeline(own, limit, before, now + FUTURE_HOLD_MS)
+        cursor = (2**63 - 1, 0, 0)
+        if before_ms is not None:
+            cursor = (before_ms, -1, -1)
+        if older_than is not None:
+            cursor = min(cursor, older_than.cursor)
+        rows = self.index.timeline(own, limit, cursor, now + FUTURE_HOLD_MS)
         return [self.load(row) for row in rows]
 
     def feed_entries(
@@ -378,6 +405,9 @@ def _parse(entry: Entry, payload: bytes | None) -> tuple[Content | None, str | N
         return parse_content(entry.type, payload), None
     except ContentError as exc:
         return None, exc.message
+    except Exception as exc:  # a peer's payload must never take the store down
+        log.warning("payload of entry %d could not be parsed: %r", entry.seq, exc)
+        return None, f"unreadable payload ({type(exc).__name__})"
 
 
 def _index_item(offset: int, received_ms: int, entry: Entry, payload: bytes | None) -> IndexItem:

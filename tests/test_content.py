@@ -1,0 +1,435 @@
+"""Content types: encoding, parsing and the rules of each known type."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lndesk import canonical
+from lndesk.content import (
+    KNOWN_TYPES,
+    MAX_AVATAR_BYTES,
+    MAX_BIO_CHARS,
+    MAX_LINK_CHARS,
+    MAX_LINKS,
+    MAX_NAME_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    Follow,
+    Post,
+    Profile,
+    Ref,
+    Reply,
+    Share,
+    Tombstone,
+    Unfollow,
+    Unknown,
+    encode_content,
+    normalize_tag,
+    parse_content,
+)
+from lndesk.entry import MAX_SEQ
+from lndesk.errors import ContentError, EntryError
+
+STABLE = settings(derandomize=True, database=None, deadline=None, max_examples=200)
+KEY = hashlib.sha256(b"feed").digest()
+ENTRY_ID = hashlib.sha256(b"entry").digest()
+REF = Ref(KEY, 3, ENTRY_ID)
+OTHER_REF = Ref(hashlib.sha256(b"other").digest(), 1, hashlib.sha256(b"id").digest())
+
+
+def payload(doc: Any) -> bytes:
+    return canonical.encode(doc)
+
+
+def round_trip(content: Any) -> Any:
+    data = encode_content(content)
+    parsed = parse_content(content.type, data)
+    assert parsed == content
+    assert encode_content(parsed) == data
+    return canonical.decode(data)
+
+
+# --- every type encodes and parses back ------------------------------------------------
+
+
+def test_post() -> None:
+    assert round_trip(Post("Hello, world")) == {"text": "Hello, world"}
+
+
+def test_post_with_tags_and_links() -> None:
+    post = Post("Read this", ("pedagogy", "math"), ("https://example.org/a", "lndesk://feed/x"))
+    assert round_trip(post) == {
+        "text": "Read this",
+        "tags": ["pedagogy", "math"],
+        "links": ["https://example.org/a", "lndesk://feed/x"],
+    }
+
+
+def test_reply() -> None:
+    reply = Reply("Agreed", root=REF, parent=OTHER_REF, tags=("x",), links=("http://a.b",))
+    doc = round_trip(reply)
+    assert doc["root"] == [KEY, 3, ENTRY_ID]
+    assert doc["parent"] == OTHER_REF.to_cbor()
+
+
+def test_follow_and_unfollow() -> None:
+    assert round_trip(Follow(KEY)) == {"feed": KEY}
+    assert round_trip(Unfollow(KEY)) == {"feed": KEY}
+    data = encode_content(Follow(KEY))
+    assert parse_content("unfollow", data) == Unfollow(KEY)
+
+
+def test_profile() -> None:
+    assert round_trip(Profile("Ada")) == {"name": "Ada"}
+    full = Profile("Ada", "Counts things.", b"\x89PNG...")
+    assert round_trip(full) == {"name": "Ada", "bio": "Counts things.", "avatar": b"\x89PNG..."}
+
+
+def test_share() -> None:
+    assert round_trip(Share(REF)) == {"ref": REF.to_cbor()}
+    assert round_trip(Share(REF, "worth a read")) == {
+        "ref": REF.to_cbor(),
+        "comment": "worth a read",
+    }
+
+
+def test_tombstone() -> None:
+    assert round_trip(Tombstone(REF)) == {"ref": REF.to_cbor()}
+
+
+def test_type_names() -> None:
+    assert KNOWN_TYPES == ("post", "reply", "follow", "unfollow", "profile", "share", "tombstone")
+    samples = [Post("t"), Reply("t", REF, REF), Follow(KEY), Unfollow(KEY), Profile("n")]
+    samples += [Share(REF), Tombstone(REF)]
+    assert tuple(s.type for s in samples) == KNOWN_TYPES
+
+
+@STABLE
+@given(
+    text=st.text(min_size=1).filter(str.strip),
+    tags=st.lists(st.from_regex(r"[a-z0-9_\-]{1,20}", fullmatch=True), max_size=MAX_TAGS),
+    links=st.lists(
+        st.from_regex(r"https?://[a-z0-9.]{1,30}(/[a-zA-Z0-9._~%/-]{0,40})?", fullmatch=True),
+        max_size=MAX_LINKS,
+    ),
+)
+def test_post_round_trip_property(text: str, tags: list[str], links: list[str]) -> None:
+    round_trip(Post(text, tuple(tags), tuple(links)))
+
+
+@STABLE
+@given(
+    name=st.text(min_size=1, max_size=MAX_NAME_CHARS).filter(str.strip),
+    bio=st.text(max_size=60),
+    avatar=st.binary(max_size=100),
+)
+def test_profile_round_trip_property(name: str, bio: str, avatar: bytes) -> None:
+    round_trip(Profile(name, bio, avatar))
+
+
+# --- unknown types and extra keys ----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [1, 2], "text", 5, None, b"\x00"])
+def test_unknown_type_is_kept_as_it_came(value: Any) -> None:
+    data = payload(value)
+    parsed = parse_content("x-poll", data)
+    assert parsed == Unknown("x-poll", value)
+    assert encode_content(parsed) == data
+
+
+def test_unknown_type_still_needs_canonical_cbor() -> None:
+    with pytest.raises(ContentError):
+        parse_content("x-poll", b"\xf9\x3c\x00")
+    with pytest.raises(ContentError):
+        parse_content("x-poll", b"\x18\x01")
+
+
+@pytest.mark.parametrize(
+    ("type_", "doc", "expected"),
+    [
+        ("post", {"text": "t", "mood": "happy"}, Post("t")),
+        ("reply", {"text": "t", "root": REF.to_cbor(), "parent": REF.to_cbor(), "x": []}, None),
+        ("follow", {"feed": KEY, "since": 5}, Follow(KEY)),
+        ("profile", {"name": "n", "pronouns": "they"}, Profile("n")),
+        ("share", {"ref": REF.to_cbor(), "v": {"a": 1}}, Share(REF)),
+        ("tombstone", {"ref": REF.to_cbor(), "reason": "typo"}, Tombstone(REF)),
+    ],
+)
+def test_unknown_extra_keys_are_ignored(type_: str, doc: dict[str, Any], expected: Any) -> None:
+    parsed = parse_content(type_, payload(doc))
+    if expected is None:
+        expected = Reply("t", REF, REF)
+    assert parsed == expected
+
+
+# --- tags ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "normal"),
+    [
+        ("pedagogy", "pedagogy"),
+        ("#Pedagogy ", "pedagogy"),
+        ("  ##MATH", "math"),
+        ("Straße", "strasse"),
+        ("ÉCOLE", "école"),
+        ("e\u0301cole", "\u00e9cole"),
+        ("c++", "c++"),
+        ("a#b", "a#b"),
+        ("日本語", "日本語"),
+    ],
+)
+def test_tag_normalisation(tag: str, normal: str) -> None:
+    assert normalize_tag(tag) == normal
+    assert normalize_tag(normal) == normal
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["", "   ", "#", "##", "two words", "tab\there", "no\u00a0break", "a" * (MAX_TAG_CHARS + 1)],
+)
+def test_unusable_tags(tag: str) -> None:
+    with pytest.raises(ContentError) as info:
+        normalize_tag(tag)
+    assert info.value.hint
+
+
+def test_tag_length_limit_counts_after_normalisation() -> None:
+    assert normalize_tag("a" * MAX_TAG_CHARS) == "a" * MAX_TAG_CHARS
+    assert normalize_tag("#" + "A" * MAX_TAG_CHARS) == "a" * MAX_TAG_CHARS
+    with pytest.raises(ContentError):
+        normalize_tag("ß" * MAX_TAG_CHARS)  # casefolds to twice as many characters
+
+
+def test_post_tags_are_normalised_on_encode() -> None:
+    data = encode_content(Post("t", ("#Pedagogy", " Math ")))
+    assert canonical.decode(data)["tags"] == ["pedagogy", "math"]
+    assert parse_content("post", data) == Post("t", ("pedagogy", "math"))
+
+
+@pytest.mark.parametrize("tag", ["Pedagogy", "#math", " x", "two words", ""])
+def test_tags_not_in_normal_form_are_rejected_on_parse(tag: str) -> None:
+    with pytest.raises(ContentError):
+        parse_content("post", payload({"text": "t", "tags": [tag]}))
+
+
+@STABLE
+@given(
+    st.text(
+        alphabet=st.characters(categories=("Lu", "Ll", "Nd"), max_codepoint=0x24F),
+        min_size=1,
+        max_size=MAX_TAG_CHARS // 2,
+    )
+)
+def test_normalised_tags_round_trip(tag: str) -> None:
+    normal = normalize_tag(tag)
+    assert normalize_tag(normal) == normal
+    assert parse_content("post", encode_content(Post("t", (tag,)))) == Post("t", (normal,))
+
+
+def test_normalize_tag_is_idempotent_for_ligature_with_accent() -> None:
+    normal = normalize_tag("\ufb01\u0301")
+    assert normalize_tag(normal) == normal
+    encode_content(Post("t", ("\ufb01\u0301",)))
+
+
+# --- limits ----------------------------------------------------------------------------
+
+
+def test_tag_count_limit() -> None:
+    tags = tuple(f"t{i}" for i in range(MAX_TAGS))
+    round_trip(Post("t", tags))
+    with pytest.raises(ContentError):
+        encode_content(Post("t", (*tags, "extra")))
+    with pytest.raises(ContentError):
+        parse_content("post", payload({"text": "t", "tags": [*tags, "extra"]}))
+
+
+def test_tag_length_limit_on_parse() -> None:
+    parse_content("post", payload({"text": "t", "tags": ["a" * MAX_TAG_CHARS]}))
+    with pytest.raises(ContentError):
+        parse_content("post", payload({"text": "t", "tags": ["a" * (MAX_TAG_CHARS + 1)]}))
+
+
+def test_link_count_limit() -> None:
+    links = tuple(f"https://example.org/{i}" for i in range(MAX_LINKS))
+    round_trip(Post("t", links=links))
+    with pytest.raises(ContentError):
+        encode_content(Post("t", links=(*links, "https://example.org/x")))
+
+
+def test_link_length_limit() -> None:
+    prefix = "https://example.org/"
+    longest = prefix + "a" * (MAX_LINK_CHARS - len(prefix))
+    assert len(longest) == MAX_LINK_CHARS
+    round_trip(Post("t", links=(longest,)))
+    with pytest.raises(ContentError) as info:
+        encode_content(Post("t", links=(longest + "a",)))
+    assert "2048" in info.value.hint
+
+
+def test_name_limit() -> None:
+    round_trip(Profile("n" * MAX_NAME_CHARS))
+    with pytest.raises(ContentError):
+        encode_content(Profile("n" * (MAX_NAME_CHARS + 1)))
+    with pytest.raises(ContentError):
+        parse_content("profile", payload({"name": "n" * (MAX_NAME_CHARS + 1)}))
+
+
+def test_bio_limit() -> None:
+    round_trip(Profile("n", "b" * MAX_BIO_CHARS))
+    with pytest.raises(ContentError):
+        encode_content(Profile("n", "b" * (MAX_BIO_CHARS + 1)))
+
+
+def test_avatar_limit() -> None:
+    round_trip(Profile("n", avatar=b"\x01" * MAX_AVATAR_BYTES))
+    with pytest.raises(ContentError):
+        encode_content(Profile("n", avatar=b"\x01" * (MAX_AVATAR_BYTES + 1)))
+    with pytest.raises(ContentError):
+        parse_content("profile", payload({"name": "n", "avatar": b"\x01" * (MAX_AVATAR_BYTES + 1)}))
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\t "])
+def test_empty_text_is_rejected(text: str) -> None:
+    with pytest.raises(ContentError, match="empty"):
+        encode_content(Post(text))
+    with pytest.raises(ContentError):
+        encode_content(Reply(text, REF, REF))
+    with pytest.raises(ContentError):
+        encode_content(Profile(text))
+
+
+# --- malformed payloads ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "ftp://example.org/file",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "example.org",
+        "//example.org/x",
+        "http:example.org",
+        "https://",
+        "mailto:someone@example.org",
+        "",
+    ],
+)
+def test_bad_links_are_rejected(link: str) -> None:
+    with pytest.raises(ContentError):
+        encode_content(Post("t", links=(link,)))
+    with pytest.raises(ContentError):
+        parse_content("post", payload({"text": "t", "links": [link]}))
+
+
+@pytest.mark.parametrize("link", ["http://[", "https://[::1/x", "http://a\uff03b/"])
+def test_links_urlsplit_refuses_are_content_errors(link: str) -> None:
+    with pytest.raises(ContentError):
+        parse_content("post", payload({"text": "t", "links": [link]}))
+
+
+BAD_REFS: list[Any] = [
+    None,
+    "ref",
+    [],
+    [KEY, 3],
+    [KEY, 3, ENTRY_ID, 0],
+    [KEY[:31], 3, ENTRY_ID],
+    [KEY + b"\x00", 3, ENTRY_ID],
+    ["key", 3, ENTRY_ID],
+    [KEY, 0, ENTRY_ID],
+    [KEY, -1, ENTRY_ID],
+    [KEY, MAX_SEQ + 1, ENTRY_ID],
+    [KEY, "3", ENTRY_ID],
+    [KEY, True, ENTRY_ID],
+    [KEY, 3, ENTRY_ID[:31]],
+    [KEY, 3, None],
+    {"author": KEY, "seq": 3, "id": ENTRY_ID},
+]
+
+
+@pytest.mark.parametrize("bad", BAD_REFS, ids=range(len(BAD_REFS)))
+def test_bad_refs_are_rejected(bad: Any) -> None:
+    good = REF.to_cbor()
+    docs = {
+        "share": {"ref": bad},
+        "tombstone": {"ref": bad},
+        "reply": {"text": "t", "root": bad, "parent": good},
+    }
+    for type_, doc in docs.items():
+        present = {k: v for k, v in doc.items() if v is not None}  # None: field missing
+        with pytest.raises(ContentError, match="reference"):
+            parse_content(type_, payload(present))
+    with pytest.raises(ContentError):
+        parse_content("reply", payload({"text": "t", "root": good, "parent": bad}))
+
+
+def test_ref_at_sequence_limit_is_accepted() -> None:
+    ref = Ref(KEY, MAX_SEQ, ENTRY_ID)
+    round_trip(Share(ref))
+
+
+def test_encode_refuses_bad_ref() -> None:
+    with pytest.raises(ContentError):
+        encode_content(Share(Ref(KEY, 0, ENTRY_ID)))
+    with pytest.raises(ContentError):
+        encode_content(Tombstone(Ref(KEY[:5], 1, ENTRY_ID)))
+
+
+@pytest.mark.parametrize("feed", [b"", KEY[:31], KEY + b"\x00"])
+def test_follow_needs_a_32_byte_key(feed: bytes) -> None:
+    with pytest.raises(ContentError, match="32-byte"):
+        encode_content(Follow(feed))
+    with pytest.raises(ContentError):
+        parse_content("unfollow", payload({"feed": feed}))
+
+
+@pytest.mark.parametrize(
+    ("type_", "doc"),
+    [
+        ("post", {}),
+        ("post", {"text": 5}),
+        ("post", {"text": b"bytes"}),
+        ("post", {"text": "t", "tags": "one"}),
+        ("post", {"text": "t", "tags": [1]}),
+        ("post", {"text": "t", "links": {"a": "b"}}),
+        ("post", {"text": "t", "links": [None]}),
+        ("post", ["text"]),
+        ("post", "text"),
+        ("follow", {}),
+        ("follow", {"feed": KEY.hex()}),
+        ("profile", {}),
+        ("profile", {"name": 1}),
+        ("profile", {"name": "n", "bio": 5}),
+        ("profile", {"name": "n", "avatar": "png"}),
+        ("share", {"ref": REF.to_cbor(), "comment": 1}),
+        ("reply", {"text": "t", "root": REF.to_cbor()}),
+        ("tombstone", {}),
+    ],
+)
+def test_malformed_payloads_are_rejected(type_: str, doc: Any) -> None:
+    with pytest.raises(ContentError):
+        parse_content(type_, payload(doc))
+
+
+@pytest.mark.parametrize("type_", KNOWN_TYPES)
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\xf9\x3c\x00", b"\xa1\x61a\x01\x00", b"\xa2\x61b\x01\x61a\x02", b"\x9f\xff"],
+)
+def test_payloads_that_are_not_canonical_cbor(type_: str, data: bytes) -> None:
+    with pytest.raises(ContentError, match="not valid CBOR"):
+        parse_content(type_, data)
+
+
+def test_content_error_is_an_entry_error() -> None:
+    with pytest.raises(EntryError):
+        parse_content("post", payload({}))
