@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from lndesk.app.service import Service
 from lndesk.cli.main import main
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_text
+from lndesk.store.store import Store
 
 
 class Cli:
@@ -256,8 +258,6 @@ def test_passphrase_sealed_key(
 
 
 def test_locked_data_dir_is_reported(cli: Cli) -> None:
-    from lndesk.store.store import Store
-
     cli("init")
     with Store(cli.data_dir):
         cli("log", expect=1)
@@ -293,7 +293,5 @@ def test_console_script_runs_with_env_data_dir(tmp_path: Path) -> None:
 def test_key_text_matches_identity(cli: Cli) -> None:
     cli("init")
     key = cli("id").splitlines()[0]
-    from lndesk.app.service import Service
-
     with Service(cli.data_dir) as service:
         assert key_to_text(service.public_key) == key
