@@ -8,9 +8,10 @@ Store.ingest in large batches. It then measures Store.timeline(own, limit=50):
 
 * cold: the first query after reopening the store (fresh SQLite connection), and the
   same after also asking the kernel to drop the store's files from the page cache;
-* warm: repeated queries on an open store, and the index query alone (no log reads);
-* paging: following pages, each with before_ms = claimed_ms of the previous page's
-  last result, and pages starting at random points in time.
+* warm: repeated queries on an open store, and its SQL query alone (no log reads);
+* paging: following pages from the previous page's last result (``older_than``, where
+  the store offers it, and before_ms = its claimed_ms), and pages starting at random
+  points in time (before_ms).
 
 Target: p99 < 20 ms. Also prints bytes per entry of index.sqlite3 (+ -wal) and of
 entries.log after ``PRAGMA wal_checkpoint(TRUNCATE)``.
@@ -23,6 +24,7 @@ entries.log after ``PRAGMA wal_checkpoint(TRUNCATE)``.
 from __future__ import annotations
 
 import argparse
+import inspect
 import random
 import sqlite3
 import tempfile
@@ -206,9 +208,9 @@ def measure_queries(
 
     warm: list[float] = []
     index_only: list[float] = []
-    next_page: list[float] = []
+    by_cursor: list[float] = []
+    by_before: list[float] = []
     random_page: list[float] = []
-    plan: list[str] = []
     with Store(directory) as store:
         store.timeline(own, limit=LIMIT)
         for _ in range(runs):
@@ -217,19 +219,36 @@ def measure_queries(
             warm.append(time.perf_counter() - started)
         check_page(page, allowed, None)
         first_ms, last_ms = time_range(store)
-        for _ in range(runs):
-            started = time.perf_counter()
-            store.index.timeline(own, LIMIT, 2**63 - 1, 2**63 - 1)
-            index_only.append(time.perf_counter() - started)
-        plan = query_plan(store, own)
 
-        before = None
+        # The index query alone: the exact SQL Store.timeline runs, without the log reads.
+        conn = store.index.conn
+        sql = capture_timeline_sql(store, own)
+        plan = ["(could not capture the query)"]
+        if sql is not None:
+            for _ in range(runs):
+                started = time.perf_counter()
+                conn.execute(sql).fetchall()
+                index_only.append(time.perf_counter() - started)
+            explained = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+            plan = [f"{row[0]:>3} {row[1]:>3}  {row[3]}" for row in explained]
+
+        # Next pages, as a reader scrolls: from the last result of the previous page.
+        # After the oldest entry, start again from the newest.
+        if "older_than" in inspect.signature(store.timeline).parameters:
+            page = store.timeline(own, limit=LIMIT)
+            for _ in range(runs):
+                last = page[-1] if len(page) == LIMIT else None
+                started = time.perf_counter()
+                fresh = store.timeline(own, limit=LIMIT, older_than=last)
+                by_cursor.append(time.perf_counter() - started)
+                check_page(fresh, allowed, None, page if last is not None else None)
+                page = fresh
+        page = store.timeline(own, limit=LIMIT)
         for _ in range(runs):
-            # After the oldest entry, start again from the newest.
             before = page[-1].entry.claimed_ms if len(page) == LIMIT else None
             started = time.perf_counter()
             page = store.timeline(own, limit=LIMIT, before_ms=before)
-            next_page.append(time.perf_counter() - started)
+            by_before.append(time.perf_counter() - started)
             check_page(page, allowed, before)
 
         rng = random.Random(args.seed)
@@ -253,15 +272,19 @@ def measure_queries(
         row("cold: first query after reopen", reopen),
         row("cold: reopen + OS cache dropped", disk_cold),
         row("warm: Store.timeline", warm),
-        row("warm: index query only", index_only),
-        row("paging: next page (before_ms)", next_page),
+        *([row("warm: index query only (SQL)", index_only)] if index_only else []),
+        *([row("paging: next page (older_than)", by_cursor)] if by_cursor else []),
+        row("paging: next page (before_ms)", by_before),
         row("paging: random before_ms", random_page),
         [*latency_row("(store open, not a query)", cold_open), ""],
     ]
 
 
-def check_page(page: list, allowed: set[bytes], before: int | None) -> None:
-    """Sanity: newest first, under before_ms, only own or followed feeds (never others)."""
+def check_page(
+    page: list, allowed: set[bytes], before: int | None, previous: list | None = None
+) -> None:
+    """Sanity: newest first, under before_ms, only own or followed feeds (never others),
+    nothing repeated from the previous page."""
     times = [item.entry.claimed_ms for item in page]
     if times != sorted(times, reverse=True):
         raise SystemExit("timeline is not newest-first")
@@ -271,6 +294,8 @@ def check_page(page: list, allowed: set[bytes], before: int | None) -> None:
         raise SystemExit("timeline returned a non-post entry")
     if any(item.entry.author not in allowed for item in page):
         raise SystemExit("timeline returned an entry of a feed that is not followed")
+    if previous and {i.entry.id for i in page} & {i.entry.id for i in previous}:
+        raise SystemExit("timeline page repeats entries of the previous page")
 
 
 def time_range(store: Store) -> tuple[int, int]:
@@ -280,20 +305,17 @@ def time_range(store: Store) -> tuple[int, int]:
     return int(low), int(high) + 1
 
 
-def query_plan(store: Store, own: bytes) -> list[str]:
-    """EXPLAIN QUERY PLAN of the SQL that Index.timeline actually runs."""
+def capture_timeline_sql(store: Store, own: bytes) -> str | None:
+    """The SQL (parameters expanded) that Store.timeline runs for the first page."""
     statements: list[str] = []
     conn = store.index.conn
     conn.set_trace_callback(statements.append)
     try:
-        store.index.timeline(own, LIMIT, 2**63 - 1, 2**63 - 1)
+        store.timeline(own, limit=LIMIT)
     finally:
         conn.set_trace_callback(None)
     selects = [s for s in statements if "ORDER BY" in s and "claimed_ms" in s]
-    if not selects:
-        return ["(could not capture the query)"]
-    rows = conn.execute("EXPLAIN QUERY PLAN " + selects[-1]).fetchall()
-    return [f"{row[0]:>3} {row[1]:>3}  {row[3]}" for row in rows]
+    return selects[-1] if selects else None
 
 
 if __name__ == "__main__":

@@ -15,16 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lndesk import canonical
-from lndesk.errors import DecodeError, LndeskError
+from lndesk.errors import BackupFileError, DecodeError
 
 FORMAT = "lndesk-backup"
 VERSION = 1
-
-
-class BackupFileError(LndeskError):
-    """A file given to ``lndesk import`` is not a readable lndesk backup."""
-
-    default_hint = "Choose a file written by `lndesk export`."
 
 
 @dataclass(frozen=True, slots=True)

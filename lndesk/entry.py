@@ -194,7 +194,9 @@ def _check_fields(fields: list[object]) -> None:
         raise DecodeError("entry content type must be 1-32 characters of a-z 0-9 . _ -")
     if type(payload_hash) is not bytes or len(payload_hash) != HASH_SIZE:
         raise DecodeError("entry payload hash must be 32 bytes")
-    if type(payload_size) is not int or not 0 <= payload_size <= MAX_PAYLOAD_SIZE:
+    if type(payload_size) is not int or payload_size < 0:
+        raise DecodeError("entry payload size must be a non-negative integer")
+    if payload_size > MAX_PAYLOAD_SIZE:
         raise SizeError(f"entry payload size must be 0 to {MAX_PAYLOAD_SIZE} bytes")
 
 

@@ -159,5 +159,11 @@ class OwnLogUnknownError(StoreError):
     )
 
 
+class BackupFileError(LndeskError):
+    """A file given to ``lndesk import`` is not a readable lndesk backup."""
+
+    default_hint = "Choose a file written by `lndesk export`."
+
+
 class UsageError(LndeskError):
     """A command was called with arguments it cannot use."""

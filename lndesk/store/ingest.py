@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from lndesk.entry import Entry, authenticate_range, decode_entry
-from lndesk.errors import ChainError, EntryError, SignatureError, SizeError
+from lndesk.errors import ChainError, SignatureError, SizeError
 
 MAX_BATCH = 10_000
 FUTURE_HOLD_MS = 10 * 60 * 1000
@@ -36,7 +36,7 @@ def decode_batch(author: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> 
     for raw, payload in items:
         entry = decode_entry(raw)
         if entry.author != author:
-            raise EntryError("an entry in the batch belongs to another author than the feed")
+            raise ChainError("an entry in the batch belongs to another author than the feed")
         if payload is not None:
             entry.check_payload(payload)
         entries.append(entry)

@@ -71,6 +71,8 @@ def _decode_body(offset: int, body: bytes) -> Record:
     if kind not in (KIND_ENTRY, KIND_FORK_PROOF) or len(entry) != entry_len:
         raise ValueError("bad record body")
     payload = body[start + entry_len :] if flags & FLAG_PAYLOAD else None
+    if payload is None and len(body) != start + entry_len:
+        raise ValueError("bytes after an entry whose record has no payload")
     return Record(offset, kind, received_ms, entry, payload)
 
 
