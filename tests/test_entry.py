@@ -7,6 +7,7 @@ from typing import Any
 
 import nacl.signing
 import pytest
+from cbor_reference import ref_encode
 
 from lndesk import canonical
 from lndesk.entry import (
@@ -41,22 +42,7 @@ T0 = 1_700_000_000_000
 
 def item(value: Any) -> bytes:
     """Shortest-form CBOR of an entry field (int, bytes, str or None)."""
-
-    def head(major: int, n: int) -> bytes:
-        if n < 24:
-            return bytes([major << 5 | n])
-        width = next(w for w in (1, 2, 4, 8) if n < 2 ** (8 * w))
-        return bytes([major << 5 | {1: 24, 2: 25, 4: 26, 8: 27}[width]]) + n.to_bytes(width, "big")
-
-    if value is None:
-        return b"\xf6"
-    if type(value) is int:
-        return head(0, value) if value >= 0 else head(1, -1 - value)
-    if type(value) is bytes:
-        return head(2, len(value)) + value
-    if type(value) is str:
-        return head(3, len(value.encode())) + value.encode()
-    raise TypeError(type(value))
+    return ref_encode(value)
 
 
 def fields_of(

@@ -22,6 +22,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.signing
 import pytest
+from cbor_reference import ref_encode
 from mnemonic import Mnemonic
 
 from lndesk import canonical, errors
@@ -141,41 +142,6 @@ def same_content(left: Content, right: Content) -> bool:
     if isinstance(left, Unknown) and isinstance(right, Unknown):
         return left.type == right.type and same(_sorted_maps(left.value), _sorted_maps(right.value))
     return left == right
-
-
-# --- an independent reference encoder -------------------------------------------
-
-
-def _head(major: int, argument: int) -> bytes:
-    if argument < 24:
-        return bytes([major << 5 | argument])
-    for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-        if argument < 1 << (8 * size):
-            return bytes([major << 5 | extra]) + argument.to_bytes(size, "big")
-    raise AssertionError("argument beyond 64 bits")
-
-
-def ref_encode(value: Any) -> bytes:
-    """Deterministic CBOR as docs/protocol.md states it, written from the rule alone."""
-    if value is False:
-        return b"\xf4"
-    if value is True:
-        return b"\xf5"
-    if value is None:
-        return b"\xf6"
-    if type(value) is int:
-        return _head(0, value) if value >= 0 else _head(1, -1 - value)
-    if type(value) is bytes:
-        return _head(2, len(value)) + value
-    if type(value) is str:
-        data = value.encode("utf-8")
-        return _head(3, len(data)) + data
-    if type(value) is list:
-        return _head(4, len(value)) + b"".join(ref_encode(item) for item in value)
-    if type(value) is dict:
-        pairs = sorted((ref_encode(key), ref_encode(item)) for key, item in value.items())
-        return _head(5, len(pairs)) + b"".join(k + v for k, v in pairs)
-    raise AssertionError(f"not an lndesk CBOR value: {value!r}")
 
 
 def blake2b_256(data: bytes) -> bytes:

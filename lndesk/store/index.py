@@ -162,8 +162,11 @@ class Index:
 
     # --- entries -------------------------------------------------------------
 
-    def entry_rows(self, where: str, params: Sequence[object], tail: str = "") -> list[EntryRow]:
-        rows = self.conn.execute(f"{_ROW_SELECT} WHERE {where} {tail}", params).fetchall()
+    def entry_rows(
+        self, where: str, params: Sequence[object], tail: str = "", *tail_params: object
+    ) -> list[EntryRow]:
+        sql = f"{_ROW_SELECT} WHERE {where} {tail}"
+        rows = self.conn.execute(sql, (*params, *tail_params)).fetchall()
         return [
             EntryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10])
             for r in rows

@@ -363,19 +363,23 @@ class Store:
             )
         return self.load(rows[0])
 
-    def feed_items(self, key: bytes) -> Iterator[tuple[bytes, bytes | None]]:
-        """(entry, payload) of every stored entry of ``key``, in sequence order."""
+    def feed_rows(self, key: bytes, batch: int = 1000) -> Iterator[EntryRow]:
+        """Index rows of every stored entry of ``key``, in sequence order."""
         last = 0
         while True:
             rows = self.index.entry_rows(
-                "f.key = ? AND e.seq > ?", (key, last), "ORDER BY e.seq LIMIT 1000"
+                "f.key = ? AND e.seq > ?", (key, last), "ORDER BY e.seq LIMIT ?", batch
             )
-            if not rows:
+            yield from rows
+            if len(rows) < batch:
                 return
-            for row in rows:
-                record = self.log.read(row.offset)
-                yield record.entry, record.payload
             last = rows[-1].seq
+
+    def feed_items(self, key: bytes) -> Iterator[tuple[bytes, bytes | None]]:
+        """(entry, payload) of every stored entry of ``key``, in sequence order."""
+        for row in self.feed_rows(key):
+            record = self.log.read(row.offset)
+            yield record.entry, record.payload
 
     def fork_proofs(self, key: bytes) -> list[Entry]:
         return [

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from lndesk.entry import Entry, decode_entry
 from lndesk.errors import EntryError, StoreCorruptError
-from lndesk.identity import blake2b_256
 from lndesk.keytext import short_key
 from lndesk.store.logfile import Record, ScanEnd
 from lndesk.store.store import Store
@@ -54,41 +53,33 @@ def verify_store(store: Store, *, every_signature: bool = False) -> VerifyReport
 def _verify_feed(store: Store, key: bytes, report: VerifyReport, every_signature: bool) -> None:
     name = short_key(key)
     previous: Entry | None = None
-    last = 0
-    while True:
-        rows = store.index.entry_rows(
-            "f.key = ? AND e.seq > ?", (key, last), "ORDER BY e.seq LIMIT 2000"
-        )
-        if not rows:
-            break
-        for row in rows:
+    for row in store.feed_rows(key, 2000):
+        try:
+            record: Record = store.log.read(row.offset)
+            entry = decode_entry(record.entry)
+        except (StoreCorruptError, EntryError) as exc:
+            report.problems.append(f"{name} entry {row.seq}: {exc}")
+            if previous is not None:
+                _check_signature(previous, report, name)  # its run ends here
+            previous = None
+            continue
+        report.entries += 1
+        if entry.author != key or entry.seq != row.seq or entry.id != row.id:
+            report.problems.append(f"{name} entry {row.seq}: index and log disagree")
+        if record.payload is not None:
+            report.payloads += 1
             try:
-                record: Record = store.log.read(row.offset)
-                entry = decode_entry(record.entry)
-            except (StoreCorruptError, EntryError) as exc:
+                entry.check_payload(record.payload)
+            except EntryError as exc:
                 report.problems.append(f"{name} entry {row.seq}: {exc}")
-                previous = None
-                continue
-            report.entries += 1
-            if entry.author != key or entry.seq != row.seq or entry.id != row.id:
-                report.problems.append(f"{name} entry {row.seq}: index and log disagree")
-            if blake2b_256(entry.raw) != entry.id:
-                report.problems.append(f"{name} entry {row.seq}: id mismatch")
-            if record.payload is not None:
-                report.payloads += 1
-                try:
-                    entry.check_payload(record.payload)
-                except EntryError as exc:
-                    report.problems.append(f"{name} entry {row.seq}: {exc}")
-            if previous is not None and previous.seq + 1 == entry.seq:
-                if entry.prev != previous.id:
-                    report.problems.append(f"{name} entry {entry.seq}: chain link broken")
-                if every_signature:
-                    _check_signature(previous, report, name)
-            elif previous is not None:
-                _check_signature(previous, report, name)  # end of a contiguous run
-            previous = entry
-        last = rows[-1].seq
+        if previous is not None and previous.seq + 1 == entry.seq:
+            if entry.prev != previous.id:
+                report.problems.append(f"{name} entry {entry.seq}: chain link broken")
+            if every_signature:
+                _check_signature(previous, report, name)
+        elif previous is not None:
+            _check_signature(previous, report, name)  # end of a contiguous run
+        previous = entry
     if previous is not None:
         _check_signature(previous, report, name)
 
