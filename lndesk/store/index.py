@@ -193,7 +193,8 @@ class Index:
             "AND e.type IN ('post', 'reply', 'share') "
             # The unary + keeps SQLite from answering the feed test through the primary key
             # (reading every followed entry, then sorting); it walks entries_by_time instead.
-            "AND (+e.feed = ? OR +e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1))",
+            "AND (+e.feed = ? OR +e.feed IN "
+            "(SELECT dst FROM follows WHERE src = ? AND active = 1))",
             (*older_than, visible_until_ms, own_id, own_id, limit),
             "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
         )
