@@ -351,3 +351,15 @@ def test_failed_open_closes_the_log_and_the_index(
 
     assert len(opened) == 1
     assert opened[0]._fd == -1
+
+
+def test_record_with_an_unreadable_entry_is_reported_not_crashed_on(tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    build_store(directory)
+    log = LogFile(directory / LOG_NAME)
+    log.append([encode_record(KIND_ENTRY, 0, b"\x89 not an entry", None)])
+    log.close()
+    before = (directory / LOG_NAME).read_bytes()
+    with pytest.raises(StoreCorruptError, match="unreadable entry"):
+        Store(directory)
+    assert (directory / LOG_NAME).read_bytes() == before

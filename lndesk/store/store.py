@@ -191,7 +191,12 @@ class Store:
         items = []
         forks = []
         for record in records:
-            entry = decode_entry(record.entry)
+            try:
+                entry = decode_entry(record.entry)
+            except EntryError as exc:
+                raise StoreCorruptError(
+                    f"the log record at offset {record.offset} holds an unreadable entry: {exc}"
+                ) from exc
             if record.kind == KIND_FORK_PROOF:
                 forks.append((record.offset, entry))
             else:
@@ -441,4 +446,4 @@ def _lock(path: Path) -> int:
     return fd
 
 
-__all__ = ["EntryError", "IngestResult", "Store", "StoredEntry", "now_ms"]
+__all__ = ["IngestResult", "Store", "StoredEntry", "now_ms"]
