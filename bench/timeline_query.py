@@ -24,7 +24,6 @@ entries.log after ``PRAGMA wal_checkpoint(TRUNCATE)``.
 from __future__ import annotations
 
 import argparse
-import inspect
 import random
 import sqlite3
 import tempfile
@@ -234,15 +233,14 @@ def measure_queries(
 
         # Next pages, as a reader scrolls: from the last result of the previous page.
         # After the oldest entry, start again from the newest.
-        if "older_than" in inspect.signature(store.timeline).parameters:
-            page = store.timeline(own, limit=LIMIT)
-            for _ in range(runs):
-                last = page[-1] if len(page) == LIMIT else None
-                started = time.perf_counter()
-                fresh = store.timeline(own, limit=LIMIT, older_than=last)
-                by_cursor.append(time.perf_counter() - started)
-                check_page(fresh, allowed, None, page if last is not None else None)
-                page = fresh
+        page = store.timeline(own, limit=LIMIT)
+        for _ in range(runs):
+            last = page[-1] if len(page) == LIMIT else None
+            started = time.perf_counter()
+            fresh = store.timeline(own, limit=LIMIT, older_than=last)
+            by_cursor.append(time.perf_counter() - started)
+            check_page(fresh, allowed, None, page if last is not None else None)
+            page = fresh
         page = store.timeline(own, limit=LIMIT)
         for _ in range(runs):
             before = page[-1].entry.claimed_ms if len(page) == LIMIT else None
@@ -258,6 +256,14 @@ def measure_queries(
             page = store.timeline(own, limit=LIMIT, before_ms=before)
             random_page.append(time.perf_counter() - started)
             check_page(page, allowed, before)
+
+        # An id typed by a person (as `lndesk reply <id>` takes it): a scan, no index.
+        resolve: list[float] = []
+        for item in page[:10]:
+            started = time.perf_counter()
+            found = store.resolve(item.entry.id[:6])
+            resolve.append(time.perf_counter() - started)
+            assert found.entry.id == item.entry.id
 
     def row(label: str, seconds: list[float]) -> list[str]:
         ok = percentile(seconds, 99) * 1000 < TARGET_MS
@@ -277,6 +283,7 @@ def measure_queries(
         row("paging: next page (before_ms)", by_before),
         row("paging: random before_ms", random_page),
         [*latency_row("(store open, not a query)", cold_open), ""],
+        [*latency_row("(id prefix lookup, Store.resolve)", resolve), ""],
     ]
 
 
