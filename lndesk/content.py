@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +24,17 @@ MAX_LINK_CHARS = 2048
 MAX_NAME_CHARS = 64
 MAX_BIO_CHARS = 1000
 MAX_AVATAR_BYTES = 32_768
-LINK_SCHEMES = frozenset({"http", "https", "lndesk"})
-_SPACE = re.compile(r"\s")
+
+# Validity must not depend on the reader's Unicode database or URL library, so both rules
+# name their code points explicitly (docs/protocol.md, section 10.1).
+_TAG_FORBIDDEN = re.compile(
+    r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+"""C0 controls, DEL and the Unicode White_Space code points: none may be in a tag."""
+_BLANK = re.compile(r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*")
+"""Text made only of the code points tags forbid counts as empty."""
+_LINK = re.compile(r"(?:https?|lndesk)://[^/\x00-\x20\x7f][^\x00-\x20\x7f]*")
+"""A valid link, matched against the whole string."""
 
 POST = "post"
 REPLY = "reply"
@@ -113,7 +121,11 @@ Content = Post | Reply | Follow | Unfollow | Profile | Share | Tombstone | Unkno
 
 
 def normalize_tag(tag: str) -> str:
-    """``#Pedagogy `` -> ``pedagogy``. Raises ContentError for tags that cannot be tags."""
+    """``#Pedagogy `` -> ``pedagogy``. Raises ContentError for tags that cannot be tags.
+
+    Writers put tags in this form and the index compares tags in it. Readers do not
+    require it: the result depends on the Unicode version of the runtime.
+    """
     cleaned = tag.strip().lstrip("#")
     if cleaned.isascii():
         cleaned = cleaned.lower()
@@ -124,12 +136,31 @@ def normalize_tag(tag: str) -> str:
             if folded == cleaned:
                 break
             cleaned = folded
-    if not cleaned or len(cleaned) > MAX_TAG_CHARS or _SPACE.search(cleaned):
+    if not is_valid_tag(cleaned):
         raise ContentError(
             f"{tag!r} is not a usable tag",
             f"A tag is one word of at most {MAX_TAG_CHARS} characters, like 'pedagogy'.",
         )
     return cleaned
+
+
+def is_valid_tag(tag: str) -> bool:
+    """The readers' rule: 1 to 64 code points, no leading '#', no control or white space."""
+    return (
+        0 < len(tag) <= MAX_TAG_CHARS
+        and not tag.startswith("#")
+        and _TAG_FORBIDDEN.search(tag) is None
+    )
+
+
+def is_blank_text(text: str) -> bool:
+    """True for text that counts as empty: only controls and white space, or nothing."""
+    return _BLANK.fullmatch(text) is not None
+
+
+def is_valid_link(link: str) -> bool:
+    """An http, https or lndesk link of at most 2048 code points (no URL parsing)."""
+    return len(link) <= MAX_LINK_CHARS and _LINK.fullmatch(link) is not None
 
 
 def encode_content(content: Content) -> bytes:
@@ -208,8 +239,11 @@ def _text_fields(doc: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, 
     text = _text(doc, "text", None, allow_empty=False)
     tags = _str_list(doc, "tags", MAX_TAGS)
     for tag in tags:
-        if normalize_tag(tag) != tag:
-            raise ContentError(f"tag {tag!r} is not in normal form (lowercase, no '#')")
+        if not is_valid_tag(tag):
+            raise ContentError(
+                f"tag {tag[:100]!r} is not valid (1 to {MAX_TAG_CHARS} characters, "
+                "no leading '#', no white space or control characters)"
+            )
     links = _str_list(doc, "links", MAX_LINKS)
     for link in links:
         _check_link(link)
@@ -217,11 +251,7 @@ def _text_fields(doc: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, 
 
 
 def _check_link(link: str) -> None:
-    try:
-        parsed = urllib.parse.urlsplit(link) if len(link) <= MAX_LINK_CHARS else None
-    except ValueError:  # e.g. "http://[" or characters that normalise into URL syntax
-        parsed = None
-    if parsed is None or parsed.scheme not in LINK_SCHEMES or not parsed.netloc:
+    if not is_valid_link(link):
         raise ContentError(
             f"{link[:100]!r} is not a link lndesk can carry",
             "Links start with http://, https:// or lndesk:// and are at most 2048 characters.",
@@ -264,7 +294,7 @@ def _text(
     value = _field(doc, name, str, optional=optional)
     if value is None:
         return ""
-    if not allow_empty and not value.strip():
+    if not allow_empty and is_blank_text(value):
         raise ContentError(f"field {name!r} must not be empty")
     if limit is not None and len(value) > limit:
         raise ContentError(f"field {name!r} is longer than {limit} characters")

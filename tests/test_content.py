@@ -29,6 +29,9 @@ from lndesk.content import (
     Unfollow,
     Unknown,
     encode_content,
+    is_blank_text,
+    is_valid_link,
+    is_valid_tag,
     normalize_tag,
     parse_content,
 )
@@ -111,7 +114,7 @@ def test_type_names() -> None:
 
 @STABLE
 @given(
-    text=st.text(min_size=1).filter(str.strip),
+    text=st.text(min_size=1).filter(lambda text: not is_blank_text(text)),
     tags=st.lists(st.from_regex(r"[a-z0-9_\-]{1,20}", fullmatch=True), max_size=MAX_TAGS),
     links=st.lists(
         st.from_regex(r"https?://[a-z0-9.]{1,30}(/[a-zA-Z0-9._~%/-]{0,40})?", fullmatch=True),
@@ -124,7 +127,7 @@ def test_post_round_trip_property(text: str, tags: list[str], links: list[str]) 
 
 @STABLE
 @given(
-    name=st.text(min_size=1, max_size=MAX_NAME_CHARS).filter(str.strip),
+    name=st.text(min_size=1, max_size=MAX_NAME_CHARS).filter(lambda name: not is_blank_text(name)),
     bio=st.text(max_size=60),
     avatar=st.binary(max_size=100),
 )
@@ -192,7 +195,19 @@ def test_tag_normalisation(tag: str, normal: str) -> None:
 
 @pytest.mark.parametrize(
     "tag",
-    ["", "   ", "#", "##", "two words", "tab\there", "no\u00a0break", "a" * (MAX_TAG_CHARS + 1)],
+    [
+        "",
+        "   ",
+        "#",
+        "##",
+        "two words",
+        "tab\there",
+        "no\u00a0break",
+        "ideographic\u3000space",
+        "bell\u0007",
+        "delete\u007f",
+        "a" * (MAX_TAG_CHARS + 1),
+    ],
 )
 def test_unusable_tags(tag: str) -> None:
     with pytest.raises(ContentError) as info:
@@ -213,10 +228,98 @@ def test_post_tags_are_normalised_on_encode() -> None:
     assert parse_content("post", data) == Post("t", ("pedagogy", "math"))
 
 
-@pytest.mark.parametrize("tag", ["Pedagogy", "#math", " x", "two words", ""])
-def test_tags_not_in_normal_form_are_rejected_on_parse(tag: str) -> None:
+# The readers' rule names its code points, so it cannot change with the Unicode version.
+TAG_FORBIDDEN = {
+    *range(0x00, 0x20),
+    0x7F,
+    *range(0x09, 0x0E),
+    0x20,
+    0x85,
+    0xA0,
+    0x1680,
+    *range(0x2000, 0x200B),
+    0x2028,
+    0x2029,
+    0x202F,
+    0x205F,
+    0x3000,
+}
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "Pedagogy",
+        "ÉCOLE",
+        "e\u0301cole",
+        "Straße",
+        "ß" * MAX_TAG_CHARS,  # valid although its normal form is too long
+        "\ufb01\u0301",
+        "a#b",
+        "c#",
+        "zero\u200bwidth",  # format characters are not white space
+        "\u180e",  # white space in old Unicode versions, not since 6.3
+        "\U000e0fff",  # unassigned
+        "\U0010fffd",
+        "a" * MAX_TAG_CHARS,
+    ],
+)
+def test_valid_tags_need_not_be_in_normal_form(tag: str) -> None:
+    assert is_valid_tag(tag)
+    assert parse_content("post", payload({"text": "t", "tags": [tag]})) == Post("t", (tag,))
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "",
+        "#",
+        "#math",
+        "##math",
+        " x",
+        "x ",
+        "two words",
+        "two\twords",
+        "two\u3000words",
+        "line\u2028break",
+        "no\u00a0break",
+        "next\u0085line",
+        "nul\u0000",
+        "escape\u001b",
+        "delete\u007f",
+        "a" * (MAX_TAG_CHARS + 1),
+    ],
+)
+def test_invalid_tags_are_rejected_on_parse(tag: str) -> None:
+    assert not is_valid_tag(tag)
     with pytest.raises(ContentError):
         parse_content("post", payload({"text": "t", "tags": [tag]}))
+
+
+def test_tag_rule_forbids_exactly_the_listed_code_points() -> None:
+    forbidden = {c for c in range(0x110000) if not is_valid_tag("a" + chr(c))}
+    assert forbidden == TAG_FORBIDDEN
+    # Every code point Python counts as white space is among them, so a normalised tag
+    # never holds white space whatever the runtime's Unicode version.
+    assert {c for c in range(0x110000) if chr(c).isspace()} <= TAG_FORBIDDEN
+
+
+def test_tag_length_counts_code_points() -> None:
+    combining = "e" + "\u0301" * (MAX_TAG_CHARS - 1)  # one grapheme, 64 code points
+    assert is_valid_tag(combining)
+    assert not is_valid_tag(combining + "\u0301")
+    assert is_valid_tag("\U0001f600" * MAX_TAG_CHARS)  # outside the BMP: one each
+
+
+@STABLE
+@given(st.text(max_size=MAX_TAG_CHARS + 4))
+def test_normalised_tags_are_valid_for_readers(tag: str) -> None:
+    try:
+        normal = normalize_tag(tag)
+    except ContentError:
+        return
+    assert is_valid_tag(normal)
+    assert parse_content("post", encode_content(Post("t", (tag,)))) == Post("t", (normal,))
 
 
 @STABLE
@@ -319,8 +422,23 @@ def test_empty_text_is_rejected(text: str) -> None:
         "//example.org/x",
         "http:example.org",
         "https://",
+        "https:///x",
+        "lndesk:///feed",
         "mailto:someone@example.org",
         "",
+        "HTTP://example.org",
+        "Https://example.org",
+        "LNDESK://feed/x",
+        " https://example.org",
+        "https://example.org ",
+        "https://example.org/a b",
+        "https://example.org/\t",
+        "https://example.org/\n",
+        "https://example.org/\u0000",
+        "https://example.org/\u007f",
+        "https://\u0001",
+        "https//example.org",
+        "https:/example.org",
     ],
 )
 def test_bad_links_are_rejected(link: str) -> None:
@@ -330,10 +448,42 @@ def test_bad_links_are_rejected(link: str) -> None:
         parse_content("post", payload({"text": "t", "links": [link]}))
 
 
-@pytest.mark.parametrize("link", ["http://[", "https://[::1/x", "http://a\uff03b/"])
-def test_links_urlsplit_refuses_are_content_errors(link: str) -> None:
-    with pytest.raises(ContentError):
-        parse_content("post", payload({"text": "t", "links": [link]}))
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://[",
+        "https://[::1/x",
+        "https://[::1]:8080/x",
+        "http://a\uff03b/",
+        "https://caf\u00e9.example/\u65e5\u672c",
+        "https://example.org/\u00a0",  # only U+0000..U+0020 and U+007F are refused
+        "https://example.org/\u3000",
+        "https://?q",
+        "https://#f",
+        "lndesk://x",
+        "http://a//b",
+        "http://user:pass@host:99999/%zz",
+    ],
+)
+def test_links_are_not_parsed_as_uris(link: str) -> None:
+    assert is_valid_link(link)
+    post = Post("t", links=(link,))
+    assert parse_content("post", payload({"text": "t", "links": [link]})) == post
+    round_trip(post)
+
+
+def test_link_rule_forbids_exactly_c0_space_and_delete() -> None:
+    forbidden = {c for c in range(0x110000) if not is_valid_link("https://a/" + chr(c))}
+    assert forbidden == {*range(0x21), 0x7F}
+    first = {c for c in range(0x110000) if not is_valid_link("https://" + chr(c))}
+    assert first == {*range(0x21), 0x2F, 0x7F}
+
+
+def test_link_length_counts_code_points() -> None:
+    prefix = "https://example.org/"
+    longest = prefix + "\U0001f600" * (MAX_LINK_CHARS - len(prefix))
+    assert is_valid_link(longest)
+    assert not is_valid_link(longest + "a")
 
 
 BAD_REFS: list[Any] = [

@@ -188,7 +188,7 @@ content_types = st.sampled_from(KNOWN_TYPES) | st.from_regex(
 refs = st.lists(st.binary(min_size=31, max_size=33) | st.integers(-2, 2**54), max_size=4) | st.just(
     [bytes(32), 1, bytes(32)]
 )
-# Links avoid '[' ']' and non-ASCII: test_content.py covers links urlsplit refuses.
+# Links here are plain ASCII; test_content.py covers the full link rule.
 links = st.text(alphabet="htpsfl:/.exampleorg-_?#@%0123456789", max_size=30) | st.sampled_from(
     ["https://example.org", "lndesk://feed/x", "http:x", "ftp://a"]
 )

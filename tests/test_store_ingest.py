@@ -20,7 +20,7 @@ from store_helpers import (
 
 import lndesk.store.store as store_module
 from lndesk import canonical
-from lndesk.content import Ref, Tombstone, Unknown, encode_content
+from lndesk.content import MAX_TAG_CHARS, Post, Ref, Tombstone, Unknown, encode_content
 from lndesk.entry import MAX_ENTRY_SIZE
 from lndesk.errors import (
     ChainError,
@@ -193,6 +193,52 @@ def test_unknown_content_type_is_stored_and_loaded_as_unknown(store: Store) -> N
     assert loaded.content == Unknown("poll.v2", value)
     assert loaded.content_error is None
     assert loaded.entry.type == "poll.v2"
+
+
+def indexed_tags(store: Store) -> list[tuple[str, int]]:
+    return store.index.conn.execute("SELECT tag, seq FROM tags ORDER BY tag, seq").fetchall()
+
+
+def test_uppercase_tag_from_a_peer_is_accepted_and_indexed_normalised(store: Store) -> None:
+    payload = canonical.encode({"text": "Fractions", "tags": ["Maths"]})
+    entry, payload = make_entry(BOB, 1, None, payload=payload)
+
+    assert store.ingest(KEY, [(entry.raw, payload)]).stored == 1
+
+    (loaded,) = store.feed_entries(KEY)
+    assert loaded.content == Post("Fractions", ("Maths",))  # shown as its author wrote it
+    assert loaded.content_error is None
+    assert indexed_tags(store) == [("maths", 1)]
+
+
+@pytest.mark.parametrize(
+    ("tag", "indexed"),
+    [
+        ("e\u0301cole", "\u00e9cole"),  # not NFC
+        ("E\u0301COLE", "\u00e9cole"),
+        ("Straße", "strasse"),
+        ("a#B", "a#b"),
+        ("ß" * MAX_TAG_CHARS, "ß" * MAX_TAG_CHARS),  # its normal form is too long: as received
+    ],
+)
+def test_tags_from_a_peer_are_indexed_in_normal_form(store: Store, tag: str, indexed: str) -> None:
+    payload = canonical.encode({"text": "Hi", "tags": [tag, "maths"]})
+    entry, payload = make_entry(BOB, 1, None, payload=payload)
+
+    assert store.ingest(KEY, [(entry.raw, payload)]).stored == 1
+
+    (loaded,) = store.feed_entries(KEY)
+    assert loaded.content == Post("Hi", (tag, "maths"))
+    assert indexed_tags(store) == sorted([(indexed, 1), ("maths", 1)])
+
+
+def test_tags_differing_only_in_case_are_indexed_once(store: Store) -> None:
+    payload = canonical.encode({"text": "Hi", "tags": ["Maths", "maths", "MATHS"]})
+    entry, payload = make_entry(BOB, 1, None, payload=payload)
+
+    assert store.ingest(KEY, [(entry.raw, payload)]).stored == 1
+
+    assert indexed_tags(store) == [("maths", 1)]
 
 
 def test_future_entries_are_stored_held_and_shown_when_their_time_comes(

@@ -38,6 +38,7 @@ from lndesk.content import (
     Unfollow,
     Unknown,
     encode_content,
+    is_valid_tag,
     normalize_tag,
     parse_content,
 )
@@ -353,6 +354,7 @@ def test_tag_normal_form(vector: dict[str, Any]) -> None:
     normalized = vector["normalized"]
     assert normalize_tag(vector["input"]) == normalized
     assert normalize_tag(normalized) == normalized
+    assert is_valid_tag(normalized)
 
 
 # --- key files ---------------------------------------------------------------------

@@ -13,9 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lndesk.content import Content, Follow, Profile, Reply, Share, Tombstone, Unfollow
+from lndesk.content import (
+    Content,
+    Follow,
+    Profile,
+    Reply,
+    Share,
+    Tombstone,
+    Unfollow,
+    normalize_tag,
+)
 from lndesk.entry import Entry
-from lndesk.errors import StoreError
+from lndesk.errors import ContentError, StoreError
 from lndesk.store.migrations import migrate
 
 PAYLOAD_PRESENT = 0
@@ -243,7 +252,11 @@ class Index:
             content = item.content
             if content is None:
                 continue
-            for tag in getattr(content, "tags", ()):
+            for received in getattr(content, "tags", ()):
+                try:  # compare tags in normal form: "Maths" finds "maths"
+                    tag = normalize_tag(received)
+                except ContentError:  # valid as received, but without a usable normal form
+                    tag = received
                 tags.append((tag, feed, entry.seq))
             self._derive(feed, entry, content, refs, tombstoned)
         self.conn.executemany(
