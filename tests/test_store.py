@@ -22,6 +22,7 @@ from store_helpers import (
     with_bad_signature,
 )
 
+import lndesk.store.store as store_module
 from lndesk.content import Follow, Post, Profile, Ref, Tombstone, Unfollow, encode_content
 from lndesk.errors import (
     ContentError,
@@ -411,3 +412,18 @@ def test_bad_signature_helper_really_breaks_the_signature() -> None:
     assert broken.seq == entry.seq and broken.id != entry.id
     with pytest.raises(SignatureError, match="invalid signature"):
         broken.verify_signature()
+
+
+def test_index_is_rebuilt_when_the_indexing_rules_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(tmp_path) as first:
+        first.publish(ALICE, Post("kept across a rules change"))
+    monkeypatch.setattr(store_module, "INDEX_RULES", b"2")
+    with Store(tmp_path) as upgraded:
+        assert any("rebuilding the index" in warning for warning in upgraded.warnings)
+        assert [item.content for item in upgraded.timeline(ALICE.public_key)] == [
+            Post("kept across a rules change")
+        ]
+    with Store(tmp_path) as again:
+        assert again.warnings == []

@@ -255,12 +255,14 @@ def test_future_entries_are_stored_held_and_shown_when_their_time_comes(
 
     assert store.ingest(KEY, wire(chain), received_ms=now) == IngestResult(4, 0, 2)
     assert heights(store) == (4, 4)
-    assert seqs(store.feed_entries(KEY)) == [4, 3, 2, 1]
+    assert [row.seq for row in store.feed_rows(KEY)] == [1, 2, 3, 4]
 
     monkeypatch.setattr(store_module, "now_ms", lambda: now)
     assert seqs(store.timeline(KEY)) == [2, 1]
+    assert seqs(store.feed_entries(KEY)) == [2, 1]
     monkeypatch.setattr(store_module, "now_ms", lambda: now + 2 * MINUTE_MS)
     assert seqs(store.timeline(KEY)) == [3, 2, 1]
+    assert seqs(store.feed_entries(KEY)) == [3, 2, 1]
     monkeypatch.setattr(store_module, "now_ms", lambda: now + 60 * MINUTE_MS)
     assert seqs(store.timeline(KEY)) == [4, 3, 2, 1]
 

@@ -208,9 +208,13 @@ class Index:
             "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
         )
 
-    def feed_entries(self, key: bytes, limit: int, before_seq: int) -> list[EntryRow]:
+    def feed_entries(
+        self, key: bytes, limit: int, before_seq: int, visible_until_ms: int
+    ) -> list[EntryRow]:
         return self.entry_rows(
-            "f.key = ? AND e.seq < ?", (key, before_seq, limit), "ORDER BY e.seq DESC LIMIT ?"
+            "f.key = ? AND e.seq < ? AND e.claimed_ms <= ?",
+            (key, before_seq, visible_until_ms, limit),
+            "ORDER BY e.seq DESC LIMIT ?",
         )
 
     def entries_by_id_prefix(self, prefix: bytes) -> list[EntryRow]:

@@ -61,6 +61,10 @@ LOG_NAME = "entries.log"
 INDEX_NAME = "index.sqlite3"
 LOCK_NAME = "store.lock"
 _REINDEX_BATCH = 5000
+INDEX_RULES = b"1"
+"""Version of the rules that derive the index from the log (content validity, tag
+normal form, what follows and tombstones mean). Bump it when they change: every store
+then rebuilds its index once, so old entries are read by the new rules too."""
 
 
 def now_ms() -> int:
@@ -136,16 +140,20 @@ class Store:
         known_log = self.index.get_meta("log_id")
         log_end_raw = self.index.get_meta("log_end")
         start = int(log_end_raw.decode()) if log_end_raw else HEADER_SIZE
-        full = known_log != self.log.log_id or start > self.log.end
-        if not full:
+        rules = self.index.get_meta("rules")
+        if known_log is not None and rules != INDEX_RULES:
+            self._warn("this version reads entries differently; rebuilding the index")
+            self._reset_index()
+        elif known_log == self.log.log_id and start <= self.log.end:
             self._index_from(start, trusted_tail=True)
             return
-        if known_log is not None or self.index.count_entries():
+        elif known_log is not None or self.index.count_entries():
             self._warn("the index did not match the log; rebuilding it from the log")
             self._reset_index()
         self._index_from(HEADER_SIZE, trusted_tail=False)
         self.index.begin()
         self.index.set_meta("log_id", self.log.log_id)
+        self.index.set_meta("rules", INDEX_RULES)
         self.index.commit()
 
     def reindex(self) -> int:
@@ -353,8 +361,10 @@ class Store:
     def feed_entries(
         self, key: bytes, limit: int = 50, before_seq: int | None = None
     ) -> list[StoredEntry]:
+        """One feed's entries, newest first; future-dated ones held back as in the timeline."""
         before = before_seq if before_seq is not None else 2**63 - 1
-        return [self.load(row) for row in self.index.feed_entries(key, limit, before)]
+        rows = self.index.feed_entries(key, limit, before, now_ms() + FUTURE_HOLD_MS)
+        return [self.load(row) for row in rows]
 
     def resolve(self, id_prefix: bytes) -> StoredEntry:
         """The one stored entry whose id starts with ``id_prefix``."""
