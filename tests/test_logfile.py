@@ -266,7 +266,7 @@ def raw_id(raw: bytes) -> bytes:
     return decode_entry(raw).id
 
 
-@pytest.mark.parametrize("name", ["truncated header", "truncated body"])
+@pytest.mark.parametrize("name", list(TORN_TAILS))
 def test_store_cuts_a_torn_last_write_while_rebuilding_the_index(tmp_path: Path, name: str) -> None:
     directory = tmp_path / "data"
     build_store(directory)
@@ -363,3 +363,24 @@ def test_record_with_an_unreadable_entry_is_reported_not_crashed_on(tmp_path: Pa
     with pytest.raises(StoreCorruptError, match="unreadable entry"):
         Store(directory)
     assert (directory / LOG_NAME).read_bytes() == before
+
+
+def test_damaged_length_pointing_past_the_end_is_not_taken_for_a_torn_write(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "data"
+    build_store(directory)
+    log = LogFile(directory / LOG_NAME)
+    try:
+        records, _ = scan(log)
+    finally:
+        log.close()
+    target = records[-3]  # two complete records follow it
+    with (directory / LOG_NAME).open("r+b") as file:
+        file.seek(target.offset)
+        file.write((0x00010000).to_bytes(4, "big"))  # a length that runs past the end
+    remove_index(directory)
+    damaged = (directory / LOG_NAME).read_bytes()
+    with pytest.raises(StoreCorruptError, match="valid records follow"):
+        Store(directory)
+    assert (directory / LOG_NAME).read_bytes() == damaged

@@ -182,11 +182,16 @@ class Store:
                 batch = []
         self._index_records(batch)
         if end is not None and end.torn:
-            tail_record = end.problem in ("incomplete record", "incomplete record header")
-            if not (trusted_tail or tail_record):
-                raise StoreCorruptError(
-                    f"the log is damaged at offset {end.valid_end} ({end.problem}), before its end"
-                )
+            # Past the index's log_end only unfinished appends can lie: a bad record there is
+            # a torn write. Without that knowledge, bad bytes followed by a valid record are
+            # damage in the middle of the log, which must never be cut away.
+            if not trusted_tail:
+                found = self.log.valid_record_after(end.valid_end)
+                if found is not None:
+                    raise StoreCorruptError(
+                        f"the log is damaged at offset {end.valid_end} ({end.problem}); "
+                        f"valid records follow at offset {found}"
+                    )
             self.log.truncate(end.valid_end, end.problem or "torn write")
             self._warn(
                 f"the last write to the log was interrupted ({end.problem}); "
