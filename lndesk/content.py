@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lndesk import canonical
-from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ
+from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, Entry
 from lndesk.errors import ContentError, DecodeError
 
 MAX_TAGS = 16
@@ -56,6 +56,11 @@ class Ref:
 
     def to_cbor(self) -> list[Any]:
         return [self.author, self.seq, self.id]
+
+
+def ref_of(entry: Entry) -> Ref:
+    """A reference to ``entry``."""
+    return Ref(entry.author, entry.seq, entry.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,17 @@ from lndesk.app.datadir import (
 )
 from lndesk.atomicfile import atomic_write
 from lndesk.backup import decode_backup, encode_backup
-from lndesk.content import Follow, Post, Profile, Ref, Reply, Share, Tombstone, Unfollow
+from lndesk.content import (
+    Content,
+    Follow,
+    Post,
+    Profile,
+    Reply,
+    Share,
+    Tombstone,
+    Unfollow,
+    ref_of,
+)
 from lndesk.entry import Entry
 from lndesk.errors import (
     ContentError,
@@ -135,9 +145,7 @@ class Service:
 
     # --- publishing --------------------------------------------------------
 
-    def _publish(
-        self, content: Post | Reply | Follow | Unfollow | Profile | Share | Tombstone
-    ) -> Entry:
+    def _publish(self, content: Content) -> Entry:
         if self.config.own_log != OWN_LOG_CONFIRMED:
             raise OwnLogUnknownError(
                 "this identity was restored and lndesk does not yet know how far your own log goes"
@@ -151,21 +159,19 @@ class Service:
         self, id_prefix: str, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()
     ) -> Entry:
         parent = self.resolve(id_prefix)
-        parent_ref = Ref(parent.entry.author, parent.entry.seq, parent.entry.id)
+        parent_ref = ref_of(parent.entry)
         root = parent.content.root if isinstance(parent.content, Reply) else parent_ref
         return self._publish(Reply(text, root, parent_ref, tuple(tags), tuple(links)))
 
     def share(self, id_prefix: str, comment: str = "") -> Entry:
         target = self.resolve(id_prefix)
-        return self._publish(
-            Share(Ref(target.entry.author, target.entry.seq, target.entry.id), comment)
-        )
+        return self._publish(Share(ref_of(target.entry), comment))
 
     def delete(self, id_prefix: str) -> Entry:
         target = self.resolve(id_prefix)
         if target.entry.author != self.public_key:
             raise ContentError("you can only delete your own entries")
-        return self._publish(Tombstone(Ref(target.entry.author, target.entry.seq, target.entry.id)))
+        return self._publish(Tombstone(ref_of(target.entry)))
 
     def follow(self, key_or_link: str) -> tuple[bytes, Entry | None]:
         """Follow a feed. Returns its key and the new entry (None if already followed)."""
