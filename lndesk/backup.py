@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lndesk import canonical
-from lndesk.errors import BackupFileError, DecodeError
+from lndesk.errors import BackupFileError
 
 FORMAT = "lndesk-backup"
 VERSION = 1
@@ -43,16 +43,7 @@ def encode_backup(
 
 
 def decode_backup(data: bytes) -> Backup:
-    try:
-        doc = canonical.decode(data)
-    except DecodeError as exc:
-        raise BackupFileError(f"the file is not an lndesk backup ({exc})") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise BackupFileError("the file is not an lndesk backup")
-    if doc.get("version") != VERSION:
-        raise BackupFileError(
-            f"backup version {doc.get('version')!r} is not supported", "Upgrade lndesk."
-        )
+    doc = canonical.decode_document(data, FORMAT, VERSION, BackupFileError, "backup")
     key_file, feed, entries = doc.get("key"), doc.get("feed"), doc.get("entries")
     if type(key_file) is not bytes or type(feed) is not bytes or type(entries) is not list:
         raise BackupFileError("the backup file is damaged: a field is missing")

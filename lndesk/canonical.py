@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import cbor2
 
-from lndesk.errors import DecodeError
+from lndesk.errors import DecodeError, LndeskError
 
 MAX_DEPTH = 16
 _INT_MIN = -(2**64)
@@ -105,3 +105,24 @@ def decode(data: bytes) -> CborValue:
     if cbor2.dumps(value) != data:
         raise DecodeError("CBOR is not in deterministic form (or has trailing bytes)")
     return value
+
+
+def decode_document(
+    data: bytes, format_name: str, version: int, error: type[LndeskError], what: str
+) -> dict[str, Any]:
+    """Decode a file of ours: a map with ``format`` and ``version``, raising ``error``.
+
+    ``what`` names the file for messages, e.g. "key file" or "backup".
+    """
+    try:
+        doc = decode(data)
+    except DecodeError as exc:
+        raise error(f"this is not an lndesk {what}: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != format_name:
+        raise error(f"this is not an lndesk {what}")
+    if doc.get("version") != version:
+        raise error(
+            f"{what} version {doc.get('version')!r} is not supported by this lndesk",
+            f"Upgrade lndesk to open this {what}.",
+        )
+    return doc

@@ -22,7 +22,7 @@ import nacl.utils
 
 from lndesk import canonical
 from lndesk.atomicfile import atomic_write
-from lndesk.errors import DecodeError, IdentityExistsError, KeyFileError, PassphraseError
+from lndesk.errors import IdentityExistsError, KeyFileError, PassphraseError
 from lndesk.identity import Identity
 
 FORMAT = "lndesk-key"
@@ -127,17 +127,7 @@ def _derive(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes
 
 
 def _parse(data: bytes) -> dict[str, Any]:
-    try:
-        doc = canonical.decode(data)
-    except DecodeError as exc:
-        raise KeyFileError(f"the key file is not readable: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise KeyFileError("this is not an lndesk key file")
-    if doc.get("version") != VERSION:
-        raise KeyFileError(
-            f"key file version {doc.get('version')!r} is not supported by this lndesk",
-            "Upgrade lndesk to open this key file.",
-        )
+    doc = canonical.decode_document(data, FORMAT, VERSION, KeyFileError, "key file")
     sealed_fields = {"kdf": str, "salt": bytes, "opslimit": int, "memlimit": int, "sealed": bytes}
     needed: dict[str, type] = {"public": bytes}
     needed.update(sealed_fields if "sealed" in doc else {"seed": bytes})

@@ -42,17 +42,6 @@ DAVE = make_identity(4)
 ERIN = make_identity(5)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def store(data_dir: Path):
-    with Store(data_dir) as opened:
-        yield opened
-
-
 def authors_and_seqs(items) -> list[tuple[bytes, int]]:
     return [(item.entry.author, item.entry.seq) for item in items]
 

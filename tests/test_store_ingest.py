@@ -40,17 +40,6 @@ KEY = BOB.public_key
 MINUTE_MS = 60_000
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def store(data_dir: Path):
-    with Store(data_dir) as opened:
-        yield opened
-
-
 def heights(store: Store, key: bytes = KEY) -> tuple[int, int]:
     state = store.feed_state(key)
     return state.height, state.max_seq

@@ -417,14 +417,7 @@ def entries_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
             }
         )
     # A fork: Ben signs a second, different entry 2. Both verify; the ids differ.
-    ben_fork = create_entry(
-        ben.identity,
-        seq=2,
-        prev=ben.entries[0][0].id,
-        claimed_ms=T0 + 10 * MINUTE,
-        type="post",
-        payload=encode_content(Post("A different second entry.")),
-    )
+    ben_fork = fork_of_ben(ben)
     fork_payload = encode_content(Post("A different second entry."))
     ada_raw = [h(e.raw) for e, _, _ in ada.entries]
     return {
@@ -600,10 +593,9 @@ def keyfile_doc() -> dict[str, Any]:
     }
 
 
-def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
-    e1, p1, _ = ada.entries[0]
-    e2, _, _ = ada.entries[1]
-    fork = create_entry(
+def fork_of_ben(ben: Feed) -> Entry:
+    """Ben's second, conflicting entry 2: with his first entry 2 it is a fork."""
+    return create_entry(
         ben.identity,
         seq=2,
         prev=ben.entries[0][0].id,
@@ -611,6 +603,12 @@ def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         type="post",
         payload=encode_content(Post("A different second entry.")),
     )
+
+
+def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
+    e1, p1, _ = ada.entries[0]
+    e2, _, _ = ada.entries[1]
+    fork = fork_of_ben(ben)
     records = [
         ("entry with its payload", KIND_ENTRY, RECEIVED_MS, e1.raw, p1),
         ("entry whose payload is absent", KIND_ENTRY, RECEIVED_MS + 1, e2.raw, None),
