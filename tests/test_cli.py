@@ -295,3 +295,23 @@ def test_key_text_matches_identity(cli: Cli) -> None:
     key = cli("id").splitlines()[0]
     with Service(cli.data_dir) as service:
         assert key_to_text(service.public_key) == key
+
+
+def test_sealed_backup_needs_its_passphrase_to_be_installed(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LNDESK_PASSPHRASE", "correct horse")
+    cli("init", "--passphrase")
+    cli("post", "sealed")
+    backup = tmp_path / "sealed.cbor"
+    cli("export", "--out", str(backup))
+    other = Cli(tmp_path / "other", cli.capsys)
+    monkeypatch.setenv("LNDESK_PASSPHRASE", "wrong horse")
+    other("import", str(backup), expect=1)
+    assert "wrong passphrase" in other.err
+    assert not (tmp_path / "other" / "key").exists()
+    monkeypatch.setenv("LNDESK_PASSPHRASE", "correct horse")
+    assert "restored identity" in other("import", str(backup), "--latest")
+    assert (tmp_path / "other" / "key").read_bytes() == (cli.data_dir / "key").read_bytes()
+    other("post", "from the restored, still sealed key")
+    assert "sealed" in other("log")
