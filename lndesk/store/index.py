@@ -196,7 +196,8 @@ class Index:
         Ties in time are broken by feed and seq, so ``older_than`` (the (claimed_ms, feed,
         seq) of the last row of the previous page) pages through every entry exactly once.
         """
-        own_id = self.feed_id(own)
+        row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (own,)).fetchone()
+        own_id = -1 if row is None else int(row[0])  # a read must not create the feed
         return self.entry_rows(
             "(e.claimed_ms, e.feed, e.seq) < (?, ?, ?) AND e.claimed_ms <= ? AND e.deleted = 0 "
             "AND e.type IN ('post', 'reply', 'share') "

@@ -289,7 +289,7 @@ class Store:
                 f"the feed {short_key(author)} is forked at entry {state.forked_at}"
             )
         stored = self.index.stored_ids(author, entries[0].seq - 1, entries[-1].seq + 1)
-        plan = plan_batch(entries, [p for _, p in items], stored, self._stored_prev(stored))
+        plan = plan_batch(entries, [p for _, p in items], stored, _PrevReader(self.log, stored))
         if plan.fork_proof is not None:
             proof = plan.fork_proof
             record = encode_record(KIND_FORK_PROOF, received, proof.raw, None)
@@ -301,9 +301,6 @@ class Store:
         limit = received + FUTURE_HOLD_MS
         held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
         return IngestResult(len(plan.new), plan.duplicates, held)
-
-    def _stored_prev(self, stored: dict[int, tuple[bytes, int]]) -> _PrevReader:
-        return _PrevReader(self.log, stored)
 
     def _append(self, new: Sequence[tuple[Entry, bytes | None]], received_ms: int) -> None:
         if not new:
