@@ -6,6 +6,7 @@ scripts run from a checkout without installing the package.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import math
 import multiprocessing
@@ -238,3 +239,14 @@ def drop_os_cache(paths: Iterable[Path]) -> bool:
         finally:
             os.close(fd)
     return True
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the scripts that sign chains and build a temporary store."""
+    parser.add_argument("--workers", type=int, default=2, help="signing processes (default 2)")
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="keep signed chains here between runs"
+    )
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="parent of the temporary store (default: system)"
+    )

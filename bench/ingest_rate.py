@@ -29,6 +29,7 @@ from _common import (
     DAY_MS,
     ChainSpec,
     Item,
+    add_store_options,
     load_or_generate,
     print_setup,
     print_table,
@@ -52,13 +53,7 @@ def main() -> int:
     parser.add_argument(
         "--verify-count", type=int, default=20_000, help="entries for verify-only (20000)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="signing processes (default 2)")
-    parser.add_argument(
-        "--cache", type=Path, default=None, help="keep signed chains here between runs"
-    )
-    parser.add_argument(
-        "--dir", type=Path, default=None, help="parent of the temporary store (default: system)"
-    )
+    add_store_options(parser)
     parser.add_argument("--repeat", type=int, default=3, help="timed ingests into fresh stores (3)")
     parser.add_argument("--profile", action="store_true", help="cProfile a second ingest")
     parser.add_argument("--top", type=int, default=25, help="profile rows to print (25)")

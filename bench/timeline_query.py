@@ -35,6 +35,7 @@ from _common import (
     DAY_MS,
     LATENCY_HEADER,
     ChainSpec,
+    add_store_options,
     drop_os_cache,
     file_size,
     identity_for,
@@ -67,13 +68,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=365, help="time span of the entries (365)")
     parser.add_argument("--runs", type=int, default=200, help="timed queries per measure (200)")
     parser.add_argument("--batch", type=int, default=10_000, help="entries per ingest (10000)")
-    parser.add_argument("--workers", type=int, default=2, help="signing processes (default 2)")
-    parser.add_argument(
-        "--cache", type=Path, default=None, help="keep signed chains here between runs"
-    )
-    parser.add_argument(
-        "--dir", type=Path, default=None, help="parent of the temporary store (default: system)"
-    )
+    add_store_options(parser)
     parser.add_argument("--seed", type=int, default=1, help="seed for random paging points")
     parser.add_argument("--quick", action="store_true", help="small smoke run (20,000 entries)")
     args = parser.parse_args()
