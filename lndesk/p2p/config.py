@@ -1,0 +1,64 @@
+"""Network settings of a node: what it listens on, whom it asks first, what it limits.
+
+These are plain values so the application can keep them in its settings file and the
+tests can build nodes with small limits. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_PORT = 4747
+"""The listening port a desktop node tries first; 0 lets the system choose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps that keep one peer from taking all of a node's memory or time."""
+
+    max_frame: int = 2 * 1024 * 1024
+    """Largest sync frame accepted, in bytes (a batch is cut well below this)."""
+    batch_entries: int = 2000
+    """Entries per batch frame; one store append and one index transaction each."""
+    batch_bytes: int = 1024 * 1024
+    """A batch is closed once its entries and payloads reach this many bytes."""
+    request_entries: int = 10_000
+    """Most entries one `get` may ask for."""
+    want_feeds: int = 5000
+    """Most feeds named in one `want`."""
+    window: int = 3
+    """Batches a server sends before it waits for the reader's ack."""
+    streams_per_peer: int = 2
+    """Concurrent sync sessions served to one peer; more are refused as busy."""
+    session_timeout: float = 60.0
+    """Seconds a sync session may wait for one frame before it is dropped."""
+    gossip_payload: int = 4096
+    """A head announcement carries the entry's payload when it is at most this big."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """How a node takes part in the network."""
+
+    listen_host: str = "0.0.0.0"  # noqa: S104 - a node listens on the LAN by design
+    listen_port: int = DEFAULT_PORT
+    bootstrap: tuple[str, ...] = ()
+    """Multiaddrs (with /p2p/<id>) dialled at start and used to fill the DHT."""
+    mdns: bool = True
+    dht: bool = True
+    relay_hop: bool = False
+    """Offer circuit relay v2 to others (for nodes with a public address)."""
+    relay_client: bool = True
+    """Reserve a slot on known relays when this node cannot be dialled directly."""
+    max_connections: int = 48
+    low_watermark: int = 8
+    high_watermark: int = 32
+    resync_interval: float = 120.0
+    """Seconds between anti-entropy rounds with each connected peer (repairs lost gossip)."""
+    provide_interval: float = 600.0
+    """Seconds between re-announcing held feeds as DHT provider records."""
+    penalty_seconds: float = 600.0
+    """How long a peer that sent bad data is refused."""
+    newest_first: bool = True
+    """When far behind on a feed, fetch its newest entries first (a readable timeline soon)."""
+    limits: Limits = field(default_factory=Limits)

@@ -1,0 +1,137 @@
+"""Building the libp2p host: the user's key, TCP, Noise only, yamux, desktop-sized limits.
+
+py-libp2p's defaults suit a server in a data centre, not a laptop. What changes here:
+
+* Security is Noise only. A default host also accepts ``/plaintext/2.0.0``, which would
+  let anyone read and alter traffic; a plaintext-only dialler must be refused.
+* ``max_connections_per_peer=1``: with the default (3) every ``connect`` waits 250 ms for
+  extra connections it never needs.
+* Connection counts and the AutoConnector's watermarks are a desktop's (tens of peers,
+  not hundreds), so a laptop does not dial a hundred peers every 30 seconds.
+* The host key is derived from the identity seed, so the peer ID *is* the user's key and
+  "who serves Ann's feed" and "is this Ann" need no extra mapping.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import multiaddr
+from libp2p import create_yamux_muxer_option, new_host
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
+from libp2p.network.config import ConnectionConfig
+from libp2p.peer.id import ID
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.utils.address_validation import get_available_interfaces
+
+from lndesk.p2p.config import NodeConfig
+
+if TYPE_CHECKING:
+    from libp2p.abc import IHost
+
+logger = logging.getLogger(__name__)
+
+_ANY = ("0.0.0.0", "::")  # noqa: S104 - wildcard addresses are compared, not bound here
+
+
+def peer_id_of(public_key: bytes) -> ID:
+    """The libp2p peer ID of an lndesk public key (identity multihash of the key)."""
+    from libp2p.crypto.ed25519 import Ed25519PublicKey
+
+    return ID.from_pubkey(Ed25519PublicKey.from_bytes(public_key))
+
+
+def public_key_of(peer_id: ID) -> bytes | None:
+    """The lndesk public key behind a peer ID, or None if the peer uses another key type."""
+    try:
+        key = peer_id.extract_public_key()
+    except Exception:  # noqa: BLE001 - malformed IDs from peers are simply "not ours"
+        return None
+    if key is None or key.get_type().name != "Ed25519":
+        return None
+    raw = key.to_bytes()
+    return raw if len(raw) == 32 else None
+
+
+def listen_addrs(config: NodeConfig) -> list[multiaddr.Multiaddr]:
+    family = "ip6" if ":" in config.listen_host else "ip4"
+    return [multiaddr.Multiaddr(f"/{family}/{config.listen_host}/tcp/{config.listen_port}")]
+
+
+def expand_wildcards(addrs: Sequence[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
+    """Replace 0.0.0.0 listen addresses by this machine's interface addresses.
+
+    A wildcard is useless to hand to a friend; the concrete addresses are what peers
+    (and mDNS, and identify) need to see.
+    """
+    out: list[multiaddr.Multiaddr] = []
+    for addr in addrs:
+        text = str(addr)
+        parts = text.split("/")
+        if len(parts) >= 5 and parts[1] == "ip4" and parts[2] in _ANY and parts[3] == "tcp":
+            port = int(parts[4])
+            rest = "/".join(parts[5:])
+            for candidate in get_available_interfaces(port):
+                ctext = str(candidate)
+                if not ctext.startswith("/ip4/"):
+                    continue
+                out.append(multiaddr.Multiaddr(ctext + ("/" + rest if rest else "")))
+        else:
+            out.append(addr)
+    seen: set[str] = set()
+    unique = []
+    for addr in out:
+        if str(addr) not in seen:
+            seen.add(str(addr))
+            unique.append(addr)
+    return sorted(unique, key=_addr_rank)
+
+
+def _addr_rank(addr: multiaddr.Multiaddr) -> tuple[int, str]:
+    """Public addresses first, then private LAN, then loopback: the order to show a user."""
+    parts = str(addr).split("/")
+    try:
+        ip = ipaddress.ip_address(parts[2])
+    except (ValueError, IndexError):
+        return (3, str(addr))
+    if ip.is_loopback:
+        return (2, str(addr))
+    if ip.is_private:
+        return (1, str(addr))
+    return (0, str(addr))
+
+
+def connection_config(config: NodeConfig) -> ConnectionConfig:
+    low = max(1, config.low_watermark)
+    return ConnectionConfig(
+        max_connections=config.max_connections,
+        min_connections=min(4, low),
+        low_watermark=low,
+        high_watermark=max(low, config.high_watermark),
+        max_connections_per_peer=1,
+        dial_timeout=10.0,
+    )
+
+
+def build_host(seed: bytes, config: NodeConfig) -> IHost:
+    """A libp2p host whose peer ID is the Ed25519 key of ``seed``."""
+    key_pair = create_new_key_pair(seed)
+    noise = NoiseTransport(
+        libp2p_keypair=key_pair, noise_privkey=create_x25519_key_pair().private_key
+    )
+
+    def advertise(candidates: list[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
+        return expand_wildcards(candidates)
+
+    return new_host(
+        key_pair=key_pair,
+        sec_opt={NOISE_PROTOCOL_ID: noise},
+        muxer_opt=create_yamux_muxer_option(),
+        connection_config=connection_config(config),
+        addrs_factory=advertise,
+    )

@@ -1,0 +1,49 @@
+"""Real libp2p hosts on 127.0.0.1 for the p2p tests."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from lndesk.p2p.config import NodeConfig
+
+_seeds = itertools.count()
+
+
+def test_seed(label: str = "") -> bytes:
+    """A fresh deterministic 32-byte seed per call (peer IDs differ between hosts)."""
+    return hashlib.blake2b(f"test-host/{label}/{next(_seeds)}".encode(), digest_size=32).digest()
+
+
+def loopback_config(**changes: Any) -> NodeConfig:
+    """A node configuration for tests: loopback only, any port, no mDNS, no DHT."""
+    base: dict[str, Any] = {
+        "listen_host": "127.0.0.1",
+        "listen_port": 0,
+        "mdns": False,
+        "dht": False,
+        "relay_client": False,
+    }
+    base.update(changes)
+    return NodeConfig(**base)
+
+
+@asynccontextmanager
+async def running_host(seed: bytes | None = None, config: NodeConfig | None = None) -> AsyncIterator[Any]:
+    """A started libp2p host listening on 127.0.0.1; stopped on exit."""
+    from lndesk.p2p.host import build_host, listen_addrs
+
+    config = config or loopback_config()
+    host = build_host(seed or test_seed(), config)
+    async with host.run(listen_addrs(config)):
+        yield host
+
+
+@pytest.fixture
+def seed() -> bytes:
+    return test_seed("fixture")
