@@ -167,3 +167,40 @@ class BackupFileError(LndeskError):
 
 class UsageError(LndeskError):
     """A command was called with arguments it cannot use."""
+
+
+# --- network -----------------------------------------------------------------
+
+
+class NetworkError(LndeskError):
+    """A problem talking to other lndesk nodes. Your data is not affected."""
+
+
+class AddressError(NetworkError):
+    """A peer address (multiaddr) is malformed or lacks the peer's ID."""
+
+    default_hint = (
+        "A peer address looks like /ip4/192.0.2.7/tcp/4747/p2p/12D3KooW...; ask the other "
+        "person to copy it from `lndesk id` or from the Network screen."
+    )
+
+
+class DialError(NetworkError):
+    """The peer could not be reached."""
+
+    default_hint = (
+        "Check that the other node is running and that the address is current; a node "
+        "on another network may need a relay."
+    )
+
+
+class ProtocolError(NetworkError):
+    """A peer sent data that breaks the lndesk sync protocol."""
+
+    default_hint = "lndesk stopped talking to that peer for a while; nothing it sent was stored."
+
+
+class NodeNotRunningError(NetworkError):
+    """No lndesk node is running for this data directory."""
+
+    default_hint = "Start one with `lndesk serve` (or open the desktop app), then try again."

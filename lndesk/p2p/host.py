@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import multiaddr
 from libp2p import create_yamux_muxer_option, new_host
-from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.crypto.ed25519 import Ed25519PublicKey, create_new_key_pair
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
 from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
@@ -41,8 +41,6 @@ _ANY = ("0.0.0.0", "::")  # noqa: S104 - wildcard addresses are compared, not bo
 
 def peer_id_of(public_key: bytes) -> ID:
     """The libp2p peer ID of an lndesk public key (identity multihash of the key)."""
-    from libp2p.crypto.ed25519 import Ed25519PublicKey
-
     return ID.from_pubkey(Ed25519PublicKey.from_bytes(public_key))
 
 
@@ -50,7 +48,7 @@ def public_key_of(peer_id: ID) -> bytes | None:
     """The lndesk public key behind a peer ID, or None if the peer uses another key type."""
     try:
         key = peer_id.extract_public_key()
-    except Exception:  # noqa: BLE001 - malformed IDs from peers are simply "not ours"
+    except Exception:  # a malformed ID from a peer is simply "not ours"
         return None
     if key is None or key.get_type().name != "Ed25519":
         return None

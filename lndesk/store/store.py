@@ -398,6 +398,30 @@ class Store:
             record = self.log.read(row.offset)
             yield record.entry, record.payload
 
+    def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
+        return set(self.index.stored_ids(key, first, last))
+
+    def read_run(
+        self, key: bytes, first: int, last: int, max_entries: int, max_bytes: int
+    ) -> list[tuple[int, bytes, bytes | None]]:
+        """Stored entries of ``key`` from ``first`` on, contiguous and ascending.
+
+        Stops at a gap, at ``last``, after ``max_entries``, or before entries plus payloads
+        pass ``max_bytes`` (always returns the entry at ``first`` if it is stored).
+        """
+        stored = self.index.stored_ids(key, first, min(last, first + max_entries - 1))
+        run: list[tuple[int, bytes, bytes | None]] = []
+        size = 0
+        seq = first
+        while seq in stored:
+            record = self.log.read(stored[seq][1])
+            size += len(record.entry) + len(record.payload or b"")
+            if run and size > max_bytes:
+                break
+            run.append((seq, record.entry, record.payload))
+            seq += 1
+        return run
+
     def fork_proofs(self, key: bytes) -> list[Entry]:
         return [
             decode_entry(self.log.read(offset).entry)

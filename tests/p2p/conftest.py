@@ -47,3 +47,21 @@ async def running_host(seed: bytes | None = None, config: NodeConfig | None = No
 @pytest.fixture
 def seed() -> bytes:
     return test_seed("fixture")
+
+
+async def wait_disconnected(host: Any, peer_id: Any, timeout: float = 10) -> None:
+    """Return once ``host`` has no connection left to ``peer_id`` (event driven)."""
+    import trio
+
+    from lndesk.p2p.watch import watch_connections
+
+    gone = trio.Event()
+
+    def check(*_args: Any) -> None:
+        if peer_id not in host.get_connected_peers():
+            gone.set()
+
+    watch_connections(host, lambda *_a: None, check)
+    check()
+    with trio.fail_after(timeout):
+        await gone.wait()

@@ -1,0 +1,123 @@
+"""What a node reports as it works: the event stream the desktop app and `serve` read.
+
+Events are plain frozen values, delivered in order to one sink on the node's trio
+thread; the runtime bridge carries them to other threads. Keys are lndesk public keys
+(32 bytes), never libp2p objects, so readers need no libp2p import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStarted:
+    peer_id: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStopped:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PeerConnected:
+    peer: bytes
+    """The peer's lndesk key (its peer ID is derived from it)."""
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerLost:
+    peer: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PeerFound:
+    peer: bytes
+    source: str
+    """How: "mdns", "bootstrap", "dht", "peerbook"."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerPenalised:
+    peer: bytes
+    reason: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class EntriesStored:
+    """New entries of ``feed`` were authenticated and stored."""
+
+    feed: bytes
+    count: int
+    height: int
+    max_seq: int
+    via: str
+    """"sync" or "gossip"."""
+    peer: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """A sync session is fetching ``feed`` from ``peer``."""
+
+    peer: bytes
+    feed: bytes
+    held: int
+    """Entries of the feed now held (its contiguous height, or the count when sparse)."""
+    target: int
+    """The peer's highest entry of the feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSynced:
+    """A session finished one feed; ``peer_height`` is what that peer holds of it."""
+
+    peer: bytes
+    feed: bytes
+    peer_height: int
+    peer_max_seq: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerHolds:
+    """A peer said (in its ``want``) how far it holds a feed: e.g. who has seen my posts."""
+
+    peer: bytes
+    feed: bytes
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFinished:
+    peer: bytes
+    stored: int
+    feeds: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeWarning:
+    message: str
+
+
+Event = (
+    NodeStarted
+    | NodeStopped
+    | PeerConnected
+    | PeerLost
+    | PeerFound
+    | PeerPenalised
+    | EntriesStored
+    | SyncProgress
+    | FeedSynced
+    | PeerHolds
+    | SyncFinished
+    | NodeWarning
+)
+EventSink = Callable[[Event], None]

@@ -1,0 +1,73 @@
+"""What the network layer needs from storage, declared here so p2p never imports the store.
+
+The application wires its store into a node through an object with these methods (the
+same idea as Syncthing's ``Model`` interface). Every method is called from the node's
+trio thread, one at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """How much of one feed a node holds."""
+
+    height: int
+    """Entries 1..height are all held."""
+    max_seq: int
+    """The highest entry held; above ``height`` while a newest-first sync has a gap."""
+    forked_at: int | None = None
+
+
+class IngestOutcome(Protocol):
+    @property
+    def stored(self) -> int: ...
+    @property
+    def fork_at(self) -> int | None: ...
+
+
+class FeedSource(Protocol):
+    """Storage as the node sees it."""
+
+    def own_key(self) -> bytes:
+        """The key of this node's own feed."""
+        ...
+
+    def held(self, key: bytes) -> Held:
+        """What is held of ``key`` (zeros when nothing)."""
+        ...
+
+    def held_feeds(self) -> Iterable[bytes]:
+        """Every feed with at least one stored entry: these are served and provided."""
+        ...
+
+    def wanted_feeds(self) -> Iterable[bytes]:
+        """Feeds this node asks peers for: the ones it follows, and its own."""
+        ...
+
+    def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
+        """Sequence numbers held of ``key`` with first <= seq <= last."""
+        ...
+
+    def read_run(
+        self, key: bytes, first: int, last: int, max_entries: int, max_bytes: int
+    ) -> list[tuple[int, bytes, bytes | None]]:
+        """Held entries from ``first`` on, ascending and contiguous, as (seq, entry, payload).
+
+        Stops at the first gap, at ``last``, or when the count or the size of entries plus
+        payloads would pass the caps (at least one entry is returned if ``first`` is held).
+        """
+        ...
+
+    def ingest(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> IngestOutcome:
+        """Authenticate and store a contiguous ascending run of ``key``'s entries.
+
+        Raises an :class:`lndesk.errors.EntryError` if the run is not proven to be
+        ``key``'s (the sender is then penalised) or a :class:`lndesk.errors.StoreError`
+        for a local problem.
+        """
+        ...

@@ -1,0 +1,396 @@
+"""The sync protocol ``/lndesk/sync/1``: height vectors, then missing entries in batches.
+
+One session is one stream, opened by the *reader* (the node that wants entries):
+
+1. reader → ``want``: the feeds it asks about, with the height it holds of each;
+2. server → ``have``: how much it holds of those it has any of;
+3. for each range the reader misses: reader → ``get``; server → ``batch``... ``done``.
+   The reader authenticates and stores every batch, then sends ``ack`` with its new
+   height; the server keeps at most ``window`` batches unacknowledged.
+4. the reader closes the stream.
+
+A node serves every feed it holds to anyone (re-serving is the point of the network)
+and asks for the feeds it follows. A dropped stream costs nothing: the next session
+starts from the stored heights. Far-behind feeds are fetched newest range first when
+configured, so a new follower can read the latest posts within seconds; the store keeps
+such sparse runs and counts the height as the contiguous prefix.
+
+The full specification, with test vectors, is in docs/protocol.md ("Sync protocol").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+from libp2p.custom_types import TProtocol
+
+from lndesk.errors import EntryError, ForkedFeedError, ProtocolError
+from lndesk.p2p.config import Limits
+from lndesk.p2p.events import (
+    EntriesStored,
+    EventSink,
+    FeedSynced,
+    PeerHolds,
+    SyncProgress,
+)
+from lndesk.p2p.ports import FeedSource, Held
+from lndesk.p2p.wire import (
+    PROTOCOL_ID,
+    StreamGone,
+    Ack,
+    Batch,
+    Done,
+    Error,
+    FeedHave,
+    FrameStream,
+    Get,
+    Have,
+    Message,
+    Want,
+)
+
+logger = logging.getLogger(__name__)
+
+SYNC_PROTOCOL = TProtocol(PROTOCOL_ID)
+
+Penalise = Callable[[Any, str], None]
+"""Called with a libp2p peer ID and a reason when a peer must be refused for a while."""
+
+
+class PeerMisbehaved(ProtocolError):  # noqa: N818 - reads as what happened
+    """The peer broke the protocol or sent unauthentic entries; it has been penalised."""
+
+
+@dataclass(slots=True)
+class SessionReport:
+    stored: int = 0
+    feeds: int = 0
+
+
+def missing_runs(first: int, last: int, held: set[int]) -> list[tuple[int, int]]:
+    """Ascending runs of the seqs in first..last that are not in ``held``."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for seq in range(first, last + 1):
+        if seq in held:
+            if start is not None:
+                runs.append((start, seq - 1))
+                start = None
+        elif start is None:
+            start = seq
+    if start is not None:
+        runs.append((start, last))
+    return runs
+
+
+def plan_windows(
+    height: int, target: int, window: int, *, newest_first: bool
+) -> Iterator[tuple[int, int]]:
+    """Windows of at most ``window`` seqs covering height+1..target, in fetch order."""
+    if newest_first:
+        hi = target
+        while hi > height:
+            lo = max(height + 1, hi - window + 1)
+            yield lo, hi
+            hi = lo - 1
+    else:
+        lo = height + 1
+        while lo <= target:
+            hi = min(target, lo + window - 1)
+            yield lo, hi
+            lo = hi + 1
+
+
+class SyncServer:
+    """Answers sync sessions: serves every held feed to any peer that is not penalised."""
+
+    def __init__(
+        self,
+        source: FeedSource,
+        limits: Limits,
+        *,
+        events: EventSink,
+        penalise: Penalise,
+        is_penalised: Callable[[Any], bool],
+        key_of: Callable[[Any], bytes | None],
+    ) -> None:
+        self.source = source
+        self.limits = limits
+        self._events = events
+        self._penalise = penalise
+        self._is_penalised = is_penalised
+        self._key_of = key_of
+        self._sessions: defaultdict[Any, int] = defaultdict(int)
+
+    async def handle(self, stream: Any) -> None:
+        peer = stream.muxed_conn.peer_id
+        if self._is_penalised(peer):
+            await _reset(stream)
+            return
+        frames = FrameStream(stream, self.limits.max_frame)
+        if self._sessions[peer] >= self.limits.streams_per_peer:
+            await _send_error(frames, "busy", "too many sync sessions from you at once")
+            return
+        self._sessions[peer] += 1
+        try:
+            await self._serve(peer, frames)
+        except ProtocolError as exc:
+            self._penalise(peer, f"sync: {exc}")
+            await _send_error(frames, "bad-request", str(exc))
+        except (trio.TooSlowError, OSError, StreamGone) as exc:
+            logger.info("sync session from %s ended: %s", peer, exc or "timed out")
+            await _reset(stream)
+        except Exception as exc:  # a stream error from libp2p; the peer went away
+            if _is_stream_error(exc):
+                logger.info("sync session from %s ended: %s", peer, exc)
+                await _reset(stream)
+            else:
+                raise
+        finally:
+            self._sessions[peer] -= 1
+            if not self._sessions[peer]:
+                del self._sessions[peer]
+
+    async def _receive(self, frames: FrameStream) -> Message | None:
+        with trio.fail_after(self.limits.session_timeout):
+            return await frames.receive()
+
+    async def _serve(self, peer: Any, frames: FrameStream) -> None:
+        first = await self._receive(frames)
+        if not isinstance(first, Want):
+            raise ProtocolError("a sync session must start with want")
+        if len(first.feeds) > self.limits.want_feeds:
+            raise ProtocolError(f"want names more than {self.limits.want_feeds} feeds")
+        peer_key = self._key_of(peer)
+        have: list[FeedHave] = []
+        for key, their_height in first.feeds:
+            held = self.source.held(key)
+            if held.max_seq > 0:
+                have.append(FeedHave(key, held.height, held.max_seq))
+            if peer_key is not None and their_height > 0:
+                self._events(PeerHolds(peer_key, key, their_height))
+        await frames.send(Have(tuple(have)))
+        unacked = 0
+        last_feed: bytes | None = None
+        while True:
+            message = await self._receive(frames)
+            if message is None:
+                return
+            if isinstance(message, Ack):
+                unacked = max(0, unacked - 1)
+                if peer_key is not None and last_feed is not None:
+                    self._events(PeerHolds(peer_key, last_feed, message.height))
+                continue
+            if not isinstance(message, Get):
+                raise ProtocolError(f"unexpected {type(message).__name__.lower()} from the reader")
+            if message.last - message.first + 1 > self.limits.request_entries:
+                raise ProtocolError(f"get asks for more than {self.limits.request_entries} entries")
+            last_feed = message.feed
+            unacked = await self._send_range(frames, message, unacked, peer_key)
+
+    async def _send_range(
+        self, frames: FrameStream, get: Get, unacked: int, peer_key: bytes | None
+    ) -> int:
+        seq = get.first
+        limits = self.limits
+        while seq <= get.last:
+            run = self.source.read_run(
+                get.feed, seq, get.last, limits.batch_entries, limits.batch_bytes
+            )
+            if not run:
+                held = self.source.stored_seqs(get.feed, seq, get.last)
+                if not held:
+                    break
+                seq = min(held)
+                continue
+            await frames.send(Batch(get.feed, tuple((e, p) for _, e, p in run)))
+            seq = run[-1][0] + 1
+            unacked += 1
+            while unacked >= limits.window:
+                message = await self._receive(frames)
+                if message is None:
+                    raise StreamGone("the reader closed the stream while batches were in flight")
+                if not isinstance(message, Ack):
+                    raise ProtocolError("expected an ack while sending batches")
+                unacked -= 1
+                if peer_key is not None:
+                    self._events(PeerHolds(peer_key, get.feed, message.height))
+        await frames.send(Done())
+        return unacked
+
+
+class SyncClient:
+    """Runs sync sessions as the reader: asks a peer for the feeds this node wants."""
+
+    def __init__(
+        self,
+        host: Any,
+        source: FeedSource,
+        limits: Limits,
+        *,
+        events: EventSink,
+        penalise: Penalise,
+        key_of: Callable[[Any], bytes | None],
+        newest_first: bool,
+    ) -> None:
+        self.host = host
+        self.source = source
+        self.limits = limits
+        self._events = events
+        self._penalise = penalise
+        self._key_of = key_of
+        self.newest_first = newest_first
+        self._feed_locks: defaultdict[bytes, trio.Lock] = defaultdict(trio.Lock)
+
+    async def sync_with(self, peer: Any, feeds: Sequence[bytes] | None = None) -> SessionReport:
+        """One session with ``peer`` for ``feeds`` (default: every wanted feed).
+
+        Raises ProtocolError (the peer has been penalised) or a network error from
+        libp2p when the stream cannot be opened or breaks.
+        """
+        wanted = list(dict.fromkeys(self.source.wanted_feeds() if feeds is None else feeds))
+        report = SessionReport()
+        for start in range(0, max(1, len(wanted)), self.limits.want_feeds):
+            chunk = wanted[start : start + self.limits.want_feeds]
+            if chunk:
+                await self._session(peer, chunk, report)
+        return report
+
+    async def _session(self, peer: Any, feeds: list[bytes], report: SessionReport) -> None:
+        stream = await self.host.new_stream(peer, [SYNC_PROTOCOL])
+        frames = FrameStream(stream, self.limits.max_frame)
+        try:
+            await frames.send(Want(tuple((key, self.source.held(key).height) for key in feeds)))
+            have = await self._receive(frames)
+            if isinstance(have, Error):
+                raise ProtocolError(f"the peer refused to sync: {have.code}: {have.message}")
+            if not isinstance(have, Have):
+                raise ProtocolError("the peer did not answer want with have")
+            asked = set(feeds)
+            for offer in have.feeds:
+                if offer.key not in asked:
+                    raise ProtocolError("the peer offered a feed that was not asked for")
+            for offer in have.feeds:
+                report.stored += await self._fetch_feed(peer, frames, offer)
+                report.feeds += 1
+        except (ProtocolError, EntryError) as exc:
+            self._penalise(peer, f"sync: {exc}")
+            await _reset(stream)
+            raise PeerMisbehaved(f"peer {peer} broke the sync protocol: {exc}") from exc
+        except BaseException:
+            await _reset(stream)
+            raise
+        else:
+            await _close(stream)
+
+    async def _receive(self, frames: FrameStream) -> Message | None:
+        with trio.fail_after(self.limits.session_timeout):
+            message = await frames.receive()
+        if message is None:
+            raise StreamGone("the peer closed the sync stream early")
+        return message
+
+    async def _fetch_feed(self, peer: Any, frames: FrameStream, offer: FeedHave) -> int:
+        key = offer.key
+        async with self._feed_locks[key]:
+            held = self.source.held(key)
+            stored = 0
+            if held.forked_at is None and offer.max_seq > held.height:
+                # Newest first asks one batch at a time, so the first batch that arrives
+                # holds the newest entries; oldest first asks for long ranges.
+                newest_first = (
+                    self.newest_first and offer.max_seq - held.height > self.limits.batch_entries
+                )
+                size = self.limits.batch_entries if newest_first else self.limits.request_entries
+                windows = plan_windows(held.height, offer.max_seq, size, newest_first=newest_first)
+                for lo, hi in windows:
+                    have = self.source.stored_seqs(key, lo, hi)
+                    runs = missing_runs(lo, hi, have)
+                    if newest_first:
+                        runs.reverse()
+                    for first, last in runs:
+                        got, frozen = await self._fetch_run(peer, frames, key, first, last, offer)
+                        stored += got
+                        if frozen:
+                            break
+                    else:
+                        continue
+                    break
+            held = self.source.held(key)
+        peer_key = self._key_of(peer)
+        if peer_key is not None:
+            self._events(FeedSynced(peer_key, key, offer.height, offer.max_seq, held.height))
+        return stored
+
+    async def _fetch_run(
+        self, peer: Any, frames: FrameStream, key: bytes, first: int, last: int, offer: FeedHave
+    ) -> tuple[int, bool]:
+        """Fetch first..last; returns (entries stored, whether the feed is now frozen)."""
+        await frames.send(Get(key, first, last))
+        stored = 0
+        frozen = False
+        peer_key = self._key_of(peer)
+        while True:
+            message = await self._receive(frames)
+            if isinstance(message, Done):
+                return stored, frozen
+            if isinstance(message, Error):
+                raise ProtocolError(f"the peer ended the session: {message.code}: {message.message}")
+            if not isinstance(message, Batch) or message.feed != key:
+                raise ProtocolError("expected a batch of the requested feed")
+            held = self.source.held(key)
+            if not frozen:
+                try:
+                    outcome = self.source.ingest(key, message.items)
+                except ForkedFeedError:
+                    frozen = True
+                else:
+                    held = self.source.held(key)
+                    stored += outcome.stored
+                    frozen = outcome.fork_at is not None
+                    if outcome.stored:
+                        self._events(
+                            EntriesStored(
+                                key, outcome.stored, held.height, held.max_seq, "sync", peer_key
+                            )
+                        )
+            await frames.send(Ack(held.height))
+            if peer_key is not None:
+                self._events(SyncProgress(peer_key, key, _progress(held), offer.max_seq))
+
+
+def _progress(held: Held) -> int:
+    return held.max_seq if held.height == held.max_seq else held.height
+
+
+async def _send_error(frames: FrameStream, code: str, message: str) -> None:
+    try:
+        await frames.send(Error(code, message[:1000]))
+    except Exception as exc:  # the peer may already be gone; nothing else to do
+        logger.debug("could not send sync error: %s", exc)
+    await _close(frames.stream)
+
+
+async def _close(stream: Any) -> None:
+    try:
+        await stream.close()
+    except Exception as exc:  # closing a stream the peer reset
+        logger.debug("closing a sync stream: %s", exc)
+
+
+async def _reset(stream: Any) -> None:
+    try:
+        await stream.reset()
+    except Exception as exc:  # resetting a stream that is already gone
+        logger.debug("resetting a sync stream: %s", exc)
+
+
+def _is_stream_error(exc: Exception) -> bool:
+    module = type(exc).__module__
+    return module.startswith("libp2p.") or isinstance(exc, trio.BrokenResourceError)
+

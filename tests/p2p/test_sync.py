@@ -1,0 +1,247 @@
+"""The sync protocol between two real libp2p hosts on loopback, with real stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from conftest import running_host, wait_disconnected
+from libp2p.peer.peerinfo import PeerInfo
+from store_helpers import check_feed, make_chain, make_identity, wire
+
+from lndesk.app.feeds import StoreFeeds
+from lndesk.errors import ProtocolError
+from lndesk.p2p import wire as frames
+from lndesk.p2p.config import Limits
+from lndesk.p2p.events import EntriesStored, Event, PeerHolds
+from lndesk.p2p.host import public_key_of
+from lndesk.p2p.sync import (
+    SYNC_PROTOCOL,
+    PeerMisbehaved,
+    SyncClient,
+    SyncServer,
+    missing_runs,
+    plan_windows,
+)
+from lndesk.store.store import Store
+
+ANN = make_identity(1)
+
+
+@dataclass
+class Side:
+    host: Any
+    store: Store
+    feeds: StoreFeeds
+    events: list[Event] = field(default_factory=list)
+    penalised: dict[str, str] = field(default_factory=dict)
+    server: SyncServer | None = None
+    client: SyncClient | None = None
+
+
+@asynccontextmanager
+async def side(path: Path, limits: Limits, *, newest_first: bool = False) -> AsyncIterator[Side]:
+    store = Store(path)
+    try:
+        async with running_host() as host:
+            me = public_key_of(host.get_id())
+            assert me is not None
+            s = Side(host, store, StoreFeeds(store, me))
+
+            def penalise(peer: Any, reason: str) -> None:
+                s.penalised[str(peer)] = reason
+
+            s.server = SyncServer(
+                s.feeds,
+                limits,
+                events=s.events.append,
+                penalise=penalise,
+                is_penalised=lambda peer: str(peer) in s.penalised,
+                key_of=public_key_of,
+            )
+            s.client = SyncClient(
+                host,
+                s.feeds,
+                limits,
+                events=s.events.append,
+                penalise=penalise,
+                key_of=public_key_of,
+                newest_first=newest_first,
+            )
+            host.set_stream_handler(SYNC_PROTOCOL, s.server.handle)
+            yield s
+    finally:
+        store.close()
+
+
+async def connect(a: Side, b: Side) -> None:
+    await b.host.connect(PeerInfo(a.host.get_id(), a.host.get_addrs()))
+
+
+def follow(s: Side, key: bytes) -> None:
+    """Make ``s`` want ``key`` without publishing (the tests' stores have no identity)."""
+    s.feeds.wanted_feeds = lambda: [key]  # type: ignore[method-assign]
+
+
+SMALL = Limits(batch_entries=100, request_entries=500, window=2)
+
+
+def test_missing_runs_and_windows() -> None:
+    assert missing_runs(1, 10, {3, 4, 8}) == [(1, 2), (5, 7), (9, 10)]
+    assert missing_runs(1, 3, {1, 2, 3}) == []
+    assert list(plan_windows(0, 25, 10, newest_first=False)) == [(1, 10), (11, 20), (21, 25)]
+    assert list(plan_windows(3, 25, 10, newest_first=True)) == [(16, 25), (6, 15), (4, 5)]
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+async def test_reader_gets_every_entry_authenticated(tmp_path: Path, newest_first: bool) -> None:
+    chain = make_chain(ANN, 1234)
+    async with side(tmp_path / "a", SMALL) as a, side(
+        tmp_path / "b", SMALL, newest_first=newest_first
+    ) as b:
+        a.store.ingest(ANN.public_key, wire(chain))
+        follow(b, ANN.public_key)
+        await connect(a, b)
+        assert b.client is not None
+        with trio.fail_after(30):
+            report = await b.client.sync_with(a.host.get_id())
+        assert report.stored == 1234
+        assert [e.id for e in check_feed(b.store, ANN.public_key)] == [e.id for e, _ in chain]
+        stored = [e for e in b.events if isinstance(e, EntriesStored)]
+        assert sum(e.count for e in stored) == 1234
+        if newest_first:
+            assert stored[0].max_seq == 1234  # the newest run came first
+        # the server learned what the reader holds (for "seen by N peers")
+        holds = [e for e in a.events if isinstance(e, PeerHolds)]
+        assert holds and holds[-1].height == 1234
+        # a second session finds nothing to do
+        with trio.fail_after(10):
+            again = await b.client.sync_with(a.host.get_id())
+        assert again.stored == 0
+
+
+async def test_resumes_from_stored_height_after_the_connection_is_cut(tmp_path: Path) -> None:
+    chain = make_chain(ANN, 1000)
+    async with side(tmp_path / "a", SMALL) as a, side(tmp_path / "b", SMALL) as b:
+        a.store.ingest(ANN.public_key, wire(chain))
+        follow(b, ANN.public_key)
+        await connect(a, b)
+        assert b.client is not None
+        cut = trio.Event()
+        original = b.feeds.ingest
+
+        def ingest_then_cut(key: bytes, items: Any) -> Any:
+            outcome = original(key, items)
+            if b.feeds.held(key).height >= 300:
+                cut.set()
+            return outcome
+
+        b.feeds.ingest = ingest_then_cut  # type: ignore[method-assign]
+
+        async def cutter() -> None:
+            await cut.wait()
+            await b.host.disconnect(a.host.get_id())
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(cutter)
+                with pytest.raises(Exception):  # noqa: B017 - whatever libp2p raises on a cut
+                    await b.client.sync_with(a.host.get_id())
+        height = b.feeds.held(ANN.public_key).height
+        assert 300 <= height < 1000
+        await wait_disconnected(a.host, b.host.get_id())
+        assert not a.penalised  # going away is not misbehaviour
+        await connect(a, b)
+        with trio.fail_after(30):
+            report = await b.client.sync_with(a.host.get_id())
+        assert report.stored == 1000 - height
+        assert len(check_feed(b.store, ANN.public_key)) == 1000
+
+
+async def test_server_serves_feeds_it_only_holds(tmp_path: Path) -> None:
+    """Re-serving: B holds Ann's feed (got it from Ann); C gets it from B."""
+    chain = make_chain(ANN, 50)
+    async with side(tmp_path / "b", SMALL) as b, side(tmp_path / "c", SMALL) as c:
+        b.store.ingest(ANN.public_key, wire(chain))
+        follow(c, ANN.public_key)
+        await connect(b, c)
+        assert c.client is not None
+        with trio.fail_after(10):
+            await c.client.sync_with(b.host.get_id())
+        assert len(check_feed(c.store, ANN.public_key)) == 50
+
+
+async def test_a_reader_breaking_the_protocol_is_penalised(tmp_path: Path) -> None:
+    async with side(tmp_path / "a", SMALL) as a, side(tmp_path / "b", SMALL) as b:
+        await connect(a, b)
+        stream = await b.host.new_stream(a.host.get_id(), [SYNC_PROTOCOL])
+        await stream.write(b"\x00\x00\x00\x03abc")
+        reply = frames.FrameStream(stream, 1 << 20)
+        with trio.fail_after(10):
+            message = await reply.receive()
+        assert isinstance(message, frames.Error)
+        assert str(b.host.get_id()) in a.penalised
+        # and further sessions from it are refused
+        with trio.fail_after(10), pytest.raises(Exception):  # noqa: B017
+            stream = await b.host.new_stream(a.host.get_id(), [SYNC_PROTOCOL])
+            await stream.write(frames.encode_frame(frames.Want(())))
+            assert await frames.FrameStream(stream, 1 << 20).receive() is None
+            raise ProtocolError("closed")
+
+
+async def test_oversized_frame_is_refused_before_reading_it(tmp_path: Path) -> None:
+    async with side(tmp_path / "a", SMALL) as a, side(tmp_path / "b", SMALL) as b:
+        await connect(a, b)
+        stream = await b.host.new_stream(a.host.get_id(), [SYNC_PROTOCOL])
+        await stream.write(frames.FRAME_HEAD.pack(SMALL.max_frame + 1))
+        with trio.fail_after(10):
+            message = await frames.FrameStream(stream, 1 << 20).receive()
+        assert isinstance(message, frames.Error)
+        assert "cap" in message.message
+        assert str(b.host.get_id()) in a.penalised
+
+
+async def test_too_many_sessions_at_once_get_busy(tmp_path: Path) -> None:
+    limits = Limits(streams_per_peer=1)
+    async with side(tmp_path / "a", limits) as a, side(tmp_path / "b", limits) as b:
+        await connect(a, b)
+        first = await b.host.new_stream(a.host.get_id(), [SYNC_PROTOCOL])
+        await first.write(frames.encode_frame(frames.Want(((ANN.public_key, 0),))))
+        with trio.fail_after(10):
+            assert isinstance(await frames.FrameStream(first, 1 << 20).receive(), frames.Have)
+        second = await b.host.new_stream(a.host.get_id(), [SYNC_PROTOCOL])
+        with trio.fail_after(10):
+            message = await frames.FrameStream(second, 1 << 20).receive()
+        assert isinstance(message, frames.Error)
+        assert message.code == "busy"
+        assert not a.penalised
+
+
+async def test_peer_misbehaved_is_raised_for_a_forged_batch(tmp_path: Path) -> None:
+    """A server answering with forged entries: nothing stored, server penalised."""
+    good = make_chain(ANN, 5)
+    forged = make_chain(make_identity(2), 5)  # signed by someone else
+    async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
+
+        async def handler(stream: Any) -> None:
+            io = frames.FrameStream(stream, 1 << 20)
+            await io.receive()
+            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 5, 5),)))
+            await io.receive()
+            await io.send(frames.Batch(ANN.public_key, tuple(wire(forged))))
+            await io.receive()
+
+        evil.set_stream_handler(SYNC_PROTOCOL, handler)
+        follow(b, ANN.public_key)
+        await b.host.connect(PeerInfo(evil.get_id(), evil.get_addrs()))
+        assert b.client is not None
+        with trio.fail_after(10), pytest.raises(PeerMisbehaved):
+            await b.client.sync_with(evil.get_id())
+        assert str(evil.get_id()) in b.penalised
+        assert b.feeds.held(ANN.public_key).max_seq == 0
+        del good
