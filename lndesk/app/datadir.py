@@ -3,7 +3,9 @@
 Layout of a data directory::
 
     key            the key file (mode 0600)
-    config.json    local settings, e.g. whether my own log height is known
+    config.json    local settings: whether my own log height is known, network settings
+    peers.json     peers met before (addresses), so a restart can find them again
+    node.sock      the running node's control socket (while `serve` or the app runs)
     entries.log    the append-only log (source of truth)
     index.sqlite3  the rebuildable index
     store.lock     held by the process that has the directory open
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -37,11 +39,24 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("lndesk", appauthor=False))
 
 
+PEERS_NAME = "peers.json"
+SOCKET_NAME = "node.sock"
+DEFAULT_PORT = 4747
+
+
 @dataclass(slots=True)
 class Config:
     """Local settings; never replicated."""
 
     own_log: str = OWN_LOG_CONFIRMED
+    port: int = DEFAULT_PORT
+    """TCP port the node listens on; 0 lets the system choose one at each start."""
+    bootstrap: list[str] = field(default_factory=list)
+    """Multiaddrs of nodes to dial at start (e.g. a friend's always-on `lndesk serve`)."""
+    mdns: bool = True
+    """Find other lndesk nodes on the local network."""
+    relay_hop: bool = False
+    """Relay connections for nodes that cannot be dialled (turn on for a public server)."""
 
     @classmethod
     def load(cls, path: Path) -> Config:
@@ -55,8 +70,19 @@ class Config:
                 "Fix or delete it; it holds only local settings.",
             ) from exc
         config = cls()
-        if isinstance(raw, dict) and raw.get("own_log") in (OWN_LOG_CONFIRMED, OWN_LOG_RESTORED):
+        if not isinstance(raw, dict):
+            return config
+        if raw.get("own_log") in (OWN_LOG_CONFIRMED, OWN_LOG_RESTORED):
             config.own_log = raw["own_log"]
+        port = raw.get("port")
+        if type(port) is int and 0 <= port <= 65535:
+            config.port = port
+        bootstrap = raw.get("bootstrap")
+        if isinstance(bootstrap, list):
+            config.bootstrap = [a for a in bootstrap if isinstance(a, str)]
+        for flag in ("mdns", "relay_hop"):
+            if type(raw.get(flag)) is bool:
+                setattr(config, flag, raw[flag])
         return config
 
     def save(self, path: Path) -> None:

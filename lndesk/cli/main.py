@@ -13,6 +13,7 @@ from pathlib import Path
 from lndesk import __version__
 from lndesk.app.datadir import ENV_DATA_DIR, OWN_LOG_CONFIRMED, default_data_dir
 from lndesk.app.service import Service, create_identity, restore_identity
+from lndesk.cli import network
 from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.errors import LndeskError, PassphraseError, UsageError
 from lndesk.keytext import key_to_link, key_to_text, short_key
@@ -323,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(handler=cmd_key_restore)
     restore.add_argument("--passphrase", action="store_true", help="protect the key file")
     restore.add_argument("--fresh", action="store_true", help="this key never published")
+    network.register(add, _passphrase_source)
     parser.set_defaults(handler=lambda _args: _usage(parser))
     return parser
 

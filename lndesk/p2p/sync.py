@@ -41,7 +41,6 @@ from lndesk.p2p.events import (
 from lndesk.p2p.ports import FeedSource, Held
 from lndesk.p2p.wire import (
     PROTOCOL_ID,
-    StreamGone,
     Ack,
     Batch,
     Done,
@@ -51,6 +50,7 @@ from lndesk.p2p.wire import (
     Get,
     Have,
     Message,
+    StreamGone,
     Want,
 )
 
@@ -62,7 +62,7 @@ Penalise = Callable[[Any, str], None]
 """Called with a libp2p peer ID and a reason when a peer must be refused for a while."""
 
 
-class PeerMisbehaved(ProtocolError):  # noqa: N818 - reads as what happened
+class PeerMisbehaved(ProtocolError):
     """The peer broke the protocol or sent unauthentic entries; it has been penalised."""
 
 
@@ -327,7 +327,7 @@ class SyncClient:
             self._events(FeedSynced(peer_key, key, offer.height, offer.max_seq, held.height))
         return stored
 
-    async def _fetch_run(
+    async def _fetch_run(  # noqa: PLR0917 - private; every argument is needed
         self, peer: Any, frames: FrameStream, key: bytes, first: int, last: int, offer: FeedHave
     ) -> tuple[int, bool]:
         """Fetch first..last; returns (entries stored, whether the feed is now frozen)."""
@@ -340,7 +340,9 @@ class SyncClient:
             if isinstance(message, Done):
                 return stored, frozen
             if isinstance(message, Error):
-                raise ProtocolError(f"the peer ended the session: {message.code}: {message.message}")
+                raise ProtocolError(
+                    f"the peer ended the session: {message.code}: {message.message}"
+                )
             if not isinstance(message, Batch) or message.feed != key:
                 raise ProtocolError("expected a batch of the requested feed")
             held = self.source.held(key)
@@ -393,4 +395,3 @@ async def _reset(stream: Any) -> None:
 def _is_stream_error(exc: Exception) -> bool:
     module = type(exc).__module__
     return module.startswith("libp2p.") or isinstance(exc, trio.BrokenResourceError)
-

@@ -25,7 +25,7 @@ def remote_address(conn: Any) -> str:
     return str(addrs[0]) if addrs else ""
 
 
-class ConnectionWatcher(INotifee):  # type: ignore[misc]
+class ConnectionWatcher(INotifee):
     def __init__(self, on_connected: ConnectionCallback, on_disconnected: ConnectionCallback):
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected

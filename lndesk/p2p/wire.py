@@ -23,7 +23,7 @@ PROTOCOL_ID = "/lndesk/sync/1"
 FRAME_HEAD = struct.Struct(">I")
 
 
-class StreamGone(NetworkError):  # noqa: N818 - reads as what happened
+class StreamGone(NetworkError):
     """The stream ended or was reset: the peer went away, which is not misbehaviour."""
 
 

@@ -1,0 +1,221 @@
+"""The running node's control socket, so commands can use a node another process runs.
+
+A data directory is open in one process at a time (the store holds a lock), so while
+`lndesk serve` or the desktop app runs, `lndesk peers`, `lndesk connect` and
+`lndesk sync` talk to that process through ``node.sock`` in the data directory. The
+socket is a Unix socket created with mode 0600 inside the 0700 data directory: only
+the same user can use it.
+
+Protocol: the client sends one JSON object per line, ``{"op": ..., ...}``; the server
+answers with JSON lines, the last of which has ``"done": true`` and either ``"result"``
+or ``"error"`` + ``"hint"``. Long operations (``sync``) send ``"event"`` lines first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from lndesk.app.datadir import SOCKET_NAME
+from lndesk.errors import LndeskError, NodeNotRunningError, UsageError
+from lndesk.keytext import key_to_text
+from lndesk.p2p.events import EntriesStored, Event, SyncFinished, SyncProgress
+
+logger = logging.getLogger(__name__)
+
+MAX_REQUEST = 64 * 1024
+_MAX_PATH = 104  # sun_path is 104-108 bytes depending on the system
+
+
+def socket_path(data_dir: Path) -> Path:
+    return data_dir / SOCKET_NAME
+
+
+class ControlServer:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.path = socket_path(app.data_dir)
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        if len(os.fsencode(self.path)) >= _MAX_PATH:
+            self.app.node.warn(
+                f"the data directory path is too long for a control socket ({self.path}); "
+                "other lndesk commands cannot reach this node"
+            )
+            task_status.started()
+            return
+        # We hold the data directory's lock, so a socket file left here is stale.
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        listener = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        try:
+            await listener.bind(os.fspath(self.path))
+        finally:
+            os.umask(old_umask)
+        listener.listen(8)
+        try:
+            async with trio.open_nursery() as nursery:
+                task_status.started()
+                await trio.serve_listeners(
+                    self._handle, [trio.SocketListener(listener)], handler_nursery=nursery
+                )
+        finally:
+            listener.close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        async with stream:
+            try:
+                request = await _read_request(stream)
+                await self._dispatch(stream, request)
+            except LndeskError as exc:
+                await _send(stream, {"done": True, "error": exc.message, "hint": exc.hint})
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            except Exception as exc:  # a bug must not take the node down; report it
+                logger.exception("control request failed")
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    await _send(
+                        stream, {"done": True, "error": f"internal error: {exc}", "hint": ""}
+                    )
+
+    async def _dispatch(self, stream: trio.SocketStream, request: dict[str, Any]) -> None:
+        op = request.get("op")
+        node = self.app.node
+        if op == "status":
+            result: Any = {
+                "peer_id": node.peer_id,
+                "key": key_to_text(self.app.service.public_key),
+                "addresses": node.addresses(),
+                "peers": len(node.peers()),
+            }
+        elif op == "peers":
+            result = [
+                {
+                    "peer_id": p.peer_id,
+                    "key": key_to_text(p.key) if p.key else None,
+                    "address": p.address,
+                    "syncing": p.syncing,
+                }
+                for p in node.peers()
+            ]
+        elif op == "connect":
+            address = request.get("address")
+            if not isinstance(address, str):
+                raise UsageError("connect needs an address")
+            key = await node.connect(address)
+            result = {"key": key_to_text(key) if key else None}
+        elif op == "sync":
+            timeout = request.get("timeout", 120)
+            if not isinstance(timeout, int | float) or timeout <= 0:
+                raise UsageError("sync needs a positive timeout")
+            result = await self._sync(stream, float(timeout))
+        else:
+            raise UsageError(f"unknown control request {op!r}")
+        await _send(stream, {"done": True, "result": result})
+
+    async def _sync(self, stream: trio.SocketStream, timeout: float) -> dict[str, Any]:
+        send, receive = trio.open_memory_channel[Event](1000)
+
+        def forward(event: Event) -> None:
+            if isinstance(event, SyncProgress | EntriesStored | SyncFinished):
+                with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
+                    send.send_nowait(event)
+
+        async def pump() -> None:
+            async for event in receive:
+                await _send(stream, {"event": event_json(event)})
+
+        self.app.add_listener(forward)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(pump)
+                summary = await self.app.node.sync_now(timeout)
+                send.close()  # the pump drains what is queued, then ends
+        finally:
+            self.app.remove_listener(forward)
+        return {"peers": summary.peers, "stored": summary.stored, "errors": list(summary.errors)}
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type(event).__name__}
+    for name in getattr(event, "__slots__", ()):
+        value = getattr(event, name)
+        out[name] = key_to_text(value) if isinstance(value, bytes) and len(value) == 32 else value
+    return out
+
+
+async def _read_request(stream: trio.SocketStream) -> dict[str, Any]:
+    data = b""
+    while b"\n" not in data:
+        chunk = await stream.receive_some(4096)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_REQUEST:
+            raise UsageError("control request too long")
+    try:
+        request = json.loads(data.split(b"\n", 1)[0])
+    except ValueError as exc:
+        raise UsageError(f"control request is not JSON: {exc}") from exc
+    if not isinstance(request, dict):
+        raise UsageError("control request must be a JSON object")
+    return request
+
+
+async def _send(stream: trio.SocketStream, message: dict[str, Any]) -> None:
+    await stream.send_all(json.dumps(message).encode() + b"\n")
+
+
+class ControlClient:
+    """Talks to the node running for a data directory (blocking; for the CLI)."""
+
+    def __init__(self, data_dir: Path, timeout: float = 300.0) -> None:
+        self.path = socket_path(data_dir)
+        self.timeout = timeout
+
+    def available(self) -> bool:
+        try:
+            with self._connect():
+                return True
+        except NodeNotRunningError:
+            return False
+
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(os.fspath(self.path))
+        except (FileNotFoundError, ConnectionRefusedError, OSError) as exc:
+            sock.close()
+            raise NodeNotRunningError(f"no node is running for {self.path.parent}") from exc
+        return sock
+
+    def request(self, op: str, **args: Any) -> Iterator[dict[str, Any]]:
+        """Yield the server's lines; raise LndeskError if the last one is an error."""
+        with self._connect() as sock:
+            sock.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
+            with sock.makefile("rb") as lines:
+                for line in lines:
+                    message = json.loads(line)
+                    if message.get("done"):
+                        if "error" in message:
+                            raise LndeskError(message["error"], message.get("hint", ""))
+                        yield message
+                        return
+                    yield message
+        raise NodeNotRunningError("the node closed the control connection")
+
+    def call(self, op: str, **args: Any) -> Any:
+        messages = list(self.request(op, **args))
+        return messages[-1].get("result") if messages else None

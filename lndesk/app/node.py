@@ -1,0 +1,140 @@
+"""The application's node: the service (identity + store) wired into a p2p node.
+
+This is where the layers meet: :class:`lndesk.p2p.node.Node` knows only the small
+FeedSource protocol, and this module hands it the store through
+:class:`~lndesk.app.feeds.StoreFeeds`. It also keeps the rules that need both sides:
+
+* what I publish is announced to my followers at once (and synced later if nobody hears);
+* following a feed subscribes to its announcements and asks peers and the DHT for it;
+* a restored identity may publish again once a peer has shown how far its own log goes.
+
+Everything here runs on the node's trio thread (see :mod:`lndesk.app.runtime`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_CONFIRMED, OWN_LOG_RESTORED, PEERS_NAME, Config
+from lndesk.app.feeds import StoreFeeds
+from lndesk.app.service import Service
+from lndesk.content import Follow, Unfollow, parse_content
+from lndesk.entry import Entry, decode_entry
+from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.events import Event, EventSink, FeedSynced, NodeWarning
+from lndesk.p2p.node import Node
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def node_config(config: Config, **overrides: Any) -> NodeConfig:
+    """The network settings of a data directory, with command-line overrides applied."""
+    values: dict[str, Any] = {
+        "listen_port": config.port,
+        "bootstrap": tuple(config.bootstrap),
+        "mdns": config.mdns,
+        "relay_hop": config.relay_hop,
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return NodeConfig(**values)
+
+
+class AppNode:
+    """A running node for one open data directory."""
+
+    def __init__(self, service: Service, config: NodeConfig, listener: EventSink) -> None:
+        self.service = service
+        self._listener = listener
+        self._extra: list[EventSink] = []
+        self.feeds = StoreFeeds(service.store, service.public_key)
+        self.node = Node(
+            service.identity.seed,
+            self.feeds,
+            config,
+            events=self._on_event,
+            peerbook=service.data_dir / PEERS_NAME,
+        )
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        await self.node.run(task_status=task_status)
+
+    def stop(self) -> None:
+        self.node.stop()
+
+    # --- publishing: every new entry of mine is announced ----------------------
+
+    async def publish(self, action: Callable[[Service], T]) -> T:
+        """Run a service action that may publish; announce what it published."""
+        before = self.feeds.held(self.service.public_key).height
+        result = action(self.service)
+        after = self.feeds.held(self.service.public_key)
+        if after.height > before:
+            for seq, entry, payload in self.feeds.read_run(
+                self.service.public_key, before + 1, after.height, 100, 1 << 24
+            ):
+                await self._after_own_entry(seq, entry, payload)
+        return result
+
+    async def _after_own_entry(self, _seq: int, entry: bytes, payload: bytes | None) -> None:
+        await self.node.announce(entry, payload)
+        parsed = decode_entry(entry)
+        content = _content(parsed, payload)
+        if isinstance(content, Follow):
+            await self.node.follow(content.feed)
+        elif isinstance(content, Unfollow):
+            await self.node.unfollow(content.feed)
+
+    # --- events ----------------------------------------------------------------
+
+    def add_listener(self, listener: EventSink) -> None:
+        self._extra.append(listener)
+
+    def remove_listener(self, listener: EventSink) -> None:
+        self._extra.remove(listener)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, FeedSynced) and event.feed == self.service.public_key:
+            self._maybe_confirm_own_log(event)
+        self._listener(event)
+        for listener in list(self._extra):
+            listener(event)
+
+    def _maybe_confirm_own_log(self, event: FeedSynced) -> None:
+        """A restored identity learns its own height from a peer that holds its feed."""
+        path = self.service.data_dir / CONFIG_NAME
+        config = Config.load(path)
+        if config.own_log != OWN_LOG_RESTORED or event.height < event.peer_max_seq:
+            return
+        config.own_log = OWN_LOG_CONFIRMED
+        try:
+            config.save(path)
+        except OSError as exc:
+            self._listener(NodeWarning(f"could not save {path}: {exc}"))
+            return
+        logger.info("own log height learned from a peer: %d; publishing allowed", event.height)
+        self._listener(
+            NodeWarning(
+                f"Your own log was found on a peer (up to entry {event.height}); "
+                "you can publish again."
+            )
+        )
+
+    @property
+    def data_dir(self) -> Path:
+        return self.service.data_dir
+
+
+def _content(entry: Entry, payload: bytes | None) -> object:
+    if payload is None:
+        return None
+    try:
+        return parse_content(entry.type, payload)
+    except Exception:  # our own entries are valid; this is only for routing
+        return None

@@ -1,0 +1,459 @@
+"""An lndesk node: one libp2p host running sync, head gossip, discovery and relay.
+
+The node owns no state of its own beyond the network: entries live in the store it is
+given (through :class:`~lndesk.p2p.ports.FeedSource`), and everything it observes is
+reported to one event sink. All methods run on the node's trio thread; other threads
+use :mod:`lndesk.app.runtime`.
+
+What triggers a sync session with a peer:
+
+* the connection opening (either side dialled);
+* a head announcement above what this node holds, when the announcement cannot be
+  stored directly (a gap, or a payload too big to carry);
+* following a feed (every connected peer is asked for it);
+* every ``resync_interval`` seconds (anti-entropy: repairs any lost announcement);
+* :meth:`Node.sync_now`.
+
+At most one outgoing session runs per peer; requests arriving meanwhile are merged
+into the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import multiaddr
+import trio
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+
+from lndesk.errors import AddressError, DialError, EntryError, ForkedFeedError, NetworkError
+from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.discovery import Discovery
+from lndesk.p2p.events import (
+    EntriesStored,
+    Event,
+    EventSink,
+    NodeStarted,
+    NodeStopped,
+    NodeWarning,
+    PeerConnected,
+    PeerFound,
+    PeerLost,
+    PeerPenalised,
+    SyncFinished,
+)
+from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
+from lndesk.p2p.host import build_host, listen_addrs, public_key_of
+from lndesk.p2p.peerbook import PeerBook
+from lndesk.p2p.penalty import PenaltyBox
+from lndesk.p2p.ports import FeedSource
+from lndesk.p2p.relay import Relay
+from lndesk.p2p.sync import SYNC_PROTOCOL, PeerMisbehaved, SyncClient, SyncServer
+from lndesk.p2p.watch import remote_address, watch_connections
+
+logger = logging.getLogger(__name__)
+
+PEERBOOK_DIALS = 8
+"""Recently met peers dialled at start (besides bootstrap peers and mDNS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    peer_id: str
+    key: bytes | None
+    address: str
+    syncing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSummary:
+    peers: int
+    stored: int
+    errors: tuple[str, ...]
+
+
+class Node:
+    def __init__(
+        self,
+        seed: bytes,
+        source: FeedSource,
+        config: NodeConfig,
+        *,
+        events: EventSink,
+        peerbook: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.host = build_host(seed, config)
+        self.penalties = PenaltyBox(config.penalty_seconds)
+        self.peerbook = PeerBook(peerbook)
+        self._sink = events
+        self.sync_server = SyncServer(
+            source,
+            config.limits,
+            events=self._emit,
+            penalise=self.penalise,
+            is_penalised=self.is_penalised,
+            key_of=public_key_of,
+        )
+        self.sync_client = SyncClient(
+            self.host,
+            source,
+            config.limits,
+            events=self._emit,
+            penalise=self.penalise,
+            key_of=public_key_of,
+            newest_first=config.newest_first,
+        )
+        self.gossip = HeadGossip(
+            self.host, limits=config.limits, on_head=self._on_head, on_invalid=self._on_invalid
+        )
+        self.discovery = Discovery(
+            self.host,
+            config,
+            on_peer=self._on_peer_found,
+            held_feeds=source.held_feeds,
+            wanted_feeds=source.wanted_feeds,
+        )
+        self.relay = Relay(self.host, config)
+        self._nursery: trio.Nursery | None = None
+        self._pending: dict[ID, set[bytes] | None] = {}
+        self._syncing: set[ID] = set()
+        self._idle = trio.Event()
+        self._idle.set()
+        self._stored_by_session: dict[ID, set[bytes]] = {}
+        self._session_errors: list[str] = []
+        self._session_stored = 0
+        self._session_peers = 0
+        self._stop = trio.Event()
+        self._connected = trio.Event()
+        self.started = trio.Event()
+
+    # --- running -----------------------------------------------------------------
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.host.get_id())
+
+    def addresses(self) -> list[str]:
+        addrs = [str(a) for a in self.host.get_addrs()]
+        addrs += [f"{a}/p2p/{self.peer_id}" for a in self.relay.circuit_addrs()]
+        return list(dict.fromkeys(addrs))
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until :meth:`stop` or cancellation; ``task_status.started(self)`` once listening."""
+        try:
+            async with self.host.run(listen_addrs(self.config)), trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
+                watch_connections(self.host, self._on_connected, self._on_disconnected)
+                await nursery.start(self.gossip.run)
+                for feed in self.source.wanted_feeds():
+                    await self.gossip.follow(feed)
+                await nursery.start(self.discovery.run)
+                await nursery.start(self.relay.run)
+                nursery.start_soon(self._resync_loop)
+                nursery.start_soon(self._dial_known_peers)
+                self._emit(NodeStarted(self.peer_id, tuple(self.addresses())))
+                self.started.set()
+                task_status.started(self)
+                await self._stop.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._nursery = None
+            self.peerbook.save()
+            self._emit(NodeStopped())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # --- peers -------------------------------------------------------------------
+
+    async def connect(self, address: str) -> bytes | None:
+        """Dial a peer by multiaddr (with /p2p/<id>); returns its lndesk key."""
+        info = parse_peer_address(address)
+        if info.peer_id == self.host.get_id():
+            raise AddressError("that address is this node's own")
+        if self.is_penalised(info.peer_id):
+            raise DialError(
+                f"the peer {info.peer_id} is refused for a while: sent bad data",
+                "It is allowed again after the penalty time.",
+            )
+        try:
+            with trio.fail_after(15):
+                await self.host.connect(info)
+        except trio.TooSlowError as exc:
+            raise DialError(f"timed out connecting to {address}") from exc
+        except Exception as exc:  # libp2p raises many kinds for an unreachable peer
+            if isinstance(exc, NetworkError):
+                raise
+            raise DialError(f"could not connect to {address}: {exc}") from exc
+        return public_key_of(info.peer_id)
+
+    def peers(self) -> list[PeerStatus]:
+        out = []
+        network = self.host.get_network()
+        for peer in self.host.get_connected_peers():
+            address = ""
+            conns = network.connections.get(peer) if hasattr(network, "connections") else None
+            if conns:
+                conn = conns[0] if isinstance(conns, list) else conns
+                address = remote_address(conn)
+            out.append(PeerStatus(str(peer), public_key_of(peer), address, peer in self._syncing))
+        return out
+
+    def penalise(self, peer: Any, reason: str) -> None:
+        self.penalties.penalise(str(peer), reason)
+        key = public_key_of(peer)
+        if key is not None:
+            self._emit(PeerPenalised(key, reason, self.penalties.seconds))
+        self.gossip.block(peer)
+        if self._nursery is not None:
+            self._nursery.start_soon(self._disconnect, peer)
+
+    def is_penalised(self, peer: Any) -> bool:
+        return self.penalties.is_penalised(str(peer))
+
+    async def _disconnect(self, peer: ID) -> None:
+        try:
+            await self.host.disconnect(peer)
+        except Exception as exc:  # already gone
+            logger.debug("disconnecting %s: %s", peer, exc)
+
+    def _on_connected(self, peer: ID, address: str) -> None:
+        if self.is_penalised(peer):
+            if self._nursery is not None:
+                self._nursery.start_soon(self._disconnect, peer)
+            return
+        self._connected.set()
+        key = public_key_of(peer)
+        if key is not None:
+            self._emit(PeerConnected(key, address))
+        if address:
+            self.peerbook.seen(str(peer), [address])
+        self.discovery.add_peer(peer)
+        self.request_sync(peer)
+
+    def _on_disconnected(self, peer: ID, _address: str) -> None:
+        if peer in self.host.get_connected_peers():
+            return
+        key = public_key_of(peer)
+        if key is not None:
+            self._emit(PeerLost(key))
+
+    def _on_peer_found(self, info: PeerInfo, source: str) -> None:
+        if info.peer_id == self.host.get_id() or self.is_penalised(info.peer_id):
+            return
+        key = public_key_of(info.peer_id)
+        if key is not None:
+            self._emit(PeerFound(key, source))
+        if info.peer_id in self.host.get_connected_peers() or self._nursery is None:
+            return
+        self._nursery.start_soon(self._dial_quietly, info, source)
+
+    async def _dial_quietly(self, info: PeerInfo, source: str) -> None:
+        try:
+            with trio.fail_after(15):
+                await self.host.connect(info)
+        except Exception as exc:  # found peers are often stale; not worth more than a log line
+            logger.info("could not reach %s (found by %s): %s", info.peer_id, source, exc)
+
+    async def _dial_known_peers(self) -> None:
+        for known in self.peerbook.recent(PEERBOOK_DIALS):
+            try:
+                peer_id = ID.from_base58(known.peer_id)
+                addrs = [multiaddr.Multiaddr(a) for a in known.addrs]
+            except Exception as exc:  # an old or damaged entry in the peer list
+                logger.info("skipping known peer %s: %s", known.peer_id, exc)
+                continue
+            self._on_peer_found(PeerInfo(peer_id, addrs), "peerbook")
+
+    # --- sync --------------------------------------------------------------------
+
+    def request_sync(self, peer: ID, feeds: Iterable[bytes] | None = None) -> None:
+        """Ask ``peer`` for ``feeds`` (default: all wanted feeds) soon."""
+        if self._nursery is None:
+            return
+        if feeds is None or self._pending.get(peer, set()) is None:
+            self._pending[peer] = None
+        else:
+            merged = self._pending.setdefault(peer, set())
+            assert merged is not None
+            merged.update(feeds)
+        if peer not in self._syncing:
+            if not self._syncing:
+                self._idle = trio.Event()
+            self._syncing.add(peer)
+            self._nursery.start_soon(self._sync_worker, peer)
+
+    async def _sync_worker(self, peer: ID) -> None:
+        key = public_key_of(peer)
+        try:
+            while peer in self._pending:
+                feeds = self._pending.pop(peer)
+                self._stored_by_session[peer] = set()
+                error: str | None = None
+                stored = 0
+                try:
+                    report = await self.sync_client.sync_with(
+                        peer, None if feeds is None else sorted(feeds)
+                    )
+                    stored = report.stored
+                except PeerMisbehaved as exc:
+                    error = str(exc)
+                    self._pending.pop(peer, None)
+                except Exception as exc:  # the peer went away or refused; try again later
+                    error = f"{type(exc).__name__}: {exc}"
+                    logger.info("sync with %s failed: %s", peer, error)
+                    self._pending.pop(peer, None)
+                self._session_peers += 1
+                self._session_stored += stored
+                if error:
+                    self._session_errors.append(error)
+                if key is not None:
+                    self._emit(SyncFinished(key, stored, 0, error))
+                for feed in self._stored_by_session.pop(peer, set()):
+                    await self._reannounce(feed)
+        finally:
+            self._syncing.discard(peer)
+            if not self._syncing:
+                self._idle.set()
+
+    async def _reannounce(self, feed: bytes) -> None:
+        """Tell the feed's topic about the head just fetched, so others pull it from us."""
+        held = self.source.held(feed)
+        if held.height == 0:
+            return
+        run = self.source.read_run(feed, held.height, held.height, 1, 1 << 20)
+        if not run:
+            return
+        _, entry, payload = run[0]
+        await self.announce(entry, payload)
+
+    async def sync_now(self, timeout: float = 120.0) -> SyncSummary:
+        """Sync with every connected peer and wait until every session has ended."""
+        self._session_errors, self._session_stored, self._session_peers = [], 0, 0
+        for peer in self.host.get_connected_peers():
+            self.request_sync(peer)
+        await self.wait_synced(timeout)
+        return SyncSummary(self._session_peers, self._session_stored, tuple(self._session_errors))
+
+    async def wait_connected(self, timeout: float) -> bool:
+        """Wait until at least one peer is connected; False if none came within ``timeout``."""
+        with trio.move_on_after(timeout):
+            await self._connected.wait()
+        return bool(self.host.get_connected_peers())
+
+    async def wait_synced(self, timeout: float = 120.0) -> None:
+        with trio.move_on_after(timeout):
+            while self._syncing:
+                await self._idle.wait()
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await trio.sleep(self.config.resync_interval)
+            for peer in self.host.get_connected_peers():
+                self.request_sync(peer)
+
+    # --- feeds and gossip --------------------------------------------------------
+
+    async def follow(self, feed: bytes) -> None:
+        """Start receiving ``feed``: subscribe to its heads, ask peers and the DHT for it."""
+        await self.gossip.follow(feed)
+        for peer in self.host.get_connected_peers():
+            self.request_sync(peer, [feed])
+        if self._nursery is not None:
+            self._nursery.start_soon(self._find_providers, feed)
+
+    async def unfollow(self, feed: bytes) -> None:
+        await self.gossip.unfollow(feed)
+
+    async def _find_providers(self, feed: bytes) -> None:
+        try:
+            providers = await self.discovery.find_providers(feed)
+        except Exception as exc:  # the DHT is best effort
+            logger.info("provider lookup failed: %s", exc)
+            return
+        for info in providers:
+            if info.peer_id in self.host.get_connected_peers():
+                self.request_sync(info.peer_id, [feed])
+            else:
+                self._on_peer_found(info, "dht")
+
+    async def announce(self, entry: bytes, payload: bytes | None) -> None:
+        """Announce a head on its author's topic (best effort: sync carries it anyway).
+
+        The payload travels along only when it is small (``Limits.gossip_payload``).
+        """
+        try:
+            await self.gossip.announce(entry, payload)
+        except Exception as exc:  # offline or no topic peers yet
+            logger.info("could not announce a head: %s", exc)
+
+    async def _on_head(self, peer: ID, head: HeadAnnouncement) -> None:
+        if self.is_penalised(peer):
+            return
+        author, entry = head.author, head.entry
+        if author not in set(self.source.wanted_feeds()):
+            return
+        held = self.source.held(author)
+        if held.forked_at is not None or entry.seq <= held.height:
+            return
+        if entry.seq == held.height + 1 and (head.payload is not None or entry.payload_size == 0):
+            try:
+                outcome = self.source.ingest(author, [(entry.raw, head.payload)])
+            except ForkedFeedError:
+                return
+            except EntryError as exc:
+                self.penalise(peer, f"gossip: {exc}")
+                return
+            if outcome.stored:
+                now = self.source.held(author)
+                self._emit(
+                    EntriesStored(
+                        author,
+                        outcome.stored,
+                        now.height,
+                        now.max_seq,
+                        "gossip",
+                        public_key_of(peer),
+                    )
+                )
+                return
+        self.request_sync(peer, [author])
+
+    def _on_invalid(self, peer: ID, reason: str) -> None:
+        self.penalise(peer, f"gossip: {reason}")
+
+    # --- events ------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if isinstance(event, EntriesStored) and event.via == "sync" and event.peer is not None:
+            for peer, feeds in self._stored_by_session.items():
+                if public_key_of(peer) == event.peer:
+                    feeds.add(event.feed)
+        try:
+            self._sink(event)
+        except Exception:  # a listener's bug must not stop the node
+            logger.exception("an event listener failed on %s", type(event).__name__)
+
+    def warn(self, message: str) -> None:
+        self._emit(NodeWarning(message))
+
+
+def parse_peer_address(address: str) -> PeerInfo:
+    """A PeerInfo from a multiaddr that ends in /p2p/<peer id>, or AddressError."""
+    text = address.strip()
+    try:
+        addr = multiaddr.Multiaddr(text)
+    except Exception as exc:  # multiaddr raises several error types
+        raise AddressError(f"{text!r} is not a valid multiaddr: {exc}") from exc
+    try:
+        return info_from_p2p_addr(addr)
+    except Exception as exc:  # no /p2p/ part, or a malformed peer ID
+        raise AddressError(f"{text!r} does not end in /p2p/<peer id>") from exc

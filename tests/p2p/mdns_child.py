@@ -1,0 +1,76 @@
+"""One node for the mDNS test, run inside a network namespace by ``test_mdns_netns``.
+
+Listens on 0.0.0.0 with mDNS on and the DHT off, and talks to the test over stdio:
+
+* prints ``READY <peer id>`` once discovery runs;
+* prints ``FOUND <peer id> <source> <seconds since READY>`` for every ``on_peer`` call;
+* on a ``dial`` line, dials every peer found so far and prints ``CONNECTED <peer id>``
+  (not earlier: a node connected to by a peer does not report that peer again, so
+  dialling at once would hide whether the other side's mDNS works);
+* stops when stdin closes or on a ``quit`` line, and prints ``STOPPED`` once zeroconf
+  is closed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import trio
+from libp2p.peer.peerinfo import PeerInfo
+
+from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.discovery import Discovery
+from lndesk.p2p.host import build_host, listen_addrs
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def main(seed: bytes) -> None:
+    config = NodeConfig(listen_host="0.0.0.0", listen_port=0, mdns=True, dht=False)
+    host = build_host(seed, config)
+    started = time.monotonic()
+    found: dict[str, PeerInfo] = {}
+
+    def on_peer(peer: PeerInfo, source: str) -> None:
+        say(f"FOUND {peer.peer_id} {source} {time.monotonic() - started:.2f}")
+        found[str(peer.peer_id)] = peer
+
+    async def dial_all() -> None:
+        for peer in list(found.values()):
+            try:
+                await host.connect(peer)
+            except Exception as exc:
+                say(f"DIALFAIL {peer.peer_id} {exc}")
+            else:
+                say(f"CONNECTED {peer.peer_id}")
+
+    async with host.run(listen_addrs(config)), trio.open_nursery() as nursery:
+        discovery = Discovery(host, config, on_peer=on_peer, held_feeds=list, wanted_feeds=list)
+        await nursery.start(discovery.run)
+        started = time.monotonic()
+        say(f"READY {host.get_id()}")
+        stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
+        buffer = b""
+        while True:
+            while b"\n" not in buffer:
+                data = await stdin.receive_some()
+                if not data:
+                    break
+                buffer += data
+            if b"\n" not in buffer:
+                break
+            command, buffer = buffer.split(b"\n", 1)
+            if command.strip() == b"quit":
+                break
+            if command.strip() == b"dial":
+                await dial_all()
+        nursery.cancel_scope.cancel()
+    say("STOPPED")
+
+
+if __name__ == "__main__":
+    trio.run(main, bytes.fromhex(sys.argv[1]))

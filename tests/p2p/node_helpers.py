@@ -1,0 +1,102 @@
+"""Whole lndesk nodes (identity + store + libp2p host) on loopback, for integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import trio
+from conftest import loopback_config
+
+from lndesk.app.node import AppNode
+from lndesk.app.service import Service, create_identity
+from lndesk.p2p.events import EntriesStored, Event
+
+
+class EventLog:
+    """Every event a node emitted, and a way to wait for one (no sleeps)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._changed = trio.Event()
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_for(self, predicate: Callable[[list[Event]], bool], timeout: float = 20) -> None:
+        with trio.fail_after(timeout):
+            while not predicate(self.events):
+                await self._changed.wait()
+
+    def stored(self, feed: bytes, via: str | None = None) -> int:
+        return sum(
+            e.count
+            for e in self.events
+            if isinstance(e, EntriesStored) and e.feed == feed and (via is None or e.via == via)
+        )
+
+
+class TestNode:
+    __test__ = False
+
+    def __init__(self, app: AppNode, log: EventLog, nursery: trio.Nursery) -> None:
+        self.app = app
+        self.log = log
+        self.nursery = nursery
+        self.service = app.service
+        self.node = app.node
+
+    @property
+    def key(self) -> bytes:
+        return self.service.public_key
+
+    @property
+    def address(self) -> str:
+        return next(a for a in self.node.addresses() if "/127.0.0.1/" in a)
+
+    async def post(self, text: str) -> Any:
+        return await self.app.publish(lambda s: s.post(text))
+
+    async def follow(self, other: TestNode | bytes) -> None:
+        key = other.key if isinstance(other, TestNode) else other
+        from lndesk.keytext import key_to_text
+
+        await self.app.publish(lambda s: s.follow(key_to_text(key)))
+
+    async def connect(self, other: TestNode) -> None:
+        await self.node.connect(other.address)
+
+    def height_of(self, other: TestNode | bytes) -> int:
+        key = other.key if isinstance(other, TestNode) else other
+        return self.service.store.feed_state(key).height
+
+    async def wait_height(self, other: TestNode | bytes, height: int, timeout: float = 20) -> None:
+        await self.log.wait_for(lambda _events: self.height_of(other) >= height, timeout)
+
+    def stop(self) -> None:
+        self.app.stop()
+
+
+def make_data_dir(root: Path, name: str) -> Path:
+    path = root / name
+    create_identity(path)
+    return path
+
+
+@asynccontextmanager
+async def running_node(data_dir: Path, **config: Any) -> AsyncIterator[TestNode]:
+    """Run a node for ``data_dir`` (which must have an identity) until the block ends."""
+    log = EventLog()
+    with Service(data_dir) as service:
+        app = AppNode(service, loopback_config(**config), log)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(app.run)
+            try:
+                yield TestNode(app, log, nursery)
+            finally:
+                app.stop()
+                nursery.cancel_scope.cancel()

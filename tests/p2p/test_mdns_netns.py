@@ -1,0 +1,145 @@
+"""Two nodes find each other by mDNS, each in its own network namespace.
+
+Multicast needs a real (virtual) network, and running zeroconf on the test machine's
+own interfaces would make the result depend on whoever else is on that LAN. So the
+test builds two namespaces joined by a veth pair, runs one node in each
+(``ip netns exec``, see ``mdns_child.py``) and removes the namespaces afterwards.
+It needs root and ``ip``; elsewhere it is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import trio
+from conftest import test_seed as make_seed
+
+CHILD = Path(__file__).with_name("mdns_child.py")
+ROOT = Path(__file__).resolve().parents[2]
+SUBNET = "10.231.{}.{}/24"
+
+
+def ip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def two_namespaces() -> Iterator[tuple[str, str]]:
+    """Namespaces A and B, linked by a veth pair with 10.231.x.1 and 10.231.x.2."""
+    if shutil.which("ip") is None:
+        pytest.skip("the `ip` command (iproute2) is not installed")
+    if os.geteuid() != 0:
+        pytest.skip("creating network namespaces needs root")
+    tag = f"{os.getpid() % 100000}"
+    names = (f"lndmdns{tag}a", f"lndmdns{tag}b")
+    links = (f"lnv{tag}a", f"lnv{tag}b")
+    try:
+        probe = ip("netns", "add", names[0])
+        if probe.returncode != 0:
+            pytest.skip(f"`ip netns add` is not allowed here: {probe.stderr.strip()}")
+        third = os.getpid() % 250
+        steps = [
+            ("netns", "add", names[1]),
+            ("link", "add", links[0], "type", "veth", "peer", "name", links[1]),
+        ]
+        for i, (ns, link) in enumerate(zip(names, links, strict=True)):
+            steps += [
+                ("link", "set", link, "netns", ns),
+                ("-n", ns, "addr", "add", SUBNET.format(third, i + 1), "dev", link),
+                ("-n", ns, "link", "set", "lo", "up"),
+                ("-n", ns, "link", "set", link, "up"),
+                # A default route like a LAN's: multicast sends need a route, and
+                # py-libp2p picks the address it announces by routing towards 8.8.8.8.
+                ("-n", ns, "route", "add", "default", "dev", link),
+            ]
+        for step in steps:
+            done = ip(*step)
+            if done.returncode != 0:
+                pytest.skip(f"`ip {' '.join(step)}` failed: {done.stderr.strip()}")
+        yield names
+    finally:
+        ip("link", "del", links[0])  # only left here if moving it into a namespace failed
+        for ns in names:
+            ip("netns", "del", ns)  # also removes the veth end inside it
+        leftover = ip("netns", "list").stdout
+        assert not any(ns in leftover for ns in names)
+
+
+class Child:
+    """A node process; lines of its output are read with timeouts, never sleeps."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self._buffer = b""
+        self.lines: list[str] = []
+
+    async def line(self) -> str:
+        assert self.process.stdout is not None
+        while b"\n" not in self._buffer:
+            data = await self.process.stdout.receive_some()
+            if not data:
+                raise AssertionError(f"node exited; its output was {self.lines}")
+            self._buffer += data
+        raw, self._buffer = self._buffer.split(b"\n", 1)
+        text = raw.decode()
+        self.lines.append(text)
+        return text
+
+    async def expect(self, prefix: str) -> list[str]:
+        while True:
+            text = await self.line()
+            if text.startswith(prefix):
+                return text.split()
+
+
+@asynccontextmanager
+async def child_in(namespace: str) -> AsyncIterator[Child]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = ["ip", "netns", "exec", namespace, sys.executable, str(CHILD)]
+    command.append(make_seed(namespace).hex())
+    process = await trio.lowlevel.open_process(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT
+    )
+    try:
+        yield Child(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        with trio.CancelScope(shield=True):
+            await process.wait()
+
+
+async def test_two_nodes_find_each_other_by_mdns(two_namespaces: tuple[str, str]) -> None:
+    ns_a, ns_b = two_namespaces
+    async with child_in(ns_a) as a, child_in(ns_b) as b:
+        with trio.fail_after(30):
+            id_a = (await a.expect("READY"))[1]
+            id_b = (await b.expect("READY"))[1]
+        with trio.fail_after(30):
+            found_by_a = await a.expect(f"FOUND {id_b}")
+            found_by_b = await b.expect(f"FOUND {id_a}")
+        assert found_by_a[2] == "mdns"
+        assert found_by_b[2] == "mdns"
+        print(f"mDNS discovery after {found_by_a[3]} s and {found_by_b[3]} s")
+        # The advertised addresses are dialable (not loopback, not a wildcard).
+        assert a.process.stdin is not None
+        await a.process.stdin.send_all(b"dial\n")
+        with trio.fail_after(30):
+            await a.expect(f"CONNECTED {id_b}")
+        assert not any(line.startswith(f"FOUND {id_a}") for line in a.lines)  # not ourselves
+
+        # Stopping closes zeroconf (goodbye packets, sockets) and exits cleanly.
+        for child in (a, b):
+            assert child.process.stdin is not None
+            await child.process.stdin.send_all(b"quit\n")
+        with trio.fail_after(30):
+            for child in (a, b):
+                await child.expect("STOPPED")
+                assert await child.process.wait() == 0

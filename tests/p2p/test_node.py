@@ -1,0 +1,132 @@
+"""Whole nodes on loopback: offline publishing, store-and-forward, live delivery, lines."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from node_helpers import TestNode, make_data_dir, running_node
+
+from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_RESTORED, Config
+from lndesk.app.service import Service
+from lndesk.errors import AddressError, OwnLogUnknownError
+from lndesk.keytext import key_to_text
+from lndesk.p2p.events import EntriesStored, PeerConnected
+
+
+async def test_posts_written_offline_reach_a_follower_when_online(tmp_path: Path) -> None:
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    with Service(ann_dir) as ann:  # on the train: no node running at all
+        for i in range(10):
+            ann.post(f"note {i} written offline")
+        ann_key = ann.public_key
+    with Service(bo_dir) as bo:
+        bo.follow(key_to_text(ann_key))
+    async with running_node(ann_dir) as ann_node, running_node(bo_dir) as bo_node:
+        await bo_node.connect(ann_node)
+        await bo_node.wait_height(ann_key, 10)
+    with Service(bo_dir) as bo:
+        texts = [item.content.text for item in bo.feed(key_to_text(ann_key), limit=20)]  # type: ignore[union-attr]
+    assert texts == [f"note {i} written offline" for i in reversed(range(10))]
+
+
+async def test_store_and_forward_while_the_author_is_offline(tmp_path: Path) -> None:
+    """Cy never meets Ann's laptop: Bo re-serves Ann's feed."""
+    ann_dir = make_data_dir(tmp_path, "ann")
+    bo_dir, cy_dir = make_data_dir(tmp_path, "bo"), make_data_dir(tmp_path, "cy")
+    async with running_node(bo_dir) as bo:
+        async with running_node(ann_dir) as ann:
+            for i in range(5):
+                await ann.post(f"post {i}")
+            await bo.follow(ann)
+            await bo.connect(ann)
+            await bo.wait_height(ann, 5)
+        # Ann's node has stopped.
+        async with running_node(cy_dir) as cy:
+            await cy.follow(ann.key)
+            await cy.connect(bo)
+            await cy.wait_height(ann.key, 5)
+            assert not any(
+                isinstance(e, PeerConnected) and e.peer == ann.key for e in cy.log.events
+            )
+
+
+async def test_live_post_arrives_by_gossip(tmp_path: Path) -> None:
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    async with running_node(ann_dir) as ann, running_node(bo_dir) as bo:
+        await bo.follow(ann)
+        await bo.connect(ann)
+        await bo.node.gossip.wait_for_topic_peers(ann.key, 1)
+        await ann.node.gossip.wait_for_topic_peers(ann.key, 1)
+        await ann.post("live!")
+        await bo.wait_height(ann, 1, timeout=10)
+        assert bo.log.stored(ann.key, via="gossip") == 1
+
+
+async def test_a_post_crosses_a_line_of_ten_nodes(tmp_path: Path) -> None:
+    dirs = [make_data_dir(tmp_path, f"n{i}") for i in range(10)]
+    async with AsyncExitStack() as stack:
+        nodes: list[TestNode] = [
+            await stack.enter_async_context(running_node(d)) for d in dirs
+        ]
+        author = nodes[0]
+        for node in nodes[1:]:
+            await node.follow(author)
+        for left, right in zip(nodes, nodes[1:], strict=False):
+            await right.connect(left)
+        await author.post("from one end")
+        await nodes[-1].wait_height(author, 1, timeout=60)
+
+
+async def test_restored_identity_may_publish_after_learning_its_height(tmp_path: Path) -> None:
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    with Service(ann_dir) as ann:
+        for i in range(3):
+            ann.post(f"before the disk died {i}")
+        ann_key = ann.public_key
+        words = ann.backup_words()
+    with Service(bo_dir) as bo:
+        bo.follow(key_to_text(ann_key))
+    async with running_node(ann_dir) as ann_node, running_node(bo_dir) as bo_node:
+        await bo_node.connect(ann_node)
+        await bo_node.wait_height(ann_key, 3)
+    # Ann's laptop is lost; she restores her words on a new one.
+    from lndesk.app.service import restore_identity
+
+    new_dir = tmp_path / "ann-new"
+    restore_identity(new_dir, words, None)
+    assert Config.load(new_dir / CONFIG_NAME).own_log == OWN_LOG_RESTORED
+    with Service(new_dir) as restored, pytest.raises(OwnLogUnknownError):
+        restored.post("too early: would fork my own log")
+    async with running_node(bo_dir) as bo_node, running_node(new_dir) as ann_again:
+        await ann_again.connect(bo_node)
+        await ann_again.wait_height(ann_key, 3)
+        await ann_again.log.wait_for(
+            lambda _e: Config.load(new_dir / CONFIG_NAME).own_log != OWN_LOG_RESTORED
+        )
+        entry = await ann_again.post("back again")
+    assert entry.seq == 4
+
+
+async def test_bad_addresses_give_clear_errors(tmp_path: Path) -> None:
+    async with running_node(make_data_dir(tmp_path, "a")) as a:
+        with pytest.raises(AddressError, match="not a valid multiaddr"):
+            await a.node.connect("not an address")
+        with pytest.raises(AddressError, match="/p2p/"):
+            await a.node.connect("/ip4/127.0.0.1/tcp/4747")
+        with pytest.raises(AddressError, match="own"):
+            await a.node.connect(a.address)
+
+
+async def test_events_report_stored_entries(tmp_path: Path) -> None:
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    async with running_node(ann_dir) as ann, running_node(bo_dir) as bo:
+        for i in range(3):
+            await ann.post(f"p{i}")
+        await bo.follow(ann)
+        await bo.connect(ann)
+        await bo.wait_height(ann, 3)
+        stored = [e for e in bo.log.events if isinstance(e, EntriesStored)]
+        assert sum(e.count for e in stored) == 3
+        assert stored[-1].height == 3
