@@ -204,3 +204,12 @@ class NodeNotRunningError(NetworkError):
     """No lndesk node is running for this data directory."""
 
     default_hint = "Start one with `lndesk serve` (or open the desktop app), then try again."
+
+
+class RelayRefusedError(NetworkError):
+    """A relay would not give this node a slot."""
+
+    default_hint = (
+        "The relay may be full or may not offer relaying; try another relay, or ask its "
+        "owner to turn on relaying for others."
+    )

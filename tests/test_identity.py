@@ -217,7 +217,7 @@ def test_swapped_words_are_caught() -> None:
 
 
 def test_libp2p_key_pair_from_the_same_seed_has_the_same_public_key() -> None:
-    import libp2p  # noqa: PLC0415 - only this test needs the network stack
+    import libp2p
 
     seed = make_seed("libp2p")
     key_pair = libp2p.create_identity_from_seed(seed)

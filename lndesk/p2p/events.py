@@ -18,6 +18,13 @@ class NodeStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class AddressesChanged:
+    """The node's reachable addresses changed (e.g. it got a relay slot)."""
+
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class NodeStopped:
     pass
 
@@ -108,6 +115,7 @@ class NodeWarning:
 
 Event = (
     NodeStarted
+    | AddressesChanged
     | NodeStopped
     | PeerConnected
     | PeerLost

@@ -35,6 +35,7 @@ from lndesk.errors import AddressError, DialError, EntryError, ForkedFeedError, 
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
 from lndesk.p2p.events import (
+    AddressesChanged,
     EntriesStored,
     Event,
     EventSink,
@@ -58,6 +59,7 @@ from lndesk.p2p.watch import remote_address, watch_connections
 
 logger = logging.getLogger(__name__)
 
+MAX_RELAYS = 2
 PEERBOOK_DIALS = 8
 """Recently met peers dialled at start (besides bootstrap peers and mDNS)."""
 
@@ -141,8 +143,9 @@ class Node:
         return str(self.host.get_id())
 
     def addresses(self) -> list[str]:
+        """Where peers can reach this node: direct addresses, then relayed ones."""
         addrs = [str(a) for a in self.host.get_addrs()]
-        addrs += [f"{a}/p2p/{self.peer_id}" for a in self.relay.circuit_addrs()]
+        addrs += [str(a) for a in self.relay.circuit_addrs()]
         return list(dict.fromkeys(addrs))
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -184,9 +187,17 @@ class Node:
                 f"the peer {info.peer_id} is refused for a while: sent bad data",
                 "It is allowed again after the penalty time.",
             )
+        # The swarm refuses for 60 s to redial a peer whose addresses all failed; a
+        # person asking to connect now means now.
+        unblock = getattr(self.host.get_network(), "unblock_peer", None)
+        if unblock is not None:
+            unblock(info.peer_id)
         try:
             with trio.fail_after(15):
-                await self.host.connect(info)
+                if "/p2p-circuit" in address:
+                    await self.relay.dial_via(multiaddr.Multiaddr(address.strip()))
+                else:
+                    await self.host.connect(info)
         except trio.TooSlowError as exc:
             raise DialError(f"timed out connecting to {address}") from exc
         except Exception as exc:  # libp2p raises many kinds for an unreachable peer
@@ -252,6 +263,8 @@ class Node:
         key = public_key_of(info.peer_id)
         if key is not None:
             self._emit(PeerFound(key, source))
+        if source == "bootstrap" and self.config.relay_client and self._nursery is not None:
+            self._nursery.start_soon(self._try_relay, info)
         if info.peer_id in self.host.get_connected_peers() or self._nursery is None:
             return
         self._nursery.start_soon(self._dial_quietly, info, source)
@@ -262,6 +275,25 @@ class Node:
                 await self.host.connect(info)
         except Exception as exc:  # found peers are often stale; not worth more than a log line
             logger.info("could not reach %s (found by %s): %s", info.peer_id, source, exc)
+
+    async def _try_relay(self, info: PeerInfo) -> None:
+        """Take a relay slot on a bootstrap peer that offers one, so NATed peers reach us.
+
+        Bootstrap peers are the always-on nodes a user chose; those run with relaying
+        for others turned on hand out slots, the others refuse and are left alone.
+        """
+        if len(self.relay.relays()) >= MAX_RELAYS or info.peer_id in self.relay.relays():
+            return
+        try:
+            addrs = await self.relay.reserve(info)
+        except NetworkError as exc:
+            logger.info("no relay slot on %s: %s", info.peer_id, exc.message)
+            return
+        except Exception as exc:  # a relay's protocol error must not stop the node
+            logger.info("relay reservation on %s failed: %s", info.peer_id, exc)
+            return
+        logger.info("reachable through relay %s: %s", info.peer_id, [str(a) for a in addrs])
+        self._emit(AddressesChanged(tuple(self.addresses())))
 
     async def _dial_known_peers(self) -> None:
         for known in self.peerbook.recent(PEERBOOK_DIALS):

@@ -51,7 +51,7 @@ from libp2p.relay.circuit_v2.transport import CircuitV2Transport
 from libp2p.relay.circuit_v2.utils import read_delimited_msg, write_delimited_msg
 from libp2p.tools.anyio_service import background_trio_service
 
-from lndesk.errors import DialError, NetworkError
+from lndesk.errors import DialError, NetworkError, RelayRefusedError
 from lndesk.p2p.config import NodeConfig
 
 if TYPE_CHECKING:
@@ -90,15 +90,6 @@ RESERVE_TIMEOUT = 15.0
 """Seconds to connect to a relay and get its answer to a reservation."""
 DIAL_TIMEOUT = 20.0
 """Seconds to open a circuit and run Noise and yamux through it."""
-
-
-class RelayRefusedError(NetworkError):
-    """A relay would not give this node a slot."""
-
-    default_hint = (
-        "The relay may be full or may not offer relaying; try another relay, or ask its "
-        "owner to turn on relaying for others."
-    )
 
 
 @dataclass(slots=True)
@@ -309,6 +300,10 @@ class Relay:
                 seen.add(str(full))
                 out.append(full)
         return out
+
+    def relays(self) -> list[ID]:
+        """The relays that hold a slot for this node."""
+        return list(self._slots)
 
     def circuit_addrs(self) -> list[multiaddr.Multiaddr]:
         """Our addresses through every relay that holds a slot for us (to advertise)."""

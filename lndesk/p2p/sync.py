@@ -29,7 +29,8 @@ from typing import Any
 import trio
 from libp2p.custom_types import TProtocol
 
-from lndesk.errors import EntryError, ForkedFeedError, ProtocolError
+from lndesk.entry import decode_entry
+from lndesk.errors import ChainError, EntryError, ForkedFeedError, ProtocolError
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import (
     EntriesStored,
@@ -330,14 +331,24 @@ class SyncClient:
     async def _fetch_run(  # noqa: PLR0917 - private; every argument is needed
         self, peer: Any, frames: FrameStream, key: bytes, first: int, last: int, offer: FeedHave
     ) -> tuple[int, bool]:
-        """Fetch first..last; returns (entries stored, whether the feed is now frozen)."""
+        """Fetch first..last; returns (entries stored, whether the feed is now frozen).
+
+        A run that does not link to the entry stored before it means either a lying peer
+        or an author who forked their log. The peer gets one chance to prove the fork:
+        its own entry at the seq where the chains meet. Two validly signed entries at one
+        seq are a proof, kept by the store (the feed is frozen there); anything else and
+        the peer is penalised.
+        """
         await frames.send(Get(key, first, last))
         stored = 0
         frozen = False
+        suspect: int | None = None
         peer_key = self._key_of(peer)
         while True:
             message = await self._receive(frames)
             if isinstance(message, Done):
+                if suspect is not None:
+                    frozen = await self._check_fork(frames, key, suspect)
                 return stored, frozen
             if isinstance(message, Error):
                 raise ProtocolError(
@@ -346,11 +357,15 @@ class SyncClient:
             if not isinstance(message, Batch) or message.feed != key:
                 raise ProtocolError("expected a batch of the requested feed")
             held = self.source.held(key)
-            if not frozen:
+            if not frozen and suspect is None:
                 try:
                     outcome = self.source.ingest(key, message.items)
                 except ForkedFeedError:
                     frozen = True
+                except ChainError:
+                    suspect = self._meeting_point(key, message.items)
+                    if suspect is None:
+                        raise
                 else:
                     held = self.source.held(key)
                     stored += outcome.stored
@@ -364,6 +379,38 @@ class SyncClient:
             await frames.send(Ack(held.height))
             if peer_key is not None:
                 self._events(SyncProgress(peer_key, key, _progress(held), offer.max_seq))
+
+    def _meeting_point(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> int | None:
+        """The stored seq just before a batch that failed to link to it, if there is one.
+
+        Only a run of the right author's entries that fails to meet ours can be the
+        other branch of a fork; anything else is simply false.
+        """
+        entries = [decode_entry(raw) for raw, _ in items]
+        if any(entry.author != key for entry in entries):
+            return None
+        seq = entries[0].seq
+        if seq > 1 and self.source.stored_seqs(key, seq - 1, seq - 1):
+            return seq - 1
+        return None
+
+    async def _check_fork(self, frames: FrameStream, key: bytes, seq: int) -> bool:
+        """Ask for the peer's entry at ``seq``; True if it proves a fork."""
+        await frames.send(Get(key, seq, seq))
+        proof: tuple[tuple[bytes, bytes | None], ...] = ()
+        while True:
+            message = await self._receive(frames)
+            if isinstance(message, Done):
+                break
+            if not isinstance(message, Batch) or message.feed != key or proof:
+                raise ProtocolError("expected one entry as proof of a fork")
+            proof = message.items
+            await frames.send(Ack(self.source.held(key).height))
+        if len(proof) == 1:
+            outcome = self.source.ingest(key, proof)
+            if outcome.fork_at is not None:
+                return True
+        raise ChainError(f"the peer's entries of feed {key.hex()[:8]} do not link to ours")
 
 
 def _progress(held: Held) -> int:

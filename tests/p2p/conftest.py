@@ -15,7 +15,7 @@ from lndesk.p2p.config import NodeConfig
 _seeds = itertools.count()
 
 
-def test_seed(label: str = "") -> bytes:
+def make_seed(label: str = "") -> bytes:
     """A fresh deterministic 32-byte seed per call (peer IDs differ between hosts)."""
     return hashlib.blake2b(f"test-host/{label}/{next(_seeds)}".encode(), digest_size=32).digest()
 
@@ -34,19 +34,21 @@ def loopback_config(**changes: Any) -> NodeConfig:
 
 
 @asynccontextmanager
-async def running_host(seed: bytes | None = None, config: NodeConfig | None = None) -> AsyncIterator[Any]:
+async def running_host(
+    seed: bytes | None = None, config: NodeConfig | None = None
+) -> AsyncIterator[Any]:
     """A started libp2p host listening on 127.0.0.1; stopped on exit."""
     from lndesk.p2p.host import build_host, listen_addrs
 
     config = config or loopback_config()
-    host = build_host(seed or test_seed(), config)
+    host = build_host(seed or make_seed(), config)
     async with host.run(listen_addrs(config)):
         yield host
 
 
 @pytest.fixture
 def seed() -> bytes:
-    return test_seed("fixture")
+    return make_seed("fixture")
 
 
 async def wait_disconnected(host: Any, peer_id: Any, timeout: float = 10) -> None:

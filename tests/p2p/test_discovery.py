@@ -15,8 +15,7 @@ from typing import Any
 import multiaddr
 import pytest
 import trio
-from conftest import loopback_config, running_host
-from conftest import test_seed as make_seed
+from conftest import loopback_config, make_seed, running_host
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.kad_dht.kad_dht import _encode_key
 from libp2p.peer.id import ID

@@ -16,8 +16,8 @@ import cbor2
 import pytest
 import trio
 import trio.testing
+from conftest import make_seed as seed_for
 from conftest import running_host
-from conftest import test_seed as seed_for
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.pb import rpc_pb2

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from conftest import test_seed as make_seed
+from conftest import make_seed
 
 CHILD = Path(__file__).with_name("mdns_child.py")
 ROOT = Path(__file__).resolve().parents[2]

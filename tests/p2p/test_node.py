@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -67,13 +68,11 @@ async def test_live_post_arrives_by_gossip(tmp_path: Path) -> None:
 async def test_a_post_crosses_a_line_of_ten_nodes(tmp_path: Path) -> None:
     dirs = [make_data_dir(tmp_path, f"n{i}") for i in range(10)]
     async with AsyncExitStack() as stack:
-        nodes: list[TestNode] = [
-            await stack.enter_async_context(running_node(d)) for d in dirs
-        ]
+        nodes: list[TestNode] = [await stack.enter_async_context(running_node(d)) for d in dirs]
         author = nodes[0]
         for node in nodes[1:]:
             await node.follow(author)
-        for left, right in zip(nodes, nodes[1:], strict=False):
+        for left, right in itertools.pairwise(nodes):
             await right.connect(left)
         await author.post("from one end")
         await nodes[-1].wait_height(author, 1, timeout=60)

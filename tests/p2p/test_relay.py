@@ -15,15 +15,15 @@ import multiaddr
 import pytest
 import trio
 from conftest import loopback_config, running_host
-from conftest import test_seed as seed_for
+from conftest import make_seed as seed_for
 from libp2p.custom_types import TProtocol
 from libp2p.peer.peerinfo import PeerInfo
 
-from lndesk.errors import DialError, NetworkError
+from lndesk.errors import DialError, NetworkError, RelayRefusedError
 from lndesk.p2p import relay as relay_module
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.host import build_host
-from lndesk.p2p.relay import HOP_LIMITS, Relay, RelayRefusedError, circuit_addr
+from lndesk.p2p.relay import HOP_LIMITS, Relay, circuit_addr
 
 ECHO = TProtocol("/lndesk-test/echo/1")
 WAIT = 30.0

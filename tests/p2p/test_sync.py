@@ -101,9 +101,10 @@ def test_missing_runs_and_windows() -> None:
 @pytest.mark.parametrize("newest_first", [False, True])
 async def test_reader_gets_every_entry_authenticated(tmp_path: Path, newest_first: bool) -> None:
     chain = make_chain(ANN, 1234)
-    async with side(tmp_path / "a", SMALL) as a, side(
-        tmp_path / "b", SMALL, newest_first=newest_first
-    ) as b:
+    async with (
+        side(tmp_path / "a", SMALL) as a,
+        side(tmp_path / "b", SMALL, newest_first=newest_first) as b,
+    ):
         a.store.ingest(ANN.public_key, wire(chain))
         follow(b, ANN.public_key)
         await connect(a, b)
@@ -150,7 +151,7 @@ async def test_resumes_from_stored_height_after_the_connection_is_cut(tmp_path: 
         with trio.fail_after(30):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(cutter)
-                with pytest.raises(Exception):  # noqa: B017 - whatever libp2p raises on a cut
+                with pytest.raises(Exception):
                     await b.client.sync_with(a.host.get_id())
         height = b.feeds.held(ANN.public_key).height
         assert 300 <= height < 1000
@@ -187,7 +188,7 @@ async def test_a_reader_breaking_the_protocol_is_penalised(tmp_path: Path) -> No
         assert isinstance(message, frames.Error)
         assert str(b.host.get_id()) in a.penalised
         # and further sessions from it are refused
-        with trio.fail_after(10), pytest.raises(Exception):  # noqa: B017
+        with trio.fail_after(10), pytest.raises(Exception):
             stream = await b.host.new_stream(a.host.get_id(), [SYNC_PROTOCOL])
             await stream.write(frames.encode_frame(frames.Want(())))
             assert await frames.FrameStream(stream, 1 << 20).receive() is None
@@ -245,3 +246,126 @@ async def test_peer_misbehaved_is_raised_for_a_forged_batch(tmp_path: Path) -> N
         assert str(evil.get_id()) in b.penalised
         assert b.feeds.held(ANN.public_key).max_seq == 0
         del good
+
+
+def _forged_chain() -> list[tuple[bytes, bytes | None]]:
+    return wire(make_chain(make_identity(2), 5))  # another author's entries
+
+
+def _bad_last_signature() -> list[tuple[bytes, bytes | None]]:
+    from store_helpers import with_bad_signature
+
+    chain = make_chain(ANN, 5)
+    entry, payload = chain[-1]
+    return [*wire(chain[:-1]), (with_bad_signature(entry).raw, payload)]
+
+
+def _broken_chain() -> list[tuple[bytes, bytes | None]]:
+    first = make_chain(ANN, 2)
+    other = make_chain(ANN, 3, start_seq=3, prev=b"\x01" * 32)  # does not link to entry 2
+    return wire(first) + wire(other)
+
+
+def _payload_mismatch() -> list[tuple[bytes, bytes | None]]:
+    chain = make_chain(ANN, 5)
+    items = wire(chain)
+    entry, _ = items[-1]
+    return [*items[:-1], (entry, b"\xa1dtextdnope")]
+
+
+def _undecodable() -> list[tuple[bytes, bytes | None]]:
+    return [(b"\x89" + b"\x00" * 60, None)]
+
+
+def _oversized() -> list[tuple[bytes, bytes | None]]:
+    return [(b"\x00" * 600, None)]
+
+
+@pytest.mark.parametrize(
+    "bad_items",
+    [
+        _forged_chain,
+        _bad_last_signature,
+        _broken_chain,
+        _payload_mismatch,
+        _undecodable,
+        _oversized,
+    ],
+    ids=["forged", "bad-signature", "forked-without-proof", "payload", "undecodable", "oversized"],
+)
+async def test_a_server_sending_bad_entries_is_penalised_and_nothing_is_stored(
+    tmp_path: Path, bad_items: Any
+) -> None:
+    items = bad_items()
+    async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
+
+        async def handler(stream: Any) -> None:
+            io = frames.FrameStream(stream, 1 << 20)
+            await io.receive()
+            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 5, 5),)))
+            await io.receive()
+            body = frames.canonical.encode(
+                {"t": "batch", "feed": ANN.public_key, "items": [list(i) for i in items]}
+            )
+            await stream.write(frames.FRAME_HEAD.pack(len(body)) + body)
+            await io.receive()
+
+        evil.set_stream_handler(SYNC_PROTOCOL, handler)
+        follow(b, ANN.public_key)
+        await b.host.connect(PeerInfo(evil.get_id(), evil.get_addrs()))
+        assert b.client is not None
+        with trio.fail_after(10), pytest.raises(PeerMisbehaved):
+            await b.client.sync_with(evil.get_id())
+        assert str(evil.get_id()) in b.penalised
+        assert b.feeds.held(ANN.public_key).max_seq == 0
+        assert b.store.index.count_entries() == 0
+
+
+async def test_a_real_fork_is_kept_as_proof_and_not_penalised(tmp_path: Path) -> None:
+    """The author signed two branches; a peer relaying the other branch is honest."""
+    chain = make_chain(ANN, 3)
+    fork = make_chain(ANN, 3, start_seq=3, prev=chain[1][0].id, text="other branch")
+    async with side(tmp_path / "a", SMALL) as a, side(tmp_path / "b", SMALL) as b:
+        a.store.ingest(ANN.public_key, wire(chain[:2]) + wire(fork))  # 1, 2, 3', 4', 5'
+        b.store.ingest(ANN.public_key, wire(chain))  # 1, 2, 3
+        follow(b, ANN.public_key)
+        await connect(a, b)
+        assert b.client is not None
+        with trio.fail_after(10):
+            await b.client.sync_with(a.host.get_id())
+        assert not b.penalised
+        state = b.store.feed_state(ANN.public_key)
+        assert state.forked_at == 3
+        assert {e.id for e in b.store.fork_proofs(ANN.public_key)} == {fork[0][0].id}
+
+
+async def test_entries_that_do_not_link_without_a_fork_proof_are_penalised(
+    tmp_path: Path,
+) -> None:
+    chain = make_chain(ANN, 3)
+    async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
+        b.store.ingest(ANN.public_key, wire(chain))
+        loose = wire(make_chain(ANN, 2, start_seq=4, prev=b"\x02" * 32))
+
+        async def handler(stream: Any) -> None:
+            io = frames.FrameStream(stream, 1 << 20)
+            await io.receive()
+            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 5, 5),)))
+            await io.receive()
+            await io.send(frames.Batch(ANN.public_key, tuple(loose)))
+            await io.receive()  # ack
+            await io.send(frames.Done())
+            await io.receive()  # get 3..3: it has no other entry 3 to show
+            await io.send(frames.Batch(ANN.public_key, tuple(wire(chain[2:3]))))
+            await io.receive()
+            await io.send(frames.Done())
+            await io.receive()
+
+        evil.set_stream_handler(SYNC_PROTOCOL, handler)
+        follow(b, ANN.public_key)
+        await b.host.connect(PeerInfo(evil.get_id(), evil.get_addrs()))
+        assert b.client is not None
+        with trio.fail_after(10), pytest.raises(PeerMisbehaved):
+            await b.client.sync_with(evil.get_id())
+        assert str(evil.get_id()) in b.penalised
+        assert b.store.feed_state(ANN.public_key).max_seq == 3

@@ -1,0 +1,82 @@
+"""The libp2p host: the user's key is the peer ID, Noise only, desktop-sized limits."""
+
+from __future__ import annotations
+
+import multiaddr
+import pytest
+import trio
+from conftest import loopback_config, make_seed, running_host
+from libp2p import new_host
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.peer.peerinfo import PeerInfo
+from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
+
+from lndesk.identity import Identity
+from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.host import (
+    build_host,
+    connection_config,
+    expand_wildcards,
+    peer_id_of,
+    public_key_of,
+)
+from lndesk.p2p.node import parse_peer_address
+
+
+def test_peer_id_is_the_identity_key() -> None:
+    seed = make_seed()
+    identity = Identity(seed)
+    host = build_host(seed, loopback_config())
+    assert host.get_id() == peer_id_of(identity.public_key)
+    assert public_key_of(host.get_id()) == identity.public_key
+
+
+def test_only_noise_is_offered() -> None:
+    host = build_host(make_seed(), loopback_config())
+    upgrader = host.get_network().upgrader
+    protocols = [str(p) for p in upgrader.security_multistream.transports]
+    assert protocols == ["/noise"]
+
+
+def test_desktop_connection_limits() -> None:
+    config = connection_config(NodeConfig())
+    assert config.max_connections_per_peer == 1  # no 250 ms wait for extra connections
+    assert config.max_connections <= 64
+    assert config.low_watermark <= 8
+    assert config.high_watermark <= 32
+
+
+def test_wildcard_listen_addresses_are_expanded() -> None:
+    addrs = expand_wildcards([multiaddr.Multiaddr("/ip4/0.0.0.0/tcp/4747")])
+    texts = [str(a) for a in addrs]
+    assert "/ip4/127.0.0.1/tcp/4747" in texts
+    assert all("0.0.0.0" not in t for t in texts)
+    assert texts[-1] == "/ip4/127.0.0.1/tcp/4747"  # loopback last: the least useful to share
+
+
+async def test_plaintext_only_dialer_is_refused() -> None:
+    async with running_host() as host:
+        key_pair = create_new_key_pair(make_seed())
+        plaintext_only = new_host(
+            key_pair=key_pair,
+            sec_opt={PLAINTEXT_PROTOCOL_ID: InsecureTransport(key_pair)},
+        )
+        listen = [multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]
+        async with plaintext_only.run(listen):
+            with trio.fail_after(20), pytest.raises(Exception):  # noqa: B017
+                await plaintext_only.connect(PeerInfo(host.get_id(), host.get_addrs()))
+            assert host.get_id() not in plaintext_only.get_connected_peers()
+            assert plaintext_only.get_id() not in host.get_connected_peers()
+
+
+async def test_two_hosts_connect_over_noise() -> None:
+    async with running_host() as a, running_host() as b:
+        with trio.fail_after(10):
+            await b.connect(PeerInfo(a.get_id(), a.get_addrs()))
+        assert a.get_id() in b.get_connected_peers()
+
+
+def test_peer_address_parsing() -> None:
+    host = build_host(make_seed(), loopback_config())
+    info = parse_peer_address(f" /ip4/127.0.0.1/tcp/4747/p2p/{host.get_id()} ")
+    assert info.peer_id == host.get_id()

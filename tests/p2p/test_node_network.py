@@ -1,0 +1,79 @@
+"""Whole nodes: a peer sending bad data is refused; relayed connections carry sync."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import trio
+from conftest import running_host, wait_disconnected
+from libp2p.peer.peerinfo import PeerInfo
+from node_helpers import make_data_dir, running_node
+from store_helpers import make_chain, make_identity, wire
+
+from lndesk.p2p import wire as frames
+from lndesk.p2p.events import AddressesChanged, PeerPenalised
+from lndesk.p2p.host import public_key_of
+from lndesk.p2p.sync import SYNC_PROTOCOL
+
+ANN = make_identity(1)
+
+
+async def test_a_lying_peer_is_cut_off_and_the_node_keeps_serving(tmp_path: Path) -> None:
+    honest = make_chain(ANN, 20)
+    forged = wire(make_chain(make_identity(9), 20))
+    async with running_node(make_data_dir(tmp_path, "n")) as node, running_host() as evil:
+        node.service.store.ingest(ANN.public_key, wire(honest[:10]))
+        await node.follow(ANN.public_key)
+
+        async def lie(stream: Any) -> None:
+            io = frames.FrameStream(stream, 1 << 20)
+            await io.receive()
+            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 20, 20),)))
+            await io.receive()
+            await io.send(frames.Batch(ANN.public_key, tuple(forged[10:])))
+            await io.receive()
+
+        evil.set_stream_handler(SYNC_PROTOCOL, lie)
+        await evil.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
+        evil_key = public_key_of(evil.get_id())
+        await node.log.wait_for(
+            lambda events: any(isinstance(e, PeerPenalised) and e.peer == evil_key for e in events)
+        )
+        assert node.height_of(ANN.public_key) == 10
+        # It is disconnected and cannot come back for a while.
+        await wait_disconnected(node.node.host, evil.get_id())
+        assert node.node.is_penalised(evil.get_id())
+        with contextlib.suppress(Exception):
+            await evil.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
+        await wait_disconnected(node.node.host, evil.get_id())
+        # Everyone else is still served.
+        async with running_node(make_data_dir(tmp_path, "c")) as cy:
+            await cy.follow(ANN.public_key)
+            await cy.connect(node)
+            await cy.wait_height(ANN.public_key, 10)
+
+
+async def test_sync_through_a_relay(tmp_path: Path) -> None:
+    """Bo can only be reached through a relay (his bootstrap peer); Ann syncs through it."""
+    async with running_node(make_data_dir(tmp_path, "relay"), relay_hop=True) as relay:
+        bo_dir = make_data_dir(tmp_path, "bo")
+        async with running_node(bo_dir, relay_client=True, bootstrap=(relay.address,)) as bo:
+            await bo.log.wait_for(
+                lambda events: any(
+                    isinstance(e, AddressesChanged)
+                    and any("/p2p-circuit" in a for a in e.addresses)
+                    for e in events
+                )
+            )
+            for i in range(3):
+                await bo.post(f"relayed {i}")
+            circuit = next(
+                a for a in bo.node.addresses() if "/p2p-circuit" in a and "/127.0.0.1/" in a
+            )
+            async with running_node(make_data_dir(tmp_path, "ann")) as ann:
+                await ann.follow(bo)
+                with trio.fail_after(20):
+                    await ann.node.connect(circuit)
+                await ann.wait_height(bo, 3)
