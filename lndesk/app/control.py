@@ -74,20 +74,25 @@ class ControlServer:
                 self.path.unlink()
 
     async def _handle(self, stream: trio.SocketStream) -> None:
+        """Serve one request; nothing a client sends or fails to read can stop the node."""
         async with stream:
             try:
                 request = await _read_request(stream)
-                await self._dispatch(stream, request)
-            except LndeskError as exc:
-                await _send(stream, {"done": True, "error": exc.message, "hint": exc.hint})
+                if request is None:
+                    return  # a client checking whether a node runs
+                try:
+                    await self._dispatch(stream, request)
+                except LndeskError as exc:
+                    await _send(stream, {"done": True, "error": exc.message, "hint": exc.hint})
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return
+            except LndeskError as exc:
+                await _send_quietly(stream, {"done": True, "error": exc.message, "hint": exc.hint})
             except Exception as exc:  # a bug must not take the node down; report it
                 logger.exception("control request failed")
-                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                    await _send(
-                        stream, {"done": True, "error": f"internal error: {exc}", "hint": ""}
-                    )
+                await _send_quietly(
+                    stream, {"done": True, "error": f"internal error: {exc}", "hint": ""}
+                )
 
     async def _dispatch(self, stream: trio.SocketStream, request: dict[str, Any]) -> None:
         op = request.get("op")
@@ -155,7 +160,7 @@ def event_json(event: Event) -> dict[str, Any]:
     return out
 
 
-async def _read_request(stream: trio.SocketStream) -> dict[str, Any]:
+async def _read_request(stream: trio.SocketStream) -> dict[str, Any] | None:
     data = b""
     while b"\n" not in data:
         chunk = await stream.receive_some(4096)
@@ -164,6 +169,8 @@ async def _read_request(stream: trio.SocketStream) -> dict[str, Any]:
         data += chunk
         if len(data) > MAX_REQUEST:
             raise UsageError("control request too long")
+    if not data.strip():
+        return None
     try:
         request = json.loads(data.split(b"\n", 1)[0])
     except ValueError as exc:
@@ -175,6 +182,11 @@ async def _read_request(stream: trio.SocketStream) -> dict[str, Any]:
 
 async def _send(stream: trio.SocketStream, message: dict[str, Any]) -> None:
     await stream.send_all(json.dumps(message).encode() + b"\n")
+
+
+async def _send_quietly(stream: trio.SocketStream, message: dict[str, Any]) -> None:
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        await _send(stream, message)
 
 
 class ControlClient:

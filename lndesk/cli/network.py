@@ -78,10 +78,14 @@ def _stamp() -> str:
 class EventPrinter:
     """Prints what a node does, one line per event (progress only when verbose)."""
 
-    def __init__(self, *, verbose: bool = False) -> None:
+    def __init__(self, *, progress: bool = False, verbose: bool = False) -> None:
+        self.progress = progress
         self.verbose = verbose
+        self.stored = 0
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, EntriesStored):
+            self.stored += event.count
         line = self.describe(event)
         if line:
             print(f"{_stamp()} {line}", flush=True)
@@ -100,6 +104,8 @@ class EventPrinter:
             return f"refusing {short_key(event.peer)} for {event.seconds:.0f} s: {event.reason}"
         if isinstance(event, NodeWarning):
             return f"note: {event.message}"
+        if self.progress and isinstance(event, SyncProgress):
+            return f"  {short_key(event.feed)}  {event.held} / {event.target}"
         if isinstance(event, SyncFinished) and event.error:
             return f"sync with {short_key(event.peer)} ended early: {event.error}"
         if self.verbose and isinstance(event, SyncProgress | FeedSynced | SyncFinished):
@@ -116,7 +122,14 @@ def cmd_serve(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
         overrides["mdns"] = False
     if args.relay_hop:
         overrides["relay_hop"] = True
-    trio.run(_serve, args.data_dir, passphrase, overrides, args.bootstrap, bool(args.verbose))
+    trio.run(
+        _serve,
+        args.data_dir,
+        passphrase,
+        overrides,
+        args.bootstrap,
+        bool(getattr(args, "verbose", False)),
+    )
     return 0
 
 
@@ -198,17 +211,17 @@ def cmd_connect(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
         result = client.call("connect", address=args.address)
         print(f"connected to {result['key'] or args.address}; syncing in the running node")
         return 0
-    runtime = _runtime(
-        args, passphrase, EventPrinter(verbose=bool(getattr(args, "verbose", False)))
-    )
+    printer = EventPrinter(verbose=bool(getattr(args, "verbose", False)))
+    runtime = _runtime(args, passphrase, printer)
     try:
         key = runtime.call_async(lambda app: app.node.connect(args.address))
         print(f"connected to {short_key(key) if key else args.address}")
+        # Connecting starts a session by itself; wait for it, then make sure nothing is left.
         summary = runtime.call_async(_sync_after_connect)
-        print(f"synced: {summary.stored} new entries")
     finally:
         runtime.stop()
-    return 0
+    _print_summary(summary.peers, printer.stored, list(summary.errors))
+    return 0 if not summary.errors else 1
 
 
 async def _sync_after_connect(app: Any) -> Any:
@@ -220,7 +233,8 @@ def cmd_sync(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
     client = _client(args)
     if client is not None:
         return _sync_via(client, args.timeout)
-    runtime = _runtime(args, passphrase, EventPrinter(verbose=True))
+    printer = EventPrinter(progress=True, verbose=bool(getattr(args, "verbose", False)))
+    runtime = _runtime(args, passphrase, printer)
     try:
         connected = runtime.call_async(lambda app: app.node.wait_connected(args.wait))
         if not connected:
@@ -229,10 +243,10 @@ def cmd_sync(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
                 "Add a peer with `lndesk network --add-bootstrap MULTIADDR`, connect to one "
                 "with `lndesk connect MULTIADDR`, or start lndesk on another machine on this LAN.",
             )
-        summary = runtime.call_async(lambda app: app.node.sync_now(args.timeout))
+        summary = runtime.call_async(_sync_after_connect)
     finally:
         runtime.stop()
-    _print_summary(summary.peers, summary.stored, list(summary.errors))
+    _print_summary(summary.peers, printer.stored, list(summary.errors))
     return 0 if not summary.errors else 1
 
 

@@ -63,7 +63,7 @@ async def test_plaintext_only_dialer_is_refused() -> None:
         )
         listen = [multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]
         async with plaintext_only.run(listen):
-            with trio.fail_after(20), pytest.raises(Exception):  # noqa: B017
+            with trio.fail_after(20), pytest.raises(Exception):
                 await plaintext_only.connect(PeerInfo(host.get_id(), host.get_addrs()))
             assert host.get_id() not in plaintext_only.get_connected_peers()
             assert plaintext_only.get_id() not in host.get_connected_peers()
