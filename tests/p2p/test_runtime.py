@@ -1,0 +1,68 @@
+"""The runtime bridge: a node on trio in a worker thread, used from a plain thread."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import pytest
+
+from lndesk.app.runtime import NodeRuntime
+from lndesk.app.service import Service, create_identity
+from lndesk.errors import NoIdentityError, NodeNotRunningError, StoreLockedError
+from lndesk.keytext import key_to_text
+from lndesk.p2p.events import EntriesStored, Event, NodeStarted
+
+TEST_NET = {"listen_host": "127.0.0.1", "listen_port": 0, "mdns": False, "dht": False}
+
+
+def runtime_for(path: Path) -> NodeRuntime:
+    return NodeRuntime(path, control=False, relay_client=False, **TEST_NET)
+
+
+def test_calls_cross_threads_and_events_arrive(tmp_path: Path) -> None:
+    create_identity(tmp_path / "ann")
+    create_identity(tmp_path / "bo")
+    events: queue.Queue[Event] = queue.Queue()
+    ann, bo = runtime_for(tmp_path / "ann"), runtime_for(tmp_path / "bo")
+    bo.add_listener(events.put)
+    threads: set[str] = set()
+    seen: list[Event] = []
+    bo.add_listener(lambda _e: threads.add(threading.current_thread().name))
+    bo.add_listener(seen.append)
+    with ann, bo:
+        ann_key = ann.call(lambda app: app.service.public_key)
+        address = ann.call(
+            lambda app: next(a for a in app.node.addresses() if "/127.0.0.1/" in a)
+        )
+        ann.call_async(lambda app: app.publish(lambda s: s.post("hello from a thread")))
+        bo.call_async(lambda app: app.publish(lambda s: s.follow(key_to_text(ann_key))))
+        bo.call_async(lambda app: app.node.connect(address))
+        while True:  # events arrive as the node works; each get() waits for the next one
+            event = events.get(timeout=30)
+            if isinstance(event, EntriesStored) and event.feed == ann_key:
+                break
+        assert bo.call(lambda app: app.service.store.feed_state(ann_key).height) == 1
+    assert threads == {"lndesk-node"}
+    assert isinstance(seen[0], NodeStarted)
+    # stopped: the data directory is free again
+    with Service(tmp_path / "bo") as service:
+        assert service.store.feed_state(ann_key).height == 1
+
+
+def test_start_errors_reach_the_caller(tmp_path: Path) -> None:
+    with pytest.raises(NoIdentityError):
+        runtime_for(tmp_path / "nobody").start()
+    create_identity(tmp_path / "ann")
+    with Service(tmp_path / "ann"), pytest.raises(StoreLockedError):
+        runtime_for(tmp_path / "ann").start()
+
+
+def test_calls_after_stop_say_the_node_is_not_running(tmp_path: Path) -> None:
+    create_identity(tmp_path / "ann")
+    runtime = runtime_for(tmp_path / "ann")
+    with runtime:
+        assert runtime.running
+    with pytest.raises(NodeNotRunningError):
+        runtime.call(lambda app: app.node.peer_id)
