@@ -132,6 +132,7 @@ class Node:
         self._session_errors: list[str] = []
         self._session_stored = 0
         self._session_peers = 0
+        self._provided: set[bytes] = set()
         self._stop = trio.Event()
         self._connected = trio.Event()
         self.started = trio.Event()
@@ -413,6 +414,9 @@ class Node:
             return
         for info in providers:
             if info.peer_id in self.host.get_connected_peers():
+                key = public_key_of(info.peer_id)
+                if key is not None:
+                    self._emit(PeerFound(key, "dht"))
                 self.request_sync(info.peer_id, [feed])
             else:
                 self._on_peer_found(info, "dht")
@@ -426,6 +430,7 @@ class Node:
             await self.gossip.announce(entry, payload)
         except Exception as exc:  # offline or no topic peers yet
             logger.info("could not announce a head: %s", exc)
+        self._provide_soon(self.source.own_key())
 
     async def _on_head(self, peer: ID, head: HeadAnnouncement) -> None:
         if self.is_penalised(peer):
@@ -464,7 +469,22 @@ class Node:
 
     # --- events ------------------------------------------------------------------
 
+    def _provide_soon(self, feed: bytes) -> None:
+        """Announce in the DHT, once per run, a feed this node has just started to hold."""
+        if feed in self._provided or self._nursery is None:
+            return
+        self._provided.add(feed)
+        self._nursery.start_soon(self._provide, feed)
+
+    async def _provide(self, feed: bytes) -> None:
+        try:
+            await self.discovery.provide([feed])
+        except Exception as exc:  # the DHT is best effort; the periodic round retries
+            logger.info("could not announce a feed in the DHT: %s", exc)
+
     def _emit(self, event: Event) -> None:
+        if isinstance(event, EntriesStored):
+            self._provide_soon(event.feed)
         if isinstance(event, EntriesStored) and event.via == "sync" and event.peer is not None:
             for peer, feeds in self._stored_by_session.items():
                 if public_key_of(peer) == event.peer:

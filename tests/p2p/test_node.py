@@ -13,7 +13,7 @@ from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_RESTORED, Config
 from lndesk.app.service import Service
 from lndesk.errors import AddressError, OwnLogUnknownError
 from lndesk.keytext import key_to_text
-from lndesk.p2p.events import EntriesStored, PeerConnected
+from lndesk.p2p.events import EntriesStored, PeerConnected, PeerFound
 
 
 async def test_posts_written_offline_reach_a_follower_when_online(tmp_path: Path) -> None:
@@ -129,3 +129,49 @@ async def test_events_report_stored_entries(tmp_path: Path) -> None:
         stored = [e for e in bo.log.events if isinstance(e, EntriesStored)]
         assert sum(e.count for e in stored) == 3
         assert stored[-1].height == 3
+
+
+async def test_a_lost_announcement_is_repaired_by_the_next_sync_round(tmp_path: Path) -> None:
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    async with (
+        running_node(ann_dir, resync_interval=0.5) as ann,
+        running_node(bo_dir, resync_interval=0.5) as bo,
+    ):
+        await bo.follow(ann)
+        await bo.connect(ann)
+        await bo.node.wait_synced(10)
+
+        async def lost(_entry: bytes, _payload: bytes | None) -> None:
+            return None  # the announcement never leaves Ann's node
+
+        ann.node.gossip.announce = lost  # type: ignore[method-assign]
+        await ann.post("nobody heard this live")
+        await bo.wait_height(ann, 1, timeout=20)
+        assert bo.log.stored(ann.key, via="gossip") == 0
+        assert bo.log.stored(ann.key, via="sync") == 1
+
+
+async def test_a_follower_finds_the_author_through_the_dht(tmp_path: Path) -> None:
+    """Five nodes in a bootstrap chain; only the DHT says who holds Ann's feed."""
+    dirs = [make_data_dir(tmp_path, f"n{i}") for i in range(5)]
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(running_node(dirs[0], dht=True))
+        await first.post("find me")
+        nodes = [first]
+        for d in dirs[1:]:
+            nodes.append(
+                await stack.enter_async_context(
+                    running_node(d, dht=True, bootstrap=(nodes[-1].address,))
+                )
+            )
+        last = nodes[-1]
+        await last.node.discovery.wait_routing_table(1)
+        await first.node.discovery.provide([first.key])
+        await last.follow(first)  # looks up providers of the feed and dials them
+        await last.wait_height(first, 1, timeout=30)
+        await last.log.wait_for(
+            lambda events: any(
+                isinstance(e, PeerFound) and e.peer == first.key and e.source == "dht"
+                for e in events
+            )
+        )

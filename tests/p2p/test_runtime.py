@@ -33,9 +33,7 @@ def test_calls_cross_threads_and_events_arrive(tmp_path: Path) -> None:
     bo.add_listener(seen.append)
     with ann, bo:
         ann_key = ann.call(lambda app: app.service.public_key)
-        address = ann.call(
-            lambda app: next(a for a in app.node.addresses() if "/127.0.0.1/" in a)
-        )
+        address = ann.call(lambda app: next(a for a in app.node.addresses() if "/127.0.0.1/" in a))
         ann.call_async(lambda app: app.publish(lambda s: s.post("hello from a thread")))
         bo.call_async(lambda app: app.publish(lambda s: s.follow(key_to_text(ann_key))))
         bo.call_async(lambda app: app.node.connect(address))

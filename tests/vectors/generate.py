@@ -35,6 +35,7 @@ for path in (ROOT, HERE):
         sys.path.insert(0, str(path))
 
 from negative_vectors import negative_doc  # noqa: E402
+from network_vectors import network_doc  # noqa: E402
 from positive_vectors import (  # noqa: E402
     backup_doc,
     cbor_doc,
@@ -65,6 +66,7 @@ def main() -> None:
         "logfile.json": logfile_doc(ada, ben),
         "backup.json": backup_doc(ada),
         "negative.json": negative_doc(ada, ben),
+        "network.json": network_doc(ada, ben),
     }
     for name, doc in docs.items():
         write(name, doc)

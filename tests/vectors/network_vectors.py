@@ -1,0 +1,489 @@
+"""The network vectors: sync frames, an example sync session, head announcements, topic
+names, DHT keys and peer IDs, and network inputs that must be rejected. ``network_doc``
+returns the document of network.json.
+
+Frames are written from explicit messages here, not by running a node; the test checks
+that the implementation's encoders give exactly these bytes and that its sync server and
+client, run against the example session, send exactly its frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import cbor2
+from vector_helpers import (
+    SEED_ADA,
+    SEED_BEN,
+    SEED_RFC8032,
+    SEED_ZERO,
+    T0,
+    Feed,
+    assemble,
+    fields8,
+    flip_bit,
+    h,
+    signed_entry,
+)
+
+from lndesk import canonical
+from lndesk.entry import create_entry
+from lndesk.identity import Identity, blake2b_256
+from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, TOPIC_PREFIX, feed_topic
+from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.dht import FEED_KEY_DOMAIN, feed_dht_key
+from lndesk.p2p.host import peer_id_of
+from lndesk.p2p.wire import PROTOCOL_ID
+
+# The example session uses small batches and a small window so that it shows them.
+SESSION_LIMITS = {"batch_entries": 3, "window": 2}
+
+
+def frame(doc: dict[str, Any]) -> bytes:
+    """A sync frame: 4-byte big-endian length, then the map's deterministic CBOR."""
+    body = canonical.encode(doc)
+    return struct.pack(">I", len(body)) + body
+
+
+def raw_frame(body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + body
+
+
+def message_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """A sync message as JSON: byte strings as hex, in the field order of the tables."""
+    kind = doc["t"]
+    out: dict[str, Any] = {"t": kind}
+    if kind == "want":
+        out["feeds"] = [[h(key), height] for key, height in doc["feeds"]]
+    elif kind == "have":
+        out["feeds"] = [[h(key), height, top] for key, height, top in doc["feeds"]]
+    elif kind == "get":
+        out.update(feed=h(doc["feed"]), first=doc["first"], last=doc["last"])
+    elif kind == "batch":
+        out["feed"] = h(doc["feed"])
+        out["items"] = [[h(e), None if p is None else h(p)] for e, p in doc["items"]]
+    elif kind == "ack":
+        out["height"] = doc["height"]
+    elif kind == "error":
+        out.update(code=doc["code"], message=doc["message"])
+    return out
+
+
+def items(feed: Feed, first: int, last: int, absent: frozenset[int] = frozenset()) -> list[Any]:
+    """[entry, payload] pairs of ``feed`` first..last, payloads of ``absent`` seqs null."""
+    return [
+        [entry.raw, None if entry.seq in absent else payload]
+        for entry, payload, _ in feed.entries[first - 1 : last]
+    ]
+
+
+# --- identities, topics, DHT keys ------------------------------------------------
+
+
+def identities_json() -> list[dict[str, Any]]:
+    out = []
+    for name, seed in [
+        ("bytes 0..31", SEED_ADA),
+        ("32 bytes of 0x42", SEED_BEN),
+        ("32 zero bytes", SEED_ZERO),
+        ("RFC 8032 section 7.1 test 1 secret key", SEED_RFC8032),
+    ]:
+        key = Identity(seed).public_key
+        peer = peer_id_of(key)
+        topic = feed_topic(key)
+        assert topic == TOPIC_PREFIX + key.hex()
+        dht = feed_dht_key(key)
+        assert dht[2:] == hashlib.sha256(FEED_KEY_DOMAIN + key).digest()
+        out.append(
+            {
+                "name": name,
+                "seed": h(seed),
+                "public_key": h(key),
+                "peer_id": peer.to_base58(),
+                "peer_id_bytes": h(peer.to_bytes()),
+                "topic": topic,
+                "dht_key": h(dht),
+            }
+        )
+    return out
+
+
+def not_topics(ada: Feed) -> list[dict[str, Any]]:
+    key = ada.identity.public_key.hex()
+    return [
+        {"name": "upper-case hex", "topic": TOPIC_PREFIX + key.upper()},
+        {"name": "version 2 prefix", "topic": "lndesk/feed/2/" + key},
+        {"name": "leading slash", "topic": "/" + TOPIC_PREFIX + key},
+        {"name": "31-byte key", "topic": TOPIC_PREFIX + key[:62]},
+        {"name": "33-byte key", "topic": TOPIC_PREFIX + key + "00"},
+        {"name": "trailing slash", "topic": TOPIC_PREFIX + key + "/"},
+        {"name": "not hex", "topic": TOPIC_PREFIX + "zz" + key[2:]},
+        {"name": "key text instead of hex", "topic": TOPIC_PREFIX + ada.identity.key_text},
+    ]
+
+
+# --- sync frames ---------------------------------------------------------------------
+
+
+def frames_json(ada: Feed, ben: Feed) -> list[dict[str, Any]]:
+    a, b = ada.identity.public_key, ben.identity.public_key
+    docs: list[tuple[str, dict[str, Any]]] = [
+        ("want: two feeds, one not held at all", {"t": "want", "feeds": [[a, 0], [b, 2]]}),
+        ("want: one feed", {"t": "want", "feeds": [[a, 5]]}),
+        ("have: two feeds, complete", {"t": "have", "feeds": [[a, 8, 8], [b, 2, 2]]}),
+        ("have: a gap below the newest entries", {"t": "have", "feeds": [[a, 3, 8]]}),
+        ("have: none of the wanted feeds", {"t": "have", "feeds": []}),
+        ("get: a range", {"t": "get", "feed": a, "first": 1, "last": 8}),
+        ("get: one entry", {"t": "get", "feed": a, "first": 4, "last": 4}),
+        (
+            "batch: entries 1 to 3 with payloads",
+            {"t": "batch", "feed": a, "items": items(ada, 1, 3)},
+        ),
+        (
+            "batch: entries 4 to 6, payload of 4 absent",
+            {"t": "batch", "feed": a, "items": items(ada, 4, 6, frozenset({4}))},
+        ),
+        ("batch: one entry of another feed", {"t": "batch", "feed": b, "items": items(ben, 1, 1)}),
+        ("ack", {"t": "ack", "height": 3}),
+        ("ack: height 0", {"t": "ack", "height": 0}),
+        ("ack: largest height", {"t": "ack", "height": 2**53 - 1}),
+        ("done", {"t": "done"}),
+        ("error: busy", {"t": "error", "code": "busy", "message": "too many sync sessions"}),
+        ("error: empty message", {"t": "error", "code": "bad-request", "message": ""}),
+    ]
+    return [
+        {"name": name, "message": message_json(doc), "frame": h(frame(doc))} for name, doc in docs
+    ]
+
+
+def session_json(ada: Feed) -> dict[str, Any]:
+    """The example session of docs/protocol.md: a reader holding nothing of Ada's feed
+    fetches it oldest first from a server holding entries 1 to 8 (payload 4 absent)."""
+    a = ada.identity.public_key
+    absent = frozenset({4})
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("reader", {"t": "want", "feeds": [[a, 0]]}),
+        ("server", {"t": "have", "feeds": [[a, 8, 8]]}),
+        ("reader", {"t": "get", "feed": a, "first": 1, "last": 8}),
+        ("server", {"t": "batch", "feed": a, "items": items(ada, 1, 3, absent)}),
+        ("server", {"t": "batch", "feed": a, "items": items(ada, 4, 6, absent)}),
+        ("reader", {"t": "ack", "height": 3}),
+        ("server", {"t": "batch", "feed": a, "items": items(ada, 7, 8, absent)}),
+        ("server", {"t": "done"}),
+        ("reader", {"t": "ack", "height": 6}),
+        ("reader", {"t": "ack", "height": 8}),
+    ]
+    return {
+        "description": (
+            "Oldest-first sync of Ada's feed with batch_entries 3 and window 2 (other limits"
+            " at their defaults). The server holds entries 1 to 8, entry 4 without its"
+            " payload; the reader holds nothing and closes the stream after the last ack."
+            " Frames are listed in one possible order of arrival."
+        ),
+        "limits": SESSION_LIMITS,
+        "feed": h(a),
+        "held": [
+            {"entry": h(e), "payload": None if p is None else h(p)}
+            for e, p in items(ada, 1, 8, absent)
+        ],
+        "steps": [
+            {"sender": sender, "message": message_json(doc), "frame": h(frame(doc))}
+            for sender, doc in steps
+        ],
+    }
+
+
+# --- head announcements ----------------------------------------------------------------
+
+
+def announcement(author: bytes, entry: bytes, payload: bytes | None) -> bytes:
+    doc = {"author": author, "entry": entry}
+    if payload is not None:
+        doc["payload"] = payload
+    return canonical.encode(doc)
+
+
+def empty_payload_entry() -> tuple[bytes, bytes]:
+    """Entry 1 of the RFC 8032 key: an unknown type with an empty payload."""
+    entry = create_entry(
+        Identity(SEED_RFC8032), seq=1, prev=None, claimed_ms=T0, type="x-ping", payload=b""
+    )
+    return entry.raw, b""
+
+
+def announcements_json(ada: Feed, ben: Feed) -> list[dict[str, Any]]:
+    empty_entry, empty = empty_payload_entry()
+    cases = [
+        ("head with its payload", ada.entries[7][0].raw, ada.entries[7][1]),
+        ("head without its payload", ada.entries[1][0].raw, None),
+        ("head of another feed, with payload", ben.entries[1][0].raw, ben.entries[1][1]),
+        ("empty payload, carried", empty_entry, empty),
+        ("empty payload, not carried", empty_entry, None),
+    ]
+    out = []
+    for name, raw, payload in cases:
+        author = raw[4:36]
+        data = announcement(author, raw, payload)
+        out.append(
+            {
+                "name": name,
+                "author": h(author),
+                "entry": h(raw),
+                "payload": None if payload is None else h(payload),
+                "topic": feed_topic(author),
+                "message": h(data),
+                "message_id": h(blake2b_256(raw)),
+            }
+        )
+    return out
+
+
+def odd_message_ids() -> list[dict[str, Any]]:
+    """Message ids of data that is not laid out as an announcement."""
+    out = []
+    for name, data in [
+        ("empty data", b""),
+        ("not CBOR", b"\xff"),
+        ("a map without entry", canonical.encode({"author": bytes(32)})),
+        ("over the size cap", b"\x00" * (MAX_ANNOUNCEMENT_SIZE + 8)),
+    ]:
+        msg_id = b"\x00" + blake2b_256(data[: MAX_ANNOUNCEMENT_SIZE + 1])
+        out.append({"name": name, "data": h(data), "message_id": h(msg_id)})
+    return out
+
+
+# --- negative vectors ----------------------------------------------------------------------
+
+AddNetVector = Callable[..., None]
+
+
+def frame_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
+    a = ada.identity.public_key
+    entry1, payload1 = ada.entries[0][0].raw, ada.entries[0][1]
+
+    def bad(name: str, body: bytes, error: str = "ProtocolError") -> None:
+        add(name, "frame", error, input=h(raw_frame(body)))
+
+    def bad_doc(name: str, doc: Any) -> None:
+        bad(name, cbor2.dumps(doc))
+
+    max_frame = NodeConfig().limits.max_frame
+    add(
+        "length prefix over max_frame (body not sent)",
+        "frame",
+        "ProtocolError",
+        input=h(struct.pack(">I", max_frame + 1)),
+    )
+    add("stream ends inside the length prefix", "frame", "StreamGone", input="0000")
+    add(
+        "stream ends inside the body",
+        "frame",
+        "StreamGone",
+        input=h(raw_frame(canonical.encode({"t": "ack", "height": 3}))[:-1]),
+    )
+    bad("empty body", b"")
+    bad("body is not CBOR", b"\xff")
+    bad("body has trailing bytes", canonical.encode({"t": "done"}) + b"\x00")
+    bad("map keys out of order", bytes.fromhex("a2 66 686569676874 03 61 74 63 61636b"))
+    bad("non-shortest integer", bytes.fromhex("a2 61 74 63 61636b 66 686569676874 18 03"))
+    bad("indefinite-length map", bytes.fromhex("bf 61 74 64 64 6f 6e 65 ff"))
+    bad_doc("ack height is a float", {"t": "ack", "height": 3.0})
+    bad_doc("body is an array", ["done"])
+    bad_doc("body is a text string", "done")
+    bad_doc("no t", {"height": 3})
+    bad_doc("t is not text", {"t": 1})
+    bad_doc("unknown message type", {"t": "hello"})
+    bad_doc("message type in upper case", {"t": "DONE"})
+    bad_doc("done with an extra field", {"t": "done", "x": 1})
+    bad_doc("get without last", {"t": "get", "feed": a, "first": 1})
+    bad_doc("ack without height", {"t": "ack"})
+    bad_doc("want: feeds is a map", {"t": "want", "feeds": {"a": 1}})
+    bad_doc("want: item is not a pair", {"t": "want", "feeds": [[a]]})
+    bad_doc("want: key of 31 bytes", {"t": "want", "feeds": [[a[:31], 0]]})
+    bad_doc("want: key as text", {"t": "want", "feeds": [[a.hex(), 0]]})
+    bad_doc("want: negative height", {"t": "want", "feeds": [[a, -1]]})
+    bad_doc("want: height over 2^53-1", {"t": "want", "feeds": [[a, 2**53]]})
+    bad_doc("want: height is a bool", {"t": "want", "feeds": [[a, True]]})
+    bad_doc("have: item of two elements", {"t": "have", "feeds": [[a, 3]]})
+    bad_doc("have: max_seq below height", {"t": "have", "feeds": [[a, 3, 2]]})
+    bad_doc("get: first is 0", {"t": "get", "feed": a, "first": 0, "last": 3})
+    bad_doc("get: last below first", {"t": "get", "feed": a, "first": 4, "last": 3})
+    bad_doc("get: last over 2^53-1", {"t": "get", "feed": a, "first": 1, "last": 2**53})
+    bad_doc("get: feed of 33 bytes", {"t": "get", "feed": a + b"\x00", "first": 1, "last": 3})
+    bad_doc("batch: no items", {"t": "batch", "feed": a, "items": []})
+    bad_doc(
+        "batch: item of three elements",
+        {"t": "batch", "feed": a, "items": [[entry1, payload1, None]]},
+    )
+    bad_doc("batch: entry as text", {"t": "batch", "feed": a, "items": [[entry1.hex(), None]]})
+    bad_doc("batch: entry of 513 bytes", {"t": "batch", "feed": a, "items": [[bytes(513), None]]})
+    bad_doc("batch: payload is an integer", {"t": "batch", "feed": a, "items": [[entry1, 0]]})
+    bad_doc(
+        "batch: payload of 65537 bytes",
+        {"t": "batch", "feed": a, "items": [[entry1, bytes(65537)]]},
+    )
+    bad_doc("batch: feed missing", {"t": "batch", "items": [[entry1, payload1]]})
+    bad_doc("ack: negative height", {"t": "ack", "height": -1})
+    bad_doc("error: code is not text", {"t": "error", "code": 1, "message": ""})
+    bad_doc(
+        "error: message over 1000 characters", {"t": "error", "code": "busy", "message": "x" * 1001}
+    )
+    bad_doc("error: no message", {"t": "error", "code": "busy"})
+
+
+def batch_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
+    """Frames that decode, but whose batch does not authenticate (nothing stored)."""
+    a = ada.identity.public_key
+
+    def bad(name: str, error: str, pairs: list[Any], feed: bytes = a) -> None:
+        add(name, "batch", error, input=h(frame({"t": "batch", "feed": feed, "items": pairs})))
+
+    run = items(ada, 1, 3)
+    last = run[-1][0]
+    forged = last[:-1] + bytes([last[-1] ^ 1])
+    bad("last entry's signature does not verify", "SignatureError", [*run[:2], [forged, run[2][1]]])
+    bad("entries do not link (1 then 3)", "ChainError", [run[0], run[2]])
+    bad("entries in descending order", "ChainError", [run[1], run[0]])
+    bad("entry of another author than the batch's feed", "ChainError", items(ben, 1, 1))
+    bad("payload does not match its entry", "PayloadError", [[run[0][0], run[1][1]]])
+    bad("entry is not an entry", "DecodeError", [[b"\x89" + bytes(70), None]])
+    bad("entry with its signature cut off", "DecodeError", [[run[0][0][:-1], None]])
+    big = signed_entry(
+        ada.identity, fields8(ada.identity, 1, None, T0, "x-blob", b"")[:7] + [65537]
+    )
+    bad("entry commits to a payload of 65537 bytes", "SizeError", [[big, None]])
+
+
+def announcement_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
+    a, b = ada.identity.public_key, ben.identity.public_key
+    entry, payload = ada.entries[7][0].raw, ada.entries[7][1]
+    topic = feed_topic(a)
+
+    def bad(name: str, error: str, data: bytes, on: str | None = topic) -> None:
+        add(name, "announcement", error, input=h(data), topic=on)
+
+    blob = create_entry(
+        ada.identity,
+        seq=9,
+        prev=ada.entries[7][0].id,
+        claimed_ms=T0,
+        type="x-blob",
+        payload=b"a" * MAX_ANNOUNCEMENT_SIZE,
+    )
+    bad(
+        "over 8192 bytes",
+        "SizeError",
+        announcement(a, blob.raw, b"a" * MAX_ANNOUNCEMENT_SIZE),
+    )
+    bad("empty", "DecodeError", b"")
+    bad(
+        "not deterministic CBOR: keys out of order",
+        "DecodeError",
+        cbor2.dumps({"entry": entry, "author": a}),
+    )
+    bad("trailing bytes", "DecodeError", announcement(a, entry, None) + b"\x00")
+    bad("not a map", "DecodeError", cbor2.dumps([a, entry]))
+    bad("no entry", "DecodeError", cbor2.dumps({"author": a}))
+    bad("no author", "DecodeError", cbor2.dumps({"entry": entry}))
+    bad("extra key", "DecodeError", canonical.encode({"author": a, "entry": entry, "seq": 8}))
+    bad(
+        "payload is null",
+        "DecodeError",
+        canonical.encode({"author": a, "entry": entry, "payload": None}),
+    )
+    bad(
+        "payload is text",
+        "DecodeError",
+        canonical.encode({"author": a, "entry": entry, "payload": "x"}),
+    )
+    bad("author of 31 bytes", "DecodeError", canonical.encode({"author": a[:31], "entry": entry}))
+    bad("entry as text", "DecodeError", canonical.encode({"author": a, "entry": entry.hex()}))
+    bad("entry of 513 bytes", "DecodeError", canonical.encode({"author": a, "entry": bytes(513)}))
+    bad(
+        "entry is not an entry",
+        "DecodeError",
+        canonical.encode({"author": a, "entry": b"\x89" + bytes(70)}),
+    )
+    bad("author is not the entry's", "DecodeError", announcement(b, entry, None), on=feed_topic(b))
+    bad(
+        "sent on another feed's topic",
+        "DecodeError",
+        announcement(a, entry, None),
+        on=feed_topic(b),
+    )
+    bad(
+        "signature does not verify",
+        "SignatureError",
+        announcement(a, flip_bit(entry, len(entry) - 1), None),
+    )
+    bad("payload does not match", "PayloadError", announcement(a, entry, payload + b"\x00"))
+    big = signed_entry(
+        ada.identity, fields8(ada.identity, 1, None, T0, "x-blob", b"")[:7] + [65537]
+    )
+    bad("entry commits to a payload of 65537 bytes", "SizeError", announcement(a, big, None))
+    # assemble() with a wrong key: signed by Ben, naming Ada.
+    forged = assemble(
+        ben.identity, cbor2.dumps(fields8(ada.identity, 9, ada.entries[7][0].id, T0, "post", b""))
+    )
+    bad("signed by another key than the author", "SignatureError", announcement(a, forged, None))
+
+
+def negative_json(ada: Feed, ben: Feed) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    vectors: list[dict[str, Any]] = []
+
+    def add(name: str, decoder: str, error: str, **fields: Any) -> None:
+        vectors.append({"name": name, "decoder": decoder, "error": error, **fields})
+
+    frame_cases(add, ada, ben)
+    batch_cases(add, ada, ben)
+    announcement_cases(add, ada, ben)
+    counts: dict[str, int] = {}
+    for vector in vectors:
+        counts[vector["decoder"]] = counts.get(vector["decoder"], 0) + 1
+    return vectors, counts
+
+
+def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
+    limits = NodeConfig().limits
+    negative, counts = negative_json(ada, ben)
+    return {
+        "suite": "network",
+        "description": (
+            "The network protocols. 'identities': public key -> libp2p peer ID (text and"
+            " bytes), gossip topic, DHT provider key. 'frames': sync messages -> frames"
+            " (4-byte big-endian length || deterministic CBOR map). 'session': an example"
+            " sync session. 'announcements': head announcements -> message bytes and"
+            " message id. 'message_ids': ids of data that is not an announcement"
+            " (0x00 || BLAKE2b-256 of at most 8193 bytes). 'not_topics': topic names that"
+            " stand for no feed. 'negative': inputs that must be rejected: 'frame' read one"
+            " frame from a stream holding exactly 'input' (max_frame at its default);"
+            " 'batch' read the frame, then authenticate its items as one run of 'feed'"
+            " with nothing stored; 'announcement' decode and verify, with 'topic' (null:"
+            " none given)."
+        ),
+        "sync_protocol": PROTOCOL_ID,
+        "limits": {
+            "max_frame": limits.max_frame,
+            "batch_entries": limits.batch_entries,
+            "batch_bytes": limits.batch_bytes,
+            "request_entries": limits.request_entries,
+            "want_feeds": limits.want_feeds,
+            "window": limits.window,
+            "streams_per_peer": limits.streams_per_peer,
+            "session_timeout": limits.session_timeout,
+            "gossip_payload": limits.gossip_payload,
+            "max_announcement": MAX_ANNOUNCEMENT_SIZE,
+            "penalty_seconds": NodeConfig().penalty_seconds,
+        },
+        "identities": identities_json(),
+        "frames": frames_json(ada, ben),
+        "session": session_json(ada),
+        "announcements": announcements_json(ada, ben),
+        "message_ids": odd_message_ids(),
+        "not_topics": not_topics(ada),
+        "counts": counts,
+        "negative": negative,
+    }
