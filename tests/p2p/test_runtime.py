@@ -10,7 +10,7 @@ import pytest
 
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import Service, create_identity
-from lndesk.errors import NoIdentityError, NodeNotRunningError, StoreLockedError
+from lndesk.errors import NodeNotRunningError, NoIdentityError, StoreLockedError
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import EntriesStored, Event, NodeStarted
 
