@@ -118,6 +118,11 @@ def test_serve_connect_sync_peers_and_a_clean_stop(
 
     # serve logged the peer, and `lndesk peers` lists nobody now that bo's node stopped.
     serve.wait_for("peer connected")
+    # Publishing while serve holds the data directory goes through the running node.
+    out = run(ann_dir, "post", "written while serving")
+    assert "published" in out and "entry 5 of your log" in out
+    out = run(ann_dir, "follow", run(bo, "id").splitlines()[0])
+    assert "following lnd1" in out
     # `sync` through the running node: nothing connected, so zero sessions, exit 0.
     out = run(ann_dir, "sync")
     assert "sync done: 0 session(s)" in out
@@ -126,7 +131,7 @@ def test_serve_connect_sync_peers_and_a_clean_stop(
     serve.wait_for("stopped")
     assert not socket_path(ann_dir).exists()
     # The store was closed cleanly: the data dir opens again at once.
-    assert "Ann's note 2" in run(ann_dir, "log")
+    assert "written while serving" in run(ann_dir, "log")
 
 
 def _key_of(data_dir: Path, serve: Serve) -> str:

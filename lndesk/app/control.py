@@ -24,6 +24,7 @@ from typing import Any
 
 import trio
 
+from lndesk.app.actions import run_action
 from lndesk.app.datadir import SOCKET_NAME
 from lndesk.errors import LndeskError, NodeNotRunningError, UsageError
 from lndesk.keytext import key_to_text
@@ -120,6 +121,11 @@ class ControlServer:
                 raise UsageError("connect needs an address")
             key = await node.connect(address)
             result = {"key": key_to_text(key) if key else None}
+        elif op == "act":
+            name, args = request.get("name"), request.get("args", {})
+            if not isinstance(name, str) or not isinstance(args, dict):
+                raise UsageError("act needs a name and an args object")
+            result = await self.app.publish(lambda service: run_action(service, name, args))
         elif op == "sync":
             timeout = request.get("timeout", 120)
             if not isinstance(timeout, int | float) or timeout <= 0:

@@ -9,13 +9,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from lndesk import __version__
+from lndesk.app.actions import run_action
+from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, OWN_LOG_CONFIRMED, default_data_dir
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import network
 from lndesk.cli.render import describe_entry, describe_feed
-from lndesk.errors import LndeskError, PassphraseError, UsageError
+from lndesk.errors import LndeskError, PassphraseError, StoreLockedError, UsageError
 from lndesk.keytext import key_to_link, key_to_text, short_key
 
 ENV_PASSPHRASE = "LNDESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -85,51 +88,59 @@ def cmd_id(args: argparse.Namespace) -> int:
     return 0
 
 
+def _act(args: argparse.Namespace, name: str, **params: Any) -> dict[str, Any]:
+    """Run a publishing action here, or in the node that holds the data directory."""
+    try:
+        with _service(args) as service:
+            return run_action(service, name, params)
+    except StoreLockedError:
+        client = ControlClient(args.data_dir)
+        if not client.available():
+            raise
+        result: dict[str, Any] = client.call("act", name=name, args=params)
+        return result
+
+
 def cmd_post(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        entry = service.post(_read_text(args.text), args.tag, args.link)
-    print(f"published {entry.id.hex()[:12]} (entry {entry.seq} of your log)")
+    done = _act(args, "post", text=_read_text(args.text), tags=args.tag, links=args.link)
+    print(f"published {done['id'][:12]} (entry {done['seq']} of your log)")
     return 0
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        entry = service.reply(args.entry_id, _read_text(args.text), args.tag, args.link)
-    print(f"published reply {entry.id.hex()[:12]} (entry {entry.seq} of your log)")
+    text = _read_text(args.text)
+    done = _act(args, "reply", entry_id=args.entry_id, text=text, tags=args.tag, links=args.link)
+    print(f"published reply {done['id'][:12]} (entry {done['seq']} of your log)")
     return 0
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        entry = service.share(args.entry_id, args.comment or "")
-    print(f"published share {entry.id.hex()[:12]} (entry {entry.seq} of your log)")
+    done = _act(args, "share", entry_id=args.entry_id, comment=args.comment or "")
+    print(f"published share {done['id'][:12]} (entry {done['seq']} of your log)")
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        entry = service.delete(args.entry_id)
-    print(f"published deletion {entry.id.hex()[:12]}; peers that honour it drop the post")
+    done = _act(args, "delete", entry_id=args.entry_id)
+    print(f"published deletion {done['id'][:12]}; peers that honour it drop the post")
     return 0
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        key, entry = service.follow(args.key)
-    if entry is None:
-        print(f"already following {key_to_text(key)}")
+    done = _act(args, "follow", key=args.key)
+    if done["changed"]:
+        print(f"following {done['key']}")
     else:
-        print(f"following {key_to_text(key)}")
+        print(f"already following {done['key']}")
     return 0
 
 
 def cmd_unfollow(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        key, entry = service.unfollow(args.key)
-    if entry is None:
-        print(f"you were not following {key_to_text(key)}")
+    done = _act(args, "unfollow", key=args.key)
+    if done["changed"]:
+        print(f"no longer following {done['key']}")
     else:
-        print(f"no longer following {key_to_text(key)}")
+        print(f"you were not following {done['key']}")
     return 0
 
 
@@ -339,10 +350,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "data_dir"):
         args.data_dir = default_data_dir()
+    verbose = bool(getattr(args, "verbose", False))
     logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="lndesk: %(levelname)s: %(message)s",
+        level=logging.INFO if verbose else logging.WARNING,
+        format="lndesk: %(levelname)s: %(name)s: %(message)s"
+        if verbose
+        else "lndesk: %(levelname)s: %(message)s",
     )
+    # libp2p logs routine events of a peer-to-peer network (a peer that went away, a
+    # protocol a peer lacks) as errors; lndesk reports what matters itself.
+    for noisy in ("libp2p", "multiaddr", "zeroconf"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.CRITICAL)
     try:
         return int(args.handler(args))
     except LndeskError as exc:

@@ -382,7 +382,7 @@ def announcement_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
     bad(
         "not deterministic CBOR: keys out of order",
         "DecodeError",
-        cbor2.dumps({"entry": entry, "author": a}),
+        cbor2.dumps({"author": a, "entry": entry}),
     )
     bad("trailing bytes", "DecodeError", announcement(a, entry, None) + b"\x00")
     bad("not a map", "DecodeError", cbor2.dumps([a, entry]))

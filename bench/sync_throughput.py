@@ -1,0 +1,220 @@
+"""Sync throughput: a reader node fetches whole feeds from a server node over loopback.
+
+Setup (not timed as sync): chains of ``post`` entries (~500-byte payloads, ``--feeds``
+authors, signed in a process pool as in ingest_rate.py) are ingested into a server data
+dir whose identity follows those feeds, in batches of 2,000; that ingest is timed and
+is the store-only rate of the same data (no network) for comparison. The server node
+runs in a child process. Each run starts a reader node in another child process, with a
+fresh identity that follows the feeds; the reader dials the server and the clock runs
+from the dial until the reader's store holds every entry (contiguous heights; every
+entry authenticated by ``Store.ingest``). Both nodes use the sync protocol's default
+limits and run on 127.0.0.1 without mDNS, DHT or relay.
+
+Reported per run: seconds, entries/s, MB/s (entry + payload bytes), time from the dial
+until the first batch was stored, the reader's and the server's CPU seconds during the
+sync (from each process's getrusage) and the number of batches. ``--profile`` writes a
+cProfile of the reader during the last run and prints its top functions.
+
+    python bench/sync_throughput.py                 # 100,000 entries, target >= 20,000/s
+    python bench/sync_throughput.py --oldest-first  # the reader asks oldest entries first
+    python bench/sync_throughput.py --quick         # 10,000 entries, 1 run
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import pstats
+import statistics
+import tempfile
+from pathlib import Path
+
+from _common import (
+    BASE_MS,
+    DAY_MS,
+    ChainSpec,
+    add_store_options,
+    load_or_generate,
+    print_setup,
+    print_table,
+    rate,
+)
+from _net import ChildError, NodeProcess, cpu_seconds, ingest_chains, make_reader
+
+TARGET = 20_000
+
+
+def main() -> int:  # noqa: PLR0915
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=100_000, help="entries (default 100000)")
+    parser.add_argument("--feeds", type=int, default=10, help="authors' feeds (default 10)")
+    parser.add_argument("--payload", type=int, default=500, help="payload bytes (default 500)")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument(
+        "--newest-first",
+        dest="newest_first",
+        action="store_true",
+        default=True,
+        help="the reader fetches far-behind feeds newest range first (default)",
+    )
+    order.add_argument(
+        "--oldest-first", dest="newest_first", action="store_false", help="oldest first"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="timed syncs, fresh reader each (3)")
+    parser.add_argument("--timeout", type=float, default=600, help="give up a sync after (600 s)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the reader's last run")
+    parser.add_argument("--top", type=int, default=25, help="profile rows to print (25)")
+    add_store_options(parser)
+    parser.add_argument("--quick", action="store_true", help="small smoke run (10,000 entries)")
+    args = parser.parse_args()
+    if args.quick:
+        args.entries, args.feeds, args.runs = 10_000, 5, 1
+
+    with tempfile.TemporaryDirectory(prefix="lndesk-bench-", dir=args.dir) as tmp:
+        work = Path(tmp)
+        cache_dir = args.cache if args.cache is not None else work / "cache"
+        per_feed, extra = divmod(args.entries, args.feeds)
+        specs = [
+            ChainSpec(
+                label=f"sync-author-{i}",
+                posts=per_feed + (1 if i < extra else 0),
+                payload_size=args.payload,
+                first_ms=BASE_MS,
+                span_ms=365 * DAY_MS,
+            )
+            for i in range(args.feeds)
+        ]
+        chains, gen_seconds, how = load_or_generate(specs, args.workers, cache_dir, "sync")
+        feeds = [author for author, _ in chains]
+        total = sum(len(items) for _, items in chains)
+        total_bytes = sum(len(raw) + len(payload or b"") for _, items in chains for raw, payload in items)
+        server_dir = work / "server"
+        make_reader(server_dir, feeds)
+        stored, ingest_seconds = ingest_chains(server_dir, chains)
+        del chains
+        if stored != total:
+            print(f"WARNING: the server stored {stored:,} of {total:,} entries")
+        store_rate = total / ingest_seconds
+        print_setup(
+            "sync throughput (two nodes over loopback, full authentication)",
+            [
+                ("entries", f"{total:,} in {len(feeds)} feeds"),
+                ("bytes", f"{total_bytes / 1e6:,.1f} MB (entries + payloads)"),
+                ("order", "newest first" if args.newest_first else "oldest first"),
+                (
+                    "signed chains",
+                    f"{how} in {gen_seconds:.1f} s"
+                    + (f" ({rate(total, gen_seconds)} entries/s)" if how == "generated" else ""),
+                ),
+                ("store ingest", f"{ingest_seconds:.2f} s into the server (batches of 2,000)"),
+            ],
+        )
+
+        server = None
+        rows = []
+        results = []
+        try:
+            server = NodeProcess(server_dir, work / "server.log", "server")
+            print(f"{'server start'.ljust(14)}  {server.info['seconds']:.2f} s until listening")
+            for run in range(args.runs):
+                reader_dir = work / f"reader-{run}"
+                make_reader(reader_dir, feeds)
+                reader = NodeProcess(
+                    reader_dir, work / f"reader-{run}.log", "reader", newest_first=args.newest_first
+                )
+                try:
+                    profile = str(work / "reader.prof") if args.profile and run == args.runs - 1 else ""
+                    before = server.call("rusage")
+                    result = reader.call(
+                        "sync_until",
+                        timeout=args.timeout + 30,
+                        address=server.address,
+                        feeds=[feed.hex() for feed in feeds],
+                        total=total,
+                        limit=args.timeout,
+                        profile=profile,
+                    )
+                    after = server.call("rusage")
+                finally:
+                    reader.stop()
+                result["server_cpu"] = cpu_seconds(before, after)
+                results.append(result)
+                if result["held"] < total:
+                    print(f"WARNING: run {run + 1}: the reader holds {result['held']:,} of {total:,}")
+                rows.append(run_row(f"run {run + 1} of {args.runs}", result, total, total_bytes))
+        except ChildError as exc:
+            print(f"\nFAILED: {exc}")
+            return 1
+        finally:
+            if server is not None:
+                server.stop()
+
+        median = sorted(results, key=lambda r: r["seconds"])[len(results) // 2]
+        print_table(
+            "sync runs (clock: from the reader's dial until it holds every entry)",
+            [
+                "run",
+                "seconds",
+                "entries/s",
+                "MB/s",
+                "first batch ms",
+                "reader CPU s",
+                "server CPU s",
+                "batches",
+            ],
+            rows,
+        )
+        sync_rate = total / median["seconds"]
+        print_table(
+            "summary",
+            ["figure", "value"],
+            [
+                ["sync rate (median run)", f"{sync_rate:,.0f} entries/s"],
+                ["sync bandwidth (median run)", f"{total_bytes / median['seconds'] / 1e6:.1f} MB/s"],
+                [
+                    "time to first batch (median)",
+                    f"{statistics.median(r['first_batch'] for r in results) * 1e3:.0f} ms",
+                ],
+                ["store-only ingest, same data", f"{store_rate:,.0f} entries/s"],
+                ["sync rate / store-only rate", f"{sync_rate / store_rate:.2f}x"],
+                [
+                    "CPU per entry, reader / server",
+                    f"{median['cpu'] / total * 1e6:.1f} / {median['server_cpu'] / total * 1e6:.1f} us",
+                ],
+                ["target", f">= {TARGET:,} entries/s"],
+                ["result", "meets target" if sync_rate >= TARGET else "BELOW TARGET"],
+            ],
+        )
+        if args.profile:
+            print_profile(work / "reader.prof", args.top)
+    return 0
+
+
+def run_row(label: str, result: dict, total: int, total_bytes: int) -> list[str]:
+    seconds = result["seconds"]
+    return [
+        label,
+        f"{seconds:.2f}",
+        rate(total, seconds),
+        f"{total_bytes / seconds / 1e6:.1f}",
+        f"{result['first_batch'] * 1e3:.0f}" if result["first_batch"] is not None else "-",
+        f"{result['cpu']:.2f}",
+        f"{result['server_cpu']:.2f}",
+        str(result["batches"]),
+    ]
+
+
+def print_profile(path: Path, top: int) -> None:
+    for order, title in (("cumulative", "cumulative time"), ("tottime", "total (own) time")):
+        out = io.StringIO()
+        stats = pstats.Stats(str(path), stream=out).strip_dirs().sort_stats(order)
+        stats.print_stats(top)
+        text = out.getvalue()
+        body = text[text.index("   ncalls") :] if "   ncalls" in text else text
+        print()
+        print(f"reader cProfile (last run), top {top} by {title}")
+        print(body.rstrip())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
