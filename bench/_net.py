@@ -19,6 +19,7 @@ The child's stderr (lndesk's warnings) goes to a log file the parent names.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -200,16 +201,27 @@ class NodeProcess(LineProcess):
     """A benchmark node (``_net.py node``) in a child process, driven by JSON lines."""
 
     def __init__(
-        self, data_dir: Path, log_path: Path, name: str, *, newest_first: bool = True
+        self,
+        data_dir: Path,
+        log_path: Path,
+        name: str,
+        *,
+        newest_first: bool = True,
+        wait: bool = True,
     ) -> None:
         argv = [sys.executable, str(HERE / "_net.py"), "node", "--data-dir", str(data_dir)]
         if not newest_first:
             argv.append("--oldest-first")
         super().__init__(argv, log_path, name)
-        self.info = self.expect_event("started", timeout=60)
+        self.info: dict[str, Any] = {}
+        self.address = ""
+        if wait:
+            self.wait_started()
+
+    def wait_started(self, timeout: float = 60) -> None:
+        """Wait for the child's ``started`` line (the constructor does unless wait=False)."""
+        self.info = self.expect_event("started", timeout=timeout)
         self.address = next(a for a in self.info["addresses"] if LOOPBACK in a)
-        self.key = bytes.fromhex(self.info["key"])
-        self.peer_id = self.info["peer_id"]
 
     def expect_event(self, event: str, timeout: float) -> dict[str, Any]:
         _, line = self.wait_for(lambda text: _json(text).get("event") == event, timeout)
@@ -233,10 +245,8 @@ class NodeProcess(LineProcess):
                 self.proc.stdin.close()
             except OSError:
                 pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
         return self.terminate()
 
 
@@ -308,7 +318,7 @@ class _Recorder:
             self.changed = trio.Event()
 
 
-async def _child(data_dir: Path, newest_first: bool) -> None:  # noqa: C901, PLR0915
+async def _child(data_dir: Path, newest_first: bool) -> None:
     import trio  # noqa: PLC0415
 
     from lndesk.app.node import AppNode  # noqa: PLC0415

@@ -41,11 +41,9 @@ from lndesk.app.datadir import KEY_NAME
 TARGET_MB = 400
 
 
-def main() -> int:  # noqa: PLR0915
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--entries", type=int, default=1_000_000, help="entries to build (1000000)"
-    )
+    parser.add_argument("--entries", type=int, default=1_000_000, help="entries to build (1000000)")
     parser.add_argument("--feeds", type=int, default=200, help="feeds to build (200)")
     parser.add_argument("--payload-bytes", type=int, default=500, help="payload size (500)")
     parser.add_argument(

@@ -10,6 +10,7 @@ vector must raise exactly the named error class.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import struct
@@ -197,8 +198,6 @@ def test_identity(vector: dict[str, Any]) -> None:
     dht_key = hx(vector["dht_key"])
     assert feed_dht_key(key) == dht_key
     assert dht_key[:2] == b"\x12\x20"
-    import hashlib
-
     assert dht_key[2:] == hashlib.sha256(b"lndesk/feed/1" + key).digest()
     # The DHT is handed the hex form, which it turns back into exactly these bytes.
     assert _encode_key(dht_key.hex()) == dht_key

@@ -57,6 +57,7 @@ from lndesk.store.logfile import HEADER_SIZE, MAGIC, LogFile, Record, ScanEnd, e
 
 VECTOR_DIR = Path(__file__).parent / "vectors"
 SUITES = {"keys", "cbor", "entries", "content", "keyfile", "logfile", "backup", "negative"}
+SUITES.add("network")  # checked by tests/test_network_vectors.py
 
 
 def load(name: str) -> dict[str, Any]:

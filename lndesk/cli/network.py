@@ -117,7 +117,13 @@ class EventPrinter:
 
 
 def cmd_serve(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
-    overrides: dict[str, Any] = {"listen_port": args.port}
+    # An always-on node is a hub: it accepts many more followers than a laptop keeps.
+    overrides: dict[str, Any] = {
+        "listen_port": args.port,
+        "max_connections": 256,
+        "low_watermark": 16,
+        "high_watermark": 200,
+    }
     if args.no_mdns:
         overrides["mdns"] = False
     if args.relay_hop:

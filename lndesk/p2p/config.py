@@ -50,9 +50,11 @@ class NodeConfig:
     """Offer circuit relay v2 to others (for nodes with a public address)."""
     relay_client: bool = True
     """Reserve a slot on known relays when this node cannot be dialled directly."""
-    max_connections: int = 48
-    low_watermark: int = 8
-    high_watermark: int = 32
+    max_connections: int = 32
+    low_watermark: int = 4
+    high_watermark: int = 12
+    """libp2p's AutoConnector dials known peers up to the midpoint of the two
+    watermarks (8 here; 200 with its defaults) and prunes above the high one."""
     resync_interval: float = 120.0
     """Seconds between anti-entropy rounds with each connected peer (repairs lost gossip)."""
     provide_interval: float = 600.0

@@ -6,8 +6,9 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   let anyone read and alter traffic; a plaintext-only dialler must be refused.
 * ``max_connections_per_peer=1``: with the default (3) every ``connect`` waits 250 ms for
   extra connections it never needs.
-* Connection counts and the AutoConnector's watermarks are a desktop's (tens of peers,
-  not hundreds), so a laptop does not dial a hundred peers every 30 seconds.
+* Connection counts and the AutoConnector's watermarks are a desktop's: it keeps about
+  8 connections (the midpoint of the watermarks) instead of dialling towards 200 every
+  30 seconds, and prunes above 12.
 * The host key is derived from the identity seed, so the peer ID *is* the user's key and
   "who serves Ann's feed" and "is this Ann" need no extra mapping.
 """

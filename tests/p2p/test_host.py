@@ -42,8 +42,8 @@ def test_desktop_connection_limits() -> None:
     config = connection_config(NodeConfig())
     assert config.max_connections_per_peer == 1  # no 250 ms wait for extra connections
     assert config.max_connections <= 64
-    assert config.low_watermark <= 8
-    assert config.high_watermark <= 32
+    # the AutoConnector dials towards the midpoint of the watermarks
+    assert (config.low_watermark + config.high_watermark) // 2 <= 10
 
 
 def test_wildcard_listen_addresses_are_expanded() -> None:

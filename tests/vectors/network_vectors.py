@@ -255,6 +255,12 @@ def odd_message_ids() -> list[dict[str, Any]]:
     return out
 
 
+def oversized_entry(ada: Feed) -> bytes:
+    """Ada's entry 1, validly signed, committing to a payload of 65537 bytes."""
+    fields = fields8(ada.identity, 1, None, T0, "x-blob", b"")
+    return signed_entry(ada.identity, [*fields[:7], 65537])
+
+
 # --- negative vectors ----------------------------------------------------------------------
 
 AddNetVector = Callable[..., None]
@@ -351,9 +357,7 @@ def batch_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
     bad("payload does not match its entry", "PayloadError", [[run[0][0], run[1][1]]])
     bad("entry is not an entry", "DecodeError", [[b"\x89" + bytes(70), None]])
     bad("entry with its signature cut off", "DecodeError", [[run[0][0][:-1], None]])
-    big = signed_entry(
-        ada.identity, fields8(ada.identity, 1, None, T0, "x-blob", b"")[:7] + [65537]
-    )
+    big = oversized_entry(ada)
     bad("entry commits to a payload of 65537 bytes", "SizeError", [[big, None]])
 
 
@@ -420,9 +424,7 @@ def announcement_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
         announcement(a, flip_bit(entry, len(entry) - 1), None),
     )
     bad("payload does not match", "PayloadError", announcement(a, entry, payload + b"\x00"))
-    big = signed_entry(
-        ada.identity, fields8(ada.identity, 1, None, T0, "x-blob", b"")[:7] + [65537]
-    )
+    big = oversized_entry(ada)
     bad("entry commits to a payload of 65537 bytes", "SizeError", announcement(a, big, None))
     # assemble() with a wrong key: signed by Ben, naming Ada.
     forged = assemble(
