@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 import multiaddr
 import trio
-from libp2p.abc import INotifee
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import InvalidAddrError, PeerInfo, info_from_p2p_addr
 
@@ -37,9 +36,10 @@ from lndesk.errors import UsageError
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.dht import FeedDht
 from lndesk.p2p.mdns import Mdns
+from lndesk.p2p.watch import ConnectionWatcher
 
 if TYPE_CHECKING:
-    from libp2p.abc import IHost, INetConn, INetStream, INetwork
+    from libp2p.abc import IHost
     from trio_typing import TaskStatus
 
 logger = logging.getLogger(__name__)
@@ -78,31 +78,6 @@ def parse_bootstrap(addrs: Iterable[str]) -> list[PeerInfo]:
     return list(peers.values())
 
 
-class _ConnectionWatch(INotifee):
-    """Puts every newly connected peer into the DHT routing table."""
-
-    def __init__(self, on_connect: Callable[[ID], None]) -> None:
-        self._on_connect = on_connect
-
-    async def connected(self, network: INetwork, conn: INetConn) -> None:
-        self._on_connect(conn.muxed_conn.peer_id)
-
-    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
-        return None
-
-    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
-        return None
-
-    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
-        return None
-
-    async def listen(self, network: INetwork, addr: multiaddr.Multiaddr) -> None:
-        return None
-
-    async def listen_close(self, network: INetwork, addr: multiaddr.Multiaddr) -> None:
-        return None
-
-
 class Discovery:
     """mDNS, bootstrap and DHT discovery for one host; see the module docstring."""
 
@@ -133,7 +108,7 @@ class Discovery:
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the configured mechanisms until cancelled (the host must be listening)."""
-        watch = _ConnectionWatch(self.add_peer)
+        watch = ConnectionWatcher(lambda peer, _addr: self.add_peer(peer), lambda *_: None)
         network = self._host.get_network()
         try:
             async with trio.open_nursery() as nursery:

@@ -91,6 +91,39 @@ def follow(s: Side, key: bytes) -> None:
 SMALL = Limits(batch_entries=100, request_entries=500, window=2)
 
 
+async def sync_from_liar(b: Side, liar: Any, *replies: frames.Message | bytes) -> None:
+    """Sync ``b`` from a host that answers each frame it receives with the next reply.
+
+    Asserts that the session ends with the liar penalised.
+    """
+
+    async def handler(stream: Any) -> None:
+        io = frames.FrameStream(stream, 1 << 20)
+        for reply in replies:
+            await io.receive()
+            if isinstance(reply, bytes):
+                await stream.write(reply)
+            else:
+                await io.send(reply)
+        await io.receive()
+
+    liar.set_stream_handler(SYNC_PROTOCOL, handler)
+    follow(b, ANN.public_key)
+    await b.host.connect(PeerInfo(liar.get_id(), liar.get_addrs()))
+    assert b.client is not None
+    with trio.fail_after(10), pytest.raises(PeerMisbehaved):
+        await b.client.sync_with(liar.get_id())
+    assert str(liar.get_id()) in b.penalised
+
+
+def raw_batch(items: list[tuple[bytes, bytes | None]]) -> bytes:
+    """A batch frame built without the encoder's checks."""
+    body = frames.canonical.encode(
+        {"t": "batch", "feed": ANN.public_key, "items": [list(i) for i in items]}
+    )
+    return frames.FRAME_HEAD.pack(len(body)) + body
+
+
 def test_missing_runs_and_windows() -> None:
     assert missing_runs(1, 10, {3, 4, 8}) == [(1, 2), (5, 7), (9, 10)]
     assert missing_runs(1, 3, {1, 2, 3}) == []
@@ -223,31 +256,6 @@ async def test_too_many_sessions_at_once_get_busy(tmp_path: Path) -> None:
         assert not a.penalised
 
 
-async def test_peer_misbehaved_is_raised_for_a_forged_batch(tmp_path: Path) -> None:
-    """A server answering with forged entries: nothing stored, server penalised."""
-    good = make_chain(ANN, 5)
-    forged = make_chain(make_identity(2), 5)  # signed by someone else
-    async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
-
-        async def handler(stream: Any) -> None:
-            io = frames.FrameStream(stream, 1 << 20)
-            await io.receive()
-            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 5, 5),)))
-            await io.receive()
-            await io.send(frames.Batch(ANN.public_key, tuple(wire(forged))))
-            await io.receive()
-
-        evil.set_stream_handler(SYNC_PROTOCOL, handler)
-        follow(b, ANN.public_key)
-        await b.host.connect(PeerInfo(evil.get_id(), evil.get_addrs()))
-        assert b.client is not None
-        with trio.fail_after(10), pytest.raises(PeerMisbehaved):
-            await b.client.sync_with(evil.get_id())
-        assert str(evil.get_id()) in b.penalised
-        assert b.feeds.held(ANN.public_key).max_seq == 0
-        del good
-
-
 def _forged_chain() -> list[tuple[bytes, bytes | None]]:
     return wire(make_chain(make_identity(2), 5))  # another author's entries
 
@@ -296,27 +304,9 @@ def _oversized() -> list[tuple[bytes, bytes | None]]:
 async def test_a_server_sending_bad_entries_is_penalised_and_nothing_is_stored(
     tmp_path: Path, bad_items: Any
 ) -> None:
-    items = bad_items()
+    have = frames.Have((frames.FeedHave(ANN.public_key, 5, 5),))
     async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
-
-        async def handler(stream: Any) -> None:
-            io = frames.FrameStream(stream, 1 << 20)
-            await io.receive()
-            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 5, 5),)))
-            await io.receive()
-            body = frames.canonical.encode(
-                {"t": "batch", "feed": ANN.public_key, "items": [list(i) for i in items]}
-            )
-            await stream.write(frames.FRAME_HEAD.pack(len(body)) + body)
-            await io.receive()
-
-        evil.set_stream_handler(SYNC_PROTOCOL, handler)
-        follow(b, ANN.public_key)
-        await b.host.connect(PeerInfo(evil.get_id(), evil.get_addrs()))
-        assert b.client is not None
-        with trio.fail_after(10), pytest.raises(PeerMisbehaved):
-            await b.client.sync_with(evil.get_id())
-        assert str(evil.get_id()) in b.penalised
+        await sync_from_liar(b, evil, have, raw_batch(bad_items()))
         assert b.feeds.held(ANN.public_key).max_seq == 0
         assert b.store.index.count_entries() == 0
 
@@ -346,26 +336,14 @@ async def test_entries_that_do_not_link_without_a_fork_proof_are_penalised(
     async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
         b.store.ingest(ANN.public_key, wire(chain))
         loose = wire(make_chain(ANN, 2, start_seq=4, prev=b"\x02" * 32))
-
-        async def handler(stream: Any) -> None:
-            io = frames.FrameStream(stream, 1 << 20)
-            await io.receive()
-            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 5, 5),)))
-            await io.receive()
-            await io.send(frames.Batch(ANN.public_key, tuple(loose)))
-            await io.receive()  # ack
-            await io.send(frames.Done())
-            await io.receive()  # get 3..3: it has no other entry 3 to show
-            await io.send(frames.Batch(ANN.public_key, tuple(wire(chain[2:3]))))
-            await io.receive()
-            await io.send(frames.Done())
-            await io.receive()
-
-        evil.set_stream_handler(SYNC_PROTOCOL, handler)
-        follow(b, ANN.public_key)
-        await b.host.connect(PeerInfo(evil.get_id(), evil.get_addrs()))
-        assert b.client is not None
-        with trio.fail_after(10), pytest.raises(PeerMisbehaved):
-            await b.client.sync_with(evil.get_id())
-        assert str(evil.get_id()) in b.penalised
+        await sync_from_liar(
+            b,
+            evil,
+            frames.Have((frames.FeedHave(ANN.public_key, 5, 5),)),
+            frames.Batch(ANN.public_key, tuple(loose)),
+            frames.Done(),
+            # asked for its entry 3 as proof of a fork, it has only ours to show
+            frames.Batch(ANN.public_key, tuple(wire(chain[2:3]))),
+            frames.Done(),
+        )
         assert b.store.feed_state(ANN.public_key).max_seq == 3
