@@ -261,14 +261,14 @@ def _json(line: str) -> dict[str, Any]:
 
 
 def vm_status(pid: int) -> dict[str, int]:
-    """VmRSS, VmHWM (peak RSS) etc. of a live process, in kB, from /proc/<pid>/status."""
+    """VmHWM (peak RSS), VmRSS, RssAnon, RssFile... of a live process, in kB (/proc)."""
     out: dict[str, int] = {}
     try:
         text = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return out
     for line in text.splitlines():
-        if line.startswith("Vm") and line.endswith(" kB"):
+        if line.startswith(("Vm", "Rss")) and line.endswith(" kB"):
             key, value = line.split(":", 1)
             out[key] = int(value.split()[0])
     return out

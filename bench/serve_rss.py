@@ -142,10 +142,16 @@ def main() -> int:
             rc = serve.terminate()
 
         print_table(
-            "lndesk serve memory (MB; peak = VmHWM, now = VmRSS)",
-            ["moment", "peak RSS", "RSS now", "VmData"],
+            "lndesk serve memory (MB; peak = VmHWM, now = VmRSS = anonymous + file + shmem)",
+            ["moment", "peak RSS", "RSS now", "anonymous", "file", "shmem"],
             [
-                [name, mb(status.get("VmHWM")), mb(status.get("VmRSS")), mb(status.get("VmData"))]
+                [
+                    name,
+                    *(
+                        mb(status.get(k))
+                        for k in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem")
+                    ),
+                ]
                 for name, status in marks
             ],
         )

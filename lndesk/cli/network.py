@@ -26,6 +26,7 @@ from lndesk.keytext import short_key
 from lndesk.p2p.events import (
     EntriesStored,
     Event,
+    FeedForked,
     FeedSynced,
     NodeWarning,
     PeerConnected,
@@ -99,6 +100,11 @@ class EventPrinter:
             return (
                 f"stored {event.count} entries of {short_key(event.feed)} via {event.via}"
                 f" (now {event.height} of {event.max_seq})"
+            )
+        if isinstance(event, FeedForked):
+            return (
+                f"the feed {short_key(event.feed)} is forked at entry {event.seq} (its author "
+                "signed two different entries there); both are kept and the feed is frozen"
             )
         if isinstance(event, PeerPenalised):
             return f"refusing {short_key(event.peer)} for {event.seconds:.0f} s: {event.reason}"

@@ -13,7 +13,8 @@ ourselves, and repeated findings of the same peer are reported at most once a mi
 * **DHT** (``lndesk.p2p.dht``): each node announces itself as provider of every feed it
   holds and looks up providers of every feed it follows, at start (as soon as the
   routing table has a first peer), every ``provide_interval`` seconds and whenever
-  ``refresh()`` is called (e.g. after following someone new). The DHT key of a feed is
+  ``refresh()`` is called. (Following a feed looks up that feed's providers at once:
+  ``Node.follow``; a feed held for the first time is provided at once.) The DHT key of a feed is
   documented in ``lndesk.p2p.dht``: ``0x12 0x20 || sha256(b"lndesk/feed/1" || key)``.
 
 Every connection, inbound or outbound, whoever made it, puts the peer into the DHT

@@ -56,6 +56,21 @@ class PeerPenalised:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedForked:
+    """Two validly signed entries at one seq of ``feed``: both kept as proof, feed frozen."""
+
+    feed: bytes
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltyEnded:
+    """A penalised peer is allowed again."""
+
+    peer: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class EntriesStored:
     """New entries of ``feed`` were authenticated and stored."""
 
@@ -121,6 +136,8 @@ Event = (
     | PeerLost
     | PeerFound
     | PeerPenalised
+    | PenaltyEnded
+    | FeedForked
     | EntriesStored
     | SyncProgress
     | FeedSynced

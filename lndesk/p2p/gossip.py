@@ -24,7 +24,7 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   for the next heartbeat to build a mesh.
 * Mesh degree 4 (low 2, high 8) instead of the test values callers usually pass: the
   network is tens of desktops and a feed has a few followers online at once.
-* A peer may subscribe to ``Limits.want_feeds`` topics (default 100), since everyone
+* A peer may subscribe to ``Limits.want_feeds`` topics (py-libp2p allows 100), since everyone
   subscribes to one topic per followed feed.
 * IP-diversity ("eclipse") protection is off: peers on one LAN or behind one NAT share
   an address, so it can never be satisfied and only adds grafts.
@@ -54,7 +54,7 @@ from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.tools.anyio_service import background_trio_service
 
-from lndesk.errors import EntryError
+from lndesk.errors import DecodeError, EntryError, SizeError
 from lndesk.identity import blake2b_256
 from lndesk.p2p.announce import (
     MAX_ANNOUNCEMENT_SIZE,
@@ -299,7 +299,12 @@ class HeadGossip:
         """
         if payload is not None and len(payload) > self._limits.gossip_payload:
             payload = None
-        data = encode_announcement(entry_raw, payload)
+        try:
+            data = encode_announcement(entry_raw, payload)
+        except SizeError:
+            if payload is None:
+                raise
+            data = encode_announcement(entry_raw, None)  # followers fetch it by sync
         author = decode_announcement(data).author
         await self.pubsub.publish(feed_topic(author), data)
 
@@ -325,7 +330,7 @@ class HeadGossip:
         def validate(forwarder: ID, msg: rpc_pb2.Message) -> bool:
             try:
                 if len(msg.topicIDs) != 1:
-                    raise EntryError("head announcement must name exactly one topic")
+                    raise DecodeError("head announcement must name exactly one topic")
                 announcement = decode_announcement(bytes(msg.data), topic=topic)
             except EntryError as exc:
                 self._reject(forwarder, str(exc))

@@ -31,7 +31,14 @@ import trio
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 
-from lndesk.errors import AddressError, DialError, EntryError, ForkedFeedError, NetworkError
+from lndesk.errors import (
+    AddressError,
+    ChainError,
+    DialError,
+    EntryError,
+    ForkedFeedError,
+    NetworkError,
+)
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
 from lndesk.p2p.events import (
@@ -46,6 +53,7 @@ from lndesk.p2p.events import (
     PeerFound,
     PeerLost,
     PeerPenalised,
+    PenaltyEnded,
     SyncFinished,
 )
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
@@ -227,6 +235,19 @@ class Node:
         self.gossip.block(peer)
         if self._nursery is not None:
             self._nursery.start_soon(self._disconnect, peer)
+            self._nursery.start_soon(self._unblock_later, peer)
+
+    async def _unblock_later(self, peer: ID) -> None:
+        """Let the peer's gossip in again once its penalty has run out."""
+        while True:
+            penalty = self.penalties.penalty(str(peer))
+            if penalty is None:
+                self.gossip.unblock(peer)
+                key = public_key_of(peer)
+                if key is not None:
+                    self._emit(PenaltyEnded(key))
+                return
+            await trio.sleep(max(0.0, penalty.until - self.penalties.now()))
 
     def is_penalised(self, peer: Any) -> bool:
         return self.penalties.is_penalised(str(peer))
@@ -445,6 +466,11 @@ class Node:
             try:
                 outcome = self.source.ingest(author, [(entry.raw, head.payload)])
             except ForkedFeedError:
+                return
+            except ChainError:
+                # Signed by the author but not linking to ours: a fork, or we hold a
+                # stale branch. Sync asks the forwarder for the proof.
+                self.request_sync(peer, [author])
                 return
             except EntryError as exc:
                 self.penalise(peer, f"gossip: {exc}")

@@ -39,6 +39,9 @@ class PenaltyBox:
             return None
         return found
 
+    def now(self) -> float:
+        return self._clock()
+
     def is_penalised(self, peer: str) -> bool:
         return self.penalty(peer) is not None
 

@@ -30,11 +30,12 @@ import trio
 from libp2p.custom_types import TProtocol
 
 from lndesk.entry import decode_entry
-from lndesk.errors import ChainError, EntryError, ForkedFeedError, ProtocolError
+from lndesk.errors import ChainError, EntryError, ForkedFeedError, NetworkError, ProtocolError
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import (
     EntriesStored,
     EventSink,
+    FeedForked,
     FeedSynced,
     PeerHolds,
     SyncProgress,
@@ -65,6 +66,10 @@ Penalise = Callable[[Any, str], None]
 
 class PeerMisbehaved(ProtocolError):
     """The peer broke the protocol or sent unauthentic entries; it has been penalised."""
+
+
+class SessionRefused(NetworkError):
+    """The server ended the session with an error frame (busy, ...): not misbehaviour."""
 
 
 @dataclass(slots=True)
@@ -269,7 +274,7 @@ class SyncClient:
             await frames.send(Want(tuple((key, self.source.held(key).height) for key in feeds)))
             have = await self._receive(frames)
             if isinstance(have, Error):
-                raise ProtocolError(f"the peer refused to sync: {have.code}: {have.message}")
+                raise SessionRefused(f"the peer refused to sync: {have.code}: {have.message}")
             if not isinstance(have, Have):
                 raise ProtocolError("the peer did not answer want with have")
             asked = set(feeds)
@@ -341,6 +346,7 @@ class SyncClient:
         """
         await frames.send(Get(key, first, last))
         stored = 0
+        received = 0
         frozen = False
         suspect: int | None = None
         peer_key = self._key_of(peer)
@@ -349,13 +355,24 @@ class SyncClient:
             if isinstance(message, Done):
                 if suspect is not None:
                     frozen = await self._check_fork(frames, key, suspect)
+                if not received:
+                    if first <= offer.height:
+                        raise ProtocolError(
+                            f"the peer said it holds entries 1..{offer.height} but sent none of "
+                            f"{first}..{last}"
+                        )
+                    # Above its contiguous height a peer may hold nothing of a range; do
+                    # not walk down a long sparse claim window by window.
+                    return stored, True
                 return stored, frozen
             if isinstance(message, Error):
-                raise ProtocolError(
+                raise SessionRefused(
                     f"the peer ended the session: {message.code}: {message.message}"
                 )
             if not isinstance(message, Batch) or message.feed != key:
                 raise ProtocolError("expected a batch of the requested feed")
+            _check_range(message.items, first, last)
+            received += len(message.items)
             held = self.source.held(key)
             if not frozen and suspect is None:
                 try:
@@ -370,6 +387,8 @@ class SyncClient:
                     held = self.source.held(key)
                     stored += outcome.stored
                     frozen = outcome.fork_at is not None
+                    if outcome.fork_at is not None:
+                        self._events(FeedForked(key, outcome.fork_at))
                     if outcome.stored:
                         self._events(
                             EntriesStored(
@@ -409,8 +428,18 @@ class SyncClient:
         if len(proof) == 1:
             outcome = self.source.ingest(key, proof)
             if outcome.fork_at is not None:
+                self._events(FeedForked(key, outcome.fork_at))
                 return True
         raise ChainError(f"the peer's entries of feed {key.hex()[:8]} do not link to ours")
+
+
+def _check_range(items: Sequence[tuple[bytes, bytes | None]], first: int, last: int) -> None:
+    """A batch must be a contiguous run inside the range asked for."""
+    low, high = decode_entry(items[0][0]).seq, decode_entry(items[-1][0]).seq
+    if not first <= low <= high <= last or high - low + 1 != len(items):
+        raise ProtocolError(
+            f"a batch holds entries {low}..{high}, outside the {first}..{last} asked"
+        )
 
 
 def _progress(held: Held) -> int:

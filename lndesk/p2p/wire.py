@@ -155,6 +155,8 @@ def _want(doc: dict[str, Any]) -> Want:
         if type(pair) is not list or len(pair) != 2:
             raise ProtocolError("want.feeds items must be [key, height]")
         feeds.append((_key(pair[0]), _seq(pair[1])))
+    if len({key for key, _ in feeds}) != len(feeds):
+        raise ProtocolError("want names a feed twice")
     return Want(tuple(feeds))
 
 
@@ -167,6 +169,8 @@ def _have(doc: dict[str, Any]) -> Have:
         if top < height:
             raise ProtocolError("have: max_seq is below height")
         feeds.append(FeedHave(_key(triple[0]), height, top))
+    if len({f.key for f in feeds}) != len(feeds):
+        raise ProtocolError("have names a feed twice")
     return Have(tuple(feeds))
 
 

@@ -13,7 +13,7 @@ from node_helpers import make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
 
 from lndesk.p2p import wire as frames
-from lndesk.p2p.events import AddressesChanged, PeerPenalised
+from lndesk.p2p.events import AddressesChanged, FeedForked, PeerPenalised, PenaltyEnded
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sync import SYNC_PROTOCOL
 
@@ -77,3 +77,41 @@ async def test_sync_through_a_relay(tmp_path: Path) -> None:
                 with trio.fail_after(20):
                     await ann.node.connect(circuit)
                 await ann.wait_height(bo, 3)
+
+
+async def test_a_penalty_runs_out(tmp_path: Path) -> None:
+    async with running_node(make_data_dir(tmp_path, "a"), penalty_seconds=0.3) as a:
+        async with running_node(make_data_dir(tmp_path, "b")) as b:
+            await b.post("hello")
+            await a.follow(b)
+            peer = b.node.host.get_id()
+            a.node.penalise(peer, "testing the timer")
+            assert a.node.is_penalised(peer)
+            await a.log.wait_for(
+                lambda events: any(isinstance(e, PenaltyEnded) and e.peer == b.key for e in events)
+            )
+            assert not a.node.is_penalised(peer)
+            assert peer not in a.node.gossip.pubsub.blacklisted_peers
+            await a.connect(b)
+            await a.wait_height(b, 1)
+
+
+async def test_a_peer_relaying_a_forked_author_is_not_penalised(tmp_path: Path) -> None:
+    chain = make_chain(ANN, 3)
+    fork = make_chain(ANN, 2, start_seq=3, prev=chain[1][0].id, text="other branch")
+    async with (
+        running_node(make_data_dir(tmp_path, "b")) as b,
+        running_node(make_data_dir(tmp_path, "p")) as p,
+    ):
+        b.service.store.ingest(ANN.public_key, wire(chain))
+        p.service.store.ingest(ANN.public_key, wire(chain[:2]) + wire(fork))
+        await b.follow(ANN.public_key)
+        await p.follow(ANN.public_key)
+        await b.connect(p)
+        await b.node.gossip.wait_for_topic_peers(ANN.public_key, 1)
+        head, payload = fork[-1]
+        await p.node.announce(head.raw, payload)
+        await b.log.wait_for(lambda _e: b.service.store.feed_state(ANN.public_key).forked_at == 3)
+        assert not any(isinstance(e, PeerPenalised) for e in b.log.events)
+        assert any(isinstance(e, FeedForked) and e.seq == 3 for e in b.log.events)
+        assert not b.node.is_penalised(p.node.host.get_id())

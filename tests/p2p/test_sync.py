@@ -23,6 +23,7 @@ from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sync import (
     SYNC_PROTOCOL,
     PeerMisbehaved,
+    SessionRefused,
     SyncClient,
     SyncServer,
     missing_runs,
@@ -347,3 +348,61 @@ async def test_entries_that_do_not_link_without_a_fork_proof_are_penalised(
             frames.Done(),
         )
         assert b.store.feed_state(ANN.public_key).max_seq == 3
+
+
+async def test_a_busy_server_is_not_penalised(tmp_path: Path) -> None:
+    busy = Limits(streams_per_peer=0)
+    async with side(tmp_path / "a", busy) as a, side(tmp_path / "b", SMALL) as b:
+        follow(b, ANN.public_key)
+        await connect(a, b)
+        assert b.client is not None
+        with trio.fail_after(10), pytest.raises(SessionRefused, match="busy"):
+            await b.client.sync_with(a.host.get_id())
+        assert not b.penalised and not a.penalised
+
+
+async def test_a_server_claiming_entries_it_does_not_send_is_penalised(tmp_path: Path) -> None:
+    async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
+        await sync_from_liar(
+            b, evil, frames.Have((frames.FeedHave(ANN.public_key, 1000, 1000),)), frames.Done()
+        )
+
+
+async def test_a_sparse_claim_with_nothing_behind_it_ends_quickly(tmp_path: Path) -> None:
+    """A peer may hold nothing of a sparse range; the reader must not walk 2**53 windows."""
+    async with side(tmp_path / "b", SMALL) as b, running_host() as odd:
+
+        async def handler(stream: Any) -> None:
+            io = frames.FrameStream(stream, 1 << 20)
+            await io.receive()
+            await io.send(frames.Have((frames.FeedHave(ANN.public_key, 0, 2**53 - 1),)))
+            while await io.receive() is not None:
+                await io.send(frames.Done())
+
+        odd.set_stream_handler(SYNC_PROTOCOL, handler)
+        follow(b, ANN.public_key)
+        await b.host.connect(PeerInfo(odd.get_id(), odd.get_addrs()))
+        assert b.client is not None
+        with trio.fail_after(10):
+            report = await b.client.sync_with(odd.get_id())
+        assert report.stored == 0
+        assert not b.penalised
+
+
+async def test_a_batch_outside_the_requested_range_is_penalised(tmp_path: Path) -> None:
+    chain = make_chain(ANN, 8)
+    async with side(tmp_path / "b", SMALL) as b, running_host() as evil:
+        b.store.ingest(ANN.public_key, wire(chain[:3]))
+        await sync_from_liar(
+            b,
+            evil,
+            frames.Have((frames.FeedHave(ANN.public_key, 8, 8),)),
+            frames.Batch(ANN.public_key, tuple(wire(chain))),  # 1..8, asked 4..8
+        )
+        assert b.store.feed_state(ANN.public_key).max_seq == 3
+
+
+def test_a_feed_named_twice_is_a_protocol_error() -> None:
+    frame = frames.encode_frame(frames.Want(((ANN.public_key, 0), (ANN.public_key, 1))))
+    with pytest.raises(ProtocolError, match="twice"):
+        frames.decode_frame_body(frame[4:])
