@@ -315,6 +315,8 @@ def frame_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
     bad_doc("want: height is a bool", {"t": "want", "feeds": [[a, True]]})
     bad_doc("have: item of two elements", {"t": "have", "feeds": [[a, 3]]})
     bad_doc("have: max_seq below height", {"t": "have", "feeds": [[a, 3, 2]]})
+    bad_doc("want: a feed named twice", {"t": "want", "feeds": [[a, 0], [a, 1]]})
+    bad_doc("have: a feed named twice", {"t": "have", "feeds": [[a, 3, 3], [a, 3, 4]]})
     bad_doc("get: first is 0", {"t": "get", "feed": a, "first": 0, "last": 3})
     bad_doc("get: last below first", {"t": "get", "feed": a, "first": 4, "last": 3})
     bad_doc("get: last over 2^53-1", {"t": "get", "feed": a, "first": 1, "last": 2**53})
