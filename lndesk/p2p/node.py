@@ -54,7 +54,6 @@ from lndesk.p2p.events import (
     PeerLost,
     PeerPenalised,
     PenaltyEnded,
-    SyncFinished,
 )
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
 from lndesk.p2p.host import build_host, listen_addrs, public_key_of
@@ -62,7 +61,8 @@ from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.penalty import PenaltyBox
 from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.relay import Relay
-from lndesk.p2p.sync import SYNC_PROTOCOL, PeerMisbehaved, SyncClient, SyncServer
+from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
+from lndesk.p2p.sync import SYNC_PROTOCOL, SyncClient, SyncServer
 from lndesk.p2p.watch import remote_address, watch_connections
 
 logger = logging.getLogger(__name__)
@@ -78,13 +78,6 @@ class PeerStatus:
     key: bytes | None
     address: str
     syncing: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SyncSummary:
-    peers: int
-    stored: int
-    errors: tuple[str, ...]
 
 
 class Node:
@@ -132,14 +125,9 @@ class Node:
         )
         self.relay = Relay(self.host, config)
         self._nursery: trio.Nursery | None = None
-        self._pending: dict[ID, set[bytes] | None] = {}
-        self._syncing: set[ID] = set()
-        self._idle = trio.Event()
-        self._idle.set()
-        self._stored_by_session: dict[ID, set[bytes]] = {}
-        self._session_errors: list[str] = []
-        self._session_stored = 0
-        self._session_peers = 0
+        self.scheduler = SyncScheduler(
+            self.sync_client, emit=self._emit, reannounce=self._reannounce, key_of=public_key_of
+        )
         self._provided: set[bytes] = set()
         self._stop = trio.Event()
         self._connected = trio.Event()
@@ -162,6 +150,7 @@ class Node:
         try:
             async with self.host.run(listen_addrs(self.config)), trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self.scheduler.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
                 watch_connections(self.host, self._on_connected, self._on_disconnected)
                 await nursery.start(self.gossip.run)
@@ -178,6 +167,7 @@ class Node:
                 nursery.cancel_scope.cancel()
         finally:
             self._nursery = None
+            self.scheduler.attach(None)
             self.peerbook.save()
             self._emit(NodeStopped())
 
@@ -224,7 +214,9 @@ class Node:
             if conns:
                 conn = conns[0] if isinstance(conns, list) else conns
                 address = remote_address(conn)
-            out.append(PeerStatus(str(peer), public_key_of(peer), address, peer in self._syncing))
+            out.append(
+                PeerStatus(str(peer), public_key_of(peer), address, self.scheduler.is_syncing(peer))
+            )
         return out
 
     def penalise(self, peer: Any, reason: str) -> None:
@@ -331,52 +323,7 @@ class Node:
 
     def request_sync(self, peer: ID, feeds: Iterable[bytes] | None = None) -> None:
         """Ask ``peer`` for ``feeds`` (default: all wanted feeds) soon."""
-        if self._nursery is None:
-            return
-        if feeds is None or self._pending.get(peer, set()) is None:
-            self._pending[peer] = None
-        else:
-            merged = self._pending.setdefault(peer, set())
-            assert merged is not None
-            merged.update(feeds)
-        if peer not in self._syncing:
-            if not self._syncing:
-                self._idle = trio.Event()
-            self._syncing.add(peer)
-            self._nursery.start_soon(self._sync_worker, peer)
-
-    async def _sync_worker(self, peer: ID) -> None:
-        key = public_key_of(peer)
-        try:
-            while peer in self._pending:
-                feeds = self._pending.pop(peer)
-                self._stored_by_session[peer] = set()
-                error: str | None = None
-                stored = 0
-                try:
-                    report = await self.sync_client.sync_with(
-                        peer, None if feeds is None else sorted(feeds)
-                    )
-                    stored = report.stored
-                except PeerMisbehaved as exc:
-                    error = str(exc)
-                    self._pending.pop(peer, None)
-                except Exception as exc:  # the peer went away or refused; try again later
-                    error = f"{type(exc).__name__}: {exc}"
-                    logger.info("sync with %s failed: %s", peer, error)
-                    self._pending.pop(peer, None)
-                self._session_peers += 1
-                self._session_stored += stored
-                if error:
-                    self._session_errors.append(error)
-                if key is not None:
-                    self._emit(SyncFinished(key, stored, 0, error))
-                for feed in self._stored_by_session.pop(peer, set()):
-                    await self._reannounce(feed)
-        finally:
-            self._syncing.discard(peer)
-            if not self._syncing:
-                self._idle.set()
+        self.scheduler.request(peer, feeds)
 
     async def _reannounce(self, feed: bytes) -> None:
         """Tell the feed's topic about the head just fetched, so others pull it from us."""
@@ -391,11 +338,7 @@ class Node:
 
     async def sync_now(self, timeout: float = 120.0) -> SyncSummary:
         """Sync with every connected peer and wait until every session has ended."""
-        self._session_errors, self._session_stored, self._session_peers = [], 0, 0
-        for peer in self.host.get_connected_peers():
-            self.request_sync(peer)
-        await self.wait_synced(timeout)
-        return SyncSummary(self._session_peers, self._session_stored, tuple(self._session_errors))
+        return await self.scheduler.run_round(self.host.get_connected_peers(), timeout)
 
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until at least one peer is connected; False if none came within ``timeout``."""
@@ -404,9 +347,8 @@ class Node:
         return bool(self.host.get_connected_peers())
 
     async def wait_synced(self, timeout: float = 120.0) -> None:
-        with trio.move_on_after(timeout):
-            while self._syncing:
-                await self._idle.wait()
+        """Wait until no sync session is running (or ``timeout``)."""
+        await self.scheduler.wait_idle(timeout)
 
     async def _resync_loop(self) -> None:
         while True:
@@ -511,10 +453,7 @@ class Node:
     def _emit(self, event: Event) -> None:
         if isinstance(event, EntriesStored):
             self._provide_soon(event.feed)
-        if isinstance(event, EntriesStored) and event.via == "sync" and event.peer is not None:
-            for peer, feeds in self._stored_by_session.items():
-                if public_key_of(peer) == event.peer:
-                    feeds.add(event.feed)
+            self.scheduler.note(event)
         try:
             self._sink(event)
         except Exception:  # a listener's bug must not stop the node
