@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("mdns", "bootstrap", "dht")
-
 BOOTSTRAP_DIAL_TIMEOUT = 15.0
 BOOTSTRAP_RETRY_FIRST = 5.0
 """Seconds before the first re-dial of an unreachable bootstrap peer; doubled each time."""

@@ -44,9 +44,3 @@ class PenaltyBox:
 
     def is_penalised(self, peer: str) -> bool:
         return self.penalty(peer) is not None
-
-    def active(self) -> dict[str, Penalty]:
-        now = self._clock()
-        for peer in [p for p, found in self._peers.items() if found.until <= now]:
-            del self._peers[peer]
-        return dict(self._peers)

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 import multiaddr
 import trio
-from libp2p.abc import INotifee
 from libp2p.host.exceptions import StreamFailure
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
@@ -53,9 +52,10 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from lndesk.errors import DialError, NetworkError, RelayRefusedError
 from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.watch import ConnectionWatcher
 
 if TYPE_CHECKING:
-    from libp2p.abc import IHost, INetConn, INetStream, INetwork
+    from libp2p.abc import IHost
 
 logger = logging.getLogger(__name__)
 
@@ -117,32 +117,6 @@ def _is_loopback(addr: multiaddr.Multiaddr) -> bool:
     return text.startswith(("/ip4/127.", "/ip6/::1/"))
 
 
-class _DropWatch(INotifee):
-    """Wakes the renewal loop when a connection closes (it may have been to a relay)."""
-
-    def __init__(self, relay: Relay) -> None:
-        self._relay = relay
-
-    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
-        if conn.muxed_conn.peer_id in self._relay._slots:
-            self._relay._changed.set()
-
-    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
-        pass
-
-    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
-        pass
-
-    async def connected(self, network: INetwork, conn: INetConn) -> None:
-        pass
-
-    async def listen(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
-        pass
-
-    async def listen_close(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
-        pass
-
-
 class Relay:
     """Circuit relay v2 for one host: hop service, reservations, circuit dials, DCUtR.
 
@@ -168,9 +142,14 @@ class Relay:
         self._dcutr: DCUtRProtocol | None = None
         self._running = False
 
+    def _on_disconnected(self, peer: ID, _address: str) -> None:
+        """Wake the renewal loop when a connection to a relay closes."""
+        if peer in self._slots:
+            self._changed.set()
+
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve circuit relay (and DCUtR) until cancelled; renew reservations."""
-        watch = _DropWatch(self)
+        watch = ConnectionWatcher(lambda *_: None, self._on_disconnected)
         network = self._host.get_network()
         network.register_notifee(watch)
         try:

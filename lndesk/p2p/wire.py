@@ -90,6 +90,7 @@ class Error:
 Message = Want | Have | Get | Batch | Ack | Done | Error
 
 ERROR_CODES = ("busy", "bad-request", "too-large", "refused", "internal")
+"""The codes of docs/protocol.md section 20.7; receivers accept any text as a code."""
 
 
 def encode_frame(message: Message) -> bytes:
