@@ -18,6 +18,7 @@ import time
 
 import trio
 from libp2p.peer.peerinfo import PeerInfo
+from netns import stdin_lines
 
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
@@ -53,20 +54,8 @@ async def main(seed: bytes) -> None:
         await nursery.start(discovery.run)
         started = time.monotonic()
         say(f"READY {host.get_id()}")
-        stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
-        buffer = b""
-        while True:
-            while b"\n" not in buffer:
-                data = await stdin.receive_some()
-                if not data:
-                    break
-                buffer += data
-            if b"\n" not in buffer:
-                break
-            command, buffer = buffer.split(b"\n", 1)
-            if command.strip() == b"quit":
-                break
-            if command.strip() == b"dial":
+        async for command in stdin_lines():
+            if command == "dial":
                 await dial_all()
         nursery.cancel_scope.cancel()
     say("STOPPED")

@@ -29,6 +29,7 @@ from typing import Any
 
 import trio
 from libp2p.peer.id import ID
+from netns import stdin_lines
 
 from lndesk.app.node import AppNode
 from lndesk.app.service import Service
@@ -91,22 +92,8 @@ async def main(data_dir: Path, config: NodeConfig) -> None:
             await nursery.start(app.run)
             key = key_to_text(service.public_key)
             say("READY", app.node.peer_id, key, *app.node.addresses())
-            stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
-            buffer = b""
-            while True:
-                while b"\n" not in buffer:
-                    data = await stdin.receive_some()
-                    if not data:
-                        break
-                    buffer += data
-                if b"\n" not in buffer:
-                    break
-                raw, buffer = buffer.split(b"\n", 1)
-                line = raw.decode().strip()
-                if line == "quit":
-                    break
-                if line:
-                    await command(app, line)
+            async for line in stdin_lines():
+                await command(app, line)
             app.stop()
     say("STOPPED")
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,14 +18,10 @@ from pathlib import Path
 import pytest
 import trio
 from conftest import make_seed
+from netns import Child, child_in, ip
 
 CHILD = Path(__file__).with_name("mdns_child.py")
-ROOT = Path(__file__).resolve().parents[2]
 SUBNET = "10.231.{}.{}/24"
-
-
-def ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture
@@ -72,53 +66,15 @@ def two_namespaces() -> Iterator[tuple[str, str]]:
         assert not any(ns in leftover for ns in names)
 
 
-class Child:
-    """A node process; lines of its output are read with timeouts, never sleeps."""
-
-    def __init__(self, process: trio.Process) -> None:
-        self.process = process
-        self._buffer = b""
-        self.lines: list[str] = []
-
-    async def line(self) -> str:
-        assert self.process.stdout is not None
-        while b"\n" not in self._buffer:
-            data = await self.process.stdout.receive_some()
-            if not data:
-                raise AssertionError(f"node exited; its output was {self.lines}")
-            self._buffer += data
-        raw, self._buffer = self._buffer.split(b"\n", 1)
-        text = raw.decode()
-        self.lines.append(text)
-        return text
-
-    async def expect(self, prefix: str) -> list[str]:
-        while True:
-            text = await self.line()
-            if text.startswith(prefix):
-                return text.split()
-
-
 @asynccontextmanager
-async def child_in(namespace: str) -> AsyncIterator[Child]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = ["ip", "netns", "exec", namespace, sys.executable, str(CHILD)]
-    command.append(make_seed(namespace).hex())
-    process = await trio.lowlevel.open_process(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT
-    )
-    try:
-        yield Child(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-        with trio.CancelScope(shield=True):
-            await process.wait()
+async def node_in(namespace: str) -> AsyncIterator[Child]:
+    async with child_in(namespace, CHILD, make_seed(namespace).hex()) as child:
+        yield child
 
 
 async def test_two_nodes_find_each_other_by_mdns(two_namespaces: tuple[str, str]) -> None:
     ns_a, ns_b = two_namespaces
-    async with child_in(ns_a) as a, child_in(ns_b) as b:
+    async with node_in(ns_a) as a, node_in(ns_b) as b:
         with trio.fail_after(30):
             id_a = (await a.expect("READY"))[1]
             id_b = (await b.expect("READY"))[1]
@@ -129,16 +85,14 @@ async def test_two_nodes_find_each_other_by_mdns(two_namespaces: tuple[str, str]
         assert found_by_b[2] == "mdns"
         print(f"mDNS discovery after {found_by_a[3]} s and {found_by_b[3]} s")
         # The advertised addresses are dialable (not loopback, not a wildcard).
-        assert a.process.stdin is not None
-        await a.process.stdin.send_all(b"dial\n")
+        await a.send("dial")
         with trio.fail_after(30):
             await a.expect(f"CONNECTED {id_b}")
         assert not any(line.startswith(f"FOUND {id_a}") for line in a.lines)  # not ourselves
 
         # Stopping closes zeroconf (goodbye packets, sockets) and exits cleanly.
         for child in (a, b):
-            assert child.process.stdin is not None
-            await child.process.stdin.send_all(b"quit\n")
+            await child.send("quit")
         with trio.fail_after(30):
             for child in (a, b):
                 await child.expect("STOPPED")

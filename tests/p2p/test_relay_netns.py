@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,12 +27,11 @@ from typing import Any
 
 import pytest
 import trio
-from test_mdns_netns import Child, ip
+from netns import Child, child_in, ip
 
 from lndesk.app.service import create_identity
 
 CHILD = Path(__file__).with_name("relay_child.py")
-ROOT = Path(__file__).resolve().parents[2]
 PORT = 4747
 WAIT = 30
 
@@ -122,33 +120,14 @@ def three_namespaces() -> Iterator[Net]:
 async def node_in(namespace: str, data_dir: Path, **config: Any) -> AsyncIterator[Child]:
     """A whole lndesk node (``relay_child.py``) running inside ``namespace``."""
     create_identity(data_dir)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = ["ip", "netns", "exec", namespace, sys.executable, str(CHILD)]
-    command += [str(data_dir), json.dumps(config)]
-    process = await trio.lowlevel.open_process(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT
-    )
-    try:
-        yield Child(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-        with trio.CancelScope(shield=True):
-            await process.wait()
-
-
-async def send(child: Child, line: str) -> None:
-    assert child.process.stdin is not None
-    await child.process.stdin.send_all(line.encode() + b"\n")
+    async with child_in(namespace, CHILD, str(data_dir), json.dumps(config)) as child:
+        yield child
 
 
 async def expect(child: Child, *prefixes: str) -> list[str]:
     """The words of the node's next line starting with one of ``prefixes``."""
     with trio.move_on_after(WAIT):
-        while True:
-            text = await child.line()
-            if text.startswith(prefixes):
-                return text.split()
+        return await child.expect(*prefixes)
     raise AssertionError(f"no {' or '.join(prefixes)} line in {WAIT} s; got {child.lines}")
 
 
@@ -184,9 +163,9 @@ async def test_unreachable_node_is_synced_through_relay(
             reserved = trio.current_time()
 
             for n in range(1, 4):
-                await send(b, f"post note {n} from behind the relay")
+                await b.send(f"post note {n} from behind the relay")
                 assert (await expect(b, "POSTED"))[1] == str(n)
-            await send(a, f"follow {b_key}")
+            await a.send(f"follow {b_key}")
             await expect(a, "FOLLOWING")
 
             # No path from A to B but through R: A routes the dial to R, which drops it
@@ -194,7 +173,7 @@ async def test_unreachable_node_is_synced_through_relay(
             # dial times out (Node.connect gives up after 15 s) instead of being refused.
             direct = f"/ip4/{net.b_ip}/tcp/{PORT}/p2p/{b_id}"
             assert direct in b_addrs
-            await send(a, f"connect {direct}")
+            await a.send(f"connect {direct}")
             outcome = await expect(a, "DIALFAIL", "CONNECTED")
             assert outcome[0] == "DIALFAIL", f"A reached B without the relay: {outcome}"
             reason = " ".join(outcome[2:])
@@ -204,14 +183,14 @@ async def test_unreachable_node_is_synced_through_relay(
             # A reaches B through R's address on A's own subnet.
             via_subnet_1 = f"/ip4/{net.r_ip1}/tcp/{PORT}/p2p/{r_id}/p2p-circuit/p2p/{b_id}"
             dialling = trio.current_time()
-            await send(a, f"connect {via_subnet_1}")
+            await a.send(f"connect {via_subnet_1}")
             assert await expect(a, "CONNECTED", "DIALFAIL") == ["CONNECTED", b_id, "relayed"]
             connected = trio.current_time()
             while (await expect(a, f"HEIGHT {b_key}"))[2] != "3":
                 pass
             synced = trio.current_time()
             # Hole punching (DCUtR) cannot find a direct path either: still relayed.
-            await send(a, f"link {b_id}")
+            await a.send(f"link {b_id}")
             assert await expect(a, "LINK") == ["LINK", b_id, "relayed"]
             print(
                 f"slot on R {reserved - started:.2f} s after start, circuit dial "
@@ -219,7 +198,7 @@ async def test_unreachable_node_is_synced_through_relay(
             )
 
             for child in (a, b, r):
-                await send(child, "quit")
+                await child.send("quit")
             for child in (a, b, r):
                 await expect(child, "STOPPED")
                 with trio.fail_after(WAIT):
