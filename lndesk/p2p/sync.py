@@ -37,6 +37,7 @@ from lndesk.p2p.events import (
     EventSink,
     FeedForked,
     FeedSynced,
+    NodeWarning,
     PeerHolds,
     SyncProgress,
 )
@@ -151,12 +152,16 @@ class SyncServer:
         except (trio.TooSlowError, OSError, StreamGone) as exc:
             logger.info("sync session from %s ended: %s", peer, exc or "timed out")
             await _reset(stream)
-        except Exception as exc:  # a stream error from libp2p; the peer went away
-            if _is_stream_error(exc):
+        except Exception as exc:
+            if _is_stream_error(exc):  # from libp2p: the peer went away
                 logger.info("sync session from %s ended: %s", peer, exc)
                 await _reset(stream)
             else:
-                raise
+                # Our side failed (an unreadable store, a bug). Letting it escape would
+                # take the whole connection down inside libp2p; say so and go on serving.
+                logger.exception("could not serve sync to %s", peer)
+                self._events(NodeWarning(f"Could not serve a sync request: {exc}"))
+                await _send_error(frames, "internal", "the server failed for a local reason")
         finally:
             self._sessions[peer] -= 1
             if not self._sessions[peer]:

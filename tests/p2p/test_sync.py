@@ -15,10 +15,10 @@ from libp2p.peer.peerinfo import PeerInfo
 from store_helpers import check_feed, make_chain, make_identity, wire
 
 from lndesk.app.feeds import StoreFeeds
-from lndesk.errors import ProtocolError
+from lndesk.errors import ProtocolError, StoreCorruptError
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EntriesStored, Event, PeerHolds
+from lndesk.p2p.events import EntriesStored, Event, NodeWarning, PeerHolds
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sync import (
     SYNC_PROTOCOL,
@@ -406,3 +406,31 @@ def test_a_feed_named_twice_is_a_protocol_error() -> None:
     frame = frames.encode_frame(frames.Want(((ANN.public_key, 0), (ANN.public_key, 1))))
     with pytest.raises(ProtocolError, match="twice"):
         frames.decode_frame_body(frame[4:])
+
+
+async def test_a_server_that_cannot_read_its_store_says_so_and_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    """A local failure (a damaged or unreadable store) ends that session with `internal`;
+    the reader does not penalise it, and the server goes on answering."""
+    chain = make_chain(ANN, 20)
+    async with side(tmp_path / "a", SMALL) as a, side(tmp_path / "b", SMALL) as b:
+        a.store.ingest(ANN.public_key, wire(chain))
+        follow(b, ANN.public_key)
+        await connect(a, b)
+        assert b.client is not None
+        read_run = a.feeds.read_run
+
+        def failing_read_run(*args: Any) -> Any:
+            raise StoreCorruptError("the log file could not be read (simulated disk error)")
+
+        a.feeds.read_run = failing_read_run  # type: ignore[method-assign]
+        with trio.fail_after(10), pytest.raises(SessionRefused, match="internal"):
+            await b.client.sync_with(a.host.get_id())
+        assert not b.penalised and not a.penalised
+        assert [e for e in a.events if isinstance(e, NodeWarning)]
+
+        a.feeds.read_run = read_run  # type: ignore[method-assign]
+        with trio.fail_after(10):
+            await b.client.sync_with(a.host.get_id())
+        assert len(check_feed(b.store, ANN.public_key)) == 20
