@@ -38,6 +38,7 @@ from lndesk.errors import (
     EntryError,
     ForkedFeedError,
     NetworkError,
+    StoreError,
 )
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
@@ -416,6 +417,9 @@ class Node:
                 return
             except EntryError as exc:
                 self.penalise(peer, f"gossip: {exc}")
+                return
+            except StoreError as exc:  # our disk, not the peer: say so, sync retries later
+                self.warn(f"Could not store a new post: {exc}")
                 return
             if outcome.stored:
                 now = self.source.held(author)

@@ -15,7 +15,8 @@ from typing import Any
 
 import trio
 
-from lndesk.p2p.events import EntriesStored, EventSink, SyncFinished
+from lndesk.errors import StoreError
+from lndesk.p2p.events import EntriesStored, EventSink, NodeWarning, SyncFinished
 from lndesk.p2p.sync import PeerMisbehaved, SyncClient
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ class SyncScheduler:
                     stored, count = report.stored, report.feeds
                 except PeerMisbehaved as exc:
                     error = str(exc)
+                    self._pending.pop(peer, None)
+                except StoreError as exc:  # our disk, not the peer; the timer retries
+                    error = f"could not store what the peer sent: {exc}"
+                    self._emit(NodeWarning(f"Could not store synced posts: {exc}"))
                     self._pending.pop(peer, None)
                 except Exception as exc:  # the peer went away or refused; the timer retries
                     error = f"{type(exc).__name__}: {exc}"

@@ -1,4 +1,5 @@
-"""Whole nodes: a peer sending bad data is refused; relayed connections carry sync."""
+"""Whole nodes: a peer sending bad data is refused, a failing disk blames no one, relayed
+connections carry sync."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from libp2p.peer.peerinfo import PeerInfo
 from node_helpers import make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
 
+from lndesk.errors import StoreError
 from lndesk.p2p import wire as frames
-from lndesk.p2p.events import AddressesChanged, FeedForked, PeerPenalised, PenaltyEnded
+from lndesk.p2p.events import (
+    AddressesChanged,
+    FeedForked,
+    NodeWarning,
+    PeerPenalised,
+    PenaltyEnded,
+)
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sync import SYNC_PROTOCOL
 
@@ -115,3 +123,33 @@ async def test_a_peer_relaying_a_forked_author_is_not_penalised(tmp_path: Path) 
         assert not any(isinstance(e, PeerPenalised) for e in b.log.events)
         assert any(isinstance(e, FeedForked) and e.seq == 3 for e in b.log.events)
         assert not b.node.is_penalised(p.node.host.get_id())
+
+
+async def test_a_store_that_fails_to_write_warns_and_loses_nothing(tmp_path: Path) -> None:
+    """Bo's disk fails while Ann posts (live and by sync): Bo warns, blames no one, and
+    gets every post once his store works again."""
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    async with running_node(ann_dir) as ann, running_node(bo_dir) as bo:
+        await bo.follow(ann)
+        await bo.connect(ann)
+        await bo.node.gossip.wait_for_topic_peers(ann.key, 1)
+        await ann.node.gossip.wait_for_topic_peers(ann.key, 1)
+        source = bo.node.source
+        ingest = source.ingest
+
+        def disk_full(*args: Any) -> Any:
+            raise StoreError("no space left on the device (simulated)")
+
+        source.ingest = disk_full  # type: ignore[method-assign]
+        await ann.post("while Bo's disk is full")
+        await bo.log.wait_for(lambda events: any(isinstance(e, NodeWarning) for e in events))
+        with trio.fail_after(20):
+            summary = await bo.node.sync_now()
+        assert any("no space left" in error for error in summary.errors)
+        assert bo.height_of(ann) == 0
+        assert not any(isinstance(e, PeerPenalised) for e in bo.log.events)
+        assert bo.node.host.get_network().connections.get(ann.node.host.get_id())
+
+        source.ingest = ingest  # type: ignore[method-assign]
+        await ann.post("and after")
+        await bo.wait_height(ann, 2)
