@@ -57,6 +57,8 @@ class NodeConfig:
     watermarks (8 here; 200 with its defaults) and prunes above the high one."""
     resync_interval: float = 120.0
     """Seconds between anti-entropy rounds with each connected peer (repairs lost gossip)."""
+    address_check_interval: float = 10.0
+    """Seconds between checks of this machine's addresses (they change with the network)."""
     provide_interval: float = 600.0
     """Seconds between re-announcing held feeds as DHT provider records."""
     penalty_seconds: float = 600.0

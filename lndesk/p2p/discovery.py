@@ -6,6 +6,9 @@ passed to ``on_peer(PeerInfo, source)`` on trio's thread, with ``source`` one of
 ourselves, and repeated findings of the same peer are reported at most once a minute.
 
 * **mDNS** (``lndesk.p2p.mdns``) finds nodes on the same network with no configuration.
+  zeroconf binds to the interfaces that exist when it starts and advertises the
+  addresses we had then, so ``addresses_changed()`` (a laptop on another Wi-Fi) starts
+  it afresh.
 * **Bootstrap** peers are dialled at start and re-dialled on a slow, growing schedule
   while not connected (a friend's always-on machine, a community node). They are the
   entry points into the DHT, so they go into the routing table too. Discovery dials
@@ -99,7 +102,8 @@ class Discovery:
             FeedDht(host, on_table_filled=self.refresh) if config.dht else None
         )
         self.mdns: Mdns | None = None
-        self._reported: dict[tuple[ID, str], float] = {}
+        self._mdns_restart = trio.Event()
+        self._reported: dict[tuple[ID, str], tuple[float, frozenset[str]]] = {}
         self._provide_now = trio.Event()
         self._lookup_now = trio.Event()
 
@@ -119,8 +123,7 @@ class Discovery:
                     nursery.start_soon(self._provide_loop)
                     nursery.start_soon(self._lookup_loop)
                 if self._config.mdns:
-                    self.mdns = Mdns(self._host, self._found_by_mdns)
-                    await nursery.start(self.mdns.run)
+                    await nursery.start(self._mdns_loop)
                 for peer in self.bootstrap_peers:
                     nursery.start_soon(self._bootstrap_loop, peer)
                 logger.info(
@@ -150,6 +153,11 @@ class Discovery:
             return []
         return await self.dht.find_providers(feed, limit)
 
+    def addresses_changed(self) -> None:
+        """Our addresses changed: advertise the new ones on the LAN and in the DHT."""
+        self._mdns_restart.set()
+        self.refresh()
+
     def add_peer(self, peer_id: ID) -> None:
         """Put a connected peer into the DHT routing table (queued; trio thread only)."""
         if self.dht is not None:
@@ -165,10 +173,26 @@ class Discovery:
         if self.dht is not None:
             await self.dht.wait_table_size(size)
 
+    async def _mdns_loop(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run mDNS, starting it afresh each time ``addresses_changed()`` is called."""
+        started = False
+        while True:
+            self._mdns_restart = trio.Event()
+            self.mdns = Mdns(self._host, self._found_by_mdns)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.mdns.run)
+                if not started:
+                    task_status.started()
+                    started = True
+                await self._mdns_restart.wait()
+                logger.info("addresses changed: restarting mDNS")
+                nursery.cancel_scope.cancel()
+
     # -- reporting ---------------------------------------------------------------
 
     def _report(self, peer: PeerInfo, source: str, *, force: bool = False) -> None:
-        """Hand a found peer to the node, at most once per ``REPORT_AGAIN_AFTER`` per source.
+        """Hand a found peer to the node, at most once per ``REPORT_AGAIN_AFTER`` per source
+        unless its addresses changed.
 
         mDNS repeats itself constantly, so a peer found by mDNS while connected is not
         reported. A DHT result is reported even when connected: it says the peer holds
@@ -178,13 +202,14 @@ class Discovery:
             return
         now = time.monotonic()
         key = (peer.peer_id, source)
+        addrs = frozenset(str(a) for a in peer.addrs)
         if not force:
             if source == "mdns" and peer.peer_id in self._host.get_connected_peers():
                 return
             last = self._reported.get(key)
-            if last is not None and now - last < REPORT_AGAIN_AFTER:
+            if last is not None and now - last[0] < REPORT_AGAIN_AFTER and addrs <= last[1]:
                 return
-        self._reported[key] = now
+        self._reported[key] = (now, addrs)
         logger.debug("found %s by %s", peer.peer_id, source)
         try:
             self._on_peer(peer, source)

@@ -160,6 +160,7 @@ class Node:
                 await nursery.start(self.discovery.run)
                 await nursery.start(self.relay.run)
                 nursery.start_soon(self._resync_loop)
+                nursery.start_soon(self._watch_addresses, self.host.get_addrs())
                 nursery.start_soon(self._dial_known_peers)
                 self._emit(NodeStarted(self.peer_id, tuple(self.addresses())))
                 self.started.set()
@@ -356,6 +357,22 @@ class Node:
             await trio.sleep(self.config.resync_interval)
             for peer in self.host.get_connected_peers():
                 self.request_sync(peer)
+
+    async def _watch_addresses(self, at_start: list[multiaddr.Multiaddr]) -> None:
+        """Notice a new network (another Wi-Fi, a VPN, a cable) and advertise it.
+
+        The listener on 0.0.0.0 keeps working, but the addresses shown to the user, sent
+        by mDNS and stored in DHT provider records are the interfaces of the moment.
+        """
+        last = [str(a) for a in at_start]
+        while True:
+            await trio.sleep(self.config.address_check_interval)
+            now = [str(a) for a in self.host.get_addrs()]
+            if now != last:
+                logger.info("addresses changed: %s", now)
+                last = now
+                self._emit(AddressesChanged(tuple(self.addresses())))
+                self.discovery.addresses_changed()
 
     # --- feeds and gossip --------------------------------------------------------
 

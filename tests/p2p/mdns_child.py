@@ -3,7 +3,10 @@
 Listens on 0.0.0.0 with mDNS on and the DHT off, and talks to the test over stdio:
 
 * prints ``READY <peer id>`` once discovery runs;
-* prints ``FOUND <peer id> <source> <seconds since READY>`` for every ``on_peer`` call;
+* prints ``FOUND <peer id> <source> <seconds since READY> <address>...`` for every
+  ``on_peer`` call;
+* on a ``readdress`` line, tells discovery that our addresses changed (mDNS restarts
+  and advertises the new ones) and prints ``READDRESSED``;
 * on a ``dial`` line, dials every peer found so far and prints ``CONNECTED <peer id>``
   (not earlier: a node connected to by a peer does not report that peer again, so
   dialling at once would hide whether the other side's mDNS works);
@@ -37,7 +40,8 @@ async def main(seed: bytes) -> None:
     found: dict[str, PeerInfo] = {}
 
     def on_peer(peer: PeerInfo, source: str) -> None:
-        say(f"FOUND {peer.peer_id} {source} {time.monotonic() - started:.2f}")
+        addrs = " ".join(str(a) for a in peer.addrs)
+        say(f"FOUND {peer.peer_id} {source} {time.monotonic() - started:.2f} {addrs}")
         found[str(peer.peer_id)] = peer
 
     async def dial_all() -> None:
@@ -57,6 +61,9 @@ async def main(seed: bytes) -> None:
         async for command in stdin_lines():
             if command == "dial":
                 await dial_all()
+            elif command == "readdress":
+                discovery.addresses_changed()
+                say("READDRESSED")
         nursery.cancel_scope.cancel()
     say("STOPPED")
 

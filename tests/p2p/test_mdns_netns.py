@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,18 @@ CHILD = Path(__file__).with_name("mdns_child.py")
 SUBNET = "10.231.{}.{}/24"
 
 
+@dataclass(frozen=True)
+class Lan:
+    a: str
+    b: str
+    b_link: str
+    """B's end of the veth pair."""
+    subnet: str
+    """The third part of the 10.231.x.0/24 addresses."""
+
+
 @pytest.fixture
-def two_namespaces() -> Iterator[tuple[str, str]]:
+def two_namespaces() -> Iterator[Lan]:
     """Namespaces A and B, linked by a veth pair with 10.231.x.1 and 10.231.x.2."""
     if shutil.which("ip") is None:
         pytest.skip("the `ip` command (iproute2) is not installed")
@@ -57,7 +68,7 @@ def two_namespaces() -> Iterator[tuple[str, str]]:
             done = ip(*step)
             if done.returncode != 0:
                 pytest.skip(f"`ip {' '.join(step)}` failed: {done.stderr.strip()}")
-        yield names
+        yield Lan(names[0], names[1], links[1], str(third))
     finally:
         ip("link", "del", links[0])  # only left here if moving it into a namespace failed
         for ns in names:
@@ -72,9 +83,9 @@ async def node_in(namespace: str) -> AsyncIterator[Child]:
         yield child
 
 
-async def test_two_nodes_find_each_other_by_mdns(two_namespaces: tuple[str, str]) -> None:
-    ns_a, ns_b = two_namespaces
-    async with node_in(ns_a) as a, node_in(ns_b) as b:
+async def test_two_nodes_find_each_other_by_mdns(two_namespaces: Lan) -> None:
+    lan = two_namespaces
+    async with node_in(lan.a) as a, node_in(lan.b) as b:
         with trio.fail_after(30):
             id_a = (await a.expect("READY"))[1]
             id_b = (await b.expect("READY"))[1]
@@ -84,6 +95,22 @@ async def test_two_nodes_find_each_other_by_mdns(two_namespaces: tuple[str, str]
         assert found_by_a[2] == "mdns"
         assert found_by_b[2] == "mdns"
         print(f"mDNS discovery after {found_by_a[3]} s and {found_by_b[3]} s")
+
+        # B's network changes (a new address, as on another Wi-Fi): once B's node is
+        # told, mDNS advertises the new address and A hears it.
+        new_ip = f"10.231.{lan.subnet}.3"
+        assert not any(f"/ip4/{new_ip}/" in addr for addr in found_by_a[4:])
+        added = ip("-n", lan.b, "addr", "add", f"{new_ip}/24", "dev", lan.b_link)
+        assert added.returncode == 0, added.stderr
+        await b.send("readdress")
+        with trio.fail_after(30):
+            await b.expect("READDRESSED")
+            while True:
+                found = await a.expect(f"FOUND {id_b}")
+                if any(f"/ip4/{new_ip}/" in addr for addr in found[4:]):
+                    break
+        print(f"new address heard by mDNS at {found[3]} s")
+
         # The advertised addresses are dialable (not loopback, not a wildcard).
         await a.send("dial")
         with trio.fail_after(30):

@@ -5,15 +5,19 @@ from __future__ import annotations
 import itertools
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
+import multiaddr
 import pytest
+import trio
 from node_helpers import TestNode, make_data_dir, running_node
 
 from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_RESTORED, Config
 from lndesk.app.service import Service
 from lndesk.errors import AddressError, OwnLogUnknownError
 from lndesk.keytext import key_to_text
-from lndesk.p2p.events import EntriesStored, PeerConnected, PeerFound
+from lndesk.p2p import host as host_module
+from lndesk.p2p.events import AddressesChanged, EntriesStored, PeerConnected, PeerFound
 
 
 async def test_posts_written_offline_reach_a_follower_when_online(tmp_path: Path) -> None:
@@ -175,3 +179,31 @@ async def test_a_follower_finds_the_author_through_the_dht(tmp_path: Path) -> No
                 for e in events
             )
         )
+
+
+async def test_a_new_network_address_is_noticed_and_advertised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine joins another network: the node reports its new addresses and has
+    discovery advertise them (mDNS restarted, DHT records renewed)."""
+    joined = False
+    new_addr = multiaddr.Multiaddr("/ip4/192.0.2.77/tcp/4747")
+    expand = host_module.expand_wildcards
+
+    def interfaces_of_the_moment(addrs: Any) -> list[multiaddr.Multiaddr]:
+        return [*expand(addrs), new_addr] if joined else expand(addrs)
+
+    monkeypatch.setattr(host_module, "expand_wildcards", interfaces_of_the_moment)
+    async with running_node(make_data_dir(tmp_path, "ann"), address_check_interval=0.05) as ann:
+        told = trio.Event()
+        monkeypatch.setattr(ann.node.discovery, "addresses_changed", told.set)
+        assert not any("192.0.2.77" in a for a in ann.node.addresses())
+        joined = True
+        await ann.log.wait_for(
+            lambda events: any(
+                isinstance(e, AddressesChanged) and any("192.0.2.77" in a for a in e.addresses)
+                for e in events
+            )
+        )
+        with trio.fail_after(5):
+            await told.wait()
