@@ -15,6 +15,8 @@ import pytest
 from store_helpers import child_env
 
 from lndesk.app.control import socket_path
+from lndesk.cli.network import EventPrinter
+from lndesk.p2p.events import AddressesChanged, EntriesStored, NodeWarning, SyncFinished
 
 
 def run(data_dir: Path, *args: str, expect: int = 0, timeout: float = 120) -> str:
@@ -169,3 +171,15 @@ def test_network_settings_are_validated_and_saved(tmp_path: Path) -> None:
     out = run(data_dir, "network", "--remove-bootstrap", good)
     assert "bootstrap peers: 0" in out
     assert os.stat(data_dir / "config.json").st_mode & 0o077 == 0
+
+
+def test_serve_log_lines_say_what_happened() -> None:
+    printer = EventPrinter()
+    peer, feed = bytes(range(32)), bytes(range(1, 33))
+    moved = printer.describe(AddressesChanged(("/ip4/192.0.2.7/tcp/4747/p2p/12D3KooWx",)))
+    assert moved == "reachable at:\n  /ip4/192.0.2.7/tcp/4747/p2p/12D3KooWx"
+    stored = printer.describe(EntriesStored(feed, 3, 10, 12, "sync", peer))
+    assert stored is not None and "stored 3 entries" in stored and "via sync" in stored
+    warning = printer.describe(NodeWarning("Could not store synced posts: disk full"))
+    assert warning == "note: Could not store synced posts: disk full"
+    assert printer.describe(SyncFinished(peer, 0, 1, None)) is None  # quiet when all is well

@@ -24,6 +24,7 @@ from lndesk.app.service import PassphraseSource, Service
 from lndesk.errors import DialError, NodeNotRunningError, UsageError
 from lndesk.keytext import short_key
 from lndesk.p2p.events import (
+    AddressesChanged,
     EntriesStored,
     Event,
     FeedForked,
@@ -110,6 +111,8 @@ class EventPrinter:
             return f"refusing {short_key(event.peer)} for {event.seconds:.0f} s: {event.reason}"
         if isinstance(event, NodeWarning):
             return f"note: {event.message}"
+        if isinstance(event, AddressesChanged):
+            return "reachable at:" + "".join(f"\n  {a}" for a in event.addresses)
         if self.progress and isinstance(event, SyncProgress):
             return f"  {short_key(event.feed)}  {event.held} / {event.target}"
         if isinstance(event, SyncFinished) and event.error:
