@@ -29,6 +29,17 @@ class LndeskError(Exception):
         return self.message
 
 
+def sole_error(error: BaseException) -> BaseException:
+    """The one exception inside (nested) exception groups, else ``error`` itself.
+
+    trio wraps an error raised inside a nursery in an ``ExceptionGroup``; a group of one
+    is reported to the user as that one error.
+    """
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
 # --- identity and keys -------------------------------------------------------
 
 
@@ -182,6 +193,16 @@ class AddressError(NetworkError):
     default_hint = (
         "A peer address looks like /ip4/192.0.2.7/tcp/4747/p2p/12D3KooW...; ask the other "
         "person to copy it from `lndesk id` or from the Network screen."
+    )
+
+
+class ListenError(NetworkError):
+    """The node could not listen on its port: another program, or another lndesk node,
+    already uses it."""
+
+    default_hint = (
+        "Stop the other program, or choose another port: `lndesk serve --port N` for this "
+        "run, `lndesk network --port N` to keep it (0 picks any free port)."
     )
 
 

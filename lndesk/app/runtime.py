@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import trio
 
 from lndesk.app.service import PassphraseSource, Service
-from lndesk.errors import LndeskError, NodeNotRunningError
+from lndesk.errors import LndeskError, NodeNotRunningError, sole_error
 from lndesk.identity import Identity
 from lndesk.p2p.events import Event
 
@@ -88,7 +88,7 @@ class NodeRuntime:
             trio.run(self._main)
         except BaseException as exc:  # reported to start() or logged; the thread must end
             if not self._ready.is_set():
-                self._error = exc
+                self._error = sole_error(exc)
             else:
                 logger.exception("the node stopped with an error")
         finally:

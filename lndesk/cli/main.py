@@ -18,7 +18,13 @@ from lndesk.app.datadir import ENV_DATA_DIR, OWN_LOG_CONFIRMED, default_data_dir
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import network
 from lndesk.cli.render import describe_entry, describe_feed
-from lndesk.errors import LndeskError, PassphraseError, StoreLockedError, UsageError
+from lndesk.errors import (
+    LndeskError,
+    PassphraseError,
+    StoreLockedError,
+    UsageError,
+    sole_error,
+)
 from lndesk.keytext import key_to_link, key_to_text, short_key
 
 ENV_PASSPHRASE = "LNDESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -345,6 +351,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return int(args.handler(args))
+    except BaseExceptionGroup as group:
+        error = sole_error(group)
+        if error is group:
+            raise
+        raise error from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -362,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("libp2p", "multiaddr", "zeroconf"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.CRITICAL)
     try:
-        return int(args.handler(args))
+        return _run(args)
     except LndeskError as exc:
         print(f"lndesk: error: {exc.describe()}", file=sys.stderr)
         return 1

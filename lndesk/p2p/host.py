@@ -11,16 +11,27 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   30 seconds, and prunes above 12.
 * The host key is derived from the identity seed, so the peer ID *is* the user's key and
   "who serves Ann's feed" and "is this Ann" need no extra mapping.
+* ``serving()`` runs the host with what ``host.run`` leaves out. A port already in use
+  is an error: py-libp2p listens with ``SO_REUSEPORT`` (for hole punching), so a second
+  node on the same port would *share* it, the kernel handing each incoming connection to
+  either node at random, and a port held by another program only logs an error and
+  leaves the node listening nowhere. And the listening sockets are closed on the way
+  out: py-libp2p's shutdown tries to close them inside an already-cancelled scope, so
+  they stayed open (and accepted connections nobody answered) until the process ended.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
-from collections.abc import Sequence
+import socket
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import multiaddr
+import trio
 from libp2p import create_yamux_muxer_option, new_host
 from libp2p.crypto.ed25519 import Ed25519PublicKey, create_new_key_pair
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
@@ -30,12 +41,15 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.utils.address_validation import get_available_interfaces
 
+from lndesk.errors import ListenError
 from lndesk.p2p.config import NodeConfig
 
 if TYPE_CHECKING:
     from libp2p.abc import IHost
 
 logger = logging.getLogger(__name__)
+
+LISTENER_CLOSE_SECONDS = 5.0
 
 _ANY = ("0.0.0.0", "::")  # noqa: S104 - wildcard addresses are compared, not bound here
 
@@ -60,6 +74,52 @@ def public_key_of(peer_id: ID) -> bytes | None:
 def listen_addrs(config: NodeConfig) -> list[multiaddr.Multiaddr]:
     family = "ip6" if ":" in config.listen_host else "ip4"
     return [multiaddr.Multiaddr(f"/{family}/{config.listen_host}/tcp/{config.listen_port}")]
+
+
+@asynccontextmanager
+async def serving(host: IHost, config: NodeConfig) -> AsyncIterator[None]:
+    """Run ``host`` listening as ``config`` says; ``ListenError`` if it cannot listen."""
+    check_port_free(config)
+    async with host.run(listen_addrs(config)):
+        try:
+            check_listening(host, config)
+            yield
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(LISTENER_CLOSE_SECONDS):
+                for listener in list(host.get_network().listeners.values()):
+                    await listener.close()
+
+
+def check_port_free(config: NodeConfig) -> None:
+    """Raise ``ListenError`` if something already listens on the node's port.
+
+    The probe socket has ``SO_REUSEADDR`` (connections of a node that just stopped, still
+    in TIME_WAIT, do not count) but not ``SO_REUSEPORT``, so any listener on the port,
+    ours or another program's, makes its bind fail.
+    """
+    if config.listen_port == 0:
+        return
+    family = socket.AF_INET6 if ":" in config.listen_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((config.listen_host, config.listen_port))
+        except OSError as exc:
+            raise _listen_error(config, exc) from exc
+
+
+def _listen_error(config: NodeConfig, exc: OSError | None) -> ListenError:
+    where = f"{config.listen_host}:{config.listen_port}"
+    if exc is not None and exc.errno == errno.EADDRINUSE:
+        return ListenError(f"Port {config.listen_port} is already in use ({where}).")
+    reason = exc.strerror if exc is not None and exc.strerror else "see the log for why"
+    return ListenError(f"lndesk could not listen on {where}: {reason}.")
+
+
+def check_listening(host: IHost, config: NodeConfig) -> None:
+    """Raise ``ListenError`` if the started host has no listener (py-libp2p only logs it)."""
+    if not host.get_network().listeners:
+        raise _listen_error(config, None)
 
 
 def expand_wildcards(addrs: Sequence[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:

@@ -57,7 +57,7 @@ from lndesk.p2p.events import (
     PenaltyEnded,
 )
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
-from lndesk.p2p.host import build_host, listen_addrs, public_key_of
+from lndesk.p2p.host import build_host, public_key_of, serving
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.penalty import PenaltyBox
 from lndesk.p2p.ports import FeedSource
@@ -149,7 +149,7 @@ class Node:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run until :meth:`stop` or cancellation; ``task_status.started(self)`` once listening."""
         try:
-            async with self.host.run(listen_addrs(self.config)), trio.open_nursery() as nursery:
+            async with serving(self.host, self.config), trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self.scheduler.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)

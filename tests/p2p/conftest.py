@@ -38,11 +38,11 @@ async def running_host(
     seed: bytes | None = None, config: NodeConfig | None = None
 ) -> AsyncIterator[Any]:
     """A started libp2p host listening on 127.0.0.1; stopped on exit."""
-    from lndesk.p2p.host import build_host, listen_addrs
+    from lndesk.p2p.host import build_host, serving
 
     config = config or loopback_config()
     host = build_host(seed or make_seed(), config)
-    async with host.run(listen_addrs(config)):
+    async with serving(host, config):
         yield host
 
 

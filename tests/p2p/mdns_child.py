@@ -25,7 +25,7 @@ from netns import stdin_lines
 
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
-from lndesk.p2p.host import build_host, listen_addrs
+from lndesk.p2p.host import build_host, serving
 
 
 def say(line: str) -> None:
@@ -53,7 +53,7 @@ async def main(seed: bytes) -> None:
             else:
                 say(f"CONNECTED {peer.peer_id}")
 
-    async with host.run(listen_addrs(config)), trio.open_nursery() as nursery:
+    async with serving(host, config), trio.open_nursery() as nursery:
         discovery = Discovery(host, config, on_peer=on_peer, held_feeds=list, wanted_feeds=list)
         await nursery.start(discovery.run)
         started = time.monotonic()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import multiaddr
 import pytest
 import trio
@@ -11,10 +13,13 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 
+from lndesk.errors import ListenError
 from lndesk.identity import Identity
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.host import (
     build_host,
+    check_listening,
+    check_port_free,
     connection_config,
     expand_wildcards,
     peer_id_of,
@@ -80,3 +85,25 @@ def test_peer_address_parsing() -> None:
     host = build_host(make_seed(), loopback_config())
     info = parse_peer_address(f" /ip4/127.0.0.1/tcp/4747/p2p/{host.get_id()} ")
     assert info.peer_id == host.get_id()
+
+
+async def test_a_port_in_use_is_refused_with_a_clear_error() -> None:
+    """py-libp2p would share a port with another node (SO_REUSEPORT) or listen nowhere
+    when another program holds it; lndesk says the port is taken."""
+    async with running_host() as other_node:
+        port = int(other_node.get_addrs()[0].value_for_protocol("tcp"))
+        with pytest.raises(ListenError, match=f"Port {port} is already in use"):
+            check_port_free(loopback_config(listen_port=port))
+    check_port_free(loopback_config(listen_port=port))  # free again once that node stopped
+
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        with pytest.raises(ListenError, match="already in use") as caught:
+            check_port_free(loopback_config(listen_port=port))
+        assert "--port" in caught.value.hint
+
+    not_started = build_host(make_seed(), loopback_config())
+    with pytest.raises(ListenError, match="could not listen"):
+        check_listening(not_started, loopback_config())

@@ -10,7 +10,7 @@ import pytest
 
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import Service, create_identity
-from lndesk.errors import NodeNotRunningError, NoIdentityError, StoreLockedError
+from lndesk.errors import ListenError, NodeNotRunningError, NoIdentityError, StoreLockedError
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import EntriesStored, Event, NodeStarted
 
@@ -55,6 +55,13 @@ def test_start_errors_reach_the_caller(tmp_path: Path) -> None:
     create_identity(tmp_path / "ann")
     with Service(tmp_path / "ann"), pytest.raises(StoreLockedError):
         runtime_for(tmp_path / "ann").start()
+    create_identity(tmp_path / "bo")
+    with runtime_for(tmp_path / "ann") as ann:
+        address = ann.call(lambda app: app.node.addresses()[0])
+        port = int(address.split("/tcp/")[1].split("/")[0])
+        bo = NodeRuntime(tmp_path / "bo", control=False, **{**TEST_NET, "listen_port": port})
+        with pytest.raises(ListenError, match="already in use"):
+            bo.start()
 
 
 def test_calls_after_stop_say_the_node_is_not_running(tmp_path: Path) -> None:
