@@ -26,7 +26,7 @@ import errno
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-LISTENER_CLOSE_SECONDS = 5.0
+CLOSE_SECONDS = 5.0
+"""How long closing connections and listeners may take when a node stops."""
 
 _ANY = ("0.0.0.0", "::")  # noqa: S104 - wildcard addresses are compared, not bound here
 
@@ -85,9 +86,32 @@ async def serving(host: IHost, config: NodeConfig) -> AsyncIterator[None]:
             check_listening(host, config)
             yield
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(LISTENER_CLOSE_SECONDS):
-                for listener in list(host.get_network().listeners.values()):
-                    await listener.close()
+            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SECONDS):
+                await _close_network(host)
+
+
+async def _close_network(host: IHost) -> None:
+    """Close every listener and connection of ``host``, each on its own, all at once.
+
+    py-libp2p's own shutdown runs inside a cancelled scope, so closing a socket there
+    is cut short: a stopped node kept accepting connections it never answered, and its
+    peers went on believing it connected. Closing the muxer (yamux sends GO_AWAY and
+    closes the socket) is what tells a peer at once.
+    """
+    network = host.get_network()
+
+    async def quietly(close: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await close()
+        except Exception as exc:  # already closed, or the peer went away first
+            logger.debug("closing on stop: %s", exc)
+
+    async with trio.open_nursery() as nursery:
+        for listener in list(network.listeners.values()):
+            nursery.start_soon(quietly, listener.close)
+        for conns in list(network.connections.values()):
+            for conn in conns:
+                nursery.start_soon(quietly, conn.muxed_conn.close)
 
 
 def check_port_free(config: NodeConfig) -> None:

@@ -17,7 +17,7 @@ from lndesk.app.service import Service
 from lndesk.errors import AddressError, OwnLogUnknownError
 from lndesk.keytext import key_to_text
 from lndesk.p2p import host as host_module
-from lndesk.p2p.events import AddressesChanged, EntriesStored, PeerConnected, PeerFound
+from lndesk.p2p.events import AddressesChanged, EntriesStored, PeerConnected, PeerFound, PeerLost
 
 
 async def test_posts_written_offline_reach_a_follower_when_online(tmp_path: Path) -> None:
@@ -207,3 +207,17 @@ async def test_a_new_network_address_is_noticed_and_advertised(
         )
         with trio.fail_after(5):
             await told.wait()
+
+
+async def test_a_stopped_node_closes_its_connections_and_peers_see_it_go(tmp_path: Path) -> None:
+    """py-libp2p's shutdown left sockets open: peers went on believing the node was there."""
+    async with running_node(make_data_dir(tmp_path, "ann")) as ann:
+        async with running_node(make_data_dir(tmp_path, "bo")) as bo:
+            await bo.connect(ann)
+            bo_peer = bo.node.host.get_id()
+            assert bo_peer in ann.node.host.get_connected_peers()
+        await ann.log.wait_for(
+            lambda events: any(isinstance(e, PeerLost) and e.peer == bo.key for e in events),
+            timeout=5,
+        )
+        assert bo_peer not in ann.node.host.get_connected_peers()
