@@ -55,6 +55,10 @@ class NodeConfig:
     high_watermark: int = 12
     """libp2p's AutoConnector dials known peers up to the midpoint of the two
     watermarks (8 here; 200 with its defaults) and prunes above the high one."""
+    liveness_interval: float = 20.0
+    """Seconds between pings of each connection. A peer that does not answer one within
+    ``liveness_interval`` (a closed laptop, a dropped Wi-Fi) is disconnected; without
+    this TCP would keep it "connected" for many minutes."""
     resync_interval: float = 120.0
     """Seconds between anti-entropy rounds with each connected peer (repairs lost gossip)."""
     address_check_interval: float = 10.0

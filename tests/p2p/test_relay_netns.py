@@ -4,7 +4,7 @@ separate networks.
 Three network namespaces: A and B each have a veth link to R only (subnet 1 is A-R,
 subnet 2 is B-R). A and B route everything through R, but R does not forward IP
 (``net.ipv4.ip_forward=0``), so only R can talk to both. A whole lndesk node runs in
-each (``ip netns exec``, see ``relay_child.py``): R relays for others, B bootstraps
+each (``ip netns exec``, see ``node_child.py``): R relays for others, B bootstraps
 from R and takes a relay slot there, A follows B. A's direct dial of B fails; A then
 dials ``<R subnet-1 addr>/p2p/<R>/p2p-circuit/p2p/<B>`` and syncs B's posts through R.
 Hole punching (DCUtR, on by default) cannot find a direct path either, so the connection
@@ -15,23 +15,16 @@ It needs root and ``ip``; elsewhere it is skipped. The namespaces are removed af
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
-from netns import Child, child_in, ip
+from netns import ip, require_namespaces, run_steps, whole_node_in
 
-from lndesk.app.service import create_identity
-
-CHILD = Path(__file__).with_name("relay_child.py")
 PORT = 4747
 WAIT = 30
 
@@ -58,10 +51,7 @@ def in_namespace(ns: str, *command: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def three_namespaces() -> Iterator[Net]:
     """A -- R -- B: two veth links, default routes via R, forwarding off in R."""
-    if shutil.which("ip") is None:
-        pytest.skip("the `ip` command (iproute2) is not installed")
-    if os.geteuid() != 0:
-        pytest.skip("creating network namespaces needs root")
+    require_namespaces()
     tag = f"{os.getpid() % 100000}"
     third = os.getpid() % 250
     net = Net(
@@ -98,10 +88,7 @@ def three_namespaces() -> Iterator[Net]:
                 # *routed* to R, and only R's refusal to forward keeps A and B apart.
                 ("-n", ns, "route", "add", "default", "via", peer_addr),
             ]
-        for step in steps:
-            done = ip(*step)
-            if done.returncode != 0:
-                pytest.skip(f"`ip {' '.join(step)}` failed: {done.stderr.strip()}")
+        run_steps(steps)
         done = in_namespace(net.r, "sysctl", "-w", "net.ipv4.ip_forward=0")
         if done.returncode != 0:
             pytest.skip(f"cannot turn IP forwarding off in R: {done.stderr.strip()}")
@@ -116,21 +103,6 @@ def three_namespaces() -> Iterator[Net]:
         assert not any(ns in leftover for ns in names)
 
 
-@asynccontextmanager
-async def node_in(namespace: str, data_dir: Path, **config: Any) -> AsyncIterator[Child]:
-    """A whole lndesk node (``relay_child.py``) running inside ``namespace``."""
-    create_identity(data_dir)
-    async with child_in(namespace, CHILD, str(data_dir), json.dumps(config)) as child:
-        yield child
-
-
-async def expect(child: Child, *prefixes: str) -> list[str]:
-    """The words of the node's next line starting with one of ``prefixes``."""
-    with trio.move_on_after(WAIT):
-        return await child.expect(*prefixes)
-    raise AssertionError(f"no {' or '.join(prefixes)} line in {WAIT} s; got {child.lines}")
-
-
 @pytest.mark.slow  # about 17 s, most of it waiting for the direct dial to time out
 async def test_unreachable_node_is_synced_through_relay(
     three_namespaces: Net, tmp_path: Path
@@ -143,30 +115,30 @@ async def test_unreachable_node_is_synced_through_relay(
     started = trio.current_time()
 
     async with (
-        node_in(net.r, tmp_path / "r", **base, relay_hop=True, relay_client=False) as r,
-        node_in(net.a, tmp_path / "a", **base) as a,
+        whole_node_in(net.r, tmp_path / "r", **base, relay_hop=True, relay_client=False) as r,
+        whole_node_in(net.a, tmp_path / "a", **base) as a,
     ):
-        _, r_id, _r_key, *r_addrs = await expect(r, "READY")
-        await expect(a, "READY")
+        _, r_id, _r_key, *r_addrs = await r.wait_for("READY")
+        await a.wait_for("READY")
         assert f"/ip4/{net.r_ip1}/tcp/{PORT}/p2p/{r_id}" in r_addrs
         assert f"/ip4/{net.r_ip2}/tcp/{PORT}/p2p/{r_id}" in r_addrs
 
         bootstrap = [f"/ip4/{net.r_ip2}/tcp/{PORT}/p2p/{r_id}"]
-        async with node_in(
+        async with whole_node_in(
             net.b, tmp_path / "b", **base, relay_client=True, bootstrap=bootstrap
         ) as b:
-            _, b_id, b_key, *b_addrs = await expect(b, "READY")
+            _, b_id, b_key, *b_addrs = await b.wait_for("READY")
             # B got a slot on R (AddressesChanged with /p2p-circuit/ addresses).
-            _, *circuits = await expect(b, "CIRCUIT")
+            _, *circuits = await b.wait_for("CIRCUIT")
             via_subnet_2 = f"/ip4/{net.r_ip2}/tcp/{PORT}/p2p/{r_id}/p2p-circuit/p2p/{b_id}"
             assert via_subnet_2 in circuits
             reserved = trio.current_time()
 
             for n in range(1, 4):
                 await b.send(f"post note {n} from behind the relay")
-                assert (await expect(b, "POSTED"))[1] == str(n)
+                assert (await b.wait_for("POSTED"))[1] == str(n)
             await a.send(f"follow {b_key}")
-            await expect(a, "FOLLOWING")
+            await a.wait_for("FOLLOWING")
 
             # No path from A to B but through R: A routes the dial to R, which drops it
             # without a word (a host that does not forward sends no ICMP error), so the
@@ -174,7 +146,7 @@ async def test_unreachable_node_is_synced_through_relay(
             direct = f"/ip4/{net.b_ip}/tcp/{PORT}/p2p/{b_id}"
             assert direct in b_addrs
             await a.send(f"connect {direct}")
-            outcome = await expect(a, "DIALFAIL", "CONNECTED")
+            outcome = await a.wait_for("DIALFAIL", "CONNECTED")
             assert outcome[0] == "DIALFAIL", f"A reached B without the relay: {outcome}"
             reason = " ".join(outcome[2:])
             print(f"direct dial A -> B failed after {outcome[1]} s: {reason}")
@@ -184,14 +156,14 @@ async def test_unreachable_node_is_synced_through_relay(
             via_subnet_1 = f"/ip4/{net.r_ip1}/tcp/{PORT}/p2p/{r_id}/p2p-circuit/p2p/{b_id}"
             dialling = trio.current_time()
             await a.send(f"connect {via_subnet_1}")
-            assert await expect(a, "CONNECTED", "DIALFAIL") == ["CONNECTED", b_id, "relayed"]
+            assert await a.wait_for("CONNECTED", "DIALFAIL") == ["CONNECTED", b_id, "relayed"]
             connected = trio.current_time()
-            while (await expect(a, f"HEIGHT {b_key}"))[2] != "3":
+            while (await a.wait_for(f"HEIGHT {b_key}"))[2] != "3":
                 pass
             synced = trio.current_time()
             # Hole punching (DCUtR) cannot find a direct path either: still relayed.
             await a.send(f"link {b_id}")
-            assert await expect(a, "LINK") == ["LINK", b_id, "relayed"]
+            assert await a.wait_for("LINK") == ["LINK", b_id, "relayed"]
             print(
                 f"slot on R {reserved - started:.2f} s after start, circuit dial "
                 f"{connected - dialling:.2f} s, 3 entries synced {synced - connected:.2f} s later"
@@ -200,6 +172,6 @@ async def test_unreachable_node_is_synced_through_relay(
             for child in (a, b, r):
                 await child.send("quit")
             for child in (a, b, r):
-                await expect(child, "STOPPED")
+                await child.wait_for("STOPPED")
                 with trio.fail_after(WAIT):
                     assert await child.process.wait() == 0

@@ -1,6 +1,6 @@
-"""One whole lndesk node for the relay test, run inside a network namespace.
+"""One whole lndesk node for the network-namespace tests, run inside a namespace.
 
-``test_relay_netns`` starts it as ``relay_child.py <data dir> <config json>``: the data
+The tests start it as ``node_child.py <data dir> <config json>``: the data
 dir already holds an identity, the JSON object holds :class:`NodeConfig` fields (a
 ``bootstrap`` list becomes a tuple). It runs :class:`lndesk.app.node.AppNode` (store,
 sync, gossip, relay) exactly as the application does and talks to the test over stdio.
@@ -10,6 +10,7 @@ Printed lines (one event each, words separated by single spaces):
 * ``READY <peer id> <key text> <address>...`` once the node listens;
 * ``CIRCUIT <address>...`` whenever its addresses change and some go through a relay;
 * ``HEIGHT <key text> <height>`` whenever entries of a feed are stored;
+* ``PEER <key text>`` and ``LOST <key text>`` when a peer connects and goes away;
 * ``POSTED <height>``, ``FOLLOWING <key text>`` after those commands;
 * ``CONNECTED <peer id> <relayed|direct>`` or ``DIALFAIL <seconds> <error>`` after a
   ``connect``; ``LINK <peer id> <relayed|direct|none>`` after a ``link`` command;
@@ -35,7 +36,7 @@ from lndesk.app.node import AppNode
 from lndesk.app.service import Service
 from lndesk.keytext import key_to_text
 from lndesk.p2p.config import NodeConfig
-from lndesk.p2p.events import AddressesChanged, EntriesStored, Event
+from lndesk.p2p.events import AddressesChanged, EntriesStored, Event, PeerConnected, PeerLost
 
 
 def say(*words: object) -> None:
@@ -50,6 +51,10 @@ def on_event(event: Event) -> None:
             say("CIRCUIT", *circuits)
     elif isinstance(event, EntriesStored):
         say("HEIGHT", key_to_text(event.feed), event.height)
+    elif isinstance(event, PeerConnected):
+        say("PEER", key_to_text(event.peer))
+    elif isinstance(event, PeerLost):
+        say("LOST", key_to_text(event.peer))
 
 
 def link_kind(app: AppNode, peer: str) -> str:
