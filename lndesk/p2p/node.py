@@ -30,6 +30,7 @@ import multiaddr
 import trio
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.peer.peerstore import PeerStoreError
 
 from lndesk.errors import (
     AddressError,
@@ -71,6 +72,8 @@ logger = logging.getLogger(__name__)
 MAX_RELAYS = 2
 PEERBOOK_DIALS = 8
 """Recently met peers dialled at start (besides bootstrap peers and mDNS)."""
+PEERBOOK_SAVE_SECONDS = 60.0
+"""How often the list of known peers is written while it changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +163,14 @@ class Node:
                 await nursery.start(self.discovery.run)
                 await nursery.start(self.relay.run)
                 nursery.start_soon(self._resync_loop)
+                nursery.start_soon(self._save_peers_loop)
                 nursery.start_soon(self._watch_addresses, self.host.get_addrs())
                 nursery.start_soon(self._dial_known_peers)
                 self._emit(NodeStarted(self.peer_id, tuple(self.addresses())))
                 self.started.set()
                 task_status.started(self)
                 await self._stop.wait()
+                self._save_peers()  # while the connections, and what they told us, exist
                 nursery.cancel_scope.cancel()
         finally:
             self._nursery = None
@@ -357,6 +362,26 @@ class Node:
             await trio.sleep(self.config.resync_interval)
             for peer in self.host.get_connected_peers():
                 self.request_sync(peer)
+
+    async def _save_peers_loop(self) -> None:
+        """Keep the list of known peers on disk (also saved at stop), so a node that is
+        killed or loses power still finds its peers next time."""
+        while True:
+            await trio.sleep(PEERBOOK_SAVE_SECONDS)
+            self._save_peers()
+
+    def _save_peers(self) -> None:
+        """Write the known peers, with the listen addresses connected peers told us
+        (identify), which are the ones worth dialling next time."""
+        peerstore = self.host.get_peerstore()
+        for peer in self.host.get_connected_peers():
+            try:
+                addrs = [str(a).removesuffix(f"/p2p/{peer}") for a in peerstore.addrs(peer)]
+            except PeerStoreError:  # no addresses recorded (yet) for that peer
+                addrs = []
+            if addrs:
+                self.peerbook.seen(str(peer), addrs)
+        self.peerbook.save()
 
     async def _watch_addresses(self, at_start: list[multiaddr.Multiaddr]) -> None:
         """Notice a new network (another Wi-Fi, a VPN, a cable) and advertise it.
