@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from store_helpers import child_env
 
-from lndesk.app.control import socket_path
+from lndesk.app.control import ControlClient, socket_path
 from lndesk.cli.network import EventPrinter
+from lndesk.errors import NodeNotRunningError
 from lndesk.p2p.events import AddressesChanged, EntriesStored, NodeWarning, SyncFinished
 
 
@@ -138,8 +139,6 @@ def test_serve_connect_sync_peers_and_a_clean_stop(
 
 def _key_of(data_dir: Path, serve: Serve) -> str:
     """Ann's key (lnd1...) from the running node's status, since the store is locked."""
-    from lndesk.app.control import ControlClient
-
     return str(ControlClient(data_dir).call("status")["key"])
 
 
@@ -183,3 +182,12 @@ def test_serve_log_lines_say_what_happened() -> None:
     warning = printer.describe(NodeWarning("Could not store synced posts: disk full"))
     assert warning == "note: Could not store synced posts: disk full"
     assert printer.describe(SyncFinished(peer, 0, 1, None)) is None  # quiet when all is well
+
+
+def test_a_data_dir_too_long_for_a_control_socket_is_explained(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    client = ControlClient(deep)
+    assert not client.available()
+    with pytest.raises(NodeNotRunningError, match="too long") as caught:
+        client.call("status")
+    assert "--data-dir" in caught.value.hint

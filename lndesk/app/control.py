@@ -210,6 +210,12 @@ class ControlClient:
             return False
 
     def _connect(self) -> socket.socket:
+        if len(os.fsencode(self.path)) >= _MAX_PATH:
+            raise NodeNotRunningError(
+                f"lndesk commands cannot reach a node for {self.path.parent}: the path is too "
+                "long for its control socket",
+                hint="Use a data directory with a shorter path (--data-dir).",
+            )
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
