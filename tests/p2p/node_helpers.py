@@ -70,6 +70,14 @@ class TestNode:
     async def connect(self, other: TestNode) -> None:
         await self.node.connect(other.address)
 
+    async def follow_live(self, author: TestNode) -> None:
+        """Follow ``author``, connect, and wait until both share the author's topic, so
+        the next post of the author travels by gossip."""
+        await self.follow(author)
+        await self.connect(author)
+        await self.node.gossip.wait_for_topic_peers(author.key, 1)
+        await author.node.gossip.wait_for_topic_peers(author.key, 1)
+
     def height_of(self, other: TestNode | bytes) -> int:
         key = other.key if isinstance(other, TestNode) else other
         return self.service.store.feed_state(key).height

@@ -60,10 +60,7 @@ async def test_store_and_forward_while_the_author_is_offline(tmp_path: Path) -> 
 async def test_live_post_arrives_by_gossip(tmp_path: Path) -> None:
     ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
     async with running_node(ann_dir) as ann, running_node(bo_dir) as bo:
-        await bo.follow(ann)
-        await bo.connect(ann)
-        await bo.node.gossip.wait_for_topic_peers(ann.key, 1)
-        await ann.node.gossip.wait_for_topic_peers(ann.key, 1)
+        await bo.follow_live(ann)
         await ann.post("live!")
         await bo.wait_height(ann, 1, timeout=10)
         assert bo.log.stored(ann.key, via="gossip") == 1

@@ -130,10 +130,7 @@ async def test_a_store_that_fails_to_write_warns_and_loses_nothing(tmp_path: Pat
     gets every post once his store works again."""
     ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
     async with running_node(ann_dir) as ann, running_node(bo_dir) as bo:
-        await bo.follow(ann)
-        await bo.connect(ann)
-        await bo.node.gossip.wait_for_topic_peers(ann.key, 1)
-        await ann.node.gossip.wait_for_topic_peers(ann.key, 1)
+        await bo.follow_live(ann)
         source = bo.node.source
         ingest = source.ingest
 
