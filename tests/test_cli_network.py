@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
@@ -191,3 +192,16 @@ def test_a_data_dir_too_long_for_a_control_socket_is_explained(tmp_path: Path) -
     with pytest.raises(NodeNotRunningError, match="too long") as caught:
         client.call("status")
     assert "--data-dir" in caught.value.hint
+
+
+def test_network_libraries_log_only_what_was_asked_for() -> None:
+    """libp2p resets its logger when imported; the level is set after that import."""
+    from lndesk.app.node import set_network_log_level
+
+    set_network_log_level(logging.CRITICAL)
+    for name in ("libp2p.host.basic_host", "libp2p.network.auto_connector", "zeroconf"):
+        assert not logging.getLogger(name).isEnabledFor(logging.ERROR), name
+    assert logging.getLogger("libp2p").propagate  # to the application's handlers
+    set_network_log_level(logging.WARNING)
+    assert logging.getLogger("libp2p.network.auto_connector").isEnabledFor(logging.WARNING)
+    assert not logging.getLogger("libp2p.network.auto_connector").isEnabledFor(logging.INFO)

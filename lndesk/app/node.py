@@ -34,6 +34,26 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def set_network_log_level(level: int) -> None:
+    """How much the network libraries log (py-libp2p, multiaddr, zeroconf).
+
+    Importing libp2p, which importing this module does, resets its logger: level WARNING
+    and no propagation, so Python's last-resort handler printed its routine complaints
+    (a peer without the relay protocol, a DHT stream closed early) to stderr. Setting
+    the level must therefore come after the import; messages then go to the
+    application's own handlers.
+    """
+    names = ("libp2p", "multiaddr", "zeroconf")
+    for name in names:
+        network_logger = logging.getLogger(name)
+        network_logger.setLevel(level)
+        network_logger.propagate = True
+    # Some of their modules set a level of their own (libp2p's auto-connector: INFO).
+    for name, child in logging.Logger.manager.loggerDict.items():
+        if name.startswith(tuple(f"{n}." for n in names)) and isinstance(child, logging.Logger):
+            child.setLevel(logging.NOTSET)
+
+
 def node_config(config: Config, **overrides: Any) -> NodeConfig:
     """The network settings of a data directory, with command-line overrides applied."""
     values: dict[str, Any] = {

@@ -373,10 +373,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose
         else "lndesk: %(levelname)s: %(message)s",
     )
-    # libp2p logs routine events of a peer-to-peer network (a peer that went away, a
-    # protocol a peer lacks) as errors; lndesk reports what matters itself.
-    for noisy in ("libp2p", "multiaddr", "zeroconf"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.CRITICAL)
     try:
         return _run(args)
     except LndeskError as exc:

@@ -9,6 +9,7 @@ the length of the command.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -157,6 +158,7 @@ async def _serve(
 ) -> None:
     from lndesk.app.node import AppNode, node_config  # noqa: PLC0415 - libp2p loads slowly
 
+    _quiet_network_libraries(verbose)
     printer = EventPrinter(verbose=verbose)
     with Service(data_dir, passphrase) as service:
         settings = service.config
@@ -209,9 +211,18 @@ def cmd_peers(args: argparse.Namespace, _passphrase: PassphraseSource) -> int:
     return 0
 
 
+def _quiet_network_libraries(verbose: bool) -> None:
+    """libp2p logs routine events of a peer-to-peer network (a peer that went away, a
+    protocol a peer lacks) as errors; lndesk reports what matters itself."""
+    from lndesk.app.node import set_network_log_level  # noqa: PLC0415 - imports libp2p
+
+    set_network_log_level(logging.WARNING if verbose else logging.CRITICAL)
+
+
 def _runtime(args: argparse.Namespace, passphrase: PassphraseSource, printer: EventPrinter) -> Any:
     from lndesk.app.runtime import NodeRuntime  # noqa: PLC0415 - libp2p loads slowly
 
+    _quiet_network_libraries(bool(getattr(args, "verbose", False)))
     # A node started for one command listens on any free port: the configured one may
     # belong to a node started elsewhere with another data directory.
     runtime = NodeRuntime(args.data_dir, passphrase, control=False, listen_port=0)
