@@ -39,6 +39,7 @@ from libp2p.peer.peerinfo import InvalidAddrError, PeerInfo, info_from_p2p_addr
 from lndesk.errors import UsageError
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.dht import FeedDht
+from lndesk.p2p.host import dial
 from lndesk.p2p.mdns import Mdns
 from lndesk.p2p.watch import ConnectionWatcher
 
@@ -236,14 +237,9 @@ class Discovery:
             delay = min(delay * 2, BOOTSTRAP_RETRY_MAX)
 
     async def _dial(self, peer: PeerInfo) -> bool:
-        # The swarm refuses for 60 s to dial a peer whose addresses all failed (its
-        # "negative cache"); our own schedule decides when to try a bootstrap peer again.
-        unblock = getattr(self._host.get_network(), "unblock_peer", None)
-        if unblock is not None:
-            unblock(peer.peer_id)
         try:
             with trio.fail_after(BOOTSTRAP_DIAL_TIMEOUT):
-                await self._host.connect(peer)
+                await dial(self._host, peer)
         except trio.TooSlowError:
             logger.info("bootstrap peer %s: dial timed out", peer.peer_id)
             return False

@@ -14,6 +14,11 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   30 seconds, and prunes above 12.
 * The host key is derived from the identity seed, so the peer ID *is* the user's key and
   "who serves Ann's feed" and "is this Ann" need no extra mapping.
+* ``dial()`` tries each known address of a peer in turn. py-libp2p's ``connect`` dials
+  only the first TCP address it knows (one per transport), so a stale address (a
+  laptop that moved to another network) hid the fresh one mDNS or the DHT had just
+  found, for as long as the peerstore kept it (two hours after identify); and every
+  failure made it refuse the peer for a minute ("negative cache").
 * ``serving()`` runs the host with what ``host.run`` leaves out. A port already in use
   is an error: py-libp2p listens with ``SO_REUSEPORT`` (for hole punching), so a second
   node on the same port would *share* it, the kernel handing each incoming connection to
@@ -31,20 +36,22 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import multiaddr
 import trio
 from libp2p import create_yamux_muxer_option, new_host
 from libp2p.crypto.ed25519 import Ed25519PublicKey, create_new_key_pair
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
-from libp2p.network.config import ConnectionConfig
+from libp2p.network.config import ConnectionConfig, RetryConfig
 from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo
+from libp2p.peer.peerstore import PeerStoreError
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.utils.address_validation import get_available_interfaces
 
-from lndesk.errors import ListenError
+from lndesk.errors import DialError, ListenError
 from lndesk.p2p.config import NodeConfig
 
 if TYPE_CHECKING:
@@ -52,6 +59,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+DIAL_ADDRESS_SECONDS = 5.0
+"""How long one address of a peer may take to connect before the next is tried."""
+ADDRESS_TTL = 600
+"""Seconds the peerstore keeps addresses a dial was given (identify replaces them)."""
 CLOSE_SECONDS = 5.0
 """How long closing connections and listeners may take when a node stops."""
 
@@ -117,6 +128,82 @@ async def _close_network(host: IHost) -> None:
                 nursery.start_soon(quietly, conn.muxed_conn.close)
 
 
+async def dial(host: IHost, info: PeerInfo) -> None:
+    """Connect to ``info.peer_id``: each of ``info.addrs``, then the addresses the
+    peerstore knows, one at a time, until one connects (loopback addresses last).
+
+    Raises ``DialError`` naming each address and why it failed. Relay (``p2p-circuit``)
+    addresses are left to :mod:`lndesk.p2p.relay`.
+    """
+    peer = info.peer_id
+    if peer in host.get_connected_peers():
+        return
+    store = host.get_peerstore()
+    try:
+        known = list(store.addrs(peer))
+    except PeerStoreError:
+        known = []
+    candidates = _dial_order([*info.addrs, *known])
+    if not candidates:
+        raise DialError(f"no address to dial for {peer}")
+    failures: list[str] = []
+    try:
+        for addr in candidates:
+            # connect() dials what the peerstore holds; let it hold just this address.
+            store.clear_addrs(peer)
+            _forget_failures(host, peer)
+            try:
+                with trio.fail_after(DIAL_ADDRESS_SECONDS):
+                    await host.connect(PeerInfo(peer, [addr]))
+            except trio.TooSlowError:
+                failures.append(f"{addr}: timed out")
+            except Exception as exc:  # libp2p raises many kinds for an unreachable address
+                failures.append(f"{addr}: {_dial_reason(exc)}")
+            else:
+                return
+    finally:
+        if peer not in host.get_connected_peers():
+            store.add_addrs(peer, candidates, ADDRESS_TTL)  # keep them for the next try
+            _forget_failures(host, peer)  # our callers keep their own schedules
+    raise DialError(f"could not connect to {peer}: " + "; ".join(failures))
+
+
+def _dial_order(addrs: Sequence[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
+    """Dialable addresses once each, without ``/p2p/<id>``, in order, loopback last."""
+    seen: dict[str, multiaddr.Multiaddr] = {}
+    for addr in addrs:
+        text = str(addr)
+        if "/p2p-circuit" in text or "/tcp/" not in text:
+            continue
+        text = text.split("/p2p/", 1)[0]
+        seen.setdefault(text, multiaddr.Multiaddr(text))
+    return sorted(seen.values(), key=_is_loopback)
+
+
+def _forget_failures(host: IHost, peer: ID) -> None:
+    """Clear the swarm's mark on a peer whose addresses all failed: for a minute after
+    one, it refuses to dial that peer at all, whatever address the dial brings."""
+    unblock = getattr(host.get_network(), "unblock_peer", None)
+    if unblock is not None:
+        unblock(peer)
+
+
+def _dial_reason(exc: BaseException) -> str:
+    """The innermost cause of a libp2p dial error, which says what actually happened
+    ("connection refused" rather than "unable to connect")."""
+    while True:
+        inner = exc.__cause__
+        if inner is None:
+            # libp2p's MultiError (one per attempt), trio's group of socket errors
+            errors = getattr(exc, "errors", None) or getattr(exc, "exceptions", None)
+            inner = errors[-1] if errors else None
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
 def check_port_free(config: NodeConfig) -> None:
     """Raise ``ListenError`` if something already listens on the node's port.
 
@@ -178,6 +265,13 @@ def expand_wildcards(addrs: Sequence[multiaddr.Multiaddr]) -> list[multiaddr.Mul
     return sorted(unique, key=_addr_rank)
 
 
+def _is_loopback(addr: multiaddr.Multiaddr) -> bool:
+    try:
+        return ipaddress.ip_address(str(addr).split("/")[2]).is_loopback
+    except (ValueError, IndexError):
+        return False
+
+
 def _addr_rank(addr: multiaddr.Multiaddr) -> tuple[int, str]:
     """Public addresses first, then private LAN, then loopback: the order to show a user."""
     parts = str(addr).split("/")
@@ -228,10 +322,16 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     def advertise(candidates: list[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
         return expand_wildcards(candidates)
 
-    return new_host(
+    host = new_host(
         key_pair=key_pair,
         sec_opt={NOISE_PROTOCOL_ID: noise},
         muxer_opt=create_yamux_muxer_option(),
         connection_config=connection_config(config),
         addrs_factory=advertise,
     )
+    # One quick retry per address (the default is three, backing off): dial() moves on
+    # to the next address, and its callers (bootstrap, discovery, the resync timer)
+    # keep their own schedules.
+    network: Any = host.get_network()
+    network.retry_config = RetryConfig(max_retries=1, initial_delay=0.1)
+    return host

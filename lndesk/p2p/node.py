@@ -58,7 +58,7 @@ from lndesk.p2p.events import (
     PenaltyEnded,
 )
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
-from lndesk.p2p.host import build_host, public_key_of, serving
+from lndesk.p2p.host import build_host, dial, public_key_of, serving
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.penalty import PenaltyBox
 from lndesk.p2p.ports import FeedSource
@@ -193,17 +193,12 @@ class Node:
                 f"the peer {info.peer_id} is refused for a while: sent bad data",
                 "It is allowed again after the penalty time.",
             )
-        # The swarm refuses for 60 s to redial a peer whose addresses all failed; a
-        # person asking to connect now means now.
-        unblock = getattr(self.host.get_network(), "unblock_peer", None)
-        if unblock is not None:
-            unblock(info.peer_id)
         try:
             with trio.fail_after(15):
                 if "/p2p-circuit" in address:
                     await self.relay.dial_via(multiaddr.Multiaddr(address.strip()))
                 else:
-                    await self.host.connect(info)
+                    await dial(self.host, info)
         except trio.TooSlowError as exc:
             raise DialError(f"timed out connecting to {address}") from exc
         except Exception as exc:  # libp2p raises many kinds for an unreachable peer
@@ -293,7 +288,7 @@ class Node:
     async def _dial_quietly(self, info: PeerInfo, source: str) -> None:
         try:
             with trio.fail_after(15):
-                await self.host.connect(info)
+                await dial(self.host, info)
         except Exception as exc:  # found peers are often stale; not worth more than a log line
             logger.info("could not reach %s (found by %s): %s", info.peer_id, source, exc)
 

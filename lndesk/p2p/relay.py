@@ -52,6 +52,7 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from lndesk.errors import DialError, NetworkError, RelayRefusedError
 from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.host import dial
 from lndesk.p2p.watch import ConnectionWatcher
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ class Relay:
         who = relay.peer_id
         try:
             with trio.fail_after(RESERVE_TIMEOUT):
-                await self._host.connect(relay)
+                await dial(self._host, relay)
                 try:
                     stream = await self._host.new_stream(who, [HOP_PROTOCOL_ID])
                 except StreamFailure as exc:

@@ -13,7 +13,7 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 
-from lndesk.errors import ListenError
+from lndesk.errors import DialError, ListenError
 from lndesk.identity import Identity
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.host import (
@@ -21,6 +21,7 @@ from lndesk.p2p.host import (
     check_listening,
     check_port_free,
     connection_config,
+    dial,
     expand_wildcards,
     peer_id_of,
     public_key_of,
@@ -111,3 +112,18 @@ async def test_a_port_in_use_is_refused_with_a_clear_error() -> None:
     not_started = build_host(make_seed(), loopback_config())
     with pytest.raises(ListenError, match="could not listen"):
         check_listening(not_started, loopback_config())
+
+
+async def test_dial_tries_every_address_until_one_connects() -> None:
+    """py-libp2p dials only the first TCP address it knows, and refuses a peer for a
+    minute after a failure; a peer that moved must still be reached at its new address."""
+    async with running_host() as a, running_host() as b:
+        with socket.socket() as closed:  # a port nobody listens on
+            closed.bind(("127.0.0.1", 0))
+            stale = multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{closed.getsockname()[1]}")
+        with pytest.raises(DialError, match=f"could not connect to {b.get_id()}: {stale}: "):
+            await dial(a, PeerInfo(b.get_id(), [stale]))
+        # The stale address is still known (and first); the fresh one is tried after it.
+        await dial(a, PeerInfo(b.get_id(), [stale, *b.get_addrs()]))
+        assert b.get_id() in a.get_connected_peers()
+        await dial(a, PeerInfo(b.get_id(), []))  # already connected: nothing to do

@@ -12,6 +12,7 @@ import trio
 from node_helpers import TestNode, make_data_dir, running_node
 
 from lndesk.app.datadir import PEERS_NAME
+from lndesk.errors import DialError
 from lndesk.p2p import peerbook as peerbook_module
 from lndesk.p2p.peerbook import MAX_ADDRS, PeerBook
 
@@ -98,3 +99,21 @@ async def test_a_restarted_node_finds_its_peers_again(tmp_path: Path) -> None:
         await ann.post("written while Bo was away")
         async with running_node(bo_dir) as bo:
             await bo.wait_height(ann, 2)
+
+
+async def test_a_peer_that_moved_is_reached_at_its_new_address(tmp_path: Path) -> None:
+    """Ann's node comes back on another port. Bo tries the old address first (as from
+    his peer list) and it fails; the new one (as mDNS or the DHT would bring) must
+    still get through, at once."""
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    async with running_node(ann_dir) as ann:
+        await ann.post("before the move")
+        old_address = ann.address
+    async with running_node(ann_dir) as ann, running_node(bo_dir) as bo:
+        assert ann.address != old_address
+        await ann.post("after the move")
+        await bo.follow(ann)
+        with pytest.raises(DialError, match="refused"):
+            await bo.node.connect(old_address)
+        await bo.node.connect(ann.address)
+        await bo.wait_height(ann, 2)

@@ -103,7 +103,7 @@ def three_namespaces() -> Iterator[Net]:
         assert not any(ns in leftover for ns in names)
 
 
-@pytest.mark.slow  # about 17 s, most of it waiting for the direct dial to time out
+@pytest.mark.slow  # about 7 s, most of it waiting for the direct dial to time out
 async def test_unreachable_node_is_synced_through_relay(
     three_namespaces: Net, tmp_path: Path
 ) -> None:
@@ -142,7 +142,7 @@ async def test_unreachable_node_is_synced_through_relay(
 
             # No path from A to B but through R: A routes the dial to R, which drops it
             # without a word (a host that does not forward sends no ICMP error), so the
-            # dial times out (Node.connect gives up after 15 s) instead of being refused.
+            # dial times out (after 5 s per address) instead of being refused.
             direct = f"/ip4/{net.b_ip}/tcp/{PORT}/p2p/{b_id}"
             assert direct in b_addrs
             await a.send(f"connect {direct}")
@@ -150,7 +150,7 @@ async def test_unreachable_node_is_synced_through_relay(
             assert outcome[0] == "DIALFAIL", f"A reached B without the relay: {outcome}"
             reason = " ".join(outcome[2:])
             print(f"direct dial A -> B failed after {outcome[1]} s: {reason}")
-            assert reason.startswith("timed out connecting to")
+            assert reason.endswith(f"{direct.split('/p2p/', maxsplit=1)[0]}: timed out")
 
             # A reaches B through R's address on A's own subnet.
             via_subnet_1 = f"/ip4/{net.r_ip1}/tcp/{PORT}/p2p/{r_id}/p2p-circuit/p2p/{b_id}"
