@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from store_helpers import child_env
 
-from lndesk.app.service import Service
+from lndesk.app.service import Service, create_identity
 from lndesk.cli.main import main
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_text
@@ -315,3 +316,24 @@ def test_sealed_backup_needs_its_passphrase_to_be_installed(
     assert (tmp_path / "other" / "key").read_bytes() == (cli.data_dir / "key").read_bytes()
     other("post", "from the restored, still sealed key")
     assert "sealed" in other("log")
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`lndesk log | head`: the pipe closes under lndesk; no error, no hint about disks."""
+    data_dir = tmp_path / "ann"
+    create_identity(data_dir)
+    with Service(data_dir) as service:
+        for i in range(400):  # far more than a pipe buffer holds
+            service.post(f"note {i}: " + "words " * 40)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lndesk", "--data-dir", str(data_dir), "log", "--limit", "400"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline()  # the reader takes one line and goes away
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) in (0, 141)
+    assert stderr == ""

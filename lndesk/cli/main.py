@@ -378,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LndeskError as exc:
         print(f"lndesk: error: {exc.describe()}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`lndesk log | head`): nothing is wrong, stop quietly.
+        # Later writes (Python flushing stdout at exit) must not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for such a command
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(
