@@ -129,8 +129,8 @@ async def _close_network(host: IHost) -> None:
 
 
 async def dial(host: IHost, info: PeerInfo) -> None:
-    """Connect to ``info.peer_id``: each of ``info.addrs``, then the addresses the
-    peerstore knows, one at a time, until one connects (loopback addresses last).
+    """Connect to ``info.peer_id``: each of ``info.addrs``, then the other addresses the
+    peerstore knows, one at a time, until one connects.
 
     Raises ``DialError`` naming each address and why it failed. Relay (``p2p-circuit``)
     addresses are left to :mod:`lndesk.p2p.relay`.
@@ -143,7 +143,7 @@ async def dial(host: IHost, info: PeerInfo) -> None:
         known = list(store.addrs(peer))
     except PeerStoreError:
         known = []
-    candidates = _dial_order([*info.addrs, *known])
+    candidates = dial_order(info.addrs, known)
     if not candidates:
         raise DialError(f"no address to dial for {peer}")
     failures: list[str] = []
@@ -168,16 +168,27 @@ async def dial(host: IHost, info: PeerInfo) -> None:
     raise DialError(f"could not connect to {peer}: " + "; ".join(failures))
 
 
-def _dial_order(addrs: Sequence[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
-    """Dialable addresses once each, without ``/p2p/<id>``, in order, loopback last."""
+def dial_order(
+    given: Sequence[multiaddr.Multiaddr], known: Sequence[multiaddr.Multiaddr]
+) -> list[multiaddr.Multiaddr]:
+    """Dialable addresses once each, without ``/p2p/<id>``: the ones this dial was given
+    first (a person typed it, discovery just found it), then those known from before;
+    loopback last within each."""
     seen: dict[str, multiaddr.Multiaddr] = {}
-    for addr in addrs:
-        text = str(addr)
-        if "/p2p-circuit" in text or "/tcp/" not in text:
-            continue
-        text = text.split("/p2p/", 1)[0]
-        seen.setdefault(text, multiaddr.Multiaddr(text))
-    return sorted(seen.values(), key=_is_loopback)
+    order: list[multiaddr.Multiaddr] = []
+    for group in (given, known):
+        fresh: list[multiaddr.Multiaddr] = []
+        for addr in group:
+            text = str(addr)
+            if "/p2p-circuit" in text or "/tcp/" not in text:
+                continue
+            text = text.split("/p2p/", 1)[0]
+            if text not in seen:
+                seen[text] = multiaddr.Multiaddr(text)
+                fresh.append(seen[text])
+        fresh.sort(key=_is_loopback)
+        order.extend(fresh)
+    return order
 
 
 def _forget_failures(host: IHost, peer: ID) -> None:

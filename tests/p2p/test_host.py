@@ -22,6 +22,7 @@ from lndesk.p2p.host import (
     check_port_free,
     connection_config,
     dial,
+    dial_order,
     expand_wildcards,
     peer_id_of,
     public_key_of,
@@ -127,3 +128,23 @@ async def test_dial_tries_every_address_until_one_connects() -> None:
         await dial(a, PeerInfo(b.get_id(), [stale, *b.get_addrs()]))
         assert b.get_id() in a.get_connected_peers()
         await dial(a, PeerInfo(b.get_id(), []))  # already connected: nothing to do
+
+
+def testdial_order_puts_given_addresses_first() -> None:
+    def ma(text: str) -> multiaddr.Multiaddr:
+        return multiaddr.Multiaddr(text)
+
+    peer = peer_id_of(Identity(make_seed("given")).public_key)
+    given = [ma(f"/ip4/127.0.0.1/tcp/1/p2p/{peer}"), ma("/ip4/192.0.2.9/tcp/2")]
+    known = [
+        ma("/ip4/127.0.0.1/tcp/3"),
+        ma("/ip4/192.0.2.9/tcp/2"),  # already given
+        ma(f"/ip4/192.0.2.8/tcp/4/p2p/{peer}/p2p-circuit"),  # for the relay module
+        ma("/ip4/198.51.100.1/tcp/5"),
+    ]
+    assert [str(a) for a in dial_order(given, known)] == [
+        "/ip4/192.0.2.9/tcp/2",
+        "/ip4/127.0.0.1/tcp/1",
+        "/ip4/198.51.100.1/tcp/5",
+        "/ip4/127.0.0.1/tcp/3",
+    ]
