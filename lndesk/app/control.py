@@ -112,6 +112,7 @@ class ControlServer:
                     "key": key_to_text(p.key) if p.key else None,
                     "address": p.address,
                     "syncing": p.syncing,
+                    "latency_ms": p.latency_ms,
                 }
                 for p in node.peers()
             ]

@@ -207,7 +207,9 @@ def cmd_peers(args: argparse.Namespace, _passphrase: PassphraseSource) -> int:
     print(f"{len(peers)} peer(s) connected")
     for peer in peers:
         flag = "  (syncing)" if peer["syncing"] else ""
-        print(f"  {peer['key'] or peer['peer_id']}  {peer['address']}{flag}")
+        latency = peer.get("latency_ms")
+        rtt = f"  {latency:.0f} ms" if latency is not None else ""
+        print(f"  {peer['key'] or peer['peer_id']}  {peer['address']}{rtt}{flag}")
     return 0
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import multiaddr
 import trio
+from libp2p.host.ping import PingService
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.peer.peerstore import PeerStoreError
@@ -82,6 +83,9 @@ class PeerStatus:
     key: bytes | None
     address: str
     syncing: bool
+    latency_ms: float | None = None
+    """Round trip time, smoothed over the pings so far (liveness pings, :meth:`Node.ping`);
+    None until the first."""
 
 
 class Node:
@@ -216,10 +220,33 @@ class Node:
             if conns:
                 conn = conns[0] if isinstance(conns, list) else conns
                 address = remote_address(conn)
+            latency = self.host.get_peerstore().latency_EWMA(peer)
             out.append(
-                PeerStatus(str(peer), public_key_of(peer), address, self.scheduler.is_syncing(peer))
+                PeerStatus(
+                    str(peer),
+                    public_key_of(peer),
+                    address,
+                    self.scheduler.is_syncing(peer),
+                    latency * 1000 if latency > 0 else None,
+                )
             )
         return out
+
+    async def ping(self, peer: ID, count: int = 3) -> float:
+        """Ping a connected peer ``count`` times; the best round trip in milliseconds.
+
+        Each round trip is also recorded as the peer's latency (see :meth:`peers`). The
+        first one, which includes opening the stream, counts only if it is the only one.
+        """
+        times: list[float] = []
+        started = trio.current_time()
+        async for _rtt in PingService(self.host).ping_iter(peer, ping_amt=count):
+            now = trio.current_time()
+            times.append(now - started)
+            started = now
+        best = min(times[1:] or times)
+        self.host.get_peerstore().record_latency(peer, best)
+        return best * 1000
 
     def penalise(self, peer: Any, reason: str) -> None:
         self.penalties.penalise(str(peer), reason)

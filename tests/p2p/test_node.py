@@ -218,3 +218,17 @@ async def test_a_stopped_node_closes_its_connections_and_peers_see_it_go(tmp_pat
             timeout=5,
         )
         assert bo_peer not in ann.node.host.get_connected_peers()
+
+
+async def test_peers_report_their_latency_once_pinged(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+    ):
+        await bo.connect(ann)
+        [before] = bo.node.peers()
+        assert before.key == ann.key and before.latency_ms is None
+        rtt = await bo.node.ping(ann.node.host.get_id())
+        assert 0 < rtt < 1000  # milliseconds, on loopback
+        [after] = bo.node.peers()
+        assert after.latency_ms is not None and after.latency_ms > 0
