@@ -34,6 +34,7 @@ import errno
 import ipaddress
 import logging
 import socket
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,8 @@ ADDRESS_TTL = 600
 """Seconds the peerstore keeps addresses a dial was given (identify replaces them)."""
 CLOSE_SECONDS = 5.0
 """How long closing connections and listeners may take when a node stops."""
+
+_dial_locks: weakref.WeakKeyDictionary[IHost, dict[ID, trio.Lock]] = weakref.WeakKeyDictionary()
 
 _ANY = ("0.0.0.0", "::")  # noqa: S104 - wildcard addresses are compared, not bound here
 
@@ -136,6 +139,20 @@ async def dial(host: IHost, info: PeerInfo) -> None:
     addresses are left to :mod:`lndesk.p2p.relay`.
     """
     peer = info.peer_id
+    # One dial per peer at a time: each narrows the peerstore to the address it tries,
+    # and a second dial (the peer list and mDNS at start-up) would undo that midway.
+    locks = _dial_locks.setdefault(host, {})
+    lock = locks.setdefault(peer, trio.Lock())
+    try:
+        async with lock:
+            await _dial_addresses(host, info)
+    finally:
+        if not lock.locked() and not lock.statistics().tasks_waiting:
+            locks.pop(peer, None)
+
+
+async def _dial_addresses(host: IHost, info: PeerInfo) -> None:
+    peer = info.peer_id
     if peer in host.get_connected_peers():
         return
     store = host.get_peerstore()
@@ -186,7 +203,7 @@ def dial_order(
             if text not in seen:
                 seen[text] = multiaddr.Multiaddr(text)
                 fresh.append(seen[text])
-        fresh.sort(key=_is_loopback)
+        fresh.sort(key=is_loopback)
         order.extend(fresh)
     return order
 
@@ -276,7 +293,8 @@ def expand_wildcards(addrs: Sequence[multiaddr.Multiaddr]) -> list[multiaddr.Mul
     return sorted(unique, key=_addr_rank)
 
 
-def _is_loopback(addr: multiaddr.Multiaddr) -> bool:
+def is_loopback(addr: multiaddr.Multiaddr | str) -> bool:
+    """Whether a multiaddr (or its text) starts with a loopback IP address."""
     try:
         return ipaddress.ip_address(str(addr).split("/")[2]).is_loopback
     except (ValueError, IndexError):

@@ -22,7 +22,6 @@ blocks for up to a few seconds, so those steps run in a worker thread.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
@@ -33,6 +32,8 @@ from libp2p.discovery.mdns.broadcaster import PeerBroadcaster
 from libp2p.discovery.mdns.listener import PeerListener
 from libp2p.peer.peerinfo import PeerInfo
 from zeroconf import Zeroconf
+
+from lndesk.p2p.host import is_loopback
 
 if TYPE_CHECKING:
     from libp2p.abc import IHost
@@ -89,16 +90,8 @@ def advertised_addrs(host: IHost) -> list[str]:
         text = str(addr).split("/p2p/", 1)[0]
         if PeerBroadcaster.is_suitable_for_mdns(text):
             addrs.append(text)
-    outside = [a for a in addrs if not _is_loopback(a)]
+    outside = [a for a in addrs if not is_loopback(a)]
     return outside or addrs
-
-
-def _is_loopback(addr: str) -> bool:
-    parts = addr.split("/")
-    try:
-        return len(parts) > 2 and ipaddress.ip_address(parts[2]).is_loopback
-    except ValueError:
-        return False
 
 
 def _tcp_port(addrs: list[str]) -> int:

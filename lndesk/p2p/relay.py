@@ -52,7 +52,7 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from lndesk.errors import DialError, NetworkError, RelayRefusedError
 from lndesk.p2p.config import NodeConfig
-from lndesk.p2p.host import dial
+from lndesk.p2p.host import dial, is_loopback
 from lndesk.p2p.watch import ConnectionWatcher
 
 if TYPE_CHECKING:
@@ -111,11 +111,6 @@ def circuit_addr(relay_addr: multiaddr.Multiaddr, relay: ID, target: ID) -> mult
     if f"/p2p/{relay}" not in base:
         base += f"/p2p/{relay}"
     return multiaddr.Multiaddr(f"{base}/p2p-circuit/p2p/{target}")
-
-
-def _is_loopback(addr: multiaddr.Multiaddr) -> bool:
-    text = str(addr)
-    return text.startswith(("/ip4/127.", "/ip6/::1/"))
 
 
 class Relay:
@@ -268,12 +263,12 @@ class Relay:
                 candidates.append(multiaddr.Multiaddr(bytes(raw)))
             except Exception:  # noqa: S112 - a malformed address from the relay is skipped
                 continue
-        loopback_ok = any(_is_loopback(a) for a in relay.addrs)
+        loopback_ok = any(is_loopback(a) for a in relay.addrs)
         me = self._host.get_id()
         out: list[multiaddr.Multiaddr] = []
         seen: set[str] = set()
         for addr in candidates:
-            if "/p2p-circuit" in str(addr) or (_is_loopback(addr) and not loopback_ok):
+            if "/p2p-circuit" in str(addr) or (is_loopback(addr) and not loopback_ok):
                 continue
             full = circuit_addr(addr, relay.peer_id, me)
             if str(full) not in seen:

@@ -148,3 +148,29 @@ def testdial_order_puts_given_addresses_first() -> None:
         "/ip4/198.51.100.1/tcp/5",
         "/ip4/127.0.0.1/tcp/3",
     ]
+
+
+async def test_dials_to_one_peer_at_once_do_not_undo_each_other() -> None:
+    """At start-up the peer list (a stale address) and mDNS (the fresh one) dial the
+    same peer at the same moment; the fresh address must still get through. (dial()
+    serialises dials per peer; without that this passed too, by the order in which
+    py-libp2p happens to read the peerstore, so the lock is a guard, not a fix.)"""
+    async with running_host() as a, running_host() as b:
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            stale = multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{closed.getsockname()[1]}")
+        outcomes: dict[str, str] = {}
+
+        async def attempt(name: str, addrs: list[multiaddr.Multiaddr]) -> None:
+            try:
+                await dial(a, PeerInfo(b.get_id(), addrs))
+            except DialError as exc:
+                outcomes[name] = f"failed: {exc}"
+            else:
+                outcomes[name] = "connected"
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(attempt, "stale", [stale])
+            nursery.start_soon(attempt, "fresh", list(b.get_addrs()))
+        assert outcomes["fresh"] == "connected"
+        assert b.get_id() in a.get_connected_peers()
