@@ -17,6 +17,7 @@ thread and only ever used there.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -25,19 +26,26 @@ from typing import Any, TypeVar
 
 import trio
 
+from lndesk.app.desk import AnyEvent, Desk, NetworkUnavailable
 from lndesk.app.service import PassphraseSource, Service
 from lndesk.errors import LndeskError, NodeNotRunningError, sole_error
 from lndesk.identity import Identity
-from lndesk.p2p.events import Event
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Listener = Callable[[Event], None]
+Listener = Callable[[AnyEvent], None]
 
 
 class NodeRuntime:
-    """One data directory's node, running in its own thread."""
+    """One data directory's node, running in its own thread.
+
+    It starts in two steps: the store opens first (a :class:`~lndesk.app.desk.Desk` is then
+    available to :meth:`submit`), then the network starts. ``start(wait_network=False)``
+    returns after the first step, so a window can show stored posts while libp2p loads;
+    a network that cannot start is then reported as :class:`NetworkUnavailable` and the
+    store stays usable (publishing works offline).
+    """
 
     def __init__(
         self,
@@ -46,17 +54,24 @@ class NodeRuntime:
         *,
         identity: Identity | None = None,
         control: bool = True,
+        network: bool = True,
         **overrides: Any,
     ) -> None:
         self.data_dir = data_dir
         self._passphrase = passphrase
         self._identity = identity
         self._control = control
+        self._network = network
         self._overrides = overrides
         self._listeners: list[Listener] = []
         self._token: trio.lowlevel.TrioToken | None = None
         self._app: Any = None
+        self._desk: Desk | None = None
+        self._nursery: trio.Nursery | None = None
         self._stop: trio.Event | None = None
+        self._net_stop: trio.Event | None = None
+        self._net_done: trio.Event | None = None
+        self._wait_network = True
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -65,15 +80,25 @@ class NodeRuntime:
         """Call ``listener(event)`` on the node thread for every event (add before start)."""
         self._listeners.append(listener)
 
-    def _emit(self, event: Event) -> None:
+    def _emit(self, event: AnyEvent) -> None:
+        if self._desk is not None:
+            try:
+                self._desk.on_event(event)
+            except Exception:
+                logger.exception("the desk could not record an event")
         for listener in self._listeners:
             try:
                 listener(event)
             except Exception:  # a listener's bug must not stop the node
                 logger.exception("an event listener failed")
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Open the data directory and start the node; raise what went wrong, if anything."""
+    def start(self, timeout: float = 60.0, *, wait_network: bool = True) -> None:
+        """Open the data directory and start the node; raise what went wrong, if anything.
+
+        With ``wait_network=False`` it returns once the store is open; network errors
+        then arrive as :class:`NetworkUnavailable` events instead of being raised.
+        """
+        self._wait_network = wait_network and self._network
         self._thread = threading.Thread(target=self._thread_main, name="lndesk-node", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -93,28 +118,83 @@ class NodeRuntime:
                 logger.exception("the node stopped with an error")
         finally:
             self._token = None
+            self._desk = None
             self._ready.set()
 
     async def _main(self) -> None:
+        self._stop = trio.Event()
+        with Service(self.data_dir, self._passphrase, self._identity) as service:
+            service.identity  # noqa: B018 - unlock the key now: errors go to start()
+            desk = Desk(service, self._emit)
+            self._desk = desk
+            try:
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    self._token = trio.lowlevel.current_trio_token()
+                    if self._wait_network:
+                        await nursery.start(self._run_network)
+                    elif self._network:
+                        nursery.start_soon(self._network_or_report)
+                    self._ready.set()
+                    await self._stop.wait()
+                    if self._net_stop is not None:
+                        self._net_stop.set()
+                    nursery.cancel_scope.deadline = trio.current_time() + 10
+            finally:
+                self._nursery = None
+                desk.close()
+
+    async def _run_network(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         # Imported here: they import libp2p (about a second); the GUI starts before that.
         from lndesk.app.control import ControlServer  # noqa: PLC0415
         from lndesk.app.node import AppNode, node_config  # noqa: PLC0415
 
-        self._token = trio.lowlevel.current_trio_token()
-        self._stop = trio.Event()
-        with Service(self.data_dir, self._passphrase, self._identity) as service:
-            config = node_config(service.config, **self._overrides)
-            app = AppNode(service, config, self._emit)
+        desk = self._desk
+        assert desk is not None
+        self._net_stop = net_stop = trio.Event()
+        self._net_done = done = trio.Event()
+        config = node_config(desk.service.config, **self._overrides)
+        app = AppNode(desk.service, config, self._emit)
+        try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(app.run)
                 if self._control:
                     await nursery.start(ControlServer(app).run)
                 self._app = app
-                self._ready.set()
-                await self._stop.wait()
+                desk.attach(app, self._nursery)
+                task_status.started()
+                await net_stop.wait()
                 app.stop()
                 nursery.cancel_scope.deadline = trio.current_time() + 10
-        self._app = None
+        finally:
+            self._app = None
+            desk.attach(None)
+            done.set()
+
+    async def _network_or_report(self) -> None:
+        try:
+            await self._run_network()
+        except Exception as exc:
+            error = sole_error(exc)
+            logger.warning("the network could not start: %s", describe(error))
+            self._emit(NetworkUnavailable(describe(error)))
+
+    def restart_network(self) -> None:
+        """Stop the network and start it again with the data directory's current settings."""
+        token = self._require_token(network=False)
+
+        async def restart() -> None:
+            if self._net_stop is not None:
+                self._net_stop.set()
+            if self._net_done is not None:
+                await self._net_done.wait()
+            await self._network_or_report()
+
+        def spawn() -> None:
+            if self._nursery is not None:
+                self._nursery.start_soon(restart)
+
+        token.run_sync_soon(spawn)
 
     @property
     def running(self) -> bool:
@@ -134,10 +214,48 @@ class NodeRuntime:
 
         return trio.from_thread.run(run, trio_token=token)
 
-    def _require_token(self) -> trio.lowlevel.TrioToken:
-        if self._token is None or self._app is None:
+    def submit(
+        self,
+        function: Callable[[Desk], Any],
+        done: Callable[[Any, BaseException | None], None],
+    ) -> None:
+        """Run ``function(desk)`` on the node thread without waiting for it.
+
+        ``function`` may return an awaitable, which is awaited there. ``done(result,
+        error)`` is then called on the node thread (a GUI hands it to its own thread
+        with a queued signal). The caller never blocks: this is what a GUI uses.
+        """
+        token = self._require_token(network=False)
+
+        async def run() -> None:
+            try:
+                desk = self._desk
+                if desk is None:
+                    raise NodeNotRunningError("the data directory is closed")
+                result = function(desk)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                done(None, sole_error(exc))
+            else:
+                done(result, None)
+
+        def spawn() -> None:
+            if self._nursery is None:
+                done(None, NodeNotRunningError("the data directory is closed"))
+            else:
+                self._nursery.start_soon(run)
+
+        try:
+            token.run_sync_soon(spawn)
+        except trio.RunFinishedError:
+            done(None, NodeNotRunningError("the data directory is closed"))
+
+    def _require_token(self, *, network: bool = True) -> trio.lowlevel.TrioToken:
+        token = self._token
+        if token is None or (network and self._app is None):
             raise NodeNotRunningError("the node is not running")
-        return self._token
+        return token
 
     def stop(self, timeout: float = 15.0) -> None:
         token, stop = self._token, self._stop

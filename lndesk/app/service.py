@@ -145,7 +145,8 @@ class Service:
 
     # --- publishing --------------------------------------------------------
 
-    def _publish(self, content: Content) -> Entry:
+    def publish(self, content: Content) -> Entry:
+        """Append ``content`` to my log (refused while a restored log's height is unknown)."""
         if self.config.own_log != OWN_LOG_CONFIRMED:
             raise OwnLogUnknownError(
                 "this identity was restored and lndesk does not yet know how far your own log goes"
@@ -153,7 +154,7 @@ class Service:
         return self.store.publish(self.identity, content)
 
     def post(self, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()) -> Entry:
-        return self._publish(Post(text, tuple(tags), tuple(links)))
+        return self.publish(Post(text, tuple(tags), tuple(links)))
 
     def reply(
         self, id_prefix: str, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()
@@ -161,17 +162,17 @@ class Service:
         parent = self.resolve(id_prefix)
         parent_ref = ref_of(parent.entry)
         root = parent.content.root if isinstance(parent.content, Reply) else parent_ref
-        return self._publish(Reply(text, root, parent_ref, tuple(tags), tuple(links)))
+        return self.publish(Reply(text, root, parent_ref, tuple(tags), tuple(links)))
 
     def share(self, id_prefix: str, comment: str = "") -> Entry:
         target = self.resolve(id_prefix)
-        return self._publish(Share(ref_of(target.entry), comment))
+        return self.publish(Share(ref_of(target.entry), comment))
 
     def delete(self, id_prefix: str) -> Entry:
         target = self.resolve(id_prefix)
         if target.entry.author != self.public_key:
             raise ContentError("you can only delete your own entries")
-        return self._publish(Tombstone(ref_of(target.entry)))
+        return self.publish(Tombstone(ref_of(target.entry)))
 
     def follow(self, key_or_link: str) -> tuple[bytes, Entry | None]:
         """Follow a feed. Returns its key and the new entry (None if already followed)."""
@@ -180,16 +181,16 @@ class Service:
             raise UsageError("that is your own key; your own posts are always in your timeline")
         if key in self.store.following(self.public_key):
             return key, None
-        return key, self._publish(Follow(key))
+        return key, self.publish(Follow(key))
 
     def unfollow(self, key_or_link: str) -> tuple[bytes, Entry | None]:
         key, _name = parse_key_or_link(key_or_link)
         if key not in self.store.following(self.public_key):
             return key, None
-        return key, self._publish(Unfollow(key))
+        return key, self.publish(Unfollow(key))
 
     def set_profile(self, name: str, bio: str = "") -> Entry:
-        return self._publish(Profile(name, bio))
+        return self.publish(Profile(name, bio))
 
     # --- reading -----------------------------------------------------------
 

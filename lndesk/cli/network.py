@@ -21,13 +21,13 @@ import trio
 
 from lndesk.app.control import ControlClient, ControlServer, event_json
 from lndesk.app.datadir import CONFIG_NAME, Config
+from lndesk.app.desk import AnyEvent, NetworkUnavailable
 from lndesk.app.service import PassphraseSource, Service
 from lndesk.errors import DialError, NodeNotRunningError, UsageError
 from lndesk.keytext import short_key
 from lndesk.p2p.events import (
     AddressesChanged,
     EntriesStored,
-    Event,
     FeedForked,
     FeedSynced,
     NodeWarning,
@@ -86,14 +86,14 @@ class EventPrinter:
         self.verbose = verbose
         self.stored = 0
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: AnyEvent) -> None:
         if isinstance(event, EntriesStored):
             self.stored += event.count
         line = self.describe(event)
         if line:
             print(f"{_stamp()} {line}", flush=True)
 
-    def describe(self, event: Event) -> str | None:
+    def describe(self, event: AnyEvent) -> str | None:
         if isinstance(event, PeerConnected):
             return f"peer connected: {short_key(event.peer)} {event.address}"
         if isinstance(event, PeerLost):
@@ -112,6 +112,8 @@ class EventPrinter:
             return f"refusing {short_key(event.peer)} for {event.seconds:.0f} s: {event.reason}"
         if isinstance(event, NodeWarning):
             return f"note: {event.message}"
+        if isinstance(event, NetworkUnavailable):
+            return f"network: {event.message}"
         if isinstance(event, AddressesChanged):
             return "reachable at:" + "".join(f"\n  {a}" for a in event.addresses)
         if self.progress and isinstance(event, SyncProgress):

@@ -354,6 +354,12 @@ class Node:
         """Ask ``peer`` for ``feeds`` (default: all wanted feeds) soon."""
         self.scheduler.request(peer, feeds)
 
+    def check_holders(self, feed: bytes) -> None:
+        """Ask every connected peer how far it holds ``feed`` (their answers arrive as
+        FeedSynced events); after a publish this tells who has received it."""
+        for peer in self.host.get_connected_peers():
+            self.request_sync(peer, [feed])
+
     async def _reannounce(self, feed: bytes) -> None:
         """Tell the feed's topic about the head just fetched, so others pull it from us."""
         held = self.source.held(feed)

@@ -1,0 +1,446 @@
+"""The desktop app's service: every question a window asks and every action it takes.
+
+A :class:`Desk` lives on the node's trio thread (see :mod:`lndesk.app.runtime`) and owns
+the open data directory's service, this device's local state and, once the network is
+up, the node. Widgets never call it directly: the GUI bridge submits functions of the
+desk and gets plain values back (:mod:`lndesk.app.items`). Every query here is bounded
+(a page, a window, a capped count), so no answer keeps the node thread long.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_CONFIRMED
+from lndesk.app.items import (
+    AuthorItem,
+    IdentityInfo,
+    NetworkInfo,
+    PeerItem,
+    PostItem,
+    display_name,
+    post_item,
+    quoted_of,
+)
+from lndesk.app.local import LocalState
+from lndesk.app.service import Service
+from lndesk.content import Profile, Reply, Share, Tombstone, ref_of
+from lndesk.errors import ContentError, UsageError
+from lndesk.keyfile import is_sealed, read_key_file
+from lndesk.keytext import key_to_link, key_to_text, parse_key_or_link
+from lndesk.p2p.events import EntriesStored, Event, FeedSynced, PeerHolds
+from lndesk.store import views
+from lndesk.store.store import StoredEntry, now_ms
+from lndesk.store.views import ListQuery
+
+if TYPE_CHECKING:
+    from lndesk.app.node import AppNode
+
+logger = logging.getLogger(__name__)
+
+BOOKMARKS = "bookmarks"
+READ_MARK = "read_mark_ms"
+UNREAD_CAP = 1000
+WINDOW_CAP = 5000
+THREAD_CAP = 2000
+HOLDERS_CHECK_DELAYS = (1.0, 5.0)
+"""Seconds after a publish at which peers are asked how far they hold my feed, so
+"seen by N peers" follows gossip within seconds instead of the next sync round."""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkUnavailable:
+    """The network part could not start (or stopped); the store is still usable."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocalChanged:
+    """Something the desk changed: "published", "following", "muted", "bookmarks",
+    "read", "holders", "profile", "network"."""
+
+    what: str
+
+
+AppEvent = NetworkUnavailable | LocalChanged
+AnyEvent = Event | AppEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """What a list holds now from its newest entry down to a cursor."""
+
+    keys: list[tuple[bytes, int]]
+    new: list[PostItem]
+    """Items for the keys the caller did not know yet."""
+    changed: list[PostItem]
+    """Known items whose counts or marks changed."""
+
+
+class Desk:
+    def __init__(self, service: Service, emit: Callable[[AnyEvent], None] = lambda _e: None):
+        self.service = service
+        self.own = service.public_key
+        self.local = LocalState(service.data_dir)
+        self.node: AppNode | None = None
+        self._emit = emit
+        self._nursery: trio.Nursery | None = None
+        self._synced: dict[bytes, int] = {}
+
+    def close(self) -> None:
+        self._flush_synced()
+        self.local.close()
+
+    def attach(self, node: AppNode | None, nursery: trio.Nursery | None = None) -> None:
+        self.node = node
+        if nursery is not None:
+            self._nursery = nursery
+
+    @property
+    def store(self) -> Any:
+        return self.service.store
+
+    # --- events from the node ---------------------------------------------------
+
+    def on_event(self, event: AnyEvent) -> None:
+        if isinstance(event, FeedSynced):
+            self._synced[event.feed] = now_ms()
+            if event.feed == self.own:
+                self._holds(event.peer, event.peer_height)
+        elif isinstance(event, EntriesStored):
+            self._synced[event.feed] = now_ms()
+        elif isinstance(event, PeerHolds) and event.feed == self.own:
+            self._holds(event.peer, event.height)
+
+    def _holds(self, peer: bytes, height: int) -> None:
+        if peer != self.own and self.local.set_holds(peer, self.own, height):
+            self._emit(LocalChanged("holders"))
+
+    def _flush_synced(self) -> None:
+        for key, when in self._synced.items():
+            self.local.set_synced(key, when)
+        self._synced.clear()
+
+    # --- lists --------------------------------------------------------------------
+
+    def _query(self, kind: str) -> ListQuery:
+        return ListQuery(kind, self.own, self.local.muted())
+
+    def _items(self, stored: Sequence[StoredEntry]) -> list[PostItem]:
+        mark = self.local.get(READ_MARK)
+        holders = self.local.holder_heights(self.own)
+        items = []
+        for entry in stored:
+            e = entry.entry
+            quoted = None
+            content = entry.content
+            ref = None
+            if isinstance(content, Share):
+                ref = content.ref
+            elif isinstance(content, Reply):
+                ref = content.parent
+            if ref is not None:
+                target = views.load_keys(self.store, [(ref.author, ref.seq)])
+                if target and target[0].entry.id == ref.id and not target[0].deleted:
+                    quoted = quoted_of(target[0])
+            mine = e.author == self.own
+            items.append(
+                post_item(
+                    entry,
+                    self.own,
+                    reply_count=views.reply_count(self.store, e.id),
+                    unread=not mine and e.claimed_ms > mark,
+                    bookmarked=self.local.is_bookmarked(e.author, e.seq),
+                    seen_by=sum(1 for h in holders if h >= e.seq) if mine else 0,
+                    quoted=quoted,
+                )
+            )
+        return items
+
+    def page(
+        self, kind: str, older_than: tuple[int, int, int] | None, limit: int
+    ) -> list[PostItem]:
+        """The next ``limit`` items of a list, older than ``older_than`` (None: the newest)."""
+        if kind == BOOKMARKS:
+            return [] if older_than is not None else self.bookmarks()
+        cursor = views.NEWEST if older_than is None else older_than
+        return self._items(views.page(self.store, self._query(kind), cursor, limit))
+
+    def refresh(
+        self,
+        kind: str,
+        down_to: tuple[int, int, int] | None,
+        known: dict[tuple[bytes, int], PostItem],
+    ) -> Refresh:
+        """The list as it is now, down to ``down_to`` (None: the first page only)."""
+        if kind == BOOKMARKS:
+            now = self.bookmarks()
+        else:
+            bottom = views.OLDEST if down_to is None else down_to
+            rows = views.window(self.store, self._query(kind), bottom, WINDOW_CAP)
+            if down_to is None:
+                rows = rows[:50]
+            new_rows = [r for r in rows if (r.key, r.seq) not in known]
+            now = self._items(views.load_rows(self.store, new_rows))
+            current = {i.key: i for i in now}
+            keys = [(r.key, r.seq) for r in rows]
+            changed = self._marks_changed([known[k] for k in keys if k in known])
+            return Refresh(keys, [current[k] for k in keys if k in current], changed)
+        keys = [i.key for i in now]
+        return Refresh(
+            keys,
+            [i for i in now if i.key not in known],
+            self._marks_changed([known[k] for k in keys if k in known]),
+        )
+
+    def _marks_changed(self, items: Sequence[PostItem]) -> list[PostItem]:
+        """Known items with fresh counts and marks (no payload is read again)."""
+        mark = self.local.get(READ_MARK)
+        holders = self.local.holder_heights(self.own)
+        changed = []
+        for item in items:
+            fresh = replace(
+                item,
+                reply_count=views.reply_count(self.store, item.id),
+                unread=not item.mine and item.claimed_ms > mark,
+                bookmarked=self.local.is_bookmarked(item.author, item.seq),
+                seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,
+            )
+            if fresh != item:
+                changed.append(fresh)
+        return changed
+
+    def bookmarks(self) -> list[PostItem]:
+        stored = views.load_keys(self.store, self.local.bookmarks())
+        return self._items([s for s in stored if not s.deleted])
+
+    def thread(self, root: tuple[bytes, int, bytes]) -> list[PostItem]:
+        author, seq, root_id = root
+        return self._items(views.thread(self.store, (author, seq), root_id, THREAD_CAP))
+
+    def unread_count(self) -> int:
+        """Unread posts in the timeline (capped at UNREAD_CAP)."""
+        query = self._query(views.TIMELINE)
+        return views.count_newer(self.store, query, self.local.get(READ_MARK), UNREAD_CAP, self.own)
+
+    def mark_read(self, up_to_ms: int | None = None) -> None:
+        """Everything claimed up to ``up_to_ms`` (default: now) counts as read."""
+        mark = now_ms() if up_to_ms is None else up_to_ms
+        if mark > self.local.get(READ_MARK):
+            self.local.set(READ_MARK, mark)
+            self._emit(LocalChanged("read"))
+
+    def find(self, key: tuple[bytes, int]) -> StoredEntry:
+        found = views.load_keys(self.store, [key])
+        if not found or found[0].deleted:
+            raise UsageError("that post is no longer stored here")
+        return found[0]
+
+    # --- publishing ---------------------------------------------------------------
+
+    async def _publish(self, action: Callable[[Service], Any]) -> Any:
+        if self.node is not None:
+            result = await self.node.publish(action)
+            self._check_holders_soon()
+        else:
+            result = action(self.service)  # offline: synced when the network is back
+        self._emit(LocalChanged("published"))
+        return result
+
+    def _check_holders_soon(self) -> None:
+        node, nursery = self.node, self._nursery
+        if node is None or nursery is None:
+            return
+
+        async def check() -> None:
+            for delay in HOLDERS_CHECK_DELAYS:
+                await trio.sleep(delay)
+                if self.node is not None:
+                    self.node.node.check_holders(self.own)
+
+        nursery.start_soon(check)
+
+    async def post(self, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()) -> int:
+        entry = await self._publish(lambda s: s.post(text, tags, links))
+        return int(entry.seq)
+
+    async def reply(
+        self,
+        parent: tuple[bytes, int],
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+    ) -> int:
+        target = self.find(parent)
+        parent_ref = ref_of(target.entry)
+        content = target.content
+        root = content.root if isinstance(content, Reply) else parent_ref
+        entry = await self._publish(
+            lambda s: s.publish(Reply(text, root, parent_ref, tuple(tags), tuple(links)))
+        )
+        return int(entry.seq)
+
+    async def share(self, target: tuple[bytes, int], comment: str = "") -> int:
+        stored = self.find(target)
+        entry = await self._publish(lambda s: s.publish(Share(ref_of(stored.entry), comment)))
+        return int(entry.seq)
+
+    async def delete(self, target: tuple[bytes, int]) -> None:
+        stored = self.find(target)
+        if stored.entry.author != self.own:
+            raise ContentError("you can only delete your own posts")
+        await self._publish(lambda s: s.publish(Tombstone(ref_of(stored.entry))))
+
+    async def follow(self, text: str, source: str = "pasted key") -> AuthorItem:
+        """Follow a key or share link; returns the author as the following list shows it."""
+        key, name = parse_key_or_link(text)
+        if key == self.own:
+            raise UsageError(
+                "that is your own key",
+                "Your own posts are always in your timeline. Paste someone else's key or link.",
+            )
+        if "://" in text and source == "pasted key":
+            source = "share link"
+        await self._publish(lambda s: s.follow(key_to_text(key)))
+        self.local.set_follow_source(key, source, now_ms(), name)
+        self._emit(LocalChanged("following"))
+        return self.author(key)
+
+    async def unfollow(self, key: bytes) -> None:
+        await self._publish(lambda s: s.unfollow(key_to_text(key)))
+        self._emit(LocalChanged("following"))
+
+    async def set_profile(self, name: str, bio: str, avatar: bytes) -> None:
+        await self._publish(lambda s: s.publish(Profile(name, bio, avatar)))
+        self._emit(LocalChanged("profile"))
+
+    def set_muted(self, key: bytes, on: bool) -> None:
+        if key == self.own:
+            raise UsageError("you cannot mute yourself")
+        self.local.set_muted(key, on, now_ms())
+        self._emit(LocalChanged("muted"))
+
+    def set_bookmark(self, key: tuple[bytes, int], on: bool) -> None:
+        self.local.set_bookmark(key[0], key[1], on, now_ms())
+        self._emit(LocalChanged("bookmarks"))
+
+    # --- people -------------------------------------------------------------------
+
+    def author(self, key: bytes) -> AuthorItem:
+        state = self.store.feed_state(key)
+        source = self.local.follow_source(key)
+        hint = source[1] if source else None
+        synced = self._synced.get(key) or self.local.last_synced(key)
+        return AuthorItem(
+            key=key,
+            name=state.name or hint or display_name(None, key),
+            key_text=key_to_text(key),
+            height=state.height,
+            max_seq=state.max_seq,
+            last_post_ms=views.last_post_ms(self.store, key),
+            last_synced_ms=synced,
+            source=source[0] if source else "your log (restored or another device)",
+            muted=key in self.local.muted(),
+            forked_at=state.forked_at,
+        )
+
+    def following(self) -> list[AuthorItem]:
+        if self._synced:
+            self._flush_synced()
+        authors = [self.author(key) for key in self.store.following(self.own)]
+        return sorted(authors, key=lambda a: a.name.casefold())
+
+    def identity(self) -> IdentityInfo:
+        state = self.store.feed_state(self.own)
+        profile = views.profile_entry(self.store, self.own)
+        avatar = b""
+        if profile is not None and isinstance(profile.content, Profile):
+            avatar = profile.content.avatar
+        return IdentityInfo(
+            key=self.own,
+            key_text=key_to_text(self.own),
+            link=key_to_link(self.own, state.name),
+            name=state.name or "",
+            bio=state.bio or "",
+            avatar=avatar,
+            sealed=is_sealed(read_key_file(self.service.key_path)),
+            can_publish=self.service.config.own_log == OWN_LOG_CONFIRMED,
+        )
+
+    def avatar(self, key: bytes) -> bytes:
+        profile = views.profile_entry(self.store, key)
+        if profile is not None and isinstance(profile.content, Profile):
+            return profile.content.avatar
+        return b""
+
+    def backup_words(self) -> str:
+        return self.service.backup_words()
+
+    def export(self, path: Any) -> int:
+        return self.service.export(path)
+
+    def import_backup(self, path: Any) -> int:
+        result = self.service.import_backup(path)
+        self._emit(LocalChanged("published"))
+        return result.ingest.stored
+
+    # --- network ------------------------------------------------------------------
+
+    def peers(self) -> list[PeerItem]:
+        if self.node is None:
+            return []
+        items = []
+        for status in self.node.node.peers():
+            key = status.key or b""
+            name = self.store.feed_state(key).name if key else None
+            items.append(
+                PeerItem(
+                    key=key,
+                    name=display_name(name, key) if key else status.peer_id[:12],
+                    peer_id=status.peer_id,
+                    address=status.address,
+                    latency_ms=status.latency_ms,
+                    syncing=status.syncing,
+                )
+            )
+        return items
+
+    def network(self, problem: str | None = None) -> NetworkInfo:
+        config = self.service.config
+        node = self.node
+        return NetworkInfo(
+            online=node is not None,
+            peer_id=node.node.peer_id if node is not None else "",
+            addresses=tuple(node.node.addresses()) if node is not None else (),
+            port=config.port,
+            bootstrap=tuple(config.bootstrap),
+            mdns=config.mdns,
+            problem=problem,
+        )
+
+    def save_network(self, port: int, bootstrap: Sequence[str], mdns: bool) -> None:
+        """Check and save the network settings (the caller restarts the network)."""
+        if not 0 <= port <= 65535:
+            raise UsageError(
+                f"{port} is not a TCP port", "Use 1024-65535, or 0 to let the system choose."
+            )
+        cleaned = [a.strip() for a in bootstrap if a.strip()]
+        from lndesk.p2p.node import parse_peer_address  # noqa: PLC0415 - loads libp2p
+
+        for address in cleaned:
+            parse_peer_address(address)
+        config = self.service.config
+        config.port, config.bootstrap, config.mdns = port, cleaned, mdns
+        config.save(self.service.data_dir / CONFIG_NAME)
+        self._emit(LocalChanged("network"))
+
+    async def connect(self, address: str) -> bytes | None:
+        if self.node is None:
+            raise UsageError("the network is not running", "See the Network screen for why.")
+        return await self.node.node.connect(address)

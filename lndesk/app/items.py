@@ -1,0 +1,185 @@
+"""Plain values the desktop app shows: built on the node thread, read on the GUI thread.
+
+They hold only what a view needs (text, names, counts), never store or libp2p objects,
+so a view-model can keep thousands of them and a test can build them by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lndesk.content import Post, Reply, Share
+from lndesk.keytext import short_key
+from lndesk.store.store import StoredEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Quoted:
+    """The post a share points at, or the post a reply answers, as far as it is stored."""
+
+    author: bytes
+    author_name: str
+    text: str
+    id: bytes
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostItem:
+    id: bytes
+    author: bytes
+    seq: int
+    author_name: str
+    """The author's profile name, or their short key if they never set one."""
+    short_key: str
+    kind: str
+    """"post", "reply" or "share"."""
+    text: str
+    """Markdown as the author wrote it (a share's comment); empty when unreadable."""
+    tags: tuple[str, ...]
+    links: tuple[str, ...]
+    claimed_ms: int
+    cursor: tuple[int, int, int]
+    mine: bool
+    reply_count: int = 0
+    unread: bool = False
+    bookmarked: bool = False
+    seen_by: int = 0
+    """For my own posts: how many peers are known to hold it."""
+    problem: str | None = None
+    """Why the post cannot be shown (its payload is missing or malformed)."""
+    quoted: Quoted | None = None
+    root: tuple[bytes, int, bytes] | None = None
+    """The thread this entry belongs to: (author, seq, id) of its first post."""
+
+    @property
+    def key(self) -> tuple[bytes, int]:
+        return (self.author, self.seq)
+
+    @property
+    def id_hex(self) -> str:
+        return self.id.hex()
+
+    @property
+    def thread_root(self) -> tuple[bytes, int, bytes]:
+        return self.root if self.root is not None else (self.author, self.seq, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorItem:
+    key: bytes
+    name: str
+    key_text: str
+    height: int
+    max_seq: int
+    last_post_ms: int | None
+    last_synced_ms: int | None
+    source: str
+    muted: bool
+    forked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerItem:
+    key: bytes
+    name: str
+    peer_id: str
+    address: str
+    latency_ms: float | None
+    syncing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    online: bool
+    """The network part of the node is running (it may still have no peers)."""
+    peer_id: str
+    addresses: tuple[str, ...]
+    port: int
+    bootstrap: tuple[str, ...]
+    mdns: bool
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityInfo:
+    key: bytes
+    key_text: str
+    link: str
+    name: str
+    bio: str
+    avatar: bytes
+    sealed: bool
+    can_publish: bool
+    """False while a restored identity waits to learn its own log's height."""
+
+
+def display_name(name: str | None, key: bytes) -> str:
+    return name if name else short_key(key)
+
+
+def post_item(
+    stored: StoredEntry,
+    own: bytes,
+    *,
+    reply_count: int = 0,
+    unread: bool = False,
+    bookmarked: bool = False,
+    seen_by: int = 0,
+    quoted: Quoted | None = None,
+) -> PostItem:
+    entry = stored.entry
+    content = stored.content
+    text = ""
+    tags: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    root = None
+    problem = None
+    if isinstance(content, Post):
+        text, tags, links = content.text, content.tags, content.links
+    elif isinstance(content, Reply):
+        text, tags, links = content.text, content.tags, content.links
+        root = (content.root.author, content.root.seq, content.root.id)
+    elif isinstance(content, Share):
+        text = content.comment
+    elif stored.payload is None:
+        problem = "This post has not arrived yet (only its signed header is stored)."
+    else:
+        problem = f"This post could not be read: {stored.content_error or 'unknown format'}."
+    return PostItem(
+        id=entry.id,
+        author=entry.author,
+        seq=entry.seq,
+        author_name=display_name(stored.author_name, entry.author),
+        short_key=short_key(entry.author),
+        kind=entry.type,
+        text=text,
+        tags=tuple(tags),
+        links=tuple(links),
+        claimed_ms=entry.claimed_ms,
+        cursor=stored.cursor,
+        mine=entry.author == own,
+        reply_count=reply_count,
+        unread=unread,
+        bookmarked=bookmarked,
+        seen_by=seen_by,
+        problem=problem,
+        quoted=quoted,
+        root=root,
+    )
+
+
+def quoted_of(stored: StoredEntry) -> Quoted:
+    content = stored.content
+    text = ""
+    if isinstance(content, Post | Reply):
+        text = content.text
+    elif isinstance(content, Share):
+        text = content.comment
+    return Quoted(
+        stored.entry.author,
+        display_name(stored.author_name, stored.entry.author),
+        text,
+        stored.entry.id,
+        stored.entry.seq,
+    )

@@ -1,0 +1,138 @@
+"""What only this device knows: bookmarks, mutes, read marks, where follows came from.
+
+None of it is published or derivable from the log, so it lives in its own small SQLite
+file (``local.sqlite3``), written with full durability (a bookmark must not vanish in a
+power cut), never in the rebuildable index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from lndesk.errors import StoreError
+
+LOCAL_NAME = "local.sqlite3"
+
+_SCHEMA = (
+    """
+    CREATE TABLE settings (name TEXT PRIMARY KEY, value);
+    CREATE TABLE bookmarks (
+        author BLOB NOT NULL, seq INTEGER NOT NULL, added_ms INTEGER NOT NULL,
+        PRIMARY KEY (author, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE muted (key BLOB PRIMARY KEY, since_ms INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE follow_sources (
+        key BLOB PRIMARY KEY, source TEXT NOT NULL, added_ms INTEGER NOT NULL, name TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE synced (key BLOB PRIMARY KEY, last_ms INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE holds (
+        peer BLOB NOT NULL, feed BLOB NOT NULL, height INTEGER NOT NULL,
+        PRIMARY KEY (peer, feed)
+    ) WITHOUT ROWID;
+    """,
+)
+
+
+class LocalState:
+    """This device's private state for one data directory. Use from one thread."""
+
+    def __init__(self, directory: Path) -> None:
+        path = directory / LOCAL_NAME
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            for number in range(version + 1, len(_SCHEMA) + 1):
+                self.conn.executescript(
+                    f"BEGIN; {_SCHEMA[number - 1]} PRAGMA user_version={number}; COMMIT;"
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the local state file {path} cannot be opened: {exc}",
+                "It holds bookmarks, mutes and read marks only; move it away to start afresh.",
+            ) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- settings ------------------------------------------------------------
+
+    def get(self, name: str, default: int = 0) -> int:
+        row = self.conn.execute("SELECT value FROM settings WHERE name=?", (name,)).fetchone()
+        return default if row is None else int(row[0])
+
+    def set(self, name: str, value: int) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
+
+    # --- bookmarks -----------------------------------------------------------
+
+    def set_bookmark(self, author: bytes, seq: int, on: bool, now_ms: int) -> None:
+        if on:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO bookmarks VALUES (?, ?, ?)", (author, seq, now_ms)
+            )
+        else:
+            self.conn.execute("DELETE FROM bookmarks WHERE author=? AND seq=?", (author, seq))
+
+    def bookmarks(self) -> list[tuple[bytes, int]]:
+        """Bookmarked (author, seq), most recently bookmarked first."""
+        rows = self.conn.execute("SELECT author, seq FROM bookmarks ORDER BY added_ms DESC")
+        return [(bytes(a), int(s)) for a, s in rows]
+
+    def is_bookmarked(self, author: bytes, seq: int) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM bookmarks WHERE author=? AND seq=?", (author, seq)
+            ).fetchone()
+            is not None
+        )
+
+    # --- mutes ---------------------------------------------------------------
+
+    def set_muted(self, key: bytes, on: bool, now_ms: int) -> None:
+        if on:
+            self.conn.execute("INSERT OR IGNORE INTO muted VALUES (?, ?)", (key, now_ms))
+        else:
+            self.conn.execute("DELETE FROM muted WHERE key=?", (key,))
+
+    def muted(self) -> frozenset[bytes]:
+        return frozenset(bytes(r[0]) for r in self.conn.execute("SELECT key FROM muted"))
+
+    # --- follows and sync ----------------------------------------------------
+
+    def set_follow_source(self, key: bytes, source: str, now_ms: int, name: str | None) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO follow_sources VALUES (?, ?, ?, ?)",
+            (key, source, now_ms, name),
+        )
+
+    def follow_source(self, key: bytes) -> tuple[str, str | None] | None:
+        """How ``key`` was followed here, and the name its share link suggested."""
+        row = self.conn.execute(
+            "SELECT source, name FROM follow_sources WHERE key=?", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), row[1])
+
+    def set_synced(self, key: bytes, now_ms: int) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO synced VALUES (?, ?)", (key, now_ms))
+
+    def last_synced(self, key: bytes) -> int | None:
+        row = self.conn.execute("SELECT last_ms FROM synced WHERE key=?", (key,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_holds(self, peer: bytes, feed: bytes, height: int) -> bool:
+        """Record that ``peer`` holds ``feed`` up to ``height``; True if that is news."""
+        row = self.conn.execute(
+            "SELECT height FROM holds WHERE peer=? AND feed=?", (peer, feed)
+        ).fetchone()
+        if row is not None and int(row[0]) >= height:
+            return False
+        self.conn.execute("INSERT OR REPLACE INTO holds VALUES (?, ?, ?)", (peer, feed, height))
+        return True
+
+    def holder_heights(self, feed: bytes) -> list[int]:
+        """How far each peer known to hold ``feed`` holds it."""
+        rows = self.conn.execute("SELECT height FROM holds WHERE feed=?", (feed,))
+        return [int(r[0]) for r in rows]
