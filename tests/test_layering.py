@@ -54,7 +54,11 @@ RULES: dict[str, Rule] = {
         lazy_allowed=True,
         why="the CLI may load the desktop UI only lazily, inside a function",
     ),
-    "ui": Rule(()),
+    "ui": Rule(
+        ("lndesk.store", "lndesk.p2p", "lndesk.cli", "libp2p", "trio", "sqlite3"),
+        why="the desktop UI reaches the store and the network only through the app layer "
+        "(lndesk.app: the desk, on the node thread, via lndesk.ui.bridge)",
+    ),
 }
 SUBPACKAGE_LAYERS = {"store", "p2p", "app", "cli", "ui"}
 
@@ -215,6 +219,8 @@ def test_layers_are_respected() -> None:
         ("lndesk.app.fake", False, "from ..cli.main import main"),
         ("lndesk.app.fake", False, "from PySide6.QtCore import QObject"),
         ("lndesk.cli.fake", False, "from lndesk.ui.window import MainWindow"),
+        ("lndesk.ui.fake", False, "from lndesk.store.views import page"),
+        ("lndesk.ui.fake", False, "def f():\n    import trio\n"),
         ("lndesk.cli.fake", False, "from ..ui import window"),
         ("lndesk.cli.fake", False, "if True:\n    import lndesk.ui\n"),
         ("lndesk.cli.fake", False, "class C:\n    import lndesk.ui\n"),
@@ -248,7 +254,7 @@ def test_checker_flags_bad_imports(module: str, is_package: bool, source: str) -
             "if TYPE_CHECKING:\n"
             "    from lndesk.ui import window\n",
         ),
-        ("lndesk.ui.fake", False, "from PySide6.QtWidgets import QWidget\nimport lndesk.cli"),
+        ("lndesk.ui.fake", False, "from PySide6.QtWidgets import QWidget\nimport lndesk.app.desk"),
         ("lndesk.__main__", False, "from lndesk.cli.main import main"),
     ],
 )

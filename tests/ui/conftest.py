@@ -1,0 +1,59 @@
+"""Fixtures for the desktop app's tests: a real data directory and node thread, offscreen.
+
+The view-models run against the real :class:`~lndesk.app.desk.Desk` on a real store,
+with the network part switched off (``network=False``), which makes them deterministic
+and quick; the two-node and launch tests start the network too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from lndesk.app.runtime import NodeRuntime  # noqa: E402
+from lndesk.app.service import create_identity  # noqa: E402
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "ann"
+    create_identity(path)
+    return path
+
+
+@pytest.fixture
+def runtime(data_dir: Path) -> Iterator[NodeRuntime]:
+    runtime = NodeRuntime(data_dir, network=False, control=False)
+    runtime.start(wait_network=False)
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture
+def bridge(runtime: NodeRuntime, qapp: Any) -> Iterator[Any]:
+    from lndesk.ui.bridge import Bridge
+
+    bridge = Bridge(runtime)
+    yield bridge
+    bridge.close()
+
+
+@pytest.fixture
+def call(bridge: Any, qtbot: Any) -> Callable[..., Any]:
+    """Run ``function(desk)`` on the node thread and wait (in the Qt loop) for its result."""
+
+    def call(function: Callable[[Any], Any], timeout: int = 10_000) -> Any:
+        box: dict[str, Any] = {}
+        bridge.request(function, lambda r: box.setdefault("result", r), lambda e: box.setdefault("error", e))
+        qtbot.waitUntil(lambda: box != {}, timeout=timeout)
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    return call
