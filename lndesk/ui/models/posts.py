@@ -1,0 +1,257 @@
+"""The list of posts behind every post view: timeline, my posts, replies, bookmarks, thread.
+
+It holds only the rows loaded so far. Scrolling to the end asks the desk for the next
+page (``canFetchMore``/``fetchMore``), so a store of a million entries costs what the
+user has actually looked at. When the node reports new entries the model asks for the
+list as it is now *down to its oldest loaded row* and applies the difference in place:
+rows are inserted where they belong (a newest-first sync also fills in older posts),
+removed when deleted or muted, and updated when their counts change. It never resets,
+so a view keeps its selection and, with :mod:`lndesk.ui.views.posts`, its scroll position.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+from lndesk.app.desk import BOOKMARKS, Refresh
+from lndesk.app.events import (
+    EntriesStored,
+    FeedForked,
+    LocalChanged,
+)
+from lndesk.app.items import PostItem
+from lndesk.ui.bridge import Bridge
+
+logger = logging.getLogger(__name__)
+
+PAGE = 60
+ItemRole = Qt.ItemDataRole.UserRole + 1
+REFRESH_DELAY_MS = 250
+"""New entries arrive in bursts during a sync; one refresh per burst is enough."""
+THREAD = "thread"
+
+Key = tuple[bytes, int]
+Index = QModelIndex | QPersistentModelIndex
+
+
+class PostListModel(QAbstractListModel):
+    """One list of posts ("timeline", "mine", "replies", "bookmarks" or "thread")."""
+
+    loaded = Signal()
+    """A page or a refresh has been applied (tests and the cold-start probe wait on it)."""
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        kind: str,
+        parent: QObject | None = None,
+        *,
+        root: tuple[bytes, int, bytes] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.kind = kind
+        self.root = root
+        self._items: list[PostItem] = []
+        self._rows: dict[Key, int] = {}
+        self._exhausted = kind in (BOOKMARKS, THREAD)
+        self._fetching = False
+        self._refreshing = False
+        self._again = False
+        self._started = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        bridge.event.connect(self._on_event)
+
+    # --- Qt model interface ------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        item = self._items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return item.text or item.problem or ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{item.author_name} ({item.short_key})"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{item.author_name}: {item.text or item.problem or ''}"
+        if role == ItemRole:
+            return item
+        return None
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = super().roleNames()
+        names[ItemRole] = b"item"
+        return names
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._started and not self._exhausted
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._fetching or self._exhausted:
+            return
+        self._fetching = True
+        older = self._items[-1].cursor if self._items else None
+        kind = self.kind
+        self.bridge.request(
+            lambda desk: desk.page(kind, older, PAGE), self._append_page, self._on_failed
+        )
+
+    # --- loading -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the first page (once); afterwards the view's scrolling loads more."""
+        if self._started:
+            return
+        self._started = True
+        if self.kind == THREAD:
+            self.refresh()
+        elif self.kind == BOOKMARKS:
+            self.refresh()
+        else:
+            self.fetchMore()
+
+    def item(self, row: int) -> PostItem:
+        return self._items[row]
+
+    def items(self) -> list[PostItem]:
+        return list(self._items)
+
+    def row_of(self, key: Key) -> int | None:
+        return self._rows.get(key)
+
+    def _append_page(self, items: list[PostItem]) -> None:
+        self._fetching = False
+        fresh = [i for i in items if i.key not in self._rows]
+        if len(items) < PAGE:
+            self._exhausted = True
+        if fresh:
+            first = len(self._items)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            self._items.extend(fresh)
+            self._reindex()
+            self.endInsertRows()
+        self.loaded.emit()
+
+    def _on_failed(self, error: BaseException) -> None:
+        self._fetching = False
+        self._refreshing = False
+        message = error.describe() if hasattr(error, "describe") else str(error)
+        logger.warning("a post list could not be loaded: %s", message)
+        self.failed.emit(message)
+
+    # --- live updates ------------------------------------------------------------
+
+    def _on_event(self, event: object) -> None:
+        if not self._started:
+            return
+        if isinstance(event, EntriesStored | FeedForked):
+            self.schedule_refresh()
+        elif isinstance(event, LocalChanged) and event.what in (
+            "published",
+            "following",
+            "muted",
+            "bookmarks",
+            "read",
+            "holders",
+            "profile",
+        ):
+            self.schedule_refresh()
+
+    def schedule_refresh(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        """Bring the loaded rows up to date with the store (asynchronously)."""
+        if self._refreshing:
+            self._again = True
+            return
+        self._refreshing = True
+        known = {item.key: item for item in self._items}
+        if self.kind == THREAD:
+            root = self.root
+            assert root is not None
+
+            def thread(desk: Any) -> Refresh:
+                items = desk.thread(root)
+                keys = [i.key for i in items]
+                return Refresh(keys, [i for i in items if i.key not in known], [
+                    i for i in items if i.key in known and i != known[i.key]
+                ])
+
+            self.bridge.request(thread, self._apply, self._on_failed)
+            return
+        down_to = self._items[-1].cursor if self._items else None
+        kind = self.kind
+        self.bridge.request(lambda desk: desk.refresh(kind, down_to, known), self._apply, self._on_failed)
+
+    def _apply(self, refresh: Refresh) -> None:
+        self._refreshing = False
+        wanted = set(refresh.keys)
+        # 1. rows that left the list (deleted, muted, unbookmarked, unfollowed)
+        row = len(self._items) - 1
+        while row >= 0:
+            if self._items[row].key in wanted:
+                row -= 1
+                continue
+            last = row
+            while row >= 0 and self._items[row].key not in wanted:
+                row -= 1
+            self.beginRemoveRows(QModelIndex(), row + 1, last)
+            del self._items[row + 1 : last + 1]
+            self.endRemoveRows()
+        self._reindex()
+        # 2. new rows, each run inserted where the list order puts it
+        new = {item.key: item for item in refresh.new}
+        position = 0
+        run: list[PostItem] = []
+        for key in refresh.keys:
+            if key in new and key not in self._rows:
+                run.append(new[key])
+                continue
+            if run:
+                self._insert(position, run)
+                position += len(run)
+                run = []
+            if key in self._rows:
+                position = self._rows[key] + 1
+        if run:
+            self._insert(position, run)
+        # 3. rows whose counts or marks changed
+        for item in refresh.changed:
+            at = self._rows.get(item.key)
+            if at is not None:
+                self._items[at] = item
+                index = self.index(at)
+                self.dataChanged.emit(index, index)
+        self.loaded.emit()
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _insert(self, position: int, items: list[PostItem]) -> None:
+        self.beginInsertRows(QModelIndex(), position, position + len(items) - 1)
+        self._items[position:position] = items
+        self._reindex()
+        self.endInsertRows()
+
+    def _reindex(self) -> None:
+        self._rows = {item.key: row for row, item in enumerate(self._items)}

@@ -1,0 +1,93 @@
+"""The post list view-model against a real desk and store (network off)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lndesk.app.desk import LocalChanged
+from lndesk.ui.models.posts import PAGE, ItemRole, PostListModel
+from lndesk.ui.views.posts import PostListView
+
+
+def publish_many(call: Any, count: int, start_ms: int = 1_700_000_000_000) -> None:
+    from lndesk.content import Post
+
+    def run(desk: Any) -> None:
+        for n in range(count):
+            desk.service.store.publish(
+                desk.service.identity, Post(f"post number {n}"), claimed_ms=start_ms + n * 1000
+            )
+
+    call(run)
+
+
+def test_pages_load_lazily_and_pass_the_model_tester(bridge: Any, call: Any, qtbot: Any, qtmodeltester: Any) -> None:
+    publish_many(call, PAGE * 2 + 5)
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == PAGE)
+    assert model.item(0).text == f"post number {PAGE * 2 + 4}"
+    assert model.canFetchMore()
+    with qtbot.waitSignal(model.loaded):
+        model.fetchMore()
+    assert model.rowCount() == PAGE * 2
+    with qtbot.waitSignal(model.loaded):
+        model.fetchMore()
+    assert model.rowCount() == PAGE * 2 + 5
+    assert not model.canFetchMore()
+    texts = [model.item(r).text for r in range(model.rowCount())]
+    assert texts == [f"post number {n}" for n in reversed(range(PAGE * 2 + 5))]
+    assert model.data(model.index(0), ItemRole).mine
+    qtmodeltester.check(model)
+
+
+def test_published_post_appears_at_the_top_with_its_delivery_state(bridge: Any, call: Any, qtbot: Any) -> None:
+    publish_many(call, 3)
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == 3)
+    call(lambda desk: desk.post("written on a train", ["travel"]))
+    qtbot.waitUntil(lambda: model.rowCount() == 4)
+    top = model.item(0)
+    assert top.text == "written on a train" and top.tags == ("travel",)
+    assert top.seen_by == 0  # offline: published locally, not yet seen by any peer
+
+
+def test_entries_filled_in_below_the_top_keep_the_reader_in_place(bridge: Any, call: Any, qtbot: Any) -> None:
+    publish_many(call, 40, start_ms=1_700_000_000_000)
+    model = PostListModel(bridge, "timeline")
+    view = PostListView(model)
+    view.resize(500, 400)
+    view.show()
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == 40)
+    view.scrollTo(model.index(20), PostListView.ScrollHint.PositionAtTop)
+    qtbot.waitUntil(lambda: view.first_visible_row() == 20)
+    reading = model.item(20).key
+    # newer posts arrive at the top, and one is filled in between (claimed in the past)
+    publish_many(call, 5, start_ms=1_790_000_000_000)
+    publish_many(call, 1, start_ms=1_700_000_030_500)  # between posts 30 and 31
+    call(lambda desk: desk._emit(LocalChanged("published")))
+    qtbot.waitUntil(lambda: model.rowCount() == 46)
+    assert model.item(14).claimed_ms == 1_700_000_030_500
+    assert model.item(view.first_visible_row()).key == reading
+    assert view.new_posts.isVisible() and "5 new posts" in view.new_posts.text()
+    view.scroll_to_newest()
+    assert view.first_visible_row() == 0
+
+
+def test_deleting_removes_the_row_and_bookmarks_list_follows(bridge: Any, call: Any, qtbot: Any) -> None:
+    publish_many(call, 3)
+    timeline = PostListModel(bridge, "timeline")
+    bookmarks = PostListModel(bridge, "bookmarks")
+    timeline.start()
+    bookmarks.start()
+    qtbot.waitUntil(lambda: timeline.rowCount() == 3)
+    middle = timeline.item(1)
+    call(lambda desk: desk.set_bookmark(middle.key, True))
+    qtbot.waitUntil(lambda: bookmarks.rowCount() == 1)
+    qtbot.waitUntil(lambda: timeline.item(1).bookmarked)
+    call(lambda desk: desk.delete(middle.key))
+    qtbot.waitUntil(lambda: timeline.rowCount() == 2)
+    assert middle.key not in [i.key for i in timeline.items()]
+    qtbot.waitUntil(lambda: bookmarks.rowCount() == 0)
