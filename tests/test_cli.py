@@ -285,10 +285,14 @@ def test_console_script_runs_with_env_data_dir(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.startswith("lndesk: error:") and "Traceback" not in bad.stderr
-    no_args = subprocess.run(
-        [sys.executable, "-m", "lndesk"], env=env, capture_output=True, text=True, check=False
+    help_run = subprocess.run(
+        [sys.executable, "-m", "lndesk", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert no_args.returncode == 0 and "COMMAND" in no_args.stdout
+    assert help_run.returncode == 0 and "COMMAND" in help_run.stdout
 
 
 def test_key_text_matches_identity(cli: Cli) -> None:

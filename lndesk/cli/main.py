@@ -342,8 +342,30 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--passphrase", action="store_true", help="protect the key file")
     restore.add_argument("--fresh", action="store_true", help="this key never published")
     network.register(add, _passphrase_source)
-    parser.set_defaults(handler=lambda _args: _usage(parser))
+    app = add("app", cmd_app, "open the desktop app (the default when no command is given)")
+    app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")
+    app.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
+    shots = add("screenshots", cmd_screenshots, "render each screen of the app to a PNG")
+    shots.add_argument("out", type=Path, metavar="DIR")
+    shots.add_argument("--width", type=int, default=1100)
+    shots.add_argument("--height", type=int, default=720)
+    parser.set_defaults(handler=cmd_app, url=None, ready_file=None)
     return parser
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """The desktop app (Qt is imported only here, so other commands start fast)."""
+    from lndesk.ui.app import run_app  # noqa: PLC0415
+
+    return run_app(args.data_dir, args.url, args.ready_file)
+
+
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    from lndesk.ui.screenshots import render_screenshots  # noqa: PLC0415
+
+    for path in render_screenshots(args.out, args.width, args.height):
+        print(path)
+    return 0
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -363,7 +385,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0].lower().startswith("lndesk:"):
+        arguments.insert(0, "app")  # a link opened by the desktop (the .desktop file's %u)
+    args = parser.parse_args(arguments)
     if not hasattr(args, "data_dir"):
         args.data_dir = default_data_dir()
     verbose = bool(getattr(args, "verbose", False))

@@ -27,7 +27,7 @@ Failed = Callable[[BaseException], None]
 class Bridge(QObject):
     """Carries requests to the node thread and results and events back."""
 
-    event = Signal(object)
+    node_event = Signal(object)
     """Every node and desk event (lndesk.app.events), on the GUI thread."""
     error = Signal(str)
     """A readable message for a failed request that had no error handler of its own."""
@@ -40,7 +40,7 @@ class Bridge(QObject):
         self._closed = False
         self._result.connect(self._deliver)
         # Emitted on the node thread; Qt queues it to this object's (the GUI) thread.
-        runtime.add_listener(self.event.emit)
+        runtime.add_listener(self.node_event.emit)
 
     def request(
         self,
@@ -60,7 +60,9 @@ class Bridge(QObject):
             self._result.emit(callbacks, None, exc)
 
     @Slot(object, object, object)
-    def _deliver(self, callbacks: tuple[Done | None, Failed | None], result: Any, error: Any) -> None:
+    def _deliver(
+        self, callbacks: tuple[Done | None, Failed | None], result: Any, error: Any
+    ) -> None:
         self.pending -= 1
         if self._closed:
             return

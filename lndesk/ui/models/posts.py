@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QByteArray,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -75,7 +76,7 @@ class PostListModel(QAbstractListModel):
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
-        bridge.event.connect(self._on_event)
+        bridge.node_event.connect(self._on_event)
 
     # --- Qt model interface ------------------------------------------------------
 
@@ -96,9 +97,9 @@ class PostListModel(QAbstractListModel):
             return item
         return None
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = super().roleNames()
-        names[ItemRole] = b"item"
+        names[ItemRole] = QByteArray(b"item")
         return names
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
@@ -121,9 +122,7 @@ class PostListModel(QAbstractListModel):
         if self._started:
             return
         self._started = True
-        if self.kind == THREAD:
-            self.refresh()
-        elif self.kind == BOOKMARKS:
+        if self.kind in (THREAD, BOOKMARKS):
             self.refresh()
         else:
             self.fetchMore()
@@ -162,16 +161,18 @@ class PostListModel(QAbstractListModel):
     def _on_event(self, event: object) -> None:
         if not self._started:
             return
-        if isinstance(event, EntriesStored | FeedForked):
-            self.schedule_refresh()
-        elif isinstance(event, LocalChanged) and event.what in (
-            "published",
-            "following",
-            "muted",
-            "bookmarks",
-            "read",
-            "holders",
-            "profile",
+        if isinstance(event, EntriesStored | FeedForked) or (
+            isinstance(event, LocalChanged)
+            and event.what
+            in (
+                "published",
+                "following",
+                "muted",
+                "bookmarks",
+                "read",
+                "holders",
+                "profile",
+            )
         ):
             self.schedule_refresh()
 
@@ -193,15 +194,19 @@ class PostListModel(QAbstractListModel):
             def thread(desk: Any) -> Refresh:
                 items = desk.thread(root)
                 keys = [i.key for i in items]
-                return Refresh(keys, [i for i in items if i.key not in known], [
-                    i for i in items if i.key in known and i != known[i.key]
-                ])
+                return Refresh(
+                    keys,
+                    [i for i in items if i.key not in known],
+                    [i for i in items if i.key in known and i != known[i.key]],
+                )
 
             self.bridge.request(thread, self._apply, self._on_failed)
             return
         down_to = self._items[-1].cursor if self._items else None
         kind = self.kind
-        self.bridge.request(lambda desk: desk.refresh(kind, down_to, known), self._apply, self._on_failed)
+        self.bridge.request(
+            lambda desk: desk.refresh(kind, down_to, known), self._apply, self._on_failed
+        )
 
     def _apply(self, refresh: Refresh) -> None:
         self._refreshing = False

@@ -8,15 +8,14 @@ painted text; :meth:`PostDelegate.action_at` maps a click back to one of them.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from datetime import UTC, datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from lndesk.app.items import PostItem
+from lndesk.ui.format import delivery_text, relative_time
 from lndesk.ui.models.posts import ItemRole
 
 MARGIN = 10
@@ -24,29 +23,6 @@ AVATAR = 36
 GAP = 6
 CACHE = 600
 ACTIONS = ("reply", "share", "bookmark", "thread")
-
-
-def relative_time(ms: int, now: float | None = None) -> str:
-    """"now", "5 min", "3 h", "2 d", then a date."""
-    seconds = (now if now is not None else time.time()) - ms / 1000
-    if seconds < 60:
-        return "now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h"
-    if seconds < 7 * 86400:
-        return f"{int(seconds // 86400)} d"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone().strftime("%Y-%m-%d")
-
-
-def delivery_text(item: PostItem) -> str:
-    """For my own posts: whether anyone has it yet (publishing works offline)."""
-    if not item.mine:
-        return ""
-    if item.seen_by == 0:
-        return "published locally, not yet seen by any peer"
-    return f"seen by {item.seen_by} peer{'s' if item.seen_by != 1 else ''}"
 
 
 def action_label(item: PostItem, action: str) -> str:
@@ -103,7 +79,7 @@ class PostDelegate(QStyledItemDelegate):
     def _text_width(self, option: QStyleOptionViewItem) -> int:
         return int(option.rect.width()) - 2 * MARGIN - AVATAR - GAP
 
-    def sizeHint(  # type: ignore[override]
+    def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
         item = index.data(ItemRole)

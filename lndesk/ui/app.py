@@ -1,0 +1,141 @@
+"""Starting the desktop app: one instance, first-run onboarding, unlocking, the window.
+
+The order is chosen for a fast first paint: Qt and the store open first (the timeline
+shows stored posts at once); libp2p, which takes about a second to import, loads on the
+node thread afterwards while the window is already usable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+
+from lndesk.app.datadir import KEY_NAME
+from lndesk.app.runtime import NodeRuntime, describe
+from lndesk.errors import LndeskError, PassphraseError
+from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
+
+logger = logging.getLogger(__name__)
+STARTED = time.time()
+
+
+def _application() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("lndesk")
+    app.setApplicationDisplayName("lndesk")
+    app.setDesktopFileName("lndesk")
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def ask_passphrase(data_dir: Path) -> str | None | bool:
+    """The key file's passphrase, None if it is not sealed, False if the user gave up."""
+    data = read_key_file(data_dir / KEY_NAME)
+    if not is_sealed(data):
+        return None
+    prompt = "Your key file is protected by a passphrase. Enter it to open lndesk:"
+    while True:
+        text, ok = QInputDialog.getText(
+            None, "Unlock lndesk", prompt, QLineEdit.EchoMode.Password
+        )
+        if not ok:
+            return False
+        try:
+            decode_key_file(data, text)
+        except PassphraseError:
+            prompt = "That passphrase is not right. Try again (it is case-sensitive):"
+            continue
+        return str(text)
+
+
+def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = None) -> int:
+    """Run the desktop app on ``data_dir``; returns the process exit code."""
+    app = _application()
+    from lndesk.ui.icons import app_icon  # noqa: PLC0415
+    from lndesk.ui.settings import THEME, ui_settings  # noqa: PLC0415
+    from lndesk.ui.single import ACTIVATE, SingleInstance  # noqa: PLC0415
+    from lndesk.ui.theme import apply_theme  # noqa: PLC0415
+
+    app.setWindowIcon(app_icon())
+    instance = SingleInstance(data_dir)
+    if instance.forward(url or ACTIVATE):
+        logger.info("lndesk is already running on %s; it was asked to come forward", data_dir)
+        return 0
+    instance.listen()
+    if data_dir.exists():
+        apply_theme(app, str(ui_settings(data_dir).value(THEME, "system")))
+    else:
+        apply_theme(app, "system")
+
+    if not (data_dir / KEY_NAME).exists():
+        from lndesk.ui.onboarding import run_onboarding  # noqa: PLC0415
+
+        if run_onboarding(data_dir) is None:
+            instance.close()
+            return 0
+    try:
+        passphrase = ask_passphrase(data_dir)
+    except LndeskError as exc:
+        QMessageBox.critical(None, "lndesk cannot start", exc.describe())
+        return 1
+    if passphrase is False:
+        return 0
+    runtime = NodeRuntime(data_dir, lambda: passphrase if isinstance(passphrase, str) else None)
+    try:
+        runtime.start(wait_network=False)
+    except Exception as exc:
+        QMessageBox.critical(None, "lndesk cannot start", describe(exc))
+        instance.close()
+        return 1
+
+    from lndesk.ui.bridge import Bridge  # noqa: PLC0415
+    from lndesk.ui.main_window import MainWindow  # noqa: PLC0415
+
+    bridge = Bridge(runtime)
+    window = MainWindow(bridge, data_dir, runtime.restart_network)
+    instance.message.connect(
+        lambda text: window.open_url(text) if text.startswith("lndesk:") else window.activate()
+    )
+    window.quit_requested.connect(app.quit)
+    if ready_file is not None:
+        window.first_paint.connect(lambda: _write_ready(ready_file))
+    _quit_on_signals(app)
+    window.show()
+    if url:
+        window.open_url(url)
+    try:
+        return int(app.exec())
+    finally:
+        bridge.close()
+        runtime.stop()
+        instance.close()
+
+
+def _write_ready(path: Path) -> None:
+    """For the launch test and the cold-start benchmark: when the timeline was painted."""
+    now = time.time()
+    path.write_text(json.dumps({"painted": now, "since_import": now - STARTED}) + "\n")
+
+
+def _quit_on_signals(app: QApplication) -> None:
+    """Quit cleanly (store closed, peers told) on SIGTERM and Ctrl+C."""
+
+    def handler(_number: int, _frame: object) -> None:
+        app.quit()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    # Python runs signal handlers only between bytecodes; a timer lets it in regularly.
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)

@@ -1,0 +1,31 @@
+"""How times, counts and delivery states read in the app."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from lndesk.app.items import PostItem
+
+
+def relative_time(ms: int, now: float | None = None) -> str:
+    """ "now", "5 min", "3 h", "2 d", then a date."""
+    seconds = (now if now is not None else time.time()) - ms / 1000
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)} d"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone().strftime("%Y-%m-%d")
+
+
+def delivery_text(item: PostItem) -> str:
+    """For my own posts: whether anyone has it yet (publishing works offline)."""
+    if not item.mine:
+        return ""
+    if item.seen_by == 0:
+        return "published locally, not yet seen by any peer"
+    return f"seen by {item.seen_by} peer{'s' if item.seen_by != 1 else ''}"

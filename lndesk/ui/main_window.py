@@ -1,0 +1,404 @@
+"""The main window: navigation, the screens, the status bar and the shortcuts.
+
+It wires views to the bridge and to each other; it holds no application logic of its
+own (that is the desk's, on the node thread) and draws no post itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lndesk.app.events import EntriesStored, LocalChanged
+from lndesk.app.items import PostItem
+from lndesk.ui.bridge import Bridge
+from lndesk.ui.models.posts import PostListModel
+from lndesk.ui.settings import CLOSE_TO_TRAY, GEOMETRY, THEME, flag, ui_settings
+from lndesk.ui.status import StatusTracker
+from lndesk.ui.views.compose import POST, REPLY, SHARE, ComposeBox, ComposeDialog
+from lndesk.ui.views.following import FollowDialog, FollowingView
+from lndesk.ui.views.posts import PostListView
+from lndesk.ui.views.thread import ThreadDialog
+
+logger = logging.getLogger(__name__)
+
+TIMELINE, REPLIES, MINE, FOLLOWING, BOOKMARKS, IDENTITY, NETWORK, SETTINGS = range(8)
+PAGES = (
+    ("Timeline", "timeline"),
+    ("Mentions & replies", "replies"),
+    ("My posts", "mine"),
+    ("Following", None),
+    ("Bookmarks", "bookmarks"),
+    ("Identity", None),
+    ("Network", None),
+    ("Settings", None),
+)
+MARK_READ_AFTER_MS = 1500
+"""The newest post must stay in view this long (window active) before it counts as read."""
+
+
+class PostPage(QWidget):
+    """A titled post list, optionally with a compose box on top (the timeline)."""
+
+    def __init__(
+        self, bridge: Bridge, title: str, kind: str, empty: str, *, compose: bool = False
+    ) -> None:
+        super().__init__()
+        self.model = PostListModel(bridge, kind, self)
+        self.view = PostListView(self.model, self)
+        self.compose = ComposeBox(bridge, POST, None, self, compact=True) if compose else None
+        self.empty = QLabel(empty)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        heading = QLabel(f"<h2>{title}</h2>")
+        heading.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        if self.compose is not None:
+            layout.addWidget(self.compose)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.view, 1)
+        self.model.loaded.connect(self._update_empty)
+        self.model.rowsInserted.connect(self._update_empty)
+        self.model.rowsRemoved.connect(self._update_empty)
+        self._update_empty()
+
+    def _update_empty(self, *_args: object) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty.setVisible(empty)
+        self.view.setVisible(not empty)
+
+
+class MainWindow(QMainWindow):
+    first_paint = Signal()
+    """The timeline's first page has been painted (cold-start measurement, smoke test)."""
+    quit_requested = Signal()
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        data_dir: Path,
+        restart_network: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.data_dir = data_dir
+        self.settings = ui_settings(data_dir)
+        self.setWindowTitle("lndesk")
+        self.status = StatusTracker(bridge, self)
+        self._quitting = False
+        self._painted = False
+        self._dialogs: list[QWidget] = []
+
+        self.nav = QListWidget()
+        self.nav.setFixedWidth(190)
+        for title, _kind in PAGES:
+            self.nav.addItem(title)
+        self.stack = QStackedWidget()
+        self.timeline = PostPage(
+            bridge,
+            "Timeline",
+            "timeline",
+            "Nothing here yet. Write your first post above, or follow someone (Ctrl+L).",
+            compose=True,
+        )
+        self.replies = PostPage(
+            bridge, "Mentions & replies", "replies", "No replies to your posts yet."
+        )
+        self.mine = PostPage(bridge, "My posts", "mine", "You have not published anything yet.")
+        self.following = FollowingView(bridge)
+        self.bookmarks = PostPage(
+            bridge, "Bookmarks", "bookmarks", "Bookmark a post (B) to keep it here."
+        )
+        self.identity = self._optional_view("identity", bridge)
+        self.network = self._optional_view("network", bridge, restart_network)
+        self.preferences = self._optional_view("settings", self.settings, data_dir)
+        for page in (
+            self.timeline,
+            self.replies,
+            self.mine,
+            self.following,
+            self.bookmarks,
+            self.identity,
+            self.network,
+            self.preferences,
+        ):
+            self.stack.addWidget(page)
+        self.nav.currentRowChanged.connect(self.show_page)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.connection_label = QLabel()
+        self.sync_label = QLabel()
+        self.unread_label = QLabel()
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.sync_label)
+        bar.addPermanentWidget(self.unread_label)
+        bar.addPermanentWidget(self.connection_label)
+        self.status.changed.connect(self._update_status)
+        self.status.message.connect(lambda text: bar.showMessage(text, 15_000))
+        bridge.error.connect(lambda text: bar.showMessage(text, 15_000))
+        self._update_status()
+
+        for page in (self.timeline, self.replies, self.mine, self.bookmarks):
+            self._connect_posts(page.view)
+            page.model.failed.connect(lambda text: bar.showMessage(text, 15_000))
+        self.timeline.view.seen_top.connect(self._seen_top)
+        self.timeline.model.loaded.connect(self._after_first_page)
+        self._read_timer = QTimer(self)
+        self._read_timer.setSingleShot(True)
+        self._read_timer.setInterval(MARK_READ_AFTER_MS)
+        self._read_timer.timeout.connect(self._mark_seen_read)
+        self._seen_ms = 0
+        self.unread = 0
+        self._unread_timer = QTimer(self)
+        self._unread_timer.setSingleShot(True)
+        self._unread_timer.setInterval(400)
+        self._unread_timer.timeout.connect(self.refresh_unread)
+        bridge.node_event.connect(self._on_event)
+
+        self._add_actions()
+        self.tray = self._make_tray()
+        self.notifier = self._make_notifier()
+        self._restore_geometry()
+        self.nav.setCurrentRow(TIMELINE)
+        self.timeline.model.start()
+        self.refresh_unread()
+
+    # --- screens -------------------------------------------------------------------
+
+    def _optional_view(self, name: str, *args: Any) -> QWidget:
+        """The Identity, Network and Settings screens (their modules are imported here)."""
+        if name == "identity":
+            from lndesk.ui.identity_view import IdentityView  # noqa: PLC0415
+
+            return IdentityView(*args)
+        if name == "network":
+            from lndesk.ui.network_view import NetworkView  # noqa: PLC0415
+
+            return NetworkView(*args)
+        from lndesk.ui.settings_view import SettingsView  # noqa: PLC0415
+
+        view = SettingsView(*args)
+        view.changed.connect(self._setting_changed)
+        return view
+
+    def show_page(self, row: int) -> None:
+        if row < 0:
+            return
+        if self.nav.currentRow() != row:
+            self.nav.setCurrentRow(row)
+            return
+        self.stack.setCurrentIndex(row)
+        page = self.stack.widget(row)
+        if isinstance(page, PostPage):
+            page.model.start()
+
+    def _connect_posts(self, view: PostListView) -> None:
+        view.reply_requested.connect(self.reply)
+        view.share_requested.connect(self.share)
+        view.thread_requested.connect(self.open_thread)
+        view.bookmark_requested.connect(self.toggle_bookmark)
+        view.mute_requested.connect(self.mute_author)
+        view.delete_requested.connect(self.delete_post)
+
+    def _add_actions(self) -> None:
+        def add(text: str, shortcut: str | QKeySequence, slot: Callable[[], object]) -> QAction:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(lambda _=False: slot())
+            self.addAction(action)
+            return action
+
+        self.compose_action = add("New post", "Ctrl+N", self.compose)
+        self.follow_action = add("Follow someone", "Ctrl+L", self.follow)
+        add("Mark all read", "Ctrl+Shift+A", self.mark_all_read)
+        add("Quit", QKeySequence.StandardKey.Quit, self.quit)
+        for row, (title, _kind) in enumerate(PAGES):
+            add(title, f"Ctrl+{row + 1}", lambda r=row: self.show_page(r))
+
+    # --- post actions --------------------------------------------------------------
+
+    def _dialog(self, dialog: QWidget) -> None:
+        self._dialogs = [d for d in self._dialogs if d.isVisible()]
+        self._dialogs.append(dialog)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def compose(self) -> None:
+        self.activate()
+        self._dialog(ComposeDialog(self.bridge, POST, None, self))
+
+    def reply(self, item: PostItem) -> None:
+        self._dialog(ComposeDialog(self.bridge, REPLY, item, self))
+
+    def share(self, item: PostItem) -> None:
+        self._dialog(ComposeDialog(self.bridge, SHARE, item, self))
+
+    def open_thread(self, item: PostItem) -> ThreadDialog:
+        dialog = ThreadDialog(self.bridge, item, self)
+        dialog.share_requested.connect(self.share)
+        self._dialog(dialog)
+        return dialog
+
+    def follow(self, text: str = "", source: str = "pasted key") -> FollowDialog:
+        self.activate()
+        dialog = FollowDialog(self.bridge, text, source, self)
+        self._dialog(dialog)
+        return dialog
+
+    def open_url(self, url: str) -> None:
+        """An ``lndesk:`` link opened from a browser or another app."""
+        self.follow(url, "lndesk: link")
+
+    def toggle_bookmark(self, item: PostItem) -> None:
+        key, on = item.key, not item.bookmarked
+        self.bridge.request(lambda desk: desk.set_bookmark(key, on))
+
+    def mute_author(self, item: PostItem) -> None:
+        if item.mine:
+            return
+        key = item.author
+        self.bridge.request(lambda desk: desk.set_muted(key, True))
+        self.statusBar().showMessage(
+            f"Muted {item.author_name}: their posts are hidden (unmute under Following).", 10_000
+        )
+
+    def delete_post(self, item: PostItem, *, confirm: bool = True) -> None:
+        if not item.mine:
+            return
+        if confirm and (
+            QMessageBox.question(
+                self,
+                "Delete post",
+                "Delete this post? Peers that honour deletions hide it too; "
+                "anyone who already read it may have kept a copy.",
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
+            return
+        key = item.key
+        self.bridge.request(lambda desk: desk.delete(key))
+
+    # --- unread, status ------------------------------------------------------------
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, EntriesStored) or (
+            isinstance(event, LocalChanged) and event.what in ("read", "following", "muted")
+        ):
+            self._unread_timer.start()
+
+    def refresh_unread(self) -> None:
+        self.bridge.request(lambda desk: desk.unread_count(), self._set_unread)
+
+    def _set_unread(self, count: int) -> None:
+        self.unread = count
+        text = "" if count == 0 else (f"{count} unread" if count < 1000 else "999+ unread")
+        self.unread_label.setText(text)
+        item = self.nav.item(TIMELINE)
+        item.setText("Timeline" if count == 0 else f"Timeline ({min(count, 999)})")
+        self.setWindowTitle("lndesk" if count == 0 else f"lndesk ({min(count, 999)})")
+        if self.tray is not None:
+            self.tray.set_unread(count)
+
+    def _seen_top(self, claimed_ms: int) -> None:
+        self._seen_ms = claimed_ms
+        if self.isActiveWindow() or QGuiApplication.platformName() == "offscreen":
+            self._read_timer.start()
+
+    def _mark_seen_read(self) -> None:
+        view = self.timeline.view
+        if view.isVisible() and view.verticalScrollBar().value() == 0 and self._seen_ms:
+            mark = self._seen_ms
+            self.bridge.request(lambda desk: desk.mark_read(mark))
+
+    def mark_all_read(self) -> None:
+        self.bridge.request(lambda desk: desk.mark_read())
+
+    def _update_status(self) -> None:
+        self.connection_label.setText(self.status.connection_text())
+        self.sync_label.setText(self.status.sync_text())
+
+    def _after_first_page(self) -> None:
+        if self._painted:
+            return
+        self._painted = True
+        self.timeline.view.viewport().repaint()
+        self.first_paint.emit()
+
+    # --- desktop integration -------------------------------------------------------
+
+    def _make_tray(self) -> Any:
+        from lndesk.ui.tray import Tray  # noqa: PLC0415
+
+        tray = Tray(self)
+        tray.open_requested.connect(self.activate)
+        tray.compose_requested.connect(self.compose)
+        tray.quit_requested.connect(self.quit)
+        return tray
+
+    def _make_notifier(self) -> Any:
+        from lndesk.ui.notifier import Notifier  # noqa: PLC0415
+
+        return Notifier(self.bridge, self.settings, self.tray, self)
+
+    def _setting_changed(self, name: str) -> None:
+        if name == THEME:
+            from lndesk.ui.theme import apply_theme  # noqa: PLC0415
+
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                apply_theme(app, str(self.settings.value(THEME, "system")))
+
+    def activate(self) -> None:
+        """Bring the window to the front (a second launch, the tray, a link)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value(GEOMETRY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 760)
+
+    def quit(self) -> None:
+        self._quitting = True
+        self.close()
+        self.quit_requested.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        tray_ok = self.tray is not None and self.tray.available()
+        if not self._quitting and tray_ok and flag(self.settings, CLOSE_TO_TRAY, False):
+            self.hide()
+            event.ignore()
+            return
+        self.settings.setValue(GEOMETRY, self.saveGeometry())
+        self.settings.sync()
+        self.bridge.close()
+        event.accept()
+        self.quit_requested.emit()
