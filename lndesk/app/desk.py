@@ -48,6 +48,8 @@ READ_MARK = "read_mark_ms"
 UNREAD_CAP = 1000
 WINDOW_CAP = 5000
 THREAD_CAP = 2000
+OLDEST = views.OLDEST
+"""A cursor below every entry: a list's refresh down to it covers the whole list."""
 HOLDERS_CHECK_DELAYS = (1.0, 5.0)
 """Seconds after a publish at which peers are asked how far they hold my feed, so
 "seen by N peers" follows gossip within seconds instead of the next sync round."""
@@ -66,6 +68,7 @@ class LocalChanged:
     "read", "holders", "profile", "network"."""
 
     what: str
+
 
 
 AppEvent = NetworkUnavailable | LocalChanged

@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from lndesk.app.desk import BOOKMARKS, Refresh
+from lndesk.app.desk import BOOKMARKS, OLDEST, Refresh
 from lndesk.app.events import (
     EntriesStored,
     FeedForked,
@@ -202,7 +202,11 @@ class PostListModel(QAbstractListModel):
 
             self.bridge.request(thread, self._apply, self._on_failed)
             return
-        down_to = self._items[-1].cursor if self._items else None
+        # Everything loaded: entries older than the last row (an unmuted author, a fill-in
+        # from sync) belong in the list too, so look all the way down.
+        down_to = OLDEST if self._exhausted or not self._items else self._items[-1].cursor
+        if not self._exhausted and not self._items:
+            down_to = None
         kind = self.kind
         self.bridge.request(
             lambda desk: desk.refresh(kind, down_to, known), self._apply, self._on_failed

@@ -1,0 +1,206 @@
+"""User flows through the main window, against a real desk and store (network off)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from lndesk.app.desk import LocalChanged
+from lndesk.app.events import EntriesStored
+from lndesk.keytext import key_to_link, key_to_text
+from lndesk.ui.main_window import FOLLOWING, MainWindow
+from lndesk.ui.views.compose import ComposeDialog
+from lndesk.ui.views.following import FollowDialog
+from lndesk.ui.views.thread import ThreadDialog
+from tests.store_helpers import make_chain, make_identity, wire
+
+
+@pytest.fixture
+def window(bridge: Any, data_dir: Path, qtbot: Any) -> MainWindow:
+    window = MainWindow(bridge, data_dir)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def ingest_feed(call: Any, number: int, count: int, text: str) -> bytes:
+    """Store ``count`` posts of another author, as a sync would, and say so."""
+    identity = make_identity(number)
+    chain = make_chain(identity, count, text=text, claimed_ms=None)
+
+    def run(desk: Any) -> None:
+        desk.service.store.ingest(identity.public_key, wire(chain))
+        desk._emit(EntriesStored(identity.public_key, count, count, count, "sync", None))
+
+    call(run)
+    return identity.public_key
+
+
+def test_publish_offline_then_see_it_in_the_timeline(window: MainWindow, qtbot: Any) -> None:
+    box = window.timeline.compose
+    assert box is not None
+    box.text.setPlainText("Reading notes on **spaced repetition**")
+    box.tags.setText("learning, memory")
+    qtbot.mouseClick(box.button, Qt.MouseButton.LeftButton)
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    item = model.item(0)
+    assert item.text == "Reading notes on **spaced repetition**"
+    assert item.tags == ("learning", "memory") and item.mine
+    assert "Published locally" in box.status.text()
+    from lndesk.ui.format import delivery_text
+
+    assert delivery_text(item) == "published locally, not yet seen by any peer"
+    assert window.timeline.view.isVisible() and not window.timeline.empty.isVisible()
+    # an empty post is refused inline, nothing published
+    box.text.setPlainText("   ")
+    box.submit()
+    assert box.error.isVisible() and "Write something" in box.error.text()
+
+
+def test_compose_shortcut_and_invalid_link_shows_inline_error(
+    window: MainWindow, qtbot: Any
+) -> None:
+    window.compose_action.trigger()
+    dialog = next(d for d in window._dialogs if isinstance(d, ComposeDialog))
+    dialog.box.text.setPlainText("a link")
+    dialog.box.links.setText("not a url")
+    dialog.box.submit()
+    qtbot.waitUntil(lambda: dialog.box.error.isVisible())
+    assert "link" in dialog.box.error.text().lower()
+    dialog.box.links.setText("https://example.org/paper")
+    with qtbot.waitSignal(dialog.box.published):
+        dialog.box.submit()
+    qtbot.waitUntil(lambda: window.timeline.model.rowCount() == 1)
+    assert window.timeline.model.item(0).links == ("https://example.org/paper",)
+
+
+def test_follow_invalid_then_valid_key(window: MainWindow, qtbot: Any) -> None:
+    dialog = window.follow()
+    assert isinstance(dialog, FollowDialog)
+    form = dialog.form
+    form.field.setText("lnd1thisisnotakey")
+    form.submit()
+    qtbot.waitUntil(lambda: form.error.isVisible())
+    assert "lnd1" in form.error.text() or "key" in form.error.text()
+    bo = make_identity(7).public_key
+    typo = key_to_text(bo)[:-1] + ("a" if key_to_text(bo)[-1] != "a" else "b")
+    form.field.setText(typo)
+    form.submit()
+    qtbot.waitUntil(lambda: "typo" in form.error.text().lower() or "check" in form.error.text())
+    form.field.setText(key_to_link(bo, "Bo"))
+    with qtbot.waitSignal(form.followed) as followed:
+        form.submit()
+    assert followed.args[0].key == bo and followed.args[0].name == "Bo"
+    assert followed.args[0].source == "share link"
+    window.show_page(FOLLOWING)
+    model = window.following.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    assert model.item(0).key == bo and "followed via share link" in model.data(model.index(0))
+
+
+def test_lndesk_link_opens_follow_with_the_link(window: MainWindow, qtbot: Any) -> None:
+    bo = make_identity(8).public_key
+    window.open_url(key_to_link(bo, "Bo"))
+    dialog = next(d for d in window._dialogs if isinstance(d, FollowDialog))
+    assert dialog.form.field.text() == key_to_link(bo, "Bo")
+    with qtbot.waitSignal(dialog.form.followed) as followed:
+        dialog.form.submit()
+    assert followed.args[0].source == "lndesk: link"
+
+
+def test_reply_and_thread_view(window: MainWindow, call: Any, qtbot: Any) -> None:
+    call(lambda desk: desk.post("What is the best intro to Bayesian statistics?"))
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    question = model.item(0)
+    window.reply(question)
+    dialog = next(d for d in window._dialogs if isinstance(d, ComposeDialog))
+    dialog.box.text.setPlainText("Try *Statistical Rethinking*.")
+    with qtbot.waitSignal(dialog.box.published):
+        dialog.box.submit()
+    qtbot.waitUntil(lambda: model.rowCount() == 2)
+    qtbot.waitUntil(lambda: model.item(1).reply_count == 1)
+    answer = model.item(0)
+    assert answer.kind == "reply" and answer.quoted is not None
+    assert answer.quoted.text.startswith("What is the best")
+    thread = window.open_thread(answer)
+    assert isinstance(thread, ThreadDialog)
+    qtbot.waitUntil(lambda: thread.model.rowCount() == 2)
+    assert [i.key for i in thread.model.items()] == [question.key, answer.key]
+    # replying inside the thread view adds to the same thread
+    thread.set_reply_target(question)
+    thread.box.text.setPlainText("And the lectures on YouTube.")
+    with qtbot.waitSignal(thread.box.published):
+        thread.box.submit()
+    qtbot.waitUntil(lambda: thread.model.rowCount() == 3)
+    assert "3 posts" in thread.heading.text()
+
+
+def test_unfollow_and_mute(window: MainWindow, call: Any, qtbot: Any) -> None:
+    bo = ingest_feed(call, 9, 3, "bo says")
+    cy = ingest_feed(call, 10, 2, "cy says")
+    for key in (bo, cy):
+        call(lambda desk, k=key: desk.follow(key_to_text(k)))
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 5)
+    # mute Bo from one of his posts: his posts leave the timeline, he stays followed
+    bo_post = next(i for i in model.items() if i.author == bo)
+    window.mute_author(bo_post)
+    qtbot.waitUntil(lambda: model.rowCount() == 2)
+    assert {i.author for i in model.items()} == {cy}
+    window.show_page(FOLLOWING)
+    following = window.following
+    qtbot.waitUntil(lambda: following.model.rowCount() == 2)
+    qtbot.waitUntil(lambda: any(a.muted for a in following.model.items()))
+    # unmute Bo, unfollow Cy
+    following.select_key(bo)
+    following.toggle_mute_selected()
+    qtbot.waitUntil(lambda: not any(a.muted for a in following.model.items()))
+    qtbot.waitUntil(lambda: model.rowCount() == 5)
+    following.select_key(cy)
+    following.unfollow_selected(confirm=False)
+    qtbot.waitUntil(lambda: following.model.rowCount() == 1)
+    assert following.model.item(0).key == bo
+    qtbot.waitUntil(lambda: model.rowCount() == 3)
+
+
+def test_unread_count_and_marks(window: MainWindow, call: Any, qtbot: Any) -> None:
+    bo = make_identity(11)
+    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.mark_read(1))
+    ingest_feed(call, 11, 4, "news")
+    qtbot.waitUntil(lambda: window.unread == 4)
+    assert "Timeline (4)" in window.nav.item(0).text()
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 4 and all(i.unread for i in model.items()))
+    window.mark_all_read()
+    qtbot.waitUntil(lambda: window.unread == 0)
+    qtbot.waitUntil(lambda: not any(i.unread for i in model.items()))
+
+
+def test_bookmark_and_delete_from_the_window(window: MainWindow, call: Any, qtbot: Any) -> None:
+    call(lambda desk: desk.post("keep this"))
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    window.toggle_bookmark(model.item(0))
+    window.bookmarks.model.start()
+    qtbot.waitUntil(lambda: window.bookmarks.model.rowCount() == 1)
+    window.delete_post(model.item(0), confirm=False)
+    qtbot.waitUntil(lambda: model.rowCount() == 0)
+    qtbot.waitUntil(lambda: window.bookmarks.model.rowCount() == 0)
+    assert window.timeline.empty.isVisible()
+
+
+def test_request_errors_show_in_the_status_bar(window: MainWindow, call: Any, qtbot: Any) -> None:
+    def fail(_desk: Any) -> None:
+        from lndesk.errors import StoreError
+
+        raise StoreError("the disk is full", "Free some space.")
+
+    window.bridge.request(fail)
+    qtbot.waitUntil(lambda: "disk is full" in window.statusBar().currentMessage())
+    call(lambda desk: desk._emit(LocalChanged("published")))  # the window still works
