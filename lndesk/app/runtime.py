@@ -34,6 +34,8 @@ from lndesk.identity import Identity
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+STOP_TIMEOUT = 10.0
+"""Seconds a stopping node may take to close its connections and save its state."""
 Listener = Callable[[AnyEvent], None]
 
 
@@ -71,6 +73,7 @@ class NodeRuntime:
         self._stop: trio.Event | None = None
         self._net_stop: trio.Event | None = None
         self._net_done: trio.Event | None = None
+        self._stopping = False
         self._wait_network = True
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -137,9 +140,14 @@ class NodeRuntime:
                         nursery.start_soon(self._network_or_report)
                     self._ready.set()
                     await self._stop.wait()
+                    self._stopping = True
                     if self._net_stop is not None:
                         self._net_stop.set()
-                    nursery.cancel_scope.deadline = trio.current_time() + 10
+                    if self._net_done is not None:
+                        with trio.move_on_after(STOP_TIMEOUT):
+                            await self._net_done.wait()
+                    # Whatever else runs (a request, a delayed check) has no reason to wait.
+                    nursery.cancel_scope.cancel()
             finally:
                 self._nursery = None
                 desk.close()
@@ -153,19 +161,31 @@ class NodeRuntime:
         assert desk is not None
         self._net_stop = net_stop = trio.Event()
         self._net_done = done = trio.Event()
+        if self._stopping:  # stopped while libp2p was still loading
+            net_stop.set()
         config = node_config(desk.service.config, **self._overrides)
         app = AppNode(desk.service, config, self._emit)
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(app.run)
+                stopped = trio.Event()
+
+                async def run_node(*, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+                    try:
+                        await app.run(task_status=task_status)
+                    finally:
+                        stopped.set()
+
+                await nursery.start(run_node)
                 if self._control:
                     await nursery.start(ControlServer(app).run)
                 self._app = app
                 desk.attach(app, self._nursery)
                 task_status.started()
                 await net_stop.wait()
-                app.stop()
-                nursery.cancel_scope.deadline = trio.current_time() + 10
+                app.stop()  # the node says goodbye to its peers and saves what it knows
+                with trio.move_on_after(STOP_TIMEOUT):
+                    await stopped.wait()
+                nursery.cancel_scope.cancel()  # the control socket, and anything left
         finally:
             self._app = None
             desk.attach(None)
