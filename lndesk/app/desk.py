@@ -70,7 +70,6 @@ class LocalChanged:
     what: str
 
 
-
 AppEvent = NetworkUnavailable | LocalChanged
 AnyEvent = Event | AppEvent
 
@@ -348,7 +347,7 @@ class Desk:
             max_seq=state.max_seq,
             last_post_ms=views.last_post_ms(self.store, key),
             last_synced_ms=synced,
-            source=source[0] if source else "your log (restored or another device)",
+            source=source[0] if source else "your log",
             muted=key in self.local.muted(),
             forked_at=state.forked_at,
         )

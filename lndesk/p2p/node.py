@@ -292,6 +292,17 @@ class Node:
             self.peerbook.seen(str(peer), [address])
         self.discovery.add_peer(peer)
         self.request_sync(peer)
+        if self._nursery is not None:
+            self._nursery.start_soon(self._measure_latency, peer)
+
+    async def _measure_latency(self, peer: ID) -> None:
+        """One ping right after connecting, so a new peer's latency shows at once
+        (liveness pings would first measure it ``liveness_interval`` later)."""
+        with trio.move_on_after(10):
+            try:
+                await self.ping(peer, 2)
+            except Exception as exc:  # the peer went away, or refuses pings
+                logger.debug("could not measure the latency of %s: %s", peer, exc)
 
     def _on_disconnected(self, peer: ID, _address: str) -> None:
         if peer in self.host.get_connected_peers():

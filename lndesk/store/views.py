@@ -147,10 +147,12 @@ def reply_count(store: Store, entry_id: bytes) -> int:
 
 
 def last_post_ms(store: Store, key: bytes) -> int | None:
-    """When the newest stored entry of ``key`` claims to have been written."""
+    """When the newest stored post (post, reply, share) of ``key`` claims to be from."""
+    types = ", ".join(f"'{t}'" for t in SHOWN_TYPES)
     row = store.index.conn.execute(
-        "SELECT e.claimed_ms FROM entries e JOIN feeds f ON f.feed = e.feed "
-        "WHERE f.key = ? ORDER BY e.seq DESC LIMIT 1",
+        "SELECT e.claimed_ms FROM entries e JOIN feeds f ON f.feed = e.feed "  # noqa: S608 - constants
+        f"WHERE f.key = ? AND e.type IN ({types}) AND e.deleted = 0 "
+        "ORDER BY e.seq DESC LIMIT 1",
         (key,),
     ).fetchone()
     return None if row is None else int(row[0])

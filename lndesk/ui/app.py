@@ -38,16 +38,14 @@ def _application() -> QApplication:
     return app
 
 
-def ask_passphrase(data_dir: Path) -> str | None | bool:
+def ask_passphrase(data_dir: Path) -> str | bool | None:
     """The key file's passphrase, None if it is not sealed, False if the user gave up."""
     data = read_key_file(data_dir / KEY_NAME)
     if not is_sealed(data):
         return None
     prompt = "Your key file is protected by a passphrase. Enter it to open lndesk:"
     while True:
-        text, ok = QInputDialog.getText(
-            None, "Unlock lndesk", prompt, QLineEdit.EchoMode.Password
-        )
+        text, ok = QInputDialog.getText(None, "Unlock lndesk", prompt, QLineEdit.EchoMode.Password)
         if not ok:
             return False
         try:
@@ -77,20 +75,30 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
     else:
         apply_theme(app, "system")
 
+    identity = None
     if not (data_dir / KEY_NAME).exists():
         from lndesk.ui.onboarding import run_onboarding  # noqa: PLC0415
 
-        if run_onboarding(data_dir) is None:
+        outcome = run_onboarding(data_dir)
+        if outcome is None:
             instance.close()
             return 0
-    try:
-        passphrase = ask_passphrase(data_dir)
-    except LndeskError as exc:
-        QMessageBox.critical(None, "lndesk cannot start", exc.describe())
-        return 1
-    if passphrase is False:
-        return 0
-    runtime = NodeRuntime(data_dir, lambda: passphrase if isinstance(passphrase, str) else None)
+        identity = outcome.identity  # already unlocked: no second passphrase prompt
+    passphrase: str | bool | None = None
+    if identity is None:
+        try:
+            passphrase = ask_passphrase(data_dir)
+        except LndeskError as exc:
+            QMessageBox.critical(None, "lndesk cannot start", exc.describe())
+            return 1
+        if passphrase is False:
+            instance.close()
+            return 0
+    runtime = NodeRuntime(
+        data_dir,
+        lambda: passphrase if isinstance(passphrase, str) else None,
+        identity=identity,
+    )
     try:
         runtime.start(wait_network=False)
     except Exception as exc:

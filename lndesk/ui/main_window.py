@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem
@@ -222,7 +224,11 @@ class MainWindow(QMainWindow):
         view.delete_requested.connect(self.delete_post)
 
     def _add_actions(self) -> None:
-        def add(text: str, shortcut: str | QKeySequence, slot: Callable[[], object]) -> QAction:
+        def add(
+            text: str,
+            shortcut: str | QKeySequence | QKeySequence.StandardKey,
+            slot: Callable[[], object],
+        ) -> QAction:
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(lambda _=False: slot())
@@ -234,12 +240,12 @@ class MainWindow(QMainWindow):
         add("Mark all read", "Ctrl+Shift+A", self.mark_all_read)
         add("Quit", QKeySequence.StandardKey.Quit, self.quit)
         for row, (title, _kind) in enumerate(PAGES):
-            add(title, f"Ctrl+{row + 1}", lambda r=row: self.show_page(r))
+            add(title, f"Ctrl+{row + 1}", partial(self.show_page, row))
 
     # --- post actions --------------------------------------------------------------
 
     def _dialog(self, dialog: QWidget) -> None:
-        self._dialogs = [d for d in self._dialogs if d.isVisible()]
+        self._dialogs = [d for d in self._dialogs if isValid(d) and d.isVisible()]
         self._dialogs.append(dialog)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
@@ -356,6 +362,7 @@ class MainWindow(QMainWindow):
         tray.open_requested.connect(self.activate)
         tray.compose_requested.connect(self.compose)
         tray.quit_requested.connect(self.quit)
+        tray.show()
         return tray
 
     def _make_notifier(self) -> Any:

@@ -20,6 +20,7 @@ from lndesk.app.events import (
     SyncFinished,
     SyncProgress,
 )
+from lndesk.app.items import NetworkInfo, PeerItem
 from lndesk.keytext import short_key
 from lndesk.ui.bridge import Bridge
 
@@ -37,6 +38,14 @@ class StatusTracker(QObject):
         self.syncing: dict[bytes, tuple[int, int]] = {}
         """Per peer: (entries held, entries the peer has) of the feed being fetched."""
         bridge.node_event.connect(self.on_event)
+        # The network may have started before this tracker existed: ask once.
+        bridge.request(lambda desk: (desk.network(), desk.peers()), self._initial)
+
+    def _initial(self, state: tuple[NetworkInfo, list[PeerItem]]) -> None:
+        info, peers = state
+        self.network_up = self.network_up or info.online
+        self.peers |= {peer.key for peer in peers if peer.key}
+        self.changed.emit()
 
     def on_event(self, event: object) -> None:
         if isinstance(event, NodeStarted):

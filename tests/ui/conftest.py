@@ -16,8 +16,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from lndesk.app.runtime import NodeRuntime  # noqa: E402
-from lndesk.app.service import create_identity  # noqa: E402
+from lndesk.app.runtime import NodeRuntime
+from lndesk.app.service import create_identity
 
 
 @pytest.fixture
@@ -50,7 +50,9 @@ def call(bridge: Any, qtbot: Any) -> Callable[..., Any]:
 
     def call(function: Callable[[Any], Any], timeout: int = 10_000) -> Any:
         box: dict[str, Any] = {}
-        bridge.request(function, lambda r: box.setdefault("result", r), lambda e: box.setdefault("error", e))
+        bridge.request(
+            function, lambda r: box.setdefault("result", r), lambda e: box.setdefault("error", e)
+        )
         qtbot.waitUntil(lambda: box != {}, timeout=timeout)
         if "error" in box:
             raise box["error"]

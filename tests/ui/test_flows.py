@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from store_helpers import make_chain, make_identity, wire
 
 from lndesk.app.desk import LocalChanged
 from lndesk.app.events import EntriesStored
@@ -15,7 +16,6 @@ from lndesk.ui.main_window import FOLLOWING, MainWindow
 from lndesk.ui.views.compose import ComposeDialog
 from lndesk.ui.views.following import FollowDialog
 from lndesk.ui.views.thread import ThreadDialog
-from tests.store_helpers import make_chain, make_identity, wire
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_compose_shortcut_and_invalid_link_shows_inline_error(
     dialog.box.text.setPlainText("a link")
     dialog.box.links.setText("not a url")
     dialog.box.submit()
-    qtbot.waitUntil(lambda: dialog.box.error.isVisible())
+    qtbot.waitUntil(dialog.box.error.isVisible)
     assert "link" in dialog.box.error.text().lower()
     dialog.box.links.setText("https://example.org/paper")
     with qtbot.waitSignal(dialog.box.published):
@@ -84,7 +84,7 @@ def test_follow_invalid_then_valid_key(window: MainWindow, qtbot: Any) -> None:
     form = dialog.form
     form.field.setText("lnd1thisisnotakey")
     form.submit()
-    qtbot.waitUntil(lambda: form.error.isVisible())
+    qtbot.waitUntil(form.error.isVisible)
     assert "lnd1" in form.error.text() or "key" in form.error.text()
     bo = make_identity(7).public_key
     typo = key_to_text(bo)[:-1] + ("a" if key_to_text(bo)[-1] != "a" else "b")

@@ -21,7 +21,9 @@ def publish_many(call: Any, count: int, start_ms: int = 1_700_000_000_000) -> No
     call(run)
 
 
-def test_pages_load_lazily_and_pass_the_model_tester(bridge: Any, call: Any, qtbot: Any, qtmodeltester: Any) -> None:
+def test_pages_load_lazily_and_pass_the_model_tester(
+    bridge: Any, call: Any, qtbot: Any, qtmodeltester: Any
+) -> None:
     publish_many(call, PAGE * 2 + 5)
     model = PostListModel(bridge, "timeline")
     model.start()
@@ -41,7 +43,9 @@ def test_pages_load_lazily_and_pass_the_model_tester(bridge: Any, call: Any, qtb
     qtmodeltester.check(model)
 
 
-def test_published_post_appears_at_the_top_with_its_delivery_state(bridge: Any, call: Any, qtbot: Any) -> None:
+def test_published_post_appears_at_the_top_with_its_delivery_state(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
     publish_many(call, 3)
     model = PostListModel(bridge, "timeline")
     model.start()
@@ -53,7 +57,9 @@ def test_published_post_appears_at_the_top_with_its_delivery_state(bridge: Any, 
     assert top.seen_by == 0  # offline: published locally, not yet seen by any peer
 
 
-def test_entries_filled_in_below_the_top_keep_the_reader_in_place(bridge: Any, call: Any, qtbot: Any) -> None:
+def test_entries_filled_in_below_the_top_keep_the_reader_in_place(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
     publish_many(call, 40, start_ms=1_700_000_000_000)
     model = PostListModel(bridge, "timeline")
     view = PostListView(model)
@@ -76,7 +82,9 @@ def test_entries_filled_in_below_the_top_keep_the_reader_in_place(bridge: Any, c
     assert view.first_visible_row() == 0
 
 
-def test_deleting_removes_the_row_and_bookmarks_list_follows(bridge: Any, call: Any, qtbot: Any) -> None:
+def test_deleting_removes_the_row_and_bookmarks_list_follows(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
     publish_many(call, 3)
     timeline = PostListModel(bridge, "timeline")
     bookmarks = PostListModel(bridge, "bookmarks")

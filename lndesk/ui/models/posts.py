@@ -204,9 +204,9 @@ class PostListModel(QAbstractListModel):
             return
         # Everything loaded: entries older than the last row (an unmuted author, a fill-in
         # from sync) belong in the list too, so look all the way down.
-        down_to = OLDEST if self._exhausted or not self._items else self._items[-1].cursor
-        if not self._exhausted and not self._items:
-            down_to = None
+        down_to: tuple[int, int, int] | None = OLDEST
+        if not self._exhausted:
+            down_to = self._items[-1].cursor if self._items else None
         kind = self.kind
         self.bridge.request(
             lambda desk: desk.refresh(kind, down_to, known), self._apply, self._on_failed

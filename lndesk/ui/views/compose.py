@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -64,7 +64,7 @@ class ComposeBox(QWidget):
             }[mode]
         )
         self.text.setTabChangesFocus(True)
-        self.text.setMaximumHeight(90 if compact else 220)
+        self.text.setMaximumHeight(64 if compact else 220)
         self.tags = QLineEdit()
         self.tags.setPlaceholderText("tags, e.g. pedagogy statistics")
         self.links = QLineEdit()
@@ -83,17 +83,29 @@ class ComposeBox(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         if target is not None:
-            quoted = QLabel(f"<b>{_escape(target.author_name)}</b>: {_escape(target.text[:280])}")
+            plain = QTextDocument()
+            plain.setMarkdown(target.text)
+            summary = " ".join(plain.toPlainText().split())[:280]
+            quoted = QLabel(f"<b>{_escape(target.author_name)}</b>: {_escape(summary)}")
             quoted.setWordWrap(True)
             quoted.setTextFormat(Qt.TextFormat.RichText)
             layout.addWidget(quoted)
         layout.addWidget(self.text)
+        row = QHBoxLayout()
+        if compact:
+            # One line under the text: tags, link, publish (the timeline's box stays small).
+            row.addWidget(self.tags, 1)
+            row.addWidget(self.links, 1)
+            row.addWidget(self.button)
+            layout.addLayout(row)
+            layout.addWidget(self.error)
+            layout.addWidget(self.status)
+            return
         if mode != SHARE:
             form = QFormLayout()
             form.addRow("Tags", self.tags)
             form.addRow("Link", self.links)
             layout.addLayout(form)
-        row = QHBoxLayout()
         row.addWidget(self.status, 1)
         row.addWidget(self.button)
         layout.addWidget(self.error)
@@ -155,9 +167,7 @@ class ComposeDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(
-            {POST: "New post", REPLY: "Reply", SHARE: "Share with a comment"}[mode]
-        )
+        self.setWindowTitle({POST: "New post", REPLY: "Reply", SHARE: "Share with a comment"}[mode])
         self.box = ComposeBox(bridge, mode, target, self)
         self.preview = QTextBrowser()
         self.preview.setOpenExternalLinks(True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -34,15 +34,17 @@ class FollowForm(QWidget):
         self.bridge = bridge
         self.source = "pasted key"
         self.field = QLineEdit()
-        self.field.setPlaceholderText("Paste a public key (lnd1…) or a share link (lndesk://feed/…)")
-        self.field.returnPressed.connect(self.submit)
-        self.field.textEdited.connect(lambda _t: self.error.hide())
-        self.button = QPushButton("Follow")
-        self.button.clicked.connect(self.submit)
+        self.field.setPlaceholderText(
+            "Paste a public key (lnd1…) or a share link (lndesk://feed/…)"
+        )
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c0392b")
         self.error.hide()
+        self.field.returnPressed.connect(self.submit)
+        self.field.textEdited.connect(lambda _t: self.error.hide())
+        self.button = QPushButton("Follow")
+        self.button.clicked.connect(self.submit)
         self.result = QLabel()
         row = QHBoxLayout()
         row.addWidget(self.field, 1)
@@ -90,7 +92,11 @@ class FollowDialog(QDialog):
     """Ctrl+L, or an opened ``lndesk:`` link: follow someone."""
 
     def __init__(
-        self, bridge: Bridge, text: str = "", source: str = "pasted key", parent: QWidget | None = None
+        self,
+        bridge: Bridge,
+        text: str = "",
+        source: str = "pasted key",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Follow someone")
@@ -152,9 +158,9 @@ class FollowingView(QWidget):
         self.list.selectionModel().selectionChanged.connect(lambda *_: self._update())
         self._update()
 
-    def showEvent(self, event: object) -> None:  # type: ignore[override]
+    def showEvent(self, event: QShowEvent) -> None:
         self.model.refresh()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
     def selected(self) -> AuthorItem | None:
         index = self.list.currentIndex()

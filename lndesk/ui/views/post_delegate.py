@@ -12,7 +12,13 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from lndesk.app.items import PostItem
 from lndesk.ui.format import delivery_text, relative_time
@@ -77,7 +83,13 @@ class PostDelegate(QStyledItemDelegate):
         return doc
 
     def _text_width(self, option: QStyleOptionViewItem) -> int:
-        return int(option.rect.width()) - 2 * MARGIN - AVATAR - GAP
+        # Size hints and painting must agree on the width, and a list view does not always
+        # pass the row's rect to sizeHint: use the view's viewport when there is one.
+        view = self.parent()
+        width = option.rect.width()
+        if isinstance(view, QAbstractItemView):
+            width = view.viewport().width()
+        return int(width) - 2 * MARGIN - AVATAR - GAP
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex

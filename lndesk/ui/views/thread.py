@@ -51,7 +51,9 @@ class ThreadDialog(QDialog):
     def _update_heading(self) -> None:
         count = self.model.rowCount()
         items = self.model.items()
-        root_stored = bool(items) and items[0].key == self.model.root[:2] if self.model.root else False
+        root_stored = (
+            bool(items) and items[0].key == self.model.root[:2] if self.model.root else False
+        )
         text = f"{count} post{'s' if count != 1 else ''} in this thread"
         if not root_stored:
             text += " (its first post is not stored here yet)"

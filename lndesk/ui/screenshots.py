@@ -1,0 +1,218 @@
+"""`lndesk screenshots DIR`: render every main screen of the app to a PNG, offscreen.
+
+It builds a small demo network in a temporary directory (Ann, who follows three
+people; one of them, Bo, runs a node on 127.0.0.1 that Ann is connected to), opens
+Ann's real main window on it without a display and saves each screen. The README's
+screenshots are made with it, so they always show the app as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from lndesk.app.runtime import NodeRuntime
+from lndesk.app.service import Service, restore_identity
+from lndesk.content import Post, Profile, Reply, Share, ref_of
+from lndesk.identity import Identity, blake2b_256
+from lndesk.keytext import key_to_text
+
+LOOPBACK: dict[str, Any] = {
+    "listen_host": "127.0.0.1",
+    "listen_port": 0,
+    "mdns": False,
+    "dht": False,
+    "relay_client": False,
+}
+HOUR = 3_600_000
+
+
+def _identity(name: str) -> Identity:
+    return Identity(blake2b_256(f"lndesk demo {name}".encode()))
+
+
+def _demo(root: Path) -> tuple[Path, Path]:
+    """Ann's and Bo's data directories, with a few days of a learning network in them."""
+    now = int(time.time() * 1000)
+    people = {
+        "ann": ("Ann Lee", "Teaches statistics; learning in public."),
+        "bo": ("Bo Martin", "Maths teacher. Worked examples, spaced practice."),
+        "cy": ("Cy Okafor", "Researcher in learning sciences."),
+        "di": ("Di Rossi", "Software engineer, reading about pedagogy."),
+    }
+    dirs = {}
+    for name, (display, bio) in people.items():
+        identity = _identity(name)
+        dirs[name] = root / name
+        restore_identity(dirs[name], identity.backup_words(), fresh=True)
+        with Service(dirs[name]) as service:
+            service.store.publish(identity, Profile(display, bio), claimed_ms=now - 90 * HOUR)
+    posts: dict[str, list[Any]] = {}
+
+    def write(name: str, content: Any, hours_ago: float) -> Any:
+        with Service(dirs[name]) as service:
+            entry = service.store.publish(
+                _identity(name), content, claimed_ms=now - int(hours_ago * HOUR)
+            )
+        posts.setdefault(name, []).append(entry)
+        return entry
+
+    question = write(
+        "ann",
+        Post(
+            "**Question:** what is the gentlest introduction to *Bayesian* statistics "
+            "for first-year students? Books, videos, anything that worked for you.",
+            ("statistics", "question"),
+        ),
+        30,
+    )
+    write(
+        "cy",
+        Post(
+            "New preprint: retrieval practice helps even when learners *feel* it is "
+            "harder. Effect sizes in the table on page 6.",
+            ("research", "memory"),
+            ("https://example.org/preprint",),
+        ),
+        20,
+    )
+    answer = write(
+        "bo",
+        Reply(
+            "Try *Statistical Rethinking*: the lectures are free and the first chapters "
+            "need no calculus.",
+            ref_of(question),
+            ref_of(question),
+        ),
+        8,
+    )
+    write(
+        "di",
+        Post(
+            "Working out loud: this week I rewrote our onboarding docs as worked examples. "
+            "Notes:\n\n- one concept per page\n- an exercise after each\n- links to the "
+            "source",
+            ("pedagogy", "docs"),
+        ),
+        5,
+    )
+    write("bo", Share(ref_of(posts["cy"][0]), "Worth reading before Monday's staff meeting."), 3)
+    write(
+        "bo",
+        Post(
+            "Reading list for new teachers, in order: *Make It Stick*, *Why Don't Students "
+            "Like School?*, then *Teaching Maths Backwards*.",
+            ("reading-list",),
+        ),
+        1.5,
+    )
+    write("ann", Reply("Thank you, ordering it today.", ref_of(question), ref_of(answer)), 0.5)
+    logs = {}
+    for name in people:
+        with Service(dirs[name]) as service:
+            logs[name] = list(service.store.feed_items(_identity(name).public_key))
+    with Service(dirs["ann"]) as ann:
+        for name in ("bo", "cy", "di"):
+            ann.follow(key_to_text(_identity(name).public_key))
+            ann.store.ingest(_identity(name).public_key, logs[name])
+    with Service(dirs["bo"]) as bo:
+        bo.follow(key_to_text(_identity("ann").public_key))
+        bo.store.ingest(_identity("ann").public_key, logs["ann"])
+    return dirs["ann"], dirs["bo"]
+
+
+def _wait(app: Any, condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.01)  # offscreen, no user: let the node thread work
+    return True
+
+
+def _has_rows(model: Any) -> bool:
+    return bool(model.rowCount() > 0)
+
+
+def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[Path]:
+    """Render each screen to ``out/<screen>.png``; returns the files written."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+    from lndesk.ui.bridge import Bridge  # noqa: PLC0415
+    from lndesk.ui.main_window import PAGES, MainWindow  # noqa: PLC0415
+    from lndesk.ui.onboarding import OnboardingWizard  # noqa: PLC0415
+    from lndesk.ui.theme import apply_theme  # noqa: PLC0415
+    from lndesk.ui.views.compose import REPLY, ComposeDialog  # noqa: PLC0415
+
+    app = QApplication.instance() or QApplication(["lndesk"])
+    assert isinstance(app, QApplication)
+    apply_theme(app, "light")
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(widget: Any, name: str) -> None:
+        app.processEvents()
+        path = out / f"{name}.png"
+        widget.grab().save(str(path))
+        written.append(path)
+
+    with tempfile.TemporaryDirectory(prefix="lndesk-demo-") as tmp:
+        ann_dir, bo_dir = _demo(Path(tmp))
+        bo = NodeRuntime(bo_dir, control=False, **LOOPBACK)
+        ann = NodeRuntime(ann_dir, control=False, **LOOPBACK)
+        bo.start()
+        ann.start()
+        bridge = Bridge(ann)
+        try:
+            address = next(a for a in bo.call(lambda node: node.node.addresses()) if "/127." in a)
+            ann.call_async(lambda node: node.node.connect(address))
+            ann.call(lambda node: node.node.check_holders(node.service.public_key))
+            # Posts of the last four hours count as unread in the pictures.
+            bridge.request(lambda desk: desk.mark_read(int(time.time() * 1000) - 4 * HOUR))
+            _wait(app, lambda: bridge.pending == 0)
+            window = MainWindow(bridge, ann_dir)
+            window.resize(width, height)
+            window.show()
+            _wait(app, lambda: window.timeline.model.rowCount() > 0)
+            bookmark = window.timeline.model.items()[-1].key
+            bridge.request(lambda desk: desk.set_bookmark(bookmark, True))
+            _wait(app, lambda: window.status.online)
+            for row, (title, _kind) in enumerate(PAGES):
+                window.show_page(row)
+                page = window.stack.widget(row)
+                model: Any = getattr(page, "model", None)
+                if title == "Network":
+                    model = getattr(window.network, "peers", None)
+                if model is not None and hasattr(model, "rowCount"):
+                    _wait(app, partial(_has_rows, model), 10)
+                _wait(app, lambda: bridge.pending == 0, 5)
+                save(window, title.lower().replace(" & ", "-").replace(" ", "-"))
+            window.show_page(0)
+            question = next(i for i in window.timeline.model.items() if "Question" in i.text)
+            thread = window.open_thread(question)
+            _wait(app, lambda: thread.model.rowCount() >= 3)
+            save(thread, "thread")
+            thread.close()
+            compose = ComposeDialog(bridge, REPLY, question, window)
+            compose.box.text.setPlainText("Also *Bayes Rules!* (free online), chapter 2.")
+            compose.show()
+            save(compose, "compose")
+            compose.close()
+            window.close()
+        finally:
+            bridge.close()
+            ann.stop()
+            bo.stop()
+        wizard = OnboardingWizard(Path(tmp) / "newcomer")
+        wizard.resize(640, 480)
+        wizard.show()
+        save(wizard, "onboarding")
+        wizard.close()
+    return written

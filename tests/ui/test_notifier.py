@@ -1,0 +1,310 @@
+"""Notifications: what is news, what is never notified, and how bursts are summarised.
+
+Another author's entries are signed here and ingested into the real store on the node
+thread (as a sync would), then the notifier is told that entries were stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from lndesk.app.events import EntriesStored
+from lndesk.app.items import PostItem
+from lndesk.content import Post, Profile, Reply, Share, encode_content, ref_of
+from lndesk.entry import Entry, create_entry
+from lndesk.identity import Identity
+from lndesk.ui.notifier import Notifier, names_phrase, snippet, summarise
+from lndesk.ui.settings import NOTIFY_POSTS, NOTIFY_REPLIES, ui_settings
+
+Call = Callable[..., Any]
+OLD_MS = 1_700_000_000_000  # November 2023: long before any test runs
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Author:
+    """Someone else: signs entries of their own log, which the test feeds to the store."""
+
+    def __init__(self, name: str) -> None:
+        self.identity = Identity.generate()
+        self.key = self.identity.public_key
+        self.seq = 0
+        self.prev: bytes | None = None
+        self.pending: list[tuple[bytes, bytes | None]] = []
+        self.publish(Profile(name))
+
+    def publish(self, content: Any, claimed_ms: int | None = None) -> Entry:
+        payload = encode_content(content)
+        self.seq += 1
+        entry = create_entry(
+            self.identity,
+            seq=self.seq,
+            prev=self.prev,
+            claimed_ms=now_ms() if claimed_ms is None else claimed_ms,
+            type=content.type,
+            payload=payload,
+        )
+        self.prev = entry.id
+        self.pending.append((entry.raw, payload))
+        return entry
+
+    def deliver(self, call: Call) -> EntriesStored:
+        """Store what was signed since the last delivery, as a sync would."""
+        items, self.pending = self.pending, []
+        call(lambda desk: desk.service.store.ingest(self.key, items))
+        return EntriesStored(self.key, len(items), self.seq, self.seq, "sync", None)
+
+
+class Shown:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def __call__(self, title: str, text: str) -> None:
+        self.messages.append((title, text))
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> QSettings:
+    return ui_settings(data_dir)
+
+
+@pytest.fixture
+def shown() -> Shown:
+    return Shown()
+
+
+@pytest.fixture
+def make_notifier(
+    bridge: Any, settings: QSettings, shown: Shown, qtbot: Any
+) -> Callable[..., Notifier]:
+    def make(**options: Any) -> Notifier:
+        notifier = Notifier(bridge, settings, shown, **options)
+        qtbot.waitUntil(lambda: notifier.ready)
+        return notifier
+
+    return make
+
+
+def tell(notifier: Notifier, event: EntriesStored, qtbot: Any) -> None:
+    """Report stored entries and wait until the notifier has looked at them."""
+    with qtbot.waitSignal(notifier.checked):
+        notifier.on_entries_stored(event)
+
+
+def follow(call: Call, author: Author) -> None:
+    call(lambda desk: desk.follow(author.identity.key_text))
+
+
+def my_post(call: Call, text: str) -> Entry:
+    seq = call(lambda desk: desk.post(text))
+    stored = call(lambda desk: desk.find((desk.own, seq)))
+    entry: Entry = stored.entry
+    return entry
+
+
+# --- against the real desk ----------------------------------------------------------------
+
+
+def test_a_reply_to_me_is_notified_once(
+    make_notifier: Callable[..., Notifier], call: Call, shown: Shown, qtbot: Any
+) -> None:
+    mine = my_post(call, "What should I read on CRDTs?")
+    notifier = make_notifier()
+    bo = Author("Bo")
+    bo.publish(Reply("Start with  the Shapiro paper,\nthen Automerge.", ref_of(mine), ref_of(mine)))
+    with qtbot.waitSignal(notifier.notified) as blocker:
+        notifier.on_entries_stored(bo.deliver(call))
+    assert blocker.args == ["Bo replied to you", "Start with the Shapiro paper, then Automerge."]
+    assert shown.messages == [tuple(blocker.args)]
+    # Told again (another event for the same entries): nothing new, nothing shown.
+    tell(notifier, EntriesStored(bo.key, 0, bo.seq, bo.seq, "gossip", None), qtbot)
+    assert len(shown.messages) == 1
+
+
+def test_notifications_go_to_the_tray(
+    bridge: Any, settings: QSettings, call: Call, qtbot: Any
+) -> None:
+    from lndesk.ui.tray import Tray
+
+    tray = Tray()
+    mine = my_post(call, "hello")
+    notifier = Notifier(bridge, settings, tray)
+    qtbot.waitUntil(lambda: notifier.ready)
+    bo = Author("Bo")
+    bo.publish(Share(ref_of(mine)))
+    with qtbot.waitSignal(notifier.notified):
+        notifier.on_entries_stored(bo.deliver(call))
+    assert tray.last_notification == ("Bo shared your post", "hello")
+
+
+def test_what_was_there_at_start_is_not_news(
+    make_notifier: Callable[..., Notifier],
+    settings: QSettings,
+    call: Call,
+    shown: Shown,
+    qtbot: Any,
+) -> None:
+    settings.setValue(NOTIFY_POSTS, True)
+    mine = my_post(call, "hello")
+    bo = Author("Bo")
+    follow(call, bo)
+    bo.publish(Post("posted before the app started"))
+    bo.publish(Reply("replied before the app started", ref_of(mine), ref_of(mine)))
+    event = bo.deliver(call)
+    notifier = make_notifier()  # the first answer is the baseline
+    tell(notifier, event, qtbot)
+    assert shown.messages == []
+
+
+def test_late_arriving_history_is_not_news(
+    make_notifier: Callable[..., Notifier],
+    settings: QSettings,
+    call: Call,
+    shown: Shown,
+    qtbot: Any,
+) -> None:
+    settings.setValue(NOTIFY_POSTS, True)
+    bo = Author("Bo")
+    follow(call, bo)
+    notifier = make_notifier()
+    for number in range(3):
+        bo.publish(Post(f"an old post {number}"), claimed_ms=OLD_MS + number)
+    tell(notifier, bo.deliver(call), qtbot)
+    assert shown.messages == []
+
+
+def test_posts_are_notified_only_when_asked(
+    make_notifier: Callable[..., Notifier],
+    settings: QSettings,
+    call: Call,
+    shown: Shown,
+    qtbot: Any,
+) -> None:
+    bo = Author("Bo")
+    follow(call, bo)
+    notifier = make_notifier()
+    bo.publish(Post("not notified: posts are off by default"))
+    tell(notifier, bo.deliver(call), qtbot)
+    assert shown.messages == []
+
+    settings.setValue(NOTIFY_POSTS, True)  # read at each answer: applies at once
+    bo.publish(Post("Reading list for week 3"))
+    with qtbot.waitSignal(notifier.notified) as blocker:
+        notifier.on_entries_stored(bo.deliver(call))
+    assert blocker.args == ["Bo posted", "Reading list for week 3"]
+
+
+def test_replies_can_be_turned_off(
+    make_notifier: Callable[..., Notifier],
+    settings: QSettings,
+    call: Call,
+    shown: Shown,
+    qtbot: Any,
+) -> None:
+    settings.setValue(NOTIFY_REPLIES, False)
+    mine = my_post(call, "hello")
+    notifier = make_notifier()
+    bo = Author("Bo")
+    bo.publish(Reply("hi", ref_of(mine), ref_of(mine)))
+    tell(notifier, bo.deliver(call), qtbot)
+    assert shown.messages == []
+
+
+def test_my_own_posts_are_never_notified(
+    make_notifier: Callable[..., Notifier],
+    settings: QSettings,
+    call: Call,
+    shown: Shown,
+    qtbot: Any,
+) -> None:
+    settings.setValue(NOTIFY_POSTS, True)
+    notifier = make_notifier()
+    my_post(call, "a note to myself")
+    tell(notifier, EntriesStored(bytes(32), 1, 1, 1, "sync", None), qtbot)
+    assert shown.messages == []
+
+
+def test_a_burst_is_summarised(
+    make_notifier: Callable[..., Notifier],
+    settings: QSettings,
+    call: Call,
+    shown: Shown,
+    qtbot: Any,
+) -> None:
+    settings.setValue(NOTIFY_POSTS, True)
+    bo, cy, di = Author("Bo"), Author("Cy"), Author("Di")
+    for author in (bo, cy, di):
+        follow(call, author)
+    # A clock that stands still: whatever comes after the first notification is
+    # within the interval and must wait for the timer.
+    notifier = make_notifier(min_interval_ms=50, clock=lambda: 100.0)
+    bo.publish(Post("first"))
+    with qtbot.waitSignal(notifier.notified):
+        notifier.on_entries_stored(bo.deliver(call))
+    assert shown.messages == [("Bo posted", "first")]
+
+    start = now_ms()
+    bo.publish(Post("second"), claimed_ms=start)
+    cy.publish(Post("third"), claimed_ms=start + 1)
+    di.publish(Post("fourth, the newest"), claimed_ms=start + 2)
+    tell(notifier, bo.deliver(call), qtbot)
+    tell(notifier, cy.deliver(call), qtbot)
+    tell(notifier, di.deliver(call), qtbot)
+    assert len(shown.messages) == 1  # held back: too soon after the first
+    assert notifier.pending == 3
+    qtbot.waitUntil(lambda: len(shown.messages) == 2)
+    assert shown.messages[1] == ("Di and 2 others posted", "Di: fourth, the newest (and 2 more)")
+    assert notifier.pending == 0
+
+
+# --- the wording ----------------------------------------------------------------------------
+
+
+def item(name: str, text: str, kind: str = "post", claimed_ms: int = 0, **extra: Any) -> PostItem:
+    key = name.encode().ljust(32, b".")
+    return PostItem(
+        id=bytes(32),
+        author=key,
+        seq=1,
+        author_name=name,
+        short_key=name,
+        kind=kind,
+        text=text,
+        tags=(),
+        links=(),
+        claimed_ms=claimed_ms,
+        cursor=(claimed_ms, 1, 1),
+        mine=False,
+        **extra,
+    )
+
+
+def test_names_phrase() -> None:
+    assert names_phrase(["Bo"]) == "Bo"
+    assert names_phrase(["Bo", "Bo"]) == "Bo"
+    assert names_phrase(["Bo", "Cy", "Bo"]) == "Bo and Cy"
+    assert names_phrase(["Bo", "Cy", "Di", "Ed"]) == "Bo and 3 others"
+
+
+def test_summaries() -> None:
+    assert summarise([], []) is None
+    assert summarise([], [item("Bo", "hi", kind="share")]) == ("Bo shared a post", "hi")
+    assert summarise([item("Bo", "hi", kind="share")], []) == ("Bo shared your post", "hi")
+    title, text = summarise([item("Bo", "yes"), item("Cy", "no")], [item("Di", "x")]) or ("", "")
+    assert title == "Bo and Cy replied to you"
+    assert text == "Bo: yes (and 1 more)\nAlso 1 new post from people you follow."
+
+
+def test_snippet_is_one_short_line() -> None:
+    assert snippet(item("Bo", "line one\n\nline   two")) == "line one line two"
+    long = snippet(item("Bo", "word " * 100))
+    assert len(long) <= 140 and long.endswith("…")
+    assert snippet(item("Bo", "")) == ""
