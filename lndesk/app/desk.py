@@ -387,9 +387,12 @@ class Desk:
     def export(self, path: Any) -> int:
         return self.service.export(path)
 
-    def import_backup(self, path: Any) -> int:
-        result = self.service.import_backup(path)
+    def import_backup(self, path: Any, *, latest: bool = False) -> int:
+        """Bring back this identity's log from a backup file; ``latest`` says nothing was
+        published after it, which lets a restored identity publish again."""
+        result = self.service.import_backup(path, latest=latest)
         self._emit(LocalChanged("published"))
+        self._emit(LocalChanged("profile"))
         return result.ingest.stored
 
     # --- network ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -197,6 +198,11 @@ class IdentityView(QWidget):
         self.words_panel = self._words_panel(mono)
         self.backup_message = _label(selectable=True)
         self.backup_message.hide()
+        self.latest_box = QCheckBox(
+            "Nothing was published with this key after the backup file was made "
+            "(lets this restored identity publish again at once)"
+        )
+        self.latest_box.hide()
         buttons = _row(self.words_button, self.save_backup_button, self.import_button)
         backup_box = QGroupBox("Key backup")
         backup_layout = QVBoxLayout(backup_box)
@@ -208,6 +214,7 @@ class IdentityView(QWidget):
         )
         backup_layout.addWidget(self.sealed_label)
         backup_layout.addLayout(buttons)
+        backup_layout.addWidget(self.latest_box)
         backup_layout.addWidget(self.words_panel)
         backup_layout.addWidget(self.backup_message)
 
@@ -275,6 +282,7 @@ class IdentityView(QWidget):
             avatar_pixmap(info.avatar, HEADER_AVATAR, key=info.key, name=info.name)
         )
         _show(self.publish_note, "" if info.can_publish else WAITING_FOR_OWN_LOG)
+        self.latest_box.setVisible(not info.can_publish)
         self.key_label.setText(info.key_text)
         self.link_label.setText(info.link)
         qr = qr_pixmap(info.link)
@@ -448,8 +456,11 @@ class IdentityView(QWidget):
     def import_backup_from(self, path: Path) -> None:
         """Bring back this identity's posts from a backup file (another identity's is refused)."""
         _show(self.backup_message, "Importing…")
+        latest = self.latest_box.isVisible() and self.latest_box.isChecked()
         self.bridge.request(
-            lambda desk: desk.import_backup(path), done=self._imported, failed=self._backup_failed
+            lambda desk: desk.import_backup(path, latest=latest),
+            done=self._imported,
+            failed=self._backup_failed,
         )
 
     def _imported(self, count: int) -> None:

@@ -184,9 +184,13 @@ def test_export_then_import_into_a_restored_copy(
     copy.import_backup_from(backup)
     qtbot.waitUntil(lambda: copy.name_label.text() == "Ann")
     assert copy.backup_message.text() == "Imported 2 entries."
+    assert copy.latest_box.isVisible() and not copy.publish_note.isHidden()
+    copy.latest_box.setChecked(True)  # nothing published since: may publish again
     copy.import_backup_from(backup)
     qtbot.waitUntil(lambda: copy.backup_message.text() != "Importing…")
     assert copy.backup_message.text() == "Everything in that file was already here."
+    qtbot.waitUntil(lambda: not copy.latest_box.isVisible())
+    assert copy.info is not None and copy.info.can_publish
 
     stranger_dir = tmp_path / "stranger"
     create_identity(stranger_dir)

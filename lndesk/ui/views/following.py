@@ -154,7 +154,7 @@ class FollowingView(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
-        self.model.loaded.connect(self._update)
+        self.model.refreshed.connect(self._update)
         self.list.selectionModel().selectionChanged.connect(lambda *_: self._update())
         self._update()
 
