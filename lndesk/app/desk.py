@@ -94,6 +94,10 @@ class Desk:
         self._emit = emit
         self._nursery: trio.Nursery | None = None
         self._synced: dict[bytes, int] = {}
+        if self.local.get(READ_MARK) == 0:
+            # "Unread" means new since you started using lndesk on this device: the history
+            # of someone you follow today arrives as already read, not as 10,000 unread posts.
+            self.local.set(READ_MARK, now_ms())
 
     def close(self) -> None:
         self._flush_synced()

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from lndesk.app.desk import READ_MARK
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import Service, restore_identity
 from lndesk.content import Post, Profile, Reply, Share, ref_of
@@ -175,7 +176,8 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
             ann.call_async(lambda node: node.node.connect(address))
             ann.call(lambda node: node.node.check_holders(node.service.public_key))
             # Posts of the last four hours count as unread in the pictures.
-            bridge.request(lambda desk: desk.mark_read(int(time.time() * 1000) - 4 * HOUR))
+            mark = int(time.time() * 1000) - 4 * HOUR
+            bridge.request(lambda desk: desk.local.set(READ_MARK, mark))
             _wait(app, lambda: bridge.pending == 0)
             window = MainWindow(bridge, ann_dir)
             window.resize(width, height)

@@ -26,10 +26,12 @@ def window(bridge: Any, data_dir: Path, qtbot: Any) -> MainWindow:
     return window
 
 
-def ingest_feed(call: Any, number: int, count: int, text: str) -> bytes:
+def ingest_feed(
+    call: Any, number: int, count: int, text: str, claimed_ms: int | None = None
+) -> bytes:
     """Store ``count`` posts of another author, as a sync would, and say so."""
     identity = make_identity(number)
-    chain = make_chain(identity, count, text=text, claimed_ms=None)
+    chain = make_chain(identity, count, text=text, claimed_ms=claimed_ms)
 
     def run(desk: Any) -> None:
         desk.service.store.ingest(identity.public_key, wire(chain))
@@ -171,12 +173,23 @@ def test_unfollow_and_mute(window: MainWindow, call: Any, qtbot: Any) -> None:
 def test_unread_count_and_marks(window: MainWindow, call: Any, qtbot: Any) -> None:
     bo = make_identity(11)
     call(lambda desk: desk.follow(key_to_text(bo.public_key)))
-    call(lambda desk: desk.mark_read(1))
-    ingest_feed(call, 11, 4, "news")
+    ingest_feed(call, 11, 3, "history from before I used lndesk")  # old: already read
+    now = call(lambda desk: desk.local.get("read_mark_ms"))
+    assert now > 0
+    identity = make_identity(11)
+    chain = make_chain(identity, 3, text="history from before I used lndesk")
+    news = make_chain(identity, 4, start_seq=4, prev=chain[-1][0].id, claimed_ms=now + 1000)
+
+    def deliver(desk: Any) -> None:
+        desk.service.store.ingest(identity.public_key, wire(news))
+        desk._emit(EntriesStored(identity.public_key, 4, 7, 7, "sync", None))
+
+    call(deliver)
     qtbot.waitUntil(lambda: window.unread == 4)
     assert "Timeline (4)" in window.nav.item(0).text()
     model = window.timeline.model
-    qtbot.waitUntil(lambda: model.rowCount() == 4 and all(i.unread for i in model.items()))
+    qtbot.waitUntil(lambda: model.rowCount() == 7)
+    assert [i.unread for i in model.items()] == [True] * 4 + [False] * 3
     window.mark_all_read()
     qtbot.waitUntil(lambda: window.unread == 0)
     qtbot.waitUntil(lambda: not any(i.unread for i in model.items()))
