@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
@@ -43,6 +45,10 @@ def ask_passphrase(data_dir: Path) -> str | bool | None:
     data = read_key_file(data_dir / KEY_NAME)
     if not is_sealed(data):
         return None
+    from_env = os.environ.get("LNDESK_PASSPHRASE")
+    if from_env:
+        decode_key_file(data, from_env)  # a wrong one is an error, as in the other commands
+        return from_env
     prompt = "Your key file is protected by a passphrase. Enter it to open lndesk:"
     while True:
         text, ok = QInputDialog.getText(None, "Unlock lndesk", prompt, QLineEdit.EchoMode.Password)
@@ -115,6 +121,7 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
         lambda text: window.open_url(text) if text.startswith("lndesk:") else window.activate()
     )
     window.quit_requested.connect(app.quit)
+    _report_unexpected_errors(window)
     if ready_file is not None:
         window.first_paint.connect(lambda: _write_ready(ready_file))
     _quit_on_signals(app)
@@ -147,3 +154,17 @@ def _quit_on_signals(app: QApplication) -> None:
     timer = QTimer(app)
     timer.timeout.connect(lambda: None)
     timer.start(250)
+
+
+def _report_unexpected_errors(window: Any) -> None:
+    """A bug in a slot is logged and shown in the status bar; the app keeps running."""
+
+    def hook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        logger.error("unexpected error", exc_info=(kind, error, trace))
+        window.statusBar().showMessage(
+            f"Something went wrong ({kind.__name__}: {error}). lndesk keeps running; "
+            "the details are in its log.",
+            20_000,
+        )
+
+    sys.excepthook = hook

@@ -239,8 +239,34 @@ class MainWindow(QMainWindow):
         self.follow_action = add("Follow someone", "Ctrl+L", self.follow)
         add("Mark all read", "Ctrl+Shift+A", self.mark_all_read)
         add("Quit", QKeySequence.StandardKey.Quit, self.quit)
+        add("Keyboard shortcuts", "F1", self.show_shortcuts)
         for row, (title, _kind) in enumerate(PAGES):
             add(title, f"Ctrl+{row + 1}", partial(self.show_page, row))
+
+    def shortcut_lines(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every window shortcut, then the ones on a post."""
+        lines = [
+            (action.shortcut().toString(QKeySequence.SequenceFormat.NativeText), action.text())
+            for action in self.actions()
+            if not action.shortcut().isEmpty()
+        ]
+        lines += [
+            (action.shortcut().toString(QKeySequence.SequenceFormat.NativeText), action.text())
+            for action in self.timeline.view.actions()
+        ]
+        lines.append(("Ctrl+Return", "Publish what you are writing"))
+        return lines
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(
+            f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{text}</td></tr>"
+            for keys, text in self.shortcut_lines()
+        )
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(f"<table>{rows}</table><p>Post shortcuts work in a list of posts.</p>")
+        self._dialog(box)
 
     # --- post actions --------------------------------------------------------------
 

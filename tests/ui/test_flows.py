@@ -217,3 +217,31 @@ def test_request_errors_show_in_the_status_bar(window: MainWindow, call: Any, qt
     window.bridge.request(fail)
     qtbot.waitUntil(lambda: "disk is full" in window.statusBar().currentMessage())
     call(lambda desk: desk._emit(LocalChanged("published")))  # the window still works
+
+
+def test_every_screen_and_action_has_a_shortcut(window: MainWindow, qtbot: Any) -> None:
+    lines = dict((text, keys) for keys, text in window.shortcut_lines())
+    for name in (
+        "New post",
+        "Follow someone",
+        "Mark all read",
+        "Timeline",
+        "Mentions & replies",
+        "My posts",
+        "Following",
+        "Bookmarks",
+        "Identity",
+        "Network",
+        "Settings",
+        "Reply",
+        "Share with comment",
+        "Open thread",
+        "Bookmark",
+        "Mute author",
+        "Delete my post",
+    ):
+        assert lines.get(name), name
+    assert lines["New post"] == "Ctrl+N" and lines["Follow someone"] == "Ctrl+L"
+    qtbot.keyClick(window, "5", Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentIndex() == 4  # Bookmarks
+    window.show_shortcuts()
