@@ -6,6 +6,8 @@ Layout of a data directory::
     config.json    local settings: whether my own log height is known, network settings
     peers.json     peers met before (addresses), so a restart can find them again
     node.sock      the running node's control socket (while `serve` or the app runs)
+    local.sqlite3  this device's private state: bookmarks, mutes, read marks, follow sources
+    ui.ini         the desktop app's preferences (window geometry, notifications, theme)
     entries.log    the append-only log (source of truth)
     index.sqlite3  the rebuildable index
     store.lock     held by the process that has the directory open
