@@ -26,7 +26,7 @@ from lndesk.app.service import Service
 from lndesk.content import Follow, Unfollow, parse_content
 from lndesk.entry import Entry, decode_entry
 from lndesk.p2p.config import NodeConfig
-from lndesk.p2p.events import Event, EventSink, FeedSynced, NodeWarning
+from lndesk.p2p.events import EntriesStored, Event, EventSink, FeedSynced, NodeWarning
 from lndesk.p2p.node import Node
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,11 @@ class AppNode:
                 self.service.public_key, before + 1, after.height, 100, 1 << 24
             ):
                 await self._after_own_entry(seq, entry, payload)
+            # Whoever published (the desktop app, or `lndesk post` through the control
+            # socket), every view of this node hears of it the same way.
+            own = self.service.public_key
+            count = after.height - before
+            self._on_event(EntriesStored(own, count, after.height, after.max_seq, "local", None))
         return result
 
     async def _after_own_entry(self, _seq: int, entry: bytes, payload: bytes | None) -> None:

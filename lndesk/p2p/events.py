@@ -79,7 +79,7 @@ class EntriesStored:
     height: int
     max_seq: int
     via: str
-    """"sync" or "gossip"."""
+    """"sync" or "gossip"; "local" for entries this node's owner just published."""
     peer: bytes | None
 
 

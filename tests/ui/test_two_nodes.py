@@ -72,3 +72,26 @@ def test_a_post_in_one_instance_reaches_the_others_timeline(
     qtbot.waitUntil(lambda: ann_mine.item(0).seen_by == 1, timeout=20_000)
     peers = run(qtbot, bo, lambda desk: desk.peers())
     assert [p.key for p in peers] == [ann_info.key]
+
+
+def test_a_post_made_with_the_cli_while_the_app_runs_shows_in_its_timeline(
+    tmp_path: Path, qapp: Any, qtbot: Any
+) -> None:
+    from lndesk.app.control import ControlClient
+
+    data_dir = tmp_path / "ann"
+    create_identity(data_dir)
+    runtime = NodeRuntime(data_dir, control=True, **LOOPBACK)
+    runtime.start(wait_network=True)
+    bridge = Bridge(runtime)
+    try:
+        timeline = PostListModel(bridge, "timeline")
+        with qtbot.waitSignal(timeline.loaded):  # the first (empty) page
+            timeline.start()
+        # what `lndesk post` does while the app holds the data directory
+        ControlClient(data_dir).call("act", name="post", args={"text": "from the terminal"})
+        qtbot.waitUntil(lambda: timeline.rowCount() == 1, timeout=10_000)
+        assert timeline.item(0).text == "from the terminal"
+    finally:
+        bridge.close()
+        runtime.stop()
