@@ -127,7 +127,7 @@ async def test_events_report_stored_entries(tmp_path: Path) -> None:
         await bo.follow(ann)
         await bo.connect(ann)
         await bo.wait_height(ann, 3)
-        stored = [e for e in bo.log.events if isinstance(e, EntriesStored)]
+        stored = [e for e in bo.log.events if isinstance(e, EntriesStored) and e.feed == ann.key]
         assert sum(e.count for e in stored) == 3
         assert stored[-1].height == 3
 
