@@ -83,6 +83,8 @@ class Refresh:
     """Items for the keys the caller did not know yet."""
     changed: list[PostItem]
     """Known items whose counts or marks changed."""
+    truncated: bool = False
+    """The list goes on below ``keys`` (the limit was reached before ``down_to``)."""
 
 
 class Desk:
@@ -183,27 +185,28 @@ class Desk:
         kind: str,
         down_to: tuple[int, int, int] | None,
         known: dict[tuple[bytes, int], PostItem],
+        limit: int = WINDOW_CAP,
     ) -> Refresh:
-        """The list as it is now, down to ``down_to`` (None: the first page only)."""
+        """The list as it is now: its newest ``limit`` entries down to ``down_to`` (None:
+        the first page). Only entries the caller does not know yet are loaded in full."""
         if kind == BOOKMARKS:
             now = self.bookmarks()
-        else:
-            bottom = views.OLDEST if down_to is None else down_to
-            rows = views.window(self.store, self._query(kind), bottom, WINDOW_CAP)
-            if down_to is None:
-                rows = rows[:50]
-            new_rows = [r for r in rows if (r.key, r.seq) not in known]
-            now = self._items(views.load_rows(self.store, new_rows))
-            current = {i.key: i for i in now}
-            keys = [(r.key, r.seq) for r in rows]
-            changed = self._marks_changed([known[k] for k in keys if k in known])
-            return Refresh(keys, [current[k] for k in keys if k in current], changed)
-        keys = [i.key for i in now]
-        return Refresh(
-            keys,
-            [i for i in now if i.key not in known],
-            self._marks_changed([known[k] for k in keys if k in known]),
-        )
+            keys = [i.key for i in now]
+            return Refresh(
+                keys,
+                [i for i in now if i.key not in known],
+                self._marks_changed([known[k] for k in keys if k in known]),
+            )
+        bottom = views.OLDEST if down_to is None else down_to
+        limit = min(limit if down_to is not None else 50, WINDOW_CAP)
+        rows = views.window(self.store, self._query(kind), bottom, limit + 1)
+        truncated = len(rows) > limit
+        rows = rows[:limit]
+        new_rows = [r for r in rows if (r.key, r.seq) not in known]
+        current = {i.key: i for i in self._items(views.load_rows(self.store, new_rows))}
+        keys = [(r.key, r.seq) for r in rows]
+        changed = self._marks_changed([known[k] for k in keys if k in known])
+        return Refresh(keys, [current[k] for k in keys if k in current], changed, truncated)
 
     def _marks_changed(self, items: Sequence[PostItem]) -> list[PostItem]:
         """Known items with fresh counts and marks (no payload is read again)."""

@@ -30,6 +30,7 @@ from lndesk.app.desk import AnyEvent, Desk, NetworkUnavailable
 from lndesk.app.service import PassphraseSource, Service
 from lndesk.errors import LndeskError, NodeNotRunningError, sole_error
 from lndesk.identity import Identity
+from lndesk.p2p.events import NodeStarted
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class NodeRuntime:
         self._net_stop: trio.Event | None = None
         self._net_done: trio.Event | None = None
         self._stopping = False
+        self._defer_network = False
+        self._starting: Any = None
+        self._network_started = False
         self._wait_network = True
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -84,6 +88,10 @@ class NodeRuntime:
         self._listeners.append(listener)
 
     def _emit(self, event: AnyEvent) -> None:
+        if isinstance(event, NodeStarted) and self._starting is not None:
+            # Before anyone hears that the network is up, the desk can use it: a GUI that
+            # reacts to this event by asking for addresses must not find it missing.
+            self._attach(self._starting)
         if self._desk is not None:
             try:
                 self._desk.on_event(event)
@@ -95,13 +103,20 @@ class NodeRuntime:
             except Exception:  # a listener's bug must not stop the node
                 logger.exception("an event listener failed")
 
-    def start(self, timeout: float = 60.0, *, wait_network: bool = True) -> None:
+    def start(
+        self, timeout: float = 60.0, *, wait_network: bool = True, defer_network: bool = False
+    ) -> None:
         """Open the data directory and start the node; raise what went wrong, if anything.
 
         With ``wait_network=False`` it returns once the store is open; network errors
-        then arrive as :class:`NetworkUnavailable` events instead of being raised.
+        then arrive as :class:`NetworkUnavailable` events instead of being raised. With
+        ``defer_network`` as well, the network starts only at :meth:`start_network`: the
+        desktop app calls it once its window is drawn, because loading libp2p (a second
+        of Python work) on the node thread would otherwise compete with the first paint
+        for the interpreter lock.
         """
         self._wait_network = wait_network and self._network
+        self._defer_network = defer_network and not self._wait_network
         self._thread = threading.Thread(target=self._thread_main, name="lndesk-node", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -136,7 +151,8 @@ class NodeRuntime:
                     self._token = trio.lowlevel.current_trio_token()
                     if self._wait_network:
                         await nursery.start(self._run_network)
-                    elif self._network:
+                    elif self._network and not self._defer_network:
+                        self._network_started = True
                         nursery.start_soon(self._network_or_report)
                     self._ready.set()
                     await self._stop.wait()
@@ -164,7 +180,7 @@ class NodeRuntime:
         if self._stopping:  # stopped while libp2p was still loading
             net_stop.set()
         config = node_config(desk.service.config, **self._overrides)
-        app = AppNode(desk.service, config, self._emit)
+        self._starting = app = AppNode(desk.service, config, self._emit)
         try:
             async with trio.open_nursery() as nursery:
                 stopped = trio.Event()
@@ -178,8 +194,7 @@ class NodeRuntime:
                 await nursery.start(run_node)
                 if self._control:
                     await nursery.start(ControlServer(app).run)
-                self._app = app
-                desk.attach(app, self._nursery)
+                self._attach(app)
                 task_status.started()
                 await net_stop.wait()
                 app.stop()  # the node says goodbye to its peers and saves what it knows
@@ -187,9 +202,14 @@ class NodeRuntime:
                     await stopped.wait()
                 nursery.cancel_scope.cancel()  # the control socket, and anything left
         finally:
-            self._app = None
+            self._starting = self._app = None
             desk.attach(None)
             done.set()
+
+    def _attach(self, app: Any) -> None:
+        self._app = app
+        if self._desk is not None:
+            self._desk.attach(app, self._nursery)
 
     async def _network_or_report(self) -> None:
         try:
@@ -198,6 +218,20 @@ class NodeRuntime:
             error = sole_error(exc)
             logger.warning("the network could not start: %s", describe(error))
             self._emit(NetworkUnavailable(describe(error)))
+
+    def start_network(self) -> None:
+        """Start a deferred network (see :meth:`start`); does nothing if it has started."""
+        token = self._token
+        if token is None or not self._network or self._network_started:
+            return
+        self._network_started = True
+
+        def spawn() -> None:
+            if self._nursery is not None and not self._stopping:
+                self._nursery.start_soon(self._network_or_report)
+
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(spawn)
 
     def restart_network(self) -> None:
         """Stop the network and start it again with the data directory's current settings."""

@@ -1,8 +1,9 @@
 """Starting the desktop app: one instance, first-run onboarding, unlocking, the window.
 
 The order is chosen for a fast first paint: Qt and the store open first (the timeline
-shows stored posts at once); libp2p, which takes about a second to import, loads on the
-node thread afterwards while the window is already usable.
+shows stored posts at once); libp2p, which takes about a second to import, starts loading
+on the node thread only once the window has been drawn, so the two do not compete for
+the interpreter lock.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
 
 logger = logging.getLogger(__name__)
 STARTED = time.time()
+NETWORK_AT_LATEST_MS = 2000
 
 
 def _application() -> QApplication:
@@ -106,7 +108,7 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
         identity=identity,
     )
     try:
-        runtime.start(wait_network=False)
+        runtime.start(wait_network=False, defer_network=True)
     except Exception as exc:
         QMessageBox.critical(None, "lndesk cannot start", describe(exc))
         instance.close()
@@ -121,6 +123,9 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
         lambda text: window.open_url(text) if text.startswith("lndesk:") else window.activate()
     )
     window.quit_requested.connect(app.quit)
+    # The network loads once the window is drawn (or after two seconds whatever happens).
+    window.first_paint.connect(runtime.start_network)
+    QTimer.singleShot(NETWORK_AT_LATEST_MS, runtime.start_network)
     _report_unexpected_errors(window)
     if ready_file is not None:
         window.first_paint.connect(lambda: _write_ready(ready_file))

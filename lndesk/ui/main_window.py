@@ -373,10 +373,18 @@ class MainWindow(QMainWindow):
         self.sync_label.setText(self.status.sync_text())
 
     def _after_first_page(self) -> None:
+        """Emit first_paint once the first page of the timeline has been drawn."""
         if self._painted:
             return
         self._painted = True
-        self.timeline.view.viewport().repaint()
+        if self.timeline.model.rowCount() == 0:
+            QTimer.singleShot(0, self.first_paint.emit)  # the empty-timeline message
+            return
+        self.timeline.view.painted.connect(self._drawn)
+        self.timeline.view.viewport().update()
+
+    def _drawn(self) -> None:
+        self.timeline.view.painted.disconnect(self._drawn)
         self.first_paint.emit()
 
     # --- desktop integration -------------------------------------------------------

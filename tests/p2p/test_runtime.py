@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lndesk.app.desk import NetworkUnavailable
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import Service, create_identity
 from lndesk.errors import ListenError, NodeNotRunningError, NoIdentityError, StoreLockedError
@@ -71,3 +72,23 @@ def test_calls_after_stop_say_the_node_is_not_running(tmp_path: Path) -> None:
         assert runtime.running
     with pytest.raises(NodeNotRunningError):
         runtime.call(lambda app: app.node.peer_id)
+
+
+def test_the_store_opens_first_and_a_deferred_network_starts_when_asked(tmp_path: Path) -> None:
+    create_identity(tmp_path / "ann")
+    events: queue.Queue[object] = queue.Queue()
+    runtime = NodeRuntime(tmp_path / "ann", control=False, relay_client=False, **TEST_NET)
+    runtime.add_listener(events.put)
+    runtime.start(wait_network=False, defer_network=True)
+    try:
+        done: queue.Queue[tuple[object, object]] = queue.Queue()
+        runtime.submit(lambda desk: desk.post("before the network"), lambda r, e: done.put((r, e)))
+        assert done.get(timeout=10) == (1, None)  # the store works without the network
+        assert not runtime.running
+        runtime.start_network()
+        runtime.start_network()  # a second call does nothing
+        while not isinstance(event := events.get(timeout=30), NodeStarted):
+            assert not isinstance(event, NetworkUnavailable), event
+        assert runtime.running
+    finally:
+        runtime.stop()

@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from lndesk.app.desk import BOOKMARKS, OLDEST, Refresh
+from lndesk.app.desk import BOOKMARKS, Refresh
 from lndesk.app.events import (
     EntriesStored,
     FeedForked,
@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 PAGE = 60
 ItemRole = Qt.ItemDataRole.UserRole + 1
+MAX_GROWTH = 200
+"""Most rows one refresh may add: during a big sync a list grows at its top by this much
+per refresh at most (rows pushed off its bottom come back by scrolling), so applying a
+refresh stays cheap whatever arrives."""
 REFRESH_DELAY_MS = 250
 """New entries arrive in bursts during a sync; one refresh per burst is enough."""
 THREAD = "thread"
@@ -52,6 +56,10 @@ class PostListModel(QAbstractListModel):
     loaded = Signal()
     """A page or a refresh has been applied (tests and the cold-start probe wait on it)."""
     failed = Signal(str)
+    applying = Signal()
+    """A refresh is about to change rows (a view notes what the reader is looking at)."""
+    applied = Signal(int)
+    """The refresh is done; the number of rows it put above the first one shown before."""
 
     def __init__(
         self,
@@ -202,19 +210,23 @@ class PostListModel(QAbstractListModel):
 
             self.bridge.request(thread, self._apply, self._on_failed)
             return
-        # Everything loaded: entries older than the last row (an unmuted author, a fill-in
-        # from sync) belong in the list too, so look all the way down.
-        down_to: tuple[int, int, int] | None = OLDEST
-        if not self._exhausted:
-            down_to = self._items[-1].cursor if self._items else None
+        # Down to the oldest row loaded (None: nothing loaded yet, the first page only).
+        # Rows that arrive below it are not inserted; scrolling down fetches them.
+        down_to = self._items[-1].cursor if self._items else None
+        limit = len(self._items) + MAX_GROWTH
         kind = self.kind
         self.bridge.request(
-            lambda desk: desk.refresh(kind, down_to, known), self._apply, self._on_failed
+            lambda desk: desk.refresh(kind, down_to, known, limit), self._apply, self._on_failed
         )
 
     def _apply(self, refresh: Refresh) -> None:
         self._refreshing = False
+        if self.kind not in (THREAD, BOOKMARKS):
+            # More may exist below the last row now (arrived there, or pushed down).
+            self._exhausted = False
         wanted = set(refresh.keys)
+        self.applying.emit()
+        top = self._items[0].key if self._items else None
         # 1. rows that left the list (deleted, muted, unbookmarked, unfollowed)
         row = len(self._items) - 1
         while row >= 0:
@@ -251,10 +263,14 @@ class PostListModel(QAbstractListModel):
                 self._items[at] = item
                 index = self.index(at)
                 self.dataChanged.emit(index, index)
+        above = self._rows.get(top, 0) if top is not None else 0
+        self.applied.emit(above)
         self.loaded.emit()
         if self._again:
             self._again = False
             self.refresh()
+        elif self.canFetchMore() and len(self._items) < PAGE:
+            self.fetchMore()  # a short list: fill it up to a page
 
     def _insert(self, position: int, items: list[PostItem]) -> None:
         self.beginInsertRows(QModelIndex(), position, position + len(items) - 1)

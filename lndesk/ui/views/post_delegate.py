@@ -28,6 +28,8 @@ MARGIN = 10
 AVATAR = 36
 GAP = 6
 CACHE = 600
+"""Laid-out documents kept (the rows on screen, and some either side)."""
+HEIGHTS = 50_000
 ACTIONS = ("reply", "share", "bookmark", "thread")
 
 
@@ -59,15 +61,23 @@ def body_markdown(item: PostItem) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+def _shape(item: PostItem) -> int:
+    """What a post's height depends on (not its counts or marks)."""
+    return hash((item.text, item.quoted, item.problem, item.links, bool(item.tags)))
+
+
 class PostDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._docs: OrderedDict[tuple[bytes, int, int, int], QTextDocument] = OrderedDict()
+        self._heights: dict[tuple[bytes, int, int, int], int] = {}
+        """Row heights by post, width and content: a list asks for the size of every row
+        on each layout, but only a few rows are drawn, so only they need a document."""
 
     # --- layout ------------------------------------------------------------------
 
     def _document(self, item: PostItem, width: int, font: QFont) -> QTextDocument:
-        key = (item.author, item.seq, width, hash((item.text, item.quoted, item.problem)))
+        key = (item.author, item.seq, width, _shape(item))
         doc = self._docs.get(key)
         if doc is not None:
             self._docs.move_to_end(key)
@@ -98,12 +108,19 @@ class PostDelegate(QStyledItemDelegate):
         if not isinstance(item, PostItem):
             return QSize(100, 40)
         width = max(200, self._text_width(option))
-        doc = self._document(item, width, option.font)
-        line = QFontMetrics(option.font).height()
-        height = MARGIN + line + GAP + int(doc.size().height()) + GAP
-        height += (line + GAP) if item.tags else 0
-        height += line + MARGIN
-        return QSize(width, max(height, AVATAR + 2 * MARGIN))
+        key = (item.author, item.seq, width, _shape(item))
+        height = self._heights.get(key)
+        if height is None:
+            doc = self._document(item, width, option.font)
+            line = QFontMetrics(option.font).height()
+            height = MARGIN + line + GAP + int(doc.size().height()) + GAP
+            height += (line + GAP) if item.tags else 0
+            height += line + MARGIN
+            height = max(height, AVATAR + 2 * MARGIN)
+            if len(self._heights) > HEIGHTS:
+                self._heights.clear()
+            self._heights[key] = height
+        return QSize(width, height)
 
     def _action_rects(self, item: PostItem, rect: QRect, font: QFont) -> list[tuple[str, QRect]]:
         metrics = QFontMetrics(font)

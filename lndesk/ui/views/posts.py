@@ -9,7 +9,7 @@ button then offers the jump to the top. At the very top the new posts simply sho
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence, QMouseEvent
+from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence, QMouseEvent, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QPushButton, QWidget
 
 from lndesk.app.items import PostItem
@@ -24,6 +24,8 @@ class PostListView(QListView):
     bookmark_requested = Signal(object)
     mute_requested = Signal(object)
     delete_requested = Signal(object)
+    painted = Signal()
+    """The rows were drawn (the first one tells the app its window is really up)."""
     seen_top = Signal(object)
     """The newest post has been in view: its claimed time (for read marks)."""
 
@@ -44,23 +46,28 @@ class PostListView(QListView):
         self.new_posts = QPushButton("", self)
         self.new_posts.hide()
         self.new_posts.clicked.connect(self.scroll_to_newest)
-        model.rowsAboutToBeInserted.connect(self._before_insert)
-        model.rowsInserted.connect(self._after_insert)
+        model.applying.connect(self._before_refresh)
+        model.applied.connect(self._after_refresh)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.doubleClicked.connect(self._open)
         self._add_actions()
 
     # --- keeping the place ---------------------------------------------------------
 
-    def _before_insert(self, _parent: QModelIndex, first: int, _last: int) -> None:
+    def _before_refresh(self) -> None:
+        """Note the post at the top of the view before a refresh changes rows.
+
+        Once per refresh, not per inserted run: asking for geometry makes the view lay out
+        every row, which must not happen once for each of a hundred small inserts.
+        """
         self._anchor = None
-        if self.verticalScrollBar().value() == 0 and first == 0:
+        if self.verticalScrollBar().value() == 0:
             return  # at the top: show what arrives
         top = self.indexAt(QPoint(4, 4))
-        if top.isValid() and first <= top.row():
+        if top.isValid():
             self._anchor = (self.posts.item(top.row()).key, self.visualRect(top).top())
 
-    def _after_insert(self, _parent: QModelIndex, first: int, last: int) -> None:
+    def _after_refresh(self, above: int) -> None:
         anchor, self._anchor = self._anchor, None
         if anchor is None:
             return
@@ -72,8 +79,8 @@ class PostListView(QListView):
         new_top = self.visualRect(self.posts.index(row)).top()
         bar = self.verticalScrollBar()
         bar.setValue(bar.value() + new_top - old_top)
-        if first == 0:
-            self._unseen += last - first + 1
+        if above > 0:
+            self._unseen += above
             self.new_posts.setText(f"↑ {self._unseen} new post{'s' if self._unseen > 1 else ''}")
             self.new_posts.adjustSize()
             self.new_posts.move((self.width() - self.new_posts.width()) // 2, 8)
@@ -162,6 +169,10 @@ class PostListView(QListView):
                 continue
             menu.addAction(action)
         menu.exec(event.globalPos())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        self.painted.emit()
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Show:
