@@ -286,7 +286,7 @@ class CallTimer:
         """Before the model applies a refresh: its new rows and how many runs they form.
 
         Each run is one beginInsertRows/endInsertRows, i.e. one pass of the view's
-        place-keeping (``_before_insert`` / ``_after_insert``).
+        place-keeping (``_before_refresh`` / ``_after_refresh``).
         """
         timer = self
         original = PostListModel.__dict__["_apply"]
@@ -339,8 +339,8 @@ def instrument() -> CallTimer:
         (PostListModel, "_apply"),
         (PostListModel, "_insert"),
         (PostListModel, "_append_page"),
-        (PostListView, "_before_insert"),
-        (PostListView, "_after_insert"),
+        (PostListView, "_before_refresh"),
+        (PostListView, "_after_refresh"),
         (post_delegate.PostDelegate, "sizeHint"),
         (post_delegate.PostDelegate, "paint"),
         (post_delegate.PostDelegate, "_document"),

@@ -38,10 +38,11 @@ logger = logging.getLogger(__name__)
 
 PAGE = 60
 ItemRole = Qt.ItemDataRole.UserRole + 1
-MAX_GROWTH = 200
-"""Most rows one refresh may add: during a big sync a list grows at its top by this much
-per refresh at most (rows pushed off its bottom come back by scrolling), so applying a
-refresh stays cheap whatever arrives."""
+LIVE_ROWS = 300
+"""How many rows a refresh keeps (or as many as are loaded, if the reader scrolled
+further): new posts arriving at the top push the oldest rows off the bottom, where
+scrolling fetches them again. A view lays out every row after a change, so this bound
+is what keeps applying a refresh cheap during a sync of 100,000 entries."""
 REFRESH_DELAY_MS = 250
 """New entries arrive in bursts during a sync; one refresh per burst is enough."""
 THREAD = "thread"
@@ -213,7 +214,7 @@ class PostListModel(QAbstractListModel):
         # Down to the oldest row loaded (None: nothing loaded yet, the first page only).
         # Rows that arrive below it are not inserted; scrolling down fetches them.
         down_to = self._items[-1].cursor if self._items else None
-        limit = len(self._items) + MAX_GROWTH
+        limit = max(len(self._items), LIVE_ROWS)
         kind = self.kind
         self.bridge.request(
             lambda desk: desk.refresh(kind, down_to, known, limit), self._apply, self._on_failed
