@@ -99,3 +99,25 @@ def test_deleting_removes_the_row_and_bookmarks_list_follows(
     qtbot.waitUntil(lambda: timeline.rowCount() == 2)
     assert middle.key not in [i.key for i in timeline.items()]
     qtbot.waitUntil(lambda: bookmarks.rowCount() == 0)
+
+
+def test_a_big_burst_keeps_the_list_bounded_but_not_the_row_being_read(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
+    from lndesk.ui.models.posts import LIVE_ROWS
+
+    publish_many(call, 100, start_ms=1_700_000_000_000)
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == PAGE)
+    publish_many(call, LIVE_ROWS + 50, start_ms=1_750_000_000_000)
+    model.refresh()
+    qtbot.waitUntil(lambda: model.rowCount() == LIVE_ROWS)  # the oldest pushed off the bottom
+    assert model.canFetchMore()  # ... and fetched again by scrolling
+    # a reader deep in the list keeps their row however much arrives above it
+    model.reading_row = 250
+    reading = model.item(250).key
+    publish_many(call, 40, start_ms=1_780_000_000_000)
+    model.refresh()
+    qtbot.waitUntil(lambda: model.rowCount() > LIVE_ROWS)
+    assert model.row_of(reading) == 290

@@ -81,6 +81,8 @@ class PostListModel(QAbstractListModel):
         self._refreshing = False
         self._again = False
         self._started = False
+        self.reading_row = 0
+        """The first row in view (the view keeps it up to date)."""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_DELAY_MS)
@@ -214,7 +216,8 @@ class PostListModel(QAbstractListModel):
         # Down to the oldest row loaded (None: nothing loaded yet, the first page only).
         # Rows that arrive below it are not inserted; scrolling down fetches them.
         down_to = self._items[-1].cursor if self._items else None
-        limit = max(len(self._items), LIVE_ROWS)
+        # Keep the row being read, and a screenful of new arrivals above it, in the list.
+        limit = max(len(self._items), LIVE_ROWS, self.reading_row + LIVE_ROWS)
         kind = self.kind
         self.bridge.request(
             lambda desk: desk.refresh(kind, down_to, known, limit), self._apply, self._on_failed

@@ -92,6 +92,7 @@ class PostListView(QListView):
         self.new_posts.hide()
 
     def _scrolled(self, value: int) -> None:
+        self.posts.reading_row = max(0, self.first_visible_row())
         if value == 0:
             self._unseen = 0
             self.new_posts.hide()
