@@ -84,7 +84,7 @@ from PySide6.QtGui import QTextDocument  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from lndesk.app.events import EntriesStored  # noqa: E402
-from lndesk.app.runtime import NodeRuntime  # noqa: E402
+from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime  # noqa: E402
 from lndesk.ui import main_window as main_window_module  # noqa: E402
 from lndesk.ui.bridge import Bridge  # noqa: E402
 from lndesk.ui.main_window import MainWindow  # noqa: E402
@@ -100,13 +100,6 @@ SCROLL_PX = 150
 OVERDUE = 0.020
 GRACE_MS = 500
 """The probe runs this long after the model is current: the view's layout and paint."""
-LOOPBACK = {
-    "listen_host": "127.0.0.1",
-    "listen_port": 0,
-    "mdns": False,
-    "dht": False,
-    "relay_client": False,
-}
 PHASES = (
     ("idle", "idle, window shown"),
     ("sync", "sync: dial -> all stored"),
@@ -457,7 +450,7 @@ class Run:
     def execute(self, server_address: str) -> None:
         args = self.args
         make_reader(self.reader_dir, self.feeds)
-        runtime = NodeRuntime(self.reader_dir, control=False, **LOOPBACK)
+        runtime = NodeRuntime(self.reader_dir, control=False, **LOOPBACK_ONLY)
         runtime.start(wait_network=True)
         self.runtime = runtime
         bridge = Bridge(runtime)

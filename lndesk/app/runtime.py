@@ -35,6 +35,15 @@ from lndesk.p2p.events import NodeStarted
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+LOOPBACK_ONLY: dict[str, Any] = {
+    "listen_host": "127.0.0.1",
+    "listen_port": 0,
+    "mdns": False,
+    "dht": False,
+    "relay_client": False,
+}
+"""Network settings for a node that talks over 127.0.0.1 only (tests, demos, benchmarks):
+any free port, no LAN announcements, no DHT, no relay slots."""
 STOP_TIMEOUT = 10.0
 """Seconds a stopping node may take to close its connections and save its state."""
 Listener = Callable[[AnyEvent], None]

@@ -17,19 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from lndesk.app.desk import READ_MARK
-from lndesk.app.runtime import NodeRuntime
+from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
 from lndesk.app.service import Service, restore_identity
 from lndesk.content import Post, Profile, Reply, Share, ref_of
 from lndesk.identity import Identity, blake2b_256
 from lndesk.keytext import key_to_text
 
-LOOPBACK: dict[str, Any] = {
-    "listen_host": "127.0.0.1",
-    "listen_port": 0,
-    "mdns": False,
-    "dht": False,
-    "relay_client": False,
-}
 HOUR = 3_600_000
 
 
@@ -166,8 +159,8 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
 
     with tempfile.TemporaryDirectory(prefix="lndesk-demo-") as tmp:
         ann_dir, bo_dir = _demo(Path(tmp))
-        bo = NodeRuntime(bo_dir, control=False, **LOOPBACK)
-        ann = NodeRuntime(ann_dir, control=False, **LOOPBACK)
+        bo = NodeRuntime(bo_dir, control=False, **LOOPBACK_ONLY)
+        ann = NodeRuntime(ann_dir, control=False, **LOOPBACK_ONLY)
         bo.start()
         ann.start()
         bridge = Bridge(ann)

@@ -8,19 +8,11 @@ from typing import Any
 
 import pytest
 
-from lndesk.app.runtime import NodeRuntime
+from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
 from lndesk.app.service import create_identity
 from lndesk.keytext import key_to_text
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.posts import PostListModel
-
-LOOPBACK = {
-    "listen_host": "127.0.0.1",
-    "listen_port": 0,
-    "mdns": False,
-    "dht": False,
-    "relay_client": False,
-}
 
 
 @pytest.fixture
@@ -28,7 +20,7 @@ def two_apps(tmp_path: Path, qapp: Any) -> Iterator[tuple[Bridge, Bridge]]:
     runtimes = []
     for name in ("ann", "bo"):
         create_identity(tmp_path / name)
-        runtime = NodeRuntime(tmp_path / name, control=False, **LOOPBACK)
+        runtime = NodeRuntime(tmp_path / name, control=False, **LOOPBACK_ONLY)
         runtime.start(wait_network=True)
         runtimes.append(runtime)
     bridges = (Bridge(runtimes[0]), Bridge(runtimes[1]))
@@ -81,7 +73,7 @@ def test_a_post_made_with_the_cli_while_the_app_runs_shows_in_its_timeline(
 
     data_dir = tmp_path / "ann"
     create_identity(data_dir)
-    runtime = NodeRuntime(data_dir, control=True, **LOOPBACK)
+    runtime = NodeRuntime(data_dir, control=True, **LOOPBACK_ONLY)
     runtime.start(wait_network=True)
     bridge = Bridge(runtime)
     try:
