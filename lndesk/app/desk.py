@@ -96,6 +96,7 @@ class Desk:
         self._emit = emit
         self._nursery: trio.Nursery | None = None
         self._synced: dict[bytes, int] = {}
+        self._avatars: dict[bytes, tuple[int, bytes]] = {}
         if self.local.get(READ_MARK) == 0:
             # "Unread" means new since you started using lndesk on this device: the history
             # of someone you follow today arrives as already read, not as 10,000 unread posts.
@@ -167,6 +168,7 @@ class Desk:
                     bookmarked=self.local.is_bookmarked(e.author, e.seq),
                     seen_by=sum(1 for h in holders if h >= e.seq) if mine else 0,
                     quoted=quoted,
+                    avatar=self._avatar_of(e.author),
                 )
             )
         return items
@@ -212,10 +214,16 @@ class Desk:
         """Known items with fresh counts and marks (no payload is read again)."""
         mark = self.local.get(READ_MARK)
         holders = self.local.holder_heights(self.own)
+        names: dict[bytes, str] = {}
         changed = []
         for item in items:
+            if item.author not in names:
+                state = self.store.feed_state(item.author)
+                names[item.author] = display_name(state.name, item.author)
             fresh = replace(
                 item,
+                author_name=names[item.author],
+                avatar=self._avatar_of(item.author),
                 reply_count=views.reply_count(self.store, item.id),
                 unread=not item.mine and item.claimed_ms > mark,
                 bookmarked=self.local.is_bookmarked(item.author, item.seq),
@@ -387,6 +395,15 @@ class Desk:
         if profile is not None and isinstance(profile.content, Profile):
             return profile.content.avatar
         return b""
+
+    def _avatar_of(self, key: bytes) -> bytes:
+        """The author's avatar, read once per profile change (one object shared by posts)."""
+        seq = views.profile_seq(self.store, key)
+        cached = self._avatars.get(key)
+        if cached is None or cached[0] != seq:
+            cached = (seq, self.avatar(key) if seq else b"")
+            self._avatars[key] = cached
+        return cached[1]
 
     def backup_words(self) -> str:
         return self.service.backup_words()

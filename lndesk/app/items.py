@@ -6,7 +6,7 @@ so a view-model can keep thousands of them and a test can build them by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lndesk.content import Post, Reply, Share
 from lndesk.keytext import short_key
@@ -51,6 +51,8 @@ class PostItem:
     quoted: Quoted | None = None
     root: tuple[bytes, int, bytes] | None = None
     """The thread this entry belongs to: (author, seq, id) of its first post."""
+    avatar: bytes = field(default=b"", repr=False)
+    """The author's profile picture (one shared bytes object per author), if any."""
 
     @property
     def key(self) -> tuple[bytes, int]:
@@ -127,6 +129,7 @@ def post_item(
     bookmarked: bool = False,
     seen_by: int = 0,
     quoted: Quoted | None = None,
+    avatar: bytes = b"",
 ) -> PostItem:
     entry = stored.entry
     content = stored.content
@@ -166,6 +169,7 @@ def post_item(
         problem=problem,
         quoted=quoted,
         root=root,
+        avatar=avatar,
     )
 
 

@@ -158,6 +158,12 @@ def last_post_ms(store: Store, key: bytes) -> int | None:
     return None if row is None else int(row[0])
 
 
+def profile_seq(store: Store, key: bytes) -> int:
+    """The seq of the entry that set ``key``'s current profile (0: none stored)."""
+    row = store.index.conn.execute("SELECT profile_seq FROM feeds WHERE key = ?", (key,)).fetchone()
+    return 0 if row is None or not row[0] else int(row[0])
+
+
 def profile_entry(store: Store, key: bytes) -> StoredEntry | None:
     """The entry that set ``key``'s current profile (name, bio, avatar), if stored."""
     row = store.index.conn.execute("SELECT profile_seq FROM feeds WHERE key = ?", (key,)).fetchone()

@@ -121,3 +121,21 @@ def test_a_big_burst_keeps_the_list_bounded_but_not_the_row_being_read(
     model.refresh()
     qtbot.waitUntil(lambda: model.rowCount() > LIVE_ROWS)
     assert model.row_of(reading) == 290
+
+
+def test_a_new_name_and_avatar_reach_rows_already_shown(bridge: Any, call: Any, qtbot: Any) -> None:
+    from PySide6.QtGui import QColor, QImage
+
+    from lndesk.ui.avatar import avatar_from_image
+
+    publish_many(call, 2)
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == 2)
+    assert model.item(0).avatar == b"" and model.item(0).author_name.startswith("lnd1")
+    image = QImage(300, 200, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3a7"))
+    picture = avatar_from_image(image)
+    call(lambda desk: desk.set_profile("Ann", "", picture))
+    qtbot.waitUntil(lambda: model.item(1).author_name == "Ann")
+    assert model.item(0).avatar == picture and model.item(1).avatar == picture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.items import PostItem
+from lndesk.ui.avatar import avatar_pixmap
 from lndesk.ui.format import delivery_text, relative_time
 from lndesk.ui.models.posts import ItemRole
 
@@ -211,11 +212,6 @@ class PostDelegate(QStyledItemDelegate):
 
     def _paint_avatar(self, painter: QPainter, item: PostItem, rect: QRect) -> None:
         area = QRect(rect.left() + MARGIN, rect.top() + MARGIN, AVATAR, AVATAR)
-        hue = item.author[0] * 360 // 256
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor.fromHsv(hue, 120, 200))
-        painter.drawEllipse(area)
-        painter.setPen(QColor("white"))
-        initial = (item.author_name[:1] or "?").upper()
-        painter.drawText(area, Qt.AlignmentFlag.AlignCenter, initial)
+        painter.drawPixmap(
+            area, avatar_pixmap(item.avatar, AVATAR, key=item.author, name=item.author_name)
+        )
