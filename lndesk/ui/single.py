@@ -65,7 +65,8 @@ class SingleInstance(QObject):
         while self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
             socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(socket.deleteLater)
+            # The socket stays a child of the server and goes with it: deleting it on
+            # "disconnected" raced with the server's own teardown (a crash at exit).
 
     def _read(self, socket: QLocalSocket) -> None:
         while socket.canReadLine():
@@ -76,4 +77,5 @@ class SingleInstance(QObject):
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
+            self.server.deleteLater()
             self.server = None
