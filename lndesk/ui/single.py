@@ -34,6 +34,7 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.name = server_name(data_dir)
         self.server: QLocalServer | None = None
+        self._clients: list[QLocalSocket] = []
 
     def forward(self, text: str) -> bool:
         """If another instance has this data directory, give it ``text``; True if so."""
@@ -64,18 +65,24 @@ class SingleInstance(QObject):
         assert self.server is not None
         while self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            # The socket stays a child of the server and goes with it: deleting it on
-            # "disconnected" raced with the server's own teardown (a crash at exit).
+            self._clients.append(socket)
+            socket.readyRead.connect(self._read_all)
+            socket.disconnected.connect(self._read_all)
 
-    def _read(self, socket: QLocalSocket) -> None:
-        while socket.canReadLine():
-            text = bytes(socket.readLine().data()).decode(errors="replace").strip()
-            if text:
-                self.message.emit(text[:4096])
+    def _read_all(self) -> None:
+        for socket in list(self._clients):
+            while socket.canReadLine():
+                text = bytes(socket.readLine().data()).decode(errors="replace").strip()
+                if text:
+                    self.message.emit(text[:4096])
+            if socket.state() == QLocalSocket.LocalSocketState.UnconnectedState:
+                self._clients.remove(socket)
+                socket.close()
 
     def close(self) -> None:
+        """Stop listening. Objects are released with this one (never deleted by hand:
+        that raced with Qt's own teardown of the server's sockets)."""
+        for socket in self._clients:
+            socket.abort()
         if self.server is not None:
             self.server.close()
-            self.server.deleteLater()
-            self.server = None
