@@ -29,3 +29,19 @@ def delivery_text(item: PostItem) -> str:
     if item.seen_by == 0:
         return "published locally, not yet seen by any peer"
     return f"seen by {item.seen_by} peer{'s' if item.seen_by != 1 else ''}"
+
+
+def error_text(error: BaseException) -> str:
+    """An error as the app says it: the command-line hints some errors carry become
+    what to do in the app."""
+    from lndesk.app.runtime import describe  # noqa: PLC0415
+    from lndesk.errors import OwnLogUnknownError  # noqa: PLC0415
+
+    if isinstance(error, OwnLogUnknownError):
+        return (
+            "Not published yet: this identity was restored, and lndesk first has to find "
+            "your latest posts on a peer, so that nothing you post clashes with them. That "
+            "happens by itself once you are online. Or import your latest backup file "
+            "under Identity."
+        )
+    return describe(error)

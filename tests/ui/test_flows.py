@@ -245,3 +245,31 @@ def test_every_screen_and_action_has_a_shortcut(window: MainWindow, qtbot: Any) 
     qtbot.keyClick(window, "5", Qt.KeyboardModifier.ControlModifier)
     assert window.stack.currentIndex() == 4  # Bookmarks
     window.show_shortcuts()
+
+
+def test_a_restored_identity_is_told_why_it_cannot_publish_yet(
+    tmp_path: Path, qapp: Any, qtbot: Any
+) -> None:
+    from lndesk.app.runtime import NodeRuntime
+    from lndesk.app.service import restore_identity
+    from lndesk.ui.bridge import Bridge
+
+    restore_identity(tmp_path / "restored", make_identity(30).backup_words())
+    runtime = NodeRuntime(tmp_path / "restored", network=False, control=False)
+    runtime.start(wait_network=False)
+    bridge = Bridge(runtime)
+    try:
+        window = MainWindow(bridge, tmp_path / "restored")
+        qtbot.addWidget(window)
+        window.show()
+        box = window.timeline.compose
+        assert box is not None
+        box.text.setPlainText("hello again")
+        box.submit()
+        qtbot.waitUntil(box.error.isVisible)
+        assert "restored" in box.error.text() and "lndesk import" not in box.error.text()
+        assert box.button.isEnabled()  # nothing lost: the text is still there
+        assert box.text.toPlainText() == "hello again"
+    finally:
+        bridge.close()
+        runtime.stop()

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.items import PostItem
-from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
+from lndesk.ui.format import error_text
 
 POST, REPLY, SHARE = "post", "reply", "share"
 
@@ -149,7 +149,7 @@ class ComposeBox(QWidget):
     def _failed(self, error: BaseException) -> None:
         self.button.setEnabled(True)
         self.status.clear()
-        self.show_error(describe(error))
+        self.show_error(error_text(error))
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
