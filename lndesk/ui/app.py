@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from lndesk.app.datadir import KEY_NAME
 from lndesk.app.runtime import NodeRuntime, describe
-from lndesk.errors import LndeskError, PassphraseError
+from lndesk.errors import LndeskError, PassphraseError, UsageError
 from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,23 @@ def ask_passphrase(data_dir: Path) -> str | bool | None:
         return str(text)
 
 
+def check_display() -> None:
+    """Fail with a clear message where Qt would abort: on Linux without any display."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    raise UsageError(
+        "no display to open the desktop app on",
+        "On a machine without a screen, run `lndesk serve` (an always-on node) or the "
+        "other commands (`lndesk --help`). To open the app on a remote desktop, start it "
+        "from that desktop's session.",
+    )
+
+
 def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = None) -> int:
     """Run the desktop app on ``data_dir``; returns the process exit code."""
+    check_display()
     app = _application()
     from lndesk.ui.icons import app_icon  # noqa: PLC0415
     from lndesk.ui.settings import THEME, ui_settings  # noqa: PLC0415

@@ -78,3 +78,20 @@ def test_lndesk_starts_shows_its_window_hands_over_a_second_launch_and_quits(
     assert "Traceback" not in err
     with Service(data_dir) as service:  # the data directory was released
         assert service.own_state().height == 1
+
+
+def test_without_a_display_lndesk_says_so_instead_of_aborting(tmp_path: Path) -> None:
+    env = app_env(tmp_path / "home")
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(name, None)
+    run = subprocess.run(
+        [sys.executable, "-m", "lndesk"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert run.stderr.startswith("lndesk: error: no display") and "lndesk serve" in run.stderr
+    assert not (tmp_path / "home").exists()  # nothing was created
