@@ -35,7 +35,7 @@ from lndesk.keyfile import is_sealed, read_key_file
 from lndesk.keytext import key_to_link, key_to_text, parse_key_or_link
 from lndesk.p2p.events import EntriesStored, Event, FeedSynced, PeerHolds
 from lndesk.store import views
-from lndesk.store.store import StoredEntry, now_ms
+from lndesk.store.store import Store, StoredEntry, now_ms
 from lndesk.store.views import ListQuery
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class Desk:
             self._nursery = nursery
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self.service.store
 
     # --- events from the node ---------------------------------------------------

@@ -128,9 +128,9 @@ class MainWindow(QMainWindow):
         self.bookmarks = PostPage(
             bridge, "Bookmarks", "bookmarks", "Bookmark a post (B) to keep it here."
         )
-        self.identity = self._optional_view("identity", bridge)
-        self.network = self._optional_view("network", bridge, restart_network)
-        self.preferences = self._optional_view("settings", self.settings, data_dir)
+        self.identity = self._screen("identity", bridge)
+        self.network = self._screen("network", bridge, restart_network)
+        self.preferences = self._screen("settings", self.settings, data_dir)
         for page in (
             self.timeline,
             self.replies,
@@ -188,8 +188,9 @@ class MainWindow(QMainWindow):
 
     # --- screens -------------------------------------------------------------------
 
-    def _optional_view(self, name: str, *args: Any) -> QWidget:
-        """The Identity, Network and Settings screens (their modules are imported here)."""
+    def _screen(self, name: str, *args: Any) -> QWidget:
+        """The Identity, Network or Settings screen (imported here: the window's module
+        stays small and each screen's module is loaded with the window only)."""
         if name == "identity":
             from lndesk.ui.identity_view import IdentityView  # noqa: PLC0415
 

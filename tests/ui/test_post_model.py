@@ -139,3 +139,51 @@ def test_a_new_name_and_avatar_reach_rows_already_shown(bridge: Any, call: Any, 
     call(lambda desk: desk.set_profile("Ann", "", picture))
     qtbot.waitUntil(lambda: model.item(1).author_name == "Ann")
     assert model.item(0).avatar == picture and model.item(1).avatar == picture
+
+
+def test_clicking_a_web_link_in_a_post_opens_it_and_nothing_else(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
+    from PySide6.QtCore import QObject, QPoint, Qt, QUrl, Slot
+    from PySide6.QtGui import QDesktopServices, QFontMetrics
+
+    from lndesk.ui.views import post_delegate as d
+
+    class Browser(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.opened: list[str] = []
+
+        @Slot(QUrl)
+        def open(self, url: QUrl) -> None:
+            self.opened.append(url.toString())
+
+    browser = Browser()
+    for scheme in ("https", "http", "file"):
+        QDesktopServices.setUrlHandler(scheme, browser, "open")
+    try:
+        call(lambda desk: desk.post("[the paper](https://example.org/paper) is good"))
+        call(lambda desk: desk.post("[my files](file:///etc/passwd) are here"))
+        model = PostListModel(bridge, "timeline")
+        view = PostListView(model)
+        view.resize(600, 500)
+        view.show()
+        model.start()
+        qtbot.waitUntil(lambda: model.rowCount() == 2)
+        line = QFontMetrics(view.font()).height()
+
+        def click_first_word(row: int) -> None:
+            rect = view.visualRect(model.index(row))
+            x = rect.left() + d.MARGIN + d.AVATAR + d.GAP + 6
+            y = rect.top() + d.MARGIN + line + d.GAP + line // 2
+            qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+
+        with qtbot.waitSignal(view.link_activated) as link:
+            click_first_word(1)
+        assert link.args == ["https://example.org/paper"]
+        assert browser.opened == ["https://example.org/paper"]
+        click_first_word(0)  # file: links from a post are never opened
+        assert browser.opened == ["https://example.org/paper"]
+    finally:
+        for scheme in ("https", "http", "file"):
+            QDesktopServices.unsetUrlHandler(scheme)

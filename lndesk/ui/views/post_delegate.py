@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -133,6 +133,23 @@ class PostDelegate(QStyledItemDelegate):
             rects.append((action, QRect(x, y, width, metrics.height())))
             x += width + 18
         return rects
+
+    def link_at(self, item: PostItem, rect: QRect, font: QFont, point: QPoint) -> str | None:
+        """The web link under ``point`` in a post's text, if any (http and https only:
+        a peer's post must not make the app open files or other programs)."""
+        width = max(200, self._text_width_for(rect))
+        doc = self._document(item, width, font)
+        x = rect.left() + MARGIN + AVATAR + GAP
+        y = rect.top() + MARGIN + QFontMetrics(font).height() + GAP
+        anchor = doc.documentLayout().anchorAt(QPointF(point.x() - x, point.y() - y))
+        if anchor.lower().startswith(("http://", "https://")):
+            return anchor
+        return None
+
+    def _text_width_for(self, rect: QRect) -> int:
+        option = QStyleOptionViewItem()
+        option.rect = rect
+        return self._text_width(option)
 
     def action_at(self, item: PostItem, rect: QRect, font: QFont, point: QPoint) -> str | None:
         for action, area in self._action_rects(item, rect, font):

@@ -8,8 +8,15 @@ button then offers the jump to the top. At the very top the new posts simply sho
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence, QMouseEvent, QPaintEvent
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
+    QDesktopServices,
+    QKeySequence,
+    QMouseEvent,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QPushButton, QWidget
 
 from lndesk.app.items import PostItem
@@ -24,6 +31,8 @@ class PostListView(QListView):
     bookmark_requested = Signal(object)
     mute_requested = Signal(object)
     delete_requested = Signal(object)
+    link_activated = Signal(str)
+    """A web link in a post was clicked (and handed to the browser)."""
     painted = Signal()
     """The rows were drawn (the first one tells the app its window is really up)."""
     seen_top = Signal(object)
@@ -152,6 +161,12 @@ class PostListView(QListView):
             if signal is not None:
                 self.setCurrentIndex(index)
                 signal.emit(item)
+                event.accept()
+                return
+            link = self.delegate.link_at(item, self.visualRect(index), self.font(), point)
+            if link is not None:
+                self.link_activated.emit(link)
+                QDesktopServices.openUrl(QUrl(link))
                 event.accept()
                 return
         super().mouseReleaseEvent(event)
