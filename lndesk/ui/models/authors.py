@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
-
 from PySide6.QtCore import QObject, QTimer
 
-from lndesk.app.desk import Desk
 from lndesk.app.events import EntriesStored, FeedForked, FeedSynced, LocalChanged
 from lndesk.app.items import AuthorItem
 from lndesk.ui.bridge import Bridge
@@ -46,7 +42,14 @@ class FollowingModel(LiveListModel):
     """The people I follow (rows: :class:`AuthorItem`, sorted by name)."""
 
     def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
-        super().__init__(bridge, parent)
+        super().__init__(
+            bridge,
+            parent,
+            query=lambda desk: desk.following(),
+            key=lambda item: item.key,
+            display=lambda item: f"{item.name}\n{describe_author(item)}",
+            tooltip=lambda item: item.key_text,
+        )
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(500)
@@ -60,21 +63,6 @@ class FollowingModel(LiveListModel):
         # bursts during a sync: one refresh per half second is plenty
         if relevant and not self._timer.isActive():
             self._timer.start()
-
-    def _key(self, row: Any) -> Hashable:
-        item: AuthorItem = row
-        return item.key
-
-    def _query(self) -> Callable[[Desk], Any]:
-        return lambda desk: desk.following()
-
-    def _display(self, row: Any) -> str:
-        item: AuthorItem = row
-        return f"{item.name}\n{describe_author(item)}"
-
-    def _tooltip(self, row: Any) -> str:
-        item: AuthorItem = row
-        return item.key_text
 
     def item(self, row: int) -> AuthorItem:
         item: AuthorItem = self._rows[row]

@@ -38,9 +38,24 @@ class LiveListModel(QAbstractListModel):
     refreshed = Signal()
     """An answer from the desk was applied (or failed): the list is as fresh as it gets."""
 
-    def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        bridge: Bridge | None,
+        parent: QObject | None,
+        *,
+        query: Callable[[Desk], Any],
+        key: Callable[[Any], Hashable],
+        display: Callable[[Any], str],
+        tooltip: Callable[[Any], str] | None = None,
+    ) -> None:
+        """``query`` asks the desk for the rows, ``key`` names a row across refreshes,
+        ``display`` and ``tooltip`` say how a row reads."""
         super().__init__(parent)
         self.bridge = bridge
+        self._query = query
+        self._key = key
+        self._display = display
+        self._tooltip = tooltip or display
         self._rows: list[Any] = []
         self._busy = False
         self._again = False
@@ -49,20 +64,6 @@ class LiveListModel(QAbstractListModel):
 
     def _on_event(self, event: object) -> None:
         """Refresh when ``event`` may have changed the rows (a subclass decides)."""
-
-    # --- what a subclass defines -------------------------------------------------
-
-    def _key(self, row: Any) -> Hashable:
-        raise NotImplementedError
-
-    def _query(self) -> Callable[[Desk], Any]:
-        raise NotImplementedError
-
-    def _display(self, row: Any) -> str:
-        raise NotImplementedError
-
-    def _tooltip(self, row: Any) -> str:
-        return self._display(row)
 
     # --- Qt model interface ------------------------------------------------------
 
@@ -99,7 +100,7 @@ class LiveListModel(QAbstractListModel):
             self._again = True
             return
         self._busy = True
-        self.bridge.request(self._query(), done=self._done, failed=self._failed)
+        self.bridge.request(self._query, done=self._done, failed=self._failed)
 
     def _done(self, rows: Iterable[Any]) -> None:
         self._busy = False

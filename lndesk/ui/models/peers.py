@@ -9,15 +9,12 @@ appended; never a reset), so a selected peer stays selected while the list updat
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
-from typing import Any
 
 from PySide6.QtCore import (
     QObject,
     QTimer,
 )
 
-from lndesk.app.desk import Desk
 from lndesk.app.events import (
     AddressesChanged,
     NetworkUnavailable,
@@ -54,11 +51,33 @@ def latency_text(latency_ms: float | None) -> str:
     return "–" if latency_ms is None else f"{latency_ms:.0f} ms"  # noqa: RUF001 - a dash
 
 
+def peer_line(item: PeerItem) -> str:
+    parts = [item.name, short_peer_id(item.peer_id), latency_text(item.latency_ms)]
+    if item.syncing:
+        parts.append("syncing")
+    return " · ".join(parts)
+
+
+def peer_tooltip(item: PeerItem) -> str:
+    lines = [item.name, f"Peer ID: {item.peer_id}", f"Address: {item.address or 'unknown'}"]
+    lines.append(f"Round trip: {latency_text(item.latency_ms)}")
+    if item.syncing:
+        lines.append("Syncing now")
+    return "\n".join(lines)
+
+
 class PeersModel(LiveListModel):
     """The peers connected now (rows: :class:`PeerItem`, keyed by peer ID)."""
 
     def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
-        super().__init__(bridge, parent)
+        super().__init__(
+            bridge,
+            parent,
+            query=lambda desk: desk.peers(),
+            key=lambda item: item.peer_id,
+            display=peer_line,
+            tooltip=peer_tooltip,
+        )
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self.refresh)
@@ -83,44 +102,20 @@ class PeersModel(LiveListModel):
         item: PeerItem = self._rows[row]
         return item
 
-    def _key(self, row: Any) -> Hashable:
-        item: PeerItem = row
-        return item.peer_id
-
-    def _query(self) -> Callable[[Desk], Any]:
-        return lambda desk: desk.peers()
-
-    def _display(self, row: Any) -> str:
-        item: PeerItem = row
-        parts = [item.name, short_peer_id(item.peer_id), latency_text(item.latency_ms)]
-        if item.syncing:
-            parts.append("syncing")
-        return " · ".join(parts)
-
-    def _tooltip(self, row: Any) -> str:
-        item: PeerItem = row
-        lines = [item.name, f"Peer ID: {item.peer_id}", f"Address: {item.address or 'unknown'}"]
-        lines.append(f"Round trip: {latency_text(item.latency_ms)}")
-        if item.syncing:
-            lines.append("Syncing now")
-        return "\n".join(lines)
-
 
 class AddressesModel(LiveListModel):
     """The addresses this node listens on (rows: multiaddr strings)."""
 
+    def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
+        super().__init__(
+            bridge,
+            parent,
+            query=lambda desk: list(desk.network().addresses),
+            key=str,
+            display=str,
+            tooltip=lambda address: f"{address}\nOthers can connect to you with this address.",
+        )
+
     def _on_event(self, event: object) -> None:
         if isinstance(event, REFRESH_ON):
             self.refresh()
-
-    def _key(self, row: Any) -> Hashable:
-        return str(row)
-
-    def _query(self) -> Callable[[Desk], Any]:
-        return lambda desk: list(desk.network().addresses)
-
-    def _display(self, row: Any) -> str:
-        return str(row)
-
-    def _tooltip(self, row: Any) -> str:
-        return f"{row}\nOthers can connect to you with this address."
