@@ -184,31 +184,6 @@ class Index:
             for r in rows
         ]
 
-    def timeline(
-        self,
-        own: bytes,
-        limit: int,
-        older_than: tuple[int, int, int],
-        visible_until_ms: int,
-    ) -> list[EntryRow]:
-        """My entries and those of feeds I follow, newest first.
-
-        Ties in time are broken by feed and seq, so ``older_than`` (the (claimed_ms, feed,
-        seq) of the last row of the previous page) pages through every entry exactly once.
-        """
-        row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (own,)).fetchone()
-        own_id = -1 if row is None else int(row[0])  # a read must not create the feed
-        return self.entry_rows(
-            "(e.claimed_ms, e.feed, e.seq) < (?, ?, ?) AND e.claimed_ms <= ? AND e.deleted = 0 "
-            "AND e.type IN ('post', 'reply', 'share') "
-            # The unary + keeps SQLite from answering the feed test through the primary key
-            # (reading every followed entry, then sorting); it walks entries_by_time instead.
-            "AND (+e.feed = ? OR +e.feed IN "
-            "(SELECT dst FROM follows WHERE src = ? AND active = 1))",
-            (*older_than, visible_until_ms, own_id, own_id, limit),
-            "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
-        )
-
     def feed_entries(
         self, key: bytes, limit: int, before_seq: int, visible_until_ms: int
     ) -> list[EntryRow]:

@@ -351,14 +351,16 @@ class Store:
         Page with ``older_than`` (the last entry of the previous page); ``before_ms`` jumps
         to a point in time.
         """
-        now = now_ms()
-        cursor = (2**63 - 1, 0, 0)
+        # One definition of the timeline, shared with the app's lists (views builds on
+        # this module, hence the import here).
+        from lndesk.store.views import NEWEST, TIMELINE, ListQuery, page  # noqa: PLC0415
+
+        cursor = NEWEST
         if before_ms is not None:
             cursor = (before_ms, -1, -1)
         if older_than is not None:
             cursor = min(cursor, older_than.cursor)
-        rows = self.index.timeline(own, limit, cursor, now + FUTURE_HOLD_MS)
-        return [self.load(row) for row in rows]
+        return page(self, ListQuery(TIMELINE, own), cursor, limit)
 
     def feed_entries(
         self, key: bytes, limit: int = 50, before_seq: int | None = None

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from lndesk.store import store as store_module
 from lndesk.store.index import EntryRow
 from lndesk.store.ingest import FUTURE_HOLD_MS
-from lndesk.store.store import Store, StoredEntry, now_ms
+from lndesk.store.store import Store, StoredEntry
 
 Cursor = tuple[int, int, int]
 NEWEST: Cursor = (2**63 - 1, 0, 0)
@@ -35,6 +36,12 @@ class ListQuery:
     hidden: frozenset[bytes] = frozenset()
 
 
+def _visible_until() -> int:
+    """Entries claimed later than this are held back (read through the store module, so
+    every list and the store agree on "now")."""
+    return store_module.now_ms() + FUTURE_HOLD_MS
+
+
 def _feed_ids(store: Store, keys: Iterable[bytes]) -> list[int]:
     ids = []
     for key in keys:
@@ -48,13 +55,15 @@ def _where(store: Store, query: ListQuery) -> tuple[str, list[object]]:
     own_id = next(iter(_feed_ids(store, [query.own])), -1)
     types = ", ".join(f"'{t}'" for t in SHOWN_TYPES)
     where = f"e.deleted = 0 AND e.type IN ({types}) AND e.claimed_ms <= ?"
-    params: list[object] = [now_ms() + FUTURE_HOLD_MS]
+    params: list[object] = [_visible_until()]
     hidden = _feed_ids(store, query.hidden)
     if hidden:
         # The unary + keeps SQLite walking entries_by_time instead of the primary key.
         where += f" AND +e.feed NOT IN ({', '.join('?' * len(hidden))})"
         params += hidden
     if query.kind == TIMELINE:
+        # The unary + keeps SQLite from answering the feed test through the primary key
+        # (reading every followed entry, then sorting); it walks entries_by_time instead.
         where += (
             " AND (+e.feed = ? OR +e.feed IN "
             "(SELECT dst FROM follows WHERE src = ? AND active = 1))"
@@ -130,7 +139,7 @@ def thread(store: Store, root: tuple[bytes, int], root_id: bytes, limit: int) ->
     rows = store.index.entry_rows(
         "(e.feed, e.seq) IN (SELECT feed, seq FROM refs WHERE target = ? AND kind = 'root') "
         "AND e.deleted = 0 AND e.claimed_ms <= ?",
-        (root_id, now_ms() + FUTURE_HOLD_MS),
+        (root_id, _visible_until()),
         "ORDER BY e.claimed_ms, e.feed, e.seq LIMIT ?",
         limit,
     )
@@ -166,8 +175,6 @@ def profile_seq(store: Store, key: bytes) -> int:
 
 def profile_entry(store: Store, key: bytes) -> StoredEntry | None:
     """The entry that set ``key``'s current profile (name, bio, avatar), if stored."""
-    row = store.index.conn.execute("SELECT profile_seq FROM feeds WHERE key = ?", (key,)).fetchone()
-    if row is None or not row[0]:
-        return None
-    found = load_keys(store, [(key, int(row[0]))])
+    seq = profile_seq(store, key)
+    found = load_keys(store, [(key, seq)]) if seq else []
     return found[0] if found else None
