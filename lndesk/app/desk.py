@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BOOKMARKS = "bookmarks"
+THREAD = "thread"
 READ_MARK = "read_mark_ms"
 UNREAD_CAP = 1000
 WINDOW_CAP = 5000
@@ -176,9 +177,9 @@ class Desk:
     def page(
         self, kind: str, older_than: tuple[int, int, int] | None, limit: int
     ) -> list[PostItem]:
-        """The next ``limit`` items of a list, older than ``older_than`` (None: the newest)."""
-        if kind == BOOKMARKS:
-            return [] if older_than is not None else self.bookmarks()
+        """The next ``limit`` items of a paged list ("timeline", "mine", "replies"), older
+        than ``older_than`` (None: the newest). Bookmarks and threads come whole, from
+        :meth:`refresh`."""
         cursor = views.NEWEST if older_than is None else older_than
         return self._items(views.page(self.store, self._query(kind), cursor, limit))
 
@@ -188,16 +189,22 @@ class Desk:
         down_to: tuple[int, int, int] | None,
         known: dict[tuple[bytes, int], PostItem],
         limit: int = WINDOW_CAP,
+        root: tuple[bytes, int, bytes] | None = None,
     ) -> Refresh:
         """The list as it is now: its newest ``limit`` entries down to ``down_to`` (None:
-        the first page). Only entries the caller does not know yet are loaded in full."""
-        if kind == BOOKMARKS:
-            now = self.bookmarks()
-            keys = [i.key for i in now]
+        the first page). Only entries the caller does not know yet are loaded in full.
+        Bookmarks and a thread (``root``) are read whole."""
+        if kind in (BOOKMARKS, THREAD):
+            # Short lists, read whole: compare what is there now with what is shown.
+            if kind == THREAD:
+                assert root is not None
+                now = self.thread(root)
+            else:
+                now = self.bookmarks()
             return Refresh(
-                keys,
+                [i.key for i in now],
                 [i for i in now if i.key not in known],
-                self._marks_changed([known[k] for k in keys if k in known]),
+                [i for i in now if i.key in known and i != known[i.key]],
             )
         bottom = views.OLDEST if down_to is None else down_to
         limit = min(limit if down_to is not None else 50, WINDOW_CAP)

@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from lndesk.app.desk import BOOKMARKS, Refresh
+from lndesk.app.desk import BOOKMARKS, THREAD, Refresh
 from lndesk.app.events import (
     EntriesStored,
     FeedForked,
@@ -33,6 +33,7 @@ from lndesk.app.events import (
 )
 from lndesk.app.items import PostItem
 from lndesk.ui.bridge import Bridge
+from lndesk.ui.format import error_text
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ scrolling fetches them again. A view lays out every row after a change, so this 
 is what keeps applying a refresh cheap during a sync of 100,000 entries."""
 REFRESH_DELAY_MS = 250
 """New entries arrive in bursts during a sync; one refresh per burst is enough."""
-THREAD = "thread"
 
 Key = tuple[bytes, int]
 Index = QModelIndex | QPersistentModelIndex
@@ -163,7 +163,7 @@ class PostListModel(QAbstractListModel):
     def _on_failed(self, error: BaseException) -> None:
         self._fetching = False
         self._refreshing = False
-        message = error.describe() if hasattr(error, "describe") else str(error)
+        message = error_text(error)
         logger.warning("a post list could not be loaded: %s", message)
         self.failed.emit(message)
 
@@ -198,29 +198,16 @@ class PostListModel(QAbstractListModel):
             return
         self._refreshing = True
         known = {item.key: item for item in self._items}
-        if self.kind == THREAD:
-            root = self.root
-            assert root is not None
-
-            def thread(desk: Any) -> Refresh:
-                items = desk.thread(root)
-                keys = [i.key for i in items]
-                return Refresh(
-                    keys,
-                    [i for i in items if i.key not in known],
-                    [i for i in items if i.key in known and i != known[i.key]],
-                )
-
-            self.bridge.request(thread, self._apply, self._on_failed)
-            return
         # Down to the oldest row loaded (None: nothing loaded yet, the first page only).
         # Rows that arrive below it are not inserted; scrolling down fetches them.
         down_to = self._items[-1].cursor if self._items else None
         # Keep the row being read, and a screenful of new arrivals above it, in the list.
         limit = max(len(self._items), LIVE_ROWS, self.reading_row + LIVE_ROWS)
-        kind = self.kind
+        kind, root = self.kind, self.root
         self.bridge.request(
-            lambda desk: desk.refresh(kind, down_to, known, limit), self._apply, self._on_failed
+            lambda desk: desk.refresh(kind, down_to, known, limit, root),
+            self._apply,
+            self._on_failed,
         )
 
     def _apply(self, refresh: Refresh) -> None:

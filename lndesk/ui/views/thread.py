@@ -5,9 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
+from lndesk.app.desk import THREAD
 from lndesk.app.items import PostItem
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.models.posts import THREAD, PostListModel
+from lndesk.ui.models.posts import PostListModel
 from lndesk.ui.views.compose import REPLY, ComposeBox
 from lndesk.ui.views.posts import PostListView
 
