@@ -10,12 +10,10 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -30,9 +28,14 @@ from shiboken6 import isValid
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem
 from lndesk.ui.bridge import Bridge
+from lndesk.ui.identity_view import IdentityView
 from lndesk.ui.models.posts import PostListModel
-from lndesk.ui.settings import CLOSE_TO_TRAY, GEOMETRY, THEME, flag, ui_settings
+from lndesk.ui.network_view import NetworkView
+from lndesk.ui.notifier import Notifier
+from lndesk.ui.settings import CLOSE_TO_TRAY, GEOMETRY, flag, ui_settings
+from lndesk.ui.settings_view import SettingsView
 from lndesk.ui.status import StatusTracker
+from lndesk.ui.tray import Tray
 from lndesk.ui.views.compose import POST, REPLY, SHARE, ComposeBox, ComposeDialog
 from lndesk.ui.views.following import FollowDialog, FollowingView
 from lndesk.ui.views.posts import PostListView
@@ -42,14 +45,14 @@ logger = logging.getLogger(__name__)
 
 TIMELINE, REPLIES, MINE, FOLLOWING, BOOKMARKS, IDENTITY, NETWORK, SETTINGS = range(8)
 PAGES = (
-    ("Timeline", "timeline"),
-    ("Mentions & replies", "replies"),
-    ("My posts", "mine"),
-    ("Following", None),
-    ("Bookmarks", "bookmarks"),
-    ("Identity", None),
-    ("Network", None),
-    ("Settings", None),
+    "Timeline",
+    "Mentions & replies",
+    "My posts",
+    "Following",
+    "Bookmarks",
+    "Identity",
+    "Network",
+    "Settings",
 )
 MARK_READ_AFTER_MS = 1500
 """The newest post must stay in view this long (window active) before it counts as read."""
@@ -110,7 +113,7 @@ class MainWindow(QMainWindow):
 
         self.nav = QListWidget()
         self.nav.setFixedWidth(190)
-        for title, _kind in PAGES:
+        for title in PAGES:
             self.nav.addItem(title)
         self.stack = QStackedWidget()
         self.timeline = PostPage(
@@ -128,9 +131,9 @@ class MainWindow(QMainWindow):
         self.bookmarks = PostPage(
             bridge, "Bookmarks", "bookmarks", "Bookmark a post (B) to keep it here."
         )
-        self.identity = self._screen("identity", bridge)
-        self.network = self._screen("network", bridge, restart_network)
-        self.preferences = self._screen("settings", self.settings, data_dir)
+        self.identity = IdentityView(bridge)
+        self.network = NetworkView(bridge, restart_network)
+        self.preferences = SettingsView(self.settings, data_dir)  # applies the theme itself
         for page in (
             self.timeline,
             self.replies,
@@ -188,23 +191,6 @@ class MainWindow(QMainWindow):
 
     # --- screens -------------------------------------------------------------------
 
-    def _screen(self, name: str, *args: Any) -> QWidget:
-        """The Identity, Network or Settings screen (imported here: the window's module
-        stays small and each screen's module is loaded with the window only)."""
-        if name == "identity":
-            from lndesk.ui.identity_view import IdentityView  # noqa: PLC0415
-
-            return IdentityView(*args)
-        if name == "network":
-            from lndesk.ui.network_view import NetworkView  # noqa: PLC0415
-
-            return NetworkView(*args)
-        from lndesk.ui.settings_view import SettingsView  # noqa: PLC0415
-
-        view = SettingsView(*args)
-        view.changed.connect(self._setting_changed)
-        return view
-
     def show_page(self, row: int) -> None:
         if row < 0:
             return
@@ -241,7 +227,7 @@ class MainWindow(QMainWindow):
         add("Mark all read", "Ctrl+Shift+A", self.mark_all_read)
         add("Quit", QKeySequence.StandardKey.Quit, self.quit)
         add("Keyboard shortcuts", "F1", self.show_shortcuts)
-        for row, (title, _kind) in enumerate(PAGES):
+        for row, title in enumerate(PAGES):
             add(title, f"Ctrl+{row + 1}", partial(self.show_page, row))
 
     def shortcut_lines(self) -> list[tuple[str, str]]:
@@ -352,8 +338,7 @@ class MainWindow(QMainWindow):
         item = self.nav.item(TIMELINE)
         item.setText("Timeline" if count == 0 else f"Timeline ({min(count, 999)})")
         self.setWindowTitle("lndesk" if count == 0 else f"lndesk ({min(count, 999)})")
-        if self.tray is not None:
-            self.tray.set_unread(count)
+        self.tray.set_unread(count)
 
     def _seen_top(self, claimed_ms: int) -> None:
         self._seen_ms = claimed_ms
@@ -390,9 +375,7 @@ class MainWindow(QMainWindow):
 
     # --- desktop integration -------------------------------------------------------
 
-    def _make_tray(self) -> Any:
-        from lndesk.ui.tray import Tray  # noqa: PLC0415
-
+    def _make_tray(self) -> Tray:
         tray = Tray(self)
         tray.open_requested.connect(self.activate)
         tray.compose_requested.connect(self.compose)
@@ -400,18 +383,8 @@ class MainWindow(QMainWindow):
         tray.show()
         return tray
 
-    def _make_notifier(self) -> Any:
-        from lndesk.ui.notifier import Notifier  # noqa: PLC0415
-
+    def _make_notifier(self) -> Notifier:
         return Notifier(self.bridge, self.settings, self.tray, self)
-
-    def _setting_changed(self, name: str) -> None:
-        if name == THEME:
-            from lndesk.ui.theme import apply_theme  # noqa: PLC0415
-
-            app = QApplication.instance()
-            if isinstance(app, QApplication):
-                apply_theme(app, str(self.settings.value(THEME, "system")))
 
     def activate(self) -> None:
         """Bring the window to the front (a second launch, the tray, a link)."""
@@ -434,7 +407,7 @@ class MainWindow(QMainWindow):
         self.quit_requested.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        tray_ok = self.tray is not None and self.tray.available()
+        tray_ok = self.tray.available()
         if not self._quitting and tray_ok and flag(self.settings, CLOSE_TO_TRAY, False):
             self.hide()
             event.ignore()

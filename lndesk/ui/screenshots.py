@@ -179,7 +179,7 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
             bookmark = window.timeline.model.items()[-1].key
             bridge.request(lambda desk: desk.set_bookmark(bookmark, True))
             _wait(app, lambda: window.status.online)
-            for row, (title, _kind) in enumerate(PAGES):
+            for row, title in enumerate(PAGES):
                 window.show_page(row)
                 page = window.stack.widget(row)
                 model: Any = getattr(page, "model", None)

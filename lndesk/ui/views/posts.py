@@ -48,8 +48,6 @@ class PostListView(QListView):
         self.verticalScrollBar().setSingleStep(24)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMouseTracking(True)
-        self.setWordWrap(True)
         self._anchor: tuple[tuple[bytes, int], int] | None = None
         self._unseen = 0
         self.new_posts = QPushButton("", self)
@@ -72,9 +70,10 @@ class PostListView(QListView):
         self._anchor = None
         if self.verticalScrollBar().value() == 0:
             return  # at the top: show what arrives
-        top = self.indexAt(QPoint(4, 4))
-        if top.isValid():
-            self._anchor = (self.posts.item(top.row()).key, self.visualRect(top).top())
+        row = self.first_visible_row()
+        if row >= 0:
+            top = self.posts.index(row)
+            self._anchor = (self.posts.item(row).key, self.visualRect(top).top())
 
     def _after_refresh(self, above: int) -> None:
         anchor, self._anchor = self._anchor, None
