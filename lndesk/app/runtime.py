@@ -203,7 +203,7 @@ class NodeRuntime:
                 await nursery.start(run_node)
                 if self._control:
                     await nursery.start(ControlServer(app).run)
-                self._attach(app)
+                # (the desk already has the node: _emit attached it at NodeStarted)
                 task_status.started()
                 await net_stop.wait()
                 app.stop()  # the node says goodbye to its peers and saves what it knows
@@ -245,6 +245,7 @@ class NodeRuntime:
     def restart_network(self) -> None:
         """Stop the network and start it again with the data directory's current settings."""
         token = self._require_token(network=False)
+        self._network_started = True  # a deferred network starts now, and only once
 
         async def restart() -> None:
             if self._net_stop is not None:
@@ -254,7 +255,7 @@ class NodeRuntime:
             await self._network_or_report()
 
         def spawn() -> None:
-            if self._nursery is not None:
+            if self._nursery is not None and not self._stopping:
                 self._nursery.start_soon(restart)
 
         token.run_sync_soon(spawn)

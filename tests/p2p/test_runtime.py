@@ -92,3 +92,38 @@ def test_the_store_opens_first_and_a_deferred_network_starts_when_asked(tmp_path
         assert runtime.running
     finally:
         runtime.stop()
+
+
+def test_restart_network_applies_the_saved_settings(tmp_path: Path) -> None:
+    from lndesk.app.datadir import CONFIG_NAME, Config
+    from lndesk.p2p.events import NodeStopped, PeerConnected
+
+    create_identity(tmp_path / "ann")
+    create_identity(tmp_path / "bo")
+    events: queue.Queue[object] = queue.Queue()
+    seen: list[object] = []
+    ann = NodeRuntime(tmp_path / "ann", control=False, relay_client=False, **TEST_NET)
+    ann.add_listener(events.put)
+    ann.start(wait_network=False, defer_network=True)
+    try:
+        with runtime_for(tmp_path / "bo") as bo:
+            bo_key = bo.call(lambda app: app.service.public_key)
+            bo_address = bo.call(lambda app: app.node.addresses()[0])
+            ann.restart_network()  # starts the deferred network ...
+            ann.start_network()  # ... so this must not start (or restart) it again
+            while not isinstance(event := events.get(timeout=30), NodeStarted):
+                seen.append(event)
+            # a bootstrap peer saved in the settings is dialled once the network restarts
+            config = Config.load(tmp_path / "ann" / CONFIG_NAME)
+            config.bootstrap = [bo_address]
+            config.save(tmp_path / "ann" / CONFIG_NAME)
+            ann.restart_network()
+            while True:
+                event = events.get(timeout=30)
+                seen.append(event)
+                if isinstance(event, PeerConnected) and event.peer == bo_key:
+                    break
+        assert sum(isinstance(e, NodeStopped) for e in seen) == 1
+        assert sum(isinstance(e, NodeStarted) for e in seen) == 1  # + the first one
+    finally:
+        ann.stop()
