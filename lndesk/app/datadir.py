@@ -26,6 +26,7 @@ from lndesk.atomicfile import atomic_write
 from lndesk.errors import StoreError
 
 ENV_DATA_DIR = "LNDESK_DATA_DIR"
+ENV_PASSPHRASE = "LNDESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 KEY_NAME = "key"
 CONFIG_NAME = "config.json"
 

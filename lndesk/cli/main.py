@@ -14,7 +14,7 @@ from typing import Any
 from lndesk import __version__
 from lndesk.app.actions import run_action
 from lndesk.app.control import ControlClient
-from lndesk.app.datadir import ENV_DATA_DIR, OWN_LOG_CONFIRMED, default_data_dir
+from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, OWN_LOG_CONFIRMED, default_data_dir
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import network
 from lndesk.cli.render import describe_entry, describe_feed
@@ -27,7 +27,6 @@ from lndesk.errors import (
 )
 from lndesk.keytext import key_to_link, key_to_text, short_key
 
-ENV_PASSPHRASE = "LNDESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 log = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace], int]

@@ -20,9 +20,10 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
-from lndesk.app.datadir import KEY_NAME
+from lndesk.app.datadir import ENV_PASSPHRASE, KEY_NAME
 from lndesk.app.runtime import NodeRuntime, describe
 from lndesk.errors import LndeskError, PassphraseError, UsageError
+from lndesk.identity import Identity
 from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
 
 logger = logging.getLogger(__name__)
@@ -42,26 +43,25 @@ def _application() -> QApplication:
     return app
 
 
-def ask_passphrase(data_dir: Path) -> str | bool | None:
-    """The key file's passphrase, None if it is not sealed, False if the user gave up."""
+def unlock(data_dir: Path) -> Identity | bool | None:
+    """The identity, unlocked once here (Argon2 takes about half a second), so the node
+    does not derive the key again; None if the key file is not sealed (nothing to ask),
+    False if the user gave up."""
     data = read_key_file(data_dir / KEY_NAME)
     if not is_sealed(data):
         return None
-    from_env = os.environ.get("LNDESK_PASSPHRASE")
+    from_env = os.environ.get(ENV_PASSPHRASE)
     if from_env:
-        decode_key_file(data, from_env)  # a wrong one is an error, as in the other commands
-        return from_env
+        return decode_key_file(data, from_env)  # a wrong one is an error, as in the CLI
     prompt = "Your key file is protected by a passphrase. Enter it to open lndesk:"
     while True:
         text, ok = QInputDialog.getText(None, "Unlock lndesk", prompt, QLineEdit.EchoMode.Password)
         if not ok:
             return False
         try:
-            decode_key_file(data, text)
+            return decode_key_file(data, text)
         except PassphraseError:
             prompt = "That passphrase is not right. Try again (it is case-sensitive):"
-            continue
-        return str(text)
 
 
 def check_display() -> None:
@@ -107,25 +107,22 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
             instance.close()
             return 0
         identity = outcome.identity  # already unlocked: no second passphrase prompt
-    passphrase: str | bool | None = None
     if identity is None:
         try:
-            passphrase = ask_passphrase(data_dir)
+            unlocked = unlock(data_dir)
         except LndeskError as exc:
-            QMessageBox.critical(None, "lndesk cannot start", exc.describe())
+            _cannot_start(exc.describe())
+            instance.close()
             return 1
-        if passphrase is False:
+        if unlocked is False:
             instance.close()
             return 0
-    runtime = NodeRuntime(
-        data_dir,
-        lambda: passphrase if isinstance(passphrase, str) else None,
-        identity=identity,
-    )
+        identity = unlocked if isinstance(unlocked, Identity) else None
+    runtime = NodeRuntime(data_dir, identity=identity)
     try:
         runtime.start(wait_network=False, defer_network=True)
     except Exception as exc:
-        QMessageBox.critical(None, "lndesk cannot start", describe(exc))
+        _cannot_start(describe(exc))
         instance.close()
         return 1
 
@@ -154,6 +151,12 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
         bridge.close()
         runtime.stop()
         instance.close()
+
+
+def _cannot_start(message: str) -> None:
+    """Say why the app cannot start: on stderr (for a terminal) and in a dialog."""
+    print(f"lndesk: error: {message}", file=sys.stderr, flush=True)
+    QMessageBox.critical(None, "lndesk cannot start", message)
 
 
 def _write_ready(path: Path) -> None:

@@ -95,3 +95,45 @@ def test_without_a_display_lndesk_says_so_instead_of_aborting(tmp_path: Path) ->
     assert run.returncode == 1
     assert run.stderr.startswith("lndesk: error: no display") and "lndesk serve" in run.stderr
     assert not (tmp_path / "home").exists()  # nothing was created
+
+
+def test_a_sealed_key_is_unlocked_once_from_the_environment(tmp_path: Path) -> None:
+    data_dir = tmp_path / "sealed"
+    create_identity(data_dir, "correct horse")
+    ready = tmp_path / "ready"
+    os.mkfifo(ready)
+    fd = os.open(ready, os.O_RDONLY | os.O_NONBLOCK)
+    env = app_env(data_dir) | {"LNDESK_PASSPHRASE": "correct horse"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lndesk", "app", "--ready-file", str(ready)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert json.loads(wait_for_fifo(fd, 60))["painted"] > 0
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        os.close(fd)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    # A wrong one: the app says why, on stderr as well as in its dialog, and starts nothing.
+    wrong = subprocess.Popen(
+        [sys.executable, "-m", "lndesk", "app"],
+        env=env | {"LNDESK_PASSPHRASE": "wrong"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert wrong.stderr is not None
+        readable, _, _ = select.select([wrong.stderr], [], [], 60)
+        assert readable, "no error was reported"
+        line = wrong.stderr.readline().decode()
+    finally:
+        wrong.kill()
+        wrong.wait()
+    assert line.startswith("lndesk: error:") and "passphrase" in line.lower(), line
