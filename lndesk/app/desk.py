@@ -270,11 +270,11 @@ class Desk:
 
     async def _publish(self, action: Callable[[Service], Any]) -> Any:
         if self.node is not None:
-            result = await self.node.publish(action)
+            result = await self.node.publish(action)  # reports EntriesStored(via="local")
             self._check_holders_soon()
         else:
             result = action(self.service)  # offline: synced when the network is back
-        self._emit(LocalChanged("published"))
+            self._emit(LocalChanged("published"))
         return result
 
     def _check_holders_soon(self) -> None:
