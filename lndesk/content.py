@@ -24,6 +24,10 @@ MAX_LINK_CHARS = 2048
 MAX_NAME_CHARS = 64
 MAX_BIO_CHARS = 1000
 MAX_AVATAR_BYTES = 32_768
+MAX_MENTIONS = 16
+MAX_TITLE_CHARS = 200
+MAX_LIST_ITEMS = 200
+MAX_NOTE_CHARS = 1000
 
 # Validity must not depend on the reader's Unicode database or URL library, so both rules
 # name their code points explicitly (docs/protocol.md, section 10.1).
@@ -43,7 +47,11 @@ UNFOLLOW = "unfollow"
 PROFILE = "profile"
 SHARE = "share"
 TOMBSTONE = "tombstone"
-KNOWN_TYPES = (POST, REPLY, FOLLOW, UNFOLLOW, PROFILE, SHARE, TOMBSTONE)
+EDIT = "edit"
+READING_LIST = "readinglist"
+KNOWN_TYPES = (POST, REPLY, FOLLOW, UNFOLLOW, PROFILE, SHARE, TOMBSTONE, EDIT, READING_LIST)
+TEXT_TYPES = (POST, REPLY, EDIT)
+"""Types whose payload carries ``text``, ``tags``, ``links`` and ``mentions``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +73,13 @@ def ref_of(entry: Entry) -> Ref:
 
 @dataclass(frozen=True, slots=True)
 class Post:
+    """A public note; ``question`` marks it as a question asked of the author's readers."""
+
     text: str
     tags: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    mentions: tuple[bytes, ...] = ()
+    question: bool = False
     type: str = field(default=POST, init=False)
 
 
@@ -78,6 +90,7 @@ class Reply:
     parent: Ref
     tags: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    mentions: tuple[bytes, ...] = ()
     type: str = field(default=REPLY, init=False)
 
 
@@ -115,6 +128,43 @@ class Tombstone:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """A new version of one of the author's own earlier posts or replies (``ref``).
+
+    It replaces the text, tags, links, mentions and question mark of the entry it names;
+    the edit with the highest seq is the current version (docs/protocol.md, 10.8).
+    """
+
+    ref: Ref
+    text: str
+    tags: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    mentions: tuple[bytes, ...] = ()
+    question: bool = False
+    type: str = field(default=EDIT, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    """One item of a reading list: an entry or a link, with an optional note."""
+
+    ref: Ref | None = None
+    link: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingList:
+    """A titled, ordered reading list. ``of`` names the list's first version; every
+    update is a new entry, and the one with the highest seq is the list's state."""
+
+    title: str
+    items: tuple[ListItem, ...] = ()
+    of: Ref | None = None
+    type: str = field(default=READING_LIST, init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """A payload of a content type this version does not know; kept as it came."""
 
@@ -122,7 +172,27 @@ class Unknown:
     value: Any = None
 
 
-Content = Post | Reply | Follow | Unfollow | Profile | Share | Tombstone | Unknown
+Content = (
+    Post | Reply | Follow | Unfollow | Profile | Share | Tombstone | Edit | ReadingList | Unknown
+)
+
+
+def addressed_keys(content: Content, author: bytes) -> frozenset[bytes]:
+    """The people an entry is addressed to: whose inbox it belongs in (protocol 10.10).
+
+    A reply addresses the authors of its parent and root, a share the author of the
+    shared entry, and a post, reply or edit everyone it mentions; never its own author.
+    """
+    keys: set[bytes] = set()
+    match content:
+        case Post(mentions=mentions) | Edit(mentions=mentions):
+            keys.update(mentions)
+        case Reply(root=root, parent=parent, mentions=mentions):
+            keys.update((root.author, parent.author, *mentions))
+        case Share(ref=ref):
+            keys.add(ref.author)
+    keys.discard(author)
+    return frozenset(keys)
 
 
 def normalize_tag(tag: str) -> str:
@@ -172,11 +242,18 @@ def encode_content(content: Content) -> bytes:
     """The canonical payload bytes for ``content`` (validated first)."""
     doc: dict[str, Any]
     match content:
-        case Post(text, tags, links):
-            doc = _text_doc(text, tags, links)
-        case Reply(text, root, parent, tags, links):
-            doc = _text_doc(text, tags, links)
+        case Post(text, tags, links, mentions, question):
+            doc = _text_doc(text, tags, links, mentions, question)
+        case Reply(text, root, parent, tags, links, mentions):
+            doc = _text_doc(text, tags, links, mentions, False)
             doc.update(root=root.to_cbor(), parent=parent.to_cbor())
+        case Edit(ref, text, tags, links, mentions, question):
+            doc = _text_doc(text, tags, links, mentions, question)
+            doc["ref"] = ref.to_cbor()
+        case ReadingList(title, items, of):
+            doc = {"title": title, "items": [_item_doc(item) for item in items]}
+            if of is not None:
+                doc["of"] = of.to_cbor()
         case Follow(feed) | Unfollow(feed):
             doc = {"feed": feed}
         case Profile(name, bio, avatar):
@@ -210,10 +287,16 @@ def parse_content(type_: str, payload: bytes) -> Content:
         raise ContentError(f"a {type_} payload must be a CBOR map")
     doc: dict[str, Any] = value
     if type_ == POST:
-        return Post(*_text_fields(doc))
+        text, tags, links, mentions = _text_fields(doc)
+        return Post(text, tags, links, mentions, _flag(doc, "question"))
     if type_ == REPLY:
-        text, tags, links = _text_fields(doc)
-        return Reply(text, _ref(doc, "root"), _ref(doc, "parent"), tags, links)
+        text, tags, links, mentions = _text_fields(doc)
+        return Reply(text, _ref(doc, "root"), _ref(doc, "parent"), tags, links, mentions)
+    if type_ == EDIT:
+        text, tags, links, mentions = _text_fields(doc)
+        return Edit(_ref(doc, "ref"), text, tags, links, mentions, _flag(doc, "question"))
+    if type_ == READING_LIST:
+        return _reading_list(doc)
     if type_ in (FOLLOW, UNFOLLOW):
         feed = _field(doc, "feed", bytes)
         if len(feed) != KEY_SIZE:
@@ -231,16 +314,85 @@ def parse_content(type_: str, payload: bytes) -> Content:
     return Tombstone(_ref(doc, "ref"))
 
 
-def _text_doc(text: str, tags: tuple[str, ...], links: tuple[str, ...]) -> dict[str, Any]:
+def _text_doc(
+    text: str,
+    tags: tuple[str, ...],
+    links: tuple[str, ...],
+    mentions: tuple[bytes, ...],
+    question: bool,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"text": text}
     if tags:
         doc["tags"] = [normalize_tag(tag) for tag in tags]
     if links:
         doc["links"] = list(links)
+    if mentions:
+        doc["mentions"] = list(dict.fromkeys(mentions))
+    if question:
+        doc["question"] = True
     return doc
 
 
-def _text_fields(doc: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _item_doc(item: ListItem) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if item.ref is not None:
+        doc["ref"] = item.ref.to_cbor()
+    if item.link is not None:
+        doc["link"] = item.link
+    if item.note:
+        doc["note"] = item.note
+    return doc
+
+
+def _reading_list(doc: dict[str, Any]) -> ReadingList:
+    title = _text(doc, "title", MAX_TITLE_CHARS, allow_empty=False)
+    raw_items = doc.get("items")
+    if type(raw_items) is not list:
+        raise ContentError("field 'items' must be a list of reading list items")
+    if len(raw_items) > MAX_LIST_ITEMS:
+        raise ContentError(f"a reading list has at most {MAX_LIST_ITEMS} items")
+    items = []
+    for raw in raw_items:
+        if type(raw) is not dict:
+            raise ContentError("each reading list item must be a map")
+        ref = _ref(raw, "ref") if raw.get("ref") is not None else None
+        link = _field(raw, "link", str, optional=True)
+        if (ref is None) == (link is None):
+            raise ContentError("each reading list item has exactly one of 'ref' and 'link'")
+        if link is not None:
+            _check_link(link)
+        items.append(ListItem(ref, link, _text(raw, "note", MAX_NOTE_CHARS, optional=True)))
+    of = _ref(doc, "of") if doc.get("of") is not None else None
+    return ReadingList(title, tuple(items), of)
+
+
+def _flag(doc: dict[str, Any], name: str) -> bool:
+    value = doc.get(name)
+    if value is None:
+        return False
+    if type(value) is not bool:
+        raise ContentError(f"field {name!r} must be true or false")
+    return value
+
+
+def _mentions(doc: dict[str, Any]) -> tuple[bytes, ...]:
+    value = doc.get("mentions")
+    if value is None:
+        return ()
+    if type(value) is not list or any(
+        type(item) is not bytes or len(item) != KEY_SIZE for item in value
+    ):
+        raise ContentError("field 'mentions' must be a list of 32-byte public keys")
+    if len(value) > MAX_MENTIONS:
+        raise ContentError(f"field 'mentions' has more than {MAX_MENTIONS} keys")
+    if len(set(value)) != len(value):
+        raise ContentError("field 'mentions' names a key twice")
+    return tuple(value)
+
+
+def _text_fields(
+    doc: dict[str, Any],
+) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[bytes, ...]]:
     text = _text(doc, "text", None, allow_empty=False)
     tags = _str_list(doc, "tags", MAX_TAGS)
     for tag in tags:
@@ -252,7 +404,7 @@ def _text_fields(doc: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, 
     links = _str_list(doc, "links", MAX_LINKS)
     for link in links:
         _check_link(link)
-    return text, tags, links
+    return text, tags, links, _mentions(doc)
 
 
 def _check_link(link: str) -> None:
