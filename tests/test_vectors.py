@@ -28,9 +28,12 @@ from mnemonic import Mnemonic
 from lndesk import canonical, errors
 from lndesk.content import (
     Content,
+    Edit,
     Follow,
+    ListItem,
     Post,
     Profile,
+    ReadingList,
     Ref,
     Reply,
     Share,
@@ -117,8 +120,10 @@ def ref_from(doc: dict[str, Any]) -> Ref:
 
 def content_from(doc: dict[str, Any]) -> Content:
     kind = doc["type"]
+    mentions = tuple(hx(key) for key in doc.get("mentions", ()))
+    question = bool(doc.get("question", False))
     if kind == "post":
-        return Post(doc["text"], tuple(doc["tags"]), tuple(doc["links"]))
+        return Post(doc["text"], tuple(doc["tags"]), tuple(doc["links"]), mentions, question)
     if kind == "reply":
         return Reply(
             doc["text"],
@@ -126,7 +131,25 @@ def content_from(doc: dict[str, Any]) -> Content:
             ref_from(doc["parent"]),
             tuple(doc["tags"]),
             tuple(doc["links"]),
+            mentions,
         )
+    if kind == "edit":
+        return Edit(
+            ref_from(doc["ref"]),
+            doc["text"],
+            tuple(doc["tags"]),
+            tuple(doc["links"]),
+            mentions,
+            question,
+        )
+    if kind == "readinglist":
+        items = tuple(
+            ListItem(
+                None if item["ref"] is None else ref_from(item["ref"]), item["link"], item["note"]
+            )
+            for item in doc["items"]
+        )
+        return ReadingList(doc["title"], items, None if doc["of"] is None else ref_from(doc["of"]))
     if kind == "follow":
         return Follow(hx(doc["feed"]))
     if kind == "unfollow":

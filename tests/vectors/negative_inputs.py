@@ -74,6 +74,34 @@ def content_cases(add: AddVector, key: bytes) -> None:
         "reply",
         {"text": "Hi", "root": ref, "parent": [key, 1, ref[2][:31]]},
     )
+    content("post: question is 1", "post", {"text": "Hi", "question": 1})
+    content("post: a key mentioned twice", "post", {"text": "Hi", "mentions": [key, key]})
+    content("post: mention of 31 bytes", "post", {"text": "Hi", "mentions": [key[:31]]})
+    content(
+        "post: 17 mentions",
+        "post",
+        {"text": "Hi", "mentions": [bytes([i]) * 32 for i in range(17)]},
+    )
+    content("edit: ref missing", "edit", {"text": "Hi"})
+    content("edit: text empty", "edit", {"ref": ref, "text": ""})
+    content("readinglist: items missing", "readinglist", {"title": "Read"})
+    content("readinglist: title empty", "readinglist", {"title": " ", "items": []})
+    content(
+        "readinglist: title of 201 characters", "readinglist", {"title": "t" * 201, "items": []}
+    )
+    content(
+        "readinglist: item with ref and link",
+        "readinglist",
+        {"title": "t", "items": [{"ref": ref, "link": "https://a.org/"}]},
+    )
+    content(
+        "readinglist: item with neither", "readinglist", {"title": "t", "items": [{"note": "n"}]}
+    )
+    content(
+        "readinglist: 201 items",
+        "readinglist",
+        {"title": "t", "items": [{"link": "https://a.org/"}] * 201},
+    )
     content("follow: feed of 31 bytes", "follow", {"feed": key[:31]})
     content("follow: feed as key text", "follow", {"feed": key_to_text(key)})
     content("unfollow: feed missing", "unfollow", {})

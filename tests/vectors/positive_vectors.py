@@ -257,6 +257,27 @@ def content_doc() -> dict[str, Any]:
         ("share without comment", "share", {"ref": ref}),
         ("tombstone", "tombstone", {"ref": ref}),
         ("follow", "follow", {"feed": key}),
+        (
+            "post, a question mentioning two people",
+            "post",
+            {"text": "Who has tried this?", "question": True, "mentions": [key, ref[2]]},
+        ),
+        ("post, question false and mentions null", "post", {"text": "Hi", "question": False}),
+        (
+            "reply, mentioning",
+            "reply",
+            {"text": "Yes", "root": ref, "parent": ref, "mentions": [key]},
+        ),
+        ("edit", "edit", {"ref": ref, "text": "Hi, corrected", "tags": ["maths"]}),
+        (
+            "readinglist, first version",
+            "readinglist",
+            {
+                "title": "Start here",
+                "items": [{"ref": ref, "note": "the basics"}, {"link": "https://example.org/"}],
+            },
+        ),
+        ("readinglist, an update", "readinglist", {"title": "Start here", "items": [], "of": ref}),
         ("unknown type, map payload", "x-event", {"when": 1767225600000}),
         ("unknown type, non-map payload", "x.list", [1, "two", b"\x03"]),
     ]

@@ -15,9 +15,11 @@ import cbor2
 
 from lndesk.content import (
     Content,
+    Edit,
     Follow,
     Post,
     Profile,
+    ReadingList,
     Ref,
     Reply,
     Share,
@@ -81,11 +83,22 @@ def ref_of(entry: Entry) -> Ref:
     return Ref(entry.author, entry.seq, entry.id)
 
 
+def _extras(mentions: tuple[bytes, ...], question: bool) -> dict[str, Any]:
+    """The fields added after the first vectors, only when set (older files stay identical)."""
+    doc: dict[str, Any] = {}
+    if mentions:
+        doc["mentions"] = [h(key) for key in mentions]
+    if question:
+        doc["question"] = True
+    return doc
+
+
 def content_json(content: Content) -> dict[str, Any]:
     match content:
-        case Post(text, tags, links):
-            return {"type": "post", "text": text, "tags": list(tags), "links": list(links)}
-        case Reply(text, root, parent, tags, links):
+        case Post(text, tags, links, mentions, question):
+            doc = {"type": "post", "text": text, "tags": list(tags), "links": list(links)}
+            return doc | _extras(mentions, question)
+        case Reply(text, root, parent, tags, links, mentions):
             return {
                 "type": "reply",
                 "text": text,
@@ -93,6 +106,28 @@ def content_json(content: Content) -> dict[str, Any]:
                 "parent": ref_json(parent),
                 "tags": list(tags),
                 "links": list(links),
+            } | _extras(mentions, False)
+        case Edit(ref, text, tags, links, mentions, question):
+            return {
+                "type": "edit",
+                "ref": ref_json(ref),
+                "text": text,
+                "tags": list(tags),
+                "links": list(links),
+            } | _extras(mentions, question)
+        case ReadingList(title, items, of):
+            return {
+                "type": "readinglist",
+                "title": title,
+                "items": [
+                    {
+                        "ref": None if item.ref is None else ref_json(item.ref),
+                        "link": item.link,
+                        "note": item.note,
+                    }
+                    for item in items
+                ],
+                "of": None if of is None else ref_json(of),
             }
         case Follow(feed) | Unfollow(feed):
             return {"type": content.type, "feed": h(feed)}
