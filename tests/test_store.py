@@ -408,7 +408,7 @@ def test_index_is_rebuilt_when_the_indexing_rules_change(
 ) -> None:
     with Store(tmp_path) as first:
         first.publish(ALICE, Post("kept across a rules change"))
-    monkeypatch.setattr(store_module, "INDEX_RULES", b"2")
+    monkeypatch.setattr(store_module, "INDEX_RULES", store_module.INDEX_RULES + b"-next")
     with Store(tmp_path) as upgraded:
         assert any("rebuilding the index" in warning for warning in upgraded.warnings)
         assert [item.content for item in upgraded.timeline(ALICE.public_key)] == [

@@ -13,23 +13,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lndesk.content import (
-    Content,
-    Follow,
-    Profile,
-    Reply,
-    Share,
-    Tombstone,
-    Unfollow,
-    normalize_tag,
-)
+from lndesk.content import Content
 from lndesk.entry import Entry
-from lndesk.errors import ContentError, StoreError
+from lndesk.errors import StoreError
+from lndesk.store.derive import Batch
 from lndesk.store.migrations import migrate
+from lndesk.store.rules import PAYLOAD_ABSENT, PAYLOAD_INVALID, PAYLOAD_PRESENT, ContentLoader
 
-PAYLOAD_PRESENT = 0
-PAYLOAD_ABSENT = 1
-PAYLOAD_INVALID = 2
+__all__ = [
+    "PAYLOAD_ABSENT",
+    "PAYLOAD_INVALID",
+    "PAYLOAD_PRESENT",
+    "EntryRow",
+    "FeedState",
+    "Index",
+    "IndexItem",
+]
+
 _CHUNK = 500
 
 
@@ -78,7 +78,8 @@ _ROW_SELECT = """
 
 
 class Index:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, load_content: ContentLoader) -> None:
+        self._load_content = load_content
         try:
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -204,19 +205,27 @@ class Index:
 
     # --- writing -------------------------------------------------------------
 
-    def add_entries(self, items: Sequence[IndexItem]) -> None:
-        """Index ENTRY records. Call inside a transaction."""
+    def add_entries(self, items: Sequence[IndexItem]) -> list[tuple[int, bytes]]:
+        """Index ENTRY records. Call inside a transaction.
+
+        Returns (log offset, entry id) of the records whose payloads a tombstone has now
+        deleted; they are also queued in ``purges`` until :meth:`purged` is called.
+        """
         if not items:
-            return
+            return []
+        batch = Batch(self.conn, self._load_content)
         rows = []
-        tags: list[tuple[str, int, int]] = []
-        refs: list[tuple[bytes, str, int, int]] = []
         touched: dict[int, list[int]] = {}
-        tombstoned: list[tuple[int, int, bytes]] = []
+        max_before: dict[int, int] = {}
         for item in items:
             entry = item.entry
             feed = self.feed_id(entry.author)
-            touched.setdefault(feed, []).append(entry.seq)
+            if feed not in touched:
+                touched[feed] = []
+                max_before[feed] = self.conn.execute(
+                    "SELECT max_seq FROM feeds WHERE feed=?", (feed,)
+                ).fetchone()[0]
+            touched[feed].append(entry.seq)
             rows.append(
                 (
                     feed,
@@ -229,86 +238,74 @@ class Index:
                     item.offset,
                 )
             )
-            content = item.content
-            if content is None:
-                continue
-            for received in getattr(content, "tags", ()):
-                try:  # compare tags in normal form: "Maths" finds "maths"
-                    tag = normalize_tag(received)
-                except ContentError:  # valid as received, but without a usable normal form
-                    tag = received
-                tags.append((tag, feed, entry.seq))
-            self._derive(feed, entry, content, refs, tombstoned)
         self.conn.executemany(
             "INSERT OR IGNORE INTO entries(feed, seq, id, claimed_ms, received_ms, type, "
             "payload_state, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        if tags:
-            self.conn.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?)", tags)
-        if refs:
-            self.conn.executemany("INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?)", refs)
-        if tombstoned:
-            self.conn.executemany(
-                "UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ? AND id = ?", tombstoned
-            )
+        edited: set[tuple[int, int]] = set()
         for feed, seqs in touched.items():
-            max_before = self.conn.execute(
-                "SELECT max_seq FROM feeds WHERE feed=?", (feed,)
-            ).fetchone()[0]
-            if max_before > min(seqs):
+            if max_before[feed] > min(seqs):
+                # Entries above these were stored first: edits of them among them?
+                edited.update(
+                    (feed, seq)
+                    for (seq,) in self.conn.execute(
+                        "SELECT DISTINCT seq FROM edit_claims "
+                        "WHERE feed = ? AND seq BETWEEN ? AND ?",
+                        (feed, min(seqs), max(seqs)),
+                    )
+                )
+        for item, row in zip(items, rows, strict=True):
+            feed = row[0]
+            named_later = (feed, item.entry.seq) in edited
+            batch.add(feed, item.entry, item.content, self.feed_id, named_later=named_later)
+        batch.write_claims()
+        earlier: list[tuple[int, int]] = []
+        for feed, seqs in touched.items():
+            if max_before[feed] > min(seqs):
                 # Entries above these were stored first: one may be a tombstone naming them.
-                self._apply_earlier_tombstones([r[2] for r in rows if r[0] == feed])
+                new = {r[2]: r[1] for r in rows if r[0] == feed}
+                earlier += [(feed, new[i]) for i in self._tombstoned(feed, list(new))]
+        batch.apply_tombstones(earlier)
+        purges = batch.settle()
+        for feed, seqs in touched.items():
             self._update_heights(feed, seqs)
+        return purges
 
-    def _derive(
-        self,
-        feed: int,
-        entry: Entry,
-        content: Content,
-        refs: list[tuple[bytes, str, int, int]],
-        tombstoned: list[tuple[int, int, bytes]],
-    ) -> None:
-        match content:
-            case Reply(root=root, parent=parent):
-                refs.append((root.id, "root", feed, entry.seq))
-                refs.append((parent.id, "parent", feed, entry.seq))
-            case Share(ref=ref):
-                refs.append((ref.id, "share", feed, entry.seq))
-            case Tombstone(ref=ref) if ref.author == entry.author and ref.seq < entry.seq:
-                refs.append((ref.id, "tombstone", feed, entry.seq))
-                tombstoned.append((feed, ref.seq, ref.id))
-            case Follow(feed=dst) | Unfollow(feed=dst):
-                self.conn.execute(
-                    "INSERT INTO follows(src, dst, seq, active) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(src, dst) DO UPDATE SET seq = excluded.seq, "
-                    "active = excluded.active WHERE excluded.seq > follows.seq",
-                    (feed, self.feed_id(dst), entry.seq, int(isinstance(content, Follow))),
-                )
-            case Profile(name=name, bio=bio):
-                self.conn.execute(
-                    "UPDATE feeds SET name = ?, bio = ?, profile_seq = ? "
-                    "WHERE feed = ? AND profile_seq < ?",
-                    (name, bio, entry.seq, feed, entry.seq),
-                )
-            case _:
-                pass
-
-    def _apply_earlier_tombstones(self, ids: list[bytes]) -> None:
-        """Entries can arrive after the tombstone that deletes them (newest-first sync)."""
-        found: list[tuple[int, bytes]] = []
+    def _tombstoned(self, feed: int, ids: list[bytes]) -> list[bytes]:
+        """Which of these ids tombstones of ``feed`` name (entries can arrive after the
+        tombstone that deletes them: newest-first sync)."""
+        found: list[bytes] = []
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             found.extend(
-                self.conn.execute(
-                    "SELECT feed, target FROM refs WHERE kind = 'tombstone' "  # noqa: S608
-                    f"AND target IN ({marks})",  # only '?' placeholders are interpolated
-                    chunk,
+                row[0]
+                for row in self.conn.execute(
+                    "SELECT target FROM refs WHERE kind = 'tombstone' "  # noqa: S608
+                    f"AND feed = ? AND target IN ({marks})",  # only '?' placeholders
+                    (feed, *chunk),
                 )
             )
-        if found:
-            self.conn.executemany("UPDATE entries SET deleted = 1 WHERE feed = ? AND id = ?", found)
+        return found
+
+    def tombstoned_ids(self, key: bytes, ids: Sequence[bytes]) -> set[bytes]:
+        """Which of these ids stored tombstones of ``key``'s feed name."""
+        row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (key,)).fetchone()
+        return set() if row is None or not ids else set(self._tombstoned(row[0], list(ids)))
+
+    def pending_purges(self) -> list[tuple[int, bytes]]:
+        return [(int(o), bytes(i)) for o, i in self.conn.execute("SELECT offset, id FROM purges")]
+
+    def purged(self, offsets: Sequence[int]) -> None:
+        """The payloads of these records are gone from the log: forget the purges."""
+        self.begin()
+        try:
+            self.conn.executemany("DELETE FROM purges WHERE offset = ?", [(o,) for o in offsets])
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
 
     def _update_heights(self, feed: int, seqs: list[int]) -> None:
         height, max_seq = self.conn.execute(

@@ -7,7 +7,9 @@ the body`` (big-endian) followed by the body::
     u8 kind, u8 flags, u64 received_ms, u16 entry length, entry bytes, payload bytes
 
 ``kind`` is ENTRY (an entry of some author's log) or FORK_PROOF (a second, conflicting
-entry kept as proof of a fork). ``flags`` bit 0 says whether the payload is present.
+entry kept as proof of a fork). ``flags`` bit 0 says whether the payload is present;
+bit 1 (PURGED) that the payload was removed after a tombstone: its bytes were
+overwritten with zeros in place, so that no record moves (see :mod:`lndesk.store.purge`).
 
 Appends are written in one ``write`` and made durable with ``fdatasync`` before they
 return. A power cut can leave a torn last record; :meth:`LogFile.scan` reports where
@@ -35,6 +37,7 @@ HEADER_SIZE = len(MAGIC) + 16
 KIND_ENTRY = 1
 KIND_FORK_PROOF = 2
 FLAG_PAYLOAD = 1
+FLAG_PURGED = 2
 _RECORD_HEAD = struct.Struct(">II")
 _BODY_HEAD = struct.Struct(">BBQH")
 MAX_BODY = _BODY_HEAD.size + MAX_ENTRY_SIZE + MAX_PAYLOAD_SIZE
@@ -48,10 +51,14 @@ class Record:
     received_ms: int
     entry: bytes
     payload: bytes | None
+    purged: bool = False
+    """The payload was removed after a tombstone (``payload`` is None)."""
+    padding: int = 0
+    """Zero bytes left where a purged payload was."""
 
     @property
     def size(self) -> int:
-        return _record_size(len(self.entry), self.payload)
+        return _record_size(len(self.entry), self.payload) + self.padding
 
 
 def _record_size(entry_len: int, payload: bytes | None) -> int:
@@ -64,12 +71,31 @@ def encode_record(kind: int, received_ms: int, entry: bytes, payload: bytes | No
     return _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
 
 
+def purged_record(record: Record) -> tuple[bytes, int]:
+    """``record`` with its payload purged: (the record's bytes up to the end of its
+    entry, the record's whole size). The rest of the record, where the payload was, is
+    zeros; the record keeps its size, so no offset in the log changes."""
+    padding = len(record.payload or b"") + record.padding
+    head = _BODY_HEAD.pack(record.kind, FLAG_PURGED, record.received_ms, len(record.entry))
+    crc = zlib.crc32(bytes(padding), zlib.crc32(head + record.entry))
+    length = len(head) + len(record.entry) + padding
+    prefix = _RECORD_HEAD.pack(length, crc) + head + record.entry
+    return prefix, _RECORD_HEAD.size + length
+
+
 def _decode_body(offset: int, body: bytes) -> Record:
     kind, flags, received_ms, entry_len = _BODY_HEAD.unpack_from(body)
     start = _BODY_HEAD.size
     entry = body[start : start + entry_len]
     if kind not in (KIND_ENTRY, KIND_FORK_PROOF) or len(entry) != entry_len:
         raise ValueError("bad record body")
+    if flags & FLAG_PURGED:
+        if flags & FLAG_PAYLOAD:
+            raise ValueError("a record both with a payload and purged")
+        padding = len(body) - start - entry_len
+        if body.count(0, start + entry_len) != padding:
+            raise ValueError("a purged record whose payload was not zeroed")
+        return Record(offset, kind, received_ms, entry, None, True, padding)
     payload = body[start + entry_len :] if flags & FLAG_PAYLOAD else None
     if payload is None and len(body) != start + entry_len:
         raise ValueError("bytes after an entry whose record has no payload")
@@ -216,6 +242,23 @@ class LogFile:
                     return position + at
             position += _SCAN_CHUNK
         return None
+
+    def overwrite(self, offset: int, prefix: bytes, size: int) -> None:
+        """Write ``prefix`` then zeros up to ``size`` bytes at ``offset``, inside the log.
+
+        Only for purging (:mod:`lndesk.store.purge`), which journals the write first: an
+        interrupted overwrite leaves a damaged record that only the journal can repair.
+        Not durable until :meth:`sync`.
+        """
+        if offset < HEADER_SIZE or offset + size > self._end or len(prefix) > size:
+            raise ValueError(f"an overwrite of {size} bytes at {offset} is outside the log")
+        data = memoryview(prefix + bytes(size - len(prefix)))
+        written = 0
+        while written < size:
+            written += os.pwrite(self._fd, data[written:], offset + written)
+
+    def sync(self) -> None:
+        os.fdatasync(self._fd)
 
     def truncate(self, offset: int, reason: str) -> None:
         """Cut a torn tail off at ``offset`` (never below the header)."""

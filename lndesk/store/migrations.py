@@ -72,6 +72,71 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (target, kind, feed, seq)
     ) WITHOUT ROWID;
     """,
+    # 2: inboxes, edits, reading lists, tag totals, full-text search and pending purges.
+    # All derived from payloads, so INDEX_RULES 2 rebuilds every index once to fill them.
+    """
+    CREATE TABLE addressed (
+        key BLOB NOT NULL,                      -- public key the entry is addressed to
+        feed INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,                     -- reply, share or mention (first that applies)
+        PRIMARY KEY (key, feed, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE edit_claims (
+        feed INTEGER NOT NULL,
+        edit_seq INTEGER NOT NULL,              -- an edit entry of the feed, with its payload
+        seq INTEGER NOT NULL,                   -- the seq it names (ref.seq < edit_seq)
+        ref_id BLOB NOT NULL,                   -- the id it names
+        PRIMARY KEY (feed, edit_seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX edit_claims_by_target ON edit_claims (feed, seq);
+    CREATE TABLE edits (
+        feed INTEGER NOT NULL,
+        seq INTEGER NOT NULL,                   -- a stored, not deleted post or reply
+        edit_seq INTEGER NOT NULL,              -- its latest effective edit: the current version
+        PRIMARY KEY (feed, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE list_versions (
+        feed INTEGER NOT NULL,
+        seq INTEGER NOT NULL,                   -- a readinglist entry, with its payload
+        first_seq INTEGER NOT NULL,             -- the list's first version: seq itself, or of.seq
+        first_id BLOB NOT NULL,                 -- its id (the entry's own, or of.id)
+        PRIMARY KEY (feed, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX list_versions_by_list ON list_versions (feed, first_seq);
+    CREATE TABLE lists (
+        feed INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,             -- a stored, not deleted first version
+        latest_seq INTEGER NOT NULL,            -- the version with the highest seq: the state
+        title TEXT NOT NULL,                    -- of that version
+        PRIMARY KEY (feed, first_seq)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX lists_by_latest ON lists (feed, latest_seq);
+    CREATE TABLE tag_totals (
+        feed INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        n INTEGER NOT NULL,                     -- rows of tags with this feed and tag
+        PRIMARY KEY (feed, tag)
+    ) WITHOUT ROWID;
+    -- One author's entries in timeline order: unread counts and author pages.
+    CREATE INDEX entries_by_feed_time ON entries (feed, claimed_ms);
+    CREATE TABLE purges (
+        offset INTEGER PRIMARY KEY,             -- a log record whose payload is still to go
+        id BLOB NOT NULL                        -- the id of its entry
+    );
+    -- The current text of every post and reply (edited text in place of the original's),
+    -- share comment and reading list (title and notes of its current state). The rowid
+    -- orders documents by time (lndesk.store.fulltext); facets holds filter tokens.
+    -- No prefix index: it doubles the cost of indexing a post (the sync path), and
+    -- prefixes of three letters or more are fast enough without one. No column sizes:
+    -- results are ordered by time, not bm25. Merging segments 8 at a time rather than 4
+    -- makes indexing about a sixth cheaper; queries do not notice.
+    CREATE VIRTUAL TABLE search USING fts5(
+        text, facets, feed UNINDEXED, seq UNINDEXED,
+        tokenize = "unicode61 remove_diacritics 2", columnsize = 0
+    );
+    INSERT INTO search(search, rank) VALUES ('automerge', 8);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

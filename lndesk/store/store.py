@@ -6,7 +6,11 @@ Invariants:
   an append is durable when :meth:`Store.publish` or :meth:`Store.ingest` returns;
 * the index records ``log_end``, how far into the log it is complete; on open anything
   past that is re-indexed, and a torn last write is cut off with a warning;
-* nothing that fails authentication is ever written.
+* nothing that fails authentication is ever written;
+* a deleted entry's payload leaves the log: the index commits the deletion (and queues
+  the purge in ``purges``), then :mod:`lndesk.store.purge` overwrites the record through
+  its journal; an open finishes whatever a crash interrupted. An entry whose tombstone
+  is already stored is stored without its payload.
 
 One process at a time may open a data directory (an exclusive ``flock``).
 """
@@ -22,7 +26,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lndesk.content import Content, Tombstone, encode_content, parse_content
+from lndesk.content import (
+    READING_LIST,
+    TOMBSTONE,
+    Content,
+    Edit,
+    ReadingList,
+    Ref,
+    Tombstone,
+    encode_content,
+    parse_content,
+)
 from lndesk.entry import Entry, create_entry, decode_entry
 from lndesk.errors import (
     ContentError,
@@ -54,6 +68,7 @@ from lndesk.store.logfile import (
     ScanEnd,
     encode_record,
 )
+from lndesk.store.purge import purge_payloads, replay_journal
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +76,11 @@ LOG_NAME = "entries.log"
 INDEX_NAME = "index.sqlite3"
 LOCK_NAME = "store.lock"
 _REINDEX_BATCH = 5000
-INDEX_RULES = b"1"
+INDEX_RULES = b"2"
 """Version of the rules that derive the index from the log (content validity, tag
 normal form, what follows and tombstones mean). Bump it when they change: every store
-then rebuilds its index once, so old entries are read by the new rules too."""
+then rebuilds its index once, so old entries are read by the new rules too.
+2: inboxes, edits, reading lists, full-text search; deleted payloads are purged."""
 
 
 def now_ms() -> int:
@@ -104,8 +120,11 @@ class Store:
         self.warnings: list[str] = []
         try:
             self.log = LogFile(directory / LOG_NAME)
-            self.index = Index(directory / INDEX_NAME)
+            if replay_journal(self.log):
+                self._warn("finished removing deleted posts after an interruption")
+            self.index = Index(directory / INDEX_NAME, self._content_at)
             self._catch_up()
+            self._purge(self.index.pending_purges())
         except BaseException:
             self.close()
             raise
@@ -167,7 +186,7 @@ class Store:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / (INDEX_NAME + suffix)).unlink()
-        self.index = Index(self.directory / INDEX_NAME)
+        self.index = Index(self.directory / INDEX_NAME, self._content_at)
 
     def _index_from(self, start: int, *, trusted_tail: bool) -> None:
         batch: list[Record] = []
@@ -222,7 +241,7 @@ class Store:
     ) -> None:
         self.index.begin()
         try:
-            self.index.add_entries(items)
+            purges = self.index.add_entries(items)
             for offset, entry in forks:
                 self.index.add_fork_proof(offset, entry)
             self.index.set_meta("log_end", str(log_end).encode())
@@ -230,6 +249,31 @@ class Store:
         except BaseException:
             self.index.rollback()
             raise
+        self._purge(purges)
+
+    def _purge(self, targets: Sequence[tuple[int, bytes]]) -> None:
+        """Remove deleted payloads from the log; the index already says they are gone.
+
+        What stored them is done and durable, so a failure here is not theirs: it is
+        reported, the purges stay queued in the index and the next open tries again.
+        """
+        if not targets:
+            return
+        try:
+            count = purge_payloads(self.log, targets)
+        except (OSError, StoreError) as exc:
+            self._warn(
+                f"could not yet remove deleted posts from the log ({exc}); "
+                "lndesk tries again when it next opens this data directory"
+            )
+            return
+        self.index.purged([offset for offset, _ in targets])
+        log.info("purged the payloads of %d deleted entries from the log", count)
+
+    def _content_at(self, offset: int) -> Content | None:
+        """The content of the log record at ``offset`` (None: no usable payload)."""
+        record = self.log.read(offset)
+        return _parse(decode_entry(record.entry), record.payload)[0]
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
@@ -250,6 +294,10 @@ class Store:
             )
         if isinstance(content, Tombstone):
             self._check_tombstone(identity.public_key, content, state.height + 1)
+        elif isinstance(content, Edit):
+            self._check_edit(identity.public_key, content.ref, state.height + 1)
+        elif isinstance(content, ReadingList) and content.of is not None:
+            self._check_list_update(identity.public_key, content.of, state.height + 1)
         payload = encode_content(content)
         entry = create_entry(
             identity,
@@ -259,7 +307,7 @@ class Store:
             type=content.type,
             payload=payload,
         )
-        self._append([(entry, payload)], now_ms())
+        self._append([(entry, payload)], now_ms(), state.max_seq)
         return entry
 
     def _check_tombstone(self, author: bytes, content: Tombstone, seq: int) -> None:
@@ -267,6 +315,33 @@ class Store:
         held = self.index.stored_ids(author, ref.seq, ref.seq).get(ref.seq)
         if ref.author != author or ref.seq >= seq or held is None or held[0] != ref.id:
             raise ContentError("you can only delete entries of your own log")
+
+    def _check_edit(self, author: bytes, ref: Ref, seq: int) -> None:
+        """An edit names one of my stored posts or replies, not deleted (protocol 10.8)."""
+        row = self._own_entry(author, ref, seq)
+        if row is None or row.type not in ("post", "reply"):
+            raise ContentError("you can only edit your own posts and replies")
+        if row.deleted:
+            raise ContentError("that post was deleted; it cannot be edited")
+
+    def _check_list_update(self, author: bytes, of: Ref, seq: int) -> None:
+        """A list update names the first version of one of my stored reading lists."""
+        row = self._own_entry(author, of, seq)
+        if row is not None and row.type == READING_LIST and row.deleted:
+            raise ContentError("that reading list was deleted")
+        first = self.load(row).content if row is not None else None
+        if not isinstance(first, ReadingList) or first.of is not None:
+            raise ContentError(
+                "you can only update your own reading lists",
+                "An update names the list's first version.",
+            )
+
+    def _own_entry(self, author: bytes, ref: Ref, seq: int) -> EntryRow | None:
+        """The stored entry ``ref`` names, if it is ``author``'s and before ``seq``."""
+        if ref.author != author or ref.seq >= seq:
+            return None
+        rows = self.index.entry_rows("f.key = ? AND e.seq = ?", (author, ref.seq))
+        return rows[0] if rows and rows[0].id == ref.id else None
 
     def ingest(
         self,
@@ -297,21 +372,65 @@ class Store:
             self._write_index([], [(offset, proof)], self.log.end)
             self._warn(f"the feed {short_key(author)} is forked at entry {proof.seq}; frozen")
             return IngestResult(0, plan.duplicates, 0, proof.seq)
-        self._append(plan.new, received)
+        self._append(plan.new, received, state.max_seq)
         limit = received + FUTURE_HOLD_MS
         held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
         return IngestResult(len(plan.new), plan.duplicates, held)
 
-    def _append(self, new: Sequence[tuple[Entry, bytes | None]], received_ms: int) -> None:
+    def _append(
+        self, new: Sequence[tuple[Entry, bytes | None]], received_ms: int, max_seq: int
+    ) -> None:
+        """Store one author's new entries; ``max_seq`` is the feed's before them."""
         if not new:
             return
-        records = [encode_record(KIND_ENTRY, received_ms, e.raw, p) for e, p in new]
-        offsets = self.log.append(records)
-        items = [
-            _index_item(offset, received_ms, entry, payload)
-            for offset, (entry, payload) in zip(offsets, new, strict=True)
+        items = [_index_item(0, received_ms, entry, payload) for entry, payload in new]
+        payloads = [payload for _, payload in new]
+        for number in self._already_deleted(items, max_seq):
+            items[number] = _index_item(0, received_ms, items[number].entry, None)
+            payloads[number] = None
+        records = [
+            encode_record(KIND_ENTRY, received_ms, item.entry.raw, payload)
+            for item, payload in zip(items, payloads, strict=True)
         ]
+        for item, offset in zip(items, self.log.append(records), strict=True):
+            item.offset = offset
         self._write_index(items, [], self.log.end)
+
+    def _already_deleted(self, items: Sequence[IndexItem], max_seq: int) -> list[int]:
+        """Which new entries a tombstone (stored, or in the batch) deletes already, with
+        the edits and list updates of entries it deletes: they are stored without their
+        payloads, which never reach the disk. Tombstones always keep theirs."""
+        author = items[0].entry.author
+        named: set[bytes] = set()
+        ask: set[bytes] = set()
+        for item in items:
+            entry, content = item.entry, item.content
+            if isinstance(content, Tombstone):
+                if content.ref.author == author and content.ref.seq < entry.seq:
+                    named.add(content.ref.id)
+            elif isinstance(content, Edit):
+                ask.add(content.ref.id)
+            elif isinstance(content, ReadingList) and content.of is not None:
+                ask.add(content.of.id)
+            if entry.seq < max_seq:  # only a later entry, stored already, can name it
+                ask.add(entry.id)
+        if not named and not ask:
+            return []  # the common case: a run after the feed's head, without tombstones
+        named |= self.index.tombstoned_ids(author, sorted(ask - named))
+        doomed = []
+        for number, item in enumerate(items):
+            if item.payload_state == PAYLOAD_ABSENT or item.entry.type == TOMBSTONE:
+                continue
+            content = item.content
+            if isinstance(content, Edit):
+                target: Ref | None = content.ref
+            elif isinstance(content, ReadingList):
+                target = content.of
+            else:
+                target = None
+            if item.entry.id in named or (target is not None and target.id in named):
+                doomed.append(number)
+        return doomed
 
     # --- reading -------------------------------------------------------------
 

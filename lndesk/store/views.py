@@ -1,4 +1,8 @@
-"""Index queries behind the app's lists: timeline, my posts, replies to me, threads.
+"""Index queries behind the app's lists: timeline, my posts, my inbox (replies, shares
+and mentions from people within two follow hops or accepted; requests from everyone
+else), a tag, an author, threads. What a list shows is :mod:`lndesk.store.shown`; the
+learning queries (current versions, reading lists, unread counts, tag counts, inbox
+catch-up) live in :mod:`lndesk.store.learning` and are re-exported here.
 
 Every list is ordered newest first by the timeline cursor ``(claimed_ms, feed, seq)``
 (threads oldest first) and read in pages, so a view over a million entries only ever
@@ -9,88 +13,163 @@ anywhere inside what it already shows (newest-first sync fills in older entries 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lndesk.store import store as store_module
+from lndesk.content import normalize_tag
+from lndesk.errors import ContentError
 from lndesk.store.index import EntryRow
-from lndesk.store.ingest import FUTURE_HOLD_MS
+from lndesk.store.learning import (
+    addressed_to,
+    current_versions,
+    reading_list,
+    reading_lists,
+    tag_counts,
+    unread_by_author,
+    within_two_hops,
+)
+from lndesk.store.shown import SHOWN_SQL, SHOWN_TYPES, feed_id, feed_ids, marks, visible_until
 from lndesk.store.store import Store, StoredEntry
+
+__all__ = [
+    "AUTHOR",
+    "KINDS",
+    "MINE",
+    "NEWEST",
+    "OLDEST",
+    "REPLIES",
+    "REQUESTS",
+    "SHOWN_TYPES",
+    "TAG",
+    "TIMELINE",
+    "Cursor",
+    "ListQuery",
+    "addressed_to",
+    "count_newer",
+    "current_versions",
+    "last_post_ms",
+    "load_keys",
+    "load_rows",
+    "page",
+    "profile_entry",
+    "profile_seq",
+    "reading_list",
+    "reading_lists",
+    "reply_count",
+    "tag_counts",
+    "thread",
+    "unread_by_author",
+    "window",
+    "within_two_hops",
+]
 
 Cursor = tuple[int, int, int]
 NEWEST: Cursor = (2**63 - 1, 0, 0)
 OLDEST: Cursor = (-(2**63), -1, -1)
-SHOWN_TYPES = ("post", "reply", "share")
 TIMELINE = "timeline"
 MINE = "mine"
 REPLIES = "replies"
-KINDS = (TIMELINE, MINE, REPLIES)
+REQUESTS = "requests"
+TAG = "tag"
+AUTHOR = "author"
+KINDS = (TIMELINE, MINE, REPLIES, REQUESTS, TAG, AUTHOR)
+
+_ADDRESSED = (
+    # Entries addressed to a key, and posts whose effective edits address it. Two INs, not
+    # one of a UNION: SQLite then looks the entries up by key instead of scanning them.
+    "((e.feed, e.seq) IN (SELECT a.feed, a.seq FROM addressed a WHERE a.key = ?) "
+    "OR (e.feed, e.seq) IN (SELECT c.feed, c.seq FROM addressed a "
+    "JOIN edit_claims c ON c.feed = a.feed AND c.edit_seq = a.seq "
+    "JOIN entries o ON o.feed = c.feed AND o.seq = c.seq AND o.id = c.ref_id WHERE a.key = ?))"
+)
+_TWO_HOPS = (
+    "SELECT dst FROM follows WHERE src = ? AND active = 1 UNION SELECT f2.dst FROM follows f1 "
+    "JOIN follows f2 ON f2.src = f1.dst AND f2.active = 1 WHERE f1.src = ? AND f1.active = 1"
+)
+_FOLLOWED = "SELECT dst FROM follows WHERE src = ? AND active = 1"
 
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
-    """Which entries a list shows; ``hidden`` are feeds the user muted."""
+    """Which entries a list shows.
+
+    ``hidden`` are feeds the user muted or blocked: no list shows them. ``accepted``
+    are people whose replies and mentions show in REPLIES though they are not within
+    two follow hops. ``tag`` is the TAG list's tag, ``author`` the AUTHOR list's key.
+    """
 
     kind: str
     own: bytes
     hidden: frozenset[bytes] = frozenset()
-
-
-def _visible_until() -> int:
-    """Entries claimed later than this are held back (read through the store module, so
-    every list and the store agree on "now")."""
-    return store_module.now_ms() + FUTURE_HOLD_MS
-
-
-def _feed_ids(store: Store, keys: Iterable[bytes]) -> list[int]:
-    ids = []
-    for key in keys:
-        row = store.index.conn.execute("SELECT feed FROM feeds WHERE key=?", (key,)).fetchone()
-        if row is not None:
-            ids.append(int(row[0]))
-    return ids
+    accepted: frozenset[bytes] = frozenset()
+    tag: str = ""
+    author: bytes = b""
 
 
 def _where(store: Store, query: ListQuery) -> tuple[str, list[object]]:
-    own_id = next(iter(_feed_ids(store, [query.own])), -1)
-    types = ", ".join(f"'{t}'" for t in SHOWN_TYPES)
-    where = f"e.deleted = 0 AND e.type IN ({types}) AND e.claimed_ms <= ?"
-    params: list[object] = [_visible_until()]
-    hidden = _feed_ids(store, query.hidden)
+    own_id = feed_id(store, query.own)
+    where = SHOWN_SQL
+    params: list[object] = [visible_until()]
+    hidden = feed_ids(store, query.hidden)
     if hidden:
         # The unary + keeps SQLite walking entries_by_time instead of the primary key.
-        where += f" AND +e.feed NOT IN ({', '.join('?' * len(hidden))})"
+        where += f" AND +e.feed NOT IN ({marks(len(hidden))})"
         params += hidden
     if query.kind == TIMELINE:
         # The unary + keeps SQLite from answering the feed test through the primary key
         # (reading every followed entry, then sorting); it walks entries_by_time instead.
-        where += (
-            " AND (+e.feed = ? OR +e.feed IN "
-            "(SELECT dst FROM follows WHERE src = ? AND active = 1))"
-        )
+        where += f" AND (+e.feed = ? OR +e.feed IN ({_FOLLOWED}))"
         params += [own_id, own_id]
     elif query.kind == MINE:
         where += " AND e.feed = ?"
         params.append(own_id)
-    elif query.kind == REPLIES:
-        # Replies to and shares of my entries, by others.
+    elif query.kind in (REPLIES, REQUESTS):
+        # Replies to me, shares of my entries and mentions of me, by others: by people
+        # within two follow hops or accepted (REPLIES), or by anyone else (REQUESTS).
+        accepted = feed_ids(store, query.accepted)
+        if query.kind == REPLIES:
+            known = f"(+e.feed IN ({_TWO_HOPS}) OR +e.feed IN ({marks(len(accepted))}))"
+        else:
+            known = f"+e.feed NOT IN ({_TWO_HOPS}) AND +e.feed NOT IN ({marks(len(accepted))})"
+        where += f" AND e.feed != ? AND {_ADDRESSED} AND {known}"
+        params += [own_id, query.own, query.own, own_id, own_id, *accepted]
+    elif query.kind == TAG:
+        # Entries whose current version carries the tag, by me or people I follow.
         where += (
-            " AND e.feed != ? AND (e.feed, e.seq) IN (SELECT r.feed, r.seq FROM entries m "
-            "JOIN refs r ON r.target = m.id WHERE m.feed = ? AND r.kind IN ('parent', 'share'))"
+            " AND (e.feed, e.seq) IN (SELECT feed, seq FROM tags WHERE tag = ?) "  # noqa: S608
+            f"AND (+e.feed = ? OR +e.feed IN ({_FOLLOWED}))"  # a constant subquery
         )
-        params += [own_id, own_id]
+        params += [_index_tag(query.tag), own_id, own_id]
+    elif query.kind == AUTHOR:
+        where += " AND e.feed = ?"
+        params.append(feed_id(store, query.author))
     else:
         raise ValueError(f"unknown list kind {query.kind!r}")
     return where, params
+
+
+def _time(query: ListQuery) -> str:
+    """The claimed-time column as the list's time test names it. Inboxes and tag lists
+    are a few entries among many: ``+`` stops SQLite from walking every entry in time
+    order to find them, so it reads them through their own tables, then sorts them."""
+    return "+e.claimed_ms" if query.kind in (REPLIES, REQUESTS, TAG) else "e.claimed_ms"
+
+
+def _index_tag(tag: str) -> str:
+    """A tag as the index holds it (normal form, or as typed if it has none)."""
+    try:
+        return normalize_tag(tag)
+    except ContentError:
+        return tag
 
 
 def page(store: Store, query: ListQuery, older_than: Cursor, limit: int) -> list[StoredEntry]:
     """Up to ``limit`` entries of the list strictly older than ``older_than``."""
     where, params = _where(store, query)
     rows = store.index.entry_rows(
-        f"(e.claimed_ms, e.feed, e.seq) < (?, ?, ?) AND {where}",
+        f"({_time(query)}, e.feed, e.seq) < (?, ?, ?) AND {where}",
         (*older_than, *params),
-        "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
+        f"ORDER BY {_time(query)} DESC, e.feed DESC, e.seq DESC LIMIT ?",
         limit,
     )
     return [store.load(row) for row in rows]
@@ -100,9 +179,9 @@ def window(store: Store, query: ListQuery, down_to: Cursor, limit: int) -> list[
     """Index rows of the list from the newest down to ``down_to`` (inclusive), newest first."""
     where, params = _where(store, query)
     return store.index.entry_rows(
-        f"(e.claimed_ms, e.feed, e.seq) >= (?, ?, ?) AND {where}",
+        f"({_time(query)}, e.feed, e.seq) >= (?, ?, ?) AND {where}",
         (*down_to, *params),
-        "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
+        f"ORDER BY {_time(query)} DESC, e.feed DESC, e.seq DESC LIMIT ?",
         limit,
     )
 
@@ -110,12 +189,11 @@ def window(store: Store, query: ListQuery, down_to: Cursor, limit: int) -> list[
 def count_newer(store: Store, query: ListQuery, than_ms: int, cap: int, exclude: bytes) -> int:
     """How many entries of the list (not by ``exclude``) are newer than ``than_ms``, up to cap."""
     where, params = _where(store, query)
-    skip = _feed_ids(store, [exclude])
     sql = (
-        "SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE e.claimed_ms > ? AND "  # noqa: S608 - only placeholders are interpolated
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE {_time(query)} > ? AND "  # noqa: S608 - only placeholders are interpolated
         f"+e.feed != ? AND {where} LIMIT ?)"
     )
-    row = store.index.conn.execute(sql, (than_ms, skip[0] if skip else -1, *params, cap))
+    row = store.index.conn.execute(sql, (than_ms, feed_id(store, exclude), *params, cap))
     return int(row.fetchone()[0])
 
 
@@ -139,7 +217,7 @@ def thread(store: Store, root: tuple[bytes, int], root_id: bytes, limit: int) ->
     rows = store.index.entry_rows(
         "(e.feed, e.seq) IN (SELECT feed, seq FROM refs WHERE target = ? AND kind = 'root') "
         "AND e.deleted = 0 AND e.claimed_ms <= ?",
-        (root_id, _visible_until()),
+        (root_id, visible_until()),
         "ORDER BY e.claimed_ms, e.feed, e.seq LIMIT ?",
         limit,
     )
@@ -156,7 +234,8 @@ def reply_count(store: Store, entry_id: bytes) -> int:
 
 
 def last_post_ms(store: Store, key: bytes) -> int | None:
-    """When the newest stored post (post, reply, share) of ``key`` claims to be from."""
+    """When the newest stored post (post, reply, share, reading list) of ``key`` claims
+    to be from."""
     types = ", ".join(f"'{t}'" for t in SHOWN_TYPES)
     row = store.index.conn.execute(
         "SELECT e.claimed_ms FROM entries e JOIN feeds f ON f.feed = e.feed "  # noqa: S608 - constants

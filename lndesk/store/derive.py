@@ -1,0 +1,391 @@
+"""What a batch of entries changes in the index beyond the entries themselves.
+
+Payload-derived state: references, inboxes (``addressed``), follows and profiles, tags,
+edits (an entry's current version), reading lists and the full-text documents, and what
+tombstones delete. Entries arrive in any order (an edit or a tombstone may come before
+the entry it names), so a batch first records every claim, then applies tombstones, then
+recomputes each post and each reading list it may have changed, from the claims stored
+so far. The result does not depend on the order entries arrived in, which keeps an index
+built entry by entry equal to one rebuilt from the log.
+
+**Deletion.** An entry a tombstone deletes loses its payload (protocol 10.6, 14.4): its
+derived rows go, and its log record is queued for purging. So do the edits of a deleted
+post and the updates of a deleted reading list (10.8, 10.9), though the tombstone does
+not name them. Tombstones themselves keep their payload (a tombstone of a tombstone
+hides it but does not undo it), and a deleted follow, unfollow or profile stops counting:
+the state falls back to the author's latest one left.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from lndesk.content import (
+    READING_LIST,
+    TOMBSTONE,
+    Content,
+    Edit,
+    Follow,
+    Post,
+    Profile,
+    ReadingList,
+    Reply,
+    Share,
+    Tombstone,
+    Unfollow,
+)
+from lndesk.entry import Entry
+from lndesk.store.fulltext import Document, FullText, facets, searchable_text
+from lndesk.store.rules import (
+    ORIGINAL_TYPES,
+    PAYLOAD_ABSENT,
+    ContentLoader,
+    Key,
+    Row,
+    addressed_kinds,
+    entry_row,
+    index_tags,
+    refollow,
+    reprofile,
+)
+
+
+@dataclass(slots=True)
+class Batch:
+    """The derived writes of one batch of entries. Call inside the index transaction."""
+
+    conn: sqlite3.Connection
+    load: ContentLoader
+    contents: dict[Key, Content] = field(default_factory=dict)
+    new: set[Key] = field(default_factory=set)
+    fresh: list[tuple[Key, int, str]] = field(default_factory=list)
+    dirty_posts: set[Key] = field(default_factory=set)
+    dirty_lists: set[Key] = field(default_factory=set)
+    tombstones: list[tuple[int, int, bytes]] = field(default_factory=list)
+    deleted: set[Key] = field(default_factory=set)
+    purge: dict[Key, tuple[int, bytes]] = field(default_factory=dict)
+    refs: list[tuple[bytes, str, int, int]] = field(default_factory=list)
+    addressed: list[tuple[bytes, int, int, str]] = field(default_factory=list)
+    claims: list[tuple[int, int, int, bytes]] = field(default_factory=list)
+    versions: list[tuple[int, int, int, bytes]] = field(default_factory=list)
+    text: FullText = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.text = FullText(self.conn)
+
+    # --- recording what the batch claims --------------------------------------------
+
+    def add(
+        self,
+        feed: int,
+        entry: Entry,
+        content: Content | None,
+        feed_id: Callable[[bytes], int],
+        *,
+        named_later: bool,
+    ) -> None:
+        """Record one new entry. ``named_later``: edits of it were stored before it."""
+        key = (feed, entry.seq)
+        self.new.add(key)
+        if content is None:
+            return
+        self.contents[key] = content
+        if type(content) is Post and not content.mentions:  # most entries: be quick
+            self.fresh.append((key, entry.claimed_ms, entry.type))
+            if named_later:
+                self.dirty_posts.add(key)
+            return
+        for addressee, kind in addressed_kinds(content, entry.author).items():
+            self.addressed.append((addressee, feed, entry.seq, kind))
+        own = entry.author
+        match content:
+            case Post() | Reply():
+                if isinstance(content, Reply):
+                    self.refs.append((content.root.id, "root", feed, entry.seq))
+                    self.refs.append((content.parent.id, "parent", feed, entry.seq))
+                self.fresh.append((key, entry.claimed_ms, entry.type))
+                if named_later:
+                    self.dirty_posts.add(key)
+            case Share(ref=ref):
+                self.refs.append((ref.id, "share", feed, entry.seq))
+                self.fresh.append((key, entry.claimed_ms, entry.type))
+            case Edit(ref=ref) if ref.author == own and ref.seq < entry.seq:
+                self.claims.append((feed, entry.seq, ref.seq, ref.id))
+                self.dirty_posts.add((feed, ref.seq))
+            case ReadingList(of=None):
+                self.versions.append((feed, entry.seq, entry.seq, entry.id))
+                self.dirty_lists.add(key)
+            case ReadingList(of=of) if of is not None and of.author == own and of.seq < entry.seq:
+                self.versions.append((feed, entry.seq, of.seq, of.id))
+                self.dirty_lists.add((feed, of.seq))
+            case Tombstone(ref=ref) if ref.author == own and ref.seq < entry.seq:
+                self.refs.append((ref.id, "tombstone", feed, entry.seq))
+                self.tombstones.append((feed, ref.seq, ref.id))
+                # What it names may be an edit's or a list update's original, stored or not.
+                self.dirty_posts.add((feed, ref.seq))
+                self.dirty_lists.add((feed, ref.seq))
+            case Follow(feed=dst) | Unfollow(feed=dst):
+                self.conn.execute(
+                    "INSERT INTO follows(src, dst, seq, active) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(src, dst) DO UPDATE SET seq = excluded.seq, "
+                    "active = excluded.active WHERE excluded.seq > follows.seq",
+                    (feed, feed_id(dst), entry.seq, int(isinstance(content, Follow))),
+                )
+            case Profile(name=name, bio=bio):
+                self.conn.execute(
+                    "UPDATE feeds SET name = ?, bio = ?, profile_seq = ? "
+                    "WHERE feed = ? AND profile_seq < ?",
+                    (name, bio, entry.seq, feed, entry.seq),
+                )
+            case _:
+                pass
+
+    def write_claims(self) -> None:
+        statements = (
+            ("INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?)", self.refs),
+            ("INSERT OR IGNORE INTO addressed VALUES (?, ?, ?, ?)", self.addressed),
+            ("INSERT OR IGNORE INTO edit_claims VALUES (?, ?, ?, ?)", self.claims),
+            ("INSERT OR IGNORE INTO list_versions VALUES (?, ?, ?, ?)", self.versions),
+        )
+        for sql, rows in statements:
+            if rows:
+                self.conn.executemany(sql, rows)
+
+    # --- tombstones -------------------------------------------------------------------
+
+    def apply_tombstones(self, earlier: Iterable[tuple[int, int]]) -> None:
+        """Delete what this batch's tombstones name, and ``earlier``: new entries that
+        tombstones stored before name."""
+        targets = [(feed, seq, entry_id) for feed, seq, entry_id in self.tombstones]
+        for feed, seq in earlier:
+            row = self._row(feed, seq)
+            if row is not None:
+                targets.append((feed, seq, row.id))
+        for feed, seq, entry_id in targets:
+            row = self._row(feed, seq)
+            if row is None or row.id != entry_id or row.deleted:
+                continue
+            key = (feed, seq)
+            self.conn.execute("UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ?", key)
+            self.deleted.add(key)
+            self._drop(key, row)
+
+    def _drop(self, key: Key, row: Row) -> None:
+        """Remove what ``row``'s payload added to the index, and queue its purge."""
+        feed, seq = key
+        if row.type == TOMBSTONE:
+            return  # a tombstone keeps its payload and its effect
+        content = self.content_of(feed, row)
+        if content is not None:
+            for addressee in addressed_kinds(content, b""):
+                self.conn.execute(
+                    "DELETE FROM addressed WHERE key = ? AND feed = ? AND seq = ?",
+                    (addressee, feed, seq),
+                )
+        match content:
+            case Reply(root=root, parent=parent):
+                for target, kind in ((root.id, "root"), (parent.id, "parent")):
+                    self._delete_ref(target, kind, key)
+            case Share(ref=ref):
+                self._delete_ref(ref.id, "share", key)
+                self.text.remove(feed, seq, row.claimed_ms)
+            case Edit(ref=ref):
+                self.conn.execute(
+                    "DELETE FROM edit_claims WHERE feed = ? AND edit_seq = ?", (feed, seq)
+                )
+                self.dirty_posts.add((feed, ref.seq))
+            case ReadingList(of=of):
+                self.conn.execute(
+                    "DELETE FROM list_versions WHERE feed = ? AND seq = ?", (feed, seq)
+                )
+                self.dirty_lists.add((feed, of.seq if of is not None else seq))
+            case Follow(feed=dst) | Unfollow(feed=dst):
+                refollow(self.conn, feed, seq, dst, lambda r: self.content_of(feed, r))
+            case Profile():
+                reprofile(self.conn, feed, seq, lambda r: self.content_of(feed, r))
+            case _:
+                pass
+        if row.type in ORIGINAL_TYPES:
+            self.dirty_posts.add(key)
+        if row.payload_state != PAYLOAD_ABSENT:
+            self.conn.execute(
+                "UPDATE entries SET payload_state = ? WHERE feed = ? AND seq = ?",
+                (PAYLOAD_ABSENT, feed, seq),
+            )
+            self.purge[key] = (row.offset, row.id)
+
+    def _delete_ref(self, target: bytes, kind: str, key: Key) -> None:
+        self.conn.execute(
+            "DELETE FROM refs WHERE target = ? AND kind = ? AND feed = ? AND seq = ?",
+            (target, kind, *key),
+        )
+
+    # --- current versions -------------------------------------------------------------
+
+    def settle(self) -> list[tuple[int, bytes]]:
+        """Recompute what changed, index the new posts' text; return the purges."""
+        for key in sorted(self.dirty_posts):
+            self._settle_post(key)
+        for key in sorted(self.dirty_lists):
+            self._settle_list(key)
+        documents = []
+        tags: list[tuple[str, int, int]] = []
+        for key, claimed_ms, type_ in self.fresh:
+            if key in self.purge or (type_ in ORIGINAL_TYPES and key in self.dirty_posts):
+                continue  # deleted, or settled above
+            content = self.contents[key]
+            text = searchable_text(content)
+            found = index_tags(content)
+            tags += [(tag, *key) for tag in found]
+            if text is not None:
+                documents.append(Document(*key, claimed_ms, text, facets(key[0], type_, found)))
+        self._add_tags(tags)
+        self.text.add(documents)
+        if self.purge:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO purges(offset, id) VALUES (?, ?)", self.purge.values()
+            )
+        return list(self.purge.values())
+
+    def _settle_post(self, key: Key) -> None:
+        """Bring the current version of the post or reply at ``key`` up to date."""
+        feed, seq = key
+        self._drop_dead_claims(
+            "SELECT edit_seq, ref_id FROM edit_claims WHERE feed = ? AND seq = ?", key
+        )
+        row = self._row(feed, seq)
+        old = self.conn.execute(
+            "SELECT edit_seq FROM edits WHERE feed = ? AND seq = ?", key
+        ).fetchone()
+        was_live = (
+            row is not None
+            and key not in self.new
+            and row.type in ORIGINAL_TYPES
+            and (not row.deleted or key in self.deleted)
+        )
+        if was_live and row is not None:
+            before = self._version(feed, old[0]) if old else row
+            self._remove_tags(index_tags(self.content_of(feed, before)), key)
+            self.text.remove(feed, seq, row.claimed_ms)
+        if row is None or row.deleted or row.type not in ORIGINAL_TYPES:
+            self.conn.execute("DELETE FROM edits WHERE feed = ? AND seq = ?", key)
+            return
+        latest = self.conn.execute(
+            "SELECT MAX(edit_seq) FROM edit_claims WHERE feed = ? AND seq = ? AND ref_id = ?",
+            (feed, seq, row.id),
+        ).fetchone()[0]
+        if latest is None:
+            self.conn.execute("DELETE FROM edits WHERE feed = ? AND seq = ?", key)
+            current = self.content_of(feed, row)
+        else:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO edits(feed, seq, edit_seq) VALUES (?, ?, ?)",
+                (feed, seq, latest),
+            )
+            current = self.content_of(feed, self._version(feed, latest))
+        found = index_tags(current)
+        self._add_tags([(tag, feed, seq) for tag in found])
+        text = searchable_text(current)
+        if text is not None:
+            self.text.add(
+                [Document(feed, seq, row.claimed_ms, text, facets(feed, row.type, found))]
+            )
+
+    def _settle_list(self, key: Key) -> None:
+        """Bring the reading list whose first version is at ``key`` up to date."""
+        feed, first_seq = key
+        self._drop_dead_claims(
+            "SELECT seq, first_id FROM list_versions WHERE feed = ? AND first_seq = ?", key
+        )
+        old = self.conn.execute(
+            "SELECT latest_seq FROM lists WHERE feed = ? AND first_seq = ?", key
+        ).fetchone()
+        if old is not None:
+            shown = self._row(feed, old[0])
+            if shown is not None:
+                self.text.remove(feed, shown.seq, shown.claimed_ms)
+        first = self._row(feed, first_seq)
+        latest = None
+        if first is not None and first.type == READING_LIST and not first.deleted:
+            latest = self.conn.execute(
+                "SELECT MAX(seq) FROM list_versions WHERE feed = ? AND first_seq = ? "
+                "AND first_id = ? AND EXISTS (SELECT 1 FROM list_versions WHERE feed = ? "
+                "AND seq = ? AND first_seq = ?)",
+                (feed, first_seq, first.id, feed, first_seq, first_seq),
+            ).fetchone()[0]
+        state = self._version(feed, latest) if latest is not None else None
+        content = self.content_of(feed, state) if state is not None else None
+        if state is None or not isinstance(content, ReadingList):
+            self.conn.execute("DELETE FROM lists WHERE feed = ? AND first_seq = ?", key)
+            return
+        self.conn.execute(
+            "INSERT OR REPLACE INTO lists(feed, first_seq, latest_seq, title) VALUES (?, ?, ?, ?)",
+            (feed, first_seq, state.seq, content.title),
+        )
+        text = searchable_text(content)
+        if text is not None:
+            doc = Document(feed, state.seq, state.claimed_ms, text, facets(feed, READING_LIST, ()))
+            self.text.add([doc])
+
+    def _drop_dead_claims(self, sql: str, key: Key) -> None:
+        """Edits of a deleted post and updates of a deleted list go with it (their
+        claimed original is named by a tombstone of the feed, stored or not)."""
+        feed = key[0]
+        for seq, ref_id in self.conn.execute(sql, key).fetchall():
+            dead = self.conn.execute(
+                "SELECT 1 FROM refs WHERE target = ? AND kind = 'tombstone' AND feed = ?",
+                (ref_id, feed),
+            ).fetchone()
+            row = self._row(feed, seq) if dead else None
+            if row is not None:
+                self._drop((feed, seq), row)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def content_of(self, feed: int, row: Row) -> Content | None:
+        """The content of ``row``'s payload: from this batch, or read from the log (which
+        still holds the payloads this batch deletes: purging comes after the commit)."""
+        key = (feed, row.seq)
+        if key in self.contents:
+            return self.contents[key]
+        if row.payload_state == PAYLOAD_ABSENT and key not in self.purge:
+            return None
+        content = self.load(row.offset)
+        if content is not None:
+            self.contents[key] = content
+        return content
+
+    def _row(self, feed: int, seq: int) -> Row | None:
+        return entry_row(self.conn, feed, seq)
+
+    def _version(self, feed: int, seq: int) -> Row:
+        row = self._row(feed, seq)
+        assert row is not None, "a claim names a stored entry"
+        return row
+
+    def _add_tags(self, rows: list[tuple[str, int, int]]) -> None:
+        if not rows:
+            return
+        self.conn.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?)", rows)
+        counts: dict[tuple[int, str], int] = {}
+        for tag, feed, _ in rows:
+            counts[feed, tag] = counts.get((feed, tag), 0) + 1
+        self.conn.executemany(
+            "INSERT INTO tag_totals(feed, tag, n) VALUES (?, ?, ?) "
+            "ON CONFLICT(feed, tag) DO UPDATE SET n = n + excluded.n",
+            [(feed, tag, n) for (feed, tag), n in counts.items()],
+        )
+
+    def _remove_tags(self, tags: list[str], key: Key) -> None:
+        feed, seq = key
+        for tag in tags:
+            gone = self.conn.execute(
+                "DELETE FROM tags WHERE tag = ? AND feed = ? AND seq = ?", (tag, feed, seq)
+            ).rowcount
+            if gone:
+                self.conn.execute(
+                    "UPDATE tag_totals SET n = n - 1 WHERE feed = ? AND tag = ?", (feed, tag)
+                )
+        self.conn.execute("DELETE FROM tag_totals WHERE feed = ? AND n <= 0", (feed,))

@@ -1,0 +1,188 @@
+"""The full-text index: which text of an entry is searchable, and under which rowid.
+
+One FTS5 document per searchable thing (docs/protocol.md leaves the index to each
+reader; this is lndesk's): a post or reply (its current text, an edit's in place of
+the original's), a share with a comment, a reading list (title and notes of its
+current state, under the entry of that state). Deleted entries have no document.
+
+**Rowids follow time.** A document's rowid is ``claimed_ms << 20 | slot``: FTS5 walks
+its matches in rowid order, so "newest first" is ``ORDER BY rowid DESC`` and stops after
+a page however many documents match, and a date range is a rowid range. The slot comes
+from a hash of (feed, seq), moved to the next free one when two documents claim the
+same millisecond and slot (linear probing over at most PROBES slots); a document is
+found again by looking at those slots for its ``feed`` and ``seq`` (almost always the
+first one).
+
+**Facets.** The ``facets`` column holds tokens that filters match through the same
+FTS5 query as the words: ``a<feed id>`` (author), ``y<type>`` and ``t<hash of the tag in
+normal form>`` per tag. A user's words only ever match the ``text`` column.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share, is_blank_text
+
+log = logging.getLogger(__name__)
+
+SLOT_BITS = 20
+SLOT_MASK = (1 << SLOT_BITS) - 1
+MAX_TIME_MS = (1 << (63 - SLOT_BITS)) - 1
+"""About the year 2248: later claimed times share the last millisecond's bucket."""
+PROBES = 64
+"""Slots tried for a document; when all are taken (a feed claiming one millisecond for
+tens of thousands of entries), the document is left out of the index."""
+_INSERT = "INSERT INTO search(rowid, text, facets, feed, seq) VALUES (?, ?, ?, ?, ?)"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters are not searchable."""
+_MARKS = ("\x00", "\x02", "\x03")
+"""Never in indexed text: \\x02 and \\x03 mark matches in snippets, and SQLite leaves
+text with NUL in it undefined."""
+
+
+@dataclass(slots=True)
+class Document:
+    feed: int
+    seq: int
+    claimed_ms: int
+    text: str
+    facets: str
+
+
+def time_key(claimed_ms: int) -> int:
+    return min(max(claimed_ms, 0), MAX_TIME_MS)
+
+
+def bucket(claimed_ms: int) -> tuple[int, int]:
+    """The first and last rowid of the documents claimed at ``claimed_ms``."""
+    base = time_key(claimed_ms) << SLOT_BITS
+    return base, base | SLOT_MASK
+
+
+def preferred_rowid(claimed_ms: int, feed: int, seq: int) -> int:
+    slot = ((feed * 0x9E3779B1) ^ (seq * 0x85EBCA77)) & SLOT_MASK
+    return bucket(claimed_ms)[0] | slot
+
+
+def author_token(feed: int) -> str:
+    return f"a{feed}"
+
+
+def type_token(type_: str) -> str:
+    return "y" + type_
+
+
+@functools.lru_cache(maxsize=4096)
+def tag_token(tag: str) -> str:
+    """A tag (in the index's normal form) as one token of letters and digits."""
+    return "t" + hashlib.blake2b(tag.encode(), digest_size=8).hexdigest()
+
+
+def facets(feed: int, type_: str, tags: Iterable[str]) -> str:
+    return f"a{feed} y{type_}" + "".join([" " + tag_token(tag) for tag in tags])
+
+
+def clean(text: str) -> str:
+    """Text as the index holds it: the characters in _MARKS become spaces (checked with
+    ``in``: a regular expression over every post would cost more than the rest)."""
+    for mark in _MARKS:
+        if mark in text:
+            return text.replace("\x00", " ").replace("\x02", " ").replace("\x03", " ")
+    return text
+
+
+def clean_query(text: str) -> str:
+    """A person's words without control characters (a NUL would end FTS5's query)."""
+    return _CONTROL.sub(" ", text)
+
+
+def searchable_text(content: Content | None) -> str | None:
+    """The text a document of ``content`` holds (None: nothing to search)."""
+    match content:
+        case Post(text=text) | Reply(text=text) | Edit(text=text):
+            return clean(text)
+        case Share(comment=comment) if not is_blank_text(comment):
+            return clean(comment)
+        case ReadingList(title=title, items=items):
+            notes = [item.note for item in items if not is_blank_text(item.note)]
+            return clean("\n".join([title, *notes]))
+        case _:
+            return None
+
+
+class FullText:
+    """Adds and removes documents of the ``search`` table. Call inside a transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def add(self, documents: Sequence[Document]) -> None:
+        # Entries claimed after MAX_TIME_MS are not searchable: the timeline holds them back
+        # anyway, and they would all crowd into one millisecond's bucket.
+        rows = [
+            (preferred_rowid(d.claimed_ms, d.feed, d.seq), d.text, d.facets, d.feed, d.seq)
+            for d in documents
+            if 0 <= d.claimed_ms <= MAX_TIME_MS
+        ]
+        if not rows:
+            return
+        # FTS5 writes out its pending terms whenever a rowid is lower than the one before:
+        # in rowid order, a batch makes one segment rather than many small ones.
+        rows.sort()
+        try:
+            self.conn.executemany(_INSERT, rows)
+        except sqlite3.IntegrityError:
+            # A preferred rowid is taken (two documents claim one millisecond and slot): the
+            # rows before it went in, the rest go one by one.
+            for row in rows:
+                self._place(row)
+
+    def _place(self, row: tuple[int, str, str, int, int]) -> None:
+        preferred, text, facet_text, feed, seq = row
+        for rowid in _probe_window(preferred):
+            held = self.conn.execute(
+                "SELECT feed, seq FROM search WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            if held is None:
+                self.conn.execute(_INSERT, (rowid, text, facet_text, feed, seq))
+                return
+            if tuple(held) == (feed, seq):
+                return  # placed before the batch stopped
+        log.warning("entry %d of feed %d is not searchable: its millisecond is full", seq, feed)
+
+    def remove(self, feed: int, seq: int, claimed_ms: int) -> None:
+        rowid = self.rowid_of(feed, seq, claimed_ms)
+        if rowid is not None:
+            self.conn.execute("DELETE FROM search WHERE rowid = ?", (rowid,))
+
+    def rowid_of(self, feed: int, seq: int, claimed_ms: int) -> int | None:
+        """The rowid of the document of (feed, seq), claimed at ``claimed_ms``, if any."""
+        if not 0 <= claimed_ms <= MAX_TIME_MS:
+            return None
+        candidates = _probe_window(preferred_rowid(claimed_ms, feed, seq))
+        # Almost always the first candidate; the window only after a collision.
+        for chunk in (candidates[:1], candidates[1:]):
+            marks = ",".join("?" * len(chunk))
+            row = self.conn.execute(
+                f"SELECT rowid FROM search WHERE rowid IN ({marks}) "  # noqa: S608 - only '?'
+                "AND feed = ? AND seq = ?",
+                (*chunk, feed, seq),
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+        return None
+
+
+def _probe_window(preferred: int) -> list[int]:
+    """The rowids a document preferring ``preferred`` may have: it and the next slots of
+    its millisecond (wrapping around), so that finding a document never scans a bucket
+    that someone filled with entries claiming one millisecond."""
+    base = preferred & ~SLOT_MASK
+    return [base | ((preferred + step) & SLOT_MASK) for step in range(PROBES)]

@@ -1,0 +1,231 @@
+"""Full-text search over everything stored, newest first.
+
+A person's words become a safe FTS5 query: every word and every "quoted phrase" is
+quoted (so no input is FTS5 syntax), all must match, and the last word also matches as
+a prefix while it is being typed (``lea`` finds "learning", from three letters on).
+Filters (author, tag, type) are tokens of the same query (:mod:`lndesk.store.fulltext`),
+dates a rowid range.
+
+**Order: newest first** (by claimed time, as the timeline; entries claiming the same
+millisecond come in no particular order). Every hit contains every word, and in a
+stream of posts people look for "what was said about this, lately" far more than for
+the single best match; newest-first also costs a page however many entries match, where
+ranking by relevance (bm25) has to score every match first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lndesk.content import is_blank_text, normalize_tag
+from lndesk.entry import KEY_SIZE
+from lndesk.errors import ContentError, UsageError
+from lndesk.store.fulltext import (
+    MAX_TIME_MS,
+    author_token,
+    bucket,
+    clean_query,
+    tag_token,
+    type_token,
+)
+from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
+from lndesk.store.store import Store, StoredEntry
+
+SEARCH_TYPES = ("post", "reply", "share", "readinglist")
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 16
+MAX_LIMIT = 500
+MIN_PREFIX = 3
+"""A last word shorter than this matches as a whole word only: the index has no prefix
+index (it would double the cost of indexing), and a prefix of one or two letters
+matches so many words that merging them takes hundreds of milliseconds."""
+SNIPPET_TOKENS = 24
+LEAD_CHARS = 200
+_START, _END = "\x02", "\x03"
+"""Marks of a match in FTS5's snippet(); indexed text never holds them (fulltext.clean)."""
+_TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What to look for: words (may be empty when a filter is given) and filters.
+
+    ``author`` a public key, ``tag`` a tag (any form: compared in normal form), ``type``
+    one of SEARCH_TYPES, ``since_ms``/``until_ms`` claimed times (inclusive), ``hidden``
+    feeds to leave out (the muted and blocked).
+    """
+
+    text: str
+    author: bytes | None = None
+    tag: str | None = None
+    type: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    hidden: frozenset[bytes] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One match. ``entry`` is what the timeline shows for it: a post or reply as first
+    published (its current, edited text is what matched: see ``current_versions``), a
+    share, or a reading list's current state. ``snippet`` is plain text around the
+    match; ``spans`` are (start, end) character offsets of the matched words in it."""
+
+    entry: StoredEntry
+    snippet: str
+    spans: list[tuple[int, int]]
+
+
+def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+    """The matches of ``query``, newest first: ``limit`` of them after skipping ``offset``.
+
+    Raises UsageError for a query that cannot be searched (nothing to look for, a tag
+    or type that cannot be, dates the wrong way round) with what to change.
+    """
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise UsageError(f"ask for 1 to {MAX_LIMIT} results from an offset of 0 or more")
+    words = match_expression(query.text)
+    facets = _facets(store, query)
+    if facets is None:
+        return []  # an author this store has never heard of
+    low, high = _rowid_range(query)
+    if low > high:
+        return []
+    hidden = feed_ids(store, query.hidden)
+    exclude = f" AND feed NOT IN ({marks(len(hidden))})" if hidden else ""
+    parts = ([f"text : ({words})"] if words else []) + [f'facets : "{t}"' for t in facets]
+    conn = store.index.conn
+    if parts:
+        rows = conn.execute(
+            "SELECT feed, seq, snippet(search, 0, ?, ?, '…', ?) FROM search "  # noqa: S608 - only '?'
+            f"WHERE search MATCH ? AND rowid BETWEEN ? AND ?{exclude} "
+            "ORDER BY rowid DESC LIMIT ? OFFSET ?",
+            (_START, _END, SNIPPET_TOKENS, " AND ".join(parts), low, high, *hidden, limit, offset),
+        ).fetchall()
+    elif query.since_ms is not None or query.until_ms is not None:
+        rows = [
+            (feed, seq, _lead(text))
+            for feed, seq, text in conn.execute(
+                "SELECT feed, seq, text FROM search WHERE rowid BETWEEN ? AND ?"  # noqa: S608
+                f"{exclude} ORDER BY rowid DESC LIMIT ? OFFSET ?",
+                (low, high, *hidden, limit, offset),
+            )
+        ]
+    else:
+        raise UsageError(
+            "there is nothing to search for",
+            "Type a word, or choose an author, a tag, a type or dates to list.",
+        )
+    hits = []
+    for feed, seq, marked in rows:
+        found = store.index.entry_rows("e.feed = ? AND e.seq = ? AND e.deleted = 0", (feed, seq))
+        if found:
+            snippet, spans = _spans(marked)
+            hits.append(SearchHit(store.load(found[0]), snippet, spans))
+    return hits
+
+
+def match_expression(text: str) -> str | None:
+    """The FTS5 query for a person's words (None: no word to look for).
+
+    Every word and phrase is quoted (FTS5 operators and punctuation lose their meaning);
+    the last word, if the text does not end with a space or a quote, is a prefix.
+    Words without a letter or digit are dropped: they match nothing.
+    """
+    if len(text) > MAX_QUERY_CHARS:
+        raise UsageError(
+            f"the search text is longer than {MAX_QUERY_CHARS} characters",
+            "Search for a few distinctive words.",
+        )
+    text = clean_query(text)
+    terms: list[tuple[str, bool]] = []
+    for match in _TERM.finditer(text):
+        phrase, word = match.group(1), match.group(2)
+        term = phrase if phrase is not None else word
+        if any(ch.isalnum() for ch in term):
+            terms.append((term, word is not None))
+    if not terms:
+        return None
+    if len(terms) > MAX_TERMS:
+        raise UsageError(
+            f"a search can have at most {MAX_TERMS} words or phrases",
+            "Leave out common words; quote a phrase to search for it as one.",
+        )
+    quoted = ['"' + term.replace('"', '""') + '"' for term, _ in terms]
+    last, bare = terms[-1]
+    if bare and not text[-1:].isspace() and _trailing_alnum(last) >= MIN_PREFIX:
+        quoted[-1] += " *"
+    return " ".join(quoted)
+
+
+def _facets(store: Store, query: SearchQuery) -> list[str] | None:
+    tokens = []
+    if query.author is not None:
+        if len(query.author) != KEY_SIZE:
+            raise UsageError("the author to search must be a public key")
+        feed = feed_id(store, query.author)
+        if feed < 0:
+            return None
+        tokens.append(author_token(feed))
+    if query.type is not None:
+        if query.type not in SEARCH_TYPES:
+            raise UsageError(
+                f"{query.type!r} is not a type of entry to search",
+                f"Choose one of: {', '.join(SEARCH_TYPES)}.",
+            )
+        tokens.append(type_token(query.type))
+    if query.tag is not None and not is_blank_text(query.tag):
+        try:
+            tag = normalize_tag(query.tag)
+        except ContentError as exc:
+            raise UsageError(exc.message, exc.hint) from None
+        tokens.append(tag_token(tag))
+    return tokens
+
+
+def _rowid_range(query: SearchQuery) -> tuple[int, int]:
+    """Rowids of documents claimed from ``since_ms`` to ``until_ms``, held back ones not."""
+    since, until = query.since_ms, query.until_ms
+    if since is not None and until is not None and since > until:
+        raise UsageError("the search's start date is after its end date", "Swap the two dates.")
+    last = visible_until() if until is None else min(until, visible_until())
+    if last < 0 or (since is not None and since > MAX_TIME_MS):
+        return 1, 0
+    low = bucket(since)[0] if since is not None else 0
+    return low, bucket(last)[1]
+
+
+def _trailing_alnum(word: str) -> int:
+    count = 0
+    for ch in reversed(word):
+        if not ch.isalnum():
+            break
+        count += 1
+    return count
+
+
+def _spans(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """The snippet without its match marks, and where the marks were."""
+    text: list[str] = []
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for piece in re.split(f"([{_START}{_END}])", marked):
+        if piece == _START:
+            start = sum(map(len, text))
+        elif piece == _END:
+            if start is not None:
+                spans.append((start, sum(map(len, text))))
+            start = None
+        else:
+            text.append(piece)
+    return "".join(text), spans
+
+
+def _lead(text: str) -> str:
+    """The start of a text, as a snippet of a listing without words."""
+    flat = " ".join(text.split())
+    if len(flat) <= LEAD_CHARS:
+        return flat
+    cut = flat.rfind(" ", 0, LEAD_CHARS)
+    return flat[: cut if cut > LEAD_CHARS // 2 else LEAD_CHARS] + "…"
