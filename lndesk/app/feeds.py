@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from lndesk.p2p.ports import Held
+from lndesk.p2p.ports import EntryRef, Held
+from lndesk.store import views
 from lndesk.store.store import IngestResult, Store
 
 
@@ -14,32 +15,65 @@ class StoreFeeds:
     Held feeds are everything stored (re-serving is the point); wanted feeds are the
     ones the owner follows, plus the owner's own feed so that a restored identity can
     learn its log's height from peers before it publishes again.
+
+    Feeds the owner blocked (``blocked()``, asked afresh on every call) are as if
+    absent: held at zero, neither served, listed, wanted nor stored. Ingesting one
+    stores nothing and is not an error: the peer that sent it did nothing wrong.
     """
 
-    def __init__(self, store: Store, own: bytes) -> None:
+    def __init__(
+        self,
+        store: Store,
+        own: bytes,
+        blocked: Callable[[], frozenset[bytes]] = frozenset,
+    ) -> None:
         self.store = store
         self.own = own
+        self._blocked = blocked
 
     def own_key(self) -> bytes:
         return self.own
 
+    def accepts(self, key: bytes) -> bool:
+        return key == self.own or key not in self._blocked()
+
     def held(self, key: bytes) -> Held:
+        if not self.accepts(key):
+            return Held(0, 0)
         state = self.store.feed_state(key)
         return Held(state.height, state.max_seq, state.forked_at)
 
     def held_feeds(self) -> Iterable[bytes]:
-        return [state.key for state in self.store.feeds() if state.max_seq > 0]
+        blocked = self._blocked() - {self.own}
+        return [
+            state.key
+            for state in self.store.feeds()
+            if state.max_seq > 0 and state.key not in blocked
+        ]
 
     def wanted_feeds(self) -> Iterable[bytes]:
-        return [self.own, *(key for key in self.store.following(self.own) if key != self.own)]
+        blocked = self._blocked() - {self.own}
+        followed = self.store.following(self.own)
+        return [self.own, *(key for key in followed if key != self.own and key not in blocked)]
 
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
+        if not self.accepts(key):
+            return set()
         return self.store.stored_seqs(key, first, last)
 
     def read_run(
         self, key: bytes, first: int, last: int, max_entries: int, max_bytes: int
     ) -> list[tuple[int, bytes, bytes | None]]:
+        if not self.accepts(key):
+            return []
         return self.store.read_run(key, first, last, max_entries, max_bytes)
 
     def ingest(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> IngestResult:
+        if not self.accepts(key):
+            return IngestResult(0, 0, 0)
         return self.store.ingest(key, items)
+
+    def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[EntryRef]:
+        blocked = self._blocked() - {self.own}
+        refs = views.addressed_to(self.store, key, since_ms=since_ms, limit=limit)
+        return [ref for ref in refs if ref[0] not in blocked and ref[0] != key]

@@ -5,6 +5,9 @@ FeedSource protocol, and this module hands it the store through
 :class:`~lndesk.app.feeds.StoreFeeds`. It also keeps the rules that need both sides:
 
 * what I publish is announced to my followers at once (and synced later if nobody hears);
+* what I publish that addresses people (a reply, a share, a mention) is sent to their
+  inboxes at once (and found by their inbox catch-up later if nobody hears);
+* feeds I blocked are neither stored, served nor relayed (StoreFeeds leaves them out);
 * following a feed subscribes to its announcements and asks peers and the DHT for it;
 * a restored identity may publish again once a peer has shown how far its own log goes.
 
@@ -73,7 +76,7 @@ class AppNode:
         self.service = service
         self._listener = listener
         self._extra: list[EventSink] = []
-        self.feeds = StoreFeeds(service.store, service.public_key)
+        self.feeds = StoreFeeds(service.store, service.public_key, blocked=service.local.blocked)
         self.node = Node(
             service.identity.seed,
             self.feeds,
@@ -109,6 +112,7 @@ class AppNode:
 
     async def _after_own_entry(self, _seq: int, entry: bytes, payload: bytes | None) -> None:
         await self.node.announce(entry, payload)
+        await self.node.send_notices(entry, payload)
         parsed = decode_entry(entry)
         content = _content(parsed, payload)
         if isinstance(content, Follow):

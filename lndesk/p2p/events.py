@@ -79,7 +79,10 @@ class EntriesStored:
     height: int
     max_seq: int
     via: str
-    """"sync" or "gossip"; "local" for entries this node's owner just published."""
+    """How they came: "sync", "gossip" (a head announcement), "inbox" (addressed to this
+    node's owner or to a followed feed: an inbox notice or inbox catch-up), "fetch"
+    (entries named by stored ones, or asked for by the app); "local" for entries this
+    node's owner just published."""
     peer: bytes | None
 
 

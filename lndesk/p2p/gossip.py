@@ -34,8 +34,16 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   topic, wrong payload) must not get the good announcement rejected. Only valid
   messages are remembered as seen (for ``SEEN_TTL`` seconds).
 
+Inbox notices (``lndesk.p2p.inbox``) share this Pubsub: a host runs one GossipSub, so
+``HeadGossip`` also joins inbox topics (``watch_inbox``), validates their messages and
+hands the valid ones to ``on_notice``. A notice's message id is ``01`` followed by a hash
+of the addressed key and the entry id, so the same entry sent to two inboxes, or also
+announced on its author's feed topic, is never dropped as a duplicate.
+
 Malformed messages never raise out of the node: the message id function and the topic
-validator catch everything, and each rejection is reported through ``on_invalid``.
+validators catch everything, and each rejection is reported through ``on_invalid``
+(except those that are no one's fault: a notice of a content type this version does
+not know, or from an author this node blocks, is dropped without blame).
 """
 
 from __future__ import annotations
@@ -65,11 +73,21 @@ from lndesk.p2p.announce import (
     split_announcement,
 )
 from lndesk.p2p.config import Limits
+from lndesk.p2p.inbox import (
+    MAX_NOTICE_SIZE,
+    InboxNotice,
+    UnknownContentType,
+    decode_notice,
+    encode_notice,
+    inbox_topic,
+    notice_id,
+    split_notice,
+)
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
-__all__ = ["HeadAnnouncement", "HeadGossip", "message_id"]
+__all__ = ["HeadAnnouncement", "HeadGossip", "InboxNotice", "message_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,21 +101,41 @@ DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
 _MAX_SUBSCRIPTIONS_PER_RPC = 5000
 
 OnHead = Callable[[ID, HeadAnnouncement], Awaitable[None]]
+OnNotice = Callable[[ID, InboxNotice], Awaitable[None]]
 OnInvalid = Callable[[ID, str], None]
+Accepts = Callable[[bytes], bool]
+Delivered = HeadAnnouncement | InboxNotice
 
 
 def message_id(msg: rpc_pb2.Message) -> bytes:
     """The pubsub message id: the announced entry's id (32 bytes).
 
-    Anything that is not laid out as an announcement gets ``0x00`` followed by a hash
-    of its bytes (33 bytes, so it can never equal an entry id). Never raises.
+    An inbox notice gets ``0x01`` followed by a hash of its key and entry id; anything
+    laid out as neither gets ``0x00`` followed by a hash of its bytes (33 bytes each,
+    so neither can equal an entry id). Never raises.
     """
     data = bytes(msg.data)
+    layout = _layout(data)
+    if isinstance(layout, bytes):
+        return blake2b_256(layout)
+    if layout is not None:
+        return notice_id(*layout)
+    return b"\x00" + blake2b_256(data[: MAX_ANNOUNCEMENT_SIZE + 1])
+
+
+def _layout(data: bytes) -> bytes | tuple[bytes, bytes] | None:
+    """The entry of an announcement, (to, entry) of a notice, or None for other data."""
     try:
-        entry_raw, _author, _payload = split_announcement(data)
+        return split_announcement(data)[0]
     except Exception:  # ids are computed before validation, for any bytes
-        return b"\x00" + blake2b_256(data[: MAX_ANNOUNCEMENT_SIZE + 1])
-    return blake2b_256(entry_raw)
+        logger.debug("gossip data is not laid out as a head announcement")
+    if len(data) > MAX_NOTICE_SIZE:
+        return None
+    try:
+        to, entry_raw, _payload = split_notice(data)
+    except Exception:  # not a notice either
+        return None
+    return to, entry_raw
 
 
 class _Queues(dict[ID, RpcQueue]):
@@ -179,12 +217,15 @@ class _Pubsub(Pubsub):
 
 
 class HeadGossip:
-    """Announce heads of feeds and receive the announcements of followed feeds.
+    """Announce heads of feeds and receive the announcements of followed feeds; send and
+    receive inbox notices on the inbox topics this node watches.
 
-    ``on_head(peer, announcement)`` is called in trio, one call at a time per feed, for
+    ``on_head(peer, announcement)`` is called in trio, one call at a time per topic, for
     every valid announcement received from another node; ``peer`` is the connected
-    peer that delivered it (it validated it, so it holds that head). ``on_invalid(peer,
-    reason)`` is called for every rejected message, with the peer that sent it.
+    peer that delivered it (it validated it, so it holds that head). ``on_notice(peer,
+    notice)`` likewise for every valid inbox notice on a watched inbox topic whose
+    author ``accepts`` allows. ``on_invalid(peer, reason)`` is called for every
+    rejected message its sender is to blame for.
     """
 
     def __init__(
@@ -194,17 +235,23 @@ class HeadGossip:
         limits: Limits,
         on_head: OnHead,
         on_invalid: OnInvalid,
+        on_notice: OnNotice | None = None,
+        accepts: Accepts = lambda _key: True,
     ) -> None:
         self._host = host
         self._limits = limits
         self._on_head = on_head
+        self._on_notice = on_notice
         self._on_invalid = on_invalid
+        self._accepts = accepts
         self._pubsub: _Pubsub | None = None
         self._nursery: trio.Nursery | None = None
-        self._readers: dict[bytes, tuple[trio.CancelScope, trio.MemorySendChannel[Any]]] = {}
-        # The last message the validator accepted, with its sender and decoded form:
+        self._readers: dict[str, tuple[trio.CancelScope, trio.MemorySendChannel[Any]]] = {}
+        self._feeds: set[bytes] = set()
+        self._inboxes: set[bytes] = set()
+        # The last message a validator accepted, with its sender and decoded form:
         # Pubsub validates and then delivers a message without yielding in between.
-        self._validated: tuple[rpc_pb2.Message, ID, HeadAnnouncement] | None = None
+        self._validated: tuple[rpc_pb2.Message, ID, Delivered] | None = None
 
     @property
     def pubsub(self) -> _Pubsub:
@@ -229,7 +276,8 @@ class HeadGossip:
             max_messages_per_topic_per_second=FORWARD_RATE,
             eclipse_protection_enabled=False,
         )
-        subscriptions = max(self._limits.want_feeds, 1)
+        # A feed topic and an inbox topic per followed feed, and this node's own two.
+        subscriptions = 2 * max(self._limits.want_feeds, 1)
         pubsub = _Pubsub(
             self._host,
             router,
@@ -252,28 +300,53 @@ class HeadGossip:
         finally:
             self._pubsub = self._nursery = None
             self._readers.clear()
+            self._feeds.clear()
+            self._inboxes.clear()
 
     async def follow(self, author: bytes) -> None:
         """Subscribe to ``author``'s feed topic (idempotent)."""
-        pubsub, nursery = self.pubsub, self._nursery
-        assert nursery is not None
-        if author in self._readers:
-            return
         topic = feed_topic(author)
-        send, receive = trio.open_memory_channel[tuple[ID, HeadAnnouncement]](DELIVERY_QUEUE)
-        scope = trio.CancelScope()
-        self._readers[author] = (scope, send)
-        pubsub.set_topic_validator(topic, self._validator(topic), is_async_validator=False)
-        nursery.start_soon(self._read, scope, receive)
-        await pubsub.subscribe(topic)
+        if await self._join(topic, self._head_validator(topic), self._on_head):
+            self._feeds.add(author)
 
     async def unfollow(self, author: bytes) -> None:
         """Leave ``author``'s feed topic; announcements already queued are dropped."""
-        reader = self._readers.pop(author, None)
+        self._feeds.discard(author)
+        await self._leave(feed_topic(author))
+
+    async def watch_inbox(self, key: bytes) -> None:
+        """Subscribe to ``key``'s inbox topic (idempotent): relay and receive its notices."""
+        topic = inbox_topic(key)
+        if await self._join(topic, self._notice_validator(topic), self._on_notice):
+            self._inboxes.add(key)
+
+    async def unwatch_inbox(self, key: bytes) -> None:
+        self._inboxes.discard(key)
+        await self._leave(inbox_topic(key))
+
+    async def _join(
+        self,
+        topic: str,
+        validator: Callable[[ID, rpc_pb2.Message], bool],
+        handler: Callable[[ID, Any], Awaitable[None]] | None,
+    ) -> bool:
+        pubsub, nursery = self.pubsub, self._nursery
+        assert nursery is not None
+        if topic in self._readers:
+            return False
+        send, receive = trio.open_memory_channel[tuple[ID, Any]](DELIVERY_QUEUE)
+        scope = trio.CancelScope()
+        self._readers[topic] = (scope, send)
+        pubsub.set_topic_validator(topic, validator, is_async_validator=False)
+        nursery.start_soon(self._read, scope, receive, handler)
+        await pubsub.subscribe(topic)
+        return True
+
+    async def _leave(self, topic: str) -> None:
+        reader = self._readers.pop(topic, None)
         if reader is None:
             return
         reader[0].cancel()
-        topic = feed_topic(author)
         pubsub = self.pubsub
         await pubsub.unsubscribe(topic)
         pubsub.remove_topic_validator(topic)
@@ -288,7 +361,11 @@ class HeadGossip:
             self._pubsub.remove_from_blacklist(peer_id)
 
     def following(self) -> frozenset[bytes]:
-        return frozenset(self._readers)
+        return frozenset(self._feeds)
+
+    def watching(self) -> frozenset[bytes]:
+        """The keys whose inbox topics this node is subscribed to."""
+        return frozenset(self._inboxes)
 
     async def announce(self, entry_raw: bytes, payload: bytes | None) -> None:
         """Announce a head on its author's topic (any author: also after a sync).
@@ -308,16 +385,40 @@ class HeadGossip:
         author = decode_announcement(data).author
         await self.pubsub.publish(feed_topic(author), data)
 
+    async def notify(self, to: bytes, entry_raw: bytes, payload: bytes) -> None:
+        """Send an inbox notice of an entry addressed to ``to`` on ``to``'s inbox topic.
+
+        Raises ``SizeError`` if the notice would be over ``MAX_NOTICE_SIZE`` (the entry
+        then reaches ``to`` by catch-up) and ``EntryError`` if the entry is invalid or not
+        addressed to ``to``. It goes to every connected peer on the topic (flood publish),
+        whether or not this node watches the topic.
+        """
+        data = encode_notice(to, entry_raw, payload)
+        await self.pubsub.publish(inbox_topic(to), data)
+
     def topic_peers(self, author: bytes) -> int:
         """How many connected peers are subscribed to ``author``'s feed topic."""
+        return self._peers_on(feed_topic(author))
+
+    def inbox_peers(self, key: bytes) -> int:
+        """How many connected peers are subscribed to ``key``'s inbox topic."""
+        return self._peers_on(inbox_topic(key))
+
+    def _peers_on(self, topic: str) -> int:
         if self._pubsub is None:
             return 0
-        return len(self._pubsub.peer_topics.get(feed_topic(author), ()))
+        return len(self._pubsub.peer_topics.get(topic, ()))
 
     async def wait_for_topic_peers(self, author: bytes, n: int) -> None:
         """Wait until at least ``n`` connected peers subscribe to ``author``'s topic."""
         pubsub = self.pubsub
         while self.topic_peers(author) < n:
+            await pubsub.subscriptions_changed.wait()
+
+    async def wait_for_inbox_peers(self, key: bytes, n: int) -> None:
+        """Wait until at least ``n`` connected peers subscribe to ``key``'s inbox topic."""
+        pubsub = self.pubsub
+        while self.inbox_peers(key) < n:
             await pubsub.subscriptions_changed.wait()
 
     async def wait_for_mesh(self, author: bytes, peer_id: ID) -> None:
@@ -326,7 +427,7 @@ class HeadGossip:
 
     # --- receiving ------------------------------------------------------------
 
-    def _validator(self, topic: str) -> Callable[[ID, rpc_pb2.Message], bool]:
+    def _head_validator(self, topic: str) -> Callable[[ID, rpc_pb2.Message], bool]:
         def validate(forwarder: ID, msg: rpc_pb2.Message) -> bool:
             try:
                 if len(msg.topicIDs) != 1:
@@ -344,6 +445,35 @@ class HeadGossip:
 
         return validate
 
+    def _notice_validator(self, topic: str) -> Callable[[ID, rpc_pb2.Message], bool]:
+        def validate(forwarder: ID, msg: rpc_pb2.Message) -> bool:
+            try:
+                if len(msg.topicIDs) != 1:
+                    raise DecodeError("inbox notice must name exactly one topic")
+                notice = decode_notice(bytes(msg.data), topic=topic)
+            except UnknownContentType as exc:  # maybe a later version's: no one's fault
+                logger.info("dropped an inbox notice from %s: %s", forwarder, exc)
+                return False
+            except EntryError as exc:
+                self._reject(forwarder, str(exc))
+                return False
+            except Exception as exc:  # a bug here must not take the node down
+                logger.exception("inbox notice validator failed")
+                self._reject(forwarder, f"inbox notice could not be checked: {exc!r}")
+                return False
+            try:
+                accepted = self._accepts(notice.entry.author)
+            except Exception:  # the store could not tell: keep nothing, blame no one
+                logger.exception("could not check whether an author is blocked")
+                accepted = False
+            if not accepted:
+                logger.debug("dropped an inbox notice of a blocked author")
+                return False  # neither kept nor relayed; the forwarder did nothing wrong
+            self._validated = (msg, forwarder, notice)
+            return True
+
+        return validate
+
     def _reject(self, peer: ID, reason: str) -> None:
         logger.info("rejected gossip from %s: %s", peer, reason)
         try:
@@ -357,30 +487,30 @@ class HeadGossip:
         pubsub = self._pubsub
         if pubsub is None or msg.from_id == pubsub.my_id.to_bytes():
             return  # our own publish
-        if validated is None or validated[0] is not msg:
+        if validated is None or validated[0] is not msg or len(msg.topicIDs) != 1:
             return  # not checked by one of our validators: not on a topic we follow
-        _msg, forwarder, announcement = validated
-        reader = self._readers.get(announcement.author)
+        _msg, forwarder, item = validated
+        reader = self._readers.get(msg.topicIDs[0])
         if reader is None:
             return
         try:
-            reader[1].send_nowait((forwarder, announcement))
+            reader[1].send_nowait((forwarder, item))
         except trio.WouldBlock:
-            logger.warning(
-                "dropped a head announcement of seq %d: delivery queue full",
-                announcement.entry.seq,
-            )
+            logger.warning("dropped a message of entry %d: delivery queue full", item.entry.seq)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
 
     async def _read(
         self,
         scope: trio.CancelScope,
-        receive: trio.MemoryReceiveChannel[tuple[ID, HeadAnnouncement]],
+        receive: trio.MemoryReceiveChannel[tuple[ID, Any]],
+        handler: Callable[[ID, Any], Awaitable[None]] | None,
     ) -> None:
         with scope, receive:
-            async for forwarder, announcement in receive:
+            async for forwarder, item in receive:
+                if handler is None:
+                    continue
                 try:
-                    await self._on_head(forwarder, announcement)
+                    await handler(forwarder, item)
                 except Exception:
-                    logger.exception("on_head callback failed")
+                    logger.exception("gossip delivery callback failed")

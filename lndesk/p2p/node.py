@@ -16,12 +16,17 @@ What triggers a sync session with a peer:
 
 At most one outgoing session runs per peer; requests arriving meanwhile are merged
 into the next one.
+
+Entries addressed to this node's owner, and entries that stored ones refer to, arrive
+outside of followed feeds (:mod:`lndesk.p2p.inboxes`): inbox notices on the inbox topics
+of the owner and of the followed feeds; inbox catch-up with each peer when it connects
+and with every anti-entropy round; and fetches of shared entries and reply parents.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,7 @@ from lndesk.errors import (
     NetworkError,
     StoreError,
 )
+from lndesk.p2p.catchup import CATCHUP_PROTOCOL, CatchupClient, CatchupServer
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
 from lndesk.p2p.events import (
@@ -58,11 +64,14 @@ from lndesk.p2p.events import (
     PeerPenalised,
     PenaltyEnded,
 )
+from lndesk.p2p.fetch import RefFetcher
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
-from lndesk.p2p.host import build_host, dial, public_key_of, serving
+from lndesk.p2p.host import build_host, dial, peer_id_of, public_key_of, serving
+from lndesk.p2p.inbox import InboxNotice
+from lndesk.p2p.inboxes import Inboxes, Items
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.penalty import PenaltyBox
-from lndesk.p2p.ports import FeedSource
+from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
 from lndesk.p2p.sync import SYNC_PROTOCOL, SyncClient, SyncServer
@@ -120,9 +129,41 @@ class Node:
             penalise=self.penalise,
             key_of=public_key_of,
             newest_first=config.newest_first,
+            on_stored=self._on_stored,
         )
         self.gossip = HeadGossip(
-            self.host, limits=config.limits, on_head=self._on_head, on_invalid=self._on_invalid
+            self.host,
+            limits=config.limits,
+            on_head=self._on_head,
+            on_invalid=self._on_invalid,
+            on_notice=self._on_notice,
+            accepts=source.accepts,
+        )
+        self.catchup_server = CatchupServer(
+            source,
+            config.limits,
+            events=self._emit,
+            penalise=self.penalise,
+            is_penalised=self.is_penalised,
+        )
+        self.inboxes = Inboxes(
+            source,
+            self.gossip,
+            RefFetcher(
+                self.host,
+                source,
+                config.limits,
+                events=self._emit,
+                penalise=self.penalise,
+                key_of=public_key_of,
+            ),
+            CatchupClient(self.host, config.limits, penalise=self.penalise),
+            emit=self._emit,
+            penalise=self.penalise,
+            is_penalised=self.is_penalised,
+            key_of=public_key_of,
+            peer_of=peer_id_of,
+            connected=self.host.get_connected_peers,
         )
         self.discovery = Discovery(
             self.host,
@@ -160,10 +201,13 @@ class Node:
                 self._nursery = nursery
                 self.scheduler.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
+                self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 watch_connections(self.host, self._on_connected, self._on_disconnected)
                 await nursery.start(self.gossip.run)
+                await nursery.start(self.inboxes.run)
                 for feed in self.source.wanted_feeds():
                     await self.gossip.follow(feed)
+                    await self.gossip.watch_inbox(feed)
                 await nursery.start(self.discovery.run)
                 await nursery.start(self.relay.run)
                 nursery.start_soon(self._resync_loop)
@@ -292,6 +336,7 @@ class Node:
             self.peerbook.seen(str(peer), [address])
         self.discovery.add_peer(peer)
         self.request_sync(peer)
+        self.inboxes.catch_up_soon(peer)
         if self._nursery is not None:
             self._nursery.start_soon(self._measure_latency, peer)
 
@@ -307,6 +352,7 @@ class Node:
     def _on_disconnected(self, peer: ID, _address: str) -> None:
         if peer in self.host.get_connected_peers():
             return
+        self.inboxes.forget(peer)
         key = public_key_of(peer)
         if key is not None:
             self._emit(PeerLost(key))
@@ -383,8 +429,15 @@ class Node:
         await self.announce(entry, payload)
 
     async def sync_now(self, timeout: float = 120.0) -> SyncSummary:
-        """Sync with every connected peer and wait until every session has ended."""
-        return await self.scheduler.run_round(self.host.get_connected_peers(), timeout)
+        """Sync with every connected peer and wait until every session has ended; also
+        ask each for entries addressed to this node (they are not counted in the summary)."""
+        start = trio.current_time()
+        peers = self.host.get_connected_peers()
+        for peer in peers:
+            self.inboxes.catch_up_soon(peer)
+        summary = await self.scheduler.run_round(peers, timeout)
+        await self.inboxes.wait_idle(max(0.0, timeout - (trio.current_time() - start)))
+        return summary
 
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until at least one peer is connected; False if none came within ``timeout``."""
@@ -401,6 +454,7 @@ class Node:
             await trio.sleep(self.config.resync_interval)
             for peer in self.host.get_connected_peers():
                 self.request_sync(peer)
+                self.inboxes.catch_up_soon(peer)
 
     async def _save_peers_loop(self) -> None:
         """Keep the list of known peers on disk (also saved at stop), so a node that is
@@ -441,8 +495,10 @@ class Node:
     # --- feeds and gossip --------------------------------------------------------
 
     async def follow(self, feed: bytes) -> None:
-        """Start receiving ``feed``: subscribe to its heads, ask peers and the DHT for it."""
+        """Start receiving ``feed``: subscribe to its heads and its inbox (to relay and
+        keep what is addressed to its author), ask peers and the DHT for it."""
         await self.gossip.follow(feed)
+        await self.gossip.watch_inbox(feed)
         for peer in self.host.get_connected_peers():
             self.request_sync(peer, [feed])
         if self._nursery is not None:
@@ -450,6 +506,8 @@ class Node:
 
     async def unfollow(self, feed: bytes) -> None:
         await self.gossip.unfollow(feed)
+        if feed != self.source.own_key():
+            await self.gossip.unwatch_inbox(feed)
 
     async def _find_providers(self, feed: bytes) -> None:
         try:
@@ -514,11 +572,33 @@ class Node:
                         public_key_of(peer),
                     )
                 )
+                self.inboxes.note_stored(peer, author, [(entry.raw, head.payload)])
                 return
         self.request_sync(peer, [author])
 
     def _on_invalid(self, peer: ID, reason: str) -> None:
         self.penalise(peer, f"gossip: {reason}")
+
+    # --- inboxes and referenced entries -----------------------------------------------
+
+    async def send_notices(self, entry: bytes, payload: bytes | None) -> int:
+        """Send an inbox notice of an entry just published to every person it addresses
+        (replied to, shared, mentioned); returns how many were sent. Best effort: what
+        nobody hears now reaches them by inbox catch-up."""
+        return await self.inboxes.send_notices(entry, payload)
+
+    async def fetch_refs(self, refs: Sequence[EntryRef], peer: bytes | None = None) -> int:
+        """Fetch the referenced entries ``(author, seq, id)`` that are not stored, from the
+        node of ``peer`` (an lndesk key) or else from connected peers; returns how many
+        were stored (reported as ``EntriesStored`` with ``via="fetch"``). An entry whose
+        id is not the referenced one is not stored; blocked authors are skipped."""
+        return await self.inboxes.fetch_refs(refs, None if peer is None else peer_id_of(peer))
+
+    async def _on_notice(self, peer: ID, notice: InboxNotice) -> None:
+        await self.inboxes.on_notice(peer, notice)
+
+    def _on_stored(self, peer: ID, feed: bytes, items: Items) -> None:
+        self.inboxes.note_stored(peer, feed, items)
 
     # --- events ------------------------------------------------------------------
 

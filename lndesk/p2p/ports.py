@@ -23,6 +23,10 @@ class Held:
     forked_at: int | None = None
 
 
+EntryRef = tuple[bytes, int, bytes]
+"""A reference to one entry: (author key, seq, entry id), as in content references."""
+
+
 class IngestOutcome(Protocol):
     @property
     def stored(self) -> int: ...
@@ -31,7 +35,11 @@ class IngestOutcome(Protocol):
 
 
 class FeedSource(Protocol):
-    """Storage as the node sees it."""
+    """Storage as the node sees it.
+
+    A feed that is not accepted (its owner blocked it) is as if absent: it is held at
+    zero, neither served, wanted nor listed, and ingesting it stores nothing.
+    """
 
     def own_key(self) -> bytes:
         """The key of this node's own feed."""
@@ -70,4 +78,16 @@ class FeedSource(Protocol):
         ``key``'s (the sender is then penalised) or a :class:`lndesk.errors.StoreError`
         for a local problem.
         """
+        ...
+
+    def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[EntryRef]:
+        """Held entries addressed to ``key`` (docs/protocol.md 10.10), newest first.
+
+        At most ``limit`` references, of entries whose claimed time is ``since_ms`` or
+        later; never an entry by ``key`` itself, nor one of a feed not accepted.
+        """
+        ...
+
+    def accepts(self, key: bytes) -> bool:
+        """Whether entries of ``key``'s feed may be stored and served (False: blocked)."""
         ...

@@ -64,6 +64,10 @@ SYNC_PROTOCOL = TProtocol(PROTOCOL_ID)
 Penalise = Callable[[Any, str], None]
 """Called with a libp2p peer ID and a reason when a peer must be refused for a while."""
 
+OnStored = Callable[[Any, bytes, Sequence[tuple[bytes, bytes | None]]], None]
+"""Called with the peer, the feed and the items of a batch of which entries were stored
+(the node looks in them for shared entries and reply parents it lacks)."""
+
 
 class PeerMisbehaved(ProtocolError):
     """The peer broke the protocol or sent unauthentic entries; it has been penalised."""
@@ -215,7 +219,7 @@ class SyncServer:
             )
             if not run:
                 held = self.source.stored_seqs(get.feed, seq, get.last)
-                if not held:
+                if not held or min(held) == seq:  # nothing more, or unreadable (blocked)
                     break
                 seq = min(held)
                 continue
@@ -248,6 +252,7 @@ class SyncClient:
         penalise: Penalise,
         key_of: Callable[[Any], bytes | None],
         newest_first: bool,
+        on_stored: OnStored | None = None,
     ) -> None:
         self.host = host
         self.source = source
@@ -256,6 +261,7 @@ class SyncClient:
         self._penalise = penalise
         self._key_of = key_of
         self.newest_first = newest_first
+        self._on_stored = on_stored
         self._feed_locks: defaultdict[bytes, trio.Lock] = defaultdict(trio.Lock)
 
     async def sync_with(self, peer: Any, feeds: Sequence[bytes] | None = None) -> SessionReport:
@@ -376,7 +382,7 @@ class SyncClient:
                 )
             if not isinstance(message, Batch) or message.feed != key:
                 raise ProtocolError("expected a batch of the requested feed")
-            _check_range(message.items, first, last)
+            check_range(message.items, first, last)
             received += len(message.items)
             held = self.source.held(key)
             if not frozen and suspect is None:
@@ -400,6 +406,8 @@ class SyncClient:
                                 key, outcome.stored, held.height, held.max_seq, "sync", peer_key
                             )
                         )
+                        if self._on_stored is not None:
+                            self._on_stored(peer, key, message.items)
             await frames.send(Ack(held.height))
             if peer_key is not None:
                 self._events(SyncProgress(peer_key, key, _progress(held), offer.max_seq))
@@ -438,7 +446,7 @@ class SyncClient:
         raise ChainError(f"the peer's entries of feed {key.hex()[:8]} do not link to ours")
 
 
-def _check_range(items: Sequence[tuple[bytes, bytes | None]], first: int, last: int) -> None:
+def check_range(items: Sequence[tuple[bytes, bytes | None]], first: int, last: int) -> None:
     """A batch must be a contiguous run inside the range asked for."""
     low, high = decode_entry(items[0][0]).seq, decode_entry(items[-1][0]).seq
     if not first <= low <= high <= last or high - low + 1 != len(items):

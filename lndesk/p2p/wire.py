@@ -220,13 +220,18 @@ _PARSERS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Message]]]
 }
 
 
-class FrameStream:
-    """Reads and writes frames on a libp2p stream, enforcing the frame size cap.
+class FrameReader:
+    """Reads and writes length-prefixed frames on a libp2p stream, enforcing a size cap.
 
-    Writes are queued and sent together by :meth:`flush`: one stream write per
-    ~60 KiB instead of one per frame is what makes a batch cheap (each write costs
-    about half a millisecond of Python in the muxer and Noise layers).
+    The framing of every lndesk stream protocol (a u32 big-endian length, then the
+    body); :class:`FrameStream` adds the sync messages, ``lndesk.p2p.catchup`` the inbox
+    catch-up ones. Writes are queued and sent together by :meth:`flush`: one stream
+    write per ~60 KiB instead of one per frame is what makes a batch cheap (each write
+    costs about half a millisecond of Python in the muxer and Noise layers).
     """
+
+    name = "sync"
+    """The protocol named in error messages."""
 
     def __init__(self, stream: Any, max_frame: int) -> None:
         self.stream = stream
@@ -234,8 +239,9 @@ class FrameStream:
         self._buffer = bytearray()
         self._out: list[bytes] = []
 
-    async def send(self, message: Message, *, flush: bool = True) -> None:
-        self._out.append(encode_frame(message))
+    async def send_frame(self, frame: bytes, *, flush: bool = True) -> None:
+        """Queue one whole frame (length prefix included); send it unless ``flush`` is off."""
+        self._out.append(frame)
         if flush:
             await self.flush()
 
@@ -247,19 +253,21 @@ class FrameStream:
         try:
             await self.stream.write(data)
         except StreamError as exc:
-            raise StreamGone(f"the sync stream closed: {exc or type(exc).__name__}") from exc
+            raise StreamGone(f"the {self.name} stream closed: {exc or type(exc).__name__}") from exc
 
-    async def receive(self) -> Message | None:
-        """The next message, or None when the peer closed the stream cleanly between frames."""
+    async def receive_body(self) -> bytes | None:
+        """The next frame's body, or None when the peer closed the stream between frames."""
         head = await self._read_exactly(FRAME_HEAD.size, eof_ok=True)
         if head is None:
             return None
         (length,) = FRAME_HEAD.unpack(head)
         if length > self.max_frame:
-            raise ProtocolError(f"a sync frame of {length} bytes is over the {self.max_frame} cap")
+            raise ProtocolError(
+                f"a {self.name} frame of {length} bytes is over the {self.max_frame} cap"
+            )
         body = await self._read_exactly(length, eof_ok=False)
         assert body is not None
-        return decode_frame_body(body)
+        return body
 
     async def _read_exactly(self, size: int, *, eof_ok: bool) -> bytes | None:
         while len(self._buffer) < size:
@@ -268,12 +276,26 @@ class FrameStream:
             except StreamEOF:
                 chunk = b""
             except StreamError as exc:
-                raise StreamGone(f"the sync stream was reset: {exc or type(exc).__name__}") from exc
+                raise StreamGone(
+                    f"the {self.name} stream was reset: {exc or type(exc).__name__}"
+                ) from exc
             if not chunk:
                 if eof_ok and not self._buffer:
                     return None
-                raise StreamGone("the peer closed the sync stream in the middle of a frame")
+                raise StreamGone(f"the peer closed the {self.name} stream in the middle of a frame")
             self._buffer += chunk
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
+
+
+class FrameStream(FrameReader):
+    """Sync frames on a libp2p stream (see :class:`FrameReader`)."""
+
+    async def send(self, message: Message, *, flush: bool = True) -> None:
+        await self.send_frame(encode_frame(message), flush=flush)
+
+    async def receive(self) -> Message | None:
+        """The next message, or None when the peer closed the stream cleanly between frames."""
+        body = await self.receive_body()
+        return None if body is None else decode_frame_body(body)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import cbor2
+from inbox_vectors import inbox_doc
 from vector_helpers import (
     SEED_ADA,
     SEED_BEN,
@@ -490,4 +491,5 @@ def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         "not_topics": not_topics(ada),
         "counts": counts,
         "negative": negative,
+        "inbox": inbox_doc(ada, ben),
     }

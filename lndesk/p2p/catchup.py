@@ -1,0 +1,305 @@
+"""Inbox catch-up ``/lndesk/inbox/1``: "which entries you hold are addressed to this key?"
+
+A node that was offline when a reply to it was sent (so it missed the inbox notice,
+``lndesk.p2p.inbox``) asks its peers, when it connects to them and then with every
+anti-entropy round, for the entries they hold that are addressed to its own key. The
+answer is a list of entry references; the node fetches the ones it does not hold with
+the sync protocol (``lndesk.p2p.fetch``), so no entry travels over this protocol.
+
+One stream carries one question and one answer, each one frame (the framing of the
+sync protocol, section 20.1 of docs/protocol.md; the messages are in section 29):
+
+1. asker → ``ask``: ``to`` (the key), ``since`` (a claimed time in ms), ``limit``;
+2. server → ``refs``: at most ``limit`` references ``[author, seq, id]``, newest first,
+   or ``error``; then the server closes the stream.
+
+Decoding is as strict as sync: anything but exactly these messages is a ProtocolError,
+and the peer that sent it is penalised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+from libp2p.custom_types import TProtocol
+
+from lndesk import canonical
+from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
+from lndesk.errors import DecodeError, ProtocolError
+from lndesk.p2p.config import Limits
+from lndesk.p2p.events import EventSink, NodeWarning
+from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.sync import PeerMisbehaved, Penalise, SessionRefused
+from lndesk.p2p.wire import FRAME_HEAD, Error, FrameReader, StreamGone
+
+logger = logging.getLogger(__name__)
+
+CATCHUP_PROTOCOL_ID = "/lndesk/inbox/1"
+CATCHUP_PROTOCOL = TProtocol(CATCHUP_PROTOCOL_ID)
+MAX_REFS = 500
+"""Most references one ``ask`` may request (``limit``) and one ``refs`` may hold."""
+MAX_CATCHUP_FRAME = 65536
+"""Largest catch-up frame body accepted: 500 references are about 40 KB."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Asker → server: entries addressed to ``to`` claimed at or after ``since``."""
+
+    to: bytes
+    since: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refs:
+    """Server → asker: references to held entries addressed to the key, newest first."""
+
+    refs: tuple[EntryRef, ...]
+
+
+CatchupMessage = Ask | Refs | Error
+
+
+def encode_catchup_frame(message: CatchupMessage) -> bytes:
+    if isinstance(message, Ask):
+        doc: dict[str, Any] = {
+            "t": "ask",
+            "to": message.to,
+            "since": message.since,
+            "limit": message.limit,
+        }
+    elif isinstance(message, Refs):
+        doc = {"t": "refs", "refs": [list(ref) for ref in message.refs]}
+    else:
+        doc = {"t": "error", "code": message.code, "message": message.message}
+    body = canonical.encode(doc)
+    return FRAME_HEAD.pack(len(body)) + body
+
+
+def decode_catchup_body(body: bytes) -> CatchupMessage:
+    """Decode one catch-up frame body (without its length prefix), strictly."""
+    try:
+        doc = canonical.decode(body)
+    except DecodeError as exc:
+        raise ProtocolError(f"an inbox catch-up frame is not valid CBOR: {exc}") from exc
+    if type(doc) is not dict:
+        raise ProtocolError("an inbox catch-up frame is not a map")
+    kind = doc.get("t")
+    fields = _FIELDS.get(kind) if type(kind) is str else None
+    if fields is None:
+        raise ProtocolError(f"unknown inbox catch-up message type {kind!r}")
+    if set(doc) != {"t", *fields}:
+        raise ProtocolError(f"inbox catch-up message {kind!r} must have exactly {fields}")
+    if kind == "ask":
+        return _ask(doc)
+    if kind == "refs":
+        return _refs(doc)
+    code, message = doc["code"], doc["message"]
+    if type(code) is not str or type(message) is not str or len(message) > 1000:
+        raise ProtocolError("error: code and message must be short text")
+    return Error(code, message)
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "ask": ("to", "since", "limit"),
+    "refs": ("refs",),
+    "error": ("code", "message"),
+}
+
+
+def _ask(doc: dict[str, Any]) -> Ask:
+    to, since, limit = doc["to"], doc["since"], doc["limit"]
+    if type(to) is not bytes or len(to) != KEY_SIZE:
+        raise ProtocolError("ask: 'to' must be a 32-byte key")
+    if type(since) is not int or not 0 <= since <= MAX_TIMESTAMP_MS:
+        raise ProtocolError(f"ask: 'since' is out of range: {since!r}")
+    if type(limit) is not int or not 1 <= limit <= MAX_REFS:
+        raise ProtocolError(f"ask: 'limit' must be 1 to {MAX_REFS}: {limit!r}")
+    return Ask(to, since, limit)
+
+
+def _refs(doc: dict[str, Any]) -> Refs:
+    items = doc["refs"]
+    if type(items) is not list:
+        raise ProtocolError("refs: 'refs' must be an array")
+    if len(items) > MAX_REFS:
+        raise ProtocolError(f"refs holds more than {MAX_REFS} references")
+    refs: list[EntryRef] = []
+    for item in items:
+        if (
+            type(item) is not list
+            or len(item) != 3
+            or type(item[0]) is not bytes
+            or len(item[0]) != KEY_SIZE
+            or type(item[1]) is not int
+            or not 1 <= item[1] <= MAX_SEQ
+            or type(item[2]) is not bytes
+            or len(item[2]) != HASH_SIZE
+        ):
+            raise ProtocolError("refs items must be entry references [author, seq, id]")
+        refs.append((item[0], item[1], item[2]))
+    if len({(author, seq) for author, seq, _ in refs}) != len(refs):
+        raise ProtocolError("refs names an entry twice")
+    return Refs(tuple(refs))
+
+
+class CatchupFrames(FrameReader):
+    """Catch-up frames on a libp2p stream."""
+
+    name = "inbox catch-up"
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream, MAX_CATCHUP_FRAME)
+
+    async def send(self, message: CatchupMessage) -> None:
+        await self.send_frame(encode_catchup_frame(message))
+
+    async def receive(self) -> CatchupMessage | None:
+        body = await self.receive_body()
+        return None if body is None else decode_catchup_body(body)
+
+
+def clean_refs(refs: Sequence[EntryRef], to: bytes, limit: int) -> tuple[EntryRef, ...]:
+    """What a server may send: valid references, none twice, none by ``to``, at most
+    ``limit`` (a store bug must not make it send a frame its peer rejects)."""
+    out: dict[tuple[bytes, int], EntryRef] = {}
+    for author, seq, entry_id in refs:
+        if len(out) >= limit:
+            break
+        if (
+            len(author) == KEY_SIZE
+            and author != to
+            and 1 <= seq <= MAX_SEQ
+            and len(entry_id) == HASH_SIZE
+        ):
+            out.setdefault((author, seq), (bytes(author), seq, bytes(entry_id)))
+    return tuple(out.values())
+
+
+class CatchupServer:
+    """Answers ``ask``: lists the held entries addressed to a key (any key, any peer
+    that is not penalised: like feeds, inboxes are public)."""
+
+    def __init__(
+        self,
+        source: FeedSource,
+        limits: Limits,
+        *,
+        events: EventSink,
+        penalise: Penalise,
+        is_penalised: Callable[[Any], bool],
+    ) -> None:
+        self.source = source
+        self.limits = limits
+        self._events = events
+        self._penalise = penalise
+        self._is_penalised = is_penalised
+        self._sessions: defaultdict[Any, int] = defaultdict(int)
+
+    async def handle(self, stream: Any) -> None:
+        peer = stream.muxed_conn.peer_id
+        if self._is_penalised(peer):
+            await _reset(stream)
+            return
+        frames = CatchupFrames(stream)
+        if self._sessions[peer] >= self.limits.streams_per_peer:
+            await _send_error(frames, "busy", "too many inbox catch-up requests from you at once")
+            return
+        self._sessions[peer] += 1
+        try:
+            await self._answer(frames)
+        except ProtocolError as exc:
+            self._penalise(peer, f"inbox catch-up: {exc}")
+            await _send_error(frames, "bad-request", str(exc))
+        except (trio.TooSlowError, OSError, StreamGone) as exc:
+            logger.info("inbox catch-up from %s ended: %s", peer, exc or "timed out")
+            await _reset(stream)
+        except Exception as exc:
+            if type(exc).__module__.startswith("libp2p."):  # the peer went away
+                logger.info("inbox catch-up from %s ended: %s", peer, exc)
+                await _reset(stream)
+            else:  # our side failed: say so, and keep the connection
+                logger.exception("could not answer an inbox catch-up from %s", peer)
+                self._events(NodeWarning(f"Could not answer an inbox request: {exc}"))
+                await _send_error(frames, "internal", "the server failed for a local reason")
+        finally:
+            self._sessions[peer] -= 1
+            if not self._sessions[peer]:
+                del self._sessions[peer]
+
+    async def _answer(self, frames: CatchupFrames) -> None:
+        with trio.fail_after(self.limits.session_timeout):
+            ask = await frames.receive()
+        if not isinstance(ask, Ask):
+            raise ProtocolError("an inbox catch-up must start with ask")
+        refs = self.source.addressed_to(ask.to, ask.since, ask.limit)
+        await frames.send(Refs(clean_refs(refs, ask.to, ask.limit)))
+        await _close(frames.stream)
+
+
+class CatchupClient:
+    """Asks peers for the entries they hold that are addressed to a key."""
+
+    def __init__(self, host: Any, limits: Limits, *, penalise: Penalise) -> None:
+        self.host = host
+        self.limits = limits
+        self._penalise = penalise
+
+    async def ask(self, peer: Any, to: bytes, since: int, limit: int = MAX_REFS) -> list[EntryRef]:
+        """The peer's references to entries addressed to ``to`` claimed since ``since``.
+
+        Raises PeerMisbehaved (the peer has been penalised), SessionRefused (it answered
+        with an error), or a libp2p error when the stream cannot be opened or breaks
+        (for example a peer that does not speak the protocol).
+        """
+        stream = await self.host.new_stream(peer, [CATCHUP_PROTOCOL])
+        frames = CatchupFrames(stream)
+        try:
+            await frames.send(Ask(to, since, limit))
+            with trio.fail_after(self.limits.session_timeout):
+                answer = await frames.receive()
+            if answer is None:
+                raise StreamGone("the peer closed the inbox catch-up stream without answering")
+            if isinstance(answer, Error):
+                raise SessionRefused(f"the peer refused: {answer.code}: {answer.message}")
+            if not isinstance(answer, Refs):
+                raise ProtocolError("the peer did not answer ask with refs")
+            if len(answer.refs) > limit:
+                raise ProtocolError(f"the peer sent more than the {limit} references asked for")
+        except ProtocolError as exc:
+            self._penalise(peer, f"inbox catch-up: {exc}")
+            await _reset(stream)
+            raise PeerMisbehaved(f"peer {peer} broke the inbox catch-up protocol: {exc}") from exc
+        except BaseException:
+            await _reset(stream)
+            raise
+        await _close(stream)
+        return list(answer.refs)
+
+
+async def _send_error(frames: CatchupFrames, code: str, message: str) -> None:
+    try:
+        await frames.send(Error(code, message[:1000]))
+    except Exception as exc:  # the peer may already be gone
+        logger.debug("could not send an inbox catch-up error: %s", exc)
+    await _close(frames.stream)
+
+
+async def _close(stream: Any) -> None:
+    try:
+        await stream.close()
+    except Exception as exc:  # closing a stream the peer reset
+        logger.debug("closing an inbox catch-up stream: %s", exc)
+
+
+async def _reset(stream: Any) -> None:
+    try:
+        await stream.reset()
+    except Exception as exc:  # resetting a stream that is already gone
+        logger.debug("resetting an inbox catch-up stream: %s", exc)

@@ -1,0 +1,257 @@
+"""Targeted fetch: single entries named by reference, over the sync protocol.
+
+A share names another author's entry, a reply its parent and root, an inbox catch-up
+answer the entries addressed to this node: ``(author, seq, id)``. Such entries are
+fetched with ``/lndesk/sync/1`` itself (docs/protocol.md section 30), so no other entry
+transfer exists: one session per peer, a ``want`` of the referenced authors with this
+node's heights, then ``get seq..seq`` for each reference the peer holds.
+
+Each entry arrives as a one-entry batch, authenticated like any other: by its own
+signature, or by the stored entries around it (section 7). On top of that the reader
+keeps it only if its id is the referenced one; an entry with another id is ignored,
+not stored and not held against the peer (the reference may be wrong, or the author
+may have forked the feed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from lndesk.entry import Entry, decode_entry
+from lndesk.errors import ChainError, EntryError, ForkedFeedError, ProtocolError
+from lndesk.identity import blake2b_256
+from lndesk.p2p.config import Limits
+from lndesk.p2p.events import EntriesStored, EventSink, FeedForked
+from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.sync import SYNC_PROTOCOL, PeerMisbehaved, Penalise, SessionRefused, check_range
+from lndesk.p2p.wire import (
+    Ack,
+    Batch,
+    Done,
+    Error,
+    FeedHave,
+    FrameStream,
+    Get,
+    Have,
+    StreamGone,
+    Want,
+)
+from lndesk.p2p.wire import Message as SyncMessage
+
+logger = logging.getLogger(__name__)
+
+HELD, MISSING, CONFLICT = "held", "missing", "conflict"
+
+Check = Callable[[Entry, bytes | None], bool]
+"""Decides whether a fetched entry (with the referenced id) is wanted after all."""
+
+
+@dataclass(slots=True)
+class FetchReport:
+    stored: list[tuple[bytes, bytes, bytes | None]] = field(default_factory=list)
+    """(author, entry, payload) of every entry stored."""
+    ignored: int = 0
+    """Entries received that were not stored: another id than referenced, refused by
+    the check, or not linking to what is stored."""
+
+
+def ref_state(source: FeedSource, ref: EntryRef) -> str:
+    """HELD (the referenced entry is stored), CONFLICT (another entry is stored at that
+    seq) or MISSING."""
+    author, seq, entry_id = ref
+    if not source.stored_seqs(author, seq, seq):
+        return MISSING
+    run = source.read_run(author, seq, seq, 1, 1 << 20)
+    if not run:
+        return MISSING
+    return HELD if blake2b_256(run[0][1]) == entry_id else CONFLICT
+
+
+def missing_refs(source: FeedSource, refs: Sequence[EntryRef]) -> list[EntryRef]:
+    """The references, once each, whose entries are not stored and may be (accepted)."""
+    out: dict[tuple[bytes, int], EntryRef] = {}
+    for ref in refs:
+        if (ref[0], ref[1]) in out or not source.accepts(ref[0]):
+            continue
+        if ref_state(source, ref) == MISSING:
+            out[ref[0], ref[1]] = ref
+    return list(out.values())
+
+
+class RefFetcher:
+    """Fetches referenced entries from one peer per call (see the module docstring)."""
+
+    def __init__(
+        self,
+        host: Any,
+        source: FeedSource,
+        limits: Limits,
+        *,
+        events: EventSink,
+        penalise: Penalise,
+        key_of: Callable[[Any], bytes | None],
+    ) -> None:
+        self.host = host
+        self.source = source
+        self.limits = limits
+        self._events = events
+        self._penalise = penalise
+        self._key_of = key_of
+
+    async def fetch_from(
+        self,
+        peer: Any,
+        refs: Sequence[EntryRef],
+        *,
+        via: str = "fetch",
+        check: Check | None = None,
+    ) -> FetchReport:
+        """Fetch from ``peer`` the referenced entries that are not stored.
+
+        Stored entries are reported as ``EntriesStored`` with ``via``. Raises
+        PeerMisbehaved (the peer has been penalised), SessionRefused, StoreError, or a
+        libp2p error when the stream cannot be opened or breaks.
+        """
+        report = FetchReport()
+        wanted: dict[bytes, dict[int, bytes]] = {}
+        for author, seq, entry_id in missing_refs(self.source, refs):
+            wanted.setdefault(author, {})[seq] = entry_id
+        authors = list(wanted)
+        for start in range(0, len(authors), self.limits.want_feeds):
+            chunk = {a: wanted[a] for a in authors[start : start + self.limits.want_feeds]}
+            await self._session(peer, chunk, via, check, report)
+        return report
+
+    async def _session(
+        self,
+        peer: Any,
+        wanted: dict[bytes, dict[int, bytes]],
+        via: str,
+        check: Check | None,
+        report: FetchReport,
+    ) -> None:
+        stream = await self.host.new_stream(peer, [SYNC_PROTOCOL])
+        frames = FrameStream(stream, self.limits.max_frame)
+        try:
+            await frames.send(Want(tuple((a, self.source.held(a).height) for a in wanted)))
+            have = await self._receive(frames)
+            if isinstance(have, Error):
+                raise SessionRefused(f"the peer refused to sync: {have.code}: {have.message}")
+            if not isinstance(have, Have):
+                raise ProtocolError("the peer did not answer want with have")
+            if any(offer.key not in wanted for offer in have.feeds):
+                raise ProtocolError("the peer offered a feed that was not asked for")
+            for offer in have.feeds:
+                for seq, entry_id in sorted(wanted[offer.key].items()):
+                    if seq <= offer.max_seq and self.source.held(offer.key).forked_at is None:
+                        await self._fetch_one(
+                            peer, frames, offer, seq, entry_id, via, check, report
+                        )
+        except (ProtocolError, EntryError) as exc:
+            self._penalise(peer, f"fetch: {exc}")
+            await _reset(stream)
+            raise PeerMisbehaved(f"peer {peer} broke the sync protocol: {exc}") from exc
+        except BaseException:
+            await _reset(stream)
+            raise
+        await _close(stream)
+
+    async def _receive(self, frames: FrameStream) -> SyncMessage:
+        with trio.fail_after(self.limits.session_timeout):
+            message = await frames.receive()
+        if message is None:
+            raise StreamGone("the peer closed the sync stream early")
+        return message
+
+    async def _fetch_one(  # noqa: PLR0917 - private; every argument is needed
+        self,
+        peer: Any,
+        frames: FrameStream,
+        offer: FeedHave,
+        seq: int,
+        entry_id: bytes,
+        via: str,
+        check: Check | None,
+        report: FetchReport,
+    ) -> None:
+        key = offer.key
+        await frames.send(Get(key, seq, seq))
+        received = False
+        while True:
+            message = await self._receive(frames)
+            if isinstance(message, Done):
+                break
+            if isinstance(message, Error):
+                raise SessionRefused(f"the peer ended the session: {message.code}")
+            if not isinstance(message, Batch) or message.feed != key or received:
+                raise ProtocolError("expected one batch of the requested entry")
+            check_range(message.items, seq, seq)
+            received = True
+            raw, payload = message.items[0]
+            self._keep(peer, key, decode_entry(raw), payload, entry_id, via, check, report)
+            await frames.send(Ack(self.source.held(key).height))
+        if not received and seq <= offer.height:
+            raise ProtocolError(
+                f"the peer said it holds entries 1..{offer.height} but sent no {seq}"
+            )
+
+    def _keep(  # noqa: PLR0917 - private; every argument is needed
+        self,
+        peer: Any,
+        key: bytes,
+        entry: Entry,
+        payload: bytes | None,
+        entry_id: bytes,
+        via: str,
+        check: Check | None,
+        report: FetchReport,
+    ) -> None:
+        if entry.author != key:
+            raise ChainError("an entry in the batch belongs to another author than the feed")
+        if payload is not None:
+            entry.check_payload(payload)
+        if entry.id != entry_id or (check is not None and not check(entry, payload)):
+            report.ignored += 1
+            return
+        try:
+            outcome = self.source.ingest(key, [(entry.raw, payload)])
+        except ForkedFeedError:
+            report.ignored += 1
+            return
+        except ChainError as exc:
+            # The referenced entry is the author's, but does not fit what is stored of
+            # the feed: the author forked it. Not the peer's doing; sync proves forks.
+            logger.info("fetched entry %d of %s does not link: %s", entry.seq, key.hex()[:8], exc)
+            report.ignored += 1
+            return
+        if outcome.fork_at is not None:
+            self._events(FeedForked(key, outcome.fork_at))
+        if outcome.stored:
+            held = self.source.held(key)
+            self._events(
+                EntriesStored(
+                    key, outcome.stored, held.height, held.max_seq, via, self._key_of(peer)
+                )
+            )
+            report.stored.append((key, entry.raw, payload))
+        else:
+            report.ignored += 1
+
+
+async def _close(stream: Any) -> None:
+    try:
+        await stream.close()
+    except Exception as exc:  # closing a stream the peer reset
+        logger.debug("closing a fetch stream: %s", exc)
+
+
+async def _reset(stream: Any) -> None:
+    try:
+        await stream.reset()
+    except Exception as exc:  # resetting a stream that is already gone
+        logger.debug("resetting a fetch stream: %s", exc)

@@ -1,0 +1,394 @@
+"""Entries addressed to people, and the entries they refer to: the node's side of it.
+
+Three things reach a node outside of the feeds it follows (docs/protocol.md 28 to 30):
+
+* **Inbox notices**, live: a reply, share or mention of someone is sent, by its author's
+  node, on that person's inbox topic. The person's node and their followers' nodes
+  subscribe to it; each stores what arrives (followers keep it to serve it to the person
+  later) and GossipSub relays it.
+* **Inbox catch-up**, after being offline: the node asks each peer it connects to, and
+  every anti-entropy round, which entries it holds that are addressed to this node's
+  key, and fetches those it lacks from that peer.
+* **Context**: after storing entries, the node fetches the entries they name and it
+  lacks, so that a share shows what was shared and a reply what it answers: the shared
+  entry, the reply's parent and root, up to ``MAX_DEPTH`` references deep.
+
+Fetches go through :class:`~lndesk.p2p.fetch.RefFetcher` (the sync protocol) and are
+bounded: at most ``MAX_QUEUED`` references wait, each is tried at most once every
+``RETRY_SECONDS``, one fetch runs at a time, and each tries at most ``FETCH_PEERS`` peers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import trio
+
+from lndesk.content import REPLY, SHARE, Reply, Share, addressed_keys, parse_content
+from lndesk.entry import Entry, decode_entry
+from lndesk.errors import (
+    ChainError,
+    EntryError,
+    ForkedFeedError,
+    NetworkError,
+    SizeError,
+    StoreError,
+)
+from lndesk.p2p.catchup import MAX_REFS, CatchupClient
+from lndesk.p2p.events import EntriesStored, EventSink, FeedForked, NodeWarning
+from lndesk.p2p.fetch import MISSING, RefFetcher, missing_refs, ref_state
+from lndesk.p2p.gossip import HeadGossip
+from lndesk.p2p.inbox import InboxNotice
+from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.sync import PeerMisbehaved, Penalise
+
+logger = logging.getLogger(__name__)
+
+MAX_DEPTH = 3
+"""How many references deep context is fetched (a reply's parent's parent's parent)."""
+MAX_QUEUED = 256
+"""References waiting to be fetched as context; more are dropped (sync repairs nothing
+here, but the next entry naming them asks again)."""
+RETRY_SECONDS = 300.0
+"""A reference that could not be fetched is not asked for again before this."""
+FETCH_PEERS = 8
+"""Most peers one fetch of references without a given peer tries."""
+CATCHUP_OVERLAP_MS = 60 * 60 * 1000
+"""Within one connection, catch-up asks for entries claimed since the last ask less this
+(claimed times come from the authors' clocks)."""
+
+Items = Sequence[tuple[bytes, bytes | None]]
+
+
+def context_refs(items: Iterable[tuple[bytes, bytes | None]]) -> list[EntryRef]:
+    """The entries that stored entries name: what a share shares, what a reply answers."""
+    refs: list[EntryRef] = []
+    for raw, payload in items:
+        if payload is None:
+            continue
+        try:
+            entry = decode_entry(raw)
+            if entry.type not in (SHARE, REPLY):
+                continue
+            content = parse_content(entry.type, payload)
+        except EntryError:  # stored as it came; its content is simply not usable
+            continue
+        if isinstance(content, Share):
+            refs.append((content.ref.author, content.ref.seq, content.ref.id))
+        elif isinstance(content, Reply):
+            refs.append((content.parent.author, content.parent.seq, content.parent.id))
+            refs.append((content.root.author, content.root.seq, content.root.id))
+    return refs
+
+
+def addressed_to(key: bytes) -> Callable[[Entry, bytes | None], bool]:
+    """A fetch check: the entry's payload is present and addresses ``key``."""
+
+    def check(entry: Entry, payload: bytes | None) -> bool:
+        if payload is None:
+            return False
+        try:
+            content = parse_content(entry.type, payload)
+        except EntryError:
+            return False
+        return key in addressed_keys(content, entry.author)
+
+    return check
+
+
+class Inboxes:
+    """Receives inbox notices, runs inbox catch-up and fetches context (module docstring)."""
+
+    def __init__(
+        self,
+        source: FeedSource,
+        gossip: HeadGossip,
+        fetcher: RefFetcher,
+        catchup: CatchupClient,
+        *,
+        emit: EventSink,
+        penalise: Penalise,
+        is_penalised: Callable[[Any], bool],
+        key_of: Callable[[Any], bytes | None],
+        peer_of: Callable[[bytes], Any],
+        connected: Callable[[], list[Any]],
+    ) -> None:
+        self.source = source
+        self._gossip = gossip
+        self._fetcher = fetcher
+        self._catchup = catchup
+        self._emit = emit
+        self._penalise = penalise
+        self._is_penalised = is_penalised
+        self._key_of = key_of
+        self._peer_of = peer_of
+        self._connected = connected
+        self._nursery: trio.Nursery | None = None
+        self._queue_send, self._queue = trio.open_memory_channel[tuple[Any, list[EntryRef], int]](
+            math.inf
+        )
+        self._queued = 0
+        self._tried: dict[tuple[bytes, int], float] = {}
+        self._catching_up: set[Any] = set()
+        self._since: dict[Any, int] = {}
+        self._locks: dict[Any, trio.Lock] = {}
+        self._idle = trio.Event()
+        self._idle.set()
+        self._busy = 0
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the context fetcher until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            try:
+                async for peer, refs, depth in self._queue:
+                    self._queued -= len(refs)
+                    try:
+                        await self._fetch_context(peer, refs, depth)
+                    finally:
+                        self._end()
+            finally:
+                self._nursery = None
+
+    # --- sending ---------------------------------------------------------------------
+
+    async def send_notices(self, entry_raw: bytes, payload: bytes | None) -> int:
+        """Send an inbox notice of a just-published entry to everyone it addresses.
+
+        Returns how many notices were sent. Best effort: an entry whose notice is too big,
+        or that nobody on the topic hears, reaches the addressed person by catch-up.
+        """
+        if payload is None:
+            return 0
+        try:
+            entry = decode_entry(entry_raw)
+            keys = addressed_keys(parse_content(entry.type, payload), entry.author)
+        except EntryError:
+            return 0
+        sent = 0
+        for key in sorted(keys):
+            try:
+                await self._gossip.notify(key, entry_raw, payload)
+            except SizeError:
+                logger.info("entry %d is too big for an inbox notice; left to catch-up", entry.seq)
+                return sent
+            except Exception as exc:  # offline, no topic peers: catch-up delivers it
+                logger.info("could not send an inbox notice: %s", exc)
+                continue
+            sent += 1
+        return sent
+
+    # --- receiving -------------------------------------------------------------------
+
+    async def on_notice(self, peer: Any, notice: InboxNotice) -> None:
+        """Store a valid notice of a watched inbox (GossipSub validated it already)."""
+        author, entry = notice.entry.author, notice.entry
+        if self._is_penalised(peer) or not self.source.accepts(author):
+            return
+        if not missing_refs(self.source, [(author, entry.seq, entry.id)]):
+            return  # held already (or another entry is held there)
+        try:
+            outcome = self.source.ingest(author, [(entry.raw, notice.payload)])
+        except ForkedFeedError:
+            return
+        except ChainError as exc:  # the author forked; sync of the feed proves it
+            logger.info("an inbox entry of %s does not link: %s", author.hex()[:8], exc)
+            return
+        except EntryError as exc:  # cannot happen for a validated notice; blame the sender
+            self._penalise(peer, f"inbox notice: {exc}")
+            return
+        except StoreError as exc:
+            self._emit(NodeWarning(f"Could not store a reply or mention: {exc}"))
+            return
+        if outcome.fork_at is not None:
+            self._emit(FeedForked(author, outcome.fork_at))
+        if outcome.stored:
+            held = self.source.held(author)
+            self._emit(
+                EntriesStored(
+                    author, outcome.stored, held.height, held.max_seq, "inbox", self._key_of(peer)
+                )
+            )
+            self.note_stored(peer, author, [(entry.raw, notice.payload)])
+
+    # --- catch-up --------------------------------------------------------------------
+
+    def catch_up_soon(self, peer: Any) -> None:
+        """Ask ``peer`` for entries addressed to this node, unless already asking it."""
+        if self._nursery is None or peer in self._catching_up:
+            return
+        self._catching_up.add(peer)
+        self._begin()
+        self._nursery.start_soon(self._catch_up_task, peer)
+
+    def forget(self, peer: Any) -> None:
+        """The peer disconnected: ask it for everything again when it comes back."""
+        self._since.pop(peer, None)
+        lock = self._locks.get(peer)
+        if lock is not None and not lock.locked():
+            del self._locks[peer]
+
+    def _lock(self, peer: Any) -> trio.Lock:
+        """One fetch session at a time per peer: with the scheduler's one sync session,
+        that stays within the server's ``streams_per_peer`` (2), so none is refused busy."""
+        return self._locks.setdefault(peer, trio.Lock())
+
+    async def _catch_up_task(self, peer: Any) -> None:
+        try:
+            await self.catch_up(peer)
+        except PeerMisbehaved as exc:
+            logger.info("%s", exc)
+        except StoreError as exc:
+            self._emit(NodeWarning(f"Could not store replies or mentions: {exc}"))
+        except Exception as exc:  # the peer went away, or does not speak the protocol
+            logger.info("inbox catch-up with %s failed: %s", peer, exc)
+        finally:
+            self._catching_up.discard(peer)
+            self._end()
+
+    async def catch_up(self, peer: Any) -> int:
+        """Ask ``peer`` which entries addressed to this node it holds; fetch the missing
+        ones from it. Returns how many were stored. Raises like the fetch."""
+        own = self.source.own_key()
+        since = self._since.get(peer, 0)
+        started = int(time.time() * 1000)
+        refs = await self._catchup.ask(peer, own, since, MAX_REFS)
+        self._since[peer] = max(0, started - CATCHUP_OVERLAP_MS)
+        missing = [ref for ref in missing_refs(self.source, refs) if ref[0] != own]
+        if not missing:
+            return 0
+        logger.info("%s holds %d entries addressed to us that we lack", peer, len(missing))
+        async with self._lock(peer):
+            report = await self._fetcher.fetch_from(
+                peer, missing, via="inbox", check=addressed_to(own)
+            )
+        self._context_of(peer, report.stored, 0)
+        return len(report.stored)
+
+    # --- context and targeted fetch -----------------------------------------------------
+
+    def note_stored(self, peer: Any, author: bytes, items: Items) -> None:
+        """Entries of ``author`` were stored (from ``peer``): fetch what they refer to."""
+        self._context_of(peer, [(author, raw, payload) for raw, payload in items], 0)
+
+    def _context_of(
+        self, peer: Any, stored: Sequence[tuple[bytes, bytes, bytes | None]], depth: int
+    ) -> None:
+        if depth >= MAX_DEPTH or not stored:
+            return
+        room = MAX_QUEUED - self._queued
+        if room <= 0:
+            logger.info("context fetch queue full: references of %d entries dropped", len(stored))
+            return
+        now = time.monotonic()
+        seen: set[tuple[bytes, int]] = set()
+        fresh: list[EntryRef] = []
+        for ref in context_refs((raw, payload) for _author, raw, payload in stored):
+            key = (ref[0], ref[1])
+            tried = self._tried.get(key)
+            if key in seen or (tried is not None and now - tried < RETRY_SECONDS):
+                continue
+            seen.add(key)
+            if not self.source.accepts(ref[0]) or ref_state(self.source, ref) != MISSING:
+                continue
+            fresh.append(ref)
+            if len(fresh) >= room:  # the rest is asked for when another entry names it
+                break
+        if not fresh:
+            return
+        self._prune(now)
+        for ref in fresh:
+            self._tried[ref[0], ref[1]] = now
+        self._queued += len(fresh)
+        self._begin()
+        self._queue_send.send_nowait((peer, fresh, depth))
+
+    def _prune(self, now: float) -> None:
+        if len(self._tried) > 4 * MAX_QUEUED:
+            self._tried = {k: t for k, t in self._tried.items() if now - t < RETRY_SECONDS}
+
+    async def _fetch_context(self, peer: Any, refs: list[EntryRef], depth: int) -> None:
+        try:
+            stored = await self._fetch(refs, self._candidates(refs, peer, only=False), "fetch")
+        except StoreError as exc:
+            self._emit(NodeWarning(f"Could not store a shared or replied-to post: {exc}"))
+            return
+        except Exception:  # a bug must not stop the fetcher
+            logger.exception("context fetch failed")
+            return
+        self._context_of(peer, stored, depth + 1)
+
+    async def fetch_refs(self, refs: Sequence[EntryRef], peer: Any = None) -> int:
+        """Fetch the referenced entries that are not stored, from ``peer`` or else from
+        connected peers (the authors' own nodes first). Returns how many were stored.
+
+        Entries they refer to in turn are fetched as context afterwards.
+        """
+        wanted = missing_refs(self.source, refs)
+        if not wanted:
+            return 0
+        candidates = self._candidates(wanted, peer, only=peer is not None)
+        self._begin()
+        try:
+            stored = await self._fetch(wanted, candidates, "fetch")
+        finally:
+            self._end()
+        self._context_of(peer, stored, 1)
+        return len(stored)
+
+    def _candidates(self, refs: Sequence[EntryRef], peer: Any, *, only: bool) -> list[Any]:
+        if only:
+            return [peer]
+        connected = list(self._connected())
+        order = [peer] if peer is not None and peer in connected else []
+        for author in dict.fromkeys(ref[0] for ref in refs):
+            node = self._peer_of(author)
+            if node in connected:
+                order.append(node)
+        order += connected
+        return [p for p in dict.fromkeys(order) if not self._is_penalised(p)][:FETCH_PEERS]
+
+    async def _fetch(
+        self, refs: list[EntryRef], peers: list[Any], via: str
+    ) -> list[tuple[bytes, bytes, bytes | None]]:
+        stored: list[tuple[bytes, bytes, bytes | None]] = []
+        pending = refs
+        for peer in peers:
+            if not pending:
+                break
+            try:
+                async with self._lock(peer):
+                    report = await self._fetcher.fetch_from(peer, pending, via=via)
+            except (PeerMisbehaved, NetworkError) as exc:
+                logger.info("fetching entries from %s failed: %s", peer, exc)
+                continue
+            except StoreError:
+                raise
+            except Exception as exc:  # libp2p: the peer went away or lacks the protocol
+                logger.info("fetching entries from %s failed: %s", peer, exc)
+                continue
+            stored += report.stored
+            pending = missing_refs(self.source, pending)
+        return stored
+
+    # --- waiting (tests, `sync --wait`) -------------------------------------------------
+
+    def _begin(self) -> None:
+        if self._busy == 0:
+            self._idle = trio.Event()
+        self._busy += 1
+
+    def _end(self) -> None:
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Wait until no catch-up or fetch runs or waits (or ``timeout``)."""
+        with trio.move_on_after(timeout):
+            await self._idle.wait()

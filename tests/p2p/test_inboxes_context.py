@@ -1,0 +1,90 @@
+"""Context fetching is bounded: references are deduplicated, not retried within
+``RETRY_SECONDS``, never of blocked authors, and tried on a few peers in a set order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import trio
+from inbox_helpers import entry_ref, signed
+from store_helpers import make_chain, make_identity
+
+from lndesk.app.feeds import StoreFeeds
+from lndesk.content import Post, Reply, Share, ref_of
+from lndesk.p2p.fetch import FetchReport
+from lndesk.p2p.inboxes import FETCH_PEERS, Inboxes, context_refs
+from lndesk.store.store import Store
+
+ANN, BOB, CY, ME = (make_identity(n) for n in (81, 82, 83, 84))
+POST = make_chain(ANN, 1)[0][0]
+REPLY = signed(BOB, 1, None, Reply("a", ref_of(POST), ref_of(POST)))
+SHARE = signed(CY, 1, None, Share(ref_of(POST)))
+
+
+class FakeFetcher:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, list[tuple[bytes, int, bytes]]]] = []
+
+    async def fetch_from(
+        self, peer: Any, refs: Sequence[tuple[bytes, int, bytes]], **_options: Any
+    ) -> FetchReport:
+        self.calls.append((peer, list(refs)))
+        return FetchReport()
+
+
+def test_context_refs_names_shared_entries_and_reply_parents_and_roots() -> None:
+    deep = signed(CY, 2, SHARE[0].id, Reply("b", ref_of(POST), ref_of(REPLY[0])))
+    post = signed(CY, 3, deep[0].id, Post("c"))
+    items: list[tuple[bytes, bytes | None]] = [(e.raw, p) for e, p in (REPLY, SHARE, deep, post)]
+    items += [(REPLY[0].raw, None), (deep[0].raw, b"\xff")]  # no payload, a bad payload
+    assert context_refs(items) == [
+        entry_ref(POST),
+        entry_ref(POST),
+        entry_ref(POST),
+        entry_ref(REPLY[0]),
+        entry_ref(POST),
+    ]
+
+
+async def test_references_are_fetched_once_in_order_and_never_of_blocked_authors(
+    tmp_path: Path,
+) -> None:
+    blocked: set[bytes] = set()
+    connected = [f"peer{n}" for n in range(FETCH_PEERS + 4)]
+    with Store(tmp_path / "s") as store:
+        feeds = StoreFeeds(store, ME.public_key, lambda: frozenset(blocked))
+        fetcher = FakeFetcher()
+        inboxes = Inboxes(
+            feeds,
+            None,  # type: ignore[arg-type]  # no gossip is needed for context
+            fetcher,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            emit=lambda _event: None,
+            penalise=lambda _peer, _reason: None,
+            is_penalised=lambda peer: peer == "peer1",
+            key_of=lambda _peer: None,
+            peer_of=lambda key: "ann-node" if key == ANN.public_key else "other",
+            connected=lambda: [*connected, "ann-node"],
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(inboxes.run)
+            items = [(REPLY[0].raw, REPLY[1]), (REPLY[0].raw, REPLY[1])]
+            inboxes.note_stored("peer3", BOB.public_key, items)
+            await inboxes.wait_idle(5)
+            peers = [peer for peer, _refs in fetcher.calls]
+            # The delivering peer, the author's own node, then the others (not peer1,
+            # which is penalised), FETCH_PEERS in all; one reference (parent = root).
+            assert peers[:3] == ["peer3", "ann-node", "peer0"]
+            assert "peer1" not in peers and len(peers) == FETCH_PEERS
+            assert all(refs == [entry_ref(POST)] for _peer, refs in fetcher.calls)
+
+            fetcher.calls.clear()
+            inboxes.note_stored("peer3", BOB.public_key, items)  # tried just now
+            other = signed(BOB, 2, REPLY[0].id, Share(ref_of(SHARE[0])))
+            blocked.add(CY.public_key)
+            inboxes.note_stored("peer3", BOB.public_key, [(other[0].raw, other[1])])
+            await inboxes.wait_idle(5)
+            assert fetcher.calls == []
+            nursery.cancel_scope.cancel()
