@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import urllib.parse
 
 from lndesk.errors import KeyFormatError
@@ -78,6 +79,21 @@ def parse_key_or_link(text: str) -> tuple[bytes, str | None]:
     if cleaned.lower().startswith("lndesk:"):
         raise KeyFormatError(f"{_show(text)} is an lndesk link, but not a share link of a feed")
     return key_from_text(cleaned), None
+
+
+_MENTION = re.compile(rf"@(lnd1[a-z2-7]{{{_BODY_CHARS}}})(?![a-z0-9])", re.IGNORECASE)
+
+
+def mentions_in(text: str) -> tuple[bytes, ...]:
+    """Keys mentioned in ``text`` as ``@lnd1…``, in order, each once (typos are skipped:
+    a mention whose checksum fails is left as plain text rather than naming a stranger)."""
+    found: dict[bytes, None] = {}
+    for match in _MENTION.finditer(text):
+        try:
+            found[key_from_text(match.group(1))] = None
+        except KeyFormatError:
+            continue
+    return tuple(found)
 
 
 def short_key(public_key: bytes) -> str:

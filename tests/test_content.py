@@ -16,18 +16,18 @@ from lndesk.content import (
     MAX_BIO_CHARS,
     MAX_LINK_CHARS,
     MAX_LINKS,
-    MAX_NAME_CHARS,
-    MAX_TAG_CHARS,
     MAX_LIST_ITEMS,
     MAX_MENTIONS,
+    MAX_NAME_CHARS,
+    MAX_TAG_CHARS,
     MAX_TAGS,
     Edit,
     Follow,
     ListItem,
     Post,
     Profile,
-    Ref,
     ReadingList,
+    Ref,
     Reply,
     Share,
     Tombstone,
@@ -617,7 +617,12 @@ def test_question_and_mentions() -> None:
 
 def test_edit() -> None:
     doc = round_trip(Edit(REF, "Fixed a typo", ("maths",), question=True))
-    assert doc == {"ref": REF.to_cbor(), "text": "Fixed a typo", "tags": ["maths"], "question": True}
+    assert doc == {
+        "ref": REF.to_cbor(),
+        "text": "Fixed a typo",
+        "tags": ["maths"],
+        "question": True,
+    }
 
 
 def test_reading_list() -> None:

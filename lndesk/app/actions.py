@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lndesk.app.describe import entry_body
 from lndesk.app.service import Service
+from lndesk.content import ListItem, ReadingList, ref_of
 from lndesk.entry import Entry
 from lndesk.errors import UsageError
-from lndesk.keytext import key_to_text
+from lndesk.keytext import key_to_text, parse_key_or_link, short_key
+from lndesk.store.search import SearchQuery
+from lndesk.store.store import StoredEntry
 
 
 def _entry(entry: Entry) -> dict[str, Any]:
@@ -39,10 +43,81 @@ def _text(args: dict[str, Any], name: str) -> str:
     return value
 
 
+def _flag(args: dict[str, Any], name: str) -> bool:
+    value = args.get(name, False)
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be true or false")
+    return value
+
+
+def _int(args: dict[str, Any], name: str, default: int | None = None) -> int | None:
+    value = args.get(name, default)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise UsageError(f"{name} must be a whole number")
+    return value
+
+
+def _mentions(args: dict[str, Any]) -> list[bytes]:
+    return [parse_key_or_link(k)[0] for k in _texts(args.get("mentions", []), "mentions")]
+
+
+def _stored(stored: StoredEntry) -> dict[str, Any]:
+    """An entry as commands print it (JSON, so it can cross the control socket)."""
+    entry = stored.entry
+    return {
+        "id": entry.id.hex(),
+        "author": key_to_text(entry.author),
+        "who": stored.author_name or short_key(entry.author),
+        "claimed_ms": entry.claimed_ms,
+        "type": entry.type,
+        "body": entry_body(stored),
+    }
+
+
+def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
+    author = args.get("author")
+    query = SearchQuery(
+        _text(args, "query"),
+        parse_key_or_link(author)[0] if isinstance(author, str) else None,
+        args.get("tag") if isinstance(args.get("tag"), str) else None,
+        args.get("type") if isinstance(args.get("type"), str) else None,
+        _int(args, "since_ms"),
+        _int(args, "until_ms"),
+        frozenset(),
+    )
+    hits = service.search(query, _int(args, "limit", 20) or 20, _int(args, "offset", 0) or 0)
+    return {
+        "hits": [
+            _stored(hit.entry) | {"snippet": hit.snippet, "spans": [list(s) for s in hit.spans]}
+            for hit in hits
+        ]
+    }
+
+
+def _inbox(service: Service, args: dict[str, Any]) -> dict[str, Any]:
+    entries = service.inbox(requests=_flag(args, "requests"), limit=_int(args, "limit", 20) or 20)
+    return {"entries": [_stored(e) for e in entries]}
+
+
+def _reading_list(service: Service, args: dict[str, Any]) -> dict[str, Any]:
+    ids = _texts(args.get("items", []), "items")
+    items = [ListItem(ref=ref_of(service.resolve(i).entry)) for i in ids]
+    items += [ListItem(link=link) for link in _texts(args.get("links", []), "links")]
+    update = args.get("update")
+    of = service.resolve(update) if isinstance(update, str) else None
+    if of is not None and not items and isinstance(of.content, ReadingList):
+        items = list(of.content.items)  # a new title only
+    return _entry(service.publish_list(_text(args, "title"), items, of))
+
+
 ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
     "post": lambda s, a: _entry(
         s.post(
-            _text(a, "text"), _texts(a.get("tags", []), "tags"), _texts(a.get("links", []), "links")
+            _text(a, "text"),
+            _texts(a.get("tags", []), "tags"),
+            _texts(a.get("links", []), "links"),
+            mentions=_mentions(a),
+            question=_flag(a, "question"),
         )
     ),
     "reply": lambda s, a: _entry(
@@ -51,8 +126,25 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
             _text(a, "text"),
             _texts(a.get("tags", []), "tags"),
             _texts(a.get("links", []), "links"),
+            mentions=_mentions(a),
         )
     ),
+    "edit": lambda s, a: _entry(
+        s.edit(
+            _text(a, "entry_id"),
+            _text(a, "text"),
+            _texts(a.get("tags", []), "tags"),
+            _texts(a.get("links", []), "links"),
+            mentions=_mentions(a),
+            question=_flag(a, "question"),
+        )
+    ),
+    "readinglist": _reading_list,
+    "block": lambda s, a: _followed(s.block(_text(a, "key"))),
+    "unblock": lambda s, a: {"key": key_to_text(s.unblock(_text(a, "key")))},
+    "accept": lambda s, a: {"key": key_to_text(s.accept(_text(a, "key"), not _flag(a, "undo")))},
+    "search": _search,
+    "inbox": _inbox,
     "share": lambda s, a: _entry(s.share(_text(a, "entry_id"), str(a.get("comment") or ""))),
     "delete": lambda s, a: _entry(s.delete(_text(a, "entry_id"))),
     "follow": lambda s, a: _followed(s.follow(_text(a, "key"))),

@@ -16,24 +16,29 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from lndesk.app.curation import CurationMixin
 from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_CONFIRMED
+from lndesk.app.desk_events import AnyEvent, AppEvent, LocalChanged, NetworkUnavailable
 from lndesk.app.items import (
     AuthorItem,
     IdentityInfo,
+    ListEntry,
     NetworkInfo,
     PeerItem,
     PostItem,
+    Quoted,
     display_name,
     post_item,
     quoted_of,
+    text_of,
 )
 from lndesk.app.local import LocalState
 from lndesk.app.service import Service
-from lndesk.content import Profile, Reply, Share, Tombstone, ref_of
+from lndesk.content import Profile, ReadingList, Reply, Share, Tombstone, ref_of
 from lndesk.errors import ContentError, UsageError
 from lndesk.keyfile import is_sealed, read_key_file
 from lndesk.keytext import key_to_link, key_to_text, parse_key_or_link
-from lndesk.p2p.events import EntriesStored, Event, FeedSynced, PeerHolds
+from lndesk.p2p.events import EntriesStored, FeedSynced, PeerHolds
 from lndesk.store import views
 from lndesk.store.store import Store, StoredEntry, now_ms
 from lndesk.store.views import ListQuery
@@ -42,6 +47,8 @@ if TYPE_CHECKING:
     from lndesk.app.node import AppNode
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["AnyEvent", "AppEvent", "Desk", "LocalChanged", "NetworkUnavailable", "Refresh"]
 
 BOOKMARKS = "bookmarks"
 THREAD = "thread"
@@ -57,25 +64,6 @@ HOLDERS_CHECK_DELAYS = (1.0, 5.0)
 
 
 @dataclass(frozen=True, slots=True)
-class NetworkUnavailable:
-    """The network part could not start (or stopped); the store is still usable."""
-
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class LocalChanged:
-    """Something the desk changed: "published", "following", "muted", "bookmarks",
-    "read", "holders", "profile", "network"."""
-
-    what: str
-
-
-AppEvent = NetworkUnavailable | LocalChanged
-AnyEvent = Event | AppEvent
-
-
-@dataclass(frozen=True, slots=True)
 class Refresh:
     """What a list holds now from its newest entry down to a cursor."""
 
@@ -88,11 +76,11 @@ class Refresh:
     """The list goes on below ``keys`` (the limit was reached before ``down_to``)."""
 
 
-class Desk:
+class Desk(CurationMixin):
     def __init__(self, service: Service, emit: Callable[[AnyEvent], None] = lambda _e: None):
         self.service = service
         self.own = service.public_key
-        self.local = LocalState(service.data_dir)
+        self.local: LocalState = service.local
         self.node: AppNode | None = None
         self._emit = emit
         self._nursery: trio.Nursery | None = None
@@ -104,8 +92,8 @@ class Desk:
             self.local.set(READ_MARK, now_ms())
 
     def close(self) -> None:
+        """Write what is kept in memory; the service closes the local state."""
         self._flush_synced()
-        self.local.close()
 
     def attach(self, node: AppNode | None, nursery: trio.Nursery | None = None) -> None:
         self.node = node
@@ -140,39 +128,106 @@ class Desk:
     # --- lists --------------------------------------------------------------------
 
     def _query(self, kind: str) -> ListQuery:
-        return ListQuery(kind, self.own, self.local.muted())
+        """The store query of a list kind: "timeline", "mine", "replies", "requests",
+        "tag:<tag>" or "author:<hex key>"."""
+        name, _, arg = kind.partition(":")
+        hidden = self.service.hidden()
+        accepted = self.local.accepted()
+        if name == views.TAG:
+            return ListQuery(views.TAG, self.own, hidden, accepted, tag=arg)
+        if name == views.AUTHOR:
+            try:
+                author = bytes.fromhex(arg)
+            except ValueError:
+                raise UsageError(f"{arg!r} is not an author key") from None
+            return ListQuery(views.AUTHOR, self.own, hidden, accepted, author=author)
+        return ListQuery(kind, self.own, hidden, accepted)
 
     def _items(self, stored: Sequence[StoredEntry]) -> list[PostItem]:
-        mark = self.local.get(READ_MARK)
+        unread = self._unread_test()
         holders = self.local.holder_heights(self.own)
+        edits = views.current_versions(self.store, stored)
+        following = {self.own, *self.store.following(self.own)}
         items = []
         for entry in stored:
             e = entry.entry
-            quoted = None
-            content = entry.content
-            ref = None
-            if isinstance(content, Share):
-                ref = content.ref
-            elif isinstance(content, Reply):
-                ref = content.parent
-            if ref is not None:
-                target = views.load_keys(self.store, [(ref.author, ref.seq)])
-                if target and target[0].entry.id == ref.id and not target[0].deleted:
-                    quoted = quoted_of(target[0])
             mine = e.author == self.own
+            content = entry.content
             items.append(
                 post_item(
                     entry,
                     self.own,
                     reply_count=views.reply_count(self.store, e.id),
-                    unread=not mine and e.claimed_ms > mark,
+                    unread=not mine and unread(e.author, e.claimed_ms),
                     bookmarked=self.local.is_bookmarked(e.author, e.seq),
                     seen_by=sum(1 for h in holders if h >= e.seq) if mine else 0,
-                    quoted=quoted,
+                    quoted=self._quoted(content, following),
                     avatar=self._avatar_of(e.author),
+                    edit=edits.get((e.author, e.seq)),
+                    list_items=self._list_entries(content),
                 )
             )
         return items
+
+    def _quoted(self, content: object, following: set[bytes]) -> Quoted | None:
+        """The post a share points at or a reply answers, in its current version."""
+        if isinstance(content, Share):
+            ref = content.ref
+        elif isinstance(content, Reply):
+            ref = content.parent
+        else:
+            return None
+        found = views.load_keys(self.store, [(ref.author, ref.seq)])
+        if not found or found[0].entry.id != ref.id or found[0].deleted:
+            return None
+        edit = views.current_versions(self.store, found).get((ref.author, ref.seq))
+        return quoted_of(found[0], edit, followed=ref.author in following)
+
+    def _list_entries(self, content: object) -> tuple[ListEntry, ...]:
+        """A reading list's items, each entry resolved as far as it is stored here."""
+        if not isinstance(content, ReadingList):
+            return ()
+        keys = [(i.ref.author, i.ref.seq) for i in content.items if i.ref is not None]
+        stored = {
+            (s.entry.author, s.entry.seq): s
+            for s in views.load_keys(self.store, keys)
+            if not s.deleted
+        }
+        edits = views.current_versions(self.store, list(stored.values()))
+        shown = []
+        for item in content.items:
+            if item.ref is None:
+                shown.append(ListEntry(item.link or "", item.note, link=item.link))
+                continue
+            ref = item.ref
+            found = stored.get((ref.author, ref.seq))
+            if found is None or found.entry.id != ref.id:
+                name = display_name(self.store.feed_state(ref.author).name, ref.author)
+                title = f"A post by {name} (not stored here yet)"
+                shown.append(
+                    ListEntry(title, item.note, ref=(ref.author, ref.seq, ref.id), author_name=name)
+                )
+                continue
+            name = display_name(found.author_name, ref.author)
+            text = text_of(found, edits.get((ref.author, ref.seq)))
+            title = text.strip().splitlines()[0][:200] if text.strip() else "(no text)"
+            shown.append(
+                ListEntry(
+                    title,
+                    item.note,
+                    ref=(ref.author, ref.seq, ref.id),
+                    author_name=name,
+                    stored=True,
+                )
+            )
+        return tuple(shown)
+
+    def _unread_test(self) -> Callable[[bytes, int], bool]:
+        """Whether a post by an author, claimed at a time, is unread: after the overall
+        read mark and after that author's own mark."""
+        mark = self.local.get(READ_MARK)
+        marks = self.local.read_marks()
+        return lambda author, claimed: claimed > max(mark, marks.get(author, 0))
 
     def page(
         self, kind: str, older_than: tuple[int, int, int] | None, limit: int
@@ -219,7 +274,7 @@ class Desk:
 
     def _marks_changed(self, items: Sequence[PostItem]) -> list[PostItem]:
         """Known items with fresh counts and marks (no payload is read again)."""
-        mark = self.local.get(READ_MARK)
+        unread = self._unread_test()
         holders = self.local.holder_heights(self.own)
         names: dict[bytes, str] = {}
         changed = []
@@ -232,7 +287,7 @@ class Desk:
                 author_name=names[item.author],
                 avatar=self._avatar_of(item.author),
                 reply_count=views.reply_count(self.store, item.id),
-                unread=not item.mine and item.claimed_ms > mark,
+                unread=not item.mine and unread(item.author, item.claimed_ms),
                 bookmarked=self.local.is_bookmarked(item.author, item.seq),
                 seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,
             )
@@ -258,6 +313,7 @@ class Desk:
         mark = now_ms() if up_to_ms is None else up_to_ms
         if mark > self.local.get(READ_MARK):
             self.local.set(READ_MARK, mark)
+            self.local.clear_read_marks()
             self._emit(LocalChanged("read"))
 
     def find(self, key: tuple[bytes, int]) -> StoredEntry:
@@ -290,8 +346,16 @@ class Desk:
 
         nursery.start_soon(check)
 
-    async def post(self, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()) -> int:
-        entry = await self._publish(lambda s: s.post(text, tags, links))
+    async def post(
+        self,
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        *,
+        question: bool = False,
+    ) -> int:
+        """Publish a post (a question if ``question``); ``@lnd1…`` keys in it are mentioned."""
+        entry = await self._publish(lambda s: s.post(text, tags, links, question=question))
         return int(entry.seq)
 
     async def reply(
@@ -302,12 +366,7 @@ class Desk:
         links: Sequence[str] = (),
     ) -> int:
         target = self.find(parent)
-        parent_ref = ref_of(target.entry)
-        content = target.content
-        root = content.root if isinstance(content, Reply) else parent_ref
-        entry = await self._publish(
-            lambda s: s.publish(Reply(text, root, parent_ref, tuple(tags), tuple(links)))
-        )
+        entry = await self._publish(lambda s: s.reply_to(target, text, tags, links))
         return int(entry.seq)
 
     async def share(self, target: tuple[bytes, int], comment: str = "") -> int:
@@ -372,12 +431,18 @@ class Desk:
             source=source[0] if source else "your log",
             muted=key in self.local.muted(),
             forked_at=state.forked_at,
+            blocked=key in self.local.blocked(),
         )
 
     def following(self) -> list[AuthorItem]:
+        """Everyone I follow, by name, with their unread counts."""
         if self._synced:
             self._flush_synced()
-        authors = [self.author(key) for key in self.store.following(self.own)]
+        unread = self.unread_by_author()
+        authors = [
+            replace(self.author(key), unread=unread.get(key, 0))
+            for key in self.store.following(self.own)
+        ]
         return sorted(authors, key=lambda a: a.name.casefold())
 
     def identity(self) -> IdentityInfo:

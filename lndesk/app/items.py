@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lndesk.content import Post, Reply, Share
+from lndesk.content import Edit, Post, ReadingList, Reply, Share
 from lndesk.keytext import short_key
 from lndesk.store.store import StoredEntry
 
@@ -22,6 +22,21 @@ class Quoted:
     text: str
     id: bytes
     seq: int
+    followed: bool = False
+    """Whether I follow its author (a share offers to follow them in one click)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One item of a reading list as shown: an entry (as far as it is stored) or a link."""
+
+    title: str
+    note: str = ""
+    link: str | None = None
+    ref: tuple[bytes, int, bytes] | None = None
+    """The entry recommended: (author, seq, id)."""
+    author_name: str = ""
+    stored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +48,7 @@ class PostItem:
     """The author's profile name, or their short key if they never set one."""
     short_key: str
     kind: str
-    """"post", "reply" or "share"."""
+    """"post", "reply", "share" or "readinglist"."""
     text: str
     """Markdown as the author wrote it (a share's comment); empty when unreadable."""
     tags: tuple[str, ...]
@@ -53,6 +68,14 @@ class PostItem:
     """The thread this entry belongs to: (author, seq, id) of its first post."""
     avatar: bytes = field(default=b"", repr=False)
     """The author's profile picture (one shared bytes object per author), if any."""
+    question: bool = False
+    edited: bool = False
+    """The text shown is a later version (an edit) of the post."""
+    mentions: tuple[bytes, ...] = ()
+    list_items: tuple[ListEntry, ...] = ()
+    """For a reading list (its title is ``text``): its items, in order."""
+    list_of: tuple[bytes, int, bytes] | None = None
+    """For a reading list: (author, seq, id) of its first version, which names the list."""
 
     @property
     def key(self) -> tuple[bytes, int]:
@@ -79,6 +102,21 @@ class AuthorItem:
     source: str
     muted: bool
     forked_at: int | None = None
+    unread: int = 0
+    """Posts of this author claimed after the read marks (capped)."""
+    blocked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """A post found by search, with the matching text around the hit.
+
+    ``spans`` are (start, end) character offsets into ``snippet`` of the matched words;
+    the text itself holds no markup (the view decides how to highlight)."""
+
+    item: PostItem
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,25 +168,45 @@ def post_item(
     seen_by: int = 0,
     quoted: Quoted | None = None,
     avatar: bytes = b"",
+    edit: StoredEntry | None = None,
+    list_items: tuple[ListEntry, ...] = (),
 ) -> PostItem:
+    """The item for ``stored``; ``edit`` is its current version (protocol 10.8), if edited."""
     entry = stored.entry
     content = stored.content
     text = ""
     tags: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    mentions: tuple[bytes, ...] = ()
+    question = False
     root = None
     problem = None
+    list_of = None
     if isinstance(content, Post):
         text, tags, links = content.text, content.tags, content.links
+        mentions, question = content.mentions, content.question
     elif isinstance(content, Reply):
-        text, tags, links = content.text, content.tags, content.links
+        text, tags, links, mentions = content.text, content.tags, content.links, content.mentions
         root = (content.root.author, content.root.seq, content.root.id)
     elif isinstance(content, Share):
         text = content.comment
+    elif isinstance(content, ReadingList):
+        text = content.title
+        first = content.of
+        list_of = (
+            (entry.author, entry.seq, entry.id)
+            if first is None
+            else (first.author, first.seq, first.id)
+        )
     elif stored.payload is None:
         problem = "This post has not arrived yet (only its signed header is stored)."
     else:
         problem = f"This post could not be read: {stored.content_error or 'unknown format'}."
+    edited = edit is not None and isinstance(edit.content, Edit)
+    if edit is not None and isinstance(edit.content, Edit):
+        new = edit.content
+        text, tags, links, mentions = new.text, new.tags, new.links, new.mentions
+        question = new.question and isinstance(content, Post)
     return PostItem(
         id=entry.id,
         author=entry.author,
@@ -170,20 +228,34 @@ def post_item(
         quoted=quoted,
         root=root,
         avatar=avatar,
+        question=question,
+        edited=edited,
+        mentions=mentions,
+        list_items=list_items,
+        list_of=list_of,
     )
 
 
-def quoted_of(stored: StoredEntry) -> Quoted:
-    content = stored.content
-    text = ""
-    if isinstance(content, Post | Reply):
-        text = content.text
-    elif isinstance(content, Share):
-        text = content.comment
+def text_of(stored: StoredEntry, edit: StoredEntry | None = None) -> str:
+    """The text a post shows now: its current version's, a share's comment, a list's title."""
+    content = edit.content if edit is not None else stored.content
+    if isinstance(content, Post | Reply | Edit):
+        return content.text
+    if isinstance(content, Share):
+        return content.comment
+    if isinstance(content, ReadingList):
+        return content.title
+    return ""
+
+
+def quoted_of(
+    stored: StoredEntry, edit: StoredEntry | None = None, *, followed: bool = False
+) -> Quoted:
     return Quoted(
         stored.entry.author,
         display_name(stored.author_name, stored.entry.author),
-        text,
+        text_of(stored, edit),
         stored.entry.id,
         stored.entry.seq,
+        followed,
     )

@@ -1,4 +1,5 @@
-"""What only this device knows: bookmarks, mutes, read marks, where follows came from.
+"""What only this device knows: bookmarks, mutes, blocks, accepted people, read marks,
+where follows came from.
 
 None of it is published or derivable from the log, so it lives in its own small SQLite
 file (``local.sqlite3``), written with full durability (a bookmark must not vanish in a
@@ -31,6 +32,11 @@ _SCHEMA = (
         PRIMARY KEY (peer, feed)
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE blocked (key BLOB PRIMARY KEY, since_ms INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE accepted (key BLOB PRIMARY KEY, since_ms INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE read_marks (key BLOB PRIMARY KEY, mark_ms INTEGER NOT NULL) WITHOUT ROWID;
+    """,
 )
 
 
@@ -39,6 +45,7 @@ class LocalState:
 
     def __init__(self, directory: Path) -> None:
         path = directory / LOCAL_NAME
+        self._blocked: frozenset[bytes] | None = None
         try:
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -99,6 +106,52 @@ class LocalState:
 
     def muted(self) -> frozenset[bytes]:
         return frozenset(bytes(r[0]) for r in self.conn.execute("SELECT key FROM muted"))
+
+    # --- blocks and accepted people ---------------------------------------------
+
+    def set_blocked(self, key: bytes, on: bool, now_ms: int) -> None:
+        """Block (or unblock) a feed: it is then neither stored, served nor shown."""
+        if on:
+            self.conn.execute("INSERT OR IGNORE INTO blocked VALUES (?, ?)", (key, now_ms))
+            self.conn.execute("DELETE FROM accepted WHERE key=?", (key,))
+        else:
+            self.conn.execute("DELETE FROM blocked WHERE key=?", (key,))
+        self._blocked = None
+
+    def blocked(self) -> frozenset[bytes]:
+        """Blocked feeds. Cached: the network asks for every batch it serves or stores."""
+        if self._blocked is None:
+            rows = self.conn.execute("SELECT key FROM blocked")
+            self._blocked = frozenset(bytes(r[0]) for r in rows)
+        return self._blocked
+
+    def set_accepted(self, key: bytes, on: bool, now_ms: int) -> None:
+        """Show (or stop showing) this person's replies and mentions outside Requests."""
+        if on:
+            self.conn.execute("INSERT OR IGNORE INTO accepted VALUES (?, ?)", (key, now_ms))
+        else:
+            self.conn.execute("DELETE FROM accepted WHERE key=?", (key,))
+
+    def accepted(self) -> frozenset[bytes]:
+        return frozenset(bytes(r[0]) for r in self.conn.execute("SELECT key FROM accepted"))
+
+    # --- per-author read marks --------------------------------------------------
+
+    def set_read_mark(self, key: bytes, mark_ms: int) -> None:
+        """Everything ``key`` claimed up to ``mark_ms`` is read (on top of the overall mark)."""
+        self.conn.execute(
+            "INSERT INTO read_marks VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "mark_ms = excluded.mark_ms WHERE excluded.mark_ms > read_marks.mark_ms",
+            (key, mark_ms),
+        )
+
+    def read_marks(self) -> dict[bytes, int]:
+        rows = self.conn.execute("SELECT key, mark_ms FROM read_marks")
+        return {bytes(k): int(m) for k, m in rows}
+
+    def clear_read_marks(self) -> None:
+        """After "mark all read" the overall mark covers every author's."""
+        self.conn.execute("DELETE FROM read_marks")
 
     # --- follows and sync ----------------------------------------------------
 

@@ -18,13 +18,19 @@ from lndesk.app.datadir import (
     OWN_LOG_RESTORED,
     Config,
 )
+from lndesk.app.local import LocalState
 from lndesk.atomicfile import atomic_write
 from lndesk.backup import decode_backup, encode_backup
 from lndesk.content import (
+    MAX_MENTIONS,
+    READING_LIST,
     Content,
+    Edit,
     Follow,
+    ListItem,
     Post,
     Profile,
+    ReadingList,
     Reply,
     Share,
     Tombstone,
@@ -49,9 +55,11 @@ from lndesk.keyfile import (
     read_key_file,
     write_key_file,
 )
-from lndesk.keytext import key_to_text, parse_key_or_link
+from lndesk.keytext import key_to_text, mentions_in, parse_key_or_link
+from lndesk.store import views
 from lndesk.store.index import FeedState
-from lndesk.store.store import IngestResult, Store, StoredEntry
+from lndesk.store.search import SearchHit, SearchQuery, search
+from lndesk.store.store import IngestResult, Store, StoredEntry, now_ms
 from lndesk.store.verify import VerifyReport, verify_store
 
 log = logging.getLogger(__name__)
@@ -111,9 +119,19 @@ class Service:
         self._passphrase = passphrase
         self._identity = identity
         self.store = Store(data_dir)
+        self._local: LocalState | None = None
 
     def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
         self.store.close()
+
+    @property
+    def local(self) -> LocalState:
+        """This device's private state (bookmarks, mutes, blocks), opened on first use."""
+        if self._local is None:
+            self._local = LocalState(self.data_dir)
+        return self._local
 
     def __enter__(self) -> Service:
         return self
@@ -153,16 +171,106 @@ class Service:
             )
         return self.store.publish(self.identity, content)
 
-    def post(self, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()) -> Entry:
-        return self.publish(Post(text, tuple(tags), tuple(links)))
+    def post(
+        self,
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        *,
+        mentions: Sequence[bytes] = (),
+        question: bool = False,
+    ) -> Entry:
+        """Publish a post; ``@lnd1…`` keys in the text are mentioned too."""
+        found = _mentions(text, mentions)
+        return self.publish(Post(text, tuple(tags), tuple(links), found, question))
 
     def reply(
-        self, id_prefix: str, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()
+        self,
+        id_prefix: str,
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        *,
+        mentions: Sequence[bytes] = (),
     ) -> Entry:
-        parent = self.resolve(id_prefix)
+        return self.reply_to(self.resolve(id_prefix), text, tags, links, mentions=mentions)
+
+    def reply_to(
+        self,
+        parent: StoredEntry,
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        *,
+        mentions: Sequence[bytes] = (),
+    ) -> Entry:
         parent_ref = ref_of(parent.entry)
-        root = parent.content.root if isinstance(parent.content, Reply) else parent_ref
-        return self.publish(Reply(text, root, parent_ref, tuple(tags), tuple(links)))
+        content = parent.content
+        if isinstance(content, Edit):
+            raise ContentError("reply to the post itself, not to one of its edits")
+        root = content.root if isinstance(content, Reply) else parent_ref
+        found = _mentions(text, mentions)
+        return self.publish(Reply(text, root, parent_ref, tuple(tags), tuple(links), found))
+
+    def edit(
+        self,
+        id_prefix: str,
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        *,
+        mentions: Sequence[bytes] = (),
+        question: bool = False,
+    ) -> Entry:
+        """Publish a new version of one of my posts or replies (protocol 10.8)."""
+        return self.edit_entry(
+            self.resolve(id_prefix), text, tags, links, mentions=mentions, question=question
+        )
+
+    def edit_entry(
+        self,
+        target: StoredEntry,
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        *,
+        mentions: Sequence[bytes] = (),
+        question: bool = False,
+    ) -> Entry:
+        if isinstance(target.content, Edit):  # editing an edit edits the original again
+            target = self._load_ref(target.content.ref.author, target.content.ref.seq)
+        if target.entry.author != self.public_key:
+            raise ContentError("you can only edit your own posts")
+        if target.deleted:
+            raise ContentError("that post was deleted; it cannot be edited")
+        if not isinstance(target.content, Post | Reply):
+            raise ContentError("only posts and replies can be edited")
+        found = _mentions(text, mentions)
+        asked = question and isinstance(target.content, Post)
+        return self.publish(
+            Edit(ref_of(target.entry), text, tuple(tags), tuple(links), found, asked)
+        )
+
+    def publish_list(
+        self, title: str, items: Sequence[ListItem], of: StoredEntry | None = None
+    ) -> Entry:
+        """Publish a reading list, or a new state of my list ``of`` (its first version)."""
+        first = None
+        if of is not None:
+            if isinstance(of.content, ReadingList) and of.content.of is not None:
+                of = self._load_ref(of.content.of.author, of.content.of.seq)
+            if of.entry.author != self.public_key or of.entry.type != READING_LIST:
+                raise ContentError("you can only update your own reading lists")
+            if of.deleted:
+                raise ContentError("that reading list was deleted")
+            first = ref_of(of.entry)
+        return self.publish(ReadingList(title, tuple(items), first))
+
+    def _load_ref(self, author: bytes, seq: int) -> StoredEntry:
+        found = views.load_keys(self.store, [(author, seq)])
+        if not found:
+            raise UsageError("the entry it refers to is not stored here")
+        return found[0]
 
     def share(self, id_prefix: str, comment: str = "") -> Entry:
         target = self.resolve(id_prefix)
@@ -192,6 +300,58 @@ class Service:
     def set_profile(self, name: str, bio: str = "") -> Entry:
         return self.publish(Profile(name, bio))
 
+    # --- who I hear from -----------------------------------------------------
+
+    def block(self, key_or_link: str) -> tuple[bytes, Entry | None]:
+        """Block a feed: stop storing, serving and showing it. A followed feed is also
+        unfollowed (that entry is public; the block itself is not). Returns the key and
+        the unfollow entry, if one was needed."""
+        key, _name = parse_key_or_link(key_or_link)
+        if key == self.public_key:
+            raise UsageError("that is your own key; you cannot block yourself")
+        unfollowed = None
+        if key in self.store.following(self.public_key):
+            unfollowed = self.publish(Unfollow(key))
+        self.local.set_blocked(key, True, now_ms())
+        return key, unfollowed
+
+    def unblock(self, key_or_link: str) -> bytes:
+        key, _name = parse_key_or_link(key_or_link)
+        self.local.set_blocked(key, False, now_ms())
+        return key
+
+    def accept(self, key_or_link: str, on: bool = True) -> bytes:
+        """Show this person's replies and mentions of me with the rest, not as requests."""
+        key, _name = parse_key_or_link(key_or_link)
+        if on and key in self.local.blocked():
+            self.local.set_blocked(key, False, now_ms())
+        self.local.set_accepted(key, on, now_ms())
+        return key
+
+    def hidden(self) -> frozenset[bytes]:
+        """Feeds no list shows: the muted and the blocked."""
+        return self.local.muted() | self.local.blocked()
+
+    def inbox(self, *, requests: bool = False, limit: int = 50) -> list[StoredEntry]:
+        """Replies to me, shares of my posts and mentions of me, newest first: from people
+        within two follow hops or accepted, or (``requests``) from everyone else."""
+        kind = views.REQUESTS if requests else views.REPLIES
+        query = views.ListQuery(kind, self.public_key, self.hidden(), self.local.accepted())
+        return views.page(self.store, query, views.NEWEST, limit)
+
+    def search(self, query: SearchQuery, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Full-text search over everything stored, leaving out muted and blocked feeds."""
+        query = SearchQuery(
+            query.text,
+            query.author,
+            query.tag,
+            query.type,
+            query.since_ms,
+            query.until_ms,
+            query.hidden | self.hidden(),
+        )
+        return search(self.store, query, limit, offset)
+
     # --- reading -----------------------------------------------------------
 
     def resolve(self, id_prefix: str) -> StoredEntry:
@@ -209,6 +369,12 @@ class Service:
 
     def timeline(self, limit: int = 50, before_ms: int | None = None) -> list[StoredEntry]:
         return self.store.timeline(self.public_key, limit, before_ms)
+
+    def current_versions(
+        self, entries: Sequence[StoredEntry]
+    ) -> dict[tuple[bytes, int], StoredEntry]:
+        """The latest edit of each of ``entries`` that was edited, by (author, seq)."""
+        return views.current_versions(self.store, entries)
 
     def feed(self, key_or_link: str, limit: int = 50) -> list[StoredEntry]:
         key, _ = parse_key_or_link(key_or_link)
@@ -281,3 +447,14 @@ class Service:
             config.own_log = OWN_LOG_CONFIRMED
             config.save(self.data_dir / CONFIG_NAME)
         return ImportResult(backup.feed, installed, total, config.own_log)
+
+
+def _mentions(text: str, extra: Sequence[bytes]) -> tuple[bytes, ...]:
+    """The keys given, then those written as ``@lnd1…`` in the text, each once."""
+    keys = tuple(dict.fromkeys([*extra, *mentions_in(text)]))
+    if len(keys) > MAX_MENTIONS:
+        raise ContentError(
+            f"a post can mention at most {MAX_MENTIONS} people; this one names {len(keys)}",
+            "Mention fewer people, or write the rest without the @.",
+        )
+    return keys

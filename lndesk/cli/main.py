@@ -16,7 +16,7 @@ from lndesk.app.actions import run_action
 from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, OWN_LOG_CONFIRMED, default_data_dir
 from lndesk.app.service import Service, create_identity, restore_identity
-from lndesk.cli import network
+from lndesk.cli import learning, network
 from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.errors import (
     LndeskError,
@@ -107,14 +107,30 @@ def _act(args: argparse.Namespace, name: str, **params: Any) -> dict[str, Any]:
 
 
 def cmd_post(args: argparse.Namespace) -> int:
-    done = _act(args, "post", text=_read_text(args.text), tags=args.tag, links=args.link)
+    done = _act(
+        args,
+        "post",
+        text=_read_text(args.text),
+        tags=args.tag,
+        links=args.link,
+        mentions=args.mention,
+        question=args.question,
+    )
     print(f"published {done['id'][:12]} (entry {done['seq']} of your log)")
     return 0
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
     text = _read_text(args.text)
-    done = _act(args, "reply", entry_id=args.entry_id, text=text, tags=args.tag, links=args.link)
+    done = _act(
+        args,
+        "reply",
+        entry_id=args.entry_id,
+        text=text,
+        tags=args.tag,
+        links=args.link,
+        mentions=args.mention,
+    )
     print(f"published reply {done['id'][:12]} (entry {done['seq']} of your log)")
     return 0
 
@@ -185,8 +201,9 @@ def cmd_log(args: argparse.Namespace) -> int:
         )
         if not items:
             print('Nothing here yet. Write something with `lndesk post "..."`.')
+        edits = service.current_versions(items)
         for item in items:
-            print(describe_entry(item))
+            print(describe_entry(item, edits.get((item.entry.author, item.entry.seq))))
     return 0
 
 
@@ -292,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     def text_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
         command.add_argument("--link", action="append", default=[], help="a URL (repeatable)")
+        command.add_argument(
+            "--mention",
+            action="append",
+            default=[],
+            metavar="KEY_OR_LINK",
+            help="someone to address (repeatable; @lnd1... in the text works too)",
+        )
 
     init = add("init", cmd_init, "create your identity")
     init.add_argument("--passphrase", action="store_true", help="protect the key file")
@@ -300,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     post = add("post", cmd_post, "publish a note (markdown; - reads standard input)")
     post.add_argument("text")
     text_options(post)
+    post.add_argument("--question", action="store_true", help="ask it as a question")
     reply = add("reply", cmd_reply, "reply to an entry")
     reply.add_argument("entry_id", metavar="ENTRY_ID")
     reply.add_argument("text")
@@ -341,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--passphrase", action="store_true", help="protect the key file")
     restore.add_argument("--fresh", action="store_true", help="this key never published")
     network.register(add, _passphrase_source)
+    learning.register(add, _act, _read_text)
     app = add("app", cmd_app, "open the desktop app (the default when no command is given)")
     app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")
     app.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)

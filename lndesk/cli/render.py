@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 import textwrap
 
-from lndesk.content import Follow, Post, Profile, Reply, Share, Tombstone, Unfollow, Unknown
+from lndesk.app.describe import entry_body
+from lndesk.content import Edit
 from lndesk.keytext import short_key
 from lndesk.store.index import FeedState
 from lndesk.store.store import StoredEntry
@@ -26,45 +27,20 @@ def _who(item: StoredEntry) -> str:
     return f"{item.author_name} ({key})" if item.author_name else key
 
 
-def describe_entry(item: StoredEntry) -> str:
+def describe_entry(item: StoredEntry, edit: StoredEntry | None = None) -> str:
+    """An entry for the terminal; ``edit`` is its current version when it was edited."""
     entry = item.entry
     header = f"{entry.id.hex()[:12]}  {_who(item)}  {format_time(entry.claimed_ms)}  {entry.type}"
-    body = _body(item)
+    body = entry_body(item)
+    if edit is not None and isinstance(edit.content, Edit):
+        header += "  (edited)"
+        body = entry_body(item, edit.content)
     lines = [header]
     lines.extend(
         textwrap.indent(textwrap.fill(p, _WIDTH - 4) if p else "", "    ")
         for p in body.splitlines()[:12]
     )
     return "\n".join(lines) + "\n"
-
-
-def _body(item: StoredEntry) -> str:
-    if item.deleted:
-        return "(deleted by its author)"
-    if item.payload is None:
-        return "(content not stored)"
-    content = item.content
-    match content:
-        case None:
-            return f"(unreadable {item.entry.type}: {item.content_error})"
-        case Post(text, tags, links) | Reply(text, _, _, tags, links):
-            extra = [" ".join(f"#{t}" for t in tags)] if tags else []
-            extra += list(links)
-            prefix = f"re {content.parent.id.hex()[:12]}: " if isinstance(content, Reply) else ""
-            return "\n".join([prefix + text, *extra])
-        case Follow(feed):
-            return f"follows {short_key(feed)}"
-        case Unfollow(feed):
-            return f"unfollows {short_key(feed)}"
-        case Profile(name, bio, _):
-            return f"profile: {name}" + (f" - {bio}" if bio else "")
-        case Share(ref, comment):
-            return f"shares {ref.id.hex()[:12]}" + (f": {comment}" if comment else "")
-        case Tombstone(ref):
-            return f"deletes {ref.id.hex()[:12]}"
-        case Unknown(type_, _):
-            return f"(an entry of type {type_!r}, which this version does not show)"
-    return ""
 
 
 def describe_feed(state: FeedState) -> str:

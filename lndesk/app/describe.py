@@ -1,0 +1,69 @@
+"""Entries described in plain text, for commands that print them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lndesk.content import (
+    Edit,
+    Follow,
+    Post,
+    Profile,
+    ReadingList,
+    Reply,
+    Share,
+    Tombstone,
+    Unfollow,
+    Unknown,
+)
+from lndesk.keytext import short_key
+from lndesk.store.store import StoredEntry
+
+
+def entry_body(item: StoredEntry, edit: Edit | None = None) -> str:
+    """What an entry says, in a few plain lines (markdown left as written); with ``edit``,
+    a post or reply says what its current version says."""
+    if item.deleted:
+        return "(deleted by its author)"
+    if item.payload is None:
+        return "(content not stored)"
+    content = item.content
+    if (edit is not None and isinstance(content, Post)) or (
+        edit is not None and isinstance(content, Reply)
+    ):
+        content = replace(content, text=edit.text, tags=edit.tags, links=edit.links)
+    match content:
+        case None:
+            return f"(unreadable {item.entry.type}: {item.content_error})"
+        case Post(text, tags, links) | Reply(text, _, _, tags, links):
+            extra = [" ".join(f"#{t}" for t in tags)] if tags else []
+            extra += list(links)
+            prefix = f"re {content.parent.id.hex()[:12]}: " if isinstance(content, Reply) else ""
+            if isinstance(content, Post) and content.question:
+                prefix = "question: "
+            return "\n".join([prefix + text, *extra])
+        case Edit(ref, text, tags, links):
+            extra = [" ".join(f"#{t}" for t in tags)] if tags else []
+            return "\n".join([f"edits {ref.id.hex()[:12]}: {text}", *extra, *links])
+        case ReadingList(title, items, of):
+            head = f"reading list: {title}" + (f" (update of {of.id.hex()[:12]})" if of else "")
+            lines = [
+                f"{n}. "
+                + (item.link or f"entry {item.ref.id.hex()[:12]}" if item.ref else "")
+                + (f" - {item.note}" if item.note else "")
+                for n, item in enumerate(items, 1)
+            ]
+            return "\n".join([head, *lines])
+        case Follow(feed):
+            return f"follows {short_key(feed)}"
+        case Unfollow(feed):
+            return f"unfollows {short_key(feed)}"
+        case Profile(name, bio, _):
+            return f"profile: {name}" + (f" - {bio}" if bio else "")
+        case Share(ref, comment):
+            return f"shares {ref.id.hex()[:12]}" + (f": {comment}" if comment else "")
+        case Tombstone(ref):
+            return f"deletes {ref.id.hex()[:12]}"
+        case Unknown(type_, _):
+            return f"(an entry of type {type_!r}, which this version does not show)"
+    return ""
