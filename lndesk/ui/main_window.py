@@ -37,19 +37,26 @@ from lndesk.ui.settings_view import SettingsView
 from lndesk.ui.status import StatusTracker
 from lndesk.ui.tray import Tray
 from lndesk.ui.views.compose import POST, REPLY, SHARE, ComposeBox, ComposeDialog
+from lndesk.ui.views.edit import EditDialog
 from lndesk.ui.views.following import FollowDialog, FollowingView
+from lndesk.ui.views.inbox import InboxPage
 from lndesk.ui.views.posts import PostListView
+from lndesk.ui.views.reading_lists import ReadingListsView, choose_list_and_add
+from lndesk.ui.views.search import SearchView
 from lndesk.ui.views.thread import ThreadDialog
 
 logger = logging.getLogger(__name__)
 
-TIMELINE, REPLIES, MINE, FOLLOWING, BOOKMARKS, IDENTITY, NETWORK, SETTINGS = range(8)
+TIMELINE, REPLIES, MINE, FOLLOWING, BOOKMARKS = range(5)
+SEARCH, LISTS, IDENTITY, NETWORK, SETTINGS = range(5, 10)
 PAGES = (
     "Timeline",
     "Mentions & replies",
     "My posts",
     "Following",
     "Bookmarks",
+    "Search",
+    "Reading lists",
     "Identity",
     "Network",
     "Settings",
@@ -123,14 +130,14 @@ class MainWindow(QMainWindow):
             "Nothing here yet. Write your first post above, or follow someone (Ctrl+L).",
             compose=True,
         )
-        self.replies = PostPage(
-            bridge, "Mentions & replies", "replies", "No replies to your posts yet."
-        )
+        self.replies = InboxPage(bridge, "Mentions & replies")
         self.mine = PostPage(bridge, "My posts", "mine", "You have not published anything yet.")
         self.following = FollowingView(bridge)
         self.bookmarks = PostPage(
             bridge, "Bookmarks", "bookmarks", "Bookmark a post (B) to keep it here."
         )
+        self.search = SearchView(bridge)
+        self.reading_lists = ReadingListsView(bridge)
         self.identity = IdentityView(bridge)
         self.network = NetworkView(bridge, restart_network)
         self.preferences = SettingsView(self.settings, data_dir)  # applies the theme itself
@@ -140,6 +147,8 @@ class MainWindow(QMainWindow):
             self.mine,
             self.following,
             self.bookmarks,
+            self.search,
+            self.reading_lists,
             self.identity,
             self.network,
             self.preferences,
@@ -167,6 +176,9 @@ class MainWindow(QMainWindow):
         for page in (self.timeline, self.replies, self.mine, self.bookmarks):
             self._connect_posts(page.view)
             page.model.failed.connect(lambda text: bar.showMessage(text, 15_000))
+        self._connect_posts(self.replies.requests_view)
+        self.replies.message.connect(lambda text: bar.showMessage(text, 10_000))
+        self._connect_search_and_lists()
         self.timeline.view.seen_top.connect(self._seen_top)
         self.timeline.model.loaded.connect(self._after_first_page)
         self._read_timer = QTimer(self)
@@ -208,7 +220,35 @@ class MainWindow(QMainWindow):
         view.thread_requested.connect(self.open_thread)
         view.bookmark_requested.connect(self.toggle_bookmark)
         view.mute_requested.connect(self.mute_author)
+        if isinstance(view, PostListView):  # edit, add to a list, follow a shared author
+            view.edit_requested.connect(self.edit_post)
+            view.add_to_list_requested.connect(self.add_to_reading_list)
+            view.posts.followed.connect(
+                lambda a: self.statusBar().showMessage(f"Now following {a.name}.", 10_000)
+            )
         view.delete_requested.connect(self.delete_post)
+
+    def _connect_search_and_lists(self) -> None:
+        search = self.search
+        search.reply_requested.connect(self.reply)
+        search.share_requested.connect(self.share)
+        search.thread_requested.connect(self.open_thread)
+        search.bookmark_requested.connect(self.toggle_bookmark)
+        search.add_to_list_requested.connect(self.add_to_reading_list)
+        search.list_requested.connect(self.show_list)
+        search.tag_view_created.connect(self._connect_posts)  # a tag's posts
+        self.reading_lists.thread_requested.connect(self.open_thread)
+        self.reading_lists.lndesk_link_requested.connect(self.open_url)
+
+    def find_posts(self) -> None:
+        """Ctrl+F: the Search screen, its field ready for typing."""
+        self.show_page(SEARCH)
+        self.search.focus_query()
+
+    def show_list(self, item: PostItem) -> None:
+        """A reading list (found by search, say) on the Reading lists screen."""
+        self.show_page(LISTS)
+        self.reading_lists.show_list(item)
 
     def _add_actions(self) -> None:
         def add(
@@ -227,8 +267,10 @@ class MainWindow(QMainWindow):
         add("Mark all read", "Ctrl+Shift+A", self.mark_all_read)
         add("Quit", QKeySequence.StandardKey.Quit, self.quit)
         add("Keyboard shortcuts", "F1", self.show_shortcuts)
+        self.find_action = add("Search posts", "Ctrl+F", self.find_posts)
         for row, title in enumerate(PAGES):
-            add(title, f"Ctrl+{row + 1}", partial(self.show_page, row))
+            # Ctrl+1 … Ctrl+9, then Ctrl+0 for the tenth screen
+            add(title, f"Ctrl+{(row + 1) % 10}" if row < 10 else "", partial(self.show_page, row))
 
     def shortcut_lines(self) -> list[tuple[str, str]]:
         """(keys, what they do) for every window shortcut, then the ones on a post."""
@@ -303,6 +345,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Muted {item.author_name}: their posts are hidden (unmute under Following).", 10_000
         )
+
+    def edit_post(self, item: PostItem) -> EditDialog | None:
+        if not (item.mine and item.kind in ("post", "reply") and item.problem is None):
+            return None
+        dialog = EditDialog(self.bridge, item, self)
+        self._dialog(dialog)
+        return dialog
+
+    def add_to_reading_list(self, item: PostItem) -> None:
+        choose_list_and_add(self.bridge, self, item)
 
     def delete_post(self, item: PostItem, *, confirm: bool = True) -> None:
         if not item.mine:

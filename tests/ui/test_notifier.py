@@ -119,6 +119,7 @@ def test_a_reply_to_me_is_notified_once(
     mine = my_post(call, "What should I read on CRDTs?")
     notifier = make_notifier()
     bo = Author("Bo")
+    follow(call, bo)  # within two hops: his replies are not requests
     bo.publish(Reply("Start with  the Shapiro paper,\nthen Automerge.", ref_of(mine), ref_of(mine)))
     with qtbot.waitSignal(notifier.notified) as blocker:
         notifier.on_entries_stored(bo.deliver(call))
@@ -139,6 +140,7 @@ def test_notifications_go_to_the_tray(
     notifier = Notifier(bridge, settings, tray)
     qtbot.waitUntil(lambda: notifier.ready)
     bo = Author("Bo")
+    follow(call, bo)
     bo.publish(Share(ref_of(mine)))
     with qtbot.waitSignal(notifier.notified):
         notifier.on_entries_stored(bo.deliver(call))
@@ -200,6 +202,19 @@ def test_posts_are_notified_only_when_asked(
     with qtbot.waitSignal(notifier.notified) as blocker:
         notifier.on_entries_stored(bo.deliver(call))
     assert blocker.args == ["Bo posted", "Reading list for week 3"]
+
+
+def test_requests_are_not_notified(
+    make_notifier: Callable[..., Notifier], call: Call, shown: Shown, qtbot: Any
+) -> None:
+    """A stranger's reply waits in Requests: notifying it would let anyone ping me."""
+    mine = my_post(call, "hello")
+    notifier = make_notifier()
+    stranger = Author("Zed")
+    stranger.publish(Reply("buy my course", ref_of(mine), ref_of(mine)))
+    tell(notifier, stranger.deliver(call), qtbot)
+    assert shown.messages == []
+    assert call(lambda desk: desk.requests_count()) == 1
 
 
 def test_replies_can_be_turned_off(

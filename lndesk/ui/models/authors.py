@@ -1,8 +1,11 @@
-"""The people I follow, as the Following screen lists them."""
+"""The people I follow, as the Following screen lists them, and the people I blocked."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QFont
 
 from lndesk.app.events import EntriesStored, FeedForked, FeedSynced, LocalChanged
 from lndesk.app.items import AuthorItem
@@ -10,7 +13,22 @@ from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
 from lndesk.ui.models.live import ItemRole, LiveListModel
 
-__all__ = ["FollowingModel", "ItemRole", "describe_author"]
+__all__ = ["BlockedModel", "FollowingModel", "ItemRole", "UnreadRole", "describe_author"]
+
+UnreadRole = Qt.ItemDataRole.UserRole + 2
+"""The author's unread post count (an int)."""
+
+
+def unread_text(author: AuthorItem) -> str:
+    if author.unread <= 0:
+        return ""
+    return f"{author.unread} unread" if author.unread < 1000 else "999+ unread"
+
+
+def author_line(author: AuthorItem) -> str:
+    """The first line of a row: the name, and how many of their posts are unread."""
+    unread = unread_text(author)
+    return f"{author.name}  ·  {unread}" if unread else author.name
 
 
 def describe_author(author: AuthorItem) -> str:
@@ -47,7 +65,7 @@ class FollowingModel(LiveListModel):
             parent,
             query=lambda desk: desk.following(),
             key=lambda item: item.key,
-            display=lambda item: f"{item.name}\n{describe_author(item)}",
+            display=lambda item: f"{author_line(item)}\n{describe_author(item)}",
             tooltip=lambda item: item.key_text,
         )
         self._timer = QTimer(self)
@@ -58,11 +76,50 @@ class FollowingModel(LiveListModel):
     def _on_event(self, event: object) -> None:
         relevant = isinstance(event, EntriesStored | FeedSynced | FeedForked) or (
             isinstance(event, LocalChanged)
-            and event.what in ("following", "muted", "profile", "published")
+            and event.what
+            in ("following", "muted", "profile", "published", "read", "blocked", "accepted")
         )
         # bursts during a sync: one refresh per half second is plenty
         if relevant and not self._timer.isActive():
             self._timer.start()
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == UnreadRole and index.isValid() and 0 <= index.row() < len(self._rows):
+            return self._rows[index.row()].unread
+        if role == Qt.ItemDataRole.FontRole and index.isValid():
+            if 0 <= index.row() < len(self._rows) and self._rows[index.row()].unread > 0:
+                font = QFont()
+                font.setBold(True)
+                return font
+            return None
+        return super().data(index, role)
+
+    def item(self, row: int) -> AuthorItem:
+        item: AuthorItem = self._rows[row]
+        return item
+
+    def items(self) -> list[AuthorItem]:
+        return list(self._rows)
+
+
+class BlockedModel(LiveListModel):
+    """The people I blocked (rows: :class:`AuthorItem`, sorted by name)."""
+
+    def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
+        super().__init__(
+            bridge,
+            parent,
+            query=lambda desk: desk.blocked(),
+            key=lambda item: item.key,
+            display=lambda item: f"{item.name}\n{item.key_text}",
+            tooltip=lambda item: item.key_text,
+        )
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, LocalChanged) and event.what in ("blocked", "accepted", "profile"):
+            self.refresh()
 
     def item(self, row: int) -> AuthorItem:
         item: AuthorItem = self._rows[row]

@@ -12,6 +12,8 @@ so a view keeps its selection and, with :mod:`lndesk.ui.views.posts`, its scroll
 from __future__ import annotations
 
 import logging
+import weakref
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (
@@ -24,6 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from shiboken6 import isValid
 
 from lndesk.app.desk import BOOKMARKS, THREAD, Refresh
 from lndesk.app.events import (
@@ -31,7 +34,8 @@ from lndesk.app.events import (
     FeedForked,
     LocalChanged,
 )
-from lndesk.app.items import PostItem
+from lndesk.app.items import AuthorItem, PostItem
+from lndesk.keytext import key_to_text
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 
@@ -39,6 +43,12 @@ logger = logging.getLogger(__name__)
 
 PAGE = 60
 ItemRole = Qt.ItemDataRole.UserRole + 1
+MentionNamesRole = Qt.ItemDataRole.UserRole + 2
+"""``{key: name}`` of the people a post mentions (short keys until the names are known)."""
+QuestionRole = Qt.ItemDataRole.UserRole + 3
+EditedRole = Qt.ItemDataRole.UserRole + 4
+FollowOfferRole = Qt.ItemDataRole.UserRole + 5
+"""For a share of someone I do not follow: (their key, their name); else None."""
 LIVE_ROWS = 300
 """How many rows a refresh keeps (or as many as are loaded, if the reader scrolled
 further): new posts arriving at the top push the oldest rows off the bottom, where
@@ -46,17 +56,44 @@ scrolling fetches them again. A view lays out every row after a change, so this 
 is what keeps applying a refresh cheap during a sync of 100,000 entries."""
 REFRESH_DELAY_MS = 250
 """New entries arrive in bursts during a sync; one refresh per burst is enough."""
+LIVE_BURST = 20
+"""An arrival of at most this many entries of one feed is live (gossip, a publish), not a
+sync: the rows of that author already shown are read again, so an edit shows at once."""
+NAMES_CAP = 200
+"""Mentioned people whose names are asked for in one request."""
 
 Key = tuple[bytes, int]
 Index = QModelIndex | QPersistentModelIndex
 
+_MODELS: weakref.WeakSet[PostListModel] = weakref.WeakSet()
+
+
+def post_changed(key: Key) -> None:
+    """A post's current version changed (I edited it): every list showing it reads it again.
+
+    The desk's refresh reports new rows and changed counts, not a new text of a row a list
+    already holds, so the lists are told which row to load again."""
+    for model in list(_MODELS):
+        if isValid(model):  # a list whose window has gone is skipped
+            model.reload(key)
+
+
+def follow_offer(item: PostItem) -> tuple[bytes, str] | None:
+    """(key, name) of a shared post's author I do not follow yet, if ``item`` is such a share."""
+    quoted = item.quoted
+    if item.kind != "share" or quoted is None or quoted.followed:
+        return None
+    return (quoted.author, quoted.author_name)
+
 
 class PostListModel(QAbstractListModel):
-    """One list of posts ("timeline", "mine", "replies", "bookmarks" or "thread")."""
+    """One list of posts ("timeline", "mine", "replies", "requests", "bookmarks" or "thread")."""
 
     loaded = Signal()
     """A page or a refresh has been applied (tests and the cold-start probe wait on it)."""
     failed = Signal(str)
+    followed = Signal(object)
+    """The AuthorItem of a shared post's author just followed from this list."""
     applying = Signal()
     """A refresh is about to change rows (a view notes what the reader is looking at)."""
     applied = Signal(int)
@@ -83,6 +120,14 @@ class PostListModel(QAbstractListModel):
         self._started = False
         self.reading_row = 0
         """The first row in view (the view keeps it up to date)."""
+        self._stale: set[Key] = set()
+        """Rows to load again in full on the next refresh (a new version, a follow)."""
+        self._reloading: set[Key] = set()
+        """The stale rows the refresh in flight loads again."""
+        self._names: dict[bytes, str] = {}
+        """Names of mentioned people, as far as asked."""
+        self._naming: set[bytes] = set()
+        _MODELS.add(self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_DELAY_MS)
@@ -103,14 +148,27 @@ class PostListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{item.author_name} ({item.short_key})"
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{item.author_name}: {item.text or item.problem or ''}"
+            marks = ("question, " if item.question else "") + ("edited, " if item.edited else "")
+            return f"{item.author_name}: {marks}{item.text or item.problem or ''}"
         if role == ItemRole:
             return item
+        if role == MentionNamesRole:
+            return {key: self._names.get(key, "") for key in item.mentions}
+        if role == QuestionRole:
+            return item.question
+        if role == EditedRole:
+            return item.edited
+        if role == FollowOfferRole:
+            return follow_offer(item)
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:
         names = super().roleNames()
         names[ItemRole] = QByteArray(b"item")
+        names[MentionNamesRole] = QByteArray(b"mentionNames")
+        names[QuestionRole] = QByteArray(b"question")
+        names[EditedRole] = QByteArray(b"edited")
+        names[FollowOfferRole] = QByteArray(b"followOffer")
         return names
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
@@ -158,11 +216,14 @@ class PostListModel(QAbstractListModel):
             self._items.extend(fresh)
             self._reindex()
             self.endInsertRows()
+            self._ask_names(fresh)
         self.loaded.emit()
 
     def _on_failed(self, error: BaseException) -> None:
         self._fetching = False
         self._refreshing = False
+        self._stale |= self._reloading  # read them again next time
+        self._reloading = set()
         message = error_text(error)
         logger.warning("a post list could not be loaded: %s", message)
         self.failed.emit(message)
@@ -172,6 +233,15 @@ class PostListModel(QAbstractListModel):
     def _on_event(self, event: object) -> None:
         if not self._started:
             return
+        if isinstance(event, EntriesStored) and event.count <= LIVE_BURST:
+            # A live arrival may be a peer's edit of a post shown here: read that author's
+            # rows again (my own edits are reported by post_changed).
+            self._stale.update(i.key for i in self._items if i.author == event.feed and not i.mine)
+        if isinstance(event, LocalChanged) and event.what == "following":
+            # A share offers to follow its post's author until I do: read shares again.
+            self._stale.update(i.key for i in self._items if i.quoted is not None)
+        if isinstance(event, LocalChanged) and event.what in ("following", "profile"):
+            self._forget_names()
         if isinstance(event, EntriesStored | FeedForked) or (
             isinstance(event, LocalChanged)
             and event.what
@@ -183,9 +253,79 @@ class PostListModel(QAbstractListModel):
                 "read",
                 "holders",
                 "profile",
+                "accepted",
+                "blocked",
+                "lists",
             )
         ):
             self.schedule_refresh()
+
+    def reload(self, key: Key) -> None:
+        """Load the row ``key`` again in full on the next refresh (if this list shows it)."""
+        if key in self._rows:
+            self._stale.add(key)
+            if self._started:
+                self.schedule_refresh()
+
+    # --- following a shared post's author ------------------------------------------
+
+    def follow_quoted(self, item: PostItem) -> None:
+        """Follow the author of the post ``item`` shares; the rows offering it update."""
+        offer = follow_offer(item)
+        if offer is None:
+            return
+        key = offer[0]
+        self.bridge.request(
+            lambda desk: desk.follow(key_to_text(key), source="share"),
+            self._followed,
+            lambda error: self.failed.emit(error_text(error)),
+        )
+
+    def _followed(self, author: AuthorItem) -> None:
+        for row, item in enumerate(self._items):
+            quoted = item.quoted
+            if quoted is not None and quoted.author == author.key and not quoted.followed:
+                self._items[row] = replace(item, quoted=replace(quoted, followed=True))
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+        self.followed.emit(author)
+
+    # --- names of mentioned people ----------------------------------------------------
+
+    def _ask_names(self, items: list[PostItem]) -> None:
+        wanted = [
+            key
+            for item in items
+            for key in item.mentions
+            if key not in self._names and key not in self._naming
+        ]
+        keys = list(dict.fromkeys(wanted))[:NAMES_CAP]
+        if not keys:
+            return
+        self._naming.update(keys)
+
+        def names(desk: Any) -> dict[bytes, str]:
+            found = {}
+            for key in keys:
+                try:
+                    found[key] = desk.author(key).name
+                except Exception:  # a name is a nicety; the key still shows
+                    logger.debug("no name for a mentioned key", exc_info=True)
+            return found
+
+        self.bridge.request(names, self._set_names, lambda _e: self._naming.difference_update(keys))
+
+    def _set_names(self, names: dict[bytes, str]) -> None:
+        self._naming.difference_update(names)
+        self._names.update(names)
+        for row, item in enumerate(self._items):
+            if any(key in names for key in item.mentions):
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+
+    def _forget_names(self) -> None:
+        self._names.clear()
+        self._ask_names(self._items)
 
     def schedule_refresh(self) -> None:
         if not self._timer.isActive():
@@ -197,7 +337,9 @@ class PostListModel(QAbstractListModel):
             self._again = True
             return
         self._refreshing = True
-        known = {item.key: item for item in self._items}
+        stale, self._stale = self._stale, set()
+        self._reloading = stale
+        known = {item.key: item for item in self._items if item.key not in stale}
         # Down to the oldest row loaded (None: nothing loaded yet, the first page only).
         # Rows that arrive below it are not inserted; scrolling down fetches them.
         down_to = self._items[-1].cursor if self._items else None
@@ -212,6 +354,7 @@ class PostListModel(QAbstractListModel):
 
     def _apply(self, refresh: Refresh) -> None:
         self._refreshing = False
+        self._reloading = set()
         if self.kind not in (THREAD, BOOKMARKS):
             # More may exist below the last row now (arrived there, or pushed down).
             self._exhausted = False
@@ -231,8 +374,15 @@ class PostListModel(QAbstractListModel):
             del self._items[row + 1 : last + 1]
             self.endRemoveRows()
         self._reindex()
-        # 2. new rows, each run inserted where the list order puts it
+        # 2. new rows, each run inserted where the list order puts it; rows read again in
+        # full (a new version) replace the ones shown
         new = {item.key: item for item in refresh.new}
+        for key, item in new.items():
+            at = self._rows.get(key)
+            if at is not None and self._items[at] != item:
+                self._items[at] = item
+                index = self.index(at)
+                self.dataChanged.emit(index, index)
         position = 0
         run: list[PostItem] = []
         for key in refresh.keys:
@@ -254,6 +404,7 @@ class PostListModel(QAbstractListModel):
                 self._items[at] = item
                 index = self.index(at)
                 self.dataChanged.emit(index, index)
+        self._ask_names(refresh.new)
         above = self._rows.get(top, 0) if top is not None else 0
         self.applied.emit(above)
         self.loaded.emit()

@@ -1,7 +1,10 @@
-"""Writing: a post, a reply or a share with a comment (markdown, tags, links).
+"""Writing: a post, a reply, a share with a comment or a new version of my post.
 
 Publishing never needs the network: the entry is signed into my log at once and goes
 out when a peer is reachable; the post's card says which of the two has happened.
+
+A post can be asked as a question. Writing ``@`` and someone's key (``@lnd1…``) mentions
+them: the box lists whom the draft mentions, by name, before it is published.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QTextDocument
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut, QTextDocument
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -25,10 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.items import PostItem
+from lndesk.keytext import mentions_in, short_key
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 
-POST, REPLY, SHARE = "post", "reply", "share"
+POST, REPLY, SHARE, EDIT = "post", "reply", "share", "edit"
+MAX_MENTIONS = 16
+"""As many people as one post may mention (the protocol's limit)."""
+MENTION_HINT = "Mention someone by writing @ and their key (@lnd1…)."
+MENTIONS_DELAY_MS = 300
 
 
 def split_words(text: str) -> list[str]:
@@ -58,11 +67,14 @@ class ComposeBox(QWidget):
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText(
             {
-                POST: "Write a note, a link with a comment, a question… (markdown)",
-                REPLY: "Write your reply… (markdown)",
+                POST: "Write a note, a link with a comment, a question… (markdown; "
+                "@lnd1… mentions someone)",
+                REPLY: "Write your reply… (markdown; @lnd1… mentions someone)",
                 SHARE: "Add a comment (optional)",
+                EDIT: "The new text (markdown)",
             }[mode]
         )
+        self.text.setToolTip(MENTION_HINT)
         self.text.setTabChangesFocus(True)
         self.text.setMaximumHeight(64 if compact else 220)
         self.tags = QLineEdit()
@@ -75,14 +87,42 @@ class ComposeBox(QWidget):
         self.error.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.button = QPushButton({POST: "Publish", REPLY: "Reply", SHARE: "Share"}[mode])
+        self.question = QCheckBox("Ask as a question")
+        self.question.setToolTip("Marked as a question: readers see a Question badge.")
+        can_ask = mode == POST or (mode == EDIT and target is not None and target.kind == POST)
+        self.question.setVisible(can_ask)
+        self.question.setEnabled(can_ask)
+        self.hint = QLabel(MENTION_HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.mentions = QLabel()
+        """Whom the draft mentions, by name (hidden when nobody)."""
+        self.mentions.setWordWrap(True)
+        self.mentions.setTextFormat(Qt.TextFormat.RichText)
+        self.mentions.hide()
+        self.mentioned: tuple[bytes, ...] = ()
+        self._names: dict[bytes, str] = {}
+        self._mention_timer = QTimer(self)
+        self._mention_timer.setSingleShot(True)
+        self._mention_timer.setInterval(MENTIONS_DELAY_MS)
+        self._mention_timer.timeout.connect(self.update_mentions)
+        if mode != SHARE:
+            self.text.textChanged.connect(self._mention_timer.start)
+        self.button = QPushButton(
+            {POST: "Publish", REPLY: "Reply", SHARE: "Share", EDIT: "Publish edit"}[mode]
+        )
         self.button.setDefault(True)
         self.button.setToolTip("Ctrl+Enter")
         self.button.clicked.connect(self.submit)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.submit)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        if target is not None:
+        if mode == EDIT and target is not None:
+            self.text.setPlainText(target.text)
+            self.tags.setText(" ".join(target.tags))
+            self.links.setText(" ".join(target.links))
+            self.question.setChecked(target.question and can_ask)
+        elif target is not None:
             plain = QTextDocument()
             plain.setMarkdown(target.text)
             summary = " ".join(plain.toPlainText().split())[:280]
@@ -91,11 +131,16 @@ class ComposeBox(QWidget):
             quoted.setTextFormat(Qt.TextFormat.RichText)
             layout.addWidget(quoted)
         layout.addWidget(self.text)
+        layout.addWidget(self.mentions)
         row = QHBoxLayout()
         if compact:
-            # One line under the text: tags, link, publish (the timeline's box stays small).
+            # One line under the text: tags, link, question, publish (the timeline's box
+            # stays small; the placeholder and tooltip carry the mention hint).
+            self.hint.hide()
             row.addWidget(self.tags, 1)
             row.addWidget(self.links, 1)
+            if can_ask:
+                row.addWidget(self.question)
             row.addWidget(self.button)
             layout.addLayout(row)
             layout.addWidget(self.error)
@@ -106,10 +151,59 @@ class ComposeBox(QWidget):
             form.addRow("Tags", self.tags)
             form.addRow("Link", self.links)
             layout.addLayout(form)
+            layout.addWidget(self.hint)
+        else:
+            self.hint.hide()
+        if can_ask:
+            layout.addWidget(self.question)
         row.addWidget(self.status, 1)
         row.addWidget(self.button)
         layout.addWidget(self.error)
         layout.addLayout(row)
+        if mode == EDIT:
+            self.update_mentions()
+
+    # --- mentions ----------------------------------------------------------------------
+
+    def update_mentions(self) -> None:
+        """List whom the draft mentions; names not known yet are asked of the desk."""
+        self._mention_timer.stop()
+        keys = mentions_in(self.text.toPlainText())
+        self.mentioned = keys
+        unknown = [k for k in keys if k not in self._names]
+        if unknown:
+
+            def names(desk: Any) -> dict[bytes, str]:
+                return {key: desk.author(key).name for key in unknown}
+
+            self.bridge.request(names, self._got_names, lambda _e: None)
+        self._show_mentions()
+
+    def _got_names(self, names: dict[bytes, str]) -> None:
+        self._names.update(names)
+        self._show_mentions()
+
+    def _show_mentions(self) -> None:
+        keys = self.mentioned
+        if not keys:
+            self.mentions.clear()
+            self.mentions.hide()
+            return
+        names = ", ".join(f"<b>{_escape(self._names.get(k) or short_key(k))}</b>" for k in keys)
+        text = f"Mentions {names}: they see this in their inbox."
+        if len(keys) > MAX_MENTIONS:
+            text += (
+                f" <span style='color: #c0392b'>A post can mention at most {MAX_MENTIONS} "
+                "people.</span>"
+            )
+        self.mentions.setText(text)
+        self.mentions.show()
+
+    def mentioned_names(self) -> list[str]:
+        """The names the box shows for the people the draft mentions (tests, accessibility)."""
+        return [self._names.get(k) or short_key(k) for k in self.mentioned]
+
+    # --- publishing ----------------------------------------------------------------------
 
     def submit(self) -> None:
         text = self.text.toPlainText()
@@ -117,14 +211,28 @@ class ComposeBox(QWidget):
         if self.mode != SHARE and not text.strip():
             self.show_error("Write something first.")
             return
+        target = self.target
+        question = self.question.isEnabled() and self.question.isChecked()
+        if (
+            self.mode == EDIT
+            and target is not None
+            and (text, tuple(tags), tuple(links), question)
+            == (target.text, target.tags, target.links, target.question)
+        ):
+            self.show_error("Nothing changed: edit the text, tags or link first.")
+            return
         self.error.hide()
         self.button.setEnabled(False)
         self.status.setText("Publishing…")
-        target = self.target
         if self.mode == POST:
 
             def action(desk: Any) -> Any:
-                return desk.post(text, tags, links)
+                return desk.post(text, tags, links, question=question)
+        elif self.mode == EDIT:
+            assert target is not None
+
+            def action(desk: Any) -> Any:
+                return desk.edit(target.key, text, tags, links, question=question)
         elif self.mode == REPLY:
             assert target is not None
 
@@ -140,9 +248,11 @@ class ComposeBox(QWidget):
 
     def _done(self, seq: int) -> None:
         self.button.setEnabled(True)
-        self.text.clear()
-        self.tags.clear()
-        self.links.clear()
+        if self.mode != EDIT:
+            self.text.clear()
+            self.tags.clear()
+            self.links.clear()
+            self.question.setChecked(False)
         self.status.setText("Published locally; it goes out to peers as soon as one is reachable.")
         self.published.emit(seq)
 
@@ -167,7 +277,14 @@ class ComposeDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle({POST: "New post", REPLY: "Reply", SHARE: "Share with a comment"}[mode])
+        self.setWindowTitle(
+            {
+                POST: "New post",
+                REPLY: "Reply",
+                SHARE: "Share with a comment",
+                EDIT: "Edit post",
+            }[mode]
+        )
         self.box = ComposeBox(bridge, mode, target, self)
         self.preview = QTextBrowser()
         self.preview.setOpenExternalLinks(True)

@@ -1,8 +1,12 @@
-"""Following: add someone by key or link, see how their feed is doing, unfollow, mute."""
+"""Following: add someone by key or link, see how their feed is doing and how much of it
+is unread, mark it read, unfollow, mute, block; and the people I blocked, to unblock."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import time
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -11,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
+    QMenu,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -20,7 +25,34 @@ from PySide6.QtWidgets import (
 from lndesk.app.items import AuthorItem
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.models.authors import FollowingModel, ItemRole
+from lndesk.ui.models.authors import BlockedModel, FollowingModel, ItemRole
+
+
+def block_explanation(name: str) -> str:
+    return (
+        f"Block {name}? lndesk stops storing and serving their feed, and their posts, "
+        "replies and mentions no longer show. If you follow them, you also unfollow them "
+        "(an unfollow is public; the block itself is not). You can unblock them under "
+        "Following → Blocked people."
+    )
+
+
+def ask(parent: QWidget, title: str, text: str) -> bool:
+    """A yes/no question whose text is shown as plain text (it names a peer, and a peer's
+    name must not become markup)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(text)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def confirm_block(parent: QWidget, name: str) -> bool:
+    """Ask before blocking: it also unfollows and stops storing and serving their feed."""
+    return ask(parent, "Block", block_explanation(name))
 
 
 class FollowForm(QWidget):
@@ -46,6 +78,7 @@ class FollowForm(QWidget):
         self.button = QPushButton("Follow")
         self.button.clicked.connect(self.submit)
         self.result = QLabel()
+        self.result.setTextFormat(Qt.TextFormat.PlainText)  # it names a peer
         row = QHBoxLayout()
         row.addWidget(self.field, 1)
         row.addWidget(self.button)
@@ -130,25 +163,40 @@ class FollowingView(QWidget):
             "You follow nobody yet. Ask someone for their key or share link and paste it above."
         )
         self.empty.setWordWrap(True)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.mark_read_button = QPushButton("Mark read")
+        self.mark_read_button.setToolTip("Count this person's posts so far as read")
         self.unfollow_button = QPushButton("Unfollow")
         self.mute_button = QPushButton("Mute")
+        self.block_button = QPushButton("Block…")
         self.copy_button = QPushButton("Copy key")
+        self.blocked_button = QPushButton("Blocked people…")
+        self.mark_read_button.clicked.connect(self.mark_read_selected)
         self.unfollow_button.clicked.connect(self.unfollow_selected)
         self.mute_button.clicked.connect(self.toggle_mute_selected)
+        self.block_button.clicked.connect(self.block_selected)
         self.copy_button.clicked.connect(self._copy_key)
+        self.blocked_button.clicked.connect(self.show_blocked)
+        self.blocked_dialog: BlockedDialog | None = None
         self.error = QLabel()
         self.error.setStyleSheet("color: #c0392b")
         self.error.setWordWrap(True)
         self.error.hide()
         buttons = QHBoxLayout()
+        buttons.addWidget(self.mark_read_button)
         buttons.addWidget(self.unfollow_button)
         buttons.addWidget(self.mute_button)
+        buttons.addWidget(self.block_button)
         buttons.addWidget(self.copy_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         title = QLabel("<h2>Following</h2>")
         title.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(title)
+        heading = QHBoxLayout()
+        heading.addWidget(title, 1)
+        heading.addWidget(self.blocked_button)
+        layout.addLayout(heading)
         layout.addWidget(self.form)
         layout.addWidget(self.empty)
         layout.addWidget(self.list, 1)
@@ -170,9 +218,39 @@ class FollowingView(QWidget):
     def _update(self) -> None:
         self.empty.setVisible(self.model.rowCount() == 0)
         item = self.selected()
-        for button in (self.unfollow_button, self.mute_button, self.copy_button):
+        for button in (
+            self.unfollow_button,
+            self.mute_button,
+            self.block_button,
+            self.copy_button,
+        ):
             button.setEnabled(item is not None)
+        self.mark_read_button.setEnabled(item is not None and item.unread > 0)
         self.mute_button.setText("Unmute" if item is not None and item.muted else "Mute")
+
+    def _context_menu(self, point: QPoint) -> None:
+        index = self.list.indexAt(point)
+        if not index.isValid():
+            return
+        self.list.setCurrentIndex(index)
+        item = self.selected()
+        if item is None:
+            return
+        menu = self.author_menu(item)
+        menu.exec(self.list.viewport().mapToGlobal(point))
+
+    def author_menu(self, item: AuthorItem) -> QMenu:
+        """The context menu of a person in the list."""
+        menu = QMenu(self)
+        read = menu.addAction("Mark read", self.mark_read_selected)
+        read.setEnabled(item.unread > 0)
+        menu.addSeparator()
+        menu.addAction("Unfollow…", self.unfollow_selected)
+        menu.addAction("Unmute" if item.muted else "Mute", self.toggle_mute_selected)
+        menu.addAction("Block…", self.block_selected)
+        menu.addSeparator()
+        menu.addAction("Copy key", self._copy_key)
+        return menu
 
     def select_key(self, key: bytes) -> None:
         for row, item in enumerate(self.model.items()):
@@ -183,18 +261,48 @@ class FollowingView(QWidget):
         item = self.selected()
         if item is None:
             return
-        if confirm and (
-            QMessageBox.question(
-                self,
-                "Unfollow",
-                f"Stop following {item.name}? Their posts already stored stay until you "
-                "delete them, but no new ones are fetched.",
-            )
-            != QMessageBox.StandardButton.Yes
+        if confirm and not ask(
+            self,
+            "Unfollow",
+            f"Stop following {item.name}? Their posts already stored stay until you "
+            "delete them, but no new ones are fetched.",
         ):
             return
         key = item.key
         self.bridge.request(lambda desk: desk.unfollow(key), None, self._failed)
+
+    def mark_read_selected(self) -> None:
+        """Count the selected person's posts so far as read."""
+        item = self.selected()
+        if item is None:
+            return
+        key = item.key
+
+        def mark(desk: Any) -> None:
+            # Up to now, or to their newest post if a skewed clock dated it later.
+            newest = desk.author(key).last_post_ms or 0
+            desk.mark_author_read(key, max(int(time.time() * 1000), newest))
+
+        self.bridge.request(mark, None, self._failed)
+
+    def block_selected(self, *, confirm: bool = True) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        if confirm and not confirm_block(self, item.name):
+            return
+        key = item.key
+        self.bridge.request(lambda desk: desk.block(key), None, self._failed)
+
+    def show_blocked(self) -> BlockedDialog:
+        dialog = self.blocked_dialog
+        if dialog is None:
+            dialog = self.blocked_dialog = BlockedDialog(self.bridge, self)
+        dialog.model.refresh()
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
 
     def toggle_mute_selected(self) -> None:
         item = self.selected()
@@ -207,6 +315,74 @@ class FollowingView(QWidget):
         item = self.selected()
         if item is not None:
             QGuiApplication.clipboard().setText(item.key_text)
+
+    def _failed(self, error: BaseException) -> None:
+        self.error.setText(describe(error))
+        self.error.show()
+
+
+class BlockedDialog(QDialog):
+    """The people I blocked, each of whom can be unblocked."""
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Blocked people")
+        self.bridge = bridge
+        self.model = BlockedModel(bridge, self)
+        self.list = QListView()
+        self.list.setModel(self.model)
+        self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(2)
+        self.empty = QLabel("You have not blocked anyone.")
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #c0392b")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.unblock_button = QPushButton("Unblock")
+        self.unblock_button.clicked.connect(self.unblock_selected)
+        explanation = QLabel(
+            "lndesk neither stores nor serves the feeds of people you blocked, and shows "
+            "nothing of theirs. Unblocking does not follow them again."
+        )
+        explanation.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.addButton(self.unblock_button, QDialogButtonBox.ButtonRole.ActionRole)
+        layout = QVBoxLayout(self)
+        layout.addWidget(explanation)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.model.refreshed.connect(self._update)
+        self.list.selectionModel().selectionChanged.connect(lambda *_: self._update())
+        self._update()
+        self.resize(520, 380)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.model.refresh()
+        super().showEvent(event)
+
+    def selected(self) -> AuthorItem | None:
+        index = self.list.currentIndex()
+        item = index.data(ItemRole) if index.isValid() else None
+        return item if isinstance(item, AuthorItem) else None
+
+    def select_key(self, key: bytes) -> None:
+        for row, item in enumerate(self.model.items()):
+            if item.key == key:
+                self.list.setCurrentIndex(self.model.index(row))
+
+    def _update(self) -> None:
+        self.empty.setVisible(self.model.rowCount() == 0)
+        self.unblock_button.setEnabled(self.selected() is not None)
+
+    def unblock_selected(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        key = item.key
+        self.bridge.request(lambda desk: desk.unblock(key), None, self._failed)
 
     def _failed(self, error: BaseException) -> None:
         self.error.setText(describe(error))

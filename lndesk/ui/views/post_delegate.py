@@ -2,15 +2,23 @@
 
 Markdown is laid out by Qt's own QTextDocument (``setMarkdown``); a laid-out document is
 cached per post and width, because a list asks for sizes far more often than posts
-change. The action links at the bottom of a card (Reply, Share, Bookmark, Thread) are
-painted text; :meth:`PostDelegate.action_at` maps a click back to one of them.
+change. The action links at the bottom of a card (Reply, Share, Bookmark, Thread, and
+where they apply Follow, Accept and Block) are painted text; :meth:`PostDelegate.action_at`
+maps a click back to one of them.
+
+A question carries a "Question" badge, an edited post says "edited" after its time,
+``@lnd1…`` mentions read as the mentioned people's names and a reading list is drawn as a
+card: its title, how many items it has and the first of them. Everything a peer wrote
+(names, titles, notes) is escaped before it becomes markup.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
+from collections.abc import Mapping
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,10 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lndesk.app.items import PostItem
+from lndesk.app.items import ListEntry, PostItem
+from lndesk.keytext import key_to_text, short_key
 from lndesk.ui.avatar import avatar_pixmap
 from lndesk.ui.format import delivery_text, relative_time
-from lndesk.ui.models.posts import ItemRole
+from lndesk.ui.models.posts import ItemRole, MentionNamesRole, follow_offer
 
 MARGIN = 10
 AVATAR = 36
@@ -32,6 +41,37 @@ CACHE = 600
 """Laid-out documents kept (the rows on screen, and some either side)."""
 HEIGHTS = 50_000
 ACTIONS = ("reply", "share", "bookmark", "thread")
+REQUEST_ACTIONS = ("accept", "block")
+LIST_PREVIEW = 3
+"""Items of a reading list shown on its card (the thread view shows the card too)."""
+NAME_CHARS = 24
+"""A name in an action label is cut to this many characters (names are a peer's choice)."""
+BADGE = "Question"
+BADGE_COLOUR = QColor("#8e44ad")
+
+Names = Mapping[bytes, str]
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` as literal markdown on one line (a peer's name, a list's title)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def cut(text: str, chars: int = NAME_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
+def actions_of(item: PostItem, *, requests: bool = False) -> tuple[str, ...]:
+    """The action links on a post's card; a request also offers Accept and Block."""
+    actions: tuple[str, ...] = ACTIONS
+    if follow_offer(item) is not None:
+        actions = (*actions, "follow")
+    if requests and not item.mine:
+        actions = (*actions, *REQUEST_ACTIONS)
+    return actions
 
 
 def action_label(item: PostItem, action: str) -> str:
@@ -41,20 +81,66 @@ def action_label(item: PostItem, action: str) -> str:
         return "Share"
     if action == "bookmark":
         return "Bookmarked" if item.bookmarked else "Bookmark"
+    if action == "follow":
+        offer = follow_offer(item)
+        return f"Follow {cut(offer[1])}" if offer is not None else "Follow"
+    if action == "accept":
+        return "Accept"
+    if action == "block":
+        return "Block…"
     return "Thread"
 
 
-def body_markdown(item: PostItem) -> str:
+def with_mentions(text: str, mentions: tuple[bytes, ...], names: Names | None) -> str:
+    """``text`` with each ``@lnd1…`` mention of a key in ``mentions`` written as a name."""
+    for key in mentions:
+        name = (names or {}).get(key) or short_key(key)
+        shown = f"**@{md_escape(name)}**"
+        pattern = re.compile("@" + re.escape(key_to_text(key)) + "(?![a-z0-9])", re.IGNORECASE)
+        text = pattern.sub(shown.replace("\\", "\\\\"), text)
+    return text
+
+
+def _list_line(number: int, entry: ListEntry) -> str:
+    if entry.link is not None and entry.ref is None:
+        link = entry.link
+        safe = link.lower().startswith(("http://", "https://")) and not re.search(r"[\s<>]", link)
+        line = f"<{link}>" if safe else md_escape(link)
+    else:
+        line = md_escape(cut(entry.title, 120))
+        if entry.author_name:
+            line += f" — *{md_escape(cut(entry.author_name))}*"
+    if entry.note.strip():
+        line += f": {md_escape(cut(entry.note, 160))}"
+    return f"{number}. {line}"
+
+
+def list_markdown(item: PostItem) -> str:
+    """A reading list's card: title, item count, the first items."""
+    count = len(item.list_items)
+    title = md_escape(item.text) or "*untitled*"
+    parts = [f"**Reading list: {title}**", f"*{count} item{'' if count == 1 else 's'}*"]
+    if item.list_items:
+        lines = [_list_line(n, e) for n, e in enumerate(item.list_items[:LIST_PREVIEW], 1)]
+        parts.append("\n".join(lines))
+    if count > LIST_PREVIEW:
+        parts.append(f"*…and {count - LIST_PREVIEW} more*")
+    return "\n\n".join(parts)
+
+
+def body_markdown(item: PostItem, names: Names | None = None) -> str:
     parts = []
     if item.problem:
         parts.append(f"*{item.problem}*")
+    elif item.kind == "readinglist":
+        parts.append(list_markdown(item))
     elif item.kind == "share" and not item.text:
         parts.append("*shared:*")
     else:
-        parts.append(item.text)
+        parts.append(with_mentions(item.text, item.mentions, names))
     if item.quoted is not None:
         quoted = item.quoted.text.strip().replace("\n", "\n> ")
-        parts.append(f"> **{item.quoted.author_name}**: {quoted}" if quoted else "")
+        parts.append(f"> **{md_escape(item.quoted.author_name)}**: {quoted}" if quoted else "")
     elif item.kind == "share":
         parts.append("> *the shared post is not stored here yet*")
     if item.links:
@@ -62,14 +148,36 @@ def body_markdown(item: PostItem) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _shape(item: PostItem) -> int:
+def _shape(item: PostItem, names: Names | None = None) -> int:
     """What a post's height depends on (not its counts or marks)."""
-    return hash((item.text, item.quoted, item.problem, item.links, bool(item.tags)))
+    named = tuple(sorted(names.items())) if names else ()
+    content = (item.text, item.quoted, item.problem, item.links, bool(item.tags), item.kind)
+    return hash((*content, item.list_items, item.mentions, named))
+
+
+def _names(index: QModelIndex | QPersistentModelIndex) -> Names | None:
+    names = index.data(MentionNamesRole)
+    return names if isinstance(names, dict) else None
+
+
+def meta_text(item: PostItem) -> str:
+    """What follows the author's name: key, what they did, when, and marks."""
+    kind = {"reply": "  replied", "share": "  shared", "readinglist": "  reading list"}.get(
+        item.kind, ""
+    )
+    meta = f"  {item.short_key}{kind}  ·  {relative_time(item.claimed_ms)}"
+    if item.edited:
+        meta += " (edited)"
+    if item.unread:
+        meta += "  ·  new"
+    return meta
 
 
 class PostDelegate(QStyledItemDelegate):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, requests: bool = False) -> None:
         super().__init__(parent)
+        self.requests = requests
+        """The list is of requests: cards offer Accept and Block."""
         self._docs: OrderedDict[tuple[bytes, int, int, int], QTextDocument] = OrderedDict()
         self._heights: dict[tuple[bytes, int, int, int], int] = {}
         """Row heights by post, width and content: a list asks for the size of every row
@@ -77,8 +185,10 @@ class PostDelegate(QStyledItemDelegate):
 
     # --- layout ------------------------------------------------------------------
 
-    def _document(self, item: PostItem, width: int, font: QFont) -> QTextDocument:
-        key = (item.author, item.seq, width, _shape(item))
+    def _document(
+        self, item: PostItem, width: int, font: QFont, names: Names | None = None
+    ) -> QTextDocument:
+        key = (item.author, item.seq, width, _shape(item, names))
         doc = self._docs.get(key)
         if doc is not None:
             self._docs.move_to_end(key)
@@ -86,7 +196,7 @@ class PostDelegate(QStyledItemDelegate):
         doc = QTextDocument()
         doc.setDefaultFont(font)
         doc.setDocumentMargin(0)
-        doc.setMarkdown(body_markdown(item))
+        doc.setMarkdown(body_markdown(item, names))
         doc.setTextWidth(max(50, width))
         self._docs[key] = doc
         if len(self._docs) > CACHE:
@@ -109,10 +219,11 @@ class PostDelegate(QStyledItemDelegate):
         if not isinstance(item, PostItem):
             return QSize(100, 40)
         width = max(200, self._text_width(option))
-        key = (item.author, item.seq, width, _shape(item))
+        names = _names(index)
+        key = (item.author, item.seq, width, _shape(item, names))
         height = self._heights.get(key)
         if height is None:
-            doc = self._document(item, width, option.font)
+            doc = self._document(item, width, option.font, names)
             line = QFontMetrics(option.font).height()
             height = MARGIN + line + GAP + int(doc.size().height()) + GAP
             height += (line + GAP) if item.tags else 0
@@ -128,17 +239,27 @@ class PostDelegate(QStyledItemDelegate):
         x = rect.left() + MARGIN + AVATAR + GAP
         y = rect.bottom() - MARGIN - metrics.height()
         rects = []
-        for action in ACTIONS:
+        for action in actions_of(item, requests=self.requests):
             width = metrics.horizontalAdvance(action_label(item, action))
             rects.append((action, QRect(x, y, width, metrics.height())))
             x += width + 18
         return rects
 
-    def link_at(self, item: PostItem, rect: QRect, font: QFont, point: QPoint) -> str | None:
+    def action_rect(self, item: PostItem, rect: QRect, font: QFont, action: str) -> QRect | None:
+        """Where the action link ``action`` is painted on ``item``'s card (None: not offered)."""
+        return dict(self._action_rects(item, rect, font)).get(action)
+
+    def badges(self, item: PostItem) -> list[str]:
+        """The badges painted beside the author's name."""
+        return [BADGE] if item.question else []
+
+    def link_at(
+        self, item: PostItem, rect: QRect, font: QFont, point: QPoint, names: Names | None = None
+    ) -> str | None:
         """The web link under ``point`` in a post's text, if any (http and https only:
         a peer's post must not make the app open files or other programs)."""
         width = max(200, self._text_width_for(rect))
-        doc = self._document(item, width, font)
+        doc = self._document(item, width, font, names)
         x = rect.left() + MARGIN + AVATAR + GAP
         y = rect.top() + MARGIN + QFontMetrics(font).height() + GAP
         anchor = doc.documentLayout().anchorAt(QPointF(point.x() - x, point.y() - y))
@@ -198,15 +319,14 @@ class PostDelegate(QStyledItemDelegate):
         name = item.author_name + ("  (you)" if item.mine else "")
         painter.drawText(x, y + metrics.ascent(), name)
         name_width = QFontMetrics(bold).horizontalAdvance(name)
+        for badge in self.badges(item):
+            name_width += self._paint_badge(painter, bold, badge, x + name_width + GAP, y) + GAP
         painter.setFont(font)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        kind = {"reply": "  replied", "share": "  shared"}.get(item.kind, "")
-        meta = f"  {item.short_key}{kind}  ·  {relative_time(item.claimed_ms)}"
-        if item.unread:
-            meta += "  ·  new"
-        painter.drawText(x + name_width, y + metrics.ascent(), meta)
+        painter.drawText(x + name_width, y + metrics.ascent(), meta_text(item))
         y += metrics.height() + GAP
-        doc = self._document(item, max(200, self._text_width(option)), font)
+        names = _names(index)
+        doc = self._document(item, max(200, self._text_width(option)), font, names)
         painter.translate(x, y)
         doc.drawContents(painter)
         painter.translate(-x, -y)
@@ -226,6 +346,24 @@ class PostDelegate(QStyledItemDelegate):
                 rect.right() - MARGIN - width, rect.bottom() - MARGIN - metrics.descent(), delivery
             )
         painter.restore()
+
+    def _paint_badge(self, painter: QPainter, font: QFont, badge: str, x: int, y: int) -> int:
+        """A badge ("Question") at (x, y), the top of the name line; returns its width."""
+        small = QFont(font)
+        small.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        metrics = QFontMetrics(small)
+        width = metrics.horizontalAdvance(badge) + 10
+        line = QFontMetrics(font).height()
+        area = QRect(x, y + (line - metrics.height() - 2) // 2, width, metrics.height() + 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(BADGE_COLOUR)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.drawRoundedRect(area, 6, 6)
+        painter.setFont(small)
+        painter.setPen(QColor("white"))
+        painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), badge)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        return width
 
     def _paint_avatar(self, painter: QPainter, item: PostItem, rect: QRect) -> None:
         area = QRect(rect.left() + MARGIN, rect.top() + MARGIN, AVATAR, AVATAR)

@@ -4,11 +4,27 @@ When rows are inserted above what the reader is looking at (a live post at the t
 older posts filled in by a newest-first sync), the view moves its scroll bar by exactly
 the height those rows add, so the post under the reader's eyes stays put; a "new posts"
 button then offers the jump to the top. At the very top the new posts simply show.
+
+Actions on a post are signals (the window decides what Reply or Edit opens); following a
+shared post's author is done here, through the model, because the rows offering it change.
+A context menu lists only the actions that apply to the post and that something handles.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import (
+    QEvent,
+    QMetaMethod,
+    QModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    SignalInstance,
+)
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -20,8 +36,34 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QPushButton, QWidget
 
 from lndesk.app.items import PostItem
-from lndesk.ui.models.posts import ItemRole, PostListModel
-from lndesk.ui.views.post_delegate import PostDelegate
+from lndesk.ui.models.posts import ItemRole, MentionNamesRole, PostListModel, follow_offer
+from lndesk.ui.views.post_delegate import PostDelegate, cut
+
+EDITABLE = ("post", "reply")
+
+
+Applies = Callable[[PostItem | None], bool]
+
+
+def editable(item: PostItem | None) -> bool:
+    """Whether ``item`` is a post or reply of mine that can be edited."""
+    return item is not None and item.mine and item.kind in EDITABLE and item.problem is None
+
+
+def _any(item: PostItem | None) -> bool:
+    return item is not None
+
+
+def _mine(item: PostItem | None) -> bool:
+    return item is not None and item.mine
+
+
+def _other(item: PostItem | None) -> bool:
+    return item is not None and not item.mine
+
+
+def _offers_follow(item: PostItem | None) -> bool:
+    return item is not None and follow_offer(item) is not None
 
 
 class PostListView(QListView):
@@ -31,6 +73,16 @@ class PostListView(QListView):
     bookmark_requested = Signal(object)
     mute_requested = Signal(object)
     delete_requested = Signal(object)
+    edit_requested = Signal(object)
+    """Edit my post or reply (E)."""
+    add_to_list_requested = Signal(object)
+    """Add the post to one of my reading lists (L)."""
+    accept_requested = Signal(object)
+    """In Requests: show this author's replies and mentions with the rest."""
+    block_requested = Signal(object)
+    """In Requests: block this author (the receiver asks for confirmation)."""
+    follow_requested = Signal(object)
+    """Follow the author of the post a share quotes (the view does it through its model)."""
     link_activated = Signal(str)
     """A web link in a post was clicked (and handed to the browser)."""
     painted = Signal()
@@ -38,11 +90,14 @@ class PostListView(QListView):
     seen_top = Signal(object)
     """The newest post has been in view: its claimed time (for read marks)."""
 
-    def __init__(self, model: PostListModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, model: PostListModel, parent: QWidget | None = None, *, requests: bool = False
+    ) -> None:
         super().__init__(parent)
         self.posts = model
+        self.requests = requests
         self.setModel(model)
-        self.delegate = PostDelegate(self)
+        self.delegate = PostDelegate(self, requests=requests)
         self.setItemDelegate(self.delegate)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
@@ -121,24 +176,55 @@ class PostListView(QListView):
         return item if isinstance(item, PostItem) else None
 
     def _add_actions(self) -> None:
-        for text, shortcut, signal in (
-            ("Reply", "R", self.reply_requested),
-            ("Share with comment", "S", self.share_requested),
-            ("Open thread", "Return", self.thread_requested),
-            ("Bookmark", "B", self.bookmark_requested),
-            ("Mute author", "M", self.mute_requested),
-            ("Delete my post", "Delete", self.delete_requested),
-        ):
+        self.follow_requested.connect(self.posts.follow_quoted)
+        self._applies: dict[QAction, Applies] = {}
+        self._signals: dict[QAction, SignalInstance] = {}
+        rows: list[tuple[str, str, SignalInstance, Applies]] = [
+            ("Reply", "R", self.reply_requested, _any),
+            ("Share with comment", "S", self.share_requested, _any),
+            ("Open thread", "Return", self.thread_requested, _any),
+            ("Bookmark", "B", self.bookmark_requested, _any),
+            ("Edit…", "E", self.edit_requested, editable),
+            ("Follow the shared post's author", "F", self.follow_requested, _offers_follow),
+            ("Add to reading list…", "L", self.add_to_list_requested, _any),
+            ("Mute author", "M", self.mute_requested, _other),
+            ("Delete my post", "Delete", self.delete_requested, _mine),
+        ]
+        if self.requests:
+            rows += [
+                ("Accept author", "A", self.accept_requested, _other),
+                ("Block author…", "Ctrl+Shift+B", self.block_requested, _other),
+            ]
+        for text, shortcut, signal, applies in rows:
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _=False, s=signal: self._emit_current(s))
+            action.triggered.connect(lambda _=False, s=signal, a=applies: self._emit_current(s, a))
             self.addAction(action)
+            self._applies[action] = applies
+            self._signals[action] = signal
 
-    def _emit_current(self, signal: Signal) -> None:
+    def handled(self, signal: SignalInstance) -> bool:
+        """Whether anything acts on ``signal`` (an action nobody handles is not offered)."""
+        return self.isSignalConnected(QMetaMethod.fromSignal(signal))
+
+    def menu_actions(self, item: PostItem | None) -> list[QAction]:
+        """The actions a context menu offers for ``item``."""
+        shown = []
+        for action in self.actions():
+            applies = self._applies.get(action)
+            signal = self._signals.get(action)
+            if applies is None or signal is None or not applies(item):
+                continue
+            if not self.handled(signal):
+                continue
+            shown.append(action)
+        return shown
+
+    def _emit_current(self, signal: SignalInstance, applies: Applies = _any) -> None:
         item = self.current_item()
-        if item is not None:
-            signal.emit(item)  # type: ignore[attr-defined]
+        if item is not None and applies(item):
+            signal.emit(item)
 
     def _open(self, index: QModelIndex) -> None:
         item = index.data(ItemRole)
@@ -156,13 +242,23 @@ class PostListView(QListView):
                 "share": self.share_requested,
                 "bookmark": self.bookmark_requested,
                 "thread": self.thread_requested,
+                "follow": self.follow_requested,
+                "accept": self.accept_requested,
+                "block": self.block_requested,
             }.get(action or "")
             if signal is not None:
                 self.setCurrentIndex(index)
                 signal.emit(item)
                 event.accept()
                 return
-            link = self.delegate.link_at(item, self.visualRect(index), self.font(), point)
+            names = index.data(MentionNamesRole)
+            link = self.delegate.link_at(
+                item,
+                self.visualRect(index),
+                self.font(),
+                point,
+                names if isinstance(names, dict) else None,
+            )
             if link is not None:
                 self.link_activated.emit(link)
                 QDesktopServices.openUrl(QUrl(link))
@@ -177,10 +273,14 @@ class PostListView(QListView):
         self.setCurrentIndex(index)
         item = self.current_item()
         menu = QMenu(self)
-        for action in self.actions():
-            if action.text() == "Delete my post" and (item is None or not item.mine):
-                continue
-            if action.text() == "Mute author" and (item is None or item.mine):
+        offer = follow_offer(item) if item is not None else None
+        for action in self.menu_actions(item):
+            if action.text() == "Follow the shared post's author" and offer is not None:
+                # The same action, named after the person: "Follow Bo".
+                # "&" in a name would make the next letter a keyboard accelerator
+                named = menu.addAction(f"Follow {cut(offer[1]).replace('&', '&&')}")
+                named.setShortcut(action.shortcut())
+                named.triggered.connect(action.trigger)
                 continue
             menu.addAction(action)
         menu.exec(event.globalPos())

@@ -1,0 +1,196 @@
+"""The Reading lists screen's lists: every reading list, and the items of one.
+
+A reading list is identified by its first version (``PostItem.list_of``); each update is
+a new entry, and the desk answers with each list's current state. Rows are keyed by the
+list, so a list keeps its place and its selection while new states of it arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+from lndesk.app.events import EntriesStored, LocalChanged
+from lndesk.app.items import ListEntry, PostItem
+from lndesk.ui.bridge import Bridge
+from lndesk.ui.format import error_text
+from lndesk.ui.models.live import ItemRole, LiveListModel
+
+__all__ = [
+    "EntryRole",
+    "ItemRole",
+    "ListEntriesModel",
+    "ReadingListsModel",
+    "entry_lines",
+    "list_key",
+    "list_line",
+]
+
+EntryRole = Qt.ItemDataRole.UserRole + 2
+"""A list item's :class:`ListEntry`."""
+TITLE_CHARS = 200
+NOTE_CHARS = 300
+REFRESH_ON = ("lists", "published", "following", "muted", "blocked", "profile")
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def list_key(item: PostItem) -> tuple[bytes, int]:
+    """What names a reading list across its versions: its first version's (author, seq)."""
+    if item.list_of is not None:
+        return (item.list_of[0], item.list_of[1])
+    return item.key
+
+
+def one_line(text: str, limit: int) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def list_title(item: PostItem) -> str:
+    return one_line(item.text, TITLE_CHARS) or "(untitled list)"
+
+
+def count_text(count: int) -> str:
+    return f"{count} item{'s' if count != 1 else ''}"
+
+
+def list_line(item: PostItem) -> str:
+    """A list as the lists column shows it: title, then author and item count."""
+    author = "you" if item.mine else item.author_name
+    return f"{list_title(item)}\n{author} · {count_text(len(item.list_items))}"
+
+
+def entry_lines(entry: ListEntry) -> str:
+    """A list item as the items column shows it: title or link, note, where it is from."""
+    if entry.link is not None and entry.ref is None:
+        first = one_line(entry.link, TITLE_CHARS)
+        source = "link"
+    else:
+        first = one_line(entry.title, TITLE_CHARS) or "(no text)"
+        name = entry.author_name or "someone"
+        source = f"post by {name}" if entry.stored else f"post by {name}, not stored here yet"
+    lines = [first]
+    note = one_line(entry.note, NOTE_CHARS)
+    if note:
+        lines.append(f"“{note}”")
+    lines.append(source)
+    return "\n".join(lines)
+
+
+class ReadingListsModel(LiveListModel):
+    """Every reading list by me and the people I follow: mine first, then newest first
+    (rows: the :class:`PostItem` of each list's current state)."""
+
+    failed = Signal(str)
+    """The lists could not be read (what to tell the user)."""
+
+    def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
+        super().__init__(
+            bridge,
+            parent,
+            query=lambda desk: sorted(desk.reading_lists(), key=lambda item: not item.mine),
+            key=list_key,
+            display=list_line,
+            tooltip=lambda item: f"{list_title(item)} — by {item.author_name}",
+        )
+        self.active = False
+        """Refresh on events only while the screen shows (else note that it is stale)."""
+        self.stale = True
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(300)
+        self._timer.timeout.connect(self.refresh)
+
+    def _on_event(self, event: object) -> None:
+        relevant = isinstance(event, EntriesStored) or (
+            isinstance(event, LocalChanged) and event.what in REFRESH_ON
+        )
+        if not relevant:
+            return
+        if not self.active:
+            self.stale = True
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        self.stale = False
+        super().refresh()
+
+    def _failed(self, error: BaseException) -> None:
+        self.failed.emit(error_text(error))
+        super()._failed(error)
+
+    def settled(self) -> bool:
+        """No refresh is in flight or waiting (the rows are the latest answer)."""
+        return not self._busy and not self._again
+
+    def item(self, row: int) -> PostItem:
+        item: PostItem = self._rows[row]
+        return item
+
+    def items(self) -> list[PostItem]:
+        return list(self._rows)
+
+    def row_of(self, key: tuple[bytes, int]) -> int | None:
+        for row, item in enumerate(self._rows):
+            if list_key(item) == key:
+                return row
+        return None
+
+
+class ListEntriesModel(QAbstractListModel):
+    """The items of one reading list, in order (rows: :class:`ListEntry`)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ListEntry] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        entry = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return entry_lines(entry)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            parts = [entry.link or entry.title]
+            if entry.note:
+                parts.append(entry.note[:2000])
+            return "\n\n".join(parts)
+        if role == EntryRole:
+            return entry
+        return None
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = super().roleNames()
+        names[EntryRole] = QByteArray(b"entry")
+        return names
+
+    def entries(self) -> list[ListEntry]:
+        return list(self._rows)
+
+    def entry(self, row: int) -> ListEntry:
+        return self._rows[row]
+
+    def set_entries(self, entries: Sequence[ListEntry]) -> None:
+        """Show ``entries`` (a list's state, or nothing)."""
+        entries = list(entries)
+        if entries == self._rows:
+            return
+        self.beginResetModel()
+        self._rows = entries
+        self.endResetModel()

@@ -1,0 +1,229 @@
+"""The Search screen's lists: the results of a search, and the tags to browse by.
+
+Search results hold a snippet of the matching text and where the matched words are in
+it; :func:`highlight_html` turns both into rich text, escaping everything a peer wrote
+so that only the highlight is markup.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+)
+
+from lndesk.app.events import EntriesStored, LocalChanged
+from lndesk.app.items import PostItem, SearchResult
+from lndesk.ui.bridge import Bridge
+from lndesk.ui.format import relative_time
+from lndesk.ui.models.live import LiveListModel
+
+__all__ = [
+    "HIGHLIGHT_CLOSE",
+    "HIGHLIGHT_OPEN",
+    "HtmlRole",
+    "ItemRole",
+    "ResultRole",
+    "SearchResultsModel",
+    "TagsModel",
+    "highlight_html",
+    "kind_label",
+]
+
+ItemRole = Qt.ItemDataRole.UserRole + 1
+"""The result's :class:`PostItem` (what opening a result opens)."""
+HtmlRole = Qt.ItemDataRole.UserRole + 2
+"""The result as rich text: author, time, type and the highlighted snippet."""
+ResultRole = Qt.ItemDataRole.UserRole + 3
+"""The :class:`SearchResult` itself."""
+
+HIGHLIGHT_OPEN = '<span style="background-color:#ffe58a; color:#111111; font-weight:600">'
+HIGHLIGHT_CLOSE = "</span>"
+SNIPPET_CHARS = 2000
+"""A snippet longer than this (a peer's post, unabridged) is cut for display."""
+KINDS = {
+    "post": "post",
+    "reply": "reply",
+    "share": "share",
+    "readinglist": "reading list",
+}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def kind_label(item: PostItem) -> str:
+    if item.kind == "post" and item.question:
+        return "question"
+    return KINDS.get(item.kind, item.kind)
+
+
+def _clean_spans(spans: Iterable[Any], length: int) -> list[tuple[int, int]]:
+    """The spans that make sense in a text of ``length`` characters, sorted, without
+    overlaps (a span that overlaps the one before it is merged into it)."""
+    found: list[tuple[int, int]] = []
+    for span in spans:
+        try:
+            start, end = (int(span[0]), int(span[1]))
+        except (TypeError, ValueError, IndexError):
+            continue
+        start, end = max(0, start), min(length, end)
+        if start < end:
+            found.append((start, end))
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlight_html(snippet: str, spans: Iterable[Any]) -> str:
+    """``snippet`` as rich text with the ``spans`` (character offsets) highlighted.
+
+    Everything in the snippet is escaped: a peer who typed ``<b>`` sees ``<b>``."""
+    text = " ".join(str(snippet)[:SNIPPET_CHARS].split("\n"))
+    parts = []
+    at = 0
+    for start, end in _clean_spans(spans, len(text)):
+        parts.append(html.escape(text[at:start]))
+        parts.append(HIGHLIGHT_OPEN + html.escape(text[start:end]) + HIGHLIGHT_CLOSE)
+        at = end
+    parts.append(html.escape(text[at:]))
+    return "".join(parts)
+
+
+def result_html(result: SearchResult) -> str:
+    item = result.item
+    name = html.escape(item.author_name + (" (you)" if item.mine else ""))
+    meta = " · ".join((kind_label(item), relative_time(item.claimed_ms)))
+    tags = ""
+    if item.tags:
+        tags = " · " + html.escape(" ".join(f"#{t}" for t in item.tags))
+    snippet = highlight_html(result.snippet, result.spans) or "<i>(no text)</i>"
+    return (
+        f"<b>{name}</b> <span style='color:#888888'>· {html.escape(meta)}{tags}</span><br>{snippet}"
+    )
+
+
+class SearchResultsModel(QAbstractListModel):
+    """The results of one search, a page at a time (rows: :class:`SearchResult`)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[SearchResult] = []
+        self._html: list[str] = []
+        self._keys: set[tuple[bytes, int]] = set()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        result = self._rows[index.row()]
+        item = result.item
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return f"{item.author_name} · {kind_label(item)}: {result.snippet}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{item.author_name} ({item.short_key}) — Enter opens the thread"
+        if role == HtmlRole:
+            return self._html[index.row()]
+        if role == ItemRole:
+            return item
+        if role == ResultRole:
+            return result
+        return None
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = super().roleNames()
+        names[ItemRole] = QByteArray(b"item")
+        names[HtmlRole] = QByteArray(b"html")
+        names[ResultRole] = QByteArray(b"result")
+        return names
+
+    def result(self, row: int) -> SearchResult:
+        return self._rows[row]
+
+    def results(self) -> list[SearchResult]:
+        return list(self._rows)
+
+    def set_results(self, results: Sequence[SearchResult]) -> None:
+        """Show ``results`` instead of what is shown (a new search)."""
+        self.beginResetModel()
+        self._rows, self._html, self._keys = [], [], set()
+        self._extend(results)
+        self.endResetModel()
+
+    def append(self, results: Sequence[SearchResult]) -> int:
+        """Add the next page of results (any already shown are skipped); how many new."""
+        fresh = []
+        keys = set(self._keys)
+        for result in results:
+            if result.item.key not in keys:
+                keys.add(result.item.key)
+                fresh.append(result)
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            self._extend(fresh)
+            self.endInsertRows()
+        return len(fresh)
+
+    def _extend(self, results: Sequence[SearchResult]) -> None:
+        for result in results:
+            if result.item.key in self._keys:
+                continue
+            self._keys.add(result.item.key)
+            self._rows.append(result)
+            self._html.append(result_html(result))
+
+
+class TagsModel(LiveListModel):
+    """Tags used by me and the people I follow, most used first (rows: (tag, count))."""
+
+    def __init__(
+        self, bridge: Bridge | None, parent: QObject | None = None, limit: int = 100
+    ) -> None:
+        super().__init__(
+            bridge,
+            parent,
+            query=lambda desk: desk.tags(limit),
+            key=lambda row: row[0],
+            display=lambda row: f"#{row[0]}  ({row[1]})",
+            tooltip=lambda row: f"{row[1]} post{'s' if row[1] != 1 else ''} tagged #{row[0]}",
+        )
+        self.active = False
+        """Refresh on events only while shown (the screen refreshes it when it shows)."""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(500)
+        self._timer.timeout.connect(self.refresh)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.EditRole:  # what completing a tag field inserts
+            if not index.isValid() or not 0 <= index.row() < len(self._rows):
+                return None
+            return str(self._rows[index.row()][0])
+        return super().data(index, role)
+
+    def _on_event(self, event: object) -> None:
+        relevant = isinstance(event, EntriesStored) or (
+            isinstance(event, LocalChanged)
+            and event.what in ("published", "following", "muted", "blocked")
+        )
+        if relevant and self.active and not self._timer.isActive():
+            self._timer.start()
+
+    def tags(self) -> list[tuple[str, int]]:
+        return [(str(tag), int(count)) for tag, count in self._rows]

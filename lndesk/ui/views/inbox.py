@@ -1,0 +1,216 @@
+"""The inbox: replies, shares and mentions addressed to me, and requests from strangers.
+
+"Replies & mentions" holds what people within two follow hops of me (or people I
+accepted) addressed to me. Everything else addressed to me waits in "Requests": each
+request can be accepted (that person's replies and mentions show with the rest from then
+on) or its author blocked (asked first: a block also unfollows them and stops storing and
+serving their feed). The Requests tab shows how many wait, kept up to date by events.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lndesk.app.events import EntriesStored, LocalChanged
+from lndesk.app.items import PostItem
+from lndesk.ui.bridge import Bridge
+from lndesk.ui.format import error_text
+from lndesk.ui.models.posts import PostListModel
+from lndesk.ui.views.following import BlockedDialog, confirm_block
+from lndesk.ui.views.posts import PostListView
+
+REPLIES, REQUESTS = "replies", "requests"
+REPLIES_TAB, REQUESTS_TAB = 0, 1
+COUNT_DELAY_MS = 400
+COUNT_CAP = 1000
+"""The desk counts requests up to this many."""
+
+
+def requests_title(count: int) -> str:
+    if count <= 0:
+        return "Requests"
+    return f"Requests ({count})" if count < COUNT_CAP else f"Requests ({COUNT_CAP - 1}+)"
+
+
+class _Tab(QWidget):
+    """One post list with the message shown while it is empty."""
+
+    def __init__(self, view: PostListView, empty: str) -> None:
+        super().__init__()
+        self.view = view
+        self.model = view.posts
+        self.empty = QLabel(empty)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty)
+        layout.addWidget(view, 1)
+        self.model.loaded.connect(self._update_empty)
+        self.model.rowsInserted.connect(self._update_empty)
+        self.model.rowsRemoved.connect(self._update_empty)
+        self._update_empty()
+
+    def _update_empty(self, *_args: object) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty.setVisible(empty)
+        self.view.setVisible(not empty)
+
+
+class InboxPage(QWidget):
+    """Replies & mentions, and Requests, in two tabs (the window's "Mentions & replies")."""
+
+    requests_counted = Signal(int)
+    """How many requests wait (after each count)."""
+    message = Signal(str)
+    """Something to tell the user in passing (the window shows it in its status bar)."""
+
+    def __init__(
+        self, bridge: Bridge, title: str = "Mentions & replies", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.model = PostListModel(bridge, REPLIES, self)
+        self.view = PostListView(self.model, self)
+        self.requests_model = PostListModel(bridge, REQUESTS, self)
+        self.requests_view = PostListView(self.requests_model, self, requests=True)
+        self.replies_tab = _Tab(
+            self.view, "No replies or mentions yet. Replies to your posts show here."
+        )
+        self.requests_tab = _Tab(
+            self.requests_view,
+            "No requests. Replies and mentions from people you do not know (nobody you "
+            "follow follows them) wait here until you accept or block them.",
+        )
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.replies_tab, "Replies && mentions")
+        self.tabs.addTab(self.requests_tab, requests_title(0))
+        self.tabs.setTabToolTip(
+            REQUESTS_TAB, "From people outside your network: accept or block them"
+        )
+        self.tabs.currentChanged.connect(lambda _i: self._start())
+        self.count = 0
+        self.notice = QLabel()
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)  # it names peers
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self.blocked_button = QPushButton("Blocked people…")
+        self.blocked_button.clicked.connect(self.show_blocked)
+        self.blocked_dialog: BlockedDialog | None = None
+        heading = QLabel(f"<h2>{_escape(title)}</h2>")
+        heading.setTextFormat(Qt.TextFormat.RichText)
+        top = QHBoxLayout()
+        top.addWidget(heading, 1)
+        top.addWidget(self.blocked_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.tabs, 1)
+        self.requests_view.accept_requested.connect(self.accept)
+        self.requests_view.block_requested.connect(self.block)
+        for model in (self.model, self.requests_model):
+            model.failed.connect(self._say)
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_DELAY_MS)
+        self._count_timer.timeout.connect(self.refresh_count)
+        bridge.node_event.connect(self._on_event)
+        self.refresh_count()
+
+    # --- loading ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load both lists (once; afterwards they follow the node by themselves)."""
+        self.model.start()
+        self.requests_model.start()
+
+    def _start(self) -> None:
+        if self.isVisible():
+            self.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.start()
+        self.refresh_count()
+        super().showEvent(event)
+
+    def show_requests(self) -> None:
+        self.tabs.setCurrentIndex(REQUESTS_TAB)
+
+    def show_replies(self) -> None:
+        self.tabs.setCurrentIndex(REPLIES_TAB)
+
+    # --- the requests count ----------------------------------------------------------
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, EntriesStored) or (
+            isinstance(event, LocalChanged)
+            and event.what in ("accepted", "blocked", "following", "muted", "published")
+        ):
+            self._count_timer.start()
+
+    def refresh_count(self) -> None:
+        self.bridge.request(lambda desk: desk.requests_count(), self._set_count, self._no_count)
+
+    def _set_count(self, count: int) -> None:
+        self.count = count
+        self.tabs.setTabText(REQUESTS_TAB, requests_title(count))
+        self.requests_counted.emit(count)
+
+    def _no_count(self, error: BaseException) -> None:
+        self.tabs.setTabText(REQUESTS_TAB, "Requests")
+
+    # --- accepting and blocking -----------------------------------------------------
+
+    def accept(self, item: PostItem) -> None:
+        """Show ``item``'s author's replies and mentions with the rest from now on."""
+        if item.mine:
+            return
+        key, name = item.author, item.author_name
+        self.bridge.request(
+            lambda desk: desk.accept(key, True),
+            lambda _r: self._say(
+                f"Accepted {name}: their replies and mentions now show under Replies & mentions."
+            ),
+            lambda e: self._say(error_text(e)),
+        )
+
+    def block(self, item: PostItem, *, confirm: bool = True) -> None:
+        """Block ``item``'s author (after asking, unless ``confirm`` is False)."""
+        if item.mine:
+            return
+        if confirm and not confirm_block(self, item.author_name):
+            return
+        key, name = item.author, item.author_name
+        self.bridge.request(
+            lambda desk: desk.block(key),
+            lambda _r: self._say(f"Blocked {name}. Unblock them under Blocked people."),
+            lambda e: self._say(error_text(e)),
+        )
+
+    def show_blocked(self) -> BlockedDialog:
+        dialog = self.blocked_dialog
+        if dialog is None:
+            dialog = self.blocked_dialog = BlockedDialog(self.bridge, self)
+        dialog.model.refresh()
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _say(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.show()
+        self.message.emit(text)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

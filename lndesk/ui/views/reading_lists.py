@@ -1,0 +1,645 @@
+"""Reading lists: titled, ordered recommendations of posts and links.
+
+The screen lists every reading list by me and the people I follow (mine first) and shows
+the selected one's items in order. My own lists can be edited: each change (a new list,
+a new title, a link added, an item removed or moved) is published as a new state of the
+list, and the screen waits until it shows that state before it takes the next change, so
+two quick changes never undo each other.
+
+:func:`choose_list_and_add` is the "Add to reading list…" action for a post anywhere in
+the app: a menu of my lists, and "New list…".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCursor, QDesktopServices, QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from lndesk.app.desk import Desk
+from lndesk.app.items import ListEntry, PostItem
+from lndesk.content import MAX_LIST_ITEMS, MAX_NOTE_CHARS, MAX_TITLE_CHARS
+from lndesk.ui.bridge import Bridge
+from lndesk.ui.format import error_text, relative_time
+from lndesk.ui.models.lists import (
+    ListEntriesModel,
+    ReadingListsModel,
+    count_text,
+    list_key,
+    list_title,
+    one_line,
+)
+from lndesk.ui.models.live import ItemRole
+
+__all__ = ["AddToListMenu", "ReadingListsView", "choose_list_and_add"]
+
+ERROR_STYLE = "color: #c0392b"
+WEB = ("http://", "https://")
+PUBLISHED = "Published locally; it goes out to peers as soon as one is reachable."
+
+ListKey = tuple[bytes, int]
+
+
+def open_web_link(link: str) -> bool:
+    """Hand a web link to the browser (http and https only: a peer's list must not make
+    the app open files or other programs); whether it was one."""
+    if not link.lower().startswith(WEB):
+        return False
+    QDesktopServices.openUrl(QUrl(link))
+    return True
+
+
+class ReadingListsView(QWidget):
+    """The Reading lists screen."""
+
+    thread_requested = Signal(object)
+    """The PostItem of a list item to open in its thread."""
+    link_activated = Signal(str)
+    """A web link in a list was opened (and handed to the browser)."""
+    lndesk_link_requested = Signal(str)
+    """An ``lndesk://`` link in a list was opened (the window offers to follow it)."""
+    published = Signal(int)
+    """A change to one of my lists was published (its seq) and the screen shows it."""
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self._busy = False
+        self._waiting: int | None = None
+        """The seq of my list's new state, published, not yet shown."""
+        self._want_list: ListKey | None = None
+        self._want_entry: int | None = None
+        self._after: Callable[[], None] | None = None
+
+        self.model = ReadingListsModel(bridge, self)
+        self.lists = QListView()
+        self.lists.setModel(self.model)
+        self.lists.setWordWrap(True)
+        self.lists.setAlternatingRowColors(True)
+        self.lists.setSpacing(2)
+        self.lists.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.lists.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.lists_empty = QLabel(
+            "No reading lists yet. Start one with “New list…”, or add a post to a list "
+            "from the post's menu. Lists by people you follow show here too."
+        )
+        self.lists_empty.setWordWrap(True)
+        self.new_button = QPushButton("New list…")
+        self.new_button.clicked.connect(lambda _=False: self.new_list())
+
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.meta = QLabel()
+        self.meta.setTextFormat(Qt.TextFormat.PlainText)
+        self.meta.setWordWrap(True)
+        self.entries_model = ListEntriesModel(self)
+        self.entries = QListView()
+        self.entries.setModel(self.entries_model)
+        self.entries.setWordWrap(True)
+        self.entries.setAlternatingRowColors(True)
+        self.entries.setSpacing(2)
+        self.entries.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.entries.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.entries.doubleClicked.connect(lambda index: self.open_entry(index.row()))
+        self.entries_empty = QLabel()
+        self.entries_empty.setWordWrap(True)
+
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Open the post's thread, or the link (Enter)")
+        self.open_button.clicked.connect(lambda _=False: self.open_entry())
+        self.rename_button = QPushButton("Rename…")
+        self.rename_button.clicked.connect(lambda _=False: self.rename())
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the item from the list (Delete)")
+        self.remove_button.clicked.connect(self.remove_entry)
+        self.up_button = QPushButton("Move up")
+        self.up_button.setToolTip("Ctrl+Up")
+        self.up_button.clicked.connect(lambda: self.move_entry(-1))
+        self.down_button = QPushButton("Move down")
+        self.down_button.setToolTip("Ctrl+Down")
+        self.down_button.clicked.connect(lambda: self.move_entry(1))
+        self.link_field = QLineEdit()
+        self.link_field.setPlaceholderText("https://… a link to add")
+        self.note_field = QLineEdit()
+        self.note_field.setPlaceholderText("note (optional): why read it")
+        self.note_field.setMaxLength(MAX_NOTE_CHARS)
+        self.add_button = QPushButton("Add link")
+        self.add_button.clicked.connect(lambda _=False: self.add_link())
+        self.link_field.returnPressed.connect(self.add_link)
+        self.note_field.returnPressed.connect(self.add_link)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        self._add_shortcuts()
+        self._layout()
+        self.model.refreshed.connect(self._refreshed)
+        self.model.dataChanged.connect(lambda *_: self._update())
+        self.model.rowsInserted.connect(lambda *_: self._update())
+        self.model.rowsRemoved.connect(lambda *_: self._update())
+        self.model.failed.connect(self.show_error)
+        self.lists.selectionModel().currentChanged.connect(lambda *_: self._list_changed())
+        self.entries.selectionModel().currentChanged.connect(lambda *_: self._update_controls())
+        self._update()
+
+    def _layout(self) -> None:
+        heading = QLabel("<h2>Reading lists</h2>")
+        heading.setTextFormat(Qt.TextFormat.RichText)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.lists_empty)
+        column.addWidget(self.lists, 1)
+        column.addWidget(self.new_button)
+        self.editing = QWidget()
+        """What only my own lists offer: renaming, moving, removing, adding a link."""
+        edit = QVBoxLayout(self.editing)
+        edit.setContentsMargins(0, 0, 0, 0)
+        buttons = QHBoxLayout()
+        for button in (self.rename_button, self.up_button, self.down_button, self.remove_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        edit.addLayout(buttons)
+        add = QHBoxLayout()
+        add.addWidget(self.link_field, 2)
+        add.addWidget(self.note_field, 2)
+        add.addWidget(self.add_button)
+        edit.addLayout(add)
+        right = QWidget()
+        details = QVBoxLayout(right)
+        details.setContentsMargins(0, 0, 0, 0)
+        details.addWidget(self.title)
+        details.addWidget(self.meta)
+        details.addWidget(self.entries_empty)
+        details.addWidget(self.entries, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        details.addLayout(row)
+        details.addWidget(self.editing)
+        details.addWidget(self.error)
+        details.addWidget(self.status)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(splitter, 1)
+
+    def _add_shortcuts(self) -> None:
+        for text, shortcut, slot in (
+            ("Open", "Return", self.open_entry),
+            ("Remove from list", "Delete", self.remove_entry),
+            ("Move up", "Ctrl+Up", lambda: self.move_entry(-1)),
+            ("Move down", "Ctrl+Down", lambda: self.move_entry(1)),
+        ):
+            action = QAction(text, self.entries)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _=False, s=slot: s())
+            self.entries.addAction(action)
+
+    # --- showing -------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.model.active = True
+        if self.model.stale:
+            self.model.refresh()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.model.active = False
+        super().hideEvent(event)
+
+    def refresh(self) -> None:
+        self.model.refresh()
+
+    def selected_list(self) -> PostItem | None:
+        index = self.lists.currentIndex()
+        item = index.data(ItemRole) if index.isValid() else None
+        return item if isinstance(item, PostItem) else None
+
+    def selected_row(self) -> int:
+        index = self.entries.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def select_list(self, key: ListKey) -> bool:
+        """Select the list named by ``key`` (its first version's author and seq)."""
+        row = self.model.row_of(key)
+        if row is None:
+            return False
+        self.lists.setCurrentIndex(self.model.index(row))
+        return True
+
+    def show_list(self, item: PostItem) -> None:
+        """Select the list ``item`` is a state of (when it has loaded, if it has not)."""
+        key = list_key(item)
+        if not self.select_list(key):
+            self._want_list = key
+            self.model.refresh()
+
+    def select_entry(self, row: int) -> None:
+        if 0 <= row < self.entries_model.rowCount():
+            self.entries.selectionModel().setCurrentIndex(
+                self.entries_model.index(row),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect,
+            )
+
+    def _refreshed(self) -> None:
+        if self._waiting is not None:
+            seq = self._waiting
+            found = next(
+                (row for row, i in enumerate(self.model.items()) if i.mine and i.seq == seq),
+                None,
+            )
+            if found is None and not self.model.settled():
+                return  # a refresh from before the change; the one after it is coming
+            self._waiting = None
+            self._busy = False
+            if found is not None:
+                self.lists.setCurrentIndex(self.model.index(found))
+                self._update()
+                if self._want_entry is not None:
+                    self.select_entry(self._want_entry)
+            self._want_entry = None
+            after, self._after = self._after, None
+            if after is not None:
+                after()
+            self.status.setText(PUBLISHED)
+            self._update_controls()
+            self.published.emit(seq)
+        elif self._want_list is not None and self.select_list(self._want_list):
+            self._want_list = None
+        if self.selected_list() is None and self.model.rowCount():
+            self.lists.setCurrentIndex(self.model.index(0))
+        self._update()
+
+    def _list_changed(self) -> None:
+        self.entries_model.set_entries([])  # another list: no item of the last one selected
+        self.error.hide()
+        if not self._busy:
+            self.status.clear()
+        self._update()
+
+    def _update(self) -> None:
+        """Show the selected list's current state."""
+        item = self.selected_list()
+        self.lists_empty.setVisible(self.model.rowCount() == 0)
+        if item is None:
+            self.title.setText("")
+            self.meta.setText(
+                "Select a list." if self.model.rowCount() else "Your lists will show here."
+            )
+            self.entries_model.set_entries([])
+        else:
+            self.title.setText(list_title(item))
+            author = "you" if item.mine else item.author_name
+            self.meta.setText(
+                f"By {author} · {count_text(len(item.list_items))} · "
+                f"updated {relative_time(item.claimed_ms)}"
+                + ("" if item.mine else " · only its author can change it")
+            )
+            row = self.selected_row()
+            if list(item.list_items) != self.entries_model.entries():
+                self.entries_model.set_entries(item.list_items)
+                if row >= 0:
+                    self.select_entry(min(row, self.entries_model.rowCount() - 1))
+        count = self.entries_model.rowCount()
+        if item is None:
+            self.entries_empty.setText("")
+        elif item.mine:
+            self.entries_empty.setText(
+                "This list is empty. Add a link below, or a post from its menu "
+                "(Add to reading list…)."
+            )
+        else:
+            self.entries_empty.setText("This list is empty.")
+        self.entries_empty.setVisible(item is not None and count == 0)
+        self.entries.setVisible(count > 0)
+        self.editing.setVisible(item is not None and item.mine)
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        item = self.selected_list()
+        row = self.selected_row()
+        count = self.entries_model.rowCount()
+        mine = item is not None and item.mine and not self._busy
+        self.new_button.setEnabled(not self._busy)
+        self.open_button.setEnabled(row >= 0)
+        self.rename_button.setEnabled(mine)
+        self.add_button.setEnabled(mine)
+        self.remove_button.setEnabled(mine and row >= 0)
+        self.up_button.setEnabled(mine and row > 0)
+        self.down_button.setEnabled(mine and 0 <= row < count - 1)
+
+    # --- opening an item -----------------------------------------------------------
+
+    def open_entry(self, row: int | None = None) -> None:
+        """Open the item at ``row`` (default: the selected one): its thread, or its link."""
+        row = self.selected_row() if row is None else row
+        if not 0 <= row < self.entries_model.rowCount():
+            return
+        entry = self.entries_model.entry(row)
+        self.error.hide()
+        if entry.ref is None:
+            link = entry.link or ""
+            if open_web_link(link):
+                self.link_activated.emit(link)
+            elif link.lower().startswith("lndesk://"):
+                self.lndesk_link_requested.emit(link)
+            else:
+                self.show_error("This item's link cannot be opened here.")
+            return
+        if not entry.stored:
+            self.show_error("That post is not stored here yet: it arrives once a peer has it.")
+            return
+        ref = entry.ref
+        self.bridge.request(lambda desk: desk.thread(ref), lambda items: self._open(ref, items))
+
+    def _open(self, ref: tuple[bytes, int, bytes], items: Sequence[PostItem]) -> None:
+        item = next((i for i in items if i.key == (ref[0], ref[1])), None)
+        if item is None:
+            self.show_error("That post is no longer stored here.")
+            return
+        self.thread_requested.emit(item)
+
+    # --- changing my lists ---------------------------------------------------------
+
+    def _publish(
+        self,
+        item: PostItem | None,
+        title: str,
+        entries: Sequence[ListEntry],
+        *,
+        select_entry: int | None = None,
+        after: Callable[[], None] | None = None,
+    ) -> bool:
+        """Publish a new list (``item`` None) or a new state of my list ``item``."""
+        if self._busy:
+            return False
+        title = title.strip()
+        if not title:
+            self.show_error("Give the list a title.")
+            return False
+        if len(title) > MAX_TITLE_CHARS:
+            self.show_error(f"A list's title has at most {MAX_TITLE_CHARS} characters.")
+            return False
+        if len(entries) > MAX_LIST_ITEMS:
+            self.show_error(f"A reading list holds at most {MAX_LIST_ITEMS} items.")
+            return False
+        of = list_key(item) if item is not None else None
+        state = tuple(entries)
+        self._busy = True
+        self._want_entry = select_entry
+        self._after = after
+        self.error.hide()
+        self.status.setText("Publishing…")
+        self._update_controls()
+        self.bridge.request(
+            lambda desk: desk.publish_list(title, state, of), self._published, self._failed
+        )
+        return True
+
+    def _published(self, seq: int) -> None:
+        self._waiting = seq
+        self.model.refresh()
+
+    def _failed(self, error: BaseException) -> None:
+        self._busy = False
+        self._want_entry = None
+        self._after = None
+        self.status.clear()
+        self.show_error(error_text(error))
+        self._update_controls()
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+
+    def _my_list(self) -> PostItem | None:
+        item = self.selected_list()
+        return item if item is not None and item.mine else None
+
+    def new_list(self, title: str | None = None) -> bool:
+        """Start a new, empty list (``title`` None: ask for one); whether it went out."""
+        if self._busy:
+            return False
+        if title is None:
+            title, ok = QInputDialog.getText(self, "New reading list", "Title of the list:")
+            if not ok:
+                return False
+        return self._publish(None, title, ())
+
+    def rename(self, title: str | None = None) -> bool:
+        item = self._my_list()
+        if item is None or self._busy:
+            return False
+        if title is None:
+            title, ok = QInputDialog.getText(
+                self, "Rename reading list", "New title:", text=item.text
+            )
+            if not ok:
+                return False
+        if title.strip() == item.text:
+            return False
+        row = self.selected_row()
+        return self._publish(item, title, item.list_items, select_entry=row if row >= 0 else None)
+
+    def add_link(self, link: str | None = None, note: str | None = None) -> bool:
+        """Add a link (default: the one in the field) with a note to the end of my list."""
+        item = self._my_list()
+        if item is None or self._busy:
+            return False
+        from_fields = link is None
+        link = (self.link_field.text() if link is None else link).strip()
+        note = (self.note_field.text() if note is None else note).strip()
+        if not link:
+            self.show_error("Paste a link to add first (https://…).")
+            return False
+        entries = [*item.list_items, ListEntry(link, note, link=link)]
+
+        def clear_fields() -> None:
+            if from_fields:
+                self.link_field.clear()
+                self.note_field.clear()
+
+        return self._publish(
+            item, item.text, entries, select_entry=len(entries) - 1, after=clear_fields
+        )
+
+    def remove_entry(self) -> bool:
+        item, row = self._my_list(), self.selected_row()
+        if item is None or self._busy or not 0 <= row < len(item.list_items):
+            return False
+        entries = [e for n, e in enumerate(item.list_items) if n != row]
+        select = min(row, len(entries) - 1) if entries else None
+        return self._publish(item, item.text, entries, select_entry=select)
+
+    def move_entry(self, delta: int) -> bool:
+        """Move the selected item ``delta`` places (-1: up, 1: down)."""
+        item, row = self._my_list(), self.selected_row()
+        if item is None or self._busy or not 0 <= row < len(item.list_items):
+            return False
+        to = row + delta
+        if not 0 <= to < len(item.list_items):
+            return False
+        entries = list(item.list_items)
+        entries.insert(to, entries.pop(row))
+        return self._publish(item, item.text, entries, select_entry=to)
+
+
+class AddToListMenu(QMenu):
+    """My reading lists, to add a post to one (or to a new one). Made by
+    :func:`choose_list_and_add`; it fills itself once the desk has answered."""
+
+    loaded = Signal()
+    """My lists are in the menu."""
+    added = Signal(int)
+    """The post was added: the seq of the list's new state."""
+    failed = Signal(str)
+
+    def __init__(
+        self, bridge: Bridge, post: PostItem | tuple[bytes, int], parent: QWidget | None
+    ) -> None:
+        super().__init__("Add to reading list", parent)
+        self.bridge = bridge
+        if isinstance(post, PostItem):
+            self.key: tuple[bytes, int] = post.key
+            self.ref: tuple[bytes, int, bytes] | None = (post.author, post.seq, post.id)
+        else:
+            self.key, self.ref = (post[0], post[1]), None
+        self.busy = False
+        self.lists: list[PostItem] = []
+        loading = self.addAction("Loading your lists…")
+        loading.setEnabled(False)
+        self.aboutToHide.connect(lambda: QTimer.singleShot(0, self._maybe_delete))
+        bridge.request(lambda desk: desk.reading_lists(mine=True), self._set_lists, self._fail)
+
+    def _set_lists(self, lists: list[PostItem]) -> None:
+        if not isValid(self):
+            return
+        self.lists = [item for item in lists if item.mine]
+        self.clear()
+        if not self.lists:
+            empty = self.addAction("You have no reading lists yet")
+            empty.setEnabled(False)
+        for item in self.lists:
+            title = one_line(item.text, 60) or "(untitled list)"
+            inside = any(
+                e.ref is not None and (e.ref[0], e.ref[1]) == self.key for e in item.list_items
+            )
+            # "&" would make the next letter a keyboard accelerator
+            text = title.replace("&", "&&") + ("  (already in it)" if inside else "")
+            action = self.addAction(text)
+            action.setEnabled(not inside)
+            key = list_key(item)
+            action.setData(key)
+            action.triggered.connect(lambda _=False, k=key: self.add_to(k))
+        self.addSeparator()
+        new = self.addAction("New list…")
+        new.triggered.connect(lambda _=False: self.new_list())
+        self.loaded.emit()
+
+    def list_actions(self) -> list[QAction]:
+        """The actions that add the post to one of my lists, in order."""
+        return [a for a in self.actions() if isinstance(a.data(), tuple)]
+
+    def add_to(self, of: ListKey) -> None:
+        """Append the post to my list ``of`` (its first version's author and seq)."""
+        if self.busy:
+            return
+        self.busy = True
+        key = self.key
+        self.bridge.request(lambda desk: desk.add_to_list(of, key), self._done, self._fail)
+
+    def new_list(self, title: str | None = None) -> None:
+        """Start a new list holding the post (``title`` None: ask for one)."""
+        if self.busy:
+            return
+        self.busy = True  # also keeps the menu while the dialog asks
+        if title is None:
+            title, ok = QInputDialog.getText(
+                self.parentWidget(), "New reading list", "Title of the list:"
+            )
+            if not ok:
+                self.busy = False
+                self._maybe_delete()
+                return
+        title = title.strip()
+        if not title:
+            self._fail_text("A reading list needs a title.")
+            return
+        key, ref = self.key, self.ref
+
+        async def run(desk: Desk) -> int:
+            target = ref if ref is not None else (*key, desk.find(key).entry.id)
+            return await desk.publish_list(title, [ListEntry("", ref=target)], None)
+
+        self.bridge.request(run, self._done, self._fail)
+
+    def _done(self, seq: int) -> None:
+        if not isValid(self):
+            return
+        self.busy = False
+        self.added.emit(seq)
+        self._maybe_delete()
+
+    def _fail(self, error: BaseException) -> None:
+        self._fail_text(error_text(error))
+
+    def _fail_text(self, message: str) -> None:
+        if not isValid(self):
+            return
+        self.busy = False
+        self.failed.emit(message)
+        self.bridge.error.emit(message)  # the window's status bar says it
+        self._maybe_delete()
+
+    def _maybe_delete(self) -> None:
+        if isValid(self) and not self.busy and not self.isVisible():
+            self.deleteLater()
+
+
+def choose_list_and_add(
+    bridge: Bridge,
+    parent: QWidget,
+    post: PostItem | tuple[bytes, int],
+    at: QPoint | None = None,
+) -> AddToListMenu:
+    """The "Add to reading list…" action for ``post`` (a PostItem, or its (author, seq)): pop up a
+    menu of my reading lists and "New list…" at ``at`` (default: the mouse pointer).
+
+    It returns at once; the menu fills itself when the desk answers, adds the post to
+    the list chosen (a new state of that list) and then goes away. Errors go to
+    ``bridge.error`` (the status bar) and the menu's ``failed`` signal; ``added`` says
+    it worked."""
+    menu = AddToListMenu(bridge, post, parent)
+    menu.popup(at if at is not None else QCursor.pos())
+    return menu
