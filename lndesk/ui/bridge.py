@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+from shiboken6 import isValid
 
 from lndesk.app.desk import Desk
 from lndesk.app.runtime import NodeRuntime, describe
@@ -67,6 +68,11 @@ class Bridge(QObject):
         if self._closed:
             return
         done, failed = callbacks
+        if not (_alive(done) and _alive(failed)):
+            # The widget or model that asked was deleted while the node worked (a page
+            # closed, a tag's list replaced): its answer has nobody to go to.
+            logger.debug("a result arrived for a deleted object; dropped")
+            return
         if error is not None:
             if failed is not None:
                 failed(error)
@@ -79,3 +85,9 @@ class Bridge(QObject):
     def close(self) -> None:
         """Stop delivering results (the window is going away)."""
         self._closed = True
+
+
+def _alive(callback: Callable[..., None] | None) -> bool:
+    """False if ``callback`` is a method of a Qt object whose C++ side was deleted."""
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or isValid(owner)

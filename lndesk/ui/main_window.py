@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
             page.model.failed.connect(lambda text: bar.showMessage(text, 15_000))
         self._connect_posts(self.replies.requests_view)
         self.replies.message.connect(lambda text: bar.showMessage(text, 10_000))
+        self.replies.requests_counted.connect(self._show_requests)
         self._connect_search_and_lists()
         self.timeline.view.seen_top.connect(self._seen_top)
         self.timeline.model.loaded.connect(self._after_first_page)
@@ -391,6 +392,11 @@ class MainWindow(QMainWindow):
         item.setText("Timeline" if count == 0 else f"Timeline ({min(count, 999)})")
         self.setWindowTitle("lndesk" if count == 0 else f"lndesk ({min(count, 999)})")
         self.tray.set_unread(count)
+
+    def _show_requests(self, count: int) -> None:
+        """Requests waiting are counted in the navigation, not notified (anyone can reply)."""
+        title = PAGES[REPLIES]
+        self.nav.item(REPLIES).setText(title if count == 0 else f"{title} · {min(count, 999)}")
 
     def _seen_top(self, claimed_ms: int) -> None:
         self._seen_ms = claimed_ms

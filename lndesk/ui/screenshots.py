@@ -19,7 +19,7 @@ from typing import Any
 from lndesk.app.desk import READ_MARK
 from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
 from lndesk.app.service import Service, restore_identity
-from lndesk.content import Post, Profile, Reply, Share, ref_of
+from lndesk.content import ListItem, Post, Profile, ReadingList, Reply, Share, ref_of
 from lndesk.identity import Identity, blake2b_256
 from lndesk.keytext import key_to_text
 
@@ -38,6 +38,7 @@ def _demo(root: Path) -> tuple[Path, Path]:
         "bo": ("Bo Martin", "Maths teacher. Worked examples, spaced practice."),
         "cy": ("Cy Okafor", "Researcher in learning sciences."),
         "di": ("Di Rossi", "Software engineer, reading about pedagogy."),
+        "eve": ("Eve Park", "Student teacher."),
     }
     dirs = {}
     for name, (display, bio) in people.items():
@@ -59,9 +60,10 @@ def _demo(root: Path) -> tuple[Path, Path]:
     question = write(
         "ann",
         Post(
-            "**Question:** what is the gentlest introduction to *Bayesian* statistics "
+            "What is the gentlest introduction to *Bayesian* statistics "
             "for first-year students? Books, videos, anything that worked for you.",
-            ("statistics", "question"),
+            ("statistics",),
+            question=True,
         ),
         30,
     )
@@ -98,12 +100,20 @@ def _demo(root: Path) -> tuple[Path, Path]:
     write("bo", Share(ref_of(posts["cy"][0]), "Worth reading before Monday's staff meeting."), 3)
     write(
         "bo",
-        Post(
-            "Reading list for new teachers, in order: *Make It Stick*, *Why Don't Students "
-            "Like School?*, then *Teaching Maths Backwards*.",
-            ("reading-list",),
+        ReadingList(
+            "Reading list for new teachers",
+            (
+                ListItem(link="https://example.org/make-it-stick", note="Start here."),
+                ListItem(ref=ref_of(posts["cy"][0]), note="The evidence, in six pages."),
+                ListItem(link="https://example.org/why-dont-students-like-school"),
+            ),
         ),
         1.5,
+    )
+    write(
+        "eve",
+        Reply("Is there a version for teachers with no maths background?", *[ref_of(question)] * 2),
+        0.7,
     )
     write("ann", Reply("Thank you, ordering it today.", ref_of(question), ref_of(answer)), 0.5)
     logs = {}
@@ -114,6 +124,8 @@ def _demo(root: Path) -> tuple[Path, Path]:
         for name in ("bo", "cy", "di"):
             ann.follow(key_to_text(_identity(name).public_key))
             ann.store.ingest(_identity(name).public_key, logs[name])
+        # Eve follows Ann, but nobody Ann follows follows Eve: her reply is a request.
+        ann.store.ingest(_identity("eve").public_key, logs["eve"])
     with Service(dirs["bo"]) as bo:
         bo.follow(key_to_text(_identity("ann").public_key))
         bo.store.ingest(_identity("ann").public_key, logs["ann"])
@@ -179,6 +191,8 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
             bookmark = window.timeline.model.items()[-1].key
             bridge.request(lambda desk: desk.set_bookmark(bookmark, True))
             _wait(app, lambda: window.status.online)
+            window.search.query.setText("retrieval")
+            window.search.search_now()
             for row, title in enumerate(PAGES):
                 window.show_page(row)
                 page = window.stack.widget(row)
@@ -190,7 +204,7 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
                 _wait(app, lambda: bridge.pending == 0, 5)
                 save(window, title.lower().replace(" & ", "-").replace(" ", "-"))
             window.show_page(0)
-            question = next(i for i in window.timeline.model.items() if "Question" in i.text)
+            question = next(i for i in window.timeline.model.items() if i.question)
             thread = window.open_thread(question)
             _wait(app, lambda: thread.model.rowCount() >= 3)
             save(thread, "thread")

@@ -187,3 +187,28 @@ def test_clicking_a_web_link_in_a_post_opens_it_and_nothing_else(
     finally:
         for scheme in ("https", "http", "file"):
             QDesktopServices.unsetUrlHandler(scheme)
+
+
+def test_a_model_deleted_while_its_page_loads_is_left_alone(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
+    """The answer to a deleted model's request is dropped instead of reaching a dead
+    object ("Signal source has been deleted" would end the app's slot with an error)."""
+    import threading
+
+    from shiboken6 import delete
+
+    publish_many(call, 5)
+    errors: list[str] = []
+    bridge.error.connect(errors.append)
+    gate = threading.Event()
+    bridge.request(lambda _desk: gate.wait(10))  # the node thread is busy: the page waits
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    delete(model)
+    gate.set()
+    qtbot.waitUntil(lambda: bridge.pending == 0)
+    survivor = PostListModel(bridge, "timeline")
+    survivor.start()
+    qtbot.waitUntil(lambda: survivor.rowCount() == 5)
+    assert errors == []
