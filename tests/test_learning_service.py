@@ -174,3 +174,43 @@ def test_search_leaves_out_blocked_feeds(people: People) -> None:
     ann.block(key_to_text(bo.public_key))
     found = ann.search(SearchQuery("repetition", None, None, None, None, None, frozenset()))
     assert [hit.entry.entry.author for hit in found] == [ann.public_key]
+
+
+def test_blocked_people_vanish_from_threads_and_quotes(tmp_path: Path) -> None:
+    from lndesk.app.desk import Desk
+
+    made = People(tmp_path)
+    ann, bo, zed = made("ann"), made("bo"), made("zed")
+    try:
+        question = ann.post("Which textbook?", question=True)
+        for other in (bo, zed):
+            People.carry(ann, other)
+        bo.reply(question.id.hex(), "The blue one.")
+        zed_post = zed.reply(question.id.hex(), "spam spam")
+        zed.post("a post worth sharing")
+        People.carry(zed, bo)
+        bo.share(zed.store.feed_entries(zed.public_key, 1)[0].entry.id.hex())
+        for other in (bo, zed):
+            People.carry(other, ann)
+        desk = Desk(ann)
+        root = (ann.public_key, question.seq, question.id)
+        assert {i.author for i in desk.thread(root)} == {
+            ann.public_key,
+            bo.public_key,
+            zed.public_key,
+        }
+        share = next(
+            i for i in desk._items(ann.store.feed_entries(bo.public_key, 5)) if i.kind == "share"
+        )
+        assert share.quoted is not None and share.quoted.author == zed.public_key
+        ann.block(key_to_text(zed.public_key))
+        assert {i.author for i in desk.thread(root)} == {ann.public_key, bo.public_key}
+        share = next(
+            i for i in desk._items(ann.store.feed_entries(bo.public_key, 5)) if i.kind == "share"
+        )
+        assert share.quoted is None
+        assert zed_post.id not in [s.entry.id for s in ann.inbox(requests=True)]
+        desk.close()
+    finally:
+        for service in made.open:
+            service.close()

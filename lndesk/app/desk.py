@@ -177,6 +177,8 @@ class Desk(CurationMixin):
             ref = content.parent
         else:
             return None
+        if ref.author in self.local.blocked():
+            return None
         found = views.load_keys(self.store, [(ref.author, ref.seq)])
         if not found or found[0].entry.id != ref.id or found[0].deleted:
             return None
@@ -300,8 +302,11 @@ class Desk(CurationMixin):
         return self._items([s for s in stored if not s.deleted])
 
     def thread(self, root: tuple[bytes, int, bytes]) -> list[PostItem]:
+        """A thread, oldest first, without what blocked people wrote in it."""
         author, seq, root_id = root
-        return self._items(views.thread(self.store, (author, seq), root_id, THREAD_CAP))
+        blocked = self.local.blocked()
+        stored = views.thread(self.store, (author, seq), root_id, THREAD_CAP)
+        return self._items([s for s in stored if s.entry.author not in blocked])
 
     def unread_count(self) -> int:
         """Unread posts in the timeline (capped at UNREAD_CAP)."""
