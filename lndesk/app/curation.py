@@ -54,9 +54,7 @@ class CurationMixin:
     ) -> int:
         """Publish a new version of my post or reply ``key``."""
         target = self.find(key)
-        entry = await self._publish(
-            lambda s: s.edit_entry(target, text, tags, links, question=question)
-        )
+        entry = await self._publish(lambda s: s.edit(target, text, tags, links, question=question))
         return int(entry.seq)
 
     # --- reading lists -------------------------------------------------------------

@@ -371,7 +371,7 @@ class Desk(CurationMixin):
         links: Sequence[str] = (),
     ) -> int:
         target = self.find(parent)
-        entry = await self._publish(lambda s: s.reply_to(target, text, tags, links))
+        entry = await self._publish(lambda s: s.reply(target, text, tags, links))
         return int(entry.seq)
 
     async def share(self, target: tuple[bytes, int], comment: str = "") -> int:

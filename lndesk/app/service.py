@@ -186,24 +186,16 @@ class Service:
 
     def reply(
         self,
-        id_prefix: str,
+        parent: str | StoredEntry,
         text: str,
         tags: Sequence[str] = (),
         links: Sequence[str] = (),
         *,
         mentions: Sequence[bytes] = (),
     ) -> Entry:
-        return self.reply_to(self.resolve(id_prefix), text, tags, links, mentions=mentions)
-
-    def reply_to(
-        self,
-        parent: StoredEntry,
-        text: str,
-        tags: Sequence[str] = (),
-        links: Sequence[str] = (),
-        *,
-        mentions: Sequence[bytes] = (),
-    ) -> Entry:
+        """Reply to ``parent`` (an entry, or the start of its id)."""
+        if isinstance(parent, str):
+            parent = self.resolve(parent)
         parent_ref = ref_of(parent.entry)
         content = parent.content
         if isinstance(content, Edit):
@@ -214,7 +206,7 @@ class Service:
 
     def edit(
         self,
-        id_prefix: str,
+        target: str | StoredEntry,
         text: str,
         tags: Sequence[str] = (),
         links: Sequence[str] = (),
@@ -222,22 +214,11 @@ class Service:
         mentions: Sequence[bytes] = (),
         question: bool = False,
     ) -> Entry:
-        """Publish a new version of one of my posts or replies (protocol 10.8)."""
-        return self.edit_entry(
-            self.resolve(id_prefix), text, tags, links, mentions=mentions, question=question
-        )
-
-    def edit_entry(
-        self,
-        target: StoredEntry,
-        text: str,
-        tags: Sequence[str] = (),
-        links: Sequence[str] = (),
-        *,
-        mentions: Sequence[bytes] = (),
-        question: bool = False,
-    ) -> Entry:
-        if isinstance(target.content, Edit):  # editing an edit edits the original again
+        """Publish a new version of one of my posts or replies (protocol 10.8); ``target``
+        is the entry or the start of its id. Editing an edit edits the original again."""
+        if isinstance(target, str):
+            target = self.resolve(target)
+        if isinstance(target.content, Edit):
             target = self._load_ref(target.content.ref.author, target.content.ref.seq)
         if target.entry.author != self.public_key:
             raise ContentError("you can only edit your own posts")
