@@ -36,14 +36,16 @@ from lndesk.ui.settings import CLOSE_TO_TRAY, GEOMETRY, flag, ui_settings
 from lndesk.ui.settings_view import SettingsView
 from lndesk.ui.status import StatusTracker
 from lndesk.ui.tray import Tray
+from lndesk.ui.views.add_to_list import choose_list_and_add
 from lndesk.ui.views.compose import POST, REPLY, SHARE, ComposeBox, ComposeDialog
 from lndesk.ui.views.edit import EditDialog
 from lndesk.ui.views.following import FollowDialog, FollowingView
 from lndesk.ui.views.inbox import InboxPage
-from lndesk.ui.views.posts import PostListView
-from lndesk.ui.views.reading_lists import ReadingListsView, choose_list_and_add
+from lndesk.ui.views.posts import PostListPanel, PostListView
+from lndesk.ui.views.reading_lists import ReadingListsView
 from lndesk.ui.views.search import SearchView
 from lndesk.ui.views.thread import ThreadDialog
+from lndesk.ui.views.widgets import heading, present
 
 logger = logging.getLogger(__name__)
 
@@ -75,26 +77,13 @@ class PostPage(QWidget):
         self.model = PostListModel(bridge, kind, self)
         self.view = PostListView(self.model, self)
         self.compose = ComposeBox(bridge, POST, None, self, compact=True) if compose else None
-        self.empty = QLabel(empty)
-        self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        heading = QLabel(f"<h2>{title}</h2>")
-        heading.setTextFormat(Qt.TextFormat.RichText)
+        self.panel = PostListPanel(self.view, empty)
+        self.empty = self.panel.empty
         layout = QVBoxLayout(self)
-        layout.addWidget(heading)
+        layout.addWidget(heading(title))
         if self.compose is not None:
             layout.addWidget(self.compose)
-        layout.addWidget(self.empty)
-        layout.addWidget(self.view, 1)
-        self.model.loaded.connect(self._update_empty)
-        self.model.rowsInserted.connect(self._update_empty)
-        self.model.rowsRemoved.connect(self._update_empty)
-        self._update_empty()
-
-    def _update_empty(self, *_args: object) -> None:
-        empty = self.model.rowCount() == 0
-        self.empty.setVisible(empty)
-        self.view.setVisible(not empty)
+        layout.addWidget(self.panel, 1)
 
 
 class MainWindow(QMainWindow):
@@ -304,9 +293,7 @@ class MainWindow(QMainWindow):
         self._dialogs = [d for d in self._dialogs if isValid(d) and d.isVisible()]
         self._dialogs.append(dialog)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
+        present(dialog)
 
     def compose(self) -> None:
         self.activate()
@@ -448,9 +435,7 @@ class MainWindow(QMainWindow):
         """Bring the window to the front (a second launch, the tray, a link)."""
         if self.isMinimized():
             self.showNormal()
-        self.show()
-        self.raise_()
-        self.activateWindow()
+        present(self)
 
     def _restore_geometry(self) -> None:
         geometry = self.settings.value(GEOMETRY)

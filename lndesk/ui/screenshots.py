@@ -112,7 +112,11 @@ def _demo(root: Path) -> tuple[Path, Path]:
     )
     write(
         "eve",
-        Reply("Is there a version for teachers with no maths background?", *[ref_of(question)] * 2),
+        Reply(
+            "Is there a version for teachers with no maths background?",
+            ref_of(question),
+            ref_of(question),
+        ),
         0.7,
     )
     write("ann", Reply("Thank you, ordering it today.", ref_of(question), ref_of(answer)), 0.5)

@@ -59,3 +59,14 @@ def call(bridge: Any, qtbot: Any) -> Callable[..., Any]:
         return box["result"]
 
     return call
+
+
+@pytest.fixture
+def window(bridge: Any, data_dir: Path, qtbot: Any) -> Any:
+    """The main window, shown (offscreen), on the real desk."""
+    from lndesk.ui.main_window import MainWindow
+
+    window = MainWindow(bridge, data_dir)
+    qtbot.addWidget(window)
+    window.show()
+    return window

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
-from store_helpers import make_chain, make_identity, wire
+from store_helpers import make_chain, make_identity
+from ui_helpers import ingest
 
 from lndesk.app.desk import LocalChanged
-from lndesk.app.events import EntriesStored
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.ui.main_window import FOLLOWING, MainWindow
 from lndesk.ui.views.compose import ComposeDialog
@@ -18,26 +17,12 @@ from lndesk.ui.views.following import FollowDialog
 from lndesk.ui.views.thread import ThreadDialog
 
 
-@pytest.fixture
-def window(bridge: Any, data_dir: Path, qtbot: Any) -> MainWindow:
-    window = MainWindow(bridge, data_dir)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
 def ingest_feed(
     call: Any, number: int, count: int, text: str, claimed_ms: int | None = None
 ) -> bytes:
     """Store ``count`` posts of another author, as a sync would, and say so."""
     identity = make_identity(number)
-    chain = make_chain(identity, count, text=text, claimed_ms=claimed_ms)
-
-    def run(desk: Any) -> None:
-        desk.service.store.ingest(identity.public_key, wire(chain))
-        desk._emit(EntriesStored(identity.public_key, count, count, count, "sync", None))
-
-    call(run)
+    ingest(call, identity, make_chain(identity, count, text=text, claimed_ms=claimed_ms))
     return identity.public_key
 
 
@@ -179,12 +164,7 @@ def test_unread_count_and_marks(window: MainWindow, call: Any, qtbot: Any) -> No
     identity = make_identity(11)
     chain = make_chain(identity, 3, text="history from before I used lndesk")
     news = make_chain(identity, 4, start_seq=4, prev=chain[-1][0].id, claimed_ms=now + 1000)
-
-    def deliver(desk: Any) -> None:
-        desk.service.store.ingest(identity.public_key, wire(news))
-        desk._emit(EntriesStored(identity.public_key, 4, 7, 7, "sync", None))
-
-    call(deliver)
+    ingest(call, identity, news)  # entries 4 to 7
     qtbot.waitUntil(lambda: window.unread == 4)
     assert "Timeline (4)" in window.nav.item(0).text()
     model = window.timeline.model

@@ -3,14 +3,12 @@ person on the Following screen (real desk and store, network off)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
-from store_helpers import make_chain, make_entry, make_identity, wire
+from store_helpers import make_chain, make_entry, make_identity
+from ui_helpers import ingest
 
-from lndesk.app.events import EntriesStored
 from lndesk.content import Post, Ref, Reply, encode_content
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_link, key_to_text
@@ -20,23 +18,6 @@ from lndesk.ui.models.posts import MentionNamesRole, PostListModel
 from lndesk.ui.views import post_delegate as d
 from lndesk.ui.views.following import FollowingView, block_explanation
 from lndesk.ui.views.inbox import REQUESTS_TAB, InboxPage, requests_title
-
-
-@pytest.fixture
-def window(bridge: Any, data_dir: Path, qtbot: Any) -> MainWindow:
-    window = MainWindow(bridge, data_dir)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-def ingest(call: Any, identity: Identity, links: list[tuple[Any, bytes]]) -> None:
-    def run(desk: Any) -> None:
-        desk.service.store.ingest(identity.public_key, wire(links))
-        last = links[-1][0].seq
-        desk._emit(EntriesStored(identity.public_key, len(links), last, last, "sync", None))
-
-    call(run)
 
 
 def my_post(call: Any, text: str) -> Ref:

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
-from store_helpers import make_entry, make_identity, wire
+from store_helpers import make_entry, make_identity
+from ui_helpers import ingest, post_item
 
-from lndesk.app.events import EntriesStored
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.content import Ref, Share, encode_content
-from lndesk.identity import Identity
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.ui.main_window import MainWindow
 from lndesk.ui.models.posts import (
@@ -28,25 +26,6 @@ from lndesk.ui.views import post_delegate as d
 from lndesk.ui.views.compose import ComposeBox
 from lndesk.ui.views.edit import EditDialog
 from lndesk.ui.views.posts import PostListView
-
-
-@pytest.fixture
-def window(bridge: Any, data_dir: Path, qtbot: Any) -> MainWindow:
-    window = MainWindow(bridge, data_dir)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-def ingest(call: Any, identity: Identity, links: list[tuple[Any, bytes]]) -> None:
-    """Store a run of another author's signed entries, as a sync would, and say so."""
-
-    def run(desk: Any) -> None:
-        desk.service.store.ingest(identity.public_key, wire(links))
-        last = links[-1][0].seq
-        desk._emit(EntriesStored(identity.public_key, len(links), last, last, "sync", None))
-
-    call(run)
 
 
 def action(view: PostListView, text: str) -> Any:
@@ -303,19 +282,14 @@ def test_a_reading_list_is_drawn_as_a_card_with_its_first_items() -> None:
         for n in range(1, 5)
     )
     link = ListEntry("https://example.org/a", note="<b>read</b> this", link="https://example.org/a")
-    item = PostItem(
+    item = post_item(
         id=b"\x02" * 32,
         author=bo,
         seq=9,
-        author_name="Bo",
-        short_key="lnd1abcd",
         kind="readinglist",
         text="Bayes for <beginners>",
-        tags=(),
-        links=(),
         claimed_ms=1_700_000_000_000,
         cursor=(1_700_000_000_000, 1, 9),
-        mine=False,
         list_items=(link, *entries),
     )
     markdown = d.body_markdown(item)
@@ -351,21 +325,7 @@ def test_the_compose_box_refuses_too_many_mentions_before_publishing(
 def test_the_action_links_of_a_card(bridge: Any, qtbot: Any) -> None:
     view = PostListView(PostListModel(bridge, "timeline"))
     qtbot.addWidget(view)
-    item = PostItem(
-        id=b"\x03" * 32,
-        author=b"\x04" * 32,
-        seq=1,
-        author_name="Bo",
-        short_key="lnd1abcd",
-        kind="share",
-        text="",
-        tags=(),
-        links=(),
-        claimed_ms=1,
-        cursor=(1, 1, 1),
-        mine=False,
-        quoted=None,
-    )
+    item = post_item(kind="share", quoted=None)
     # a share whose post is not stored offers nothing to follow (nobody to name)
     assert "follow" not in d.actions_of(item)
     rect = view.delegate.action_rect(item, view.rect(), view.font(), "reply")
@@ -379,7 +339,7 @@ def test_the_action_links_of_a_card(bridge: Any, qtbot: Any) -> None:
 def test_add_to_reading_list_from_a_post_and_the_list_shows_as_a_card(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:
-    from lndesk.ui.views.reading_lists import AddToListMenu
+    from lndesk.ui.views.add_to_list import AddToListMenu
 
     call(lambda desk: desk.post("Retrieval practice beats rereading"))
     model = window.timeline.model

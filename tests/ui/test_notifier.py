@@ -56,6 +56,10 @@ class Author:
         self.pending.append((entry.raw, payload))
         return entry
 
+    def reply(self, text: str, to: Entry) -> Entry:
+        """Reply to ``to`` (a post that starts a thread)."""
+        return self.publish(Reply(text, ref_of(to), ref_of(to)))
+
     def deliver(self, call: Call) -> EntriesStored:
         """Store what was signed since the last delivery, as a sync would."""
         items, self.pending = self.pending, []
@@ -99,6 +103,13 @@ def tell(notifier: Notifier, event: EntriesStored, qtbot: Any) -> None:
         notifier.on_entries_stored(event)
 
 
+def notify(notifier: Notifier, event: EntriesStored, qtbot: Any) -> list[Any]:
+    """Report stored entries and wait for the notification they make: (title, text)."""
+    with qtbot.waitSignal(notifier.notified) as blocker:
+        notifier.on_entries_stored(event)
+    return list(blocker.args)
+
+
 def follow(call: Call, author: Author) -> None:
     call(lambda desk: desk.follow(author.identity.key_text))
 
@@ -120,11 +131,10 @@ def test_a_reply_to_me_is_notified_once(
     notifier = make_notifier()
     bo = Author("Bo")
     follow(call, bo)  # within two hops: his replies are not requests
-    bo.publish(Reply("Start with  the Shapiro paper,\nthen Automerge.", ref_of(mine), ref_of(mine)))
-    with qtbot.waitSignal(notifier.notified) as blocker:
-        notifier.on_entries_stored(bo.deliver(call))
-    assert blocker.args == ["Bo replied to you", "Start with the Shapiro paper, then Automerge."]
-    assert shown.messages == [tuple(blocker.args)]
+    bo.reply("Start with  the Shapiro paper,\nthen Automerge.", mine)
+    notified = notify(notifier, bo.deliver(call), qtbot)
+    assert notified == ["Bo replied to you", "Start with the Shapiro paper, then Automerge."]
+    assert shown.messages == [tuple(notified)]
     # Told again (another event for the same entries): nothing new, nothing shown.
     tell(notifier, EntriesStored(bo.key, 0, bo.seq, bo.seq, "gossip", None), qtbot)
     assert len(shown.messages) == 1
@@ -142,8 +152,7 @@ def test_notifications_go_to_the_tray(
     bo = Author("Bo")
     follow(call, bo)
     bo.publish(Share(ref_of(mine)))
-    with qtbot.waitSignal(notifier.notified):
-        notifier.on_entries_stored(bo.deliver(call))
+    notify(notifier, bo.deliver(call), qtbot)
     assert tray.last_notification == ("Bo shared your post", "hello")
 
 
@@ -159,7 +168,7 @@ def test_what_was_there_at_start_is_not_news(
     bo = Author("Bo")
     follow(call, bo)
     bo.publish(Post("posted before the app started"))
-    bo.publish(Reply("replied before the app started", ref_of(mine), ref_of(mine)))
+    bo.reply("replied before the app started", mine)
     event = bo.deliver(call)
     notifier = make_notifier()  # the first answer is the baseline
     tell(notifier, event, qtbot)
@@ -199,9 +208,7 @@ def test_posts_are_notified_only_when_asked(
 
     settings.setValue(NOTIFY_POSTS, True)  # read at each answer: applies at once
     bo.publish(Post("Reading list for week 3"))
-    with qtbot.waitSignal(notifier.notified) as blocker:
-        notifier.on_entries_stored(bo.deliver(call))
-    assert blocker.args == ["Bo posted", "Reading list for week 3"]
+    assert notify(notifier, bo.deliver(call), qtbot) == ["Bo posted", "Reading list for week 3"]
 
 
 def test_requests_are_not_notified(
@@ -211,7 +218,7 @@ def test_requests_are_not_notified(
     mine = my_post(call, "hello")
     notifier = make_notifier()
     stranger = Author("Zed")
-    stranger.publish(Reply("buy my course", ref_of(mine), ref_of(mine)))
+    stranger.reply("buy my course", mine)
     tell(notifier, stranger.deliver(call), qtbot)
     assert shown.messages == []
     assert call(lambda desk: desk.requests_count()) == 1
@@ -228,7 +235,7 @@ def test_replies_can_be_turned_off(
     mine = my_post(call, "hello")
     notifier = make_notifier()
     bo = Author("Bo")
-    bo.publish(Reply("hi", ref_of(mine), ref_of(mine)))
+    bo.reply("hi", mine)
     tell(notifier, bo.deliver(call), qtbot)
     assert shown.messages == []
 
@@ -262,8 +269,7 @@ def test_a_burst_is_summarised(
     # within the interval and must wait for the timer.
     notifier = make_notifier(min_interval_ms=50, clock=lambda: 100.0)
     bo.publish(Post("first"))
-    with qtbot.waitSignal(notifier.notified):
-        notifier.on_entries_stored(bo.deliver(call))
+    notify(notifier, bo.deliver(call), qtbot)
     assert shown.messages == [("Bo posted", "first")]
 
     start = now_ms()

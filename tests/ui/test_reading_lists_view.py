@@ -3,31 +3,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QWidget
-from store_helpers import make_entry, make_identity, wire
+from store_helpers import make_identity
+from ui_helpers import ingest, search, shown, signed_chain
 
-from lndesk.app.events import EntriesStored
-from lndesk.content import ListItem, Post, ReadingList, Ref, encode_content
-from lndesk.keytext import key_to_text
+from lndesk.content import ListItem, Post, ReadingList, Ref
 from lndesk.ui.main_window import LISTS, MainWindow
 from lndesk.ui.models.lists import ListEntriesModel, entry_lines
 from lndesk.ui.views import reading_lists
-from lndesk.ui.views.reading_lists import ReadingListsView, choose_list_and_add
+from lndesk.ui.views.add_to_list import choose_list_and_add
+from lndesk.ui.views.reading_lists import ReadingListsView
 
 OLD_MS = 1_700_000_000_000
 
 
 @pytest.fixture
 def view(bridge: Any, qtbot: Any) -> ReadingListsView:
-    view = ReadingListsView(bridge)
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    view.show()
-    return view
+    return shown(qtbot, ReadingListsView(bridge))
 
 
 @pytest.fixture
@@ -120,27 +115,10 @@ def test_bad_input_is_explained_inline(view: ReadingListsView, qtbot: Any) -> No
 def ingest_feed(call: Any, number: int, contents: list[Any]) -> tuple[bytes, list[Any]]:
     """Store another author's entries as a sync would, and follow them."""
     identity = make_identity(number)
-    chain, prev = [], None
-    for seq, content in enumerate(contents, start=1):
-        entry, payload = make_entry(
-            identity,
-            seq,
-            prev,
-            type=content.type,
-            payload=encode_content(content),
-            claimed_ms=OLD_MS + seq * 1000,
-        )
-        chain.append((entry, payload))
-        prev = entry.id
-    key = identity.public_key
-
-    def run(desk: Any) -> Any:
-        desk.service.store.ingest(key, wire(chain))
-        desk._emit(EntriesStored(key, len(chain), len(chain), len(chain), "sync", None))
-        return desk.follow(key_to_text(key))
-
-    call(run)
-    return key, [entry for entry, _ in chain]
+    dates = [OLD_MS + seq * 1000 for seq in range(1, len(contents) + 1)]
+    chain = signed_chain(identity, contents, dates)
+    ingest(call, identity, chain, follow=True)
+    return identity.public_key, [entry for entry, _ in chain]
 
 
 def test_others_lists_show_after_mine_and_open_their_items(
@@ -265,27 +243,17 @@ def test_models_pass_the_model_tester(
 # --- in the window ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def window(bridge: Any, data_dir: Path, qtbot: Any) -> MainWindow:
-    window = MainWindow(bridge, data_dir)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
 def test_a_list_found_by_search_opens_on_the_lists_page(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:
     call(lambda desk: desk.publish_list("Bayesian reading", []))
     call(lambda desk: desk.publish_list("Other list", []))
     window.find_posts()
-    search = window.search
-    with qtbot.waitSignal(search.searched, timeout=10_000):
-        search.query.setText("bayesian")
-        search.search_now()
-    assert search.model.rowCount() == 1
-    search.results.setCurrentIndex(search.model.index(0))
-    search.results.doubleClicked.emit(search.model.index(0))
+    screen = window.search
+    search(screen, qtbot, "bayesian")
+    assert screen.model.rowCount() == 1
+    screen.results.setCurrentIndex(screen.model.index(0))
+    screen.results.doubleClicked.emit(screen.model.index(0))
     assert window.stack.currentIndex() == LISTS
     page = window.reading_lists
     qtbot.waitUntil(lambda: page.selected_list() is not None)

@@ -3,17 +3,15 @@ filters, paging, errors, and browsing by tag."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QTextDocument
-from store_helpers import make_entry, make_identity, wire
+from store_helpers import make_identity
+from ui_helpers import ingest, search, shown, signed_chain
 
-from lndesk.app.events import EntriesStored
-from lndesk.content import Post, encode_content
-from lndesk.keytext import key_to_text
+from lndesk.content import Post
 from lndesk.ui.main_window import SEARCH, MainWindow
 from lndesk.ui.models.search import (
     HIGHLIGHT_CLOSE,
@@ -33,40 +31,17 @@ LATER_MS = 1_710_000_000_000
 
 @pytest.fixture
 def view(bridge: Any, qtbot: Any) -> SearchView:
-    view = SearchView(bridge)
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    view.show()
-    return view
+    return shown(qtbot, SearchView(bridge))
 
 
 def ingest_posts(call: Any, number: int, posts: list[tuple[str, tuple[str, ...], int]]) -> bytes:
     """Store another author's posts (text, tags, claimed time) as a sync would, and
     follow them."""
     identity = make_identity(number)
-    chain = []
-    prev = None
-    for seq, (text, tags, claimed_ms) in enumerate(posts, start=1):
-        payload = encode_content(Post(text, tags))
-        entry, payload = make_entry(identity, seq, prev, payload=payload, claimed_ms=claimed_ms)
-        chain.append((entry, payload))
-        prev = entry.id
-    key = identity.public_key
-
-    def run(desk: Any) -> Any:
-        desk.service.store.ingest(key, wire(chain))
-        desk._emit(EntriesStored(key, len(chain), len(chain), len(chain), "sync", None))
-        return desk.follow(key_to_text(key))
-
-    call(run)
-    return key
-
-
-def search(view: SearchView, qtbot: Any, text: str) -> None:
-    """Type ``text`` and press Enter; wait for the answer."""
-    with qtbot.waitSignal(view.searched, timeout=10_000):
-        view.query.setText(text)
-        view.search_now()
+    contents = [Post(text, tags) for text, tags, _ in posts]
+    chain = signed_chain(identity, contents, [claimed_ms for *_, claimed_ms in posts])
+    ingest(call, identity, chain, follow=True)
+    return identity.public_key
 
 
 def texts(view: SearchView) -> list[str]:
@@ -135,49 +110,49 @@ def test_filters_narrow_the_results(view: SearchView, call: Any, qtbot: Any) -> 
     call(lambda desk: desk.post("graph theory basics", ["maths"]))
     mine = call(lambda desk: desk.page("mine", None, 1)[0])
     call(lambda desk: desk.reply(mine.key, "a graph reply to myself"))
-    qtbot.waitUntil(lambda: view.author.findText("Me") >= 0)
-    qtbot.waitUntil(lambda: view.author.count() == 3)  # anyone, me, Bo
+    qtbot.waitUntil(lambda: view.filters.author.findText("Me") >= 0)
+    qtbot.waitUntil(lambda: view.filters.author.count() == 3)  # anyone, me, Bo
     search(view, qtbot, "graph")
     assert view.model.rowCount() == 4
     # author
     with qtbot.waitSignal(view.searched):
-        assert view.select_author(bo)
+        assert view.filters.select_author(bo)
     assert texts(view) == ["graph colouring puzzles", "graph paper sketches"]
     with qtbot.waitSignal(view.searched):
-        view.select_author(None)
+        view.filters.select_author(None)
     assert view.model.rowCount() == 4
     # type
     with qtbot.waitSignal(view.searched):
-        view.type.setCurrentIndex(view.type.findData("reply"))
+        view.filters.type.setCurrentIndex(view.filters.type.findData("reply"))
     assert texts(view) == ["a graph reply to myself"]
     with qtbot.waitSignal(view.searched):
-        view.type.setCurrentIndex(0)
+        view.filters.type.setCurrentIndex(0)
     # tag (a leading # is fine)
     with qtbot.waitSignal(view.searched):
-        view.tag.setText("#maths")
+        view.filters.tag.setText("#maths")
     assert texts(view) == ["graph colouring puzzles", "graph theory basics"]
     with qtbot.waitSignal(view.searched):
-        view.tag.clear()
+        view.filters.tag.clear()
     # dates: from 2024 on leaves out Bo's 2023 post; up to 2024-01-01 keeps only it
     with qtbot.waitSignal(view.searched):
-        view.since.setDate(QDate(2024, 1, 1))
+        view.filters.since.setDate(QDate(2024, 1, 1))
     assert "graph colouring puzzles" not in texts(view) and len(texts(view)) == 3
     with qtbot.waitSignal(view.searched):
-        view.since.set_value(None)
+        view.filters.since.set_value(None)
     with qtbot.waitSignal(view.searched):
-        view.until.setDate(QDate(2024, 1, 1))
+        view.filters.until.setDate(QDate(2024, 1, 1))
     assert texts(view) == ["graph colouring puzzles"]
     # clear filters: everything again
     with qtbot.waitSignal(view.searched):
-        view.clear_filters()
-    assert view.model.rowCount() == 4 and view.until.value() is None
+        view.filters.clear()
+    assert view.model.rowCount() == 4 and view.filters.until.value() is None
 
 
 def test_date_field_reads_any_until_set(view: SearchView) -> None:
-    assert view.since.value() is None and view.since.text() == "any"
-    view.since.stepBy(1)  # stepping up from "any" starts at today, not in the year 2000
-    assert view.since.value() == QDate.currentDate()
-    view.since.set_value(None)
+    assert view.filters.since.value() is None and view.filters.since.text() == "any"
+    view.filters.since.stepBy(1)  # stepping up from "any" starts at today, not in the year 2000
+    assert view.filters.since.value() == QDate.currentDate()
+    view.filters.since.set_value(None)
     assert view.params().since_ms is None
 
 
@@ -195,12 +170,12 @@ def test_an_invalid_query_shows_an_error_not_a_crash(
     search(view, qtbot, "quoted")
     assert view.model.rowCount() == 1 and not view.error.isVisible()
     # dates the wrong way round
-    view.since.setDate(QDate(2024, 2, 1))
+    view.filters.since.setDate(QDate(2024, 2, 1))
     with qtbot.waitSignal(view.searched):
-        view.until.setDate(QDate(2024, 1, 1))
+        view.filters.until.setDate(QDate(2024, 1, 1))
     assert view.error.isVisible() and "date" in view.error.text()
     # punctuation only: nothing to search for (said, not crashed)
-    view.clear_filters()
+    view.filters.clear()
     search(view, qtbot, "?!")
     assert view.error.isVisible() and view.model.rowCount() == 0
 
@@ -259,12 +234,12 @@ def test_browse_by_tag(view: SearchView, call: Any, qtbot: Any, qtmodeltester: A
     qtbot.waitUntil(lambda: dict(view.tags.tags()) == {"maths": 2, "art": 1})
     assert view.tags.tags()[0] == ("maths", 2)  # most used first
     assert view.tags.data(view.tags.index(0)) == "#maths  (2)"
-    assert view.tag_list.isVisible() and not view.tags_empty.isVisible()
+    assert view.browser.list.isVisible() and not view.browser.empty.isVisible()
     qtmodeltester.check(view.tags)
     # the tag field completes from the same tags
-    assert view.tag.completer().model() is view.tags
+    assert view.filters.tag.completer().model() is view.tags
     with qtbot.waitSignal(view.tag_view_created) as created:
-        view.tag_list.clicked.emit(view.tags.index(0))
+        view.browser.list.clicked.emit(view.tags.index(0))
     posts = created.args[0]
     assert view.pages.currentWidget() is view.tag_page
     assert view.tag_page.heading.text() == "#maths"
@@ -290,19 +265,11 @@ def test_browse_by_tag(view: SearchView, call: Any, qtbot: Any, qtmodeltester: A
 def test_no_tags_yet_says_so(view: SearchView, qtbot: Any) -> None:
     with qtbot.waitSignal(view.tags.refreshed):
         view.tags.refresh()
-    assert view.tags_empty.isVisible() and not view.tag_list.isVisible()
+    assert view.browser.empty.isVisible() and not view.browser.list.isVisible()
     assert view.empty.isVisible() and "Type words" in view.empty.text()
 
 
 # --- in the window ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def window(bridge: Any, data_dir: Path, qtbot: Any) -> MainWindow:
-    window = MainWindow(bridge, data_dir)
-    qtbot.addWidget(window)
-    window.show()
-    return window
 
 
 def test_ctrl_f_opens_search_and_a_result_opens_its_thread(

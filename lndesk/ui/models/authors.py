@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QFont
 
+from lndesk.app.desk import Desk
 from lndesk.app.events import EntriesStored, FeedForked, FeedSynced, LocalChanged
 from lndesk.app.items import AuthorItem
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
-from lndesk.ui.models.live import ItemRole, LiveListModel
+from lndesk.ui.models.live import Index, ItemRole, LiveListModel
 
-__all__ = ["BlockedModel", "FollowingModel", "ItemRole", "UnreadRole", "describe_author"]
+__all__ = [
+    "AuthorsModel",
+    "BlockedModel",
+    "FollowingModel",
+    "ItemRole",
+    "UnreadRole",
+    "describe_author",
+]
 
 UnreadRole = Qt.ItemDataRole.UserRole + 2
 """The author's unread post count (an int)."""
@@ -56,7 +65,28 @@ def describe_author(author: AuthorItem) -> str:
     return " · ".join(parts)
 
 
-class FollowingModel(LiveListModel):
+class AuthorsModel(LiveListModel[AuthorItem]):
+    """People (rows: :class:`AuthorItem`, keyed by key, their key text as the tooltip)."""
+
+    def __init__(
+        self,
+        bridge: Bridge | None,
+        parent: QObject | None,
+        *,
+        query: Callable[[Desk], list[AuthorItem]],
+        display: Callable[[AuthorItem], str],
+    ) -> None:
+        super().__init__(
+            bridge,
+            parent,
+            query=query,
+            key=lambda item: item.key,
+            display=display,
+            tooltip=lambda item: item.key_text,
+        )
+
+
+class FollowingModel(AuthorsModel):
     """The people I follow (rows: :class:`AuthorItem`, sorted by name)."""
 
     def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
@@ -64,9 +94,7 @@ class FollowingModel(LiveListModel):
             bridge,
             parent,
             query=lambda desk: desk.following(),
-            key=lambda item: item.key,
             display=lambda item: f"{author_line(item)}\n{describe_author(item)}",
-            tooltip=lambda item: item.key_text,
         )
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -83,28 +111,22 @@ class FollowingModel(LiveListModel):
         if relevant and not self._timer.isActive():
             self._timer.start()
 
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == UnreadRole and index.isValid() and 0 <= index.row() < len(self._rows):
-            return self._rows[index.row()].unread
-        if role == Qt.ItemDataRole.FontRole and index.isValid():
-            if 0 <= index.row() < len(self._rows) and self._rows[index.row()].unread > 0:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role in (UnreadRole, Qt.ItemDataRole.FontRole):
+            author = self.row_at(index)
+            if author is None:
+                return None
+            if role == UnreadRole:
+                return author.unread
+            if author.unread > 0:
                 font = QFont()
                 font.setBold(True)
                 return font
             return None
         return super().data(index, role)
 
-    def item(self, row: int) -> AuthorItem:
-        item: AuthorItem = self._rows[row]
-        return item
 
-    def items(self) -> list[AuthorItem]:
-        return list(self._rows)
-
-
-class BlockedModel(LiveListModel):
+class BlockedModel(AuthorsModel):
     """The people I blocked (rows: :class:`AuthorItem`, sorted by name)."""
 
     def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
@@ -112,18 +134,9 @@ class BlockedModel(LiveListModel):
             bridge,
             parent,
             query=lambda desk: desk.blocked(),
-            key=lambda item: item.key,
             display=lambda item: f"{item.name}\n{item.key_text}",
-            tooltip=lambda item: item.key_text,
         )
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, LocalChanged) and event.what in ("blocked", "accepted", "profile"):
             self.refresh()
-
-    def item(self, row: int) -> AuthorItem:
-        item: AuthorItem = self._rows[row]
-        return item
-
-    def items(self) -> list[AuthorItem]:
-        return list(self._rows)

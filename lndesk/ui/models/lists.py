@@ -8,29 +8,21 @@ list, so a list keeps its place and its selection while new states of it arrive.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
-from lndesk.ui.models.live import ItemRole, LiveListModel
+from lndesk.ui.models.live import Index, ItemRole, LiveListModel, RowsModel
 
 __all__ = [
     "EntryRole",
     "ItemRole",
     "ListEntriesModel",
+    "ListKey",
     "ReadingListsModel",
     "entry_lines",
     "list_key",
@@ -43,11 +35,12 @@ TITLE_CHARS = 200
 NOTE_CHARS = 300
 REFRESH_ON = ("lists", "published", "following", "muted", "blocked", "profile")
 
-Index = QModelIndex | QPersistentModelIndex
+ListKey = tuple[bytes, int]
+"""What names a reading list across its versions: its first version's (author, seq)."""
 
 
-def list_key(item: PostItem) -> tuple[bytes, int]:
-    """What names a reading list across its versions: its first version's (author, seq)."""
+def list_key(item: PostItem) -> ListKey:
+    """The :data:`ListKey` of the list ``item`` is a state of."""
     if item.list_of is not None:
         return (item.list_of[0], item.list_of[1])
     return item.key
@@ -89,7 +82,7 @@ def entry_lines(entry: ListEntry) -> str:
     return "\n".join(lines)
 
 
-class ReadingListsModel(LiveListModel):
+class ReadingListsModel(LiveListModel[PostItem]):
     """Every reading list by me and the people I follow: mine first, then newest first
     (rows: the :class:`PostItem` of each list's current state)."""
 
@@ -136,34 +129,22 @@ class ReadingListsModel(LiveListModel):
         """No refresh is in flight or waiting (the rows are the latest answer)."""
         return not self._busy and not self._again
 
-    def item(self, row: int) -> PostItem:
-        item: PostItem = self._rows[row]
-        return item
-
-    def items(self) -> list[PostItem]:
-        return list(self._rows)
-
-    def row_of(self, key: tuple[bytes, int]) -> int | None:
+    def row_of(self, key: ListKey) -> int | None:
         for row, item in enumerate(self._rows):
             if list_key(item) == key:
                 return row
         return None
 
 
-class ListEntriesModel(QAbstractListModel):
+class ListEntriesModel(RowsModel[ListEntry]):
     """The items of one reading list, in order (rows: :class:`ListEntry`)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[ListEntry] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
+    ROLES: ClassVar[dict[int, bytes]] = {EntryRole: b"entry"}
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        entry = self.row_at(index)
+        if entry is None:
             return None
-        entry = self._rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return entry_lines(entry)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -174,11 +155,6 @@ class ListEntriesModel(QAbstractListModel):
         if role == EntryRole:
             return entry
         return None
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        names = super().roleNames()
-        names[EntryRole] = QByteArray(b"entry")
-        return names
 
     def entries(self) -> list[ListEntry]:
         return list(self._rows)

@@ -3,13 +3,17 @@
 Subclasses say how to ask the desk for the rows, how to key them and how to show them;
 this class keeps one request in flight at a time and applies each answer in place, so
 selections and scroll positions survive every refresh.
+
+:class:`RowsModel` is the plain list underneath, which the lists that are not refreshed
+from the desk (search results, a reading list's items) use too: its rows, Qt's row count
+and the row an index points at.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -30,10 +34,39 @@ ItemRole = Qt.ItemDataRole.UserRole + 1
 """The row's value itself (an item from :mod:`lndesk.app.items`, or a string)."""
 
 Index = QModelIndex | QPersistentModelIndex
+Row = TypeVar("Row")
 
 
-class LiveListModel(QAbstractListModel):
+class RowsModel(QAbstractListModel, Generic[Row]):
+    """A flat list of rows (``_rows``): Qt's row count, and the row an index points at."""
+
+    ROLES: ClassVar[dict[int, bytes]] = {}
+    """The model's own roles, by the names QML and the model tester know them by."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Row] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def row_at(self, index: Index) -> Row | None:
+        """The row ``index`` points at (None: an invalid index, or one past the rows)."""
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        return self._rows[index.row()]
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = super().roleNames()
+        for role, name in self.ROLES.items():
+            names[role] = QByteArray(name)
+        return names
+
+
+class LiveListModel(RowsModel[Row]):
     """A flat list of rows with stable keys, refreshed from the desk by diffing."""
+
+    ROLES: ClassVar[dict[int, bytes]] = {ItemRole: b"item"}
 
     refreshed = Signal()
     """An answer from the desk was applied (or failed): the list is as fresh as it gets."""
@@ -43,10 +76,10 @@ class LiveListModel(QAbstractListModel):
         bridge: Bridge | None,
         parent: QObject | None,
         *,
-        query: Callable[[Desk], Any],
-        key: Callable[[Any], Hashable],
-        display: Callable[[Any], str],
-        tooltip: Callable[[Any], str] | None = None,
+        query: Callable[[Desk], Iterable[Row]],
+        key: Callable[[Row], Hashable],
+        display: Callable[[Row], str],
+        tooltip: Callable[[Row], str] | None = None,
     ) -> None:
         """``query`` asks the desk for the rows, ``key`` names a row across refreshes,
         ``display`` and ``tooltip`` say how a row reads."""
@@ -56,7 +89,6 @@ class LiveListModel(QAbstractListModel):
         self._key = key
         self._display = display
         self._tooltip = tooltip or display
-        self._rows: list[Any] = []
         self._busy = False
         self._again = False
         if bridge is not None:
@@ -67,13 +99,10 @@ class LiveListModel(QAbstractListModel):
 
     # --- Qt model interface ------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.row_at(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -82,13 +111,14 @@ class LiveListModel(QAbstractListModel):
             return row
         return None
 
-    def rows(self) -> list[Any]:
+    def rows(self) -> list[Row]:
+        """The rows as they are now (a copy)."""
         return list(self._rows)
 
-    def roleNames(self) -> dict[int, QByteArray]:
-        names = super().roleNames()
-        names[ItemRole] = QByteArray(b"item")
-        return names
+    items = rows
+
+    def item(self, row: int) -> Row:
+        return self._rows[row]
 
     # --- refreshing ----------------------------------------------------------------
 
@@ -102,7 +132,7 @@ class LiveListModel(QAbstractListModel):
         self._busy = True
         self.bridge.request(self._query, done=self._done, failed=self._failed)
 
-    def _done(self, rows: Iterable[Any]) -> None:
+    def _done(self, rows: Iterable[Row]) -> None:
         self._busy = False
         self._apply(rows)
         self.refreshed.emit()
@@ -119,11 +149,11 @@ class LiveListModel(QAbstractListModel):
             self._again = False
             self.refresh()
 
-    def _apply(self, rows: Iterable[Any]) -> None:
+    def _apply(self, rows: Iterable[Row]) -> None:
         """Make the list hold ``rows``: remove gone rows, update changed ones, insert new
         ones where ``rows`` puts them (existing rows keep their place, so selections and
         scrolling survive)."""
-        fresh: dict[Hashable, Any] = {}
+        fresh: dict[Hashable, Row] = {}
         for row in rows:
             fresh.setdefault(self._key(row), row)
         for position in range(len(self._rows) - 1, -1, -1):

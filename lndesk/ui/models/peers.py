@@ -66,7 +66,7 @@ def peer_tooltip(item: PeerItem) -> str:
     return "\n".join(lines)
 
 
-class PeersModel(LiveListModel):
+class PeersModel(LiveListModel[PeerItem]):
     """The peers connected now (rows: :class:`PeerItem`, keyed by peer ID)."""
 
     def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:
@@ -99,11 +99,10 @@ class PeersModel(LiveListModel):
             self.refresh()
 
     def peer(self, row: int) -> PeerItem:
-        item: PeerItem = self._rows[row]
-        return item
+        return self.item(row)
 
 
-class AddressesModel(LiveListModel):
+class AddressesModel(LiveListModel[str]):
     """The addresses this node listens on (rows: multiaddr strings)."""
 
     def __init__(self, bridge: Bridge | None, parent: QObject | None = None) -> None:

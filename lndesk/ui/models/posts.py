@@ -21,7 +21,6 @@ from PySide6.QtCore import (
     QByteArray,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -38,11 +37,11 @@ from lndesk.app.items import AuthorItem, PostItem
 from lndesk.keytext import key_to_text
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
+from lndesk.ui.models.live import Index, ItemRole
 
 logger = logging.getLogger(__name__)
 
 PAGE = 60
-ItemRole = Qt.ItemDataRole.UserRole + 1
 MentionNamesRole = Qt.ItemDataRole.UserRole + 2
 """``{key: name}`` of the people a post mentions (short keys until the names are known)."""
 QuestionRole = Qt.ItemDataRole.UserRole + 3
@@ -63,7 +62,6 @@ NAMES_CAP = 200
 """Mentioned people whose names are asked for in one request."""
 
 Key = tuple[bytes, int]
-Index = QModelIndex | QPersistentModelIndex
 
 _MODELS: weakref.WeakSet[PostListModel] = weakref.WeakSet()
 

@@ -9,23 +9,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem, SearchResult
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
-from lndesk.ui.models.live import LiveListModel
+from lndesk.ui.models.live import Index, ItemRole, LiveListModel, RowsModel
 
 __all__ = [
     "HIGHLIGHT_CLOSE",
@@ -39,8 +31,7 @@ __all__ = [
     "kind_label",
 ]
 
-ItemRole = Qt.ItemDataRole.UserRole + 1
-"""The result's :class:`PostItem` (what opening a result opens)."""
+# ItemRole (from the live models): the result's :class:`PostItem` (what opening it opens)
 HtmlRole = Qt.ItemDataRole.UserRole + 2
 """The result as rich text: author, time, type and the highlighted snippet."""
 ResultRole = Qt.ItemDataRole.UserRole + 3
@@ -56,8 +47,6 @@ KINDS = {
     "share": "share",
     "readinglist": "reading list",
 }
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 def kind_label(item: PostItem) -> str:
@@ -116,22 +105,24 @@ def result_html(result: SearchResult) -> str:
     )
 
 
-class SearchResultsModel(QAbstractListModel):
+class SearchResultsModel(RowsModel[SearchResult]):
     """The results of one search, a page at a time (rows: :class:`SearchResult`)."""
+
+    ROLES: ClassVar[dict[int, bytes]] = {
+        ItemRole: b"item",
+        HtmlRole: b"html",
+        ResultRole: b"result",
+    }
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[SearchResult] = []
         self._html: list[str] = []
         self._keys: set[tuple[bytes, int]] = set()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        result = self.row_at(index)
+        if result is None:
             return None
-        result = self._rows[index.row()]
         item = result.item
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return f"{item.author_name} · {kind_label(item)}: {result.snippet}"
@@ -144,13 +135,6 @@ class SearchResultsModel(QAbstractListModel):
         if role == ResultRole:
             return result
         return None
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        names = super().roleNames()
-        names[ItemRole] = QByteArray(b"item")
-        names[HtmlRole] = QByteArray(b"html")
-        names[ResultRole] = QByteArray(b"result")
-        return names
 
     def result(self, row: int) -> SearchResult:
         return self._rows[row]
@@ -189,7 +173,7 @@ class SearchResultsModel(QAbstractListModel):
             self._html.append(result_html(result))
 
 
-class TagsModel(LiveListModel):
+class TagsModel(LiveListModel[tuple[str, int]]):
     """Tags used by me and the people I follow, most used first (rows: (tag, count))."""
 
     def __init__(
@@ -212,9 +196,8 @@ class TagsModel(LiveListModel):
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.EditRole:  # what completing a tag field inserts
-            if not index.isValid() or not 0 <= index.row() < len(self._rows):
-                return None
-            return str(self._rows[index.row()][0])
+            row = self.row_at(index)
+            return None if row is None else str(row[0])
         return super().data(index, role)
 
     def _on_event(self, event: object) -> None:

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from lndesk.app.items import AuthorItem
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.models.authors import BlockedModel, FollowingModel, ItemRole
+from lndesk.ui.models.authors import AuthorsModel, BlockedModel, FollowingModel
+from lndesk.ui.views.widgets import ERROR_STYLE, current_item, heading, present
 
 
 def block_explanation(name: str) -> str:
@@ -55,6 +56,28 @@ def confirm_block(parent: QWidget, name: str) -> bool:
     return ask(parent, "Block", block_explanation(name))
 
 
+class AuthorList(QListView):
+    """A list of people to pick one from (whom I follow, whom I blocked)."""
+
+    def __init__(
+        self, model: AuthorsModel, parent: QWidget | None = None, *, word_wrap: bool = True
+    ) -> None:
+        super().__init__(parent)
+        self.authors = model
+        self.setModel(model)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(word_wrap)
+        self.setSpacing(2)
+
+    def selected(self) -> AuthorItem | None:
+        return current_item(self, AuthorItem)
+
+    def select_key(self, key: bytes) -> None:
+        for row, item in enumerate(self.authors.items()):
+            if item.key == key:
+                self.setCurrentIndex(self.authors.index(row))
+
+
 class FollowForm(QWidget):
     """A key or share link field with a clear inline error; used inline and in a dialog."""
 
@@ -71,7 +94,7 @@ class FollowForm(QWidget):
         )
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.error.hide()
         self.field.returnPressed.connect(self.submit)
         self.field.textEdited.connect(lambda _t: self.error.hide())
@@ -154,11 +177,7 @@ class FollowingView(QWidget):
         self.bridge = bridge
         self.model = FollowingModel(bridge, self)
         self.form = FollowForm(bridge, self)
-        self.list = QListView()
-        self.list.setModel(self.model)
-        self.list.setAlternatingRowColors(True)
-        self.list.setWordWrap(True)
-        self.list.setSpacing(2)
+        self.list = AuthorList(self.model)
         self.empty = QLabel(
             "You follow nobody yet. Ask someone for their key or share link and paste it above."
         )
@@ -171,16 +190,14 @@ class FollowingView(QWidget):
         self.mute_button = QPushButton("Mute")
         self.block_button = QPushButton("Block…")
         self.copy_button = QPushButton("Copy key")
-        self.blocked_button = QPushButton("Blocked people…")
+        self.blocked_button = BlockedButton(bridge)
         self.mark_read_button.clicked.connect(self.mark_read_selected)
         self.unfollow_button.clicked.connect(self.unfollow_selected)
         self.mute_button.clicked.connect(self.toggle_mute_selected)
         self.block_button.clicked.connect(self.block_selected)
         self.copy_button.clicked.connect(self._copy_key)
-        self.blocked_button.clicked.connect(self.show_blocked)
-        self.blocked_dialog: BlockedDialog | None = None
         self.error = QLabel()
-        self.error.setStyleSheet("color: #c0392b")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.error.setWordWrap(True)
         self.error.hide()
         buttons = QHBoxLayout()
@@ -191,12 +208,10 @@ class FollowingView(QWidget):
         buttons.addWidget(self.copy_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        title = QLabel("<h2>Following</h2>")
-        title.setTextFormat(Qt.TextFormat.RichText)
-        heading = QHBoxLayout()
-        heading.addWidget(title, 1)
-        heading.addWidget(self.blocked_button)
-        layout.addLayout(heading)
+        top = QHBoxLayout()
+        top.addWidget(heading("Following"), 1)
+        top.addWidget(self.blocked_button)
+        layout.addLayout(top)
         layout.addWidget(self.form)
         layout.addWidget(self.empty)
         layout.addWidget(self.list, 1)
@@ -211,9 +226,7 @@ class FollowingView(QWidget):
         super().showEvent(event)
 
     def selected(self) -> AuthorItem | None:
-        index = self.list.currentIndex()
-        item = index.data(ItemRole) if index.isValid() else None
-        return item if isinstance(item, AuthorItem) else None
+        return self.list.selected()
 
     def _update(self) -> None:
         self.empty.setVisible(self.model.rowCount() == 0)
@@ -253,9 +266,7 @@ class FollowingView(QWidget):
         return menu
 
     def select_key(self, key: bytes) -> None:
-        for row, item in enumerate(self.model.items()):
-            if item.key == key:
-                self.list.setCurrentIndex(self.model.index(row))
+        self.list.select_key(key)
 
     def unfollow_selected(self, *, confirm: bool = True) -> None:
         item = self.selected()
@@ -295,14 +306,7 @@ class FollowingView(QWidget):
         self.bridge.request(lambda desk: desk.block(key), None, self._failed)
 
     def show_blocked(self) -> BlockedDialog:
-        dialog = self.blocked_dialog
-        if dialog is None:
-            dialog = self.blocked_dialog = BlockedDialog(self.bridge, self)
-        dialog.model.refresh()
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-        return dialog
+        return self.blocked_button.show_dialog()
 
     def toggle_mute_selected(self) -> None:
         item = self.selected()
@@ -329,13 +333,10 @@ class BlockedDialog(QDialog):
         self.setWindowTitle("Blocked people")
         self.bridge = bridge
         self.model = BlockedModel(bridge, self)
-        self.list = QListView()
-        self.list.setModel(self.model)
-        self.list.setAlternatingRowColors(True)
-        self.list.setSpacing(2)
+        self.list = AuthorList(self.model, word_wrap=False)
         self.empty = QLabel("You have not blocked anyone.")
         self.error = QLabel()
-        self.error.setStyleSheet("color: #c0392b")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.error.setWordWrap(True)
         self.error.hide()
         self.unblock_button = QPushButton("Unblock")
@@ -364,14 +365,10 @@ class BlockedDialog(QDialog):
         super().showEvent(event)
 
     def selected(self) -> AuthorItem | None:
-        index = self.list.currentIndex()
-        item = index.data(ItemRole) if index.isValid() else None
-        return item if isinstance(item, AuthorItem) else None
+        return self.list.selected()
 
     def select_key(self, key: bytes) -> None:
-        for row, item in enumerate(self.model.items()):
-            if item.key == key:
-                self.list.setCurrentIndex(self.model.index(row))
+        self.list.select_key(key)
 
     def _update(self) -> None:
         self.empty.setVisible(self.model.rowCount() == 0)
@@ -387,3 +384,21 @@ class BlockedDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self.error.setText(describe(error))
         self.error.show()
+
+
+class BlockedButton(QPushButton):
+    """The "Blocked people…" button: it opens the dialog of the people I blocked (the
+    same one each time, refreshed and in front; it belongs to the screen the button is on)."""
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__("Blocked people…", parent)
+        self.bridge = bridge
+        self.dialog: BlockedDialog | None = None
+        self.clicked.connect(self.show_dialog)
+
+    def show_dialog(self) -> BlockedDialog:
+        if self.dialog is None:
+            self.dialog = BlockedDialog(self.bridge, self.parentWidget())
+        self.dialog.model.refresh()
+        present(self.dialog)
+        return self.dialog

@@ -14,7 +14,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,8 +24,9 @@ from lndesk.app.items import PostItem
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.posts import PostListModel
-from lndesk.ui.views.following import BlockedDialog, confirm_block
-from lndesk.ui.views.posts import PostListView
+from lndesk.ui.views.following import BlockedButton, BlockedDialog, confirm_block
+from lndesk.ui.views.posts import PostListPanel, PostListView
+from lndesk.ui.views.widgets import heading
 
 REPLIES, REQUESTS = "replies", "requests"
 REPLIES_TAB, REQUESTS_TAB = 0, 1
@@ -39,31 +39,6 @@ def requests_title(count: int) -> str:
     if count <= 0:
         return "Requests"
     return f"Requests ({count})" if count < COUNT_CAP else f"Requests ({COUNT_CAP - 1}+)"
-
-
-class _Tab(QWidget):
-    """One post list with the message shown while it is empty."""
-
-    def __init__(self, view: PostListView, empty: str) -> None:
-        super().__init__()
-        self.view = view
-        self.model = view.posts
-        self.empty = QLabel(empty)
-        self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.empty)
-        layout.addWidget(view, 1)
-        self.model.loaded.connect(self._update_empty)
-        self.model.rowsInserted.connect(self._update_empty)
-        self.model.rowsRemoved.connect(self._update_empty)
-        self._update_empty()
-
-    def _update_empty(self, *_args: object) -> None:
-        empty = self.model.rowCount() == 0
-        self.empty.setVisible(empty)
-        self.view.setVisible(not empty)
 
 
 class InboxPage(QWidget):
@@ -83,10 +58,10 @@ class InboxPage(QWidget):
         self.view = PostListView(self.model, self)
         self.requests_model = PostListModel(bridge, REQUESTS, self)
         self.requests_view = PostListView(self.requests_model, self, requests=True)
-        self.replies_tab = _Tab(
+        self.replies_tab = PostListPanel(
             self.view, "No replies or mentions yet. Replies to your posts show here."
         )
-        self.requests_tab = _Tab(
+        self.requests_tab = PostListPanel(
             self.requests_view,
             "No requests. Replies and mentions from people you do not know (nobody you "
             "follow follows them) wait here until you accept or block them.",
@@ -103,13 +78,9 @@ class InboxPage(QWidget):
         self.notice.setTextFormat(Qt.TextFormat.PlainText)  # it names peers
         self.notice.setWordWrap(True)
         self.notice.hide()
-        self.blocked_button = QPushButton("Blocked people…")
-        self.blocked_button.clicked.connect(self.show_blocked)
-        self.blocked_dialog: BlockedDialog | None = None
-        heading = QLabel(f"<h2>{_escape(title)}</h2>")
-        heading.setTextFormat(Qt.TextFormat.RichText)
+        self.blocked_button = BlockedButton(bridge)
         top = QHBoxLayout()
-        top.addWidget(heading, 1)
+        top.addWidget(heading(title), 1)
         top.addWidget(self.blocked_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -197,20 +168,9 @@ class InboxPage(QWidget):
         )
 
     def show_blocked(self) -> BlockedDialog:
-        dialog = self.blocked_dialog
-        if dialog is None:
-            dialog = self.blocked_dialog = BlockedDialog(self.bridge, self)
-        dialog.model.refresh()
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-        return dialog
+        return self.blocked_button.show_dialog()
 
     def _say(self, text: str) -> None:
         self.notice.setText(text)
         self.notice.show()
         self.message.emit(text)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -20,19 +20,15 @@ from collections.abc import Mapping
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QWidget,
-)
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.keytext import key_to_text, short_key
 from lndesk.ui.avatar import avatar_pixmap
 from lndesk.ui.format import delivery_text, relative_time
-from lndesk.ui.models.posts import ItemRole, MentionNamesRole, follow_offer
+from lndesk.ui.models.live import ItemRole
+from lndesk.ui.models.posts import MentionNamesRole, follow_offer
+from lndesk.ui.views.cards import paint_frame, row_width
 
 MARGIN = 10
 AVATAR = 36
@@ -48,6 +44,8 @@ NAME_CHARS = 24
 """A name in an action label is cut to this many characters (names are a peer's choice)."""
 BADGE = "Question"
 BADGE_COLOUR = QColor("#8e44ad")
+ACCENT = QColor("#2f80ed")
+"""The colour of tags and of the mark on an unread post."""
 
 Names = Mapping[bytes, str]
 
@@ -204,13 +202,7 @@ class PostDelegate(QStyledItemDelegate):
         return doc
 
     def _text_width(self, option: QStyleOptionViewItem) -> int:
-        # Size hints and painting must agree on the width, and a list view does not always
-        # pass the row's rect to sizeHint: use the view's viewport when there is one.
-        view = self.parent()
-        width = option.rect.width()
-        if isinstance(view, QAbstractItemView):
-            width = view.viewport().width()
-        return int(width) - 2 * MARGIN - AVATAR - GAP
+        return row_width(self, option) - 2 * MARGIN - AVATAR - GAP
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -293,20 +285,7 @@ class PostDelegate(QStyledItemDelegate):
         painter.save()
         rect = option.rect
         palette = option.palette
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        background = palette.color(QPalette.ColorRole.Base)
-        if selected:
-            background = palette.color(QPalette.ColorRole.AlternateBase)
-        painter.fillRect(rect, background)
-        painter.setPen(palette.color(QPalette.ColorRole.Mid))
-        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
-        if item.unread:
-            painter.fillRect(QRect(rect.left(), rect.top(), 4, rect.height()), QColor("#2f80ed"))
-        if selected:
-            painter.fillRect(
-                QRect(rect.left(), rect.top(), 4, rect.height()),
-                palette.color(QPalette.ColorRole.Highlight),
-            )
+        paint_frame(painter, option, ACCENT if item.unread else None)
         self._paint_avatar(painter, item, rect)
         font = QFont(option.font)
         metrics = QFontMetrics(font)
@@ -332,7 +311,7 @@ class PostDelegate(QStyledItemDelegate):
         painter.translate(-x, -y)
         y += int(doc.size().height()) + GAP
         if item.tags:
-            painter.setPen(QColor("#2f80ed"))
+            painter.setPen(ACCENT)
             painter.drawText(x, y + metrics.ascent(), "  ".join(f"#{t}" for t in item.tags))
         link_colour = palette.color(QPalette.ColorRole.Link)
         for action, area in self._action_rects(item, rect, font):

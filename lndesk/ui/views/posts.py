@@ -8,11 +8,15 @@ button then offers the jump to the top. At the very top the new posts simply sho
 Actions on a post are signals (the window decides what Reply or Edit opens); following a
 shared post's author is done here, through the model, because the rows offering it change.
 A context menu lists only the actions that apply to the post and that something handles.
+
+:class:`PostListPanel` is such a list as a screen shows it: in its place, while it has no
+posts, a message says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import (
     QEvent,
@@ -25,19 +29,14 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import (
-    QAction,
-    QContextMenuEvent,
-    QDesktopServices,
-    QKeySequence,
-    QMouseEvent,
-    QPaintEvent,
-)
-from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QPushButton, QWidget
+from PySide6.QtGui import QAction, QContextMenuEvent, QDesktopServices, QMouseEvent, QPaintEvent
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QMenu, QPushButton, QWidget
 
 from lndesk.app.items import PostItem
-from lndesk.ui.models.posts import ItemRole, MentionNamesRole, PostListModel, follow_offer
+from lndesk.ui.models.live import ItemRole
+from lndesk.ui.models.posts import MentionNamesRole, PostListModel, follow_offer
 from lndesk.ui.views.post_delegate import PostDelegate, cut
+from lndesk.ui.views.widgets import add_action, bare_column, current_item
 
 EDITABLE = ("post", "reply")
 
@@ -171,9 +170,7 @@ class PostListView(QListView):
     # --- acting on posts -----------------------------------------------------------
 
     def current_item(self) -> PostItem | None:
-        index = self.currentIndex()
-        item = index.data(ItemRole) if index.isValid() else None
-        return item if isinstance(item, PostItem) else None
+        return current_item(self, PostItem)
 
     def _add_actions(self) -> None:
         self.follow_requested.connect(self.posts.follow_quoted)
@@ -196,11 +193,7 @@ class PostListView(QListView):
                 ("Block author…", "Ctrl+Shift+B", self.block_requested, _other),
             ]
         for text, shortcut, signal, applies in rows:
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _=False, s=signal, a=applies: self._emit_current(s, a))
-            self.addAction(action)
+            action = add_action(self, text, shortcut, partial(self._emit_current, signal, applies))
             self._applies[action] = applies
             self._signals[action] = signal
 
@@ -293,3 +286,27 @@ class PostListView(QListView):
         if event.type() == QEvent.Type.Show:
             QTimer.singleShot(0, self._report_top)
         return super().event(event)
+
+
+class PostListPanel(QWidget):
+    """A post list, and in its place the message ``empty`` while it has no posts."""
+
+    def __init__(self, view: PostListView, empty: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self.model = view.posts
+        self.empty = QLabel(empty)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = bare_column(self)
+        layout.addWidget(self.empty)
+        layout.addWidget(view, 1)
+        self.model.loaded.connect(self._update_empty)
+        self.model.rowsInserted.connect(self._update_empty)
+        self.model.rowsRemoved.connect(self._update_empty)
+        self._update_empty()
+
+    def _update_empty(self, *_args: object) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty.setVisible(empty)
+        self.view.setVisible(not empty)

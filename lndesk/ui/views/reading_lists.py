@@ -6,53 +6,52 @@ a new title, a link added, an item removed or moved) is published as a new state
 list, and the screen waits until it shows that state before it takes the next change, so
 two quick changes never undo each other.
 
-:func:`choose_list_and_add` is the "Add to reading list…" action for a post anywhere in
-the app: a menu of my lists, and "New list…".
+The "Add to reading list…" action for a post anywhere in the app is
+:func:`lndesk.ui.views.add_to_list.choose_list_and_add`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCursor, QDesktopServices, QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListView,
-    QMenu,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
-from lndesk.app.desk import Desk
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.content import MAX_LIST_ITEMS, MAX_NOTE_CHARS, MAX_TITLE_CHARS
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text, relative_time
 from lndesk.ui.models.lists import (
     ListEntriesModel,
+    ListKey,
     ReadingListsModel,
     count_text,
     list_key,
     list_title,
-    one_line,
 )
-from lndesk.ui.models.live import ItemRole
+from lndesk.ui.views.widgets import (
+    add_action,
+    bare_column,
+    current_item,
+    error_label,
+    heading,
+    row_list,
+    side_by_side,
+)
 
-__all__ = ["AddToListMenu", "ReadingListsView", "choose_list_and_add"]
+__all__ = ["ReadingListsView", "open_web_link"]
 
-ERROR_STYLE = "color: #c0392b"
 WEB = ("http://", "https://")
 PUBLISHED = "Published locally; it goes out to peers as soon as one is reachable."
-
-ListKey = tuple[bytes, int]
 
 
 def open_web_link(link: str) -> bool:
@@ -87,13 +86,7 @@ class ReadingListsView(QWidget):
         self._after: Callable[[], None] | None = None
 
         self.model = ReadingListsModel(bridge, self)
-        self.lists = QListView()
-        self.lists.setModel(self.model)
-        self.lists.setWordWrap(True)
-        self.lists.setAlternatingRowColors(True)
-        self.lists.setSpacing(2)
-        self.lists.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.lists.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.lists = row_list(self.model)
         self.lists_empty = QLabel(
             "No reading lists yet. Start one with “New list…”, or add a post to a list "
             "from the post's menu. Lists by people you follow show here too."
@@ -113,13 +106,7 @@ class ReadingListsView(QWidget):
         self.meta.setTextFormat(Qt.TextFormat.PlainText)
         self.meta.setWordWrap(True)
         self.entries_model = ListEntriesModel(self)
-        self.entries = QListView()
-        self.entries.setModel(self.entries_model)
-        self.entries.setWordWrap(True)
-        self.entries.setAlternatingRowColors(True)
-        self.entries.setSpacing(2)
-        self.entries.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.entries.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.entries = row_list(self.entries_model)
         self.entries.doubleClicked.connect(lambda index: self.open_entry(index.row()))
         self.entries_empty = QLabel()
         self.entries_empty.setWordWrap(True)
@@ -147,11 +134,7 @@ class ReadingListsView(QWidget):
         self.add_button.clicked.connect(lambda _=False: self.add_link())
         self.link_field.returnPressed.connect(self.add_link)
         self.note_field.returnPressed.connect(self.add_link)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.hide()
+        self.error = error_label()
         self.status = QLabel()
         self.status.setWordWrap(True)
 
@@ -167,18 +150,14 @@ class ReadingListsView(QWidget):
         self._update()
 
     def _layout(self) -> None:
-        heading = QLabel("<h2>Reading lists</h2>")
-        heading.setTextFormat(Qt.TextFormat.RichText)
         left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
+        column = bare_column(left)
         column.addWidget(self.lists_empty)
         column.addWidget(self.lists, 1)
         column.addWidget(self.new_button)
         self.editing = QWidget()
         """What only my own lists offer: renaming, moving, removing, adding a link."""
-        edit = QVBoxLayout(self.editing)
-        edit.setContentsMargins(0, 0, 0, 0)
+        edit = bare_column(self.editing)
         buttons = QHBoxLayout()
         for button in (self.rename_button, self.up_button, self.down_button, self.remove_button):
             buttons.addWidget(button)
@@ -190,8 +169,7 @@ class ReadingListsView(QWidget):
         add.addWidget(self.add_button)
         edit.addLayout(add)
         right = QWidget()
-        details = QVBoxLayout(right)
-        details.setContentsMargins(0, 0, 0, 0)
+        details = bare_column(right)
         details.addWidget(self.title)
         details.addWidget(self.meta)
         details.addWidget(self.entries_empty)
@@ -203,15 +181,9 @@ class ReadingListsView(QWidget):
         details.addWidget(self.editing)
         details.addWidget(self.error)
         details.addWidget(self.status)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(heading("Reading lists"))
+        layout.addWidget(side_by_side(left, right, (1, 2)), 1)
 
     def _add_shortcuts(self) -> None:
         for text, shortcut, slot in (
@@ -220,11 +192,7 @@ class ReadingListsView(QWidget):
             ("Move up", "Ctrl+Up", lambda: self.move_entry(-1)),
             ("Move down", "Ctrl+Down", lambda: self.move_entry(1)),
         ):
-            action = QAction(text, self.entries)
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _=False, s=slot: s())
-            self.entries.addAction(action)
+            add_action(self.entries, text, shortcut, slot)
 
     # --- showing -------------------------------------------------------------------
 
@@ -242,9 +210,7 @@ class ReadingListsView(QWidget):
         self.model.refresh()
 
     def selected_list(self) -> PostItem | None:
-        index = self.lists.currentIndex()
-        item = index.data(ItemRole) if index.isValid() else None
-        return item if isinstance(item, PostItem) else None
+        return current_item(self.lists, PostItem)
 
     def selected_row(self) -> int:
         index = self.entries.currentIndex()
@@ -513,133 +479,3 @@ class ReadingListsView(QWidget):
         entries = list(item.list_items)
         entries.insert(to, entries.pop(row))
         return self._publish(item, item.text, entries, select_entry=to)
-
-
-class AddToListMenu(QMenu):
-    """My reading lists, to add a post to one (or to a new one). Made by
-    :func:`choose_list_and_add`; it fills itself once the desk has answered."""
-
-    loaded = Signal()
-    """My lists are in the menu."""
-    added = Signal(int)
-    """The post was added: the seq of the list's new state."""
-    failed = Signal(str)
-
-    def __init__(
-        self, bridge: Bridge, post: PostItem | tuple[bytes, int], parent: QWidget | None
-    ) -> None:
-        super().__init__("Add to reading list", parent)
-        self.bridge = bridge
-        if isinstance(post, PostItem):
-            self.key: tuple[bytes, int] = post.key
-            self.ref: tuple[bytes, int, bytes] | None = (post.author, post.seq, post.id)
-        else:
-            self.key, self.ref = (post[0], post[1]), None
-        self.busy = False
-        self.lists: list[PostItem] = []
-        loading = self.addAction("Loading your lists…")
-        loading.setEnabled(False)
-        self.aboutToHide.connect(lambda: QTimer.singleShot(0, self._maybe_delete))
-        bridge.request(lambda desk: desk.reading_lists(mine=True), self._set_lists, self._fail)
-
-    def _set_lists(self, lists: list[PostItem]) -> None:
-        if not isValid(self):
-            return
-        self.lists = [item for item in lists if item.mine]
-        self.clear()
-        if not self.lists:
-            empty = self.addAction("You have no reading lists yet")
-            empty.setEnabled(False)
-        for item in self.lists:
-            title = one_line(item.text, 60) or "(untitled list)"
-            inside = any(
-                e.ref is not None and (e.ref[0], e.ref[1]) == self.key for e in item.list_items
-            )
-            # "&" would make the next letter a keyboard accelerator
-            text = title.replace("&", "&&") + ("  (already in it)" if inside else "")
-            action = self.addAction(text)
-            action.setEnabled(not inside)
-            key = list_key(item)
-            action.setData(key)
-            action.triggered.connect(lambda _=False, k=key: self.add_to(k))
-        self.addSeparator()
-        new = self.addAction("New list…")
-        new.triggered.connect(lambda _=False: self.new_list())
-        self.loaded.emit()
-
-    def list_actions(self) -> list[QAction]:
-        """The actions that add the post to one of my lists, in order."""
-        return [a for a in self.actions() if isinstance(a.data(), tuple)]
-
-    def add_to(self, of: ListKey) -> None:
-        """Append the post to my list ``of`` (its first version's author and seq)."""
-        if self.busy:
-            return
-        self.busy = True
-        key = self.key
-        self.bridge.request(lambda desk: desk.add_to_list(of, key), self._done, self._fail)
-
-    def new_list(self, title: str | None = None) -> None:
-        """Start a new list holding the post (``title`` None: ask for one)."""
-        if self.busy:
-            return
-        self.busy = True  # also keeps the menu while the dialog asks
-        if title is None:
-            title, ok = QInputDialog.getText(
-                self.parentWidget(), "New reading list", "Title of the list:"
-            )
-            if not ok:
-                self.busy = False
-                self._maybe_delete()
-                return
-        title = title.strip()
-        if not title:
-            self._fail_text("A reading list needs a title.")
-            return
-        key, ref = self.key, self.ref
-
-        async def run(desk: Desk) -> int:
-            target = ref if ref is not None else (*key, desk.find(key).entry.id)
-            return await desk.publish_list(title, [ListEntry("", ref=target)], None)
-
-        self.bridge.request(run, self._done, self._fail)
-
-    def _done(self, seq: int) -> None:
-        if not isValid(self):
-            return
-        self.busy = False
-        self.added.emit(seq)
-        self._maybe_delete()
-
-    def _fail(self, error: BaseException) -> None:
-        self._fail_text(error_text(error))
-
-    def _fail_text(self, message: str) -> None:
-        if not isValid(self):
-            return
-        self.busy = False
-        self.failed.emit(message)
-        self.bridge.error.emit(message)  # the window's status bar says it
-        self._maybe_delete()
-
-    def _maybe_delete(self) -> None:
-        if isValid(self) and not self.busy and not self.isVisible():
-            self.deleteLater()
-
-
-def choose_list_and_add(
-    bridge: Bridge,
-    parent: QWidget,
-    post: PostItem | tuple[bytes, int],
-    at: QPoint | None = None,
-) -> AddToListMenu:
-    """The "Add to reading list…" action for ``post`` (a PostItem, or its (author, seq)): pop up a
-    menu of my reading lists and "New list…" at ``at`` (default: the mouse pointer).
-
-    It returns at once; the menu fills itself when the desk answers, adds the post to
-    the list chosen (a new state of that list) and then goes away. Errors go to
-    ``bridge.error`` (the status bar) and the menu's ``failed`` signal; ``added`` says
-    it worked."""
-    menu = AddToListMenu(bridge, post, parent)
-    menu.popup(at if at is not None else QCursor.pos())
-    return menu
