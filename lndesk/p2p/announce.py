@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from lndesk import canonical
 from lndesk.entry import KEY_SIZE, MAX_ENTRY_SIZE, Entry, decode_entry
 from lndesk.errors import DecodeError, SizeError
+from lndesk.p2p.topics import key_topic, message_map, topic_key
 
 MAX_ANNOUNCEMENT_SIZE = 8192
 """Largest announcement accepted or sent, in bytes (entry, payload and framing)."""
@@ -53,22 +54,12 @@ class HeadAnnouncement:
 
 def feed_topic(author: bytes) -> str:
     """The GossipSub topic on which heads of ``author``'s feed are announced."""
-    if len(author) != KEY_SIZE:
-        raise DecodeError("an author key must be 32 bytes")
-    return TOPIC_PREFIX + author.hex()
+    return key_topic(TOPIC_PREFIX, author, "an author key")
 
 
 def author_of_topic(topic: str) -> bytes | None:
     """The author key a topic name stands for, or None if it is not a feed topic."""
-    if not topic.startswith(TOPIC_PREFIX):
-        return None
-    text = topic[len(TOPIC_PREFIX) :]
-    if len(text) != 2 * KEY_SIZE or text != text.lower():
-        return None
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        return None
+    return topic_key(TOPIC_PREFIX, topic)
 
 
 def encode_announcement(entry_raw: bytes, payload: bytes | None) -> bytes:
@@ -118,17 +109,7 @@ def split_announcement(data: bytes) -> tuple[bytes, bytes, bytes | None]:
 
     Cheap (no entry decoding, no signature): used to compute message ids.
     """
-    if len(data) > MAX_ANNOUNCEMENT_SIZE:
-        raise SizeError(
-            f"a head announcement of {len(data)} bytes is over the "
-            f"{MAX_ANNOUNCEMENT_SIZE}-byte limit"
-        )
-    try:
-        doc = canonical.decode(bytes(data))
-    except DecodeError as exc:
-        raise DecodeError(f"head announcement is not canonical CBOR: {exc}") from exc
-    if type(doc) is not dict:
-        raise DecodeError("head announcement must be a CBOR map")
+    doc = message_map(data, MAX_ANNOUNCEMENT_SIZE, "head announcement")
     keys = doc.keys()
     if not keys >= _REQUIRED or not keys <= _ALLOWED:
         raise DecodeError(

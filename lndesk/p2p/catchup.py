@@ -19,8 +19,6 @@ and the peer that sent it is penalised.
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,17 +26,30 @@ from typing import Any
 import trio
 from libp2p.custom_types import TProtocol
 
-from lndesk import canonical
 from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
-from lndesk.errors import DecodeError, ProtocolError
+from lndesk.errors import ProtocolError
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EventSink, NodeWarning
+from lndesk.p2p.events import EventSink
 from lndesk.p2p.ports import EntryRef, FeedSource
-from lndesk.p2p.sync import PeerMisbehaved, Penalise, SessionRefused
-from lndesk.p2p.wire import FRAME_HEAD, Error, FrameReader, StreamGone
+from lndesk.p2p.sessions import (
+    Penalise,
+    ServerSessions,
+    SessionRefused,
+    client_session,
+    close_quietly,
+    receive_within,
+)
+from lndesk.p2p.wire import (
+    ERROR_PARSER,
+    Error,
+    FrameReader,
+    Parsers,
+    decode_map_body,
+    encode_frame,
+    encode_map_frame,
+)
 
-logger = logging.getLogger(__name__)
-
+PROTOCOL_NAME = "inbox catch-up"
 CATCHUP_PROTOCOL_ID = "/lndesk/inbox/1"
 CATCHUP_PROTOCOL = TProtocol(CATCHUP_PROTOCOL_ID)
 MAX_REFS = 500
@@ -68,49 +79,17 @@ CatchupMessage = Ask | Refs | Error
 
 def encode_catchup_frame(message: CatchupMessage) -> bytes:
     if isinstance(message, Ask):
-        doc: dict[str, Any] = {
-            "t": "ask",
-            "to": message.to,
-            "since": message.since,
-            "limit": message.limit,
-        }
-    elif isinstance(message, Refs):
-        doc = {"t": "refs", "refs": [list(ref) for ref in message.refs]}
-    else:
-        doc = {"t": "error", "code": message.code, "message": message.message}
-    body = canonical.encode(doc)
-    return FRAME_HEAD.pack(len(body)) + body
+        return encode_map_frame(
+            {"t": "ask", "to": message.to, "since": message.since, "limit": message.limit}
+        )
+    if isinstance(message, Refs):
+        return encode_map_frame({"t": "refs", "refs": [list(ref) for ref in message.refs]})
+    return encode_frame(message)  # the error message is the sync protocol's
 
 
 def decode_catchup_body(body: bytes) -> CatchupMessage:
     """Decode one catch-up frame body (without its length prefix), strictly."""
-    try:
-        doc = canonical.decode(body)
-    except DecodeError as exc:
-        raise ProtocolError(f"an inbox catch-up frame is not valid CBOR: {exc}") from exc
-    if type(doc) is not dict:
-        raise ProtocolError("an inbox catch-up frame is not a map")
-    kind = doc.get("t")
-    fields = _FIELDS.get(kind) if type(kind) is str else None
-    if fields is None:
-        raise ProtocolError(f"unknown inbox catch-up message type {kind!r}")
-    if set(doc) != {"t", *fields}:
-        raise ProtocolError(f"inbox catch-up message {kind!r} must have exactly {fields}")
-    if kind == "ask":
-        return _ask(doc)
-    if kind == "refs":
-        return _refs(doc)
-    code, message = doc["code"], doc["message"]
-    if type(code) is not str or type(message) is not str or len(message) > 1000:
-        raise ProtocolError("error: code and message must be short text")
-    return Error(code, message)
-
-
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "ask": ("to", "since", "limit"),
-    "refs": ("refs",),
-    "error": ("code", "message"),
-}
+    return decode_map_body(body, PROTOCOL_NAME, _PARSERS)
 
 
 def _ask(doc: dict[str, Any]) -> Ask:
@@ -149,10 +128,17 @@ def _refs(doc: dict[str, Any]) -> Refs:
     return Refs(tuple(refs))
 
 
+_PARSERS: Parsers[CatchupMessage] = {
+    "ask": (("to", "since", "limit"), _ask),
+    "refs": (("refs",), _refs),
+    "error": ERROR_PARSER,
+}
+
+
 class CatchupFrames(FrameReader):
     """Catch-up frames on a libp2p stream."""
 
-    name = "inbox catch-up"
+    name = PROTOCOL_NAME
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream, MAX_CATCHUP_FRAME)
@@ -197,50 +183,27 @@ class CatchupServer:
     ) -> None:
         self.source = source
         self.limits = limits
-        self._events = events
-        self._penalise = penalise
-        self._is_penalised = is_penalised
-        self._sessions: defaultdict[Any, int] = defaultdict(int)
+        self._sessions = ServerSessions(
+            limits,
+            protocol=PROTOCOL_NAME,
+            busy="too many inbox catch-up requests from you at once",
+            failed="Could not answer an inbox request",
+            events=events,
+            penalise=penalise,
+            is_penalised=is_penalised,
+        )
 
     async def handle(self, stream: Any) -> None:
-        peer = stream.muxed_conn.peer_id
-        if self._is_penalised(peer):
-            await _reset(stream)
-            return
-        frames = CatchupFrames(stream)
-        if self._sessions[peer] >= self.limits.streams_per_peer:
-            await _send_error(frames, "busy", "too many inbox catch-up requests from you at once")
-            return
-        self._sessions[peer] += 1
-        try:
-            await self._answer(frames)
-        except ProtocolError as exc:
-            self._penalise(peer, f"inbox catch-up: {exc}")
-            await _send_error(frames, "bad-request", str(exc))
-        except (trio.TooSlowError, OSError, StreamGone) as exc:
-            logger.info("inbox catch-up from %s ended: %s", peer, exc or "timed out")
-            await _reset(stream)
-        except Exception as exc:
-            if type(exc).__module__.startswith("libp2p."):  # the peer went away
-                logger.info("inbox catch-up from %s ended: %s", peer, exc)
-                await _reset(stream)
-            else:  # our side failed: say so, and keep the connection
-                logger.exception("could not answer an inbox catch-up from %s", peer)
-                self._events(NodeWarning(f"Could not answer an inbox request: {exc}"))
-                await _send_error(frames, "internal", "the server failed for a local reason")
-        finally:
-            self._sessions[peer] -= 1
-            if not self._sessions[peer]:
-                del self._sessions[peer]
+        await self._sessions.serve(CatchupFrames(stream), self._answer)
 
-    async def _answer(self, frames: CatchupFrames) -> None:
+    async def _answer(self, _peer: Any, frames: CatchupFrames) -> None:
         with trio.fail_after(self.limits.session_timeout):
             ask = await frames.receive()
         if not isinstance(ask, Ask):
             raise ProtocolError("an inbox catch-up must start with ask")
         refs = self.source.addressed_to(ask.to, ask.since, ask.limit)
         await frames.send(Refs(clean_refs(refs, ask.to, ask.limit)))
-        await _close(frames.stream)
+        await close_quietly(frames.stream, PROTOCOL_NAME)
 
 
 class CatchupClient:
@@ -258,48 +221,20 @@ class CatchupClient:
         with an error), or a libp2p error when the stream cannot be opened or breaks
         (for example a peer that does not speak the protocol).
         """
-        stream = await self.host.new_stream(peer, [CATCHUP_PROTOCOL])
-        frames = CatchupFrames(stream)
-        try:
+        async with client_session(
+            self.host, peer, CATCHUP_PROTOCOL, protocol=PROTOCOL_NAME, penalise=self._penalise
+        ) as stream:
+            frames = CatchupFrames(stream)
             await frames.send(Ask(to, since, limit))
-            with trio.fail_after(self.limits.session_timeout):
-                answer = await frames.receive()
-            if answer is None:
-                raise StreamGone("the peer closed the inbox catch-up stream without answering")
+            answer = await receive_within(
+                frames,
+                self.limits.session_timeout,
+                "the peer closed the inbox catch-up stream without answering",
+            )
             if isinstance(answer, Error):
                 raise SessionRefused(f"the peer refused: {answer.code}: {answer.message}")
             if not isinstance(answer, Refs):
                 raise ProtocolError("the peer did not answer ask with refs")
             if len(answer.refs) > limit:
                 raise ProtocolError(f"the peer sent more than the {limit} references asked for")
-        except ProtocolError as exc:
-            self._penalise(peer, f"inbox catch-up: {exc}")
-            await _reset(stream)
-            raise PeerMisbehaved(f"peer {peer} broke the inbox catch-up protocol: {exc}") from exc
-        except BaseException:
-            await _reset(stream)
-            raise
-        await _close(stream)
         return list(answer.refs)
-
-
-async def _send_error(frames: CatchupFrames, code: str, message: str) -> None:
-    try:
-        await frames.send(Error(code, message[:1000]))
-    except Exception as exc:  # the peer may already be gone
-        logger.debug("could not send an inbox catch-up error: %s", exc)
-    await _close(frames.stream)
-
-
-async def _close(stream: Any) -> None:
-    try:
-        await stream.close()
-    except Exception as exc:  # closing a stream the peer reset
-        logger.debug("closing an inbox catch-up stream: %s", exc)
-
-
-async def _reset(stream: Any) -> None:
-    try:
-        await stream.reset()
-    except Exception as exc:  # resetting a stream that is already gone
-        logger.debug("resetting an inbox catch-up stream: %s", exc)

@@ -20,28 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import trio
-
 from lndesk.entry import Entry, decode_entry
-from lndesk.errors import ChainError, EntryError, ForkedFeedError, ProtocolError
+from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
 from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EntriesStored, EventSink, FeedForked
+from lndesk.p2p.events import EventSink
+from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import EntryRef, FeedSource
-from lndesk.p2p.sync import SYNC_PROTOCOL, PeerMisbehaved, Penalise, SessionRefused, check_range
-from lndesk.p2p.wire import (
-    Ack,
-    Batch,
-    Done,
-    Error,
-    FeedHave,
-    FrameStream,
-    Get,
-    Have,
-    StreamGone,
-    Want,
-)
-from lndesk.p2p.wire import Message as SyncMessage
+from lndesk.p2p.sessions import Penalise, SessionRefused, client_session
+from lndesk.p2p.sync import SYNC_PROTOCOL, check_range, exchange_want, receive_reply
+from lndesk.p2p.wire import Ack, Batch, Done, Error, FeedHave, FrameStream, Get
 
 logger = logging.getLogger(__name__)
 
@@ -135,38 +123,16 @@ class RefFetcher:
         check: Check | None,
         report: FetchReport,
     ) -> None:
-        stream = await self.host.new_stream(peer, [SYNC_PROTOCOL])
-        frames = FrameStream(stream, self.limits.max_frame)
-        try:
-            await frames.send(Want(tuple((a, self.source.held(a).height) for a in wanted)))
-            have = await self._receive(frames)
-            if isinstance(have, Error):
-                raise SessionRefused(f"the peer refused to sync: {have.code}: {have.message}")
-            if not isinstance(have, Have):
-                raise ProtocolError("the peer did not answer want with have")
-            if any(offer.key not in wanted for offer in have.feeds):
-                raise ProtocolError("the peer offered a feed that was not asked for")
-            for offer in have.feeds:
+        async with client_session(
+            self.host, peer, SYNC_PROTOCOL, protocol="sync", blame="fetch", penalise=self._penalise
+        ) as stream:
+            frames = FrameStream(stream, self.limits.max_frame)
+            for offer in await exchange_want(frames, self.source, wanted, self.limits):
                 for seq, entry_id in sorted(wanted[offer.key].items()):
                     if seq <= offer.max_seq and self.source.held(offer.key).forked_at is None:
                         await self._fetch_one(
                             peer, frames, offer, seq, entry_id, via, check, report
                         )
-        except (ProtocolError, EntryError) as exc:
-            self._penalise(peer, f"fetch: {exc}")
-            await _reset(stream)
-            raise PeerMisbehaved(f"peer {peer} broke the sync protocol: {exc}") from exc
-        except BaseException:
-            await _reset(stream)
-            raise
-        await _close(stream)
-
-    async def _receive(self, frames: FrameStream) -> SyncMessage:
-        with trio.fail_after(self.limits.session_timeout):
-            message = await frames.receive()
-        if message is None:
-            raise StreamGone("the peer closed the sync stream early")
-        return message
 
     async def _fetch_one(  # noqa: PLR0917 - private; every argument is needed
         self,
@@ -183,7 +149,7 @@ class RefFetcher:
         await frames.send(Get(key, seq, seq))
         received = False
         while True:
-            message = await self._receive(frames)
+            message = await receive_reply(frames, self.limits)
             if isinstance(message, Done):
                 break
             if isinstance(message, Error):
@@ -219,7 +185,14 @@ class RefFetcher:
             report.ignored += 1
             return
         try:
-            outcome = self.source.ingest(key, [(entry.raw, payload)])
+            outcome = ingest_reported(
+                self.source,
+                self._events,
+                key,
+                [(entry.raw, payload)],
+                via=via,
+                peer=self._key_of(peer),
+            )
         except ForkedFeedError:
             report.ignored += 1
             return
@@ -229,29 +202,7 @@ class RefFetcher:
             logger.info("fetched entry %d of %s does not link: %s", entry.seq, key.hex()[:8], exc)
             report.ignored += 1
             return
-        if outcome.fork_at is not None:
-            self._events(FeedForked(key, outcome.fork_at))
         if outcome.stored:
-            held = self.source.held(key)
-            self._events(
-                EntriesStored(
-                    key, outcome.stored, held.height, held.max_seq, via, self._key_of(peer)
-                )
-            )
             report.stored.append((key, entry.raw, payload))
         else:
             report.ignored += 1
-
-
-async def _close(stream: Any) -> None:
-    try:
-        await stream.close()
-    except Exception as exc:  # closing a stream the peer reset
-        logger.debug("closing a fetch stream: %s", exc)
-
-
-async def _reset(stream: Any) -> None:
-    try:
-        await stream.reset()
-    except Exception as exc:  # resetting a stream that is already gone
-        logger.debug("resetting a fetch stream: %s", exc)

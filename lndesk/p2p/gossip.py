@@ -6,39 +6,12 @@ describes the message); followers receive it within a network round trip or two,
 instead of at the next anti-entropy round. Entries themselves travel over the sync
 stream: gossip carries the head and, when small, its payload.
 
-What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
-
-* Heartbeat every second (default 120 s). The heartbeat grafts peers into a topic's
-  mesh, emits IHAVE gossip and ages the message cache; at 120 s a new follower waits
-  minutes for a mesh and lost messages are never gossiped about. The "adaptive
-  gossip" feature is switched off because it resets the heartbeat to 30-60 s or more.
-* Our own publishes are never rate limited. Spam protection counts messages per
-  forwarding peer and topic (default 10/s) and counts our own publishes too, so a
-  burst of posts or re-announcements after a sync was silently dropped. Other peers
-  keep a cap (``FORWARD_RATE``), set well above what a person can write.
-* Bigger queues: each peer's outbound RPC queue and each topic's delivery queue
-  (both 32 by default, and both drop silently when full) hold ``OUTBOUND_QUEUE`` and
-  ``DELIVERY_QUEUE`` messages. A full queue is logged; anti-entropy sync repairs it.
-* Flood publish for our own messages (as go-libp2p does by default): they go to every
-  peer subscribed to the topic, so a post written right after connecting does not wait
-  for the next heartbeat to build a mesh.
-* Mesh degree 4 (low 2, high 8) instead of the test values callers usually pass: the
-  network is tens of desktops and a feed has a few followers online at once.
-* A peer may subscribe to ``Limits.want_feeds`` topics (py-libp2p allows 100), since everyone
-  subscribes to one topic per followed feed.
-* IP-diversity ("eclipse") protection is off: peers on one LAN or behind one NAT share
-  an address, so it can never be satisfied and only adds grafts.
-* The message id is the announced entry's id (BLAKE2b-256 of the entry bytes), so one
-  head announced by several peers is delivered once per node. Validation results are
-  not cached by message id: an invalid message that reuses a good entry's id (wrong
-  topic, wrong payload) must not get the good announcement rejected. Only valid
-  messages are remembered as seen (for ``SEEN_TTL`` seconds).
+GossipSub itself, as tuned for lndesk (heartbeat, queues, flood publish, message ids),
+is in ``lndesk.p2p.pubsub``.
 
 Inbox notices (``lndesk.p2p.inbox``) share this Pubsub: a host runs one GossipSub, so
 ``HeadGossip`` also joins inbox topics (``watch_inbox``), validates their messages and
-hands the valid ones to ``on_notice``. A notice's message id is ``01`` followed by a hash
-of the addressed key and the entry id, so the same entry sent to two inboxes, or also
-announced on its author's feed topic, is never dropped as a duplicate.
+hands the valid ones to ``on_notice``.
 
 Malformed messages never raise out of the node: the message id function and the topic
 validators catch everything, and each rejection is reported through ``on_invalid``
@@ -49,56 +22,41 @@ not know, or from an author this node blocks, is dropped without blame).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 from libp2p.abc import IHost
-from libp2p.exceptions import ValidationError
 from libp2p.peer.id import ID
-from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
+from libp2p.pubsub.gossipsub import GossipSub
 from libp2p.pubsub.pb import rpc_pb2
-from libp2p.pubsub.pubsub import Pubsub
-from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.tools.anyio_service import background_trio_service
 
 from lndesk.errors import DecodeError, EntryError, SizeError
-from lndesk.identity import blake2b_256
 from lndesk.p2p.announce import (
-    MAX_ANNOUNCEMENT_SIZE,
     HeadAnnouncement,
     decode_announcement,
     encode_announcement,
     feed_topic,
-    split_announcement,
 )
 from lndesk.p2p.config import Limits
 from lndesk.p2p.inbox import (
-    MAX_NOTICE_SIZE,
     InboxNotice,
     UnknownContentType,
     decode_notice,
     encode_notice,
     inbox_topic,
-    notice_id,
-    split_notice,
 )
+from lndesk.p2p.pubsub import DELIVERY_QUEUE, DeliveringPubsub, build_pubsub, message_id
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
-__all__ = ["HeadAnnouncement", "HeadGossip", "InboxNotice", "message_id"]
+# Where the network vectors (message_id, defined here once) and the benchmarks
+# (feed_topic) import them from.
+__all__ = ["HeadAnnouncement", "HeadGossip", "InboxNotice", "feed_topic", "message_id"]
 
 logger = logging.getLogger(__name__)
-
-HEARTBEAT_SECONDS = 1
-OUTBOUND_QUEUE = 1024
-DELIVERY_QUEUE = 1024
-FORWARD_RATE = 100.0
-"""Messages per second one peer may forward to us on one topic before we stop relaying."""
-SEEN_TTL = 120
-DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
-_MAX_SUBSCRIPTIONS_PER_RPC = 5000
 
 OnHead = Callable[[ID, HeadAnnouncement], Awaitable[None]]
 OnNotice = Callable[[ID, InboxNotice], Awaitable[None]]
@@ -107,113 +65,10 @@ Accepts = Callable[[bytes], bool]
 Delivered = HeadAnnouncement | InboxNotice
 
 
-def message_id(msg: rpc_pb2.Message) -> bytes:
-    """The pubsub message id: the announced entry's id (32 bytes).
+class Decode(Protocol):
+    """Decodes and fully checks a message (``decode_announcement``, ``decode_notice``)."""
 
-    An inbox notice gets ``0x01`` followed by a hash of its key and entry id; anything
-    laid out as neither gets ``0x00`` followed by a hash of its bytes (33 bytes each,
-    so neither can equal an entry id). Never raises.
-    """
-    data = bytes(msg.data)
-    layout = _layout(data)
-    if isinstance(layout, bytes):
-        return blake2b_256(layout)
-    if layout is not None:
-        return notice_id(*layout)
-    return b"\x00" + blake2b_256(data[: MAX_ANNOUNCEMENT_SIZE + 1])
-
-
-def _layout(data: bytes) -> bytes | tuple[bytes, bytes] | None:
-    """The entry of an announcement, (to, entry) of a notice, or None for other data."""
-    try:
-        return split_announcement(data)[0]
-    except Exception:  # ids are computed before validation, for any bytes
-        logger.debug("gossip data is not laid out as a head announcement")
-    if len(data) > MAX_NOTICE_SIZE:
-        return None
-    try:
-        to, entry_raw, _payload = split_notice(data)
-    except Exception:  # not a notice either
-        return None
-    return to, entry_raw
-
-
-class _Queues(dict[ID, RpcQueue]):
-    """Pubsub's per-peer outbound queues, enlarged as they are created.
-
-    py-libp2p builds each queue with its fixed default size (32) and registers it here
-    before anything is pushed; this is the one place to resize it.
-    """
-
-    def __setitem__(self, peer_id: ID, queue: RpcQueue) -> None:
-        inner = getattr(queue, "_queue", None)
-        if inner is not None and hasattr(inner, "max_size"):
-            inner.max_size = max(inner.max_size, OUTBOUND_QUEUE)
-        super().__setitem__(peer_id, queue)
-
-
-class _GossipSub(GossipSub):
-    """GossipSub that never rate-limits this node's own publishes and floods them."""
-
-    def _check_spam_protection(self, peer_id: ID, msg: rpc_pb2.Message) -> bool:
-        if self.pubsub is not None and peer_id == self.pubsub.my_id:
-            return True
-        return bool(super()._check_spam_protection(peer_id, msg))
-
-    def _get_peers_to_send(
-        self,
-        topic_ids: Iterable[str],
-        msg_forwarder: ID,
-        origin: ID,
-        msg_id: bytes | None = None,
-    ) -> Iterable[ID]:
-        topics = list(topic_ids)
-        peers = set(super()._get_peers_to_send(topics, msg_forwarder, origin, msg_id))
-        if self.pubsub is not None and origin == self.pubsub.my_id:
-            # Flood publish (go-libp2p's default): our own announcement goes to every
-            # peer on the topic, not only the mesh, which is empty until the next
-            # heartbeat grafts one after a connection.
-            for topic in topics:
-                peers.update(self.pubsub.peer_topics.get(topic, ()))
-            peers.discard(origin)
-        return peers
-
-
-class _Pubsub(Pubsub):
-    """Pubsub that hands valid messages to ``HeadGossip`` instead of its own queues.
-
-    It is dedicated to head gossip: ``subscribe`` joins a topic but its subscription
-    object never yields messages, so other protocols must not share this instance.
-    """
-
-    def __init__(self, host: IHost, router: GossipSub, gossip: HeadGossip, **kwargs: Any) -> None:
-        super().__init__(host, router, **kwargs)
-        self.peer_queues = _Queues()
-        self._gossip = gossip
-        self.subscriptions_changed = trio.Event()
-
-    async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
-        # Like Pubsub.validate_msg, without its cache of results by message id (see the
-        # module docstring). Our validators are synchronous and cheap.
-        for topic in msg.topicIDs:
-            validator = self.topic_validators.get(topic)
-            if validator is not None and not validator.validator(msg_forwarder, msg):
-                raise ValidationError("head announcement rejected")
-
-    def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
-        self._gossip._deliver(publish_message)
-
-    def handle_subscription(self, origin_id: ID, sub_message: rpc_pb2.RPC.SubOpts) -> None:
-        super().handle_subscription(origin_id, sub_message)
-        self._topics_changed()
-
-    def _forget_all_subscriptions(self, peer_id: ID) -> None:
-        super()._forget_all_subscriptions(peer_id)
-        self._topics_changed()
-
-    def _topics_changed(self) -> None:
-        self.subscriptions_changed.set()
-        self.subscriptions_changed = trio.Event()
+    def __call__(self, data: bytes, *, topic: str | None = None) -> Delivered: ...
 
 
 class HeadGossip:
@@ -244,7 +99,7 @@ class HeadGossip:
         self._on_notice = on_notice
         self._on_invalid = on_invalid
         self._accepts = accepts
-        self._pubsub: _Pubsub | None = None
+        self._pubsub: DeliveringPubsub | None = None
         self._nursery: trio.Nursery | None = None
         self._readers: dict[str, tuple[trio.CancelScope, trio.MemorySendChannel[Any]]] = {}
         self._feeds: set[bytes] = set()
@@ -254,7 +109,7 @@ class HeadGossip:
         self._validated: tuple[rpc_pb2.Message, ID, Delivered] | None = None
 
     @property
-    def pubsub(self) -> _Pubsub:
+    def pubsub(self) -> DeliveringPubsub:
         """The underlying Pubsub (for diagnostics and tests); only while running."""
         if self._pubsub is None:
             raise RuntimeError("HeadGossip is not running")
@@ -266,27 +121,7 @@ class HeadGossip:
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run Pubsub and GossipSub until cancelled; ``task_status.started()`` once ready."""
-        router = _GossipSub(
-            protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
-            degree=DEGREE,
-            degree_low=DEGREE_LOW,
-            degree_high=DEGREE_HIGH,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            adaptive_gossip_enabled=False,
-            max_messages_per_topic_per_second=FORWARD_RATE,
-            eclipse_protection_enabled=False,
-        )
-        # A feed topic and an inbox topic per followed feed, and this node's own two.
-        subscriptions = 2 * max(self._limits.want_feeds, 1)
-        pubsub = _Pubsub(
-            self._host,
-            router,
-            self,
-            seen_ttl=SEEN_TTL,
-            msg_id_constructor=message_id,
-            max_subscriptions_per_peer=subscriptions,
-            max_subscriptions_per_rpc=max(subscriptions, _MAX_SUBSCRIPTIONS_PER_RPC),
-        )
+        pubsub, router = build_pubsub(self._host, self._limits, self._deliver)
         try:
             async with (
                 background_trio_service(pubsub),
@@ -305,8 +140,9 @@ class HeadGossip:
 
     async def follow(self, author: bytes) -> None:
         """Subscribe to ``author``'s feed topic (idempotent)."""
-        topic = feed_topic(author)
-        if await self._join(topic, self._head_validator(topic), self._on_head):
+        if await self._join(
+            feed_topic(author), "head announcement", decode_announcement, self._on_head
+        ):
             self._feeds.add(author)
 
     async def unfollow(self, author: bytes) -> None:
@@ -316,8 +152,7 @@ class HeadGossip:
 
     async def watch_inbox(self, key: bytes) -> None:
         """Subscribe to ``key``'s inbox topic (idempotent): relay and receive its notices."""
-        topic = inbox_topic(key)
-        if await self._join(topic, self._notice_validator(topic), self._on_notice):
+        if await self._join(inbox_topic(key), "inbox notice", decode_notice, self._on_notice):
             self._inboxes.add(key)
 
     async def unwatch_inbox(self, key: bytes) -> None:
@@ -327,9 +162,12 @@ class HeadGossip:
     async def _join(
         self,
         topic: str,
-        validator: Callable[[ID, rpc_pb2.Message], bool],
+        what: str,
+        decode: Decode,
         handler: Callable[[ID, Any], Awaitable[None]] | None,
     ) -> bool:
+        """Subscribe to ``topic``, whose messages (``what``) ``decode`` checks, and hand
+        them to ``handler``; False if already subscribed."""
         pubsub, nursery = self.pubsub, self._nursery
         assert nursery is not None
         if topic in self._readers:
@@ -337,6 +175,7 @@ class HeadGossip:
         send, receive = trio.open_memory_channel[tuple[ID, Any]](DELIVERY_QUEUE)
         scope = trio.CancelScope()
         self._readers[topic] = (scope, send)
+        validator = self._validator(topic, what, decode)
         pubsub.set_topic_validator(topic, validator, is_async_validator=False)
         nursery.start_soon(self._read, scope, receive, handler)
         await pubsub.subscribe(topic)
@@ -411,14 +250,15 @@ class HeadGossip:
 
     async def wait_for_topic_peers(self, author: bytes, n: int) -> None:
         """Wait until at least ``n`` connected peers subscribe to ``author``'s topic."""
-        pubsub = self.pubsub
-        while self.topic_peers(author) < n:
-            await pubsub.subscriptions_changed.wait()
+        await self._wait_for_peers(feed_topic(author), n)
 
     async def wait_for_inbox_peers(self, key: bytes, n: int) -> None:
         """Wait until at least ``n`` connected peers subscribe to ``key``'s inbox topic."""
+        await self._wait_for_peers(inbox_topic(key), n)
+
+    async def _wait_for_peers(self, topic: str, n: int) -> None:
         pubsub = self.pubsub
-        while self.inbox_peers(key) < n:
+        while self._peers_on(topic) < n:
             await pubsub.subscriptions_changed.wait()
 
     async def wait_for_mesh(self, author: bytes, peer_id: ID) -> None:
@@ -427,52 +267,42 @@ class HeadGossip:
 
     # --- receiving ------------------------------------------------------------
 
-    def _head_validator(self, topic: str) -> Callable[[ID, rpc_pb2.Message], bool]:
+    def _validator(
+        self, topic: str, what: str, decode: Decode
+    ) -> Callable[[ID, rpc_pb2.Message], bool]:
+        """``topic``'s validator: ``decode`` must accept the message (for this topic), and
+        a notice's author must be accepted; the message is then remembered for
+        :meth:`_deliver`. A rejection blames the forwarder unless no one is to blame."""
+
         def validate(forwarder: ID, msg: rpc_pb2.Message) -> bool:
             try:
                 if len(msg.topicIDs) != 1:
-                    raise DecodeError("head announcement must name exactly one topic")
-                announcement = decode_announcement(bytes(msg.data), topic=topic)
-            except EntryError as exc:
-                self._reject(forwarder, str(exc))
-                return False
-            except Exception as exc:  # a bug here must not take the node down
-                logger.exception("head announcement validator failed")
-                self._reject(forwarder, f"head announcement could not be checked: {exc!r}")
-                return False
-            self._validated = (msg, forwarder, announcement)
-            return True
-
-        return validate
-
-    def _notice_validator(self, topic: str) -> Callable[[ID, rpc_pb2.Message], bool]:
-        def validate(forwarder: ID, msg: rpc_pb2.Message) -> bool:
-            try:
-                if len(msg.topicIDs) != 1:
-                    raise DecodeError("inbox notice must name exactly one topic")
-                notice = decode_notice(bytes(msg.data), topic=topic)
+                    raise DecodeError(f"{what} must name exactly one topic")
+                item = decode(bytes(msg.data), topic=topic)
             except UnknownContentType as exc:  # maybe a later version's: no one's fault
-                logger.info("dropped an inbox notice from %s: %s", forwarder, exc)
+                logger.info("dropped %s from %s: %s", what, forwarder, exc)
                 return False
             except EntryError as exc:
                 self._reject(forwarder, str(exc))
                 return False
             except Exception as exc:  # a bug here must not take the node down
-                logger.exception("inbox notice validator failed")
-                self._reject(forwarder, f"inbox notice could not be checked: {exc!r}")
+                logger.exception("%s validator failed", what)
+                self._reject(forwarder, f"{what} could not be checked: {exc!r}")
                 return False
-            try:
-                accepted = self._accepts(notice.entry.author)
-            except Exception:  # the store could not tell: keep nothing, blame no one
-                logger.exception("could not check whether an author is blocked")
-                accepted = False
-            if not accepted:
+            if isinstance(item, InboxNotice) and not self._accepted(item.entry.author):
                 logger.debug("dropped an inbox notice of a blocked author")
                 return False  # neither kept nor relayed; the forwarder did nothing wrong
-            self._validated = (msg, forwarder, notice)
+            self._validated = (msg, forwarder, item)
             return True
 
         return validate
+
+    def _accepted(self, author: bytes) -> bool:
+        try:
+            return self._accepts(author)
+        except Exception:  # the store could not tell: keep nothing, blame no one
+            logger.exception("could not check whether an author is blocked")
+            return False
 
     def _reject(self, peer: ID, reason: str) -> None:
         logger.info("rejected gossip from %s: %s", peer, reason)

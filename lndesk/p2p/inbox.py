@@ -34,6 +34,7 @@ from lndesk.content import KNOWN_TYPES, Content, addressed_keys, parse_content
 from lndesk.entry import KEY_SIZE, MAX_ENTRY_SIZE, Entry, decode_entry
 from lndesk.errors import ContentError, DecodeError, SizeError
 from lndesk.identity import blake2b_256
+from lndesk.p2p.topics import key_topic, message_map, topic_key
 
 MAX_NOTICE_SIZE = 16384
 """Largest inbox notice accepted or sent, in bytes (entry, payload and framing)."""
@@ -66,22 +67,12 @@ class InboxNotice:
 
 def inbox_topic(key: bytes) -> str:
     """The GossipSub topic on which entries addressed to ``key`` are announced."""
-    if len(key) != KEY_SIZE:
-        raise DecodeError("an inbox key must be 32 bytes")
-    return INBOX_TOPIC_PREFIX + key.hex()
+    return key_topic(INBOX_TOPIC_PREFIX, key, "an inbox key")
 
 
 def key_of_inbox_topic(topic: str) -> bytes | None:
     """The key an inbox topic name stands for, or None if it is not an inbox topic."""
-    if not topic.startswith(INBOX_TOPIC_PREFIX):
-        return None
-    text = topic[len(INBOX_TOPIC_PREFIX) :]
-    if len(text) != 2 * KEY_SIZE or text != text.lower():
-        return None
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        return None
+    return topic_key(INBOX_TOPIC_PREFIX, topic)
 
 
 def notice_id(to: bytes, entry_raw: bytes) -> bytes:
@@ -136,16 +127,7 @@ def decode_notice(data: bytes, *, topic: str | None = None) -> InboxNotice:
 
 def split_notice(data: bytes) -> tuple[bytes, bytes, bytes]:
     """``to``, entry bytes and payload of a notice, checking only its layout (cheap)."""
-    if len(data) > MAX_NOTICE_SIZE:
-        raise SizeError(
-            f"an inbox notice of {len(data)} bytes is over the {MAX_NOTICE_SIZE}-byte limit"
-        )
-    try:
-        doc = canonical.decode(bytes(data))
-    except DecodeError as exc:
-        raise DecodeError(f"inbox notice is not canonical CBOR: {exc}") from exc
-    if type(doc) is not dict:
-        raise DecodeError("inbox notice must be a CBOR map")
+    doc = message_map(data, MAX_NOTICE_SIZE, "inbox notice")
     if doc.keys() != _KEYS:
         raise DecodeError("inbox notice must have exactly the keys to, entry and payload")
     to, entry_raw, payload = doc["to"], doc["entry"], doc["payload"]

@@ -39,12 +39,13 @@ from lndesk.errors import (
     StoreError,
 )
 from lndesk.p2p.catchup import MAX_REFS, CatchupClient
-from lndesk.p2p.events import EntriesStored, EventSink, FeedForked, NodeWarning
+from lndesk.p2p.events import EventSink, NodeWarning
 from lndesk.p2p.fetch import MISSING, RefFetcher, missing_refs, ref_state
 from lndesk.p2p.gossip import HeadGossip
 from lndesk.p2p.inbox import InboxNotice
+from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import EntryRef, FeedSource
-from lndesk.p2p.sync import PeerMisbehaved, Penalise
+from lndesk.p2p.sessions import PeerMisbehaved, Penalise
 
 logger = logging.getLogger(__name__)
 
@@ -192,8 +193,11 @@ class Inboxes:
             return
         if not missing_refs(self.source, [(author, entry.seq, entry.id)]):
             return  # held already (or another entry is held there)
+        item = (entry.raw, notice.payload)
         try:
-            outcome = self.source.ingest(author, [(entry.raw, notice.payload)])
+            outcome = ingest_reported(
+                self.source, self._emit, author, [item], via="inbox", peer=self._key_of(peer)
+            )
         except ForkedFeedError:
             return
         except ChainError as exc:  # the author forked; sync of the feed proves it
@@ -205,16 +209,8 @@ class Inboxes:
         except StoreError as exc:
             self._emit(NodeWarning(f"Could not store a reply or mention: {exc}"))
             return
-        if outcome.fork_at is not None:
-            self._emit(FeedForked(author, outcome.fork_at))
         if outcome.stored:
-            held = self.source.held(author)
-            self._emit(
-                EntriesStored(
-                    author, outcome.stored, held.height, held.max_seq, "inbox", self._key_of(peer)
-                )
-            )
-            self.note_stored(peer, author, [(entry.raw, notice.payload)])
+            self.note_stored(peer, author, [item])
 
     # --- catch-up --------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ What triggers a sync session with a peer:
 * :meth:`Node.sync_now`.
 
 At most one outgoing session runs per peer; requests arriving meanwhile are merged
-into the next one.
+into the next one. Dialling, penalties and what is known of connected peers are
+:mod:`lndesk.p2p.peering`'s.
 
 Entries addressed to this node's owner, and entries that stored ones refer to, arrive
 outside of followed feeds (:mod:`lndesk.p2p.inboxes`): inbox notices on the inbox topics
@@ -27,26 +28,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import multiaddr
 import trio
-from libp2p.host.ping import PingService
 from libp2p.peer.id import ID
-from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
-from libp2p.peer.peerstore import PeerStoreError
+from libp2p.peer.peerinfo import PeerInfo
 
-from lndesk.errors import (
-    AddressError,
-    ChainError,
-    DialError,
-    EntryError,
-    ForkedFeedError,
-    NetworkError,
-    StoreError,
-)
+from lndesk.errors import ChainError, EntryError, ForkedFeedError, StoreError
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL, CatchupClient, CatchupServer
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
@@ -58,43 +48,27 @@ from lndesk.p2p.events import (
     NodeStarted,
     NodeStopped,
     NodeWarning,
-    PeerConnected,
     PeerFound,
     PeerLost,
-    PeerPenalised,
-    PenaltyEnded,
 )
 from lndesk.p2p.fetch import RefFetcher
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
-from lndesk.p2p.host import build_host, dial, peer_id_of, public_key_of, serving
+from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
 from lndesk.p2p.inbox import InboxNotice
 from lndesk.p2p.inboxes import Inboxes, Items
 from lndesk.p2p.peerbook import PeerBook
-from lndesk.p2p.penalty import PenaltyBox
+from lndesk.p2p.peering import Peering, PeerStatus, parse_peer_address
 from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
 from lndesk.p2p.sync import SYNC_PROTOCOL, SyncClient, SyncServer
-from lndesk.p2p.watch import remote_address, watch_connections
+from lndesk.p2p.watch import watch_connections
+
+# parse_peer_address and PeerStatus were defined here once; the app and the CLI import
+# parse_peer_address from here.
+__all__ = ["Node", "PeerStatus", "parse_peer_address"]
 
 logger = logging.getLogger(__name__)
-
-MAX_RELAYS = 2
-PEERBOOK_DIALS = 8
-"""Recently met peers dialled at start (besides bootstrap peers and mDNS)."""
-PEERBOOK_SAVE_SECONDS = 60.0
-"""How often the list of known peers is written while it changes."""
-
-
-@dataclass(frozen=True, slots=True)
-class PeerStatus:
-    peer_id: str
-    key: bytes | None
-    address: str
-    syncing: bool
-    latency_ms: float | None = None
-    """Round trip time, smoothed over the pings so far (liveness pings, :meth:`Node.ping`);
-    None until the first."""
 
 
 class Node:
@@ -110,7 +84,6 @@ class Node:
         self.config = config
         self.source = source
         self.host = build_host(seed, config)
-        self.penalties = PenaltyBox(config.penalty_seconds)
         self.peerbook = PeerBook(peerbook)
         self._sink = events
         self.sync_server = SyncServer(
@@ -177,9 +150,19 @@ class Node:
         self.scheduler = SyncScheduler(
             self.sync_client, emit=self._emit, reannounce=self._reannounce, key_of=public_key_of
         )
+        self.peering = Peering(
+            self.host,
+            config,
+            self.relay,
+            self.peerbook,
+            emit=self._emit,
+            block=self.gossip.block,
+            unblock=self.gossip.unblock,
+            is_syncing=self.scheduler.is_syncing,
+        )
+        self.penalties = self.peering.penalties
         self._provided: set[bytes] = set()
         self._stop = trio.Event()
-        self._connected = trio.Event()
         self.started = trio.Event()
 
     # --- running -----------------------------------------------------------------
@@ -190,9 +173,7 @@ class Node:
 
     def addresses(self) -> list[str]:
         """Where peers can reach this node: direct addresses, then relayed ones."""
-        addrs = [str(a) for a in self.host.get_addrs()]
-        addrs += [str(a) for a in self.relay.circuit_addrs()]
-        return list(dict.fromkeys(addrs))
+        return self.peering.addresses()
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run until :meth:`stop` or cancellation; ``task_status.started(self)`` once listening."""
@@ -200,6 +181,7 @@ class Node:
             async with serving(self.host, self.config), trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self.scheduler.attach(nursery)
+                self.peering.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 watch_connections(self.host, self._on_connected, self._on_disconnected)
@@ -211,18 +193,19 @@ class Node:
                 await nursery.start(self.discovery.run)
                 await nursery.start(self.relay.run)
                 nursery.start_soon(self._resync_loop)
-                nursery.start_soon(self._save_peers_loop)
+                nursery.start_soon(self.peering.save_loop)
                 nursery.start_soon(self._watch_addresses, self.host.get_addrs())
-                nursery.start_soon(self._dial_known_peers)
+                nursery.start_soon(self.peering.dial_known_peers)
                 self._emit(NodeStarted(self.peer_id, tuple(self.addresses())))
                 self.started.set()
                 task_status.started(self)
                 await self._stop.wait()
-                self._save_peers()  # while the connections, and what they told us, exist
+                self.peering.save()  # while the connections, and what they told us, exist
                 nursery.cancel_scope.cancel()
         finally:
             self._nursery = None
             self.scheduler.attach(None)
+            self.peering.attach(None)
             self.peerbook.save()
             self._emit(NodeStopped())
 
@@ -233,121 +216,30 @@ class Node:
 
     async def connect(self, address: str) -> bytes | None:
         """Dial a peer by multiaddr (with /p2p/<id>); returns its lndesk key."""
-        info = parse_peer_address(address)
-        if info.peer_id == self.host.get_id():
-            raise AddressError("that address is this node's own")
-        if self.is_penalised(info.peer_id):
-            raise DialError(
-                f"the peer {info.peer_id} is refused for a while: sent bad data",
-                "It is allowed again after the penalty time.",
-            )
-        try:
-            with trio.fail_after(15):
-                if "/p2p-circuit" in address:
-                    await self.relay.dial_via(multiaddr.Multiaddr(address.strip()))
-                else:
-                    await dial(self.host, info)
-        except trio.TooSlowError as exc:
-            raise DialError(f"timed out connecting to {address}") from exc
-        except Exception as exc:  # libp2p raises many kinds for an unreachable peer
-            if isinstance(exc, NetworkError):
-                raise
-            raise DialError(f"could not connect to {address}: {exc}") from exc
-        return public_key_of(info.peer_id)
+        return await self.peering.connect(address)
 
     def peers(self) -> list[PeerStatus]:
-        out = []
-        network = self.host.get_network()
-        for peer in self.host.get_connected_peers():
-            address = ""
-            conns = network.connections.get(peer) if hasattr(network, "connections") else None
-            if conns:
-                conn = conns[0] if isinstance(conns, list) else conns
-                address = remote_address(conn)
-            latency = self.host.get_peerstore().latency_EWMA(peer)
-            out.append(
-                PeerStatus(
-                    str(peer),
-                    public_key_of(peer),
-                    address,
-                    self.scheduler.is_syncing(peer),
-                    latency * 1000 if latency > 0 else None,
-                )
-            )
-        return out
+        return self.peering.peers()
 
     async def ping(self, peer: ID, count: int = 3) -> float:
-        """Ping a connected peer ``count`` times; the best round trip in milliseconds.
-
-        Each round trip is also recorded as the peer's latency (see :meth:`peers`). The
-        first one, which includes opening the stream, counts only if it is the only one.
-        """
-        times: list[float] = []
-        started = trio.current_time()
-        async for _rtt in PingService(self.host).ping_iter(peer, ping_amt=count):
-            now = trio.current_time()
-            times.append(now - started)
-            started = now
-        best = min(times[1:] or times)
-        self.host.get_peerstore().record_latency(peer, best)
-        return best * 1000
+        """Ping a connected peer ``count`` times; the best round trip in milliseconds
+        (also recorded as its latency, see :meth:`Peering.ping`)."""
+        return await self.peering.ping(peer, count)
 
     def penalise(self, peer: Any, reason: str) -> None:
-        self.penalties.penalise(str(peer), reason)
-        key = public_key_of(peer)
-        if key is not None:
-            self._emit(PeerPenalised(key, reason, self.penalties.seconds))
-        self.gossip.block(peer)
-        if self._nursery is not None:
-            self._nursery.start_soon(self._disconnect, peer)
-            self._nursery.start_soon(self._unblock_later, peer)
-
-    async def _unblock_later(self, peer: ID) -> None:
-        """Let the peer's gossip in again once its penalty has run out."""
-        while True:
-            penalty = self.penalties.penalty(str(peer))
-            if penalty is None:
-                self.gossip.unblock(peer)
-                key = public_key_of(peer)
-                if key is not None:
-                    self._emit(PenaltyEnded(key))
-                return
-            await trio.sleep(max(0.0, penalty.until - self.penalties.now()))
+        """Refuse ``peer`` for a while: it is disconnected and its gossip ignored."""
+        self.peering.penalise(peer, reason)
 
     def is_penalised(self, peer: Any) -> bool:
-        return self.penalties.is_penalised(str(peer))
-
-    async def _disconnect(self, peer: ID) -> None:
-        try:
-            await self.host.disconnect(peer)
-        except Exception as exc:  # already gone
-            logger.debug("disconnecting %s: %s", peer, exc)
+        return self.peering.is_penalised(peer)
 
     def _on_connected(self, peer: ID, address: str) -> None:
-        if self.is_penalised(peer):
-            if self._nursery is not None:
-                self._nursery.start_soon(self._disconnect, peer)
+        if not self.peering.connected(peer, address):
             return
-        self._connected.set()
-        key = public_key_of(peer)
-        if key is not None:
-            self._emit(PeerConnected(key, address))
-        if address:
-            self.peerbook.seen(str(peer), [address])
         self.discovery.add_peer(peer)
         self.request_sync(peer)
         self.inboxes.catch_up_soon(peer)
-        if self._nursery is not None:
-            self._nursery.start_soon(self._measure_latency, peer)
-
-    async def _measure_latency(self, peer: ID) -> None:
-        """One ping right after connecting, so a new peer's latency shows at once
-        (liveness pings would first measure it ``liveness_interval`` later)."""
-        with trio.move_on_after(10):
-            try:
-                await self.ping(peer, 2)
-            except Exception as exc:  # the peer went away, or refuses pings
-                logger.debug("could not measure the latency of %s: %s", peer, exc)
+        self.peering.measure_latency_soon(peer)
 
     def _on_disconnected(self, peer: ID, _address: str) -> None:
         if peer in self.host.get_connected_peers():
@@ -358,52 +250,7 @@ class Node:
             self._emit(PeerLost(key))
 
     def _on_peer_found(self, info: PeerInfo, source: str) -> None:
-        if info.peer_id == self.host.get_id() or self.is_penalised(info.peer_id):
-            return
-        key = public_key_of(info.peer_id)
-        if key is not None:
-            self._emit(PeerFound(key, source))
-        if source == "bootstrap" and self.config.relay_client and self._nursery is not None:
-            self._nursery.start_soon(self._try_relay, info)
-        if info.peer_id in self.host.get_connected_peers() or self._nursery is None:
-            return
-        self._nursery.start_soon(self._dial_quietly, info, source)
-
-    async def _dial_quietly(self, info: PeerInfo, source: str) -> None:
-        try:
-            with trio.fail_after(15):
-                await dial(self.host, info)
-        except Exception as exc:  # found peers are often stale; not worth more than a log line
-            logger.info("could not reach %s (found by %s): %s", info.peer_id, source, exc)
-
-    async def _try_relay(self, info: PeerInfo) -> None:
-        """Take a relay slot on a bootstrap peer that offers one, so NATed peers reach us.
-
-        Bootstrap peers are the always-on nodes a user chose; those run with relaying
-        for others turned on hand out slots, the others refuse and are left alone.
-        """
-        if len(self.relay.relays()) >= MAX_RELAYS or info.peer_id in self.relay.relays():
-            return
-        try:
-            addrs = await self.relay.reserve(info)
-        except NetworkError as exc:
-            logger.info("no relay slot on %s: %s", info.peer_id, exc.message)
-            return
-        except Exception as exc:  # a relay's protocol error must not stop the node
-            logger.info("relay reservation on %s failed: %s", info.peer_id, exc)
-            return
-        logger.info("reachable through relay %s: %s", info.peer_id, [str(a) for a in addrs])
-        self._emit(AddressesChanged(tuple(self.addresses())))
-
-    async def _dial_known_peers(self) -> None:
-        for known in self.peerbook.recent(PEERBOOK_DIALS):
-            try:
-                peer_id = ID.from_base58(known.peer_id)
-                addrs = [multiaddr.Multiaddr(a) for a in known.addrs]
-            except Exception as exc:  # an old or damaged entry in the peer list
-                logger.info("skipping known peer %s: %s", known.peer_id, exc)
-                continue
-            self._on_peer_found(PeerInfo(peer_id, addrs), "peerbook")
+        self.peering.found(info, source)
 
     # --- sync --------------------------------------------------------------------
 
@@ -442,7 +289,7 @@ class Node:
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until at least one peer is connected; False if none came within ``timeout``."""
         with trio.move_on_after(timeout):
-            await self._connected.wait()
+            await self.peering.first_connection.wait()
         return bool(self.host.get_connected_peers())
 
     async def wait_synced(self, timeout: float = 120.0) -> None:
@@ -455,26 +302,6 @@ class Node:
             for peer in self.host.get_connected_peers():
                 self.request_sync(peer)
                 self.inboxes.catch_up_soon(peer)
-
-    async def _save_peers_loop(self) -> None:
-        """Keep the list of known peers on disk (also saved at stop), so a node that is
-        killed or loses power still finds its peers next time."""
-        while True:
-            await trio.sleep(PEERBOOK_SAVE_SECONDS)
-            self._save_peers()
-
-    def _save_peers(self) -> None:
-        """Write the known peers, with the listen addresses connected peers told us
-        (identify), which are the ones worth dialling next time."""
-        peerstore = self.host.get_peerstore()
-        for peer in self.host.get_connected_peers():
-            try:
-                addrs = [str(a).removesuffix(f"/p2p/{peer}") for a in peerstore.addrs(peer)]
-            except PeerStoreError:  # no addresses recorded (yet) for that peer
-                addrs = []
-            if addrs:
-                self.peerbook.seen(str(peer), addrs)
-        self.peerbook.save()
 
     async def _watch_addresses(self, at_start: list[multiaddr.Multiaddr]) -> None:
         """Notice a new network (another Wi-Fi, a VPN, a cable) and advertise it.
@@ -522,7 +349,7 @@ class Node:
                     self._emit(PeerFound(key, "dht"))
                 self.request_sync(info.peer_id, [feed])
             else:
-                self._on_peer_found(info, "dht")
+                self.peering.found(info, "dht")
 
     async def announce(self, entry: bytes, payload: bytes | None) -> None:
         """Announce a head on its author's topic (best effort: sync carries it anyway).
@@ -626,16 +453,3 @@ class Node:
 
     def warn(self, message: str) -> None:
         self._emit(NodeWarning(message))
-
-
-def parse_peer_address(address: str) -> PeerInfo:
-    """A PeerInfo from a multiaddr that ends in /p2p/<peer id>, or AddressError."""
-    text = address.strip()
-    try:
-        addr = multiaddr.Multiaddr(text)
-    except Exception as exc:  # multiaddr raises several error types
-        raise AddressError(f"{text!r} is not a valid multiaddr: {exc}") from exc
-    try:
-        return info_from_p2p_addr(addr)
-    except Exception as exc:  # no /p2p/ part, or a malformed peer ID
-        raise AddressError(f"{text!r} does not end in /p2p/<peer id>") from exc

@@ -17,7 +17,8 @@ import trio
 
 from lndesk.errors import StoreError
 from lndesk.p2p.events import EntriesStored, EventSink, NodeWarning, SyncFinished
-from lndesk.p2p.sync import PeerMisbehaved, SyncClient
+from lndesk.p2p.sessions import PeerMisbehaved
+from lndesk.p2p.sync import SyncClient
 
 logger = logging.getLogger(__name__)
 

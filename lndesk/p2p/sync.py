@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,18 +30,18 @@ import trio
 from libp2p.custom_types import TProtocol
 
 from lndesk.entry import decode_entry
-from lndesk.errors import ChainError, EntryError, ForkedFeedError, NetworkError, ProtocolError
+from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import (
-    EntriesStored,
-    EventSink,
-    FeedForked,
-    FeedSynced,
-    NodeWarning,
-    PeerHolds,
-    SyncProgress,
-)
+from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, PeerHolds, SyncProgress
+from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import FeedSource, Held
+from lndesk.p2p.sessions import (
+    Penalise,
+    ServerSessions,
+    SessionRefused,
+    client_session,
+    receive_within,
+)
 from lndesk.p2p.wire import (
     PROTOCOL_ID,
     Ack,
@@ -61,20 +61,9 @@ logger = logging.getLogger(__name__)
 
 SYNC_PROTOCOL = TProtocol(PROTOCOL_ID)
 
-Penalise = Callable[[Any, str], None]
-"""Called with a libp2p peer ID and a reason when a peer must be refused for a while."""
-
 OnStored = Callable[[Any, bytes, Sequence[tuple[bytes, bytes | None]]], None]
 """Called with the peer, the feed and the items of a batch of which entries were stored
 (the node looks in them for shared entries and reply parents it lacks)."""
-
-
-class PeerMisbehaved(ProtocolError):
-    """The peer broke the protocol or sent unauthentic entries; it has been penalised."""
-
-
-class SessionRefused(NetworkError):
-    """The server ended the session with an error frame (busy, ...): not misbehaviour."""
 
 
 @dataclass(slots=True)
@@ -133,43 +122,19 @@ class SyncServer:
         self.source = source
         self.limits = limits
         self._events = events
-        self._penalise = penalise
-        self._is_penalised = is_penalised
         self._key_of = key_of
-        self._sessions: defaultdict[Any, int] = defaultdict(int)
+        self._sessions = ServerSessions(
+            limits,
+            protocol="sync",
+            busy="too many sync sessions from you at once",
+            failed="Could not serve a sync request",
+            events=events,
+            penalise=penalise,
+            is_penalised=is_penalised,
+        )
 
     async def handle(self, stream: Any) -> None:
-        peer = stream.muxed_conn.peer_id
-        if self._is_penalised(peer):
-            await _reset(stream)
-            return
-        frames = FrameStream(stream, self.limits.max_frame)
-        if self._sessions[peer] >= self.limits.streams_per_peer:
-            await _send_error(frames, "busy", "too many sync sessions from you at once")
-            return
-        self._sessions[peer] += 1
-        try:
-            await self._serve(peer, frames)
-        except ProtocolError as exc:
-            self._penalise(peer, f"sync: {exc}")
-            await _send_error(frames, "bad-request", str(exc))
-        except (trio.TooSlowError, OSError, StreamGone) as exc:
-            logger.info("sync session from %s ended: %s", peer, exc or "timed out")
-            await _reset(stream)
-        except Exception as exc:
-            if _is_stream_error(exc):  # from libp2p: the peer went away
-                logger.info("sync session from %s ended: %s", peer, exc)
-                await _reset(stream)
-            else:
-                # Our side failed (an unreadable store, a bug). Letting it escape would
-                # take the whole connection down inside libp2p; say so and go on serving.
-                logger.exception("could not serve sync to %s", peer)
-                self._events(NodeWarning(f"Could not serve a sync request: {exc}"))
-                await _send_error(frames, "internal", "the server failed for a local reason")
-        finally:
-            self._sessions[peer] -= 1
-            if not self._sessions[peer]:
-                del self._sessions[peer]
+        await self._sessions.serve(FrameStream(stream, self.limits.max_frame), self._serve)
 
     async def _receive(self, frames: FrameStream) -> Message | None:
         with trio.fail_after(self.limits.session_timeout):
@@ -279,38 +244,13 @@ class SyncClient:
         return report
 
     async def _session(self, peer: Any, feeds: list[bytes], report: SessionReport) -> None:
-        stream = await self.host.new_stream(peer, [SYNC_PROTOCOL])
-        frames = FrameStream(stream, self.limits.max_frame)
-        try:
-            await frames.send(Want(tuple((key, self.source.held(key).height) for key in feeds)))
-            have = await self._receive(frames)
-            if isinstance(have, Error):
-                raise SessionRefused(f"the peer refused to sync: {have.code}: {have.message}")
-            if not isinstance(have, Have):
-                raise ProtocolError("the peer did not answer want with have")
-            asked = set(feeds)
-            for offer in have.feeds:
-                if offer.key not in asked:
-                    raise ProtocolError("the peer offered a feed that was not asked for")
-            for offer in have.feeds:
+        async with client_session(
+            self.host, peer, SYNC_PROTOCOL, protocol="sync", penalise=self._penalise
+        ) as stream:
+            frames = FrameStream(stream, self.limits.max_frame)
+            for offer in await exchange_want(frames, self.source, feeds, self.limits):
                 report.stored += await self._fetch_feed(peer, frames, offer)
                 report.feeds += 1
-        except (ProtocolError, EntryError) as exc:
-            self._penalise(peer, f"sync: {exc}")
-            await _reset(stream)
-            raise PeerMisbehaved(f"peer {peer} broke the sync protocol: {exc}") from exc
-        except BaseException:
-            await _reset(stream)
-            raise
-        else:
-            await _close(stream)
-
-    async def _receive(self, frames: FrameStream) -> Message | None:
-        with trio.fail_after(self.limits.session_timeout):
-            message = await frames.receive()
-        if message is None:
-            raise StreamGone("the peer closed the sync stream early")
-        return message
 
     async def _fetch_feed(self, peer: Any, frames: FrameStream, offer: FeedHave) -> int:
         key = offer.key
@@ -362,7 +302,7 @@ class SyncClient:
         suspect: int | None = None
         peer_key = self._key_of(peer)
         while True:
-            message = await self._receive(frames)
+            message = await receive_reply(frames, self.limits)
             if isinstance(message, Done):
                 if suspect is not None:
                     frozen = await self._check_fork(frames, key, suspect)
@@ -384,10 +324,11 @@ class SyncClient:
                 raise ProtocolError("expected a batch of the requested feed")
             check_range(message.items, first, last)
             received += len(message.items)
-            held = self.source.held(key)
             if not frozen and suspect is None:
                 try:
-                    outcome = self.source.ingest(key, message.items)
+                    outcome = ingest_reported(
+                        self.source, self._events, key, message.items, via="sync", peer=peer_key
+                    )
                 except ForkedFeedError:
                     frozen = True
                 except ChainError:
@@ -395,19 +336,11 @@ class SyncClient:
                     if suspect is None:
                         raise
                 else:
-                    held = self.source.held(key)
                     stored += outcome.stored
                     frozen = outcome.fork_at is not None
-                    if outcome.fork_at is not None:
-                        self._events(FeedForked(key, outcome.fork_at))
-                    if outcome.stored:
-                        self._events(
-                            EntriesStored(
-                                key, outcome.stored, held.height, held.max_seq, "sync", peer_key
-                            )
-                        )
-                        if self._on_stored is not None:
-                            self._on_stored(peer, key, message.items)
+                    if outcome.stored and self._on_stored is not None:
+                        self._on_stored(peer, key, message.items)
+            held = self.source.held(key)
             await frames.send(Ack(held.height))
             if peer_key is not None:
                 self._events(SyncProgress(peer_key, key, _progress(held), offer.max_seq))
@@ -431,7 +364,7 @@ class SyncClient:
         await frames.send(Get(key, seq, seq))
         proof: tuple[tuple[bytes, bytes | None], ...] = ()
         while True:
-            message = await self._receive(frames)
+            message = await receive_reply(frames, self.limits)
             if isinstance(message, Done):
                 break
             if not isinstance(message, Batch) or message.feed != key or proof:
@@ -446,6 +379,30 @@ class SyncClient:
         raise ChainError(f"the peer's entries of feed {key.hex()[:8]} do not link to ours")
 
 
+async def exchange_want(
+    frames: FrameStream, source: FeedSource, feeds: Iterable[bytes], limits: Limits
+) -> tuple[FeedHave, ...]:
+    """The reader's opening: ``want`` of ``feeds`` with the heights held of them, and the
+    server's ``have``, which may offer only feeds that were asked for."""
+    asked = list(feeds)
+    await frames.send(Want(tuple((key, source.held(key).height) for key in asked)))
+    have = await receive_reply(frames, limits)
+    if isinstance(have, Error):
+        raise SessionRefused(f"the peer refused to sync: {have.code}: {have.message}")
+    if not isinstance(have, Have):
+        raise ProtocolError("the peer did not answer want with have")
+    if not {offer.key for offer in have.feeds} <= set(asked):
+        raise ProtocolError("the peer offered a feed that was not asked for")
+    return have.feeds
+
+
+async def receive_reply(frames: FrameStream, limits: Limits) -> Message:
+    """The server's next message to the reader: within the session timeout, never None."""
+    return await receive_within(
+        frames, limits.session_timeout, "the peer closed the sync stream early"
+    )
+
+
 def check_range(items: Sequence[tuple[bytes, bytes | None]], first: int, last: int) -> None:
     """A batch must be a contiguous run inside the range asked for."""
     low, high = decode_entry(items[0][0]).seq, decode_entry(items[-1][0]).seq
@@ -457,30 +414,3 @@ def check_range(items: Sequence[tuple[bytes, bytes | None]], first: int, last: i
 
 def _progress(held: Held) -> int:
     return held.max_seq if held.height == held.max_seq else held.height
-
-
-async def _send_error(frames: FrameStream, code: str, message: str) -> None:
-    try:
-        await frames.send(Error(code, message[:1000]))
-    except Exception as exc:  # the peer may already be gone; nothing else to do
-        logger.debug("could not send sync error: %s", exc)
-    await _close(frames.stream)
-
-
-async def _close(stream: Any) -> None:
-    try:
-        await stream.close()
-    except Exception as exc:  # closing a stream the peer reset
-        logger.debug("closing a sync stream: %s", exc)
-
-
-async def _reset(stream: Any) -> None:
-    try:
-        await stream.reset()
-    except Exception as exc:  # resetting a stream that is already gone
-        logger.debug("resetting a sync stream: %s", exc)
-
-
-def _is_stream_error(exc: Exception) -> bool:
-    module = type(exc).__module__
-    return module.startswith("libp2p.") or isinstance(exc, trio.BrokenResourceError)

@@ -9,9 +9,9 @@ peer that sends them is either broken or hostile and the session must end.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from libp2p.network.stream.exceptions import StreamEOF, StreamError
 
@@ -21,6 +21,11 @@ from lndesk.errors import DecodeError, NetworkError, ProtocolError
 
 PROTOCOL_ID = "/lndesk/sync/1"
 FRAME_HEAD = struct.Struct(">I")
+
+T = TypeVar("T")
+
+Parsers = Mapping[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], T]]]
+"""Message type (``t``) -> (its fields besides ``t``, the parser building the message)."""
 
 
 class StreamGone(NetworkError):
@@ -94,7 +99,12 @@ ERROR_CODES = ("busy", "bad-request", "too-large", "refused", "internal")
 
 
 def encode_frame(message: Message) -> bytes:
-    body = canonical.encode(_to_map(message))
+    return encode_map_frame(_to_map(message))
+
+
+def encode_map_frame(doc: dict[str, Any]) -> bytes:
+    """A whole frame: the length prefix, then ``doc`` in deterministic CBOR."""
+    body = canonical.encode(doc)
     return FRAME_HEAD.pack(len(body)) + body
 
 
@@ -116,19 +126,26 @@ def _to_map(message: Message) -> dict[str, Any]:
 
 def decode_frame_body(body: bytes) -> Message:
     """Decode one frame body (without its length prefix)."""
+    return decode_map_body(body, "sync", _PARSERS)
+
+
+def decode_map_body(body: bytes, protocol: str, parsers: Parsers[T]) -> T:
+    """Decode one frame body of ``protocol`` (named in errors) strictly: a map whose
+    ``t`` is one of ``parsers``, with exactly that message's fields."""
+    a = "an" if protocol[0] in "aeiou" else "a"
     try:
         doc = canonical.decode(body)
     except DecodeError as exc:
-        raise ProtocolError(f"a sync frame is not valid CBOR: {exc}") from exc
+        raise ProtocolError(f"{a} {protocol} frame is not valid CBOR: {exc}") from exc
     if not isinstance(doc, dict):
-        raise ProtocolError("a sync frame is not a map")
+        raise ProtocolError(f"{a} {protocol} frame is not a map")
     kind = doc.get("t")
-    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    parser = parsers.get(kind) if isinstance(kind, str) else None
     if parser is None:
-        raise ProtocolError(f"unknown sync message type {kind!r}")
+        raise ProtocolError(f"unknown {protocol} message type {kind!r}")
     fields, build = parser
     if set(doc) != {"t", *fields}:
-        raise ProtocolError(f"sync message {kind!r} must have exactly the fields {fields}")
+        raise ProtocolError(f"{protocol} message {kind!r} must have exactly the fields {fields}")
     return build(doc)
 
 
@@ -209,14 +226,20 @@ def _error(doc: dict[str, Any]) -> Error:
     return Error(code, message)
 
 
-_PARSERS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Message]]] = {
+ERROR_PARSER: tuple[tuple[str, ...], Callable[[dict[str, Any]], Error]] = (
+    ("code", "message"),
+    _error,
+)
+"""How every lndesk stream protocol decodes its ``error`` message."""
+
+_PARSERS: Parsers[Message] = {
     "want": (("feeds",), _want),
     "have": (("feeds",), _have),
     "get": (("feed", "first", "last"), _get),
     "batch": (("feed", "items"), _batch),
     "ack": (("height",), _ack),
     "done": ((), lambda _doc: Done()),
-    "error": (("code", "message"), _error),
+    "error": ERROR_PARSER,
 }
 
 
@@ -224,10 +247,11 @@ class FrameReader:
     """Reads and writes length-prefixed frames on a libp2p stream, enforcing a size cap.
 
     The framing of every lndesk stream protocol (a u32 big-endian length, then the
-    body); :class:`FrameStream` adds the sync messages, ``lndesk.p2p.catchup`` the inbox
-    catch-up ones. Writes are queued and sent together by :meth:`flush`: one stream
-    write per ~60 KiB instead of one per frame is what makes a batch cheap (each write
-    costs about half a millisecond of Python in the muxer and Noise layers).
+    body: :func:`encode_map_frame`, :func:`decode_map_body`); :class:`FrameStream` adds
+    the sync messages, ``lndesk.p2p.catchup`` the inbox catch-up ones. Writes are queued
+    and sent together by :meth:`flush`: one stream write per ~60 KiB instead of one per
+    frame is what makes a batch cheap (each write costs about half a millisecond of
+    Python in the muxer and Noise layers).
     """
 
     name = "sync"

@@ -37,7 +37,8 @@ from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EntriesStored, Event
 from lndesk.p2p.fetch import RefFetcher
 from lndesk.p2p.host import public_key_of
-from lndesk.p2p.sync import SYNC_PROTOCOL, PeerMisbehaved, SessionRefused, SyncServer
+from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
+from lndesk.p2p.sync import SYNC_PROTOCOL, SyncServer
 from lndesk.store.store import Store
 
 pytestmark = pytest.mark.usefixtures("addressed_index")

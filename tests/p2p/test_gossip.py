@@ -36,7 +36,8 @@ from lndesk.p2p.announce import (
     feed_topic,
 )
 from lndesk.p2p.config import Limits
-from lndesk.p2p.gossip import FORWARD_RATE, HEARTBEAT_SECONDS, HeadGossip, message_id
+from lndesk.p2p.gossip import HeadGossip
+from lndesk.p2p.pubsub import FORWARD_RATE, HEARTBEAT_SECONDS, message_id
 
 WAIT = 15.0
 

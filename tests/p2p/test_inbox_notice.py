@@ -33,10 +33,11 @@ from lndesk.errors import ContentError, DecodeError, PayloadError, SignatureErro
 from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EntriesStored, PeerPenalised
-from lndesk.p2p.gossip import HeadGossip, InboxNotice, message_id
+from lndesk.p2p.gossip import HeadGossip
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.inbox import (
     MAX_NOTICE_SIZE,
+    InboxNotice,
     UnknownContentType,
     decode_notice,
     encode_notice,
@@ -44,6 +45,7 @@ from lndesk.p2p.inbox import (
     key_of_inbox_topic,
     notice_id,
 )
+from lndesk.p2p.pubsub import message_id
 
 WAIT = 15.0
 ANN, LEA, BO = make_identity(61), make_identity(62), make_identity(63)
@@ -191,6 +193,16 @@ async def connect(a: GossipNode, b: GossipNode) -> None:
         await b.gossip.pubsub.wait_for_peer(a.id, timeout=WAIT)
 
 
+async def publish_to_ann(sender: GossipNode, ann: GossipNode) -> str:
+    """Connect ``sender`` to ``ann``, who watches her inbox; its topic, once ``sender``
+    knows that ``ann`` is on it."""
+    await connect(sender, ann)
+    await ann.gossip.watch_inbox(A)
+    with trio.fail_after(WAIT):
+        await sender.gossip.wait_for_inbox_peers(A, 1)
+    return inbox_topic(A)
+
+
 async def test_notices_are_relayed_by_followers_and_checked_on_the_way() -> None:
     """Lea reaches Ann only through Sam, who watches Ann's inbox: Sam validates, keeps
     (is handed) and relays the notice."""
@@ -215,11 +227,7 @@ async def test_notices_are_relayed_by_followers_and_checked_on_the_way() -> None
 
 async def test_bad_notices_are_rejected_and_reported_and_harmless_ones_dropped_quietly() -> None:
     async with gossip_node("ann") as ann, gossip_node("evil") as evil:
-        await connect(evil, ann)
-        await ann.gossip.watch_inbox(A)
-        with trio.fail_after(WAIT):
-            await evil.gossip.wait_for_inbox_peers(A, 1)
-        topic = inbox_topic(A)
+        topic = await publish_to_ann(evil, ann)
         good = {"to": A, "entry": REPLY.raw, "payload": REPLY_PAYLOAD}
         forged = REPLY.raw[:-1] + bytes([REPLY.raw[-1] ^ 1])
         post, post_payload = signed(LEA, 2, REPLY.id, Post("not for Ann"))
@@ -247,11 +255,7 @@ async def test_unknown_types_and_blocked_authors_are_dropped_without_blame() -> 
     """A later version's content type cannot be checked, a blocked author is not wanted:
     neither is kept or relayed, and the peer that forwarded them did nothing wrong."""
     async with gossip_node("ann") as ann, gossip_node("other") as other:
-        await connect(other, ann)
-        await ann.gossip.watch_inbox(A)
-        with trio.fail_after(WAIT):
-            await other.gossip.wait_for_inbox_peers(A, 1)
-        topic = inbox_topic(A)
+        topic = await publish_to_ann(other, ann)
         post = signed(LEA, 2, REPLY.id, Post("not for Ann"))[0]
         odd_payload = canonical.encode({"to": A})
         odd = create_entry(

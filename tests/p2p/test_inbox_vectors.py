@@ -28,7 +28,6 @@ from lndesk.p2p.catchup import (
     decode_catchup_body,
     encode_catchup_frame,
 )
-from lndesk.p2p.gossip import message_id
 from lndesk.p2p.inbox import (
     MAX_NOTICE_SIZE,
     UnknownContentType,
@@ -38,6 +37,7 @@ from lndesk.p2p.inbox import (
     key_of_inbox_topic,
     split_notice,
 )
+from lndesk.p2p.pubsub import message_id
 from lndesk.p2p.wire import Error, StreamGone
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "network.json"

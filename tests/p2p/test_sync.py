@@ -20,10 +20,9 @@ from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EntriesStored, Event, NodeWarning, PeerHolds
 from lndesk.p2p.host import public_key_of
+from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
 from lndesk.p2p.sync import (
     SYNC_PROTOCOL,
-    PeerMisbehaved,
-    SessionRefused,
     SyncClient,
     SyncServer,
     missing_runs,

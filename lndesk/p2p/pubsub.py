@@ -1,0 +1,207 @@
+"""py-libp2p's GossipSub and Pubsub, tuned for lndesk's topics (used by ``lndesk.p2p.gossip``).
+
+What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
+
+* Heartbeat every second (default 120 s). The heartbeat grafts peers into a topic's
+  mesh, emits IHAVE gossip and ages the message cache; at 120 s a new follower waits
+  minutes for a mesh and lost messages are never gossiped about. The "adaptive
+  gossip" feature is switched off because it resets the heartbeat to 30-60 s or more.
+* Our own publishes are never rate limited. Spam protection counts messages per
+  forwarding peer and topic (default 10/s) and counts our own publishes too, so a
+  burst of posts or re-announcements after a sync was silently dropped. Other peers
+  keep a cap (``FORWARD_RATE``), set well above what a person can write.
+* Bigger queues: each peer's outbound RPC queue and each topic's delivery queue
+  (both 32 by default, and both drop silently when full) hold ``OUTBOUND_QUEUE`` and
+  ``DELIVERY_QUEUE`` messages. A full queue is logged; anti-entropy sync repairs it.
+* Flood publish for our own messages (as go-libp2p does by default): they go to every
+  peer subscribed to the topic, so a post written right after connecting does not wait
+  for the next heartbeat to build a mesh.
+* Mesh degree 4 (low 2, high 8) instead of the test values callers usually pass: the
+  network is tens of desktops and a feed has a few followers online at once.
+* A peer may subscribe to two topics per ``Limits.want_feeds`` (py-libp2p allows 100),
+  since everyone subscribes to a feed topic and an inbox topic per followed feed.
+* IP-diversity ("eclipse") protection is off: peers on one LAN or behind one NAT share
+  an address, so it can never be satisfied and only adds grafts.
+* The message id is the announced entry's id (BLAKE2b-256 of the entry bytes), so one
+  head announced by several peers is delivered once per node; an inbox notice's is
+  ``01`` followed by a hash of the addressed key and the entry id, so the same entry
+  sent to two inboxes, or also announced on its author's feed topic, is never dropped
+  as a duplicate. Validation results are not cached by message id: an invalid message
+  that reuses a good entry's id (wrong topic, wrong payload) must not get the good
+  announcement rejected. Only valid messages are remembered as seen (for ``SEEN_TTL``
+  seconds).
+* Valid messages are handed to one ``deliver`` callback instead of Pubsub's
+  per-subscription queues.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import trio
+from libp2p.abc import IHost
+from libp2p.exceptions import ValidationError
+from libp2p.peer.id import ID
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.pubsub.rpc_queue import RpcQueue
+
+from lndesk.identity import blake2b_256
+from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, split_announcement
+from lndesk.p2p.config import Limits
+from lndesk.p2p.inbox import MAX_NOTICE_SIZE, notice_id, split_notice
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 1
+OUTBOUND_QUEUE = 1024
+DELIVERY_QUEUE = 1024
+FORWARD_RATE = 100.0
+"""Messages per second one peer may forward to us on one topic before we stop relaying."""
+SEEN_TTL = 120
+DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
+_MAX_SUBSCRIPTIONS_PER_RPC = 5000
+
+Deliver = Callable[[rpc_pb2.Message], None]
+
+
+def message_id(msg: rpc_pb2.Message) -> bytes:
+    """The pubsub message id: the announced entry's id (32 bytes).
+
+    An inbox notice gets ``0x01`` followed by a hash of its key and entry id; anything
+    laid out as neither gets ``0x00`` followed by a hash of its bytes (33 bytes each,
+    so neither can equal an entry id). Never raises.
+    """
+    data = bytes(msg.data)
+    layout = _layout(data)
+    if isinstance(layout, bytes):
+        return blake2b_256(layout)
+    if layout is not None:
+        return notice_id(*layout)
+    return b"\x00" + blake2b_256(data[: MAX_ANNOUNCEMENT_SIZE + 1])
+
+
+def _layout(data: bytes) -> bytes | tuple[bytes, bytes] | None:
+    """The entry of an announcement, (to, entry) of a notice, or None for other data."""
+    try:
+        return split_announcement(data)[0]
+    except Exception:  # ids are computed before validation, for any bytes
+        logger.debug("gossip data is not laid out as a head announcement")
+    if len(data) > MAX_NOTICE_SIZE:
+        return None
+    try:
+        to, entry_raw, _payload = split_notice(data)
+    except Exception:  # not a notice either
+        return None
+    return to, entry_raw
+
+
+def build_pubsub(
+    host: IHost, limits: Limits, deliver: Deliver
+) -> tuple[DeliveringPubsub, TunedGossipSub]:
+    """A Pubsub and its GossipSub router, tuned as the module docstring says; run both
+    as services. Valid messages go to ``deliver``."""
+    router = TunedGossipSub(
+        protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
+        degree=DEGREE,
+        degree_low=DEGREE_LOW,
+        degree_high=DEGREE_HIGH,
+        heartbeat_interval=HEARTBEAT_SECONDS,
+        adaptive_gossip_enabled=False,
+        max_messages_per_topic_per_second=FORWARD_RATE,
+        eclipse_protection_enabled=False,
+    )
+    # A feed topic and an inbox topic per followed feed, and this node's own two.
+    subscriptions = 2 * max(limits.want_feeds, 1)
+    pubsub = DeliveringPubsub(
+        host,
+        router,
+        deliver,
+        seen_ttl=SEEN_TTL,
+        msg_id_constructor=message_id,
+        max_subscriptions_per_peer=subscriptions,
+        max_subscriptions_per_rpc=max(subscriptions, _MAX_SUBSCRIPTIONS_PER_RPC),
+    )
+    return pubsub, router
+
+
+class _Queues(dict[ID, RpcQueue]):
+    """Pubsub's per-peer outbound queues, enlarged as they are created.
+
+    py-libp2p builds each queue with its fixed default size (32) and registers it here
+    before anything is pushed; this is the one place to resize it.
+    """
+
+    def __setitem__(self, peer_id: ID, queue: RpcQueue) -> None:
+        inner = getattr(queue, "_queue", None)
+        if inner is not None and hasattr(inner, "max_size"):
+            inner.max_size = max(inner.max_size, OUTBOUND_QUEUE)
+        super().__setitem__(peer_id, queue)
+
+
+class TunedGossipSub(GossipSub):
+    """GossipSub that never rate-limits this node's own publishes and floods them."""
+
+    def _check_spam_protection(self, peer_id: ID, msg: rpc_pb2.Message) -> bool:
+        if self.pubsub is not None and peer_id == self.pubsub.my_id:
+            return True
+        return bool(super()._check_spam_protection(peer_id, msg))
+
+    def _get_peers_to_send(
+        self,
+        topic_ids: Iterable[str],
+        msg_forwarder: ID,
+        origin: ID,
+        msg_id: bytes | None = None,
+    ) -> Iterable[ID]:
+        topics = list(topic_ids)
+        peers = set(super()._get_peers_to_send(topics, msg_forwarder, origin, msg_id))
+        if self.pubsub is not None and origin == self.pubsub.my_id:
+            # Flood publish (go-libp2p's default): our own announcement goes to every
+            # peer on the topic, not only the mesh, which is empty until the next
+            # heartbeat grafts one after a connection.
+            for topic in topics:
+                peers.update(self.pubsub.peer_topics.get(topic, ()))
+            peers.discard(origin)
+        return peers
+
+
+class DeliveringPubsub(Pubsub):
+    """Pubsub that hands valid messages to ``deliver`` instead of its own queues.
+
+    It is dedicated to lndesk's gossip: ``subscribe`` joins a topic but its subscription
+    object never yields messages, so other protocols must not share this instance.
+    """
+
+    def __init__(self, host: IHost, router: GossipSub, deliver: Deliver, **kwargs: Any) -> None:
+        super().__init__(host, router, **kwargs)
+        self.peer_queues = _Queues()
+        self._deliver = deliver
+        self.subscriptions_changed = trio.Event()
+        """Set (and replaced) whenever a peer joins or leaves a topic."""
+
+    async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        # Like Pubsub.validate_msg, without its cache of results by message id (see the
+        # module docstring). Our validators are synchronous and cheap.
+        for topic in msg.topicIDs:
+            validator = self.topic_validators.get(topic)
+            if validator is not None and not validator.validator(msg_forwarder, msg):
+                raise ValidationError("head announcement rejected")
+
+    def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
+        self._deliver(publish_message)
+
+    def handle_subscription(self, origin_id: ID, sub_message: rpc_pb2.RPC.SubOpts) -> None:
+        super().handle_subscription(origin_id, sub_message)
+        self._topics_changed()
+
+    def _forget_all_subscriptions(self, peer_id: ID) -> None:
+        super()._forget_all_subscriptions(peer_id)
+        self._topics_changed()
+
+    def _topics_changed(self) -> None:
+        self.subscriptions_changed.set()
+        self.subscriptions_changed = trio.Event()

@@ -1,0 +1,197 @@
+"""Stream sessions: what every lndesk stream protocol does around its messages.
+
+Sync (:mod:`lndesk.p2p.sync`), the targeted fetch over it (:mod:`lndesk.p2p.fetch`) and
+inbox catch-up (:mod:`lndesk.p2p.catchup`) run one session per libp2p stream, and end
+sessions alike (docs/protocol.md section 20.7):
+
+* A server resets the stream of a penalised peer and answers ``busy`` to more than
+  ``Limits.streams_per_peer`` sessions at once from one peer. A session that breaks
+  the protocol penalises the peer and is answered ``bad-request``; one whose peer went
+  away or timed out is logged and reset. A failure of this node's own (an unreadable
+  store, a bug) is reported as a :class:`NodeWarning` and answered ``internal``: letting
+  it escape would take the whole connection down inside libp2p.
+* A client penalises a peer that breaks the protocol or sends unauthentic entries and
+  raises :class:`PeerMisbehaved`; it resets the stream on any other failure (also
+  cancellation) and closes it after a clean session.
+* Closing, resetting and sending a last error frame never raise: the peer may be gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar
+
+import trio
+
+from lndesk.errors import EntryError, NetworkError, ProtocolError
+from lndesk.p2p.config import Limits
+from lndesk.p2p.events import EventSink, NodeWarning
+from lndesk.p2p.wire import Error, StreamGone
+
+logger = logging.getLogger(__name__)
+
+Penalise = Callable[[Any, str], None]
+"""Called with a libp2p peer ID and a reason when a peer must be refused for a while."""
+
+M = TypeVar("M")
+M_co = TypeVar("M_co", covariant=True)
+
+
+class PeerMisbehaved(ProtocolError):
+    """The peer broke the protocol or sent unauthentic entries; it has been penalised."""
+
+
+class SessionRefused(NetworkError):
+    """The server ended the session with an error frame (busy, ...): not misbehaviour."""
+
+
+class Receives(Protocol[M_co]):
+    """Frames that decode into one protocol's messages (None: the peer closed cleanly)."""
+
+    async def receive(self) -> M_co | None: ...
+
+
+class SendsErrors(Protocol):
+    """Frames of a protocol whose last frame may be an ``error``."""
+
+    stream: Any
+
+    async def send(self, message: Error) -> None: ...
+
+
+F = TypeVar("F", bound=SendsErrors)
+
+
+async def receive_within(frames: Receives[M], seconds: float, closed: str) -> M:
+    """The next message within ``seconds`` (else ``trio.TooSlowError``); a peer that
+    closes the stream instead of answering raises ``StreamGone(closed)``."""
+    with trio.fail_after(seconds):
+        message = await frames.receive()
+    if message is None:
+        raise StreamGone(closed)
+    return message
+
+
+class ServerSessions:
+    """The sessions of one stream protocol's server: admission, a count per peer, and
+    how a session ends (see the module docstring)."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        protocol: str,
+        busy: str,
+        failed: str,
+        events: EventSink,
+        penalise: Penalise,
+        is_penalised: Callable[[Any], bool],
+    ) -> None:
+        self.limits = limits
+        self.protocol = protocol
+        """Names the protocol in logs and penalty reasons ("sync", "inbox catch-up")."""
+        self._busy = busy
+        """The ``busy`` error's message."""
+        self._failed = failed
+        """Starts the warning shown when serving fails for a local reason."""
+        self._events = events
+        self._penalise = penalise
+        self._is_penalised = is_penalised
+        self._open: defaultdict[Any, int] = defaultdict(int)
+
+    async def serve(self, frames: F, session: Callable[[Any, F], Awaitable[None]]) -> None:
+        """Run ``session(peer, frames)`` for the stream ``frames`` read, if the peer may."""
+        stream = frames.stream
+        peer = stream.muxed_conn.peer_id
+        if self._is_penalised(peer):
+            await reset_quietly(stream, self.protocol)
+            return
+        if self._open[peer] >= self.limits.streams_per_peer:
+            await send_error(frames, "busy", self._busy, self.protocol)
+            return
+        self._open[peer] += 1
+        try:
+            await session(peer, frames)
+        except ProtocolError as exc:
+            self._penalise(peer, f"{self.protocol}: {exc}")
+            await send_error(frames, "bad-request", str(exc), self.protocol)
+        except (trio.TooSlowError, OSError, StreamGone) as exc:
+            logger.info(
+                "%s session from %s ended: %s", self.protocol, peer, str(exc) or "timed out"
+            )
+            await reset_quietly(stream, self.protocol)
+        except Exception as exc:
+            if is_stream_error(exc):  # from libp2p: the peer went away
+                logger.info("%s session from %s ended: %s", self.protocol, peer, exc)
+                await reset_quietly(stream, self.protocol)
+            else:  # our side failed: say so, and keep the connection
+                logger.exception("could not serve %s to %s", self.protocol, peer)
+                self._events(NodeWarning(f"{self._failed}: {exc}"))
+                await send_error(
+                    frames, "internal", "the server failed for a local reason", self.protocol
+                )
+        finally:
+            self._open[peer] -= 1
+            if not self._open[peer]:
+                del self._open[peer]
+
+
+@asynccontextmanager
+async def client_session(
+    host: Any,
+    peer: Any,
+    protocol_id: str,
+    *,
+    protocol: str,
+    penalise: Penalise,
+    blame: str | None = None,
+) -> AsyncIterator[Any]:
+    """A new stream to ``peer`` for one session, ended as the module docstring says.
+
+    ``protocol`` names the protocol in :class:`PeerMisbehaved`; ``blame`` starts the
+    penalty reason (default: ``protocol``). Raises a libp2p error when the stream cannot
+    be opened (for example a peer that does not speak the protocol).
+    """
+    stream = await host.new_stream(peer, [protocol_id])
+    try:
+        yield stream
+    except (ProtocolError, EntryError) as exc:
+        penalise(peer, f"{blame or protocol}: {exc}")
+        await reset_quietly(stream, protocol)
+        raise PeerMisbehaved(f"peer {peer} broke the {protocol} protocol: {exc}") from exc
+    except BaseException:
+        await reset_quietly(stream, protocol)
+        raise
+    await close_quietly(stream, protocol)
+
+
+async def send_error(frames: SendsErrors, code: str, message: str, protocol: str) -> None:
+    """Send a last ``error`` frame and close the stream."""
+    try:
+        await frames.send(Error(code, message[:1000]))
+    except Exception as exc:  # the peer may already be gone; nothing else to do
+        logger.debug("could not send a %s error: %s", protocol, exc)
+    await close_quietly(frames.stream, protocol)
+
+
+async def close_quietly(stream: Any, protocol: str) -> None:
+    try:
+        await stream.close()
+    except Exception as exc:  # closing a stream the peer reset
+        logger.debug("closing the %s stream: %s", protocol, exc)
+
+
+async def reset_quietly(stream: Any, protocol: str) -> None:
+    try:
+        await stream.reset()
+    except Exception as exc:  # resetting a stream that is already gone
+        logger.debug("resetting the %s stream: %s", protocol, exc)
+
+
+def is_stream_error(exc: Exception) -> bool:
+    """Whether ``exc`` says the stream broke (the peer went away), not that we failed."""
+    module = type(exc).__module__
+    return module.startswith("libp2p.") or isinstance(exc, trio.BrokenResourceError)
