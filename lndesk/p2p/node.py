@@ -56,6 +56,7 @@ from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
 from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
 from lndesk.p2p.inbox import InboxNotice
 from lndesk.p2p.inboxes import Inboxes, Items
+from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.peering import Peering, PeerStatus, parse_peer_address
 from lndesk.p2p.ports import EntryRef, FeedSource
@@ -372,8 +373,11 @@ class Node:
         if held.forked_at is not None or entry.seq <= held.height:
             return
         if entry.seq == held.height + 1 and (head.payload is not None or entry.payload_size == 0):
+            items = [(entry.raw, head.payload)]
             try:
-                outcome = self.source.ingest(author, [(entry.raw, head.payload)])
+                outcome = ingest_reported(
+                    self.source, self._emit, author, items, via="gossip", peer=public_key_of(peer)
+                )
             except ForkedFeedError:
                 return
             except ChainError:
@@ -388,18 +392,7 @@ class Node:
                 self.warn(f"Could not store a new post: {exc}")
                 return
             if outcome.stored:
-                now = self.source.held(author)
-                self._emit(
-                    EntriesStored(
-                        author,
-                        outcome.stored,
-                        now.height,
-                        now.max_seq,
-                        "gossip",
-                        public_key_of(peer),
-                    )
-                )
-                self.inboxes.note_stored(peer, author, [(entry.raw, head.payload)])
+                self.inboxes.note_stored(peer, author, items)
                 return
         self.request_sync(peer, [author])
 
