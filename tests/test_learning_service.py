@@ -214,3 +214,30 @@ def test_blocked_people_vanish_from_threads_and_quotes(tmp_path: Path) -> None:
     finally:
         for service in made.open:
             service.close()
+
+
+def test_a_list_refresh_reports_a_post_edited_since_it_was_shown(tmp_path: Path) -> None:
+    from lndesk.app.desk import Desk
+
+    made = People(tmp_path)
+    ann, bo = made("ann"), made("bo")
+    try:
+        ann.follow(key_to_text(bo.public_key))
+        post = bo.post("Fractoins with paper strips")
+        People.carry(bo, ann)
+        desk = Desk(ann)
+        first = desk.refresh("timeline", None, {})
+        known = {item.key: item for item in first.new}
+        assert known[(bo.public_key, post.seq)].text == "Fractoins with paper strips"
+        bo.edit(post.id.hex(), "Fractions with paper strips")
+        People.carry(bo, ann)
+        again = desk.refresh("timeline", None, known)
+        (changed,) = [i for i in again.changed if i.key == (bo.public_key, post.seq)]
+        assert changed.text == "Fractions with paper strips" and changed.edited
+        assert changed.version > post.seq
+        known[changed.key] = changed
+        assert desk.refresh("timeline", None, known).changed == []
+        desk.close()
+    finally:
+        for service in made.open:
+            service.close()

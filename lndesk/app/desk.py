@@ -275,12 +275,17 @@ class Desk(CurationMixin):
         return Refresh(keys, [current[k] for k in keys if k in current], changed, truncated)
 
     def _marks_changed(self, items: Sequence[PostItem]) -> list[PostItem]:
-        """Known items with fresh counts and marks (no payload is read again)."""
+        """Known items with fresh counts and marks; an item edited since it was loaded is
+        loaded again (only then is a payload read)."""
+        versions = views.edit_seqs(self.store, [item.key for item in items])
+        stale = [item.key for item in items if item.version != versions.get(item.key, 0)]
+        changed = self._items(views.load_keys(self.store, stale)) if stale else []
         unread = self._unread_test()
         holders = self.local.holder_heights(self.own)
         names: dict[bytes, str] = {}
-        changed = []
         for item in items:
+            if item.key in stale:
+                continue
             if item.author not in names:
                 state = self.store.feed_state(item.author)
                 names[item.author] = display_name(state.name, item.author)

@@ -71,6 +71,8 @@ class PostItem:
     question: bool = False
     edited: bool = False
     """The text shown is a later version (an edit) of the post."""
+    version: int = 0
+    """The seq of the edit whose text is shown (0: the post as first published)."""
     mentions: tuple[bytes, ...] = ()
     list_items: tuple[ListEntry, ...] = ()
     """For a reading list (its title is ``text``): its items, in order."""
@@ -230,6 +232,7 @@ def post_item(
         avatar=avatar,
         question=question,
         edited=edited,
+        version=edit.entry.seq if edit is not None and edited else 0,
         mentions=mentions,
         list_items=list_items,
         list_of=list_of,

@@ -46,15 +46,13 @@ def addressed_to(
     return [(bytes(author), int(seq), bytes(entry_id)) for author, seq, entry_id in rows]
 
 
-def current_versions(
-    store: Store, entries: Sequence[StoredEntry]
-) -> dict[tuple[bytes, int], StoredEntry]:
-    """The current version (latest effective edit, protocol 10.8) of each given post or
-    reply that has one, by (author, seq); entries never edited are left out."""
-    keys = list(dict.fromkeys((item.entry.author, item.entry.seq) for item in entries))
-    found: dict[tuple[bytes, int], StoredEntry] = {}
-    for start in range(0, len(keys), _PAIRS):
-        chunk = keys[start : start + _PAIRS]
+def edit_seqs(store: Store, keys: Sequence[tuple[bytes, int]]) -> dict[tuple[bytes, int], int]:
+    """The seq of the current version (latest effective edit) of each (author, seq) given
+    that was edited; entries never edited are left out. Reads no payload."""
+    unique = list(dict.fromkeys(keys))
+    found: dict[tuple[bytes, int], int] = {}
+    for start in range(0, len(unique), _PAIRS):
+        chunk = unique[start : start + _PAIRS]
         pairs = ", ".join("(?, ?)" for _ in chunk)
         rows = store.index.conn.execute(
             "SELECT f.key, ed.seq, ed.edit_seq FROM edits ed JOIN feeds f ON f.feed = ed.feed "  # noqa: S608 - only '?'
@@ -62,9 +60,21 @@ def current_versions(
             [value for pair in chunk for value in pair],
         ).fetchall()
         for author, seq, edit_seq in rows:
-            edit = store.index.entry_rows("f.key = ? AND e.seq = ?", (author, edit_seq))
-            if edit:
-                found[bytes(author), int(seq)] = store.load(edit[0])
+            found[bytes(author), int(seq)] = int(edit_seq)
+    return found
+
+
+def current_versions(
+    store: Store, entries: Sequence[StoredEntry]
+) -> dict[tuple[bytes, int], StoredEntry]:
+    """The current version (latest effective edit, protocol 10.8) of each given post or
+    reply that has one, by (author, seq); entries never edited are left out."""
+    keys = [(item.entry.author, item.entry.seq) for item in entries]
+    found: dict[tuple[bytes, int], StoredEntry] = {}
+    for (author, seq), edit_seq in edit_seqs(store, keys).items():
+        edit = store.index.entry_rows("f.key = ? AND e.seq = ?", (author, edit_seq))
+        if edit:
+            found[author, seq] = store.load(edit[0])
     return found
 
 

@@ -22,6 +22,7 @@ from lndesk.store.index import EntryRow
 from lndesk.store.learning import (
     addressed_to,
     current_versions,
+    edit_seqs,
     reading_list,
     reading_lists,
     tag_counts,
@@ -47,6 +48,7 @@ __all__ = [
     "addressed_to",
     "count_newer",
     "current_versions",
+    "edit_seqs",
     "last_post_ms",
     "load_keys",
     "load_rows",
