@@ -80,6 +80,18 @@ def ingest_chains(
     return stored, seconds
 
 
+def index_all_text(data_dir: Path, chunk: int = 5000) -> tuple[int, float]:
+    """Index every staged document of a data dir's store (what its node's background
+    indexer would do once running); returns (documents, seconds)."""
+    with Service(data_dir) as service:
+        store = service.store
+        documents = store.text_pending()
+        started = time.perf_counter()
+        while store.index_text(chunk):
+            pass
+        return documents, time.perf_counter() - started
+
+
 def build_server(
     data_dir: Path,
     specs: Sequence[ChainSpec],
@@ -364,6 +376,12 @@ async def _child(data_dir: Path, newest_first: bool) -> None:
                 profiler.disable()
                 profiler.dump_stats(cmd["profile"])
             cpu1 = _rusage()
+            # The clock has stopped; how long until the background indexer has made the
+            # synced text searchable?
+            pending = store.text_pending()
+            with trio.fail_after(float(cmd.get("limit", 600))):
+                await app.indexer.wait_idle()
+            indexed_ns = time.time_ns()
             events = recorder.stored[mark:]
             counts = [count for _, _, count, _, _ in events]
             return {
@@ -375,6 +393,8 @@ async def _child(data_dir: Path, newest_first: bool) -> None:
                 "largest_batch": max(counts, default=0),
                 "held": heights(feeds),
                 "cpu": (cpu1["user"] + cpu1["sys"]) - (cpu0["user"] + cpu0["sys"]),
+                "text_pending": pending,
+                "indexed_after": (indexed_ns - done_ns) / 1e9,
             }
 
         async def publish_series(cmd: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,15 @@ from a stored post, a prefix (a word being typed), and a word with an author, a 
 a 30-day date filter, plus a tag alone (a listing without words). p50 / p90 / p99 / max
 per class and over all queries; target: overall p50 < 50 ms.
 
+Storing a post only stages its text; the build then indexes the backlog the way the
+node's background indexer does (``Store.index_text`` in chunks of ``--chunk``) and
+reports how fast that drains (documents/s).
+
 Last, the sync path: ``Store.ingest`` of ``--ingest-entries`` of the same posts into a
-fresh store with full-text indexing and with it switched off (``FullText.add`` replaced
-by a no-op), best of two runs each.
+fresh store as it is (text staged), with the text indexed inside every ingest as
+before deferred indexing (``Store.index_text`` of the whole batch right after it), and
+with no text at all (``FullText.add`` replaced by a no-op), best of two runs each; and
+how fast the staged store's backlog then drains in chunks of ``--chunk``.
 
     python bench/search_latency.py                    # 1,000,000 entries (builds for minutes)
     python bench/search_latency.py --store DIR        # build once into DIR, reuse it later
@@ -176,8 +182,11 @@ def ingest(
     directory: Path,
     chains: Iterable[tuple[bytes, list[Item]]],
     progress: Callable[[int], None] | None = None,
+    *,
+    inline: bool = False,
 ) -> tuple[int, float]:
-    """Store.ingest every chain in batches of BATCH; (entries, seconds inside ingest)."""
+    """Store.ingest every chain in batches of BATCH; (entries, seconds inside ingest).
+    ``inline``: index the batch's text right after it, in the time counted."""
     stored = 0
     seconds = 0.0
     with Store(directory) as store:
@@ -185,19 +194,41 @@ def ingest(
             for start in range(0, len(items), BATCH):
                 began = time.perf_counter()
                 stored += store.ingest(author, items[start : start + BATCH]).stored
+                if inline:
+                    store.index_text(BATCH)
                 seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stored)
     return stored, seconds
 
 
-def reuse_or_build(directory: Path, specs: list[FeedSpec], workers: int) -> str:
+def drain(directory: Path, chunk: int, progress: bool = False) -> tuple[int, float, float]:
+    """Index every staged document in chunks of ``chunk``, as the node's indexer does.
+    Returns (documents, seconds, slowest chunk in seconds)."""
+    with Store(directory) as store:
+        total = store.text_pending()
+        started = last = time.perf_counter()
+        slowest = 0.0
+        left = total
+        while left:
+            began = time.perf_counter()
+            left = store.index_text(chunk)
+            now = time.perf_counter()
+            slowest = max(slowest, now - began)
+            if progress and now - last >= 10:
+                last = now
+                print(f"  indexed {total - left:,} / {total:,} ({now - started:.0f} s)", flush=True)
+        return total, time.perf_counter() - started, slowest
+
+
+def reuse_or_build(directory: Path, specs: list[FeedSpec], workers: int, chunk: int) -> str:
     marker = directory / MARKER
     wanted = [asdict(spec) for spec in specs]
     if marker.exists():
         if json.loads(marker.read_text()) != wanted:
             raise SystemExit(f"{directory} holds a store built with other options; use another")
-        return "reused"
+        documents, drain_s, _ = drain(directory, chunk)  # text a build left staged, if any
+        return f"reused (indexed {documents:,} staged documents in {drain_s:.1f} s)"
     if directory.exists() and any(directory.iterdir()):
         raise SystemExit(f"{directory} is not empty and not a store this benchmark built")
     total = sum(spec.posts for spec in specs)
@@ -212,10 +243,14 @@ def reuse_or_build(directory: Path, specs: list[FeedSpec], workers: int) -> str:
             print(f"  {stored:,} / {total:,} entries ({now - started:.0f} s)", flush=True)
 
     stored, ingest_s = ingest(directory, signed_feeds(specs, workers), progress)
+    print(f"indexing the staged text in chunks of {chunk:,} ...", flush=True)
+    documents, drain_s, slowest = drain(directory, chunk, progress=True)
     marker.write_text(json.dumps(wanted))
     return (
         f"built in {time.perf_counter() - started:.0f} s (signing in {workers} processes; "
-        f"Store.ingest {rate(stored, ingest_s)} entries/s)"
+        f"Store.ingest {rate(stored, ingest_s)} entries/s; then indexing {documents:,} "
+        f"documents: {rate(documents, drain_s)} documents/s, slowest chunk "
+        f"{slowest * 1000:.0f} ms)"
     )
 
 
@@ -303,30 +338,54 @@ def latency_row(label: str, seconds: Sequence[float], matched: str) -> list[str]
 # --- the sync path ------------------------------------------------------------------
 
 
-def ingest_rates(work: Path, entries: int, workers: int) -> list[list[str]]:
+def ingest_rates(
+    work: Path, entries: int, workers: int, chunk: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Ingest rates with text staged, indexed inline and left out; then the drain of a
+    staged store's backlog."""
     specs = feed_specs(entries, 10, "search-bench-ingest")
     chains = list(signed_feeds(specs, workers))
     total = sum(len(items) for _, items in chains)
     real_add = fulltext_module.FullText.add
     results = []
-    variants = (("with full-text index", "fts", real_add), ("without (FullText.add off)", "", None))
-    for label, name, add in variants:
+    variants = (
+        ("text staged (as stored now)", "staged", real_add, False),
+        ("text indexed in every ingest", "inline", real_add, True),
+        ("no text (FullText.add off)", "plain", None, False),
+    )
+    for label, name, add, inline in variants:
         best = 0.0
         for attempt in range(2):
             fulltext_module.FullText.add = add or (lambda _self, _docs: None)  # type: ignore[method-assign]
             try:
-                stored, seconds = ingest(work / f"ingest-{name or 'plain'}-{attempt}", chains)
+                stored, seconds = ingest(work / f"ingest-{name}-{attempt}", chains, inline=inline)
             finally:
                 fulltext_module.FullText.add = real_add  # type: ignore[method-assign]
             if stored != total:
                 print(f"WARNING: stored {stored:,} of {total:,}")
             best = max(best, stored / seconds)
         results.append((label, best))
-    base = results[1][1]
-    return [
+    base = results[-1][1]
+    rates = [
         [label, f"{value:,.0f}", f"{1e6 / value:.1f}", f"{value / base:.2f}x"]
         for label, value in results
     ]
+    drains = []
+    for size in sorted({chunk, 200, 500, 2000, 5000}):
+        directory = work / f"drain-{size}"
+        ingest(directory, chains)  # a fresh store with every document staged
+        documents, seconds, slowest = drain(directory, size)
+        drains.append(
+            [
+                f"{size:,}",
+                f"{documents:,}",
+                f"{seconds:.2f}",
+                rate(documents, seconds),
+                f"{seconds / max(documents, 1) * 1e6:.1f}",
+                f"{slowest * 1000:.0f}",
+            ]
+        )
+    return rates, drains
 
 
 def main() -> int:
@@ -338,6 +397,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the query mix (1)")
     parser.add_argument(
         "--ingest-entries", type=int, default=100_000, help="posts for the ingest rates (100000)"
+    )
+    parser.add_argument(
+        "--chunk", type=int, default=500, help="documents per index_text call (500)"
     )
     parser.add_argument("--workers", type=int, default=2, help="signing processes (default 2)")
     parser.add_argument(
@@ -360,7 +422,7 @@ def main() -> int:
                 ("queries", f"{args.runs} per class, limit {args.limit}, seed {args.seed}"),
             ],
         )
-        how = reuse_or_build(directory, specs, args.workers)
+        how = reuse_or_build(directory, specs, args.workers, args.chunk)
         print_setup_line("store", f"{how} in {directory}")
         rows = measure(directory, args.runs, args.seed, args.limit)
         print_table(
@@ -372,11 +434,18 @@ def main() -> int:
         print_setup_line("target", f"overall p50 < {TARGET_MS:.0f} ms")
         print_setup_line("result", "meets target" if overall < TARGET_MS else "ABOVE TARGET")
         if args.ingest_entries > 0:
-            ingest_rows = ingest_rates(work, args.ingest_entries, args.workers)
+            ingest_rows, drain_rows = ingest_rates(
+                work, args.ingest_entries, args.workers, args.chunk
+            )
             print_table(
                 f"Store.ingest of {args.ingest_entries:,} posts (batches of {BATCH:,}), best of 2",
-                ["indexing", "entries/s", "us/entry", "vs without"],
+                ["text", "entries/s", "us/entry", "vs no text"],
                 ingest_rows,
+            )
+            print_table(
+                f"indexing a backlog of {args.ingest_entries:,} staged posts (Store.index_text)",
+                ["chunk", "documents", "seconds", "documents/s", "us/document", "slowest ms"],
+                drain_rows,
             )
     return 0
 

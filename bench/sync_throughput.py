@@ -12,8 +12,12 @@ limits and run on 127.0.0.1 without mDNS, DHT or relay.
 
 Reported per run: seconds, entries/s, MB/s (entry + payload bytes), time from the dial
 until the first batch was stored, the reader's and the server's CPU seconds during the
-sync (from each process's getrusage) and the number of batches. ``--profile`` adds one
-more run with the reader under cProfile (not counted) and prints its top functions.
+sync (from each process's getrusage) and the number of batches; then how many synced
+documents were not yet indexed for search when the clock stopped (the reader's
+background indexer takes a share of its thread while entries arrive) and how many
+seconds later the indexer had indexed them all. The server's text is indexed before it
+starts. ``--profile`` adds one more run with the reader under cProfile (not counted) and
+prints its top functions.
 
     python bench/sync_throughput.py                 # 100,000 entries, target >= 20,000/s
     python bench/sync_throughput.py --oldest-first  # the reader asks oldest entries first
@@ -39,7 +43,14 @@ from _common import (
     print_table,
     rate,
 )
-from _net import ChildError, NodeProcess, cpu_seconds, ingest_chains, make_reader
+from _net import (
+    ChildError,
+    NodeProcess,
+    cpu_seconds,
+    index_all_text,
+    ingest_chains,
+    make_reader,
+)
 
 TARGET = 20_000
 
@@ -95,6 +106,9 @@ def main() -> int:
         server_dir = work / "server"
         make_reader(server_dir, feeds)
         stored, ingest_seconds = ingest_chains(server_dir, chains)
+        # Not timed: the server's own indexer would do this once it runs, competing with
+        # the first sync for the two cores.
+        documents, index_seconds = index_all_text(server_dir)
         del chains
         if stored != total:
             print(f"WARNING: the server stored {stored:,} of {total:,} entries")
@@ -111,6 +125,10 @@ def main() -> int:
                     + (f" ({rate(total, gen_seconds)} entries/s)" if how == "generated" else ""),
                 ),
                 ("store ingest", f"{ingest_seconds:.2f} s into the server (batches of 2,000)"),
+                (
+                    "server's text",
+                    f"{documents:,} documents indexed in {index_seconds:.2f} s before it starts",
+                ),
             ],
         )
 
@@ -171,6 +189,8 @@ def main() -> int:
                 "reader CPU s",
                 "server CPU s",
                 "batches",
+                "text unindexed",
+                "indexed +s",
             ],
             rows,
         )
@@ -215,6 +235,8 @@ def run_row(label: str, result: dict, total: int, total_bytes: int) -> list[str]
         f"{result['cpu']:.2f}",
         f"{result['server_cpu']:.2f}",
         str(result["batches"]),
+        f"{result['text_pending']:,}",
+        f"{result['indexed_after']:.2f}",
     ]
 
 

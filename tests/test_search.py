@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_helpers import BASE_MS, make_identity
 
+import lndesk.store.search as search_module
 import lndesk.store.store as store_module
 from lndesk.content import (
     Edit,
@@ -254,3 +255,84 @@ def test_documents_claiming_one_millisecond_all_get_a_place(store: Store) -> Non
     assert sorted(h.entry.entry.seq for h in hits) == list(range(1, 41))
     store.publish(ANN, Tombstone(ref_of(hits[0].entry.entry)))
     assert len(search(store, SearchQuery("instant"), 100)) == 39
+
+
+# --- indexing later: staged text ------------------------------------------------------------
+
+
+def in_index(store: Store, words: str) -> list[int]:
+    """Seqs of the documents the FTS5 table itself matches (no search, so no indexing)."""
+    rows = store.index.conn.execute(
+        "SELECT seq FROM search WHERE search MATCH ? ORDER BY seq", (words,)
+    )
+    return [seq for (seq,) in rows]
+
+
+def staged(store: Store) -> list[tuple[int, int]]:
+    """(seq, seq of the entry holding the text) of the staged documents."""
+    rows = store.index.conn.execute("SELECT seq, source FROM search_pending ORDER BY seq")
+    return [(seq, source) for seq, source in rows]
+
+
+def test_stored_text_is_staged_until_it_is_indexed(store: Store) -> None:
+    for number in range(5):
+        store.publish(ANN, Post(f"staged note {number}"))
+    assert store.text_pending() == 5
+    assert in_index(store, "staged") == []
+    assert store.index_text(limit=2) == 3  # the oldest staged first
+    assert in_index(store, "staged") == [1, 2]
+    assert store.index_text() == 0
+    assert in_index(store, "staged") == [1, 2, 3, 4, 5]
+    assert staged(store) == [] and store.text_pending() == 0
+    assert store.index_text() == 0  # nothing to do
+
+
+def test_a_search_indexes_a_small_backlog_first(library: Store) -> None:
+    assert library.text_pending() == 4
+    hits = search(library, SearchQuery("spaced"))
+    assert len(hits) == 2 and hits.pending == 0
+    assert library.text_pending() == 0
+
+
+def test_a_search_leaves_a_large_backlog_to_the_indexer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "FLUSH_LIMIT", 3)
+    for number in range(3):
+        store.publish(ANN, Post(f"early note {number}"), BASE_MS + number * HOUR)
+    assert search(store, SearchQuery("note")).pending == 0  # 3: indexed first
+    for number in range(3, 7):
+        store.publish(ANN, Post(f"late note {number}"), BASE_MS + number * HOUR)
+    hits = search(store, SearchQuery("note"))
+    assert (len(hits), hits.pending) == (3, 4)  # what is indexed; "still indexing 4 posts"
+    assert [h.entry.entry.seq for h in hits] == [3, 2, 1]
+    assert store.index_text(limit=10) == 0
+    hits = search(store, SearchQuery("note"))
+    assert (len(hits), hits.pending) == (7, 0)
+
+
+def test_staged_text_follows_edits_and_deletions_before_it_is_indexed(store: Store) -> None:
+    draft = store.publish(ANN, Post("first draft"))
+    store.publish(ANN, Edit(ref_of(draft), "second draft"))
+    regret = store.publish(ANN, Post("a regrettable remark"))
+    store.publish(ANN, Tombstone(ref_of(regret)))
+    assert staged(store) == [(1, 2)]  # the post, with the text of its edit
+    assert found(store, "draft") == [(ANN.public_key, 1)]
+    assert in_index(store, "second") == [1] and in_index(store, "first") == []
+    assert found(store, "regrettable") == []
+
+
+def test_the_search_command_indexes_the_whole_backlog_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lndesk.app.actions import ACTIONS
+    from lndesk.app.service import Service, create_identity
+
+    monkeypatch.setattr(search_module, "FLUSH_LIMIT", 2)  # a search alone would not
+    create_identity(tmp_path / "data")
+    with Service(tmp_path / "data") as service:
+        for number in range(7):
+            service.post(f"backlog note {number}")
+        assert service.store.text_pending() == 7
+        done = ACTIONS["search"](service, {"query": "backlog", "limit": 50})
+        assert (len(done["hits"]), done["indexed"], done["pending"]) == (7, 7, 0)

@@ -35,6 +35,7 @@ from lndesk.entry import Entry, create_entry
 from lndesk.errors import ContentError
 from lndesk.identity import Identity
 from lndesk.store import views
+from lndesk.store.fulltext import FullText
 from lndesk.store.store import Store, StoredEntry
 
 ME = make_identity(21)
@@ -109,12 +110,25 @@ def derived_state(store: Store) -> dict[str, object]:
         "edits": rows("SELECT feed, seq, edit_seq FROM edits", 0),
         "list_versions": rows("SELECT feed, seq, first_seq, first_id FROM list_versions", 0),
         "lists": rows("SELECT feed, first_seq, latest_seq, title FROM lists", 0),
-        "search": [
-            (key, seq, text, _facets_by_key(facets, keys))
-            for key, seq, text, facets in rows("SELECT feed, seq, text, facets FROM search", 0)
-        ],
+        # Staged or indexed, a document is the same document (see search_documents).
+        "search": search_documents(store),
         "purges": rows("SELECT offset FROM purges"),
     }
+
+
+def search_documents(store: Store) -> list[tuple[object, ...]]:
+    """The full-text documents, indexed and staged alike, by author key: a document is in
+    exactly one of the two tables."""
+    conn = store.index.conn
+    keys = dict(conn.execute("SELECT feed, key FROM feeds").fetchall())
+    rows = conn.execute("SELECT feed, seq, text, facets FROM search").fetchall()
+    staged, _ = FullText(conn).staged(2**31, store._payload_content)
+    rows += [(d.feed, d.seq, d.text, d.facets) for d in staged]
+    documents = [
+        (keys[feed], seq, text, _facets_by_key(facets, keys)) for feed, seq, text, facets in rows
+    ]
+    assert len({(key, seq) for key, seq, *_ in documents}) == len(documents), "in both tables"
+    return sorted(documents, key=repr)
 
 
 def _facets_by_key(facets: object, keys: dict[int, bytes]) -> str:
@@ -446,9 +460,15 @@ def busy_feeds() -> list[Author]:
     return [me, ann]
 
 
-def deliver_in_order(store: Store, feeds: Sequence[Author], order: list[tuple[int, int]]) -> None:
-    for number, seq in order:
-        feeds[number].deliver(store, seq)
+def deliver_in_order(
+    store: Store, feeds: Sequence[Author], order: list[tuple[int, int]], index_every: int = 0
+) -> None:
+    """Deliver entries in ``order``; with ``index_every`` n, index one staged document of
+    full-text after every n-th delivery (as the background indexer would, in between)."""
+    for number, (author, seq) in enumerate(order, 1):
+        feeds[author].deliver(store, seq)
+        if index_every and number % index_every == 0:
+            store.index_text(limit=1)
 
 
 def orders(feeds: Sequence[Author]) -> dict[str, list[tuple[int, int]]]:
@@ -467,18 +487,26 @@ def test_derived_state_is_the_same_in_every_arrival_order_and_after_a_rebuild(
     feeds = busy_feeds()
     states = {}
     for name, order in orders(feeds).items():
-        with Store(tmp_path / name.replace(" ", "-")) as store:
-            deliver_in_order(store, feeds, order)
-            live = derived_state(store)
-            store.reindex()
-            assert derived_state(store) == live, f"rebuild differs after {name}"
-            states[name] = live
-    expected = states["oldest first"]
+        # Text staged all along, indexed as it came (in between deliveries), or a mix.
+        for index_every in (0, 1, 3):
+            with Store(tmp_path / f"{name.replace(' ', '-')}-{index_every}") as store:
+                deliver_in_order(store, feeds, order, index_every)
+                live = derived_state(store)
+                while store.index_text(limit=2):
+                    assert derived_state(store) == live, f"indexing changes {name}"
+                assert derived_state(store) == live, f"indexing changes {name}"
+                assert store.text_pending() == 0
+                store.reindex()
+                assert store.text_pending() > 0  # a rebuild stages every document again
+                assert derived_state(store) == live, f"rebuild differs after {name}"
+                states[f"{name}, indexing after every {index_every}"] = live
+    expected = states["oldest first, indexing after every 0"]
     for name, state in states.items():
         assert state == expected, f"{name} differs from oldest first"
     # A few facts, so that "equal" is not "equally empty".
     assert ("Me", 2) in [(row[1], row[3]) for row in expected["feeds"]]  # type: ignore[attr-defined]
     assert expected["lists"] and expected["edits"] and expected["addressed"]
+    assert len(expected["search"]) >= 3  # type: ignore[arg-type]
     assert expected["purges"] == []
 
 

@@ -17,7 +17,9 @@ import pytest
 from store_helpers import check_feed, child_env, make_chain, make_entry, make_identity, wire
 
 from lndesk.content import Post, Tombstone, encode_content, ref_of
+from lndesk.entry import Entry
 from lndesk.errors import StoreCorruptError
+from lndesk.store.fulltext import FullText
 from lndesk.store.logfile import (
     FLAG_PAYLOAD,
     FLAG_PURGED,
@@ -65,6 +67,24 @@ def assert_clean(directory: Path) -> None:
         assert report.records == len(records)
         check_feed(store, ALICE.public_key)
         assert store.index.pending_purges() == []
+
+
+def assert_text_gone(store: Store, text: str, entry: Entry) -> None:
+    """No full-text document holds ``text``, and none is staged for ``entry`` (staged
+    documents hold no text, only which entry's payload to read it from)."""
+    conn = store.index.conn
+    rows = conn.execute("SELECT feed, seq FROM search WHERE text LIKE ?", (f"%{text}%",))
+    assert rows.fetchall() == [], "the full-text index keeps the deleted text"
+    quoted = '"' + text.replace('"', '""') + '"'
+    assert conn.execute("SELECT rowid FROM search WHERE search MATCH ?", (quoted,)).fetchall() == []
+    staged = conn.execute(
+        "SELECT p.seq FROM search_pending p JOIN feeds f ON f.feed = p.feed "
+        "WHERE f.key = ? AND ? IN (p.seq, p.source)",
+        (entry.author, entry.seq),
+    )
+    assert staged.fetchall() == [], "the deleted entry is still staged for indexing"
+    staged_docs, _ = FullText(conn).staged(1000, store._payload_content)
+    assert [d for d in staged_docs if text in d.text] == []
 
 
 # --- the record format ----------------------------------------------------------------
@@ -142,6 +162,7 @@ def test_a_tombstone_purges_its_target_from_the_log(data_dir: Path) -> None:
         gone = store.publish(ALICE, Post(SECRET))
         store.publish(ALICE, Tombstone(ref_of(gone)))
         assert SECRET.encode() not in log_bytes(data_dir)
+        assert_text_gone(store, SECRET, gone)  # deleted while staged for indexing
         stored = {item.entry.seq: item for item in store.feed_entries(ALICE.public_key)}
         assert (stored[2].payload, stored[2].content, stored[2].deleted) == (None, None, True)
         assert stored[1].payload is not None and kept.seq == 1
@@ -158,6 +179,23 @@ def test_a_tombstone_purges_its_target_from_the_log(data_dir: Path) -> None:
         assert reopened.warnings == []
 
 
+@pytest.mark.parametrize("indexed", [False, True], ids=["staged", "indexed"])
+def test_a_deleted_entry_leaves_no_text_to_search(store: Store, indexed: bool) -> None:
+    store.publish(ALICE, Post("kept"))
+    gone = store.publish(ALICE, Post(SECRET))
+    if indexed:
+        assert store.index_text() == 0
+        assert store.index.conn.execute("SELECT COUNT(*) FROM search").fetchone()[0] == 2
+    store.publish(ALICE, Tombstone(ref_of(gone)))
+    assert_text_gone(store, SECRET, gone)
+    assert store.index_text() == 0
+    assert_text_gone(store, SECRET, gone)
+    texts = [text for (text,) in store.index.conn.execute("SELECT text FROM search")]
+    assert texts == ["kept"]
+    store.reindex()
+    assert_text_gone(store, SECRET, gone)
+
+
 def test_an_entry_arriving_after_its_tombstone_is_stored_without_its_payload(
     store: Store,
 ) -> None:
@@ -171,6 +209,7 @@ def test_an_entry_arriving_after_its_tombstone_is_stored_without_its_payload(
     assert (first.entry.seq, first.deleted, first.payload) == (1, True, None)
     record = store.log.read(store.index.stored_ids(BOB.public_key, 1, 1)[1][1])
     assert (record.payload, record.purged) == (None, False)  # never written at all
+    assert_text_gone(store, SECRET, post)
 
 
 def test_a_log_written_before_purging_is_purged_when_indexed(tmp_path: Path) -> None:

@@ -20,6 +20,9 @@ from lndesk.keytext import key_to_text, parse_key_or_link, short_key
 from lndesk.store.search import SearchQuery
 from lndesk.store.store import StoredEntry
 
+SEARCH_INDEX_CHUNK = 5000
+"""Documents per transaction when `lndesk search` indexes the backlog first."""
+
 
 def _entry(entry: Entry) -> dict[str, Any]:
     return {"id": entry.id.hex(), "seq": entry.seq}
@@ -85,12 +88,20 @@ def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
         _int(args, "until_ms"),
         frozenset(),
     )
+    # A command can wait for the whole backlog of text to index (the background indexer
+    # or a search in the app only does it bit by bit), so it finds everything stored.
+    store = service.store
+    indexed = store.text_pending()
+    while store.index_text(SEARCH_INDEX_CHUNK) > 0:
+        pass
     hits = service.search(query, _int(args, "limit", 20) or 20, _int(args, "offset", 0) or 0)
     return {
         "hits": [
             _stored(hit.entry) | {"snippet": hit.snippet, "spans": [list(s) for s in hit.spans]}
             for hit in hits
-        ]
+        ],
+        "indexed": indexed,
+        "pending": store.text_pending(),
     }
 
 

@@ -9,19 +9,24 @@ FeedSource protocol, and this module hands it the store through
   inboxes at once (and found by their inbox catch-up later if nobody hears);
 * feeds I blocked are neither stored, served nor relayed (StoreFeeds leaves them out);
 * following a feed subscribes to its announcements and asks peers and the DHT for it;
-* a restored identity may publish again once a peer has shown how far its own log goes.
+* a restored identity may publish again once a peer has shown how far its own log goes;
+* stored text becomes searchable in the background (:class:`TextIndexer`), never holding
+  up publishing or syncing.
 
 Everything here runs on the node's trio thread (see :mod:`lndesk.app.runtime`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
+import trio.testing
 
 from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_CONFIRMED, OWN_LOG_RESTORED, PEERS_NAME, Config
 from lndesk.app.feeds import StoreFeeds
@@ -31,6 +36,7 @@ from lndesk.entry import Entry, decode_entry
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.events import EntriesStored, Event, EventSink, FeedSynced, NodeWarning
 from lndesk.p2p.node import Node
+from lndesk.store.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +75,94 @@ def node_config(config: Config, **overrides: Any) -> NodeConfig:
     return NodeConfig(**values)
 
 
+class TextIndexer:
+    """Moves staged text into the full-text index, in the background of the node thread.
+
+    Storing an entry only stages its text (lndesk.store.fulltext); this task indexes it
+    in chunks, so that indexing never holds up publishing or syncing:
+
+    * while entries keep arriving (one came less than QUIET seconds ago: a sync, a burst
+      of gossip), it indexes BUSY_CHUNK documents at a time, each in a lull: once every
+      other task of the thread has been waiting for LULL seconds (a sync between two
+      batches is not a lull; the thread between two gossiped posts is). It waits at most
+      IDLE_WAIT for one, so a thread that is never idle still indexes a little, and
+      takes at most SHARE of the thread: after a chunk that took t seconds it sleeps
+      t * (1 - SHARE) / SHARE;
+    * once nothing has arrived for QUIET seconds, it indexes CHUNK documents at a time
+      at full speed, yielding to other tasks between chunks;
+    * with nothing staged it sleeps until :meth:`arrived` wakes it, or RECHECK seconds
+      pass (text staged without an EntriesStored event, say from an imported backup, is
+      found that way; so is text staged before the node started).
+    """
+
+    CHUNK = 500
+    BUSY_CHUNK = 200
+    SHARE = 0.3
+    QUIET = 1.0
+    LULL = 0.01
+    IDLE_WAIT = 1.0
+    RECHECK = 10.0
+    RETRY = 60.0
+    """Seconds to wait after indexing failed (a full disk, say) before trying again."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pending = 0
+        """Documents staged when the indexer last looked."""
+        self._wake = trio.Event()
+        self._step = trio.Event()
+        self._last_arrival = -float("inf")
+
+    def arrived(self) -> None:
+        """Entries were stored: index their text, in the thread's spare time for now."""
+        with contextlib.suppress(RuntimeError):  # outside trio: no clock, nothing to wake
+            self._last_arrival = trio.current_time()
+        self._wake.set()
+
+    async def wait_idle(self) -> None:
+        """Return once nothing is staged (the indexer has caught up)."""
+        while self.store.text_pending():
+            step = self._step
+            self._wake.set()
+            await step.wait()
+
+    async def run(self) -> None:
+        while True:
+            self._wake = trio.Event()
+            try:
+                self.pending = self.store.text_pending()
+            except Exception:
+                await self._failed()
+                continue
+            if self.pending == 0:
+                self._stepped()
+                with trio.move_on_after(self.RECHECK):
+                    await self._wake.wait()
+                continue
+            while self.pending:
+                busy = trio.current_time() - self._last_arrival < self.QUIET
+                if busy:
+                    with trio.move_on_after(self.IDLE_WAIT):
+                        await trio.testing.wait_all_tasks_blocked(self.LULL)
+                started = time.perf_counter()
+                try:
+                    self.pending = self.store.index_text(self.BUSY_CHUNK if busy else self.CHUNK)
+                except Exception:
+                    await self._failed()
+                    break
+                spent = time.perf_counter() - started
+                self._stepped()
+                await trio.sleep(spent * (1 - self.SHARE) / self.SHARE if busy else 0)
+
+    def _stepped(self) -> None:
+        self._step.set()
+        self._step = trio.Event()
+
+    async def _failed(self) -> None:
+        logger.exception("indexing text for search failed; trying again later")
+        await trio.sleep(self.RETRY)
+
+
 class AppNode:
     """A running node for one open data directory."""
 
@@ -77,6 +171,7 @@ class AppNode:
         self._listener = listener
         self._extra: list[EventSink] = []
         self.feeds = StoreFeeds(service.store, service.public_key, blocked=service.local.blocked)
+        self.indexer = TextIndexer(service.store)
         self.node = Node(
             service.identity.seed,
             self.feeds,
@@ -86,7 +181,11 @@ class AppNode:
         )
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        await self.node.run(task_status=task_status)
+        """Run the network node, and the text indexer beside it, until :meth:`stop`."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.indexer.run)
+            await self.node.run(task_status=task_status)
+            nursery.cancel_scope.cancel()
 
     def stop(self) -> None:
         self.node.stop()
@@ -129,7 +228,9 @@ class AppNode:
         self._extra.remove(listener)
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, FeedSynced) and event.feed == self.service.public_key:
+        if isinstance(event, EntriesStored):
+            self.indexer.arrived()
+        elif isinstance(event, FeedSynced) and event.feed == self.service.public_key:
             self._maybe_confirm_own_log(event)
         self._listener(event)
         for listener in list(self._extra):

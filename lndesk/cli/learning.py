@@ -42,6 +42,9 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
             limit=args.limit,
         )
         hits = done["hits"]
+        pending = done.get("pending", 0)
+        if pending:  # text stored while the search ran (the backlog was indexed first)
+            print(f"(still indexing {pending} posts: they are not searched yet)", file=sys.stderr)
         if not hits:
             print("Nothing stored matches. Try fewer or shorter words, or fewer filters.")
         bold = sys.stdout.isatty()

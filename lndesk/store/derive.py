@@ -37,7 +37,7 @@ from lndesk.content import (
     Unfollow,
 )
 from lndesk.entry import Entry
-from lndesk.store.fulltext import Document, FullText, facets, searchable_text
+from lndesk.store.fulltext import FullText, Staged, has_document
 from lndesk.store.rules import (
     ORIGINAL_TYPES,
     PAYLOAD_ABSENT,
@@ -236,11 +236,9 @@ class Batch:
             if key in self.purge or (type_ in ORIGINAL_TYPES and key in self.dirty_posts):
                 continue  # deleted, or settled above
             content = self.contents[key]
-            text = searchable_text(content)
-            found = index_tags(content)
-            tags += [(tag, *key) for tag in found]
-            if text is not None:
-                documents.append(Document(*key, claimed_ms, text, facets(key[0], type_, found)))
+            tags += [(tag, *key) for tag in index_tags(content)]
+            if type(content) is Post or has_document(content):
+                documents.append(Staged(*key, claimed_ms, key[1]))
         self._add_tags(tags)
         self.text.add(documents)
         if self.purge:
@@ -285,13 +283,9 @@ class Batch:
                 (feed, seq, latest),
             )
             current = self.content_of(feed, self._version(feed, latest))
-        found = index_tags(current)
-        self._add_tags([(tag, feed, seq) for tag in found])
-        text = searchable_text(current)
-        if text is not None:
-            self.text.add(
-                [Document(feed, seq, row.claimed_ms, text, facets(feed, row.type, found))]
-            )
+        self._add_tags([(tag, feed, seq) for tag in index_tags(current)])
+        if has_document(current):  # the text of the current version: the latest edit's
+            self.text.add([Staged(feed, seq, row.claimed_ms, seq if latest is None else latest)])
 
     def _settle_list(self, key: Key) -> None:
         """Bring the reading list whose first version is at ``key`` up to date."""
@@ -324,10 +318,7 @@ class Batch:
             "INSERT OR REPLACE INTO lists(feed, first_seq, latest_seq, title) VALUES (?, ?, ?, ?)",
             (feed, first_seq, state.seq, content.title),
         )
-        text = searchable_text(content)
-        if text is not None:
-            doc = Document(feed, state.seq, state.claimed_ms, text, facets(feed, READING_LIST, ()))
-            self.text.add([doc])
+        self.text.add([Staged(feed, state.seq, state.claimed_ms, state.seq)])
 
     def _drop_dead_claims(self, sql: str, key: Key) -> None:
         """Edits of a deleted post and updates of a deleted list go with it (their

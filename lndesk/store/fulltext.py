@@ -16,6 +16,17 @@ first one).
 **Facets.** The ``facets`` column holds tokens that filters match through the same
 FTS5 query as the words: ``a<feed id>`` (author), ``y<type>`` and ``t<hash of the tag in
 normal form>`` per tag. A user's words only ever match the ``text`` column.
+
+**Indexing is deferred.** Writing a document into FTS5 costs more than storing its
+entry (the sync path ran at less than half its speed with it), and indexing must never
+hold up publishing or syncing. So storing an entry only *stages* its document: a row
+of ``search_pending`` naming the document's entry and the entry whose payload holds its
+text (the entry itself, or a post's latest edit). :meth:`FullText.index_staged`
+(``Store.index_text``) later reads those payloads from the log and moves the documents
+into ``search`` in chunks: the node's background indexer does, and a search first
+indexes a small backlog. A document is either staged or indexed, never both, so what
+is searchable in the end does not depend on when indexing ran; and the staging table
+holds no text, so a deleted entry's text is never left behind in it.
 """
 
 from __future__ import annotations
@@ -25,10 +36,12 @@ import hashlib
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share, is_blank_text
+from lndesk.store.rules import PAYLOAD_PRESENT, index_tags
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +53,17 @@ PROBES = 64
 """Slots tried for a document; when all are taken (a feed claiming one millisecond for
 tens of thousands of entries), the document is left out of the index."""
 _INSERT = "INSERT INTO search(rowid, text, facets, feed, seq) VALUES (?, ?, ?, ?, ?)"
+_STAGE = "INSERT OR REPLACE INTO search_pending(feed, seq, source) VALUES (?, ?, ?)"
+_STAGED = """
+    SELECT p.id, p.feed, p.seq, e.claimed_ms, e.type, s.type, s.offset, s.payload_state
+    FROM search_pending p
+    LEFT JOIN entries e ON e.feed = p.feed AND e.seq = p.seq
+    LEFT JOIN entries s ON s.feed = p.feed AND s.seq = p.source
+    ORDER BY p.id LIMIT ?
+"""
+PayloadLoader = Callable[[int, str], Content | None]
+"""Reads the payload of the log record at an offset and parses it as the given type
+(None: no usable payload)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters are not searchable."""
 _MARKS = ("\x00", "\x02", "\x03")
@@ -54,6 +78,16 @@ class Document:
     claimed_ms: int
     text: str
     facets: str
+
+
+class Staged(NamedTuple):
+    """A document to index later: the entry (feed, seq) it belongs to, claimed at
+    ``claimed_ms``, whose text is in the payload of entry ``source`` of the same feed."""
+
+    feed: int
+    seq: int
+    claimed_ms: int
+    source: int
 
 
 def time_key(claimed_ms: int) -> int:
@@ -103,6 +137,17 @@ def clean_query(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
 
+def has_document(content: Content | None) -> bool:
+    """Whether ``content`` has text to search (searchable_text is not None), cheaply."""
+    match content:
+        case Post() | Reply() | Edit() | ReadingList():
+            return True
+        case Share(comment=comment):
+            return not is_blank_text(comment)
+        case _:
+            return False
+
+
 def searchable_text(content: Content | None) -> str | None:
     """The text a document of ``content`` holds (None: nothing to search)."""
     match content:
@@ -118,14 +163,54 @@ def searchable_text(content: Content | None) -> str | None:
 
 
 class FullText:
-    """Adds and removes documents of the ``search`` table. Call inside a transaction."""
+    """Adds and removes documents: staged in ``search_pending``, indexed in ``search``.
+
+    Call inside a transaction.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def add(self, documents: Sequence[Document]) -> None:
+    def add(self, documents: Sequence[Staged]) -> None:
+        """Stage documents for indexing (the caller has removed any earlier document of
+        the same entry)."""
         # Entries claimed after MAX_TIME_MS are not searchable: the timeline holds them back
         # anyway, and they would all crowd into one millisecond's bucket.
+        rows = [(d.feed, d.seq, d.source) for d in documents if 0 <= d.claimed_ms <= MAX_TIME_MS]
+        if rows:
+            self.conn.executemany(_STAGE, rows)
+
+    def pending(self) -> int:
+        """How many documents are staged (counted in the small (feed, seq) index)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM search_pending").fetchone()[0])
+
+    def staged(self, limit: int, load: PayloadLoader) -> tuple[list[Document], int]:
+        """The first ``limit`` staged documents, in staging order, as they will be indexed,
+        and the staging id of the last one looked at (0: none staged)."""
+        documents = []
+        last = 0
+        for row in self.conn.execute(_STAGED, (limit,)).fetchall():
+            last, feed, seq, claimed_ms, type_, source_type, offset, payload_state = row
+            if payload_state != PAYLOAD_PRESENT or type_ is None:
+                continue  # no text to read (the derivation never stages such a document)
+            content = load(offset, source_type)
+            text = searchable_text(content)
+            if text is not None:
+                tags = index_tags(content)
+                documents.append(Document(feed, seq, claimed_ms, text, facets(feed, type_, tags)))
+        return documents, last
+
+    def index_staged(self, limit: int, load: PayloadLoader) -> int:
+        """Move up to ``limit`` staged documents, oldest staged first, into ``search``.
+        Returns how many staged rows were used up."""
+        documents, last = self.staged(limit, load)
+        if not last:
+            return 0
+        self.insert(documents)
+        return self.conn.execute("DELETE FROM search_pending WHERE id <= ?", (last,)).rowcount
+
+    def insert(self, documents: Sequence[Document]) -> None:
+        """Write documents into ``search`` at once (not staged)."""
         rows = [
             (preferred_rowid(d.claimed_ms, d.feed, d.seq), d.text, d.facets, d.feed, d.seq)
             for d in documents
@@ -158,6 +243,8 @@ class FullText:
         log.warning("entry %d of feed %d is not searchable: its millisecond is full", seq, feed)
 
     def remove(self, feed: int, seq: int, claimed_ms: int) -> None:
+        """Remove the document of (feed, seq), staged or indexed, if there is one."""
+        self.conn.execute("DELETE FROM search_pending WHERE feed = ? AND seq = ?", (feed, seq))
         rowid = self.rowid_of(feed, seq, claimed_ms)
         if rowid is not None:
             self.conn.execute("DELETE FROM search WHERE rowid = ?", (rowid,))

@@ -137,6 +137,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO search(search, rank) VALUES ('automerge', 8);
     """,
+    # 3: documents staged for the full-text index (lndesk.store.fulltext). Indexes of
+    # schema 2 have all their text indexed already: nothing to stage.
+    """
+    -- Documents waiting for the full-text index: storing an entry only stages its document
+    -- here (writing it into FTS5 costs more than storing the entry), and Store.index_text
+    -- moves staged documents into ``search`` later, in chunks (the node's indexer; a
+    -- search first). A document is in one of the two, never both. No text here: it is
+    -- read from the log when indexed, so staging is cheap and a deleted entry's text
+    -- cannot linger. Rows in staging order; the index on (feed, seq) finds a document
+    -- to remove and keeps counting them cheap.
+    CREATE TABLE search_pending (
+        id INTEGER PRIMARY KEY,
+        feed INTEGER NOT NULL,
+        seq INTEGER NOT NULL,                   -- the document's entry: its time and type
+        source INTEGER NOT NULL                 -- the entry whose payload holds the text:
+                                                -- seq itself, or the post's latest edit
+    );
+    CREATE UNIQUE INDEX search_pending_by_entry ON search_pending (feed, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,11 +11,20 @@ millisecond come in no particular order). Every hit contains every word, and in 
 stream of posts people look for "what was said about this, lately" far more than for
 the single best match; newest-first also costs a page however many entries match, where
 ranking by relevance (bm25) has to score every match first.
+
+**What is indexed.** Storing an entry only stages its text (:mod:`lndesk.store.fulltext`);
+the node's indexer moves staged text into the index in the background. A search first
+indexes a backlog of up to FLUSH_LIMIT documents itself, so what was just published or
+came in a small sync is found; with more waiting, it searches what is indexed and says
+how much is not (``SearchHits.pending``: "still indexing N posts").
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lndesk.content import is_blank_text, normalize_tag
@@ -32,6 +41,8 @@ from lndesk.store.fulltext import (
 from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
 from lndesk.store.store import Store, StoredEntry
 
+log = logging.getLogger(__name__)
+
 SEARCH_TYPES = ("post", "reply", "share", "readinglist")
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
@@ -45,6 +56,9 @@ LEAD_CHARS = 200
 _START, _END = "\x02", "\x03"
 """Marks of a match in FTS5's snippet(); indexed text never holds them (fulltext.clean)."""
 _TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
+FLUSH_LIMIT = 5000
+"""A search indexes a backlog of up to this many staged documents first (about 0.1 s);
+a larger one is the background indexer's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +91,23 @@ class SearchHit:
     spans: list[tuple[int, int]]
 
 
-def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+class SearchHits(list[SearchHit]):
+    """The matches of a search, newest first, and ``pending``: how many stored documents
+    were still waiting to be indexed when it ran, so it could not find them (0: it
+    covered everything stored). A front end shows "still indexing N posts"."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self, hits: Iterable[SearchHit] = (), pending: int = 0) -> None:
+        super().__init__(hits)
+        self.pending = pending
+
+
+def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -> SearchHits:
     """The matches of ``query``, newest first: ``limit`` of them after skipping ``offset``.
+
+    Indexes up to FLUSH_LIMIT staged documents first (more are left to the background
+    indexer: ``pending`` of the result says how many were not searched).
 
     Raises UsageError for a query that cannot be searched (nothing to look for, a tag
     or type that cannot be, dates the wrong way round) with what to change.
@@ -87,11 +116,35 @@ def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -
         raise UsageError(f"ask for 1 to {MAX_LIMIT} results from an offset of 0 or more")
     words = match_expression(query.text)
     facets = _facets(store, query)
-    if facets is None:
-        return []  # an author this store has never heard of
     low, high = _rowid_range(query)
-    if low > high:
-        return []
+    if not words and facets == [] and query.since_ms is None and query.until_ms is None:
+        raise UsageError(
+            "there is nothing to search for",
+            "Type a word, or choose an author, a tag, a type or dates to list.",
+        )
+    pending = store.text_pending()
+    if 0 < pending <= FLUSH_LIMIT:
+        try:
+            pending = store.index_text(FLUSH_LIMIT)
+        except (OSError, sqlite3.OperationalError) as exc:  # a full disk: search what is indexed
+            log.warning("could not index %d documents before a search: %s", pending, exc)
+    if facets is None or low > high:
+        return SearchHits((), pending)  # an author never heard of, or no time to search
+    hits = _matches(store, query, words, facets, (low, high), limit=limit, offset=offset)
+    return SearchHits(hits, pending)
+
+
+def _matches(
+    store: Store,
+    query: SearchQuery,
+    words: str | None,
+    facets: list[str],
+    rowids: tuple[int, int],
+    *,
+    limit: int,
+    offset: int,
+) -> list[SearchHit]:
+    low, high = rowids
     hidden = feed_ids(store, query.hidden)
     exclude = f" AND feed NOT IN ({marks(len(hidden))})" if hidden else ""
     parts = ([f"text : ({words})"] if words else []) + [f'facets : "{t}"' for t in facets]
@@ -103,7 +156,7 @@ def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -
             "ORDER BY rowid DESC LIMIT ? OFFSET ?",
             (_START, _END, SNIPPET_TOKENS, " AND ".join(parts), low, high, *hidden, limit, offset),
         ).fetchall()
-    elif query.since_ms is not None or query.until_ms is not None:
+    else:  # dates alone
         rows = [
             (feed, seq, _lead(text))
             for feed, seq, text in conn.execute(
@@ -112,11 +165,6 @@ def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -
                 (low, high, *hidden, limit, offset),
             )
         ]
-    else:
-        raise UsageError(
-            "there is nothing to search for",
-            "Type a word, or choose an author, a tag, a type or dates to list.",
-        )
     hits = []
     for feed, seq, marked in rows:
         found = store.index.entry_rows("e.feed = ? AND e.seq = ? AND e.deleted = 0", (feed, seq))

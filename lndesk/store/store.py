@@ -49,6 +49,7 @@ from lndesk.errors import (
 )
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
+from lndesk.store.fulltext import FullText
 from lndesk.store.index import (
     PAYLOAD_ABSENT,
     PAYLOAD_INVALID,
@@ -269,6 +270,42 @@ class Store:
             return
         self.index.purged([offset for offset, _ in targets])
         log.info("purged the payloads of %d deleted entries from the log", count)
+
+    # --- full-text indexing (deferred: lndesk.store.fulltext) ------------------
+
+    def index_text(self, limit: int = 2000) -> int:
+        """Move up to ``limit`` staged documents into the full-text index, in one
+        transaction; returns how many remain staged."""
+        text = FullText(self.index.conn)
+        if limit < 1:
+            return text.pending()
+        self.index.begin()
+        try:
+            text.index_staged(limit, self._payload_content)
+            self.index.commit()
+        except BaseException:
+            self.index.rollback()
+            raise
+        return text.pending()
+
+    def text_pending(self) -> int:
+        """How many stored documents wait to be indexed (a search does not find them yet)."""
+        return FullText(self.index.conn).pending()
+
+    def _payload_content(self, offset: int, type_: str) -> Content | None:
+        """The payload of the log record at ``offset``, parsed as ``type_`` (None: none
+        usable). For indexing text: cheaper than decoding the entry again."""
+        try:
+            payload = self.log.read(offset).payload
+        except StoreCorruptError as exc:  # `lndesk verify` reports it; search goes on without
+            log.warning("the text at log offset %d cannot be indexed: %s", offset, exc)
+            return None
+        if payload is None:
+            return None
+        try:
+            return parse_content(type_, payload)
+        except Exception:  # stored payloads parsed before; a peer's must never break indexing
+            return None
 
     def _content_at(self, offset: int) -> Content | None:
         """The content of the log record at ``offset`` (None: no usable payload)."""

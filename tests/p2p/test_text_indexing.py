@@ -1,0 +1,64 @@
+"""Text indexing in the background of whole nodes on 127.0.0.1.
+
+Storing an entry only stages its text; the node's indexer makes it searchable. Here no
+search runs before the checks (a search would index a small backlog itself), and
+nothing sleeps: every wait is on the indexer or an event, under a timeout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+from node_helpers import TestNode, make_data_dir, running_node
+
+from lndesk.app.service import Service
+from lndesk.keytext import key_to_text
+from lndesk.store.search import SearchQuery
+
+WAIT = 30.0
+POSTS = 120
+
+
+def indexed(node: TestNode, word: str) -> int:
+    """Documents the FTS5 table itself matches (no search: it would index first)."""
+    conn = node.service.store.index.conn
+    return int(
+        conn.execute("SELECT COUNT(*) FROM search WHERE search MATCH ?", (word,)).fetchone()[0]
+    )
+
+
+async def caught_up(node: TestNode) -> None:
+    with trio.fail_after(WAIT):
+        await node.app.indexer.wait_idle()
+    assert node.service.store.text_pending() == 0
+
+
+async def test_synced_posts_become_searchable_without_a_search(tmp_path: Path) -> None:
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    with Service(ann_dir) as ann:  # offline: staged, and no node to index it yet
+        for number in range(POSTS):
+            ann.post(f"tidepool observation {number}")
+        ann_key = ann.public_key
+        assert ann.store.text_pending() == POSTS
+    with Service(bo_dir) as bo:
+        bo.follow(key_to_text(ann_key))
+    async with running_node(ann_dir) as ann_node, running_node(bo_dir) as bo_node:
+        # Staged before the node ran: indexed when it starts, without any new entry.
+        await caught_up(ann_node)
+        assert indexed(ann_node, "tidepool") == POSTS
+        bo_node.app.indexer.CHUNK = 25  # several chunks, with pauses while entries arrive
+        await bo_node.connect(ann_node)
+        await bo_node.wait_height(ann_key, POSTS, WAIT)
+        await caught_up(bo_node)
+        assert indexed(bo_node, "tidepool") == POSTS
+        assert bo_node.service.store.index.conn.execute(
+            "SELECT COUNT(*) FROM search_pending"
+        ).fetchone() == (0,)
+        # A post published on a running node is indexed in the background too.
+        await ann_node.post("tidepool anemone")
+        await bo_node.wait_height(ann_key, POSTS + 1, WAIT)
+        await caught_up(bo_node)
+        assert indexed(bo_node, "anemone") == 1
+        hits = bo_node.service.search(SearchQuery("tidepool"), limit=500)
+        assert (len(hits), hits.pending) == (POSTS + 1, 0)
