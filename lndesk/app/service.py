@@ -58,7 +58,7 @@ from lndesk.keyfile import (
 from lndesk.keytext import key_to_text, mentions_in, parse_key_or_link
 from lndesk.store import views
 from lndesk.store.index import FeedState
-from lndesk.store.search import SearchHit, SearchQuery, search
+from lndesk.store.search import SearchHits, SearchQuery, search
 from lndesk.store.store import IngestResult, Store, StoredEntry, now_ms
 from lndesk.store.verify import VerifyReport, verify_store
 
@@ -320,7 +320,7 @@ class Service:
         query = views.ListQuery(kind, self.public_key, self.hidden(), self.local.accepted())
         return views.page(self.store, query, views.NEWEST, limit)
 
-    def search(self, query: SearchQuery, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+    def search(self, query: SearchQuery, limit: int = 20, offset: int = 0) -> SearchHits:
         """Full-text search over everything stored, leaving out muted and blocked feeds."""
         query = SearchQuery(
             query.text,
