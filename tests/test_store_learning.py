@@ -510,6 +510,40 @@ def test_derived_state_is_the_same_in_every_arrival_order_and_after_a_rebuild(
     assert expected["purges"] == []
 
 
+def test_derived_state_is_the_same_when_entries_arrive_in_runs(tmp_path: Path) -> None:
+    """Runs of several entries per ingest, plain posts among them, in random order: runs
+    of plain posts take the index's quick way unless an edit or a tombstone stored
+    before names one of them."""
+    feeds = busy_feeds()
+    me, ann = feeds
+    plain = [ann.sign(Post(f"plain post {n}", tags=("Memory", "plain"))) for n in range(4)]
+    ann.sign(Edit(ref_of(plain[1]), "plain post, edited", tags=("edited",)))
+    ann.sign(Tombstone(ref_of(plain[2])))
+    ann.sign(Post("a mention", mentions=(ME.public_key,)))
+    me.sign(Post("mine, plain", tags=("mine",)))
+    me.sign(Post("mine, plain too"))
+    with Store(tmp_path / "one-by-one") as store:
+        deliver_in_order(store, feeds, orders(feeds)["oldest first"])
+        expected = derived_state(store)
+    for seed in range(12):
+        rng = random.Random(seed)
+        runs = []
+        for number, feed in enumerate(feeds):
+            first = 1
+            while first <= len(feed.entries):
+                last = min(len(feed.entries), first + rng.randint(0, 4))
+                runs.append((number, first, last))
+                first = last + 1
+        rng.shuffle(runs)
+        with Store(tmp_path / f"runs-{seed}") as store:
+            for number, first, last in runs:
+                feed = feeds[number]
+                store.ingest(feed.key, [(e.raw, p) for e, p in feed.entries[first - 1 : last]])
+            assert derived_state(store) == expected, f"runs {runs} differ"
+            store.reindex()
+            assert derived_state(store) == expected, f"rebuild after runs {runs} differs"
+
+
 def test_deleted_follows_and_profiles_stop_counting(store: Store) -> None:
     feeds = busy_feeds()
     deliver_in_order(store, feeds, orders(feeds)["oldest first"])

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share, is_blank_text
+from lndesk.store.bulk import insert_rows
 from lndesk.store.rules import PAYLOAD_PRESENT, index_tags
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ PROBES = 64
 """Slots tried for a document; when all are taken (a feed claiming one millisecond for
 tens of thousands of entries), the document is left out of the index."""
 _INSERT = "INSERT INTO search(rowid, text, facets, feed, seq) VALUES (?, ?, ?, ?, ?)"
-_STAGE = "INSERT OR REPLACE INTO search_pending(feed, seq, source) VALUES (?, ?, ?)"
+_STAGE = "INSERT OR REPLACE INTO search_pending(feed, seq, source) VALUES"
 _STAGED = """
     SELECT p.id, p.feed, p.seq, e.claimed_ms, e.type, s.type, s.offset, s.payload_state
     FROM search_pending p
@@ -176,9 +177,13 @@ class FullText:
         the same entry)."""
         # Entries claimed after MAX_TIME_MS are not searchable: the timeline holds them back
         # anyway, and they would all crowd into one millisecond's bucket.
-        rows = [(d.feed, d.seq, d.source) for d in documents if 0 <= d.claimed_ms <= MAX_TIME_MS]
-        if rows:
-            self.conn.executemany(_STAGE, rows)
+        self.stage(
+            [(d.feed, d.seq, d.source) for d in documents if 0 <= d.claimed_ms <= MAX_TIME_MS]
+        )
+
+    def stage(self, rows: Sequence[tuple[int, int, int]]) -> None:
+        """Stage (feed, seq, source) rows as they are: :meth:`add` without its checks."""
+        insert_rows(self.conn, _STAGE, rows)
 
     def pending(self) -> int:
         """How many documents are staged (counted in the small (feed, seq) index)."""

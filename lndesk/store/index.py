@@ -16,7 +16,8 @@ from pathlib import Path
 from lndesk.content import Content
 from lndesk.entry import Entry
 from lndesk.errors import StoreError
-from lndesk.store.derive import Batch
+from lndesk.store.bulk import insert_rows
+from lndesk.store.derive import Batch, NewEntry, plain_rows, write_plain
 from lndesk.store.migrations import migrate
 from lndesk.store.rules import PAYLOAD_ABSENT, PAYLOAD_INVALID, PAYLOAD_PRESENT, ContentLoader
 
@@ -205,72 +206,115 @@ class Index:
 
     # --- writing -------------------------------------------------------------
 
-    def add_entries(self, items: Sequence[IndexItem]) -> list[tuple[int, bytes]]:
+    def add_entries(
+        self, items: Sequence[IndexItem], *, tombstoned: set[bytes] | None = None
+    ) -> list[tuple[int, bytes]]:
         """Index ENTRY records. Call inside a transaction.
+
+        ``tombstoned``, if the caller has looked them up: a set of ids that holds, of the
+        ids of ``items``, exactly those a tombstone (stored, or among ``items``) names;
+        ids of other entries do not matter. None: look them up here.
 
         Returns (log offset, entry id) of the records whose payloads a tombstone has now
         deleted; they are also queued in ``purges`` until :meth:`purged` is called.
         """
         if not items:
             return []
-        batch = Batch(self.conn, self._load_content)
         rows = []
+        new: list[NewEntry] = []
         touched: dict[int, list[int]] = {}
         max_before: dict[int, int] = {}
+        author, feed = b"", 0
         for item in items:
             entry = item.entry
-            feed = self.feed_id(entry.author)
-            if feed not in touched:
-                touched[feed] = []
-                max_before[feed] = self.conn.execute(
-                    "SELECT max_seq FROM feeds WHERE feed=?", (feed,)
-                ).fetchone()[0]
-            touched[feed].append(entry.seq)
+            if entry.author != author:
+                author = entry.author
+                feed = self.feed_id(author)
+                if feed not in touched:
+                    touched[feed] = []
+                    max_before[feed] = self.conn.execute(
+                        "SELECT max_seq FROM feeds WHERE feed=?", (feed,)
+                    ).fetchone()[0]
+            seq, claimed_ms = entry.seq, entry.claimed_ms
+            touched[feed].append(seq)
             rows.append(
                 (
                     feed,
-                    entry.seq,
+                    seq,
                     entry.id,
-                    entry.claimed_ms,
+                    claimed_ms,
                     item.received_ms,
                     entry.type,
                     item.payload_state,
                     item.offset,
                 )
             )
-        self.conn.executemany(
+            new.append((feed, seq, claimed_ms, item.content))
+        insert_rows(
+            self.conn,
             "INSERT OR IGNORE INTO entries(feed, seq, id, claimed_ms, received_ms, type, "
-            "payload_state, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "payload_state, offset) VALUES",
             rows,
         )
+        # Feeds with entries above these stored first: edits or tombstones may name them.
+        late = [feed for feed, seqs in touched.items() if max_before[feed] > min(seqs)]
         edited: set[tuple[int, int]] = set()
-        for feed, seqs in touched.items():
-            if max_before[feed] > min(seqs):
-                # Entries above these were stored first: edits of them among them?
-                edited.update(
-                    (feed, seq)
-                    for (seq,) in self.conn.execute(
-                        "SELECT DISTINCT seq FROM edit_claims "
-                        "WHERE feed = ? AND seq BETWEEN ? AND ?",
-                        (feed, min(seqs), max(seqs)),
-                    )
+        for feed in late:
+            seqs = touched[feed]
+            edited.update(
+                (feed, seq)
+                for (seq,) in self.conn.execute(
+                    "SELECT DISTINCT seq FROM edit_claims WHERE feed = ? AND seq BETWEEN ? AND ?",
+                    (feed, min(seqs), max(seqs)),
                 )
+            )
+        plain = None if edited else plain_rows(new)
+        if plain is not None and not any(
+            self._tombstoned_new(feed, rows, tombstoned) for feed in late
+        ):
+            write_plain(self.conn, plain)  # the common case: posts and nothing else
+            purges = []
+        else:
+            purges = self._derive(items, rows, late, edited, tombstoned)
+        for feed, seqs in touched.items():
+            self._update_heights(feed, seqs)
+        return purges
+
+    def _derive(
+        self,
+        items: Sequence[IndexItem],
+        rows: list[tuple[int, int, bytes, int, int, str, int, int]],
+        late: list[int],
+        edited: set[tuple[int, int]],
+        tombstoned: set[bytes] | None,
+    ) -> list[tuple[int, bytes]]:
+        """What the new entries ``items`` (their ``entries`` rows stored) change, in full."""
+        batch = Batch(self.conn, self._load_content)
         for item, row in zip(items, rows, strict=True):
             feed = row[0]
             named_later = (feed, item.entry.seq) in edited
             batch.add(feed, item.entry, item.content, self.feed_id, named_later=named_later)
         batch.write_claims()
         earlier: list[tuple[int, int]] = []
-        for feed, seqs in touched.items():
-            if max_before[feed] > min(seqs):
-                # Entries above these were stored first: one may be a tombstone naming them.
-                new = {r[2]: r[1] for r in rows if r[0] == feed}
-                earlier += [(feed, new[i]) for i in self._tombstoned(feed, list(new))]
+        for feed in late:
+            # Entries above these were stored first: one may be a tombstone naming them.
+            earlier += [(feed, seq) for seq in self._tombstoned_new(feed, rows, tombstoned)]
         batch.apply_tombstones(earlier)
-        purges = batch.settle()
-        for feed, seqs in touched.items():
-            self._update_heights(feed, seqs)
-        return purges
+        return batch.settle()
+
+    def _tombstoned_new(
+        self,
+        feed: int,
+        rows: list[tuple[int, int, bytes, int, int, str, int, int]],
+        tombstoned: set[bytes] | None,
+    ) -> list[int]:
+        """The seqs of the new ``entries`` rows of ``feed`` that tombstones name (stored
+        ones, and the batch's once its claims are written); ``tombstoned`` as in
+        :meth:`add_entries`."""
+        new = {row[2]: row[1] for row in rows if row[0] == feed}
+        if tombstoned is None:
+            return [new[entry_id] for entry_id in self._tombstoned(feed, list(new))]
+        return [seq for entry_id, seq in new.items() if entry_id in tombstoned]
 
     def _tombstoned(self, feed: int, ids: list[bytes]) -> list[bytes]:
         """Which of these ids tombstones of ``feed`` name (entries can arrive after the

@@ -7,6 +7,7 @@ when a tombstone deletes the one that counted.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,13 +53,19 @@ def index_tags(content: Content | None) -> list[str]:
     """The tags of a post, reply or edit as the index compares them (normal form)."""
     if not isinstance(content, Post | Reply | Edit) or not content.tags:
         return []
+    return list(normal_tags(tuple(content.tags)))
+
+
+@functools.lru_cache(maxsize=4096)
+def normal_tags(received: tuple[str, ...]) -> tuple[str, ...]:
+    """``received`` tags in normal form, without repeats (cached: few tag sets recur)."""
     tags = []
-    for received in content.tags:
+    for tag in received:
         try:  # compare tags in normal form: "Maths" finds "maths"
-            tags.append(normalize_tag(received))
+            tags.append(normalize_tag(tag))
         except ContentError:  # valid as received, but without a usable normal form
-            tags.append(received)
-    return list(dict.fromkeys(tags))
+            tags.append(tag)
+    return tuple(dict.fromkeys(tags))
 
 
 def addressed_kinds(content: Content, author: bytes) -> dict[bytes, str]:

@@ -238,11 +238,16 @@ class Store:
         self._write_index(items, forks, last.offset + last.size)
 
     def _write_index(
-        self, items: list[IndexItem], forks: list[tuple[int, Entry]], log_end: int
+        self,
+        items: list[IndexItem],
+        forks: list[tuple[int, Entry]],
+        log_end: int,
+        *,
+        tombstoned: set[bytes] | None = None,
     ) -> None:
         self.index.begin()
         try:
-            purges = self.index.add_entries(items)
+            purges = self.index.add_entries(items, tombstoned=tombstoned)
             for offset, entry in forks:
                 self.index.add_fork_proof(offset, entry)
             self.index.set_meta("log_end", str(log_end).encode())
@@ -422,7 +427,8 @@ class Store:
             return
         items = [_index_item(0, received_ms, entry, payload) for entry, payload in new]
         payloads = [payload for _, payload in new]
-        for number in self._already_deleted(items, max_seq):
+        doomed, named = self._already_deleted(items, max_seq)
+        for number in doomed:
             items[number] = _index_item(0, received_ms, items[number].entry, None)
             payloads[number] = None
         records = [
@@ -431,12 +437,18 @@ class Store:
         ]
         for item, offset in zip(items, self.log.append(records), strict=True):
             item.offset = offset
-        self._write_index(items, [], self.log.end)
+        self._write_index(items, [], self.log.end, tombstoned=named)
 
-    def _already_deleted(self, items: Sequence[IndexItem], max_seq: int) -> list[int]:
+    def _already_deleted(
+        self, items: Sequence[IndexItem], max_seq: int
+    ) -> tuple[list[int], set[bytes]]:
         """Which new entries a tombstone (stored, or in the batch) deletes already, with
         the edits and list updates of entries it deletes: they are stored without their
-        payloads, which never reach the disk. Tombstones always keep theirs."""
+        payloads, which never reach the disk. Tombstones always keep theirs.
+
+        Also returns the ids that were looked up and found named: of the new entries'
+        ids, exactly those a tombstone (stored, or in the batch) names, which spares the
+        index a second look (``Index.add_entries``)."""
         author = items[0].entry.author
         named: set[bytes] = set()
         ask: set[bytes] = set()
@@ -452,7 +464,7 @@ class Store:
             if entry.seq < max_seq:  # only a later entry, stored already, can name it
                 ask.add(entry.id)
         if not named and not ask:
-            return []  # the common case: a run after the feed's head, without tombstones
+            return [], named  # the common case: a run after the feed's head, no tombstones
         named |= self.index.tombstoned_ids(author, sorted(ask - named))
         doomed = []
         for number, item in enumerate(items):
@@ -467,7 +479,7 @@ class Store:
                 target = None
             if item.entry.id in named or (target is not None and target.id in named):
                 doomed.append(number)
-        return doomed
+        return doomed, named
 
     # --- reading -------------------------------------------------------------
 
