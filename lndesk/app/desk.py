@@ -76,6 +76,17 @@ class Refresh:
     """The list goes on below ``keys`` (the limit was reached before ``down_to``)."""
 
 
+def _quoted_ref(content: object) -> tuple[bytes, int, bytes] | None:
+    """(author, seq, id) of the post a share points at or a reply answers (None: neither)."""
+    if isinstance(content, Share):
+        ref = content.ref
+    elif isinstance(content, Reply):
+        ref = content.parent
+    else:
+        return None
+    return (ref.author, ref.seq, ref.id)
+
+
 class Desk(CurationMixin):
     def __init__(self, service: Service, emit: Callable[[AnyEvent], None] = lambda _e: None):
         self.service = service
@@ -144,46 +155,64 @@ class Desk(CurationMixin):
         return ListQuery(kind, self.own, hidden, accepted)
 
     def _items(self, stored: Sequence[StoredEntry]) -> list[PostItem]:
+        """The items of ``stored``. What every row asks (who is followed or blocked, the
+        bookmarks, an author's avatar, the posts shares and replies point at and their
+        current versions) is read once per call, not once per row: this runs on the node
+        thread, and while it holds the GIL the GUI thread waits."""
         unread = self._unread_test()
         holders = self.local.holder_heights(self.own)
         edits = views.current_versions(self.store, stored)
         following = {self.own, *self.store.following(self.own)}
+        bookmarked = set(self.local.bookmarks())
+        quoted = self._quoted_all([entry.content for entry in stored], following)
+        avatars: dict[bytes, bytes] = {}
         items = []
         for entry in stored:
             e = entry.entry
             mine = e.author == self.own
             content = entry.content
+            if e.author not in avatars:
+                avatars[e.author] = self._avatar_of(e.author)
             items.append(
                 post_item(
                     entry,
                     self.own,
                     reply_count=views.reply_count(self.store, e.id),
                     unread=not mine and unread(e.author, e.claimed_ms),
-                    bookmarked=self.local.is_bookmarked(e.author, e.seq),
+                    bookmarked=(e.author, e.seq) in bookmarked,
                     seen_by=sum(1 for h in holders if h >= e.seq) if mine else 0,
-                    quoted=self._quoted(content, following),
-                    avatar=self._avatar_of(e.author),
+                    quoted=quoted.get(_quoted_ref(content) or (b"", -1, b"")),
+                    avatar=avatars[e.author],
                     edit=edits.get((e.author, e.seq)),
                     list_items=self._list_entries(content),
                 )
             )
         return items
 
-    def _quoted(self, content: object, following: set[bytes]) -> Quoted | None:
-        """The post a share points at or a reply answers, in its current version."""
-        if isinstance(content, Share):
-            ref = content.ref
-        elif isinstance(content, Reply):
-            ref = content.parent
-        else:
-            return None
-        if ref.author in self.local.blocked():
-            return None
-        found = views.load_keys(self.store, [(ref.author, ref.seq)])
-        if not found or found[0].entry.id != ref.id or found[0].deleted:
-            return None
-        edit = views.current_versions(self.store, found).get((ref.author, ref.seq))
-        return quoted_of(found[0], edit, followed=ref.author in following)
+    def _quoted_all(
+        self, contents: Sequence[object], following: set[bytes]
+    ) -> dict[tuple[bytes, int, bytes], Quoted]:
+        """The posts these shares point at and replies answer, in their current versions,
+        by (author, seq, id) of the reference: one load and one version lookup for all."""
+        blocked = self.local.blocked()
+        refs = {
+            ref
+            for ref in (_quoted_ref(content) for content in contents)
+            if ref is not None and ref[0] not in blocked
+        }
+        if not refs:
+            return {}
+        keys = list(dict.fromkeys((author, seq) for author, seq, _id in refs))
+        found = [s for s in views.load_keys(self.store, keys) if not s.deleted]
+        edits = views.current_versions(self.store, found)
+        shown = {}
+        for stored in found:
+            e = stored.entry
+            ref = (e.author, e.seq, e.id)
+            if ref in refs:
+                edit = edits.get((e.author, e.seq))
+                shown[ref] = quoted_of(stored, edit, followed=e.author in following)
+        return shown
 
     def _list_entries(self, content: object) -> tuple[ListEntry, ...]:
         """A reading list's items, each entry resolved as far as it is stored here."""
@@ -276,27 +305,39 @@ class Desk(CurationMixin):
 
     def _marks_changed(self, items: Sequence[PostItem]) -> list[PostItem]:
         """Known items with fresh counts and marks; an item edited since it was loaded is
-        loaded again (only then is a payload read)."""
+        loaded again (only then is a payload read). Whether I follow the author of a post a
+        share quotes is a mark too: it changes without the share being read again."""
         versions = views.edit_seqs(self.store, [item.key for item in items])
         stale = [item.key for item in items if item.version != versions.get(item.key, 0)]
         changed = self._items(views.load_keys(self.store, stale)) if stale else []
         unread = self._unread_test()
         holders = self.local.holder_heights(self.own)
-        names: dict[bytes, str] = {}
+        following = {self.own, *self.store.following(self.own)}
+        bookmarked = set(self.local.bookmarks())
+        names: dict[bytes, tuple[str, bytes]] = {}
+        skip = set(stale)
         for item in items:
-            if item.key in stale:
+            if item.key in skip:
                 continue
             if item.author not in names:
                 state = self.store.feed_state(item.author)
-                names[item.author] = display_name(state.name, item.author)
+                names[item.author] = (
+                    display_name(state.name, item.author),
+                    self._avatar_of(item.author),
+                )
+            name, avatar = names[item.author]
+            quoted = item.quoted
+            if quoted is not None and quoted.followed != (quoted.author in following):
+                quoted = replace(quoted, followed=quoted.author in following)
             fresh = replace(
                 item,
-                author_name=names[item.author],
-                avatar=self._avatar_of(item.author),
+                author_name=name,
+                avatar=avatar,
                 reply_count=views.reply_count(self.store, item.id),
                 unread=not item.mine and unread(item.author, item.claimed_ms),
-                bookmarked=self.local.is_bookmarked(item.author, item.seq),
+                bookmarked=item.key in bookmarked,
                 seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,
+                quoted=quoted,
             )
             if fresh != item:
                 changed.append(fresh)
@@ -443,6 +484,15 @@ class Desk(CurationMixin):
             forked_at=state.forked_at,
             blocked=key in self.local.blocked(),
         )
+
+    def names(self, keys: Sequence[bytes]) -> dict[bytes, str]:
+        """The names :meth:`author` gives these people, without the rest of what it reads."""
+        found = {}
+        for key in keys:
+            source = self.local.follow_source(key)
+            hint = source[1] if source else None
+            found[key] = self.store.feed_state(key).name or hint or display_name(None, key)
+        return found
 
     def following(self) -> list[AuthorItem]:
         """Everyone I follow, by name, with their unread counts."""

@@ -12,7 +12,7 @@ from store_helpers import make_entry, make_identity
 from ui_helpers import ingest, post_item
 
 from lndesk.app.items import ListEntry, PostItem
-from lndesk.content import Ref, Share, encode_content
+from lndesk.content import Edit, Ref, Share, encode_content
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.ui.main_window import MainWindow
 from lndesk.ui.models.posts import (
@@ -188,6 +188,31 @@ def test_a_list_already_showing_my_post_picks_up_the_edit(
         dialog.box.submit()
     qtbot.waitUntil(lambda: model.item(0).text == "second version")
     assert model.item(0).edited and model.item(0).key == (own, seq)
+
+
+def test_a_peers_edit_reaches_the_row_already_shown_however_it_arrives(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
+    # The list does not read an author's rows again on every small arrival: the desk's
+    # refresh reloads exactly the rows whose post was edited since they were shown, also
+    # when the edit comes in a big batch (a sync) among other entries.
+    bo = make_identity(49)
+    first = make_entry(bo, 1, None, text="Bo's draft thought")
+    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    ingest(call, bo, [first])
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    shown = model.item(0)
+    edit = encode_content(Edit(Ref(bo.public_key, 1, first[0].id), "Bo's considered thought"))
+    links = [make_entry(bo, 2, first[0].id, type="edit", payload=edit)]
+    for seq in range(3, 3 + 40):  # more than a live burst: this arrives as a sync would
+        links.append(make_entry(bo, seq, links[-1][0].id, text=f"later {seq}"))
+    ingest(call, bo, links)
+    qtbot.waitUntil(lambda: model.row_of(shown.key) is not None and model.rowCount() == 41)
+    qtbot.waitUntil(lambda: model.item(model.row_of(shown.key) or 0).edited)
+    edited = model.item(model.row_of(shown.key) or 0)
+    assert edited.text == "Bo's considered thought" and edited.version == 2
 
 
 def test_others_posts_offer_no_edit(window: MainWindow, call: Any, qtbot: Any) -> None:

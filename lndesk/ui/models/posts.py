@@ -55,9 +55,21 @@ scrolling fetches them again. A view lays out every row after a change, so this 
 is what keeps applying a refresh cheap during a sync of 100,000 entries."""
 REFRESH_DELAY_MS = 250
 """New entries arrive in bursts during a sync; one refresh per burst is enough."""
-LIVE_BURST = 20
-"""An arrival of at most this many entries of one feed is live (gossip, a publish), not a
-sync: the rows of that author already shown are read again, so an edit shows at once."""
+REFRESHED_BY = frozenset(
+    (
+        "published",
+        "following",
+        "muted",
+        "bookmarks",
+        "read",
+        "holders",
+        "profile",
+        "accepted",
+        "blocked",
+        "lists",
+    )
+)
+"""The local changes (``LocalChanged.what``) a list is refreshed for."""
 NAMES_CAP = 200
 """Mentioned people whose names are asked for in one request."""
 
@@ -229,32 +241,16 @@ class PostListModel(QAbstractListModel):
     # --- live updates ------------------------------------------------------------
 
     def _on_event(self, event: object) -> None:
+        # Entries arriving, live or in a sync, cost one refresh per burst and nothing per
+        # row here: the desk's refresh loads again the rows whose post was edited since
+        # they were shown (a peer's edit, mine) and brings the marks of the others up to
+        # date, including whether I follow the author a share quotes.
         if not self._started:
             return
-        if isinstance(event, EntriesStored) and event.count <= LIVE_BURST:
-            # A live arrival may be a peer's edit of a post shown here: read that author's
-            # rows again (my own edits are reported by post_changed).
-            self._stale.update(i.key for i in self._items if i.author == event.feed and not i.mine)
-        if isinstance(event, LocalChanged) and event.what == "following":
-            # A share offers to follow its post's author until I do: read shares again.
-            self._stale.update(i.key for i in self._items if i.quoted is not None)
         if isinstance(event, LocalChanged) and event.what in ("following", "profile"):
-            self._forget_names()
+            self._update_names()
         if isinstance(event, EntriesStored | FeedForked) or (
-            isinstance(event, LocalChanged)
-            and event.what
-            in (
-                "published",
-                "following",
-                "muted",
-                "bookmarks",
-                "read",
-                "holders",
-                "profile",
-                "accepted",
-                "blocked",
-                "lists",
-            )
+            isinstance(event, LocalChanged) and event.what in REFRESHED_BY
         ):
             self.schedule_refresh()
 
@@ -290,12 +286,14 @@ class PostListModel(QAbstractListModel):
 
     # --- names of mentioned people ----------------------------------------------------
 
-    def _ask_names(self, items: list[PostItem]) -> None:
+    def _ask_names(self, items: list[PostItem], *, again: bool = False) -> None:
+        """Ask for the names of the people ``items`` mention (``again``: also those known)."""
         wanted = [
             key
             for item in items
+            if item.mentions
             for key in item.mentions
-            if key not in self._names and key not in self._naming
+            if again or (key not in self._names and key not in self._naming)
         ]
         keys = list(dict.fromkeys(wanted))[:NAMES_CAP]
         if not keys:
@@ -303,27 +301,36 @@ class PostListModel(QAbstractListModel):
         self._naming.update(keys)
 
         def names(desk: Any) -> dict[bytes, str]:
-            found = {}
-            for key in keys:
-                try:
-                    found[key] = desk.author(key).name
-                except Exception:  # a name is a nicety; the key still shows
-                    logger.debug("no name for a mentioned key", exc_info=True)
-            return found
+            try:
+                return dict(desk.names(keys))
+            except Exception:  # a name is a nicety; the key still shows
+                logger.debug("no names for mentioned keys", exc_info=True)
+                return {}
 
-        self.bridge.request(names, self._set_names, lambda _e: self._naming.difference_update(keys))
+        def failed(_error: BaseException) -> None:
+            self._naming.difference_update(keys)
+
+        def done(found: dict[bytes, str]) -> None:
+            self._naming.difference_update(keys)
+            self._set_names(found)
+
+        self.bridge.request(names, done, failed)
 
     def _set_names(self, names: dict[bytes, str]) -> None:
-        self._naming.difference_update(names)
+        """Keep the names; only the rows mentioning someone whose name changed are redrawn."""
+        changed = {key for key, name in names.items() if self._names.get(key) != name}
         self._names.update(names)
+        if not changed:
+            return
         for row, item in enumerate(self._items):
-            if any(key in names for key in item.mentions):
+            if item.mentions and not changed.isdisjoint(item.mentions):
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
 
-    def _forget_names(self) -> None:
-        self._names.clear()
-        self._ask_names(self._items)
+    def _update_names(self) -> None:
+        """Names may have changed (a follow, a profile): ask again for those shown. The
+        names known so far stay until the answer, so no row falls back to a key meanwhile."""
+        self._ask_names(self._items, again=True)
 
     def schedule_refresh(self) -> None:
         if not self._timer.isActive():
@@ -372,8 +379,9 @@ class PostListModel(QAbstractListModel):
             del self._items[row + 1 : last + 1]
             self.endRemoveRows()
         self._reindex()
-        # 2. new rows, each run inserted where the list order puts it; rows read again in
-        # full (a new version) replace the ones shown
+        # 2. rows read again in full (a new version) replace the ones shown; new rows are
+        # inserted where the list order puts them, run by run from the top, so each run's
+        # place is already its final row and the index is rebuilt once, at the end
         new = {item.key: item for item in refresh.new}
         for key, item in new.items():
             at = self._rows.get(key)
@@ -382,19 +390,24 @@ class PostListModel(QAbstractListModel):
                 index = self.index(at)
                 self.dataChanged.emit(index, index)
         position = 0
+        inserted = 0
         run: list[PostItem] = []
         for key in refresh.keys:
-            if key in new and key not in self._rows:
-                run.append(new[key])
+            old = self._rows.get(key)
+            if old is None:
+                if key in new:
+                    run.append(new[key])
                 continue
             if run:
                 self._insert(position, run)
-                position += len(run)
+                inserted += len(run)
                 run = []
-            if key in self._rows:
-                position = self._rows[key] + 1
+            position = old + inserted + 1
         if run:
             self._insert(position, run)
+            inserted += len(run)
+        if inserted:
+            self._reindex()
         # 3. rows whose counts or marks changed
         for item in refresh.changed:
             at = self._rows.get(item.key)
@@ -413,9 +426,9 @@ class PostListModel(QAbstractListModel):
             self.fetchMore()  # a short list: fill it up to a page
 
     def _insert(self, position: int, items: list[PostItem]) -> None:
+        """Insert ``items`` at row ``position``; the caller rebuilds the index afterwards."""
         self.beginInsertRows(QModelIndex(), position, position + len(items) - 1)
         self._items[position:position] = items
-        self._reindex()
         self.endInsertRows()
 
     def _reindex(self) -> None:

@@ -153,7 +153,11 @@ def _shape(item: PostItem, names: Names | None = None) -> int:
     return hash((*content, item.list_items, item.mentions, named))
 
 
-def _names(index: QModelIndex | QPersistentModelIndex) -> Names | None:
+def _names(index: QModelIndex | QPersistentModelIndex, item: PostItem) -> Names | None:
+    """The names of the people ``item`` mentions (asked of the model only if it mentions
+    anyone: a layout asks every row, and most rows mention no one)."""
+    if not item.mentions:
+        return None
     names = index.data(MentionNamesRole)
     return names if isinstance(names, dict) else None
 
@@ -180,6 +184,10 @@ class PostDelegate(QStyledItemDelegate):
         self._heights: dict[tuple[bytes, int, int, int], int] = {}
         """Row heights by post, width and content: a list asks for the size of every row
         on each layout, but only a few rows are drawn, so only they need a document."""
+        self._sized: dict[tuple[bytes, int], tuple[PostItem, Names | None, int, int]] = {}
+        """The last height given for each post: (the item, its names, width, height). A
+        layout asks again for every row while only a few changed; the same item object at
+        the same width is answered without hashing its content again."""
 
     # --- layout ------------------------------------------------------------------
 
@@ -211,7 +219,10 @@ class PostDelegate(QStyledItemDelegate):
         if not isinstance(item, PostItem):
             return QSize(100, 40)
         width = max(200, self._text_width(option))
-        names = _names(index)
+        names = _names(index, item)
+        sized = self._sized.get(item.key)
+        if sized is not None and sized[0] is item and sized[2] == width and sized[1] == names:
+            return QSize(width, sized[3])
         key = (item.author, item.seq, width, _shape(item, names))
         height = self._heights.get(key)
         if height is None:
@@ -224,6 +235,9 @@ class PostDelegate(QStyledItemDelegate):
             if len(self._heights) > HEIGHTS:
                 self._heights.clear()
             self._heights[key] = height
+        if len(self._sized) > HEIGHTS:
+            self._sized.clear()
+        self._sized[item.key] = (item, names, width, height)
         return QSize(width, height)
 
     def _action_rects(self, item: PostItem, rect: QRect, font: QFont) -> list[tuple[str, QRect]]:
@@ -304,7 +318,7 @@ class PostDelegate(QStyledItemDelegate):
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         painter.drawText(x + name_width, y + metrics.ascent(), meta_text(item))
         y += metrics.height() + GAP
-        names = _names(index)
+        names = _names(index, item)
         doc = self._document(item, max(200, self._text_width(option)), font, names)
         painter.translate(x, y)
         doc.drawContents(painter)
