@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lndesk.app.desk_events import AnyEvent, LocalChanged
-from lndesk.app.items import AuthorItem, ListEntry, PostItem, SearchResult
+from lndesk.app.items import AuthorItem, ListEntry, PostItem, SearchResult, SearchResults
 from lndesk.content import ListItem, ReadingList, Ref
 from lndesk.errors import UsageError
 from lndesk.keytext import key_to_text
@@ -110,15 +110,18 @@ class CurationMixin:
         until_ms: int | None = None,
         limit: int = SEARCH_LIMIT,
         offset: int = 0,
-    ) -> list[SearchResult]:
+    ) -> SearchResults:
         """Full-text search over everything stored, with the matched words' positions."""
         query = SearchQuery(text, author, tag, type, since_ms, until_ms, frozenset())
         hits = self.service.search(query, limit, offset)
         items = self._items([hit.entry for hit in hits])
-        return [
-            SearchResult(item, hit.snippet, tuple(hit.spans))
-            for item, hit in zip(items, hits, strict=True)
-        ]
+        return SearchResults(
+            (
+                SearchResult(item, hit.snippet, tuple(hit.spans))
+                for item, hit in zip(items, hits, strict=True)
+            ),
+            hits.pending,
+        )
 
     def tags(self, limit: int = 100) -> list[tuple[str, int]]:
         """Tags used by me and the people I follow, most used first."""

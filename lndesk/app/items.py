@@ -6,6 +6,7 @@ so a view-model can keep thousands of them and a test can build them by hand.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lndesk.content import Edit, Post, ReadingList, Reply, Share
@@ -119,6 +120,15 @@ class SearchResult:
     item: PostItem
     snippet: str
     spans: tuple[tuple[int, int], ...]
+
+
+class SearchResults(list[SearchResult]):
+    """A page of search results; ``pending`` posts were not searched because they are
+    still being indexed (a big sync just arrived), so the page may miss some."""
+
+    def __init__(self, results: Iterable[SearchResult] = (), pending: int = 0) -> None:
+        super().__init__(results)
+        self.pending = pending
 
 
 @dataclass(frozen=True, slots=True)

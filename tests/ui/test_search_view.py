@@ -300,3 +300,21 @@ def test_ctrl_f_opens_search_and_a_result_opens_its_thread(
     from lndesk.ui.views.compose import ComposeDialog
 
     assert any(isinstance(d, ComposeDialog) for d in window._dialogs)
+
+
+def test_a_backlog_still_being_indexed_is_said(
+    view: SearchView, call: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a big sync the background indexer is still at work: the search says how many
+    posts it could not look at yet, and says nothing once they are indexed."""
+    from lndesk.store import search as store_search
+
+    monkeypatch.setattr(store_search, "FLUSH_LIMIT", 2)  # a "big" backlog of three posts
+    day = 1_700_000_000_000
+    ingest_posts(call, 61, [(f"tide table {n}", (), day + n) for n in range(3)])
+    search(view, qtbot, "tide")
+    assert view.model.rowCount() == 0
+    assert "still indexing 3 new posts" in view.status.text()
+    call(lambda desk: desk.service.store.index_text())
+    search(view, qtbot, "tide")
+    assert view.model.rowCount() == 3 and "indexing" not in view.status.text()

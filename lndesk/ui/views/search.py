@@ -57,6 +57,7 @@ class SearchView(QWidget):
         self.bridge = bridge
         self._generation = 0
         self._offset = 0
+        self._pending = 0
         self._params: SearchParams | None = None
         self._busy = False
         self._authors_stale = True
@@ -221,6 +222,7 @@ class SearchView(QWidget):
         else:
             self.model.append(results)
         self._offset = offset + len(results)
+        self._pending = getattr(results, "pending", 0)
         self.more.setVisible(len(results) >= PAGE)
         self._show_state()
         self.searched.emit()
@@ -231,6 +233,7 @@ class SearchView(QWidget):
         self._busy = False
         self.more.setEnabled(True)
         self.more.hide()
+        self._pending = 0
         self.model.set_results([])
         self.error.setText(error_text(error))
         self.error.show()
@@ -245,6 +248,10 @@ class SearchView(QWidget):
             self.status.setText(f"{count}{more} result{'s' if count != 1 else ''}")
         else:
             self.status.clear()
+        if self._pending:
+            # A big sync just arrived: its text is indexed in the background, search again soon.
+            pending = f"still indexing {self._pending} new post{'s' if self._pending != 1 else ''}"
+            self.status.setText(f"{self.status.text()} ({pending})".strip())
         if params is None or params.empty():
             self.empty.setText(
                 "Type words to find posts again: by anyone stored here, yours included. "
