@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from lndesk.app.curation import CurationMixin
-from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_CONFIRMED
+from lndesk.app.datadir import OWN_LOG_CONFIRMED
 from lndesk.app.desk_events import AnyEvent, AppEvent, LocalChanged, NetworkUnavailable
+from lndesk.app.desk_network import NetworkMixin
 from lndesk.app.items import (
     AuthorItem,
     IdentityInfo,
     ListEntry,
-    NetworkInfo,
-    PeerItem,
     PostItem,
     Quoted,
     display_name,
@@ -87,7 +86,7 @@ def _quoted_ref(content: object) -> tuple[bytes, int, bytes] | None:
     return (ref.author, ref.seq, ref.id)
 
 
-class Desk(CurationMixin):
+class Desk(CurationMixin, NetworkMixin):
     def __init__(self, service: Service, emit: Callable[[AnyEvent], None] = lambda _e: None):
         self.service = service
         self.own = service.public_key
@@ -550,58 +549,3 @@ class Desk(CurationMixin):
         self._emit(LocalChanged("published"))
         self._emit(LocalChanged("profile"))
         return result.ingest.stored
-
-    # --- network ------------------------------------------------------------------
-
-    def peers(self) -> list[PeerItem]:
-        if self.node is None:
-            return []
-        items = []
-        for status in self.node.node.peers():
-            key = status.key or b""
-            name = self.store.feed_state(key).name if key else None
-            items.append(
-                PeerItem(
-                    key=key,
-                    name=display_name(name, key) if key else status.peer_id[:12],
-                    peer_id=status.peer_id,
-                    address=status.address,
-                    latency_ms=status.latency_ms,
-                    syncing=status.syncing,
-                )
-            )
-        return items
-
-    def network(self, problem: str | None = None) -> NetworkInfo:
-        config = self.service.config
-        node = self.node
-        return NetworkInfo(
-            online=node is not None,
-            peer_id=node.node.peer_id if node is not None else "",
-            addresses=tuple(node.node.addresses()) if node is not None else (),
-            port=config.port,
-            bootstrap=tuple(config.bootstrap),
-            mdns=config.mdns,
-            problem=problem,
-        )
-
-    def save_network(self, port: int, bootstrap: Sequence[str], mdns: bool) -> None:
-        """Check and save the network settings (the caller restarts the network)."""
-        if not 0 <= port <= 65535:
-            raise UsageError(
-                f"{port} is not a TCP port", "Use 1024-65535, or 0 to let the system choose."
-            )
-        cleaned = [a.strip() for a in bootstrap if a.strip()]
-        from lndesk.p2p.node import parse_peer_address  # noqa: PLC0415 - loads libp2p
-
-        for address in cleaned:
-            parse_peer_address(address)
-        config = self.service.config
-        config.port, config.bootstrap, config.mdns = port, cleaned, mdns
-        config.save(self.service.data_dir / CONFIG_NAME)
-        self._emit(LocalChanged("network"))
-
-    async def connect(self, address: str) -> bytes | None:
-        if self.node is None:
-            raise UsageError("the network is not running", "See the Network screen for why.")
-        return await self.node.node.connect(address)
