@@ -9,29 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import Cli
 from store_helpers import child_env
 
 from lndesk.app.service import Service, create_identity
-from lndesk.cli.main import main
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_text
 from lndesk.store.store import Store
-
-
-class Cli:
-    """Runs ``lndesk`` in-process against one data directory and captures its output."""
-
-    def __init__(self, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.data_dir = data_dir
-        self.capsys = capsys
-
-    def __call__(self, *args: str, expect: int = 0) -> str:
-        self.capsys.readouterr()
-        code = main(["--data-dir", str(self.data_dir), *args])
-        out, err = self.capsys.readouterr()
-        assert code == expect, f"lndesk {' '.join(args)} exited {code}\n{out}\n{err}"
-        self.err = err
-        return out
 
 
 @pytest.fixture
