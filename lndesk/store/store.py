@@ -26,21 +26,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lndesk.content import (
-    READING_LIST,
-    TOMBSTONE,
-    Content,
-    Edit,
-    ReadingList,
-    Ref,
-    Tombstone,
-    encode_content,
-    parse_content,
-)
+from lndesk.content import Content, encode_content, parse_content
 from lndesk.entry import Entry, create_entry, decode_entry
 from lndesk.errors import (
-    ContentError,
-    EntryError,
     ForkedFeedError,
     StoreCorruptError,
     StoreError,
@@ -50,33 +38,19 @@ from lndesk.errors import (
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
 from lndesk.store.fulltext import FullText
-from lndesk.store.index import (
-    PAYLOAD_ABSENT,
-    PAYLOAD_INVALID,
-    PAYLOAD_PRESENT,
-    EntryRow,
-    FeedState,
-    Index,
-    IndexItem,
-)
+from lndesk.store.index import EntryRow, FeedState, Index, IndexItem
 from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
-from lndesk.store.logfile import (
-    HEADER_SIZE,
-    KIND_ENTRY,
-    KIND_FORK_PROOF,
-    LogFile,
-    Record,
-    ScanEnd,
-    encode_record,
-)
+from lndesk.store.logfile import KIND_ENTRY, KIND_FORK_PROOF, LogFile, encode_record
 from lndesk.store.purge import purge_payloads, replay_journal
+from lndesk.store.records import index_item, parse_payload
+from lndesk.store.recovery import catch_up
+from lndesk.store.refs import already_deleted, check_own_refs
 
 log = logging.getLogger(__name__)
 
 LOG_NAME = "entries.log"
 INDEX_NAME = "index.sqlite3"
 LOCK_NAME = "store.lock"
-_REINDEX_BATCH = 5000
 INDEX_RULES = b"2"
 """Version of the rules that derive the index from the log (content validity, tag
 normal form, what follows and tombstones mean). Bump it when they change: every store
@@ -151,30 +125,15 @@ class Store:
     # --- recovery and reindexing ---------------------------------------------
 
     def _catch_up(self) -> None:
-        """Index what the log holds past ``log_end``; cut a torn tail.
-
-        ``log_id`` is written only when a full rebuild has read the whole log: until then
-        a later open rebuilds again instead of trusting a partial index (and mistaking
-        damage in the middle of the log for a torn tail).
-        """
-        known_log = self.index.get_meta("log_id")
-        log_end_raw = self.index.get_meta("log_end")
-        start = int(log_end_raw.decode()) if log_end_raw else HEADER_SIZE
-        rules = self.index.get_meta("rules")
-        if known_log is not None and rules != INDEX_RULES:
-            self._warn("this version reads entries differently; rebuilding the index")
-            self._reset_index()
-        elif known_log == self.log.log_id and start <= self.log.end:
-            self._index_from(start, trusted_tail=True)
-            return
-        elif known_log is not None or self.index.count_entries():
-            self._warn("the index did not match the log; rebuilding it from the log")
-            self._reset_index()
-        self._index_from(HEADER_SIZE, trusted_tail=False)
-        self.index.begin()
-        self.index.set_meta("log_id", self.log.log_id)
-        self.index.set_meta("rules", INDEX_RULES)
-        self.index.commit()
+        """Index what the log holds past ``log_end`` (:mod:`lndesk.store.recovery`)."""
+        catch_up(
+            self.index,
+            self.log,
+            INDEX_RULES,
+            rebuild=self._reset_index,
+            write=self._write_index,
+            warn=self._warn,
+        )
 
     def reindex(self) -> int:
         """Rebuild the index from the log. Returns the number of entries indexed."""
@@ -182,60 +141,13 @@ class Store:
         self._catch_up()
         return self.index.count_entries()
 
-    def _reset_index(self) -> None:
+    def _reset_index(self) -> Index:
         self.index.close()
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / (INDEX_NAME + suffix)).unlink()
         self.index = Index(self.directory / INDEX_NAME, self._content_at)
-
-    def _index_from(self, start: int, *, trusted_tail: bool) -> None:
-        batch: list[Record] = []
-        end: ScanEnd | None = None
-        for item in self.log.scan(start):
-            if isinstance(item, ScanEnd):
-                end = item
-                break
-            batch.append(item)
-            if len(batch) >= _REINDEX_BATCH:
-                self._index_records(batch)
-                batch = []
-        self._index_records(batch)
-        if end is not None and end.torn:
-            # Past the index's log_end only unfinished appends can lie: a bad record there is
-            # a torn write. Without that knowledge, bad bytes followed by a valid record are
-            # damage in the middle of the log, which must never be cut away.
-            if not trusted_tail:
-                found = self.log.valid_record_after(end.valid_end)
-                if found is not None:
-                    raise StoreCorruptError(
-                        f"the log is damaged at offset {end.valid_end} ({end.problem}); "
-                        f"valid records follow at offset {found}"
-                    )
-            self.log.truncate(end.valid_end, end.problem or "torn write")
-            self._warn(
-                f"the last write to the log was interrupted ({end.problem}); "
-                f"cut {end.file_size - end.valid_end} bytes. No completed post was lost."
-            )
-
-    def _index_records(self, records: Sequence[Record]) -> None:
-        if not records:
-            return
-        items = []
-        forks = []
-        for record in records:
-            try:
-                entry = decode_entry(record.entry)
-            except EntryError as exc:
-                raise StoreCorruptError(
-                    f"the log record at offset {record.offset} holds an unreadable entry: {exc}"
-                ) from exc
-            if record.kind == KIND_FORK_PROOF:
-                forks.append((record.offset, entry))
-            else:
-                items.append(_index_item(record.offset, record.received_ms, entry, record.payload))
-        last = records[-1]
-        self._write_index(items, forks, last.offset + last.size)
+        return self.index
 
     def _write_index(
         self,
@@ -315,7 +227,7 @@ class Store:
     def _content_at(self, offset: int) -> Content | None:
         """The content of the log record at ``offset`` (None: no usable payload)."""
         record = self.log.read(offset)
-        return _parse(decode_entry(record.entry), record.payload)[0]
+        return parse_payload(decode_entry(record.entry), record.payload)[0]
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
@@ -334,12 +246,7 @@ class Store:
                 f"below entry {state.max_seq}",
                 "Sync with peers that hold your feed before publishing again.",
             )
-        if isinstance(content, Tombstone):
-            self._check_tombstone(identity.public_key, content, state.height + 1)
-        elif isinstance(content, Edit):
-            self._check_edit(identity.public_key, content.ref, state.height + 1)
-        elif isinstance(content, ReadingList) and content.of is not None:
-            self._check_list_update(identity.public_key, content.of, state.height + 1)
+        check_own_refs(self.index, self._content_at, identity.public_key, content, state.height + 1)
         payload = encode_content(content)
         entry = create_entry(
             identity,
@@ -351,39 +258,6 @@ class Store:
         )
         self._append([(entry, payload)], now_ms(), state.max_seq)
         return entry
-
-    def _check_tombstone(self, author: bytes, content: Tombstone, seq: int) -> None:
-        ref = content.ref
-        held = self.index.stored_ids(author, ref.seq, ref.seq).get(ref.seq)
-        if ref.author != author or ref.seq >= seq or held is None or held[0] != ref.id:
-            raise ContentError("you can only delete entries of your own log")
-
-    def _check_edit(self, author: bytes, ref: Ref, seq: int) -> None:
-        """An edit names one of my stored posts or replies, not deleted (protocol 10.8)."""
-        row = self._own_entry(author, ref, seq)
-        if row is None or row.type not in ("post", "reply"):
-            raise ContentError("you can only edit your own posts and replies")
-        if row.deleted:
-            raise ContentError("that post was deleted; it cannot be edited")
-
-    def _check_list_update(self, author: bytes, of: Ref, seq: int) -> None:
-        """A list update names the first version of one of my stored reading lists."""
-        row = self._own_entry(author, of, seq)
-        if row is not None and row.type == READING_LIST and row.deleted:
-            raise ContentError("that reading list was deleted")
-        first = self.load(row).content if row is not None else None
-        if not isinstance(first, ReadingList) or first.of is not None:
-            raise ContentError(
-                "you can only update your own reading lists",
-                "An update names the list's first version.",
-            )
-
-    def _own_entry(self, author: bytes, ref: Ref, seq: int) -> EntryRow | None:
-        """The stored entry ``ref`` names, if it is ``author``'s and before ``seq``."""
-        if ref.author != author or ref.seq >= seq:
-            return None
-        rows = self.index.entry_rows("f.key = ? AND e.seq = ?", (author, ref.seq))
-        return rows[0] if rows and rows[0].id == ref.id else None
 
     def ingest(
         self,
@@ -425,11 +299,11 @@ class Store:
         """Store one author's new entries; ``max_seq`` is the feed's before them."""
         if not new:
             return
-        items = [_index_item(0, received_ms, entry, payload) for entry, payload in new]
+        items = [index_item(0, received_ms, entry, payload) for entry, payload in new]
         payloads = [payload for _, payload in new]
-        doomed, named = self._already_deleted(items, max_seq)
+        doomed, named = already_deleted(self.index, items, max_seq)
         for number in doomed:
-            items[number] = _index_item(0, received_ms, items[number].entry, None)
+            items[number] = index_item(0, received_ms, items[number].entry, None)
             payloads[number] = None
         records = [
             encode_record(KIND_ENTRY, received_ms, item.entry.raw, payload)
@@ -438,48 +312,6 @@ class Store:
         for item, offset in zip(items, self.log.append(records), strict=True):
             item.offset = offset
         self._write_index(items, [], self.log.end, tombstoned=named)
-
-    def _already_deleted(
-        self, items: Sequence[IndexItem], max_seq: int
-    ) -> tuple[list[int], set[bytes]]:
-        """Which new entries a tombstone (stored, or in the batch) deletes already, with
-        the edits and list updates of entries it deletes: they are stored without their
-        payloads, which never reach the disk. Tombstones always keep theirs.
-
-        Also returns the ids that were looked up and found named: of the new entries'
-        ids, exactly those a tombstone (stored, or in the batch) names, which spares the
-        index a second look (``Index.add_entries``)."""
-        author = items[0].entry.author
-        named: set[bytes] = set()
-        ask: set[bytes] = set()
-        for item in items:
-            entry, content = item.entry, item.content
-            if isinstance(content, Tombstone):
-                if content.ref.author == author and content.ref.seq < entry.seq:
-                    named.add(content.ref.id)
-            elif isinstance(content, Edit):
-                ask.add(content.ref.id)
-            elif isinstance(content, ReadingList) and content.of is not None:
-                ask.add(content.of.id)
-            if entry.seq < max_seq:  # only a later entry, stored already, can name it
-                ask.add(entry.id)
-        if not named and not ask:
-            return [], named  # the common case: a run after the feed's head, no tombstones
-        named |= self.index.tombstoned_ids(author, sorted(ask - named))
-        doomed = []
-        for number, item in enumerate(items):
-            if item.payload_state == PAYLOAD_ABSENT or item.entry.type == TOMBSTONE:
-                continue
-            content = item.content
-            if isinstance(content, Edit):
-                target: Ref | None = content.ref
-            elif isinstance(content, ReadingList):
-                target = content.of
-            else:
-                target = None
-            if item.entry.id in named or (target is not None and target.id in named):
-                doomed.append(number)
-        return doomed, named
 
     # --- reading -------------------------------------------------------------
 
@@ -495,7 +327,7 @@ class Store:
     def load(self, row: EntryRow) -> StoredEntry:
         record = self.log.read(row.offset)
         entry = decode_entry(record.entry)
-        content, error = _parse(entry, record.payload)
+        content, error = parse_payload(entry, record.payload)
         return StoredEntry(
             entry,
             record.payload,
@@ -611,29 +443,6 @@ class _PrevReader:
         if held is None:
             return None
         return decode_entry(self._log.read(held[1]).entry).prev
-
-
-def _parse(entry: Entry, payload: bytes | None) -> tuple[Content | None, str | None]:
-    if payload is None:
-        return None, None
-    try:
-        return parse_content(entry.type, payload), None
-    except ContentError as exc:
-        return None, exc.message
-    except Exception as exc:  # a peer's payload must never take the store down
-        log.warning("payload of entry %d could not be parsed: %r", entry.seq, exc)
-        return None, f"unreadable payload ({type(exc).__name__})"
-
-
-def _index_item(offset: int, received_ms: int, entry: Entry, payload: bytes | None) -> IndexItem:
-    content, error = _parse(entry, payload)
-    if payload is None:
-        state = PAYLOAD_ABSENT
-    elif error is not None:
-        state = PAYLOAD_INVALID
-    else:
-        state = PAYLOAD_PRESENT
-    return IndexItem(offset, received_ms, entry, state, content)
 
 
 def _lock(path: Path) -> int:

@@ -1,0 +1,113 @@
+"""Bringing the index level with the log: catching up on open, rebuilding, torn tails.
+
+The index records ``log_end``, how far into the log it is complete, and ``log_id``,
+which log it was built from. On open the store indexes what lies past ``log_end``; an
+index of another log, or built by other rules, is rebuilt from the whole log. A bad
+record at the end of the log is a torn write and is cut off with a warning; bad bytes
+followed by valid records are damage, which is never cut away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from lndesk.entry import Entry, decode_entry
+from lndesk.errors import EntryError, StoreCorruptError
+from lndesk.store.index import Index, IndexItem
+from lndesk.store.logfile import HEADER_SIZE, KIND_FORK_PROOF, LogFile, Record, ScanEnd
+from lndesk.store.records import index_item
+
+REINDEX_BATCH = 5000
+
+WriteIndex = Callable[[list[IndexItem], list[tuple[int, Entry]], int], None]
+"""Indexes entries and fork proofs in one transaction, with the new ``log_end``."""
+Warn = Callable[[str], None]
+
+
+def catch_up(
+    index: Index,
+    log_file: LogFile,
+    rules: bytes,
+    *,
+    rebuild: Callable[[], Index],
+    write: WriteIndex,
+    warn: Warn,
+) -> None:
+    """Index what ``log_file`` holds past ``log_end``; cut a torn tail.
+
+    ``rebuild`` drops the index and returns a fresh, empty one (which ``write`` then
+    writes to). ``log_id`` is written only when a full rebuild has read the whole log:
+    until then a later open rebuilds again instead of trusting a partial index (and
+    mistaking damage in the middle of the log for a torn tail).
+    """
+    known_log = index.get_meta("log_id")
+    log_end_raw = index.get_meta("log_end")
+    start = int(log_end_raw.decode()) if log_end_raw else HEADER_SIZE
+    known_rules = index.get_meta("rules")
+    if known_log is not None and known_rules != rules:
+        warn("this version reads entries differently; rebuilding the index")
+        index = rebuild()
+    elif known_log == log_file.log_id and start <= log_file.end:
+        index_log(log_file, start, trusted_tail=True, write=write, warn=warn)
+        return
+    elif known_log is not None or index.count_entries():
+        warn("the index did not match the log; rebuilding it from the log")
+        index = rebuild()
+    index_log(log_file, HEADER_SIZE, trusted_tail=False, write=write, warn=warn)
+    index.begin()
+    index.set_meta("log_id", log_file.log_id)
+    index.set_meta("rules", rules)
+    index.commit()
+
+
+def index_log(
+    log_file: LogFile, start: int, *, trusted_tail: bool, write: WriteIndex, warn: Warn
+) -> None:
+    """Index the log's records from ``start`` on, in batches; cut a torn tail."""
+    batch: list[Record] = []
+    end: ScanEnd | None = None
+    for item in log_file.scan(start):
+        if isinstance(item, ScanEnd):
+            end = item
+            break
+        batch.append(item)
+        if len(batch) >= REINDEX_BATCH:
+            _index_records(batch, write)
+            batch = []
+    _index_records(batch, write)
+    if end is not None and end.torn:
+        # Past the index's log_end only unfinished appends can lie: a bad record there is
+        # a torn write. Without that knowledge, bad bytes followed by a valid record are
+        # damage in the middle of the log, which must never be cut away.
+        if not trusted_tail:
+            found = log_file.valid_record_after(end.valid_end)
+            if found is not None:
+                raise StoreCorruptError(
+                    f"the log is damaged at offset {end.valid_end} ({end.problem}); "
+                    f"valid records follow at offset {found}"
+                )
+        log_file.truncate(end.valid_end, end.problem or "torn write")
+        warn(
+            f"the last write to the log was interrupted ({end.problem}); "
+            f"cut {end.file_size - end.valid_end} bytes. No completed post was lost."
+        )
+
+
+def _index_records(records: Sequence[Record], write: WriteIndex) -> None:
+    if not records:
+        return
+    items = []
+    forks = []
+    for record in records:
+        try:
+            entry = decode_entry(record.entry)
+        except EntryError as exc:
+            raise StoreCorruptError(
+                f"the log record at offset {record.offset} holds an unreadable entry: {exc}"
+            ) from exc
+        if record.kind == KIND_FORK_PROOF:
+            forks.append((record.offset, entry))
+        else:
+            items.append(index_item(record.offset, record.received_ms, entry, record.payload))
+    last = records[-1]
+    write(items, forks, last.offset + last.size)
