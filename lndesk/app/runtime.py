@@ -20,6 +20,7 @@ import contextlib
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -113,7 +114,12 @@ class NodeRuntime:
                 logger.exception("an event listener failed")
 
     def start(
-        self, timeout: float = 60.0, *, wait_network: bool = True, defer_network: bool = False
+        self,
+        timeout: float | None = 60.0,
+        *,
+        wait_network: bool = True,
+        defer_network: bool = False,
+        waiting: Callable[[float], None] | None = None,
     ) -> None:
         """Open the data directory and start the node; raise what went wrong, if anything.
 
@@ -123,13 +129,24 @@ class NodeRuntime:
         desktop app calls it once its window is drawn, because loading libp2p (a second
         of Python work) on the node thread would otherwise compete with the first paint
         for the interpreter lock.
+
+        ``waiting(seconds_so_far)`` is called about every 50 ms while the store opens (the
+        app keeps its event loop turning and, when it takes long, says why: after an
+        upgrade the index is rebuilt from the log once, which takes seconds for a big
+        store). ``timeout=None`` waits as long as the node thread is alive.
         """
         self._wait_network = wait_network and self._network
         self._defer_network = defer_network and not self._wait_network
         self._thread = threading.Thread(target=self._thread_main, name="lndesk-node", daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout):
-            raise NodeNotRunningError("the node did not start in time")
+        started = time.monotonic()
+        while not self._ready.wait(0.05 if waiting is not None else timeout):
+            elapsed = time.monotonic() - started
+            if waiting is None or (timeout is not None and elapsed > timeout):
+                raise NodeNotRunningError("the node did not start in time")
+            if not self._thread.is_alive():
+                break
+            waiting(elapsed)
         if self._error is not None:
             error, self._error = self._error, None
             self._thread.join(timeout)

@@ -119,12 +119,15 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
             return 0
         identity = unlocked if isinstance(unlocked, Identity) else None
     runtime = NodeRuntime(data_dir, identity=identity)
+    opening = _OpeningNotice()
     try:
-        runtime.start(wait_network=False, defer_network=True)
+        runtime.start(None, wait_network=False, defer_network=True, waiting=opening.update)
     except Exception as exc:
+        opening.close()
         _cannot_start(describe(exc))
         instance.close()
         return 1
+    opening.close()
 
     from lndesk.ui.bridge import Bridge  # noqa: PLC0415
     from lndesk.ui.main_window import MainWindow  # noqa: PLC0415
@@ -151,6 +154,36 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
         bridge.close()
         runtime.stop()
         instance.close()
+
+
+class _OpeningNotice:
+    """Says why the window has not appeared when opening the data takes long (the index is
+    rebuilt from the log once after an upgrade: about 20 s per million entries)."""
+
+    AFTER_S = 1.0
+
+    def __init__(self) -> None:
+        self.box: QMessageBox | None = None
+
+    def update(self, elapsed: float) -> None:
+        if self.box is None and elapsed >= self.AFTER_S:
+            self.box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "lndesk",
+                "Opening your posts…\n\nIf lndesk was just updated, it is rebuilding its "
+                "index from your log, once; with many posts this takes a while. Nothing is "
+                "lost, and the window opens when it is done.",
+                QMessageBox.StandardButton.NoButton,
+            )
+            self.box.setStandardButtons(QMessageBox.StandardButton.NoButton)
+            self.box.show()
+        QApplication.processEvents()
+
+    def close(self) -> None:
+        if self.box is not None:
+            self.box.hide()  # close() is refused by a message box without buttons
+            self.box.deleteLater()
+            self.box = None
 
 
 def _cannot_start(message: str) -> None:

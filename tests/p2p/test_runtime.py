@@ -127,3 +127,43 @@ def test_restart_network_applies_the_saved_settings(tmp_path: Path) -> None:
         assert sum(isinstance(e, NodeStarted) for e in seen) == 1  # + the first one
     finally:
         ann.stop()
+
+
+def test_a_slow_store_open_keeps_the_caller_informed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a big store after an upgrade rebuilds its index (seconds): the caller's
+    ``waiting`` runs meanwhile, so a window can keep its event loop turning and say why."""
+    import lndesk.app.runtime as runtime_module
+
+    opened = threading.Event()
+
+    class SlowService(Service):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            opened.wait(10)  # the store "rebuilds" until the test has seen a few waits
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime_module, "Service", SlowService)
+    create_identity(tmp_path / "ann")
+    waits: list[float] = []
+
+    def waiting(elapsed: float) -> None:
+        waits.append(elapsed)
+        if len(waits) == 3:
+            opened.set()
+
+    runtime = NodeRuntime(tmp_path / "ann", network=False, control=False)
+    runtime.start(None, wait_network=False, waiting=waiting)
+    try:
+        assert len(waits) >= 3 and waits == sorted(waits)
+        answers: queue.Queue[object] = queue.Queue()
+        runtime.submit(lambda desk: desk.own, lambda result, _error: answers.put(result))
+        own = answers.get(timeout=10)
+        assert isinstance(own, bytes) and len(own) == 32  # the desk answers: the store is open
+    finally:
+        runtime.stop()
+    # An error while opening still reaches the caller through the same loop.
+    with pytest.raises(NoIdentityError):
+        NodeRuntime(tmp_path / "nobody", network=False, control=False).start(
+            None, waiting=lambda _s: opened.set()
+        )
