@@ -28,6 +28,7 @@ from typing import Any
 
 import trio
 
+from lndesk import canonical
 from lndesk.content import REPLY, SHARE, Reply, Share, addressed_keys, parse_content
 from lndesk.entry import Entry, decode_entry
 from lndesk.errors import (
@@ -65,12 +66,19 @@ CATCHUP_OVERLAP_MS = 60 * 60 * 1000
 Items = Sequence[tuple[bytes, bytes | None]]
 
 
+_SHARE_TYPE = canonical.encode(SHARE)
+_REPLY_TYPE = canonical.encode(REPLY)
+"""The deterministic encodings of the two types that name other entries: an entry of
+either type holds these bytes (its ``type`` field), so an entry without them needs no
+decoding here."""
+
+
 def context_refs(items: Iterable[tuple[bytes, bytes | None]]) -> list[EntryRef]:
     """The entries that stored entries name: what a share shares, what a reply answers."""
     refs: list[EntryRef] = []
     for raw, payload in items:
-        if payload is None:
-            continue
+        if payload is None or (_SHARE_TYPE not in raw and _REPLY_TYPE not in raw):
+            continue  # most synced entries are posts: skip decoding them a second time
         try:
             entry = decode_entry(raw)
             if entry.type not in (SHARE, REPLY):
