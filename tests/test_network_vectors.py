@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import struct
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +21,7 @@ import pytest
 from cbor_reference import ref_encode
 from libp2p.kad_dht.kad_dht import _encode_key
 from libp2p.pubsub.pb import rpc_pb2
+from vector_reading import VECTOR_DIR, b, hx, load, params
 
 from lndesk import errors
 from lndesk.entry import decode_entry
@@ -58,20 +58,7 @@ from lndesk.p2p.wire import (
 )
 from lndesk.store.ingest import decode_batch, plan_batch
 
-VECTOR_DIR = Path(__file__).parent / "vectors"
-NETWORK = json.loads((VECTOR_DIR / "network.json").read_text(encoding="utf-8"))
-
-
-def hx(text: str) -> bytes:
-    return bytes.fromhex(text)
-
-
-def b(text: str | None) -> bytes | None:
-    return None if text is None else bytes.fromhex(text)
-
-
-def params(vectors: list[dict[str, Any]]) -> list[Any]:
-    return [pytest.param(v, id=v["name"]) for v in vectors]
+NETWORK = load("network.json")
 
 
 def message_from(doc: dict[str, Any]) -> Message:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.util
-import json
 import struct
 import zlib
 from pathlib import Path
@@ -24,22 +23,21 @@ import nacl.signing
 import pytest
 from cbor_reference import ref_encode
 from mnemonic import Mnemonic
+from vector_reading import (
+    VECTOR_DIR,
+    b,
+    content_from,
+    from_desc,
+    hx,
+    load,
+    params,
+    same,
+    same_content,
+    sorted_maps,
+)
 
 from lndesk import canonical, errors
 from lndesk.content import (
-    Content,
-    Edit,
-    Follow,
-    ListItem,
-    Post,
-    Profile,
-    ReadingList,
-    Ref,
-    Reply,
-    Share,
-    Tombstone,
-    Unfollow,
-    Unknown,
     encode_content,
     is_valid_tag,
     normalize_tag,
@@ -58,115 +56,8 @@ from lndesk.keytext import key_from_text, key_to_link, key_to_text, parse_key_or
 from lndesk.store.ingest import plan_batch
 from lndesk.store.logfile import HEADER_SIZE, MAGIC, LogFile, Record, ScanEnd, encode_record
 
-VECTOR_DIR = Path(__file__).parent / "vectors"
 SUITES = {"keys", "cbor", "entries", "content", "keyfile", "logfile", "backup", "negative"}
 SUITES.add("network")  # checked by tests/test_network_vectors.py
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((VECTOR_DIR / name).read_text(encoding="utf-8"))
-
-
-def b(text: str | None) -> bytes | None:
-    return None if text is None else bytes.fromhex(text)
-
-
-def hx(text: str) -> bytes:
-    return bytes.fromhex(text)
-
-
-def params(vectors: list[dict[str, Any]]) -> list[Any]:
-    return [pytest.param(v, id=v["name"]) for v in vectors]
-
-
-# --- described values ------------------------------------------------------------
-
-
-def from_desc(desc: dict[str, Any]) -> Any:
-    """The tagged JSON description of a CBOR value, as a Python value."""
-    ((kind, value),) = desc.items()
-    if kind == "int":
-        return int(value)
-    if kind == "bytes":
-        return hx(value)
-    if kind == "text":
-        return value
-    if kind == "array":
-        return [from_desc(item) for item in value]
-    if kind == "map":
-        return {key: from_desc(item) for key, item in value}
-    if kind == "bool":
-        assert type(value) is bool
-        return value
-    if kind == "null":
-        return None
-    raise AssertionError(f"unknown description {kind!r}")
-
-
-def same(left: Any, right: Any) -> bool:
-    """Equality that tells bool from int and keeps map order significant."""
-    if type(left) is not type(right):
-        return False
-    if type(left) is list:
-        return len(left) == len(right) and all(map(same, left, right))
-    if type(left) is dict:
-        return list(left) == list(right) and all(same(left[k], right[k]) for k in left)
-    return bool(left == right)
-
-
-def ref_from(doc: dict[str, Any]) -> Ref:
-    return Ref(hx(doc["author"]), doc["seq"], hx(doc["id"]))
-
-
-def content_from(doc: dict[str, Any]) -> Content:
-    kind = doc["type"]
-    mentions = tuple(hx(key) for key in doc.get("mentions", ()))
-    question = bool(doc.get("question", False))
-    if kind == "post":
-        return Post(doc["text"], tuple(doc["tags"]), tuple(doc["links"]), mentions, question)
-    if kind == "reply":
-        return Reply(
-            doc["text"],
-            ref_from(doc["root"]),
-            ref_from(doc["parent"]),
-            tuple(doc["tags"]),
-            tuple(doc["links"]),
-            mentions,
-        )
-    if kind == "edit":
-        return Edit(
-            ref_from(doc["ref"]),
-            doc["text"],
-            tuple(doc["tags"]),
-            tuple(doc["links"]),
-            mentions,
-            question,
-        )
-    if kind == "readinglist":
-        items = tuple(
-            ListItem(
-                None if item["ref"] is None else ref_from(item["ref"]), item["link"], item["note"]
-            )
-            for item in doc["items"]
-        )
-        return ReadingList(doc["title"], items, None if doc["of"] is None else ref_from(doc["of"]))
-    if kind == "follow":
-        return Follow(hx(doc["feed"]))
-    if kind == "unfollow":
-        return Unfollow(hx(doc["feed"]))
-    if kind == "profile":
-        return Profile(doc["name"], doc["bio"], hx(doc["avatar"]))
-    if kind == "share":
-        return Share(ref_from(doc["ref"]), doc["comment"])
-    if kind == "tombstone":
-        return Tombstone(ref_from(doc["ref"]))
-    return Unknown(kind, from_desc(doc["value"]))
-
-
-def same_content(left: Content, right: Content) -> bool:
-    if isinstance(left, Unknown) and isinstance(right, Unknown):
-        return left.type == right.type and same(_sorted_maps(left.value), _sorted_maps(right.value))
-    return left == right
 
 
 def blake2b_256(data: bytes) -> bytes:
@@ -247,17 +138,7 @@ def test_cbor_vector(vector: dict[str, Any]) -> None:
     assert ref_encode(value) == expected
     decoded = canonical.decode(expected)
     assert same(decoded, canonical.decode(canonical.encode(decoded)))
-    assert same(_sorted_maps(value), decoded)
-
-
-def _sorted_maps(value: Any) -> Any:
-    """``value`` with every map in the order of its encoded keys (the decoded order)."""
-    if type(value) is list:
-        return [_sorted_maps(item) for item in value]
-    if type(value) is dict:
-        keys = sorted(value, key=ref_encode)
-        return {key: _sorted_maps(value[key]) for key in keys}
-    return value
+    assert same(sorted_maps(value), decoded)
 
 
 # --- entries -----------------------------------------------------------------------
@@ -532,7 +413,7 @@ def test_backup_file() -> None:
 
     decoded = canonical.decode(data)
     assert list(decoded) == ["key", "feed", "format", "entries", "version"]
-    assert same(decoded, _sorted_maps(doc))
+    assert same(decoded, sorted_maps(doc))
     assert decode_key_file(decoded["key"]).public_key == feed
 
     entries = [decode_entry(raw) for raw, _ in decoded["entries"]]

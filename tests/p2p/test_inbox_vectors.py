@@ -7,14 +7,13 @@ gives the fields back; every negative vector raises exactly the named error clas
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from cbor_reference import ref_encode
 from libp2p.pubsub.pb import rpc_pb2
+from vector_reading import hx, load, params
 
 from lndesk import errors
 from lndesk.p2p.catchup import (
@@ -40,16 +39,7 @@ from lndesk.p2p.inbox import (
 from lndesk.p2p.pubsub import message_id
 from lndesk.p2p.wire import Error, StreamGone
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "network.json"
-INBOX = json.loads(VECTORS.read_text(encoding="utf-8"))["inbox"]
-
-
-def hx(text: str) -> bytes:
-    return bytes.fromhex(text)
-
-
-def params(vectors: list[dict[str, Any]]) -> list[Any]:
-    return [pytest.param(v, id=v["name"]) for v in vectors]
+INBOX = load("network.json")["inbox"]
 
 
 def test_limits_and_protocol_id() -> None:
