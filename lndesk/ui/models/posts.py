@@ -12,7 +12,6 @@ so a view keeps its selection and, with :mod:`lndesk.ui.views.posts`, its scroll
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +24,6 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from shiboken6 import isValid
 
 from lndesk.app.desk import BOOKMARKS, THREAD, Refresh
 from lndesk.app.events import (
@@ -75,18 +73,6 @@ NAMES_CAP = 200
 
 Key = tuple[bytes, int]
 
-_MODELS: weakref.WeakSet[PostListModel] = weakref.WeakSet()
-
-
-def post_changed(key: Key) -> None:
-    """A post's current version changed (I edited it): every list showing it reads it again.
-
-    The desk's refresh reports new rows and changed counts, not a new text of a row a list
-    already holds, so the lists are told which row to load again."""
-    for model in list(_MODELS):
-        if isValid(model):  # a list whose window has gone is skipped
-            model.reload(key)
-
 
 def follow_offer(item: PostItem) -> tuple[bytes, str] | None:
     """(key, name) of a shared post's author I do not follow yet, if ``item`` is such a share."""
@@ -130,14 +116,9 @@ class PostListModel(QAbstractListModel):
         self._started = False
         self.reading_row = 0
         """The first row in view (the view keeps it up to date)."""
-        self._stale: set[Key] = set()
-        """Rows to load again in full on the next refresh (a new version, a follow)."""
-        self._reloading: set[Key] = set()
-        """The stale rows the refresh in flight loads again."""
         self._names: dict[bytes, str] = {}
         """Names of mentioned people, as far as asked."""
         self._naming: set[bytes] = set()
-        _MODELS.add(self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_DELAY_MS)
@@ -232,8 +213,6 @@ class PostListModel(QAbstractListModel):
     def _on_failed(self, error: BaseException) -> None:
         self._fetching = False
         self._refreshing = False
-        self._stale |= self._reloading  # read them again next time
-        self._reloading = set()
         message = error_text(error)
         logger.warning("a post list could not be loaded: %s", message)
         self.failed.emit(message)
@@ -253,13 +232,6 @@ class PostListModel(QAbstractListModel):
             isinstance(event, LocalChanged) and event.what in REFRESHED_BY
         ):
             self.schedule_refresh()
-
-    def reload(self, key: Key) -> None:
-        """Load the row ``key`` again in full on the next refresh (if this list shows it)."""
-        if key in self._rows:
-            self._stale.add(key)
-            if self._started:
-                self.schedule_refresh()
 
     # --- following a shared post's author ------------------------------------------
 
@@ -342,9 +314,8 @@ class PostListModel(QAbstractListModel):
             self._again = True
             return
         self._refreshing = True
-        stale, self._stale = self._stale, set()
-        self._reloading = stale
-        known = {item.key: item for item in self._items if item.key not in stale}
+        # Rows whose post was edited since are loaded again by the desk (PostItem.version).
+        known = {item.key: item for item in self._items}
         # Down to the oldest row loaded (None: nothing loaded yet, the first page only).
         # Rows that arrive below it are not inserted; scrolling down fetches them.
         down_to = self._items[-1].cursor if self._items else None
@@ -359,7 +330,6 @@ class PostListModel(QAbstractListModel):
 
     def _apply(self, refresh: Refresh) -> None:
         self._refreshing = False
-        self._reloading = set()
         if self.kind not in (THREAD, BOOKMARKS):
             # More may exist below the last row now (arrived there, or pushed down).
             self._exhausted = False

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from lndesk.app.items import PostItem
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.models.posts import post_changed
 from lndesk.ui.views.compose import EDIT, ComposeDialog
 from lndesk.ui.views.posts import editable
 
@@ -38,5 +37,3 @@ class EditDialog(ComposeDialog):
             layout.insertWidget(0, note)
         self.preview.setMarkdown(item.text)
         self.box.text.moveCursor(QTextCursor.MoveOperation.End)
-        key = item.key
-        self.box.published.connect(lambda _seq: post_changed(key))
