@@ -85,10 +85,6 @@ class PostItem:
         return (self.author, self.seq)
 
     @property
-    def id_hex(self) -> str:
-        return self.id.hex()
-
-    @property
     def thread_root(self) -> tuple[bytes, int, bytes]:
         return self.root if self.root is not None else (self.author, self.seq, self.id)
 

@@ -88,14 +88,6 @@ class LocalState:
         rows = self.conn.execute("SELECT author, seq FROM bookmarks ORDER BY added_ms DESC")
         return [(bytes(a), int(s)) for a, s in rows]
 
-    def is_bookmarked(self, author: bytes, seq: int) -> bool:
-        return (
-            self.conn.execute(
-                "SELECT 1 FROM bookmarks WHERE author=? AND seq=?", (author, seq)
-            ).fetchone()
-            is not None
-        )
-
     # --- mutes ---------------------------------------------------------------
 
     def set_muted(self, key: bytes, on: bool, now_ms: int) -> None:

@@ -239,10 +239,6 @@ class HeadGossip:
         """How many connected peers are subscribed to ``author``'s feed topic."""
         return self._peers_on(feed_topic(author))
 
-    def inbox_peers(self, key: bytes) -> int:
-        """How many connected peers are subscribed to ``key``'s inbox topic."""
-        return self._peers_on(inbox_topic(key))
-
     def _peers_on(self, topic: str) -> int:
         if self._pubsub is None:
             return 0

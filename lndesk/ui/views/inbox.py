@@ -113,12 +113,6 @@ class InboxPage(QWidget):
         self.refresh_count()
         super().showEvent(event)
 
-    def show_requests(self) -> None:
-        self.tabs.setCurrentIndex(REQUESTS_TAB)
-
-    def show_replies(self) -> None:
-        self.tabs.setCurrentIndex(REPLIES_TAB)
-
     # --- the requests count ----------------------------------------------------------
 
     def _on_event(self, event: object) -> None:
