@@ -54,7 +54,15 @@ from lndesk.identity import Identity
 from lndesk.keyfile import decode_key_file, encode_key_file, is_sealed
 from lndesk.keytext import key_from_text, key_to_link, key_to_text, parse_key_or_link
 from lndesk.store.ingest import plan_batch
-from lndesk.store.logfile import HEADER_SIZE, MAGIC, LogFile, Record, ScanEnd, encode_record
+from lndesk.store.logfile import (
+    HEADER_SIZE,
+    MAGIC,
+    LogFile,
+    Record,
+    ScanEnd,
+    encode_record,
+    purged_record,
+)
 
 SUITES = {"keys", "cbor", "entries", "content", "keyfile", "logfile", "backup", "negative"}
 SUITES.add("network")  # checked by tests/test_network_vectors.py
@@ -379,6 +387,26 @@ def test_log_file_scan(tmp_path: Path) -> None:
             assert record.payload == b(vector["payload"])
             assert record.size == len(hx(vector["record"]))
             assert log_file.read(record.offset) == record
+    finally:
+        log_file.close()
+
+
+def test_purged_record(tmp_path: Path) -> None:
+    vector = LOGFILE["purged"]
+    original = LOGFILE["records"][0]
+    record = hx(vector["record"])
+    assert len(record) == len(hx(original["record"]))  # a purge moves no other record
+    assert record[8] == original["kind"] and record[9] == vector["flags"] == 2
+    assert record[-vector["padding"] :] == bytes(vector["padding"])
+    path = tmp_path / "entries.log"
+    path.write_bytes(hx(vector["file"]))
+    log_file, records, end = _scan(path)
+    try:
+        assert end.problem is None and len(records) == len(LOGFILE["records"])
+        first = records[0]
+        assert first.entry == hx(original["entry"]) and first.payload is None
+        assert first.purged and first.padding == vector["padding"]
+        assert purged_record(first)[0] == record[: -vector["padding"]]
     finally:
         log_file.close()
 

@@ -30,7 +30,14 @@ from lndesk.content import Post, encode_content, normalize_tag, parse_content
 from lndesk.identity import Identity
 from lndesk.keyfile import encode_key_file
 from lndesk.keytext import key_to_link, key_to_text
-from lndesk.store.logfile import KIND_ENTRY, KIND_FORK_PROOF, MAGIC, encode_record
+from lndesk.store.logfile import (
+    KIND_ENTRY,
+    KIND_FORK_PROOF,
+    MAGIC,
+    Record,
+    encode_record,
+    purged_record,
+)
 
 
 def keys_doc() -> dict[str, Any]:
@@ -397,6 +404,9 @@ def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         offset += len(record)
         whole += record
     last_start = out[-1]["offset"]
+    first = Record(len(header), KIND_ENTRY, RECEIVED_MS, e1.raw, p1)
+    prefix, size = purged_record(first)
+    purged = prefix + bytes(size - len(prefix))
     damaged = bytearray(whole)
     damaged[last_start + 8 + 3] ^= 0x01  # a byte of the last record's received_ms
     return {
@@ -410,6 +420,13 @@ def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         "header": h(header),
         "records": out,
         "file": h(whole),
+        "purged": {
+            "name": "the first record after its payload was purged (section 14.4)",
+            "flags": 2,
+            "padding": len(p1),
+            "record": h(purged),
+            "file": h(header + purged + whole[len(header) + size :]),
+        },
         "torn": [
             {
                 "name": "last record cut short",
