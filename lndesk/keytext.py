@@ -96,9 +96,14 @@ def mentions_in(text: str) -> tuple[bytes, ...]:
     return tuple(found)
 
 
+SHORT_KEY_CHARS = 16
+"""Key characters shown beside a name: 80 bits, far beyond grinding a look-alike key."""
+
+
 def short_key(public_key: bytes) -> str:
-    """A short, recognisable form for display (never for parsing)."""
-    return key_to_text(public_key)[: len(KEY_PREFIX) + 8]
+    """A short, recognisable form for display (never for parsing): ``lnd1`` and the
+    first :data:`SHORT_KEY_CHARS` characters (80 bits of the key)."""
+    return key_to_text(public_key)[: len(KEY_PREFIX) + SHORT_KEY_CHARS]
 
 
 def _show(text: str) -> str:

@@ -135,7 +135,7 @@ def test_characters_outside_the_alphabet_are_explained() -> None:
 def test_short_key_is_a_prefix_of_the_key_text() -> None:
     key = SAMPLE_KEYS[2]
     assert key_to_text(key).startswith(short_key(key))
-    assert len(short_key(key)) == len(KEY_PREFIX) + 8
+    assert len(short_key(key)) == len(KEY_PREFIX) + 16  # 80 bits
 
 
 # --- share links ---------------------------------------------------------------

@@ -16,7 +16,8 @@ from lndesk.app.service import Service
 from lndesk.content import ListItem, ReadingList, ref_of
 from lndesk.entry import Entry
 from lndesk.errors import UsageError
-from lndesk.keytext import key_to_text, parse_key_or_link, short_key
+from lndesk.keytext import key_to_text, parse_key_or_link
+from lndesk.names import display_name
 from lndesk.store.search import SearchQuery
 from lndesk.store.store import StoredEntry
 
@@ -70,7 +71,7 @@ def _stored(stored: StoredEntry) -> dict[str, Any]:
     return {
         "id": entry.id.hex(),
         "author": key_to_text(entry.author),
-        "who": stored.author_name or short_key(entry.author),
+        "who": display_name(stored.author_name, entry.author),
         "claimed_ms": entry.claimed_ms,
         "type": entry.type,
         "body": entry_body(stored),

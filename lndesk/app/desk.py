@@ -26,7 +26,6 @@ from lndesk.app.items import (
     ListEntry,
     PostItem,
     Quoted,
-    display_name,
     post_item,
     quoted_of,
     text_of,
@@ -37,6 +36,7 @@ from lndesk.content import Profile, ReadingList, Reply, Share, Tombstone, ref_of
 from lndesk.errors import ContentError, UsageError
 from lndesk.keyfile import is_sealed, read_key_file
 from lndesk.keytext import key_to_link, key_to_text, parse_key_or_link
+from lndesk.names import display_name
 from lndesk.p2p.events import EntriesStored, FeedSynced, PeerHolds
 from lndesk.store import views
 from lndesk.store.store import Store, StoredEntry, now_ms
@@ -472,7 +472,7 @@ class Desk(CurationMixin, NetworkMixin):
         synced = self._synced.get(key) or self.local.last_synced(key)
         return AuthorItem(
             key=key,
-            name=state.name or hint or display_name(None, key),
+            name=display_name(state.name, key, hint),
             key_text=key_to_text(key),
             height=state.height,
             max_seq=state.max_seq,
@@ -490,7 +490,7 @@ class Desk(CurationMixin, NetworkMixin):
         for key in keys:
             source = self.local.follow_source(key)
             hint = source[1] if source else None
-            found[key] = self.store.feed_state(key).name or hint or display_name(None, key)
+            found[key] = display_name(self.store.feed_state(key).name, key, hint)
         return found
 
     def following(self) -> list[AuthorItem]:

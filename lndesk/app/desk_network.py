@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from lndesk.app.datadir import CONFIG_NAME
 from lndesk.app.desk_events import AnyEvent, LocalChanged
-from lndesk.app.items import NetworkInfo, PeerItem, display_name
+from lndesk.app.items import NetworkInfo, PeerItem
 from lndesk.errors import UsageError
+from lndesk.names import display_name
 
 if TYPE_CHECKING:
     from lndesk.app.node import AppNode

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from lndesk.content import Edit, Post, ReadingList, Reply, Share
 from lndesk.keytext import short_key
+from lndesk.names import display_name
 from lndesk.store.store import StoredEntry
 
 
@@ -160,10 +161,6 @@ class IdentityInfo:
     sealed: bool
     can_publish: bool
     """False while a restored identity waits to learn its own log's height."""
-
-
-def display_name(name: str | None, key: bytes) -> str:
-    return name if name else short_key(key)
 
 
 def post_item(

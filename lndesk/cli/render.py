@@ -8,6 +8,7 @@ import textwrap
 from lndesk.app.describe import entry_body
 from lndesk.content import Edit
 from lndesk.keytext import short_key
+from lndesk.names import clean_name
 from lndesk.store.index import FeedState
 from lndesk.store.store import StoredEntry
 
@@ -24,7 +25,8 @@ def format_time(ms: int) -> str:
 
 def _who(item: StoredEntry) -> str:
     key = short_key(item.entry.author)
-    return f"{item.author_name} ({key})" if item.author_name else key
+    name = clean_name(item.author_name)
+    return f"{name} ({key})" if name else key
 
 
 def describe_entry(item: StoredEntry, edit: StoredEntry | None = None) -> str:
@@ -44,7 +46,7 @@ def describe_entry(item: StoredEntry, edit: StoredEntry | None = None) -> str:
 
 
 def describe_feed(state: FeedState) -> str:
-    name = state.name or "(no name yet)"
+    name = clean_name(state.name) or "(no name yet)"
     status = f"{state.height} entries"
     if state.max_seq > state.height:
         status += f", some up to {state.max_seq}"

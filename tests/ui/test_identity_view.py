@@ -53,7 +53,7 @@ def test_shows_key_link_and_qr(qtbot: Any, bridge: Bridge, call: Any) -> None:
     assert view.key_label.text().startswith("lnd1") and len(info.key_text) == 62
     assert view.link_label.text() == info.link == f"lndesk://feed/{info.key_text}"
     assert view.name_label.text() == "No name yet"
-    assert view.short_key_label.text() == info.key_text[:12]
+    assert view.short_key_label.text() == info.key_text[:20]
     assert view.qr_label.pixmap().width() == qr_image(info.link).width()
     assert view.publish_note.isHidden()
     assert view.sealed_label.text().startswith("Your key file on this computer has no passphrase")

@@ -1,0 +1,208 @@
+"""People's names as lndesk shows them: a peer's chosen name, cleaned, or a nickname.
+
+A profile name is written by whoever holds the key, so it is hostile text. Before it is
+shown anywhere it goes through :func:`clean_name`, which
+
+* applies NFKC (full-width and other compatibility forms become their plain letters, so
+  full-width brackets around "you" are caught as ``(you)``);
+* removes format characters (Unicode category Cf: the bidi overrides and isolates
+  RLO/LRO/RLE/LRE/PDF/RLI/LRI/FSI/PDI, zero-width spaces and joiners, the BOM, ...),
+  private-use, surrogate and unassigned code points, and invisible fillers that are
+  letters by category (Hangul fillers, the braille blank, the combining grapheme joiner);
+* turns control characters and every kind of space or line break into one plain space,
+  and trims the ends;
+* keeps at most :data:`MAX_MARKS` combining marks on a letter (no "Zalgo" towers that
+  paint over the lines around them);
+* removes lndesk's own labels (:data:`RESERVED`, such as "(you)") so a name cannot
+  pretend to be the reader or borrow a mark the app draws;
+* caps the result at :data:`MAX_NAME_CHARS` characters (never inside a letter's marks).
+
+What is left may be empty; :func:`display_name` then shows the key's short form. The
+same functions are used by every front end (desktop views, the command line) so a
+person reads the same everywhere. Look-alike letters cannot be cleaned away (a Cyrillic
+"a" is a fine letter in a Russian name); the key's fingerprint drawn beside every name
+tells two people apart.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from lndesk.keytext import short_key
+
+MAX_NAME_CHARS = 64
+"""The longest name shown, in characters (combining marks included)."""
+MAX_MARKS = 2
+"""Combining marks kept on one letter (Vietnamese needs two; towers need hundreds)."""
+MAX_RAW_CHARS = 1024
+"""Only this much of a raw name is examined (a profile name may be kilobytes long)."""
+MAX_NICKNAME_CHARS = 64
+"""The longest nickname a user may give someone."""
+
+RESERVED = ("you", "me", "nickname", "not followed", "following", "blocked", "muted")
+"""Words lndesk puts in brackets beside names: a name may not carry them in brackets."""
+
+_INVISIBLE = frozenset(
+    "\u034f"  # combining grapheme joiner
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers
+    "\u2800"  # braille pattern blank
+    "\u17b4\u17b5"  # Khmer inherent vowels (invisible)
+    "\u180e"  # Mongolian vowel separator
+)
+_DROP_CATEGORIES = frozenset({"Cf", "Co", "Cs", "Cn"})
+_SPACE_CATEGORIES = frozenset({"Cc", "Zs", "Zl", "Zp"})
+_MARK_CATEGORIES = frozenset({"Mn", "Me", "Mc"})
+_FOLD = str.maketrans(
+    {
+        # look-alikes of the letters of the reserved words, so Cyrillic "(you)" is caught too
+        "\u0443": "y",  # Cyrillic u
+        "\u04af": "y",  # Cyrillic straight u
+        "\u03b3": "y",  # Greek gamma
+        "\u043e": "o",  # Cyrillic o
+        "\u03bf": "o",  # Greek omicron
+        "\u0585": "o",  # Armenian oh
+        "\u0030": "o",  # digit zero
+        "\u03c5": "u",  # Greek upsilon
+        "\u057d": "u",  # Armenian seh
+        "\u0435": "e",  # Cyrillic ie
+        "\u043c": "m",  # Cyrillic em
+        "\u0430": "a",  # Cyrillic a
+        "\u0440": "p",  # Cyrillic er
+        "\u0441": "c",  # Cyrillic es
+        "\u0456": "i",  # Cyrillic i
+        "\u0131": "i",  # dotless i
+        "\u0455": "s",  # Cyrillic dze
+        "\u043d": "h",  # Cyrillic en (lower case looks like n in some fonts)
+        "\u0501": "d",  # Cyrillic komi de
+        "\u0578": "n",  # Armenian vo
+        "\u04bb": "h",  # Cyrillic shha
+        "\u0432": "b",  # Cyrillic ve
+        "\u0442": "t",  # Cyrillic te
+        "\u0448": "w",  # Cyrillic sha
+        "\u1d21": "w",  # small capital w
+        "\u0433": "r",  # Cyrillic ghe
+        "\u0138": "k",  # kra
+        "\u043a": "k",  # Cyrillic ka
+        "\u0261": "g",  # script g
+        "\u0406": "l",  # Cyrillic capital i
+        "\u04cf": "l",  # Cyrillic palochka
+        "\u0031": "l",  # digit one
+        "\u007c": "l",  # vertical bar
+    }
+)
+
+
+def _fold(text: str) -> str:
+    """``text`` compared loosely: case and some look-alike letters folded, marks removed."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    plain = "".join(c for c in decomposed if unicodedata.category(c) not in _MARK_CATEGORIES)
+    return " ".join(plain.translate(_FOLD).split())
+
+
+_RESERVED_FOLDED = frozenset(_fold(word) for word in RESERVED)
+
+
+def _is_opening(char: str) -> bool:
+    return unicodedata.category(char) in ("Ps", "Pi") or char in "<[{"
+
+
+def _is_closing(char: str) -> bool:
+    return unicodedata.category(char) in ("Pe", "Pf") or char in ">]}"
+
+
+def _is_bracket(char: str) -> bool:
+    return _is_opening(char) or _is_closing(char)
+
+
+def _without_reserved(name: str) -> str:
+    """``name`` without bracketed reserved words such as "(you)" or "[ Not followed ]",
+    and without the empty brackets that removing "(you)" from "((you))" leaves."""
+    out: list[str] = []
+    i = 0
+    while i < len(name):
+        char = name[i]
+        if _is_bracket(char):
+            close = _closing(name, i + 1)
+            if close is not None and _reserved(name, i, close):
+                i = close + 1
+                continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _reserved(name: str, start: int, end: int) -> bool:
+    """Whether the brackets at ``start`` and ``end`` hold a reserved word or nothing."""
+    inner = _fold(name[start + 1 : end])
+    if inner:
+        return inner in _RESERVED_FOLDED
+    return _is_opening(name[start]) and _is_closing(name[end])
+
+
+def _closing(name: str, start: int) -> int | None:
+    """The index of the next bracket at or after ``start`` (None: there is none)."""
+    for j in range(start, min(len(name), start + 40)):
+        if _is_bracket(name[j]):
+            return j
+    return None
+
+
+def _characters(raw: str) -> str:
+    """NFKC, invisible and format characters dropped, spaces and controls made spaces,
+    combining marks capped."""
+    out: list[str] = []
+    marks = 0
+    for original in unicodedata.normalize("NFKC", raw[:MAX_RAW_CHARS]):
+        category = unicodedata.category(original)
+        if category in _DROP_CATEGORIES or original in _INVISIBLE:
+            continue
+        char = original
+        if category in _SPACE_CATEGORIES:
+            char, category = " ", "Zs"
+        if category in _MARK_CATEGORIES:
+            if not out or out[-1] == " " or marks >= MAX_MARKS:
+                continue
+            marks += 1
+        else:
+            marks = 0
+        out.append(char)
+    return " ".join("".join(out).split())
+
+
+def _capped(name: str, limit: int) -> str:
+    """``name`` cut to at most ``limit`` characters, never between a letter and its marks."""
+    if len(name) <= limit:
+        return name
+    end = limit - 1
+    while end > 0 and unicodedata.category(name[end]) in _MARK_CATEGORIES:
+        end -= 1
+    return name[:end].rstrip() + "…"
+
+
+@lru_cache(maxsize=4096)
+def clean_name(raw: str | None, limit: int = MAX_NAME_CHARS) -> str:
+    """A peer's name made safe to show (see the module's description); may be empty."""
+    if not raw:
+        return ""
+    name = _characters(raw)
+    for _ in range(4):  # "((you))" leaves "(you)" after one pass
+        shorter = " ".join(_without_reserved(name).split())
+        if shorter == name:
+            break
+        name = shorter
+    else:
+        name = ""
+    return _capped(name, limit)
+
+
+def display_name(name: str | None, key: bytes, hint: str | None = None) -> str:
+    """What to call the owner of ``key``: their cleaned ``name``, else a cleaned ``hint``
+    (the name a share link suggested), else the key's short form."""
+    return clean_name(name) or clean_name(hint) or short_key(key)
+
+
+def clean_nickname(raw: str) -> str:
+    """A nickname as stored: cleaned like a name (the user types it, but it may be pasted
+    from anywhere)."""
+    return clean_name(raw, MAX_NICKNAME_CHARS)

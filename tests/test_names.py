@@ -1,0 +1,102 @@
+"""The name cleaner: what a peer's chosen name may and may not do on screen."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from lndesk.keytext import KEY_PREFIX, key_to_text, short_key
+from lndesk.names import (
+    MAX_MARKS,
+    MAX_NAME_CHARS,
+    clean_name,
+    clean_nickname,
+    display_name,
+)
+
+KEY = bytes(range(32))
+
+
+def _invisible(text: str) -> list[str]:
+    return [c for c in text if unicodedata.category(c) in ("Cf", "Cc", "Co", "Cn", "Cs")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Ann\u202eeciluJ", "AnneciluJ"),  # RLO would show "Julice"
+        ("\u202dAnn\u202c", "Ann"),  # LRO ... PDF
+        ("\u2067Ann\u2069 Lee", "Ann Lee"),  # RLI ... PDI
+        ("\u2066a\u2068b\u2069", "ab"),  # LRI, FSI
+        ("A\u200bn\u200cn\u200d\u2060\ufeff", "Ann"),  # zero-width space, (non-)joiner, ...
+        ("Ann\u061c\u200e\u200f", "Ann"),  # Arabic letter mark, LRM, RLM
+        ("Ann\x00\x07\x1b[31m", "Ann [31m"),  # NUL, bell, escape
+        ("  Ann \n\t Lee \u2028\u00a0 ", "Ann Lee"),
+        ("Ann\u3164\u115f\u2800", "Ann"),  # fillers that are letters by category
+        ("Ann\ue000", "Ann"),  # private use
+        ("Ann (you)", "Ann"),
+        ("Ann (You)", "Ann"),
+        ("Ann\uff08\uff59\uff4f\uff55\uff09", "Ann"),  # full-width "(you)"
+        ("Ann (\u0443\u043eu)", "Ann"),  # Cyrillic look-alikes of "you"
+        ("Ann (y\u200bou)", "Ann"),  # zero-width space inside the marker
+        ("Ann ((you))", "Ann"),
+        ("Ann [not followed]", "Ann"),
+        ("Ann \u27e8Nickname\u27e9", "Ann"),
+        ("Ann<img src=/dev/zero>", "Ann<img src=/dev/zero>"),  # text, shown as text
+        ("Nguy\u1ec5n", "Nguy\u1ec5n"),  # two marks on one letter survive
+        ("\u0645\u0631\u064a\u0645", "\u0645\u0631\u064a\u0645"),  # Arabic letters stay
+        ("You", "You"),  # a word without brackets is a name like any other
+        ("(Bob)", "(Bob)"),
+    ],
+)
+def test_clean_name(raw: str, shown: str) -> None:
+    assert clean_name(raw) == shown
+
+
+def test_no_format_or_control_character_survives() -> None:
+    every = "".join(chr(c) for c in range(0x3000) if not 0xD800 <= c < 0xE000)
+    cleaned = clean_name("A" + every, limit=10**6)
+    assert _invisible(cleaned) == []
+
+
+def test_a_ten_kilobyte_name_is_capped() -> None:
+    name = clean_name("Ann" * 3500)
+    assert len(name) == MAX_NAME_CHARS
+    assert name.endswith("…")
+
+
+def test_combining_towers_are_capped() -> None:
+    name = clean_name("Z" + "\u0336\u0301\u0302" * 300 + "alg" + "\u0300" * 100 + "o")
+    marks = [c for c in name if unicodedata.combining(c)]
+    assert len(marks) == 2 * MAX_MARKS
+    assert unicodedata.normalize("NFD", name)[0] == "Z" and name.endswith("o")
+
+
+def test_a_cut_never_separates_marks_from_their_letter() -> None:
+    raw = "a" * (MAX_NAME_CHARS - 2) + "e\u0301\u0302" + "b" * 10
+    name = clean_name(raw)
+    assert not unicodedata.combining(name[-2])
+    assert name.endswith("…")
+
+
+def test_a_name_of_nothing_but_tricks_is_empty() -> None:
+    assert clean_name("\u202e\u200b(you)\u2069 \n") == ""
+    assert clean_name(None) == ""
+
+
+def test_display_name_falls_back_to_the_hint_then_the_short_key() -> None:
+    assert display_name("\u202eAnn", KEY) == "Ann"
+    assert display_name("\u200b", KEY, "Ann\u202e") == "Ann"
+    assert display_name("(you)", KEY) == short_key(KEY)
+    assert display_name(None, KEY) == short_key(KEY)
+
+
+def test_short_key_shows_80_bits() -> None:
+    shown = short_key(KEY)
+    assert len(shown) - len(KEY_PREFIX) == 16  # 16 base32 characters = 80 bits
+    assert key_to_text(KEY).startswith(shown)
+
+
+def test_nicknames_are_cleaned_like_names() -> None:
+    assert clean_nickname(" Mum\u202e (you) ") == "Mum"
