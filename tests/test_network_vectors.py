@@ -21,7 +21,7 @@ import pytest
 from cbor_reference import ref_encode
 from libp2p.kad_dht.kad_dht import _encode_key
 from libp2p.pubsub.pb import rpc_pb2
-from vector_reading import VECTOR_DIR, b, hx, load, params
+from vector_reading import VECTOR_DIR, b, from_desc, hx, input_of, load, params
 
 from lndesk import errors
 from lndesk.entry import decode_entry
@@ -61,42 +61,24 @@ from lndesk.store.ingest import decode_batch, plan_batch
 NETWORK = load("network.json")
 
 
-def message_from(doc: dict[str, Any]) -> Message:
+def message_from(desc: dict[str, Any]) -> Message:
     """A described sync message as the implementation's message object."""
+    doc = from_desc(desc)
     kind = doc["t"]
     if kind == "want":
-        return Want(tuple((hx(key), height) for key, height in doc["feeds"]))
+        return Want(tuple((key, height) for key, height in doc["feeds"]))
     if kind == "have":
-        return Have(tuple(FeedHave(hx(k), height, top) for k, height, top in doc["feeds"]))
+        return Have(tuple(FeedHave(k, height, top) for k, height, top in doc["feeds"]))
     if kind == "get":
-        return Get(hx(doc["feed"]), doc["first"], doc["last"])
+        return Get(doc["feed"], doc["first"], doc["last"])
     if kind == "batch":
-        return Batch(hx(doc["feed"]), tuple((hx(e), b(p)) for e, p in doc["items"]))
+        return Batch(doc["feed"], tuple((e, p) for e, p in doc["items"]))
     if kind == "ack":
         return Ack(doc["height"])
     if kind == "done":
         return Done()
     assert kind == "error"
     return Error(doc["code"], doc["message"])
-
-
-def map_from(doc: dict[str, Any]) -> dict[str, Any]:
-    """A described sync message as a plain CBOR map, written from the field tables."""
-    kind = doc["t"]
-    out: dict[str, Any] = {"t": kind}
-    if kind == "want":
-        out["feeds"] = [[hx(key), height] for key, height in doc["feeds"]]
-    elif kind == "have":
-        out["feeds"] = [[hx(key), height, top] for key, height, top in doc["feeds"]]
-    elif kind == "get":
-        out.update(feed=hx(doc["feed"]), first=doc["first"], last=doc["last"])
-    elif kind == "batch":
-        out.update(feed=hx(doc["feed"]), items=[[hx(e), b(p)] for e, p in doc["items"]])
-    elif kind == "ack":
-        out["height"] = doc["height"]
-    elif kind == "error":
-        out.update(code=doc["code"], message=doc["message"])
-    return out
 
 
 class ScriptedStream:
@@ -206,7 +188,7 @@ def test_frame(vector: dict[str, Any]) -> None:
     assert length == len(body)
     message = message_from(vector["message"])
     assert encode_frame(message) == data
-    assert ref_encode(map_from(vector["message"])) == body
+    assert ref_encode(from_desc(vector["message"])) == body
     assert decode_frame_body(body) == message
 
 
@@ -217,7 +199,7 @@ async def test_frames_read_from_one_stream() -> None:
 
 
 @pytest.mark.parametrize(
-    "vector", params([v for v in NETWORK["frames"] if v["message"]["t"] == "batch"])
+    "vector", params([v for v in NETWORK["frames"] if from_desc(v["message"])["t"] == "batch"])
 )
 def test_batch_frame_authenticates(vector: dict[str, Any]) -> None:
     message = decode_frame_body(hx(vector["frame"])[4:])
@@ -408,18 +390,18 @@ NEGATIVE = NETWORK["negative"]
 
 
 async def _frame(vector: dict[str, Any]) -> None:
-    await read_frames(hx(vector["input"]))
+    await read_frames(input_of(vector))
 
 
 async def _batch(vector: dict[str, Any]) -> None:
-    (message,) = await read_frames(hx(vector["input"]))
+    (message,) = await read_frames(input_of(vector))
     assert isinstance(message, Batch)
     entries = decode_batch(message.feed, message.items)
     plan_batch(entries, [p for _, p in message.items], {}, lambda _seq: None)
 
 
 async def _announcement(vector: dict[str, Any]) -> None:
-    decode_announcement(hx(vector["input"]), topic=vector["topic"])
+    decode_announcement(input_of(vector), topic=vector["topic"])
 
 
 DECODERS = {"frame": _frame, "batch": _batch, "announcement": _announcement}

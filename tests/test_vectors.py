@@ -26,9 +26,11 @@ from mnemonic import Mnemonic
 from vector_reading import (
     VECTOR_DIR,
     b,
+    check_file_typed,
     content_from,
     from_desc,
     hx,
+    input_of,
     load,
     params,
     same,
@@ -133,6 +135,13 @@ def test_key_accepted_forms(vector: dict[str, Any]) -> None:
     assert parse_key_or_link(vector["input"]) == (hx(vector["public_key"]), vector["name"])
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in VECTOR_DIR.glob("*.json")))
+def test_vector_file_is_typed(name: str) -> None:
+    """Every value has the type section 18.1 gives it: described values well formed,
+    byte strings in lowercase hex, text only under the keys that hold text."""
+    check_file_typed(name, load(name))
+
+
 # --- deterministic CBOR ------------------------------------------------------------
 
 CBOR = load("cbor.json")
@@ -156,10 +165,14 @@ ENTRIES = load("entries.json")
 
 def _check_entry(identity: Identity, vector: dict[str, Any], prev: bytes | None) -> Entry:
     payload = hx(vector["payload"])
-    content = content_from(vector["content"])
+    # The described content is exactly the payload's value; lndesk parses it and writes
+    # it back unchanged.
+    value = from_desc(vector["content"])
+    assert canonical.encode(value) == payload
+    assert ref_encode(value) == payload
+    content = parse_content(vector["type"], payload)
     assert content.type == vector["type"]
     assert encode_content(content) == payload
-    assert same_content(parse_content(vector["type"], payload), content)
     assert blake2b_256(payload) == hx(vector["payload_hash"])
     assert len(payload) == vector["payload_size"]
 
@@ -259,7 +272,7 @@ CONTENT = load("content.json")
 @pytest.mark.parametrize("vector", params(CONTENT["vectors"]))
 def test_content_parses(vector: dict[str, Any]) -> None:
     parsed = parse_content(vector["content_type"], hx(vector["payload"]))
-    assert same_content(parsed, content_from(vector["expected"]))
+    assert same_content(parsed, content_from(vector["content_type"], vector["expected"]))
 
 
 @pytest.mark.parametrize("vector", CONTENT["tags"], ids=lambda v: v["input"])
@@ -477,7 +490,7 @@ def _decode_entry_and_verify(data: bytes) -> None:
 
 
 def _entry_with_payload(vector: dict[str, Any]) -> None:
-    entry = decode_entry(hx(vector["input"]))
+    entry = decode_entry(input_of(vector))
     entry.verify_signature()
     entry.check_payload(hx(vector["payload"]))
 
@@ -487,15 +500,15 @@ def _range(vector: dict[str, Any]) -> None:
 
 
 DECODERS = {
-    "cbor": lambda v: canonical.decode(hx(v["input"])),
-    "entry": lambda v: _decode_entry_and_verify(hx(v["input"])),
+    "cbor": lambda v: canonical.decode(input_of(v)),
+    "entry": lambda v: _decode_entry_and_verify(input_of(v)),
     "entry-payload": _entry_with_payload,
     "range": _range,
-    "content": lambda v: parse_content(v["content_type"], hx(v["input"])),
-    "key-text": lambda v: key_from_text(v["input"]),
-    "share-link": lambda v: parse_key_or_link(v["input"]),
-    "backup-words": lambda v: Identity.from_backup_words(v["input"]),
-    "key-file": lambda v: decode_key_file(hx(v["input"]), v["passphrase"]),
+    "content": lambda v: parse_content(v["content_type"], input_of(v)),
+    "key-text": lambda v: key_from_text(input_of(v)),
+    "share-link": lambda v: parse_key_or_link(input_of(v)),
+    "backup-words": lambda v: Identity.from_backup_words(input_of(v)),
+    "key-file": lambda v: decode_key_file(input_of(v), v["passphrase"]),
 }
 
 
@@ -509,6 +522,9 @@ def test_negative_vectors_cover_every_decoder() -> None:
 def test_negative_vector(vector: dict[str, Any]) -> None:
     expected = getattr(errors, vector["error"])
     assert issubclass(expected, errors.LndeskError)
+    if "input" in vector:
+        text = vector["decoder"] in ("key-text", "share-link", "backup-words")
+        assert type(input_of(vector)) is (str if text else bytes)
     with pytest.raises(errors.LndeskError) as caught:
         DECODERS[vector["decoder"]](vector)
     assert type(caught.value) is expected, caught.value

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cbor_reference import ref_encode
 from libp2p.pubsub.pb import rpc_pb2
-from vector_reading import hx, load, params
+from vector_reading import from_desc, hx, input_of, load, params
 
 from lndesk import errors
 from lndesk.p2p.catchup import (
@@ -77,11 +77,12 @@ def test_notice(vector: dict[str, Any]) -> None:
     assert message_id(msg) == hx(vector["message_id"])
 
 
-def message_from(doc: dict[str, Any]) -> CatchupMessage:
+def message_from(desc: dict[str, Any]) -> CatchupMessage:
+    doc = from_desc(desc)
     if doc["t"] == "ask":
-        return Ask(hx(doc["to"]), doc["since"], doc["limit"])
+        return Ask(doc["to"], doc["since"], doc["limit"])
     if doc["t"] == "refs":
-        return Refs(tuple((hx(a), seq, hx(i)) for a, seq, i in doc["refs"]))
+        return Refs(tuple((a, seq, i) for a, seq, i in doc["refs"]))
     return Error(doc["code"], doc["message"])
 
 
@@ -89,12 +90,7 @@ def message_from(doc: dict[str, Any]) -> CatchupMessage:
 def test_frame(vector: dict[str, Any]) -> None:
     message, frame = message_from(vector["message"]), hx(vector["frame"])
     assert encode_catchup_frame(message) == frame
-    doc = dict(vector["message"])
-    if doc["t"] == "ask":
-        doc["to"] = hx(doc["to"])
-    if doc["t"] == "refs":
-        doc["refs"] = [[hx(a), seq, hx(i)] for a, seq, i in doc["refs"]]
-    assert ref_encode(doc) == frame[4:]
+    assert ref_encode(from_desc(vector["message"])) == frame[4:]
     assert int.from_bytes(frame[:4], "big") == len(frame) - 4
     assert decode_catchup_body(frame[4:]) == message
 
@@ -110,11 +106,11 @@ class ScriptedStream:
 
 
 async def _notice(vector: dict[str, Any]) -> None:
-    decode_notice(hx(vector["input"]), topic=vector["topic"])
+    decode_notice(input_of(vector), topic=vector["topic"])
 
 
 async def _inbox_frame(vector: dict[str, Any]) -> None:
-    await CatchupFrames(ScriptedStream(hx(vector["input"]))).receive()
+    await CatchupFrames(ScriptedStream(input_of(vector))).receive()
 
 
 DECODERS = {"notice": _notice, "inbox-frame": _inbox_frame}

@@ -6,17 +6,23 @@ Run from the project root::
 
 Everything is derived from fixed seeds, fixed timestamps and fixed nonces (Ed25519
 signatures are deterministic), so running this again writes byte-identical files.
-Every byte string in the JSON files is lowercase hex.
+Every value has one type, known without guessing (docs/protocol.md section 18.1):
 
-CBOR values that are not lndesk structures are described in a small tagged JSON form,
-so that a value can be rebuilt exactly in any language:
+* every CBOR value (an entry's content, a parse result, a sync or catch-up message, a
+  negative vector's input) is described in a small tagged JSON form, so that it can be
+  rebuilt exactly in any language:
 
-* ``{"int": "-25"}`` an integer (decimal text, so 64-bit values survive JSON parsers);
-* ``{"bytes": "00ff"}`` a byte string; ``{"text": "..."}`` a text string;
-* ``{"array": [...]}`` an array of described values;
-* ``{"map": [["key", value], ...]}`` a map with text keys, pairs in the order given
-  (deliberately not always the canonical order: encoding must sort them);
-* ``{"bool": true}``, ``{"null": null}``.
+  * ``{"int": "-25"}`` an integer (decimal text, so 64-bit values survive JSON parsers);
+  * ``{"bytes": "00ff"}`` a byte string; ``{"text": "..."}`` a text string;
+  * ``{"array": [...]}`` an array of described values;
+  * ``{"map": [["key", value], ...]}`` a map with text keys, pairs in the order given
+    (deliberately not always the canonical order: encoding must sort them);
+  * ``{"bool": true}``, ``{"null": null}``;
+
+* every other field has the type its key gives: text for the keys listed there, lowercase
+  hex for every other string, JSON numbers for integers.
+
+tests/vector_reading.py checks every file against these rules.
 """
 
 from __future__ import annotations

@@ -12,7 +12,18 @@ import struct
 from typing import Any
 
 import cbor2
-from vector_helpers import SEED_ADA, SEED_BEN, SEED_RFC8032, SEED_ZERO, T0, Feed, flip_bit, h
+from vector_helpers import (
+    SEED_ADA,
+    SEED_BEN,
+    SEED_RFC8032,
+    SEED_ZERO,
+    T0,
+    Feed,
+    flip_bit,
+    h,
+    to_desc,
+    typed_input,
+)
 
 from lndesk import canonical
 from lndesk.content import MAX_MENTIONS, Post, Reply, Share, Unknown, encode_content
@@ -119,17 +130,7 @@ def frames_json(ada: Feed, ben: Feed) -> list[dict[str, Any]]:
     ]
     out = []
     for name, doc in docs:
-        described = {
-            k: (
-                h(v)
-                if isinstance(v, bytes)
-                else [[h(x[0]), x[1], h(x[2])] for x in v]
-                if k == "refs"
-                else v
-            )
-            for k, v in doc.items()
-        }
-        out.append({"name": name, "message": described, "frame": h(frame(doc))})
+        out.append({"name": name, "message": to_desc(doc), "frame": h(frame(doc))})
     return out
 
 
@@ -227,6 +228,7 @@ def inbox_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
     vectors: list[dict[str, Any]] = []
 
     def add(name: str, decoder: str, error: str, **fields: Any) -> None:
+        fields = typed_input(decoder, fields)
         vectors.append({"name": name, "decoder": decoder, "error": error, **fields})
 
     notice_cases(add, ada, ben)

@@ -20,6 +20,7 @@ from vector_helpers import (
     nested,
     nested_maps,
     signed_entry,
+    typed_input,
 )
 
 from lndesk.entry import SIGNATURE_CONTEXT, create_entry
@@ -30,6 +31,7 @@ def negative_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
     vectors: list[dict[str, Any]] = []
 
     def add(name: str, decoder: str, error: str, **fields: Any) -> None:
+        fields = typed_input(decoder, fields)
         vectors.append({"name": name, "decoder": decoder, "error": error, **fields})
 
     cbor_cases(add)

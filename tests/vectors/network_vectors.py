@@ -28,6 +28,8 @@ from vector_helpers import (
     flip_bit,
     h,
     signed_entry,
+    to_desc,
+    typed_input,
 )
 
 from lndesk import canonical
@@ -51,26 +53,6 @@ def frame(doc: dict[str, Any]) -> bytes:
 
 def raw_frame(body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + body
-
-
-def message_json(doc: dict[str, Any]) -> dict[str, Any]:
-    """A sync message as JSON: byte strings as hex, in the field order of the tables."""
-    kind = doc["t"]
-    out: dict[str, Any] = {"t": kind}
-    if kind == "want":
-        out["feeds"] = [[h(key), height] for key, height in doc["feeds"]]
-    elif kind == "have":
-        out["feeds"] = [[h(key), height, top] for key, height, top in doc["feeds"]]
-    elif kind == "get":
-        out.update(feed=h(doc["feed"]), first=doc["first"], last=doc["last"])
-    elif kind == "batch":
-        out["feed"] = h(doc["feed"])
-        out["items"] = [[h(e), None if p is None else h(p)] for e, p in doc["items"]]
-    elif kind == "ack":
-        out["height"] = doc["height"]
-    elif kind == "error":
-        out.update(code=doc["code"], message=doc["message"])
-    return out
 
 
 def items(feed: Feed, first: int, last: int, absent: frozenset[int] = frozenset()) -> list[Any]:
@@ -155,9 +137,7 @@ def frames_json(ada: Feed, ben: Feed) -> list[dict[str, Any]]:
         ("error: busy", {"t": "error", "code": "busy", "message": "too many sync sessions"}),
         ("error: empty message", {"t": "error", "code": "bad-request", "message": ""}),
     ]
-    return [
-        {"name": name, "message": message_json(doc), "frame": h(frame(doc))} for name, doc in docs
-    ]
+    return [{"name": name, "message": to_desc(doc), "frame": h(frame(doc))} for name, doc in docs]
 
 
 def session_json(ada: Feed) -> dict[str, Any]:
@@ -191,7 +171,7 @@ def session_json(ada: Feed) -> dict[str, Any]:
             for e, p in items(ada, 1, 8, absent)
         ],
         "steps": [
-            {"sender": sender, "message": message_json(doc), "frame": h(frame(doc))}
+            {"sender": sender, "message": to_desc(doc), "frame": h(frame(doc))}
             for sender, doc in steps
         ],
     }
@@ -440,6 +420,7 @@ def negative_json(ada: Feed, ben: Feed) -> tuple[list[dict[str, Any]], dict[str,
     vectors: list[dict[str, Any]] = []
 
     def add(name: str, decoder: str, error: str, **fields: Any) -> None:
+        fields = typed_input(decoder, fields)
         vectors.append({"name": name, "decoder": decoder, "error": error, **fields})
 
     frame_cases(add, ada, ben)

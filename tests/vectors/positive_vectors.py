@@ -17,11 +17,11 @@ from vector_helpers import (
     SEED_RFC8032,
     SEED_ZERO,
     Feed,
-    content_json,
     entry_json,
     fork_of_ben,
     h,
     nested,
+    parsed_value,
     to_desc,
 )
 
@@ -183,7 +183,8 @@ def entries_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
     return {
         "suite": "entries",
         "description": (
-            "Signed entry chains. For every entry: 'content' encodes to 'payload'; "
+            "Signed entry chains. For every entry: 'content' (a described value) encodes "
+            "to 'payload' in deterministic CBOR; "
             "'payload_hash' is BLAKE2b-256 of it; the author's key signs 'signed_message' "
             "(context || 0x88 || entry[1:-66]) giving 'signature'; 'entry' is the 9-element "
             "array; 'id' is BLAKE2b-256 of 'entry'; 'prev' is the previous entry's id. "
@@ -297,7 +298,7 @@ def content_doc() -> dict[str, Any]:
                 "name": name,
                 "content_type": type_,
                 "payload": h(payload),
-                "expected": content_json(parsed),
+                "expected": to_desc(parsed_value(parsed)),
             }
         )
     tags = []
@@ -315,8 +316,11 @@ def content_doc() -> dict[str, Any]:
     return {
         "suite": "content",
         "description": (
-            "Payloads that parse as the given content type to 'expected' (fields absent from "
-            "the payload take their defaults: empty text, empty lists, empty bytes). "
+            "Payloads that parse as the given content type to 'expected', a described "
+            "value: for a known type a map of every field of the parsed content by name, "
+            "fields absent from the payload at their defaults (empty text, empty arrays, "
+            "empty bytes, false, null), references as [author, seq, id], reading-list items "
+            "as maps of ref, link and note; for an unknown type the payload's value. "
             "Tags need not be in normal form and links are not parsed as URIs. 'tags' "
             "shows the tag normal form writers produce (normalize_tag): strip white space, "
             "strip leading '#', then lowercase (ASCII) or NFC(casefold(t)) to a fixpoint."

@@ -7,19 +7,20 @@ exactly in any language; to_desc writes it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import cbor2
 
+from lndesk import canonical
 from lndesk.content import (
     Content,
-    Edit,
     Follow,
+    ListItem,
     Post,
     Profile,
-    ReadingList,
     Ref,
     Reply,
     Share,
@@ -75,71 +76,50 @@ def to_desc(value: Any) -> Any:
     raise TypeError(type(value))
 
 
-def ref_json(ref: Ref) -> dict[str, Any]:
-    return {"author": h(ref.author), "seq": ref.seq, "id": h(ref.id)}
-
-
 def ref_of(entry: Entry) -> Ref:
     return Ref(entry.author, entry.seq, entry.id)
 
 
-def _extras(mentions: tuple[bytes, ...], question: bool) -> dict[str, Any]:
-    """The fields added after the first vectors, only when set (older files stay identical)."""
-    doc: dict[str, Any] = {}
-    if mentions:
-        doc["mentions"] = [h(key) for key in mentions]
-    if question:
-        doc["question"] = True
-    return doc
+def ref_value(ref: Ref) -> list[Any]:
+    """A reference as it is encoded: [author, seq, id]."""
+    return [ref.author, ref.seq, ref.id]
 
 
-def content_json(content: Content) -> dict[str, Any]:
-    match content:
-        case Post(text, tags, links, mentions, question):
-            doc = {"type": "post", "text": text, "tags": list(tags), "links": list(links)}
-            return doc | _extras(mentions, question)
-        case Reply(text, root, parent, tags, links, mentions):
-            return {
-                "type": "reply",
-                "text": text,
-                "root": ref_json(root),
-                "parent": ref_json(parent),
-                "tags": list(tags),
-                "links": list(links),
-            } | _extras(mentions, False)
-        case Edit(ref, text, tags, links, mentions, question):
-            return {
-                "type": "edit",
-                "ref": ref_json(ref),
-                "text": text,
-                "tags": list(tags),
-                "links": list(links),
-            } | _extras(mentions, question)
-        case ReadingList(title, items, of):
-            return {
-                "type": "readinglist",
-                "title": title,
-                "items": [
-                    {
-                        "ref": None if item.ref is None else ref_json(item.ref),
-                        "link": item.link,
-                        "note": item.note,
-                    }
-                    for item in items
-                ],
-                "of": None if of is None else ref_json(of),
-            }
-        case Follow(feed) | Unfollow(feed):
-            return {"type": content.type, "feed": h(feed)}
-        case Profile(name, bio, avatar):
-            return {"type": "profile", "name": name, "bio": bio, "avatar": h(avatar)}
-        case Share(ref, comment):
-            return {"type": "share", "ref": ref_json(ref), "comment": comment}
-        case Tombstone(ref):
-            return {"type": "tombstone", "ref": ref_json(ref)}
-        case Unknown(type_, value):
-            return {"type": type_, "value": to_desc(value)}
-    raise TypeError(content)
+def _plain(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return ref_value(value)
+    if isinstance(value, ListItem):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if type(value) is tuple:
+        return [_plain(item) for item in value]
+    return value
+
+
+def parsed_value(content: Content) -> Any:
+    """What a payload parses to, as a plain CBOR value: for a known type a map of every
+    field by name (defaults included, references as [author, seq, id], reading-list items
+    as maps of ref, link and note, absent ones null); for an unknown type its value."""
+    if isinstance(content, Unknown):
+        return content.value
+    return {
+        f.name: _plain(getattr(content, f.name))
+        for f in dataclasses.fields(content)
+        if f.name != "type"
+    }
+
+
+def typed_input(decoder: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A negative vector's fields with ``input`` in the tagged form: text for the decoders
+    of what people type, a byte string (given here in hex) for every other decoder."""
+    if "input" not in fields:
+        return fields
+    value = fields["input"]
+    kind = "text" if decoder in TEXT_DECODERS else "bytes"
+    return {**fields, "input": {kind: value}}
+
+
+# Decoders whose input is text, not bytes.
+TEXT_DECODERS = frozenset({"key-text", "share-link", "backup-words"})
 
 
 def assemble(identity: Identity, unsigned: bytes, signature: bytes | None = None) -> bytes:
@@ -264,7 +244,7 @@ def entry_json(entry: Entry, payload: bytes, content: Content, seed: bytes) -> d
         "prev": None if entry.prev is None else h(entry.prev),
         "claimed_ms": entry.claimed_ms,
         "type": entry.type,
-        "content": content_json(content),
+        "content": to_desc(canonical.decode(payload)),
         "payload": h(payload),
         "payload_hash": h(entry.payload_hash),
         "payload_size": entry.payload_size,
