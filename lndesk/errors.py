@@ -164,9 +164,10 @@ class OwnLogUnknownError(StoreError):
     """Your identity was restored, and your own log height is not known yet."""
 
     default_hint = (
-        "Publishing now could fork your feed. Import your latest export with "
-        "`lndesk import FILE --latest`, or sync with peers that hold your feed first. If this "
-        "key never published anything, restore it with `lndesk key restore --fresh`."
+        "Publishing now could fork your feed. Run `lndesk restore-status` to ask your peers "
+        "how far your log goes, then confirm it with `lndesk confirm-log N`; or import your "
+        "latest export with `lndesk import FILE --latest`. If this key never published "
+        "anything, restore it with `lndesk key restore --fresh`."
     )
 
 

@@ -26,6 +26,7 @@ import trio
 
 from lndesk.app.actions import run_action
 from lndesk.app.datadir import SOCKET_NAME
+from lndesk.app.restore import restore_status, status_json
 from lndesk.errors import LndeskError, NodeNotRunningError, UsageError
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import EntriesStored, Event, SyncFinished, SyncProgress
@@ -127,6 +128,15 @@ class ControlServer:
             if not isinstance(name, str) or not isinstance(args, dict):
                 raise UsageError("act needs a name and an args object")
             result = await self.app.publish(lambda service: run_action(service, name, args))
+        elif op == "restore-status":
+            if self.app.survey.active():
+                await self.app.survey.run()
+            result = status_json(restore_status(self.app.service))
+        elif op == "confirm-log":
+            latest = request.get("latest")
+            if type(latest) is not int or latest < 0:
+                raise UsageError("confirm-log needs the latest entry's number")
+            result = status_json(self.app.survey.confirm(latest))
         elif op == "sync":
             timeout = request.get("timeout", 120)
             if not isinstance(timeout, int | float) or timeout <= 0:

@@ -3,7 +3,8 @@
 Layout of a data directory::
 
     key            the key file (mode 0600)
-    config.json    local settings: whether my own log height is known, network settings
+    config.json    network settings only (port, bootstrap peers, mDNS, relay)
+    own-log.json   whether this identity may publish (lndesk.app.ownlog)
     peers.json     peers met before (addresses), so a restart can find them again
     node.sock      the running node's control socket (while `serve` or the app runs)
     local.sqlite3  this device's private state: bookmarks, mutes, read marks, follow sources
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import platformdirs
 
+from lndesk.app.ownlog import load_own_log, own_log_path
 from lndesk.atomicfile import atomic_write
 from lndesk.errors import StoreError
 
@@ -29,9 +31,6 @@ ENV_DATA_DIR = "LNDESK_DATA_DIR"
 ENV_PASSPHRASE = "LNDESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 KEY_NAME = "key"
 CONFIG_NAME = "config.json"
-
-OWN_LOG_CONFIRMED = "confirmed"
-OWN_LOG_RESTORED = "restored"
 
 
 def default_data_dir() -> Path:
@@ -49,9 +48,12 @@ DEFAULT_PORT = 4747
 
 @dataclass(slots=True)
 class Config:
-    """Local settings; never replicated."""
+    """Network settings; never replicated, and nothing in them is needed to stay safe.
 
-    own_log: str = OWN_LOG_CONFIRMED
+    Whether this identity may publish is kept in ``own-log.json`` (lndesk.app.ownlog);
+    versions before kept it here as ``own_log``, which :meth:`load` moves over first.
+    """
+
     port: int = DEFAULT_PORT
     """TCP port the node listens on; 0 lets the system choose one at each start."""
     bootstrap: list[str] = field(default_factory=list)
@@ -63,6 +65,8 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> Config:
+        if not own_log_path(path.parent).exists():
+            load_own_log(path.parent)  # moves an old own_log flag out before anything else
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -70,13 +74,14 @@ class Config:
         except (OSError, ValueError) as exc:
             raise StoreError(
                 f"the settings file {path} is unreadable: {exc}",
-                "Fix or delete it; it holds only local settings.",
+                f"Fix it, or move it aside (`mv {path} {path}.bad`): it holds only network "
+                "settings (port, bootstrap peers, LAN discovery, relay), which then return to "
+                "their defaults. Your key, your posts and whether you may publish are kept "
+                "elsewhere.",
             ) from exc
         config = cls()
         if not isinstance(raw, dict):
             return config
-        if raw.get("own_log") in (OWN_LOG_CONFIRMED, OWN_LOG_RESTORED):
-            config.own_log = raw["own_log"]
         port = raw.get("port")
         if type(port) is int and 0 <= port <= 65535:
             config.port = port

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from lndesk.app.curation import CurationMixin
-from lndesk.app.datadir import OWN_LOG_CONFIRMED
 from lndesk.app.desk_events import AnyEvent, AppEvent, LocalChanged, NetworkUnavailable
 from lndesk.app.desk_network import NetworkMixin
 from lndesk.app.items import (
@@ -31,6 +30,7 @@ from lndesk.app.items import (
     text_of,
 )
 from lndesk.app.local import LocalState
+from lndesk.app.restore import RestoreStatus, confirm_own_log, restore_status
 from lndesk.app.service import Service
 from lndesk.content import Profile, ReadingList, Reply, Share, Tombstone, ref_of
 from lndesk.errors import ContentError, UsageError
@@ -518,8 +518,24 @@ class Desk(CurationMixin, NetworkMixin):
             bio=state.bio or "",
             avatar=avatar,
             sealed=is_sealed(read_key_file(self.service.key_path)),
-            can_publish=self.service.config.own_log == OWN_LOG_CONFIRMED,
+            can_publish=self.service.own_log.confirmed,
+            restore=None if self.service.own_log.confirmed else restore_status(self.service),
         )
+
+    async def ask_own_log(self) -> RestoreStatus:
+        """A restored identity asks its peers again how far its own log goes."""
+        if self.node is not None and self.node.survey.active():
+            return await self.node.survey.run()
+        return restore_status(self.service)
+
+    def confirm_own_log(self, latest: int) -> RestoreStatus:
+        """The user confirmed ``latest`` as their log's last entry: publishing resumes."""
+        if self.node is not None:
+            status = self.node.survey.confirm(latest)
+        else:
+            status = confirm_own_log(self.service, latest)
+        self._emit(LocalChanged("profile"))
+        return status
 
     def avatar(self, key: bytes) -> bytes:
         profile = views.profile_entry(self.store, key)

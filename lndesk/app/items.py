@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lndesk.app.restore import RestoreStatus
 from lndesk.content import Edit, Post, ReadingList, Reply, Share
 from lndesk.keytext import short_key
 from lndesk.names import display_name
@@ -161,6 +162,8 @@ class IdentityInfo:
     sealed: bool
     can_publish: bool
     """False while a restored identity waits to learn its own log's height."""
+    restore: RestoreStatus | None = None
+    """For a restored identity that may not publish yet: what peers said of its log."""
 
 
 def post_item(

@@ -9,7 +9,8 @@ FeedSource protocol, and this module hands it the store through
   inboxes at once (and found by their inbox catch-up later if nobody hears);
 * feeds I blocked are neither stored, served nor relayed (StoreFeeds leaves them out);
 * following a feed subscribes to its announcements and asks peers and the DHT for it;
-* a restored identity may publish again once a peer has shown how far its own log goes;
+* a restored identity asks every reachable peer and the DHT how far its own log goes
+  (:class:`~lndesk.app.restore.OwnLogSurvey`); the user confirms before it publishes;
 * stored text becomes searchable in the background (:class:`TextIndexer`), never holding
   up publishing or syncing.
 
@@ -28,13 +29,14 @@ from typing import Any, TypeVar
 import trio
 import trio.testing
 
-from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_CONFIRMED, OWN_LOG_RESTORED, PEERS_NAME, Config
+from lndesk.app.datadir import PEERS_NAME, Config
 from lndesk.app.feeds import StoreFeeds
+from lndesk.app.restore import SURVEY_WINDOW, OwnLogSurvey
 from lndesk.app.service import Service
 from lndesk.content import Follow, Unfollow, parse_content
 from lndesk.entry import Entry, decode_entry
 from lndesk.p2p.config import NodeConfig
-from lndesk.p2p.events import EntriesStored, Event, EventSink, FeedSynced, NodeWarning
+from lndesk.p2p.events import EntriesStored, Event, EventSink, FeedSynced, PeerHolds
 from lndesk.p2p.node import Node
 from lndesk.store.store import Store
 
@@ -166,7 +168,14 @@ class TextIndexer:
 class AppNode:
     """A running node for one open data directory."""
 
-    def __init__(self, service: Service, config: NodeConfig, listener: EventSink) -> None:
+    def __init__(
+        self,
+        service: Service,
+        config: NodeConfig,
+        listener: EventSink,
+        *,
+        survey_window: float = SURVEY_WINDOW,
+    ) -> None:
         self.service = service
         self._listener = listener
         self._extra: list[EventSink] = []
@@ -179,13 +188,22 @@ class AppNode:
             events=self._on_event,
             peerbook=service.data_dir / PEERS_NAME,
         )
+        self.survey = OwnLogSurvey(service, self.node, window=survey_window)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Run the network node, and the text indexer beside it, until :meth:`stop`."""
+        """Run the network node, and the text indexer beside it, until :meth:`stop`;
+        a restored identity also asks its peers how far its own log goes."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.indexer.run)
+            nursery.start_soon(self._survey_once_started)
             await self.node.run(task_status=task_status)
             nursery.cancel_scope.cancel()
+
+    async def _survey_once_started(self) -> None:
+        await self.node.started.wait()
+        if self.survey.active():
+            await self.survey.run()
+        self.survey.finished.set()
 
     def stop(self) -> None:
         self.node.stop()
@@ -231,30 +249,12 @@ class AppNode:
         if isinstance(event, EntriesStored):
             self.indexer.arrived()
         elif isinstance(event, FeedSynced) and event.feed == self.service.public_key:
-            self._maybe_confirm_own_log(event)
+            self.survey.note(event.peer, max(event.peer_height, event.peer_max_seq))
+        elif isinstance(event, PeerHolds) and event.feed == self.service.public_key:
+            self.survey.note(event.peer, event.height)
         self._listener(event)
         for listener in list(self._extra):
             listener(event)
-
-    def _maybe_confirm_own_log(self, event: FeedSynced) -> None:
-        """A restored identity learns its own height from a peer that holds its feed."""
-        path = self.service.data_dir / CONFIG_NAME
-        config = Config.load(path)
-        if config.own_log != OWN_LOG_RESTORED or event.height < event.peer_max_seq:
-            return
-        config.own_log = OWN_LOG_CONFIRMED
-        try:
-            config.save(path)
-        except OSError as exc:
-            self._listener(NodeWarning(f"could not save {path}: {exc}"))
-            return
-        logger.info("own log height learned from a peer: %d; publishing allowed", event.height)
-        self._listener(
-            NodeWarning(
-                f"Your own log was found on a peer (up to entry {event.height}); "
-                "you can publish again."
-            )
-        )
 
     @property
     def data_dir(self) -> Path:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lndesk.app.datadir import OWN_LOG_CONFIRMED
+from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, restore_identity
 from lndesk.identity import Identity
 

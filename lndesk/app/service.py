@@ -11,14 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lndesk.app.datadir import (
-    CONFIG_NAME,
-    KEY_NAME,
+from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
+from lndesk.app.local import LocalState
+from lndesk.app.ownlog import (
     OWN_LOG_CONFIRMED,
     OWN_LOG_RESTORED,
-    Config,
+    OwnLog,
+    load_own_log,
+    save_own_log,
 )
-from lndesk.app.local import LocalState
 from lndesk.atomicfile import atomic_write
 from lndesk.backup import decode_backup, encode_backup
 from lndesk.content import (
@@ -94,7 +95,7 @@ def _install_key(data_dir: Path, key_file: bytes, own_log: str) -> None:
     if key_path.exists():
         raise IdentityExistsError(f"{data_dir} already has an identity")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    Config(own_log=own_log).save(data_dir / CONFIG_NAME)
+    save_own_log(data_dir, OwnLog(state=own_log))
     write_key_file(key_path, key_file)
 
 
@@ -148,6 +149,11 @@ class Service:
         return Config.load(self.data_dir / CONFIG_NAME)
 
     @property
+    def own_log(self) -> OwnLog:
+        """Whether this identity may publish (see :mod:`lndesk.app.ownlog`)."""
+        return load_own_log(self.data_dir)
+
+    @property
     def identity(self) -> Identity:
         if self._identity is None:
             try:
@@ -165,7 +171,7 @@ class Service:
 
     def publish(self, content: Content) -> Entry:
         """Append ``content`` to my log (refused while a restored log's height is unknown)."""
-        if self.config.own_log != OWN_LOG_CONFIRMED:
+        if not self.own_log.confirmed:
             raise OwnLogUnknownError(
                 "this identity was restored and lndesk does not yet know how far your own log goes"
             )
@@ -423,11 +429,12 @@ class Service:
             )
             if result.fork_at is not None:
                 break
-        config = self.config
-        if latest:
-            config.own_log = OWN_LOG_CONFIRMED
-            config.save(self.data_dir / CONFIG_NAME)
-        return ImportResult(backup.feed, installed, total, config.own_log)
+        own_log = self.own_log
+        if latest and not own_log.confirmed:
+            own_log.state = OWN_LOG_CONFIRMED
+            own_log.confirmed_height = self.store.feed_state(backup.feed).height
+            save_own_log(self.data_dir, own_log)
+        return ImportResult(backup.feed, installed, total, own_log.state)
 
 
 def _mentions(text: str, extra: Sequence[bytes]) -> tuple[bytes, ...]:

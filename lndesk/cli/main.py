@@ -14,9 +14,11 @@ from typing import Any
 from lndesk import __version__
 from lndesk.app.actions import run_action
 from lndesk.app.control import ControlClient
-from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, OWN_LOG_CONFIRMED, default_data_dir
+from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
+from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import learning, network
+from lndesk.cli import restore as restore_commands
 from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.errors import (
     LndeskError,
@@ -252,7 +254,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(
             "Publishing stays paused until lndesk knows your latest entry. If you published "
             "nothing after making this backup, run `lndesk import FILE --latest`; otherwise "
-            "sync with peers first."
+            "run `lndesk restore-status` to ask your peers, then `lndesk confirm-log N`."
         )
     return 0
 
@@ -274,9 +276,10 @@ def cmd_key_restore(args: argparse.Namespace) -> int:
     print(f"restored identity {identity.key_text}")
     if not args.fresh:
         print(
-            "Publishing is paused until lndesk knows your own latest entry: import an export "
-            "of your log (`lndesk import FILE`) or sync with peers. If this key never "
-            "published anything, restore with --fresh instead."
+            "Publishing is paused until lndesk knows your own latest entry. Run "
+            "`lndesk restore-status` to ask your peers, then confirm the number it shows with "
+            "`lndesk confirm-log N`; or import an export of your log (`lndesk import FILE "
+            "--latest`). If this key never published anything, restore with --fresh instead."
         )
     return 0
 
@@ -366,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--passphrase", action="store_true", help="protect the key file")
     restore.add_argument("--fresh", action="store_true", help="this key never published")
     network.register(add, _passphrase_source)
+    restore_commands.register(add, _passphrase_source)
     learning.register(add, _act, _read_text)
     app = add("app", cmd_app, "open the desktop app (the default when no command is given)")
     app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")

@@ -223,7 +223,9 @@ def _quiet_network_libraries(verbose: bool) -> None:
     set_network_log_level(logging.WARNING if verbose else logging.CRITICAL)
 
 
-def _runtime(args: argparse.Namespace, passphrase: PassphraseSource, printer: EventPrinter) -> Any:
+def runtime_for(
+    args: argparse.Namespace, passphrase: PassphraseSource, printer: EventPrinter
+) -> Any:
     from lndesk.app.runtime import NodeRuntime  # noqa: PLC0415 - libp2p loads slowly
 
     _quiet_network_libraries(bool(getattr(args, "verbose", False)))
@@ -242,7 +244,7 @@ def cmd_connect(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
         print(f"connected to {result['key'] or args.address}; syncing in the running node")
         return 0
     printer = EventPrinter(verbose=bool(getattr(args, "verbose", False)))
-    runtime = _runtime(args, passphrase, printer)
+    runtime = runtime_for(args, passphrase, printer)
     try:
         key = runtime.call_async(lambda app: app.node.connect(args.address))
         print(f"connected to {short_key(key) if key else args.address}")
@@ -264,7 +266,7 @@ def cmd_sync(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
     if client is not None:
         return _sync_via(client, args.timeout)
     printer = EventPrinter(progress=True, verbose=bool(getattr(args, "verbose", False)))
-    runtime = _runtime(args, passphrase, printer)
+    runtime = runtime_for(args, passphrase, printer)
     try:
         connected = runtime.call_async(lambda app: app.node.wait_connected(args.wait))
         if not connected:

@@ -96,11 +96,13 @@ def make_data_dir(root: Path, name: str) -> Path:
 
 
 @asynccontextmanager
-async def running_node(data_dir: Path, **config: Any) -> AsyncIterator[TestNode]:
+async def running_node(
+    data_dir: Path, *, survey_window: float = 10.0, **config: Any
+) -> AsyncIterator[TestNode]:
     """Run a node for ``data_dir`` (which must have an identity) until the block ends."""
     log = EventLog()
     with Service(data_dir) as service:
-        app = AppNode(service, loopback_config(**config), log)
+        app = AppNode(service, loopback_config(**config), log, survey_window=survey_window)
         async with trio.open_nursery() as nursery:
             await nursery.start(app.run)
             try:

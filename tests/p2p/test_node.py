@@ -12,9 +12,8 @@ import pytest
 import trio
 from node_helpers import TestNode, make_data_dir, running_node
 
-from lndesk.app.datadir import CONFIG_NAME, OWN_LOG_RESTORED, Config
 from lndesk.app.service import Service
-from lndesk.errors import AddressError, OwnLogUnknownError
+from lndesk.errors import AddressError
 from lndesk.keytext import key_to_text
 from lndesk.p2p import host as host_module
 from lndesk.p2p.events import AddressesChanged, EntriesStored, PeerConnected, PeerFound, PeerLost
@@ -77,36 +76,6 @@ async def test_a_post_crosses_a_line_of_ten_nodes(tmp_path: Path) -> None:
             await right.connect(left)
         await author.post("from one end")
         await nodes[-1].wait_height(author, 1, timeout=60)
-
-
-async def test_restored_identity_may_publish_after_learning_its_height(tmp_path: Path) -> None:
-    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
-    with Service(ann_dir) as ann:
-        for i in range(3):
-            ann.post(f"before the disk died {i}")
-        ann_key = ann.public_key
-        words = ann.backup_words()
-    with Service(bo_dir) as bo:
-        bo.follow(key_to_text(ann_key))
-    async with running_node(ann_dir) as ann_node, running_node(bo_dir) as bo_node:
-        await bo_node.connect(ann_node)
-        await bo_node.wait_height(ann_key, 3)
-    # Ann's laptop is lost; she restores her words on a new one.
-    from lndesk.app.service import restore_identity
-
-    new_dir = tmp_path / "ann-new"
-    restore_identity(new_dir, words, None)
-    assert Config.load(new_dir / CONFIG_NAME).own_log == OWN_LOG_RESTORED
-    with Service(new_dir) as restored, pytest.raises(OwnLogUnknownError):
-        restored.post("too early: would fork my own log")
-    async with running_node(bo_dir) as bo_node, running_node(new_dir) as ann_again:
-        await ann_again.connect(bo_node)
-        await ann_again.wait_height(ann_key, 3)
-        await ann_again.log.wait_for(
-            lambda _e: Config.load(new_dir / CONFIG_NAME).own_log != OWN_LOG_RESTORED
-        )
-        entry = await ann_again.post("back again")
-    assert entry.seq == 4
 
 
 async def test_bad_addresses_give_clear_errors(tmp_path: Path) -> None:

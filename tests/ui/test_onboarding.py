@@ -8,7 +8,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWizard
 
-from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, OWN_LOG_CONFIRMED, OWN_LOG_RESTORED, Config
+from lndesk.app.datadir import KEY_NAME
+from lndesk.app.ownlog import OWN_LOG_CONFIRMED, OWN_LOG_RESTORED, load_own_log
 from lndesk.app.service import Service, create_identity
 from lndesk.identity import Identity
 from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
@@ -122,7 +123,7 @@ def test_create_with_passphrase_and_checked_words(qtbot: Any, tmp_path: Path) ->
     identity = decode_key_file(key_file, "correct horse")
     assert identity.public_key == result.public_key
     assert identity.backup_words().split() == words
-    assert Config.load(data_dir / CONFIG_NAME).own_log == OWN_LOG_CONFIRMED
+    assert load_own_log(data_dir).state == OWN_LOG_CONFIRMED
     with Service(data_dir, identity=identity) as service:
         assert service.own_state().name == "Ann Lee"
 
@@ -190,7 +191,7 @@ def test_restore_from_words(qtbot: Any, tmp_path: Path) -> None:
     key_file = read_key_file(data_dir / KEY_NAME)
     assert not is_sealed(key_file)
     assert decode_key_file(key_file).public_key == original.public_key
-    assert Config.load(data_dir / CONFIG_NAME).own_log == OWN_LOG_RESTORED
+    assert load_own_log(data_dir).state == OWN_LOG_RESTORED
 
 
 def test_restore_fresh_key_sets_the_name(qtbot: Any, tmp_path: Path) -> None:

@@ -1,0 +1,139 @@
+"""Whether this identity may publish: the own-log state, kept apart from the settings.
+
+A restored identity must not append before it knows how far its own log goes, or its
+next entry forks the feed (protocol §8) and freezes it for good. That state lives in
+its own small file, ``own-log.json`` in the data directory, written atomically; the
+settings file (``config.json``) holds only settings that can be thrown away.
+
+The file says::
+
+    {"state": "restored" | "confirmed",
+     "seen_height": N,          # the highest own entry any peer reported
+     "seen_on": ["<hex key>"],  # peers that reported entry N
+     "sources": K,              # peers that reported anything about the own feed
+     "surveyed": true|false,    # a bounded search of peers and the DHT has finished
+     "confirmed_height": N|null}
+
+A missing file is created from what older versions kept in ``config.json`` (its
+``own_log`` flag); an unreadable one counts as "restored": damage never unlocks
+publishing, and the next search of peers writes the file again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lndesk.atomicfile import atomic_write
+
+logger = logging.getLogger(__name__)
+
+OWN_LOG_NAME = "own-log.json"
+OWN_LOG_CONFIRMED = "confirmed"
+OWN_LOG_RESTORED = "restored"
+_LEGACY_CONFIG = "config.json"
+_KEY = "key"
+
+
+@dataclass(slots=True)
+class OwnLog:
+    """What is known of this identity's own log, and whether publishing is allowed."""
+
+    state: str = OWN_LOG_CONFIRMED
+    seen_height: int = 0
+    """The highest entry of the own log that any peer reported holding (the max wins)."""
+    seen_on: list[str] = field(default_factory=list)
+    """Peers (hex keys) that reported holding ``seen_height``."""
+    sources: int = 0
+    """Peers that reported anything about the own log."""
+    surveyed: bool = False
+    """A search of the reachable peers and the DHT's providers has finished."""
+    confirmed_height: int | None = None
+    """The latest entry the user confirmed (None for a key that was never restored)."""
+
+    @property
+    def confirmed(self) -> bool:
+        return self.state == OWN_LOG_CONFIRMED
+
+    def summary(self) -> str:
+        """What the user confirms: "your log: latest entry N, seen on K peers"."""
+        peers = len(self.seen_on)
+        return (
+            f"your log: latest entry {self.seen_height}, seen on {peers} "
+            f"{'peer' if peers == 1 else 'peers'}"
+        )
+
+
+def own_log_path(data_dir: Path) -> Path:
+    return data_dir / OWN_LOG_NAME
+
+
+def load_own_log(data_dir: Path) -> OwnLog:
+    """The own-log state of ``data_dir``; created from the old settings flag if missing."""
+    path = own_log_path(data_dir)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return _migrate(data_dir)
+    except (OSError, ValueError) as exc:
+        logger.warning(
+            "%s is unreadable (%s); publishing stays paused until it is rebuilt", path, exc
+        )
+        return OwnLog(state=OWN_LOG_RESTORED)
+    return _parse(raw)
+
+
+def save_own_log(data_dir: Path, own_log: OwnLog) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = json.dumps(asdict(own_log), indent=2).encode() + b"\n"
+    atomic_write(own_log_path(data_dir), data, mode=0o600)
+
+
+def _parse(raw: object) -> OwnLog:
+    if not isinstance(raw, dict):
+        return OwnLog(state=OWN_LOG_RESTORED)
+    state = raw.get("state")
+    own_log = OwnLog(state=state if state == OWN_LOG_CONFIRMED else OWN_LOG_RESTORED)
+    seen = raw.get("seen_height")
+    if type(seen) is int and seen >= 0:
+        own_log.seen_height = seen
+    seen_on = raw.get("seen_on")
+    if isinstance(seen_on, list):
+        own_log.seen_on = [p for p in seen_on if isinstance(p, str)]
+    sources = raw.get("sources")
+    if type(sources) is int and sources >= 0:
+        own_log.sources = sources
+    own_log.surveyed = raw.get("surveyed") is True
+    confirmed = raw.get("confirmed_height")
+    if type(confirmed) is int and confirmed >= 0:
+        own_log.confirmed_height = confirmed
+    return own_log
+
+
+def _migrate(data_dir: Path) -> OwnLog:
+    """Older versions kept ``"own_log": "restored"`` in config.json; move it here.
+
+    Without a key there is nothing to protect yet (installing a key writes the file).
+    A settings file that cannot be read might have held the flag: paused, to be safe.
+    """
+    if not (data_dir / _KEY).exists():
+        return OwnLog()
+    try:
+        text = (data_dir / _LEGACY_CONFIG).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = "{}"
+    except OSError:
+        text = ""
+    try:
+        raw = json.loads(text)
+        restored = isinstance(raw, dict) and raw.get("own_log") == OWN_LOG_RESTORED
+    except ValueError:
+        restored = True
+    own_log = OwnLog(state=OWN_LOG_RESTORED if restored else OWN_LOG_CONFIRMED)
+    try:
+        save_own_log(data_dir, own_log)
+    except OSError as exc:  # a read-only data directory: the answer is still right
+        logger.info("could not write %s: %s", own_log_path(data_dir), exc)
+    return own_log
