@@ -30,6 +30,7 @@ from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
 from lndesk.errors import ProtocolError
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink
+from lndesk.p2p.frame_caps import CATCHUP_CAPS
 from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.sessions import (
     Penalise,
@@ -89,7 +90,7 @@ def encode_catchup_frame(message: CatchupMessage) -> bytes:
 
 def decode_catchup_body(body: bytes) -> CatchupMessage:
     """Decode one catch-up frame body (without its length prefix), strictly."""
-    return decode_map_body(body, PROTOCOL_NAME, _PARSERS)
+    return decode_map_body(body, PROTOCOL_NAME, _PARSERS, CATCHUP_CAPS)
 
 
 def _ask(doc: dict[str, Any]) -> Ask:
@@ -141,7 +142,7 @@ class CatchupFrames(FrameReader):
     name = PROTOCOL_NAME
 
     def __init__(self, stream: Any) -> None:
-        super().__init__(stream, MAX_CATCHUP_FRAME)
+        super().__init__(stream, MAX_CATCHUP_FRAME, CATCHUP_CAPS)
 
     async def send(self, message: CatchupMessage) -> None:
         await self.send_frame(encode_catchup_frame(message))

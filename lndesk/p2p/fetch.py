@@ -25,6 +25,7 @@ from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
 from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink
+from lndesk.p2p.frame_caps import READER_RECEIVES
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.sessions import Penalise, SessionRefused, client_session
@@ -126,7 +127,7 @@ class RefFetcher:
         async with client_session(
             self.host, peer, SYNC_PROTOCOL, protocol="sync", blame="fetch", penalise=self._penalise
         ) as stream:
-            frames = FrameStream(stream, self.limits.max_frame)
+            frames = FrameStream(stream, self.limits.max_frame, READER_RECEIVES)
             for offer in await exchange_want(frames, self.source, wanted, self.limits):
                 for seq, entry_id in sorted(wanted[offer.key].items()):
                     if seq <= offer.max_seq and self.source.held(offer.key).forked_at is None:

@@ -33,6 +33,7 @@ from lndesk.entry import decode_entry
 from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, PeerHolds, SyncProgress
+from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import FeedSource, Held
 from lndesk.p2p.sessions import (
@@ -134,7 +135,8 @@ class SyncServer:
         )
 
     async def handle(self, stream: Any) -> None:
-        await self._sessions.serve(FrameStream(stream, self.limits.max_frame), self._serve)
+        frames = FrameStream(stream, self.limits.max_frame, SERVER_RECEIVES)
+        await self._sessions.serve(frames, self._serve)
 
     async def _receive(self, frames: FrameStream) -> Message | None:
         with trio.fail_after(self.limits.session_timeout):
@@ -247,7 +249,7 @@ class SyncClient:
         async with client_session(
             self.host, peer, SYNC_PROTOCOL, protocol="sync", penalise=self._penalise
         ) as stream:
-            frames = FrameStream(stream, self.limits.max_frame)
+            frames = FrameStream(stream, self.limits.max_frame, READER_RECEIVES)
             for offer in await exchange_want(frames, self.source, feeds, self.limits):
                 report.stored += await self._fetch_feed(peer, frames, offer)
                 report.feeds += 1

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from lndesk import canonical
+from lndesk.cbor_scan import scan
 from lndesk.entry import KEY_SIZE
 from lndesk.errors import DecodeError, SizeError
+from lndesk.p2p.frame_caps import gossip_limits
 
 
 def key_topic(prefix: str, key: bytes, what: str) -> str:
@@ -38,13 +40,15 @@ def topic_key(prefix: str, topic: str) -> bytes | None:
 def message_map(data: bytes, max_size: int, what: str) -> dict[Any, Any]:
     """The CBOR map a message of kind ``what`` holds, checking its size first.
 
-    Raises SizeError over ``max_size`` bytes, DecodeError if ``data`` is not the
-    deterministic encoding of a map; the keys and values are the caller's to check.
+    Raises SizeError over ``max_size`` bytes, DecodeError if ``data`` holds more than a
+    few CBOR items (scanned before anything is built) or is not the deterministic
+    encoding of a map; the keys and values are the caller's to check.
     """
     if len(data) > max_size:
         a = "an" if what[0] in "aeiou" else "a"
         raise SizeError(f"{a} {what} of {len(data)} bytes is over the {max_size}-byte limit")
     try:
+        scan(bytes(data), gossip_limits(max_size))
         doc = canonical.decode(bytes(data))
     except DecodeError as exc:
         raise DecodeError(f"{what} is not canonical CBOR: {exc}") from exc

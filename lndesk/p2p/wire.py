@@ -18,6 +18,7 @@ from libp2p.network.stream.exceptions import StreamEOF, StreamError
 from lndesk import canonical
 from lndesk.entry import KEY_SIZE, MAX_ENTRY_SIZE, MAX_PAYLOAD_SIZE, MAX_SEQ
 from lndesk.errors import DecodeError, NetworkError, ProtocolError
+from lndesk.p2p.frame_caps import SYNC_CAPS, Caps, check_body, max_body
 
 PROTOCOL_ID = "/lndesk/sync/1"
 FRAME_HEAD = struct.Struct(">I")
@@ -124,14 +125,16 @@ def _to_map(message: Message) -> dict[str, Any]:
     return {"t": "error", "code": message.code, "message": message.message}
 
 
-def decode_frame_body(body: bytes) -> Message:
-    """Decode one frame body (without its length prefix)."""
-    return decode_map_body(body, "sync", _PARSERS)
+def decode_frame_body(body: bytes, caps: Caps = SYNC_CAPS) -> Message:
+    """Decode one frame body (without its length prefix) within the ``caps`` of its type."""
+    return decode_map_body(body, "sync", _PARSERS, caps)
 
 
-def decode_map_body(body: bytes, protocol: str, parsers: Parsers[T]) -> T:
+def decode_map_body(body: bytes, protocol: str, parsers: Parsers[T], caps: Caps) -> T:
     """Decode one frame body of ``protocol`` (named in errors) strictly: a map whose
-    ``t`` is one of ``parsers``, with exactly that message's fields."""
+    ``t`` is one of ``parsers``, with exactly that message's fields. The body is first
+    scanned against the ``caps`` of its type (``lndesk.p2p.frame_caps``)."""
+    check_body(body, protocol, caps)
     a = "an" if protocol[0] in "aeiou" else "a"
     try:
         doc = canonical.decode(body)
@@ -257,9 +260,12 @@ class FrameReader:
     name = "sync"
     """The protocol named in error messages."""
 
-    def __init__(self, stream: Any, max_frame: int) -> None:
+    def __init__(self, stream: Any, max_frame: int, caps: Caps = SYNC_CAPS) -> None:
         self.stream = stream
-        self.max_frame = max_frame
+        self.caps = caps
+        """The messages accepted, with their caps: a frame longer than the largest of
+        them is refused from its length prefix."""
+        self.max_frame = min(max_frame, max_body(caps))
         self._buffer = bytearray()
         self._out: list[bytes] = []
 
@@ -322,4 +328,4 @@ class FrameStream(FrameReader):
     async def receive(self) -> Message | None:
         """The next message, or None when the peer closed the stream cleanly between frames."""
         body = await self.receive_body()
-        return None if body is None else decode_frame_body(body)
+        return None if body is None else decode_frame_body(body, self.caps)
