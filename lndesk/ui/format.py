@@ -39,9 +39,9 @@ def error_text(error: BaseException) -> str:
 
     if isinstance(error, OwnLogUnknownError):
         return (
-            "Not published yet: this identity was restored, and lndesk first has to find "
-            "your latest posts on a peer, so that nothing you post clashes with them. That "
-            "happens by itself once you are online. Or import your latest backup file "
-            "under Identity."
+            "Not published yet: this identity was restored, and lndesk first asks your peers "
+            "how far your log goes, so that nothing you post clashes with it. Under Identity "
+            "you see what they found and confirm your latest entry; or import your latest "
+            "backup file there."
         )
     return describe(error)

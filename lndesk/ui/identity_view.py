@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lndesk.app.events import LocalChanged
+from lndesk.app.events import EntriesStored, FeedSynced, LocalChanged, NodeWarning
 from lndesk.app.items import IdentityInfo
 from lndesk.app.runtime import describe
 from lndesk.content import MAX_BIO_CHARS, MAX_NAME_CHARS, is_blank_text
@@ -44,6 +44,7 @@ from lndesk.keytext import short_key
 from lndesk.ui.avatar import avatar_from_file, avatar_pixmap
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.qr import qr_pixmap
+from lndesk.ui.restore_panel import RestorePanel
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,9 @@ HEADER_AVATAR = 64
 FORM_AVATAR = 48
 COPIED_MS = 3000
 WAITING_FOR_OWN_LOG = (
-    "This identity was restored, and lndesk is still looking for your latest posts on "
-    "other computers. Publishing, including your profile, starts once they are found, so "
-    "that your feed does not split in two. Your changes are kept here: save again later."
+    "This identity was restored: publishing, including your profile, starts once you "
+    "confirm your latest entry above, so that your feed does not split in two. Your "
+    "changes are kept here: save again then."
 )
 
 
@@ -221,7 +222,9 @@ class IdentityView(QWidget):
         content = QWidget()
         column = QVBoxLayout(content)
         column.addLayout(heading)
-        for box in (key_box, profile_box, backup_box):
+        self.restore_panel = RestorePanel(bridge)
+        self.restore_panel.confirmed.connect(self.refresh)
+        for box in (self.restore_panel, key_box, profile_box, backup_box):
             column.addWidget(box)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -268,6 +271,12 @@ class IdentityView(QWidget):
     def _on_event(self, event: object) -> None:
         if isinstance(event, LocalChanged) and event.what == "profile":
             self.refresh()
+        elif (
+            self.info is not None
+            and not self.info.can_publish
+            and isinstance(event, NodeWarning | FeedSynced | EntriesStored)
+        ):
+            self.refresh()  # a restored identity: what peers say changes the banner
 
     def _failed(self, error: BaseException) -> None:
         logger.info("the identity could not be loaded: %s", describe(error))
@@ -283,6 +292,7 @@ class IdentityView(QWidget):
         )
         _show(self.publish_note, "" if info.can_publish else WAITING_FOR_OWN_LOG)
         self.latest_box.setVisible(not info.can_publish)
+        self.restore_panel.show_status(info.restore)
         self.key_label.setText(info.key_text)
         self.link_label.setText(info.link)
         qr = qr_pixmap(info.link)

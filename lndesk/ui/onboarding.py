@@ -522,9 +522,9 @@ class DonePage(_Page):
         self.summary.setText(
             "Your identity is saved on this computer. Share this link so people can follow you:"
             if result.can_publish
-            else "Your identity is restored, and reading and following work now. Publishing "
-            "starts once lndesk has found your latest posts on another computer, so that your "
-            "feed does not split in two. Your link:"
+            else "Your identity is restored, and reading and following work now. lndesk asks "
+            "your peers how far your log goes; publishing starts once you confirm your latest "
+            "entry under Identity, so that your feed does not split in two. Your link:"
         )
 
 

@@ -11,8 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
+from lndesk.app.ownlog import OWN_LOG_RESTORED, OwnLog, save_own_log
+from lndesk.app.restore import RestoreStatus
 from lndesk.app.runtime import NodeRuntime
-from lndesk.app.service import create_identity, restore_identity
+from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.content import MAX_AVATAR_BYTES
 from lndesk.identity import Identity
 from lndesk.ui.bridge import Bridge
@@ -145,6 +147,61 @@ def test_restored_identity_waits_to_publish(
     qtbot.waitUntil(view.save_button.isEnabled)
     assert view.profile_message.text() == WAITING_FOR_OWN_LOG
     assert view.name_edit.text() == "Ann"  # what was typed is kept
+
+
+def _restored_with_peer_report(tmp_path: Path, held: int) -> Path:
+    """A restored identity whose peers reported entry 3, of which ``held`` are here."""
+    old = tmp_path / "old"
+    create_identity(old)
+    with Service(old) as service:
+        for i in range(3):
+            service.post(f"post {i}")
+        words, key = service.backup_words(), service.public_key
+        items = list(service.store.feed_items(key))
+    data_dir = tmp_path / "restored"
+    restore_identity(data_dir, words)
+    with Service(data_dir) as service:
+        service.store.ingest(key, items[:held])
+    peer = Identity.generate().public_key.hex()
+    save_own_log(data_dir, OwnLog(OWN_LOG_RESTORED, 3, [peer], 1, surveyed=True))
+    return data_dir
+
+
+def test_restored_identity_confirms_its_latest_entry(
+    qtbot: Any, tmp_path: Path, second_runtime: Callable[[Path], Bridge]
+) -> None:
+    view = open_view(qtbot, second_runtime(_restored_with_peer_report(tmp_path, held=3)))
+    panel = view.restore_panel
+    assert panel.isVisible()
+    assert panel.text.text().startswith("Your log: latest entry 3, seen on 1 peer.")
+    assert panel.confirm_button.isEnabled()
+    assert panel.confirm_button.text() == "Confirm: my latest entry is 3…"
+    asked: list[int] = []
+
+    def decline(_parent: object, status: RestoreStatus) -> bool:
+        asked.append(status.latest)
+        return False
+
+    panel.confirm(ask=decline)
+    assert asked == [3] and panel.isVisible() and not panel.busy
+    panel.confirm(ask=lambda _parent, _status: True)
+    qtbot.waitUntil(lambda: view.info is not None and view.info.can_publish)
+    assert panel.isHidden() and view.publish_note.isHidden()
+    view.name_edit.setText("Ann")
+    view.save_button.click()
+    qtbot.waitUntil(lambda: view.info is not None and view.info.name == "Ann")
+
+
+def test_restored_identity_cannot_confirm_before_its_entries_arrive(
+    qtbot: Any, tmp_path: Path, second_runtime: Callable[[Path], Bridge]
+) -> None:
+    view = open_view(qtbot, second_runtime(_restored_with_peer_report(tmp_path, held=1)))
+    panel = view.restore_panel
+    assert "Entries 2 to 3 have not arrived yet" in panel.text.text()
+    assert not panel.confirm_button.isEnabled()
+    panel.confirm(ask=lambda _parent, _status: True)
+    assert not panel.busy
+    assert view.info is not None and not view.info.can_publish
 
 
 def test_backup_words_need_two_clicks(qtbot: Any, bridge: Bridge, call: Any) -> None:

@@ -1,0 +1,143 @@
+"""The banner of a restored identity: "your log: latest entry N, seen on K peers", confirmed
+by the user before the first publish (see :mod:`lndesk.app.restore`).
+
+It shows what the node's search of peers found, lets the user ask again, and asks for a
+clear confirmation (a dialog naming the number) before publishing resumes at N+1. The
+work is on the desk, through the bridge; :meth:`RestorePanel.confirm` takes ``ask`` so
+tests need no modal dialog.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout
+
+from lndesk.app.restore import RestoreStatus
+from lndesk.ui.bridge import Bridge
+from lndesk.ui.format import error_text
+
+logger = logging.getLogger(__name__)
+
+ERROR_STYLE = "color: #c62828;"
+
+
+def status_text(status: RestoreStatus) -> str:
+    """The banner's explanation, in the app's words."""
+    head = status.summary().replace("your log", "Your log", 1) + "."
+    if status.forked_at is not None:
+        return (
+            f"{head} Your log is forked at entry {status.forked_at}: two different entries "
+            "were signed there, and it cannot grow any more."
+        )
+    if not status.surveyed:
+        return f"{head} lndesk is still asking your peers how far your log goes."
+    if status.held < status.latest:
+        return (
+            f"{head} Entries {status.held + 1} to {status.latest} have not arrived yet; they "
+            "come from the peers that hold them."
+        )
+    if status.sources == 0:
+        return (
+            f"{head} No peer has reported your log yet. If you published before, connect to "
+            "a peer that follows you or import your latest backup file, then ask again."
+        )
+    return (
+        f"{head} If that is the last post you made, confirm it and you can publish again. "
+        "If you posted more from another computer, wait until a peer that has it is online."
+    )
+
+
+def ask_confirmation(parent: QGroupBox, status: RestoreStatus) -> bool:
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Confirm your latest entry")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(
+        f"{status.summary().replace('your log', 'Your log', 1)}.\n\n"
+        f"Your next post becomes entry {status.latest + 1}. If you published anything after "
+        f"entry {status.latest} that these peers have not seen, your feed splits in two and "
+        "stops growing. Confirm?"
+    )
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+class RestorePanel(QGroupBox):
+    """Shown while a restored identity may not publish; hidden otherwise."""
+
+    confirmed = Signal()
+    """Publishing is allowed now (the identity screen reloads)."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__("Restored identity")
+        self.bridge = bridge
+        self.status: RestoreStatus | None = None
+        self.busy = False
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self.ask_button = QPushButton("Ask peers again")
+        self.ask_button.clicked.connect(self.ask_again)
+        self.confirm_button = QPushButton("Confirm…")
+        self.confirm_button.clicked.connect(self._confirm_clicked)
+        row = QHBoxLayout()
+        row.addWidget(self.confirm_button)
+        row.addWidget(self.ask_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+        self.hide()
+
+    def show_status(self, status: RestoreStatus | None) -> None:
+        self.status = status
+        if status is None or status.confirmed:
+            self.hide()
+            return
+        self.text.setText(status_text(status))
+        self.confirm_button.setText(f"Confirm: my latest entry is {status.latest}…")
+        self.confirm_button.setEnabled(status.ready and not self.busy)
+        self.ask_button.setEnabled(not self.busy)
+        self.show()
+
+    def ask_again(self) -> None:
+        self._run(lambda desk: desk.ask_own_log(), self.show_status)
+
+    def _confirm_clicked(self) -> None:
+        self.confirm()
+
+    def confirm(self, ask: Callable[[QGroupBox, RestoreStatus], bool] = ask_confirmation) -> None:
+        status = self.status
+        if status is None or not status.ready or not ask(self, status):
+            return
+        latest = status.latest
+        self._run(lambda desk: desk.confirm_own_log(latest), self._confirmed)
+
+    def _confirmed(self, status: RestoreStatus) -> None:
+        self.show_status(status)
+        self.confirmed.emit()
+
+    def _run(self, function: Callable[..., object], done: Callable[..., None]) -> None:
+        self.busy = True
+        self.message.hide()
+        self.show_status(self.status)
+
+        def finished(result: object) -> None:
+            self.busy = False
+            done(result)
+
+        def failed(error: BaseException) -> None:
+            self.busy = False
+            self.message.setStyleSheet(ERROR_STYLE)
+            self.message.setText(error_text(error))
+            self.message.show()
+            self.show_status(self.status)
+
+        self.bridge.request(function, done=finished, failed=failed)
