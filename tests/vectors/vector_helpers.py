@@ -43,7 +43,7 @@ RECEIVED_MS = T0 + 3_600_000
 LOG_ID = bytes(range(0xA0, 0xB0))
 
 # The order of the Ed25519 group (RFC 8032 section 5.1): S must be below it.
-ED25519_L = 2**252 + 27742317777372353535851770264664883706
+ED25519_L = 2**252 + 27742317777372353535851937790883648493
 
 
 # One negative vector: add(name, decoder, error, **fields).
