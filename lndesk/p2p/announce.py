@@ -32,12 +32,15 @@ from dataclasses import dataclass
 from lndesk import canonical
 from lndesk.entry import KEY_SIZE, MAX_ENTRY_SIZE, Entry, decode_entry
 from lndesk.errors import DecodeError, SizeError
+from lndesk.identity import blake2b_256
 from lndesk.p2p.topics import key_topic, message_map, topic_key
 
 MAX_ANNOUNCEMENT_SIZE = 8192
 """Largest announcement accepted or sent, in bytes (entry, payload and framing)."""
 
 TOPIC_PREFIX = "lndesk/feed/1/"
+
+EMPTY_PAYLOAD_HASH = blake2b_256(b"")
 
 _REQUIRED = frozenset({"author", "entry"})
 _ALLOWED = _REQUIRED | {"payload"}
@@ -50,6 +53,18 @@ class HeadAnnouncement:
     author: bytes
     entry: Entry
     payload: bytes | None
+
+
+def head_payload(head: HeadAnnouncement) -> bytes | None:
+    """The payload to store with an announced head: the carried one, or, for an entry of
+    ``payload_size`` 0 whose hash is that of the empty string, the empty payload (it
+    needs no carrying). None when the payload has to come by sync."""
+    if head.payload is not None:
+        return head.payload
+    entry = head.entry
+    if entry.payload_size == 0 and entry.payload_hash == EMPTY_PAYLOAD_HASH:
+        return b""
+    return None
 
 
 def feed_topic(author: bytes) -> str:

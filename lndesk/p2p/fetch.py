@@ -155,7 +155,12 @@ class RefFetcher:
                 break
             if isinstance(message, Error):
                 raise SessionRefused(f"the peer ended the session: {message.code}")
-            if not isinstance(message, Batch) or message.feed != key or received:
+            if (
+                not isinstance(message, Batch)
+                or message.feed != key
+                or received
+                or len(message.items) != 1
+            ):
                 raise ProtocolError("expected one batch of the requested entry")
             check_range(message.items, seq, seq)
             received = True

@@ -37,6 +37,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.errors import ChainError, EntryError, ForkedFeedError, StoreError
+from lndesk.p2p.announce import head_payload
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL, CatchupClient, CatchupServer
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.discovery import Discovery
@@ -372,8 +373,9 @@ class Node:
         held = self.source.held(author)
         if held.forked_at is not None or entry.seq <= held.height:
             return
-        if entry.seq == held.height + 1 and (head.payload is not None or entry.payload_size == 0):
-            items = [(entry.raw, head.payload)]
+        payload = head_payload(head)
+        if entry.seq == held.height + 1 and payload is not None:
+            items = [(entry.raw, payload)]
             try:
                 outcome = ingest_reported(
                     self.source, self._emit, author, items, via="gossip", peer=public_key_of(peer)
