@@ -184,6 +184,7 @@ class Desk(CurationMixin, NetworkMixin):
                     avatar=avatars[e.author],
                     edit=edits.get((e.author, e.seq)),
                     list_items=self._list_entries(content),
+                    followed=e.author in following,
                 )
             )
         return items
@@ -333,6 +334,7 @@ class Desk(CurationMixin, NetworkMixin):
                 author_name=name,
                 avatar=avatar,
                 reply_count=views.reply_count(self.store, item.id),
+                followed=item.author in following,
                 unread=not item.mine and unread(item.author, item.claimed_ms),
                 bookmarked=item.key in bookmarked,
                 seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,

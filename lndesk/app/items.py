@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from lndesk.app.restore import RestoreStatus
 from lndesk.content import Edit, Post, ReadingList, Reply, Share
 from lndesk.keytext import short_key
-from lndesk.names import display_name
+from lndesk.names import clean_name, display_name
 from lndesk.store.store import StoredEntry
 
 
@@ -81,6 +81,10 @@ class PostItem:
     """For a reading list (its title is ``text``): its items, in order."""
     list_of: tuple[bytes, int, bytes] | None = None
     """For a reading list: (author, seq, id) of its first version, which names the list."""
+    followed: bool = False
+    """Whether I follow the author (posts of people I do not follow are marked so)."""
+    chosen_name: str = ""
+    """When ``author_name`` is my nickname for the author: the name they chose (cleaned)."""
 
     @property
     def key(self) -> tuple[bytes, int]:
@@ -178,6 +182,8 @@ def post_item(
     avatar: bytes = b"",
     edit: StoredEntry | None = None,
     list_items: tuple[ListEntry, ...] = (),
+    followed: bool = False,
+    nickname: str | None = None,
 ) -> PostItem:
     """The item for ``stored``; ``edit`` is its current version (protocol 10.8), if edited."""
     entry = stored.entry
@@ -219,7 +225,7 @@ def post_item(
         id=entry.id,
         author=entry.author,
         seq=entry.seq,
-        author_name=display_name(stored.author_name, entry.author),
+        author_name=nickname or display_name(stored.author_name, entry.author),
         short_key=short_key(entry.author),
         kind=entry.type,
         text=text,
@@ -242,6 +248,8 @@ def post_item(
         mentions=mentions,
         list_items=list_items,
         list_of=list_of,
+        followed=followed,
+        chosen_name=clean_name(stored.author_name) if nickname else "",
     )
 
 

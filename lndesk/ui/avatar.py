@@ -5,15 +5,16 @@ An avatar travels inside a signed profile entry to every follower, so it is capp
 centred square, scales it to at most 128x128 pixels and encodes it as JPEG, lowering the
 quality (then the size) until it fits.
 
-Avatars received from others are untrusted bytes: :func:`avatar_pixmap` refuses images
-whose header claims large dimensions before decoding them (a small compressed file can
-unpack to gigabytes), and draws a coloured circle with initials instead, the colour
-derived from the key so a person keeps the same colour everywhere.
+Avatars received from others are untrusted bytes: :func:`decode_avatar` accepts only PNG
+and JPEG recognised from the bytes, refuses images whose header claims large dimensions
+before decoding them (a small compressed file can unpack to gigabytes) and lets only that
+format's decoder read them. Peers' avatars are decoded off the GUI thread, with a time
+limit (:mod:`lndesk.ui.avatar_worker`). Without a usable picture a person is drawn as
+their key's fingerprint (:mod:`lndesk.ui.identicon`), the same everywhere.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,6 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, Qt
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QImage,
     QImageReader,
     QImageWriter,
@@ -32,7 +32,8 @@ from PySide6.QtGui import (
 
 from lndesk.content import MAX_AVATAR_BYTES
 from lndesk.errors import LndeskError
-from lndesk.keytext import KEY_PREFIX, key_to_text
+from lndesk.ui.avatar_sniff import sniff
+from lndesk.ui.identicon import identicon_image
 
 logger = logging.getLogger(__name__)
 
@@ -125,20 +126,27 @@ def _encode(image: QImage, quality: int) -> bytes:
 
 
 def decode_avatar(data: bytes, size: int) -> QImage | None:
-    """The avatar ``data`` as a ``size`` x ``size`` image, or None if it is not usable."""
+    """The avatar ``data`` as a ``size`` x ``size`` image, or None if it is not usable.
+
+    Only PNG and JPEG, recognised by their bytes (:mod:`lndesk.ui.avatar_sniff`), with at
+    most :data:`MAX_SHOWN_PIXELS` on each side as their header says, reach a decoder, and
+    only that format's decoder: no other Qt image plugin ever reads a peer's bytes."""
     if not data or len(data) > MAX_AVATAR_BYTES:
+        return None
+    header = sniff(data)
+    if header is None or not (
+        0 < header.width <= MAX_SHOWN_PIXELS and 0 < header.height <= MAX_SHOWN_PIXELS
+    ):
         return None
     array = QByteArray(data)
     buffer = QBuffer(array)
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
+    reader = QImageReader(buffer, header.format.encode("ascii"))
+    reader.setAutoDetectImageFormat(False)  # only the plugin named above, whatever the bytes
+    reader.setDecideFormatFromContent(False)
     claimed = reader.size()
-    if (
-        not claimed.isValid()
-        or claimed.isEmpty()
-        or max(claimed.width(), claimed.height()) > MAX_SHOWN_PIXELS
-    ):
-        return None
+    if claimed != QSize(header.width, header.height):
+        return None  # the decoder reads another header than the one checked
     reader.setScaledSize(_fit(claimed, size))
     image = reader.read()
     if image.isNull():
@@ -157,34 +165,31 @@ def _fit(claimed: QSize, size: int) -> QSize:
     return QSize(max(1, round(claimed.width() * scale)), max(1, round(claimed.height() * scale)))
 
 
-def key_color(key: bytes) -> QColor:
-    """A stable, readable colour for a key (white initials stay legible on it)."""
-    digest = hashlib.blake2b(key, digest_size=2, person=b"lndesk-avatar").digest()
-    hue = int.from_bytes(digest, "big") % 360
-    return QColor.fromHsl(hue, 150, 95)
+def avatar_pixmap(data: bytes, size: int, *, key: bytes = b"") -> QPixmap:
+    """A round ``size`` x ``size`` avatar, decoded here and now: the picture in ``data``,
+    else ``key``'s fingerprint. Never raises for bad data. For one's own picture; a
+    peer's is decoded off the GUI thread (:mod:`lndesk.ui.avatar_worker`)."""
+    return QPixmap.fromImage(avatar_image(data, size, key))
 
 
-def initials(name: str, key: bytes) -> str:
-    """Up to two letters for a fallback avatar: from the name, else from the key."""
-    letters = [word[0] for word in name.split() if word[:1].isalnum()][:2]
-    if letters:
-        return "".join(letters).upper()
-    if len(key) == 32:
-        return key_to_text(key)[len(KEY_PREFIX) : len(KEY_PREFIX) + 2].upper()
-    return "?"
-
-
-def avatar_pixmap(data: bytes, size: int, *, key: bytes = b"", name: str = "") -> QPixmap:
-    """A round ``size`` x ``size`` avatar: the picture in ``data``, else initials on a
-    colour derived from ``key``. Never raises for bad data."""
-    return QPixmap.fromImage(avatar_image(data, size, key, name))
-
-
-@lru_cache(maxsize=256)
-def avatar_image(data: bytes, size: int, key: bytes = b"", name: str = "") -> QImage:
+@lru_cache(maxsize=64)
+def avatar_image(data: bytes, size: int, key: bytes = b"") -> QImage:
     """What :func:`avatar_pixmap` draws, as an image (cached: lists draw the same few often)."""
     size = max(1, size)
     image = decode_avatar(data, size) if data else None
+    if image is None and data:
+        logger.debug("an avatar of %d bytes is not a usable picture", len(data))
+    return _round(image, size, key)
+
+
+def round_avatar(image: QImage | None, size: int, key: bytes) -> QPixmap:
+    """A decoded avatar ``image`` clipped to a circle, or ``key``'s fingerprint if None."""
+    return QPixmap.fromImage(_round(image, size, key))
+
+
+def _round(image: QImage | None, size: int, key: bytes) -> QImage:
+    if image is None:
+        return identicon_image(key, size, round_=True)
     canvas = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
     canvas.fill(Qt.GlobalColor.transparent)
     painter = QPainter(canvas)
@@ -193,17 +198,6 @@ def avatar_image(data: bytes, size: int, key: bytes = b"", name: str = "") -> QI
     circle = QPainterPath()
     circle.addEllipse(0, 0, size, size)
     painter.setClipPath(circle)
-    if image is not None:
-        painter.drawImage(QRect(0, 0, size, size), image)
-    else:
-        if data:
-            logger.debug("an avatar of %d bytes is not a usable picture", len(data))
-        painter.fillRect(QRect(0, 0, size, size), key_color(key))
-        font = QFont()
-        font.setBold(True)
-        font.setPixelSize(max(1, int(size * 0.4)))
-        painter.setFont(font)
-        painter.setPen(QColor("white"))
-        painter.drawText(QRect(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, initials(name, key))
+    painter.drawImage(QRect(0, 0, size, size), image)
     painter.end()
     return canvas

@@ -287,9 +287,7 @@ class IdentityView(QWidget):
         self.info = info
         self.name_label.setText(info.name or "No name yet")
         self.short_key_label.setText(short_key(info.key))
-        self.avatar_label.setPixmap(
-            avatar_pixmap(info.avatar, HEADER_AVATAR, key=info.key, name=info.name)
-        )
+        self.avatar_label.setPixmap(avatar_pixmap(info.avatar, HEADER_AVATAR, key=info.key))
         _show(self.publish_note, "" if info.can_publish else WAITING_FOR_OWN_LOG)
         self.latest_box.setVisible(not info.can_publish)
         self.restore_panel.show_status(info.restore)
@@ -347,9 +345,7 @@ class IdentityView(QWidget):
     def _set_avatar(self, data: bytes) -> None:
         self.avatar = data
         key = self.info.key if self.info is not None else b""
-        self.avatar_preview.setPixmap(
-            avatar_pixmap(data, FORM_AVATAR, key=key, name=self.name_edit.text())
-        )
+        self.avatar_preview.setPixmap(avatar_pixmap(data, FORM_AVATAR, key=key))
         self._update_form_state()
 
     def choose_avatar(self) -> None:

@@ -20,9 +20,8 @@ from lndesk.ui.avatar import (
     avatar_from_image,
     avatar_pixmap,
     decode_avatar,
-    initials,
-    key_color,
 )
+from lndesk.ui.identicon import identicon_image
 from lndesk.ui.qr import QUIET_ZONE, qr_image
 
 KEY = bytes(range(32))
@@ -89,19 +88,18 @@ def test_received_avatar_claiming_huge_dimensions_is_not_decoded(qapp: Any) -> N
     assert decoded is not None and (decoded.width(), decoded.height()) == (32, 32)
 
 
-def test_fallback_avatar_uses_initials_and_key_colour(qapp: Any) -> None:
-    assert initials("ann lee smith", KEY) == "AL"
-    assert initials("  ", KEY) == "AA"  # lnd1aa... from the key
-    assert initials("", b"") == "?"
-    assert key_color(KEY) == key_color(bytes(KEY))
-    assert key_color(KEY) != key_color(bytes(31) + b"\x01")
-    pixmap = avatar_pixmap(b"not a picture", 48, key=KEY, name="Ann")
+def test_fallback_avatar_is_the_key_fingerprint(qapp: Any) -> None:
+    pixmap = avatar_pixmap(b"not a picture", 48, key=KEY)
     assert (pixmap.width(), pixmap.height()) == (48, 48)
-    image = pixmap.toImage()
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_ARGB32)
     assert image.pixelColor(0, 0).alpha() == 0  # round: the corners are transparent
-    assert image.pixelColor(24, 4).rgb() == key_color(KEY).rgb()
+    assert image == identicon_image(KEY, 48, round_=True).convertToFormat(
+        QImage.Format.Format_ARGB32
+    )
+    other = avatar_pixmap(b"", 48, key=bytes(31) + b"\x01").toImage()
+    assert other.convertToFormat(QImage.Format.Format_ARGB32) != image
     picture = avatar_pixmap(avatar_from_image(noise(64, 64)), 48, key=KEY).toImage()
-    assert picture.pixelColor(24, 4).rgb() != key_color(KEY).rgb()
+    assert picture.convertToFormat(QImage.Format.Format_ARGB32) != image
 
 
 def test_qr_image_of_a_share_link(qapp: Any) -> None:

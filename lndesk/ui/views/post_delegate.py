@@ -24,10 +24,10 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.keytext import key_to_text, short_key
-from lndesk.ui.avatar import avatar_pixmap
 from lndesk.ui.format import delivery_text, relative_time
 from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, follow_offer
+from lndesk.ui.views.author_line import avatar_of, paint_author, repaint_on_avatars
 from lndesk.ui.views.cards import paint_frame, row_width
 
 MARGIN = 10
@@ -180,6 +180,7 @@ class PostDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.requests = requests
         """The list is of requests: cards offer Accept and Block."""
+        repaint_on_avatars(self)
         self._docs: OrderedDict[tuple[bytes, int, int, int], QTextDocument] = OrderedDict()
         self._heights: dict[tuple[bytes, int, int, int], int] = {}
         """Row heights by post, width and content: a list asks for the size of every row
@@ -307,11 +308,7 @@ class PostDelegate(QStyledItemDelegate):
         y = rect.top() + MARGIN
         bold = QFont(font)
         bold.setBold(True)
-        painter.setFont(bold)
-        painter.setPen(palette.color(QPalette.ColorRole.Text))
-        name = item.author_name + ("  (you)" if item.mine else "")
-        painter.drawText(x, y + metrics.ascent(), name)
-        name_width = QFontMetrics(bold).horizontalAdvance(name)
+        name_width = paint_author(painter, item, bold, palette, x=x, y=y)
         for badge in self.badges(item):
             name_width += self._paint_badge(painter, bold, badge, x + name_width + GAP, y) + GAP
         painter.setFont(font)
@@ -360,6 +357,4 @@ class PostDelegate(QStyledItemDelegate):
 
     def _paint_avatar(self, painter: QPainter, item: PostItem, rect: QRect) -> None:
         area = QRect(rect.left() + MARGIN, rect.top() + MARGIN, AVATAR, AVATAR)
-        painter.drawPixmap(
-            area, avatar_pixmap(item.avatar, AVATAR, key=item.author, name=item.author_name)
-        )
+        painter.drawPixmap(area, avatar_of(item, AVATAR))

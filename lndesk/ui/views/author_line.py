@@ -1,0 +1,93 @@
+"""Who wrote a post, as a card shows it: avatar, fingerprint, name and marks.
+
+The avatar is the person's picture once it is decoded (off the GUI thread, see
+:mod:`lndesk.ui.avatar_worker`), their key's fingerprint until then or if the picture is
+not usable. Beside the name a small fingerprint is drawn for everyone (a picture can be
+copied, a fingerprint cannot). A nickname I gave someone is shown in place of their name
+and their own chosen name follows it, dimmed, in quotes. Posts of people I do not follow
+carry a "not followed" mark; my own say "(you)", which no peer's name can contain
+(:func:`lndesk.names.clean_name` removes it).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRect, Slot
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate
+
+from lndesk.app.items import PostItem
+from lndesk.ui.avatar import round_avatar
+from lndesk.ui.avatar_worker import AvatarDecoder, avatar_decoder
+from lndesk.ui.identicon import identicon_pixmap
+
+FINGERPRINT_GAP = 4
+NOT_FOLLOWED = "not followed"
+YOU = "(you)"
+MARK_COLOUR = QColor("#b35900")
+
+
+def avatar_of(item: PostItem, size: int, decoder: AvatarDecoder | None = None) -> QPixmap:
+    """The round avatar to draw for ``item``'s author now."""
+    image = None
+    if item.avatar:
+        image = (decoder or avatar_decoder()).image(item.avatar, size)
+    return round_avatar(image, size, item.author)
+
+
+def name_parts(item: PostItem) -> tuple[str, str, str]:
+    """(name, dimmed part after it, mark): e.g. ("Mum", ' "Ann Lee"', "not followed")."""
+    secondary = f' "{item.chosen_name}"' if item.chosen_name else ""
+    if item.mine:
+        return item.author_name, secondary, YOU
+    return item.author_name, secondary, "" if item.followed else NOT_FOLLOWED
+
+
+def paint_author(
+    painter: QPainter, item: PostItem, font: QFont, palette: QPalette, *, x: int, y: int
+) -> int:
+    """The fingerprint, name, chosen name and mark at (x, y), the top of the name line
+    (``font`` is the bold name font); returns the width used."""
+    metrics = QFontMetrics(font)
+    side = max(8, metrics.height() - 4)
+    top = y + (metrics.height() - side) // 2
+    painter.drawPixmap(QRect(x, top, side, side), identicon_pixmap(item.author, side))
+    width = side + FINGERPRINT_GAP
+    name, secondary, mark = name_parts(item)
+    painter.setFont(font)
+    painter.setPen(palette.color(QPalette.ColorRole.Text))
+    painter.drawText(x + width, y + metrics.ascent(), name)
+    width += metrics.horizontalAdvance(name)
+    plain = QFont(font)
+    plain.setBold(False)
+    plain_metrics = QFontMetrics(plain)
+    painter.setFont(plain)
+    if secondary:
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(x + width, y + metrics.ascent(), secondary)
+        width += plain_metrics.horizontalAdvance(secondary)
+    if mark:
+        shown = f"  {mark}"
+        painter.setPen(
+            palette.color(QPalette.ColorRole.PlaceholderText) if item.mine else MARK_COLOUR
+        )
+        painter.drawText(x + width, y + metrics.ascent(), shown)
+        width += plain_metrics.horizontalAdvance(shown)
+    painter.setFont(font)
+    return width
+
+
+class _Repainter(QObject):
+    """Repaints the view its delegate draws for (a child of the delegate, so the
+    connection ends with it)."""
+
+    @Slot()
+    def repaint(self) -> None:
+        delegate = self.parent()
+        view = delegate.parent() if delegate is not None else None
+        if isinstance(view, QAbstractItemView):
+            view.viewport().update()
+
+
+def repaint_on_avatars(delegate: QStyledItemDelegate) -> None:
+    """Repaint the view of ``delegate`` whenever an avatar finished decoding."""
+    avatar_decoder().changed.connect(_Repainter(delegate).repaint)
