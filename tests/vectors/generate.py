@@ -32,11 +32,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import trio
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 # The project root for lndesk, this directory for the generator's own modules (also when
 # this file is loaded by path, as tests/test_vectors.py does).
-for path in (ROOT, HERE):
+for path in (ROOT, ROOT / "tests", HERE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
@@ -51,7 +53,11 @@ from positive_vectors import (  # noqa: E402
     keys_doc,
     logfile_doc,
 )
+from vector_decoders import rejection  # noqa: E402
 from vector_helpers import build_feeds  # noqa: E402
+
+from lndesk import errors  # noqa: E402
+from lndesk.p2p.wire import StreamGone  # noqa: E402
 
 OUT = HERE
 
@@ -61,7 +67,34 @@ def write(name: str, doc: dict[str, Any]) -> None:
     (OUT / name).write_text(text, encoding="utf-8", newline="\n")
 
 
-def main() -> None:
+def with_reasons(vectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The negative vectors, each with the message lndesk rejects its input with as
+    ``reason`` (after ``error``), checked to be of the vector's error class."""
+
+    async def reasons() -> list[str]:
+        out = []
+        for vector in vectors:
+            exc = await rejection(vector)
+            expected = StreamGone if vector["error"] == "StreamGone" else None
+            expected = expected or getattr(errors, vector["error"])
+            assert isinstance(exc, expected), (vector["name"], exc)
+            out.append(str(exc))
+        return out
+
+    out = []
+    for vector, reason in zip(vectors, trio.run(reasons), strict=True):
+        doc: dict[str, Any] = {}
+        for key, value in vector.items():
+            if key != "reason":
+                doc[key] = value
+            if key == "error":
+                doc["reason"] = reason
+        out.append(doc)
+    return out
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """Every vector file's document, by file name."""
     ada, ben = build_feeds()
     docs = {
         "keys.json": keys_doc(),
@@ -74,7 +107,15 @@ def main() -> None:
         "negative.json": negative_doc(ada, ben),
         "network.json": network_doc(ada, ben),
     }
-    for name, doc in docs.items():
+    negative, network = docs["negative.json"], docs["network.json"]
+    negative["vectors"] = with_reasons(negative["vectors"])
+    network["negative"] = with_reasons(network["negative"])
+    network["inbox"]["negative"] = with_reasons(network["inbox"]["negative"])
+    return docs
+
+
+def main() -> None:
+    for name, doc in documents().items():
         write(name, doc)
 
 

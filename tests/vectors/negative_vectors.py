@@ -49,7 +49,8 @@ def negative_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         "suite": "negative",
         "description": (
             "Inputs every implementation must reject, each with exactly one fault, with the "
-            "decoder it goes to and the error class it must raise. Decoders: 'cbor' decode "
+            "decoder it goes to, the error class it must raise and 'reason', the message "
+            "lndesk rejects it with (informative). Decoders: 'cbor' decode "
             "deterministic CBOR; 'entry' decode an entry, then verify its signature; "
             "'entry-payload' the same, then check 'payload' against it; 'range' decode "
             "'entries', then authenticate them as one run (links, then the last signature); "

@@ -255,7 +255,9 @@ def frame_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
         add(name, "frame", error, input=h(raw_frame(body)))
 
     def bad_doc(name: str, doc: Any) -> None:
-        bad(name, cbor2.dumps(doc))
+        # Deterministic CBOR (keys sorted, shortest forms), so that the one fault the
+        # name gives is the only one; cbor2 also writes what lndesk cannot (floats).
+        bad(name, cbor2.dumps(doc, canonical=True))
 
     max_frame = NodeConfig().limits.max_frame
     add(
