@@ -28,6 +28,7 @@ from libp2p.custom_types import TProtocol
 
 from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
 from lndesk.errors import ProtocolError
+from lndesk.p2p.admission import Admission
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import CATCHUP_CAPS
@@ -181,6 +182,7 @@ class CatchupServer:
         events: EventSink,
         penalise: Penalise,
         is_penalised: Callable[[Any], bool],
+        admission: Admission | None = None,
     ) -> None:
         self.source = source
         self.limits = limits
@@ -192,6 +194,7 @@ class CatchupServer:
             events=events,
             penalise=penalise,
             is_penalised=is_penalised,
+            admission=admission,
         )
 
     async def handle(self, stream: Any) -> None:

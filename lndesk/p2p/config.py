@@ -30,6 +30,20 @@ class Limits:
     """Batches a server sends before it waits for the reader's ack."""
     streams_per_peer: int = 2
     """Concurrent sync sessions served to one peer; more are refused as busy."""
+    max_sessions: int = 64
+    """Concurrent sessions of one protocol served in all, to every peer; more are
+    refused as busy."""
+    sessions_per_ip: int = 8
+    """Concurrent sessions served to one IP address, whatever peer ids it uses."""
+    new_ids_per_ip: int = 8
+    """Peer ids not seen before that get sessions from one IP address per
+    ``new_id_seconds``; more are refused as busy (ids are free to make)."""
+    new_id_seconds: float = 60.0
+    ip_feeds_per_minute: int = 50_000
+    """Feeds one IP address may name in ``want`` frames per minute (a bucket refilling
+    continuously); a session over it is ended as busy."""
+    limit_loopback: bool = False
+    """Apply the per-address limits to loopback connections too (tests, benchmarks)."""
     session_timeout: float = 60.0
     """Seconds a sync session may wait for one frame before it is dropped."""
     gossip_payload: int = 4096

@@ -37,6 +37,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.errors import ChainError, EntryError, ForkedFeedError, StoreError
+from lndesk.p2p.admission import Admission
 from lndesk.p2p.announce import head_payload
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL, CatchupClient, CatchupServer
 from lndesk.p2p.config import NodeConfig
@@ -88,6 +89,7 @@ class Node:
         self.host = build_host(seed, config)
         self.peerbook = PeerBook(peerbook)
         self._sink = events
+        self.admission = Admission(config.limits)
         self.sync_server = SyncServer(
             source,
             config.limits,
@@ -95,6 +97,7 @@ class Node:
             penalise=self.penalise,
             is_penalised=self.is_penalised,
             key_of=public_key_of,
+            admission=self.admission,
         )
         self.sync_client = SyncClient(
             self.host,
@@ -120,6 +123,7 @@ class Node:
             events=self._emit,
             penalise=self.penalise,
             is_penalised=self.is_penalised,
+            admission=self.admission,
         )
         self.inboxes = Inboxes(
             source,

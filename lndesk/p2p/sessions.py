@@ -5,7 +5,9 @@ inbox catch-up (:mod:`lndesk.p2p.catchup`) run one session per libp2p stream, an
 sessions alike (docs/protocol.md section 20.7):
 
 * A server resets the stream of a penalised peer and answers ``busy`` to more than
-  ``Limits.streams_per_peer`` sessions at once from one peer. A session that breaks
+  ``Limits.streams_per_peer`` sessions at once from one peer, more than
+  ``Limits.max_sessions`` in all, or what the address limits of
+  :mod:`lndesk.p2p.admission` refuse (none of these is a penalty). A session that breaks
   the protocol penalises the peer and is answered ``bad-request``; one whose peer went
   away or timed out is logged and reset. A failure of this node's own (an unreadable
   store, a bug) is reported as a :class:`NodeWarning` and answered ``internal``: letting
@@ -27,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 import trio
 
 from lndesk.errors import EntryError, NetworkError, ProtocolError
+from lndesk.p2p.admission import Admission, ServerBusy, stream_ip
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, NodeWarning
 from lndesk.p2p.wire import Error, StreamGone
@@ -89,8 +92,11 @@ class ServerSessions:
         events: EventSink,
         penalise: Penalise,
         is_penalised: Callable[[Any], bool],
+        admission: Admission | None = None,
     ) -> None:
         self.limits = limits
+        self.admission = admission
+        """The node's address limits, shared by its servers (None: not applied)."""
         self.protocol = protocol
         """Names the protocol in logs and penalty reasons ("sync", "inbox catch-up")."""
         self._busy = busy
@@ -101,6 +107,10 @@ class ServerSessions:
         self._penalise = penalise
         self._is_penalised = is_penalised
         self._open: defaultdict[Any, int] = defaultdict(int)
+        self.open_total = 0
+        """Sessions being served now, to all peers."""
+        self.busy_total = 0
+        """Sessions answered ``busy`` so far."""
 
     async def serve(self, frames: F, session: Callable[[Any, F], Awaitable[None]]) -> None:
         """Run ``session(peer, frames)`` for the stream ``frames`` read, if the peer may."""
@@ -110,11 +120,22 @@ class ServerSessions:
             await reset_quietly(stream, self.protocol)
             return
         if self._open[peer] >= self.limits.streams_per_peer:
-            await send_error(frames, "busy", self._busy, self.protocol)
+            await self._send_busy(frames, self._busy)
+            return
+        if self.open_total >= self.limits.max_sessions:
+            await self._send_busy(frames, "the server is serving too many sessions")
+            return
+        ip = stream_ip(stream)
+        refused = self.admission.enter(str(peer), ip) if self.admission is not None else None
+        if refused is not None:
+            await self._send_busy(frames, refused)
             return
         self._open[peer] += 1
+        self.open_total += 1
         try:
             await session(peer, frames)
+        except ServerBusy as exc:
+            await self._send_busy(frames, str(exc))
         except ProtocolError as exc:
             self._penalise(peer, f"{self.protocol}: {exc}")
             await send_error(frames, "bad-request", str(exc), self.protocol)
@@ -135,8 +156,15 @@ class ServerSessions:
                 )
         finally:
             self._open[peer] -= 1
+            self.open_total -= 1
             if not self._open[peer]:
                 del self._open[peer]
+            if self.admission is not None:
+                self.admission.leave(ip)
+
+    async def _send_busy(self, frames: SendsErrors, message: str) -> None:
+        self.busy_total += 1
+        await send_error(frames, "busy", message, self.protocol)
 
 
 @asynccontextmanager

@@ -31,6 +31,7 @@ from libp2p.custom_types import TProtocol
 
 from lndesk.entry import decode_entry
 from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
+from lndesk.p2p.admission import Admission, charge_want
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, PeerHolds, SyncProgress
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
@@ -119,12 +120,13 @@ class SyncServer:
         penalise: Penalise,
         is_penalised: Callable[[Any], bool],
         key_of: Callable[[Any], bytes | None],
+        admission: Admission | None = None,
     ) -> None:
         self.source = source
         self.limits = limits
         self._events = events
         self._key_of = key_of
-        self._sessions = ServerSessions(
+        self.sessions = ServerSessions(
             limits,
             protocol="sync",
             busy="too many sync sessions from you at once",
@@ -132,11 +134,12 @@ class SyncServer:
             events=events,
             penalise=penalise,
             is_penalised=is_penalised,
+            admission=admission,
         )
 
     async def handle(self, stream: Any) -> None:
         frames = FrameStream(stream, self.limits.max_frame, SERVER_RECEIVES)
-        await self._sessions.serve(frames, self._serve)
+        await self.sessions.serve(frames, self._serve)
 
     async def _receive(self, frames: FrameStream) -> Message | None:
         with trio.fail_after(self.limits.session_timeout):
@@ -148,6 +151,7 @@ class SyncServer:
             raise ProtocolError("a sync session must start with want")
         if len(first.feeds) > self.limits.want_feeds:
             raise ProtocolError(f"want names more than {self.limits.want_feeds} feeds")
+        charge_want(self.sessions.admission, frames.stream, len(first.feeds))
         peer_key = self._key_of(peer)
         have: list[FeedHave] = []
         for key, their_height in first.feeds:

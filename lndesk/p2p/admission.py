@@ -1,0 +1,163 @@
+"""Who gets a server session, counted by network address rather than by peer id.
+
+Peer ids are free: anyone can make a thousand, so a penalty or a cap per id alone does
+not stop one machine. What a node serves is therefore also bounded by the IP address
+the connection comes from (docs/protocol.md section 24.1):
+
+* **New ids per address.** At most ``new_ids_per_ip`` peer ids not seen before from one
+  address get sessions in any ``new_id_seconds``; an id that got one is remembered (for
+  ``KNOWN_ID_SECONDS``) and admitted from then on. Others are answered ``busy``.
+* **Sessions per address.** At most ``sessions_per_ip`` sessions at once from one
+  address, whatever ids it uses.
+* **Work per address.** Valid but expensive requests (each feed a ``want`` names costs a
+  store lookup) are charged to the address: at most ``ip_feeds_per_minute`` feeds, as a
+  bucket that refills continuously. A session over it is ended with ``busy``.
+
+None of these is a penalty: an honest peer refused here tries again later. Loopback
+addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on); a
+stream whose address cannot be read (a relayed connection) is not limited here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
+
+from lndesk.p2p.config import Limits
+
+logger = logging.getLogger(__name__)
+
+KNOWN_ID_SECONDS = 3600.0
+"""How long an admitted peer id stays admitted from its address without a new session."""
+MAX_ADDRESSES = 4096
+"""Addresses remembered at most (the least recently seen are forgotten first)."""
+MAX_IDS_PER_ADDRESS = 256
+"""Admitted ids remembered per address at most (the oldest are forgotten first)."""
+
+
+class ServerBusy(Exception):
+    """Raised by a session that must end with ``busy`` (a valid request over a budget)."""
+
+
+def charge_want(admission: Admission | None, stream: Any, feeds: int) -> None:
+    """Charge a ``want`` of ``feeds`` feeds to the address of ``stream``; ServerBusy if
+    the address is over its budget."""
+    if admission is not None and not admission.charge_feeds(stream_ip(stream), feeds):
+        raise ServerBusy("too many feeds asked for from your address; try again later")
+
+
+def stream_ip(stream: Any) -> str | None:
+    """The IP address a libp2p stream's connection comes from, if it can be read."""
+    try:
+        remote = stream.get_remote_address()
+    except Exception:  # not every stream type can tell
+        return None
+    if not remote:
+        return None
+    return str(remote[0])
+
+
+class _Address:
+    __slots__ = ("feed_tokens", "ids", "new_ids", "refilled")
+
+    def __init__(self, now: float, feed_budget: float) -> None:
+        self.ids: OrderedDict[str, float] = OrderedDict()
+        """Admitted ids -> when they last got a session."""
+        self.new_ids: deque[float] = deque()
+        """When each id admitted within the last window was first seen."""
+        self.feed_tokens = feed_budget
+        self.refilled = now
+
+
+class Admission:
+    """The address-based limits of one node's servers (all protocols share them)."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._addresses: OrderedDict[str, _Address] = OrderedDict()
+        self._open: Counter[str] = Counter()
+        self.refused = Counter[str]()
+        """How many sessions each rule refused: "new-id", "per-ip", "work"."""
+
+    def _limited(self, ip: str | None) -> bool:
+        if ip is None:
+            return False
+        if self.limits.limit_loopback:
+            return True
+        try:
+            return not ipaddress.ip_address(ip).is_loopback
+        except ValueError:
+            return True
+
+    def _address(self, ip: str, now: float) -> _Address:
+        found = self._addresses.get(ip)
+        if found is None:
+            found = self._addresses[ip] = _Address(now, self.limits.ip_feeds_per_minute)
+            while len(self._addresses) > MAX_ADDRESSES:
+                self._addresses.popitem(last=False)
+        else:
+            self._addresses.move_to_end(ip)
+        return found
+
+    def enter(self, peer: str, ip: str | None) -> str | None:
+        """Admit a session of ``peer`` from ``ip``: None, or why it is refused (``busy``).
+
+        An admitted session must be ended with :meth:`leave`.
+        """
+        if not self._limited(ip):
+            return None
+        assert ip is not None
+        if self._open[ip] >= self.limits.sessions_per_ip:
+            self.refused["per-ip"] += 1
+            return "too many sessions from your address at once"
+        now = self._clock()
+        address = self._address(ip, now)
+        seen = address.ids.get(peer)
+        if seen is None or now - seen > KNOWN_ID_SECONDS:
+            window = self.limits.new_id_seconds
+            while address.new_ids and now - address.new_ids[0] >= window:
+                address.new_ids.popleft()
+            if len(address.new_ids) >= self.limits.new_ids_per_ip:
+                self.refused["new-id"] += 1
+                logger.info("refusing a session of %s: too many new peer ids from %s", peer, ip)
+                return "too many new peer ids from your address; try again later"
+            address.new_ids.append(now)
+        address.ids[peer] = now
+        address.ids.move_to_end(peer)
+        while len(address.ids) > MAX_IDS_PER_ADDRESS:
+            address.ids.popitem(last=False)
+        self._open[ip] += 1
+        return None
+
+    def leave(self, ip: str | None) -> None:
+        """A session admitted by :meth:`enter` ended."""
+        if not self._limited(ip):
+            return
+        assert ip is not None
+        self._open[ip] -= 1
+        if self._open[ip] <= 0:
+            del self._open[ip]
+
+    def charge_feeds(self, ip: str | None, feeds: int) -> bool:
+        """Charge a request naming ``feeds`` feeds to ``ip``; False if over its budget
+        (nothing is charged then)."""
+        if not self._limited(ip):
+            return True
+        assert ip is not None
+        now = self._clock()
+        address = self._address(ip, now)
+        budget = float(self.limits.ip_feeds_per_minute)
+        address.feed_tokens = min(
+            budget, address.feed_tokens + (now - address.refilled) * budget / 60.0
+        )
+        address.refilled = now
+        if feeds > address.feed_tokens:
+            self.refused["work"] += 1
+            return False
+        address.feed_tokens -= feeds
+        return True

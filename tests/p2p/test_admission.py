@@ -1,0 +1,168 @@
+"""Session admission: a global cap per protocol and limits per IP address (new peer ids,
+sessions at once, feeds asked for), none of them a penalty."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import trio
+from conftest import running_host
+from libp2p.peer.peerinfo import PeerInfo
+from node_helpers import TestNode, make_data_dir, running_node
+from store_helpers import make_chain, make_identity, wire
+
+from lndesk.p2p import wire as frames
+from lndesk.p2p.admission import KNOWN_ID_SECONDS, Admission
+from lndesk.p2p.config import Limits
+from lndesk.p2p.events import PeerPenalised
+from lndesk.p2p.sync import SYNC_PROTOCOL
+
+ANN = make_identity(1)
+IP, OTHER_IP = "192.0.2.1", "192.0.2.2"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def admission(**limits: Any) -> tuple[Admission, Clock]:
+    clock = Clock()
+    return Admission(Limits(**limits), clock), clock
+
+
+# --- the rules, with an injected clock -------------------------------------------------
+
+
+def test_new_ids_per_address_are_limited_per_window() -> None:
+    gate, clock = admission(new_ids_per_ip=2, new_id_seconds=60)
+    assert gate.enter("a", IP) is None
+    assert gate.enter("b", IP) is None
+    assert gate.enter("c", IP) == "too many new peer ids from your address; try again later"
+    assert gate.refused["new-id"] == 1
+    # Admitted ids come back at any time; other addresses are counted apart.
+    assert gate.enter("a", IP) is None
+    assert gate.enter("c", OTHER_IP) is None
+    clock.now += 59.9
+    assert gate.enter("c", IP) is not None
+    clock.now += 0.1
+    assert gate.enter("c", IP) is None
+    assert gate.enter("d", IP) is None
+    assert gate.enter("e", IP) is not None
+
+
+def test_an_admitted_id_is_forgotten_after_an_hour_without_sessions() -> None:
+    gate, clock = admission(new_ids_per_ip=1, new_id_seconds=60)
+    assert gate.enter("a", IP) is None
+    clock.now += 61
+    assert gate.enter("b", IP) is None
+    clock.now += KNOWN_ID_SECONDS + 1
+    assert gate.enter("a", IP) is None  # new again, and the window has room
+    assert gate.enter("b", IP) is not None
+
+
+def test_sessions_per_address_are_limited() -> None:
+    gate, _ = admission(sessions_per_ip=2, new_ids_per_ip=100)
+    assert gate.enter("a", IP) is None
+    assert gate.enter("b", IP) is None
+    assert gate.enter("c", IP) == "too many sessions from your address at once"
+    assert gate.enter("c", OTHER_IP) is None
+    gate.leave(IP)
+    assert gate.enter("c", IP) is None
+    assert gate.refused["per-ip"] == 1
+
+
+def test_feeds_asked_for_are_charged_to_the_address() -> None:
+    gate, clock = admission(ip_feeds_per_minute=6000)
+    assert gate.charge_feeds(IP, 5000)
+    assert not gate.charge_feeds(IP, 5000)
+    assert gate.charge_feeds(OTHER_IP, 5000)
+    clock.now += 40  # refills 4000
+    assert gate.charge_feeds(IP, 5000)
+    assert not gate.charge_feeds(IP, 1)
+    assert gate.refused["work"] == 2
+
+
+def test_loopback_and_unknown_addresses_are_exempt_unless_configured() -> None:
+    gate, _ = admission(new_ids_per_ip=1, sessions_per_ip=1)
+    for peer in "abc":
+        assert gate.enter(peer, "127.0.0.1") is None
+        assert gate.enter(peer, "::1") is None
+        assert gate.enter(peer, None) is None
+    strict, _ = admission(new_ids_per_ip=1, limit_loopback=True)
+    assert strict.enter("a", "127.0.0.1") is None
+    assert strict.enter("b", "127.0.0.1") is not None
+
+
+# --- real hosts ---------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def sync_stream(node: TestNode, host: Any) -> AsyncIterator[frames.Message]:
+    """Open a sync session from ``host`` and yield the server's answer to a ``want``;
+    the session stays open until the block ends."""
+    await host.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
+    stream = await host.new_stream(node.node.host.get_id(), [SYNC_PROTOCOL])
+    await stream.write(frames.encode_frame(frames.Want(((ANN.public_key, 0),))))
+    with trio.fail_after(20):
+        answer = await frames.FrameStream(stream, 1 << 20).receive()
+    assert answer is not None
+    try:
+        yield answer
+    finally:
+        await stream.reset()
+
+
+async def test_a_node_serves_at_most_max_sessions_at_once(tmp_path: Path) -> None:
+    limits = Limits(max_sessions=2)
+    async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
+        node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 3)))
+        async with AsyncExitStack() as stack:
+            answers = []
+            for _ in range(3):
+                host = await stack.enter_async_context(running_host())
+                answers.append(await stack.enter_async_context(sync_stream(node, host)))
+            assert [type(a) for a in answers] == [frames.Have, frames.Have, frames.Error]
+            assert isinstance(answers[2], frames.Error) and answers[2].code == "busy"
+            assert "too many sessions" in answers[2].message
+        assert node.node.sync_server.sessions.busy_total == 1
+        assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
+
+
+async def test_new_peer_ids_from_one_address_are_rate_limited(tmp_path: Path) -> None:
+    limits = Limits(new_ids_per_ip=2, limit_loopback=True)
+    async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
+        node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 3)))
+        async with AsyncExitStack() as stack:
+            hosts = [await stack.enter_async_context(running_host()) for _ in range(3)]
+            answers = []
+            for host in hosts:
+                async with sync_stream(node, host) as answer:
+                    answers.append(answer)
+            assert [type(a) for a in answers] == [frames.Have, frames.Have, frames.Error]
+            assert isinstance(answers[2], frames.Error) and answers[2].code == "busy"
+            assert "new peer ids" in answers[2].message
+            # The ids admitted before keep getting sessions.
+            async with sync_stream(node, hosts[0]) as again:
+                assert isinstance(again, frames.Have)
+        assert node.node.admission.refused["new-id"] == 1
+        assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
+
+
+async def test_a_want_over_the_address_budget_is_answered_busy(tmp_path: Path) -> None:
+    limits = Limits(ip_feeds_per_minute=1, limit_loopback=True)
+    async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
+        async with running_host() as host:
+            async with sync_stream(node, host) as first:
+                assert isinstance(first, frames.Have)
+            async with sync_stream(node, host) as second:
+                assert isinstance(second, frames.Error) and second.code == "busy"
+                assert "too many feeds" in second.message
+        assert node.node.admission.refused["work"] == 1
+        assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
