@@ -69,6 +69,7 @@ from lndesk.store.logfile import (
 
 SUITES = {"keys", "cbor", "entries", "content", "keyfile", "logfile", "backup", "negative"}
 SUITES.add("network")  # checked by tests/test_network_vectors.py
+SUITES.add("ingest")  # checked by tests/test_ingest_vectors.py
 
 
 def blake2b_256(data: bytes) -> bytes:

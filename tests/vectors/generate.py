@@ -42,6 +42,7 @@ for path in (ROOT, ROOT / "tests", HERE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from ingest_vectors import ingest_doc  # noqa: E402
 from negative_vectors import negative_doc  # noqa: E402
 from network_vectors import network_doc  # noqa: E402
 from positive_vectors import (  # noqa: E402
@@ -105,6 +106,7 @@ def documents() -> dict[str, dict[str, Any]]:
         "logfile.json": logfile_doc(ada, ben),
         "backup.json": backup_doc(ada),
         "negative.json": negative_doc(ada, ben),
+        "ingest.json": ingest_doc(ada, ben),
         "network.json": network_doc(ada, ben),
     }
     negative, network = docs["negative.json"], docs["network.json"]
