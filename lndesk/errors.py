@@ -145,6 +145,23 @@ class StoreCorruptError(StoreError):
     )
 
 
+class DiskFullError(StoreError):
+    """The disk that holds the data directory is (nearly) full. Everything stored before
+    is safe; nothing was half-written."""
+
+    default_hint = (
+        "Free some space on the disk that holds your lndesk data; publishing and syncing "
+        "carry on by themselves once there is room."
+    )
+
+
+class IndexDamagedError(StoreError):
+    """The index (``index.sqlite3``, rebuilt from the log at any time) is damaged or
+    unreadable. The log, which holds everything, is not affected."""
+
+    default_hint = "Run `lndesk reindex` to rebuild it from the log (nothing is lost)."
+
+
 class ForkedFeedError(StoreError):
     """An author signed two different entries at the same position; the feed is frozen."""
 

@@ -6,6 +6,7 @@ into entries. It never talks to the network itself; the node will be wired in he
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,10 +42,13 @@ from lndesk.content import (
 from lndesk.entry import Entry
 from lndesk.errors import (
     ContentError,
+    DiskFullError,
     IdentityError,
     IdentityExistsError,
+    IndexDamagedError,
     NoIdentityError,
     OwnLogUnknownError,
+    StoreCorruptError,
     UsageError,
 )
 from lndesk.identity import Identity
@@ -59,8 +63,9 @@ from lndesk.keyfile import (
 from lndesk.keytext import key_to_text, mentions_in, parse_key_or_link
 from lndesk.store import views
 from lndesk.store.index import FeedState
+from lndesk.store.salvage import own_items
 from lndesk.store.search import SearchHits, SearchQuery, search
-from lndesk.store.store import IngestResult, Store, StoredEntry, now_ms
+from lndesk.store.store import LOG_NAME, IngestResult, Store, StoredEntry, now_ms
 from lndesk.store.verify import VerifyReport, verify_store
 
 log = logging.getLogger(__name__)
@@ -115,17 +120,51 @@ class Service:
         data_dir: Path,
         passphrase: PassphraseSource = lambda: None,
         identity: Identity | None = None,
+        *,
+        lazy: bool = False,
+        reading: bool = False,
     ) -> None:
+        """``lazy`` opens the store only when something needs it (the key alone serves
+        `id` and `key backup`, whatever state the store is in). ``reading`` is for
+        commands that only read: a store that cannot be opened for writing (read-only
+        media, a damaged index or log, a full disk) is then opened read-only."""
         self.data_dir = data_dir
         self._passphrase = passphrase
         self._identity = identity
-        self.store = Store(data_dir)
+        self._reading = reading
+        self._store: Store | None = None
         self._local: LocalState | None = None
+        if not lazy:
+            self._store = self._open_store()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
+
+    def _open_store(self) -> Store:
+        if not self._reading:
+            return Store(self.data_dir)
+        reason: Exception
+        try:
+            return Store(self.data_dir)
+        except (PermissionError, IndexDamagedError, StoreCorruptError, DiskFullError) as exc:
+            reason = exc
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            reason = exc
+        log.info("opening %s read-only: %s", self.data_dir, reason)
+        store = Store.open_read_only(self.data_dir)
+        store.warnings.insert(0, f"opened read-only: {reason}")
+        return store
 
     def close(self) -> None:
         if self._local is not None:
             self._local.close()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
     @property
     def local(self) -> LocalState:
@@ -377,6 +416,11 @@ class Service:
         return verify_store(self.store, every_signature=every_signature)
 
     def reindex(self) -> int:
+        """Rebuild the index; an unopened store is opened without reading the old index
+        (which may be damaged past opening)."""
+        if self._store is None:
+            self._store = Store(self.data_dir, reindex=True)
+            return self._store.index.count_entries()
         return self.store.reindex()
 
     # --- backup ------------------------------------------------------------
@@ -385,9 +429,13 @@ class Service:
         return self.identity.backup_words()
 
     def export(self, path: Path) -> int:
-        """Write my key file and my whole log to ``path`` atomically; returns entry count."""
+        """Write my key file and my whole log to ``path`` atomically; returns entry count.
+
+        Read straight from the log (every valid record, read-only, no index needed), so
+        it works with a damaged or missing index and while a node holds the directory.
+        """
         key_file = read_key_file(self.key_path)
-        items = list(self.store.feed_items(self.public_key))
+        items = own_items(self.data_dir / LOG_NAME, public_key_of(key_file))
         atomic_write(path, encode_backup(key_file, self.public_key, items), mode=0o600)
         return len(items)
 

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,13 +22,16 @@ from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
 from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.errors import (
+    IndexDamagedError,
     LndeskError,
     PassphraseError,
+    StoreError,
     StoreLockedError,
     UsageError,
     sole_error,
 )
 from lndesk.keytext import key_to_link, key_to_text, short_key
+from lndesk.store.space import disk_full_error
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +65,12 @@ def _new_passphrase() -> str:
     return first
 
 
-def _service(args: argparse.Namespace) -> Service:
-    return Service(args.data_dir, _passphrase_source)
+def _service(args: argparse.Namespace, *, lazy: bool = False, reading: bool = False) -> Service:
+    return Service(args.data_dir, _passphrase_source, lazy=lazy, reading=reading)
+
+
+READING_ACTIONS = frozenset({"search"})
+"""Actions that only read: they work on a store that can only be opened read-only."""
 
 
 def _read_text(text: str) -> str:
@@ -87,9 +95,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_id(args: argparse.Namespace) -> int:
-    with _service(args) as service:
+    # The key file alone answers this: the name is added when the store can say it.
+    with _service(args, lazy=True, reading=True) as service:
         key = service.public_key
-        name = service.own_state().name
+        try:
+            name = service.own_state().name
+        except (StoreError, OSError, sqlite3.Error) as exc:
+            log.info("the profile name is not available: %s", exc)
+            name = None
     print(key_to_text(key))
     print(key_to_link(key, name))
     return 0
@@ -98,7 +111,7 @@ def cmd_id(args: argparse.Namespace) -> int:
 def _act(args: argparse.Namespace, name: str, **params: Any) -> dict[str, Any]:
     """Run a publishing action here, or in the node that holds the data directory."""
     try:
-        with _service(args) as service:
+        with _service(args, reading=name in READING_ACTIONS) as service:
             return run_action(service, name, params)
     except StoreLockedError:
         client = ControlClient(args.data_dir)
@@ -197,7 +210,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def cmd_log(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    with _service(args) as service:
+    with _service(args, reading=True) as service:
+        _warn(service)
         items = (
             service.feed(args.author, args.limit) if args.author else service.timeline(args.limit)
         )
@@ -209,8 +223,15 @@ def cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn(service: Service) -> None:
+    """Say how the store was opened when it matters (read-only, a damaged log)."""
+    for warning in service.store.warnings:
+        print(f"lndesk: note: {warning}", file=sys.stderr)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    with _service(args) as service:
+    with _service(args, reading=True) as service:
+        _warn(service)
         report = service.verify(every_signature=args.all_signatures)
     print(
         f"checked {report.records} log records, {report.entries} entries in {report.feeds} "
@@ -223,19 +244,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if report.ok:
         print("everything verifies")
         return 0
-    print("Some stored data does not verify; run `lndesk reindex`, or restore from a backup.")
+    print("Some stored data does not verify. What to do:")
+    for step in report.advice():
+        print(f"  - {step}")
     return 1
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    with _service(args) as service:
+    with _service(args, lazy=True) as service:
         count = service.reindex()
     print(f"rebuilt the index from the log: {count} entries")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with _service(args) as service:
+    with _service(args, lazy=True) as service:
         count = service.export(args.out)
     print(f"wrote your key and {count} entries to {args.out}")
     print("Keep this file safe: it contains your key (sealed if you set a passphrase).")
@@ -260,7 +283,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_key_backup(args: argparse.Namespace) -> int:
-    with _service(args) as service:
+    with _service(args, lazy=True) as service:
         words = service.backup_words().split()
     print("Your backup words. Write them down, in order, and keep them offline.")
     print("Anyone who has them can publish as you.\n")
@@ -438,7 +461,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for such a command
+    except sqlite3.Error as exc:
+        # The index failed underneath a command: a full disk, or a damaged index file.
+        error: LndeskError = disk_full_error(args.data_dir, exc) or IndexDamagedError(
+            f"the index cannot be read: {exc}"
+        )
+        print(f"lndesk: error: {error.describe()}", file=sys.stderr)
+        return 1
     except OSError as exc:
+        full = disk_full_error(args.data_dir, exc)
+        if full is not None:
+            print(f"lndesk: error: {full.describe()}", file=sys.stderr)
+            return 1
         where = f" ({exc.filename})" if exc.filename else ""
         print(
             f"lndesk: error: {exc.strerror or exc}{where}\n"

@@ -8,6 +8,7 @@ holds past that offset.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from lndesk.content import Content
 from lndesk.entry import Entry
-from lndesk.errors import StoreError
+from lndesk.errors import IndexDamagedError
 from lndesk.store.bulk import insert_rows
 from lndesk.store.derive import Batch, NewEntry, plain_rows, write_plain
 from lndesk.store.migrations import migrate
@@ -79,10 +80,17 @@ _ROW_SELECT = """
 
 
 class Index:
-    def __init__(self, path: Path, load_content: ContentLoader) -> None:
+    def __init__(self, path: Path, load_content: ContentLoader, uri: str | None = None) -> None:
+        """Open (or create) the index at ``path``; ``uri``, a SQLite ``file:`` URI, opens
+        it with options instead (read-only)."""
         self._load_content = load_content
         try:
-            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.conn = sqlite3.connect(
+                path if uri is None else uri,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri is not None,
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             # The log is the durable copy; a lost index transaction is re-derived from it.
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -93,10 +101,9 @@ class Index:
             self.conn.execute("PRAGMA wal_autocheckpoint=8192")
             migrate(self.conn)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"the index {path.name} cannot be opened: {exc}",
-                "Run `lndesk reindex` to rebuild it from the log (nothing is lost).",
-            ) from exc
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            raise IndexDamagedError(f"the index {path.name} cannot be opened: {exc}") from exc
         self._feed_ids: dict[bytes, int] = {}
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ the valid records end, and :meth:`LogFile.truncate` cuts a torn tail off.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -118,12 +119,17 @@ class ScanEnd:
 class LogFile:
     """One open log file. Not thread-safe: the store serialises access."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        """Opened for reading only: appends fail, and a bad tail is ignored, not cut."""
         created = not path.exists()
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if read_only:
+            self._fd = os.open(path, os.O_RDONLY)
+        else:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            if created or os.fstat(self._fd).st_size == 0:
+            if not read_only and (created or os.fstat(self._fd).st_size == 0):
                 self.log_id = os.urandom(16)
                 os.write(self._fd, MAGIC + self.log_id)
                 os.fsync(self._fd)
@@ -158,9 +164,18 @@ class LogFile:
         data = b"".join(records)
         view = memoryview(data)
         written_total = 0
-        while written_total < len(data):
-            written_total += os.pwrite(self._fd, view[written_total:], self._end + written_total)
-        os.fdatasync(self._fd)
+        try:
+            while written_total < len(data):
+                written_total += os.pwrite(
+                    self._fd, view[written_total:], self._end + written_total
+                )
+            os.fdatasync(self._fd)
+        except BaseException:
+            # Not appended: take back whatever part of it reached the file, so that no
+            # unacknowledged record can surface later (the next append writes here).
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._end)
+            raise
         self._end = position
         return offsets
 
@@ -260,18 +275,19 @@ class LogFile:
     def sync(self) -> None:
         os.fdatasync(self._fd)
 
+    def tail(self, offset: int, limit: int = _RECORD_HEAD.size + MAX_BODY) -> bytes:
+        """Up to ``limit`` bytes of the log from ``offset`` on (to save a tail before a cut)."""
+        return os.pread(self._fd, limit, offset)
+
     def truncate(self, offset: int, reason: str) -> None:
-        """Cut a torn tail off at ``offset`` (never below the header)."""
+        """Cut a torn tail off at ``offset`` (never below the header). Read-only: the
+        tail is only left out of what this LogFile reads."""
         offset = max(offset, HEADER_SIZE)
+        if self.read_only:
+            self._end = min(self._end, offset)
+            return
         lost = os.fstat(self._fd).st_size - offset
-        log.warning(
-            "log %s: cut %d bytes of a torn last write at offset %d (%s); "
-            "no completed append is lost",
-            self.path.name,
-            lost,
-            offset,
-            reason,
-        )
+        log.warning("log %s: cut %d bytes at offset %d (%s)", self.path.name, lost, offset, reason)
         os.ftruncate(self._fd, offset)
         os.fsync(self._fd)
         self._end = offset

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from lndesk.atomicfile import atomic_write
 from lndesk.entry import Entry, decode_entry
 from lndesk.errors import EntryError, StoreCorruptError
+from lndesk.keytext import short_key
 from lndesk.store.index import Index, IndexItem
 from lndesk.store.logfile import HEADER_SIZE, KIND_FORK_PROOF, LogFile, Record, ScanEnd
 from lndesk.store.records import index_item
@@ -72,9 +74,9 @@ def index_log(
             break
         batch.append(item)
         if len(batch) >= REINDEX_BATCH:
-            _index_records(batch, write)
+            index_records(batch, write)
             batch = []
-    _index_records(batch, write)
+    index_records(batch, write)
     if end is not None and end.torn:
         # Past the index's log_end only unfinished appends can lie: a bad record there is
         # a torn write. Without that knowledge, bad bytes followed by a valid record are
@@ -86,14 +88,59 @@ def index_log(
                     f"the log is damaged at offset {end.valid_end} ({end.problem}); "
                     f"valid records follow at offset {found}"
                 )
-        log_file.truncate(end.valid_end, end.problem or "torn write")
+        cut_tail(log_file, end, warn)
+
+
+_UNFINISHED = ("incomplete record header", "incomplete record")
+
+
+def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
+    """Cut the bad bytes at the end of the log, saying truly what they were.
+
+    Only a record the file ends inside of (or zeros, what a power cut leaves in blocks
+    the file system had reserved) is an append that never completed: nothing acknowledged
+    was lost. Anything else may be a completed record that was damaged since, so its
+    bytes are first saved beside the log, and the warning says so.
+    """
+    size = end.file_size - end.valid_end
+    problem = end.problem or "torn write"
+    tail = log_file.tail(end.valid_end, size)
+    if problem in _UNFINISHED or not tail.strip(b"\x00"):
+        log_file.truncate(end.valid_end, problem)
         warn(
-            f"the last write to the log was interrupted ({end.problem}); "
-            f"cut {end.file_size - end.valid_end} bytes. No completed post was lost."
+            f"the last write to the log was interrupted ({problem}); cut {size} bytes. "
+            "That write never completed, so no post was lost."
         )
+        return
+    saved = log_file.path.with_name(f"{log_file.path.name}.cut-{end.valid_end}")
+    try:
+        atomic_write(saved, tail, mode=0o600)
+        kept = f"its bytes are saved in {saved}"
+    except OSError as exc:
+        kept = f"its bytes could not be saved ({exc.strerror or exc})"
+    log_file.truncate(end.valid_end, problem)
+    warn(
+        f"the last record of the log is damaged ({problem}): cut {size} bytes at offset "
+        f"{end.valid_end}{describe_damaged(tail)}; {kept}. If it was a completed entry, "
+        "lndesk fetches it again from peers that hold it when it next syncs."
+    )
 
 
-def _index_records(records: Sequence[Record], write: WriteIndex) -> None:
+def describe_damaged(data: bytes) -> str:
+    """ ", which held entry N of feed K" when damaged record bytes still name their entry."""
+    body = data[8:]
+    if len(body) < 12:
+        return ""
+    entry_len = int.from_bytes(body[10:12], "big")
+    try:
+        entry = decode_entry(body[12 : 12 + entry_len])
+    except (EntryError, ValueError):
+        return ""
+    return f", which held entry {entry.seq} of the feed {short_key(entry.author)}"
+
+
+def index_records(records: Sequence[Record], write: WriteIndex) -> None:
+    """Index a run of records (entries and fork proofs) in one write."""
     if not records:
         return
     items = []

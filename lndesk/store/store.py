@@ -21,15 +21,18 @@ import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lndesk.atomicfile import fsync_directory
 from lndesk.content import Content, encode_content, parse_content
 from lndesk.entry import Entry, create_entry, decode_entry
 from lndesk.errors import (
     ForkedFeedError,
+    IndexDamagedError,
     StoreCorruptError,
     StoreError,
     StoreLockedError,
@@ -40,11 +43,19 @@ from lndesk.keytext import short_key
 from lndesk.store.fulltext import FullText
 from lndesk.store.index import EntryRow, FeedState, Index, IndexItem
 from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
-from lndesk.store.logfile import KIND_ENTRY, KIND_FORK_PROOF, LogFile, encode_record
+from lndesk.store.logfile import (
+    HEADER_SIZE,
+    KIND_ENTRY,
+    KIND_FORK_PROOF,
+    LogFile,
+    encode_record,
+)
 from lndesk.store.purge import purge_payloads, replay_journal
+from lndesk.store.readonly import index_salvaged, open_index_read_only
 from lndesk.store.records import index_item, parse_payload
-from lndesk.store.recovery import catch_up
+from lndesk.store.recovery import catch_up, index_log
 from lndesk.store.refs import already_deleted, check_own_refs
+from lndesk.store.space import DiskSpace, FreeSpace, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +99,79 @@ class IngestResult:
 class Store:
     """A data directory's log and index. Use from one thread at a time."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        min_free: int | None = None,
+        free_space: FreeSpace = free_bytes,
+        reindex: bool = False,
+    ) -> None:
+        """Open the data directory (exclusively). ``reindex`` rebuilds the index from the
+        log without reading the old one (which may be damaged): see :meth:`reindex`."""
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock_fd = _lock(directory / LOCK_NAME)
         self.warnings: list[str] = []
+        self.space = DiskSpace(directory, min_free, free_space)
+        self.read_only = False
+        self._indexed_end = HEADER_SIZE
+        """How far into the log the index is complete (its ``log_end``)."""
         try:
             self.log = LogFile(directory / LOG_NAME)
             if replay_journal(self.log):
                 self._warn("finished removing deleted posts after an interruption")
-            self.index = Index(directory / INDEX_NAME, self._content_at)
-            self._catch_up()
+            if reindex:
+                self.index = Index(Path(":memory:"), self._content_at)  # replaced below
+                self.reindex()
+            else:
+                try:
+                    self.index = Index(directory / INDEX_NAME, self._content_at)
+                except IndexDamagedError as exc:
+                    raise self._store_error(exc.__cause__ or exc) from exc
+                self._open_catch_up()
             self._purge(self.index.pending_purges())
         except BaseException:
             self.close()
             raise
 
+    @classmethod
+    def open_read_only(cls, directory: Path) -> Store:
+        """Open for reading only: no lock, no write to any file (read-only media, another
+        user's directory, a damaged index or log). The index file is used if it is
+        complete and readable; otherwise an index of every valid log record is built in
+        memory (damaged ranges of the log are left out, with a warning)."""
+        store = cls.__new__(cls)
+        store.directory = directory
+        store._lock_fd = -1
+        store.warnings = []
+        store.space = DiskSpace(directory)
+        store.read_only = True
+        store._indexed_end = HEADER_SIZE
+        try:
+            path = directory / LOG_NAME
+            if not path.is_file():
+                raise StoreError(f"nothing is stored in {directory} yet")
+            store.log = LogFile(path, read_only=True)
+            index = open_index_read_only(
+                directory / INDEX_NAME, store.log, INDEX_RULES, store._content_at
+            )
+            if index is None:
+                store.index = Index(Path(":memory:"), store._content_at)
+                index_salvaged(store.log, store._write_index, store._warn)
+            else:
+                store.index = index
+                store._indexed_end = store.log.end
+        except BaseException:
+            store.close()
+            raise
+        return store
+
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            # Fold the write-ahead log into the index file, so that a read-only open
+            # (another user, read-only media) sees everything without writing.
+            self.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         with contextlib.suppress(Exception):
             self.index.close()
         with contextlib.suppress(Exception):
@@ -134,12 +201,105 @@ class Store:
             write=self._write_index,
             warn=self._warn,
         )
+        self._indexed_end = self.log.end
+
+    def _open_catch_up(self) -> None:
+        """:meth:`_catch_up` at open; a full disk leaves the index behind (reads show
+        what it holds, writes wait for :meth:`level_index`) instead of failing the open."""
+        try:
+            self._catch_up()
+        except (sqlite3.Error, OSError) as exc:
+            full = self.space.explain(exc)
+            if full is None:
+                raise self._store_error(exc) from exc
+            with contextlib.suppress(sqlite3.Error):
+                self.index.rollback()
+            raw = self.index.get_meta("log_end")
+            self._indexed_end = int(raw.decode()) if raw else HEADER_SIZE
+            self._warn(f"{full}; the newest entries are not indexed yet")
+
+    @property
+    def index_behind(self) -> bool:
+        """The log holds records the index does not yet know (an index write failed)."""
+        return self._indexed_end < self.log.end
+
+    def level_index(self) -> None:
+        """Index what the log holds past the index's end, after an index write failed.
+
+        The log is the truth: a record appended there stays, whatever happened to the
+        index transaction after it. Raises DiskFullError (or another StoreError) while
+        the index cannot be written; nothing is published or stored until it can.
+        """
+        if not self.index_behind:
+            return
+        try:
+            index_log(
+                self.log,
+                self._indexed_end,
+                trusted_tail=True,
+                write=self._write_index,
+                warn=self._warn,
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise self._store_error(exc) from exc
+        log.info("the index caught up with the log")
+
+    def _store_error(self, exc: BaseException) -> StoreError:
+        """The StoreError to show for a failed log or index write."""
+        full = self.space.explain(exc)
+        if full is not None:
+            return full
+        if isinstance(exc, StoreError):
+            return exc
+        if isinstance(exc, sqlite3.Error):
+            return IndexDamagedError(f"the index {INDEX_NAME} cannot be used: {exc}")
+        return StoreError(
+            f"the data directory {self.directory} cannot be written: {exc}",
+            "Check that you may write to it and that its disk works.",
+        )
 
     def reindex(self) -> int:
-        """Rebuild the index from the log. Returns the number of entries indexed."""
-        self._reset_index()
-        self._catch_up()
-        return self.index.count_entries()
+        """Rebuild the index from the log. Returns the number of entries indexed.
+
+        The new index is built in a file of its own and replaces the old one only once
+        it is complete: a rebuild that fails (a damaged log, a full disk) leaves the old
+        index, and every command that worked before works still.
+        """
+        path = self.directory / INDEX_NAME
+        fresh = self.directory / (INDEX_NAME + ".new")
+        _remove_index_files(fresh)
+        old, old_end = self.index, self._indexed_end
+        try:
+            self.index = Index(fresh, self._content_at)
+            self._indexed_end = HEADER_SIZE
+            index_log(
+                self.log, HEADER_SIZE, trusted_tail=False, write=self._write_index, warn=self._warn
+            )
+            self.index.begin()
+            self.index.set_meta("log_id", self.log.log_id)
+            self.index.set_meta("rules", INDEX_RULES)
+            self.index.commit()
+            self.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            count = self.index.count_entries()
+            self.index.close()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                self.index.close()
+            _remove_index_files(fresh)
+            self.index, self._indexed_end = old, old_end
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise self._store_error(exc) from exc
+            raise
+        with contextlib.suppress(Exception):
+            old.close()
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / (INDEX_NAME + suffix)).unlink()
+        fresh.replace(path)
+        fsync_directory(self.directory)
+        self.index = Index(path, self._content_at)
+        self._indexed_end = self.log.end
+        return count
 
     def _reset_index(self) -> Index:
         self.index.close()
@@ -147,6 +307,7 @@ class Store:
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / (INDEX_NAME + suffix)).unlink()
         self.index = Index(self.directory / INDEX_NAME, self._content_at)
+        self._indexed_end = HEADER_SIZE
         return self.index
 
     def _write_index(
@@ -165,8 +326,10 @@ class Store:
             self.index.set_meta("log_end", str(log_end).encode())
             self.index.commit()
         except BaseException:
-            self.index.rollback()
+            with contextlib.suppress(sqlite3.Error):
+                self.index.rollback()
             raise
+        self._indexed_end = log_end
         self._purge(purges)
 
     def _purge(self, targets: Sequence[tuple[int, bytes]]) -> None:
@@ -175,7 +338,7 @@ class Store:
         What stored them is done and durable, so a failure here is not theirs: it is
         reported, the purges stay queued in the index and the next open tries again.
         """
-        if not targets:
+        if not targets or self.read_only:
             return
         try:
             count = purge_payloads(self.log, targets)
@@ -236,7 +399,15 @@ class Store:
     # --- writing -------------------------------------------------------------
 
     def publish(self, identity: Identity, content: Content, claimed_ms: int | None = None) -> Entry:
-        """Sign ``content`` as the next entry of ``identity``'s log and store it durably."""
+        """Sign ``content`` as the next entry of ``identity``'s log and store it durably.
+
+        The new entry follows the last entry of this feed that the *log* holds: the index
+        first catches up with the log (or publishing waits), and the record the index
+        names as the head is read back from the log and checked, so a seq that was ever
+        signed and stored is never signed again.
+        """
+        self.level_index()
+        self.space.check()
         state = self.index.feed_state(identity.public_key)
         if state.forked_at is not None:
             raise ForkedFeedError(f"your own feed is forked at entry {state.forked_at}")
@@ -246,12 +417,13 @@ class Store:
                 f"below entry {state.max_seq}",
                 "Sync with peers that hold your feed before publishing again.",
             )
-        check_own_refs(self.index, self._content_at, identity.public_key, content, state.height + 1)
+        head_seq, head_id = self._log_head(identity.public_key, state)
+        check_own_refs(self.index, self._content_at, identity.public_key, content, head_seq + 1)
         payload = encode_content(content)
         entry = create_entry(
             identity,
-            seq=state.height + 1,
-            prev=state.head_id,
+            seq=head_seq + 1,
+            prev=head_id,
             claimed_ms=now_ms() if claimed_ms is None else claimed_ms,
             type=content.type,
             payload=payload,
@@ -274,6 +446,8 @@ class Store:
         entries = decode_batch(author, items)
         if not entries:
             return IngestResult(0, 0, 0)
+        self.level_index()
+        self.space.check(2 * sum(len(e) + len(p or b"") for e, p in items))
         state = self.index.feed_state(author)
         if state.forked_at is not None:
             raise ForkedFeedError(
@@ -284,8 +458,11 @@ class Store:
         if plan.fork_proof is not None:
             proof = plan.fork_proof
             record = encode_record(KIND_FORK_PROOF, received, proof.raw, None)
-            (offset,) = self.log.append([record])
-            self._write_index([], [(offset, proof)], self.log.end)
+            (offset,) = self._log_append([record])
+            try:
+                self._write_index([], [(offset, proof)], self.log.end)
+            except (sqlite3.Error, OSError) as exc:
+                self._index_failed(exc)
             self._warn(f"the feed {short_key(author)} is forked at entry {proof.seq}; frozen")
             return IngestResult(0, plan.duplicates, 0, proof.seq)
         self._append(plan.new, received, state.max_seq)
@@ -309,9 +486,50 @@ class Store:
             encode_record(KIND_ENTRY, received_ms, item.entry.raw, payload)
             for item, payload in zip(items, payloads, strict=True)
         ]
-        for item, offset in zip(items, self.log.append(records), strict=True):
+        for item, offset in zip(items, self._log_append(records), strict=True):
             item.offset = offset
-        self._write_index(items, [], self.log.end, tombstoned=named)
+        try:
+            self._write_index(items, [], self.log.end, tombstoned=named)
+        except (sqlite3.Error, OSError) as exc:
+            self._index_failed(exc)
+
+    def _log_append(self, records: list[bytes]) -> list[int]:
+        try:
+            return self.log.append(records)
+        except OSError as exc:
+            raise self._store_error(exc) from exc
+
+    def _index_failed(self, exc: BaseException) -> None:
+        """An index write failed after its records reached the log: they are stored
+        (durably, in the log) and the index catches up with them later."""
+        reason = self._store_error(exc)
+        self._warn(
+            f"stored in the log, but the index could not be updated yet ({reason}); "
+            "lndesk indexes it as soon as it can"
+        )
+
+    def _log_head(self, key: bytes, state: FeedState) -> tuple[int, bytes | None]:
+        """(seq, id) of the last entry of ``key``'s feed in the log: read back from the
+        log record the (levelled) index points to, and checked against it."""
+        if self.index_behind:
+            raise StoreError("the index has not caught up with the log")
+        if state.max_seq == 0:
+            return 0, None
+        held = self.index.stored_ids(key, state.max_seq, state.max_seq).get(state.max_seq)
+        entry = None
+        if held is not None:
+            with contextlib.suppress(StoreCorruptError):
+                entry = decode_entry(self.log.read(held[1]).entry)
+        if (
+            entry is None
+            or entry.author != key
+            or entry.seq != state.max_seq
+            or entry.id != state.head_id
+        ):
+            raise IndexDamagedError(
+                f"the index and the log disagree about entry {state.max_seq} of your feed"
+            )
+        return entry.seq, entry.id
 
     # --- reading -------------------------------------------------------------
 
@@ -443,6 +661,12 @@ class _PrevReader:
         if held is None:
             return None
         return decode_entry(self._log.read(held[1]).entry).prev
+
+
+def _remove_index_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            path.with_name(path.name + suffix).unlink()
 
 
 def _lock(path: Path) -> int:

@@ -1,0 +1,76 @@
+"""Opening a store for reading only (``Store.open_read_only``).
+
+Read commands (``log``, ``search``, ``verify``, ``export``) must work on read-only media,
+in a directory this user may not write, and with a damaged index or log. Nothing here
+writes a file: the index file is opened with SQLite's ``mode=ro`` (``immutable=1`` when
+even its lock files cannot be made) and used only if it covers the whole log under the
+current rules; otherwise the index is built in memory from every valid record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+from lndesk.errors import IndexDamagedError
+from lndesk.store.index import Index
+from lndesk.store.logfile import LogFile, Record
+from lndesk.store.recovery import REINDEX_BATCH, Warn, WriteIndex, index_records
+from lndesk.store.rules import ContentLoader
+from lndesk.store.salvage import Damaged, salvage_scan
+
+log = logging.getLogger(__name__)
+
+
+def open_index_read_only(
+    path: Path, log_file: LogFile, rules: bytes, load_content: ContentLoader
+) -> Index | None:
+    """The index file, read-only, if it is readable and complete; else None."""
+    if not path.is_file():
+        return None
+    base = "file:" + quote(str(path.resolve()))
+    for mode in ("?mode=ro", "?immutable=1"):
+        try:
+            index = Index(path, load_content, uri=base + mode)
+        except IndexDamagedError as exc:
+            log.info("cannot open the index read-only (%s): %s", mode, exc)
+            continue
+        try:
+            end = index.get_meta("log_end")
+            complete = (
+                index.get_meta("log_id") == log_file.log_id
+                and index.get_meta("rules") == rules
+                and end is not None
+                and int(end.decode()) == log_file.end
+            )
+        except (sqlite3.Error, ValueError) as exc:
+            log.info("the index cannot be read (%s): %s", mode, exc)
+            complete = False
+        if complete:
+            return index
+        with contextlib.suppress(sqlite3.Error):
+            index.close()
+        return None
+    return None
+
+
+def index_salvaged(log_file: LogFile, write: WriteIndex, warn: Warn) -> None:
+    """Index every valid record of the log; damaged ranges are skipped with a warning."""
+    batch: list[Record] = []
+    for item in salvage_scan(log_file):
+        if isinstance(item, Damaged):
+            index_records(batch, write)
+            batch = []
+            warn(
+                f"the log is damaged from offset {item.start} ({item.size} bytes: "
+                f"{item.problem}); showing the valid records around it"
+            )
+            continue
+        batch.append(item)
+        if len(batch) >= REINDEX_BATCH:
+            index_records(batch, write)
+            batch = []
+    index_records(batch, write)
