@@ -244,6 +244,12 @@ class MemoryFeed:
             return set()
         return {seq for seq in self.entries if first <= seq <= last}
 
+    def payload_holes(self, key: bytes, first: int, last: int, limit: int) -> list[int]:
+        if key != self.key:
+            return []
+        held = sorted(s for s, (_, p) in self.entries.items() if p is None and first <= s <= last)
+        return held[:limit]
+
     def read_run(
         self, key: bytes, first: int, last: int, max_entries: int, max_bytes: int
     ) -> list[tuple[int, bytes, bytes | None]]:
@@ -276,7 +282,7 @@ class MemoryFeed:
         assert plan.fork_proof is None
         for entry, payload in plan.new:
             self.entries[entry.seq] = (entry.raw, payload)
-        return SimpleNamespace(stored=len(plan.new), fork_at=None)
+        return SimpleNamespace(stored=len(plan.new), fork_at=None, filled=0)
 
 
 def session_limits() -> Limits:

@@ -208,7 +208,7 @@ def test_an_entry_arriving_after_its_tombstone_is_stored_without_its_payload(
     first = store.feed_entries(BOB.public_key)[-1]
     assert (first.entry.seq, first.deleted, first.payload) == (1, True, None)
     record = store.log.read(store.index.stored_ids(BOB.public_key, 1, 1)[1][1])
-    assert (record.payload, record.purged) == (None, False)  # never written at all
+    assert (record.payload, record.purged, record.padding) == (None, True, 0)  # never written
     assert_text_gone(store, SECRET, post)
 
 

@@ -61,6 +61,11 @@ class StoreFeeds:
             return set()
         return self.store.stored_seqs(key, first, last)
 
+    def payload_holes(self, key: bytes, first: int, last: int, limit: int) -> list[int]:
+        if not self.accepts(key):
+            return []
+        return self.store.payload_holes(key, first, last, limit)
+
     def read_run(
         self, key: bytes, first: int, last: int, max_entries: int, max_bytes: int
     ) -> list[tuple[int, bytes, bytes | None]]:

@@ -72,7 +72,8 @@ class PenaltyEnded:
 
 @dataclass(frozen=True, slots=True)
 class EntriesStored:
-    """New entries of ``feed`` were authenticated and stored."""
+    """New entries of ``feed`` were authenticated and stored (``count`` includes held
+    entries whose missing payloads arrived)."""
 
     feed: bytes
     count: int

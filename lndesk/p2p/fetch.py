@@ -51,14 +51,19 @@ class FetchReport:
 
 def ref_state(source: FeedSource, ref: EntryRef) -> str:
     """HELD (the referenced entry is stored), CONFLICT (another entry is stored at that
-    seq) or MISSING."""
+    seq) or MISSING (nothing is stored there, or the entry without its payload, which
+    no tombstone deleted: a hole, which a fetch fills)."""
     author, seq, entry_id = ref
     if not source.stored_seqs(author, seq, seq):
         return MISSING
     run = source.read_run(author, seq, seq, 1, 1 << 20)
     if not run:
         return MISSING
-    return HELD if blake2b_256(run[0][1]) == entry_id else CONFLICT
+    if blake2b_256(run[0][1]) != entry_id:
+        return CONFLICT
+    if run[0][2] is None and source.payload_holes(author, seq, seq, 1):
+        return MISSING
+    return HELD
 
 
 def missing_refs(source: FeedSource, refs: Sequence[EntryRef]) -> list[EntryRef]:
@@ -208,7 +213,7 @@ class RefFetcher:
             logger.info("fetched entry %d of %s does not link: %s", entry.seq, key.hex()[:8], exc)
             report.ignored += 1
             return
-        if outcome.stored:
+        if outcome.stored or outcome.filled:
             report.stored.append((key, entry.raw, payload))
         else:
             report.ignored += 1

@@ -217,7 +217,7 @@ class Inboxes:
         except StoreError as exc:
             self._emit(NodeWarning(f"Could not store a reply or mention: {exc}"))
             return
-        if outcome.stored:
+        if outcome.stored or outcome.filled:
             self.note_stored(peer, author, [item])
 
     # --- catch-up --------------------------------------------------------------------

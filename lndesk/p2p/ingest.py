@@ -23,14 +23,16 @@ def ingest_reported(
     peer: bytes | None,
 ) -> IngestOutcome:
     """``source.ingest(key, items)``, then ``FeedForked`` if the run proved a fork and
-    ``EntriesStored`` (with ``via`` and the lndesk key of ``peer``) if any was stored.
+    ``EntriesStored`` (with ``via`` and the lndesk key of ``peer``) if any was stored or
+    had its missing payload filled.
 
     Raises what ``ingest`` raises; nothing is reported then.
     """
     outcome = source.ingest(key, items)
     if outcome.fork_at is not None:
         emit(FeedForked(key, outcome.fork_at))
-    if outcome.stored:
+    if outcome.stored or outcome.filled:
         held = source.held(key)
-        emit(EntriesStored(key, outcome.stored, held.height, held.max_seq, via, peer))
+        count = outcome.stored + outcome.filled
+        emit(EntriesStored(key, count, held.height, held.max_seq, via, peer))
     return outcome

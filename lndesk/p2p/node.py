@@ -375,10 +375,16 @@ class Node:
         if author not in set(self.source.wanted_feeds()):
             return
         held = self.source.held(author)
-        if held.forked_at is not None or entry.seq <= held.height:
+        if held.forked_at is not None:
             return
         payload = head_payload(head)
-        if entry.seq == held.height + 1 and payload is not None:
+        # A held head may fill a hole (lndesk.p2p.holes): its payload, or else a sync.
+        fills = payload is not None and self.source.payload_holes(author, entry.seq, entry.seq, 1)
+        if entry.seq <= held.height and not fills:
+            if self.source.payload_holes(author, 1, entry.seq, 1):
+                self.request_sync(peer, [author])
+            return
+        if payload is not None and (fills or entry.seq == held.height + 1):
             items = [(entry.raw, payload)]
             try:
                 outcome = ingest_reported(
@@ -397,7 +403,7 @@ class Node:
             except StoreError as exc:  # our disk, not the peer: say so, sync retries later
                 self.warn(f"Could not store a new post: {exc}")
                 return
-            if outcome.stored:
+            if outcome.stored or outcome.filled:
                 self.inboxes.note_stored(peer, author, items)
                 return
         self.request_sync(peer, [author])

@@ -32,6 +32,10 @@ class IngestOutcome(Protocol):
     def stored(self) -> int: ...
     @property
     def fork_at(self) -> int | None: ...
+    @property
+    def filled(self) -> int:
+        """Held entries, stored without their payloads, whose payloads this run supplied."""
+        ...
 
 
 class FeedSource(Protocol):
@@ -59,6 +63,12 @@ class FeedSource(Protocol):
 
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
         """Sequence numbers held of ``key`` with first <= seq <= last."""
+        ...
+
+    def payload_holes(self, key: bytes, first: int, last: int, limit: int) -> list[int]:
+        """Seqs of held entries of ``key``, first <= seq <= last, whose payloads are
+        missing: stored without them, and not deleted by a tombstone (at most ``limit``,
+        ascending). Ingesting such an entry again with its payload fills the hole."""
         ...
 
     def read_run(

@@ -35,6 +35,7 @@ from lndesk.p2p.admission import Admission, charge_want
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, PeerHolds, SyncProgress
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
+from lndesk.p2p.holes import hole_runs
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import FeedSource, Held
 from lndesk.p2p.sessions import (
@@ -263,6 +264,8 @@ class SyncClient:
         async with self._feed_locks[key]:
             held = self.source.held(key)
             stored = 0
+            # Holes this server did not just leave: it would not fill them now.
+            holes = hole_runs(self.source, offer, self.limits)
             if held.forked_at is None and offer.max_seq > held.height:
                 # Newest first asks one batch at a time, so the first batch that arrives
                 # holds the newest entries; oldest first asks for long ranges.
@@ -284,6 +287,8 @@ class SyncClient:
                     else:
                         continue
                     break
+            if holes and self.source.held(key).forked_at is None:
+                stored += await self._fill_holes(peer, frames, offer, holes)
             held = self.source.held(key)
         peer_key = self._key_of(peer)
         if peer_key is not None:
@@ -342,14 +347,26 @@ class SyncClient:
                     if suspect is None:
                         raise
                 else:
-                    stored += outcome.stored
+                    stored += outcome.stored + outcome.filled
                     frozen = outcome.fork_at is not None
-                    if outcome.stored and self._on_stored is not None:
+                    if (outcome.stored or outcome.filled) and self._on_stored is not None:
                         self._on_stored(peer, key, message.items)
             held = self.source.held(key)
             await frames.send(Ack(held.height))
             if peer_key is not None:
                 self._events(SyncProgress(peer_key, key, _progress(held), offer.max_seq))
+
+    async def _fill_holes(
+        self, peer: Any, frames: FrameStream, offer: FeedHave, runs: list[tuple[int, int]]
+    ) -> int:
+        """Ask for held entries whose payloads are missing (lndesk.p2p.holes)."""
+        filled = 0
+        for first, last in runs:
+            got, stop = await self._fetch_run(peer, frames, offer.key, first, last, offer)
+            filled += got
+            if stop:
+                break
+        return filled
 
     def _meeting_point(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> int | None:
         """The stored seq just before a batch that failed to link to it, if there is one.

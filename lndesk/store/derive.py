@@ -47,6 +47,7 @@ from lndesk.store.fulltext import MAX_TIME_MS, FullText, Staged, has_document
 from lndesk.store.rules import (
     ORIGINAL_TYPES,
     PAYLOAD_ABSENT,
+    PAYLOAD_PURGED,
     ContentLoader,
     Key,
     Row,
@@ -266,12 +267,13 @@ class Batch:
                 pass
         if row.type in ORIGINAL_TYPES:
             self.dirty_posts.add(key)
-        if row.payload_state != PAYLOAD_ABSENT:
+        if row.payload_state != PAYLOAD_PURGED:
             self.conn.execute(
                 "UPDATE entries SET payload_state = ? WHERE feed = ? AND seq = ?",
-                (PAYLOAD_ABSENT, feed, seq),
+                (PAYLOAD_PURGED, feed, seq),
             )
-            self.purge[key] = (row.offset, row.id)
+            if row.payload_state != PAYLOAD_ABSENT:
+                self.purge[key] = (row.offset, row.id)
 
     def _delete_ref(self, target: bytes, kind: str, key: Key) -> None:
         self.conn.execute(
@@ -398,7 +400,7 @@ class Batch:
         key = (feed, row.seq)
         if key in self.contents:
             return self.contents[key]
-        if row.payload_state == PAYLOAD_ABSENT and key not in self.purge:
+        if row.payload_state in (PAYLOAD_ABSENT, PAYLOAD_PURGED) and key not in self.purge:
             return None
         content = self.load(row.offset)
         if content is not None:

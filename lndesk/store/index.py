@@ -20,12 +20,19 @@ from lndesk.errors import IndexDamagedError
 from lndesk.store.bulk import insert_rows
 from lndesk.store.derive import Batch, NewEntry, plain_rows, write_plain
 from lndesk.store.migrations import migrate
-from lndesk.store.rules import PAYLOAD_ABSENT, PAYLOAD_INVALID, PAYLOAD_PRESENT, ContentLoader
+from lndesk.store.rules import (
+    PAYLOAD_ABSENT,
+    PAYLOAD_INVALID,
+    PAYLOAD_PRESENT,
+    PAYLOAD_PURGED,
+    ContentLoader,
+)
 
 __all__ = [
     "PAYLOAD_ABSENT",
     "PAYLOAD_INVALID",
     "PAYLOAD_PRESENT",
+    "PAYLOAD_PURGED",
     "EntryRow",
     "FeedState",
     "Index",
@@ -108,6 +115,10 @@ class Index:
 
     def close(self) -> None:
         self.conn.close()
+
+    def derivation(self) -> Batch:
+        """A fresh derivation of payload-derived rows (:mod:`lndesk.store.derive`)."""
+        return Batch(self.conn, self._load_content)
 
     # --- meta ----------------------------------------------------------------
 

@@ -66,8 +66,11 @@ def _record_size(entry_len: int, payload: bytes | None) -> int:
     return _RECORD_HEAD.size + _BODY_HEAD.size + entry_len + (len(payload) if payload else 0)
 
 
-def encode_record(kind: int, received_ms: int, entry: bytes, payload: bytes | None) -> bytes:
-    flags = FLAG_PAYLOAD if payload is not None else 0
+def encode_record(
+    kind: int, received_ms: int, entry: bytes, payload: bytes | None, *, purged: bool = False
+) -> bytes:
+    """``purged``: the payload is absent because a tombstone deleted it (no zeros follow)."""
+    flags = FLAG_PAYLOAD if payload is not None else FLAG_PURGED if purged else 0
     body = _BODY_HEAD.pack(kind, flags, received_ms, len(entry)) + entry + (payload or b"")
     return _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
 

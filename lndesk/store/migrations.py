@@ -156,6 +156,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE UNIQUE INDEX search_pending_by_entry ON search_pending (feed, seq);
     """,
+    # 4: entries whose payloads are missing (lndesk.store.fill): held without a payload
+    # that no tombstone deleted. Small; sync asks peers for them.
+    """
+    CREATE INDEX entries_missing_payload ON entries (feed, seq)
+        WHERE payload_state = 1 AND deleted = 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

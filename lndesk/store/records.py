@@ -10,7 +10,13 @@ import logging
 from lndesk.content import Content, parse_content
 from lndesk.entry import Entry
 from lndesk.errors import ContentError
-from lndesk.store.index import PAYLOAD_ABSENT, PAYLOAD_INVALID, PAYLOAD_PRESENT, IndexItem
+from lndesk.store.index import (
+    PAYLOAD_ABSENT,
+    PAYLOAD_INVALID,
+    PAYLOAD_PRESENT,
+    PAYLOAD_PURGED,
+    IndexItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +34,13 @@ def parse_payload(entry: Entry, payload: bytes | None) -> tuple[Content | None, 
         return None, f"unreadable payload ({type(exc).__name__})"
 
 
-def index_item(offset: int, received_ms: int, entry: Entry, payload: bytes | None) -> IndexItem:
+def index_item(
+    offset: int, received_ms: int, entry: Entry, payload: bytes | None, *, purged: bool = False
+) -> IndexItem:
+    """``purged``: the payload is absent because a tombstone deleted it (not missing)."""
     content, error = parse_payload(entry, payload)
     if payload is None:
-        state = PAYLOAD_ABSENT
+        state = PAYLOAD_PURGED if purged else PAYLOAD_ABSENT
     elif error is not None:
         state = PAYLOAD_INVALID
     else:

@@ -155,6 +155,10 @@ def index_records(records: Sequence[Record], write: WriteIndex) -> None:
         if record.kind == KIND_FORK_PROOF:
             forks.append((record.offset, entry))
         else:
-            items.append(index_item(record.offset, record.received_ms, entry, record.payload))
+            items.append(
+                index_item(
+                    record.offset, record.received_ms, entry, record.payload, purged=record.purged
+                )
+            )
     last = records[-1]
     write(items, forks, last.offset + last.size)

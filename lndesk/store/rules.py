@@ -28,6 +28,8 @@ from lndesk.errors import ContentError
 PAYLOAD_PRESENT = 0
 PAYLOAD_ABSENT = 1
 PAYLOAD_INVALID = 2
+PAYLOAD_PURGED = 3
+"""Absent because a tombstone deleted it (protocol 14.4): never asked for again."""
 ORIGINAL_TYPES = ("post", "reply")
 
 Key = tuple[int, int]

@@ -10,7 +10,10 @@ Invariants:
 * a deleted entry's payload leaves the log: the index commits the deletion (and queues
   the purge in ``purges``), then :mod:`lndesk.store.purge` overwrites the record through
   its journal; an open finishes whatever a crash interrupted. An entry whose tombstone
-  is already stored is stored without its payload.
+  is already stored is stored without its payload (a PURGED record);
+* an entry held without its payload, not deleted, is a hole: a later copy with its
+  payload appends a second record of it and the index points there
+  (:mod:`lndesk.store.fill`).
 
 One process at a time may open a data directory (an exclusive ``flock``).
 """
@@ -40,8 +43,9 @@ from lndesk.errors import (
 )
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
+from lndesk.store.fill import apply_fills, holes_among, mark_purged, payload_holes, split_fills
 from lndesk.store.fulltext import FullText
-from lndesk.store.index import EntryRow, FeedState, Index, IndexItem
+from lndesk.store.index import PAYLOAD_PURGED, EntryRow, FeedState, Index, IndexItem
 from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
 from lndesk.store.logfile import (
     HEADER_SIZE,
@@ -62,11 +66,13 @@ log = logging.getLogger(__name__)
 LOG_NAME = "entries.log"
 INDEX_NAME = "index.sqlite3"
 LOCK_NAME = "store.lock"
-INDEX_RULES = b"2"
+INDEX_RULES = b"3"
 """Version of the rules that derive the index from the log (content validity, tag
 normal form, what follows and tombstones mean). Bump it when they change: every store
 then rebuilds its index once, so old entries are read by the new rules too.
-2: inboxes, edits, reading lists, full-text search; deleted payloads are purged."""
+2: inboxes, edits, reading lists, full-text search; deleted payloads are purged.
+3: a later record of an entry held without its payload fills it; deleted payloads are
+told apart from missing ones."""
 
 
 def now_ms() -> int:
@@ -94,6 +100,8 @@ class IngestResult:
     duplicates: int
     held: int
     fork_at: int | None = None
+    filled: int = 0
+    """Entries held without their payloads whose payloads this batch supplied."""
 
 
 class Store:
@@ -320,7 +328,9 @@ class Store:
     ) -> None:
         self.index.begin()
         try:
+            items, fills = split_fills(self.index, items)
             purges = self.index.add_entries(items, tombstoned=tombstoned)
+            purges += apply_fills(self.index, fills)
             for offset, entry in forks:
                 self.index.add_fork_proof(offset, entry)
             self.index.set_meta("log_end", str(log_end).encode())
@@ -466,9 +476,46 @@ class Store:
             self._warn(f"the feed {short_key(author)} is forked at entry {proof.seq}; frozen")
             return IngestResult(0, plan.duplicates, 0, proof.seq)
         self._append(plan.new, received, state.max_seq)
+        filled = self._fill(author, entries, [p for _, p in items], received, state.max_seq)
         limit = received + FUTURE_HOLD_MS
         held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
-        return IngestResult(len(plan.new), plan.duplicates, held)
+        return IngestResult(len(plan.new), plan.duplicates - filled, held, filled=filled)
+
+    def _fill(
+        self,
+        author: bytes,
+        entries: Sequence[Entry],
+        payloads: Sequence[bytes | None],
+        received_ms: int,
+        max_seq: int,
+    ) -> int:
+        """Store the payloads a verified batch carries for entries held without them
+        (:mod:`lndesk.store.fill`); returns how many holes were filled."""
+        offered = {
+            entry.seq: (entry, payload)
+            for entry, payload in zip(entries, payloads, strict=True)
+            if payload is not None
+        }
+        holes = holes_among(self.index, author, sorted(offered))
+        fills = [offered[seq] for seq, entry_id in holes.items() if offered[seq][0].id == entry_id]
+        if not fills:
+            return 0
+        items = [index_item(0, received_ms, entry, payload) for entry, payload in fills]
+        doomed, _ = already_deleted(self.index, items, max_seq)
+        if doomed:
+            # Edits or list updates of deleted entries: deleted too, never to be stored.
+            self.index.begin()
+            try:
+                mark_purged(self.index, author, [items[number].entry.seq for number in doomed])
+                self.index.commit()
+            except BaseException:
+                self.index.rollback()
+                raise
+            gone = set(doomed)
+            fills = [fill for number, fill in enumerate(fills) if number not in gone]
+        if fills:
+            self._append(fills, received_ms, max_seq)
+        return len(fills)
 
     def _append(
         self, new: Sequence[tuple[Entry, bytes | None]], received_ms: int, max_seq: int
@@ -480,10 +527,16 @@ class Store:
         payloads = [payload for _, payload in new]
         doomed, named = already_deleted(self.index, items, max_seq)
         for number in doomed:
-            items[number] = index_item(0, received_ms, items[number].entry, None)
+            items[number] = index_item(0, received_ms, items[number].entry, None, purged=True)
             payloads[number] = None
         records = [
-            encode_record(KIND_ENTRY, received_ms, item.entry.raw, payload)
+            encode_record(
+                KIND_ENTRY,
+                received_ms,
+                item.entry.raw,
+                payload,
+                purged=item.payload_state == PAYLOAD_PURGED,
+            )
             for item, payload in zip(items, payloads, strict=True)
         ]
         for item, offset in zip(items, self._log_append(records), strict=True):
@@ -620,6 +673,10 @@ class Store:
 
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
         return set(self.index.stored_ids(key, first, last))
+
+    def payload_holes(self, key: bytes, first: int, last: int, limit: int) -> list[int]:
+        """Seqs of held entries of ``key`` whose payloads are missing (not deleted)."""
+        return payload_holes(self.index, key, first, last, limit)
 
     def read_run(
         self, key: bytes, first: int, last: int, max_entries: int, max_bytes: int

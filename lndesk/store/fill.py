@@ -1,0 +1,158 @@
+"""Payloads that arrive after their entries: holes in a feed, and filling them.
+
+A peer may serve entries without their payloads (docs/protocol.md, section 6). An entry
+stored that way, whose payload no tombstone deleted, is a **hole**: its payload is
+missing, not gone. The index marks it ``PAYLOAD_ABSENT`` (a deleted one is
+``PAYLOAD_PURGED``), sync asks peers for the holes of the feeds it reads, and whatever
+carries the entry again with its payload (sync, a head announcement, an inbox notice, a
+targeted fetch) fills the hole.
+
+The payload is checked against the stored entry (same id, so its hash and size are the
+ones the author signed) and appended to the log as a second ENTRY record of the same
+entry, with PAYLOAD set (section 14.2); the index then points to that record and derives
+from the payload what it would have derived had the entry come with it. The log stays
+append-only, and a reindex meets both records in log order: the first indexes the entry
+without its payload, the second fills it, so the payload survives a rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lndesk.store.index import PAYLOAD_ABSENT, PAYLOAD_PURGED, Index, IndexItem
+
+HOLE_SQL = (
+    "SELECT seq, id FROM entries WHERE feed = ? AND seq BETWEEN ? AND ? "
+    "AND payload_state = ? AND deleted = 0 ORDER BY seq LIMIT ?"
+)
+"""Uses the partial index ``entries_missing_payload`` (migration 4)."""
+
+
+def payload_holes(index: Index, key: bytes, first: int, last: int, limit: int) -> list[int]:
+    """Seqs of ``key``'s stored entries, first <= seq <= last, whose payloads are missing
+    (at most ``limit``, ascending)."""
+    return list(_holes(index, key, first, last, limit))
+
+
+def _holes(index: Index, key: bytes, first: int, last: int, limit: int) -> dict[int, bytes]:
+    row = index.conn.execute("SELECT feed FROM feeds WHERE key = ?", (key,)).fetchone()
+    if row is None or limit < 1:
+        return {}
+    return {
+        int(seq): bytes(entry_id)
+        for seq, entry_id in index.conn.execute(
+            HOLE_SQL, (row[0], first, last, PAYLOAD_ABSENT, limit)
+        )
+    }
+
+
+def holes_among(index: Index, key: bytes, seqs: Sequence[int]) -> dict[int, bytes]:
+    """Of these seqs of ``key``, those whose payloads are missing: {seq: entry id}."""
+    if not seqs:
+        return {}
+    found = _holes(index, key, min(seqs), max(seqs), len(seqs) + 1 + max(seqs) - min(seqs))
+    wanted = set(seqs)
+    return {seq: entry_id for seq, entry_id in found.items() if seq in wanted}
+
+
+def split_fills(
+    index: Index, items: Sequence[IndexItem]
+) -> tuple[list[IndexItem], list[IndexItem]]:
+    """``items`` (ENTRY records in log order) as (new entries, fills).
+
+    A fill is a record with a payload of an entry that is held without one: indexed
+    already, or earlier among ``items``. Other repeated records of one entry are left
+    with the new ones, whose insert ignores them.
+    """
+    first: dict[tuple[bytes, int], IndexItem] = {}
+    new: list[IndexItem] = []
+    fills: list[IndexItem] = []
+    by_author: dict[bytes, list[IndexItem]] = {}
+    for item in items:
+        entry = item.entry
+        slot = (entry.author, entry.seq)
+        earlier = first.get(slot)
+        if earlier is None:
+            first[slot] = item
+            new.append(item)
+            if _has_payload(item):
+                by_author.setdefault(entry.author, []).append(item)
+        elif (
+            _has_payload(item)
+            and earlier.payload_state == PAYLOAD_ABSENT
+            and earlier.entry.id == entry.id
+        ):
+            fills.append(item)
+        else:
+            new.append(item)
+    if by_author:
+        stored_fills: list[IndexItem] = []
+        for author, candidates in by_author.items():
+            holes = holes_among(index, author, [item.entry.seq for item in candidates])
+            for item in candidates:
+                if holes.get(item.entry.seq) == item.entry.id:
+                    stored_fills.append(item)
+        if stored_fills:
+            chosen = {id(item) for item in stored_fills}
+            new = [item for item in new if id(item) not in chosen]
+            fills = stored_fills + fills
+    return new, fills
+
+
+def _has_payload(item: IndexItem) -> bool:
+    return item.payload_state not in (PAYLOAD_ABSENT, PAYLOAD_PURGED)
+
+
+def apply_fills(index: Index, fills: Sequence[IndexItem]) -> list[tuple[int, bytes]]:
+    """Point the index at the records that fill holes and derive what their payloads
+    mean. Call inside the index transaction, after the new entries of the same write
+    are indexed. Returns the purges a tombstone among them (or a stored one naming an
+    entry they edit) calls for, as ``Index.add_entries`` does."""
+    if not fills:
+        return []
+    batch = index.derivation()
+    conn = index.conn
+    for item in fills:
+        entry = item.entry
+        feed = index.feed_id(entry.author)
+        updated = conn.execute(
+            "UPDATE entries SET offset = ?, payload_state = ?, received_ms = ? "
+            "WHERE feed = ? AND seq = ? AND id = ? AND payload_state = ? AND deleted = 0",
+            (
+                item.offset,
+                item.payload_state,
+                item.received_ms,
+                feed,
+                entry.seq,
+                entry.id,
+                PAYLOAD_ABSENT,
+            ),
+        ).rowcount
+        if not updated:
+            continue  # filled by an earlier record of this write, or deleted meanwhile
+        named_later = (
+            conn.execute(
+                "SELECT 1 FROM edit_claims WHERE feed = ? AND seq = ? LIMIT 1", (feed, entry.seq)
+            ).fetchone()
+            is not None
+        )
+        batch.add(feed, entry, item.content, index.feed_id, named_later=named_later)
+        # Not new: the entry was indexed before, so settling it replaces what its
+        # earlier state (no payload, maybe an edit's text) added.
+        batch.new.discard((feed, entry.seq))
+    batch.write_claims()
+    batch.apply_tombstones([])
+    return batch.settle()
+
+
+def mark_purged(index: Index, key: bytes, seqs: Sequence[int]) -> None:
+    """These holes of ``key`` can never be filled: what they are was deleted (an edit
+    or a list update of a deleted entry, found when its payload arrived). Call inside
+    the index transaction."""
+    row = index.conn.execute("SELECT feed FROM feeds WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return
+    index.conn.executemany(
+        "UPDATE entries SET payload_state = ? WHERE feed = ? AND seq = ? AND payload_state = ?",
+        [(PAYLOAD_PURGED, row[0], seq, PAYLOAD_ABSENT) for seq in seqs],
+    )
