@@ -32,6 +32,7 @@ from lndesk.ui.identity_view import IdentityView
 from lndesk.ui.models.posts import PostListModel
 from lndesk.ui.network_view import NetworkView
 from lndesk.ui.notifier import Notifier
+from lndesk.ui.plain_text import shown_url
 from lndesk.ui.settings import CLOSE_TO_TRAY, GEOMETRY, flag, ui_settings
 from lndesk.ui.settings_view import SettingsView
 from lndesk.ui.status import StatusTracker
@@ -213,10 +214,18 @@ class MainWindow(QMainWindow):
         if isinstance(view, PostListView):  # edit, add to a list, follow a shared author
             view.edit_requested.connect(self.edit_post)
             view.add_to_list_requested.connect(self.add_to_reading_list)
+            view.link_hovered.connect(self.show_link)
             view.posts.followed.connect(
                 lambda a: self.statusBar().showMessage(f"Now following {a.name}.", 10_000)
             )
         view.delete_requested.connect(self.delete_post)
+
+    def show_link(self, link: str) -> None:
+        """Say in the status bar where the link under the pointer goes."""
+        if link:
+            self.statusBar().showMessage(f"Opens {shown_url(link, 200)}")
+        else:
+            self.statusBar().clearMessage()
 
     def _connect_search_and_lists(self) -> None:
         search = self.search

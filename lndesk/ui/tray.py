@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from lndesk.ui.icons import app_icon
+from lndesk.ui.plain_text import notify_text, notify_title
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,9 @@ class Tray(QObject):
             self.icon.setToolTip(f"lndesk: {count} unread" if count else "lndesk")
 
     def notify(self, title: str, text: str) -> None:
-        """A desktop notification; clicking it opens the window."""
+        """A desktop notification; clicking it opens the window. Its title and text are
+        escaped plain text (they quote peers, and notification servers may read markup)."""
+        title, text = notify_title(title), notify_text(text)
         self.last_notification = (title, text)
         if self.icon is None or not self.icon.supportsMessages():
             logger.debug("notification not shown (no tray): %s", title)

@@ -17,6 +17,7 @@ from lndesk.app.items import ListEntry, PostItem
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel, RowsModel
+from lndesk.ui.plain_text import plain_tooltip
 
 __all__ = [
     "EntryRole",
@@ -151,7 +152,7 @@ class ListEntriesModel(RowsModel[ListEntry]):
             parts = [entry.link or entry.title]
             if entry.note:
                 parts.append(entry.note[:2000])
-            return "\n\n".join(parts)
+            return plain_tooltip("\n\n".join(parts))
         if role == EntryRole:
             return entry
         return None

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 
 from lndesk.app.desk import Desk
 from lndesk.ui.bridge import Bridge
+from lndesk.ui.plain_text import plain_tooltip
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class LiveListModel(RowsModel[Row]):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row)
+            return plain_tooltip(self._tooltip(row))
         if role == ItemRole:
             return row
         return None

@@ -36,6 +36,7 @@ from lndesk.keytext import key_to_text
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.live import Index, ItemRole
+from lndesk.ui.plain_text import plain_tooltip
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class PostListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return item.text or item.problem or ""
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.author_name} ({item.short_key})"
+            return plain_tooltip(f"{item.author_name} ({item.short_key})")
         if role == Qt.ItemDataRole.AccessibleTextRole:
             marks = ("question, " if item.question else "") + ("edited, " if item.edited else "")
             return f"{item.author_name}: {marks}{item.text or item.problem or ''}"

@@ -18,6 +18,7 @@ from lndesk.app.items import PostItem, SearchResult
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel, RowsModel
+from lndesk.ui.plain_text import clean_text, one_line, plain_tooltip
 
 __all__ = [
     "HIGHLIGHT_CLOSE",
@@ -85,16 +86,16 @@ def highlight_html(snippet: str, spans: Iterable[Any]) -> str:
     parts = []
     at = 0
     for start, end in _clean_spans(spans, len(text)):
-        parts.append(html.escape(text[at:start]))
-        parts.append(HIGHLIGHT_OPEN + html.escape(text[start:end]) + HIGHLIGHT_CLOSE)
+        parts.append(html.escape(clean_text(text[at:start])))
+        parts.append(HIGHLIGHT_OPEN + html.escape(clean_text(text[start:end])) + HIGHLIGHT_CLOSE)
         at = end
-    parts.append(html.escape(text[at:]))
+    parts.append(html.escape(clean_text(text[at:])))
     return "".join(parts)
 
 
 def result_html(result: SearchResult) -> str:
     item = result.item
-    name = html.escape(item.author_name + (" (you)" if item.mine else ""))
+    name = html.escape(one_line(item.author_name, 64) + (" (you)" if item.mine else ""))
     meta = " · ".join((kind_label(item), relative_time(item.claimed_ms)))
     tags = ""
     if item.tags:
@@ -127,7 +128,7 @@ class SearchResultsModel(RowsModel[SearchResult]):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return f"{item.author_name} · {kind_label(item)}: {result.snippet}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.author_name} ({item.short_key}) — Enter opens the thread"
+            return plain_tooltip(f"{item.author_name} ({item.short_key}) — Enter opens the thread")
         if role == HtmlRole:
             return self._html[index.row()]
         if role == ItemRole:

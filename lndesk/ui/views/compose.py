@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QPalette, QShortcut, QTextDocument
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -32,6 +32,8 @@ from lndesk.app.items import PostItem
 from lndesk.keytext import mentions_in, short_key
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
+from lndesk.ui.plain_text import one_line
+from lndesk.ui.safe_text import markdown_document, plain_markdown
 
 POST, REPLY, SHARE, EDIT = "post", "reply", "share", "edit"
 MAX_MENTIONS = 16
@@ -123,10 +125,9 @@ class ComposeBox(QWidget):
             self.links.setText(" ".join(target.links))
             self.question.setChecked(target.question and can_ask)
         elif target is not None:
-            plain = QTextDocument()
-            plain.setMarkdown(target.text)
-            summary = " ".join(plain.toPlainText().split())[:280]
-            quoted = QLabel(f"<b>{_escape(target.author_name)}</b>: {_escape(summary)}")
+            summary = one_line(plain_markdown(target.text[:2000]), 280)
+            name = one_line(target.author_name, 64)
+            quoted = QLabel(f"<b>{_escape(name)}</b>: {_escape(summary)}")
             quoted.setWordWrap(True)
             quoted.setTextFormat(Qt.TextFormat.RichText)
             layout.addWidget(quoted)
@@ -289,9 +290,9 @@ class ComposeDialog(QDialog):
         self.preview = QTextBrowser()
         self.preview.setOpenExternalLinks(True)
         self.preview.setMaximumHeight(160)
-        self.box.text.textChanged.connect(
-            lambda: self.preview.setMarkdown(self.box.text.toPlainText())
-        )
+        self._preview_doc = markdown_document("", self.preview.font())
+        self.preview.setDocument(self._preview_doc)
+        self.box.text.textChanged.connect(lambda: self.show_preview(self.box.text.toPlainText()))
         layout = QVBoxLayout(self)
         layout.addWidget(self.box)
         layout.addWidget(QLabel("Preview"))
@@ -299,6 +300,11 @@ class ComposeDialog(QDialog):
         self.box.published.connect(lambda _seq: self.accept())
         self.resize(560, 460)
         self.box.text.setFocus()
+
+    def show_preview(self, markdown: str) -> None:
+        """Show ``markdown`` in the preview as a post's card shows it (the same renderer)."""
+        self._preview_doc = markdown_document(markdown, self.preview.font())
+        self.preview.setDocument(self._preview_doc)
 
 
 def _escape(text: str) -> str:

@@ -35,5 +35,5 @@ class EditDialog(ComposeDialog):
         layout = self.layout()
         if isinstance(layout, QVBoxLayout):
             layout.insertWidget(0, note)
-        self.preview.setMarkdown(item.text)
+        self.show_preview(item.text)
         self.box.text.moveCursor(QTextCursor.MoveOperation.End)

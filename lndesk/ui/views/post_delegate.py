@@ -1,8 +1,10 @@
 """How one post is drawn in a list: a card with author, time, markdown text and actions.
 
-Markdown is laid out by Qt's own QTextDocument (``setMarkdown``); a laid-out document is
-cached per post and width, because a list asks for sizes far more often than posts
-change. The action links at the bottom of a card (Reply, Share, Bookmark, Thread, and
+A post's markdown is laid out by :mod:`lndesk.ui.safe_text` (no HTML, nothing loaded,
+bounded layout, links that show where they go); a laid-out document is cached per post
+and width, because a list asks for sizes far more often than posts change. A post whose
+text is taller than :data:`COLLAPSED_LINES` lines is cut there, with a "Show more" link
+under it. The action links at the bottom of a card (Reply, Share, Bookmark, Thread, and
 where they apply Follow, Accept and Block) are painted text; :meth:`PostDelegate.action_at`
 maps a click back to one of them.
 
@@ -18,7 +20,16 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
@@ -27,6 +38,8 @@ from lndesk.keytext import key_to_text, short_key
 from lndesk.ui.format import delivery_text, relative_time
 from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, follow_offer
+from lndesk.ui.plain_text import MAX_CHARS, MAX_LINES, bound_markdown
+from lndesk.ui.safe_text import markdown_document
 from lndesk.ui.views.author_line import avatar_of, paint_author, repaint_on_avatars
 from lndesk.ui.views.cards import paint_frame, row_width
 
@@ -34,7 +47,15 @@ MARGIN = 10
 AVATAR = 36
 GAP = 6
 CACHE = 600
-"""Laid-out documents kept (the rows on screen, and some either side)."""
+"""Laid-out documents kept (the rows on screen, and some either side)..."""
+CACHE_CHARS = 600_000
+"""... and at most this many characters in them all (a document's memory grows with it)."""
+COLLAPSED_LINES = 20
+"""A post's text taller than this many lines is cut there, with "Show more" under it."""
+QUOTE_CHARS = 2_000
+QUOTE_LINES = 40
+"""How much of a shared post its quote shows."""
+MORE, LESS = "Show more", "Show less"
 HEIGHTS = 50_000
 ACTIONS = ("reply", "share", "bookmark", "thread")
 REQUEST_ACTIONS = ("accept", "block")
@@ -99,11 +120,15 @@ def with_mentions(text: str, mentions: tuple[bytes, ...], names: Names | None) -
     return text
 
 
+def link_markdown(link: str) -> str:
+    """A post's link as markdown: an autolink when it is a plain web address, else text."""
+    safe = link.lower().startswith(("http://", "https://")) and not re.search(r"[\s<>]", link)
+    return f"<{link}>" if safe else md_escape(link)
+
+
 def _list_line(number: int, entry: ListEntry) -> str:
     if entry.link is not None and entry.ref is None:
-        link = entry.link
-        safe = link.lower().startswith(("http://", "https://")) and not re.search(r"[\s<>]", link)
-        line = f"<{link}>" if safe else md_escape(link)
+        line = link_markdown(entry.link)
     else:
         line = md_escape(cut(entry.title, 120))
         if entry.author_name:
@@ -135,14 +160,15 @@ def body_markdown(item: PostItem, names: Names | None = None) -> str:
     elif item.kind == "share" and not item.text:
         parts.append("*shared:*")
     else:
-        parts.append(with_mentions(item.text, item.mentions, names))
+        parts.append(with_mentions(bound_markdown(item.text), item.mentions, names))
     if item.quoted is not None:
-        quoted = item.quoted.text.strip().replace("\n", "\n> ")
+        quoted = bound_markdown(item.quoted.text.strip(), QUOTE_CHARS, QUOTE_LINES)
+        quoted = quoted.replace("\n", "\n> ")
         parts.append(f"> **{md_escape(item.quoted.author_name)}**: {quoted}" if quoted else "")
     elif item.kind == "share":
         parts.append("> *the shared post is not stored here yet*")
     if item.links:
-        parts.append("  \n".join(f"<{link}>" for link in item.links))
+        parts.append("  \n".join(link_markdown(link) for link in item.links))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -182,6 +208,10 @@ class PostDelegate(QStyledItemDelegate):
         """The list is of requests: cards offer Accept and Block."""
         repaint_on_avatars(self)
         self._docs: OrderedDict[tuple[bytes, int, int, int], QTextDocument] = OrderedDict()
+        self._chars = 0
+        """Characters in the cached documents."""
+        self.expanded: set[tuple[bytes, int]] = set()
+        """Posts whose whole text is shown ("Show more" was clicked)."""
         self._heights: dict[tuple[bytes, int, int, int], int] = {}
         """Row heights by post, width and content: a list asks for the size of every row
         on each layout, but only a few rows are drawn, so only they need a document."""
@@ -200,15 +230,34 @@ class PostDelegate(QStyledItemDelegate):
         if doc is not None:
             self._docs.move_to_end(key)
             return doc
-        doc = QTextDocument()
-        doc.setDefaultFont(font)
-        doc.setDocumentMargin(0)
-        doc.setMarkdown(body_markdown(item, names))
-        doc.setTextWidth(max(50, width))
+        doc = markdown_document(
+            body_markdown(item, names), font, width, chars=2 * MAX_CHARS, lines=2 * MAX_LINES
+        )
         self._docs[key] = doc
-        if len(self._docs) > CACHE:
-            self._docs.popitem(last=False)
+        self._chars += doc.characterCount()
+        while len(self._docs) > 1 and (len(self._docs) > CACHE or self._chars > CACHE_CHARS):
+            _key, old = self._docs.popitem(last=False)
+            self._chars -= old.characterCount()
         return doc
+
+    def collapsible(self, doc: QTextDocument, font: QFont) -> bool:
+        """Whether a post's text is taller than :data:`COLLAPSED_LINES` lines."""
+        return doc.size().height() > COLLAPSED_LINES * QFontMetrics(font).lineSpacing()
+
+    def _text_height(self, item: PostItem, doc: QTextDocument, font: QFont) -> int:
+        """The height of a post's text on its card, the "Show more" line included."""
+        height = int(doc.size().height())
+        if not self.collapsible(doc, font):
+            return height
+        line = QFontMetrics(font).height()
+        if item.key not in self.expanded:
+            height = COLLAPSED_LINES * QFontMetrics(font).lineSpacing()
+        return height + GAP + line
+
+    def toggle(self, item: PostItem) -> None:
+        """Show all of a long post's text, or cut it again."""
+        self.expanded.symmetric_difference_update({item.key})
+        self._sized.pop(item.key, None)
 
     def _text_width(self, option: QStyleOptionViewItem) -> int:
         return row_width(self, option) - 2 * MARGIN - AVATAR - GAP
@@ -224,12 +273,12 @@ class PostDelegate(QStyledItemDelegate):
         sized = self._sized.get(item.key)
         if sized is not None and sized[0] is item and sized[2] == width and sized[1] == names:
             return QSize(width, sized[3])
-        key = (item.author, item.seq, width, _shape(item, names))
+        key = (item.author, item.seq, width, _shape(item, names) ^ (item.key in self.expanded))
         height = self._heights.get(key)
         if height is None:
             doc = self._document(item, width, option.font, names)
             line = QFontMetrics(option.font).height()
-            height = MARGIN + line + GAP + int(doc.size().height()) + GAP
+            height = MARGIN + line + GAP + self._text_height(item, doc, option.font) + GAP
             height += (line + GAP) if item.tags else 0
             height += line + MARGIN
             height = max(height, AVATAR + 2 * MARGIN)
@@ -279,10 +328,29 @@ class PostDelegate(QStyledItemDelegate):
         option.rect = rect
         return self._text_width(option)
 
-    def action_at(self, item: PostItem, rect: QRect, font: QFont, point: QPoint) -> str | None:
+    def more_rect(
+        self, item: PostItem, rect: QRect, font: QFont, names: Names | None = None
+    ) -> QRect | None:
+        """Where "Show more" (or "Show less") is painted on a long post's card."""
+        doc = self._document(item, max(200, self._text_width_for(rect)), font, names)
+        if not self.collapsible(doc, font):
+            return None
+        metrics = QFontMetrics(font)
+        x = rect.left() + MARGIN + AVATAR + GAP
+        y = rect.top() + MARGIN + metrics.height() + GAP
+        y += self._text_height(item, doc, font) - metrics.height()
+        label = LESS if item.key in self.expanded else MORE
+        return QRect(x, y, metrics.horizontalAdvance(label), metrics.height())
+
+    def action_at(
+        self, item: PostItem, rect: QRect, font: QFont, point: QPoint, names: Names | None = None
+    ) -> str | None:
         for action, area in self._action_rects(item, rect, font):
             if area.adjusted(-4, -4, 4, 4).contains(point):
                 return action
+        more = self.more_rect(item, rect, font, names)
+        if more is not None and more.adjusted(-4, -4, 4, 4).contains(point):
+            return "more"
         return None
 
     # --- painting ----------------------------------------------------------------
@@ -318,9 +386,18 @@ class PostDelegate(QStyledItemDelegate):
         names = _names(index, item)
         doc = self._document(item, max(200, self._text_width(option)), font, names)
         painter.translate(x, y)
-        doc.drawContents(painter)
+        shown = self._text_height(item, doc, font)
+        if self.collapsible(doc, font):
+            shown -= GAP + metrics.height()
+            doc.drawContents(painter, QRectF(0, 0, doc.textWidth(), shown))
+            painter.setPen(palette.color(QPalette.ColorRole.Link))
+            label = LESS if item.key in self.expanded else MORE
+            painter.drawText(0, shown + GAP + metrics.ascent(), label)
+            shown += GAP + metrics.height()
+        else:
+            doc.drawContents(painter)
         painter.translate(-x, -y)
-        y += int(doc.size().height()) + GAP
+        y += shown + GAP
         if item.tags:
             painter.setPen(ACCENT)
             painter.drawText(x, y + metrics.ascent(), "  ".join(f"#{t}" for t in item.tags))

@@ -30,11 +30,20 @@ from PySide6.QtCore import (
     SignalInstance,
 )
 from PySide6.QtGui import QAction, QContextMenuEvent, QDesktopServices, QMouseEvent, QPaintEvent
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QMenu, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListView,
+    QMenu,
+    QPushButton,
+    QToolTip,
+    QWidget,
+)
 
 from lndesk.app.items import PostItem
 from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, PostListModel, follow_offer
+from lndesk.ui.plain_text import plain_tooltip
 from lndesk.ui.views.post_delegate import PostDelegate, cut
 from lndesk.ui.views.widgets import add_action, bare_column, current_item
 
@@ -84,6 +93,8 @@ class PostListView(QListView):
     """Follow the author of the post a share quotes (the view does it through its model)."""
     link_activated = Signal(str)
     """A web link in a post was clicked (and handed to the browser)."""
+    link_hovered = Signal(str)
+    """The pointer is on a link in a post: where it goes ("" once it leaves it)."""
     painted = Signal()
     """The rows were drawn (the first one tells the app its window is really up)."""
     seen_top = Signal(object)
@@ -111,6 +122,8 @@ class PostListView(QListView):
         model.applied.connect(self._after_refresh)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.doubleClicked.connect(self._open)
+        self._hovered = ""
+        self.setMouseTracking(True)
         self._add_actions()
 
     # --- keeping the place ---------------------------------------------------------
@@ -224,12 +237,49 @@ class PostListView(QListView):
         if isinstance(item, PostItem):
             self.thread_requested.emit(item)
 
+    def link_under(self, point: QPoint) -> str | None:
+        """The address of the link in a post's text at ``point`` (None: no link)."""
+        index = self.indexAt(point)
+        item = index.data(ItemRole) if index.isValid() else None
+        if not isinstance(item, PostItem):
+            return None
+        names = index.data(MentionNamesRole)
+        return self.delegate.link_at(
+            item,
+            self.visualRect(index),
+            self.font(),
+            point,
+            names if isinstance(names, dict) else None,
+        )
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        point = event.position().toPoint()
+        link = self.link_under(point) or ""
+        if link != self._hovered:
+            self._hovered = link
+            self.link_hovered.emit(link)
+            if link:
+                self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+                QToolTip.showText(event.globalPosition().toPoint(), plain_tooltip(link), self)
+            else:
+                self.viewport().unsetCursor()
+                QToolTip.hideText()
+        super().mouseMoveEvent(event)
+
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         point = event.position().toPoint()
         index = self.indexAt(point)
         item = index.data(ItemRole) if index.isValid() else None
         if isinstance(item, PostItem) and event.button() == Qt.MouseButton.LeftButton:
-            action = self.delegate.action_at(item, self.visualRect(index), self.font(), point)
+            names = index.data(MentionNamesRole)
+            named = names if isinstance(names, dict) else None
+            rect = self.visualRect(index)
+            action = self.delegate.action_at(item, rect, self.font(), point, named)
+            if action == "more":
+                self.delegate.toggle(item)
+                self.delegate.sizeHintChanged.emit(index)
+                event.accept()
+                return
             signal = {
                 "reply": self.reply_requested,
                 "share": self.share_requested,
@@ -244,14 +294,7 @@ class PostListView(QListView):
                 signal.emit(item)
                 event.accept()
                 return
-            names = index.data(MentionNamesRole)
-            link = self.delegate.link_at(
-                item,
-                self.visualRect(index),
-                self.font(),
-                point,
-                names if isinstance(names, dict) else None,
-            )
+            link = self.delegate.link_at(item, rect, self.font(), point, named)
             if link is not None:
                 self.link_activated.emit(link)
                 QDesktopServices.openUrl(QUrl(link))

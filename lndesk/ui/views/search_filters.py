@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from lndesk.app.items import AuthorItem
 from lndesk.ui.models.search import TagsModel
+from lndesk.ui.plain_text import plain_tooltip
 from lndesk.ui.views.widgets import bare_column
 
 __all__ = [
@@ -206,7 +207,9 @@ class SearchFilters(QWidget):
             for author in authors:
                 self.author.addItem(author.name, author.key.hex())
                 self.author.setItemData(
-                    self.author.count() - 1, author.key_text, Qt.ItemDataRole.ToolTipRole
+                    self.author.count() - 1,
+                    plain_tooltip(author.key_text),
+                    Qt.ItemDataRole.ToolTipRole,
                 )
             found = self.author.findData(current)
             self.author.setCurrentIndex(max(0, found))

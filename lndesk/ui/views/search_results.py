@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from lndesk.app.items import PostItem
 from lndesk.ui.models.search import HtmlRole, ItemRole, SearchResultsModel
+from lndesk.ui.safe_text import html_document
 from lndesk.ui.views.cards import paint_frame, row_width
 from lndesk.ui.views.widgets import add_action, current_item
 
@@ -54,11 +55,7 @@ class ResultDelegate(QStyledItemDelegate):
         if doc is None:
             if len(self._docs) > DOCUMENTS:
                 self._docs.clear()
-            doc = QTextDocument()
-            doc.setDefaultFont(option.font)
-            doc.setDocumentMargin(0)
-            doc.setHtml(text)
-            doc.setTextWidth(width)
+            doc = html_document(text, option.font, width)
             self._docs[(text, width)] = doc
         return doc
 
