@@ -29,6 +29,8 @@ MAX_COLUMNS = 12
 """A line with more table cells than this is not a table row (its pipes are text)."""
 MAX_MARKS = 3
 """Combining marks kept on one character."""
+SCAN = 8
+"""At most ``SCAN`` times the characters shown are cleaned to find them."""
 TOOLTIP_CHARS = 600
 NOTIFY_TITLE_CHARS = 120
 NOTIFY_TEXT_CHARS = 400
@@ -79,17 +81,20 @@ def one_line(text: str, chars: int) -> str:
 
 
 def bound_markdown(text: str, chars: int = MAX_CHARS, lines: int = MAX_LINES) -> str:
-    """A peer's markdown as the parser may see it: cleaned, cut to ``chars`` characters
-    and ``lines`` lines (a note says so where it was cut), no table wider than
-    :data:`MAX_COLUMNS` columns."""
-    cut = len(text) > chars
-    text = clean_text(text[:chars])
-    rows = text.split("\n")
+    """A peer's markdown as the parser may see it: cleaned, nesting flattened, cut to
+    ``chars`` characters and ``lines`` lines (a note says so where it was cut), no table
+    wider than :data:`MAX_COLUMNS` columns.
+
+    Cleaning and flattening come first (on at most ``SCAN * chars`` characters), so that
+    a tower of marks or of quote markers does not use up what is shown."""
+    cut = len(text) > SCAN * chars
+    rows = clean_text(text[: SCAN * chars]).split("\n", lines)
     if len(rows) > lines:
         rows, cut = rows[:lines], True
-    rows = [
-        _flatten(_PIPE.sub(r"\\|", row) if row.count("|") > MAX_COLUMNS else row) for row in rows
-    ]
+    rows = [_flatten(row) for row in rows]
+    if sum(len(row) + 1 for row in rows) > chars + 1:
+        rows, cut = "\n".join(rows)[:chars].split("\n"), True
+    rows = [_PIPE.sub(r"\\|", row) if row.count("|") > MAX_COLUMNS else row for row in rows]
     if cut:
         rows += ["", CUT_NOTE]
     return "\n".join(rows)
