@@ -8,7 +8,7 @@ running node the same function runs in the command's own process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lndesk.app.describe import entry_body
@@ -65,13 +65,13 @@ def _mentions(args: dict[str, Any]) -> list[bytes]:
     return [parse_key_or_link(k)[0] for k in _texts(args.get("mentions", []), "mentions")]
 
 
-def _stored(stored: StoredEntry) -> dict[str, Any]:
+def _stored(stored: StoredEntry, nicknames: Mapping[bytes, str]) -> dict[str, Any]:
     """An entry as commands print it (JSON, so it can cross the control socket)."""
     entry = stored.entry
     return {
         "id": entry.id.hex(),
         "author": key_to_text(entry.author),
-        "who": display_name(stored.author_name, entry.author),
+        "who": nicknames.get(entry.author) or display_name(stored.author_name, entry.author),
         "claimed_ms": entry.claimed_ms,
         "type": entry.type,
         "body": entry_body(stored),
@@ -95,10 +95,12 @@ def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     indexed = store.text_pending()
     while store.index_text(SEARCH_INDEX_CHUNK) > 0:
         pass
+    nicknames = service.local.nicknames()
     hits = service.search(query, _int(args, "limit", 20) or 20, _int(args, "offset", 0) or 0)
     return {
         "hits": [
-            _stored(hit.entry) | {"snippet": hit.snippet, "spans": [list(s) for s in hit.spans]}
+            _stored(hit.entry, nicknames)
+            | {"snippet": hit.snippet, "spans": [list(s) for s in hit.spans]}
             for hit in hits
         ],
         "indexed": indexed,
@@ -108,7 +110,23 @@ def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
 
 def _inbox(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     entries = service.inbox(requests=_flag(args, "requests"), limit=_int(args, "limit", 20) or 20)
-    return {"entries": [_stored(e) for e in entries]}
+    nicknames = service.local.nicknames()
+    return {"entries": [_stored(e, nicknames) for e in entries]}
+
+
+def _nickname(service: Service, args: dict[str, Any]) -> dict[str, Any]:
+    """Set (``nickname``), clear (``clear``) or just tell someone's nickname."""
+    key = parse_key_or_link(_text(args, "key"))[0]
+    name = args.get("nickname")
+    if name is not None and not isinstance(name, str):
+        raise UsageError("nickname must be text")
+    if _flag(args, "clear") or name is not None:
+        service.set_nickname(key_to_text(key), None if _flag(args, "clear") else name)
+    return {
+        "key": key_to_text(key),
+        "nickname": service.local.nicknames().get(key),
+        "name": display_name(service.store.feed_state(key).name, key),
+    }
 
 
 def _reading_list(service: Service, args: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +174,7 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
     "unblock": lambda s, a: {"key": key_to_text(s.unblock(_text(a, "key")))},
     "accept": lambda s, a: {"key": key_to_text(s.accept(_text(a, "key"), not _flag(a, "undo")))},
     "search": _search,
+    "nickname": _nickname,
     "inbox": _inbox,
     "share": lambda s, a: _entry(s.share(_text(a, "entry_id"), str(a.get("comment") or ""))),
     "delete": lambda s, a: _entry(s.delete(_text(a, "entry_id"))),

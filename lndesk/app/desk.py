@@ -164,6 +164,7 @@ class Desk(CurationMixin, NetworkMixin):
         following = {self.own, *self.store.following(self.own)}
         bookmarked = set(self.local.bookmarks())
         quoted = self._quoted_all([entry.content for entry in stored], following)
+        nicknames = self.local.nicknames()
         avatars: dict[bytes, bytes] = {}
         items = []
         for entry in stored:
@@ -185,6 +186,7 @@ class Desk(CurationMixin, NetworkMixin):
                     edit=edits.get((e.author, e.seq)),
                     list_items=self._list_entries(content),
                     followed=e.author in following,
+                    nickname=nicknames.get(e.author),
                 )
             )
         return items
@@ -211,7 +213,12 @@ class Desk(CurationMixin, NetworkMixin):
             ref = (e.author, e.seq, e.id)
             if ref in refs:
                 edit = edits.get((e.author, e.seq))
-                shown[ref] = quoted_of(stored, edit, followed=e.author in following)
+                shown[ref] = quoted_of(
+                    stored,
+                    edit,
+                    followed=e.author in following,
+                    nickname=self.local.nicknames().get(e.author),
+                )
         return shown
 
     def _list_entries(self, content: object) -> tuple[ListEntry, ...]:
@@ -233,13 +240,13 @@ class Desk(CurationMixin, NetworkMixin):
             ref = item.ref
             found = stored.get((ref.author, ref.seq))
             if found is None or found.entry.id != ref.id:
-                name = display_name(self.store.feed_state(ref.author).name, ref.author)
+                name = self._name(ref.author, self.store.feed_state(ref.author).name)
                 title = f"A post by {name} (not stored here yet)"
                 shown.append(
                     ListEntry(title, item.note, ref=(ref.author, ref.seq, ref.id), author_name=name)
                 )
                 continue
-            name = display_name(found.author_name, ref.author)
+            name = self._name(ref.author, found.author_name)
             text = text_of(found, edits.get((ref.author, ref.seq)))
             title = text.strip().splitlines()[0][:200] if text.strip() else "(no text)"
             shown.append(
@@ -314,7 +321,7 @@ class Desk(CurationMixin, NetworkMixin):
         holders = self.local.holder_heights(self.own)
         following = {self.own, *self.store.following(self.own)}
         bookmarked = set(self.local.bookmarks())
-        names: dict[bytes, tuple[str, bytes]] = {}
+        names: dict[bytes, tuple[str, str, bytes]] = {}
         skip = set(stale)
         for item in items:
             if item.key in skip:
@@ -322,16 +329,18 @@ class Desk(CurationMixin, NetworkMixin):
             if item.author not in names:
                 state = self.store.feed_state(item.author)
                 names[item.author] = (
-                    display_name(state.name, item.author),
+                    self._name(item.author, state.name),
+                    self._chosen(item.author, state.name),
                     self._avatar_of(item.author),
                 )
-            name, avatar = names[item.author]
+            name, chosen, avatar = names[item.author]
             quoted = item.quoted
             if quoted is not None and quoted.followed != (quoted.author in following):
                 quoted = replace(quoted, followed=quoted.author in following)
             fresh = replace(
                 item,
                 author_name=name,
+                chosen_name=chosen,
                 avatar=avatar,
                 reply_count=views.reply_count(self.store, item.id),
                 followed=item.author in following,
@@ -474,7 +483,8 @@ class Desk(CurationMixin, NetworkMixin):
         synced = self._synced.get(key) or self.local.last_synced(key)
         return AuthorItem(
             key=key,
-            name=display_name(state.name, key, hint),
+            name=self._name(key, state.name, hint),
+            chosen_name=self._chosen(key, state.name, hint),
             key_text=key_to_text(key),
             height=state.height,
             max_seq=state.max_seq,
@@ -492,8 +502,26 @@ class Desk(CurationMixin, NetworkMixin):
         for key in keys:
             source = self.local.follow_source(key)
             hint = source[1] if source else None
-            found[key] = display_name(self.store.feed_state(key).name, key, hint)
+            found[key] = self._name(key, self.store.feed_state(key).name, hint)
         return found
+
+    def _name(self, key: bytes, chosen: str | None, hint: str | None = None) -> str:
+        """What to call ``key`` here: my nickname for them, else their cleaned chosen name
+        (else the share link's hint, else their short key)."""
+        return self.local.nicknames().get(key) or display_name(chosen, key, hint)
+
+    def _chosen(self, key: bytes, chosen: str | None, hint: str | None = None) -> str:
+        """Their own name, shown beside my nickname for them ("" if I gave them none)."""
+        if key not in self.local.nicknames():
+            return ""
+        return display_name(chosen, key, hint)
+
+    def set_nickname(self, key: bytes, name: str | None) -> str | None:
+        """Call ``key`` ``name`` everywhere on this device (None or "": their own name
+        again). Returns the nickname as stored (cleaned)."""
+        _key, stored = self.service.set_nickname(key_to_text(key), name)
+        self._emit(LocalChanged("profile"))  # how a person's name reads changed everywhere
+        return stored
 
     def following(self) -> list[AuthorItem]:
         """Everyone I follow, by name, with their unread counts."""

@@ -13,7 +13,6 @@ from lndesk.app.datadir import CONFIG_NAME
 from lndesk.app.desk_events import AnyEvent, LocalChanged
 from lndesk.app.items import NetworkInfo, PeerItem
 from lndesk.errors import UsageError
-from lndesk.names import display_name
 
 if TYPE_CHECKING:
     from lndesk.app.node import AppNode
@@ -32,6 +31,8 @@ class NetworkMixin:
         @property
         def store(self) -> Store: ...
 
+        def _name(self, key: bytes, chosen: str | None, hint: str | None = None) -> str: ...
+
     def peers(self) -> list[PeerItem]:
         if self.node is None:
             return []
@@ -42,7 +43,7 @@ class NetworkMixin:
             items.append(
                 PeerItem(
                     key=key,
-                    name=display_name(name, key) if key else status.peer_id[:12],
+                    name=self._name(key, name) if key else status.peer_id[:12],
                     peer_id=status.peer_id,
                     address=status.address,
                     latency_ms=status.latency_ms,

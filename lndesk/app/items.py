@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from lndesk.app.restore import RestoreStatus
 from lndesk.content import Edit, Post, ReadingList, Reply, Share
 from lndesk.keytext import short_key
-from lndesk.names import clean_name, display_name
+from lndesk.names import display_name
 from lndesk.store.store import StoredEntry
 
 
@@ -110,6 +110,8 @@ class AuthorItem:
     unread: int = 0
     """Posts of this author claimed after the read marks (capped)."""
     blocked: bool = False
+    chosen_name: str = ""
+    """When ``name`` is my nickname for them: the name they chose (cleaned)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +251,7 @@ def post_item(
         list_items=list_items,
         list_of=list_of,
         followed=followed,
-        chosen_name=clean_name(stored.author_name) if nickname else "",
+        chosen_name=display_name(stored.author_name, entry.author) if nickname else "",
     )
 
 
@@ -266,11 +268,15 @@ def text_of(stored: StoredEntry, edit: StoredEntry | None = None) -> str:
 
 
 def quoted_of(
-    stored: StoredEntry, edit: StoredEntry | None = None, *, followed: bool = False
+    stored: StoredEntry,
+    edit: StoredEntry | None = None,
+    *,
+    followed: bool = False,
+    nickname: str | None = None,
 ) -> Quoted:
     return Quoted(
         stored.entry.author,
-        display_name(stored.author_name, stored.entry.author),
+        nickname or display_name(stored.author_name, stored.entry.author),
         text_of(stored, edit),
         stored.entry.id,
         stored.entry.seq,

@@ -1,5 +1,5 @@
 """What only this device knows: bookmarks, mutes, blocks, accepted people, read marks,
-where follows came from.
+where follows came from, the nicknames given to people.
 
 None of it is published or derivable from the log, so it lives in its own small SQLite
 file (``local.sqlite3``), written with full durability (a bookmark must not vanish in a
@@ -37,6 +37,11 @@ _SCHEMA = (
     CREATE TABLE accepted (key BLOB PRIMARY KEY, since_ms INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE read_marks (key BLOB PRIMARY KEY, mark_ms INTEGER NOT NULL) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE nicknames (
+        key BLOB PRIMARY KEY, name TEXT NOT NULL, set_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 
@@ -46,6 +51,7 @@ class LocalState:
     def __init__(self, directory: Path) -> None:
         path = directory / LOCAL_NAME
         self._blocked: frozenset[bytes] | None = None
+        self._nicknames: dict[bytes, str] | None = None
         try:
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -126,6 +132,25 @@ class LocalState:
 
     def accepted(self) -> frozenset[bytes]:
         return frozenset(bytes(r[0]) for r in self.conn.execute("SELECT key FROM accepted"))
+
+    # --- nicknames ----------------------------------------------------------------
+
+    def set_nickname(self, key: bytes, name: str | None, now_ms: int) -> None:
+        """Call ``key`` ``name`` on this device (None: by their own name again)."""
+        if name:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO nicknames VALUES (?, ?, ?)", (key, name, now_ms)
+            )
+        else:
+            self.conn.execute("DELETE FROM nicknames WHERE key=?", (key,))
+        self._nicknames = None
+
+    def nicknames(self) -> dict[bytes, str]:
+        """Every nickname by key (cached: each list of posts asks). Do not modify."""
+        if self._nicknames is None:
+            rows = self.conn.execute("SELECT key, name FROM nicknames")
+            self._nicknames = {bytes(k): str(n) for k, n in rows}
+        return self._nicknames
 
     # --- per-author read marks --------------------------------------------------
 

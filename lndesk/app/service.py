@@ -61,6 +61,7 @@ from lndesk.keyfile import (
     write_key_file,
 )
 from lndesk.keytext import key_to_text, mentions_in, parse_key_or_link
+from lndesk.names import clean_nickname
 from lndesk.store import views
 from lndesk.store.index import FeedState
 from lndesk.store.salvage import own_items
@@ -353,6 +354,24 @@ class Service:
             self.local.set_blocked(key, False, now_ms())
         self.local.set_accepted(key, on, now_ms())
         return key
+
+    def set_nickname(self, key_or_link: str, name: str | None) -> tuple[bytes, str | None]:
+        """Give someone a nickname shown instead of their chosen name on this device
+        (None or empty: clear it). Returns the key and the nickname as stored."""
+        key, _name = parse_key_or_link(key_or_link)
+        if key == self.public_key:
+            raise UsageError(
+                "that is your own key", "Change your own name with `lndesk profile --name`."
+            )
+        cleaned = clean_nickname(name) if name else ""
+        if name and not cleaned:
+            raise UsageError(
+                f"the nickname {name!r} has nothing to show once cleaned (lndesk removes "
+                'invisible characters and its own labels such as "(you)")',
+                "Choose a nickname with letters or digits.",
+            )
+        self.local.set_nickname(key, cleaned or None, now_ms())
+        return key, cleaned or None
 
     def hidden(self) -> frozenset[bytes]:
         """Feeds no list shows: the muted and the blocked."""

@@ -89,6 +89,20 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
             print(f"replies and mentions from {done['key']} now show in your inbox")
         return 0
 
+    def cmd_nickname(args: argparse.Namespace) -> int:
+        if args.clear and args.name is not None:
+            raise UsageError("give a nickname or --clear, not both")
+        done = act(args, "nickname", key=args.key, nickname=args.name, clear=args.clear)
+        if done["nickname"]:
+            print(f'{done["key"]} is "{done["nickname"]}" on this device')
+            print(f"  (the name they chose: {done['name']})")
+        elif args.clear:
+            print(f"{done['key']} is called by their own name again: {done['name']}")
+        else:
+            print(f"no nickname for {done['key']} (their own name: {done['name']})")
+            print(f'  give one: lndesk nickname {done["key"]} "A name"')
+        return 0
+
     def cmd_edit(args: argparse.Namespace) -> int:
         done = act(
             args,
@@ -135,6 +149,12 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
     accept = add("accept", cmd_accept, "show someone's replies to you in your inbox")
     accept.add_argument("key", metavar="KEY_OR_LINK")
     accept.add_argument("--undo", action="store_true", help="send them to requests again")
+    nickname = add(
+        "nickname", cmd_nickname, "call someone by a name of your choice, on this device only"
+    )
+    nickname.add_argument("key", metavar="KEY_OR_LINK")
+    nickname.add_argument("name", nargs="?", help="the nickname (leave out to see it)")
+    nickname.add_argument("--clear", action="store_true", help="use their own name again")
     edit = add("edit", cmd_edit, "publish a new version of one of your posts")
     edit.add_argument("entry_id", metavar="ENTRY_ID")
     edit.add_argument("text")

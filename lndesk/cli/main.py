@@ -183,10 +183,11 @@ def cmd_unfollow(args: argparse.Namespace) -> int:
 def cmd_following(args: argparse.Namespace) -> int:
     with _service(args) as service:
         feeds = service.following()
+        nicknames = dict(service.local.nicknames())
     if not feeds:
         print("You follow nobody yet. Follow someone with `lndesk follow <key or link>`.")
     for state in feeds:
-        print(describe_feed(state))
+        print(describe_feed(state, nicknames.get(state.key)))
     return 0
 
 
@@ -218,8 +219,10 @@ def cmd_log(args: argparse.Namespace) -> int:
         if not items:
             print('Nothing here yet. Write something with `lndesk post "..."`.')
         edits = service.current_versions(items)
+        nicknames = service.local.nicknames()
         for item in items:
-            print(describe_entry(item, edits.get((item.entry.author, item.entry.seq))))
+            key = (item.entry.author, item.entry.seq)
+            print(describe_entry(item, edits.get(key), nicknames.get(item.entry.author)))
     return 0
 
 

@@ -23,16 +23,20 @@ def format_time(ms: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def _who(item: StoredEntry) -> str:
+def _who(item: StoredEntry, nickname: str | None) -> str:
     key = short_key(item.entry.author)
-    name = clean_name(item.author_name)
+    name = nickname or clean_name(item.author_name)
     return f"{name} ({key})" if name else key
 
 
-def describe_entry(item: StoredEntry, edit: StoredEntry | None = None) -> str:
-    """An entry for the terminal; ``edit`` is its current version when it was edited."""
+def describe_entry(
+    item: StoredEntry, edit: StoredEntry | None = None, nickname: str | None = None
+) -> str:
+    """An entry for the terminal; ``edit`` is its current version when it was edited;
+    ``nickname`` is the name I gave its author, if any."""
     entry = item.entry
-    header = f"{entry.id.hex()[:12]}  {_who(item)}  {format_time(entry.claimed_ms)}  {entry.type}"
+    when = format_time(entry.claimed_ms)
+    header = f"{entry.id.hex()[:12]}  {_who(item, nickname)}  {when}  {entry.type}"
     body = entry_body(item)
     if edit is not None and isinstance(edit.content, Edit):
         header += "  (edited)"
@@ -45,8 +49,9 @@ def describe_entry(item: StoredEntry, edit: StoredEntry | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def describe_feed(state: FeedState) -> str:
-    name = clean_name(state.name) or "(no name yet)"
+def describe_feed(state: FeedState, nickname: str | None = None) -> str:
+    chosen = clean_name(state.name) or "(no name yet)"
+    name = f'{nickname} ("{chosen}")' if nickname else chosen
     status = f"{state.height} entries"
     if state.max_seq > state.height:
         status += f", some up to {state.max_seq}"

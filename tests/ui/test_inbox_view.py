@@ -218,6 +218,7 @@ def test_following_shows_unread_per_person_and_mark_read_clears_it(
         "Unfollow…",
         "Mute",
         "Block…",
+        "Set nickname…",
         "Copy key",
     ]
     qtbot.mouseClick(view.mark_read_button, Qt.MouseButton.LeftButton)

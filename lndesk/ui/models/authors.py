@@ -13,6 +13,7 @@ from lndesk.app.events import EntriesStored, FeedForked, FeedSynced, LocalChange
 from lndesk.app.items import AuthorItem
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
+from lndesk.ui.identicon import identicon_pixmap
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "describe_author",
 ]
 
+FINGERPRINT = 24
+"""The side of the key fingerprint drawn beside each person."""
 UnreadRole = Qt.ItemDataRole.UserRole + 2
 """The author's unread post count (an int)."""
 
@@ -35,9 +38,11 @@ def unread_text(author: AuthorItem) -> str:
 
 
 def author_line(author: AuthorItem) -> str:
-    """The first line of a row: the name, and how many of their posts are unread."""
+    """The first line of a row: the name (my nickname for them, then theirs), and how
+    many of their posts are unread."""
+    name = f'{author.name} "{author.chosen_name}"' if author.chosen_name else author.name
     unread = unread_text(author)
-    return f"{author.name}  ·  {unread}" if unread else author.name
+    return f"{name}  ·  {unread}" if unread else name
 
 
 def describe_author(author: AuthorItem) -> str:
@@ -84,6 +89,12 @@ class AuthorsModel(LiveListModel[AuthorItem]):
             display=display,
             tooltip=lambda item: item.key_text,
         )
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DecorationRole:
+            found = self.row_at(index)
+            return None if found is None else identicon_pixmap(found.key, FINGERPRINT)
+        return super().data(index, role)
 
 
 class FollowingModel(AuthorsModel):

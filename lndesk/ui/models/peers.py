@@ -9,11 +9,9 @@ appended; never a reset), so a selected peer stays selected while the list updat
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from PySide6.QtCore import (
-    QObject,
-    QTimer,
-)
+from PySide6.QtCore import QObject, Qt, QTimer
 
 from lndesk.app.events import (
     AddressesChanged,
@@ -25,13 +23,16 @@ from lndesk.app.events import (
 )
 from lndesk.app.items import PeerItem
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.models.live import ItemRole, LiveListModel
+from lndesk.ui.identicon import identicon_pixmap
+from lndesk.ui.models.live import Index, ItemRole, LiveListModel
 
 __all__ = ["AddressesModel", "ItemRole", "PeersModel", "latency_text", "short_peer_id"]
 
 logger = logging.getLogger(__name__)
 
 POLL_MS = 5000
+FINGERPRINT = 20
+"""The side of the key fingerprint drawn beside each peer."""
 REFRESH_ON = (
     PeerConnected,
     PeerLost,
@@ -100,6 +101,14 @@ class PeersModel(LiveListModel[PeerItem]):
 
     def peer(self, row: int) -> PeerItem:
         return self.item(row)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DecorationRole:
+            found = self.row_at(index)
+            if found is None or not found.key:
+                return None
+            return identicon_pixmap(found.key, FINGERPRINT)
+        return super().data(index, role)
 
 
 class AddressesModel(LiveListModel[str]):

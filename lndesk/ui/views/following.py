@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
@@ -26,6 +27,7 @@ from lndesk.app.items import AuthorItem
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.authors import AuthorsModel, BlockedModel, FollowingModel
+from lndesk.ui.views.nickname import ask_nickname
 from lndesk.ui.views.widgets import ERROR_STYLE, current_item, heading, present
 
 
@@ -261,6 +263,7 @@ class FollowingView(QWidget):
         menu.addAction("Unfollow…", self.unfollow_selected)
         menu.addAction("Unmute" if item.muted else "Mute", self.toggle_mute_selected)
         menu.addAction("Block…", self.block_selected)
+        menu.addAction("Set nickname…", self.nickname_selected)
         menu.addSeparator()
         menu.addAction("Copy key", self._copy_key)
         return menu
@@ -314,6 +317,14 @@ class FollowingView(QWidget):
             return
         key, on = item.key, not item.muted
         self.bridge.request(lambda desk: desk.set_muted(key, on), None, self._failed)
+
+    def nickname_selected(self) -> QInputDialog | None:
+        item = self.selected()
+        return None if item is None else self.nickname_selected_for(item)
+
+    def nickname_selected_for(self, item: AuthorItem) -> QInputDialog:
+        """Open the "Set nickname…" dialog for ``item``."""
+        return ask_nickname(self, self.bridge, item, self._failed)
 
     def _copy_key(self) -> None:
         item = self.selected()

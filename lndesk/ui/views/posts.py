@@ -32,6 +32,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QContextMenuEvent, QDesktopServices, QMouseEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QInputDialog,
     QLabel,
     QListView,
     QMenu,
@@ -44,6 +45,7 @@ from lndesk.app.items import PostItem
 from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, PostListModel, follow_offer
 from lndesk.ui.plain_text import plain_tooltip
+from lndesk.ui.views.nickname import ask_nickname
 from lndesk.ui.views.post_delegate import PostDelegate, cut
 from lndesk.ui.views.widgets import add_action, bare_column, current_item
 
@@ -91,6 +93,8 @@ class PostListView(QListView):
     """In Requests: block this author (the receiver asks for confirmation)."""
     follow_requested = Signal(object)
     """Follow the author of the post a share quotes (the view does it through its model)."""
+    nickname_requested = Signal(object)
+    """Give the author a nickname (the view asks for it and saves it through its model)."""
     link_activated = Signal(str)
     """A web link in a post was clicked (and handed to the browser)."""
     link_hovered = Signal(str)
@@ -187,6 +191,7 @@ class PostListView(QListView):
 
     def _add_actions(self) -> None:
         self.follow_requested.connect(self.posts.follow_quoted)
+        self.nickname_requested.connect(self.ask_nickname)
         self._applies: dict[QAction, Applies] = {}
         self._signals: dict[QAction, SignalInstance] = {}
         rows: list[tuple[str, str, SignalInstance, Applies]] = [
@@ -198,6 +203,7 @@ class PostListView(QListView):
             ("Follow the shared post's author", "F", self.follow_requested, _offers_follow),
             ("Add to reading list…", "L", self.add_to_list_requested, _any),
             ("Mute author", "M", self.mute_requested, _other),
+            ("Set nickname…", "Shift+N", self.nickname_requested, _other),
             ("Delete my post", "Delete", self.delete_requested, _mine),
         ]
         if self.requests:
@@ -209,6 +215,11 @@ class PostListView(QListView):
             action = add_action(self, text, shortcut, partial(self._emit_current, signal, applies))
             self._applies[action] = applies
             self._signals[action] = signal
+
+    def ask_nickname(self, item: PostItem) -> QInputDialog | None:
+        """Open the "Set nickname…" dialog for ``item``'s author."""
+        bridge = self.posts.bridge
+        return None if bridge is None else ask_nickname(self, bridge, item)
 
     def handled(self, signal: SignalInstance) -> bool:
         """Whether anything acts on ``signal`` (an action nobody handles is not offered)."""
