@@ -37,6 +37,7 @@ from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, PeerHolds, Sync
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
 from lndesk.p2p.holes import hole_runs
 from lndesk.p2p.ingest import ingest_reported
+from lndesk.p2p.offload import checked_items
 from lndesk.p2p.ports import FeedSource, Held
 from lndesk.p2p.sessions import (
     Penalise,
@@ -337,8 +338,9 @@ class SyncClient:
             received += len(message.items)
             if not frozen and suspect is None:
                 try:
+                    items = await checked_items(key, message.items)
                     outcome = ingest_reported(
-                        self.source, self._events, key, message.items, via="sync", peer=peer_key
+                        self.source, self._events, key, items, via="sync", peer=peer_key
                     )
                 except ForkedFeedError:
                     frozen = True

@@ -19,6 +19,7 @@ from lndesk import canonical
 from lndesk.entry import KEY_SIZE, MAX_ENTRY_SIZE, MAX_PAYLOAD_SIZE, MAX_SEQ
 from lndesk.errors import DecodeError, NetworkError, ProtocolError
 from lndesk.p2p.frame_caps import SYNC_CAPS, Caps, check_body, max_body
+from lndesk.p2p.offload import OFFLOAD_BYTES, run_cpu
 
 PROTOCOL_ID = "/lndesk/sync/1"
 FRAME_HEAD = struct.Struct(">I")
@@ -328,4 +329,8 @@ class FrameStream(FrameReader):
     async def receive(self) -> Message | None:
         """The next message, or None when the peer closed the stream cleanly between frames."""
         body = await self.receive_body()
-        return None if body is None else decode_frame_body(body, self.caps)
+        if body is None:
+            return None
+        if len(body) >= OFFLOAD_BYTES:
+            return await run_cpu(decode_frame_body, body, self.caps)
+        return decode_frame_body(body, self.caps)

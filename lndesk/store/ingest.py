@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from lndesk.entry import Entry, authenticate_range, decode_entry
+from lndesk.batch import CheckedBatch, check_batch
+from lndesk.entry import Entry
 from lndesk.errors import ChainError, SignatureError, SizeError
 
 MAX_BATCH = 10_000
@@ -29,19 +30,13 @@ class Plan:
 
 
 def decode_batch(author: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> list[Entry]:
-    """Decode a batch and check everything that needs no stored state."""
+    """Decode a batch and check everything that needs no stored state (a batch that
+    :func:`lndesk.batch.check_batch` checked for ``author`` already is not decoded again)."""
     if len(items) > MAX_BATCH:
         raise SizeError(f"a batch of {len(items)} entries is over the {MAX_BATCH}-entry limit")
-    entries = []
-    for raw, payload in items:
-        entry = decode_entry(raw)
-        if entry.author != author:
-            raise ChainError("an entry in the batch belongs to another author than the feed")
-        if payload is not None:
-            entry.check_payload(payload)
-        entries.append(entry)
-    authenticate_range(entries, trusted_last=True)  # links only; the anchor comes later
-    return entries
+    if isinstance(items, CheckedBatch) and items.author == author:
+        return list(items.entries)
+    return list(check_batch(author, items).entries)
 
 
 def plan_batch(

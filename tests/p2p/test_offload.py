@@ -1,0 +1,105 @@
+"""Big frames and batches are decoded and checked on worker threads, never on the trio
+thread; the store still decides the anchor and trusts a checked batch only for its author."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from conftest import running_host
+from store_helpers import make_chain, make_identity, wire
+from test_sync import connect, follow, side, sync_from_liar
+
+from lndesk.batch import CheckedBatch, check_batch
+from lndesk.errors import ChainError
+from lndesk.p2p import offload
+from lndesk.p2p import wire as frames
+from lndesk.p2p.config import Limits
+from lndesk.store.store import Store
+
+ANN = make_identity(1)
+BOB = make_identity(2)
+BIG = Limits(batch_entries=500, request_entries=2000, window=2)
+
+
+class Threads:
+    """Wraps a function and records the thread of each call."""
+
+    def __init__(self, work: Any, when: Any = lambda *_a: True) -> None:
+        self.work = work
+        self.when = when
+        self.idents: list[int] = []
+
+    def __call__(self, *args: Any) -> Any:
+        if self.when(*args):
+            self.idents.append(threading.get_ident())
+        return self.work(*args)
+
+
+async def test_big_batches_are_decoded_and_checked_on_worker_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks = Threads(check_batch)
+    decodes = Threads(frames.decode_frame_body, lambda body, _caps: len(body) >= 64 * 1024)
+    monkeypatch.setattr(offload, "check_batch", checks)
+    monkeypatch.setattr(frames, "decode_frame_body", decodes)
+    chain = make_chain(ANN, 1000)
+    async with side(tmp_path / "a", BIG) as a, side(tmp_path / "b", BIG) as b:
+        a.store.ingest(ANN.public_key, wire(chain))
+        follow(b, ANN.public_key)
+        await connect(a, b)
+        assert b.client is not None
+        with trio.fail_after(30):
+            report = await b.client.sync_with(a.host.get_id())
+    assert report.stored == 1000
+    trio_thread = threading.get_ident()
+    assert len(checks.idents) == 2  # two batches of 500
+    assert len(decodes.idents) == 2
+    assert trio_thread not in checks.idents + decodes.idents
+
+
+async def test_a_big_broken_batch_checked_off_the_trio_thread_is_penalised(
+    tmp_path: Path,
+) -> None:
+    items = wire(make_chain(ANN, 100))
+    items[70] = wire(make_chain(BOB, 1))[0]  # another author's entry in the middle
+    have = frames.Have((frames.FeedHave(ANN.public_key, 100, 100),))
+    async with side(tmp_path / "b", BIG) as b, running_host() as evil:
+        await sync_from_liar(b, evil, have, frames.Batch(ANN.public_key, tuple(items)))
+        assert b.store.index.count_entries() == 0
+
+
+def test_the_store_trusts_a_checked_batch_only_for_its_author(tmp_path: Path) -> None:
+    items = wire(make_chain(ANN, 80))
+    checked = check_batch(ANN.public_key, items)
+    assert isinstance(checked, CheckedBatch)
+    assert list(checked) == items
+    store = Store(tmp_path / "s")
+    try:
+        with pytest.raises(ChainError, match="another author"):
+            store.ingest(BOB.public_key, checked)
+        assert store.index.count_entries() == 0
+        assert store.ingest(ANN.public_key, checked).stored == 80
+        assert store.feed_state(ANN.public_key).height == 80
+    finally:
+        store.close()
+
+
+def test_a_checked_batch_still_needs_its_anchor(tmp_path: Path) -> None:
+    """Checking links is not authentication: the store verifies the last signature."""
+    from store_helpers import with_bad_signature
+
+    chain = make_chain(ANN, 80)
+    entry, payload = chain[-1]
+    items = [*wire(chain[:-1]), (with_bad_signature(entry).raw, payload)]
+    checked = check_batch(ANN.public_key, items)
+    store = Store(tmp_path / "s")
+    try:
+        with pytest.raises(Exception, match="signature"):
+            store.ingest(ANN.public_key, checked)
+        assert store.index.count_entries() == 0
+    finally:
+        store.close()
