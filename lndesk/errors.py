@@ -245,6 +245,24 @@ class NodeNotRunningError(NetworkError):
     default_hint = "Start one with `lndesk serve` (or open the desktop app), then try again."
 
 
+class ControlConnectionLost(NodeNotRunningError):
+    """The node stopped answering in the middle of a request (it may have done it)."""
+
+
+class NotPublishedError(LndeskError):
+    """A publishing command's node stopped before it stored the entry."""
+
+    default_hint = "Nothing was stored; run the command again."
+
+
+class RequestUnsettledError(LndeskError):
+    """A publishing command's node stopped, and whether it stored the entry is unknown."""
+
+    default_hint = (
+        "Look at your latest entries with `lndesk log --limit 5` before running the command again."
+    )
+
+
 class RelayRefusedError(NetworkError):
     """A relay would not give this node a slot."""
 

@@ -184,6 +184,12 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+PUBLISHING = frozenset(
+    {"post", "reply", "edit", "readinglist", "share", "delete", "follow", "unfollow", "profile"}
+)
+"""Actions that append an entry to the own log (a retry must not append it twice)."""
+
+
 def run_action(service: Service, name: str, args: dict[str, Any]) -> dict[str, Any]:
     action = ACTIONS.get(name)
     if action is None:

@@ -26,8 +26,9 @@ import trio
 
 from lndesk.app.actions import run_action
 from lndesk.app.datadir import SOCKET_NAME
+from lndesk.app.requests import OnceOnly, check_request_id
 from lndesk.app.restore import restore_status, status_json
-from lndesk.errors import LndeskError, NodeNotRunningError, UsageError
+from lndesk.errors import ControlConnectionLost, LndeskError, NodeNotRunningError, UsageError
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import EntriesStored, Event, SyncFinished, SyncProgress
 
@@ -45,6 +46,7 @@ class ControlServer:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.path = socket_path(app.data_dir)
+        self.requests = OnceOnly(app)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         if len(os.fsencode(self.path)) >= _MAX_PATH:
@@ -127,7 +129,13 @@ class ControlServer:
             name, args = request.get("name"), request.get("args", {})
             if not isinstance(name, str) or not isinstance(args, dict):
                 raise UsageError("act needs a name and an args object")
-            result = await self.app.publish(lambda service: run_action(service, name, args))
+            if "request_id" in request:
+                request_id = check_request_id(request["request_id"])
+                result = await self.requests.act(request_id, name, args)
+            else:
+                result = await self.app.publish(lambda service: run_action(service, name, args))
+        elif op == "request-status":
+            result = self.requests.status(check_request_id(request.get("request_id")))
         elif op == "restore-status":
             if self.app.survey.active():
                 await self.app.survey.run()
@@ -239,17 +247,20 @@ class ControlClient:
     def request(self, op: str, **args: Any) -> Iterator[dict[str, Any]]:
         """Yield the server's lines; raise LndeskError if the last one is an error."""
         with self._connect() as sock:
-            sock.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
-            with sock.makefile("rb") as lines:
-                for line in lines:
-                    message = json.loads(line)
-                    if message.get("done"):
-                        if "error" in message:
-                            raise LndeskError(message["error"], message.get("hint", ""))
+            try:
+                sock.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
+                with sock.makefile("rb") as lines:
+                    for line in lines:
+                        message = json.loads(line)
+                        if message.get("done"):
+                            if "error" in message:
+                                raise LndeskError(message["error"], message.get("hint", ""))
+                            yield message
+                            return
                         yield message
-                        return
-                    yield message
-        raise NodeNotRunningError("the node closed the control connection")
+            except (OSError, ValueError) as exc:  # reset, timed out, or a torn last line
+                raise ControlConnectionLost(f"the node stopped answering: {exc}") from exc
+        raise ControlConnectionLost("the node closed the control connection")
 
     def call(self, op: str, **args: Any) -> Any:
         messages = list(self.request(op, **args))

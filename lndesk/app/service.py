@@ -21,6 +21,7 @@ from lndesk.app.ownlog import (
     load_own_log,
     save_own_log,
 )
+from lndesk.app.requests import RequestJournal
 from lndesk.atomicfile import atomic_write
 from lndesk.backup import decode_backup, encode_backup
 from lndesk.content import (
@@ -135,6 +136,9 @@ class Service:
         self._reading = reading
         self._store: Store | None = None
         self._local: LocalState | None = None
+        self.publishing_request: tuple[RequestJournal, str] | None = None
+        """While set, each publish is journaled under that request id (exactly once
+        through the control socket, see :mod:`lndesk.app.requests`)."""
         if not lazy:
             self._store = self._open_store()
 
@@ -215,7 +219,14 @@ class Service:
             raise OwnLogUnknownError(
                 "this identity was restored and lndesk does not yet know how far your own log goes"
             )
-        return self.store.publish(self.identity, content)
+        request = self.publishing_request
+        if request is None:
+            return self.store.publish(self.identity, content)
+        journal, request_id = request
+        journal.intent(request_id, self.store.feed_state(self.public_key).height, content)
+        entry = self.store.publish(self.identity, content)
+        journal.appended(request_id, entry)
+        return entry
 
     def post(
         self,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lndesk import __version__
-from lndesk.app.actions import run_action
+from lndesk.app.actions import PUBLISHING, run_action
 from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
 from lndesk.app.ownlog import OWN_LOG_CONFIRMED
@@ -21,7 +21,9 @@ from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
 from lndesk.cli.render import describe_entry, describe_feed
+from lndesk.cli.settle import new_request_id, settle
 from lndesk.errors import (
+    ControlConnectionLost,
     IndexDamagedError,
     LndeskError,
     PassphraseError,
@@ -109,7 +111,11 @@ def cmd_id(args: argparse.Namespace) -> int:
 
 
 def _act(args: argparse.Namespace, name: str, **params: Any) -> dict[str, Any]:
-    """Run a publishing action here, or in the node that holds the data directory."""
+    """Run a publishing action here, or in the node that holds the data directory.
+
+    Through the node, the request carries an id chosen here: if the node stops before
+    answering, the command finds out whether the entry was stored before saying so.
+    """
     try:
         with _service(args, reading=name in READING_ACTIONS) as service:
             return run_action(service, name, params)
@@ -117,7 +123,22 @@ def _act(args: argparse.Namespace, name: str, **params: Any) -> dict[str, Any]:
         client = ControlClient(args.data_dir)
         if not client.available():
             raise
-        result: dict[str, Any] = client.call("act", name=name, args=params)
+        if name not in PUBLISHING:
+            plain: dict[str, Any] = client.call("act", name=name, args=params)
+            return plain
+        request_id = new_request_id()
+        try:
+            result: dict[str, Any] = client.call(
+                "act", name=name, args=params, request_id=request_id
+            )
+        except ControlConnectionLost:
+            result = settle(args.data_dir, request_id)
+            print(
+                f"lndesk: the node stopped before answering; entry {result['seq']} was stored",
+                file=sys.stderr,
+            )
+            if "key" in params:
+                result = {"key": params["key"], "changed": True, **result}
         return result
 
 

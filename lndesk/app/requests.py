@@ -1,0 +1,223 @@
+"""Exactly-once publishing for commands that publish through a running node.
+
+`lndesk post` (and the other publishing commands) send their action over the control
+socket with a request id the command chose. If the node dies mid-request, the command
+cannot tell from the lost connection whether the entry was stored; retrying blindly
+would publish it twice. So the node keeps a small journal, ``requests.jsonl`` in the
+data directory, one JSON object per line, each written and fsynced before the step it
+describes is acknowledged:
+
+* ``{"id": R, "after": H, "digest": D}`` before appending: the own log held 1..H, and
+  the payload about to be signed hashes (BLAKE2b-256) to D;
+* ``{"id": R, "seq": N, "entry": E}`` once entry N (id E) is in the log;
+* ``{"id": R, "result": {...}}`` once the action has finished (what the command prints).
+
+:meth:`RequestJournal.outcome` answers "was R published?" from the journal and the log:
+recorded as done, or else an own entry after H whose payload hashes to D (the node died
+between the append and its journal line), or else not published (it died before the
+append; no process is left that could still append it). A request id the node has seen
+is never run twice (:meth:`RequestJournal.begin`).
+
+Once the file passes ``MAX_BYTES`` it is rewritten atomically with the newest requests
+only (at most ``KEEP``, in at most half of ``MAX_BYTES``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lndesk.atomicfile import atomic_write, fsync_directory
+from lndesk.content import Content, encode_content
+from lndesk.entry import Entry, decode_entry
+from lndesk.errors import UsageError
+from lndesk.store.store import Store
+
+logger = logging.getLogger(__name__)
+
+JOURNAL_NAME = "requests.jsonl"
+KEEP = 500
+MAX_BYTES = 256 * 1024
+MAX_ID = 64
+SCAN_LIMIT = 1000
+"""Own entries after ``after`` searched for a request's payload (a node appends few
+entries between a request's intent line and its crash: this is a generous bound)."""
+
+
+def check_request_id(value: object) -> str:
+    if not isinstance(value, str) or not 8 <= len(value) <= MAX_ID or not value.isalnum():
+        raise UsageError("a request id is 8 to 64 letters or digits")
+    return value
+
+
+def payload_digest(content: Content) -> str:
+    return hashlib.blake2b(encode_content(content), digest_size=32).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a request: published (entry ``seq``) or not."""
+
+    published: bool
+    seq: int | None = None
+    entry_id: str | None = None
+    result: dict[str, Any] | None = None
+    """The action's own answer, when the node lived to record it."""
+
+    def as_result(self) -> dict[str, Any]:
+        """The answer a command prints for a request that was published."""
+        if self.result is not None:
+            return self.result
+        return {"id": self.entry_id, "seq": self.seq, "recovered": True}
+
+
+class RequestJournal:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / JOURNAL_NAME
+
+    # --- writing -----------------------------------------------------------------
+
+    def _append(self, record: dict[str, Any]) -> None:
+        created = not self.path.exists()
+        line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            fsync_directory(self.path.parent)
+
+    def intent(self, request_id: str, after: int, content: Content) -> None:
+        self._append({"id": request_id, "after": after, "digest": payload_digest(content)})
+
+    def appended(self, request_id: str, entry: Entry) -> None:
+        self._append({"id": request_id, "seq": entry.seq, "entry": entry.id.hex()})
+
+    def finished(self, request_id: str, result: dict[str, Any]) -> None:
+        self._append({"id": request_id, "result": result})
+        self._compact()
+
+    # --- reading -----------------------------------------------------------------
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """Each request's lines merged (in order of first appearance); a torn or damaged
+        line is skipped."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        merged: dict[str, dict[str, Any]] = {}
+        for line in data.split(b"\n"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+                continue
+            merged.setdefault(record["id"], {}).update(record)
+        return merged
+
+    def known(self, request_id: str) -> bool:
+        return request_id in self.records()
+
+    def outcome(self, request_id: str, store: Store, own: bytes) -> Outcome | None:
+        """What became of ``request_id`` (None: this journal never saw it)."""
+        record = self.records().get(request_id)
+        if record is None:
+            return None
+        result = record.get("result") if isinstance(record.get("result"), dict) else None
+        if isinstance(record.get("seq"), int) and isinstance(record.get("entry"), str):
+            return Outcome(True, record["seq"], record["entry"], result)
+        if result is not None:
+            return Outcome(False, result=result)  # an action that published nothing
+        after, digest = record.get("after"), record.get("digest")
+        if not isinstance(after, int) or not isinstance(digest, str):
+            return Outcome(False)
+        for seq, entry, payload in store.read_run(
+            own, after + 1, after + SCAN_LIMIT, SCAN_LIMIT, 1 << 26
+        ):
+            if (
+                payload is not None
+                and hashlib.blake2b(payload, digest_size=32).hexdigest() == digest
+            ):
+                found = decode_entry(entry)
+                self._append({"id": request_id, "seq": seq, "entry": found.id.hex()})
+                return Outcome(True, seq, found.id.hex())
+        return Outcome(False)
+
+    def _compact(self) -> None:
+        try:
+            if self.path.stat().st_size <= MAX_BYTES:
+                return
+        except FileNotFoundError:
+            return
+        kept: list[bytes] = []
+        size = 0
+        for record in reversed(list(self.records().values())[-KEEP:]):
+            line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+            size += len(line)
+            if size > MAX_BYTES // 2:
+                break
+            kept.append(line)
+        lines = b"".join(reversed(kept))
+        atomic_write(self.path, lines, mode=0o600)
+
+
+class OnceOnly:
+    """The running node's side: each request id is acted on at most once (trio thread)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.journal = RequestJournal(app.data_dir)
+        self._running: set[str] = set()
+
+    def _outcome(self, request_id: str) -> Outcome | None:
+        service = self.app.service
+        return self.journal.outcome(request_id, service.store, service.public_key)
+
+    async def act(self, request_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        from lndesk.app.actions import run_action  # noqa: PLC0415 - actions import the service
+
+        if request_id in self._running:
+            raise UsageError(
+                "that request is still being carried out", "Wait for the first attempt."
+            )
+        done = self._outcome(request_id)
+        if done is not None and (done.published or done.result is not None):
+            logger.info("request %s was carried out before; not repeated", request_id)
+            return done.as_result()
+        self._running.add(request_id)
+        try:
+
+            def action(service: Any) -> dict[str, Any]:
+                service.publishing_request = (self.journal, request_id)
+                try:
+                    return run_action(service, name, args)
+                finally:
+                    service.publishing_request = None
+
+            result: dict[str, Any] = await self.app.publish(action)
+            self.journal.finished(request_id, result)
+            return result
+        finally:
+            self._running.discard(request_id)
+
+    def status(self, request_id: str) -> dict[str, Any]:
+        if request_id in self._running:
+            return {"state": "running"}
+        return outcome_json(self._outcome(request_id))
+
+
+def outcome_json(outcome: Outcome | None) -> dict[str, Any]:
+    if outcome is None:
+        return {"state": "unknown"}
+    if outcome.published:
+        return {"state": "published", "result": outcome.as_result()}
+    return {"state": "not published"}
