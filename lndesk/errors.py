@@ -140,8 +140,8 @@ class StoreCorruptError(StoreError):
     """The log file is damaged somewhere other than a torn last write."""
 
     default_hint = (
-        "Your data was not modified. Run `lndesk verify` for details and restore from "
-        "`lndesk export` backups if needed."
+        "Your data was not modified. Run `lndesk repair`: it keeps every valid record, "
+        "moves the damaged bytes into a file beside the log and says what was lost."
     )
 
 

@@ -16,10 +16,14 @@ class Cli:
         self.data_dir = data_dir
         self.capsys = capsys
 
-    def __call__(self, *args: str, expect: int = 0) -> str:
+    def __call__(self, *args: str, expect: int | None = 0) -> str:
+        """Run ``lndesk ARGS``; check the exit code is ``expect`` (None: any)."""
         self.capsys.readouterr()
         code = main(["--data-dir", str(self.data_dir), *args])
         out, err = self.capsys.readouterr()
-        assert code == expect, f"lndesk {' '.join(args)} exited {code}\n{out}\n{err}"
+        assert expect is None or code == expect, (
+            f"lndesk {' '.join(args)} exited {code}\n{out}\n{err}"
+        )
+        self.out = out
         self.err = err
         return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
-from lndesk.app.local import LocalState
+from lndesk.app.local import LOCAL_NAME, LocalState
 from lndesk.app.ownlog import (
     OWN_LOG_CONFIRMED,
     OWN_LOG_RESTORED,
@@ -47,6 +47,7 @@ from lndesk.errors import (
     IdentityError,
     IdentityExistsError,
     IndexDamagedError,
+    LndeskError,
     NoIdentityError,
     OwnLogUnknownError,
     StoreCorruptError,
@@ -65,6 +66,7 @@ from lndesk.keytext import key_to_text, mentions_in, parse_key_or_link
 from lndesk.names import clean_nickname
 from lndesk.store import views
 from lndesk.store.index import FeedState
+from lndesk.store.repair import RepairReport, repair_store
 from lndesk.store.salvage import own_items
 from lndesk.store.search import SearchHits, SearchQuery, search
 from lndesk.store.store import LOG_NAME, IngestResult, Store, StoredEntry, now_ms
@@ -134,6 +136,8 @@ class Service:
         self._passphrase = passphrase
         self._identity = identity
         self._reading = reading
+        self.open_problem: Exception | None = None
+        """Why the store was opened read-only, if it was."""
         self._store: Store | None = None
         self._local: LocalState | None = None
         self.publishing_request: tuple[RequestJournal, str] | None = None
@@ -161,6 +165,7 @@ class Service:
                 raise
             reason = exc
         log.info("opening %s read-only: %s", self.data_dir, reason)
+        self.open_problem = reason
         store = Store.open_read_only(self.data_dir)
         store.warnings.insert(0, f"opened read-only: {reason}")
         return store
@@ -386,7 +391,15 @@ class Service:
 
     def hidden(self) -> frozenset[bytes]:
         """Feeds no list shows: the muted and the blocked."""
-        return self.local.muted() | self.local.blocked()
+        try:
+            return self.local.muted() | self.local.blocked()
+        except LndeskError:
+            if not self._reading or self.local_exists():
+                raise
+            return frozenset()  # read-only media without local state: nothing muted
+
+    def local_exists(self) -> bool:
+        return (self.data_dir / LOCAL_NAME).exists()
 
     def inbox(self, *, requests: bool = False, limit: int = 50) -> list[StoredEntry]:
         """Replies to me, shares of my posts and mentions of me, newest first: from people
@@ -443,7 +456,26 @@ class Service:
         return self.store.feed_state(self.public_key)
 
     def verify(self, *, every_signature: bool = False) -> VerifyReport:
-        return verify_store(self.store, every_signature=every_signature)
+        report = verify_store(self.store, every_signature=every_signature)
+        if isinstance(self.open_problem, IndexDamagedError):
+            report.index_problems += 1
+            report.problems.append(str(self.open_problem))
+        return report
+
+    def repair(self) -> RepairReport:
+        """Salvage a damaged log (:mod:`lndesk.store.repair`). If entries of my own feed
+        were lost here, or nobody can say which were, publishing waits until peers have
+        told how far my log goes and I have confirmed it (the restore flow), so that no
+        position is signed a second time."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        report = repair_store(self.data_dir)
+        if report.damaged and self.key_path.exists():
+            own = public_key_of(read_key_file(self.key_path))
+            if own in report.lost or not report.known_before:
+                save_own_log(self.data_dir, OwnLog(state=OWN_LOG_RESTORED))
+        return report
 
     def reindex(self) -> int:
         """Rebuild the index; an unopened store is opened without reading the old index

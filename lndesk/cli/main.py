@@ -281,6 +281,45 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    with _service(args, lazy=True) as service:
+        report = service.repair()
+        own = service.public_key if service.key_path.exists() else None
+    if not report.damaged:
+        print(f"the log is not damaged ({report.kept} valid records); nothing to repair")
+        return 0
+    size = sum(damaged.size for damaged in report.damaged)
+    print(f"kept {report.kept} valid records; the index now holds {report.entries} entries")
+    print(f"moved {size} damaged bytes ({len(report.damaged)} ranges) to {report.saved}")
+    print("  Keep that file, or send it with a bug report; lndesk no longer needs it.")
+    for key, seqs in report.lost.items():
+        whose = "your own feed" if key == own else f"the feed {short_key(key)}"
+        print(f"lost here: {whose}, entries {_ranges(seqs)}")
+    if not report.known_before:
+        print("The old index could not be read, so which entries were lost is not known.")
+    if own is not None and (own in report.lost or not report.known_before):
+        print(
+            "Publishing waits until lndesk knows how far your own log goes: run "
+            "`lndesk restore-status` (with peers online), then `lndesk confirm-log N`. "
+            "Syncing fetches the missing entries back from peers that hold them."
+        )
+    elif report.lost:
+        print("The next sync fetches the missing entries from peers that hold them.")
+    return 0
+
+
+def _ranges(seqs: list[int]) -> str:
+    """1, 2, 3, 7 -> "1-3, 7"."""
+    parts: list[str] = []
+    start = previous = seqs[0]
+    for seq in [*seqs[1:], -1]:
+        if seq != previous + 1:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+            start = seq
+        previous = seq
+    return ", ".join(parts)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     with _service(args, lazy=True) as service:
         count = service.export(args.out)
@@ -398,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = add("verify", cmd_verify, "re-verify every stored entry")
     verify.add_argument("--all-signatures", action="store_true", help="check each signature")
     add("reindex", cmd_reindex, "rebuild the index from the log")
+    add("repair", cmd_repair, "salvage a damaged log: keep every valid record, set the rest aside")
     export = add("export", cmd_export, "write your key and log to a backup file")
     export.add_argument("--out", type=Path, required=True)
     imp = add("import", cmd_import, "restore a backup file written by export")

@@ -119,7 +119,7 @@ class Store:
         log without reading the old one (which may be damaged): see :meth:`reindex`."""
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock_fd = _lock(directory / LOCK_NAME)
+        self._lock_fd = lock_directory(directory / LOCK_NAME)
         self.warnings: list[str] = []
         self.space = DiskSpace(directory, min_free, free_space)
         self.read_only = False
@@ -168,6 +168,13 @@ class Store:
                 store.index = Index(Path(":memory:"), store._content_at)
                 index_salvaged(store.log, store._write_index, store._warn)
             else:
+                # Text staged for search still needs indexing, which writes: work on a
+                # copy in memory then (the file stays as it is).
+                if FullText(index.conn).pending():
+                    copy = Index(Path(":memory:"), store._content_at)
+                    index.conn.backup(copy.conn)
+                    index.close()
+                    index = copy
                 store.index = index
                 store._indexed_end = store.log.end
         except BaseException:
@@ -726,7 +733,8 @@ def _remove_index_files(path: Path) -> None:
             path.with_name(path.name + suffix).unlink()
 
 
-def _lock(path: Path) -> int:
+def lock_directory(path: Path) -> int:
+    """Take the data directory's exclusive lock (``path`` is its lock file); returns its fd."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -742,4 +750,4 @@ def _lock(path: Path) -> int:
     return fd
 
 
-__all__ = ["IngestResult", "Store", "StoredEntry", "now_ms"]
+__all__ = ["IngestResult", "Store", "StoredEntry", "lock_directory", "now_ms"]

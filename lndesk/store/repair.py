@@ -1,0 +1,142 @@
+"""``lndesk repair``: salvage a log damaged in the middle.
+
+Every valid record is kept, in order, in a new log file that replaces the old one only
+once it is complete and durable. The damaged byte ranges are moved aside into a file
+the user can keep or send (``damaged-<time>.bin`` in the data directory), the index is
+rebuilt, and the report says which entries the log held before (as the old index knew
+them) and no longer holds, by feed and seq. Entries of followed feeds come back with the
+next sync; the caller decides what the own feed's losses mean for publishing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from lndesk.atomicfile import atomic_write, fsync_directory
+from lndesk.entry import decode_entry
+from lndesk.errors import EntryError
+from lndesk.store.logfile import HEADER_SIZE, KIND_ENTRY, MAGIC, LogFile, Record
+from lndesk.store.salvage import Damaged, salvage_scan
+from lndesk.store.store import INDEX_NAME, LOCK_NAME, LOG_NAME, Store, lock_directory
+
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(slots=True)
+class RepairReport:
+    damaged: list[Damaged] = field(default_factory=list)
+    saved: Path | None = None
+    """Where the damaged bytes were moved (None: nothing was damaged)."""
+    kept: int = 0
+    """Valid records kept."""
+    lost: dict[bytes, list[int]] = field(default_factory=dict)
+    """Entries the old index knew and the repaired log lacks, by feed."""
+    known_before: bool = True
+    """Whether the old index could be read (if not, ``lost`` cannot be complete)."""
+    entries: int = 0
+    """Entries in the rebuilt index."""
+
+
+def repair_store(directory: Path) -> RepairReport:
+    """Keep every valid record, move damaged ranges aside, rebuild the index."""
+    report = RepairReport()
+    lock = lock_directory(directory / LOCK_NAME)
+    try:
+        before = _indexed(directory / INDEX_NAME)
+        report.known_before = before is not None
+        log_file = LogFile(directory / LOG_NAME, read_only=True)
+        try:
+            records: list[Record] = []
+            for item in salvage_scan(log_file):
+                if isinstance(item, Damaged):
+                    report.damaged.append(item)
+                else:
+                    records.append(item)
+            report.kept = len(records)
+            if not report.damaged:
+                return report
+            report.saved = directory / time.strftime("damaged-%Y%m%d-%H%M%S.bin", time.gmtime())
+            atomic_write(
+                report.saved, b"".join(log_file.tail(d.start, d.size) for d in report.damaged)
+            )
+            _write_log(directory / (LOG_NAME + ".repaired"), log_file, records)
+        finally:
+            log_file.close()
+        (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
+        fsync_directory(directory)
+    finally:
+        os.close(lock)
+    with Store(directory, reindex=True) as store:
+        report.entries = store.index.count_entries()
+    after = _held(records)
+    for key, seqs in (before or {}).items():
+        gone = sorted(seqs - after.get(key, set()))
+        if gone:
+            report.lost[key] = gone
+    return report
+
+
+def _write_log(path: Path, source: LogFile, records: Iterable[Record]) -> None:
+    """A new log (a new log id: the index is rebuilt for it) of ``records``' bytes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        buffer = bytearray(MAGIC + os.urandom(HEADER_SIZE - len(MAGIC)))
+        for record in records:
+            buffer += source.tail(record.offset, record.size)
+            if len(buffer) >= _COPY_CHUNK:
+                _write_all(fd, bytes(buffer))
+                buffer.clear()
+        _write_all(fd, bytes(buffer))
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
+    os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _held(records: Iterable[Record]) -> dict[bytes, set[int]]:
+    held: dict[bytes, set[int]] = {}
+    for record in records:
+        if record.kind != KIND_ENTRY:
+            continue
+        try:
+            entry = decode_entry(record.entry)
+        except EntryError:
+            continue
+        held.setdefault(entry.author, set()).add(entry.seq)
+    return held
+
+
+def _indexed(path: Path) -> dict[bytes, set[int]] | None:
+    """What the old index says is stored, by feed; None if it cannot be read."""
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "SELECT f.key, e.seq FROM entries e JOIN feeds f ON f.feed = e.feed"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    known: dict[bytes, set[int]] = {}
+    for key, seq in rows:
+        known.setdefault(bytes(key), set()).add(int(seq))
+    return known

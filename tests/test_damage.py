@@ -1,0 +1,169 @@
+"""Damaged files and a full disk, through the command line: every message names the
+next step, and each test follows that step and checks that it works."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import Cli
+
+from lndesk.store.logfile import LogFile, ScanEnd
+from lndesk.store.space import ENV_MIN_FREE
+from lndesk.store.store import INDEX_NAME, LOG_NAME
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    cli = Cli(tmp_path / "ann", capsys)
+    cli("init", "--name", "Ann")
+    for number in range(1, 7):
+        cli("post", f"note {number} about tidal pools " + "words " * 40)
+    return cli
+
+
+def record_offsets(path: Path) -> list[int]:
+    log = LogFile(path, read_only=True)
+    try:
+        return [item.offset for item in log.scan() if not isinstance(item, ScanEnd)]
+    finally:
+        log.close()
+
+
+def flip(path: Path, offset: int) -> None:
+    with path.open("r+b") as file:
+        file.seek(offset)
+        byte = file.read(1)
+        file.seek(offset)
+        file.write(bytes([byte[0] ^ 0x40]))
+
+
+def test_a_flipped_byte_mid_log_keeps_the_user_in_control(cli: Cli, tmp_path: Path) -> None:
+    log_path = cli.data_dir / LOG_NAME
+    third = record_offsets(log_path)[3]  # the profile, then notes 1, 2, 3: entry 4
+    flip(log_path, third + 20)
+
+    out = cli("verify", expect=1)
+    assert "log damaged from offset" in out
+    assert "`lndesk repair`" in out
+    # Nothing needs the index or a whole log to show the key, the words, or an export.
+    assert cli("id").startswith("lnd1")
+    assert "1." in cli("key", "backup")
+    assert "6 entries" in cli("export", "--out", str(tmp_path / "backup.lndesk"))
+    # A rebuild cannot cross the damage: it says what to do, and the old index stays.
+    cli("reindex", expect=1)
+    assert "`lndesk repair`" in cli.err
+    assert (cli.data_dir / INDEX_NAME).exists()
+    cli("log", expect=1)  # the timeline shows the damaged entry: it says the same
+    assert "`lndesk repair`" in cli.err
+
+    out = cli("repair")  # the advice
+    assert "lost here: your own feed, entries 4" in out
+    saved = next(cli.data_dir.glob("damaged-*.bin"))
+    assert str(saved) in out and saved.stat().st_size > 0
+    assert "everything verifies" in cli("verify")
+    log = cli("log")
+    assert "note 6" in log and "note 3" not in log
+    # Entry 4 may live on at peers: publishing waits for them (never signs 4 again blind).
+    cli("post", "after the repair", expect=1)
+    assert "restore-status" in cli.err
+
+
+def _damage_header(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(b"not sqlite at all" + data[17:])
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2 + 100])
+
+
+def _random(path: Path) -> None:
+    path.write_bytes(os.urandom(path.stat().st_size))
+
+
+def _damage_middle_page(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    page = 4096
+    middle = (len(data) // page // 2) * page
+    data[middle : middle + page] = os.urandom(page)
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "bad header": _damage_header,
+    "truncated": _truncate,
+    "random bytes": _random,
+    "a damaged page mid-file": _damage_middle_page,
+}
+
+
+@pytest.mark.parametrize("name", list(DAMAGE))
+def test_a_damaged_index_gets_advice_that_works(cli: Cli, name: str) -> None:
+    index = cli.data_dir / INDEX_NAME
+    assert not (cli.data_dir / (INDEX_NAME + "-wal")).exists()  # folded in at close
+    DAMAGE[name](index)
+
+    for command in (("verify",), ("search", "tidal"), ("log",), ("id",)):
+        cli(*command, expect=None)
+        assert "Traceback" not in cli.err + cli.out
+    cli("verify", expect=None)
+    said = cli.out + cli.err
+    if "everything verifies" not in said:
+        assert "`lndesk reindex`" in said
+
+    assert "rebuilt the index from the log: 7 entries" in cli("reindex")  # the advice
+    assert "everything verifies" in cli("verify")
+    assert "note 4" in cli("search", "tidal")
+    cli("post", "the index is back")
+    assert "the index is back" in cli("log")
+
+
+def test_a_full_disk_is_said_plainly_and_publishing_resumes(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_MIN_FREE, str(10**9))  # more than any disk has free
+    cli("post", "no room for this", expect=1)
+    assert "the disk is full:" in cli.err and "MB free, lndesk needs" in cli.err
+    assert "Traceback" not in cli.err
+    assert "everything verifies" in cli("verify")  # reading still works
+    monkeypatch.delenv(ENV_MIN_FREE)
+    cli("post", "room again")
+    assert "room again" in cli("log")
+    assert "no room for this" not in cli("log", "--limit", "50")
+
+
+@pytest.fixture
+def read_only_media(tmp_path: Path) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("remounting read-only needs root")
+    mount = tmp_path / "media"
+    mount.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)]
+    if subprocess.run(command, check=False).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_read_commands_work_on_read_only_media(
+    read_only_media: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = Cli(read_only_media / "ann", capsys)
+    cli("init", "--name", "Ann")
+    cli("post", "kept on a read-only stick")
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_media)], check=True)
+
+    assert "kept on a read-only stick" in cli("log")
+    assert "everything verifies" in cli("verify")
+    assert "kept on a read-only **stick**" in cli("search", "stick")
+    assert cli("id").startswith("lnd1")
+    assert "2 entries" in cli("export", "--out", str(tmp_path / "backup.lndesk"))
+    cli("post", "cannot be written", expect=1)
+    assert "Traceback" not in cli.err
