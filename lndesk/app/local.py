@@ -48,8 +48,9 @@ _SCHEMA = (
 class LocalState:
     """This device's private state for one data directory. Use from one thread."""
 
-    def __init__(self, directory: Path) -> None:
-        path = directory / LOCAL_NAME
+    def __init__(self, directory: Path, *, in_memory: bool = False) -> None:
+        """``in_memory``: an empty state that is never saved (a read-only data directory)."""
+        path = Path(":memory:") if in_memory else directory / LOCAL_NAME
         self._blocked: frozenset[bytes] | None = None
         self._nicknames: dict[bytes, str] | None = None
         try:

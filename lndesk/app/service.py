@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
-from lndesk.app.local import LOCAL_NAME, LocalState
+from lndesk.app.local import LocalState
 from lndesk.app.ownlog import (
     OWN_LOG_CONFIRMED,
     OWN_LOG_RESTORED,
@@ -180,7 +180,14 @@ class Service:
     def local(self) -> LocalState:
         """This device's private state (bookmarks, mutes, blocks), opened on first use."""
         if self._local is None:
-            self._local = LocalState(self.data_dir)
+            try:
+                self._local = LocalState(self.data_dir)
+            except LndeskError:
+                if self.open_problem is None:
+                    raise
+                # Opened read-only (read-only media): read without this device's state.
+                log.info("reading %s without its local state", self.data_dir)
+                self._local = LocalState(self.data_dir, in_memory=True)
         return self._local
 
     def __enter__(self) -> Service:
@@ -391,15 +398,7 @@ class Service:
 
     def hidden(self) -> frozenset[bytes]:
         """Feeds no list shows: the muted and the blocked."""
-        try:
-            return self.local.muted() | self.local.blocked()
-        except LndeskError:
-            if not self._reading or self.local_exists():
-                raise
-            return frozenset()  # read-only media without local state: nothing muted
-
-    def local_exists(self) -> bool:
-        return (self.data_dir / LOCAL_NAME).exists()
+        return self.local.muted() | self.local.blocked()
 
     def inbox(self, *, requests: bool = False, limit: int = 50) -> list[StoredEntry]:
         """Replies to me, shares of my posts and mentions of me, newest first: from people
