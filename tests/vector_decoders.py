@@ -24,6 +24,7 @@ from lndesk.p2p.announce import decode_announcement
 from lndesk.p2p.catchup import CatchupFrames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.inbox import decode_notice
+from lndesk.p2p.profiles import ProfileFrames
 from lndesk.p2p.wire import Batch, FrameStream
 from lndesk.store.ingest import decode_batch, plan_batch
 
@@ -101,6 +102,10 @@ async def _inbox_frame(v: dict[str, Any]) -> None:
     await CatchupFrames(ScriptedStream(input_of(v))).receive()
 
 
+async def _profile_frame(v: dict[str, Any]) -> None:
+    await ProfileFrames(ScriptedStream(input_of(v))).receive()
+
+
 Decoder = Callable[[dict[str, Any]], Awaitable[Any]]
 
 DECODERS: dict[str, Decoder] = {
@@ -118,6 +123,7 @@ DECODERS: dict[str, Decoder] = {
     "announcement": _announcement,
     "notice": _notice,
     "inbox-frame": _inbox_frame,
+    "profile-frame": _profile_frame,
 }
 
 

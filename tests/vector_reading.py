@@ -172,6 +172,7 @@ TEXT_KEYS = frozenset(
         "share_link_name",
         "sync_protocol",
         "catchup_protocol",
+        "profile_protocol",
     }
 )
 # Other text: what people type, in two places (file, top-level key, key).

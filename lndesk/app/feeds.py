@@ -78,6 +78,14 @@ class StoreFeeds:
             return IngestResult(0, 0, 0)
         return self.store.ingest(key, items)
 
+    def profile_ref(self, key: bytes) -> EntryRef | None:
+        if not self.accepts(key):
+            return None
+        found = views.profile_entry(self.store, key)
+        if found is None or found.payload is None:
+            return None
+        return (key, found.entry.seq, found.entry.id)
+
     def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[EntryRef]:
         blocked = self._blocked() - {self.own}
         refs = views.addressed_to(self.store, key, since_ms=since_ms, limit=limit)

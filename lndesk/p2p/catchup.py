@@ -105,7 +105,8 @@ def _ask(doc: dict[str, Any]) -> Ask:
     return Ask(to, since, limit)
 
 
-def _refs(doc: dict[str, Any]) -> Refs:
+def parse_refs(doc: dict[str, Any]) -> Refs:
+    """A ``refs`` message (inbox catch-up, profile lookup), checked strictly."""
     items = doc["refs"]
     if type(items) is not list:
         raise ProtocolError("refs: 'refs' must be an array")
@@ -132,7 +133,7 @@ def _refs(doc: dict[str, Any]) -> Refs:
 
 _PARSERS: Parsers[CatchupMessage] = {
     "ask": (("to", "since", "limit"), _ask),
-    "refs": (("refs",), _refs),
+    "refs": (("refs",), parse_refs),
     "error": ERROR_PARSER,
 }
 

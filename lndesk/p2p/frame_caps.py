@@ -67,6 +67,13 @@ CATCHUP_CAPS: dict[str, ScanLimits] = {
 }
 """Caps of every inbox catch-up message (docs/protocol.md section 29.1)."""
 
+PROFILE_CAPS: dict[str, ScanLimits] = {
+    "profile": _SMALL,
+    "refs": ScanLimits(max_bytes=1024, max_items=5 + 4 + _SLACK, max_string=64),
+    "error": _ERROR,
+}
+"""Caps of every profile lookup message (docs/protocol.md section 31.1)."""
+
 UNKNOWN = _SMALL
 """Caps of a body whose type cannot be read or is not accepted."""
 

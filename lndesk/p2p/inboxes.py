@@ -29,7 +29,16 @@ from typing import Any
 import trio
 
 from lndesk import canonical
-from lndesk.content import REPLY, SHARE, Reply, Share, addressed_keys, parse_content
+from lndesk.content import (
+    PROFILE,
+    REPLY,
+    SHARE,
+    Profile,
+    Reply,
+    Share,
+    addressed_keys,
+    parse_content,
+)
 from lndesk.entry import Entry, decode_entry
 from lndesk.errors import (
     ChainError,
@@ -46,6 +55,7 @@ from lndesk.p2p.gossip import HeadGossip
 from lndesk.p2p.inbox import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.profiles import ProfileClient
 from lndesk.p2p.sessions import PeerMisbehaved, Penalise
 
 logger = logging.getLogger(__name__)
@@ -57,6 +67,8 @@ MAX_QUEUED = 256
 here, but the next entry naming them asks again)."""
 RETRY_SECONDS = 300.0
 """A reference that could not be fetched is not asked for again before this."""
+MAX_PROFILE_LOOKUPS = 4
+"""Profile lookups of strangers running at once (more wait for the next entry of theirs)."""
 FETCH_PEERS = 8
 """Most peers one fetch of references without a given peer tries."""
 CATCHUP_OVERLAP_MS = 60 * 60 * 1000
@@ -109,6 +121,16 @@ def addressed_to(key: bytes) -> Callable[[Entry, bytes | None], bool]:
     return check
 
 
+def _is_profile(entry: Entry, payload: bytes | None) -> bool:
+    """A fetch check: the entry is a profile, with its payload, that parses."""
+    if payload is None or entry.type != PROFILE:
+        return False
+    try:
+        return isinstance(parse_content(entry.type, payload), Profile)
+    except EntryError:
+        return False
+
+
 class Inboxes:
     """Receives inbox notices, runs inbox catch-up and fetches context (module docstring)."""
 
@@ -125,6 +147,7 @@ class Inboxes:
         key_of: Callable[[Any], bytes | None],
         peer_of: Callable[[bytes], Any],
         connected: Callable[[], list[Any]],
+        profiles: ProfileClient | None = None,
     ) -> None:
         self.source = source
         self._gossip = gossip
@@ -148,6 +171,9 @@ class Inboxes:
         self._idle = trio.Event()
         self._idle.set()
         self._busy = 0
+        self._profiles = profiles
+        self._profile_tried: dict[bytes, float] = {}
+        self._profile_running: set[bytes] = set()
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the context fetcher until cancelled."""
@@ -219,6 +245,8 @@ class Inboxes:
             return
         if outcome.stored or outcome.filled:
             self.note_stored(peer, author, [item])
+            if notice.to == self.source.own_key():
+                self.profiles_soon(peer, [author])
 
     # --- catch-up --------------------------------------------------------------------
 
@@ -272,7 +300,62 @@ class Inboxes:
                 peer, missing, via="inbox", check=addressed_to(own)
             )
         self._context_of(peer, report.stored, 0)
+        self.profiles_soon(peer, [author for author, _raw, _payload in report.stored])
         return len(report.stored)
+
+    # --- the profiles of strangers ---------------------------------------------------------
+
+    def profiles_soon(self, peer: Any, authors: Iterable[bytes]) -> None:
+        """Fetch from ``peer`` the current profile of each of ``authors`` whose profile is
+        not held (people who addressed this node: strangers, often), so they are shown by
+        name. Bounded: at most ``MAX_PROFILE_LOOKUPS`` at once, each author at most once
+        every ``RETRY_SECONDS``."""
+        if self._profiles is None or self._nursery is None:
+            return
+        own = self.source.own_key()
+        now = time.monotonic()
+        if len(self._profile_tried) > 4 * MAX_QUEUED:
+            self._profile_tried = {
+                k: t for k, t in self._profile_tried.items() if now - t < RETRY_SECONDS
+            }
+        for author in dict.fromkeys(authors):
+            if len(self._profile_running) >= MAX_PROFILE_LOOKUPS:
+                return
+            tried = self._profile_tried.get(author)
+            if author == own or (tried is not None and now - tried < RETRY_SECONDS):
+                continue
+            if not self.source.accepts(author) or self.source.profile_ref(author) is not None:
+                continue
+            self._profile_tried[author] = now
+            self._profile_running.add(author)
+            self._begin()
+            self._nursery.start_soon(self._profile_task, peer, author)
+
+    async def _profile_task(self, peer: Any, author: bytes) -> None:
+        try:
+            await self.fetch_profile(peer, author)
+        except PeerMisbehaved as exc:
+            logger.info("%s", exc)
+        except StoreError as exc:
+            self._emit(NodeWarning(f"Could not store a profile: {exc}"))
+        except Exception as exc:  # the peer went away, or does not speak the protocol
+            logger.info("profile lookup with %s failed: %s", peer, exc)
+        finally:
+            self._profile_running.discard(author)
+            self._end()
+
+    async def fetch_profile(self, peer: Any, author: bytes) -> bool:
+        """Ask ``peer`` which entry holds ``author``'s current profile and fetch it from
+        ``peer`` (docs/protocol.md section 31). True if it was stored. Raises like the
+        fetch."""
+        if self._profiles is None:
+            return False
+        ref = await self._profiles.ask(peer, author)
+        if ref is None or not missing_refs(self.source, [ref]):
+            return False
+        async with self._lock(peer):
+            report = await self._fetcher.fetch_from(peer, [ref], via="fetch", check=_is_profile)
+        return bool(report.stored)
 
     # --- context and targeted fetch -----------------------------------------------------
 

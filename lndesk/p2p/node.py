@@ -62,6 +62,7 @@ from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.peering import Peering, PeerStatus, parse_peer_address
 from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.profiles import PROFILE_PROTOCOL, ProfileClient, ProfileServer
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
 from lndesk.p2p.sync import SYNC_PROTOCOL, SyncClient, SyncServer
@@ -125,6 +126,14 @@ class Node:
             is_penalised=self.is_penalised,
             admission=self.admission,
         )
+        self.profile_server = ProfileServer(
+            source,
+            config.limits,
+            events=self._emit,
+            penalise=self.penalise,
+            is_penalised=self.is_penalised,
+            admission=self.admission,
+        )
         self.inboxes = Inboxes(
             source,
             self.gossip,
@@ -143,6 +152,7 @@ class Node:
             key_of=public_key_of,
             peer_of=peer_id_of,
             connected=self.host.get_connected_peers,
+            profiles=ProfileClient(self.host, config.limits, penalise=self.penalise),
         )
         self.discovery = Discovery(
             self.host,
@@ -190,6 +200,7 @@ class Node:
                 self.peering.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
+                self.host.set_stream_handler(PROFILE_PROTOCOL, self.profile_server.handle)
                 watch_connections(self.host, self._on_connected, self._on_disconnected)
                 await nursery.start(self.gossip.run)
                 await nursery.start(self.inboxes.run)

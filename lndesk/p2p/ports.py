@@ -98,6 +98,10 @@ class FeedSource(Protocol):
         """
         ...
 
+    def profile_ref(self, key: bytes) -> EntryRef | None:
+        """The held entry that set ``key``'s current profile (None: none is held)."""
+        ...
+
     def accepts(self, key: bytes) -> bool:
         """Whether entries of ``key``'s feed may be stored and served (False: blocked)."""
         ...

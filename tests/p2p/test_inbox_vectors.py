@@ -35,6 +35,14 @@ from lndesk.p2p.inbox import (
     key_of_inbox_topic,
     split_notice,
 )
+from lndesk.p2p.profiles import (
+    MAX_PROFILE_FRAME,
+    PROFILE_PROTOCOL_ID,
+    ProfileAsk,
+    ProfileMessage,
+    decode_profile_body,
+    encode_profile_frame,
+)
 from lndesk.p2p.pubsub import message_id
 from lndesk.p2p.wire import Error, StreamGone
 
@@ -43,10 +51,12 @@ INBOX = load("network.json")["inbox"]
 
 def test_limits_and_protocol_id() -> None:
     assert INBOX["catchup_protocol"] == CATCHUP_PROTOCOL_ID == "/lndesk/inbox/1"
+    assert INBOX["profile_protocol"] == PROFILE_PROTOCOL_ID == "/lndesk/profile/1"
     assert INBOX["limits"] == {
         "max_notice": MAX_NOTICE_SIZE,
         "max_refs": MAX_REFS,
         "max_catchup_frame": MAX_CATCHUP_FRAME,
+        "max_profile_frame": MAX_PROFILE_FRAME,
     }
 
 
@@ -94,7 +104,23 @@ def test_frame(vector: dict[str, Any]) -> None:
     assert decode_catchup_body(frame[4:]) == message
 
 
-DECODERS = {"notice", "inbox-frame"}
+def profile_message_from(desc: dict[str, Any]) -> ProfileMessage:
+    doc = from_desc(desc)
+    if doc["t"] == "profile":
+        return ProfileAsk(doc["of"])
+    return message_from(desc)  # type: ignore[return-value]  # refs and error: as catch-up
+
+
+@pytest.mark.parametrize("vector", params(INBOX["profile_frames"]))
+def test_profile_frame(vector: dict[str, Any]) -> None:
+    message, frame = profile_message_from(vector["message"]), hx(vector["frame"])
+    assert encode_profile_frame(message) == frame
+    assert ref_encode(from_desc(vector["message"])) == frame[4:]
+    assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+    assert decode_profile_body(frame[4:]) == message
+
+
+DECODERS = {"notice", "inbox-frame", "profile-frame"}
 NEGATIVE = INBOX["negative"]
 
 

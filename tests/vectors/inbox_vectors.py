@@ -26,11 +26,12 @@ from vector_helpers import (
 )
 
 from lndesk import canonical
-from lndesk.content import MAX_MENTIONS, Post, Reply, Share, Unknown, encode_content
+from lndesk.content import MAX_MENTIONS, Post, Profile, Reply, Share, Unknown, encode_content
 from lndesk.entry import Entry, create_entry
 from lndesk.identity import Identity, blake2b_256
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, MAX_CATCHUP_FRAME, MAX_REFS
 from lndesk.p2p.inbox import INBOX_TOPIC_PREFIX, MAX_NOTICE_SIZE, inbox_topic
+from lndesk.p2p.profiles import MAX_PROFILE_FRAME, PROFILE_PROTOCOL_ID
 
 AddVector = Any
 
@@ -191,6 +192,38 @@ def notice_cases(add: AddVector, ada: Feed, ben: Feed) -> None:
     )
 
 
+def profile_frames_json(ada: Feed) -> list[dict[str, Any]]:
+    a = ada.identity.public_key
+    profile = first_of(ada, Profile)[0]
+    docs: list[tuple[str, dict[str, Any]]] = [
+        ("profile: of a key", {"t": "profile", "of": a}),
+        ("refs: the profile entry", {"t": "refs", "refs": [[a, profile.seq, profile.id]]}),
+        ("refs: none held", {"t": "refs", "refs": []}),
+        ("error: busy", {"t": "error", "code": "busy", "message": "later"}),
+    ]
+    return [{"name": name, "message": to_desc(doc), "frame": h(frame(doc))} for name, doc in docs]
+
+
+def profile_frame_cases(add: AddVector, ada: Feed) -> None:
+    a = ada.identity.public_key
+
+    def bad(name: str, doc: Any) -> None:
+        add(name, "profile-frame", "ProtocolError", input=h(frame(doc)))
+
+    add(
+        "length prefix over 1024 (body not sent)",
+        "profile-frame",
+        "ProtocolError",
+        input=h(struct.pack(">I", MAX_PROFILE_FRAME + 1)),
+    )
+    bad("a catch-up ask", {"t": "ask", "to": a, "since": 0, "limit": 5})
+    bad("profile: key of 31 bytes", {"t": "profile", "of": a[:31]})
+    bad("profile: no key", {"t": "profile"})
+    bad("profile: extra field", {"t": "profile", "of": a, "x": 1})
+    bad("refs: two references", {"t": "refs", "refs": [[a, 1, bytes(32)], [a, 2, bytes(32)]]})
+    bad("refs: seq 0", {"t": "refs", "refs": [[a, 0, bytes(32)]]})
+
+
 def frame_cases(add: AddVector, ada: Feed) -> None:
     a = ada.identity.public_key
 
@@ -233,6 +266,7 @@ def inbox_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
 
     notice_cases(add, ada, ben)
     frame_cases(add, ada)
+    profile_frame_cases(add, ada)
     return {
         "description": (
             "Inboxes (sections 28 to 30). 'topics': public key -> inbox topic. 'notices':"
@@ -240,17 +274,21 @@ def inbox_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
             " entry id)). 'frames': inbox catch-up messages -> frames. 'negative': inputs"
             " that must be rejected: 'notice' decode and validate on 'topic' (null: none"
             " given); 'inbox-frame' read one catch-up frame from a stream holding exactly"
-            " 'input'."
+            " 'input'; 'profile-frame' the same for a profile lookup frame (section 31)."
+            " 'profile_frames': profile lookup messages -> frames."
         ),
         "catchup_protocol": CATCHUP_PROTOCOL_ID,
+        "profile_protocol": PROFILE_PROTOCOL_ID,
         "limits": {
             "max_notice": MAX_NOTICE_SIZE,
             "max_refs": MAX_REFS,
             "max_catchup_frame": MAX_CATCHUP_FRAME,
+            "max_profile_frame": MAX_PROFILE_FRAME,
         },
         "topics": topics_json(),
         "not_topics": not_topics(ada),
         "notices": notices_json(ada, ben),
         "frames": frames_json(ada, ben),
+        "profile_frames": profile_frames_json(ada),
         "negative": vectors,
     }
