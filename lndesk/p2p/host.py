@@ -54,6 +54,7 @@ from libp2p.utils.address_validation import get_available_interfaces
 
 from lndesk.errors import DialError, ListenError
 from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.inbound import release_inbound_cap
 
 if TYPE_CHECKING:
     from libp2p.abc import IHost
@@ -363,4 +364,5 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     # keep their own schedules.
     network: Any = host.get_network()
     network.retry_config = RetryConfig(max_retries=1, initial_delay=0.1)
+    release_inbound_cap(host)
     return host

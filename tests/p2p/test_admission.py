@@ -166,3 +166,23 @@ async def test_a_want_over_the_address_budget_is_answered_busy(tmp_path: Path) -
                 assert "too many feeds" in second.message
         assert node.node.admission.refused["work"] == 1
         assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
+
+
+async def test_a_node_keeps_accepting_connections_after_many_came_and_went(
+    tmp_path: Path,
+) -> None:
+    """py-libp2p 0.8.1 never gave back an inbound slot: after max_connections minus
+    min_connections inbound connections in its life, a node accepted no more."""
+    from conftest import wait_disconnected
+
+    async with running_node(
+        make_data_dir(tmp_path, "n"), max_connections=6, low_watermark=2, high_watermark=6
+    ) as node:
+        node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 3)))
+        for _ in range(6):  # the old cap was 6 - 2 = 4 slots
+            async with running_host() as visitor:
+                await visitor.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
+                visitor_id = visitor.get_id()
+            await wait_disconnected(node.node.host, visitor_id)
+        async with running_host() as late, sync_stream(node, late) as answer:
+            assert isinstance(answer, frames.Have)
