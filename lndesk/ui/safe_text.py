@@ -29,7 +29,6 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
     QTextFormat,
-    QTextOption,
 )
 
 from lndesk.ui.plain_text import (
@@ -44,7 +43,7 @@ from lndesk.ui.plain_text import (
 MAX_DEPTH = 3
 """Quote and list levels shown as indents (deeper ones indent no further)."""
 INDENT = 20
-"""Pixels per quote level (Qt's own is 40)."""
+"""Pixels per quote or list level (Qt's own is 40)."""
 MAX_HEADING_STEP = 1
 """A heading's font is at most this many size steps above the text's."""
 NOTE_COLOUR = QColor("#888888")
@@ -70,10 +69,8 @@ def _new(font: QFont | None) -> SafeDocument:
     doc = SafeDocument()
     if font is not None:
         doc.setDefaultFont(font)
-    doc.setDocumentMargin(0)
-    option = QTextOption()
-    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-    doc.setDefaultTextOption(option)
+    doc.setDocumentMargin(0)  # words wrap anywhere: a document's default
+    doc.setIndentWidth(INDENT)
     return doc
 
 

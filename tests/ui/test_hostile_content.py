@@ -101,6 +101,10 @@ CASES: dict[str, Case] = {
     "huge headings": Case("\n\n".join(["# HUGE"] * 50)),
     "10,000 list items": Case("".join(f"- item {i}\n" for i in range(10_000)), ("item 0",)),
     "deeply nested quotes": Case(">" * 1_000 + " deep", ("deep",)),
+    "deeply nested lists": Case("".join("  " * i + f"- level {i}\n" for i in range(60))),
+    "local file link": Case(
+        "[click](file:///etc/passwd)", ("click (file:///etc/passwd, not opened by lndesk)",)
+    ),
     "rtl runs": Case(
         "\u202eeciluJ\u202c says שלום and مرحبا", ("eciluJ", "שלום", "مرحبا"), ("\u202e",)
     ),
@@ -241,6 +245,8 @@ def check_card(view: PostListView, row: int, case: Case, *, quoted: bool = False
     line = QFontMetrics(view.font()).lineSpacing()
     assert card_height(view, row) <= CARD_LINES * line
     assert doc.idealWidth() <= text_width(view) + 1  # no word wider than the card
+    assert doc.characterCount() <= 2 * 12_000 + 1_000  # the parser saw a bounded text
+    assert all(href.startswith(("http://", "https://")) for href in anchors_in(doc))
     assert images_in(doc) == 0
     assert largest_heading_step(doc) <= 1
     assert widest_indent(doc) <= MAX_INDENT + (40 if quoted else 0)
