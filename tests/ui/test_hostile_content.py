@@ -98,6 +98,7 @@ CASES: dict[str, Case] = {
         "[https://lndesk.org/recover](http://evil.example/)", ("https://lndesk.org/recover", FLAG)
     ),
     "16,000-column table in 64 KB": Case(wide_table(16_000)),
+    "2,000-column table in 8 KB": Case(wide_table(2_000)),
     "huge headings": Case("\n\n".join(["# HUGE"] * 50)),
     "10,000 list items": Case("".join(f"- item {i}\n" for i in range(10_000)), ("item 0",)),
     "deeply nested quotes": Case(">" * 1_000 + " deep", ("deep",)),
@@ -109,7 +110,7 @@ CASES: dict[str, Case] = {
         "\u202eeciluJ\u202c says שלום and مرحبا", ("eciluJ", "שלום", "مرحبا"), ("\u202e",)
     ),
     "combining-character tower": Case("Z" + "\u0301" * 3_000 + "algo", ("algo",)),
-    "very long words": Case("x" * 30_000 + "\n\n```\n" + "y" * 5_000 + "\n```"),
+    "very long words": Case("```\n" + "y" * 5_000 + "\n```\n\n" + "x" * 30_000),
 }
 
 
@@ -246,6 +247,7 @@ def check_card(view: PostListView, row: int, case: Case, *, quoted: bool = False
     assert card_height(view, row) <= CARD_LINES * line
     assert doc.idealWidth() <= text_width(view) + 1  # no word wider than the card
     assert doc.characterCount() <= 2 * 12_000 + 1_000  # the parser saw a bounded text
+    assert doc.blockCount() <= 2 * 300 + 50  # ... of a bounded number of lines
     assert all(href.startswith(("http://", "https://")) for href in anchors_in(doc))
     assert images_in(doc) == 0
     assert largest_heading_step(doc) <= 1
@@ -281,7 +283,7 @@ def test_a_hostile_post_share_and_list_note_render_harmlessly(
     entries = ListEntriesModel()
     entries.set_entries(model.item(kinds["readinglist"]).list_items)
     for tip in [
-        entries.data(entries.index(0), Qt.ItemDataRole.ToolTipRole),
+        *(entries.data(entries.index(row), Qt.ItemDataRole.ToolTipRole) for row in range(2)),
         *(model.data(model.index(row), Qt.ItemDataRole.ToolTipRole) for row in range(3)),
     ]:
         QToolTip.showText(view.mapToGlobal(QPoint(20, 20)), tip, view)
@@ -432,3 +434,40 @@ def test_dev_zero_and_huge_data_images_are_never_read(tmp_path: Path) -> None:
         assert images == "0", (n, kind)
         if kind == "post" and n in ("0", "2"):  # markdown images, shown as their address
             assert says_image == "True", (n, kind)
+
+
+def test_search_results_of_a_hostile_name_read_nothing(
+    qtbot: Any, probe: Callable[[], bool]
+) -> None:
+    from ui_helpers import post_item, shown
+
+    from lndesk.app.items import SearchResult
+    from lndesk.ui.models.search import SearchResultsModel
+    from lndesk.ui.views.search_results import ResultsView
+
+    item = post_item(author_name=f"Ann<img src={PROBE}>", text=f"![x]({PROBE})")
+    model = SearchResultsModel()
+    model.set_results([SearchResult(item, f"<img src={PROBE}> ![x]({PROBE})", ((0, 4),))])
+    view = shown(qtbot, ResultsView(model))
+    view.grab()
+    tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
+    QToolTip.showText(view.mapToGlobal(QPoint(20, 20)), tip, view)
+    qtbot.wait(1)
+    QToolTip.hideText()
+    assert not probe(), "a search result read a local file"
+
+
+def test_replying_to_a_hostile_post_previews_it_harmlessly(
+    bridge: Any, qtbot: Any, probe: Callable[[], bool]
+) -> None:
+    from ui_helpers import post_item, shown
+
+    from lndesk.ui.views.compose import REPLY, ComposeDialog
+
+    target = post_item(text=f"![x]({PROBE}) <img src={PROBE}>")
+    dialog = shown(qtbot, ComposeDialog(bridge, REPLY, target))
+    dialog.box.text.setPlainText(f"quoting ![x]({PROBE})")
+    qtbot.waitUntil(lambda: "image: " in dialog.preview.toPlainText())
+    dialog.grab()
+    assert f"image: {PROBE}" in dialog.preview.toPlainText()
+    assert not probe(), "the compose dialog read a local file"
