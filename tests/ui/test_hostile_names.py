@@ -309,3 +309,44 @@ def test_a_stranger_in_requests_is_shown_by_fingerprint_not_a_letter(
     shown = avatar_of(item, 36).toImage()
     other = avatar_of(hand_made(author=make_identity(53).public_key), 36).toImage()
     assert shown != other  # two strangers never share an avatar letter
+
+
+def test_a_huge_hostile_name_is_painted_cleaned_and_capped(qapp: Any, qtbot: Any) -> None:
+    """However an item was made, a card paints only a cleaned name of bounded length."""
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QListView
+
+    from lndesk.names import MAX_NAME_CHARS
+    from lndesk.ui.models.live import ItemRole
+    from lndesk.ui.views.post_delegate import PostDelegate
+
+    huge = "\u202eAnn (you)\u200b" + "A\u0301\u0301\u0301" * 2500  # about 10 KB
+    item = hand_made(author_name=huge, chosen_name="\u2067x\u2069" * 3000)
+    name, secondary, mark = name_parts(item)
+    assert len(name) <= MAX_NAME_CHARS and "\u202e" not in name and YOU not in name
+    assert len(secondary) <= MAX_NAME_CHARS + 3 and mark == NOT_FOLLOWED
+    view = QListView()
+    qtbot.addWidget(view)
+    model = QStandardItemModel(view)
+    row = QStandardItem()
+    row.setData(item, ItemRole)
+    model.appendRow(row)
+    view.setModel(model)
+    view.setItemDelegate(PostDelegate(view))
+    view.resize(600, 400)
+    view.show()
+    assert not view.grab().isNull()
+
+
+def test_search_results_show_the_key_and_the_not_followed_mark(qapp: Any) -> None:
+    from dataclasses import replace
+
+    from lndesk.app.items import SearchResult
+    from lndesk.ui.models.search import result_html
+
+    key = make_identity(54).public_key
+    item = hand_made(author=key, short_key=short_key(key), followed=False)
+    shown = result_html(SearchResult(item, "hello", ()))
+    assert short_key(key) in shown and NOT_FOLLOWED in shown
+    followed = result_html(SearchResult(replace(item, followed=True), "hello", ()))
+    assert NOT_FOLLOWED not in followed

@@ -86,3 +86,16 @@ def test_the_local_state_gains_the_nicknames_table(tmp_path: Path) -> None:
         assert local.nicknames() == {}
     finally:
         local.close()
+
+
+def test_a_nickname_given_before_the_posts_load_is_shown_at_once(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
+    from lndesk.ui.models.posts import PostListModel
+
+    ingest(call, ANN, profile_and_post(ANN, Profile("Ann Lee"), "Hello"), follow=True)
+    call(lambda desk: desk.set_nickname(ANN.public_key, "Mum"))
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    assert (model.item(0).author_name, model.item(0).chosen_name) == ("Mum", "Ann Lee")

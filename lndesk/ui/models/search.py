@@ -96,7 +96,10 @@ def highlight_html(snippet: str, spans: Iterable[Any]) -> str:
 def result_html(result: SearchResult) -> str:
     item = result.item
     name = html.escape(one_line(item.author_name, 64) + (" (you)" if item.mine else ""))
-    meta = " · ".join((kind_label(item), relative_time(item.claimed_ms)))
+    marks = [item.short_key]
+    if not item.mine and not item.followed:
+        marks.append("not followed")
+    meta = " · ".join((*marks, kind_label(item), relative_time(item.claimed_ms)))
     tags = ""
     if item.tags:
         tags = " · " + html.escape(" ".join(f"#{t}" for t in item.tags))

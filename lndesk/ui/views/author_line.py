@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixm
 from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate
 
 from lndesk.app.items import PostItem
+from lndesk.names import clean_name
 from lndesk.ui.avatar import round_avatar
 from lndesk.ui.avatar_worker import AvatarDecoder, avatar_decoder
 from lndesk.ui.identicon import identicon_pixmap
@@ -35,11 +36,16 @@ def avatar_of(item: PostItem, size: int, decoder: AvatarDecoder | None = None) -
 
 
 def name_parts(item: PostItem) -> tuple[str, str, str]:
-    """(name, dimmed part after it, mark): e.g. ("Mum", ' "Ann Lee"', "not followed")."""
-    secondary = f' "{item.chosen_name}"' if item.chosen_name else ""
+    """(name, dimmed part after it, mark): e.g. ("Mum", ' "Ann Lee"', "not followed").
+
+    The names are cleaned again here (cheap: the cleaner caches), so no view paints a
+    name that did not pass :func:`lndesk.names.clean_name`, however the item was made."""
+    name = clean_name(item.author_name) or item.short_key
+    chosen = clean_name(item.chosen_name)
+    secondary = f' "{chosen}"' if chosen else ""
     if item.mine:
-        return item.author_name, secondary, YOU
-    return item.author_name, secondary, "" if item.followed else NOT_FOLLOWED
+        return name, secondary, YOU
+    return name, secondary, "" if item.followed else NOT_FOLLOWED
 
 
 def paint_author(

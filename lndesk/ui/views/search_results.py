@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.items import PostItem
+from lndesk.ui.identicon import identicon_pixmap
 from lndesk.ui.models.search import HtmlRole, ItemRole, SearchResultsModel
 from lndesk.ui.safe_text import html_document
 from lndesk.ui.views.cards import paint_frame, row_width
@@ -35,6 +36,8 @@ __all__ = ["ResultDelegate", "ResultsView"]
 
 PADDING = 8
 """Space around a result's text."""
+FINGERPRINT = 24
+"""The side of the author's key fingerprint drawn at the left of each result."""
 DOCUMENTS = 500
 """Laid-out results kept (the cache starts again beyond it)."""
 
@@ -48,7 +51,7 @@ class ResultDelegate(QStyledItemDelegate):
         self._docs: dict[tuple[str, int], QTextDocument] = {}
 
     def _width(self, option: QStyleOptionViewItem) -> int:
-        return max(120, row_width(self, option) - 2 * PADDING)
+        return max(120, row_width(self, option) - 2 * PADDING - FINGERPRINT - PADDING)
 
     def _document(self, text: str, width: int, option: QStyleOptionViewItem) -> QTextDocument:
         doc = self._docs.get((text, width))
@@ -67,7 +70,8 @@ class ResultDelegate(QStyledItemDelegate):
             return super().sizeHint(option, index)
         width = self._width(option)
         doc = self._document(text, width, option)
-        return QSize(width + 2 * PADDING, int(doc.size().height()) + 2 * PADDING)
+        height = max(int(doc.size().height()), FINGERPRINT)
+        return QSize(width + 3 * PADDING + FINGERPRINT, height + 2 * PADDING)
 
     def paint(
         self,
@@ -82,7 +86,11 @@ class ResultDelegate(QStyledItemDelegate):
         painter.save()
         paint_frame(painter, option)
         doc = self._document(text, self._width(option), option)
-        painter.translate(option.rect.left() + PADDING, option.rect.top() + PADDING)
+        item = index.data(ItemRole)
+        left, top = option.rect.left() + PADDING, option.rect.top() + PADDING
+        if isinstance(item, PostItem):  # the author's key fingerprint, as on every card
+            painter.drawPixmap(left, top, identicon_pixmap(item.author, FINGERPRINT))
+        painter.translate(left + FINGERPRINT + PADDING, top)
         context = QAbstractTextDocumentLayout.PaintContext()
         text_colour = option.palette.color(QPalette.ColorRole.Text)
         context.palette.setColor(QPalette.ColorRole.Text, text_colour)
