@@ -39,6 +39,7 @@ def _demo(root: Path) -> tuple[Path, Path]:
         "cy": ("Cy Okafor", "Researcher in learning sciences."),
         "di": ("Di Rossi", "Software engineer, reading about pedagogy."),
         "eve": ("Eve Park", "Student teacher."),
+        "mal": ("Mal<img src=/dev/zero>", "Tries what a stranger's post can do."),
     }
     dirs = {}
     for name, (display, bio) in people.items():
@@ -120,6 +121,7 @@ def _demo(root: Path) -> tuple[Path, Path]:
         0.7,
     )
     write("ann", Reply("Thank you, ordering it today.", ref_of(question), ref_of(answer)), 0.5)
+    write("mal", Reply(HOSTILE, ref_of(question), ref_of(question)), 0.3)
     logs = {}
     for name in people:
         with Service(dirs[name]) as service:
@@ -130,10 +132,31 @@ def _demo(root: Path) -> tuple[Path, Path]:
             ann.store.ingest(_identity(name).public_key, logs[name])
         # Eve follows Ann, but nobody Ann follows follows Eve: her reply is a request.
         ann.store.ingest(_identity("eve").public_key, logs["eve"])
+        ann.store.ingest(_identity("mal").public_key, logs["mal"])  # a hostile request
     with Service(dirs["bo"]) as bo:
         bo.follow(key_to_text(_identity("ann").public_key))
         bo.store.ingest(_identity("ann").public_key, logs["ann"])
     return dirs["ann"], dirs["bo"]
+
+
+HOSTILE = (
+    "**Your identity is at risk!** "
+    '<span style="font-size:60px;color:red;position:absolute">RESTORE NOW</span>\n\n'
+    "# Read this now\n\n"
+    "Restore here: [https://lndesk.org/recover](http://evil.example/recover) "
+    "![logo](/dev/zero) ![x](data:image/png;base64,iVBORw0KGgoAAAANSUhEUg)\n\n"
+    "\u202eeciluJ\u202c signs this. Z"
+    + "\u0301\u0327\u0300" * 30
+    + "algo\n\n"
+    + "|"
+    + "col|" * 40
+    + "\n|"
+    + "-|" * 40
+    + "\n\n"
+    + "".join(f"- step {n} of a very long list\n" for n in range(1, 400))
+)
+"""A stranger's reply that tries what the renderer must make harmless (the picture
+``hostile.png`` shows how it reads)."""
 
 
 def _wait(app: Any, condition: Callable[[], bool], seconds: float = 20.0) -> bool:
@@ -156,10 +179,11 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
     from lndesk.ui.bridge import Bridge  # noqa: PLC0415
-    from lndesk.ui.main_window import PAGES, MainWindow  # noqa: PLC0415
+    from lndesk.ui.main_window import PAGES, REPLIES, MainWindow  # noqa: PLC0415
     from lndesk.ui.onboarding import OnboardingWizard  # noqa: PLC0415
     from lndesk.ui.theme import apply_theme  # noqa: PLC0415
     from lndesk.ui.views.compose import REPLY, ComposeDialog  # noqa: PLC0415
+    from lndesk.ui.views.inbox import REQUESTS_TAB  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(["lndesk"])
     assert isinstance(app, QApplication)
@@ -207,6 +231,12 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
                     _wait(app, partial(_has_rows, model), 10)
                 _wait(app, lambda: bridge.pending == 0, 5)
                 save(window, title.lower().replace(" & ", "-").replace(" ", "-"))
+            window.show_page(REPLIES)
+            window.replies.tabs.setCurrentIndex(REQUESTS_TAB)
+            requests = window.replies.requests_model
+            _wait(app, partial(_has_rows, requests), 10)
+            _wait(app, lambda: bridge.pending == 0, 5)
+            save(window, "hostile")
             window.show_page(0)
             question = next(i for i in window.timeline.model.items() if i.question)
             thread = window.open_thread(question)

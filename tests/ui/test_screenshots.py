@@ -16,7 +16,7 @@ def test_every_screen_is_rendered_to_a_png(tmp_path: Path, qapp: Any) -> None:
     names = {path.stem for path in written}
     for title in PAGES:
         assert title.lower().replace(" & ", "-").replace(" ", "-") in names
-    assert {"thread", "compose", "onboarding"} <= names
+    assert {"thread", "compose", "onboarding", "hostile"} <= names
     for path in written:
         image = QImage(str(path))
         assert not image.isNull(), path

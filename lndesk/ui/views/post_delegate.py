@@ -188,6 +188,26 @@ def _names(index: QModelIndex | QPersistentModelIndex, item: PostItem) -> Names 
     return names if isinstance(names, dict) else None
 
 
+def _whole_lines(doc: QTextDocument, limit: int) -> int:
+    """The height of the text lines of ``doc`` that end above ``limit`` (a cut between
+    two lines, not through one)."""
+    layout = doc.documentLayout()
+    best = 0
+    block = doc.begin()
+    while block.isValid():
+        top = layout.blockBoundingRect(block).top()
+        if top >= limit:
+            break
+        lines = block.layout()
+        for n in range(lines.lineCount()):
+            bottom = int(top + lines.lineAt(n).rect().bottom())
+            if bottom > limit:
+                return best or limit
+            best = max(best, bottom)
+        block = block.next()
+    return best or limit
+
+
 def meta_text(item: PostItem) -> str:
     """What follows the author's name: key, what they did, when, and marks."""
     kind = {"reply": "  replied", "share": "  shared", "readinglist": "  reading list"}.get(
@@ -251,7 +271,7 @@ class PostDelegate(QStyledItemDelegate):
             return height
         line = QFontMetrics(font).height()
         if item.key not in self.expanded:
-            height = COLLAPSED_LINES * QFontMetrics(font).lineSpacing()
+            height = _whole_lines(doc, COLLAPSED_LINES * QFontMetrics(font).lineSpacing())
         return height + GAP + line
 
     def toggle(self, item: PostItem) -> None:
