@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from lndesk.p2p.ports import EntryRef, Held
 from lndesk.store import views
+from lndesk.store.forks import fork_pair, record_fork
 from lndesk.store.store import IngestResult, Store
 
 
@@ -33,6 +34,12 @@ class StoreFeeds:
 
     def own_key(self) -> bytes:
         return self.own
+
+    def fork_proof(self, key: bytes) -> tuple[bytes, bytes] | None:
+        return fork_pair(self.store, key) if self.accepts(key) else None
+
+    def record_fork(self, key: bytes, first: bytes, second: bytes) -> int:
+        return record_fork(self.store, key, first, second)
 
     def accepts(self, key: bytes) -> bool:
         return key == self.own or key not in self._blocked()

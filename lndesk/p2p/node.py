@@ -54,6 +54,7 @@ from lndesk.p2p.events import (
     PeerLost,
 )
 from lndesk.p2p.fetch import RefFetcher
+from lndesk.p2p.forks import FORKS_PROTOCOL, ForkChecks, ForkSource
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
 from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
 from lndesk.p2p.inbox import InboxNotice
@@ -134,6 +135,19 @@ class Node:
             is_penalised=self.is_penalised,
             admission=self.admission,
         )
+        self.forks = (
+            ForkChecks(
+                self.host,
+                source,
+                config.limits,
+                emit=self._emit,
+                penalise=self.penalise,
+                is_penalised=self.is_penalised,
+                key_of=public_key_of,
+            )
+            if isinstance(source, ForkSource)
+            else None
+        )
         self.inboxes = Inboxes(
             source,
             self.gossip,
@@ -201,6 +215,9 @@ class Node:
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 self.host.set_stream_handler(PROFILE_PROTOCOL, self.profile_server.handle)
+                if self.forks is not None:
+                    self.forks.attach(nursery)
+                    self.host.set_stream_handler(FORKS_PROTOCOL, self.forks.server.handle)
                 watch_connections(self.host, self._on_connected, self._on_disconnected)
                 await nursery.start(self.gossip.run)
                 await nursery.start(self.inboxes.run)
@@ -222,6 +239,8 @@ class Node:
         finally:
             self._nursery = None
             self.scheduler.attach(None)
+            if self.forks is not None:
+                self.forks.attach(None)
             self.peering.attach(None)
             self.peerbook.save()
             self._emit(NodeStopped())
@@ -256,6 +275,7 @@ class Node:
         self.discovery.add_peer(peer)
         self.request_sync(peer)
         self.inboxes.catch_up_soon(peer)
+        self.check_forks_soon(peer)
         self.peering.measure_latency_soon(peer)
 
     def _on_disconnected(self, peer: ID, _address: str) -> None:
@@ -319,6 +339,12 @@ class Node:
             for peer in self.host.get_connected_peers():
                 self.request_sync(peer)
                 self.inboxes.catch_up_soon(peer)
+                self.check_forks_soon(peer)
+
+    def check_forks_soon(self, peer: ID) -> None:
+        """Ask ``peer`` for proofs of forks of the wanted feeds (section 20.12)."""
+        if self.forks is not None:
+            self.forks.check_soon(peer)
 
     async def _watch_addresses(self, at_start: list[multiaddr.Multiaddr]) -> None:
         """Notice a new network (another Wi-Fi, a VPN, a cable) and advertise it.

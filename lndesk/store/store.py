@@ -488,6 +488,17 @@ class Store:
         held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
         return IngestResult(len(plan.new), plan.duplicates - filled, held, filled=filled)
 
+    def keep_fork_proofs(self, entries: Sequence[Entry]) -> None:
+        """Append ``entries`` as fork proof records and index them (the feed freezes at
+        their seq). The caller has verified them: see :mod:`lndesk.store.forks`."""
+        received = now_ms()
+        records = [encode_record(KIND_FORK_PROOF, received, e.raw, None) for e in entries]
+        offsets = self._log_append(records)
+        try:
+            self._write_index([], list(zip(offsets, entries, strict=True)), self.log.end)
+        except (sqlite3.Error, OSError) as exc:
+            self._index_failed(exc)
+
     def _fill(
         self,
         author: bytes,
