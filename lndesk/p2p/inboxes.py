@@ -30,7 +30,6 @@ import trio
 
 from lndesk import canonical
 from lndesk.content import (
-    PROFILE,
     REPLY,
     SHARE,
     Profile,
@@ -123,7 +122,7 @@ def addressed_to(key: bytes) -> Callable[[Entry, bytes | None], bool]:
 
 def _is_profile(entry: Entry, payload: bytes | None) -> bool:
     """A fetch check: the entry is a profile, with its payload, that parses."""
-    if payload is None or entry.type != PROFILE:
+    if payload is None:
         return False
     try:
         return isinstance(parse_content(entry.type, payload), Profile)

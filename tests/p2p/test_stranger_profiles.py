@@ -189,3 +189,37 @@ async def test_a_server_naming_another_authors_entry_is_penalised() -> None:
         with pytest.raises(PeerMisbehaved):
             await reader.client.ask(evil.get_id(), LEA.public_key)
         assert str(evil.get_id()) in reader.penalised
+
+
+async def test_an_answer_naming_an_entry_that_is_no_profile_stores_nothing(tmp_path: Path) -> None:
+    from lndesk.p2p.sync import SYNC_PROTOCOL, SyncServer
+
+    lea = make_identity(83)
+    post = signed(lea, 1, None, Post("not a profile"), 1000)
+    store = Store(tmp_path / "evil")
+    try:
+        store.ingest(lea.public_key, [(post[0].raw, post[1])])
+        async with running_node(make_data_dir(tmp_path, "ann")) as ann, running_host() as evil:
+            me = public_key_of(evil.get_id())
+            assert me is not None
+            sync = SyncServer(
+                StoreFeeds(store, me, frozenset),
+                Limits(),
+                events=lambda _e: None,
+                penalise=lambda _p, _r: None,
+                is_penalised=lambda _p: False,
+                key_of=public_key_of,
+            )
+            evil.set_stream_handler(SYNC_PROTOCOL, sync.handle)
+
+            async def lie(stream: Any) -> None:
+                io = ProfileFrames(stream)
+                await io.receive()
+                await io.send(Refs((entry_ref(post[0]),)))
+
+            evil.set_stream_handler(PROFILE_PROTOCOL, lie)
+            await connect(ann.node.host, evil)
+            assert not await ann.node.inboxes.fetch_profile(evil.get_id(), lea.public_key)
+            assert ann.service.store.stored_seqs(lea.public_key, 1, 1) == set()
+    finally:
+        store.close()
