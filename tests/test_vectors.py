@@ -485,7 +485,16 @@ def test_backup_file_module() -> None:
 # --- negative vectors ----------------------------------------------------------------
 
 NEGATIVE = load("negative.json")
-NETWORK_DECODERS = {"frame", "batch", "announcement", "notice", "inbox-frame", "profile-frame"}
+NETWORK_DECODERS = {
+    "frame",
+    "batch",
+    "announcement",
+    "notice",
+    "inbox-frame",
+    "profile-frame",
+    "forks-frame",
+    "fork-proof",
+}
 
 
 def test_negative_vectors_cover_every_decoder() -> None:

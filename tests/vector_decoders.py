@@ -23,6 +23,7 @@ from lndesk.keytext import key_from_text, parse_key_or_link
 from lndesk.p2p.announce import decode_announcement
 from lndesk.p2p.catchup import CatchupFrames
 from lndesk.p2p.config import Limits
+from lndesk.p2p.forks import ForksFrames, check_proof
 from lndesk.p2p.inbox import decode_notice
 from lndesk.p2p.profiles import ProfileFrames
 from lndesk.p2p.wire import Batch, FrameStream
@@ -106,6 +107,14 @@ async def _profile_frame(v: dict[str, Any]) -> None:
     await ProfileFrames(ScriptedStream(input_of(v))).receive()
 
 
+async def _forks_frame(v: dict[str, Any]) -> None:
+    await ForksFrames(ScriptedStream(input_of(v))).receive()
+
+
+async def _fork_proof(v: dict[str, Any]) -> None:
+    check_proof({hx(k) for k in v["asked"]}, set(), hx(v["first"]), hx(v["second"]))
+
+
 Decoder = Callable[[dict[str, Any]], Awaitable[Any]]
 
 DECODERS: dict[str, Decoder] = {
@@ -124,6 +133,8 @@ DECODERS: dict[str, Decoder] = {
     "notice": _notice,
     "inbox-frame": _inbox_frame,
     "profile-frame": _profile_frame,
+    "forks-frame": _forks_frame,
+    "fork-proof": _fork_proof,
 }
 
 

@@ -173,6 +173,7 @@ TEXT_KEYS = frozenset(
         "sync_protocol",
         "catchup_protocol",
         "profile_protocol",
+        "forks_protocol",
     }
 )
 # Other text: what people type, in two places (file, top-level key, key).

@@ -113,6 +113,7 @@ def documents() -> dict[str, dict[str, Any]]:
     negative["vectors"] = with_reasons(negative["vectors"])
     network["negative"] = with_reasons(network["negative"])
     network["inbox"]["negative"] = with_reasons(network["inbox"]["negative"])
+    network["forks"]["negative"] = with_reasons(network["forks"]["negative"])
     return docs
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import cbor2
+from fork_vectors import forks_doc
 from inbox_vectors import inbox_doc
 from vector_helpers import (
     SEED_ADA,
@@ -475,4 +476,5 @@ def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         "counts": counts,
         "negative": negative,
         "inbox": inbox_doc(ada, ben),
+        "forks": forks_doc(ada, ben),
     }
