@@ -25,13 +25,12 @@ import fcntl
 import logging
 import os
 import sqlite3
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lndesk.atomicfile import fsync_directory
-from lndesk.content import Content, encode_content, parse_content
+from lndesk.content import Content, encode_content
 from lndesk.entry import Entry, create_entry, decode_entry
 from lndesk.errors import (
     ForkedFeedError,
@@ -39,13 +38,12 @@ from lndesk.errors import (
     StoreCorruptError,
     StoreError,
     StoreLockedError,
-    UnknownEntryError,
 )
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
-from lndesk.store.fill import apply_fills, holes_among, mark_purged, payload_holes, split_fills
+from lndesk.store.fill import apply_fills, holes_among, mark_purged, split_fills
 from lndesk.store.fulltext import FullText
-from lndesk.store.index import PAYLOAD_PURGED, EntryRow, FeedState, Index, IndexItem
+from lndesk.store.index import PAYLOAD_PURGED, FeedState, Index, IndexItem
 from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
 from lndesk.store.logfile import (
     HEADER_SIZE,
@@ -55,8 +53,9 @@ from lndesk.store.logfile import (
     encode_record,
 )
 from lndesk.store.purge import purge_payloads, replay_journal
+from lndesk.store.reading import StoredEntry, StoreReader, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
-from lndesk.store.records import index_item, parse_payload
+from lndesk.store.records import index_item
 from lndesk.store.recovery import catch_up, index_log
 from lndesk.store.refs import already_deleted, check_own_refs
 from lndesk.store.space import DiskSpace, FreeSpace, free_bytes
@@ -75,25 +74,6 @@ then rebuilds its index once, so old entries are read by the new rules too.
 told apart from missing ones."""
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
-    """An entry as the store holds it, with its payload and meaning when available."""
-
-    entry: Entry
-    payload: bytes | None
-    received_ms: int
-    content: Content | None
-    content_error: str | None
-    deleted: bool
-    author_name: str | None
-    cursor: tuple[int, int, int]
-    """Where this entry sits in the timeline order; pass the entry as ``older_than``."""
-
-
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     stored: int
@@ -104,7 +84,7 @@ class IngestResult:
     """Entries held without their payloads whose payloads this batch supplied."""
 
 
-class Store:
+class Store(StoreReader):
     """A data directory's log and index. Use from one thread at a time."""
 
     def __init__(
@@ -385,30 +365,6 @@ class Store:
             raise
         return text.pending()
 
-    def text_pending(self) -> int:
-        """How many stored documents wait to be indexed (a search does not find them yet)."""
-        return FullText(self.index.conn).pending()
-
-    def _payload_content(self, offset: int, type_: str) -> Content | None:
-        """The payload of the log record at ``offset``, parsed as ``type_`` (None: none
-        usable). For indexing text: cheaper than decoding the entry again."""
-        try:
-            payload = self.log.read(offset).payload
-        except StoreCorruptError as exc:  # `lndesk verify` reports it; search goes on without
-            log.warning("the text at log offset %d cannot be indexed: %s", offset, exc)
-            return None
-        if payload is None:
-            return None
-        try:
-            return parse_content(type_, payload)
-        except Exception:  # stored payloads parsed before; a peer's must never break indexing
-            return None
-
-    def _content_at(self, offset: int) -> Content | None:
-        """The content of the log record at ``offset`` (None: no usable payload)."""
-        record = self.log.read(offset)
-        return parse_payload(decode_entry(record.entry), record.payload)[0]
-
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
@@ -602,31 +558,7 @@ class Store:
             )
         return entry.seq, entry.id
 
-    # --- reading -------------------------------------------------------------
-
-    def feed_state(self, key: bytes) -> FeedState:
-        return self.index.feed_state(key)
-
-    def feeds(self) -> list[FeedState]:
-        return self.index.feeds()
-
-    def following(self, key: bytes) -> list[bytes]:
-        return self.index.following(key)
-
-    def load(self, row: EntryRow) -> StoredEntry:
-        record = self.log.read(row.offset)
-        entry = decode_entry(record.entry)
-        content, error = parse_payload(entry, record.payload)
-        return StoredEntry(
-            entry,
-            record.payload,
-            record.received_ms,
-            content,
-            error,
-            row.deleted,
-            row.author_name,
-            (row.claimed_ms, row.feed, row.seq),
-        )
+    # --- reading (the rest: lndesk.store.reading) -----------------------------
 
     def timeline(
         self,
@@ -658,70 +590,6 @@ class Store:
         before = before_seq if before_seq is not None else 2**63 - 1
         rows = self.index.feed_entries(key, limit, before, now_ms() + FUTURE_HOLD_MS)
         return [self.load(row) for row in rows]
-
-    def resolve(self, id_prefix: bytes) -> StoredEntry:
-        """The one stored entry whose id starts with ``id_prefix``."""
-        rows = self.index.entries_by_id_prefix(id_prefix)
-        if not rows:
-            raise UnknownEntryError(f"no stored entry has an id starting with {id_prefix.hex()}")
-        if len(rows) > 1:
-            raise UnknownEntryError(
-                f"more than one entry has an id starting with {id_prefix.hex()}",
-                "Give more characters of the id.",
-            )
-        return self.load(rows[0])
-
-    def feed_rows(self, key: bytes, batch: int = 1000) -> Iterator[EntryRow]:
-        """Index rows of every stored entry of ``key``, in sequence order."""
-        last = 0
-        while True:
-            rows = self.index.entry_rows(
-                "f.key = ? AND e.seq > ?", (key, last), "ORDER BY e.seq LIMIT ?", batch
-            )
-            yield from rows
-            if len(rows) < batch:
-                return
-            last = rows[-1].seq
-
-    def feed_items(self, key: bytes) -> Iterator[tuple[bytes, bytes | None]]:
-        """(entry, payload) of every stored entry of ``key``, in sequence order."""
-        for row in self.feed_rows(key):
-            record = self.log.read(row.offset)
-            yield record.entry, record.payload
-
-    def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
-        return set(self.index.stored_ids(key, first, last))
-
-    def payload_holes(self, key: bytes, first: int, last: int, limit: int) -> list[int]:
-        """Seqs of held entries of ``key`` whose payloads are missing (not deleted)."""
-        return payload_holes(self.index, key, first, last, limit)
-
-    def read_run(
-        self, key: bytes, first: int, last: int, max_entries: int, max_bytes: int
-    ) -> list[tuple[int, bytes, bytes | None]]:
-        """Stored entries of ``key`` from ``first`` on, contiguous and ascending.
-
-        Stops at a gap, at ``last``, after ``max_entries``, or before entries plus payloads
-        pass ``max_bytes`` (always returns the entry at ``first`` if it is stored).
-        """
-        stored = self.index.stored_ids(key, first, min(last, first + max_entries - 1))
-        run: list[tuple[int, bytes, bytes | None]] = []
-        size = 0
-        seq = first
-        while seq in stored:
-            record = self.log.read(stored[seq][1])
-            size += len(record.entry) + len(record.payload or b"")
-            if run and size > max_bytes:
-                break
-            run.append((seq, record.entry, record.payload))
-            seq += 1
-        return run
-
-    def fork_proofs(self, key: bytes) -> list[Entry]:
-        return [
-            decode_entry(self.log.read(offset).entry)
-            for _, _, offset in self.index.fork_proofs(key)
-        ]
 
 
 class _PrevReader:
