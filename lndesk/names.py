@@ -14,7 +14,8 @@ shown anywhere it goes through :func:`clean_name`, which
 * keeps at most :data:`MAX_MARKS` combining marks on a letter (no "Zalgo" towers that
   paint over the lines around them);
 * removes lndesk's own labels (:data:`RESERVED`, such as "(you)") so a name cannot
-  pretend to be the reader or borrow a mark the app draws;
+  pretend to be the reader or borrow a mark the app draws, and text that looks like a
+  key (``lnd1`` and base32 letters), which lndesk shows beside names;
 * caps the result at :data:`MAX_NAME_CHARS` characters (never inside a letter's marks).
 
 What is left may be empty; :func:`display_name` then shows the key's short form. The
@@ -26,6 +27,7 @@ tells two people apart.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -101,6 +103,8 @@ def _fold(text: str) -> str:
 
 
 _RESERVED_FOLDED = frozenset(_fold(word) for word in RESERVED)
+_KEY_LIKE = re.compile(r"lnd1[a-z2-7]{4,}(?:\.\.\.|…)?", re.IGNORECASE)
+"""Text that reads as a key (or a short key with its ellipsis): only lndesk shows keys."""
 
 
 def _is_opening(char: str) -> bool:
@@ -187,7 +191,7 @@ def clean_name(raw: str | None, limit: int = MAX_NAME_CHARS) -> str:
         return ""
     name = _characters(raw)
     for _ in range(4):  # "((you))" leaves "(you)" after one pass
-        shorter = " ".join(_without_reserved(name).split())
+        shorter = " ".join(_KEY_LIKE.sub("", _without_reserved(name)).split())
         if shorter == name:
             break
         name = shorter

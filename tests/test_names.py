@@ -47,6 +47,9 @@ def _invisible(text: str) -> list[str]:
         ("Nguy\u1ec5n", "Nguy\u1ec5n"),  # two marks on one letter survive
         ("\u0645\u0631\u064a\u0645", "\u0645\u0631\u064a\u0645"),  # Arabic letters stay
         ("You", "You"),  # a word without brackets is a name like any other
+        ("Ann lnd1abcdefgh2345", "Ann"),  # a key is shown by lndesk, never by a name
+        ("Ann LND1ABCD…", "Ann"),
+        ("Ann lnd1", "Ann lnd1"),
         ("(Bob)", "(Bob)"),
     ],
 )
