@@ -24,6 +24,7 @@ from lndesk.store.fill import split_fills
 from lndesk.store.logfile import LogFile
 from lndesk.store.records import index_item
 from lndesk.store.store import LOG_NAME, Store
+from lndesk.store.verify import verify_store
 
 ANN = make_identity(41)
 KEY = ANN.public_key
@@ -68,6 +69,8 @@ def test_a_stripped_feed_is_held_with_holes_and_filled_by_a_full_copy(data_dir: 
         assert [payload is not None for _, _, payload in run] == [False, True, True, True, False]
         reopened.ingest(KEY, wire(chain))
         assert reopened.payload_holes(KEY, 1, 10, 100) == []
+        report = verify_store(reopened)
+        assert (report.ok, report.entries, report.payloads) == (True, 5, 5)
     # The log holds each filled payload once more, after the entry's first record.
     records = [r for r in LogFile(data_dir / LOG_NAME).scan() if hasattr(r, "entry")]
     assert len(records) == 10

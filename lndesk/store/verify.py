@@ -117,6 +117,9 @@ def _read_log(store: Store, report: VerifyReport) -> dict[bytes, dict[int, _Held
         first = seqs.get(entry.seq)
         if first is None:
             seqs[entry.seq] = _Held(item.offset, entry.id)
+        elif first.id == entry.id:
+            if item.payload is not None:  # a payload that came later: a filled hole (14.2)
+                seqs[entry.seq] = _Held(item.offset, entry.id)
         elif first.id != entry.id:
             report.double_signed.append((entry.author, entry.seq))
             report.problems.append(
