@@ -244,6 +244,9 @@ class MemoryFeed:
             return set()
         return {seq for seq in self.entries if first <= seq <= last}
 
+    def serves(self, key: bytes) -> bool:
+        return key == self.key
+
     def payload_holes(self, key: bytes, first: int, last: int, limit: int) -> list[int]:
         if key != self.key:
             return []

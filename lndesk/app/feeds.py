@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from lndesk.app.inbox_quota import InboxGate
 from lndesk.p2p.ports import EntryRef, Held
 from lndesk.store import views
 from lndesk.store.forks import fork_pair, record_fork
@@ -20,6 +21,10 @@ class StoreFeeds:
     Feeds the owner blocked (``blocked()``, asked afresh on every call) are as if
     absent: held at zero, neither served, listed, wanted nor stored. Ingesting one
     stores nothing and is not an error: the peer that sent it did nothing wrong.
+
+    With an :class:`~lndesk.app.inbox_quota.InboxGate`, what people beyond the owner's
+    follow hops send is bounded by the inbox quotas, and feeds held only as requests
+    are neither served nor provided.
     """
 
     def __init__(
@@ -27,10 +32,12 @@ class StoreFeeds:
         store: Store,
         own: bytes,
         blocked: Callable[[], frozenset[bytes]] = frozenset,
+        gate: InboxGate | None = None,
     ) -> None:
         self.store = store
         self.own = own
         self._blocked = blocked
+        self.gate = gate
 
     def own_key(self) -> bytes:
         return self.own
@@ -50,8 +57,13 @@ class StoreFeeds:
         state = self.store.feed_state(key)
         return Held(state.height, state.max_seq, state.forked_at)
 
+    def serves(self, key: bytes) -> bool:
+        return self.accepts(key) and (self.gate is None or self.gate.serves(key))
+
     def held_feeds(self) -> Iterable[bytes]:
         blocked = self._blocked() - {self.own}
+        if self.gate is not None:
+            blocked |= self.gate.unserved()
         return [
             state.key
             for state in self.store.feeds()
@@ -83,7 +95,15 @@ class StoreFeeds:
     def ingest(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> IngestResult:
         if not self.accepts(key):
             return IngestResult(0, 0, 0)
-        return self.store.ingest(key, items)
+        if self.gate is None:
+            return self.store.ingest(key, items)
+        requests = self.gate.admit(key, items)
+        if requests is None:
+            return IngestResult(0, 0, 0)
+        result = self.store.ingest(key, items)
+        if requests and (result.stored or result.filled):
+            self.gate.record(key, requests)
+        return result
 
     def profile_ref(self, key: bytes) -> EntryRef | None:
         if not self.accepts(key):
@@ -95,5 +115,7 @@ class StoreFeeds:
 
     def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[EntryRef]:
         blocked = self._blocked() - {self.own}
+        if self.gate is not None:
+            blocked |= self.gate.unserved()
         refs = views.addressed_to(self.store, key, since_ms=since_ms, limit=limit)
         return [ref for ref in refs if ref[0] not in blocked and ref[0] != key]

@@ -31,6 +31,7 @@ import trio.testing
 
 from lndesk.app.datadir import PEERS_NAME, Config
 from lndesk.app.feeds import StoreFeeds
+from lndesk.app.inbox_quota import InboxGate
 from lndesk.app.restore import SURVEY_WINDOW, OwnLogSurvey
 from lndesk.app.service import Service
 from lndesk.content import Follow, Unfollow, parse_content
@@ -179,7 +180,12 @@ class AppNode:
         self.service = service
         self._listener = listener
         self._extra: list[EventSink] = []
-        self.feeds = StoreFeeds(service.store, service.public_key, blocked=service.local.blocked)
+        gate = InboxGate(
+            service.store, service.local.conn, service.public_key, service.local.accepted
+        )
+        self.feeds = StoreFeeds(
+            service.store, service.public_key, blocked=service.local.blocked, gate=gate
+        )
         self.indexer = TextIndexer(service.store)
         self.node = Node(
             service.identity.seed,

@@ -486,7 +486,8 @@ class Node:
 
     def _emit(self, event: Event) -> None:
         if isinstance(event, EntriesStored):
-            self._provide_soon(event.feed)
+            if self.source.serves(event.feed):
+                self._provide_soon(event.feed)
             self.scheduler.note(event)
         try:
             self._sink(event)

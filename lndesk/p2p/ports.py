@@ -54,7 +54,14 @@ class FeedSource(Protocol):
         ...
 
     def held_feeds(self) -> Iterable[bytes]:
-        """Every feed with at least one stored entry: these are served and provided."""
+        """Every feed with at least one stored entry that :meth:`serves`: these are
+        served and provided."""
+        ...
+
+    def serves(self, key: bytes) -> bool:
+        """Whether ``key``'s feed is served to peers and provided in the DHT. False for
+        a feed held only through this node's inbox: requests from people beyond the
+        owner's follow hops (docs/protocol.md 28.6), and for blocked feeds."""
         ...
 
     def wanted_feeds(self) -> Iterable[bytes]:

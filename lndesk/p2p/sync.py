@@ -158,7 +158,7 @@ class SyncServer:
         have: list[FeedHave] = []
         for key, their_height in first.feeds:
             held = self.source.held(key)
-            if held.max_seq > 0:
+            if held.max_seq > 0 and self.source.serves(key):
                 have.append(FeedHave(key, held.height, held.max_seq))
             if peer_key is not None and their_height > 0:
                 self._events(PeerHolds(peer_key, key, their_height))
@@ -184,7 +184,8 @@ class SyncServer:
     async def _send_range(
         self, frames: FrameStream, get: Get, unacked: int, peer_key: bytes | None
     ) -> int:
-        seq = get.first
+        # A feed held only through an inbox is not served (docs/protocol.md 28.6).
+        seq = get.first if self.source.serves(get.feed) else get.last + 1
         limits = self.limits
         while seq <= get.last:
             run = self.source.read_run(

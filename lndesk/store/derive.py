@@ -230,6 +230,16 @@ class Batch:
             self.deleted.add(key)
             self._drop(key, row)
 
+    def forget(self, key: Key, row: Row) -> None:
+        """Drop a stored entry as if its author had deleted it: hidden, its payload and
+        what that added gone, its record queued for purging (an expired inbox request,
+        :mod:`lndesk.store.forget`)."""
+        if row.deleted:
+            return
+        self.conn.execute("UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ?", key)
+        self.deleted.add(key)
+        self._drop(key, row)
+
     def _drop(self, key: Key, row: Row) -> None:
         """Remove what ``row``'s payload added to the index, and queue its purge."""
         feed, seq = key

@@ -42,6 +42,7 @@ from lndesk.errors import (
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
 from lndesk.store.fill import apply_fills, holes_among, mark_purged, split_fills
+from lndesk.store.forget import forget_entries
 from lndesk.store.fulltext import FullText
 from lndesk.store.index import PAYLOAD_PURGED, FeedState, Index, IndexItem
 from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
@@ -590,6 +591,19 @@ class Store(StoreReader):
         before = before_seq if before_seq is not None else 2**63 - 1
         rows = self.index.feed_entries(key, limit, before, now_ms() + FUTURE_HOLD_MS)
         return [self.load(row) for row in rows]
+
+    def forget(self, key: bytes, seqs: Sequence[int]) -> None:
+        """Forget these entries of ``key`` as if deleted: hidden, payloads purged from the
+        log (expired inbox requests, :mod:`lndesk.store.forget`)."""
+        self.index.begin()
+        try:
+            purges = forget_entries(self.index, key, seqs)
+            self.index.commit()
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.index.rollback()
+            raise
+        self._purge(purges)
 
 
 class _PrevReader:

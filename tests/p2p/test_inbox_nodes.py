@@ -16,7 +16,7 @@ from inbox_helpers import addressed_index, entry_ref, held_ids, reference_addres
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
 
-from lndesk.content import Content, Post, Reply, Share, ref_of
+from lndesk.content import Content, Follow, Post, Reply, Share, ref_of
 from lndesk.entry import Entry
 from lndesk.p2p.events import EntriesStored, PeerPenalised
 from lndesk.store import views
@@ -120,12 +120,17 @@ async def test_reply_sent_while_offline_arrives_by_catch_up_from_its_author(
 async def test_reply_kept_by_a_follower_reaches_its_addressee_after_the_author_left(
     tmp_path: Path,
 ) -> None:
-    """Sam follows Ann and keeps what arrives on Ann's inbox topic; Lea replies while Ann
-    is offline, then leaves too; Ann comes back, meets only Sam, and gets the reply."""
+    """Sam follows Ann and keeps what arrives on Ann's inbox topic from people within his
+    two follow hops (Sam follows Bo, who follows Lea); Lea replies while Ann is offline,
+    then leaves too; Ann comes back, meets only Sam, and gets the reply."""
     ann_dir, lea_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "lea")
     async with running_node(make_data_dir(tmp_path, "sam")) as sam:
         async with running_node(ann_dir) as ann, running_node(lea_dir) as lea:
             await lea_follows_ann(lea, ann)
+            bo = make_identity(43)
+            bo_follows_lea, payload = signed(bo, 1, None, Follow(lea.key))
+            await sam.follow(bo.public_key)
+            sam.service.store.ingest(bo.public_key, [(bo_follows_lea.raw, payload)])
             await sam.follow(ann)
             await sam.connect(ann)
             question = await publish(ann, Post("Any tips for group work?", question=True))

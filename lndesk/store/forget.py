@@ -1,0 +1,31 @@
+"""Forgetting stored entries that no tombstone deleted: expired inbox requests.
+
+The app keeps what people beyond the owner's follow hops address to the owner only for
+a while (docs/protocol.md 28.6). When such a request expires its entry stays (its
+feed's chain needs the bytes) but everything else goes as for a deleted entry: hidden,
+its inbox, tag and search rows removed, its payload purged from the log (section 14.4,
+the record marked PURGED). A rebuilt index reads a purged record as an entry without
+payload that is not missing, so the request does not come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lndesk.store.index import Index
+from lndesk.store.rules import entry_row
+
+
+def forget_entries(index: Index, key: bytes, seqs: Iterable[int]) -> list[tuple[int, bytes]]:
+    """Forget these entries of ``key``; returns the purges to run after the commit.
+    Call inside the index transaction."""
+    row = index.conn.execute("SELECT feed FROM feeds WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return []
+    feed = int(row[0])
+    batch = index.derivation()
+    for seq in sorted(set(seqs)):
+        stored = entry_row(index.conn, feed, seq)
+        if stored is not None:
+            batch.forget((feed, seq), stored)
+    return batch.settle()
