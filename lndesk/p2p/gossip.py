@@ -14,7 +14,8 @@ Inbox notices (``lndesk.p2p.inbox``) share this Pubsub: a host runs one GossipSu
 hands the valid ones to ``on_notice``.
 
 Malformed messages never raise out of the node: the message id function and the topic
-validators catch everything, and each rejection is reported through ``on_invalid``
+validators catch everything, an RPC that does not decode ends only its stream
+(``lndesk.p2p.pubsub``), and each rejection is reported through ``on_invalid``
 (except those that are no one's fault: a notice of a content type this version does
 not know, or from an author this node blocks, is dropped without blame).
 """
@@ -121,7 +122,7 @@ class HeadGossip:
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run Pubsub and GossipSub until cancelled; ``task_status.started()`` once ready."""
-        pubsub, router = build_pubsub(self._host, self._limits, self._deliver)
+        pubsub, router = build_pubsub(self._host, self._limits, self._deliver, self._on_invalid)
         try:
             async with (
                 background_trio_service(pubsub),

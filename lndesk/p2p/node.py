@@ -56,6 +56,7 @@ from lndesk.p2p.events import (
 from lndesk.p2p.fetch import RefFetcher
 from lndesk.p2p.forks import FORKS_PROTOCOL, ForkChecks, ForkSource
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
+from lndesk.p2p.guard import guard_streams
 from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
 from lndesk.p2p.inbox import InboxNotice
 from lndesk.p2p.inboxes import Inboxes, Items
@@ -191,6 +192,7 @@ class Node:
             is_syncing=self.scheduler.is_syncing,
         )
         self.penalties = self.peering.penalties
+        guard_streams(self.host, self.penalise)
         self._provided: set[bytes] = set()
         self._stop = trio.Event()
         self.started = trio.Event()

@@ -32,6 +32,11 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   seconds).
 * Valid messages are handed to one ``deliver`` callback instead of Pubsub's
   per-subscription queues.
+* An RPC that does not decode, or anything else py-libp2p raises while reading one
+  peer's stream (0.8.1 lets protobuf's ``DecodeError`` out, which stopped the host),
+  ends only that peer's stream: it is reset, the peer is dropped from Pubsub's records
+  and, when its bytes do not decode, reported to ``on_malformed`` (``lndesk.p2p.guard``).
+  A failure while relaying one received message is logged and the message dropped.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import trio
-from libp2p.abc import IHost
+from libp2p.abc import IHost, INetStream
 from libp2p.exceptions import ValidationError
 from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
@@ -52,6 +57,7 @@ from libp2p.pubsub.rpc_queue import RpcQueue
 from lndesk.identity import blake2b_256
 from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, split_announcement
 from lndesk.p2p.config import Limits
+from lndesk.p2p.guard import OnMalformed, stream_failed
 from lndesk.p2p.inbox import MAX_NOTICE_SIZE, notice_id, split_notice
 
 logger = logging.getLogger(__name__)
@@ -100,10 +106,11 @@ def _layout(data: bytes) -> bytes | tuple[bytes, bytes] | None:
 
 
 def build_pubsub(
-    host: IHost, limits: Limits, deliver: Deliver
+    host: IHost, limits: Limits, deliver: Deliver, on_malformed: OnMalformed
 ) -> tuple[DeliveringPubsub, TunedGossipSub]:
     """A Pubsub and its GossipSub router, tuned as the module docstring says; run both
-    as services. Valid messages go to ``deliver``."""
+    as services. Valid messages go to ``deliver``; a peer whose RPC does not decode is
+    reported to ``on_malformed``."""
     router = TunedGossipSub(
         protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
         degree=DEGREE,
@@ -120,6 +127,7 @@ def build_pubsub(
         host,
         router,
         deliver,
+        on_malformed,
         seen_ttl=SEEN_TTL,
         msg_id_constructor=message_id,
         max_subscriptions_per_peer=subscriptions,
@@ -176,12 +184,34 @@ class DeliveringPubsub(Pubsub):
     object never yields messages, so other protocols must not share this instance.
     """
 
-    def __init__(self, host: IHost, router: GossipSub, deliver: Deliver, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        host: IHost,
+        router: GossipSub,
+        deliver: Deliver,
+        on_malformed: OnMalformed,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(host, router, **kwargs)
         self.peer_queues = _Queues()
         self._deliver = deliver
+        self._on_malformed = on_malformed
         self.subscriptions_changed = trio.Event()
         """Set (and replaced) whenever a peer joins or leaves a topic."""
+
+    async def stream_handler(self, stream: INetStream) -> None:
+        try:
+            await super().stream_handler(stream)
+        except Exception as exc:  # one peer's RPC: never the host's (module docstring)
+            await stream_failed(stream, exc, self._on_malformed)
+            self._handle_dead_peer(stream.muxed_conn.peer_id)
+
+    async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        # Runs as a task of Pubsub's service, which one exception would end.
+        try:
+            await super().push_msg(msg_forwarder, msg)
+        except Exception:  # one message, dropped; anti-entropy sync repairs the loss
+            logger.exception("could not relay a gossip message from %s", msg_forwarder)
 
     async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         # Like Pubsub.validate_msg, without its cache of results by message id (see the
