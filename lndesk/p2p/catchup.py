@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import trio
 from libp2p.custom_types import TProtocol
 
 from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
@@ -202,8 +201,9 @@ class CatchupServer:
         await self._sessions.serve(CatchupFrames(stream), self._answer)
 
     async def _answer(self, _peer: Any, frames: CatchupFrames) -> None:
-        with trio.fail_after(self.limits.session_timeout):
-            ask = await frames.receive()
+        ask = await receive_within(
+            frames, self.limits.session_timeout, "the asker closed the stream before ask"
+        )
         if not isinstance(ask, Ask):
             raise ProtocolError("an inbox catch-up must start with ask")
         refs = self.source.addressed_to(ask.to, ask.since, ask.limit)

@@ -9,9 +9,11 @@ sessions alike (docs/protocol.md section 20.7):
   ``Limits.max_sessions`` in all, or what the address limits of
   :mod:`lndesk.p2p.admission` refuse (none of these is a penalty). A session that breaks
   the protocol penalises the peer and is answered ``bad-request``; one whose peer went
-  away or timed out is logged and reset. A failure of this node's own (an unreadable
-  store, a bug) is reported as a :class:`NodeWarning` and answered ``internal``: letting
-  it escape would take the whole connection down inside libp2p.
+  away or timed out is logged and reset, also when the stream ended before its first
+  frame (read it with :func:`receive_within`: an empty stream is no message at all). A
+  failure of this node's own (an unreadable store, a bug) is reported as a
+  :class:`NodeWarning` and answered ``internal``: letting it escape would take the whole
+  connection down inside libp2p.
 * A client penalises a peer that breaks the protocol or sends unauthentic entries and
   raises :class:`PeerMisbehaved`; it resets the stream on any other failure (also
   cancellation) and closes it after a clean session.

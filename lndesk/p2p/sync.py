@@ -148,7 +148,9 @@ class SyncServer:
             return await frames.receive()
 
     async def _serve(self, peer: Any, frames: FrameStream) -> None:
-        first = await self._receive(frames)
+        first = await receive_within(
+            frames, self.limits.session_timeout, "the reader closed the stream before want"
+        )
         if not isinstance(first, Want):
             raise ProtocolError("a sync session must start with want")
         if len(first.feeds) > self.limits.want_feeds:

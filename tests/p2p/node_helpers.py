@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -110,3 +111,33 @@ async def running_node(
             finally:
                 app.stop()
                 nursery.cancel_scope.cancel()
+
+
+class HandlerWatch:
+    """Observes a running host's inbound stream handlers from outside its guard
+    (``lndesk.p2p.guard``): which have returned, keyed by (peer ID, protocol), and any
+    exception that got past the guard (``escaped``, which must stay empty)."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+        self.finished: defaultdict[tuple[Any, str], trio.Event] = defaultdict(trio.Event)
+        self.escaped: list[BaseException] = []
+        network = host.get_network()
+        guarded = network.common_stream_handler
+
+        async def observed(stream: Any) -> None:
+            try:
+                await guarded(stream)
+            except BaseException as exc:
+                self.escaped.append(exc)
+                raise
+            finally:
+                key = (stream.muxed_conn.peer_id, str(stream.get_protocol()))
+                self.finished[key].set()
+
+        network.set_stream_handler(observed)
+
+    async def wait_finished(self, peer: Any, protocol: str, timeout: float = 10) -> None:
+        """Wait until a handler of ``protocol`` for a stream of ``peer`` has returned."""
+        with trio.fail_after(timeout):
+            await self.finished[peer, protocol].wait()

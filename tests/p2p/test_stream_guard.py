@@ -8,17 +8,15 @@ time; the node must go on running and serve an honest reader afterwards.
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
 from conftest import running_host, wait_disconnected
 from libp2p.custom_types import TProtocol
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.pb import rpc_pb2
-from node_helpers import TestNode, make_data_dir, running_node
+from node_helpers import HandlerWatch, TestNode, make_data_dir, running_node
 
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID
 from lndesk.p2p.events import NodeStopped, PeerPenalised
@@ -128,30 +126,13 @@ OTHER_PROTOCOLS = (
 )
 
 
-class Target:
+class Target(HandlerWatch):
     """The node under attack, the reasons it penalised each attacker for, and which of
-    its stream handlers have returned (observed around the node's guard: an exception
-    that got past the guard is recorded in ``escaped``)."""
+    its stream handlers have returned."""
 
     def __init__(self, node: TestNode) -> None:
+        super().__init__(node.node.host)
         self.node = node
-        self.host = node.node.host
-        self.finished: defaultdict[tuple[Any, str], trio.Event] = defaultdict(trio.Event)
-        self.escaped: list[BaseException] = []
-        network = self.host.get_network()
-        guarded = network.common_stream_handler
-
-        async def observed(stream: Any) -> None:
-            try:
-                await guarded(stream)
-            except BaseException as exc:
-                self.escaped.append(exc)
-                raise
-            finally:
-                key = (stream.muxed_conn.peer_id, str(stream.get_protocol()))
-                self.finished[key].set()
-
-        network.set_stream_handler(observed)
 
     def penalties_of(self, key: bytes | None) -> list[str]:
         return [
@@ -174,8 +155,7 @@ class Target:
                 await self.node.log.wait_for(lambda _e: bool(self.penalties_of(key)), timeout=10)
                 await wait_disconnected(self.host, evil.get_id())
             else:
-                with trio.fail_after(10):
-                    await self.finished[evil.get_id(), protocol].wait()
+                await self.wait_finished(evil.get_id(), protocol)
             return self.penalties_of(key)
 
 
