@@ -214,8 +214,9 @@ class ForksServer:
         await self._sessions.serve(ForksFrames(stream), self._answer)
 
     async def _answer(self, _peer: Any, frames: ForksFrames) -> None:
-        with trio.fail_after(self.limits.session_timeout):
-            ask = await frames.receive()
+        ask = await receive_within(
+            frames, self.limits.session_timeout, "the asker closed the stream before forks"
+        )
         if not isinstance(ask, Forks):
             raise ProtocolError("a fork proof request must start with forks")
         await frames.send(Proofs(self.proofs_of(ask.feeds)))

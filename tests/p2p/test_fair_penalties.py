@@ -23,13 +23,14 @@ from lndesk.app.feeds import StoreFeeds
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, CatchupClient
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import PeerPenalised
+from lndesk.p2p.forks import FORKS_PROTOCOL_ID
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sync import SyncClient
 from lndesk.p2p.wire import FRAME_HEAD, Want, encode_frame
 from lndesk.p2p.wire import PROTOCOL_ID as SYNC_PROTOCOL_ID
 from lndesk.store.store import Store
 
-PROTOCOLS = (SYNC_PROTOCOL_ID, CATCHUP_PROTOCOL_ID)
+PROTOCOLS = (SYNC_PROTOCOL_ID, CATCHUP_PROTOCOL_ID, FORKS_PROTOCOL_ID)
 SHORT = Limits(session_timeout=0.5)
 """A session timeout the tests can wait out."""
 
@@ -116,7 +117,7 @@ SERVERS: dict[str, Callable[[Any], Awaitable[None]]] = {
 
 @pytest.mark.parametrize("behaviour", sorted(SERVERS))
 async def test_a_server_that_goes_away_is_not_penalised(tmp_path: Path, behaviour: str) -> None:
-    """Both protocols a reader starts on connecting (sync and inbox catch-up) meet a
+    """The protocols a reader starts on connecting (sync, inbox catch-up, fork proofs) meet a
     server that leaves or stalls; the reader's round ends and blames nobody."""
     async with (
         running_node(make_data_dir(tmp_path, "reader"), limits=SHORT) as reader,
