@@ -111,3 +111,30 @@ def test_window_geometry_is_remembered(bridge: Any, data_dir: Path, qtbot: Any) 
     second = MainWindow(bridge, data_dir)
     qtbot.addWidget(second)
     assert (second.width(), second.height()) == size != (1100, 760)
+
+
+def test_a_fork_learned_from_a_peer_shows_on_the_authors_row(
+    bridge: Any, call: Any, qtbot: Any
+) -> None:
+    from lndesk.store.forks import record_fork
+
+    bo = make_identity(23)
+    chain = make_chain(bo, 4)
+    other = make_chain(bo, 1, start_seq=3, prev=chain[1][0].id, text="other branch")
+    call(lambda desk: desk.service.store.ingest(bo.public_key, wire(chain[:2])))
+    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    model = FollowingModel(bridge)
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+    assert "forked" not in model.data(model.index(0))
+    # What the fork proof protocol keeps: two entries at 3, neither of them stored here.
+    seq = call(
+        lambda desk: record_fork(
+            desk.service.store, bo.public_key, chain[2][0].raw, other[0][0].raw
+        )
+    )
+    assert seq == 3
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+    assert model.item(0).forked_at == 3
+    assert "feed forked at entry 3 (frozen)" in model.data(model.index(0))
