@@ -259,6 +259,8 @@ class OwnLogSurvey:
 
     async def _providers(self, own: bytes, nursery: trio.Nursery) -> None:
         try:
+            # A lookup needs a first peer in the routing table (a bootstrap peer, say).
+            await self.node.discovery.wait_routing_table(1)
             found = await self.node.discovery.find_providers(own)
         except Exception as exc:  # the DHT is best effort
             logger.info("looking up holders of the own log failed: %s", exc)

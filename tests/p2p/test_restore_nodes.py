@@ -79,3 +79,29 @@ async def test_a_restored_identity_with_no_peer_waits_for_confirmation(tmp_path:
         assert "No peer reported your log" in status.advice()
         with pytest.raises(OwnLogUnknownError):
             await ann_again.post("nobody has seen my log")
+
+
+async def test_the_own_log_is_found_through_the_dht(tmp_path: Path) -> None:
+    """The restored node knows only a hub that holds nothing of its feed; the DHT's
+    providers of the feed lead it to the peer that holds all 10 entries."""
+    with Service(make_data_dir(tmp_path, "ann-old")) as ann:
+        for i in range(10):
+            ann.post(f"post {i}")
+        ann_key, words = ann.public_key, ann.backup_words()
+        items = list(ann.store.feed_items(ann_key))
+    full_dir = _holder(tmp_path, "full", items, ann_key)
+    new_dir = tmp_path / "ann-new"
+    restore_identity(new_dir, words, None)
+    async with running_node(make_data_dir(tmp_path, "hub"), dht=True) as hub:
+        async with running_node(full_dir, dht=True, bootstrap=(hub.address,)) as full:
+            with trio.fail_after(30):
+                await full.node.discovery.wait_routing_table(1)
+                await full.node.discovery.provide([ann_key])
+            async with running_node(
+                new_dir, dht=True, bootstrap=(hub.address,), survey_window=30
+            ) as ann_again:
+                with trio.fail_after(90):
+                    await ann_again.app.survey.finished.wait()
+                status = restore_status(ann_again.service)
+                assert (status.latest, status.held, status.seen_on) == (10, 10, 1)
+                assert full.key.hex() in ann_again.service.own_log.seen_on
