@@ -59,6 +59,7 @@ from lndesk.keytext import key_from_text, key_to_link, key_to_text, parse_key_or
 from lndesk.store.ingest import plan_batch
 from lndesk.store.logfile import (
     HEADER_SIZE,
+    KIND_ENTRY,
     MAGIC,
     LogFile,
     Record,
@@ -66,6 +67,7 @@ from lndesk.store.logfile import (
     encode_record,
     purged_record,
 )
+from lndesk.store.store import Store
 
 SUITES = {"keys", "cbor", "entries", "content", "keyfile", "logfile", "backup", "negative"}
 SUITES.add("network")  # checked by tests/test_network_vectors.py
@@ -424,6 +426,34 @@ def test_purged_record(tmp_path: Path) -> None:
         assert purged_record(first)[0] == record[: -vector["padding"]]
     finally:
         log_file.close()
+
+
+def test_a_later_record_fills_a_hole(tmp_path: Path) -> None:
+    """Section 14.2: the fourth record holds the second record's entry with its payload;
+    indexing the file in order gives that entry its payload, and nothing is missing."""
+    vector = LOGFILE["filled"]
+    second = LOGFILE["records"][1]
+    record = hx(vector["record"])
+    assert _parse_record(record)[3:] == (hx(second["entry"]), hx(vector["payload"]))
+    (tmp_path / "entries.log").write_bytes(hx(vector["file"]))
+    entry = decode_entry(hx(second["entry"]))
+    with Store(tmp_path) as store:
+        assert store.payload_holes(entry.author, 1, 10, 10) == []
+        held = dict(store.feed_items(entry.author))
+        assert held[entry.raw] == hx(vector["payload"])
+    (tmp_path / "entries.log").write_bytes(hx(LOGFILE["file"]))
+    (tmp_path / "index.sqlite3").unlink()
+    with Store(tmp_path) as store:
+        assert store.payload_holes(entry.author, 1, 10, 10) == [entry.seq]
+
+
+def test_an_entry_appended_already_deleted() -> None:
+    vector = LOGFILE["deleted_on_arrival"]
+    first = LOGFILE["records"][0]
+    record = hx(vector["record"])
+    kind, flags, _received, entry, payload = _parse_record(record)
+    assert (kind, flags, entry, payload) == (KIND_ENTRY, vector["flags"], hx(first["entry"]), None)
+    assert len(record) == 8 + 12 + len(entry)  # no zeros: there never was a payload
 
 
 @pytest.mark.parametrize("vector", LOGFILE["torn"], ids=lambda v: v["name"])

@@ -380,7 +380,7 @@ def keyfile_doc() -> dict[str, Any]:
 
 def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
     e1, p1, _ = ada.entries[0]
-    e2, _, _ = ada.entries[1]
+    e2, p2, _ = ada.entries[1]
     fork = fork_of_ben(ben)
     records = [
         ("entry with its payload", KIND_ENTRY, RECEIVED_MS, e1.raw, p1),
@@ -413,6 +413,8 @@ def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
     purged = prefix + bytes(size - len(prefix))
     damaged = bytearray(whole)
     damaged[last_start + 8 + 3] ^= 0x01  # a byte of the last record's received_ms
+    filling = encode_record(KIND_ENTRY, RECEIVED_MS + 3, e2.raw, p2)
+    deleted = encode_record(KIND_ENTRY, RECEIVED_MS + 4, e1.raw, None, purged=True)
     return {
         "suite": "logfile",
         "description": (
@@ -430,6 +432,24 @@ def logfile_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
             "padding": len(p1),
             "record": h(purged),
             "file": h(header + purged + whole[len(header) + size :]),
+        },
+        "filled": {
+            "name": (
+                "the file with a fourth record: the second record's entry again, with its "
+                "payload, which fills that hole (sections 6, 14.2)"
+            ),
+            "offset": len(whole),
+            "record": h(filling),
+            "file": h(whole + filling),
+            "payload": h(p2),
+        },
+        "deleted_on_arrival": {
+            "name": (
+                "an entry appended already deleted: PURGED set and nothing after the entry "
+                "(section 14.4)"
+            ),
+            "flags": 2,
+            "record": h(deleted),
         },
         "torn": [
             {
