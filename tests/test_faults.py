@@ -240,3 +240,30 @@ def test_filling_a_real_disk_while_publishing(
     assert len(acknowledged) > 10
     assert [entry.seq for entry in acknowledged] == list(range(1, len(acknowledged) + 1))
     check_acknowledged(directory, acknowledged, tmp_path / "follower")
+
+
+@pytest.mark.parametrize("name", ["pwrite", "fdatasync"])
+def test_a_publish_that_failed_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A post the user was told failed never shows up later (no ghost): whatever part
+    of its record reached the file is taken back."""
+    directory = tmp_path / "data"
+    with Store(directory, min_free=0) as store:
+        store.publish(ALICE, Post("kept"))
+        real = os.pwrite
+
+        def half_then_full(fd: int, data: Any, offset: int) -> int:
+            real(fd, bytes(data[: len(data) // 2]), offset)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        if name == "pwrite":
+            monkeypatch.setattr(logfile.os, "pwrite", half_then_full)
+        else:
+            Faults(monkeypatch, "fdatasync", fail_at={1})
+        with pytest.raises(DiskFullError):
+            store.publish(ALICE, Post("the user was told this failed"))
+        monkeypatch.undo()
+    with Store(directory) as store:
+        assert store.warnings == []
+        assert [row.seq for row in store.feed_rows(ALICE.public_key)] == [1]

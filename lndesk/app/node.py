@@ -30,6 +30,7 @@ import trio
 import trio.testing
 
 from lndesk.app.datadir import PEERS_NAME, Config
+from lndesk.app.diskwatch import DiskWatch
 from lndesk.app.feeds import StoreFeeds
 from lndesk.app.inbox_quota import InboxGate
 from lndesk.app.restore import SURVEY_WINDOW, OwnLogSurvey
@@ -195,12 +196,14 @@ class AppNode:
             peerbook=service.data_dir / PEERS_NAME,
         )
         self.survey = OwnLogSurvey(service, self.node, window=survey_window)
+        self.disk = DiskWatch(service.store.space, self.node.warn, self._sync_all)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the network node, and the text indexer beside it, until :meth:`stop`;
         a restored identity also asks its peers how far its own log goes."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.indexer.run)
+            nursery.start_soon(self.disk.run)
             nursery.start_soon(self._survey_once_started)
             await self.node.run(task_status=task_status)
             nursery.cancel_scope.cancel()
@@ -213,6 +216,10 @@ class AppNode:
 
     def stop(self) -> None:
         self.node.stop()
+
+    def _sync_all(self) -> None:
+        for peer in self.node.host.get_connected_peers():
+            self.node.request_sync(peer)
 
     # --- publishing: every new entry of mine is announced ----------------------
 

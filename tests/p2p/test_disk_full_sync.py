@@ -1,0 +1,48 @@
+"""A node whose disk is full stops syncing cleanly, says so, and resumes by itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from node_helpers import make_data_dir, running_node
+
+from lndesk.app.diskwatch import PAUSED, RESUMED
+from lndesk.app.service import Service
+from lndesk.keytext import key_to_text
+from lndesk.p2p.events import Event, NodeWarning
+
+WAIT = 30.0
+POSTS = 5
+
+
+def warnings(events: list[Event]) -> list[str]:
+    return [event.message for event in events if isinstance(event, NodeWarning)]
+
+
+async def test_a_full_disk_pauses_syncing_and_room_resumes_it(tmp_path: Path) -> None:
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    with Service(ann_dir) as ann:
+        for number in range(POSTS):
+            ann.post(f"rock pool {number}")
+        ann_key = ann.public_key
+    with Service(bo_dir) as bo:
+        bo.follow(key_to_text(ann_key))
+    async with running_node(ann_dir) as ann_node, running_node(bo_dir) as bo_node:
+        space = bo_node.service.store.space
+        space.min_free = 1 << 60  # more than any disk: the disk is "full"
+        assert bo_node.app.disk.check() is not None
+        said = warnings(bo_node.log.events)
+        assert any(m.startswith("The disk is full: ") and PAUSED in m for m in said), said
+
+        await bo_node.connect(ann_node)
+        # The sync reaches the store, which refuses before writing anything.
+        await bo_node.log.wait_for(
+            lambda events: any("Could not store" in m for m in warnings(events)), WAIT
+        )
+        assert any("the disk is full" in m for m in warnings(bo_node.log.events))
+        assert bo_node.height_of(ann_key) == 0
+
+        space.min_free = 0  # room again: the next check resumes without waiting
+        assert bo_node.app.disk.check() is None
+        assert RESUMED in warnings(bo_node.log.events)
+        await bo_node.wait_height(ann_key, POSTS, WAIT)
