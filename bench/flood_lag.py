@@ -337,7 +337,8 @@ def flood_frame(kind: str, rng: random.Random) -> bytes:
     from lndesk.p2p import wire  # noqa: PLC0415
 
     if kind == "nested-want":
-        body = b"\xa2\x61t\x64want\x65feeds\x9a\x7f\xff\xff\xff" + b"\x80" * (2 * MIB)
+        head = b"\xa2\x61t\x64want\x65feeds\x9a\x7f\xff\xff\xff"
+        body = head + b"\x80" * (2 * MIB - len(head))  # exactly max_frame
         return wire.FRAME_HEAD.pack(len(body)) + body
     count = 5000 if kind == "want-5000" else 1
     feeds = tuple((rng.randbytes(32), rng.randrange(1, 1000)) for _ in range(count))
@@ -356,7 +357,7 @@ async def attack_child(kind: str, target: str, workers: int) -> None:
     info = info_from_p2p_addr(Multiaddr(target))
     config = node_config(False)
     outcomes: Counter[str] = Counter()
-    rng = random.Random(7)
+    rng = random.Random()  # fresh ids in every run and phase
     frames = {kind: flood_frame(kind, rng)} if kind != "want-5000" else {}
 
     async def one_session(host: Any) -> bool:
@@ -366,6 +367,7 @@ async def attack_child(kind: str, target: str, workers: int) -> None:
             stream = await host.new_stream(info.peer_id, [SYNC_PROTOCOL])
             with contextlib.suppress(Exception):
                 await stream.write(frame)
+                outcomes["sent"] += 1
             with trio.fail_after(30):
                 answer = await wire.FrameStream(stream, 4 * MIB).receive()
             with contextlib.suppress(Exception):
@@ -421,16 +423,18 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=20_000, help="entries per phase (20000)")
     parser.add_argument("--floods", nargs="*", default=list(FLOODS), choices=FLOODS)
     parser.add_argument("--workers", type=int, default=10, help="attacker tasks (10)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="shortest flood (8 s)")
+    parser.add_argument("--seconds", type=float, default=None, help="shortest flood (8 s)")
     parser.add_argument("--warmup", type=float, default=1.0, help="flood before the sync (1 s)")
     parser.add_argument("--limit", type=float, default=60.0, help="give up a sync after (60 s)")
     parser.add_argument("--limit-loopback", action="store_true", help="address limits on lo")
-    parser.add_argument("--quick", action="store_true", help="5,000 entries, 4 s floods")
+    parser.add_argument("--quick", action="store_true", help="5,000 entries, 5 s floods")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs and logs")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary dir goes")
     args = parser.parse_args()
     if args.quick:
-        args.entries, args.seconds = 5000, 4.0
+        args.entries = 5000
+    if args.seconds is None:
+        args.seconds = 5.0 if args.quick else 8.0
     import trio  # noqa: PLC0415
 
     if args.role == "parent":

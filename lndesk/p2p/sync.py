@@ -64,6 +64,9 @@ from lndesk.p2p.wire import (
 logger = logging.getLogger(__name__)
 
 SYNC_PROTOCOL = TProtocol(PROTOCOL_ID)
+WANT_STEP = 200
+"""Feeds of a ``want`` looked up in the store between two yields to other tasks (a
+5,000-feed want holds the thread for tens of milliseconds at a time, not for 0.3 s)."""
 
 OnStored = Callable[[Any, bytes, Sequence[tuple[bytes, bytes | None]]], None]
 """Called with the peer, the feed and the items of a batch of which entries were stored
@@ -158,7 +161,9 @@ class SyncServer:
         charge_want(self.sessions.admission, frames.stream, len(first.feeds))
         peer_key = self._key_of(peer)
         have: list[FeedHave] = []
-        for key, their_height in first.feeds:
+        for number, (key, their_height) in enumerate(first.feeds):
+            if number and not number % WANT_STEP:
+                await trio.sleep(0)  # let other tasks in between store lookups
             held = self.source.held(key)
             if held.max_seq > 0 and self.source.serves(key):
                 have.append(FeedHave(key, held.height, held.max_seq))

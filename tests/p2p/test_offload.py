@@ -103,3 +103,37 @@ def test_a_checked_batch_still_needs_its_anchor(tmp_path: Path) -> None:
         assert store.index.count_entries() == 0
     finally:
         store.close()
+
+
+async def test_a_big_want_lets_other_tasks_run_between_its_lookups(tmp_path: Path) -> None:
+    """A task that is always ready sees the server's store lookups part done: serving
+    a 5,000-feed want yields to other tasks along the way."""
+    feeds = tuple((i.to_bytes(2, "big") + bytes(30), 1) for i in range(5000))
+    async with side(tmp_path / "a", Limits()) as a, side(tmp_path / "b", Limits()) as b:
+        lookups = 0
+        held = a.feeds.held
+
+        def counting(key: bytes) -> Any:
+            nonlocal lookups
+            lookups += 1
+            return held(key)
+
+        a.feeds.held = counting  # type: ignore[method-assign]
+        seen: set[int] = set()
+
+        async def observe() -> None:
+            while True:
+                seen.add(lookups)
+                await trio.lowlevel.checkpoint()
+
+        await connect(a, b)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(observe)
+            stream = await b.host.new_stream(a.host.get_id(), [frames.PROTOCOL_ID])
+            await stream.write(frames.encode_frame(frames.Want(feeds)))
+            with trio.fail_after(30):
+                answer = await frames.FrameStream(stream, 1 << 20).receive()
+            nursery.cancel_scope.cancel()
+        assert isinstance(answer, frames.Have)
+        assert lookups == 5000
+        assert {n for n in seen if 0 < n < 5000}, "the lookups ran in one step"
