@@ -33,6 +33,7 @@ from lndesk.ui.models.posts import PostListModel
 from lndesk.ui.network_view import NetworkView
 from lndesk.ui.notifier import Notifier
 from lndesk.ui.plain_text import shown_url
+from lndesk.ui.restore_panel import RestoreBanner
 from lndesk.ui.settings import CLOSE_TO_TRAY, GEOMETRY, flag, ui_settings
 from lndesk.ui.settings_view import SettingsView
 from lndesk.ui.status import StatusTracker
@@ -145,10 +146,15 @@ class MainWindow(QMainWindow):
         ):
             self.stack.addWidget(page)
         self.nav.currentRowChanged.connect(self.show_page)
+        self.restore_banner = RestoreBanner(bridge)
+        self.restore_banner.open_identity.connect(lambda: self.show_page(IDENTITY))
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.addWidget(self.nav)
-        layout.addWidget(self.stack, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.restore_banner)
+        right.addWidget(self.stack, 1)
+        layout.addLayout(right, 1)
         self.setCentralWidget(central)
 
         self.connection_label = QLabel()
@@ -191,6 +197,7 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(TIMELINE)
         self.timeline.model.start()
         self.refresh_unread()
+        self.restore_banner.refresh()
 
     # --- screens -------------------------------------------------------------------
 

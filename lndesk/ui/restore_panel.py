@@ -1,5 +1,7 @@
-"""The banner of a restored identity: "your log: latest entry N, seen on K peers", confirmed
-by the user before the first publish (see :mod:`lndesk.app.restore`).
+"""The banners of a restored identity: "your log: latest entry N, seen on K peers", confirmed
+by the user before the first publish (see :mod:`lndesk.app.restore`), on the Identity
+screen (:class:`RestorePanel`), and a line above every screen that leads there
+(:class:`RestoreBanner`).
 
 It shows what the node's search of peers found, lets the user ask again, and asks for a
 clear confirmation (a dialog naming the number) before publishing resumes at N+1. The
@@ -13,8 +15,18 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+)
 
+from lndesk.app.events import EntriesStored, FeedSynced, LocalChanged, NodeWarning
+from lndesk.app.items import IdentityInfo
 from lndesk.app.restore import RestoreStatus
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
@@ -141,3 +153,51 @@ class RestorePanel(QGroupBox):
             self.show_status(self.status)
 
         self.bridge.request(function, done=finished, failed=failed)
+
+
+class RestoreBanner(QFrame):
+    """Above every screen while a restored identity may not publish: says so, and leads
+    to the Identity screen, where the latest entry is confirmed."""
+
+    open_identity = Signal()
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.button = QPushButton("Review and confirm…")
+        self.button.clicked.connect(self.open_identity.emit)
+        row = QHBoxLayout(self)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.button)
+        self.hide()
+        self.waiting = False
+        """The identity may not publish yet (as last heard)."""
+        bridge.node_event.connect(self._on_event)
+
+    def refresh(self) -> None:
+        self.bridge.request(lambda desk: desk.identity(), done=self.show_info)
+
+    def show_info(self, info: IdentityInfo) -> None:
+        status = info.restore
+        self.waiting = not info.can_publish
+        if info.can_publish or status is None:
+            self.hide()
+            return
+        found = (
+            f"Peers report entry {status.latest} as your latest."
+            if status.surveyed
+            else "lndesk is asking your peers how far your log goes."
+        )
+        self.text.setText(
+            "This identity was restored: publishing waits until you confirm your latest "
+            f"entry, so that your feed does not split in two. {found}"
+        )
+        self.show()
+
+    def _on_event(self, event: object) -> None:
+        news = isinstance(event, NodeWarning | FeedSynced | EntriesStored)
+        if (isinstance(event, LocalChanged) and event.what == "profile") or (self.waiting and news):
+            self.refresh()

@@ -256,3 +256,24 @@ def test_export_then_import_into_a_restored_copy(
     qtbot.waitUntil(lambda: stranger.backup_message.text() != "Importing…")
     assert "this backup belongs to" in stranger.backup_message.text()
     assert stranger.backup_message.styleSheet() != ""  # shown as an error
+
+
+def test_the_main_window_leads_a_restored_identity_to_confirm(
+    qtbot: Any, tmp_path: Path, second_runtime: Callable[[Path], Bridge]
+) -> None:
+    from lndesk.ui.main_window import IDENTITY, MainWindow
+
+    data_dir = _restored_with_peer_report(tmp_path, held=3)
+    window = MainWindow(second_runtime(data_dir), data_dir)
+    qtbot.addWidget(window)
+    window.show()
+    banner = window.restore_banner
+    qtbot.waitUntil(banner.isVisible)
+    assert "Peers report entry 3 as your latest." in banner.text.text()
+    banner.button.click()
+    assert window.nav.currentRow() == IDENTITY
+    panel = window.identity.restore_panel
+    qtbot.waitUntil(panel.isVisible)
+    panel.confirm(ask=lambda _parent, _status: True)
+    qtbot.waitUntil(banner.isHidden)
+    qtbot.waitUntil(panel.isHidden)
