@@ -35,7 +35,7 @@ from lndesk.p2p.admission import Admission, charge_want
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, PeerHolds, SyncProgress
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
-from lndesk.p2p.holes import hole_runs
+from lndesk.p2p.holes import HoleAsks, hole_runs
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.offload import checked_items
 from lndesk.p2p.ports import FeedSource, Held
@@ -244,6 +244,7 @@ class SyncClient:
         self.newest_first = newest_first
         self._on_stored = on_stored
         self._feed_locks: defaultdict[bytes, trio.Lock] = defaultdict(trio.Lock)
+        self._hole_asks = HoleAsks()
 
     async def sync_with(self, peer: Any, feeds: Sequence[bytes] | None = None) -> SessionReport:
         """One session with ``peer`` for ``feeds`` (default: every wanted feed).
@@ -370,12 +371,15 @@ class SyncClient:
         self, peer: Any, frames: FrameStream, offer: FeedHave, runs: list[tuple[int, int]]
     ) -> int:
         """Ask for held entries whose payloads are missing (lndesk.p2p.holes)."""
+        if not self._hole_asks.worth_asking(peer, offer, runs):
+            return 0
         filled = 0
         for first, last in runs:
             got, stop = await self._fetch_run(peer, frames, offer.key, first, last, offer)
             filled += got
             if stop:
                 break
+        self._hole_asks.note(peer, offer, runs, filled)
         return filled
 
     def _meeting_point(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> int | None:

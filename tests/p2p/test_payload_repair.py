@@ -130,3 +130,28 @@ async def test_a_targeted_fetch_fills_a_hole(tmp_path: Path) -> None:
         assert filled == 1
         assert holes(vic, ann_key) == [1, 3]
         assert texts_of(vic.service.store, ann_key) == [None, TEXTS[1], None]
+
+
+async def test_a_peer_that_filled_nothing_is_not_asked_for_the_same_holes_again(
+    tmp_path: Path,
+) -> None:
+    async with running_node(make_data_dir(tmp_path, "vic")) as vic:
+        ann_key = await stripped_follower(tmp_path, vic)
+        async with running_node(tmp_path / "mallory") as mal:
+            strip_served(mal)
+            asked: list[int] = []
+            source = mal.node.source
+            read_run = source.read_run
+
+            def counting(*args: Any) -> list[tuple[int, bytes, bytes | None]]:
+                asked.append(args[1])
+                return read_run(*args)
+
+            source.read_run = counting  # type: ignore[method-assign]
+            # Vic asked Mallory for the holes once already (the second sync in
+            # stripped_follower) and got nothing: the same holes are not asked again.
+            await vic.connect(mal)
+            await vic.node.sync_now(timeout=20)
+            await vic.node.sync_now(timeout=20)
+            assert asked == []
+            assert holes(vic, ann_key) == [1, 2, 3]
