@@ -167,3 +167,29 @@ def test_read_commands_work_on_read_only_media(
     assert "2 entries" in cli("export", "--out", str(tmp_path / "backup.lndesk"))
     cli("post", "cannot be written", expect=1)
     assert "Traceback" not in cli.err
+
+
+@pytest.mark.parametrize("path", ["publish", "index rebuilt at open", "reindex"])
+def test_a_damaged_last_own_entry_is_never_signed_again(cli: Cli, path: str) -> None:
+    """The last record, one of my posts, is damaged (a flipped byte in its payload). It
+    may be at peers already: whichever way lndesk meets the damage, the next post must
+    not take its position before peers have said how far my log goes."""
+    log_path = cli.data_dir / LOG_NAME
+    flip(log_path, log_path.stat().st_size - 5)
+    if path == "publish":
+        cli("post", "next", expect=1)
+        assert "your latest entry (7) is damaged" in cli.err
+        assert "`lndesk repair`" in cli.err
+        out = cli("repair")  # the advice
+        assert "lost here: your own feed, entries 7" in out
+        assert "restore-status" in out
+    elif path == "index rebuilt at open":
+        for name in (INDEX_NAME, INDEX_NAME + "-wal", INDEX_NAME + "-shm"):
+            (cli.data_dir / name).unlink(missing_ok=True)
+    else:
+        cli("reindex")
+    cli("post", "next", expect=1)
+    assert "restore-status" in cli.err
+    assert "note 6" not in cli("log")  # entry 7 is gone from here, and not re-signed
+    if path != "publish":
+        assert list(cli.data_dir.glob(f"{LOG_NAME}.cut-*.seen"))

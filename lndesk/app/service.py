@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lndesk.app.cuts import pause_for_cut_entries
 from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
 from lndesk.app.local import LocalState
 from lndesk.app.ownlog import (
@@ -154,10 +155,10 @@ class Service:
 
     def _open_store(self) -> Store:
         if not self._reading:
-            return Store(self.data_dir)
+            return self._checked(Store(self.data_dir))
         reason: Exception
         try:
-            return Store(self.data_dir)
+            return self._checked(Store(self.data_dir))
         except (PermissionError, IndexDamagedError, StoreCorruptError, DiskFullError) as exc:
             reason = exc
         except OSError as exc:
@@ -168,6 +169,19 @@ class Service:
         self.open_problem = reason
         store = Store.open_read_only(self.data_dir)
         store.warnings.insert(0, f"opened read-only: {reason}")
+        return store
+
+    def _checked(self, store: Store) -> Store:
+        """``store``, after pausing publishing if opening it cut a damaged own entry."""
+        try:
+            own = public_key_of(read_key_file(self.key_path))
+        except (LndeskError, OSError):
+            return store  # no key, or a damaged one: nothing of mine to protect here
+        try:
+            pause_for_cut_entries(self.data_dir, own, store.warnings.append)
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -480,7 +494,7 @@ class Service:
         """Rebuild the index; an unopened store is opened without reading the old index
         (which may be damaged past opening)."""
         if self._store is None:
-            self._store = Store(self.data_dir, reindex=True)
+            self._store = self._checked(Store(self.data_dir, reindex=True))
             return self._store.index.count_entries()
         return self.store.reindex()
 

@@ -92,6 +92,8 @@ def index_log(
 
 
 _UNFINISHED = ("incomplete record header", "incomplete record")
+CUT_SUFFIX = ".cut-"
+"""A cut damaged tail is saved as ``entries.log.cut-OFFSET`` before the cut."""
 
 
 def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
@@ -112,7 +114,7 @@ def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
             "That write never completed, so no post was lost."
         )
         return
-    saved = log_file.path.with_name(f"{log_file.path.name}.cut-{end.valid_end}")
+    saved = log_file.path.with_name(f"{log_file.path.name}{CUT_SUFFIX}{end.valid_end}")
     try:
         atomic_write(saved, tail, mode=0o600)
         kept = f"its bytes are saved in {saved}"
@@ -126,15 +128,23 @@ def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
     )
 
 
-def describe_damaged(data: bytes) -> str:
-    """ ", which held entry N of feed K" when damaged record bytes still name their entry."""
+def damaged_entry(data: bytes) -> Entry | None:
+    """The entry that damaged record bytes still hold, if it can be read (its signature
+    is not checked: this only names what was lost)."""
     body = data[8:]
     if len(body) < 12:
-        return ""
+        return None
     entry_len = int.from_bytes(body[10:12], "big")
     try:
-        entry = decode_entry(body[12 : 12 + entry_len])
+        return decode_entry(body[12 : 12 + entry_len])
     except (EntryError, ValueError):
+        return None
+
+
+def describe_damaged(data: bytes) -> str:
+    """ ", which held entry N of feed K" when damaged record bytes still name their entry."""
+    entry = damaged_entry(data)
+    if entry is None:
         return ""
     return f", which held entry {entry.seq} of the feed {short_key(entry.author)}"
 

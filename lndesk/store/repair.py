@@ -23,6 +23,7 @@ from lndesk.atomicfile import atomic_write, fsync_directory
 from lndesk.entry import decode_entry
 from lndesk.errors import EntryError
 from lndesk.store.logfile import HEADER_SIZE, KIND_ENTRY, MAGIC, LogFile, Record
+from lndesk.store.recovery import damaged_entry
 from lndesk.store.salvage import Damaged, salvage_scan
 from lndesk.store.store import INDEX_NAME, LOCK_NAME, LOG_NAME, Store, lock_directory
 
@@ -62,6 +63,11 @@ def repair_store(directory: Path) -> RepairReport:
             report.kept = len(records)
             if not report.damaged:
                 return report
+            damaged_names = []
+            for damaged in report.damaged:
+                entry = damaged_entry(log_file.tail(damaged.start, min(damaged.size, 70_000)))
+                if entry is not None:
+                    damaged_names.append((entry.author, entry.seq))
             report.saved = directory / time.strftime("damaged-%Y%m%d-%H%M%S.bin", time.gmtime())
             atomic_write(
                 report.saved, b"".join(log_file.tail(d.start, d.size) for d in report.damaged)
@@ -76,7 +82,10 @@ def repair_store(directory: Path) -> RepairReport:
     with Store(directory, reindex=True) as store:
         report.entries = store.index.count_entries()
     after = _held(records)
-    for key, seqs in (before or {}).items():
+    known = {key: set(seqs) for key, seqs in (before or {}).items()}
+    for author, seq in damaged_names:  # what damaged bytes still name, indexed or not
+        known.setdefault(author, set()).add(seq)
+    for key, seqs in known.items():
         gone = sorted(seqs - after.get(key, set()))
         if gone:
             report.lost[key] = gone

@@ -546,8 +546,12 @@ class Store(StoreReader):
         held = self.index.stored_ids(key, state.max_seq, state.max_seq).get(state.max_seq)
         entry = None
         if held is not None:
-            with contextlib.suppress(StoreCorruptError):
+            try:
                 entry = decode_entry(self.log.read(held[1]).entry)
+            except StoreCorruptError as exc:
+                raise StoreCorruptError(
+                    f"your latest entry ({state.max_seq}) is damaged in the log: {exc}"
+                ) from exc
         if (
             entry is None
             or entry.author != key
