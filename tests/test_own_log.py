@@ -221,3 +221,23 @@ def test_cli_confirm_log_without_a_running_node(
     assert "entry 4 of your log" in cli("post", "back")
     assert "publishing is allowed" in cli("restore-status")
     assert main(["--data-dir", str(data_dir), "restore-status"]) == 0
+
+
+def test_an_old_damaged_config_moved_aside_keeps_the_restored_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An older version's data dir: the flag only in config.json, and that file damaged.
+    The first command reads the settings, fails with advice, and the advice is followed
+    before anything else ran: publishing must still be paused."""
+    data_dir, _key, _items = _restored(tmp_path)
+    (data_dir / OWN_LOG_NAME).unlink()
+    config_path = data_dir / CONFIG_NAME
+    config_path.write_text('{"own_log": "restored", "port": 48')
+    cli = Cli(data_dir, capsys)
+    cli("network", expect=1)
+    command = re.search(r"`(mv [^`]+)`", cli.err)
+    assert command is not None
+    _mv, source, target = shlex.split(command.group(1))
+    Path(source).rename(target)
+    cli("post", "entry 1 of a 6-entry feed", expect=1)
+    assert "restore-status" in cli.err
