@@ -56,15 +56,20 @@ _URL_TOKEN = re.compile(
 )
 
 
+def _is_mark(char: str) -> bool:
+    """A combining mark that draws on the character before it (not a spacing one)."""
+    return unicodedata.category(char) in ("Mn", "Me")
+
+
 def clean_text(text: str) -> str:
     """``text`` without bidi and other control characters and without mark towers."""
     text = _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if not any(unicodedata.combining(c) for c in text):
+    if text.isascii():
         return text
     out: list[str] = []
     marks = 0
     for char in text:
-        if unicodedata.combining(char):
+        if _is_mark(char):
             marks += 1
             if marks > MAX_MARKS:
                 continue

@@ -163,18 +163,15 @@ def _images_and_links(
 
 def _tame_blocks(doc: QTextDocument) -> None:
     cursor = QTextCursor(doc)
+    widest = float(INDENT * MAX_DEPTH)
     block = doc.begin()
     while block.isValid():
         fmt = block.blockFormat()
-        changed = QTextBlockFormat(fmt)
-        if fmt.nonBreakableLines():
+        if fmt.nonBreakableLines() or fmt.leftMargin() > widest or fmt.indent() > MAX_DEPTH:
+            changed = QTextBlockFormat(fmt)
             changed.setNonBreakableLines(False)
-        level = fmt.intProperty(QTextFormat.Property.BlockQuoteLevel)
-        if level > 0 or fmt.leftMargin() > 0:
-            changed.setLeftMargin(min(fmt.leftMargin(), float(INDENT * MAX_DEPTH)))
-        if fmt.indent() > MAX_DEPTH:
-            changed.setIndent(MAX_DEPTH)
-        if changed != fmt:
+            changed.setLeftMargin(min(fmt.leftMargin(), widest))
+            changed.setIndent(min(fmt.indent(), MAX_DEPTH))
             cursor.setPosition(block.position())
             cursor.setBlockFormat(changed)
         text_list = block.textList()
@@ -182,11 +179,12 @@ def _tame_blocks(doc: QTextDocument) -> None:
             list_format = text_list.format()
             list_format.setIndent(MAX_DEPTH)
             text_list.setFormat(list_format)
-        if fmt.headingLevel() > 0:
+        level = fmt.headingLevel()
+        if level > 0:
             heading = QTextCharFormat()
             heading.setProperty(
                 QTextFormat.Property.FontSizeAdjustment,
-                min(MAX_HEADING_STEP, max(0, 4 - fmt.headingLevel())),
+                min(MAX_HEADING_STEP, max(0, 4 - level)),
             )
             cursor.setPosition(block.position())
             cursor.setPosition(

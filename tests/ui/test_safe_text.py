@@ -36,6 +36,8 @@ def test_clean_text_drops_bidi_controls_and_mark_towers_but_keeps_scripts() -> N
     assert clean_text("a\u2066b\u2069c\u200fd") == "abcd"
     assert clean_text("שלום مرحبا") == "שלום مرحبا"
     assert clean_text("e" + "\u0301" * 50) == "e" + "\u0301" * 3
+    assert clean_text("o" + "\u20dd" * 50 + "k") == "o" + "\u20dd" * 3 + "k"  # enclosing marks
+    assert clean_text("नमस्ते") == "नमस्ते"  # spacing marks are letters' parts
     assert clean_text("line\r\nnext\x07") == "line\nnext"
 
 
