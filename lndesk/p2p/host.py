@@ -12,6 +12,8 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
 * Connection counts and the AutoConnector's watermarks are a desktop's: it keeps about
   8 connections (the midpoint of the watermarks) instead of dialling towards 200 every
   30 seconds, and prunes above 12.
+* py-libp2p's 7-line ERROR for every stream that could not be opened (a peer's ``na``
+  included) is one DEBUG line (``lndesk.p2p.unsupported``): the callers log their own.
 * The host key is derived from the identity seed, so the peer ID *is* the user's key and
   "who serves Ann's feed" and "is this Ann" need no extra mapping.
 * ``dial()`` tries each known address of a peer in turn. py-libp2p's ``connect`` dials
@@ -55,6 +57,7 @@ from libp2p.utils.address_validation import get_available_interfaces
 from lndesk.errors import DialError, ListenError
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.inbound import release_inbound_cap
+from lndesk.p2p.unsupported import quiet_stream_open_errors
 
 if TYPE_CHECKING:
     from libp2p.abc import IHost
@@ -364,5 +367,6 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     # keep their own schedules.
     network: Any = host.get_network()
     network.retry_config = RetryConfig(max_retries=1, initial_delay=0.1)
+    quiet_stream_open_errors()
     release_inbound_cap(host)
     return host

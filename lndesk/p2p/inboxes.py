@@ -47,7 +47,7 @@ from lndesk.errors import (
     SizeError,
     StoreError,
 )
-from lndesk.p2p.catchup import MAX_REFS, CatchupClient
+from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, MAX_REFS, CatchupClient
 from lndesk.p2p.events import EventSink, NodeWarning
 from lndesk.p2p.fetch import MISSING, RefFetcher, missing_refs, ref_state
 from lndesk.p2p.gossip import HeadGossip
@@ -56,6 +56,7 @@ from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.profiles import ProfileClient
 from lndesk.p2p.sessions import PeerMisbehaved, Penalise
+from lndesk.p2p.unsupported import Unsupported, is_not_supported
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ class Inboxes:
         self._queued = 0
         self._tried: dict[tuple[bytes, int], float] = {}
         self._catching_up: set[Any] = set()
+        self.catchup_unsupported = Unsupported(CATCHUP_PROTOCOL_ID)
+        """Peers that said ``na`` to inbox catch-up: not asked again for a while."""
         self._since: dict[Any, int] = {}
         self._locks: dict[Any, trio.Lock] = {}
         self._idle = trio.Event()
@@ -251,7 +254,11 @@ class Inboxes:
 
     def catch_up_soon(self, peer: Any) -> None:
         """Ask ``peer`` for entries addressed to this node, unless already asking it."""
-        if self._nursery is None or peer in self._catching_up:
+        if (
+            self._nursery is None
+            or peer in self._catching_up
+            or self.catchup_unsupported.skips(peer)
+        ):
             return
         self._catching_up.add(peer)
         self._begin()
@@ -277,7 +284,10 @@ class Inboxes:
         except StoreError as exc:
             self._emit(NodeWarning(f"Could not store replies or mentions: {exc}"))
         except Exception as exc:  # the peer went away, or does not speak the protocol
-            logger.info("inbox catch-up with %s failed: %s", peer, exc)
+            if is_not_supported(exc):
+                self.catchup_unsupported.note(peer)
+            else:
+                logger.info("inbox catch-up with %s failed: %s", peer, exc)
         finally:
             self._catching_up.discard(peer)
             self._end()
