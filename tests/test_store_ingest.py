@@ -318,6 +318,9 @@ def test_tombstone_whose_ref_names_another_author_deletes_nothing(store: Store) 
 
     assert [item.deleted for item in store.feed_entries(CAROL.public_key)] == [False, False]
     assert seqs(store.timeline(CAROL.public_key)) == [1]
+    # and the post keeps its payload: the tombstone dropped nothing on the way in
+    held = {item.entry.seq: item.payload for item in store.feed_entries(CAROL.public_key)}
+    assert held == {1: post_payload, 2: payload}
 
 
 # --- refused batches ---------------------------------------------------------------

@@ -160,74 +160,134 @@ async def test_a_feed_that_was_not_asked_for_is_refused(tmp_path: Path) -> None:
         assert reader.store.index.count_entries() == 0
 
 
+async def test_a_batch_of_another_feed_than_asked_is_a_protocol_error(tmp_path: Path) -> None:
+    async with reader_of(tmp_path / "r", A) as reader, running_host() as liar:
+        liar.set_stream_handler(
+            SYNC_PROTOCOL,
+            scripted(frames.Have((frames.FeedHave(A, 3, 3),)), batch(B, wire(make_chain(BEN, 3)))),
+        )
+        cause = await misbehaves(reader, liar, lambda: reader.client().sync_with(liar.get_id()))
+        assert type(cause) is ProtocolError
+        assert str(cause) == "expected a batch of the requested feed"
+        assert reader.store.index.count_entries() == 0
+
+
+async def test_a_fork_proof_is_one_entry_in_one_batch(tmp_path: Path) -> None:
+    """Asked to prove a fork at entry 3, the server must send its entry 3 alone: a
+    second batch after the first (here the stored entry, then another one) is refused,
+    and no fork is recorded."""
+    chain = make_chain(ANN, 3)
+    other3 = make_chain(ANN, 1, start_seq=3, prev=chain[1][0].id, text="another entry 3")
+    loose = make_chain(ANN, 2, start_seq=4, prev=b"\x02" * 32)
+    async with reader_of(tmp_path / "r", A) as reader, running_host() as liar:
+        reader.store.ingest(A, wire(chain))
+        liar.set_stream_handler(
+            SYNC_PROTOCOL,
+            scripted(
+                frames.Have((frames.FeedHave(A, 5, 5),)),
+                batch(A, wire(loose)),  # 4..5, not linking to the stored 3
+                frames.Done(),
+                batch(A, wire(chain[2:])),  # asked for 3: the stored entry 3 ...
+                batch(A, wire(other3)),  # ... and then another one
+                frames.Done(),
+            ),
+        )
+        cause = await misbehaves(reader, liar, lambda: reader.client().sync_with(liar.get_id()))
+        assert type(cause) is ProtocolError
+        assert str(cause) == "expected one entry as proof of a fork"
+        assert reader.store.feed_state(A).forked_at is None
+
+
 # --- the server ------------------------------------------------------------------------
 
 
-async def test_the_server_refuses_a_get_over_request_entries(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s")
+@asynccontextmanager
+async def serving(
+    path: Path, limits: Limits, held: int
+) -> AsyncIterator[tuple[Any, dict[str, str]]]:
+    """A stream to a real sync server holding Ann's entries 1..held, and its penalties."""
+    store = Store(path)
     penalised: dict[str, str] = {}
     try:
-        async with running_host() as host, running_host() as greedy:
+        async with running_host() as host, running_host() as peer:
             me = public_key_of(host.get_id())
             assert me is not None
             feeds = StoreFeeds(store, me)
-            feeds.ingest(A, wire(make_chain(ANN, 3)))
+            feeds.ingest(A, wire(make_chain(ANN, held)))
             server = SyncServer(
                 feeds,
-                LIMITS,
+                limits,
                 events=lambda _event: None,
-                penalise=lambda peer, reason: penalised.__setitem__(str(peer), reason),
-                is_penalised=lambda peer: str(peer) in penalised,
+                penalise=lambda who, reason: penalised.__setitem__(str(who), reason),
+                is_penalised=lambda who: str(who) in penalised,
                 key_of=public_key_of,
             )
             host.set_stream_handler(SYNC_PROTOCOL, server.handle)
-            await greedy.connect(PeerInfo(host.get_id(), host.get_addrs()))
+            await peer.connect(PeerInfo(host.get_id(), host.get_addrs()))
             with trio.fail_after(WAIT):
-                stream = await greedy.new_stream(host.get_id(), [SYNC_PROTOCOL])
-                io = frames.FrameStream(stream, 1 << 20)
-                await io.send(frames.Want(((A, 0),)))
-                assert await io.receive() == frames.Have((frames.FeedHave(A, 3, 3),))
-                # One more than the cap: refused, although the server holds the start.
-                await io.send(frames.Get(A, 1, LIMITS.request_entries + 1))
-                answer = await io.receive()
-            assert answer == frames.Error(
-                "bad-request", f"get asks for more than {LIMITS.request_entries} entries"
-            )
-            assert str(greedy.get_id()) in penalised
+                stream = await peer.new_stream(host.get_id(), [SYNC_PROTOCOL])
+                yield frames.FrameStream(stream, 1 << 20), penalised
     finally:
         store.close()
+
+
+async def test_the_server_refuses_a_get_over_request_entries(tmp_path: Path) -> None:
+    async with serving(tmp_path / "s", LIMITS, 3) as (io, penalised):
+        await io.send(frames.Want(((A, 0),)))
+        assert await io.receive() == frames.Have((frames.FeedHave(A, 3, 3),))
+        # One more than the cap: refused, although the server holds the start.
+        await io.send(frames.Get(A, 1, LIMITS.request_entries + 1))
+        assert await io.receive() == frames.Error(
+            "bad-request", f"get asks for more than {LIMITS.request_entries} entries"
+        )
+        assert len(penalised) == 1
 
 
 async def test_the_server_serves_a_get_at_the_cap(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s")
-    try:
-        async with running_host() as host, running_host() as reader:
-            me = public_key_of(host.get_id())
-            assert me is not None
-            feeds = StoreFeeds(store, me)
-            feeds.ingest(A, wire(make_chain(ANN, 3)))
-            server = SyncServer(
-                feeds,
-                LIMITS,
-                events=lambda _event: None,
-                penalise=lambda _peer, _reason: None,
-                is_penalised=lambda _peer: False,
-                key_of=public_key_of,
-            )
-            host.set_stream_handler(SYNC_PROTOCOL, server.handle)
-            await reader.connect(PeerInfo(host.get_id(), host.get_addrs()))
-            with trio.fail_after(WAIT):
-                stream = await reader.new_stream(host.get_id(), [SYNC_PROTOCOL])
-                io = frames.FrameStream(stream, 1 << 20)
-                await io.send(frames.Want(((A, 0),)))
-                await io.receive()
-                await io.send(frames.Get(A, 1, LIMITS.request_entries))
-                sent = await io.receive()
-                assert isinstance(sent, frames.Batch) and len(sent.items) == 3
-                await io.send(frames.Ack(3))
-                assert await io.receive() == frames.Done()
-    finally:
-        store.close()
+    async with serving(tmp_path / "s", LIMITS, 3) as (io, penalised):
+        await io.send(frames.Want(((A, 0),)))
+        await io.receive()
+        await io.send(frames.Get(A, 1, LIMITS.request_entries))
+        sent = await io.receive()
+        assert isinstance(sent, frames.Batch) and len(sent.items) == 3
+        await io.send(frames.Ack(3))
+        assert await io.receive() == frames.Done()
+        assert not penalised
+
+
+async def test_the_server_refuses_a_want_over_want_feeds(tmp_path: Path) -> None:
+    limits = Limits(want_feeds=3)
+    async with serving(tmp_path / "s", limits, 1) as (io, penalised):
+        keys = [make_identity(10 + n).public_key for n in range(4)]
+        await io.send(frames.Want(tuple((key, 0) for key in keys)))
+        assert await io.receive() == frames.Error("bad-request", "want names more than 3 feeds")
+        assert len(penalised) == 1
+
+
+async def test_a_session_must_start_with_want(tmp_path: Path) -> None:
+    async with serving(tmp_path / "s", LIMITS, 1) as (io, penalised):
+        await io.send(frames.Get(A, 1, 1))
+        assert await io.receive() == frames.Error(
+            "bad-request", "a sync session must start with want"
+        )
+        assert len(penalised) == 1
+
+
+async def test_the_server_keeps_at_most_window_batches_unacknowledged(tmp_path: Path) -> None:
+    limits = Limits(batch_entries=1, window=2)
+    async with serving(tmp_path / "s", limits, 5) as (io, penalised):
+        await io.send(frames.Want(((A, 0),)))
+        await io.receive()
+        await io.send(frames.Get(A, 1, 5))
+        for _ in range(limits.window):
+            assert isinstance(await io.receive(), frames.Batch)
+        # The server now waits for an ack, so what it reads next must be one; a third
+        # batch would mean it does not wait.
+        await io.send(frames.Get(A, 1, 1))
+        assert await io.receive() == frames.Error(
+            "bad-request", "expected an ack while sending batches"
+        )
+        assert len(penalised) == 1
 
 
 # --- targeted fetch ----------------------------------------------------------------------

@@ -1,0 +1,516 @@
+"""Mutation testing of the checks that keep forged, broken and hostile data out.
+
+Each mutant below is a one-line (or one-condition) change to a security or integrity
+check in the entry format, deterministic CBOR, store ingest or the sync reader and
+server. For each, this script writes the mutated file into a temporary copy of the
+source tree (never the working tree), runs only the tests named for it there, and
+reports whether they failed (the mutant is *killed*) or passed (it *survived*: no test
+protects that check). A mutant whose original text is no longer found exactly once is
+reported *stale*: update its snippet.
+
+Run from the project root::
+
+    python scripts/mutate.py            # every mutant
+    python scripts/mutate.py -k sync    # mutants whose name contains "sync"
+    python scripts/mutate.py --list
+
+It exits non-zero unless every mutant is killed. It is not part of CI: it runs the
+named test files once per mutant (a few minutes in all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 300  # seconds per mutant; a mutant that hangs the tests counts as killed
+
+VECTORS = ("tests/test_vectors.py", "tests/test_ingest_vectors.py")
+ENTRY = ("tests/test_entry.py", "tests/test_entry_parser.py", *VECTORS)
+CANONICAL = ("tests/test_canonical.py", "tests/test_vectors.py")
+INGEST = ("tests/test_store_ingest.py", "tests/test_ingest_vectors.py")
+SYNC = ("tests/p2p/test_sync.py", "tests/p2p/test_sync_rules.py", "tests/test_network_vectors.py")
+WIRE = ("tests/test_network_vectors.py",)
+FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    original: str
+    replacement: str
+    tests: tuple[str, ...]
+
+
+MUTANTS = [
+    # --- store ingest (lndesk/store/ingest.py) ------------------------------------------
+    Mutant(
+        "ingest: a batch starting at a stored entry counts as anchored",
+        "lndesk/store/ingest.py",
+        "anchored = last.seq in stored",
+        "anchored = first.seq in stored",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: the last signature of an unanchored batch is not checked",
+        "lndesk/store/ingest.py",
+        "    if not anchored:\n        try:\n            last.verify_signature()",
+        "    if False:\n        try:\n            last.verify_signature()",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: a conflicting entry is kept as fork proof without checking its signature",
+        "lndesk/store/ingest.py",
+        "            entry.verify_signature()\n            plan.fork_proof = entry",
+        "            plan.fork_proof = entry",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: a conflicting entry at a stored seq is not noticed",
+        "lndesk/store/ingest.py",
+        "if held is not None and held[0] != entry.id:",
+        "if False:",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: the first entry need not link to the stored entry before it",
+        "lndesk/store/ingest.py",
+        "if below is not None and first.prev != below[0]:",
+        "if False:",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: the stored successor need not name the last entry",
+        "lndesk/store/ingest.py",
+        "if stored_prev(last.seq + 1) != last.id:",
+        "if False:",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: a batch of more than 10000 entries is accepted",
+        "lndesk/store/ingest.py",
+        "if len(items) > MAX_BATCH:",
+        "if False:",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: an entry of another author than the feed is accepted",
+        "lndesk/store/ingest.py",
+        "        if entry.author != author:\n            raise ChainError(",
+        "        if False:\n            raise ChainError(",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: a payload is not checked against its entry",
+        "lndesk/store/ingest.py",
+        "        if payload is not None:\n            entry.check_payload(payload)",
+        "        if False:\n            entry.check_payload(payload)",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: the entries of a batch need not link",
+        "lndesk/store/ingest.py",
+        "    authenticate_range(entries, trusted_last=True)",
+        "    pass",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: stored entries are stored again",
+        "lndesk/store/ingest.py",
+        "        if entry.seq in stored:\n            plan.duplicates += 1",
+        "        if False:\n            plan.duplicates += 1",
+        INGEST,
+    ),
+    # --- tombstones (lndesk/store/refs.py) ----------------------------------------------
+    Mutant(
+        "tombstone: another author's tombstone deletes",
+        "lndesk/store/refs.py",
+        "if content.ref.author == author and content.ref.seq < entry.seq:",
+        "if content.ref.seq < entry.seq:",
+        ("tests/test_store_ingest.py", "tests/test_store_purge.py"),
+    ),
+    # --- entries (lndesk/entry.py) ------------------------------------------------------
+    Mutant(
+        "entry: the signature is not verified",
+        "lndesk/entry.py",
+        "            verify_signature(self.author, self.signed_message(), self.signature)",
+        "            pass",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: the signed message lacks the context prefix",
+        "lndesk/entry.py",
+        'return SIGNATURE_CONTEXT + b"\\x88" + self.raw[1:-_SIGNATURE_TAIL]',
+        'return b"\\x88" + self.raw[1:-_SIGNATURE_TAIL]',
+        ENTRY,
+    ),
+    Mutant(
+        "entry: a payload is checked by its size only",
+        "lndesk/entry.py",
+        "if len(payload) != self.payload_size or blake2b_256(payload) != self.payload_hash:",
+        "if len(payload) != self.payload_size:",
+        ENTRY,
+    ),
+    Mutant(
+        "range: seqs need not be consecutive when prev links",
+        "lndesk/entry.py",
+        "if after.seq != before.seq + 1 or after.prev != before.id:",
+        "if after.prev != before.id:",
+        ENTRY,
+    ),
+    Mutant(
+        "range: prev need not be the id of the entry before",
+        "lndesk/entry.py",
+        "if after.seq != before.seq + 1 or after.prev != before.id:",
+        "if after.seq != before.seq + 1:",
+        ENTRY,
+    ),
+    Mutant(
+        "range: a run may mix authors",
+        "lndesk/entry.py",
+        "        if after.author != author:\n            raise ChainError(",
+        "        if False:\n            raise ChainError(",
+        ENTRY,
+    ),
+    Mutant(
+        "range: the last signature is not checked",
+        "lndesk/entry.py",
+        "    if not trusted_last:\n        entries[-1].verify_signature()",
+        "    if False:\n        entries[-1].verify_signature()",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: a 513-byte entry is accepted",
+        "lndesk/entry.py",
+        "if len(raw) > MAX_ENTRY_SIZE:",
+        "if len(raw) > MAX_ENTRY_SIZE + 1:",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: bytes after the signature are ignored",
+        "lndesk/entry.py",
+        "if end != len(raw):",
+        "if end > len(raw):",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: seq 0 is accepted",
+        "lndesk/entry.py",
+        '    if not 1 <= seq <= MAX_SEQ:\n        raise DecodeError("entry sequence',
+        '    if not 0 <= seq <= MAX_SEQ:\n        raise DecodeError("entry sequence',
+        ENTRY,
+    ),
+    Mutant(
+        "entry: a later entry may have prev null",
+        "lndesk/entry.py",
+        "if (seq == 1) != (prev is None):",
+        "if seq == 1 and prev is not None:",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: a timestamp of 2^53 is accepted",
+        "lndesk/entry.py",
+        "    if claimed_ms > MAX_TIMESTAMP_MS:",
+        "    if claimed_ms > MAX_TIMESTAMP_MS + 1:",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: a payload size over 65536 is accepted",
+        "lndesk/entry.py",
+        '_ -")\n    if payload_size > MAX_PAYLOAD_SIZE:',
+        '_ -")\n    if False:',
+        ENTRY,
+    ),
+    Mutant(
+        "entry: integers need not be in shortest form",
+        "lndesk/entry.py",
+        "if value < _UINT_MINIMUM[size]:",
+        "if False:",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: byte strings of any length are read as 32 or 64",
+        "lndesk/entry.py",
+        "if raw[pos] != 0x58 or raw[pos + 1] != size:",
+        "if raw[pos] != 0x58:",
+        ENTRY,
+    ),
+    # --- deterministic CBOR (lndesk/canonical.py) ---------------------------------------
+    Mutant(
+        "cbor: keys of one length need not be in bytewise order",
+        "lndesk/canonical.py",
+        "if size < previous_len or (size == previous_len and encoded <= previous):",
+        "if size < previous_len:",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: a longer key may come first",
+        "lndesk/canonical.py",
+        "if size < previous_len or (size == previous_len and encoded <= previous):",
+        "if size == previous_len and encoded <= previous:",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: one level deeper is accepted",
+        "lndesk/canonical.py",
+        "if depth >= MAX_DEPTH:",
+        "if depth > MAX_DEPTH:",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: integers beyond 64 bits are accepted",
+        "lndesk/canonical.py",
+        "if not _INT_MIN <= value <= _INT_MAX:",
+        "if False:",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: map keys need not be text",
+        "lndesk/canonical.py",
+        "            if type(key) is not str:\n",
+        "            if False:\n",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: the input need not re-encode to itself",
+        "lndesk/canonical.py",
+        "if cbor2.dumps(value) != data:",
+        "if False:",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: floats and other values are allowed",
+        "lndesk/canonical.py",
+        '    raise DecodeError(f"CBOR value of type {kind.__name__} '
+        'is not allowed in lndesk data")',
+        "    return",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: indefinite lengths are decoded",
+        "lndesk/canonical.py",
+        "allow_indefinite=False,",
+        "allow_indefinite=True,",
+        CANONICAL,
+    ),
+    Mutant(
+        "cbor: duplicate keys are decoded",
+        "lndesk/canonical.py",
+        "allow_duplicate_keys=False,",
+        "allow_duplicate_keys=True,",
+        CANONICAL,
+    ),
+    # --- sync frames (lndesk/p2p/wire.py) -----------------------------------------------
+    Mutant(
+        "wire: get may end below its first seq",
+        "lndesk/p2p/wire.py",
+        '    if last < first:\n        raise ProtocolError("get: last is below first")',
+        '    if False:\n        raise ProtocolError("get: last is below first")',
+        WIRE,
+    ),
+    Mutant(
+        "wire: get may start at seq 0",
+        "lndesk/p2p/wire.py",
+        'first, last = _seq(doc["first"], zero=False), _seq(doc["last"], zero=False)',
+        'first, last = _seq(doc["first"]), _seq(doc["last"], zero=False)',
+        WIRE,
+    ),
+    Mutant(
+        "wire: sequence numbers over 2^53-1 are accepted",
+        "lndesk/p2p/wire.py",
+        "if type(value) is not int or not (0 if zero else 1) <= value <= MAX_SEQ:",
+        "if type(value) is not int or not (0 if zero else 1) <= value:",
+        WIRE,
+    ),
+    Mutant(
+        "wire: a feed key of any length is accepted",
+        "lndesk/p2p/wire.py",
+        "if type(value) is not bytes or len(value) != KEY_SIZE:",
+        "if type(value) is not bytes:",
+        WIRE,
+    ),
+    # --- the sync reader and server (lndesk/p2p/sync.py) --------------------------------
+    Mutant(
+        "sync: a server may offer feeds that were not asked for",
+        "lndesk/p2p/sync.py",
+        "if not {offer.key for offer in have.feeds} <= set(asked):",
+        "if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: the server serves a get over request_entries",
+        "lndesk/p2p/sync.py",
+        "if message.last - message.first + 1 > self.limits.request_entries:",
+        "if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: the server takes a want over want_feeds",
+        "lndesk/p2p/sync.py",
+        "if len(first.feeds) > self.limits.want_feeds:",
+        "if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a batch may reach outside the range asked",
+        "lndesk/p2p/sync.py",
+        "        if not first <= seq <= last:",
+        "        if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a batch of another feed than the one asked is taken",
+        "lndesk/p2p/sync.py",
+        "if not isinstance(message, Batch) or message.feed != key:",
+        "if not isinstance(message, Batch):",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a server claiming a height may send nothing of it",
+        "lndesk/p2p/sync.py",
+        "                    if first <= offer.height:",
+        "                    if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: the server does not wait for acks (window)",
+        "lndesk/p2p/sync.py",
+        "while unacked >= limits.window:",
+        "while unacked > limits.window:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a fork proof may be several batches",
+        "lndesk/p2p/sync.py",
+        "if not isinstance(message, Batch) or message.feed != key or proof:",
+        "if not isinstance(message, Batch) or message.feed != key:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a session may start with another message than want",
+        "lndesk/p2p/sync.py",
+        "if not isinstance(first, Want):",
+        "if first is None:",
+        SYNC,
+    ),
+    # --- targeted fetch (lndesk/p2p/fetch.py) -------------------------------------------
+    Mutant(
+        "fetch: a peer claiming a height may send nothing of it",
+        "lndesk/p2p/fetch.py",
+        "if not received and seq <= offer.height:",
+        "if False:",
+        FETCH,
+    ),
+    Mutant(
+        "fetch: an answer may hold more than the one entry",
+        "lndesk/p2p/fetch.py",
+        "                or len(message.items) != 1\n",
+        "",
+        FETCH,
+    ),
+]
+
+
+def copy_tree(target: Path) -> None:
+    """The parts of the project the tests read: code, tests, docs and configuration."""
+    for name in ("lndesk", "tests", "docs", "resources", "scripts"):
+        shutil.copytree(
+            ROOT / name,
+            target / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, target / name)
+
+
+def run_tests(tree: Path, tests: tuple[str, ...]) -> tuple[bool, str]:
+    """Whether ``tests`` pass in ``tree`` (with lndesk imported from it), and the tail
+    of their output."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(tree)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
+    try:
+        done = subprocess.run(
+            command, cwd=tree, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return False, f"timed out after {TIMEOUT} s"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return done.returncode == 0, lines[-1] if lines else ""
+
+
+def check_import(tree: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    out = subprocess.run(
+        [sys.executable, "-c", "import lndesk; print(lndesk.__file__)"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(out).resolve().is_relative_to(tree.resolve()):
+        raise SystemExit(f"the copy would test {out}, not the mutated tree: stopping")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", default="", help="only mutants whose name contains this")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = parser.parse_args()
+    mutants = [m for m in MUTANTS if args.k in m.name]
+    if args.list:
+        for mutant in mutants:
+            print(f"{mutant.path}: {mutant.name}")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="lndesk-mutants-") as temp:
+        tree = Path(temp)
+        copy_tree(tree)
+        check_import(tree)
+        baseline = tuple(dict.fromkeys(t for m in mutants for t in m.tests))
+        passed, tail = run_tests(tree, baseline)
+        if not passed:
+            print(f"the tests fail without any mutant: {tail}")
+            return 2
+        killed, survived, stale = [], [], []
+        for number, mutant in enumerate(mutants, 1):
+            path = tree / mutant.path
+            source = path.read_text(encoding="utf-8")
+            if source.count(mutant.original) != 1:
+                stale.append(mutant)
+                print(f"[{number}/{len(mutants)}] STALE    {mutant.name}")
+                continue
+            path.write_text(source.replace(mutant.original, mutant.replacement), "utf-8")
+            started = time.monotonic()
+            try:
+                passed, tail = run_tests(tree, mutant.tests)
+            finally:
+                path.write_text(source, encoding="utf-8")
+            seconds = time.monotonic() - started
+            verdict = "SURVIVED" if passed else "killed  "
+            (survived if passed else killed).append(mutant)
+            print(f"[{number}/{len(mutants)}] {verdict} {mutant.name} ({seconds:.0f} s)")
+            if passed:
+                print(f"    {mutant.path}: no test in {', '.join(mutant.tests)} fails")
+    tested = len(killed) + len(survived)
+    rate = 100 * len(killed) / tested if tested else 0.0
+    print(
+        f"\n{len(killed)} killed, {len(survived)} survived, {len(stale)} stale"
+        f" of {len(mutants)} mutants: kill rate {rate:.1f}%"
+    )
+    return 0 if not survived and not stale else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
