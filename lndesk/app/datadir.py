@@ -10,8 +10,11 @@ Layout of a data directory::
     local.sqlite3  this device's private state: bookmarks, mutes, read marks, follow sources
     ui.ini         the desktop app's preferences (window geometry, notifications, theme)
     entries.log    the append-only log (source of truth)
-    index.sqlite3  the rebuildable index
+    index.sqlite3  the rebuildable index (``.new`` while `reindex` builds its replacement)
     store.lock     held by the process that has the directory open
+    entries.log.cut-OFFSET   the bytes of a damaged last record cut off the log (``.seen``
+                   once a cut entry of the own feed has paused publishing)
+    damaged-TIME.bin         damaged byte ranges moved out of the log by `lndesk repair`
 """
 
 from __future__ import annotations
