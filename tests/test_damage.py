@@ -193,3 +193,41 @@ def test_a_damaged_last_own_entry_is_never_signed_again(cli: Cli, path: str) -> 
     assert "note 6" not in cli("log")  # entry 7 is gone from here, and not re-signed
     if path != "publish":
         assert list(cli.data_dir.glob(f"{LOG_NAME}.cut-*.seen"))
+
+
+def fill(path: Path) -> None:
+    """Write ``path`` until the disk under it is full."""
+    with path.open("wb") as file:
+        try:
+            while True:
+                file.write(bytes(65536))
+                file.flush()
+        except OSError:
+            pass
+
+
+def test_commands_on_a_really_full_disk_end_in_words(
+    read_only_media: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(``read_only_media`` is a 64 MB tmpfs; here it stays writable and is filled.)"""
+    cli = Cli(read_only_media / "ann", capsys)
+    cli("init", "--name", "Ann")
+    cli("post", "written before the disk filled")
+    fill(read_only_media / "filler")
+
+    cli("post", "no room", expect=1)
+    assert "the disk is full: 0.0 MB free, lndesk needs 20 MB" in cli.err
+    assert "everything verifies" in cli("verify")
+    assert "written before the disk filled" in cli("log")
+    assert cli("id").startswith("lnd1")
+    cli(
+        "connect",
+        "/ip4/127.0.0.1/tcp/9/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA",
+        expect=None,
+    )
+    assert "Traceback" not in cli.err + cli.out
+    assert "lndesk: error: the disk is full" in cli.err
+
+    (read_only_media / "filler").unlink()
+    cli("post", "room again")
+    assert "room again" in cli("log")
