@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pytest
 from node_helpers import make_data_dir, running_node
 
 from lndesk.app.diskwatch import PAUSED, RESUMED
 from lndesk.app.service import Service
+from lndesk.errors import DiskFullError
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import Event, NodeWarning
+from lndesk.store.index import Index
+from lndesk.store.verify import verify_store
 
 WAIT = 30.0
 POSTS = 5
@@ -46,3 +52,38 @@ async def test_a_full_disk_pauses_syncing_and_room_resumes_it(tmp_path: Path) ->
         assert bo_node.app.disk.check() is None
         assert RESUMED in warnings(bo_node.log.events)
         await bo_node.wait_height(ann_key, POSTS, WAIT)
+
+
+async def test_a_new_follower_syncs_a_feed_published_while_the_index_was_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ann's node keeps running while her index cannot be written: each post reaches the
+    log, or is refused, and none takes a position twice. A new follower then gets it all."""
+    ann_dir, cy_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "cy")
+    async with running_node(ann_dir) as ann_node:
+        await ann_node.post("before")
+        acknowledged = []
+        with monkeypatch.context() as patch:
+            patch.setattr(Index, "add_entries", _index_full)
+            for number in range(4):
+                try:
+                    acknowledged.append(await ann_node.post(f"while full {number}"))
+                except DiskFullError:
+                    pass
+        acknowledged.append(await ann_node.post("after"))
+        assert [entry.seq for entry in acknowledged] == [2, 3]  # after 'before'
+        with Service(cy_dir, lazy=True) as cy:
+            cy_key = cy.public_key
+        async with running_node(cy_dir) as cy_node:
+            await cy_node.follow(ann_node)
+            await cy_node.connect(ann_node)
+            await cy_node.wait_height(ann_node, 3, WAIT)
+            held = {row.seq: row.id for row in cy_node.service.store.feed_rows(ann_node.key)}
+        assert cy_key != ann_node.key
+    assert held[2] == acknowledged[0].id and held[3] == acknowledged[1].id
+    with Service(ann_dir) as ann:
+        assert verify_store(ann.store).ok
+
+
+def _index_full(*_args: Any, **_kwargs: Any) -> Any:
+    raise sqlite3.OperationalError("database or disk is full")
