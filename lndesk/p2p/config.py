@@ -81,6 +81,10 @@ class NodeConfig:
     """Seconds between re-announcing held feeds as DHT provider records."""
     penalty_seconds: float = 600.0
     """How long a peer that sent bad data is refused."""
+    dht_loopback: bool = False
+    """Dial loopback addresses learned from the DHT (only for many nodes on one machine,
+    as in tests): by default a node never dials its own machine because a stranger said
+    so (``lndesk.p2p.dialable``)."""
     newest_first: bool = True
     """When far behind on a feed, fetch its newest entries first (a readable timeline soon)."""
     limits: Limits = field(default_factory=Limits)

@@ -135,12 +135,16 @@ async def _close_network(host: IHost) -> None:
                 nursery.start_soon(quietly, conn.muxed_conn.close)
 
 
-async def dial(host: IHost, info: PeerInfo) -> None:
+AddressFilter = Callable[[Sequence[multiaddr.Multiaddr]], list[multiaddr.Multiaddr]]
+
+
+async def dial(host: IHost, info: PeerInfo, *, only: AddressFilter | None = None) -> None:
     """Connect to ``info.peer_id``: each of ``info.addrs``, then the other addresses the
     peerstore knows, one at a time, until one connects.
 
     Raises ``DialError`` naming each address and why it failed. Relay (``p2p-circuit``)
-    addresses are left to :mod:`lndesk.p2p.relay`.
+    addresses are left to :mod:`lndesk.p2p.relay`. ``only`` keeps the addresses that may
+    be dialled, of both kinds (``lndesk.p2p.dialable``).
     """
     peer = info.peer_id
     # One dial per peer at a time: each narrows the peerstore to the address it tries,
@@ -149,13 +153,13 @@ async def dial(host: IHost, info: PeerInfo) -> None:
     lock = locks.setdefault(peer, trio.Lock())
     try:
         async with lock:
-            await _dial_addresses(host, info)
+            await _dial_addresses(host, info, only)
     finally:
         if not lock.locked() and not lock.statistics().tasks_waiting:
             locks.pop(peer, None)
 
 
-async def _dial_addresses(host: IHost, info: PeerInfo) -> None:
+async def _dial_addresses(host: IHost, info: PeerInfo, only: AddressFilter | None) -> None:
     peer = info.peer_id
     if peer in host.get_connected_peers():
         return
@@ -165,6 +169,8 @@ async def _dial_addresses(host: IHost, info: PeerInfo) -> None:
     except PeerStoreError:
         known = []
     candidates = dial_order(info.addrs, known)
+    if only is not None:
+        candidates = only(candidates)
     if not candidates:
         raise DialError(f"no address to dial for {peer}")
     failures: list[str] = []

@@ -16,7 +16,7 @@ What the node does with a connection (sync, inbox catch-up) is :mod:`lndesk.p2p.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from libp2p.peer.peerstore import PeerStoreError
 
 from lndesk.errors import AddressError, DialError, NetworkError
 from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.dialable import DialLimiter, dialable, local_networks
 from lndesk.p2p.events import (
     AddressesChanged,
     EventSink,
@@ -47,6 +48,8 @@ from lndesk.p2p.watch import remote_address
 logger = logging.getLogger(__name__)
 
 MAX_RELAYS = 2
+FILTERED_SOURCES = ("dht", "mdns")
+"""Discovery sources whose addresses are filtered and whose dials are rate-limited."""
 PEERBOOK_DIALS = 8
 """Recently met peers dialled at start (besides bootstrap peers and mDNS)."""
 PEERBOOK_SAVE_SECONDS = 60.0
@@ -85,6 +88,8 @@ class Peering:
         self.relay = relay
         self.peerbook = peerbook
         self.penalties = PenaltyBox(config.penalty_seconds)
+        self.dials = DialLimiter()
+        """How often peers found by the DHT and mDNS are dialled."""
         self._emit = emit
         self._block = block
         """Drops a penalised peer's gossip (until ``unblock``)."""
@@ -186,6 +191,11 @@ class Peering:
         report it, dial it unless connected, and ask a bootstrap peer for a relay slot."""
         if info.peer_id == self.host.get_id() or self.is_penalised(info.peer_id):
             return
+        if source in FILTERED_SOURCES:
+            info = PeerInfo(info.peer_id, self._dialable(info.addrs, source))
+            if not info.addrs and info.peer_id not in self.host.get_connected_peers():
+                logger.debug("no address of %s (found by %s) is dialable", info.peer_id, source)
+                return
         key = public_key_of(info.peer_id)
         if key is not None:
             self._emit(PeerFound(key, source))
@@ -193,12 +203,28 @@ class Peering:
             self._nursery.start_soon(self._try_relay, info)
         if info.peer_id in self.host.get_connected_peers() or self._nursery is None:
             return
+        if source in FILTERED_SOURCES and not self.dials.allow(info.peer_id):
+            logger.debug("not dialling %s (found by %s) again so soon", info.peer_id, source)
+            return
         self._nursery.start_soon(self._dial_quietly, info, source)
 
+    def _dialable(self, addrs: Sequence[multiaddr.Multiaddr], source: str) -> list[Any]:
+        return dialable(
+            addrs,
+            source,
+            lan=local_networks(self.host.get_addrs()),
+            dht_loopback=self.config.dht_loopback,
+        )
+
     async def _dial_quietly(self, info: PeerInfo, source: str) -> None:
+        # The peerstore may hold more addresses of the peer (the DHT puts what other
+        # peers said there): those are filtered like the found ones.
+        only = None
+        if source in FILTERED_SOURCES:
+            only = lambda addrs: self._dialable(addrs, source)  # noqa: E731
         try:
             with trio.fail_after(DIAL_SECONDS):
-                await dial(self.host, info)
+                await dial(self.host, info, only=only)
         except Exception as exc:  # found peers are often stale; not worth more than a log line
             logger.info("could not reach %s (found by %s): %s", info.peer_id, source, exc)
 
