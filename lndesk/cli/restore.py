@@ -44,7 +44,8 @@ def print_status(status: RestoreStatus) -> None:
     if status.confirmed:
         print("Your own log is known here; publishing is allowed.")
         return
-    print(f"{status.summary()}; entries 1..{status.held} are here")
+    here = f"entries 1..{status.held} are here" if status.held else "none of it is here yet"
+    print(f"{status.summary()}; {here}")
     print(status.advice())
 
 
