@@ -75,3 +75,22 @@ def test_edit_and_reading_list(ann: Cli) -> None:
     assert "reading list: Fractions for ages 8-10 (update of" in log
     assert "reading list: Fractions\n" not in log  # only a list's current state is shown
     ann("edit", "0" * 12, "nothing", expect=1)
+
+
+def test_a_peers_escape_sequences_never_reach_the_terminal(ann: Cli, lea: Cli) -> None:
+    question = first_id(ann("post", "How do you teach fractions?", "--question"))
+    carry(ann.data_dir, lea.data_dir)
+    hostile = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]0;pwned\x07 strips \u202eeciluJ fractions"
+    lea("reply", question, hostile)
+    lea("post", f"fractions again {hostile}")
+    carry(lea.data_dir, ann.data_dir)
+    lea_key = lea("id").splitlines()[0]
+    shown = [
+        ann("inbox", "--requests"),
+        ann("search", "fractions"),
+        ann("search", "strips"),
+        ann("log", "--author", lea_key),
+    ]
+    for out in shown:
+        assert "strips" in out and "eciluJ" in out
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out

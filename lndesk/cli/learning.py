@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from lndesk.cli.render import format_time
+from lndesk.cli.render import format_time, terminal_text
 from lndesk.content import POST, READING_LIST, REPLY, SHARE
 from lndesk.errors import UsageError
 
@@ -175,6 +175,7 @@ def _header(item: dict[str, Any]) -> str:
 
 
 def _fill(text: str) -> str:
+    text = terminal_text(text)
     return "\n".join(textwrap.fill(p, _WIDTH - 4) if p else "" for p in text.splitlines()[:12])
 
 
@@ -185,9 +186,9 @@ def _highlight(snippet: str, spans: list[list[int]], bold: bool) -> str:
     for first, stop in sorted(spans):
         if first < last:
             continue
-        out += [snippet[last:first], start, snippet[first:stop], end]
+        out += [terminal_text(snippet[last:first]), start, terminal_text(snippet[first:stop]), end]
         last = stop
-    out.append(snippet[last:])
+    out.append(terminal_text(snippet[last:]))
     return "".join(out)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import textwrap
 
 from lndesk.app.describe import entry_body
@@ -13,6 +14,14 @@ from lndesk.store.index import FeedState
 from lndesk.store.store import StoredEntry
 
 _WIDTH = 78
+_TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """A peer's text as a terminal may print it: without control characters (an escape
+    sequence can move the cursor, retitle the window or write the clipboard) and bidi
+    overrides; line breaks and tabs stay."""
+    return _TERMINAL_CONTROLS.sub("", text)
 
 
 def format_time(ms: int) -> str:
@@ -41,6 +50,7 @@ def describe_entry(
     if edit is not None and isinstance(edit.content, Edit):
         header += "  (edited)"
         body = entry_body(item, edit.content)
+    body = terminal_text(body)
     lines = [header]
     lines.extend(
         textwrap.indent(textwrap.fill(p, _WIDTH - 4) if p else "", "    ")
