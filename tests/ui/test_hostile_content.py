@@ -471,3 +471,24 @@ def test_replying_to_a_hostile_post_previews_it_harmlessly(
     dialog.grab()
     assert f"image: {PROBE}" in dialog.preview.toPlainText()
     assert not probe(), "the compose dialog read a local file"
+
+
+def test_a_link_hidden_by_show_more_cannot_be_clicked(qapp: Any) -> None:
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QListView
+    from ui_helpers import post_item
+
+    view = QListView()
+    view.resize(900, 600)
+    delegate = d.PostDelegate(view)
+    text = "\n\n".join(f"[hidden {n}](https://evil.example/{n})" for n in range(200))
+    item = post_item(text=text)
+    rect = QRect(0, 0, 900, 5_000)
+    font = view.font()
+    more = delegate.more_rect(item, rect, font)
+    assert more is not None
+    x = d.MARGIN + d.AVATAR + d.GAP + 5
+    below = [QPoint(x, y) for y in range(more.top(), more.top() + 200, 3)]
+    assert all(delegate.link_at(item, rect, font, point) is None for point in below)
+    top = QPoint(x, d.MARGIN + QFontMetrics(font).height() + d.GAP + 5)
+    assert delegate.link_at(item, rect, font, top) == "https://evil.example/0"

@@ -338,6 +338,11 @@ class PostDelegate(QStyledItemDelegate):
         doc = self._document(item, width, font, names)
         x = rect.left() + MARGIN + AVATAR + GAP
         y = rect.top() + MARGIN + QFontMetrics(font).height() + GAP
+        shown = self._text_height(item, doc, font)
+        if self.collapsible(doc, font):
+            shown -= GAP + QFontMetrics(font).height()  # "Show more" is not text
+        if not 0 <= point.y() - y < shown:
+            return None  # a link cut off by "Show more" cannot be clicked where it is hidden
         anchor = doc.documentLayout().anchorAt(QPointF(point.x() - x, point.y() - y))
         if anchor.lower().startswith(("http://", "https://")):
             return anchor
