@@ -20,6 +20,7 @@ The full specification, with test vectors, is in docs/protocol.md ("Sync protoco
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -141,6 +142,7 @@ class SyncServer:
             is_penalised=is_penalised,
             admission=admission,
         )
+        self._big_want_turns: trio.CapacityLimiter | None = None
 
     async def handle(self, stream: Any) -> None:
         frames = FrameStream(stream, self.limits.max_frame, SERVER_RECEIVES)
@@ -149,6 +151,12 @@ class SyncServer:
     async def _receive(self, frames: FrameStream) -> Message | None:
         with trio.fail_after(self.limits.session_timeout):
             return await frames.receive()
+
+    def _big_wants(self) -> trio.CapacityLimiter:
+        """Admits one want of more than ``WANT_STEP`` feeds to its store lookups at a time."""
+        if self._big_want_turns is None:
+            self._big_want_turns = trio.CapacityLimiter(1)
+        return self._big_want_turns
 
     async def _serve(self, peer: Any, frames: FrameStream) -> None:
         first = await receive_within(
@@ -161,14 +169,18 @@ class SyncServer:
         charge_want(self.sessions.admission, frames.stream, len(first.feeds))
         peer_key = self._key_of(peer)
         have: list[FeedHave] = []
-        for number, (key, their_height) in enumerate(first.feeds):
-            if number and not number % WANT_STEP:
-                await trio.sleep(0)  # let other tasks in between store lookups
-            held = self.source.held(key)
-            if held.max_seq > 0 and self.source.serves(key):
-                have.append(FeedHave(key, held.height, held.max_seq))
-            if peer_key is not None and their_height > 0:
-                self._events(PeerHolds(peer_key, key, their_height))
+        # Big wants take turns (small ones never wait): many at once, each yielding
+        # between steps, would still keep the thread busy for all their steps in turn.
+        turn = self._big_wants() if len(first.feeds) > WANT_STEP else contextlib.nullcontext()
+        async with turn:
+            for number, (key, their_height) in enumerate(first.feeds):
+                if number and not number % WANT_STEP:
+                    await trio.sleep(0)  # let other tasks in between store lookups
+                held = self.source.held(key)
+                if held.max_seq > 0 and self.source.serves(key):
+                    have.append(FeedHave(key, held.height, held.max_seq))
+                if peer_key is not None and their_height > 0:
+                    self._events(PeerHolds(peer_key, key, their_height))
         await frames.send(Have(tuple(have)))
         unacked = 0
         last_feed: bytes | None = None

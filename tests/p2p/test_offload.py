@@ -3,6 +3,7 @@ thread; the store still decides the anchor and trusts a checked batch only for i
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from lndesk.errors import ChainError
 from lndesk.p2p import offload
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
+from lndesk.p2p.ports import Held
+from lndesk.p2p.sync import SyncServer
 from lndesk.store.store import Store
 
 ANN = make_identity(1)
@@ -137,3 +140,67 @@ async def test_a_big_want_lets_other_tasks_run_between_its_lookups(tmp_path: Pat
         assert isinstance(answer, frames.Have)
         assert lookups == 5000
         assert {n for n in seen if 0 < n < 5000}, "the lookups ran in one step"
+
+
+class WantOnce:
+    """The frames of a reader that sends one ``want`` and closes the stream."""
+
+    def __init__(self, want: frames.Want, after: trio.Event | None = None) -> None:
+        self.stream = None
+        self._next: list[frames.Message] = [want]
+        self._after = after
+        self.sent: list[frames.Message] = []
+
+    async def receive(self) -> frames.Message | None:
+        await trio.lowlevel.checkpoint()
+        if self._after is not None:
+            await self._after.wait()
+        return self._next.pop() if self._next else None
+
+    async def send(self, message: frames.Message, *, flush: bool = True) -> None:
+        await trio.lowlevel.checkpoint()
+        self.sent.append(message)
+
+
+class NothingHeld:
+    def __init__(self) -> None:
+        self.order: list[int] = []
+        self.started = trio.Event()
+
+    def held(self, key: bytes) -> Held:
+        self.order.append(key[0])
+        self.started.set()
+        return Held(0, 0)
+
+    def serves(self, key: bytes) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("small", [False, True])
+async def test_big_wants_take_turns_and_small_ones_do_not_wait(small: bool) -> None:
+    """Two big wants at once are looked up one after the other; a small want is not
+    held up by a big one."""
+    sizes = (1000, 50) if small else (1000, 1000)
+    source = NothingHeld()
+    server = SyncServer(
+        source,  # type: ignore[arg-type]
+        Limits(),
+        events=lambda _e: None,
+        penalise=lambda _p, _r: None,
+        is_penalised=lambda _p: False,
+        key_of=lambda _p: None,
+    )
+    readers = [
+        WantOnce(frames.Want(tuple((bytes([n]) + i.to_bytes(2, "big") + bytes(29), 0)
+                                   for i in range(size))), source.started if n else None)
+        for n, size in enumerate(sizes)
+    ]  # fmt: skip
+    async with trio.open_nursery() as nursery:
+        for reader in readers:
+            nursery.start_soon(server._serve, None, reader)
+    assert [type(r.sent[0]) for r in readers] == [frames.Have, frames.Have]
+    runs = [(k, len(list(g))) for k, g in itertools.groupby(source.order)]
+    if small:  # asked once the big one had begun, it went in between
+        assert [k for k, _ in runs] == [0, 1, 0] and runs[1] == (1, 50)
+    else:
+        assert runs == [(0, 1000), (1, 1000)], "the two wants' lookups were interleaved"
