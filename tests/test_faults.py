@@ -267,3 +267,17 @@ def test_a_publish_that_failed_leaves_no_trace(
     with Store(directory) as store:
         assert store.warnings == []
         assert [row.seq for row in store.feed_rows(ALICE.public_key)] == [1]
+
+
+def test_export_from_the_log_takes_payloads_filled_in_later(tmp_path: Path) -> None:
+    """The export reads the log, not the index: an own entry first stored without its
+    payload (a restore's sync) and completed later is exported with it."""
+    from store_helpers import make_chain, without_payloads, wire  # noqa: PLC0415
+
+    from lndesk.store.salvage import own_items  # noqa: PLC0415
+
+    chain = make_chain(ALICE, 3)
+    with Store(tmp_path / "data") as store:
+        store.ingest(ALICE.public_key, without_payloads(chain))
+        assert store.ingest(ALICE.public_key, wire(chain)).filled == 3
+    assert own_items(tmp_path / "data" / "entries.log", ALICE.public_key) == wire(chain)

@@ -53,7 +53,8 @@ def salvage_scan(log_file: LogFile, start: int | None = None) -> Iterator[Record
 
 def own_items(path: Path, key: bytes) -> list[tuple[bytes, bytes | None]]:
     """(entry, payload) of every valid record of ``key``'s feed in the log at ``path``,
-    in sequence order, the first record at each position; read-only, without the index.
+    in sequence order, the first entry at each position (with its payload if any record
+    of it has one); read-only, without the index.
     A missing log holds nothing."""
     if not path.is_file():
         return []
@@ -67,7 +68,12 @@ def own_items(path: Path, key: bytes) -> list[tuple[bytes, bytes | None]]:
                 entry = decode_entry(item.entry)
             except EntryError:
                 continue
-            if entry.author == key and entry.seq not in found:
+            if entry.author != key:
+                continue
+            held = found.get(entry.seq)
+            # The first record at a position wins; a later record of the same entry
+            # (its payload, filled in after it was held without) completes it.
+            if held is None or (held[1] is None and held[0] == item.entry):
                 found[entry.seq] = (item.entry, item.payload)
         return [found[seq] for seq in sorted(found)]
     finally:
