@@ -272,9 +272,9 @@ def test_a_publish_that_failed_leaves_no_trace(
 def test_export_from_the_log_takes_payloads_filled_in_later(tmp_path: Path) -> None:
     """The export reads the log, not the index: an own entry first stored without its
     payload (a restore's sync) and completed later is exported with it."""
-    from store_helpers import make_chain, without_payloads, wire  # noqa: PLC0415
+    from store_helpers import make_chain, wire, without_payloads
 
-    from lndesk.store.salvage import own_items  # noqa: PLC0415
+    from lndesk.store.salvage import own_items
 
     chain = make_chain(ALICE, 3)
     with Store(tmp_path / "data") as store:
