@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from conftest import running_host
+from conftest import running_host, wait_disconnected
 from libp2p.peer.peerinfo import PeerInfo
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
@@ -173,8 +173,6 @@ async def test_a_node_keeps_accepting_connections_after_many_came_and_went(
 ) -> None:
     """py-libp2p 0.8.1 never gave back an inbound slot: after max_connections minus
     min_connections inbound connections in its life, a node accepted no more."""
-    from conftest import wait_disconnected
-
     async with running_node(
         make_data_dir(tmp_path, "n"), max_connections=6, low_watermark=2, high_watermark=6
     ) as node:

@@ -99,3 +99,27 @@ def test_a_nickname_given_before_the_posts_load_is_shown_at_once(
     model.start()
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     assert (model.item(0).author_name, model.item(0).chosen_name) == ("Mum", "Ann Lee")
+
+
+def test_people_and_peers_lists_draw_each_keys_fingerprint(qapp: Any) -> None:
+    from lndesk.app.items import AuthorItem, PeerItem
+    from lndesk.keytext import key_to_text
+    from lndesk.ui.identicon import identicon_image
+    from lndesk.ui.models.authors import BlockedModel
+    from lndesk.ui.models.peers import PeersModel
+
+    key, other = ANN.public_key, make_identity(62).public_key
+    blocked = BlockedModel(None)
+    blocked._apply(
+        [AuthorItem(k, "Ann", key_to_text(k), 0, 0, None, None, "", False) for k in (key, other)]
+    )
+    peers = PeersModel(None)
+    peers._apply([PeerItem(key, "Ann", "12D3KooW", "", None, False)])
+    role = Qt.ItemDataRole.DecorationRole
+    icons = [
+        m.data(m.index(r), role).toImage() for m, r in ((blocked, 0), (blocked, 1), (peers, 0))
+    ]
+    assert icons[0] != icons[1]  # same name, different keys: different fingerprints
+    fmt = icons[0].format()
+    assert icons[0] == identicon_image(key, icons[0].width()).convertToFormat(fmt)
+    assert icons[2] == identicon_image(key, icons[2].width()).convertToFormat(fmt)
