@@ -324,6 +324,16 @@ def frame_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
         "error: message over 1000 characters", {"t": "error", "code": "busy", "message": "x" * 1001}
     )
     bad_doc("error: no message", {"t": "error", "code": "busy"})
+    # Caps checked before decoding (section 20.8): each is also malformed otherwise,
+    # since every well-formed message of these types is within its caps.
+    bad(
+        "want: feeds claims 2^31-1 items, 64 bytes follow",
+        bytes.fromhex("a2 61 74 64 77616e74 65 6665656473 9a 7fffffff") + b"\x80" * 64,
+    )
+    bad_doc("done padded past its 256-byte cap", {"t": "done", "x": "a" * 300})
+    bad_doc(
+        "get holding more than 32 data items", {"t": "get", "feed": [0] * 40, "first": 1, "last": 1}
+    )
 
 
 def batch_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
