@@ -37,7 +37,7 @@ from lndesk.errors import ContentError, UsageError
 from lndesk.keyfile import is_sealed, read_key_file
 from lndesk.keytext import key_to_link, key_to_text, parse_key_or_link
 from lndesk.names import display_name
-from lndesk.p2p.events import EntriesStored, FeedSynced, PeerHolds
+from lndesk.p2p.events import EntriesStored, FeedSynced, HolderProven
 from lndesk.store import views
 from lndesk.store.store import Store, StoredEntry, now_ms
 from lndesk.store.views import ListQuery
@@ -117,13 +117,10 @@ class Desk(CurationMixin, NetworkMixin):
     # --- events from the node ---------------------------------------------------
 
     def on_event(self, event: AnyEvent) -> None:
-        if isinstance(event, FeedSynced):
+        if isinstance(event, (FeedSynced, EntriesStored)):
             self._synced[event.feed] = now_ms()
-            if event.feed == self.own:
-                self._holds(event.peer, event.peer_height)
-        elif isinstance(event, EntriesStored):
-            self._synced[event.feed] = now_ms()
-        elif isinstance(event, PeerHolds) and event.feed == self.own:
+        elif isinstance(event, HolderProven) and event.feed == self.own:
+            # Only a proven holder is "seen by": a claim costs nothing to make up.
             self._holds(event.peer, event.height)
 
     def _holds(self, peer: bytes, height: int) -> None:

@@ -26,6 +26,9 @@ class Limits:
     """Most entries one `get` may ask for."""
     want_feeds: int = 5000
     """Most feeds named in one `want`."""
+    want_feeds_per_minute: int = 20_000
+    """Feeds one peer may name in its wants per minute (a bucket refilling continuously);
+    more is penalised (docs/protocol.md section 20.13)."""
     window: int = 3
     """Batches a server sends before it waits for the reader's ack."""
     streams_per_peer: int = 2

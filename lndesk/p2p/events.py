@@ -112,7 +112,19 @@ class FeedSynced:
 
 @dataclass(frozen=True, slots=True)
 class PeerHolds:
-    """A peer said (in its ``want``) how far it holds a feed: e.g. who has seen my posts."""
+    """A peer said (in its ``want``) how far it holds this node's own feed. A claim, not a
+    proof: anyone can say anything (only :class:`HolderProven` counts as "seen by")."""
+
+    peer: bytes
+    feed: bytes
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class HolderProven:
+    """A peer proved it holds this node's own feed up to ``height``: it acknowledged entries
+    this node sent it (up to the highest sent), or it served the entry at ``height`` and
+    that entry is ours. What "seen by N peers" counts (docs/protocol.md section 20.13)."""
 
     peer: bytes
     feed: bytes
@@ -146,6 +158,7 @@ Event = (
     | SyncProgress
     | FeedSynced
     | PeerHolds
+    | HolderProven
     | SyncFinished
     | NodeWarning
 )

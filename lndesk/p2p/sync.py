@@ -34,8 +34,9 @@ from lndesk.entry import decode_entry
 from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
 from lndesk.p2p.admission import Admission, charge_want
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, PeerHolds, SyncProgress
+from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, HolderProven, SyncProgress
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
+from lndesk.p2p.holders import ServedReports, WantRate, prove_holder
 from lndesk.p2p.holes import HoleAsks, hole_runs
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.offload import checked_items
@@ -132,6 +133,7 @@ class SyncServer:
         self.limits = limits
         self._events = events
         self._key_of = key_of
+        self._want_rate = WantRate(limits.want_feeds_per_minute)
         self.sessions = ServerSessions(
             limits,
             protocol="sync",
@@ -167,20 +169,21 @@ class SyncServer:
         if len(first.feeds) > self.limits.want_feeds:
             raise ProtocolError(f"want names more than {self.limits.want_feeds} feeds")
         charge_want(self.sessions.admission, frames.stream, len(first.feeds))
+        self._want_rate.charge(peer, len(first.feeds))
         peer_key = self._key_of(peer)
+        reports = ServedReports(self._events, self.source.own_key(), peer_key)
+        reports.claimed(first.feeds)
         have: list[FeedHave] = []
         # Big wants take turns (small ones never wait): many at once, each yielding
         # between steps, would still keep the thread busy for all their steps in turn.
         turn = self._big_wants() if len(first.feeds) > WANT_STEP else contextlib.nullcontext()
         async with turn:
-            for number, (key, their_height) in enumerate(first.feeds):
+            for number, (key, _height) in enumerate(first.feeds):
                 if number and not number % WANT_STEP:
                     await trio.sleep(0)  # let other tasks in between store lookups
                 held = self.source.held(key)
                 if held.max_seq > 0 and self.source.serves(key):
                     have.append(FeedHave(key, held.height, held.max_seq))
-                if peer_key is not None and their_height > 0:
-                    self._events(PeerHolds(peer_key, key, their_height))
         await frames.send(Have(tuple(have)))
         unacked = 0
         last_feed: bytes | None = None
@@ -190,18 +193,17 @@ class SyncServer:
                 return
             if isinstance(message, Ack):
                 unacked = max(0, unacked - 1)
-                if peer_key is not None and last_feed is not None:
-                    self._events(PeerHolds(peer_key, last_feed, message.height))
+                reports.acked(last_feed, message.height)
                 continue
             if not isinstance(message, Get):
                 raise ProtocolError(f"unexpected {type(message).__name__.lower()} from the reader")
             if message.last - message.first + 1 > self.limits.request_entries:
                 raise ProtocolError(f"get asks for more than {self.limits.request_entries} entries")
             last_feed = message.feed
-            unacked = await self._send_range(frames, message, unacked, peer_key)
+            unacked = await self._send_range(frames, message, unacked, reports)
 
     async def _send_range(
-        self, frames: FrameStream, get: Get, unacked: int, peer_key: bytes | None
+        self, frames: FrameStream, get: Get, unacked: int, reports: ServedReports
     ) -> int:
         # A feed held only through an inbox is not served (docs/protocol.md 28.6).
         seq = get.first if self.source.serves(get.feed) else get.last + 1
@@ -217,6 +219,7 @@ class SyncServer:
                 seq = min(held)
                 continue
             await frames.send(Batch(get.feed, tuple((e, p) for _, e, p in run)))
+            reports.sent(get.feed, run[-1][0])
             seq = run[-1][0] + 1
             unacked += 1
             while unacked >= limits.window:
@@ -226,8 +229,7 @@ class SyncServer:
                 if not isinstance(message, Ack):
                     raise ProtocolError("expected an ack while sending batches")
                 unacked -= 1
-                if peer_key is not None:
-                    self._events(PeerHolds(peer_key, get.feed, message.height))
+                reports.acked(get.feed, message.height)
         await frames.send(Done())
         return unacked
 
@@ -315,6 +317,14 @@ class SyncClient:
         peer_key = self._key_of(peer)
         if peer_key is not None:
             self._events(FeedSynced(peer_key, key, offer.height, offer.max_seq, held.height))
+            if key == self.source.own_key() and 0 < offer.height <= held.height:
+                await prove_holder(
+                    frames,
+                    self.source,
+                    offer,
+                    self.limits.session_timeout,
+                    lambda height: self._events(HolderProven(peer_key, key, height)),
+                )
         return stored
 
     async def _fetch_run(  # noqa: PLR0917 - private; every argument is needed

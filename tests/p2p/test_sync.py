@@ -18,7 +18,7 @@ from lndesk.app.feeds import StoreFeeds
 from lndesk.errors import ProtocolError, StoreCorruptError
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EntriesStored, Event, NodeWarning, PeerHolds
+from lndesk.p2p.events import EntriesStored, Event, HolderProven, NodeWarning, PeerHolds
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
 from lndesk.p2p.sync import (
@@ -150,9 +150,9 @@ async def test_reader_gets_every_entry_authenticated(tmp_path: Path, newest_firs
         assert sum(e.count for e in stored) == 1234
         if newest_first:
             assert stored[0].max_seq == 1234  # the newest run came first
-        # the server learned what the reader holds (for "seen by N peers")
-        holds = [e for e in a.events if isinstance(e, PeerHolds)]
-        assert holds and holds[-1].height == 1234
+        # what the reader holds of a feed that is not the server's own is not reported
+        # (only the own feed's holders count, docs/protocol.md section 20.13)
+        assert not [e for e in a.events if isinstance(e, PeerHolds | HolderProven)]
         # a second session finds nothing to do
         with trio.fail_after(10):
             again = await b.client.sync_with(a.host.get_id())

@@ -1,0 +1,186 @@
+"""Valid but expensive wants are bounded, and "seen by N peers" counts only proven
+holders (docs/protocol.md section 20.13)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from conftest import running_host
+from libp2p.peer.peerinfo import PeerInfo
+from node_helpers import TestNode, make_data_dir, running_node
+
+from lndesk.errors import ProtocolError
+from lndesk.p2p import wire as frames
+from lndesk.p2p.events import HolderProven, PeerHolds, PeerPenalised
+from lndesk.p2p.holders import WantRate
+from lndesk.p2p.host import public_key_of
+from lndesk.p2p.sync import SYNC_PROTOCOL
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_want_rate_is_a_bucket_per_peer() -> None:
+    clock = Clock()
+    rate = WantRate(600, clock)  # ten feeds a second
+    rate.charge("ann", 500)
+    rate.charge("ann", 100)
+    with pytest.raises(ProtocolError, match="600 feeds a minute"):
+        rate.charge("ann", 1)
+    rate.charge("bo", 600)  # each peer has its own bucket
+    clock.now += 5  # 50 feeds back
+    rate.charge("ann", 50)
+    with pytest.raises(ProtocolError):
+        rate.charge("ann", 1)
+    clock.now += 1000  # full again, never more than full
+    rate.charge("ann", 600)
+    with pytest.raises(ProtocolError):
+        rate.charge("ann", 1)
+
+
+def proven(node: TestNode, peer: bytes) -> list[int]:
+    return [e.height for e in node.log.events if isinstance(e, HolderProven) and e.peer == peer]
+
+
+async def test_a_reader_that_fetched_my_entries_is_a_proven_holder(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+    ):
+        for i in range(3):
+            await ann.post(f"post {i}")
+        await bo.follow(ann)
+        await bo.connect(ann)
+        await bo.wait_height(ann, 3)
+        await ann.log.wait_for(lambda _e: 3 in proven(ann, bo.key))
+
+
+async def test_a_peer_that_got_my_feed_elsewhere_proves_it_by_serving_my_entry(
+    tmp_path: Path,
+) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+        running_node(make_data_dir(tmp_path, "cy")) as cy,
+    ):
+        for i in range(2):
+            await ann.post(f"post {i}")
+        await bo.follow(ann)
+        await bo.connect(ann)
+        await bo.wait_height(ann, 2)
+        await cy.follow(ann)
+        await cy.connect(bo)
+        await cy.wait_height(ann, 2)
+        await ann.connect(cy)  # Cy never fetched from Ann; Ann asks Cy about her feed
+        await ann.node.sync_now(timeout=20)
+        await ann.log.wait_for(lambda _e: 2 in proven(ann, cy.key))
+
+
+async def test_a_made_up_claim_is_no_proof(tmp_path: Path) -> None:
+    """A peer claiming in its want to hold Ann's feed far ahead, and a server claiming it
+    holds Ann's feed but serving another entry, are never counted as holders."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_host() as liar,
+    ):
+        await ann.post("the only post")
+        host = ann.node.host
+        liar_key = public_key_of(liar.get_id())
+        assert liar_key is not None
+        other = await make_other_entry(tmp_path)
+
+        async def serve_a_wrong_entry(stream: Any) -> None:
+            io = frames.FrameStream(stream, 1 << 20)
+            await io.receive()
+            await io.send(frames.Have((frames.FeedHave(ann.key, 1, 1),)))
+            while (message := await io.receive()) is not None:
+                if isinstance(message, frames.Get):
+                    await io.send(frames.Batch(ann.key, ((other, None),)))
+                    await io.send(frames.Done())
+
+        liar.set_stream_handler(SYNC_PROTOCOL, serve_a_wrong_entry)
+        await liar.connect(PeerInfo(host.get_id(), host.get_addrs()))
+        stream = await liar.new_stream(host.get_id(), [SYNC_PROTOCOL])
+        io = frames.FrameStream(stream, 1 << 20)
+        await io.send(frames.Want(((ann.key, 1_000_000),)))
+        with trio.fail_after(10):
+            assert isinstance(await io.receive(), frames.Have)
+        await stream.close()
+        await ann.node.sync_now(timeout=20)
+        claims = [e for e in ann.log.events if isinstance(e, PeerHolds) and e.peer == liar_key]
+        assert [c.height for c in claims] == [1_000_000]  # reported as what it is: a claim
+        assert proven(ann, liar_key) == []
+        assert not [e for e in ann.log.events if isinstance(e, PeerPenalised)]
+
+
+async def make_other_entry(tmp_path: Path) -> bytes:
+    """An entry at seq 1 of another author (bytes that are not Ann's entry 1)."""
+    async with running_node(make_data_dir(tmp_path, "other")) as other:
+        await other.post("not Ann's")
+        run = other.service.store.read_run(other.key, 1, 1, 1, 1 << 20)
+        return bytes(run[0][1])
+
+
+async def test_a_flood_of_valid_wants_is_penalised_and_reports_nothing(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_host() as flooder,
+    ):
+        await ann.post("hello")
+        host = ann.node.host
+        key = public_key_of(flooder.get_id())
+        await flooder.connect(PeerInfo(host.get_id(), host.get_addrs()))
+        before = len(ann.log.events)
+        answered = 0
+        with trio.fail_after(60):
+            for _ in range(10):
+                want = frames.Want(tuple((os.urandom(32), 7) for _ in range(5000)))
+                try:
+                    stream = await flooder.new_stream(host.get_id(), [SYNC_PROTOCOL])
+                    io = frames.FrameStream(stream, 1 << 20)
+                    await io.send(want)
+                    reply = await io.receive()
+                except Exception:  # refused: the flooder is penalised and cut off
+                    break
+                if not isinstance(reply, frames.Have):
+                    break
+                answered += 1
+                await stream.close()
+        assert answered == 4  # 20,000 feeds a minute
+        penalties = [e for e in ann.log.events if isinstance(e, PeerPenalised) and e.peer == key]
+        assert penalties and "feeds a minute" in penalties[0].reason
+        # Claims about feeds that are not Ann's own are not reported at all.
+        assert not [e for e in ann.log.events[before:] if isinstance(e, PeerHolds)]
+
+
+async def test_an_ack_proves_no_more_than_was_sent(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_host() as reader,
+    ):
+        for i in range(3):
+            await ann.post(f"post {i}")
+        host = ann.node.host
+        key = public_key_of(reader.get_id())
+        assert key is not None
+        await reader.connect(PeerInfo(host.get_id(), host.get_addrs()))
+        stream = await reader.new_stream(host.get_id(), [SYNC_PROTOCOL])
+        io = frames.FrameStream(stream, 1 << 20)
+        with trio.fail_after(10):
+            await io.send(frames.Want(((ann.key, 0),)))
+            assert isinstance(await io.receive(), frames.Have)
+            await io.send(frames.Get(ann.key, 1, 2))
+            assert isinstance(await io.receive(), frames.Batch)
+            await io.send(frames.Ack(1_000_000))  # a lie: it got entries 1..2
+            assert isinstance(await io.receive(), frames.Done)
+            await ann.log.wait_for(lambda _e: bool(proven(ann, key)))
+        assert proven(ann, key) == [2]
