@@ -30,6 +30,7 @@ from lndesk.ui.avatar_worker import AvatarDecoder
 from lndesk.ui.main_window import REPLIES, TIMELINE, MainWindow
 from lndesk.ui.views import author_line
 from lndesk.ui.views.author_line import NOT_FOLLOWED, YOU, avatar_of, name_parts
+from lndesk.ui.views.post_delegate import meta_text
 
 # --- hostile bytes -------------------------------------------------------------------------
 
@@ -305,7 +306,9 @@ def test_a_stranger_in_requests_is_shown_by_fingerprint_not_a_letter(
     qtbot.waitUntil(lambda: requests.rowCount() == 1)
     item = requests.item(0)
     assert item.author_name == short_key(zed.public_key)
+    assert name_parts(item)[0] == short_key(zed.public_key)
     assert name_parts(item)[2] == NOT_FOLLOWED
+    assert short_key(zed.public_key) not in meta_text(item)  # the key once, not twice
     shown = avatar_of(item, 36).toImage()
     other = avatar_of(hand_made(author=make_identity(53).public_key), 36).toImage()
     assert shown != other  # two strangers never share an avatar letter

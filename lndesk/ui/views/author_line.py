@@ -35,6 +35,12 @@ def avatar_of(item: PostItem, size: int, decoder: AvatarDecoder | None = None) -
     return round_avatar(image, size, item.author)
 
 
+def shows_key(item: PostItem) -> bool:
+    """Whether the name slot shows the author's short key (no usable name is known):
+    the key is then not repeated after it."""
+    return not clean_name(item.author_name)
+
+
 def name_parts(item: PostItem) -> tuple[str, str, str]:
     """(name, dimmed part after it, mark): e.g. ("Mum", ' "Ann Lee"', "not followed").
 

@@ -40,7 +40,7 @@ from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, follow_offer
 from lndesk.ui.plain_text import MAX_CHARS, MAX_LINES, bound_markdown
 from lndesk.ui.safe_text import markdown_document
-from lndesk.ui.views.author_line import avatar_of, paint_author, repaint_on_avatars
+from lndesk.ui.views.author_line import avatar_of, paint_author, repaint_on_avatars, shows_key
 from lndesk.ui.views.cards import paint_frame, row_width
 
 MARGIN = 10
@@ -213,7 +213,8 @@ def meta_text(item: PostItem) -> str:
     kind = {"reply": "  replied", "share": "  shared", "readinglist": "  reading list"}.get(
         item.kind, ""
     )
-    meta = f"  {item.short_key}{kind}  ·  {relative_time(item.claimed_ms)}"
+    key = "" if shows_key(item) else f"  {item.short_key}"  # a stranger's key, once
+    meta = f"{key}{kind}  ·  {relative_time(item.claimed_ms)}"
     if item.edited:
         meta += " (edited)"
     if item.unread:
