@@ -49,7 +49,8 @@ _CONTROLS = re.compile(
 _PIPE = re.compile(r"(?<!\\)\|")
 _CONTAINER = re.compile(r"[ \t]{0,3}(?:>[ \t]?|(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$))")
 MAX_DEPTH = 3
-"""Quote and list markers kept at the start of one line (deeper nesting is flattened)."""
+"""Quote and list levels: markers kept at the start of one line (deeper nesting is
+flattened), and indents a laid-out document shows."""
 _URL_TOKEN = re.compile(
     r"(?:[a-z][a-z0-9+.\-]*://)?(?:[\w\-]+\.)+[a-z][\w\-]*(?::\d+)?(?:[/?#]\S*)?",
     re.IGNORECASE,

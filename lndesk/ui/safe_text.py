@@ -33,6 +33,7 @@ from PySide6.QtGui import (
 
 from lndesk.ui.plain_text import (
     MAX_CHARS,
+    MAX_DEPTH,
     MAX_LINES,
     bound_markdown,
     is_web,
@@ -40,8 +41,6 @@ from lndesk.ui.plain_text import (
     shown_url,
 )
 
-MAX_DEPTH = 3
-"""Quote and list levels shown as indents (deeper ones indent no further)."""
 INDENT = 20
 """Pixels per quote or list level (Qt's own is 40)."""
 MAX_HEADING_STEP = 1
@@ -162,7 +161,7 @@ def _images_and_links(
 
 
 def _tame_blocks(doc: QTextDocument) -> None:
-    cursor = QTextCursor(doc)
+    cursor: QTextCursor | None = None  # made only for a block that needs a change
     widest = float(INDENT * MAX_DEPTH)
     block = doc.begin()
     while block.isValid():
@@ -172,6 +171,7 @@ def _tame_blocks(doc: QTextDocument) -> None:
             changed.setNonBreakableLines(False)
             changed.setLeftMargin(min(fmt.leftMargin(), widest))
             changed.setIndent(min(fmt.indent(), MAX_DEPTH))
+            cursor = cursor or QTextCursor(doc)
             cursor.setPosition(block.position())
             cursor.setBlockFormat(changed)
         text_list = block.textList()
@@ -186,6 +186,7 @@ def _tame_blocks(doc: QTextDocument) -> None:
                 QTextFormat.Property.FontSizeAdjustment,
                 min(MAX_HEADING_STEP, max(0, 4 - level)),
             )
+            cursor = cursor or QTextCursor(doc)
             cursor.setPosition(block.position())
             cursor.setPosition(
                 block.position() + block.length() - 1, QTextCursor.MoveMode.KeepAnchor
@@ -209,6 +210,15 @@ def tame(doc: QTextDocument) -> None:
     """Make a parsed document safe to lay out: images become "image: <address>" text,
     links get a note of where they go, layout is bounded (see the module's doc)."""
     images, links = _images_and_links(doc)
+    if images or links:
+        _replace(doc, images, links)
+    _tame_blocks(doc)
+
+
+def _replace(
+    doc: QTextDocument, images: list[tuple[int, str]], links: list[tuple[int, int, str, str]]
+) -> None:
+    """Images become their address, links get their notes (see :func:`tame`)."""
     cursor = QTextCursor(doc)
     # From the end, so that each change leaves the positions before it as they were.
     changes: list[tuple[int, int, str]] = [(p, p + 1, name) for p, name in images]
@@ -230,4 +240,3 @@ def tame(doc: QTextDocument) -> None:
             cursor.setPosition(start)
             cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
             _unlink(cursor)
-    _tame_blocks(doc)
