@@ -14,8 +14,9 @@ the connection comes from (docs/protocol.md section 24.1):
   bucket that refills continuously. A session over it is ended with ``busy``.
 
 None of these is a penalty: an honest peer refused here tries again later. Loopback
-addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on); a
-stream whose address cannot be read (a relayed connection) is not limited here.
+addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
+so are streams whose address cannot be read and relayed ones (their address is the
+relay's, which every peer it relays shares; the relay bounds their data and time).
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ def charge_want(admission: Admission | None, stream: Any, feeds: int) -> None:
 
 
 def stream_ip(stream: Any) -> str | None:
-    """The IP address a libp2p stream's connection comes from, if it can be read."""
+    """The IP address a libp2p stream's connection comes from, if it can be read; None
+    for a relayed connection (its address is the relay's, shared by all it relays)."""
     try:
+        if any("/p2p-circuit" in str(a) for a in stream.muxed_conn.get_transport_addresses()):
+            return None
         remote = stream.get_remote_address()
     except Exception:  # not every stream type can tell
         return None

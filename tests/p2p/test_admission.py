@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from conftest import running_host, wait_disconnected
+from conftest import loopback_config, running_host, wait_disconnected
 from libp2p.peer.peerinfo import PeerInfo
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
@@ -184,3 +184,39 @@ async def test_a_node_keeps_accepting_connections_after_many_came_and_went(
             await wait_disconnected(node.node.host, visitor_id)
         async with running_host() as late, sync_stream(node, late) as answer:
             assert isinstance(answer, frames.Have)
+
+
+async def test_relayed_streams_have_no_address_to_limit() -> None:
+    """A relayed stream's address is the relay's: limiting it would limit every peer
+    the relay serves, so it is not read as the peer's."""
+    from test_relay import WAIT, info_of, relay_node
+
+    from lndesk.p2p.admission import stream_ip
+
+    seen: list[str | None] = []
+
+    async def handler(stream: Any) -> None:
+        seen.append(stream_ip(stream))
+        await stream.write(b"ok")
+        await stream.close()
+
+    async with (
+        relay_node(loopback_config(relay_hop=True)) as (r_host, _),
+        relay_node(loopback_config(relay_client=True), hole_punch=False) as (b_host, b_relay),
+        relay_node(loopback_config(), hole_punch=False) as (a_host, a_relay),
+    ):
+        b_host.set_stream_handler(SYNC_PROTOCOL, handler)
+        with trio.fail_after(WAIT):
+            (circuit, *_) = await b_relay.reserve(info_of(r_host))
+            await a_relay.dial_via(circuit)
+            stream = await a_host.new_stream(b_host.get_id(), [SYNC_PROTOCOL])
+            await stream.write(b"hi")
+            assert await stream.read(2) == b"ok"
+        # and a direct stream is read as its peer's address
+        await a_host.connect(PeerInfo(r_host.get_id(), r_host.get_addrs()))
+        r_host.set_stream_handler(SYNC_PROTOCOL, handler)
+        with trio.fail_after(WAIT):
+            direct = await a_host.new_stream(r_host.get_id(), [SYNC_PROTOCOL])
+            await direct.write(b"hi")
+            assert await direct.read(2) == b"ok"
+    assert seen == [None, "127.0.0.1"]
