@@ -53,5 +53,7 @@ def identicon_image(key: bytes, size: int, *, round_: bool = False) -> QImage:
     return image
 
 
+@lru_cache(maxsize=1024)
 def identicon_pixmap(key: bytes, size: int, *, round_: bool = False) -> QPixmap:
+    """:func:`identicon_image` as a pixmap (GUI thread only; cached: every card paints one)."""
     return QPixmap.fromImage(identicon_image(key, size, round_=round_))

@@ -11,6 +11,8 @@ carry a "not followed" mark; my own say "(you)", which no peer's name can contai
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from PySide6.QtCore import QObject, QRect, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate
@@ -27,12 +29,25 @@ YOU = "(you)"
 MARK_COLOUR = QColor("#b35900")
 
 
+_ROUND_KEPT = 256
+_rounds: OrderedDict[tuple[bytes, int], QPixmap] = OrderedDict()
+"""Round avatars made of decoded pictures, by picture and size (GUI thread only)."""
+
+
 def avatar_of(item: PostItem, size: int, decoder: AvatarDecoder | None = None) -> QPixmap:
     """The round avatar to draw for ``item``'s author now."""
     image = None
     if item.avatar:
         image = (decoder or avatar_decoder()).image(item.avatar, size)
-    return round_avatar(image, size, item.author)
+    if image is None:
+        return identicon_pixmap(item.author, size, round_=True)  # the fingerprint (cached)
+    key = (item.avatar, size)
+    shown = _rounds.get(key)
+    if shown is None:
+        shown = _rounds[key] = round_avatar(image, size, item.author)
+        while len(_rounds) > _ROUND_KEPT:
+            _rounds.popitem(last=False)
+    return shown
 
 
 def shows_key(item: PostItem) -> bool:
