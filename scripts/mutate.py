@@ -40,6 +40,7 @@ INGEST = ("tests/test_store_ingest.py", "tests/test_ingest_vectors.py")
 SYNC = ("tests/p2p/test_sync.py", "tests/p2p/test_sync_rules.py", "tests/test_network_vectors.py")
 WIRE = ("tests/test_network_vectors.py",)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
+FAULTS = ("tests/test_faults.py", "tests/test_damage.py", "tests/p2p/test_disk_full_sync.py")
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,63 @@ MUTANTS = [
         "                or len(message.items) != 1\n",
         "",
         FETCH,
+    ),
+    # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
+    Mutant(
+        "store: publish takes the next seq from an index that missed an append",
+        "lndesk/store/store.py",
+        "        self.level_index()\n        self.space.check()\n        state = self.index",
+        "        self.space.check()\n        state = self.index",
+        FAULTS,
+    ),
+    Mutant(
+        "store: publishing does not check the disk's free space first",
+        "lndesk/store/store.py",
+        "        self.level_index()\n        self.space.check()\n",
+        "        self.level_index()\n",
+        FAULTS,
+    ),
+    Mutant(
+        "store: storing synced entries does not check the disk's free space first",
+        "lndesk/store/store.py",
+        "        self.space.check(2 * sum(",
+        "        (2 * sum(",
+        FAULTS,
+    ),
+    Mutant(
+        "log: a failed append is not taken back (a ghost may surface later)",
+        "lndesk/store/logfile.py",
+        "                os.ftruncate(self._fd, self._end)\n            raise",
+        "                pass\n            raise",
+        FAULTS,
+    ),
+    Mutant(
+        "verify: two different entries at one position are not noticed",
+        "lndesk/store/verify.py",
+        "        elif first.id != entry.id:",
+        "        elif False:",
+        FAULTS,
+    ),
+    Mutant(
+        "recovery: a damaged complete last record is cut as if it never completed",
+        "lndesk/store/recovery.py",
+        'if problem in _UNFINISHED or not tail.strip(b"\\x00"):',
+        "if True:",
+        ("tests/test_logfile.py",),
+    ),
+    Mutant(
+        "app: a cut entry of the own feed does not pause publishing",
+        "lndesk/app/cuts.py",
+        "    for path, seq in own_cut_entries(data_dir, own):",
+        "    for path, seq in own_cut_entries(data_dir, own)[:0]:",
+        ("tests/test_damage.py",),
+    ),
+    Mutant(
+        "app: room on the disk again does not resume syncing until the next round",
+        "lndesk/app/diskwatch.py",
+        "            self._resume()",
+        "            pass",
+        ("tests/p2p/test_disk_full_sync.py",),
     ),
 ]
 
