@@ -175,6 +175,9 @@ class NothingHeld:
     def serves(self, key: bytes) -> bool:
         return True
 
+    def own_key(self) -> bytes:
+        return bytes(32)
+
 
 @pytest.mark.parametrize("small", [False, True])
 async def test_big_wants_take_turns_and_small_ones_do_not_wait(small: bool) -> None:
