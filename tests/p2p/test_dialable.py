@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 from pathlib import Path
 
 import multiaddr
@@ -141,3 +142,54 @@ async def test_a_node_dials_a_loopback_provider_only_when_configured(
                 await ann.log.wait_for(
                     lambda _e: host.get_id() in ann.node.host.get_connected_peers()
                 )
+
+
+async def test_a_node_dials_found_peers_within_its_rate(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="lndesk.p2p.peering")
+    async with (
+        running_node(make_data_dir(tmp_path, "a"), dht_loopback=True) as ann,
+        running_node(make_data_dir(tmp_path, "b")) as bo,
+        running_node(make_data_dir(tmp_path, "c")) as cy,
+    ):
+        ann.node.peering.dials = DialLimiter(burst=1, rate=0.0, clock=Clock())
+        found = {
+            n.key: PeerInfo(n.node.host.get_id(), [multiaddr.Multiaddr(n.address)])
+            for n in (bo, cy)
+        }
+        ann.node.peering.found(found[bo.key], "dht")
+        ann.node.peering.found(found[cy.key], "mdns")  # over the overall budget
+        refused = [r.getMessage() for r in caplog.records if "again so soon" in r.getMessage()]
+        assert len(refused) == 1
+        assert str(cy.node.host.get_id()) in refused[0]
+        with trio.fail_after(20):
+            await ann.log.wait_for(
+                lambda _e: bo.node.host.get_id() in ann.node.host.get_connected_peers()
+            )
+        # A person's dial is not limited.
+        await ann.connect(cy)
+
+
+async def test_addresses_the_peerstore_knew_are_filtered_too(tmp_path: Path) -> None:
+    """Kademlia puts what other peers say into the peerstore; a dial of a found peer
+    filters those addresses like the found ones."""
+    from lndesk.errors import DialError
+    from lndesk.p2p.host import dial
+
+    async with (
+        running_node(make_data_dir(tmp_path, "a")) as ann,
+        running_node(make_data_dir(tmp_path, "b")) as bo,
+    ):
+        host, bo_id = ann.node.host, bo.node.host.get_id()
+        host.get_peerstore().add_addrs(bo_id, [multiaddr.Multiaddr(bo.address)], 600)
+
+        def as_from_the_dht(addrs: object) -> list[multiaddr.Multiaddr]:
+            return dialable(addrs, "dht")  # type: ignore[arg-type]
+
+        with pytest.raises(DialError, match="no address"):
+            await dial(host, PeerInfo(bo_id, []), only=as_from_the_dht)
+        assert bo_id not in host.get_connected_peers()
+        with trio.fail_after(20):
+            await dial(host, PeerInfo(bo_id, []))  # unfiltered: the peerstore's address
+        assert bo_id in host.get_connected_peers()
