@@ -233,7 +233,6 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     with _service(args, reading=True) as service:
-        _warn(service)
         items = (
             service.feed(args.author, args.limit) if args.author else service.timeline(args.limit)
         )
@@ -244,6 +243,7 @@ def cmd_log(args: argparse.Namespace) -> int:
         for item in items:
             key = (item.entry.author, item.entry.seq)
             print(describe_entry(item, edits.get(key), nicknames.get(item.entry.author)))
+        _warn(service)  # how it was opened, and any entry left out as damaged
     return 0
 
 

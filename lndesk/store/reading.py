@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from lndesk.content import Content, parse_content
@@ -47,6 +47,8 @@ class StoreReader:
 
     log: LogFile
     index: Index
+    warnings: list[str]
+    _damage_noted: set[int]
 
     def text_pending(self) -> int:
         """How many stored documents wait to be indexed (a search does not find them yet)."""
@@ -97,6 +99,26 @@ class StoreReader:
             row.author_name,
             (row.claimed_ms, row.feed, row.seq),
         )
+
+    def load_listed(self, rows: Iterable[EntryRow]) -> list[StoredEntry]:
+        """:meth:`load` for each row of a list; an entry whose log record is damaged is
+        left out (with a warning naming the repair), so one bad record never hides the
+        rest of a timeline."""
+        found = []
+        for row in rows:
+            try:
+                found.append(self.load(row))
+            except StoreCorruptError as exc:
+                self._note_damage(row.offset, exc)
+        return found
+
+    def _note_damage(self, offset: int, exc: StoreCorruptError) -> None:
+        if offset in self._damage_noted:
+            return
+        self._damage_noted.add(offset)
+        message = f"{exc}; it is left out of lists. Run `lndesk repair` to salvage the log."
+        log.warning("%s", message)
+        self.warnings.append(message)
 
     def resolve(self, id_prefix: bytes) -> StoredEntry:
         """The one stored entry whose id starts with ``id_prefix``."""

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 def open_index_read_only(
     path: Path, log_file: LogFile, rules: bytes, load_content: ContentLoader
-) -> Index | None:
-    """The index file, read-only, if it is readable and complete; else None."""
+) -> tuple[Index, int] | None:
+    """The index file, read-only, and how far into the log it is complete, if it is
+    readable and was built from this log by these rules; else None."""
     if not path.is_file():
         return None
     base = "file:" + quote(str(path.resolve()))
@@ -39,18 +40,18 @@ def open_index_read_only(
             log.info("cannot open the index read-only (%s): %s", mode, exc)
             continue
         try:
-            end = index.get_meta("log_end")
-            complete = (
+            raw = index.get_meta("log_end")
+            end = int(raw.decode()) if raw is not None else -1
+            usable = (
                 index.get_meta("log_id") == log_file.log_id
                 and index.get_meta("rules") == rules
-                and end is not None
-                and int(end.decode()) == log_file.end
+                and 0 < end <= log_file.end
             )
         except (sqlite3.Error, ValueError) as exc:
             log.info("the index cannot be read (%s): %s", mode, exc)
-            complete = False
-        if complete:
-            return index
+            usable = False
+        if usable:
+            return index, end
         with contextlib.suppress(sqlite3.Error):
             index.close()
         return None

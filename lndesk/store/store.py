@@ -102,6 +102,7 @@ class Store(StoreReader):
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock_fd = lock_directory(directory / LOCK_NAME)
         self.warnings: list[str] = []
+        self._damage_noted: set[int] = set()
         self.space = DiskSpace(directory, min_free, free_space)
         self.read_only = False
         self._indexed_end = HEADER_SIZE
@@ -134,6 +135,7 @@ class Store(StoreReader):
         store.directory = directory
         store._lock_fd = -1
         store.warnings = []
+        store._damage_noted = set()
         store.space = DiskSpace(directory)
         store.read_only = True
         store._indexed_end = HEADER_SIZE
@@ -142,22 +144,24 @@ class Store(StoreReader):
             if not path.is_file():
                 raise StoreError(f"nothing is stored in {directory} yet")
             store.log = LogFile(path, read_only=True)
-            index = open_index_read_only(
+            found = open_index_read_only(
                 directory / INDEX_NAME, store.log, INDEX_RULES, store._content_at
             )
-            if index is None:
+            if found is None:
                 store.index = Index(Path(":memory:"), store._content_at)
                 index_salvaged(store.log, store._write_index, store._warn)
-            else:
-                # Text staged for search still needs indexing, which writes: work on a
-                # copy in memory then (the file stays as it is).
-                if FullText(index.conn).pending():
-                    copy = Index(Path(":memory:"), store._content_at)
-                    index.conn.backup(copy.conn)
-                    index.close()
-                    index = copy
-                store.index = index
-                store._indexed_end = store.log.end
+                return store
+            index, end = found
+            # An index behind the log, or text staged for search, needs writing: work on
+            # a copy in memory then (the file stays as it is).
+            if end < store.log.end or FullText(index.conn).pending():
+                copy = Index(Path(":memory:"), store._content_at)
+                index.conn.backup(copy.conn)
+                index.close()
+                index = copy
+            store.index = index
+            store._indexed_end = end
+            store.level_index()
         except BaseException:
             store.close()
             raise
@@ -594,7 +598,7 @@ class Store(StoreReader):
         """One feed's entries, newest first; future-dated ones held back as in the timeline."""
         before = before_seq if before_seq is not None else 2**63 - 1
         rows = self.index.feed_entries(key, limit, before, now_ms() + FUTURE_HOLD_MS)
-        return [self.load(row) for row in rows]
+        return self.load_listed(rows)
 
     def forget(self, key: bytes, seqs: Sequence[int]) -> None:
         """Forget these entries of ``key`` as if deleted: hidden, payloads purged from the

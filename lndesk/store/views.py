@@ -174,7 +174,7 @@ def page(store: Store, query: ListQuery, older_than: Cursor, limit: int) -> list
         f"ORDER BY {_time(query)} DESC, e.feed DESC, e.seq DESC LIMIT ?",
         limit,
     )
-    return [store.load(row) for row in rows]
+    return store.load_listed(rows)
 
 
 def window(store: Store, query: ListQuery, down_to: Cursor, limit: int) -> list[EntryRow]:
@@ -204,13 +204,12 @@ def load_keys(store: Store, keys: Sequence[tuple[bytes, int]]) -> list[StoredEnt
     found = []
     for key, seq in keys:
         rows = store.index.entry_rows("f.key = ? AND e.seq = ?", (key, seq))
-        if rows:
-            found.append(store.load(rows[0]))
+        found += store.load_listed(rows[:1])
     return found
 
 
 def load_rows(store: Store, rows: Sequence[EntryRow]) -> list[StoredEntry]:
-    return [store.load(row) for row in rows]
+    return store.load_listed(rows)
 
 
 def thread(store: Store, root: tuple[bytes, int], root_id: bytes, limit: int) -> list[StoredEntry]:
@@ -223,7 +222,7 @@ def thread(store: Store, root: tuple[bytes, int], root_id: bytes, limit: int) ->
         "ORDER BY e.claimed_ms, e.feed, e.seq LIMIT ?",
         limit,
     )
-    return found + [store.load(row) for row in rows]
+    return found + store.load_listed(rows)
 
 
 def reply_count(store: Store, entry_id: bytes) -> int:
