@@ -131,6 +131,14 @@ MUTANTS = [
         "        if False:\n            plan.duplicates += 1",
         INGEST,
     ),
+    Mutant(
+        "store: a frozen feed takes new batches",
+        "lndesk/store/store.py",
+        "        if state.forked_at is not None:\n            raise ForkedFeedError(\n"
+        '                f"the feed',
+        '        if False:\n            raise ForkedFeedError(\n                f"the feed',
+        INGEST,
+    ),
     # --- tombstones (lndesk/store/refs.py) ----------------------------------------------
     Mutant(
         "tombstone: another author's tombstone deletes",
@@ -145,6 +153,13 @@ MUTANTS = [
         "lndesk/entry.py",
         "            verify_signature(self.author, self.signed_message(), self.signature)",
         "            pass",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: the id does not cover the signature",
+        "lndesk/entry.py",
+        "hashlib.blake2b(raw, digest_size=HASH_SIZE).digest(),",
+        "hashlib.blake2b(raw[:-_SIGNATURE_TAIL], digest_size=HASH_SIZE).digest(),",
         ENTRY,
     ),
     Mutant(

@@ -186,6 +186,14 @@ def ingest_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         max_seq=2,
     )
     case(
+        "links are checked before the last signature: a broken run ending in a forgery",
+        [run(1, 2)],
+        [chain[2], signed_by_ben(5, "forged")],
+        "ChainError",
+        height=2,
+        max_seq=2,
+    )
+    case(
         "a run with a gap (entries 3 and 5)",
         [run(1, 2)],
         [chain[2], chain[4]],
