@@ -562,7 +562,7 @@ def main() -> int:
             source = path.read_text(encoding="utf-8")
             if source.count(mutant.original) != 1:
                 stale.append(mutant)
-                print(f"[{number}/{len(mutants)}] STALE    {mutant.name}")
+                print(f"[{number}/{len(mutants)}] STALE    {mutant.name}", flush=True)
                 continue
             path.write_text(source.replace(mutant.original, mutant.replacement), "utf-8")
             started = time.monotonic()
@@ -573,7 +573,9 @@ def main() -> int:
             seconds = time.monotonic() - started
             verdict = "SURVIVED" if passed else "killed  "
             (survived if passed else killed).append(mutant)
-            print(f"[{number}/{len(mutants)}] {verdict} {mutant.name} ({seconds:.0f} s)")
+            print(
+                f"[{number}/{len(mutants)}] {verdict} {mutant.name} ({seconds:.0f} s)", flush=True
+            )
             if passed:
                 print(f"    {mutant.path}: no test in {', '.join(mutant.tests)} fails")
     tested = len(killed) + len(survived)
