@@ -1,8 +1,8 @@
 """Mutation testing of the checks that keep forged, broken and hostile data out.
 
 Each mutant below is a one-line (or one-condition) change to a security or integrity
-check in the entry format, deterministic CBOR, store ingest or the sync reader and
-server. For each, this script writes the mutated file into a temporary copy of the
+check in the entry format, deterministic CBOR, batch checks and store ingest, or the
+sync reader and server. For each, this script writes the mutated file into a temporary copy of the
 source tree (never the working tree), runs only the tests named for it there, and
 reports whether they failed (the mutant is *killed*) or passed (it *survived*: no test
 protects that check). A mutant whose original text is no longer found exactly once is
@@ -105,24 +105,31 @@ MUTANTS = [
     ),
     Mutant(
         "ingest: an entry of another author than the feed is accepted",
-        "lndesk/store/ingest.py",
+        "lndesk/batch.py",
         "        if entry.author != author:\n            raise ChainError(",
         "        if False:\n            raise ChainError(",
         INGEST,
     ),
     Mutant(
         "ingest: a payload is not checked against its entry",
-        "lndesk/store/ingest.py",
+        "lndesk/batch.py",
         "        if payload is not None:\n            entry.check_payload(payload)",
         "        if False:\n            entry.check_payload(payload)",
         INGEST,
     ),
     Mutant(
         "ingest: the entries of a batch need not link",
-        "lndesk/store/ingest.py",
+        "lndesk/batch.py",
         "    authenticate_range(entries, trusted_last=True)",
         "    pass",
         INGEST,
+    ),
+    Mutant(
+        "ingest: a batch checked for another author is taken as this author's",
+        "lndesk/store/ingest.py",
+        "if isinstance(items, CheckedBatch) and items.author == author:",
+        "if isinstance(items, CheckedBatch):",
+        (*INGEST, "tests/p2p/test_offload.py"),
     ),
     Mutant(
         "ingest: stored entries are stored again",
