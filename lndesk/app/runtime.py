@@ -32,6 +32,7 @@ from lndesk.app.service import PassphraseSource, Service
 from lndesk.errors import LndeskError, NodeNotRunningError, sole_error
 from lndesk.identity import Identity
 from lndesk.p2p.events import NodeStarted
+from lndesk.store.space import disk_full_error
 
 logger = logging.getLogger(__name__)
 
@@ -317,7 +318,9 @@ class NodeRuntime:
                 if inspect.isawaitable(result):
                     result = await result
             except Exception as exc:
-                done(None, sole_error(exc))
+                error = sole_error(exc)
+                # A database or file error from a full disk is told as such.
+                done(None, disk_full_error(self.data_dir, error) or error)
             else:
                 done(result, None)
 

@@ -10,7 +10,7 @@ import pytest
 from node_helpers import make_data_dir, running_node
 
 from lndesk.app.diskwatch import PAUSED, RESUMED
-from lndesk.app.service import Service
+from lndesk.app.service import Service, create_identity
 from lndesk.errors import DiskFullError
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import Event, NodeWarning
@@ -87,3 +87,35 @@ async def test_a_new_follower_syncs_a_feed_published_while_the_index_was_failing
 
 def _index_full(*_args: Any, **_kwargs: Any) -> Any:
     raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_the_app_is_told_the_disk_is_full_in_words(tmp_path: Path) -> None:
+    """What the desktop app shows for a failed action (runtime.describe of the error)."""
+    import queue
+
+    from lndesk.app.runtime import NodeRuntime, describe
+
+    create_identity(tmp_path / "ann")
+    runtime = NodeRuntime(tmp_path / "ann", control=False, relay_client=False, network=False)
+    runtime.start(wait_network=False)
+    try:
+        done: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
+
+        def full_then_post(desk: Any) -> Any:
+            desk.service.store.space.min_free = 1 << 60
+            return desk.post("no room")
+
+        runtime.submit(full_then_post, lambda r, e: done.put((r, e)))
+        _, error = done.get(timeout=10)
+        assert isinstance(error, DiskFullError)
+        assert describe(error).startswith("the disk is full: ")
+
+        def database_full(_desk: Any) -> Any:  # e.g. a bookmark written on a full disk
+            raise sqlite3.OperationalError("database or disk is full")
+
+        runtime.submit(database_full, lambda r, e: done.put((r, e)))
+        _, error = done.get(timeout=10)
+        assert isinstance(error, DiskFullError), error
+        assert "OperationalError" not in describe(error)
+    finally:
+        runtime.stop()
