@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lndesk.entry import Entry, authenticate_range, decode_entry
-from lndesk.errors import ChainError
+from lndesk.errors import ChainError, SizeError
+
+MAX_BATCH = 10_000
+"""Most entries in one batch (docs/protocol.md section 7), checked before any is decoded."""
 
 Item = tuple[bytes, bytes | None]
 """An entry's bytes and its payload's bytes (None when not held)."""
@@ -31,9 +34,12 @@ def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
     """Decode ``items`` and check all that needs no stored state: every entry decodes
     and is ``author``'s, every present payload matches its entry, and the entries link.
 
-    Raises the entry error classes (DecodeError, SizeError, ChainError, PayloadError).
+    Raises the entry error classes (SizeError for more than ``MAX_BATCH`` items, then
+    DecodeError, SizeError, ChainError, PayloadError entry by entry).
     The last entry's signature is not checked: the anchor is the store's to decide.
     """
+    if len(items) > MAX_BATCH:
+        raise SizeError(f"a batch of {len(items)} entries is over the {MAX_BATCH}-entry limit")
     entries = []
     for raw, payload in items:
         entry = decode_entry(raw)

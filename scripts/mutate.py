@@ -104,6 +104,13 @@ MUTANTS = [
         INGEST,
     ),
     Mutant(
+        "batch: more than 10000 entries are decoded and checked",
+        "lndesk/batch.py",
+        "if len(items) > MAX_BATCH:",
+        "if False:",
+        ("tests/test_ingest_vectors.py",),
+    ),
+    Mutant(
         "ingest: an entry of another author than the feed is accepted",
         "lndesk/batch.py",
         "        if entry.author != author:\n            raise ChainError(",

@@ -11,6 +11,7 @@ import pytest
 from vector_reading import b, hx, load, params
 
 from lndesk import errors
+from lndesk.batch import MAX_BATCH, check_batch
 from lndesk.store.store import Store
 
 INGEST = load("ingest.json")
@@ -65,3 +66,15 @@ def test_ingest_vector(tmp_path: Path, vector: dict[str, Any]) -> None:
         check_state(store, vector)
     with Store(tmp_path / "data") as store:  # what was stored is on disk
         check_state(store, vector)
+
+
+def test_the_entry_cap_comes_before_any_entry_is_decoded(tmp_path: Path) -> None:
+    """Section 20.6, step 3: more than 10000 items is a SizeError, whatever they hold,
+    on a worker thread (check_batch) as in the store."""
+    garbage = [(b"\x00", None)] * (MAX_BATCH + 1)
+    with pytest.raises(errors.SizeError, match="10001 entries"):
+        check_batch(FEED, garbage)
+    with Store(tmp_path / "data") as store, pytest.raises(errors.SizeError, match="10001"):
+        store.ingest(FEED, garbage, RECEIVED_MS)
+    with pytest.raises(errors.DecodeError):  # one fewer: the entries are looked at
+        check_batch(FEED, garbage[:MAX_BATCH])

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from lndesk.batch import CheckedBatch, check_batch
+from lndesk.batch import MAX_BATCH, CheckedBatch, check_batch
 from lndesk.entry import Entry
 from lndesk.errors import ChainError, SignatureError, SizeError
 
-MAX_BATCH = 10_000
+__all__ = ["FUTURE_HOLD_MS", "MAX_BATCH", "Plan", "decode_batch", "plan_batch"]
+
 FUTURE_HOLD_MS = 10 * 60 * 1000
 
 
