@@ -21,7 +21,6 @@ One process at a time may open a data directory (an exclusive ``flock``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import sqlite3
@@ -37,10 +36,10 @@ from lndesk.errors import (
     IndexDamagedError,
     StoreCorruptError,
     StoreError,
-    StoreLockedError,
 )
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
+from lndesk.store.dirlock import lock_directory, remove_index_files
 from lndesk.store.fill import apply_fills, holes_among, mark_purged, split_fills
 from lndesk.store.forget import forget_entries
 from lndesk.store.fulltext import FullText
@@ -267,7 +266,7 @@ class Store(StoreReader):
         """
         path = self.directory / INDEX_NAME
         fresh = self.directory / (INDEX_NAME + ".new")
-        _remove_index_files(fresh)
+        remove_index_files(fresh)
         old, old_end = self.index, self._indexed_end
         try:
             self.index = Index(fresh, self._content_at)
@@ -285,7 +284,7 @@ class Store(StoreReader):
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 self.index.close()
-            _remove_index_files(fresh)
+            remove_index_files(fresh)
             self.index, self._indexed_end = old, old_end
             if isinstance(exc, sqlite3.Error | OSError):
                 raise self._store_error(exc) from exc
@@ -626,29 +625,6 @@ class _PrevReader:
         if held is None:
             return None
         return decode_entry(self._log.read(held[1]).entry).prev
-
-
-def _remove_index_files(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            path.with_name(path.name + suffix).unlink()
-
-
-def lock_directory(path: Path) -> int:
-    """Take the data directory's exclusive lock (``path`` is its lock file); returns its fd."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        other = os.pread(fd, 32, 0).decode(errors="replace").strip()
-        os.close(fd)
-        raise StoreLockedError(
-            f"the data directory {path.parent} is in use by another lndesk process"
-            + (f" (pid {other})" if other else "")
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    return fd
 
 
 __all__ = ["IngestResult", "Store", "StoredEntry", "lock_directory", "now_ms"]
