@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Make lndesk a desktop application for the current user: menu entry, icons, and the
 # handler for lndesk:// share links. Run it from a source checkout after installing lndesk
-# (the `lndesk` command must be on PATH). Undo by deleting the files it lists.
+# (scripts/install.sh). Undo by deleting the files it lists.
 set -eu
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,12 +10,21 @@ data_home="${XDG_DATA_HOME:-$HOME/.local/share}"
 applications="$data_home/applications"
 icons="$data_home/icons/hicolor"
 
-if ! command -v lndesk >/dev/null 2>&1; then
-    echo "warning: the lndesk command is not on PATH; the menu entry will not start until it is" >&2
+# The menu starts lndesk by its full path: a desktop session's PATH often lacks
+# ~/.local/bin, where scripts/install.sh puts the command.
+lndesk="$(command -v lndesk 2>/dev/null || true)"
+if [ -z "$lndesk" ] && [ -x "$HOME/.local/bin/lndesk" ]; then
+    lndesk="$HOME/.local/bin/lndesk"
 fi
 
 mkdir -p "$applications"
-cp "$resources/lndesk.desktop" "$applications/lndesk.desktop"
+if [ -n "$lndesk" ]; then
+    sed "s|^Exec=lndesk |Exec=$lndesk |" "$resources/lndesk.desktop" >"$applications/lndesk.desktop"
+else
+    echo "warning: the lndesk command was not found; install it first (sh scripts/install.sh)," \
+        "or the menu entry will not start" >&2
+    cp "$resources/lndesk.desktop" "$applications/lndesk.desktop"
+fi
 echo "installed $applications/lndesk.desktop"
 
 for size_dir in "$resources"/icons/hicolor/*x*; do

@@ -96,8 +96,17 @@ def test_app_icon_is_found_in_the_package(qapp: Any) -> None:
 
 def test_install_script_installs_for_the_user(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    command = home / ".local" / "bin" / "lndesk"  # where scripts/install.sh puts it
+    command.parent.mkdir(parents=True)
+    command.write_text("#!/bin/sh\n")
+    command.chmod(0o755)
+    path = ":".join(
+        d
+        for d in os.environ.get("PATH", "/usr/bin:/bin").split(":")
+        if d and not (Path(d) / "lndesk").exists()
+    )
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": path,
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / "data"),
         "XDG_CONFIG_HOME": str(home / "config"),
@@ -111,7 +120,14 @@ def test_install_script_installs_for_the_user(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = home / "data"
     installed = data / "applications" / "lndesk.desktop"
-    assert installed.read_bytes() == (RESOURCES / "lndesk.desktop").read_bytes()
+    # the menu starts the command by its full path (a session's PATH may lack ~/.local/bin)
+    expected = (
+        (RESOURCES / "lndesk.desktop")
+        .read_text()
+        .replace("\nExec=lndesk %u", f"\nExec={command} %u")
+    )
+    assert f"\nExec={command} %u\n" in expected
+    assert installed.read_text() == expected
     for size in SIZES:
         assert (data / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "lndesk.png").is_file()
     assert (data / "icons" / "hicolor" / "scalable" / "apps" / "lndesk.svg").is_file()
