@@ -471,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """The desktop app (Qt is imported only here, so other commands start fast)."""
+    from lndesk.ui.syslibs import check_qt_libraries  # noqa: PLC0415
+
+    check_qt_libraries()  # before Qt loads: Qt would abort naming one library at most
     from lndesk.ui.app import run_app  # noqa: PLC0415
 
     return run_app(args.data_dir, args.url, args.ready_file)
