@@ -87,6 +87,10 @@ MIN_TTL = 60.0
 """Shortest reservation lifetime assumed, whatever the relay's clock says."""
 CHECK_EVERY = 30.0
 """Seconds between checks that the connections to our relays are still up."""
+PUNCH_ROUNDS = 3
+"""Hole-punching rounds one call to :meth:`Relay.hole_punch` runs before it gives up."""
+PUNCH_BACKOFF = 0.5
+"""Seconds before the second round (twice that before the third)."""
 RESERVE_TIMEOUT = 15.0
 """Seconds to connect to a relay and get its answer to a reservation."""
 DIAL_TIMEOUT = 20.0
@@ -327,6 +331,21 @@ class Relay:
         Hole punching also starts on its own for relayed peers (every few seconds); this
         is for callers that want the result. False if disabled or if it failed.
         """
-        if self._dcutr is None:
+        dcutr = self._dcutr
+        if dcutr is None:
             return False
-        return bool(await self._dcutr.initiate_hole_punch(peer))
+        for attempt in range(PUNCH_ROUNDS):
+            if attempt:
+                # Both ends punch at once when the automatic punching of each side
+                # fires together; their dials then collide (on one machine the second
+                # connect of the same address pair fails) and both sessions give up.
+                # A later round, started by one side alone, succeeds.
+                await trio.sleep(PUNCH_BACKOFF * attempt)
+            # The library's per-peer budget is shared with its automatic punching; a
+            # caller who asks now gets fresh rounds.
+            dcutr._hole_punch_attempts.pop(peer, None)
+            if await dcutr.initiate_hole_punch(peer):
+                return True
+            if await dcutr._have_direct_connection(peer):
+                return True  # the peer's own session won the race
+        return False

@@ -160,6 +160,54 @@ async def test_dcutr_upgrades_relayed_connection_to_direct() -> None:
         assert not is_relayed(stream)
 
 
+async def test_hole_punch_reports_a_direct_path_found_by_the_peer_at_the_same_time() -> None:
+    """Both ends try at once (as the automatic punching does on a busy machine): the
+    caller whose attempt yields to the peer's session still learns the outcome."""
+    async with (
+        relay_node(loopback_config(relay_hop=True)) as (r_host, _),
+        relay_node(loopback_config(relay_client=True)) as (b_host, b_relay),
+        relay_node(loopback_config(relay_client=True)) as (a_host, a_relay),
+    ):
+        b_host.set_stream_handler(ECHO, echo)
+        results: dict[str, bool] = {}
+
+        async def punch(name: str, relay: Relay, peer: Any) -> None:
+            results[name] = await relay.hole_punch(peer)
+
+        with trio.fail_after(WAIT):
+            [via_r, *_] = await b_relay.reserve(info_of(r_host))
+            await a_relay.dial_via(via_r)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(punch, "a", a_relay, b_host.get_id())
+                nursery.start_soon(punch, "b", b_relay, a_host.get_id())
+        assert results == {"a": True, "b": True}
+
+
+async def test_a_failed_punch_round_is_followed_by_another() -> None:
+    """A round lost to colliding dials (see Relay.hole_punch) is not the answer."""
+    async with (
+        relay_node(loopback_config(relay_hop=True)) as (r_host, _),
+        relay_node(loopback_config(relay_client=True)) as (b_host, b_relay),
+        relay_node(loopback_config(relay_client=True)) as (_a_host, a_relay),
+    ):
+        dcutr = a_relay._dcutr
+        assert dcutr is not None
+        real = dcutr.initiate_hole_punch
+        rounds = 0
+
+        async def lose_the_first_round(peer: Any) -> bool:
+            nonlocal rounds
+            rounds += 1
+            return False if rounds == 1 else await real(peer)
+
+        dcutr.initiate_hole_punch = lose_the_first_round  # type: ignore[method-assign]
+        with trio.fail_after(WAIT):
+            [via_r, *_] = await b_relay.reserve(info_of(r_host))
+            await a_relay.dial_via(via_r)
+            assert await a_relay.hole_punch(b_host.get_id())
+        assert rounds == 2
+
+
 async def test_circuit_is_cut_at_the_data_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """The hop's data cap ends a circuit that carries more than it grants."""
     async with (
