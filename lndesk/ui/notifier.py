@@ -21,12 +21,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 
 from lndesk.app.events import EntriesStored
 from lndesk.app.items import PostItem
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.settings import NOTIFY_POSTS, NOTIFY_REPLIES, flag
+from lndesk.ui.timers import TimerFactory, qt_timer
 from lndesk.ui.tray import Tray
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ class Notifier(QObject):
     """Turns stored-entries events into (coalesced) desktop notifications.
 
     ``show`` displays one: a :class:`Tray` (its :meth:`~Tray.notify`), any function of
-    (title, text), or None to only emit :attr:`notified`.
+    (title, text), or None to only emit :attr:`notified`. ``clock`` and ``timer`` (a
+    :data:`~lndesk.ui.timers.TimerFactory`) measure and wait out the interval.
     """
 
     notified = Signal(str, str)
@@ -113,6 +115,7 @@ class Notifier(QObject):
         *,
         min_interval_ms: int = MIN_INTERVAL_MS,
         clock: Callable[[], float] = time.monotonic,
+        timer: TimerFactory = qt_timer,
         started_ms: int | None = None,
     ) -> None:
         super().__init__(parent)
@@ -130,9 +133,7 @@ class Notifier(QObject):
         self._last_shown: float | None = None
         self._replies: list[PostItem] = []
         self._posts: list[PostItem] = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.flush)
+        self._timer = timer(self, self.flush)
         bridge.node_event.connect(self._on_event)
         self.check()
 

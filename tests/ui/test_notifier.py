@@ -21,6 +21,7 @@ from lndesk.entry import Entry, create_entry
 from lndesk.identity import Identity
 from lndesk.ui.notifier import Notifier, names_phrase, snippet, summarise
 from lndesk.ui.settings import NOTIFY_POSTS, NOTIFY_REPLIES, ui_settings
+from lndesk.ui.timers import ManualTime
 
 Call = Callable[..., Any]
 OLD_MS = 1_700_000_000_000  # November 2023: long before any test runs
@@ -265,9 +266,10 @@ def test_a_burst_is_summarised(
     bo, cy, di = Author("Bo"), Author("Cy"), Author("Di")
     for author in (bo, cy, di):
         follow(call, author)
-    # A clock that stands still: whatever comes after the first notification is
-    # within the interval and must wait for the timer.
-    notifier = make_notifier(min_interval_ms=50, clock=lambda: 100.0)
+    # Time moves only when the test says: whatever comes after the first notification is
+    # within the interval and waits for the timer, however slow the machine is.
+    manual = ManualTime()
+    notifier = make_notifier(min_interval_ms=2000, clock=manual.clock, timer=manual.timer)
     bo.publish(Post("first"))
     notify(notifier, bo.deliver(call), qtbot)
     assert shown.messages == [("Bo posted", "first")]
@@ -281,9 +283,16 @@ def test_a_burst_is_summarised(
     tell(notifier, di.deliver(call), qtbot)
     assert len(shown.messages) == 1  # held back: too soon after the first
     assert notifier.pending == 3
-    qtbot.waitUntil(lambda: len(shown.messages) == 2)
+    manual.advance(1.999)
+    assert len(shown.messages) == 1  # still within the interval
+    manual.advance(0.001)
+    assert len(shown.messages) == 2
     assert shown.messages[1] == ("Di and 2 others posted", "Di: fourth, the newest (and 2 more)")
     assert notifier.pending == 0
+    # Once the interval has passed, the next post is shown at once.
+    manual.advance(2.0)
+    cy.publish(Post("fifth"))
+    assert notify(notifier, cy.deliver(call), qtbot) == ["Cy posted", "fifth"]
 
 
 # --- the wording ----------------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Single-shot timers behind a factory, so that tests drive time instead of waiting on it.
+
+A view-model that delays work (coalescing a burst, debouncing) takes a
+:data:`TimerFactory` and a clock. The app passes :func:`qt_timer` and
+``time.monotonic``; a test passes a :class:`ManualTime`, whose timers fire only when the
+test moves its clock past their deadline, so what the test sees never depends on how fast
+the machine is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class Timer(Protocol):
+    """A single-shot timer: ``start`` (re)arms it, its callback runs once when it expires."""
+
+    def start(self, msec: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def isActive(self) -> bool: ...
+
+
+TimerFactory = Callable[[QObject, Callable[[], None]], Timer]
+"""(parent, callback) -> a stopped single-shot timer that calls ``callback`` when it fires."""
+
+
+def qt_timer(parent: QObject, callback: Callable[[], None]) -> Timer:
+    """A real single-shot QTimer, owned by ``parent``."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.timeout.connect(callback)
+    return timer
+
+
+class ManualTimer:
+    """A timer of a :class:`ManualTime`: it fires when that clock passes its deadline."""
+
+    def __init__(self, time: ManualTime, callback: Callable[[], None]) -> None:
+        self._time = time
+        self._callback = callback
+        self.deadline: float | None = None
+
+    def start(self, msec: int) -> None:
+        self.deadline = self._time.now + msec / 1000
+
+    def stop(self) -> None:
+        self.deadline = None
+
+    def isActive(self) -> bool:
+        return self.deadline is not None
+
+    def _fire(self) -> None:
+        self.deadline = None
+        self._callback()
+
+
+class ManualTime:
+    """A clock and timers that move only when told to (:meth:`advance`)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self._timers: list[ManualTimer] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def timer(self, _parent: QObject, callback: Callable[[], None]) -> Timer:
+        timer = ManualTimer(self, callback)
+        self._timers.append(timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward, firing every timer due by then, earliest first."""
+        if seconds < 0:
+            raise ValueError("time does not go back")
+        target = self.now + seconds
+        slack = 1e-9  # steps that add up to a deadline reach it despite rounding
+        while True:
+            due = [
+                t for t in self._timers if t.deadline is not None and t.deadline <= target + slack
+            ]
+            if not due:
+                break
+            first = min(due, key=lambda t: t.deadline or 0.0)
+            self.now = max(self.now, first.deadline or self.now)
+            first._fire()
+        self.now = target
