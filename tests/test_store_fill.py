@@ -21,7 +21,7 @@ from store_helpers import (
 
 from lndesk.content import Edit, Tombstone, encode_content, ref_of
 from lndesk.store.fill import split_fills
-from lndesk.store.logfile import LogFile
+from lndesk.store.logfile import KIND_ENTRY, LogFile, encode_record
 from lndesk.store.records import index_item
 from lndesk.store.store import LOG_NAME, Store
 from lndesk.store.verify import verify_store
@@ -166,3 +166,17 @@ def test_only_a_record_of_the_same_entry_fills_a_hole(store: Store) -> None:
     forked = index_item(0, 0, other, other_payload)
     assert split_fills(store.index, [forked]) == ([forked], [])
     assert split_fills(store.index, [same]) == ([], [same])
+
+
+def test_a_fill_appended_but_not_yet_indexed_is_indexed_on_open(data_dir: Path) -> None:
+    """A crash between the fill's durable append and its index write: the next open
+    indexes what lies past the index's log_end, and the hole is filled."""
+    chain = make_chain(ANN, 2)
+    with Store(data_dir) as store:
+        store.ingest(KEY, without_payloads(chain))
+        entry, payload = chain[1]
+        store.log.append([encode_record(KIND_ENTRY, 7, entry.raw, payload)])
+        assert store.payload_holes(KEY, 1, 2, 10) == [1, 2]  # the index has not seen it
+    with Store(data_dir) as reopened:
+        assert reopened.payload_holes(KEY, 1, 2, 10) == [1]
+        assert texts(reopened)[2] == "entry 2"
