@@ -9,9 +9,10 @@ the connection comes from (docs/protocol.md section 24.1):
   ``KNOWN_ID_SECONDS``) and admitted from then on. Others are answered ``busy``.
 * **Sessions per address.** At most ``sessions_per_ip`` sessions at once from one
   address, whatever ids it uses.
-* **Work per address.** Valid but expensive requests (each feed a ``want`` names costs a
-  store lookup) are charged to the address: at most ``ip_feeds_per_minute`` feeds, as a
-  bucket that refills continuously. A session over it is ended with ``busy``.
+* **Work per address.** Valid but expensive requests are charged to the address, each
+  kind to a bucket that refills continuously: the feeds ``want`` frames name (each a
+  store lookup; ``ip_feeds_per_minute``) and the entries sent in batches (read from the
+  log and sent; ``ip_entries_per_minute``). A session over one is ended with ``busy``.
 
 None of these is a penalty: an honest peer refused here tries again later. Loopback
 addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
@@ -51,6 +52,13 @@ def charge_want(admission: Admission | None, stream: Any, feeds: int) -> None:
         raise ServerBusy("too many feeds asked for from your address; try again later")
 
 
+def charge_served(admission: Admission | None, stream: Any, entries: int) -> None:
+    """Charge ``entries`` about to be sent on ``stream`` to its address; ServerBusy if
+    the address is over its budget."""
+    if admission is not None and not admission.charge_entries(stream_ip(stream), entries):
+        raise ServerBusy("too many entries sent to your address; try again later")
+
+
 def stream_ip(stream: Any) -> str | None:
     """The IP address a libp2p stream's connection comes from, if it can be read; None
     for a relayed connection (its address is the relay's, shared by all it relays)."""
@@ -65,16 +73,37 @@ def stream_ip(stream: Any) -> str | None:
     return str(remote[0])
 
 
-class _Address:
-    __slots__ = ("feed_tokens", "ids", "new_ids", "refilled")
+class _Bucket:
+    """Units of work an address may ask for, refilling continuously up to a minute's."""
 
-    def __init__(self, now: float, feed_budget: float) -> None:
+    __slots__ = ("per_minute", "refilled", "tokens")
+
+    def __init__(self, per_minute: int, now: float) -> None:
+        self.per_minute = float(per_minute)
+        self.tokens = self.per_minute
+        self.refilled = now
+
+    def take(self, units: int, now: float) -> bool:
+        self.tokens = min(
+            self.per_minute, self.tokens + (now - self.refilled) * self.per_minute / 60.0
+        )
+        self.refilled = now
+        if units > self.tokens:
+            return False
+        self.tokens -= units
+        return True
+
+
+class _Address:
+    __slots__ = ("entries", "feeds", "ids", "new_ids")
+
+    def __init__(self, now: float, limits: Limits) -> None:
         self.ids: OrderedDict[str, float] = OrderedDict()
         """Admitted ids -> when they last got a session."""
         self.new_ids: deque[float] = deque()
         """When each id admitted within the last window was first seen."""
-        self.feed_tokens = feed_budget
-        self.refilled = now
+        self.feeds = _Bucket(limits.ip_feeds_per_minute, now)
+        self.entries = _Bucket(limits.ip_entries_per_minute, now)
 
 
 class Admission:
@@ -101,7 +130,7 @@ class Admission:
     def _address(self, ip: str, now: float) -> _Address:
         found = self._addresses.get(ip)
         if found is None:
-            found = self._addresses[ip] = _Address(now, self.limits.ip_feeds_per_minute)
+            found = self._addresses[ip] = _Address(now, self.limits)
             while len(self._addresses) > MAX_ADDRESSES:
                 self._addresses.popitem(last=False)
         else:
@@ -154,14 +183,19 @@ class Admission:
             return True
         assert ip is not None
         now = self._clock()
-        address = self._address(ip, now)
-        budget = float(self.limits.ip_feeds_per_minute)
-        address.feed_tokens = min(
-            budget, address.feed_tokens + (now - address.refilled) * budget / 60.0
-        )
-        address.refilled = now
-        if feeds > address.feed_tokens:
-            self.refused["work"] += 1
-            return False
-        address.feed_tokens -= feeds
-        return True
+        if self._address(ip, now).feeds.take(feeds, now):
+            return True
+        self.refused["work"] += 1
+        return False
+
+    def charge_entries(self, ip: str | None, entries: int) -> bool:
+        """Charge ``entries`` entries about to be served to ``ip``; False if over its
+        budget (nothing is charged then)."""
+        if not self._limited(ip):
+            return True
+        assert ip is not None
+        now = self._clock()
+        if self._address(ip, now).entries.take(entries, now):
+            return True
+        self.refused["entries"] += 1
+        return False

@@ -45,6 +45,10 @@ class Limits:
     ip_feeds_per_minute: int = 50_000
     """Feeds one IP address may name in ``want`` frames per minute (a bucket refilling
     continuously); a session over it is ended as busy."""
+    ip_entries_per_minute: int = 2_000_000
+    """Entries one IP address may be sent in batches per minute (a bucket refilling
+    continuously, far above what an honest sync takes); a session over it is ended as
+    busy."""
     limit_loopback: bool = False
     """Apply the per-address limits to loopback connections too (tests, benchmarks)."""
     session_timeout: float = 60.0

@@ -32,7 +32,7 @@ from libp2p.custom_types import TProtocol
 
 from lndesk.entry import decode_entry
 from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
-from lndesk.p2p.admission import Admission, charge_want
+from lndesk.p2p.admission import Admission, charge_served, charge_want
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, HolderProven, SyncProgress
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
@@ -218,6 +218,7 @@ class SyncServer:
                     break
                 seq = min(held)
                 continue
+            charge_served(self.sessions.admission, frames.stream, len(run))
             await frames.send(Batch(get.feed, tuple((e, p) for _, e, p in run)))
             reports.sent(get.feed, run[-1][0])
             seq = run[-1][0] + 1

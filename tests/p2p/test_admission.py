@@ -89,6 +89,16 @@ def test_feeds_asked_for_are_charged_to_the_address() -> None:
     assert gate.refused["work"] == 2
 
 
+def test_entries_sent_are_charged_to_the_address() -> None:
+    gate, clock = admission(ip_entries_per_minute=3000)
+    assert gate.charge_entries(IP, 2000)
+    assert not gate.charge_entries(IP, 2000)
+    assert gate.charge_entries(OTHER_IP, 2000)
+    clock.now += 20  # refills 1000
+    assert gate.charge_entries(IP, 2000)
+    assert gate.refused["entries"] == 1
+
+
 def test_loopback_and_unknown_addresses_are_exempt_unless_configured() -> None:
     gate, _ = admission(new_ids_per_ip=1, sessions_per_ip=1)
     for peer in "abc":
@@ -220,3 +230,25 @@ async def test_relayed_streams_have_no_address_to_limit() -> None:
             await direct.write(b"hi")
             assert await direct.read(2) == b"ok"
     assert seen == [None, "127.0.0.1"]
+
+
+async def test_entries_over_the_address_budget_end_the_session_busy(tmp_path: Path) -> None:
+    limits = Limits(ip_entries_per_minute=150, batch_entries=100, limit_loopback=True)
+    async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
+        node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 300)))
+        async with running_host() as host:
+            await host.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
+            stream = await host.new_stream(node.node.host.get_id(), [SYNC_PROTOCOL])
+            io = frames.FrameStream(stream, 1 << 20)
+            await io.send(frames.Want(((ANN.public_key, 0),)))
+            with trio.fail_after(20):
+                assert isinstance(await io.receive(), frames.Have)
+                await io.send(frames.Get(ANN.public_key, 1, 300))
+                first = await io.receive()
+                assert isinstance(first, frames.Batch) and len(first.items) == 100
+                await io.send(frames.Ack(0))
+                second = await io.receive()
+        assert isinstance(second, frames.Error) and second.code == "busy"
+        assert "too many entries" in second.message
+        assert node.node.admission.refused["entries"] == 1
+        assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
