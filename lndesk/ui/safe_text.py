@@ -206,9 +206,29 @@ def _unlink(cursor: QTextCursor) -> None:
     cursor.setCharFormat(current)
 
 
+def _needs_taming(doc: QTextDocument) -> bool:
+    """Whether any format the document uses is an image, a link, a heading, code, or an
+    indent beyond :data:`MAX_DEPTH` levels (one look at its few formats, not its text)."""
+    widest = INDENT * MAX_DEPTH
+    for fmt in doc.allFormats():
+        if fmt.isImageFormat() or fmt.boolProperty(QTextFormat.Property.IsAnchor):
+            return True
+        if fmt.isBlockFormat():
+            block = fmt.toBlockFormat()
+            if block.headingLevel() > 0 or block.nonBreakableLines():
+                return True
+            if block.leftMargin() > widest or block.indent() > MAX_DEPTH:
+                return True
+        if fmt.isListFormat() and fmt.toListFormat().indent() > MAX_DEPTH:
+            return True
+    return False
+
+
 def tame(doc: QTextDocument) -> None:
     """Make a parsed document safe to lay out: images become "image: <address>" text,
     links get a note of where they go, layout is bounded (see the module's doc)."""
+    if not _needs_taming(doc):
+        return
     images, links = _images_and_links(doc)
     if images or links:
         _replace(doc, images, links)

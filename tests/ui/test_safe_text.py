@@ -155,3 +155,22 @@ def test_search_snippets_are_cleaned_and_escaped() -> None:
     html = highlight_html("\u202eevil <b>" + "e\u0301" * 1 + "\u0301" * 40, [(0, 5)])
     assert "\u202e" not in html and "<b>" not in html
     assert html.count("\u0301") <= 3
+
+
+def test_tame_bounds_indents_however_they_were_made(qapp: Any) -> None:
+    """A deep list or a wide margin alone (no heading, link or code beside it) is tamed."""
+    from PySide6.QtGui import QTextBlockFormat, QTextCursor, QTextListFormat
+
+    far = QTextDocument()
+    margin = QTextBlockFormat()
+    margin.setLeftMargin(600)
+    QTextCursor(far).insertBlock(margin)
+    tame(far)
+    assert far.lastBlock().blockFormat().leftMargin() <= INDENT * MAX_DEPTH
+    deep = QTextDocument()
+    indent = QTextListFormat()
+    indent.setIndent(12)
+    QTextCursor(deep).insertList(indent)
+    tame(deep)
+    text_list = deep.lastBlock().textList()
+    assert text_list is not None and text_list.format().indent() <= MAX_DEPTH
