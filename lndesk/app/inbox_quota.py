@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from lndesk.content import addressed_keys, parse_content
 from lndesk.entry import decode_entry
 from lndesk.errors import EntryError
-from lndesk.store.learning import within_two_hops
+from lndesk.store.learning import is_within_two_hops, within_two_hops
 from lndesk.store.store import Store, now_ms
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,18 @@ class InboxGate:
         """The owner, everyone within two follow hops, and everyone accepted."""
         return within_two_hops(self.store, self.own) | self._accepted() | {self.own}
 
+    def in_circle(self, key: bytes) -> bool:
+        """``key in self.circle()``, by look-ups (cheap for every synced batch)."""
+        return (
+            key == self.own
+            or key in self._accepted()
+            or is_within_two_hops(self.store, self.own, key)
+        )
+
     def admit(self, key: bytes, items: Items) -> list[tuple[int, int]] | None:
         """Whether ``key``'s entries ``items`` may be stored: None if not; else the
         (seq, size) of those that are requests, to :meth:`record` once stored."""
-        if key == self.own or key in self.circle():
+        if self.in_circle(key):
             return []
         requests: list[tuple[int, int]] = []
         others = False
@@ -133,7 +141,7 @@ class InboxGate:
 
     def serves(self, key: bytes) -> bool:
         """False for a feed held only as requests: not served, not provided."""
-        return not self._request_author(key) or key in self.circle()
+        return not self._request_author(key) or self.in_circle(key)
 
     def unserved(self) -> frozenset[bytes]:
         """Every feed held only as requests."""

@@ -29,6 +29,26 @@ def within_two_hops(store: Store, own: bytes) -> frozenset[bytes]:
     return frozenset(bytes(row[0]) for row in rows)
 
 
+def is_within_two_hops(store: Store, own: bytes, key: bytes) -> bool:
+    """Whether ``key`` is in :func:`within_two_hops` of ``own``, without building the
+    set: a look-up by primary key for a direct follow, else one per feed ``own``
+    follows."""
+    row = store.index.conn.execute(
+        "SELECT me.feed, them.feed FROM feeds me, feeds them WHERE me.key = ? AND them.key = ?",
+        (own, key),
+    ).fetchone()
+    if row is None or row[0] == row[1]:
+        return False
+    me, them = row
+    found = store.index.conn.execute(
+        "SELECT 1 FROM follows WHERE src = ? AND dst = ? AND active = 1 UNION ALL "
+        "SELECT 1 FROM follows f1 JOIN follows f2 ON f2.src = f1.dst AND f2.dst = ? "
+        "AND f2.active = 1 WHERE f1.src = ? AND f1.active = 1 LIMIT 1",
+        (me, them, them, me),
+    ).fetchone()
+    return found is not None
+
+
 def addressed_to(
     store: Store, key: bytes, *, since_ms: int = 0, limit: int = 500
 ) -> list[tuple[bytes, int, bytes]]:
