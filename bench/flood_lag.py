@@ -16,7 +16,8 @@ event-loop lag). Phases, in one run:
 * ``new-ids``: workers that each make a fresh peer id, connect, run one small ``want``
   session and go, as fast as they can.
 
-Printed per phase: lag p50 / p99 / max (ms) over the phase, the reader's seconds and
+Printed per phase: the server's lag p50 / p99 / max (ms) over the phase, the reader's
+own lag p99 / max (it decodes, checks and stores the batches), the reader's seconds and
 entries/s for its feed, and what the attackers achieved (sessions answered, refused,
 reset). ``--limit-loopback`` applies the per-address limits (protocol section 24.1) to
 the loopback connections too; the honest reader then shares its address with the
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             "lag p99 ms",
             "lag max ms",
             "samples",
+            "reader lag p99/max",
             "reader s",
             "entries/s",
             "attack sessions",
@@ -153,7 +155,8 @@ def run_phase(
     phase: str,
     feed: bytes,
 ) -> list[str]:
-    server.call("lag")  # restart the lag record
+    server.call("lag")  # restart the lag records
+    reader.call("lag")
     before = server.call("counters")
     attacker: LineProcess | None = None
     began = time.perf_counter()
@@ -183,6 +186,7 @@ def run_phase(
     if attacker is not None:
         time.sleep(max(0.0, args.seconds - (time.perf_counter() - began)))
     lag = server.call("lag")["samples"]
+    reader_lag = reader.call("lag")["samples"]
     outcome = "-"
     if attacker is not None:
         assert attacker.proc.stdin is not None
@@ -200,6 +204,7 @@ def run_phase(
         phase,
         *lag_cells(lag),
         str(len(lag)),
+        "/".join(lag_cells(reader_lag)[1:]),
         f"{seconds:.2f}" if seconds is not None else f"timeout ({held} held)",
         f"{args.entries / seconds:,.0f}" if seconds else "-",
         outcome,
@@ -325,8 +330,7 @@ async def node_child(role: str, data_dir: Path, limit_loopback: bool) -> None:
 
         async with trio.open_nursery() as nursery:
             await nursery.start(app.run)
-            if role == "server":
-                nursery.start_soon(watch_lag)
+            nursery.start_soon(watch_lag)
             emit({"event": "started", "addresses": app.node.addresses(), "seconds": 0})
             await command_loop(nursery, handle)
             app.stop()
