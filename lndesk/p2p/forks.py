@@ -33,6 +33,7 @@ from libp2p.custom_types import TProtocol
 from lndesk.cbor_scan import ScanLimits
 from lndesk.entry import KEY_SIZE, MAX_ENTRY_SIZE, Entry, decode_entry
 from lndesk.errors import ChainError, EntryError, ProtocolError, StoreError
+from lndesk.p2p.admission import Admission
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, FeedForked, NodeWarning
 from lndesk.p2p.sessions import (
@@ -197,6 +198,7 @@ class ForksServer:
         events: EventSink,
         penalise: Penalise,
         is_penalised: Callable[[Any], bool],
+        admission: Admission | None = None,
     ) -> None:
         self.source = source
         self.limits = limits
@@ -208,6 +210,7 @@ class ForksServer:
             events=events,
             penalise=penalise,
             is_penalised=is_penalised,
+            admission=admission,
         )
 
     async def handle(self, stream: Any) -> None:
@@ -291,11 +294,17 @@ class ForkChecks:
         penalise: Penalise,
         is_penalised: Callable[[Any], bool],
         key_of: Callable[[Any], bytes | None],
+        admission: Admission | None = None,
     ) -> None:
         self.source = source
         self.client = ForksClient(host, limits, penalise=penalise)
         self.server = ForksServer(
-            source, limits, events=emit, penalise=penalise, is_penalised=is_penalised
+            source,
+            limits,
+            events=emit,
+            penalise=penalise,
+            is_penalised=is_penalised,
+            admission=admission,
         )
         self._emit = emit
         self._is_penalised = is_penalised

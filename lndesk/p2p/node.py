@@ -145,6 +145,7 @@ class Node:
                 penalise=self.penalise,
                 is_penalised=self.is_penalised,
                 key_of=public_key_of,
+                admission=self.admission,
             )
             if isinstance(source, ForkSource)
             else None

@@ -252,3 +252,22 @@ async def test_entries_over_the_address_budget_end_the_session_busy(tmp_path: Pa
         assert "too many entries" in second.message
         assert node.node.admission.refused["entries"] == 1
         assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
+
+
+async def test_every_server_protocol_shares_the_address_limits(tmp_path: Path) -> None:
+    """New ids are counted across protocols: a fork proof request is a session too."""
+    from lndesk.p2p.forks import FORKS_PROTOCOL, Forks, ForksFrames
+
+    limits = Limits(new_ids_per_ip=1, limit_loopback=True)
+    async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
+        async with running_host() as first, sync_stream(node, first) as answer:
+            assert isinstance(answer, frames.Have)
+        async with running_host() as second:
+            await second.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
+            stream = await second.new_stream(node.node.host.get_id(), [FORKS_PROTOCOL])
+            io = ForksFrames(stream)
+            await io.send(Forks((ANN.public_key,)))
+            with trio.fail_after(20):
+                refused = await io.receive()
+        assert isinstance(refused, frames.Error) and refused.code == "busy"
+        assert node.node.admission.refused["new-id"] == 1
