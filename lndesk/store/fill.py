@@ -61,8 +61,10 @@ def split_fills(
     """``items`` (ENTRY records in log order) as (new entries, fills).
 
     A fill is a record with a payload of an entry that is held without one: indexed
-    already, or earlier among ``items``. Other repeated records of one entry are left
-    with the new ones, whose insert ignores them.
+    already, or earlier among ``items``; so is a PURGED record of such an entry, which
+    says the hole is closed for good (the entry turned out deleted when its payload
+    came). Other repeated records of one entry are left with the new ones, whose insert
+    ignores them.
     """
     first: dict[tuple[bytes, int], IndexItem] = {}
     new: list[IndexItem] = []
@@ -75,10 +77,10 @@ def split_fills(
         if earlier is None:
             first[slot] = item
             new.append(item)
-            if _has_payload(item):
+            if _fills(item):
                 by_author.setdefault(entry.author, []).append(item)
         elif (
-            _has_payload(item)
+            _fills(item)
             and earlier.payload_state == PAYLOAD_ABSENT
             and earlier.entry.id == entry.id
         ):
@@ -99,8 +101,10 @@ def split_fills(
     return new, fills
 
 
-def _has_payload(item: IndexItem) -> bool:
-    return item.payload_state not in (PAYLOAD_ABSENT, PAYLOAD_PURGED)
+def _fills(item: IndexItem) -> bool:
+    """Whether a later record like ``item`` settles a hole: it has the payload, or says
+    that it was deleted."""
+    return item.payload_state != PAYLOAD_ABSENT
 
 
 def apply_fills(index: Index, fills: Sequence[IndexItem]) -> list[tuple[int, bytes]]:
@@ -128,8 +132,8 @@ def apply_fills(index: Index, fills: Sequence[IndexItem]) -> list[tuple[int, byt
                 PAYLOAD_ABSENT,
             ),
         ).rowcount
-        if not updated:
-            continue  # filled by an earlier record of this write, or deleted meanwhile
+        if not updated or item.payload_state == PAYLOAD_PURGED:
+            continue  # filled before (or deleted meanwhile), or closed: nothing to derive
         named_later = (
             conn.execute(
                 "SELECT 1 FROM edit_claims WHERE feed = ? AND seq = ? LIMIT 1", (feed, entry.seq)
@@ -143,16 +147,3 @@ def apply_fills(index: Index, fills: Sequence[IndexItem]) -> list[tuple[int, byt
     batch.write_claims()
     batch.apply_tombstones([])
     return batch.settle()
-
-
-def mark_purged(index: Index, key: bytes, seqs: Sequence[int]) -> None:
-    """These holes of ``key`` can never be filled: what they are was deleted (an edit
-    or a list update of a deleted entry, found when its payload arrived). Call inside
-    the index transaction."""
-    row = index.conn.execute("SELECT feed FROM feeds WHERE key = ?", (key,)).fetchone()
-    if row is None:
-        return
-    index.conn.executemany(
-        "UPDATE entries SET payload_state = ? WHERE feed = ? AND seq = ? AND payload_state = ?",
-        [(PAYLOAD_PURGED, row[0], seq, PAYLOAD_ABSENT) for seq in seqs],
-    )

@@ -40,7 +40,7 @@ from lndesk.errors import (
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
 from lndesk.store.dirlock import lock_directory, remove_index_files
-from lndesk.store.fill import apply_fills, holes_among, mark_purged, split_fills
+from lndesk.store.fill import apply_fills, holes_among, split_fills
 from lndesk.store.forget import forget_entries
 from lndesk.store.fulltext import FullText
 from lndesk.store.index import PAYLOAD_PURGED, FeedState, Index, IndexItem
@@ -480,20 +480,10 @@ class Store(StoreReader):
             return 0
         items = [index_item(0, received_ms, entry, payload) for entry, payload in fills]
         doomed, _ = already_deleted(self.index, items, max_seq)
-        if doomed:
-            # Edits or list updates of deleted entries: deleted too, never to be stored.
-            self.index.begin()
-            try:
-                mark_purged(self.index, author, [items[number].entry.seq for number in doomed])
-                self.index.commit()
-            except BaseException:
-                self.index.rollback()
-                raise
-            gone = set(doomed)
-            fills = [fill for number, fill in enumerate(fills) if number not in gone]
-        if fills:
-            self._append(fills, received_ms, max_seq)
-        return len(fills)
+        # Edits or list updates of deleted entries are deleted too: ``_append`` writes
+        # their records PURGED, without the payload, which closes the hole for good.
+        self._append(fills, received_ms, max_seq)
+        return len(fills) - len(doomed)
 
     def _append(
         self, new: Sequence[tuple[Entry, bytes | None]], received_ms: int, max_seq: int
