@@ -7,6 +7,7 @@ repointed), and a rebuild of the index from the log keeps the payload.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from store_helpers import (
@@ -18,6 +19,7 @@ from store_helpers import (
     wire,
     without_payloads,
 )
+from test_store_learning import busy_feeds, deliver_in_order, derived_state, orders
 
 from lndesk.content import Edit, Tombstone, encode_content, ref_of
 from lndesk.store.fill import split_fills
@@ -182,3 +184,31 @@ def test_a_fill_appended_but_not_yet_indexed_is_indexed_on_open(data_dir: Path) 
     with Store(data_dir) as reopened:
         assert reopened.payload_holes(KEY, 1, 2, 10) == [1]
         assert texts(reopened)[2] == "entry 2"
+
+
+def test_derived_state_is_the_same_when_payloads_come_after_their_entries(
+    tmp_path: Path,
+) -> None:
+    """Half the entries of busy feeds (edits, lists, tombstones, follows, profiles) first
+    arrive without payloads, in random order; then every entry arrives whole, in random
+    order. The index ends as if every entry had come whole, oldest first, and a rebuild
+    from the log agrees."""
+    feeds = busy_feeds()
+    with Store(tmp_path / "whole") as store:
+        deliver_in_order(store, feeds, orders(feeds)["oldest first"])
+        expected = derived_state(store)
+    every = orders(feeds)["oldest first"]
+    for seed in range(12):
+        rng = random.Random(seed)
+        stripped = rng.sample(every, len(every) // 2)
+        whole = rng.sample(every, len(every))
+        with Store(tmp_path / f"late-{seed}") as store:
+            for author, seq in stripped:
+                entry, _ = feeds[author].entries[seq - 1]
+                store.ingest(feeds[author].key, [(entry.raw, None)])
+            deliver_in_order(store, feeds, whole)
+            assert derived_state(store) == expected, f"seed {seed}"
+            for feed in feeds:
+                assert store.payload_holes(feed.key, 1, 100, 100) == []
+            store.reindex()
+            assert derived_state(store) == expected, f"rebuilt, seed {seed}"

@@ -3,7 +3,9 @@
 A peer may serve entries without their payloads (docs/protocol.md, section 6). An entry
 stored that way, whose payload no tombstone deleted, is a **hole**: its payload is
 missing, not gone. The index marks it ``PAYLOAD_ABSENT`` (a deleted one is
-``PAYLOAD_PURGED``), sync asks peers for the holes of the feeds it reads, and whatever
+``PAYLOAD_PURGED``; a tombstone keeps its payload even when another tombstone deletes
+it, so a tombstone's is never purged), sync asks peers for the holes of the feeds it
+reads, and whatever
 carries the entry again with its payload (sync, a head announcement, an inbox notice, a
 targeted fetch) fills the hole.
 
@@ -23,7 +25,7 @@ from lndesk.store.index import PAYLOAD_ABSENT, PAYLOAD_PURGED, Index, IndexItem
 
 HOLE_SQL = (
     "SELECT seq, id FROM entries WHERE feed = ? AND seq BETWEEN ? AND ? "
-    "AND payload_state = ? AND deleted = 0 ORDER BY seq LIMIT ?"
+    "AND payload_state = ? ORDER BY seq LIMIT ?"
 )
 """Uses the partial index ``entries_missing_payload`` (migration 4)."""
 
@@ -121,7 +123,7 @@ def apply_fills(index: Index, fills: Sequence[IndexItem]) -> list[tuple[int, byt
         feed = index.feed_id(entry.author)
         updated = conn.execute(
             "UPDATE entries SET offset = ?, payload_state = ?, received_ms = ? "
-            "WHERE feed = ? AND seq = ? AND id = ? AND payload_state = ? AND deleted = 0",
+            "WHERE feed = ? AND seq = ? AND id = ? AND payload_state = ?",
             (
                 item.offset,
                 item.payload_state,

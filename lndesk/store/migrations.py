@@ -157,10 +157,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX search_pending_by_entry ON search_pending (feed, seq);
     """,
     # 4: entries whose payloads are missing (lndesk.store.fill): held without a payload
-    # that no tombstone deleted. Small; sync asks peers for them.
+    # that no tombstone deleted (those are payload_state 3). Small; sync asks for them.
     """
-    CREATE INDEX entries_missing_payload ON entries (feed, seq)
-        WHERE payload_state = 1 AND deleted = 0;
+    CREATE INDEX entries_missing_payload ON entries (feed, seq) WHERE payload_state = 1;
     """,
 )
 
