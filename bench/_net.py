@@ -343,6 +343,7 @@ async def _child(data_dir: Path, newest_first: bool) -> None:
         mdns=False,
         dht=False,
         relay_client=False,
+        dht_loopback=True,  # every process of the bench is on this machine
         newest_first=newest_first,
     )
     recorder = _Recorder()

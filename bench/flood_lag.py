@@ -233,6 +233,7 @@ def node_config(limit_loopback: bool) -> Any:
         mdns=False,
         dht=False,
         relay_client=False,
+        dht_loopback=True,  # every process of the bench is on this machine
         limits=limits,
     )
 

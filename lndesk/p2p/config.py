@@ -89,9 +89,10 @@ class NodeConfig:
     penalty_seconds: float = 600.0
     """How long a peer that sent bad data is refused."""
     dht_loopback: bool = False
-    """Dial loopback addresses learned from the DHT (only for many nodes on one machine,
-    as in tests): by default a node never dials its own machine because a stranger said
-    so (``lndesk.p2p.dialable``)."""
+    """Dial loopback addresses learned from the network: from the DHT, and in the dials
+    py-libp2p makes by itself (only for many nodes on one machine, as in tests). By
+    default a node never dials its own machine because a stranger said so
+    (``lndesk.p2p.dialable``)."""
     newest_first: bool = True
     """When far behind on a feed, fetch its newest entries first (a readable timeline soon)."""
     limits: Limits = field(default_factory=Limits)

@@ -17,6 +17,13 @@ internet, at the rate peers can make it find addresses. So:
 
 Addresses a person typed, bootstrap peers and the peer book (addresses this node was
 connected on) are not filtered.
+
+py-libp2p also dials by itself: its AutoConnector dials peers of the peerstore, which
+Kademlia fills with the addresses other peers report, and Kademlia dials the peers its
+queries return. :func:`gate_background_dials` filters every TCP dial that lndesk did not
+start :func:`deliberately` (a typed address, a bootstrap peer, the peer book, or a found
+peer already filtered by its source): only what the mDNS rule allows passes, loopback
+only when ``NodeConfig.dht_loopback`` is set.
 """
 
 from __future__ import annotations
@@ -24,10 +31,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import multiaddr
+from libp2p.transport.exceptions import OpenConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -153,3 +164,53 @@ class DialLimiter:
                 k: v for k, v in self._peers.items() if v and now - v[-1] < self.per_peer_seconds
             }
         return True
+
+
+_DELIBERATE: ContextVar[bool] = ContextVar("lndesk_deliberate_dial", default=False)
+_GATED = "_lndesk_gated"
+
+
+@contextmanager
+def deliberately() -> Iterator[None]:
+    """Dials made inside (in this task and the tasks it starts) are lndesk's own choice."""
+    token = _DELIBERATE.set(True)
+    try:
+        yield
+    finally:
+        _DELIBERATE.reset(token)
+
+
+def is_background_dialable(
+    addr: multiaddr.Multiaddr | str, lan: Sequence[IPNetwork], *, dht_loopback: bool
+) -> bool:
+    """Whether py-libp2p may dial ``addr`` on its own (see the module docstring)."""
+    found = parse_tcp(addr)
+    if found is not None and found.ip.is_loopback and not dht_loopback:
+        return False
+    return is_dialable(addr, "mdns", lan=lan)
+
+
+def gate_background_dials(host: Any, *, dht_loopback: bool) -> None:
+    """Filter the TCP dials of ``host`` that lndesk did not start :func:`deliberately`."""
+    manager = getattr(host.get_network(), "transport_manager", None)
+    for transport in list(getattr(manager, "_transports", ())):
+        if "tcp" not in type(transport).__name__.lower():
+            continue
+        for name in ("dial", "dial_with_source"):
+            inner = getattr(transport, name, None)
+            if inner is None or getattr(inner, _GATED, False):
+                continue
+            setattr(transport, name, _gated(host, inner, dht_loopback=dht_loopback))
+
+
+def _gated(host: Any, inner: Callable[..., Any], *, dht_loopback: bool) -> Callable[..., Any]:
+    async def gated(addr: multiaddr.Multiaddr, *args: Any, **kwargs: Any) -> Any:
+        if not _DELIBERATE.get():
+            lan = local_networks(host.get_addrs())
+            if not is_background_dialable(addr, lan, dht_loopback=dht_loopback):
+                logger.debug("not dialling %s: learned from the network, not allowed", addr)
+                raise OpenConnectionError(f"{addr} is not an address this node dials")
+        return await inner(addr, *args, **kwargs)
+
+    setattr(gated, _GATED, True)
+    return gated

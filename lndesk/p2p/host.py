@@ -56,6 +56,7 @@ from libp2p.utils.address_validation import get_available_interfaces
 
 from lndesk.errors import DialError, ListenError
 from lndesk.p2p.config import NodeConfig
+from lndesk.p2p.dialable import deliberately, gate_background_dials
 from lndesk.p2p.inbound import release_inbound_cap
 from lndesk.p2p.unsupported import quiet_stream_open_errors
 
@@ -153,7 +154,8 @@ async def dial(host: IHost, info: PeerInfo, *, only: AddressFilter | None = None
     lock = locks.setdefault(peer, trio.Lock())
     try:
         async with lock:
-            await _dial_addresses(host, info, only)
+            with deliberately():
+                await _dial_addresses(host, info, only)
     finally:
         if not lock.locked() and not lock.statistics().tasks_waiting:
             locks.pop(peer, None)
@@ -374,5 +376,6 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     network: Any = host.get_network()
     network.retry_config = RetryConfig(max_retries=1, initial_delay=0.1)
     quiet_stream_open_errors()
+    gate_background_dials(host, dht_loopback=config.dht_loopback)
     release_inbound_cap(host)
     return host

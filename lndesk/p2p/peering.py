@@ -30,7 +30,7 @@ from libp2p.peer.peerstore import PeerStoreError
 
 from lndesk.errors import AddressError, DialError, NetworkError
 from lndesk.p2p.config import NodeConfig
-from lndesk.p2p.dialable import DialLimiter, dialable, local_networks
+from lndesk.p2p.dialable import DialLimiter, deliberately, dialable, local_networks
 from lndesk.p2p.events import (
     AddressesChanged,
     EventSink,
@@ -175,7 +175,8 @@ class Peering:
         try:
             with trio.fail_after(DIAL_SECONDS):
                 if "/p2p-circuit" in address:
-                    await self.relay.dial_via(multiaddr.Multiaddr(address.strip()))
+                    with deliberately():
+                        await self.relay.dial_via(multiaddr.Multiaddr(address.strip()))
                 else:
                     await dial(self.host, info)
         except trio.TooSlowError as exc:
@@ -237,7 +238,8 @@ class Peering:
         if len(self.relay.relays()) >= MAX_RELAYS or info.peer_id in self.relay.relays():
             return
         try:
-            addrs = await self.relay.reserve(info)
+            with deliberately():  # a bootstrap peer: the user chose it
+                addrs = await self.relay.reserve(info)
         except NetworkError as exc:
             logger.info("no relay slot on %s: %s", info.peer_id, exc.message)
             return

@@ -21,13 +21,17 @@ def make_seed(label: str = "") -> bytes:
 
 
 def loopback_config(**changes: Any) -> NodeConfig:
-    """A node configuration for tests: loopback only, any port, no mDNS, no DHT."""
+    """A node configuration for tests: loopback only, any port, no mDNS, no DHT, and
+    loopback addresses learned from the network dialled."""
     base: dict[str, Any] = {
         "listen_host": "127.0.0.1",
         "listen_port": 0,
         "mdns": False,
         "dht": False,
         "relay_client": False,
+        # Every node of a test is on this machine: loopback addresses learned from the
+        # network are dialled (a real node never does; test_dialable checks that).
+        "dht_loopback": True,
     }
     base.update(changes)
     return NodeConfig(**base)

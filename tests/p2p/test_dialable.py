@@ -193,3 +193,28 @@ async def test_addresses_the_peerstore_knew_are_filtered_too(tmp_path: Path) -> 
         with trio.fail_after(20):
             await dial(host, PeerInfo(bo_id, []))  # unfiltered: the peerstore's address
         assert bo_id in host.get_connected_peers()
+
+
+async def test_py_libp2p_own_dials_are_filtered(tmp_path: Path) -> None:
+    """Dials lndesk did not choose (py-libp2p's AutoConnector, Kademlia) may not reach
+    loopback unless configured; lndesk's own dials of the same address may."""
+    from lndesk.p2p.dialable import is_background_dialable
+    from lndesk.p2p.host import dial
+
+    assert not is_background_dialable("/ip4/127.0.0.1/tcp/4747", [], dht_loopback=False)
+    assert is_background_dialable("/ip4/127.0.0.1/tcp/4747", [], dht_loopback=True)
+    assert not is_background_dialable("/ip4/10.1.2.3/tcp/4747", LAN, dht_loopback=True)
+    assert is_background_dialable("/ip4/192.168.1.9/tcp/4747", LAN, dht_loopback=False)
+    assert not is_background_dialable("/ip4/192.168.1.9/tcp/22", LAN, dht_loopback=False)
+    async with (
+        running_node(make_data_dir(tmp_path, "a"), dht_loopback=False) as ann,
+        running_node(make_data_dir(tmp_path, "b")) as bo,
+    ):
+        host, bo_id = ann.node.host, bo.node.host.get_id()
+        info = PeerInfo(bo_id, [multiaddr.Multiaddr(bo.address)])
+        with trio.fail_after(20), pytest.raises(Exception):
+            await host.connect(info)  # as the AutoConnector does
+        assert bo_id not in host.get_connected_peers()
+        with trio.fail_after(20):
+            await dial(host, info)  # lndesk's own dial (deliberately, and past the
+        assert bo_id in host.get_connected_peers()  # swarm's negative cache)
