@@ -21,6 +21,8 @@ from lndesk.errors import DiskFullError
 ENV_MIN_FREE = "LNDESK_MIN_FREE_MB"
 DEFAULT_MIN_FREE = 20 * 1024 * 1024
 MB = 1024 * 1024
+NEARLY_FULL = 4 * MB
+"""Below this much free space, SQLite's I/O errors are taken for a full disk."""
 
 FreeSpace = Callable[[Path], int]
 """Bytes a program may still write on the file system that holds a path."""
@@ -80,8 +82,9 @@ class DiskSpace:
         """A DiskFullError if ``exc`` is a write that failed for lack of space, else None.
 
         SQLite reports a full disk as "database or disk is full", or, when its
-        write-ahead log cannot grow, as a disk I/O error: that one counts as a full disk
-        only when the disk is in fact below the margin.
+        write-ahead log or shared memory file cannot grow or be made, as a disk I/O error
+        or "unable to open": those count as a full disk only when the disk is in fact
+        nearly full (below the margin, or below a few MB).
         """
         if isinstance(exc, DiskFullError):
             return exc
@@ -91,10 +94,13 @@ class DiskSpace:
         elif isinstance(exc, sqlite3.Error):
             code = getattr(exc, "sqlite_errorcode", None)
             text = str(exc).lower()
-            if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+            primary = None if code is None else code & 0xFF
+            if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
                 full = True
-            elif (code is not None and code & 0xFF == sqlite3.SQLITE_IOERR) or "i/o" in text:
-                full = self.low()
+            elif primary in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN) or any(
+                words in text for words in ("i/o", "unable to open")
+            ):
+                full = self.free() < max(self.min_free, NEARLY_FULL)
         if not full:
             return None
         free = self.free()
