@@ -97,13 +97,6 @@ MUTANTS = [
         INGEST,
     ),
     Mutant(
-        "ingest: a batch of more than 10000 entries is accepted",
-        "lndesk/store/ingest.py",
-        "if len(items) > MAX_BATCH:",
-        "if False:",
-        INGEST,
-    ),
-    Mutant(
         "batch: more than 10000 entries are decoded and checked",
         "lndesk/batch.py",
         "if len(items) > MAX_BATCH:",

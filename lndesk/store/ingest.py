@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lndesk.batch import MAX_BATCH, CheckedBatch, check_batch
 from lndesk.entry import Entry
-from lndesk.errors import ChainError, SignatureError, SizeError
+from lndesk.errors import ChainError, SignatureError
 
 __all__ = ["FUTURE_HOLD_MS", "MAX_BATCH", "Plan", "decode_batch", "plan_batch"]
 
@@ -32,9 +32,8 @@ class Plan:
 
 def decode_batch(author: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> list[Entry]:
     """Decode a batch and check everything that needs no stored state (a batch that
-    :func:`lndesk.batch.check_batch` checked for ``author`` already is not decoded again)."""
-    if len(items) > MAX_BATCH:
-        raise SizeError(f"a batch of {len(items)} entries is over the {MAX_BATCH}-entry limit")
+    :func:`lndesk.batch.check_batch` checked for ``author`` already is not decoded again;
+    either way no batch of more than ``MAX_BATCH`` entries gets through)."""
     if isinstance(items, CheckedBatch) and items.author == author:
         return list(items.entries)
     return list(check_batch(author, items).entries)
