@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import trio
 import trio.testing
 
-from lndesk.app.datadir import PEERS_NAME, Config
+from lndesk.app.datadir import DEFAULT_PORT, PEERS_NAME, Config
 from lndesk.app.diskwatch import DiskWatch
 from lndesk.app.feeds import StoreFeeds
 from lndesk.app.inbox_quota import InboxGate
@@ -76,6 +76,11 @@ def node_config(config: Config, **overrides: Any) -> NodeConfig:
         "relay_hop": config.relay_hop,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
+    # The default port, taken, gives way to a free one; a port chosen for this run does not.
+    values.setdefault(
+        "port_fallback",
+        config.port == DEFAULT_PORT and overrides.get("listen_port") is None,
+    )
     return NodeConfig(**values)
 
 

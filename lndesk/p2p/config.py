@@ -63,6 +63,9 @@ class NodeConfig:
 
     listen_host: str = "0.0.0.0"  # noqa: S104 - a node listens on the LAN by design
     listen_port: int = DEFAULT_PORT
+    port_fallback: bool = False
+    """When ``listen_port`` is taken, listen on any free port instead of refusing to start
+    (for the default port; a port the user chose is used or refused)."""
     bootstrap: tuple[str, ...] = ()
     """Multiaddrs (with /p2p/<id>) dialled at start and used to fill the DHT."""
     mdns: bool = True

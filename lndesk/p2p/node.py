@@ -61,6 +61,7 @@ from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
 from lndesk.p2p.inbox import InboxNotice
 from lndesk.p2p.inboxes import Inboxes, Items
 from lndesk.p2p.ingest import ingest_reported
+from lndesk.p2p.listen_port import fallback_message, listening_port, settle_port
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.peering import Peering, PeerStatus, parse_peer_address
 from lndesk.p2p.ports import EntryRef, FeedSource
@@ -211,7 +212,8 @@ class Node:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run until :meth:`stop` or cancellation; ``task_status.started(self)`` once listening."""
         try:
-            async with serving(self.host, self.config), trio.open_nursery() as nursery:
+            config, taken = settle_port(self.config)
+            async with serving(self.host, config), trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self.scheduler.attach(nursery)
                 self.peering.attach(nursery)
@@ -234,6 +236,9 @@ class Node:
                 nursery.start_soon(self._watch_addresses, self.host.get_addrs())
                 nursery.start_soon(self.peering.dial_known_peers)
                 self._emit(NodeStarted(self.peer_id, tuple(self.addresses())))
+                if taken is not None:
+                    port = listening_port(self.host)
+                    self._emit(NodeWarning(fallback_message(taken, port)))
                 self.started.set()
                 task_status.started(self)
                 await self._stop.wait()
