@@ -210,7 +210,8 @@ class AddressError(NetworkError):
 
     default_hint = (
         "A peer address looks like /ip4/192.0.2.7/tcp/4747/p2p/12D3KooW...; ask the other "
-        "person to copy it from `lndesk id` or from the Network screen."
+        "person to copy one from their Network screen, or from what `lndesk serve` or "
+        "`lndesk peers` prints."
     )
 
 

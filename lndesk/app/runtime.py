@@ -198,10 +198,12 @@ class NodeRuntime:
     async def _run_network(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         # Imported here: they import libp2p (about a second); the GUI starts before that.
         from lndesk.app.control import ControlServer  # noqa: PLC0415
+        from lndesk.app.netlog import route_network_logs  # noqa: PLC0415
         from lndesk.app.node import AppNode, node_config  # noqa: PLC0415
 
         desk = self._desk
         assert desk is not None
+        route_network_logs(desk.service.data_dir)
         self._net_stop = net_stop = trio.Event()
         self._net_done = done = trio.Event()
         if self._stopping:  # stopped while libp2p was still loading

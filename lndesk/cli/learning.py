@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from lndesk.cli.argtypes import positive_int
 from lndesk.cli.render import format_time, terminal_text
 from lndesk.content import POST, READING_LIST, REPLY, SHARE
 from lndesk.errors import UsageError
@@ -142,7 +143,7 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
     inbox.add_argument(
         "--requests", action="store_true", help="from people beyond two follow hops instead"
     )
-    inbox.add_argument("--limit", type=int, default=20)
+    inbox.add_argument("--limit", type=positive_int, default=20)
     block = add("block", cmd_block, "block someone: never store, serve or show their feed")
     block.add_argument("key", metavar="KEY_OR_LINK")
     block.add_argument("--undo", action="store_true", help="unblock")

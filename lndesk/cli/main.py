@@ -20,6 +20,8 @@ from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
+from lndesk.cli.argtypes import pixels
+from lndesk.cli.datadir_check import check_data_dir
 from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.cli.settle import new_request_id, settle
 from lndesk.errors import (
@@ -463,8 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
     shots = add("screenshots", cmd_screenshots, "render each screen of the app to a PNG")
     shots.add_argument("out", type=Path, metavar="DIR")
-    shots.add_argument("--width", type=int, default=1100)
-    shots.add_argument("--height", type=int, default=720)
+    shots.add_argument("--width", type=pixels, default=1100)
+    shots.add_argument("--height", type=pixels, default=720)
     parser.set_defaults(handler=cmd_app, url=None, ready_file=None)
     return parser
 
@@ -518,6 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else "lndesk: %(levelname)s: %(message)s",
     )
     try:
+        check_data_dir(args)
         return _run(args)
     except LndeskError as exc:
         print(f"lndesk: error: {exc.describe()}", file=sys.stderr)

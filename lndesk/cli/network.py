@@ -23,6 +23,7 @@ from lndesk.app.control import ControlClient, ControlServer, event_json
 from lndesk.app.datadir import CONFIG_NAME, Config
 from lndesk.app.desk import AnyEvent, NetworkUnavailable
 from lndesk.app.service import PassphraseSource, Service
+from lndesk.cli.argtypes import seconds, tcp_port
 from lndesk.errors import DialError, NodeNotRunningError, UsageError
 from lndesk.keytext import short_key
 from lndesk.p2p.events import (
@@ -46,7 +47,7 @@ def register(add: Add, passphrase: PassphraseSource) -> None:
         return lambda args: handler(args, passphrase)
 
     serve = add("serve", bind(cmd_serve), "run an always-on node that follows and re-serves feeds")
-    serve.add_argument("--port", type=int, help="TCP port to listen on (0: any free port)")
+    serve.add_argument("--port", type=tcp_port, help="TCP port to listen on (0: any free port)")
     serve.add_argument(
         "--bootstrap",
         action="append",
@@ -62,12 +63,12 @@ def register(add: Add, passphrase: PassphraseSource) -> None:
     connect = add("connect", bind(cmd_connect), "connect to a peer and sync with it")
     connect.add_argument("address", metavar="MULTIADDR")
     sync = add("sync", bind(cmd_sync), "sync now with every reachable peer, then exit")
-    sync.add_argument("--timeout", type=float, default=300, help="give up after this many s")
+    sync.add_argument("--timeout", type=seconds, default=300, help="give up after this many s")
     sync.add_argument(
-        "--wait", type=float, default=10, help="seconds to wait for a first peer (default 10)"
+        "--wait", type=seconds, default=10, help="seconds to wait for a first peer (default 10)"
     )
     network = add("network", bind(cmd_network), "show or change the network settings")
-    network.add_argument("--port", type=int, help="TCP port (0: any free port)")
+    network.add_argument("--port", type=tcp_port, help="TCP port (0: any free port)")
     network.add_argument("--add-bootstrap", action="append", default=[], metavar="MULTIADDR")
     network.add_argument("--remove-bootstrap", action="append", default=[], metavar="MULTIADDR")
     network.add_argument("--mdns", choices=["on", "off"])

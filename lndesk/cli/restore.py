@@ -19,6 +19,7 @@ from lndesk.app.restore import (
     status_from_json,
 )
 from lndesk.app.service import PassphraseSource, Service
+from lndesk.cli.argtypes import entry_number
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
@@ -37,7 +38,9 @@ def register(add: Add, passphrase: PassphraseSource) -> None:
         bind(cmd_confirm_log),
         "after a restore: confirm your latest entry, so publishing resumes",
     )
-    confirm.add_argument("latest", type=int, metavar="N", help="the number restore-status shows")
+    confirm.add_argument(
+        "latest", type=entry_number, metavar="N", help="the number restore-status shows"
+    )
 
 
 def print_status(status: RestoreStatus) -> None:
