@@ -52,6 +52,7 @@ from lndesk.errors import (
     NoIdentityError,
     OwnLogUnknownError,
     StoreCorruptError,
+    StoreLockedError,
     UsageError,
 )
 from lndesk.identity import Identity
@@ -159,6 +160,10 @@ class Service:
         reason: Exception
         try:
             return self._checked(Store(self.data_dir))
+        except StoreLockedError:
+            # A running node (the app or `serve`) holds the writer; readers read beside it.
+            log.info("reading %s beside the node that holds it", self.data_dir)
+            return Store.open_read_only(self.data_dir)
         except (PermissionError, IndexDamagedError, StoreCorruptError, DiskFullError) as exc:
             reason = exc
         except OSError as exc:

@@ -112,7 +112,7 @@ def cmd_id(args: argparse.Namespace) -> int:
     return 0
 
 
-def _act(args: argparse.Namespace, name: str, **params: Any) -> dict[str, Any]:
+def _act(args: argparse.Namespace, name: str, /, **params: Any) -> dict[str, Any]:
     """Run a publishing action here, or in the node that holds the data directory.
 
     Through the node, the request carries an id chosen here: if the node stops before
@@ -204,7 +204,7 @@ def cmd_unfollow(args: argparse.Namespace) -> int:
 
 
 def cmd_following(args: argparse.Namespace) -> int:
-    with _service(args) as service:
+    with _service(args, reading=True) as service:
         feeds = service.following()
         nicknames = dict(service.local.nicknames())
     if not feeds:
@@ -215,18 +215,17 @@ def cmd_following(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        if args.name is None and args.bio is None:
-            state = service.own_state()
-            print(f"name: {state.name or '(not set)'}")
-            print(f"bio:  {state.bio or '(not set)'}")
-            return 0
+    with _service(args, reading=True) as service:
         current = service.own_state()
-        name = args.name if args.name is not None else current.name
-        if not name:
-            raise UsageError("a profile needs a name", 'Add --name "Your Name".')
-        bio = args.bio if args.bio is not None else (current.bio or "")
-        service.set_profile(name, bio)
+    if args.name is None and args.bio is None:
+        print(f"name: {current.name or '(not set)'}")
+        print(f"bio:  {current.bio or '(not set)'}")
+        return 0
+    name = args.name if args.name is not None else current.name
+    if not name:
+        raise UsageError("a profile needs a name", 'Add --name "Your Name".')
+    bio = args.bio if args.bio is not None else (current.bio or "")
+    _act(args, "profile", name=name, bio=bio)  # here, or through the node that runs
     print("profile updated")
     return 0
 

@@ -22,13 +22,18 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from lndesk.app.datadir import ENV_PASSPHRASE, KEY_NAME
 from lndesk.app.runtime import NodeRuntime, describe
-from lndesk.errors import LndeskError, PassphraseError, UsageError
+from lndesk.errors import LndeskError, PassphraseError, StoreLockedError, UsageError
 from lndesk.identity import Identity
 from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
 
 logger = logging.getLogger(__name__)
 STARTED = time.time()
 NETWORK_AT_LATEST_MS = 2000
+IN_USE = (
+    "Your lndesk data is already open in another lndesk program running on this computer "
+    "(such as an always-on node), so stop that program first and then open lndesk again."
+)
+"""Said when another process holds the data directory: one plain sentence, no commands."""
 
 
 def _application() -> QApplication:
@@ -122,6 +127,12 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
     opening = _OpeningNotice()
     try:
         runtime.start(None, wait_network=False, defer_network=True, waiting=opening.update)
+    except StoreLockedError as exc:
+        opening.close()
+        logger.info("%s", exc)
+        _cannot_start(IN_USE)
+        instance.close()
+        return 1
     except Exception as exc:
         opening.close()
         _cannot_start(describe(exc))
