@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from shlex import quote
 
 from lndesk.errors import StoreError
+from lndesk.store.schema_version import apply_migrations
 
 LOCAL_NAME = "local.sqlite3"
 
@@ -45,6 +47,18 @@ _SCHEMA = (
 )
 
 
+def _newer_local(path: Path, version: int, known: int) -> StoreError:
+    aside = path.parent / "local-newer"
+    return StoreError(
+        f"the local state file {path} was written by a newer lndesk (schema {version}, "
+        f"this one knows {known})",
+        "Upgrade lndesk to keep your bookmarks, mutes, blocks, read marks and nicknames; "
+        "or, with lndesk closed, move the file (and its -wal and -shm files, if any) "
+        f"into another folder to start them afresh: mkdir {quote(str(aside))} && "
+        f"mv {quote(str(path))}* {quote(str(aside))}/",
+    )
+
+
 class LocalState:
     """This device's private state for one data directory. Use from one thread."""
 
@@ -57,11 +71,10 @@ class LocalState:
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
-            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-            for number in range(version + 1, len(_SCHEMA) + 1):
-                self.conn.executescript(
-                    f"BEGIN; {_SCHEMA[number - 1]} PRAGMA user_version={number}; COMMIT;"
-                )
+            apply_migrations(self.conn, _SCHEMA, lambda v, k: _newer_local(path, v, k))
+        except StoreError:
+            self.conn.close()
+            raise
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the local state file {path} cannot be opened: {exc}",

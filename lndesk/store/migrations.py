@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from lndesk.errors import StoreError
+from lndesk.store.schema_version import apply_migrations
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: feeds, entries, fork proofs, follow edges, tags and references.
@@ -166,20 +167,13 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _newer_index(version: int, known: int) -> StoreError:
+    return StoreError(
+        f"the index was written by a newer lndesk (schema {version}, this one knows {known})",
+        "Upgrade lndesk, or run `lndesk reindex` to rebuild the index for this version.",
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the index schema up to SCHEMA_VERSION."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"the index was written by a newer lndesk (schema {version}, this one knows "
-            f"{SCHEMA_VERSION})",
-            "Upgrade lndesk, or run `lndesk reindex` to rebuild the index for this version.",
-        )
-    for number in range(version + 1, SCHEMA_VERSION + 1):
-        script = f"BEGIN; {MIGRATIONS[number - 1]} PRAGMA user_version={number}; COMMIT;"
-        try:
-            conn.executescript(script)
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
+    apply_migrations(conn, MIGRATIONS, _newer_index)
