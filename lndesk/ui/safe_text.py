@@ -20,6 +20,8 @@ compose preview and the quote of a shared post) makes its document with
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import (
     QColor,
@@ -64,6 +66,22 @@ class SafeDocument(QTextDocument):
         SafeDocument.resource_requests += 1
 
 
+_MAY_NEED_TAMING = re.compile(
+    r"\]\s*[(\[:]"  # an inline, full-reference or defined link or image
+    r"|[<@]|://|www\."  # autolinks: <address>, e-mail, bare web addresses
+    r"|^[ \t>#=`~*+_\-\d]",  # indented, quoted, heading, code fence, list, rule
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def may_need_taming(markdown: str) -> bool:
+    """Whether parsing ``markdown`` can make anything :func:`tame` changes: an image, a
+    link, a heading, a code block or a nested quote or list. False only for text none
+    of whose lines starts with markdown's block syntax and that holds no link syntax
+    (most posts): such a document is left as parsed without looking at it."""
+    return _MAY_NEED_TAMING.search(markdown) is not None
+
+
 def _new(font: QFont | None) -> SafeDocument:
     doc = SafeDocument()
     if font is not None:
@@ -84,8 +102,10 @@ def markdown_document(
     """``markdown`` (a peer's, or built around a peer's text) laid out safely; at most
     ``chars`` characters and ``lines`` lines of it are parsed."""
     doc = _new(font)
-    doc.setMarkdown(bound_markdown(markdown, chars, lines), FEATURES)
-    tame(doc)
+    bounded = bound_markdown(markdown, chars, lines)
+    doc.setMarkdown(bounded, FEATURES)
+    if may_need_taming(bounded):
+        tame(doc)
     if width is not None:
         doc.setTextWidth(max(50.0, width))
     return doc
@@ -206,33 +226,34 @@ def _unlink(cursor: QTextCursor) -> None:
     cursor.setCharFormat(current)
 
 
-def _needs_taming(doc: QTextDocument) -> bool:
-    """Whether any format the document uses is an image, a link, a heading, code, or an
-    indent beyond :data:`MAX_DEPTH` levels (one look at its few formats, not its text)."""
+def _needs_taming(doc: QTextDocument) -> tuple[bool, bool]:
+    """Whether any format the document uses is an image or a link, and whether any is
+    a heading, code, or an indent beyond :data:`MAX_DEPTH` levels (one look at its few
+    formats, not its text)."""
     widest = INDENT * MAX_DEPTH
+    inline = blocks = False
     for fmt in doc.allFormats():
         if fmt.isImageFormat() or fmt.boolProperty(QTextFormat.Property.IsAnchor):
-            return True
-        if fmt.isBlockFormat():
+            inline = True
+        elif fmt.isBlockFormat():
             block = fmt.toBlockFormat()
-            if block.headingLevel() > 0 or block.nonBreakableLines():
-                return True
-            if block.leftMargin() > widest or block.indent() > MAX_DEPTH:
-                return True
-        if fmt.isListFormat() and fmt.toListFormat().indent() > MAX_DEPTH:
-            return True
-    return False
+            blocks = blocks or block.headingLevel() > 0 or block.nonBreakableLines()
+            blocks = blocks or block.leftMargin() > widest or block.indent() > MAX_DEPTH
+        elif fmt.isListFormat() and fmt.toListFormat().indent() > MAX_DEPTH:
+            blocks = True
+    return inline, blocks
 
 
 def tame(doc: QTextDocument) -> None:
     """Make a parsed document safe to lay out: images become "image: <address>" text,
     links get a note of where they go, layout is bounded (see the module's doc)."""
-    if not _needs_taming(doc):
-        return
-    images, links = _images_and_links(doc)
-    if images or links:
-        _replace(doc, images, links)
-    _tame_blocks(doc)
+    inline, blocks = _needs_taming(doc)
+    if inline:
+        images, links = _images_and_links(doc)
+        if images or links:
+            _replace(doc, images, links)
+    if blocks:
+        _tame_blocks(doc)
 
 
 def _replace(

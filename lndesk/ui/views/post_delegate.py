@@ -2,7 +2,8 @@
 
 A post's markdown is laid out by :mod:`lndesk.ui.safe_text` (no HTML, nothing loaded,
 bounded layout, links that show where they go); a laid-out document is cached per post
-and width, because a list asks for sizes far more often than posts change. A post whose
+(a new width lays it out again without parsing it again) and row heights per post and
+width, because a list asks for sizes far more often than posts change. A post whose
 text is taller than :data:`COLLAPSED_LINES` lines is cut there, with a "Show more" link
 under it. The action links at the bottom of a card (Reply, Share, Bookmark, Thread, and
 where they apply Follow, Accept and Block) are painted text; :meth:`PostDelegate.action_at`
@@ -228,7 +229,7 @@ class PostDelegate(QStyledItemDelegate):
         self.requests = requests
         """The list is of requests: cards offer Accept and Block."""
         repaint_on_avatars(self)
-        self._docs: OrderedDict[tuple[bytes, int, int, int], QTextDocument] = OrderedDict()
+        self._docs: OrderedDict[tuple[bytes, int, int], QTextDocument] = OrderedDict()
         self._chars = 0
         """Characters in the cached documents."""
         self.expanded: set[tuple[bytes, int]] = set()
@@ -246,10 +247,12 @@ class PostDelegate(QStyledItemDelegate):
     def _document(
         self, item: PostItem, width: int, font: QFont, names: Names | None = None
     ) -> QTextDocument:
-        key = (item.author, item.seq, width, _shape(item, names))
+        key = (item.author, item.seq, _shape(item, names))
         doc = self._docs.get(key)
         if doc is not None:
             self._docs.move_to_end(key)
+            if doc.textWidth() != max(50, width):
+                doc.setTextWidth(max(50, width))  # a new width is a new layout, not a parse
             return doc
         doc = markdown_document(
             body_markdown(item, names), font, width, chars=2 * MAX_CHARS, lines=2 * MAX_LINES
