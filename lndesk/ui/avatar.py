@@ -1,9 +1,11 @@
 """Profile pictures: making a small avatar from a user's image, and drawing anyone's avatar.
 
 An avatar travels inside a signed profile entry to every follower, so it is capped at
-:data:`lndesk.content.MAX_AVATAR_BYTES`. :func:`avatar_from_file` crops the picture to a
-centred square, scales it to at most 128x128 pixels and encodes it as JPEG, lowering the
-quality (then the size) until it fits.
+:data:`lndesk.content.MAX_AVATAR_BYTES`. :func:`avatar_from_file` takes a PNG or JPEG
+file (recognised from its bytes; other formats are refused with advice to save the
+picture as one of them), crops the picture to a centred square, scales it to at most
+128x128 pixels and encodes it as JPEG, lowering the quality (then the size) until it
+fits.
 
 Avatars received from others are untrusted bytes: :func:`decode_avatar` accepts only PNG
 and JPEG recognised from the bytes, refuses images whose header claims large dimensions
@@ -32,7 +34,7 @@ from PySide6.QtGui import (
 
 from lndesk.content import MAX_AVATAR_BYTES
 from lndesk.errors import LndeskError
-from lndesk.ui.avatar_sniff import sniff
+from lndesk.ui.avatar_sniff import other_format, sniff, sniff_start
 from lndesk.ui.identicon import identicon_image
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,11 @@ AVATAR_PIXELS = 128
 """The largest width and height of an avatar we make."""
 MAX_SOURCE_PIXELS = 10_000
 """Pictures wider or taller than this are refused rather than decoded."""
+MAX_SOURCE_BYTES = 64 * 2**20
+"""Picture files larger than this are refused rather than read."""
+SAVE_AS_HINT = (
+    "Open it in an image editor or viewer, save or export it as PNG or JPEG, and choose that file."
+)
 MAX_SHOWN_PIXELS = 1024
 """Received avatars claiming to be larger than this are not decoded (drawn as initials)."""
 _QUALITIES = (85, 75, 65, 55, 45, 35, 25)
@@ -54,20 +61,51 @@ class ImageError(LndeskError):
 
 
 def avatar_from_file(path: Path) -> bytes:
-    """Read an image file and make avatar bytes of it (at most ``MAX_AVATAR_BYTES``)."""
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)  # honour the camera's rotation (EXIF orientation)
-    size = reader.size()
-    if not reader.canRead():
-        raise ImageError(f"{path.name} is not a picture lndesk can read")
-    if size.isValid() and max(size.width(), size.height()) > MAX_SOURCE_PIXELS:
+    """Read a PNG or JPEG file and make avatar bytes of it (at most ``MAX_AVATAR_BYTES``).
+
+    The format is recognised from the file's bytes (not its name), and only that
+    format's decoder reads it: no other Qt image plugin sees the file."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_SOURCE_BYTES + 1)
+    except OSError as exc:
         raise ImageError(
-            f"{path.name} is too large ({size.width()}x{size.height()} pixels)",
+            f"{path.name} could not be read: {exc.strerror or exc}",
+            "Check that the file exists and that you may read it, or choose another.",
+        ) from exc
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ImageError(
+            f"{path.name} is too large (over {MAX_SOURCE_BYTES // 2**20} MB)",
+            f"Choose a picture file of at most {MAX_SOURCE_BYTES // 2**20} MB.",
+        )
+    header = sniff_start(data)
+    if header is None:
+        kind = other_format(data)
+        raise ImageError(
+            f"{path.name} is {kind} picture: lndesk takes PNG or JPEG pictures only"
+            if kind is not None
+            else f"{path.name} is not a picture lndesk can read (PNG or JPEG)",
+            SAVE_AS_HINT,
+        )
+    if max(header.width, header.height) > MAX_SOURCE_PIXELS or min(header.width, header.height) < 1:
+        raise ImageError(
+            f"{path.name} is too large ({header.width}x{header.height} pixels)",
             f"Choose a picture of at most {MAX_SOURCE_PIXELS} pixels on each side.",
         )
+    array = QByteArray(data)
+    buffer = QBuffer(array)
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer, header.format.encode("ascii"))
+    reader.setAutoDetectImageFormat(False)  # only the decoder of the sniffed format
+    reader.setDecideFormatFromContent(False)
+    reader.setAutoTransform(True)  # honour the camera's rotation (EXIF orientation)
+    if reader.size() != QSize(header.width, header.height):
+        raise ImageError(f"{path.name} could not be read: it is damaged", SAVE_AS_HINT)
+    if min(header.width, header.height) > 2 * AVATAR_PIXELS:  # decode no more than needed
+        reader.setScaledSize(_fit(reader.size(), 2 * AVATAR_PIXELS))
     image = reader.read()
     if image.isNull():
-        raise ImageError(f"{path.name} could not be read: {reader.errorString()}")
+        raise ImageError(f"{path.name} could not be read: {reader.errorString()}", SAVE_AS_HINT)
     return avatar_from_image(image)
 
 

@@ -44,6 +44,43 @@ def sniff(data: bytes) -> Header | None:
     return None
 
 
+def sniff_start(data: bytes) -> Header | None:
+    """The format and dimensions the start of ``data`` declares (PNG or JPEG), whatever
+    follows: for a picture file the user chose (cameras append data after a JPEG's end)."""
+    if data.startswith(PNG_SIGNATURE):
+        return _png(data)
+    if data.startswith(JPEG_START):
+        return _jpeg(data)
+    return None
+
+
+_OTHERS = (
+    (b"GIF87a", "a GIF"),
+    (b"GIF89a", "a GIF"),
+    (b"BM", "a BMP"),
+    (b"II*\x00", "a TIFF"),
+    (b"MM\x00*", "a TIFF"),
+    (b"\x00\x00\x01\x00", "an ICO"),
+    (b"8BPS", "a Photoshop"),
+)
+
+
+def other_format(data: bytes) -> str | None:
+    """What kind of picture lndesk does not take ``data`` is ("a GIF", "an SVG"...), if
+    its first bytes say so; None if they do not name a picture format."""
+    for signature, name in _OTHERS:
+        if data.startswith(signature):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "a WebP"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"avif", b"heim"):
+        return "an AVIF" if data[8:12] == b"avif" else "a HEIC"
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096].lower():
+        return "an SVG"
+    return None
+
+
 def _png(data: bytes) -> Header | None:
     # The first chunk must be IHDR: length 13, then width and height (big-endian).
     if len(data) < 33 or data[8:16] != b"\x00\x00\x00\x0dIHDR":

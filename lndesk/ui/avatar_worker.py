@@ -1,6 +1,7 @@
 """Peers' avatars, decoded off the GUI thread with a time limit.
 
-A view asks :meth:`AvatarDecoder.image` while painting; the answer is the decoded picture
+A view asks :meth:`AvatarDecoder.image` while painting (or :func:`avatar_now` for a
+label, one's own avatar included); the answer is the decoded picture
 if it is ready, else None, and the view draws the person's fingerprint meanwhile. The
 bytes go to one worker thread, which runs :func:`lndesk.ui.avatar.decode_avatar`; when a
 picture is ready (or found unusable) :attr:`AvatarDecoder.changed` asks the views to
@@ -23,9 +24,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPixmap
 
-from lndesk.ui.avatar import decode_avatar
+from lndesk.ui.avatar import decode_avatar, round_avatar
 
 logger = logging.getLogger(__name__)
 
@@ -152,3 +153,11 @@ def avatar_decoder() -> AvatarDecoder:
     if _shared is None:
         _shared = AvatarDecoder()
     return _shared
+
+
+def avatar_now(data: bytes, size: int, key: bytes) -> QPixmap:
+    """The round avatar to show for ``data`` now: the picture once the shared decoder has
+    it, ``key``'s fingerprint until then (and if it is unusable). A view showing it
+    draws it again on :attr:`AvatarDecoder.changed`."""
+    image = avatar_decoder().image(data, size) if data else None
+    return round_avatar(image, size, key)

@@ -41,7 +41,8 @@ from lndesk.app.runtime import describe
 from lndesk.content import MAX_BIO_CHARS, MAX_NAME_CHARS, is_blank_text
 from lndesk.errors import LndeskError, OwnLogUnknownError
 from lndesk.keytext import short_key
-from lndesk.ui.avatar import avatar_from_file, avatar_pixmap
+from lndesk.ui.avatar import avatar_from_file
+from lndesk.ui.avatar_worker import avatar_decoder, avatar_now
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.qr import qr_pixmap
 from lndesk.ui.restore_panel import RestorePanel
@@ -236,6 +237,7 @@ class IdentityView(QWidget):
         outer.addWidget(scroll)
 
         bridge.node_event.connect(self._on_event)
+        avatar_decoder().changed.connect(self._show_avatars)
         self._update_form_state()
         self.refresh()
 
@@ -287,7 +289,7 @@ class IdentityView(QWidget):
         self.info = info
         self.name_label.setText(info.name or "No name yet")
         self.short_key_label.setText(short_key(info.key))
-        self.avatar_label.setPixmap(avatar_pixmap(info.avatar, HEADER_AVATAR, key=info.key))
+        self._show_avatars()
         _show(self.publish_note, "" if info.can_publish else WAITING_FOR_OWN_LOG)
         self.latest_box.setVisible(not info.can_publish)
         self.restore_panel.show_status(info.restore)
@@ -344,13 +346,23 @@ class IdentityView(QWidget):
 
     def _set_avatar(self, data: bytes) -> None:
         self.avatar = data
-        key = self.info.key if self.info is not None else b""
-        self.avatar_preview.setPixmap(avatar_pixmap(data, FORM_AVATAR, key=key))
+        self._show_avatars()
         self._update_form_state()
+
+    def _show_avatars(self) -> None:
+        """The heading's and the form's avatars, decoded off the GUI thread like everyone
+        else's (the fingerprint until the picture is ready; shown again when it is)."""
+        key = self.info.key if self.info is not None else b""
+        if self.info is not None:
+            self.avatar_label.setPixmap(avatar_now(self.info.avatar, HEADER_AVATAR, key))
+        self.avatar_preview.setPixmap(avatar_now(self.avatar, FORM_AVATAR, key))
 
     def choose_avatar(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose an avatar", "", "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp)"
+            self,
+            "Choose an avatar",
+            "",
+            "PNG or JPEG pictures (*.png *.jpg *.jpeg *.PNG *.JPG *.JPEG);;All files (*)",
         )
         if path:
             self.set_avatar_from(Path(path))

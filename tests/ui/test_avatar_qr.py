@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from PySide6.QtGui import QColor, QImage
 from lndesk.content import MAX_AVATAR_BYTES
 from lndesk.keytext import key_to_link
 from lndesk.ui.avatar import (
+    SAVE_AS_HINT,
     ImageError,
     avatar_from_file,
     avatar_from_image,
@@ -66,7 +68,7 @@ def test_small_picture_is_not_enlarged(qapp: Any) -> None:
 def test_unreadable_or_huge_pictures_are_refused(qapp: Any, tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello")
-    with pytest.raises(ImageError, match=r"notes\.txt is not a picture lndesk can read"):
+    with pytest.raises(ImageError, match=r"notes\.txt is not a picture lndesk can read \(PNG"):
         avatar_from_file(path)
     with pytest.raises(ImageError, match="empty"):
         avatar_from_image(QImage())
@@ -125,3 +127,59 @@ def test_qr_image_of_a_share_link(qapp: Any) -> None:
         x, y = border + col * 5 + 2, border + row * 5 + 2
         expected = QColor("black" if code.matrix[row][col] else "white").rgb()
         assert image.pixel(x, y) == expected
+
+
+def _saved(image: QImage, path: Path, fmt: str) -> Path:
+    assert image.save(str(path), fmt)
+    return path
+
+
+def test_a_chosen_picture_must_be_png_or_jpeg_and_the_advice_works(
+    qapp: Any, tmp_path: Path
+) -> None:
+    """A BMP is refused by its bytes with advice to save it as PNG or JPEG; following
+    the advice (what an image viewer does: open it, save it as PNG) makes it usable."""
+    bmp = _saved(noise(90, 60), tmp_path / "me.bmp", "BMP")
+    with pytest.raises(ImageError) as refused:
+        avatar_from_file(bmp)
+    assert str(refused.value) == "me.bmp is a BMP picture: lndesk takes PNG or JPEG pictures only"
+    assert refused.value.hint == SAVE_AS_HINT
+    assert "save or export it as PNG or JPEG" in refused.value.describe()
+    png = _saved(QImage(str(bmp)), tmp_path / "me-saved.png", "PNG")
+    data = avatar_from_file(png)
+    assert data[:3] == b"\xff\xd8\xff" and size_of(data) == (60, 60)
+    jpeg = _saved(QImage(str(bmp)), tmp_path / "me-saved.jpg", "JPEG")
+    assert size_of(avatar_from_file(jpeg)) == (60, 60)
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect/></svg>', "SVG"),
+        (b"GIF89a\x40\x00\x40\x00\x00\x00\x00;", "GIF"),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 ", "WebP"),
+        (b"II*\x00\x08\x00\x00\x00", "TIFF"),
+    ],
+)
+def test_the_bytes_decide_not_the_name(
+    qapp: Any, tmp_path: Path, content: bytes, kind: str
+) -> None:
+    """Another format named .png is refused before any decoder reads it."""
+    path = tmp_path / "avatar.png"
+    path.write_bytes(content)
+    with pytest.raises(ImageError, match=rf"avatar\.png is an? {kind} picture"):
+        avatar_from_file(path)
+
+
+def test_a_camera_jpeg_with_data_after_its_end_is_taken(qapp: Any, tmp_path: Path) -> None:
+    path = _saved(noise(300, 400), tmp_path / "camera.jpg", "JPEG")
+    path.write_bytes(path.read_bytes() + b"\x00" * 64 + b"ftypmp42 motion photo trailer")
+    assert size_of(avatar_from_file(path)) == (128, 128)
+
+
+def test_a_chosen_picture_too_large_to_read_is_refused(qapp: Any, tmp_path: Path) -> None:
+    header = struct.pack(">IIBBBBB", 20_000, 20, 8, 0, 0, 0, 0)
+    path = tmp_path / "wide.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR" + header + b"\x00" * 20)
+    with pytest.raises(ImageError, match=r"wide\.png is too large \(20000x20 pixels\)"):
+        avatar_from_file(path)

@@ -277,3 +277,48 @@ def test_the_main_window_leads_a_restored_identity_to_confirm(
     panel.confirm(ask=lambda _parent, _status: True)
     qtbot.waitUntil(banner.isHidden)
     qtbot.waitUntil(panel.isHidden)
+
+
+def test_own_avatar_is_decoded_off_the_gui_thread(
+    qtbot: Any, bridge: Bridge, call: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heading and the form show the fingerprint while the picture is decoded on the
+    avatar worker, and the picture once it is ready."""
+    import threading
+
+    from lndesk.ui import avatar_worker
+    from lndesk.ui.avatar import avatar_from_image, decode_avatar
+    from lndesk.ui.identicon import identicon_image
+
+    release = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def held(data: bytes, size: int) -> QImage | None:
+        threads.append(threading.current_thread())
+        release.wait(10)
+        return decode_avatar(data, size)
+
+    decoder = avatar_worker.AvatarDecoder(decode=held)
+    monkeypatch.setattr(avatar_worker, "_shared", decoder)
+    picture = QImage(os.urandom(64 * 64 * 3), 64, 64, 192, QImage.Format.Format_RGB888)
+    avatar = avatar_from_image(picture)
+    info = call(lambda desk: desk.identity())
+    call(lambda desk: desk.set_profile("Ann", "", avatar))
+    view = open_view(qtbot, bridge)
+    qtbot.waitUntil(lambda: view.avatar == avatar)
+
+    def shown(label: Any) -> QImage:
+        return label.pixmap().toImage().convertToFormat(QImage.Format.Format_ARGB32)
+
+    size = view.avatar_label.pixmap().width()
+    fingerprint = identicon_image(info.key, size, round_=True)
+    assert shown(view.avatar_label) == fingerprint.convertToFormat(QImage.Format.Format_ARGB32)
+    assert decoder.state(avatar, size) == "pending"
+    release.set()
+    qtbot.waitUntil(lambda: decoder.state(avatar, size) == "ready")
+    qtbot.waitUntil(
+        lambda: shown(view.avatar_label) != fingerprint.convertToFormat(QImage.Format.Format_ARGB32)
+    )
+    assert threads and threading.main_thread() not in threads
+    preview = view.avatar_preview.pixmap().width()
+    qtbot.waitUntil(lambda: decoder.state(avatar, preview) == "ready")
