@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from lndesk.content import (
     Edit,
     Follow,
@@ -18,6 +16,7 @@ from lndesk.content import (
 )
 from lndesk.keytext import short_key
 from lndesk.store.store import StoredEntry
+from lndesk.versions import current_version
 
 
 def entry_body(item: StoredEntry, edit: Edit | None = None) -> str:
@@ -27,11 +26,7 @@ def entry_body(item: StoredEntry, edit: Edit | None = None) -> str:
         return "(deleted by its author)"
     if item.payload is None:
         return "(content not stored)"
-    content = item.content
-    if (edit is not None and isinstance(content, Post)) or (
-        edit is not None and isinstance(content, Reply)
-    ):
-        content = replace(content, text=edit.text, tags=edit.tags, links=edit.links)
+    content = item.content if item.content is None else current_version(item.content, edit)
     match content:
         case None:
             return f"(unreadable {item.entry.type}: {item.content_error})"
@@ -49,7 +44,7 @@ def entry_body(item: StoredEntry, edit: Edit | None = None) -> str:
             head = f"reading list: {title}" + (f" (update of {of.id.hex()[:12]})" if of else "")
             lines = [
                 f"{n}. "
-                + (item.link or f"entry {item.ref.id.hex()[:12]}" if item.ref else "")
+                + (item.link or (f"entry {item.ref.id.hex()[:12]}" if item.ref else ""))
                 + (f" - {item.note}" if item.note else "")
                 for n, item in enumerate(items, 1)
             ]

@@ -14,6 +14,7 @@ from lndesk.content import Edit, Post, ReadingList, Reply, Share
 from lndesk.keytext import short_key
 from lndesk.names import display_name
 from lndesk.store.store import StoredEntry
+from lndesk.versions import current_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,10 @@ def post_item(
 ) -> PostItem:
     """The item for ``stored``; ``edit`` is its current version (protocol 10.8), if edited."""
     entry = stored.entry
+    edited = edit is not None and isinstance(edit.content, Edit)
     content = stored.content
+    if content is not None and edit is not None and isinstance(edit.content, Edit):
+        content = current_version(content, edit.content)
     text = ""
     tags: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
@@ -218,11 +222,6 @@ def post_item(
         problem = "This post has not arrived yet (only its signed header is stored)."
     else:
         problem = f"This post could not be read: {stored.content_error or 'unknown format'}."
-    edited = edit is not None and isinstance(edit.content, Edit)
-    if edit is not None and isinstance(edit.content, Edit):
-        new = edit.content
-        text, tags, links, mentions = new.text, new.tags, new.links, new.mentions
-        question = new.question and isinstance(content, Post)
     return PostItem(
         id=entry.id,
         author=entry.author,
@@ -257,8 +256,10 @@ def post_item(
 
 def text_of(stored: StoredEntry, edit: StoredEntry | None = None) -> str:
     """The text a post shows now: its current version's, a share's comment, a list's title."""
-    content = edit.content if edit is not None else stored.content
-    if isinstance(content, Post | Reply | Edit):
+    content = stored.content
+    if content is not None and edit is not None and isinstance(edit.content, Edit):
+        content = current_version(content, edit.content)
+    if isinstance(content, Post | Reply):
         return content.text
     if isinstance(content, Share):
         return content.comment
