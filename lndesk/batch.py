@@ -1,10 +1,11 @@
 """A batch of one author's entries, checked as far as it can be without stored state.
 
-Decoding a batch's entries, matching their payloads and following their hash links is
-most of the CPU an ingest costs, and needs nothing but the batch itself, so it can run
-on a worker thread while the store (which is not thread-safe) stays on its own. The
-result, a :class:`CheckedBatch`, is the batch's items as they were, plus their decoded
-entries; the store then only checks the anchor (docs/protocol.md section 7).
+Decoding a batch's entries, matching their payloads, following their hash links and
+parsing the payloads' content for the index is most of the CPU an ingest costs, and
+needs nothing but the batch itself, so it can run on a worker thread while the store
+(which is not thread-safe) stays on its own. The result, a :class:`CheckedBatch`, is the
+batch's items as they were, plus their decoded entries and parsed payloads; the store
+then only checks the anchor (docs/protocol.md section 7), appends and indexes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from lndesk.entry import Entry, authenticate_range, decode_entry
 from lndesk.errors import ChainError, SizeError
+from lndesk.payloads import Parsed, parse_payload
 
 MAX_BATCH = 10_000
 """Most entries in one batch (docs/protocol.md section 7), checked before any is decoded."""
@@ -28,6 +30,9 @@ class CheckedBatch(tuple[Item, ...]):
 
     author: bytes
     entries: tuple[Entry, ...]
+    parsed: dict[bytes, Parsed]
+    """Entry id to what :func:`lndesk.payloads.parse_payload` made of its payload, for
+    every entry whose payload is present."""
 
 
 def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
@@ -35,7 +40,8 @@ def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
     and is ``author``'s, every present payload matches its entry, and the entries link.
 
     Raises the entry error classes (SizeError for more than ``MAX_BATCH`` items, then
-    DecodeError, SizeError, ChainError, PayloadError entry by entry).
+    DecodeError, SizeError, ChainError, PayloadError entry by entry). A payload that
+    matches its entry but is not valid content is no error here: its parse says why.
     The last entry's signature is not checked: the anchor is the store's to decide.
     """
     if len(items) > MAX_BATCH:
@@ -52,4 +58,17 @@ def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
     checked = CheckedBatch(items)
     checked.author = author
     checked.entries = tuple(entries)
+    checked.parsed = {
+        entry.id: parse_payload(entry, payload)
+        for entry, (_, payload) in zip(entries, items, strict=True)
+        if payload is not None
+    }
     return checked
+
+
+def checked(author: bytes, items: Sequence[Item]) -> CheckedBatch:
+    """``items`` as a :class:`CheckedBatch` of ``author``: as they are if
+    :func:`check_batch` made them so already (on a worker thread), else checked now."""
+    if isinstance(items, CheckedBatch) and items.author == author:
+        return items
+    return check_batch(author, items)

@@ -5,11 +5,8 @@ Shared by the store's writes, its reads and the rebuilding of the index from the
 
 from __future__ import annotations
 
-import logging
-
-from lndesk.content import Content, parse_content
 from lndesk.entry import Entry
-from lndesk.errors import ContentError
+from lndesk.payloads import Parsed, parse_payload
 from lndesk.store.index import (
     PAYLOAD_ABSENT,
     PAYLOAD_INVALID,
@@ -18,27 +15,25 @@ from lndesk.store.index import (
     IndexItem,
 )
 
-log = logging.getLogger(__name__)
-
-
-def parse_payload(entry: Entry, payload: bytes | None) -> tuple[Content | None, str | None]:
-    """``payload`` parsed as ``entry``'s type: (content, None), or (None, why not)."""
-    if payload is None:
-        return None, None
-    try:
-        return parse_content(entry.type, payload), None
-    except ContentError as exc:
-        return None, exc.message
-    except Exception as exc:  # a peer's payload must never take the store down
-        log.warning("payload of entry %d could not be parsed: %r", entry.seq, exc)
-        return None, f"unreadable payload ({type(exc).__name__})"
+__all__ = ["index_item", "parse_payload"]
 
 
 def index_item(
-    offset: int, received_ms: int, entry: Entry, payload: bytes | None, *, purged: bool = False
+    offset: int,
+    received_ms: int,
+    entry: Entry,
+    payload: bytes | None,
+    *,
+    purged: bool = False,
+    parsed: Parsed | None = None,
 ) -> IndexItem:
-    """``purged``: the payload is absent because a tombstone deleted it (not missing)."""
-    content, error = parse_payload(entry, payload)
+    """``purged``: the payload is absent because a tombstone deleted it (not missing).
+    ``parsed``: what :func:`parse_payload` made of ``payload`` already (the batch's
+    check did it on a worker thread); parsed here when None."""
+    if payload is None:
+        content, error = None, None
+    else:
+        content, error = parse_payload(entry, payload) if parsed is None else parsed
     if payload is None:
         state = PAYLOAD_PURGED if purged else PAYLOAD_ABSENT
     elif error is not None:

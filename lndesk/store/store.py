@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lndesk.atomicfile import fsync_directory
+from lndesk.batch import checked
 from lndesk.content import Content, encode_content
 from lndesk.entry import Entry, create_entry, decode_entry
 from lndesk.errors import (
@@ -39,6 +40,7 @@ from lndesk.errors import (
 )
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
+from lndesk.payloads import Parsed
 from lndesk.store.dirlock import lock_directory, remove_index_files
 from lndesk.store.fill import apply_fills, holes_among, split_fills
 from lndesk.store.forget import forget_entries
@@ -420,7 +422,8 @@ class Store(StoreReader):
         and stores nothing, unless the whole run is proven to be ``author``'s.
         """
         received = now_ms() if received_ms is None else received_ms
-        entries = decode_batch(author, items)
+        batch = checked(author, items)  # decoded and parsed already if checked off-thread
+        entries = decode_batch(author, batch)
         if not entries:
             return IngestResult(0, 0, 0)
         self.level_index()
@@ -442,8 +445,10 @@ class Store(StoreReader):
                 self._index_failed(exc)
             self._warn(f"the feed {short_key(author)} is forked at entry {proof.seq}; frozen")
             return IngestResult(0, plan.duplicates, 0, proof.seq)
-        self._append(plan.new, received, state.max_seq)
-        filled = self._fill(author, entries, [p for _, p in items], received, state.max_seq)
+        self._append(plan.new, received, state.max_seq, batch.parsed)
+        filled = self._fill(
+            author, entries, [p for _, p in items], received, state.max_seq, parsed=batch.parsed
+        )
         limit = received + FUTURE_HOLD_MS
         held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
         return IngestResult(len(plan.new), plan.duplicates - filled, held, filled=filled)
@@ -466,6 +471,8 @@ class Store(StoreReader):
         payloads: Sequence[bytes | None],
         received_ms: int,
         max_seq: int,
+        *,
+        parsed: dict[bytes, Parsed],
     ) -> int:
         """Store the payloads a verified batch carries for entries held without them
         (:mod:`lndesk.store.fill`); returns how many holes were filled."""
@@ -478,20 +485,32 @@ class Store(StoreReader):
         fills = [offered[seq] for seq, entry_id in holes.items() if offered[seq][0].id == entry_id]
         if not fills:
             return 0
-        items = [index_item(0, received_ms, entry, payload) for entry, payload in fills]
+        items = [
+            index_item(0, received_ms, entry, payload, parsed=parsed.get(entry.id))
+            for entry, payload in fills
+        ]
         doomed, _ = already_deleted(self.index, items, max_seq)
         # Edits or list updates of deleted entries are deleted too: ``_append`` writes
         # their records PURGED, without the payload, which closes the hole for good.
-        self._append(fills, received_ms, max_seq)
+        self._append(fills, received_ms, max_seq, parsed)
         return len(fills) - len(doomed)
 
     def _append(
-        self, new: Sequence[tuple[Entry, bytes | None]], received_ms: int, max_seq: int
+        self,
+        new: Sequence[tuple[Entry, bytes | None]],
+        received_ms: int,
+        max_seq: int,
+        parsed: dict[bytes, Parsed] | None = None,
     ) -> None:
-        """Store one author's new entries; ``max_seq`` is the feed's before them."""
+        """Store one author's new entries; ``max_seq`` is the feed's before them.
+        ``parsed``: their payloads parsed already, by entry id (see lndesk.batch)."""
         if not new:
             return
-        items = [index_item(0, received_ms, entry, payload) for entry, payload in new]
+        known = parsed or {}
+        items = [
+            index_item(0, received_ms, entry, payload, parsed=known.get(entry.id))
+            for entry, payload in new
+        ]
         payloads = [payload for _, payload in new]
         doomed, named = already_deleted(self.index, items, max_seq)
         for number in doomed:
