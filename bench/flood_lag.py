@@ -17,7 +17,9 @@ event-loop lag). Phases, in one run:
   session and go, as fast as they can.
 
 Printed per phase: the server's lag p50 / p99 / max (ms) over the phase, the reader's
-own lag p99 / max (it decodes, checks and stores the batches), the reader's seconds and
+own lag p99 / max (it decodes, checks and stores the batches), how long each of the
+reader's ``Store.ingest`` calls held its thread (wall p50 / max and the most thread CPU
+one took: the wall time also counts other processes on the cores), the reader's seconds and
 entries/s for its feed, and what the attackers achieved (sessions answered, refused,
 reset). ``--limit-loopback`` applies the per-address limits (protocol section 24.1) to
 the loopback connections too; the honest reader then shares its address with the
@@ -91,6 +93,15 @@ def lag_cells(samples: list[float]) -> list[str]:
     ]
 
 
+def ingest_cells(ingests: list[list[float]]) -> str:
+    """The reader's ``Store.ingest`` calls: wall p50/max, then the thread's CPU max (ms)."""
+    if not ingests:
+        return "-"
+    walls = [wall for wall, _ in ingests]
+    cpu = max(cpu for _, cpu in ingests)
+    return f"{percentile(walls, 50) * 1000:.0f}/{max(walls) * 1000:.0f} cpu {cpu * 1000:.0f}"
+
+
 def run(args: argparse.Namespace) -> int:
     phases = ["before", *(f for f in FLOODS if f in args.floods)]
     work = Path(tempfile.mkdtemp(prefix="flood-lag-", dir=args.dir))
@@ -132,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             "lag max ms",
             "samples",
             "reader lag p99/max",
+            "reader ingest ms",
             "reader s",
             "entries/s",
             "attack sessions",
@@ -186,7 +198,9 @@ def run_phase(
     if attacker is not None:
         time.sleep(max(0.0, args.seconds - (time.perf_counter() - began)))
     lag = server.call("lag")["samples"]
-    reader_lag = reader.call("lag")["samples"]
+    reader_calls = reader.call("lag")
+    reader_lag = reader_calls["samples"]
+    ingests = reader_calls["ingests"]
     outcome = "-"
     if attacker is not None:
         assert attacker.proc.stdin is not None
@@ -205,6 +219,7 @@ def run_phase(
         *lag_cells(lag),
         str(len(lag)),
         "/".join(lag_cells(reader_lag)[1:]),
+        ingest_cells(ingests),
         f"{seconds:.2f}" if seconds is not None else f"timeout ({held} held)",
         f"{args.entries / seconds:,.0f}" if seconds else "-",
         outcome,
@@ -286,6 +301,18 @@ async def node_child(role: str, data_dir: Path, limit_loopback: bool) -> None:
 
     with Service(data_dir) as service:
         app = AppNode(service, node_config(limit_loopback), on_event)
+        # How long each Store.ingest holds the node's thread: wall and the thread's CPU.
+        ingests: list[tuple[float, float]] = []
+        store_ingest = service.store.ingest
+
+        def timed_ingest(*args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return store_ingest(*args, **kwargs)
+            finally:
+                ingests.append((time.perf_counter() - wall, time.thread_time() - cpu))
+
+        service.store.ingest = timed_ingest  # type: ignore[method-assign]
 
         async def follow_sync(cmd: dict[str, Any]) -> dict[str, Any]:
             feed, total = bytes.fromhex(cmd["feed"]), int(cmd["total"])
@@ -319,8 +346,9 @@ async def node_child(role: str, data_dir: Path, limit_loopback: bool) -> None:
                 elif name == "follow_sync":
                     reply = await follow_sync(cmd)
                 elif name == "lag":
-                    reply = {"samples": list(lag)}
+                    reply = {"samples": list(lag), "ingests": list(ingests)}
                     lag.clear()
+                    ingests.clear()
                 elif name == "counters":
                     reply = counters()
                 else:
