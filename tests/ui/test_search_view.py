@@ -318,3 +318,42 @@ def test_a_backlog_still_being_indexed_is_said(
     call(lambda desk: desk.service.store.index_text())
     search(view, qtbot, "tide")
     assert view.model.rowCount() == 3 and "indexing" not in view.status.text()
+
+
+def test_set_nickname_from_a_search_result(view: SearchView, call: Any, qtbot: Any) -> None:
+    """The results offer "Set nickname…" (menu and Shift+N) for another person's post,
+    not for mine; the result then reads with the nickname."""
+    from PySide6.QtWidgets import QInputDialog
+
+    key = ingest_posts(call, 71, [("entropy notes by someone", (), OLD_MS)])
+    call(lambda desk: desk.post("my entropy notes"))
+    search(view, qtbot, "entropy")
+    assert view.model.rowCount() == 2
+    rows = {view.model.result(r).item.mine: r for r in range(2)}
+
+    def offered(row: int) -> list[str]:
+        return [a.text() for a in view.results.menu_actions(view.model.result(row).item)]
+
+    assert "Set nickname…" in offered(rows[False])
+    assert "Set nickname…" not in offered(rows[True])
+    view.results.setFocus()
+    view.results.setCurrentIndex(view.model.index(rows[True]))
+    qtbot.keyClick(view.results, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    assert view.findChildren(QInputDialog) == []  # no nickname for myself
+    view.results.setCurrentIndex(view.model.index(rows[False]))
+    qtbot.keyClick(view.results, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    dialogs = view.findChildren(QInputDialog)
+    assert len(dialogs) == 1 and dialogs[0].textValue() == ""
+    dialogs[0].setTextValue("Mum")
+    dialogs[0].accept()
+    qtbot.waitUntil(
+        lambda: (
+            [view.model.result(r).item.author_name for r in range(view.model.rowCount())].count(
+                "Mum"
+            )
+            == 1
+        )
+    )
+    assert call(lambda desk: desk.names([key])) == {key: "Mum"}
+    theirs = next(r for r in range(2) if not view.model.result(r).item.mine)
+    assert "Mum" in view.model.index(theirs).data(HtmlRole)

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from lndesk.app.desk import Desk
 from lndesk.app.events import LocalChanged
@@ -22,6 +30,7 @@ from lndesk.app.items import AuthorItem, PostItem, SearchResult
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.search import SearchResultsModel, TagsModel
+from lndesk.ui.views.nickname import ask_nickname
 from lndesk.ui.views.posts import PostListView
 from lndesk.ui.views.search_filters import SearchFilters, SearchParams
 from lndesk.ui.views.search_results import ResultsView
@@ -96,6 +105,7 @@ class SearchView(QWidget):
         self.results.share_requested.connect(self.share_requested)
         self.results.bookmark_requested.connect(self.bookmark_requested)
         self.results.add_to_list_requested.connect(self.add_to_list_requested)
+        self.results.nickname_requested.connect(self.ask_nickname)
         bridge.node_event.connect(self._on_event)
         self._layout()
         self._show_state()
@@ -149,6 +159,16 @@ class SearchView(QWidget):
             self._authors_stale = True
             if self._visible:
                 self.refresh_authors()
+            if event.what == "profile" and self.model.rowCount() and self._params is not None:
+                self._request(self._params, 0, self._generation)  # names read differently
+
+    def ask_nickname(self, item: PostItem) -> QInputDialog:
+        """Open the "Set nickname…" dialog for the author of the result ``item``."""
+        return ask_nickname(self, self.bridge, item, self._nickname_failed)
+
+    def _nickname_failed(self, error: BaseException) -> None:
+        self.error.setText(error_text(error))
+        self.error.show()
 
     # --- the author filter -------------------------------------------------------------
 

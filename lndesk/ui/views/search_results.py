@@ -1,7 +1,8 @@
 """The Search screen's results: a list of rich-text cards, each a highlighted snippet.
 
 Enter or a double click opens a result; R, S, B and L (and the context menu) reply to,
-share, bookmark or add to a reading list the post a result is.
+share, bookmark or add to a reading list the post a result is, and Shift+N sets a
+nickname for its author (someone else's post only).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from functools import partial
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Signal, SignalInstance
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
+    QAction,
     QContextMenuEvent,
     QPainter,
     QPalette,
@@ -107,6 +109,8 @@ class ResultsView(QListView):
     share_requested = Signal(object)
     bookmark_requested = Signal(object)
     add_to_list_requested = Signal(object)
+    nickname_requested = Signal(object)
+    """Set a nickname for the author of a result (another person's post)."""
 
     def __init__(self, model: SearchResultsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,22 +121,34 @@ class ResultsView(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setUniformItemSizes(False)
         self.doubleClicked.connect(self._open_index)
-        for text, shortcut, signal in (
-            ("Open", "Return", self.opened),
-            ("Reply", "R", self.reply_requested),
-            ("Share with comment", "S", self.share_requested),
-            ("Bookmark", "B", self.bookmark_requested),
-            ("Add to reading list…", "L", self.add_to_list_requested),
+        self._others_only: set[QAction] = set()
+        """Actions offered only on another person's post."""
+        for text, shortcut, signal, others_only in (
+            ("Open", "Return", self.opened, False),
+            ("Reply", "R", self.reply_requested, False),
+            ("Share with comment", "S", self.share_requested, False),
+            ("Bookmark", "B", self.bookmark_requested, False),
+            ("Add to reading list…", "L", self.add_to_list_requested, False),
+            ("Set nickname…", "Shift+N", self.nickname_requested, True),
         ):
-            add_action(self, text, shortcut, partial(self._emit_current, signal))
+            action = add_action(self, text, shortcut, partial(self._emit_current, signal))
+            if others_only:
+                self._others_only.add(action)
 
     def current_item(self) -> PostItem | None:
         return current_item(self, PostItem)
 
     def _emit_current(self, signal: SignalInstance) -> None:
         item = self.current_item()
-        if item is not None:
-            signal.emit(item)
+        if item is None:
+            return
+        if signal is self.nickname_requested and item.mine:
+            return  # no nickname for oneself
+        signal.emit(item)
+
+    def menu_actions(self, item: PostItem) -> list[QAction]:
+        """The actions the context menu offers for the result ``item``."""
+        return [a for a in self.actions() if not (item.mine and a in self._others_only)]
 
     def _open_index(self, index: QModelIndex) -> None:
         item = index.data(ItemRole)
@@ -143,8 +159,11 @@ class ResultsView(QListView):
         index = self.indexAt(event.pos())
         if not index.isValid():
             return
+        item = index.data(ItemRole)
+        if not isinstance(item, PostItem):
+            return
         self.setCurrentIndex(index)
         menu = QMenu(self)
-        for action in self.actions():
+        for action in self.menu_actions(item):
             menu.addAction(action)
         menu.exec(event.globalPos())
