@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from shiboken6 import isValid
 
+from lndesk.app.connectivity import Connectivity
 from lndesk.app.desk import Desk
 from lndesk.app.runtime import NodeRuntime, describe
 
@@ -40,8 +41,15 @@ class Bridge(QObject):
         self.pending = 0
         self._closed = False
         self._result.connect(self._deliver)
+        self.connectivity = Connectivity()
+        """Whether the app is online: the one account every widget reads. Connected
+        first, so it is up to date when any other widget hears of an event."""
+        self.node_event.connect(self._track)
         # Emitted on the node thread; Qt queues it to this object's (the GUI) thread.
         runtime.add_listener(self.node_event.emit)
+
+    def _track(self, event: object) -> None:
+        self.connectivity.apply(event)
 
     def request(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from lndesk.app.connectivity import Connectivity
 from lndesk.app.items import PostItem
 
 
@@ -22,13 +23,10 @@ def relative_time(ms: int, now: float | None = None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone().strftime("%Y-%m-%d")
 
 
-def delivery_text(item: PostItem) -> str:
-    """For my own posts: whether anyone has it yet (publishing works offline)."""
-    if not item.mine:
-        return ""
-    if item.seen_by == 0:
-        return "published locally, not yet seen by any peer"
-    return f"seen by {item.seen_by} peer{'s' if item.seen_by != 1 else ''}"
+def delivery_text(item: PostItem, connectivity: Connectivity | None = None) -> str:
+    """For my own posts: whether anyone has it yet (publishing works offline), in the
+    words of the app's one account of being online."""
+    return (connectivity or Connectivity()).delivery(item.mine, item.seen_by)
 
 
 def error_text(error: BaseException) -> str:

@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self.search = SearchView(bridge)
         self.reading_lists = ReadingListsView(bridge)
         self.identity = IdentityView(bridge)
-        self.network = NetworkView(bridge, restart_network)
+        self.network = NetworkView(bridge, restart_network, status=self.status)
         self.preferences = SettingsView(self.settings, data_dir)  # applies the theme itself
         for page in (
             self.timeline,

@@ -40,6 +40,7 @@ from lndesk.app.items import NetworkInfo
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.peers import AddressesModel, PeersModel
+from lndesk.ui.status import StatusTracker
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,12 @@ class NetworkView(QWidget):
         bridge: Bridge,
         restart_network: Callable[[], None],
         parent: QWidget | None = None,
+        status: StatusTracker | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self.tracker = status if status is not None else StatusTracker(bridge, self)
+        """Whether we are online: the app's one account, shared with the status bar."""
         self._restart_network = restart_network
         self.info: NetworkInfo | None = None
         self.problem: str | None = None
@@ -191,6 +195,7 @@ class NetworkView(QWidget):
         layout.addWidget(settings_box)
 
         bridge.node_event.connect(self._on_event)
+        self.tracker.changed.connect(self._show_link)
         self.refresh()
 
     # --- state from the desk -------------------------------------------------------
@@ -217,26 +222,7 @@ class NetworkView(QWidget):
     def _show_info(self, info: NetworkInfo) -> None:
         was_online = self.info.online if self.info is not None else None
         self.info = info
-        if info.online:
-            self.status.setText("Online")
-            self.reason.setText(
-                "Others can reach you at the addresses below while lndesk runs. "
-                "New posts go out and arrive as soon as a peer is connected."
-            )
-        else:
-            self.status.setText("Offline")
-            why = info.problem or self.problem
-            if why:
-                self.reason.setText(
-                    f"The network could not start: {why}\n"
-                    "Your posts are kept and sent when the network is back. "
-                    "Change the settings below and press Apply to try again."
-                )
-            else:
-                self.reason.setText(
-                    "The network is not running (yet). You can still read and write: "
-                    "posts are sent when the network is up."
-                )
+        self._show_link()
         self.peer_id.setText(info.peer_id or "(known once the network runs)")
         self.copy_peer_id.setEnabled(bool(info.peer_id))
         self.connect_button.setEnabled(info.online)
@@ -244,6 +230,11 @@ class NetworkView(QWidget):
             self._load_form(info)
         if was_online != info.online:
             self.online_changed.emit(info.online)
+
+    def _show_link(self) -> None:
+        state = self.tracker.state
+        self.status.setText(state.headline())
+        self.reason.setText(state.explanation())
 
     def _load_form(self, info: NetworkInfo) -> None:
         self._form_loaded = True

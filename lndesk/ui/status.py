@@ -11,14 +11,9 @@ from PySide6.QtCore import QObject, Signal
 from lndesk.app.events import (
     FeedForked,
     NetworkUnavailable,
-    NodeStarted,
-    NodeStopped,
     NodeWarning,
-    PeerConnected,
-    PeerLost,
     PeerPenalised,
     SyncFinished,
-    SyncProgress,
 )
 from lndesk.app.items import NetworkInfo, PeerItem
 from lndesk.keytext import short_key
@@ -26,48 +21,33 @@ from lndesk.ui.bridge import Bridge
 
 
 class StatusTracker(QObject):
+    """The app's one :class:`~lndesk.app.connectivity.Connectivity`, kept up to date from
+    the node's events; the status bar, the Network screen, cards and publishing notes all
+    read it, so they never disagree about being online."""
+
     changed = Signal()
     message = Signal(str)
     """Something the user should read (a warning, a peer refused, a forked feed)."""
 
     def __init__(self, bridge: Bridge, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.network_up = False
-        self.problem: str | None = None
-        self.peers: set[bytes] = set()
-        self.syncing: dict[bytes, tuple[int, int]] = {}
-        """Per peer: (entries held, entries the peer has) of the feed being fetched."""
+        self.state = bridge.connectivity  # updated by the bridge before we hear of an event
         bridge.node_event.connect(self.on_event)
         # The network may have started before this tracker existed: ask once.
         bridge.request(lambda desk: (desk.network(), desk.peers()), self._initial)
 
     def _initial(self, state: tuple[NetworkInfo, list[PeerItem]]) -> None:
         info, peers = state
-        self.network_up = self.network_up or info.online
-        self.peers |= {peer.key for peer in peers if peer.key}
+        self.state.seed(info.online, (peer.key for peer in peers))
         self.changed.emit()
 
     def on_event(self, event: object) -> None:
-        if isinstance(event, NodeStarted):
-            self.network_up, self.problem = True, None
-        elif isinstance(event, NodeStopped):
-            self.network_up = False
-            self.peers.clear()
-            self.syncing.clear()
-        elif isinstance(event, NetworkUnavailable):
-            self.network_up, self.problem = False, event.message
+        # The bridge has applied it already; applying an event twice changes nothing.
+        changed = self.state.apply(event)
+        if isinstance(event, NetworkUnavailable):
             self.message.emit(f"Offline: {event.message}")
-        elif isinstance(event, PeerConnected):
-            self.peers.add(event.peer)
-        elif isinstance(event, PeerLost):
-            self.peers.discard(event.peer)
-            self.syncing.pop(event.peer, None)
-        elif isinstance(event, SyncProgress):
-            self.syncing[event.peer] = (event.held, event.target)
-        elif isinstance(event, SyncFinished):
-            self.syncing.pop(event.peer, None)
-            if event.error:
-                self.message.emit(f"Sync with {short_key(event.peer)} stopped: {event.error}")
+        elif isinstance(event, SyncFinished) and event.error:
+            self.message.emit(f"Sync with {short_key(event.peer)} stopped: {event.error}")
         elif isinstance(event, NodeWarning):
             self.message.emit(event.message)
         elif isinstance(event, PeerPenalised):
@@ -80,25 +60,25 @@ class StatusTracker(QObject):
                 f"{short_key(event.feed)} signed two different posts at entry {event.seq}; "
                 "both are kept as proof and their feed is frozen there."
             )
-        else:
+        elif not changed:
             return
         self.changed.emit()
 
     @property
     def online(self) -> bool:
-        return self.network_up and bool(self.peers)
+        return self.state.online
+
+    @property
+    def peers(self) -> set[bytes]:
+        return self.state.peers
 
     def connection_text(self) -> str:
-        if not self.network_up:
-            return "Offline (network off)" if self.problem else "Starting network…"
-        count = len(self.peers)
-        if count == 0:
-            return "Offline: no peers yet (posts are kept and sent later)"
-        return f"Online · {count} peer{'s' if count != 1 else ''}"
+        return self.state.headline()
 
     def sync_text(self) -> str:
-        if not self.syncing:
+        syncing = self.state.syncing
+        if not syncing:
             return ""
-        held = sum(h for h, _ in self.syncing.values())
-        target = sum(t for _, t in self.syncing.values())
+        held = sum(h for h, _ in syncing.values())
+        target = sum(t for _, t in syncing.values())
         return f"Syncing {held:,} / {target:,}"

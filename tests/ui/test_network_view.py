@@ -58,7 +58,7 @@ def view(bridge: Any, restarts: Restarts, qtbot: Any) -> NetworkView:
 # --- models ----------------------------------------------------------------------------
 
 
-def test_peers_model_passes_the_model_tester(qtmodeltester: Any) -> None:
+def test_peers_model_passes_the_model_tester(qapp: Any, qtmodeltester: Any) -> None:
     model = PeersModel(None)
     model._apply([peer(1), peer(2, latency=None, syncing=True), peer(3)])
     qtmodeltester.check(model)
@@ -123,7 +123,7 @@ def test_models_refresh_through_the_bridge(bridge: Any, qtbot: Any, qtmodelteste
 
 def test_offline_screen(view: NetworkView) -> None:
     assert view.info is not None and not view.info.online
-    assert view.status.text() == "Offline"
+    assert view.status.text() == "Starting network…"
     assert "not running" in view.reason.text()
     assert not view.connect_button.isEnabled()
     assert not view.copy_peer_id.isEnabled()
@@ -146,7 +146,7 @@ def test_why_the_network_is_down(view: NetworkView, bridge: Any, qtbot: Any) -> 
     message = "port 4747 is already in use by another program"
     bridge.node_event.emit(NetworkUnavailable(message))
     qtbot.waitUntil(lambda: message in view.reason.text())
-    assert view.status.text() == "Offline"
+    assert view.status.text() == "Offline (network off)"
     assert "Apply" in view.reason.text()
 
 

@@ -254,7 +254,7 @@ class ComposeBox(QWidget):
             self.tags.clear()
             self.links.clear()
             self.question.setChecked(False)
-        self.status.setText("Published locally; it goes out to peers as soon as one is reachable.")
+        self.status.setText(self.bridge.connectivity.published())
         self.published.emit(seq)
 
     def _failed(self, error: BaseException) -> None:

@@ -34,6 +34,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from lndesk.app.connectivity import Connectivity
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.keytext import key_to_text, short_key
 from lndesk.ui.format import delivery_text, relative_time
@@ -228,6 +229,8 @@ class PostDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.requests = requests
         """The list is of requests: cards offer Accept and Block."""
+        self.connectivity = Connectivity()
+        """Whether the app is online (the list's view hands over the app's one account)."""
         repaint_on_avatars(self)
         self._docs: OrderedDict[tuple[bytes, int, int], QTextDocument] = OrderedDict()
         self._chars = 0
@@ -434,7 +437,7 @@ class PostDelegate(QStyledItemDelegate):
         for action, area in self._action_rects(item, rect, font):
             painter.setPen(link_colour)
             painter.drawText(area.left(), area.top() + metrics.ascent(), action_label(item, action))
-        delivery = delivery_text(item)
+        delivery = delivery_text(item, self.connectivity)
         if delivery:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             width = metrics.horizontalAdvance(delivery)

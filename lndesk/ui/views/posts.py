@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lndesk.app.connectivity import CONNECTIVITY_EVENTS
 from lndesk.app.items import PostItem
 from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, PostListModel, follow_offer
@@ -112,6 +113,8 @@ class PostListView(QListView):
         self.requests = requests
         self.setModel(model)
         self.delegate = PostDelegate(self, requests=requests)
+        self.delegate.connectivity = model.bridge.connectivity
+        model.bridge.node_event.connect(self._connectivity_event)
         self.setItemDelegate(self.delegate)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
@@ -169,6 +172,11 @@ class PostListView(QListView):
         self.scrollToTop()
         self._unseen = 0
         self.new_posts.hide()
+
+    def _connectivity_event(self, event: object) -> None:
+        """Cards of my posts say whether peers are connected: redraw them when that changes."""
+        if isinstance(event, CONNECTIVITY_EVENTS):
+            self.viewport().update()
 
     def _scrolled(self, value: int) -> None:
         self.posts.reading_row = max(0, self.first_visible_row())

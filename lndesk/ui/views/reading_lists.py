@@ -51,7 +51,6 @@ from lndesk.ui.views.widgets import (
 __all__ = ["ReadingListsView", "open_web_link"]
 
 WEB = ("http://", "https://")
-PUBLISHED = "Published locally; it goes out to peers as soon as one is reachable."
 
 
 def open_web_link(link: str) -> bool:
@@ -258,7 +257,7 @@ class ReadingListsView(QWidget):
             after, self._after = self._after, None
             if after is not None:
                 after()
-            self.status.setText(PUBLISHED)
+            self.status.setText(self.bridge.connectivity.published())
             self._update_controls()
             self.published.emit(seq)
         elif self._want_list is not None and self.select_list(self._want_list):
