@@ -61,6 +61,10 @@ ERROR_STYLE = "color: #c62828;"
 Done = Callable[[Any, BaseException | None], None]
 
 
+MINIMUM_SIZE = (600, 460)
+"""The wizard's smallest size (pixels): no text of any page is cut off at it."""
+
+
 def run_onboarding(data_dir: Path, parent: QWidget | None = None) -> OnboardingResult | None:
     """Show the wizard modally; the new identity, or None if the user cancelled first."""
     wizard = OnboardingWizard(data_dir, parent)
@@ -179,12 +183,16 @@ class _Page(QWizardPage):
     def __init__(self, title: str, subtitle: str, next_id: int, commit: str = "") -> None:
         super().__init__()
         self.setTitle(title)
-        self.setSubTitle(subtitle)
         self.next_id = next_id
         if commit:
             self.setCommitPage(True)
             self.setButtonText(QWizard.WizardButton.CommitButton, commit)
         self.layout_ = QVBoxLayout(self)
+        # Not the wizard's subtitle: its header has a fixed height, and what says the
+        # most (that anyone with the words can publish as you) was cut off there.
+        self.intro = _note(subtitle)
+        self.intro.setVisible(bool(subtitle))
+        self.layout_.addWidget(self.intro)
         self.error = _error_label()
         self.status = QLabel()
         self.busy = False
@@ -538,6 +546,7 @@ class OnboardingWizard(QWizard):
         self.task = _Task(self)
         self._new_identity: Identity | None = None
         self.setWindowTitle("Set up lndesk")
+        self.setMinimumSize(*MINIMUM_SIZE)  # every page's text fits from this size up
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         pages = (WelcomePage, CreatePage, WordsPage, ConfirmWordsPage, RestoreWordsPage)
         for page_id, page in enumerate((*pages, RestoreFilePage, DonePage)):
