@@ -51,6 +51,7 @@ from lndesk.errors import (
     LndeskError,
     NoIdentityError,
     OwnLogUnknownError,
+    PassphraseError,
     StoreCorruptError,
     StoreLockedError,
     UsageError,
@@ -137,6 +138,7 @@ class Service:
         self.data_dir = data_dir
         self._passphrase = passphrase
         self._identity = identity
+        self._public_key: bytes | None = None
         self._reading = reading
         self.open_problem: Exception | None = None
         """Why the store was opened read-only, if it was."""
@@ -235,12 +237,35 @@ class Service:
                 data = read_key_file(self.key_path)
             except FileNotFoundError:
                 raise NoIdentityError(f"no identity in {self.data_dir}") from None
-            self._identity = decode_key_file(data, self._passphrase() if is_sealed(data) else None)
+            self._identity = self._unlock(data)
         return self._identity
+
+    def _unlock(self, data: bytes) -> Identity:
+        """The identity of key file ``data``: a sealed one asks for its passphrase, as many
+        times as the source allows (``tries``: three in a terminal)."""
+        if not is_sealed(data):
+            return decode_key_file(data, None)
+        tries = max(1, int(getattr(self._passphrase, "tries", 1)))
+        for attempt in range(1, tries + 1):
+            try:
+                return decode_key_file(data, self._passphrase())
+            except PassphraseError as exc:
+                if attempt == tries or "wrong passphrase" not in exc.message:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @property
     def public_key(self) -> bytes:
-        return self.identity.public_key
+        """My public key: from the key file, in clear, without asking for a passphrase."""
+        if self._identity is not None:
+            return self._identity.public_key
+        if self._public_key is None:
+            try:
+                data = read_key_file(self.key_path)
+            except FileNotFoundError:
+                raise NoIdentityError(f"no identity in {self.data_dir}") from None
+            self._public_key = public_key_of(data)
+        return self._public_key
 
     # --- publishing --------------------------------------------------------
 

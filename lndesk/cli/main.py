@@ -22,6 +22,7 @@ from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
 from lndesk.cli.argtypes import pixels
 from lndesk.cli.datadir_check import check_data_dir
+from lndesk.cli.passphrase import TerminalPassphrase
 from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.cli.settle import new_request_id, settle
 from lndesk.errors import (
@@ -42,16 +43,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _passphrase_source() -> str | None:
-    value = os.environ.get(ENV_PASSPHRASE)
-    if value is not None:
-        return value
-    if not sys.stdin.isatty():
-        raise PassphraseError(
-            "the key file is protected by a passphrase and there is no terminal to ask for it",
-            f"Set {ENV_PASSPHRASE} for non-interactive use.",
-        )
-    return getpass.getpass("Passphrase: ")
+_passphrase_source = TerminalPassphrase()
+"""Asks for the key file's passphrase (three tries) when a command needs the secret key."""
 
 
 def _new_passphrase() -> str:
