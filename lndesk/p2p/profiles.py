@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import trio
 from libp2p.custom_types import TProtocol
 
 from lndesk.entry import KEY_SIZE
@@ -151,8 +150,9 @@ class ProfileServer:
         await self._sessions.serve(ProfileFrames(stream), self._answer)
 
     async def _answer(self, _peer: Any, frames: ProfileFrames) -> None:
-        with trio.fail_after(self.limits.session_timeout):
-            ask = await frames.receive()
+        ask = await receive_within(
+            frames, self.limits.session_timeout, "the asker closed the stream before its ask"
+        )
         if not isinstance(ask, ProfileAsk):
             raise ProtocolError("a profile lookup must start with profile")
         ref = self.source.profile_ref(ask.of)  # None for a feed not accepted (blocked)

@@ -25,12 +25,13 @@ from lndesk.p2p.config import Limits
 from lndesk.p2p.events import PeerPenalised
 from lndesk.p2p.forks import FORKS_PROTOCOL_ID
 from lndesk.p2p.host import public_key_of
+from lndesk.p2p.profiles import PROFILE_PROTOCOL_ID
 from lndesk.p2p.sync import SyncClient
 from lndesk.p2p.wire import FRAME_HEAD, Want, encode_frame
 from lndesk.p2p.wire import PROTOCOL_ID as SYNC_PROTOCOL_ID
 from lndesk.store.store import Store
 
-PROTOCOLS = (SYNC_PROTOCOL_ID, CATCHUP_PROTOCOL_ID, FORKS_PROTOCOL_ID)
+PROTOCOLS = (SYNC_PROTOCOL_ID, CATCHUP_PROTOCOL_ID, FORKS_PROTOCOL_ID, PROFILE_PROTOCOL_ID)
 SHORT = Limits(session_timeout=0.5)
 """A session timeout the tests can wait out."""
 

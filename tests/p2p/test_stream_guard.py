@@ -22,6 +22,7 @@ from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID
 from lndesk.p2p.events import NodeStopped, PeerPenalised
 from lndesk.p2p.forks import FORKS_PROTOCOL_ID
 from lndesk.p2p.host import public_key_of
+from lndesk.p2p.profiles import PROFILE_PROTOCOL_ID
 from lndesk.p2p.wire import PROTOCOL_ID as SYNC_PROTOCOL_ID
 
 MESHSUB = "/meshsub/1.1.0"
@@ -117,6 +118,7 @@ OTHER_PROTOCOLS = (
     SYNC_PROTOCOL_ID,
     CATCHUP_PROTOCOL_ID,
     FORKS_PROTOCOL_ID,
+    PROFILE_PROTOCOL_ID,
     "/ipfs/id/1.0.0",
     "/ipfs/id/push/1.0.0",
     "/ipfs/kad/1.0.0",
@@ -209,7 +211,7 @@ async def test_garbage_on_any_protocol_ends_only_its_stream(target: Target, prot
         await target.send(protocol, data, wait="end")
     # lndesk's own protocols refuse a peer that broke them; what a library's handler
     # makes of garbage is its business, as long as the node keeps running.
-    if protocol in (SYNC_PROTOCOL_ID, CATCHUP_PROTOCOL_ID, FORKS_PROTOCOL_ID):
+    if protocol in (SYNC_PROTOCOL_ID, CATCHUP_PROTOCOL_ID, FORKS_PROTOCOL_ID, PROFILE_PROTOCOL_ID):
         reasons = [
             r for e in target.node.log.events if isinstance(e, PeerPenalised) for r in [e.reason]
         ]
