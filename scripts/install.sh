@@ -10,7 +10,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 . "$here/scripts/find-uv.sh"
 find_uv
 
-$uv tool install --force --reinstall-package lndesk --overrides "$here/overrides.txt" "$here"
+echo "installing lndesk from $here (the first time, uv downloads about 150 MB)"
+$uv tool install --quiet --force --reinstall-package lndesk --overrides "$here/overrides.txt" \
+    "$here"
 bin="$($uv tool dir --bin)"
 case ":$PATH:" in
 *":$bin:"*) ;;
