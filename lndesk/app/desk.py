@@ -579,7 +579,9 @@ class Desk(CurationMixin, NetworkMixin):
             self._avatars[key] = cached
         return cached[1]
 
-    def backup_words(self) -> str:
+    def backup_words(self, passphrase: str | None = None) -> str:
+        """The 24 words; a sealed key file's passphrase must be given again."""
+        self.service.check_passphrase(passphrase)
         return self.service.backup_words()
 
     def export(self, path: Any) -> int:

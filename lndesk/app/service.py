@@ -533,6 +533,13 @@ class Service:
     def backup_words(self) -> str:
         return self.identity.backup_words()
 
+    def check_passphrase(self, passphrase: str | None) -> None:
+        """Raise PassphraseError unless ``passphrase`` opens a sealed key file (a person
+        asks to see the secret words: whoever sits at an unlocked app must know it too)."""
+        data = read_key_file(self.key_path)
+        if is_sealed(data):
+            decode_key_file(data, passphrase)
+
     def export(self, path: Path) -> int:
         """Write my key file and my whole log to ``path`` atomically; returns entry count.
 

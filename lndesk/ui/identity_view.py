@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -97,6 +98,16 @@ def entries(count: int) -> str:
     return f"{count} entry" if count == 1 else f"{count} entries"
 
 
+def ask_passphrase_again(parent: QWidget) -> str | None:
+    text, ok = QInputDialog.getText(
+        parent,
+        "Show backup words",
+        "Type your passphrase to show your backup words:",
+        QLineEdit.EchoMode.Password,
+    )
+    return text if ok else None
+
+
 class IdentityView(QWidget):
     """The Identity screen. :attr:`info` is the identity as last shown (None until loaded)."""
 
@@ -104,6 +115,8 @@ class IdentityView(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.info: IdentityInfo | None = None
+        self.ask_passphrase: Callable[[QWidget], str | None] = ask_passphrase_again
+        """Asks for the key file's passphrase before the words are shown (None: cancelled)."""
         self.avatar = b""
         """The avatar in the form (saved with the profile)."""
         self.saving = False
@@ -428,14 +441,23 @@ class IdentityView(QWidget):
         self.reveal_button.show()
 
     def reveal_words(self) -> None:
+        """Show the words; with a sealed key file, only after its passphrase is typed again."""
+        passphrase: str | None = None
+        if self.info is not None and self.info.sealed:
+            passphrase = self.ask_passphrase(self)
+            if passphrase is None:
+                return
         self.bridge.request(
-            lambda desk: desk.backup_words(), done=self._show_words, failed=self._backup_failed
+            lambda desk: desk.backup_words(passphrase),
+            done=self._show_words,
+            failed=self._backup_failed,
         )
 
     def _show_words(self, words: str) -> None:
         for i, (label, word) in enumerate(zip(self.word_labels, words.split(), strict=True), 1):
             label.setText(f"{i:2}. {word}")
         self.reveal_button.hide()
+        _show(self.backup_message, "")
 
     def hide_words(self) -> None:
         for label in self.word_labels:
