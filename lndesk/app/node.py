@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import trio
 import trio.testing
 
+from lndesk.app import heap
 from lndesk.app.datadir import DEFAULT_PORT, PEERS_NAME, Config
 from lndesk.app.diskwatch import DiskWatch
 from lndesk.app.feeds import StoreFeeds
@@ -202,6 +203,8 @@ class AppNode:
         )
         self.survey = OwnLogSurvey(service, self.node, window=survey_window)
         self.disk = DiskWatch(service.store.space, self.node.warn, self._sync_all)
+        self.heap_settled = trio.Event()
+        """Set once the started node's objects are kept out of full GC passes."""
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the network node, and the text indexer beside it, until :meth:`stop`;
@@ -210,8 +213,20 @@ class AppNode:
             nursery.start_soon(self.indexer.run)
             nursery.start_soon(self.disk.run)
             nursery.start_soon(self._survey_once_started)
+            nursery.start_soon(self._settle_heap_once_started)
             await self.node.run(task_status=task_status)
             nursery.cancel_scope.cancel()
+
+    async def _settle_heap_once_started(self) -> None:
+        """Keep what exists once the node listens out of the collector's full passes
+        (:mod:`lndesk.app.heap`) until the node stops."""
+        await self.node.started.wait()
+        heap.settle()
+        self.heap_settled.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            heap.unsettle()
 
     async def _survey_once_started(self) -> None:
         await self.node.started.wait()
