@@ -138,3 +138,31 @@ def test_the_address_hint_names_commands_that_print_addresses(
     capsys.readouterr()
     assert main(["--data-dir", str(data_dir), "id"]) == 0
     assert "/ip4/" not in capsys.readouterr().out
+
+
+def test_a_file_given_as_data_dir_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    for argv in (["log"], ["init"], ["post", "x"]):
+        assert main(["--data-dir", str(a_file), *argv]) == 1
+        err = capsys.readouterr().err
+        assert f"{a_file} is a file, not a data directory" in err
+        assert "disk is not full" not in err
+    assert a_file.read_text() == "mine"
+
+
+def test_export_to_a_folder_and_screenshots_into_a_file_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "ann"
+    assert main(["--data-dir", str(data_dir), "init"]) == 0
+    with pytest.raises(SystemExit):
+        main(["--data-dir", str(data_dir), "export", "--out", str(tmp_path)])
+    assert f"{tmp_path} is a folder; give the name of the file to write" in capsys.readouterr().err
+    a_file = tmp_path / "x.png"
+    a_file.write_bytes(b"")
+    with pytest.raises(SystemExit):
+        main(["--data-dir", str(data_dir), "screenshots", str(a_file)])
+    assert "is a file, not a folder" in capsys.readouterr().err

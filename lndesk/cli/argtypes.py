@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def _integer(text: str) -> int:
@@ -56,3 +57,22 @@ def pixels(text: str) -> int:
     if not 200 <= number <= 10000:
         raise argparse.ArgumentTypeError(f"{number} pixels is out of range (200-10000)")
     return number
+
+
+def output_file(text: str) -> Path:
+    """A file to write: not an existing folder."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} is a folder; give the name of the file to write, e.g. "
+            f"{path / 'lndesk-backup.cbor'}"
+        )
+    return path
+
+
+def output_dir(text: str) -> Path:
+    """A folder to write files into: not an existing file."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return path

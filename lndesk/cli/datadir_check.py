@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lndesk.errors import NoIdentityError
+from lndesk.errors import NoIdentityError, UsageError
 
 CREATING = frozenset({"init", "import", "app", "screenshots"})
 """Commands that may create the data directory (``app`` through its first-start wizard)."""
@@ -26,6 +26,12 @@ def creates_data_dir(args: argparse.Namespace) -> bool:
 def check_data_dir(args: argparse.Namespace) -> None:
     """Raise NoIdentityError when the command needs a data directory that does not exist."""
     data_dir: Path = args.data_dir
+    if data_dir.exists() and not data_dir.is_dir():
+        raise UsageError(
+            f"{data_dir} is a file, not a data directory",
+            "Give --data-dir (or LNDESK_DATA_DIR) a folder: an existing lndesk data "
+            "directory, or a new one for `lndesk init`.",
+        )
     if creates_data_dir(args) or data_dir.exists():
         return
     raise NoIdentityError(

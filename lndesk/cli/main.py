@@ -20,7 +20,7 @@ from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
-from lndesk.cli.argtypes import pixels
+from lndesk.cli.argtypes import output_dir, output_file, pixels
 from lndesk.cli.datadir_check import check_data_dir
 from lndesk.cli.passphrase import TerminalPassphrase
 from lndesk.cli.render import describe_entry, describe_feed
@@ -433,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("reindex", cmd_reindex, "rebuild the index from the log")
     add("repair", cmd_repair, "salvage a damaged log: keep every valid record, set the rest aside")
     export = add("export", cmd_export, "write your key and log to a backup file")
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--out", type=output_file, required=True)
     imp = add("import", cmd_import, "restore a backup file written by export")
     imp.add_argument("file", type=Path)
     imp.add_argument(
@@ -456,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")
     app.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
     shots = add("screenshots", cmd_screenshots, "render each screen of the app to a PNG")
-    shots.add_argument("out", type=Path, metavar="DIR")
+    shots.add_argument("out", type=output_dir, metavar="DIR")
     shots.add_argument("--width", type=pixels, default=1100)
     shots.add_argument("--height", type=pixels, default=720)
     parser.set_defaults(handler=cmd_app, url=None, ready_file=None)
