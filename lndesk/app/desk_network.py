@@ -63,6 +63,7 @@ class NetworkMixin:
             bootstrap=tuple(config.bootstrap),
             mdns=config.mdns,
             problem=problem,
+            port_note=(node.node.port_note or "") if node is not None else "",
         )
 
     def save_network(self, port: int, bootstrap: Sequence[str], mdns: bool) -> None:

@@ -156,6 +156,8 @@ class NetworkInfo:
     bootstrap: tuple[str, ...]
     mdns: bool
     problem: str | None = None
+    port_note: str = ""
+    """Why the node listens on another port than the configured one, if it does."""
 
 
 @dataclass(frozen=True, slots=True)

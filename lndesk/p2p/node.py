@@ -198,6 +198,8 @@ class Node:
         self._provided: set[bytes] = set()
         self._stop = trio.Event()
         self.started = trio.Event()
+        self.port_note: str | None = None
+        """Why the node listens on another port than configured (the default one was taken)."""
 
     # --- running -----------------------------------------------------------------
 
@@ -235,10 +237,11 @@ class Node:
                 nursery.start_soon(self.peering.save_loop)
                 nursery.start_soon(self._watch_addresses, self.host.get_addrs())
                 nursery.start_soon(self.peering.dial_known_peers)
-                self._emit(NodeStarted(self.peer_id, tuple(self.addresses())))
                 if taken is not None:
-                    port = listening_port(self.host)
-                    self._emit(NodeWarning(fallback_message(taken, port)))
+                    self.port_note = fallback_message(taken, listening_port(self.host))
+                self._emit(NodeStarted(self.peer_id, tuple(self.addresses())))
+                if self.port_note is not None:
+                    self._emit(NodeWarning(self.port_note))
                 self.started.set()
                 task_status.started(self)
                 await self._stop.wait()

@@ -183,6 +183,10 @@ class NetworkView(QWidget):
         settings_box = QGroupBox("Settings")
         settings_form = QFormLayout(settings_box)
         settings_form.addRow("Listening port:", self.port)
+        self.port_note = QLabel()
+        self.port_note.setWordWrap(True)
+        self.port_note.hide()
+        settings_form.addRow("", self.port_note)
         settings_form.addRow(self.mdns)
         settings_form.addRow("Bootstrap peers:", self.bootstrap)
         settings_form.addRow("", add_row)
@@ -226,6 +230,8 @@ class NetworkView(QWidget):
         self.peer_id.setText(info.peer_id or "(known once the network runs)")
         self.copy_peer_id.setEnabled(bool(info.peer_id))
         self.connect_button.setEnabled(info.online)
+        self.port_note.setText(info.port_note)
+        self.port_note.setVisible(bool(info.port_note))
         if not self._form_loaded:
             self._load_form(info)
         if was_online != info.online:
