@@ -1,11 +1,11 @@
 """CPU-heavy work on what peers send, run on worker threads so the trio thread stays free.
 
 Decoding a big frame body and checking a big batch's entries (decoding, payload hashes,
-hash links: :func:`lndesk.batch.check_batch`) take tens of milliseconds each; on the
-trio thread they would hold up every other connection, the GUI's requests and the
-liveness pings meanwhile. Small work stays inline, where a thread hop would cost more
-than it saves. At most ``WORKERS`` such jobs run at once per node process; the store
-itself is only ever touched from the trio thread.
+hash links, parsing payloads for the index: :func:`lndesk.batch.check_batch`) take tens
+of milliseconds each; on the trio thread they would hold up every other connection, the
+GUI's requests and the liveness pings meanwhile. Small work stays inline, where a thread
+hop would cost more than it saves. At most ``WORKERS`` such jobs run at once per node
+process; the store itself is only ever touched from the trio thread.
 """
 
 from __future__ import annotations
