@@ -66,20 +66,29 @@ class SafeDocument(QTextDocument):
         SafeDocument.resource_requests += 1
 
 
-_MAY_NEED_TAMING = re.compile(
-    r"\]\s*[(\[:]"  # an inline, full-reference or defined link or image
-    r"|[<@]|://|www\."  # autolinks: <address>, e-mail, bare web addresses
-    r"|^[ \t>#=`~*+_\-\d]",  # indented, quoted, heading, code fence, list, rule
-    re.IGNORECASE | re.MULTILINE,
-)
+_LINK_SYNTAX = re.compile(r"\]\s*[(\[:]")
+"""The end of an inline, full-reference or defined link or image: ``](``, ``][``, ``]:``."""
+_BLOCK_SYNTAX = re.compile(r"\n[ \t>#=`~*+_\-\d]")
+"""A line that is indented, quoted, a heading or its underline, a code fence, a list
+item or a rule (at the text's start too: see :func:`may_need_taming`)."""
+_BLOCK_START = frozenset(" \t>#=`~*+_-0123456789")
 
 
 def may_need_taming(markdown: str) -> bool:
     """Whether parsing ``markdown`` can make anything :func:`tame` changes: an image, a
     link, a heading, a code block or a nested quote or list. False only for text none
     of whose lines starts with markdown's block syntax and that holds no link syntax
-    (most posts): such a document is left as parsed without looking at it."""
-    return _MAY_NEED_TAMING.search(markdown) is not None
+    (most posts): such a document is left as parsed without looking at it. A few
+    substring searches, no per-character Python."""
+    if not markdown:
+        return False
+    if markdown[0] in _BLOCK_START or "\r" in markdown:
+        return True
+    if "<" in markdown or "@" in markdown or "://" in markdown or "www." in markdown.lower():
+        return True  # autolinks: <address>, e-mail, bare web addresses
+    if "]" in markdown and _LINK_SYNTAX.search(markdown) is not None:
+        return True
+    return _BLOCK_SYNTAX.search(markdown) is not None
 
 
 def _new(font: QFont | None) -> SafeDocument:
