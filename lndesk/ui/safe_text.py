@@ -93,6 +93,7 @@ def may_need_taming(markdown: str) -> bool:
 
 def _new(font: QFont | None) -> SafeDocument:
     doc = SafeDocument()
+    doc.setUndoRedoEnabled(False)  # nobody undoes the taming: no history to keep
     if font is not None:
         doc.setDefaultFont(font)
     doc.setDocumentMargin(0)  # words wrap anywhere: a document's default

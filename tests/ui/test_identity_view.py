@@ -298,7 +298,7 @@ def test_own_avatar_is_decoded_off_the_gui_thread(
         release.wait(10)
         return decode_avatar(data, size)
 
-    decoder = avatar_worker.AvatarDecoder(decode=held)
+    decoder = avatar_worker.AvatarDecoder(decode=held, timeout_ms=60_000)  # not the subject
     monkeypatch.setattr(avatar_worker, "_shared", decoder)
     picture = QImage(os.urandom(64 * 64 * 3), 64, 64, 192, QImage.Format.Format_RGB888)
     avatar = avatar_from_image(picture)

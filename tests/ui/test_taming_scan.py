@@ -126,3 +126,36 @@ def test_a_card_at_a_new_width_is_laid_out_again_without_a_new_parse(qapp: Any) 
     assert narrow.toPlainText() == fresh.toPlainText()
     assert "(b.example)" in narrow.toPlainText()  # the link's note is not added twice
     assert narrow.toPlainText().count("b.example") == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain words",
+        "x" * 30_000,
+        "line\n" * 1_000,
+        "> " * 40 + "deep\n\n# Big\n\n[a](http://b.example/) ![i](/dev/zero)",
+        "|" + "a|" * 200 + "\n|" + "-|" * 200,
+        "\u202eeciluJ" + "e" + "\u0301" * 50,
+    ],
+)
+def test_a_card_of_text_alone_reads_as_its_whole_body_would(qapp: Any, text: str) -> None:
+    """A post that is text alone is bounded once, at the text's limits: the card reads
+    exactly as the card of its whole body does."""
+    from ui_helpers import post_item
+
+    from lndesk.ui.plain_text import MAX_CHARS, MAX_LINES
+    from lndesk.ui.safe_text import markdown_document
+    from lndesk.ui.views.post_delegate import PostDelegate, body_markdown, text_only
+
+    font = QFont()
+    item = post_item(text=text)
+    assert text_only(item)
+    body = markdown_document(
+        body_markdown(item), font, 600, chars=2 * MAX_CHARS, lines=2 * MAX_LINES
+    )
+    card = PostDelegate()._document(item, 600, font)
+    assert card.toPlainText() == body.toPlainText()
+    assert card.size().height() == body.size().height()
+    assert not text_only(post_item(text="a", links=("https://a.example/",)))
+    assert not text_only(post_item(text="a", kind="readinglist"))

@@ -174,6 +174,18 @@ def body_markdown(item: PostItem, names: Names | None = None) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+def text_only(item: PostItem) -> bool:
+    """Whether a post's card shows its text and nothing else (no quote, links, mentions,
+    list or problem): :func:`body_markdown` is then ``bound_markdown(item.text)``."""
+    return (
+        item.kind in ("post", "reply")
+        and not item.problem
+        and item.quoted is None
+        and not item.links
+        and not item.mentions
+    )
+
+
 def _shape(item: PostItem, names: Names | None = None) -> int:
     """What a post's height depends on (not its counts or marks)."""
     named = tuple(sorted(names.items())) if names else ()
@@ -257,9 +269,11 @@ class PostDelegate(QStyledItemDelegate):
             if doc.textWidth() != max(50, width):
                 doc.setTextWidth(max(50, width))  # a new width is a new layout, not a parse
             return doc
-        doc = markdown_document(
-            body_markdown(item, names), font, width, chars=2 * MAX_CHARS, lines=2 * MAX_LINES
-        )
+        if text_only(item):  # the body is the text: bounded once, at the text's own limits
+            doc = markdown_document(item.text, font, width)
+        else:
+            body = body_markdown(item, names)
+            doc = markdown_document(body, font, width, chars=2 * MAX_CHARS, lines=2 * MAX_LINES)
         self._docs[key] = doc
         self._chars += doc.characterCount()
         while len(self._docs) > 1 and (len(self._docs) > CACHE or self._chars > CACHE_CHARS):
