@@ -125,13 +125,6 @@ MUTANTS = [
         INGEST,
     ),
     Mutant(
-        "ingest: a batch checked for another author is taken as this author's",
-        "lndesk/store/ingest.py",
-        "if isinstance(items, CheckedBatch) and items.author == author:",
-        "if isinstance(items, CheckedBatch):",
-        (*INGEST, "tests/p2p/test_offload.py"),
-    ),
-    Mutant(
         "ingest: stored entries are stored again",
         "lndesk/store/ingest.py",
         "        if entry.seq in stored:\n            plan.duplicates += 1",
