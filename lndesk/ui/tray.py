@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from lndesk.ui.desktop_notify import DesktopNotifications
 from lndesk.ui.icons import app_icon
 from lndesk.ui.plain_text import notify_text, notify_title
 
@@ -70,7 +71,11 @@ class Tray(QObject):
     compose_requested = Signal()
     quit_requested = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, desktop: DesktopNotifications | None = None
+    ) -> None:
+        """``desktop`` shows notifications where there is no tray (default: the session's
+        notification service)."""
         super().__init__(parent)
         self.unread = 0
         self.last_notification: tuple[str, str] | None = None
@@ -92,6 +97,10 @@ class Tray(QObject):
             self.icon.setToolTip("lndesk")
         else:
             logger.info("no system tray on this desktop")
+        self.desktop: DesktopNotifications | None = None
+        if self.icon is None or not self.icon.supportsMessages():
+            # GNOME without an AppIndicator extension: its notification service instead.
+            self.desktop = desktop if desktop is not None else DesktopNotifications(self)
 
     def available(self) -> bool:
         """A tray icon can be shown (if not, closing the window should quit)."""
@@ -120,6 +129,9 @@ class Tray(QObject):
         escaped plain text (they quote peers, and notification servers may read markup)."""
         title, text = notify_title(title), notify_text(text)
         self.last_notification = (title, text)
+        if self.desktop is not None:
+            self.desktop.notify(title, text)
+            return
         if self.icon is None or not self.icon.supportsMessages():
             logger.debug("notification not shown (no tray): %s", title)
             return
