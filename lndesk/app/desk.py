@@ -491,6 +491,7 @@ class Desk(CurationMixin, NetworkMixin):
             muted=key in self.local.muted(),
             forked_at=state.forked_at,
             blocked=key in self.local.blocked(),
+            avatar=self._avatar_of(key),
         )
 
     def names(self, keys: Sequence[bytes]) -> dict[bytes, str]:

@@ -33,6 +33,8 @@ class NetworkMixin:
 
         def _name(self, key: bytes, chosen: str | None, hint: str | None = None) -> str: ...
 
+        def _avatar_of(self, key: bytes) -> bytes: ...
+
     def peers(self) -> list[PeerItem]:
         if self.node is None:
             return []
@@ -48,6 +50,7 @@ class NetworkMixin:
                     address=status.address,
                     latency_ms=status.latency_ms,
                     syncing=status.syncing,
+                    avatar=self._avatar_of(key) if key else b"",
                 )
             )
         return items

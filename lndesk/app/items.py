@@ -113,6 +113,8 @@ class AuthorItem:
     blocked: bool = False
     chosen_name: str = ""
     """When ``name`` is my nickname for them: the name they chose (cleaned)."""
+    avatar: bytes = field(default=b"", repr=False)
+    """Their profile picture's bytes as published (b"": none; their fingerprint is shown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,8 @@ class PeerItem:
     address: str
     latency_ms: float | None
     syncing: bool
+    avatar: bytes = field(default=b"", repr=False)
+    """Their profile picture's bytes as published (b"": none, or the peer is unknown)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from lndesk.ui.avatar import decode_avatar, round_avatar
+from lndesk.ui.identicon import identicon_pixmap
 
 logger = logging.getLogger(__name__)
 
@@ -160,4 +161,13 @@ def avatar_now(data: bytes, size: int, key: bytes) -> QPixmap:
     it, ``key``'s fingerprint until then (and if it is unusable). A view showing it
     draws it again on :attr:`AvatarDecoder.changed`."""
     image = avatar_decoder().image(data, size) if data else None
+    return round_avatar(image, size, key)
+
+
+def person_icon(key: bytes, avatar: bytes, size: int) -> QPixmap:
+    """A person's icon in a list: their picture (round) once the shared decoder has it,
+    else their key's fingerprint. The list redraws on :attr:`AvatarDecoder.changed`."""
+    image = avatar_decoder().image(avatar, size) if avatar else None
+    if image is None:
+        return identicon_pixmap(key, size)
     return round_avatar(image, size, key)

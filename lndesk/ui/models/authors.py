@@ -11,9 +11,9 @@ from PySide6.QtGui import QFont
 from lndesk.app.desk import Desk
 from lndesk.app.events import EntriesStored, FeedForked, FeedSynced, LocalChanged
 from lndesk.app.items import AuthorItem
+from lndesk.ui.avatar_worker import avatar_decoder, person_icon
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
-from lndesk.ui.identicon import identicon_pixmap
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel
 
 __all__ = [
@@ -89,11 +89,18 @@ class AuthorsModel(LiveListModel[AuthorItem]):
             display=display,
             tooltip=lambda item: item.key_text,
         )
+        avatar_decoder().changed.connect(self._avatars_ready)
+
+    def _avatars_ready(self) -> None:
+        """A picture finished decoding: the rows draw it instead of the fingerprint."""
+        if self.rowCount():
+            last = self.index(self.rowCount() - 1)
+            self.dataChanged.emit(self.index(0), last, [Qt.ItemDataRole.DecorationRole])
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DecorationRole:
             found = self.row_at(index)
-            return None if found is None else identicon_pixmap(found.key, FINGERPRINT)
+            return None if found is None else person_icon(found.key, found.avatar, FINGERPRINT)
         return super().data(index, role)
 
 

@@ -22,8 +22,8 @@ from lndesk.app.events import (
     PeerLost,
 )
 from lndesk.app.items import PeerItem
+from lndesk.ui.avatar_worker import avatar_decoder, person_icon
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.identicon import identicon_pixmap
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel
 
 __all__ = ["AddressesModel", "ItemRole", "PeersModel", "latency_text", "short_peer_id"]
@@ -82,6 +82,13 @@ class PeersModel(LiveListModel[PeerItem]):
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self.refresh)
+        avatar_decoder().changed.connect(self._avatars_ready)
+
+    def _avatars_ready(self) -> None:
+        """A picture finished decoding: the rows draw it instead of the fingerprint."""
+        if self.rowCount():
+            last = self.index(self.rowCount() - 1)
+            self.dataChanged.emit(self.index(0), last, [Qt.ItemDataRole.DecorationRole])
 
     def set_polling(self, on: bool) -> None:
         """Refresh every few seconds (latencies) while on; the screen turns it on when shown."""
@@ -107,7 +114,7 @@ class PeersModel(LiveListModel[PeerItem]):
             found = self.row_at(index)
             if found is None or not found.key:
                 return None
-            return identicon_pixmap(found.key, FINGERPRINT)
+            return person_icon(found.key, found.avatar, FINGERPRINT)
         return super().data(index, role)
 
 
