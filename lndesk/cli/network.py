@@ -183,7 +183,9 @@ async def _serve(
 def _print_started(service: Service, node: Any) -> None:
     following = service.following()
     print(f"lndesk node {node.peer_id}", flush=True)
-    print(f"  serving {len(list(node.source.held_feeds()))} feeds, following {len(following)}")
+    held = len(list(node.source.held_feeds()))
+    people = f"{held} {'person' if held == 1 else 'people'}"
+    print(f"  passing on the posts of {people} (you included); you follow {len(following)}")
     print("  give a friend one of these addresses (`lndesk connect ADDRESS`):")
     for address in node.addresses():
         print(f"    {address}")
