@@ -465,9 +465,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """The desktop app (Qt is imported only here, so other commands start fast)."""
-    from lndesk.ui.syslibs import check_qt_libraries  # noqa: PLC0415
+    from lndesk.ui.startup_notice import report_startup_problem  # noqa: PLC0415
+    from lndesk.ui.syslibs import SystemLibrariesError, check_qt_libraries  # noqa: PLC0415
 
-    check_qt_libraries()  # before Qt loads: Qt would abort naming one library at most
+    try:
+        check_qt_libraries()  # before Qt loads: Qt would abort naming one library at most
+    except SystemLibrariesError as exc:
+        # started from the menu, nobody reads stderr: a file and the desktop's own tools
+        report_startup_problem(exc.describe(), interactive=sys.stderr.isatty())
+        raise
     from lndesk.ui.app import run_app  # noqa: PLC0415
 
     return run_app(args.data_dir, args.url, args.ready_file)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lndesk.cli.main import main
-from lndesk.ui import syslibs
+from lndesk.ui import startup_notice, syslibs
 from lndesk.ui.syslibs import (
     XCB_LIBRARIES,
     SystemLibrariesError,
@@ -100,6 +100,8 @@ def test_the_app_command_refuses_before_qt_and_creates_nothing(
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.setattr(syslibs, "can_load", lacking("libxcb-icccm.so.4"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(startup_notice, "run_quietly", lambda _command: True)
     data_dir = tmp_path / "new"
     assert main(["--data-dir", str(data_dir), "app"]) == 1
     err = capsys.readouterr().err
