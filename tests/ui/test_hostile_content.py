@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QFontMetrics, QTextDocument, QTextFormat
-from PySide6.QtWidgets import QStyleOptionViewItem, QToolTip
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QToolTip
 from store_helpers import child_env, make_entry, make_identity
 
 from lndesk.app.items import PostItem
@@ -336,10 +336,18 @@ def test_a_link_shows_where_it_goes_on_hover(window: MainWindow, call: Any, qtbo
     item = model.item(row)
     doc = document(view, item)
     assert FLAG in doc.toPlainText()
+    # Lay out now what Qt would lay out later (the window's layouts, the list's delayed
+    # item layout), so the geometry the point is computed from is the geometry the move
+    # is delivered to, however late the rows arrived.
+    QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    view.doItemsLayout()
     rect = view.visualRect(model.index(row))
     top = rect.top() + d.MARGIN + QFontMetrics(view.font()).height() + d.GAP
     point = QPoint(rect.left() + d.MARGIN + d.AVATAR + d.GAP + 5, top + 5)
     assert view.delegate.link_at(item, rect, view.font(), point) == "http://evil.example/"
+    assert view.link_under(point) == "http://evil.example/"
+    # Qt drops a move to where the pointer already is; start from elsewhere.
+    qtbot.mouseMove(view.viewport(), QPoint(1, 1))
     with qtbot.waitSignal(view.link_hovered) as hovered:
         qtbot.mouseMove(view.viewport(), point)
     assert hovered.args == ["http://evil.example/"]
