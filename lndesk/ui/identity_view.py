@@ -42,6 +42,7 @@ from lndesk.app.runtime import describe
 from lndesk.content import MAX_BIO_CHARS, MAX_NAME_CHARS, is_blank_text
 from lndesk.errors import LndeskError, OwnLogUnknownError
 from lndesk.keytext import short_key
+from lndesk.ui import theme
 from lndesk.ui.avatar import avatar_from_file
 from lndesk.ui.avatar_worker import avatar_decoder, avatar_now
 from lndesk.ui.bridge import Bridge
@@ -50,7 +51,7 @@ from lndesk.ui.restore_panel import RestorePanel
 
 logger = logging.getLogger(__name__)
 
-ERROR_STYLE = "color: #c62828;"
+ERROR_STYLE = theme.ERROR_STYLE
 HEADER_AVATAR = 64
 FORM_AVATAR = 48
 COPIED_MS = 3000

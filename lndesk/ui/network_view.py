@@ -38,6 +38,7 @@ from lndesk.app.events import (
 )
 from lndesk.app.items import NetworkInfo
 from lndesk.app.runtime import describe
+from lndesk.ui import theme
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.peers import AddressesModel, PeersModel
 from lndesk.ui.status import StatusTracker
@@ -61,7 +62,7 @@ def _error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setStyleSheet("color: #c62828;")
+    label.setStyleSheet(theme.ERROR_STYLE)
     label.hide()
     return label
 
@@ -347,7 +348,7 @@ class NetworkView(QWidget):
         self._say(self.settings_message, f"Not saved: {describe(error)}", error=True)
 
     def _say(self, label: QLabel, text: str, *, error: bool = False) -> None:
-        label.setStyleSheet("color: #c62828;" if error else "")
+        label.setStyleSheet(theme.ERROR_STYLE if error else "")
         label.setText(text)
         label.setProperty("error", error)
         label.show()

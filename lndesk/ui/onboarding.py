@@ -50,6 +50,7 @@ from lndesk.content import MAX_NAME_CHARS, is_blank_text
 from lndesk.errors import PassphraseError
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_link
+from lndesk.ui import theme
 
 __all__ = ["OnboardingResult", "OnboardingWizard", "run_onboarding"]
 
@@ -57,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 WELCOME, CREATE, WORDS, CONFIRM, RESTORE_WORDS, RESTORE_FILE, DONE = range(7)
 CONFIRM_COUNT = 3
-ERROR_STYLE = "color: #c62828;"
+ERROR_STYLE = theme.ERROR_STYLE
 Done = Callable[[Any, BaseException | None], None]
 
 

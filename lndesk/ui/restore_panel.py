@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
 from lndesk.app.events import EntriesStored, FeedSynced, LocalChanged, NodeWarning
 from lndesk.app.items import IdentityInfo
 from lndesk.app.restore import RestoreStatus
+from lndesk.ui import theme
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 
 logger = logging.getLogger(__name__)
 
-ERROR_STYLE = "color: #c62828;"
+ERROR_STYLE = theme.ERROR_STYLE
 
 
 def status_text(status: RestoreStatus) -> str:

@@ -24,7 +24,6 @@ import re
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import (
-    QColor,
     QFont,
     QTextBlockFormat,
     QTextCharFormat,
@@ -33,6 +32,7 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 
+from lndesk.ui import theme
 from lndesk.ui.plain_text import (
     MAX_CHARS,
     MAX_DEPTH,
@@ -47,8 +47,6 @@ INDENT = 20
 """Pixels per quote or list level (Qt's own is 40)."""
 MAX_HEADING_STEP = 1
 """A heading's font is at most this many size steps above the text's."""
-NOTE_COLOUR = QColor("#888888")
-WARNING_COLOUR = QColor("#c0392b")
 FEATURES = QTextDocument.MarkdownFeature(
     QTextDocument.MarkdownFeature.MarkdownDialectGitHub.value
     | QTextDocument.MarkdownFeature.MarkdownNoHTML.value
@@ -147,13 +145,13 @@ def _link_format(href: str) -> QTextCharFormat:
     fmt.setAnchor(True)
     fmt.setAnchorHref(href)
     fmt.setFontUnderline(True)
-    fmt.setForeground(QColor("#2f80ed"))
+    fmt.setForeground(theme.named_colour("link"))
     return fmt
 
 
 def _note_format(warning: bool) -> QTextCharFormat:
     fmt = QTextCharFormat()
-    fmt.setForeground(WARNING_COLOUR if warning else NOTE_COLOUR)
+    fmt.setForeground(theme.named_colour("error" if warning else "note"))
     fmt.setFontWeight(QFont.Weight.Bold if warning else QFont.Weight.Normal)
     return fmt
 

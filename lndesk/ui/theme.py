@@ -31,11 +31,11 @@ _COLOURS = {
         Role.AlternateBase: "#eef0f3",
         Role.ToolTipBase: "#ffffff",
         Role.ToolTipText: "#1b1f24",
-        Role.PlaceholderText: "#6b7280",
+        Role.PlaceholderText: "#5f6672",
         Role.Text: "#1b1f24",
         Role.Button: "#e9ebef",
         Role.ButtonText: "#1b1f24",
-        Role.BrightText: "#b00020",
+        Role.BrightText: "#b3261e",
         Role.Highlight: "#2f6fdb",
         Role.HighlightedText: "#ffffff",
         Role.Link: "#0b57d0",
@@ -48,18 +48,45 @@ _COLOURS = {
         Role.AlternateBase: "#25272b",
         Role.ToolTipBase: "#2b2d31",
         Role.ToolTipText: "#e6e7e9",
-        Role.PlaceholderText: "#8b9099",
+        Role.PlaceholderText: "#9ba0a8",
         Role.Text: "#e6e7e9",
         Role.Button: "#2b2d31",
         Role.ButtonText: "#e6e7e9",
-        Role.BrightText: "#ff6b6b",
-        Role.Highlight: "#3d7be0",
+        Role.BrightText: "#ff8a80",
+        Role.Highlight: "#2f66c8",
         Role.HighlightedText: "#ffffff",
         Role.Link: "#7cb4ff",
         Role.LinkVisited: "#c29bff",
     },
 }
 _DISABLED = {LIGHT: "#9aa0a8", DARK: "#6b7079"}
+
+# Colours for text the palette has no role for, each readable (WCAG contrast of at
+# least 4.5:1) on the scheme's Window, Base, AlternateBase and Button colours.
+# "badge" is a fill under white text.
+_NAMED = {
+    LIGHT: {
+        "link": "#0b57d0",
+        "error": "#b3261e",
+        "note": "#5b616b",
+        "accent": "#1a5fc8",
+        "mark": "#8a4500",
+        "badge": "#7b3a9a",
+    },
+    DARK: {
+        "link": "#8ab4ff",
+        "error": "#ff8a80",
+        "note": "#a4a9b2",
+        "accent": "#6ea8ff",
+        "mark": "#f0a24a",
+        "badge": "#8e44ad",
+    },
+}
+NAMED_COLOURS = tuple(_NAMED[LIGHT])
+
+# Style sheets for labels that name palette roles, so they follow a theme change.
+ERROR_STYLE = "color: palette(bright-text);"
+NOTE_STYLE = "color: palette(placeholder-text);"
 
 
 def palette(scheme: str) -> QPalette:
@@ -73,6 +100,14 @@ def palette(scheme: str) -> QPalette:
     result.setColor(Group.Disabled, Role.Highlight, QColor(_COLOURS[scheme][Role.Button]))
     result.setColor(Group.Disabled, Role.HighlightedText, disabled)
     return result
+
+
+def named_colour(name: str, scheme: str | None = None) -> QColor:
+    """One of NAMED_COLOURS for `scheme`, or for the scheme applied now."""
+    if scheme is None:
+        app = QApplication.instance()
+        scheme = current_scheme(app) if isinstance(app, QApplication) else LIGHT
+    return QColor(_NAMED[scheme][name])
 
 
 def resolve(choice: str, system: Qt.ColorScheme) -> str:
@@ -110,3 +145,9 @@ def _paint(app: QApplication) -> None:
     if style is None or style.name().lower() != "fusion":
         app.setStyle("Fusion")
     app.setPalette(palette(current_scheme(app)))
+    for widget in app.allWidgets():
+        sheet = widget.styleSheet()
+        if "palette(" in sheet:
+            # Qt resolves palette roles in a style sheet once, when it is set.
+            widget.setStyleSheet("")
+            widget.setStyleSheet(sheet)

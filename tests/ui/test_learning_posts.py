@@ -14,6 +14,7 @@ from ui_helpers import ingest, post_item
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.content import Edit, Ref, Share, encode_content
 from lndesk.keytext import key_to_link, key_to_text
+from lndesk.ui import theme
 from lndesk.ui.main_window import MainWindow
 from lndesk.ui.models.posts import (
     EditedRole,
@@ -70,7 +71,7 @@ def test_asking_a_question_publishes_one_and_the_row_shows_the_badge(
     assert not box.question.isChecked()  # the next post is not a question by default
     view = window.timeline.view
     assert view.delegate.badges(item) == ["Question"]
-    qtbot.waitUntil(lambda: has_colour(view, 0, d.BADGE_COLOUR))
+    qtbot.waitUntil(lambda: has_colour(view, 0, theme.named_colour("badge")))
     # a plain post has no badge
     box.text.setPlainText("Just a note")
     qtbot.mouseClick(box.button, Qt.MouseButton.LeftButton)

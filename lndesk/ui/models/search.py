@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem, SearchResult
+from lndesk.ui import theme
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel, RowsModel
@@ -104,8 +105,9 @@ def result_html(result: SearchResult) -> str:
     if item.tags:
         tags = " · " + html.escape(" ".join(f"#{t}" for t in item.tags))
     snippet = highlight_html(result.snippet, result.spans) or "<i>(no text)</i>"
+    note = theme.named_colour("note").name()
     return (
-        f"<b>{name}</b> <span style='color:#888888'>· {html.escape(meta)}{tags}</span><br>{snippet}"
+        f"<b>{name}</b> <span style='color:{note}'>· {html.escape(meta)}{tags}</span><br>{snippet}"
     )
 
 

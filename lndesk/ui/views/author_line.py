@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from PySide6.QtCore import QObject, QRect, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate
 
 from lndesk.app.items import PostItem
 from lndesk.names import clean_name
+from lndesk.ui import theme
 from lndesk.ui.avatar import round_avatar
 from lndesk.ui.avatar_worker import AvatarDecoder, avatar_decoder
 from lndesk.ui.identicon import identicon_pixmap
@@ -26,7 +27,6 @@ from lndesk.ui.identicon import identicon_pixmap
 FINGERPRINT_GAP = 4
 NOT_FOLLOWED = "not followed"
 YOU = "(you)"
-MARK_COLOUR = QColor("#b35900")
 
 
 _ROUND_KEPT = 256
@@ -95,7 +95,9 @@ def paint_author(
     if mark:
         shown = f"  {mark}"
         painter.setPen(
-            palette.color(QPalette.ColorRole.PlaceholderText) if item.mine else MARK_COLOUR
+            palette.color(QPalette.ColorRole.PlaceholderText)
+            if item.mine
+            else theme.named_colour("mark")
         )
         painter.drawText(x + width, y + metrics.ascent(), shown)
         width += plain_metrics.horizontalAdvance(shown)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from lndesk.app.items import PostItem
 from lndesk.keytext import mentions_in, short_key
+from lndesk.ui import theme
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.plain_text import one_line
@@ -85,7 +86,7 @@ class ComposeBox(QWidget):
         self.links.setPlaceholderText("https://… (optional)")
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b")
+        self.error.setStyleSheet(theme.ERROR_STYLE)
         self.error.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -193,8 +194,9 @@ class ComposeBox(QWidget):
         names = ", ".join(f"<b>{_escape(self._names.get(k) or short_key(k))}</b>" for k in keys)
         text = f"Mentions {names}: they see this in their inbox."
         if len(keys) > MAX_MENTIONS:
+            error = theme.named_colour("error").name()
             text += (
-                f" <span style='color: #c0392b'>A post can mention at most {MAX_MENTIONS} "
+                f" <span style='color: {error}'>A post can mention at most {MAX_MENTIONS} "
                 "people.</span>"
             )
         self.mentions.setText(text)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 from lndesk.app.connectivity import Connectivity
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.keytext import key_to_text, short_key
+from lndesk.ui import theme
 from lndesk.ui.format import delivery_text, relative_time
 from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, follow_offer
@@ -66,8 +67,6 @@ LIST_PREVIEW = 3
 NAME_CHARS = 24
 """A name in an action label is cut to this many characters (names are a peer's choice)."""
 BADGE = "Question"
-BADGE_COLOUR = QColor("#8e44ad")
-ACCENT = QColor("#2f80ed")
 """The colour of tags and of the mark on an unread post."""
 
 Names = Mapping[bytes, str]
@@ -414,7 +413,7 @@ class PostDelegate(QStyledItemDelegate):
         painter.save()
         rect = option.rect
         palette = option.palette
-        paint_frame(painter, option, ACCENT if item.unread else None)
+        paint_frame(painter, option, theme.named_colour("accent") if item.unread else None)
         self._paint_avatar(painter, item, rect)
         font = QFont(option.font)
         metrics = QFontMetrics(font)
@@ -445,7 +444,7 @@ class PostDelegate(QStyledItemDelegate):
         painter.translate(-x, -y)
         y += shown + GAP
         if item.tags:
-            painter.setPen(ACCENT)
+            painter.setPen(theme.named_colour("accent"))
             painter.drawText(x, y + metrics.ascent(), "  ".join(f"#{t}" for t in item.tags))
         link_colour = palette.color(QPalette.ColorRole.Link)
         for action, area in self._action_rects(item, rect, font):
@@ -469,7 +468,7 @@ class PostDelegate(QStyledItemDelegate):
         line = QFontMetrics(font).height()
         area = QRect(x, y + (line - metrics.height() - 2) // 2, width, metrics.height() + 2)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(BADGE_COLOUR)
+        painter.setBrush(theme.named_colour("badge"))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.drawRoundedRect(area, 6, 6)
         painter.setFont(small)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lndesk.ui import theme
 from lndesk.ui.models.live import ItemRole
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
     "side_by_side",
 ]
 
-ERROR_STYLE = "color: #c0392b"
+ERROR_STYLE = theme.ERROR_STYLE
 
 T = TypeVar("T")
 
