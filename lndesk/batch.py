@@ -50,7 +50,7 @@ def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
     for raw, payload in items:
         entry = decode_entry(raw)
         if entry.author != author:
-            raise ChainError("an entry in the batch belongs to another author than the feed")
+            raise ChainError("an entry in the batch belongs to another author than the log")
         if payload is not None:
             entry.check_payload(payload)
         entries.append(entry)

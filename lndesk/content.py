@@ -280,11 +280,11 @@ def parse_content(type_: str, payload: bytes) -> Content:
     try:
         value = canonical.decode(payload)
     except DecodeError as exc:
-        raise ContentError(f"the {type_} payload is not valid CBOR: {exc}") from exc
+        raise ContentError(f"the content of a {type_} is not valid CBOR: {exc}") from exc
     if type_ not in KNOWN_TYPES:
         return Unknown(type_, value)
     if type(value) is not dict:
-        raise ContentError(f"a {type_} payload must be a CBOR map")
+        raise ContentError(f"the content of a {type_} must be a CBOR map")
     doc: dict[str, Any] = value
     if type_ == POST:
         text, tags, links, mentions = _text_fields(doc)
@@ -348,7 +348,7 @@ def _reading_list(doc: dict[str, Any]) -> ReadingList:
     title = _text(doc, "title", MAX_TITLE_CHARS, allow_empty=False)
     raw_items = doc.get("items")
     if type(raw_items) is not list:
-        raise ContentError("field 'items' must be a list of reading list items")
+        raise ContentError("the items of a reading list must be a list")
     if len(raw_items) > MAX_LIST_ITEMS:
         raise ContentError(f"a reading list has at most {MAX_LIST_ITEMS} items")
     items = []
@@ -371,7 +371,7 @@ def _flag(doc: dict[str, Any], name: str) -> bool:
     if value is None:
         return False
     if type(value) is not bool:
-        raise ContentError(f"field {name!r} must be true or false")
+        raise ContentError(f"{_what(name)} must be true or false")
     return value
 
 
@@ -382,11 +382,11 @@ def _mentions(doc: dict[str, Any]) -> tuple[bytes, ...]:
     if type(value) is not list or any(
         type(item) is not bytes or len(item) != KEY_SIZE for item in value
     ):
-        raise ContentError("field 'mentions' must be a list of 32-byte public keys")
+        raise ContentError("the mentions must be a list of 32-byte public keys")
     if len(value) > MAX_MENTIONS:
-        raise ContentError(f"field 'mentions' has more than {MAX_MENTIONS} keys")
+        raise ContentError(f"a post mentions at most {MAX_MENTIONS} people")
     if len(set(value)) != len(value):
-        raise ContentError("field 'mentions' names a key twice")
+        raise ContentError("a post mentions the same person twice")
     return tuple(value)
 
 
@@ -427,8 +427,25 @@ def _ref(doc: dict[str, Any], name: str) -> Ref:
         or type(value[2]) is not bytes
         or len(value[2]) != HASH_SIZE
     ):
-        raise ContentError(f"field {name!r} must be an entry reference [author, seq, id]")
+        raise ContentError(f"{_what(name)} must name a post by its author, number and id")
     return Ref(value[0], value[1], value[2])
+
+
+_WHAT = {
+    "feed": "the key of the person",
+    "avatar": "the picture",
+    "ref": "the post it refers to",
+    "root": "the post the thread starts with",
+    "parent": "the post replied to",
+    "of": "the reading list it updates",
+    "question": "the question marker",
+}
+_KINDS: dict[type, str] = {str: "text", bytes: "binary data"}
+
+
+def _what(name: str) -> str:
+    """A field named in words a reader knows ("the text", "the post replied to")."""
+    return _WHAT.get(name, f"the {name}")
 
 
 def _field(doc: dict[str, Any], name: str, kind: type, *, optional: bool = False) -> Any:
@@ -436,7 +453,7 @@ def _field(doc: dict[str, Any], name: str, kind: type, *, optional: bool = False
     if value is None and optional:
         return None
     if type(value) is not kind:
-        raise ContentError(f"field {name!r} is missing or not a {kind.__name__}")
+        raise ContentError(f"{_what(name)} is missing or is not {_KINDS.get(kind, kind.__name__)}")
     return value
 
 
@@ -452,9 +469,9 @@ def _text(
     if value is None:
         return ""
     if not allow_empty and is_blank_text(value):
-        raise ContentError(f"field {name!r} must not be empty")
+        raise ContentError(f"{_what(name)} must not be empty")
     if limit is not None and len(value) > limit:
-        raise ContentError(f"field {name!r} is longer than {limit} characters")
+        raise ContentError(f"{_what(name)} is longer than {limit:,} characters")
     return str(value)
 
 
@@ -463,10 +480,10 @@ def _str_list(doc: dict[str, Any], name: str, limit: int) -> tuple[str, ...]:
     if value is None:
         return ()
     if type(value) is not list:
-        raise ContentError(f"field {name!r} must be a list of text strings")
+        raise ContentError(f"{_what(name)} must be a list of words")
     for item in value:
         if type(item) is not str:
-            raise ContentError(f"field {name!r} must be a list of text strings")
+            raise ContentError(f"{_what(name)} must be a list of words")
     if len(value) > limit:
-        raise ContentError(f"field {name!r} has more than {limit} items")
+        raise ContentError(f"a post has at most {limit} {name}")
     return tuple(value)

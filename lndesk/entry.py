@@ -81,9 +81,9 @@ class Entry:
         """Raise PayloadError unless ``payload`` is the one this entry commits to."""
         if len(payload) != self.payload_size or blake2b_256(payload) != self.payload_hash:
             raise PayloadError(
-                f"the payload of entry {self.seq} of {_short(self.author)} does not match "
+                f"the content of entry {self.seq} of {_short(self.author)} does not match "
                 "the hash its entry commits to",
-                "The payload was altered in transit or by the peer; it was not stored.",
+                "It was altered on the way or by the peer; it was not stored.",
             )
 
 
@@ -99,7 +99,7 @@ def create_entry(
     """Sign a new entry of ``identity``'s log. ``payload`` must already be canonical CBOR."""
     if len(payload) > MAX_PAYLOAD_SIZE:
         raise SizeError(
-            f"the payload is {len(payload)} bytes, the limit is {MAX_PAYLOAD_SIZE}",
+            f"this is {len(payload):,} bytes, the limit is {MAX_PAYLOAD_SIZE:,}",
             "Shorten the text or shrink the attached data.",
         )
     fields = [
@@ -155,8 +155,8 @@ def _read_entry(raw: bytes) -> tuple[Entry, int]:
         prev, pos = _read_bytes(raw, pos, HASH_SIZE, "prev")
     claimed_ms, pos = _read_uint(raw, pos, "timestamp")
     type_, pos = _read_type(raw, pos)
-    payload_hash, pos = _read_bytes(raw, pos, HASH_SIZE, "payload hash")
-    payload_size, pos = _read_uint(raw, pos, "payload size")
+    payload_hash, pos = _read_bytes(raw, pos, HASH_SIZE, "content hash")
+    payload_size, pos = _read_uint(raw, pos, "content size")
     signature, pos = _read_bytes(raw, pos, SIGNATURE_SIZE, "signature")
     # The reads above fixed every field's type; what is left are the ranges and rules.
     if not 1 <= seq <= MAX_SEQ:
@@ -168,7 +168,7 @@ def _read_entry(raw: bytes) -> tuple[Entry, int]:
     if type_ not in _VALID_TYPES and not _valid_type(type_):
         raise DecodeError("entry content type must be 1-32 characters of a-z 0-9 . _ -")
     if payload_size > MAX_PAYLOAD_SIZE:
-        raise SizeError(f"entry payload size must be 0 to {MAX_PAYLOAD_SIZE} bytes")
+        raise SizeError(f"entry content size must be 0 to {MAX_PAYLOAD_SIZE} bytes")
     entry = Entry(
         raw,
         hashlib.blake2b(raw, digest_size=HASH_SIZE).digest(),
@@ -270,11 +270,11 @@ def _check_fields(fields: list[object]) -> None:
     if type(type_) is not str or (type_ not in _VALID_TYPES and not _valid_type(type_)):
         raise DecodeError("entry content type must be 1-32 characters of a-z 0-9 . _ -")
     if type(payload_hash) is not bytes or len(payload_hash) != HASH_SIZE:
-        raise DecodeError("entry payload hash must be 32 bytes")
+        raise DecodeError("entry content hash must be 32 bytes")
     if type(payload_size) is not int or payload_size < 0:
-        raise DecodeError("entry payload size must be a non-negative integer")
+        raise DecodeError("entry content size must be a non-negative integer")
     if payload_size > MAX_PAYLOAD_SIZE:
-        raise SizeError(f"entry payload size must be 0 to {MAX_PAYLOAD_SIZE} bytes")
+        raise SizeError(f"entry content size must be 0 to {MAX_PAYLOAD_SIZE} bytes")
 
 
 _VALID_TYPES: set[str] = set()

@@ -50,7 +50,7 @@ class IdentityError(LndeskError):
 class NoIdentityError(IdentityError):
     """This data directory has no identity yet."""
 
-    default_hint = "Run `lndesk init` to create one, or `lndesk key restore` to restore one."
+    default_hint = "Run lndesk init to create one, or lndesk key restore to restore one."
 
 
 class IdentityExistsError(IdentityError):
@@ -65,7 +65,7 @@ class IdentityExistsError(IdentityError):
 class KeyFileError(IdentityError):
     """The key file is unreadable, damaged or of an unknown format."""
 
-    default_hint = "Restore your key from your backup words with `lndesk key restore`."
+    default_hint = "Restore your key from your backup words with lndesk key restore."
 
 
 class PassphraseError(IdentityError):
@@ -78,8 +78,8 @@ class KeyFormatError(IdentityError):
     """Text that should be a public key or share link is not one."""
 
     default_hint = (
-        "A public key looks like `lnd1` followed by 58 letters and digits; a share link "
-        "starts with `lndesk://feed/`. Copy it again in full."
+        "A public key looks like lnd1 followed by 58 letters and digits; a share link "
+        "starts with lndesk://feed/. Copy it again in full."
     )
 
 
@@ -140,7 +140,7 @@ class StoreCorruptError(StoreError):
     """The log file is damaged somewhere other than a torn last write."""
 
     default_hint = (
-        "Your data was not modified. Run `lndesk repair`: it keeps every valid record, "
+        "Your data was not modified. Run lndesk repair: it keeps every valid record, "
         "moves the damaged bytes into a file beside the log and says what was lost."
     )
 
@@ -159,7 +159,7 @@ class IndexDamagedError(StoreError):
     """The index (``index.sqlite3``, rebuilt from the log at any time) is damaged or
     unreadable. The log, which holds everything, is not affected."""
 
-    default_hint = "Run `lndesk reindex` to rebuild it from the log (nothing is lost)."
+    default_hint = "Run lndesk reindex to rebuild it from the log (nothing is lost)."
 
 
 class ForkedFeedError(StoreError):
@@ -167,31 +167,31 @@ class ForkedFeedError(StoreError):
 
     default_hint = (
         "Both entries are kept as proof. The author has probably restored an old backup on "
-        "another device; no further entries of this feed are accepted."
+        "another device; no further entries of this person are accepted."
     )
 
 
 class UnknownEntryError(StoreError):
     """No stored entry matches the given id."""
 
-    default_hint = "Use `lndesk log` to list entries and their ids."
+    default_hint = "Use lndesk log to list entries and their ids."
 
 
 class OwnLogUnknownError(StoreError):
     """Your identity was restored, and your own log height is not known yet."""
 
     default_hint = (
-        "Publishing now could fork your feed. Run `lndesk restore-status` to ask your peers "
-        "how far your log goes, then confirm it with `lndesk confirm-log N`; or import your "
-        "latest export with `lndesk import FILE --latest`. If this key never published "
-        "anything, restore it with `lndesk key restore --fresh`."
+        "Publishing now could split your log in two. Run lndesk restore-status to ask your peers "
+        "how far your log goes, then confirm it with lndesk confirm-log N; or import your "
+        "latest export with lndesk import FILE --latest. If this key never published "
+        "anything, restore it with lndesk key restore --fresh."
     )
 
 
 class BackupFileError(LndeskError):
     """A file given to ``lndesk import`` is not a readable lndesk backup."""
 
-    default_hint = "Choose a file written by `lndesk export`."
+    default_hint = "Choose a file written by lndesk export --out FILE."
 
 
 class UsageError(LndeskError):
@@ -210,8 +210,8 @@ class AddressError(NetworkError):
 
     default_hint = (
         "A peer address looks like /ip4/192.0.2.7/tcp/4747/p2p/12D3KooW...; ask the other "
-        "person to copy one from their Network screen, or from what `lndesk serve` or "
-        "`lndesk peers` prints."
+        "person to copy one from their Network screen, or from what lndesk serve or "
+        "lndesk peers prints."
     )
 
 
@@ -220,8 +220,8 @@ class ListenError(NetworkError):
     already uses it."""
 
     default_hint = (
-        "Stop the other program, or choose another port: `lndesk serve --port N` for this "
-        "run, `lndesk network --port N` to keep it (0 picks any free port)."
+        "Stop the other program, or choose another port: lndesk serve --port N for this "
+        "run, lndesk network --port N to keep it (0 picks any free port)."
     )
 
 
@@ -243,7 +243,7 @@ class ProtocolError(NetworkError):
 class NodeNotRunningError(NetworkError):
     """No lndesk node is running for this data directory."""
 
-    default_hint = "Start one with `lndesk serve` (or open the desktop app), then try again."
+    default_hint = "Start one with lndesk serve (or open the desktop app), then try again."
 
 
 class ControlConnectionLost(NodeNotRunningError):
@@ -260,7 +260,7 @@ class RequestUnsettledError(LndeskError):
     """A publishing command's node stopped, and whether it stored the entry is unknown."""
 
     default_hint = (
-        "Look at your latest entries with `lndesk log --limit 5` before running the command again."
+        "Look at your latest entries with lndesk log --limit 5 before running the command again."
     )
 
 

@@ -77,7 +77,7 @@ def parse_key_or_link(text: str) -> tuple[bytes, str | None]:
         name = urllib.parse.parse_qs(query).get("name", [None])[0] if query else None
         return key_from_text(key_part.rstrip("/")), name
     if cleaned.lower().startswith("lndesk:"):
-        raise KeyFormatError(f"{_show(text)} is an lndesk link, but not a share link of a feed")
+        raise KeyFormatError(f"{_show(text)} is an lndesk link, but not a share link of a person")
     return key_from_text(cleaned), None
 
 

@@ -30,4 +30,4 @@ def parse_payload(entry: Entry, payload: bytes | None) -> Parsed:
         return None, exc.message
     except Exception as exc:  # a peer's payload must never take the store down
         log.warning("payload of entry %d could not be parsed: %r", entry.seq, exc)
-        return None, f"unreadable payload ({type(exc).__name__})"
+        return None, f"unreadable content ({type(exc).__name__})"

@@ -130,8 +130,8 @@ def test_the_address_hint_names_commands_that_print_addresses(
     from lndesk.errors import AddressError
 
     hint = AddressError("x").hint
-    assert "`lndesk id`" not in hint
-    assert "`lndesk serve`" in hint and "`lndesk peers`" in hint
+    assert "lndesk id" not in hint
+    assert "lndesk serve" in hint and "lndesk peers" in hint
     # `lndesk id` prints a key and a share link, no address; `serve` prints addresses
     data_dir = tmp_path / "ann"
     assert main(["--data-dir", str(data_dir), "init"]) == 0

@@ -64,10 +64,10 @@ def test_restore_status_then_confirm_log(tmp_path: Path) -> None:
         status = lndesk(new, "restore-status")
         assert status.returncode == 0, status.stdout + status.stderr
         assert "your log: latest entry 3, seen on 1 peer; entries 1..3 are here" in status.stdout
-        assert "run `lndesk confirm-log 3`" in status.stdout
+        assert "run lndesk confirm-log 3" in status.stdout
 
         wrong = lndesk(new, "confirm-log", "2")
-        assert wrong.returncode == 1 and "`lndesk confirm-log 3`" in wrong.stderr
+        assert wrong.returncode == 1 and "lndesk confirm-log 3" in wrong.stderr
         assert lndesk(new, "confirm-log", "3").returncode == 0
         posted = lndesk(new, "post", "back again")
         assert "(entry 4 of your log)" in posted.stdout, posted.stderr

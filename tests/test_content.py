@@ -528,7 +528,7 @@ def test_bad_refs_are_rejected(bad: Any) -> None:
     }
     for type_, doc in docs.items():
         present = {k: v for k, v in doc.items() if v is not None}  # None: field missing
-        with pytest.raises(ContentError, match="reference"):
+        with pytest.raises(ContentError, match="by its author, number and id"):
             parse_content(type_, payload(present))
     with pytest.raises(ContentError):
         parse_content("reply", payload({"text": "t", "root": good, "parent": bad}))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Cli
+from test_words import commands_named
 
 from lndesk.app.datadir import CONFIG_NAME, Config
 from lndesk.app.ownlog import (
@@ -111,7 +112,7 @@ def test_damaged_config_advice_works_when_followed(
         Config.load(config_path)
     hint = caught.value.hint
     assert "delete" not in hint.lower()
-    command = re.search(r"`(mv [^`]+)`", hint)
+    command = re.search(r"\((mv [^)]+)\)", hint)
     assert command is not None
     _mv, source, target = shlex.split(command.group(1))
     Path(source).rename(target)  # what the advice says to do
@@ -181,7 +182,7 @@ def test_the_highest_report_wins_whatever_the_order(tmp_path: Path) -> None:
 
 
 def _commands(text: str) -> list[list[str]]:
-    return [shlex.split(c)[1:] for c in re.findall(r"`(lndesk [^`]+)`", text)]
+    return [argv for _quoted, argv in commands_named(text, build_parser())]
 
 
 def test_every_hint_names_a_command_that_exists(tmp_path: Path) -> None:
@@ -235,7 +236,7 @@ def test_an_old_damaged_config_moved_aside_keeps_the_restored_flag(
     config_path.write_text('{"own_log": "restored", "port": 48')
     cli = Cli(data_dir, capsys)
     cli("network", expect=1)
-    command = re.search(r"`(mv [^`]+)`", cli.err)
+    command = re.search(r"\((mv [^)]+)\)", cli.err)
     assert command is not None
     _mv, source, target = shlex.split(command.group(1))
     Path(source).rename(target)

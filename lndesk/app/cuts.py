@@ -51,8 +51,8 @@ def pause_for_cut_entries(data_dir: Path, own: bytes, warn: Callable[[str], None
         seen = path.with_name(path.name + SEEN)
         path.replace(seen)
         warn(
-            f"entry {seq} of your own feed was damaged and cut from the log (its bytes are "
+            f"entry {seq} of your own log was damaged and cut from the log (its bytes are "
             f"saved in {seen}). So that entry {seq} is never signed twice, publishing waits "
-            "until lndesk knows how far your log goes: run `lndesk restore-status` with "
-            "peers online, then `lndesk confirm-log N`."
+            "until lndesk knows how far your log goes: run lndesk restore-status with "
+            "peers online, then lndesk confirm-log N."
         )

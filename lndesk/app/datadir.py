@@ -77,7 +77,7 @@ class Config:
         except (OSError, ValueError) as exc:
             raise StoreError(
                 f"the settings file {path} is unreadable: {exc}",
-                f"Fix it, or move it aside (`mv {path} {path}.bad`): it holds only network "
+                f"Fix it, or move it aside (mv {path} {path}.bad): it holds only network "
                 "settings (port, bootstrap peers, LAN discovery, relay), which then return to "
                 "their defaults. Your key, your posts and whether you may publish are kept "
                 "elsewhere.",

@@ -40,7 +40,7 @@ SURVEY_SYNC_TIMEOUT = 120.0
 KNOWN_PEERS = 20
 """Peers met before (the peer book) that the survey dials."""
 
-STATUS_HINT = "Run `lndesk restore-status` to ask your peers again."
+STATUS_HINT = "Run lndesk restore-status to ask your peers again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +86,18 @@ class RestoreStatus:
             return "lndesk has not finished asking your peers. " + STATUS_HINT
         if self.held < self.latest:
             return (
-                f"Entries {self.held + 1}..{self.latest} have not arrived yet. Run `lndesk sync`, "
-                "then `lndesk restore-status` again."
+                f"Entries {self.held + 1}..{self.latest} have not arrived yet. Run lndesk sync, "
+                "then lndesk restore-status again."
             )
         if self.sources == 0:
             return (
                 "No peer reported your log. If you published before, connect to a peer that "
-                "follows you (`lndesk connect MULTIADDR`) or import your latest export "
-                "(`lndesk import FILE`), then run `lndesk restore-status` again. If you are "
-                f"sure your latest entry is {self.latest}, run `lndesk confirm-log {self.latest}`."
+                "follows you (lndesk connect MULTIADDR) or import your latest export "
+                "(lndesk import FILE), then run lndesk restore-status again. If you are "
+                f"sure your latest entry is {self.latest}, run lndesk confirm-log {self.latest}."
             )
         return (
-            f"If {self.latest} is your latest entry, run `lndesk confirm-log {self.latest}` "
+            f"If {self.latest} is your latest entry, run lndesk confirm-log {self.latest} "
             "to publish again."
         )
 
@@ -142,7 +142,7 @@ def confirm_own_log(service: Service, latest: int) -> RestoreStatus:
     if latest != status.latest:
         raise UsageError(
             f"{status.summary()}, not {latest}",
-            f"Check the number, then run `lndesk confirm-log {status.latest}`.",
+            f"Check the number, then run lndesk confirm-log {status.latest}.",
         )
     own_log = service.own_log
     own_log.state = OWN_LOG_CONFIRMED

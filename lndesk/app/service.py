@@ -428,7 +428,7 @@ class Service:
         key, _name = parse_key_or_link(key_or_link)
         if key == self.public_key:
             raise UsageError(
-                "that is your own key", "Change your own name with `lndesk profile --name`."
+                "that is your own key", "Change your own name with lndesk profile --name."
             )
         cleaned = clean_nickname(name) if name else ""
         if name and not cleaned:
@@ -475,7 +475,7 @@ class Service:
         ):
             raise UsageError(
                 f"{id_prefix!r} is not an entry id",
-                "An entry id is hexadecimal, as `lndesk log` prints it (at least 6 characters).",
+                "An entry id is hexadecimal, as lndesk log prints it (at least 6 characters).",
             )
         return self.store.resolve(bytes.fromhex(cleaned[: len(cleaned) // 2 * 2]))
 

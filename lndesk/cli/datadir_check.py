@@ -30,12 +30,12 @@ def check_data_dir(args: argparse.Namespace) -> None:
         raise UsageError(
             f"{data_dir} is a file, not a data directory",
             "Give --data-dir (or LNDESK_DATA_DIR) a folder: an existing lndesk data "
-            "directory, or a new one for `lndesk init`.",
+            "directory, or a new one for lndesk init.",
         )
     if creates_data_dir(args) or data_dir.exists():
         return
     raise NoIdentityError(
         f"no identity here: there is no lndesk data directory at {data_dir}",
-        "Check the path given with --data-dir (or LNDESK_DATA_DIR), or run `lndesk init` "
+        "Check the path given with --data-dir (or LNDESK_DATA_DIR), or run lndesk init "
         "to create an identity there.",
     )

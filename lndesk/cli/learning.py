@@ -62,7 +62,7 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
                 "No requests: replies and mentions from people you don't know land here."
                 if args.requests
                 else "Nothing yet: replies to you, shares of your posts and mentions of you "
-                "appear here. Others' first replies wait in `lndesk inbox --requests`."
+                "appear here. Others' first replies wait in lndesk inbox --requests."
             )
         for item in entries:
             print(_header(item))
@@ -75,7 +75,7 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
     def cmd_block(args: argparse.Namespace) -> int:
         if args.undo:
             done = act(args, "unblock", key=args.key)
-            print(f"unblocked {done['key']}; their feed is stored and served again")
+            print(f"unblocked {done['key']}; their posts are stored and passed on again")
             return 0
         done = act(args, "block", key=args.key)
         note = " and unfollowed them" if done["changed"] else ""
@@ -144,7 +144,7 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
         "--requests", action="store_true", help="from people beyond two follow hops instead"
     )
     inbox.add_argument("--limit", type=positive_int, default=20)
-    block = add("block", cmd_block, "block someone: never store, serve or show their feed")
+    block = add("block", cmd_block, "block someone: never store, pass on or show their posts")
     block.add_argument("key", metavar="KEY_OR_LINK")
     block.add_argument("--undo", action="store_true", help="unblock")
     accept = add("accept", cmd_accept, "show someone's replies to you in your inbox")

@@ -37,6 +37,7 @@ from lndesk.errors import (
 )
 from lndesk.keytext import key_to_link, key_to_text, short_key
 from lndesk.store.space import disk_full_error
+from lndesk.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"Created your identity in {args.data_dir}")
     print(f"  public key: {identity.key_text}")
     print(f"  share link: {key_to_link(identity.public_key, args.name)}")
-    print("Next: write down your backup words with `lndesk key backup`.")
+    print("Next: write down your backup words with lndesk key backup.")
     return 0
 
 
@@ -201,7 +202,7 @@ def cmd_following(args: argparse.Namespace) -> int:
         feeds = service.following()
         nicknames = dict(service.local.nicknames())
     if not feeds:
-        print("You follow nobody yet. Follow someone with `lndesk follow <key or link>`.")
+        print("You follow nobody yet. Follow someone with lndesk follow <key or link>.")
     for state in feeds:
         print(describe_feed(state, nicknames.get(state.key)))
     return 0
@@ -231,7 +232,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             service.feed(args.author, args.limit) if args.author else service.timeline(args.limit)
         )
         if not items:
-            print('Nothing here yet. Write something with `lndesk post "..."`.')
+            print('Nothing here yet. Write something with lndesk post "...".')
         edits = service.current_versions(items)
         nicknames = service.local.nicknames()
         for item in items:
@@ -252,8 +253,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _warn(service)
         report = service.verify(every_signature=args.all_signatures)
     print(
-        f"checked {report.records} log records, {report.entries} entries in {report.feeds} "
-        f"feeds, {report.signatures} signatures, {report.payloads} payloads"
+        f"checked {counted(report.records, 'log record')}: "
+        f"{counted(report.entries, 'entry', 'entries')} of "
+        f"{counted(report.feeds, 'person', 'people')}, "
+        f"{counted(report.signatures, 'signature')}, "
+        f"{counted(report.payloads, 'post content', 'post contents')}"
     )
     for key, seq in report.forked:
         print(f"forked: {short_key(key)} at entry {seq} (both entries kept as proof)")
@@ -284,17 +288,17 @@ def cmd_repair(args: argparse.Namespace) -> int:
         return 0
     size = sum(damaged.size for damaged in report.damaged)
     print(f"kept {report.kept} valid records; the index now holds {report.entries} entries")
-    print(f"moved {size} damaged bytes ({len(report.damaged)} ranges) to {report.saved}")
+    print(f"moved {size} damaged bytes ({counted(len(report.damaged), 'range')}) to {report.saved}")
     print("  Keep that file, or send it with a bug report; lndesk no longer needs it.")
     for key, seqs in report.lost.items():
-        whose = "your own feed" if key == own else f"the feed {short_key(key)}"
+        whose = "your own log" if key == own else f"the log of {short_key(key)}"
         print(f"lost here: {whose}, entries {_ranges(seqs)}")
     if not report.known_before:
         print("The old index could not be read, so which entries were lost is not known.")
     if own is not None and (own in report.lost or not report.known_before):
         print(
             "Publishing waits until lndesk knows how far your own log goes: run "
-            "`lndesk restore-status` (with peers online), then `lndesk confirm-log N`. "
+            "lndesk restore-status (with peers online), then lndesk confirm-log N. "
             "Syncing fetches the missing entries back from peers that hold them."
         )
     elif report.lost:
@@ -333,8 +337,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     if result.own_log != OWN_LOG_CONFIRMED:
         print(
             "Publishing stays paused until lndesk knows your latest entry. If you published "
-            "nothing after making this backup, run `lndesk import FILE --latest`; otherwise "
-            "run `lndesk restore-status` to ask your peers, then `lndesk confirm-log N`."
+            "nothing after making this backup, run lndesk import FILE --latest; otherwise "
+            "run lndesk restore-status to ask your peers, then lndesk confirm-log N."
         )
     return 0
 
@@ -357,9 +361,9 @@ def cmd_key_restore(args: argparse.Namespace) -> int:
     if not args.fresh:
         print(
             "Publishing is paused until lndesk knows your own latest entry. Run "
-            "`lndesk restore-status` to ask your peers, then confirm the number it shows with "
-            "`lndesk confirm-log N`; or import an export of your log (`lndesk import FILE "
-            "--latest`). If this key never published anything, restore with --fresh instead."
+            "lndesk restore-status to ask your peers, then confirm the number it shows with "
+            "lndesk confirm-log N; or import an export of your log (lndesk import FILE "
+            "--latest). If this key never published anything, restore with --fresh instead."
         )
     return 0
 
@@ -421,12 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     follow.add_argument("key", metavar="KEY_OR_LINK")
     unfollow = add("unfollow", cmd_unfollow, "stop following someone")
     unfollow.add_argument("key", metavar="KEY_OR_LINK")
-    add("following", cmd_following, "list the feeds you follow")
+    add("following", cmd_following, "list the people you follow")
     profile = add("profile", cmd_profile, "show or set your name and bio")
     profile.add_argument("--name")
     profile.add_argument("--bio")
     log_cmd = add("log", cmd_log, "show entries, newest first")
-    log_cmd.add_argument("--author", metavar="KEY_OR_LINK", help="only this feed")
+    log_cmd.add_argument("--author", metavar="KEY_OR_LINK", help="only this person's posts")
     log_cmd.add_argument("--limit", type=int, default=20)
     verify = add("verify", cmd_verify, "re-verify every stored entry")
     verify.add_argument("--all-signatures", action="store_true", help="check each signature")

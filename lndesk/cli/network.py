@@ -38,6 +38,7 @@ from lndesk.p2p.events import (
     SyncFinished,
     SyncProgress,
 )
+from lndesk.wording import counted
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
@@ -46,7 +47,11 @@ def register(add: Add, passphrase: PassphraseSource) -> None:
     def bind(handler: Callable[[argparse.Namespace, PassphraseSource], int]) -> Any:
         return lambda args: handler(args, passphrase)
 
-    serve = add("serve", bind(cmd_serve), "run an always-on node that follows and re-serves feeds")
+    serve = add(
+        "serve",
+        bind(cmd_serve),
+        "run an always-on node that passes on the posts of the people you follow",
+    )
     serve.add_argument("--port", type=tcp_port, help="TCP port to listen on (0: any free port)")
     serve.add_argument(
         "--bootstrap",
@@ -101,13 +106,14 @@ class EventPrinter:
             return f"peer gone: {short_key(event.peer)}"
         if isinstance(event, EntriesStored):
             return (
-                f"stored {event.count} entries of {short_key(event.feed)} via {event.via}"
-                f" (now {event.height} of {event.max_seq})"
+                f"stored {counted(event.count, 'entry', 'entries')} of "
+                f"{short_key(event.feed)} via {event.via} (holding {event.height:,} of the "
+                f"{event.max_seq:,} they published)"
             )
         if isinstance(event, FeedForked):
             return (
-                f"the feed {short_key(event.feed)} is forked at entry {event.seq} (its author "
-                "signed two different entries there); both are kept and the feed is frozen"
+                f"{short_key(event.feed)} signed two different entries at entry {event.seq}; "
+                "both are kept as proof and their log takes nothing more"
             )
         if isinstance(event, PeerPenalised):
             return f"refusing {short_key(event.peer)} for {event.seconds:.0f} s: {event.reason}"
@@ -186,7 +192,7 @@ def _print_started(service: Service, node: Any) -> None:
     held = len(list(node.source.held_feeds()))
     people = f"{held} {'person' if held == 1 else 'people'}"
     print(f"  passing on the posts of {people} (you included); you follow {len(following)}")
-    print("  give a friend one of these addresses (`lndesk connect ADDRESS`):")
+    print("  give a friend one of these addresses (lndesk connect ADDRESS):")
     for address in node.addresses():
         print(f"    {address}")
     print("  stop with Ctrl-C", flush=True)
@@ -275,8 +281,8 @@ def cmd_sync(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
         if not connected:
             raise DialError(
                 "no peer could be reached",
-                "Add a peer with `lndesk network --add-bootstrap MULTIADDR`, connect to one "
-                "with `lndesk connect MULTIADDR`, or start lndesk on another machine on this LAN.",
+                "Add a peer with lndesk network --add-bootstrap MULTIADDR, connect to one "
+                "with lndesk connect MULTIADDR, or start lndesk on another machine on this LAN.",
             )
         summary = runtime.call_async(_sync_after_connect)
     finally:

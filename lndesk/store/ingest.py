@@ -65,7 +65,7 @@ def plan_batch(
     if below is not None and first.prev != below[0]:
         raise ChainError(
             f"entry {first.seq} does not link to the stored entry {first.seq - 1}",
-            "The peer's copy of this feed disagrees with ours; nothing was stored.",
+            "The peer's copy of this person's log disagrees with ours; nothing was stored.",
         )
     above = stored.get(last.seq + 1)
     anchored = last.seq in stored
@@ -73,7 +73,7 @@ def plan_batch(
         if stored_prev(last.seq + 1) != last.id:
             raise ChainError(
                 f"entry {last.seq} is not the one the stored entry {last.seq + 1} links to",
-                "The peer's copy of this feed disagrees with ours; nothing was stored.",
+                "The peer's copy of this person's log disagrees with ours; nothing was stored.",
             )
         anchored = True
     if not anchored:

@@ -170,7 +170,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 def _newer_index(version: int, known: int) -> StoreError:
     return StoreError(
         f"the index was written by a newer lndesk (schema {version}, this one knows {known})",
-        "Upgrade lndesk, or run `lndesk reindex` to rebuild the index for this version.",
+        "Upgrade lndesk, or run lndesk reindex to rebuild the index for this version.",
     )
 
 

@@ -116,7 +116,7 @@ class StoreReader:
         if offset in self._damage_noted:
             return
         self._damage_noted.add(offset)
-        message = f"{exc}; it is left out of lists. Run `lndesk repair` to salvage the log."
+        message = f"{exc}; it is left out of lists. Run lndesk repair to salvage the log."
         log.warning("%s", message)
         self.warnings.append(message)
 

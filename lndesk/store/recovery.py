@@ -146,7 +146,7 @@ def describe_damaged(data: bytes) -> str:
     entry = damaged_entry(data)
     if entry is None:
         return ""
-    return f", which held entry {entry.seq} of the feed {short_key(entry.author)}"
+    return f", which held entry {entry.seq} of {short_key(entry.author)}"
 
 
 def index_records(records: Sequence[Record], write: WriteIndex) -> None:

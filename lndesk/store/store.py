@@ -389,12 +389,14 @@ class Store(StoreReader):
         self.space.check()
         state = self.index.feed_state(identity.public_key)
         if state.forked_at is not None:
-            raise ForkedFeedError(f"your own feed is forked at entry {state.forked_at}")
+            raise ForkedFeedError(
+                f"your own log has two different entries at entry {state.forked_at}"
+            )
         if state.height != state.max_seq:
             raise StoreError(
                 f"your own log is missing entries from {state.height + 1} on, "
                 f"below entry {state.max_seq}",
-                "Sync with peers that hold your feed before publishing again.",
+                "Sync with peers that hold your posts (lndesk sync) before publishing again.",
             )
         head_seq, head_id = self._log_head(identity.public_key, state)
         check_own_refs(self.index, self._content_at, identity.public_key, content, head_seq + 1)
@@ -431,7 +433,7 @@ class Store(StoreReader):
         state = self.index.feed_state(author)
         if state.forked_at is not None:
             raise ForkedFeedError(
-                f"the feed {short_key(author)} is forked at entry {state.forked_at}"
+                f"{short_key(author)} signed two different entries at entry {state.forked_at}"
             )
         stored = self.index.stored_ids(author, entries[0].seq - 1, entries[-1].seq + 1)
         plan = plan_batch(entries, [p for _, p in items], stored, _PrevReader(self.log, stored))
@@ -443,7 +445,10 @@ class Store(StoreReader):
                 self._write_index([], [(offset, proof)], self.log.end)
             except (sqlite3.Error, OSError) as exc:
                 self._index_failed(exc)
-            self._warn(f"the feed {short_key(author)} is forked at entry {proof.seq}; frozen")
+            self._warn(
+                f"{short_key(author)} signed two different entries at entry {proof.seq}; "
+                "nothing newer of theirs is taken"
+            )
             return IngestResult(0, plan.duplicates, 0, proof.seq)
         self._append(plan.new, received, state.max_seq, batch.parsed)
         filled = self._fill(
@@ -571,7 +576,7 @@ class Store(StoreReader):
             or entry.id != state.head_id
         ):
             raise IndexDamagedError(
-                f"the index and the log disagree about entry {state.max_seq} of your feed"
+                f"the index and the log disagree about entry {state.max_seq} of your own log"
             )
         return entry.seq, entry.id
 

@@ -18,19 +18,19 @@ from lndesk.store.logfile import KIND_FORK_PROOF, Record
 from lndesk.store.salvage import Damaged, salvage_scan
 from lndesk.store.store import Store
 
-REINDEX = "Run `lndesk reindex` to rebuild the index from the log (nothing is lost)."
+REINDEX = "Run lndesk reindex to rebuild the index from the log (nothing is lost)."
 REPAIR = (
-    "Run `lndesk repair`: it keeps every valid record, moves the damaged bytes into a "
+    "Run lndesk repair: it keeps every valid record, moves the damaged bytes into a "
     "file beside the log and says what was lost."
 )
 
 DOUBLE_SIGNED = (
     "Two signed entries at one position cannot be undone; both stay in the log as they "
-    "are. Peers that see both freeze that feed: tell its followers."
+    "are. Peers that see both take nothing newer from its author: tell the people who follow them."
 )
 BAD_ENTRIES = (
     "Entries that fail their checks are never served to peers. Keep a copy of the data "
-    "directory and report the problem; `lndesk export --out FILE` saves your own feed."
+    "directory and report the problem; lndesk export --out FILE saves your own posts."
 )
 
 

@@ -77,8 +77,8 @@ def check_display() -> None:
         return
     raise UsageError(
         "no display to open the desktop app on",
-        "On a machine without a screen, run `lndesk serve` (an always-on node) or the "
-        "other commands (`lndesk --help`). To open the app on a remote desktop, start it "
+        "On a machine without a screen, run lndesk serve (an always-on node) or the "
+        "other commands (lndesk --help). To open the app on a remote desktop, start it "
         "from that desktop's session.",
     )
 

@@ -57,7 +57,7 @@ FORM_AVATAR = 48
 COPIED_MS = 3000
 WAITING_FOR_OWN_LOG = (
     "This identity was restored: publishing, including your profile, starts once you "
-    "confirm your latest entry above, so that your feed does not split in two. Your "
+    "confirm your latest entry above, so that your log does not split in two. Your "
     "changes are kept here: save again then."
 )
 

@@ -533,7 +533,7 @@ class DonePage(_Page):
             if result.can_publish
             else "Your identity is restored, and reading and following work now. lndesk asks "
             "your peers how far your log goes; publishing starts once you confirm your latest "
-            "entry under Identity, so that your feed does not split in two. Your link:"
+            "entry under Identity, so that your log does not split in two. Your link:"
         )
 
 

@@ -71,7 +71,7 @@ def ask_confirmation(parent: QGroupBox, status: RestoreStatus) -> bool:
     box.setText(
         f"{status.summary().replace('your log', 'Your log', 1)}.\n\n"
         f"Your next post becomes entry {status.latest + 1}. If you published anything after "
-        f"entry {status.latest} that these peers have not seen, your feed splits in two and "
+        f"entry {status.latest} that these peers have not seen, your log splits in two and "
         "stops growing. Confirm?"
     )
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
@@ -194,7 +194,7 @@ class RestoreBanner(QFrame):
         )
         self.text.setText(
             "This identity was restored: publishing waits until you confirm your latest "
-            f"entry, so that your feed does not split in two. {found}"
+            f"entry, so that your log does not split in two. {found}"
         )
         self.show()
 

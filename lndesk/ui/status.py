@@ -58,7 +58,7 @@ class StatusTracker(QObject):
         elif isinstance(event, FeedForked):
             self.message.emit(
                 f"{short_key(event.feed)} signed two different posts at entry {event.seq}; "
-                "both are kept as proof and their feed is frozen there."
+                "both are kept as proof and nothing more of theirs is accepted."
             )
         elif not changed:
             return

@@ -137,4 +137,6 @@ def test_a_fork_learned_from_a_peer_shows_on_the_authors_row(
     with qtbot.waitSignal(model.refreshed):
         model.refresh()
     assert model.item(0).forked_at == 3
-    assert "feed forked at entry 3 (frozen)" in model.data(model.index(0))
+    assert "signed two different entries at entry 3 (nothing newer accepted)" in model.data(
+        model.index(0)
+    )

@@ -15,6 +15,7 @@ from lndesk.ui.avatar_worker import avatar_decoder, person_icon
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel
+from lndesk.wording import counted
 
 __all__ = [
     "AuthorsModel",
@@ -59,14 +60,16 @@ def describe_author(author: AuthorItem) -> str:
     )
     if synced.endswith("now ago"):
         synced = "synced just now"
-    held = f"{author.height:,} entries held"
+    held = f"{counted(author.height, 'entry', 'entries')} held"
     if author.max_seq > author.height:
-        held = f"{author.height:,} of {author.max_seq:,}+ entries held"
+        held = f"{author.height:,} of at least {author.max_seq:,} entries held"
     parts = [last, held, synced, f"followed via {author.source}"]
     if author.muted:
         parts.append("muted")
     if author.forked_at is not None:
-        parts.append(f"feed forked at entry {author.forked_at} (frozen)")
+        parts.append(
+            f"signed two different entries at entry {author.forked_at} (nothing newer accepted)"
+        )
     return " · ".join(parts)
 
 

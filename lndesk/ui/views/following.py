@@ -33,7 +33,7 @@ from lndesk.ui.views.widgets import ERROR_STYLE, current_item, heading, present
 
 def block_explanation(name: str) -> str:
     return (
-        f"Block {name}? lndesk stops storing and serving their feed, and their posts, "
+        f"Block {name}? lndesk stops storing and passing on what they publish, and their posts, "
         "replies and mentions no longer show. If you follow them, you also unfollow them "
         "(an unfollow is public; the block itself is not). You can unblock them under "
         "Following → Blocked people."
@@ -353,7 +353,7 @@ class BlockedDialog(QDialog):
         self.unblock_button = QPushButton("Unblock")
         self.unblock_button.clicked.connect(self.unblock_selected)
         explanation = QLabel(
-            "lndesk neither stores nor serves the feeds of people you blocked, and shows "
+            "lndesk neither stores nor passes on the posts of people you blocked, and shows "
             "nothing of theirs. Unblocking does not follow them again."
         )
         explanation.setWordWrap(True)
