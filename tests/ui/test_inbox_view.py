@@ -136,7 +136,7 @@ def test_block_asks_first_and_says_what_it_does(
 
     monkeypatch.setattr(QMessageBox, "exec", answer_no)
     inbox.block(inbox.requests_model.item(0))
-    assert asked and "unfollow" in asked[0] and "storing and serving" in asked[0]
+    assert asked and "unfollow" in asked[0] and "storing and passing on" in asked[0]
     assert asked[0] == block_explanation(inbox.requests_model.item(0).author_name)
     # nothing was blocked
     assert call(lambda desk: desk.blocked()) == []
