@@ -95,14 +95,14 @@ def _decode_body(offset: int, body: bytes) -> Record:
         raise ValueError("bad record body")
     if flags & FLAG_PURGED:
         if flags & FLAG_PAYLOAD:
-            raise ValueError("a record both with a payload and purged")
+            raise ValueError("a record both with its content and purged")
         padding = len(body) - start - entry_len
         if body.count(0, start + entry_len) != padding:
-            raise ValueError("a purged record whose payload was not zeroed")
+            raise ValueError("a purged record whose content was not zeroed")
         return Record(offset, kind, received_ms, entry, None, True, padding)
     payload = body[start + entry_len :] if flags & FLAG_PAYLOAD else None
     if payload is None and len(body) != start + entry_len:
-        raise ValueError("bytes after an entry whose record has no payload")
+        raise ValueError("bytes after an entry whose record has no content")
     return Record(offset, kind, received_ms, entry, payload)
 
 
