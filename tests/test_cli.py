@@ -132,7 +132,7 @@ def test_verify_reindex_and_damage_report(cli: Cli) -> None:
     cli("init")
     cli("post", "a post that will be damaged on disk")
     assert "everything verifies" in cli("verify", "--all-signatures")
-    assert "rebuilt the index from the log: 1 entries" in cli("reindex")
+    assert "rebuilt the index from the log: 1 entry" in cli("reindex")
     log_path = cli.data_dir / "entries.log"
     data = bytearray(log_path.read_bytes())
     at = data.find(b"damaged on disk")

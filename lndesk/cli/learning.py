@@ -17,6 +17,7 @@ from lndesk.cli.argtypes import positive_int
 from lndesk.cli.render import format_time, terminal_text
 from lndesk.content import POST, READING_LIST, REPLY, SHARE
 from lndesk.errors import UsageError
+from lndesk.wording import counted
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 Act = Callable[..., dict[str, Any]]
@@ -45,7 +46,10 @@ def register(add: Add, act: Act, read_text: Callable[[str], str]) -> None:
         hits = done["hits"]
         pending = done.get("pending", 0)
         if pending:  # text stored while the search ran (the backlog was indexed first)
-            print(f"(still indexing {pending} posts: they are not searched yet)", file=sys.stderr)
+            print(
+                f"(still indexing {counted(pending, 'post')}: they are not searched yet)",
+                file=sys.stderr,
+            )
         if not hits:
             print("Nothing stored matches. Try fewer or shorter words, or fewer filters.")
         bold = sys.stdout.isatty()

@@ -275,7 +275,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     with _service(args, lazy=True) as service:
         count = service.reindex()
-    print(f"rebuilt the index from the log: {count} entries")
+    print(f"rebuilt the index from the log: {counted(count, 'entry', 'entries')}")
     return 0
 
 
@@ -321,7 +321,7 @@ def _ranges(seqs: list[int]) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     with _service(args, lazy=True) as service:
         count = service.export(args.out)
-    print(f"wrote your key and {count} entries to {args.out}")
+    print(f"wrote your key and {counted(count, 'entry', 'entries')} to {args.out}")
     print("Keep this file safe: it contains your key (sealed if you set a passphrase).")
     return 0
 
@@ -331,7 +331,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         result = service.import_backup(args.file, latest=args.latest)
     if result.installed_key:
         print(f"restored identity {key_to_text(result.feed)}")
-    print(f"imported {result.ingest.stored} entries ({result.ingest.duplicates} already here)")
+    print(
+        f"imported {counted(result.ingest.stored, 'entry', 'entries')} "
+        f"({result.ingest.duplicates:,} already here)"
+    )
     if result.ingest.fork_at is not None:
         print(f"warning: the backup conflicts with stored entries at {result.ingest.fork_at}")
     if result.own_log != OWN_LOG_CONFIRMED:

@@ -124,7 +124,7 @@ class EventPrinter:
         if isinstance(event, AddressesChanged):
             return "reachable at:" + "".join(f"\n  {a}" for a in event.addresses)
         if self.progress and isinstance(event, SyncProgress):
-            return f"  {short_key(event.feed)}  {event.held} / {event.target}"
+            return f"  {short_key(event.feed)}  {event.held:,} of {event.target:,} entries here"
         if isinstance(event, SyncFinished) and event.error:
             return f"sync with {short_key(event.peer)} ended early: {event.error}"
         if self.verbose and isinstance(event, SyncProgress | FeedSynced | SyncFinished):
@@ -297,7 +297,11 @@ def _sync_via(client: ControlClient, timeout: float) -> int:
         if "event" in message:
             event = message["event"]
             if event["type"] == "SyncProgress":
-                print(f"  {event['feed'][:12]}…  {event['held']} / {event['target']}", flush=True)
+                print(
+                    f"  {event['feed'][:12]}…  {event['held']:,} of {event['target']:,} "
+                    "entries here",
+                    flush=True,
+                )
         else:
             result = message["result"]
     _print_summary(result["peers"], result["stored"], result["errors"])

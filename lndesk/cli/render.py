@@ -12,6 +12,7 @@ from lndesk.keytext import short_key
 from lndesk.names import clean_name
 from lndesk.store.index import FeedState
 from lndesk.store.store import StoredEntry
+from lndesk.wording import counted
 
 _WIDTH = 78
 _TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -62,9 +63,9 @@ def describe_entry(
 def describe_feed(state: FeedState, nickname: str | None = None) -> str:
     chosen = clean_name(state.name) or "(no name yet)"
     name = f'{nickname} ("{chosen}")' if nickname else chosen
-    status = f"{state.height} entries"
+    status = counted(state.height, "entry", "entries")
     if state.max_seq > state.height:
-        status += f", some up to {state.max_seq}"
+        status += f" of at least {state.max_seq:,} published"
     if state.forked_at is not None:
         status += f", FORKED at {state.forked_at}"
     return f"{name}  {short_key(state.key)}  {status}"

@@ -81,4 +81,4 @@ class StatusTracker(QObject):
             return ""
         held = sum(h for h, _ in syncing.values())
         target = sum(t for _, t in syncing.values())
-        return f"Syncing {held:,} / {target:,}"
+        return f"Syncing: {held:,} of {target:,} entries here"

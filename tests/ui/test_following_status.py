@@ -86,7 +86,7 @@ def test_status_tracker_follows_the_node(bridge: Any, qtbot: Any) -> None:
     status.on_event(PeerConnected(peer, "/ip4/127.0.0.1/tcp/2"))
     assert status.online and status.connection_text() == "Online · 1 peer"
     status.on_event(SyncProgress(peer, peer, 1200, 5000))
-    assert status.sync_text() == "Syncing 1,200 / 5,000"
+    assert status.sync_text() == "Syncing: 1,200 of 5,000 entries here"
     messages: list[str] = []
     status.message.connect(messages.append)
     status.on_event(SyncFinished(peer, 10, 1, "the peer closed the stream"))
