@@ -466,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     shots.add_argument("out", type=output_dir, metavar="DIR")
     shots.add_argument("--width", type=pixels, default=1100)
     shots.add_argument("--height", type=pixels, default=720)
+    shots.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.set_defaults(handler=cmd_app, url=None, ready_file=None)
     return parser
 
@@ -489,7 +490,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 def cmd_screenshots(args: argparse.Namespace) -> int:
     from lndesk.ui.screenshots import render_screenshots  # noqa: PLC0415
 
-    for path in render_screenshots(args.out, args.width, args.height):
+    for path in render_screenshots(args.out, args.width, args.height, args.theme):
         print(path)
     return 0
 

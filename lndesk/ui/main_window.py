@@ -66,6 +66,8 @@ PAGES = (
     "Settings",
 )
 MARK_READ_AFTER_MS = 1500
+# The smallest window whose every screen shows its labels whole.
+MINIMUM_SIZE = (800, 560)
 """The newest post must stay in view this long (window active) before it counts as read."""
 
 
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
         self._add_actions()
         self.tray = self._make_tray()
         self.notifier = self._make_notifier()
+        self.setMinimumSize(*MINIMUM_SIZE)
         self._restore_geometry()
         self.nav.setCurrentRow(TIMELINE)
         self.timeline.model.start()

@@ -173,8 +173,10 @@ def _has_rows(model: Any) -> bool:
     return bool(model.rowCount() > 0)
 
 
-def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[Path]:
-    """Render each screen to ``out/<screen>.png``; returns the files written."""
+def render_screenshots(
+    out: Path, width: int = 1100, height: int = 720, scheme: str = "light"
+) -> list[Path]:
+    """Render each screen to ``out/<screen>.png`` in `scheme` ("light" or "dark")."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
@@ -187,7 +189,7 @@ def render_screenshots(out: Path, width: int = 1100, height: int = 720) -> list[
 
     app = QApplication.instance() or QApplication(["lndesk"])
     assert isinstance(app, QApplication)
-    apply_theme(app, "light")
+    apply_theme(app, scheme)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSystemTrayIcon,
@@ -102,14 +101,12 @@ class SettingsView(QWidget):
         )
         open_folder = QPushButton("Open folder")
         open_folder.clicked.connect(self._open_data_dir)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.data_path, 1)
-        path_row.addWidget(open_folder)
         self.version = QLabel(app_version())
         self.version.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         about = QGroupBox("About")
         about_layout = QFormLayout(about)
-        about_layout.addRow("Data folder:", path_row)
+        about_layout.addRow("Data folder:", self.data_path)
+        about_layout.addRow("", open_folder)
         about_layout.addRow("lndesk version:", self.version)
 
         layout = QVBoxLayout(self)

@@ -104,9 +104,9 @@ def test_window_geometry_is_remembered(bridge: Any, data_dir: Path, qtbot: Any) 
     first = MainWindow(bridge, data_dir)
     qtbot.addWidget(first)
     first.show()
-    first.setGeometry(QRect(40, 50, 700, 500))
-    qtbot.waitUntil(lambda: first.width() == 700)
-    size = (first.width(), first.height())  # the layout may not allow 500 px of height
+    first.setGeometry(QRect(40, 50, 800, 580))
+    qtbot.waitUntil(lambda: first.width() == 800)
+    size = (first.width(), first.height())  # the layout may not allow 580 px of height
     first.close()
     second = MainWindow(bridge, data_dir)
     qtbot.addWidget(second)

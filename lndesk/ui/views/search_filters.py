@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QCompleter,
     QDateEdit,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 from lndesk.app.items import AuthorItem
 from lndesk.ui.models.search import TagsModel
 from lndesk.ui.plain_text import plain_tooltip
-from lndesk.ui.views.widgets import bare_column
+from lndesk.ui.views.widgets import bare_column, field_label
 
 __all__ = [
     "NO_DATE",
@@ -151,9 +150,7 @@ class SearchFilters(QWidget):
             (when, "Fro&m", self.since),
             (when, "&To", self.until),
         ):
-            text = QLabel(label)
-            text.setBuddy(widget)
-            row.addWidget(text)
+            row.addWidget(field_label(label, widget))
             row.addWidget(widget, 1 if widget is self.tag else 0)
         when.addWidget(self.clear_button)
         when.addStretch(1)

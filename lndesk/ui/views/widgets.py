@@ -28,6 +28,7 @@ __all__ = [
     "bare_column",
     "current_item",
     "error_label",
+    "field_label",
     "heading",
     "present",
     "row_list",
@@ -43,6 +44,19 @@ def heading(title: str, level: int = 2) -> QLabel:
     """A screen's (level 2) or a part's (level 3) title."""
     label = QLabel(f"<h{level}>{html.escape(title)}</h{level}>")
     label.setTextFormat(Qt.TextFormat.RichText)
+    return label
+
+
+def field_label(text: str, field: QWidget) -> QLabel:
+    """The label of ``field``, its mnemonic letter (``&``) underlined. The underline
+    splits the text into runs drawn without kerning between them, so the label is
+    measured without kerning too: kerned, "To" is measured narrower than it is drawn
+    and the field beside it covers its last letter."""
+    label = QLabel(text)
+    font = label.font()
+    font.setKerning(False)
+    label.setFont(font)
+    label.setBuddy(field)
     return label
 
 
