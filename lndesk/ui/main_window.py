@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -36,6 +35,7 @@ from lndesk.ui.plain_text import shown_url
 from lndesk.ui.restore_panel import RestoreBanner
 from lndesk.ui.settings import CLOSE_TO_TRAY, GEOMETRY, flag, ui_settings
 from lndesk.ui.settings_view import SettingsView
+from lndesk.ui.sidebar import Sidebar
 from lndesk.ui.status import StatusTracker
 from lndesk.ui.tray import Tray
 from lndesk.ui.views.add_to_list import choose_list_and_add
@@ -64,6 +64,18 @@ PAGES = (
     "Identity",
     "Network",
     "Settings",
+)
+PAGE_ICONS = (
+    "timeline",
+    "replies",
+    "mine",
+    "following",
+    "bookmarks",
+    "search",
+    "lists",
+    "identity",
+    "network",
+    "settings",
 )
 MARK_READ_AFTER_MS = 1500
 # The smallest window whose every screen shows its labels whole.
@@ -111,10 +123,7 @@ class MainWindow(QMainWindow):
         self._painted = False
         self._dialogs: list[QWidget] = []
 
-        self.nav = QListWidget()
-        self.nav.setFixedWidth(190)
-        for title in PAGES:
-            self.nav.addItem(title)
+        self.nav = Sidebar(tuple(zip(PAGES, PAGE_ICONS, strict=True)))
         self.stack = QStackedWidget()
         self.timeline = PostPage(
             bridge,
@@ -394,15 +403,13 @@ class MainWindow(QMainWindow):
         self.unread = count
         text = "" if count == 0 else (f"{count} unread" if count < 1000 else "999+ unread")
         self.unread_label.setText(text)
-        item = self.nav.item(TIMELINE)
-        item.setText("Timeline" if count == 0 else f"Timeline ({min(count, 999)})")
+        self.nav.set_count(TIMELINE, count)
         self.setWindowTitle("lndesk" if count == 0 else f"lndesk ({min(count, 999)})")
         self.tray.set_unread(count)
 
     def _show_requests(self, count: int) -> None:
         """Requests waiting are counted in the navigation, not notified (anyone can reply)."""
-        title = PAGES[REPLIES]
-        self.nav.item(REPLIES).setText(title if count == 0 else f"{title} · {min(count, 999)}")
+        self.nav.set_count(REPLIES, count)
 
     def _seen_top(self, claimed_ms: int) -> None:
         self._seen_ms = claimed_ms
