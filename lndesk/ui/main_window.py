@@ -133,7 +133,13 @@ class MainWindow(QMainWindow):
             compose=True,
         )
         self.replies = InboxPage(bridge, "Mentions & replies")
-        self.mine = PostPage(bridge, "My posts", "mine", "You have not published anything yet.")
+        self.mine = PostPage(
+            bridge,
+            "My posts",
+            "mine",
+            "You have not published anything yet. Write a post (Ctrl+N): a note, a link "
+            "with a comment or a question.",
+        )
         self.following = FollowingView(bridge)
         self.bookmarks = PostPage(
             bridge, "Bookmarks", "bookmarks", "Bookmark a post (B) to keep it here."

@@ -59,7 +59,9 @@ class InboxPage(QWidget):
         self.requests_model = PostListModel(bridge, REQUESTS, self)
         self.requests_view = PostListView(self.requests_model, self, requests=True)
         self.replies_tab = PostListPanel(
-            self.view, "No replies or mentions yet. Replies to your posts show here."
+            self.view,
+            "No replies or mentions yet. Replies to your posts and posts that mention you show "
+            "here; share your key or link (Identity) so that people can follow you.",
         )
         self.requests_tab = PostListPanel(
             self.requests_view,
