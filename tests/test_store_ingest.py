@@ -457,7 +457,7 @@ def test_fork_is_recorded_kept_and_freezes_the_feed(data_dir: Path, where: str) 
         assert store.feed_state(KEY).forked_at == fork_seq
         assert [e.id for e in check_feed(store, KEY)] == [e.id for e, _ in chain]
         assert [r.kind for r in log_records(store)] == [KIND_ENTRY] * 5 + [KIND_FORK_PROOF]
-        assert any("forked" in warning for warning in store.warnings)
+        assert any("signed two different entries" in warning for warning in store.warnings)
         log_end = store.log.end
 
         with pytest.raises(ForkedFeedError):
