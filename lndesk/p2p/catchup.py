@@ -19,7 +19,7 @@ and the peer that sent it is penalised.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,14 +27,12 @@ from libp2p.custom_types import TProtocol
 
 from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
 from lndesk.errors import ProtocolError
-from lndesk.p2p.admission import Admission
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import CATCHUP_CAPS
 from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.sessions import (
+    AskServer,
     Penalise,
-    ServerSessions,
     SessionRefused,
     client_session,
     close_quietly,
@@ -170,35 +168,16 @@ def clean_refs(refs: Sequence[EntryRef], to: bytes, limit: int) -> tuple[EntryRe
     return tuple(out.values())
 
 
-class CatchupServer:
+class CatchupServer(AskServer[FeedSource, CatchupFrames]):
     """Answers ``ask``: lists the held entries addressed to a key (any key, any peer
     that is not penalised: like feeds, inboxes are public)."""
 
-    def __init__(
-        self,
-        source: FeedSource,
-        limits: Limits,
-        *,
-        events: EventSink,
-        penalise: Penalise,
-        is_penalised: Callable[[Any], bool],
-        admission: Admission | None = None,
-    ) -> None:
-        self.source = source
-        self.limits = limits
-        self._sessions = ServerSessions(
-            limits,
-            protocol=PROTOCOL_NAME,
-            busy="too many inbox catch-up requests from you at once",
-            failed="Could not answer an inbox request",
-            events=events,
-            penalise=penalise,
-            is_penalised=is_penalised,
-            admission=admission,
-        )
+    protocol = PROTOCOL_NAME
+    busy = "too many inbox catch-up requests from you at once"
+    failed = "Could not answer an inbox request"
 
-    async def handle(self, stream: Any) -> None:
-        await self._sessions.serve(CatchupFrames(stream), self._answer)
+    def frames(self, stream: Any) -> CatchupFrames:
+        return CatchupFrames(stream)
 
     async def _answer(self, _peer: Any, frames: CatchupFrames) -> None:
         ask = await receive_within(

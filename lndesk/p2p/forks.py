@@ -37,8 +37,8 @@ from lndesk.p2p.admission import Admission
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, FeedForked, NodeWarning
 from lndesk.p2p.sessions import (
+    AskServer,
     Penalise,
-    ServerSessions,
     SessionRefused,
     client_session,
     close_quietly,
@@ -186,35 +186,16 @@ class ForksFrames(FrameReader):
         return None if body is None else decode_forks_body(body)
 
 
-class ForksServer:
+class ForksServer(AskServer[ForkSource, ForksFrames]):
     """Answers ``forks`` with the proofs held of the asked feeds (to any peer that is
     not penalised: like feeds, fork proofs are public)."""
 
-    def __init__(
-        self,
-        source: ForkSource,
-        limits: Limits,
-        *,
-        events: EventSink,
-        penalise: Penalise,
-        is_penalised: Callable[[Any], bool],
-        admission: Admission | None = None,
-    ) -> None:
-        self.source = source
-        self.limits = limits
-        self._sessions = ServerSessions(
-            limits,
-            protocol=PROTOCOL_NAME,
-            busy="too many fork proof requests from you at once",
-            failed="Could not answer a fork proof request",
-            events=events,
-            penalise=penalise,
-            is_penalised=is_penalised,
-            admission=admission,
-        )
+    protocol = PROTOCOL_NAME
+    busy = "too many fork proof requests from you at once"
+    failed = "Could not answer a fork proof request"
 
-    async def handle(self, stream: Any) -> None:
-        await self._sessions.serve(ForksFrames(stream), self._answer)
+    def frames(self, stream: Any) -> ForksFrames:
+        return ForksFrames(stream)
 
     async def _answer(self, _peer: Any, frames: ForksFrames) -> None:
         ask = await receive_within(

@@ -21,7 +21,6 @@ which is not misbehaviour; the stranger is then shown by key and fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,15 +28,13 @@ from libp2p.custom_types import TProtocol
 
 from lndesk.entry import KEY_SIZE
 from lndesk.errors import ProtocolError
-from lndesk.p2p.admission import Admission
 from lndesk.p2p.catchup import Refs, clean_refs, parse_refs
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import PROFILE_CAPS
 from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.sessions import (
+    AskServer,
     Penalise,
-    ServerSessions,
     SessionRefused,
     client_session,
     close_quietly,
@@ -120,34 +117,15 @@ class ProfileFrames(FrameReader):
         return None if body is None else decode_profile_body(body)
 
 
-class ProfileServer:
+class ProfileServer(AskServer[FeedSource, ProfileFrames]):
     """Answers ``profile``: the held entry that set a key's current profile, if any."""
 
-    def __init__(
-        self,
-        source: FeedSource,
-        limits: Limits,
-        *,
-        events: EventSink,
-        penalise: Penalise,
-        is_penalised: Callable[[Any], bool],
-        admission: Admission | None = None,
-    ) -> None:
-        self.source = source
-        self.limits = limits
-        self._sessions = ServerSessions(
-            limits,
-            protocol=PROTOCOL_NAME,
-            busy="too many profile requests from you at once",
-            failed="Could not answer a profile request",
-            events=events,
-            penalise=penalise,
-            is_penalised=is_penalised,
-            admission=admission,
-        )
+    protocol = PROTOCOL_NAME
+    busy = "too many profile requests from you at once"
+    failed = "Could not answer a profile request"
 
-    async def handle(self, stream: Any) -> None:
-        await self._sessions.serve(ProfileFrames(stream), self._answer)
+    def frames(self, stream: Any) -> ProfileFrames:
+        return ProfileFrames(stream)
 
     async def _answer(self, _peer: Any, frames: ProfileFrames) -> None:
         ask = await receive_within(

@@ -23,10 +23,11 @@ sessions alike (docs/protocol.md section 20.7):
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import trio
 
@@ -225,3 +226,53 @@ def is_stream_error(exc: Exception) -> bool:
     """Whether ``exc`` says the stream broke (the peer went away), not that we failed."""
     module = type(exc).__module__
     return module.startswith("libp2p.") or isinstance(exc, trio.BrokenResourceError)
+
+
+S = TypeVar("S")
+
+
+class AskServer(ABC, Generic[S, F]):
+    """A server that answers one ask per stream (inbox catch-up, profile lookup, fork
+    proofs): the node's shared policing, wired once, around each subclass's ``_answer``.
+
+    A subclass names its protocol and what a refusal says, and builds its frames."""
+
+    protocol: ClassVar[str]
+    busy: ClassVar[str]
+    """The ``busy`` error's message."""
+    failed: ClassVar[str]
+    """Starts the warning shown when answering fails for a local reason."""
+
+    def __init__(
+        self,
+        source: S,
+        limits: Limits,
+        *,
+        events: EventSink,
+        penalise: Penalise,
+        is_penalised: Callable[[Any], bool],
+        admission: Admission | None = None,
+    ) -> None:
+        self.source = source
+        self.limits = limits
+        self._sessions = ServerSessions(
+            limits,
+            protocol=self.protocol,
+            busy=self.busy,
+            failed=self.failed,
+            events=events,
+            penalise=penalise,
+            is_penalised=is_penalised,
+            admission=admission,
+        )
+
+    @abstractmethod
+    def frames(self, stream: Any) -> F:
+        """The frames of one stream of this protocol."""
+
+    async def handle(self, stream: Any) -> None:
+        await self._sessions.serve(self.frames(stream), self._answer)
+
+    @abstractmethod
+    async def _answer(self, peer: Any, frames: F) -> None:
+        """Read the ask from ``frames`` and send the answer."""
