@@ -215,8 +215,7 @@ def test_key_backup_and_restore_words(
     bad = Cli(tmp_path / "bad", cli.capsys)
     monkeypatch.setattr(sys, "stdin", _Stdin(wrong))
     bad("key", "restore", expect=1)
-    if "checksum" not in bad.err:
-        assert wrong == seed_words.split()  # the swap happened to be of two equal words
+    assert "checksum" in bad.err
     assert not (tmp_path / "bad" / "key").exists()
 
 
