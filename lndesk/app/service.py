@@ -9,11 +9,11 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from lndesk.app.cuts import pause_for_cut_entries
 from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
+from lndesk.app.importing import ImportResult, ingest_in_batches
 from lndesk.app.local import LocalState
 from lndesk.app.ownlog import (
     OWN_LOG_CONFIRMED,
@@ -72,13 +72,12 @@ from lndesk.store.index import FeedState
 from lndesk.store.repair import RepairReport, repair_store
 from lndesk.store.salvage import own_items
 from lndesk.store.search import SearchHits, SearchQuery, search
-from lndesk.store.store import LOG_NAME, IngestResult, Store, StoredEntry, now_ms
+from lndesk.store.store import LOG_NAME, Store, StoredEntry, now_ms
 from lndesk.store.verify import VerifyReport, verify_store
 
 log = logging.getLogger(__name__)
 
 PassphraseSource = Callable[[], str | None]
-IMPORT_BATCH = 2000
 
 
 def create_identity(data_dir: Path, passphrase: str | None = None) -> Identity:
@@ -109,14 +108,6 @@ def _install_key(data_dir: Path, key_file: bytes, own_log: str) -> None:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     save_own_log(data_dir, OwnLog(state=own_log))
     write_key_file(key_path, key_file)
-
-
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    feed: bytes
-    installed_key: bool
-    ingest: IngestResult
-    own_log: str
 
 
 class Service:
@@ -578,17 +569,7 @@ class Service:
                 f"holds {key_to_text(public_key_of(read_key_file(self.key_path)))}",
                 "Import it into another --data-dir.",
             )
-        total = IngestResult(0, 0, 0)
-        for start in range(0, len(backup.entries), IMPORT_BATCH):
-            result = self.store.ingest(backup.feed, backup.entries[start : start + IMPORT_BATCH])
-            total = IngestResult(
-                total.stored + result.stored,
-                total.duplicates + result.duplicates,
-                total.held + result.held,
-                result.fork_at,
-            )
-            if result.fork_at is not None:
-                break
+        total = ingest_in_batches(self.store, backup.feed, backup.entries)
         own_log = self.own_log
         if latest and not own_log.confirmed:
             own_log.state = OWN_LOG_CONFIRMED
