@@ -135,8 +135,9 @@ MUTANTS = [
         "store: a frozen feed takes new batches",
         "lndesk/store/store.py",
         "        if state.forked_at is not None:\n            raise ForkedFeedError(\n"
-        '                f"the feed',
-        '        if False:\n            raise ForkedFeedError(\n                f"the feed',
+        '                f"{short_key(author)} signed',
+        "        if False:\n            raise ForkedFeedError(\n"
+        '                f"{short_key(author)} signed',
         INGEST,
     ),
     # --- tombstones (lndesk/store/refs.py) ----------------------------------------------

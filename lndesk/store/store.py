@@ -31,11 +31,10 @@ from pathlib import Path
 from lndesk.atomicfile import fsync_directory
 from lndesk.batch import checked
 from lndesk.content import Content, encode_content
-from lndesk.entry import Entry, create_entry, decode_entry
+from lndesk.entry import Entry, create_entry
 from lndesk.errors import (
     ForkedFeedError,
     IndexDamagedError,
-    StoreCorruptError,
     StoreError,
 )
 from lndesk.identity import Identity
@@ -45,7 +44,7 @@ from lndesk.store.dirlock import lock_directory, remove_index_files
 from lndesk.store.fill import apply_fills, holes_among, split_fills
 from lndesk.store.forget import forget_entries
 from lndesk.store.fulltext import FullText
-from lndesk.store.index import PAYLOAD_PURGED, FeedState, Index, IndexItem
+from lndesk.store.index import PAYLOAD_PURGED, Index, IndexItem
 from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
 from lndesk.store.logfile import (
     HEADER_SIZE,
@@ -54,6 +53,7 @@ from lndesk.store.logfile import (
     LogFile,
     encode_record,
 )
+from lndesk.store.loghead import PrevReader, log_head
 from lndesk.store.purge import purge_payloads, replay_journal
 from lndesk.store.reading import StoredEntry, StoreReader, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
@@ -388,17 +388,9 @@ class Store(StoreReader):
         self.level_index()
         self.space.check()
         state = self.index.feed_state(identity.public_key)
-        if state.forked_at is not None:
-            raise ForkedFeedError(
-                f"your own log has two different entries at entry {state.forked_at}"
-            )
-        if state.height != state.max_seq:
-            raise StoreError(
-                f"your own log is missing entries from {state.height + 1} on, "
-                f"below entry {state.max_seq}",
-                "Sync with peers that hold your posts (lndesk sync) before publishing again.",
-            )
-        head_seq, head_id = self._log_head(identity.public_key, state)
+        if self.index_behind:
+            raise StoreError("the index has not caught up with the log")
+        head_seq, head_id = log_head(self.index, self.log, identity.public_key, state)
         check_own_refs(self.index, self._content_at, identity.public_key, content, head_seq + 1)
         payload = encode_content(content)
         entry = create_entry(
@@ -436,7 +428,7 @@ class Store(StoreReader):
                 f"{short_key(author)} signed two different entries at entry {state.forked_at}"
             )
         stored = self.index.stored_ids(author, entries[0].seq - 1, entries[-1].seq + 1)
-        plan = plan_batch(entries, [p for _, p in items], stored, _PrevReader(self.log, stored))
+        plan = plan_batch(entries, [p for _, p in items], stored, PrevReader(self.log, stored))
         if plan.fork_proof is not None:
             proof = plan.fork_proof
             record = encode_record(KIND_FORK_PROOF, received, proof.raw, None)
@@ -553,33 +545,6 @@ class Store(StoreReader):
             "lndesk indexes it as soon as it can"
         )
 
-    def _log_head(self, key: bytes, state: FeedState) -> tuple[int, bytes | None]:
-        """(seq, id) of the last entry of ``key``'s feed in the log: read back from the
-        log record the (levelled) index points to, and checked against it."""
-        if self.index_behind:
-            raise StoreError("the index has not caught up with the log")
-        if state.max_seq == 0:
-            return 0, None
-        held = self.index.stored_ids(key, state.max_seq, state.max_seq).get(state.max_seq)
-        entry = None
-        if held is not None:
-            try:
-                entry = decode_entry(self.log.read(held[1]).entry)
-            except StoreCorruptError as exc:
-                raise StoreCorruptError(
-                    f"your latest entry ({state.max_seq}) is damaged in the log: {exc}"
-                ) from exc
-        if (
-            entry is None
-            or entry.author != key
-            or entry.seq != state.max_seq
-            or entry.id != state.head_id
-        ):
-            raise IndexDamagedError(
-                f"the index and the log disagree about entry {state.max_seq} of your own log"
-            )
-        return entry.seq, entry.id
-
     # --- reading (the rest: lndesk.store.reading) -----------------------------
 
     def timeline(
@@ -625,20 +590,6 @@ class Store(StoreReader):
                 self.index.rollback()
             raise
         self._purge(purges)
-
-
-class _PrevReader:
-    """Reads the ``prev`` of a stored entry from the log, for linking a batch to it."""
-
-    def __init__(self, log_file: LogFile, stored: dict[int, tuple[bytes, int]]) -> None:
-        self._log = log_file
-        self._stored = stored
-
-    def __call__(self, seq: int) -> bytes | None:
-        held = self._stored.get(seq)
-        if held is None:
-            return None
-        return decode_entry(self._log.read(held[1]).entry).prev
 
 
 __all__ = ["IngestResult", "Store", "StoredEntry", "lock_directory", "now_ms"]
