@@ -41,7 +41,7 @@ from lndesk.p2p.sessions import (
 from lndesk.p2p.wire import (
     ERROR_PARSER,
     Error,
-    FrameReader,
+    MessageFrames,
     Parsers,
     decode_map_body,
     encode_frame,
@@ -135,20 +135,15 @@ _PARSERS: Parsers[CatchupMessage] = {
 }
 
 
-class CatchupFrames(FrameReader):
+class CatchupFrames(MessageFrames[CatchupMessage]):
     """Catch-up frames on a libp2p stream."""
 
     name = PROTOCOL_NAME
 
     def __init__(self, stream: Any) -> None:
-        super().__init__(stream, MAX_CATCHUP_FRAME, CATCHUP_CAPS)
-
-    async def send(self, message: CatchupMessage) -> None:
-        await self.send_frame(encode_catchup_frame(message))
-
-    async def receive(self) -> CatchupMessage | None:
-        body = await self.receive_body()
-        return None if body is None else decode_catchup_body(body)
+        super().__init__(
+            stream, MAX_CATCHUP_FRAME, CATCHUP_CAPS, encode_catchup_frame, decode_catchup_body
+        )
 
 
 def clean_refs(refs: Sequence[EntryRef], to: bytes, limit: int) -> tuple[EntryRef, ...]:

@@ -47,7 +47,7 @@ from lndesk.p2p.sessions import (
 from lndesk.p2p.wire import (
     ERROR_PARSER,
     Error,
-    FrameReader,
+    MessageFrames,
     Parsers,
     decode_map_body,
     encode_frame,
@@ -170,20 +170,13 @@ def check_proof(asked: set[bytes], seen: set[bytes], first: bytes, second: bytes
     return a
 
 
-class ForksFrames(FrameReader):
+class ForksFrames(MessageFrames[ForksMessage]):
     """Fork proof frames on a libp2p stream."""
 
     name = PROTOCOL_NAME
 
     def __init__(self, stream: Any) -> None:
-        super().__init__(stream, MAX_FORKS_FRAME, FORKS_CAPS)
-
-    async def send(self, message: ForksMessage) -> None:
-        await self.send_frame(encode_forks_frame(message))
-
-    async def receive(self) -> ForksMessage | None:
-        body = await self.receive_body()
-        return None if body is None else decode_forks_body(body)
+        super().__init__(stream, MAX_FORKS_FRAME, FORKS_CAPS, encode_forks_frame, decode_forks_body)
 
 
 class ForksServer(AskServer[ForkSource, ForksFrames]):

@@ -43,7 +43,7 @@ from lndesk.p2p.sessions import (
 from lndesk.p2p.wire import (
     ERROR_PARSER,
     Error,
-    FrameReader,
+    MessageFrames,
     Parsers,
     decode_map_body,
     encode_frame,
@@ -101,20 +101,15 @@ _PARSERS: Parsers[ProfileMessage] = {
 }
 
 
-class ProfileFrames(FrameReader):
+class ProfileFrames(MessageFrames[ProfileMessage]):
     """Profile lookup frames on a libp2p stream."""
 
     name = PROTOCOL_NAME
 
     def __init__(self, stream: Any) -> None:
-        super().__init__(stream, MAX_PROFILE_FRAME, PROFILE_CAPS)
-
-    async def send(self, message: ProfileMessage) -> None:
-        await self.send_frame(encode_profile_frame(message))
-
-    async def receive(self) -> ProfileMessage | None:
-        body = await self.receive_body()
-        return None if body is None else decode_profile_body(body)
+        super().__init__(
+            stream, MAX_PROFILE_FRAME, PROFILE_CAPS, encode_profile_frame, decode_profile_body
+        )
 
 
 class ProfileServer(AskServer[FeedSource, ProfileFrames]):

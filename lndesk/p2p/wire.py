@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from libp2p.network.stream.exceptions import StreamEOF, StreamError
 
@@ -318,6 +318,30 @@ class FrameReader:
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
+
+
+class MessageFrames(FrameReader, Generic[T]):
+    """The frames of one of the small ask-and-answer protocols (inbox catch-up, profile
+    lookup, fork proofs): its messages, sent and received with its own codec."""
+
+    def __init__(
+        self,
+        stream: Any,
+        max_frame: int,
+        caps: Caps,
+        encode: Callable[[T], bytes],
+        decode: Callable[[bytes], T],
+    ) -> None:
+        super().__init__(stream, max_frame, caps)
+        self._encode = encode
+        self._decode = decode
+
+    async def send(self, message: T) -> None:
+        await self.send_frame(self._encode(message))
+
+    async def receive(self) -> T | None:
+        body = await self.receive_body()
+        return None if body is None else self._decode(body)
 
 
 class FrameStream(FrameReader):
