@@ -10,7 +10,7 @@ built entry by entry equal to one rebuilt from the log.
 
 Most batches are plain posts that nothing stored names: :func:`plain_rows` and
 :func:`write_plain` add their tags and stage their text without that bookkeeping (the
-same rows a ``Batch`` would write, at a fraction of the cost).
+same rows a ``Derivation`` would write, at a fraction of the cost).
 
 **Deletion.** An entry a tombstone deletes loses its payload (protocol 10.6, 14.4): its
 derived rows go, and its log record is queued for purging. So do the edits of a deleted
@@ -67,11 +67,11 @@ PlainRows = tuple[list[tuple[str, int, int]], list[tuple[int, int, int]]]
 
 def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
     """The common batch, cheaply: the rows its entries add, if each one is a post without
-    mentions or has no usable payload; None for any other batch (a ``Batch`` then).
+    mentions or has no usable payload; None for any other batch (a ``Derivation`` then).
 
     Such a batch claims nothing and deletes nothing, so unless the index holds an edit
     or a tombstone naming one of its entries (stored before it: the caller checks),
-    all it adds is each post's tags and its staged text, exactly as ``Batch`` would.
+    all it adds is each post's tags and its staged text, exactly as ``Derivation`` would.
     """
     tags: list[tuple[str, int, int]] = []
     staged: list[tuple[int, int, int]] = []
@@ -112,7 +112,7 @@ def add_tags(conn: sqlite3.Connection, rows: list[tuple[str, int, int]]) -> None
 
 
 @dataclass(slots=True)
-class Batch:
+class Derivation:
     """The derived writes of one batch of entries. Call inside the index transaction."""
 
     conn: sqlite3.Connection

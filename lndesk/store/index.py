@@ -18,7 +18,7 @@ from lndesk.content import Content
 from lndesk.entry import Entry
 from lndesk.errors import IndexDamagedError
 from lndesk.store.bulk import insert_rows
-from lndesk.store.derive import Batch, NewEntry, plain_rows, write_plain
+from lndesk.store.derive import Derivation, NewEntry, plain_rows, write_plain
 from lndesk.store.migrations import migrate
 from lndesk.store.rules import (
     PAYLOAD_ABSENT,
@@ -116,9 +116,9 @@ class Index:
     def close(self) -> None:
         self.conn.close()
 
-    def derivation(self) -> Batch:
+    def derivation(self) -> Derivation:
         """A fresh derivation of payload-derived rows (:mod:`lndesk.store.derive`)."""
-        return Batch(self.conn, self._load_content)
+        return Derivation(self.conn, self._load_content)
 
     # --- meta ----------------------------------------------------------------
 
@@ -307,7 +307,7 @@ class Index:
         tombstoned: set[bytes] | None,
     ) -> list[tuple[int, bytes]]:
         """What the new entries ``items`` (their ``entries`` rows stored) change, in full."""
-        batch = Batch(self.conn, self._load_content)
+        batch = Derivation(self.conn, self._load_content)
         for item, row in zip(items, rows, strict=True):
             feed = row[0]
             named_later = (feed, item.entry.seq) in edited
