@@ -24,7 +24,7 @@ from lndesk.p2p.announce import decode_announcement
 from lndesk.p2p.catchup import CatchupFrames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.forks import ForksFrames, check_proof
-from lndesk.p2p.inbox import decode_notice
+from lndesk.p2p.inbox_notice import decode_notice
 from lndesk.p2p.profiles import ProfileFrames
 from lndesk.p2p.wire import Batch, FrameStream
 from lndesk.store.ingest import decode_batch, plan_batch

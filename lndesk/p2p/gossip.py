@@ -9,7 +9,7 @@ stream: gossip carries the head and, when small, its payload.
 GossipSub itself, as tuned for lndesk (heartbeat, queues, flood publish, message ids),
 is in ``lndesk.p2p.pubsub``.
 
-Inbox notices (``lndesk.p2p.inbox``) share this Pubsub: a host runs one GossipSub, so
+Inbox notices (``lndesk.p2p.inbox_notice``) share this Pubsub: a host runs one GossipSub, so
 ``HeadGossip`` also joins inbox topics (``watch_inbox``), validates their messages and
 hands the valid ones to ``on_notice``.
 
@@ -41,7 +41,7 @@ from lndesk.p2p.announce import (
     feed_topic,
 )
 from lndesk.p2p.config import Limits
-from lndesk.p2p.inbox import (
+from lndesk.p2p.inbox_notice import (
     InboxNotice,
     UnknownContentType,
     decode_notice,

@@ -51,7 +51,7 @@ from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, MAX_REFS, CatchupClient
 from lndesk.p2p.events import EventSink, NodeWarning
 from lndesk.p2p.fetch import MISSING, RefFetcher, missing_refs, ref_state
 from lndesk.p2p.gossip import HeadGossip
-from lndesk.p2p.inbox import InboxNotice
+from lndesk.p2p.inbox_notice import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import EntryRef, FeedSource
 from lndesk.p2p.profiles import ProfileClient

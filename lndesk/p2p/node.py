@@ -19,7 +19,7 @@ into the next one. Dialling, penalties and what is known of connected peers are
 :mod:`lndesk.p2p.peering`'s.
 
 Entries addressed to this node's owner, and entries that stored ones refer to, arrive
-outside of followed feeds (:mod:`lndesk.p2p.inboxes`): inbox notices on the inbox topics
+outside of followed feeds (:mod:`lndesk.p2p.inbox_delivery`): inbox notices on the inbox topics
 of the owner and of the followed feeds; inbox catch-up with each peer when it connects
 and with every anti-entropy round; and fetches of shared entries and reply parents.
 """
@@ -58,8 +58,8 @@ from lndesk.p2p.forks import FORKS_PROTOCOL, ForkChecks, ForkSource
 from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
 from lndesk.p2p.guard import guard_streams
 from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
-from lndesk.p2p.inbox import InboxNotice
-from lndesk.p2p.inboxes import Inboxes, Items
+from lndesk.p2p.inbox_delivery import Inboxes, Items
+from lndesk.p2p.inbox_notice import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.listen_port import fallback_message, listening_port, settle_port
 from lndesk.p2p.peerbook import PeerBook

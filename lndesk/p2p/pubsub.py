@@ -58,7 +58,7 @@ from lndesk.identity import blake2b_256
 from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, split_announcement
 from lndesk.p2p.config import Limits
 from lndesk.p2p.guard import OnMalformed, stream_failed
-from lndesk.p2p.inbox import MAX_NOTICE_SIZE, notice_id, split_notice
+from lndesk.p2p.inbox_notice import MAX_NOTICE_SIZE, notice_id, split_notice
 
 logger = logging.getLogger(__name__)
 

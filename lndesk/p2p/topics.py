@@ -1,7 +1,7 @@
 """What the two lndesk GossipSub messages share: topics named by a key, and their layout.
 
 Head announcements (:mod:`lndesk.p2p.announce`) go on a feed's topic and inbox notices
-(:mod:`lndesk.p2p.inbox`) on a person's inbox topic; both topics are a fixed prefix and
+(:mod:`lndesk.p2p.inbox_notice`) on a person's inbox topic; both topics are a fixed prefix and
 a key as 64 lowercase hex digits. Both messages are one deterministic CBOR map under a
 size cap, checked before anything is decoded (docs/protocol.md sections 21 and 28).
 """

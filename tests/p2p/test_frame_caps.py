@@ -21,7 +21,7 @@ from lndesk.p2p.frame_caps import (
     check_body,
     message_type,
 )
-from lndesk.p2p.inbox import split_notice
+from lndesk.p2p.inbox_notice import split_notice
 from tests.cbor_reference import head
 
 KEY = bytes(range(32))

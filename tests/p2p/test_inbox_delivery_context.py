@@ -14,7 +14,7 @@ from store_helpers import make_chain, make_identity
 from lndesk.app.feeds import StoreFeeds
 from lndesk.content import Post, Reply, Share, ref_of
 from lndesk.p2p.fetch import FetchReport
-from lndesk.p2p.inboxes import FETCH_PEERS, Inboxes, context_refs
+from lndesk.p2p.inbox_delivery import FETCH_PEERS, Inboxes, context_refs
 from lndesk.store.store import Store
 
 ANN, BOB, CY, ME = (make_identity(n) for n in (81, 82, 83, 84))

@@ -35,7 +35,7 @@ from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EntriesStored, PeerPenalised
 from lndesk.p2p.gossip import HeadGossip
 from lndesk.p2p.host import public_key_of
-from lndesk.p2p.inbox import (
+from lndesk.p2p.inbox_notice import (
     MAX_NOTICE_SIZE,
     InboxNotice,
     UnknownContentType,

@@ -19,7 +19,7 @@ from store_helpers import make_identity
 from lndesk.app.inbox_quota import DAY_MS, REQUEST_BYTES_PER_DAY, REQUESTS_PER_DAY, Quota
 from lndesk.content import Follow, Post
 from lndesk.identity import Identity
-from lndesk.p2p.inbox import decode_notice, encode_notice, inbox_topic
+from lndesk.p2p.inbox_notice import decode_notice, encode_notice, inbox_topic
 from lndesk.p2p.sync import SYNC_PROTOCOL
 from lndesk.p2p.wire import Done, FrameStream, Get, Have, Want
 from lndesk.store import views

@@ -26,7 +26,7 @@ from lndesk.p2p.catchup import (
     decode_catchup_body,
     encode_catchup_frame,
 )
-from lndesk.p2p.inbox import (
+from lndesk.p2p.inbox_notice import (
     MAX_NOTICE_SIZE,
     UnknownContentType,
     decode_notice,

@@ -30,7 +30,7 @@ from lndesk.content import MAX_MENTIONS, Post, Profile, Reply, Share, Unknown, e
 from lndesk.entry import Entry, create_entry
 from lndesk.identity import Identity, blake2b_256
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, MAX_CATCHUP_FRAME, MAX_REFS
-from lndesk.p2p.inbox import INBOX_TOPIC_PREFIX, MAX_NOTICE_SIZE, inbox_topic
+from lndesk.p2p.inbox_notice import INBOX_TOPIC_PREFIX, MAX_NOTICE_SIZE, inbox_topic
 from lndesk.p2p.profiles import MAX_PROFILE_FRAME, PROFILE_PROTOCOL_ID
 
 AddVector = Any
