@@ -1,4 +1,4 @@
-"""Live delivery: head announcements over GossipSub, one topic per feed.
+"""Live delivery over GossipSub: head announcements (one topic per feed) and inbox notices.
 
 A node subscribes to the topic of every feed it follows (and of its own). When a
 feed gets a new head, the node that has it announces it (``lndesk.p2p.announce``
@@ -10,7 +10,7 @@ GossipSub itself, as tuned for lndesk (heartbeat, queues, flood publish, message
 is in ``lndesk.p2p.pubsub``.
 
 Inbox notices (``lndesk.p2p.inbox_notice``) share this Pubsub: a host runs one GossipSub, so
-``HeadGossip`` also joins inbox topics (``watch_inbox``), validates their messages and
+``HeadAndNoticeGossip`` also joins inbox topics (``watch_inbox``), validates their messages and
 hands the valid ones to ``on_notice``.
 
 Malformed messages never raise out of the node: the message id function and the topic
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 # Where the network vectors (message_id, defined here once) and the benchmarks
 # (feed_topic) import them from.
-__all__ = ["HeadAnnouncement", "HeadGossip", "InboxNotice", "feed_topic", "message_id"]
+__all__ = ["HeadAnnouncement", "HeadAndNoticeGossip", "InboxNotice", "feed_topic", "message_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Decode(Protocol):
     def __call__(self, data: bytes, *, topic: str | None = None) -> Delivered: ...
 
 
-class HeadGossip:
+class HeadAndNoticeGossip:
     """Announce heads of feeds and receive the announcements of followed feeds; send and
     receive inbox notices on the inbox topics this node watches.
 
@@ -113,7 +113,7 @@ class HeadGossip:
     def pubsub(self) -> DeliveringPubsub:
         """The underlying Pubsub (for diagnostics and tests); only while running."""
         if self._pubsub is None:
-            raise RuntimeError("HeadGossip is not running")
+            raise RuntimeError("HeadAndNoticeGossip is not running")
         return self._pubsub
 
     @property

@@ -50,7 +50,7 @@ from lndesk.errors import (
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, MAX_REFS, CatchupClient
 from lndesk.p2p.events import EventSink, NodeWarning
 from lndesk.p2p.fetch import MISSING, RefFetcher, missing_refs, ref_state
-from lndesk.p2p.gossip import HeadGossip
+from lndesk.p2p.gossip import HeadAndNoticeGossip
 from lndesk.p2p.inbox_notice import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.ports import EntryRef, FeedSource
@@ -137,7 +137,7 @@ class Inboxes:
     def __init__(
         self,
         source: FeedSource,
-        gossip: HeadGossip,
+        gossip: HeadAndNoticeGossip,
         fetcher: RefFetcher,
         catchup: CatchupClient,
         *,

@@ -55,7 +55,7 @@ from lndesk.p2p.events import (
 )
 from lndesk.p2p.fetch import RefFetcher
 from lndesk.p2p.forks import FORKS_PROTOCOL, ForkChecks, ForkSource
-from lndesk.p2p.gossip import HeadAnnouncement, HeadGossip
+from lndesk.p2p.gossip import HeadAndNoticeGossip, HeadAnnouncement
 from lndesk.p2p.guard import guard_streams
 from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
 from lndesk.p2p.inbox_delivery import Inboxes, Items
@@ -113,7 +113,7 @@ class Node:
             newest_first=config.newest_first,
             on_stored=self._on_stored,
         )
-        self.gossip = HeadGossip(
+        self.gossip = HeadAndNoticeGossip(
             self.host,
             limits=config.limits,
             on_head=self._on_head,

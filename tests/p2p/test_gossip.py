@@ -36,7 +36,7 @@ from lndesk.p2p.announce import (
     feed_topic,
 )
 from lndesk.p2p.config import Limits
-from lndesk.p2p.gossip import HeadGossip
+from lndesk.p2p.gossip import HeadAndNoticeGossip
 from lndesk.p2p.pubsub import FORWARD_RATE, HEARTBEAT_SECONDS, message_id
 
 WAIT = 15.0
@@ -68,7 +68,7 @@ def make_chain(identity: Identity, count: int, text_size: int = 20) -> list[tupl
 class Node:
     host: Any
     identity: Identity
-    gossip: HeadGossip
+    gossip: HeadAndNoticeGossip
     heads: trio.MemoryReceiveChannel[tuple[ID, HeadAnnouncement]]
     invalid: trio.MemoryReceiveChannel[tuple[ID, str]]
 
@@ -91,7 +91,7 @@ class Node:
 
 @asynccontextmanager
 async def gossip_node(label: str, limits: Limits | None = None) -> AsyncIterator[Node]:
-    """A running host with HeadGossip; its identity is the host's key, as in the app."""
+    """A running host with HeadAndNoticeGossip; its identity is the host's key, as in the app."""
     seed = seed_for(label)
     heads_send, heads = trio.open_memory_channel[tuple[ID, HeadAnnouncement]](math.inf)
     invalid_send, invalid = trio.open_memory_channel[tuple[ID, str]](math.inf)
@@ -103,7 +103,9 @@ async def gossip_node(label: str, limits: Limits | None = None) -> AsyncIterator
         invalid_send.send_nowait((peer, reason))
 
     async with running_host(seed) as host:
-        gossip = HeadGossip(host, limits=limits or Limits(), on_head=on_head, on_invalid=on_invalid)
+        gossip = HeadAndNoticeGossip(
+            host, limits=limits or Limits(), on_head=on_head, on_invalid=on_invalid
+        )
         async with trio.open_nursery() as nursery:
             await nursery.start(gossip.run)
             yield Node(host, Identity(seed), gossip, heads, invalid)
@@ -132,7 +134,7 @@ async def assert_no_more_heads(node: Node) -> None:
 
 
 async def publish_raw(node: Node, topic: str, data: bytes) -> None:
-    """Publish bytes on a topic directly, bypassing HeadGossip.announce's checks."""
+    """Publish bytes on a topic directly, bypassing HeadAndNoticeGossip.announce's checks."""
     await node.gossip.pubsub.publish(topic, data)
 
 

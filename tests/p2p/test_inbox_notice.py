@@ -33,7 +33,7 @@ from lndesk.errors import ContentError, DecodeError, PayloadError, SignatureErro
 from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EntriesStored, PeerPenalised
-from lndesk.p2p.gossip import HeadGossip
+from lndesk.p2p.gossip import HeadAndNoticeGossip
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.inbox_notice import (
     MAX_NOTICE_SIZE,
@@ -141,7 +141,7 @@ def test_entries_that_address_no_one_or_unknown_types_are_refused() -> None:
 @dataclass
 class GossipNode:
     host: Any
-    gossip: HeadGossip
+    gossip: HeadAndNoticeGossip
     notices: trio.MemoryReceiveChannel[tuple[ID, InboxNotice]]
     invalid: trio.MemoryReceiveChannel[tuple[ID, str]]
     blocked: set[bytes] = field(default_factory=set)
@@ -172,7 +172,7 @@ async def gossip_node(label: str) -> AsyncIterator[GossipNode]:
         await notices_send.send((peer, notice))
 
     async with running_host(make_seed(label)) as host:
-        gossip = HeadGossip(
+        gossip = HeadAndNoticeGossip(
             host,
             limits=Limits(),
             on_head=on_head,
