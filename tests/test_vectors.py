@@ -39,7 +39,7 @@ from vector_reading import (
     sorted_maps,
 )
 
-from lndesk import canonical, errors
+from lndesk import backup, canonical, errors
 from lndesk.content import (
     encode_content,
     is_valid_tag,
@@ -501,7 +501,6 @@ def test_backup_file() -> None:
 
 
 def test_backup_file_module() -> None:
-    backup = pytest.importorskip("lndesk.backup")
     key_file, feed = hx(BACKUP["key_file"]), hx(BACKUP["feed"])
     items = [(hx(entry), b(payload)) for entry, payload in BACKUP["entries"]]
     data = hx(BACKUP["file"])

@@ -3,14 +3,9 @@ answer to "which stored entries are addressed to this key?"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from lndesk.content import Content, addressed_keys, encode_content, parse_content
 from lndesk.entry import Entry, create_entry, decode_entry
 from lndesk.identity import Identity
-from lndesk.store import views
 from lndesk.store.store import Store
 
 BASE_MS = 1_700_000_000_000
@@ -57,14 +52,6 @@ def reference_addressed_to(
                 found.append((entry.claimed_ms, entry.author, entry.seq, entry.id))
     found.sort(key=lambda item: (item[0], item[1], item[2]), reverse=True)
     return [(author, seq, entry_id) for _ms, author, seq, entry_id in found[:limit]]
-
-
-@pytest.fixture
-def addressed_index(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Use the store's ``views.addressed_to`` if it exists, the reference otherwise."""
-    if not hasattr(views, "addressed_to"):
-        monkeypatch.setattr(views, "addressed_to", reference_addressed_to, raising=False)
-    yield
 
 
 def entry_ref(entry: Entry) -> tuple[bytes, int, bytes]:

@@ -13,7 +13,7 @@ import cbor2
 import pytest
 import trio
 from conftest import running_host
-from inbox_helpers import addressed_index, entry_ref, held_ids, signed
+from inbox_helpers import entry_ref, held_ids, signed
 from libp2p.peer.peerinfo import PeerInfo
 from store_helpers import make_chain, make_identity, wire
 
@@ -40,9 +40,6 @@ from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
 from lndesk.p2p.sync import SYNC_PROTOCOL, SyncServer
 from lndesk.store.store import Store
-
-pytestmark = pytest.mark.usefixtures("addressed_index")
-__all__ = ["addressed_index"]
 
 WAIT = 15.0
 ANN, LEA, BO, CY = (make_identity(n) for n in (71, 72, 73, 74))

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import trio
-from inbox_helpers import addressed_index, entry_ref, held_ids, reference_addressed_to, signed
+from inbox_helpers import entry_ref, held_ids, reference_addressed_to, signed
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
 
@@ -20,10 +19,7 @@ from lndesk.content import Content, Follow, Post, Reply, Share, ref_of
 from lndesk.entry import Entry
 from lndesk.p2p.events import EntriesStored, PeerPenalised
 from lndesk.store import views
-from lndesk.store.store import now_ms
-
-pytestmark = pytest.mark.usefixtures("addressed_index")
-__all__ = ["addressed_index"]
+from lndesk.store.store import Store, now_ms
 
 WAIT = 20.0
 
@@ -247,10 +243,7 @@ async def test_a_blocked_feed_is_neither_served_stored_nor_kept_from_the_inbox(
 # --- the store's answer ------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not hasattr(views, "addressed_to"), reason="the store has no addressed_to")
 def test_store_addressed_to_agrees_with_the_reference(tmp_path: Path) -> None:
-    from lndesk.store.store import Store
-
     ann, lea, bo = make_identity(51), make_identity(52), make_identity(53)
     with Store(tmp_path / "s") as store:
         question = make_chain(ann, 1)[0][0]

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import trio
-from inbox_helpers import addressed_index, held_ids, signed
+from inbox_helpers import held_ids, signed
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_identity
 
@@ -23,9 +22,6 @@ from lndesk.p2p.inbox_notice import decode_notice, encode_notice, inbox_topic
 from lndesk.p2p.sync import SYNC_PROTOCOL
 from lndesk.p2p.wire import Done, FrameStream, Get, Have, Want
 from lndesk.store import views
-
-pytestmark = pytest.mark.usefixtures("addressed_index")
-__all__ = ["addressed_index"]
 
 SPAM_TEXT = "buy now " * 1875  # 15,000 bytes
 

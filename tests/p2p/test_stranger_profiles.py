@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trio
 from conftest import running_host
-from inbox_helpers import addressed_index, entry_ref, signed
+from inbox_helpers import entry_ref, signed
 from libp2p.peer.peerinfo import PeerInfo
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_identity
@@ -40,9 +40,6 @@ from lndesk.p2p.profiles import (
 )
 from lndesk.p2p.sessions import PeerMisbehaved
 from lndesk.store.store import Store
-
-pytestmark = pytest.mark.usefixtures("addressed_index")
-__all__ = ["addressed_index"]
 
 WAIT = 20.0
 AVATAR = b"\xff\xd8\xff" + b"\x00" * 20 + b"\xff\xd9"  # bytes only: nothing decodes them here
