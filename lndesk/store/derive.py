@@ -49,8 +49,8 @@ from lndesk.store.rules import (
     PAYLOAD_ABSENT,
     PAYLOAD_PURGED,
     ContentLoader,
-    Key,
     Row,
+    RowKey,
     addressed_kinds,
     entry_row,
     index_tags,
@@ -117,14 +117,14 @@ class Derivation:
 
     conn: sqlite3.Connection
     load: ContentLoader
-    contents: dict[Key, Content] = field(default_factory=dict)
-    new: set[Key] = field(default_factory=set)
-    fresh: list[tuple[Key, int, str]] = field(default_factory=list)
-    dirty_posts: set[Key] = field(default_factory=set)
-    dirty_lists: set[Key] = field(default_factory=set)
+    contents: dict[RowKey, Content] = field(default_factory=dict)
+    new: set[RowKey] = field(default_factory=set)
+    fresh: list[tuple[RowKey, int, str]] = field(default_factory=list)
+    dirty_posts: set[RowKey] = field(default_factory=set)
+    dirty_lists: set[RowKey] = field(default_factory=set)
     tombstones: list[tuple[int, int, bytes]] = field(default_factory=list)
-    deleted: set[Key] = field(default_factory=set)
-    purge: dict[Key, tuple[int, bytes]] = field(default_factory=dict)
+    deleted: set[RowKey] = field(default_factory=set)
+    purge: dict[RowKey, tuple[int, bytes]] = field(default_factory=dict)
     refs: list[tuple[bytes, str, int, int]] = field(default_factory=list)
     addressed: list[tuple[bytes, int, int, str]] = field(default_factory=list)
     claims: list[tuple[int, int, int, bytes]] = field(default_factory=list)
@@ -146,15 +146,15 @@ class Derivation:
         named_later: bool,
     ) -> None:
         """Record one new entry. ``named_later``: edits of it were stored before it."""
-        key = (feed, entry.seq)
-        self.new.add(key)
+        row_key = (feed, entry.seq)
+        self.new.add(row_key)
         if content is None:
             return
-        self.contents[key] = content
+        self.contents[row_key] = content
         if type(content) is Post and not content.mentions:  # most entries: be quick
-            self.fresh.append((key, entry.claimed_ms, entry.type))
+            self.fresh.append((row_key, entry.claimed_ms, entry.type))
             if named_later:
-                self.dirty_posts.add(key)
+                self.dirty_posts.add(row_key)
             return
         for addressee, kind in addressed_kinds(content, entry.author).items():
             self.addressed.append((addressee, feed, entry.seq, kind))
@@ -164,18 +164,18 @@ class Derivation:
                 if isinstance(content, Reply):
                     self.refs.append((content.root.id, "root", feed, entry.seq))
                     self.refs.append((content.parent.id, "parent", feed, entry.seq))
-                self.fresh.append((key, entry.claimed_ms, entry.type))
+                self.fresh.append((row_key, entry.claimed_ms, entry.type))
                 if named_later:
-                    self.dirty_posts.add(key)
+                    self.dirty_posts.add(row_key)
             case Share(ref=ref):
                 self.refs.append((ref.id, "share", feed, entry.seq))
-                self.fresh.append((key, entry.claimed_ms, entry.type))
+                self.fresh.append((row_key, entry.claimed_ms, entry.type))
             case Edit(ref=ref) if ref.author == own and ref.seq < entry.seq:
                 self.claims.append((feed, entry.seq, ref.seq, ref.id))
                 self.dirty_posts.add((feed, ref.seq))
             case ReadingList(of=None):
                 self.versions.append((feed, entry.seq, entry.seq, entry.id))
-                self.dirty_lists.add(key)
+                self.dirty_lists.add(row_key)
             case ReadingList(of=of) if of is not None and of.author == own and of.seq < entry.seq:
                 self.versions.append((feed, entry.seq, of.seq, of.id))
                 self.dirty_lists.add((feed, of.seq))
@@ -213,7 +213,7 @@ class Derivation:
 
     # --- tombstones -------------------------------------------------------------------
 
-    def apply_tombstones(self, earlier: Iterable[tuple[int, int]]) -> None:
+    def apply_tombstones(self, earlier: Iterable[RowKey]) -> None:
         """Delete what this batch's tombstones name, and ``earlier``: new entries that
         tombstones stored before name."""
         targets = [(feed, seq, entry_id) for feed, seq, entry_id in self.tombstones]
@@ -225,24 +225,24 @@ class Derivation:
             row = self._row(feed, seq)
             if row is None or row.id != entry_id or row.deleted:
                 continue
-            key = (feed, seq)
-            self.conn.execute("UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ?", key)
-            self.deleted.add(key)
-            self._drop(key, row)
+            row_key = (feed, seq)
+            self.conn.execute("UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ?", row_key)
+            self.deleted.add(row_key)
+            self._drop(row_key, row)
 
-    def forget(self, key: Key, row: Row) -> None:
+    def forget(self, row_key: RowKey, row: Row) -> None:
         """Drop a stored entry as if its author had deleted it: hidden, its payload and
         what that added gone, its record queued for purging (an expired inbox request,
         :mod:`lndesk.store.forget`)."""
         if row.deleted:
             return
-        self.conn.execute("UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ?", key)
-        self.deleted.add(key)
-        self._drop(key, row)
+        self.conn.execute("UPDATE entries SET deleted = 1 WHERE feed = ? AND seq = ?", row_key)
+        self.deleted.add(row_key)
+        self._drop(row_key, row)
 
-    def _drop(self, key: Key, row: Row) -> None:
+    def _drop(self, row_key: RowKey, row: Row) -> None:
         """Remove what ``row``'s payload added to the index, and queue its purge."""
-        feed, seq = key
+        feed, seq = row_key
         if row.type == TOMBSTONE:
             return  # a tombstone keeps its payload and its effect
         content = self.content_of(feed, row)
@@ -255,9 +255,9 @@ class Derivation:
         match content:
             case Reply(root=root, parent=parent):
                 for target, kind in ((root.id, "root"), (parent.id, "parent")):
-                    self._delete_ref(target, kind, key)
+                    self._delete_ref(target, kind, row_key)
             case Share(ref=ref):
-                self._delete_ref(ref.id, "share", key)
+                self._delete_ref(ref.id, "share", row_key)
                 self.text.remove(feed, seq, row.claimed_ms)
             case Edit(ref=ref):
                 self.conn.execute(
@@ -276,38 +276,38 @@ class Derivation:
             case _:
                 pass
         if row.type in ORIGINAL_TYPES:
-            self.dirty_posts.add(key)
+            self.dirty_posts.add(row_key)
         if row.payload_state != PAYLOAD_PURGED:
             self.conn.execute(
                 "UPDATE entries SET payload_state = ? WHERE feed = ? AND seq = ?",
                 (PAYLOAD_PURGED, feed, seq),
             )
             if row.payload_state != PAYLOAD_ABSENT:
-                self.purge[key] = (row.offset, row.id)
+                self.purge[row_key] = (row.offset, row.id)
 
-    def _delete_ref(self, target: bytes, kind: str, key: Key) -> None:
+    def _delete_ref(self, target: bytes, kind: str, row_key: RowKey) -> None:
         self.conn.execute(
             "DELETE FROM refs WHERE target = ? AND kind = ? AND feed = ? AND seq = ?",
-            (target, kind, *key),
+            (target, kind, *row_key),
         )
 
     # --- current versions -------------------------------------------------------------
 
     def settle(self) -> list[tuple[int, bytes]]:
         """Recompute what changed, index the new posts' text; return the purges."""
-        for key in sorted(self.dirty_posts):
-            self._settle_post(key)
-        for key in sorted(self.dirty_lists):
-            self._settle_list(key)
+        for row_key in sorted(self.dirty_posts):
+            self._settle_post(row_key)
+        for row_key in sorted(self.dirty_lists):
+            self._settle_list(row_key)
         documents = []
         tags: list[tuple[str, int, int]] = []
-        for key, claimed_ms, type_ in self.fresh:
-            if key in self.purge or (type_ in ORIGINAL_TYPES and key in self.dirty_posts):
+        for row_key, claimed_ms, type_ in self.fresh:
+            if row_key in self.purge or (type_ in ORIGINAL_TYPES and row_key in self.dirty_posts):
                 continue  # deleted, or settled above
-            content = self.contents[key]
-            tags += [(tag, *key) for tag in index_tags(content)]
+            content = self.contents[row_key]
+            tags += [(tag, *row_key) for tag in index_tags(content)]
             if type(content) is Post or has_document(content):
-                documents.append(Staged(*key, claimed_ms, key[1]))
+                documents.append(Staged(*row_key, claimed_ms, row_key[1]))
         self._add_tags(tags)
         self.text.add(documents)
         if self.purge:
@@ -316,35 +316,35 @@ class Derivation:
             )
         return list(self.purge.values())
 
-    def _settle_post(self, key: Key) -> None:
-        """Bring the current version of the post or reply at ``key`` up to date."""
-        feed, seq = key
+    def _settle_post(self, row_key: RowKey) -> None:
+        """Bring the current version of the post or reply at ``row_key`` up to date."""
+        feed, seq = row_key
         self._drop_dead_claims(
-            "SELECT edit_seq, ref_id FROM edit_claims WHERE feed = ? AND seq = ?", key
+            "SELECT edit_seq, ref_id FROM edit_claims WHERE feed = ? AND seq = ?", row_key
         )
         row = self._row(feed, seq)
         old = self.conn.execute(
-            "SELECT edit_seq FROM edits WHERE feed = ? AND seq = ?", key
+            "SELECT edit_seq FROM edits WHERE feed = ? AND seq = ?", row_key
         ).fetchone()
         was_live = (
             row is not None
-            and key not in self.new
+            and row_key not in self.new
             and row.type in ORIGINAL_TYPES
-            and (not row.deleted or key in self.deleted)
+            and (not row.deleted or row_key in self.deleted)
         )
         if was_live and row is not None:
             before = self._version(feed, old[0]) if old else row
-            self._remove_tags(index_tags(self.content_of(feed, before)), key)
+            self._remove_tags(index_tags(self.content_of(feed, before)), row_key)
             self.text.remove(feed, seq, row.claimed_ms)
         if row is None or row.deleted or row.type not in ORIGINAL_TYPES:
-            self.conn.execute("DELETE FROM edits WHERE feed = ? AND seq = ?", key)
+            self.conn.execute("DELETE FROM edits WHERE feed = ? AND seq = ?", row_key)
             return
         latest = self.conn.execute(
             "SELECT MAX(edit_seq) FROM edit_claims WHERE feed = ? AND seq = ? AND ref_id = ?",
             (feed, seq, row.id),
         ).fetchone()[0]
         if latest is None:
-            self.conn.execute("DELETE FROM edits WHERE feed = ? AND seq = ?", key)
+            self.conn.execute("DELETE FROM edits WHERE feed = ? AND seq = ?", row_key)
             current = self.content_of(feed, row)
         else:
             self.conn.execute(
@@ -356,14 +356,14 @@ class Derivation:
         if has_document(current):  # the text of the current version: the latest edit's
             self.text.add([Staged(feed, seq, row.claimed_ms, seq if latest is None else latest)])
 
-    def _settle_list(self, key: Key) -> None:
-        """Bring the reading list whose first version is at ``key`` up to date."""
-        feed, first_seq = key
+    def _settle_list(self, row_key: RowKey) -> None:
+        """Bring the reading list whose first version is at ``row_key`` up to date."""
+        feed, first_seq = row_key
         self._drop_dead_claims(
-            "SELECT seq, first_id FROM list_versions WHERE feed = ? AND first_seq = ?", key
+            "SELECT seq, first_id FROM list_versions WHERE feed = ? AND first_seq = ?", row_key
         )
         old = self.conn.execute(
-            "SELECT latest_seq FROM lists WHERE feed = ? AND first_seq = ?", key
+            "SELECT latest_seq FROM lists WHERE feed = ? AND first_seq = ?", row_key
         ).fetchone()
         if old is not None:
             shown = self._row(feed, old[0])
@@ -381,7 +381,7 @@ class Derivation:
         state = self._version(feed, latest) if latest is not None else None
         content = self.content_of(feed, state) if state is not None else None
         if state is None or not isinstance(content, ReadingList):
-            self.conn.execute("DELETE FROM lists WHERE feed = ? AND first_seq = ?", key)
+            self.conn.execute("DELETE FROM lists WHERE feed = ? AND first_seq = ?", row_key)
             return
         self.conn.execute(
             "INSERT OR REPLACE INTO lists(feed, first_seq, latest_seq, title) VALUES (?, ?, ?, ?)",
@@ -389,11 +389,11 @@ class Derivation:
         )
         self.text.add([Staged(feed, state.seq, state.claimed_ms, state.seq)])
 
-    def _drop_dead_claims(self, sql: str, key: Key) -> None:
+    def _drop_dead_claims(self, sql: str, row_key: RowKey) -> None:
         """Edits of a deleted post and updates of a deleted list go with it (their
         claimed original is named by a tombstone of the feed, stored or not)."""
-        feed = key[0]
-        for seq, ref_id in self.conn.execute(sql, key).fetchall():
+        feed = row_key[0]
+        for seq, ref_id in self.conn.execute(sql, row_key).fetchall():
             dead = self.conn.execute(
                 "SELECT 1 FROM refs WHERE target = ? AND kind = 'tombstone' AND feed = ?",
                 (ref_id, feed),
@@ -407,14 +407,14 @@ class Derivation:
     def content_of(self, feed: int, row: Row) -> Content | None:
         """The content of ``row``'s payload: from this batch, or read from the log (which
         still holds the payloads this batch deletes: purging comes after the commit)."""
-        key = (feed, row.seq)
-        if key in self.contents:
-            return self.contents[key]
-        if row.payload_state in (PAYLOAD_ABSENT, PAYLOAD_PURGED) and key not in self.purge:
+        row_key = (feed, row.seq)
+        if row_key in self.contents:
+            return self.contents[row_key]
+        if row.payload_state in (PAYLOAD_ABSENT, PAYLOAD_PURGED) and row_key not in self.purge:
             return None
         content = self.load(row.offset)
         if content is not None:
-            self.contents[key] = content
+            self.contents[row_key] = content
         return content
 
     def _row(self, feed: int, seq: int) -> Row | None:
@@ -428,8 +428,8 @@ class Derivation:
     def _add_tags(self, rows: list[tuple[str, int, int]]) -> None:
         add_tags(self.conn, rows)
 
-    def _remove_tags(self, tags: list[str], key: Key) -> None:
-        feed, seq = key
+    def _remove_tags(self, tags: list[str], row_key: RowKey) -> None:
+        feed, seq = row_key
         for tag in tags:
             gone = self.conn.execute(
                 "DELETE FROM tags WHERE tag = ? AND feed = ? AND seq = ?", (tag, feed, seq)

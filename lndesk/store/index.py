@@ -26,6 +26,7 @@ from lndesk.store.rules import (
     PAYLOAD_PRESENT,
     PAYLOAD_PURGED,
     ContentLoader,
+    RowKey,
 )
 
 __all__ = [
@@ -276,7 +277,7 @@ class Index:
         )
         # Feeds with entries above these stored first: edits or tombstones may name them.
         late = [feed for feed, seqs in touched.items() if max_before[feed] > min(seqs)]
-        edited: set[tuple[int, int]] = set()
+        edited: set[RowKey] = set()
         for feed in late:
             seqs = touched[feed]
             edited.update(
@@ -303,7 +304,7 @@ class Index:
         items: Sequence[IndexItem],
         rows: list[tuple[int, int, bytes, int, int, str, int, int]],
         late: list[int],
-        edited: set[tuple[int, int]],
+        edited: set[RowKey],
         tombstoned: set[bytes] | None,
     ) -> list[tuple[int, bytes]]:
         """What the new entries ``items`` (their ``entries`` rows stored) change, in full."""
@@ -313,7 +314,7 @@ class Index:
             named_later = (feed, item.entry.seq) in edited
             batch.add(feed, item.entry, item.content, self.feed_id, named_later=named_later)
         batch.write_claims()
-        earlier: list[tuple[int, int]] = []
+        earlier: list[RowKey] = []
         for feed in late:
             # Entries above these were stored first: one may be a tombstone naming them.
             earlier += [(feed, seq) for seq in self._tombstoned_new(feed, rows, tombstoned)]

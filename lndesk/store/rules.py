@@ -32,8 +32,9 @@ PAYLOAD_PURGED = 3
 """Absent because a tombstone deleted it (protocol 14.4): never asked for again."""
 ORIGINAL_TYPES = ("post", "reply")
 
-Key = tuple[int, int]
-"""(feed, seq) of an entry."""
+RowKey = tuple[int, int]
+"""(feed, seq) of an entry, ``feed`` being the ``feeds`` rowid: the index's row key. "Key"
+alone means a public key."""
 ContentLoader = Callable[[int], Content | None]
 """Reads and parses the payload of the log record at an offset (None: none usable)."""
 
