@@ -18,7 +18,6 @@ from store_helpers import (
     without_payloads,
 )
 
-import lndesk.store.store as store_module
 from lndesk import canonical
 from lndesk.content import MAX_TAG_CHARS, Post, Ref, Tombstone, Unknown, encode_content
 from lndesk.entry import MAX_ENTRY_SIZE
@@ -30,6 +29,7 @@ from lndesk.errors import (
     SignatureError,
     SizeError,
 )
+from lndesk.store import reading
 from lndesk.store.ingest import FUTURE_HOLD_MS, MAX_BATCH
 from lndesk.store.logfile import KIND_ENTRY, KIND_FORK_PROOF, Record
 from lndesk.store.store import IngestResult, Store
@@ -246,13 +246,13 @@ def test_future_entries_are_stored_held_and_shown_when_their_time_comes(
     assert heights(store) == (4, 4)
     assert [row.seq for row in store.feed_rows(KEY)] == [1, 2, 3, 4]
 
-    monkeypatch.setattr(store_module, "now_ms", lambda: now)
+    monkeypatch.setattr(reading, "now_ms", lambda: now)
     assert seqs(store.timeline(KEY)) == [2, 1]
     assert seqs(store.feed_entries(KEY)) == [2, 1]
-    monkeypatch.setattr(store_module, "now_ms", lambda: now + 2 * MINUTE_MS)
+    monkeypatch.setattr(reading, "now_ms", lambda: now + 2 * MINUTE_MS)
     assert seqs(store.timeline(KEY)) == [3, 2, 1]
     assert seqs(store.feed_entries(KEY)) == [3, 2, 1]
-    monkeypatch.setattr(store_module, "now_ms", lambda: now + 60 * MINUTE_MS)
+    monkeypatch.setattr(reading, "now_ms", lambda: now + 60 * MINUTE_MS)
     assert seqs(store.timeline(KEY)) == [4, 3, 2, 1]
 
 

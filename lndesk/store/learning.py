@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.shown import SHOWN_SQL, feed_id, feed_ids, marks, visible_until
-from lndesk.store.store import Store, StoredEntry
 
 _PAIRS = 200
 
 
-def within_two_hops(store: Store, own: bytes) -> frozenset[bytes]:
+def within_two_hops(store: StoreReader, own: bytes) -> frozenset[bytes]:
     """Everyone ``own`` follows, and everyone they follow (active follows only);
     never ``own`` itself."""
     me = feed_id(store, own)
@@ -29,7 +29,7 @@ def within_two_hops(store: Store, own: bytes) -> frozenset[bytes]:
     return frozenset(bytes(row[0]) for row in rows)
 
 
-def is_within_two_hops(store: Store, own: bytes, key: bytes) -> bool:
+def is_within_two_hops(store: StoreReader, own: bytes, key: bytes) -> bool:
     """Whether ``key`` is in :func:`within_two_hops` of ``own``, without building the
     set: a look-up by primary key for a direct follow, else one per feed ``own``
     follows."""
@@ -50,7 +50,7 @@ def is_within_two_hops(store: Store, own: bytes, key: bytes) -> bool:
 
 
 def addressed_to(
-    store: Store, key: bytes, *, since_ms: int = 0, limit: int = 500
+    store: StoreReader, key: bytes, *, since_ms: int = 0, limit: int = 500
 ) -> list[tuple[bytes, int, bytes]]:
     """(author, seq, id) of the stored entries addressed to ``key`` (protocol 10.10):
     replies to it, shares of its entries, mentions of it (edits too), none by ``key``
@@ -66,7 +66,9 @@ def addressed_to(
     return [(bytes(author), int(seq), bytes(entry_id)) for author, seq, entry_id in rows]
 
 
-def edit_seqs(store: Store, keys: Sequence[tuple[bytes, int]]) -> dict[tuple[bytes, int], int]:
+def edit_seqs(
+    store: StoreReader, keys: Sequence[tuple[bytes, int]]
+) -> dict[tuple[bytes, int], int]:
     """The seq of the current version (latest effective edit) of each (author, seq) given
     that was edited; entries never edited are left out. Reads no payload."""
     unique = list(dict.fromkeys(keys))
@@ -85,7 +87,7 @@ def edit_seqs(store: Store, keys: Sequence[tuple[bytes, int]]) -> dict[tuple[byt
 
 
 def current_versions(
-    store: Store, entries: Sequence[StoredEntry]
+    store: StoreReader, entries: Sequence[StoredEntry]
 ) -> dict[tuple[bytes, int], StoredEntry]:
     """The current version (latest effective edit, protocol 10.8) of each given post or
     reply that has one, by (author, seq); entries never edited are left out."""
@@ -98,7 +100,9 @@ def current_versions(
     return found
 
 
-def reading_lists(store: Store, authors: Iterable[bytes], *, limit: int = 500) -> list[StoredEntry]:
+def reading_lists(
+    store: StoreReader, authors: Iterable[bytes], *, limit: int = 500
+) -> list[StoredEntry]:
     """The current state (latest version) of every reading list by ``authors``, newest
     first by that version's claimed time."""
     ids = feed_ids(store, authors)
@@ -112,7 +116,7 @@ def reading_lists(store: Store, authors: Iterable[bytes], *, limit: int = 500) -
     return [store.load(row) for row in rows]
 
 
-def reading_list(store: Store, author: bytes, first_seq: int) -> StoredEntry | None:
+def reading_list(store: StoreReader, author: bytes, first_seq: int) -> StoredEntry | None:
     """The current state of ``author``'s reading list whose first version is at
     ``first_seq``; None if it is not stored, deleted, or not a list's first version."""
     rows = store.index.entry_rows(
@@ -124,7 +128,7 @@ def reading_list(store: Store, author: bytes, first_seq: int) -> StoredEntry | N
 
 
 def unread_by_author(
-    store: Store,
+    store: StoreReader,
     keys: Iterable[bytes],
     since_ms: Mapping[bytes, int],
     default_since_ms: int,
@@ -148,7 +152,7 @@ def unread_by_author(
     return counts
 
 
-def tag_counts(store: Store, own: bytes, limit: int = 100) -> list[tuple[str, int]]:
+def tag_counts(store: StoreReader, own: bytes, limit: int = 100) -> list[tuple[str, int]]:
     """The tags of the current versions of my posts and replies and those of everyone
     I follow, with how many carry each: most used first, then alphabetical."""
     me = feed_id(store, own)

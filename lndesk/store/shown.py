@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lndesk.store import store as store_module
+from lndesk.store import reading
 from lndesk.store.ingest import FUTURE_HOLD_MS
-from lndesk.store.store import Store
+from lndesk.store.reading import StoreReader
 
 SHOWN_TYPES = ("post", "reply", "share", "readinglist")
 _TYPES = ", ".join(f"'{t}'" for t in SHOWN_TYPES)
@@ -26,12 +26,12 @@ cursor, an inbox's table): "not in the future" alone would walk every entry by t
 
 
 def visible_until() -> int:
-    """Entries claimed later than this are held back (read through the store module, so
-    every list and the store agree on "now")."""
-    return store_module.now_ms() + FUTURE_HOLD_MS
+    """Entries claimed later than this are held back (the clock is read through the
+    reading module, so every list and the store agree on "now")."""
+    return reading.now_ms() + FUTURE_HOLD_MS
 
 
-def feed_ids(store: Store, keys: Iterable[bytes]) -> list[int]:
+def feed_ids(store: StoreReader, keys: Iterable[bytes]) -> list[int]:
     """The index's feed numbers of those keys it knows (unknown keys are left out)."""
     ids = []
     for key in keys:
@@ -41,7 +41,7 @@ def feed_ids(store: Store, keys: Iterable[bytes]) -> list[int]:
     return ids
 
 
-def feed_id(store: Store, key: bytes) -> int:
+def feed_id(store: StoreReader, key: bytes) -> int:
     """The feed number of ``key``, or -1 (which no entry has) if it is not known."""
     found = feed_ids(store, [key])
     return found[0] if found else -1

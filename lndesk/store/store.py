@@ -60,7 +60,9 @@ from lndesk.store.readonly import index_salvaged, open_index_read_only
 from lndesk.store.records import index_item
 from lndesk.store.recovery import catch_up, index_log
 from lndesk.store.refs import already_deleted, check_own_refs
+from lndesk.store.shown import visible_until
 from lndesk.store.space import DiskSpace, FreeSpace, free_bytes
+from lndesk.store.views import NEWEST, TIMELINE, ListQuery, page
 
 log = logging.getLogger(__name__)
 
@@ -559,10 +561,7 @@ class Store(StoreReader):
         Page with ``older_than`` (the last entry of the previous page); ``before_ms`` jumps
         to a point in time.
         """
-        # One definition of the timeline, shared with the app's lists (views builds on
-        # this module, hence the import here).
-        from lndesk.store.views import NEWEST, TIMELINE, ListQuery, page  # noqa: PLC0415
-
+        # One definition of the timeline, shared with the app's lists.
         cursor = NEWEST
         if before_ms is not None:
             cursor = (before_ms, -1, -1)
@@ -575,7 +574,7 @@ class Store(StoreReader):
     ) -> list[StoredEntry]:
         """One feed's entries, newest first; future-dated ones held back as in the timeline."""
         before = before_seq if before_seq is not None else 2**63 - 1
-        rows = self.index.feed_entries(key, limit, before, now_ms() + FUTURE_HOLD_MS)
+        rows = self.index.feed_entries(key, limit, before, visible_until())
         return self.load_listed(rows)
 
     def forget(self, key: bytes, seqs: Sequence[int]) -> None:

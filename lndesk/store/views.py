@@ -29,8 +29,8 @@ from lndesk.store.learning import (
     unread_by_author,
     within_two_hops,
 )
+from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.shown import SHOWN_SQL, SHOWN_TYPES, feed_id, feed_ids, marks, visible_until
-from lndesk.store.store import Store, StoredEntry
 
 __all__ = [
     "AUTHOR",
@@ -108,7 +108,7 @@ class ListQuery:
     author: bytes = b""
 
 
-def _where(store: Store, query: ListQuery) -> tuple[str, list[object]]:
+def _where(store: StoreReader, query: ListQuery) -> tuple[str, list[object]]:
     own_id = feed_id(store, query.own)
     where = SHOWN_SQL
     params: list[object] = [visible_until()]
@@ -165,7 +165,7 @@ def _index_tag(tag: str) -> str:
         return tag
 
 
-def page(store: Store, query: ListQuery, older_than: Cursor, limit: int) -> list[StoredEntry]:
+def page(store: StoreReader, query: ListQuery, older_than: Cursor, limit: int) -> list[StoredEntry]:
     """Up to ``limit`` entries of the list strictly older than ``older_than``."""
     where, params = _where(store, query)
     rows = store.index.entry_rows(
@@ -177,7 +177,7 @@ def page(store: Store, query: ListQuery, older_than: Cursor, limit: int) -> list
     return store.load_listed(rows)
 
 
-def window(store: Store, query: ListQuery, down_to: Cursor, limit: int) -> list[EntryRow]:
+def window(store: StoreReader, query: ListQuery, down_to: Cursor, limit: int) -> list[EntryRow]:
     """Index rows of the list from the newest down to ``down_to`` (inclusive), newest first."""
     where, params = _where(store, query)
     return store.index.entry_rows(
@@ -188,7 +188,9 @@ def window(store: Store, query: ListQuery, down_to: Cursor, limit: int) -> list[
     )
 
 
-def count_newer(store: Store, query: ListQuery, than_ms: int, cap: int, exclude: bytes) -> int:
+def count_newer(
+    store: StoreReader, query: ListQuery, than_ms: int, cap: int, exclude: bytes
+) -> int:
     """How many entries of the list (not by ``exclude``) are newer than ``than_ms``, up to cap."""
     where, params = _where(store, query)
     sql = (
@@ -199,7 +201,7 @@ def count_newer(store: Store, query: ListQuery, than_ms: int, cap: int, exclude:
     return int(row.fetchone()[0])
 
 
-def load_keys(store: Store, keys: Sequence[tuple[bytes, int]]) -> list[StoredEntry]:
+def load_keys(store: StoreReader, keys: Sequence[tuple[bytes, int]]) -> list[StoredEntry]:
     """The stored entries at (author, seq), in the order given; missing ones left out."""
     found = []
     for key, seq in keys:
@@ -208,11 +210,13 @@ def load_keys(store: Store, keys: Sequence[tuple[bytes, int]]) -> list[StoredEnt
     return found
 
 
-def load_rows(store: Store, rows: Sequence[EntryRow]) -> list[StoredEntry]:
+def load_rows(store: StoreReader, rows: Sequence[EntryRow]) -> list[StoredEntry]:
     return store.load_listed(rows)
 
 
-def thread(store: Store, root: tuple[bytes, int], root_id: bytes, limit: int) -> list[StoredEntry]:
+def thread(
+    store: StoreReader, root: tuple[bytes, int], root_id: bytes, limit: int
+) -> list[StoredEntry]:
     """A thread's root (if stored) and every stored reply under it, oldest first."""
     found = [e for e in load_keys(store, [root]) if e.entry.id == root_id]
     rows = store.index.entry_rows(
@@ -225,7 +229,7 @@ def thread(store: Store, root: tuple[bytes, int], root_id: bytes, limit: int) ->
     return found + store.load_listed(rows)
 
 
-def reply_count(store: Store, entry_id: bytes) -> int:
+def reply_count(store: StoreReader, entry_id: bytes) -> int:
     row = store.index.conn.execute(
         "SELECT COUNT(*) FROM refs r JOIN entries e ON e.feed = r.feed AND e.seq = r.seq "
         "WHERE r.target = ? AND r.kind = 'parent' AND e.deleted = 0",
@@ -234,7 +238,7 @@ def reply_count(store: Store, entry_id: bytes) -> int:
     return int(row[0])
 
 
-def last_post_ms(store: Store, key: bytes) -> int | None:
+def last_post_ms(store: StoreReader, key: bytes) -> int | None:
     """When the newest stored post (post, reply, share, reading list) of ``key`` claims
     to be from."""
     types = ", ".join(f"'{t}'" for t in SHOWN_TYPES)
@@ -247,13 +251,13 @@ def last_post_ms(store: Store, key: bytes) -> int | None:
     return None if row is None else int(row[0])
 
 
-def profile_seq(store: Store, key: bytes) -> int:
+def profile_seq(store: StoreReader, key: bytes) -> int:
     """The seq of the entry that set ``key``'s current profile (0: none stored)."""
     row = store.index.conn.execute("SELECT profile_seq FROM feeds WHERE key = ?", (key,)).fetchone()
     return 0 if row is None or not row[0] else int(row[0])
 
 
-def profile_entry(store: Store, key: bytes) -> StoredEntry | None:
+def profile_entry(store: StoreReader, key: bytes) -> StoredEntry | None:
     """The entry that set ``key``'s current profile (name, bio, avatar), if stored."""
     seq = profile_seq(store, key)
     found = load_keys(store, [(key, seq)]) if seq else []
