@@ -22,25 +22,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import trio
 from libp2p.custom_types import TProtocol
 
-from lndesk.entry import decode_entry
-from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
+from lndesk.errors import ProtocolError
 from lndesk.p2p.admission import Admission, charge_served, charge_want
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EventSink, FeedForked, FeedSynced, HolderProven, SyncProgress
+from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
-from lndesk.p2p.holders import ServedReports, WantRate, prove_holder
-from lndesk.p2p.holes import HoleAsks, hole_runs
-from lndesk.p2p.ingest import ingest_reported
-from lndesk.p2p.offload import checked_items
-from lndesk.p2p.ports import FeedSource, Held
+from lndesk.p2p.holders import ServedReports, WantRate
+from lndesk.p2p.holes import HoleAsks
+from lndesk.p2p.ports import FeedSource
+from lndesk.p2p.read_feed import missing_runs, plan_windows
+from lndesk.p2p.read_states import OnStored, ReadContext, check_range
+from lndesk.p2p.reader import FeedLocks, SessionRead
 from lndesk.p2p.sessions import (
     Penalise,
     ServerSessions,
@@ -63,6 +62,18 @@ from lndesk.p2p.wire import (
     Want,
 )
 
+__all__ = [
+    "SYNC_PROTOCOL",
+    "OnStored",
+    "SyncClient",
+    "SyncServer",
+    "check_range",
+    "exchange_want",
+    "missing_runs",
+    "plan_windows",
+    "receive_reply",
+]
+
 logger = logging.getLogger(__name__)
 
 SYNC_PROTOCOL = TProtocol(PROTOCOL_ID)
@@ -70,49 +81,11 @@ WANT_STEP = 200
 """Feeds of a ``want`` looked up in the store between two yields to other tasks (a
 5,000-feed want holds the thread for tens of milliseconds at a time, not for 0.3 s)."""
 
-OnStored = Callable[[Any, bytes, Sequence[tuple[bytes, bytes | None]]], None]
-"""Called with the peer, the feed and the items of a batch of which entries were stored
-(the node looks in them for shared entries and reply parents it lacks)."""
-
 
 @dataclass(slots=True)
 class SessionReport:
     stored: int = 0
     feeds: int = 0
-
-
-def missing_runs(first: int, last: int, held: set[int]) -> list[tuple[int, int]]:
-    """Ascending runs of the seqs in first..last that are not in ``held``."""
-    runs: list[tuple[int, int]] = []
-    start: int | None = None
-    for seq in range(first, last + 1):
-        if seq in held:
-            if start is not None:
-                runs.append((start, seq - 1))
-                start = None
-        elif start is None:
-            start = seq
-    if start is not None:
-        runs.append((start, last))
-    return runs
-
-
-def plan_windows(
-    height: int, target: int, window: int, *, newest_first: bool
-) -> Iterator[tuple[int, int]]:
-    """Windows of at most ``window`` seqs covering height+1..target, in fetch order."""
-    if newest_first:
-        hi = target
-        while hi > height:
-            lo = max(height + 1, hi - window + 1)
-            yield lo, hi
-            hi = lo - 1
-    else:
-        lo = height + 1
-        while lo <= target:
-            hi = min(target, lo + window - 1)
-            yield lo, hi
-            lo = hi + 1
 
 
 class SyncServer:
@@ -258,7 +231,7 @@ class SyncClient:
         self._key_of = key_of
         self.newest_first = newest_first
         self._on_stored = on_stored
-        self._feed_locks: defaultdict[bytes, trio.Lock] = defaultdict(trio.Lock)
+        self._feed_locks = FeedLocks()
         self._hole_asks = HoleAsks()
 
     async def sync_with(self, peer: Any, feeds: Sequence[bytes] | None = None) -> SessionReport:
@@ -280,163 +253,23 @@ class SyncClient:
             self.host, peer, SYNC_PROTOCOL, protocol="sync", penalise=self._penalise
         ) as stream:
             frames = FrameStream(stream, self.limits.max_frame, READER_RECEIVES)
-            for offer in await exchange_want(frames, self.source, feeds, self.limits):
-                report.stored += await self._fetch_feed(peer, frames, offer)
-                report.feeds += 1
+            offers = await exchange_want(frames, self.source, feeds, self.limits)
+            ctx = ReadContext(self.source, self._events, peer, self._key_of(peer), self._on_stored)
+            read = SessionRead(
+                ctx,
+                self.limits,
+                offers,
+                locks=self._feed_locks,
+                hole_asks=self._hole_asks,
+                newest_first=self.newest_first,
+            )
 
-    async def _fetch_feed(self, peer: Any, frames: FrameStream, offer: FeedHave) -> int:
-        key = offer.key
-        async with self._feed_locks[key]:
-            held = self.source.held(key)
-            stored = 0
-            # Holes this server did not just leave: it would not fill them now.
-            holes = hole_runs(self.source, offer, self.limits)
-            if held.forked_at is None and offer.max_seq > held.height:
-                # Newest first asks one batch at a time, so the first batch that arrives
-                # holds the newest entries; oldest first asks for long ranges.
-                newest_first = (
-                    self.newest_first and offer.max_seq - held.height > self.limits.batch_entries
-                )
-                size = self.limits.batch_entries if newest_first else self.limits.request_entries
-                windows = plan_windows(held.height, offer.max_seq, size, newest_first=newest_first)
-                for lo, hi in windows:
-                    have = self.source.stored_seqs(key, lo, hi)
-                    runs = missing_runs(lo, hi, have)
-                    if newest_first:
-                        runs.reverse()
-                    for first, last in runs:
-                        got, frozen = await self._fetch_run(peer, frames, key, first, last, offer)
-                        stored += got
-                        if frozen:
-                            break
-                    else:
-                        continue
-                    break
-            if holes and self.source.held(key).forked_at is None:
-                stored += await self._fill_holes(peer, frames, offer, holes)
-            held = self.source.held(key)
-        peer_key = self._key_of(peer)
-        if peer_key is not None:
-            self._events(FeedSynced(peer_key, key, offer.height, offer.max_seq, held.height))
-            if key == self.source.own_key() and 0 < offer.height <= held.height:
-                await prove_holder(
-                    frames,
-                    self.source,
-                    offer,
-                    self.limits.session_timeout,
-                    lambda height: self._events(HolderProven(peer_key, key, height)),
-                )
-        return stored
+            async def receive() -> Message:
+                return await receive_reply(frames, self.limits)
 
-    async def _fetch_run(  # noqa: PLR0917 - private; every argument is needed
-        self, peer: Any, frames: FrameStream, key: bytes, first: int, last: int, offer: FeedHave
-    ) -> tuple[int, bool]:
-        """Fetch first..last; returns (entries stored, whether the feed is now frozen).
-
-        A run that does not link to the entry stored before it means either a lying peer
-        or an author who forked their log. The peer gets one chance to prove the fork:
-        its own entry at the seq where the chains meet. Two validly signed entries at one
-        seq are a proof, kept by the store (the feed is frozen there); anything else and
-        the peer is penalised.
-        """
-        await frames.send(Get(key, first, last))
-        stored = 0
-        received = 0
-        frozen = False
-        suspect: int | None = None
-        peer_key = self._key_of(peer)
-        while True:
-            message = await receive_reply(frames, self.limits)
-            if isinstance(message, Done):
-                if suspect is not None:
-                    frozen = await self._check_fork(frames, key, suspect)
-                if not received:
-                    if first <= offer.height:
-                        raise ProtocolError(
-                            f"the peer said it holds entries 1..{offer.height} but sent none of "
-                            f"{first}..{last}"
-                        )
-                    # Above its contiguous height a peer may hold nothing of a range; do
-                    # not walk down a long sparse claim window by window.
-                    return stored, True
-                return stored, frozen
-            if isinstance(message, Error):
-                raise SessionRefused(
-                    f"the peer ended the session: {message.code}: {message.message}"
-                )
-            if not isinstance(message, Batch) or message.feed != key:
-                raise ProtocolError("expected a batch of the requested feed")
-            check_range(message.items, first, last)
-            received += len(message.items)
-            if not frozen and suspect is None:
-                try:
-                    items = await checked_items(key, message.items)
-                    outcome = ingest_reported(
-                        self.source, self._events, key, items, via="sync", peer=peer_key
-                    )
-                except ForkedFeedError:
-                    frozen = True
-                except ChainError:
-                    suspect = self._meeting_point(key, message.items)
-                    if suspect is None:
-                        raise
-                else:
-                    stored += outcome.stored + outcome.filled
-                    frozen = outcome.fork_at is not None
-                    if (outcome.stored or outcome.filled) and self._on_stored is not None:
-                        self._on_stored(peer, key, message.items)
-            held = self.source.held(key)
-            await frames.send(Ack(held.height))
-            if peer_key is not None:
-                self._events(SyncProgress(peer_key, key, _progress(held), offer.max_seq))
-
-    async def _fill_holes(
-        self, peer: Any, frames: FrameStream, offer: FeedHave, runs: list[tuple[int, int]]
-    ) -> int:
-        """Ask for held entries whose payloads are missing (lndesk.p2p.holes)."""
-        if not self._hole_asks.worth_asking(peer, offer, runs):
-            return 0
-        filled = 0
-        for first, last in runs:
-            got, stop = await self._fetch_run(peer, frames, offer.key, first, last, offer)
-            filled += got
-            if stop:
-                break
-        self._hole_asks.note(peer, offer, runs, filled)
-        return filled
-
-    def _meeting_point(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> int | None:
-        """The stored seq just before a batch that failed to link to it, if there is one.
-
-        Only a run of the right author's entries that fails to meet ours can be the
-        other branch of a fork; anything else is simply false.
-        """
-        entries = [decode_entry(raw) for raw, _ in items]
-        if any(entry.author != key for entry in entries):
-            return None
-        seq = entries[0].seq
-        if seq > 1 and self.source.stored_seqs(key, seq - 1, seq - 1):
-            return seq - 1
-        return None
-
-    async def _check_fork(self, frames: FrameStream, key: bytes, seq: int) -> bool:
-        """Ask for the peer's entry at ``seq``; True if it proves a fork."""
-        await frames.send(Get(key, seq, seq))
-        proof: tuple[tuple[bytes, bytes | None], ...] = ()
-        while True:
-            message = await receive_reply(frames, self.limits)
-            if isinstance(message, Done):
-                break
-            if not isinstance(message, Batch) or message.feed != key or proof:
-                raise ProtocolError("expected one entry as proof of a fork")
-            proof = message.items
-            await frames.send(Ack(self.source.held(key).height))
-        if len(proof) == 1:
-            outcome = self.source.ingest(key, proof)
-            if outcome.fork_at is not None:
-                self._events(FeedForked(key, outcome.fork_at))
-                return True
-        raise ChainError(f"the peer's entries of feed {key.hex()[:8]} do not link to ours")
+            await read.run(frames.send, frames.flush, receive)
+            report.stored += read.stored
+            report.feeds += read.feeds
 
 
 async def exchange_want(
@@ -461,21 +294,3 @@ async def receive_reply(frames: FrameStream, limits: Limits) -> Message:
     return await receive_within(
         frames, limits.session_timeout, "the peer closed the sync stream early"
     )
-
-
-def check_range(items: Sequence[tuple[bytes, bytes | None]], first: int, last: int) -> None:
-    """A batch's first and last entries must lie inside the range asked for.
-
-    That the entries between them are consecutive and ascending is a link rule of the
-    batch (``ChainError`` when it is ingested), not a rule of the sync protocol.
-    """
-    for raw in (items[0][0], items[-1][0]):
-        seq = decode_entry(raw).seq
-        if not first <= seq <= last:
-            raise ProtocolError(
-                f"a batch holds entry {seq}, outside the range {first}..{last} asked for"
-            )
-
-
-def _progress(held: Held) -> int:
-    return held.max_seq if held.height == held.max_seq else held.height
