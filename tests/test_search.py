@@ -22,6 +22,7 @@ from lndesk.content import (
     Tombstone,
     ref_of,
 )
+from lndesk.entry_refs import PostKey
 from lndesk.errors import UsageError
 from lndesk.store.search import MAX_TERMS, SearchHit, SearchQuery, match_expression, search
 from lndesk.store.store import Store
@@ -31,7 +32,7 @@ BEN = make_identity(42)
 HOUR = 3_600_000
 
 
-def found(store: Store, text: str = "", **filters: object) -> list[tuple[bytes, int]]:
+def found(store: Store, text: str = "", **filters: object) -> list[PostKey]:
     hits = search(store, SearchQuery(text, **filters), 50)  # type: ignore[arg-type]
     return [(hit.entry.entry.author, hit.entry.entry.seq) for hit in hits]
 

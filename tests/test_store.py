@@ -24,6 +24,7 @@ from store_helpers import (
 
 import lndesk.store.store as store_module
 from lndesk.content import Follow, Post, Profile, Ref, Tombstone, Unfollow, encode_content
+from lndesk.entry_refs import PostKey
 from lndesk.errors import (
     ContentError,
     ForkedFeedError,
@@ -42,7 +43,7 @@ DAVE = make_identity(4)
 ERIN = make_identity(5)
 
 
-def authors_and_seqs(items) -> list[tuple[bytes, int]]:
+def authors_and_seqs(items) -> list[PostKey]:
     return [(item.entry.author, item.entry.seq) for item in items]
 
 

@@ -32,6 +32,7 @@ from lndesk.content import (
     ref_of,
 )
 from lndesk.entry import Entry, create_entry
+from lndesk.entry_refs import PostKey
 from lndesk.errors import ContentError
 from lndesk.identity import Identity
 from lndesk.store import views
@@ -75,11 +76,11 @@ class Author:
             store.ingest(self.key, [(entry.raw, payload)])
 
 
-def shown(items: Iterable[StoredEntry]) -> list[tuple[bytes, int]]:
+def shown(items: Iterable[StoredEntry]) -> list[PostKey]:
     return [(item.entry.author, item.entry.seq) for item in items]
 
 
-def listing(store: Store, kind: str, **extra: object) -> list[tuple[bytes, int]]:
+def listing(store: Store, kind: str, **extra: object) -> list[PostKey]:
     query = views.ListQuery(kind, ME.public_key, **extra)  # type: ignore[arg-type]
     return shown(views.page(store, query, views.NEWEST, 100))
 

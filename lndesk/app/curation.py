@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lndesk.app.desk_events import AnyEvent, LocalChanged
 from lndesk.app.items import AuthorItem, ListEntry, PostItem, SearchResult, SearchResults
 from lndesk.content import ListItem, ReadingList, Ref
+from lndesk.entry_refs import PostKey
 from lndesk.errors import UsageError
 from lndesk.keytext import key_to_text
 from lndesk.store import views
@@ -37,7 +38,7 @@ class CurationMixin:
         _emit: Callable[[AnyEvent], None]
 
         def _items(self, stored: Sequence[StoredEntry]) -> list[PostItem]: ...
-        def find(self, key: tuple[bytes, int]) -> StoredEntry: ...
+        def find(self, key: PostKey) -> StoredEntry: ...
         def author(self, key: bytes) -> AuthorItem: ...
         async def _publish(self, action: Callable[[Service], Any]) -> Any: ...
 
@@ -45,7 +46,7 @@ class CurationMixin:
 
     async def edit(
         self,
-        key: tuple[bytes, int],
+        key: PostKey,
         text: str,
         tags: Sequence[str] = (),
         links: Sequence[str] = (),
@@ -71,7 +72,7 @@ class CurationMixin:
         self,
         title: str,
         items: Sequence[ListEntry],
-        of: tuple[bytes, int] | None = None,
+        of: PostKey | None = None,
     ) -> int:
         """Publish a new reading list, or (``of``: its first version) its new state."""
         content_items = tuple(_list_item(item) for item in items)
@@ -80,7 +81,7 @@ class CurationMixin:
         self._emit(LocalChanged("lists"))
         return int(entry.seq)
 
-    async def add_to_list(self, of: tuple[bytes, int], target: tuple[bytes, int]) -> int:
+    async def add_to_list(self, of: PostKey, target: PostKey) -> int:
         """Append the post ``target`` to my reading list ``of`` (a new state of the list)."""
         first = self.find(of)
         current = views.reading_list(self.service.store, first.entry.author, first.entry.seq)

@@ -33,6 +33,7 @@ from lndesk.app.local import LocalState
 from lndesk.app.restore import RestoreStatus, confirm_own_log, restore_status
 from lndesk.app.service import Service
 from lndesk.content import Profile, ReadingList, Reply, Share, Tombstone, ref_of
+from lndesk.entry_refs import PostKey
 from lndesk.errors import ContentError, UsageError
 from lndesk.keyfile import is_sealed, read_key_file
 from lndesk.keytext import key_to_link, key_to_text, parse_key_or_link
@@ -66,7 +67,7 @@ HOLDERS_CHECK_DELAYS = (1.0, 5.0)
 class Refresh:
     """What a list holds now from its newest entry down to a cursor."""
 
-    keys: list[tuple[bytes, int]]
+    keys: list[PostKey]
     new: list[PostItem]
     """Items for the keys the caller did not know yet."""
     changed: list[PostItem]
@@ -277,7 +278,7 @@ class Desk(CurationMixin, NetworkMixin):
         self,
         kind: str,
         down_to: tuple[int, int, int] | None,
-        known: dict[tuple[bytes, int], PostItem],
+        known: dict[PostKey, PostItem],
         limit: int = WINDOW_CAP,
         root: tuple[bytes, int, bytes] | None = None,
     ) -> Refresh:
@@ -374,7 +375,7 @@ class Desk(CurationMixin, NetworkMixin):
             self.local.clear_read_marks()
             self._emit(LocalChanged("read"))
 
-    def find(self, key: tuple[bytes, int]) -> StoredEntry:
+    def find(self, key: PostKey) -> StoredEntry:
         found = views.load_keys(self.store, [key])
         if not found or found[0].deleted:
             raise UsageError("that post is no longer stored here")
@@ -418,7 +419,7 @@ class Desk(CurationMixin, NetworkMixin):
 
     async def reply(
         self,
-        parent: tuple[bytes, int],
+        parent: PostKey,
         text: str,
         tags: Sequence[str] = (),
         links: Sequence[str] = (),
@@ -427,12 +428,12 @@ class Desk(CurationMixin, NetworkMixin):
         entry = await self._publish(lambda s: s.reply(target, text, tags, links))
         return int(entry.seq)
 
-    async def share(self, target: tuple[bytes, int], comment: str = "") -> int:
+    async def share(self, target: PostKey, comment: str = "") -> int:
         stored = self.find(target)
         entry = await self._publish(lambda s: s.publish(Share(ref_of(stored.entry), comment)))
         return int(entry.seq)
 
-    async def delete(self, target: tuple[bytes, int]) -> None:
+    async def delete(self, target: PostKey) -> None:
         stored = self.find(target)
         if stored.entry.author != self.own:
             raise ContentError("you can only delete your own posts")
@@ -467,7 +468,7 @@ class Desk(CurationMixin, NetworkMixin):
         self.local.set_muted(key, on, now_ms())
         self._emit(LocalChanged("muted"))
 
-    def set_bookmark(self, key: tuple[bytes, int], on: bool) -> None:
+    def set_bookmark(self, key: PostKey, on: bool) -> None:
         self.local.set_bookmark(key[0], key[1], on, now_ms())
         self._emit(LocalChanged("bookmarks"))
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from lndesk.app.restore import RestoreStatus
 from lndesk.content import Edit, Post, ReadingList, Reply, Share
+from lndesk.entry_refs import PostKey
 from lndesk.keytext import short_key
 from lndesk.names import display_name
 from lndesk.store.store import StoredEntry
@@ -88,7 +89,7 @@ class PostItem:
     """When ``author_name`` is my nickname for the author: the name they chose (cleaned)."""
 
     @property
-    def key(self) -> tuple[bytes, int]:
+    def key(self) -> PostKey:
         return (self.author, self.seq)
 
     @property

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from shlex import quote
 
+from lndesk.entry_refs import PostKey
 from lndesk.errors import StoreError
 from lndesk.store.schema_version import apply_migrations
 
@@ -103,7 +104,7 @@ class LocalState:
         else:
             self.conn.execute("DELETE FROM bookmarks WHERE author=? AND seq=?", (author, seq))
 
-    def bookmarks(self) -> list[tuple[bytes, int]]:
+    def bookmarks(self) -> list[PostKey]:
         """Bookmarked (author, seq), most recently bookmarked first."""
         rows = self.conn.execute("SELECT author, seq FROM bookmarks ORDER BY added_ms DESC")
         return [(bytes(a), int(s)) for a, s in rows]

@@ -42,6 +42,7 @@ from lndesk.content import (
     ref_of,
 )
 from lndesk.entry import Entry
+from lndesk.entry_refs import PostKey
 from lndesk.errors import (
     ContentError,
     DiskFullError,
@@ -473,9 +474,7 @@ class Service:
     def timeline(self, limit: int = 50, before_ms: int | None = None) -> list[StoredEntry]:
         return self.store.timeline(self.public_key, limit, before_ms)
 
-    def current_versions(
-        self, entries: Sequence[StoredEntry]
-    ) -> dict[tuple[bytes, int], StoredEntry]:
+    def current_versions(self, entries: Sequence[StoredEntry]) -> dict[PostKey, StoredEntry]:
         """The latest edit of each of ``entries`` that was edited, by (author, seq)."""
         return views.current_versions(self.store, entries)
 

@@ -26,6 +26,7 @@ from typing import Any
 from libp2p.custom_types import TProtocol
 
 from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
+from lndesk.entry_refs import PostKey
 from lndesk.errors import ProtocolError
 from lndesk.p2p.config import Limits
 from lndesk.p2p.frame_caps import CATCHUP_CAPS
@@ -149,7 +150,7 @@ class CatchupFrames(MessageFrames[CatchupMessage]):
 def clean_refs(refs: Sequence[EntryRef], to: bytes, limit: int) -> tuple[EntryRef, ...]:
     """What a server may send: valid references, none twice, none by ``to``, at most
     ``limit`` (a store bug must not make it send a frame its peer rejects)."""
-    out: dict[tuple[bytes, int], EntryRef] = {}
+    out: dict[PostKey, EntryRef] = {}
     for author, seq, entry_id in refs:
         if len(out) >= limit:
             break

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lndesk.entry import Entry, decode_entry
+from lndesk.entry_refs import PostKey
 from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
 from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits
@@ -68,7 +69,7 @@ def ref_state(source: FeedSource, ref: EntryRef) -> str:
 
 def missing_refs(source: FeedSource, refs: Sequence[EntryRef]) -> list[EntryRef]:
     """The references, once each, whose entries are not stored and may be (accepted)."""
-    out: dict[tuple[bytes, int], EntryRef] = {}
+    out: dict[PostKey, EntryRef] = {}
     for ref in refs:
         if (ref[0], ref[1]) in out or not source.accepts(ref[0]):
             continue

@@ -39,6 +39,7 @@ from lndesk.content import (
     parse_content,
 )
 from lndesk.entry import Entry, decode_entry
+from lndesk.entry_refs import PostKey
 from lndesk.errors import (
     ChainError,
     EntryError,
@@ -164,7 +165,7 @@ class Inboxes:
             math.inf
         )
         self._queued = 0
-        self._tried: dict[tuple[bytes, int], float] = {}
+        self._tried: dict[PostKey, float] = {}
         self._catching_up: set[Any] = set()
         self.catchup_unsupported = Unsupported(CATCHUP_PROTOCOL_ID)
         """Peers that said ``na`` to inbox catch-up: not asked again for a while."""
@@ -382,7 +383,7 @@ class Inboxes:
             logger.info("context fetch queue full: references of %d entries dropped", len(stored))
             return
         now = time.monotonic()
-        seen: set[tuple[bytes, int]] = set()
+        seen: set[PostKey] = set()
         fresh: list[EntryRef] = []
         for ref in context_refs((raw, payload) for _author, raw, payload in stored):
             key = (ref[0], ref[1])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lndesk.entry_refs import PostKey
 from lndesk.store.index import PAYLOAD_ABSENT, PAYLOAD_PURGED, Index, IndexItem
 
 HOLE_SQL = (
@@ -68,7 +69,7 @@ def split_fills(
     came). Other repeated records of one entry are left with the new ones, whose insert
     ignores them.
     """
-    first: dict[tuple[bytes, int], IndexItem] = {}
+    first: dict[PostKey, IndexItem] = {}
     new: list[IndexItem] = []
     fills: list[IndexItem] = []
     by_author: dict[bytes, list[IndexItem]] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from lndesk.entry_refs import PostKey
 from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.shown import SHOWN_SQL, feed_id, feed_ids, marks, visible_until
 
@@ -66,13 +67,11 @@ def addressed_to(
     return [(bytes(author), int(seq), bytes(entry_id)) for author, seq, entry_id in rows]
 
 
-def edit_seqs(
-    store: StoreReader, keys: Sequence[tuple[bytes, int]]
-) -> dict[tuple[bytes, int], int]:
+def edit_seqs(store: StoreReader, keys: Sequence[PostKey]) -> dict[PostKey, int]:
     """The seq of the current version (latest effective edit) of each (author, seq) given
     that was edited; entries never edited are left out. Reads no payload."""
     unique = list(dict.fromkeys(keys))
-    found: dict[tuple[bytes, int], int] = {}
+    found: dict[PostKey, int] = {}
     for start in range(0, len(unique), _PAIRS):
         chunk = unique[start : start + _PAIRS]
         pairs = ", ".join("(?, ?)" for _ in chunk)
@@ -88,11 +87,11 @@ def edit_seqs(
 
 def current_versions(
     store: StoreReader, entries: Sequence[StoredEntry]
-) -> dict[tuple[bytes, int], StoredEntry]:
+) -> dict[PostKey, StoredEntry]:
     """The current version (latest effective edit, protocol 10.8) of each given post or
     reply that has one, by (author, seq); entries never edited are left out."""
     keys = [(item.entry.author, item.entry.seq) for item in entries]
-    found: dict[tuple[bytes, int], StoredEntry] = {}
+    found: dict[PostKey, StoredEntry] = {}
     for (author, seq), edit_seq in edit_seqs(store, keys).items():
         edit = store.index.entry_rows("f.key = ? AND e.seq = ?", (author, edit_seq))
         if edit:

@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from lndesk.entry import Entry, decode_entry
+from lndesk.entry_refs import PostKey
 from lndesk.errors import EntryError, StoreCorruptError
 from lndesk.keytext import short_key
 from lndesk.store.logfile import KIND_FORK_PROOF, Record
@@ -41,9 +42,9 @@ class VerifyReport:
     feeds: int = 0
     signatures: int = 0
     payloads: int = 0
-    forked: list[tuple[bytes, int]] = field(default_factory=list)
+    forked: list[PostKey] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    double_signed: list[tuple[bytes, int]] = field(default_factory=list)
+    double_signed: list[PostKey] = field(default_factory=list)
     """(author, seq) where the log holds two different entries outside a fork proof."""
     damaged: list[Damaged] = field(default_factory=list)
     index_problems: int = 0

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lndesk.content import normalize_tag
+from lndesk.entry_refs import PostKey
 from lndesk.errors import ContentError
 from lndesk.store.index import EntryRow
 from lndesk.store.learning import (
@@ -201,7 +202,7 @@ def count_newer(
     return int(row.fetchone()[0])
 
 
-def load_keys(store: StoreReader, keys: Sequence[tuple[bytes, int]]) -> list[StoredEntry]:
+def load_keys(store: StoreReader, keys: Sequence[PostKey]) -> list[StoredEntry]:
     """The stored entries at (author, seq), in the order given; missing ones left out."""
     found = []
     for key, seq in keys:
@@ -214,9 +215,7 @@ def load_rows(store: StoreReader, rows: Sequence[EntryRow]) -> list[StoredEntry]
     return store.load_listed(rows)
 
 
-def thread(
-    store: StoreReader, root: tuple[bytes, int], root_id: bytes, limit: int
-) -> list[StoredEntry]:
+def thread(store: StoreReader, root: PostKey, root_id: bytes, limit: int) -> list[StoredEntry]:
     """A thread's root (if stored) and every stored reply under it, oldest first."""
     found = [e for e in load_keys(store, [root]) if e.entry.id == root_id]
     rows = store.index.entry_rows(

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from lndesk.app.events import EntriesStored
 from lndesk.app.items import PostItem
+from lndesk.entry_refs import PostKey
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.settings import NOTIFY_POSTS, NOTIFY_REPLIES, flag
 from lndesk.ui.timers import TimerFactory, qt_timer
@@ -42,7 +43,6 @@ SEEN_CAP = 2000
 SNIPPET = 140
 
 Show = Callable[[str, str], None]
-Key = tuple[bytes, int]
 
 
 def names_phrase(names: Sequence[str]) -> str:
@@ -126,7 +126,7 @@ class Notifier(QObject):
         self._clock = clock
         start = int(time.time() * 1000) if started_ms is None else started_ms
         self._since_ms = start - GRACE_MS
-        self._seen: dict[Key, None] = {}
+        self._seen: dict[PostKey, None] = {}
         self._baseline = False
         self._busy = False
         self._again = False
@@ -207,7 +207,7 @@ class Notifier(QObject):
                 news.append(item)
         return news
 
-    def _remember(self, key: Key) -> None:
+    def _remember(self, key: PostKey) -> None:
         self._seen[key] = None
         while len(self._seen) > SEEN_CAP:
             del self._seen[next(iter(self._seen))]

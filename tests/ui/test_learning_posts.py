@@ -13,6 +13,7 @@ from ui_helpers import ingest, post_item
 
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.content import Edit, Ref, Share, encode_content
+from lndesk.entry_refs import PostKey
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.ui import theme
 from lndesk.ui.main_window import MainWindow
@@ -33,7 +34,7 @@ def action(view: PostListView, text: str) -> Any:
     return next(a for a in view.actions() if a.text() == text)
 
 
-def select(view: PostListView, key: tuple[bytes, int]) -> PostItem:
+def select(view: PostListView, key: PostKey) -> PostItem:
     row = view.posts.row_of(key)
     assert row is not None
     view.setCurrentIndex(view.posts.index(row))

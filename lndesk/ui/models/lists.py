@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import ListEntry, PostItem
+from lndesk.entry_refs import PostKey
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel, RowsModel
@@ -36,7 +37,7 @@ TITLE_CHARS = 200
 NOTE_CHARS = 300
 REFRESH_ON = ("lists", "published", "following", "muted", "blocked", "profile")
 
-ListKey = tuple[bytes, int]
+ListKey = PostKey
 """What names a reading list across its versions: its first version's (author, seq)."""
 
 

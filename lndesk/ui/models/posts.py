@@ -32,6 +32,7 @@ from lndesk.app.events import (
     LocalChanged,
 )
 from lndesk.app.items import AuthorItem, PostItem
+from lndesk.entry_refs import PostKey
 from lndesk.keytext import key_to_text
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
@@ -72,8 +73,6 @@ REFRESHED_BY = frozenset(
 NAMES_CAP = 200
 """Mentioned people whose names are asked for in one request."""
 
-Key = tuple[bytes, int]
-
 
 def follow_offer(item: PostItem) -> tuple[bytes, str] | None:
     """(key, name) of a shared post's author I do not follow yet, if ``item`` is such a share."""
@@ -109,7 +108,7 @@ class PostListModel(QAbstractListModel):
         self.kind = kind
         self.root = root
         self._items: list[PostItem] = []
-        self._rows: dict[Key, int] = {}
+        self._rows: dict[PostKey, int] = {}
         self._exhausted = kind in (BOOKMARKS, THREAD)
         self._fetching = False
         self._refreshing = False
@@ -194,7 +193,7 @@ class PostListModel(QAbstractListModel):
     def items(self) -> list[PostItem]:
         return list(self._items)
 
-    def row_of(self, key: Key) -> int | None:
+    def row_of(self, key: PostKey) -> int | None:
         return self._rows.get(key)
 
     def _append_page(self, items: list[PostItem]) -> None:

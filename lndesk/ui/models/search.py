@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem, SearchResult
+from lndesk.entry_refs import PostKey
 from lndesk.ui import theme
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import relative_time
@@ -123,7 +124,7 @@ class SearchResultsModel(RowsModel[SearchResult]):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._html: list[str] = []
-        self._keys: set[tuple[bytes, int]] = set()
+        self._keys: set[PostKey] = set()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         result = self.row_at(index)

@@ -10,6 +10,7 @@ from shiboken6 import isValid
 
 from lndesk.app.desk import Desk
 from lndesk.app.items import ListEntry, PostItem
+from lndesk.entry_refs import PostKey
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.lists import ListKey, list_key, one_line
@@ -27,13 +28,11 @@ class AddToListMenu(QMenu):
     """The post was added: the seq of the list's new state."""
     failed = Signal(str)
 
-    def __init__(
-        self, bridge: Bridge, post: PostItem | tuple[bytes, int], parent: QWidget | None
-    ) -> None:
+    def __init__(self, bridge: Bridge, post: PostItem | PostKey, parent: QWidget | None) -> None:
         super().__init__("Add to reading list", parent)
         self.bridge = bridge
         if isinstance(post, PostItem):
-            self.key: tuple[bytes, int] = post.key
+            self.key: PostKey = post.key
             self.ref: tuple[bytes, int, bytes] | None = (post.author, post.seq, post.id)
         else:
             self.key, self.ref = (post[0], post[1]), None
@@ -132,7 +131,7 @@ class AddToListMenu(QMenu):
 def choose_list_and_add(
     bridge: Bridge,
     parent: QWidget,
-    post: PostItem | tuple[bytes, int],
+    post: PostItem | PostKey,
     at: QPoint | None = None,
 ) -> AddToListMenu:
     """The "Add to reading list…" action for ``post`` (a PostItem, or its (author, seq)): pop up a

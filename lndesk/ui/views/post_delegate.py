@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from lndesk.app.connectivity import Connectivity
 from lndesk.app.items import ListEntry, PostItem
+from lndesk.entry_refs import PostKey
 from lndesk.keytext import key_to_text, short_key
 from lndesk.ui import theme
 from lndesk.ui.format import delivery_text, relative_time
@@ -246,12 +247,12 @@ class PostDelegate(QStyledItemDelegate):
         self._docs: OrderedDict[tuple[bytes, int, int], QTextDocument] = OrderedDict()
         self._chars = 0
         """Characters in the cached documents."""
-        self.expanded: set[tuple[bytes, int]] = set()
+        self.expanded: set[PostKey] = set()
         """Posts whose whole text is shown ("Show more" was clicked)."""
         self._heights: dict[tuple[bytes, int, int, int], int] = {}
         """Row heights by post, width and content: a list asks for the size of every row
         on each layout, but only a few rows are drawn, so only they need a document."""
-        self._sized: dict[tuple[bytes, int], tuple[PostItem, Names | None, int, int]] = {}
+        self._sized: dict[PostKey, tuple[PostItem, Names | None, int, int]] = {}
         """The last height given for each post: (the item, its names, width, height). A
         layout asks again for every row while only a few changed; the same item object at
         the same width is answered without hashing its content again."""

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from lndesk.app.connectivity import CONNECTIVITY_EVENTS
 from lndesk.app.items import PostItem
+from lndesk.entry_refs import PostKey
 from lndesk.ui.models.live import ItemRole
 from lndesk.ui.models.posts import MentionNamesRole, PostListModel, follow_offer
 from lndesk.ui.plain_text import plain_tooltip
@@ -120,7 +121,7 @@ class PostListView(QListView):
         self.verticalScrollBar().setSingleStep(24)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setResizeMode(QListView.ResizeMode.Adjust)
-        self._anchor: tuple[tuple[bytes, int], int] | None = None
+        self._anchor: tuple[PostKey, int] | None = None
         self._unseen = 0
         self.new_posts = QPushButton("", self)
         self.new_posts.hide()
