@@ -7,14 +7,22 @@ copied, a fingerprint cannot). A nickname I gave someone is shown in place of th
 and their own chosen name follows it, dimmed, in quotes. Posts of people I do not follow
 carry a "not followed" mark; my own say "(you)", which no peer's name can contain
 (:func:`lndesk.names.clean_name` removes it).
+
+The line is laid out for the width it has (:func:`fit_author_line`): what does not fit
+goes in a fixed order (the key after a name, the chosen name after a nickname, what the
+author did, the "new" and "edited" marks), then the name is shortened with "…" down to a
+few letters, and only then is the end of the line cut with "…". Nothing is drawn past
+the card's edge, whatever the width and however long a peer made their name.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRect, Slot
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QObject, QRect, Qt, Slot
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate
 
 from lndesk.app.items import PostItem
@@ -25,6 +33,13 @@ from lndesk.ui.avatar_worker import AvatarDecoder, avatar_decoder
 from lndesk.ui.identicon import identicon_pixmap
 
 FINGERPRINT_GAP = 4
+BADGE_GAP = 6
+"""Space either side of a badge ("Question") on the name line."""
+BADGE_PADDING = 10
+DROPPED_FIRST = ("key", "secondary", "kind", "new", "edited")
+"""The parts of a name line left out, in this order, when the line is too wide."""
+NAME_MIN = "MM…"
+"""A name is not shortened below the width of this (the end of the line is cut instead)."""
 NOT_FOLLOWED = "not followed"
 YOU = "(you)"
 
@@ -69,40 +84,157 @@ def name_parts(item: PostItem) -> tuple[str, str, str]:
     return name, secondary, "" if item.followed else NOT_FOLLOWED
 
 
-def paint_author(
-    painter: QPainter, item: PostItem, font: QFont, palette: QPalette, *, x: int, y: int
-) -> int:
-    """The fingerprint, name, chosen name and mark at (x, y), the top of the name line
-    (``font`` is the bold name font); returns the width used."""
-    metrics = QFontMetrics(font)
-    side = max(8, metrics.height() - 4)
-    top = y + (metrics.height() - side) // 2
-    painter.drawPixmap(QRect(x, top, side, side), identicon_pixmap(item.author, side))
-    width = side + FINGERPRINT_GAP
+@dataclass(frozen=True)
+class Piece:
+    """One part of a name line as laid out: ``role`` says what it is ("fingerprint",
+    "name", "secondary", "mark", "badge", or a part of what follows the name such as
+    "time"), ``left`` and ``width`` where it goes (from the line's start)."""
+
+    role: str
+    text: str
+    left: int
+    width: int
+
+
+def fingerprint_side(bold: QFont) -> int:
+    return max(8, QFontMetrics(bold).height() - 4)
+
+
+def _small(bold: QFont) -> QFont:
+    small = QFont(bold)
+    small.setPointSizeF(max(6.0, bold.pointSizeF() * 0.85))
+    return small
+
+
+def badge_width(bold: QFont, badge: str) -> int:
+    return QFontMetrics(_small(bold)).horizontalAdvance(badge) + BADGE_PADDING
+
+
+def fit_author_line(
+    item: PostItem,
+    font: QFont,
+    width: int,
+    *,
+    badges: Sequence[str] = (),
+    after: Sequence[tuple[str, str]] = (),
+) -> list[Piece]:
+    """The name line of ``item`` laid out in ``width`` pixels: its fingerprint, name,
+    chosen name, mark, ``badges`` and the (role, text) parts ``after`` it (key, time...).
+
+    ``font`` is the card's font (the name is drawn in its bold). Every piece ends within
+    ``width``: parts are left out in the order of :data:`DROPPED_FIRST`, then the name is
+    shortened, then the line's end is cut with "…"."""
+    bold = QFont(font)
+    bold.setBold(True)
+    bold_metrics, plain_metrics = QFontMetrics(bold), QFontMetrics(font)
     name, secondary, mark = name_parts(item)
-    painter.setFont(font)
-    painter.setPen(palette.color(QPalette.ColorRole.Text))
-    painter.drawText(x + width, y + metrics.ascent(), name)
-    width += metrics.horizontalAdvance(name)
-    plain = QFont(font)
-    plain.setBold(False)
-    plain_metrics = QFontMetrics(plain)
-    painter.setFont(plain)
+    parts: list[tuple[str, str]] = [("name", name)]
     if secondary:
-        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(x + width, y + metrics.ascent(), secondary)
-        width += plain_metrics.horizontalAdvance(secondary)
+        parts.append(("secondary", secondary))
     if mark:
-        shown = f"  {mark}"
-        painter.setPen(
-            palette.color(QPalette.ColorRole.PlaceholderText)
-            if item.mine
-            else theme.named_colour("mark")
-        )
-        painter.drawText(x + width, y + metrics.ascent(), shown)
-        width += plain_metrics.horizontalAdvance(shown)
-    painter.setFont(font)
-    return width
+        parts.append(("mark", f"  {mark}"))
+    parts += [("badge", badge) for badge in badges]
+    parts += [(role, text) for role, text in after if text]
+
+    def advance(role: str, text: str) -> int:
+        if role == "badge":
+            return BADGE_GAP + badge_width(bold, text) + BADGE_GAP
+        return (bold_metrics if role == "name" else plain_metrics).horizontalAdvance(text)
+
+    side = fingerprint_side(bold)
+    start = side + FINGERPRINT_GAP
+
+    def total() -> int:
+        return start + sum(advance(role, text) for role, text in parts)
+
+    for dropped in DROPPED_FIRST:
+        if total() <= width:
+            break
+        parts = [part for part in parts if part[0] != dropped]
+    if total() > width:
+        whole = advance("name", name)
+        floor = min(whole, bold_metrics.horizontalAdvance(NAME_MIN))
+        room = max(floor, width - (total() - whole))
+        parts[0] = ("name", bold_metrics.elidedText(name, Qt.TextElideMode.ElideRight, room))
+    pieces = [Piece("fingerprint", "", 0, side)] if side <= width else []
+    x = start
+    for role, text in parts:
+        used = advance(role, text)
+        if x + used > width:
+            # The first part that does not fit is cut with "…"; nothing follows it.
+            if role != "badge":
+                metrics = bold_metrics if role == "name" else plain_metrics
+                cut = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width - x)
+                if cut.strip():
+                    pieces.append(Piece(role, cut, x, metrics.horizontalAdvance(cut)))
+            break
+        if role == "badge":
+            pieces.append(Piece(role, text, x + BADGE_GAP, badge_width(bold, text)))
+        else:
+            pieces.append(Piece(role, text, x, used))
+        x += used
+    return pieces
+
+
+def paint_badge(painter: QPainter, bold: QFont, badge: str, x: int, y: int) -> None:
+    """A badge ("Question") at (x, y), the top of the name line drawn in ``bold``."""
+    small = _small(bold)
+    metrics = QFontMetrics(small)
+    line = QFontMetrics(bold).height()
+    area = QRect(
+        x, y + (line - metrics.height() - 2) // 2, badge_width(bold, badge), metrics.height() + 2
+    )
+    painter.save()
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(theme.named_colour("badge"))
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.drawRoundedRect(area, 6, 6)
+    painter.setFont(small)
+    painter.setPen(QColor("white"))
+    painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), badge)
+    painter.restore()
+
+
+def paint_author(
+    painter: QPainter,
+    item: PostItem,
+    font: QFont,
+    palette: QPalette,
+    *,
+    x: int,
+    y: int,
+    width: int,
+    badges: Sequence[str] = (),
+    after: Sequence[tuple[str, str]] = (),
+) -> list[Piece]:
+    """The name line of ``item`` (see :func:`fit_author_line`) at (x, y), its top, in
+    ``width`` pixels; ``font`` is the card's font. Returns the pieces as drawn."""
+    bold = QFont(font)
+    bold.setBold(True)
+    metrics = QFontMetrics(bold)
+    baseline = y + metrics.ascent()
+    pieces = fit_author_line(item, font, width, badges=badges, after=after)
+    dim = palette.color(QPalette.ColorRole.PlaceholderText)
+    painter.save()
+    for piece in pieces:
+        left = x + piece.left
+        if piece.role == "fingerprint":
+            top = y + (metrics.height() - piece.width) // 2
+            side = piece.width
+            painter.drawPixmap(QRect(left, top, side, side), identicon_pixmap(item.author, side))
+        elif piece.role == "badge":
+            paint_badge(painter, bold, piece.text, left, y)
+        else:
+            painter.setFont(bold if piece.role == "name" else font)
+            if piece.role == "name":
+                painter.setPen(palette.color(QPalette.ColorRole.Text))
+            elif piece.role == "mark" and not item.mine:
+                painter.setPen(theme.named_colour("mark"))
+            else:
+                painter.setPen(dim)
+            painter.drawText(left, baseline, piece.text)
+    painter.restore()
+    return pieces
 
 
 class _Repainter(QObject):

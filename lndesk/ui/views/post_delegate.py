@@ -29,9 +29,8 @@ from PySide6.QtCore import (
     QRect,
     QRectF,
     QSize,
-    Qt,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from lndesk.app.connectivity import Connectivity
@@ -222,18 +221,24 @@ def _whole_lines(doc: QTextDocument, limit: int) -> int:
     return best or limit
 
 
-def meta_text(item: PostItem) -> str:
-    """What follows the author's name: key, what they did, when, and marks."""
+def meta_parts(item: PostItem) -> list[tuple[str, str]]:
+    """What follows the author's name, part by part (role, text): key, what they did,
+    when, and marks (the name line leaves parts out by role when it is narrow)."""
     kind = {"reply": "  replied", "share": "  shared", "readinglist": "  reading list"}.get(
         item.kind, ""
     )
     key = "" if shows_key(item) else f"  {item.short_key}"  # a stranger's key, once
-    meta = f"{key}{kind}  ·  {relative_time(item.claimed_ms)}"
+    parts = [("key", key), ("kind", kind), ("time", f"  ·  {relative_time(item.claimed_ms)}")]
     if item.edited:
-        meta += " (edited)"
+        parts.append(("edited", " (edited)"))
     if item.unread:
-        meta += "  ·  new"
-    return meta
+        parts.append(("new", "  ·  new"))
+    return [(role, text) for role, text in parts if text]
+
+
+def meta_text(item: PostItem) -> str:
+    """What follows the author's name: key, what they did, when, and marks."""
+    return "".join(text for _role, text in meta_parts(item))
 
 
 class PostDelegate(QStyledItemDelegate):
@@ -420,14 +425,18 @@ class PostDelegate(QStyledItemDelegate):
         metrics = QFontMetrics(font)
         x = rect.left() + MARGIN + AVATAR + GAP
         y = rect.top() + MARGIN
-        bold = QFont(font)
-        bold.setBold(True)
-        name_width = paint_author(painter, item, bold, palette, x=x, y=y)
-        for badge in self.badges(item):
-            name_width += self._paint_badge(painter, bold, badge, x + name_width + GAP, y) + GAP
-        painter.setFont(font)
-        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(x + name_width, y + metrics.ascent(), meta_text(item))
+        right = rect.left() + rect.width() - MARGIN
+        paint_author(
+            painter,
+            item,
+            font,
+            palette,
+            x=x,
+            y=y,
+            width=right - x,
+            badges=self.badges(item),
+            after=meta_parts(item),
+        )
         y += metrics.height() + GAP
         names = _names(index, item)
         doc = self._document(item, max(200, self._text_width(option)), font, names)
@@ -459,24 +468,6 @@ class PostDelegate(QStyledItemDelegate):
                 rect.right() - MARGIN - width, rect.bottom() - MARGIN - metrics.descent(), delivery
             )
         painter.restore()
-
-    def _paint_badge(self, painter: QPainter, font: QFont, badge: str, x: int, y: int) -> int:
-        """A badge ("Question") at (x, y), the top of the name line; returns its width."""
-        small = QFont(font)
-        small.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
-        metrics = QFontMetrics(small)
-        width = metrics.horizontalAdvance(badge) + 10
-        line = QFontMetrics(font).height()
-        area = QRect(x, y + (line - metrics.height() - 2) // 2, width, metrics.height() + 2)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(theme.named_colour("badge"))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.drawRoundedRect(area, 6, 6)
-        painter.setFont(small)
-        painter.setPen(QColor("white"))
-        painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), badge)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        return width
 
     def _paint_avatar(self, painter: QPainter, item: PostItem, rect: QRect) -> None:
         area = QRect(rect.left() + MARGIN, rect.top() + MARGIN, AVATAR, AVATAR)
