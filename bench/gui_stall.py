@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import os
 import shutil
 import sys
@@ -182,7 +183,11 @@ def ask(bridge: Bridge, function: Callable[[Any], Any], timeout: float = 60) -> 
         box[key] = value
         waiter.done()
 
-    bridge.request(function, lambda r: keep("ok", r), lambda e: keep("error", e))
+    async def run(desk: Any) -> Any:
+        result = function(desk)
+        return await result if inspect.isawaitable(result) else result
+
+    bridge.request_async(run, lambda r: keep("ok", r), lambda e: keep("error", e))
     if not waiter.run(timeout):
         raise ChildError("the reader's node did not answer in time")
     if "error" in box:
@@ -411,7 +416,7 @@ class Run:
         self.watchdog.deadline = time.perf_counter() + self.args.timeout + 30
         probe.start()
         began = time.perf_counter()
-        bridge.request(
+        bridge.request_async(
             lambda desk: desk.connect(server_address),
             None,
             lambda error: state.setdefault("error", error),

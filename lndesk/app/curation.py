@@ -7,7 +7,7 @@ thing. Like the rest of the desk it runs on the node thread and returns plain it
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from lndesk.app.desk_events import AnyEvent, LocalChanged
 from lndesk.app.items import AuthorItem, ListEntry, PostItem, SearchResult, SearchResults
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lndesk.app.local import LocalState
     from lndesk.app.service import Service
 
+T = TypeVar("T")
 REQUESTS_CAP = 1000
 SEARCH_LIMIT = 50
 LISTS_CAP = 500
@@ -40,7 +41,7 @@ class CurationMixin:
         def _items(self, stored: Sequence[StoredEntry]) -> list[PostItem]: ...
         def find(self, key: PostKey) -> StoredEntry: ...
         def author(self, key: bytes) -> AuthorItem: ...
-        async def _publish(self, action: Callable[[Service], Any]) -> Any: ...
+        async def _publish(self, action: Callable[[Service], T]) -> T: ...
 
     # --- edits ------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import trio
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from lndesk.app.node import AppNode
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = ["AnyEvent", "AppEvent", "Desk", "LocalChanged", "NetworkUnavailable", "Refresh"]
 
@@ -383,7 +385,7 @@ class Desk(CurationMixin, NetworkMixin):
 
     # --- publishing ---------------------------------------------------------------
 
-    async def _publish(self, action: Callable[[Service], Any]) -> Any:
+    async def _publish(self, action: Callable[[Service], T]) -> T:
         if self.node is not None:
             result = await self.node.publish(action)  # reports EntriesStored(via="local")
             self._check_holders_soon()
@@ -586,10 +588,10 @@ class Desk(CurationMixin, NetworkMixin):
         self.service.check_passphrase(passphrase)
         return self.service.backup_words()
 
-    def export(self, path: Any) -> int:
+    def export(self, path: Path) -> int:
         return self.service.export(path)
 
-    def import_backup(self, path: Any, *, latest: bool = False) -> int:
+    def import_backup(self, path: Path, *, latest: bool = False) -> int:
         """Bring back this identity's log from a backup file; ``latest`` says nothing was
         published after it, which lets a restored identity publish again."""
         result = self.service.import_backup(path, latest=latest)

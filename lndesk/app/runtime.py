@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import trio
 
@@ -298,16 +298,35 @@ class NodeRuntime:
 
         return trio.from_thread.run(run, trio_token=token)
 
+    @overload
     def submit(
         self,
-        function: Callable[[Desk], Any],
-        done: Callable[[Any, BaseException | None], None],
+        function: Callable[[Desk], Awaitable[T]],
+        done: Callable[[T], object],
+        failed: Callable[[BaseException], object],
+    ) -> None: ...
+
+    @overload
+    def submit(
+        self,
+        function: Callable[[Desk], T],
+        done: Callable[[T], object],
+        failed: Callable[[BaseException], object],
+    ) -> None: ...
+
+    def submit(
+        self,
+        function: Callable[[Desk], object],
+        done: Callable[[Any], object],
+        failed: Callable[[BaseException], object],
     ) -> None:
         """Run ``function(desk)`` on the node thread without waiting for it.
 
-        ``function`` may return an awaitable, which is awaited there. ``done(result,
-        error)`` is then called on the node thread (a GUI hands it to its own thread
-        with a queued signal). The caller never blocks: this is what a GUI uses.
+        ``function`` may return an awaitable, which is awaited there. ``done(result)`` or
+        ``failed(error)`` is then called on the node thread (a GUI hands it to its own
+        thread with a queued signal). The caller never blocks: this is what a GUI uses.
+        The overloads give the result its type: the awaited value of an async function,
+        else the function's return value.
         """
         token = self._require_token(network=False)
 
@@ -322,20 +341,20 @@ class NodeRuntime:
             except Exception as exc:
                 error = sole_error(exc)
                 # A database or file error from a full disk is told as such.
-                done(None, disk_full_error(self.data_dir, error) or error)
+                failed(disk_full_error(self.data_dir, error) or error)
             else:
-                done(result, None)
+                done(result)
 
         def spawn() -> None:
             if self._nursery is None:
-                done(None, NodeNotRunningError("the data directory is closed"))
+                failed(NodeNotRunningError("the data directory is closed"))
             else:
                 self._nursery.start_soon(run)
 
         try:
             token.run_sync_soon(spawn)
         except trio.RunFinishedError:
-            done(None, NodeNotRunningError("the data directory is closed"))
+            failed(NodeNotRunningError("the data directory is closed"))
 
     def _require_token(self, *, network: bool = True) -> trio.lowlevel.TrioToken:
         token = self._token

@@ -9,9 +9,11 @@ node, so a long sync or a slow disk cannot freeze a window.
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
 from shiboken6 import isValid
@@ -22,8 +24,26 @@ from lndesk.app.runtime import NodeRuntime, describe
 
 logger = logging.getLogger(__name__)
 
-Done = Callable[[Any], None]
-Failed = Callable[[BaseException], None]
+T = TypeVar("T")
+Failed = Callable[[BaseException], object]
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer(Generic[T]):
+    """One request's outcome on its way to the GUI thread, with the callbacks that take it.
+
+    The queued signal carries it as a plain object; its type parameter is fixed where the
+    request was made, so ``done`` gets exactly the type the desk function returned.
+    """
+
+    done: Callable[[T], object] | None
+    failed: Failed | None
+    result: tuple[T] | None = None
+    """The result, boxed (a result may itself be None); None if the request failed."""
+    error: BaseException | None = None
+
+    def alive(self) -> bool:
+        return _alive(self.done) and _alive(self.failed)
 
 
 class Bridge(QObject):
@@ -33,7 +53,7 @@ class Bridge(QObject):
     """Every node and desk event (lndesk.app.events), on the GUI thread."""
     error = Signal(str)
     """A readable message for a failed request that had no error handler of its own."""
-    _result = Signal(object, object, object)
+    _result = Signal(object)
 
     def __init__(self, runtime: NodeRuntime, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -53,49 +73,85 @@ class Bridge(QObject):
 
     def request(
         self,
-        function: Callable[[Desk], Any],
-        done: Done | None = None,
+        function: Callable[[Desk], T],
+        done: Callable[[T], object] | None = None,
         failed: Failed | None = None,
     ) -> None:
         """Run ``function(desk)`` on the node thread; then ``done(result)`` or
-        ``failed(error)`` here. Errors without a handler are emitted as :attr:`error`."""
+        ``failed(error)`` here. Errors without a handler are emitted as :attr:`error`.
+
+        ``done`` takes what ``function`` returns, so mypy checks each callback against
+        the question asked. A function that returns a coroutine (an action that
+        publishes or dials) goes through :meth:`request_async`, which awaits it; here it
+        fails, so that no result ever arrives typed as a coroutine it is not."""
+
+        def answer(desk: Desk) -> T:
+            result = function(desk)
+            if inspect.iscoroutine(result):
+                result.close()
+                raise TypeError("an async desk function was given to request, not request_async")
+            return result
+
+        self._submit(answer, done, failed)
+
+    def request_async(
+        self,
+        function: Callable[[Desk], Awaitable[T]],
+        done: Callable[[T], object] | None = None,
+        failed: Failed | None = None,
+    ) -> None:
+        """Like :meth:`request` for an async ``function``: it is awaited on the node
+        thread and ``done`` gets the awaited result."""
+        self._submit(function, done, failed)
+
+    def _submit(
+        self,
+        function: Callable[[Desk], T] | Callable[[Desk], Awaitable[T]],
+        done: Callable[[T], object] | None,
+        failed: Failed | None,
+    ) -> None:
         if self._closed:
             return
         self.pending += 1
-        callbacks = (done, failed)
-        try:
-            self.runtime.submit(function, lambda r, e: self._result.emit(callbacks, r, e))
-        except Exception as exc:
-            self._result.emit(callbacks, None, exc)
 
-    @Slot(object, object, object)
-    def _deliver(
-        self, callbacks: tuple[Done | None, Failed | None], result: Any, error: Any
-    ) -> None:
+        def succeeded(result: T) -> None:
+            self._result.emit(_Answer(done, failed, (result,)))
+
+        def went_wrong(error: BaseException) -> None:
+            self._result.emit(_Answer(done, failed, None, error))
+
+        try:
+            self.runtime.submit(function, succeeded, went_wrong)
+        except Exception as exc:
+            went_wrong(exc)
+
+    @Slot(object)
+    def _deliver(self, answer: _Answer[object]) -> None:
         self.pending -= 1
         if self._closed:
             return
-        done, failed = callbacks
-        if not (_alive(done) and _alive(failed)):
+        if not answer.alive():
             # The widget or model that asked was deleted while the node worked (a page
             # closed, a tag's list replaced): its answer has nobody to go to.
             logger.debug("a result arrived for a deleted object; dropped")
             return
-        if error is not None:
-            if failed is not None:
-                failed(error)
+        if answer.result is None:
+            error = answer.error
+            assert error is not None
+            if answer.failed is not None:
+                answer.failed(error)
             else:
                 logger.info("a request failed: %s", describe(error))
                 self.error.emit(describe(error))
-        elif done is not None:
-            done(result)
+        elif answer.done is not None:
+            answer.done(answer.result[0])
 
     def close(self) -> None:
         """Stop delivering results (the window is going away)."""
         self._closed = True
 
 
-def _alive(callback: Callable[..., None] | None) -> bool:
+def _alive(callback: Callable[..., object] | None) -> bool:
     """False if ``callback`` is a method of a Qt object whose C++ side was deleted."""
     owner = getattr(callback, "__self__", None)
     return not isinstance(owner, QObject) or isValid(owner)

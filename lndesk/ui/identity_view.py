@@ -415,7 +415,7 @@ class IdentityView(QWidget):
         self.saving = True
         _show(self.profile_message, "")
         self._update_form_state()
-        self.bridge.request(
+        self.bridge.request_async(
             lambda desk: desk.set_profile(name, bio, avatar),
             done=self._saved,
             failed=self._save_failed,

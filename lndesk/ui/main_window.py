@@ -392,7 +392,7 @@ class MainWindow(QMainWindow):
         ):
             return
         key = item.key
-        self.bridge.request(lambda desk: desk.delete(key))
+        self.bridge.request_async(lambda desk: desk.delete(key))
 
     # --- unread, status ------------------------------------------------------------
 

@@ -280,7 +280,7 @@ class NetworkView(QWidget):
             return
         self.connect_button.setEnabled(False)
         self._say(self.connect_message, f"Connecting to {address}…")
-        self.bridge.request(
+        self.bridge.request_async(
             lambda desk: desk.connect(address),
             done=lambda _key: self._connected(address),
             failed=self._connect_failed,

@@ -12,7 +12,7 @@ tests need no modal dialog.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from lndesk.app.desk import Desk
 from lndesk.app.events import EntriesStored, FeedSynced, LocalChanged, NodeWarning
 from lndesk.app.items import IdentityInfo
 from lndesk.app.restore import RestoreStatus
@@ -131,18 +132,26 @@ class RestorePanel(QGroupBox):
         if status is None or not status.ready or not ask(self, status):
             return
         latest = status.latest
-        self._run(lambda desk: desk.confirm_own_log(latest), self._confirmed)
+
+        async def confirm(desk: Desk) -> RestoreStatus:
+            return desk.confirm_own_log(latest)
+
+        self._run(confirm, self._confirmed)
 
     def _confirmed(self, status: RestoreStatus) -> None:
         self.show_status(status)
         self.confirmed.emit()
 
-    def _run(self, function: Callable[..., object], done: Callable[..., None]) -> None:
+    def _run(
+        self,
+        function: Callable[[Desk], Awaitable[RestoreStatus]],
+        done: Callable[[RestoreStatus], None],
+    ) -> None:
         self.busy = True
         self.message.hide()
         self.show_status(self.status)
 
-        def finished(result: object) -> None:
+        def finished(result: RestoreStatus) -> None:
             self.busy = False
             done(result)
 
@@ -153,7 +162,7 @@ class RestorePanel(QGroupBox):
             self.message.show()
             self.show_status(self.status)
 
-        self.bridge.request(function, done=finished, failed=failed)
+        self.bridge.request_async(function, done=finished, failed=failed)
 
 
 class RestoreBanner(QFrame):

@@ -105,7 +105,7 @@ def test_the_app_is_told_the_disk_is_full_in_words(tmp_path: Path) -> None:
             desk.service.store.space.min_free = 1 << 60
             return desk.post("no room")
 
-        runtime.submit(full_then_post, lambda r, e: done.put((r, e)))
+        runtime.submit(full_then_post, lambda r: done.put((r, None)), lambda e: done.put((None, e)))
         _, error = done.get(timeout=10)
         assert isinstance(error, DiskFullError)
         assert describe(error).startswith("the disk is full: ")
@@ -113,7 +113,7 @@ def test_the_app_is_told_the_disk_is_full_in_words(tmp_path: Path) -> None:
         def database_full(_desk: Any) -> Any:  # e.g. a bookmark written on a full disk
             raise sqlite3.OperationalError("database or disk is full")
 
-        runtime.submit(database_full, lambda r, e: done.put((r, e)))
+        runtime.submit(database_full, lambda r: done.put((r, None)), lambda e: done.put((None, e)))
         _, error = done.get(timeout=10)
         assert isinstance(error, DiskFullError), error
         assert "OperationalError" not in describe(error)

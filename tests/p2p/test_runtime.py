@@ -82,7 +82,11 @@ def test_the_store_opens_first_and_a_deferred_network_starts_when_asked(tmp_path
     runtime.start(wait_network=False, defer_network=True)
     try:
         done: queue.Queue[tuple[object, object]] = queue.Queue()
-        runtime.submit(lambda desk: desk.post("before the network"), lambda r, e: done.put((r, e)))
+        runtime.submit(
+            lambda desk: desk.post("before the network"),
+            lambda r: done.put((r, None)),
+            lambda e: done.put((None, e)),
+        )
         assert done.get(timeout=10) == (1, None)  # the store works without the network
         assert not runtime.running
         runtime.start_network()
@@ -157,7 +161,7 @@ def test_a_slow_store_open_keeps_the_caller_informed(
     try:
         assert len(waits) >= 3 and waits == sorted(waits)
         answers: queue.Queue[object] = queue.Queue()
-        runtime.submit(lambda desk: desk.own, lambda result, _error: answers.put(result))
+        runtime.submit(lambda desk: desk.own, answers.put, answers.put)
         own = answers.get(timeout=10)
         assert isinstance(own, bytes) and len(own) == 32  # the desk answers: the store is open
     finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ui_helpers import awaited
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -50,8 +51,10 @@ def call(bridge: Any, qtbot: Any) -> Callable[..., Any]:
 
     def call(function: Callable[[Any], Any], timeout: int = 10_000) -> Any:
         box: dict[str, Any] = {}
-        bridge.request(
-            function, lambda r: box.setdefault("result", r), lambda e: box.setdefault("error", e)
+        bridge.request_async(
+            awaited(function),
+            lambda r: box.setdefault("result", r),
+            lambda e: box.setdefault("error", e),
         )
         qtbot.waitUntil(lambda: box != {}, timeout=timeout)
         if "error" in box:

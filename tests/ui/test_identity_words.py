@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ui_helpers import awaited
 
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import create_identity
@@ -69,8 +70,10 @@ def test_the_desk_refuses_the_words_without_the_passphrase(
 ) -> None:
     def call(function: Any) -> Any:
         box: dict[str, Any] = {}
-        sealed_bridge.request(
-            function, lambda r: box.setdefault("result", r), lambda e: box.setdefault("error", e)
+        sealed_bridge.request_async(
+            awaited(function),
+            lambda r: box.setdefault("result", r),
+            lambda e: box.setdefault("error", e),
         )
         qtbot.waitUntil(lambda: box != {})
         if "error" in box:

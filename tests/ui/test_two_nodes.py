@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ui_helpers import awaited
 
 from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
 from lndesk.app.service import create_identity
@@ -33,7 +34,9 @@ def two_apps(tmp_path: Path, qapp: Any) -> Iterator[tuple[Bridge, Bridge]]:
 
 def run(qtbot: Any, bridge: Bridge, function: Any) -> Any:
     box: dict[str, Any] = {}
-    bridge.request(function, lambda r: box.setdefault("ok", r), lambda e: box.setdefault("err", e))
+    bridge.request_async(
+        awaited(function), lambda r: box.setdefault("ok", r), lambda e: box.setdefault("err", e)
+    )
     qtbot.waitUntil(lambda: bool(box), timeout=20_000)
     if "err" in box:
         raise box["err"]

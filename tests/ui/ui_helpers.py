@@ -7,7 +7,8 @@ Test modules import this as ``ui_helpers`` (as the store tests import ``store_he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from PySide6.QtWidgets import QWidget
@@ -23,6 +24,17 @@ from lndesk.keytext import key_to_text
 Call = Callable[..., Any]
 Link = tuple[Entry, bytes]
 W = TypeVar("W", bound=QWidget)
+
+
+def awaited(function: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
+    """``function`` as an async desk function for ``Bridge.request_async``: a test's
+    question may be a plain one or an action that publishes; either is answered."""
+
+    async def run(desk: Any) -> Any:
+        result = function(desk)
+        return await result if inspect.isawaitable(result) else result
+
+    return run
 
 
 def shown(qtbot: Any, widget: W) -> W:

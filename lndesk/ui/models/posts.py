@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from lndesk.app.desk import BOOKMARKS, THREAD, Refresh
+from lndesk.app.desk import BOOKMARKS, THREAD, Desk, Refresh
 from lndesk.app.events import (
     EntriesStored,
     FeedForked,
@@ -241,7 +241,7 @@ class PostListModel(QAbstractListModel):
         if offer is None:
             return
         key = offer[0]
-        self.bridge.request(
+        self.bridge.request_async(
             lambda desk: desk.follow(key_to_text(key), source="share"),
             self._followed,
             lambda error: self.failed.emit(error_text(error)),
@@ -272,7 +272,7 @@ class PostListModel(QAbstractListModel):
             return
         self._naming.update(keys)
 
-        def names(desk: Any) -> dict[bytes, str]:
+        def names(desk: Desk) -> dict[bytes, str]:
             try:
                 return dict(desk.names(keys))
             except Exception:  # a name is a nicety; the key still shows

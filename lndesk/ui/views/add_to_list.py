@@ -78,7 +78,7 @@ class AddToListMenu(QMenu):
             return
         self.busy = True
         key = self.key
-        self.bridge.request(lambda desk: desk.add_to_list(of, key), self._done, self._fail)
+        self.bridge.request_async(lambda desk: desk.add_to_list(of, key), self._done, self._fail)
 
     def new_list(self, title: str | None = None) -> None:
         """Start a new list holding the post (``title`` None: ask for one)."""
@@ -103,7 +103,7 @@ class AddToListMenu(QMenu):
             target = ref if ref is not None else (*key, desk.find(key).entry.id)
             return await desk.publish_list(title, [ListEntry("", ref=target)], None)
 
-        self.bridge.request(run, self._done, self._fail)
+        self.bridge.request_async(run, self._done, self._fail)
 
     def _done(self, seq: int) -> None:
         if not isValid(self):

@@ -10,7 +10,7 @@ them: the box lists whom the draft mentions, by name, before it is published.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Awaitable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QPalette, QShortcut
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lndesk.app.desk import Desk
 from lndesk.app.items import PostItem
 from lndesk.keytext import mentions_in, short_key
 from lndesk.ui import theme
@@ -175,7 +176,7 @@ class ComposeBox(QWidget):
         unknown = [k for k in keys if k not in self._names]
         if unknown:
 
-            def names(desk: Any) -> dict[bytes, str]:
+            def names(desk: Desk) -> dict[bytes, str]:
                 return {key: desk.author(key).name for key in unknown}
 
             self.bridge.request(names, self._got_names, lambda _e: None)
@@ -229,25 +230,25 @@ class ComposeBox(QWidget):
         self.status.setText("Publishing…")
         if self.mode == POST:
 
-            def action(desk: Any) -> Any:
+            def action(desk: Desk) -> Awaitable[int]:
                 return desk.post(text, tags, links, question=question)
         elif self.mode == EDIT:
             assert target is not None
 
-            def action(desk: Any) -> Any:
+            def action(desk: Desk) -> Awaitable[int]:
                 return desk.edit(target.key, text, tags, links, question=question)
         elif self.mode == REPLY:
             assert target is not None
 
-            def action(desk: Any) -> Any:
+            def action(desk: Desk) -> Awaitable[int]:
                 return desk.reply(target.key, text, tags, links)
         else:
             assert target is not None
 
-            def action(desk: Any) -> Any:
+            def action(desk: Desk) -> Awaitable[int]:
                 return desk.share(target.key, text)
 
-        self.bridge.request(action, self._done, self._failed)
+        self.bridge.request_async(action, self._done, self._failed)
 
     def _done(self, seq: int) -> None:
         self.button.setEnabled(True)

@@ -4,7 +4,6 @@ is unread, mark it read, unfollow, mute, block; and the people I blocked, to unb
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QShowEvent
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lndesk.app.desk import Desk
 from lndesk.app.items import AuthorItem
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
@@ -124,7 +124,7 @@ class FollowForm(QWidget):
             return
         self.button.setEnabled(False)
         source = self.source
-        self.bridge.request(lambda desk: desk.follow(text, source), self._done, self._failed)
+        self.bridge.request_async(lambda desk: desk.follow(text, source), self._done, self._failed)
 
     def _done(self, author: AuthorItem) -> None:
         self.button.setEnabled(True)
@@ -283,7 +283,7 @@ class FollowingView(QWidget):
         ):
             return
         key = item.key
-        self.bridge.request(lambda desk: desk.unfollow(key), None, self._failed)
+        self.bridge.request_async(lambda desk: desk.unfollow(key), None, self._failed)
 
     def mark_read_selected(self) -> None:
         """Count the selected person's posts so far as read."""
@@ -292,7 +292,7 @@ class FollowingView(QWidget):
             return
         key = item.key
 
-        def mark(desk: Any) -> None:
+        def mark(desk: Desk) -> None:
             # Up to now, or to their newest post if a skewed clock dated it later.
             newest = desk.author(key).last_post_ms or 0
             desk.mark_author_read(key, max(int(time.time() * 1000), newest))
@@ -306,7 +306,7 @@ class FollowingView(QWidget):
         if confirm and not confirm_block(self, item.name):
             return
         key = item.key
-        self.bridge.request(lambda desk: desk.block(key), None, self._failed)
+        self.bridge.request_async(lambda desk: desk.block(key), None, self._failed)
 
     def show_blocked(self) -> BlockedDialog:
         return self.blocked_button.show_dialog()

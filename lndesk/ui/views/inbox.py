@@ -157,7 +157,7 @@ class InboxPage(QWidget):
         if confirm and not confirm_block(self, item.author_name):
             return
         key, name = item.author, item.author_name
-        self.bridge.request(
+        self.bridge.request_async(
             lambda desk: desk.block(key),
             lambda _r: self._say(f"Blocked {name}. Unblock them under Blocked people."),
             lambda e: self._say(error_text(e)),

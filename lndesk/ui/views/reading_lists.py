@@ -387,7 +387,7 @@ class ReadingListsView(QWidget):
         self.error.hide()
         self.status.setText("Publishing…")
         self._update_controls()
-        self.bridge.request(
+        self.bridge.request_async(
             lambda desk: desk.publish_list(title, state, of), self._published, self._failed
         )
         return True
