@@ -264,3 +264,84 @@ def test_very_deep_input_is_a_decode_error_not_a_crash() -> None:
 def test_decode_error_is_an_lndesk_error() -> None:
     with pytest.raises(LndeskError):
         canonical.decode(b"\xf9\x3c\x00")
+
+
+# --- no re-encoding: what stands in for it -------------------------------------------
+
+_TEXT = "abcdefghij" * 3
+_TWICE = ref_encode([_TEXT, _TEXT])
+"""65 bytes: the deterministic encoding of a list holding one 30-byte text twice."""
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # A string reference (tags 256 and 25) is shorter than the string it stands for;
+        # longer heads pad it to exactly the deterministic encoding's length.
+        pytest.param(
+            b"\xda\x00\x00\x01\x00"
+            + head(4, 2, 8)
+            + head(3, 30, 8)
+            + _TEXT.encode()
+            + b"\xd9\x00\x19"
+            + head(0, 0, 8),
+            id="string-reference-padded-by-heads",
+        ),
+        # The same with bytes after the item as padding.
+        pytest.param(
+            b"\xd9\x01\x00\x82" + ref_encode(_TEXT) + b"\xd8\x19\x00",
+            id="string-reference-padded-by-trailing-bytes",
+        ),
+        # A shared value (tags 28 and 29) referred to again.
+        pytest.param(
+            b"\x82\xd8\x1c" + ref_encode(_TEXT) + b"\xd8\x1d\x00",
+            id="shared-value-padded-by-trailing-bytes",
+        ),
+    ],
+)
+def test_references_shorter_than_their_value_are_refused(data: bytes) -> None:
+    """Decoding compares lengths rather than re-encoding: an encoding made shorter by a
+    reference tag and padded back to the right length must still be refused."""
+    padded = data + bytes(len(_TWICE) - len(data))
+    assert len(padded) == len(_TWICE)
+    with pytest.raises(DecodeError, match="tags are not allowed"):
+        canonical.decode(padded)
+
+
+def test_every_tag_number_is_refused() -> None:
+    """Whichever tags the installed cbor2 decodes itself, lndesk refuses them all."""
+    for number in [*range(0x10000), 55799, 2**32 - 1, 2**32, 2**64 - 1]:
+        data = head(6, number) + b"\x00"
+        with pytest.raises(DecodeError, match="tags are not allowed"):
+            canonical.decode(data)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0,
+        23,
+        24,
+        255,
+        256,
+        65535,
+        65536,
+        2**32 - 1,
+        2**32,
+        U64,
+        -24,
+        -25,
+        -(2**64),
+        "x" * 23,
+        "x" * 24,
+        "\u00fc" * 12,
+        "\U0001f600" * 70,
+        b"y" * 255,
+        b"y" * 256,
+        ["z" * 23, "z" * 24, [None, True, False]],
+        {"a": {"b": b""}, "k" * 30: ["v"]},
+    ],
+    ids=repr,
+)
+def test_lengths_at_every_head_boundary_are_counted_exactly(value: Any) -> None:
+    assert same(canonical.decode(ref_encode(value)), value)
