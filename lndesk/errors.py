@@ -271,3 +271,11 @@ class RelayRefusedError(NetworkError):
         "The relay may be full or may not offer relaying; try another relay, or ask its "
         "owner to turn on relaying for others."
     )
+
+
+class FeedError(LndeskError):
+    """A web feed (RSS, Atom or JSON Feed) could not be fetched or read."""
+
+    default_hint = (
+        "Check the address in a browser; lndesk tries the web feed again at its next refresh."
+    )

@@ -23,6 +23,7 @@ import pytest
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "lndesk"
 QT = ("PySide6", "shiboken6")
 FRONT_ENDS = ("lndesk.ui", "lndesk.app", "lndesk.cli")
+WEB = ("lndesk.feeds", "feedparser", "listparser", "httpx")  # web feeds: below app only
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,20 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "core": Rule(
-        (*QT, "libp2p", "trio", "sqlite3", "lndesk.store", "lndesk.p2p", *FRONT_ENDS),
+        (*QT, "libp2p", "trio", "sqlite3", "lndesk.store", "lndesk.p2p", *FRONT_ENDS, *WEB),
         why="core modules are pure: no storage, networking, Qt or front ends",
     ),
     "store": Rule(
-        ("lndesk.p2p", *FRONT_ENDS, *QT, "libp2p"),
+        ("lndesk.p2p", *FRONT_ENDS, *QT, "libp2p", *WEB),
         why="the store must not depend on the network, Qt or the front ends",
     ),
     "p2p": Rule(
-        ("lndesk.store", *FRONT_ENDS, *QT),
+        ("lndesk.store", *FRONT_ENDS, *QT, *WEB),
         why="the network layer must not depend on the store (the app wires them) or on Qt",
+    ),
+    "feeds": Rule(
+        ("lndesk.store", "lndesk.p2p", *FRONT_ENDS, *QT, "libp2p"),
+        why="web feeds know nothing of the store, the peers' network or the front ends",
     ),
     "app": Rule(
         ("lndesk.ui", "lndesk.cli", *QT),
@@ -60,7 +65,7 @@ RULES: dict[str, Rule] = {
         "(lndesk.app: the desk, on the node thread, via lndesk.ui.bridge)",
     ),
 }
-SUBPACKAGE_LAYERS = {"store", "p2p", "app", "cli", "ui"}
+SUBPACKAGE_LAYERS = {"store", "p2p", "feeds", "app", "cli", "ui"}
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,8 @@ def test_layers_are_respected() -> None:
             False,
             "try:\n    from lndesk.cli import main\nexcept ImportError:\n    pass\n",
         ),
+        ("lndesk.store.fake", False, "import feedparser"),
+        ("lndesk.feeds.fake", False, "from lndesk.store.feedstore import FeedStore"),
         ("lndesk.app.fake", False, "from lndesk.ui.window import MainWindow"),
         ("lndesk.app.fake", False, "from ..cli.main import main"),
         ("lndesk.app.fake", False, "from PySide6.QtCore import QObject"),

@@ -31,6 +31,7 @@ SHOWN = (
     "store/recovery.py",
     "store/reading.py",
     "store/logfile.py",
+    "store/feedstore.py",
 )
 
 FORBIDDEN = {
@@ -40,8 +41,9 @@ FORBIDDEN = {
     "backtick": re.compile(r"`"),
 }
 
-# Share links keep the scheme the protocol gives them.
-ALLOWED_PARTS = ("lndesk://feed/",)
+# Share links keep the scheme the protocol gives them; web feeds (RSS, Atom, JSON Feed) are
+# feeds by name.
+ALLOWED_PARTS = ("lndesk://feed/", "web feed", "lndesk feeds", "JSON Feed")
 # Character sets of the markdown escaper, never shown.
 NOT_SHOWN = {" \t>#=`~*+_-0123456789"}
 

@@ -18,6 +18,8 @@ from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
 from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
+from lndesk.app.subscriptions import web_address
+from lndesk.cli import feeds as feed_commands
 from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
 from lndesk.cli.argtypes import output_dir, output_file, pixels
@@ -180,6 +182,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
+    if web_address(args.key) is not None:  # a web feed, or a site that names one
+        args.url = args.key
+        return feed_commands.follow_web_feed(args)
     done = _act(args, "follow", key=args.key)
     if done["changed"]:
         print(f"following {done['key']}")
@@ -206,6 +211,12 @@ def cmd_following(args: argparse.Namespace) -> int:
     for state in feeds:
         print(describe_feed(state, nicknames.get(state.key)))
     return 0
+
+
+def _following_people(args: argparse.Namespace) -> list[tuple[bytes, str]]:
+    with _service(args, reading=True) as service:
+        nicknames = dict(service.local.nicknames())
+        return [(s.key, nicknames.get(s.key) or s.name or "") for s in service.following()]
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -424,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     share.add_argument("--comment")
     delete = add("delete", cmd_delete, "delete one of your entries")
     delete.add_argument("entry_id", metavar="ENTRY_ID")
-    follow = add("follow", cmd_follow, "follow someone by public key or share link")
+    follow = add("follow", cmd_follow, "follow someone by key or share link, or a web feed by URL")
     follow.add_argument("key", metavar="KEY_OR_LINK")
     unfollow = add("unfollow", cmd_unfollow, "stop following someone")
     unfollow.add_argument("key", metavar="KEY_OR_LINK")
@@ -459,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     network.register(add, _passphrase_source)
     restore_commands.register(add, _passphrase_source)
     learning.register(add, _act, _read_text)
+    feed_commands.register(add, _act, _following_people, common)
     app = add("app", cmd_app, "open the desktop app (the default when no command is given)")
     app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")
     app.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)

@@ -166,6 +166,62 @@ MIGRATIONS: tuple[str, ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+FEED_MIGRATIONS: tuple[str, ...] = (
+    # 1: followed web feeds and their items (lndesk.store.feedstore). They live in their own
+    # file, feeds.sqlite3, not in the index: nothing in the log derives them, so rebuilding
+    # the index must not touch them.
+    """
+    CREATE TABLE subscriptions (
+        sub INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL UNIQUE,               -- polled now (a permanent redirect moves it)
+        added_url TEXT NOT NULL,                -- as the user gave it
+        title TEXT NOT NULL DEFAULT '',
+        site TEXT NOT NULL DEFAULT '',
+        added_ms INTEGER NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_fetch_ms INTEGER,                  -- last attempt, whatever its outcome
+        last_ok_ms INTEGER,                     -- last 200 or 304
+        error TEXT,                             -- the last attempt's failure, or NULL
+        failures INTEGER NOT NULL DEFAULT 0,    -- attempts failed in a row
+        next_ms INTEGER NOT NULL DEFAULT 0,     -- when it is polled next
+        paused TEXT,                            -- why it is not polled, or NULL
+        moved_to TEXT,                          -- a permanent redirect to another site
+        take_all INTEGER NOT NULL DEFAULT 0     -- the next refresh stores however many are new
+    );
+    CREATE INDEX subscriptions_by_next ON subscriptions (next_ms) WHERE paused IS NULL;
+    CREATE TABLE items (
+        item INTEGER PRIMARY KEY AUTOINCREMENT,
+        sub INTEGER NOT NULL REFERENCES subscriptions (sub) ON DELETE CASCADE,
+        guid TEXT NOT NULL,                     -- the feed's id for it, or ''
+        match_key TEXT NOT NULL,                -- link (or enclosure) and title: dedup
+        link TEXT NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,                     -- markdown reduced from the feed's HTML
+        author TEXT NOT NULL,
+        enclosures TEXT NOT NULL,               -- JSON list of [url, mime, length, seconds]
+        published_ms INTEGER NOT NULL,          -- claimed (never later than first seen)
+        seen_ms INTEGER NOT NULL,
+        read INTEGER NOT NULL DEFAULT 0,
+        bookmarked_ms INTEGER                   -- NULL: not bookmarked
+    );
+    CREATE UNIQUE INDEX items_by_guid ON items (sub, guid) WHERE guid != '';
+    CREATE INDEX items_by_match ON items (sub, match_key);
+    CREATE INDEX items_by_time ON items (published_ms, item);
+    CREATE INDEX items_unread ON items (sub) WHERE read = 0;
+    CREATE TABLE item_tags (
+        tag TEXT NOT NULL,
+        item INTEGER NOT NULL REFERENCES items (item) ON DELETE CASCADE,
+        PRIMARY KEY (tag, item)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_tags_by_item ON item_tags (item);
+    -- Title and text of every item; rowid = items.item.
+    CREATE VIRTUAL TABLE item_search USING fts5(
+        title, text, tokenize = "unicode61 remove_diacritics 2", columnsize = 0
+    );
+    """,
+)
+
 
 def _newer_index(version: int, known: int) -> StoreError:
     return StoreError(

@@ -1,0 +1,505 @@
+"""Followed web feeds and their items, in this device's ``feeds.sqlite3``.
+
+Subscriptions are private: nothing here is published, announced or derivable from any
+log, so the file is written with full durability and kept apart from the rebuildable
+index (``lndesk reindex`` never touches it). Items get what posts get: full-text search,
+unread marks, bookmarks and tags. Items are deduplicated per feed by guid, then by link
+(or enclosure) and title, so a feed that changes its guids does not repeat itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lndesk.content import normalize_tag
+from lndesk.errors import ContentError, StoreError, UsageError
+from lndesk.store.migrations import FEED_MIGRATIONS
+from lndesk.store.schema_version import apply_migrations
+from lndesk.store.search import match_expression
+from lndesk.webfeeds import Enclosure, FeedItem
+
+log = logging.getLogger(__name__)
+
+FEEDS_NAME = "feeds.sqlite3"
+ItemCursor = tuple[int, int]
+"""(published_ms, item): items are listed newest first by it."""
+NEWEST_ITEM: ItemCursor = (2**63 - 1, 0)
+
+_SUB_COLUMNS = (
+    "sub, url, added_url, title, site, added_ms, etag, last_modified, last_fetch_ms, "
+    "last_ok_ms, error, failures, next_ms, paused, moved_to, take_all"
+)
+_ITEM_COLUMNS = (
+    "i.item, i.sub, i.guid, i.link, i.title, i.text, i.author, i.enclosures, i.published_ms, "
+    "i.seen_ms, i.read, i.bookmarked_ms, s.title, s.url"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    sub: int
+    url: str
+    added_url: str
+    title: str
+    site: str
+    added_ms: int
+    etag: str | None
+    last_modified: str | None
+    last_fetch_ms: int | None
+    last_ok_ms: int | None
+    error: str | None
+    failures: int
+    next_ms: int
+    paused: str | None
+    moved_to: str | None
+    take_all: bool
+
+    @property
+    def name(self) -> str:
+        return self.title or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    item: int
+    sub: int
+    guid: str
+    link: str
+    title: str
+    text: str
+    author: str
+    enclosures: tuple[Enclosure, ...]
+    published_ms: int
+    seen_ms: int
+    read: bool
+    bookmarked: bool
+    feed_title: str
+    feed_url: str
+
+    @property
+    def cursor(self) -> ItemCursor:
+        return (self.published_ms, self.item)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    new: int
+    updated: int
+    flood: int = 0
+    """New items held back (more than the flood limit): the feed was not changed."""
+
+
+def _enclosures(text: str) -> tuple[Enclosure, ...]:
+    try:
+        rows = json.loads(text)
+        return tuple(Enclosure(str(u), str(m), ln, d) for u, m, ln, d in rows)
+    except (ValueError, TypeError):
+        return ()
+
+
+def _item(row: Sequence[Any]) -> StoredItem:
+    (
+        item,
+        sub,
+        guid,
+        link,
+        title,
+        text,
+        author,
+        encl,
+        published,
+        seen,
+        read,
+        marked,
+        feed_title,
+        feed_url,
+    ) = row
+    return StoredItem(
+        int(item),
+        int(sub),
+        str(guid),
+        str(link),
+        str(title),
+        str(text),
+        str(author),
+        _enclosures(str(encl)),
+        int(published),
+        int(seen),
+        bool(read),
+        marked is not None,
+        str(feed_title),
+        str(feed_url),
+    )
+
+
+def _sub(row: Sequence[Any]) -> Subscription:
+    values = list(row)
+    values[15] = bool(values[15])
+    return Subscription(*values)
+
+
+def _newer(path: Path, version: int, known: int) -> StoreError:
+    return StoreError(
+        f"the web feeds file {path} was written by a newer lndesk (schema {version}, this one "
+        f"knows {known})",
+        "Upgrade lndesk to read the web feeds you follow.",
+    )
+
+
+class FeedStore:
+    """The feeds file of one data directory. Use from one thread at a time."""
+
+    def __init__(self, directory: Path, *, in_memory: bool = False) -> None:
+        path = Path(":memory:") if in_memory else directory / FEEDS_NAME
+        self.path = path
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            apply_migrations(self.conn, FEED_MIGRATIONS, lambda v, k: _newer(path, v, k))
+        except StoreError:
+            self.conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(
+                f"the web feeds file {path} cannot be opened: {exc}",
+                "With lndesk closed, move the file into another folder; you then follow no "
+                "web feeds until you add them again (lndesk feeds import FILE reads an OPML "
+                "file of them).",
+            ) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- subscriptions ----------------------------------------------------------------
+
+    def add(self, url: str, now_ms: int, *, title: str = "", added_url: str = "") -> Subscription:
+        """Follow the web feed at ``url`` (polled at once). UsageError if it is followed."""
+        if self.find(url) is not None:
+            raise UsageError(
+                f"you already follow the web feed {url}",
+                "See the web feeds you follow: lndesk feeds list",
+            )
+        cur = self.conn.execute(
+            "INSERT INTO subscriptions (url, added_url, title, added_ms) VALUES (?, ?, ?, ?)",
+            (url, added_url or url, title, now_ms),
+        )
+        log.info("following the feed %s", url)
+        return self.subscription(int(cur.lastrowid or 0))
+
+    def find(self, url: str) -> Subscription | None:
+        row = self.conn.execute(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE url = ? OR added_url = ?",  # noqa: S608
+            (url, url),
+        ).fetchone()
+        return None if row is None else _sub(row)
+
+    def subscription(self, sub: int) -> Subscription:
+        row = self.conn.execute(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE sub = ?",  # noqa: S608
+            (sub,),
+        ).fetchone()
+        if row is None:
+            raise UsageError(
+                "that web feed is not followed (any more)",
+                "See the web feeds you follow: lndesk feeds list",
+            )
+        return _sub(row)
+
+    def subscriptions(self) -> list[Subscription]:
+        rows = self.conn.execute(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions ORDER BY title COLLATE NOCASE, url"  # noqa: S608
+        )
+        return [_sub(r) for r in rows]
+
+    def remove(self, sub: int) -> None:
+        """Unfollow: the feed and its items go (bookmarked ones too)."""
+        with self.conn:
+            self.conn.execute(
+                "DELETE FROM item_search WHERE rowid IN (SELECT item FROM items WHERE sub = ?)",
+                (sub,),
+            )
+            self.conn.execute("DELETE FROM subscriptions WHERE sub = ?", (sub,))
+
+    def due(self, now_ms: int) -> list[Subscription]:
+        rows = self.conn.execute(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE paused IS NULL AND next_ms <= ? "  # noqa: S608
+            "ORDER BY next_ms",
+            (now_ms,),
+        )
+        return [_sub(r) for r in rows]
+
+    def next_due_ms(self) -> int | None:
+        row = self.conn.execute(
+            "SELECT min(next_ms) FROM subscriptions WHERE paused IS NULL"
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def fetched(
+        self,
+        sub: int,
+        now_ms: int,
+        next_ms: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        url: str | None = None,
+        title: str | None = None,
+        site: str | None = None,
+    ) -> None:
+        """A fetch succeeded (200 or 304): new validators, and ``url`` if it moved."""
+        with self.conn:
+            self.conn.execute(
+                "UPDATE subscriptions SET etag = ?, last_modified = ?, last_fetch_ms = ?, "
+                "last_ok_ms = ?, error = NULL, failures = 0, next_ms = ?, take_all = 0, "
+                "title = CASE WHEN ? IS NULL OR ? = '' THEN title ELSE ? END, "
+                "site = coalesce(?, site) WHERE sub = ?",
+                (etag, last_modified, now_ms, now_ms, next_ms, title, title, title, site, sub),
+            )
+            if url is not None and self.find(url) is None:
+                log.info("feed %d moved permanently to %s", sub, url)
+                self.conn.execute("UPDATE subscriptions SET url = ? WHERE sub = ?", (url, sub))
+
+    def failed(self, sub: int, now_ms: int, next_ms: int, error: str) -> None:
+        self.conn.execute(
+            "UPDATE subscriptions SET last_fetch_ms = ?, error = ?, failures = failures + 1, "
+            "next_ms = ? WHERE sub = ?",
+            (now_ms, error, next_ms, sub),
+        )
+
+    def pause(self, sub: int, now_ms: int, why: str, moved_to: str | None = None) -> None:
+        log.info("feed %d paused: %s", sub, why)
+        self.conn.execute(
+            "UPDATE subscriptions SET paused = ?, moved_to = ?, last_fetch_ms = ? WHERE sub = ?",
+            (why, moved_to, now_ms, sub),
+        )
+
+    def resume(self, sub: int) -> Subscription:
+        """Poll again at once; take what made it pause (all new items, or the new site)."""
+        found = self.subscription(sub)
+        with self.conn:
+            if found.moved_to and self.find(found.moved_to) is None:
+                self.conn.execute(
+                    "UPDATE subscriptions SET url = ?, etag = NULL, last_modified = NULL "
+                    "WHERE sub = ?",
+                    (found.moved_to, sub),
+                )
+            self.conn.execute(
+                "UPDATE subscriptions SET paused = NULL, moved_to = NULL, next_ms = 0, "
+                "take_all = ? WHERE sub = ?",
+                (int(found.paused is not None), sub),
+            )
+        return self.subscription(sub)
+
+    def refresh_now(self, sub: int | None = None) -> None:
+        """Make a feed (every feed) due now."""
+        self.conn.execute(
+            "UPDATE subscriptions SET next_ms = 0 WHERE (? IS NULL OR sub = ?)", (sub, sub)
+        )
+
+    # --- items ------------------------------------------------------------------------
+
+    def _existing(self, sub: int, item: FeedItem) -> tuple[int, str, str, str] | None:
+        row = None
+        if item.guid:
+            row = self.conn.execute(
+                "SELECT item, guid, title, text FROM items WHERE sub = ? AND guid = ?",
+                (sub, item.guid),
+            ).fetchone()
+        if row is None:
+            row = self.conn.execute(
+                "SELECT item, guid, title, text FROM items WHERE sub = ? AND match_key = ? "
+                "ORDER BY item LIMIT 1",
+                (sub, item.match_key),
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]), str(row[3]))
+
+    def apply(
+        self,
+        sub: int,
+        items: Iterable[FeedItem],
+        now_ms: int,
+        *,
+        flood_limit: int | None,
+        first_limit: int,
+    ) -> Applied:
+        """Store a fetched document's items. On a feed's first fetch at most
+        ``first_limit`` (the newest); later, more than ``flood_limit`` new items store
+        nothing (the caller pauses the feed), unless None."""
+        first = self.conn.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM items WHERE sub = ?)", (sub,)
+        ).fetchone()[0]
+        fresh: list[FeedItem] = []
+        changed: list[tuple[int, FeedItem]] = []
+        seen_keys: set[str] = set()
+        for item in items:
+            key = item.guid or item.match_key
+            if key in seen_keys:
+                continue
+            seen_keys.add(key)
+            found = self._existing(sub, item)
+            if found is None:
+                fresh.append(item)
+            elif (found[1], found[2], found[3]) != (item.guid or found[1], item.title, item.text):
+                changed.append((found[0], item))
+        if first:
+            fresh.sort(key=lambda i: i.published_ms or 0, reverse=True)
+            fresh = fresh[:first_limit]
+        elif flood_limit is not None and len(fresh) > flood_limit:
+            return Applied(0, 0, flood=len(fresh))
+        with self.conn:
+            for number, item in changed:
+                guid_taken = (
+                    item.guid
+                    and self.conn.execute(
+                        "SELECT 1 FROM items WHERE sub = ? AND guid = ? AND item != ?",
+                        (sub, item.guid, number),
+                    ).fetchone()
+                )
+                self.conn.execute(
+                    "UPDATE items SET guid = CASE WHEN ? THEN guid ELSE ? END, title = ?, "
+                    "text = ?, match_key = ? WHERE item = ?",
+                    (
+                        bool(guid_taken) or not item.guid,
+                        item.guid,
+                        item.title,
+                        item.text,
+                        item.match_key,
+                        number,
+                    ),
+                )
+                self.conn.execute(
+                    "UPDATE item_search SET title = ?, text = ? WHERE rowid = ?",
+                    (item.title, item.text, number),
+                )
+            for item in fresh:
+                published = min(item.published_ms or now_ms, now_ms)
+                encl = json.dumps(
+                    [[e.url, e.mime, e.length, e.duration_s] for e in item.enclosures]
+                )
+                cur = self.conn.execute(
+                    "INSERT INTO items (sub, guid, match_key, link, title, text, author, "
+                    "enclosures, published_ms, seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        sub,
+                        item.guid,
+                        item.match_key,
+                        item.link,
+                        item.title,
+                        item.text,
+                        item.author,
+                        encl,
+                        published,
+                        now_ms,
+                    ),
+                )
+                self.conn.execute(
+                    "INSERT INTO item_search (rowid, title, text) VALUES (?, ?, ?)",
+                    (cur.lastrowid, item.title, item.text),
+                )
+        return Applied(len(fresh), len(changed))
+
+    def page(
+        self,
+        before: ItemCursor = NEWEST_ITEM,
+        limit: int = 50,
+        *,
+        sub: int | None = None,
+        unread: bool = False,
+        bookmarked: bool = False,
+        tag: str | None = None,
+    ) -> list[StoredItem]:
+        """Items older than ``before``, newest first, filtered."""
+        where = ["(i.published_ms, i.item) < (?, ?)"]
+        params: list[object] = [before[0], before[1]]
+        if sub is not None:
+            where.append("i.sub = ?")
+            params.append(sub)
+        if unread:
+            where.append("i.read = 0")
+        if bookmarked:
+            where.append("i.bookmarked_ms IS NOT NULL")
+        if tag is not None:
+            where.append("i.item IN (SELECT item FROM item_tags WHERE tag = ?)")
+            params.append(normalize_tag(tag))
+        rows = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
+            f"WHERE {' AND '.join(where)} ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_item(r) for r in rows]
+
+    def get(self, item: int) -> StoredItem:
+        row = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
+            "WHERE i.item = ?",
+            (item,),
+        ).fetchone()
+        if row is None:
+            raise UsageError(
+                "that item is no longer stored (its web feed was unfollowed)",
+                "See the web feeds you follow: lndesk feeds list",
+            )
+        return _item(row)
+
+    def search(self, text: str, limit: int = 50) -> list[StoredItem]:
+        """Items whose title or text match ``text`` (words, "phrases", a last prefix),
+        newest first."""
+        expression = match_expression(text)
+        if expression is None:
+            return []
+        rows = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
+            "WHERE i.item IN (SELECT rowid FROM item_search WHERE item_search MATCH ?) "
+            "ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
+            (expression, limit),
+        )
+        return [_item(r) for r in rows]
+
+    def set_read(self, item: int, read: bool = True) -> None:
+        self.conn.execute("UPDATE items SET read = ? WHERE item = ?", (int(read), item))
+
+    def mark_all_read(self, sub: int | None = None) -> int:
+        cur = self.conn.execute(
+            "UPDATE items SET read = 1 WHERE read = 0 AND (? IS NULL OR sub = ?)", (sub, sub)
+        )
+        return cur.rowcount
+
+    def unread_counts(self) -> dict[int, int]:
+        rows = self.conn.execute("SELECT sub, count(*) FROM items WHERE read = 0 GROUP BY sub")
+        return {int(s): int(n) for s, n in rows}
+
+    def item_counts(self) -> dict[int, int]:
+        rows = self.conn.execute("SELECT sub, count(*) FROM items GROUP BY sub")
+        return {int(s): int(n) for s, n in rows}
+
+    def set_bookmark(self, item: int, on: bool, now_ms: int) -> None:
+        self.conn.execute(
+            "UPDATE items SET bookmarked_ms = ? WHERE item = ?", (now_ms if on else None, item)
+        )
+
+    def set_tags(self, item: int, tags: Iterable[str]) -> tuple[str, ...]:
+        """Replace the item's own tags (local, never published); returns them normalised."""
+        try:
+            normal = tuple(dict.fromkeys(normalize_tag(t) for t in tags if t.strip()))
+        except ContentError as exc:
+            raise UsageError(exc.message, "Tags are words; use letters, digits, - and _.") from exc
+        self.get(item)
+        with self.conn:
+            self.conn.execute("DELETE FROM item_tags WHERE item = ?", (item,))
+            self.conn.executemany(
+                "INSERT INTO item_tags (tag, item) VALUES (?, ?)", [(t, item) for t in normal]
+            )
+        return normal
+
+    def tags(self, item: int) -> tuple[str, ...]:
+        rows = self.conn.execute("SELECT tag FROM item_tags WHERE item = ? ORDER BY tag", (item,))
+        return tuple(str(r[0]) for r in rows)

@@ -1,0 +1,114 @@
+"""The web feed commands, run as a person would (lndesk.cli.main.main), against a real
+HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import listparser
+import pytest
+
+from lndesk.cli.main import main
+from tests.feed_server import DATA, Answer, FeedServer
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+def run(capsys: pytest.CaptureFixture[str], data: Path, *argv: str) -> tuple[int, str, str]:
+    code = main([*argv, "--data-dir", str(data)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_follow_list_items_refresh_remove(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, tmp_path, "follow", server.url("/site.html"))
+    assert code == 0
+    assert "following the web feed Teaching Notes (3 items)" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "add", server.url("/podcast.xml"))
+    assert "Learning Out Loud (2 items)" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "list")
+    assert "Teaching Notes" in out and "3 unread items" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "items", "--text", "--limit", "2")
+    assert "Retrieval practice works" in out
+    assert "audio: https://cdn.podcast.example/e12.mp3" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "items", "--search", "spacing")
+    assert "Spacing" in out and "Welcome" not in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "refresh")
+    assert "Teaching Notes: nothing new" in out or "Teaching Notes: 0 new items" in out
+    code, out, err = run(capsys, tmp_path, "feeds", "remove", "1")
+    assert code == 0 and "no longer following the web feed Teaching Notes" in out
+    code, out, err = run(capsys, tmp_path, "feeds", "remove", "1")
+    assert code == 1 and "lndesk feeds list" in err
+
+
+def test_bad_input_gets_a_clear_error(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, tmp_path, "feeds", "add", server.url("/malformed.xml"))
+    assert code == 1
+    assert "is not a web feed" in err
+    code, _, err = run(capsys, tmp_path, "feeds", "add", "not an address")
+    assert code == 1 and "is not a web address" in err
+    code, _, err = run(capsys, tmp_path, "feeds", "import", str(tmp_path / "missing.opml"))
+    assert code == 1 and "cannot be read" in err
+
+
+def test_opml_round_trip(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        f"""<?xml version="1.0"?><opml version="2.0"><head><title>mine</title></head><body>
+        <outline text="Blogs">
+          <outline type="rss" text="Notes" xmlUrl="{server.url("/rss_guids.xml")}"/>
+          <outline type="rss" text="Atom" xmlUrl="{server.url("/atom_base.xml")}"/>
+        </outline>
+        <outline type="rss" text="Gone" xmlUrl="{server.url("/missing.xml")}"/>
+        <outline type="rss" text="Bad" xmlUrl="javascript:alert(1)"/>
+        </body></opml>""",
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    code, out, _ = run(capsys, data, "feeds", "import", str(opml))
+    assert code == 0
+    assert "imported 3 web feeds and 0 people" in out
+    assert "(0 web feeds followed already, 1 outline neither)" in out
+    assert "HTTP 404" in out
+    out_file = tmp_path / "out.opml"
+    code, out, _ = run(capsys, data, "feeds", "export", "--out", str(out_file))
+    assert "wrote 3 web feeds and 0 people" in out
+    parsed = listparser.parse(out_file.read_bytes())
+    assert not parsed.bozo
+    assert {f["url"] for f in parsed.feeds} == {
+        server.url("/rss_guids.xml"),
+        server.url("/atom_base.xml"),
+        server.url("/missing.xml"),
+    }
+    assert {f["title"] for f in parsed.feeds} >= {"Teaching Notes", "Atom Learner"}
+    code, out, _ = run(capsys, data, "feeds", "import", str(out_file))
+    assert "imported 0 web feeds and 0 people (3 web feeds followed already)" in out
+
+
+def test_a_paused_feed_is_shown_and_resumed(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.routes["/m"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml"}, (DATA / "rss_guids.xml").read_bytes()
+    )
+    run(capsys, tmp_path, "feeds", "add", server.url("/m"))
+    other = f"http://localhost:{server.port}/podcast.xml"
+    server.routes["/m"] = lambda r: Answer(301, {"Location": other})
+    code, out, _ = run(capsys, tmp_path, "feeds", "refresh")
+    assert "moved to another site" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "list")
+    assert "paused: the web feed at" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "resume", "1")
+    assert code == 0 and "2 new items" in out

@@ -1,0 +1,325 @@
+"""Following web feeds against a real HTTP server on 127.0.0.1 (tests/feed_server.py):
+conditional GETs, 304, redirects, Retry-After, size caps, discovery, floods, polling."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from lndesk.app.subscriptions import Subscriptions, web_address
+from lndesk.errors import FeedError, UsageError
+from lndesk.feeds.fetch import USER_AGENT, fetch
+from lndesk.feeds.policy import FLOOD_ITEMS
+from lndesk.store.feedstore import FeedStore
+from lndesk.webfeeds import MAX_DOCUMENT_BYTES
+from tests.feed_server import DATA, Answer, FeedServer, Request
+
+T0 = 1_800_000_000_000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = T0
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def subs(tmp_path: Path, clock: Clock) -> AsyncIterator[Subscriptions]:
+    made = Subscriptions(FeedStore(tmp_path), clock_ms=clock, random=lambda: 0.0)
+    yield made
+    await made.aclose()
+    made.store.close()
+
+
+def rss(n: int, prefix: str = "i") -> bytes:
+    items = "".join(
+        f"<item><title>{prefix}{k}</title><link>https://x.example/{prefix}{k}</link>"
+        f"<guid>{prefix}{k}</guid></item>"
+        for k in range(n)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Gen</title>'
+        f"<link>https://x.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def conditional(body: bytes, etag: str = '"v1"', modified: str = "Mon, 30 Nov 2026 09:00:00 GMT"):
+    def route(request: Request) -> Answer:
+        if request.headers.get("If-None-Match") == etag:
+            return Answer(304, {"ETag": etag})
+        return Answer(
+            200,
+            {
+                "Content-Type": "application/rss+xml",
+                "ETag": etag,
+                "Last-Modified": modified,
+                "Cache-Control": "max-age=7200",
+            },
+            body,
+        )
+
+    return route
+
+
+async def test_follow_then_refresh_is_a_conditional_get_answered_304(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    server.routes["/feed"] = conditional((DATA / "rss_guids.xml").read_bytes())
+    sub, new = await subs.follow(server.url("/feed"))
+    assert (new, sub.title, sub.etag) == (3, "Teaching Notes", '"v1"')
+    assert sub.last_modified == "Mon, 30 Nov 2026 09:00:00 GMT"
+    assert sub.next_ms == T0 + 7_200_000  # the server's max-age, above the hourly floor
+    (first,) = server.hits("/feed")
+    assert first.headers["User-Agent"] == USER_AGENT
+    assert "If-None-Match" not in first.headers
+    clock.ms += 7_200_000
+    outcomes = await subs.refresh_due()
+    assert [(o.status, o.new) for o in outcomes] == [("unchanged", 0)]
+    second = server.hits("/feed")[1]
+    assert second.headers["If-None-Match"] == '"v1"'
+    assert second.headers["If-Modified-Since"] == "Mon, 30 Nov 2026 09:00:00 GMT"
+    assert await subs.refresh_due() == []  # not due again for max-age
+
+
+async def test_each_real_world_feed_is_followed(server: FeedServer, subs: Subscriptions) -> None:
+    for name, count, title in [
+        ("rss_noguid.xml", 2, "No Guids Weekly"),
+        ("atom_base.xml", 2, "Atom Learner"),
+        ("feed.json", 3, "JSON Learner"),
+        ("podcast.xml", 2, "Learning Out Loud"),
+    ]:
+        sub, new = await subs.follow(server.url("/" + name))
+        assert (new, sub.title) == (count, title), name
+    episode = subs.store.search("feedback")[0]
+    assert episode.enclosures[0].duration_s == 3723
+
+
+async def test_a_site_address_finds_its_feed(server: FeedServer, subs: Subscriptions) -> None:
+    sub, new = await subs.follow(server.url("/site.html"))
+    assert sub.url == server.url("/rss_guids.xml")
+    assert sub.added_url == server.url("/site.html")
+    assert new == 3
+    with pytest.raises(UsageError, match="already follow"):
+        await subs.follow(server.url("/site.html"))
+    server.routes["/bare.html"] = lambda r: Answer(
+        200, {"Content-Type": "text/html"}, b"<html><head></head></html>"
+    )
+    with pytest.raises(FeedError, match="names no web feed"):
+        await subs.follow(server.url("/bare.html"))
+
+
+async def test_a_malformed_feed_is_refused_and_a_failing_one_recorded(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    with pytest.raises(FeedError, match="not a web feed"):
+        await subs.follow(server.url("/malformed.xml"))
+    assert subs.store.subscriptions() == []
+    body = {"doc": (DATA / "rss_guids.xml").read_bytes()}
+    server.routes["/flaky"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml"}, body["doc"]
+    )
+    await subs.follow(server.url("/flaky"))
+    body["doc"] = (DATA / "malformed.xml").read_bytes()
+    clock.ms += 3_600_000
+    (outcome,) = await subs.refresh_due()
+    assert outcome.status == "failed"
+    failed = subs.store.subscriptions()[0]
+    assert failed.failures == 1
+    assert "not a web feed" in (failed.error or "")
+
+
+async def test_429_with_retry_after_is_honoured(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    server.routes["/busy"] = conditional((DATA / "rss_guids.xml").read_bytes())
+    await subs.follow(server.url("/busy"))
+    server.routes["/busy"] = lambda r: Answer(429, {"Retry-After": "10800"}, b"slow down")
+    clock.ms += 7_200_000
+    (outcome,) = await subs.refresh_due()
+    assert outcome.status == "failed"
+    assert "HTTP 429" in outcome.message
+    assert subs.store.subscriptions()[0].next_ms == clock.ms + 10_800_000
+    server.routes["/down"] = lambda r: Answer(
+        503, {"Retry-After": "Fri, 31 Dec 2027 23:59:59 GMT"}, b""
+    )
+    sub = subs.store.add(server.url("/down"), clock.ms)
+    await subs.refresh(sub)
+    assert subs.store.subscription(sub.sub).next_ms == clock.ms + 7 * 24 * 3_600_000  # capped
+
+
+async def test_permanent_redirects_are_remembered_temporary_ones_not(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    server.routes["/old"] = lambda r: Answer(301, {"Location": "/temp"})
+    server.routes["/temp"] = lambda r: Answer(302, {"Location": "/rss_guids.xml"})
+    sub, _ = await subs.follow(server.url("/old"))
+    assert sub.url == server.url("/temp")  # the 302 behind the 301 is not remembered
+    clock.ms += 3_600_000
+    await subs.refresh_due()
+    assert server.hits("/old") == server.hits("/old")[:1]  # never asked again
+    assert len(server.hits("/temp")) == 2
+
+
+async def test_a_permanent_move_to_another_site_pauses_the_feed(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    server.routes["/moving"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml"}, (DATA / "rss_guids.xml").read_bytes()
+    )
+    sub, _ = await subs.follow(server.url("/moving"))
+    elsewhere = f"http://localhost:{server.port}/rss_noguid.xml"
+    server.routes["/moving"] = lambda r: Answer(308, {"Location": elsewhere})
+    outcome = await subs.refresh(sub)
+    assert outcome.status == "paused"
+    paused = subs.store.subscription(sub.sub)
+    assert paused.moved_to == elsewhere
+    assert "moved to another site" in (paused.paused or "")
+    clock.ms += 10 * 3_600_000
+    assert await subs.refresh_due() == []
+    subs.store.resume(sub.sub)
+    (again,) = await subs.refresh_due()
+    assert (again.status, again.new) == ("new", 2)
+    assert subs.store.subscription(sub.sub).url == elsewhere
+
+
+async def test_a_huge_feed_is_cut_off_while_it_streams(
+    server: FeedServer, subs: Subscriptions
+) -> None:
+    sent = {"bytes": 0}
+
+    def endless() -> Iterator[bytes]:
+        yield b'<?xml version="1.0"?><rss version="2.0"><channel><title>Huge</title>'
+        chunk = b"<item><title>" + b"x" * 65_000 + b"</title></item>"
+        for _ in range(400):  # 26 MB if it were all read
+            sent["bytes"] += len(chunk)
+            yield chunk
+
+    async def fetched(path: str) -> None:
+        await fetch(subs.client, server.url(path), now_s=0.0)  # the fetch alone, no parser
+
+    server.routes["/huge"] = lambda r: Answer(200, {"Content-Type": "application/xml"}, endless())
+    with pytest.raises(FeedError, match="larger than 5 MB"):
+        await fetched("/huge")
+    assert sent["bytes"] < 16 * 1024 * 1024  # it stopped reading, not parsing
+    server.routes["/declared"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml"}, b" " * (MAX_DOCUMENT_BYTES + 1)
+    )
+    with pytest.raises(FeedError, match=r"larger than 5 MB \(5,242,881 bytes\)"):
+        await fetched("/declared")
+    bomb = gzip.compress(b" " * (MAX_DOCUMENT_BYTES + 10))
+    server.routes["/bomb"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml", "Content-Encoding": "gzip"}, bomb
+    )
+    with pytest.raises(FeedError, match="larger than 5 MB"):
+        await fetched("/bomb")
+    assert len(bomb) < 100_000
+    with pytest.raises(FeedError, match="larger than 5 MB"):
+        await subs.follow(server.url("/huge"))
+    assert subs.store.subscriptions() == []
+
+
+async def test_a_feed_that_changes_its_guids_does_not_repeat(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    doc = {"body": (DATA / "guids_v1.xml").read_bytes()}
+    server.routes["/fickle"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml"}, doc["body"]
+    )
+    _, new = await subs.follow(server.url("/fickle"))
+    assert new == 2
+    doc["body"] = (DATA / "guids_v2.xml").read_bytes()
+    clock.ms += 3_600_000
+    (outcome,) = await subs.refresh_due()
+    assert (outcome.new, outcome.updated) == (0, 2)
+    assert sorted(i.guid.rsplit("/", 1)[-1] for i in subs.store.page()) == ["new-a", "new-b"]
+
+
+async def test_a_sudden_flood_pauses_the_feed_until_resumed(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    doc = {"body": rss(3)}
+    server.routes["/gen"] = lambda r: Answer(200, {"Content-Type": "application/xml"}, doc["body"])
+    sub, _ = await subs.follow(server.url("/gen"))
+    doc["body"] = rss(FLOOD_ITEMS + 1, "flood")
+    clock.ms += 3_600_000
+    (outcome,) = await subs.refresh_due()
+    assert outcome.status == "paused"
+    assert f"brought {FLOOD_ITEMS + 1} new items at once" in outcome.message
+    assert len(subs.store.page(limit=500)) == 3
+    subs.store.resume(sub.sub)
+    (taken,) = await subs.refresh_due()
+    assert taken.new == FLOOD_ITEMS + 1
+    assert subs.store.subscription(sub.sub).take_all is False
+
+
+async def test_one_feeds_error_never_reaches_the_node(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    good = subs.store.add(server.url("/rss_guids.xml"), clock.ms)
+    subs.store.add("http://127.0.0.1:9/nothing-listens-here", clock.ms)
+    subs.store.add(server.url("/missing.xml"), clock.ms)
+    outcomes = {o.sub: o for o in await subs.refresh_due()}
+    assert outcomes[good.sub].new == 3
+    assert sorted(o.status for o in outcomes.values()) == ["failed", "failed", "new"]
+
+
+async def test_the_poller_waits_on_the_trio_clock_and_wakes_for_refresh_now(
+    server: FeedServer, tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    subs = Subscriptions(
+        FeedStore(tmp_path),
+        clock_ms=lambda: T0 + int(trio.current_time() * 1000),
+        random=lambda: 0.0,
+    )
+    server.routes["/feed"] = conditional((DATA / "rss_guids.xml").read_bytes())
+    changed = trio.Event()
+    subs.on_change = changed.set
+    subs.store.add(server.url("/feed"), T0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(subs.run)
+        await changed.wait()  # the first poll stored the items
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(server.hits("/feed")) == 1
+        mock_clock.jump(3_600)
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(server.hits("/feed")) == 1  # max-age 7200 s: not yet
+        subs.refresh_soon()
+        while len(server.hits("/feed")) < 2:
+            await trio.testing.wait_all_tasks_blocked()
+            await trio.sleep(0)
+        nursery.cancel_scope.cancel()
+    await subs.aclose()
+    subs.store.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("https://a.example/feed", "https://a.example/feed"),
+        ("blog.example/feed.xml", "https://blog.example/feed.xml"),
+        ("lnd1qqqq", None),
+        ("lndesk://follow/abc", None),
+        ("javascript:alert(1)", None),
+        ("two words.example", None),
+    ],
+)
+def test_web_addresses_are_told_from_keys(text: str, url: str | None) -> None:
+    assert web_address(text) == url
