@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lndesk import canonical
-from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, Entry
+from lndesk.entry import KEY_SIZE
+from lndesk.entry_refs import Ref, parse_ref
 from lndesk.errors import ContentError, DecodeError
 
 MAX_TAGS = 16
@@ -52,23 +53,6 @@ READING_LIST = "readinglist"
 KNOWN_TYPES = (POST, REPLY, FOLLOW, UNFOLLOW, PROFILE, SHARE, TOMBSTONE, EDIT, READING_LIST)
 TEXT_TYPES = (POST, REPLY, EDIT)
 """Types whose payload carries ``text``, ``tags``, ``links`` and ``mentions``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A reference to an entry: its author, sequence number and id (CBOR ``[author, seq, id]``)."""
-
-    author: bytes
-    seq: int
-    id: bytes
-
-    def to_cbor(self) -> list[Any]:
-        return [self.author, self.seq, self.id]
-
-
-def ref_of(entry: Entry) -> Ref:
-    """A reference to ``entry``."""
-    return Ref(entry.author, entry.seq, entry.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,19 +400,10 @@ def _check_link(link: str) -> None:
 
 
 def _ref(doc: dict[str, Any], name: str) -> Ref:
-    value = doc.get(name)
-    if (
-        type(value) is not list
-        or len(value) != 3
-        or type(value[0]) is not bytes
-        or len(value[0]) != KEY_SIZE
-        or type(value[1]) is not int
-        or not 1 <= value[1] <= MAX_SEQ
-        or type(value[2]) is not bytes
-        or len(value[2]) != HASH_SIZE
-    ):
+    ref = parse_ref(doc.get(name))
+    if ref is None:
         raise ContentError(f"{_what(name)} must name a post by its author, number and id")
-    return Ref(value[0], value[1], value[2])
+    return ref
 
 
 _WHAT = {

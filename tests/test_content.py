@@ -24,7 +24,6 @@ from lndesk.content import (
     Post,
     Profile,
     ReadingList,
-    Ref,
     Reply,
     Share,
     Tombstone,
@@ -38,6 +37,7 @@ from lndesk.content import (
     parse_content,
 )
 from lndesk.entry import MAX_SEQ
+from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError, EntryError
 
 STABLE = settings(derandomize=True, database=None, deadline=None, max_examples=200)

@@ -17,13 +17,13 @@ from lndesk.content import (
     ListItem,
     Post,
     ReadingList,
-    Ref,
     Reply,
     Share,
     addressed_keys,
     encode_content,
     parse_content,
 )
+from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError
 
 KEY = hashlib.sha256(b"feed").digest()

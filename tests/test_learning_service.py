@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from lndesk.app.service import Service, create_identity
-from lndesk.content import Edit, ListItem, Post, ReadingList, Reply, ref_of
+from lndesk.content import Edit, ListItem, Post, ReadingList, Reply
+from lndesk.entry_refs import ref_of
 from lndesk.errors import ContentError, UsageError
 from lndesk.keytext import key_to_text, mentions_in
 from lndesk.store.search import SearchQuery

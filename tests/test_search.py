@@ -12,17 +12,8 @@ from store_helpers import BASE_MS, make_identity
 
 import lndesk.store.search as search_module
 import lndesk.store.store as store_module
-from lndesk.content import (
-    Edit,
-    ListItem,
-    Post,
-    ReadingList,
-    Reply,
-    Share,
-    Tombstone,
-    ref_of,
-)
-from lndesk.entry_refs import PostKey
+from lndesk.content import Edit, ListItem, Post, ReadingList, Reply, Share, Tombstone
+from lndesk.entry_refs import PostKey, ref_of
 from lndesk.errors import UsageError
 from lndesk.store.search import MAX_TERMS, SearchHit, SearchQuery, match_expression, search
 from lndesk.store.store import Store

@@ -23,8 +23,8 @@ from store_helpers import (
 )
 
 import lndesk.store.store as store_module
-from lndesk.content import Follow, Post, Profile, Ref, Tombstone, Unfollow, encode_content
-from lndesk.entry_refs import PostKey
+from lndesk.content import Follow, Post, Profile, Tombstone, Unfollow, encode_content
+from lndesk.entry_refs import PostKey, Ref
 from lndesk.errors import (
     ContentError,
     ForkedFeedError,

@@ -21,7 +21,8 @@ from store_helpers import (
 )
 from test_store_learning import busy_feeds, deliver_in_order, derived_state, orders
 
-from lndesk.content import Edit, Tombstone, encode_content, ref_of
+from lndesk.content import Edit, Tombstone, encode_content
+from lndesk.entry_refs import ref_of
 from lndesk.store.fill import split_fills
 from lndesk.store.logfile import KIND_ENTRY, LogFile, encode_record
 from lndesk.store.records import index_item

@@ -19,8 +19,9 @@ from store_helpers import (
 )
 
 from lndesk import canonical
-from lndesk.content import MAX_TAG_CHARS, Post, Ref, Tombstone, Unknown, encode_content
+from lndesk.content import MAX_TAG_CHARS, Post, Tombstone, Unknown, encode_content
 from lndesk.entry import MAX_ENTRY_SIZE
+from lndesk.entry_refs import Ref
 from lndesk.errors import (
     ChainError,
     EntryError,

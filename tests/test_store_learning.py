@@ -23,16 +23,14 @@ from lndesk.content import (
     Post,
     Profile,
     ReadingList,
-    Ref,
     Reply,
     Share,
     Tombstone,
     Unfollow,
     encode_content,
-    ref_of,
 )
 from lndesk.entry import Entry, create_entry
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import ContentError
 from lndesk.identity import Identity
 from lndesk.store import views

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from store_helpers import check_feed, child_env, make_chain, make_entry, make_identity, wire
 
-from lndesk.content import Post, Tombstone, encode_content, ref_of
+from lndesk.content import Post, Tombstone, encode_content
 from lndesk.entry import Entry
+from lndesk.entry_refs import ref_of
 from lndesk.errors import StoreCorruptError
 from lndesk.store.fulltext import FullText
 from lndesk.store.logfile import (
@@ -233,7 +234,8 @@ import os, sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from store_helpers import make_identity
-from lndesk.content import Post, Tombstone, ref_of
+from lndesk.content import Post, Tombstone
+from lndesk.entry_refs import ref_of
 from lndesk.store import logfile, purge
 from lndesk.store.store import Store
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import Cli
 
-from lndesk.content import Edit, Post, ReadingList, Ref, Reply
+from lndesk.content import Edit, Post, ReadingList, Reply
+from lndesk.entry_refs import Ref
 from lndesk.versions import current_version
 
 

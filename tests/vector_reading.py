@@ -19,13 +19,13 @@ from lndesk.content import (
     Post,
     Profile,
     ReadingList,
-    Ref,
     Reply,
     Share,
     Tombstone,
     Unfollow,
     Unknown,
 )
+from lndesk.entry_refs import Ref
 
 VECTOR_DIR = Path(__file__).parent / "vectors"
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from lndesk.app.describe import entry_body
 from lndesk.app.service import Service
-from lndesk.content import ListItem, ReadingList, ref_of
+from lndesk.content import ListItem, ReadingList
 from lndesk.entry import Entry
+from lndesk.entry_refs import ref_of
 from lndesk.errors import UsageError
 from lndesk.keytext import key_to_text, parse_key_or_link
 from lndesk.names import display_name

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from lndesk.app.desk_events import AnyEvent, LocalChanged
 from lndesk.app.items import AuthorItem, ListEntry, PostItem, SearchResult, SearchResults
-from lndesk.content import ListItem, ReadingList, Ref
-from lndesk.entry_refs import PostKey
+from lndesk.content import ListItem, ReadingList
+from lndesk.entry_refs import PostKey, ref_of
 from lndesk.errors import UsageError
 from lndesk.keytext import key_to_text
 from lndesk.store import views
@@ -89,7 +89,7 @@ class CurationMixin:
         if current is None or not isinstance(current.content, ReadingList):
             raise UsageError("that reading list is no longer stored here")
         post = self.find(target)
-        ref = Ref(post.entry.author, post.entry.seq, post.entry.id)
+        ref = ref_of(post.entry)
         items = current.content.items
         if any(item.ref == ref for item in items):
             raise UsageError(f"that post is already in “{current.content.title}”")
@@ -185,7 +185,7 @@ class CurationMixin:
 
 def _list_item(item: ListEntry) -> ListItem:
     if item.ref is not None:
-        return ListItem(ref=Ref(*item.ref), note=item.note)
+        return ListItem(ref=item.ref, note=item.note)
     if item.link is None:
         raise UsageError("a reading list item is a post or a link")
     return ListItem(link=item.link, note=item.note)

@@ -33,8 +33,8 @@ from lndesk.app.items import (
 from lndesk.app.local import LocalState
 from lndesk.app.restore import RestoreStatus, confirm_own_log, restore_status
 from lndesk.app.service import Service
-from lndesk.content import Profile, ReadingList, Reply, Share, Tombstone, ref_of
-from lndesk.entry_refs import PostKey
+from lndesk.content import Profile, ReadingList, Reply, Share, Tombstone
+from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import ContentError, UsageError
 from lndesk.keyfile import is_sealed, read_key_file
 from lndesk.keytext import key_to_link, key_to_text, parse_key_or_link
@@ -78,15 +78,13 @@ class Refresh:
     """The list goes on below ``keys`` (the limit was reached before ``down_to``)."""
 
 
-def _quoted_ref(content: object) -> tuple[bytes, int, bytes] | None:
-    """(author, seq, id) of the post a share points at or a reply answers (None: neither)."""
+def _quoted_ref(content: object) -> Ref | None:
+    """The post a share points at or a reply answers (None: neither)."""
     if isinstance(content, Share):
-        ref = content.ref
-    elif isinstance(content, Reply):
-        ref = content.parent
-    else:
-        return None
-    return (ref.author, ref.seq, ref.id)
+        return content.ref
+    if isinstance(content, Reply):
+        return content.parent
+    return None
 
 
 class Desk(CurationMixin, NetworkMixin):
@@ -181,7 +179,7 @@ class Desk(CurationMixin, NetworkMixin):
                     unread=not mine and unread(e.author, e.claimed_ms),
                     bookmarked=(e.author, e.seq) in bookmarked,
                     seen_by=sum(1 for h in holders if h >= e.seq) if mine else 0,
-                    quoted=quoted.get(_quoted_ref(content) or (b"", -1, b"")),
+                    quoted=quoted.get(_quoted_ref(content) or Ref(b"", -1, b"")),
                     avatar=avatars[e.author],
                     edit=edits.get((e.author, e.seq)),
                     list_items=self._list_entries(content),
@@ -191,26 +189,24 @@ class Desk(CurationMixin, NetworkMixin):
             )
         return items
 
-    def _quoted_all(
-        self, contents: Sequence[object], following: set[bytes]
-    ) -> dict[tuple[bytes, int, bytes], Quoted]:
+    def _quoted_all(self, contents: Sequence[object], following: set[bytes]) -> dict[Ref, Quoted]:
         """The posts these shares point at and replies answer, in their current versions,
-        by (author, seq, id) of the reference: one load and one version lookup for all."""
+        by their reference: one load and one version lookup for all."""
         blocked = self.local.blocked()
         refs = {
             ref
             for ref in (_quoted_ref(content) for content in contents)
-            if ref is not None and ref[0] not in blocked
+            if ref is not None and ref.author not in blocked
         }
         if not refs:
             return {}
-        keys = list(dict.fromkeys((author, seq) for author, seq, _id in refs))
+        keys = list(dict.fromkeys(ref.post_key for ref in refs))
         found = [s for s in views.load_keys(self.store, keys) if not s.deleted]
         edits = views.current_versions(self.store, found)
         shown = {}
         for stored in found:
             e = stored.entry
-            ref = (e.author, e.seq, e.id)
+            ref = ref_of(e)
             if ref in refs:
                 edit = edits.get((e.author, e.seq))
                 shown[ref] = quoted_of(
@@ -242,9 +238,7 @@ class Desk(CurationMixin, NetworkMixin):
             if found is None or found.entry.id != ref.id:
                 name = self._name(ref.author, self.store.feed_state(ref.author).name)
                 title = f"A post by {name} (not stored here yet)"
-                shown.append(
-                    ListEntry(title, item.note, ref=(ref.author, ref.seq, ref.id), author_name=name)
-                )
+                shown.append(ListEntry(title, item.note, ref=ref, author_name=name))
                 continue
             name = self._name(ref.author, found.author_name)
             text = text_of(found, edits.get((ref.author, ref.seq)))
@@ -253,7 +247,7 @@ class Desk(CurationMixin, NetworkMixin):
                 ListEntry(
                     title,
                     item.note,
-                    ref=(ref.author, ref.seq, ref.id),
+                    ref=ref,
                     author_name=name,
                     stored=True,
                 )
@@ -282,7 +276,7 @@ class Desk(CurationMixin, NetworkMixin):
         down_to: tuple[int, int, int] | None,
         known: dict[PostKey, PostItem],
         limit: int = WINDOW_CAP,
-        root: tuple[bytes, int, bytes] | None = None,
+        root: Ref | None = None,
     ) -> Refresh:
         """The list as it is now: its newest ``limit`` entries down to ``down_to`` (None:
         the first page). Only entries the caller does not know yet are loaded in full.
@@ -357,7 +351,7 @@ class Desk(CurationMixin, NetworkMixin):
         stored = views.load_keys(self.store, self.local.bookmarks())
         return self._items([s for s in stored if not s.deleted])
 
-    def thread(self, root: tuple[bytes, int, bytes]) -> list[PostItem]:
+    def thread(self, root: Ref) -> list[PostItem]:
         """A thread, oldest first, without what blocked people wrote in it."""
         author, seq, root_id = root
         blocked = self.local.blocked()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from lndesk.app.inbox_quota import InboxGate
-from lndesk.p2p.ports import EntryRef, Held
+from lndesk.entry_refs import Ref, ref_of
+from lndesk.p2p.ports import Held
 from lndesk.store import views
 from lndesk.store.forks import fork_pair, record_fork
 from lndesk.store.store import IngestResult, Store
@@ -105,15 +106,15 @@ class StoreFeeds:
             self.gate.record(key, requests)
         return result
 
-    def profile_ref(self, key: bytes) -> EntryRef | None:
+    def profile_ref(self, key: bytes) -> Ref | None:
         if not self.accepts(key):
             return None
         found = views.profile_entry(self.store, key)
         if found is None or found.payload is None:
             return None
-        return (key, found.entry.seq, found.entry.id)
+        return ref_of(found.entry)
 
-    def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[EntryRef]:
+    def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[Ref]:
         blocked = self._blocked() - {self.own}
         if self.gate is not None:
             blocked |= self.gate.unserved()

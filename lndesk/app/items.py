@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from lndesk.app.restore import RestoreStatus
 from lndesk.content import Edit, Post, ReadingList, Reply, Share
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.keytext import short_key
 from lndesk.names import display_name
 from lndesk.store.store import StoredEntry
@@ -38,8 +38,8 @@ class ListEntry:
     title: str
     note: str = ""
     link: str | None = None
-    ref: tuple[bytes, int, bytes] | None = None
-    """The entry recommended: (author, seq, id)."""
+    ref: Ref | None = None
+    """The entry recommended."""
     author_name: str = ""
     stored: bool = False
 
@@ -69,8 +69,8 @@ class PostItem:
     problem: str | None = None
     """Why the post cannot be shown (its payload is missing or malformed)."""
     quoted: Quoted | None = None
-    root: tuple[bytes, int, bytes] | None = None
-    """The thread this entry belongs to: (author, seq, id) of its first post."""
+    root: Ref | None = None
+    """The thread this entry belongs to: a reference to its first post."""
     avatar: bytes = field(default=b"", repr=False)
     """The author's profile picture (one shared bytes object per author), if any."""
     question: bool = False
@@ -81,8 +81,8 @@ class PostItem:
     mentions: tuple[bytes, ...] = ()
     list_items: tuple[ListEntry, ...] = ()
     """For a reading list (its title is ``text``): its items, in order."""
-    list_of: tuple[bytes, int, bytes] | None = None
-    """For a reading list: (author, seq, id) of its first version, which names the list."""
+    list_of: Ref | None = None
+    """For a reading list: a reference to its first version, which names the list."""
     followed: bool = False
     """Whether I follow the author (posts of people I do not follow are marked so)."""
     chosen_name: str = ""
@@ -93,8 +93,8 @@ class PostItem:
         return (self.author, self.seq)
 
     @property
-    def thread_root(self) -> tuple[bytes, int, bytes]:
-        return self.root if self.root is not None else (self.author, self.seq, self.id)
+    def thread_root(self) -> Ref:
+        return self.root if self.root is not None else Ref(self.author, self.seq, self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,25 +206,21 @@ def post_item(
     links: tuple[str, ...] = ()
     mentions: tuple[bytes, ...] = ()
     question = False
-    root = None
+    root: Ref | None = None
     problem = None
-    list_of = None
+    list_of: Ref | None = None
     if isinstance(content, Post):
         text, tags, links = content.text, content.tags, content.links
         mentions, question = content.mentions, content.question
     elif isinstance(content, Reply):
         text, tags, links, mentions = content.text, content.tags, content.links, content.mentions
-        root = (content.root.author, content.root.seq, content.root.id)
+        root = content.root
     elif isinstance(content, Share):
         text = content.comment
     elif isinstance(content, ReadingList):
         text = content.title
         first = content.of
-        list_of = (
-            (entry.author, entry.seq, entry.id)
-            if first is None
-            else (first.author, first.seq, first.id)
-        )
+        list_of = ref_of(entry) if first is None else first
     elif stored.payload is None:
         problem = "This post has not arrived yet (only its signed header is stored)."
     else:

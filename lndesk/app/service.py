@@ -39,10 +39,9 @@ from lndesk.content import (
     Share,
     Tombstone,
     Unfollow,
-    ref_of,
 )
 from lndesk.entry import Entry
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, ref_of
 from lndesk.errors import (
     ContentError,
     DiskFullError,

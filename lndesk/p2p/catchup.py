@@ -26,11 +26,11 @@ from typing import Any
 from libp2p.custom_types import TProtocol
 
 from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref, parse_ref
 from lndesk.errors import ProtocolError
 from lndesk.p2p.config import Limits
 from lndesk.p2p.frame_caps import CATCHUP_CAPS
-from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.sessions import (
     AskServer,
     Penalise,
@@ -71,7 +71,7 @@ class Ask:
 class Refs:
     """Server → asker: references to held entries addressed to the key, newest first."""
 
-    refs: tuple[EntryRef, ...]
+    refs: tuple[Ref, ...]
 
 
 CatchupMessage = Ask | Refs | Error
@@ -110,21 +110,13 @@ def parse_refs(doc: dict[str, Any]) -> Refs:
         raise ProtocolError("refs: 'refs' must be an array")
     if len(items) > MAX_REFS:
         raise ProtocolError(f"refs holds more than {MAX_REFS} references")
-    refs: list[EntryRef] = []
+    refs: list[Ref] = []
     for item in items:
-        if (
-            type(item) is not list
-            or len(item) != 3
-            or type(item[0]) is not bytes
-            or len(item[0]) != KEY_SIZE
-            or type(item[1]) is not int
-            or not 1 <= item[1] <= MAX_SEQ
-            or type(item[2]) is not bytes
-            or len(item[2]) != HASH_SIZE
-        ):
+        ref = parse_ref(item)
+        if ref is None:
             raise ProtocolError("refs items must be entry references [author, seq, id]")
-        refs.append((item[0], item[1], item[2]))
-    if len({(author, seq) for author, seq, _ in refs}) != len(refs):
+        refs.append(ref)
+    if len({ref.post_key for ref in refs}) != len(refs):
         raise ProtocolError("refs names an entry twice")
     return Refs(tuple(refs))
 
@@ -147,10 +139,10 @@ class CatchupFrames(MessageFrames[CatchupMessage]):
         )
 
 
-def clean_refs(refs: Sequence[EntryRef], to: bytes, limit: int) -> tuple[EntryRef, ...]:
+def clean_refs(refs: Sequence[Ref], to: bytes, limit: int) -> tuple[Ref, ...]:
     """What a server may send: valid references, none twice, none by ``to``, at most
     ``limit`` (a store bug must not make it send a frame its peer rejects)."""
-    out: dict[PostKey, EntryRef] = {}
+    out: dict[PostKey, Ref] = {}
     for author, seq, entry_id in refs:
         if len(out) >= limit:
             break
@@ -160,7 +152,7 @@ def clean_refs(refs: Sequence[EntryRef], to: bytes, limit: int) -> tuple[EntryRe
             and 1 <= seq <= MAX_SEQ
             and len(entry_id) == HASH_SIZE
         ):
-            out.setdefault((author, seq), (bytes(author), seq, bytes(entry_id)))
+            out.setdefault((author, seq), Ref(bytes(author), seq, bytes(entry_id)))
     return tuple(out.values())
 
 
@@ -194,7 +186,7 @@ class CatchupClient:
         self.limits = limits
         self._penalise = penalise
 
-    async def ask(self, peer: Any, to: bytes, since: int, limit: int = MAX_REFS) -> list[EntryRef]:
+    async def ask(self, peer: Any, to: bytes, since: int, limit: int = MAX_REFS) -> list[Ref]:
         """The peer's references to entries addressed to ``to`` claimed since ``since``.
 
         Raises PeerMisbehaved (the peer has been penalised), SessionRefused (it answered

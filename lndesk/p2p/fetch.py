@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lndesk.entry import Entry, decode_entry
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref
 from lndesk.errors import ChainError, ForkedFeedError, ProtocolError
 from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import READER_RECEIVES
 from lndesk.p2p.ingest import ingest_reported
-from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.sessions import Penalise, SessionRefused, client_session
 from lndesk.p2p.sync import SYNC_PROTOCOL, check_range, exchange_want, receive_reply
 from lndesk.p2p.wire import Ack, Batch, Done, Error, FeedHave, FrameStream, Get
@@ -50,7 +50,7 @@ class FetchReport:
     the check, or not linking to what is stored."""
 
 
-def ref_state(source: FeedSource, ref: EntryRef) -> str:
+def ref_state(source: FeedSource, ref: Ref) -> str:
     """HELD (the referenced entry is stored), CONFLICT (another entry is stored at that
     seq) or MISSING (nothing is stored there, or the entry without its payload, which
     no tombstone deleted: a hole, which a fetch fills)."""
@@ -67,9 +67,9 @@ def ref_state(source: FeedSource, ref: EntryRef) -> str:
     return HELD
 
 
-def missing_refs(source: FeedSource, refs: Sequence[EntryRef]) -> list[EntryRef]:
+def missing_refs(source: FeedSource, refs: Sequence[Ref]) -> list[Ref]:
     """The references, once each, whose entries are not stored and may be (accepted)."""
-    out: dict[PostKey, EntryRef] = {}
+    out: dict[PostKey, Ref] = {}
     for ref in refs:
         if (ref[0], ref[1]) in out or not source.accepts(ref[0]):
             continue
@@ -101,7 +101,7 @@ class RefFetcher:
     async def fetch_from(
         self,
         peer: Any,
-        refs: Sequence[EntryRef],
+        refs: Sequence[Ref],
         *,
         via: str = "fetch",
         check: Check | None = None,

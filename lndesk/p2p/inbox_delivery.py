@@ -39,7 +39,7 @@ from lndesk.content import (
     parse_content,
 )
 from lndesk.entry import Entry, decode_entry
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import (
     ChainError,
     EntryError,
@@ -54,7 +54,7 @@ from lndesk.p2p.fetch import MISSING, RefFetcher, missing_refs, ref_state
 from lndesk.p2p.gossip import HeadAndNoticeGossip
 from lndesk.p2p.inbox_notice import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
-from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.profiles import ProfileClient
 from lndesk.p2p.sessions import PeerMisbehaved, Penalise
 from lndesk.p2p.unsupported import Unsupported, is_not_supported
@@ -86,9 +86,9 @@ either type holds these bytes (its ``type`` field), so an entry without them nee
 decoding here."""
 
 
-def context_refs(items: Iterable[tuple[bytes, bytes | None]]) -> list[EntryRef]:
+def context_refs(items: Iterable[tuple[bytes, bytes | None]]) -> list[Ref]:
     """The entries that stored entries name: what a share shares, what a reply answers."""
-    refs: list[EntryRef] = []
+    refs: list[Ref] = []
     for raw, payload in items:
         if payload is None or (_SHARE_TYPE not in raw and _REPLY_TYPE not in raw):
             continue  # most synced entries are posts: skip decoding them a second time
@@ -100,10 +100,9 @@ def context_refs(items: Iterable[tuple[bytes, bytes | None]]) -> list[EntryRef]:
         except EntryError:  # stored as it came; its content is simply not usable
             continue
         if isinstance(content, Share):
-            refs.append((content.ref.author, content.ref.seq, content.ref.id))
+            refs.append(content.ref)
         elif isinstance(content, Reply):
-            refs.append((content.parent.author, content.parent.seq, content.parent.id))
-            refs.append((content.root.author, content.root.seq, content.root.id))
+            refs += (content.parent, content.root)
     return refs
 
 
@@ -161,7 +160,7 @@ class Inboxes:
         self._peer_of = peer_of
         self._connected = connected
         self._nursery: trio.Nursery | None = None
-        self._queue_send, self._queue = trio.open_memory_channel[tuple[Any, list[EntryRef], int]](
+        self._queue_send, self._queue = trio.open_memory_channel[tuple[Any, list[Ref], int]](
             math.inf
         )
         self._queued = 0
@@ -228,7 +227,7 @@ class Inboxes:
         author, entry = notice.entry.author, notice.entry
         if self._is_penalised(peer) or not self.source.accepts(author):
             return
-        if not missing_refs(self.source, [(author, entry.seq, entry.id)]):
+        if not missing_refs(self.source, [ref_of(entry)]):
             return  # held already (or another entry is held there)
         item = (entry.raw, notice.payload)
         try:
@@ -384,7 +383,7 @@ class Inboxes:
             return
         now = time.monotonic()
         seen: set[PostKey] = set()
-        fresh: list[EntryRef] = []
+        fresh: list[Ref] = []
         for ref in context_refs((raw, payload) for _author, raw, payload in stored):
             key = (ref[0], ref[1])
             tried = self._tried.get(key)
@@ -409,7 +408,7 @@ class Inboxes:
         if len(self._tried) > 4 * MAX_QUEUED:
             self._tried = {k: t for k, t in self._tried.items() if now - t < RETRY_SECONDS}
 
-    async def _fetch_context(self, peer: Any, refs: list[EntryRef], depth: int) -> None:
+    async def _fetch_context(self, peer: Any, refs: list[Ref], depth: int) -> None:
         try:
             stored = await self._fetch(refs, self._candidates(refs, peer, only=False), "fetch")
         except StoreError as exc:
@@ -420,7 +419,7 @@ class Inboxes:
             return
         self._context_of(peer, stored, depth + 1)
 
-    async def fetch_refs(self, refs: Sequence[EntryRef], peer: Any = None) -> int:
+    async def fetch_refs(self, refs: Sequence[Ref], peer: Any = None) -> int:
         """Fetch the referenced entries that are not stored, from ``peer`` or else from
         connected peers (the authors' own nodes first). Returns how many were stored.
 
@@ -438,7 +437,7 @@ class Inboxes:
         self._context_of(peer, stored, 1)
         return len(stored)
 
-    def _candidates(self, refs: Sequence[EntryRef], peer: Any, *, only: bool) -> list[Any]:
+    def _candidates(self, refs: Sequence[Ref], peer: Any, *, only: bool) -> list[Any]:
         if only:
             return [peer]
         connected = list(self._connected())
@@ -451,7 +450,7 @@ class Inboxes:
         return [p for p in dict.fromkeys(order) if not self._is_penalised(p)][:FETCH_PEERS]
 
     async def _fetch(
-        self, refs: list[EntryRef], peers: list[Any], via: str
+        self, refs: list[Ref], peers: list[Any], via: str
     ) -> list[tuple[bytes, bytes, bytes | None]]:
         stored: list[tuple[bytes, bytes, bytes | None]] = []
         pending = refs

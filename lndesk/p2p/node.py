@@ -36,6 +36,7 @@ import trio
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
+from lndesk.entry_refs import Ref
 from lndesk.errors import ChainError, EntryError, ForkedFeedError, StoreError
 from lndesk.p2p.admission import Admission
 from lndesk.p2p.announce import head_payload
@@ -64,7 +65,7 @@ from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.listen_port import fallback_message, listening_port, settle_port
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.peering import Peering, PeerStatus, parse_peer_address
-from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.profiles import PROFILE_PROTOCOL, ProfileClient, ProfileServer
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
@@ -467,7 +468,7 @@ class Node:
         nobody hears now reaches them by inbox catch-up."""
         return await self.inboxes.send_notices(entry, payload)
 
-    async def fetch_refs(self, refs: Sequence[EntryRef], peer: bytes | None = None) -> int:
+    async def fetch_refs(self, refs: Sequence[Ref], peer: bytes | None = None) -> int:
         """Fetch the referenced entries ``(author, seq, id)`` that are not stored, from the
         node of ``peer`` (an lndesk key) or else from connected peers; returns how many
         were stored (reported as ``EntriesStored`` with ``via="fetch"``). An entry whose

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from lndesk.entry_refs import Ref
+
 
 @dataclass(frozen=True, slots=True)
 class Held:
@@ -21,10 +23,6 @@ class Held:
     max_seq: int
     """The highest entry held; above ``height`` while a newest-first sync has a gap."""
     forked_at: int | None = None
-
-
-EntryRef = tuple[bytes, int, bytes]
-"""A reference to one entry: (author key, seq, entry id), as in content references."""
 
 
 class IngestOutcome(Protocol):
@@ -97,7 +95,7 @@ class FeedSource(Protocol):
         """
         ...
 
-    def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[EntryRef]:
+    def addressed_to(self, key: bytes, since_ms: int, limit: int) -> list[Ref]:
         """Held entries addressed to ``key`` (docs/protocol.md 10.10), newest first.
 
         At most ``limit`` references, of entries whose claimed time is ``since_ms`` or
@@ -105,7 +103,7 @@ class FeedSource(Protocol):
         """
         ...
 
-    def profile_ref(self, key: bytes) -> EntryRef | None:
+    def profile_ref(self, key: bytes) -> Ref | None:
         """The held entry that set ``key``'s current profile (None: none is held)."""
         ...
 

@@ -27,11 +27,12 @@ from typing import Any
 from libp2p.custom_types import TProtocol
 
 from lndesk.entry import KEY_SIZE
+from lndesk.entry_refs import Ref
 from lndesk.errors import ProtocolError
 from lndesk.p2p.catchup import Refs, clean_refs, parse_refs
 from lndesk.p2p.config import Limits
 from lndesk.p2p.frame_caps import PROFILE_CAPS
-from lndesk.p2p.ports import EntryRef, FeedSource
+from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.sessions import (
     AskServer,
     Penalise,
@@ -142,7 +143,7 @@ class ProfileClient:
         self.limits = limits
         self._penalise = penalise
 
-    async def ask(self, peer: Any, of: bytes) -> EntryRef | None:
+    async def ask(self, peer: Any, of: bytes) -> Ref | None:
         """The reference the peer gives (None: it holds no profile of ``of``).
 
         Raises PeerMisbehaved (the peer has been penalised), SessionRefused (it answered

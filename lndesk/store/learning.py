@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref
 from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.shown import SHOWN_SQL, feed_id, feed_ids, marks, visible_until
 
@@ -52,8 +52,8 @@ def is_within_two_hops(store: StoreReader, own: bytes, key: bytes) -> bool:
 
 def addressed_to(
     store: StoreReader, key: bytes, *, since_ms: int = 0, limit: int = 500
-) -> list[tuple[bytes, int, bytes]]:
-    """(author, seq, id) of the stored entries addressed to ``key`` (protocol 10.10):
+) -> list[Ref]:
+    """References to the stored entries addressed to ``key`` (protocol 10.10):
     replies to it, shares of its entries, mentions of it (edits too), none by ``key``
     and none deleted. Newest first by claimed time, claimed at ``since_ms`` or later;
     future-dated ones included (this answers other nodes, it is not a list to show)."""
@@ -64,7 +64,7 @@ def addressed_to(
         "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
         (key, since_ms, max(limit, 0)),
     )
-    return [(bytes(author), int(seq), bytes(entry_id)) for author, seq, entry_id in rows]
+    return [Ref(bytes(author), int(seq), bytes(entry_id)) for author, seq, entry_id in rows]
 
 
 def edit_seqs(store: StoreReader, keys: Sequence[PostKey]) -> dict[PostKey, int]:

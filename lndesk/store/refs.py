@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from lndesk.content import READING_LIST, TOMBSTONE, Content, Edit, ReadingList, Ref, Tombstone
+from lndesk.content import READING_LIST, TOMBSTONE, Content, Edit, ReadingList, Tombstone
+from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError
 from lndesk.store.index import PAYLOAD_ABSENT, EntryRow, Index, IndexItem
 

@@ -19,7 +19,8 @@ from typing import Any
 from lndesk.app.desk import READ_MARK
 from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
 from lndesk.app.service import Service, restore_identity
-from lndesk.content import ListItem, Post, Profile, ReadingList, Reply, Share, ref_of
+from lndesk.content import ListItem, Post, Profile, ReadingList, Reply, Share
+from lndesk.entry_refs import ref_of
 from lndesk.identity import Identity, blake2b_256
 from lndesk.keytext import key_to_text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lndesk.content import Content, addressed_keys, encode_content, parse_content
 from lndesk.entry import Entry, create_entry, decode_entry
+from lndesk.entry_refs import Ref
 from lndesk.identity import Identity
 from lndesk.store.store import Store
 
@@ -33,7 +34,7 @@ def signed(
 
 def reference_addressed_to(
     store: Store, key: bytes, *, since_ms: int = 0, limit: int = 500
-) -> list[tuple[bytes, int, bytes]]:
+) -> list[Ref]:
     """Every stored entry addressed to ``key`` (protocol 10.10) claimed at ``since_ms`` or
     later, newest first, at most ``limit``: slow, by reading every payload."""
     found: list[tuple[int, bytes, int, bytes]] = []
@@ -54,7 +55,7 @@ def reference_addressed_to(
     return [(author, seq, entry_id) for _ms, author, seq, entry_id in found[:limit]]
 
 
-def entry_ref(entry: Entry) -> tuple[bytes, int, bytes]:
+def entry_ref(entry: Entry) -> Ref:
     return (entry.author, entry.seq, entry.id)
 
 

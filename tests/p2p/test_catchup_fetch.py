@@ -19,7 +19,8 @@ from store_helpers import make_chain, make_identity, wire
 
 from lndesk import canonical
 from lndesk.app.feeds import StoreFeeds
-from lndesk.content import Post, Reply, Share, ref_of
+from lndesk.content import Post, Reply, Share
+from lndesk.entry_refs import ref_of
 from lndesk.errors import ProtocolError
 from lndesk.p2p import wire as frames
 from lndesk.p2p.catchup import (

@@ -12,7 +12,8 @@ from inbox_helpers import entry_ref, signed
 from store_helpers import make_chain, make_identity
 
 from lndesk.app.feeds import StoreFeeds
-from lndesk.content import Post, Reply, Share, ref_of
+from lndesk.content import Post, Reply, Share
+from lndesk.entry_refs import Ref, ref_of
 from lndesk.p2p.fetch import FetchReport
 from lndesk.p2p.inbox_delivery import FETCH_PEERS, Inboxes, context_refs
 from lndesk.store.store import Store
@@ -25,11 +26,9 @@ SHARE = signed(CY, 1, None, Share(ref_of(POST)))
 
 class FakeFetcher:
     def __init__(self) -> None:
-        self.calls: list[tuple[Any, list[tuple[bytes, int, bytes]]]] = []
+        self.calls: list[tuple[Any, list[Ref]]] = []
 
-    async def fetch_from(
-        self, peer: Any, refs: Sequence[tuple[bytes, int, bytes]], **_options: Any
-    ) -> FetchReport:
+    async def fetch_from(self, peer: Any, refs: Sequence[Ref], **_options: Any) -> FetchReport:
         self.calls.append((peer, list(refs)))
         return FetchReport()
 

@@ -15,8 +15,9 @@ from inbox_helpers import entry_ref, held_ids, reference_addressed_to, signed
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
 
-from lndesk.content import Content, Follow, Post, Reply, Share, ref_of
+from lndesk.content import Content, Follow, Post, Reply, Share
 from lndesk.entry import Entry
+from lndesk.entry_refs import ref_of
 from lndesk.p2p.events import EntriesStored, PeerPenalised
 from lndesk.store import views
 from lndesk.store.store import Store, now_ms

@@ -27,8 +27,9 @@ from node_helpers import make_data_dir, running_node
 from store_helpers import make_chain, make_identity
 
 from lndesk import canonical
-from lndesk.content import Follow, Post, Reply, Share, Unknown, ref_of
+from lndesk.content import Follow, Post, Reply, Share, Unknown
 from lndesk.entry import create_entry
+from lndesk.entry_refs import ref_of
 from lndesk.errors import ContentError, DecodeError, PayloadError, SignatureError, SizeError
 from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits

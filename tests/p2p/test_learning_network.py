@@ -11,8 +11,9 @@ from pathlib import Path
 import trio
 from node_helpers import TestNode, make_data_dir, running_node
 
-from lndesk.content import Content, Edit, Post, Reply, Tombstone, ref_of
+from lndesk.content import Content, Edit, Post, Reply, Tombstone
 from lndesk.entry import Entry
+from lndesk.entry_refs import ref_of
 from lndesk.keytext import key_to_text
 from lndesk.store.search import SearchQuery
 from lndesk.store.store import LOG_NAME

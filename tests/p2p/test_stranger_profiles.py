@@ -22,8 +22,9 @@ from store_helpers import make_identity
 
 from lndesk import canonical
 from lndesk.app.feeds import StoreFeeds
-from lndesk.content import Content, Post, Profile, Reply, ref_of
+from lndesk.content import Content, Post, Profile, Reply
 from lndesk.entry import Entry
+from lndesk.entry_refs import ref_of
 from lndesk.errors import ProtocolError
 from lndesk.p2p.catchup import Refs
 from lndesk.p2p.config import Limits

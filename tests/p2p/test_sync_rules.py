@@ -17,6 +17,7 @@ from libp2p.peer.peerinfo import PeerInfo
 from store_helpers import make_chain, make_identity, wire
 
 from lndesk.app.feeds import StoreFeeds
+from lndesk.entry_refs import Ref
 from lndesk.errors import ChainError, ProtocolError
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
@@ -293,7 +294,7 @@ async def test_the_server_keeps_at_most_window_batches_unacknowledged(tmp_path: 
 # --- targeted fetch ----------------------------------------------------------------------
 
 
-def ref(entry: Any) -> tuple[bytes, int, bytes]:
+def ref(entry: Any) -> Ref:
     return (entry.author, entry.seq, entry.id)
 
 

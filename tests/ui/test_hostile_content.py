@@ -30,7 +30,8 @@ from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QToolTip
 from store_helpers import child_env, make_entry, make_identity
 
 from lndesk.app.items import PostItem
-from lndesk.content import ListItem, Post, Profile, ReadingList, Share, encode_content, ref_of
+from lndesk.content import ListItem, Post, Profile, ReadingList, Share, encode_content
+from lndesk.entry_refs import ref_of
 from lndesk.keytext import key_to_text
 from lndesk.ui.main_window import MainWindow
 from lndesk.ui.models.lists import ListEntriesModel

@@ -20,7 +20,8 @@ from store_helpers import make_entry, make_identity
 from ui_helpers import ingest
 from ui_helpers import post_item as hand_made
 
-from lndesk.content import Post, Profile, Ref, Reply, encode_content
+from lndesk.content import Post, Profile, Reply, encode_content
+from lndesk.entry_refs import Ref
 from lndesk.identity import Identity
 from lndesk.keytext import KEY_PREFIX, short_key
 from lndesk.ui import avatar as avatar_module

@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from store_helpers import make_chain, make_entry, make_identity
 from ui_helpers import ingest
 
-from lndesk.content import Post, Ref, Reply, encode_content
+from lndesk.content import Post, Reply, encode_content
+from lndesk.entry_refs import Ref
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.ui.main_window import FOLLOWING, REPLIES, MainWindow

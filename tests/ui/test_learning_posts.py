@@ -12,8 +12,8 @@ from store_helpers import make_entry, make_identity
 from ui_helpers import ingest, post_item
 
 from lndesk.app.items import ListEntry, PostItem
-from lndesk.content import Edit, Ref, Share, encode_content
-from lndesk.entry_refs import PostKey
+from lndesk.content import Edit, Share, encode_content
+from lndesk.entry_refs import PostKey, Ref
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.ui import theme
 from lndesk.ui.main_window import MainWindow

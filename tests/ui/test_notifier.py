@@ -16,8 +16,9 @@ from PySide6.QtCore import QSettings
 
 from lndesk.app.events import EntriesStored
 from lndesk.app.items import PostItem
-from lndesk.content import Post, Profile, Reply, Share, encode_content, ref_of
+from lndesk.content import Post, Profile, Reply, Share, encode_content
 from lndesk.entry import Entry, create_entry
+from lndesk.entry_refs import ref_of
 from lndesk.identity import Identity
 from lndesk.ui.notifier import Notifier, names_phrase, snippet, summarise
 from lndesk.ui.settings import NOTIFY_POSTS, NOTIFY_REPLIES, ui_settings

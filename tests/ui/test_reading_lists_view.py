@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QWidget
 from store_helpers import make_identity
 from ui_helpers import ingest, search, shown, signed_chain
 
-from lndesk.content import ListItem, Post, ReadingList, Ref
+from lndesk.content import ListItem, Post, ReadingList
+from lndesk.entry_refs import Ref
 from lndesk.ui.main_window import LISTS, MainWindow
 from lndesk.ui.models.lists import ListEntriesModel, entry_lines
 from lndesk.ui.views import reading_lists

@@ -21,7 +21,6 @@ from lndesk.content import (
     ListItem,
     Post,
     Profile,
-    Ref,
     Reply,
     Share,
     Tombstone,
@@ -30,6 +29,7 @@ from lndesk.content import (
     encode_content,
 )
 from lndesk.entry import SIGNATURE_CONTEXT, Entry, create_entry
+from lndesk.entry_refs import Ref
 from lndesk.identity import Identity, blake2b_256
 
 SEED_ADA = bytes(range(32))

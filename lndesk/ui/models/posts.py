@@ -32,7 +32,7 @@ from lndesk.app.events import (
     LocalChanged,
 )
 from lndesk.app.items import AuthorItem, PostItem
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref
 from lndesk.keytext import key_to_text
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
@@ -101,7 +101,7 @@ class PostListModel(QAbstractListModel):
         kind: str,
         parent: QObject | None = None,
         *,
-        root: tuple[bytes, int, bytes] | None = None,
+        root: Ref | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge

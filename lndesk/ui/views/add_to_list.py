@@ -10,7 +10,7 @@ from shiboken6 import isValid
 
 from lndesk.app.desk import Desk
 from lndesk.app.items import ListEntry, PostItem
-from lndesk.entry_refs import PostKey
+from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.lists import ListKey, list_key, one_line
@@ -33,7 +33,7 @@ class AddToListMenu(QMenu):
         self.bridge = bridge
         if isinstance(post, PostItem):
             self.key: PostKey = post.key
-            self.ref: tuple[bytes, int, bytes] | None = (post.author, post.seq, post.id)
+            self.ref: Ref | None = Ref(post.author, post.seq, post.id)
         else:
             self.key, self.ref = (post[0], post[1]), None
         self.busy = False
@@ -100,7 +100,7 @@ class AddToListMenu(QMenu):
         key, ref = self.key, self.ref
 
         async def run(desk: Desk) -> int:
-            target = ref if ref is not None else (*key, desk.find(key).entry.id)
+            target = ref if ref is not None else ref_of(desk.find(key).entry)
             return await desk.publish_list(title, [ListEntry("", ref=target)], None)
 
         self.bridge.request_async(run, self._done, self._fail)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.content import MAX_LIST_ITEMS, MAX_NOTE_CHARS, MAX_TITLE_CHARS
+from lndesk.entry_refs import Ref
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text, relative_time
 from lndesk.ui.models.lists import (
@@ -348,7 +349,7 @@ class ReadingListsView(QWidget):
         ref = entry.ref
         self.bridge.request(lambda desk: desk.thread(ref), lambda items: self._open(ref, items))
 
-    def _open(self, ref: tuple[bytes, int, bytes], items: Sequence[PostItem]) -> None:
+    def _open(self, ref: Ref, items: Sequence[PostItem]) -> None:
         item = next((i for i in items if i.key == (ref[0], ref[1])), None)
         if item is None:
             self.show_error("That post is no longer stored here.")
