@@ -328,3 +328,17 @@ def test_the_search_command_indexes_the_whole_backlog_first(
         assert service.store.text_pending() == 7
         done = ACTIONS["search"](service, {"query": "backlog", "limit": 50})
         assert (len(done["hits"]), done["indexed"], done["pending"]) == (7, 7, 0)
+
+
+def test_a_query_without_words_or_filters_is_empty() -> None:
+    assert SearchQuery("").empty()
+    assert SearchQuery("", hidden=frozenset({ANN.public_key})).empty()  # hiding is no filter
+    assert not SearchQuery("x").empty()
+    for name, value in (
+        ("author", ANN.public_key),
+        ("tag", "a"),
+        ("type", "post"),
+        ("since_ms", 0),
+        ("until_ms", 0),
+    ):
+        assert not SearchQuery("", **{name: value}).empty()  # type: ignore[arg-type]

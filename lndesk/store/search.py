@@ -78,6 +78,11 @@ class SearchQuery:
     until_ms: int | None = None
     hidden: frozenset[bytes] = frozenset()
 
+    def empty(self) -> bool:
+        """No words and no filter: nothing to search for (``hidden`` narrows, it is no
+        filter of its own). A front end shows no results instead of asking."""
+        return not self.text and self == SearchQuery("", hidden=self.hidden)
+
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:

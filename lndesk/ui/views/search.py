@@ -26,18 +26,18 @@ from PySide6.QtWidgets import (
 
 from lndesk.app.desk import Desk
 from lndesk.app.events import LocalChanged
-from lndesk.app.items import AuthorItem, PostItem, SearchResult
+from lndesk.app.items import AuthorItem, PostItem, SearchQuery, SearchResult
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.models.search import SearchResultsModel, TagsModel
 from lndesk.ui.views.nickname import ask_nickname
 from lndesk.ui.views.posts import PostListView
-from lndesk.ui.views.search_filters import SearchFilters, SearchParams
+from lndesk.ui.views.search_filters import SearchFilters
 from lndesk.ui.views.search_results import ResultsView
 from lndesk.ui.views.tag_browser import TagBrowser, TagPostsPage
 from lndesk.ui.views.widgets import bare_column, error_label, heading, side_by_side
 
-__all__ = ["PAGE", "TYPING_DELAY_MS", "SearchParams", "SearchView"]
+__all__ = ["PAGE", "TYPING_DELAY_MS", "SearchView"]
 
 PAGE = 50
 """Results asked for at a time ("Load more" asks for the next page)."""
@@ -67,7 +67,7 @@ class SearchView(QWidget):
         self._generation = 0
         self._offset = 0
         self._pending = 0
-        self._params: SearchParams | None = None
+        self._params: SearchQuery | None = None
         self._busy = False
         self._authors_stale = True
         self._visible = False
@@ -182,7 +182,7 @@ class SearchView(QWidget):
 
     # --- searching ---------------------------------------------------------------------
 
-    def params(self) -> SearchParams:
+    def params(self) -> SearchQuery:
         """The search the fields describe now."""
         return self.filters.params(self.query.text().strip())
 
@@ -209,7 +209,7 @@ class SearchView(QWidget):
             return
         self._request(self._params, self._offset, self._generation)
 
-    def _request(self, params: SearchParams, offset: int, generation: int) -> None:
+    def _request(self, params: SearchQuery, offset: int, generation: int) -> None:
         self._busy = True
         self.more.setEnabled(False)
         self.status.setText("Searching…")

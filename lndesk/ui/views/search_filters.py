@@ -1,13 +1,11 @@
 """The Search screen's filters: by whom, tag, type, and from and to which day.
 
 :class:`SearchFilters` is the bar of filter fields under the query; with the query's
-words they make a :class:`SearchParams`, one search as the fields say it. A date field
-reads "any" until a day is chosen (:class:`OptionalDateEdit`).
+words they make a :class:`~lndesk.app.items.SearchQuery`, one search as the fields say
+it. A date field reads "any" until a day is chosen (:class:`OptionalDateEdit`).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from PySide6.QtCore import QDate, QDateTime, QEvent, QObject, Qt, QTime, Signal
 from PySide6.QtWidgets import (
@@ -20,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lndesk.app.items import AuthorItem
+from lndesk.app.items import AuthorItem, SearchQuery
 from lndesk.ui.models.search import TagsModel
 from lndesk.ui.plain_text import plain_tooltip
 from lndesk.ui.views.widgets import bare_column, field_label
@@ -30,7 +28,6 @@ __all__ = [
     "TYPES",
     "OptionalDateEdit",
     "SearchFilters",
-    "SearchParams",
     "day_start_ms",
 ]
 
@@ -43,21 +40,6 @@ TYPES = (
     ("Shares", "share"),
     ("Reading lists", "readinglist"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SearchParams:
-    """One search, as the fields say it."""
-
-    text: str
-    author: bytes | None = None
-    tag: str | None = None
-    type: str | None = None
-    since_ms: int | None = None
-    until_ms: int | None = None
-
-    def empty(self) -> bool:
-        return not self.text and self == SearchParams("")
 
 
 class OptionalDateEdit(QDateEdit):
@@ -158,13 +140,13 @@ class SearchFilters(QWidget):
         rows.addLayout(who)
         rows.addLayout(when)
 
-    def params(self, text: str) -> SearchParams:
+    def params(self, text: str) -> SearchQuery:
         """The search for ``text`` that the filters describe now."""
         since, until = self.since.value(), self.until.value()
         type_ = self.type.currentData()
         author = self.author.currentData()
         tag = self.tag.text().strip().lstrip("#").strip()
-        return SearchParams(
+        return SearchQuery(
             text=text,
             author=bytes.fromhex(author) if isinstance(author, str) else None,
             tag=tag or None,
