@@ -43,7 +43,14 @@ FORBIDDEN = {
 
 # Share links keep the scheme the protocol gives them; web feeds (RSS, Atom, JSON Feed) are
 # feeds by name.
-ALLOWED_PARTS = ("lndesk://feed/", "web feed", "lndesk feeds", "JSON Feed")
+ALLOWED_PARTS = (
+    "lndesk://feed/",
+    "web feed",
+    "lndesk feeds",
+    "JSON Feed",
+    "Atom feed",
+    "feed reader",
+)
 # Character sets of the markdown escaper, never shown.
 NOT_SHOWN = {" \t>#=`~*+_-0123456789"}
 

@@ -94,6 +94,16 @@ class LocalState:
     def set(self, name: str, value: int) -> None:
         self.conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
+    def text_setting(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE name=?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_text_setting(self, name: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM settings WHERE name=?", (name,))
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
+
     # --- bookmarks -----------------------------------------------------------
 
     def set_bookmark(self, author: bytes, seq: int, on: bool, now_ms: int) -> None:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from lndesk.app.atomlog import keep_atom_file
 from lndesk.app.cuts import pause_for_cut_entries
 from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
 from lndesk.app.importing import ImportResult, ingest_in_batches
@@ -268,11 +269,13 @@ class Service:
             )
         request = self.publishing_request
         if request is None:
-            return self.store.publish(self.identity, content)
-        journal, request_id = request
-        journal.intent(request_id, self.store.feed_state(self.public_key).height, content)
-        entry = self.store.publish(self.identity, content)
-        journal.appended(request_id, entry)
+            entry = self.store.publish(self.identity, content)
+        else:
+            journal, request_id = request
+            journal.intent(request_id, self.store.feed_state(self.public_key).height, content)
+            entry = self.store.publish(self.identity, content)
+            journal.appended(request_id, entry)
+        keep_atom_file(self)
         return entry
 
     def post(

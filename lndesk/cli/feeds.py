@@ -19,6 +19,9 @@ from typing import Any
 
 import trio
 
+from lndesk.app.atomlog import ATOM_SETTING, write_own_atom
+from lndesk.app.local import LocalState
+from lndesk.app.service import Service
 from lndesk.app.subscriptions import Outcome, Subscriptions, web_address
 from lndesk.cli.argtypes import output_file, positive_int
 from lndesk.cli.render import format_time, terminal_text
@@ -95,9 +98,47 @@ def follow_web_feed(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Add, act: Act, following: Following, common: argparse.ArgumentParser) -> None:
+def register(
+    add: Add,
+    act: Act,
+    following: Following,
+    common: argparse.ArgumentParser,
+    service: Callable[[argparse.Namespace], Service],
+) -> None:
     """Add the commands (``act`` runs an action; ``following`` lists people followed;
-    ``common`` holds the options every command takes)."""
+    ``common`` holds the options every command takes; ``service`` opens the data
+    directory for reading)."""
+
+    def cmd_atom(args: argparse.Namespace) -> int:
+        local = LocalState(Path(args.data_dir))
+        try:
+            if args.stop:
+                local.set_text_setting(ATOM_SETTING, None)
+                print("your Atom feed is no longer rewritten when you publish")
+                return 0
+            if args.out is None:
+                kept = local.text_setting(ATOM_SETTING)
+                print(
+                    f"rewritten on every publish: {kept}"
+                    if kept
+                    else "Write your Atom feed with lndesk atom --out FILE "
+                    "(add --keep to rewrite it on every publish)."
+                )
+                return 0
+            with service(args) as opened:
+                size = write_own_atom(opened, args.out)
+            if args.keep:
+                local.set_text_setting(ATOM_SETTING, str(args.out.resolve()))
+        finally:
+            local.close()
+        kept = "; rewritten on every publish" if args.keep else ""
+        print(f"wrote your Atom feed to {args.out} ({size:,} bytes){kept}")
+        return 0
+
+    atom = add("atom", cmd_atom, "write your public posts as an Atom feed for feed readers")
+    atom.add_argument("--out", type=output_file, metavar="FILE")
+    atom.add_argument("--keep", action="store_true", help="rewrite it on every publish")
+    atom.add_argument("--stop", action="store_true", help="stop rewriting it")
 
     def cmd_list(args: argparse.Namespace) -> int:
         with _subscriptions(args) as subs:

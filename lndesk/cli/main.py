@@ -213,6 +213,10 @@ def cmd_following(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reading_service(args: argparse.Namespace) -> Service:
+    return _service(args, reading=True)
+
+
 def _following_people(args: argparse.Namespace) -> list[tuple[bytes, str]]:
     with _service(args, reading=True) as service:
         nicknames = dict(service.local.nicknames())
@@ -470,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     network.register(add, _passphrase_source)
     restore_commands.register(add, _passphrase_source)
     learning.register(add, _act, _read_text)
-    feed_commands.register(add, _act, _following_people, common)
+    feed_commands.register(add, _act, _following_people, common, _reading_service)
     app = add("app", cmd_app, "open the desktop app (the default when no command is given)")
     app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")
     app.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
