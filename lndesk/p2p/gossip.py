@@ -39,6 +39,7 @@ from lndesk.p2p.announce import (
     decode_announcement,
     encode_announcement,
     feed_topic,
+    split_announcement,
 )
 from lndesk.p2p.config import Limits
 from lndesk.p2p.inbox_notice import (
@@ -58,6 +59,9 @@ if TYPE_CHECKING:
 __all__ = ["HeadAnnouncement", "HeadAndNoticeGossip", "InboxNotice", "feed_topic", "message_id"]
 
 logger = logging.getLogger(__name__)
+
+_RELAY_CHECKPOINTS = 8
+"""How many scheduling rounds a received message's handler waits for the senders."""
 
 OnHead = Callable[[ID, HeadAnnouncement], Awaitable[None]]
 OnNotice = Callable[[ID, InboxNotice], Awaitable[None]]
@@ -222,7 +226,7 @@ class HeadAndNoticeGossip:
             if payload is None:
                 raise
             data = encode_announcement(entry_raw, None)  # followers fetch it by sync
-        author = decode_announcement(data).author
+        author = split_announcement(data)[1]  # encode_announcement verified it
         await self.pubsub.publish(feed_topic(author), data)
 
     async def notify(self, to: bytes, entry_raw: bytes, payload: bytes) -> None:
@@ -337,6 +341,9 @@ class HeadAndNoticeGossip:
             async for forwarder, item in receive:
                 if handler is None:
                     continue
+                # Relay first: storing waits for the disk, and the next hop with it.
+                if self._pubsub is not None:
+                    await self._pubsub.wait_sent(_RELAY_CHECKPOINTS)
                 try:
                     await handler(forwarder, item)
                 except Exception:

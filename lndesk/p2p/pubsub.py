@@ -32,6 +32,18 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   seconds).
 * Valid messages are handed to one ``deliver`` callback instead of Pubsub's
   per-subscription queues.
+* No signed peer record rides on our RPCs (py-libp2p 0.8.1 attaches one to every RPC
+  and the receiver verifies and stores it, a fifth of a relay's CPU per post). Identify
+  already tells a peer our addresses; a record an older peer still sends is accepted.
+  py-libp2p still builds the record for every message it relays, from the host's
+  ``get_addrs`` (about 0.2 ms); Pubsub sees the host through :class:`_RecordlessHost`,
+  which answers that from the record it already has.
+* Writes are coalesced per peer: every RPC queued for a peer when its sender wakes goes
+  out in one stream write (one yamux frame, one Noise message, one syscall).
+* IDONTWANT (GossipSub 1.2) only for messages over ``IDONTWANT_THRESHOLD`` bytes, as
+  go-libp2p does, and never for our own publishes nor back to the peer that sent the
+  message: below that size the control message costs its receiver about what the
+  duplicate it prevents would.
 * An RPC that does not decode, or anything else py-libp2p raises while reading one
   peer's stream (0.8.1 lets protobuf's ``DecodeError`` out, which stopped the host),
   ends only that peer's stream: it is reset, the peer is dropped from Pubsub's records
@@ -43,16 +55,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.exceptions import ValidationError
+from libp2p.network.stream.exceptions import StreamClosed, StreamReset
 from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.rpc_queue import RpcQueue
+from libp2p.utils import encode_varint_prefixed
 
 from lndesk.identity import blake2b_256
 from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, split_announcement
@@ -68,6 +82,10 @@ DELIVERY_QUEUE = 1024
 FORWARD_RATE = 100.0
 """Messages per second one peer may forward to us on one topic before we stop relaying."""
 SEEN_TTL = 120
+IDONTWANT_THRESHOLD = 1024
+"""Smallest message, in bytes, whose receipt is answered with IDONTWANT (go-libp2p's)."""
+COALESCE_BYTES = 64 * 1024
+"""A peer's queued RPCs are joined into writes of about this many bytes."""
 DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
 _MAX_SUBSCRIPTIONS_PER_RPC = 5000
 
@@ -124,7 +142,7 @@ def build_pubsub(
     # A feed topic and an inbox topic per followed feed, and this node's own two.
     subscriptions = 2 * max(limits.want_feeds, 1)
     pubsub = DeliveringPubsub(
-        host,
+        cast(IHost, _RecordlessHost(host)),
         router,
         deliver,
         on_malformed,
@@ -151,7 +169,30 @@ class _Queues(dict[ID, RpcQueue]):
 
 
 class TunedGossipSub(GossipSub):
-    """GossipSub that never rate-limits this node's own publishes and floods them."""
+    """GossipSub that never rate-limits this node's own publishes and floods them, and
+    sends IDONTWANT only where it saves something (module docstring)."""
+
+    _relaying: tuple[ID, rpc_pb2.Message] | None = None
+
+    async def publish(self, msg_forwarder: ID, pubsub_msg: rpc_pb2.Message) -> None:
+        # Read by _emit_idontwant_for_message, which publish awaits before its first
+        # checkpoint, so no other publish can interleave.
+        self._relaying = (msg_forwarder, pubsub_msg)
+        await super().publish(msg_forwarder, pubsub_msg)
+
+    async def _emit_idontwant_for_message(self, msg_id: bytes, topic_ids: Iterable[str]) -> None:
+        relaying, self._relaying = self._relaying, None
+        pubsub = self.pubsub
+        if pubsub is None or relaying is None:
+            return
+        forwarder, msg = relaying
+        if forwarder == pubsub.my_id or msg.ByteSize() < IDONTWANT_THRESHOLD:
+            return
+        peers = {peer for topic in topic_ids for peer in self.mesh.get(topic, ())}
+        peers.discard(forwarder)
+        for peer in peers:
+            if self.peer_protocol.get(peer) == PROTOCOL_ID_V12:
+                await self.emit_idontwant([msg_id], peer)
 
     def _check_spam_protection(self, peer_id: ID, msg: rpc_pb2.Message) -> bool:
         if self.pubsub is not None and peer_id == self.pubsub.my_id:
@@ -177,6 +218,34 @@ class TunedGossipSub(GossipSub):
         return peers
 
 
+class _RecordlessHost:
+    """The host as Pubsub sees it: the same in everything but ``get_addrs``.
+
+    Pubsub and GossipSub call ``get_addrs`` only to build the signed peer record they
+    attach to RPCs (``env_to_send_in_RPC``), which this module strips before sending.
+    Answering with the addresses of the record already made keeps py-libp2p reusing
+    that record instead of listing the transports' addresses for every message.
+    """
+
+    def __init__(self, host: IHost) -> None:
+        self._host = host
+
+    def get_addrs(self) -> list[Any]:
+        record = self._host.get_peerstore().get_local_record()
+        if record is None:
+            return list(self._host.get_addrs())
+        return list(record.record().addrs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._host, name)
+
+
+def _frame(rpc: rpc_pb2.RPC) -> bytes:
+    """An RPC as it goes on the stream (varint length prefix), without a peer record."""
+    rpc.ClearField("senderRecord")
+    return bytes(encode_varint_prefixed(rpc.SerializeToString()))
+
+
 class DeliveringPubsub(Pubsub):
     """Pubsub that hands valid messages to ``deliver`` instead of its own queues.
 
@@ -198,6 +267,16 @@ class DeliveringPubsub(Pubsub):
         self._on_malformed = on_malformed
         self.subscriptions_changed = trio.Event()
         """Set (and replaced) whenever a peer joins or leaves a topic."""
+        self._writing = 0
+
+    async def wait_sent(self, rounds: int) -> None:
+        """Wait (at most ``rounds`` scheduling rounds) until every RPC queued for a peer
+        has been written. HeadGossip calls this before it hands a received message on,
+        so the message is relayed before it is stored."""
+        for _ in range(rounds):
+            await trio.sleep(0)
+            if not self._writing and not any(len(q) for q in self.peer_queues.values()):
+                return
 
     async def stream_handler(self, stream: INetStream) -> None:
         try:
@@ -205,6 +284,45 @@ class DeliveringPubsub(Pubsub):
         except Exception as exc:  # one peer's RPC: never the host's (module docstring)
             await stream_failed(stream, exc, self._on_malformed)
             self._handle_dead_peer(stream.muxed_conn.peer_id)
+
+    def get_hello_packet(self) -> rpc_pb2.RPC:
+        packet = super().get_hello_packet()
+        packet.ClearField("senderRecord")
+        return packet
+
+    async def write_msg(self, stream: INetStream, rpc_msg: rpc_pb2.RPC) -> bool:
+        rpc_msg.ClearField("senderRecord")
+        return bool(await super().write_msg(stream, rpc_msg))
+
+    async def handle_sending_messages(
+        self, peer_id: ID, stream: INetStream, queue: RpcQueue
+    ) -> None:
+        """One peer's sender: everything queued when it wakes goes in one write."""
+        try:
+            while True:
+                rpc = await queue.pop()
+                if rpc is None:
+                    return  # the peer left
+                frames = [_frame(rpc)]
+                size = len(frames[0])
+                while size < COALESCE_BYTES and len(queue):
+                    more = await queue.pop()  # returns at once: the queue is not empty
+                    if more is None:
+                        break
+                    frames.append(_frame(more))
+                    size += len(frames[-1])
+                self._writing += 1
+                try:
+                    await stream.write(b"".join(frames))
+                except (StreamClosed, StreamReset):
+                    logger.debug("gossip stream to %s closed", peer_id)
+                    self._handle_dead_peer(peer_id)
+                    return
+                finally:
+                    self._writing -= 1
+        except Exception:  # one peer's stream; Pubsub's own loop ends the same way
+            logger.debug("gossip sender for %s failed", peer_id, exc_info=True)
+            self._handle_dead_peer(peer_id)
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         # Runs as a task of Pubsub's service, which one exception would end.
@@ -215,7 +333,10 @@ class DeliveringPubsub(Pubsub):
 
     async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         # Like Pubsub.validate_msg, without its cache of results by message id (see the
-        # module docstring). Our validators are synchronous and cheap.
+        # module docstring). Our validators are synchronous and cheap. Our own publish
+        # was checked as it was encoded (HeadGossip.announce, notify).
+        if msg_forwarder == self.my_id:
+            return
         for topic in msg.topicIDs:
             validator = self.topic_validators.get(topic)
             if validator is not None and not validator.validator(msg_forwarder, msg):

@@ -1,0 +1,126 @@
+"""What a relayed head costs on the wire: no peer records, coalesced writes, IDONTWANT
+only where it saves something, relayed before it is stored (``lndesk.p2p.pubsub``).
+
+Real hosts on 127.0.0.1; every wait is on an event under ``trio.fail_after``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libp2p.pubsub.gossipsub
+import libp2p.pubsub.pubsub
+import pytest
+import trio
+from libp2p.network.stream.net_stream import NetStream
+from libp2p.peer.id import ID
+from libp2p.pubsub.pb import rpc_pb2
+from test_gossip import WAIT, Node, connect, gossip_node, make_chain
+
+from lndesk.p2p.announce import HeadAnnouncement, encode_announcement
+from lndesk.p2p.pubsub import IDONTWANT_THRESHOLD
+
+pytestmark = pytest.mark.trio
+
+
+async def line(a: Node, b: Node, c: Node) -> None:
+    """A - B - C, B and C following A, B's mesh holding both."""
+    await connect(b, a)
+    await connect(c, b)
+    for node in (a, b, c):
+        await node.gossip.follow(a.author)
+    with trio.fail_after(WAIT):
+        await b.gossip.wait_for_topic_peers(a.author, 2)
+        await b.gossip.wait_for_mesh(a.author, c.id)
+        await a.gossip.wait_for_topic_peers(a.author, 1)
+        await c.gossip.wait_for_topic_peers(a.author, 1)
+
+
+async def test_no_signed_peer_record_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    carried: list[ID] = []  # senders of received RPCs that carried a peer record
+
+    def spy(module: Any) -> None:
+        consume = module.maybe_consume_signed_record
+
+        def watching(msg: rpc_pb2.RPC, host: Any, peer_id: ID) -> bool:
+            if msg.HasField("senderRecord"):
+                carried.append(peer_id)
+            return bool(consume(msg, host, peer_id))
+
+        monkeypatch.setattr(module, "maybe_consume_signed_record", watching)
+
+    spy(libp2p.pubsub.pubsub)
+    spy(libp2p.pubsub.gossipsub)
+    async with gossip_node("rec-a") as a, gossip_node("rec-b") as b, gossip_node("rec-c") as c:
+        await line(a, b, c)  # hello, subscriptions, GRAFT
+        for entry, payload in make_chain(a.identity, 3):  # publish and relay
+            await a.gossip.announce(entry.raw, payload)
+            await b.next_head()
+            await c.next_head()
+    assert carried == []
+
+
+async def test_queued_rpcs_go_out_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[int] = []
+    original = NetStream.write
+
+    async def counting(self: NetStream, data: bytes) -> None:
+        if "meshsub" in str(self.get_protocol()):
+            writes.append(len(data))
+        await original(self, data)
+
+    async with gossip_node("co-a") as a, gossip_node("co-b") as b:
+        await connect(a, b)
+        monkeypatch.setattr(NetStream, "write", counting)
+        topics = [f"lndesk/test/{i}" for i in range(20)]
+        for topic in topics:  # queued without a checkpoint in between
+            sub = rpc_pb2.RPC.SubOpts(subscribe=True, topicid=topic)
+            a.gossip.router.send_rpc(b.id, rpc_pb2.RPC(subscriptions=[sub]))
+        with trio.fail_after(WAIT):
+            while not all(a.id in b.gossip.pubsub.peer_topics.get(t, ()) for t in topics):
+                await b.gossip.pubsub.subscriptions_changed.wait()
+        assert len(writes) == 1
+
+
+async def test_idontwant_only_for_big_messages() -> None:
+    async with gossip_node("idw-a") as a, gossip_node("idw-b") as b, gossip_node("idw-c") as c:
+        await line(a, b, c)
+        chain = make_chain(a.identity, 2, text_size=2 * IDONTWANT_THRESHOLD)
+        small = make_chain(a.identity, 1)[0]
+        dont = c.gossip.router.dont_send_message_ids
+
+        await a.gossip.announce(small[0].raw, small[1])
+        await c.next_head()
+        # B relayed a small head to C without an IDONTWANT (sent before the message).
+        assert not dont.get(b.id)
+
+        big_entry, big_payload = chain[0]
+        data = encode_announcement(big_entry.raw, big_payload)
+        assert len(data) > IDONTWANT_THRESHOLD
+        await a.gossip.announce(big_entry.raw, big_payload)
+        await c.next_head()
+        assert dont.get(b.id)
+
+
+async def test_a_head_is_relayed_before_it_is_handled() -> None:
+    """B's handler (which stores the head, waiting for the disk) starts only once B has
+    written the head on to C."""
+    pending_at_handler: list[int] = []
+
+    async with gossip_node("rel-a") as a, gossip_node("rel-c") as c:
+        async with gossip_node("rel-b") as b:
+            pubsub = b.gossip.pubsub
+            handler = b.gossip._on_head
+
+            async def on_head(peer: ID, head: HeadAnnouncement) -> None:
+                queued = sum(len(q) for q in pubsub.peer_queues.values())
+                pending_at_handler.append(queued + pubsub._writing)
+                await handler(peer, head)
+
+            b.gossip._on_head = on_head
+            await line(a, b, c)
+            for entry, payload in make_chain(a.identity, 12):
+                await a.gossip.announce(entry.raw, payload)
+                await c.next_head()
+                await b.next_head()
+    assert pending_at_handler == [0] * 12
