@@ -41,7 +41,7 @@ from lndesk.p2p.dht import feed_dht_key
 from lndesk.p2p.gossip import message_id
 from lndesk.p2p.host import peer_id_of, public_key_of
 from lndesk.p2p.ports import Held
-from lndesk.p2p.sync import SYNC_PROTOCOL, SyncClient, SyncServer
+from lndesk.p2p.sync import PIPELINED_PROTOCOL, SYNC_PROTOCOL, SyncClient, SyncServer
 from lndesk.p2p.wire import (
     Ack,
     Batch,
@@ -91,6 +91,11 @@ class ScriptedStream:
         self.closed = False
         self.was_reset = False
         self.muxed_conn = SimpleNamespace(peer_id="peer")
+        self.protocol = SYNC_PROTOCOL
+
+    def get_protocol(self) -> str:
+        """The version the scripted server chose."""
+        return self.protocol
 
     async def read(self, n: int = 65536) -> bytes:
         chunk, self.incoming = self.incoming[:n], self.incoming[n:]
@@ -352,7 +357,7 @@ async def test_session_client_sends_exactly_its_frames() -> None:
         newest_first=False,
     )
     report = await client.sync_with("peer", [key])
-    assert opened == [("peer", [SYNC_PROTOCOL])]
+    assert opened == [("peer", [PIPELINED_PROTOCOL, SYNC_PROTOCOL])]
     assert penalised == []
     assert stream.closed and not stream.was_reset
     assert bytes(stream.written) == side("reader")
@@ -428,3 +433,66 @@ async def test_negative_vector(vector: dict[str, Any]) -> None:
     raised = await rejection(vector)
     assert type(raised) is expected, raised
     assert str(raised) == vector["reason"]
+
+
+# --- the pipelined example session (section 20.14) ------------------------------------------
+
+PIPELINED = NETWORK["pipelined_session"]
+
+
+def pipelined_side(sender: str) -> bytes:
+    return b"".join(hx(s["frame"]) for s in PIPELINED["steps"] if s["sender"] == sender)
+
+
+def test_pipelined_session_steps() -> None:
+    assert PIPELINED["protocol"] == PIPELINED_PROTOCOL
+    assert PIPELINED["held"] == SESSION["held"]
+    for step in PIPELINED["steps"]:
+        message = message_from(step["message"])
+        assert encode_frame(message) == hx(step["frame"])
+        assert decode_frame_body(hx(step["frame"])[4:]) == message
+
+
+async def test_pipelined_session_server_sends_exactly_its_frames() -> None:
+    feed = MemoryFeed(hx(PIPELINED["feed"]), held_items())
+    penalised: list[str] = []
+    server = SyncServer(
+        feed,
+        Limits(**PIPELINED["limits"]),
+        events=lambda _event: None,
+        penalise=lambda _peer, reason: penalised.append(reason),
+        is_penalised=lambda _peer: False,
+        key_of=lambda _peer: None,
+    )
+    stream = ScriptedStream(pipelined_side("reader"))
+    await server.handle_pipelined(stream)
+    assert penalised == []
+    assert not stream.was_reset
+    assert bytes(stream.written) == pipelined_side("server")
+
+
+async def test_pipelined_session_client_sends_exactly_its_frames() -> None:
+    key = hx(PIPELINED["feed"])
+    feed = MemoryFeed(key, {})
+    stream = ScriptedStream(pipelined_side("server"))
+    stream.protocol = PIPELINED_PROTOCOL
+
+    async def new_stream(_peer: Any, _protocols: list[str]) -> ScriptedStream:
+        return stream
+
+    penalised: list[str] = []
+    client = SyncClient(
+        SimpleNamespace(new_stream=new_stream),
+        feed,
+        Limits(**PIPELINED["limits"]),
+        events=lambda _event: None,
+        penalise=lambda _peer, reason: penalised.append(reason),
+        key_of=lambda _peer: None,
+        newest_first=False,
+    )
+    report = await client.sync_with("peer", [key])
+    assert penalised == []
+    assert stream.closed and not stream.was_reset
+    assert bytes(stream.written) == pipelined_side("reader")
+    assert report.stored == len(PIPELINED["held"])
+    assert feed.entries == held_items()

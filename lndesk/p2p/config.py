@@ -30,7 +30,14 @@ class Limits:
     """Feeds one peer may name in its wants per minute (a bucket refilling continuously);
     more is penalised (docs/protocol.md section 20.13)."""
     window: int = 3
-    """Batches a server sends before it waits for the reader's ack."""
+    """Batches a server sends before it waits for the reader's ack on ``/lndesk/sync/1``;
+    on ``/lndesk/sync/2`` it uses ``pipeline_window``."""
+    pipeline_window: int = 8
+    """Batches a server sends before it waits for an ack on ``/lndesk/sync/2`` (at most
+    8, and less than 8 MiB of them: docs/protocol.md section 20.14)."""
+    gets_in_flight: int = 8
+    """Gets a pipelining reader sends before the ``done`` of the first (at most 8); with 1
+    the reader proposes only ``/lndesk/sync/1``."""
     streams_per_peer: int = 2
     """Concurrent sync sessions served to one peer; more are refused as busy."""
     max_sessions: int = 64

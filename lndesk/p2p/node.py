@@ -69,7 +69,7 @@ from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.profiles import PROFILE_PROTOCOL, ProfileClient, ProfileServer
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
-from lndesk.p2p.sync import SYNC_PROTOCOL, SyncClient, SyncServer
+from lndesk.p2p.sync import PIPELINED_PROTOCOL, SYNC_PROTOCOL, SyncClient, SyncServer
 from lndesk.p2p.watch import watch_connections
 
 # parse_peer_address and PeerStatus were defined here once; the app and the CLI import
@@ -221,6 +221,7 @@ class Node:
                 self.scheduler.attach(nursery)
                 self.peering.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
+                self.host.set_stream_handler(PIPELINED_PROTOCOL, self.sync_server.handle_pipelined)
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 self.host.set_stream_handler(PROFILE_PROTOCOL, self.profile_server.handle)
                 if self.forks is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -174,7 +174,7 @@ class ServerSessions:
 async def client_session(
     host: Any,
     peer: Any,
-    protocol_id: str,
+    protocol_id: str | Sequence[str],
     *,
     protocol: str,
     penalise: Penalise,
@@ -182,11 +182,15 @@ async def client_session(
 ) -> AsyncIterator[Any]:
     """A new stream to ``peer`` for one session, ended as the module docstring says.
 
+    ``protocol_id`` may list several versions, the preferred first; the stream's
+    ``get_protocol()`` says which one the peer chose.
+
     ``protocol`` names the protocol in :class:`PeerMisbehaved`; ``blame`` starts the
     penalty reason (default: ``protocol``). Raises a libp2p error when the stream cannot
     be opened (for example a peer that does not speak the protocol).
     """
-    stream = await host.new_stream(peer, [protocol_id])
+    ids = [protocol_id] if isinstance(protocol_id, str) else list(protocol_id)
+    stream = await host.new_stream(peer, ids)
     try:
         yield stream
     except (ProtocolError, EntryError) as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,15 @@ from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
 from lndesk.p2p.holders import ServedReports, WantRate
 from lndesk.p2p.holes import HoleAsks
+from lndesk.p2p.pipeline import (
+    GETS_IN_FLIGHT,
+    PIPELINED_PROTOCOL,
+    WINDOW_BATCHES,
+    WINDOW_BYTES,
+    ReaderWindow,
+    Window,
+    receiving,
+)
 from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.read_feed import missing_runs, plan_windows
 from lndesk.p2p.read_states import OnStored, ReadContext, check_range
@@ -60,9 +70,11 @@ from lndesk.p2p.wire import (
     Message,
     StreamGone,
     Want,
+    encode_frame,
 )
 
 __all__ = [
+    "PIPELINED_PROTOCOL",
     "SYNC_PROTOCOL",
     "OnStored",
     "SyncClient",
@@ -120,8 +132,17 @@ class SyncServer:
         self._big_want_turns: trio.CapacityLimiter | None = None
 
     async def handle(self, stream: Any) -> None:
+        """Serve a ``/lndesk/sync/1`` session."""
         frames = FrameStream(stream, self.limits.max_frame, SERVER_RECEIVES)
         await self.sessions.serve(frames, self._serve)
+
+    async def handle_pipelined(self, stream: Any) -> None:
+        """Serve a ``/lndesk/sync/2`` session (section 20.14)."""
+        frames = FrameStream(stream, self.limits.max_frame, SERVER_RECEIVES)
+        await self.sessions.serve(frames, self._serve_pipelined)
+
+    async def _serve_pipelined(self, peer: Any, frames: FrameStream) -> None:
+        await self._serve(peer, frames, pipelined=True)
 
     async def _receive(self, frames: FrameStream) -> Message | None:
         with trio.fail_after(self.limits.session_timeout):
@@ -133,7 +154,7 @@ class SyncServer:
             self._big_want_turns = trio.CapacityLimiter(1)
         return self._big_want_turns
 
-    async def _serve(self, peer: Any, frames: FrameStream) -> None:
+    async def _serve(self, peer: Any, frames: FrameStream, *, pipelined: bool = False) -> None:
         first = await receive_within(
             frames, self.limits.session_timeout, "the reader closed the stream before want"
         )
@@ -158,54 +179,87 @@ class SyncServer:
                 if held.max_seq > 0 and self.source.serves(key):
                     have.append(FeedHave(key, held.height, held.max_seq))
         await frames.send(Have(tuple(have)))
-        unacked = 0
-        last_feed: bytes | None = None
-        while True:
-            message = await self._receive(frames)
-            if message is None:
-                return
-            if isinstance(message, Ack):
-                unacked = max(0, unacked - 1)
-                reports.acked(last_feed, message.height)
-                continue
-            if not isinstance(message, Get):
-                raise ProtocolError(f"unexpected {type(message).__name__.lower()} from the reader")
-            if message.last - message.first + 1 > self.limits.request_entries:
-                raise ProtocolError(f"get asks for more than {self.limits.request_entries} entries")
-            last_feed = message.feed
-            unacked = await self._send_range(frames, message, unacked, reports)
+        await ServedGets(self, frames, reports, pipelined=pipelined).run()
 
-    async def _send_range(
-        self, frames: FrameStream, get: Get, unacked: int, reports: ServedReports
-    ) -> int:
-        # A feed held only through an inbox is not served (docs/protocol.md 28.6).
-        seq = get.first if self.source.serves(get.feed) else get.last + 1
-        limits = self.limits
-        while seq <= get.last:
-            run = self.source.read_run(
-                get.feed, seq, get.last, limits.batch_entries, limits.batch_bytes
+
+class ServedGets:
+    """The gets of one session after ``have``, answered in order (sections 20.3, 20.5
+    and, pipelined, 20.14): batches within the window, then ``done``."""
+
+    def __init__(
+        self, server: SyncServer, frames: FrameStream, reports: ServedReports, *, pipelined: bool
+    ) -> None:
+        self.server = server
+        self.frames = frames
+        self.reports = reports
+        self.pipelined = pipelined
+        limits = server.limits
+        self.window = (
+            Window(min(limits.pipeline_window, WINDOW_BATCHES), WINDOW_BYTES)
+            if pipelined
+            else Window(limits.window, 1 << 62)
+        )
+        self.queue: deque[Get] = deque()
+        self.answering = False
+
+    async def run(self) -> None:
+        while True:
+            if not self.queue:
+                message = await self.server._receive(self.frames)
+                if message is None:
+                    return
+                self._take(message)
+                continue
+            get = self.queue.popleft()
+            self.answering = True
+            await self._send_range(get)
+            self.answering = False
+
+    def _take(self, message: Message) -> None:
+        """A frame from the reader: an ack, or (pipelined, or between ranges) a get."""
+        if isinstance(message, Ack):
+            feed = self.window.ack()
+            self.reports.acked(feed, message.height)
+            return
+        if not isinstance(message, Get):
+            raise ProtocolError(f"unexpected {type(message).__name__.lower()} from the reader")
+        if message.last - message.first + 1 > self.server.limits.request_entries:
+            raise ProtocolError(
+                f"get asks for more than {self.server.limits.request_entries} entries"
             )
+        if len(self.queue) + self.answering >= GETS_IN_FLIGHT:
+            raise ProtocolError(f"more than {GETS_IN_FLIGHT} gets unanswered")
+        self.queue.append(message)
+
+    async def _wait_for_room(self) -> None:
+        while self.window.full:
+            message = await self.server._receive(self.frames)
+            if message is None:
+                raise StreamGone("the reader closed the stream while batches were in flight")
+            if not self.pipelined and not isinstance(message, Ack):
+                raise ProtocolError("expected an ack while sending batches")
+            self._take(message)
+
+    async def _send_range(self, get: Get) -> None:
+        # A feed held only through an inbox is not served (docs/protocol.md 28.6).
+        source, limits = self.server.source, self.server.limits
+        seq = get.first if source.serves(get.feed) else get.last + 1
+        while seq <= get.last:
+            run = source.read_run(get.feed, seq, get.last, limits.batch_entries, limits.batch_bytes)
             if not run:
-                held = self.source.stored_seqs(get.feed, seq, get.last)
+                held = source.stored_seqs(get.feed, seq, get.last)
                 if not held or min(held) == seq:  # nothing more, or unreadable (blocked)
                     break
                 seq = min(held)
                 continue
-            charge_served(self.sessions.admission, frames.stream, len(run))
-            await frames.send(Batch(get.feed, tuple((e, p) for _, e, p in run)))
-            reports.sent(get.feed, run[-1][0])
+            charge_served(self.server.sessions.admission, self.frames.stream, len(run))
+            frame = encode_frame(Batch(get.feed, tuple((e, p) for _, e, p in run)))
+            await self.frames.send_frame(frame)
+            self.window.add(len(frame) - 4, get.feed)
+            self.reports.sent(get.feed, run[-1][0])
             seq = run[-1][0] + 1
-            unacked += 1
-            while unacked >= limits.window:
-                message = await self._receive(frames)
-                if message is None:
-                    raise StreamGone("the reader closed the stream while batches were in flight")
-                if not isinstance(message, Ack):
-                    raise ProtocolError("expected an ack while sending batches")
-                unacked -= 1
-                reports.acked(get.feed, message.height)
-        await frames.send(Done())
-        return unacked
+            await self._wait_for_room()
+        await self.frames.send(Done())
 
 
 class SyncClient:
@@ -222,6 +276,7 @@ class SyncClient:
         key_of: Callable[[Any], bytes | None],
         newest_first: bool,
         on_stored: OnStored | None = None,
+        pipelined: bool | None = None,
     ) -> None:
         self.host = host
         self.source = source
@@ -230,6 +285,9 @@ class SyncClient:
         self._penalise = penalise
         self._key_of = key_of
         self.newest_first = newest_first
+        self.pipelined = limits.gets_in_flight > 1 if pipelined is None else pipelined
+        """Propose ``/lndesk/sync/2`` first (section 20.14); by default unless the limits
+        allow one get in flight."""
         self._on_stored = on_stored
         self._feed_locks = FeedLocks()
         self._hole_asks = HoleAsks()
@@ -249,12 +307,14 @@ class SyncClient:
         return report
 
     async def _session(self, peer: Any, feeds: list[bytes], report: SessionReport) -> None:
+        protocols = [PIPELINED_PROTOCOL, SYNC_PROTOCOL] if self.pipelined else [SYNC_PROTOCOL]
         async with client_session(
-            self.host, peer, SYNC_PROTOCOL, protocol="sync", penalise=self._penalise
+            self.host, peer, protocols, protocol="sync", penalise=self._penalise
         ) as stream:
             frames = FrameStream(stream, self.limits.max_frame, READER_RECEIVES)
             offers = await exchange_want(frames, self.source, feeds, self.limits)
             ctx = ReadContext(self.source, self._events, peer, self._key_of(peer), self._on_stored)
+            pipelined = self.pipelined and stream.get_protocol() == PIPELINED_PROTOCOL
             read = SessionRead(
                 ctx,
                 self.limits,
@@ -262,14 +322,31 @@ class SyncClient:
                 locks=self._feed_locks,
                 hole_asks=self._hole_asks,
                 newest_first=self.newest_first,
+                depth=min(self.limits.gets_in_flight, GETS_IN_FLIGHT) if pipelined else 1,
             )
+            if pipelined:
+                await self._read_pipelined(frames, read)
+            else:
 
-            async def receive() -> Message:
-                return await receive_reply(frames, self.limits)
+                async def receive() -> Message:
+                    return await receive_reply(frames, self.limits)
 
-            await read.run(frames.send, frames.flush, receive)
+                await read.run(frames.send, frames.flush, receive)
             report.stored += read.stored
             report.feeds += read.feeds
+
+    async def _read_pipelined(self, frames: FrameStream, read: SessionRead) -> None:
+        """Asks in flight, frames read by a task of their own, acks counted against the
+        window (section 20.14); a frame is flushed with the gets that follow it."""
+        window = ReaderWindow()
+
+        async def send(message: Message) -> None:
+            if isinstance(message, Ack):
+                window.ack()
+            await frames.send(message, flush=False)
+
+        async with receiving(frames, window, self.limits.session_timeout) as received:
+            await read.run(send, frames.flush, received.next)
 
 
 async def exchange_want(

@@ -178,6 +178,52 @@ def session_json(ada: Feed) -> dict[str, Any]:
     }
 
 
+PIPELINED_LIMITS = {"batch_entries": 3, "request_entries": 3, "pipeline_window": 2}
+
+
+def pipelined_session_json(ada: Feed) -> dict[str, Any]:
+    """The pipelined example of docs/protocol.md section 20.14: the session of
+    ``session_json`` on ``/lndesk/sync/2``, the reader asking three ranges at once."""
+    a = ada.identity.public_key
+    absent = frozenset({4})
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("reader", {"t": "want", "feeds": [[a, 0]]}),
+        ("server", {"t": "have", "feeds": [[a, 8, 8]]}),
+        ("reader", {"t": "get", "feed": a, "first": 1, "last": 3}),
+        ("reader", {"t": "get", "feed": a, "first": 4, "last": 6}),
+        ("reader", {"t": "get", "feed": a, "first": 7, "last": 8}),
+        ("server", {"t": "batch", "feed": a, "items": items(ada, 1, 3, absent)}),
+        ("server", {"t": "done"}),
+        ("server", {"t": "batch", "feed": a, "items": items(ada, 4, 6, absent)}),
+        ("reader", {"t": "ack", "height": 3}),
+        ("server", {"t": "done"}),
+        ("server", {"t": "batch", "feed": a, "items": items(ada, 7, 8, absent)}),
+        ("reader", {"t": "ack", "height": 6}),
+        ("server", {"t": "done"}),
+        ("reader", {"t": "ack", "height": 8}),
+    ]
+    return {
+        "description": (
+            "The example session on /lndesk/sync/2, with batch_entries 3, request_entries 3"
+            " and pipeline_window 2 (other limits at their defaults): the reader sends its"
+            " three gets at once; the server answers them in order, waiting for an ack"
+            " while two batches are unacknowledged. Frames are listed in one possible"
+            " order of arrival."
+        ),
+        "protocol": "/lndesk/sync/2",
+        "limits": PIPELINED_LIMITS,
+        "feed": h(a),
+        "held": [
+            {"entry": h(e), "payload": None if p is None else h(p)}
+            for e, p in items(ada, 1, 8, absent)
+        ],
+        "steps": [
+            {"sender": sender, "message": to_desc(doc), "frame": h(frame(doc))}
+            for sender, doc in steps
+        ],
+    }
+
+
 # --- head announcements ----------------------------------------------------------------
 
 
@@ -454,7 +500,8 @@ def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
             "The network protocols. 'identities': public key -> libp2p peer ID (text and"
             " bytes), gossip topic, DHT provider key. 'frames': sync messages -> frames"
             " (4-byte big-endian length || deterministic CBOR map). 'session': an example"
-            " sync session. 'announcements': head announcements -> message bytes and"
+            " sync session; 'pipelined_session' one on /lndesk/sync/2. 'announcements': head"
+            " announcements -> message bytes and"
             " message id. 'message_ids': ids of data that is not an announcement"
             " (0x00 || BLAKE2b-256 of at most 8193 bytes). 'not_topics': topic names that"
             " stand for no feed. 'negative': inputs that must be rejected: 'frame' read one"
@@ -480,6 +527,7 @@ def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         "identities": identities_json(),
         "frames": frames_json(ada, ben),
         "session": session_json(ada),
+        "pipelined_session": pipelined_session_json(ada),
         "announcements": announcements_json(ada, ben),
         "message_ids": odd_message_ids(),
         "not_topics": not_topics(ada),
