@@ -220,10 +220,13 @@ class NodeProcess(LineProcess):
         *,
         newest_first: bool = True,
         wait: bool = True,
+        gets: int | None = None,
     ) -> None:
         argv = [sys.executable, str(HERE / "_net.py"), "node", "--data-dir", str(data_dir)]
         if not newest_first:
             argv.append("--oldest-first")
+        if gets is not None:
+            argv += ["--gets", str(gets)]
         super().__init__(argv, log_path, name)
         self.info: dict[str, Any] = {}
         self.address = ""
@@ -330,11 +333,11 @@ class _Recorder:
             self.changed = trio.Event()
 
 
-async def _child(data_dir: Path, newest_first: bool) -> None:
+async def _child(data_dir: Path, newest_first: bool, gets: int) -> None:
     import trio  # noqa: PLC0415
 
     from lndesk.app.node import AppNode  # noqa: PLC0415
-    from lndesk.p2p.config import NodeConfig  # noqa: PLC0415
+    from lndesk.p2p.config import Limits, NodeConfig  # noqa: PLC0415
     from lndesk.p2p.gossip import feed_topic  # noqa: PLC0415
 
     config = NodeConfig(
@@ -345,6 +348,7 @@ async def _child(data_dir: Path, newest_first: bool) -> None:
         relay_client=False,
         dht_loopback=True,  # every process of the bench is on this machine
         newest_first=newest_first,
+        limits=Limits(gets_in_flight=gets),
     )
     recorder = _Recorder()
     with Service(data_dir) as service:
@@ -495,11 +499,17 @@ def main() -> int:
     node = sub.add_parser("node", help="run a node driven by JSON lines on stdin")
     node.add_argument("--data-dir", type=Path, required=True)
     node.add_argument("--oldest-first", action="store_true", help="sync oldest entries first")
+    node.add_argument(
+        "--gets",
+        type=int,
+        default=8,
+        help="sync gets in flight (default 8; 1 speaks only /lndesk/sync/1)",
+    )
     args = parser.parse_args()
     import trio  # noqa: PLC0415
 
     try:
-        trio.run(_child, args.data_dir, not args.oldest_first)
+        trio.run(_child, args.data_dir, not args.oldest_first, args.gets)
     except KeyboardInterrupt:
         return 130
     return 0
