@@ -74,3 +74,21 @@ def web_url(url: str) -> str:
         return ""
     lowered = url.lower()
     return url if lowered.startswith(("http://", "https://")) else ""
+
+
+def web_address(text: str) -> str | None:
+    """``text`` as an http(s) address when it looks like one (a bare ``example.org/feed``
+    gets https://), else None: it is then a key or share link."""
+    text = text.strip()
+    if text.lower().startswith(("http://", "https://")):
+        return web_url(text) or None
+    if "://" in text or ":" in text.split("/")[0] or " " in text:
+        return None
+    host = text.split("/")[0]
+    if (
+        "." in host
+        and not host.startswith(".")
+        and host.replace(".", "").replace("-", "").isalnum()
+    ):
+        return web_url("https://" + text) or None
+    return None

@@ -11,12 +11,12 @@ import pytest
 import trio
 import trio.testing
 
-from lndesk.app.subscriptions import Subscriptions, web_address
+from lndesk.app.subscriptions import Subscriptions
 from lndesk.errors import FeedError, UsageError
 from lndesk.feeds.fetch import USER_AGENT, fetch
 from lndesk.feeds.policy import FLOOD_ITEMS
 from lndesk.store.feedstore import FeedStore
-from lndesk.webfeeds import MAX_DOCUMENT_BYTES
+from lndesk.webfeeds import MAX_DOCUMENT_BYTES, web_address
 from tests.feed_server import DATA, Answer, FeedServer, Request
 
 T0 = 1_800_000_000_000

@@ -46,6 +46,7 @@ FORBIDDEN = {
 ALLOWED_PARTS = (
     "lndesk://feed/",
     "web feed",
+    "Web feed",
     "lndesk feeds",
     "JSON Feed",
     "Atom feed",

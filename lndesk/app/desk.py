@@ -20,6 +20,7 @@ import trio
 from lndesk.app.curation import CurationMixin
 from lndesk.app.desk_events import AnyEvent, AppEvent, LocalChanged, NetworkUnavailable
 from lndesk.app.desk_network import NetworkMixin
+from lndesk.app.feed_reader import FeedReader
 from lndesk.app.items import (
     AuthorItem,
     IdentityInfo,
@@ -97,6 +98,7 @@ class Desk(CurationMixin, NetworkMixin):
         self._nursery: trio.Nursery | None = None
         self._synced: dict[bytes, int] = {}
         self._avatars: dict[bytes, tuple[int, bytes]] = {}
+        self.feed_reader = FeedReader(service.data_dir, emit, in_memory=service.store.read_only)
         if self.local.get(READ_MARK) == 0:
             # "Unread" means new since you started using lndesk on this device: the history
             # of someone you follow today arrives as already read, not as 10,000 unread posts.
@@ -105,6 +107,7 @@ class Desk(CurationMixin, NetworkMixin):
     def close(self) -> None:
         """Write what is kept in memory; the service closes the local state."""
         self._flush_synced()
+        self.feed_reader.close()
 
     def attach(self, node: AppNode | None, nursery: trio.Nursery | None = None) -> None:
         self.node = node

@@ -176,6 +176,7 @@ class NodeRuntime:
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
                     self._token = trio.lowlevel.current_trio_token()
+                    nursery.start_soon(desk.feed_reader.run)  # web feeds, polled here
                     if self._wait_network:
                         await nursery.start(self._run_network)
                     elif self._network and not self._defer_network:

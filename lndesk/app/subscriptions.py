@@ -25,7 +25,7 @@ from lndesk.feeds.fetch import new_client as new_http_client
 from lndesk.feeds.parse import parse_feed
 from lndesk.feeds.policy import FIRST_FETCH_ITEMS, FLOOD_ITEMS, next_poll_ms
 from lndesk.store.feedstore import FeedStore, Subscription
-from lndesk.webfeeds import ParsedFeed, cut, web_url
+from lndesk.webfeeds import ParsedFeed, cut, web_address
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,6 @@ class Outcome:
     updated: int = 0
     bytes_read: int = 0
     message: str = ""
-
-
-def web_address(text: str) -> str | None:
-    """``text`` as an http(s) address when it looks like one (a bare ``example.org/feed``
-    gets https://), else None: it is then a key or share link."""
-    text = text.strip()
-    if text.lower().startswith(("http://", "https://")):
-        return web_url(text) or None
-    if "://" in text or ":" in text.split("/")[0] or " " in text:
-        return None
-    host = text.split("/")[0]
-    if (
-        "." in host
-        and not host.startswith(".")
-        and host.replace(".", "").replace("-", "").isalnum()
-    ):
-        return web_url("https://" + text) or None
-    return None
 
 
 def _wall_ms() -> int:
@@ -85,12 +67,21 @@ class Subscriptions:
         self.store = store
         self.clock_ms = clock_ms
         self.random = random
-        self.client = client or new_http_client()
+        self._client = client
         self.on_change = on_change
         self._wake = trio.Event()
 
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client of every fetch (made at the first, inside trio)."""
+        if self._client is None:
+            self._client = new_http_client()
+        return self._client
+
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     # --- following ----------------------------------------------------------------------
 

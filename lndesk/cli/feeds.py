@@ -22,13 +22,14 @@ import trio
 from lndesk.app.atomlog import ATOM_SETTING, write_own_atom
 from lndesk.app.local import LocalState
 from lndesk.app.service import Service
-from lndesk.app.subscriptions import Outcome, Subscriptions, web_address
+from lndesk.app.subscriptions import Outcome, Subscriptions
 from lndesk.cli.argtypes import output_file, positive_int
 from lndesk.cli.render import format_time, terminal_text
 from lndesk.errors import LndeskError, NoIdentityError, UsageError
 from lndesk.feeds.opml import read_opml, write_opml
 from lndesk.keytext import key_to_link
 from lndesk.store.feedstore import FeedStore, Subscription
+from lndesk.webfeeds import web_address
 from lndesk.wording import counted
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]

@@ -18,7 +18,6 @@ from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
 from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
-from lndesk.app.subscriptions import web_address
 from lndesk.cli import feeds as feed_commands
 from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
@@ -39,6 +38,7 @@ from lndesk.errors import (
 )
 from lndesk.keytext import key_to_link, key_to_text, short_key
 from lndesk.store.space import disk_full_error
+from lndesk.webfeeds import web_address
 from lndesk.wording import counted
 
 log = logging.getLogger(__name__)

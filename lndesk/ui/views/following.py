@@ -1,5 +1,6 @@
-"""Following: add someone by key or link, see how their feed is doing and how much of it
-is unread, mark it read, unfollow, mute, block; and the people I blocked, to unblock."""
+"""Following: add someone by key or link (or a web feed by its address), see how their
+feed is doing and how much of it is unread, mark it read, unfollow, mute, block; the web
+feeds followed (:mod:`lndesk.ui.views.web_feeds`); and the people I blocked, to unblock."""
 
 from __future__ import annotations
 
@@ -23,12 +24,17 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.desk import Desk
+from lndesk.app.feed_reader import WebFeedRow
 from lndesk.app.items import AuthorItem
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.authors import AuthorsModel, BlockedModel, FollowingModel
+from lndesk.ui.plain_text import one_line
 from lndesk.ui.views.nickname import ask_nickname
+from lndesk.ui.views.web_feeds import WebFeedsPanel
 from lndesk.ui.views.widgets import ERROR_STYLE, current_item, heading, present
+from lndesk.webfeeds import web_address
+from lndesk.wording import counted
 
 
 def block_explanation(name: str) -> str:
@@ -85,6 +91,8 @@ class FollowForm(QWidget):
 
     followed = Signal(object)
     """The AuthorItem just followed."""
+    web_feed_followed = Signal(object)
+    """The WebFeedRow just followed."""
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,7 +100,8 @@ class FollowForm(QWidget):
         self.source = "pasted key"
         self.field = QLineEdit()
         self.field.setPlaceholderText(
-            "Paste a public key (lnd1…) or a share link (lndesk://feed/…)"
+            "Paste a public key (lnd1…), a share link (lndesk://feed/…), "
+            "or a web feed's or site's address (https://…)"
         )
         self.error = QLabel()
         self.error.setWordWrap(True)
@@ -120,11 +129,28 @@ class FollowForm(QWidget):
     def submit(self) -> None:
         text = self.field.text().strip()
         if not text:
-            self.show_error("Paste someone's public key or share link first.")
+            self.show_error(
+                "Paste someone's public key or share link, or a web feed's address, first."
+            )
             return
         self.button.setEnabled(False)
+        if web_address(text) is not None:  # a web feed, or a site that names one
+            self.bridge.request_async(
+                lambda desk: desk.feed_reader.follow(text), self._web_feed_done, self._failed
+            )
+            return
         source = self.source
         self.bridge.request_async(lambda desk: desk.follow(text, source), self._done, self._failed)
+
+    def _web_feed_done(self, row: WebFeedRow) -> None:
+        self.button.setEnabled(True)
+        self.field.clear()
+        self.error.hide()
+        self.result.setText(
+            f"Now following the web feed {one_line(row.title, 80)} "
+            f"({counted(row.items, 'item')}). Nothing about it is published."
+        )
+        self.web_feed_followed.emit(row)
 
     def _done(self, author: AuthorItem) -> None:
         self.button.setEnabled(True)
@@ -170,6 +196,7 @@ class FollowDialog(QDialog):
         layout.addWidget(self.form)
         layout.addWidget(buttons)
         self.form.followed.connect(lambda _a: self.accept())
+        self.form.web_feed_followed.connect(lambda _r: self.accept())
         self.resize(620, 160)
 
 
@@ -219,6 +246,9 @@ class FollowingView(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
+        self.web_feeds = WebFeedsPanel(bridge, self)
+        layout.addWidget(self.web_feeds, 1)
+        self.form.web_feed_followed.connect(lambda row: self.web_feeds.select_sub(row.sub))
         self.model.refreshed.connect(self._update)
         self.list.selectionModel().selectionChanged.connect(lambda *_: self._update())
         self._update()
