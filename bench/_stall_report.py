@@ -115,7 +115,7 @@ class CallTimer:
         def apply(model: PostListModel, refresh: Any) -> None:
             if not timer.on:
                 return original(model, refresh)
-            new = {item.key for item in refresh.new} - set(model._rows)
+            new = {item.post_key for item in refresh.new} - set(model._rows)
             runs = 0
             previous_new = False
             for key in refresh.keys:

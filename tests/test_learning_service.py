@@ -228,15 +228,15 @@ def test_a_list_refresh_reports_a_post_edited_since_it_was_shown(tmp_path: Path)
         People.carry(bo, ann)
         desk = Desk(ann)
         first = desk.refresh("timeline", None, {})
-        known = {item.key: item for item in first.new}
+        known = {item.post_key: item for item in first.new}
         assert known[(bo.public_key, post.seq)].text == "Fractoins with paper strips"
         bo.edit(post.id.hex(), "Fractions with paper strips")
         People.carry(bo, ann)
         again = desk.refresh("timeline", None, known)
-        (changed,) = [i for i in again.changed if i.key == (bo.public_key, post.seq)]
+        (changed,) = [i for i in again.changed if i.post_key == (bo.public_key, post.seq)]
         assert changed.text == "Fractions with paper strips" and changed.edited
         assert changed.version > post.seq
-        known[changed.key] = changed
+        known[changed.post_key] = changed
         assert desk.refresh("timeline", None, known).changed == []
         desk.close()
     finally:

@@ -292,9 +292,9 @@ class Desk(CurationMixin, NetworkMixin):
             else:
                 now = self.bookmarks()
             return Refresh(
-                [i.key for i in now],
-                [i for i in now if i.key not in known],
-                [i for i in now if i.key in known and i != known[i.key]],
+                [i.post_key for i in now],
+                [i for i in now if i.post_key not in known],
+                [i for i in now if i.post_key in known and i != known[i.post_key]],
             )
         bottom = views.OLDEST if down_to is None else down_to
         limit = min(limit if down_to is not None else 50, WINDOW_CAP)
@@ -302,7 +302,7 @@ class Desk(CurationMixin, NetworkMixin):
         truncated = len(rows) > limit
         rows = rows[:limit]
         new_rows = [r for r in rows if (r.key, r.seq) not in known]
-        current = {i.key: i for i in self._items(views.load_rows(self.store, new_rows))}
+        current = {i.post_key: i for i in self._items(views.load_rows(self.store, new_rows))}
         keys = [(r.key, r.seq) for r in rows]
         changed = self._marks_changed([known[k] for k in keys if k in known])
         return Refresh(keys, [current[k] for k in keys if k in current], changed, truncated)
@@ -311,8 +311,8 @@ class Desk(CurationMixin, NetworkMixin):
         """Known items with fresh counts and marks; an item edited since it was loaded is
         loaded again (only then is a payload read). Whether I follow the author of a post a
         share quotes is a mark too: it changes without the share being read again."""
-        versions = views.edit_seqs(self.store, [item.key for item in items])
-        stale = [item.key for item in items if item.version != versions.get(item.key, 0)]
+        versions = views.edit_seqs(self.store, [item.post_key for item in items])
+        stale = [item.post_key for item in items if item.version != versions.get(item.post_key, 0)]
         changed = self._items(views.load_keys(self.store, stale)) if stale else []
         unread = self._unread_test()
         holders = self.local.holder_heights(self.own)
@@ -321,7 +321,7 @@ class Desk(CurationMixin, NetworkMixin):
         names: dict[bytes, tuple[str, str, bytes]] = {}
         skip = set(stale)
         for item in items:
-            if item.key in skip:
+            if item.post_key in skip:
                 continue
             if item.author not in names:
                 state = self.store.feed_state(item.author)
@@ -342,7 +342,7 @@ class Desk(CurationMixin, NetworkMixin):
                 reply_count=views.reply_count(self.store, item.id),
                 followed=item.author in following,
                 unread=not item.mine and unread(item.author, item.claimed_ms),
-                bookmarked=item.key in bookmarked,
+                bookmarked=item.post_key in bookmarked,
                 seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,
                 quoted=quoted,
             )

@@ -95,7 +95,8 @@ class PostItem:
     """When ``author_name`` is my nickname for the author: the name they chose (cleaned)."""
 
     @property
-    def key(self) -> PostKey:
+    def post_key(self) -> PostKey:
+        """``(author, seq)``: what names this post (``author`` alone is the public key)."""
         return (self.author, self.seq)
 
     @property

@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
         self.follow(url, "lndesk: link")
 
     def toggle_bookmark(self, item: PostItem) -> None:
-        key, on = item.key, not item.bookmarked
+        key, on = item.post_key, not item.bookmarked
         self.bridge.request(lambda desk: desk.set_bookmark(key, on))
 
     def mute_author(self, item: PostItem) -> None:
@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
             != QMessageBox.StandardButton.Yes
         ):
             return
-        key = item.key
+        key = item.post_key
         self.bridge.request_async(lambda desk: desk.delete(key))
 
     # --- unread, status ------------------------------------------------------------

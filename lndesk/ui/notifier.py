@@ -184,7 +184,7 @@ class Notifier(QObject):
         if not self._baseline:
             self._baseline = True
             for item in (*replies, *timeline):
-                self._remember(item.key)
+                self._remember(item.post_key)
         else:
             # Replies first: a reply by someone I follow is also in the timeline.
             new_replies = self._news(replies)
@@ -200,9 +200,9 @@ class Notifier(QObject):
     def _news(self, items: Sequence[PostItem]) -> list[PostItem]:
         news = []
         for item in items:
-            if item.key in self._seen:
+            if item.post_key in self._seen:
                 continue
-            self._remember(item.key)
+            self._remember(item.post_key)
             if not item.mine and item.claimed_ms >= self._since_ms and item.problem is None:
                 news.append(item)
         return news

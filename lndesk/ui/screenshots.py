@@ -219,7 +219,7 @@ def render_screenshots(
             window.resize(width, height)
             window.show()
             _wait(app, lambda: window.timeline.model.rowCount() > 0)
-            bookmark = window.timeline.model.items()[-1].key
+            bookmark = window.timeline.model.items()[-1].post_key
             bridge.request(lambda desk: desk.set_bookmark(bookmark, True))
             _wait(app, lambda: window.status.online)
             window.search.query.setText("retrieval")

@@ -117,7 +117,7 @@ def test_reply_and_thread_view(window: MainWindow, call: Any, qtbot: Any) -> Non
     thread = window.open_thread(answer)
     assert isinstance(thread, ThreadDialog)
     qtbot.waitUntil(lambda: thread.model.rowCount() == 2)
-    assert [i.key for i in thread.model.items()] == [question.key, answer.key]
+    assert [i.post_key for i in thread.model.items()] == [question.post_key, answer.post_key]
     # replying inside the thread view adds to the same thread
     thread.set_reply_target(question)
     thread.box.text.setPlainText("And the lectures on YouTube.")

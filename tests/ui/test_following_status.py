@@ -74,7 +74,7 @@ def test_a_peers_malformed_post_is_shown_as_unreadable_not_a_crash(
     qtbot.waitUntil(lambda: model.rowCount() == 2)
     unreadable = next(i for i in model.items() if i.seq == 2)
     assert unreadable.problem is not None and "could not be read" in unreadable.problem
-    assert model.data(model.index(model.row_of(unreadable.key) or 0)) == unreadable.problem
+    assert model.data(model.index(model.row_of(unreadable.post_key) or 0)) == unreadable.problem
 
 
 def test_status_tracker_follows_the_node(bridge: Any, qtbot: Any) -> None:

@@ -77,7 +77,7 @@ def test_a_strangers_reply_waits_in_requests_until_accepted(
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: replies.rowCount() == 1)
     qtbot.waitUntil(lambda: requests.rowCount() == 0)
-    assert replies.item(0).key == item.key
+    assert replies.item(0).post_key == item.post_key
     qtbot.waitUntil(lambda: inbox.tabs.tabText(REQUESTS_TAB) == "Requests")
     assert "Accepted" in inbox.notice.text()
     # ... and so do their later replies
@@ -114,7 +114,7 @@ def test_blocking_a_request_hides_it_lists_them_as_blocked_and_unblock_restores(
     assert dialog.empty.isVisible()
     # unblocked, not accepted: back in Requests
     qtbot.waitUntil(lambda: requests.rowCount() == 1)
-    assert requests.item(0).key == item.key
+    assert requests.item(0).post_key == item.post_key
 
 
 def test_block_asks_first_and_says_what_it_does(

@@ -149,7 +149,7 @@ def test_editing_my_post_shows_the_new_text_marked_edited(
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     view = window.timeline.view
-    item = select(view, model.item(0).key)
+    item = select(view, model.item(0).post_key)
     assert action(view, "Edit…") in view.menu_actions(item)
     assert action(view, "Edit…").shortcut().toString() == "E"
     action(view, "Edit…").trigger()
@@ -164,7 +164,7 @@ def test_editing_my_post_shows_the_new_text_marked_edited(
         dialog.box.submit()
     qtbot.waitUntil(lambda: model.item(0).edited)
     edited = model.item(0)
-    assert model.rowCount() == 1 and edited.key == item.key  # the same row, not a new one
+    assert model.rowCount() == 1 and edited.post_key == item.post_key  # the same row, not a new one
     assert edited.text == "Spaced repetition works for vocabulary *and* grammar"
     assert edited.question and model.data(model.index(0), EditedRole) is True
     assert "(edited)" in d.meta_text(edited)
@@ -189,7 +189,7 @@ def test_a_list_already_showing_my_post_picks_up_the_edit(
     with qtbot.waitSignal(dialog.box.published):
         dialog.box.submit()
     qtbot.waitUntil(lambda: model.item(0).text == "second version")
-    assert model.item(0).edited and model.item(0).key == (own, seq)
+    assert model.item(0).edited and model.item(0).post_key == (own, seq)
 
 
 def test_a_peers_edit_reaches_the_row_already_shown_however_it_arrives(
@@ -211,9 +211,9 @@ def test_a_peers_edit_reaches_the_row_already_shown_however_it_arrives(
     for seq in range(3, 3 + 40):  # more than a live burst: this arrives as a sync would
         links.append(make_entry(bo, seq, links[-1][0].id, text=f"later {seq}"))
     ingest(call, bo, links)
-    qtbot.waitUntil(lambda: model.row_of(shown.key) is not None and model.rowCount() == 41)
-    qtbot.waitUntil(lambda: model.item(model.row_of(shown.key) or 0).edited)
-    edited = model.item(model.row_of(shown.key) or 0)
+    qtbot.waitUntil(lambda: model.row_of(shown.post_key) is not None and model.rowCount() == 41)
+    qtbot.waitUntil(lambda: model.item(model.row_of(shown.post_key) or 0).edited)
+    edited = model.item(model.row_of(shown.post_key) or 0)
     assert edited.text == "Bo's considered thought" and edited.version == 2
 
 
@@ -257,7 +257,7 @@ def test_a_share_of_someone_i_do_not_follow_offers_to_follow_them(
     view = window.timeline.view
     assert "follow" in d.actions_of(item)
     assert d.action_label(item, "follow") == f"Follow {item.quoted.author_name}"
-    select(view, item.key)
+    select(view, item.post_key)
     assert action(view, "Follow the shared post's author") in view.menu_actions(item)
     qtmodeltester.check(model)
     # one click on "Follow Cy" in the card's action row
@@ -266,16 +266,16 @@ def test_a_share_of_someone_i_do_not_follow_offers_to_follow_them(
     with qtbot.waitSignal(model.followed) as followed:
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert followed.args[0].key == cy.public_key and followed.args[0].source == "share"
-    qtbot.waitUntil(lambda: model.row_of(item.key) is not None)
-    shared = model.item(model.row_of(item.key) or 0)
+    qtbot.waitUntil(lambda: model.row_of(item.post_key) is not None)
+    shared = model.item(model.row_of(item.post_key) or 0)
     assert shared.quoted is not None and shared.quoted.followed
-    assert model.data(model.index(model.row_of(item.key) or 0), FollowOfferRole) is None
+    assert model.data(model.index(model.row_of(item.post_key) or 0), FollowOfferRole) is None
     assert "follow" not in d.actions_of(shared)
     following = call(lambda desk: [a.key for a in desk.following()])
     assert cy.public_key in following
     # Cy's own post now comes into the timeline, and the share stays followed after refreshes
     qtbot.waitUntil(lambda: model.rowCount() == 2)
-    row = model.row_of(item.key)
+    row = model.row_of(item.post_key)
     assert row is not None and model.item(row).quoted is not None
     assert model.item(row).quoted.followed  # type: ignore[union-attr]
     assert "Now following" in window.statusBar().currentMessage()
@@ -372,7 +372,7 @@ def test_add_to_reading_list_from_a_post_and_the_list_shows_as_a_card(
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     view = window.timeline.view
-    item = select(view, model.item(0).key)
+    item = select(view, model.item(0).post_key)
     add = action(view, "Add to reading list…")
     assert add in view.menu_actions(item) and add.shortcut().toString() == "L"
     add.trigger()
@@ -382,7 +382,7 @@ def test_add_to_reading_list_from_a_post_and_the_list_shows_as_a_card(
     with qtbot.waitSignal(menu.added):
         menu.new_list("Week 1: memory")
     lists = call(lambda desk: desk.reading_lists(mine=True))
-    assert [entry.ref[:2] for entry in lists[0].list_items] == [item.key]  # type: ignore[index]
+    assert [entry.ref[:2] for entry in lists[0].list_items] == [item.post_key]  # type: ignore[index]
     # the list itself comes into the timeline, drawn as a card
     qtbot.waitUntil(lambda: any(i.kind == "readinglist" for i in model.items()))
     card = next(i for i in model.items() if i.kind == "readinglist")

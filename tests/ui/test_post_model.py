@@ -69,14 +69,14 @@ def test_entries_filled_in_below_the_top_keep_the_reader_in_place(
     qtbot.waitUntil(lambda: model.rowCount() == 40)
     view.scrollTo(model.index(20), PostListView.ScrollHint.PositionAtTop)
     qtbot.waitUntil(lambda: view.first_visible_row() == 20)
-    reading = model.item(20).key
+    reading = model.item(20).post_key
     # newer posts arrive at the top, and one is filled in between (claimed in the past)
     publish_many(call, 5, start_ms=1_790_000_000_000)
     publish_many(call, 1, start_ms=1_700_000_030_500)  # between posts 30 and 31
     call(lambda desk: desk._emit(LocalChanged("published")))
     qtbot.waitUntil(lambda: model.rowCount() == 46)
     assert model.item(14).claimed_ms == 1_700_000_030_500
-    assert model.item(view.first_visible_row()).key == reading
+    assert model.item(view.first_visible_row()).post_key == reading
     assert view.new_posts.isVisible() and "5 new posts" in view.new_posts.text()
     view.scroll_to_newest()
     assert view.first_visible_row() == 0
@@ -92,12 +92,12 @@ def test_deleting_removes_the_row_and_bookmarks_list_follows(
     bookmarks.start()
     qtbot.waitUntil(lambda: timeline.rowCount() == 3)
     middle = timeline.item(1)
-    call(lambda desk: desk.set_bookmark(middle.key, True))
+    call(lambda desk: desk.set_bookmark(middle.post_key, True))
     qtbot.waitUntil(lambda: bookmarks.rowCount() == 1)
     qtbot.waitUntil(lambda: timeline.item(1).bookmarked)
-    call(lambda desk: desk.delete(middle.key))
+    call(lambda desk: desk.delete(middle.post_key))
     qtbot.waitUntil(lambda: timeline.rowCount() == 2)
-    assert middle.key not in [i.key for i in timeline.items()]
+    assert middle.post_key not in [i.post_key for i in timeline.items()]
     qtbot.waitUntil(lambda: bookmarks.rowCount() == 0)
 
 
@@ -116,7 +116,7 @@ def test_a_big_burst_keeps_the_list_bounded_but_not_the_row_being_read(
     assert model.canFetchMore()  # ... and fetched again by scrolling
     # a reader deep in the list keeps their row however much arrives above it
     model.reading_row = 250
-    reading = model.item(250).key
+    reading = model.item(250).post_key
     publish_many(call, 40, start_ms=1_780_000_000_000)
     model.refresh()
     qtbot.waitUntil(lambda: model.rowCount() > LIVE_ROWS)

@@ -147,7 +147,7 @@ def test_others_lists_show_after_mine_and_open_their_items(
     # a post: its thread
     with qtbot.waitSignal(view.thread_requested) as thread:
         view.open_entry(0)
-    assert thread.args[0].key == (bo_key, 1)
+    assert thread.args[0].post_key == (bo_key, 1)
     # a link: to the browser
     with qtbot.waitSignal(view.link_activated):
         view.open_entry(1)
@@ -187,7 +187,7 @@ def test_add_to_list_menu(bridge: Any, call: Any, qtbot: Any) -> None:
         menu.new_list("Good reads")
     lists = call(lambda desk: desk.reading_lists(mine=True))
     assert len(lists) == 1 and lists[0].text == "Good reads"
-    assert [e.ref[:2] for e in lists[0].list_items if e.ref] == [post.key]
+    assert [e.ref[:2] for e in lists[0].list_items if e.ref] == [post.post_key]
     # the post is in it already: that list is offered but disabled
     menu = choose_list_and_add(bridge, parent, post)
     with qtbot.waitSignal(menu.loaded):
@@ -197,8 +197,8 @@ def test_add_to_list_menu(bridge: Any, call: Any, qtbot: Any) -> None:
     # another post (given by its key only) is appended to the list chosen
     call(lambda desk: desk.post("also worth it"))
     other = call(lambda desk: desk.page("mine", None, 1)[0])
-    assert other.key != post.key
-    menu = choose_list_and_add(bridge, parent, other.key)
+    assert other.post_key != post.post_key
+    menu = choose_list_and_add(bridge, parent, other.post_key)
     with qtbot.waitSignal(menu.loaded):
         pass
     (action,) = menu.list_actions()
@@ -206,14 +206,14 @@ def test_add_to_list_menu(bridge: Any, call: Any, qtbot: Any) -> None:
     with qtbot.waitSignal(menu.added):
         action.trigger()
     lists = call(lambda desk: desk.reading_lists(mine=True))
-    assert [e.ref[:2] for e in lists[0].list_items if e.ref] == [post.key, other.key]
+    assert [e.ref[:2] for e in lists[0].list_items if e.ref] == [post.post_key, other.post_key]
     # a new list from a key only works too
-    menu = choose_list_and_add(bridge, parent, other.key)
+    menu = choose_list_and_add(bridge, parent, other.post_key)
     with qtbot.waitSignal(menu.added):
         menu.new_list("Second")
     lists = call(lambda desk: desk.reading_lists(mine=True))
     second = next(i for i in lists if i.text == "Second")
-    assert [e.ref[:2] for e in second.list_items if e.ref] == [other.key]
+    assert [e.ref[:2] for e in second.list_items if e.ref] == [other.post_key]
 
 
 def test_add_to_list_failure_is_reported(bridge: Any, call: Any, qtbot: Any) -> None:

@@ -109,7 +109,7 @@ def test_filters_narrow_the_results(view: SearchView, call: Any, qtbot: Any) -> 
     )
     call(lambda desk: desk.post("graph theory basics", ["maths"]))
     mine = call(lambda desk: desk.page("mine", None, 1)[0])
-    call(lambda desk: desk.reply(mine.key, "a graph reply to myself"))
+    call(lambda desk: desk.reply(mine.post_key, "a graph reply to myself"))
     qtbot.waitUntil(lambda: view.filters.author.findText("Me") >= 0)
     qtbot.waitUntil(lambda: view.filters.author.count() == 3)  # anyone, me, Bo
     search(view, qtbot, "graph")
@@ -196,7 +196,7 @@ def test_load_more_pages_through_results(view: SearchView, call: Any, qtbot: Any
     with qtbot.waitSignal(view.searched):
         view.more.click()
     assert view.model.rowCount() == PAGE + 7 and not view.more.isVisible()
-    keys = {view.model.result(r).item.key for r in range(view.model.rowCount())}
+    keys = {view.model.result(r).item.post_key for r in range(view.model.rowCount())}
     assert len(keys) == PAGE + 7
 
 

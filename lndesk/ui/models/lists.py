@@ -45,7 +45,7 @@ def list_key(item: PostItem) -> ListKey:
     """The :data:`ListKey` of the list ``item`` is a state of."""
     if item.list_of is not None:
         return (item.list_of[0], item.list_of[1])
-    return item.key
+    return item.post_key
 
 
 def one_line(text: str, limit: int) -> str:

@@ -198,7 +198,7 @@ class PostListModel(QAbstractListModel):
 
     def _append_page(self, items: list[PostItem]) -> None:
         self._fetching = False
-        fresh = [i for i in items if i.key not in self._rows]
+        fresh = [i for i in items if i.post_key not in self._rows]
         if len(items) < PAGE:
             self._exhausted = True
         if fresh:
@@ -315,7 +315,7 @@ class PostListModel(QAbstractListModel):
             return
         self._refreshing = True
         # Rows whose post was edited since are loaded again by the desk (PostItem.version).
-        known = {item.key: item for item in self._items}
+        known = {item.post_key: item for item in self._items}
         # Down to the oldest row loaded (None: nothing loaded yet, the first page only).
         # Rows that arrive below it are not inserted; scrolling down fetches them.
         down_to = self._items[-1].cursor if self._items else None
@@ -335,15 +335,15 @@ class PostListModel(QAbstractListModel):
             self._exhausted = False
         wanted = set(refresh.keys)
         self.applying.emit()
-        top = self._items[0].key if self._items else None
+        top = self._items[0].post_key if self._items else None
         # 1. rows that left the list (deleted, muted, unbookmarked, unfollowed)
         row = len(self._items) - 1
         while row >= 0:
-            if self._items[row].key in wanted:
+            if self._items[row].post_key in wanted:
                 row -= 1
                 continue
             last = row
-            while row >= 0 and self._items[row].key not in wanted:
+            while row >= 0 and self._items[row].post_key not in wanted:
                 row -= 1
             self.beginRemoveRows(QModelIndex(), row + 1, last)
             del self._items[row + 1 : last + 1]
@@ -352,7 +352,7 @@ class PostListModel(QAbstractListModel):
         # 2. rows read again in full (a new version) replace the ones shown; new rows are
         # inserted where the list order puts them, run by run from the top, so each run's
         # place is already its final row and the index is rebuilt once, at the end
-        new = {item.key: item for item in refresh.new}
+        new = {item.post_key: item for item in refresh.new}
         for key, item in new.items():
             at = self._rows.get(key)
             if at is not None and self._items[at] != item:
@@ -380,7 +380,7 @@ class PostListModel(QAbstractListModel):
             self._reindex()
         # 3. rows whose counts or marks changed
         for item in refresh.changed:
-            at = self._rows.get(item.key)
+            at = self._rows.get(item.post_key)
             if at is not None:
                 self._items[at] = item
                 index = self.index(at)
@@ -402,4 +402,4 @@ class PostListModel(QAbstractListModel):
         self.endInsertRows()
 
     def _reindex(self) -> None:
-        self._rows = {item.key: row for row, item in enumerate(self._items)}
+        self._rows = {item.post_key: row for row, item in enumerate(self._items)}

@@ -161,8 +161,8 @@ class SearchResultsModel(RowsModel[SearchResult]):
         fresh = []
         keys = set(self._keys)
         for result in results:
-            if result.item.key not in keys:
-                keys.add(result.item.key)
+            if result.item.post_key not in keys:
+                keys.add(result.item.post_key)
                 fresh.append(result)
         if fresh:
             first = len(self._rows)
@@ -173,9 +173,9 @@ class SearchResultsModel(RowsModel[SearchResult]):
 
     def _extend(self, results: Sequence[SearchResult]) -> None:
         for result in results:
-            if result.item.key in self._keys:
+            if result.item.post_key in self._keys:
                 continue
-            self._keys.add(result.item.key)
+            self._keys.add(result.item.post_key)
             self._rows.append(result)
             self._html.append(result_html(result))
 

@@ -32,10 +32,10 @@ class AddToListMenu(QMenu):
         super().__init__("Add to reading list", parent)
         self.bridge = bridge
         if isinstance(post, PostItem):
-            self.key: PostKey = post.key
+            self.post_key: PostKey = post.post_key
             self.ref: Ref | None = Ref(post.author, post.seq, post.id)
         else:
-            self.key, self.ref = (post[0], post[1]), None
+            self.post_key, self.ref = (post[0], post[1]), None
         self.busy = False
         self.lists: list[PostItem] = []
         loading = self.addAction("Loading your lists…")
@@ -54,15 +54,15 @@ class AddToListMenu(QMenu):
         for item in self.lists:
             title = one_line(item.text, 60) or "(untitled list)"
             inside = any(
-                e.ref is not None and (e.ref[0], e.ref[1]) == self.key for e in item.list_items
+                e.ref is not None and (e.ref[0], e.ref[1]) == self.post_key for e in item.list_items
             )
             # "&" would make the next letter a keyboard accelerator
             text = title.replace("&", "&&") + ("  (already in it)" if inside else "")
             action = self.addAction(text)
             action.setEnabled(not inside)
-            key = list_key(item)
-            action.setData(key)
-            action.triggered.connect(lambda _=False, k=key: self.add_to(k))
+            post_key = list_key(item)
+            action.setData(post_key)
+            action.triggered.connect(lambda _=False, k=post_key: self.add_to(k))
         self.addSeparator()
         new = self.addAction("New list…")
         new.triggered.connect(lambda _=False: self.new_list())
@@ -77,8 +77,10 @@ class AddToListMenu(QMenu):
         if self.busy:
             return
         self.busy = True
-        key = self.key
-        self.bridge.request_async(lambda desk: desk.add_to_list(of, key), self._done, self._fail)
+        post_key = self.post_key
+        self.bridge.request_async(
+            lambda desk: desk.add_to_list(of, post_key), self._done, self._fail
+        )
 
     def new_list(self, title: str | None = None) -> None:
         """Start a new list holding the post (``title`` None: ask for one)."""
@@ -97,10 +99,10 @@ class AddToListMenu(QMenu):
         if not title:
             self._fail_text("A reading list needs a title.")
             return
-        key, ref = self.key, self.ref
+        post_key, ref = self.post_key, self.ref
 
         async def run(desk: Desk) -> int:
-            target = ref if ref is not None else ref_of(desk.find(key).entry)
+            target = ref if ref is not None else ref_of(desk.find(post_key).entry)
             return await desk.publish_list(title, [ListEntry("", ref=target)], None)
 
         self.bridge.request_async(run, self._done, self._fail)

@@ -236,17 +236,17 @@ class ComposeBox(QWidget):
             assert target is not None
 
             def action(desk: Desk) -> Awaitable[int]:
-                return desk.edit(target.key, text, tags, links, question=question)
+                return desk.edit(target.post_key, text, tags, links, question=question)
         elif self.mode == REPLY:
             assert target is not None
 
             def action(desk: Desk) -> Awaitable[int]:
-                return desk.reply(target.key, text, tags, links)
+                return desk.reply(target.post_key, text, tags, links)
         else:
             assert target is not None
 
             def action(desk: Desk) -> Awaitable[int]:
-                return desk.share(target.key, text)
+                return desk.share(target.post_key, text)
 
         self.bridge.request_async(action, self._done, self._failed)
 

@@ -296,14 +296,14 @@ class PostDelegate(QStyledItemDelegate):
         if not self.collapsible(doc, font):
             return height
         line = QFontMetrics(font).height()
-        if item.key not in self.expanded:
+        if item.post_key not in self.expanded:
             height = _whole_lines(doc, COLLAPSED_LINES * QFontMetrics(font).lineSpacing())
         return height + GAP + line
 
     def toggle(self, item: PostItem) -> None:
         """Show all of a long post's text, or cut it again."""
-        self.expanded.symmetric_difference_update({item.key})
-        self._sized.pop(item.key, None)
+        self.expanded.symmetric_difference_update({item.post_key})
+        self._sized.pop(item.post_key, None)
 
     def _text_width(self, option: QStyleOptionViewItem) -> int:
         return row_width(self, option) - 2 * MARGIN - AVATAR - GAP
@@ -316,10 +316,10 @@ class PostDelegate(QStyledItemDelegate):
             return QSize(100, 40)
         width = max(200, self._text_width(option))
         names = _names(index, item)
-        sized = self._sized.get(item.key)
+        sized = self._sized.get(item.post_key)
         if sized is not None and sized[0] is item and sized[2] == width and sized[1] == names:
             return QSize(width, sized[3])
-        key = (item.author, item.seq, width, _shape(item, names) ^ (item.key in self.expanded))
+        key = (item.author, item.seq, width, _shape(item, names) ^ (item.post_key in self.expanded))
         height = self._heights.get(key)
         if height is None:
             doc = self._document(item, width, option.font, names)
@@ -333,7 +333,7 @@ class PostDelegate(QStyledItemDelegate):
             self._heights[key] = height
         if len(self._sized) > HEIGHTS:
             self._sized.clear()
-        self._sized[item.key] = (item, names, width, height)
+        self._sized[item.post_key] = (item, names, width, height)
         return QSize(width, height)
 
     def _action_rects(self, item: PostItem, rect: QRect, font: QFont) -> list[tuple[str, QRect]]:
@@ -390,7 +390,7 @@ class PostDelegate(QStyledItemDelegate):
         x = rect.left() + MARGIN + AVATAR + GAP
         y = rect.top() + MARGIN + metrics.height() + GAP
         y += self._text_height(item, doc, font) - metrics.height()
-        label = LESS if item.key in self.expanded else MORE
+        label = LESS if item.post_key in self.expanded else MORE
         return QRect(x, y, metrics.horizontalAdvance(label), metrics.height())
 
     def action_at(
@@ -446,7 +446,7 @@ class PostDelegate(QStyledItemDelegate):
             shown -= GAP + metrics.height()
             doc.drawContents(painter, QRectF(0, 0, doc.textWidth(), shown))
             painter.setPen(palette.color(QPalette.ColorRole.Link))
-            label = LESS if item.key in self.expanded else MORE
+            label = LESS if item.post_key in self.expanded else MORE
             painter.drawText(0, shown + GAP + metrics.ascent(), label)
             shown += GAP + metrics.height()
         else:

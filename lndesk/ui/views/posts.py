@@ -148,7 +148,7 @@ class PostListView(QListView):
         row = self.first_visible_row()
         if row >= 0:
             top = self.posts.index(row)
-            self._anchor = (self.posts.item(row).key, self.visualRect(top).top())
+            self._anchor = (self.posts.item(row).post_key, self.visualRect(top).top())
 
     def _after_refresh(self, above: int) -> None:
         anchor, self._anchor = self._anchor, None

@@ -350,7 +350,7 @@ class ReadingListsView(QWidget):
         self.bridge.request(lambda desk: desk.thread(ref), lambda items: self._open(ref, items))
 
     def _open(self, ref: Ref, items: Sequence[PostItem]) -> None:
-        item = next((i for i in items if i.key == (ref[0], ref[1])), None)
+        item = next((i for i in items if i.post_key == (ref[0], ref[1])), None)
         if item is None:
             self.show_error("That post is no longer stored here.")
             return

@@ -46,14 +46,14 @@ class ThreadDialog(QDialog):
         self.box.text.setFocus()
 
     def _bookmark(self, item: PostItem) -> None:
-        key, on = item.key, not item.bookmarked
+        key, on = item.post_key, not item.bookmarked
         self.bridge.request(lambda desk: desk.set_bookmark(key, on))
 
     def _update_heading(self) -> None:
         count = self.model.rowCount()
         items = self.model.items()
         root_stored = (
-            bool(items) and items[0].key == self.model.root[:2] if self.model.root else False
+            bool(items) and items[0].post_key == self.model.root[:2] if self.model.root else False
         )
         text = f"{count} post{'s' if count != 1 else ''} in this thread"
         if not root_stored:
