@@ -60,7 +60,7 @@ __all__ = ["HeadAnnouncement", "HeadAndNoticeGossip", "InboxNotice", "feed_topic
 
 logger = logging.getLogger(__name__)
 
-_RELAY_CHECKPOINTS = 8
+_RELAY_CHECKPOINTS = 16
 """How many scheduling rounds a received message's handler waits for the senders."""
 
 OnHead = Callable[[ID, HeadAnnouncement], Awaitable[None]]
