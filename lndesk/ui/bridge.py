@@ -21,6 +21,7 @@ from shiboken6 import isValid
 from lndesk.app.connectivity import Connectivity
 from lndesk.app.desk import Desk
 from lndesk.app.runtime import NodeRuntime, describe
+from lndesk.ui.timers import TimerFactory, qt_timer
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,18 @@ class Bridge(QObject):
     """A readable message for a failed request that had no error handler of its own."""
     _result = Signal(object)
 
-    def __init__(self, runtime: NodeRuntime, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        runtime: NodeRuntime,
+        parent: QObject | None = None,
+        *,
+        timer: TimerFactory = qt_timer,
+    ) -> None:
         super().__init__(parent)
         self.runtime = runtime
+        self.timer = timer
+        """Makes the timers of the view-models fed from here (a burst of events costs one
+        refresh after a short delay): tests pass a ManualTime's, and move time themselves."""
         self.pending = 0
         self._closed = False
         self._result.connect(self._deliver)

@@ -441,7 +441,7 @@ class MainWindow(QMainWindow):
             return
         self._painted = True
         if self.timeline.model.rowCount() == 0:
-            QTimer.singleShot(0, self.first_paint.emit)  # the empty-timeline message
+            QTimer.singleShot(0, self, self.first_paint.emit)  # the empty-timeline message
             return
         self.timeline.view.painted.connect(self._drawn)
         self.timeline.view.viewport().update()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer
+from shiboken6 import isValid
 
 
 class Timer(Protocol):
@@ -38,10 +39,12 @@ def qt_timer(parent: QObject, callback: Callable[[], None]) -> Timer:
 
 
 class ManualTimer:
-    """A timer of a :class:`ManualTime`: it fires when that clock passes its deadline."""
+    """A timer of a :class:`ManualTime`: it fires when that clock passes its deadline,
+    unless its parent was deleted meanwhile (as a QTimer goes with its parent)."""
 
-    def __init__(self, time: ManualTime, callback: Callable[[], None]) -> None:
+    def __init__(self, time: ManualTime, parent: QObject, callback: Callable[[], None]) -> None:
         self._time = time
+        self._parent = parent
         self._callback = callback
         self.deadline: float | None = None
 
@@ -54,9 +57,13 @@ class ManualTimer:
     def isActive(self) -> bool:
         return self.deadline is not None
 
+    def alive(self) -> bool:
+        return isValid(self._parent)
+
     def _fire(self) -> None:
         self.deadline = None
-        self._callback()
+        if self.alive():
+            self._callback()
 
 
 class ManualTime:
@@ -69,10 +76,16 @@ class ManualTime:
     def clock(self) -> float:
         return self.now
 
-    def timer(self, _parent: QObject, callback: Callable[[], None]) -> Timer:
-        timer = ManualTimer(self, callback)
+    def timer(self, parent: QObject, callback: Callable[[], None]) -> Timer:
+        timer = ManualTimer(self, parent, callback)
         self._timers.append(timer)
         return timer
+
+    def next_deadline(self) -> float | None:
+        """When the next timer is due (None: no timer is running)."""
+        self._timers = [t for t in self._timers if t.alive()]
+        deadlines = [t.deadline for t in self._timers if t.deadline is not None]
+        return min(deadlines) if deadlines else None
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward, firing every timer due by then, earliest first."""

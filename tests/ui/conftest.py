@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QTimer
 from ui_helpers import awaited
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import create_identity
+from lndesk.ui.timers import ManualTime
 
 
 @pytest.fixture
@@ -36,11 +38,46 @@ def runtime(data_dir: Path) -> Iterator[NodeRuntime]:
     runtime.stop()
 
 
+class JumpingTime(ManualTime):
+    """The view-models' time in tests (trio's MockClock with autojump, for Qt): whenever the
+    Qt loop has handled every event waiting, the clock jumps to the next timer's deadline.
+    A refresh timer then fires after the events that started it and before any later one,
+    on a fast machine or a loaded one alike. A test that moves time itself sets
+    ``autojump = False`` and calls :meth:`advance`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.autojump = True
+        self._idle = QTimer()
+        self._idle.setInterval(0)  # runs when the loop has nothing else to do
+        self._idle.timeout.connect(self._jump)
+
+    def start(self) -> None:
+        self._idle.start()
+
+    def stop(self) -> None:
+        self._idle.stop()
+
+    def _jump(self) -> None:
+        due = self.next_deadline()
+        if self.autojump and due is not None:
+            self.advance(max(0.0, due - self.now))
+
+
 @pytest.fixture
-def bridge(runtime: NodeRuntime, qapp: Any) -> Iterator[Any]:
+def clock(qapp: Any) -> Iterator[JumpingTime]:
+    """The time the view-models' timers run on (see :class:`JumpingTime`)."""
+    time = JumpingTime()
+    time.start()
+    yield time
+    time.stop()
+
+
+@pytest.fixture
+def bridge(runtime: NodeRuntime, qapp: Any, clock: JumpingTime) -> Iterator[Any]:
     from lndesk.ui.bridge import Bridge
 
-    bridge = Bridge(runtime)
+    bridge = Bridge(runtime, timer=clock.timer)
     yield bridge
     bridge.close()
 

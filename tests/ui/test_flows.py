@@ -163,7 +163,10 @@ def test_unread_count_and_marks(window: MainWindow, call: Any, qtbot: Any) -> No
     assert now > 0
     identity = make_identity(11)
     chain = make_chain(identity, 3, text="history from before I used lndesk")
-    news = make_chain(identity, 4, start_seq=4, prev=chain[-1][0].id, claimed_ms=now + 1000)
+    # Claimed just after the read mark: unread, yet older than the moment the test marks
+    # all read (a second later, as before, left them unread when the test ran in under a
+    # second: it passed only on a slow machine).
+    news = make_chain(identity, 4, start_seq=4, prev=chain[-1][0].id, claimed_ms=now + 1)
     ingest(call, identity, news)  # entries 4 to 7
     qtbot.waitUntil(lambda: window.unread == 4)
     assert window.nav.count_of(0) == 4

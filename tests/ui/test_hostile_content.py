@@ -240,6 +240,15 @@ def anchors_in(doc: QTextDocument) -> set[str]:
     return found
 
 
+def drawn_tooltip() -> None:
+    """Lay out and paint the tooltip shown now (where its text would load a resource),
+    at once: waiting for the event loop to paint it raced with events that close it."""
+    tips = [w for w in QApplication.topLevelWidgets() if w.inherits("QTipLabel") and w.isVisible()]
+    assert tips, "no tooltip is showing"
+    for tip in tips:
+        tip.grab()
+
+
 def check_card(view: PostListView, row: int, case: Case, *, quoted: bool = False) -> None:
     """One card of the case, as drawn: bounded, and showing what the spec says."""
     item = view.posts.item(row)
@@ -288,7 +297,7 @@ def test_a_hostile_post_share_and_list_note_render_harmlessly(
         *(model.data(model.index(row), Qt.ItemDataRole.ToolTipRole) for row in range(3)),
     ]:
         QToolTip.showText(view.mapToGlobal(QPoint(20, 20)), tip, view)
-        qtbot.wait(1)
+        drawn_tooltip()
         QToolTip.hideText()
     assert not probe(), "a local file was read"
     # the window keeps working: scroll, draw, and open and close a long card's text
@@ -319,7 +328,7 @@ def test_a_hostile_name_in_a_tooltip_is_shown_as_text(
     for row in range(3):
         tip = model.data(model.index(row), Qt.ItemDataRole.ToolTipRole)
         QToolTip.showText(view.mapToGlobal(QPoint(20, 20)), tip, view)
-        qtbot.wait(1)
+        drawn_tooltip()
         shown = QTextDocument()
         shown.setHtml(tip)
         assert name in shown.toPlainText()
@@ -461,7 +470,7 @@ def test_search_results_of_a_hostile_name_read_nothing(
     view.grab()
     tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
     QToolTip.showText(view.mapToGlobal(QPoint(20, 20)), tip, view)
-    qtbot.wait(1)
+    drawn_tooltip()
     QToolTip.hideText()
     assert not probe(), "a search result read a local file"
 

@@ -212,3 +212,25 @@ def test_a_model_deleted_while_its_page_loads_is_left_alone(
     survivor.start()
     qtbot.waitUntil(lambda: survivor.rowCount() == 5)
     assert errors == []
+
+
+def test_a_burst_of_posts_costs_one_refresh_once_time_moves(
+    bridge: Any, call: Any, clock: Any, qtbot: Any
+) -> None:
+    """The refresh timer runs on injected time: nothing is read again until the test moves
+    the clock past the delay, and then once for the whole burst."""
+    from lndesk.ui.models.posts import REFRESH_DELAY_MS
+
+    clock.autojump = False
+    model = PostListModel(bridge, "timeline")
+    with qtbot.waitSignal(model.loaded):
+        model.start()
+    loads: list[int] = []
+    model.loaded.connect(lambda: loads.append(model.rowCount()))
+    for n in range(3):  # each call returns after its event reached the model
+        call(lambda desk, n=n: desk.post(f"post {n}"))
+    clock.advance(REFRESH_DELAY_MS / 1000 - 0.001)
+    assert bridge.pending == 0 and model.rowCount() == 0  # not read again yet
+    with qtbot.waitSignal(model.loaded):
+        clock.advance(0.001)
+    assert loads == [3]  # one refresh brought all three

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, QPersistentModelIndex, Qt
 from PySide6.QtGui import QTextDocument
+from shiboken6 import isValid
 from store_helpers import make_identity
 from ui_helpers import ingest, search, shown, signed_chain
 
@@ -19,6 +20,7 @@ from lndesk.ui.models.search import (
     HtmlRole,
     ItemRole,
     SearchResultsModel,
+    TagsModel,
     highlight_html,
 )
 from lndesk.ui.views.search import PAGE, SearchView
@@ -260,6 +262,41 @@ def test_browse_by_tag(view: SearchView, call: Any, qtbot: Any, qtmodeltester: A
     maths = view.open_tag("maths")
     qtbot.waitUntil(lambda: maths.posts.rowCount() == 3)
     qtbot.waitUntil(lambda: view.bridge.pending == 0)
+
+
+def test_tags_go_up_when_they_are_used_more(qtmodeltester: Any, qapp: Any) -> None:
+    """Most used first, whatever the counts were at the refresh before: rows move. (A
+    refresh that saw "art" and "maths" used once each, in that order, used to fix that
+    order for good: test_browse_by_tag then failed whenever a refresh came between the
+    two posts tagged #maths, which timing decided.)"""
+    tags = TagsModel(None)
+    tags._apply([("art", 1), ("maths", 1), ("physics", 1)])
+    selected = QPersistentModelIndex(tags.index(1))  # "maths"
+    tags._apply([("maths", 2), ("physics", 2), ("art", 1)])
+    assert tags.tags() == [("maths", 2), ("physics", 2), ("art", 1)]
+    assert selected.row() == 0  # a selected tag moves with its row
+    tags._apply([("art", 3), ("new", 2), ("maths", 2)])
+    assert tags.tags() == [("art", 3), ("new", 2), ("maths", 2)]
+    qtmodeltester.check(tags)
+
+
+def test_a_tag_list_replaced_as_it_shows_leaves_no_call_behind(
+    view: SearchView, call: Any, qtbot: Any, qapp: Any
+) -> None:
+    """A list that shows asks, once the event loop runs again, whether its newest post is
+    in view. Replaced before that (another tag chosen at once), the list is deleted first,
+    and that question must go with it: it used to run on the deleted list and raise in the
+    event loop. A waitUntil gives the loop only so much time per turn, so this happened
+    (test_browse_by_tag failed) only on a loaded machine; here the order is forced."""
+    call(lambda desk: desk.post("my maths notes", ["maths"]))
+    first = view.open_tag("maths")
+    qtbot.waitUntil(lambda: first.posts.rowCount() == 1)
+    first.hide()
+    first.show()  # its Show event queues the question
+    view.open_tag("art")  # replaces it: deleteLater
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not isValid(first)
+    qapp.processEvents()  # an exception here fails the test (pytest-qt catches it)
 
 
 def test_no_tags_yet_says_so(view: SearchView, qtbot: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QFont
 
 from lndesk.app.desk import Desk
@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 FINGERPRINT = 24
+FOLLOWING_DELAY_MS = 500
+"""Bursts during a sync: the people I follow are read again at most twice a second."""
 """The side of the key fingerprint drawn beside each person."""
 UnreadRole = Qt.ItemDataRole.UserRole + 2
 """The author's unread post count (an int)."""
@@ -117,10 +119,7 @@ class FollowingModel(AuthorsModel):
             query=lambda desk: desk.following(),
             display=lambda item: f"{author_line(item)}\n{describe_author(item)}",
         )
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(500)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = bridge.timer(self, self.refresh) if bridge is not None else None
 
     def _on_event(self, event: object) -> None:
         relevant = isinstance(event, EntriesStored | FeedSynced | FeedForked) or (
@@ -129,8 +128,8 @@ class FollowingModel(AuthorsModel):
             in ("following", "muted", "profile", "published", "read", "blocked", "accepted")
         )
         # bursts during a sync: one refresh per half second is plenty
-        if relevant and not self._timer.isActive():
-            self._timer.start()
+        if relevant and self._timer is not None and not self._timer.isActive():
+            self._timer.start(FOLLOWING_DELAY_MS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role in (UnreadRole, Qt.ItemDataRole.FontRole):

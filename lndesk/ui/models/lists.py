@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import ListEntry, PostItem
@@ -35,6 +35,8 @@ EntryRole = Qt.ItemDataRole.UserRole + 2
 """A list item's :class:`ListEntry`."""
 TITLE_CHARS = 200
 NOTE_CHARS = 300
+LISTS_DELAY_MS = 300
+"""The lists are read again this long after the first of a burst of changes."""
 REFRESH_ON = ("lists", "published", "following", "muted", "blocked", "profile")
 
 ListKey = PostKey
@@ -103,10 +105,7 @@ class ReadingListsModel(LiveListModel[PostItem]):
         self.active = False
         """Refresh on events only while the screen shows (else note that it is stale)."""
         self.stale = True
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(300)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = bridge.timer(self, self.refresh) if bridge is not None else None
 
     def _on_event(self, event: object) -> None:
         relevant = isinstance(event, EntriesStored) or (
@@ -116,8 +115,8 @@ class ReadingListsModel(LiveListModel[PostItem]):
             return
         if not self.active:
             self.stale = True
-        elif not self._timer.isActive():
-            self._timer.start()
+        elif self._timer is not None and not self._timer.isActive():
+            self._timer.start(LISTS_DELAY_MS)
 
     def refresh(self) -> None:
         self.stale = False

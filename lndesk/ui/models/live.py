@@ -151,9 +151,9 @@ class LiveListModel(RowsModel[Row]):
             self.refresh()
 
     def _apply(self, rows: Iterable[Row]) -> None:
-        """Make the list hold ``rows``: remove gone rows, update changed ones, insert new
-        ones where ``rows`` puts them (existing rows keep their place, so selections and
-        scrolling survive)."""
+        """Make the list hold ``rows``, in their order: remove gone rows, update changed
+        ones, insert new ones, then move rows whose place changed (a tag used more now
+        goes up). Rows are changed and moved, never reset, so selections survive."""
         fresh: dict[Hashable, Row] = {}
         for row in rows:
             fresh.setdefault(self._key(row), row)
@@ -168,8 +168,8 @@ class LiveListModel(RowsModel[Row]):
                 self._rows[position] = fresh[key]
                 changed = self.index(position)
                 self.dataChanged.emit(changed, changed)
-        # Rows are never moved; a new row goes after the last known row that precedes it
-        # in ``rows`` (when both orders agree, which is the usual case, exactly in place).
+        # A new row goes after the last known row that precedes it in ``rows`` (when both
+        # orders agree, which is the usual case, exactly in place; else it is moved next).
         at = inserted = 0
         for key, row in fresh.items():
             if key in where:
@@ -180,3 +180,19 @@ class LiveListModel(RowsModel[Row]):
             self.endInsertRows()
             at += 1
             inserted += 1
+        self._reorder(list(fresh))
+
+    def _reorder(self, keys: list[Hashable]) -> None:
+        """Move rows until they are in the order of ``keys`` (the rows' keys, each once).
+
+        Without this a row stayed where it first appeared: a refresh that saw two tags
+        used once each fixed their order for good, whichever one was used more later."""
+        for target, key in enumerate(keys):
+            if self._key(self._rows[target]) == key:
+                continue
+            source = next(
+                n for n in range(target + 1, len(self._rows)) if self._key(self._rows[n]) == key
+            )
+            self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
+            self._rows.insert(target, self._rows.pop(source))
+            self.endMoveRows()

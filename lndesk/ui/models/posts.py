@@ -21,7 +21,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     Qt,
-    QTimer,
     Signal,
 )
 
@@ -119,10 +118,7 @@ class PostListModel(QAbstractListModel):
         self._names: dict[bytes, str] = {}
         """Names of mentioned people, as far as asked."""
         self._naming: set[bytes] = set()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_DELAY_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = bridge.timer(self, self.refresh)
         bridge.node_event.connect(self._on_event)
 
     # --- Qt model interface ------------------------------------------------------
@@ -306,7 +302,7 @@ class PostListModel(QAbstractListModel):
 
     def schedule_refresh(self) -> None:
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(REFRESH_DELAY_MS)
 
     def refresh(self) -> None:
         """Bring the loaded rows up to date with the store (asynchronously)."""

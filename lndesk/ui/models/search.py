@@ -11,7 +11,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QObject, Qt
 
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem, SearchResult
@@ -43,6 +43,8 @@ ResultRole = Qt.ItemDataRole.UserRole + 3
 HIGHLIGHT_OPEN = '<span style="background-color:#ffe58a; color:#111111; font-weight:600">'
 HIGHLIGHT_CLOSE = "</span>"
 SNIPPET_CHARS = 2000
+TAGS_DELAY_MS = 500
+"""The tags are counted again this long after the first of a burst of changes."""
 """A snippet longer than this (a peer's post, unabridged) is cut for display."""
 KINDS = {
     "post": "post",
@@ -196,10 +198,7 @@ class TagsModel(LiveListModel[tuple[str, int]]):
         )
         self.active = False
         """Refresh on events only while shown (the screen refreshes it when it shows)."""
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(500)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = bridge.timer(self, self.refresh) if bridge is not None else None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.EditRole:  # what completing a tag field inserts
@@ -212,8 +211,8 @@ class TagsModel(LiveListModel[tuple[str, int]]):
             isinstance(event, LocalChanged)
             and event.what in ("published", "following", "muted", "blocked")
         )
-        if relevant and self.active and not self._timer.isActive():
-            self._timer.start()
+        if relevant and self.active and self._timer and not self._timer.isActive():
+            self._timer.start(TAGS_DELAY_MS)
 
     def tags(self) -> list[tuple[str, int]]:
         return [(str(tag), int(count)) for tag, count in self._rows]

@@ -40,7 +40,7 @@ class AddToListMenu(QMenu):
         self.lists: list[PostItem] = []
         loading = self.addAction("Loading your lists…")
         loading.setEnabled(False)
-        self.aboutToHide.connect(lambda: QTimer.singleShot(0, self._maybe_delete))
+        self.aboutToHide.connect(lambda: QTimer.singleShot(0, self, self._maybe_delete))
         bridge.request(lambda desk: desk.reading_lists(mine=True), self._set_lists, self._fail)
 
     def _set_lists(self, lists: list[PostItem]) -> None:

@@ -184,7 +184,7 @@ class PostListView(QListView):
         if value == 0:
             self._unseen = 0
             self.new_posts.hide()
-            QTimer.singleShot(0, self._report_top)
+            QTimer.singleShot(0, self, self._report_top)
 
     def _report_top(self) -> None:
         if self.posts.rowCount() and self.verticalScrollBar().value() == 0 and self.isVisible():
@@ -347,7 +347,7 @@ class PostListView(QListView):
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Show:
-            QTimer.singleShot(0, self._report_top)
+            QTimer.singleShot(0, self, self._report_top)
         return super().event(event)
 
 

@@ -12,7 +12,7 @@ the results (:mod:`.search_results`) and browsing by tag (:mod:`.tag_browser`).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QInputDialog,
@@ -92,13 +92,10 @@ class SearchView(QWidget):
         self.tag_page = TagPostsPage(self)
         self.tag_page.back.connect(self.show_search)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(TYPING_DELAY_MS)
-        self._timer.timeout.connect(self.search_now)
-        self.query.textChanged.connect(lambda _t: self._timer.start())
+        self._timer = bridge.timer(self, self.search_now)
+        self.query.textChanged.connect(lambda _t: self._timer.start(TYPING_DELAY_MS))
         self.query.returnPressed.connect(self.search_now)
-        self.filters.edited.connect(self._timer.start)
+        self.filters.edited.connect(lambda: self._timer.start(TYPING_DELAY_MS))
         self.filters.changed.connect(self.search_now)
         self.results.opened.connect(self._open)
         self.results.reply_requested.connect(self.reply_requested)
