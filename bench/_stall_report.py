@@ -118,7 +118,7 @@ class CallTimer:
             new = {item.post_key for item in refresh.new} - set(model._rows)
             runs = 0
             previous_new = False
-            for key in refresh.keys:
+            for key in refresh.post_keys:
                 is_new = key in new
                 runs += is_new and not previous_new
                 previous_new = is_new

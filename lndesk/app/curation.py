@@ -39,7 +39,7 @@ class CurationMixin:
         _emit: Callable[[AnyEvent], None]
 
         def _items(self, stored: Sequence[StoredEntry]) -> list[PostItem]: ...
-        def find(self, key: PostKey) -> StoredEntry: ...
+        def find(self, post_key: PostKey) -> StoredEntry: ...
         def author(self, key: bytes) -> AuthorItem: ...
         async def _publish(self, action: Callable[[Service], T]) -> T: ...
 
@@ -47,7 +47,7 @@ class CurationMixin:
 
     async def edit(
         self,
-        key: PostKey,
+        post_key: PostKey,
         text: str,
         tags: Sequence[str] = (),
         links: Sequence[str] = (),
@@ -55,7 +55,7 @@ class CurationMixin:
         question: bool = False,
     ) -> int:
         """Publish a new version of my post or reply ``key``."""
-        target = self.find(key)
+        target = self.find(post_key)
         entry = await self._publish(lambda s: s.edit(target, text, tags, links, question=question))
         return int(entry.seq)
 

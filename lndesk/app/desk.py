@@ -70,13 +70,13 @@ HOLDERS_CHECK_DELAYS = (1.0, 5.0)
 class Refresh:
     """What a list holds now from its newest entry down to a cursor."""
 
-    keys: list[PostKey]
+    post_keys: list[PostKey]
     new: list[PostItem]
-    """Items for the keys the caller did not know yet."""
+    """Items for the posts the caller did not know yet."""
     changed: list[PostItem]
     """Known items whose counts or marks changed."""
     truncated: bool = False
-    """The list goes on below ``keys`` (the limit was reached before ``down_to``)."""
+    """The list goes on below ``post_keys`` (the limit was reached before ``down_to``)."""
 
 
 def _quoted_ref(content: object) -> Ref | None:
@@ -374,8 +374,8 @@ class Desk(CurationMixin, NetworkMixin):
             self.local.clear_read_marks()
             self._emit(LocalChanged("read"))
 
-    def find(self, key: PostKey) -> StoredEntry:
-        found = views.load_keys(self.store, [key])
+    def find(self, post_key: PostKey) -> StoredEntry:
+        found = views.load_keys(self.store, [post_key])
         if not found or found[0].deleted:
             raise UsageError("that post is no longer stored here")
         return found[0]
@@ -467,8 +467,8 @@ class Desk(CurationMixin, NetworkMixin):
         self.local.set_muted(key, on, now_ms())
         self._emit(LocalChanged("muted"))
 
-    def set_bookmark(self, key: PostKey, on: bool) -> None:
-        self.local.set_bookmark(key[0], key[1], on, now_ms())
+    def set_bookmark(self, post_key: PostKey, on: bool) -> None:
+        self.local.set_bookmark(post_key[0], post_key[1], on, now_ms())
         self._emit(LocalChanged("bookmarks"))
 
     # --- people -------------------------------------------------------------------

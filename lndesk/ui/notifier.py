@@ -207,8 +207,8 @@ class Notifier(QObject):
                 news.append(item)
         return news
 
-    def _remember(self, key: PostKey) -> None:
-        self._seen[key] = None
+    def _remember(self, post_key: PostKey) -> None:
+        self._seen[post_key] = None
         while len(self._seen) > SEEN_CAP:
             del self._seen[next(iter(self._seen))]
 

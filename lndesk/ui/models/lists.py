@@ -130,9 +130,9 @@ class ReadingListsModel(LiveListModel[PostItem]):
         """No refresh is in flight or waiting (the rows are the latest answer)."""
         return not self._busy and not self._again
 
-    def row_of(self, key: ListKey) -> int | None:
+    def row_of(self, of: ListKey) -> int | None:
         for row, item in enumerate(self._rows):
-            if list_key(item) == key:
+            if list_key(item) == of:
                 return row
         return None
 

@@ -189,8 +189,8 @@ class PostListModel(QAbstractListModel):
     def items(self) -> list[PostItem]:
         return list(self._items)
 
-    def row_of(self, key: PostKey) -> int | None:
-        return self._rows.get(key)
+    def row_of(self, post_key: PostKey) -> int | None:
+        return self._rows.get(post_key)
 
     def _append_page(self, items: list[PostItem]) -> None:
         self._fetching = False
@@ -329,7 +329,7 @@ class PostListModel(QAbstractListModel):
         if self.kind not in (THREAD, BOOKMARKS):
             # More may exist below the last row now (arrived there, or pushed down).
             self._exhausted = False
-        wanted = set(refresh.keys)
+        wanted = set(refresh.post_keys)
         self.applying.emit()
         top = self._items[0].post_key if self._items else None
         # 1. rows that left the list (deleted, muted, unbookmarked, unfollowed)
@@ -358,7 +358,7 @@ class PostListModel(QAbstractListModel):
         position = 0
         inserted = 0
         run: list[PostItem] = []
-        for key in refresh.keys:
+        for key in refresh.post_keys:
             old = self._rows.get(key)
             if old is None:
                 if key in new:

@@ -216,9 +216,9 @@ class ReadingListsView(QWidget):
         index = self.entries.currentIndex()
         return index.row() if index.isValid() else -1
 
-    def select_list(self, key: ListKey) -> bool:
+    def select_list(self, of: ListKey) -> bool:
         """Select the list named by ``key`` (its first version's author and seq)."""
-        row = self.model.row_of(key)
+        row = self.model.row_of(of)
         if row is None:
             return False
         self.lists.setCurrentIndex(self.model.index(row))
