@@ -26,7 +26,8 @@ import trio
 
 from lndesk.app.actions import run_action
 from lndesk.app.datadir import SOCKET_NAME
-from lndesk.app.requests import OnceOnly, check_request_id
+from lndesk.app.once import OnceOnly
+from lndesk.app.requests import check_request_id
 from lndesk.app.restore import restore_status, status_json
 from lndesk.errors import ControlConnectionLost, LndeskError, NodeNotRunningError, UsageError
 from lndesk.keytext import key_to_text

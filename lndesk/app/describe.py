@@ -1,8 +1,16 @@
-"""Entries described in plain text, for commands that print them."""
+"""Entries described in plain text, for commands that print them.
+
+:class:`DescribedEntry` and :class:`DescribedFeed` are what the app's readers hand out
+(the store's entries and feed states), as the front ends may read them: a front end
+annotates with these and never imports the store.
+"""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from lndesk.content import (
+    Content,
     Edit,
     Follow,
     Post,
@@ -14,12 +22,44 @@ from lndesk.content import (
     Unfollow,
     Unknown,
 )
+from lndesk.entry import Entry
 from lndesk.keytext import short_key
-from lndesk.store.store import StoredEntry
 from lndesk.versions import current_version
 
 
-def entry_body(item: StoredEntry, edit: Edit | None = None) -> str:
+class DescribedEntry(Protocol):
+    """A stored entry, as a command prints it."""
+
+    @property
+    def entry(self) -> Entry: ...
+    @property
+    def payload(self) -> bytes | None: ...
+    @property
+    def content(self) -> Content | None: ...
+    @property
+    def content_error(self) -> str | None: ...
+    @property
+    def deleted(self) -> bool: ...
+    @property
+    def author_name(self) -> str | None: ...
+
+
+class DescribedFeed(Protocol):
+    """What is held of one author's log, as a command prints it."""
+
+    @property
+    def key(self) -> bytes: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def max_seq(self) -> int: ...
+    @property
+    def forked_at(self) -> int | None: ...
+
+
+def entry_body(item: DescribedEntry, edit: Edit | None = None) -> str:
     """What an entry says, in a few plain lines (markdown left as written); with ``edit``,
     a post or reply says what its current version says."""
     if item.deleted:

@@ -26,19 +26,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lndesk.app.datadir import KEY_NAME
 from lndesk.atomicfile import atomic_write, fsync_directory
 from lndesk.content import Content, encode_content
 from lndesk.entry import Entry, decode_entry
-from lndesk.errors import UsageError
+from lndesk.errors import StoreLockedError, UsageError
+from lndesk.keyfile import public_key_of, read_key_file
 from lndesk.store.store import Store
-
-logger = logging.getLogger(__name__)
 
 JOURNAL_NAME = "requests.jsonl"
 KEEP = 500
@@ -170,54 +169,24 @@ class RequestJournal:
         atomic_write(self.path, lines, mode=0o600)
 
 
-class OnceOnly:
-    """The running node's side: each request id is acted on at most once (trio thread)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.journal = RequestJournal(app.data_dir)
-        self._running: set[str] = set()
-
-    def _outcome(self, request_id: str) -> Outcome | None:
-        service = self.app.service
-        return self.journal.outcome(request_id, service.store, service.public_key)
-
-    async def act(self, request_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        from lndesk.app.actions import run_action  # noqa: PLC0415 - actions import the service
-
-        if request_id in self._running:
-            raise UsageError(
-                "that request is still being carried out", "Wait for the first attempt."
-            )
-        done = self._outcome(request_id)
-        if done is not None and (done.published or done.result is not None):
-            logger.info("request %s was carried out before; not repeated", request_id)
-            return done.as_result()
-        self._running.add(request_id)
-        try:
-
-            def action(service: Any) -> dict[str, Any]:
-                service.publishing_request = (self.journal, request_id)
-                try:
-                    return run_action(service, name, args)
-                finally:
-                    service.publishing_request = None
-
-            result: dict[str, Any] = await self.app.publish(action)
-            self.journal.finished(request_id, result)
-            return result
-        finally:
-            self._running.discard(request_id)
-
-    def status(self, request_id: str) -> dict[str, Any]:
-        if request_id in self._running:
-            return {"state": "running"}
-        return outcome_json(self._outcome(request_id))
-
-
 def outcome_json(outcome: Outcome | None) -> dict[str, Any]:
     if outcome is None:
         return {"state": "unknown"}
     if outcome.published:
         return {"state": "published", "result": outcome.as_result()}
     return {"state": "not published"}
+
+
+def stored_outcome(data_dir: Path, request_id: str) -> dict[str, Any] | None:
+    """What the data directory's journal and log say of ``request_id`` (as
+    :func:`outcome_json`), or None while another process holds the directory (then ask
+    that node)."""
+    try:
+        store = Store(data_dir)
+    except StoreLockedError:
+        return None
+    with store:
+        own = public_key_of(read_key_file(data_dir / KEY_NAME))
+        outcome = RequestJournal(data_dir).outcome(request_id, store, own)
+    # A request the journal never saw did not reach the publishing step.
+    return outcome_json(outcome if outcome is not None else Outcome(False))

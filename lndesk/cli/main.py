@@ -6,7 +6,6 @@ import argparse
 import getpass
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from lndesk import __version__
 from lndesk.app.actions import PUBLISHING, run_action
 from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
+from lndesk.app.failures import INDEX_ERRORS, disk_full, index_failure
 from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import feeds as feed_commands
@@ -28,7 +28,6 @@ from lndesk.cli.render import describe_entry, describe_feed
 from lndesk.cli.settle import new_request_id, settle
 from lndesk.errors import (
     ControlConnectionLost,
-    IndexDamagedError,
     LndeskError,
     PassphraseError,
     StoreError,
@@ -37,7 +36,6 @@ from lndesk.errors import (
     sole_error,
 )
 from lndesk.keytext import key_to_link, key_to_text, short_key
-from lndesk.store.space import disk_full_error
 from lndesk.webfeeds import web_address
 from lndesk.wording import counted
 
@@ -94,13 +92,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+_NAME_UNAVAILABLE: tuple[type[Exception], ...] = (StoreError, OSError, *INDEX_ERRORS)
+"""Why ``lndesk id`` may print the key without a name: the store could not be read."""
+
+
 def cmd_id(args: argparse.Namespace) -> int:
     # The key file alone answers this: the name is added when the store can say it.
     with _service(args, lazy=True, reading=True) as service:
         key = service.public_key
         try:
             name = service.own_state().name
-        except (StoreError, OSError, sqlite3.Error) as exc:
+        except _NAME_UNAVAILABLE as exc:
             log.info("the profile name is not available: %s", exc)
             name = None
     print(key_to_text(key))
@@ -553,15 +555,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for such a command
-    except sqlite3.Error as exc:
+    except INDEX_ERRORS as exc:
         # The index failed underneath a command: a full disk, or a damaged index file.
-        error: LndeskError = disk_full_error(args.data_dir, exc) or IndexDamagedError(
-            f"the index cannot be read: {exc}"
-        )
-        print(f"lndesk: error: {error.describe()}", file=sys.stderr)
+        print(f"lndesk: error: {index_failure(args.data_dir, exc).describe()}", file=sys.stderr)
         return 1
     except OSError as exc:
-        full = disk_full_error(args.data_dir, exc)
+        full = disk_full(args.data_dir, exc)
         if full is not None:
             print(f"lndesk: error: {full.describe()}", file=sys.stderr)
             return 1

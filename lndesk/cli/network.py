@@ -19,14 +19,11 @@ from typing import Any
 
 import trio
 
+from lndesk.app.addresses import check_peer_address
 from lndesk.app.control import ControlClient, ControlServer, event_json
 from lndesk.app.datadir import CONFIG_NAME, Config
 from lndesk.app.desk import AnyEvent, NetworkUnavailable
-from lndesk.app.service import PassphraseSource, Service
-from lndesk.cli.argtypes import seconds, tcp_port
-from lndesk.errors import DialError, NodeNotRunningError, UsageError
-from lndesk.keytext import short_key
-from lndesk.p2p.events import (
+from lndesk.app.events import (
     AddressesChanged,
     EntriesStored,
     FeedForked,
@@ -38,6 +35,10 @@ from lndesk.p2p.events import (
     SyncFinished,
     SyncProgress,
 )
+from lndesk.app.service import PassphraseSource, Service
+from lndesk.cli.argtypes import seconds, tcp_port
+from lndesk.errors import DialError, NodeNotRunningError, UsageError
+from lndesk.keytext import short_key
 from lndesk.wording import counted
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
@@ -318,8 +319,6 @@ def _print_summary(peers: int, stored: int, errors: list[str]) -> None:
 
 
 def cmd_network(args: argparse.Namespace, _passphrase: PassphraseSource) -> int:
-    from lndesk.p2p.node import parse_peer_address  # noqa: PLC0415 - libp2p loads slowly
-
     path = args.data_dir / CONFIG_NAME
     config = Config.load(path)
     changed = False
@@ -328,7 +327,7 @@ def cmd_network(args: argparse.Namespace, _passphrase: PassphraseSource) -> int:
             raise UsageError("the port must be between 0 and 65535")
         config.port, changed = args.port, True
     for address in args.add_bootstrap:
-        parse_peer_address(address)
+        check_peer_address(address)
         if address not in config.bootstrap:
             config.bootstrap.append(address)
             changed = True

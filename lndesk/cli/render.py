@@ -6,12 +6,10 @@ import datetime
 import re
 import textwrap
 
-from lndesk.app.describe import entry_body
+from lndesk.app.describe import DescribedEntry, DescribedFeed, entry_body
 from lndesk.content import Edit
 from lndesk.keytext import short_key
 from lndesk.names import clean_name
-from lndesk.store.index import FeedState
-from lndesk.store.store import StoredEntry
 from lndesk.wording import counted
 
 _WIDTH = 78
@@ -33,14 +31,14 @@ def format_time(ms: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def _who(item: StoredEntry, nickname: str | None) -> str:
+def _who(item: DescribedEntry, nickname: str | None) -> str:
     key = short_key(item.entry.author)
     name = nickname or clean_name(item.author_name)
     return f"{name} ({key})" if name else key
 
 
 def describe_entry(
-    item: StoredEntry, edit: StoredEntry | None = None, nickname: str | None = None
+    item: DescribedEntry, edit: DescribedEntry | None = None, nickname: str | None = None
 ) -> str:
     """An entry for the terminal; ``edit`` is its current version when it was edited;
     ``nickname`` is the name I gave its author, if any."""
@@ -60,7 +58,7 @@ def describe_entry(
     return "\n".join(lines) + "\n"
 
 
-def describe_feed(state: FeedState, nickname: str | None = None) -> str:
+def describe_feed(state: DescribedFeed, nickname: str | None = None) -> str:
     chosen = clean_name(state.name) or "(no name yet)"
     name = f'{nickname} ("{chosen}")' if nickname else chosen
     status = counted(state.height, "entry", "entries")

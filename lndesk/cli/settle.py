@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from lndesk.app.control import ControlClient
-from lndesk.app.datadir import KEY_NAME
-from lndesk.app.requests import Outcome, RequestJournal, outcome_json
+from lndesk.app.requests import stored_outcome
 from lndesk.errors import (
     NodeNotRunningError,
     NotPublishedError,
     RequestUnsettledError,
-    StoreLockedError,
 )
-from lndesk.keyfile import public_key_of, read_key_file
-from lndesk.store.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +39,7 @@ def settle(data_dir: Path, request_id: str, timeout: float = SETTLE_SECONDS) -> 
     was not, RequestUnsettledError if nobody could tell within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        status = _ask_store(data_dir, request_id) or _ask_node(data_dir, request_id)
+        status = stored_outcome(data_dir, request_id) or _ask_node(data_dir, request_id)
         if status is not None and status["state"] != "running":
             break
         if time.monotonic() >= deadline:
@@ -56,18 +52,6 @@ def settle(data_dir: Path, request_id: str, timeout: float = SETTLE_SECONDS) -> 
         result: dict[str, Any] = status["result"]
         return result
     raise NotPublishedError("not published: the node stopped before storing it")
-
-
-def _ask_store(data_dir: Path, request_id: str) -> dict[str, Any] | None:
-    try:
-        store = Store(data_dir)
-    except StoreLockedError:
-        return None
-    with store:
-        own = public_key_of(read_key_file(data_dir / KEY_NAME))
-        outcome = RequestJournal(data_dir).outcome(request_id, store, own)
-    # A request the journal never saw did not reach the publishing step.
-    return outcome_json(outcome if outcome is not None else Outcome(False))
 
 
 def _ask_node(data_dir: Path, request_id: str) -> dict[str, Any] | None:
