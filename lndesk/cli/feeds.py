@@ -1,7 +1,7 @@
 """Commands for web feeds: ``lndesk feeds list|add|remove|refresh|resume|items|import|export``
 and ``lndesk follow`` given a web address.
 
-Web feeds live in their own file of the data directory (:mod:`lndesk.store.feedstore`),
+Web feeds live in their own file of the data directory (:mod:`lndesk.app.feeds_file`),
 which SQLite lets this command and a running app share, so these commands work whether
 or not the app or ``lndesk serve`` is running.
 """
@@ -12,14 +12,15 @@ import argparse
 import datetime as dt
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
 from lndesk.app.atomlog import ATOM_SETTING, write_own_atom
+from lndesk.app.feeds_file import subscriptions_in
 from lndesk.app.local import LocalState
 from lndesk.app.service import Service
 from lndesk.app.subscriptions import Outcome, Subscriptions
@@ -28,7 +29,6 @@ from lndesk.cli.render import format_time, terminal_text
 from lndesk.errors import LndeskError, NoIdentityError, UsageError
 from lndesk.feeds.opml import read_opml, write_opml
 from lndesk.keytext import key_to_link
-from lndesk.store.feedstore import FeedStore, Subscription
 from lndesk.webfeeds import web_address
 from lndesk.wording import counted
 
@@ -37,14 +37,31 @@ Act = Callable[..., dict[str, Any]]
 Following = Callable[[argparse.Namespace], list[tuple[bytes, str]]]
 
 
-@contextmanager
-def _subscriptions(args: argparse.Namespace) -> Iterator[Subscriptions]:
-    Path(args.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = FeedStore(Path(args.data_dir))
-    try:
-        yield Subscriptions(store)
-    finally:
-        store.close()
+class FollowedFeed(Protocol):
+    """What these commands read of a web feed the app says is followed."""
+
+    @property
+    def sub(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def site(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def last_ok_ms(self) -> int | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def paused(self) -> str | None: ...
+
+
+def _subscriptions(args: argparse.Namespace) -> AbstractContextManager[Subscriptions]:
+    return subscriptions_in(Path(args.data_dir))
 
 
 def _run(subs: Subscriptions, work: Callable[[], Any]) -> Any:
@@ -57,8 +74,9 @@ def _run(subs: Subscriptions, work: Callable[[], Any]) -> Any:
     return trio.run(main)
 
 
-def _pick(store: FeedStore, which: str) -> Subscription:
+def _pick(subs: Subscriptions, which: str) -> FollowedFeed:
     """A feed by its number in lndesk feeds list, or by its address."""
+    store = subs.store
     if which.isdigit():
         return store.subscription(int(which))
     found = store.find(which) or store.find(web_address(which) or which)
@@ -70,7 +88,7 @@ def _pick(store: FeedStore, which: str) -> Subscription:
     return found
 
 
-def _state(sub: Subscription, unread: int) -> str:
+def _state(sub: FollowedFeed, unread: int) -> str:
     if sub.paused:
         return f"paused: {sub.paused}"
     if sub.error:
@@ -155,7 +173,7 @@ def register(
 
     def cmd_remove(args: argparse.Namespace) -> int:
         with _subscriptions(args) as subs:
-            sub = _pick(subs.store, args.feed)
+            sub = _pick(subs, args.feed)
             subs.store.remove(sub.sub)
         print(f"no longer following the web feed {terminal_text(sub.name)}; its items are gone")
         return 0
@@ -163,7 +181,7 @@ def register(
     def cmd_refresh(args: argparse.Namespace) -> int:
         with _subscriptions(args) as subs:
             if args.feed:
-                sub = _pick(subs.store, args.feed)
+                sub = subs.store.subscription(_pick(subs, args.feed).sub)
                 outcomes = [_run(subs, lambda: subs.refresh(sub))]
             else:
                 outcomes = _run(subs, lambda: subs.refresh_due(everything=True))
@@ -175,14 +193,14 @@ def register(
 
     def cmd_resume(args: argparse.Namespace) -> int:
         with _subscriptions(args) as subs:
-            sub = subs.store.resume(_pick(subs.store, args.feed).sub)
+            sub = subs.store.resume(_pick(subs, args.feed).sub)
             outcome = _run(subs, lambda: subs.refresh(sub))
             print(describe_outcome(subs, outcome))
         return 0
 
     def cmd_items(args: argparse.Namespace) -> int:
         with _subscriptions(args) as subs:
-            sub = _pick(subs.store, args.feed).sub if args.feed else None
+            sub = _pick(subs, args.feed).sub if args.feed else None
             if args.search:
                 items = subs.store.search(args.search, args.limit)
             else:
