@@ -19,7 +19,7 @@ from lndesk.entry_refs import ref_of
 from lndesk.errors import UsageError
 from lndesk.keytext import key_to_text, parse_key_or_link
 from lndesk.names import display_name
-from lndesk.store.search import SearchQuery
+from lndesk.search_query import SearchQuery
 from lndesk.store.store import StoredEntry
 
 SEARCH_INDEX_CHUNK = 5000

@@ -15,8 +15,8 @@ from lndesk.content import ListItem, ReadingList
 from lndesk.entry_refs import PostKey, ref_of
 from lndesk.errors import UsageError
 from lndesk.keytext import key_to_text
+from lndesk.search_query import SearchQuery
 from lndesk.store import views
-from lndesk.store.search import SearchQuery
 from lndesk.store.store import StoredEntry, now_ms
 
 if TYPE_CHECKING:

@@ -3,10 +3,8 @@
 They hold only what a view needs (text, names, counts), never store or libp2p objects,
 so a view-model can keep thousands of them and a test can build them by hand.
 
-``SearchQuery`` is the store's own type, re-exported here rather than declared again:
-the desktop UI builds a query from its filter fields, and the UI may import the app
-layer but never the store (tests/test_layering.py), while the store, below the app,
-is where a query is checked and run.
+``SearchQuery`` (:mod:`lndesk.search_query`, a core value that the store checks and runs)
+is offered here beside the results it asks for.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from lndesk.content import Edit, Post, ReadingList, Reply, Share
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.keytext import short_key
 from lndesk.names import display_name
-from lndesk.store.search import SearchQuery as SearchQuery  # noqa: PLC0414 (a re-export)
+from lndesk.search_query import SearchQuery as SearchQuery  # noqa: PLC0414 (a re-export)
 from lndesk.store.store import StoredEntry
 from lndesk.versions import current_version
 

@@ -68,11 +68,12 @@ from lndesk.keyfile import (
 )
 from lndesk.keytext import key_to_text, mentions_in, parse_key_or_link
 from lndesk.names import clean_nickname
+from lndesk.search_query import SearchQuery
 from lndesk.store import views
 from lndesk.store.index import FeedState
 from lndesk.store.repair import RepairReport, repair_store
 from lndesk.store.salvage import own_items
-from lndesk.store.search import SearchHits, SearchQuery, search
+from lndesk.store.search import SearchHits, search
 from lndesk.store.store import LOG_NAME, Store, StoredEntry, now_ms
 from lndesk.store.verify import VerifyReport, verify_store
 

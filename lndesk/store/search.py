@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from lndesk.content import is_blank_text, normalize_tag
 from lndesk.entry import KEY_SIZE
 from lndesk.errors import ContentError, UsageError
+from lndesk.search_query import SearchQuery
 from lndesk.store.fulltext import (
     MAX_TIME_MS,
     author_token,
@@ -59,29 +60,6 @@ _TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
 FLUSH_LIMIT = 5000
 """A search indexes a backlog of up to this many staged documents first (about 0.1 s);
 a larger one is the background indexer's."""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchQuery:
-    """What to look for: words (may be empty when a filter is given) and filters.
-
-    ``author`` a public key, ``tag`` a tag (any form: compared in normal form), ``type``
-    one of SEARCH_TYPES, ``since_ms``/``until_ms`` claimed times (inclusive), ``hidden``
-    feeds to leave out (the muted and blocked).
-    """
-
-    text: str
-    author: bytes | None = None
-    tag: str | None = None
-    type: str | None = None
-    since_ms: int | None = None
-    until_ms: int | None = None
-    hidden: frozenset[bytes] = frozenset()
-
-    def empty(self) -> bool:
-        """No words and no filter: nothing to search for (``hidden`` narrows, it is no
-        filter of its own). A front end shows no results instead of asking."""
-        return not self.text and self == SearchQuery("", hidden=self.hidden)
 
 
 @dataclass(frozen=True, slots=True)
