@@ -150,7 +150,8 @@ class Module:
         for site in self.sites:
             if site.module_level and site.base is not None:
                 for name, bound in site.names:
-                    found[bound] = (site.base, name, site.line)
+                    if name != "*":
+                        found[bound] = (site.base, name, site.line)
         return found
 
     @cached_property
@@ -248,8 +249,8 @@ def read_module(module: str, is_package: bool, source: str, where: str) -> Modul
                 found.sites.append(ImportSite(targets, child.lineno, *flags, names=names))
             elif isinstance(child, ast.ImportFrom):
                 base = resolve(child)
-                names = tuple((a.name, a.asname or a.name) for a in child.names if a.name != "*")
-                targets = (base, *(f"{base}.{n}" for n, _ in names))
+                names = tuple((a.name, a.asname or a.name) for a in child.names)
+                targets = (base, *(f"{base}.{n}" for n, _ in names if n != "*"))
                 found.sites.append(
                     ImportSite(targets, child.lineno, *flags, base=base, names=names)
                 )
@@ -346,7 +347,11 @@ def _resolved_sites(modules: dict[str, Module], module: Module) -> Iterator[tupl
     for site in module.sites:
         yield site, ""
         if site.base is not None and site.base in modules:
-            for name, _bound in site.names:
+            names = [n for n, _ in site.names]
+            if "*" in names:  # every name the module offers, or binds when it lists none
+                offered = modules[site.base]
+                names = list(offered.exported or offered.bindings)
+            for name in names:
                 origins = _origins(modules, site.base, name)
                 if origins:
                     yield (

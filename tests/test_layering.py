@@ -212,6 +212,7 @@ FROM_THE_NETWORK = {
         "from lndesk.app import door\nLOST = door.PeerLost",
         "import lndesk.app.door\nLOST = lndesk.app.door.PeerLost",
         "def f():\n    from lndesk.app.door import PeerLost\n",
+        "from lndesk.app.door import *\n",
     ],
 )
 def test_a_name_taken_through_a_re_export_counts_where_it_comes_from(
