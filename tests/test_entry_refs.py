@@ -14,7 +14,7 @@ from lndesk.entry import MAX_SEQ, create_entry
 from lndesk.entry_refs import Ref, parse_ref, ref_of
 from lndesk.errors import ContentError, ProtocolError
 from lndesk.identity import Identity
-from lndesk.p2p.catchup import parse_refs
+from lndesk.p2p.catchup import clean_refs, parse_refs
 
 KEY = hashlib.sha256(b"author").digest()
 ENTRY_ID = hashlib.sha256(b"entry").digest()
@@ -74,3 +74,23 @@ def test_a_reference_names_its_entry_and_unpacks() -> None:
     author, seq, entry_id = ref
     assert (author, seq, entry_id) == (identity.public_key, 1, entry.id)
     assert ref.post_key == (identity.public_key, 1)
+
+
+def test_a_server_sends_only_what_its_peer_accepts() -> None:
+    """clean_refs, on what the store gave: bad references, the asker's own entries and a
+    second reference to one entry are dropped, and no more than the limit is sent."""
+    to = hashlib.sha256(b"asker").digest()
+    good = [Ref(KEY, seq, ENTRY_ID) for seq in (1, 2, 3)]
+    held = [
+        good[0],
+        Ref(KEY[:31], 1, ENTRY_ID),
+        Ref(KEY, 0, ENTRY_ID),
+        Ref(KEY, 2, ENTRY_ID[:31]),
+        Ref(to, 4, ENTRY_ID),
+        Ref(KEY, 1, hashlib.sha256(b"other").digest()),
+        good[1],
+        good[2],
+    ]
+    assert clean_refs(held, to, 10) == tuple(good)
+    assert clean_refs(held, to, 2) == tuple(good[:2])
+    assert parse_refs({"refs": [ref.to_cbor() for ref in clean_refs(held, to, 10)]}).refs

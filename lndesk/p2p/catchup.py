@@ -25,7 +25,7 @@ from typing import Any
 
 from libp2p.custom_types import TProtocol
 
-from lndesk.entry import HASH_SIZE, KEY_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
+from lndesk.entry import KEY_SIZE, MAX_TIMESTAMP_MS
 from lndesk.entry_refs import PostKey, Ref, parse_ref
 from lndesk.errors import ProtocolError
 from lndesk.p2p.config import Limits
@@ -143,16 +143,12 @@ def clean_refs(refs: Sequence[Ref], to: bytes, limit: int) -> tuple[Ref, ...]:
     """What a server may send: valid references, none twice, none by ``to``, at most
     ``limit`` (a store bug must not make it send a frame its peer rejects)."""
     out: dict[PostKey, Ref] = {}
-    for author, seq, entry_id in refs:
+    for held in refs:
         if len(out) >= limit:
             break
-        if (
-            len(author) == KEY_SIZE
-            and author != to
-            and 1 <= seq <= MAX_SEQ
-            and len(entry_id) == HASH_SIZE
-        ):
-            out.setdefault((author, seq), Ref(bytes(author), seq, bytes(entry_id)))
+        ref = parse_ref([bytes(held.author), held.seq, bytes(held.id)])
+        if ref is not None and ref.author != to:
+            out.setdefault(ref.post_key, ref)
     return tuple(out.values())
 
 
