@@ -21,10 +21,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from lndesk.app.datadir import ENV_PASSPHRASE, KEY_NAME
-from lndesk.app.runtime import NodeRuntime, describe
-from lndesk.errors import LndeskError, PassphraseError, StoreLockedError, UsageError
+from lndesk.app.runtime import NodeRuntime
+from lndesk.errors import LndeskError, PassphraseError, StoreLockedError, UsageError, sole_error
 from lndesk.identity import Identity
 from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
+from lndesk.ui.format import error_text
+from lndesk.ui.repair_offer import REPAIRABLE, offer_repair
 
 logger = logging.getLogger(__name__)
 STARTED = time.time()
@@ -116,28 +118,31 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
         try:
             unlocked = unlock(data_dir)
         except LndeskError as exc:
-            _cannot_start(exc.describe())
+            _cannot_start(error_text(exc))
             instance.close()
             return 1
         if unlocked is False:
             instance.close()
             return 0
         identity = unlocked if isinstance(unlocked, Identity) else None
-    runtime = NodeRuntime(data_dir, identity=identity)
-    opening = _OpeningNotice()
-    try:
-        runtime.start(None, wait_network=False, defer_network=True, waiting=opening.update)
-    except StoreLockedError as exc:
-        opening.close()
-        logger.info("%s", exc)
-        _cannot_start(IN_USE)
-        instance.close()
-        return 1
-    except Exception as exc:
-        opening.close()
-        _cannot_start(describe(exc))
-        instance.close()
-        return 1
+    while True:
+        runtime = NodeRuntime(data_dir, identity=identity)
+        opening = _OpeningNotice()
+        try:
+            runtime.start(None, wait_network=False, defer_network=True, waiting=opening.update)
+            break
+        except Exception as raised:
+            opening.close()
+            problem = sole_error(raised)
+            if isinstance(problem, REPAIRABLE) and offer_repair(data_dir, problem):
+                continue  # repaired: open it again
+            if isinstance(problem, StoreLockedError):
+                logger.info("%s", problem)
+                _cannot_start(IN_USE)
+            elif not isinstance(problem, REPAIRABLE):
+                _cannot_start(error_text(problem))
+            instance.close()
+            return 1
     opening.close()
 
     from lndesk.ui.bridge import Bridge  # noqa: PLC0415

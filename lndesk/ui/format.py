@@ -33,7 +33,8 @@ def error_text(error: BaseException) -> str:
     """An error as the app says it: the command-line hints some errors carry become
     what to do in the app."""
     from lndesk.app.runtime import describe  # noqa: PLC0415
-    from lndesk.errors import OwnLogUnknownError  # noqa: PLC0415
+    from lndesk.errors import LndeskError, OwnLogUnknownError  # noqa: PLC0415
+    from lndesk.ui.app_hints import app_hint  # noqa: PLC0415
 
     if isinstance(error, OwnLogUnknownError):
         return (
@@ -42,4 +43,7 @@ def error_text(error: BaseException) -> str:
             "you see what they found and confirm your latest entry; or import your latest "
             "backup file there."
         )
+    if isinstance(error, LndeskError):
+        hint = app_hint(error)
+        return f"{error.message}\n  {hint}" if hint else error.message
     return describe(error)

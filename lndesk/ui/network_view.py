@@ -166,7 +166,7 @@ class NetworkView(QWidget):
         self.mdns = QCheckBox("Find lndesk nodes on the local network (mDNS)")
         self.bootstrap = QListWidget()
         self.bootstrap.setMaximumHeight(110)
-        self.bootstrap.setToolTip("Nodes dialled at start, e.g. a friend's always-on lndesk serve.")
+        self.bootstrap.setToolTip("Nodes dialled at start, e.g. a friend's always-on lndesk node.")
         self.bootstrap_edit = QLineEdit()
         self.bootstrap_edit.setPlaceholderText(EXAMPLE_ADDRESS)
         self.bootstrap_edit.returnPressed.connect(self._add_bootstrap)
