@@ -29,6 +29,7 @@ MAX_MENTIONS = 16
 MAX_TITLE_CHARS = 200
 MAX_LIST_ITEMS = 200
 MAX_NOTE_CHARS = 1000
+MAX_GUID_CHARS = 1000
 
 # Validity must not depend on the reader's Unicode database or URL library, so both rules
 # name their code points explicitly (docs/protocol.md, section 10.1).
@@ -50,7 +51,19 @@ SHARE = "share"
 TOMBSTONE = "tombstone"
 EDIT = "edit"
 READING_LIST = "readinglist"
-KNOWN_TYPES = (POST, REPLY, FOLLOW, UNFOLLOW, PROFILE, SHARE, TOMBSTONE, EDIT, READING_LIST)
+WEB_SHARE = "webshare"
+KNOWN_TYPES = (
+    POST,
+    REPLY,
+    FOLLOW,
+    UNFOLLOW,
+    PROFILE,
+    SHARE,
+    TOMBSTONE,
+    EDIT,
+    READING_LIST,
+    WEB_SHARE,
+)
 TEXT_TYPES = (POST, REPLY, EDIT)
 """Types whose payload carries ``text``, ``tags``, ``links`` and ``mentions``."""
 
@@ -149,6 +162,22 @@ class ReadingList:
 
 
 @dataclass(frozen=True, slots=True)
+class WebShare:
+    """An item of a web feed (RSS, Atom, JSON Feed) shared with a comment (docs/protocol.md
+    10.11): its link, and what identifies it in its feed."""
+
+    link: str
+    title: str = ""
+    source: str = ""
+    """The address of the web feed it came from."""
+    guid: str = ""
+    """The item's id in that feed."""
+    comment: str = ""
+    tags: tuple[str, ...] = ()
+    type: str = field(default=WEB_SHARE, init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """A payload of a content type this version does not know; kept as it came."""
 
@@ -157,7 +186,17 @@ class Unknown:
 
 
 Content = (
-    Post | Reply | Follow | Unfollow | Profile | Share | Tombstone | Edit | ReadingList | Unknown
+    Post
+    | Reply
+    | Follow
+    | Unfollow
+    | Profile
+    | Share
+    | Tombstone
+    | Edit
+    | ReadingList
+    | WebShare
+    | Unknown
 )
 
 
@@ -252,6 +291,12 @@ def encode_content(content: Content) -> bytes:
                 doc["comment"] = comment
         case Tombstone(ref):
             doc = {"ref": ref.to_cbor()}
+        case WebShare(link, title, source, guid, comment, tags):
+            doc = {"link": link}
+            optional = {"title": title, "source": source, "guid": guid, "comment": comment}
+            doc.update({name: value for name, value in optional.items() if value})
+            if tags:
+                doc["tags"] = [normalize_tag(tag) for tag in tags]
         case Unknown(_, value):
             return canonical.encode(value)
     payload = canonical.encode(doc)
@@ -295,6 +340,8 @@ def parse_content(type_: str, payload: bytes) -> Content:
         return Profile(name, bio, avatar)
     if type_ == SHARE:
         return Share(_ref(doc, "ref"), _text(doc, "comment", None, optional=True))
+    if type_ == WEB_SHARE:
+        return _web_share(doc)
     return Tombstone(_ref(doc, "ref"))
 
 
@@ -348,6 +395,30 @@ def _reading_list(doc: dict[str, Any]) -> ReadingList:
         items.append(ListItem(ref, link, _text(raw, "note", MAX_NOTE_CHARS, optional=True)))
     of = _ref(doc, "of") if doc.get("of") is not None else None
     return ReadingList(title, tuple(items), of)
+
+
+def _web_share(doc: dict[str, Any]) -> WebShare:
+    link = _field(doc, "link", str)
+    source = _text(doc, "source", None, optional=True)
+    for address in (link, source) if source else (link,):
+        if not is_valid_link(address) or not address.startswith(("http://", "https://")):
+            raise ContentError(
+                f"{address[:100]!r} is not a web address",
+                "A shared item of a web feed names its link and the web feed by http:// or "
+                "https:// addresses of at most 2048 characters.",
+            )
+    tags = _str_list(doc, "tags", MAX_TAGS)
+    for tag in tags:
+        if not is_valid_tag(tag):
+            raise ContentError(f"tag {tag[:100]!r} is not valid")
+    return WebShare(
+        link,
+        _text(doc, "title", MAX_TITLE_CHARS, optional=True),
+        source,
+        _text(doc, "guid", MAX_GUID_CHARS, optional=True),
+        _text(doc, "comment", None, optional=True),
+        tags,
+    )
 
 
 def _flag(doc: dict[str, Any], name: str) -> bool:

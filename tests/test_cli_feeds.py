@@ -112,3 +112,48 @@ def test_a_paused_feed_is_shown_and_resumed(
     assert "paused: the web feed at" in out
     code, out, _ = run(capsys, tmp_path, "feeds", "resume", "1")
     assert code == 0 and "2 new items" in out
+
+
+def test_share_and_reply_to_an_item_in_your_own_log(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "ann"
+    assert run(capsys, data, "init", "--name", "Ann")[0] == 0
+    run(capsys, data, "feeds", "add", server.url("/rss_guids.xml"))
+    _, out, _ = run(capsys, data, "feeds", "items", "--limit", "1")
+    assert "*     1  " in out  # unread, number 1
+    code, out, _ = run(capsys, data, "feeds", "share", "1", "--comment", "read this", "--tag", "x")
+    assert code == 0 and "shared Retrieval practice works" in out
+    code, out, _ = run(capsys, data, "feeds", "reply", "1", "I tried it: it works.")
+    assert code == 0 and "linking the item" in out
+    _, out, _ = run(capsys, data, "log", "--limit", "2")
+    assert "shares Retrieval practice works: https://teaching.example/2026/retrieval" in out
+    assert "read this" in out
+    assert "I tried it: it works." in out and "https://teaching.example/2026/retrieval" in out
+    atom = tmp_path / "ann.xml"
+    run(capsys, data, "atom", "--out", str(atom))
+    parsed = listparser_free_parse(atom.read_bytes())
+    shared = next(e for e in parsed.entries if e.title == "Shared: Retrieval practice works")
+    assert shared.link == "https://teaching.example/2026/retrieval"
+    assert shared.content[0].value == "read this"
+    code, _, err = run(capsys, data, "feeds", "share", "99")
+    assert code == 1 and "no longer stored" in err
+
+
+def listparser_free_parse(data: bytes) -> object:
+    import feedparser
+
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo
+    return parsed
+
+
+def test_a_shared_items_title_is_text_on_its_card() -> None:
+    from lndesk.app.items import web_share_text
+    from lndesk.content import WebShare
+
+    share = WebShare("https://a.example/x", "[click](javascript:alert(1)) <b>", comment="mine")
+    assert web_share_text(share) == (
+        "mine\n\n> *shared from a web feed:* \\[click\\](javascript:alert(1)) \\<b\\>"
+    )
+    assert web_share_text(WebShare("https://a.example/x")) == ""

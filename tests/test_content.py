@@ -29,6 +29,7 @@ from lndesk.content import (
     Tombstone,
     Unfollow,
     Unknown,
+    WebShare,
     encode_content,
     is_blank_text,
     is_valid_link,
@@ -118,9 +119,11 @@ def test_type_names() -> None:
         "tombstone",
         "edit",
         "readinglist",
+        "webshare",
     )
     samples = [Post("t"), Reply("t", REF, REF), Follow(KEY), Unfollow(KEY), Profile("n")]
     samples += [Share(REF), Tombstone(REF), Edit(REF, "t"), ReadingList("r")]
+    samples += [WebShare("https://example.org/a")]
     assert tuple(s.type for s in samples) == KNOWN_TYPES
 
 
@@ -595,3 +598,52 @@ def test_payloads_that_are_not_canonical_cbor(type_: str, data: bytes) -> None:
 def test_content_error_is_an_entry_error() -> None:
     with pytest.raises(EntryError):
         parse_content("post", payload({}))
+
+
+def test_web_share_round_trip_and_limits() -> None:
+    share = WebShare(
+        "https://blog.example/a",
+        "A title",
+        "https://blog.example/feed.xml",
+        "g-1",
+        "read it",
+        ("pedagogy",),
+    )
+    assert round_trip(share) == {
+        "link": "https://blog.example/a",
+        "title": "A title",
+        "source": "https://blog.example/feed.xml",
+        "guid": "g-1",
+        "comment": "read it",
+        "tags": ["pedagogy"],
+    }
+    assert round_trip(WebShare("https://blog.example/a")) == {"link": "https://blog.example/a"}
+    for bad in (
+        {"title": "no link"},
+        {"link": "lndesk://feed/x"},
+        {"link": "javascript:alert(1)"},
+        {"link": "https://a.example/", "source": "file:///etc/passwd"},
+        {"link": "https://a.example/", "title": "t" * 201},
+        {"link": "https://a.example/", "guid": "g" * 1001},
+        {"link": "https://a.example/", "tags": ["two words"]},
+    ):
+        with pytest.raises(ContentError):
+            parse_content("webshare", payload(bad))
+
+
+def test_the_web_share_example_in_the_protocol_is_the_vector_byte_for_byte() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "protocol.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### 10.11 `webshare`") : doc.index("## 11. ")]
+    block = section.split("```")[1]
+    shown = bytes.fromhex(re.sub(r"\s+", "", block))
+    vectors = json.loads((root / "tests" / "vectors" / "content.json").read_text())
+    (vector,) = [v for v in vectors["vectors"] if v["name"] == "webshare, every field"]
+    assert shown == bytes.fromhex(vector["payload"])
+    parsed = parse_content("webshare", shown)
+    assert isinstance(parsed, WebShare)
+    assert parsed.source == "https://blog.example/feed.xml"

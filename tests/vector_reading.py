@@ -24,6 +24,7 @@ from lndesk.content import (
     Tombstone,
     Unfollow,
     Unknown,
+    WebShare,
 )
 from lndesk.entry_refs import Ref
 
@@ -105,6 +106,7 @@ KNOWN_CONTENT = {
     "profile": Profile,
     "share": Share,
     "tombstone": Tombstone,
+    "webshare": WebShare,
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from lndesk.app.describe import entry_body
 from lndesk.app.service import Service
-from lndesk.content import ListItem, ReadingList
+from lndesk.content import ListItem, ReadingList, WebShare
 from lndesk.entry import Entry
 from lndesk.entry_refs import ref_of
 from lndesk.errors import UsageError
@@ -171,6 +171,18 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
         )
     ),
     "readinglist": _reading_list,
+    "webshare": lambda s, a: _entry(
+        s.publish(
+            WebShare(
+                _text(a, "link"),
+                str(a.get("title") or ""),
+                str(a.get("source") or ""),
+                str(a.get("guid") or ""),
+                str(a.get("comment") or ""),
+                tuple(_texts(a.get("tags", []), "tags")),
+            )
+        )
+    ),
     "block": lambda s, a: _followed(s.block(_text(a, "key"))),
     "unblock": lambda s, a: {"key": key_to_text(s.unblock(_text(a, "key")))},
     "accept": lambda s, a: {"key": key_to_text(s.accept(_text(a, "key"), not _flag(a, "undo")))},
@@ -186,7 +198,18 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
 
 
 PUBLISHING = frozenset(
-    {"post", "reply", "edit", "readinglist", "share", "delete", "follow", "unfollow", "profile"}
+    {
+        "post",
+        "reply",
+        "edit",
+        "readinglist",
+        "share",
+        "webshare",
+        "delete",
+        "follow",
+        "unfollow",
+        "profile",
+    }
 )
 """Actions that append an entry to the own log (a retry must not append it twice)."""
 

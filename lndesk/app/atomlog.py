@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lndesk.atomicfile import atomic_write
-from lndesk.content import Edit, Post, ReadingList, Share
+from lndesk.content import Edit, Post, ReadingList, Share, WebShare
 from lndesk.errors import LndeskError
 from lndesk.feeds.atom import AtomEntry, entry_id, write_atom
 from lndesk.keytext import key_to_link, key_to_text
@@ -82,6 +82,11 @@ def _entry(service: Service, item: StoredEntry, current: StoredEntry | None) -> 
             text += "\n\n" + "\n".join("> " + line for line in quoted.splitlines())
         link = key_to_link(content.ref.author)
         return AtomEntry(ident, title, text.strip(), published, updated, (link,))
+    if isinstance(content, WebShare):
+        title = "Shared: " + (_title(content.title, "") or content.link)
+        return AtomEntry(
+            ident, title, content.comment, published, updated, (content.link,), content.tags
+        )
     return None
 
 
@@ -117,7 +122,9 @@ def own_atom(service: Service, *, limit: int = MAX_ATOM_ENTRIES) -> bytes:
         page = store.feed_entries(key, 200, before)
         if not page:
             break
-        found += [e for e in page if not e.deleted and isinstance(e.content, Post | Share)]
+        found += [
+            e for e in page if not e.deleted and isinstance(e.content, Post | Share | WebShare)
+        ]
         before = page[-1].entry.seq
     found = found[:limit]
     current = views.current_versions(store, found)

@@ -21,6 +21,7 @@ from lndesk.content import (
     Tombstone,
     Unfollow,
     Unknown,
+    WebShare,
 )
 from lndesk.entry import Entry
 from lndesk.keytext import short_key
@@ -99,6 +100,11 @@ def entry_body(item: DescribedEntry, edit: Edit | None = None) -> str:
             return f"shares {ref.id.hex()[:12]}" + (f": {comment}" if comment else "")
         case Tombstone(ref):
             return f"deletes {ref.id.hex()[:12]}"
+        case WebShare(link, title, _, _, comment, tags):
+            lines = [f"shares {title or 'a web page'}: {link}"]
+            lines += [comment] if comment else []
+            lines += [" ".join(f"#{t}" for t in tags)] if tags else []
+            return "\n".join(lines)
         case Unknown(type_, _):
             return f"(an entry of type {type_!r}, which this version does not show)"
     return ""

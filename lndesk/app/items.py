@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lndesk.app.restore import RestoreStatus
-from lndesk.content import Edit, Post, ReadingList, Reply, Share
+from lndesk.content import Edit, Post, ReadingList, Reply, Share, WebShare
 from lndesk.entry_refs import PostKey, Ref, ref_of
+from lndesk.feeds.htmltext import escape_markdown
 from lndesk.keytext import short_key
 from lndesk.names import display_name
 from lndesk.search_query import SearchQuery as SearchQuery  # noqa: PLC0414 (a re-export)
@@ -222,6 +223,8 @@ def post_item(
         root = content.root
     elif isinstance(content, Share):
         text = content.comment
+    elif isinstance(content, WebShare):
+        text, links, tags = web_share_text(content), (content.link,), content.tags
     elif isinstance(content, ReadingList):
         text = content.title
         first = content.of
@@ -271,9 +274,18 @@ def text_of(stored: StoredEntry, edit: StoredEntry | None = None) -> str:
         return content.text
     if isinstance(content, Share):
         return content.comment
+    if isinstance(content, WebShare):
+        return web_share_text(content)
     if isinstance(content, ReadingList):
         return content.title
     return ""
+
+
+def web_share_text(share: WebShare) -> str:
+    """A shared web feed item as a card shows it: the comment, then the item's title as
+    text (it comes from a web page: escaped, never markup); its link is the card's link."""
+    title = f"> *shared from a web feed:* {escape_markdown(share.title)}" if share.title else ""
+    return "\n\n".join(part for part in (share.comment, title) if part)
 
 
 def quoted_of(

@@ -212,7 +212,10 @@ def register(
             print("No items. Refresh your web feeds with lndesk feeds refresh.")
         for item in items:
             mark = " " if item.read else "*"
-            print(f"{mark} {format_time(item.published_ms)}  {terminal_text(item.feed_title)}")
+            print(
+                f"{mark} {item.item:>5}  {format_time(item.published_ms)}  "
+                f"{terminal_text(item.feed_title)}"
+            )
             print(f"  {terminal_text(item.title or '(untitled)')}")
             if item.link:
                 print(f"  {terminal_text(item.link)}")
@@ -220,6 +223,39 @@ def register(
                 print(f"  audio: {terminal_text(audio.url)}")
             if args.text and item.text:
                 print(textwrap.indent(terminal_text(item.text), "    "))
+        return 0
+
+    def cmd_share(args: argparse.Namespace) -> int:
+        with _subscriptions(args) as subs:
+            item = subs.store.get(args.item)
+        if not item.link:
+            raise UsageError(
+                "that item has no link to share",
+                "Reply to it instead: lndesk feeds reply N TEXT",
+            )
+        done = act(
+            args,
+            "webshare",
+            link=item.link,
+            title=item.title[:200],
+            source=item.feed_url,
+            guid=item.guid[:1000],
+            comment=args.comment or "",
+            tags=args.tag,
+        )
+        print(f"published {done['id'][:12]}: shared {terminal_text(item.title or item.link)}")
+        return 0
+
+    def cmd_reply(args: argparse.Namespace) -> int:
+        with _subscriptions(args) as subs:
+            item = subs.store.get(args.item)
+        if not item.link:
+            raise UsageError(
+                "that item has no link to refer to",
+                "Write a post about it instead: lndesk post TEXT",
+            )
+        done = act(args, "post", text=args.text, tags=args.tag, links=[item.link])
+        print(f"published {done['id'][:12]} (entry {done['seq']} of your log), linking the item")
         return 0
 
     def cmd_import(args: argparse.Namespace) -> int:
@@ -300,6 +336,14 @@ def register(
     items.add_argument("--text", action="store_true", help="show each item's text")
     items.add_argument("--mark-read", action="store_true", help="mark the shown items read")
     items.add_argument("--limit", type=positive_int, default=20)
+    share = action("share", cmd_share, "share an item of a web feed, with a comment, in your log")
+    share.add_argument("item", type=positive_int, metavar="N")
+    share.add_argument("--comment")
+    share.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    reply = action("reply", cmd_reply, "publish a post about an item of a web feed (it links it)")
+    reply.add_argument("item", type=positive_int, metavar="N")
+    reply.add_argument("text")
+    reply.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
     action("import", cmd_import, "follow the web feeds and people of an OPML file").add_argument(
         "file", metavar="FILE"
     )

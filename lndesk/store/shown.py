@@ -13,7 +13,7 @@ from lndesk.store import reading
 from lndesk.store.ingest import FUTURE_HOLD_MS
 from lndesk.store.reading import StoreReader
 
-SHOWN_TYPES = ("post", "reply", "share", "readinglist")
+SHOWN_TYPES = ("post", "reply", "share", "readinglist", "webshare")
 _TYPES = ", ".join(f"'{t}'" for t in SHOWN_TYPES)
 SHOWN_SQL = (
     f"e.deleted = 0 AND e.type IN ({_TYPES}) AND +e.claimed_ms <= ? AND (e.type != "  # noqa: S608

@@ -286,6 +286,19 @@ def content_doc() -> dict[str, Any]:
             },
         ),
         ("readinglist, an update", "readinglist", {"title": "Start here", "items": [], "of": ref}),
+        ("webshare, link only", "webshare", {"link": "https://blog.example/2026/retrieval"}),
+        (
+            "webshare, every field",
+            "webshare",
+            {
+                "link": "https://blog.example/2026/retrieval",
+                "title": "Retrieval practice works",
+                "source": "https://blog.example/feed.xml",
+                "guid": "tag:blog.example,2026:retrieval",
+                "comment": "Worth reading before Monday's class.",
+                "tags": ["pedagogy"],
+            },
+        ),
         ("unknown type, map payload", "x-event", {"when": 1767225600000}),
         ("unknown type, non-map payload", "x.list", [1, "two", b"\x03"]),
     ]
