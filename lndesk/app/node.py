@@ -88,8 +88,9 @@ def node_config(config: Config, **overrides: Any) -> NodeConfig:
 class TextIndexer:
     """Moves staged text into the full-text index, in the background of the node thread.
 
-    Storing an entry only stages its text (lndesk.store.fulltext); this task indexes it
-    in chunks, so that indexing never holds up publishing or syncing:
+    Storing an entry only stages its text (lndesk.store.fulltext) and its id
+    (lndesk.store.idprefix); this task indexes them in chunks, so that indexing never
+    holds up publishing or syncing:
 
     * while entries keep arriving (one came less than QUIET seconds ago: a sync, a burst
       of gossip), it indexes BUSY_CHUNK documents at a time, each in a lull: once every
@@ -131,7 +132,7 @@ class TextIndexer:
 
     async def wait_idle(self) -> None:
         """Return once nothing is staged (the indexer has caught up)."""
-        while self.store.text_pending():
+        while self.store.index_backlog():
             step = self._step
             self._wake.set()
             await step.wait()
@@ -140,7 +141,7 @@ class TextIndexer:
         while True:
             self._wake = trio.Event()
             try:
-                self.pending = self.store.text_pending()
+                self.pending = self.store.index_backlog()
             except Exception:
                 await self._failed()
                 continue

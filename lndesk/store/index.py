@@ -17,6 +17,7 @@ from pathlib import Path
 from lndesk.content import Content
 from lndesk.entry import Entry
 from lndesk.errors import IndexDamagedError
+from lndesk.store import idprefix
 from lndesk.store.bulk import insert_rows
 from lndesk.store.derive import Derivation, NewEntry, plain_rows, write_plain
 from lndesk.store.migrations import migrate
@@ -80,11 +81,11 @@ class EntryRow:
     author_name: str | None
 
 
-_ROW_SELECT = """
+_ROW_COLUMNS = """
     SELECT f.key, e.feed, e.seq, e.id, e.claimed_ms, e.received_ms, e.type, e.payload_state,
            e.offset, e.deleted, f.name
-    FROM entries e JOIN feeds f ON f.feed = e.feed
 """
+_ROW_SELECT = f"{_ROW_COLUMNS} FROM entries e JOIN feeds f ON f.feed = e.feed"
 
 
 class Index:
@@ -199,7 +200,10 @@ class Index:
         self, where: str, params: Sequence[object], tail: str = "", *tail_params: object
     ) -> list[EntryRow]:
         sql = f"{_ROW_SELECT} WHERE {where} {tail}"
-        rows = self.conn.execute(sql, (*params, *tail_params)).fetchall()
+        return self._entry_rows(sql, (*params, *tail_params))
+
+    def _entry_rows(self, sql: str, params: Sequence[object]) -> list[EntryRow]:
+        rows = self.conn.execute(sql, params).fetchall()
         return [
             EntryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10])
             for r in rows
@@ -215,10 +219,20 @@ class Index:
         )
 
     def entries_by_id_prefix(self, prefix: bytes) -> list[EntryRow]:
+        """Up to two entries whose ids start with ``prefix`` (:mod:`lndesk.store.idprefix`)."""
         upper = _prefix_upper_bound(prefix)
-        if upper is None:
-            return self.entry_rows("e.id >= ?", (prefix,), "ORDER BY e.id LIMIT 2")
-        return self.entry_rows("e.id >= ? AND e.id < ?", (prefix, upper), "ORDER BY e.id LIMIT 2")
+        candidates, params = idprefix.candidates(prefix, upper)
+        # CROSS JOIN: the few candidates first, each entry then by its primary key.
+        sql = (
+            f"{_ROW_COLUMNS} FROM ({candidates}) m "
+            "CROSS JOIN entries e ON e.feed = m.feed AND e.seq = m.seq "
+            "JOIN feeds f ON f.feed = e.feed WHERE e.id >= ?"
+        )
+        params.append(prefix)
+        if upper is not None:
+            sql += " AND e.id < ?"
+            params.append(upper)
+        return self._entry_rows(sql + " ORDER BY e.id LIMIT 2", params)
 
     def count_entries(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
@@ -275,6 +289,7 @@ class Index:
             "payload_state, offset) VALUES",
             rows,
         )
+        idprefix.stage(self.conn, [(feed, min(seqs), max(seqs)) for feed, seqs in touched.items()])
         # Feeds with entries above these stored first: edits or tombstones may name them.
         late = [feed for feed, seqs in touched.items() if max_before[feed] > min(seqs)]
         edited: set[RowKey] = set()

@@ -162,6 +162,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX entries_missing_payload ON entries (feed, seq) WHERE payload_state = 1;
     """,
+    # 5: entries found by the first bytes of their id (lndesk.store.idprefix): an id a
+    # person types, as in "lndesk reply 4ac715", which scanned the whole table before.
+    """
+    CREATE TABLE entry_ids (
+        prefix BLOB NOT NULL,                   -- the first 4 bytes of the entry's id
+        feed INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (prefix, feed, seq)
+    ) WITHOUT ROWID;
+    -- Runs of entries stored since the last fold into entry_ids, in the order stored.
+    CREATE TABLE entry_ids_pending (
+        id INTEGER PRIMARY KEY,
+        feed INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL
+    );
+    INSERT INTO entry_ids(prefix, feed, seq)
+        SELECT substr(id, 1, 4), feed, seq FROM entries ORDER BY 1, 2, 3;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lndesk.content import Content, parse_content
 from lndesk.entry import Entry, decode_entry
 from lndesk.errors import StoreCorruptError, UnknownEntryError
+from lndesk.store import idprefix
 from lndesk.store.fill import payload_holes
 from lndesk.store.fulltext import FullText
 from lndesk.store.index import EntryRow, FeedState, Index
@@ -53,6 +54,12 @@ class StoreReader:
     def text_pending(self) -> int:
         """How many stored documents wait to be indexed (a search does not find them yet)."""
         return FullText(self.index.conn).pending()
+
+    def index_backlog(self) -> int:
+        """How much background indexing is left: the documents waiting for search, and the
+        entries waiting for the id index (:mod:`lndesk.store.idprefix`); both are done by
+        ``Store.index_text``."""
+        return self.text_pending() + idprefix.pending(self.index.conn)
 
     def _payload_content(self, offset: int, type_: str) -> Content | None:
         """The payload of the log record at ``offset``, parsed as ``type_`` (None: none

@@ -40,6 +40,7 @@ from lndesk.errors import (
 from lndesk.identity import Identity
 from lndesk.keytext import short_key
 from lndesk.payloads import Parsed
+from lndesk.store import idprefix
 from lndesk.store.dirlock import lock_directory, remove_index_files
 from lndesk.store.fill import apply_fills, holes_among, split_fills
 from lndesk.store.forget import forget_entries
@@ -281,6 +282,7 @@ class Store(StoreReader):
             self.index.begin()
             self.index.set_meta("log_id", self.log.log_id)
             self.index.set_meta("rules", INDEX_RULES)
+            idprefix.fold(self.index.conn, limit=None)  # a rebuilt index is whole
             self.index.commit()
             self.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             count = self.index.count_entries()
@@ -367,6 +369,7 @@ class Store(StoreReader):
         self.index.begin()
         try:
             text.index_staged(limit, self._payload_content)
+            idprefix.fold(self.index.conn)  # the ids stored since, for id lookups
             self.index.commit()
         except BaseException:
             self.index.rollback()

@@ -14,6 +14,7 @@ from node_helpers import TestNode, make_data_dir, running_node
 
 from lndesk.app.service import Service
 from lndesk.keytext import key_to_text
+from lndesk.store import idprefix
 from lndesk.store.search import SearchQuery
 
 WAIT = 30.0
@@ -32,6 +33,7 @@ async def caught_up(node: TestNode) -> None:
     with trio.fail_after(WAIT):
         await node.app.indexer.wait_idle()
     assert node.service.store.text_pending() == 0
+    assert idprefix.pending(node.service.store.index.conn) == 0
 
 
 async def test_synced_posts_become_searchable_without_a_search(tmp_path: Path) -> None:
@@ -62,3 +64,18 @@ async def test_synced_posts_become_searchable_without_a_search(tmp_path: Path) -
         assert indexed(bo_node, "anemone") == 1
         hits = bo_node.service.search(SearchQuery("tidepool"), limit=500)
         assert (len(hits), hits.pending) == (POSTS + 1, 0)
+
+
+async def test_entries_without_text_get_their_ids_indexed_too(tmp_path: Path) -> None:
+    """Follows have no text to search, but their ids are indexed in the background all
+    the same (an id lookup then needs no pending rows)."""
+    ann_dir = make_data_dir(tmp_path, "ann")
+    with Service(ann_dir) as ann:
+        for number in range(3):
+            bo_dir = make_data_dir(tmp_path, f"bo{number}")
+            with Service(bo_dir) as bo:
+                ann.follow(key_to_text(bo.public_key))
+        assert ann.store.text_pending() == 0
+        assert idprefix.pending(ann.store.index.conn) > 0
+    async with running_node(ann_dir) as ann_node:
+        await caught_up(ann_node)
