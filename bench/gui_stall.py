@@ -18,7 +18,7 @@ Phases of one run (a fresh reader each run):
 
 1. idle: the window shown, nothing to sync, for ``--idle`` seconds (the timeline is
    still empty, so the scrolling does nothing yet);
-2. sync: from ``desk.connect(server)`` (asked through the bridge, as the app does)
+2. sync: from ``desk.network.connect(server)`` (asked through the bridge, as the app does)
    until the reader has stored every entry (the sum of ``EntriesStored.count`` seen on
    the GUI thread; the feeds' heights are read from the store afterwards to confirm);
 3. catch-up: from there until the timeline model has applied its refresh for the last
@@ -339,7 +339,8 @@ class Run:
             # 2. sync and 3. catch-up
             self.sync(bridge, model, probe, scroller, server_address)
             self.state["held"] = ask(
-                bridge, lambda desk: sum(desk.store.feed_state(f).height for f in self.feeds)
+                bridge,
+                lambda desk: sum(desk.service.store.feed_state(f).height for f in self.feeds),
             )
 
             # 4. after
@@ -417,7 +418,7 @@ class Run:
         probe.start()
         began = time.perf_counter()
         bridge.request_async(
-            lambda desk: desk.connect(server_address),
+            lambda desk: desk.network.connect(server_address),
             None,
             lambda error: state.setdefault("error", error),
         )

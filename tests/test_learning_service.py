@@ -195,19 +195,23 @@ def test_blocked_people_vanish_from_threads_and_quotes(tmp_path: Path) -> None:
             People.carry(other, ann)
         desk = Desk(ann)
         root = (ann.public_key, question.seq, question.id)
-        assert {i.author for i in desk.thread(root)} == {
+        assert {i.author for i in desk.reading.thread(root)} == {
             ann.public_key,
             bo.public_key,
             zed.public_key,
         }
         share = next(
-            i for i in desk._items(ann.store.feed_entries(bo.public_key, 5)) if i.kind == "share"
+            i
+            for i in desk.items.items(ann.store.feed_entries(bo.public_key, 5))
+            if i.kind == "share"
         )
         assert share.quoted is not None and share.quoted.author == zed.public_key
         ann.block(key_to_text(zed.public_key))
-        assert {i.author for i in desk.thread(root)} == {ann.public_key, bo.public_key}
+        assert {i.author for i in desk.reading.thread(root)} == {ann.public_key, bo.public_key}
         share = next(
-            i for i in desk._items(ann.store.feed_entries(bo.public_key, 5)) if i.kind == "share"
+            i
+            for i in desk.items.items(ann.store.feed_entries(bo.public_key, 5))
+            if i.kind == "share"
         )
         assert share.quoted is None
         assert zed_post.id not in [s.entry.id for s in ann.inbox(requests=True)]
@@ -227,17 +231,17 @@ def test_a_list_refresh_reports_a_post_edited_since_it_was_shown(tmp_path: Path)
         post = bo.post("Fractoins with paper strips")
         People.carry(bo, ann)
         desk = Desk(ann)
-        first = desk.refresh("timeline", None, {})
+        first = desk.reading.refresh("timeline", None, {})
         known = {item.post_key: item for item in first.new}
         assert known[(bo.public_key, post.seq)].text == "Fractoins with paper strips"
         bo.edit(post.id.hex(), "Fractions with paper strips")
         People.carry(bo, ann)
-        again = desk.refresh("timeline", None, known)
+        again = desk.reading.refresh("timeline", None, known)
         (changed,) = [i for i in again.changed if i.post_key == (bo.public_key, post.seq)]
         assert changed.text == "Fractions with paper strips" and changed.edited
         assert changed.version > post.seq
         known[changed.post_key] = changed
-        assert desk.refresh("timeline", None, known).changed == []
+        assert desk.reading.refresh("timeline", None, known).changed == []
         desk.close()
     finally:
         for service in made.open:

@@ -66,7 +66,7 @@ def test_a_withdrawn_question_is_not_a_question_in_the_log_or_the_app(cli: Cli) 
     with Service(cli.data_dir) as service:
         desk = Desk(service)
         try:
-            (item,) = [i for i in desk.page("mine", None, 10) if i.kind == "post"]
+            (item,) = [i for i in desk.reading.page("mine", None, 10) if i.kind == "post"]
         finally:
             desk.close()
     assert item.edited and not item.question

@@ -1,63 +1,57 @@
-"""The desk's network screen: peers, this node's addresses, settings and dialling.
-
-A mixin of :class:`lndesk.app.desk.Desk`; like the rest of the desk it runs on the node
-thread and returns plain items.
-"""
+"""The network screen: peers, this node's addresses, the network settings and dialling."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from lndesk.app.datadir import CONFIG_NAME
 from lndesk.app.desk_events import AnyEvent, LocalChanged
+from lndesk.app.desk_naming import Naming
+from lndesk.app.desk_publish import NodeLink
 from lndesk.app.items import NetworkInfo, PeerItem
+from lndesk.app.service import Service
 from lndesk.errors import UsageError
 
-if TYPE_CHECKING:
-    from lndesk.app.node import AppNode
-    from lndesk.app.service import Service
-    from lndesk.store.store import Store
 
+class Network:
+    """What the running node (if any) is connected to, and its settings."""
 
-class NetworkMixin:
-    """Network features of the desk (see the module docstring)."""
-
-    if TYPE_CHECKING:
-        service: Service
-        node: AppNode | None
-        _emit: Callable[[AnyEvent], None]
-
-        @property
-        def store(self) -> Store: ...
-
-        def _name(self, key: bytes, chosen: str | None, hint: str | None = None) -> str: ...
-
-        def _avatar_of(self, key: bytes) -> bytes: ...
+    def __init__(
+        self,
+        service: Service,
+        link: NodeLink,
+        naming: Naming,
+        emit: Callable[[AnyEvent], None],
+    ) -> None:
+        self._service = service
+        self._link = link
+        self._naming = naming
+        self._emit = emit
 
     def peers(self) -> list[PeerItem]:
-        if self.node is None:
+        node = self._link.node
+        if node is None:
             return []
         items = []
-        for status in self.node.node.peers():
+        for status in node.node.peers():
             key = status.key or b""
-            name = self.store.feed_state(key).name if key else None
             items.append(
                 PeerItem(
                     key=key,
-                    name=self._name(key, name) if key else status.peer_id[:12],
+                    name=self._naming.name_of(key) if key else status.peer_id[:12],
                     peer_id=status.peer_id,
                     address=status.address,
                     latency_ms=status.latency_ms,
                     syncing=status.syncing,
-                    avatar=self._avatar_of(key) if key else b"",
+                    avatar=self._naming.avatar_of(key) if key else b"",
                 )
             )
         return items
 
-    def network(self, problem: str | None = None) -> NetworkInfo:
-        config = self.service.config
-        node = self.node
+    def info(self, problem: str | None = None) -> NetworkInfo:
+        """The node's state and settings; ``problem`` says why it is not running."""
+        config = self._service.config
+        node = self._link.node
         return NetworkInfo(
             online=node is not None,
             peer_id=node.node.peer_id if node is not None else "",
@@ -69,7 +63,7 @@ class NetworkMixin:
             port_note=(node.node.port_note or "") if node is not None else "",
         )
 
-    def save_network(self, port: int, bootstrap: Sequence[str], mdns: bool) -> None:
+    def save(self, port: int, bootstrap: Sequence[str], mdns: bool) -> None:
         """Check and save the network settings (the caller restarts the network)."""
         if not 0 <= port <= 65535:
             raise UsageError(
@@ -80,12 +74,13 @@ class NetworkMixin:
 
         for address in cleaned:
             parse_peer_address(address)
-        config = self.service.config
+        config = self._service.config
         config.port, config.bootstrap, config.mdns = port, cleaned, mdns
-        config.save(self.service.data_dir / CONFIG_NAME)
+        config.save(self._service.data_dir / CONFIG_NAME)
         self._emit(LocalChanged("network"))
 
     async def connect(self, address: str) -> bytes | None:
-        if self.node is None:
+        node = self._link.node
+        if node is None:
             raise UsageError("the network is not running", "See the Network screen for why.")
-        return await self.node.node.connect(address)
+        return await node.node.connect(address)

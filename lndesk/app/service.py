@@ -71,6 +71,7 @@ from lndesk.names import clean_nickname
 from lndesk.search_query import SearchQuery
 from lndesk.store import views
 from lndesk.store.index import FeedState
+from lndesk.store.reading import StoreReader
 from lndesk.store.repair import RepairReport, repair_store
 from lndesk.store.salvage import own_items
 from lndesk.store.search import SearchHits, search
@@ -148,6 +149,12 @@ class Service:
         if self._store is None:
             self._store = self._open_store()
         return self._store
+
+    @property
+    def reader(self) -> StoreReader:
+        """The store's read side, for bounded queries that keep no invariant (the desk's
+        lists and people); every change goes through this service."""
+        return self.store
 
     def _open_store(self) -> Store:
         if not self._reading:

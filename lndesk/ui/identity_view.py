@@ -282,7 +282,9 @@ class IdentityView(QWidget):
     # --- what the desk says --------------------------------------------------------
 
     def refresh(self) -> None:
-        self.bridge.request(lambda desk: desk.identity(), done=self.show_info, failed=self._failed)
+        self.bridge.request(
+            lambda desk: desk.account.identity(), done=self.show_info, failed=self._failed
+        )
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, LocalChanged) and event.what == "profile":
@@ -416,7 +418,7 @@ class IdentityView(QWidget):
         _show(self.profile_message, "")
         self._update_form_state()
         self.bridge.request_async(
-            lambda desk: desk.set_profile(name, bio, avatar),
+            lambda desk: desk.account.set_profile(name, bio, avatar),
             done=self._saved,
             failed=self._save_failed,
         )
@@ -449,7 +451,7 @@ class IdentityView(QWidget):
             if passphrase is None:
                 return
         self.bridge.request(
-            lambda desk: desk.backup_words(passphrase),
+            lambda desk: desk.account.backup_words(passphrase),
             done=self._show_words,
             failed=self._backup_failed,
         )
@@ -481,7 +483,7 @@ class IdentityView(QWidget):
     def save_backup_to(self, path: Path) -> None:
         _show(self.backup_message, "Saving…")
         self.bridge.request(
-            lambda desk: desk.export(path),
+            lambda desk: desk.account.export(path),
             done=lambda count: _show(
                 self.backup_message,
                 f"Saved {entries(count)} to {path}. Keep this file safe: it contains your key.",
@@ -499,7 +501,7 @@ class IdentityView(QWidget):
         _show(self.backup_message, "Importing…")
         latest = self.latest_box.isVisible() and self.latest_box.isChecked()
         self.bridge.request(
-            lambda desk: desk.import_backup(path, latest=latest),
+            lambda desk: desk.account.import_backup(path, latest=latest),
             done=self._imported,
             failed=self._backup_failed,
         )

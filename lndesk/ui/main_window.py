@@ -357,13 +357,13 @@ class MainWindow(QMainWindow):
 
     def toggle_bookmark(self, item: PostItem) -> None:
         key, on = item.post_key, not item.bookmarked
-        self.bridge.request(lambda desk: desk.set_bookmark(key, on))
+        self.bridge.request(lambda desk: desk.reading.set_bookmark(key, on))
 
     def mute_author(self, item: PostItem) -> None:
         if item.mine:
             return
         key = item.author
-        self.bridge.request(lambda desk: desk.set_muted(key, True))
+        self.bridge.request(lambda desk: desk.people.set_muted(key, True))
         self.statusBar().showMessage(
             f"Muted {item.author_name}: their posts are hidden (unmute under Following).", 10_000
         )
@@ -392,7 +392,7 @@ class MainWindow(QMainWindow):
         ):
             return
         key = item.post_key
-        self.bridge.request_async(lambda desk: desk.delete(key))
+        self.bridge.request_async(lambda desk: desk.posting.delete(key))
 
     # --- unread, status ------------------------------------------------------------
 
@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
             self._unread_timer.start()
 
     def refresh_unread(self) -> None:
-        self.bridge.request(lambda desk: desk.unread_count(), self._set_unread)
+        self.bridge.request(lambda desk: desk.reading.unread_count(), self._set_unread)
 
     def _set_unread(self, count: int) -> None:
         self.unread = count
@@ -426,10 +426,10 @@ class MainWindow(QMainWindow):
         view = self.timeline.view
         if view.isVisible() and view.verticalScrollBar().value() == 0 and self._seen_ms:
             mark = self._seen_ms
-            self.bridge.request(lambda desk: desk.mark_read(mark))
+            self.bridge.request(lambda desk: desk.reading.mark_read(mark))
 
     def mark_all_read(self) -> None:
-        self.bridge.request(lambda desk: desk.mark_read())
+        self.bridge.request(lambda desk: desk.reading.mark_read())
 
     def _update_status(self) -> None:
         self.connection_label.setText(self.status.connection_text())

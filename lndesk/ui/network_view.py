@@ -2,7 +2,7 @@
 network settings (port, LAN discovery, bootstrap peers).
 
 Everything it shows comes from the desk through the bridge; settings are checked and
-saved by the desk (:meth:`~lndesk.app.desk.Desk.save_network`), then the network is
+saved by the desk (:meth:`~lndesk.app.desk_network.Network.save`), then the network is
 restarted with them. Errors are shown next to what caused them, never in a dialog.
 """
 
@@ -208,7 +208,7 @@ class NetworkView(QWidget):
     def refresh(self) -> None:
         """Ask the desk for the network's state, addresses and peers."""
         problem = self.problem
-        self.bridge.request(lambda desk: desk.network(problem), done=self._show_info)
+        self.bridge.request(lambda desk: desk.network.info(problem), done=self._show_info)
         self.addresses.refresh()
         self.peers.refresh()
 
@@ -281,7 +281,7 @@ class NetworkView(QWidget):
         self.connect_button.setEnabled(False)
         self._say(self.connect_message, f"Connecting to {address}…")
         self.bridge.request_async(
-            lambda desk: desk.connect(address),
+            lambda desk: desk.network.connect(address),
             done=lambda _key: self._connected(address),
             failed=self._connect_failed,
         )
@@ -322,7 +322,7 @@ class NetworkView(QWidget):
         self.apply_button.setEnabled(False)
         self._say(self.settings_message, "Saving…")
         self.bridge.request(
-            lambda desk: desk.save_network(port, bootstrap, mdns),
+            lambda desk: desk.network.save(port, bootstrap, mdns),
             done=lambda _none: self._saved(),
             failed=self._save_failed,
         )

@@ -161,8 +161,8 @@ class Notifier(QObject):
         self._busy = True
         self.bridge.request(
             lambda desk: (
-                desk.page("replies", None, LOOK_AT),
-                desk.page("timeline", None, LOOK_AT),
+                desk.reading.page("replies", None, LOOK_AT),
+                desk.reading.page("timeline", None, LOOK_AT),
             ),
             done=self._answer,
             failed=self._failed,

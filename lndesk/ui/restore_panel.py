@@ -122,7 +122,7 @@ class RestorePanel(QGroupBox):
         self.show()
 
     def ask_again(self) -> None:
-        self._run(lambda desk: desk.ask_own_log(), self.show_status)
+        self._run(lambda desk: desk.account.ask_own_log(), self.show_status)
 
     def _confirm_clicked(self) -> None:
         self.confirm()
@@ -134,7 +134,7 @@ class RestorePanel(QGroupBox):
         latest = status.latest
 
         async def confirm(desk: Desk) -> RestoreStatus:
-            return desk.confirm_own_log(latest)
+            return desk.account.confirm_own_log(latest)
 
         self._run(confirm, self._confirmed)
 
@@ -188,7 +188,7 @@ class RestoreBanner(QFrame):
         bridge.node_event.connect(self._on_event)
 
     def refresh(self) -> None:
-        self.bridge.request(lambda desk: desk.identity(), done=self.show_info)
+        self.bridge.request(lambda desk: desk.account.identity(), done=self.show_info)
 
     def show_info(self, info: IdentityInfo) -> None:
         status = info.restore

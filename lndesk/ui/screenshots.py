@@ -213,14 +213,14 @@ def render_screenshots(
             ann.call(lambda node: node.node.check_holders(node.service.public_key))
             # Posts of the last four hours count as unread in the pictures.
             mark = int(time.time() * 1000) - 4 * HOUR
-            bridge.request(lambda desk: desk.local.set(READ_MARK, mark))
+            bridge.request(lambda desk: desk.service.local.set(READ_MARK, mark))
             _wait(app, lambda: bridge.pending == 0)
             window = MainWindow(bridge, ann_dir)
             window.resize(width, height)
             window.show()
             _wait(app, lambda: window.timeline.model.rowCount() > 0)
             bookmark = window.timeline.model.items()[-1].post_key
-            bridge.request(lambda desk: desk.set_bookmark(bookmark, True))
+            bridge.request(lambda desk: desk.reading.set_bookmark(bookmark, True))
             _wait(app, lambda: window.status.online)
             window.search.query.setText("retrieval")
             window.search.search_now()

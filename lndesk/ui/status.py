@@ -34,7 +34,7 @@ class StatusTracker(QObject):
         self.state = bridge.connectivity  # updated by the bridge before we hear of an event
         bridge.node_event.connect(self.on_event)
         # The network may have started before this tracker existed: ask once.
-        bridge.request(lambda desk: (desk.network(), desk.peers()), self._initial)
+        bridge.request(lambda desk: (desk.network.info(), desk.network.peers()), self._initial)
 
     def _initial(self, state: tuple[NetworkInfo, list[PeerItem]]) -> None:
         info, peers = state

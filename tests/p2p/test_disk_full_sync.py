@@ -103,7 +103,7 @@ def test_the_app_is_told_the_disk_is_full_in_words(tmp_path: Path) -> None:
 
         def full_then_post(desk: Any) -> Any:
             desk.service.store.space.min_free = 1 << 60
-            return desk.post("no room")
+            return desk.posting.post("no room")
 
         runtime.submit(full_then_post, lambda r: done.put((r, None)), lambda e: done.put((None, e)))
         _, error = done.get(timeout=10)

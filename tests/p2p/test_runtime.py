@@ -83,7 +83,7 @@ def test_the_store_opens_first_and_a_deferred_network_starts_when_asked(tmp_path
     try:
         done: queue.Queue[tuple[object, object]] = queue.Queue()
         runtime.submit(
-            lambda desk: desk.post("before the network"),
+            lambda desk: desk.posting.post("before the network"),
             lambda r: done.put((r, None)),
             lambda e: done.put((None, e)),
         )

@@ -21,26 +21,29 @@ def takes_text(_value: str) -> None:
 
 def typed_results(bridge: Bridge) -> None:
     """A result arrives with the type of what was asked."""
-    bridge.request(lambda desk: desk.unread_count(), lambda n: assert_type(n, int))
-    bridge.request(lambda desk: desk.identity(), lambda i: assert_type(i, IdentityInfo))
+    bridge.request(lambda desk: desk.reading.unread_count(), lambda n: assert_type(n, int))
+    bridge.request(lambda desk: desk.account.identity(), lambda i: assert_type(i, IdentityInfo))
     bridge.request(
-        lambda desk: desk.page("timeline", None, 5), lambda p: assert_type(p, list[PostItem])
+        lambda desk: desk.reading.page("timeline", None, 5),
+        lambda p: assert_type(p, list[PostItem]),
     )
     bridge.request(
-        lambda desk: (desk.unread_count(), desk.identity()),
+        lambda desk: (desk.reading.unread_count(), desk.account.identity()),
         lambda both: assert_type(both, tuple[int, IdentityInfo]),
     )
-    bridge.request_async(lambda desk: desk.follow("lnd1x"), lambda a: assert_type(a, AuthorItem))
-    bridge.request_async(lambda desk: desk.post("hello"), lambda seq: assert_type(seq, int))
+    bridge.request_async(
+        lambda desk: desk.people.follow("lnd1x"), lambda a: assert_type(a, AuthorItem)
+    )
+    bridge.request_async(lambda desk: desk.posting.post("hello"), lambda seq: assert_type(seq, int))
 
 
 def refused(bridge: Bridge) -> None:
     """A callback that expects something else than the answer is an error."""
-    bridge.request(lambda desk: desk.unread_count(), takes_text)  # type: ignore[misc]
-    bridge.request_async(lambda desk: desk.post("hello"), takes_text)  # type: ignore[misc]
+    bridge.request(lambda desk: desk.reading.unread_count(), takes_text)  # type: ignore[misc]
+    bridge.request_async(lambda desk: desk.posting.post("hello"), takes_text)  # type: ignore[misc]
     # An action that publishes is awaited: through request, its result would be a coroutine.
-    bridge.request(lambda desk: desk.post("hello"), lambda seq: seq + 1)  # type: ignore[operator]
+    bridge.request(lambda desk: desk.posting.post("hello"), lambda seq: seq + 1)  # type: ignore[operator]
     # A question is not awaitable.
-    bridge.request_async(lambda desk: desk.unread_count())  # type: ignore[arg-type,return-value]
+    bridge.request_async(lambda desk: desk.reading.unread_count())  # type: ignore[arg-type,return-value]
     bridge.request(lambda desk: desk.no_such_question())  # type: ignore[attr-defined]
-    bridge.request(lambda desk: desk.unread_count(), lambda n: n.upper())  # type: ignore[attr-defined]
+    bridge.request(lambda desk: desk.reading.unread_count(), lambda n: n.upper())  # type: ignore[attr-defined]

@@ -23,13 +23,15 @@ def test_an_action_is_awaited_and_its_result_arrives(bridge: Bridge, qtbot: Any)
     box = answer(
         qtbot,
         lambda done, failed: bridge.request_async(
-            lambda desk: desk.post("through the bridge"), done, failed
+            lambda desk: desk.posting.post("through the bridge"), done, failed
         ),
     )
     assert box == {"result": 1}
     box = answer(
         qtbot,
-        lambda done, failed: bridge.request(lambda desk: desk.page("mine", None, 5), done, failed),
+        lambda done, failed: bridge.request(
+            lambda desk: desk.reading.page("mine", None, 5), done, failed
+        ),
     )
     assert [item.seq for item in box["result"]] == [1]
 
@@ -38,13 +40,15 @@ def test_an_action_given_as_a_question_fails_and_publishes_nothing(
     bridge: Bridge, qtbot: Any
 ) -> None:
     def action(desk: Desk) -> Any:
-        return desk.post("never awaited")
+        return desk.posting.post("never awaited")
 
     box = answer(qtbot, lambda done, failed: bridge.request(action, done, failed))
     assert isinstance(box.get("error"), TypeError), box
     assert "request_async" in str(box["error"])
     box = answer(
         qtbot,
-        lambda done, failed: bridge.request(lambda desk: desk.page("mine", None, 5), done, failed),
+        lambda done, failed: bridge.request(
+            lambda desk: desk.reading.page("mine", None, 5), done, failed
+        ),
     )
     assert box == {"result": []}

@@ -100,7 +100,7 @@ def test_lndesk_link_opens_follow_with_the_link(window: MainWindow, qtbot: Any) 
 
 
 def test_reply_and_thread_view(window: MainWindow, call: Any, qtbot: Any) -> None:
-    call(lambda desk: desk.post("What is the best intro to Bayesian statistics?"))
+    call(lambda desk: desk.posting.post("What is the best intro to Bayesian statistics?"))
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     question = model.item(0)
@@ -131,7 +131,7 @@ def test_unfollow_and_mute(window: MainWindow, call: Any, qtbot: Any) -> None:
     bo = ingest_feed(call, 9, 3, "bo says")
     cy = ingest_feed(call, 10, 2, "cy says")
     for key in (bo, cy):
-        call(lambda desk, k=key: desk.follow(key_to_text(k)))
+        call(lambda desk, k=key: desk.people.follow(key_to_text(k)))
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 5)
     # mute Bo from one of his posts: his posts leave the timeline, he stays followed
@@ -157,9 +157,9 @@ def test_unfollow_and_mute(window: MainWindow, call: Any, qtbot: Any) -> None:
 
 def test_unread_count_and_marks(window: MainWindow, call: Any, qtbot: Any) -> None:
     bo = make_identity(11)
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
     ingest_feed(call, 11, 3, "history from before I used lndesk")  # old: already read
-    now = call(lambda desk: desk.local.get("read_mark_ms"))
+    now = call(lambda desk: desk.service.local.get("read_mark_ms"))
     assert now > 0
     identity = make_identity(11)
     chain = make_chain(identity, 3, text="history from before I used lndesk")
@@ -179,7 +179,7 @@ def test_unread_count_and_marks(window: MainWindow, call: Any, qtbot: Any) -> No
 
 
 def test_bookmark_and_delete_from_the_window(window: MainWindow, call: Any, qtbot: Any) -> None:
-    call(lambda desk: desk.post("keep this"))
+    call(lambda desk: desk.posting.post("keep this"))
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     window.toggle_bookmark(model.item(0))

@@ -32,8 +32,8 @@ def test_following_model_rows_and_model_tester(
     bo, cy = make_identity(21), make_identity(22)
     chain = make_chain(bo, 4)
     call(lambda desk: desk.service.store.ingest(bo.public_key, wire(chain)))
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
-    call(lambda desk: desk.follow(key_to_text(cy.public_key), "lndesk: link"))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(cy.public_key), "lndesk: link"))
     model = FollowingModel(bridge)
     with qtbot.waitSignal(model.refreshed):
         model.refresh()
@@ -48,7 +48,7 @@ def test_following_model_rows_and_model_tester(
     # unfollowing removes the row in place (no reset)
     removed: list[int] = []
     model.rowsRemoved.connect(lambda _p, first, _last: removed.append(first))
-    call(lambda desk: desk.unfollow(cy.public_key))
+    call(lambda desk: desk.people.unfollow(cy.public_key))
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     assert model.item(0).key == bo.public_key and len(removed) == 1
     qtmodeltester.check(model)
@@ -67,7 +67,7 @@ def test_a_peers_malformed_post_is_shown_as_unreadable_not_a_crash(
         desk.service.store.ingest(bo.public_key, items)
         desk._emit(EntriesStored(bo.public_key, 2, 2, 2, "sync", None))
 
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
     model = PostListModel(bridge, "timeline")
     model.start()
     call(store)
@@ -122,7 +122,7 @@ def test_a_fork_learned_from_a_peer_shows_on_the_authors_row(
     chain = make_chain(bo, 4)
     other = make_chain(bo, 1, start_seq=3, prev=chain[1][0].id, text="other branch")
     call(lambda desk: desk.service.store.ingest(bo.public_key, wire(chain[:2])))
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
     model = FollowingModel(bridge)
     with qtbot.waitSignal(model.refreshed):
         model.refresh()

@@ -150,7 +150,7 @@ def publish_as_bo(call: Any, bo: Any, text: str, name: str = "Bo") -> None:
         prev = entry[0].id
     from ui_helpers import ingest
 
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
     ingest(call, bo, chain)
 
 

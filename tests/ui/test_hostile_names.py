@@ -296,8 +296,8 @@ def test_hostile_names_and_avatars_in_the_timeline(
 def test_a_stranger_in_requests_is_shown_by_fingerprint_not_a_letter(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:
-    seq = call(lambda desk: desk.post("Any reading on spaced repetition?"))
-    root = call(lambda desk: desk.find((desk.own, seq)).entry)
+    seq = call(lambda desk: desk.posting.post("Any reading on spaced repetition?"))
+    root = call(lambda desk: desk.reading.find((desk.own, seq)).entry)
     ref = Ref(root.author, root.seq, root.id)
     zed = make_identity(52)
     link = make_entry(zed, 1, None, type="reply", payload=encode_content(Reply("Hi", ref, ref)))

@@ -49,7 +49,7 @@ def second_runtime(tmp_path: Path) -> Iterator[Callable[[Path], Bridge]]:
 
 
 def test_shows_key_link_and_qr(qtbot: Any, bridge: Bridge, call: Any) -> None:
-    info = call(lambda desk: desk.identity())
+    info = call(lambda desk: desk.account.identity())
     view = open_view(qtbot, bridge)
     assert view.key_label.text() == info.key_text
     assert view.key_label.text().startswith("lnd1") and len(info.key_text) == 62
@@ -100,7 +100,7 @@ def test_save_profile_with_a_large_picture(
     qtbot.waitUntil(lambda: view.name_label.text() == "Ann Lee")
     assert view.save_button.isEnabled()
     assert view.profile_message.text().startswith("Profile saved.")
-    info = call(lambda desk: desk.identity())
+    info = call(lambda desk: desk.account.identity())
     assert (info.name, info.bio) == ("Ann Lee", "I teach physics.")
     assert info.avatar == view.avatar
     stored = QImage.fromData(info.avatar)
@@ -113,7 +113,7 @@ def test_save_profile_with_a_large_picture(
 
 def test_profile_changed_elsewhere_is_shown(qtbot: Any, bridge: Bridge, call: Any) -> None:
     view = open_view(qtbot, bridge)
-    call(lambda desk: desk.set_profile("Bob", "hello", b""))
+    call(lambda desk: desk.account.set_profile("Bob", "hello", b""))
     qtbot.waitUntil(lambda: view.name_label.text() == "Bob")
     assert view.name_edit.text() == "Bob"
     assert view.bio_edit.toPlainText() == "hello"
@@ -211,7 +211,7 @@ def test_backup_words_need_two_clicks(qtbot: Any, bridge: Bridge, call: Any) -> 
     assert view.words_panel.isVisible()
     assert view.words_shown() == []
     view.reveal_button.click()
-    words = call(lambda desk: desk.backup_words()).split()
+    words = call(lambda desk: desk.account.backup_words()).split()
     qtbot.waitUntil(lambda: view.words_shown() != [])
     assert view.words_shown() == words
     view.hide()  # leaving the screen takes the words off it
@@ -225,9 +225,9 @@ def test_export_then_import_into_a_restored_copy(
     tmp_path: Path,
     second_runtime: Callable[[Path], Bridge],
 ) -> None:
-    call(lambda desk: desk.set_profile("Ann", "", b""))
-    call(lambda desk: desk.post("hello"))
-    words = call(lambda desk: desk.backup_words())
+    call(lambda desk: desk.account.set_profile("Ann", "", b""))
+    call(lambda desk: desk.posting.post("hello"))
+    words = call(lambda desk: desk.account.backup_words())
     view = open_view(qtbot, bridge)
     backup = tmp_path / "ann.cbor"
     view.save_backup_to(backup)
@@ -302,8 +302,8 @@ def test_own_avatar_is_decoded_off_the_gui_thread(
     monkeypatch.setattr(avatar_worker, "_shared", decoder)
     picture = QImage(os.urandom(64 * 64 * 3), 64, 64, 192, QImage.Format.Format_RGB888)
     avatar = avatar_from_image(picture)
-    info = call(lambda desk: desk.identity())
-    call(lambda desk: desk.set_profile("Ann", "", avatar))
+    info = call(lambda desk: desk.account.identity())
+    call(lambda desk: desk.account.set_profile("Ann", "", avatar))
     view = open_view(qtbot, bridge)
     qtbot.waitUntil(lambda: view.avatar == avatar)
 

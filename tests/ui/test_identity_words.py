@@ -81,10 +81,10 @@ def test_the_desk_refuses_the_words_without_the_passphrase(
         return box["result"]
 
     with pytest.raises(PassphraseError):
-        call(lambda desk: desk.backup_words())
+        call(lambda desk: desk.account.backup_words())
     with pytest.raises(PassphraseError):
-        call(lambda desk: desk.backup_words("wrong horse"))
-    assert len(call(lambda desk: desk.backup_words(RIGHT)).split()) == 24
+        call(lambda desk: desk.account.backup_words("wrong horse"))
+    assert len(call(lambda desk: desk.account.backup_words(RIGHT)).split()) == 24
 
 
 def test_an_unsealed_key_shows_its_words_without_asking(qtbot: Any, bridge: Bridge) -> None:

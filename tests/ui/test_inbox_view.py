@@ -22,8 +22,8 @@ from lndesk.ui.views.inbox import REQUESTS_TAB, InboxPage, requests_title
 
 
 def my_post(call: Any, text: str) -> Ref:
-    seq = call(lambda desk: desk.post(text))
-    return call(lambda desk: Ref(desk.own, seq, desk.find((desk.own, seq)).entry.id))
+    seq = call(lambda desk: desk.posting.post(text))
+    return call(lambda desk: Ref(desk.own, seq, desk.reading.find((desk.own, seq)).entry.id))
 
 
 def reply_from(call: Any, identity: Identity, to: Ref, text: str, after: Any = None) -> Any:
@@ -140,14 +140,14 @@ def test_block_asks_first_and_says_what_it_does(
     assert asked and "unfollow" in asked[0] and "storing and passing on" in asked[0]
     assert asked[0] == block_explanation(inbox.requests_model.item(0).author_name)
     # nothing was blocked
-    assert call(lambda desk: desk.blocked()) == []
+    assert call(lambda desk: desk.people.blocked()) == []
     assert inbox.requests_model.rowCount() == 1
 
 
 def test_a_strangers_mention_lands_in_requests_with_my_name(
     bridge: Any, call: Any, qtbot: Any
 ) -> None:
-    call(lambda desk: desk.set_profile("Ann", "", b""))
+    call(lambda desk: desk.account.set_profile("Ann", "", b""))
     own = own_key(call)
     yan = make_identity(54)
     text = f"@{key_to_text(own)} wrote the best summary of desirable difficulties"
@@ -160,7 +160,7 @@ def test_a_strangers_mention_lands_in_requests_with_my_name(
     qtbot.waitUntil(lambda: requests.data(requests.index(0), MentionNamesRole) == {own: "Ann"})
     names = requests.data(requests.index(0), MentionNamesRole)
     assert "**@Ann**" in d.body_markdown(requests.item(0), names)
-    assert call(lambda desk: desk.requests_count()) == 1
+    assert call(lambda desk: desk.inbox.requests_count()) == 1
 
 
 def test_requests_count_follows_events(bridge: Any, call: Any, qtbot: Any) -> None:
@@ -184,7 +184,7 @@ def deliver_new_posts(call: Any, identity: Identity, old: int, new: int) -> None
     """``old`` posts from before I used lndesk (read), then ``new`` fresh ones (unread)."""
     chain = make_chain(identity, old, text="history")
     ingest(call, identity, chain)
-    now = call(lambda desk: desk.local.get("read_mark_ms"))
+    now = call(lambda desk: desk.service.local.get("read_mark_ms"))
     news = make_chain(identity, new, start_seq=old + 1, prev=chain[-1][0].id, claimed_ms=now + 1000)
     ingest(call, identity, news)
 
@@ -193,8 +193,8 @@ def test_following_shows_unread_per_person_and_mark_read_clears_it(
     window: MainWindow, call: Any, qtbot: Any, qtmodeltester: Any
 ) -> None:
     bo, cy = make_identity(57), make_identity(58)
-    call(lambda desk: desk.follow(key_to_link(bo.public_key, "Bo")))
-    call(lambda desk: desk.follow(key_to_link(cy.public_key, "Cy")))
+    call(lambda desk: desk.people.follow(key_to_link(bo.public_key, "Bo")))
+    call(lambda desk: desk.people.follow(key_to_link(cy.public_key, "Cy")))
     deliver_new_posts(call, bo, 2, 3)
     deliver_new_posts(call, cy, 2, 1)
     window.show_page(FOLLOWING)
@@ -237,7 +237,7 @@ def test_blocking_from_following_unfollows_and_lists_them(
     bridge: Any, call: Any, qtbot: Any, qtmodeltester: Any
 ) -> None:
     bo = make_identity(59)
-    call(lambda desk: desk.follow(key_to_link(bo.public_key, "Bo")))
+    call(lambda desk: desk.people.follow(key_to_link(bo.public_key, "Bo")))
     view = FollowingView(bridge)
     qtbot.addWidget(view)
     view.show()

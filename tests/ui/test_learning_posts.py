@@ -109,7 +109,7 @@ def test_a_draft_lists_whom_it_mentions_and_the_post_shows_names(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:
     bo = make_identity(41).public_key
-    call(lambda desk: desk.follow(key_to_link(bo, "Bo")))
+    call(lambda desk: desk.people.follow(key_to_link(bo, "Bo")))
     box = window.timeline.compose
     assert box is not None
     box.text.setPlainText(f"Thanks @{key_to_text(bo)} for the pointer")
@@ -145,7 +145,7 @@ def test_a_peers_name_is_escaped_where_it_becomes_markup() -> None:
 def test_editing_my_post_shows_the_new_text_marked_edited(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:
-    call(lambda desk: desk.post("Spaced repetition works for vocab", ["memory"]))
+    call(lambda desk: desk.posting.post("Spaced repetition works for vocab", ["memory"]))
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     view = window.timeline.view
@@ -178,7 +178,7 @@ def test_editing_my_post_shows_the_new_text_marked_edited(
 def test_a_list_already_showing_my_post_picks_up_the_edit(
     bridge: Any, call: Any, qtbot: Any
 ) -> None:
-    seq = call(lambda desk: desk.post("first version"))
+    seq = call(lambda desk: desk.posting.post("first version"))
     model = PostListModel(bridge, "mine")
     model.start()
     qtbot.waitUntil(lambda: model.rowCount() == 1)
@@ -200,7 +200,7 @@ def test_a_peers_edit_reaches_the_row_already_shown_however_it_arrives(
     # when the edit comes in a big batch (a sync) among other entries.
     bo = make_identity(49)
     first = make_entry(bo, 1, None, text="Bo's draft thought")
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
     ingest(call, bo, [first])
     model = PostListModel(bridge, "timeline")
     model.start()
@@ -219,7 +219,7 @@ def test_a_peers_edit_reaches_the_row_already_shown_however_it_arrives(
 
 def test_others_posts_offer_no_edit(window: MainWindow, call: Any, qtbot: Any) -> None:
     bo = make_identity(43)
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
     ingest(call, bo, [make_entry(bo, 1, None, text="Bo's own thoughts")])
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
@@ -246,7 +246,7 @@ def test_a_share_of_someone_i_do_not_follow_offers_to_follow_them(
     ingest(call, cy, [cy_entry])  # stored (a peer had it), not followed
     cy_post = cy_entry[0]
     share = encode_content(Share(Ref(cy.public_key, 1, cy_post.id), "worth reading"))
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
     ingest(call, bo, [make_entry(bo, 1, None, type="share", payload=share)])
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
@@ -271,7 +271,7 @@ def test_a_share_of_someone_i_do_not_follow_offers_to_follow_them(
     assert shared.quoted is not None and shared.quoted.followed
     assert model.data(model.index(model.row_of(item.post_key) or 0), FollowOfferRole) is None
     assert "follow" not in d.actions_of(shared)
-    following = call(lambda desk: [a.key for a in desk.following()])
+    following = call(lambda desk: [a.key for a in desk.people.following()])
     assert cy.public_key in following
     # Cy's own post now comes into the timeline, and the share stays followed after refreshes
     qtbot.waitUntil(lambda: model.rowCount() == 2)
@@ -286,15 +286,15 @@ def test_unfollowing_brings_the_offer_back(bridge: Any, call: Any, qtbot: Any) -
     cy_entry = make_entry(cy, 1, None, text="Cy writes")
     ingest(call, cy, [cy_entry])
     share = encode_content(Share(Ref(cy.public_key, 1, cy_entry[0].id)))
-    call(lambda desk: desk.follow(key_to_text(bo.public_key)))
-    call(lambda desk: desk.follow(key_to_text(cy.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(bo.public_key)))
+    call(lambda desk: desk.people.follow(key_to_text(cy.public_key)))
     ingest(call, bo, [make_entry(bo, 1, None, type="share", payload=share)])
     model = PostListModel(bridge, "timeline")
     model.start()
     qtbot.waitUntil(lambda: model.rowCount() == 2)
     key = (bo.public_key, 1)
     assert model.data(model.index(model.row_of(key) or 0), FollowOfferRole) is None
-    call(lambda desk: desk.unfollow(cy.public_key))
+    call(lambda desk: desk.people.unfollow(cy.public_key))
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     qtbot.waitUntil(lambda: model.data(model.index(0), FollowOfferRole) is not None)
 
@@ -368,7 +368,7 @@ def test_add_to_reading_list_from_a_post_and_the_list_shows_as_a_card(
 ) -> None:
     from lndesk.ui.views.add_to_list import AddToListMenu
 
-    call(lambda desk: desk.post("Retrieval practice beats rereading"))
+    call(lambda desk: desk.posting.post("Retrieval practice beats rereading"))
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     view = window.timeline.view
@@ -381,7 +381,7 @@ def test_add_to_reading_list_from_a_post_and_the_list_shows_as_a_card(
     qtbot.waitUntil(lambda: any(a.text() == "New list…" for a in menu.actions()))
     with qtbot.waitSignal(menu.added):
         menu.new_list("Week 1: memory")
-    lists = call(lambda desk: desk.reading_lists(mine=True))
+    lists = call(lambda desk: desk.lists.reading_lists(mine=True))
     assert [entry.ref[:2] for entry in lists[0].list_items] == [item.post_key]  # type: ignore[index]
     # the list itself comes into the timeline, drawn as a card
     qtbot.waitUntil(lambda: any(i.kind == "readinglist" for i in model.items()))

@@ -77,8 +77,8 @@ def clipped(root: QWidget) -> list[str]:
 def test_no_label_is_cut_off_on_any_screen(
     window: Any, call: Any, qtbot: Any, qapp: Any, size: tuple[int, int]
 ) -> None:
-    call(lambda desk: desk.post("A first post with a tag", ["pedagogy"]))
-    call(lambda desk: desk.post("A question?", []))
+    call(lambda desk: desk.posting.post("A first post with a tag", ["pedagogy"]))
+    call(lambda desk: desk.posting.post("A question?", []))
     qtbot.waitUntil(lambda: window.timeline.model.rowCount() == 2)
     window.resize(*size)
     qapp.processEvents()
@@ -124,8 +124,8 @@ def test_a_card_that_grows_pushes_the_next_one_down(
 ) -> None:
     from lndesk.ui.views.edit import EditDialog
 
-    call(lambda desk: desk.post("short"))
-    call(lambda desk: desk.post("another"))
+    call(lambda desk: desk.posting.post("short"))
+    call(lambda desk: desk.posting.post("another"))
     view = window.timeline.view
     qtbot.waitUntil(lambda: view.model().rowCount() == 2)
     qapp.processEvents()
@@ -183,11 +183,17 @@ def test_card_text_stays_clear_of_its_action_links(
     window: Any, call: Any, qtbot: Any, qapp: Any, size: tuple[int, int]
 ) -> None:
     window.resize(*size)
-    first = call(lambda desk: desk.post("What should I read first?", ["reading"], question=True))
+    first = call(
+        lambda desk: desk.posting.post("What should I read first?", ["reading"], question=True)
+    )
     own = call(lambda desk: desk.own)
-    call(lambda desk: desk.reply((own, first), "Try *Make It Stick*: " + "short chapters. " * 12))
-    call(lambda desk: desk.post("Notes", ["a", "b"], ["https://example.org/" + "x" * 150]))
-    call(lambda desk: desk.share((own, first), "Worth a look"))
+    call(
+        lambda desk: desk.posting.reply(
+            (own, first), "Try *Make It Stick*: " + "short chapters. " * 12
+        )
+    )
+    call(lambda desk: desk.posting.post("Notes", ["a", "b"], ["https://example.org/" + "x" * 150]))
+    call(lambda desk: desk.posting.share((own, first), "Worth a look"))
     view = window.timeline.view
     qtbot.waitUntil(lambda: view.model().rowCount() == 4)
     qapp.processEvents()

@@ -41,7 +41,7 @@ def test_a_nickname_replaces_the_chosen_name_everywhere(
     item = model.item(0)
     assert item.chosen_name == "Ann Lee"
     assert name_parts(item) == ("Mum", ' "Ann Lee"', "")
-    assert call(lambda desk: desk.names([ANN.public_key])) == {ANN.public_key: "Mum"}
+    assert call(lambda desk: desk.people.names([ANN.public_key])) == {ANN.public_key: "Mum"}
     window.show_page(FOLLOWING)
     following = window.following.model
     qtbot.waitUntil(lambda: any(n.startswith('Mum "Ann Lee"') for n in shown_names(following)))
@@ -57,7 +57,7 @@ def test_a_nickname_replaces_the_chosen_name_everywhere(
 
 def test_set_nickname_is_offered_for_others_only(window: MainWindow, call: Any, qtbot: Any) -> None:
     ingest(call, ANN, profile_and_post(ANN, Profile("Ann Lee"), "Hello"), follow=True)
-    call(lambda desk: desk.post("mine"))
+    call(lambda desk: desk.posting.post("mine"))
     window.show_page(TIMELINE)
     model = window.timeline.model
     qtbot.waitUntil(lambda: model.rowCount() == 2)
@@ -94,7 +94,7 @@ def test_a_nickname_given_before_the_posts_load_is_shown_at_once(
     from lndesk.ui.models.posts import PostListModel
 
     ingest(call, ANN, profile_and_post(ANN, Profile("Ann Lee"), "Hello"), follow=True)
-    call(lambda desk: desk.set_nickname(ANN.public_key, "Mum"))
+    call(lambda desk: desk.people.set_nickname(ANN.public_key, "Mum"))
     model = PostListModel(bridge, "timeline")
     model.start()
     qtbot.waitUntil(lambda: model.rowCount() == 1)

@@ -113,12 +113,12 @@ def notify(notifier: Notifier, event: EntriesStored, qtbot: Any) -> list[Any]:
 
 
 def follow(call: Call, author: Author) -> None:
-    call(lambda desk: desk.follow(author.identity.key_text))
+    call(lambda desk: desk.people.follow(author.identity.key_text))
 
 
 def my_post(call: Call, text: str) -> Entry:
-    seq = call(lambda desk: desk.post(text))
-    stored = call(lambda desk: desk.find((desk.own, seq)))
+    seq = call(lambda desk: desk.posting.post(text))
+    stored = call(lambda desk: desk.reading.find((desk.own, seq)))
     entry: Entry = stored.entry
     return entry
 
@@ -223,7 +223,7 @@ def test_requests_are_not_notified(
     stranger.reply("buy my course", mine)
     tell(notifier, stranger.deliver(call), qtbot)
     assert shown.messages == []
-    assert call(lambda desk: desk.requests_count()) == 1
+    assert call(lambda desk: desk.inbox.requests_count()) == 1
 
 
 def test_replies_can_be_turned_off(

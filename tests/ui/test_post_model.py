@@ -50,7 +50,7 @@ def test_published_post_appears_at_the_top_with_its_delivery_state(
     model = PostListModel(bridge, "timeline")
     model.start()
     qtbot.waitUntil(lambda: model.rowCount() == 3)
-    call(lambda desk: desk.post("written on a train", ["travel"]))
+    call(lambda desk: desk.posting.post("written on a train", ["travel"]))
     qtbot.waitUntil(lambda: model.rowCount() == 4)
     top = model.item(0)
     assert top.text == "written on a train" and top.tags == ("travel",)
@@ -92,10 +92,10 @@ def test_deleting_removes_the_row_and_bookmarks_list_follows(
     bookmarks.start()
     qtbot.waitUntil(lambda: timeline.rowCount() == 3)
     middle = timeline.item(1)
-    call(lambda desk: desk.set_bookmark(middle.post_key, True))
+    call(lambda desk: desk.reading.set_bookmark(middle.post_key, True))
     qtbot.waitUntil(lambda: bookmarks.rowCount() == 1)
     qtbot.waitUntil(lambda: timeline.item(1).bookmarked)
-    call(lambda desk: desk.delete(middle.post_key))
+    call(lambda desk: desk.posting.delete(middle.post_key))
     qtbot.waitUntil(lambda: timeline.rowCount() == 2)
     assert middle.post_key not in [i.post_key for i in timeline.items()]
     qtbot.waitUntil(lambda: bookmarks.rowCount() == 0)
@@ -136,7 +136,7 @@ def test_a_new_name_and_avatar_reach_rows_already_shown(bridge: Any, call: Any, 
     image = QImage(300, 200, QImage.Format.Format_RGB32)
     image.fill(QColor("#3a7"))
     picture = avatar_from_image(image)
-    call(lambda desk: desk.set_profile("Ann", "", picture))
+    call(lambda desk: desk.account.set_profile("Ann", "", picture))
     qtbot.waitUntil(lambda: model.item(1).author_name == "Ann")
     assert model.item(0).avatar == picture and model.item(1).avatar == picture
 
@@ -162,8 +162,8 @@ def test_clicking_a_web_link_in_a_post_opens_it_and_nothing_else(
     for scheme in ("https", "http", "file"):
         QDesktopServices.setUrlHandler(scheme, browser, "open")
     try:
-        call(lambda desk: desk.post("[the paper](https://example.org/paper) is good"))
-        call(lambda desk: desk.post("[my files](file:///etc/passwd) are here"))
+        call(lambda desk: desk.posting.post("[the paper](https://example.org/paper) is good"))
+        call(lambda desk: desk.posting.post("[my files](file:///etc/passwd) are here"))
         model = PostListModel(bridge, "timeline")
         view = PostListView(model)
         view.resize(600, 500)
@@ -228,7 +228,7 @@ def test_a_burst_of_posts_costs_one_refresh_once_time_moves(
     loads: list[int] = []
     model.loaded.connect(lambda: loads.append(model.rowCount()))
     for n in range(3):  # each call returns after its event reached the model
-        call(lambda desk, n=n: desk.post(f"post {n}"))
+        call(lambda desk, n=n: desk.posting.post(f"post {n}"))
     clock.advance(REFRESH_DELAY_MS / 1000 - 0.001)
     assert bridge.pending == 0 and model.rowCount() == 0  # not read again yet
     with qtbot.waitSignal(model.loaded):

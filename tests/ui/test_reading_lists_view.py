@@ -94,7 +94,7 @@ def test_create_a_list_add_links_reorder_rename_remove(
     change(view, qtbot, view.remove_entry)
     assert titles(view) == ["https://example.org/second"]
     # every change was a new state of the same list: one list, its latest state
-    lists = call(lambda desk: desk.reading_lists(mine=True))
+    lists = call(lambda desk: desk.lists.reading_lists(mine=True))
     assert len(lists) == 1 and lists[0].text == "Statistics, in order"
     assert [e.link for e in lists[0].list_items] == ["https://example.org/second"]
     assert view.model.rowCount() == 1
@@ -176,8 +176,8 @@ def test_links_other_than_web_links_are_not_opened(
 def test_add_to_list_menu(bridge: Any, call: Any, qtbot: Any) -> None:
     parent = QWidget()
     qtbot.addWidget(parent)
-    call(lambda desk: desk.post("worth reading"))
-    post = call(lambda desk: desk.page("mine", None, 1)[0])
+    call(lambda desk: desk.posting.post("worth reading"))
+    post = call(lambda desk: desk.reading.page("mine", None, 1)[0])
     # no list yet: "New list…" makes one holding the post
     menu = choose_list_and_add(bridge, parent, post)
     assert menu.isVisible() and not menu.actions()[0].isEnabled()  # "Loading…" at once
@@ -185,7 +185,7 @@ def test_add_to_list_menu(bridge: Any, call: Any, qtbot: Any) -> None:
     assert menu.list_actions() == []
     with qtbot.waitSignal(menu.added):
         menu.new_list("Good reads")
-    lists = call(lambda desk: desk.reading_lists(mine=True))
+    lists = call(lambda desk: desk.lists.reading_lists(mine=True))
     assert len(lists) == 1 and lists[0].text == "Good reads"
     assert [e.ref[:2] for e in lists[0].list_items if e.ref] == [post.post_key]
     # the post is in it already: that list is offered but disabled
@@ -195,8 +195,8 @@ def test_add_to_list_menu(bridge: Any, call: Any, qtbot: Any) -> None:
     (action,) = menu.list_actions()
     assert not action.isEnabled() and "already" in action.text()
     # another post (given by its key only) is appended to the list chosen
-    call(lambda desk: desk.post("also worth it"))
-    other = call(lambda desk: desk.page("mine", None, 1)[0])
+    call(lambda desk: desk.posting.post("also worth it"))
+    other = call(lambda desk: desk.reading.page("mine", None, 1)[0])
     assert other.post_key != post.post_key
     menu = choose_list_and_add(bridge, parent, other.post_key)
     with qtbot.waitSignal(menu.loaded):
@@ -205,13 +205,13 @@ def test_add_to_list_menu(bridge: Any, call: Any, qtbot: Any) -> None:
     assert action.isEnabled() and action.text() == "Good reads"
     with qtbot.waitSignal(menu.added):
         action.trigger()
-    lists = call(lambda desk: desk.reading_lists(mine=True))
+    lists = call(lambda desk: desk.lists.reading_lists(mine=True))
     assert [e.ref[:2] for e in lists[0].list_items if e.ref] == [post.post_key, other.post_key]
     # a new list from a key only works too
     menu = choose_list_and_add(bridge, parent, other.post_key)
     with qtbot.waitSignal(menu.added):
         menu.new_list("Second")
-    lists = call(lambda desk: desk.reading_lists(mine=True))
+    lists = call(lambda desk: desk.lists.reading_lists(mine=True))
     second = next(i for i in lists if i.text == "Second")
     assert [e.ref[:2] for e in second.list_items if e.ref] == [other.post_key]
 
@@ -247,8 +247,8 @@ def test_models_pass_the_model_tester(
 def test_a_list_found_by_search_opens_on_the_lists_page(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:
-    call(lambda desk: desk.publish_list("Bayesian reading", []))
-    call(lambda desk: desk.publish_list("Other list", []))
+    call(lambda desk: desk.lists.publish_list("Bayesian reading", []))
+    call(lambda desk: desk.lists.publish_list("Other list", []))
     window.find_posts()
     screen = window.search
     search(screen, qtbot, "bayesian")

@@ -63,8 +63,8 @@ def test_highlight_marks_only_the_spans_and_escapes_the_rest() -> None:
 
 
 def test_search_finds_a_word_and_highlights_it(view: SearchView, call: Any, qtbot: Any) -> None:
-    call(lambda desk: desk.post("Notes on <b>spaced</b> repetition for memory", ["memory"]))
-    call(lambda desk: desk.post("Something else entirely"))
+    call(lambda desk: desk.posting.post("Notes on <b>spaced</b> repetition for memory", ["memory"]))
+    call(lambda desk: desk.posting.post("Something else entirely"))
     # typing searches after a pause (no Enter needed)
     with qtbot.waitSignal(view.searched, timeout=10_000):
         view.query.setText("repetition")
@@ -90,7 +90,7 @@ def test_search_finds_a_word_and_highlights_it(view: SearchView, call: Any, qtbo
 
 
 def test_enter_on_a_result_opens_its_thread(view: SearchView, call: Any, qtbot: Any) -> None:
-    call(lambda desk: desk.post("a question about entropy"))
+    call(lambda desk: desk.posting.post("a question about entropy"))
     search(view, qtbot, "entropy")
     assert view.model.rowCount() == 1
     view.results.setCurrentIndex(view.model.index(0))
@@ -109,9 +109,9 @@ def test_filters_narrow_the_results(view: SearchView, call: Any, qtbot: Any) -> 
             ("graph paper sketches", ("art",), LATER_MS),
         ],
     )
-    call(lambda desk: desk.post("graph theory basics", ["maths"]))
-    mine = call(lambda desk: desk.page("mine", None, 1)[0])
-    call(lambda desk: desk.reply(mine.post_key, "a graph reply to myself"))
+    call(lambda desk: desk.posting.post("graph theory basics", ["maths"]))
+    mine = call(lambda desk: desk.reading.page("mine", None, 1)[0])
+    call(lambda desk: desk.posting.reply(mine.post_key, "a graph reply to myself"))
     qtbot.waitUntil(lambda: view.filters.author.findText("Me") >= 0)
     qtbot.waitUntil(lambda: view.filters.author.count() == 3)  # anyone, me, Bo
     search(view, qtbot, "graph")
@@ -161,7 +161,7 @@ def test_date_field_reads_any_until_set(view: SearchView) -> None:
 def test_an_invalid_query_shows_an_error_not_a_crash(
     view: SearchView, call: Any, qtbot: Any
 ) -> None:
-    call(lambda desk: desk.post("quoted words here"))
+    call(lambda desk: desk.posting.post("quoted words here"))
     search(view, qtbot, '"quoted words')  # an unbalanced quote is fine
     assert view.model.rowCount() == 1 and view.error.isHidden()
     search(view, qtbot, " ".join(f"word{n}" for n in range(40)))  # too many words
@@ -203,8 +203,8 @@ def test_load_more_pages_through_results(view: SearchView, call: Any, qtbot: Any
 
 
 def test_an_answer_to_an_older_search_is_dropped(view: SearchView, call: Any, qtbot: Any) -> None:
-    call(lambda desk: desk.post("apples"))
-    call(lambda desk: desk.post("pears"))
+    call(lambda desk: desk.posting.post("apples"))
+    call(lambda desk: desk.posting.post("pears"))
     view.query.setText("apples")
     view.search_now()
     search(view, qtbot, "pears")
@@ -216,7 +216,7 @@ def test_results_model_passes_the_model_tester(
     view: SearchView, call: Any, qtbot: Any, qtmodeltester: Any
 ) -> None:
     for text in ("one lemma", "two lemma", "three lemma"):
-        call(lambda desk, t=text: desk.post(t))
+        call(lambda desk, t=text: desk.posting.post(t))
     search(view, qtbot, "lemma")
     assert view.model.rowCount() == 3
     qtmodeltester.check(view.model)
@@ -231,7 +231,7 @@ def test_results_model_passes_the_model_tester(
 
 def test_browse_by_tag(view: SearchView, call: Any, qtbot: Any, qtmodeltester: Any) -> None:
     ingest_posts(call, 41, [("a proof", ("maths",), OLD_MS), ("a drawing", ("art",), OLD_MS)])
-    call(lambda desk: desk.post("my maths notes", ["maths"]))
+    call(lambda desk: desk.posting.post("my maths notes", ["maths"]))
     view.tags.refresh()
     qtbot.waitUntil(lambda: dict(view.tags.tags()) == {"maths": 2, "art": 1})
     assert view.tags.tags()[0] == ("maths", 2)  # most used first
@@ -249,7 +249,7 @@ def test_browse_by_tag(view: SearchView, call: Any, qtbot: Any, qtmodeltester: A
     assert {i.text for i in posts.posts.items()} == {"a proof", "my maths notes"}
     assert posts.isVisible() and not view.tag_page.empty.isVisible()
     # a new post with the tag shows up live
-    call(lambda desk: desk.post("more maths", ["maths"]))
+    call(lambda desk: desk.posting.post("more maths", ["maths"]))
     qtbot.waitUntil(lambda: posts.posts.rowCount() == 3)
     view.tag_page.back_button.click()
     assert view.pages.currentIndex() == 0
@@ -288,7 +288,7 @@ def test_a_tag_list_replaced_as_it_shows_leaves_no_call_behind(
     and that question must go with it: it used to run on the deleted list and raise in the
     event loop. A waitUntil gives the loop only so much time per turn, so this happened
     (test_browse_by_tag failed) only on a loaded machine; here the order is forced."""
-    call(lambda desk: desk.post("my maths notes", ["maths"]))
+    call(lambda desk: desk.posting.post("my maths notes", ["maths"]))
     first = view.open_tag("maths")
     qtbot.waitUntil(lambda: first.posts.rowCount() == 1)
     first.hide()
@@ -312,7 +312,7 @@ def test_no_tags_yet_says_so(view: SearchView, qtbot: Any) -> None:
 def test_ctrl_f_opens_search_and_a_result_opens_its_thread(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:
-    call(lambda desk: desk.post("the central limit theorem"))
+    call(lambda desk: desk.posting.post("the central limit theorem"))
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window.stack.currentIndex() == SEARCH
     assert window.nav.item(SEARCH).text() == "Search"
@@ -329,7 +329,7 @@ def test_ctrl_f_opens_search_and_a_result_opens_its_thread(
     thread = next(d for d in window._dialogs if isinstance(d, ThreadDialog))
     qtbot.waitUntil(lambda: thread.model.rowCount() == 1)
     # a tag's posts get the window's post actions (a reply opens the compose dialog)
-    call(lambda desk: desk.post("tagged", ["stats"]))
+    call(lambda desk: desk.posting.post("tagged", ["stats"]))
     posts = window.search.open_tag("stats")
     qtbot.waitUntil(lambda: posts.posts.rowCount() == 1)
     with qtbot.waitSignal(posts.reply_requested):
@@ -363,7 +363,7 @@ def test_set_nickname_from_a_search_result(view: SearchView, call: Any, qtbot: A
     from PySide6.QtWidgets import QInputDialog
 
     key = ingest_posts(call, 71, [("entropy notes by someone", (), OLD_MS)])
-    call(lambda desk: desk.post("my entropy notes"))
+    call(lambda desk: desk.posting.post("my entropy notes"))
     search(view, qtbot, "entropy")
     assert view.model.rowCount() == 2
     rows = {view.model.result(r).item.mine: r for r in range(2)}
@@ -391,6 +391,6 @@ def test_set_nickname_from_a_search_result(view: SearchView, call: Any, qtbot: A
             == 1
         )
     )
-    assert call(lambda desk: desk.names([key])) == {key: "Mum"}
+    assert call(lambda desk: desk.people.names([key])) == {key: "Mum"}
     theirs = next(r for r in range(2) if not view.model.result(r).item.mine)
     assert "Mum" in view.model.index(theirs).data(HtmlRole)

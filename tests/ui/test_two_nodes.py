@@ -47,17 +47,21 @@ def test_a_post_in_one_instance_reaches_the_others_timeline(
     two_apps: tuple[Bridge, Bridge], qtbot: Any
 ) -> None:
     ann, bo = two_apps
-    ann_info = run(qtbot, ann, lambda desk: desk.identity())
+    ann_info = run(qtbot, ann, lambda desk: desk.account.identity())
     address = next(
-        a for a in run(qtbot, ann, lambda desk: desk.network()).addresses if "/127.0.0.1/" in a
+        a for a in run(qtbot, ann, lambda desk: desk.network.info()).addresses if "/127.0.0.1/" in a
     )
-    run(qtbot, bo, lambda desk: desk.follow(key_to_text(ann_info.key)))
+    run(qtbot, bo, lambda desk: desk.people.follow(key_to_text(ann_info.key)))
     bo_timeline = PostListModel(bo, "timeline")
     bo_timeline.start()
     ann_mine = PostListModel(ann, "mine")
     ann_mine.start()
-    run(qtbot, bo, lambda desk: desk.connect(address))
-    run(qtbot, ann, lambda desk: desk.post("Notes from today's seminar on *transfer learning*"))
+    run(qtbot, bo, lambda desk: desk.network.connect(address))
+    run(
+        qtbot,
+        ann,
+        lambda desk: desk.posting.post("Notes from today's seminar on *transfer learning*"),
+    )
     qtbot.waitUntil(lambda: bo_timeline.rowCount() == 1, timeout=20_000)
     item = bo_timeline.item(0)
     assert item.author == ann_info.key and not item.mine
@@ -65,7 +69,7 @@ def test_a_post_in_one_instance_reaches_the_others_timeline(
     # Ann's own copy learns that one peer holds it (seen by 1 peer)
     qtbot.waitUntil(lambda: ann_mine.rowCount() == 1, timeout=10_000)
     qtbot.waitUntil(lambda: ann_mine.item(0).seen_by == 1, timeout=20_000)
-    peers = run(qtbot, bo, lambda desk: desk.peers())
+    peers = run(qtbot, bo, lambda desk: desk.network.peers())
     assert [p.key for p in peers] == [ann_info.key]
 
 

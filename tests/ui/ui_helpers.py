@@ -89,7 +89,7 @@ def ingest(call: Call, identity: Identity, links: Sequence[Link], *, follow: boo
     def run(desk: Any) -> Any:
         desk.service.store.ingest(key, wire(links))
         desk._emit(EntriesStored(key, len(links), last, last, "sync", None))
-        return desk.follow(key_to_text(key)) if follow else None  # a coroutine: awaited
+        return desk.people.follow(key_to_text(key)) if follow else None  # a coroutine: awaited
 
     call(run)
 

@@ -116,7 +116,7 @@ class FollowingModel(AuthorsModel):
         super().__init__(
             bridge,
             parent,
-            query=lambda desk: desk.following(),
+            query=lambda desk: desk.people.following(),
             display=lambda item: f"{author_line(item)}\n{describe_author(item)}",
         )
         self._timer = bridge.timer(self, self.refresh) if bridge is not None else None
@@ -153,7 +153,7 @@ class BlockedModel(AuthorsModel):
         super().__init__(
             bridge,
             parent,
-            query=lambda desk: desk.blocked(),
+            query=lambda desk: desk.people.blocked(),
             display=lambda item: f"{item.name}\n{item.key_text}",
         )
 

@@ -97,7 +97,7 @@ class ReadingListsModel(LiveListModel[PostItem]):
         super().__init__(
             bridge,
             parent,
-            query=lambda desk: sorted(desk.reading_lists(), key=lambda item: not item.mine),
+            query=lambda desk: sorted(desk.lists.reading_lists(), key=lambda item: not item.mine),
             key=list_key,
             display=list_line,
             tooltip=lambda item: f"{list_title(item)} — by {item.author_name}",

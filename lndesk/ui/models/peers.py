@@ -74,7 +74,7 @@ class PeersModel(LiveListModel[PeerItem]):
         super().__init__(
             bridge,
             parent,
-            query=lambda desk: desk.peers(),
+            query=lambda desk: desk.network.peers(),
             key=lambda item: item.peer_id,
             display=peer_line,
             tooltip=peer_tooltip,
@@ -125,7 +125,7 @@ class AddressesModel(LiveListModel[str]):
         super().__init__(
             bridge,
             parent,
-            query=lambda desk: list(desk.network().addresses),
+            query=lambda desk: list(desk.network.info().addresses),
             key=str,
             display=str,
             tooltip=lambda address: f"{address}\nOthers can connect to you with this address.",

@@ -168,7 +168,7 @@ class PostListModel(QAbstractListModel):
         older = self._items[-1].cursor if self._items else None
         kind = self.kind
         self.bridge.request(
-            lambda desk: desk.page(kind, older, PAGE), self._append_page, self._on_failed
+            lambda desk: desk.reading.page(kind, older, PAGE), self._append_page, self._on_failed
         )
 
     # --- loading -----------------------------------------------------------------
@@ -238,7 +238,7 @@ class PostListModel(QAbstractListModel):
             return
         key = offer[0]
         self.bridge.request_async(
-            lambda desk: desk.follow(key_to_text(key), source="share"),
+            lambda desk: desk.people.follow(key_to_text(key), source="share"),
             self._followed,
             lambda error: self.failed.emit(error_text(error)),
         )
@@ -270,7 +270,7 @@ class PostListModel(QAbstractListModel):
 
         def names(desk: Desk) -> dict[bytes, str]:
             try:
-                return dict(desk.names(keys))
+                return dict(desk.people.names(keys))
             except Exception:  # a name is a nicety; the key still shows
                 logger.debug("no names for mentioned keys", exc_info=True)
                 return {}
@@ -319,7 +319,7 @@ class PostListModel(QAbstractListModel):
         limit = max(len(self._items), LIVE_ROWS, self.reading_row + LIVE_ROWS)
         kind, root = self.kind, self.root
         self.bridge.request(
-            lambda desk: desk.refresh(kind, down_to, known, limit, root),
+            lambda desk: desk.reading.refresh(kind, down_to, known, limit, root),
             self._apply,
             self._on_failed,
         )

@@ -191,7 +191,7 @@ class TagsModel(LiveListModel[tuple[str, int]]):
         super().__init__(
             bridge,
             parent,
-            query=lambda desk: desk.tags(limit),
+            query=lambda desk: desk.search.tags(limit),
             key=lambda row: row[0],
             display=lambda row: f"#{row[0]}  ({row[1]})",
             tooltip=lambda row: f"{row[1]} post{'s' if row[1] != 1 else ''} tagged #{row[0]}",

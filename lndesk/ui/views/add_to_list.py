@@ -41,7 +41,9 @@ class AddToListMenu(QMenu):
         loading = self.addAction("Loading your lists…")
         loading.setEnabled(False)
         self.aboutToHide.connect(lambda: QTimer.singleShot(0, self, self._maybe_delete))
-        bridge.request(lambda desk: desk.reading_lists(mine=True), self._set_lists, self._fail)
+        bridge.request(
+            lambda desk: desk.lists.reading_lists(mine=True), self._set_lists, self._fail
+        )
 
     def _set_lists(self, lists: list[PostItem]) -> None:
         if not isValid(self):
@@ -79,7 +81,7 @@ class AddToListMenu(QMenu):
         self.busy = True
         post_key = self.post_key
         self.bridge.request_async(
-            lambda desk: desk.add_to_list(of, post_key), self._done, self._fail
+            lambda desk: desk.lists.add_to_list(of, post_key), self._done, self._fail
         )
 
     def new_list(self, title: str | None = None) -> None:
@@ -102,8 +104,8 @@ class AddToListMenu(QMenu):
         post_key, ref = self.post_key, self.ref
 
         async def run(desk: Desk) -> int:
-            target = ref if ref is not None else ref_of(desk.find(post_key).entry)
-            return await desk.publish_list(title, [ListEntry("", ref=target)], None)
+            target = ref if ref is not None else ref_of(desk.reading.find(post_key).entry)
+            return await desk.lists.publish_list(title, [ListEntry("", ref=target)], None)
 
         self.bridge.request_async(run, self._done, self._fail)
 

@@ -177,7 +177,7 @@ class ComposeBox(QWidget):
         if unknown:
 
             def names(desk: Desk) -> dict[bytes, str]:
-                return {key: desk.author(key).name for key in unknown}
+                return {key: desk.people.author(key).name for key in unknown}
 
             self.bridge.request(names, self._got_names, lambda _e: None)
         self._show_mentions()
@@ -231,22 +231,22 @@ class ComposeBox(QWidget):
         if self.mode == POST:
 
             def action(desk: Desk) -> Awaitable[int]:
-                return desk.post(text, tags, links, question=question)
+                return desk.posting.post(text, tags, links, question=question)
         elif self.mode == EDIT:
             assert target is not None
 
             def action(desk: Desk) -> Awaitable[int]:
-                return desk.edit(target.post_key, text, tags, links, question=question)
+                return desk.posting.edit(target.post_key, text, tags, links, question=question)
         elif self.mode == REPLY:
             assert target is not None
 
             def action(desk: Desk) -> Awaitable[int]:
-                return desk.reply(target.post_key, text, tags, links)
+                return desk.posting.reply(target.post_key, text, tags, links)
         else:
             assert target is not None
 
             def action(desk: Desk) -> Awaitable[int]:
-                return desk.share(target.post_key, text)
+                return desk.posting.share(target.post_key, text)
 
         self.bridge.request_async(action, self._done, self._failed)
 

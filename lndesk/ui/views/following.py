@@ -140,7 +140,9 @@ class FollowForm(QWidget):
             )
             return
         source = self.source
-        self.bridge.request_async(lambda desk: desk.follow(text, source), self._done, self._failed)
+        self.bridge.request_async(
+            lambda desk: desk.people.follow(text, source), self._done, self._failed
+        )
 
     def _web_feed_done(self, row: WebFeedRow) -> None:
         self.button.setEnabled(True)
@@ -313,7 +315,7 @@ class FollowingView(QWidget):
         ):
             return
         key = item.key
-        self.bridge.request_async(lambda desk: desk.unfollow(key), None, self._failed)
+        self.bridge.request_async(lambda desk: desk.people.unfollow(key), None, self._failed)
 
     def mark_read_selected(self) -> None:
         """Count the selected person's posts so far as read."""
@@ -324,8 +326,8 @@ class FollowingView(QWidget):
 
         def mark(desk: Desk) -> None:
             # Up to now, or to their newest post if a skewed clock dated it later.
-            newest = desk.author(key).last_post_ms or 0
-            desk.mark_author_read(key, max(int(time.time() * 1000), newest))
+            newest = desk.people.author(key).last_post_ms or 0
+            desk.people.mark_author_read(key, max(int(time.time() * 1000), newest))
 
         self.bridge.request(mark, None, self._failed)
 
@@ -336,7 +338,7 @@ class FollowingView(QWidget):
         if confirm and not confirm_block(self, item.name):
             return
         key = item.key
-        self.bridge.request_async(lambda desk: desk.block(key), None, self._failed)
+        self.bridge.request_async(lambda desk: desk.people.block(key), None, self._failed)
 
     def show_blocked(self) -> BlockedDialog:
         return self.blocked_button.show_dialog()
@@ -346,7 +348,7 @@ class FollowingView(QWidget):
         if item is None:
             return
         key, on = item.key, not item.muted
-        self.bridge.request(lambda desk: desk.set_muted(key, on), None, self._failed)
+        self.bridge.request(lambda desk: desk.people.set_muted(key, on), None, self._failed)
 
     def nickname_selected(self) -> QInputDialog | None:
         item = self.selected()
@@ -420,7 +422,7 @@ class BlockedDialog(QDialog):
         if item is None:
             return
         key = item.key
-        self.bridge.request(lambda desk: desk.unblock(key), None, self._failed)
+        self.bridge.request(lambda desk: desk.people.unblock(key), None, self._failed)
 
     def _failed(self, error: BaseException) -> None:
         self.error.setText(describe(error))

@@ -125,7 +125,9 @@ class InboxPage(QWidget):
             self._count_timer.start()
 
     def refresh_count(self) -> None:
-        self.bridge.request(lambda desk: desk.requests_count(), self._set_count, self._no_count)
+        self.bridge.request(
+            lambda desk: desk.inbox.requests_count(), self._set_count, self._no_count
+        )
 
     def _set_count(self, count: int) -> None:
         self.count = count
@@ -143,7 +145,7 @@ class InboxPage(QWidget):
             return
         key, name = item.author, item.author_name
         self.bridge.request(
-            lambda desk: desk.accept(key, True),
+            lambda desk: desk.inbox.accept(key, True),
             lambda _r: self._say(
                 f"Accepted {name}: their replies and mentions now show under Replies & mentions."
             ),
@@ -158,7 +160,7 @@ class InboxPage(QWidget):
             return
         key, name = item.author, item.author_name
         self.bridge.request_async(
-            lambda desk: desk.block(key),
+            lambda desk: desk.people.block(key),
             lambda _r: self._say(f"Blocked {name}. Unblock them under Blocked people."),
             lambda e: self._say(error_text(e)),
         )

@@ -48,7 +48,7 @@ def ask_nickname(
 
     def save(text: str) -> None:
         name = text.strip() or None
-        bridge.request(lambda desk: desk.set_nickname(key, name), None, failed)
+        bridge.request(lambda desk: desk.people.set_nickname(key, name), None, failed)
 
     dialog.textValueSelected.connect(save)
     dialog.open()

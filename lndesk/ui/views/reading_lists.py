@@ -347,7 +347,9 @@ class ReadingListsView(QWidget):
             self.show_error("That post is not stored here yet: it arrives once a peer has it.")
             return
         ref = entry.ref
-        self.bridge.request(lambda desk: desk.thread(ref), lambda items: self._open(ref, items))
+        self.bridge.request(
+            lambda desk: desk.reading.thread(ref), lambda items: self._open(ref, items)
+        )
 
     def _open(self, ref: Ref, items: Sequence[PostItem]) -> None:
         item = next((i for i in items if i.post_key == (ref[0], ref[1])), None)
@@ -389,7 +391,7 @@ class ReadingListsView(QWidget):
         self.status.setText("Publishing…")
         self._update_controls()
         self.bridge.request_async(
-            lambda desk: desk.publish_list(title, state, of), self._published, self._failed
+            lambda desk: desk.lists.publish_list(title, state, of), self._published, self._failed
         )
         return True
 

@@ -171,7 +171,7 @@ class SearchView(QWidget):
 
     def refresh_authors(self) -> None:
         self._authors_stale = False
-        self.bridge.request(lambda desk: (desk.own, desk.following()), self._set_authors)
+        self.bridge.request(lambda desk: (desk.own, desk.people.following()), self._set_authors)
 
     def _set_authors(self, answer: tuple[bytes, list[AuthorItem]]) -> None:
         own, authors = answer
@@ -212,7 +212,7 @@ class SearchView(QWidget):
         self.status.setText("Searching…")
 
         def run(desk: Desk) -> list[SearchResult]:
-            return desk.search(
+            return desk.search.posts(
                 params.text,
                 author=params.author,
                 tag=params.tag,

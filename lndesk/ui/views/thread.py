@@ -47,7 +47,7 @@ class ThreadDialog(QDialog):
 
     def _bookmark(self, item: PostItem) -> None:
         key, on = item.post_key, not item.bookmarked
-        self.bridge.request(lambda desk: desk.set_bookmark(key, on))
+        self.bridge.request(lambda desk: desk.reading.set_bookmark(key, on))
 
     def _update_heading(self) -> None:
         count = self.model.rowCount()

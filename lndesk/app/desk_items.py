@@ -1,0 +1,212 @@
+"""Stored entries as the items a window shows: counts, marks, quoted posts, list entries.
+
+Every list of the desk (timeline, threads, bookmarks, search results, reading lists)
+turns stored entries into :class:`~lndesk.app.items.PostItem` here, so a post looks the
+same wherever it appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from lndesk.app.desk_naming import Naming
+from lndesk.app.items import ListEntry, PostItem, Quoted, post_item, quoted_of, text_of
+from lndesk.app.local import LocalState
+from lndesk.content import ReadingList, Reply, Share
+from lndesk.entry_refs import PostKey, Ref, ref_of
+from lndesk.errors import UsageError
+from lndesk.store import views
+from lndesk.store.reading import StoredEntry, StoreReader
+
+READ_MARK = "read_mark_ms"
+"""The local setting below which every post counts as read."""
+
+
+def _quoted_ref(content: object) -> Ref | None:
+    """The post a share points at or a reply answers (None: neither)."""
+    if isinstance(content, Share):
+        return content.ref
+    if isinstance(content, Reply):
+        return content.parent
+    return None
+
+
+class PostItems:
+    """Builds post items from stored entries for one identity (``own``).
+
+    It reads the index through the store's read side (``StoreReader``), not through
+    :class:`~lndesk.app.service.Service`: these are bounded lookups (a page's rows, their
+    counts and versions) with no invariant for the service to keep, done once per page
+    rather than once per row; the read-only type keeps every write on the service.
+    """
+
+    def __init__(self, reader: StoreReader, local: LocalState, naming: Naming, own: bytes):
+        self._reader = reader
+        self._local = local
+        self._naming = naming
+        self._own = own
+
+    def find(self, post_key: PostKey) -> StoredEntry:
+        """The stored post ``post_key``; a clear error if it is not (or no longer) stored."""
+        found = views.load_keys(self._reader, [post_key])
+        if not found or found[0].deleted:
+            raise UsageError("that post is no longer stored here")
+        return found[0]
+
+    def following(self) -> set[bytes]:
+        """Whose posts count as followed: mine and those of everyone I follow."""
+        return {self._own, *self._reader.following(self._own)}
+
+    def items(self, stored: Sequence[StoredEntry]) -> list[PostItem]:
+        """The items of ``stored``. What every row asks (who is followed or blocked, the
+        bookmarks, an author's avatar, the posts shares and replies point at and their
+        current versions) is read once per call, not once per row: this runs on the node
+        thread, and while it holds the GIL the GUI thread waits."""
+        unread = self.unread_test()
+        holders = self._local.holder_heights(self._own)
+        edits = views.current_versions(self._reader, stored)
+        following = self.following()
+        bookmarked = set(self._local.bookmarks())
+        quoted = self._quoted_all([entry.content for entry in stored], following)
+        nicknames = self._local.nicknames()
+        avatars: dict[bytes, bytes] = {}
+        items = []
+        for entry in stored:
+            e = entry.entry
+            mine = e.author == self._own
+            content = entry.content
+            if e.author not in avatars:
+                avatars[e.author] = self._naming.avatar_of(e.author)
+            items.append(
+                post_item(
+                    entry,
+                    self._own,
+                    reply_count=views.reply_count(self._reader, e.id),
+                    unread=not mine and unread(e.author, e.claimed_ms),
+                    bookmarked=(e.author, e.seq) in bookmarked,
+                    seen_by=sum(1 for h in holders if h >= e.seq) if mine else 0,
+                    quoted=quoted.get(_quoted_ref(content) or Ref(b"", -1, b"")),
+                    avatar=avatars[e.author],
+                    edit=edits.get((e.author, e.seq)),
+                    list_items=self._list_entries(content),
+                    followed=e.author in following,
+                    nickname=nicknames.get(e.author),
+                )
+            )
+        return items
+
+    def _quoted_all(self, contents: Sequence[object], following: set[bytes]) -> dict[Ref, Quoted]:
+        """The posts these shares point at and replies answer, in their current versions,
+        by their reference: one load and one version lookup for all."""
+        blocked = self._local.blocked()
+        refs = {
+            ref
+            for ref in (_quoted_ref(content) for content in contents)
+            if ref is not None and ref.author not in blocked
+        }
+        if not refs:
+            return {}
+        keys = list(dict.fromkeys(ref.post_key for ref in refs))
+        found = [s for s in views.load_keys(self._reader, keys) if not s.deleted]
+        edits = views.current_versions(self._reader, found)
+        shown = {}
+        for stored in found:
+            e = stored.entry
+            ref = ref_of(e)
+            if ref in refs:
+                edit = edits.get((e.author, e.seq))
+                shown[ref] = quoted_of(
+                    stored,
+                    edit,
+                    followed=e.author in following,
+                    nickname=self._local.nicknames().get(e.author),
+                )
+        return shown
+
+    def _list_entries(self, content: object) -> tuple[ListEntry, ...]:
+        """A reading list's items, each entry resolved as far as it is stored here."""
+        if not isinstance(content, ReadingList):
+            return ()
+        keys = [(i.ref.author, i.ref.seq) for i in content.items if i.ref is not None]
+        stored = {
+            (s.entry.author, s.entry.seq): s
+            for s in views.load_keys(self._reader, keys)
+            if not s.deleted
+        }
+        edits = views.current_versions(self._reader, list(stored.values()))
+        shown = []
+        for item in content.items:
+            if item.ref is None:
+                shown.append(ListEntry(item.link or "", item.note, link=item.link))
+                continue
+            ref = item.ref
+            found = stored.get((ref.author, ref.seq))
+            if found is None or found.entry.id != ref.id:
+                name = self._naming.name(ref.author, self._reader.feed_state(ref.author).name)
+                title = f"A post by {name} (not stored here yet)"
+                shown.append(ListEntry(title, item.note, ref=ref, author_name=name))
+                continue
+            name = self._naming.name(ref.author, found.author_name)
+            text = text_of(found, edits.get((ref.author, ref.seq)))
+            title = text.strip().splitlines()[0][:200] if text.strip() else "(no text)"
+            shown.append(
+                ListEntry(
+                    title,
+                    item.note,
+                    ref=ref,
+                    author_name=name,
+                    stored=True,
+                )
+            )
+        return tuple(shown)
+
+    def unread_test(self) -> Callable[[bytes, int], bool]:
+        """Whether a post by an author, claimed at a time, is unread: after the overall
+        read mark and after that author's own mark."""
+        mark = self._local.get(READ_MARK)
+        marks = self._local.read_marks()
+        return lambda author, claimed: claimed > max(mark, marks.get(author, 0))
+
+    def marks_changed(self, items: Sequence[PostItem]) -> list[PostItem]:
+        """Known items with fresh counts and marks; an item edited since it was loaded is
+        loaded again (only then is a payload read). Whether I follow the author of a post a
+        share quotes is a mark too: it changes without the share being read again."""
+        versions = views.edit_seqs(self._reader, [item.post_key for item in items])
+        stale = [item.post_key for item in items if item.version != versions.get(item.post_key, 0)]
+        changed = self.items(views.load_keys(self._reader, stale)) if stale else []
+        unread = self.unread_test()
+        holders = self._local.holder_heights(self._own)
+        following = self.following()
+        bookmarked = set(self._local.bookmarks())
+        names: dict[bytes, tuple[str, str, bytes]] = {}
+        skip = set(stale)
+        for item in items:
+            if item.post_key in skip:
+                continue
+            if item.author not in names:
+                state = self._reader.feed_state(item.author)
+                names[item.author] = (
+                    self._naming.name(item.author, state.name),
+                    self._naming.chosen(item.author, state.name),
+                    self._naming.avatar_of(item.author),
+                )
+            name, chosen, avatar = names[item.author]
+            quoted = item.quoted
+            if quoted is not None and quoted.followed != (quoted.author in following):
+                quoted = replace(quoted, followed=quoted.author in following)
+            fresh = replace(
+                item,
+                author_name=name,
+                chosen_name=chosen,
+                avatar=avatar,
+                reply_count=views.reply_count(self._reader, item.id),
+                followed=item.author in following,
+                unread=not item.mine and unread(item.author, item.claimed_ms),
+                bookmarked=item.post_key in bookmarked,
+                seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,
+                quoted=quoted,
+            )
+            if fresh != item:
+                changed.append(fresh)
+        return changed

@@ -1,0 +1,59 @@
+"""How the desk names and pictures a person: my nickname for them, else their own name.
+
+Every list the desk answers shows people; this is the one place that decides what a
+person is called and which avatar goes with them, so a post, a peer and the following
+list always agree.
+"""
+
+from __future__ import annotations
+
+from lndesk.app.local import LocalState
+from lndesk.content import Profile
+from lndesk.names import display_name
+from lndesk.store import views
+from lndesk.store.reading import StoreReader
+
+
+class Naming:
+    """Names and avatars of people, with the avatar read once per profile change.
+
+    It reads profiles from the store's read side (``StoreReader``), not through
+    :class:`~lndesk.app.service.Service`: a name is a bounded index lookup with no
+    invariant to keep, and the read-only type means nothing here can write around it.
+    """
+
+    def __init__(self, reader: StoreReader, local: LocalState) -> None:
+        self._reader = reader
+        self._local = local
+        self._avatars: dict[bytes, tuple[int, bytes]] = {}
+
+    def name(self, key: bytes, chosen: str | None, hint: str | None = None) -> str:
+        """What to call ``key`` here: my nickname for them, else their cleaned chosen name
+        (else the share link's hint, else their short key)."""
+        return self._local.nicknames().get(key) or display_name(chosen, key, hint)
+
+    def chosen(self, key: bytes, chosen: str | None, hint: str | None = None) -> str:
+        """Their own name, shown beside my nickname for them ("" if I gave them none)."""
+        if key not in self._local.nicknames():
+            return ""
+        return display_name(chosen, key, hint)
+
+    def name_of(self, key: bytes) -> str:
+        """What to call ``key`` here, from their stored profile."""
+        return self.name(key, self._reader.feed_state(key).name)
+
+    def avatar(self, key: bytes) -> bytes:
+        """``key``'s avatar as their latest profile has it (b"": none)."""
+        profile = views.profile_entry(self._reader, key)
+        if profile is not None and isinstance(profile.content, Profile):
+            return profile.content.avatar
+        return b""
+
+    def avatar_of(self, key: bytes) -> bytes:
+        """The author's avatar, read once per profile change (one object shared by posts)."""
+        seq = views.profile_seq(self._reader, key)
+        cached = self._avatars.get(key)
+        if cached is None or cached[0] != seq:
+            cached = (seq, self.avatar(key) if seq else b"")
+            self._avatars[key] = cached
+        return cached[1]
