@@ -9,10 +9,11 @@ unread marks, bookmarks and tags. Items are deduplicated per feed by guid, then 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,18 @@ class FeedStore:
     def close(self) -> None:
         self.conn.close()
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction (the connection is in autocommit mode: ``with conn`` alone
+        would commit, and fsync, each statement on its own)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
     # --- subscriptions ----------------------------------------------------------------
 
     def add(self, url: str, now_ms: int, *, title: str = "", added_url: str = "") -> Subscription:
@@ -222,7 +235,7 @@ class FeedStore:
 
     def remove(self, sub: int) -> None:
         """Unfollow: the feed and its items go (bookmarked ones too)."""
-        with self.conn:
+        with self._transaction():
             self.conn.execute(
                 "DELETE FROM item_search WHERE rowid IN (SELECT item FROM items WHERE sub = ?)",
                 (sub,),
@@ -256,7 +269,7 @@ class FeedStore:
         site: str | None = None,
     ) -> None:
         """A fetch succeeded (200 or 304): new validators, and ``url`` if it moved."""
-        with self.conn:
+        with self._transaction():
             self.conn.execute(
                 "UPDATE subscriptions SET etag = ?, last_modified = ?, last_fetch_ms = ?, "
                 "last_ok_ms = ?, error = NULL, failures = 0, next_ms = ?, take_all = 0, "
@@ -285,7 +298,7 @@ class FeedStore:
     def resume(self, sub: int) -> Subscription:
         """Poll again at once; take what made it pause (all new items, or the new site)."""
         found = self.subscription(sub)
-        with self.conn:
+        with self._transaction():
             if found.moved_to and self.find(found.moved_to) is None:
                 self.conn.execute(
                     "UPDATE subscriptions SET url = ?, etag = NULL, last_modified = NULL "
@@ -355,7 +368,7 @@ class FeedStore:
             fresh = fresh[:first_limit]
         elif flood_limit is not None and len(fresh) > flood_limit:
             return Applied(0, 0, flood=len(fresh))
-        with self.conn:
+        with self._transaction():
             for number, item in changed:
                 guid_taken = (
                     item.guid
@@ -493,7 +506,7 @@ class FeedStore:
         except ContentError as exc:
             raise UsageError(exc.message, "Tags are words; use letters, digits, - and _.") from exc
         self.get(item)
-        with self.conn:
+        with self._transaction():
             self.conn.execute("DELETE FROM item_tags WHERE item = ?", (item,))
             self.conn.executemany(
                 "INSERT INTO item_tags (tag, item) VALUES (?, ?)", [(t, item) for t in normal]
