@@ -40,6 +40,14 @@ def test_follow_list_items_refresh_remove(
     assert "audio: https://cdn.podcast.example/e12.mp3" in out
     code, out, _ = run(capsys, tmp_path, "feeds", "items", "--search", "spacing")
     assert "Spacing" in out and "Welcome" not in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "bookmark", "2")
+    assert "bookmarked: Spacing" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "tag", "2", "#Memory", "study")
+    assert "tags: #memory #study" in out
+    _, out, _ = run(capsys, tmp_path, "feeds", "items", "--bookmarked")
+    assert "Spacing" in out and "Welcome" not in out
+    _, out, _ = run(capsys, tmp_path, "feeds", "items", "--tag", "memory")
+    assert "Spacing" in out and "Welcome" not in out
     code, out, _ = run(capsys, tmp_path, "feeds", "refresh")
     assert "Teaching Notes: nothing new" in out or "Teaching Notes: 0 new items" in out
     code, out, err = run(capsys, tmp_path, "feeds", "remove", "1")
@@ -106,6 +114,14 @@ def test_a_paused_feed_is_shown_and_resumed(
     run(capsys, tmp_path, "feeds", "add", server.url("/m"))
     other = f"http://localhost:{server.port}/podcast.xml"
     server.routes["/m"] = lambda r: Answer(301, {"Location": other})
+    code, out, _ = run(capsys, tmp_path, "feeds", "bookmark", "2")
+    assert "bookmarked: Spacing" in out
+    code, out, _ = run(capsys, tmp_path, "feeds", "tag", "2", "#Memory", "study")
+    assert "tags: #memory #study" in out
+    _, out, _ = run(capsys, tmp_path, "feeds", "items", "--bookmarked")
+    assert "Spacing" in out and "Welcome" not in out
+    _, out, _ = run(capsys, tmp_path, "feeds", "items", "--tag", "memory")
+    assert "Spacing" in out and "Welcome" not in out
     code, out, _ = run(capsys, tmp_path, "feeds", "refresh")
     assert "moved to another site" in out
     code, out, _ = run(capsys, tmp_path, "feeds", "list")

@@ -204,7 +204,13 @@ def register(
             if args.search:
                 items = subs.store.search(args.search, args.limit)
             else:
-                items = subs.store.page(limit=args.limit, sub=sub, unread=args.unread)
+                items = subs.store.page(
+                    limit=args.limit,
+                    sub=sub,
+                    unread=args.unread,
+                    bookmarked=args.bookmarked,
+                    tag=args.tag,
+                )
             if args.mark_read:
                 for item in items:
                     subs.store.set_read(item.item)
@@ -223,6 +229,20 @@ def register(
                 print(f"  audio: {terminal_text(audio.url)}")
             if args.text and item.text:
                 print(textwrap.indent(terminal_text(item.text), "    "))
+        return 0
+
+    def cmd_bookmark(args: argparse.Namespace) -> int:
+        with _subscriptions(args) as subs:
+            item = subs.store.get(args.item)
+            subs.store.set_bookmark(item.item, not args.undo, subs.clock_ms())
+        done = "no longer bookmarked" if args.undo else "bookmarked"
+        print(f"{done}: {terminal_text(item.title or item.link)}")
+        return 0
+
+    def cmd_tag(args: argparse.Namespace) -> int:
+        with _subscriptions(args) as subs:
+            tags = subs.store.set_tags(args.item, args.tags)
+        print("tags: " + (" ".join(f"#{t}" for t in tags) if tags else "(none)"))
         return 0
 
     def cmd_share(args: argparse.Namespace) -> int:
@@ -335,7 +355,15 @@ def register(
     items.add_argument("--search", metavar="WORDS", help="only items with these words")
     items.add_argument("--text", action="store_true", help="show each item's text")
     items.add_argument("--mark-read", action="store_true", help="mark the shown items read")
+    items.add_argument("--bookmarked", action="store_true", help="only bookmarked items")
+    items.add_argument("--tag", help="only items with this tag of yours")
     items.add_argument("--limit", type=positive_int, default=20)
+    bookmark = action("bookmark", cmd_bookmark, "bookmark an item of a web feed (on this device)")
+    bookmark.add_argument("item", type=positive_int, metavar="N")
+    bookmark.add_argument("--undo", action="store_true", help="remove the bookmark")
+    tag = action("tag", cmd_tag, "set your own tags on an item (never published; none clears)")
+    tag.add_argument("item", type=positive_int, metavar="N")
+    tag.add_argument("tags", nargs="*", metavar="TAG")
     share = action("share", cmd_share, "share an item of a web feed, with a comment, in your log")
     share.add_argument("item", type=positive_int, metavar="N")
     share.add_argument("--comment")
