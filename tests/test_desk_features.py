@@ -1,0 +1,106 @@
+"""The desk's feature objects, each built from only what its constructor declares.
+
+No Desk facade here: a feature that quietly needed another's state would not build or
+would answer wrongly. Everything runs offline (no node), so publishing goes straight to
+the service and is announced as LocalChanged("published").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from lndesk.app.desk_events import AnyEvent, LocalChanged
+from lndesk.app.desk_inbox import Inbox
+from lndesk.app.desk_items import READ_MARK, PostItems
+from lndesk.app.desk_naming import Naming
+from lndesk.app.desk_people import People
+from lndesk.app.desk_posting import Posting
+from lndesk.app.desk_publish import NodeLink, Publisher
+from lndesk.app.desk_reading import Reading
+from lndesk.app.service import Service, create_identity
+from lndesk.errors import ContentError, UsageError
+from lndesk.keytext import key_to_text
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    create_identity(tmp_path / "ann")
+    with Service(tmp_path / "ann") as service:
+        yield service
+
+
+def parts(service: Service, events: list[AnyEvent]) -> tuple[PostItems, Publisher]:
+    naming = Naming(service.reader, service.local)
+    items = PostItems(service.reader, service.local, naming, service.public_key)
+    return items, Publisher(service, NodeLink(), service.local, events.append)
+
+
+def test_posting_and_reading_share_only_the_items_and_the_publisher(service: Service) -> None:
+    events: list[AnyEvent] = []
+    items, publisher = parts(service, events)
+    posting = Posting(publisher, items, service.public_key)
+    reading = Reading(service, service.reader, items, events.append)
+    assert service.local.get(READ_MARK) > 0  # history from before now arrives as read
+
+    async def write() -> tuple[int, int]:
+        first = await posting.post("Notes on *retrieval practice*", ["learning"])
+        answer = await posting.reply((service.public_key, first), "and spacing")
+        return first, answer
+
+    first, answer = trio.run(write)
+    assert events == [LocalChanged("published"), LocalChanged("published")]
+    mine = reading.page("mine", None, 10)
+    assert [item.seq for item in mine] == [answer, first]
+    assert mine[1].reply_count == 1 and mine[1].tags == ("learning",)
+    reading.set_bookmark((service.public_key, first), True)
+    assert [item.seq for item in reading.bookmarks()] == [first]
+    assert events[-1] == LocalChanged("bookmarks")
+
+
+def test_people_follow_through_the_publisher_and_keep_the_rest_on_this_device(
+    service: Service, tmp_path: Path
+) -> None:
+    create_identity(tmp_path / "bo")
+    with Service(tmp_path / "bo") as bo:
+        bo_key = bo.public_key
+    events: list[AnyEvent] = []
+    _items, publisher = parts(service, events)
+    naming = Naming(service.reader, service.local)
+    people = People(service, service.reader, publisher, naming, events.append)
+
+    author = trio.run(people.follow, key_to_text(bo_key))
+    assert author.key == bo_key and author.source == "pasted key"
+    assert events == [LocalChanged("published"), LocalChanged("following")]
+    assert [a.key for a in people.following()] == [bo_key]
+    assert service.own_state().height == 1  # the follow is an entry of my log
+    people.set_muted(bo_key, True)
+    assert people.author(bo_key).muted
+    assert people.set_nickname(bo_key, "  Bo from class ") == "Bo from class"
+    assert people.names([bo_key]) == {bo_key: "Bo from class"}
+    with pytest.raises(UsageError, match="your own key"):
+        trio.run(people.follow, key_to_text(service.public_key))
+
+
+def test_an_inbox_and_posting_refuse_what_is_not_theirs_to_do(
+    service: Service, tmp_path: Path
+) -> None:
+    create_identity(tmp_path / "bo")
+    with Service(tmp_path / "bo") as bo:
+        theirs = bo.post("a post by Bo")
+        service.store.ingest(bo.public_key, list(bo.store.feed_items(bo.public_key)))
+    events: list[AnyEvent] = []
+    items, publisher = parts(service, events)
+    posting = Posting(publisher, items, service.public_key)
+    with pytest.raises(ContentError, match="only delete your own"):
+        trio.run(posting.delete, (theirs.author, theirs.seq))
+    with pytest.raises(UsageError, match="no longer stored"):
+        trio.run(posting.share, (theirs.author, theirs.seq + 5))
+    assert events == []
+    inbox = Inbox(service, service.reader, events.append)
+    assert inbox.requests_count() == 0
+    inbox.accept(theirs.author)
+    assert events == [LocalChanged("accepted")]
