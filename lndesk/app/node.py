@@ -100,7 +100,14 @@ class TextIndexer:
       takes at most SHARE of the thread: after a chunk that took t seconds it sleeps
       t * (1 - SHARE) / SHARE;
     * once nothing has arrived for QUIET seconds, it indexes CHUNK documents at a time
-      at full speed, yielding to other tasks between chunks;
+      at full speed, each as soon as every other task of the thread waits (so they
+      all run between two chunks, however often they need the thread);
+    * either way a chunk holds the thread for about STEP seconds at most: the chunk
+      size follows the time the last one took, from MIN_CHUNK up to CHUNK (BUSY_CHUNK).
+      A chunk costs more as the index grows (FTS5's merges): 500 documents took 250 ms
+      at a million. A peer's stream open needs the thread dozens of times (each step
+      of its handshakes and of the multiplexer): when the indexer only yielded between
+      such chunks, each of those waited for one, and the opens timed out;
     * with nothing staged it sleeps until :meth:`arrived` wakes it, or RECHECK seconds
       pass (text staged without an EntriesStored event, say from an imported backup, is
       found that way; so is text staged before the node started).
@@ -108,6 +115,8 @@ class TextIndexer:
 
     CHUNK = 500
     BUSY_CHUNK = 200
+    MIN_CHUNK = 2
+    STEP = 0.02
     SHARE = 0.3
     QUIET = 1.0
     LULL = 0.01
@@ -123,6 +132,8 @@ class TextIndexer:
         self._wake = trio.Event()
         self._step = trio.Event()
         self._last_arrival = -float("inf")
+        self._chunk = self.MIN_CHUNK
+        """Documents in the next chunk: what fits in STEP seconds at the last chunk's pace."""
 
     def arrived(self) -> None:
         """Entries were stored: index their text, in the thread's spare time for now."""
@@ -136,6 +147,11 @@ class TextIndexer:
             step = self._step
             self._wake.set()
             await step.wait()
+
+    async def wait_stepped(self) -> None:
+        """Return once the indexer has taken its next step (indexed a chunk, or found
+        nothing to index)."""
+        await self._step.wait()
 
     async def run(self) -> None:
         while True:
@@ -152,18 +168,28 @@ class TextIndexer:
                 continue
             while self.pending:
                 busy = trio.current_time() - self._last_arrival < self.QUIET
-                if busy:
-                    with trio.move_on_after(self.IDLE_WAIT):
-                        await trio.testing.wait_all_tasks_blocked(self.LULL)
+                # Only once every other task waits (for LULL, while busy): a peer's
+                # stream, which needs the thread many times over, never queues behind
+                # more than one chunk.
+                with trio.move_on_after(self.IDLE_WAIT):
+                    await trio.testing.wait_all_tasks_blocked(self.LULL if busy else 0)
+                limit = min(self._chunk, self.BUSY_CHUNK if busy else self.CHUNK)
                 started = time.perf_counter()
                 try:
-                    self.pending = self.store.index_text(self.BUSY_CHUNK if busy else self.CHUNK)
+                    self.pending = self.store.index_text(limit)
                 except Exception:
                     await self._failed()
                     break
                 spent = time.perf_counter() - started
+                self._chunk = self._next_chunk(limit, spent)
                 self._stepped()
                 await trio.sleep(spent * (1 - self.SHARE) / self.SHARE if busy else 0)
+
+    def _next_chunk(self, limit: int, spent: float) -> int:
+        """The size of a chunk that takes about STEP seconds, if one of ``limit``
+        documents took ``spent`` (growing at most twofold a step)."""
+        fitting = int(limit * self.STEP / spent) if spent > 0 else 2 * limit
+        return max(self.MIN_CHUNK, min(fitting, 2 * limit, self.CHUNK))
 
     def _stepped(self) -> None:
         self._step.set()

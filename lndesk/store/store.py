@@ -361,15 +361,16 @@ class Store(StoreReader):
     # --- full-text indexing (deferred: lndesk.store.fulltext) ------------------
 
     def index_text(self, limit: int = 2000) -> int:
-        """Move up to ``limit`` staged documents into the full-text index, in one
-        transaction; returns how many remain staged."""
+        """Move up to ``limit`` staged documents into the full-text index, and about 20
+        pending ids per document into the id index, in one transaction; returns how
+        many documents remain staged."""
         text = FullText(self.index.conn)
         if limit < 1:
             return text.pending()
         self.index.begin()
         try:
             text.index_staged(limit, self._payload_content)
-            idprefix.fold(self.index.conn)  # the ids stored since, for id lookups
+            idprefix.fold(self.index.conn, limit * idprefix.PER_DOCUMENT)  # and some ids
             self.index.commit()
         except BaseException:
             self.index.rollback()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
 from node_helpers import TestNode, make_data_dir, running_node
+from store_helpers import make_chain, make_identity, wire
 
+from lndesk.app.node import TextIndexer
 from lndesk.app.service import Service
 from lndesk.keytext import key_to_text
 from lndesk.store import idprefix
@@ -79,3 +82,33 @@ async def test_entries_without_text_get_their_ids_indexed_too(tmp_path: Path) ->
         assert idprefix.pending(ann.store.index.conn) > 0
     async with running_node(ann_dir) as ann_node:
         await caught_up(ann_node)
+
+
+async def test_a_node_with_a_large_indexing_backlog_serves_a_reader_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ann holds thousands of long posts of Dee's whose text is not indexed yet; her
+    indexer may take them all in one chunk. Bo dials her and syncs Ann's own posts: he
+    is served while her indexer is still at it, because each chunk is sized to hold the
+    thread only briefly, whatever it may take."""
+    monkeypatch.setattr(TextIndexer, "CHUNK", 1_000_000)
+    dee = make_identity(77)
+    words = " ".join(f"tidepool{number}" for number in range(2_000))  # about 20 kB a post
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    with Service(ann_dir) as ann:
+        ann_key = ann.public_key
+        ann.post("low tide at six")
+        ann.post("bring boots")
+        chain = make_chain(dee, 2_000, text=words)
+        for start in range(0, len(chain), 500):
+            ann.store.ingest(dee.public_key, wire(chain[start : start + 500]))
+        backlog = ann.store.text_pending()
+    with Service(bo_dir) as bo:
+        bo.follow(key_to_text(ann_key))
+    async with running_node(ann_dir) as ann_node, running_node(bo_dir) as bo_node:
+        with trio.fail_after(WAIT):
+            await ann_node.app.indexer.wait_stepped()  # Ann's indexer is at work
+        assert 0 < ann_node.service.store.text_pending() < backlog
+        await bo_node.connect(ann_node)
+        await bo_node.wait_height(ann_key, 2, WAIT)
+        assert ann_node.service.store.text_pending() > 0  # Bo did not wait for the rest
