@@ -2,8 +2,13 @@
 Notify (and GetCapabilities) on the session bus named by DBUS_SESSION_BUS_ADDRESS.
 
 It prints ``ready`` once it owns the name, then one JSON line per Notify call with the
-call's D-Bus signature and arguments, and answers with an increasing notification id.
+call's D-Bus signature, arguments and the id it answers with (an increasing number).
 Like the desktops' servers, it refuses a call whose signature is not Notify's.
+
+A line ``click ID ACTION`` on its standard input makes it emit ``ActionInvoked(ID,
+ACTION)``, as a server does when someone clicks a notification ("default") or one of its
+action buttons. (The desktops' servers send the id as a uint32; PySide6 marshals a Python
+int as int32, which a receiver reading the message's arguments takes alike.)
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QSocketNotifier
 from PySide6.QtDBus import QDBusArgument, QDBusConnection, QDBusMessage, QDBusVirtualObject
 
 NAME = "org.freedesktop.Notifications"
@@ -62,8 +67,9 @@ class Server(QDBusVirtualObject):
             return True
         self.last_id += 1
         args = [plain(a) for a in message.arguments()]
-        print(json.dumps({"signature": message.signature(), "args": args}), flush=True)
-        connection.send(message.createReply([self.last_id]))
+        said = {"signature": message.signature(), "args": args, "id": self.last_id}
+        print(json.dumps(said), flush=True)
+        connection.send(message.createReply(self.last_id))
         return True
 
 
@@ -74,6 +80,20 @@ def main() -> int:
     if not bus.registerVirtualObject(PATH, server) or not bus.registerService(NAME):
         print("could not register", bus.lastError().message(), flush=True)
         return 1
+
+    def command() -> None:
+        line = sys.stdin.readline()
+        if not line:
+            notifier.setEnabled(False)
+            return
+        word, notification, action = line.split()
+        if word == "click":
+            signal = QDBusMessage.createSignal(PATH, NAME, "ActionInvoked")
+            signal.setArguments([int(notification), action])
+            bus.send(signal)
+
+    notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(command)
     print("ready", flush=True)
     return int(app.exec())
 

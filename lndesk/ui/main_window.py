@@ -455,6 +455,7 @@ class MainWindow(QMainWindow):
     def _make_tray(self) -> Tray:
         tray = Tray(self)
         tray.open_requested.connect(self.activate)
+        tray.notification_clicked.connect(self.open_notified)
         tray.compose_requested.connect(self.compose)
         tray.quit_requested.connect(self.quit)
         tray.show()
@@ -462,6 +463,19 @@ class MainWindow(QMainWindow):
 
     def _make_notifier(self) -> Notifier:
         return Notifier(self.bridge, self.settings, self.tray, self)
+
+    def open_notified(self, target: object) -> ThreadDialog | None:
+        """A notification was clicked: the window comes forward on the screen of what it
+        told, ``target`` = (list, post): Mentions & replies for "replies", else the
+        timeline, with that post's thread open."""
+        self.activate()
+        if not isinstance(target, tuple) or len(target) != 2:
+            return None
+        where, item = target
+        if not isinstance(item, PostItem):
+            return None
+        self.show_page(REPLIES if where == "replies" else TIMELINE)
+        return self.open_thread(item)
 
     def activate(self) -> None:
         """Bring the window to the front (a second launch, the tray, a link)."""

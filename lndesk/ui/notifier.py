@@ -121,7 +121,8 @@ class Notifier(QObject):
         super().__init__(parent)
         self.bridge = bridge
         self.settings = settings
-        self._show = show.notify if isinstance(show, Tray) else show
+        self._tray = show if isinstance(show, Tray) else None
+        self._show = None if isinstance(show, Tray) else show
         self._interval = min_interval_ms / 1000
         self._clock = clock
         start = int(time.time() * 1000) if started_ms is None else started_ms
@@ -231,13 +232,19 @@ class Notifier(QObject):
         def newest_first(items: list[PostItem]) -> list[PostItem]:
             return sorted(items, key=lambda i: i.cursor, reverse=True)
 
-        message = summarise(newest_first(self._replies), newest_first(self._posts))
+        replies, posts = newest_first(self._replies), newest_first(self._posts)
+        message = summarise(replies, posts)
         self._replies, self._posts = [], []
         if message is None:
             return
         self._last_shown = self._clock()
         title, text = message
         logger.debug("notifying: %s", title)
-        if self._show is not None:
+        if self._tray is not None:
+            # A click opens the newest of what it tells (replies first, as it does), on
+            # the screen it is on.
+            target = ("replies", replies[0]) if replies else ("timeline", posts[0])
+            self._tray.notify(title, text, target)
+        elif self._show is not None:
             self._show(title, text)
         self.notified.emit(title, text)

@@ -68,6 +68,9 @@ class Tray(QObject):
     """lndesk in the system tray (when the desktop has one)."""
 
     open_requested = Signal()
+    notification_clicked = Signal(object)
+    """A notification was clicked (the tray's message, or the desktop's): the ``target``
+    it was shown with (what it is about), for the window to open."""
     compose_requested = Signal()
     quit_requested = Signal()
 
@@ -80,6 +83,8 @@ class Tray(QObject):
         self.unread = 0
         self.last_notification: tuple[str, str] | None = None
         """(title, text) of the last :meth:`notify`, shown or not."""
+        self.last_target: object = None
+        """What the last notification is about (the tray shows one message at a time)."""
         self.menu = QMenu()
         self.open_action = self.menu.addAction("Open lndesk")
         self.open_action.triggered.connect(self.open_requested)
@@ -93,7 +98,7 @@ class Tray(QObject):
             self.icon = QSystemTrayIcon(badge_icon(0), self)
             self.icon.setContextMenu(self.menu)
             self.icon.activated.connect(self._activated)
-            self.icon.messageClicked.connect(self.open_requested)
+            self.icon.messageClicked.connect(self._message_clicked)
             self.icon.setToolTip("lndesk")
         else:
             logger.info("no system tray on this desktop")
@@ -101,6 +106,7 @@ class Tray(QObject):
         if self.icon is None or not self.icon.supportsMessages():
             # GNOME without an AppIndicator extension: its notification service instead.
             self.desktop = desktop if desktop is not None else DesktopNotifications(self)
+            self.desktop.clicked.connect(self.notification_clicked)
 
     def available(self) -> bool:
         """A tray icon can be shown (if not, closing the window should quit)."""
@@ -124,18 +130,26 @@ class Tray(QObject):
             self.icon.setIcon(badge_icon(count))
             self.icon.setToolTip(f"lndesk: {count} unread" if count else "lndesk")
 
-    def notify(self, title: str, text: str) -> None:
-        """A desktop notification; clicking it opens the window. Its title and text are
-        escaped plain text (they quote peers, and notification servers may read markup)."""
+    def notify(self, title: str, text: str, target: object = None) -> None:
+        """A desktop notification; clicking it opens the window on ``target`` (what it is
+        about; None: just the window). Its title and text are escaped plain text (they
+        quote peers, and notification servers may read markup)."""
         title, text = notify_title(title), notify_text(text)
         self.last_notification = (title, text)
+        self.last_target = target
         if self.desktop is not None:
-            self.desktop.notify(title, text)
+            self.desktop.notify(title, text, target)
             return
         if self.icon is None or not self.icon.supportsMessages():
             logger.debug("notification not shown (no tray): %s", title)
             return
         self.icon.showMessage(title, text, app_icon(), NOTIFY_MS)
+
+    def _message_clicked(self) -> None:
+        if self.last_target is None:
+            self.open_requested.emit()
+        else:
+            self.notification_clicked.emit(self.last_target)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

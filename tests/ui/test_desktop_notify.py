@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lndesk.ui.desktop_notify import DesktopNotifications
+from lndesk.ui.desktop_notify import PATH, SERVICE, DesktopNotifications
 from lndesk.ui.tray import Tray
 
 HERE = Path(__file__).resolve().parent.parent
@@ -77,6 +77,7 @@ def server(bus: str) -> Iterator[Lines]:
     env = {"DBUS_SESSION_BUS_ADDRESS": bus, "QT_QPA_PLATFORM": "offscreen", "PATH": ""}
     process = subprocess.Popen(
         [sys.executable, str(HERE / "notify_server.py")],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -102,7 +103,7 @@ def test_without_a_tray_notifications_reach_the_desktop_escaped(
     call = json.loads(server.next())
     assert call["signature"] == "susssasa{sv}i"
     app_name, replaces, _icon, summary, body, actions, _hints, expire = call["args"]
-    assert (app_name, replaces, actions, expire) == ("lndesk", 0, [], -1)
+    assert (app_name, replaces, actions, expire) == ("lndesk", 0, ["default", "Open"], -1)
     # Plain text: the server may read markup, so nothing of it survives as markup.
     assert summary == 'Bo &lt;b&gt;replied&lt;/b&gt; to "you"'
     assert body == "&lt;a href='https://x.example'&gt;look&lt;/a&gt; &amp; 2 &gt; 1"
@@ -119,3 +120,64 @@ def test_no_notification_service_is_told_not_raised(bus: str, qapp: Any, qtbot: 
     with qtbot.waitSignal(desktop.failed, timeout=WAIT_S * 1000) as failed:
         tray.notify("Bo replied", "hello")
     assert "org.freedesktop.Notifications" in failed.args[0]
+
+
+def click(server: Lines, notification: int, action: str = "default") -> None:
+    """The server emits ActionInvoked, as when someone clicks the notification."""
+    assert server.process.stdin is not None
+    server.process.stdin.write(f"click {notification} {action}\n")
+    server.process.stdin.flush()
+
+
+def test_clicking_a_desktop_notification_opens_what_it_told(
+    bus: str, server: Lines, qapp: Any, qtbot: Any
+) -> None:
+    from ui_helpers import post_item
+
+    desktop = DesktopNotifications(address=bus)
+    tray = Tray(desktop=desktop)
+    reply = ("replies", post_item(kind="reply", text="an answer"))
+    with qtbot.waitSignal(desktop.sent, timeout=WAIT_S * 1000):
+        tray.notify("Bo replied to you", "an answer", reply)
+    first = json.loads(server.next())["id"]
+    post = ("timeline", post_item(seq=2, text="news"))
+    with qtbot.waitSignal(desktop.sent, timeout=WAIT_S * 1000):
+        tray.notify("Bo posted", "news", post)
+    second = json.loads(server.next())["id"]
+    clicked: list[object] = []
+    tray.notification_clicked.connect(clicked.append)
+    # Ignored, in the order they arrive: the same signal from another program, a click on
+    # a notification that is not ours, and a click on an action that is not the default.
+    subprocess.run(
+        [
+            *("gdbus", "emit", "--address", bus, "--object-path", PATH),
+            *("--signal", f"{SERVICE}.ActionInvoked", f"uint32 {first}", '"default"'),
+        ],
+        check=True,
+        timeout=WAIT_S,
+    )
+    click(server, 999)
+    click(server, first, "Open-other")
+    # Then the real clicks: each opens what its notification told.
+    with qtbot.waitSignal(tray.notification_clicked, timeout=WAIT_S * 1000):
+        click(server, second)
+    with qtbot.waitSignal(tray.notification_clicked, timeout=WAIT_S * 1000):
+        click(server, first)
+    assert clicked == [post, reply]
+
+
+def test_clicking_the_trays_message_opens_what_it_told(qapp: Any) -> None:
+    from ui_helpers import post_item
+
+    tray = Tray(desktop=DesktopNotifications(gdbus=""))
+    opened: list[bool] = []
+    clicked: list[object] = []
+    tray.open_requested.connect(lambda: opened.append(True))
+    tray.notification_clicked.connect(clicked.append)
+    target = ("timeline", post_item(text="news"))
+    tray.notify("Bo posted", "news", target)
+    tray._message_clicked()  # what QSystemTrayIcon.messageClicked calls
+    assert clicked == [target] and opened == []
+    tray.notify("lndesk", "a message about nothing in particular")
+    tray._message_clicked()
+    assert clicked == [target] and opened == [True]

@@ -156,6 +156,31 @@ def test_notifications_go_to_the_tray(
     bo.publish(Share(ref_of(mine)))
     notify(notifier, bo.deliver(call), qtbot)
     assert tray.last_notification == ("Bo shared your post", "hello")
+    # what a click on it opens: the share, on Mentions & replies
+    where, item = tray.last_target  # type: ignore[misc]
+    assert where == "replies" and item.kind == "share" and item.author == bo.key
+
+
+def test_a_clicked_notification_opens_its_post_on_its_screen(
+    window: Any, call: Call, qtbot: Any
+) -> None:
+    from lndesk.ui.main_window import REPLIES, SETTINGS, TIMELINE
+    from lndesk.ui.views.thread import ThreadDialog
+
+    my_post(call, "a post to open")
+    item = call(lambda desk: desk.page("mine", None, 1))[0]
+    for where, page in (("replies", REPLIES), ("timeline", TIMELINE)):
+        window.show_page(SETTINGS)
+        window.showMinimized()
+        window.tray.notification_clicked.emit((where, item))
+        assert window.stack.currentIndex() == page and not window.isMinimized()
+        dialogs = [d for d in window.findChildren(ThreadDialog) if d.isVisible()]
+        assert [d.reply_to.post_key for d in dialogs] == [item.post_key]
+        dialogs[0].close()
+        dialogs[0].deleteLater()
+    # a click on a notification about nothing in particular only brings the window up
+    window.tray.notification_clicked.emit(None)
+    assert not [d for d in window.findChildren(ThreadDialog) if d.isVisible()]
 
 
 def test_what_was_there_at_start_is_not_news(
