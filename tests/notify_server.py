@@ -14,6 +14,7 @@ int as int32, which a receiver reading the message's arguments takes alike.)
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -81,16 +82,24 @@ def main() -> int:
         print("could not register", bus.lastError().message(), flush=True)
         return 1
 
+    pending = bytearray()
+
     def command() -> None:
-        line = sys.stdin.readline()
-        if not line:
+        # os.read, not sys.stdin: a buffered readline would take several lines at once
+        # and leave them in its buffer, where no further notifier event comes for them
+        data = os.read(sys.stdin.fileno(), 4096)
+        if not data:
             notifier.setEnabled(False)
             return
-        word, notification, action = line.split()
-        if word == "click":
-            signal = QDBusMessage.createSignal(PATH, NAME, "ActionInvoked")
-            signal.setArguments([int(notification), action])
-            bus.send(signal)
+        pending.extend(data)
+        while b"\n" in pending:
+            line, _, rest = bytes(pending).partition(b"\n")
+            pending[:] = rest
+            word, notification, action = line.decode().split()
+            if word == "click":
+                signal = QDBusMessage.createSignal(PATH, NAME, "ActionInvoked")
+                signal.setArguments([int(notification), action])
+                bus.send(signal)
 
     notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read)
     notifier.activated.connect(command)

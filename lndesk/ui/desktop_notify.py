@@ -169,7 +169,10 @@ class DesktopNotifications(QObject):
             self._targets.popitem(last=False)
 
     def _listen(self) -> None:
-        """Hear the service's ActionInvoked signals (once, on the bus notifications go to)."""
+        """Hear ActionInvoked signals (once, on the bus notifications go to). From any
+        sender: QtDBus's own filter by service name drops signals until it has looked up
+        the name's owner, so a click right after the first notification could be lost;
+        :meth:`_from_service` checks the sender on each signal instead."""
         if self._bus is not None:
             return
         if self._address is None:
@@ -178,7 +181,7 @@ class DesktopNotifications(QObject):
             bus = QDBusConnection.connectToBus(self._address, f"lndesk-clicks-{id(self)}")
         self._bus = bus
         if not bus.isConnected() or not bus.connect(
-            SERVICE,
+            "",  # any sender (see above)
             PATH,
             SERVICE,
             "ActionInvoked",
