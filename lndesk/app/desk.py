@@ -89,6 +89,8 @@ class Desk:
         self.network = Network(service, self._link, naming, emit)
         self.account = Account(service, reader, self._link, publisher, emit)
         self.feed_reader = FeedReader(service.data_dir, emit, in_memory=service.store.read_only)
+        self.reading.web = self.feed_reader.store
+        self.feed_reader.publisher = publisher
         """Web feeds (RSS, Atom, JSON Feed): polled by the runtime, read by their screen."""
 
     def attach(self, node: AppNode | None, nursery: trio.Nursery | None = None) -> None:

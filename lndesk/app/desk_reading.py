@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from lndesk.app.desk_events import AnyEvent, LocalChanged
 from lndesk.app.desk_items import READ_MARK, PostItems
+from lndesk.app.desk_webitems import items_before, items_down_to, merged
 from lndesk.app.items import PostItem
 from lndesk.app.service import Service
 from lndesk.entry_refs import PostKey, Ref
 from lndesk.errors import UsageError
 from lndesk.store import views
+from lndesk.store.feedstore import FeedStore
 from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.store import now_ms
 from lndesk.store.views import ListQuery
@@ -64,6 +66,8 @@ class Reading:
         self._items = items
         self._emit = emit
         self._own = service.public_key
+        self.web: FeedStore | None = None
+        """The web feeds whose items the timeline shows beside posts (set by the desk)."""
         if self._local.get(READ_MARK) == 0:
             # "Unread" means new since you started using lndesk on this device: the history
             # of someone you follow today arrives as already read, not as 10,000 unread posts.
@@ -92,7 +96,10 @@ class Reading:
         than ``older_than`` (None: the newest). Bookmarks and threads come whole, from
         :meth:`refresh`."""
         cursor = views.NEWEST if older_than is None else older_than
-        return self._items.items(views.page(self._reader, self.query(kind), cursor, limit))
+        posts = self._items.items(views.page(self._reader, self.query(kind), cursor, limit))
+        if kind != views.TIMELINE or self.web is None:
+            return posts
+        return merged(posts, items_before(self.web, cursor, limit), limit)
 
     def refresh(
         self,
@@ -127,6 +134,22 @@ class Reading:
         current = {i.post_key: i for i in loaded}
         keys = [(r.key, r.seq) for r in rows]
         changed = self._items.marks_changed([known[k] for k in keys if k in known])
+        if kind == views.TIMELINE and self.web is not None:
+            # Web feed items beside the posts: one order (their cursors), one limit.
+            cursors = {(r.key, r.seq): (r.claimed_ms, r.feed, r.seq) for r in rows}
+            items = items_down_to(self.web, bottom, limit + 1)
+            cursors.update({i.post_key: i.cursor for i in items})
+            order = sorted(cursors, key=cursors.__getitem__, reverse=True)
+            truncated = truncated or len(order) > limit
+            keys = order[:limit]
+            shown = set(keys)
+            for item in items:
+                if item.post_key not in shown:
+                    continue
+                if item.post_key not in known:
+                    current[item.post_key] = item
+                elif known[item.post_key] != item:
+                    changed.append(item)
         return Refresh(keys, [current[k] for k in keys if k in current], changed, truncated)
 
     def bookmarks(self) -> list[PostItem]:
@@ -152,6 +175,8 @@ class Reading:
         if mark > self._local.get(READ_MARK):
             self._local.set(READ_MARK, mark)
             self._local.clear_read_marks()
+            if self.web is not None:
+                self.web.mark_read_until(mark)
             self._emit(LocalChanged("read"))
 
     def set_bookmark(self, post_key: PostKey, on: bool) -> None:

@@ -9,15 +9,19 @@ front end as ``LocalChanged("webfeeds")``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 from lndesk.app.desk_events import LocalChanged
+from lndesk.app.desk_publish import Publisher
 from lndesk.app.subscriptions import Subscriptions
+from lndesk.content import WebShare
+from lndesk.errors import UsageError
 from lndesk.store.feedstore import NEWEST_ITEM, FeedStore, ItemCursor, StoredItem, Subscription
+from lndesk.store.reading import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,8 @@ class FeedReader:
         self.store = FeedStore(data_dir, in_memory=in_memory)
         self._emit = emit
         self.subscriptions = Subscriptions(self.store, on_change=self._changed)
+        self.publisher: Publisher | None = None
+        """How the desk publishes (set by it): shares and replies to items."""
 
     def close(self) -> None:
         self.store.close()
@@ -110,6 +116,37 @@ class FeedReader:
 
     def items(self, before: ItemCursor = NEWEST_ITEM, limit: int = 50) -> list[StoredItem]:
         return self.store.page(before, limit)
+
+    def set_bookmark(self, item: int, on: bool) -> None:
+        self.store.set_bookmark(item, on, now_ms())
+        self._changed()
+
+    def _publish(self) -> Publisher:
+        if self.publisher is None:
+            raise UsageError("this data directory is open for reading only: nothing is published")
+        return self.publisher
+
+    async def share(self, item: int, comment: str = "") -> int:
+        """Share the item into my log (a ``webshare``, protocol 10.11); its seq."""
+        found = self.store.get(item)
+        if not found.link:
+            raise UsageError(
+                "that item has no link to share", "Reply to it instead, or write a post about it."
+            )
+        content = WebShare(
+            found.link, found.title[:200], found.feed_url, found.guid[:1000], comment
+        )
+        entry = await self._publish().publish(lambda s: s.publish(content))
+        return entry.seq
+
+    async def reply(
+        self, item: int, text: str, tags: Sequence[str] = (), links: Sequence[str] = ()
+    ) -> int:
+        """A post of mine about the item: it links the item (first)."""
+        found = self.store.get(item)
+        linked = [found.link, *links] if found.link else list(links)
+        entry = await self._publish().publish(lambda s: s.post(text, tags, linked))
+        return entry.seq
 
     async def run(self) -> None:
         """Poll the feeds until cancelled (the node's nursery runs this)."""

@@ -450,6 +450,17 @@ class FeedStore:
         )
         return [_item(r) for r in rows]
 
+    def window(self, bottom: ItemCursor, limit: int) -> list[StoredItem]:
+        """Items at or above ``bottom``, newest first (at most ``limit``): what a list
+        shows from its top down to a cursor."""
+        rows = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
+            "WHERE (i.published_ms, i.item) >= (?, ?) "
+            "ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
+            (bottom[0], bottom[1], limit),
+        )
+        return [_item(r) for r in rows]
+
     def get(self, item: int) -> StoredItem:
         row = self.conn.execute(
             f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
@@ -483,6 +494,13 @@ class FeedStore:
     def mark_all_read(self, sub: int | None = None) -> int:
         cur = self.conn.execute(
             "UPDATE items SET read = 1 WHERE read = 0 AND (? IS NULL OR sub = ?)", (sub, sub)
+        )
+        return cur.rowcount
+
+    def mark_read_until(self, ms: int) -> int:
+        """Items published up to ``ms`` count as read (the timeline's read mark)."""
+        cur = self.conn.execute(
+            "UPDATE items SET read = 1 WHERE read = 0 AND published_ms <= ?", (ms,)
         )
         return cur.rowcount
 

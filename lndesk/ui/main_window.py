@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem
 from lndesk.ui.bridge import Bridge
@@ -233,7 +234,7 @@ class MainWindow(QMainWindow):
     def _connect_posts(self, view: PostListView) -> None:
         view.reply_requested.connect(self.reply)
         view.share_requested.connect(self.share)
-        view.thread_requested.connect(self.open_thread)
+        view.thread_requested.connect(self._thread_requested)
         view.bookmark_requested.connect(self.toggle_bookmark)
         view.mute_requested.connect(self.mute_author)
         if isinstance(view, PostListView):  # edit, add to a list, follow a shared author
@@ -256,12 +257,12 @@ class MainWindow(QMainWindow):
         search = self.search
         search.reply_requested.connect(self.reply)
         search.share_requested.connect(self.share)
-        search.thread_requested.connect(self.open_thread)
+        search.thread_requested.connect(self._thread_requested)
         search.bookmark_requested.connect(self.toggle_bookmark)
         search.add_to_list_requested.connect(self.add_to_reading_list)
         search.list_requested.connect(self.show_list)
         search.tag_view_created.connect(self._connect_posts)  # a tag's posts
-        self.reading_lists.thread_requested.connect(self.open_thread)
+        self.reading_lists.thread_requested.connect(self._thread_requested)
         self.reading_lists.lndesk_link_requested.connect(self.open_url)
 
     def find_posts(self) -> None:
@@ -339,6 +340,10 @@ class MainWindow(QMainWindow):
     def share(self, item: PostItem) -> None:
         self._dialog(ComposeDialog(self.bridge, SHARE, item, self))
 
+    def _thread_requested(self, item: PostItem) -> None:
+        if item.kind != WEB_ITEM:  # an item of a web feed has no thread here
+            self.open_thread(item)
+
     def open_thread(self, item: PostItem) -> ThreadDialog:
         dialog = ThreadDialog(self.bridge, item, self)
         dialog.share_requested.connect(self.share)
@@ -357,10 +362,13 @@ class MainWindow(QMainWindow):
 
     def toggle_bookmark(self, item: PostItem) -> None:
         key, on = item.post_key, not item.bookmarked
+        if item.kind == WEB_ITEM:
+            self.bridge.request(lambda desk: desk.feed_reader.set_bookmark(key[1], on))
+            return
         self.bridge.request(lambda desk: desk.reading.set_bookmark(key, on))
 
     def mute_author(self, item: PostItem) -> None:
-        if item.mine:
+        if item.mine or item.kind == WEB_ITEM:  # a web feed is removed under Following
             return
         key = item.author
         self.bridge.request(lambda desk: desk.people.set_muted(key, True))
@@ -376,6 +384,11 @@ class MainWindow(QMainWindow):
         return dialog
 
     def add_to_reading_list(self, item: PostItem) -> None:
+        if item.kind == WEB_ITEM:
+            self.statusBar().showMessage(
+                "Share the item first (S): a reading list holds posts and links.", 10_000
+            )
+            return
         choose_list_and_add(self.bridge, self, item)
 
     def delete_post(self, item: PostItem, *, confirm: bool = True) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.desk import Desk
+from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.app.items import PostItem
 from lndesk.keytext import mentions_in, short_key
 from lndesk.ui import theme
@@ -237,6 +238,12 @@ class ComposeBox(QWidget):
 
             def action(desk: Desk) -> Awaitable[int]:
                 return desk.posting.edit(target.post_key, text, tags, links, question=question)
+        elif target is not None and target.kind == WEB_ITEM:  # an item of a web feed
+
+            def action(desk: Desk) -> Awaitable[int]:
+                if self.mode == REPLY:  # a post of mine that links the item
+                    return desk.feed_reader.reply(target.seq, text, tags, links)
+                return desk.feed_reader.share(target.seq, text)
         elif self.mode == REPLY:
             assert target is not None
 
