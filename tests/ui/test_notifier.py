@@ -168,7 +168,7 @@ def test_a_clicked_notification_opens_its_post_on_its_screen(
     from lndesk.ui.views.thread import ThreadDialog
 
     my_post(call, "a post to open")
-    item = call(lambda desk: desk.page("mine", None, 1))[0]
+    item = call(lambda desk: desk.reading.page("mine", None, 1))[0]
     for where, page in (("replies", REPLIES), ("timeline", TIMELINE)):
         window.show_page(SETTINGS)
         window.showMinimized()
