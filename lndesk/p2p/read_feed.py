@@ -66,21 +66,23 @@ def missing_runs(first: int, last: int, held: set[int]) -> list[tuple[int, int]]
 
 
 def plan_windows(
-    height: int, target: int, window: int, *, newest_first: bool
+    height: int, target: int, window: int, *, newest_first: bool, first: int | None = None
 ) -> Iterator[tuple[int, int]]:
-    """Windows of at most ``window`` seqs covering height+1..target, in fetch order."""
+    """Windows of at most ``window`` seqs covering height+1..target, in fetch order; the
+    first one (the newest, when newest first) of at most ``first`` seqs if given."""
+    size = first or window
     if newest_first:
         hi = target
         while hi > height:
-            lo = max(height + 1, hi - window + 1)
+            lo = max(height + 1, hi - size + 1)
             yield lo, hi
-            hi = lo - 1
+            hi, size = lo - 1, window
     else:
         lo = height + 1
         while lo <= target:
-            hi = min(target, lo + window - 1)
+            hi = min(target, lo + size - 1)
             yield lo, hi
-            lo = hi + 1
+            lo, size = hi + 1, window
 
 
 class Phase(ABC):
@@ -106,11 +108,17 @@ class Ranges(Phase):
         offer = feed.offer
         self._runs: Iterator[tuple[int, int]] = iter(())
         if held.forked_at is None and offer.max_seq > held.height:
-            # Newest first asks one batch at a time, so the first batch that arrives
-            # holds the newest entries; oldest first asks for long ranges.
+            # Newest first asks for one batch's worth first, so that the first batch to
+            # arrive holds the newest entries, then for long ranges further down, each
+            # read oldest first (long ranges make full batches: one store append each).
             newest = newest_first and offer.max_seq - held.height > limits.batch_entries
-            size = limits.batch_entries if newest else limits.request_entries
-            windows = plan_windows(held.height, offer.max_seq, size, newest_first=newest)
+            windows = plan_windows(
+                held.height,
+                offer.max_seq,
+                limits.request_entries,
+                newest_first=newest,
+                first=limits.batch_entries if newest else None,
+            )
             self._runs = self._missing(feed, windows, newest_first=newest)
         self._prove: int | None = None
 

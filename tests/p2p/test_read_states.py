@@ -142,18 +142,31 @@ async def test_storing_takes_every_batch_and_goes_on_to_the_next_feed(tmp_path: 
     assert [(e.feed, e.height) for e in synced] == [(A, 8), (ben.public_key, 2)]
 
 
-async def test_newest_first_asks_the_newest_window_first(tmp_path: Path) -> None:
+async def test_newest_first_asks_the_newest_batch_first_then_long_ranges(tmp_path: Path) -> None:
+    limits = Limits(batch_entries=3, request_entries=4, window=2)
     script = [
         *served(frames.Get(A, 6, 8), ITEMS, 1, batch_entries=3, window=2),
-        *served(frames.Get(A, 3, 5), ITEMS, 1, batch_entries=3, window=2),
-        *served(frames.Get(A, 1, 2), ITEMS, 1, batch_entries=3, window=2),
+        *served(frames.Get(A, 2, 5), ITEMS, 1, batch_entries=3, window=2),
+        *served(frames.Get(A, 1, 1), ITEMS, 1, batch_entries=3, window=2),
     ]
     # Entries above a gap leave the height where it was: the acks say so.
+    assert [sent for sent, _ in script] == [
+        frames.Get(A, 6, 8),
+        frames.Ack(8),
+        frames.Get(A, 2, 5),
+        frames.Ack(4),
+        frames.Ack(5),
+        frames.Get(A, 1, 1),
+        frames.Ack(1),
+    ]
     script[1] = (frames.Ack(0), [])
-    script[3] = (frames.Ack(0), [])
-    script[5] = (frames.Ack(8), [])
+    script[3] = (frames.Ack(0), script[3][1])
+    script[4] = (frames.Ack(0), [])
+    script[6] = (frames.Ack(8), [])
     with reader_store(tmp_path / "r") as feeds:
-        read = await play(feeds, [frames.FeedHave(A, 8, 8)], script, newest_first=True)
+        read = await play(
+            feeds, [frames.FeedHave(A, 8, 8)], script, limits=limits, newest_first=True
+        )
         assert read.stored == 8 and feeds.held(A).height == 8
 
 

@@ -129,6 +129,11 @@ def test_missing_runs_and_windows() -> None:
     assert missing_runs(1, 3, {1, 2, 3}) == []
     assert list(plan_windows(0, 25, 10, newest_first=False)) == [(1, 10), (11, 20), (21, 25)]
     assert list(plan_windows(3, 25, 10, newest_first=True)) == [(16, 25), (6, 15), (4, 5)]
+    assert list(plan_windows(3, 25, 10, newest_first=True, first=2)) == [
+        (24, 25),
+        (14, 23),
+        (4, 13),
+    ]
 
 
 @pytest.mark.parametrize("newest_first", [False, True])
