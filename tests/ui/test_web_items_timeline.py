@@ -94,3 +94,14 @@ def test_the_compose_dialog_shares_and_replies_to_an_item(
             dialog.box.submit()
     mine = call(lambda desk: desk.reading.page("mine", None, 10))
     assert sorted(i.kind for i in mine) == ["post", "webshare"]
+
+
+def test_following_reading_and_bookmarking_web_feeds_publishes_nothing(
+    bridge: Any, call: Any, server: FeedServer
+) -> None:
+    height = call(lambda desk: desk.service.own_state().height)
+    call(lambda desk: desk.feed_reader.follow(server.url("/rss_guids.xml")))
+    call(lambda desk: desk.feed_reader.set_bookmark(1, True))
+    call(lambda desk: desk.feed_reader.mark_read(None))
+    call(lambda desk: desk.feed_reader.remove(1))
+    assert call(lambda desk: desk.service.own_state().height) == height
