@@ -137,13 +137,7 @@ class EventPrinter:
 
 
 def cmd_serve(args: argparse.Namespace, passphrase: PassphraseSource) -> int:
-    # An always-on node is a hub: it accepts many more followers than a laptop keeps.
-    overrides: dict[str, Any] = {
-        "listen_port": args.port,
-        "max_connections": 256,
-        "low_watermark": 16,
-        "high_watermark": 200,
-    }
+    overrides: dict[str, Any] = {"listen_port": args.port}
     if args.no_mdns:
         overrides["mdns"] = False
     if args.relay_hop:
@@ -173,7 +167,8 @@ async def _serve(
     with Service(data_dir, passphrase) as service:
         settings = service.config
         overrides["bootstrap"] = tuple(dict.fromkeys([*settings.bootstrap, *extra_bootstrap]))
-        app = AppNode(service, node_config(settings, **overrides), printer)
+        # An always-on node is a hub: it holds many more followers than a laptop keeps.
+        app = AppNode(service, node_config(settings, **overrides).always_on(), printer)
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 started = await nursery.start(app.run)

@@ -6,7 +6,7 @@ tests can build nodes with small limits. Nothing here touches the network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DEFAULT_PORT = 4747
 """The listening port a desktop node tries first; 0 lets the system choose."""
@@ -106,3 +106,23 @@ class NodeConfig:
     newest_first: bool = True
     """When far behind on a feed, fetch its newest entries first (a readable timeline soon)."""
     limits: Limits = field(default_factory=Limits)
+
+    def always_on(self) -> NodeConfig:
+        """This configuration with an always-on node's connection limits (``lndesk
+        serve``): it holds hundreds of followers (``ALWAYS_ON_MAX_CONNECTIONS``) where
+        a desktop keeps a dozen. The per-peer and per-address limits of ``limits``
+        and the admission of new peer ids (``lndesk.p2p.admission``) stay as they are."""
+        return replace(
+            self,
+            max_connections=ALWAYS_ON_MAX_CONNECTIONS,
+            low_watermark=ALWAYS_ON_LOW_WATERMARK,
+            high_watermark=ALWAYS_ON_HIGH_WATERMARK,
+        )
+
+
+ALWAYS_ON_MAX_CONNECTIONS = 512
+"""Connections an always-on node holds at most: 200 followers and room to spare."""
+ALWAYS_ON_HIGH_WATERMARK = 400
+"""Above this many connections an always-on node prunes idle ones (those without an
+open stream; every follower keeps its gossip stream open, so followers stay)."""
+ALWAYS_ON_LOW_WATERMARK = 16

@@ -38,6 +38,9 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   py-libp2p still builds the record for every message it relays, from the host's
   ``get_addrs`` (about 0.2 ms); Pubsub sees the host through :class:`_RecordlessHost`,
   which answers that from the record it already has.
+* Opening a connected peer's gossip stream is retried whatever made it fail (py-libp2p
+  gives up after anything but a few exception types, and a hub busy with many new
+  followers at once left some of them never subscribed).
 * Writes are coalesced per peer: every RPC queued for a peer when its sender wakes goes
   out in one stream write (one yamux frame, one Noise message, one syscall).
 * IDONTWANT (GossipSub 1.2) only for messages over ``IDONTWANT_THRESHOLD`` bytes, as
@@ -84,6 +87,8 @@ FORWARD_RATE = 100.0
 SEEN_TTL = 120
 IDONTWANT_THRESHOLD = 1024
 """Smallest message, in bytes, whose receipt is answered with IDONTWANT (go-libp2p's)."""
+REGISTER_RETRY_SECONDS, REGISTER_RETRY_MAX_SECONDS = 0.5, 10.0
+"""Back-off between attempts to open a connected peer's gossip stream."""
 COALESCE_BYTES = 64 * 1024
 """A peer's queued RPCs are joined into writes of about this many bytes."""
 DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
@@ -284,6 +289,19 @@ class DeliveringPubsub(Pubsub):
         except Exception as exc:  # one peer's RPC: never the host's (module docstring)
             await stream_failed(stream, exc, self._on_malformed)
             self._handle_dead_peer(stream.muxed_conn.peer_id)
+
+    async def _handle_new_peer_with_retry(self, peer_id: ID, timeout: float | None = None) -> None:
+        # py-libp2p retries opening a peer's gossip stream only after a SwarmException
+        # or StreamClosed; any other failure (a protocol negotiation that timed out on
+        # a busy hub) ended the attempts, and that peer never heard of our topics.
+        delay = REGISTER_RETRY_SECONDS
+        while True:
+            await super()._handle_new_peer_with_retry(peer_id, timeout)
+            if peer_id in self.peers or not self._peer_is_connected(peer_id):
+                return
+            logger.debug("retrying the gossip stream to %s in %.1f s", peer_id, delay)
+            await trio.sleep(delay)
+            delay = min(2 * delay, REGISTER_RETRY_MAX_SECONDS)
 
     def get_hello_packet(self) -> rpc_pb2.RPC:
         packet = super().get_hello_packet()
