@@ -1,8 +1,9 @@
 """A child process running several benchmark nodes, driven by JSON lines (many_nodes.py).
 
-Not part of lndesk. ``python bench/_nodes.py DIR [DIR ...]`` runs one whole
+Not part of lndesk. ``python bench/_nodes.py [--always-on] DIR [DIR ...]`` runs one whole
 :class:`lndesk.app.node.AppNode` per data dir in one trio loop, on 127.0.0.1, any
-port, without mDNS, DHT or relay. Like ``_net.py``, it prints ``{"event": "started",
+port, without mDNS, DHT or relay (``--always-on``: with ``lndesk serve``'s connection
+limits). Like ``_net.py``, it prints ``{"event": "started",
 "nodes": [{"key", "address"}...]}`` once every node listens and answers each command
 line with one ``{"reply": <cmd>, ...}`` line. Commands name a node by its index
 (``"node"``); ``rusage`` is the whole process's.
@@ -51,7 +52,7 @@ class _Arrivals:
             )
 
 
-async def _run(dirs: list[Path]) -> None:
+async def _run(dirs: list[Path], always_on: bool) -> None:
     config = NodeConfig(
         listen_host="127.0.0.1",
         listen_port=0,
@@ -60,6 +61,8 @@ async def _run(dirs: list[Path]) -> None:
         relay_client=False,
         dht_loopback=True,  # every node of the bench is on this machine
     )
+    if always_on:
+        config = config.always_on()  # lndesk serve's connection limits
     with ExitStack() as stack:
         services = [stack.enter_context(Service(d)) for d in dirs]
         recorders = [_Arrivals() for _ in dirs]
@@ -117,7 +120,11 @@ async def _run(dirs: list[Path]) -> None:
                         profiler.enable()
                     reply = {}
                 elif name == "status":
-                    reply = {"peers": len(app.node.host.get_connected_peers())}
+                    feed = bytes.fromhex(cmd["feed"])
+                    reply = {
+                        "peers": len(app.node.host.get_connected_peers()),
+                        "topic_peers": app.node.gossip.topic_peers(feed),
+                    }
                 else:
                     reply = {"error": f"unknown command {name!r}"}
             except Exception as exc:  # reported to the parent, which stops the benchmark
@@ -155,12 +162,14 @@ async def _run(dirs: list[Path]) -> None:
 
 
 def main() -> int:
-    dirs = [Path(arg) for arg in sys.argv[1:]]
+    args = sys.argv[1:]
+    always_on = "--always-on" in args
+    dirs = [Path(arg) for arg in args if arg != "--always-on"]
     if not dirs:
-        print("usage: _nodes.py DATA_DIR [DATA_DIR ...]", file=sys.stderr)
+        print("usage: _nodes.py [--always-on] DATA_DIR [DATA_DIR ...]", file=sys.stderr)
         return 2
     try:
-        trio.run(_run, dirs)
+        trio.run(_run, dirs, always_on)
     except KeyboardInterrupt:
         return 130
     return 0

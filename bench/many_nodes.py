@@ -46,8 +46,9 @@ RELAY_CPU_TARGET_MS = 2.0
 class Group(LineProcess):
     """A ``_nodes.py`` child holding the nodes ``first .. first + count - 1``."""
 
-    def __init__(self, dirs: list[Path], first: int, log: Path) -> None:
-        argv = [sys.executable, str(HERE / "_nodes.py"), *map(str, dirs)]
+    def __init__(self, dirs: list[Path], first: int, log: Path, *, always_on: bool = False) -> None:
+        flags = ["--always-on"] if always_on else []
+        argv = [sys.executable, str(HERE / "_nodes.py"), *flags, *map(str, dirs)]
         super().__init__(argv, log, f"nodes {first}-{first + len(dirs) - 1}")
         self.first = first
         self.count = len(dirs)
@@ -133,7 +134,7 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     feed = author.hex()
     for i in range(1, n):
         make_reader(work / f"n{i}", [author])
-    groups = [Group([work / "n0"], 0, work / "n0.log")]
+    groups = [Group([work / "n0"], 0, work / "n0.log", always_on=not args.desktop_author)]
     for first in range(1, n, args.per_process):
         dirs = [work / f"n{i}" for i in range(first, min(n, first + args.per_process))]
         groups.append(Group(dirs, first, work / f"g{first}.log"))
@@ -159,13 +160,25 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
                 batch = list(range(chunk, min(n, chunk + 20)))
                 swarm.each("connect", batch, 60, {i: {"address": hub} for i in batch})
             want = {i: 1 for i in followers} | {0: n - 1}
-        swarm.each(
-            "wait_topic_peers",
-            list(range(n)),
-            120,
-            {i: {"feed": feed, "n": want[i], "timeout": 110} for i in range(n)},
-        )
-        swarm.each("wait_mesh", list(range(n)), 60, {i: {"feed": feed} for i in range(n)})
+        try:
+            swarm.each(
+                "wait_topic_peers",
+                list(range(n)),
+                120,
+                {i: {"feed": feed, "n": want[i], "timeout": 110} for i in range(n)},
+            )
+        except ChildError:
+            status = swarm.each("status", list(range(n)), 60, {i: {"feed": feed} for i in range(n)})
+            short = sorted(i for i, r in status.items() if r["topic_peers"] < want[i])
+            peers = {i: status[i]["peers"] for i in short[:10]}
+            raise ChildError(
+                f"{len(short)} node(s) do not see their neighbours on the topic: "
+                f"node 0 has {status[0]['peers']} connections, {status[0]['topic_peers']} "
+                f"on the topic; connections of some short ones: {peers}\n"
+                f"node 0's log ends:\n{groups[0].log_tail()}"
+            ) from None
+        if args.shape == "line":  # a star's author floods its posts to every follower
+            swarm.each("wait_mesh", list(range(n)), 60, {i: {"feed": feed} for i in range(n)})
         setup_s = time.perf_counter() - began
         warm = groups[0].call("publish_series", count=1, interval=0, label="warmup")
         warm_seq = warm["posts"][0][0]
@@ -360,6 +373,11 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=20, help="nodes, author included (20)")
     parser.add_argument("--sizes", default="", help="comma-separated sizes to run in turn")
     parser.add_argument("--per-process", type=int, default=1, help="followers per process (1)")
+    parser.add_argument(
+        "--desktop-author",
+        action="store_true",
+        help="the author keeps a desktop's connection limits (default: lndesk serve's)",
+    )
     parser.add_argument("--posts", type=int, default=20, help="timed posts (20)")
     parser.add_argument("--rate", type=float, default=2.0, help="posts per second (2)")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU sampling")
