@@ -37,7 +37,8 @@ KEPT = 256
 """Decoded avatars kept (by bytes and size); older ones are decoded again if needed."""
 
 Decode = Callable[[bytes, int], QImage | None]
-_Key = tuple[bytes, int]
+_Picture = tuple[bytes, int]
+"""(picture bytes, size in pixels): one decoding job and its cached result."""
 
 
 class AvatarDecoder(QObject):
@@ -58,11 +59,11 @@ class AvatarDecoder(QObject):
         self._decode = decode
         self._timeout = timeout_ms / 1000
         self._clock = clock
-        self._done: OrderedDict[_Key, QImage | None] = OrderedDict()
-        self._pending: set[_Key] = set()
-        self._queue: queue.SimpleQueue[_Key] = queue.SimpleQueue()
+        self._done: OrderedDict[_Picture, QImage | None] = OrderedDict()
+        self._pending: set[_Picture] = set()
+        self._queue: queue.SimpleQueue[_Picture] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
-        self._current: tuple[_Key, float, queue.SimpleQueue[_Key]] | None = None
+        self._current: tuple[_Picture, float, queue.SimpleQueue[_Picture]] | None = None
         """What the worker decodes now, since when, and for which queue."""
         self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._watchdog = QTimer(self)
@@ -95,7 +96,7 @@ class AvatarDecoder(QObject):
             return "failed" if self._done[key] is None else "ready"
         return "pending" if key in self._pending else "unknown"
 
-    def _run(self, jobs: queue.SimpleQueue[_Key]) -> None:
+    def _run(self, jobs: queue.SimpleQueue[_Picture]) -> None:
         while True:
             key = jobs.get()
             self._current = (key, self._clock(), jobs)
@@ -109,7 +110,7 @@ class AvatarDecoder(QObject):
             self._current = None
             self._finished.emit(key, image)
 
-    def _on_finished(self, key: _Key, image: QImage | None) -> None:
+    def _on_finished(self, key: _Picture, image: QImage | None) -> None:
         if key not in self._pending:
             return  # too late: it stays failed
         self._pending.discard(key)
@@ -138,7 +139,7 @@ class AvatarDecoder(QObject):
         for data, size in waiting:
             self.image(data, size)
 
-    def _store(self, key: _Key, image: QImage | None) -> None:
+    def _store(self, key: _Picture, image: QImage | None) -> None:
         self._done[key] = image
         while len(self._done) > KEPT:
             self._done.popitem(last=False)
