@@ -120,3 +120,43 @@ def test_error_labels_follow_a_theme_change(qtbot: object) -> None:
         label.close()
     assert light == theme.palette(theme.LIGHT).color(Role.BrightText)
     assert dark == theme.palette(theme.DARK).color(Role.BrightText)
+
+
+@pytest.mark.parametrize("scheme", [theme.LIGHT, theme.DARK])
+@pytest.mark.parametrize("selected", [False, True])
+def test_card_lines_read_at_4_5_as_drawn(qapp: object, scheme: str, selected: bool) -> None:
+    """The cards of the Reading lists screen and the tags on the Search screen, measured
+    on their pixels: in each line the text's colour (its most contrasting pixel) against
+    the card's background, in both themes, selected or not."""
+    from PySide6.QtCore import QRect, QStringListModel
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QListView, QStyle, QStyleOptionViewItem
+
+    from lndesk.ui.views.cards import LinesDelegate
+
+    view = QListView()
+    view.setModel(QStringListModel(["Reading list for new teachers\nBo Martin · 3 items"]))
+    index = view.model().index(0, 0)
+    palette = theme.palette(scheme)
+    for delegate in (LinesDelegate(view), LinesDelegate(view, bold_first=False, padding=6)):
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.palette = palette
+        option.rect = QRect(0, 0, 420, delegate.sizeHint(option, index).height())
+        if selected:
+            option.state |= QStyle.StateFlag.State_Selected
+        image = QImage(option.rect.size(), QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        delegate.paint(painter, option, index)
+        painter.end()
+        background = palette.color(Role.AlternateBase if selected else Role.Base)
+        lines = delegate.line_rects(option, index)
+        assert len(lines) == 2
+        for text, _font, area in lines:
+            best = max(
+                contrast(image.pixelColor(x, y), background)
+                for x in range(area.left(), area.right())
+                for y in range(area.top(), area.bottom())
+            )
+            assert best >= MINIMUM, f"{text!r}: {best:.2f}"
+    view.deleteLater()

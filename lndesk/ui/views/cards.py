@@ -1,10 +1,13 @@
-"""What the delegates that draw a row as a card share: the width a row has, and the card's
-frame (its background, the rule under it and the mark on its left edge)."""
+"""What the delegates that draw a row as a card share: the width a row has, the card's
+frame (its background, the rule under it and the mark on its left edge), and a card of
+text lines (:class:`LinesDelegate`)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect
-from PySide6.QtGui import QColor, QPainter, QPalette
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QStyle,
@@ -47,3 +50,85 @@ def paint_frame(
         painter.fillRect(edge, mark)
     if selected:
         painter.fillRect(edge, palette.color(QPalette.ColorRole.Highlight))
+
+
+PADDING = 10
+"""Space around a card's text (the post cards' margin)."""
+LINE_GAP = 2
+
+
+class LinesDelegate(QStyledItemDelegate):
+    """A row drawn as a card of text lines (its DisplayRole, one line each): the first
+    line in the text colour (bold if ``bold_first``), the lines ``dim`` picks in the
+    dimmed text colour, each cut with "…" at the card's edge (the tooltip has it whole).
+    The Reading lists screen and the tags on the Search screen share it with the post
+    cards' frame and spacing."""
+
+    def __init__(
+        self,
+        parent: QAbstractItemView,
+        *,
+        bold_first: bool = True,
+        dim: Callable[[int, int], bool] = lambda line, _count: line > 0,
+        padding: int = PADDING,
+    ) -> None:
+        super().__init__(parent)
+        self.bold_first = bold_first
+        self.dim = dim
+        """(line number, number of lines) -> whether that line is dimmed."""
+        self.padding = padding
+
+    def _lines(self, index: QModelIndex | QPersistentModelIndex) -> list[str]:
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        return str(text).splitlines() if text else []
+
+    def _font(self, option: QStyleOptionViewItem, line: int) -> QFont:
+        font = QFont(option.font)
+        font.setBold(self.bold_first and line == 0)
+        return font
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        lines = self._lines(index) or [""]
+        height = sum(QFontMetrics(self._font(option, n)).height() for n in range(len(lines)))
+        height += LINE_GAP * (len(lines) - 1) + 2 * self.padding
+        return QSize(row_width(self, option), height)
+
+    def line_rects(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> list[tuple[str, QFont, QRect]]:
+        """Each line as drawn: its text (cut to fit), font and rect."""
+        rect = option.rect
+        width = rect.width() - 2 * self.padding - EDGE
+        y = rect.top() + self.padding
+        shown = []
+        for n, line in enumerate(self._lines(index)):
+            font = self._font(option, n)
+            metrics = QFontMetrics(font)
+            text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, max(0, width))
+            area = QRect(rect.left() + self.padding + EDGE, y, width, metrics.height())
+            shown.append((text, font, area))
+            y += metrics.height() + LINE_GAP
+        return shown
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        painter.save()
+        paint_frame(painter, option)
+        lines = self.line_rects(option, index)
+        for n, (text, font, area) in enumerate(lines):
+            role = (
+                QPalette.ColorRole.PlaceholderText
+                if self.dim(n, len(lines))
+                else QPalette.ColorRole.Text
+            )
+            painter.setFont(font)
+            painter.setPen(option.palette.color(role))
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(area, int(flags), text)
+        painter.restore()

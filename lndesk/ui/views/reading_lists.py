@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QHideEvent, QShowEvent
+from PySide6.QtGui import QDesktopServices, QHideEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -39,13 +39,14 @@ from lndesk.ui.models.lists import (
     list_key,
     list_title,
 )
+from lndesk.ui.views.cards import LinesDelegate
 from lndesk.ui.views.widgets import (
     add_action,
     bare_column,
+    card_list,
     current_item,
     error_label,
     heading,
-    row_list,
     side_by_side,
 )
 
@@ -86,7 +87,7 @@ class ReadingListsView(QWidget):
         self._after: Callable[[], None] | None = None
 
         self.model = ReadingListsModel(bridge, self)
-        self.lists = row_list(self.model)
+        self.lists = card_list(self.model)
         self.lists_empty = QLabel(
             "No reading lists yet. Start one with “New list…”, or add a post to a list "
             "from the post's menu. Lists by people you follow show here too."
@@ -104,9 +105,14 @@ class ReadingListsView(QWidget):
         self.title.setFont(font)
         self.meta = QLabel()
         self.meta.setTextFormat(Qt.TextFormat.PlainText)
+        self.meta.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # details, dimmed
         self.meta.setWordWrap(True)
         self.entries_model = ListEntriesModel(self)
-        self.entries = row_list(self.entries_model)
+        self.entries = card_list(self.entries_model)
+        # an item: its title or link, its note, then where it comes from (dimmed)
+        self.entries.setItemDelegate(
+            LinesDelegate(self.entries, dim=lambda line, count: count > 1 and line == count - 1)
+        )
         self.entries.doubleClicked.connect(lambda index: self.open_entry(index.row()))
         self.entries_empty = QLabel()
         self.entries_empty.setWordWrap(True)
@@ -183,7 +189,9 @@ class ReadingListsView(QWidget):
         details.addWidget(self.status)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Reading lists"))
-        layout.addWidget(side_by_side(left, right, (1, 2)), 1)
+        split = side_by_side(left, right, (1, 2))
+        split.setSizes([1000, 2000])  # a third for the lists, the rest for the one open
+        layout.addWidget(split, 1)
 
     def _add_shortcuts(self) -> None:
         for text, shortcut, slot in (

@@ -15,6 +15,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -115,8 +116,12 @@ class SearchView(QWidget):
         column.addWidget(self.error)
         column.addWidget(self.status)
         column.addWidget(self.empty)
-        column.addWidget(self.results, 1)
+        # The results take the height they need, up to all there is: a short answer is
+        # not a card floating in a big empty box.
+        self.results.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        column.addWidget(self.results)
         column.addWidget(self.more, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addStretch(1)
         search_page = QWidget()
         page = bare_column(search_page)
         page.addWidget(heading("Search"))

@@ -28,18 +28,18 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.items import PostItem
-from lndesk.ui.identicon import identicon_pixmap
 from lndesk.ui.models.search import HtmlRole, ItemRole, SearchResultsModel
 from lndesk.ui.safe_text import html_document
+from lndesk.ui.views.author_line import avatar_of
 from lndesk.ui.views.cards import paint_frame, row_width
 from lndesk.ui.views.widgets import add_action, current_item
 
 __all__ = ["ResultDelegate", "ResultsView"]
 
-PADDING = 8
-"""Space around a result's text."""
-FINGERPRINT = 24
-"""The side of the author's key fingerprint drawn at the left of each result."""
+PADDING = 10
+"""Space around a result's text (the post cards' margin)."""
+FINGERPRINT = 36
+"""The side of the author's avatar drawn at the left of each result (the post cards')."""
 DOCUMENTS = 500
 """Laid-out results kept (the cache starts again beyond it)."""
 
@@ -91,7 +91,7 @@ class ResultDelegate(QStyledItemDelegate):
         item = index.data(ItemRole)
         left, top = option.rect.left() + PADDING, option.rect.top() + PADDING
         if isinstance(item, PostItem):  # the author's key fingerprint, as on every card
-            painter.drawPixmap(left, top, identicon_pixmap(item.author, FINGERPRINT))
+            painter.drawPixmap(left, top, avatar_of(item, FINGERPRINT))
         painter.translate(left + FINGERPRINT + PADDING, top)
         context = QAbstractTextDocumentLayout.PaintContext()
         text_colour = option.palette.color(QPalette.ColorRole.Text)

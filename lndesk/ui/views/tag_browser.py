@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -16,10 +17,14 @@ from PySide6.QtWidgets import (
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.posts import PostListModel
 from lndesk.ui.models.search import TagsModel
+from lndesk.ui.views.cards import LinesDelegate
 from lndesk.ui.views.posts import PostListView
 from lndesk.ui.views.widgets import add_action, bare_column, heading
 
 __all__ = ["TagBrowser", "TagPostsPage"]
+
+TAGS_WIDTH = 170
+"""The tag column's least width: its heading on one line and a usual tag whole."""
 
 
 class TagBrowser(QWidget):
@@ -34,6 +39,8 @@ class TagBrowser(QWidget):
         self.list = QListView()
         self.list.setModel(tags)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # one card per tag, in the post cards' type and colours, roomy enough to click
+        self.list.setItemDelegate(LinesDelegate(self.list, bold_first=False, padding=6))
         self.list.clicked.connect(self._choose)
         add_action(
             self.list,
@@ -45,10 +52,13 @@ class TagBrowser(QWidget):
         self.empty.setWordWrap(True)
         title = heading("Browse by tag", 3)
         title.setWordWrap(True)
+        self.setMinimumWidth(TAGS_WIDTH)
         column = bare_column(self)
         column.addWidget(title)
         column.addWidget(self.empty)
-        column.addWidget(self.list, 1)
+        self.list.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        column.addWidget(self.list)
+        column.addStretch(1)
         tags.refreshed.connect(self._update)
 
     def _update(self) -> None:

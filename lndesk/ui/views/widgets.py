@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from lndesk.ui import theme
 from lndesk.ui.models.live import ItemRole
+from lndesk.ui.views.cards import LinesDelegate
 
 __all__ = [
     "ERROR_STYLE",
@@ -79,6 +80,16 @@ def row_list(model: QAbstractItemModel, *, word_wrap: bool = True) -> QListView:
     view.setSpacing(2)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    return view
+
+
+def card_list(model: QAbstractItemModel) -> QListView:
+    """A list of ``model``'s rows drawn as cards of text lines (title first, details
+    dimmed under it), to pick one from: the post lists' look for lists of other things."""
+    view = row_list(model)
+    view.setAlternatingRowColors(False)  # cards are set apart by their rule, as posts are
+    view.setSpacing(0)
+    view.setItemDelegate(LinesDelegate(view))
     return view
 
 
