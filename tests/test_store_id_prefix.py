@@ -47,7 +47,7 @@ def test_every_prefix_length_finds_exactly_the_entries_it_starts(store: Store, f
         store.ingest(BEN.public_key, wire(chain[start : start + 100]))
     if folded:
         store.index.begin()
-        assert idprefix.fold(store.index.conn, 100 * folded) == folded
+        assert idprefix.fold(store.index.conn, 100 * folded) == 100 * folded
         store.index.commit()
     assert idprefix.pending(store.index.conn) == 300 - 100 * folded
     ids = sorted(entry.id for entry, _ in chain)
@@ -134,3 +134,23 @@ def test_a_store_of_schema_4_migrates_and_finds_entries_and_text(tmp_path: Path)
         assert store.resolve(entry.id).entry.id == entry.id
         hits = search(store, SearchQuery("sourdough"), 10)
         assert [hit.entry.entry.id for hit in hits] == [entry.id]
+
+
+def test_a_fold_splits_a_run_where_its_limit_falls(store: Store) -> None:
+    chain = make_chain(BEN, 250)
+    store.ingest(BEN.public_key, wire(chain[:200]))  # one run of 200
+    store.ingest(BEN.public_key, wire(chain[200:]))  # and one of 50
+    conn = store.index.conn
+    store.index.begin()
+    assert idprefix.fold(conn, 120) == 120
+    assert idprefix.pending(conn) == 130
+    assert conn.execute("SELECT count(*) FROM entry_ids").fetchone() == (120,)
+    assert idprefix.fold(conn, 100) == 100  # the rest of the first run, then 20 of the next
+    assert idprefix.pending(conn) == 30
+    assert idprefix.fold(conn, None) == 30
+    store.index.commit()
+    assert idprefix.pending(conn) == 0
+    folded = {seq for (seq,) in conn.execute("SELECT seq FROM entry_ids")}
+    assert folded == set(range(1, 251))
+    for entry, _ in chain[::25]:
+        assert store.resolve(entry.id[:4]).entry.id == entry.id

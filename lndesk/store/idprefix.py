@@ -35,10 +35,11 @@ FOLD_CHUNK = 10_000
 """Entries folded per :func:`fold` by default, about: enough that each page of
 ``entry_ids`` that a fold writes takes many of them, few enough that a fold stays a
 short step (20-40 ms here at 100,000 entries, on a loaded machine)."""
-PER_DOCUMENT = 20
-"""Entries folded per document that a step of full-text indexing takes, so that a fold
-costs a step about a tenth of what indexing the documents does (about 3 us per entry
-against 40-500 us per document)."""
+PER_DOCUMENT = 5
+"""Entries folded per document that a step of full-text indexing takes: more than
+the documents that entries bring (most entries bring one or none), so the ids keep up
+with the text, and few enough that folding (3-11 us an entry here, depending on the
+load) stays a small part of a step beside the documents (40-500 us each)."""
 
 _STAGE = "INSERT INTO entry_ids_pending(feed, first_seq, last_seq) VALUES"
 _RUN_ENTRIES = (
@@ -60,30 +61,61 @@ def pending(conn: sqlite3.Connection) -> int:
 
 
 def fold(conn: sqlite3.Connection, limit: int | None = FOLD_CHUNK) -> int:
-    """Move the oldest pending runs, of about ``limit`` entries in all (at least one run;
-    None: all runs), into ``entry_ids``, sorted; returns how many runs moved. Call inside
-    a transaction."""
-    last = None
+    """Move the oldest pending entries, up to ``limit`` seqs (None: all), into
+    ``entry_ids``, sorted; a run is split where the limit falls, so a fold stays a short
+    step however large the batches were. Returns how many seqs the moved runs spanned.
+    Call inside a transaction."""
     if limit is None:
         (last,) = conn.execute("SELECT max(id) FROM entry_ids_pending").fetchone()
-    else:
-        size = 0
-        for run_id, first, end in conn.execute(
-            "SELECT id, first_seq, last_seq FROM entry_ids_pending ORDER BY id"
-        ):
-            last = run_id
-            size += end - first + 1
-            if size >= limit:
-                break
-    if last is None:
-        return 0
+        if last is None:
+            return 0
+        moved = pending(conn)
+        _insert(
+            conn, "SELECT feed, first_seq, last_seq FROM entry_ids_pending WHERE id <= ?", [last]
+        )
+        conn.execute("DELETE FROM entry_ids_pending WHERE id <= ?", (last,))
+        return moved
+    runs = conn.execute(
+        "SELECT id, feed, first_seq, last_seq FROM entry_ids_pending ORDER BY id LIMIT ?",
+        (min(limit, MAX_RUNS),),
+    ).fetchall()
+    taken: list[tuple[int, int, int]] = []
+    moved = 0
+    for run_id, feed, first, last in runs:
+        room = limit - moved
+        if last - first + 1 > room:  # the limit falls inside this run: take its start
+            taken.append((feed, first, first + room - 1))
+            conn.execute(
+                "UPDATE entry_ids_pending SET first_seq = ? WHERE id = ?", (first + room, run_id)
+            )
+            moved = limit
+            break
+        taken.append((feed, first, last))
+        conn.execute("DELETE FROM entry_ids_pending WHERE id = ?", (run_id,))
+        moved += last - first + 1
+        if moved >= limit:
+            break
+    if taken:
+        values = ", ".join(["(?, ?, ?)"] * len(taken))
+        _insert(conn, f"VALUES {values}", [n for run in taken for n in run])
+    return moved
+
+
+MAX_RUNS = 1000
+"""Runs taken by one :func:`fold` at most (three parameters each)."""
+
+
+def _insert(conn: sqlite3.Connection, runs: str, params: Sequence[int] = ()) -> None:
+    """Index the entries of ``runs`` (a query or VALUES of (feed, first seq, last seq)),
+    in the index's order."""
     conn.execute(
-        "INSERT OR IGNORE INTO entry_ids(prefix, feed, seq) "  # noqa: S608 - constant SQL
-        f"SELECT substr(e2.id, 1, {PREFIX_BYTES}), e2.feed, e2.seq FROM {_RUN_ENTRIES} "
-        "WHERE p.id <= ? ORDER BY 1, 2, 3",
-        (last,),
+        f"WITH runs(feed, first_seq, last_seq) AS ({runs}) "  # noqa: S608 - only '?' or ints
+        "INSERT OR IGNORE INTO entry_ids(prefix, feed, seq) "
+        f"SELECT substr(e2.id, 1, {PREFIX_BYTES}), e2.feed, e2.seq FROM runs r "
+        "JOIN entries e2 ON e2.feed = r.feed AND e2.seq BETWEEN r.first_seq AND r.last_seq "
+        "ORDER BY 1, 2, 3",
+        params,
     )
-    return int(conn.execute("DELETE FROM entry_ids_pending WHERE id <= ?", (last,)).rowcount)
 
 
 def candidates(prefix: bytes, upper: bytes | None) -> tuple[str, list[bytes]]:
@@ -92,14 +124,18 @@ def candidates(prefix: bytes, upper: bytes | None) -> tuple[str, list[bytes]]:
     two parts, and its parameters. A prefix longer than ``PREFIX_BYTES`` bytes finds
     candidates by its first bytes: the caller compares the whole ids."""
     if len(prefix) >= PREFIX_BYTES:
-        test, params = "{} = ?", [prefix[:PREFIX_BYTES]]
+        indexed, params = "prefix = ?", [prefix[:PREFIX_BYTES]]
     elif upper is None:
-        test, params = "{} >= ?", [prefix]
+        indexed, params = "prefix >= ?", [prefix]
     else:  # the ids starting with a shorter prefix are a range of the index
-        test, params = "{0} >= ? AND {0} < ?", [prefix, upper]
+        indexed, params = "prefix >= ? AND prefix < ?", [prefix, upper]
+    # The pending runs' entries compare their whole ids: cheaper than cutting each one.
+    pending, pending_params = "e2.id >= ?", [prefix]
+    if upper is not None:
+        pending += " AND e2.id < ?"
+        pending_params.append(upper)
     query = (
-        f"SELECT feed, seq FROM entry_ids WHERE {test.format('prefix')} "  # noqa: S608 - '?'
-        f"UNION ALL SELECT e2.feed, e2.seq FROM {_RUN_ENTRIES} "
-        f"WHERE {test.format(f'substr(e2.id, 1, {PREFIX_BYTES})')}"
+        f"SELECT feed, seq FROM entry_ids WHERE {indexed} "  # noqa: S608 - only '?'
+        f"UNION ALL SELECT e2.feed, e2.seq FROM {_RUN_ENTRIES} WHERE {pending}"
     )
-    return query, [*params, *params]
+    return query, [*params, *pending_params]

@@ -361,7 +361,7 @@ class Store(StoreReader):
     # --- full-text indexing (deferred: lndesk.store.fulltext) ------------------
 
     def index_text(self, limit: int = 2000) -> int:
-        """Move up to ``limit`` staged documents into the full-text index, and about 20
+        """Move up to ``limit`` staged documents into the full-text index, and about 5
         pending ids per document into the id index, in one transaction; returns how
         many documents remain staged."""
         text = FullText(self.index.conn)
