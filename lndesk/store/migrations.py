@@ -178,8 +178,10 @@ MIGRATIONS: tuple[str, ...] = (
         first_seq INTEGER NOT NULL,
         last_seq INTEGER NOT NULL
     );
-    INSERT INTO entry_ids(prefix, feed, seq)
-        SELECT substr(id, 1, 4), feed, seq FROM entries ORDER BY 1, 2, 3;
+    -- The entries stored so far wait as one run per feed: a migration at open stays
+    -- instant (indexing a million ids takes seconds); the background indexer folds them.
+    INSERT INTO entry_ids_pending(feed, first_seq, last_seq)
+        SELECT feed, 1, max_seq FROM feeds WHERE max_seq > 0 ORDER BY feed;
     """,
 )
 
