@@ -10,6 +10,7 @@ from lndesk.p2p.ports import Held
 from lndesk.store import views
 from lndesk.store.forks import fork_pair, record_fork
 from lndesk.store.store import IngestResult, Store
+from lndesk.store.threads import thread_replies
 
 
 class StoreFeeds:
@@ -105,6 +106,33 @@ class StoreFeeds:
         if requests and (result.stored or result.filled):
             self.gate.record(key, requests)
         return result
+
+    def ingest_replies(
+        self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]
+    ) -> IngestResult:
+        """Replies a thread server named: kept like context (an answer to someone this
+        node follows, by a stranger, is part of the thread, not a notice for others),
+        except that replies to the owner go through the inbox quota as usual."""
+        if not self.accepts(key):
+            return IngestResult(0, 0, 0)
+        if self.gate is None or not self.gate.addresses_owner(items):
+            return self.store.ingest(key, items)
+        return self.ingest(key, items)
+
+    def thread_replies(self, root: Ref, limit: int) -> tuple[int, list[Ref]]:
+        accepted = (
+            self.gate.accepted()
+            if self.gate is not None and root.author == self.own
+            else frozenset()
+        )
+        return thread_replies(
+            self.store,
+            root,
+            limit,
+            accepted=accepted,
+            excluded=self._blocked() - {self.own},
+            serves=self.serves,
+        )
 
     def profile_ref(self, key: bytes) -> Ref | None:
         if not self.accepts(key):

@@ -93,6 +93,14 @@ class InboxGate:
         self._clock = clock
         conn.executescript(_SCHEMA)
 
+    def accepted(self) -> frozenset[bytes]:
+        """The people the owner accepted."""
+        return self._accepted()
+
+    def addresses_owner(self, items: Items) -> bool:
+        """Whether any of ``items`` is addressed to the owner."""
+        return any(self.own in _addressed(raw, payload) for raw, payload in items)
+
     def circle(self) -> frozenset[bytes]:
         """The owner, everyone within two follow hops, and everyone accepted."""
         return within_two_hops(self.store, self.own) | self._accepted() | {self.own}

@@ -131,3 +131,15 @@ def check_body(body: bytes, protocol: str, caps: Caps) -> None:
         scan(body, limits)
     except DecodeError as exc:
         raise ProtocolError(f"{what} is not valid CBOR: {exc}") from exc
+
+
+MAX_THREAD_REPLIES = 100
+"""Most replies one thread fetch answer names (section 32.1)."""
+THREAD_CAPS: dict[str, ScanLimits] = {
+    "thread": ScanLimits(max_bytes=256, max_items=32, max_string=64),
+    "replies": ScanLimits(
+        max_bytes=16_384, max_items=7 + 4 * MAX_THREAD_REPLIES + _SLACK, max_string=64
+    ),
+    "error": _ERROR,
+}
+"""Caps of every thread fetch message (docs/protocol.md section 32.1)."""

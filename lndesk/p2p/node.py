@@ -70,6 +70,7 @@ from lndesk.p2p.profiles import PROFILE_PROTOCOL, ProfileClient, ProfileServer
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
 from lndesk.p2p.sync import PIPELINED_PROTOCOL, SYNC_PROTOCOL, SyncClient, SyncServer
+from lndesk.p2p.threads import THREAD_PROTOCOL, ThreadFetcher, ThreadResult, ThreadServer
 from lndesk.p2p.watch import watch_connections
 
 # parse_peer_address and PeerStatus were defined here once; the app and the CLI import
@@ -77,6 +78,10 @@ from lndesk.p2p.watch import watch_connections
 __all__ = ["Node", "PeerStatus", "parse_peer_address"]
 
 logger = logging.getLogger(__name__)
+
+
+THREAD_PEERS = 8
+"""Most peers one thread fetch asks (docs/protocol.md 32.3)."""
 
 
 class Node:
@@ -137,6 +142,22 @@ class Node:
             penalise=self.penalise,
             is_penalised=self.is_penalised,
             admission=self.admission,
+        )
+        self.thread_server = ThreadServer(
+            source,
+            config.limits,
+            events=self._emit,
+            penalise=self.penalise,
+            is_penalised=self.is_penalised,
+            admission=self.admission,
+        )
+        self.threads = ThreadFetcher(
+            self.host,
+            source,
+            config.limits,
+            events=self._emit,
+            penalise=self.penalise,
+            key_of=public_key_of,
         )
         self.forks = (
             ForkChecks(
@@ -224,6 +245,7 @@ class Node:
                 self.host.set_stream_handler(PIPELINED_PROTOCOL, self.sync_server.handle_pipelined)
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 self.host.set_stream_handler(PROFILE_PROTOCOL, self.profile_server.handle)
+                self.host.set_stream_handler(THREAD_PROTOCOL, self.thread_server.handle)
                 if self.forks is not None:
                     self.forks.attach(nursery)
                     self.host.set_stream_handler(FORKS_PROTOCOL, self.forks.server.handle)
@@ -475,6 +497,22 @@ class Node:
         were stored (reported as ``EntriesStored`` with ``via="fetch"``). An entry whose
         id is not the referenced one is not stored; blocked authors are skipped."""
         return await self.inboxes.fetch_refs(refs, None if peer is None else peer_id_of(peer))
+
+    async def fetch_thread(self, root: Ref, peer: bytes | None = None) -> ThreadResult:
+        """Ask peers which replies they show under ``root`` (docs/protocol.md 32) and
+        fetch those not held: the node of ``peer`` (an lndesk key) if given, else the
+        root author's node if connected, then the other connected peers, at most
+        ``THREAD_PEERS`` in all. Stored replies are reported as ``EntriesStored`` with
+        ``via="thread"``."""
+        connected = list(self.host.get_connected_peers())
+        if peer is not None:
+            order = [peer_id_of(peer)]
+        else:
+            author = peer_id_of(root.author)
+            order = [author] if author in connected else []
+            order += connected
+        peers = [p for p in dict.fromkeys(order) if not self.is_penalised(p)][:THREAD_PEERS]
+        return await self.threads.fetch(peers, root)
 
     async def _on_notice(self, peer: ID, notice: InboxNotice) -> None:
         await self.inboxes.on_notice(peer, notice)

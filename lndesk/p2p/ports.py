@@ -110,3 +110,18 @@ class FeedSource(Protocol):
     def accepts(self, key: bytes) -> bool:
         """Whether entries of ``key``'s feed may be stored and served (False: blocked)."""
         ...
+
+    def ingest_replies(
+        self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]
+    ) -> IngestOutcome:
+        """:meth:`ingest` for replies a thread server named (docs/protocol.md 32.3): kept
+        like context even when they address only other people; blocks and the inbox
+        quota for entries addressed to the owner still apply."""
+        ...
+
+    def thread_replies(self, root: Ref, limit: int) -> tuple[int, list[Ref]]:
+        """(how many held replies under ``root`` are in its author's audience, the
+        newest ``limit`` of them, newest first) (docs/protocol.md 32.2): by the root's
+        author, people within their two follow hops, or (on the author's own node)
+        people they accepted; never of a feed not accepted or not served."""
+        ...

@@ -1,0 +1,82 @@
+"""Which replies of a thread a node serves with its root (docs/protocol.md 32.2).
+
+A reader who holds a post asks peers for the replies under it. Every node answers with
+the conversation the post's *author* sees, no more: the replies by the author, by
+people within the author's two follow hops (by the follow entries this node holds),
+and, at the author's own node, by people the author accepted. Replies by feeds the
+node does not accept (blocked) or does not serve (held only as requests) are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lndesk.entry_refs import Ref
+from lndesk.store.reading import StoreReader
+from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
+
+_AUDIENCE = (
+    "+e.feed = ? OR +e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1 "
+    "UNION SELECT f2.dst FROM follows f1 JOIN follows f2 ON f2.src = f1.dst "
+    "AND f2.active = 1 WHERE f1.src = ? AND f1.active = 1)"
+)
+"""The root's author and everyone within two follow hops of them (three parameters:
+the author's feed number, thrice)."""
+
+
+def thread_replies(
+    store: StoreReader,
+    root: Ref,
+    limit: int,
+    *,
+    accepted: frozenset[bytes] = frozenset(),
+    excluded: frozenset[bytes] = frozenset(),
+    serves: Callable[[bytes], bool] = lambda _key: True,
+) -> tuple[int, list[Ref]]:
+    """(how many replies under ``root`` are in its author's audience, the newest
+    ``limit`` of them as references, newest first by claimed time).
+
+    ``accepted`` joins the audience (the owner's accepted people, when the owner wrote
+    the root); ``excluded`` and feeds ``serves`` refuses are left out. Deleted replies
+    and replies claimed too far in the future are not counted.
+    """
+    author = feed_id(store, root.author)
+    if author < 0:
+        return 0, []
+    extra = feed_ids(store, accepted)
+    shut = feed_ids(store, excluded)
+    where = (
+        "(e.feed, e.seq) IN (SELECT feed, seq FROM refs WHERE target = ? AND kind = 'root') "  # noqa: S608 - placeholders only
+        "AND e.deleted = 0 AND e.claimed_ms <= ? AND e.type = 'reply' "
+        f"AND ({_AUDIENCE} OR +e.feed IN ({marks(len(extra))})) "
+        f"AND +e.feed NOT IN ({marks(len(shut))})"
+    )
+    params: list[object] = [root.id, visible_until(), author, author, author, *extra, *shut]
+    rows = store.index.conn.execute(
+        "SELECT f.key, e.seq, e.id FROM entries e JOIN feeds f ON f.feed = e.feed "  # noqa: S608 - placeholders only
+        f"WHERE {where} ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC",
+        params,
+    ).fetchall()
+    refs: list[Ref] = []
+    total = 0
+    allowed: dict[bytes, bool] = {}
+    for raw_key, seq, entry_id in rows:
+        key = bytes(raw_key)
+        if key not in allowed:
+            allowed[key] = serves(key)
+        if not allowed[key]:
+            continue
+        total += 1
+        if len(refs) < limit:
+            refs.append(Ref(key, int(seq), bytes(entry_id)))
+    return total, refs
+
+
+def known_replies(store: StoreReader, root_id: bytes) -> int:
+    """How many replies under the root ``root_id`` this node holds and shows."""
+    row = store.index.conn.execute(
+        "SELECT COUNT(*) FROM refs r JOIN entries e ON e.feed = r.feed AND e.seq = r.seq "
+        "WHERE r.target = ? AND r.kind = 'root' AND e.deleted = 0 AND e.claimed_ms <= ?",
+        (root_id, visible_until()),
+    ).fetchone()
+    return int(row[0])

@@ -1,0 +1,180 @@
+"""Threads travel with their root: thread fetch ``/lndesk/thread/1`` (docs/protocol.md
+section 32) between real hosts on 127.0.0.1, and its frames byte for byte.
+
+Ann asks a question. Eve and Gus (whom Ann follows) and Fay (whom Eve follows: two hops
+from Ann) answer; Zed, a stranger, answers too (Ann's Requests), and Mal, whom Ann
+blocked, as well. Cy follows only Ann; Di follows nobody and holds the question alone.
+Both ask Ann's node for the thread and then see the three answers Ann sees, and neither
+Zed's nor Mal's. Nothing sleeps: every wait is on an event under a timeout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trio
+from cbor_reference import ref_encode
+from inbox_helpers import signed
+from node_helpers import TestNode, make_data_dir, running_node
+from store_helpers import make_identity
+
+from lndesk.content import Follow, Post, Reply
+from lndesk.entry import Entry
+from lndesk.entry_refs import Ref, ref_of
+from lndesk.errors import ProtocolError
+from lndesk.identity import Identity
+from lndesk.keytext import key_to_text
+from lndesk.p2p.events import PeerPenalised
+from lndesk.p2p.threads import Replies, ThreadAsk, decode_thread_body, encode_thread_frame
+from lndesk.store import views
+from lndesk.store.threads import known_replies
+
+WAIT = 20.0
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+EVE, FAY, GUS, ZED, MAL = (make_identity(n) for n in (91, 92, 93, 94, 95))
+
+
+async def publish_question(ann: TestNode) -> Entry:
+    entry: Entry = await ann.app.publish(lambda s: s.publish(Post("Why?", question=True)))
+    return entry
+
+
+def feed(identity: Identity, contents: list[object]) -> list[tuple[bytes, bytes | None]]:
+    items: list[tuple[bytes, bytes | None]] = []
+    prev = None
+    for seq, content in enumerate(contents, 1):
+        entry, payload = signed(identity, seq, prev, content)  # type: ignore[arg-type]
+        items.append((entry.raw, payload))
+        prev = entry.id
+    return items
+
+
+def answer(question: Entry, text: str) -> Reply:
+    return Reply(text, ref_of(question), ref_of(question))
+
+
+def replies_held(node: TestNode, question: Entry) -> set[bytes]:
+    shown = views.thread(node.service.store, (question.author, question.seq), question.id, 50)
+    return {item.entry.author for item in shown if item.entry.id != question.id}
+
+
+async def test_every_reader_sees_the_answers_the_asker_sees(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "cy")) as cy,
+        running_node(make_data_dir(tmp_path, "di")) as di,
+    ):
+        await ann.follow(EVE.public_key)
+        await ann.follow(GUS.public_key)
+        question = await publish_question(ann)
+        feeds = ann.app.feeds
+        eve = feed(EVE, [Follow(FAY.public_key), Follow(MAL.public_key), answer(question, "e")])
+        for identity, items in (
+            (EVE, eve),
+            (FAY, feed(FAY, [answer(question, "f")])),
+            (GUS, feed(GUS, [answer(question, "g")])),
+            (ZED, feed(ZED, [answer(question, "z")])),
+            (MAL, feed(MAL, [answer(question, "m")])),
+        ):
+            assert feeds.ingest(identity.public_key, items).stored == len(items)
+        ann.service.block(key_to_text(MAL.public_key))
+        three = {EVE.public_key, FAY.public_key, GUS.public_key}
+        root = ref_of(question)
+        assert feeds.thread_replies(root, 100) == (3, feeds.thread_replies(root, 100)[1])
+        assert {ref.author for ref in feeds.thread_replies(root, 100)[1]} == three
+
+        await cy.follow(ann)
+        await cy.connect(ann)
+        await cy.wait_height(ann, question.seq)
+        result = await cy.node.fetch_thread(root)
+        assert (result.reported, result.stored) == (3, 3)
+        assert replies_held(cy, question) == three
+
+        await di.connect(ann)
+        assert await di.node.fetch_refs([root], ann.key) == 1  # the question, as a share brings it
+        assert known_replies(di.service.store, question.id) == 0
+        result = await di.node.fetch_thread(root)
+        assert (result.reported, result.stored) == (3, 3)
+        assert replies_held(di, question) == three
+        assert known_replies(di.service.store, question.id) == 3
+        assert not any(isinstance(e, PeerPenalised) for n in (ann, cy, di) for e in n.log.events)
+
+
+async def test_a_server_naming_an_entry_off_the_thread_is_penalised(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "cy")) as cy,
+    ):
+        question = await publish_question(ann)
+        other = await ann.app.publish(lambda s: s.publish(Post("not a reply")))
+        # Ann's node answers for the question with a post that replies to nothing.
+        ann.app.feeds.thread_replies = lambda _root, _limit: (1, [ref_of(other)])  # type: ignore[method-assign]
+        await cy.connect(ann)
+        await cy.node.fetch_refs([ref_of(question)], ann.key)
+        result = await cy.node.fetch_thread(ref_of(question))
+        assert result.stored == 0
+        assert cy.service.store.stored_seqs(ann.key, other.seq, other.seq) == set()
+        with trio.fail_after(WAIT):
+            await cy.log.wait_for(
+                lambda events: any(isinstance(e, PeerPenalised) for e in events), WAIT
+            )
+
+
+# --- the frames of section 32.1 --------------------------------------------------------
+
+ROOT = Ref(bytes(range(32)), 7, bytes(range(32, 64)))
+REPLY = Ref(bytes([0xAA]) * 32, 2, bytes([0xBB]) * 32)
+ASK_HEX = (
+    "0000005da361746674687265616464726f6f7483582000010203040506070809"
+    "0a0b0c0d0e0f101112131415161718191a1b1c1d1e1f07582020212223242526"
+    "2728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f656c696d697418"
+    "64"
+)
+REPLIES_HEX = (
+    "0000005ea36174677265706c696573647265667381835820aaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa025820bbbbbbbbbb"
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb65746f7461"
+    "6c03"
+)
+
+
+def test_frames_match_the_vectors_byte_for_byte() -> None:
+    ask = ThreadAsk(ROOT, 100)
+    frame = encode_thread_frame(ask)
+    body = ref_encode({"t": "thread", "root": list(ROOT), "limit": 100})
+    assert frame == len(body).to_bytes(4, "big") + body
+    assert frame.hex() == ASK_HEX
+    assert decode_thread_body(frame[4:]) == ask
+    answer = Replies(3, (REPLY,))
+    frame = encode_thread_frame(answer)
+    body = ref_encode({"t": "replies", "refs": [list(REPLY)], "total": 3})
+    assert frame == len(body).to_bytes(4, "big") + body
+    assert decode_thread_body(frame[4:]) == answer
+    text = DOCS.read_text()
+    assert frame.hex() == REPLIES_HEX
+    for hexed in (ASK_HEX, REPLIES_HEX):
+        assert hexed in text.replace("\n", "").replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"t": "thread", "root": list(ROOT), "limit": 0}, "limit"),
+        ({"t": "thread", "root": list(ROOT), "limit": 101}, "limit"),
+        ({"t": "thread", "root": [ROOT[0], 0, ROOT[2]], "limit": 1}, "root"),
+        ({"t": "replies", "refs": [list(REPLY)], "total": 0}, "total"),
+        ({"t": "replies", "refs": [list(REPLY)] * 2, "total": 2}, "twice"),
+        ({"t": "replies", "refs": [], "total": -1}, "total"),
+    ],
+)
+def test_frames_out_of_the_rules_are_refused(doc: dict[str, object], message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        decode_thread_body(ref_encode(doc))
+
+
+def test_too_many_replies_are_refused() -> None:
+    refs = [[bytes([n]) * 32, 1, bytes([n]) * 32] for n in range(101)]
+    with pytest.raises(ProtocolError):
+        decode_thread_body(ref_encode({"t": "replies", "refs": refs, "total": 101}))
