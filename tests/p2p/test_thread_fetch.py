@@ -108,8 +108,9 @@ async def test_a_server_naming_an_entry_off_the_thread_is_penalised(tmp_path: Pa
         running_node(make_data_dir(tmp_path, "cy")) as cy,
     ):
         question = await publish_question(ann)
-        other = await ann.app.publish(lambda s: s.publish(Post("not a reply")))
-        # Ann's node answers for the question with a post that replies to nothing.
+        elsewhere = await ann.app.publish(lambda s: s.publish(Post("another post")))
+        other = await ann.app.publish(lambda s: s.publish(answer(elsewhere, "not here")))
+        # Ann's node answers for the question with a reply under another root.
         ann.app.feeds.thread_replies = lambda _root, _limit: (1, [ref_of(other)])  # type: ignore[method-assign]
         await cy.connect(ann)
         await cy.node.fetch_refs([ref_of(question)], ann.key)
