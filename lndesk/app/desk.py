@@ -13,6 +13,7 @@ Each feature is its own object, built here from what it declares it needs:
 * :attr:`Desk.inbox` — Requests and accepting people out of it;
 * :attr:`Desk.search` — full-text search and tags;
 * :attr:`Desk.lists` — reading lists;
+* :attr:`Desk.threads` — a thread's replies fetched from peers, and their counts;
 * :attr:`Desk.network` — peers, addresses, network settings, dialling;
 * :attr:`Desk.account` — my profile, backup, export and import, a restore's own log;
 * :attr:`Desk.feed_reader` — web feeds followed beside people.
@@ -44,6 +45,7 @@ from lndesk.app.desk_posting import Posting
 from lndesk.app.desk_publish import NodeLink, Publisher
 from lndesk.app.desk_reading import BOOKMARKS, OLDEST, THREAD, Reading, Refresh
 from lndesk.app.desk_search import Search
+from lndesk.app.desk_threads import Threads
 from lndesk.app.feed_reader import FeedReader
 from lndesk.app.service import Service
 from lndesk.p2p.events import HolderProven
@@ -87,6 +89,7 @@ class Desk:
         self.search = Search(service, reader, self.items)
         self.lists = Lists(service, reader, publisher, self.items, emit)
         self.network = Network(service, self._link, naming, emit)
+        self.threads = Threads(service, self._link)
         self.account = Account(service, reader, self._link, publisher, emit)
         self.feed_reader = FeedReader(service.data_dir, emit, in_memory=service.store.read_only)
         self.reading.web = self.feed_reader.store

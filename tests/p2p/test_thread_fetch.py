@@ -19,6 +19,8 @@ from inbox_helpers import signed
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_identity
 
+from lndesk.app.desk import Desk
+from lndesk.app.desk_threads import ThreadCounts
 from lndesk.content import Follow, Post, Reply
 from lndesk.entry import Entry
 from lndesk.entry_refs import Ref, ref_of
@@ -94,11 +96,13 @@ async def test_every_reader_sees_the_answers_the_asker_sees(tmp_path: Path) -> N
 
         await di.connect(ann)
         assert await di.node.fetch_refs([root], ann.key) == 1  # the question, as a share brings it
-        assert known_replies(di.service.store, question.id) == 0
-        result = await di.node.fetch_thread(root)
-        assert (result.reported, result.stored) == (3, 3)
+        desk = Desk(di.service)
+        desk.attach(di.app)
+        assert desk.threads.counts(root) == ThreadCounts(known=0, reported=0)
+        assert await desk.threads.fetch_thread(root) == ThreadCounts(known=3, reported=3)
         assert replies_held(di, question) == three
         assert known_replies(di.service.store, question.id) == 3
+        desk.close()
         assert not any(isinstance(e, PeerPenalised) for n in (ann, cy, di) for e in n.log.events)
 
 

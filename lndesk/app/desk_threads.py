@@ -1,0 +1,67 @@
+"""Threads travel with their root: asking peers for a thread's replies, and what the
+app knows of how many there are (docs/protocol.md 32).
+
+Opening a thread asks connected peers (the root author's node first) which replies
+they show under the root, and fetches them. A reply count then says what is known:
+``known`` replies held here, and ``reported``, the most any peer said it holds ("3
+answers, 2 more not fetched yet" when ``reported`` is above ``known``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from lndesk.app.desk_publish import NodeLink
+from lndesk.app.service import Service
+from lndesk.entry_refs import Ref
+from lndesk.store.threads import known_replies
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCounts:
+    """How many replies of a thread are known."""
+
+    known: int
+    """Replies held here (and shown)."""
+    reported: int
+    """The most replies a peer reported holding under the root (0: none asked yet)."""
+
+    @property
+    def not_fetched(self) -> int:
+        """Replies a peer reported beyond those held here."""
+        return max(0, self.reported - self.known)
+
+
+class Threads:
+    """Fetching threads from peers, and their reply counts (see the module docstring)."""
+
+    def __init__(self, service: Service, link: NodeLink) -> None:
+        self._service = service
+        self._link = link
+        self._reported: dict[bytes, int] = {}
+
+    def counts(self, root: Ref) -> ThreadCounts:
+        """What is known of ``root``'s replies now, without asking anyone."""
+        return ThreadCounts(
+            known_replies(self._service.store, root.id), self._reported.get(root.id, 0)
+        )
+
+    async def fetch_thread(self, root: Ref) -> ThreadCounts:
+        """Ask connected peers for ``root``'s replies and fetch those not held; offline,
+        only what is held is counted. New replies arrive as stored entries (the lists
+        refresh on them)."""
+        node = self._link.node
+        if node is not None:
+            result = await node.node.fetch_thread(root)
+            logger.info(
+                "thread %s: %d peers asked, %d replies reported, %d fetched",
+                root.id.hex()[:8],
+                result.asked,
+                result.reported,
+                result.stored,
+            )
+            self._reported[root.id] = max(self._reported.get(root.id, 0), result.reported)
+        return self.counts(root)
