@@ -14,6 +14,9 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   30 seconds, and prunes above 12.
 * py-libp2p's 7-line ERROR for every stream that could not be opened (a peer's ``na``
   included) is one DEBUG line (``lndesk.p2p.unsupported``): the callers log their own.
+* yamux acknowledges received data as go-yamux does, once half the receive window has
+  been read, instead of with a window update after every read (one frame back for
+  every gossip message).
 * The host key is derived from the identity seed, so the peer ID *is* the user's key and
   "who serves Ann's feed" and "is this Ann" need no extra mapping.
 * ``dial()`` tries each known address of a peer in turn. py-libp2p's ``connect`` dials
@@ -35,6 +38,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+import os
 import socket
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -70,6 +74,8 @@ DIAL_ADDRESS_SECONDS = 5.0
 ADDRESS_TTL = 600
 """Seconds the peerstore keeps addresses a dial was given (identify replaces them)."""
 CLOSE_SECONDS = 5.0
+YAMUX_RELEASE_ON_READ = "PY_YAMUX_RELEASE_ON_READ"
+"""py-libp2p's switch for a yamux window update after every read (see build_host)."""
 """How long closing connections and listeners may take when a node stops."""
 
 _dial_locks: weakref.WeakKeyDictionary[IHost, dict[ID, trio.Lock]] = weakref.WeakKeyDictionary()
@@ -355,6 +361,10 @@ def connection_config(config: NodeConfig) -> ConnectionConfig:
 
 def build_host(seed: bytes, config: NodeConfig) -> IHost:
     """A libp2p host whose peer ID is the Ed25519 key of ``seed``."""
+    # yamux window updates as go-yamux sends them: once half the receive window has
+    # been read. py-libp2p's default also sends one after every read ("release on
+    # read"), a frame back per gossip message received.
+    os.environ.setdefault(YAMUX_RELEASE_ON_READ, "0")
     key_pair = create_new_key_pair(seed)
     noise = NoiseTransport(
         libp2p_keypair=key_pair, noise_privkey=create_x25519_key_pair().private_key
