@@ -156,9 +156,15 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
             want = {i: (1 if i in (0, n - 1) else 2) for i in range(n)}
         else:
             hub = swarm.address(0)
-            for chunk in range(1, n, 20):  # a hub admits so many new connections at once
-                batch = list(range(chunk, min(n, chunk + 20)))
-                swarm.each("connect", batch, 60, {i: {"address": hub} for i in batch})
+            for chunk in range(1, n, 10):  # ten new followers at a time
+                batch = list(range(chunk, min(n, chunk + 10)))
+                for attempt in range(3):  # a dial times out after 5 s on a loaded machine
+                    try:
+                        swarm.each("connect", batch, 60, {i: {"address": hub} for i in batch})
+                        break
+                    except ChildError:
+                        if attempt == 2:
+                            raise
             want = {i: 1 for i in followers} | {0: n - 1}
         try:
             swarm.each(
