@@ -445,7 +445,7 @@ def pipelined_side(sender: str) -> bytes:
 
 
 def test_pipelined_session_steps() -> None:
-    assert PIPELINED["protocol"] == PIPELINED_PROTOCOL
+    assert PIPELINED["sync_protocol"] == PIPELINED_PROTOCOL
     assert PIPELINED["held"] == SESSION["held"]
     for step in PIPELINED["steps"]:
         message = message_from(step["message"])

@@ -210,7 +210,7 @@ def pipelined_session_json(ada: Feed) -> dict[str, Any]:
             " while two batches are unacknowledged. Frames are listed in one possible"
             " order of arrival."
         ),
-        "protocol": "/lndesk/sync/2",
+        "sync_protocol": "/lndesk/sync/2",
         "limits": PIPELINED_LIMITS,
         "feed": h(a),
         "held": [
