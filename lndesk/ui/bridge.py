@@ -5,6 +5,10 @@ for why). Widgets and view-models never call it: they ask the :class:`Bridge` to
 function of the :class:`~lndesk.app.desk.Desk` there, and get the result back later, on
 the GUI thread, through a queued signal. Nothing on the GUI thread ever waits for the
 node, so a long sync or a slow disk cannot freeze a window.
+
+A question (``desk.reading.page(...)``) goes through :meth:`Bridge.request`, an action
+that publishes or dials (``desk.posting.post(...)``) through :meth:`Bridge.request_async`;
+either way the callback is typed with the answer's type, which mypy checks at every call.
 """
 
 from __future__ import annotations
