@@ -362,15 +362,15 @@ class Store(StoreReader):
 
     def index_text(self, limit: int = 2000) -> int:
         """Move up to ``limit`` staged documents into the full-text index, and about 5
-        pending ids per document into the id index, in one transaction; returns how
-        many documents remain staged."""
+        pending ids per document moved (per ``limit`` when none was) into the id index,
+        in one transaction; returns how many documents remain staged."""
         text = FullText(self.index.conn)
         if limit < 1:
             return text.pending()
         self.index.begin()
         try:
-            text.index_staged(limit, self._payload_content)
-            idprefix.fold(self.index.conn, limit * idprefix.PER_DOCUMENT)  # and some ids
+            used = text.index_staged(limit, self._payload_content)
+            idprefix.fold(self.index.conn, idprefix.PER_DOCUMENT * (used or limit))
             self.index.commit()
         except BaseException:
             self.index.rollback()
