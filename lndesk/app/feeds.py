@@ -10,7 +10,7 @@ from lndesk.p2p.ports import Held
 from lndesk.store import views
 from lndesk.store.forks import fork_pair, record_fork
 from lndesk.store.store import IngestResult, Store
-from lndesk.store.threads import thread_replies
+from lndesk.store.threads import answerers, own_questions, thread_replies
 
 
 class StoreFeeds:
@@ -120,11 +120,13 @@ class StoreFeeds:
         return self.ingest(key, items)
 
     def thread_replies(self, root: Ref, limit: int) -> tuple[int, list[Ref]]:
-        accepted = (
-            self.gate.accepted()
-            if self.gate is not None and root.author == self.own
-            else frozenset()
-        )
+        # On the root author's node, the people they accepted join the audience, and
+        # every answer to one of their questions that they show (docs/protocol.md 32.2).
+        accepted: frozenset[bytes] = frozenset()
+        if root.author == self.own:
+            accepted = self.gate.accepted() if self.gate is not None else frozenset()
+            if root.id in own_questions(self.store, self.own):
+                accepted |= answerers(self.store, root.id)
         return thread_replies(
             self.store,
             root,

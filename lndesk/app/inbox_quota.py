@@ -36,6 +36,7 @@ from lndesk.entry import decode_entry
 from lndesk.errors import EntryError
 from lndesk.store.learning import is_within_two_hops, within_two_hops
 from lndesk.store.store import Store, now_ms
+from lndesk.store.threads import has_answered
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +149,20 @@ class InboxGate:
         self.expire()  # over MAX_REQUESTS now: the oldest go
 
     def serves(self, key: bytes) -> bool:
-        """False for a feed held only as requests: not served, not provided."""
-        return not self._request_author(key) or self.in_circle(key)
+        """False for a feed held only as requests: not served, not provided. An author
+        who answered one of the owner's questions is served: the answer is part of the
+        thread the owner shows (docs/protocol.md 32.5)."""
+        return (
+            not self._request_author(key)
+            or self.in_circle(key)
+            or has_answered(self.store, self.own, key)
+        )
 
     def unserved(self) -> frozenset[bytes]:
-        """Every feed held only as requests."""
+        """Every feed held only as requests (answers to the owner's questions are not)."""
         authors = {bytes(r[0]) for r in self.conn.execute("SELECT author FROM inbox_requests")}
-        return frozenset(authors - self.circle()) if authors else frozenset()
+        left = authors - self.circle() if authors else set()
+        return frozenset(k for k in left if not has_answered(self.store, self.own, k))
 
     def _request_author(self, key: bytes) -> bool:
         row = self.conn.execute(

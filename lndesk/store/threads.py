@@ -1,4 +1,5 @@
-"""Which replies of a thread a node serves with its root (docs/protocol.md 32.2).
+"""Which replies of a thread a node serves with its root (docs/protocol.md 32.2), and
+which threads hold answers to the owner's questions (32.5).
 
 A reader who holds a post asks peers for the replies under it. Every node answers with
 the conversation the post's *author* sees, no more: the replies by the author, by
@@ -11,9 +12,74 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from lndesk.content import Post, parse_content
 from lndesk.entry_refs import Ref
+from lndesk.errors import EntryError
 from lndesk.store.reading import StoreReader
 from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
+
+MAX_QUESTIONS = 2000
+"""How many of the owner's newest posts are looked at for questions (32.5)."""
+
+_questions: dict[tuple[int, bytes], tuple[int, frozenset[bytes]]] = {}
+"""(index connection, owner) -> (the owner's newest seq, the ids of their questions):
+recomputed only when the owner has written since."""
+
+
+def own_questions(store: StoreReader, own: bytes) -> frozenset[bytes]:
+    """The ids of ``own``'s posts published as questions (the newest ``MAX_QUESTIONS``
+    posts are looked at; deleted ones are left out)."""
+    me = feed_id(store, own)
+    if me < 0:
+        return frozenset()
+    row = store.index.conn.execute("SELECT MAX(seq) FROM entries WHERE feed = ?", (me,))
+    newest = int(row.fetchone()[0] or 0)
+    cached = _questions.get((id(store.index.conn), own))
+    if cached is not None and cached[0] == newest:
+        return cached[1]
+    rows = store.index.entry_rows(
+        "e.feed = ? AND e.type = 'post' AND e.deleted = 0",
+        (me,),
+        "ORDER BY e.seq DESC LIMIT ?",
+        MAX_QUESTIONS,
+    )
+    found = set()
+    for stored in store.load_listed(rows):
+        if stored.payload is None:
+            continue
+        try:
+            content = parse_content(stored.entry.type, stored.payload)
+        except EntryError:
+            continue
+        if isinstance(content, Post) and content.question:
+            found.add(stored.entry.id)
+    questions = frozenset(found)
+    _questions[id(store.index.conn), own] = (newest, questions)
+    return questions
+
+
+def answers_sql(count: int) -> str:
+    """The test that entry ``e`` is in the thread of one of ``count`` roots (their ids
+    are its parameters)."""
+    return (
+        "(e.feed, e.seq) IN (SELECT feed, seq FROM refs WHERE kind = 'root' "  # noqa: S608 - placeholders only
+        f"AND target IN ({marks(count)}))"
+    )
+
+
+def has_answered(store: StoreReader, own: bytes, key: bytes) -> bool:
+    """Whether ``key`` holds a reply in the thread of one of ``own``'s questions."""
+    questions = own_questions(store, own)
+    author = feed_id(store, key)
+    if not questions or author < 0:
+        return False
+    row = store.index.conn.execute(
+        "SELECT 1 FROM refs WHERE feed = ? AND kind = 'root' "  # noqa: S608 - placeholders only
+        f"AND target IN ({marks(len(questions))}) LIMIT 1",
+        (author, *questions),
+    ).fetchone()
+    return row is not None
+
 
 _AUDIENCE = (
     "+e.feed = ? OR +e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1 "
@@ -70,6 +136,16 @@ def thread_replies(
         if len(refs) < limit:
             refs.append(Ref(key, int(seq), bytes(entry_id)))
     return total, refs
+
+
+def answerers(store: StoreReader, root_id: bytes) -> frozenset[bytes]:
+    """The authors of the replies held under the root ``root_id``."""
+    rows = store.index.conn.execute(
+        "SELECT DISTINCT f.key FROM refs r JOIN feeds f ON f.feed = r.feed "
+        "WHERE r.target = ? AND r.kind = 'root'",
+        (root_id,),
+    )
+    return frozenset(bytes(row[0]) for row in rows)
 
 
 def known_replies(store: StoreReader, root_id: bytes) -> int:

@@ -1,8 +1,9 @@
 """Index queries behind the app's lists: timeline, my posts, my inbox (replies, shares
-and mentions from people within two follow hops or accepted; requests from everyone
-else), a tag, an author, threads. What a list shows is :mod:`lndesk.store.shown`; the
-learning queries (current versions, reading lists, unread counts, tag counts, inbox
-catch-up) live in :mod:`lndesk.store.learning` and are re-exported here.
+and mentions from people within two follow hops or accepted, and answers to my
+questions; requests from everyone else), a tag, an author, threads. What a list shows
+is :mod:`lndesk.store.shown`; the learning queries (current versions, reading lists,
+unread counts, tag counts, inbox catch-up) live in :mod:`lndesk.store.learning` and are
+re-exported here.
 
 Every list is ordered newest first by the timeline cursor ``(claimed_ms, feed, seq)``
 (threads oldest first) and read in pages, so a view over a million entries only ever
@@ -32,6 +33,7 @@ from lndesk.store.learning import (
 )
 from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.shown import SHOWN_SQL, SHOWN_TYPES, feed_id, feed_ids, marks, visible_until
+from lndesk.store.threads import answers_sql, own_questions
 
 __all__ = [
     "AUTHOR",
@@ -128,14 +130,22 @@ def _where(store: StoreReader, query: ListQuery) -> tuple[str, list[object]]:
         params.append(own_id)
     elif query.kind in (REPLIES, REQUESTS):
         # Replies to me, shares of my entries and mentions of me, by others: by people
-        # within two follow hops or accepted (REPLIES), or by anyone else (REQUESTS).
+        # within two follow hops or accepted, or answers in the thread of one of my
+        # questions (REPLIES), or by anyone else (REQUESTS). docs/protocol.md 32.5.
         accepted = feed_ids(store, query.accepted)
+        questions = sorted(own_questions(store, query.own))
+        answers = answers_sql(len(questions))
         if query.kind == REPLIES:
-            known = f"(+e.feed IN ({_TWO_HOPS}) OR +e.feed IN ({marks(len(accepted))}))"
+            known = (
+                f"(+e.feed IN ({_TWO_HOPS}) OR +e.feed IN ({marks(len(accepted))}) OR {answers})"
+            )
         else:
-            known = f"+e.feed NOT IN ({_TWO_HOPS}) AND +e.feed NOT IN ({marks(len(accepted))})"
+            known = (
+                f"+e.feed NOT IN ({_TWO_HOPS}) AND +e.feed NOT IN ({marks(len(accepted))}) "
+                f"AND NOT {answers}"
+            )
         where += f" AND e.feed != ? AND {_ADDRESSED} AND {known}"
-        params += [own_id, query.own, query.own, own_id, own_id, *accepted]
+        params += [own_id, query.own, query.own, own_id, own_id, *accepted, *questions]
     elif query.kind == TAG:
         # Entries whose current version carries the tag, by me or people I follow.
         where += (

@@ -183,3 +183,45 @@ def test_too_many_replies_are_refused() -> None:
     refs = [[bytes([n]) * 32, 1, bytes([n]) * 32] for n in range(101)]
     with pytest.raises(ProtocolError):
         decode_thread_body(ref_encode({"t": "replies", "refs": refs, "total": 101}))
+
+
+# --- answers to my questions are shown (section 32.5) ----------------------------------
+
+
+def inbox_authors(node: TestNode, *, requests: bool) -> set[bytes]:
+    return {stored.entry.author for stored in node.service.inbox(requests=requests)}
+
+
+async def test_answers_to_my_question_show_without_accepting(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+        running_node(make_data_dir(tmp_path, "di")) as di,
+    ):
+        await bo.follow(ann)
+        await bo.connect(ann)
+        with trio.fail_after(WAIT):
+            await bo.node.gossip.wait_for_inbox_peers(ann.key, 1)
+        question = await publish_question(ann)
+        note = await ann.app.publish(lambda s: s.publish(Post("Just a note.")))
+        await bo.wait_height(ann, note.seq)
+        await bo.app.publish(lambda s: s.publish(answer(question, "Because.")))
+        await ann.log.wait_for(lambda _events: ann.log.stored(bo.key) > 0, WAIT)
+        # A stranger's reply to a post that is no question stays in Requests; a blocked
+        # person's answer never shows.
+        assert ann.app.feeds.ingest(ZED.public_key, feed(ZED, [answer(note, "z")])).stored == 1
+        assert ann.app.feeds.ingest(MAL.public_key, feed(MAL, [answer(question, "m")])).stored
+        ann.service.block(key_to_text(MAL.public_key))
+        assert inbox_authors(ann, requests=False) == {bo.key}
+        assert inbox_authors(ann, requests=True) == {ZED.public_key}
+        desk = Desk(ann.service)
+        [item] = desk.reading.page("replies", None, 10)
+        assert (item.author, item.followed) == (bo.key, False)  # shown as "not followed"
+        desk.close()
+
+        # The thread Ann shows travels with it: Di, who follows nobody, gets Bo's answer.
+        await di.connect(ann)
+        assert await di.node.fetch_refs([ref_of(question)], ann.key) == 1
+        result = await di.node.fetch_thread(ref_of(question))
+        assert (result.reported, result.stored) == (1, 1)
+        assert replies_held(di, question) == {bo.key}
