@@ -131,9 +131,10 @@ def test_block_unfollows_hides_and_accept_unblocks(people: People) -> None:
 
 def test_inbox_two_hops_requests_and_accept(people: People) -> None:
     """Lea (3 hops away) lands in requests; Cy (2 hops: Ann follows Bo, Bo follows Cy)
-    lands in the inbox; accepting Lea moves her reply."""
+    lands in the inbox; accepting Lea moves her reply. (Ann's post is no question: every
+    answer to a question shows in the inbox, test_answers_to_a_question_skip_requests.)"""
     ann, bo, cy, lea = people("ann"), people("bo"), people("cy"), people("lea")
-    question = ann.post("How do you teach fractions?", question=True)
+    question = ann.post("I teach fractions with paper.")
     ann.follow(key_to_text(bo.public_key))
     bo.follow(key_to_text(cy.public_key))
     for other in (cy, lea):
@@ -151,6 +152,23 @@ def test_inbox_two_hops_requests_and_accept(people: People) -> None:
     assert ann.inbox(requests=True) == []
     ann.block(key_to_text(lea.public_key))
     assert list(text(ann)) == ["Paper strips."]
+
+
+def test_answers_to_a_question_skip_requests(people: People) -> None:
+    """Lea (nobody Ann knows) answers Ann's question: the answer shows in the inbox, not
+    in requests, and a reply to the answer is in the question's thread too; her reply to
+    Ann's post that is no question waits in requests; blocking her hides both."""
+    ann, lea = people("ann"), people("lea")
+    question = ann.post("How do you teach fractions?", question=True)
+    note = ann.post("Fractions are hard.")
+    People.carry(ann, lea)
+    lea.reply(question.id.hex(), "Pizza slices!")
+    lea.reply(note.id.hex(), "They are.")
+    People.carry(lea, ann)
+    assert list(text(ann)) == ["Pizza slices!"]
+    assert [getattr(r.content, "text", "") for r in ann.inbox(requests=True)] == ["They are."]
+    ann.block(key_to_text(lea.public_key))
+    assert ann.inbox() == [] and ann.inbox(requests=True) == []
 
 
 def test_mention_and_share_reach_the_inbox(people: People) -> None:
