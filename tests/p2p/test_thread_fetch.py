@@ -2,10 +2,11 @@
 section 32) between real hosts on 127.0.0.1, and its frames byte for byte.
 
 Ann asks a question. Eve and Gus (whom Ann follows) and Fay (whom Eve follows: two hops
-from Ann) answer; Zed, a stranger, answers too (Ann's Requests), and Mal, whom Ann
-blocked, as well. Cy follows only Ann; Di follows nobody and holds the question alone.
-Both ask Ann's node for the thread and then see the three answers Ann sees, and neither
-Zed's nor Mal's. Nothing sleeps: every wait is on an event under a timeout.
+from Ann) answer; Mal, whom Ann blocked, as well. Zed, a stranger, replies to a note of
+Ann's that is no question (Ann's Requests). Cy follows only Ann; Di follows nobody and
+holds the question alone. Both ask Ann's node for the thread and then see the three
+answers Ann sees, and neither Zed's nor Mal's. Nothing sleeps: every wait is on an event
+under a timeout.
 """
 
 from __future__ import annotations
@@ -71,13 +72,14 @@ async def test_every_reader_sees_the_answers_the_asker_sees(tmp_path: Path) -> N
         await ann.follow(EVE.public_key)
         await ann.follow(GUS.public_key)
         question = await publish_question(ann)
+        note = await ann.app.publish(lambda s: s.publish(Post("A note.")))
         feeds = ann.app.feeds
         eve = feed(EVE, [Follow(FAY.public_key), Follow(MAL.public_key), answer(question, "e")])
         for identity, items in (
             (EVE, eve),
             (FAY, feed(FAY, [answer(question, "f")])),
             (GUS, feed(GUS, [answer(question, "g")])),
-            (ZED, feed(ZED, [answer(question, "z")])),
+            (ZED, feed(ZED, [answer(note, "z")])),
             (MAL, feed(MAL, [answer(question, "m")])),
         ):
             assert feeds.ingest(identity.public_key, items).stored == len(items)
@@ -93,6 +95,9 @@ async def test_every_reader_sees_the_answers_the_asker_sees(tmp_path: Path) -> N
         result = await cy.node.fetch_thread(root)
         assert (result.reported, result.stored) == (3, 3)
         assert replies_held(cy, question) == three
+        assert {s.entry.author for s in ann.service.inbox(requests=True)} == {ZED.public_key}
+        assert (await cy.node.fetch_thread(ref_of(note))).reported == 0
+        assert replies_held(cy, note) == set()
 
         await di.connect(ann)
         assert await di.node.fetch_refs([root], ann.key) == 1  # the question, as a share brings it
