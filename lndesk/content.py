@@ -52,6 +52,7 @@ TOMBSTONE = "tombstone"
 EDIT = "edit"
 READING_LIST = "readinglist"
 WEB_SHARE = "webshare"
+HELPFUL = "helpful"
 KNOWN_TYPES = (
     POST,
     REPLY,
@@ -63,6 +64,7 @@ KNOWN_TYPES = (
     EDIT,
     READING_LIST,
     WEB_SHARE,
+    HELPFUL,
 )
 TEXT_TYPES = (POST, REPLY, EDIT)
 """Types whose payload carries ``text``, ``tags``, ``links`` and ``mentions``."""
@@ -178,6 +180,17 @@ class WebShare:
 
 
 @dataclass(frozen=True, slots=True)
+class Helpful:
+    """The asker's mark that an answer helped (docs/protocol.md 10.12): ``ref`` names the
+    answer (a reply), ``root`` the question it answers. Only a mark by the question's
+    author counts; a tombstone of the mark takes it back."""
+
+    ref: Ref
+    root: Ref
+    type: str = field(default=HELPFUL, init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """A payload of a content type this version does not know; kept as it came."""
 
@@ -196,6 +209,7 @@ Content = (
     | Edit
     | ReadingList
     | WebShare
+    | Helpful
     | Unknown
 )
 
@@ -297,6 +311,8 @@ def encode_content(content: Content) -> bytes:
             doc.update({name: value for name, value in optional.items() if value})
             if tags:
                 doc["tags"] = [normalize_tag(tag) for tag in tags]
+        case Helpful(ref, root):
+            doc = {"ref": ref.to_cbor(), "root": root.to_cbor()}
         case Unknown(_, value):
             return canonical.encode(value)
     payload = canonical.encode(doc)
@@ -342,6 +358,8 @@ def parse_content(type_: str, payload: bytes) -> Content:
         return Share(_ref(doc, "ref"), _text(doc, "comment", None, optional=True))
     if type_ == WEB_SHARE:
         return _web_share(doc)
+    if type_ == HELPFUL:
+        return _helpful(doc)
     return Tombstone(_ref(doc, "ref"))
 
 
@@ -419,6 +437,15 @@ def _web_share(doc: dict[str, Any]) -> WebShare:
         _text(doc, "comment", None, optional=True),
         tags,
     )
+
+
+def _helpful(doc: dict[str, Any]) -> Helpful:
+    answer, root = _ref(doc, "ref"), _ref(doc, "root")
+    if answer.id == root.id:
+        raise ContentError(
+            "a helpful mark names an answer to the question, not the question itself"
+        )
+    return Helpful(answer, root)
 
 
 def _flag(doc: dict[str, Any], name: str) -> bool:

@@ -21,6 +21,7 @@ from lndesk.content import (
     MAX_TAGS,
     Edit,
     Follow,
+    Helpful,
     Post,
     Profile,
     ReadingList,
@@ -120,10 +121,11 @@ def test_type_names() -> None:
         "edit",
         "readinglist",
         "webshare",
+        "helpful",
     )
     samples = [Post("t"), Reply("t", REF, REF), Follow(KEY), Unfollow(KEY), Profile("n")]
     samples += [Share(REF), Tombstone(REF), Edit(REF, "t"), ReadingList("r")]
-    samples += [WebShare("https://example.org/a")]
+    samples += [WebShare("https://example.org/a"), Helpful(REF, QUESTION)]
     assert tuple(s.type for s in samples) == KNOWN_TYPES
 
 
@@ -647,3 +649,35 @@ def test_the_web_share_example_in_the_protocol_is_the_vector_byte_for_byte() -> 
     parsed = parse_content("webshare", shown)
     assert isinstance(parsed, WebShare)
     assert parsed.source == "https://blog.example/feed.xml"
+
+
+QUESTION = Ref(KEY, 3, bytes(range(32)))
+
+
+def test_helpful_round_trip_and_its_refusals() -> None:
+    assert round_trip(Helpful(REF, QUESTION)) == {
+        "ref": REF.to_cbor(),
+        "root": QUESTION.to_cbor(),
+    }
+    for bad in ({"ref": REF.to_cbor()}, {"root": QUESTION.to_cbor()}, {}):
+        with pytest.raises(ContentError):
+            parse_content("helpful", payload(bad))
+    with pytest.raises(ContentError, match="not the question itself"):
+        parse_content("helpful", payload({"ref": REF.to_cbor(), "root": REF.to_cbor()}))
+
+
+def test_the_helpful_example_in_the_protocol_is_the_vector_byte_for_byte() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "protocol.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### 10.12 `helpful`") : doc.index("## 11. ")]
+    shown = bytes.fromhex(re.sub(r"\s+", "", section.split("```")[1]))
+    vectors = json.loads((root / "tests" / "vectors" / "content.json").read_text())
+    (vector,) = [v for v in vectors["vectors"] if v["name"] == "helpful"]
+    assert shown == bytes.fromhex(vector["payload"])
+    parsed = parse_content("helpful", shown)
+    assert isinstance(parsed, Helpful)
+    assert (parsed.ref.seq, parsed.root.seq) == (1, 3)

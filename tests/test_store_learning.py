@@ -19,6 +19,7 @@ from lndesk.content import (
     Content,
     Edit,
     Follow,
+    Helpful,
     ListItem,
     Post,
     Profile,
@@ -35,6 +36,7 @@ from lndesk.errors import ContentError
 from lndesk.identity import Identity
 from lndesk.store import views
 from lndesk.store.fulltext import FullText
+from lndesk.store.helpful import answered, helpful_answers, marks_of
 from lndesk.store.store import Store, StoredEntry
 
 ME = make_identity(21)
@@ -456,6 +458,13 @@ def busy_feeds() -> list[Author]:
     ann.sign(Edit(ref_of(ann.entries[6][0]), "edited before deletion"))  # 8
     ann.sign(Tombstone(ref_of(ann.entries[6][0])))  # 9
     ann.sign(Tombstone(ref_of(ann.entries[8][0])))  # 10: a tombstone of a tombstone
+    question = me.sign(Post("which book first?", question=True))  # 10
+    answer = ann.sign(Reply("this one", ref_of(question), ref_of(question)))  # 11
+    other = ann.sign(Reply("or that one", ref_of(question), ref_of(question)))  # 12
+    ann.sign(Helpful(ref_of(answer), ref_of(question)))  # 13: not the asker's, no effect
+    me.sign(Helpful(ref_of(answer), ref_of(question)))  # 11
+    taken_back = me.sign(Helpful(ref_of(other), ref_of(question)))  # 12
+    me.sign(Tombstone(ref_of(taken_back)))  # 13: un-marks the other answer
     return [me, ann]
 
 
@@ -507,6 +516,52 @@ def test_derived_state_is_the_same_in_every_arrival_order_and_after_a_rebuild(
     assert expected["lists"] and expected["edits"] and expected["addressed"]
     assert len(expected["search"]) >= 3  # type: ignore[arg-type]
     assert expected["purges"] == []
+    marked = {
+        (row[1], row[2], row[3]) for row in expected["refs"] if row[1] in ("helpful", "helped")
+    }  # type: ignore[attr-defined]
+    assert marked == {("helped", ME.public_key, 11), ("helpful", ME.public_key, 11)}
+
+
+def test_helpful_marks_count_only_the_askers_and_untombstoned(tmp_path: Path) -> None:
+    feeds = busy_feeds()
+    me, ann = feeds
+    question = ref_of(me.entries[9][0])
+    for name, order in orders(feeds).items():
+        with Store(tmp_path / name.replace(" ", "-")) as store:
+            deliver_in_order(store, feeds, order)
+            # Ann's answer at 11 is marked; the one at 12 was marked and taken back, and
+            # Ann's own mark of her answer (13) is not the asker's.
+            assert helpful_answers(store, question) == {(ANN.public_key, 11)}, name
+            assert answered(store, [question, ref_of(ann.entries[10][0])]) == {question.id}
+            assert marks_of(store, ME.public_key, ann.entries[10][0].id) == [11]
+            assert marks_of(store, ME.public_key, ann.entries[11][0].id) == []
+
+
+def test_a_question_is_open_again_when_its_only_mark_is_taken_back(store: Store) -> None:
+    me, ann = Author(ME), Author(ANN)
+    question = me.sign(Post("anyone?", question=True))
+    answer = ann.sign(Reply("me", ref_of(question), ref_of(question)))
+    mark = me.sign(Helpful(ref_of(answer), ref_of(question)))
+    me.deliver(store, 1, 2)
+    ann.deliver(store)
+    assert answered(store, [ref_of(question)]) == {question.id}
+    assert helpful_answers(store, ref_of(question)) == {(ANN.public_key, 1)}
+    me.sign(Tombstone(ref_of(mark)))
+    me.deliver(store, 3)
+    assert answered(store, [ref_of(question)]) == set()
+    assert helpful_answers(store, ref_of(question)) == set()
+
+
+def test_a_mark_naming_a_reply_of_another_thread_shows_nowhere(store: Store) -> None:
+    me, ann = Author(ME), Author(ANN)
+    question = me.sign(Post("anyone?", question=True))
+    elsewhere = me.sign(Post("another post"))
+    reply = ann.sign(Reply("on the other post", ref_of(elsewhere), ref_of(elsewhere)))
+    me.sign(Helpful(ref_of(reply), ref_of(question)))
+    me.deliver(store)
+    ann.deliver(store)
+    assert helpful_answers(store, ref_of(question)) == set()
+    assert helpful_answers(store, ref_of(elsewhere)) == set()
 
 
 def test_derived_state_is_the_same_when_entries_arrive_in_runs(tmp_path: Path) -> None:

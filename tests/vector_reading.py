@@ -15,6 +15,7 @@ from lndesk.content import (
     Content,
     Edit,
     Follow,
+    Helpful,
     ListItem,
     Post,
     Profile,
@@ -107,6 +108,7 @@ KNOWN_CONTENT = {
     "share": Share,
     "tombstone": Tombstone,
     "webshare": WebShare,
+    "helpful": Helpful,
 }
 
 

@@ -33,6 +33,7 @@ from lndesk.content import (
     Content,
     Edit,
     Follow,
+    Helpful,
     Post,
     Profile,
     ReadingList,
@@ -170,6 +171,10 @@ class Derivation:
             case Share(ref=ref):
                 self.refs.append((ref.id, "share", feed, entry.seq))
                 self.fresh.append((row_key, entry.claimed_ms, entry.type))
+            case Helpful(ref=answer, root=root) if root.author == own:
+                # Only the asker's mark counts; a tombstone of it takes it back (_drop).
+                self.refs.append((answer.id, "helpful", feed, entry.seq))
+                self.refs.append((root.id, "helped", feed, entry.seq))
             case Edit(ref=ref) if ref.author == own and ref.seq < entry.seq:
                 self.claims.append((feed, entry.seq, ref.seq, ref.id))
                 self.dirty_posts.add((feed, ref.seq))
@@ -259,6 +264,9 @@ class Derivation:
             case Share(ref=ref):
                 self._delete_ref(ref.id, "share", row_key)
                 self.text.remove(feed, seq, row.claimed_ms)
+            case Helpful(ref=answer, root=root):
+                self._delete_ref(answer.id, "helpful", row_key)
+                self._delete_ref(root.id, "helped", row_key)
             case Edit(ref=ref):
                 self.conn.execute(
                     "DELETE FROM edit_claims WHERE feed = ? AND edit_seq = ?", (feed, seq)

@@ -299,6 +299,7 @@ def content_doc() -> dict[str, Any]:
                 "tags": ["pedagogy"],
             },
         ),
+        ("helpful", "helpful", {"ref": ref, "root": [key, 3, bytes(range(32))]}),
         ("unknown type, map payload", "x-event", {"when": 1767225600000}),
         ("unknown type, non-map payload", "x.list", [1, "two", b"\x03"]),
     ]
