@@ -9,6 +9,13 @@ One session is one stream, opened by the *reader* (the node that wants entries):
    height; the server keeps at most ``window`` batches unacknowledged.
 4. the reader closes the stream.
 
+On ``/lndesk/sync/2`` (:mod:`lndesk.p2p.pipeline`) the reader keeps several gets in
+flight and the window is counted on both ends; a reader proposes it first and falls
+back to ``/1``, and a server speaks both. What the reader does with each answer is
+:mod:`lndesk.p2p.reader` (asks in flight), :mod:`lndesk.p2p.read_feed` (what to ask of
+a feed) and :mod:`lndesk.p2p.read_states` (what each frame does); this module holds
+the server and the client's session.
+
 A node serves every feed it holds to anyone (re-serving is the point of the network)
 and asks for the feeds it follows. A dropped stream costs nothing: the next session
 starts from the stored heights. Far-behind feeds are fetched newest range first when
