@@ -11,7 +11,9 @@ For an entry by an author outside the circle:
   together (a fresh key starts with no quota of its own). What does not fit is not
   stored, and no one is blamed: catch-up offers it again later;
 * addressed to other people only (a notice a follower would keep for the person it
-  follows), it is not stored: followers keep notices only from their own circle;
+  follows), it is not stored: followers keep notices only from their own circle; except
+  an answer to a held question of someone the owner follows, which is part of the
+  question's thread and is kept like a request (within the same quota);
 * anything else (a shared or replied-to entry fetched as context) is stored as usual.
 
 Requests **expire**: after ``REQUEST_DAYS`` days, or sooner when more than
@@ -31,12 +33,12 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from lndesk.content import addressed_keys, parse_content
+from lndesk.content import Reply, addressed_keys, parse_content
 from lndesk.entry import decode_entry
 from lndesk.errors import EntryError
 from lndesk.store.learning import is_within_two_hops, within_two_hops
 from lndesk.store.store import Store, now_ms
-from lndesk.store.threads import has_answered
+from lndesk.store.threads import has_answered, is_question
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +126,16 @@ class InboxGate:
         followed: set[bytes] | None = None
         for raw, payload in items:
             addressed = _addressed(raw, payload)
+            size = len(raw) + len(payload or b"")
             if self.own in addressed:
-                requests.append((decode_entry(raw).seq, len(raw) + len(payload or b"")))
+                requests.append((decode_entry(raw).seq, size))
             elif addressed:
                 if followed is None:
                     followed = set(self.store.following(self.own))
-                others = others or bool(addressed & followed)
+                if self._answers_followed(raw, payload, followed):
+                    requests.append((decode_entry(raw).seq, size))
+                else:
+                    others = others or bool(addressed & followed)
         if others and not requests:
             log.debug("not keeping a notice of an author outside the circle")
             return None
@@ -137,6 +143,22 @@ class InboxGate:
             log.info("inbox quota for today reached: not storing %d requests", len(requests))
             return None
         return requests
+
+    def _answers_followed(self, raw: bytes, payload: bytes | None, followed: set[bytes]) -> bool:
+        """Whether the entry answers a held question of someone the owner follows: it is
+        part of the thread its asker shows (docs/protocol.md 32.5), so a follower keeps
+        it, within the quota of requests."""
+        if payload is None:
+            return False
+        try:
+            content = parse_content(decode_entry(raw).type, payload)
+        except EntryError:
+            return False
+        return (
+            isinstance(content, Reply)
+            and content.root.author in followed
+            and is_question(self.store, content.root)
+        )
 
     def record(self, key: bytes, requests: Iterable[tuple[int, int]]) -> None:
         """Count stored requests against the quota."""

@@ -58,6 +58,22 @@ def own_questions(store: StoreReader, own: bytes) -> frozenset[bytes]:
     return questions
 
 
+def is_question(store: StoreReader, ref: Ref) -> bool:
+    """Whether the entry ``ref`` names is held, with its payload, as a question."""
+    rows = store.index.entry_rows(
+        "f.key = ? AND e.seq = ? AND e.deleted = 0", (ref.author, ref.seq)
+    )
+    for stored in store.load_listed(rows[:1]):
+        if stored.entry.id != ref.id or stored.payload is None:
+            return False
+        try:
+            content = parse_content(stored.entry.type, stored.payload)
+        except EntryError:
+            return False
+        return isinstance(content, Post) and content.question
+    return False
+
+
 def answers_sql(count: int) -> str:
     """The test that entry ``e`` is in the thread of one of ``count`` roots (their ids
     are its parameters)."""

@@ -230,3 +230,29 @@ async def test_answers_to_my_question_show_without_accepting(tmp_path: Path) -> 
         result = await di.node.fetch_thread(ref_of(question))
         assert (result.reported, result.stored) == (1, 1)
         assert replies_held(di, question) == {bo.key}
+
+
+async def test_an_answer_reaches_a_reader_who_follows_only_the_asker(tmp_path: Path) -> None:
+    """Bo follows Ann and answers her question; Cy follows only Ann: the answer reaches
+    Cy live, on Ann's inbox topic (Cy keeps it as part of the question's thread), while
+    Bo's reply to a note of Ann's is not kept by Cy."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+        running_node(make_data_dir(tmp_path, "cy")) as cy,
+    ):
+        await bo.follow(ann)
+        await bo.connect(ann)
+        await cy.follow_live(ann)
+        with trio.fail_after(WAIT):
+            await bo.node.gossip.wait_for_inbox_peers(ann.key, 1)
+            await ann.node.gossip.wait_for_inbox_peers(ann.key, 1)
+        question = await publish_question(ann)
+        note = await ann.app.publish(lambda s: s.publish(Post("A note.")))
+        await cy.wait_height(ann, note.seq)
+        await bo.wait_height(ann, note.seq)
+        await bo.app.publish(lambda s: s.publish(answer(note, "Noted.")))
+        reply = await bo.app.publish(lambda s: s.publish(answer(question, "Because.")))
+        await cy.log.wait_for(lambda _events: replies_held(cy, question) == {bo.key}, WAIT)
+        assert replies_held(cy, note) == set()
+        assert cy.service.store.stored_seqs(bo.key, 1, reply.seq) == {reply.seq}
