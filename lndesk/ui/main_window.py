@@ -79,6 +79,8 @@ PAGE_ICONS = (
     "settings",
 )
 MARK_READ_AFTER_MS = 1500
+UNREAD_DELAY_MS = 400
+"""The unread count is read again this long after the first of a burst of changes."""
 # The smallest window whose every screen shows its labels whole.
 MINIMUM_SIZE = (800, 560)
 """The newest post must stay in view this long (window active) before it counts as read."""
@@ -196,16 +198,10 @@ class MainWindow(QMainWindow):
         self._connect_search_and_lists()
         self.timeline.view.seen_top.connect(self._seen_top)
         self.timeline.model.loaded.connect(self._after_first_page)
-        self._read_timer = QTimer(self)
-        self._read_timer.setSingleShot(True)
-        self._read_timer.setInterval(MARK_READ_AFTER_MS)
-        self._read_timer.timeout.connect(self._mark_seen_read)
+        self._read_timer = bridge.timer(self, self._mark_seen_read)
         self._seen_ms = 0
         self.unread = 0
-        self._unread_timer = QTimer(self)
-        self._unread_timer.setSingleShot(True)
-        self._unread_timer.setInterval(400)
-        self._unread_timer.timeout.connect(self.refresh_unread)
+        self._unread_timer = bridge.timer(self, self.refresh_unread)
         bridge.node_event.connect(self._on_event)
 
         self._add_actions()
@@ -413,7 +409,7 @@ class MainWindow(QMainWindow):
         if isinstance(event, EntriesStored) or (
             isinstance(event, LocalChanged) and event.what in ("read", "following", "muted")
         ):
-            self._unread_timer.start()
+            self._unread_timer.start(UNREAD_DELAY_MS)
 
     def refresh_unread(self) -> None:
         self.bridge.request(lambda desk: desk.reading.unread_count(), self._set_unread)
@@ -433,7 +429,7 @@ class MainWindow(QMainWindow):
     def _seen_top(self, claimed_ms: int) -> None:
         self._seen_ms = claimed_ms
         if self.isActiveWindow() or QGuiApplication.platformName() == "offscreen":
-            self._read_timer.start()
+            self._read_timer.start(MARK_READ_AFTER_MS)
 
     def _mark_seen_read(self) -> None:
         view = self.timeline.view

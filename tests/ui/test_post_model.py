@@ -234,3 +234,24 @@ def test_a_burst_of_posts_costs_one_refresh_once_time_moves(
     with qtbot.waitSignal(model.loaded):
         clock.advance(0.001)
     assert loads == [3]  # one refresh brought all three
+
+
+def test_a_page_read_before_a_refresh_does_not_end_the_list(
+    bridge: Any, call: Any, clock: Any, qtbot: Any
+) -> None:
+    """A page on its way while a refresh applies may predate what the refresh brought
+    (someone just followed, their older posts now in the list): its being short must not
+    end the list; the page the refresh wanted is read after it."""
+    from lndesk.app.desk import Refresh
+
+    clock.autojump = False  # no refresh but the one applied here
+    model = PostListModel(bridge, "timeline")
+    with qtbot.waitSignal(model.loaded):
+        model.start()  # nothing yet: a short page, the end of the list
+    assert not model.canFetchMore()
+    model._exhausted = False
+    model._fetching = True  # a page on its way, read before the post below
+    model._apply(Refresh([], [], []))  # a refresh lands first and wants more below
+    call(lambda desk: desk.posting.post("older, below the rows shown"))
+    model._append_page([])  # the page comes back short: it was read before the post
+    qtbot.waitUntil(lambda: model.rowCount() == 1)  # the page read after the short one

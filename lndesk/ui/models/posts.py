@@ -110,6 +110,9 @@ class PostListModel(QAbstractListModel):
         self._rows: dict[PostKey, int] = {}
         self._exhausted = kind in (BOOKMARKS, THREAD)
         self._fetching = False
+        self._stale_page = False
+        """A refresh was applied while a page was on its way: that page may end the list
+        too early (it was read before what the refresh brought, a person followed say)."""
         self._refreshing = False
         self._again = False
         self._started = False
@@ -194,8 +197,9 @@ class PostListModel(QAbstractListModel):
 
     def _append_page(self, items: list[PostItem]) -> None:
         self._fetching = False
+        stale, self._stale_page = self._stale_page, False
         fresh = [i for i in items if i.post_key not in self._rows]
-        if len(items) < PAGE:
+        if len(items) < PAGE and not stale:
             self._exhausted = True
         if fresh:
             first = len(self._items)
@@ -205,9 +209,12 @@ class PostListModel(QAbstractListModel):
             self.endInsertRows()
             self._ask_names(fresh)
         self.loaded.emit()
+        if stale and self.canFetchMore() and len(self._items) < PAGE:
+            self.fetchMore()  # the page the refresh wanted, read now
 
     def _on_failed(self, error: BaseException) -> None:
         self._fetching = False
+        self._stale_page = False
         self._refreshing = False
         message = error_text(error)
         logger.warning("a post list could not be loaded: %s", message)
@@ -389,6 +396,8 @@ class PostListModel(QAbstractListModel):
             self._again = False
             self.refresh()
         elif self.canFetchMore() and len(self._items) < PAGE:
+            if self._fetching:
+                self._stale_page = True  # read again after it (see _append_page)
             self.fetchMore()  # a short list: fill it up to a page
 
     def _insert(self, position: int, items: list[PostItem]) -> None:

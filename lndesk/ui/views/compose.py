@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -107,12 +107,9 @@ class ComposeBox(QWidget):
         self.mentions.hide()
         self.mentioned: tuple[bytes, ...] = ()
         self._names: dict[bytes, str] = {}
-        self._mention_timer = QTimer(self)
-        self._mention_timer.setSingleShot(True)
-        self._mention_timer.setInterval(MENTIONS_DELAY_MS)
-        self._mention_timer.timeout.connect(self.update_mentions)
+        self._mention_timer = bridge.timer(self, self.update_mentions)
         if mode != SHARE:
-            self.text.textChanged.connect(self._mention_timer.start)
+            self.text.textChanged.connect(lambda: self._mention_timer.start(MENTIONS_DELAY_MS))
         self.button = QPushButton(
             {POST: "Publish", REPLY: "Reply", SHARE: "Share", EDIT: "Publish edit"}[mode]
         )

@@ -9,7 +9,7 @@ serving their feed). The Requests tab shows how many wait, kept up to date by ev
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -92,10 +92,7 @@ class InboxPage(QWidget):
         self.requests_view.block_requested.connect(self.block)
         for model in (self.model, self.requests_model):
             model.failed.connect(self._say)
-        self._count_timer = QTimer(self)
-        self._count_timer.setSingleShot(True)
-        self._count_timer.setInterval(COUNT_DELAY_MS)
-        self._count_timer.timeout.connect(self.refresh_count)
+        self._count_timer = bridge.timer(self, self.refresh_count)
         bridge.node_event.connect(self._on_event)
         self.refresh_count()
 
@@ -122,7 +119,7 @@ class InboxPage(QWidget):
             isinstance(event, LocalChanged)
             and event.what in ("accepted", "blocked", "following", "muted", "published")
         ):
-            self._count_timer.start()
+            self._count_timer.start(COUNT_DELAY_MS)
 
     def refresh_count(self) -> None:
         self.bridge.request(
