@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_helpers import awaited
+from ui_helpers import KEY_WORK_MS, awaited
 
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import create_identity
@@ -44,7 +44,7 @@ def open_view(qtbot: Any, bridge: Bridge) -> IdentityView:
     view = IdentityView(bridge)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitUntil(lambda: view.info is not None)
+    qtbot.waitUntil(lambda: view.info is not None, timeout=KEY_WORK_MS)
     return view
 
 
@@ -57,10 +57,10 @@ def test_sealed_words_wait_for_the_passphrase(qtbot: Any, sealed_bridge: Bridge)
     view.reveal_button.click()  # cancelled: nothing asked of the node, nothing shown
     assert prompt.asked == 1 and view.words_shown() == []
     view.reveal_button.click()  # wrong: said so, nothing shown
-    qtbot.waitUntil(lambda: "wrong passphrase" in view.backup_message.text())
+    qtbot.waitUntil(lambda: "wrong passphrase" in view.backup_message.text(), timeout=KEY_WORK_MS)
     assert view.words_shown() == []
     view.reveal_button.click()
-    qtbot.waitUntil(lambda: len(view.words_shown()) == 24)
+    qtbot.waitUntil(lambda: len(view.words_shown()) == 24, timeout=KEY_WORK_MS)
     assert prompt.asked == 3
     assert "wrong passphrase" not in view.backup_message.text()
 
@@ -75,7 +75,7 @@ def test_the_desk_refuses_the_words_without_the_passphrase(
             lambda r: box.setdefault("result", r),
             lambda e: box.setdefault("error", e),
         )
-        qtbot.waitUntil(lambda: box != {})
+        qtbot.waitUntil(lambda: box != {}, timeout=KEY_WORK_MS)
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -97,4 +97,4 @@ def test_an_unsealed_key_shows_its_words_without_asking(qtbot: Any, bridge: Brid
     view.ask_passphrase = never
     view.words_button.click()
     view.reveal_button.click()
-    qtbot.waitUntil(lambda: len(view.words_shown()) == 24)
+    qtbot.waitUntil(lambda: len(view.words_shown()) == 24, timeout=KEY_WORK_MS)

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWizard
+from ui_helpers import KEY_WORK_MS
 
 from lndesk.app.datadir import KEY_NAME
 from lndesk.app.ownlog import OWN_LOG_CONFIRMED, OWN_LOG_RESTORED, load_own_log
@@ -54,7 +55,10 @@ def choose(wizard: OnboardingWizard, path: str) -> None:
 
 
 def wait_done(qtbot: Any, wizard: OnboardingWizard) -> None:
-    qtbot.waitUntil(lambda: wizard.currentId() == DONE or wizard.currentPage().error.isVisible())
+    qtbot.waitUntil(
+        lambda: wizard.currentId() == DONE or wizard.currentPage().error.isVisible(),
+        timeout=KEY_WORK_MS,
+    )
     assert wizard.currentId() == DONE, wizard.currentPage().error.text()
 
 
@@ -172,7 +176,7 @@ def test_restore_from_words(qtbot: Any, tmp_path: Path) -> None:
 
     page.words.setPlainText("abandon " * 24)  # right count and words, wrong checksum
     press(wizard, Button.CommitButton)
-    qtbot.waitUntil(lambda: not page.busy)
+    qtbot.waitUntil(lambda: not page.busy, timeout=KEY_WORK_MS)
     assert page.error.isVisible()
     assert "checksum" in page.error.text()
     assert "24 words" in page.error.text()  # the hint is shown too
@@ -230,12 +234,12 @@ def test_restore_from_backup_file(qtbot: Any, tmp_path: Path) -> None:
     assert page.passphrase.isHidden()
     page.path.setText(str(tmp_path / "missing.backup"))
     press(wizard, Button.CommitButton)
-    qtbot.waitUntil(page.error.isVisible)
+    qtbot.waitUntil(page.error.isVisible, timeout=KEY_WORK_MS)
     assert "cannot read" in page.error.text()
 
     page.path.setText(str(backup))
     press(wizard, Button.CommitButton)  # the key is sealed: ask for its passphrase
-    qtbot.waitUntil(page.error.isVisible)
+    qtbot.waitUntil(page.error.isVisible, timeout=KEY_WORK_MS)
     assert page.error.text() == (
         "This backup's key is protected by a passphrase. Enter it, then Restore."
     )
@@ -244,7 +248,7 @@ def test_restore_from_backup_file(qtbot: Any, tmp_path: Path) -> None:
 
     page.passphrase.setText("wrong horse")
     press(wizard, Button.CommitButton)
-    qtbot.waitUntil(lambda: not page.busy)
+    qtbot.waitUntil(lambda: not page.busy, timeout=KEY_WORK_MS)
     assert page.error.text() == "Wrong passphrase. It is case sensitive; try again."
     assert not (data_dir / KEY_NAME).exists()
 

@@ -21,6 +21,11 @@ from lndesk.entry import Entry
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_text
 
+KEY_WORK_MS = 120_000
+"""How long a test waits for key work (Argon2 sealing or opening a key, about half a second
+alone, several on a loaded machine) to report: the test waits for its event; this only
+bounds a hang, it is no guess of how fast the machine is."""
+
 Call = Callable[..., Any]
 Link = tuple[Entry, bytes]
 W = TypeVar("W", bound=QWidget)
