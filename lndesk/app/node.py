@@ -36,6 +36,7 @@ from lndesk.app.feeds import StoreFeeds
 from lndesk.app.inbox_quota import InboxGate
 from lndesk.app.restore import SURVEY_WINDOW, OwnLogSurvey
 from lndesk.app.service import Service
+from lndesk.app.thread_watch import ThreadWatch
 from lndesk.content import Follow, Unfollow, parse_content
 from lndesk.entry import Entry, decode_entry
 from lndesk.p2p.config import NodeConfig
@@ -229,6 +230,7 @@ class AppNode:
             peerbook=service.data_dir / PEERS_NAME,
         )
         self.survey = OwnLogSurvey(service, self.node, window=survey_window)
+        self.threads = ThreadWatch(service, self.node, config.resync_interval)
         self.disk = DiskWatch(service.store.space, self.node.warn, self._sync_all)
         self.heap_settled = trio.Event()
         """Set once the started node's objects are kept out of full GC passes."""
@@ -239,6 +241,7 @@ class AppNode:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.indexer.run)
             nursery.start_soon(self.disk.run)
+            nursery.start_soon(self.threads.run)
             nursery.start_soon(self._survey_once_started)
             nursery.start_soon(self._settle_heap_once_started)
             await self.node.run(task_status=task_status)

@@ -74,6 +74,30 @@ def is_question(store: StoreReader, ref: Ref) -> bool:
     return False
 
 
+def followed_questions(store: StoreReader, own: bytes, since_ms: int, limit: int) -> list[Ref]:
+    """The newest ``limit`` questions, claimed at ``since_ms`` or later, of the people
+    ``own`` follows (of their newest 10 x ``limit`` posts in that time), newest first."""
+    me = feed_id(store, own)
+    rows = store.index.entry_rows(
+        "e.type = 'post' AND e.deleted = 0 AND +e.claimed_ms >= ? AND +e.claimed_ms <= ? "
+        "AND e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1)",
+        (since_ms, visible_until(), me),
+        "ORDER BY e.claimed_ms DESC LIMIT ?",
+        10 * limit,
+    )
+    found: list[Ref] = []
+    for stored in store.load_listed(rows):
+        if len(found) >= limit or stored.payload is None:
+            continue
+        try:
+            content = parse_content(stored.entry.type, stored.payload)
+        except EntryError:
+            continue
+        if isinstance(content, Post) and content.question:
+            found.append(Ref(stored.entry.author, stored.entry.seq, stored.entry.id))
+    return found
+
+
 def answers_sql(count: int) -> str:
     """The test that entry ``e`` is in the thread of one of ``count`` roots (their ids
     are its parameters)."""

@@ -256,3 +256,22 @@ async def test_an_answer_reaches_a_reader_who_follows_only_the_asker(tmp_path: P
         await cy.log.wait_for(lambda _events: replies_held(cy, question) == {bo.key}, WAIT)
         assert replies_held(cy, note) == set()
         assert cy.service.store.stored_seqs(bo.key, 1, reply.seq) == {reply.seq}
+
+
+async def test_threads_of_recent_questions_are_fetched_in_the_background(
+    tmp_path: Path,
+) -> None:
+    """Eve's answer reached Ann while Cy was away: Cy, who follows Ann, gets it with the
+    next round of the thread watch, without opening the thread."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "cy"), resync_interval=0.5) as cy,
+    ):
+        await ann.follow(EVE.public_key)
+        question = await publish_question(ann)
+        items = feed(EVE, [answer(question, "e")])
+        assert ann.app.feeds.ingest(EVE.public_key, items).stored == 1
+        await cy.follow(ann)
+        await cy.connect(ann)
+        await cy.log.wait_for(lambda _events: replies_held(cy, question) == {EVE.public_key}, WAIT)
+        assert cy.log.stored(EVE.public_key, via="thread") == 1
