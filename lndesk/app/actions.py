@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lndesk.app import answers
 from lndesk.app.describe import entry_body
 from lndesk.app.service import Service
 from lndesk.content import ListItem, ReadingList, WebShare
@@ -194,6 +195,9 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
     "follow": lambda s, a: _followed(s.follow(_text(a, "key"))),
     "unfollow": lambda s, a: _followed(s.unfollow(_text(a, "key"))),
     "profile": lambda s, a: _entry(s.set_profile(_text(a, "name"), str(a.get("bio") or ""))),
+    "helpful": lambda s, a: answers.mark(s, _text(a, "entry_id"), undo=_flag(a, "undo")),
+    "questions": answers.list_questions,
+    "thread": answers.show_thread,
 }
 
 
@@ -209,6 +213,7 @@ PUBLISHING = frozenset(
         "follow",
         "unfollow",
         "profile",
+        "helpful",
     }
 )
 """Actions that append an entry to the own log (a retry must not append it twice)."""

@@ -18,8 +18,8 @@ from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
 from lndesk.app.failures import INDEX_ERRORS, disk_full, index_failure
 from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
+from lndesk.cli import answers, learning, network
 from lndesk.cli import feeds as feed_commands
-from lndesk.cli import learning, network
 from lndesk.cli import restore as restore_commands
 from lndesk.cli.argtypes import output_dir, output_file, pixels
 from lndesk.cli.datadir_check import check_data_dir
@@ -67,7 +67,7 @@ def _service(args: argparse.Namespace, *, lazy: bool = False, reading: bool = Fa
     return Service(args.data_dir, _passphrase_source, lazy=lazy, reading=reading)
 
 
-READING_ACTIONS = frozenset({"search"})
+READING_ACTIONS = frozenset({"search", "questions", "thread"})
 """Actions that only read: they work on a store that can only be opened read-only."""
 
 
@@ -476,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     network.register(add, _passphrase_source)
     restore_commands.register(add, _passphrase_source)
     learning.register(add, _act, _read_text)
+    answers.register(add, _act)
     feed_commands.register(add, _act, _following_people, common, _reading_service)
     app = add("app", cmd_app, "open the desktop app (the default when no command is given)")
     app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")

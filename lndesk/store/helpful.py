@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lndesk.entry_refs import PostKey, Ref
-from lndesk.store.reading import StoreReader
-from lndesk.store.shown import feed_id
+from lndesk.store.reading import StoredEntry, StoreReader
+from lndesk.store.shown import feed_id, visible_until
 
 
 def helpful_answers(store: StoreReader, root: Ref) -> set[PostKey]:
@@ -70,3 +70,15 @@ def marks_of(store: StoreReader, asker: bytes, answer_id: bytes) -> list[int]:
         (answer_id, feed),
     ).fetchall()
     return [int(seq) for (seq,) in rows]
+
+
+def newest_posts(store: StoreReader, limit: int) -> list[StoredEntry]:
+    """The newest ``limit`` stored posts (not replies), deleted ones left out: where a
+    list of questions looks (a question is marked in a post's payload, not the index)."""
+    rows = store.index.entry_rows(
+        "e.type = 'post' AND e.deleted = 0 AND e.claimed_ms <= ?",
+        (visible_until(),),
+        "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
+        limit,
+    )
+    return store.load_listed(rows)
