@@ -1,8 +1,9 @@
 """The running node's control socket, so commands can use a node another process runs.
 
 A data directory is open in one process at a time (the store holds a lock), so while
-`lndesk serve` or the desktop app runs, `lndesk peers`, `lndesk connect` and
-`lndesk sync` talk to that process through ``node.sock`` in the data directory. The
+`lndesk serve` or the desktop app runs, the commands that write (`lndesk post` and the
+other publishing actions, `connect`, `sync`, `import`, `reindex`) talk to that process
+through ``node.sock`` in the data directory; readers read the store beside it. The
 socket is a Unix socket created with mode 0600 inside the 0700 data directory: only
 the same user can use it.
 
@@ -26,12 +27,20 @@ import trio
 
 from lndesk.app.actions import run_action
 from lndesk.app.datadir import SOCKET_NAME
+from lndesk.app.importing import (
+    ImportResult,
+    check_backup_owner,
+    ingest_batches,
+    read_backup,
+    settle_own_log,
+)
 from lndesk.app.once import OnceOnly
 from lndesk.app.requests import check_request_id
 from lndesk.app.restore import restore_status, status_json
 from lndesk.errors import ControlConnectionLost, LndeskError, NodeNotRunningError, UsageError
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import EntriesStored, Event, SyncFinished, SyncProgress
+from lndesk.store.store import IngestResult
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +155,16 @@ class ControlServer:
             if type(latest) is not int or latest < 0:
                 raise UsageError("confirm-log needs the latest entry's number")
             result = status_json(self.app.survey.confirm(latest))
+        elif op == "import":
+            path, latest = request.get("path"), request.get("latest", False)
+            if not isinstance(path, str) or type(latest) is not bool:
+                raise UsageError("import needs a backup file's path")
+            if not Path(path).is_absolute():
+                raise UsageError("import needs a backup file's absolute path")
+            result = await self._import(stream, Path(path), latest=latest)
+        elif op == "reindex":
+            result = {"entries": self.app.service.store.reindex()}
+            self.app.indexer.arrived()  # the rebuilt index stages all text for search again
         elif op == "sync":
             timeout = request.get("timeout", 120)
             if not isinstance(timeout, int | float) or timeout <= 0:
@@ -154,6 +173,25 @@ class ControlServer:
         else:
             raise UsageError(f"unknown control request {op!r}")
         await _send(stream, {"done": True, "result": result})
+
+    async def _import(
+        self, stream: trio.SocketStream, path: Path, *, latest: bool
+    ) -> dict[str, Any]:
+        """``lndesk import`` into the running node: the same steps as run alone (the node
+        has an identity, so no key is installed), a progress line after each batch."""
+        service = self.app.service
+        backup = read_backup(path)
+        check_backup_owner(backup, service.public_key)
+        store = service.store
+        before = store.feed_state(backup.feed).height
+        total = IngestResult(0, 0, 0)
+        for total in ingest_batches(store, backup.feed, backup.entries):
+            done = total.stored + total.duplicates + total.held
+            progress = {"type": "ImportProgress", "done": done, "total": len(backup.entries)}
+            await _send(stream, {"event": progress})
+        own_log = settle_own_log(service.data_dir, store, backup.feed, latest=latest)
+        await self.app.imported(before)
+        return import_json(ImportResult(backup.feed, False, total, own_log))
 
     async def _sync(self, stream: trio.SocketStream, timeout: float) -> dict[str, Any]:
         send, receive = trio.open_memory_channel[Event](1000)
@@ -176,6 +214,18 @@ class ControlServer:
         finally:
             self.app.remove_listener(forward)
         return {"peers": summary.peers, "stored": summary.stored, "errors": list(summary.errors)}
+
+
+def import_json(result: ImportResult) -> dict[str, Any]:
+    ingest = result.ingest
+    return {
+        "feed": key_to_text(result.feed),
+        "stored": ingest.stored,
+        "duplicates": ingest.duplicates,
+        "held": ingest.held,
+        "fork_at": ingest.fork_at,
+        "own_log": result.own_log,
+    }
 
 
 def event_json(event: Event) -> dict[str, Any]:

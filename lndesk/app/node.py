@@ -290,6 +290,20 @@ class AppNode:
             self._on_event(EntriesStored(own, count, after.height, after.max_seq, "local", None))
         return result
 
+    async def imported(self, before: int) -> None:
+        """Own entries came from a backup (``lndesk import`` through the control socket),
+        the log of ``before`` entries now longer: every view and the text indexer hear of
+        them, and peers of the new head (one announcement, not one per old entry)."""
+        own = self.service.public_key
+        after = self.feeds.held(own)
+        if after.height <= before:
+            return
+        newest = self.feeds.read_run(own, after.height, after.height, 1, 1 << 24)
+        for _seq, entry, payload in newest:
+            await self.node.announce(entry, payload)
+        count = after.height - before
+        self._on_event(EntriesStored(own, count, after.height, after.max_seq, "local", None))
+
     async def _after_own_entry(self, _seq: int, entry: bytes, payload: bytes | None) -> None:
         await self.node.announce(entry, payload)
         await self.node.send_notices(entry, payload)

@@ -14,7 +14,13 @@ from pathlib import Path
 from lndesk.app.atomlog import keep_atom_file
 from lndesk.app.cuts import pause_for_cut_entries
 from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
-from lndesk.app.importing import ImportResult, ingest_in_batches
+from lndesk.app.importing import (
+    ImportResult,
+    check_backup_owner,
+    ingest_in_batches,
+    read_backup,
+    settle_own_log,
+)
 from lndesk.app.local import LocalState
 from lndesk.app.ownlog import (
     OWN_LOG_CONFIRMED,
@@ -25,7 +31,7 @@ from lndesk.app.ownlog import (
 )
 from lndesk.app.requests import RequestJournal
 from lndesk.atomicfile import atomic_write
-from lndesk.backup import decode_backup, encode_backup
+from lndesk.backup import encode_backup
 from lndesk.content import (
     MAX_MENTIONS,
     READING_LIST,
@@ -66,7 +72,7 @@ from lndesk.keyfile import (
     read_key_file,
     write_key_file,
 )
-from lndesk.keytext import key_to_text, mentions_in, parse_key_or_link
+from lndesk.keytext import mentions_in, parse_key_or_link
 from lndesk.names import clean_nickname
 from lndesk.search_query import SearchQuery
 from lndesk.store import views
@@ -557,11 +563,7 @@ class Service:
         ``latest`` declares that nothing was published with this key after the backup
         was made; only then is publishing allowed straight away.
         """
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-        backup = decode_backup(data)
+        backup = read_backup(path)
         installed = False
         if not self.key_path.exists():
             # Unlock the key before installing it: a damaged key file must not be installed.
@@ -572,19 +574,11 @@ class Service:
             _install_key(self.data_dir, backup.key_file, OWN_LOG_RESTORED)
             self._identity = identity
             installed = True
-        elif public_key_of(read_key_file(self.key_path)) != backup.feed:
-            raise IdentityError(
-                f"this backup belongs to {key_to_text(backup.feed)}, but this data directory "
-                f"holds {key_to_text(public_key_of(read_key_file(self.key_path)))}",
-                "Import it into another --data-dir.",
-            )
+        else:
+            check_backup_owner(backup, public_key_of(read_key_file(self.key_path)))
         total = ingest_in_batches(self.store, backup.feed, backup.entries)
-        own_log = self.own_log
-        if latest and not own_log.confirmed:
-            own_log.state = OWN_LOG_CONFIRMED
-            own_log.confirmed_height = self.store.feed_state(backup.feed).height
-            save_own_log(self.data_dir, own_log)
-        return ImportResult(backup.feed, installed, total, own_log.state)
+        own_log = settle_own_log(self.data_dir, self.store, backup.feed, latest=latest)
+        return ImportResult(backup.feed, installed, total, own_log)
 
 
 def _mentions(text: str, extra: Sequence[bytes]) -> tuple[bytes, ...]:

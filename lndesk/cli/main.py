@@ -16,9 +16,8 @@ from lndesk.app.actions import PUBLISHING, run_action
 from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
 from lndesk.app.failures import INDEX_ERRORS, disk_full, index_failure
-from lndesk.app.ownlog import OWN_LOG_CONFIRMED
 from lndesk.app.service import Service, create_identity, restore_identity
-from lndesk.cli import answers, learning, network
+from lndesk.cli import answers, learning, maintenance, network
 from lndesk.cli import feeds as feed_commands
 from lndesk.cli import restore as restore_commands
 from lndesk.cli.argtypes import output_dir, output_file, pixels
@@ -289,77 +288,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def cmd_reindex(args: argparse.Namespace) -> int:
-    with _service(args, lazy=True) as service:
-        count = service.reindex()
-    print(f"rebuilt the index from the log: {counted(count, 'entry', 'entries')}")
-    return 0
-
-
-def cmd_repair(args: argparse.Namespace) -> int:
-    with _service(args, lazy=True) as service:
-        report = service.repair()
-        own = service.public_key if service.key_path.exists() else None
-    if not report.damaged:
-        print(f"the log is not damaged ({report.kept} valid records); nothing to repair")
-        return 0
-    size = sum(damaged.size for damaged in report.damaged)
-    print(f"kept {report.kept} valid records; the index now holds {report.entries} entries")
-    print(f"moved {size} damaged bytes ({counted(len(report.damaged), 'range')}) to {report.saved}")
-    print("  Keep that file, or send it with a bug report; lndesk no longer needs it.")
-    for key, seqs in report.lost.items():
-        whose = "your own log" if key == own else f"the log of {short_key(key)}"
-        print(f"lost here: {whose}, entries {_ranges(seqs)}")
-    if not report.known_before:
-        print("The old index could not be read, so which entries were lost is not known.")
-    if own is not None and (own in report.lost or not report.known_before):
-        print(
-            "Publishing waits until lndesk knows how far your own log goes: run "
-            "lndesk restore-status (with peers online), then lndesk confirm-log N. "
-            "Syncing fetches the missing entries back from peers that hold them."
-        )
-    elif report.lost:
-        print("The next sync fetches the missing entries from peers that hold them.")
-    return 0
-
-
-def _ranges(seqs: list[int]) -> str:
-    """1, 2, 3, 7 -> "1-3, 7"."""
-    parts: list[str] = []
-    start = previous = seqs[0]
-    for seq in [*seqs[1:], -1]:
-        if seq != previous + 1:
-            parts.append(str(start) if start == previous else f"{start}-{previous}")
-            start = seq
-        previous = seq
-    return ", ".join(parts)
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     with _service(args, lazy=True) as service:
         count = service.export(args.out)
     print(f"wrote your key and {counted(count, 'entry', 'entries')} to {args.out}")
     print("Keep this file safe: it contains your key (sealed if you set a passphrase).")
-    return 0
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    with _service(args) as service:
-        result = service.import_backup(args.file, latest=args.latest)
-    if result.installed_key:
-        print(f"restored identity {key_to_text(result.feed)}")
-    print(
-        f"imported {counted(result.ingest.stored, 'entry', 'entries')} "
-        f"({result.ingest.duplicates:,} already here)"
-    )
-    if result.ingest.fork_at is not None:
-        print(f"warning: the backup conflicts with stored entries at {result.ingest.fork_at}")
-    if result.own_log != OWN_LOG_CONFIRMED:
-        print(
-            "Publishing stays paused until lndesk knows your latest entry. If you published "
-            "nothing after making this backup, run lndesk import FILE --latest; otherwise "
-            "run lndesk restore-status to ask your peers, then lndesk confirm-log N."
-        )
     return 0
 
 
@@ -386,6 +319,11 @@ def cmd_key_restore(args: argparse.Namespace) -> int:
             "--latest). If this key never published anything, restore with --fresh instead."
         )
     return 0
+
+
+def _with_service(command: Callable[[argparse.Namespace, Any], int]) -> Handler:
+    """A command of another module, handed this module's way of opening the service."""
+    return lambda args: command(args, _service)
 
 
 # --- parser -------------------------------------------------------------------
@@ -454,11 +392,17 @@ def build_parser() -> argparse.ArgumentParser:
     log_cmd.add_argument("--limit", type=int, default=20)
     verify = add("verify", cmd_verify, "re-verify every stored entry")
     verify.add_argument("--all-signatures", action="store_true", help="check each signature")
-    add("reindex", cmd_reindex, "rebuild the index from the log")
-    add("repair", cmd_repair, "salvage a damaged log: keep every valid record, set the rest aside")
+    add("reindex", _with_service(maintenance.cmd_reindex), "rebuild the index from the log")
+    add(
+        "repair",
+        _with_service(maintenance.cmd_repair),
+        "salvage a damaged log: keep every valid record, set the rest aside",
+    )
     export = add("export", cmd_export, "write your key and log to a backup file")
     export.add_argument("--out", type=output_file, required=True)
-    imp = add("import", cmd_import, "restore a backup file written by export")
+    imp = add(
+        "import", _with_service(maintenance.cmd_import), "restore a backup file written by export"
+    )
     imp.add_argument("file", type=Path)
     imp.add_argument(
         "--latest", action="store_true", help="nothing was published after this backup"
