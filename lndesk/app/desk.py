@@ -14,6 +14,8 @@ Each feature is its own object, built here from what it declares it needs:
 * :attr:`Desk.search` — full-text search and tags;
 * :attr:`Desk.lists` — reading lists;
 * :attr:`Desk.threads` — a thread's replies fetched from peers, and their counts;
+* :attr:`Desk.answers` — marking answers to my questions as helpful, open and answered
+  questions;
 * :attr:`Desk.network` — peers, addresses, network settings, dialling;
 * :attr:`Desk.account` — my profile, backup, export and import, a restore's own log;
 * :attr:`Desk.feed_reader` — web feeds followed beside people.
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from lndesk.app.desk_account import Account
+from lndesk.app.desk_answers import Answers
 from lndesk.app.desk_events import AnyEvent, AppEvent, LocalChanged, NetworkUnavailable
 from lndesk.app.desk_inbox import Inbox
 from lndesk.app.desk_items import READ_MARK, PostItems
@@ -90,6 +93,7 @@ class Desk:
         self.lists = Lists(service, reader, publisher, self.items, emit)
         self.network = Network(service, self._link, naming, emit)
         self.threads = Threads(service, self._link)
+        self.answers = Answers(reader, publisher, self.items, self.own)
         self.account = Account(service, reader, self._link, publisher, emit)
         self.feed_reader = FeedReader(service.data_dir, emit, in_memory=service.store.read_only)
         self.reading.web = self.feed_reader.store

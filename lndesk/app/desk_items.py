@@ -17,6 +17,7 @@ from lndesk.content import ReadingList, Reply, Share
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import UsageError
 from lndesk.store import views
+from lndesk.store.helpful import answered, helpful_answers
 from lndesk.store.reading import StoredEntry, StoreReader
 
 READ_MARK = "read_mark_ms"
@@ -94,7 +95,30 @@ class PostItems:
                     nickname=nicknames.get(e.author),
                 )
             )
-        return items
+        return self._with_answers(items)
+
+    def _with_answers(self, items: list[PostItem]) -> list[PostItem]:
+        """``items`` with their question marks: which questions are answered and which
+        replies their asker marked as helpful (one lookup per question and per thread)."""
+        asked = [item.thread_root for item in items if item.question and item.root is None]
+        done = answered(self._reader, asked)
+        marked: dict[bytes, set[PostKey]] = {}
+        for item in items:
+            if item.kind == "reply" and item.root is not None and item.root.id not in marked:
+                marked[item.root.id] = helpful_answers(self._reader, item.root)
+        shown = []
+        for item in items:
+            is_answered = item.question and item.root is None and item.id in done
+            is_helpful = item.root is not None and item.post_key in marked.get(item.root.id, ())
+            markable = item.root is not None and item.root.author == self._own and not item.mine
+            marks = (is_answered, is_helpful, markable)
+            if marks != (item.answered, item.helpful, item.markable):
+                shown.append(
+                    replace(item, answered=is_answered, helpful=is_helpful, markable=markable)
+                )
+            else:
+                shown.append(item)
+        return shown
 
     def _quoted_all(self, contents: Sequence[object], following: set[bytes]) -> dict[Ref, Quoted]:
         """The posts these shares point at and replies answer, in their current versions,
@@ -207,6 +231,7 @@ class PostItems:
                 seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,
                 quoted=quoted,
             )
+            (fresh,) = self._with_answers([fresh])
             if fresh != item:
                 changed.append(fresh)
         return changed

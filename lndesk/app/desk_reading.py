@@ -157,11 +157,13 @@ class Reading:
         return self._items.items([s for s in stored if not s.deleted])
 
     def thread(self, root: Ref) -> list[PostItem]:
-        """A thread, oldest first, without what blocked people wrote in it."""
+        """A thread without what blocked people wrote in it: its first post, then the
+        answers its asker marked as helpful, then the other replies, each oldest first."""
         author, seq, root_id = root
         blocked = self._local.blocked()
         stored = views.thread(self._reader, (author, seq), root_id, THREAD_CAP)
-        return self._items.items([s for s in stored if s.entry.author not in blocked])
+        items = self._items.items([s for s in stored if s.entry.author not in blocked])
+        return sorted(items, key=lambda item: (item.id != root_id, not item.helpful))
 
     def unread_count(self) -> int:
         """Unread posts in the timeline (capped at UNREAD_CAP)."""

@@ -79,6 +79,12 @@ class PostItem:
     avatar: bytes = field(default=b"", repr=False)
     """The author's profile picture (one shared bytes object per author), if any."""
     question: bool = False
+    answered: bool = False
+    """For a question: its author marked an answer as helpful (docs/protocol.md 10.12)."""
+    helpful: bool = False
+    """For a reply: the author of the thread's question marked it as helpful."""
+    markable: bool = False
+    """For a reply by someone else in a thread I started: I may mark it as helpful."""
     edited: bool = False
     """The text shown is a later version (an edit) of the post."""
     version: int = 0

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
-from store_helpers import make_entry, make_identity
-from ui_helpers import ingest, post_item
+from store_helpers import BASE_MS, make_entry, make_identity
+from ui_helpers import ingest, post_item, signed_chain
 
 from lndesk.app.items import ListEntry, PostItem
-from lndesk.content import Edit, Share, encode_content
+from lndesk.content import Edit, Reply, Share, encode_content
 from lndesk.entry_refs import PostKey, Ref
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.ui import theme
@@ -71,7 +71,7 @@ def test_asking_a_question_publishes_one_and_the_row_shows_the_badge(
     assert item.question and model.data(model.index(0), QuestionRole) is True
     assert not box.question.isChecked()  # the next post is not a question by default
     view = window.timeline.view
-    assert view.delegate.badges(item) == ["Question"]
+    assert view.delegate.badges(item) == ["Question", "open · 0 answers"]
     qtbot.waitUntil(lambda: has_colour(view, 0, theme.named_colour("badge")))
     # a plain post has no badge
     box.text.setPlainText("Just a note")
@@ -100,6 +100,50 @@ def test_the_new_post_dialog_asks_questions_too_and_replies_cannot(
     window.reply(model.item(0))
     reply = next(w for w in window._dialogs if isinstance(w, ComposeDialog) and w.isVisible())
     assert not reply.box.question.isEnabled() and reply.box.question.isHidden()
+
+
+def test_the_asker_marks_an_answer_helpful_in_the_thread_and_it_comes_first(
+    window: MainWindow, call: Any, qtbot: Any
+) -> None:
+    from lndesk.ui.views.thread import ThreadDialog
+
+    call(lambda desk: desk.posting.post("Which book on fractions?", question=True))
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    question = model.item(0)
+    bo = make_identity(31)
+    root = question.thread_root
+    answers = [Reply("The blue one.", root, root), Reply("Paper strips.", root, root)]
+    ingest(call, bo, signed_chain(bo, answers, [BASE_MS + 1000, BASE_MS + 2000]), follow=True)
+    thread = window.open_thread(question)
+    assert isinstance(thread, ThreadDialog)
+    qtbot.waitUntil(lambda: thread.model.rowCount() == 3)
+    view = thread.view
+    first, second = thread.model.items()[1:]
+    assert (first.text, second.text) == ("The blue one.", "Paper strips.")
+    assert first.markable and d.action_label(first, "helpful") == "Mark helpful"
+    assert "helpful" not in d.actions_of(question)  # my own question: nothing to mark
+    rect = view.delegate.action_rect(
+        second, view.visualRect(view.posts.index(2)), view.font(), "helpful"
+    )
+    assert rect is not None
+    with qtbot.waitSignal(view.helpful_requested):
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    # The marked answer moves right under the question, and says so.
+    qtbot.waitUntil(lambda: thread.model.items()[1].helpful)
+    marked = thread.model.items()[1]
+    assert marked.text == "Paper strips." and view.delegate.badges(marked) == ["Helpful"]
+    assert d.action_label(marked, "helpful") == "Marked helpful"
+    qtbot.waitUntil(lambda: thread.model.items()[0].answered)
+    assert view.delegate.badges(thread.model.items()[0]) == ["Question", "answered · 2 answers"]
+    qtbot.waitUntil(lambda: model.item(model.row_of(question.post_key) or 0).answered)
+    # Taking the mark back puts the answers in their order again.
+    row = thread.model.row_of(marked.post_key)
+    assert row is not None
+    view.helpful_requested.emit(thread.model.item(row))
+    qtbot.waitUntil(lambda: not any(i.helpful for i in thread.model.items()))
+    assert [i.text for i in thread.model.items()[1:]] == ["The blue one.", "Paper strips."]
+    qtbot.waitUntil(lambda: not thread.model.items()[0].answered)
 
 
 # --- mentions ------------------------------------------------------------------------------

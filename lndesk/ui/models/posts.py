@@ -139,6 +139,10 @@ class PostListModel(QAbstractListModel):
             return plain_tooltip(f"{item.author_name} ({item.short_key})")
         if role == Qt.ItemDataRole.AccessibleTextRole:
             marks = ("question, " if item.question else "") + ("edited, " if item.edited else "")
+            if item.question and item.root is None:
+                marks += "answered, " if item.answered else "open, "
+            if item.helpful:
+                marks += "marked helpful by the asker, "
             return f"{item.author_name}: {marks}{item.text or item.problem or ''}"
         if role == ItemRole:
             return item
@@ -338,6 +342,8 @@ class PostListModel(QAbstractListModel):
             self._exhausted = False
         wanted = set(refresh.post_keys)
         self.applying.emit()
+        if self.kind == THREAD:
+            self._reorder(refresh, wanted)
         top = self._items[0].post_key if self._items else None
         # 1. rows that left the list (deleted, muted, unbookmarked, unfollowed)
         row = len(self._items) - 1
@@ -399,6 +405,19 @@ class PostListModel(QAbstractListModel):
             if self._fetching:
                 self._stale_page = True  # read again after it (see _append_page)
             self.fetchMore()  # a short list: fill it up to a page
+
+    def _reorder(self, refresh: Refresh, wanted: set[PostKey]) -> None:
+        """Rows of a thread in the refresh's order when the rows kept changed places (a
+        mark moved an answer to the top, or took it back): the steps of ``_apply`` then
+        find everything in place."""
+        kept = [item.post_key for item in self._items if item.post_key in wanted]
+        if kept == [key for key in refresh.post_keys if key in self._rows]:
+            return
+        fresh = {item.post_key: item for item in (*self._items, *refresh.changed, *refresh.new)}
+        self.beginResetModel()
+        self._items = [fresh[key] for key in refresh.post_keys if key in fresh]
+        self._reindex()
+        self.endResetModel()
 
     def _insert(self, position: int, items: list[PostItem]) -> None:
         """Insert ``items`` at row ``position``; the caller rebuilds the index afterwards."""

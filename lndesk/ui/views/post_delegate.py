@@ -45,6 +45,7 @@ from lndesk.ui.plain_text import MAX_CHARS, MAX_LINES, bound_markdown
 from lndesk.ui.safe_text import markdown_document
 from lndesk.ui.views.author_line import avatar_of, paint_author, repaint_on_avatars, shows_key
 from lndesk.ui.views.cards import paint_frame, row_width
+from lndesk.wording import counted
 
 MARGIN = 10
 AVATAR = 36
@@ -67,6 +68,7 @@ LIST_PREVIEW = 3
 NAME_CHARS = 24
 """A name in an action label is cut to this many characters (names are a peer's choice)."""
 BADGE = "Question"
+ANSWERED, OPEN, HELPFUL = "answered", "open", "Helpful"
 """The colour of tags and of the mark on an unread post."""
 
 Names = Mapping[bytes, str]
@@ -89,6 +91,8 @@ def actions_of(item: PostItem, *, requests: bool = False) -> tuple[str, ...]:
     actions: tuple[str, ...] = ACTIONS
     if follow_offer(item) is not None:
         actions = (*actions, "follow")
+    if item.markable:
+        actions = (*actions, "helpful")
     if requests and not item.mine:
         actions = (*actions, *REQUEST_ACTIONS)
     return actions
@@ -99,6 +103,8 @@ def action_label(item: PostItem, action: str) -> str:
         return "Reply" if item.reply_count == 0 else f"Reply ({item.reply_count})"
     if action == "share":
         return "Share"
+    if action == "helpful":
+        return "Marked helpful" if item.helpful else "Mark helpful"
     if action == "bookmark":
         return "Bookmarked" if item.bookmarked else "Bookmark"
     if action == "follow":
@@ -353,6 +359,11 @@ class PostDelegate(QStyledItemDelegate):
 
     def badges(self, item: PostItem) -> list[str]:
         """The badges painted beside the author's name."""
+        if item.question and item.root is None:
+            state = ANSWERED if item.answered else OPEN
+            return [BADGE, f"{state} · {counted(item.reply_count, 'answer')}"]
+        if item.helpful:
+            return [HELPFUL]
         return [BADGE] if item.question else []
 
     def link_at(

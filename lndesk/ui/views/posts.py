@@ -83,6 +83,8 @@ class PostListView(QListView):
     share_requested = Signal(object)
     thread_requested = Signal(object)
     bookmark_requested = Signal(object)
+    helpful_requested = Signal(object)
+    """In a thread I started: mark a reply as helpful, or take the mark back."""
     mute_requested = Signal(object)
     delete_requested = Signal(object)
     edit_requested = Signal(object)
@@ -304,6 +306,7 @@ class PostListView(QListView):
                 "reply": self.reply_requested,
                 "share": self.share_requested,
                 "bookmark": self.bookmark_requested,
+                "helpful": self.helpful_requested,
                 "thread": self.thread_requested,
                 "follow": self.follow_requested,
                 "accept": self.accept_requested,

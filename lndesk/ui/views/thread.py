@@ -1,4 +1,5 @@
-"""A post and every reply under it, oldest first, with a reply box at the bottom."""
+"""A post and every reply under it (the answers its asker marked helpful first), with a
+reply box at the bottom."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class ThreadDialog(QDialog):
         self.view.thread_requested.connect(self.set_reply_target)
         self.view.share_requested.connect(self.share_requested)
         self.view.bookmark_requested.connect(self._bookmark)
+        self.view.helpful_requested.connect(self._helpful)
         self.model.loaded.connect(self._update_heading)
         self.set_reply_target(item)
         self.model.start()
@@ -48,6 +50,12 @@ class ThreadDialog(QDialog):
     def _bookmark(self, item: PostItem) -> None:
         key, on = item.post_key, not item.bookmarked
         self.bridge.request(lambda desk: desk.reading.set_bookmark(key, on))
+
+    def _helpful(self, item: PostItem) -> None:
+        """Mark an answer to my question as helpful, or take the mark back: an entry in
+        my log that every reader of the question sees."""
+        key, on = item.post_key, not item.helpful
+        self.bridge.request_async(lambda desk: desk.answers.mark_helpful(key, on))
 
     def _update_heading(self) -> None:
         count = self.model.rowCount()
