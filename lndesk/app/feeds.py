@@ -110,14 +110,20 @@ class StoreFeeds:
     def ingest_replies(
         self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]
     ) -> IngestResult:
-        """Replies a thread server named: kept like context (an answer to someone this
-        node follows, by a stranger, is part of the thread, not a notice for others),
-        except that replies to the owner go through the inbox quota as usual."""
+        """Replies a thread server named: kept even when they address only other people
+        (they are part of the thread), but by authors outside the owner's circle only
+        within the inbox quota, as requests (docs/protocol.md 32.3)."""
         if not self.accepts(key):
             return IngestResult(0, 0, 0)
-        if self.gate is None or not self.gate.addresses_owner(items):
+        if self.gate is None:
             return self.store.ingest(key, items)
-        return self.ingest(key, items)
+        requests = self.gate.admit_replies(key, items)
+        if requests is None:
+            return IngestResult(0, 0, 0)
+        result = self.store.ingest(key, items)
+        if requests and (result.stored or result.filled):
+            self.gate.record(key, requests)
+        return result
 
     def thread_replies(self, root: Ref, limit: int) -> tuple[int, list[Ref]]:
         # On the root author's node, the people they accepted join the audience, and

@@ -14,6 +14,8 @@ For an entry by an author outside the circle:
   follows), it is not stored: followers keep notices only from their own circle; except
   an answer to a held question of someone the owner follows, which is part of the
   question's thread and is kept like a request (within the same quota);
+* a reply fetched with its thread (docs/protocol.md 32.3) counts as a request too,
+  whoever it addresses;
 * anything else (a shared or replied-to entry fetched as context) is stored as usual.
 
 Requests **expire**: after ``REQUEST_DAYS`` days, or sooner when more than
@@ -100,9 +102,19 @@ class InboxGate:
         """The people the owner accepted."""
         return self._accepted()
 
-    def addresses_owner(self, items: Items) -> bool:
-        """Whether any of ``items`` is addressed to the owner."""
-        return any(self.own in _addressed(raw, payload) for raw, payload in items)
+    def admit_replies(self, key: bytes, items: Items) -> list[tuple[int, int]] | None:
+        """:meth:`admit` for replies a thread server named: every one by an author
+        outside the circle is counted as a request, whoever it addresses (None: no room
+        today)."""
+        if self.in_circle(key):
+            return []
+        requests = [
+            (decode_entry(raw).seq, len(raw) + len(payload or b"")) for raw, payload in items
+        ]
+        if not self._room(key, requests):
+            log.info("inbox quota for today reached: not storing %d thread replies", len(requests))
+            return None
+        return requests
 
     def circle(self) -> frozenset[bytes]:
         """The owner, everyone within two follow hops, and everyone accepted."""

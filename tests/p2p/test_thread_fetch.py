@@ -22,6 +22,7 @@ from store_helpers import make_identity
 
 from lndesk.app.desk import Desk
 from lndesk.app.desk_threads import ThreadCounts
+from lndesk.app.inbox_quota import Quota
 from lndesk.content import Follow, Post, Reply
 from lndesk.entry import Entry
 from lndesk.entry_refs import Ref, ref_of
@@ -275,3 +276,26 @@ async def test_threads_of_recent_questions_are_fetched_in_the_background(
         await cy.connect(ann)
         await cy.log.wait_for(lambda _events: replies_held(cy, question) == {EVE.public_key}, WAIT)
         assert cy.log.stored(EVE.public_key, via="thread") == 1
+
+
+async def test_replies_fetched_with_a_thread_are_bounded_by_the_quota(tmp_path: Path) -> None:
+    """Di follows nobody: the answers by people outside her circle that a thread brings
+    count as requests, so no more than the day's quota is stored."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "di")) as di,
+    ):
+        for friend in (EVE, FAY, GUS):
+            await ann.follow(friend.public_key)
+        question = await publish_question(ann)
+        for friend in (EVE, FAY, GUS):
+            items = feed(friend, [answer(question, "x")])
+            assert ann.app.feeds.ingest(friend.public_key, items).stored == 1
+        gate = di.app.feeds.gate
+        assert gate is not None
+        gate.quota = Quota(per_day=2)
+        await di.connect(ann)
+        assert await di.node.fetch_refs([ref_of(question)], ann.key) == 1
+        result = await di.node.fetch_thread(ref_of(question))
+        assert (result.reported, result.stored) == (3, 2)
+        assert len(replies_held(di, question)) == 2
