@@ -158,12 +158,12 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
             hub = swarm.address(0)
             for chunk in range(1, n, 10):  # ten new followers at a time
                 batch = list(range(chunk, min(n, chunk + 10)))
-                for attempt in range(3):  # a dial times out after 5 s on a loaded machine
+                for attempt in range(6):  # a dial times out after 5 s on a loaded machine
                     try:
                         swarm.each("connect", batch, 60, {i: {"address": hub} for i in batch})
                         break
                     except ChildError:
-                        if attempt == 2:
+                        if attempt == 5:
                             raise
             want = {i: 1 for i in followers} | {0: n - 1}
         try:
