@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+OPEN_QUESTIONS, ANSWERED_QUESTIONS = "question-open", "question-answered"
+"""Two types beside the entry types, for the app's Search: questions with no helpful
+answer, and questions whose asker marked one (docs/protocol.md 10.12)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
     """What to look for: words (may be empty when a filter is given) and filters.
 
-    ``author`` a public key, ``tag`` a tag (any form: compared in normal form), ``type``
-    an entry type that lists show (post, reply, share, readinglist), ``since_ms`` /
-    ``until_ms`` claimed times (inclusive), ``hidden`` feeds to leave out (the muted and
-    blocked).
+        ``author`` a public key, ``tag`` a tag (any form: compared in normal form), ``type``
+        an entry type that lists show (post, reply, share, readinglist) or one of the question
+    states above, ``since_ms`` /
+        ``until_ms`` claimed times (inclusive), ``hidden`` feeds to leave out (the muted and
+        blocked).
     """
 
     text: str

@@ -104,3 +104,42 @@ def test_an_inbox_and_posting_refuse_what_is_not_theirs_to_do(
     assert inbox.requests_count() == 0
     inbox.accept(theirs.author)
     assert events == [LocalChanged("accepted")]
+
+
+def test_answers_mark_and_search_lists_open_and_answered_questions(
+    service: Service, tmp_path: Path
+) -> None:
+    from lndesk.app.desk_answers import Answers
+    from lndesk.app.desk_search import Search
+    from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS
+
+    events: list[AnyEvent] = []
+    items, publisher = parts(service, events)
+    answers = Answers(service.reader, publisher, items, service.public_key)
+    search = Search(service, service.reader, items)
+    create_identity(tmp_path / "bo")
+    with Service(tmp_path / "bo") as bo:
+        asked = [service.post(text, question=True) for text in ("Which book?", "Why fractions?")]
+        service.post("Not a question")
+        bo.store.ingest(service.public_key, list(service.store.feed_items(service.public_key)))
+        answer = bo.reply(asked[0].id.hex(), "The blue one.")
+        service.store.ingest(bo.public_key, list(bo.store.feed_items(bo.public_key)))
+
+        def texts(type_: str, text: str = "") -> list[str]:
+            return [r.item.text for r in search.posts(text, type=type_)]
+
+        assert texts(OPEN_QUESTIONS) == ["Why fractions?", "Which book?"]
+        assert texts(ANSWERED_QUESTIONS) == []
+        trio.run(answers.mark_helpful, (bo.public_key, answer.seq))
+        assert texts(OPEN_QUESTIONS) == ["Why fractions?"]
+        assert texts(ANSWERED_QUESTIONS) == ["Which book?"]
+        assert texts(ANSWERED_QUESTIONS, "book") == ["Which book?"]
+        assert texts(ANSWERED_QUESTIONS, "fractions") == []
+        (found,) = search.posts("which", type=ANSWERED_QUESTIONS)
+        assert found.item.answered and found.spans == ((0, 5),)
+        assert [i.text for i in answers.questions("answered")] == ["Which book?"]
+        with pytest.raises(ContentError, match="only the person who asked"):
+            trio.run(
+                Answers(bo.reader, publisher, items, bo.public_key).mark_helpful,
+                (bo.public_key, answer.seq),
+            )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from lndesk.app import answers
+from lndesk.app.answers import QUESTION_SCAN, QuestionState
 from lndesk.app.desk_items import PostItems
 from lndesk.app.items import SearchResult, SearchResults
 from lndesk.app.service import Service
-from lndesk.search_query import SearchQuery
+from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS, SearchQuery
 from lndesk.store import views
 from lndesk.store.reading import StoreReader
 
 SEARCH_LIMIT = 50
+SNIPPET_CHARS = 200
 
 
 class Search:
@@ -35,7 +38,12 @@ class Search:
         limit: int = SEARCH_LIMIT,
         offset: int = 0,
     ) -> SearchResults:
-        """Full-text search over everything stored, with the matched words' positions."""
+        """Full-text search over everything stored, with the matched words' positions.
+        ``type`` OPEN_QUESTIONS or ANSWERED_QUESTIONS lists those questions instead,
+        newest first, narrowed by the words (each in the text) and the other filters."""
+        if type in (OPEN_QUESTIONS, ANSWERED_QUESTIONS):
+            query = SearchQuery(text, author, tag, type, since_ms, until_ms)
+            return self._questions(query, limit, offset)
         query = SearchQuery(text, author, tag, type, since_ms, until_ms, frozenset())
         hits = self._service.search(query, limit, offset)
         items = self._items.items([hit.entry for hit in hits])
@@ -46,6 +54,32 @@ class Search:
             ),
             hits.pending,
         )
+
+    def _questions(self, query: SearchQuery, limit: int, offset: int) -> SearchResults:
+        state: QuestionState = "open" if query.type == OPEN_QUESTIONS else "answered"
+        words = [word.casefold() for word in query.text.split()]
+        tag = query.tag.strip().lstrip("#").casefold() if query.tag else None
+        found = answers.questions(self._reader, state, QUESTION_SCAN, hidden=self._service.hidden())
+        items = self._items.items([question.stored for question in found])
+        results = []
+        for item in items:
+            folded = item.text.casefold()
+            if (
+                (query.author is not None and item.author != query.author)
+                or (tag is not None and tag not in item.tags)
+                or (query.since_ms is not None and item.claimed_ms < query.since_ms)
+                or (query.until_ms is not None and item.claimed_ms > query.until_ms)
+                or any(word not in folded for word in words)
+            ):
+                continue
+            snippet = item.text[:SNIPPET_CHARS]
+            spans = []
+            for word in words:
+                at = snippet.casefold().find(word)
+                if at >= 0:
+                    spans.append((at, at + len(word)))
+            results.append(SearchResult(item, snippet, tuple(sorted(spans))))
+        return SearchResults(results[offset : offset + limit])
 
     def tags(self, limit: int = 100) -> list[tuple[str, int]]:
         """Tags used by me and the people I follow, most used first."""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.items import AuthorItem, SearchQuery
+from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS
 from lndesk.ui.models.search import TagsModel
 from lndesk.ui.plain_text import plain_tooltip
 from lndesk.ui.views.widgets import bare_column, field_label
@@ -39,6 +40,8 @@ TYPES = (
     ("Replies", "reply"),
     ("Shares", "share"),
     ("Reading lists", "readinglist"),
+    ("Open questions", OPEN_QUESTIONS),
+    ("Answered questions", ANSWERED_QUESTIONS),
 )
 
 
