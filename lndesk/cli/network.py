@@ -35,6 +35,7 @@ from lndesk.app.events import (
     SyncFinished,
     SyncProgress,
 )
+from lndesk.app.refusals import shown_reason
 from lndesk.app.service import PassphraseSource, Service
 from lndesk.cli.argtypes import seconds, tcp_port
 from lndesk.errors import DialError, NodeNotRunningError, UsageError
@@ -117,7 +118,8 @@ class EventPrinter:
                 "both are kept as proof and their log takes nothing more"
             )
         if isinstance(event, PeerPenalised):
-            return f"refusing {short_key(event.peer)} for {event.seconds:.0f} s: {event.reason}"
+            why = shown_reason(event.reason)  # the technical reason is in the log
+            return f"refusing {short_key(event.peer)} for {event.seconds:.0f} s: {why}"
         if isinstance(event, NodeWarning):
             return f"note: {event.message}"
         if isinstance(event, NetworkUnavailable):

@@ -16,6 +16,7 @@ from lndesk.app.events import (
     SyncFinished,
 )
 from lndesk.app.items import NetworkInfo, PeerItem
+from lndesk.app.refusals import shown_reason
 from lndesk.keytext import short_key
 from lndesk.ui.bridge import Bridge
 
@@ -52,8 +53,8 @@ class StatusTracker(QObject):
             self.message.emit(event.message)
         elif isinstance(event, PeerPenalised):
             self.message.emit(
-                f"Ignoring {short_key(event.peer)} for {event.seconds / 60:.0f} min: it sent "
-                f"invalid data ({event.reason})."
+                f"Ignoring {short_key(event.peer)} for {event.seconds / 60:.0f} min: "
+                f"{shown_reason(event.reason)}."
             )
         elif isinstance(event, FeedForked):
             self.message.emit(

@@ -92,7 +92,7 @@ def test_status_tracker_follows_the_node(bridge: Any, qtbot: Any) -> None:
     status.on_event(SyncFinished(peer, 10, 1, "the peer closed the stream"))
     assert status.sync_text() == "" and "stopped" in messages[-1]
     status.on_event(PeerPenalised(peer, "forged signature", 600))
-    assert "invalid data" in messages[-1] and "10 min" in messages[-1]
+    assert "fails lndesk's checks" in messages[-1] and "10 min" in messages[-1]
     status.on_event(PeerLost(peer))
     assert not status.online
     status.on_event(NetworkUnavailable("port 4747 is already in use"))
