@@ -121,6 +121,10 @@ def has_answered(store: StoreReader, own: bytes, key: bytes) -> bool:
     return row is not None
 
 
+MAX_COUNTED = 10_000
+"""A thread's replies are counted up to this many (docs/protocol.md 32.1, ``total``):
+one ask costs a server at most one index walk of this length."""
+
 _AUDIENCE = (
     "+e.feed = ? OR +e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1 "
     "UNION SELECT f2.dst FROM follows f1 JOIN follows f2 ON f2.src = f1.dst "
@@ -160,8 +164,8 @@ def thread_replies(
     params: list[object] = [root.id, visible_until(), author, author, author, *extra, *shut]
     rows = store.index.conn.execute(
         "SELECT f.key, e.seq, e.id FROM entries e JOIN feeds f ON f.feed = e.feed "  # noqa: S608 - placeholders only
-        f"WHERE {where} ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC",
-        params,
+        f"WHERE {where} ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
+        [*params, MAX_COUNTED],
     ).fetchall()
     refs: list[Ref] = []
     total = 0
