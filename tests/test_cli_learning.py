@@ -34,17 +34,23 @@ def lea(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 def test_question_reply_inbox_accept_block(ann: Cli, lea: Cli) -> None:
+    """Lea, whom Ann does not know, answers Ann's question (the inbox shows it) and
+    replies to a note of Ann's (that waits in requests until Ann accepts her)."""
     question = first_id(ann("post", "How do you teach fractions?", "--question", "--tag", "maths"))
+    note = first_id(ann("post", "Fractions are hard."))
     assert "question: How do you teach fractions?" in ann("log")
     carry(ann.data_dir, lea.data_dir)
     lea("reply", question, "With paper strips.")
+    lea("reply", note, "They are.")
     carry(lea.data_dir, ann.data_dir)
-    assert "Nothing yet" in ann("inbox")
+    inbox = ann("inbox")
+    assert "With paper strips." in inbox and "They are." not in inbox
     requests = ann("inbox", "--requests")
-    assert "With paper strips." in requests and "lndesk accept lnd1" in requests
+    assert "They are." in requests and "lndesk accept lnd1" in requests
+    assert "With paper strips." not in requests
     lea_key = lea("id").splitlines()[0]
     assert "now show in your inbox" in ann("accept", lea_key)
-    assert "With paper strips." in ann("inbox")
+    assert "They are." in ann("inbox")
     assert "No requests" in ann("inbox", "--requests")
     assert "blocked" in ann("block", lea_key)
     assert "Nothing yet" in ann("inbox")
@@ -78,10 +84,10 @@ def test_edit_and_reading_list(ann: Cli) -> None:
 
 
 def test_a_peers_escape_sequences_never_reach_the_terminal(ann: Cli, lea: Cli) -> None:
-    question = first_id(ann("post", "How do you teach fractions?", "--question"))
+    post = first_id(ann("post", "I teach fractions with paper."))
     carry(ann.data_dir, lea.data_dir)
     hostile = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]0;pwned\x07 strips \u202eeciluJ fractions"
-    lea("reply", question, hostile)
+    lea("reply", post, hostile)
     lea("post", f"fractions again {hostile}")
     carry(lea.data_dir, ann.data_dir)
     lea_key = lea("id").splitlines()[0]

@@ -50,9 +50,9 @@ def test_set_show_and_clear_a_nickname(ann: Cli, lea: Cli) -> None:
 
 
 def test_a_nickname_is_cleaned_and_reaches_search_and_the_inbox(ann: Cli, lea: Cli) -> None:
-    question = ann("post", "How do you teach fractions?", "--question").split()[1]
+    post = ann("post", "I teach fractions with paper.").split()[1]
     carry(ann.data_dir, lea.data_dir)
-    lea("reply", question, "With paper strips.")
+    lea("reply", post, "With paper strips.")
     carry(lea.data_dir, ann.data_dir)
     key = lea("id").splitlines()[0]
     ann("nickname", key, "  Strips\u202e (you) ")
