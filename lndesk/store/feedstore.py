@@ -474,19 +474,53 @@ class FeedStore:
             )
         return _item(row)
 
-    def search(self, text: str, limit: int = 50) -> list[StoredItem]:
-        """Items whose title or text match ``text`` (words, "phrases", a last prefix),
-        newest first."""
-        expression = match_expression(text)
-        if expression is None:
-            return []
+    def search(
+        self,
+        text: str,
+        limit: int = 50,
+        *,
+        offset: int = 0,
+        tag: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        bookmarked: bool = False,
+    ) -> list[StoredItem]:
+        """Items whose title or text match ``text`` (words, "phrases", a last prefix;
+        empty: every item), newest first, narrowed by an item tag, published times
+        (inclusive) and bookmarks; ``limit`` of them after skipping ``offset``."""
+        where: list[str] = []
+        params: list[object] = []
+        if text.strip():
+            expression = match_expression(text)
+            if expression is None:
+                return []
+            where.append("i.item IN (SELECT rowid FROM item_search WHERE item_search MATCH ?)")
+            params.append(expression)
+        if tag is not None:
+            where.append("i.item IN (SELECT item FROM item_tags WHERE tag = ?)")
+            params.append(normalize_tag(tag))
+        if since_ms is not None:
+            where.append("i.published_ms >= ?")
+            params.append(since_ms)
+        if until_ms is not None:
+            where.append("i.published_ms <= ?")
+            params.append(until_ms)
+        if bookmarked:
+            where.append("i.bookmarked_ms IS NOT NULL")
         rows = self.conn.execute(
             f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
-            "WHERE i.item IN (SELECT rowid FROM item_search WHERE item_search MATCH ?) "
-            "ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
-            (expression, limit),
+            f"WHERE {' AND '.join(where) or '1'} "
+            "ORDER BY i.published_ms DESC, i.item DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
         return [_item(r) for r in rows]
+
+    def unread_count(self, cap: int) -> int:
+        """Unread items (at most ``cap``)."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM items WHERE read = 0 LIMIT ?)", (cap,)
+        ).fetchone()
+        return int(row[0])
 
     def set_read(self, item: int, read: bool = True) -> None:
         self.conn.execute("UPDATE items SET read = ? WHERE item = ?", (int(read), item))

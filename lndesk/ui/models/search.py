@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
 
+from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.app.events import EntriesStored, LocalChanged
 from lndesk.app.items import PostItem, SearchResult
 from lndesk.entry_refs import PostKey
@@ -51,6 +52,8 @@ KINDS = {
     "reply": "reply",
     "share": "share",
     "readinglist": "reading list",
+    "webshare": "shared web item",
+    WEB_ITEM: "web feed item",
 }
 
 

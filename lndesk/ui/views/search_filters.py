@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.app.items import AuthorItem, SearchQuery
 from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS
 from lndesk.ui.models.search import TagsModel
@@ -42,6 +43,7 @@ TYPES = (
     ("Reading lists", "readinglist"),
     ("Open questions", OPEN_QUESTIONS),
     ("Answered questions", ANSWERED_QUESTIONS),
+    ("Web feed items", WEB_ITEM),
 )
 
 
