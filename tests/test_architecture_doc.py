@@ -5,6 +5,9 @@
 * every dotted name ``lndesk.x.y`` it names is a module, or a name a module defines or
   imports (``lndesk.app.node.AppNode.publish``: a method of a class of that module), read
   from the source without importing it;
+* every backticked constant or class it names (``INDEX_RULES``, ``Store.publish``,
+  ``EntriesStored(via="sync")``) is defined in ``lndesk`` (a ``Class.member`` by a class
+  of that name), unless it is one of the few foreign names in :data:`FOREIGN`;
 * every package and subpackage of ``lndesk`` is mentioned at least once;
 * its table of layers says exactly what ``layer_rules.RULES`` forbids each layer, and
   names every door of ``layer_rules.PUBLISHED``.
@@ -29,6 +32,12 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _PATH = re.compile(r"^(?:lndesk|tests|docs|bench)/[\w./*-]*$")
 _DOTTED = re.compile(r"^lndesk(?:\.\w+)+$")
 _NAMED = re.compile(r"(?<![\w./-])(lndesk(?:\.\w+)+)")
+_SHORT = re.compile(r"^([A-Z]\w*)(?:\.(\w+))?(?:\(.*\))?$")
+FOREIGN = frozenset(
+    {"LNDESK_DATA_DIR", "TYPE_CHECKING", "MockClock", "Model", "PySide6", "TrioToken"}
+)
+"""Names the document uses that lndesk does not define: an environment variable, and
+names of Python, trio, Syncthing and Qt."""
 
 
 def code_spans(text: str) -> list[str]:
@@ -177,9 +186,66 @@ def layer_problems(text: str) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Definitions:
+    names: frozenset[str]
+    """Every name a module or a class of the tree binds."""
+    members: dict[str, frozenset[str]]
+    """Class name -> what its classes of that name define, ``self.x`` included."""
+
+
+def definitions(root: Path) -> Definitions:
+    """What ``root``'s ``lndesk`` tree and ``tests/layer_rules.py`` define."""
+    names: set[str] = set()
+    members: dict[str, set[str]] = {}
+    sources = [*(root / "lndesk").rglob("*.py"), root / "tests" / "layer_rules.py"]
+    for source in (s for s in sources if s.is_file()):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        names.update(_defined(tree.body))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            own = set(_defined(node.body))
+            for inner in ast.walk(node):
+                if (
+                    isinstance(inner, ast.Attribute)
+                    and isinstance(inner.value, ast.Name)
+                    and inner.value.id == "self"
+                    and isinstance(inner.ctx, ast.Store)
+                ):
+                    own.add(inner.attr)
+            names.update(own)
+            members.setdefault(node.name, set()).update(own)
+    return Definitions(frozenset(names), {k: frozenset(v) for k, v in members.items()})
+
+
+def short_names(text: str) -> list[tuple[str, str | None]]:
+    """Backticked ``NAME``, ``Class``, ``Class.member`` and ``Class(...)`` spans."""
+    found = []
+    for span in code_spans(text):
+        match = _SHORT.match(span)
+        if match is not None:
+            found.append((match[1], match[2]))
+    return list(dict.fromkeys(found))
+
+
+def short_problem(known: Definitions, name: str, member: str | None) -> str | None:
+    if name in FOREIGN:
+        return None
+    if member is None:
+        return None if name in known.names else f"{name}: lndesk defines no such name"
+    if name not in known.members:
+        return f"{name}.{member}: lndesk has no class {name}"
+    if member not in known.members[name]:
+        return f"{name}.{member}: no class {name} defines {member}"
+    return None
+
+
 def problems_of(root: Path, text: str) -> list[str]:
     found = [p for path in named_paths(text) if (p := path_problem(root, path))]
     found += [p for name in dotted_names(text) if (p := dotted_problem(root, name))]
+    known = definitions(root)
+    found += [p for n, m in short_names(text) if (p := short_problem(known, n, m))]
     found += [f"{p}: not mentioned" for p in unmentioned_packages(root, text)]
     return found + layer_problems(text)
 
@@ -203,6 +269,14 @@ def test_every_dotted_name_exists(doc: str) -> None:
     names = dotted_names(doc)
     assert len(names) > 50
     problems = [p for name in names if (p := dotted_problem(ROOT, name))]
+    assert not problems, "docs/architecture.md names what is not there:\n  " + "\n  ".join(problems)
+
+
+def test_every_short_name_exists(doc: str) -> None:
+    names = short_names(doc)
+    assert len(names) > 30
+    known = definitions(ROOT)
+    problems = [p for n, m in names if (p := short_problem(known, n, m))]
     assert not problems, "docs/architecture.md names what is not there:\n  " + "\n  ".join(problems)
 
 
@@ -242,12 +316,13 @@ TREE = {
     "lndesk/core.py": "import os\nfrom json import loads as parse\nLIMIT = 3\n",
     "lndesk/store/__init__.py": "",
     "lndesk/store/log.py": (
-        "class Log:\n    SIZE: int = 1\n    def append(self) -> None: ...\n"
+        "class Log:\n    SIZE: int = 1\n    def append(self) -> None:\n        self.path = 1\n"
         "def scan() -> None: ...\n"
     ),
 }
 GOOD = """`lndesk/core.py` and `lndesk/store/` hold `lndesk.store.log.Log.append`,
-`lndesk.core.parse` and `lndesk.core.LIMIT`; lndesk.store.log.scan runs; `lndesk/store/*.py`.
+`lndesk.core.parse` and `lndesk.core.LIMIT`; lndesk.store.log.scan runs; `lndesk/store/*.py`;
+`LIMIT`, `Log`, `Log.SIZE`, `Log(path)`, `Log.append` and `Log.path`; `TrioToken.run_sync_soon`.
 """
 
 
@@ -267,6 +342,10 @@ def test_a_document_that_names_what_exists_passes(tmp_path: Path) -> None:
         ("`lndesk.store.log.Log.gone`", "lndesk.store.log.Log defines no gone"),
         ("`lndesk.store.log.scan.inner`", "scan is not a class"),
         ("lndesk.store.log.Lgo, in plain text", "lndesk.store.log defines no Lgo"),
+        ("`GONE_LIMIT`", "GONE_LIMIT: lndesk defines no such name"),
+        ("`Gone(via=1)`", "Gone: lndesk defines no such name"),
+        ("`Log.gone`", "Log.gone: no class Log defines gone"),
+        ("`Gone.append`", "Gone.append: lndesk has no class Gone"),
     ],
 )
 def test_a_stale_name_is_found(tmp_path: Path, text: str, problem: str) -> None:
