@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lndesk.app.desk_events import AnyEvent, LocalChanged
 from lndesk.app.desk_items import READ_MARK, PostItems
-from lndesk.app.desk_webitems import items_before, items_down_to, merged
+from lndesk.app.desk_webitems import items_before, items_down_to, merged, web_post_item
 from lndesk.app.items import PostItem
 from lndesk.app.service import Service
 from lndesk.entry_refs import PostKey, Ref
@@ -27,6 +27,7 @@ THREAD = "thread"
 UNREAD_CAP = 1000
 WINDOW_CAP = 5000
 THREAD_CAP = 2000
+BOOKMARKED_ITEMS_CAP = 1000
 OLDEST = views.OLDEST
 """A cursor below every entry: a list's refresh down to it covers the whole list."""
 
@@ -153,8 +154,16 @@ class Reading:
         return Refresh(keys, [current[k] for k in keys if k in current], changed, truncated)
 
     def bookmarks(self) -> list[PostItem]:
+        """Bookmarked posts and web feed items, most recently bookmarked first."""
         stored = views.load_keys(self._reader, self._local.bookmarks())
-        return self._items.items([s for s in stored if not s.deleted])
+        posts = self._items.items([s for s in stored if not s.deleted])
+        if self.web is None:
+            return posts
+        times = self._local.bookmark_times()
+        marked = [(times.get(p.post_key, 0), p) for p in posts]
+        marked += [(ms, web_post_item(i)) for ms, i in self.web.bookmarked(BOOKMARKED_ITEMS_CAP)]
+        marked.sort(key=lambda pair: pair[0], reverse=True)
+        return [item for _ms, item in marked]
 
     def thread(self, root: Ref) -> list[PostItem]:
         """A thread without what blocked people wrote in it: its first post, then the
@@ -166,10 +175,13 @@ class Reading:
         return sorted(items, key=lambda item: (item.id != root_id, not item.helpful))
 
     def unread_count(self) -> int:
-        """Unread posts in the timeline (capped at UNREAD_CAP)."""
+        """Unread posts and web feed items in the timeline (capped at UNREAD_CAP)."""
         query = self.query(views.TIMELINE)
         mark = self._local.get(READ_MARK)
-        return views.count_newer(self._reader, query, mark, UNREAD_CAP, self._own)
+        posts = views.count_newer(self._reader, query, mark, UNREAD_CAP, self._own)
+        if self.web is None or posts >= UNREAD_CAP:
+            return posts
+        return posts + self.web.unread_count(UNREAD_CAP - posts)
 
     def mark_read(self, up_to_ms: int | None = None) -> None:
         """Everything claimed up to ``up_to_ms`` (default: now) counts as read."""

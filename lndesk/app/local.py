@@ -119,6 +119,11 @@ class LocalState:
         rows = self.conn.execute("SELECT author, seq FROM bookmarks ORDER BY added_ms DESC")
         return [(bytes(a), int(s)) for a, s in rows]
 
+    def bookmark_times(self) -> dict[PostKey, int]:
+        """When each bookmarked (author, seq) was bookmarked."""
+        rows = self.conn.execute("SELECT author, seq, added_ms FROM bookmarks")
+        return {(bytes(a), int(s)): int(t) for a, s, t in rows}
+
     # --- mutes ---------------------------------------------------------------
 
     def set_muted(self, key: bytes, on: bool, now_ms: int) -> None:

@@ -546,6 +546,16 @@ class FeedStore:
         rows = self.conn.execute("SELECT sub, count(*) FROM items GROUP BY sub")
         return {int(s): int(n) for s, n in rows}
 
+    def bookmarked(self, limit: int) -> list[tuple[int, StoredItem]]:
+        """Bookmarked items with when they were bookmarked, most recently first."""
+        rows = self.conn.execute(
+            f"SELECT i.bookmarked_ms, {_ITEM_COLUMNS} FROM items i "  # noqa: S608
+            "JOIN subscriptions s ON s.sub = i.sub WHERE i.bookmarked_ms IS NOT NULL "
+            "ORDER BY i.bookmarked_ms DESC, i.item DESC LIMIT ?",
+            (limit,),
+        )
+        return [(int(r[0]), _item(r[1:])) for r in rows]
+
     def set_bookmark(self, item: int, on: bool, now_ms: int) -> None:
         self.conn.execute(
             "UPDATE items SET bookmarked_ms = ? WHERE item = ?", (now_ms if on else None, item)

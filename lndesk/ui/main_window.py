@@ -407,7 +407,8 @@ class MainWindow(QMainWindow):
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, EntriesStored) or (
-            isinstance(event, LocalChanged) and event.what in ("read", "following", "muted")
+            isinstance(event, LocalChanged)
+            and event.what in ("read", "following", "muted", "webfeeds")
         ):
             self._unread_timer.start(UNREAD_DELAY_MS)
 

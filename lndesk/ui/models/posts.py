@@ -66,6 +66,7 @@ REFRESHED_BY = frozenset(
         "accepted",
         "blocked",
         "lists",
+        "webfeeds",
     )
 )
 """The local changes (``LocalChanged.what``) a list is refreshed for."""
