@@ -96,7 +96,7 @@ class Desk:
         self.answers = Answers(reader, publisher, self.items, self.own)
         self.account = Account(service, reader, self._link, publisher, emit)
         self.feed_reader = FeedReader(service.data_dir, emit, in_memory=service.store.read_only)
-        self.reading.web = self.search.web = self.feed_reader.store
+        self.reading.web = self.search.web = self.lists.web = self.feed_reader.store
         self.feed_reader.publisher = publisher
         """Web feeds (RSS, Atom, JSON Feed): polled by the runtime, read by their screen."""
 

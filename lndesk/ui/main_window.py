@@ -39,7 +39,7 @@ from lndesk.ui.settings_view import SettingsView
 from lndesk.ui.sidebar import Sidebar
 from lndesk.ui.status import StatusTracker
 from lndesk.ui.tray import Tray
-from lndesk.ui.views.add_to_list import choose_list_and_add
+from lndesk.ui.views.add_to_list import AddToListMenu, choose_list_and_add
 from lndesk.ui.views.compose import POST, REPLY, SHARE, ComposeBox, ComposeDialog
 from lndesk.ui.views.edit import EditDialog
 from lndesk.ui.views.following import FollowDialog, FollowingView
@@ -379,13 +379,9 @@ class MainWindow(QMainWindow):
         self._dialog(dialog)
         return dialog
 
-    def add_to_reading_list(self, item: PostItem) -> None:
-        if item.kind == WEB_ITEM:
-            self.statusBar().showMessage(
-                "Share the item first (S): a reading list holds posts and links.", 10_000
-            )
-            return
-        choose_list_and_add(self.bridge, self, item)
+    def add_to_reading_list(self, item: PostItem) -> AddToListMenu:
+        """A post goes in as a reference, an item of a web feed as its link."""
+        return choose_list_and_add(self.bridge, self, item)
 
     def delete_post(self, item: PostItem, *, confirm: bool = True) -> None:
         if not item.mine:

@@ -64,3 +64,46 @@ def test_the_unread_count_includes_items(
     assert call(lambda desk: desk.reading.unread_count()) == 2
     window.mark_all_read()
     qtbot.waitUntil(lambda: window.unread == 0, timeout=10_000)
+
+
+def test_items_go_into_reading_lists_as_links_titled_by_the_item(
+    window: MainWindow, call: Any, qtbot: Any, server: FeedServer
+) -> None:
+    from lndesk.ui.models.lists import list_key
+    from lndesk.ui.views.add_to_list import AddToListMenu
+
+    call(lambda desk: desk.feed_reader.follow(server.url("/rss_guids.xml")))
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=10_000)
+    spacing = next(i for i in model.items() if "Spacing" in i.text)
+    welcome = next(i for i in model.items() if "Welcome" in i.text)
+
+    def menu_for(item: Any) -> AddToListMenu:
+        menu = window.add_to_reading_list(item)  # L on a card
+        qtbot.waitUntil(lambda: any(a.text() == "New list…" for a in menu.actions()))
+        return menu
+
+    with qtbot.waitSignal((menu := menu_for(spacing)).added, timeout=10_000):
+        menu.new_list("Teaching")
+    (made,) = call(lambda desk: desk.lists.reading_lists(mine=True))
+    assert [(e.link, e.note, e.ref) for e in made.list_items] == [
+        ("https://teaching.example/2026/spacing", "Spacing", None)
+    ]
+    # The same item is offered as already in it; another is appended as a link.
+    menu = menu_for(spacing)
+    (action,) = menu.list_actions()
+    assert not action.isEnabled() and "already" in action.text()
+    menu.close()
+    menu = menu_for(welcome)
+    (action,) = menu.list_actions()
+    with qtbot.waitSignal(menu.added, timeout=10_000):
+        action.trigger()
+    (now,) = call(lambda desk: desk.lists.reading_lists(mine=True))
+    assert [(e.link, e.note) for e in now.list_items] == [
+        ("https://teaching.example/2026/spacing", "Spacing"),
+        ("https://teaching.example/2026/welcome", "Welcome"),
+    ]
+    # Adding it twice by another way is refused with the list's name.
+    first = list_key(now)
+    with pytest.raises(Exception, match="already in “Teaching”"):
+        call(lambda desk: desk.lists.add_web_item(first, welcome.seq))

@@ -1,5 +1,6 @@
 """The "Add to reading list…" action for a post anywhere in the app: a menu of my reading
-lists, and "New list…" (:func:`choose_list_and_add`)."""
+lists, and "New list…" (:func:`choose_list_and_add`). An item of a web feed goes in as a
+link, its title as the note."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
 from shiboken6 import isValid
 
 from lndesk.app.desk import Desk
+from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.ui.bridge import Bridge
@@ -31,9 +33,15 @@ class AddToListMenu(QMenu):
     def __init__(self, bridge: Bridge, post: PostItem | PostKey, parent: QWidget | None) -> None:
         super().__init__("Add to reading list", parent)
         self.bridge = bridge
+        self.web_item: int | None = None
+        """The item of a web feed to add (as a link), or None: a post."""
+        self.link: str | None = None
         if isinstance(post, PostItem):
             self.post_key: PostKey = post.post_key
             self.ref: Ref | None = Ref(post.author, post.seq, post.id)
+            if post.kind == WEB_ITEM:
+                self.web_item, self.ref = post.seq, None
+                self.link = post.links[0] if post.links else None
         else:
             self.post_key, self.ref = (post[0], post[1]), None
         self.busy = False
@@ -55,9 +63,7 @@ class AddToListMenu(QMenu):
             empty.setEnabled(False)
         for item in self.lists:
             title = one_line(item.text, 60) or "(untitled list)"
-            inside = any(
-                e.ref is not None and (e.ref[0], e.ref[1]) == self.post_key for e in item.list_items
-            )
+            inside = any(self._holds(e) for e in item.list_items)
             # "&" would make the next letter a keyboard accelerator
             text = title.replace("&", "&&") + ("  (already in it)" if inside else "")
             action = self.addAction(text)
@@ -70,6 +76,11 @@ class AddToListMenu(QMenu):
         new.triggered.connect(lambda _=False: self.new_list())
         self.loaded.emit()
 
+    def _holds(self, entry: ListEntry) -> bool:
+        if self.web_item is not None:
+            return self.link is not None and entry.link == self.link
+        return entry.ref is not None and (entry.ref[0], entry.ref[1]) == self.post_key
+
     def list_actions(self) -> list[QAction]:
         """The actions that add the post to one of my lists, in order."""
         return [a for a in self.actions() if isinstance(a.data(), tuple)]
@@ -79,7 +90,12 @@ class AddToListMenu(QMenu):
         if self.busy:
             return
         self.busy = True
-        post_key = self.post_key
+        post_key, web_item = self.post_key, self.web_item
+        if web_item is not None:
+            self.bridge.request_async(
+                lambda desk: desk.lists.add_web_item(of, web_item), self._done, self._fail
+            )
+            return
         self.bridge.request_async(
             lambda desk: desk.lists.add_to_list(of, post_key), self._done, self._fail
         )
@@ -101,9 +117,12 @@ class AddToListMenu(QMenu):
         if not title:
             self._fail_text("A reading list needs a title.")
             return
-        post_key, ref = self.post_key, self.ref
+        post_key, ref, web_item = self.post_key, self.ref, self.web_item
 
         async def run(desk: Desk) -> int:
+            if web_item is not None:
+                entry = desk.lists.web_item_entry(web_item)
+                return await desk.lists.publish_list(title, [entry], None)
             target = ref if ref is not None else ref_of(desk.reading.find(post_key).entry)
             return await desk.lists.publish_list(title, [ListEntry("", ref=target)], None)
 
