@@ -37,8 +37,14 @@ VECTORS = ("tests/test_vectors.py", "tests/test_ingest_vectors.py")
 ENTRY = ("tests/test_entry.py", "tests/test_entry_parser.py", *VECTORS)
 CANONICAL = ("tests/test_canonical.py", "tests/test_vectors.py")
 INGEST = ("tests/test_store_ingest.py", "tests/test_ingest_vectors.py")
-SYNC = ("tests/p2p/test_sync.py", "tests/p2p/test_sync_rules.py", "tests/test_network_vectors.py")
+SYNC = (
+    "tests/p2p/test_sync.py",
+    "tests/p2p/test_sync_rules.py",
+    "tests/p2p/test_read_states.py",
+    "tests/test_network_vectors.py",
+)
 WIRE = ("tests/test_network_vectors.py",)
+PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
 FAULTS = ("tests/test_faults.py", "tests/test_damage.py", "tests/p2p/test_disk_full_sync.py")
 
@@ -366,7 +372,7 @@ MUTANTS = [
     Mutant(
         "sync: the server serves a get over request_entries",
         "lndesk/p2p/sync.py",
-        "if message.last - message.first + 1 > self.limits.request_entries:",
+        "if message.last - message.first + 1 > self.server.limits.request_entries:",
         "if False:",
         SYNC,
     ),
@@ -379,38 +385,52 @@ MUTANTS = [
     ),
     Mutant(
         "sync: a batch may reach outside the range asked",
-        "lndesk/p2p/sync.py",
+        "lndesk/p2p/read_states.py",
         "        if not first <= seq <= last:",
         "        if False:",
         SYNC,
     ),
     Mutant(
         "sync: a batch of another feed than the one asked is taken",
-        "lndesk/p2p/sync.py",
-        "if not isinstance(message, Batch) or message.feed != key:",
-        "if not isinstance(message, Batch):",
+        "lndesk/p2p/read_states.py",
+        "    if not isinstance(message, Batch) or message.feed != ask.key:\n",
+        "    if not isinstance(message, Batch):\n",
         SYNC,
     ),
     Mutant(
         "sync: a server claiming a height may send nothing of it",
-        "lndesk/p2p/sync.py",
-        "                    if first <= offer.height:",
-        "                    if False:",
+        "lndesk/p2p/read_states.py",
+        "    if ask.first <= offer.height:",
+        "    if False:",
         SYNC,
     ),
     Mutant(
         "sync: the server does not wait for acks (window)",
         "lndesk/p2p/sync.py",
-        "while unacked >= limits.window:",
-        "while unacked > limits.window:",
+        "        while self.window.full:",
+        "        while False:",
         SYNC,
     ),
     Mutant(
         "sync: a fork proof may be several batches",
-        "lndesk/p2p/sync.py",
-        "if not isinstance(message, Batch) or message.feed != key or proof:",
-        "if not isinstance(message, Batch) or message.feed != key:",
+        "lndesk/p2p/read_states.py",
+        "if not isinstance(message, Batch) or message.feed != ask.key or self.proof:",
+        "if not isinstance(message, Batch) or message.feed != ask.key:",
         SYNC,
+    ),
+    Mutant(
+        "sync: a pipelining server takes more gets than it may have in flight",
+        "lndesk/p2p/sync.py",
+        "if len(self.queue) + self.answering >= GETS_IN_FLIGHT:",
+        "if False:",
+        PIPELINE,
+    ),
+    Mutant(
+        "sync: a pipelining reader takes a batch beyond the window",
+        "lndesk/p2p/pipeline.py",
+        "        if self.full:\n            raise ProtocolError(",
+        "        if False:\n            raise ProtocolError(",
+        PIPELINE,
     ),
     Mutant(
         "sync: a session may start with another message than want",
