@@ -38,6 +38,7 @@ from lndesk.p2p.announce import (
 )
 from lndesk.p2p.config import Limits, NodeConfig
 from lndesk.p2p.dht import feed_dht_key
+from lndesk.p2p.digest import DIGEST_PROTOCOL, vector_bytes, vector_digest
 from lndesk.p2p.gossip import message_id
 from lndesk.p2p.host import peer_id_of, public_key_of
 from lndesk.p2p.ports import Held
@@ -78,6 +79,12 @@ def message_from(desc: dict[str, Any]) -> Message:
         return Ack(doc["height"])
     if kind == "done":
         return Done()
+    if kind == "digest":
+        return wire.Digest(doc["vector"])
+    if kind == "same":
+        return wire.Same()
+    if kind == "differs":
+        return wire.Differs()
     assert kind == "error"
     return Error(doc["code"], doc["message"])
 
@@ -357,7 +364,7 @@ async def test_session_client_sends_exactly_its_frames() -> None:
         newest_first=False,
     )
     report = await client.sync_with("peer", [key])
-    assert opened == [("peer", [PIPELINED_PROTOCOL, SYNC_PROTOCOL])]
+    assert opened == [("peer", [DIGEST_PROTOCOL, PIPELINED_PROTOCOL, SYNC_PROTOCOL])]
     assert penalised == []
     assert stream.closed and not stream.was_reset
     assert bytes(stream.written) == side("reader")
@@ -496,3 +503,64 @@ async def test_pipelined_session_client_sends_exactly_its_frames() -> None:
     assert bytes(stream.written) == pipelined_side("reader")
     assert report.stored == len(PIPELINED["held"])
     assert feed.entries == held_items()
+
+
+# --- height-vector digests (section 20.15) ------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", params(NETWORK["height_digests"]))
+def test_height_digest(vector: dict[str, Any]) -> None:
+    pairs = [(hx(key), height) for key, height in vector["heights"]]
+    assert vector_bytes(pairs) == hx(vector["records"])
+    assert vector_digest(pairs) == hx(vector["digest"])
+    assert blake2b_256(hx(vector["records"])) != hx(vector["digest"])  # personalised
+
+
+DIGESTED = NETWORK["digest_session"]
+
+
+def digested_side(sender: str) -> bytes:
+    return b"".join(hx(s["frame"]) for s in DIGESTED["steps"] if s["sender"] == sender)
+
+
+async def test_digest_session_server_sends_exactly_its_frames() -> None:
+    assert DIGESTED["sync_protocol"] == DIGEST_PROTOCOL
+    key = hx(DIGESTED["feed"])
+    server = SyncServer(
+        MemoryFeed(key, held_items()),
+        Limits(),
+        events=lambda _event: None,
+        penalise=lambda _peer, reason: pytest.fail(reason),
+        is_penalised=lambda _peer: False,
+        key_of=lambda _peer: None,
+    )
+    server.vectors.remember("peer", [(key, len(held_items()))])
+    stream = ScriptedStream(digested_side("reader"))
+    await server.handle_digests(stream)
+    assert not stream.was_reset
+    assert bytes(stream.written) == digested_side("server")
+
+
+async def test_digest_session_client_sends_exactly_its_frames() -> None:
+    key = hx(DIGESTED["feed"])
+    feed = MemoryFeed(key, held_items())
+    stream = ScriptedStream(digested_side("server"))
+    stream.protocol = DIGEST_PROTOCOL
+
+    async def new_stream(_peer: Any, _protocols: list[str]) -> ScriptedStream:
+        return stream
+
+    client = SyncClient(
+        SimpleNamespace(new_stream=new_stream),
+        feed,
+        Limits(),
+        events=lambda _event: None,
+        penalise=lambda _peer, reason: pytest.fail(reason),
+        key_of=lambda _peer: None,
+        newest_first=False,
+    )
+    client.sent_vectors.remember("peer", vector_digest([(key, len(held_items()))]))
+    report = await client.sync_with("peer", [key])
+    assert stream.closed and not stream.was_reset
+    assert bytes(stream.written) == digested_side("reader")
+    assert (report.unchanged, report.stored) == (1, 0)

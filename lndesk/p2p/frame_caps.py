@@ -47,16 +47,19 @@ SYNC_CAPS: dict[str, ScanLimits] = {
     "ack": _SMALL,
     "done": _SMALL,
     "error": _ERROR,
+    "digest": _SMALL,
+    "same": _SMALL,
+    "differs": _SMALL,
 }
-"""Caps of every sync message (docs/protocol.md section 20.8)."""
+"""Caps of every sync message (docs/protocol.md sections 20.8 and 20.15)."""
 
 SERVER_RECEIVES: dict[str, ScanLimits] = {
-    kind: SYNC_CAPS[kind] for kind in ("want", "get", "ack", "error")
+    kind: SYNC_CAPS[kind] for kind in ("want", "get", "ack", "error", "digest")
 }
 """The sync messages a reader sends: all a server accepts."""
 
 READER_RECEIVES: dict[str, ScanLimits] = {
-    kind: SYNC_CAPS[kind] for kind in ("have", "batch", "done", "error")
+    kind: SYNC_CAPS[kind] for kind in ("have", "batch", "done", "error", "same", "differs")
 }
 """The sync messages a server sends: all a reader accepts."""
 

@@ -69,7 +69,13 @@ from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.profiles import PROFILE_PROTOCOL, ProfileClient, ProfileServer
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.scheduler import SyncScheduler, SyncSummary
-from lndesk.p2p.sync import PIPELINED_PROTOCOL, SYNC_PROTOCOL, SyncClient, SyncServer
+from lndesk.p2p.sync import (
+    DIGEST_PROTOCOL,
+    PIPELINED_PROTOCOL,
+    SYNC_PROTOCOL,
+    SyncClient,
+    SyncServer,
+)
 from lndesk.p2p.threads import THREAD_PROTOCOL, ThreadFetcher, ThreadResult, ThreadServer
 from lndesk.p2p.watch import watch_connections
 
@@ -243,6 +249,7 @@ class Node:
                 self.peering.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
                 self.host.set_stream_handler(PIPELINED_PROTOCOL, self.sync_server.handle_pipelined)
+                self.host.set_stream_handler(DIGEST_PROTOCOL, self.sync_server.handle_digests)
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 self.host.set_stream_handler(PROFILE_PROTOCOL, self.profile_server.handle)
                 self.host.set_stream_handler(THREAD_PROTOCOL, self.thread_server.handle)

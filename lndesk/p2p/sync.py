@@ -10,11 +10,13 @@ One session is one stream, opened by the *reader* (the node that wants entries):
 4. the reader closes the stream.
 
 On ``/lndesk/sync/2`` (:mod:`lndesk.p2p.pipeline`) the reader keeps several gets in
-flight and the window is counted on both ends; a reader proposes it first and falls
-back to ``/1``, and a server speaks both. What the reader does with each answer is
-:mod:`lndesk.p2p.reader` (asks in flight), :mod:`lndesk.p2p.read_feed` (what to ask of
-a feed) and :mod:`lndesk.p2p.read_states` (what each frame does); this module holds
-the server and the client's session.
+flight and the window is counted on both ends; ``/lndesk/sync/3``
+(:mod:`lndesk.p2p.digest`) is ``/2`` that may open with the digest of the reader's
+height vector, so that a round in which nothing changed is one small exchange. A reader
+proposes ``/3``, then ``/2``, then ``/1``, and a server speaks all three. What the
+reader does with each answer is :mod:`lndesk.p2p.reader` (asks in flight),
+:mod:`lndesk.p2p.read_feed` (what to ask of a feed) and :mod:`lndesk.p2p.read_states`
+(what each frame does); this module holds the server and the client's session.
 
 A node serves every feed it holds to anyone (re-serving is the point of the network)
 and asks for the feeds it follows. A dropped stream costs nothing: the next session
@@ -40,6 +42,7 @@ from libp2p.custom_types import TProtocol
 from lndesk.errors import ProtocolError
 from lndesk.p2p.admission import Admission, charge_served, charge_want
 from lndesk.p2p.config import Limits
+from lndesk.p2p.digest import DIGEST_PROTOCOL, SentVectors, ServedVectors, vector_digest
 from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
 from lndesk.p2p.holders import ServedReports, WantRate
@@ -68,6 +71,8 @@ from lndesk.p2p.wire import (
     PROTOCOL_ID,
     Ack,
     Batch,
+    Differs,
+    Digest,
     Done,
     Error,
     FeedHave,
@@ -75,12 +80,14 @@ from lndesk.p2p.wire import (
     Get,
     Have,
     Message,
+    Same,
     StreamGone,
     Want,
     encode_frame,
 )
 
 __all__ = [
+    "DIGEST_PROTOCOL",
     "PIPELINED_PROTOCOL",
     "SYNC_PROTOCOL",
     "OnStored",
@@ -105,6 +112,8 @@ WANT_STEP = 200
 class SessionReport:
     stored: int = 0
     feeds: int = 0
+    unchanged: int = 0
+    """Sessions that ended at ``same`` (section 20.15): nothing to fetch."""
 
 
 class SyncServer:
@@ -137,6 +146,8 @@ class SyncServer:
             admission=admission,
         )
         self._big_want_turns: trio.CapacityLimiter | None = None
+        self.vectors = ServedVectors()
+        """The height vectors readers ended their ``/3`` sessions with (section 20.15)."""
 
     async def handle(self, stream: Any) -> None:
         """Serve a ``/lndesk/sync/1`` session."""
@@ -148,8 +159,16 @@ class SyncServer:
         frames = FrameStream(stream, self.limits.max_frame, SERVER_RECEIVES)
         await self.sessions.serve(frames, self._serve_pipelined)
 
+    async def handle_digests(self, stream: Any) -> None:
+        """Serve a ``/lndesk/sync/3`` session (section 20.15)."""
+        frames = FrameStream(stream, self.limits.max_frame, SERVER_RECEIVES)
+        await self.sessions.serve(frames, self._serve_digests)
+
     async def _serve_pipelined(self, peer: Any, frames: FrameStream) -> None:
         await self._serve(peer, frames, pipelined=True)
+
+    async def _serve_digests(self, peer: Any, frames: FrameStream) -> None:
+        await self._serve(peer, frames, pipelined=True, digests=True)
 
     async def _receive(self, frames: FrameStream) -> Message | None:
         with trio.fail_after(self.limits.session_timeout):
@@ -161,10 +180,20 @@ class SyncServer:
             self._big_want_turns = trio.CapacityLimiter(1)
         return self._big_want_turns
 
-    async def _serve(self, peer: Any, frames: FrameStream, *, pipelined: bool = False) -> None:
+    async def _serve(
+        self, peer: Any, frames: FrameStream, *, pipelined: bool = False, digests: bool = False
+    ) -> None:
         first = await receive_within(
             frames, self.limits.session_timeout, "the reader closed the stream before want"
         )
+        if digests and isinstance(first, Digest):
+            if await self._nothing_to_serve(peer, frames, first.vector):
+                await frames.send(Same())
+                return
+            await frames.send(Differs())
+            first = await receive_within(
+                frames, self.limits.session_timeout, "the reader closed the stream before want"
+            )
         if not isinstance(first, Want):
             raise ProtocolError("a sync session must start with want")
         if len(first.feeds) > self.limits.want_feeds:
@@ -186,7 +215,32 @@ class SyncServer:
                 if held.max_seq > 0 and self.source.serves(key):
                     have.append(FeedHave(key, held.height, held.max_seq))
         await frames.send(Have(tuple(have)))
-        await ServedGets(self, frames, reports, pipelined=pipelined).run()
+        served = ServedGets(self, frames, reports, pipelined=pipelined)
+        if not digests:
+            await served.run()
+            return
+        served.heights = dict(first.feeds)
+        try:
+            await served.run()
+        finally:
+            self.vectors.remember(peer, served.heights.items())
+
+    async def _nothing_to_serve(self, peer: Any, frames: FrameStream, digest: bytes) -> bool:
+        """True if ``peer`` left a session with the vector of ``digest`` and this node
+        holds no served entry above any of its heights (section 20.15)."""
+        vector = self.vectors.recall(peer, digest)
+        if vector is None:
+            return False
+        charge_want(self.sessions.admission, frames.stream, len(vector))
+        self._want_rate.charge(peer, len(vector))
+        turn = self._big_wants() if len(vector) > WANT_STEP else contextlib.nullcontext()
+        async with turn:
+            for number, (key, height) in enumerate(vector):
+                if number and not number % WANT_STEP:
+                    await trio.sleep(0)  # let other tasks in between store lookups
+                if self.source.held(key).max_seq > height and self.source.serves(key):
+                    return False
+        return True
 
 
 class ServedGets:
@@ -208,6 +262,8 @@ class ServedGets:
         )
         self.queue: deque[Get] = deque()
         self.answering = False
+        self.heights: dict[bytes, int] | None = None
+        """On ``/3``: the reader's height of each wanted feed, from its want and acks."""
 
     async def run(self) -> None:
         while True:
@@ -227,6 +283,8 @@ class ServedGets:
         if isinstance(message, Ack):
             feed = self.window.ack()
             self.reports.acked(feed, message.height)
+            if self.heights is not None and feed in self.heights:
+                self.heights[feed] = message.height
             return
         if not isinstance(message, Get):
             raise ProtocolError(f"unexpected {type(message).__name__.lower()} from the reader")
@@ -284,6 +342,7 @@ class SyncClient:
         newest_first: bool,
         on_stored: OnStored | None = None,
         pipelined: bool | None = None,
+        digests: bool | None = None,
     ) -> None:
         self.host = host
         self.source = source
@@ -295,6 +354,9 @@ class SyncClient:
         self.pipelined = limits.gets_in_flight > 1 if pipelined is None else pipelined
         """Propose ``/lndesk/sync/2`` first (section 20.14); by default unless the limits
         allow one get in flight."""
+        self.digests = self.pipelined if digests is None else digests
+        """Propose ``/lndesk/sync/3`` first (section 20.15)."""
+        self.sent_vectors = SentVectors()
         self._on_stored = on_stored
         self._feed_locks = FeedLocks()
         self._hole_asks = HoleAsks()
@@ -315,13 +377,19 @@ class SyncClient:
 
     async def _session(self, peer: Any, feeds: list[bytes], report: SessionReport) -> None:
         protocols = [PIPELINED_PROTOCOL, SYNC_PROTOCOL] if self.pipelined else [SYNC_PROTOCOL]
+        if self.digests:
+            protocols.insert(0, DIGEST_PROTOCOL)
         async with client_session(
             self.host, peer, protocols, protocol="sync", penalise=self._penalise
         ) as stream:
             frames = FrameStream(stream, self.limits.max_frame, READER_RECEIVES)
+            digests = stream.get_protocol() == DIGEST_PROTOCOL
+            if digests and await self._unchanged(peer, frames, feeds):
+                report.unchanged += 1
+                return
             offers = await exchange_want(frames, self.source, feeds, self.limits)
             ctx = ReadContext(self.source, self._events, peer, self._key_of(peer), self._on_stored)
-            pipelined = self.pipelined and stream.get_protocol() == PIPELINED_PROTOCOL
+            pipelined = stream.get_protocol() in (PIPELINED_PROTOCOL, DIGEST_PROTOCOL)
             read = SessionRead(
                 ctx,
                 self.limits,
@@ -341,6 +409,28 @@ class SyncClient:
                 await read.run(frames.send, frames.flush, receive)
             report.stored += read.stored
             report.feeds += read.feeds
+            if digests:
+                self.sent_vectors.remember(peer, self._vector(feeds))
+
+    def _vector(self, feeds: list[bytes]) -> bytes:
+        return vector_digest((key, self.source.held(key).height) for key in feeds)
+
+    async def _unchanged(self, peer: Any, frames: FrameStream, feeds: list[bytes]) -> bool:
+        """Send the digest of ``feeds``' heights if ``peer`` was left with that vector;
+        True if it answers ``same`` (section 20.15). Otherwise ``want`` follows."""
+        vector = self._vector(feeds)
+        if not self.sent_vectors.knows(peer, vector):
+            return False
+        await frames.send(Digest(vector))
+        answer = await receive_reply(frames, self.limits)
+        if isinstance(answer, Error):
+            raise SessionRefused(f"the peer refused to sync: {answer.code}: {answer.message}")
+        if isinstance(answer, Same):
+            return True
+        if not isinstance(answer, Differs):
+            raise ProtocolError("the peer did not answer digest with same or differs")
+        self.sent_vectors.forget(peer, vector)
+        return False
 
     async def _read_pipelined(self, frames: FrameStream, read: SessionRead) -> None:
         """Asks in flight, frames read by a task of their own, acks counted against the

@@ -94,7 +94,25 @@ class Error:
     message: str
 
 
-Message = Want | Have | Get | Batch | Ack | Done | Error
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Reader → server, first frame on ``/lndesk/sync/3`` instead of ``want``: the digest
+    of the height vector the reader would want (section 20.15)."""
+
+    vector: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Same:
+    """Server → reader: nothing to serve for that vector; the session ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class Differs:
+    """Server → reader: send the whole ``want`` (the session goes on as on ``/2``)."""
+
+
+Message = Want | Have | Get | Batch | Ack | Done | Error | Digest | Same | Differs
 
 ERROR_CODES = ("busy", "bad-request", "too-large", "refused", "internal")
 """The codes of docs/protocol.md section 20.7; receivers accept any text as a code."""
@@ -123,6 +141,12 @@ def _to_map(message: Message) -> dict[str, Any]:
         return {"t": "ack", "height": message.height}
     if isinstance(message, Done):
         return {"t": "done"}
+    if isinstance(message, Digest):
+        return {"t": "digest", "vector": message.vector}
+    if isinstance(message, Same):
+        return {"t": "same"}
+    if isinstance(message, Differs):
+        return {"t": "differs"}
     return {"t": "error", "code": message.code, "message": message.message}
 
 
@@ -223,6 +247,13 @@ def _ack(doc: dict[str, Any]) -> Ack:
     return Ack(_seq(doc["height"]))
 
 
+def _digest(doc: dict[str, Any]) -> Digest:
+    vector = doc["vector"]
+    if type(vector) is not bytes or len(vector) != 32:
+        raise ProtocolError("digest.vector must be 32 bytes")
+    return Digest(vector)
+
+
 def _error(doc: dict[str, Any]) -> Error:
     code, message = doc["code"], doc["message"]
     if type(code) is not str or type(message) is not str or len(message) > 1000:
@@ -244,6 +275,9 @@ _PARSERS: Parsers[Message] = {
     "ack": (("height",), _ack),
     "done": ((), lambda _doc: Done()),
     "error": ERROR_PARSER,
+    "digest": (("vector",), _digest),
+    "same": ((), lambda _doc: Same()),
+    "differs": ((), lambda _doc: Differs()),
 }
 
 

@@ -137,6 +137,9 @@ def frames_json(ada: Feed, ben: Feed) -> list[dict[str, Any]]:
         ("done", {"t": "done"}),
         ("error: busy", {"t": "error", "code": "busy", "message": "too many sync sessions"}),
         ("error: empty message", {"t": "error", "code": "bad-request", "message": ""}),
+        ("digest", {"t": "digest", "vector": height_digest([(a, 8), (b, 2)])}),
+        ("same", {"t": "same"}),
+        ("differs", {"t": "differs"}),
     ]
     return [{"name": name, "message": to_desc(doc), "frame": h(frame(doc))} for name, doc in docs]
 
@@ -217,6 +220,56 @@ def pipelined_session_json(ada: Feed) -> dict[str, Any]:
             {"entry": h(e), "payload": None if p is None else h(p)}
             for e, p in items(ada, 1, 8, absent)
         ],
+        "steps": [
+            {"sender": sender, "message": to_desc(doc), "frame": h(frame(doc))}
+            for sender, doc in steps
+        ],
+    }
+
+
+def height_digest(pairs: list[tuple[bytes, int]]) -> bytes:
+    """Section 20.15: BLAKE2b-256, personalised "lndesk-heights" (zero-padded to 16
+    bytes), of the records key (32 bytes) || height (u64 big-endian) sorted by key."""
+    records = b"".join(key + struct.pack(">Q", height) for key, height in sorted(pairs))
+    return hashlib.blake2b(records, digest_size=32, person=b"lndesk-heights").digest()
+
+
+def height_digests_json(ada: Feed, ben: Feed) -> list[dict[str, Any]]:
+    a, b = ada.identity.public_key, ben.identity.public_key
+    cases: list[tuple[str, list[tuple[bytes, int]]]] = [
+        ("no feeds", []),
+        ("one feed not held", [(a, 0)]),
+        ("two feeds, listed out of key order", sorted([(a, 8), (b, 2)], reverse=True)),
+        ("largest height", [(a, 2**53 - 1)]),
+    ]
+    return [
+        {
+            "name": name,
+            "heights": [[h(key), height] for key, height in pairs],
+            "records": h(b"".join(k + struct.pack(">Q", n) for k, n in sorted(pairs))),
+            "digest": h(height_digest(pairs)),
+        }
+        for name, pairs in cases
+    ]
+
+
+def digest_session_json(ada: Feed) -> dict[str, Any]:
+    """Section 20.15: on ``/lndesk/sync/3``, a reader that ended its last session with
+    Ada at 8 asks again; the server holds 8 of Ada, and answers ``same``."""
+    a = ada.identity.public_key
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("reader", {"t": "digest", "vector": height_digest([(a, 8)])}),
+        ("server", {"t": "same"}),
+    ]
+    return {
+        "description": (
+            "A round on /lndesk/sync/3 in which nothing changed: the reader ended its last"
+            " session with the server at height 8 of 'feed' and holds the same now; the"
+            " server holds 1..8 of it, remembers that vector for this reader, and answers"
+            " same. The reader then closes the stream."
+        ),
+        "sync_protocol": "/lndesk/sync/3",
+        "feed": h(a),
         "steps": [
             {"sender": sender, "message": to_desc(doc), "frame": h(frame(doc))}
             for sender, doc in steps
@@ -334,6 +387,9 @@ def frame_cases(add: AddNetVector, ada: Feed, ben: Feed) -> None:
     bad_doc("unknown message type", {"t": "hello"})
     bad_doc("message type in upper case", {"t": "DONE"})
     bad_doc("done with an extra field", {"t": "done", "x": 1})
+    bad_doc("digest of 31 bytes", {"t": "digest", "vector": bytes(31)})
+    bad_doc("digest vector is text", {"t": "digest", "vector": "00" * 32})
+    bad_doc("same with an extra field", {"t": "same", "x": 1})
     bad_doc("get without last", {"t": "get", "feed": a, "first": 1})
     bad_doc("ack without height", {"t": "ack"})
     bad_doc("want: feeds is a map", {"t": "want", "feeds": {"a": 1}})
@@ -500,7 +556,9 @@ def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
             "The network protocols. 'identities': public key -> libp2p peer ID (text and"
             " bytes), gossip topic, DHT provider key. 'frames': sync messages -> frames"
             " (4-byte big-endian length || deterministic CBOR map). 'session': an example"
-            " sync session; 'pipelined_session' one on /lndesk/sync/2. 'announcements': head"
+            " sync session; 'pipelined_session' one on /lndesk/sync/2. 'height_digests': height"
+            " vectors -> their sorted records and digest (section 20.15); 'digest_session'"
+            " a round on /lndesk/sync/3 that ends at same. 'announcements': head"
             " announcements -> message bytes and"
             " message id. 'message_ids': ids of data that is not an announcement"
             " (0x00 || BLAKE2b-256 of at most 8193 bytes). 'not_topics': topic names that"
@@ -528,6 +586,8 @@ def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         "frames": frames_json(ada, ben),
         "session": session_json(ada),
         "pipelined_session": pipelined_session_json(ada),
+        "height_digests": height_digests_json(ada, ben),
+        "digest_session": digest_session_json(ada),
         "announcements": announcements_json(ada, ben),
         "message_ids": odd_message_ids(),
         "not_topics": not_topics(ada),

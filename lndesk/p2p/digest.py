@@ -1,0 +1,132 @@
+"""Height-vector digests, ``/lndesk/sync/3``: an anti-entropy round that costs one small
+exchange when nothing changed (docs/protocol.md section 20.15).
+
+A reader that synced with a server before opens with ``digest``: a BLAKE2b-256 of the
+height vector it would ``want`` (:func:`vector_digest`). The server remembers the
+vectors its readers ended their sessions with (:class:`ServedVectors`), by peer and
+digest. It answers ``same`` only when it remembers a vector with that digest from this
+peer *and* holds no entry above any of its heights: the digest stands for what the
+reader holds, and the check is against what the server holds now, so a matching digest
+never lets a server skip an entry it could serve. Anything else is ``differs``, and the
+session goes on with ``want`` exactly as on ``/lndesk/sync/2``.
+
+The reader remembers the digests of the vectors it ended its sessions with
+(:class:`SentVectors`) and sends a digest only when its vector is unchanged since; a
+changed vector goes straight to ``want`` and costs no extra round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import trio
+from libp2p.custom_types import TProtocol
+
+DIGEST_PROTOCOL = TProtocol("/lndesk/sync/3")
+DIGEST_SIZE = 32
+PERSON = b"lndesk-heights"
+"""BLAKE2b personalisation of a vector digest (zero-padded to 16 bytes)."""
+RECORD = 40
+"""Bytes of one (feed key, height) record: the 32-byte key, the height as u64 big-endian."""
+
+SERVER_VECTORS_PER_PEER = 8
+"""Vectors a server remembers per reader (a reader of more than ``want_feeds`` feeds
+has one per session of its round)."""
+SERVER_VECTOR_BYTES = 16 * 1024 * 1024
+"""Bytes of remembered vectors across all readers (a 5,000-feed vector is 200 KB);
+the least recently used reader's oldest vector is forgotten first."""
+READER_VECTORS = 4096
+"""Digests a reader remembers, (peer, digest) pairs."""
+
+
+def vector_bytes(pairs: Iterable[tuple[bytes, int]]) -> bytes:
+    """The canonical form of a height vector: records sorted by feed key."""
+    return b"".join(key + height.to_bytes(8, "big") for key, height in sorted(pairs))
+
+
+def digest_of(canonical: bytes) -> bytes:
+    return hashlib.blake2b(canonical, digest_size=DIGEST_SIZE, person=PERSON).digest()
+
+
+def vector_digest(pairs: Iterable[tuple[bytes, int]]) -> bytes:
+    """BLAKE2b-256 (personalised ``lndesk-heights``) of :func:`vector_bytes`."""
+    return digest_of(vector_bytes(pairs))
+
+
+def records(canonical: bytes) -> Iterator[tuple[bytes, int]]:
+    """The (feed key, height) pairs of a canonical vector."""
+    for start in range(0, len(canonical), RECORD):
+        yield canonical[start : start + 32], int.from_bytes(canonical[start + 32 : start + 40])
+
+
+class ServedVectors:
+    """The server's memory: the height vectors readers ended their sessions with."""
+
+    def __init__(
+        self, per_peer: int = SERVER_VECTORS_PER_PEER, budget: int = SERVER_VECTOR_BYTES
+    ) -> None:
+        self._per_peer = per_peer
+        self._budget = budget
+        self._peers: OrderedDict[Any, OrderedDict[bytes, bytes]] = OrderedDict()
+        self.bytes = 0
+        self._changed = trio.Event()
+
+    def remember(self, peer: Any, pairs: Iterable[tuple[bytes, int]]) -> bytes:
+        """Remember ``peer``'s vector ``pairs``; returns its digest."""
+        canonical = vector_bytes(pairs)
+        digest = digest_of(canonical)
+        vectors = self._peers.setdefault(peer, OrderedDict())
+        self._peers.move_to_end(peer)
+        old = vectors.pop(digest, None)
+        self.bytes -= len(old) if old is not None else 0
+        vectors[digest] = canonical
+        self.bytes += len(canonical)
+        while len(vectors) > self._per_peer:
+            self.bytes -= len(vectors.popitem(last=False)[1])
+        while self.bytes > self._budget and self._peers:
+            oldest_peer, oldest = next(iter(self._peers.items()))
+            if oldest:
+                self.bytes -= len(oldest.popitem(last=False)[1])
+            if not oldest:
+                del self._peers[oldest_peer]
+        self._changed.set()
+        self._changed = trio.Event()
+        return digest
+
+    async def wait_remembered(self, peer: Any, digest: bytes) -> None:
+        """Return once a vector of ``peer`` with ``digest`` is remembered (a session's
+        vector is remembered when its reader has closed the stream)."""
+        while self.recall(peer, digest) is None:
+            await self._changed.wait()
+
+    def recall(self, peer: Any, digest: bytes) -> list[tuple[bytes, int]] | None:
+        """The vector of ``peer`` with ``digest``, or None if it is not remembered."""
+        vectors = self._peers.get(peer)
+        canonical = None if vectors is None else vectors.get(digest)
+        if canonical is None:
+            return None
+        self._peers.move_to_end(peer)
+        return list(records(canonical))
+
+
+class SentVectors:
+    """The reader's memory: which vector digests each server was left with."""
+
+    def __init__(self, size: int = READER_VECTORS) -> None:
+        self._size = size
+        self._sent: OrderedDict[tuple[Any, bytes], None] = OrderedDict()
+
+    def remember(self, peer: Any, digest: bytes) -> None:
+        self._sent[(peer, digest)] = None
+        self._sent.move_to_end((peer, digest))
+        while len(self._sent) > self._size:
+            self._sent.popitem(last=False)
+
+    def forget(self, peer: Any, digest: bytes) -> None:
+        self._sent.pop((peer, digest), None)
+
+    def knows(self, peer: Any, digest: bytes) -> bool:
+        return (peer, digest) in self._sent

@@ -1,0 +1,232 @@
+"""Height-vector digests, ``/lndesk/sync/3`` (docs/protocol.md section 20.15), on real
+loopback hosts: a round in which nothing changed is one small exchange, a change on
+either side leads to the whole want, and old readers and servers keep working."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+from conftest import running_host
+from libp2p.peer.peerinfo import PeerInfo
+from scripted_stream import RecordingHost, frames_in
+from store_helpers import make_chain, make_identity, wire
+
+from lndesk.app.feeds import StoreFeeds
+from lndesk.p2p import wire as frames
+from lndesk.p2p.config import Limits
+from lndesk.p2p.digest import DIGEST_PROTOCOL, ServedVectors, vector_digest
+from lndesk.p2p.host import public_key_of
+from lndesk.p2p.sync import PIPELINED_PROTOCOL, SYNC_PROTOCOL, SyncClient, SyncServer
+from lndesk.store.store import Store
+
+ANN, BEN, CAT = make_identity(1), make_identity(2), make_identity(3)
+A, B, C = ANN.public_key, BEN.public_key, CAT.public_key
+LIMITS = Limits(batch_entries=5, request_entries=10, pipeline_window=3)
+WAIT = 20
+
+
+@dataclass
+class Server:
+    host: Any
+    feeds: StoreFeeds
+    server: SyncServer
+    penalised: dict[str, str]
+
+
+@asynccontextmanager
+async def server_of(path: Path, *, digests: bool = True) -> AsyncIterator[Server]:
+    """A host serving Ann's 1..40 and Ben's 1..20; without ``digests`` it speaks only
+    ``/lndesk/sync/1`` and ``/2`` (an old server)."""
+    store = Store(path)
+    try:
+        async with running_host() as host:
+            me = public_key_of(host.get_id())
+            assert me is not None
+            feeds = StoreFeeds(store, me)
+            feeds.ingest(A, wire(make_chain(ANN, 40)))
+            feeds.ingest(B, wire(make_chain(BEN, 20)))
+            penalised: dict[str, str] = {}
+            server = SyncServer(
+                feeds,
+                LIMITS,
+                events=lambda _e: None,
+                penalise=lambda who, reason: penalised.__setitem__(str(who), reason),
+                is_penalised=lambda who: str(who) in penalised,
+                key_of=public_key_of,
+            )
+            host.set_stream_handler(SYNC_PROTOCOL, server.handle)
+            host.set_stream_handler(PIPELINED_PROTOCOL, server.handle_pipelined)
+            if digests:
+                host.set_stream_handler(DIGEST_PROTOCOL, server.handle_digests)
+            yield Server(host, feeds, server, penalised)
+    finally:
+        store.close()
+
+
+@dataclass
+class Reader:
+    feeds: StoreFeeds
+    client: SyncClient
+    recording: RecordingHost
+    server: Server
+    peer_id: Any
+    penalised: list[str]
+
+    async def sync(self, *, remembered: bool = True) -> Any:
+        """One round with the server; returns the report (the stream is the last one).
+
+        With ``remembered``, waits until the server remembers the vector the reader
+        ended with (it does when it sees the stream closed)."""
+        with trio.fail_after(WAIT):
+            report = await self.client.sync_with(self.server.host.get_id())
+            if remembered:
+                vector = vector_digest((key, self.feeds.held(key).height) for key in (A, B, C))
+                await self.server.server.vectors.wait_remembered(self.peer_id, vector)
+        assert not self.penalised
+        return report
+
+    def last(self) -> tuple[list[frames.Message], list[frames.Message], int]:
+        """The last session's frames each way and its bytes (both ways)."""
+        stream = self.recording.streams[-1]
+        sent, received = bytes(stream.sent), bytes(stream.received)
+        return frames_in(sent), frames_in(received), len(sent) + len(received)
+
+
+@asynccontextmanager
+async def reader_of(path: Path, server: Server, *, digests: bool = True) -> AsyncIterator[Reader]:
+    store = Store(path)
+    try:
+        async with running_host() as host:
+            me = public_key_of(host.get_id())
+            assert me is not None
+            feeds = StoreFeeds(store, me)
+            feeds.wanted_feeds = lambda: [A, B, C]  # type: ignore[method-assign]
+            recording = RecordingHost(host)
+            penalised: list[str] = []
+            client = SyncClient(
+                recording,
+                feeds,
+                LIMITS,
+                events=lambda _e: None,
+                penalise=lambda _who, reason: penalised.append(reason),
+                key_of=public_key_of,
+                newest_first=True,
+                digests=digests,
+            )
+            server_id = server.host.get_id()
+            await host.connect(PeerInfo(server_id, server.host.get_addrs()))
+            yield Reader(feeds, client, recording, server, host.get_id(), penalised)
+    finally:
+        store.close()
+
+
+async def test_a_round_in_which_nothing_changed_is_one_small_exchange(tmp_path: Path) -> None:
+    async with server_of(tmp_path / "s") as server, reader_of(tmp_path / "r", server) as reader:
+        first = await reader.sync()
+        assert (first.stored, first.unchanged) == (60, 0)
+        sent, _received, full_bytes = reader.last()
+        assert isinstance(sent[0], frames.Want)  # nothing remembered yet: no digest
+        again = await reader.sync()
+        assert (again.stored, again.unchanged) == (0, 1)
+        assert reader.recording.streams[-1].get_protocol() == DIGEST_PROTOCOL
+        sent, received, size = reader.last()
+        assert sent == [frames.Digest(vector_digest([(A, 40), (B, 20), (C, 0)]))]
+        assert received == [frames.Same()]
+        assert size == (4 + 51) + (4 + 8)  # the digest frame, the same frame
+        assert size < full_bytes / 100
+        assert not server.penalised
+
+
+async def test_a_server_holding_more_answers_differs_and_the_want_follows(tmp_path: Path) -> None:
+    async with server_of(tmp_path / "s") as server, reader_of(tmp_path / "r", server) as reader:
+        await reader.sync()
+        # The reader's vector is unchanged, but the server now holds more of Ann's log.
+        server.feeds.ingest(A, wire(make_chain(ANN, 45)[40:]))
+        again = await reader.sync()
+        assert (again.stored, again.unchanged) == (5, 0)
+        sent, received, _size = reader.last()
+        assert isinstance(sent[0], frames.Digest) and isinstance(sent[1], frames.Want)
+        assert isinstance(received[0], frames.Differs) and isinstance(received[1], frames.Have)
+        assert reader.feeds.held(A).height == 45
+        third = await reader.sync()
+        assert third.unchanged == 1
+        assert not server.penalised
+
+
+async def test_a_server_that_starts_holding_a_wanted_feed_answers_differs(tmp_path: Path) -> None:
+    async with server_of(tmp_path / "s") as server, reader_of(tmp_path / "r", server) as reader:
+        await reader.sync()
+        server.feeds.ingest(C, wire(make_chain(CAT, 3)))
+        again = await reader.sync()
+        assert (again.stored, again.unchanged) == (3, 0)
+        assert reader.feeds.held(C).height == 3
+
+
+async def test_a_reader_whose_vector_changed_sends_the_want_at_once(tmp_path: Path) -> None:
+    async with server_of(tmp_path / "s") as server, reader_of(tmp_path / "r", server) as reader:
+        await reader.sync()
+        # The reader got Cat's first entries from elsewhere: its digest is not one the
+        # server was left with, so it skips the digest and its round trip.
+        reader.feeds.ingest(C, wire(make_chain(CAT, 2)))
+        again = await reader.sync()
+        assert again.unchanged == 0
+        sent, _received, _size = reader.last()
+        assert isinstance(sent[0], frames.Want)
+        assert (await reader.sync()).unchanged == 1
+
+
+async def test_a_server_that_forgot_the_vector_answers_differs(tmp_path: Path) -> None:
+    async with server_of(tmp_path / "s") as server, reader_of(tmp_path / "r", server) as reader:
+        await reader.sync()
+        server.server.vectors = ServedVectors(budget=0)  # remembers nothing, as if restarted
+        again = await reader.sync(remembered=False)
+        sent, received, _size = reader.last()
+        assert isinstance(sent[0], frames.Digest) and received[0] == frames.Differs()
+        assert (again.stored, again.unchanged) == (0, 0)
+        server.server.vectors = ServedVectors()
+        await reader.sync()
+        assert (await reader.sync()).unchanged == 1
+
+
+async def test_an_old_server_is_read_on_sync_2(tmp_path: Path) -> None:
+    async with (
+        server_of(tmp_path / "s", digests=False) as server,
+        reader_of(tmp_path / "r", server) as reader,
+    ):
+        assert (await reader.sync(remembered=False)).stored == 60
+        again = await reader.sync(remembered=False)
+        assert reader.recording.streams[-1].get_protocol() == PIPELINED_PROTOCOL
+        assert (again.stored, again.unchanged) == (0, 0)
+        sent, _received, _size = reader.last()
+        assert isinstance(sent[0], frames.Want)
+        assert not server.penalised
+
+
+async def test_an_old_reader_is_served_on_sync_2(tmp_path: Path) -> None:
+    async with (
+        server_of(tmp_path / "s") as server,
+        reader_of(tmp_path / "r", server, digests=False) as reader,
+    ):
+        assert (await reader.sync(remembered=False)).stored == 60
+        again = await reader.sync(remembered=False)
+        assert reader.recording.streams[-1].get_protocol() == PIPELINED_PROTOCOL
+        assert (again.stored, again.unchanged) == (0, 0)
+        assert not server.penalised
+
+
+def test_served_vectors_are_bounded_per_reader_and_in_bytes() -> None:
+    vectors = ServedVectors(per_peer=2, budget=200)
+    one = vectors.remember("p", [(A, 1)])
+    vectors.remember("p", [(A, 2)])
+    three = vectors.remember("p", [(A, 3)])
+    assert vectors.recall("p", one) is None  # the reader's oldest went first
+    assert vectors.recall("p", three) == [(A, 3)]
+    assert vectors.recall("q", three) is None  # a digest is only good from its reader
+    big = vectors.remember("q", [(A, 1), (B, 1), (C, 1)])
+    assert vectors.bytes <= 200
+    assert vectors.recall("q", big) == sorted([(A, 1), (B, 1), (C, 1)])
