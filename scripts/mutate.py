@@ -405,6 +405,20 @@ MUTANTS = [
         SYNC,
     ),
     Mutant(
+        "sync: a matching digest hides entries the server holds above the reader's heights",
+        "lndesk/p2p/sync.py",
+        "if self.source.held(key).max_seq > height and self.source.serves(key):",
+        "if False:",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
+        "sync: a remembered vector answers a digest from any peer",
+        "lndesk/p2p/digest.py",
+        "vectors = self._peers.get(peer)",
+        "vectors = next(iter(self._peers.values()), None)",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
         "sync: the server does not wait for acks (window)",
         "lndesk/p2p/sync.py",
         "        while self.window.full:",
