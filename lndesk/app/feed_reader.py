@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import trio
-
 from lndesk.app.desk_events import LocalChanged
 from lndesk.app.desk_publish import Publisher
 from lndesk.app.subscriptions import Subscriptions
@@ -150,8 +148,4 @@ class FeedReader:
 
     async def run(self) -> None:
         """Poll the feeds until cancelled (the node's nursery runs this)."""
-        try:
-            await self.subscriptions.run()
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(2):
-                await self.subscriptions.aclose()
+        await self.subscriptions.poll()

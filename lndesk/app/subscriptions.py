@@ -69,6 +69,8 @@ class Subscriptions:
         self.random = random
         self._client = client
         self.on_change = on_change
+        self.on_polled: Callable[[list[Outcome]], None] = lambda _outcomes: None
+        """Told what each round of :meth:`run` did (``lndesk serve`` prints it)."""
         self._wake = trio.Event()
 
     @property
@@ -232,11 +234,20 @@ class Subscriptions:
         self.store.refresh_now(sub)
         self._wake.set()
 
+    async def poll(self) -> None:
+        """:meth:`run` until cancelled, then close the HTTP client: the poller of the
+        desktop app's runtime and of ``lndesk serve``."""
+        try:
+            await self.run()
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(2):
+                await self.aclose()
+
     async def run(self) -> None:
         """Poll forever: refresh what is due, then wait until the next feed is due (or
         until :meth:`refresh_soon`). The trio clock paces the waits."""
         while True:
-            await self.refresh_due()
+            self.on_polled(await self.refresh_due())
             self._wake = trio.Event()
             next_ms = self.store.next_due_ms()
             wait_s = 3600.0 if next_ms is None else max(0.0, (next_ms - self.clock_ms()) / 1000)

@@ -35,8 +35,10 @@ from lndesk.app.events import (
     SyncFinished,
     SyncProgress,
 )
+from lndesk.app.feeds_file import subscriptions_in
 from lndesk.app.refusals import shown_reason
 from lndesk.app.service import PassphraseSource, Service
+from lndesk.app.subscriptions import Outcome
 from lndesk.cli.argtypes import seconds, tcp_port
 from lndesk.errors import DialError, NodeNotRunningError, UsageError
 from lndesk.keytext import short_key
@@ -166,16 +168,18 @@ async def _serve(
 
     _quiet_network_libraries(verbose)
     printer = EventPrinter(verbose=verbose)
-    with Service(data_dir, passphrase) as service:
+    with Service(data_dir, passphrase) as service, subscriptions_in(data_dir) as web_feeds:
         settings = service.config
         overrides["bootstrap"] = tuple(dict.fromkeys([*settings.bootstrap, *extra_bootstrap]))
         # An always-on node is a hub: it holds many more followers than a laptop keeps.
         app = AppNode(service, node_config(settings, **overrides).always_on(), printer)
+        web_feeds.on_polled = _print_polled
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 started = await nursery.start(app.run)
                 await nursery.start(ControlServer(app).run)
-                _print_started(service, started)
+                _print_started(service, started, len(web_feeds.store.subscriptions()))
+                nursery.start_soon(web_feeds.poll)  # the app's poller, in this runtime
                 async for signum in signals:
                     print(f"{_stamp()} stopping ({signal.Signals(signum).name})", flush=True)
                     break
@@ -184,16 +188,33 @@ async def _serve(
     print(f"{_stamp()} stopped", flush=True)
 
 
-def _print_started(service: Service, node: Any) -> None:
+def _print_started(service: Service, node: Any, web_feeds: int) -> None:
     following = service.following()
     print(f"lndesk node {node.peer_id}", flush=True)
     held = len(list(node.source.held_feeds()))
     people = f"{held} {'person' if held == 1 else 'people'}"
     print(f"  passing on the posts of {people} (you included); you follow {len(following)}")
+    if web_feeds:
+        print(f"  fetching {counted(web_feeds, 'web feed')} you follow, each at most hourly")
     print("  give a friend one of these addresses (lndesk connect ADDRESS):")
     for address in node.addresses():
         print(f"    {address}")
     print("  stop with Ctrl-C", flush=True)
+
+
+def _print_polled(outcomes: list[Outcome]) -> None:
+    """A line when a round of web feed fetches brought items or ran into trouble."""
+    new = sum(o.new for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    paused = sum(o.status == "paused" for o in outcomes)
+    if not (new or failed or paused):
+        return
+    parts = [counted(new, "new item")] if new else []
+    if failed:
+        parts.append(f"{counted(failed, 'feed')} failed")
+    if paused:
+        parts.append(f"{counted(paused, 'feed')} paused")
+    print(f"{_stamp()} web feeds: {', '.join(parts)} (see lndesk feeds list)", flush=True)
 
 
 # --- commands that use a running node, or start one -----------------------------
