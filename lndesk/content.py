@@ -17,6 +17,7 @@ from lndesk import canonical
 from lndesk.entry import KEY_SIZE
 from lndesk.entry_refs import Ref, parse_ref
 from lndesk.errors import ContentError, DecodeError
+from lndesk.identity import SIGNATURE_SIZE
 
 MAX_TAGS = 16
 MAX_TAG_CHARS = 64
@@ -53,6 +54,7 @@ EDIT = "edit"
 READING_LIST = "readinglist"
 WEB_SHARE = "webshare"
 HELPFUL = "helpful"
+REVEAL = "reveal"
 KNOWN_TYPES = (
     POST,
     REPLY,
@@ -65,6 +67,7 @@ KNOWN_TYPES = (
     READING_LIST,
     WEB_SHARE,
     HELPFUL,
+    REVEAL,
 )
 TEXT_TYPES = (POST, REPLY, EDIT)
 """Types whose payload carries ``text``, ``tags``, ``links`` and ``mentions``."""
@@ -191,6 +194,18 @@ class Helpful:
 
 
 @dataclass(frozen=True, slots=True)
+class Reveal:
+    """The author's statement that ``key`` is their pseudonym (docs/protocol.md 10.13).
+
+    ``proof`` is the pseudonym's signature of the author's key (lndesk.pseudonyms); a
+    reveal whose proof does not verify is valid content with no effect."""
+
+    key: bytes
+    proof: bytes
+    type: str = field(default=REVEAL, init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """A payload of a content type this version does not know; kept as it came."""
 
@@ -210,6 +225,7 @@ Content = (
     | ReadingList
     | WebShare
     | Helpful
+    | Reveal
     | Unknown
 )
 
@@ -313,6 +329,8 @@ def encode_content(content: Content) -> bytes:
                 doc["tags"] = [normalize_tag(tag) for tag in tags]
         case Helpful(ref, root):
             doc = {"ref": ref.to_cbor(), "root": root.to_cbor()}
+        case Reveal(key, proof):
+            doc = {"key": key, "proof": proof}
         case Unknown(_, value):
             return canonical.encode(value)
     payload = canonical.encode(doc)
@@ -360,6 +378,8 @@ def parse_content(type_: str, payload: bytes) -> Content:
         return _web_share(doc)
     if type_ == HELPFUL:
         return _helpful(doc)
+    if type_ == REVEAL:
+        return _reveal(doc)
     return Tombstone(_ref(doc, "ref"))
 
 
@@ -448,6 +468,15 @@ def _helpful(doc: dict[str, Any]) -> Helpful:
     return Helpful(answer, root)
 
 
+def _reveal(doc: dict[str, Any]) -> Reveal:
+    key, proof = _field(doc, "key", bytes), _field(doc, "proof", bytes)
+    if len(key) != KEY_SIZE:
+        raise ContentError("a reveal must name the pseudonym's 32-byte public key")
+    if len(proof) != SIGNATURE_SIZE:
+        raise ContentError("a reveal's proof must be a 64-byte signature")
+    return Reveal(key, proof)
+
+
 def _flag(doc: dict[str, Any], name: str) -> bool:
     value = doc.get(name)
     if value is None:
@@ -512,6 +541,8 @@ _WHAT = {
     "parent": "the post replied to",
     "of": "the reading list it updates",
     "question": "the question marker",
+    "key": "the pseudonym's key",
+    "proof": "the pseudonym's signature",
 }
 _KINDS: dict[type, str] = {str: "text", bytes: "binary data"}
 

@@ -26,6 +26,7 @@ from lndesk.content import (
     Profile,
     ReadingList,
     Reply,
+    Reveal,
     Share,
     Tombstone,
     Unfollow,
@@ -122,10 +123,12 @@ def test_type_names() -> None:
         "readinglist",
         "webshare",
         "helpful",
+        "reveal",
     )
     samples = [Post("t"), Reply("t", REF, REF), Follow(KEY), Unfollow(KEY), Profile("n")]
     samples += [Share(REF), Tombstone(REF), Edit(REF, "t"), ReadingList("r")]
     samples += [WebShare("https://example.org/a"), Helpful(REF, QUESTION)]
+    samples += [Reveal(KEY, bytes(64))]
     assert tuple(s.type for s in samples) == KNOWN_TYPES
 
 

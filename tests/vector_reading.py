@@ -21,6 +21,7 @@ from lndesk.content import (
     Profile,
     ReadingList,
     Reply,
+    Reveal,
     Share,
     Tombstone,
     Unfollow,
@@ -109,6 +110,7 @@ KNOWN_CONTENT = {
     "tombstone": Tombstone,
     "webshare": WebShare,
     "helpful": Helpful,
+    "reveal": Reveal,
 }
 
 

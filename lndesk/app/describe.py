@@ -17,6 +17,7 @@ from lndesk.content import (
     Profile,
     ReadingList,
     Reply,
+    Reveal,
     Share,
     Tombstone,
     Unfollow,
@@ -25,6 +26,7 @@ from lndesk.content import (
 )
 from lndesk.entry import Entry
 from lndesk.keytext import short_key
+from lndesk.pseudonyms import reveal_holds
 from lndesk.versions import current_version
 
 
@@ -105,6 +107,11 @@ def entry_body(item: DescribedEntry, edit: Edit | None = None) -> str:
             lines += [comment] if comment else []
             lines += [" ".join(f"#{t}" for t in tags)] if tags else []
             return "\n".join(lines)
+        case Reveal(key, proof):
+            holds = reveal_holds(item.entry.author, key, proof)
+            return f"reveals the pseudonym {short_key(key)}" + (
+                "" if holds else " (its proof does not verify: it says nothing)"
+            )
         case Unknown(type_, _):
             return f"(an entry of type {type_!r}, which this version does not show)"
     return ""

@@ -14,6 +14,7 @@ from vector_helpers import (
     RECEIVED_MS,
     SEED_ADA,
     SEED_BEN,
+    SEED_PSEUDONYM,
     SEED_RFC8032,
     SEED_ZERO,
     Feed,
@@ -30,6 +31,7 @@ from lndesk.content import Post, encode_content, normalize_tag, parse_content
 from lndesk.identity import Identity
 from lndesk.keyfile import encode_key_file
 from lndesk.keytext import key_to_link, key_to_text
+from lndesk.pseudonyms import reveal_proof
 from lndesk.store.logfile import (
     KIND_ENTRY,
     KIND_FORK_PROOF,
@@ -213,6 +215,7 @@ def entries_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
 
 def content_doc() -> dict[str, Any]:
     key = Identity(SEED_BEN).public_key
+    pseudonym = Identity(SEED_PSEUDONYM)
     ref = [key, 1, bytes(range(0x80, 0xA0))]
     parse_cases: list[tuple[str, str, Any]] = [
         ("post, minimal", "post", {"text": "Hi"}),
@@ -300,6 +303,11 @@ def content_doc() -> dict[str, Any]:
             },
         ),
         ("helpful", "helpful", {"ref": ref, "root": [key, 3, bytes(range(32))]}),
+        (
+            "reveal",
+            "reveal",
+            {"key": pseudonym.public_key, "proof": reveal_proof(pseudonym, key)},
+        ),
         ("unknown type, map payload", "x-event", {"when": 1767225600000}),
         ("unknown type, non-map payload", "x.list", [1, "two", b"\x03"]),
     ]

@@ -34,6 +34,8 @@ from lndesk.identity import Identity, blake2b_256
 
 SEED_ADA = bytes(range(32))
 SEED_BEN = b"\x42" * 32
+SEED_PSEUDONYM = b"\x50" * 32
+"""A pseudonym's seed (the reveal vector: Ben reveals it)."""
 SEED_ZERO = bytes(32)
 SEED_RFC8032 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 

@@ -1,0 +1,81 @@
+"""Pseudonyms: second identities a person keeps beside their main one, and their reveal.
+
+A pseudonym is an ordinary Ed25519 identity with its own log; nothing in either log
+names the other. Its key file lives in the data directory under
+``pseudonyms/<name>.key`` (the name in lowercase), written like the main key file
+(:mod:`lndesk.keyfile`: atomic, mode 0600, sealed with the same passphrase as the main
+key when that one is sealed). The name is also the pseudonym's profile name, and the
+only thing its profile says.
+
+A pseudonym is revealed by a ``reveal`` entry of the main identity (docs/protocol.md
+10.13) carrying the pseudonym's key and ``proof``: the pseudonym's signature of
+:data:`REVEAL_CONTEXT` followed by the main identity's key. The proof makes the claim
+two-sided: nobody can reveal a pseudonym that is not theirs, and the context keeps the
+signature from meaning anything else (no entry starts with those bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lndesk.errors import SignatureError, UsageError
+from lndesk.identity import Identity, verify_signature
+
+DIRECTORY = "pseudonyms"
+KEY_SUFFIX = ".key"
+MAX_NAME_CHARS = 32
+REVEAL_CONTEXT = b"lndesk reveal v1\x00"
+"""What a reveal's proof signs before the main key (17 bytes, NUL-terminated)."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a pseudonym (its file and its profile), else a clear error."""
+    if not 0 < len(name) <= MAX_NAME_CHARS or _NAME.fullmatch(name) is None:
+        raise UsageError(
+            f"{name[:40]!r} cannot name a pseudonym",
+            f"A pseudonym's name is 1 to {MAX_NAME_CHARS} letters, digits, '-', '_' or '.' "
+            "(starting with a letter or digit), like curious-fox. Choose one that says "
+            "nothing about you: it is the pseudonym's public name.",
+        )
+    return name
+
+
+def key_path(data_dir: Path, name: str) -> Path:
+    """Where the key file of pseudonym ``name`` lives (names differ by more than case)."""
+    return data_dir / DIRECTORY / f"{check_name(name).lower()}{KEY_SUFFIX}"
+
+
+def names_in(data_dir: Path) -> list[str]:
+    """The (lowercase) names of the pseudonyms kept in ``data_dir``, sorted."""
+    folder = data_dir / DIRECTORY
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        stem = path.name.removesuffix(KEY_SUFFIX)
+        if path.name.endswith(KEY_SUFFIX) and _NAME.fullmatch(stem) and len(stem) <= 32:
+            found.append(stem)
+    return sorted(found)
+
+
+def reveal_message(main_key: bytes) -> bytes:
+    """The bytes a pseudonym signs to say that ``main_key`` may reveal it."""
+    return REVEAL_CONTEXT + main_key
+
+
+def reveal_proof(pseudonym: Identity, main_key: bytes) -> bytes:
+    """The pseudonym's signature that lets ``main_key`` reveal it."""
+    return pseudonym.sign(reveal_message(main_key))
+
+
+def reveal_holds(author: bytes, pseudonym_key: bytes, proof: bytes) -> bool:
+    """Whether a reveal by ``author`` of ``pseudonym_key`` with ``proof`` counts."""
+    if author == pseudonym_key:
+        return False
+    try:
+        verify_signature(pseudonym_key, reveal_message(author), proof)
+    except SignatureError:
+        return False
+    return True
