@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lndesk.app import answers
+from lndesk.app import answers, pseudonyms
 from lndesk.app.describe import entry_body
 from lndesk.app.service import Service
 from lndesk.content import ListItem, ReadingList, WebShare
@@ -198,6 +198,9 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
     "helpful": lambda s, a: answers.mark(s, _text(a, "entry_id"), undo=_flag(a, "undo")),
     "questions": answers.list_questions,
     "thread": answers.show_thread,
+    "ask_pseudonym": pseudonyms.act_ask,
+    "pseudonym_reveal": pseudonyms.act_reveal,
+    "pseudonyms": pseudonyms.act_list,
 }
 
 
@@ -214,6 +217,7 @@ PUBLISHING = frozenset(
         "unfollow",
         "profile",
         "helpful",
+        "pseudonym_reveal",
     }
 )
 """Actions that append an entry to the own log (a retry must not append it twice)."""

@@ -19,6 +19,7 @@ from lndesk.app.failures import INDEX_ERRORS, disk_full, index_failure
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import answers, learning, maintenance, network
 from lndesk.cli import feeds as feed_commands
+from lndesk.cli import pseudonyms as pseudonym_commands
 from lndesk.cli import restore as restore_commands
 from lndesk.cli.argtypes import output_dir, output_file, pixels
 from lndesk.cli.datadir_check import check_data_dir
@@ -421,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore_commands.register(add, _passphrase_source)
     learning.register(add, _act, _read_text)
     answers.register(add, _act)
+    pseudonym_commands.register(add, _act, _read_text, _passphrase_source, common)
     feed_commands.register(add, _act, _following_people, common, _reading_service)
     app = add("app", cmd_app, "open the desktop app (the default when no command is given)")
     app.add_argument("url", nargs="?", metavar="LNDESK_LINK", help="an lndesk: link to open")
