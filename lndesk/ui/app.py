@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from lndesk.app.datadir import ENV_PASSPHRASE, KEY_NAME
@@ -27,6 +26,7 @@ from lndesk.identity import Identity
 from lndesk.keyfile import decode_key_file, is_sealed, read_key_file
 from lndesk.ui.format import error_text
 from lndesk.ui.repair_offer import REPAIRABLE, offer_repair
+from lndesk.ui.timers import RepeatingTimer, TimerFactory
 
 logger = logging.getLogger(__name__)
 STARTED = time.time()
@@ -156,17 +156,18 @@ def run_app(data_dir: Path, url: str | None = None, ready_file: Path | None = No
     window.quit_requested.connect(app.quit)
     # The network loads once the window is drawn (or after two seconds whatever happens).
     window.first_paint.connect(runtime.start_network)
-    QTimer.singleShot(NETWORK_AT_LATEST_MS, runtime.start_network)
+    bridge.timer(window, runtime.start_network).start(NETWORK_AT_LATEST_MS)
     _report_unexpected_errors(window)
     if ready_file is not None:
         window.first_paint.connect(lambda: _write_ready(ready_file))
-    _quit_on_signals(app)
+    signal_pump = _quit_on_signals(app, bridge.timer)
     window.show()
     if url:
         window.open_url(url)
     try:
         return int(app.exec())
     finally:
+        signal_pump.stop()
         bridge.close()
         runtime.stop()
         instance.close()
@@ -214,8 +215,9 @@ def _write_ready(path: Path) -> None:
     path.write_text(json.dumps({"painted": now, "since_import": now - STARTED}) + "\n")
 
 
-def _quit_on_signals(app: QApplication) -> None:
-    """Quit cleanly (store closed, peers told) on SIGTERM and Ctrl+C."""
+def _quit_on_signals(app: QApplication, timer: TimerFactory) -> RepeatingTimer:
+    """Quit cleanly (store closed, peers told) on SIGTERM and Ctrl+C; the timer returned
+    must be kept while the app runs."""
 
     def handler(_number: int, _frame: object) -> None:
         app.quit()
@@ -223,9 +225,9 @@ def _quit_on_signals(app: QApplication) -> None:
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     # Python runs signal handlers only between bytecodes; a timer lets it in regularly.
-    timer = QTimer(app)
-    timer.timeout.connect(lambda: None)
-    timer.start(250)
+    pump = RepeatingTimer(timer, app, lambda: None)
+    pump.start(250)
+    return pump
 
 
 def _report_unexpected_errors(window: Any) -> None:

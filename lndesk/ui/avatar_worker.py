@@ -23,11 +23,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from lndesk.ui.avatar import decode_avatar, round_avatar
 from lndesk.ui.identicon import identicon_pixmap
+from lndesk.ui.timers import RepeatingTimer, TimerFactory, qt_timer
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class AvatarDecoder(QObject):
         decode: Decode = decode_avatar,
         timeout_ms: int = DECODE_TIMEOUT_MS,
         clock: Callable[[], float] = time.monotonic,
+        timer: TimerFactory = qt_timer,
     ) -> None:
         super().__init__(parent)
         self._decode = decode
@@ -66,9 +68,8 @@ class AvatarDecoder(QObject):
         self._current: tuple[_Picture, float, queue.SimpleQueue[_Picture]] | None = None
         """What the worker decodes now, since when, and for which queue."""
         self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        self._watchdog = QTimer(self)
-        self._watchdog.setInterval(max(10, timeout_ms // 4))
-        self._watchdog.timeout.connect(self.check_time)
+        self._watch_every = max(10, timeout_ms // 4)
+        self._watchdog = RepeatingTimer(timer, self, self.check_time)
 
     def image(self, data: bytes, size: int) -> QImage | None:
         """The decoded avatar if it is ready; None while it is decoded or if it is not
@@ -86,7 +87,7 @@ class AvatarDecoder(QObject):
                 self._worker.start()
             self._queue.put(key)
             if not self._watchdog.isActive():
-                self._watchdog.start()
+                self._watchdog.start(self._watch_every)
         return None
 
     def state(self, data: bytes, size: int) -> str:

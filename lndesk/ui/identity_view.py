@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -151,10 +151,7 @@ class IdentityView(QWidget):
         self.link_label.setFont(mono)
         self.copy_link_button = _button("Copy link", self.copy_link)
         self.copied = _label()
-        self._copied_timer = QTimer(self)
-        self._copied_timer.setSingleShot(True)
-        self._copied_timer.setInterval(COPIED_MS)
-        self._copied_timer.timeout.connect(lambda: _show(self.copied, ""))
+        self._copied_timer = bridge.timer(self, lambda: _show(self.copied, ""))
         self.qr_label = QLabel()
         self.qr_label.setToolTip("Scan this code with another device to follow you.")
         key_box = QGroupBox("Your key")
@@ -342,7 +339,7 @@ class IdentityView(QWidget):
 
     def _copied(self, text: str) -> None:
         _show(self.copied, text)
-        self._copied_timer.start()
+        self._copied_timer.start(COPIED_MS)
 
     # --- profile ---------------------------------------------------------------------
 

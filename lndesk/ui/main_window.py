@@ -447,7 +447,8 @@ class MainWindow(QMainWindow):
             return
         self._painted = True
         if self.timeline.model.rowCount() == 0:
-            QTimer.singleShot(0, self, self.first_paint.emit)  # the empty-timeline message
+            # After this paint event (zero delay, no time involved): the empty-timeline message.
+            QTimer.singleShot(0, self, self.first_paint.emit)
             return
         self.timeline.view.painted.connect(self._drawn)
         self.timeline.view.viewport().update()

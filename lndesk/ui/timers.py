@@ -31,11 +31,42 @@ TimerFactory = Callable[[QObject, Callable[[], None]], Timer]
 
 
 def qt_timer(parent: QObject, callback: Callable[[], None]) -> Timer:
-    """A real single-shot QTimer, owned by ``parent``."""
+    """A real single-shot QTimer, owned by ``parent``.
+
+    This is the one place in the app that makes a timer of its own: every other delay goes
+    through a :data:`TimerFactory`, which is this function outside tests."""
     timer = QTimer(parent)
     timer.setSingleShot(True)
     timer.timeout.connect(callback)
     return timer
+
+
+class RepeatingTimer:
+    """A timer that fires every ``msec`` until stopped, made of a factory's single-shot
+    timer that re-arms itself before each call (so the callback may stop it)."""
+
+    def __init__(
+        self, factory: TimerFactory, parent: QObject, callback: Callable[[], None]
+    ) -> None:
+        self._callback = callback
+        self._interval = 0
+        self._timer = factory(parent, self._fire)
+        if isinstance(self._timer, ManualTimer):
+            self._timer.repeating = True
+
+    def start(self, msec: int) -> None:
+        self._interval = msec
+        self._timer.start(msec)
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def isActive(self) -> bool:
+        return self._timer.isActive()
+
+    def _fire(self) -> None:
+        self._timer.start(self._interval)
+        self._callback()
 
 
 class ManualTimer:
@@ -47,6 +78,9 @@ class ManualTimer:
         self._parent = parent
         self._callback = callback
         self.deadline: float | None = None
+        self.repeating = False
+        """Part of a :class:`RepeatingTimer` (time that jumps to the next deadline by
+        itself skips these, or it would never stop jumping)."""
 
     def start(self, msec: int) -> None:
         self.deadline = self._time.now + msec / 1000
@@ -81,10 +115,15 @@ class ManualTime:
         self._timers.append(timer)
         return timer
 
-    def next_deadline(self) -> float | None:
-        """When the next timer is due (None: no timer is running)."""
+    def next_deadline(self, repeating: bool = True) -> float | None:
+        """When the next timer is due (None: no timer is running); with ``repeating``
+        False, the next single-shot one."""
         self._timers = [t for t in self._timers if t.alive()]
-        deadlines = [t.deadline for t in self._timers if t.deadline is not None]
+        deadlines = [
+            t.deadline
+            for t in self._timers
+            if t.deadline is not None and (repeating or not t.repeating)
+        ]
         return min(deadlines) if deadlines else None
 
     def advance(self, seconds: float) -> None:

@@ -42,8 +42,9 @@ class JumpingTime(ManualTime):
     """The view-models' time in tests (trio's MockClock with autojump, for Qt): whenever the
     Qt loop has handled every event waiting, the clock jumps to the next timer's deadline.
     A refresh timer then fires after the events that started it and before any later one,
-    on a fast machine or a loaded one alike. A test that moves time itself sets
-    ``autojump = False`` and calls :meth:`advance`."""
+    on a fast machine or a loaded one alike. Repeating timers (the Network screen's peer
+    poll) are not jumped to, or the clock would never rest; a test of one calls
+    :meth:`advance`, as does a test that moves time itself after ``autojump = False``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,7 +60,7 @@ class JumpingTime(ManualTime):
         self._idle.stop()
 
     def _jump(self) -> None:
-        due = self.next_deadline()
+        due = self.next_deadline(repeating=False)
         if self.autojump and due is not None:
             self.advance(max(0.0, due - self.now))
 

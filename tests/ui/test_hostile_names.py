@@ -29,6 +29,7 @@ from lndesk.ui.avatar import MAX_SHOWN_PIXELS, avatar_from_image, decode_avatar
 from lndesk.ui.avatar_sniff import JPEG, PNG, Header, sniff
 from lndesk.ui.avatar_worker import AvatarDecoder
 from lndesk.ui.main_window import REPLIES, TIMELINE, MainWindow
+from lndesk.ui.timers import ManualTime
 from lndesk.ui.views import author_line
 from lndesk.ui.views.author_line import NOT_FOLLOWED, YOU, avatar_of, name_parts
 from lndesk.ui.views.post_delegate import meta_text
@@ -225,6 +226,26 @@ def test_a_decode_that_takes_too_long_falls_back_and_others_go_on(qapp: Any, qtb
     release.set()
     assert decoder.image(stuck, 36) is None  # late results do not count
     assert decoder.state(stuck, 36) == "failed"
+
+
+def test_the_decoders_watchdog_runs_on_the_injected_clock(qapp: Any) -> None:
+    manual = ManualTime()
+    release = threading.Event()
+    started = threading.Event()
+
+    def decode(data: bytes, size: int) -> QImage | None:
+        started.set()
+        release.wait(30)
+        return None
+
+    decoder = AvatarDecoder(decode=decode, timeout_ms=1000, clock=manual.clock, timer=manual.timer)
+    decoder.image(b"slow picture", 36)
+    assert started.wait(10)
+    manual.advance(0.9)  # the watchdog looked three times, within the limit
+    assert decoder.state(b"slow picture", 36) == "pending"
+    manual.advance(0.2)  # its look at 1 s finds the decode over the limit
+    assert decoder.state(b"slow picture", 36) == "failed"
+    release.set()
 
 
 def test_a_card_draws_the_fingerprint_until_the_picture_is_ready(qapp: Any, qtbot: Any) -> None:

@@ -18,7 +18,7 @@ from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.content import MAX_AVATAR_BYTES
 from lndesk.identity import Identity
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.identity_view import WAITING_FOR_OWN_LOG, IdentityView
+from lndesk.ui.identity_view import COPIED_MS, WAITING_FOR_OWN_LOG, IdentityView
 from lndesk.ui.qr import qr_image
 
 
@@ -61,7 +61,7 @@ def test_shows_key_link_and_qr(qtbot: Any, bridge: Bridge, call: Any) -> None:
     assert view.sealed_label.text().startswith("Your key file on this computer has no passphrase")
 
 
-def test_copy_key_and_link(qtbot: Any, bridge: Bridge) -> None:
+def test_copy_key_and_link(qtbot: Any, bridge: Bridge, clock: Any) -> None:
     view = open_view(qtbot, bridge)
     assert view.info is not None
     clipboard = QGuiApplication.clipboard()
@@ -69,6 +69,12 @@ def test_copy_key_and_link(qtbot: Any, bridge: Bridge) -> None:
     view.copy_key_button.click()
     assert clipboard.text() == view.info.key_text
     assert view.copied.text() == "Your public key is copied."
+    clock.autojump = False
+    clock.advance(COPIED_MS / 1000 - 0.01)
+    assert view.copied.text() == "Your public key is copied."
+    clock.advance(0.01)
+    assert view.copied.text() == ""  # the note goes after a while, on the injected clock
+    clock.autojump = True
     view.copy_link_button.click()
     assert clipboard.text() == view.info.link
     clipboard.clear()

@@ -13,7 +13,7 @@ from lndesk.app.datadir import DEFAULT_PORT, Config
 from lndesk.app.events import NetworkUnavailable, PeerConnected
 from lndesk.app.items import PeerItem
 from lndesk.identity import Identity
-from lndesk.ui.models.peers import AddressesModel, ItemRole, PeersModel, latency_text
+from lndesk.ui.models.peers import POLL_MS, AddressesModel, ItemRole, PeersModel, latency_text
 from lndesk.ui.network_view import NetworkView, address_problem
 
 
@@ -157,6 +157,23 @@ def test_polls_peers_only_while_shown(view: NetworkView, qtbot: Any) -> None:
     assert view.peers.polling
     view.hide()
     assert not view.peers.polling
+
+
+def test_the_peer_poll_runs_on_the_injected_clock(
+    view: NetworkView, clock: Any, qtbot: Any
+) -> None:
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: not view.peers._busy)  # the refresh on showing is done
+    clock.advance(POLL_MS / 1000 - 0.01)
+    assert not view.peers._busy  # not due yet
+    with qtbot.waitSignal(view.peers.refreshed, timeout=1000):
+        clock.advance(0.01)
+    with qtbot.waitSignal(view.peers.refreshed, timeout=1000):
+        clock.advance(POLL_MS / 1000)  # and again, every interval
+    view.hide()
+    clock.advance(POLL_MS / 1000)
+    assert not view.peers._busy
 
 
 def test_connect_errors_are_shown_inline(view: NetworkView, qtbot: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QObject
 
-from lndesk.ui.timers import ManualTime, qt_timer
+from lndesk.ui.timers import ManualTime, RepeatingTimer, qt_timer
 
 
 def test_manual_timers_fire_in_deadline_order_only_when_time_passes() -> None:
@@ -69,3 +69,32 @@ def test_the_real_timer_is_a_single_shot_qtimer(qtbot: Any) -> None:
     timer.start(1)
     qtbot.waitUntil(lambda: fired == [1])
     assert not timer.isActive()
+
+
+def test_a_repeating_timer_fires_every_interval_until_stopped() -> None:
+    manual = ManualTime()
+    fired: list[float] = []
+
+    def tick() -> None:
+        fired.append(manual.clock())
+        if len(fired) == 3:
+            timer.stop()  # a callback may stop it: it re-armed before calling
+
+    timer = RepeatingTimer(manual.timer, QObject(), tick)
+    timer.start(250)
+    assert timer.isActive()
+    manual.advance(0.2)
+    assert fired == []
+    manual.advance(2)
+    assert fired == [pytest.approx(1000.25), pytest.approx(1000.5), pytest.approx(1000.75)]
+    assert not timer.isActive()
+
+
+def test_time_that_jumps_by_itself_skips_repeating_timers() -> None:
+    manual = ManualTime()
+    owner = QObject()
+    RepeatingTimer(manual.timer, owner, lambda: None).start(100)
+    assert manual.next_deadline() == pytest.approx(1000.1)
+    assert manual.next_deadline(repeating=False) is None
+    manual.timer(owner, lambda: None).start(300)
+    assert manual.next_deadline(repeating=False) == pytest.approx(1000.3)

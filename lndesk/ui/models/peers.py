@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt
 
 from lndesk.app.events import (
     AddressesChanged,
@@ -25,6 +25,7 @@ from lndesk.app.items import PeerItem
 from lndesk.ui.avatar_worker import avatar_decoder, person_icon
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.live import Index, ItemRole, LiveListModel
+from lndesk.ui.timers import RepeatingTimer, qt_timer
 
 __all__ = ["AddressesModel", "ItemRole", "PeersModel", "latency_text", "short_peer_id"]
 
@@ -79,9 +80,7 @@ class PeersModel(LiveListModel[PeerItem]):
             display=peer_line,
             tooltip=peer_tooltip,
         )
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self.refresh)
+        self._poll = RepeatingTimer(bridge.timer if bridge else qt_timer, self, self.refresh)
         avatar_decoder().changed.connect(self._avatars_ready)
 
     def _avatars_ready(self) -> None:
@@ -93,7 +92,7 @@ class PeersModel(LiveListModel[PeerItem]):
     def set_polling(self, on: bool) -> None:
         """Refresh every few seconds (latencies) while on; the screen turns it on when shown."""
         if on:
-            self._poll.start()
+            self._poll.start(POLL_MS)
             self.refresh()
         else:
             self._poll.stop()

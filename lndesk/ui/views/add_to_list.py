@@ -48,6 +48,7 @@ class AddToListMenu(QMenu):
         self.lists: list[PostItem] = []
         loading = self.addAction("Loading your lists…")
         loading.setEnabled(False)
+        # Deleted after the hide has run its course (zero delay: an event-loop turn, not time).
         self.aboutToHide.connect(lambda: QTimer.singleShot(0, self, self._maybe_delete))
         bridge.request(
             lambda desk: desk.lists.reading_lists(mine=True), self._set_lists, self._fail

@@ -186,6 +186,8 @@ class PostListView(QListView):
         if value == 0:
             self._unseen = 0
             self.new_posts.hide()
+            # A zero delay is no time: it runs once Qt has finished this event (layout
+            # settled), so it stays a QTimer rather than an injected timer.
             QTimer.singleShot(0, self, self._report_top)
 
     def _report_top(self) -> None:
@@ -350,7 +352,7 @@ class PostListView(QListView):
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Show:
-            QTimer.singleShot(0, self, self._report_top)
+            QTimer.singleShot(0, self, self._report_top)  # after the show: no time involved
         return super().event(event)
 
 
