@@ -23,7 +23,7 @@ from lndesk.ui.models.search import (
     TagsModel,
     highlight_html,
 )
-from lndesk.ui.views.search import PAGE, SearchView
+from lndesk.ui.views.search import BEFORE_SEARCHING, FIND_MORE, PAGE, SHORT_LIST, SearchView
 
 OLD_MS = 1_700_000_000_000
 """14 November 2023."""
@@ -200,6 +200,7 @@ def test_load_more_pages_through_results(view: SearchView, call: Any, qtbot: Any
     assert view.model.rowCount() == PAGE + 7 and not view.more.isVisible()
     keys = {view.model.result(r).item.post_key for r in range(view.model.rowCount())}
     assert len(keys) == PAGE + 7
+    assert not view.find_more.isVisible()  # a long list needs no advice under it
 
 
 def test_an_answer_to_an_older_search_is_dropped(view: SearchView, call: Any, qtbot: Any) -> None:
@@ -394,3 +395,32 @@ def test_set_nickname_from_a_search_result(view: SearchView, call: Any, qtbot: A
     assert call(lambda desk: desk.people.names([key])) == {key: "Mum"}
     theirs = next(r for r in range(2) if not view.model.result(r).item.mine)
     assert "Mum" in view.model.index(theirs).data(HtmlRole)
+
+
+def test_what_to_search_before_searching_and_under_a_short_list(
+    view: SearchView, call: Any, qtbot: Any
+) -> None:
+    # nothing searched yet: examples of what can be searched, as the other empty states say
+    assert view.empty.isVisible() and view.empty.text() == BEFORE_SEARCHING
+    for example in ("lea", '"spaced repetition"', "a tag", "a person", "Open questions"):
+        assert example in BEFORE_SEARCHING
+    assert view.empty.alignment() & Qt.AlignmentFlag.AlignCenter and view.empty.wordWrap()
+    assert not view.find_more.isVisible()
+    # the examples say what the search does: the start of a word, a phrase in quotes
+    call(lambda desk: desk.posting.post("learning by spaced repetition"))
+    call(lambda desk: desk.posting.post("repetition spaced out"))
+    search(view, qtbot, "lea")
+    assert texts(view) == ["learning by spaced repetition"]
+    search(view, qtbot, '"spaced repetition"')
+    assert texts(view) == ["learning by spaced repetition"]
+    # a short list: what to do next, under it
+    assert 0 < view.model.rowCount() < SHORT_LIST
+    assert view.find_more.isVisible() and view.find_more.text() == FIND_MORE
+    results_bottom = view.results.mapTo(view, view.results.rect().bottomLeft()).y()
+    assert view.find_more.mapTo(view, view.find_more.rect().topLeft()).y() > results_bottom
+    search(view, qtbot, "xylophone")  # nothing found says it alone
+    assert view.empty.isVisible() and not view.find_more.isVisible()
+    for n in range(SHORT_LIST):
+        call(lambda desk, n=n: desk.posting.post(f"spaced repetition {n}"))
+    search(view, qtbot, "spaced")
+    assert view.model.rowCount() >= SHORT_LIST and not view.find_more.isVisible()

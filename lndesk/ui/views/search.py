@@ -38,12 +38,26 @@ from lndesk.ui.views.search_results import ResultsView
 from lndesk.ui.views.tag_browser import TagBrowser, TagPostsPage
 from lndesk.ui.views.widgets import bare_column, error_label, heading, side_by_side
 
-__all__ = ["PAGE", "TYPING_DELAY_MS", "SearchView"]
+__all__ = ["BEFORE_SEARCHING", "FIND_MORE", "PAGE", "SHORT_LIST", "TYPING_DELAY_MS", "SearchView"]
 
 PAGE = 50
 """Results asked for at a time ("Load more" asks for the next page)."""
 TYPING_DELAY_MS = 250
 """Searching as you type waits for a pause this long."""
+SHORT_LIST = 5
+"""Fewer results than this (and no more to load): say under them how to find more."""
+BEFORE_SEARCHING = (
+    "Type words to find posts again, by anyone stored here, yours included. For example:\n"
+    'learning  ·  lea (the start of a word)  ·  "spaced repetition" (a phrase, in quotes)\n'
+    "Narrow it down with the filters (a person, a tag, a type such as Open questions or "
+    "Web feed items, dates), or browse by tag."
+)
+"""Said before anything is searched: what can be searched, with examples."""
+FIND_MORE = (
+    "That is all there is. To find more: fewer words, the start of a word (lea finds "
+    "learning), a phrase in quotes, or fewer filters."
+)
+"""Said under a short list of results."""
 
 
 class SearchView(QWidget):
@@ -85,6 +99,9 @@ class SearchView(QWidget):
         self.empty = QLabel()
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.find_more = QLabel(FIND_MORE)
+        self.find_more.setWordWrap(True)
+        self.find_more.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.more = QPushButton("Load more")
         self.more.clicked.connect(self.load_more)
         self.more.hide()
@@ -121,6 +138,7 @@ class SearchView(QWidget):
         self.results.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         column.addWidget(self.results)
         column.addWidget(self.more, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addWidget(self.find_more)
         column.addStretch(1)
         search_page = QWidget()
         page = bare_column(search_page)
@@ -275,17 +293,15 @@ class SearchView(QWidget):
             pending = f"still indexing {self._pending} new post{'s' if self._pending != 1 else ''}"
             self.status.setText(f"{self.status.text()} ({pending})".strip())
         if params is None or params.empty():
-            self.empty.setText(
-                "Type words to find posts again: by anyone stored here, yours included. "
-                'Use quotes for a phrase ("spaced repetition"), and the filters to narrow it '
-                "down. Or browse by tag."
-            )
+            self.empty.setText(BEFORE_SEARCHING)
         elif self.error.isVisible():
             self.empty.setText("")
         else:
             self.empty.setText("Nothing found. Try other words, or fewer filters.")
         self.empty.setVisible(count == 0 and bool(self.empty.text()))
         self.results.setVisible(count > 0)
+        short = 0 < count < SHORT_LIST and self.more.isHidden() and not self._pending
+        self.find_more.setVisible(short)
 
     def _open(self, item: PostItem) -> None:
         if item.kind == "readinglist":
