@@ -1,17 +1,24 @@
-"""Every colour the themes draw text in is readable: WCAG 2 contrast of at least 4.5:1."""
+"""Every colour the themes draw text in is readable: WCAG 2 contrast of at least 4.5:1,
+in the palettes and as drawn on every screen, light and dark."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtGui import QColor, QPalette
+from PySide6 import QtGui
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPalette, QTextDocument
+from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
+from screens import SCHEMES, SIZES, every_screen, fill, scheme_applied
 
 from lndesk.ui import theme
 from lndesk.ui.models.search import HIGHLIGHT_OPEN
 
-Role = QPalette.ColorRole
+Role, Group = QPalette.ColorRole, QPalette.ColorGroup
 MINIMUM = 4.5
 BACKGROUNDS = (Role.Window, Role.Base, Role.AlternateBase, Role.Button)
 # (text, the backgrounds it is drawn on)
@@ -160,3 +167,91 @@ def test_card_lines_read_at_4_5_as_drawn(qapp: object, scheme: str, selected: bo
             )
             assert best >= MINIMUM, f"{text!r}: {best:.2f}"
     view.deleteLater()
+
+
+# --- every screen, as drawn -----------------------------------------------------------
+
+
+def _text_colours(widget: QWidget) -> set[str]:
+    """The colours ``widget`` writes its text in: its palette's text role (a style
+    sheet's colour included), and in rich text each run's own colour, links in the
+    palette's link colour."""
+    pal = widget.palette()
+    own = pal.color(Group.Active, widget.foregroundRole())
+    colours = {own.name()}
+    if isinstance(widget, QLabel) and (
+        widget.textFormat() == Qt.TextFormat.RichText
+        or (
+            widget.textFormat() == Qt.TextFormat.AutoText
+            and QtGui.Qt.mightBeRichText(widget.text())
+        )
+    ):
+        doc = QTextDocument()
+        doc.setHtml(widget.text())
+        block = doc.begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fragment = it.fragment()
+                fmt = fragment.charFormat()
+                if fragment.text().strip():
+                    if fmt.foreground().style() != Qt.BrushStyle.NoBrush:
+                        colours.add(fmt.foreground().color().name())
+                    elif fmt.isAnchor():
+                        colours.add(pal.color(Group.Active, Role.Link).name())
+                it += 1
+            block = block.next()
+    return colours
+
+
+def _background(image: QImage, area: QRect) -> QColor:
+    """The colour most of ``area`` of ``image`` is painted in: what the text is on."""
+    crop = image.copy(area).convertToFormat(QImage.Format.Format_RGB32)
+    pixels = memoryview(crop.constBits()).cast("I")
+    value, _count = Counter(pixels).most_common(1)[0]
+    return QColor.fromRgb(value)
+
+
+def hard_to_read(root: QWidget) -> list[str]:
+    """The visible, enabled labels and buttons of ``root`` with a text colour under
+    4.5:1 against the background they are drawn on (read from ``root``'s pixels)."""
+    image = root.grab().toImage()
+    bounds = QRect(0, 0, image.width(), image.height())
+    found = []
+    widgets: list[QWidget] = [*root.findChildren(QLabel), *root.findChildren(QAbstractButton)]
+    for widget in widgets:
+        text = widget.text()  # type: ignore[attr-defined]
+        if not widget.isVisible() or not widget.isEnabled() or not text.strip():
+            continue
+        if isinstance(widget, QLabel) and widget.pixmap().width() > 0:
+            continue
+        area = QRect(widget.mapTo(root, QPoint(0, 0)), widget.size()).intersected(bounds)
+        if area.isEmpty():
+            continue
+        background = _background(image, area)
+        for colour in _text_colours(widget):
+            ratio = contrast(QColor(colour), background)
+            if ratio < MINIMUM:
+                found.append(
+                    f"{type(widget).__name__} {text[:30]!r}: {colour} on "
+                    f"{background.name()} {ratio:.2f}"
+                )
+    return found
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("size", SIZES)
+def test_every_screen_reads_at_4_5_as_drawn(
+    window: Any, call: Any, qtbot: Any, qapp: Any, size: tuple[int, int], scheme: str
+) -> None:
+    """Each sidebar screen and the compose and follow dialogs, light and dark, at the
+    smallest window size and a large one: every label's and button's text colours
+    against the colour drawn under them."""
+    fill(window, call, qtbot)
+    problems = {}
+    with scheme_applied(qapp, scheme):
+        for name, shown in every_screen(window, qapp, size):
+            found = hard_to_read(shown)
+            if found:
+                problems[name] = found
+    assert problems == {}

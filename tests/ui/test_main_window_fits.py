@@ -1,5 +1,6 @@
-"""Every screen of the main window shows its labels whole at the smallest window size
-(and at a large one), measured with the labels' fonts, and post cards never overlap."""
+"""Every screen of the main window and its main dialogs show their labels whole at the
+smallest window size and at a large one, in both themes, measured with the labels' fonts,
+and post cards never overlap."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from PySide6 import QtGui
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
+from screens import SCHEMES, SIZES, every_screen, fill, scheme_applied
 
-from lndesk.ui.main_window import MINIMUM_SIZE, PAGES
+from lndesk.ui.main_window import MINIMUM_SIZE
 
 
 def _plain(text: str) -> str:
@@ -73,23 +75,20 @@ def clipped(root: QWidget) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("size", [MINIMUM_SIZE, (1400, 900)])
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("size", SIZES)
 def test_no_label_is_cut_off_on_any_screen(
-    window: Any, call: Any, qtbot: Any, qapp: Any, size: tuple[int, int]
+    window: Any, call: Any, qtbot: Any, qapp: Any, size: tuple[int, int], scheme: str
 ) -> None:
-    call(lambda desk: desk.posting.post("A first post with a tag", ["pedagogy"]))
-    call(lambda desk: desk.posting.post("A question?", []))
-    qtbot.waitUntil(lambda: window.timeline.model.rowCount() == 2)
-    window.resize(*size)
-    qapp.processEvents()
-    assert (window.width(), window.height()) == size
+    """Each sidebar screen and the compose and follow dialogs, at the smallest window size
+    and a large one, light and dark."""
+    fill(window, call, qtbot)
     problems = {}
-    for row, title in enumerate(PAGES):
-        window.show_page(row)
-        qapp.processEvents()
-        found = clipped(window)
-        if found:
-            problems[title] = found
+    with scheme_applied(qapp, scheme):
+        for name, shown in every_screen(window, qapp, size):
+            found = clipped(shown)
+            if found:
+                problems[name] = found
     assert problems == {}
 
 
