@@ -271,22 +271,26 @@ MUTANTS = [
     Mutant(
         "cbor: keys of one length need not be in bytewise order",
         "lndesk/canonical.py",
-        "if size < previous_len or (size == previous_len and encoded <= previous):",
-        "if size < previous_len:",
+        "if key_len < previous_len or (key_len == previous_len and encoded <= previous):",
+        "if key_len < previous_len:",
         CANONICAL,
     ),
     Mutant(
         "cbor: a longer key may come first",
         "lndesk/canonical.py",
-        "if size < previous_len or (size == previous_len and encoded <= previous):",
-        "if size == previous_len and encoded <= previous:",
+        "if key_len < previous_len or (key_len == previous_len and encoded <= previous):",
+        "if key_len == previous_len and encoded <= previous:",
         CANONICAL,
     ),
     Mutant(
         "cbor: one level deeper is accepted",
         "lndesk/canonical.py",
-        "if depth >= MAX_DEPTH:",
-        "if depth > MAX_DEPTH:",
+        "    if depth >= MAX_DEPTH:\n"
+        '        raise DecodeError(f"CBOR value nested deeper than {MAX_DEPTH} levels")\n'
+        "    if kind is list:\n        size",
+        "    if depth > MAX_DEPTH:\n"
+        '        raise DecodeError(f"CBOR value nested deeper than {MAX_DEPTH} levels")\n'
+        "    if kind is list:\n        size",
         CANONICAL,
     ),
     Mutant(
@@ -299,14 +303,18 @@ MUTANTS = [
     Mutant(
         "cbor: map keys need not be text",
         "lndesk/canonical.py",
-        "            if type(key) is not str:\n",
-        "            if False:\n",
+        "            if type(key) is not str:\n"
+        '                raise DecodeError("map keys must be text strings")\n'
+        "            encoded",
+        "            if False:\n"
+        '                raise DecodeError("map keys must be text strings")\n'
+        "            encoded",
         CANONICAL,
     ),
     Mutant(
-        "cbor: the input need not re-encode to itself",
+        "cbor: the input need not be as long as its deterministic encoding",
         "lndesk/canonical.py",
-        "if cbor2.dumps(value) != data:",
+        "if _encoded_size(value, 0) != len(data):",
         "if False:",
         CANONICAL,
     ),
@@ -314,8 +322,8 @@ MUTANTS = [
         "cbor: floats and other values are allowed",
         "lndesk/canonical.py",
         '    raise DecodeError(f"CBOR value of type {kind.__name__} '
-        'is not allowed in lndesk data")',
-        "    return",
+        'is not allowed in lndesk data")\n\n\ndef decode(',
+        "    return 0\n\n\ndef decode(",
         CANONICAL,
     ),
     Mutant(
