@@ -16,11 +16,15 @@ signature from meaning anything else (no entry starts with those bytes).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
-from lndesk.errors import SignatureError, UsageError
+from lndesk.errors import LndeskError, SignatureError, UsageError
 from lndesk.identity import Identity, verify_signature
+from lndesk.keyfile import public_key_of, read_key_file
+
+log = logging.getLogger(__name__)
 
 DIRECTORY = "pseudonyms"
 KEY_SUFFIX = ".key"
@@ -58,6 +62,18 @@ def names_in(data_dir: Path) -> list[str]:
         if path.name.endswith(KEY_SUFFIX) and _NAME.fullmatch(stem) and len(stem) <= 32:
             found.append(stem)
     return sorted(found)
+
+
+def pseudonym_keys(data_dir: Path) -> frozenset[bytes]:
+    """The public keys of the pseudonyms kept in ``data_dir`` (no passphrase needed);
+    a damaged key file is left out (and logged), so it cannot stop the node."""
+    keys = set()
+    for name in names_in(data_dir):
+        try:
+            keys.add(public_key_of(read_key_file(key_path(data_dir, name))))
+        except (LndeskError, OSError) as exc:
+            log.warning("the key file of pseudonym %s is unreadable: %s", name, exc)
+    return frozenset(keys)
 
 
 def reveal_message(main_key: bytes) -> bytes:

@@ -16,6 +16,7 @@ from lndesk.app.items import PostItem
 from lndesk.app.service import Service
 from lndesk.entry_refs import PostKey, Ref
 from lndesk.errors import UsageError
+from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store import views
 from lndesk.store.feedstore import FeedStore
 from lndesk.store.reading import StoredEntry, StoreReader
@@ -88,6 +89,10 @@ class Reading:
             except ValueError:
                 raise UsageError(f"{arg!r} is not an author key") from None
             return ListQuery(views.AUTHOR, self._own, hidden, accepted, author=author)
+        if name in (views.REPLIES, views.REQUESTS):
+            # Answers to my pseudonyms' questions come back here too (app.pseudonyms).
+            mine = pseudonym_keys(self._service.data_dir)
+            return ListQuery(kind, self._own, hidden, accepted, pseudonyms=mine)
         return ListQuery(kind, self._own, hidden, accepted)
 
     def page(

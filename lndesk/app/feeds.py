@@ -35,11 +35,17 @@ class StoreFeeds:
         own: bytes,
         blocked: Callable[[], frozenset[bytes]] = frozenset,
         gate: InboxGate | None = None,
+        *,
+        pseudonyms: Callable[[], frozenset[bytes]] = frozenset,
     ) -> None:
+        """``pseudonyms`` (asked afresh on every call) are the owner's other identities
+        (lndesk.app.pseudonyms): wanted, never blocked, their questions' threads served
+        like the owner's."""
         self.store = store
         self.own = own
         self._blocked = blocked
         self.gate = gate
+        self._pseudonyms = pseudonyms
 
     def own_key(self) -> bytes:
         return self.own
@@ -51,7 +57,7 @@ class StoreFeeds:
         return record_fork(self.store, key, first, second)
 
     def accepts(self, key: bytes) -> bool:
-        return key == self.own or key not in self._blocked()
+        return key == self.own or key not in self._blocked() or key in self._pseudonyms()
 
     def held(self, key: bytes) -> Held:
         if not self.accepts(key):
@@ -75,7 +81,8 @@ class StoreFeeds:
     def wanted_feeds(self) -> Iterable[bytes]:
         blocked = self._blocked() - {self.own}
         followed = self.store.following(self.own)
-        return [self.own, *(key for key in followed if key != self.own and key not in blocked)]
+        mine = [self.own, *sorted(self._pseudonyms() - {self.own})]
+        return [*mine, *(key for key in followed if key not in mine and key not in blocked)]
 
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
         if not self.accepts(key):
@@ -129,9 +136,9 @@ class StoreFeeds:
         # On the root author's node, the people they accepted join the audience, and
         # every answer to one of their questions that they show (docs/protocol.md 32.2).
         accepted: frozenset[bytes] = frozenset()
-        if root.author == self.own:
+        if root.author == self.own or root.author in self._pseudonyms():
             accepted = self.gate.accepted() if self.gate is not None else frozenset()
-            if root.id in own_questions(self.store, self.own):
+            if root.id in own_questions(self.store, root.author):
                 accepted |= answerers(self.store, root.id)
         return thread_replies(
             self.store,

@@ -89,10 +89,14 @@ class InboxGate:
         *,
         quota: Quota | None = None,
         clock: Callable[[], int] = now_ms,
+        pseudonyms: Callable[[], frozenset[bytes]] = frozenset,
     ) -> None:
+        """``pseudonyms`` are the owner's other identities (lndesk.app.pseudonyms): what
+        addresses them is kept as what addresses the owner, and they are in the circle."""
         self.store = store
         self.conn = conn
         self.own = own
+        self._pseudonyms = pseudonyms
         self._accepted = accepted
         self.quota = quota or Quota()
         self._clock = clock
@@ -117,14 +121,17 @@ class InboxGate:
         return requests
 
     def circle(self) -> frozenset[bytes]:
-        """The owner, everyone within two follow hops, and everyone accepted."""
-        return within_two_hops(self.store, self.own) | self._accepted() | {self.own}
+        """The owner, everyone within two follow hops, everyone accepted, and the owner's
+        pseudonyms."""
+        mine = self._pseudonyms() | {self.own}
+        return within_two_hops(self.store, self.own) | self._accepted() | mine
 
     def in_circle(self, key: bytes) -> bool:
         """``key in self.circle()``, by look-ups (cheap for every synced batch)."""
         return (
             key == self.own
             or key in self._accepted()
+            or key in self._pseudonyms()
             or is_within_two_hops(self.store, self.own, key)
         )
 
@@ -136,10 +143,11 @@ class InboxGate:
         requests: list[tuple[int, int]] = []
         others = False
         followed: set[bytes] | None = None
+        mine = self._pseudonyms() | {self.own}
         for raw, payload in items:
             addressed = _addressed(raw, payload)
             size = len(raw) + len(payload or b"")
-            if self.own in addressed:
+            if addressed & mine:
                 requests.append((decode_entry(raw).seq, size))
             elif addressed:
                 if followed is None:
@@ -189,14 +197,21 @@ class InboxGate:
         return (
             not self._request_author(key)
             or self.in_circle(key)
-            or has_answered(self.store, self.own, key)
+            or any(has_answered(self.store, own, key) for own in self._owners())
         )
 
     def unserved(self) -> frozenset[bytes]:
         """Every feed held only as requests (answers to the owner's questions are not)."""
         authors = {bytes(r[0]) for r in self.conn.execute("SELECT author FROM inbox_requests")}
         left = authors - self.circle() if authors else set()
-        return frozenset(k for k in left if not has_answered(self.store, self.own, k))
+        owners = self._owners()
+        return frozenset(
+            k for k in left if not any(has_answered(self.store, own, k) for own in owners)
+        )
+
+    def _owners(self) -> list[bytes]:
+        """The owner and their pseudonyms: whose questions' answers are served."""
+        return [self.own, *sorted(self._pseudonyms() - {self.own})]
 
     def _request_author(self, key: bytes) -> bool:
         row = self.conn.execute(

@@ -34,6 +34,7 @@ from lndesk.app.datadir import DEFAULT_PORT, PEERS_NAME, Config
 from lndesk.app.diskwatch import DiskWatch
 from lndesk.app.feeds import StoreFeeds
 from lndesk.app.inbox_quota import InboxGate
+from lndesk.app.pseudonyms import PseudonymKeys
 from lndesk.app.restore import SURVEY_WINDOW, OwnLogSurvey
 from lndesk.app.service import Service
 from lndesk.app.thread_watch import ThreadWatch
@@ -215,11 +216,20 @@ class AppNode:
         self.service = service
         self._listener = listener
         self._extra: list[EventSink] = []
+        self.pseudonyms = PseudonymKeys(service.data_dir)
         gate = InboxGate(
-            service.store, service.local.conn, service.public_key, service.local.accepted
+            service.store,
+            service.local.conn,
+            service.public_key,
+            service.local.accepted,
+            pseudonyms=self.pseudonyms,
         )
         self.feeds = StoreFeeds(
-            service.store, service.public_key, blocked=service.local.blocked, gate=gate
+            service.store,
+            service.public_key,
+            blocked=service.local.blocked,
+            gate=gate,
+            pseudonyms=self.pseudonyms,
         )
         self.indexer = TextIndexer(service.store)
         self.node = Node(
@@ -274,20 +284,27 @@ class AppNode:
     # --- publishing: every new entry of mine is announced ----------------------
 
     async def publish(self, action: Callable[[Service], T]) -> T:
-        """Run a service action that may publish; announce what it published."""
-        before = self.feeds.held(self.service.public_key).height
+        """Run a service action that may publish (as me, or as one of my pseudonyms);
+        announce what it published. A pseudonym the action made is served and its
+        announcements and inbox watched from then on."""
+        mine = [self.service.public_key, *sorted(self.pseudonyms())]
+        before = {key: self.feeds.held(key).height for key in mine}
         result = action(self.service)
-        after = self.feeds.held(self.service.public_key)
-        if after.height > before:
+        for key in sorted(self.pseudonyms.refresh()):
+            before.setdefault(key, 0)
+            await self.node.follow(key)
+        for key, height in before.items():
+            after = self.feeds.held(key)
+            if after.height <= height:
+                continue
             for seq, entry, payload in self.feeds.read_run(
-                self.service.public_key, before + 1, after.height, 100, 1 << 24
+                key, height + 1, after.height, 100, 1 << 24
             ):
                 await self._after_own_entry(seq, entry, payload)
             # Whoever published (the desktop app, or `lndesk post` through the control
             # socket), every view of this node hears of it the same way.
-            own = self.service.public_key
-            count = after.height - before
-            self._on_event(EntriesStored(own, count, after.height, after.max_seq, "local", None))
+            count = after.height - height
+            self._on_event(EntriesStored(key, count, after.height, after.max_seq, "local", None))
         return result
 
     async def imported(self, before: int) -> None:

@@ -38,7 +38,7 @@ from lndesk.keyfile import (
     write_key_file,
 )
 from lndesk.keytext import key_to_link, key_to_text
-from lndesk.pseudonyms import check_name, key_path, names_in, reveal_proof
+from lndesk.pseudonyms import check_name, key_path, names_in, pseudonym_keys, reveal_proof
 from lndesk.store import views
 
 log = logging.getLogger(__name__)
@@ -56,18 +56,6 @@ WHAT_IT_DOES_NOT_HIDE = (
     "you write (style, topics, details) can give you away. Use it to ask without your name "
     "on the question, not to hide from someone who watches the network."
 )
-
-
-def pseudonym_keys(data_dir: Path) -> frozenset[bytes]:
-    """The public keys of the pseudonyms kept in ``data_dir`` (no passphrase needed);
-    a damaged key file is left out (and logged), so it cannot stop the node."""
-    keys = set()
-    for name in names_in(data_dir):
-        try:
-            keys.add(public_key_of(read_key_file(key_path(data_dir, name))))
-        except (LndeskError, OSError) as exc:
-            log.warning("the key file of pseudonym %s is unreadable: %s", name, exc)
-    return frozenset(keys)
 
 
 def needs_passphrase(data_dir: Path, name: str) -> bool:
@@ -219,3 +207,22 @@ def act_reveal(service: Service, args: dict[str, Any]) -> dict[str, Any]:
 def act_list(service: Service, _args: dict[str, Any]) -> dict[str, Any]:
     """``lndesk pseudonym list``."""
     return {"pseudonyms": listed(service)}
+
+
+class PseudonymKeys:
+    """The keys of the pseudonyms kept in a data directory, read once and again on
+    :meth:`refresh` (after an action that may have made one), so the node's checks on
+    every synced batch read no file."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._keys = pseudonym_keys(data_dir)
+
+    def __call__(self) -> frozenset[bytes]:
+        return self._keys
+
+    def refresh(self) -> frozenset[bytes]:
+        """Read the keys again; returns those that are new."""
+        keys = pseudonym_keys(self._data_dir)
+        added, self._keys = keys - self._keys, keys
+        return added

@@ -74,6 +74,7 @@ from lndesk.keyfile import (
 )
 from lndesk.keytext import mentions_in, parse_key_or_link
 from lndesk.names import clean_nickname
+from lndesk.pseudonyms import pseudonym_keys
 from lndesk.search_query import SearchQuery
 from lndesk.store import views
 from lndesk.store.index import FeedState
@@ -456,7 +457,10 @@ class Service:
         """Replies to me, shares of my posts and mentions of me, newest first: from people
         within two follow hops or accepted, or (``requests``) from everyone else."""
         kind = views.REQUESTS if requests else views.REPLIES
-        query = views.ListQuery(kind, self.public_key, self.hidden(), self.local.accepted())
+        mine = pseudonym_keys(self.data_dir)
+        query = views.ListQuery(
+            kind, self.public_key, self.hidden(), self.local.accepted(), pseudonyms=mine
+        )
         return views.page(self.store, query, views.NEWEST, limit)
 
     def search(self, query: SearchQuery, limit: int = 20, offset: int = 0) -> SearchHits:

@@ -109,6 +109,8 @@ class ListQuery:
     accepted: frozenset[bytes] = frozenset()
     tag: str = ""
     author: bytes = b""
+    pseudonyms: frozenset[bytes] = frozenset()
+    """The owner's pseudonyms: REPLIES and REQUESTS list what addresses them too."""
 
 
 def _where(store: StoreReader, query: ListQuery) -> tuple[str, list[object]]:
@@ -132,20 +134,30 @@ def _where(store: StoreReader, query: ListQuery) -> tuple[str, list[object]]:
         # Replies to me, shares of my entries and mentions of me, by others: by people
         # within two follow hops or accepted, or answers in the thread of one of my
         # questions (REPLIES), or by anyone else (REQUESTS). docs/protocol.md 32.5.
+        # The owner's pseudonyms have inboxes here too, by the same rule (the owner's
+        # circle, their own questions); nothing any of them wrote is in these lists.
         accepted = feed_ids(store, query.accepted)
-        questions = sorted(own_questions(store, query.own))
-        answers = answers_sql(len(questions))
-        if query.kind == REPLIES:
-            known = (
-                f"(+e.feed IN ({_TWO_HOPS}) OR +e.feed IN ({marks(len(accepted))}) OR {answers})"
-            )
-        else:
-            known = (
-                f"+e.feed NOT IN ({_TWO_HOPS}) AND +e.feed NOT IN ({marks(len(accepted))}) "
-                f"AND NOT {answers}"
-            )
-        where += f" AND e.feed != ? AND {_ADDRESSED} AND {known}"
-        params += [own_id, query.own, query.own, own_id, own_id, *accepted, *questions]
+        mine = [query.own, *sorted(query.pseudonyms - {query.own})]
+        mine_ids = [own_id, *feed_ids(store, mine[1:])]
+        ors: list[str] = []
+        ors_params: list[object] = []
+        for key in mine:
+            questions = sorted(own_questions(store, key))
+            answers = answers_sql(len(questions))
+            if query.kind == REPLIES:
+                known = (
+                    f"(+e.feed IN ({_TWO_HOPS}) OR +e.feed IN ({marks(len(accepted))}) "
+                    f"OR {answers})"
+                )
+            else:
+                known = (
+                    f"+e.feed NOT IN ({_TWO_HOPS}) AND +e.feed NOT IN ({marks(len(accepted))}) "
+                    f"AND NOT {answers}"
+                )
+            ors.append(f"({_ADDRESSED} AND {known})")
+            ors_params += [key, key, own_id, own_id, *accepted, *questions]
+        where += f" AND e.feed NOT IN ({marks(len(mine_ids))}) AND ({' OR '.join(ors)})"
+        params += [*mine_ids, *ors_params]
     elif query.kind == TAG:
         # Entries whose current version carries the tag, by me or people I follow.
         where += (
