@@ -3,6 +3,7 @@
 Layout of a data directory::
 
     key            the key file (mode 0600)
+    pseudonyms/NAME.key  the key file of each pseudonym (lndesk.pseudonyms), like ``key``
     config.json    network settings only (port, bootstrap peers, mDNS, relay)
     own-log.json   whether this identity may publish (lndesk.app.ownlog)
     peers.json     peers met before (addresses), so a restart can find them again
