@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from lndesk.app.desk import READ_MARK
+from lndesk.app.feed_reader import FeedReader
 from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
 from lndesk.app.service import Service, restore_identity
-from lndesk.content import ListItem, Post, Profile, ReadingList, Reply, Share
+from lndesk.content import Helpful, ListItem, Post, Profile, ReadingList, Reply, Share
 from lndesk.entry_refs import ref_of
 from lndesk.identity import Identity, blake2b_256
 from lndesk.keytext import key_to_text
+from lndesk.webfeeds import FeedItem
 
 HOUR = 3_600_000
 
@@ -59,16 +61,8 @@ def _demo(root: Path) -> tuple[Path, Path]:
         posts.setdefault(name, []).append(entry)
         return entry
 
-    question = write(
-        "ann",
-        Post(
-            "What is the gentlest introduction to *Bayesian* statistics "
-            "for first-year students? Books, videos, anything that worked for you.",
-            ("statistics",),
-            question=True,
-        ),
-        30,
-    )
+    # Oldest first, so that each log's claimed times go forward; the question and its
+    # answers are the newest posts, so the timeline's picture shows it answered.
     write(
         "cy",
         Post(
@@ -79,16 +73,6 @@ def _demo(root: Path) -> tuple[Path, Path]:
         ),
         20,
     )
-    answer = write(
-        "bo",
-        Reply(
-            "Try *Statistical Rethinking*: the lectures are free and the first chapters "
-            "need no calculus.",
-            ref_of(question),
-            ref_of(question),
-        ),
-        8,
-    )
     write(
         "di",
         Post(
@@ -97,9 +81,9 @@ def _demo(root: Path) -> tuple[Path, Path]:
             "source",
             ("pedagogy", "docs"),
         ),
-        5,
+        9,
     )
-    write("bo", Share(ref_of(posts["cy"][0]), "Worth reading before Monday's staff meeting."), 3)
+    write("bo", Share(ref_of(posts["cy"][0]), "Worth reading before Monday's staff meeting."), 8)
     write(
         "bo",
         ReadingList(
@@ -110,8 +94,30 @@ def _demo(root: Path) -> tuple[Path, Path]:
                 ListItem(link="https://example.org/why-dont-students-like-school"),
             ),
         ),
-        1.5,
+        6,
     )
+    question = write(
+        "ann",
+        Post(
+            "What is the gentlest introduction to *Bayesian* statistics "
+            "for first-year students? Books, videos, anything that worked for you.",
+            ("statistics",),
+            question=True,
+        ),
+        3,
+    )
+    answer = write(
+        "bo",
+        Reply(
+            "Try *Statistical Rethinking*: the lectures are free and the first chapters "
+            "need no calculus.",
+            ref_of(question),
+            ref_of(question),
+        ),
+        2.5,
+    )
+    write("ann", Reply("Thank you, ordering it today.", ref_of(question), ref_of(answer)), 2.2)
+    write("ann", Helpful(ref_of(answer), ref_of(question)), 2.2)  # the question is answered
     write(
         "eve",
         Reply(
@@ -121,7 +127,6 @@ def _demo(root: Path) -> tuple[Path, Path]:
         ),
         0.7,
     )
-    write("ann", Reply("Thank you, ordering it today.", ref_of(question), ref_of(answer)), 0.5)
     write("mal", Reply(HOSTILE, ref_of(question), ref_of(question)), 0.3)
     logs = {}
     for name in people:
@@ -137,7 +142,37 @@ def _demo(root: Path) -> tuple[Path, Path]:
     with Service(dirs["bo"]) as bo:
         bo.follow(key_to_text(_identity("ann").public_key))
         bo.store.ingest(_identity("ann").public_key, logs["ann"])
+    _web_feed(dirs["ann"], now)
     return dirs["ann"], dirs["bo"]
+
+
+def _web_feed(data_dir: Path, now: int) -> None:
+    """Ann follows a teaching blog's web feed: one item of it, fetched just now (and not
+    due again for a day, so nothing goes out to the web while the pictures are made)."""
+    reader = FeedReader(data_dir, lambda _changed: None)
+    feeds = reader.store
+    try:
+        sub = feeds.add("https://teaching.example/feed.xml", now - 48 * HOUR).sub
+        item = FeedItem(
+            guid="teaching.example/2026/spacing",
+            link="https://teaching.example/2026/spacing",
+            title="Spacing, in one page",
+            text="Spread practice out: three short sessions beat one long one, "
+            "and the forgetting in between is what makes it stick.",
+            published_ms=now - HOUR,
+        )
+        feeds.apply(sub, [item], now, flood_limit=None, first_limit=50)
+        feeds.fetched(
+            sub,
+            now,
+            now + 24 * HOUR,
+            etag=None,
+            last_modified=None,
+            title="Teaching Notes",
+            site="https://teaching.example/",
+        )
+    finally:
+        reader.close()
 
 
 HOSTILE = (
@@ -219,6 +254,9 @@ def render_screenshots(
             window.resize(width, height)
             window.show()
             _wait(app, lambda: window.timeline.model.rowCount() > 0)
+            # Bo's answer to the node's question of how far he holds Ann's log (a moment
+            # after connecting): her cards then say "seen by 1 peer".
+            _wait(app, lambda: any(i.mine and i.seen_by for i in window.timeline.model.items()))
             bookmark = window.timeline.model.items()[-1].post_key
             bridge.request(lambda desk: desk.reading.set_bookmark(bookmark, True))
             _wait(app, lambda: window.status.online)
