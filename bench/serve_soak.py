@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=10_000, help="entries of the feed (10000)")
     parser.add_argument("--payload-bytes", type=int, default=500, help="payload size (500)")
     parser.add_argument(
-        "--per-process", type=int, default=25, help="reader nodes per child process (25)"
+        "--per-process", type=int, default=10, help="reader nodes per child process (10)"
     )
     parser.add_argument("--timeout", type=float, default=900, help="give up after (900 s)")
     parser.add_argument(
