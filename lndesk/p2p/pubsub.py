@@ -42,7 +42,11 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   gives up after anything but a few exception types, and a hub busy with many new
   followers at once left some of them never subscribed).
 * Writes are coalesced per peer: every RPC queued for a peer when its sender wakes goes
-  out in one stream write (one yamux frame, one Noise message, one syscall).
+  out in one stream write (one yamux frame, one Noise message, one syscall). A yamux
+  write longer than the send window goes out in several frames and lets other tasks
+  run between them, so every write on a gossip stream (the sender's and the control
+  messages py-libp2p writes directly) holds that stream's lock: without it a control
+  message could land inside a coalesced write and the receiver could not decode it.
 * IDONTWANT (GossipSub 1.2) only for messages over ``IDONTWANT_THRESHOLD`` bytes, as
   go-libp2p does, and never for our own publishes nor back to the peer that sent the
   message: below that size the control message costs its receiver about what the
@@ -57,6 +61,7 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -273,6 +278,16 @@ class DeliveringPubsub(Pubsub):
         self.subscriptions_changed = trio.Event()
         """Set (and replaced) whenever a peer joins or leaves a topic."""
         self._writing = 0
+        self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _write_lock(self, stream: INetStream) -> trio.Lock:
+        """The lock every write on ``stream`` holds, so writes never interleave."""
+        lock = self._write_locks.get(stream)
+        if lock is None:
+            lock = self._write_locks[stream] = trio.Lock()
+        return lock
 
     async def wait_sent(self, rounds: int) -> None:
         """Wait (at most ``rounds`` scheduling rounds) until every RPC queued for a peer
@@ -310,7 +325,8 @@ class DeliveringPubsub(Pubsub):
 
     async def write_msg(self, stream: INetStream, rpc_msg: rpc_pb2.RPC) -> bool:
         rpc_msg.ClearField("senderRecord")
-        return bool(await super().write_msg(stream, rpc_msg))
+        async with self._write_lock(stream):
+            return bool(await super().write_msg(stream, rpc_msg))
 
     async def handle_sending_messages(
         self, peer_id: ID, stream: INetStream, queue: RpcQueue
@@ -331,7 +347,8 @@ class DeliveringPubsub(Pubsub):
                     size += len(frames[-1])
                 self._writing += 1
                 try:
-                    await stream.write(b"".join(frames))
+                    async with self._write_lock(stream):
+                        await stream.write(b"".join(frames))
                 except (StreamClosed, StreamReset):
                     logger.debug("gossip stream to %s closed", peer_id)
                     self._handle_dead_peer(peer_id)
