@@ -198,12 +198,12 @@ def test_a_damaged_last_own_entry_is_never_signed_again(cli: Cli, path: str) -> 
 
 
 def fill(path: Path) -> None:
-    """Write ``path`` until the disk under it is full."""
-    with path.open("wb") as file:
+    """Write ``path`` until the disk under it is full (unbuffered: closing the file must
+    not try to write again what no longer fits)."""
+    with path.open("wb", buffering=0) as file:
         try:
             while True:
                 file.write(bytes(65536))
-                file.flush()
         except OSError:
             pass
 
