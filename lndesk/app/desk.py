@@ -18,7 +18,8 @@ Each feature is its own object, built here from what it declares it needs:
   questions;
 * :attr:`Desk.network` — peers, addresses, network settings, dialling;
 * :attr:`Desk.account` — my profile, backup, export and import, a restore's own log;
-* :attr:`Desk.feed_reader` — web feeds followed beside people.
+* :attr:`Desk.feed_reader` — web feeds followed beside people;
+* :attr:`Desk.feed_files` — OPML import and export, my log kept as an Atom file.
 
 Changes go through :class:`~lndesk.app.service.Service` (appends through
 :class:`~lndesk.app.desk_publish.Publisher`, which announces them on the running node).
@@ -38,6 +39,7 @@ import trio
 from lndesk.app.desk_account import Account
 from lndesk.app.desk_answers import Answers
 from lndesk.app.desk_events import AnyEvent, AppEvent, LocalChanged, NetworkUnavailable
+from lndesk.app.desk_feedfiles import FeedFiles
 from lndesk.app.desk_inbox import Inbox
 from lndesk.app.desk_items import READ_MARK, PostItems
 from lndesk.app.desk_lists import Lists
@@ -99,6 +101,8 @@ class Desk:
         self.reading.web = self.search.web = self.lists.web = self.feed_reader.store
         self.feed_reader.publisher = publisher
         """Web feeds (RSS, Atom, JSON Feed): polled by the runtime, read by their screen."""
+        self.feed_files = FeedFiles(service, self.feed_reader, self.people)
+        """OPML import and export, and the Atom file kept up to date on every publish."""
 
     def attach(self, node: AppNode | None, nursery: trio.Nursery | None = None) -> None:
         """The network started (``node``) or stopped (None)."""

@@ -42,6 +42,7 @@ from lndesk.ui.tray import Tray
 from lndesk.ui.views.add_to_list import AddToListMenu, choose_list_and_add
 from lndesk.ui.views.compose import POST, REPLY, SHARE, ComposeBox, ComposeDialog
 from lndesk.ui.views.edit import EditDialog
+from lndesk.ui.views.feed_files import AtomFileBox
 from lndesk.ui.views.following import FollowDialog, FollowingView
 from lndesk.ui.views.inbox import InboxPage
 from lndesk.ui.views.posts import PostListPanel, PostListView
@@ -152,6 +153,8 @@ class MainWindow(QMainWindow):
         self.identity = IdentityView(bridge)
         self.network = NetworkView(bridge, restart_network, status=self.status)
         self.preferences = SettingsView(self.settings, data_dir)  # applies the theme itself
+        self.atom_file = AtomFileBox(bridge)
+        self.preferences.add_section(self.atom_file)
         for page in (
             self.timeline,
             self.replies,

@@ -115,6 +115,12 @@ class SettingsView(QWidget):
         layout.addWidget(about)
         layout.addStretch(1)
 
+    def add_section(self, section: QWidget) -> None:
+        """Another group of settings, kept by the desk (e.g. the Atom file), above About."""
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.count() - 2, section)
+
     def _flag_box(self, text: str, key: str) -> QCheckBox:
         box = QCheckBox(text)
         box.setChecked(flag(self.settings, key, DEFAULTS[key]))

@@ -1,5 +1,5 @@
 """The web feeds part of the Following screen: each feed's last fetch, error or pause,
-and its unread items; Refresh now, Resume, Mark read, Remove."""
+and its unread items; Refresh now, Resume, Mark read, Remove; Import and Export OPML."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.web_feeds import WebFeedsModel
 from lndesk.ui.plain_text import one_line
+from lndesk.ui.views.feed_files import OpmlButtons
 from lndesk.ui.views.widgets import ERROR_STYLE, current_item, heading
 
 
@@ -56,6 +57,10 @@ class WebFeedsPanel(QWidget):
         self.error.setTextFormat(Qt.TextFormat.PlainText)  # it quotes a server
         self.error.setWordWrap(True)
         self.error.hide()
+        self.notice = QLabel()
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)  # it may quote a file
+        self.notice.setWordWrap(True)
+        self.notice.hide()
         buttons = QHBoxLayout()
         for button in (
             self.refresh_button,
@@ -65,12 +70,16 @@ class WebFeedsPanel(QWidget):
         ):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self.opml = OpmlButtons(bridge, self)
+        self.opml.done.connect(self._opml_done)
+        buttons.addWidget(self.opml)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(heading("Web feeds", 3))
         layout.addWidget(self.empty)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.error)
+        layout.addWidget(self.notice)
         layout.addLayout(buttons)
         self.model.refreshed.connect(self._update)
         self.list.selectionModel().selectionChanged.connect(lambda *_: self._update())
@@ -145,3 +154,9 @@ class WebFeedsPanel(QWidget):
     def _failed(self, error: BaseException) -> None:
         self.error.setText(describe(error))
         self.error.show()
+
+    def _opml_done(self, text: str) -> None:
+        """What an OPML import or export did (an error reads the same way: it says what
+        to do)."""
+        self.notice.setText(text)
+        self.notice.show()
