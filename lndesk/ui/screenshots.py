@@ -282,6 +282,7 @@ def render_screenshots(
             question = next(i for i in window.timeline.model.items() if i.question)
             thread = window.open_thread(question)
             _wait(app, lambda: thread.model.rowCount() >= 3)
+            _wait(app, lambda: bridge.pending == 0, 5)  # peers asked: the counts are final
             save(thread, "thread")
             thread.close()
             compose = ComposeDialog(bridge, REPLY, question, window)

@@ -260,6 +260,9 @@ class PostDelegate(QStyledItemDelegate):
         """Characters in the cached documents."""
         self.expanded: set[PostKey] = set()
         """Posts whose whole text is shown ("Show more" was clicked)."""
+        self.not_fetched: dict[PostKey, int] = {}
+        """Per question: answers a peer reported beyond those held here (the thread view
+        fills it when peers answered; its card says "2 more not fetched yet")."""
         self._heights: dict[tuple[bytes, int, int, int], int] = {}
         """Row heights by post, width and content: a list asks for the size of every row
         on each layout, but only a few rows are drawn, so only they need a document."""
@@ -361,7 +364,9 @@ class PostDelegate(QStyledItemDelegate):
         """The badges painted beside the author's name."""
         if item.question and item.root is None:
             state = ANSWERED if item.answered else OPEN
-            return [BADGE, f"{state} · {counted(item.reply_count, 'answer')}"]
+            badges = [BADGE, f"{state} · {counted(item.reply_count, 'answer')}"]
+            more = self.not_fetched.get(item.post_key, 0)
+            return [*badges, f"{more:,} more not fetched yet"] if more else badges
         if item.helpful:
             return [HELPFUL]
         return [BADGE] if item.question else []

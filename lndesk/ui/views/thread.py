@@ -1,21 +1,55 @@
 """A post and every reply under it (the answers its asker marked helpful first), with a
-reply box at the bottom."""
+reply box at the bottom.
+
+Opening a thread asks connected peers for its replies (``desk.threads.fetch_thread``,
+on the node thread; the window never waits for it). Replies fetched arrive as stored
+entries, which refresh the list; the heading then says what is known in words: "3
+answers", "2 more not fetched yet" when a peer reported more than are held here,
+"Looking for more answers…" while peers are asked, and "3 answers here; peers not
+reachable" offline, so that a count never claims to be the whole thread when nobody
+could be asked.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from lndesk.app.desk import THREAD
+from lndesk.app.desk_threads import ThreadCounts
 from lndesk.app.items import PostItem
+from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.posts import PostListModel
 from lndesk.ui.views.compose import REPLY, ComposeBox
 from lndesk.ui.views.posts import PostListView
+from lndesk.wording import counted
+
+logger = logging.getLogger(__name__)
+
+LOOKING, UNREACHABLE, ASKED, FAILED = "looking", "unreachable", "asked", "failed"
+"""Where asking peers for the thread stands (see :func:`counts_text`)."""
+
+
+def counts_text(known: int, not_fetched: int, state: str, *, question: bool) -> str:
+    """The thread's reply count in words, saying no more than is known."""
+    noun = counted(known, "answer") if question else counted(known, "reply", "replies")
+    more = "answers" if question else "replies"
+    if state == LOOKING:
+        return f"{noun} · Looking for more {more}…"
+    if state == UNREACHABLE:
+        return f"{noun} here; peers not reachable"
+    if state == FAILED:
+        return f"{noun} here; asking peers for more failed"
+    return f"{noun} · {not_fetched:,} more not fetched yet" if not_fetched else noun
 
 
 class ThreadDialog(QDialog):
     share_requested = Signal(object)
+    fetched = Signal()
+    """Peers were asked for the thread's replies (or could not be): the counts are final."""
 
     def __init__(self, bridge: Bridge, item: PostItem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,9 +71,46 @@ class ThreadDialog(QDialog):
         self.view.bookmark_requested.connect(self._bookmark)
         self.view.helpful_requested.connect(self._helpful)
         self.model.loaded.connect(self._update_heading)
+        self.root_item = item
+        self.question = item.question if item.root is None else False
+        """The thread is a question's (its replies are answers); known when its root shows."""
+        self.counts: ThreadCounts | None = None
+        """What the last fetch said (None until one answered)."""
+        self.fetch_state = LOOKING
         self.set_reply_target(item)
         self.model.start()
+        self.fetch()
         self.resize(640, 720)
+
+    def fetch(self) -> None:
+        """Ask peers for the thread's replies, unless no peer is connected."""
+        root = self.model.root
+        assert root is not None
+        if not self.bridge.connectivity.online:
+            self.fetch_state = UNREACHABLE
+            self._update_heading()
+            self.fetched.emit()
+            return
+        self.fetch_state = LOOKING
+        self._update_heading()
+        self.bridge.request_async(
+            lambda desk: desk.threads.fetch_thread(root), self._fetch_done, self._fetch_failed
+        )
+
+    def _fetch_done(self, counts: ThreadCounts) -> None:
+        self.counts = counts
+        self.fetch_state = ASKED
+        root = self.root_item.thread_root
+        self.view.delegate.not_fetched[(root.author, root.seq)] = counts.not_fetched
+        self.view.viewport().update()
+        self._update_heading()
+        self.fetched.emit()
+
+    def _fetch_failed(self, error: BaseException) -> None:
+        logger.info("fetching a thread failed: %s", describe(error))
+        self.fetch_state = FAILED
+        self._update_heading()
+        self.fetched.emit()
 
     def set_reply_target(self, item: PostItem) -> None:
         self.reply_to = item
@@ -63,7 +134,16 @@ class ThreadDialog(QDialog):
         root_stored = (
             bool(items) and items[0].post_key == self.model.root[:2] if self.model.root else False
         )
+        if root_stored:
+            self.question = items[0].question
         text = f"{count} post{'s' if count != 1 else ''} in this thread"
         if not root_stored:
             text += " (its first post is not stored here yet)"
-        self.heading.setText(text)
+        known = max(0, count - 1) if root_stored else count
+        not_fetched = 0
+        if self.counts is not None:
+            # the stored replies may reach the list after the fetch's answer: the larger
+            not_fetched = max(0, self.counts.reported - max(known, self.counts.known))
+            known = max(known, self.counts.known)
+        state = counts_text(known, not_fetched, self.fetch_state, question=self.question)
+        self.heading.setText(f"{text}\n{state}")

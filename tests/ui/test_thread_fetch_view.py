@@ -1,0 +1,136 @@
+"""Opening a thread in the app asks peers for its replies, and the thread view says what
+is known in words.
+
+Ann asks a question; Zed (whom Ann follows) and Mal answer it, and Ann's node holds both
+answers. Di follows Ann only and has blocked Mal: her node holds the question and no
+answer. Di opens the question's thread in her window on real loopback nodes: the view
+says it is looking, Zed's answer arrives from Ann's node, and Mal's, which Di does not
+take, is told as one more not fetched. Offline, the view asks nobody and says so. Every
+wait is on an event or a condition under a timeout; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_helpers import make_identity
+from ui_helpers import awaited, ingest, signed_chain
+
+from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
+from lndesk.app.service import create_identity
+from lndesk.content import Reply
+from lndesk.entry_refs import ref_of
+from lndesk.keytext import key_to_text
+from lndesk.ui.bridge import Bridge
+from lndesk.ui.views.thread import ASKED, LOOKING, UNREACHABLE, ThreadDialog, counts_text
+
+ZED, MAL = make_identity(71), make_identity(72)
+WAIT = 20_000
+
+
+def test_counts_in_words() -> None:
+    assert counts_text(3, 0, ASKED, question=True) == "3 answers"
+    assert counts_text(3, 2, ASKED, question=True) == "3 answers · 2 more not fetched yet"
+    assert counts_text(1, 0, LOOKING, question=True) == "1 answer · Looking for more answers…"
+    assert counts_text(3, 2, UNREACHABLE, question=True) == "3 answers here; peers not reachable"
+    assert counts_text(1, 0, ASKED, question=False) == "1 reply"
+
+
+Call = Callable[..., Any]
+
+
+def caller(bridge: Bridge, qtbot: Any) -> Call:
+    def call(function: Callable[[Any], Any]) -> Any:
+        box: dict[str, Any] = {}
+        bridge.request_async(
+            awaited(function), lambda r: box.setdefault("ok", r), lambda e: box.setdefault("err", e)
+        )
+        qtbot.waitUntil(lambda: bool(box), timeout=WAIT)
+        if "err" in box:
+            raise box["err"]
+        return box["ok"]
+
+    return call
+
+
+@pytest.fixture
+def two_runtimes(tmp_path: Path, qapp: Any) -> Iterator[tuple[NodeRuntime, NodeRuntime]]:
+    runtimes = []
+    for name in ("ann", "di"):
+        create_identity(tmp_path / name)
+        runtime = NodeRuntime(tmp_path / name, control=False, **LOOPBACK_ONLY)
+        runtime.start(wait_network=True)
+        runtimes.append(runtime)
+    yield runtimes[0], runtimes[1]
+    for runtime in runtimes:
+        runtime.stop()
+
+
+def test_opening_a_thread_fetches_an_answer_only_a_peer_holds(
+    two_runtimes: tuple[NodeRuntime, NodeRuntime], tmp_path: Path, qtbot: Any, clock: Any
+) -> None:
+    from lndesk.ui.main_window import MainWindow
+
+    ann_bridge = Bridge(two_runtimes[0], timer=clock.timer)
+    di_bridge = Bridge(two_runtimes[1], timer=clock.timer)
+    ann, di = caller(ann_bridge, qtbot), caller(di_bridge, qtbot)
+    try:
+        seq = ann(lambda desk: desk.posting.post("Which book first?", question=True))
+        question = ann(lambda desk: desk.reading.find((desk.service.public_key, seq)).entry)
+        root = ref_of(question)
+        for identity, text in ((ZED, "Start with SICP."), (MAL, "Buy my course.")):
+            chain = signed_chain(identity, [Reply(text, root, root)], [1])
+            ingest(ann, identity, chain, follow=True)
+        ann_key = question.author
+        address = next(
+            a for a in ann(lambda desk: desk.network.info()).addresses if "/127.0.0.1/" in a
+        )
+        di(lambda desk: desk.people.follow(key_to_text(ann_key)))
+        di(lambda desk: desk.people.block(MAL.public_key))
+
+        window = MainWindow(di_bridge, tmp_path / "di")
+        qtbot.addWidget(window)
+        window.show()
+        di(lambda desk: desk.network.connect(address))
+        timeline = window.timeline.model
+        qtbot.waitUntil(lambda: timeline.rowCount() == 1, timeout=WAIT)
+        qtbot.waitUntil(lambda: di_bridge.connectivity.online, timeout=WAIT)
+        item = timeline.item(0)
+        assert item.question and item.reply_count == 0
+
+        thread = window.open_thread(item)
+        assert isinstance(thread, ThreadDialog)
+        assert "Looking for more answers…" in thread.heading.text()
+        with qtbot.waitSignal(thread.fetched, timeout=WAIT):
+            pass
+        assert thread.counts is not None and thread.counts.known == 1
+        assert thread.counts.reported == 2
+        qtbot.waitUntil(lambda: thread.model.rowCount() == 2, timeout=WAIT)
+        assert [i.author for i in thread.model.items()] == [ann_key, ZED.public_key]
+        qtbot.waitUntil(
+            lambda: thread.heading.text().endswith("1 answer · 1 more not fetched yet"),
+            timeout=WAIT,
+        )
+        card = thread.model.item(0)
+        assert thread.view.delegate.badges(card)[-1] == "1 more not fetched yet"
+    finally:
+        ann_bridge.close()
+        di_bridge.close()
+
+
+def test_offline_the_thread_asks_nobody_and_says_so(
+    window: Any, call: Any, bridge: Bridge, qtbot: Any
+) -> None:
+    seq = call(lambda desk: desk.posting.post("Anyone?", question=True))
+    qtbot.waitUntil(lambda: window.timeline.model.rowCount() == 1)
+    item = window.timeline.model.item(0)
+    assert item.seq == seq
+    thread = window.open_thread(item)
+    assert thread.fetch_state == UNREACHABLE
+    qtbot.waitUntil(lambda: thread.model.rowCount() == 1)
+    assert thread.counts is None  # nobody was asked
+    assert thread.heading.text().endswith("0 answers here; peers not reachable")
+    assert "Looking" not in thread.heading.text()
