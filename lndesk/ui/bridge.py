@@ -25,6 +25,7 @@ from shiboken6 import isValid
 from lndesk.app.connectivity import Connectivity
 from lndesk.app.desk import Desk
 from lndesk.app.runtime import NodeRuntime, describe
+from lndesk.entry_refs import PostKey
 from lndesk.ui.timers import TimerFactory, qt_timer
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class Bridge(QObject):
     node_event = Signal(object)
     """Every node and desk event (lndesk.app.events), on the GUI thread."""
     error = Signal(str)
+    threads_counted = Signal()
+    """Peers answered a thread fetch: :attr:`replies_reported` changed."""
     """A readable message for a failed request that had no error handler of its own."""
     _result = Signal(object)
 
@@ -79,6 +82,10 @@ class Bridge(QObject):
         """Whether the app is online: the one account every widget reads. Connected
         first, so it is up to date when any other widget hears of an event."""
         self.node_event.connect(self._track)
+        self.replies_reported: dict[PostKey, int] = {}
+        """Per thread's first post: the most replies a peer reported under it (a thread
+        view fills it from its fetch; every list's question cards read it, so they say
+        how many answers are not fetched yet)."""
         # Emitted on the node thread; Qt queues it to this object's (the GUI) thread.
         runtime.add_listener(self.node_event.emit)
 

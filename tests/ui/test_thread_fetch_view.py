@@ -5,7 +5,8 @@ Ann asks a question; Zed (whom Ann follows) and Mal answer it, and Ann's node ho
 answers. Di follows Ann only and has blocked Mal: her node holds the question and no
 answer. Di opens the question's thread in her window on real loopback nodes: the view
 says it is looking, Zed's answer arrives from Ann's node, and Mal's, which Di does not
-take, is told as one more not fetched. Offline, the view asks nobody and says so. Every
+take, is told as one more not fetched, in the thread's heading and on the question's card
+in the timeline too. Offline, the view asks nobody and says so. Every
 wait is on an event or a condition under a timeout; nothing sleeps.
 """
 
@@ -116,6 +117,10 @@ def test_opening_a_thread_fetches_an_answer_only_a_peer_holds(
         )
         card = thread.model.item(0)
         assert thread.view.delegate.badges(card)[-1] == "1 more not fetched yet"
+        # the question's card in the timeline says the same
+        qtbot.waitUntil(lambda: timeline.item(0).reply_count == 1, timeout=WAIT)
+        badges = window.timeline.view.delegate.badges(timeline.item(0))
+        assert badges[1:] == ["open · 1 answer", "1 more not fetched yet"]
     finally:
         ann_bridge.close()
         di_bridge.close()

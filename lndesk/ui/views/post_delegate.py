@@ -260,9 +260,10 @@ class PostDelegate(QStyledItemDelegate):
         """Characters in the cached documents."""
         self.expanded: set[PostKey] = set()
         """Posts whose whole text is shown ("Show more" was clicked)."""
-        self.not_fetched: dict[PostKey, int] = {}
-        """Per question: answers a peer reported beyond those held here (the thread view
-        fills it when peers answered; its card says "2 more not fetched yet")."""
+        self.replies_reported: dict[PostKey, int] = {}
+        """Per question: the most answers a peer reported (the list's view hands over the
+        app's one account); beyond those counted here its card says "2 more not fetched
+        yet"."""
         self._heights: dict[tuple[bytes, int, int, int], int] = {}
         """Row heights by post, width and content: a list asks for the size of every row
         on each layout, but only a few rows are drawn, so only they need a document."""
@@ -365,8 +366,8 @@ class PostDelegate(QStyledItemDelegate):
         if item.question and item.root is None:
             state = ANSWERED if item.answered else OPEN
             badges = [BADGE, f"{state} · {counted(item.reply_count, 'answer')}"]
-            more = self.not_fetched.get(item.post_key, 0)
-            return [*badges, f"{more:,} more not fetched yet"] if more else badges
+            more = self.replies_reported.get(item.post_key, 0) - item.reply_count
+            return [*badges, f"{more:,} more not fetched yet"] if more > 0 else badges
         if item.helpful:
             return [HELPFUL]
         return [BADGE] if item.question else []

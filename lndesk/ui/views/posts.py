@@ -118,6 +118,8 @@ class PostListView(QListView):
         self.delegate = PostDelegate(self, requests=requests)
         self.delegate.connectivity = model.bridge.connectivity
         model.bridge.node_event.connect(self._connectivity_event)
+        self.delegate.replies_reported = model.bridge.replies_reported
+        model.bridge.threads_counted.connect(self.viewport().update)
         self.setItemDelegate(self.delegate)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)

@@ -101,8 +101,11 @@ class ThreadDialog(QDialog):
         self.counts = counts
         self.fetch_state = ASKED
         root = self.root_item.thread_root
-        self.view.delegate.not_fetched[(root.author, root.seq)] = counts.not_fetched
-        self.view.viewport().update()
+        key = (root.author, root.seq)
+        self.bridge.replies_reported[key] = max(
+            counts.reported, self.bridge.replies_reported.get(key, 0)
+        )
+        self.bridge.threads_counted.emit()
         self._update_heading()
         self.fetched.emit()
 
