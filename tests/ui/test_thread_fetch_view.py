@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 from store_helpers import make_identity
-from ui_helpers import awaited, ingest, signed_chain
+from ui_helpers import awaited, ingest, post_item, signed_chain
 
 from lndesk.app.runtime import LOOPBACK_ONLY, NodeRuntime
 from lndesk.app.service import create_identity
 from lndesk.content import Reply
+from lndesk.entry import Entry
 from lndesk.entry_refs import ref_of
 from lndesk.keytext import key_to_text
 from lndesk.ui.bridge import Bridge
@@ -30,6 +31,7 @@ from lndesk.ui.views.thread import ASKED, LOOKING, UNREACHABLE, ThreadDialog, co
 
 ZED, MAL = make_identity(71), make_identity(72)
 WAIT = 20_000
+Call = Callable[..., Any]
 
 
 def test_counts_in_words() -> None:
@@ -38,9 +40,6 @@ def test_counts_in_words() -> None:
     assert counts_text(1, 0, LOOKING, question=True) == "1 answer · Looking for more answers…"
     assert counts_text(3, 2, UNREACHABLE, question=True) == "3 answers here; peers not reachable"
     assert counts_text(1, 0, ASKED, question=False) == "1 reply"
-
-
-Call = Callable[..., Any]
 
 
 def caller(bridge: Bridge, qtbot: Any) -> Call:
@@ -70,6 +69,21 @@ def two_runtimes(tmp_path: Path, qapp: Any) -> Iterator[tuple[NodeRuntime, NodeR
         runtime.stop()
 
 
+def ann_answered(ann: Call, di: Call) -> tuple[Entry, str]:
+    """Ann's question, answered by Zed and Mal on Ann's node; Di follows Ann and blocked
+    Mal. Returns the question and Ann's loopback address."""
+    seq = ann(lambda desk: desk.posting.post("Which book first?", question=True))
+    question: Entry = ann(lambda desk: desk.reading.find((desk.service.public_key, seq)).entry)
+    root = ref_of(question)
+    for identity, text in ((ZED, "Start with SICP."), (MAL, "Buy my course.")):
+        chain = signed_chain(identity, [Reply(text, root, root)], [1])
+        ingest(ann, identity, chain, follow=True)
+    address = next(a for a in ann(lambda desk: desk.network.info()).addresses if "/127.0.0.1/" in a)
+    di(lambda desk: desk.people.follow(key_to_text(question.author)))
+    di(lambda desk: desk.people.block(MAL.public_key))
+    return question, address
+
+
 def test_opening_a_thread_fetches_an_answer_only_a_peer_holds(
     two_runtimes: tuple[NodeRuntime, NodeRuntime], tmp_path: Path, qtbot: Any, clock: Any
 ) -> None:
@@ -79,19 +93,8 @@ def test_opening_a_thread_fetches_an_answer_only_a_peer_holds(
     di_bridge = Bridge(two_runtimes[1], timer=clock.timer)
     ann, di = caller(ann_bridge, qtbot), caller(di_bridge, qtbot)
     try:
-        seq = ann(lambda desk: desk.posting.post("Which book first?", question=True))
-        question = ann(lambda desk: desk.reading.find((desk.service.public_key, seq)).entry)
-        root = ref_of(question)
-        for identity, text in ((ZED, "Start with SICP."), (MAL, "Buy my course.")):
-            chain = signed_chain(identity, [Reply(text, root, root)], [1])
-            ingest(ann, identity, chain, follow=True)
+        question, address = ann_answered(ann, di)
         ann_key = question.author
-        address = next(
-            a for a in ann(lambda desk: desk.network.info()).addresses if "/127.0.0.1/" in a
-        )
-        di(lambda desk: desk.people.follow(key_to_text(ann_key)))
-        di(lambda desk: desk.people.block(MAL.public_key))
-
         window = MainWindow(di_bridge, tmp_path / "di")
         qtbot.addWidget(window)
         window.show()
@@ -139,3 +142,33 @@ def test_offline_the_thread_asks_nobody_and_says_so(
     assert thread.counts is None  # nobody was asked
     assert thread.heading.text().endswith("0 answers here; peers not reachable")
     assert "Looking" not in thread.heading.text()
+
+
+def test_a_thread_opened_offline_is_fetched_when_a_peer_connects(
+    two_runtimes: tuple[NodeRuntime, NodeRuntime], tmp_path: Path, qtbot: Any, clock: Any
+) -> None:
+    from lndesk.ui.main_window import MainWindow
+
+    ann_bridge = Bridge(two_runtimes[0], timer=clock.timer)
+    di_bridge = Bridge(two_runtimes[1], timer=clock.timer)
+    ann, di = caller(ann_bridge, qtbot), caller(di_bridge, qtbot)
+    try:
+        question, address = ann_answered(ann, di)
+        window = MainWindow(di_bridge, tmp_path / "di")
+        qtbot.addWidget(window)
+        window.show()
+        # a link to the question (a notification, a share) opened before any peer is up
+        item = post_item(id=question.id, author=question.author, seq=question.seq, question=True)
+        thread = window.open_thread(item)
+        assert thread.fetch_state == UNREACHABLE and thread.counts is None
+        assert "peers not reachable" in thread.heading.text()
+        with qtbot.waitSignal(thread.fetched, timeout=WAIT):
+            di(lambda desk: desk.network.connect(address))
+        assert thread.counts is not None and thread.counts.reported == 2
+        qtbot.waitUntil(
+            lambda: ZED.public_key in {i.author for i in thread.model.items()}, timeout=WAIT
+        )
+        assert "peers not reachable" not in thread.heading.text()
+    finally:
+        ann_bridge.close()
+        di_bridge.close()

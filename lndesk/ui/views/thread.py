@@ -7,7 +7,7 @@ entries, which refresh the list; the heading then says what is known in words: "
 answers", "2 more not fetched yet" when a peer reported more than are held here,
 "Looking for more answers…" while peers are asked, and "3 answers here; peers not
 reachable" offline, so that a count never claims to be the whole thread when nobody
-could be asked.
+could be asked. A thread opened offline is fetched as soon as a peer connects.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class ThreadDialog(QDialog):
         self.view.bookmark_requested.connect(self._bookmark)
         self.view.helpful_requested.connect(self._helpful)
         self.model.loaded.connect(self._update_heading)
+        bridge.node_event.connect(self._node_event)
         self.root_item = item
         self.question = item.question if item.root is None else False
         """The thread is a question's (its replies are answers); known when its root shows."""
@@ -96,6 +97,12 @@ class ThreadDialog(QDialog):
         self.bridge.request_async(
             lambda desk: desk.threads.fetch_thread(root), self._fetch_done, self._fetch_failed
         )
+
+    def _node_event(self, _event: object) -> None:
+        """A thread opened while no peer was connected is fetched once one is (the
+        bridge has applied the event to its connectivity before this runs)."""
+        if self.fetch_state == UNREACHABLE and self.bridge.connectivity.online:
+            self.fetch()
 
     def _fetch_done(self, counts: ThreadCounts) -> None:
         self.counts = counts
