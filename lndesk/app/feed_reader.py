@@ -119,6 +119,15 @@ class FeedReader:
         self.store.set_bookmark(item, on, now_ms())
         self._changed()
 
+    def tags(self, item: int) -> tuple[str, ...]:
+        return self.store.tags(item)
+
+    def set_tags(self, item: int, tags: Sequence[str]) -> tuple[str, ...]:
+        """Replace the item's tags (local: never published, found by Search's tag)."""
+        normal = self.store.set_tags(item, tags)
+        self._changed()
+        return normal
+
     def _publish(self) -> Publisher:
         if self.publisher is None:
             raise UsageError("this data directory is open for reading only: nothing is published")

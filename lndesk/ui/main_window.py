@@ -15,6 +15,7 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -126,6 +127,8 @@ class MainWindow(QMainWindow):
         self._quitting = False
         self._painted = False
         self._dialogs: list[QWidget] = []
+        self.tags_dialog: QInputDialog | None = None
+        """The last "Tags…" dialog of an item of a web feed."""
 
         self.nav = Sidebar(tuple(zip(PAGES, PAGE_ICONS, strict=True)))
         self.stack = QStackedWidget()
@@ -239,6 +242,7 @@ class MainWindow(QMainWindow):
         if isinstance(view, PostListView):  # edit, add to a list, follow a shared author
             view.edit_requested.connect(self.edit_post)
             view.add_to_list_requested.connect(self.add_to_reading_list)
+            view.tags_requested.connect(self.tag_item)
             view.link_hovered.connect(self.show_link)
             view.posts.followed.connect(
                 lambda a: self.statusBar().showMessage(f"Now following {a.name}.", 10_000)
@@ -381,6 +385,35 @@ class MainWindow(QMainWindow):
         dialog = EditDialog(self.bridge, item, self)
         self._dialog(dialog)
         return dialog
+
+    def tag_item(self, item: PostItem, text: str | None = None) -> None:
+        """Tag an item of a web feed (``text``: the tags, as typed; None: ask, showing
+        its tags now). Tags stay on this device, as lndesk feeds tag N TAG... does."""
+        if item.kind != WEB_ITEM:
+            return
+        number = item.seq
+        if text is None:
+            self.bridge.request(
+                lambda desk: desk.feed_reader.tags(number),
+                lambda tags: self._ask_tags(item, tags),
+            )
+            return
+        words = text.replace(",", " ").split()
+        self.bridge.request(
+            lambda desk: desk.feed_reader.set_tags(number, words),
+            lambda tags: self.statusBar().showMessage(
+                "Tags: " + " ".join(f"#{t}" for t in tags) if tags else "No tags.", 10_000
+            ),
+        )
+
+    def _ask_tags(self, item: PostItem, tags: tuple[str, ...]) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Tags")
+        dialog.setLabelText("Tags for this item, separated by spaces:")
+        dialog.setTextValue(" ".join(tags))
+        dialog.textValueSelected.connect(lambda text: self.tag_item(item, text))
+        self.tags_dialog = dialog
+        self._dialog(dialog)
 
     def add_to_reading_list(self, item: PostItem) -> AddToListMenu:
         """A post goes in as a reference, an item of a web feed as its link."""

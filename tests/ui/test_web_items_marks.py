@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.ui.main_window import MainWindow
@@ -107,3 +108,32 @@ def test_items_go_into_reading_lists_as_links_titled_by_the_item(
     first = list_key(now)
     with pytest.raises(Exception, match="already in “Teaching”"):
         call(lambda desk: desk.lists.add_web_item(first, welcome.seq))
+
+
+def test_an_item_is_tagged_from_the_timeline_and_found_by_its_tag(
+    window: MainWindow, call: Any, qtbot: Any, server: FeedServer
+) -> None:
+    call(lambda desk: desk.posting.post("a post of mine"))
+    call(lambda desk: desk.feed_reader.follow(server.url("/rss_guids.xml")))
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 4, timeout=10_000)
+    view = window.timeline.view
+    post_row = next(r for r, i in enumerate(model.items()) if i.kind == "post")
+    item_row = next(r for r, i in enumerate(model.items()) if "Spacing" in i.text)
+    # Tags… is offered on items of web feeds only (a post's tags are in its text).
+    assert "Tags…" not in [a.text() for a in view.menu_actions(model.item(post_row))]
+    assert "Tags…" in [a.text() for a in view.menu_actions(model.item(item_row))]
+    with qtbot.waitSignal(view.tags_requested) as asked:
+        view.setCurrentIndex(model.index(item_row))
+        view.setFocus()
+        qtbot.keyClick(view, Qt.Key.Key_T)
+    seq = asked.args[0].seq
+    qtbot.waitUntil(lambda: window.tags_dialog is not None, timeout=10_000)
+    dialog = window.tags_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.textValue() == ""
+    dialog.setTextValue("#Memory, study")
+    dialog.accept()
+    qtbot.waitUntil(lambda: call(lambda desk: desk.feed_reader.tags(seq)) == ("memory", "study"))
+    qtbot.waitUntil(lambda: "#memory #study" in window.statusBar().currentMessage())
+    found = call(lambda desk: desk.search.posts("", tag="memory"))
+    assert [r.item.seq for r in found] == [seq]

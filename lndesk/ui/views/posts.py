@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from lndesk.app.connectivity import CONNECTIVITY_EVENTS
+from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.app.items import PostItem
 from lndesk.entry_refs import PostKey
 from lndesk.ui.models.live import ItemRole
@@ -74,6 +75,10 @@ def _other(item: PostItem | None) -> bool:
     return item is not None and not item.mine
 
 
+def _web_item(item: PostItem | None) -> bool:
+    return item is not None and item.kind == WEB_ITEM
+
+
 def _offers_follow(item: PostItem | None) -> bool:
     return item is not None and follow_offer(item) is not None
 
@@ -90,6 +95,8 @@ class PostListView(QListView):
     edit_requested = Signal(object)
     """Edit my post or reply (E)."""
     add_to_list_requested = Signal(object)
+    tags_requested = Signal(object)
+    """Tag an item of a web feed (its tags stay on this device)."""
     """Add the post to one of my reading lists (L)."""
     accept_requested = Signal(object)
     """In Requests: show this author's replies and mentions with the rest."""
@@ -217,6 +224,7 @@ class PostListView(QListView):
             ("Edit…", "E", self.edit_requested, editable),
             ("Follow the shared post's author", "F", self.follow_requested, _offers_follow),
             ("Add to reading list…", "L", self.add_to_list_requested, _any),
+            ("Tags…", "T", self.tags_requested, _web_item),
             ("Mute author", "M", self.mute_requested, _other),
             ("Set nickname…", "Shift+N", self.nickname_requested, _other),
             ("Delete my post", "Delete", self.delete_requested, _mine),
