@@ -12,6 +12,10 @@ Layout of a data directory::
     ui.ini         the desktop app's preferences (window geometry, notifications, theme)
     entries.log    the append-only log (source of truth)
     index.sqlite3  the rebuildable index (``.new`` while `reindex` builds its replacement)
+    feeds.sqlite3  followed web feeds and their items (kept apart: `reindex` never drops them)
+    requests.jsonl the exactly-once journal of control-socket publishes (lndesk.app.requests)
+    network.log    libp2p, multiaddr and zeroconf messages (lndesk.app.netlog)
+    purge.journal  a payload purge in progress (lndesk.store.purge)
     store.lock     held by the process that has the directory open
     entries.log.cut-OFFSET   the bytes of a damaged last record cut off the log (``.seen``
                    once a cut entry of the own feed has paused publishing)

@@ -44,7 +44,10 @@ class Threads:
         self._reported: dict[bytes, int] = {}
 
     def counts(self, root: Ref) -> ThreadCounts:
-        """What is known of ``root``'s replies now, without asking anyone."""
+        """What is known of ``root``'s replies now, without asking anyone.
+
+        Reads the store beside Service, as the other Desk features' reads do: one
+        bounded count on the index, nothing for the service to guard."""
         return ThreadCounts(
             known_replies(self._service.store, root.id), self._reported.get(root.id, 0)
         )
