@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lndesk.app import pseudonyms
 from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_publish import Publisher
 from lndesk.content import Share, Tombstone
@@ -32,6 +33,22 @@ class Posting:
             lambda s: s.post(text, tags, links, question=question)
         )
         return entry.seq
+
+    async def ask_as_pseudonym(
+        self,
+        name: str,
+        text: str,
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        passphrase: str | None = None,
+    ) -> tuple[int, str]:
+        """Ask ``text`` as pseudonym ``name`` (made on first use, lndesk.app.pseudonyms):
+        the seq of the question in the pseudonym's log and the pseudonym's share link."""
+        found = await self._publisher.publish(
+            lambda s: pseudonyms.ask(s, name, text, tags=tags, links=links, passphrase=passphrase)
+        )
+        identity, entry, _created = found
+        return entry.seq, identity.share_link(name)
 
     async def reply(
         self,

@@ -37,6 +37,7 @@ from lndesk.ui.bridge import Bridge
 from lndesk.ui.format import error_text
 from lndesk.ui.plain_text import one_line
 from lndesk.ui.safe_text import markdown_document, plain_markdown
+from lndesk.ui.views.pseudonym_ask import PseudonymAskDialog
 
 POST, REPLY, SHARE, EDIT = "post", "reply", "share", "edit"
 MAX_MENTIONS = 16
@@ -97,6 +98,12 @@ class ComposeBox(QWidget):
         can_ask = mode == POST or (mode == EDIT and target is not None and target.kind == POST)
         self.question.setVisible(can_ask)
         self.question.setEnabled(can_ask)
+        self.pseudonym = QPushButton("Ask as a pseudonym…")
+        self.pseudonym.setToolTip("Publish this question under a second identity, not your name.")
+        self.pseudonym.clicked.connect(self.ask_as_pseudonym)
+        self.pseudonym.setVisible(False)
+        if mode == POST:
+            self.question.toggled.connect(self.pseudonym.setVisible)
         self.hint = QLabel(MENTION_HINT)
         self.hint.setWordWrap(True)
         self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -142,6 +149,7 @@ class ComposeBox(QWidget):
             row.addWidget(self.links, 1)
             if can_ask:
                 row.addWidget(self.question)
+            row.addWidget(self.pseudonym)
             row.addWidget(self.button)
             layout.addLayout(row)
             layout.addWidget(self.error)
@@ -158,6 +166,7 @@ class ComposeBox(QWidget):
         if can_ask:
             layout.addWidget(self.question)
         row.addWidget(self.status, 1)
+        row.addWidget(self.pseudonym)
         row.addWidget(self.button)
         layout.addWidget(self.error)
         layout.addLayout(row)
@@ -253,6 +262,25 @@ class ComposeBox(QWidget):
                 return desk.posting.share(target.post_key, text)
 
         self.bridge.request_async(action, self._done, self._failed)
+
+    def ask_as_pseudonym(self) -> None:
+        """Open the pseudonym dialog for the question written here."""
+        text = self.text.toPlainText()
+        if not text.strip():
+            self.show_error("Write your question first.")
+            return
+        self.error.hide()
+        tags, links = split_words(self.tags.text()), split_words(self.links.text())
+        dialog = PseudonymAskDialog(self.bridge, text, tags, links, self)
+        dialog.asked.connect(self._asked_as)
+        dialog.open()
+
+    def _asked_as(self, name: str, link: str) -> None:
+        self.text.clear()
+        self.tags.clear()
+        self.links.clear()
+        self.question.setChecked(False)
+        self.status.setText(f"Asked as {name}. Readers follow it by its link: {link}")
 
     def _done(self, seq: int) -> None:
         self.button.setEnabled(True)
