@@ -107,3 +107,19 @@ def test_a_sealed_main_key_seals_the_pseudonym_with_the_same_passphrase(
     monkeypatch.setenv("LNDESK_PASSPHRASE", "wrong")
     cli("ask", "--pseudonym", "fox", "Again?", expect=1)
     assert "wrong passphrase" in cli.err
+
+
+def test_a_restarted_node_wants_its_pseudonyms_and_never_blocks_them(ann: Cli) -> None:
+    from lndesk.app.feeds import StoreFeeds
+    from lndesk.app.pseudonyms import PseudonymKeys
+
+    ann("ask", "--pseudonym", "fox", "Why?")
+    (fox,) = pseudonym_keys(ann.data_dir)
+    with Service(ann.data_dir) as service:
+        keys = PseudonymKeys(ann.data_dir)  # read from the key files, as at a node's start
+        feeds = StoreFeeds(
+            service.store, service.public_key, lambda: frozenset({fox}), pseudonyms=keys
+        )
+        assert list(feeds.wanted_feeds())[:2] == [service.public_key, fox]
+        assert feeds.accepts(fox)  # even listed as blocked
+        assert feeds.held(fox).height == 2
