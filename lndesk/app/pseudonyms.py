@@ -46,10 +46,10 @@ log = logging.getLogger(__name__)
 WHAT_IT_HIDES = (
     "A pseudonym is a second identity with its own key, its own log and only the name you "
     "give it. No entry of yours names it and none of its entries names you, so a reader of "
-    "the two feeds cannot tell from what they say that they are one person."
+    "the two logs cannot tell from what they say that they are one person."
 )
 WHAT_IT_DOES_NOT_HIDE = (
-    "It does not hide you from the network: this computer serves and announces both feeds "
+    "It does not hide you from the network: this computer serves and announces both logs "
     "under the same peer id and addresses (and the DHT's provider records), so anyone who "
     "watches the network can see one node providing both; questions published while you "
     "are online, or right after your own posts, can be linked by their timing; and what "

@@ -73,8 +73,8 @@ def register(
     def cmd_reveal(args: argparse.Namespace) -> int:
         done = act(args, "pseudonym_reveal", name=args.name, passphrase=secret(args, args.name))
         print(
-            f"Revealed {args.name} (entry {done['seq']} of your log): every reader of your "
-            "feed can now see that it is you. A reveal cannot be taken back."
+            f"Revealed {args.name} (entry {done['seq']} of your log): everyone who reads "
+            "your posts can now see that it is you. A reveal cannot be taken back."
         )
         return 0
 
