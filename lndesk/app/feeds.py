@@ -50,6 +50,9 @@ class StoreFeeds:
     def own_key(self) -> bytes:
         return self.own
 
+    def inbox_keys(self) -> list[bytes]:
+        return [self.own, *sorted(self._pseudonyms() - {self.own})]
+
     def fork_proof(self, key: bytes) -> tuple[bytes, bytes] | None:
         return fork_pair(self.store, key) if self.accepts(key) else None
 
@@ -81,7 +84,7 @@ class StoreFeeds:
     def wanted_feeds(self) -> Iterable[bytes]:
         blocked = self._blocked() - {self.own}
         followed = self.store.following(self.own)
-        mine = [self.own, *sorted(self._pseudonyms() - {self.own})]
+        mine = self.inbox_keys()
         return [*mine, *(key for key in followed if key not in mine and key not in blocked)]
 
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:

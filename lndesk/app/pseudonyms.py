@@ -50,8 +50,9 @@ WHAT_IT_HIDES = (
 )
 WHAT_IT_DOES_NOT_HIDE = (
     "It does not hide you from the network: this computer serves and announces both logs "
-    "under the same peer id and addresses (and the DHT's provider records), so anyone who "
-    "watches the network can see one node providing both; questions published while you "
+    "under the same peer id and addresses (and the DHT's provider records), and asks the "
+    "peers it meets for the replies to both, so anyone who watches the network, and every "
+    "peer it asks, can see one node behind both; questions published while you "
     "are online, or right after your own posts, can be linked by their timing; and what "
     "you write (style, topics, details) can give you away. Use it to ask without your name "
     "on the question, not to hide from someone who watches the network."

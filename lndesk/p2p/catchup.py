@@ -2,8 +2,9 @@
 
 A node that was offline when a reply to it was sent (so it missed the inbox notice,
 ``lndesk.p2p.inbox_notice``) asks its peers, when it connects to them and then with every
-anti-entropy round, for the entries they hold that are addressed to its own key. The
-answer is a list of entry references; the node fetches the ones it does not hold with
+anti-entropy round, for the entries they hold that are addressed to its own key, and
+then to each of its owner's pseudonyms' keys (one ``ask`` per key). The answer is a list
+of entry references; the node fetches the ones it does not hold with
 the sync protocol (``lndesk.p2p.fetch``), so no entry travels over this protocol.
 
 One stream carries one question and one answer, each one frame (the framing of the

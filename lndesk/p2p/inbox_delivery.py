@@ -8,7 +8,7 @@ Three things reach a node outside of the feeds it follows (docs/protocol.md 28 t
   later) and GossipSub relays it.
 * **Inbox catch-up**, after being offline: the node asks each peer it connects to, and
   every anti-entropy round, which entries it holds that are addressed to this node's
-  key, and fetches those it lacks from that peer.
+  key (then to each of its owner's pseudonyms), and fetches those it lacks from that peer.
 * **Context**: after storing entries, the node fetches the entries they name and it
   lacks, so that a share shows what was shared and a reply what it answers: the shared
   entry, the reply's parent and root, up to ``MAX_DEPTH`` references deep.
@@ -168,7 +168,8 @@ class Inboxes:
         self._catching_up: set[Any] = set()
         self.catchup_unsupported = Unsupported(CATCHUP_PROTOCOL_ID)
         """Peers that said ``na`` to inbox catch-up: not asked again for a while."""
-        self._since: dict[Any, int] = {}
+        self._since: dict[tuple[Any, bytes], int] = {}
+        """When each (peer, inbox key) was last asked, less the overlap."""
         self._locks: dict[Any, trio.Lock] = {}
         self._idle = trio.Event()
         self._idle.set()
@@ -247,13 +248,14 @@ class Inboxes:
             return
         if outcome.stored or outcome.filled:
             self.note_stored(peer, author, [item])
-            if notice.to == self.source.own_key():
+            if notice.to in self.source.inbox_keys():
                 self.profiles_soon(peer, [author])
 
     # --- catch-up --------------------------------------------------------------------
 
     def catch_up_soon(self, peer: Any) -> None:
-        """Ask ``peer`` for entries addressed to this node, unless already asking it."""
+        """Ask ``peer`` for entries addressed to this node and its owner's pseudonyms,
+        unless already asking it."""
         if (
             self._nursery is None
             or peer in self._catching_up
@@ -266,7 +268,8 @@ class Inboxes:
 
     def forget(self, peer: Any) -> None:
         """The peer disconnected: ask it for everything again when it comes back."""
-        self._since.pop(peer, None)
+        for asked in [asked for asked in self._since if asked[0] == peer]:
+            del self._since[asked]
         lock = self._locks.get(peer)
         if lock is not None and not lock.locked():
             del self._locks[peer]
@@ -293,20 +296,26 @@ class Inboxes:
             self._end()
 
     async def catch_up(self, peer: Any) -> int:
-        """Ask ``peer`` which entries addressed to this node it holds; fetch the missing
-        ones from it. Returns how many were stored. Raises like the fetch."""
-        own = self.source.own_key()
-        since = self._since.get(peer, 0)
+        """Ask ``peer`` which entries addressed to this node it holds (to its own key, then
+        to each of its owner's pseudonyms: one ``ask`` each, docs/protocol.md 29.3); fetch
+        the missing ones from it. Returns how many were stored. Raises like the fetch."""
+        stored = 0
+        for key in self.source.inbox_keys():
+            stored += await self._catch_up_key(peer, key)
+        return stored
+
+    async def _catch_up_key(self, peer: Any, key: bytes) -> int:
+        since = self._since.get((peer, key), 0)
         started = int(time.time() * 1000)
-        refs = await self._catchup.ask(peer, own, since, MAX_REFS)
-        self._since[peer] = max(0, started - CATCHUP_OVERLAP_MS)
-        missing = [ref for ref in missing_refs(self.source, refs) if ref[0] != own]
+        refs = await self._catchup.ask(peer, key, since, MAX_REFS)
+        self._since[peer, key] = max(0, started - CATCHUP_OVERLAP_MS)
+        missing = [ref for ref in missing_refs(self.source, refs) if ref[0] != key]
         if not missing:
             return 0
         logger.info("%s holds %d entries addressed to us that we lack", peer, len(missing))
         async with self._lock(peer):
             report = await self._fetcher.fetch_from(
-                peer, missing, via="inbox", check=addressed_to(own)
+                peer, missing, via="inbox", check=addressed_to(key)
             )
         self._context_of(peer, report.stored, 0)
         self.profiles_soon(peer, [author for author, _raw, _payload in report.stored])

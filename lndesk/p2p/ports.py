@@ -47,6 +47,11 @@ class FeedSource(Protocol):
         """The key of this node's own feed."""
         ...
 
+    def inbox_keys(self) -> Sequence[bytes]:
+        """The keys whose inboxes this node collects (asks peers for by inbox catch-up,
+        docs/protocol.md 29.3): its own first, then its owner's pseudonyms."""
+        ...
+
     def held(self, key: bytes) -> Held:
         """What is held of ``key`` (zeros when nothing)."""
         ...

@@ -14,10 +14,12 @@ from node_helpers import TestNode, make_data_dir, running_node
 
 from lndesk.app import pseudonyms
 from lndesk.app.desk import Desk
+from lndesk.app.service import Service
 from lndesk.content import Reply
 from lndesk.entry import Entry, decode_entry
 from lndesk.entry_refs import ref_of
 from lndesk.identity import Identity
+from lndesk.p2p.events import EntriesStored
 
 WAIT = 20
 
@@ -80,3 +82,38 @@ async def test_an_answer_to_a_pseudonymous_question_reaches_the_askers_desk(
             assert linking(node, ann.key, fox.public_key) == []
             assert linking(node, fox.public_key, ann.key) == []
         assert ann.service.store.following(fox.public_key) == []
+
+
+async def test_an_answer_sent_while_the_asker_was_offline_arrives_by_catch_up(
+    tmp_path: Path,
+) -> None:
+    """Bo answers the pseudonym's question while Ann's node is off (his own is off too,
+    so no inbox notice goes out at all); when both start again and Ann meets Bo, inbox
+    catch-up asks for the pseudonym's key too (docs/protocol.md 29.3), and the answer
+    comes back, with no entry linking Ann and her pseudonym."""
+    ann_dir, bo_dir = make_data_dir(tmp_path, "ann"), make_data_dir(tmp_path, "bo")
+    async with running_node(bo_dir) as bo, running_node(ann_dir) as ann:
+        asked: tuple[Identity, Entry, bool] = await ann.app.publish(
+            lambda s: pseudonyms.ask(s, "curious-fox", "Why is the sky blue, really?")
+        )
+        fox, question, _created = asked
+        await bo.follow(fox.public_key)
+        await bo.connect(ann)
+        await bo.wait_height(fox.public_key, question.seq)
+    root = ref_of(question)
+    with Service(bo_dir) as service:
+        answer = service.publish(Reply("Rayleigh scattering.", root, root))
+    async with running_node(bo_dir) as bo, running_node(ann_dir) as ann:
+        assert answer.id not in held_ids(ann.service.store, bo.key)
+        await ann.connect(bo)
+        await ann.log.wait_for(lambda _e: answer.id in held_ids(ann.service.store, bo.key), WAIT)
+        (event,) = [
+            e
+            for e in ann.log.events
+            if isinstance(e, EntriesStored) and e.feed == bo.key and e.via == "inbox"
+        ]
+        assert event.peer == bo.key
+        assert ann.service.store.following(ann.key) == []  # nothing else brought it
+        for node in (ann, bo):
+            assert linking(node, ann.key, fox.public_key) == []
+            assert linking(node, fox.public_key, ann.key) == []
