@@ -2,7 +2,8 @@
 
 Each path answers with a file, or with a route: a function of the request that gives
 (status, headers, body). Every request is recorded (path and headers) so tests assert
-what the client sent: conditional GETs, the User-Agent.
+what the client sent: conditional GETs, the User-Agent; a test waits for a request with
+:meth:`FeedServer.wait_hits`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self._asked = threading.Condition()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,7 +50,9 @@ class FeedServer:
 
             def do_GET(self) -> None:
                 request = Request(self.path, self.headers)
-                server.requests.append(request)
+                with server._asked:
+                    server.requests.append(request)
+                    server._asked.notify_all()
                 route = server.routes.get(self.path)
                 answer = route(request) if route else server.file(self.path)
                 self.send_response(answer.status)
@@ -88,6 +92,12 @@ class FeedServer:
 
     def hits(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path == path]
+
+    def wait_hits(self, path: str, count: int, timeout: float) -> bool:
+        """Block until ``path`` has been asked for ``count`` times (True) or ``timeout``
+        seconds have passed (False). Called from trio with ``trio.to_thread.run_sync``."""
+        with self._asked:
+            return self._asked.wait_for(lambda: len(self.hits(path)) >= count, timeout)
 
     def __enter__(self) -> FeedServer:
         self.thread.start()
