@@ -131,7 +131,7 @@ def _is_profile(entry: Entry, payload: bytes | None) -> bool:
         return False
 
 
-class Inboxes:
+class InboxDelivery:
     """Receives inbox notices, runs inbox catch-up and fetches context (module docstring)."""
 
     def __init__(

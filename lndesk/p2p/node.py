@@ -59,7 +59,7 @@ from lndesk.p2p.forks import FORKS_PROTOCOL, ForkChecks, ForkSource
 from lndesk.p2p.gossip import HeadAndNoticeGossip, HeadAnnouncement
 from lndesk.p2p.guard import guard_streams
 from lndesk.p2p.host import build_host, peer_id_of, public_key_of, serving
-from lndesk.p2p.inbox_delivery import Inboxes, Items
+from lndesk.p2p.inbox_delivery import InboxDelivery, Items
 from lndesk.p2p.inbox_notice import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.listen_port import fallback_message, listening_port, settle_port
@@ -179,7 +179,7 @@ class Node:
             if isinstance(source, ForkSource)
             else None
         )
-        self.inboxes = Inboxes(
+        self.inbox_delivery = InboxDelivery(
             source,
             self.gossip,
             RefFetcher(
@@ -258,7 +258,7 @@ class Node:
                     self.host.set_stream_handler(FORKS_PROTOCOL, self.forks.server.handle)
                 watch_connections(self.host, self._on_connected, self._on_disconnected)
                 await nursery.start(self.gossip.run)
-                await nursery.start(self.inboxes.run)
+                await nursery.start(self.inbox_delivery.run)
                 for feed in self.source.wanted_feeds():
                     await self.gossip.follow(feed)
                     await self.gossip.watch_inbox(feed)
@@ -316,14 +316,14 @@ class Node:
             return
         self.discovery.add_peer(peer)
         self.request_sync(peer)
-        self.inboxes.catch_up_soon(peer)
+        self.inbox_delivery.catch_up_soon(peer)
         self.check_forks_soon(peer)
         self.peering.measure_latency_soon(peer)
 
     def _on_disconnected(self, peer: ID, _address: str) -> None:
         if peer in self.host.get_connected_peers():
             return
-        self.inboxes.forget(peer)
+        self.inbox_delivery.forget(peer)
         key = public_key_of(peer)
         if key is not None:
             self._emit(PeerLost(key))
@@ -360,9 +360,9 @@ class Node:
         start = trio.current_time()
         peers = self.host.get_connected_peers()
         for peer in peers:
-            self.inboxes.catch_up_soon(peer)
+            self.inbox_delivery.catch_up_soon(peer)
         summary = await self.scheduler.run_round(peers, timeout)
-        await self.inboxes.wait_idle(max(0.0, timeout - (trio.current_time() - start)))
+        await self.inbox_delivery.wait_idle(max(0.0, timeout - (trio.current_time() - start)))
         return summary
 
     async def wait_connected(self, timeout: float) -> bool:
@@ -380,7 +380,7 @@ class Node:
             await trio.sleep(self.config.resync_interval)
             for peer in self.host.get_connected_peers():
                 self.request_sync(peer)
-                self.inboxes.catch_up_soon(peer)
+                self.inbox_delivery.catch_up_soon(peer)
                 self.check_forks_soon(peer)
 
     def check_forks_soon(self, peer: ID) -> None:
@@ -483,7 +483,7 @@ class Node:
                 self.warn(f"Could not store a new post: {exc}")
                 return
             if outcome.stored or outcome.filled:
-                self.inboxes.note_stored(peer, author, items)
+                self.inbox_delivery.note_stored(peer, author, items)
                 return
         self.request_sync(peer, [author])
 
@@ -496,14 +496,16 @@ class Node:
         """Send an inbox notice of an entry just published to every person it addresses
         (replied to, shared, mentioned); returns how many were sent. Best effort: what
         nobody hears now reaches them by inbox catch-up."""
-        return await self.inboxes.send_notices(entry, payload)
+        return await self.inbox_delivery.send_notices(entry, payload)
 
     async def fetch_refs(self, refs: Sequence[Ref], peer: bytes | None = None) -> int:
         """Fetch the referenced entries ``(author, seq, id)`` that are not stored, from the
         node of ``peer`` (an lndesk key) or else from connected peers; returns how many
         were stored (reported as ``EntriesStored`` with ``via="fetch"``). An entry whose
         id is not the referenced one is not stored; blocked authors are skipped."""
-        return await self.inboxes.fetch_refs(refs, None if peer is None else peer_id_of(peer))
+        return await self.inbox_delivery.fetch_refs(
+            refs, None if peer is None else peer_id_of(peer)
+        )
 
     async def fetch_thread(self, root: Ref, peer: bytes | None = None) -> ThreadResult:
         """Ask peers which replies they show under ``root`` (docs/protocol.md 32) and
@@ -522,10 +524,10 @@ class Node:
         return await self.threads.fetch(peers, root)
 
     async def _on_notice(self, peer: ID, notice: InboxNotice) -> None:
-        await self.inboxes.on_notice(peer, notice)
+        await self.inbox_delivery.on_notice(peer, notice)
 
     def _on_stored(self, peer: ID, feed: bytes, items: Items) -> None:
-        self.inboxes.note_stored(peer, feed, items)
+        self.inbox_delivery.note_stored(peer, feed, items)
 
     # --- events ------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from lndesk.app.feeds import StoreFeeds
 from lndesk.content import Post, Reply, Share
 from lndesk.entry_refs import Ref, ref_of
 from lndesk.p2p.fetch import FetchReport
-from lndesk.p2p.inbox_delivery import FETCH_PEERS, Inboxes, context_refs
+from lndesk.p2p.inbox_delivery import FETCH_PEERS, InboxDelivery, context_refs
 from lndesk.store.store import Store
 
 ANN, BOB, CY, ME = (make_identity(n) for n in (81, 82, 83, 84))
@@ -55,7 +55,7 @@ async def test_references_are_fetched_once_in_order_and_never_of_blocked_authors
     with Store(tmp_path / "s") as store:
         feeds = StoreFeeds(store, ME.public_key, lambda: frozenset(blocked))
         fetcher = FakeFetcher()
-        inboxes = Inboxes(
+        delivery = InboxDelivery(
             feeds,
             None,  # type: ignore[arg-type]  # no gossip is needed for context
             fetcher,  # type: ignore[arg-type]
@@ -68,10 +68,10 @@ async def test_references_are_fetched_once_in_order_and_never_of_blocked_authors
             connected=lambda: [*connected, "ann-node"],
         )
         async with trio.open_nursery() as nursery:
-            await nursery.start(inboxes.run)
+            await nursery.start(delivery.run)
             items = [(REPLY[0].raw, REPLY[1]), (REPLY[0].raw, REPLY[1])]
-            inboxes.note_stored("peer3", BOB.public_key, items)
-            await inboxes.wait_idle(5)
+            delivery.note_stored("peer3", BOB.public_key, items)
+            await delivery.wait_idle(5)
             peers = [peer for peer, _refs in fetcher.calls]
             # The delivering peer, the author's own node, then the others (not peer1,
             # which is penalised), FETCH_PEERS in all; one reference (parent = root).
@@ -80,10 +80,10 @@ async def test_references_are_fetched_once_in_order_and_never_of_blocked_authors
             assert all(refs == [entry_ref(POST)] for _peer, refs in fetcher.calls)
 
             fetcher.calls.clear()
-            inboxes.note_stored("peer3", BOB.public_key, items)  # tried just now
+            delivery.note_stored("peer3", BOB.public_key, items)  # tried just now
             other = signed(BOB, 2, REPLY[0].id, Share(ref_of(SHARE[0])))
             blocked.add(CY.public_key)
-            inboxes.note_stored("peer3", BOB.public_key, [(other[0].raw, other[1])])
-            await inboxes.wait_idle(5)
+            delivery.note_stored("peer3", BOB.public_key, [(other[0].raw, other[1])])
+            await delivery.wait_idle(5)
             assert fetcher.calls == []
             nursery.cancel_scope.cancel()

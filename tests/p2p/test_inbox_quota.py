@@ -36,7 +36,7 @@ def spam(to: bytes, number: int, text: str = SPAM_TEXT) -> tuple[Identity, bytes
 async def deliver(node: TestNode, to: bytes, data: bytes) -> None:
     """Hand ``node`` a notice as its gossip layer does once it has validated it."""
     notice = decode_notice(data, topic=inbox_topic(to))
-    await node.node.inboxes.on_notice(node.node.host.get_id(), notice)
+    await node.node.inbox_delivery.on_notice(node.node.host.get_id(), notice)
 
 
 def stored_bytes(node: TestNode, authors: list[bytes]) -> tuple[int, int]:

@@ -217,7 +217,7 @@ async def test_an_answer_naming_an_entry_that_is_no_profile_stores_nothing(tmp_p
 
             evil.set_stream_handler(PROFILE_PROTOCOL, lie)
             await connect(ann.node.host, evil)
-            assert not await ann.node.inboxes.fetch_profile(evil.get_id(), lea.public_key)
+            assert not await ann.node.inbox_delivery.fetch_profile(evil.get_id(), lea.public_key)
             assert ann.service.store.stored_seqs(lea.public_key, 1, 1) == set()
     finally:
         store.close()

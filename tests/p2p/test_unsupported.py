@@ -68,7 +68,7 @@ async def test_a_peer_without_inbox_catch_up_is_asked_once_and_logged_quietly(
 ) -> None:
     caplog.set_level(logging.INFO)
     async with running_node(make_data_dir(tmp_path, "n")) as node, running_host() as plain:
-        client = node.node.inboxes._catchup
+        client = node.node.inbox_delivery._catchup
         asked = 0
         ask = client.ask
 
@@ -86,7 +86,7 @@ async def test_a_peer_without_inbox_catch_up_is_asked_once_and_logged_quietly(
         assert len(noted) == 1
         assert asked == 1
         assert CATCHUP_PROTOCOL_ID in noted[0].getMessage()
-        assert node.node.inboxes.catchup_unsupported.skips(plain.get_id())
+        assert node.node.inbox_delivery.catchup_unsupported.skips(plain.get_id())
         assert not [r for r in caplog.records if r.name == "libp2p.host.basic_host"]
         assert not [
             r
