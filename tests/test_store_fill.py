@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from learning_helpers import busy_feeds, deliver_in_order, derived_state, orders
 from store_helpers import (
     check_feed,
     make_chain,
@@ -19,7 +20,6 @@ from store_helpers import (
     wire,
     without_payloads,
 )
-from test_store_learning import busy_feeds, deliver_in_order, derived_state, orders
 
 from lndesk.content import Edit, Tombstone, encode_content
 from lndesk.entry_refs import ref_of

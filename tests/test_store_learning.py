@@ -1,25 +1,21 @@
 """The index's learning state: inboxes, edits, reading lists, tags, unread counts.
 
 Entries may arrive in any order (an edit or a tombstone before the entry it names), so
-most properties are checked for several arrival orders, and against an index rebuilt
-from the log.
+most properties are checked for several arrival orders; that the derived state is the
+same in every order and after a rebuild is tests/test_store_arrival.py, helpful marks
+tests/test_store_helpful.py.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-
 import pytest
-from store_helpers import BASE_MS, STEP_MS, make_identity
+from learning_helpers import ANN, BEN, CY, DI, ME, Author, listing, shown
+from store_helpers import BASE_MS
 
 import lndesk.store.store as store_module
 from lndesk.content import (
-    Content,
     Edit,
     Follow,
-    Helpful,
     ListItem,
     Post,
     Profile,
@@ -28,115 +24,12 @@ from lndesk.content import (
     Share,
     Tombstone,
     Unfollow,
-    encode_content,
 )
-from lndesk.entry import Entry, create_entry
-from lndesk.entry_refs import PostKey, Ref, ref_of
+from lndesk.entry import Entry
+from lndesk.entry_refs import Ref, ref_of
 from lndesk.errors import ContentError
-from lndesk.identity import Identity
 from lndesk.store import views
-from lndesk.store.fulltext import FullText
-from lndesk.store.helpful import answered, helpful_answers, marks_of
-from lndesk.store.store import Store, StoredEntry
-
-ME = make_identity(21)
-ANN = make_identity(22)  # I follow Ann
-BEN = make_identity(23)  # Ann follows Ben: two hops from me
-CY = make_identity(24)  # nobody follows Cy
-DI = make_identity(25)
-
-
-class Author:
-    """Signs a chain of contents for one identity; entries are stored when the test says."""
-
-    def __init__(self, identity: Identity) -> None:
-        self.identity = identity
-        self.key = identity.public_key
-        self.entries: list[tuple[Entry, bytes]] = []
-
-    def sign(self, content: Content, claimed_ms: int | None = None) -> Entry:
-        seq = len(self.entries) + 1
-        prev = self.entries[-1][0].id if self.entries else None
-        payload = encode_content(content)
-        entry = create_entry(
-            self.identity,
-            seq=seq,
-            prev=prev,
-            claimed_ms=BASE_MS + seq * STEP_MS if claimed_ms is None else claimed_ms,
-            type=content.type,
-            payload=payload,
-        )
-        self.entries.append((entry, payload))
-        return entry
-
-    def deliver(self, store: Store, *seqs: int) -> None:
-        """Store these entries, one ingest each, in the order given (all if none)."""
-        for seq in seqs or range(1, len(self.entries) + 1):
-            entry, payload = self.entries[seq - 1]
-            store.ingest(self.key, [(entry.raw, payload)])
-
-
-def shown(items: Iterable[StoredEntry]) -> list[PostKey]:
-    return [(item.entry.author, item.entry.seq) for item in items]
-
-
-def listing(store: Store, kind: str, **extra: object) -> list[PostKey]:
-    query = views.ListQuery(kind, ME.public_key, **extra)  # type: ignore[arg-type]
-    return shown(views.page(store, query, views.NEWEST, 100))
-
-
-def derived_state(store: Store) -> dict[str, object]:
-    """Every payload-derived table of the index, keyed by author key instead of feed id."""
-    conn = store.index.conn
-    keys = dict(conn.execute("SELECT feed, key FROM feeds").fetchall())
-
-    def rows(sql: str, *feed_columns: int) -> list[tuple[object, ...]]:
-        found = []
-        for row in conn.execute(sql):
-            values = list(row)
-            for column in feed_columns:
-                values[column] = keys.get(values[column], values[column])
-            found.append(tuple(values))
-        return sorted(found, key=repr)
-
-    return {
-        "entries": rows("SELECT feed, seq, deleted, payload_state FROM entries", 0),
-        "feeds": rows("SELECT key, name, bio, profile_seq FROM feeds"),
-        "follows": rows("SELECT src, dst, seq, active FROM follows", 0, 1),
-        "tags": rows("SELECT tag, feed, seq FROM tags", 1),
-        "tag_totals": rows("SELECT feed, tag, n FROM tag_totals", 0),
-        "refs": rows("SELECT target, kind, feed, seq FROM refs", 2),
-        "addressed": rows("SELECT key, feed, seq, kind FROM addressed", 1),
-        "edit_claims": rows("SELECT feed, edit_seq, seq, ref_id FROM edit_claims", 0),
-        "edits": rows("SELECT feed, seq, edit_seq FROM edits", 0),
-        "list_versions": rows("SELECT feed, seq, first_seq, first_id FROM list_versions", 0),
-        "lists": rows("SELECT feed, first_seq, latest_seq, title FROM lists", 0),
-        # Staged or indexed, a document is the same document (see search_documents).
-        "search": search_documents(store),
-        "purges": rows("SELECT offset FROM purges"),
-    }
-
-
-def search_documents(store: Store) -> list[tuple[object, ...]]:
-    """The full-text documents, indexed and staged alike, by author key: a document is in
-    exactly one of the two tables."""
-    conn = store.index.conn
-    keys = dict(conn.execute("SELECT feed, key FROM feeds").fetchall())
-    rows = conn.execute("SELECT feed, seq, text, facets FROM search").fetchall()
-    staged, _ = FullText(conn).staged(2**31, store._payload_content)
-    rows += [(d.feed, d.seq, d.text, d.facets) for d in staged]
-    documents = [
-        (keys[feed], seq, text, _facets_by_key(facets, keys)) for feed, seq, text, facets in rows
-    ]
-    assert len({(key, seq) for key, seq, *_ in documents}) == len(documents), "in both tables"
-    return sorted(documents, key=repr)
-
-
-def _facets_by_key(facets: object, keys: dict[int, bytes]) -> str:
-    """Facet tokens with the author's feed id (local to one index) as its key."""
-    tokens = str(facets).split()
-    return " ".join(keys[int(t[1:])].hex() if t.startswith("a") else t for t in tokens)
-
+from lndesk.store.store import Store
 
 # --- inboxes ----------------------------------------------------------------------------
 
@@ -431,175 +324,3 @@ def test_unread_by_author_counts_after_each_mark_up_to_the_cap(store: Store) -> 
     # The overall mark applies when it is later than the author's.
     assert views.unread_by_author(store, keys, marks, BASE_MS + 3500, 100)[ANN.public_key] == 1
     assert views.unread_by_author(store, keys, {}, BASE_MS - 1, 3)[ANN.public_key] == 3
-
-
-# --- derived state does not depend on arrival order ---------------------------------------
-
-
-def busy_feeds() -> list[Author]:
-    """Two feeds using every derived kind of entry, with deletions of each."""
-    me, ann = Author(ME), Author(ANN)
-    p1 = me.sign(Post("on retrieval practice", tags=("Memory",), mentions=(ANN.public_key,)))
-    me.sign(Profile("Me"))  # 2
-    me.sign(Follow(ANN.public_key))  # 3
-    me.sign(Follow(BEN.public_key))  # 4
-    a1 = ann.sign(Reply("agreed", ref_of(p1), ref_of(p1), tags=("memory",)))
-    ann.sign(Share(ref_of(p1), "worth a read"))  # 2
-    first = ann.sign(ReadingList("Ann's list", (ListItem(ref=ref_of(p1), note="classic"),)))
-    ann.sign(Edit(ref_of(a1), "agreed, with a caveat", tags=("caveats",)))  # 4
-    me.sign(Edit(ref_of(p1), "on retrieval practice, revised", mentions=(CY.public_key,)))  # 5
-    me.sign(Profile("Me, renamed"))  # 6
-    me.sign(Unfollow(BEN.public_key))  # 7
-    me.sign(Tombstone(ref_of(me.entries[5][0])))  # 8: deletes the second profile
-    me.sign(Tombstone(ref_of(me.entries[6][0])))  # 9: deletes the unfollow
-    ann.sign(ReadingList("Ann's list, v2", (), of=ref_of(first)))  # 5
-    ann.sign(Tombstone(ref_of(ann.entries[1][0])))  # 6: deletes the share
-    ann.sign(Post("to be deleted, with an edit", tags=("temp",)))  # 7
-    ann.sign(Edit(ref_of(ann.entries[6][0]), "edited before deletion"))  # 8
-    ann.sign(Tombstone(ref_of(ann.entries[6][0])))  # 9
-    ann.sign(Tombstone(ref_of(ann.entries[8][0])))  # 10: a tombstone of a tombstone
-    question = me.sign(Post("which book first?", question=True))  # 10
-    answer = ann.sign(Reply("this one", ref_of(question), ref_of(question)))  # 11
-    other = ann.sign(Reply("or that one", ref_of(question), ref_of(question)))  # 12
-    ann.sign(Helpful(ref_of(answer), ref_of(question)))  # 13: not the asker's, no effect
-    me.sign(Helpful(ref_of(answer), ref_of(question)))  # 11
-    taken_back = me.sign(Helpful(ref_of(other), ref_of(question)))  # 12
-    me.sign(Tombstone(ref_of(taken_back)))  # 13: un-marks the other answer
-    return [me, ann]
-
-
-def deliver_in_order(
-    store: Store, feeds: Sequence[Author], order: list[tuple[int, int]], index_every: int = 0
-) -> None:
-    """Deliver entries in ``order``; with ``index_every`` n, index one staged document of
-    full-text after every n-th delivery (as the background indexer would, in between)."""
-    for number, (author, seq) in enumerate(order, 1):
-        feeds[author].deliver(store, seq)
-        if index_every and number % index_every == 0:
-            store.index_text(limit=1)
-
-
-def orders(feeds: Sequence[Author]) -> dict[str, list[tuple[int, int]]]:
-    every = [(n, seq) for n, feed in enumerate(feeds) for seq in range(1, len(feed.entries) + 1)]
-    shuffled = {}
-    for seed in range(3):
-        picked = list(every)
-        random.Random(seed).shuffle(picked)
-        shuffled[f"random {seed}"] = picked
-    return {"oldest first": every, "newest first": every[::-1], **shuffled}
-
-
-def test_derived_state_is_the_same_in_every_arrival_order_and_after_a_rebuild(
-    tmp_path: Path,
-) -> None:
-    feeds = busy_feeds()
-    states = {}
-    for name, order in orders(feeds).items():
-        # Text staged all along, indexed as it came (in between deliveries), or a mix.
-        for index_every in (0, 1, 3):
-            with Store(tmp_path / f"{name.replace(' ', '-')}-{index_every}") as store:
-                deliver_in_order(store, feeds, order, index_every)
-                live = derived_state(store)
-                while store.index_text(limit=2):
-                    assert derived_state(store) == live, f"indexing changes {name}"
-                assert derived_state(store) == live, f"indexing changes {name}"
-                assert store.text_pending() == 0
-                store.reindex()
-                assert store.text_pending() > 0  # a rebuild stages every document again
-                assert derived_state(store) == live, f"rebuild differs after {name}"
-                states[f"{name}, indexing after every {index_every}"] = live
-    expected = states["oldest first, indexing after every 0"]
-    for name, state in states.items():
-        assert state == expected, f"{name} differs from oldest first"
-    # A few facts, so that "equal" is not "equally empty".
-    assert ("Me", 2) in [(row[1], row[3]) for row in expected["feeds"]]  # type: ignore[attr-defined]
-    assert expected["lists"] and expected["edits"] and expected["addressed"]
-    assert len(expected["search"]) >= 3  # type: ignore[arg-type]
-    assert expected["purges"] == []
-    marked = {
-        (row[1], row[2], row[3]) for row in expected["refs"] if row[1] in ("helpful", "helped")
-    }  # type: ignore[attr-defined]
-    assert marked == {("helped", ME.public_key, 11), ("helpful", ME.public_key, 11)}
-
-
-def test_helpful_marks_count_only_the_askers_and_untombstoned(tmp_path: Path) -> None:
-    feeds = busy_feeds()
-    me, ann = feeds
-    question = ref_of(me.entries[9][0])
-    for name, order in orders(feeds).items():
-        with Store(tmp_path / name.replace(" ", "-")) as store:
-            deliver_in_order(store, feeds, order)
-            # Ann's answer at 11 is marked; the one at 12 was marked and taken back, and
-            # Ann's own mark of her answer (13) is not the asker's.
-            assert helpful_answers(store, question) == {(ANN.public_key, 11)}, name
-            assert answered(store, [question, ref_of(ann.entries[10][0])]) == {question.id}
-            assert marks_of(store, ME.public_key, ann.entries[10][0].id) == [11]
-            assert marks_of(store, ME.public_key, ann.entries[11][0].id) == []
-
-
-def test_a_question_is_open_again_when_its_only_mark_is_taken_back(store: Store) -> None:
-    me, ann = Author(ME), Author(ANN)
-    question = me.sign(Post("anyone?", question=True))
-    answer = ann.sign(Reply("me", ref_of(question), ref_of(question)))
-    mark = me.sign(Helpful(ref_of(answer), ref_of(question)))
-    me.deliver(store, 1, 2)
-    ann.deliver(store)
-    assert answered(store, [ref_of(question)]) == {question.id}
-    assert helpful_answers(store, ref_of(question)) == {(ANN.public_key, 1)}
-    me.sign(Tombstone(ref_of(mark)))
-    me.deliver(store, 3)
-    assert answered(store, [ref_of(question)]) == set()
-    assert helpful_answers(store, ref_of(question)) == set()
-
-
-def test_a_mark_naming_a_reply_of_another_thread_shows_nowhere(store: Store) -> None:
-    me, ann = Author(ME), Author(ANN)
-    question = me.sign(Post("anyone?", question=True))
-    elsewhere = me.sign(Post("another post"))
-    reply = ann.sign(Reply("on the other post", ref_of(elsewhere), ref_of(elsewhere)))
-    me.sign(Helpful(ref_of(reply), ref_of(question)))
-    me.deliver(store)
-    ann.deliver(store)
-    assert helpful_answers(store, ref_of(question)) == set()
-    assert helpful_answers(store, ref_of(elsewhere)) == set()
-
-
-def test_derived_state_is_the_same_when_entries_arrive_in_runs(tmp_path: Path) -> None:
-    """Runs of several entries per ingest, plain posts among them, in random order: runs
-    of plain posts take the index's quick way unless an edit or a tombstone stored
-    before names one of them."""
-    feeds = busy_feeds()
-    me, ann = feeds
-    plain = [ann.sign(Post(f"plain post {n}", tags=("Memory", "plain"))) for n in range(4)]
-    ann.sign(Edit(ref_of(plain[1]), "plain post, edited", tags=("edited",)))
-    ann.sign(Tombstone(ref_of(plain[2])))
-    ann.sign(Post("a mention", mentions=(ME.public_key,)))
-    me.sign(Post("mine, plain", tags=("mine",)))
-    me.sign(Post("mine, plain too"))
-    with Store(tmp_path / "one-by-one") as store:
-        deliver_in_order(store, feeds, orders(feeds)["oldest first"])
-        expected = derived_state(store)
-    for seed in range(12):
-        rng = random.Random(seed)
-        runs = []
-        for number, feed in enumerate(feeds):
-            first = 1
-            while first <= len(feed.entries):
-                last = min(len(feed.entries), first + rng.randint(0, 4))
-                runs.append((number, first, last))
-                first = last + 1
-        rng.shuffle(runs)
-        with Store(tmp_path / f"runs-{seed}") as store:
-            for number, first, last in runs:
-                feed = feeds[number]
-                store.ingest(feed.key, [(e.raw, p) for e, p in feed.entries[first - 1 : last]])
-            assert derived_state(store) == expected, f"runs {runs} differ"
-            store.reindex()
-            assert derived_state(store) == expected, f"rebuild after runs {runs} differs"
-
-
-def test_deleted_follows_and_profiles_stop_counting(store: Store) -> None:
-    feeds = busy_feeds()
-    deliver_in_order(store, feeds, orders(feeds)["oldest first"])
-    assert store.feed_state(ME.public_key).name == "Me"  # the renaming was deleted
-    assert store.following(ME.public_key) == sorted([ANN.public_key, BEN.public_key])

@@ -3,8 +3,8 @@ questions it watches (32.3): the store queries behind thread fetch."""
 
 from __future__ import annotations
 
+from learning_helpers import Author
 from store_helpers import BASE_MS, STEP_MS, make_identity
-from test_store_learning import Author
 
 from lndesk.app.desk_threads import ThreadCounts
 from lndesk.content import Follow, Post, Reply, Tombstone
