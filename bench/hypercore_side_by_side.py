@@ -33,16 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import (
-    BASE_MS,
-    DAY_MS,
-    ChainSpec,
-    add_store_options,
-    load_or_generate,
-    print_setup,
-    print_table,
-)
-from _net import ChildError, NodeProcess, index_all_text, ingest_chains, make_reader
+from _common import print_setup, print_table
+from _net import ChildError, NodeProcess
+from _sync import add_sync_options, parse_sync_args, prepare_sync_server, reader_node, sync_all
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / "peers"
@@ -92,13 +85,8 @@ def busy() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, default=100_000, help="entries (default 100000)")
-    parser.add_argument("--feeds", type=int, default=10, help="logs (default 10)")
-    parser.add_argument("--payload", type=int, default=500, help="payload bytes (default 500)")
     parser.add_argument("--pairs", type=int, default=3, help="interleaved pairs per state (3)")
     parser.add_argument("--busy", type=int, default=2, help="busy loops when loaded (2)")
-    parser.add_argument("--timeout", type=float, default=900, help="give up a run after (900 s)")
-    add_store_options(parser)
     parser.add_argument(
         "--before", action="store_true", help="also run a /lndesk/sync/1 reader in every pair"
     )
@@ -107,10 +95,10 @@ def main() -> int:
         default="quiet,loaded",
         help="machine states to run, of quiet and loaded (default both)",
     )
-    parser.add_argument("--quick", action="store_true", help="small smoke run (10,000 entries)")
-    args = parser.parse_args()
+    add_sync_options(parser, timeout=900, logs="logs")
+    args = parse_sync_args(parser)
     if args.quick:
-        args.entries, args.feeds, args.pairs = 10_000, 5, 1
+        args.pairs = 1
     kinds = (BEFORE, *KINDS) if args.before else KINDS
     states = [state for state in ("quiet", "loaded") if state in args.states.split(",")]
     why = npm_ready()
@@ -120,26 +108,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="lndesk-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
-        cache_dir = args.cache if args.cache is not None else work / "cache"
-        per_feed, extra = divmod(args.entries, args.feeds)
-        specs = [
-            ChainSpec(
-                label=f"sync-author-{i}",
-                posts=per_feed + (1 if i < extra else 0),
-                payload_size=args.payload,
-                first_ms=BASE_MS,
-                span_ms=365 * DAY_MS,
-            )
-            for i in range(args.feeds)
-        ]
-        chains, _gen, how = load_or_generate(specs, args.workers, cache_dir, "sync")
-        feeds = [author for author, _ in chains]
-        total = sum(len(items) for _, items in chains)
-        server_dir = work / "server"
-        make_reader(server_dir, feeds)
-        ingest_chains(server_dir, chains)
-        index_all_text(server_dir)
-        del chains
+        data = prepare_sync_server(work / "server", args)
+        total = data.total
         written = node_json(
             ["write", str(work / "hc-server"), str(args.feeds), str(total), str(args.payload)],
             args.timeout,
@@ -148,7 +118,7 @@ def main() -> int:
         print_setup(
             "lndesk and Hypercore side by side (two processes each, loopback)",
             [
-                ("entries", f"{total:,} x {args.payload} B in {len(feeds)} logs ({how})"),
+                ("entries", f"{total:,} x {args.payload} B in {len(data.feeds)} logs ({data.how})"),
                 ("Hypercore", "11.37.1 (bench/peers/package.json), plain TCP"),
                 ("pairs", f"{args.pairs} per machine state, interleaved"),
                 ("cores", str(os.cpu_count())),
@@ -159,7 +129,7 @@ def main() -> int:
         results: dict[tuple[str, str], list[dict]] = {}
         loads: dict[str, list[float]] = {}
         try:
-            server = NodeProcess(server_dir, work / "server.log", "server")
+            server = NodeProcess(work / "server", work / "server.log", "server")
             hc_server = subprocess.Popen(
                 ["node", str(PEER_JS), "serve", str(work / "hc-server"), keys],
                 stdin=subprocess.PIPE,
@@ -195,29 +165,16 @@ def main() -> int:
                                     args.timeout,
                                 )
                             else:
-                                reader_dir = work / f"reader-{number}"
-                                make_reader(reader_dir, feeds)
-                                reader = NodeProcess(
-                                    reader_dir,
-                                    work / f"reader-{number}.log",
-                                    "reader",
+                                # Importing libp2p beside busy loops can take minutes.
+                                with reader_node(
+                                    work,
+                                    f"reader-{number}",
+                                    data.feeds,
                                     newest_first=kind.endswith("newest first"),
                                     gets=1 if kind == BEFORE else None,
-                                    wait=False,
-                                )
-                                try:
-                                    # Importing libp2p beside busy loops can take minutes.
-                                    reader.wait_started(timeout=STARTUP_SECONDS)
-                                    result = reader.call(
-                                        "sync_until",
-                                        timeout=args.timeout + 30,
-                                        address=server.address,
-                                        feeds=[feed.hex() for feed in feeds],
-                                        total=total,
-                                        limit=args.timeout,
-                                    )
-                                finally:
-                                    reader.stop()
+                                    startup=STARTUP_SECONDS,
+                                ) as reader:
+                                    result = sync_all(reader, server.address, data, args.timeout)
                             if result["held"] < total:
                                 print(f"WARNING: {kind} holds {result['held']:,} of {total:,}")
                             results.setdefault((state, kind), []).append(result)

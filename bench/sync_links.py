@@ -2,10 +2,10 @@
 
 This kernel has no netem, so a link is a delaying TCP proxy on loopback
 (``_delay_proxy.py``: each direction delayed by half the RTT, no bandwidth cap). The
-setup is ``sync_throughput.py``'s: signed chains ingested into a server data dir, a
-server node in a child process, and per run a fresh reader node (another child) that
-dials the server, directly or through a proxy, and holds every entry when the clock
-stops. Runs are interleaved (every link and protocol once per round) so that the
+setup is ``sync_throughput.py``'s (``_sync.py``): signed chains ingested into a server
+data dir, a server node in a child process, and per run a fresh reader node (another
+child) that dials the server, directly or through a proxy, and holds every entry when
+the clock stops. Runs are interleaved (every link and protocol once per round) so that the
 shared machine's noise falls on all of them alike.
 
 Each link is run with a reader keeping 8 gets in flight (``/lndesk/sync/2``) and, for
@@ -24,17 +24,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _common import (
-    BASE_MS,
-    DAY_MS,
-    ChainSpec,
-    add_store_options,
-    load_or_generate,
-    print_setup,
-    print_table,
-)
+from _common import print_setup, print_table
 from _delay_proxy import DelayProxy
-from _net import ChildError, NodeProcess, index_all_text, ingest_chains, make_reader
+from _net import ChildError, NodeProcess
+from _sync import add_sync_options, parse_sync_args, prepare_sync_server, reader_node, sync_all
 
 TARGET = 1.5
 RTTS_MS = (0, 50, 200)
@@ -49,46 +42,23 @@ def through(address: str, port: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, default=100_000, help="entries (default 100000)")
-    parser.add_argument("--feeds", type=int, default=10, help="authors' feeds (default 10)")
-    parser.add_argument("--payload", type=int, default=500, help="payload bytes (default 500)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every run (2)")
     parser.add_argument(
         "--oldest-first", action="store_true", help="the reader asks oldest entries first"
     )
-    parser.add_argument("--timeout", type=float, default=900, help="give up a sync after (900 s)")
-    add_store_options(parser)
-    parser.add_argument("--quick", action="store_true", help="small smoke run (10,000 entries)")
-    args = parser.parse_args()
+    add_sync_options(parser, timeout=900, logs="authors' feeds")
+    args = parse_sync_args(parser)
     if args.quick:
-        args.entries, args.feeds, args.rounds = 10_000, 5, 1
+        args.rounds = 1
 
     with tempfile.TemporaryDirectory(prefix="lndesk-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
-        cache_dir = args.cache if args.cache is not None else work / "cache"
-        per_feed, extra = divmod(args.entries, args.feeds)
-        specs = [
-            ChainSpec(
-                label=f"sync-author-{i}",
-                posts=per_feed + (1 if i < extra else 0),
-                payload_size=args.payload,
-                first_ms=BASE_MS,
-                span_ms=365 * DAY_MS,
-            )
-            for i in range(args.feeds)
-        ]
-        chains, _gen_seconds, how = load_or_generate(specs, args.workers, cache_dir, "sync")
-        feeds = [author for author, _ in chains]
-        total = sum(len(items) for _, items in chains)
-        server_dir = work / "server"
-        make_reader(server_dir, feeds)
-        ingest_chains(server_dir, chains)
-        index_all_text(server_dir)
-        del chains
+        data = prepare_sync_server(work / "server", args)
+        total = data.total
         print_setup(
             "sync over links (two nodes, loopback and a delaying proxy, full authentication)",
             [
-                ("entries", f"{total:,} in {len(feeds)} feeds ({how})"),
+                ("entries", f"{total:,} in {len(data.feeds)} feeds ({data.how})"),
                 ("order", "oldest first" if args.oldest_first else "newest first"),
                 ("links", ", ".join(f"{rtt} ms RTT" for rtt in RTTS_MS)),
                 ("rounds", f"{args.rounds}, interleaved"),
@@ -99,7 +69,7 @@ def main() -> int:
         seconds: dict[tuple[int, int], list[float]] = {}
         cpu: dict[tuple[int, int], list[float]] = {}
         try:
-            server = NodeProcess(server_dir, work / "server.log", "server")
+            server = NodeProcess(work / "server", work / "server.log", "server")
             port = int(server.address.split("/")[4])
             proxies = {rtt: DelayProxy(port, rtt / 2000) for rtt in RTTS_MS if rtt}
             number = 0
@@ -107,31 +77,19 @@ def main() -> int:
                 for gets in (8, 1):
                     for rtt in RTTS_MS:
                         number += 1
-                        reader_dir = work / f"reader-{number}"
-                        make_reader(reader_dir, feeds)
-                        reader = NodeProcess(
-                            reader_dir,
-                            work / f"reader-{number}.log",
-                            "reader",
-                            newest_first=not args.oldest_first,
-                            gets=gets,
-                        )
                         address = (
                             server.address
                             if not rtt
                             else through(server.address, proxies[rtt].port)
                         )
-                        try:
-                            result = reader.call(
-                                "sync_until",
-                                timeout=args.timeout + 30,
-                                address=address,
-                                feeds=[feed.hex() for feed in feeds],
-                                total=total,
-                                limit=args.timeout,
-                            )
-                        finally:
-                            reader.stop()
+                        with reader_node(
+                            work,
+                            f"reader-{number}",
+                            data.feeds,
+                            newest_first=not args.oldest_first,
+                            gets=gets,
+                        ) as reader:
+                            result = sync_all(reader, address, data, args.timeout)
                         if result["held"] < total:
                             print(f"WARNING: the reader holds {result['held']:,} of {total:,}")
                         seconds.setdefault((gets, rtt), []).append(result["seconds"])

@@ -33,33 +33,15 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _common import (
-    BASE_MS,
-    DAY_MS,
-    ChainSpec,
-    add_store_options,
-    load_or_generate,
-    print_setup,
-    print_table,
-    rate,
-)
-from _net import (
-    ChildError,
-    NodeProcess,
-    cpu_seconds,
-    index_all_text,
-    ingest_chains,
-    make_reader,
-)
+from _common import print_setup, print_table, rate
+from _net import ChildError, NodeProcess, cpu_seconds
+from _sync import add_sync_options, parse_sync_args, prepare_sync_server, reader_node, sync_all
 
 TARGET = 20_000
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, default=100_000, help="entries (default 100000)")
-    parser.add_argument("--feeds", type=int, default=10, help="authors' feeds (default 10)")
-    parser.add_argument("--payload", type=int, default=500, help="payload bytes (default 500)")
     order = parser.add_mutually_exclusive_group()
     order.add_argument(
         "--newest-first",
@@ -72,62 +54,45 @@ def main() -> int:
         "--oldest-first", dest="newest_first", action="store_false", help="oldest first"
     )
     parser.add_argument("--runs", type=int, default=3, help="timed syncs, fresh reader each (3)")
-    parser.add_argument("--timeout", type=float, default=600, help="give up a sync after (600 s)")
     parser.add_argument(
         "--profile", action="store_true", help="one more run, reader under cProfile"
     )
     parser.add_argument("--top", type=int, default=25, help="profile rows to print (25)")
-    add_store_options(parser)
-    parser.add_argument("--quick", action="store_true", help="small smoke run (10,000 entries)")
-    args = parser.parse_args()
+    add_sync_options(parser, timeout=600, logs="authors' feeds")
+    args = parse_sync_args(parser)
     if args.quick:
-        args.entries, args.feeds, args.runs = 10_000, 5, 1
+        args.runs = 1
 
     with tempfile.TemporaryDirectory(prefix="lndesk-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
-        cache_dir = args.cache if args.cache is not None else work / "cache"
-        per_feed, extra = divmod(args.entries, args.feeds)
-        specs = [
-            ChainSpec(
-                label=f"sync-author-{i}",
-                posts=per_feed + (1 if i < extra else 0),
-                payload_size=args.payload,
-                first_ms=BASE_MS,
-                span_ms=365 * DAY_MS,
-            )
-            for i in range(args.feeds)
-        ]
-        chains, gen_seconds, how = load_or_generate(specs, args.workers, cache_dir, "sync")
-        feeds = [author for author, _ in chains]
-        total = sum(len(items) for _, items in chains)
-        total_bytes = sum(
-            len(raw) + len(payload or b"") for _, items in chains for raw, payload in items
-        )
-        server_dir = work / "server"
-        make_reader(server_dir, feeds)
-        stored, ingest_seconds = ingest_chains(server_dir, chains)
-        # Not timed: the server's own indexer would do this once it runs, competing with
-        # the first sync for the two cores.
-        documents, index_seconds = index_all_text(server_dir)
-        del chains
-        if stored != total:
-            print(f"WARNING: the server stored {stored:,} of {total:,} entries")
-        store_rate = total / ingest_seconds
+        data = prepare_sync_server(work / "server", args)
+        total, total_bytes = data.total, data.total_bytes
+        if data.stored != total:
+            print(f"WARNING: the server stored {data.stored:,} of {total:,} entries")
+        store_rate = total / data.ingest_seconds
         print_setup(
             "sync throughput (two nodes over loopback, full authentication)",
             [
-                ("entries", f"{total:,} in {len(feeds)} feeds"),
+                ("entries", f"{total:,} in {len(data.feeds)} feeds"),
                 ("bytes", f"{total_bytes / 1e6:,.1f} MB (entries + payloads)"),
                 ("order", "newest first" if args.newest_first else "oldest first"),
                 (
                     "signed chains",
-                    f"{how} in {gen_seconds:.1f} s"
-                    + (f" ({rate(total, gen_seconds)} entries/s)" if how == "generated" else ""),
+                    f"{data.how} in {data.gen_seconds:.1f} s"
+                    + (
+                        f" ({rate(total, data.gen_seconds)} entries/s)"
+                        if data.how == "generated"
+                        else ""
+                    ),
                 ),
-                ("store ingest", f"{ingest_seconds:.2f} s into the server (batches of 2,000)"),
+                (
+                    "store ingest",
+                    f"{data.ingest_seconds:.2f} s into the server (batches of 2,000)",
+                ),
                 (
                     "server's text",
-                    f"{documents:,} documents indexed in {index_seconds:.2f} s before it starts",
+                    f"{data.documents:,} documents indexed in {data.index_seconds:.2f} s"
+                    " before it starts",
                 ),
             ],
         )
@@ -136,30 +101,17 @@ def main() -> int:
         rows = []
         results = []
         try:
-            server = NodeProcess(server_dir, work / "server.log", "server")
+            server = NodeProcess(work / "server", work / "server.log", "server")
             print(f"{'server start'.ljust(14)}  {server.info['seconds']:.2f} s until listening")
             for run in range(args.runs + (1 if args.profile else 0)):
                 profiled = run == args.runs
-                reader_dir = work / f"reader-{run}"
-                make_reader(reader_dir, feeds)
-                reader = NodeProcess(
-                    reader_dir, work / f"reader-{run}.log", "reader", newest_first=args.newest_first
-                )
-                try:
+                with reader_node(
+                    work, f"reader-{run}", data.feeds, newest_first=args.newest_first
+                ) as reader:
                     profile = str(work / "reader.prof") if profiled else ""
                     before = server.call("rusage")
-                    result = reader.call(
-                        "sync_until",
-                        timeout=args.timeout + 30,
-                        address=server.address,
-                        feeds=[feed.hex() for feed in feeds],
-                        total=total,
-                        limit=args.timeout,
-                        profile=profile,
-                    )
+                    result = sync_all(reader, server.address, data, args.timeout, profile)
                     after = server.call("rusage")
-                finally:
-                    reader.stop()
                 result["server_cpu"] = cpu_seconds(before, after)
                 if profiled:
                     rows.append(run_row("profiled (not counted)", result, total, total_bytes))
