@@ -505,4 +505,26 @@ MUTANTS = [
         "            pass",
         ("tests/p2p/test_disk_full_sync.py",),
     ),
+    # --- helpful marks fetched with a thread (lndesk/p2p/threads.py) --------------------
+    Mutant(
+        "thread-marks: a mark by someone other than the root's author is fetched",
+        "lndesk/p2p/threads.py",
+        "            if any(ref.author != root.author for ref in answer.marks or ()):",
+        "            if False:",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
+    Mutant(
+        "thread-marks: a mark for another root is kept",
+        "lndesk/p2p/threads.py",
+        "if not isinstance(content, Helpful) or content.root.id != root.id:",
+        "if not isinstance(content, Helpful):",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
+    Mutant(
+        "thread-marks: a tombstone of a mark the asker did not name is kept",
+        "lndesk/p2p/threads.py",
+        "            if content.ref.id not in taken:",
+        "            if False:",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
 ]

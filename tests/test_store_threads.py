@@ -7,8 +7,9 @@ from learning_helpers import Author
 from store_helpers import BASE_MS, STEP_MS, make_identity
 
 from lndesk.app.desk_threads import ThreadCounts
-from lndesk.content import Follow, Post, Reply, Tombstone
+from lndesk.content import Follow, Helpful, Post, Reply, Tombstone
 from lndesk.entry_refs import ref_of
+from lndesk.store.helpful import takebacks, thread_marks
 from lndesk.store.store import Store
 from lndesk.store.threads import followed_questions, own_questions, thread_replies
 
@@ -55,3 +56,31 @@ def test_questions_watched_and_counts(store: Store) -> None:
     assert note.id not in own_questions(store, ANN.public_key)
     assert ThreadCounts(known=3, reported=5).not_fetched == 2
     assert ThreadCounts(known=4, reported=3).not_fetched == 0
+
+
+def test_the_marks_a_node_names_with_a_thread(store: Store) -> None:
+    """The root author's counting marks under the root, newest first and at most the
+    limit, none taken back; and the tombstones of asked marks (docs/protocol.md 32.6)."""
+    ann, ben, cy = Author(ANN), Author(BEN), Author(CY)
+    question = ann.sign(Post("Why?", question=True))
+    other = ann.sign(Post("And?", question=True))
+    root = ref_of(question)
+    answers = [ben.sign(Reply(str(n), root, root)) for n in range(3)]
+    there = ben.sign(Reply("there", ref_of(other), ref_of(other)))
+    marks = [ann.sign(Helpful(ref_of(answer), root)) for answer in answers]
+    ann.sign(Helpful(ref_of(there), ref_of(other)))  # another root's mark
+    cy.sign(Helpful(ref_of(answers[0]), root))  # counts for nobody
+    taken = ann.sign(Tombstone(ref_of(marks[1])))
+    note = ann.sign(Post("a note"))
+    ann.sign(Tombstone(ref_of(note)))
+    for author in (ann, ben, cy):
+        author.deliver(store)
+    live = [ref_of(marks[2]), ref_of(marks[0])]
+    assert thread_marks(store, root) == live
+    assert thread_marks(store, root, 1) == live[:1]
+    asked = [marks[0].id, marks[1].id, note.id, bytes(32)]
+    # A tombstone names what it takes back: the asker asks only about its marks.
+    assert takebacks(store, ANN.public_key, asked)[0] == ref_of(taken)
+    assert len(takebacks(store, ANN.public_key, asked)) == 2
+    assert takebacks(store, CY.public_key, asked) == []
+    assert thread_marks(store, ref_of(there)) == []

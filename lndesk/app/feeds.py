@@ -9,6 +9,7 @@ from lndesk.entry_refs import Ref, ref_of
 from lndesk.p2p.ports import Held
 from lndesk.store import views
 from lndesk.store.forks import fork_pair, record_fork
+from lndesk.store.helpful import takebacks, thread_marks
 from lndesk.store.store import IngestResult, Store
 from lndesk.store.threads import answerers, own_questions, thread_replies
 
@@ -151,6 +152,14 @@ class StoreFeeds:
             excluded=self._blocked() - {self.own},
             serves=self.serves,
         )
+
+    def thread_marks(self, root: Ref, asked: Sequence[bytes]) -> list[Ref]:
+        if not self.accepts(root.author):
+            return []
+        return [
+            *thread_marks(self.store, root),
+            *takebacks(self.store, root.author, asked),
+        ]
 
     def profile_ref(self, key: bytes) -> Ref | None:
         if not self.accepts(key):

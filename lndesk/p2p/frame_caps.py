@@ -146,3 +146,19 @@ THREAD_CAPS: dict[str, ScanLimits] = {
     "error": _ERROR,
 }
 """Caps of every thread fetch message (docs/protocol.md section 32.1)."""
+
+MAX_ASKED_MARKS = 16
+"""Most ids of held marks one ``/lndesk/thread/2`` ask lists (section 32.1)."""
+MAX_THREAD_MARKS = 32
+"""Most marks and take-backs one ``/lndesk/thread/2`` answer names: the newest 16 marks,
+and a tombstone for each of the 16 asked ones (section 32.1)."""
+THREAD_MARKS_CAPS: dict[str, ScanLimits] = {
+    "thread": ScanLimits(max_bytes=1024, max_items=32 + 2 + MAX_ASKED_MARKS, max_string=64),
+    "replies": ScanLimits(
+        max_bytes=16_384,
+        max_items=9 + 4 * (MAX_THREAD_REPLIES + MAX_THREAD_MARKS) + _SLACK,
+        max_string=64,
+    ),
+    "error": _ERROR,
+}
+"""Caps of every ``/lndesk/thread/2`` message (docs/protocol.md section 32.1)."""

@@ -76,7 +76,13 @@ from lndesk.p2p.sync import (
     SyncClient,
     SyncServer,
 )
-from lndesk.p2p.threads import THREAD_PROTOCOL, ThreadFetcher, ThreadResult, ThreadServer
+from lndesk.p2p.threads import (
+    THREAD_MARKS_PROTOCOL,
+    THREAD_PROTOCOL,
+    ThreadFetcher,
+    ThreadResult,
+    ThreadServer,
+)
 from lndesk.p2p.watch import watch_connections
 
 # parse_peer_address and PeerStatus were defined here once; the app and the CLI import
@@ -253,6 +259,7 @@ class Node:
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 self.host.set_stream_handler(PROFILE_PROTOCOL, self.profile_server.handle)
                 self.host.set_stream_handler(THREAD_PROTOCOL, self.thread_server.handle)
+                self.host.set_stream_handler(THREAD_MARKS_PROTOCOL, self.thread_server.handle_marks)
                 if self.forks is not None:
                     self.forks.attach(nursery)
                     self.host.set_stream_handler(FORKS_PROTOCOL, self.forks.server.handle)
@@ -509,10 +516,10 @@ class Node:
 
     async def fetch_thread(self, root: Ref, peer: bytes | None = None) -> ThreadResult:
         """Ask peers which replies they show under ``root`` (docs/protocol.md 32) and
-        fetch those not held: the node of ``peer`` (an lndesk key) if given, else the
-        root author's node if connected, then the other connected peers, at most
-        ``THREAD_PEERS`` in all. Stored replies are reported as ``EntriesStored`` with
-        ``via="thread"``."""
+        which marks its author made, and fetch those not held: the node of ``peer`` (an
+        lndesk key) if given, else the root author's node if connected, then the other
+        connected peers, at most ``THREAD_PEERS`` in all. Stored replies and marks are
+        reported as ``EntriesStored`` with ``via="thread"``."""
         connected = list(self.host.get_connected_peers())
         if peer is not None:
             order = [peer_id_of(peer)]

@@ -130,3 +130,10 @@ class FeedSource(Protocol):
         author, people within their two follow hops, or (on the author's own node)
         people they accepted; never of a feed not accepted or not served."""
         ...
+
+    def thread_marks(self, root: Ref, asked: Sequence[bytes]) -> list[Ref]:
+        """The root author's counting ``helpful`` marks under ``root`` held with their
+        payloads and not taken back (the newest 16), then the author's tombstones of the
+        marks whose ids are ``asked`` (docs/protocol.md 32.6); none if the root's author
+        is not accepted. A server names them only if it :meth:`serves` that author."""
+        ...

@@ -1,4 +1,5 @@
-"""Thread fetch ``/lndesk/thread/1``: "which replies do you show under this post?"
+"""Thread fetch ``/lndesk/thread/1`` and ``/2``: "which replies do you show under this
+post, and which answers did its author mark as helpful?"
 
 A reader who holds a post (a question found through a share, say) sees only the
 replies that happened to reach it: those of people it follows. Thread fetch asks a peer
@@ -8,16 +9,20 @@ fetch (:mod:`lndesk.p2p.fetch`, section 30), so every reader sees the conversati
 author sees. No entry travels over this protocol itself.
 
 One stream carries one question and one answer, each one frame (the framing of the
-sync protocol, section 20.1):
+sync protocol, section 20.1; the messages are in :mod:`lndesk.p2p.thread_frames`):
 
-1. asker → ``thread``: ``root`` (the post's reference) and ``limit``;
+1. asker → ``thread``: ``root`` (the post's reference) and ``limit``; in version 2 also
+   the ids of the root author's ``helpful`` marks the asker holds under the root;
 2. server → ``replies``: ``total`` (how many replies it shows under the root) and the
-   references of at most ``limit`` of them, newest first; or ``error``. Then the
-   server closes the stream.
+   references of at most ``limit`` of them, newest first; in version 2 also the root
+   author's marks under the root and the tombstones of the asked marks (32.6); or
+   ``error``. Then the server closes the stream.
 
-A fetched entry must be a reply whose root is the asked post: a server that names
-another entry, or more than ``limit``, is penalised. A peer that does not speak the
-protocol answers ``na`` when the stream is opened, which is not misbehaviour.
+A fetched entry must be a reply whose root is the asked post, and a fetched mark the
+root author's counting ``helpful`` under it or a tombstone of an asked mark: a server
+that names another entry, or more than ``limit``, is penalised. The asker offers
+version 2 first and falls back to version 1; a peer that speaks neither answers ``na``
+when the stream is opened, which is not misbehaviour.
 """
 
 from __future__ import annotations
@@ -27,17 +32,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from libp2p.custom_types import TProtocol
-
-from lndesk.content import Reply, parse_content
+from lndesk.content import Helpful, Reply, Tombstone, parse_content
 from lndesk.entry import Entry
-from lndesk.entry_refs import Ref, parse_ref
+from lndesk.entry_refs import Ref
 from lndesk.errors import EntryError, NetworkError, ProtocolError, StoreError
-from lndesk.p2p.catchup import clean_refs, parse_refs
+from lndesk.p2p.catchup import clean_refs
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink
 from lndesk.p2p.fetch import RefFetcher
-from lndesk.p2p.frame_caps import MAX_THREAD_REPLIES, THREAD_CAPS
+from lndesk.p2p.frame_caps import MAX_ASKED_MARKS, MAX_THREAD_MARKS, MAX_THREAD_REPLIES
 from lndesk.p2p.ports import FeedSource, Held, IngestOutcome
 from lndesk.p2p.sessions import (
     AskServer,
@@ -48,103 +51,26 @@ from lndesk.p2p.sessions import (
     close_quietly,
     receive_within,
 )
-from lndesk.p2p.wire import (
-    ERROR_PARSER,
-    Error,
-    MessageFrames,
-    Parsers,
-    decode_map_body,
-    encode_frame,
-    encode_map_frame,
+from lndesk.p2p.thread_frames import (
+    PROTOCOL_NAME,
+    THREAD_MARKS_PROTOCOL,
+    THREAD_PROTOCOL,
+    Replies,
+    ThreadAsk,
+    ThreadFrames,
+    decode_thread_body,
+    encode_thread_frame,
 )
+from lndesk.p2p.wire import Error
 
 logger = logging.getLogger(__name__)
-
-PROTOCOL_NAME = "thread fetch"
-THREAD_PROTOCOL_ID = "/lndesk/thread/1"
-THREAD_PROTOCOL = TProtocol(THREAD_PROTOCOL_ID)
-MAX_THREAD_FRAME = 16_384
-"""Largest thread fetch frame body accepted (an answer names at most 100 replies)."""
-MAX_TOTAL = 2**53 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadAsk:
-    """Asker → server: which replies do you show under ``root`` (at most ``limit``)?"""
-
-    root: Ref
-    limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class Replies:
-    """Server → asker: how many replies it shows under the root, and the newest of them."""
-
-    total: int
-    refs: tuple[Ref, ...]
-
-
-ThreadMessage = ThreadAsk | Replies | Error
-
-
-def encode_thread_frame(message: ThreadMessage) -> bytes:
-    if isinstance(message, ThreadAsk):
-        return encode_map_frame({"t": "thread", "root": list(message.root), "limit": message.limit})
-    if isinstance(message, Replies):
-        return encode_map_frame(
-            {"t": "replies", "refs": [list(ref) for ref in message.refs], "total": message.total}
-        )
-    return encode_frame(message)  # the error message is the sync protocol's
-
-
-def decode_thread_body(body: bytes) -> ThreadMessage:
-    """Decode one thread fetch frame body (without its length prefix), strictly."""
-    return decode_map_body(body, PROTOCOL_NAME, _PARSERS, THREAD_CAPS)
-
-
-def _ask(doc: dict[str, Any]) -> ThreadAsk:
-    root = parse_ref(doc["root"])
-    if root is None:
-        raise ProtocolError("thread: 'root' must be an entry reference [author, seq, id]")
-    limit = doc["limit"]
-    if type(limit) is not int or not 1 <= limit <= MAX_THREAD_REPLIES:
-        raise ProtocolError(f"thread: 'limit' must be an integer from 1 to {MAX_THREAD_REPLIES}")
-    return ThreadAsk(root, limit)
-
-
-def _replies(doc: dict[str, Any]) -> Replies:
-    total = doc["total"]
-    if type(total) is not int or not 0 <= total <= MAX_TOTAL:
-        raise ProtocolError("replies: 'total' must be an integer from 0 to 2^53-1")
-    refs = parse_refs(doc).refs
-    if len(refs) > MAX_THREAD_REPLIES:
-        raise ProtocolError(f"replies names more than {MAX_THREAD_REPLIES} entries")
-    if total < len(refs):
-        raise ProtocolError("replies: 'total' is less than the replies it names")
-    return Replies(total, refs)
-
-
-_PARSERS: Parsers[ThreadMessage] = {
-    "thread": (("root", "limit"), _ask),
-    "replies": (("refs", "total"), _replies),
-    "error": ERROR_PARSER,
-}
-
-
-class ThreadFrames(MessageFrames[ThreadMessage]):
-    """Thread fetch frames on a libp2p stream."""
-
-    name = PROTOCOL_NAME
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(
-            stream, MAX_THREAD_FRAME, THREAD_CAPS, encode_thread_frame, decode_thread_body
-        )
 
 
 class ThreadServer(AskServer[FeedSource, ThreadFrames]):
     """Answers ``thread``: the replies this node shows under a post, in its author's
-    audience (``FeedSource.thread_replies``), newest first."""
+    audience (``FeedSource.thread_replies``), newest first; on a version 2 stream also
+    the author's marks under it and the tombstones of the asked marks
+    (``FeedSource.thread_marks``)."""
 
     protocol = PROTOCOL_NAME
     busy = "too many thread requests from you at once"
@@ -152,6 +78,10 @@ class ThreadServer(AskServer[FeedSource, ThreadFrames]):
 
     def frames(self, stream: Any) -> ThreadFrames:
         return ThreadFrames(stream)
+
+    async def handle_marks(self, stream: Any) -> None:
+        """The handler of ``/lndesk/thread/2``."""
+        await self._sessions.serve(ThreadFrames(stream, version=2), self._answer)
 
     async def _answer(self, _peer: Any, frames: ThreadFrames) -> None:
         ask = await receive_within(
@@ -161,7 +91,16 @@ class ThreadServer(AskServer[FeedSource, ThreadFrames]):
             raise ProtocolError("a thread fetch must start with thread")
         total, held = self.source.thread_replies(ask.root, ask.limit)
         refs = tuple(r for r in clean_refs(held, b"", ask.limit) if r != ask.root)
-        await frames.send(Replies(max(total, len(refs)), refs))
+        marks: tuple[Ref, ...] | None = None
+        if ask.marks is not None:
+            named = {ref.post_key for ref in refs} | {ask.root.post_key}
+            author = ask.root.author
+            found = (
+                self.source.thread_marks(ask.root, ask.marks) if self.source.serves(author) else []
+            )
+            own = [r for r in found if r.author == author and r.post_key not in named]
+            marks = clean_refs(own, b"", MAX_THREAD_MARKS)
+        await frames.send(Replies(max(total, len(refs)), refs, marks))
         await close_quietly(frames.stream, PROTOCOL_NAME)
 
 
@@ -180,6 +119,31 @@ def replies_to(root: Ref) -> Callable[[Entry, bytes | None], bool]:
             ) from exc
         if not isinstance(content, Reply) or content.root.id != root.id:
             raise ProtocolError("the thread's server named an entry that does not reply to it")
+        return True
+
+    return check
+
+
+def marks_of(root: Ref, asked: Iterable[bytes]) -> Callable[[Entry, bytes | None], bool]:
+    """The check of a fetched entry named among a ``replies`` answer's marks: with its
+    payload, by the root's author (checked before the fetch), either a ``helpful`` whose
+    ``root`` names ``root``'s id or a tombstone of one of the ``asked`` marks; anything
+    else is the server's violation."""
+    taken = frozenset(asked)
+
+    def check(entry: Entry, payload: bytes | None) -> bool:
+        if payload is None:
+            raise ProtocolError("the thread's server sent a mark without its payload")
+        try:
+            content = parse_content(entry.type, payload)
+        except EntryError as exc:
+            raise ProtocolError(f"the thread's server named a mark that is no mark: {exc}") from exc
+        if isinstance(content, Tombstone):
+            if content.ref.id not in taken:
+                raise ProtocolError("the thread's server named a tombstone of no asked mark")
+            return True
+        if not isinstance(content, Helpful) or content.root.id != root.id:
+            raise ProtocolError("the thread's server named a mark that is not for this thread")
         return True
 
     return check
@@ -212,10 +176,16 @@ class ThreadResult:
     """Replies stored by this fetch."""
     asked: int
     """Peers that answered."""
+    marks: int = 0
+    """Marks, and tombstones taking marks back, stored by this fetch."""
 
 
 class ThreadFetcher:
-    """Asks peers for a thread's replies and fetches those not held (module docstring)."""
+    """Asks peers for a thread's replies and marks and fetches those not held (module
+    docstring)."""
+
+    protocols = (THREAD_MARKS_PROTOCOL, THREAD_PROTOCOL)
+    """What the asker offers, the preferred first."""
 
     def __init__(
         self,
@@ -234,16 +204,26 @@ class ThreadFetcher:
         self._fetcher = RefFetcher(
             host, replies_source, limits, events=events, penalise=penalise, key_of=key_of
         )
+        # Marks are the root author's own entries, stored like context (32.6).
+        self._marks = RefFetcher(
+            host, source, limits, events=events, penalise=penalise, key_of=key_of
+        )
         self._penalise = penalise
 
-    async def ask(self, peer: Any, root: Ref, limit: int = MAX_THREAD_REPLIES) -> Replies:
-        """The peer's answer for ``root``. Raises PeerMisbehaved (the peer has been
+    async def ask(
+        self, peer: Any, root: Ref, limit: int = MAX_THREAD_REPLIES, marks: Sequence[bytes] = ()
+    ) -> Replies:
+        """The peer's answer for ``root`` (``marks``: the ids of the root author's marks
+        held here, asked about on ``/lndesk/thread/2``). Its ``marks`` is None when the
+        peer speaks only ``/lndesk/thread/1``. Raises PeerMisbehaved (the peer has been
         penalised), SessionRefused, or a libp2p error when the stream cannot be opened."""
         async with client_session(
-            self.host, peer, THREAD_PROTOCOL, protocol=PROTOCOL_NAME, penalise=self._penalise
+            self.host, peer, self.protocols, protocol=PROTOCOL_NAME, penalise=self._penalise
         ) as stream:
-            frames = ThreadFrames(stream)
-            await frames.send(ThreadAsk(root, limit))
+            version = 2 if stream.get_protocol() == THREAD_MARKS_PROTOCOL else 1
+            frames = ThreadFrames(stream, version)
+            asked = tuple(marks[:MAX_ASKED_MARKS]) if version == 2 else None
+            await frames.send(ThreadAsk(root, limit, asked))
             answer = await receive_within(
                 frames,
                 self.limits.session_timeout,
@@ -257,33 +237,46 @@ class ThreadFetcher:
                 raise ProtocolError(f"the peer named {len(answer.refs)} replies, over {limit}")
             if root in answer.refs:
                 raise ProtocolError("the peer named the root among its replies")
+            if any(ref.author != root.author for ref in answer.marks or ()):
+                raise ProtocolError("the peer named a mark by someone other than the root's author")
+            if root in (answer.marks or ()):
+                raise ProtocolError("the peer named the root among its marks")
         return answer
 
     async def fetch(self, peers: Iterable[Any], root: Ref) -> ThreadResult:
-        """Ask each peer in turn for ``root``'s replies and fetch those not held; a peer
-        that fails is logged and skipped (penalised if it broke the protocol)."""
-        reported = stored = asked = 0
+        """Ask each peer in turn for ``root``'s replies and marks and fetch those not
+        held; a peer that fails is logged and skipped (penalised if it broke the
+        protocol)."""
+        reported = stored = asked = marked = 0
         check = replies_to(root)
+        held = [ref.id for ref in self.source.thread_marks(root, ())][:MAX_ASKED_MARKS]
+        check_mark = marks_of(root, held)
         for peer in peers:
             try:
-                answer = await self.ask(peer, root)
+                answer = await self.ask(peer, root, marks=held)
                 asked += 1
                 reported = max(reported, answer.total)
                 refs: Sequence[Ref] = answer.refs
                 if refs:
                     report = await self._fetcher.fetch_from(peer, refs, via="thread", check=check)
                     stored += len(report.stored)
+                if answer.marks:
+                    report = await self._marks.fetch_from(
+                        peer, answer.marks, via="thread", check=check_mark
+                    )
+                    marked += len(report.stored)
             except StoreError:
                 raise
             except (PeerMisbehaved, NetworkError) as exc:
                 logger.info("thread fetch from %s failed: %s", peer, exc)
             except Exception as exc:  # libp2p: the peer went away or lacks the protocol
                 logger.info("thread fetch from %s failed: %s", peer, exc)
-        return ThreadResult(reported, stored, asked)
+        return ThreadResult(reported, stored, asked, marked)
 
 
 __all__ = [
     "MAX_THREAD_REPLIES",
+    "THREAD_MARKS_PROTOCOL",
     "THREAD_PROTOCOL",
     "Replies",
     "ThreadAsk",
@@ -292,5 +285,6 @@ __all__ = [
     "ThreadServer",
     "decode_thread_body",
     "encode_thread_frame",
+    "marks_of",
     "replies_to",
 ]

@@ -10,7 +10,7 @@ stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from lndesk.entry_refs import PostKey, Ref
 from lndesk.store.reading import StoredEntry, StoreReader
@@ -70,6 +70,44 @@ def marks_of(store: StoreReader, asker: bytes, answer_id: bytes) -> list[int]:
         (answer_id, feed),
     ).fetchall()
     return [int(seq) for (seq,) in rows]
+
+
+MAX_NAMED_MARKS = 16
+"""Most marks of a thread a node names to one thread fetch (docs/protocol.md 32.6)."""
+
+
+def thread_marks(store: StoreReader, root: Ref, limit: int = MAX_NAMED_MARKS) -> list[Ref]:
+    """The root author's counting marks under ``root``, held with their payloads, not
+    taken back and not claimed in the future: the newest ``limit`` by seq."""
+    asker = feed_id(store, root.author)
+    if asker < 0:
+        return []
+    rows = store.index.conn.execute(
+        "SELECT e.seq, e.id FROM refs r JOIN entries e ON e.feed = r.feed AND e.seq = r.seq "
+        "WHERE r.target = ? AND r.kind = 'helped' AND r.feed = ? AND e.deleted = 0 "
+        "AND e.payload_state = 0 AND e.claimed_ms <= ? ORDER BY e.seq DESC LIMIT ?",
+        (root.id, asker, visible_until(), limit),
+    ).fetchall()
+    return [Ref(root.author, int(seq), bytes(entry_id)) for seq, entry_id in rows]
+
+
+def takebacks(store: StoreReader, author: bytes, marks: Sequence[bytes]) -> list[Ref]:
+    """``author``'s tombstones, held with their payloads, of the entries whose ids are
+    ``marks``: what took those marks back (at most one per mark, the first)."""
+    feed = feed_id(store, author)
+    if feed < 0 or not marks:
+        return []
+    found: list[Ref] = []
+    for mark in dict.fromkeys(marks):
+        row = store.index.conn.execute(
+            "SELECT e.seq, e.id FROM refs r JOIN entries e ON e.feed = r.feed AND e.seq = r.seq "
+            "WHERE r.target = ? AND r.kind = 'tombstone' AND r.feed = ? AND e.deleted = 0 "
+            "AND e.payload_state = 0 ORDER BY e.seq LIMIT 1",
+            (mark, feed),
+        ).fetchone()
+        if row is not None:
+            found.append(Ref(author, int(row[0]), bytes(row[1])))
+    return found
 
 
 def newest_posts(store: StoreReader, limit: int) -> list[StoredEntry]:
