@@ -18,6 +18,9 @@ the front ends in view.
 
 from lndesk.app.desk import AnyEvent, AppEvent, LocalChanged, NetworkUnavailable
 from lndesk.p2p.events import (
+    SYNC_CUT_SHORT,
+    SYNC_NOT_SAVED,
+    SYNC_PEER_BROKE_RULES,
     AddressesChanged,
     EntriesStored,
     Event,
@@ -38,6 +41,9 @@ from lndesk.p2p.events import (
 )
 
 __all__ = [
+    "SYNC_CUT_SHORT",
+    "SYNC_NOT_SAVED",
+    "SYNC_PEER_BROKE_RULES",
     "AddressesChanged",
     "AnyEvent",
     "AppEvent",

@@ -39,6 +39,7 @@ from lndesk.app.feeds_file import subscriptions_in
 from lndesk.app.refusals import shown_reason
 from lndesk.app.service import PassphraseSource, Service
 from lndesk.app.subscriptions import Outcome
+from lndesk.app.sync_words import sync_ended_text
 from lndesk.cli.argtypes import seconds, tcp_port
 from lndesk.errors import DialError, NodeNotRunningError, UsageError
 from lndesk.keytext import short_key
@@ -130,8 +131,10 @@ class EventPrinter:
             return "reachable at:" + "".join(f"\n  {a}" for a in event.addresses)
         if self.progress and isinstance(event, SyncProgress):
             return f"  {short_key(event.feed)}  {event.held:,} of {event.target:,} entries here"
-        if isinstance(event, SyncFinished) and event.error:
-            return f"sync with {short_key(event.peer)} ended early: {event.error}"
+        if isinstance(event, SyncFinished) and (
+            ended := sync_ended_text(event, short_key(event.peer))
+        ):
+            return ended
         if self.verbose and isinstance(event, SyncProgress | FeedSynced | SyncFinished):
             return str(event_json(event))
         return None

@@ -131,12 +131,28 @@ class HolderProven:
     height: int
 
 
+SYNC_PEER_BROKE_RULES = "peer"
+"""A :attr:`SyncFinished.cause`: the peer broke the protocol or sent unauthentic entries
+and has been penalised (a :class:`PeerPenalised` came first)."""
+SYNC_NOT_SAVED = "store"
+"""A :attr:`SyncFinished.cause`: this node could not store what the peer sent (its disk
+or its index; a :class:`NodeWarning` came first). The next sync asks again."""
+SYNC_CUT_SHORT = "link"
+"""A :attr:`SyncFinished.cause`: the connection ended, timed out or the peer refused the
+session (busy, or not speaking the protocol). The next sync asks again."""
+
+
 @dataclass(frozen=True, slots=True)
 class SyncFinished:
+    """A sync session with ``peer`` ended. ``error`` is the technical reason, for the log;
+    ``cause`` (one of the ``SYNC_*`` names above, None when all went well) is what a
+    reader of the event chooses its words by."""
+
     peer: bytes
     stored: int
     feeds: int
     error: str | None
+    cause: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

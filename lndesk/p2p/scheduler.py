@@ -16,7 +16,15 @@ from typing import Any
 import trio
 
 from lndesk.errors import StoreError
-from lndesk.p2p.events import EntriesStored, EventSink, NodeWarning, SyncFinished
+from lndesk.p2p.events import (
+    SYNC_CUT_SHORT,
+    SYNC_NOT_SAVED,
+    SYNC_PEER_BROKE_RULES,
+    EntriesStored,
+    EventSink,
+    NodeWarning,
+    SyncFinished,
+)
 from lndesk.p2p.sessions import PeerMisbehaved
 from lndesk.p2p.sync import SyncClient
 
@@ -89,6 +97,7 @@ class SyncScheduler:
                 if key is not None:
                     self._fetched[key] = set()
                 error: str | None = None
+                cause: str | None = None
                 stored = count = 0
                 try:
                     report = await self._client.sync_with(
@@ -96,14 +105,14 @@ class SyncScheduler:
                     )
                     stored, count = report.stored, report.feeds
                 except PeerMisbehaved as exc:
-                    error = str(exc)
+                    error, cause = str(exc), SYNC_PEER_BROKE_RULES
                     self._pending.pop(peer, None)
                 except StoreError as exc:  # our disk, not the peer; the timer retries
-                    error = f"could not store what the peer sent: {exc}"
+                    error, cause = str(exc), SYNC_NOT_SAVED
                     self._emit(NodeWarning(f"Could not store synced posts: {exc}"))
                     self._pending.pop(peer, None)
                 except Exception as exc:  # the peer went away or refused; the timer retries
-                    error = f"{type(exc).__name__}: {exc}"
+                    error, cause = f"{type(exc).__name__}: {exc}", SYNC_CUT_SHORT
                     logger.info("sync with %s failed: %s", peer, error)
                     self._pending.pop(peer, None)
                 self._peers += 1
@@ -111,7 +120,7 @@ class SyncScheduler:
                 if error:
                     self._errors.append(error)
                 if key is not None:
-                    self._emit(SyncFinished(key, stored, count, error))
+                    self._emit(SyncFinished(key, stored, count, error, cause))
                     for feed in self._fetched.pop(key, set()):
                         await self._reannounce(feed)
         finally:

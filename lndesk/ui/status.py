@@ -17,6 +17,7 @@ from lndesk.app.events import (
 )
 from lndesk.app.items import NetworkInfo, PeerItem
 from lndesk.app.refusals import shown_reason
+from lndesk.app.sync_words import sync_ended_text
 from lndesk.keytext import short_key
 from lndesk.ui.bridge import Bridge
 
@@ -47,8 +48,10 @@ class StatusTracker(QObject):
         changed = self.state.apply(event)
         if isinstance(event, NetworkUnavailable):
             self.message.emit(f"Offline: {event.message}")
-        elif isinstance(event, SyncFinished) and event.error:
-            self.message.emit(f"Sync with {short_key(event.peer)} stopped: {event.error}")
+        elif isinstance(event, SyncFinished):
+            text = sync_ended_text(event, short_key(event.peer))
+            if text is not None:
+                self.message.emit(text)
         elif isinstance(event, NodeWarning):
             self.message.emit(event.message)
         elif isinstance(event, PeerPenalised):

@@ -10,6 +10,8 @@ from store_helpers import make_chain, make_entry, make_identity, wire
 
 from lndesk.app.desk import NetworkUnavailable
 from lndesk.app.events import (
+    SYNC_CUT_SHORT,
+    SYNC_PEER_BROKE_RULES,
     EntriesStored,
     NodeStarted,
     PeerConnected,
@@ -89,10 +91,14 @@ def test_status_tracker_follows_the_node(bridge: Any, qtbot: Any) -> None:
     assert status.sync_text() == "Syncing: 1,200 of 5,000 entries here"
     messages: list[str] = []
     status.message.connect(messages.append)
-    status.on_event(SyncFinished(peer, 10, 1, "the peer closed the stream"))
-    assert status.sync_text() == "" and "stopped" in messages[-1]
+    status.on_event(SyncFinished(peer, 10, 1, "StreamReset: closed", SYNC_CUT_SHORT))
+    assert status.sync_text() == "" and "stopped before it finished" in messages[-1]
+    assert "StreamReset" not in messages[-1]
     status.on_event(PeerPenalised(peer, "forged signature", 600))
     assert "fails lndesk's checks" in messages[-1] and "10 min" in messages[-1]
+    # The session that broke the rules ends after its penalty: that message stays.
+    status.on_event(SyncFinished(peer, 0, 1, "peer broke the sync protocol", SYNC_PEER_BROKE_RULES))
+    assert "fails lndesk's checks" in messages[-1]
     status.on_event(PeerLost(peer))
     assert not status.online
     status.on_event(NetworkUnavailable("port 4747 is already in use"))
