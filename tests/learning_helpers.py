@@ -106,6 +106,7 @@ def derived_state(store: Store) -> dict[str, object]:
         "edits": rows("SELECT feed, seq, edit_seq FROM edits", 0),
         "list_versions": rows("SELECT feed, seq, first_seq, first_id FROM list_versions", 0),
         "lists": rows("SELECT feed, first_seq, latest_seq, title FROM lists", 0),
+        "questions": rows("SELECT feed, seq, claimed_ms FROM questions", 0),
         # Staged or indexed, a document is the same document (see search_documents).
         "search": search_documents(store),
         "purges": rows("SELECT offset FROM purges"),

@@ -86,3 +86,16 @@ def test_a_mark_by_someone_else_than_the_asker_shows_nowhere(ann: Cli, bo: Cli) 
         service.publish(Helpful(ref_of(stored.entry), ref_of(asked.entry)))
     carry(bo.data_dir, ann.data_dir)
     assert "[helpful]" not in ann("thread", question) and "[open, 1 answer]" in ann.out
+
+
+def test_questions_come_in_pages_and_the_next_page_command_works(ann: Cli) -> None:
+    for number in range(3):
+        ann("post", f"Question number {number}?", "--question")
+    first = ann("questions", "--open", "--limit", "2")
+    assert "number 2?" in first and "number 1?" in first and "number 0?" not in first
+    advice = first.strip().splitlines()[-1]
+    assert advice.startswith("Older ones: lndesk questions --open --before ")
+    second = ann(*advice.removeprefix("Older ones: lndesk ").split())
+    assert "number 0?" in second and "number 1?" not in second and "Older ones" not in second
+    ann("questions", "--limit", "501", expect=1)
+    assert "from 1 to 500" in ann.err

@@ -15,20 +15,21 @@ from typing import Any, Literal
 
 from lndesk.app.describe import entry_body
 from lndesk.app.service import Service
-from lndesk.content import Edit, Helpful, Post, Reply, Tombstone
+from lndesk.content import Helpful, Reply, Tombstone
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import ContentError, UsageError
 from lndesk.keytext import key_to_text
 from lndesk.names import display_name
 from lndesk.store import views
-from lndesk.store.helpful import answered, helpful_answers, marks_of, newest_posts
+from lndesk.store.helpful import answered, helpful_answers, marks_of
+from lndesk.store.questions import QuestionFilter, question_page
 from lndesk.store.reading import StoredEntry, StoreReader
+from lndesk.store.threads import known_replies
 
-QUESTION_SCAN = 5000
-"""How many of the newest stored posts a list of questions looks through: whether a post
-is a question is in its payload (or its latest edit's), not in the index."""
 THREAD_LIMIT = 2000
 """Replies of one thread read at most (as the app's thread view)."""
+MAX_LISTED = 500
+"""Most questions one ``lndesk questions`` lists (``--limit``); page with ``--before``."""
 
 QuestionState = Literal["all", "open", "answered"]
 
@@ -40,7 +41,7 @@ class Question:
     stored: StoredEntry
     answered: bool
     answers: int
-    """Replies under it held here."""
+    """Replies in its thread held here (not deleted, not claimed in the future)."""
 
 
 def answer_to_mark(answer: StoredEntry, own: bytes) -> Helpful:
@@ -73,36 +74,24 @@ def unmarks(store: StoreReader, answer: StoredEntry, own: bytes) -> list[Tombsto
     return [Tombstone(ref_of(mark.entry)) for mark in stored]
 
 
-def is_question(stored: StoredEntry, edit: StoredEntry | None) -> bool:
-    """Whether ``stored`` is a post asked as a question, in its current version."""
-    current = edit.content if edit is not None else stored.content
-    if isinstance(current, Edit | Post):
-        return current.question
-    return False
-
-
 def questions(
     store: StoreReader,
     state: QuestionState = "all",
     limit: int = 20,
     *,
     hidden: frozenset[bytes] = frozenset(),
+    older_than: views.Cursor = views.NEWEST,
 ) -> list[Question]:
-    """The newest stored questions (of the newest QUESTION_SCAN posts), open or answered
-    ones only if ``state`` says so, leaving out posts by ``hidden`` authors."""
-    posts = [s for s in newest_posts(store, QUESTION_SCAN) if s.entry.author not in hidden]
-    edits = views.current_versions(store, posts)
-    asked = [s for s in posts if is_question(s, edits.get((s.entry.author, s.entry.seq)))]
-    done = answered(store, [ref_of(s.entry) for s in asked])
-    found = []
-    for stored in asked:
-        is_answered = stored.entry.id in done
-        if state == "all" or (state == "answered") == is_answered:
-            count = views.reply_count(store, stored.entry.id)
-            found.append(Question(stored, is_answered, count))
-            if len(found) >= limit:
-                break
-    return found
+    """The newest stored questions older than ``older_than`` (a question's ``cursor``:
+    the next page), open or answered ones only if ``state`` says so, leaving out posts
+    by ``hidden`` authors. Read from the index's questions (:mod:`lndesk.store.questions`),
+    so every question stored is found, however many posts there are."""
+    found = question_page(store, QuestionFilter(state, hidden), older_than, limit)
+    done = answered(store, [ref_of(s.entry) for s in found])
+    return [
+        Question(stored, stored.entry.id in done, known_replies(store, stored.entry.id))
+        for stored in found
+    ]
 
 
 def thread_root(stored: StoredEntry) -> Ref:
@@ -165,16 +154,23 @@ def list_questions(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     if state not in ("all", "open", "answered"):
         raise UsageError("state must be all, open or answered")
     limit = args.get("limit", 20)
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise UsageError("limit must be a whole number of at least 1")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LISTED:
+        raise UsageError(f"limit must be a whole number from 1 to {MAX_LISTED}")
+    older_than = views.NEWEST
+    before = args.get("before")
+    if before is not None:
+        if not isinstance(before, str):
+            raise UsageError("before must be text")
+        older_than = service.resolve(before).cursor
     nicknames = service.local.nicknames()
-    found = questions(service.store, state, limit, hidden=service.hidden())
-    return {
-        "questions": [
-            _shown(q.stored, nicknames) | {"answered": q.answered, "answers": q.answers}
-            for q in found
-        ]
-    }
+    found = questions(
+        service.store, state, limit + 1, hidden=service.hidden(), older_than=older_than
+    )
+    shown = [
+        _shown(q.stored, nicknames) | {"answered": q.answered, "answers": q.answers}
+        for q in found[:limit]
+    ]
+    return {"questions": shown, "more": len(found) > limit}
 
 
 def show_thread(service: Service, args: dict[str, Any]) -> dict[str, Any]:

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lndesk.app import answers
-from lndesk.app.answers import QUESTION_SCAN, QuestionState
+from lndesk.app.answers import QuestionState
 from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_webitems import WEB_ITEM, web_post_item
 from lndesk.app.items import SearchResult, SearchResults
 from lndesk.app.service import Service
+from lndesk.content import Edit, Post, normalize_tag
 from lndesk.errors import ContentError
 from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS, SearchQuery
 from lndesk.store import views
 from lndesk.store.feedstore import FeedStore, StoredItem
-from lndesk.store.reading import StoreReader
+from lndesk.store.questions import QuestionFilter, question_page
+from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.search import MAX_LIMIT, SearchHit
 
 SEARCH_LIMIT = 50
 SNIPPET_CHARS = 200
+QUESTION_CHUNK = 200
+"""Questions read at a time while their words are matched (open or answered search)."""
 
 
 class Search:
@@ -133,22 +136,36 @@ class Search:
         )
 
     def _questions(self, query: SearchQuery, limit: int, offset: int) -> SearchResults:
+        """Open or answered questions, newest first, by the index's questions: the author,
+        tag and time filters in the query, the words matched against each question's
+        current text, read in chunks until the page is full (every question is looked
+        at if need be)."""
         state: QuestionState = "open" if query.type == OPEN_QUESTIONS else "answered"
         words = [word.casefold() for word in query.text.split()]
-        tag = query.tag.strip().lstrip("#").casefold() if query.tag else None
-        found = answers.questions(self._reader, state, QUESTION_SCAN, hidden=self._service.hidden())
-        items = self._items.items([question.stored for question in found])
+        tag = query.tag.strip().lstrip("#") if query.tag else None
+        which = QuestionFilter(
+            state,
+            self._service.hidden(),
+            query.author,
+            _index_tag(tag) if tag else None,
+            query.since_ms,
+            query.until_ms,
+        )
+        need = offset + limit
+        chosen: list[StoredEntry] = []
+        cursor = views.NEWEST
+        while len(chosen) < need:
+            chunk = question_page(self._reader, which, cursor, QUESTION_CHUNK)
+            edits = views.current_versions(self._reader, chunk)
+            for stored in chunk:
+                text = _text_of(edits.get((stored.entry.author, stored.entry.seq)) or stored)
+                if all(word in text.casefold() for word in words):
+                    chosen.append(stored)
+            if len(chunk) < QUESTION_CHUNK:
+                break
+            cursor = chunk[-1].cursor
         results = []
-        for item in items:
-            folded = item.text.casefold()
-            if (
-                (query.author is not None and item.author != query.author)
-                or (tag is not None and tag not in item.tags)
-                or (query.since_ms is not None and item.claimed_ms < query.since_ms)
-                or (query.until_ms is not None and item.claimed_ms > query.until_ms)
-                or any(word not in folded for word in words)
-            ):
-                continue
+        for item in self._items.items(chosen[offset:need]):
             snippet = item.text[:SNIPPET_CHARS]
             spans = []
             for word in words:
@@ -156,7 +173,7 @@ class Search:
                 if at >= 0:
                     spans.append((at, at + len(word)))
             results.append(SearchResult(item, snippet, tuple(sorted(spans))))
-        return SearchResults(results[offset : offset + limit])
+        return SearchResults(results)
 
     def tags(self, limit: int = 100) -> list[tuple[str, int]]:
         """Tags used by me and the people I follow, most used first."""
@@ -174,3 +191,17 @@ def _item_result(item: StoredItem, text: str) -> SearchResult:
         if at >= 0:
             spans.append((at, at + len(word)))
     return SearchResult(shown, snippet, tuple(sorted(spans)))
+
+
+def _text_of(stored: StoredEntry) -> str:
+    """The text of a question's current version (the post, or its latest edit)."""
+    content = stored.content
+    return content.text if isinstance(content, Post | Edit) else ""
+
+
+def _index_tag(tag: str) -> str:
+    """A tag as the index holds it (normal form, or as typed if it has none)."""
+    try:
+        return normalize_tag(tag)
+    except ContentError:
+        return tag

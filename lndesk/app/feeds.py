@@ -11,7 +11,7 @@ from lndesk.store import views
 from lndesk.store.forks import fork_pair, record_fork
 from lndesk.store.helpful import takebacks, thread_marks
 from lndesk.store.store import IngestResult, Store
-from lndesk.store.threads import answerers, own_questions, thread_replies
+from lndesk.store.threads import answerers, is_question, thread_replies
 
 
 class StoreFeeds:
@@ -142,7 +142,7 @@ class StoreFeeds:
         accepted: frozenset[bytes] = frozenset()
         if root.author == self.own or root.author in self._pseudonyms():
             accepted = self.gate.accepted() if self.gate is not None else frozenset()
-            if root.id in own_questions(self.store, root.author):
+            if is_question(self.store, root):
                 accepted |= answerers(self.store, root.id)
         return thread_replies(
             self.store,

@@ -58,7 +58,7 @@ def register(add: Add, act: Act) -> None:
 
     def cmd_questions(args: argparse.Namespace) -> int:
         state = "open" if args.open else "answered" if args.answered else "all"
-        done = act(args, "questions", state=state, limit=args.limit)
+        done = act(args, "questions", state=state, limit=args.limit, before=args.before)
         found = done["questions"]
         if not found:
             print(
@@ -73,6 +73,9 @@ def register(add: Add, act: Act) -> None:
             state_word = "answered" if item["answered"] else "open"
             print(f"{_header(item)}  [{state_word}, {counted(item['answers'], 'answer')}]")
             print(textwrap.indent(_fill(item["body"]), "    "))
+        if done["more"]:
+            flag = {"all": "", "open": " --open", "answered": " --answered"}[state]
+            print(f"Older ones: lndesk questions{flag} --before {found[-1]['id'][:12]}")
         return 0
 
     thread = add("thread", cmd_thread, "show a whole conversation, helpful answers first")
@@ -84,7 +87,12 @@ def register(add: Add, act: Act) -> None:
     which = questions.add_mutually_exclusive_group()
     which.add_argument("--open", action="store_true", help="only questions with no helpful answer")
     which.add_argument("--answered", action="store_true", help="only answered questions")
-    questions.add_argument("--limit", type=positive_int, default=20)
+    questions.add_argument(
+        "--limit", type=positive_int, default=20, help="at most this many (up to 500)"
+    )
+    questions.add_argument(
+        "--before", metavar="ENTRY_ID", help="only questions older than this one (the next page)"
+    )
 
 
 def _header(item: dict[str, Any]) -> str:

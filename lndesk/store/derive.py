@@ -43,6 +43,7 @@ from lndesk.content import (
     Unfollow,
 )
 from lndesk.entry import Entry
+from lndesk.store.asked import add_questions, asks, mark_question, unmark_question
 from lndesk.store.bulk import insert_rows
 from lndesk.store.fulltext import MAX_TIME_MS, FullText, Staged, has_document
 from lndesk.store.rules import (
@@ -62,8 +63,10 @@ from lndesk.store.rules import (
 
 NewEntry = tuple[int, int, int, Content | None]
 """(feed, seq, claimed_ms, content) of an entry a batch stores."""
-PlainRows = tuple[list[tuple[str, int, int]], list[tuple[int, int, int]]]
-"""What a batch of plain posts adds: ``tags`` rows and ``search_pending`` rows."""
+PlainRows = tuple[
+    list[tuple[str, int, int]], list[tuple[int, int, int]], list[tuple[int, int, int]]
+]
+"""What a batch of plain posts adds: ``tags``, ``search_pending`` and ``questions`` rows."""
 
 
 def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
@@ -72,10 +75,12 @@ def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
 
     Such a batch claims nothing and deletes nothing, so unless the index holds an edit
     or a tombstone naming one of its entries (stored before it: the caller checks),
-    all it adds is each post's tags and its staged text, exactly as ``Derivation`` would.
+    all it adds is each post's tags, its staged text and, for a question, its row of
+    ``questions``, exactly as ``Derivation`` would.
     """
     tags: list[tuple[str, int, int]] = []
     staged: list[tuple[int, int, int]] = []
+    asked: list[tuple[int, int, int]] = []
     for feed, seq, claimed_ms, content in new:
         if type(content) is not Post:
             if content is None:
@@ -88,14 +93,17 @@ def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
                 tags.append((tag, feed, seq))
         if 0 <= claimed_ms <= MAX_TIME_MS:  # as FullText.add
             staged.append((feed, seq, seq))
-    return tags, staged
+        if content.question:
+            asked.append((feed, seq, claimed_ms))
+    return tags, staged, asked
 
 
 def write_plain(conn: sqlite3.Connection, rows: PlainRows) -> None:
     """Write what :func:`plain_rows` found. Call inside the index transaction."""
-    tags, staged = rows
+    tags, staged, asked = rows
     add_tags(conn, tags)
     FullText(conn).stage(staged)
+    add_questions(conn, asked)
 
 
 def add_tags(conn: sqlite3.Connection, rows: list[tuple[str, int, int]]) -> None:
@@ -309,14 +317,18 @@ class Derivation:
             self._settle_list(row_key)
         documents = []
         tags: list[tuple[str, int, int]] = []
+        asked: list[tuple[int, int, int]] = []
         for row_key, claimed_ms, type_ in self.fresh:
             if row_key in self.purge or (type_ in ORIGINAL_TYPES and row_key in self.dirty_posts):
                 continue  # deleted, or settled above
             content = self.contents[row_key]
             tags += [(tag, *row_key) for tag in index_tags(content)]
+            if type(content) is Post and content.question:
+                asked.append((*row_key, claimed_ms))
             if type(content) is Post or has_document(content):
                 documents.append(Staged(*row_key, claimed_ms, row_key[1]))
         self._add_tags(tags)
+        add_questions(self.conn, asked)
         self.text.add(documents)
         if self.purge:
             self.conn.executemany(
@@ -325,8 +337,10 @@ class Derivation:
         return list(self.purge.values())
 
     def _settle_post(self, row_key: RowKey) -> None:
-        """Bring the current version of the post or reply at ``row_key`` up to date."""
+        """Bring the current version of the post or reply at ``row_key`` up to date: its
+        edit, tags, text and whether it asks."""
         feed, seq = row_key
+        unmark_question(self.conn, feed, seq)
         self._drop_dead_claims(
             "SELECT edit_seq, ref_id FROM edit_claims WHERE feed = ? AND seq = ?", row_key
         )
@@ -361,6 +375,8 @@ class Derivation:
             )
             current = self.content_of(feed, self._version(feed, latest))
         self._add_tags([(tag, feed, seq) for tag in index_tags(current)])
+        if row.type == "post" and asks(current):  # an edit of a reply does not ask
+            mark_question(self.conn, feed, seq, row.claimed_ms)
         if has_document(current):  # the text of the current version: the latest edit's
             self.text.add([Staged(feed, seq, row.claimed_ms, seq if latest is None else latest)])
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from lndesk.entry_refs import PostKey, Ref
-from lndesk.store.reading import StoredEntry, StoreReader
+from lndesk.store.reading import StoreReader
 from lndesk.store.shown import feed_id, visible_until
 
 
@@ -108,15 +108,3 @@ def takebacks(store: StoreReader, author: bytes, marks: Sequence[bytes]) -> list
         if row is not None:
             found.append(Ref(author, int(row[0]), bytes(row[1])))
     return found
-
-
-def newest_posts(store: StoreReader, limit: int) -> list[StoredEntry]:
-    """The newest ``limit`` stored posts (not replies), deleted ones left out: where a
-    list of questions looks (a question is marked in a post's payload, not the index)."""
-    rows = store.index.entry_rows(
-        "e.type = 'post' AND e.deleted = 0 AND e.claimed_ms <= ?",
-        (visible_until(),),
-        "ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
-        limit,
-    )
-    return store.load_listed(rows)

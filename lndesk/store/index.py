@@ -18,6 +18,7 @@ from lndesk.content import Content
 from lndesk.entry import Entry
 from lndesk.errors import IndexDamagedError
 from lndesk.store import idprefix
+from lndesk.store.asked import backfill
 from lndesk.store.bulk import insert_rows
 from lndesk.store.derive import Derivation, NewEntry, plain_rows, write_plain
 from lndesk.store.migrations import migrate
@@ -109,6 +110,7 @@ class Index:
             # keep bulk ingest from slowing down as the index grows.
             self.conn.execute("PRAGMA wal_autocheckpoint=8192")
             migrate(self.conn)
+            backfill(self.conn, load_content)  # an index older than the questions table
         except sqlite3.DatabaseError as exc:
             with contextlib.suppress(Exception):
                 self.conn.close()

@@ -183,6 +183,21 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO entry_ids_pending(feed, first_seq, last_seq)
         SELECT feed, 1, max_seq FROM feeds WHERE max_seq > 0 ORDER BY feed;
     """,
+    # 6: which posts are questions (lndesk.store.questions): whether a post asks is in its
+    # payload or its latest edit's, so lists of questions had to read posts to find them.
+    """
+    CREATE TABLE questions (
+        feed INTEGER NOT NULL,
+        seq INTEGER NOT NULL,                   -- a stored, not deleted post whose current
+                                                -- version (the post or its latest edit) asks
+        claimed_ms INTEGER NOT NULL,            -- the post's: lists of questions by time
+        PRIMARY KEY (feed, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX questions_by_time ON questions (claimed_ms, feed, seq);
+    -- The posts stored so far are read for it when the index is next opened, once
+    -- (lndesk.store.asked.backfill, which removes this mark).
+    INSERT INTO meta(key, value) VALUES ('questions_backfill', x'01');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

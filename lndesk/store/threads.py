@@ -12,111 +12,57 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lndesk.content import Post, parse_content
 from lndesk.entry_refs import Ref
-from lndesk.errors import EntryError
+from lndesk.store.questions import held_question, own_question_ids
 from lndesk.store.reading import StoreReader
 from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
 
-MAX_QUESTIONS = 2000
-"""How many of the owner's newest posts are looked at for questions (32.5)."""
-
-_questions: dict[tuple[int, bytes], tuple[int, frozenset[bytes]]] = {}
-"""(index connection, owner) -> (the owner's newest seq, the ids of their questions):
-recomputed only when the owner has written since."""
-
 
 def own_questions(store: StoreReader, own: bytes) -> frozenset[bytes]:
-    """The ids of ``own``'s posts published as questions (the newest ``MAX_QUESTIONS``
-    posts are looked at; deleted ones are left out)."""
-    me = feed_id(store, own)
-    if me < 0:
-        return frozenset()
-    row = store.index.conn.execute("SELECT MAX(seq) FROM entries WHERE feed = ?", (me,))
-    newest = int(row.fetchone()[0] or 0)
-    cached = _questions.get((id(store.index.conn), own))
-    if cached is not None and cached[0] == newest:
-        return cached[1]
-    rows = store.index.entry_rows(
-        "e.feed = ? AND e.type = 'post' AND e.deleted = 0",
-        (me,),
-        "ORDER BY e.seq DESC LIMIT ?",
-        MAX_QUESTIONS,
-    )
-    found = set()
-    for stored in store.load_listed(rows):
-        if stored.payload is None:
-            continue
-        try:
-            content = parse_content(stored.entry.type, stored.payload)
-        except EntryError:
-            continue
-        if isinstance(content, Post) and content.question:
-            found.add(stored.entry.id)
-    questions = frozenset(found)
-    _questions[id(store.index.conn), own] = (newest, questions)
-    return questions
+    """The ids of ``own``'s stored posts whose current version asks (every one: the
+    index keeps them, :mod:`lndesk.store.questions`); deleted ones are left out."""
+    return own_question_ids(store, own)
 
 
 def is_question(store: StoreReader, ref: Ref) -> bool:
-    """Whether the entry ``ref`` names is held, with its payload, as a question."""
-    rows = store.index.entry_rows(
-        "f.key = ? AND e.seq = ? AND e.deleted = 0", (ref.author, ref.seq)
-    )
-    for stored in store.load_listed(rows[:1]):
-        if stored.entry.id != ref.id or stored.payload is None:
-            return False
-        try:
-            content = parse_content(stored.entry.type, stored.payload)
-        except EntryError:
-            return False
-        return isinstance(content, Post) and content.question
-    return False
+    """Whether the entry ``ref`` names is held as a question (its current version asks)."""
+    return held_question(store, ref)
 
 
 def followed_questions(store: StoreReader, own: bytes, since_ms: int, limit: int) -> list[Ref]:
     """The newest ``limit`` questions, claimed at ``since_ms`` or later, of the people
-    ``own`` follows (of their newest 10 x ``limit`` posts in that time), newest first."""
+    ``own`` follows, newest first."""
     me = feed_id(store, own)
-    rows = store.index.entry_rows(
-        "e.type = 'post' AND e.deleted = 0 AND +e.claimed_ms >= ? AND +e.claimed_ms <= ? "
-        "AND e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1)",
-        (since_ms, visible_until(), me),
-        "ORDER BY e.claimed_ms DESC LIMIT ?",
-        10 * limit,
-    )
-    found: list[Ref] = []
-    for stored in store.load_listed(rows):
-        if len(found) >= limit or stored.payload is None:
-            continue
-        try:
-            content = parse_content(stored.entry.type, stored.payload)
-        except EntryError:
-            continue
-        if isinstance(content, Post) and content.question:
-            found.append(Ref(stored.entry.author, stored.entry.seq, stored.entry.id))
-    return found
+    rows = store.index.conn.execute(
+        "SELECT f.key, q.seq, e.id FROM questions q "
+        "JOIN entries e ON e.feed = q.feed AND e.seq = q.seq JOIN feeds f ON f.feed = q.feed "
+        "WHERE q.claimed_ms >= ? AND q.claimed_ms <= ? "
+        "AND q.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1) "
+        "ORDER BY q.claimed_ms DESC, q.feed DESC, q.seq DESC LIMIT ?",
+        (since_ms, visible_until(), me, limit),
+    ).fetchall()
+    return [Ref(bytes(key), int(seq), bytes(entry_id)) for key, seq, entry_id in rows]
 
 
-def answers_sql(count: int) -> str:
-    """The test that entry ``e`` is in the thread of one of ``count`` roots (their ids
-    are its parameters)."""
-    return (
-        "(e.feed, e.seq) IN (SELECT feed, seq FROM refs WHERE kind = 'root' "  # noqa: S608 - placeholders only
-        f"AND target IN ({marks(count)}))"
-    )
+ANSWERS_SQL = (
+    "(e.feed, e.seq) IN (SELECT r.feed, r.seq FROM questions q "
+    "JOIN entries o ON o.feed = q.feed AND o.seq = q.seq "
+    "JOIN refs r ON r.target = o.id AND r.kind = 'root' WHERE q.feed = ?)"
+)
+"""The test that entry ``e`` is in the thread of one of the questions of a feed (its
+one parameter: the asker's feed number)."""
 
 
 def has_answered(store: StoreReader, own: bytes, key: bytes) -> bool:
     """Whether ``key`` holds a reply in the thread of one of ``own``'s questions."""
-    questions = own_questions(store, own)
-    author = feed_id(store, key)
-    if not questions or author < 0:
+    asker, author = feed_id(store, own), feed_id(store, key)
+    if asker < 0 or author < 0:
         return False
     row = store.index.conn.execute(
-        "SELECT 1 FROM refs WHERE feed = ? AND kind = 'root' "  # noqa: S608 - placeholders only
-        f"AND target IN ({marks(len(questions))}) LIMIT 1",
-        (author, *questions),
+        "SELECT 1 FROM questions q JOIN entries o ON o.feed = q.feed AND o.seq = q.seq "
+        "JOIN refs r ON r.target = o.id AND r.kind = 'root' AND r.feed = ? "
+        "WHERE q.feed = ? LIMIT 1",
+        (author, asker),
     ).fetchone()
     return row is not None
 

@@ -33,7 +33,7 @@ from lndesk.store.learning import (
 )
 from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.shown import SHOWN_SQL, SHOWN_TYPES, feed_id, feed_ids, marks, visible_until
-from lndesk.store.threads import answers_sql, own_questions
+from lndesk.store.threads import ANSWERS_SQL
 
 __all__ = [
     "AUTHOR",
@@ -142,20 +142,18 @@ def _where(store: StoreReader, query: ListQuery) -> tuple[str, list[object]]:
         ors: list[str] = []
         ors_params: list[object] = []
         for key in mine:
-            questions = sorted(own_questions(store, key))
-            answers = answers_sql(len(questions))
             if query.kind == REPLIES:
                 known = (
                     f"(+e.feed IN ({_TWO_HOPS}) OR +e.feed IN ({marks(len(accepted))}) "
-                    f"OR {answers})"
+                    f"OR {ANSWERS_SQL})"
                 )
             else:
                 known = (
                     f"+e.feed NOT IN ({_TWO_HOPS}) AND +e.feed NOT IN ({marks(len(accepted))}) "
-                    f"AND NOT {answers}"
+                    f"AND NOT {ANSWERS_SQL}"
                 )
             ors.append(f"({_ADDRESSED} AND {known})")
-            ors_params += [key, key, own_id, own_id, *accepted, *questions]
+            ors_params += [key, key, own_id, own_id, *accepted, feed_id(store, key)]
         where += f" AND e.feed NOT IN ({marks(len(mine_ids))}) AND ({' OR '.join(ors)})"
         params += [*mine_ids, *ors_params]
     elif query.kind == TAG:
