@@ -8,15 +8,37 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from lndesk.content import Content, Edit, Post
+from lndesk.content import Content, Edit, Post, parse_content
 from lndesk.store.rules import PAYLOAD_PRESENT, ContentLoader
 
 log = logging.getLogger(__name__)
 
 BACKFILL = "questions_backfill"
 """The ``meta`` key migration 6 sets: the table is still to be filled from the log."""
+
+PayloadReader = Callable[[int], bytes | None]
+"""Reads the payload of the log record at an offset (None: the record has none)."""
+VersionLoader = Callable[[int, str], Content | None]
+"""(log offset, entry type) -> the content of a post's current version, or None when
+it surely does not ask."""
+
+
+def version_loader(load: ContentLoader, read_payload: PayloadReader | None) -> VersionLoader:
+    """How :func:`backfill` reads a version: with ``read_payload``, only payloads that
+    hold the bytes of the key ``question`` are parsed (every version that asks has it),
+    so the posts that do not ask cost one read each; else ``load`` reads every one."""
+    if read_payload is None:
+        return lambda offset, _type: load(offset)
+
+    def quick(offset: int, type_: str) -> Content | None:
+        payload = read_payload(offset)
+        if payload is None or b"question" not in payload:
+            return None
+        return parse_content(type_, payload)
+
+    return quick
 
 
 def asks(content: Content | None) -> bool:
@@ -47,7 +69,7 @@ def backfill_pending(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM meta WHERE key = ?", (BACKFILL,)).fetchone() is not None
 
 
-def backfill(conn: sqlite3.Connection, load: ContentLoader) -> int:
+def backfill(conn: sqlite3.Connection, load: VersionLoader) -> int:
     """Fill ``questions`` from the posts the index holds, if migration 6 asked for it;
     returns how many questions were found. One transaction: a crash leaves the marker,
     and the next open starts again."""
@@ -58,17 +80,18 @@ def backfill(conn: sqlite3.Connection, load: ContentLoader) -> int:
         conn.execute("DELETE FROM questions")
         rows = conn.execute(
             "SELECT e.feed, e.seq, e.claimed_ms, COALESCE(v.offset, e.offset), "
-            "COALESCE(v.payload_state, e.payload_state) FROM entries e "
+            "COALESCE(v.payload_state, e.payload_state), COALESCE(v.type, e.type) "
+            "FROM entries e "
             "LEFT JOIN edits d ON d.feed = e.feed AND d.seq = e.seq "
             "LEFT JOIN entries v ON v.feed = d.feed AND v.seq = d.edit_seq "
             "WHERE e.type = 'post' AND e.deleted = 0"
         ).fetchall()
         found = []
-        for feed, seq, claimed_ms, offset, state in rows:
+        for feed, seq, claimed_ms, offset, state, type_ in rows:
             if state != PAYLOAD_PRESENT:
                 continue
             try:
-                content = load(offset)
+                content = load(offset, type_)
             except Exception as exc:  # a damaged record: lndesk verify reports it
                 log.warning("the post at log offset %d cannot be read: %s", offset, exc)
                 continue

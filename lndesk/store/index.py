@@ -18,7 +18,7 @@ from lndesk.content import Content
 from lndesk.entry import Entry
 from lndesk.errors import IndexDamagedError
 from lndesk.store import idprefix
-from lndesk.store.asked import backfill
+from lndesk.store.asked import PayloadReader, backfill, version_loader
 from lndesk.store.bulk import insert_rows
 from lndesk.store.derive import Derivation, NewEntry, plain_rows, write_plain
 from lndesk.store.migrations import migrate
@@ -90,9 +90,17 @@ _ROW_SELECT = f"{_ROW_COLUMNS} FROM entries e JOIN feeds f ON f.feed = e.feed"
 
 
 class Index:
-    def __init__(self, path: Path, load_content: ContentLoader, uri: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        load_content: ContentLoader,
+        uri: str | None = None,
+        *,
+        read_payload: PayloadReader | None = None,
+    ) -> None:
         """Open (or create) the index at ``path``; ``uri``, a SQLite ``file:`` URI, opens
-        it with options instead (read-only)."""
+        it with options instead (read-only). ``read_payload`` makes filling a table a
+        migration added quicker (:func:`lndesk.store.asked.backfill`)."""
         self._load_content = load_content
         try:
             self.conn = sqlite3.connect(
@@ -110,7 +118,8 @@ class Index:
             # keep bulk ingest from slowing down as the index grows.
             self.conn.execute("PRAGMA wal_autocheckpoint=8192")
             migrate(self.conn)
-            backfill(self.conn, load_content)  # an index older than the questions table
+            # An index older than the questions table: fill it.
+            backfill(self.conn, version_loader(load_content, read_payload))
         except sqlite3.DatabaseError as exc:
             with contextlib.suppress(Exception):
                 self.conn.close()

@@ -120,7 +120,8 @@ class Store(StoreReader):
                 self.reindex()
             else:
                 try:
-                    self.index = Index(directory / INDEX_NAME, self._content_at)
+                    read = lambda offset: self.log.read(offset).payload  # noqa: E731
+                    self.index = Index(directory / INDEX_NAME, self._content_at, read_payload=read)
                 except IndexDamagedError as exc:
                     raise self._store_error(exc.__cause__ or exc) from exc
                 self._open_catch_up()
