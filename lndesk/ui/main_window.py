@@ -47,7 +47,7 @@ from lndesk.ui.views.feed_files import AtomFileBox
 from lndesk.ui.views.following import FollowDialog, FollowingView
 from lndesk.ui.views.inbox import InboxPage
 from lndesk.ui.views.posts import PostListPanel, PostListView
-from lndesk.ui.views.reading_lists import ReadingListsView
+from lndesk.ui.views.reading_lists import ReadingListsView, open_web_link
 from lndesk.ui.views.search import SearchView
 from lndesk.ui.views.thread import ThreadDialog
 from lndesk.ui.views.widgets import heading, present
@@ -344,8 +344,10 @@ class MainWindow(QMainWindow):
         self._dialog(ComposeDialog(self.bridge, SHARE, item, self))
 
     def _thread_requested(self, item: PostItem) -> None:
-        if item.kind != WEB_ITEM:  # an item of a web feed has no thread here
+        if item.kind != WEB_ITEM:
             self.open_thread(item)
+        elif item.links:  # an item of a web feed has no thread: its page opens, as a click
+            open_web_link(item.links[0])
 
     def open_thread(self, item: PostItem) -> ThreadDialog:
         dialog = ThreadDialog(self.bridge, item, self)

@@ -10,7 +10,8 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
 from ui_helpers import search
 
 from lndesk.app.desk_webitems import WEB_ITEM
@@ -150,3 +151,41 @@ def test_the_search_screen_shows_items_and_pages_through_them(
     qtbot.keyClick(view.results, Qt.Key.Key_B)
     seq = view.model.result(row).item.seq
     qtbot.waitUntil(lambda: call(lambda desk: desk.feed_reader.store.get(seq).bookmarked))
+
+
+class Browser(QObject):
+    """Where QDesktopServices hands http(s) links while a test runs (no browser starts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    made = Browser()
+    for scheme in ("http", "https"):
+        QDesktopServices.setUrlHandler(scheme, made, "open")
+    yield made
+    for scheme in ("http", "https"):
+        QDesktopServices.unsetUrlHandler(scheme)
+
+
+def test_enter_on_a_found_item_opens_its_page_as_a_click_does(
+    window: MainWindow, call: Any, qtbot: Any, server: FeedServer, browser: Browser
+) -> None:
+    call(lambda desk: desk.feed_reader.follow(_serve(server, 3)))
+    window.show_page(SEARCH)
+    view = window.search
+    search(view, qtbot, "flashcards item 1")
+    row = next(r for r in range(view.model.rowCount()) if "item 1" in view.model.result(r).snippet)
+    view.results.setCurrentIndex(view.model.index(row))
+    view.results.setFocus()
+    qtbot.keyClick(view.results, Qt.Key.Key_Return)
+    assert browser.opened == ["https://cards.example/1"]
+    view.results.doubleClicked.emit(view.model.index(row))
+    assert browser.opened == ["https://cards.example/1"] * 2
