@@ -4,7 +4,7 @@ conditional GETs, 304, redirects, Retry-After, size caps, discovery, floods, pol
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import trio.testing
 from lndesk.app.subscriptions import Subscriptions
 from lndesk.errors import FeedError, UsageError
 from lndesk.feeds.fetch import USER_AGENT, fetch
-from lndesk.feeds.policy import FLOOD_ITEMS
+from lndesk.feeds.policy import FIRST_UNREAD_ITEMS, FLOOD_ITEMS
 from lndesk.store.feedstore import FeedStore
 from lndesk.webfeeds import MAX_DOCUMENT_BYTES, web_address
 from tests.feed_server import DATA, Answer, FeedServer, Request
@@ -268,6 +268,39 @@ async def test_a_sudden_flood_pauses_the_feed_until_resumed(
     (taken,) = await subs.refresh_due()
     assert taken.new == FLOOD_ITEMS + 1
     assert subs.store.subscription(sub.sub).take_all is False
+
+
+def dated_rss(days: Sequence[int]) -> bytes:
+    """A feed with an item per day of December 2026 in ``days``, in the order given."""
+    items = "".join(
+        f"<item><title>day {d}</title><link>https://x.example/{d}</link><guid>d{d}</guid>"
+        f"<pubDate>Wed, {d:02d} Dec 2026 09:00:00 GMT</pubDate></item>"
+        for d in days
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Days</title>'
+        f"<link>https://x.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+async def test_a_new_feed_brings_its_newest_items_unread_and_the_rest_read(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    doc = {"body": dated_rss([2, 6, 1, 5, 3, 4])}
+    server.routes["/days"] = lambda _r: Answer(
+        200, {"Content-Type": "application/rss+xml"}, doc["body"]
+    )
+    sub, new = await subs.follow(server.url("/days"))
+    assert new == 6
+    unread = {i.title for i in subs.store.page(unread=True)}
+    assert unread == {f"day {d}" for d in (6, 5, 4)} and FIRST_UNREAD_ITEMS == 3
+    assert subs.store.unread_counts() == {sub.sub: FIRST_UNREAD_ITEMS}
+    # What a later fetch brings is unread, however many.
+    doc["body"] = dated_rss([1, 2, 3, 4, 5, 6, 7, 8])
+    clock.ms += 7_200_000
+    subs.refresh_soon(sub.sub)
+    assert [(o.status, o.new) for o in await subs.refresh_due()] == [("new", 2)]
+    assert subs.store.unread_counts() == {sub.sub: FIRST_UNREAD_ITEMS + 2}
 
 
 async def test_one_feeds_error_never_reaches_the_node(

@@ -23,7 +23,7 @@ from lndesk.feeds.discover import feed_links, looks_like_html
 from lndesk.feeds.fetch import FeedMovedError, FeedRefusedError, Fetched, Validators, fetch
 from lndesk.feeds.fetch import new_client as new_http_client
 from lndesk.feeds.parse import parse_feed
-from lndesk.feeds.policy import FIRST_FETCH_ITEMS, FLOOD_ITEMS, next_poll_ms
+from lndesk.feeds.policy import FIRST_FETCH_ITEMS, FIRST_UNREAD_ITEMS, FLOOD_ITEMS, next_poll_ms
 from lndesk.store.feedstore import FeedStore, Subscription
 from lndesk.webfeeds import ParsedFeed, cut, web_address
 
@@ -128,7 +128,12 @@ class Subscriptions:
         now = self.clock_ms()
         sub = self.store.add(feed_url, now, title=parsed.title, added_url=url)
         applied = self.store.apply(
-            sub.sub, parsed.items, now, flood_limit=None, first_limit=FIRST_FETCH_ITEMS
+            sub.sub,
+            parsed.items,
+            now,
+            flood_limit=None,
+            first_limit=FIRST_FETCH_ITEMS,
+            first_unread=FIRST_UNREAD_ITEMS,
         )
         self._fetched(sub.sub, now, fetched, parsed)
         self.on_change()
@@ -194,6 +199,7 @@ class Subscriptions:
             now,
             flood_limit=None if sub.take_all else FLOOD_ITEMS,
             first_limit=FIRST_FETCH_ITEMS,
+            first_unread=FIRST_UNREAD_ITEMS,
         )
         if applied.flood:
             message = (

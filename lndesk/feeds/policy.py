@@ -18,6 +18,9 @@ FLOOD_ITEMS = 100
 is paused with a notice instead of flooding the timeline."""
 FIRST_FETCH_ITEMS = 200
 """The first fetch of a new feed stores at most this many (the newest) items."""
+FIRST_UNREAD_ITEMS = 3
+"""Of a new feed's first fetch, only this many (the newest) items are unread: the rest were
+there long before it was followed, and count as read. Every later item is unread."""
 
 
 def poll_interval_s(

@@ -343,10 +343,12 @@ class FeedStore:
         *,
         flood_limit: int | None,
         first_limit: int,
+        first_unread: int | None = None,
     ) -> Applied:
         """Store a fetched document's items. On a feed's first fetch at most
-        ``first_limit`` (the newest); later, more than ``flood_limit`` new items store
-        nothing (the caller pauses the feed), unless None."""
+        ``first_limit`` (the newest), of which only the newest ``first_unread`` are unread
+        (None: all); later, more than ``flood_limit`` new items store nothing (the caller
+        pauses the feed), unless None."""
         first = self.conn.execute(
             "SELECT NOT EXISTS (SELECT 1 FROM items WHERE sub = ?)", (sub,)
         ).fetchone()[0]
@@ -363,9 +365,11 @@ class FeedStore:
                 fresh.append(item)
             elif (found[1], found[2], found[3]) != (item.guid or found[1], item.title, item.text):
                 changed.append((found[0], item))
+        unread = len(fresh)
         if first:
             fresh.sort(key=lambda i: i.published_ms or 0, reverse=True)
             fresh = fresh[:first_limit]
+            unread = len(fresh) if first_unread is None else first_unread
         elif flood_limit is not None and len(fresh) > flood_limit:
             return Applied(0, 0, flood=len(fresh))
         with self._transaction():
@@ -393,14 +397,15 @@ class FeedStore:
                     "UPDATE item_search SET title = ?, text = ? WHERE rowid = ?",
                     (item.title, item.text, number),
                 )
-            for item in fresh:
+            for position, item in enumerate(fresh):
                 published = min(item.published_ms or now_ms, now_ms)
                 encl = json.dumps(
                     [[e.url, e.mime, e.length, e.duration_s] for e in item.enclosures]
                 )
                 cur = self.conn.execute(
                     "INSERT INTO items (sub, guid, match_key, link, title, text, author, "
-                    "enclosures, published_ms, seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "enclosures, published_ms, seen_ms, read) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         sub,
                         item.guid,
@@ -412,6 +417,7 @@ class FeedStore:
                         encl,
                         published,
                         now_ms,
+                        int(position >= unread),
                     ),
                 )
                 self.conn.execute(
