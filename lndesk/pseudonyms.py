@@ -23,6 +23,8 @@ from pathlib import Path
 from lndesk.errors import LndeskError, SignatureError, UsageError
 from lndesk.identity import Identity, verify_signature
 from lndesk.keyfile import public_key_of, read_key_file
+from lndesk.names import MAX_NAME_CHARS as MAX_SHOWN_CHARS
+from lndesk.names import clean_name
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ MAX_NAME_CHARS = 32
 REVEAL_CONTEXT = b"lndesk reveal v1\x00"
 """What a reveal's proof signs before the main key (17 bytes, NUL-terminated)."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+SHOWN_PSEUDONYM_CHARS = 24
+"""Most characters of a revealed pseudonym's own name shown after its owner's name."""
+UNNAMED_OWNER = "someone"
 
 
 def check_name(name: str) -> str:
@@ -95,3 +100,14 @@ def reveal_holds(author: bytes, pseudonym_key: bytes, proof: bytes) -> bool:
     except SignatureError:
         return False
     return True
+
+
+def attributed_name(owner: str | None, pseudonym: str | None) -> str:
+    """How a revealed pseudonym's entries name their author: ``owner``'s name (what this
+    app calls the person who revealed it) and the pseudonym's own name, as in "Ann (as
+    curious-fox)", cleaned and within a shown name's length, so a long name cannot push
+    the pseudonym's out of the line."""
+    own = clean_name(pseudonym, SHOWN_PSEUDONYM_CHARS)
+    suffix = f" (as {own})" if own else " (as a pseudonym)"
+    main = clean_name(owner, MAX_SHOWN_CHARS - len(suffix)) or UNNAMED_OWNER
+    return main + suffix

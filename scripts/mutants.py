@@ -527,4 +527,33 @@ MUTANTS = [
         "            if False:",
         ("tests/p2p/test_thread_marks.py",),
     ),
+    # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
+    Mutant(
+        "reveal: a reveal is indexed without checking its proof",
+        "lndesk/store/derive.py",
+        "case Reveal(key=key, proof=proof) if reveal_holds(own, key, proof):",
+        "case Reveal(key=key, proof=proof):",
+        ("tests/test_store_reveals.py",),
+    ),
+    Mutant(
+        "reveal: a pseudonym claimed with proofs by two people is shown as one's",
+        "lndesk/store/reveals.py",
+        "    if len(rows) != 1:",
+        "    if not rows:",
+        ("tests/test_store_reveals.py",),
+    ),
+    Mutant(
+        "reveal: a main identity is shown as someone else's pseudonym",
+        "lndesk/store/reveals.py",
+        "    if _reveals_any(store, key):",
+        "    if False:",
+        ("tests/test_store_reveals.py",),
+    ),
+    Mutant(
+        "reveal: a deleted reveal loses its payload and its effect",
+        "lndesk/store/derive.py",
+        "if row.type in (TOMBSTONE, REVEAL):",
+        "if row.type == TOMBSTONE:",
+        ("tests/test_store_reveals.py",),
+    ),
 ]

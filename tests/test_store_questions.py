@@ -87,7 +87,9 @@ def test_an_index_written_before_the_table_fills_it_once_when_opened(tmp_path: P
         deliver_in_order(store, feeds[:2], orders(feeds[:2])["oldest first"])
         assert not backfill_pending(store.index.conn)
     conn = sqlite3.connect(data / INDEX_NAME)
-    conn.executescript("DROP TABLE questions; PRAGMA user_version = 5;")  # as schema 5 was
+    conn.executescript(  # as schema 5 was
+        "DROP TABLE questions; DROP TABLE reveals; PRAGMA user_version = 5;"
+    )
     conn.close()
     with Store(data) as store:
         assert asking(store) == EXPECTED

@@ -70,8 +70,8 @@ class PostItems:
         following = self.following()
         bookmarked = set(self._local.bookmarks())
         quoted = self._quoted_all([entry.content for entry in stored], following)
-        nicknames = self._local.nicknames()
         avatars: dict[bytes, bytes] = {}
+        names: dict[bytes, tuple[str | None, str]] = {}
         items = []
         for entry in stored:
             e = entry.entry
@@ -79,6 +79,11 @@ class PostItems:
             content = entry.content
             if e.author not in avatars:
                 avatars[e.author] = self._naming.avatar_of(e.author)
+                names[e.author] = (
+                    self._naming.given(e.author, entry.author_name),
+                    self._naming.chosen(e.author, entry.author_name),
+                )
+            given, chosen = names[e.author]
             items.append(
                 post_item(
                     entry,
@@ -92,7 +97,8 @@ class PostItems:
                     edit=edits.get((e.author, e.seq)),
                     list_items=self._list_entries(content),
                     followed=e.author in following,
-                    nickname=nicknames.get(e.author),
+                    nickname=given,
+                    chosen_name=chosen,
                 )
             )
         return self._with_answers(items)
@@ -144,7 +150,7 @@ class PostItems:
                     stored,
                     edit,
                     followed=e.author in following,
-                    nickname=self._local.nicknames().get(e.author),
+                    nickname=self._naming.given(e.author, stored.author_name),
                 )
         return shown
 

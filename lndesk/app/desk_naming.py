@@ -2,7 +2,7 @@
 
 Every list the desk answers shows people; this is the one place that decides what a
 person is called and which avatar goes with them, so a post, a peer and the following
-list always agree.
+list always agree. A pseudonym its owner revealed is called by the owner's name.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 from lndesk.app.local import LocalState
 from lndesk.content import Profile
 from lndesk.names import display_name
+from lndesk.pseudonyms import attributed_name
 from lndesk.store import views
 from lndesk.store.reading import StoreReader
+from lndesk.store.reveals import revealed_by, revealer
 
 
 class Naming:
@@ -28,9 +30,33 @@ class Naming:
         self._avatars: dict[bytes, tuple[int, bytes]] = {}
 
     def name(self, key: bytes, chosen: str | None, hint: str | None = None) -> str:
-        """What to call ``key`` here: my nickname for them, else their cleaned chosen name
-        (else the share link's hint, else their short key)."""
-        return self._local.nicknames().get(key) or display_name(chosen, key, hint)
+        """What to call ``key`` here: my nickname for them; else, for a pseudonym its
+        owner revealed, the owner's name and its own ("Ann (as curious-fox)",
+        docs/protocol.md 10.13); else their cleaned chosen name (else the share link's
+        hint, else their short key)."""
+        return self.given(key, chosen or hint) or display_name(chosen, key, hint)
+
+    def given(self, key: bytes, chosen: str | None) -> str | None:
+        """The name :meth:`name` gives ``key`` when it is not their own: my nickname for
+        them, or for a revealed pseudonym (``chosen`` its own name) its owner's; None
+        when they are called by their own name."""
+        nicknames = self._local.nicknames()
+        nickname = nicknames.get(key)
+        if nickname:
+            return nickname
+        owner = revealer(self._reader, key)
+        if owner is None:
+            return None
+        owner_name = nicknames.get(owner) or self._reader.feed_state(owner).name
+        return attributed_name(owner_name, chosen)
+
+    def revealed(self, key: bytes) -> list[tuple[bytes, str]]:
+        """The pseudonyms ``key`` revealed and that are shown as theirs, with each one's
+        own name (its short key if it has none)."""
+        return [
+            (pseudonym, display_name(self._reader.feed_state(pseudonym).name, pseudonym))
+            for pseudonym in revealed_by(self._reader, key)
+        ]
 
     def chosen(self, key: bytes, chosen: str | None, hint: str | None = None) -> str:
         """Their own name, shown beside my nickname for them ("" if I gave them none)."""

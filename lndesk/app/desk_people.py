@@ -85,6 +85,7 @@ class People:
             forked_at=state.forked_at,
             blocked=key in self._local.blocked(),
             avatar=self._naming.avatar_of(key),
+            pseudonyms=tuple(self._naming.revealed(key)),
         )
 
     def names(self, keys: Sequence[bytes]) -> dict[bytes, str]:

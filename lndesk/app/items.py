@@ -128,6 +128,8 @@ class AuthorItem:
     """When ``name`` is my nickname for them: the name they chose (cleaned)."""
     avatar: bytes = field(default=b"", repr=False)
     """Their profile picture's bytes as published (b"": none; their fingerprint is shown)."""
+    pseudonyms: tuple[tuple[bytes, str], ...] = ()
+    """The pseudonyms they revealed (docs/protocol.md 10.13): each one's key and own name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +208,12 @@ def post_item(
     list_items: tuple[ListEntry, ...] = (),
     followed: bool = False,
     nickname: str | None = None,
+    chosen_name: str | None = None,
 ) -> PostItem:
-    """The item for ``stored``; ``edit`` is its current version (protocol 10.8), if edited."""
+    """The item for ``stored``; ``edit`` is its current version (protocol 10.8), if edited.
+    ``nickname`` is the name shown instead of the author's own (mine for them, or their
+    owner's for a revealed pseudonym); ``chosen_name`` what is shown beside it (by
+    default the author's own name, when there is a nickname)."""
     entry = stored.entry
     edited = edit is not None and isinstance(edit.content, Edit)
     content = stored.content
@@ -267,7 +273,13 @@ def post_item(
         list_items=list_items,
         list_of=list_of,
         followed=followed,
-        chosen_name=display_name(stored.author_name, entry.author) if nickname else "",
+        chosen_name=(
+            chosen_name
+            if chosen_name is not None
+            else display_name(stored.author_name, entry.author)
+            if nickname
+            else ""
+        ),
     )
 
 

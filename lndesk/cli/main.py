@@ -16,6 +16,7 @@ from lndesk.app.actions import PUBLISHING, run_action
 from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
 from lndesk.app.failures import INDEX_ERRORS, disk_full, index_failure
+from lndesk.app.pseudonyms import ShownNames, revealed_of
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import answers, learning, maintenance, network
 from lndesk.cli import feeds as feed_commands
@@ -24,7 +25,7 @@ from lndesk.cli import restore as restore_commands
 from lndesk.cli.argtypes import output_dir, output_file, pixels
 from lndesk.cli.datadir_check import check_data_dir
 from lndesk.cli.passphrase import TerminalPassphrase
-from lndesk.cli.render import describe_entry, describe_feed
+from lndesk.cli.render import describe_entry, describe_feed, terminal_text
 from lndesk.cli.settle import new_request_id, settle
 from lndesk.errors import (
     ControlConnectionLost,
@@ -208,10 +209,13 @@ def cmd_following(args: argparse.Namespace) -> int:
     with _service(args, reading=True) as service:
         feeds = service.following()
         nicknames = dict(service.local.nicknames())
+        revealed = {state.key: revealed_of(service, state.key) for state in feeds}
     if not feeds:
         print("You follow nobody yet. Follow someone with lndesk follow <key or link>.")
     for state in feeds:
         print(describe_feed(state, nicknames.get(state.key)))
+        for key, name in revealed[state.key]:
+            print(f"  revealed pseudonym: {terminal_text(name)}  {key_to_text(key)}")
     return 0
 
 
@@ -251,10 +255,10 @@ def cmd_log(args: argparse.Namespace) -> int:
         if not items:
             print('Nothing here yet. Write something with lndesk post "...".')
         edits = service.current_versions(items)
-        nicknames = service.local.nicknames()
+        names = ShownNames(service)  # nicknames, and revealed pseudonyms by their owner
         for item in items:
             key = (item.entry.author, item.entry.seq)
-            print(describe_entry(item, edits.get(key), nicknames.get(item.entry.author)))
+            print(describe_entry(item, edits.get(key), names.get(item.entry.author)))
         _warn(service)  # how it was opened, and any entry left out as damaged
     return 0
 

@@ -16,8 +16,9 @@ same rows a ``Derivation`` would write, at a fraction of the cost).
 derived rows go, and its log record is queued for purging. So do the edits of a deleted
 post and the updates of a deleted reading list (10.8, 10.9), though the tombstone does
 not name them. Tombstones themselves keep their payload (a tombstone of a tombstone
-hides it but does not undo it), and a deleted follow, unfollow or profile stops counting:
-the state falls back to the author's latest one left.
+hides it but does not undo it), and so do reveals (what was revealed was read, 10.13);
+a deleted follow, unfollow or profile stops counting: the state falls back to the
+author's latest one left.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 
 from lndesk.content import (
     READING_LIST,
+    REVEAL,
     TOMBSTONE,
     Content,
     Edit,
@@ -38,11 +40,13 @@ from lndesk.content import (
     Profile,
     ReadingList,
     Reply,
+    Reveal,
     Share,
     Tombstone,
     Unfollow,
 )
 from lndesk.entry import Entry
+from lndesk.pseudonyms import reveal_holds
 from lndesk.store.asked import add_questions, asks, mark_question, unmark_question
 from lndesk.store.bulk import insert_rows
 from lndesk.store.fulltext import MAX_TIME_MS, FullText, Staged, has_document
@@ -138,6 +142,7 @@ class Derivation:
     addressed: list[tuple[bytes, int, int, str]] = field(default_factory=list)
     claims: list[tuple[int, int, int, bytes]] = field(default_factory=list)
     versions: list[tuple[int, int, int, bytes]] = field(default_factory=list)
+    reveals: list[tuple[bytes, int, int]] = field(default_factory=list)
     text: FullText = field(init=False)
 
     def __post_init__(self) -> None:
@@ -205,6 +210,9 @@ class Derivation:
                     "active = excluded.active WHERE excluded.seq > follows.seq",
                     (feed, feed_id(dst), entry.seq, int(isinstance(content, Follow))),
                 )
+            case Reveal(key=key, proof=proof) if reveal_holds(own, key, proof):
+                # Only a reveal whose proof verifies is kept; a tombstone does not undo it.
+                self.reveals.append((key, feed, entry.seq))
             case Profile(name=name, bio=bio):
                 self.conn.execute(
                     "UPDATE feeds SET name = ?, bio = ?, profile_seq = ? "
@@ -220,6 +228,7 @@ class Derivation:
             ("INSERT OR IGNORE INTO addressed VALUES", self.addressed),
             ("INSERT OR IGNORE INTO edit_claims VALUES", self.claims),
             ("INSERT OR IGNORE INTO list_versions VALUES", self.versions),
+            ("INSERT OR IGNORE INTO reveals VALUES", self.reveals),
         )
         for sql, rows in statements:
             insert_rows(self.conn, sql, rows)
@@ -256,8 +265,8 @@ class Derivation:
     def _drop(self, row_key: RowKey, row: Row) -> None:
         """Remove what ``row``'s payload added to the index, and queue its purge."""
         feed, seq = row_key
-        if row.type == TOMBSTONE:
-            return  # a tombstone keeps its payload and its effect
+        if row.type in (TOMBSTONE, REVEAL):
+            return  # a tombstone keeps its payload and its effect; so does a reveal (10.13)
         content = self.content_of(feed, row)
         if content is not None:
             for addressee in addressed_kinds(content, b""):

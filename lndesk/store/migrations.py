@@ -198,6 +198,18 @@ MIGRATIONS: tuple[str, ...] = (
     -- (lndesk.store.asked.backfill, which removes this mark).
     INSERT INTO meta(key, value) VALUES ('questions_backfill', x'01');
     """,
+    # 7: pseudonyms revealed by their owners (lndesk.store.reveals): one row per reveal
+    # whose proof verified when it was indexed (docs/protocol.md 10.13). Derived from
+    # payloads, so INDEX_RULES 4 rebuilds every index once to fill it.
+    """
+    CREATE TABLE reveals (
+        key BLOB NOT NULL,                      -- the pseudonym's public key
+        feed INTEGER NOT NULL,                  -- the author of the reveal
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (key, feed, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX reveals_by_author ON reveals (feed);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

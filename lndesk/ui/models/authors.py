@@ -66,6 +66,9 @@ def describe_author(author: AuthorItem) -> str:
     if author.max_seq > author.height:
         held = f"{author.height:,} of at least {author.max_seq:,} entries held"
     parts = [last, held, synced, f"followed via {author.source}"]
+    if author.pseudonyms:
+        names = ", ".join(name for _key, name in author.pseudonyms)
+        parts.append(f"revealed as theirs: {names}")
     if author.muted:
         parts.append("muted")
     if author.forked_at is not None:
