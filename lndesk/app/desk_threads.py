@@ -60,11 +60,12 @@ class Threads:
         if node is not None:
             result = await node.node.fetch_thread(root)
             logger.info(
-                "thread %s: %d peers asked, %d replies reported, %d fetched",
+                "thread %s: %d peers asked, %d replies reported, %d fetched, %d marks",
                 root.id.hex()[:8],
                 result.asked,
                 result.reported,
                 result.stored,
+                result.marks,
             )
             self._reported[root.id] = max(self._reported.get(root.id, 0), result.reported)
         return self.counts(root)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import trio
 from cbor_reference import ref_encode
+from cli_helpers import Cli
 from inbox_helpers import signed
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_identity
@@ -98,13 +99,14 @@ def no_penalties(*nodes: TestNode) -> bool:
     return not any(isinstance(e, PeerPenalised) for n in nodes for e in n.log.events)
 
 
-async def test_every_reader_of_the_thread_sees_the_mark(tmp_path: Path) -> None:
+async def test_every_reader_of_the_thread_sees_the_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with (
         running_node(make_data_dir(tmp_path, "ann")) as ann,
         running_node(make_data_dir(tmp_path, "di")) as di,
-        running_node(make_data_dir(tmp_path, "ed")) as ed,
     ):
-        root, bo_answer, ann_desk = await asked_and_answered(ann)
+        root, _answer, ann_desk = await asked_and_answered(ann)
         di_desk = await open_thread(di, ann, root)
         store = di.service.store
         assert helpful_answers(store, root) == {(BO.public_key, 1)}
@@ -113,14 +115,29 @@ async def test_every_reader_of_the_thread_sees_the_mark(tmp_path: Path) -> None:
         assert helpful == [BO.public_key] and is_answered
         replies = [i.author for i in di_desk.reading.thread(root)[1:]]
         assert replies == [BO.public_key, CY.public_key]  # Bo's, marked, first
-        # The commands: lndesk thread ID and lndesk questions --answered.
-        shown = answers.show_thread(di.service, {"entry_id": root.id.hex()})
-        assert shown["answered"]
-        assert [e["helpful"] for e in shown["entries"]] == [False, True, False]
-        listed = answers.list_questions(di.service, {"state": "answered"})["questions"]
-        assert [q["id"] for q in listed] == [root.id.hex()]
-        assert answers.list_questions(di.service, {"state": "open"})["questions"] == []
+        for desk in (ann_desk, di_desk):
+            desk.close()
+        assert no_penalties(ann, di)
+    # Di's commands, once her node has stopped: lndesk thread ID, lndesk questions.
+    cli = Cli(tmp_path / "di", capsys)
+    shown = cli("thread", root.id.hex()[:12])
+    assert "[answered, 2 answers]" in shown
+    assert shown.count("[helpful]") == 1
+    assert shown.index("[helpful]") < shown.index("The blue one.") < shown.index("Any.")
+    assert "[answered, 2 answers]" in cli("questions", "--answered")
+    assert "No open questions" in cli("questions", "--open")
 
+
+async def test_a_mark_taken_back_goes_away_for_every_reader(tmp_path: Path) -> None:
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "di")) as di,
+        running_node(make_data_dir(tmp_path, "ed")) as ed,
+    ):
+        root, bo_answer, ann_desk = await asked_and_answered(ann)
+        di_desk = await open_thread(di, ann, root)
+        store = di.service.store
+        assert shown_marks(di_desk, root) == ([BO.public_key], True)
         # Ann takes the mark back: Di's next fetch brings the tombstone; Ed, who opens
         # the thread only now, never sees the mark.
         await ann_desk.answers.mark_helpful((bo_answer.author, bo_answer.seq), on=False)
@@ -132,6 +149,8 @@ async def test_every_reader_of_the_thread_sees_the_mark(tmp_path: Path) -> None:
         assert shown_marks(ed_desk, root) == ([], False)
         assert len(ed_desk.reading.thread(root)) == 3
         assert answers.list_questions(ed.service, {"state": "answered"})["questions"] == []
+        shown = answers.show_thread(ed.service, {"entry_id": root.id.hex()})
+        assert not shown["answered"] and not any(e["helpful"] for e in shown["entries"])
         for desk in (ann_desk, di_desk, ed_desk):
             desk.close()
         assert no_penalties(ann, di, ed)
