@@ -514,6 +514,13 @@ MUTANTS = [
         ("tests/p2p/test_thread_marks.py",),
     ),
     Mutant(
+        "thread-marks: the root named among the marks is not refused",
+        "lndesk/p2p/threads.py",
+        "            if root in (answer.marks or ()):",
+        "            if False:",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
+    Mutant(
         "thread-marks: a mark for another root is kept",
         "lndesk/p2p/threads.py",
         "if not isinstance(content, Helpful) or content.root.id != root.id:",
