@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import cProfile
 import json
+import logging
 import os
 import resource
 import sys
@@ -32,6 +33,9 @@ from lndesk.app.service import Service
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.events import EntriesStored
 from lndesk.p2p.gossip import feed_topic
+from lndesk.p2p.watch import watch_connections
+
+_log = logging.getLogger("bench.nodes")
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -134,6 +138,13 @@ async def _run(dirs: list[Path], always_on: bool) -> None:
         async with trio.open_nursery() as nursery:
             for app in apps:
                 await nursery.start(app.run)
+                if os.environ.get("LNDESK_BENCH_LOG"):
+                    me = app.node.peer_id[-6:]
+                    watch_connections(
+                        app.node.host,
+                        lambda peer, _a, me=me: _log.info("%s: connected %s", me, str(peer)[-6:]),
+                        lambda peer, _a, me=me: _log.info("%s: lost %s", me, str(peer)[-6:]),
+                    )
             nodes = []
             for app, service in zip(apps, services, strict=True):
                 address = next(a for a in app.node.addresses() if "/ip4/127.0.0.1/" in a)
@@ -162,6 +173,13 @@ async def _run(dirs: list[Path], always_on: bool) -> None:
 
 
 def main() -> int:
+    if os.environ.get("LNDESK_BENCH_LOG"):
+        # Which side closes a connection, and why: liveness, pruning, dials.
+        logging.basicConfig(
+            level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
+        for name in os.environ["LNDESK_BENCH_LOG"].split(","):
+            logging.getLogger(name).setLevel(logging.DEBUG if name.endswith("!") else logging.INFO)
     args = sys.argv[1:]
     always_on = "--always-on" in args
     dirs = [Path(arg) for arg in args if arg != "--always-on"]

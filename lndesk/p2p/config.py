@@ -87,9 +87,11 @@ class NodeConfig:
     """libp2p's AutoConnector dials known peers up to the midpoint of the two
     watermarks (8 here; 200 with its defaults) and prunes above the high one."""
     liveness_interval: float = 20.0
-    """Seconds between pings of each connection. A peer that does not answer one within
-    ``liveness_interval`` (a closed laptop, a dropped Wi-Fi) is disconnected; without
-    this TCP would keep it "connected" for many minutes."""
+    """Seconds a connection may be silent before it is pinged (``lndesk.p2p.liveness``)."""
+    liveness_timeout: float = 60.0
+    """Seconds of silence, pings unanswered, after which a connection is closed (a closed
+    laptop, a dropped Wi-Fi; without this TCP would keep it "connected" for many
+    minutes). Generous on purpose: a peer on a loaded machine answers late, not never."""
     resync_interval: float = 120.0
     """Seconds between anti-entropy rounds with each connected peer (repairs lost gossip)."""
     address_check_interval: float = 10.0

@@ -6,9 +6,9 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   let anyone read and alter traffic; a plaintext-only dialler must be refused.
 * ``max_connections_per_peer=1``: with the default (3) every ``connect`` waits 250 ms for
   extra connections it never needs.
-* Every connection is pinged every ``liveness_interval`` seconds and closed when the
-  peer does not answer: by default a peer that vanished without closing (a laptop lid,
-  a lost Wi-Fi) stays "connected" until TCP gives up, many minutes later.
+* py-libp2p's health monitor stays off: it pinged with a new stream per connection
+  and interval and closed a connection at the first late answer, which dropped honest
+  peers of a busy node. ``lndesk.p2p.liveness`` keeps connections alive instead.
 * Connection counts and the AutoConnector's watermarks are a desktop's: it keeps about
   8 connections (the midpoint of the watermarks) instead of dialling towards 200 every
   30 seconds, and prunes above 12.
@@ -342,20 +342,8 @@ def connection_config(config: NodeConfig) -> ConnectionConfig:
         high_watermark=max(low, config.high_watermark),
         max_connections_per_peer=1,
         dial_timeout=10.0,
-        # Liveness: ping every connection, drop one whose peer does not answer. The
-        # health monitor's scoring and "replace the connection" logic is kept out of
-        # the way (its thresholds never trigger); only a failed ping closes.
-        enable_health_monitoring=True,
-        health_initial_delay=config.liveness_interval,
-        health_check_interval=config.liveness_interval,
-        health_warmup_window=min(5.0, config.liveness_interval),
-        ping_timeout=config.liveness_interval,
-        abort_connection_on_ping_failure=True,
-        min_health_threshold=0.0,
-        critical_health_threshold=0.0,
-        max_ping_latency=float("inf"),
-        min_ping_success_rate=0.0,
-        max_failed_streams=1 << 30,
+        # Liveness is lndesk.p2p.liveness's (yamux pings of silent connections only).
+        enable_health_monitoring=False,
     )
 
 

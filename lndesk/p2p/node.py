@@ -63,6 +63,7 @@ from lndesk.p2p.inbox_delivery import InboxDelivery, Items
 from lndesk.p2p.inbox_notice import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
 from lndesk.p2p.listen_port import fallback_message, listening_port, settle_port
+from lndesk.p2p.liveness import Liveness
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.peering import Peering, PeerStatus, parse_peer_address
 from lndesk.p2p.ports import FeedSource
@@ -226,7 +227,9 @@ class Node:
             block=self.gossip.block,
             unblock=self.gossip.unblock,
             is_syncing=self.scheduler.is_syncing,
+            follows=lambda key: key in set(source.wanted_feeds()),
         )
+        self.liveness = Liveness(self.host, config.liveness_interval, config.liveness_timeout)
         self.penalties = self.peering.penalties
         guard_streams(self.host, self.penalise)
         self._provided: set[bytes] = set()
@@ -271,6 +274,8 @@ class Node:
                     await self.gossip.watch_inbox(feed)
                 await nursery.start(self.discovery.run)
                 await nursery.start(self.relay.run)
+                await nursery.start(self.liveness.run)
+                await nursery.start(self.peering.redials.run)
                 nursery.start_soon(self._resync_loop)
                 nursery.start_soon(self.peering.save_loop)
                 nursery.start_soon(self._watch_addresses, self.host.get_addrs())
@@ -331,6 +336,7 @@ class Node:
         if peer in self.host.get_connected_peers():
             return
         self.inbox_delivery.forget(peer)
+        self.peering.lost(peer)
         key = public_key_of(peer)
         if key is not None:
             self._emit(PeerLost(key))

@@ -42,6 +42,7 @@ from lndesk.p2p.events import (
 from lndesk.p2p.host import dial, public_key_of
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.penalty import PenaltyBox
+from lndesk.p2p.redial import Redials
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.watch import remote_address
 
@@ -82,6 +83,7 @@ class Peering:
         block: Callable[[ID], None],
         unblock: Callable[[ID], None],
         is_syncing: Callable[[Any], bool],
+        follows: Callable[[bytes], bool] = lambda _key: False,
     ) -> None:
         self.host = host
         self.config = config
@@ -98,6 +100,15 @@ class Peering:
         self._nursery: trio.Nursery | None = None
         self.first_connection = trio.Event()
         """Set once any peer has connected."""
+        self._follows = follows
+        self.dialled: set[ID] = set()
+        """Peers this node dialled itself and connected to: dialled again when lost."""
+        self.redials = Redials(
+            self._dial_known,
+            wanted=self._wanted_back,
+            connected=lambda peer: peer in self.host.get_connected_peers(),
+            room=lambda: len(self.host.get_connected_peers()) < config.high_watermark,
+        )
 
     def attach(self, nursery: trio.Nursery | None) -> None:
         """Background work runs in ``nursery`` (None: the node stopped; none is started)."""
@@ -155,6 +166,7 @@ class Peering:
             self._soon(self._disconnect, peer)
             return False
         self.first_connection.set()
+        self.redials.back(peer)
         key = public_key_of(peer)
         if key is not None:
             self._emit(PeerConnected(key, address))
@@ -179,6 +191,7 @@ class Peering:
                         await self.relay.dial_via(multiaddr.Multiaddr(address.strip()))
                 else:
                     await dial(self.host, info)
+                    self.dialled.add(info.peer_id)
         except trio.TooSlowError as exc:
             raise DialError(f"timed out connecting to {address}") from exc
         except Exception as exc:  # libp2p raises many kinds for an unreachable peer
@@ -226,6 +239,7 @@ class Peering:
         try:
             with trio.fail_after(DIAL_SECONDS):
                 await dial(self.host, info, only=only)
+            self.dialled.add(info.peer_id)
         except Exception as exc:  # found peers are often stale; not worth more than a log line
             logger.info("could not reach %s (found by %s): %s", info.peer_id, source, exc)
 
@@ -259,6 +273,28 @@ class Peering:
                 logger.info("skipping known peer %s: %s", known.peer_id, exc)
                 continue
             self.found(PeerInfo(peer_id, addrs), "peerbook")
+
+    # --- lost peers ----------------------------------------------------------------
+
+    def lost(self, peer: ID) -> None:
+        """``peer``'s last connection closed: dial it again (``lndesk.p2p.redial``) if
+        this node dialled it or follows it."""
+        self.redials.lost(peer)
+
+    def _wanted_back(self, peer: ID) -> bool:
+        if self.is_penalised(peer):
+            return False
+        if peer in self.dialled:
+            return True
+        key = public_key_of(peer)
+        return key is not None and self._follows(key)
+
+    async def _dial_known(self, peer: ID) -> None:
+        """Dial ``peer`` at the addresses the peer book and the peerstore know."""
+        known = self.peerbook.peers.get(str(peer))
+        addrs = [multiaddr.Multiaddr(a) for a in known.addrs] if known else []
+        with trio.fail_after(DIAL_SECONDS):
+            await dial(self.host, PeerInfo(peer, addrs))
 
     # --- connected peers -----------------------------------------------------------
 

@@ -3,7 +3,7 @@
 Two namespaces on one veth link, a whole node in each (``node_child.py``). B connects to
 A; then B's end of the link goes down, so nothing B's socket sent ever arrives and no
 FIN or RST reaches A: TCP alone would keep the connection "established" for many
-minutes. A's pings go unanswered and A reports B lost. It needs root and ``ip``;
+minutes. A hears nothing, its pings go unanswered and A reports B lost. It needs root and ``ip``;
 elsewhere it is skipped.
 """
 
@@ -34,6 +34,7 @@ async def test_a_peer_that_vanishes_is_dropped(lan: Lan, tmp_path: Path) -> None
         "dht": False,
         "relay_client": False,
         "liveness_interval": LIVENESS,
+        "liveness_timeout": 3 * LIVENESS,
     }
     async with (
         whole_node_in(lan.a, tmp_path / "a", **config) as a,
