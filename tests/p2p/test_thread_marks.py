@@ -330,8 +330,11 @@ def test_version_2_frames_out_of_the_rules_are_refused(
         decode_thread_body(ref_encode(doc), 2)
 
 
-def test_the_largest_version_2_answer_fits_its_caps() -> None:
+def test_the_largest_version_2_messages_fit_their_caps() -> None:
     refs = [Ref(bytes([n]) * 32, 2**53 - 1, bytes([n]) * 32) for n in range(100)]
     marks = tuple(Ref(bytes([200]) * 32, 2**53 - 1 - n, bytes([n]) * 32) for n in range(32))
     answer = Replies(2**53 - 1, tuple(refs), marks)
     assert decode_thread_body(encode_thread_frame(answer)[4:], 2) == answer
+    root = Ref(bytes(32), 2**53 - 1, bytes(32))
+    ask = ThreadAsk(root, 100, tuple(bytes([n]) * 32 for n in range(16)))
+    assert decode_thread_body(encode_thread_frame(ask)[4:], 2) == ask
