@@ -18,6 +18,7 @@ from lndesk.entry_refs import PostKey, Ref
 from lndesk.errors import UsageError
 from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store import views
+from lndesk.store.feedmerge import timeline_unread
 from lndesk.store.feedstore import FeedStore
 from lndesk.store.reading import StoredEntry, StoreReader
 from lndesk.store.store import now_ms
@@ -186,7 +187,7 @@ class Reading:
         posts = views.count_newer(self._reader, query, mark, UNREAD_CAP, self._own)
         if self.web is None or posts >= UNREAD_CAP:
             return posts
-        return posts + self.web.unread_count(UNREAD_CAP - posts)
+        return posts + timeline_unread(self.web, UNREAD_CAP - posts)
 
     def mark_read(self, up_to_ms: int | None = None) -> None:
         """Everything claimed up to ``up_to_ms`` (default: now) counts as read."""

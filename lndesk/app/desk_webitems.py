@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from lndesk.app.items import PostItem
 from lndesk.feeds.htmltext import escape_markdown
+from lndesk.store.feedmerge import also_in, timeline_page, timeline_window
 from lndesk.store.feedstore import FeedStore, ItemCursor, StoredItem
 
 WEB_ITEM = "webitem"
@@ -36,9 +37,23 @@ def _duration(seconds: int | None) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def item_markdown(item: StoredItem) -> str:
-    """The card's text: the title (escaped, bold), the item's reduced markdown, and a
-    line per podcast episode (length and size; never downloaded)."""
+ALSO_IN_NAMES = 3
+"""How many other feeds an item's card names (then "and N more")."""
+
+
+def _also_in(names: Sequence[str]) -> str:
+    """The line under an item that other feeds bring too (the timeline shows it once)."""
+    if not names:
+        return ""
+    shown = [escape_markdown(" ".join(n.split())[:80]) for n in names[:ALSO_IN_NAMES]]
+    more = len(names) - len(shown)
+    return f"*Also in:* {', '.join(shown)}{f' and {more} more' if more else ''}"
+
+
+def item_markdown(item: StoredItem, others: Sequence[str] = ()) -> str:
+    """The card's text: the title (escaped, bold), the item's reduced markdown, a line
+    per podcast episode (length and size; never downloaded) and the other feeds that
+    bring the same link (``others``: the timeline shows it once)."""
     parts = [f"**{escape_markdown(item.title)}**" if item.title else ""]
     parts.append(item.text)
     for audio in item.enclosures:
@@ -49,6 +64,7 @@ def item_markdown(item: StoredItem) -> str:
             f"[{escape_markdown(urlsplit(audio.url).path.rsplit('/', 1)[-1] or audio.url)}]"
             f"({audio.url.replace('(', '%28').replace(')', '%29')})"
         )
+    parts.append(_also_in(others))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -58,7 +74,7 @@ def _size(length: int | None) -> str:
     return f"{length / 1_000_000:.1f} MB" if length >= 100_000 else f"{length:,} bytes"
 
 
-def web_post_item(item: StoredItem) -> PostItem:
+def web_post_item(item: StoredItem, others: Sequence[str] = ()) -> PostItem:
     author = feed_fingerprint(item.feed_url)
     host = urlsplit(item.feed_url).hostname or item.feed_url
     return PostItem(
@@ -68,7 +84,7 @@ def web_post_item(item: StoredItem) -> PostItem:
         author_name=" ".join((item.feed_title or host).split())[:80],
         short_key=host[:40],
         kind=WEB_ITEM,
-        text=item_markdown(item),
+        text=item_markdown(item, others),
         tags=(),
         links=(item.link,) if item.link else (),
         claimed_ms=item.published_ms,
@@ -86,15 +102,22 @@ def item_cursor(cursor: tuple[int, int, int]) -> ItemCursor:
     return (claimed, seq) if feed == ITEM_FEED else (claimed, _AFTER_EVERY_ITEM)
 
 
+def _timeline_items(feeds: FeedStore, stored: Sequence[StoredItem]) -> list[PostItem]:
+    others = also_in(feeds, stored)
+    return [web_post_item(i, others.get(i.item, ())) for i in stored]
+
+
 def items_before(feeds: FeedStore, cursor: tuple[int, int, int], limit: int) -> list[PostItem]:
-    return [web_post_item(i) for i in feeds.page(item_cursor(cursor), limit)]
+    """The timeline's items below ``cursor``, newest first: an article that several
+    feeds bring once (:mod:`lndesk.store.feedmerge`)."""
+    return _timeline_items(feeds, timeline_page(feeds, item_cursor(cursor), limit))
 
 
 def items_down_to(feeds: FeedStore, bottom: tuple[int, int, int], limit: int) -> list[PostItem]:
-    """Items from the newest down to ``bottom`` (included), newest first."""
+    """The timeline's items from the newest down to ``bottom`` (included), newest first."""
     claimed, feed, seq = bottom
     start: ItemCursor = (claimed, seq) if feed == ITEM_FEED else (claimed + 1, 0)
-    return [web_post_item(i) for i in feeds.window(start, limit)]
+    return _timeline_items(feeds, timeline_window(feeds, start, limit))
 
 
 def merged(posts: Sequence[PostItem], items: Sequence[PostItem], limit: int) -> list[PostItem]:

@@ -456,17 +456,6 @@ class FeedStore:
         )
         return [_item(r) for r in rows]
 
-    def window(self, bottom: ItemCursor, limit: int) -> list[StoredItem]:
-        """Items at or above ``bottom``, newest first (at most ``limit``): what a list
-        shows from its top down to a cursor."""
-        rows = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
-            "WHERE (i.published_ms, i.item) >= (?, ?) "
-            "ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
-            (bottom[0], bottom[1], limit),
-        )
-        return [_item(r) for r in rows]
-
     def get(self, item: int) -> StoredItem:
         row = self.conn.execute(
             f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
@@ -520,13 +509,6 @@ class FeedStore:
             (*params, limit, offset),
         )
         return [_item(r) for r in rows]
-
-    def unread_count(self, cap: int) -> int:
-        """Unread items (at most ``cap``)."""
-        row = self.conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM items WHERE read = 0 LIMIT ?)", (cap,)
-        ).fetchone()
-        return int(row[0])
 
     def set_read(self, item: int, read: bool = True) -> None:
         self.conn.execute("UPDATE items SET read = ? WHERE item = ?", (int(read), item))

@@ -268,6 +268,11 @@ FEED_MIGRATIONS: tuple[str, ...] = (
         title, text, tokenize = "unicode61 remove_diacritics 2", columnsize = 0
     );
     """,
+    # 2: items by link, so that the timeline shows an article that comes in two feeds once
+    # (lndesk.store.feedmerge).
+    """
+    CREATE INDEX items_by_link ON items (link) WHERE link != '';
+    """,
 )
 
 

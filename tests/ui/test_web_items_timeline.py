@@ -1,5 +1,6 @@
 """Items of web feeds in the timeline beside posts: one order, paging across both kinds,
-live refresh, read marks, bookmarks, share and reply into my own log."""
+live refresh, read marks, bookmarks, share and reply into my own log, and an article two
+feeds bring shown once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from lndesk.app.desk_webitems import ITEM_FEED, WEB_ITEM, feed_fingerprint
 from lndesk.ui.models.posts import PostListModel
-from tests.feed_server import FeedServer
+from tests.feed_server import DATA, Answer, FeedServer
 
 
 @pytest.fixture
@@ -105,3 +106,21 @@ def test_following_reading_and_bookmarking_web_feeds_publishes_nothing(
     call(lambda desk: desk.feed_reader.mark_read(None))
     call(lambda desk: desk.feed_reader.remove(1))
     assert call(lambda desk: desk.service.own_state().height) == height
+
+
+def test_an_article_two_feeds_bring_is_one_card_naming_the_other_feed(
+    bridge: Any, call: Any, qtbot: Any, server: FeedServer
+) -> None:
+    body = (DATA / "rss_guids.xml").read_bytes()
+    server.routes["/mirror.xml"] = lambda _r: Answer(200, {"Content-Type": "application/xml"}, body)
+    call(lambda desk: desk.feed_reader.follow(server.url("/rss_guids.xml")))
+    call(lambda desk: desk.feed_reader.follow(server.url("/mirror.xml")))
+    model = PostListModel(bridge, "timeline")
+    model.start()
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=10_000)
+    items = model.items()
+    first = feed_fingerprint(server.url("/rss_guids.xml"))
+    assert {i.author for i in items} == {first}  # the feed that brought them first
+    assert all(i.text.endswith("*Also in:* Teaching Notes") for i in items)
+    assert call(lambda desk: desk.reading.unread_count()) == 3
+    assert len(call(lambda desk: desk.feed_reader.items())) == 6  # each feed keeps its own
