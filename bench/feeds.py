@@ -7,8 +7,9 @@
   time, CPU seconds, bytes, 304 count;
 * the timeline beside those 25,000 items: Store.timeline(own, limit=50) on the store of
   bench/timeline_query.py (1,000,000 entries by default), FeedStore.page(limit=50) of the
-  items, and the two merged newest first into one page of 50 (what a merged timeline
-  costs). p50 / p99 / max over --runs queries each.
+  items, the timeline's page of items (one card per link, naming the other feeds that
+  bring it: lndesk.store.feedmerge), and posts and items merged newest first into one
+  page of 50 (what a merged timeline costs). p50 / p99 / max over --runs queries each.
 
 The HTTP server runs in a child process (its CPU is not counted here): a
 ThreadingHTTPServer answering each feed with its document, an ETag and a Last-Modified,
@@ -42,7 +43,8 @@ from _common import (
 from timeline_query import build_store, chain_specs
 
 from lndesk.app.subscriptions import Subscriptions
-from lndesk.store.feedstore import FeedStore
+from lndesk.store.feedmerge import also_in, timeline_page
+from lndesk.store.feedstore import NEWEST_ITEM, FeedStore
 from lndesk.store.store import Store
 
 LIMIT = 50
@@ -211,6 +213,7 @@ def main() -> int:
 def measure(directory: Path, own: bytes, feeds: FeedStore, runs: int) -> list[list[str]]:
     posts: list[float] = []
     items: list[float] = []
+    cards: list[float] = []
     merged: list[float] = []
     with Store(directory) as store:
         store.timeline(own, limit=LIMIT)
@@ -223,9 +226,13 @@ def measure(directory: Path, own: bytes, feeds: FeedStore, runs: int) -> list[li
             feeds.page(limit=LIMIT)
             items.append(time.perf_counter() - started)
             started = time.perf_counter()
+            shown_items = timeline_page(feeds, NEWEST_ITEM, LIMIT)
+            also_in(feeds, shown_items)
+            cards.append(time.perf_counter() - started)
+            started = time.perf_counter()
             page = heapq.merge(
                 ((e.entry.claimed_ms, "post", e) for e in store.timeline(own, limit=LIMIT)),
-                ((i.published_ms, "item", i) for i in feeds.page(limit=LIMIT)),
+                ((i.published_ms, "item", i) for i in timeline_page(feeds, NEWEST_ITEM, LIMIT)),
                 key=lambda row: row[0],
                 reverse=True,
             )
@@ -236,6 +243,7 @@ def measure(directory: Path, own: bytes, feeds: FeedStore, runs: int) -> list[li
     for label, seconds in (
         ("Store.timeline (posts)", posts),
         ("FeedStore.page (items)", items),
+        ("timeline items, one card per link", cards),
         ("both, merged into one page", merged),
     ):
         row = latency_row(label, seconds)

@@ -19,7 +19,7 @@ from lndesk.store.feedstore import _ITEM_COLUMNS, FeedStore, ItemCursor, StoredI
 
 SHOWN = (
     "(i.link = '' OR NOT EXISTS (SELECT 1 FROM items j "
-    "WHERE j.link = i.link AND j.sub != i.sub AND j.item < i.item))"
+    "WHERE j.link != '' AND j.link = i.link AND j.sub != i.sub AND j.item < i.item))"
 )
 """An item the timeline shows: no other feed's item with its link was stored before it."""
 _FROM = "FROM items i JOIN subscriptions s ON s.sub = i.sub"
@@ -63,7 +63,7 @@ def also_in(feeds: FeedStore, items: Sequence[StoredItem]) -> dict[int, tuple[st
     marks = ", ".join("?" * len(links))
     rows = feeds.conn.execute(
         "SELECT DISTINCT j.link, j.sub, s.title, s.url FROM items j "  # noqa: S608
-        f"JOIN subscriptions s ON s.sub = j.sub WHERE j.link IN ({marks})",
+        f"JOIN subscriptions s ON s.sub = j.sub WHERE j.link != '' AND j.link IN ({marks})",
         links,
     ).fetchall()
     names: dict[str, dict[int, str]] = {}
