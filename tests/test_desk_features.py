@@ -143,3 +143,35 @@ def test_answers_mark_and_search_lists_open_and_answered_questions(
                 Answers(bo.reader, publisher, items, bo.public_key).mark_helpful,
                 (bo.public_key, answer.seq),
             )
+
+
+def test_what_peers_reported_of_a_thread_is_kept_on_the_device(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "N more not fetched yet" survives a restart: the latest fetch's report is kept in
+    local.sqlite3, replaced by the next, at most MAX_THREAD_TOTALS threads."""
+    from lndesk.app import local as local_module
+    from lndesk.app.desk_threads import Threads
+    from lndesk.app.local import LocalState
+    from lndesk.entry_refs import ref_of
+
+    events: list[AnyEvent] = []
+    items, _ = parts(service, events)
+    question = service.post("Which book?", question=True)
+    threads = Threads(service, NodeLink())
+    assert threads.counts(ref_of(question)).reported == 0
+    # Offline a fetch asks nobody: it says so, and keeps nothing.
+    assert trio.run(threads.fetch_thread, ref_of(question)).asked == 0
+    service.local.keep_thread_total(question.id, 3, 1_000)
+    assert threads.counts(ref_of(question)).reported == 3
+    (item,) = items.items([service.resolve(question.id.hex())])
+    assert item.replies_reported == 3
+    service.local.keep_thread_total(question.id, 2, 2_000)  # the next fetch's replaces it
+    restarted = LocalState(service.data_dir)
+    assert restarted.thread_total(question.id) == 2
+    monkeypatch.setattr(local_module, "MAX_THREAD_TOTALS", 2)
+    for number in range(3):
+        restarted.keep_thread_total(bytes([number]) * 32, 5, 3_000 + number)
+    kept = [restarted.thread_total(bytes([n]) * 32) for n in range(3)]
+    assert kept == [0, 5, 5] and restarted.thread_total(question.id) == 0
+    restarted.close()

@@ -104,8 +104,9 @@ class PostItems:
         return self._with_answers(items)
 
     def _with_answers(self, items: list[PostItem]) -> list[PostItem]:
-        """``items`` with their question marks: which questions are answered and which
-        replies their asker marked as helpful (one lookup per question and per thread)."""
+        """``items`` with their question marks: which questions are answered (and how
+        many replies peers reported under them) and which replies their asker marked as
+        helpful (one lookup per question and per thread)."""
         asked = [item.thread_root for item in items if item.question and item.root is None]
         done = answered(self._reader, asked)
         marked: dict[bytes, set[PostKey]] = {}
@@ -114,13 +115,21 @@ class PostItems:
                 marked[item.root.id] = helpful_answers(self._reader, item.root)
         shown = []
         for item in items:
-            is_answered = item.question and item.root is None and item.id in done
+            question = item.question and item.root is None
+            is_answered = question and item.id in done
+            reported = self._local.thread_total(item.id) if question else 0
             is_helpful = item.root is not None and item.post_key in marked.get(item.root.id, ())
             markable = item.root is not None and item.root.author == self._own and not item.mine
-            marks = (is_answered, is_helpful, markable)
-            if marks != (item.answered, item.helpful, item.markable):
+            marks = (is_answered, is_helpful, markable, reported)
+            if marks != (item.answered, item.helpful, item.markable, item.replies_reported):
                 shown.append(
-                    replace(item, answered=is_answered, helpful=is_helpful, markable=markable)
+                    replace(
+                        item,
+                        answered=is_answered,
+                        helpful=is_helpful,
+                        markable=markable,
+                        replies_reported=reported,
+                    )
                 )
             else:
                 shown.append(item)

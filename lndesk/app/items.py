@@ -81,6 +81,9 @@ class PostItem:
     question: bool = False
     answered: bool = False
     """For a question: its author marked an answer as helpful (docs/protocol.md 10.12)."""
+    replies_reported: int = 0
+    """For a question: the most replies a peer said it shows under it at the latest
+    thread fetch that reached one (0: never asked); see :mod:`lndesk.app.desk_threads`."""
     helpful: bool = False
     """For a reply: the author of the thread's question marked it as helpful."""
     markable: bool = False

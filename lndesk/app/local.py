@@ -1,5 +1,6 @@
 """What only this device knows: bookmarks, mutes, blocks, accepted people, read marks,
-where follows came from, the nicknames given to people.
+where follows came from, the nicknames given to people, how many replies peers said a
+thread has.
 
 None of it is published or derivable from the log, so it lives in its own small SQLite
 file (``local.sqlite3``), written with full durability (a bookmark must not vanish in a
@@ -45,7 +46,18 @@ _SCHEMA = (
         key BLOB PRIMARY KEY, name TEXT NOT NULL, set_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    -- The replies peers said they show under a thread's root (docs/protocol.md 32.3):
+    -- the highest total of the latest fetch that reached a peer.
+    CREATE TABLE thread_totals (
+        root BLOB PRIMARY KEY, reported INTEGER NOT NULL, asked_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX thread_totals_by_time ON thread_totals (asked_ms);
+    """,
 )
+
+MAX_THREAD_TOTALS = 10_000
+"""Threads whose reported totals are kept; those whose total changed longest ago go first."""
 
 
 def _newer_local(path: Path, version: int, known: int) -> StoreError:
@@ -236,3 +248,36 @@ class LocalState:
         """How far each peer known to hold ``feed`` holds it."""
         rows = self.conn.execute("SELECT height FROM holds WHERE feed=?", (feed,))
         return [int(r[0]) for r in rows]
+
+    # --- thread totals ------------------------------------------------------------
+
+    def thread_total(self, root_id: bytes) -> int:
+        """How many replies under ``root_id`` peers last said they show (0: not asked)."""
+        row = self.conn.execute(
+            "SELECT reported FROM thread_totals WHERE root=?", (root_id,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def keep_thread_total(self, root_id: bytes, reported: int, now_ms: int) -> None:
+        """Peers answered a fetch of ``root_id``'s thread, the most saying ``reported``:
+        it replaces what an earlier fetch said (replies may have been deleted since).
+        Written only when it changed; at most MAX_THREAD_TOTALS threads are kept."""
+        if self.conn.execute(
+            "SELECT 1 FROM thread_totals WHERE root=? AND reported=?", (root_id, reported)
+        ).fetchone():
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO thread_totals VALUES (?, ?, ?)",
+                (root_id, reported, now_ms),
+            )
+            self.conn.execute(
+                "DELETE FROM thread_totals WHERE root IN (SELECT root FROM thread_totals "
+                "ORDER BY asked_ms DESC LIMIT -1 OFFSET ?)",
+                (MAX_THREAD_TOTALS,),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise

@@ -66,6 +66,8 @@ class ThreadWatch:
         for root in roots:
             result = await self._node.fetch_thread(root)
             stored += result.stored
+            if result.asked:  # what "not fetched yet" compares with (lndesk.app.desk_threads)
+                self._service.local.keep_thread_total(root.id, result.reported, self._clock())
         if stored:
             logger.info("fetched %d replies to %d recent questions", stored, len(roots))
         self.rounds += 1

@@ -22,7 +22,7 @@ from store_helpers import make_identity
 
 from lndesk.app.desk import Desk
 from lndesk.app.desk_threads import ThreadCounts
-from lndesk.app.inbox_quota import Quota
+from lndesk.app.inbox_quota import DAY_MS, Quota
 from lndesk.content import Follow, Post, Reply
 from lndesk.entry import Entry
 from lndesk.entry_refs import Ref, ref_of
@@ -105,7 +105,7 @@ async def test_every_reader_sees_the_answers_the_asker_sees(tmp_path: Path) -> N
         desk = Desk(di.service)
         desk.attach(di.app)
         assert desk.threads.counts(root) == ThreadCounts(known=0, reported=0)
-        assert await desk.threads.fetch_thread(root) == ThreadCounts(known=3, reported=3)
+        assert await desk.threads.fetch_thread(root) == ThreadCounts(known=3, reported=3, asked=1)
         assert replies_held(di, question) == three
         assert known_replies(di.service.store, question.id) == 3
         desk.close()
@@ -276,6 +276,10 @@ async def test_threads_of_recent_questions_are_fetched_in_the_background(
         await cy.connect(ann)
         await cy.log.wait_for(lambda _events: replies_held(cy, question) == {EVE.public_key}, WAIT)
         assert cy.log.stored(EVE.public_key, via="thread") == 1
+        # The round keeps what Ann's node reported, for "N more not fetched yet".
+        with trio.fail_after(WAIT):
+            await cy.app.threads.round_done.wait()
+        assert cy.service.local.thread_total(question.id) == 1
 
 
 async def test_replies_fetched_with_a_thread_are_bounded_by_the_quota(tmp_path: Path) -> None:
@@ -294,8 +298,18 @@ async def test_replies_fetched_with_a_thread_are_bounded_by_the_quota(tmp_path: 
         gate = di.app.feeds.gate
         assert gate is not None
         gate.quota = Quota(per_day=2)
+        now = [10**12]
+        gate._clock = lambda: now[0]
         await di.connect(ann)
         assert await di.node.fetch_refs([ref_of(question)], ann.key) == 1
         result = await di.node.fetch_thread(ref_of(question))
         assert (result.reported, result.stored) == (3, 2)
-        assert len(replies_held(di, question)) == 2
+        held = replies_held(di, question)
+        assert len(held) == 2
+        # They expire as requests do (README, "Threads travel with their root"), unless
+        # Di follows or accepts their author first.
+        kept = sorted(held)[0]
+        di.service.local.set_accepted(kept, True, 0)
+        now[0] += 31 * DAY_MS
+        assert gate.expire() == 1
+        assert replies_held(di, question) == {kept}

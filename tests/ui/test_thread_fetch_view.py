@@ -6,8 +6,9 @@ answers. Di follows Ann only and has blocked Mal: her node holds the question an
 answer. Di opens the question's thread in her window on real loopback nodes: the view
 says it is looking, Zed's answer arrives from Ann's node, and Mal's, which Di does not
 take, is told as one more not fetched, in the thread's heading and on the question's card
-in the timeline too. Offline, the view asks nobody and says so. Every
-wait is on an event or a condition under a timeout; nothing sleeps.
+in the timeline too; opened again when no peer answers, the view still says it, and that
+asking failed. Offline, the view asks nobody and says so. Every wait is on an event or a
+condition under a timeout; nothing sleeps.
 """
 
 from __future__ import annotations
@@ -26,8 +27,16 @@ from lndesk.content import Reply
 from lndesk.entry import Entry
 from lndesk.entry_refs import ref_of
 from lndesk.keytext import key_to_text
+from lndesk.p2p.threads import THREAD_MARKS_PROTOCOL, THREAD_PROTOCOL
 from lndesk.ui.bridge import Bridge
-from lndesk.ui.views.thread import ASKED, LOOKING, UNREACHABLE, ThreadDialog, counts_text
+from lndesk.ui.views.thread import (
+    ASKED,
+    FAILED,
+    LOOKING,
+    UNREACHABLE,
+    ThreadDialog,
+    counts_text,
+)
 
 ZED, MAL = make_identity(71), make_identity(72)
 WAIT = 20_000
@@ -38,7 +47,18 @@ def test_counts_in_words() -> None:
     assert counts_text(3, 0, ASKED, question=True) == "3 answers"
     assert counts_text(3, 2, ASKED, question=True) == "3 answers · 2 more not fetched yet"
     assert counts_text(1, 0, LOOKING, question=True) == "1 answer · Looking for more answers…"
-    assert counts_text(3, 2, UNREACHABLE, question=True) == "3 answers here; peers not reachable"
+    assert counts_text(3, 0, UNREACHABLE, question=True) == "3 answers here; peers not reachable"
+    assert (
+        counts_text(3, 2, UNREACHABLE, question=True)
+        == "3 answers here · 2 more not fetched yet; peers not reachable"
+    )
+    assert (
+        counts_text(0, 0, FAILED, question=False) == "0 replies here; asking peers for more failed"
+    )
+    assert (
+        counts_text(1, 1, LOOKING, question=True)
+        == "1 answer · 1 more not fetched yet · Looking for more answers…"
+    )
     assert counts_text(1, 0, ASKED, question=False) == "1 reply"
 
 
@@ -139,9 +159,18 @@ def test_offline_the_thread_asks_nobody_and_says_so(
     thread = window.open_thread(item)
     assert thread.fetch_state == UNREACHABLE
     qtbot.waitUntil(lambda: thread.model.rowCount() == 1)
-    assert thread.counts is None  # nobody was asked
+    assert thread.counts is None or thread.counts.asked == 0  # nobody was asked
     assert thread.heading.text().endswith("0 answers here; peers not reachable")
     assert "Looking" not in thread.heading.text()
+    thread.close()
+    # What peers said at an earlier fetch is kept on the device and shown offline too.
+    call(lambda desk: desk.service.local.keep_thread_total(item.id, 2, 0))
+    again = window.open_thread(item)
+    qtbot.waitUntil(
+        lambda: again.heading.text().endswith(
+            "0 answers here · 2 more not fetched yet; peers not reachable"
+        )
+    )
 
 
 def test_a_thread_opened_offline_is_fetched_when_a_peer_connects(
@@ -160,7 +189,8 @@ def test_a_thread_opened_offline_is_fetched_when_a_peer_connects(
         # a link to the question (a notification, a share) opened before any peer is up
         item = post_item(id=question.id, author=question.author, seq=question.seq, question=True)
         thread = window.open_thread(item)
-        assert thread.fetch_state == UNREACHABLE and thread.counts is None
+        assert thread.fetch_state == UNREACHABLE
+        assert thread.counts is None or thread.counts.asked == 0
         assert "peers not reachable" in thread.heading.text()
         with qtbot.waitSignal(thread.fetched, timeout=WAIT):
             di(lambda desk: desk.network.connect(address))
@@ -169,6 +199,55 @@ def test_a_thread_opened_offline_is_fetched_when_a_peer_connects(
             lambda: ZED.public_key in {i.author for i in thread.model.items()}, timeout=WAIT
         )
         assert "peers not reachable" not in thread.heading.text()
+    finally:
+        ann_bridge.close()
+        di_bridge.close()
+
+
+def test_when_no_peer_answers_the_heading_says_asking_failed_and_what_was_reported(
+    two_runtimes: tuple[NodeRuntime, NodeRuntime], tmp_path: Path, qtbot: Any, clock: Any
+) -> None:
+    from lndesk.ui.main_window import MainWindow
+
+    ann_bridge = Bridge(two_runtimes[0], timer=clock.timer)
+    di_bridge = Bridge(two_runtimes[1], timer=clock.timer)
+    ann, di = caller(ann_bridge, qtbot), caller(di_bridge, qtbot)
+    try:
+        question, address = ann_answered(ann, di)
+        window = MainWindow(di_bridge, tmp_path / "di")
+        qtbot.addWidget(window)
+        window.show()
+        di(lambda desk: desk.network.connect(address))
+        qtbot.waitUntil(lambda: di_bridge.connectivity.online, timeout=WAIT)
+        item = post_item(id=question.id, author=question.author, seq=question.seq, question=True)
+        first = window.open_thread(item)
+        with qtbot.waitSignal(first.fetched, timeout=WAIT):
+            pass
+        assert first.fetch_state == ASKED and first.counts is not None
+        assert (first.counts.reported, first.counts.asked) == (2, 1)
+        first.close()
+        # Ann's node stops serving threads (as a node too old to know them): the only
+        # peer Di asks fails.
+        two_runtimes[0].call(
+            lambda app: [
+                app.node.host.remove_stream_handler(protocol)
+                for protocol in (THREAD_MARKS_PROTOCOL, THREAD_PROTOCOL)
+            ]
+        )
+        again = window.open_thread(item)
+        with qtbot.waitSignal(again.fetched, timeout=WAIT):
+            pass
+        assert again.fetch_state == FAILED and again.counts is not None
+        assert again.counts.asked == 0
+        # What the earlier fetch reported is kept on the device, beside what is held.
+        assert again.counts.reported == 2
+        qtbot.waitUntil(
+            lambda: again.heading.text().endswith(
+                "1 answer here · 1 more not fetched yet; asking peers for more failed"
+            ),
+            timeout=WAIT,
+        )
+        assert di_bridge.connectivity.online  # a peer was there; it did not answer
     finally:
         ann_bridge.close()
         di_bridge.close()

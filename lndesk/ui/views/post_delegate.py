@@ -366,7 +366,8 @@ class PostDelegate(QStyledItemDelegate):
         if item.question and item.root is None:
             state = ANSWERED if item.answered else OPEN
             badges = [BADGE, f"{state} · {counted(item.reply_count, 'answer')}"]
-            more = self.replies_reported.get(item.post_key, 0) - item.reply_count
+            reported = self.replies_reported.get(item.post_key, item.replies_reported)
+            more = reported - item.reply_count
             return [*badges, f"{more:,} more not fetched yet"] if more > 0 else badges
         if item.helpful:
             return [HELPFUL]

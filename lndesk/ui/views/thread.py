@@ -4,10 +4,12 @@ reply box at the bottom.
 Opening a thread asks connected peers for its replies (``desk.threads.fetch_thread``,
 on the node thread; the window never waits for it). Replies fetched arrive as stored
 entries, which refresh the list; the heading then says what is known in words: "3
-answers", "2 more not fetched yet" when a peer reported more than are held here,
-"Looking for more answers…" while peers are asked, and "3 answers here; peers not
-reachable" offline, so that a count never claims to be the whole thread when nobody
-could be asked. A thread opened offline is fetched as soon as a peer connects.
+answers", "2 more not fetched yet" when a peer reported more than are held here (at
+this fetch, or at an earlier one: the device keeps it, ``desk.threads.counts``),
+"Looking for more answers…" while peers are asked, "3 answers here; peers not
+reachable" offline, and "3 answers here; asking peers for more failed" when every peer
+asked failed, so that a count never claims to be the whole thread when nobody answered.
+A thread opened offline is fetched as soon as a peer connects.
 """
 
 from __future__ import annotations
@@ -36,14 +38,15 @@ LOOKING, UNREACHABLE, ASKED, FAILED = "looking", "unreachable", "asked", "failed
 def counts_text(known: int, not_fetched: int, state: str, *, question: bool) -> str:
     """The thread's reply count in words, saying no more than is known."""
     noun = counted(known, "answer") if question else counted(known, "reply", "replies")
-    more = "answers" if question else "replies"
+    kind = "answers" if question else "replies"
+    more = f" · {not_fetched:,} more not fetched yet" if not_fetched else ""
     if state == LOOKING:
-        return f"{noun} · Looking for more {more}…"
+        return f"{noun}{more} · Looking for more {kind}…"
     if state == UNREACHABLE:
-        return f"{noun} here; peers not reachable"
+        return f"{noun} here{more}; peers not reachable"
     if state == FAILED:
-        return f"{noun} here; asking peers for more failed"
-    return f"{noun} · {not_fetched:,} more not fetched yet" if not_fetched else noun
+        return f"{noun} here{more}; asking peers for more failed"
+    return f"{noun}{more}"
 
 
 class ThreadDialog(QDialog):
@@ -76,10 +79,14 @@ class ThreadDialog(QDialog):
         self.question = item.question if item.root is None else False
         """The thread is a question's (its replies are answers); known when its root shows."""
         self.counts: ThreadCounts | None = None
-        """What the last fetch said (None until one answered)."""
+        """What is known of the replies: what peers said at the latest fetch that reached
+        one (kept on this device), until this view's fetch answers (None before either)."""
         self.fetch_state = LOOKING
         self.set_reply_target(item)
         self.model.start()
+        root = self.model.root
+        assert root is not None
+        self.bridge.request(lambda desk: desk.threads.counts(root), self._known_counts)
         self.fetch()
         self.resize(640, 720)
 
@@ -104,9 +111,17 @@ class ThreadDialog(QDialog):
         if self.fetch_state == UNREACHABLE and self.bridge.connectivity.online:
             self.fetch()
 
+    def _known_counts(self, counts: ThreadCounts) -> None:
+        """What an earlier fetch said, until this view's fetch answers."""
+        if self.counts is None:
+            self.counts = counts
+            self._update_heading()
+
     def _fetch_done(self, counts: ThreadCounts) -> None:
         self.counts = counts
-        self.fetch_state = ASKED
+        # Nobody answered (every peer asked failed, or none was left to ask): the count
+        # is what is held here, and an earlier fetch's report, not the whole thread.
+        self.fetch_state = ASKED if counts.asked else FAILED
         root = self.root_item.thread_root
         key = (root.author, root.seq)
         self.bridge.replies_reported[key] = max(
