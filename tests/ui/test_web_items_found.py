@@ -16,7 +16,7 @@ from ui_helpers import search
 
 from lndesk.app.desk_webitems import WEB_ITEM
 from lndesk.content import Post
-from lndesk.ui.main_window import SEARCH, MainWindow
+from lndesk.ui.main_window import SEARCH, TIMELINE, MainWindow
 from lndesk.ui.models.search import HIGHLIGHT_OPEN, HtmlRole
 from lndesk.ui.views.search import PAGE
 from tests.feed_server import Answer, FeedServer, Request
@@ -189,3 +189,11 @@ def test_enter_on_a_found_item_opens_its_page_as_a_click_does(
     assert browser.opened == ["https://cards.example/1"]
     view.results.doubleClicked.emit(view.model.index(row))
     assert browser.opened == ["https://cards.example/1"] * 2
+    # Enter on an item in the timeline ("Open thread" for a post) opens its page too.
+    window.show_page(TIMELINE)
+    timeline = window.timeline
+    qtbot.waitUntil(lambda: timeline.model.rowCount() == 3, timeout=10_000)
+    timeline.view.setCurrentIndex(timeline.model.index(0, 0))
+    timeline.view.setFocus()
+    qtbot.keyClick(timeline.view, Qt.Key.Key_Return)
+    assert browser.opened[-1] == "https://cards.example/2"
