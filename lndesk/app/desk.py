@@ -54,6 +54,7 @@ from lndesk.app.desk_threads import Threads
 from lndesk.app.feed_reader import FeedReader
 from lndesk.app.service import Service
 from lndesk.p2p.events import HolderProven
+from lndesk.pseudonyms import pseudonym_keys
 
 if TYPE_CHECKING:
     from lndesk.app.node import AppNode
@@ -84,7 +85,9 @@ class Desk:
         self._link = NodeLink()
         reader = service.reader
         naming = Naming(reader, service.local)
-        self.items = PostItems(reader, service.local, naming, self.own)
+        self.items = PostItems(
+            reader, service.local, naming, self.own, lambda: pseudonym_keys(service.data_dir)
+        )
         """Stored entries as post items, the way every list shows them."""
         self._publisher = publisher = Publisher(service, self._link, service.local, emit)
         self.reading = Reading(service, reader, self.items, emit)

@@ -19,6 +19,7 @@ from lndesk.errors import UsageError
 from lndesk.store import views
 from lndesk.store.helpful import answered, helpful_answers
 from lndesk.store.reading import StoredEntry, StoreReader
+from lndesk.store.threads import own_questions
 
 READ_MARK = "read_mark_ms"
 """The local setting below which every post counts as read."""
@@ -42,11 +43,21 @@ class PostItems:
     rather than once per row; the read-only type keeps every write on the service.
     """
 
-    def __init__(self, reader: StoreReader, local: LocalState, naming: Naming, own: bytes):
+    def __init__(
+        self,
+        reader: StoreReader,
+        local: LocalState,
+        naming: Naming,
+        own: bytes,
+        pseudonyms: Callable[[], frozenset[bytes]] = frozenset,
+    ):
+        """``pseudonyms`` gives the keys of my pseudonyms (answers to their questions are
+        answers to mine)."""
         self._reader = reader
         self._local = local
         self._naming = naming
         self._own = own
+        self._pseudonyms = pseudonyms
 
     def find(self, post_key: PostKey) -> StoredEntry:
         """The stored post ``post_key``; a clear error if it is not (or no longer) stored."""
@@ -113,6 +124,10 @@ class PostItems:
         for item in items:
             if item.kind == "reply" and item.root is not None and item.root.id not in marked:
                 marked[item.root.id] = helpful_answers(self._reader, item.root)
+        mine = {self._own}
+        if any(item.root is not None and not item.mine for item in items):
+            mine |= self._pseudonyms()
+        questions: dict[bytes, frozenset[bytes]] = {}
         shown = []
         for item in items:
             question = item.question and item.root is None
@@ -120,8 +135,20 @@ class PostItems:
             reported = self._local.thread_total(item.id) if question else 0
             is_helpful = item.root is not None and item.post_key in marked.get(item.root.id, ())
             markable = item.root is not None and item.root.author == self._own and not item.mine
-            marks = (is_answered, is_helpful, markable, reported)
-            if marks != (item.answered, item.helpful, item.markable, item.replies_reported):
+            answers_mine = False
+            root = item.root
+            if root is not None and root.author in mine and item.author not in mine:
+                if root.author not in questions:
+                    questions[root.author] = own_questions(self._reader, root.author)
+                answers_mine = root.id in questions[root.author]
+            marks = (is_answered, is_helpful, markable, reported, answers_mine)
+            if marks != (
+                item.answered,
+                item.helpful,
+                item.markable,
+                item.replies_reported,
+                item.answers_mine,
+            ):
                 shown.append(
                     replace(
                         item,
@@ -129,6 +156,7 @@ class PostItems:
                         helpful=is_helpful,
                         markable=markable,
                         replies_reported=reported,
+                        answers_mine=answers_mine,
                     )
                 )
             else:

@@ -88,6 +88,9 @@ class PostItem:
     """For a reply: the author of the thread's question marked it as helpful."""
     markable: bool = False
     """For a reply by someone else in a thread I started: I may mark it as helpful."""
+    answers_mine: bool = False
+    """For a reply by someone else: it answers a question I asked, as myself or as one of
+    my pseudonyms (docs/protocol.md 32.5)."""
     edited: bool = False
     """The text shown is a later version (an edit) of the post."""
     version: int = 0

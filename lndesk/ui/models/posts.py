@@ -75,7 +75,11 @@ NAMES_CAP = 200
 
 
 def follow_offer(item: PostItem) -> tuple[bytes, str] | None:
-    """(key, name) of a shared post's author I do not follow yet, if ``item`` is such a share."""
+    """(key, name) of someone I do not follow yet whom ``item`` offers to follow in one
+    click: a shared post's author, or the author of an answer to my question (asked as
+    myself or as one of my pseudonyms)."""
+    if item.kind == "reply" and item.answers_mine and not item.followed and not item.mine:
+        return (item.author, item.author_name)
     quoted = item.quoted
     if item.kind != "share" or quoted is None or quoted.followed:
         return None
@@ -249,8 +253,9 @@ class PostListModel(QAbstractListModel):
         if offer is None:
             return
         key = offer[0]
+        source = "share" if item.kind == "share" else "answer"
         self.bridge.request_async(
-            lambda desk: desk.people.follow(key_to_text(key), source="share"),
+            lambda desk: desk.people.follow(key_to_text(key), source=source),
             self._followed,
             lambda error: self.failed.emit(error_text(error)),
         )

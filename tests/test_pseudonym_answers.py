@@ -1,0 +1,62 @@
+"""Answers to a pseudonym's question are answers to mine (docs/protocol.md 32.5, README
+"Pseudonyms"): in Mentions & replies whoever wrote them, marked as not followed when
+their author is outside my circle, and offered to follow in one click; a stranger's
+mention of the pseudonym that answers nothing stays in Requests, as one of me would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+from store_helpers import make_identity
+
+from lndesk.app import pseudonyms
+from lndesk.app.desk import Desk
+from lndesk.app.service import Service, create_identity
+from lndesk.content import Post, Profile, Reply
+from lndesk.entry_refs import ref_of
+from lndesk.keytext import key_to_text
+
+BO, CY = make_identity(42), make_identity(43)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    create_identity(tmp_path / "ann")
+    with Service(tmp_path / "ann") as service:
+        desk = Desk(service)
+        try:
+            yield desk
+        finally:
+            desk.close()
+
+
+def test_a_strangers_answer_to_a_pseudonyms_question_shows_and_offers_a_follow(
+    desk: Desk,
+) -> None:
+    service = desk.service
+    fox, question, _created = pseudonyms.ask(service, "curious-fox", "Why do cats purr?")
+    plain = service.store.publish(fox, Post("A note, not a question."))
+    root, note = ref_of(question), ref_of(plain)
+    store = service.store
+    store.publish(BO, Profile("Bo"))
+    answer = store.publish(BO, Reply("To calm themselves.", root, root))
+    store.publish(CY, Profile("Cy"))
+    aside = store.publish(CY, Reply("Nice note.", note, note))  # no question: a request
+    mention = store.publish(CY, Post("Ask curious-fox.", mentions=(fox.public_key,)))
+    replies = {item.post_key: item for item in desk.reading.page("replies", None, 50)}
+    requests = [item.post_key for item in desk.reading.page("requests", None, 50)]
+    shown = replies[BO.public_key, answer.seq]
+    assert shown.answers_mine and not shown.followed and shown.author_name == "Bo"
+    assert (CY.public_key, aside.seq) in requests
+    assert (CY.public_key, mention.seq) in requests
+    assert (CY.public_key, aside.seq) not in replies
+    assert not any(item.answers_mine for item in replies.values() if item.author == CY.public_key)
+
+    # One click follows Bo (as myself: nothing names the pseudonym), and the offer goes.
+    trio.run(lambda: desk.people.follow(key_to_text(BO.public_key), source="answer"))
+    (again,) = desk.items.marks_changed([shown])
+    assert again.followed and again.answers_mine
+    assert store.following(fox.public_key) == []
