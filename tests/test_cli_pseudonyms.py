@@ -84,6 +84,7 @@ def test_the_main_identity_reveals_its_pseudonym_with_the_pseudonyms_proof(ann: 
         assert reveal_holds(service.public_key, reveal.key, reveal.proof)
         author = service.identity.key_text
     assert "reveals the pseudonym" in ann("log", "--author", author)
+    assert "(revealed)" in ann("pseudonym", "list")
     ann("pseudonym", "reveal", "nobody", expect=1)
     assert "no pseudonym called nobody" in ann.err
     assert "lndesk pseudonym list" in ann.err

@@ -50,6 +50,14 @@ class Posting:
         identity, entry, _created = found
         return entry.seq, identity.share_link(name)
 
+    async def reveal_pseudonym(self, name: str, passphrase: str | None = None) -> int:
+        """Publish, as me, that pseudonym ``name`` is mine (lndesk.app.pseudonyms.reveal):
+        the seq of the reveal in my log. It cannot be taken back."""
+        _key, entry = await self._publisher.publish(
+            lambda s: pseudonyms.reveal(s, name, passphrase)
+        )
+        return entry.seq
+
     async def reply(
         self,
         parent: PostKey,

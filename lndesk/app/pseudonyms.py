@@ -142,8 +142,10 @@ def reveal(service: Service, name: str, passphrase: str | None = None) -> tuple[
 
 
 def listed(service: Service) -> list[dict[str, Any]]:
-    """The pseudonyms kept here: name, key, share link and how many entries each has."""
+    """The pseudonyms kept here: name (as its profile says), key, share link, how many
+    entries each has, whether I revealed it, and the name of its key file."""
     found: list[dict[str, Any]] = []
+    revealed = set(revealed_by(service.store, service.public_key))
     for name in names_in(service.data_dir):
         try:
             key = public_key_of(read_key_file(key_path(service.data_dir, name)))
@@ -160,6 +162,8 @@ def listed(service: Service) -> list[dict[str, Any]]:
                 "key": key_to_text(key),
                 "link": key_to_link(key, shown),
                 "entries": service.store.feed_state(key).height,
+                "revealed": key in revealed,
+                "file": name,
             }
         )
     return found

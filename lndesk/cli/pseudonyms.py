@@ -67,7 +67,8 @@ def register(
                 print(f"{item['name']}  (unreadable: {terminal_text(item['problem'])})")
                 continue
             count = item["entries"]
-            print(f"{terminal_text(item['name'])}  {count} entries  {item['link']}")
+            revealed = "  (revealed)" if item.get("revealed") else ""
+            print(f"{terminal_text(item['name'])}  {count} entries  {item['link']}{revealed}")
         return 0
 
     def cmd_reveal(args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ from lndesk.ui.avatar_worker import avatar_decoder, avatar_now
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.qr import qr_pixmap
 from lndesk.ui.restore_panel import RestorePanel
+from lndesk.ui.views.pseudonyms import PseudonymsPanel
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +237,8 @@ class IdentityView(QWidget):
         column.addLayout(heading)
         self.restore_panel = RestorePanel(bridge)
         self.restore_panel.confirmed.connect(self.refresh)
-        for box in (self.restore_panel, key_box, profile_box, backup_box):
+        self.pseudonyms = PseudonymsPanel(bridge)
+        for box in (self.restore_panel, key_box, profile_box, backup_box, self.pseudonyms):
             column.addWidget(box)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -282,10 +284,13 @@ class IdentityView(QWidget):
         self.bridge.request(
             lambda desk: desk.account.identity(), done=self.show_info, failed=self._failed
         )
+        self.pseudonyms.refresh()
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, LocalChanged) and event.what == "profile":
             self.refresh()
+        elif isinstance(event, LocalChanged) and event.what == "published":
+            self.pseudonyms.refresh()  # a question asked as a new pseudonym made one
         elif (
             self.info is not None
             and not self.info.can_publish
