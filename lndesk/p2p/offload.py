@@ -48,9 +48,10 @@ async def run_cpu(work: Callable[..., T], *args: object) -> T:
 
 async def checked_items(author: bytes, items: Sequence[Item]) -> Sequence[Item]:
     """``items``, checked on a worker thread as a :class:`CheckedBatch` of ``author``
-    if there are many (the store then does not decode them again); small batches are
-    returned as they are, for the store to check inline."""
-    if len(items) < OFFLOAD_ITEMS:
+    if there are many (the store then does not decode them again); small batches, and
+    batches checked for ``author`` already, are returned as they are (the store checks
+    small ones inline)."""
+    if len(items) < OFFLOAD_ITEMS or (isinstance(items, CheckedBatch) and items.author == author):
         return items
     checked: CheckedBatch = await run_cpu(check_batch, author, items)
     return checked

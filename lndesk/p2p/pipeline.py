@@ -14,8 +14,12 @@ rules of the session:
 
 A reader proposes ``/2`` first and falls back to ``/1`` in multistream-select, and a
 server speaks both, so old readers and old servers keep working. The reader's frames
-are read by a task of their own (:func:`receiving`) while the session's task checks and
-stores the batches already read.
+are read by a task of their own (:func:`receiving`) while the session's task stores the
+batches already read. That task also checks each big batch as far as it can be checked
+without the store (:func:`lndesk.batch.check_batch`, on a worker thread) before handing
+it on, so the next batch is checked while the session's task stores the one before: the
+store's writes (SQLite statements, the log's ``fdatasync``) release the GIL, and the
+check runs meanwhile.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from contextlib import asynccontextmanager
 import trio
 from libp2p.custom_types import TProtocol
 
-from lndesk.errors import ProtocolError
-from lndesk.p2p.frame_caps import message_type
-from lndesk.p2p.offload import OFFLOAD_BYTES, run_cpu
-from lndesk.p2p.wire import FrameStream, Message, StreamGone, decode_frame_body
+from lndesk.batch import check_batch
+from lndesk.errors import EntryError, ProtocolError
+from lndesk.p2p.frame_caps import Caps, message_type
+from lndesk.p2p.offload import OFFLOAD_BYTES, OFFLOAD_ITEMS, run_cpu
+from lndesk.p2p.wire import Batch, FrameStream, Message, StreamGone, decode_frame_body
 
 PIPELINED_PROTOCOL = TProtocol("/lndesk/sync/2")
 GETS_IN_FLIGHT = 8
@@ -84,6 +89,36 @@ class ReaderWindow(Window):
         self.add(size)
 
 
+def checked_ahead(message: Message) -> Message:
+    """``message``; a batch of at least ``OFFLOAD_ITEMS`` entries with its items as a
+    :class:`lndesk.batch.CheckedBatch` of its feed, which the store takes without
+    checking it again. A batch that fails the check is returned as it came: the
+    session's task meets the same error when it stores the batch, in the batch's turn
+    (a batch the session does not store, say after a fork, is never held against the
+    peer)."""
+    if not isinstance(message, Batch) or len(message.items) < OFFLOAD_ITEMS:
+        return message
+    try:
+        return Batch(message.feed, check_batch(message.feed, message.items))
+    except EntryError:
+        return message
+
+
+def _decode_checked(body: bytes, caps: Caps) -> Message:
+    return checked_ahead(decode_frame_body(body, caps))
+
+
+async def _message(body: bytes, caps: Caps) -> Message:
+    """The frame ``body`` decoded, a big batch checked ahead (:func:`checked_ahead`);
+    big bodies and batches on a worker thread, in one hop."""
+    if len(body) >= OFFLOAD_BYTES:
+        return await run_cpu(_decode_checked, body, caps)
+    message = decode_frame_body(body, caps)
+    if isinstance(message, Batch) and len(message.items) >= OFFLOAD_ITEMS:
+        return await run_cpu(checked_ahead, message)
+    return message
+
+
 async def _read_frames(
     frames: FrameStream,
     window: ReaderWindow,
@@ -100,11 +135,7 @@ async def _read_frames(
                     raise StreamGone("the peer closed the sync stream early")
                 if message_type(body) == "batch":
                     window.received(len(body))
-                if len(body) >= OFFLOAD_BYTES:
-                    message = await run_cpu(decode_frame_body, body, frames.caps)
-                else:
-                    message = decode_frame_body(body, frames.caps)
-                await out.send(message)
+                await out.send(await _message(body, frames.caps))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
         except Exception as exc:  # handed to the session's task, which raises it

@@ -4,6 +4,7 @@ old readers and servers both ways, gets in flight, and the window enforced on bo
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,9 @@ from scripted_stream import RecordingHost, ScriptedStream, Step, frames_in
 from store_helpers import make_chain, make_identity, wire
 
 from lndesk.app.feeds import StoreFeeds
-from lndesk.errors import ProtocolError
+from lndesk.batch import CheckedBatch, check_batch
+from lndesk.errors import ChainError, ProtocolError
+from lndesk.p2p import offload, pipeline
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.frame_caps import READER_RECEIVES
@@ -249,3 +252,89 @@ async def test_asks_sent_ahead_for_a_feed_that_stopped_are_discarded(tmp_path: P
         assert (read.stored, read.feeds) == (2, 2)
     finally:
         store.close()
+
+
+async def _read_session(
+    store: Store, script: list[Step], offers: tuple[frames.FeedHave, ...]
+) -> None:
+    """Run a pipelined reader's session against ``script``, storing into ``store``."""
+    feeds = StoreFeeds(store, make_identity(7).public_key)
+    io = frames.FrameStream(ScriptedStream(script), 1 << 22, READER_RECEIVES)
+    ctx = ReadContext(feeds, lambda _e: None, "peer", None, None)
+    read = SessionRead(
+        ctx,
+        Limits(batch_entries=100, request_entries=200),
+        offers,
+        locks=FeedLocks(),
+        hole_asks=HoleAsks(),
+        newest_first=False,
+        depth=1,
+    )
+    window = ReaderWindow()
+
+    async def send(message: frames.Message) -> None:
+        if isinstance(message, frames.Ack):
+            window.ack()
+        await io.send(message, flush=False)
+
+    with trio.fail_after(10):
+        async with receiving(io, window, 5) as received:
+            await read.run(send, io.flush, received.next)
+
+
+async def test_the_reading_task_checks_big_batches_once_ahead_of_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each big batch is checked on a worker thread as it is read, before the session's
+    task takes it, and the session stores it without checking it again."""
+    chain = wire(make_chain(ANN, 200))
+    ahead: list[int] = []
+
+    def checking(author: bytes, items: Any) -> CheckedBatch:
+        ahead.append(threading.get_ident())
+        return check_batch(author, items)
+
+    def again(author: bytes, items: Any) -> CheckedBatch:
+        raise AssertionError("a batch checked ahead was checked again")
+
+    monkeypatch.setattr(pipeline, "check_batch", checking)
+    monkeypatch.setattr(offload, "check_batch", again)
+    script: list[Step] = [
+        (frames.Get(A, 1, 200), [frames.Batch(A, tuple(chain[:100]))]),
+        (frames.Ack(100), [frames.Batch(A, tuple(chain[100:])), frames.Done()]),
+        (frames.Ack(200), []),
+    ]
+    store = Store(tmp_path / "r")
+    try:
+        await _read_session(store, script, (frames.FeedHave(A, 200, 200),))
+        assert store.feed_state(A).height == 200
+    finally:
+        store.close()
+    assert len(ahead) == 2
+    assert threading.get_ident() not in ahead
+
+
+async def test_a_big_batch_that_fails_its_check_ahead_fails_where_it_is_stored(
+    tmp_path: Path,
+) -> None:
+    """The check ahead keeps no error of its own: the broken batch reaches the session
+    as it came, and storing it raises what it always did; nothing of it is stored."""
+    items = wire(make_chain(ANN, 100))
+    items[70] = wire(make_chain(BEN, 1))[0]  # another author's entry in the middle
+    assert pipeline.checked_ahead(frames.Batch(A, tuple(items))) == frames.Batch(A, tuple(items))
+    script: list[Step] = [(frames.Get(A, 1, 100), [frames.Batch(A, tuple(items))])]
+    store = Store(tmp_path / "r")
+    try:
+        with pytest.raises(ChainError, match="another author"):
+            await _read_session(store, script, (frames.FeedHave(A, 100, 100),))
+        assert store.index.count_entries() == 0
+    finally:
+        store.close()
+
+
+def test_small_batches_are_left_for_the_store_to_check() -> None:
+    small = frames.Batch(A, tuple(wire(make_chain(ANN, offload.OFFLOAD_ITEMS - 1))))
+    assert type(pipeline.checked_ahead(small).items) is tuple
+    big = frames.Batch(A, tuple(wire(make_chain(ANN, offload.OFFLOAD_ITEMS))))
+    checked = pipeline.checked_ahead(big).items
+    assert isinstance(checked, CheckedBatch) and checked.author == A
