@@ -94,10 +94,16 @@ class TextIndexer:
     (lndesk.store.idprefix); this task indexes them in chunks, so that indexing never
     holds up publishing or syncing:
 
-    * while entries keep arriving (one came less than QUIET seconds ago: a sync, a burst
-      of gossip), it indexes BUSY_CHUNK documents at a time, each in a lull: once every
-      other task of the thread has been waiting for LULL seconds (a sync between two
-      batches is not a lull; the thread between two gossiped posts is). It waits at most
+    * while a sync session stores batches (one was stored less than QUIET seconds ago)
+      it does not index at all: on the few cores this runs on, a chunk in the sync's
+      lulls still competed with it, for the GIL (the next batch is checked on a worker
+      thread while the thread waits) and for the CPU (the peer serving it), and took
+      about a tenth of the reader's CPU while 100,000 entries arrived. Search meanwhile
+      indexes what it needs itself; the backlog follows once the sync is over;
+    * while entries keep arriving otherwise (one came less than QUIET seconds ago: a
+      burst of gossip or inbox notices), it indexes BUSY_CHUNK documents at a time,
+      each in a lull: once every other task of the thread has been waiting for LULL
+      seconds (the thread between two gossiped posts is). It waits at most
       IDLE_WAIT for one, so a thread that is never idle still indexes a little, and
       takes at most SHARE of the thread: after a chunk that took t seconds it sleeps
       t * (1 - SHARE) / SHARE;
@@ -134,13 +140,18 @@ class TextIndexer:
         self._wake = trio.Event()
         self._step = trio.Event()
         self._last_arrival = -float("inf")
+        self.last_synced = -float("inf")
+        """When (trio's clock) a sync session last stored entries."""
         self._chunk = self.MIN_CHUNK
         """Documents in the next chunk: what fits in STEP seconds at the last chunk's pace."""
 
-    def arrived(self) -> None:
-        """Entries were stored: index their text, in the thread's spare time for now."""
+    def arrived(self, *, synced: bool = False) -> None:
+        """Entries were stored (``synced``: by a sync session): index their text, in
+        the thread's spare time for now (once the sync is over, if ``synced``)."""
         with contextlib.suppress(RuntimeError):  # outside trio: no clock, nothing to wake
             self._last_arrival = trio.current_time()
+            if synced:
+                self.last_synced = self._last_arrival
         self._wake.set()
 
     async def wait_idle(self) -> None:
@@ -169,6 +180,8 @@ class TextIndexer:
                     await self._wake.wait()
                 continue
             while self.pending:
+                while (synced := self.last_synced + self.QUIET) > trio.current_time():
+                    await trio.sleep_until(synced)  # a sync is storing batches
                 busy = trio.current_time() - self._last_arrival < self.QUIET
                 # Only once every other task waits (for LULL, while busy): a peer's
                 # stream, which needs the thread many times over, never queues behind
@@ -341,7 +354,7 @@ class AppNode:
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, EntriesStored):
-            self.indexer.arrived()
+            self.indexer.arrived(synced=event.via == "sync")
         elif isinstance(event, FeedSynced) and event.feed == self.service.public_key:
             self.survey.note(event.peer, max(event.peer_height, event.peer_max_seq))
         elif isinstance(event, PeerHolds) and event.feed == self.service.public_key:

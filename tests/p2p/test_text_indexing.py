@@ -7,6 +7,7 @@ nothing sleeps: every wait is on the indexer or an event, under a timeout.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,11 @@ from lndesk.app.service import Service
 from lndesk.keytext import key_to_text
 from lndesk.store import idprefix
 from lndesk.store.search import SearchQuery
+from lndesk.store.store import Store
 
 WAIT = 30.0
 POSTS = 120
+ANN = make_identity(5)
 
 
 def indexed(node: TestNode, word: str) -> int:
@@ -53,8 +56,10 @@ async def test_synced_posts_become_searchable_without_a_search(tmp_path: Path) -
         await caught_up(ann_node)
         assert indexed(ann_node, "tidepool") == POSTS
         bo_node.app.indexer.CHUNK = 25  # several chunks, with pauses while entries arrive
+        assert bo_node.app.indexer.last_synced == -math.inf
         await bo_node.connect(ann_node)
         await bo_node.wait_height(ann_key, POSTS, WAIT)
+        assert bo_node.app.indexer.last_synced > -math.inf  # indexed once the sync is over
         await caught_up(bo_node)
         assert indexed(bo_node, "tidepool") == POSTS
         assert bo_node.service.store.index.conn.execute(
@@ -112,3 +117,36 @@ async def test_a_node_with_a_large_indexing_backlog_serves_a_reader_at_once(
         await bo_node.connect(ann_node)
         await bo_node.wait_height(ann_key, 2, WAIT)
         assert ann_node.service.store.text_pending() > 0  # Bo did not wait for the rest
+
+
+async def test_the_indexer_waits_while_a_sync_stores_batches(
+    tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    """Entries a sync stores defer indexing until no batch has come for QUIET seconds;
+    entries that came another way are indexed in the lulls meanwhile."""
+    store = Store(tmp_path / "s")
+    try:
+        chain = make_chain(ANN, 15)
+        store.ingest(ANN.public_key, wire(chain[:10]))
+        indexer = TextIndexer(store)
+        async with trio.open_nursery() as nursery:
+            indexer.arrived(synced=True)
+            nursery.start_soon(indexer.run)
+            for _ in range(3):  # batches keep coming: nothing is indexed
+                mock_clock.jump(indexer.QUIET * 0.9)
+                await trio.testing.wait_all_tasks_blocked()
+                assert store.text_pending() == 10
+                indexer.arrived(synced=True)
+            mock_clock.jump(indexer.QUIET * 0.9)
+            await trio.testing.wait_all_tasks_blocked()
+            assert store.text_pending() == 10
+            mock_clock.jump(indexer.QUIET * 0.1)  # the sync is over
+            with trio.fail_after(WAIT):
+                await indexer.wait_idle()
+            store.ingest(ANN.public_key, wire(chain[10:]))
+            indexer.arrived()  # gossip, say: indexed in the next lull
+            with trio.fail_after(WAIT):
+                await indexer.wait_idle()
+            nursery.cancel_scope.cancel()
+    finally:
+        store.close()
