@@ -563,4 +563,26 @@ MUTANTS = [
         "if row.type == TOMBSTONE:",
         ("tests/test_store_reveals.py",),
     ),
+    # --- answers to questions (docs/protocol.md 32.5, lndesk/store/questions.py) -------
+    Mutant(
+        "answers: a stranger's reply to any post of the owner skips Requests",
+        "lndesk/store/threads.py",
+        '"(e.feed, e.seq) IN (SELECT r.feed, r.seq FROM questions q "',
+        '"(e.feed, e.seq) IN (SELECT r.feed, r.seq FROM entries q "',
+        ("tests/test_learning_service.py", "tests/test_store_questions.py"),
+    ),
+    Mutant(
+        "answers: a stranger who replied to any post of the owner is served",
+        "lndesk/store/threads.py",
+        '"SELECT 1 FROM questions q JOIN entries o ON o.feed = q.feed AND o.seq = q.seq "',
+        '"SELECT 1 FROM entries q JOIN entries o ON o.feed = q.feed AND o.seq = q.seq "',
+        ("tests/test_store_questions.py",),
+    ),
+    Mutant(
+        "answers: an edit of a reply makes it a question",
+        "lndesk/store/derive.py",
+        'if row.type == "post" and asks(current):',
+        "if asks(current):",
+        ("tests/test_store_questions.py",),
+    ),
 ]

@@ -14,6 +14,7 @@ from store_helpers import BASE_MS, STEP_MS, make_identity
 from lndesk.app.answers import questions
 from lndesk.content import Edit, Follow, Helpful, Post, Reply, Tombstone
 from lndesk.entry_refs import PostKey, ref_of
+from lndesk.store import views
 from lndesk.store.asked import BACKFILL, backfill_pending
 from lndesk.store.questions import QuestionFilter, question_page
 from lndesk.store.store import INDEX_NAME, Store
@@ -126,6 +127,10 @@ def test_lists_find_every_question_however_many_posts_are_stored(store: Store) -
     assert own_questions(store, ANN.public_key) == {oldest.id}
     assert has_answered(store, ANN.public_key, ME.public_key)
     assert not has_answered(store, ME.public_key, ANN.public_key)
+    cy = Author(CY)  # replies to a post of Ann's that is no question: no answer
+    cy.sign(Reply("nice", ref_of(ann.entries[5][0]), ref_of(ann.entries[5][0])))
+    cy.deliver(store)
+    assert not has_answered(store, ANN.public_key, CY.public_key)
     ann.sign(Helpful(ref_of(answer), ref_of(oldest)))
     ann.deliver(store, len(ann.entries))
     assert questions(store, "open") == []
@@ -157,3 +162,23 @@ def test_pages_and_filters(store: Store) -> None:
     assert keys(QuestionFilter(author=ANN.public_key, since_ms=since)) == newest_first[:2]
     assert keys(QuestionFilter(author=ANN.public_key, until_ms=since)) == newest_first[1:]
     assert keys(QuestionFilter(author=make_identity(99).public_key)) == []
+
+
+def test_an_edit_that_takes_the_question_back_sends_strangers_answers_to_requests(
+    store: Store,
+) -> None:
+    """Answers count while the question asks, in its current version (32.5)."""
+    me, cy = Author(ME), Author(CY)
+    question = me.sign(Post("which book?", question=True))
+    cy.sign(Reply("this one", ref_of(question), ref_of(question)))
+    me.deliver(store)
+    cy.deliver(store)
+
+    def inbox(kind: str) -> list[PostKey]:
+        rows = views.page(store, views.ListQuery(kind, ME.public_key), NEWEST, 10)
+        return [(s.entry.author, s.entry.seq) for s in rows]
+
+    assert (inbox(views.REPLIES), inbox(views.REQUESTS)) == ([(CY.public_key, 1)], [])
+    me.sign(Edit(ref_of(question), "which book? (found it, thanks)"))
+    me.deliver(store, 2)
+    assert (inbox(views.REPLIES), inbox(views.REQUESTS)) == ([], [(CY.public_key, 1)])
