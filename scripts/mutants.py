@@ -399,6 +399,20 @@ MUTANTS = [
         ("tests/p2p/test_digest.py",),
     ),
     Mutant(
+        "sync: a remembered vector's bookkeeping is free (many small vectors pass the budget)",
+        "lndesk/p2p/digest.py",
+        "return len(canonical) + VECTOR_OVERHEAD",
+        "return len(canonical)",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
+        "sync: a remembered reader is free (peer IDs with empty wants pass the budget)",
+        "lndesk/p2p/digest.py",
+        "            self.bytes += READER_OVERHEAD",
+        "            pass",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
         "sync: the server does not wait for acks (window)",
         "lndesk/p2p/sync.py",
         "        while self.window.full:",

@@ -38,6 +38,13 @@ has one per session of its round)."""
 SERVER_VECTOR_BYTES = 16 * 1024 * 1024
 """Bytes of remembered vectors across all readers (a 5,000-feed vector is 200 KB);
 the least recently used reader's oldest vector is forgotten first."""
+VECTOR_OVERHEAD = 256
+"""Bytes a remembered vector takes beyond its records (its digest and its place in its
+reader's table), counted against :data:`SERVER_VECTOR_BYTES`: an empty or one-feed
+vector is mostly this."""
+READER_OVERHEAD = 384
+"""Bytes a remembered reader takes beyond its vectors (its peer ID and its table), counted
+the same way, so that many peer IDs with empty wants cannot grow the memory unbounded."""
 READER_VECTORS = 4096
 """Digests a reader remembers, (peer, digest) pairs."""
 
@@ -56,6 +63,11 @@ def vector_digest(pairs: Iterable[tuple[bytes, int]]) -> bytes:
     return digest_of(vector_bytes(pairs))
 
 
+def vector_cost(canonical: bytes) -> int:
+    """What a remembered vector counts against the server's budget."""
+    return len(canonical) + VECTOR_OVERHEAD
+
+
 def records(canonical: bytes) -> Iterator[tuple[bytes, int]]:
     """The (feed key, height) pairs of a canonical vector."""
     for start in range(0, len(canonical), RECORD):
@@ -63,7 +75,10 @@ def records(canonical: bytes) -> Iterator[tuple[bytes, int]]:
 
 
 class ServedVectors:
-    """The server's memory: the height vectors readers ended their sessions with."""
+    """The server's memory: the height vectors readers ended their sessions with.
+
+    ``bytes`` counts each vector's records and overhead and each reader's overhead
+    (:data:`VECTOR_OVERHEAD`, :data:`READER_OVERHEAD`), and stays within ``budget``."""
 
     def __init__(
         self, per_peer: int = SERVER_VECTORS_PER_PEER, budget: int = SERVER_VECTOR_BYTES
@@ -78,20 +93,24 @@ class ServedVectors:
         """Remember ``peer``'s vector ``pairs``; returns its digest."""
         canonical = vector_bytes(pairs)
         digest = digest_of(canonical)
-        vectors = self._peers.setdefault(peer, OrderedDict())
+        vectors = self._peers.get(peer)
+        if vectors is None:
+            vectors = self._peers[peer] = OrderedDict()
+            self.bytes += READER_OVERHEAD
         self._peers.move_to_end(peer)
         old = vectors.pop(digest, None)
-        self.bytes -= len(old) if old is not None else 0
+        self.bytes -= vector_cost(old) if old is not None else 0
         vectors[digest] = canonical
-        self.bytes += len(canonical)
+        self.bytes += vector_cost(canonical)
         while len(vectors) > self._per_peer:
-            self.bytes -= len(vectors.popitem(last=False)[1])
+            self.bytes -= vector_cost(vectors.popitem(last=False)[1])
         while self.bytes > self._budget and self._peers:
             oldest_peer, oldest = next(iter(self._peers.items()))
             if oldest:
-                self.bytes -= len(oldest.popitem(last=False)[1])
+                self.bytes -= vector_cost(oldest.popitem(last=False)[1])
             if not oldest:
                 del self._peers[oldest_peer]
+                self.bytes -= READER_OVERHEAD
         self._changed.set()
         self._changed = trio.Event()
         return digest

@@ -4,12 +4,15 @@ either side leads to the whole want, and old readers and servers keep working.""
 
 from __future__ import annotations
 
+import os
+import tracemalloc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from conftest import running_host
 from libp2p.peer.peerinfo import PeerInfo
@@ -220,7 +223,7 @@ async def test_an_old_reader_is_served_on_sync_2(tmp_path: Path) -> None:
 
 
 def test_served_vectors_are_bounded_per_reader_and_in_bytes() -> None:
-    vectors = ServedVectors(per_peer=2, budget=200)
+    vectors = ServedVectors(per_peer=2, budget=1000)
     one = vectors.remember("p", [(A, 1)])
     vectors.remember("p", [(A, 2)])
     three = vectors.remember("p", [(A, 3)])
@@ -228,5 +231,37 @@ def test_served_vectors_are_bounded_per_reader_and_in_bytes() -> None:
     assert vectors.recall("p", three) == [(A, 3)]
     assert vectors.recall("q", three) is None  # a digest is only good from its reader
     big = vectors.remember("q", [(A, 1), (B, 1), (C, 1)])
-    assert vectors.bytes <= 200
+    assert vectors.bytes <= 1000
+    assert vectors.recall("p", three) is None  # the least recently used reader went
     assert vectors.recall("q", big) == sorted([(A, 1), (B, 1), (C, 1)])
+
+
+@pytest.mark.parametrize(("vectors", "feeds"), [(1, 0), (8, 1)])
+def test_served_vectors_stay_within_their_budget_in_memory(vectors: int, feeds: int) -> None:
+    """Many peer IDs, each ending sessions with empty or one-feed wants, cost no more
+    memory than the budget says: a vector's and a reader's bookkeeping count too."""
+    budget = 1024 * 1024
+    peers = [os.urandom(38) for _ in range(12_000)]
+    tracemalloc.start()
+    try:
+        served = ServedVectors(budget=budget)
+        for peer in peers:
+            for height in range(vectors):
+                served.remember(peer, [(A, height)] * feeds)
+        used, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert served.bytes <= budget
+    assert used <= budget * 1.25
+
+
+async def test_an_empty_want_on_sync_3_counts_against_the_budget(tmp_path: Path) -> None:
+    async with server_of(tmp_path / "s") as server, running_host() as host:
+        await host.connect(PeerInfo(server.host.get_id(), server.host.get_addrs()))
+        with trio.fail_after(WAIT):
+            stream = await host.new_stream(server.host.get_id(), [DIGEST_PROTOCOL])
+            await stream.write(frames.encode_frame(frames.Want(())))
+            await stream.close()
+            await server.server.vectors.wait_remembered(host.get_id(), vector_digest([]))
+        assert server.server.vectors.bytes > 0
+        assert not server.penalised
