@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -72,6 +73,9 @@ def test_asking_a_question_publishes_one_and_the_row_shows_the_badge(
     assert not box.question.isChecked()  # the next post is not a question by default
     view = window.timeline.view
     assert view.delegate.badges(item) == ["Question", "open · 0 answers"]
+    # what peers reported at an earlier fetch (kept on the device) shows on the card
+    reported = replace(item, replies_reported=2)
+    assert view.delegate.badges(reported)[-1] == "2 more not fetched yet"
     qtbot.waitUntil(lambda: has_colour(view, 0, theme.named_colour("badge")))
     # a plain post has no badge
     box.text.setPlainText("Just a note")
