@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from store_helpers import make_identity
 
 from lndesk.app import pseudonyms
-from lndesk.app.items import PostItem
+from lndesk.app.items import AuthorItem, PostItem
 from lndesk.content import Reveal, parse_content
 from lndesk.keytext import key_to_text, short_key
 from lndesk.pseudonyms import pseudonym_keys, reveal_holds
 from lndesk.ui.identity_view import IdentityView
+from lndesk.ui.models.authors import describe_author
 from lndesk.ui.models.posts import follow_offer
 from lndesk.ui.views.post_delegate import action_label, actions_of
 from lndesk.ui.views.pseudonyms import EMPTY, RevealDialog
@@ -100,3 +102,20 @@ def test_an_answer_to_my_pseudonyms_question_offers_to_follow_its_author() -> No
     assert "follow" in actions_of(answer) and action_label(answer, "follow") == "Follow Bo"
     assert follow_offer(reply(answers_mine=True, followed=True)) is None
     assert follow_offer(reply()) is None  # a reply that answers nothing of mine
+
+
+def test_a_person_in_following_names_the_pseudonyms_they_revealed() -> None:
+    ann = AuthorItem(
+        key=BO.public_key,
+        name="Ann",
+        key_text=key_to_text(BO.public_key),
+        height=3,
+        max_seq=3,
+        last_post_ms=None,
+        last_synced_ms=None,
+        source="pasted key",
+        muted=False,
+    )
+    assert "revealed" not in describe_author(ann)
+    revealed = replace(ann, pseudonyms=((b"\x50" * 32, "curious-fox"),))
+    assert "revealed as theirs: curious-fox" in describe_author(revealed)
