@@ -599,4 +599,12 @@ MUTANTS = [
         "if asks(current):",
         ("tests/test_store_questions.py",),
     ),
+    # --- web feeds fetched (lndesk/feeds/fetch.py) -------------------------------------
+    Mutant(
+        "web feeds: a compressed body is inflated a whole network read at a time (gzip bomb)",
+        "lndesk/feeds/fetch.py",
+        "while piece := inflater.take(cap - size + 1):",
+        "while piece := inflater.take(0):",
+        ("tests/test_subscriptions.py",),
+    ),
 ]

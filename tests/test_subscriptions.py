@@ -4,6 +4,8 @@ conditional GETs, 304, redirects, Retry-After, size caps, discovery, floods, pol
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
@@ -234,6 +236,61 @@ async def test_a_huge_feed_is_cut_off_while_it_streams(
     with pytest.raises(FeedError, match="larger than 5 MB"):
         await subs.follow(server.url("/huge"))
     assert subs.store.subscriptions() == []
+
+
+def deflated(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush()
+
+
+async def test_a_gzip_bomb_stops_at_the_cap_without_inflating_a_whole_read(
+    server: FeedServer, subs: Subscriptions
+) -> None:
+    bomb = deflated(b" " * (128 * 1024 * 1024), 31)  # 125 KB: two reads of 64 KiB
+    server.routes["/bomb"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml", "Content-Encoding": "gzip"}, bomb
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(FeedError, match="larger than 5 MB"):
+            await fetch(subs.client, server.url("/bomb"), now_s=0.0)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * MAX_DOCUMENT_BYTES
+
+
+@pytest.mark.parametrize(
+    ("coding", "wbits"), [("gzip", 31), ("x-gzip", 31), ("deflate", 15), ("deflate", -15)]
+)
+async def test_a_compressed_feed_is_read(
+    server: FeedServer, subs: Subscriptions, coding: str, wbits: int
+) -> None:
+    body = rss(40)
+    server.routes["/packed"] = lambda r: Answer(
+        200,
+        {"Content-Type": "application/rss+xml", "Content-Encoding": coding},
+        deflated(body, wbits),
+    )
+    fetched = await fetch(subs.client, server.url("/packed"), now_s=0.0)
+    assert fetched.body == body
+    assert server.requests[-1].headers["Accept-Encoding"] == "gzip, deflate"
+
+
+async def test_a_feed_in_a_compression_not_asked_for_is_refused_clearly(
+    server: FeedServer, subs: Subscriptions
+) -> None:
+    server.routes["/br"] = lambda r: Answer(
+        200, {"Content-Type": "application/rss+xml", "Content-Encoding": "br"}, b"\x8b\x00"
+    )
+    with pytest.raises(FeedError, match="compressed as br, which lndesk does not read") as raised:
+        await fetch(subs.client, server.url("/br"), now_s=0.0)
+    assert "gzip, deflate or no compression" in (raised.value.hint or "")
+    server.routes["/broken"] = lambda r: Answer(
+        200, {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}, b"not gzip"
+    )
+    with pytest.raises(FeedError, match="could not be decompressed"):
+        await fetch(subs.client, server.url("/broken"), now_s=0.0)
 
 
 async def test_a_feed_that_changes_its_guids_does_not_repeat(

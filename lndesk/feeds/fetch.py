@@ -7,7 +7,9 @@
 * ``Retry-After`` of a 429 or 503 and ``Cache-Control: max-age`` are reported to the
   polling policy;
 * every read is bounded: connect/read timeouts, a whole-request deadline, and a body cap
-  enforced while the body streams (a decompressed size: gzip bombs stop at the cap too).
+  enforced while the body streams, on the decompressed size: a gzip or deflate body is
+  inflated here, never more than the cap's remainder at a time, so a gzip bomb stops at
+  the cap and not after inflating a whole network read (64 KiB can inflate to 64 MiB).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import datetime as dt
 import email.utils
 import logging
 import re
+import zlib
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -33,6 +36,8 @@ ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.1"
 )
+ACCEPT_ENCODING = "gzip, deflate"
+"""The content codings asked for: those :func:`_inflater` reads with a bound."""
 MAX_REDIRECTS = 5
 REQUEST_DEADLINE_S = 60.0
 PERMANENT = frozenset({301, 308})
@@ -113,7 +118,7 @@ def new_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(20.0, connect=10.0),
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
         trust_env=False,
     )
@@ -123,24 +128,87 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower().removeprefix("www.")
 
 
+def _too_large(url: str, cap: int, declared: int | None = None) -> FeedError:
+    size = f" ({declared:,} bytes)" if declared is not None else ""
+    return FeedError(
+        f"the web feed at {url} is larger than {cap // (1024 * 1024)} MB{size}",
+        "Ask its owner for a shorter web feed; lndesk does not read web feeds that large.",
+    )
+
+
+class _Inflater:
+    """A ``gzip`` or ``deflate`` body inflated piece by piece, each piece at most the
+    bytes asked for (``deflate`` is zlib-wrapped, or raw as some servers send it)."""
+
+    def __init__(self, coding: str) -> None:
+        self._raw_fallback = coding == "deflate"
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | (16 if coding != "deflate" else 0))
+        self._tail = b""
+
+    def feed(self, data: bytes) -> None:
+        self._tail += data
+
+    def take(self, room: int) -> bytes:
+        """At most ``room`` bytes of what is inflated so far (b"" when it needs more input)."""
+        data, self._tail = self._tail, b""
+        try:
+            out = self._inflate.decompress(data, room)
+        except zlib.error:
+            if not self._raw_fallback:
+                raise
+            self._raw_fallback = False
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._inflate.decompress(data, room)
+        self._raw_fallback = False
+        self._tail = self._inflate.unconsumed_tail
+        return out
+
+
+def _inflater(response: httpx.Response, url: str) -> _Inflater | None:
+    """How the body of ``response`` is inflated (None: it is sent as it is)."""
+    codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) == 1 and codings[0] in {"gzip", "x-gzip", "deflate"}:
+        return _Inflater("deflate" if codings[0] == "deflate" else "gzip")
+    raise FeedError(
+        f"the web feed at {url} is sent compressed as {cut(', '.join(codings), 60)}, "
+        "which lndesk does not read",
+        f"lndesk asks for {ACCEPT_ENCODING} or no compression; ask the site's owner to "
+        "send one of these.",
+    )
+
+
+def _keep(chunks: list[bytes], piece: bytes, size: int, url: str, cap: int) -> int:
+    """Add ``piece`` to the body read so far (``size`` bytes); its new size."""
+    size += len(piece)
+    if size > cap:
+        raise _too_large(url, cap)
+    chunks.append(piece)
+    return size
+
+
 async def _read_capped(response: httpx.Response, url: str, cap: int) -> tuple[bytes, int]:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise FeedError(
-            f"the web feed at {url} is larger than {cap // (1024 * 1024)} MB "
-            f"({int(declared):,} bytes)",
-            "Ask its owner for a shorter web feed; lndesk does not read web feeds that large.",
-        )
+        raise _too_large(url, cap, int(declared))
+    inflater = _inflater(response, url)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > cap:
-            raise FeedError(
-                f"the web feed at {url} is larger than {cap // (1024 * 1024)} MB",
-                "Ask its owner for a shorter web feed; lndesk does not read web feeds that large.",
-            )
-        chunks.append(chunk)
+    try:
+        async for raw in response.aiter_raw():
+            if inflater is None:
+                size = _keep(chunks, raw, size, url, cap)
+                continue
+            inflater.feed(raw)
+            while piece := inflater.take(cap - size + 1):
+                size = _keep(chunks, piece, size, url, cap)
+    except zlib.error as exc:
+        raise FeedError(
+            f"the web feed at {url} could not be decompressed: {cut(str(exc), 200)}",
+            "The site sent a damaged download; lndesk tries again at its next refresh.",
+        ) from exc
     return b"".join(chunks), response.num_bytes_downloaded
 
 
