@@ -577,6 +577,13 @@ MUTANTS = [
         "if row.type == TOMBSTONE:",
         ("tests/test_store_reveals.py",),
     ),
+    Mutant(
+        "reveal: a reveal synced after its tombstone is stored without its payload",
+        "lndesk/store/refs.py",
+        "item.entry.type in (TOMBSTONE, REVEAL):",
+        "item.entry.type == TOMBSTONE:",
+        ("tests/test_store_reveals.py",),
+    ),
     # --- answers to questions (docs/protocol.md 32.5, lndesk/store/questions.py) -------
     Mutant(
         "answers: a stranger's reply to any post of the owner skips Requests",

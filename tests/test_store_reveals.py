@@ -89,6 +89,25 @@ def test_a_deleted_reveal_still_counts_and_survives_a_reindex(tmp_path: Path) ->
         assert revealed_by(store, ANN.public_key) == [FOX.public_key]
 
 
+def test_a_reveal_synced_with_its_tombstone_still_counts(tmp_path: Path) -> None:
+    """A reader that gets Ann's log after she deleted her reveal (one batch, or the
+    tombstone first) keeps the reveal's payload and its effect (10.13)."""
+    with Store(tmp_path / "ann") as ann:
+        ann.publish(ANN, Profile("Ann"))
+        entry = ann.publish(ANN, Reveal(FOX.public_key, reveal_proof(FOX, ANN.public_key)))
+        ann.publish(ANN, Tombstone(ref_of(entry)))
+        chain = ann.read_run(ANN.public_key, 1, 3, 10, 1 << 20)
+    items = [(raw, payload) for _seq, raw, payload in chain]
+    with Store(tmp_path / "cy") as cy:
+        cy.ingest(ANN.public_key, items)
+        assert revealer(cy, FOX.public_key) == ANN.public_key
+    with Store(tmp_path / "di") as di:
+        di.ingest(ANN.public_key, items[2:])  # the tombstone first (newest-first sync)
+        di.ingest(ANN.public_key, items[:2])
+        assert revealer(di, FOX.public_key) == ANN.public_key
+        assert di.read_run(ANN.public_key, 2, 2, 1, 1 << 20)[0][2] is not None
+
+
 def test_an_attributed_name_keeps_the_pseudonyms_name_in_the_line() -> None:
     assert attributed_name("Ann Lee", "curious-fox") == "Ann Lee (as curious-fox)"
     assert attributed_name("Ann", None) == "Ann (as a pseudonym)"

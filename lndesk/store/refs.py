@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from lndesk.content import READING_LIST, TOMBSTONE, Content, Edit, ReadingList, Tombstone
+from lndesk.content import (
+    READING_LIST,
+    REVEAL,
+    TOMBSTONE,
+    Content,
+    Edit,
+    ReadingList,
+    Tombstone,
+)
 from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError
 from lndesk.store.index import PAYLOAD_ABSENT, EntryRow, Index, IndexItem
@@ -76,7 +84,7 @@ def already_deleted(
 ) -> tuple[list[int], set[bytes]]:
     """Which new entries a tombstone (stored, or in the batch) deletes already, with
     the edits and list updates of entries it deletes: they are stored without their
-    payloads, which never reach the disk. Tombstones always keep theirs.
+    payloads, which never reach the disk. Tombstones and reveals always keep theirs.
 
     ``items`` are one author's new entries; ``max_seq`` is the feed's before them.
     Also returns the ids that were looked up and found named: of the new entries'
@@ -101,8 +109,8 @@ def already_deleted(
     named |= index.tombstoned_ids(author, sorted(ask - named))
     doomed = []
     for number, item in enumerate(items):
-        if item.payload_state == PAYLOAD_ABSENT or item.entry.type == TOMBSTONE:
-            continue
+        if item.payload_state == PAYLOAD_ABSENT or item.entry.type in (TOMBSTONE, REVEAL):
+            continue  # both keep their payloads and their effect (10.6, 10.13)
         content = item.content
         if isinstance(content, Edit):
             target: Ref | None = content.ref
