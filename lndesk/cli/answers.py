@@ -74,8 +74,9 @@ def register(add: Add, act: Act) -> None:
             print(f"{_header(item)}  [{state_word}, {counted(item['answers'], 'answer')}]")
             print(textwrap.indent(_fill(item["body"]), "    "))
         if done["more"]:
-            flag = {"all": "", "open": " --open", "answered": " --answered"}[state]
-            print(f"Older ones: lndesk questions{flag} --before {found[-1]['id'][:12]}")
+            flag = {"all": [], "open": ["--open"], "answered": ["--answered"]}[state]
+            older = " ".join(["lndesk questions", *flag, "--before", found[-1]["id"][:12]])
+            print(f"Older ones: {older}")
         return 0
 
     thread = add("thread", cmd_thread, "show a whole conversation, helpful answers first")
