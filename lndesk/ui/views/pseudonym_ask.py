@@ -52,8 +52,8 @@ class PseudonymAskDialog(QDialog):
         self.explanation = QLabel(
             f"{WHAT_IT_HIDES}\n\n{WHAT_IT_DOES_NOT_HIDE}\n\nA new name makes a new "
             "pseudonym: its own key and log, and a profile with only that name. You can "
-            "reveal it later with a signed statement from your own identity; until then "
-            "nothing you publish links the two."
+            "reveal it later with a signed statement from your own identity (Identity, "
+            "Pseudonyms); until then nothing you publish links the two."
         )
         self.explanation.setWordWrap(True)
         self.name = QLineEdit()
