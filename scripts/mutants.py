@@ -614,4 +614,11 @@ MUTANTS = [
         "while piece := inflater.take(0):",
         ("tests/test_subscriptions.py",),
     ),
+    Mutant(
+        "web feeds: an OPML outline is told a feed by comparing it with every feed outline",
+        "lndesk/feeds/opml.py",
+        "elif web_url(url) and is_feed:",
+        "elif web_url(url) and outline in feeds:",
+        ("tests/test_feeds_parse.py",),
+    ),
 ]

@@ -7,6 +7,7 @@ import pytest
 from lndesk.errors import FeedError
 from lndesk.feeds.discover import feed_links, looks_like_html
 from lndesk.feeds.htmltext import html_to_markdown
+from lndesk.feeds.opml import read_opml, sort_outlines
 from lndesk.feeds.parse import parse_feed
 from lndesk.feeds.policy import MIN_INTERVAL_S, next_poll_ms, poll_interval_s
 from lndesk.webfeeds import MAX_DOCUMENT_BYTES, MAX_TEXT_CHARS
@@ -172,3 +173,38 @@ def test_polling_is_at_most_hourly_with_jitter() -> None:
     assert poll_interval_s(failures=30) == 24 * 3600
     assert next_poll_ms(1000, lambda: 0.0) == 1000 + 3_600_000
     assert next_poll_ms(1000, lambda: 0.999) == 1000 + 3_959_640
+
+
+class Uncomparable(dict[str, str]):
+    """An outline that fails the test when it is compared with another."""
+
+    def __eq__(self, other: object) -> bool:
+        raise AssertionError("two outlines were compared")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_opml_outlines_are_each_looked_at_once_never_compared() -> None:
+    """Telling feeds from other outlines compares none of them: 200,000 outlines of a
+    10 MB file would otherwise cost some 10^10 comparisons."""
+    feeds = [Uncomparable(url=f"https://a.example/{n}", title=f"F{n}") for n in range(3)]
+    feeds.append(Uncomparable(url="https://a.example/0", title="again"))
+    lists = [
+        Uncomparable(url="https://b.example/list.opml"),
+        Uncomparable(url="lndesk:ann", title="Ann"),
+    ]
+    contents = sort_outlines(feeds, lists)
+    assert [(o.url, o.title) for o in contents.feeds] == [
+        (f"https://a.example/{n}", f"F{n}") for n in range(3)
+    ]
+    assert [o.title for o in contents.people] == ["Ann"]
+    assert contents.skipped == 1
+
+
+def test_a_large_opml_file_keeps_every_feed() -> None:
+    outlines = "".join(
+        f'<outline type="rss" text="F{n}" xmlUrl="https://a.example/{n}"/>' for n in range(2000)
+    )
+    document = f'<?xml version="1.0"?><opml version="2.0"><head/><body>{outlines}</body></opml>'
+    contents = read_opml(document.encode(), "big.opml")
+    assert [o.url for o in contents.feeds] == [f"https://a.example/{n}" for n in range(2000)]
