@@ -60,8 +60,9 @@ __all__ = ["HeadAnnouncement", "HeadAndNoticeGossip", "InboxNotice", "feed_topic
 
 logger = logging.getLogger(__name__)
 
-_RELAY_CHECKPOINTS = 16
-"""How many scheduling rounds a received message's handler waits for the senders."""
+RELAY_WAIT = 0.02
+"""Seconds a received message's handler waits at most for the senders to relay it
+(a peer whose stream is stalled must not hold up storing for long)."""
 
 OnHead = Callable[[ID, HeadAnnouncement], Awaitable[None]]
 OnNotice = Callable[[ID, InboxNotice], Awaitable[None]]
@@ -343,7 +344,7 @@ class HeadAndNoticeGossip:
                     continue
                 # Relay first: storing waits for the disk, and the next hop with it.
                 if self._pubsub is not None:
-                    await self._pubsub.wait_sent(_RELAY_CHECKPOINTS)
+                    await self._pubsub.wait_sent(RELAY_WAIT)
                 try:
                     await handler(forwarder, item)
                 except Exception:

@@ -471,7 +471,11 @@ class Node:
             return
         payload = head_payload(head)
         # A held head may fill a hole (lndesk.p2p.holes): its payload, or else a sync.
-        fills = payload is not None and self.source.payload_holes(author, entry.seq, entry.seq, 1)
+        fills = (
+            payload is not None
+            and entry.seq <= held.max_seq  # a new head is no hole: no query for it
+            and bool(self.source.payload_holes(author, entry.seq, entry.seq, 1))
+        )
         if entry.seq <= held.height and not fills:
             if self.source.payload_holes(author, 1, entry.seq, 1):
                 self.request_sync(peer, [author])

@@ -51,6 +51,11 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   go-libp2p does, and never for our own publishes nor back to the peer that sent the
   message: below that size the control message costs its receiver about what the
   duplicate it prevents would.
+* A peer's stream is read in chunks of up to ``READ_AHEAD`` bytes, and its RPCs are cut
+  from them: py-libp2p reads each RPC's length prefix a byte at a time and then its
+  body, three or more reads through yamux's locks (each a trip through the scheduler)
+  for every RPC. The size limit on an RPC is still checked on its length prefix,
+  before its body is read.
 * An RPC that does not decode, or anything else py-libp2p raises while reading one
   peer's stream (0.8.1 lets protobuf's ``DecodeError`` out, which stopped the host),
   ends only that peer's stream: it is reset, the peer is dropped from Pubsub's records
@@ -60,6 +65,7 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
 
 from __future__ import annotations
 
+import functools
 import logging
 import weakref
 from collections.abc import Callable, Iterable
@@ -96,6 +102,8 @@ REGISTER_RETRY_SECONDS, REGISTER_RETRY_MAX_SECONDS = 0.5, 10.0
 """Back-off between attempts to open a connected peer's gossip stream."""
 COALESCE_BYTES = 64 * 1024
 """A peer's queued RPCs are joined into writes of about this many bytes."""
+READ_AHEAD = 64 * 1024
+"""Bytes asked of a peer's gossip stream at once; its RPCs are cut from them."""
 DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
 _MAX_SUBSCRIPTIONS_PER_RPC = 5000
 
@@ -110,12 +118,25 @@ def message_id(msg: rpc_pb2.Message) -> bytes:
     so neither can equal an entry id). Never raises.
     """
     data = bytes(msg.data)
+    if len(data) <= _CACHED_DATA:
+        return _recent_id(data)
+    return _id_of(data)
+
+
+def _id_of(data: bytes) -> bytes:
     layout = _layout(data)
     if isinstance(layout, bytes):
         return blake2b_256(layout)
     if layout is not None:
         return notice_id(*layout)
     return b"\x00" + blake2b_256(data[: MAX_ANNOUNCEMENT_SIZE + 1])
+
+
+_CACHED_DATA = max(MAX_ANNOUNCEMENT_SIZE, MAX_NOTICE_SIZE)
+_recent_id = functools.lru_cache(maxsize=64)(_id_of)
+"""py-libp2p asks for a received message's id three times (seen check, seen mark, the
+router's cache); each is a CBOR decode and a hash. Only data no larger than a valid
+message is remembered, 64 of them."""
 
 
 def _layout(data: bytes) -> bytes | tuple[bytes, bytes] | None:
@@ -250,6 +271,32 @@ class _RecordlessHost:
         return getattr(self._host, name)
 
 
+class _ReadAhead:
+    """A gossip stream as Pubsub's reader sees it: reads are served from chunks of up to
+    ``READ_AHEAD`` bytes read from the stream (module docstring); everything else is
+    the stream's own."""
+
+    def __init__(self, stream: INetStream) -> None:
+        self._stream = stream
+        self._chunk = b""
+        self._at = 0
+
+    async def read(self, n: int | None = None) -> bytes:
+        if n == 0:
+            return b""
+        if self._at >= len(self._chunk):
+            self._chunk = await self._stream.read(READ_AHEAD)
+            self._at = 0
+        if n is None or n < 0:
+            n = len(self._chunk) - self._at
+        data = self._chunk[self._at : self._at + n]
+        self._at += len(data)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _frame(rpc: rpc_pb2.RPC) -> bytes:
     """An RPC as it goes on the stream (varint length prefix), without a peer record."""
     rpc.ClearField("senderRecord")
@@ -278,6 +325,8 @@ class DeliveringPubsub(Pubsub):
         self.subscriptions_changed = trio.Event()
         """Set (and replaced) whenever a peer joins or leaves a topic."""
         self._writing = 0
+        self._wrote = trio.Event()
+        """Set (and replaced) whenever a sender has finished a write."""
         self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -289,14 +338,17 @@ class DeliveringPubsub(Pubsub):
             lock = self._write_locks[stream] = trio.Lock()
         return lock
 
-    async def wait_sent(self, rounds: int) -> None:
-        """Wait (at most ``rounds`` scheduling rounds) until every RPC queued for a peer
-        has been written. HeadGossip calls this before it hands a received message on,
-        so the message is relayed before it is stored."""
-        for _ in range(rounds):
-            await trio.sleep(0)
-            if not self._writing and not any(len(q) for q in self.peer_queues.values()):
-                return
+    async def wait_sent(self, limit: float) -> None:
+        """Wait (at most ``limit`` seconds) until every RPC queued for a peer has been
+        written. HeadGossip calls this before it hands a received message on, so the
+        message is relayed before it is stored."""
+        await trio.sleep(0)  # the router queues a relayed message after delivering it
+        with trio.move_on_after(limit):
+            while self._writing or any(len(q) for q in self.peer_queues.values()):
+                await self._wrote.wait()
+
+    async def continuously_read_stream(self, stream: INetStream) -> None:
+        await super().continuously_read_stream(cast(INetStream, _ReadAhead(stream)))
 
     async def stream_handler(self, stream: INetStream) -> None:
         try:
@@ -355,6 +407,8 @@ class DeliveringPubsub(Pubsub):
                     return
                 finally:
                     self._writing -= 1
+                    self._wrote.set()
+                    self._wrote = trio.Event()
         except Exception:  # one peer's stream; Pubsub's own loop ends the same way
             logger.debug("gossip sender for %s failed", peer_id, exc_info=True)
             self._handle_dead_peer(peer_id)

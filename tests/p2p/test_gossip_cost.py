@@ -164,3 +164,34 @@ async def test_gossip_received_sends_fewer_window_updates(
     # py-libp2p still acknowledges most reads of a small message ("partial slack"), but
     # no longer also releases every read on top (about three updates per message).
     assert len(updates) <= 2 * 20
+
+
+async def test_a_received_rpc_takes_one_read_of_the_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B reads A's gossip stream in chunks and cuts the RPCs from them; py-libp2p alone
+    reads each RPC's length prefix a byte at a time and then its body (three reads)."""
+    reads: list[int] = []
+    original = NetStream.read
+
+    async def counting(self: NetStream, n: int | None = None) -> bytes:
+        data = await original(self, n)
+        if self.muxed_conn.peer_id == a.id and "meshsub" in str(self.get_protocol()):
+            reads.append(len(data))
+        return data
+
+    a: Node
+    async with gossip_node("ra-a") as a, gossip_node("ra-b") as b:
+        await connect(b, a)
+        for node in (a, b):
+            await node.gossip.follow(a.author)
+        with trio.fail_after(WAIT):
+            await a.gossip.wait_for_topic_peers(a.author, 1)
+            await b.gossip.wait_for_topic_peers(a.author, 1)
+        monkeypatch.setattr(NetStream, "read", counting)
+        heads = 10
+        for entry, payload in make_chain(a.identity, heads):
+            await a.gossip.announce(entry.raw, payload)
+            assert (await b.next_head())[1].entry.seq == entry.seq
+    # One read per RPC at most (a heartbeat's control message may add one).
+    assert len(reads) <= heads + 2
