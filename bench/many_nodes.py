@@ -21,16 +21,27 @@ its idle rate, divided by the posts) and idle CPU per node in % of a core. ``--s
     python bench/many_nodes.py --shape line --sizes 20,50,100   # goal: 100, p50 < 20 ms/hop
     python bench/many_nodes.py --shape star --nodes 201 --per-process 20 --posts 10
     python bench/many_nodes.py --quick
+    python bench/many_nodes.py --nodes 5 --attach "py-spy record --pid {pid} -f raw -o spy.txt"
+
+Processes start at most ``--start-window`` at a time (the number of cores): each start
+is mostly importing libp2p, and a hundred at once on two cores left none done within
+its start timeout. ``--per-process K`` shares one trio loop among K followers: it costs
+less CPU per post than a process each (fewer wake-ups), so compare like with like.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +103,34 @@ class Group(LineProcess):
         self.terminate()
 
 
+Spec = tuple[list[Path], int, Path, bool]
+
+
+def start_groups(specs: list[Spec], window: int) -> list[Group]:
+    """Start the processes, at most ``window`` at a time (each waited on for 120 s).
+
+    Each start is about 1.5 s of CPU, mostly importing libp2p; a hundred processes
+    started at once on two cores shared the CPU until none was done within the
+    start timeout (a 40-node line never started on a loaded machine).
+    """
+    started: list[Group] = []
+    starting: deque[Group] = deque()
+    try:
+        for dirs, first, log, always_on in specs:
+            if len(starting) >= window:
+                starting.popleft().wait_started(timeout=120)
+            group = Group(dirs, first, log, always_on=always_on)
+            started.append(group)
+            starting.append(group)
+        while starting:
+            starting.popleft().wait_started(timeout=120)
+    except BaseException:
+        for group in started:
+            group.stop()
+        raise
+    return started
+
+
 class Swarm:
     """N nodes in groups; node 0 is the author."""
 
@@ -134,16 +173,15 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     feed = author.hex()
     for i in range(1, n):
         make_reader(work / f"n{i}", [author])
-    groups = [Group([work / "n0"], 0, work / "n0.log", always_on=not args.desktop_author)]
+    specs = [([work / "n0"], 0, work / "n0.log", not args.desktop_author)]
     for first in range(1, n, args.per_process):
         dirs = [work / f"n{i}" for i in range(first, min(n, first + args.per_process))]
-        groups.append(Group(dirs, first, work / f"g{first}.log"))
+        specs.append((dirs, first, work / f"g{first}.log", False))
+    began = time.perf_counter()
+    groups = start_groups(specs, args.start_window)
+    start_s = time.perf_counter() - began
     swarm = Swarm(groups)
     try:
-        began = time.perf_counter()
-        for group in groups:
-            group.wait_started(timeout=120 + n)
-        start_s = time.perf_counter() - began
         followers = list(range(1, n))
         began = time.perf_counter()
         if args.shape == "line":
@@ -200,6 +238,8 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         profiled = swarm.where[1][0] if args.profile else None
         if profiled is not None:
             profiled.call("profile")
+        attached = attach(args.attach, swarm.where[1][0].pid) if args.attach else None
+        load = os.getloadavg()[0]
         series_began = time.monotonic()
         series = groups[0].call(
             "publish_series",
@@ -210,6 +250,9 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         posts = {seq: sent for seq, sent in series["posts"]}
         complete = wait_all(swarm, feed, max(posts), n, args.settle)
         cpu2 = swarm.cpu()
+        if attached is not None:
+            attached.send_signal(signal.SIGINT)
+            attached.wait(60)
         if profiled is not None:
             profiled.call("profile", path=str(args.profile))
         series_s = time.monotonic() - series_began
@@ -244,6 +287,7 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     return {
         "n": n,
         "start_s": start_s,
+        "load": (load, os.getloadavg()[0]),
         "setup_s": setup_s,
         "complete": complete,
         "lost": lost,
@@ -252,6 +296,14 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         "busy": per_node_busy,
         "idle": per_node_idle,
     }
+
+
+def attach(command: str, pid: int) -> subprocess.Popen[bytes]:
+    """``command`` with ``{pid}`` replaced by node 1's process id, started now and
+    interrupted (SIGINT) when the series ends: a sampling profiler or a syscall counter,
+    e.g. ``py-spy record --pid {pid} --format raw -o spy.txt`` or ``strace -c -f -p {pid}``.
+    """
+    return subprocess.Popen(shlex.split(command.replace("{pid}", str(pid))))
 
 
 def wait_all(swarm: Swarm, feed: str, height: int, n: int, timeout: float) -> bool:
@@ -280,6 +332,7 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> bool:
         [
             ("posts", f"{args.posts} from node 0 at {args.rate:g}/s"),
             ("start", f"{result['start_s']:.1f} s until every node listened"),
+            ("load average", "{:.1f} as the posts began, {:.1f} after".format(*result["load"])),
             ("topics + mesh", f"{result['setup_s']:.1f} s after the dials"),
             ("all got all", "yes" if result["complete"] else f"no (within {args.settle:g} s)"),
             ("gossip losses", str(result["lost"]) + " (posts that came by sync or not at all)"),
@@ -384,12 +437,23 @@ def main() -> int:
         action="store_true",
         help="the author keeps a desktop's connection limits (default: lndesk serve's)",
     )
+    parser.add_argument(
+        "--start-window",
+        type=int,
+        default=max(2, os.cpu_count() or 2),
+        help="processes starting at once (the number of cores)",
+    )
     parser.add_argument("--posts", type=int, default=20, help="timed posts (20)")
     parser.add_argument("--rate", type=float, default=2.0, help="posts per second (2)")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU sampling")
     parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait for stragglers")
     parser.add_argument(
         "--profile", type=Path, default=None, help="cProfile node 1's process during the posts"
+    )
+    parser.add_argument(
+        "--attach",
+        default="",
+        help="a command run on node 1's process ({pid}) during the posts, e.g. py-spy",
     )
     parser.add_argument("--dir", type=Path, default=None, help="parent of the temporary dirs")
     parser.add_argument("--quick", action="store_true", help="a line of 5, 5 posts")
