@@ -56,6 +56,8 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   body, three or more reads through yamux's locks (each a trip through the scheduler)
   for every RPC. The size limit on an RPC is still checked on its length prefix,
   before its body is read.
+* Our own publish is signed but its signature is not checked again: py-libp2p hands it
+  to the same ``push_msg`` as a received message, which verifies it.
 * An RPC that does not decode, or anything else py-libp2p raises while reading one
   peer's stream (0.8.1 lets protobuf's ``DecodeError`` out, which stopped the host),
   ends only that peer's stream: it is reset, the peer is dropped from Pubsub's records
@@ -416,9 +418,22 @@ class DeliveringPubsub(Pubsub):
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         # Runs as a task of Pubsub's service, which one exception would end.
         try:
-            await super().push_msg(msg_forwarder, msg)
+            if msg_forwarder == self.my_id:
+                await self._push_own(msg)
+            else:
+                await super().push_msg(msg_forwarder, msg)
         except Exception:  # one message, dropped; anti-entropy sync repairs the loss
             logger.exception("could not relay a gossip message from %s", msg_forwarder)
+
+    async def _push_own(self, msg: rpc_pb2.Message) -> None:
+        """What ``Pubsub.push_msg`` does with this node's own publish, without checking
+        the signature it has just made (an Ed25519 verification per post): a head seen
+        already is not sent again, anything else is sent to the topic's peers."""
+        if self._is_msg_seen(msg):
+            return
+        self._mark_msg_seen(msg)
+        self.notify_subscriptions(msg)
+        await self.router.publish(self.my_id, msg)
 
     async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         # Like Pubsub.validate_msg, without its cache of results by message id (see the

@@ -195,3 +195,26 @@ async def test_a_received_rpc_takes_one_read_of_the_stream(
             assert (await b.next_head())[1].entry.seq == entry.seq
     # One read per RPC at most (a heartbeat's control message may add one).
     assert len(reads) <= heads + 2
+
+
+async def test_only_received_messages_have_their_signature_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A signs its own heads (StrictSign peers need it) but does not verify them again;
+    B and C verify every head they receive."""
+    checked: list[bytes] = []  # from_id of every message whose signature was checked
+    original = libp2p.pubsub.pubsub.signature_validator
+
+    def counting(msg: rpc_pb2.Message) -> bool:
+        checked.append(bytes(msg.from_id))
+        return bool(original(msg))
+
+    monkeypatch.setattr(libp2p.pubsub.pubsub, "signature_validator", counting)
+    async with gossip_node("sig-a") as a, gossip_node("sig-b") as b, gossip_node("sig-c") as c:
+        await line(a, b, c)
+        heads = 3
+        for entry, payload in make_chain(a.identity, heads):
+            await a.gossip.announce(entry.raw, payload)
+            await b.next_head()
+            await c.next_head()
+    assert checked == [a.id.to_bytes()] * (2 * heads)
