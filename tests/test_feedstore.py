@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,42 @@ def test_the_feeds_file_survives_a_reindex_of_the_index(tmp_path: Path) -> None:
     Store(tmp_path).close()
     Store(tmp_path, reindex=True).close()
     assert [s.url for s in FeedStore(tmp_path).subscriptions()] == ["https://a.example/feed"]
+
+
+def test_feeds_of_a_file_are_added_at_once_and_none_twice(store: FeedStore) -> None:
+    store.add("https://a.example/moved", NOW, added_url="https://a.example/old")
+    store.add("https://b.example/feed", NOW)
+    feeds = [
+        ("https://a.example/old", "A"),  # followed, under the address it was given as
+        ("https://b.example/feed", "B"),  # followed
+        ("https://c.example/feed", "C"),
+        ("https://c.example/feed", "C again"),
+        ("https://d.example/feed", ""),
+    ]
+    assert store.add_new(feeds, NOW) == 2
+    assert [(s.url, s.title) for s in store.subscriptions()] == [
+        ("https://a.example/moved", ""),
+        ("https://b.example/feed", ""),
+        ("https://d.example/feed", ""),
+        ("https://c.example/feed", "C"),
+    ]
+    assert store.add_new(feeds, NOW) == 0
+
+
+def test_feeds_of_a_file_are_added_all_or_none(store: FeedStore) -> None:
+    """One transaction: a failure on the way adds none (and the import costs one commit,
+    not one per feed: 2,000 feeds took 12 s)."""
+
+    def feeds() -> Iterator[tuple[str, str]]:
+        for n in range(2000):
+            yield f"https://a.example/{n}", ""
+        raise OSError("the file went away")
+
+    with pytest.raises(OSError, match="went away"):
+        store.add_new(feeds(), NOW)
+    assert store.subscriptions() == []
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    assert store.add_new(((f"https://a.example/{n}", "") for n in range(2000)), NOW) == 2000
+    assert statements.count("COMMIT") == 1
+    assert sum(s.startswith("SELECT") for s in statements) == 1

@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import trio
+
 from lndesk.app.atomlog import ATOM_SETTING, write_own_atom
 from lndesk.app.desk_people import People
 from lndesk.app.feed_reader import FeedReader
@@ -62,13 +64,10 @@ class FeedFiles:
 
     async def import_opml(self, path: Path) -> OpmlImported:
         """Follow the web feeds and people (``lndesk:`` links) an OPML file lists."""
-        contents = read_opml(_read_bounded(path), path.name)
-        store = self._reader.store
-        added = 0
-        for outline in contents.feeds:
-            if store.find(outline.url) is None:
-                store.add(outline.url, now_ms(), title=outline.title)
-                added += 1
+        # Reading and parsing up to 10 MB takes seconds: not on the node's thread.
+        data = await trio.to_thread.run_sync(_read_bounded, path)
+        contents = await trio.to_thread.run_sync(read_opml, data, path.name)
+        added = self._reader.store.add_new(((o.url, o.title) for o in contents.feeds), now_ms())
         if added:
             self._reader.refresh_now()  # the poller fetches them now
         people = 0

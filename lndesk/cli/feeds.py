@@ -287,12 +287,9 @@ def register(
                 f"{path} cannot be read: {exc.strerror}", "Check the file's name."
             ) from exc
         contents = read_opml(data, str(path))
-        added = 0
         with _subscriptions(args) as subs:
-            for outline in contents.feeds:
-                if subs.store.find(outline.url) is None:
-                    subs.store.add(outline.url, subs.clock_ms(), title=outline.title)
-                    added += 1
+            feeds = ((o.url, o.title) for o in contents.feeds)
+            added = subs.store.add_new(feeds, subs.clock_ms())
             outcomes = _run(subs, subs.refresh_due)
             failed = [describe_outcome(subs, o) for o in outcomes if o.status != "new"]
         people = 0
