@@ -178,3 +178,20 @@ def test_what_peers_reported_of_a_thread_is_kept_on_the_device(
     kept = [restarted.thread_total(bytes([n]) * 32) for n in range(3)]
     assert kept == [0, 5, 5] and restarted.thread_total(question.id) == 0
     restarted.close()
+
+
+def test_a_questions_item_and_its_thread_count_the_same_replies(service: Service) -> None:
+    """What a peer reports (``total``) counts the whole thread: the question's item and
+    the thread's counts compare it with the same count, nested replies included."""
+    from lndesk.app.desk_threads import Threads, not_fetched
+    from lndesk.entry_refs import ref_of
+
+    items, _ = parts(service, [])
+    question = service.post("Which book?", question=True)
+    answer = service.reply(question.id.hex(), "The blue one.")
+    service.reply(answer.id.hex(), "Which blue one?")  # answers the answer, in the thread
+    service.local.keep_thread_total(question.id, 3, 1_000)
+    (item,) = items.items([service.resolve(question.id.hex())])
+    counts = Threads(service, NodeLink()).counts(ref_of(question))
+    assert (item.reply_count, item.replies_known, counts.known) == (1, 2, 2)
+    assert not_fetched(item.replies_reported, item.replies_known) == counts.not_fetched == 1

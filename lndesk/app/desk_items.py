@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from lndesk.app.desk_naming import Naming
+from lndesk.app.desk_threads import ThreadCounts, thread_counts
 from lndesk.app.items import ListEntry, PostItem, Quoted, post_item, quoted_of, text_of
 from lndesk.app.local import LocalState
 from lndesk.content import ReadingList, Reply, Share
@@ -23,6 +24,9 @@ from lndesk.store.threads import own_questions
 
 READ_MARK = "read_mark_ms"
 """The local setting below which every post counts as read."""
+
+NO_COUNTS = ThreadCounts(0, 0)
+"""The thread counts of a post that is not a question (its card shows none)."""
 
 
 def _quoted_ref(content: object) -> Ref | None:
@@ -116,7 +120,8 @@ class PostItems:
 
     def _with_answers(self, items: list[PostItem]) -> list[PostItem]:
         """``items`` with their question marks: which questions are answered (and how
-        many replies peers reported under them) and which replies their asker marked as
+        many replies their threads hold here and peers reported, counted as a thread's
+        heading counts them) and which replies their asker marked as
         helpful (one lookup per question and per thread)."""
         asked = [item.thread_root for item in items if item.question and item.root is None]
         done = answered(self._reader, asked)
@@ -132,7 +137,7 @@ class PostItems:
         for item in items:
             question = item.question and item.root is None
             is_answered = question and item.id in done
-            reported = self._local.thread_total(item.id) if question else 0
+            counts = thread_counts(self._reader, self._local, item.id) if question else NO_COUNTS
             is_helpful = item.root is not None and item.post_key in marked.get(item.root.id, ())
             markable = item.root is not None and item.root.author == self._own and not item.mine
             answers_mine = False
@@ -141,12 +146,12 @@ class PostItems:
                 if root.author not in questions:
                     questions[root.author] = own_questions(self._reader, root.author)
                 answers_mine = root.id in questions[root.author]
-            marks = (is_answered, is_helpful, markable, reported, answers_mine)
+            marks = (is_answered, is_helpful, markable, counts, answers_mine)
             if marks != (
                 item.answered,
                 item.helpful,
                 item.markable,
-                item.replies_reported,
+                ThreadCounts(item.replies_known, item.replies_reported),
                 item.answers_mine,
             ):
                 shown.append(
@@ -155,7 +160,8 @@ class PostItems:
                         answered=is_answered,
                         helpful=is_helpful,
                         markable=markable,
-                        replies_reported=reported,
+                        replies_reported=counts.reported,
+                        replies_known=counts.known,
                         answers_mine=answers_mine,
                     )
                 )

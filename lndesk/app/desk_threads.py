@@ -10,6 +10,11 @@ above ``known``). ``reported`` is kept in the device's local state
 after a restart, still says it; ``known`` is counted afresh each time, so replies
 fetched later (by this view, the background fetch of recent questions, or sync) take
 their part off "not fetched yet".
+
+Both counts are of the whole thread, as a peer's ``total`` is (docs/protocol.md 32.1):
+every reply whose ``root`` names the post, nested replies included. A question's card
+and its thread's heading both take them from :func:`thread_counts` and compare them with
+:func:`not_fetched`, so the two say the same.
 """
 
 from __future__ import annotations
@@ -18,12 +23,19 @@ import logging
 from dataclasses import dataclass, replace
 
 from lndesk.app.desk_publish import NodeLink
+from lndesk.app.local import LocalState
 from lndesk.app.service import Service
 from lndesk.entry_refs import Ref
-from lndesk.store.reading import now_ms
+from lndesk.store.reading import StoreReader, now_ms
 from lndesk.store.threads import known_replies
 
 logger = logging.getLogger(__name__)
+
+
+def not_fetched(reported: int, known: int) -> int:
+    """Replies a peer reported beyond the ``known`` ones held here ("2 more not fetched
+    yet"); both are counts of the whole thread (see the module docstring)."""
+    return max(0, reported - known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +53,17 @@ class ThreadCounts:
     @property
     def not_fetched(self) -> int:
         """Replies a peer reported beyond those held here."""
-        return max(0, self.reported - self.known)
+        return not_fetched(self.reported, self.known)
+
+
+def thread_counts(reader: StoreReader, local: LocalState, root_id: bytes) -> ThreadCounts:
+    """What is known of the replies under the root ``root_id`` without asking anyone:
+    those held (every reply in the thread, as a peer's ``total`` counts them) and the
+    total peers reported at the latest fetch that reached one (kept on the device).
+
+    Reads the index beside Service, as the other Desk features' reads do: one bounded
+    count, nothing for the service to guard."""
+    return ThreadCounts(known_replies(reader, root_id), local.thread_total(root_id))
 
 
 class Threads:

@@ -84,6 +84,9 @@ class PostItem:
     replies_reported: int = 0
     """For a question: the most replies a peer said it shows under it at the latest
     thread fetch that reached one (0: never asked); see :mod:`lndesk.app.desk_threads`."""
+    replies_known: int = 0
+    """For a question: the replies held here in its whole thread, nested ones included,
+    as ``replies_reported`` counts them (:func:`lndesk.app.desk_threads.thread_counts`)."""
     helpful: bool = False
     """For a reply: the author of the thread's question marked it as helpful."""
     markable: bool = False

@@ -106,6 +106,36 @@ def test_the_new_post_dialog_asks_questions_too_and_replies_cannot(
     assert not reply.box.question.isEnabled() and reply.box.question.isHidden()
 
 
+def test_a_questions_card_and_its_thread_count_nested_replies_alike(
+    window: MainWindow, call: Any, qtbot: Any
+) -> None:
+    """A peer's ``total`` counts every reply in the thread (docs/protocol.md 32.1): the
+    card compares it with the same count as the thread's heading, nested replies in."""
+    from lndesk.ui.views.thread import ThreadDialog
+
+    call(lambda desk: desk.posting.post("Which book on fractions?", question=True))
+    model = window.timeline.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    question = model.item(0)
+    # what a peer reported at an earlier fetch, kept on the device
+    call(lambda desk: desk.service.local.keep_thread_total(question.id, 3, BASE_MS))
+    first = call(lambda desk: desk.posting.reply(question.post_key, "The blue one."))
+    call(lambda desk: desk.posting.reply((question.author, first), "Which blue one?"))
+
+    def card() -> PostItem:
+        return model.item(model.row_of(question.post_key) or 0)
+
+    qtbot.waitUntil(lambda: model.rowCount() == 3 and card().replies_reported == 3)
+    assert card().reply_count == 1  # one direct reply; the other answers it
+    badges = window.timeline.view.delegate.badges(card())
+    assert badges[1:] == ["open · 2 answers", "1 more not fetched yet"]
+    thread = window.open_thread(question)
+    assert isinstance(thread, ThreadDialog)
+    qtbot.waitUntil(lambda: thread.model.rowCount() == 3 and thread.counts is not None)
+    heading = thread.heading.text().splitlines()[-1]
+    assert heading == "2 answers here · 1 more not fetched yet; peers not reachable"
+
+
 def test_the_asker_marks_an_answer_helpful_in_the_thread_and_it_comes_first(
     window: MainWindow, call: Any, qtbot: Any
 ) -> None:

@@ -34,6 +34,7 @@ from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from lndesk.app.connectivity import Connectivity
+from lndesk.app.desk_threads import not_fetched
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.entry_refs import PostKey
 from lndesk.keytext import key_to_text, short_key
@@ -365,9 +366,10 @@ class PostDelegate(QStyledItemDelegate):
         """The badges painted beside the author's name."""
         if item.question and item.root is None:
             state = ANSWERED if item.answered else OPEN
-            badges = [BADGE, f"{state} · {counted(item.reply_count, 'answer')}"]
+            # the whole thread's replies, as its heading counts them (ThreadDialog)
+            badges = [BADGE, f"{state} · {counted(item.replies_known, 'answer')}"]
             reported = self.replies_reported.get(item.post_key, item.replies_reported)
-            more = reported - item.reply_count
+            more = not_fetched(reported, item.replies_known)
             return [*badges, f"{more:,} more not fetched yet"] if more > 0 else badges
         if item.helpful:
             return [HELPFUL]

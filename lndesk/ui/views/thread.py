@@ -20,7 +20,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from lndesk.app.desk import THREAD
-from lndesk.app.desk_threads import ThreadCounts
+from lndesk.app.desk_threads import ThreadCounts, not_fetched
 from lndesk.app.items import PostItem
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
@@ -165,10 +165,10 @@ class ThreadDialog(QDialog):
         if not root_stored:
             text += " (its first post is not stored here yet)"
         known = max(0, count - 1) if root_stored else count
-        not_fetched = 0
+        more = 0
         if self.counts is not None:
             # the stored replies may reach the list after the fetch's answer: the larger
-            not_fetched = max(0, self.counts.reported - max(known, self.counts.known))
             known = max(known, self.counts.known)
-        state = counts_text(known, not_fetched, self.fetch_state, question=self.question)
+            more = not_fetched(self.counts.reported, known)
+        state = counts_text(known, more, self.fetch_state, question=self.question)
         self.heading.setText(f"{text}\n{state}")
