@@ -167,6 +167,18 @@ async def test_429_with_retry_after_is_honoured(
     assert subs.store.subscription(sub.sub).next_ms == clock.ms + 7 * 24 * 3_600_000  # capped
 
 
+async def test_a_retry_after_of_other_digits_than_ascii_ones_is_ignored(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    """'²' is a digit to str.isdigit but not to int(): the 429 is still told as a 429."""
+    server.routes["/busy"] = lambda r: Answer(429, {"Retry-After": "\u00b2"}, b"slow down")
+    sub = subs.store.add(server.url("/busy"), clock.ms)
+    outcome = await subs.refresh(sub)
+    assert outcome.status == "failed"
+    assert "HTTP 429" in outcome.message
+    assert subs.store.subscription(sub.sub).next_ms == clock.ms + 3_600_000
+
+
 async def test_permanent_redirects_are_remembered_temporary_ones_not(
     server: FeedServer, subs: Subscriptions, clock: Clock
 ) -> None:

@@ -94,7 +94,7 @@ def retry_after(value: str | None, now_s: float) -> int | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit alone takes "²", which int() refuses
         return min(int(value[:9]), 7 * 24 * 3600)
     try:
         when = email.utils.parsedate_to_datetime(value)
