@@ -118,7 +118,7 @@ def test_answers_mark_and_search_lists_open_and_answered_questions(
 
     events: list[AnyEvent] = []
     items, publisher = parts(service, events)
-    answers = Answers(service.reader, publisher, items, service.public_key)
+    answers = Answers(service.reader, publisher, items, service.public_key, service.hidden)
     search = Search(service, service.reader, items)
     create_identity(tmp_path / "bo")
     with Service(tmp_path / "bo") as bo:
@@ -141,9 +141,18 @@ def test_answers_mark_and_search_lists_open_and_answered_questions(
         (found,) = search.posts("which", type=ANSWERED_QUESTIONS)
         assert found.item.answered and found.spans == ((0, 5),)
         assert [i.text for i in answers.questions("answered")] == ["Which book?"]
+        # a muted or blocked asker's questions are left out, as in every other list
+        bo.post("Where to start?", question=True)
+        service.store.ingest(bo.public_key, list(bo.store.feed_items(bo.public_key)))
+        assert answers.questions()[0].text == "Where to start?"
+        for hide in (service.local.set_muted, service.local.set_blocked):
+            hide(bo.public_key, True, 1_000)
+            assert [i.text for i in answers.questions()] == ["Why fractions?", "Which book?"]
+            hide(bo.public_key, False, 1_000)
+        assert len(answers.questions()) == 3
         with pytest.raises(ContentError, match="only the person who asked"):
             trio.run(
-                Answers(bo.reader, publisher, items, bo.public_key).mark_helpful,
+                Answers(bo.reader, publisher, items, bo.public_key, bo.hidden).mark_helpful,
                 (bo.public_key, answer.seq),
             )
 

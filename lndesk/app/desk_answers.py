@@ -5,6 +5,8 @@ the helpful answers first (:meth:`lndesk.app.desk_reading.Reading.thread`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lndesk.app import answers
 from lndesk.app.answers import QuestionState
 from lndesk.app.desk_items import PostItems
@@ -21,12 +23,19 @@ class Answers:
     bounded lookup of one answer's marks, with nothing for the service to keep."""
 
     def __init__(
-        self, reader: StoreReader, publisher: Publisher, items: PostItems, own: bytes
+        self,
+        reader: StoreReader,
+        publisher: Publisher,
+        items: PostItems,
+        own: bytes,
+        hidden: Callable[[], frozenset[bytes]],
     ) -> None:
         self._reader = reader
         self._publisher = publisher
         self._items = items
         self._own = own
+        self._hidden = hidden
+        """The feeds no list shows, asked at each call (:meth:`Service.hidden`)."""
 
     async def mark_helpful(self, answer: PostKey, on: bool = True) -> int:
         """Mark the reply ``answer`` to my question as helpful (``on``), or take my
@@ -41,6 +50,7 @@ class Answers:
         return entry.seq
 
     def questions(self, state: QuestionState = "all", limit: int = 50) -> list[PostItem]:
-        """The newest stored questions, only open or answered ones if ``state`` says so."""
-        found = answers.questions(self._reader, state, limit)
+        """The newest stored questions, only open or answered ones if ``state`` says so;
+        those of muted and blocked people are left out, as in every other list."""
+        found = answers.questions(self._reader, state, limit, hidden=self._hidden())
         return self._items.items([question.stored for question in found])
