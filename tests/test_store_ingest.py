@@ -113,6 +113,18 @@ def test_sparse_segment_then_the_gap_filled(store: Store) -> None:
     assert len(check_feed(store, KEY)) == 10
 
 
+def test_newest_first_runs_raise_the_height_once_the_oldest_arrives(store: Store) -> None:
+    """Runs stored from the newest down leave the height at 0 until entry 1 comes; then
+    it is the head at once. A run with entries held already counts each once."""
+    chain = make_chain(BOB, 12)
+    for start in (9, 6, 3):
+        store.ingest(KEY, wire(chain[start : start + 3]))
+        assert heights(store) == (0, 12)
+    assert store.ingest(KEY, wire(chain[0:5])).stored == 3  # 4 and 5 are held already
+    assert heights(store) == (12, 12)
+    assert len(check_feed(store, KEY)) == 12
+
+
 def test_gap_filler_is_anchored_by_the_next_stored_entry(data_dir: Path) -> None:
     # Entry 7 carries a broken signature, but entry 8, correctly signed, names its id as
     # prev: once 8 is stored, 7 is proven by the hash chain and needs no signature.

@@ -356,6 +356,8 @@ class Index:
         """The seqs of the new ``entries`` rows of ``feed`` that tombstones name (stored
         ones, and the batch's once its claims are written); ``tombstoned`` as in
         :meth:`add_entries`."""
+        if tombstoned is not None and not tombstoned:
+            return []  # nothing of the batch is named (a newest-first sync's batch)
         new = {row[2]: row[1] for row in rows if row[0] == feed}
         if tombstoned is None:
             return [new[entry_id] for entry_id in self._tombstoned(feed, list(new))]
@@ -405,17 +407,32 @@ class Index:
             height = max_seq = high  # the common case: a run appended right after the head
         else:
             max_seq = max(max_seq, high)
-            cursor = self.conn.execute(
-                "SELECT seq FROM entries WHERE feed = ? AND seq > ? ORDER BY seq", (feed, height)
-            )
-            for (seq,) in cursor:
-                if seq != height + 1:
-                    break
-                height = seq
-            cursor.close()
+            # Entry height + 1 is missing (height is as high as it can be, batch after
+            # batch); unless these entries begin at or below it, the height stays.
+            if low <= height + 1:
+                height = self._held_run(feed, height, max_seq)
         self.conn.execute(
             "UPDATE feeds SET height = ?, max_seq = ? WHERE feed = ?", (height, max_seq, feed)
         )
+
+    def _held_run(self, feed: int, height: int, max_seq: int) -> int:
+        """The highest seq up to which every entry of ``feed`` is held, 1..height being."""
+        (above,) = self.conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE feed = ? AND seq > ?", (feed, height)
+        ).fetchone()
+        if above == max_seq - height:
+            # Seqs are unique: all up to max_seq are held. A newest-first sync's oldest
+            # run closes the gap below the rest so, counted without a walk.
+            return max_seq
+        cursor = self.conn.execute(
+            "SELECT seq FROM entries WHERE feed = ? AND seq > ? ORDER BY seq", (feed, height)
+        )
+        for (seq,) in cursor:
+            if seq != height + 1:
+                break
+            height = seq
+        cursor.close()
+        return height
 
     def add_fork_proof(self, offset: int, entry: Entry) -> None:
         feed = self.feed_id(entry.author)

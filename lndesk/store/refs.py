@@ -107,6 +107,8 @@ def already_deleted(
     if not named and not ask:
         return [], named  # the common case: a run after the feed's head, no tombstones
     named |= index.tombstoned_ids(author, sorted(ask - named))
+    if not named:
+        return [], named  # a newest-first sync's batch: below stored entries, none deleted
     doomed = []
     for number, item in enumerate(items):
         if item.payload_state == PAYLOAD_ABSENT or item.entry.type in (TOMBSTONE, REVEAL):
