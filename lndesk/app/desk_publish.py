@@ -8,6 +8,7 @@ when the network is back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -24,8 +25,10 @@ T = TypeVar("T")
 Emit = Callable[[AnyEvent], None]
 
 HOLDERS_CHECK_DELAYS = (1.0, 5.0)
-"""Seconds after a publish at which peers are asked how far they hold my feed, so
-"seen by N peers" follows gossip within seconds instead of the next sync round."""
+"""Seconds after the latest publish at which peers are asked how far they hold my feed
+(a sync of it with each), so "seen by N peers" follows gossip within seconds instead of
+the next sync round. A publish while these checks are under way joins them: a stream of
+posts costs each peer two syncs every few seconds, not two for every post."""
 
 
 class NodeLink:
@@ -54,6 +57,8 @@ class Publisher:
         self._local = local
         self._emit = emit
         self._own = service.public_key
+        self._published_at = 0.0
+        self._checking = False
 
     async def publish(self, action: Callable[[Service], T]) -> T:
         """``action(service)``, announced by the node if it runs (which reports
@@ -71,12 +76,26 @@ class Publisher:
         link = self._link
         if link.node is None or link.nursery is None:
             return
+        self._published_at = trio.current_time()
+        if self._checking:
+            return  # the checks under way follow the latest publish
+        self._checking = True
 
         async def check() -> None:
-            for delay in HOLDERS_CHECK_DELAYS:
-                await trio.sleep(delay)
-                if link.node is not None:
-                    link.node.node.check_holders(self._own)
+            last = -math.inf
+            try:
+                while True:  # rounds, until one saw no newer publish
+                    for delay in HOLDERS_CHECK_DELAYS:
+                        since = self._published_at
+                        # At least the first delay apart, however fast posts come.
+                        await trio.sleep_until(max(since + delay, last + HOLDERS_CHECK_DELAYS[0]))
+                        last = trio.current_time()
+                        if link.node is not None:
+                            link.node.node.check_holders(self._own)
+                    if self._published_at == since:
+                        return
+            finally:
+                self._checking = False
 
         link.nursery.start_soon(check)
 
