@@ -399,6 +399,13 @@ MUTANTS = [
         ("tests/p2p/test_digest.py",),
     ),
     Mutant(
+        "sync: a want after differs is charged again for the feeds its digest named",
+        "lndesk/p2p/sync.py",
+        "uncharged = max(0, len(first.feeds) - charged)",
+        "uncharged = len(first.feeds)",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
         "sync: a remembered vector's bookkeeping is free (many small vectors pass the budget)",
         "lndesk/p2p/digest.py",
         "return len(canonical) + VECTOR_OVERHEAD",

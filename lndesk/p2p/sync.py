@@ -186,8 +186,10 @@ class SyncServer:
         first = await receive_within(
             frames, self.limits.session_timeout, "the reader closed the stream before want"
         )
+        charged = 0  # feeds this session's digest charged already (section 20.15)
         if digests and isinstance(first, Digest):
-            if await self._nothing_to_serve(peer, frames, first.vector):
+            same, charged = await self._nothing_to_serve(peer, frames, first.vector)
+            if same:
                 await frames.send(Same())
                 return
             await frames.send(Differs())
@@ -198,8 +200,9 @@ class SyncServer:
             raise ProtocolError("a sync session must start with want")
         if len(first.feeds) > self.limits.want_feeds:
             raise ProtocolError(f"want names more than {self.limits.want_feeds} feeds")
-        charge_want(self.sessions.admission, frames.stream, len(first.feeds))
-        self._want_rate.charge(peer, len(first.feeds))
+        uncharged = max(0, len(first.feeds) - charged)
+        charge_want(self.sessions.admission, frames.stream, uncharged)
+        self._want_rate.charge(peer, uncharged)
         peer_key = self._key_of(peer)
         reports = ServedReports(self._events, self.source.own_key(), peer_key)
         reports.claimed(first.feeds)
@@ -225,12 +228,15 @@ class SyncServer:
         finally:
             self.vectors.remember(peer, served.heights.items())
 
-    async def _nothing_to_serve(self, peer: Any, frames: FrameStream, digest: bytes) -> bool:
-        """True if ``peer`` left a session with the vector of ``digest`` and this node
-        holds no served entry above any of its heights (section 20.15)."""
+    async def _nothing_to_serve(
+        self, peer: Any, frames: FrameStream, digest: bytes
+    ) -> tuple[bool, int]:
+        """(True if ``peer`` left a session with the vector of ``digest`` and this node
+        holds no served entry above any of its heights, the feeds charged to ``peer``
+        for the look), section 20.15."""
         vector = self.vectors.recall(peer, digest)
         if vector is None:
-            return False
+            return False, 0
         charge_want(self.sessions.admission, frames.stream, len(vector))
         self._want_rate.charge(peer, len(vector))
         turn = self._big_wants() if len(vector) > WANT_STEP else contextlib.nullcontext()
@@ -239,8 +245,8 @@ class SyncServer:
                 if number and not number % WANT_STEP:
                     await trio.sleep(0)  # let other tasks in between store lookups
                 if self.source.held(key).max_seq > height and self.source.serves(key):
-                    return False
-        return True
+                    return False, len(vector)
+        return True, len(vector)
 
 
 class ServedGets:

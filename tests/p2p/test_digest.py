@@ -42,7 +42,9 @@ class Server:
 
 
 @asynccontextmanager
-async def server_of(path: Path, *, digests: bool = True) -> AsyncIterator[Server]:
+async def server_of(
+    path: Path, *, digests: bool = True, limits: Limits = LIMITS
+) -> AsyncIterator[Server]:
     """A host serving Ann's 1..40 and Ben's 1..20; without ``digests`` it speaks only
     ``/lndesk/sync/1`` and ``/2`` (an old server)."""
     store = Store(path)
@@ -56,7 +58,7 @@ async def server_of(path: Path, *, digests: bool = True) -> AsyncIterator[Server
             penalised: dict[str, str] = {}
             server = SyncServer(
                 feeds,
-                LIMITS,
+                limits,
                 events=lambda _e: None,
                 penalise=lambda who, reason: penalised.__setitem__(str(who), reason),
                 is_penalised=lambda who: str(who) in penalised,
@@ -101,20 +103,27 @@ class Reader:
 
 
 @asynccontextmanager
-async def reader_of(path: Path, server: Server, *, digests: bool = True) -> AsyncIterator[Reader]:
+async def reader_of(
+    path: Path,
+    server: Server,
+    *,
+    digests: bool = True,
+    limits: Limits = LIMITS,
+    wanted: tuple[bytes, ...] = (A, B, C),
+) -> AsyncIterator[Reader]:
     store = Store(path)
     try:
         async with running_host() as host:
             me = public_key_of(host.get_id())
             assert me is not None
             feeds = StoreFeeds(store, me)
-            feeds.wanted_feeds = lambda: [A, B, C]  # type: ignore[method-assign]
+            feeds.wanted_feeds = lambda: list(wanted)  # type: ignore[method-assign]
             recording = RecordingHost(host)
             penalised: list[str] = []
             client = SyncClient(
                 recording,
                 feeds,
-                LIMITS,
+                limits,
                 events=lambda _e: None,
                 penalise=lambda _who, reason: penalised.append(reason),
                 key_of=public_key_of,
@@ -265,3 +274,31 @@ async def test_an_empty_want_on_sync_3_counts_against_the_budget(tmp_path: Path)
             await server.server.vectors.wait_remembered(host.get_id(), vector_digest([]))
         assert server.server.vectors.bytes > 0
         assert not server.penalised
+
+
+async def test_a_want_after_differs_is_charged_only_beyond_its_digest(tmp_path: Path) -> None:
+    """A reader of more feeds than one want names, each of whose sessions ends in
+    differs, is charged each feed once a round, as on /2 (it was charged twice, and a
+    reader of over half the rate in feeds was penalised for an honest round)."""
+    people = [make_identity(10 + n) for n in range(12)]
+    keys = tuple(person.public_key for person in people)
+    limits = Limits(batch_entries=5, request_entries=10, want_feeds=5, want_feeds_per_minute=30)
+    async with (
+        server_of(tmp_path / "s", limits=limits) as server,
+        reader_of(tmp_path / "r", server, limits=limits, wanted=keys) as reader,
+    ):
+        for person in people:
+            server.feeds.ingest(person.public_key, wire(make_chain(person, 3)))
+        with trio.fail_after(WAIT):
+            assert (await reader.client.sync_with(server.host.get_id())).stored == 36
+            for start in range(0, len(keys), 5):
+                vector = vector_digest((key, 3) for key in keys[start : start + 5])
+                await server.server.vectors.wait_remembered(reader.peer_id, vector)
+        for person in people:
+            server.feeds.ingest(person.public_key, wire(make_chain(person, 4)))
+        with trio.fail_after(WAIT):
+            again = await reader.client.sync_with(server.host.get_id())
+        assert (again.stored, again.unchanged) == (12, 0)
+        assert isinstance(reader.last()[0][0], frames.Digest)
+        assert not server.penalised
+        assert not reader.penalised
