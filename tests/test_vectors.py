@@ -523,6 +523,7 @@ NETWORK_DECODERS = {
     "profile-frame",
     "forks-frame",
     "fork-proof",
+    "thread-frame",
 }
 
 

@@ -1,4 +1,4 @@
-"""The decoders the negative vectors name (docs/protocol.md sections 18.2, 27 and 29),
+"""The decoders the negative vectors name (docs/protocol.md sections 18.2, 27, 29 and 32),
 run against lndesk: each takes a vector and raises what lndesk rejects its input with.
 
 The generator records each rejection's message as the vector's ``reason``, and the
@@ -26,6 +26,7 @@ from lndesk.p2p.config import Limits
 from lndesk.p2p.forks import ForksFrames, check_proof
 from lndesk.p2p.inbox_notice import decode_notice
 from lndesk.p2p.profiles import ProfileFrames
+from lndesk.p2p.thread_frames import ThreadFrames
 from lndesk.p2p.wire import Batch, FrameStream
 from lndesk.store.ingest import decode_batch, plan_batch
 
@@ -115,6 +116,10 @@ async def _fork_proof(v: dict[str, Any]) -> None:
     check_proof({hx(k) for k in v["asked"]}, set(), hx(v["first"]), hx(v["second"]))
 
 
+async def _thread_frame(v: dict[str, Any]) -> None:
+    await ThreadFrames(ScriptedStream(input_of(v)), v["version"]).receive()
+
+
 Decoder = Callable[[dict[str, Any]], Awaitable[Any]]
 
 DECODERS: dict[str, Decoder] = {
@@ -135,6 +140,7 @@ DECODERS: dict[str, Decoder] = {
     "profile-frame": _profile_frame,
     "forks-frame": _forks_frame,
     "fork-proof": _fork_proof,
+    "thread-frame": _thread_frame,
 }
 
 

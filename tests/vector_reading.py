@@ -180,6 +180,8 @@ TEXT_KEYS = frozenset(
         "catchup_protocol",
         "profile_protocol",
         "forks_protocol",
+        "thread_protocol",
+        "thread_marks_protocol",
     }
 )
 # Other text: what people type, in two places (file, top-level key, key).

@@ -114,6 +114,7 @@ def documents() -> dict[str, dict[str, Any]]:
     network["negative"] = with_reasons(network["negative"])
     network["inbox"]["negative"] = with_reasons(network["inbox"]["negative"])
     network["forks"]["negative"] = with_reasons(network["forks"]["negative"])
+    network["threads"]["negative"] = with_reasons(network["threads"]["negative"])
     return docs
 
 

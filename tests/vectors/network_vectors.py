@@ -17,6 +17,7 @@ from typing import Any
 import cbor2
 from fork_vectors import forks_doc
 from inbox_vectors import inbox_doc
+from thread_vectors import threads_doc
 from vector_helpers import (
     SEED_ADA,
     SEED_BEN,
@@ -595,4 +596,5 @@ def network_doc(ada: Feed, ben: Feed) -> dict[str, Any]:
         "negative": negative,
         "inbox": inbox_doc(ada, ben),
         "forks": forks_doc(ada, ben),
+        "threads": threads_doc(),
     }
