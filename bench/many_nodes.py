@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -74,8 +75,11 @@ class Group(LineProcess):
         self.proc.stdin.write(json.dumps({"cmd": cmd, "node": node, **params}) + "\n")
         self.proc.stdin.flush()
 
-    def replies(self, cmd: str, n: int, timeout: float) -> dict[int, dict[str, Any]]:
-        """The next ``n`` replies to ``cmd``, by node index (within this group)."""
+    def replies(
+        self, cmd: str, n: int, timeout: float, *, errors_ok: bool = False
+    ) -> dict[int, dict[str, Any]]:
+        """The next ``n`` replies to ``cmd``, by node index (within this group); an
+        ``error`` reply raises ChildError unless ``errors_ok``."""
         out: dict[int, dict[str, Any]] = {}
         deadline = time.monotonic() + timeout
         while len(out) < n:
@@ -83,7 +87,7 @@ class Group(LineProcess):
                 lambda text: _json(text).get("reply") == cmd, deadline - time.monotonic()
             )
             reply = _json(line)
-            if "error" in reply:
+            if "error" in reply and not errors_ok:
                 raise ChildError(f"{self.name}: {cmd} failed: {reply['error']}")
             out[int(reply["node"])] = reply
         return out
@@ -150,6 +154,8 @@ class Swarm:
         nodes: list[int],
         timeout: float,
         per: dict[int, dict[str, Any]] | None = None,
+        *,
+        errors_ok: bool = False,
     ) -> dict[int, Any]:
         """Send ``cmd`` to every node in ``nodes`` at once; replies by node number."""
         sent: dict[Group, int] = {}
@@ -160,7 +166,7 @@ class Swarm:
             sent[group] = sent.get(group, 0) + 1
         out: dict[int, Any] = {}
         for group, n in sent.items():
-            for i, reply in group.replies(cmd, n, timeout).items():
+            for i, reply in group.replies(cmd, n, timeout, errors_ok=errors_ok).items():
                 out[group.first + i] = reply
         return out
 
@@ -183,6 +189,9 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     swarm = Swarm(groups)
     try:
         followers = list(range(1, n))
+        redials = 0
+        if args.profile_hub is not None:
+            groups[0].call("profile")
         began = time.perf_counter()
         if args.shape == "line":
             swarm.each(
@@ -196,13 +205,17 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
             hub = swarm.address(0)
             for chunk in range(1, n, 10):  # ten new followers at a time
                 batch = list(range(chunk, min(n, chunk + 10)))
-                for attempt in range(6):  # a dial times out after 5 s on a loaded machine
-                    try:
-                        swarm.each("connect", batch, 60, {i: {"address": hub} for i in batch})
+                for attempt in range(6):  # a dial times out on a loaded machine: again
+                    replies = swarm.each(
+                        "connect", batch, 60, {i: {"address": hub} for i in batch}, errors_ok=True
+                    )
+                    failed = {i: r["error"] for i, r in replies.items() if "error" in r}
+                    redials += len(failed)
+                    batch = sorted(failed)
+                    if not batch:
                         break
-                    except ChildError:
-                        if attempt == 5:
-                            raise
+                    if attempt == 5:
+                        raise ChildError(f"{len(failed)} follower(s) could not connect: {failed}")
             want = {i: 1 for i in followers} | {0: n - 1}
         try:
             swarm.each(
@@ -232,6 +245,9 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         cpu0 = swarm.cpu()
         time.sleep(args.idle)
         cpu1 = swarm.cpu()
+        hub_peers = groups[0].call("status", feed=feed)["peers"]
+        if args.profile_hub is not None:
+            groups[0].call("profile", path=str(args.profile_hub))
         idle_rate = [(b - a) / args.idle for a, b in zip(cpu0, cpu1, strict=True)]
 
         interval = 1.0 / args.rate
@@ -260,6 +276,10 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     finally:
         for group in groups:
             group.stop()
+        if args.logs is not None:
+            args.logs.mkdir(parents=True, exist_ok=True)
+            for log in work.glob("*.log"):
+                shutil.copy(log, args.logs / f"{n}-{log.name}")
 
     latency: dict[int, dict[int, float]] = {}
     lost = 0
@@ -295,6 +315,8 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         "posts": posts,
         "busy": per_node_busy,
         "idle": per_node_idle,
+        "dial_retries": redials,
+        "hub_peers": hub_peers,
     }
 
 
@@ -336,6 +358,8 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> bool:
             ("topics + mesh", f"{result['setup_s']:.1f} s after the dials"),
             ("all got all", "yes" if result["complete"] else f"no (within {args.settle:g} s)"),
             ("gossip losses", str(result["lost"]) + " (posts that came by sync or not at all)"),
+            ("dials tried again", f"{result['dial_retries']} (a dial timed out or failed)"),
+            ("hub's connections", f"{result['hub_peers']} after the idle sampling"),
         ],
     )
     to_all = [max(latency[node].get(seq, float("inf")) for node in latency) for seq in posts]
@@ -455,7 +479,16 @@ def main() -> int:
         default="",
         help="a command run on node 1's process ({pid}) during the posts, e.g. py-spy",
     )
+    parser.add_argument(
+        "--profile-hub",
+        type=Path,
+        default=None,
+        help="cProfile node 0's process from the dials to the end of the idle sampling",
+    )
     parser.add_argument("--dir", type=Path, default=None, help="parent of the temporary dirs")
+    parser.add_argument(
+        "--logs", type=Path, default=None, help="keep the nodes' logs (stderr) in this directory"
+    )
     parser.add_argument("--quick", action="store_true", help="a line of 5, 5 posts")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s] or [args.nodes]

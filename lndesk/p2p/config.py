@@ -58,6 +58,11 @@ class Limits:
     busy."""
     limit_loopback: bool = False
     """Apply the per-address limits to loopback connections too (tests, benchmarks)."""
+    served_batches: int = 16
+    """Batches read from the store, encoded and being written at once over all the sync
+    sessions a node serves; a session waits its turn for the next one. Each is up to
+    ``batch_bytes``, so this bounds the memory serving takes however many readers come
+    (50 readers once held 50 batches and their frames at once)."""
     session_timeout: float = 60.0
     """Seconds a sync session may wait for one frame before it is dropped."""
     gossip_payload: int = 4096

@@ -114,6 +114,9 @@ class ServerSessions:
         """Sessions being served now, to all peers."""
         self.busy_total = 0
         """Sessions answered ``busy`` so far."""
+        self.sending = trio.Semaphore(limits.served_batches)
+        """Held while one batch is read, encoded and written (``Limits.served_batches``):
+        what serving holds in memory is bounded by it, not by the number of readers."""
 
     async def serve(self, frames: F, session: Callable[[Any, F], Awaitable[None]]) -> None:
         """Run ``session(peer, frames)`` for the stream ``frames`` read, if the peer may."""

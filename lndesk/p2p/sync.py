@@ -315,20 +315,32 @@ class ServedGets:
         # A feed held only through an inbox is not served (docs/protocol.md 28.6).
         source, limits = self.server.source, self.server.limits
         seq = get.first if source.serves(get.feed) else get.last + 1
+        size = last = -1
         while seq <= get.last:
-            run = source.read_run(get.feed, seq, get.last, limits.batch_entries, limits.batch_bytes)
-            if not run:
+            # One batch at a time in memory, shared by every session served (the turn
+            # is held while it is written), and nothing of it kept while acks are awaited.
+            async with self.server.sessions.sending:
+                run = source.read_run(
+                    get.feed, seq, get.last, limits.batch_entries, limits.batch_bytes
+                )
+                if run:
+                    charge_served(self.server.sessions.admission, self.frames.stream, len(run))
+                    last = run[-1][0]
+                    frame = encode_frame(Batch(get.feed, tuple((e, p) for _, e, p in run)))
+                    del run
+                    size = len(frame) - 4
+                    await self.frames.send_frame(frame)
+                    del frame
+            if size < 0:
                 held = source.stored_seqs(get.feed, seq, get.last)
                 if not held or min(held) == seq:  # nothing more, or unreadable (blocked)
                     break
                 seq = min(held)
                 continue
-            charge_served(self.server.sessions.admission, self.frames.stream, len(run))
-            frame = encode_frame(Batch(get.feed, tuple((e, p) for _, e, p in run)))
-            await self.frames.send_frame(frame)
-            self.window.add(len(frame) - 4, get.feed)
-            self.reports.sent(get.feed, run[-1][0])
-            seq = run[-1][0] + 1
+            self.window.add(size, get.feed)
+            self.reports.sent(get.feed, last)
+            seq = last + 1
+            size = -1
             await self._wait_for_room()
         await self.frames.send(Done())
 
