@@ -98,7 +98,8 @@ class NodeConfig:
     laptop, a dropped Wi-Fi; without this TCP would keep it "connected" for many
     minutes). Generous on purpose: a peer on a loaded machine answers late, not never."""
     resync_interval: float = 120.0
-    """Seconds between anti-entropy rounds with each connected peer (repairs lost gossip)."""
+    """Seconds between anti-entropy rounds with each connected peer (repairs lost gossip);
+    the peers' rounds are spread evenly over it."""
     address_check_interval: float = 10.0
     """Seconds between checks of this machine's addresses (they change with the network)."""
     provide_interval: float = 600.0

@@ -69,8 +69,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DIAL_ADDRESS_SECONDS = 5.0
-"""How long one address of a peer may take to connect before the next is tried."""
+DIAL_ADDRESS_SECONDS = 10.0
+"""How long one address of a peer may take to connect before the next is tried. The
+Noise handshake and yamux set-up need the other node's CPU: a node busy with many
+peers joining at once took more than 5 s, and a dial given up halfway wasted what it
+had done and was tried again (docs/protocol.md section 19)."""
 ADDRESS_TTL = 600
 """Seconds the peerstore keeps addresses a dial was given (identify replaces them)."""
 CLOSE_SECONDS = 5.0

@@ -55,7 +55,8 @@ PEERBOOK_DIALS = 8
 """Recently met peers dialled at start (besides bootstrap peers and mDNS)."""
 PEERBOOK_SAVE_SECONDS = 60.0
 """How often the list of known peers is written while it changes."""
-DIAL_SECONDS = 15
+DIAL_SECONDS = 30
+"""How long one dial of a peer may take in all (each address gets ``DIAL_ADDRESS_SECONDS``)."""
 
 
 @dataclass(frozen=True, slots=True)
