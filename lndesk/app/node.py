@@ -97,9 +97,10 @@ class TextIndexer:
     * while a sync session stores batches (one was stored less than QUIET seconds ago)
       it does not index at all: on the few cores this runs on, a chunk in the sync's
       lulls still competed with it, for the GIL (the next batch is checked on a worker
-      thread while the thread waits) and for the CPU (the peer serving it), and took
-      about a tenth of the reader's CPU while 100,000 entries arrived. Search meanwhile
-      indexes what it needs itself; the backlog follows once the sync is over;
+      thread while the thread waits) and for the CPU (the peer serving it): some 4,700
+      documents at 44 us each while 100,000 entries arrived, 5 % of the reader's CPU.
+      Search meanwhile indexes what it needs itself; the backlog follows once the sync
+      is over;
     * while entries keep arriving otherwise (one came less than QUIET seconds ago: a
       burst of gossip or inbox notices), it indexes BUSY_CHUNK documents at a time,
       each in a lull: once every other task of the thread has been waiting for LULL
