@@ -410,29 +410,31 @@ class Index:
             # Entry height + 1 is missing (height is as high as it can be, batch after
             # batch); unless these entries begin at or below it, the height stays.
             if low <= height + 1:
-                height = self._held_run(feed, height, max_seq)
+                if high - low + 1 == len(set(seqs)):
+                    height = max(height, high)  # held from 1 to high at least
+                height = self._held_run(feed, height)
         self.conn.execute(
             "UPDATE feeds SET height = ?, max_seq = ? WHERE feed = ?", (height, max_seq, feed)
         )
 
-    def _held_run(self, feed: int, height: int, max_seq: int) -> int:
-        """The highest seq up to which every entry of ``feed`` is held, 1..height being."""
-        (above,) = self.conn.execute(
-            "SELECT COUNT(*) FROM entries WHERE feed = ? AND seq > ?", (feed, height)
+    def _held_run(self, feed: int, height: int) -> int:
+        """The highest seq up to which every entry of ``feed`` is held, 1..height being:
+        the end of the run from height + 1, found by SQLite (a newest-first sync's last
+        batch closes the gap below every stored entry)."""
+        if (
+            self.conn.execute(
+                "SELECT 1 FROM entries WHERE feed = ? AND seq = ?", (feed, height + 1)
+            ).fetchone()
+            is None
+        ):
+            return height
+        (end,) = self.conn.execute(
+            "SELECT e.seq FROM entries e WHERE e.feed = ? AND e.seq > ? AND NOT EXISTS "
+            "(SELECT 1 FROM entries n WHERE n.feed = e.feed AND n.seq = e.seq + 1) "
+            "ORDER BY e.seq LIMIT 1",
+            (feed, height),
         ).fetchone()
-        if above == max_seq - height:
-            # Seqs are unique: all up to max_seq are held. A newest-first sync's oldest
-            # run closes the gap below the rest so, counted without a walk.
-            return max_seq
-        cursor = self.conn.execute(
-            "SELECT seq FROM entries WHERE feed = ? AND seq > ? ORDER BY seq", (feed, height)
-        )
-        for (seq,) in cursor:
-            if seq != height + 1:
-                break
-            height = seq
-        cursor.close()
-        return height
+        return int(end)
 
     def add_fork_proof(self, offset: int, entry: Entry) -> None:
         feed = self.feed_id(entry.author)
