@@ -118,7 +118,14 @@ def test_answers_mark_and_search_lists_open_and_answered_questions(
 
     events: list[AnyEvent] = []
     items, publisher = parts(service, events)
-    answers = Answers(service.reader, publisher, items, service.public_key, service.hidden)
+    answers = Answers(
+        service.reader,
+        publisher,
+        items,
+        service.public_key,
+        service.hidden,
+        data_dir=service.data_dir,
+    )
     search = Search(service, service.reader, items)
     create_identity(tmp_path / "bo")
     with Service(tmp_path / "bo") as bo:
@@ -152,7 +159,9 @@ def test_answers_mark_and_search_lists_open_and_answered_questions(
         assert len(answers.questions()) == 3
         with pytest.raises(ContentError, match="only the person who asked"):
             trio.run(
-                Answers(bo.reader, publisher, items, bo.public_key, bo.hidden).mark_helpful,
+                Answers(
+                    bo.reader, publisher, items, bo.public_key, bo.hidden, data_dir=bo.data_dir
+                ).mark_helpful,
                 (bo.public_key, answer.seq),
             )
 

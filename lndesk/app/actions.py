@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lndesk.app import answers, pseudonyms
+from lndesk.app import answers, pseudonym_marks, pseudonyms
 from lndesk.app.describe import entry_body
 from lndesk.app.service import Service
 from lndesk.content import ListItem, ReadingList, WebShare
@@ -201,6 +201,8 @@ ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
     "ask_pseudonym": pseudonyms.act_ask,
     "pseudonym_reveal": pseudonyms.act_reveal,
     "pseudonyms": pseudonyms.act_list,
+    "helpful_signer": pseudonym_marks.act_signer,
+    "helpful_pseudonym": pseudonym_marks.act_mark,
 }
 
 

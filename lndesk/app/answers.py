@@ -21,6 +21,7 @@ from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import ContentError, UsageError
 from lndesk.keytext import key_to_text
 from lndesk.names import display_name
+from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store import views
 from lndesk.store.helpful import answered, helpful_answers, marks_of
 from lndesk.store.questions import QuestionFilter, question_page
@@ -60,6 +61,24 @@ def answer_to_mark(answer: StoredEntry, own: bytes) -> Helpful:
             "Reply to it instead (lndesk reply ID TEXT), or mark answers to your own questions.",
         )
     return Helpful(ref_of(answer.entry), content.root)
+
+
+def asker_of(answer: StoredEntry) -> bytes | None:
+    """Who asked the question ``answer`` answers (None: it is no reply)."""
+    content = answer.content
+    return content.root.author if isinstance(content, Reply) else None
+
+
+def check_unlinked(answer: StoredEntry, signer: bytes, mine: frozenset[bytes]) -> None:
+    """A clear error if a mark by ``signer`` of ``answer`` would link two identities of
+    ``mine`` (the main one and its pseudonyms): a mark names the answer's author."""
+    author = answer.entry.author
+    if author != signer and author in mine and signer in mine:
+        raise ContentError(
+            "that answer is your own (as yourself or under a pseudonym), and a mark names "
+            "the answer's author: it would link your identity and your pseudonym",
+            "Leave it unmarked, or mark someone else's answer.",
+        )
 
 
 def unmarks(store: StoreReader, answer: StoredEntry, own: bytes) -> list[Tombstone]:
@@ -123,6 +142,14 @@ def mark(service: Service, answer_id: str, *, undo: bool = False) -> dict[str, A
     retried command never appends twice; marking a marked answer again is refused."""
     answer = service.resolve(answer_id)
     own = service.public_key
+    mine = pseudonym_keys(service.data_dir)
+    if asker_of(answer) in mine:
+        raise UsageError(
+            "that question was asked under one of your pseudonyms: its key signs the mark",
+            f"Run lndesk helpful {answer.entry.id.hex()[:12]} (it asks for the passphrase "
+            "when the pseudonym's key file is sealed).",
+        )
+    check_unlinked(answer, own, mine | {own})
     if undo:
         tombstones = unmarks(service.store, answer, own)
         entry = service.publish(tombstones[-1])

@@ -98,7 +98,9 @@ class Desk:
         self.lists = Lists(service, reader, publisher, self.items, emit)
         self.network = Network(service, self._link, naming, emit)
         self.threads = Threads(service, self._link)
-        self.answers = Answers(reader, publisher, self.items, self.own, service.hidden)
+        self.answers = Answers(
+            reader, publisher, self.items, self.own, service.hidden, data_dir=service.data_dir
+        )
         self.account = Account(service, reader, self._link, publisher, emit)
         self.feed_reader = FeedReader(service.data_dir, emit, in_memory=service.store.read_only)
         self.reading.web = self.search.web = self.lists.web = self.feed_reader.store

@@ -6,13 +6,16 @@ the helpful answers first (:meth:`lndesk.app.desk_reading.Reading.thread`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from lndesk.app import answers
+from lndesk.app import answers, pseudonym_marks
 from lndesk.app.answers import QuestionState
 from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_publish import Publisher
 from lndesk.app.items import PostItem
+from lndesk.app.pseudonyms import needs_passphrase
 from lndesk.entry_refs import PostKey
+from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store.reading import StoreReader
 
 
@@ -29,6 +32,8 @@ class Answers:
         items: PostItems,
         own: bytes,
         hidden: Callable[[], frozenset[bytes]],
+        *,
+        data_dir: Path,
     ) -> None:
         self._reader = reader
         self._publisher = publisher
@@ -36,11 +41,40 @@ class Answers:
         self._own = own
         self._hidden = hidden
         """The feeds no list shows, asked at each call (:meth:`Service.hidden`)."""
+        self._data_dir = data_dir
 
-    async def mark_helpful(self, answer: PostKey, on: bool = True) -> int:
-        """Mark the reply ``answer`` to my question as helpful (``on``), or take my
-        newest mark of it back; the seq of the entry appended."""
+    def sealed_signer(self, answer: PostKey) -> str | None:
+        """The name of my pseudonym that asked the question ``answer`` answers when its
+        key file is sealed (marking it then needs the passphrase); None otherwise."""
         stored = self._items.find(answer)
+        asker = answers.asker_of(stored)
+        if asker is None or asker == self._own:
+            return None
+        name = pseudonym_marks.pseudonym_named(self._data_dir, asker)
+        if name is None or not needs_passphrase(self._data_dir, name):
+            return None
+        return name
+
+    async def mark_helpful(
+        self, answer: PostKey, on: bool = True, passphrase: str | None = None
+    ) -> int:
+        """Mark the reply ``answer`` to my question as helpful (``on``), or take my
+        newest mark of it back; the seq of the entry appended. An answer to a question
+        one of my pseudonyms asked is marked by that pseudonym, in its log
+        (:mod:`lndesk.app.pseudonym_marks`; ``passphrase`` opens its key if sealed)."""
+        stored = self._items.find(answer)
+        asker = answers.asker_of(stored)
+        if (
+            asker is not None
+            and asker != self._own
+            and pseudonym_marks.pseudonym_named(self._data_dir, asker) is not None
+        ):
+            _name, entry, _still = await self._publisher.publish(
+                lambda s: pseudonym_marks.mark(s, stored, undo=not on, passphrase=passphrase)
+            )
+            return entry.seq
+        mine = pseudonym_keys(self._data_dir) | {self._own}
+        answers.check_unlinked(stored, self._own, mine)
         if on:
             mark = answers.answer_to_mark(stored, self._own)
             entry = await self._publisher.publish(lambda s: s.publish(mark))

@@ -139,10 +139,12 @@ class PostItems:
             is_answered = question and item.id in done
             counts = thread_counts(self._reader, self._local, item.id) if question else NO_COUNTS
             is_helpful = item.root is not None and item.post_key in marked.get(item.root.id, ())
-            markable = item.root is not None and item.root.author == self._own and not item.mine
-            answers_mine = False
+            answers_mine = markable = False
             root = item.root
             if root is not None and root.author in mine and item.author not in mine:
+                # The asker marks: me, or my pseudonym in its own log (never an answer
+                # of mine, which a mark would link to the pseudonym).
+                markable = True
                 if root.author not in questions:
                     questions[root.author] = own_questions(self._reader, root.author)
                 answers_mine = root.id in questions[root.author]

@@ -90,7 +90,8 @@ class PostItem:
     helpful: bool = False
     """For a reply: the author of the thread's question marked it as helpful."""
     markable: bool = False
-    """For a reply by someone else in a thread I started: I may mark it as helpful."""
+    """For a reply by someone else in a thread I started (as myself or as one of my
+    pseudonyms, which then signs the mark): I may mark it as helpful."""
     answers_mine: bool = False
     """For a reply by someone else: it answers a question I asked, as myself or as one of
     my pseudonyms (docs/protocol.md 32.5)."""

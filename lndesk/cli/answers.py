@@ -2,7 +2,9 @@
 ``lndesk questions`` (docs/protocol.md 10.12).
 
 Each runs as an action (:mod:`lndesk.app.answers`): here, or in the node process that
-holds the data directory while the app or ``lndesk serve`` runs.
+holds the data directory while the app or ``lndesk serve`` runs. ``lndesk helpful`` on
+an answer to a question asked under a pseudonym marks it as that pseudonym
+(:mod:`lndesk.app.pseudonym_marks`), asking the passphrase when its key file is sealed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from lndesk.wording import counted
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 Act = Callable[..., dict[str, Any]]
+PassphraseSource = Callable[[], str | None]
 _WIDTH = 78
 
 
-def register(add: Add, act: Act) -> None:
-    """Add the commands to the parser (``act`` runs an action)."""
+def register(add: Add, act: Act, passphrase: PassphraseSource) -> None:
+    """Add the commands to the parser (``act`` runs an action; ``passphrase`` asks for
+    it, needed only to mark as a pseudonym whose key file is sealed)."""
 
     def cmd_thread(args: argparse.Namespace) -> int:
         done = act(args, "thread", entry_id=args.entry_id)
@@ -44,7 +48,20 @@ def register(add: Add, act: Act) -> None:
         return 0
 
     def cmd_helpful(args: argparse.Namespace) -> int:
-        done = act(args, "helpful", entry_id=args.entry_id, undo=args.undo)
+        signer = act(args, "helpful_signer", entry_id=args.entry_id)
+        name = signer["pseudonym"]
+        if name is None:
+            done = act(args, "helpful", entry_id=args.entry_id, undo=args.undo)
+        else:
+            # A question asked under a pseudonym: its key signs, in its own log.
+            done = act(
+                args,
+                "helpful_pseudonym",
+                entry_id=args.entry_id,
+                undo=args.undo,
+                passphrase=passphrase() if signer["passphrase"] else None,
+            )
+            print(f"As your pseudonym {terminal_text(name)} (in its log, not yours):")
         if args.undo:
             print(f"Mark taken back (entry {done['seq']}).")
             if done["still_marked"]:

@@ -68,7 +68,7 @@ def _service(args: argparse.Namespace, *, lazy: bool = False, reading: bool = Fa
     return Service(args.data_dir, _passphrase_source, lazy=lazy, reading=reading)
 
 
-READING_ACTIONS = frozenset({"search", "questions", "thread"})
+READING_ACTIONS = frozenset({"search", "questions", "thread", "helpful_signer"})
 """Actions that only read: they work on a store that can only be opened read-only."""
 
 
@@ -425,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     network.register(add, _passphrase_source)
     restore_commands.register(add, _passphrase_source)
     learning.register(add, _act, _read_text)
-    answers.register(add, _act)
+    answers.register(add, _act, _passphrase_source)
     pseudonym_commands.register(add, _act, _read_text, _passphrase_source, common)
     feed_commands.register(add, _act, _following_people, common, _reading_service)
     app = add("app", cmd_app, "open the desktop app (the default when no command is given)")

@@ -27,6 +27,7 @@ from lndesk.ui.bridge import Bridge
 from lndesk.ui.models.posts import PostListModel
 from lndesk.ui.views.compose import REPLY, ComposeBox
 from lndesk.ui.views.posts import PostListView
+from lndesk.ui.views.pseudonym_mark import PseudonymMarkDialog
 from lndesk.wording import counted
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class ThreadDialog(QDialog):
         """What is known of the replies: what peers said at the latest fetch that reached
         one (kept on this device), until this view's fetch answers (None before either)."""
         self.fetch_state = LOOKING
+        self.mark_dialog: PseudonymMarkDialog | None = None
+        """The passphrase dialog of the latest mark made as a sealed pseudonym."""
         self.set_reply_target(item)
         self.model.start()
         root = self.model.root
@@ -149,9 +152,19 @@ class ThreadDialog(QDialog):
 
     def _helpful(self, item: PostItem) -> None:
         """Mark an answer to my question as helpful, or take the mark back: an entry in
-        my log that every reader of the question sees."""
+        my log that every reader of the question sees. For a question I asked as a
+        pseudonym the pseudonym signs, in its log: when its key file is sealed, a
+        dialog asks for the passphrase first (:attr:`mark_dialog`)."""
         key, on = item.post_key, not item.helpful
-        self.bridge.request_async(lambda desk: desk.answers.mark_helpful(key, on))
+
+        def marked(sealed: str | None) -> None:
+            if sealed is None:
+                self.bridge.request_async(lambda desk: desk.answers.mark_helpful(key, on))
+                return
+            self.mark_dialog = PseudonymMarkDialog(self.bridge, key, on, sealed, self)
+            self.mark_dialog.open()
+
+        self.bridge.request(lambda desk: desk.answers.sealed_signer(key), marked)
 
     def _update_heading(self) -> None:
         count = self.model.rowCount()
