@@ -3,6 +3,9 @@ HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import listparser
 import pytest
 
 from lndesk.cli.main import main
+from lndesk.feeds.opml import MAX_OPML_BYTES
 from tests.feed_server import DATA, Answer, FeedServer
 
 
@@ -66,6 +70,31 @@ def test_bad_input_gets_a_clear_error(
     assert code == 1 and "is not a web address" in err
     code, _, err = run(capsys, tmp_path, "feeds", "import", str(tmp_path / "missing.opml"))
     assert code == 1 and "cannot be read" in err
+
+
+def test_an_opml_file_is_read_only_up_to_its_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that never ends (a pipe, a device given by mistake) is not read whole."""
+    pipe = tmp_path / "endless.opml"
+    os.mkfifo(pipe)
+    written = {"bytes": 0}
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), pipe.open("wb") as out:
+            while written["bytes"] < 64 * 1024 * 1024:
+                out.write(b" " * 65536)
+                written["bytes"] += 65536
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    code, _, err = run(capsys, tmp_path, "feeds", "import", str(pipe))
+    if writer.is_alive():  # the import did not read the pipe: let the writer end
+        with pipe.open("rb"):
+            pass
+    writer.join()
+    assert code == 1 and "larger than 10 MB" in err
+    assert written["bytes"] < MAX_OPML_BYTES + 1024 * 1024
 
 
 def test_opml_round_trip(

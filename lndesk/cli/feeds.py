@@ -27,7 +27,7 @@ from lndesk.app.subscriptions import Outcome, Subscriptions
 from lndesk.cli.argtypes import output_file, positive_int
 from lndesk.cli.render import format_time, terminal_text
 from lndesk.errors import LndeskError, NoIdentityError, UsageError
-from lndesk.feeds.opml import read_opml, write_opml
+from lndesk.feeds.opml import MAX_OPML_BYTES, read_opml, write_opml
 from lndesk.keytext import key_to_link
 from lndesk.webfeeds import web_address
 from lndesk.wording import counted
@@ -281,7 +281,8 @@ def register(
     def cmd_import(args: argparse.Namespace) -> int:
         path = Path(args.file)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as file:
+                data = file.read(MAX_OPML_BYTES + 1)  # read_opml says what is too large
         except OSError as exc:
             raise UsageError(
                 f"{path} cannot be read: {exc.strerror}", "Check the file's name."
