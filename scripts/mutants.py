@@ -394,8 +394,8 @@ MUTANTS = [
     Mutant(
         "sync: a remembered vector answers a digest from any peer",
         "lndesk/p2p/digest.py",
-        "vectors = self._peers.get(peer)",
-        "vectors = next(iter(self._peers.values()), None)",
+        "vectors = self._peers.get(peer)\n        canonical = None if",
+        "vectors = next(iter(self._peers.values()), None)\n        canonical = None if",
         ("tests/p2p/test_digest.py",),
     ),
     Mutant(
