@@ -126,6 +126,21 @@ MUTANTS = [
         "if content.ref.seq < entry.seq:",
         ("tests/test_store_ingest.py", "tests/test_store_purge.py"),
     ),
+    # --- full-text index (lndesk/store/fulltext.py) ------------------------------------
+    Mutant(
+        "full-text: a removed document's words stay in the index",
+        "lndesk/store/fulltext.py",
+        "        self.conn.execute(_DELETE, (rowid, found.text, found.facets))",
+        "        pass",
+        ("tests/test_search_index.py", "tests/test_store_purge.py"),
+    ),
+    Mutant(
+        "full-text: a removed document's filter words stay in the index",
+        "lndesk/store/fulltext.py",
+        "self.conn.execute(_DELETE, (rowid, found.text, found.facets))",
+        'self.conn.execute(_DELETE, (rowid, found.text, ""))',
+        ("tests/test_search_index.py", "tests/test_store_learning.py"),
+    ),
     # --- entries (lndesk/entry.py) ------------------------------------------------------
     Mutant(
         "entry: the signature is not verified",

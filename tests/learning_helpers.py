@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 
+from search_index import indexed_documents, staged_documents
 from store_helpers import BASE_MS, STEP_MS, make_identity
 
 from lndesk.content import (
@@ -31,7 +32,6 @@ from lndesk.entry import Entry, create_entry
 from lndesk.entry_refs import PostKey, ref_of
 from lndesk.identity import Identity
 from lndesk.store import views
-from lndesk.store.fulltext import FullText
 from lndesk.store.store import Store, StoredEntry
 
 ME = make_identity(21)
@@ -116,14 +116,9 @@ def derived_state(store: Store) -> dict[str, object]:
 def search_documents(store: Store) -> list[tuple[object, ...]]:
     """The full-text documents, indexed and staged alike, by author key: a document is in
     exactly one of the two tables."""
-    conn = store.index.conn
-    keys = dict(conn.execute("SELECT feed, key FROM feeds").fetchall())
-    rows = conn.execute("SELECT feed, seq, text, facets FROM search").fetchall()
-    staged, _ = FullText(conn).staged(2**31, store._payload_content)
-    rows += [(d.feed, d.seq, d.text, d.facets) for d in staged]
-    documents = [
-        (keys[feed], seq, text, _facets_by_key(facets, keys)) for feed, seq, text, facets in rows
-    ]
+    keys = dict(store.index.conn.execute("SELECT feed, key FROM feeds").fetchall())
+    both = [*indexed_documents(store).values(), *staged_documents(store)]
+    documents = [(keys[d.feed], d.seq, d.text, _facets_by_key(d.facets, keys)) for d in both]
     assert len({(key, seq) for key, seq, *_ in documents}) == len(documents), "in both tables"
     return sorted(documents, key=repr)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from search_index import matching
 from store_helpers import BASE_MS, make_identity
 
 import lndesk.store.search as search_module
@@ -254,10 +255,7 @@ def test_documents_claiming_one_millisecond_all_get_a_place(store: Store) -> Non
 
 def in_index(store: Store, words: str) -> list[int]:
     """Seqs of the documents the FTS5 table itself matches (no search, so no indexing)."""
-    rows = store.index.conn.execute(
-        "SELECT seq FROM search WHERE search MATCH ? ORDER BY seq", (words,)
-    )
-    return [seq for (seq,) in rows]
+    return sorted(seq for _, seq in matching(store, words))
 
 
 def staged(store: Store) -> list[tuple[int, int]]:

@@ -16,6 +16,7 @@ from learning_helpers import (
     derived_state,
     orders,
 )
+from search_index import assert_words_are_the_documents
 
 from lndesk.content import Edit, Post, Tombstone
 from lndesk.entry_refs import ref_of
@@ -32,6 +33,7 @@ def test_derived_state_is_the_same_in_every_arrival_order_and_after_a_rebuild(
         for index_every in (0, 1, 3):
             with Store(tmp_path / f"{name.replace(' ', '-')}-{index_every}") as store:
                 deliver_in_order(store, feeds, order, index_every)
+                assert_words_are_the_documents(store)
                 live = derived_state(store)
                 while store.index_text(limit=2):
                     assert derived_state(store) == live, f"indexing changes {name}"
@@ -40,6 +42,8 @@ def test_derived_state_is_the_same_in_every_arrival_order_and_after_a_rebuild(
                 store.reindex()
                 assert store.text_pending() > 0  # a rebuild stages every document again
                 assert derived_state(store) == live, f"rebuild differs after {name}"
+                store.index_text(limit=2**31)
+                assert_words_are_the_documents(store)
                 states[f"{name}, indexing after every {index_every}"] = live
     expected = states["oldest first, indexing after every 0"]
     for name, state in states.items():

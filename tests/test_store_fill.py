@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 
 from learning_helpers import busy_feeds, deliver_in_order, derived_state, orders
+from search_index import assert_words_are_the_documents, indexed_texts
 from store_helpers import (
     check_feed,
     make_chain,
@@ -42,7 +43,8 @@ def texts(store: Store) -> dict[int, str | None]:
 
 def search_texts(store: Store) -> list[str]:
     store.index_text()
-    return sorted(t for (t,) in store.index.conn.execute("SELECT text FROM search"))
+    assert_words_are_the_documents(store)
+    return indexed_texts(store)
 
 
 def test_a_stripped_feed_is_held_with_holes_and_filled_by_a_full_copy(data_dir: Path) -> None:

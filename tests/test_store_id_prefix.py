@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from search_index import with_text_copy
 from store_helpers import make_chain, make_identity, wire
 
 from lndesk.content import Post
@@ -116,6 +117,7 @@ def test_a_store_of_schema_4_migrates_and_finds_entries_and_text(tmp_path: Path)
     with Store(directory) as store:
         entry = store.publish(ANN, Post("an old store's post about sourdough"))
         store.index_text()
+        with_text_copy(store)
     # The index as lndesk with migrations 1-4 left it.
     conn = sqlite3.connect(directory / INDEX_NAME)
     conn.execute("DROP TABLE entry_ids")

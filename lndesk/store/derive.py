@@ -49,7 +49,7 @@ from lndesk.entry import Entry
 from lndesk.pseudonyms import reveal_holds
 from lndesk.store.asked import add_questions, asks, mark_question, unmark_question
 from lndesk.store.bulk import insert_rows
-from lndesk.store.fulltext import MAX_TIME_MS, FullText, Staged, has_document
+from lndesk.store.fulltext import MAX_TIME_MS, FullText, Staged, has_document, payload_loader
 from lndesk.store.rules import (
     ORIGINAL_TYPES,
     PAYLOAD_ABSENT,
@@ -146,7 +146,7 @@ class Derivation:
     text: FullText = field(init=False)
 
     def __post_init__(self) -> None:
-        self.text = FullText(self.conn)
+        self.text = FullText(self.conn, payload_loader(self.load))
 
     # --- recording what the batch claims --------------------------------------------
 

@@ -5,13 +5,24 @@ reader; this is lndesk's): a post or reply (its current text, an edit's in place
 the original's), a share with a comment, a reading list (title and notes of its
 current state, under the entry of that state). Deleted entries have no document.
 
-**Rowids follow time.** A document's rowid is ``claimed_ms << 20 | slot``: FTS5 walks
+**Rowids follow time.** A document's rowid is ``claimed_ms << 10 | slot``: FTS5 walks
 its matches in rowid order, so "newest first" is ``ORDER BY rowid DESC`` and stops after
 a page however many documents match, and a date range is a rowid range. The slot comes
 from a hash of (feed, seq), moved to the next free one when two documents claim the
 same millisecond and slot (linear probing over at most PROBES slots); a document is
 found again by looking at those slots for its ``feed`` and ``seq`` (almost always the
-first one).
+first one). FTS5 stores each word's documents as rowid differences, so fewer slot bits
+make the index smaller: 10 rather than 20 took a sixth off it.
+
+**The index holds no text.** ``search`` is a contentless FTS5 table (``content=''``):
+its words and positions, not a copy of every text, which would make the index larger
+than the log it is derived from. ``search_docs`` names each document's entry (``feed``,
+``seq``) and the entry whose payload holds its text (``source``: the entry itself, or
+the post's latest edit when it was indexed). A document is a function of those entries'
+payloads in the log, which is the source of truth: removing one reads its text back
+from the log and hands it to FTS5's ``delete`` command (a contentless table only
+forgets words it is told), before the derivation that removes it purges any payload;
+a search reads the text of the results it shows (snippets: :mod:`lndesk.store.search`).
 
 **Facets.** The ``facets`` column holds tokens that filters match through the same
 FTS5 query as the words: ``a<feed id>`` (author), ``y<type>`` and ``t<hash of the tag in
@@ -42,25 +53,36 @@ from typing import NamedTuple
 
 from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share, is_blank_text
 from lndesk.store.bulk import insert_rows
-from lndesk.store.rules import PAYLOAD_PRESENT, index_tags
+from lndesk.store.rules import PAYLOAD_PRESENT, ContentLoader, index_tags
 
 log = logging.getLogger(__name__)
 
-SLOT_BITS = 20
+SLOT_BITS = 10
 SLOT_MASK = (1 << SLOT_BITS) - 1
 MAX_TIME_MS = (1 << (63 - SLOT_BITS)) - 1
-"""About the year 2248: later claimed times share the last millisecond's bucket."""
+"""Far beyond any real date: later claimed times are not searchable."""
 PROBES = 64
-"""Slots tried for a document; when all are taken (a feed claiming one millisecond for
-tens of thousands of entries), the document is left out of the index."""
-_INSERT = "INSERT INTO search(rowid, text, facets, feed, seq) VALUES (?, ?, ?, ?, ?)"
+"""Slots tried for a document; when all are taken (hundreds of documents claiming one
+millisecond), the document is left out of the index."""
+TOKENIZE = "unicode61 remove_diacritics 2"
+"""The tokenizer of ``search`` (migration 8): a table that shows snippets of the same
+documents must split words exactly as it does."""
+_INSERT = "INSERT INTO search(rowid, text, facets) VALUES (?, ?, ?)"
+_INSERT_DOC = "INSERT INTO search_docs(doc, feed, seq, source) VALUES (?, ?, ?, ?)"
+_DELETE = "INSERT INTO search(search, rowid, text, facets) VALUES ('delete', ?, ?, ?)"
 _STAGE = "INSERT OR REPLACE INTO search_pending(feed, seq, source) VALUES"
 _STAGED = """
-    SELECT p.id, p.feed, p.seq, e.claimed_ms, e.type, s.type, s.offset, s.payload_state
+    SELECT p.id, p.feed, p.seq, p.source, e.claimed_ms, e.type, s.type, s.offset, s.payload_state
     FROM search_pending p
     LEFT JOIN entries e ON e.feed = p.feed AND e.seq = p.seq
     LEFT JOIN entries s ON s.feed = p.feed AND s.seq = p.source
     ORDER BY p.id LIMIT ?
+"""
+_INDEXED = """
+    SELECT e.claimed_ms, e.type, s.type, s.offset, s.payload_state
+    FROM entries e
+    LEFT JOIN entries s ON s.feed = e.feed AND s.seq = ?
+    WHERE e.feed = ? AND e.seq = ?
 """
 PayloadLoader = Callable[[int, str], Content | None]
 """Reads the payload of the log record at an offset and parses it as the given type
@@ -79,6 +101,7 @@ class Document:
     claimed_ms: int
     text: str
     facets: str
+    source: int
 
 
 class Staged(NamedTuple):
@@ -163,14 +186,67 @@ def searchable_text(content: Content | None) -> str | None:
             return None
 
 
+def document(
+    feed: int,
+    seq: int,
+    source: int,
+    row: Sequence[object] | None,
+    load: PayloadLoader,
+    *,
+    indexed: bool = False,
+) -> Document | None:
+    """The document of entry (feed, seq) with its text in entry ``source``'s payload, from
+    ``row``: (claimed_ms, type) of the entry and (type, offset, payload_state) of the
+    source (None: no such entry). None: nothing to index.
+
+    ``indexed``: the document is in the index, so its text is read whatever the payload's
+    state says (a derivation removing it has marked the payload purged already, and the
+    log still holds it until the derivation is committed)."""
+    if row is None:
+        return None
+    claimed_ms, type_, source_type, offset, payload_state = row
+    if type_ is None or source_type is None or (not indexed and payload_state != PAYLOAD_PRESENT):
+        return None  # no text to read (the derivation never stages such a document)
+    assert isinstance(claimed_ms, int) and isinstance(offset, int)
+    content = load(offset, str(source_type))
+    text = searchable_text(content)
+    if text is None:
+        return None
+    tags = index_tags(content)
+    return Document(feed, seq, claimed_ms, text, facets(feed, str(type_), tags), source)
+
+
+def payload_loader(load: ContentLoader) -> PayloadLoader:
+    """A PayloadLoader that reads whole records with ``load`` (None where one cannot be
+    read: the caller then has no text)."""
+
+    def read(offset: int, _type: str) -> Content | None:
+        try:
+            return load(offset)
+        except Exception as exc:  # a damaged record: `lndesk verify` reports it
+            log.warning("the text at log offset %d cannot be read: %s", offset, exc)
+            return None
+
+    return read
+
+
 class FullText:
-    """Adds and removes documents: staged in ``search_pending``, indexed in ``search``.
+    """Adds and removes documents: staged in ``search_pending``, indexed in ``search``
+    and ``search_docs``. ``load`` reads the payloads their text is in (staging and
+    counting need none).
 
     Call inside a transaction.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, load: PayloadLoader | None = None) -> None:
         self.conn = conn
+        self._load = load
+
+    @property
+    def load(self) -> PayloadLoader:
+        if self._load is None:
+            raise TypeError("reading documents needs a payload loader")
+        return self._load
 
     def add(self, documents: Sequence[Staged]) -> None:
         """Stage documents for indexing (the caller has removed any earlier document of
@@ -189,70 +265,101 @@ class FullText:
         """How many documents are staged (counted in the small (feed, seq) index)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM search_pending").fetchone()[0])
 
-    def staged(self, limit: int, load: PayloadLoader) -> tuple[list[Document], int]:
+    def staged(self, limit: int) -> tuple[list[Document], int]:
         """The first ``limit`` staged documents, in staging order, as they will be indexed,
         and the staging id of the last one looked at (0: none staged)."""
         documents = []
         last = 0
         for row in self.conn.execute(_STAGED, (limit,)).fetchall():
-            last, feed, seq, claimed_ms, type_, source_type, offset, payload_state = row
-            if payload_state != PAYLOAD_PRESENT or type_ is None:
-                continue  # no text to read (the derivation never stages such a document)
-            content = load(offset, source_type)
-            text = searchable_text(content)
-            if text is not None:
-                tags = index_tags(content)
-                documents.append(Document(feed, seq, claimed_ms, text, facets(feed, type_, tags)))
+            last, feed, seq, source = row[:4]
+            found = document(feed, seq, source, row[4:], self.load)
+            if found is not None:
+                documents.append(found)
         return documents, last
 
-    def index_staged(self, limit: int, load: PayloadLoader) -> int:
+    def index_staged(self, limit: int) -> int:
         """Move up to ``limit`` staged documents, oldest staged first, into ``search``.
         Returns how many staged rows were used up."""
-        documents, last = self.staged(limit, load)
+        documents, last = self.staged(limit)
         if not last:
             return 0
         self.insert(documents)
         return self.conn.execute("DELETE FROM search_pending WHERE id <= ?", (last,)).rowcount
 
+    def indexed(self, doc: int) -> Document | None:
+        """The document indexed under rowid ``doc``, its text read from the log (None: no
+        such document, or its text cannot be read)."""
+        row = self.conn.execute(
+            "SELECT feed, seq, source FROM search_docs WHERE doc = ?", (doc,)
+        ).fetchone()
+        if row is None:
+            return None
+        return self.document(*row)
+
+    def document(self, feed: int, seq: int, source: int) -> Document | None:
+        """The document of (feed, seq) with its text in ``source``'s payload, as indexed."""
+        row = self.conn.execute(_INDEXED, (source, feed, seq)).fetchone()
+        return document(feed, seq, source, row, self.load, indexed=True)
+
     def insert(self, documents: Sequence[Document]) -> None:
         """Write documents into ``search`` at once (not staged)."""
-        rows = [
-            (preferred_rowid(d.claimed_ms, d.feed, d.seq), d.text, d.facets, d.feed, d.seq)
-            for d in documents
-            if 0 <= d.claimed_ms <= MAX_TIME_MS
-        ]
+        rows = [_row(d) for d in documents if 0 <= d.claimed_ms <= MAX_TIME_MS]
         if not rows:
             return
         # FTS5 writes out its pending terms whenever a rowid is lower than the one before:
         # in rowid order, a batch makes one segment rather than many small ones.
         rows.sort()
         try:
-            self.conn.executemany(_INSERT, rows)
+            # search_docs says which rowids are taken: a contentless table cannot.
+            self.conn.executemany(_INSERT_DOC, [(r[0], *r[3:]) for r in rows])
+            placed = rows
         except sqlite3.IntegrityError:
             # A preferred rowid is taken (two documents claim one millisecond and slot): the
             # rows before it went in, the rest go one by one.
-            for row in rows:
-                self._place(row)
+            placed = sorted(p for p in map(self._place, rows) if p is not None)
+        self.conn.executemany(_INSERT, [r[:3] for r in placed])
 
-    def _place(self, row: tuple[int, str, str, int, int]) -> None:
-        preferred, text, facet_text, feed, seq = row
+    def _place(self, row: _Row) -> _Row | None:
+        """``row`` at the rowid its document gets in ``search_docs`` (None: no room)."""
+        preferred, text, facet_text, feed, seq, source = row
         for rowid in _probe_window(preferred):
             held = self.conn.execute(
-                "SELECT feed, seq FROM search WHERE rowid = ?", (rowid,)
+                "SELECT feed, seq FROM search_docs WHERE doc = ?", (rowid,)
             ).fetchone()
             if held is None:
-                self.conn.execute(_INSERT, (rowid, text, facet_text, feed, seq))
-                return
+                self.conn.execute(_INSERT_DOC, (rowid, feed, seq, source))
+                return (rowid, text, facet_text, feed, seq, source)
             if tuple(held) == (feed, seq):
-                return  # placed before the batch stopped
+                return (rowid, text, facet_text, feed, seq, source)  # before the batch stopped
         log.warning("entry %d of feed %d is not searchable: its millisecond is full", seq, feed)
+        return None
 
     def remove(self, feed: int, seq: int, claimed_ms: int) -> None:
-        """Remove the document of (feed, seq), staged or indexed, if there is one."""
+        """Remove the document of (feed, seq), staged or indexed, if there is one.
+
+        An indexed document's text is read back from the log for FTS5 to forget its
+        words. If it cannot be (a damaged record), its rowid stays taken by a document of
+        no entry, so that no later document inherits its words (``lndesk reindex`` clears
+        it)."""
         self.conn.execute("DELETE FROM search_pending WHERE feed = ? AND seq = ?", (feed, seq))
         rowid = self.rowid_of(feed, seq, claimed_ms)
-        if rowid is not None:
-            self.conn.execute("DELETE FROM search WHERE rowid = ?", (rowid,))
+        if rowid is None:
+            return
+        (source,) = self.conn.execute(
+            "SELECT source FROM search_docs WHERE doc = ?", (rowid,)
+        ).fetchone()
+        found = self.document(feed, seq, source)
+        if found is None:
+            log.warning(
+                "the text of entry %d of feed %d cannot be read back to remove it from "
+                "search; it is hidden instead",
+                seq,
+                feed,
+            )
+            self.conn.execute("UPDATE search_docs SET seq = 0, source = 0 WHERE doc = ?", (rowid,))
+            return
+        self.conn.execute(_DELETE, (rowid, found.text, found.facets))
+        self.conn.execute("DELETE FROM search_docs WHERE doc = ?", (rowid,))
 
     def rowid_of(self, feed: int, seq: int, claimed_ms: int) -> int | None:
         """The rowid of the document of (feed, seq), claimed at ``claimed_ms``, if any."""
@@ -263,13 +370,21 @@ class FullText:
         for chunk in (candidates[:1], candidates[1:]):
             marks = ",".join("?" * len(chunk))
             row = self.conn.execute(
-                f"SELECT rowid FROM search WHERE rowid IN ({marks}) "  # noqa: S608 - only '?'
+                f"SELECT doc FROM search_docs WHERE doc IN ({marks}) "  # noqa: S608 - only '?'
                 "AND feed = ? AND seq = ?",
                 (*chunk, feed, seq),
             ).fetchone()
             if row is not None:
                 return int(row[0])
         return None
+
+
+_Row = tuple[int, str, str, int, int, int]
+"""(rowid, text, facets, feed, seq, source) of a document being written."""
+
+
+def _row(d: Document) -> _Row:
+    return (preferred_rowid(d.claimed_ms, d.feed, d.seq), d.text, d.facets, d.feed, d.seq, d.source)
 
 
 def _probe_window(preferred: int) -> list[int]:

@@ -210,6 +210,35 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX reveals_by_author ON reveals (feed);
     """,
+    # 8: a full-text index without a copy of the text (lndesk.store.fulltext), and rowids
+    # of 10 slot bits rather than 20. Every indexed document is staged again, newest
+    # first, with the entry its text is in (the post's latest edit, or itself): opening
+    # stays quick, and the background indexer fills the new table from the log. The old
+    # table's pages are reused as the index grows (lndesk reindex writes a compact file).
+    """
+    INSERT OR IGNORE INTO search_pending(feed, seq, source)
+        SELECT s.feed, s.seq, COALESCE(e.edit_seq, s.seq)
+        FROM search s LEFT JOIN edits e ON e.feed = s.feed AND e.seq = s.seq
+        ORDER BY s.rowid DESC;
+    DROP TABLE search;
+    -- Words and positions only (content=''): a document's text is in the log, read back
+    -- to show it or to remove the document. Otherwise as migration 2's table.
+    CREATE VIRTUAL TABLE search USING fts5(
+        text, facets, content = '',
+        tokenize = "unicode61 remove_diacritics 2", columnsize = 0
+    );
+    INSERT INTO search(search, rank) VALUES ('automerge', 8);
+    -- Which entry each document of ``search`` is (doc = its rowid), and the entry whose
+    -- payload holds its text; a contentless table keeps neither.
+    CREATE TABLE search_docs (
+        doc INTEGER PRIMARY KEY,
+        feed INTEGER NOT NULL,
+        seq INTEGER NOT NULL,                   -- 0: a document whose text could not be
+                                                -- read back to remove it (its rowid stays
+                                                -- taken; no entry has seq 0)
+        source INTEGER NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,10 +21,11 @@ how much is not (``SearchHits.pending``: "still indexing N posts").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lndesk.content import is_blank_text, normalize_tag
@@ -33,6 +34,8 @@ from lndesk.errors import ContentError, UsageError
 from lndesk.search_query import SearchQuery
 from lndesk.store.fulltext import (
     MAX_TIME_MS,
+    TOKENIZE,
+    FullText,
     author_token,
     bucket,
     clean_query,
@@ -129,32 +132,61 @@ def _matches(
 ) -> list[SearchHit]:
     low, high = rowids
     hidden = feed_ids(store, query.hidden)
-    exclude = f" AND feed NOT IN ({marks(len(hidden))})" if hidden else ""
+    exclude = f" AND d.feed NOT IN ({marks(len(hidden))})" if hidden else ""
     parts = ([f"text : ({words})"] if words else []) + [f'facets : "{t}"' for t in facets]
+    match = " AND ".join(parts)
     conn = store.index.conn
+    # The index holds no text: it finds the documents, the log gives their text.
     if parts:
         rows = conn.execute(
-            "SELECT feed, seq, snippet(search, 0, ?, ?, '…', ?) FROM search "  # noqa: S608 - only '?'
-            f"WHERE search MATCH ? AND rowid BETWEEN ? AND ?{exclude} "
-            "ORDER BY rowid DESC LIMIT ? OFFSET ?",
-            (_START, _END, SNIPPET_TOKENS, " AND ".join(parts), low, high, *hidden, limit, offset),
+            "SELECT s.rowid, d.feed, d.seq, d.source FROM search s "  # noqa: S608 - only '?'
+            "JOIN search_docs d ON d.doc = s.rowid "
+            f"WHERE search MATCH ? AND s.rowid BETWEEN ? AND ?{exclude} "
+            "ORDER BY s.rowid DESC LIMIT ? OFFSET ?",
+            (match, low, high, *hidden, limit, offset),
         ).fetchall()
-    else:  # dates alone
-        rows = [
-            (feed, seq, _lead(text))
-            for feed, seq, text in conn.execute(
-                "SELECT feed, seq, text FROM search WHERE rowid BETWEEN ? AND ?"  # noqa: S608
-                f"{exclude} ORDER BY rowid DESC LIMIT ? OFFSET ?",
-                (low, high, *hidden, limit, offset),
-            )
-        ]
-    hits = []
-    for feed, seq, marked in rows:
+    else:  # dates alone: every document, and search_docs lists them
+        rows = conn.execute(
+            "SELECT d.doc, d.feed, d.seq, d.source FROM search_docs d "  # noqa: S608
+            f"WHERE d.doc BETWEEN ? AND ?{exclude} ORDER BY d.doc DESC LIMIT ? OFFSET ?",
+            (low, high, *hidden, limit, offset),
+        ).fetchall()
+    text = FullText(conn, store._payload_content)
+    shown = []
+    for rowid, feed, seq, source in rows:
         found = store.index.entry_rows("e.feed = ? AND e.seq = ? AND e.deleted = 0", (feed, seq))
-        if found:
-            snippet, spans = _spans(marked)
-            hits.append(SearchHit(store.load(found[0]), snippet, spans))
+        document = text.document(feed, seq, source) if found else None
+        if found and document is not None:
+            shown.append((rowid, found[0], document))
+    if parts:
+        marked = snippets([(rowid, d.text, d.facets) for rowid, _, d in shown], match)
+    else:  # dates alone
+        marked = {rowid: _lead(d.text) for rowid, _, d in shown}
+    hits = []
+    for rowid, row, _ in shown:
+        snippet, spans = _spans(marked.get(rowid, ""))
+        hits.append(SearchHit(store.load(row), snippet, spans))
     return hits
+
+
+def snippets(documents: Sequence[tuple[int, str, str]], match: str) -> dict[int, str]:
+    """FTS5's snippet() of each (rowid, text, facets) document for the query ``match``,
+    by rowid: what the index would give if it kept the text. The documents go into a
+    table of their own in memory, tokenized as ``search`` is, and the same query picks
+    the same fragments (a snippet depends on the document and the query alone)."""
+    if not documents:
+        return {}
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute(
+            "CREATE VIRTUAL TABLE shown USING fts5(text, facets, "
+            f"tokenize = '{TOKENIZE}', columnsize = 0)"
+        )
+        conn.executemany("INSERT INTO shown(rowid, text, facets) VALUES (?, ?, ?)", documents)
+        rows = conn.execute(
+            "SELECT rowid, snippet(shown, 0, ?, ?, '…', ?) FROM shown WHERE shown MATCH ?",
+            (_START, _END, SNIPPET_TOKENS, match),
+        )
+        return {int(rowid): str(marked) for rowid, marked in rows}
 
 
 def match_expression(text: str) -> str | None:

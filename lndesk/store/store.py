@@ -366,12 +366,12 @@ class Store(StoreReader):
         """Move up to ``limit`` staged documents into the full-text index, and about 5
         pending ids per document moved (per ``limit`` when none was) into the id index,
         in one transaction; returns how many documents remain staged."""
-        text = FullText(self.index.conn)
+        text = FullText(self.index.conn, self._payload_content)
         if limit < 1:
             return text.pending()
         self.index.begin()
         try:
-            used = text.index_staged(limit, self._payload_content)
+            used = text.index_staged(limit)
             idprefix.fold(self.index.conn, idprefix.PER_DOCUMENT * (used or limit))
             self.index.commit()
         except BaseException:
