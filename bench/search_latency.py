@@ -58,6 +58,7 @@ from _common import (
 import lndesk.store.fulltext as fulltext_module
 from lndesk.content import Post, encode_content
 from lndesk.entry import create_entry
+from lndesk.store.fulltext import FullText
 from lndesk.store.search import SearchQuery, search
 from lndesk.store.store import Store
 
@@ -266,17 +267,21 @@ def query_mix(store: Store, runs: int, seed: int) -> dict[str, list[SearchQuery]
     common = words.words[:20]
     medium = words.words[words.rank_of(0.55) : words.rank_of(0.75)]
     rare = words.words[words.rank_of(0.93) : words.rank_of(0.97)]
-    low, high = conn.execute("SELECT MIN(rowid), MAX(rowid) FROM search").fetchone()
     authors = [bytes(k) for (k,) in conn.execute("SELECT key FROM feeds")]
     first_ms, last_ms = conn.execute(
         "SELECT MIN(claimed_ms), MAX(claimed_ms) FROM entries"
     ).fetchone()
+    documents = FullText(conn, store._payload_content)
 
     def phrase() -> str:
-        row = conn.execute(
-            "SELECT text FROM search WHERE rowid >= ? LIMIT 1", (rng.randint(low, high),)
+        """Two words of the first post claimed at or after a random time."""
+        feed, seq = conn.execute(
+            "SELECT feed, seq FROM entries WHERE claimed_ms >= ? ORDER BY claimed_ms LIMIT 1",
+            (rng.randint(first_ms, last_ms),),
         ).fetchone()
-        text = row[0].split()
+        document = documents.document(feed, seq, seq)
+        assert document is not None
+        text = document.text.split()
         at = rng.randrange(len(text) - 2)
         return '"' + " ".join(text[at : at + 2]) + '"'
 

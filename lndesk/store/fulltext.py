@@ -208,12 +208,18 @@ def document(
     if type_ is None or source_type is None or (not indexed and payload_state != PAYLOAD_PRESENT):
         return None  # no text to read (the derivation never stages such a document)
     assert isinstance(claimed_ms, int) and isinstance(offset, int)
-    content = load(offset, str(source_type))
+    staged = Staged(feed, seq, claimed_ms, source)
+    return document_of(staged, str(type_), load(offset, str(source_type)))
+
+
+def document_of(staged: Staged, type_: str, content: Content | None) -> Document | None:
+    """The document ``staged`` names, for an entry of type ``type_`` and the payload of
+    its source, ``content`` (None: nothing to index)."""
     text = searchable_text(content)
     if text is None:
         return None
-    tags = index_tags(content)
-    return Document(feed, seq, claimed_ms, text, facets(feed, str(type_), tags), source)
+    feed, seq, claimed_ms, source = staged
+    return Document(feed, seq, claimed_ms, text, facets(feed, type_, index_tags(content)), source)
 
 
 def payload_loader(load: ContentLoader) -> PayloadLoader:

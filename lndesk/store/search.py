@@ -36,9 +36,11 @@ from lndesk.store.fulltext import (
     MAX_TIME_MS,
     TOKENIZE,
     FullText,
+    Staged,
     author_token,
     bucket,
     clean_query,
+    document_of,
     tag_token,
     type_token,
 )
@@ -155,17 +157,25 @@ def _matches(
     shown = []
     for rowid, feed, seq, source in rows:
         found = store.index.entry_rows("e.feed = ? AND e.seq = ? AND e.deleted = 0", (feed, seq))
-        document = text.document(feed, seq, source) if found else None
-        if found and document is not None:
-            shown.append((rowid, found[0], document))
+        if not found:
+            continue
+        stored = store.load(found[0])
+        # The text is the entry's own (read with it), or a later edit's.
+        document = (
+            document_of(Staged(feed, seq, found[0].claimed_ms, seq), found[0].type, stored.content)
+            if source == seq
+            else text.document(feed, seq, source)
+        )
+        if document is not None:
+            shown.append((rowid, stored, document))
     if parts:
         marked = snippets([(rowid, d.text, d.facets) for rowid, _, d in shown], match)
     else:  # dates alone
         marked = {rowid: _lead(d.text) for rowid, _, d in shown}
     hits = []
-    for rowid, row, _ in shown:
+    for rowid, stored, _ in shown:
         snippet, spans = _spans(marked.get(rowid, ""))
-        hits.append(SearchHit(store.load(row), snippet, spans))
+        hits.append(SearchHit(stored, snippet, spans))
     return hits
 
 
@@ -181,7 +191,10 @@ def snippets(documents: Sequence[tuple[int, str, str]], match: str) -> dict[int,
             "CREATE VIRTUAL TABLE shown USING fts5(text, facets, "
             f"tokenize = '{TOKENIZE}', columnsize = 0)"
         )
-        conn.executemany("INSERT INTO shown(rowid, text, facets) VALUES (?, ?, ?)", documents)
+        # In rowid order: FTS5 then writes the batch as one segment, not one per document.
+        conn.executemany(
+            "INSERT INTO shown(rowid, text, facets) VALUES (?, ?, ?)", sorted(documents)
+        )
         rows = conn.execute(
             "SELECT rowid, snippet(shown, 0, ?, ?, '…', ?) FROM shown WHERE shown MATCH ?",
             (_START, _END, SNIPPET_TOKENS, match),
