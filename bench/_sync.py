@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +21,25 @@ from _common import BASE_MS, DAY_MS, ChainSpec, add_store_options, load_or_gener
 from _net import NodeProcess, index_all_text, ingest_chains, make_reader
 
 
-def add_sync_options(parser: argparse.ArgumentParser, *, timeout: float, logs: str) -> None:
+def add_sync_options(
+    parser: argparse.ArgumentParser, *, timeout: float, logs: str, held: bool = False
+) -> None:
     """The options of the benches that sync whole feeds from a server (``logs``: what
-    ``--feeds`` counts); parse with :func:`parse_sync_args`."""
+    ``--feeds`` counts; ``held``: offer ``--held``); parse with :func:`parse_sync_args`."""
     parser.add_argument("--entries", type=int, default=100_000, help="entries (default 100000)")
     parser.add_argument("--feeds", type=int, default=10, help=f"{logs} (default 10)")
     parser.add_argument("--payload", type=int, default=500, help="payload bytes (default 500)")
     parser.add_argument(
         "--timeout", type=float, default=timeout, help=f"give up a sync after ({timeout:.0f} s)"
     )
+    if held:
+        parser.add_argument(
+            "--held",
+            type=int,
+            default=0,
+            help="entries the reader already holds before each run: the oldest of the same "
+            "feeds, their text indexed; the server holds these plus --entries newer ones (0)",
+        )
     add_store_options(parser)
     parser.add_argument("--quick", action="store_true", help="small smoke run (10,000 entries)")
 
@@ -47,13 +58,24 @@ class SyncServer:
 
     feeds: list[bytes]
     total: int
+    """Entries the server holds, and the reader once synced."""
     total_bytes: int
+    """Bytes of the entries a run syncs (entry + payload)."""
     how: str
     gen_seconds: float
     stored: int
     ingest_seconds: float
     documents: int
     index_seconds: float
+    held: int = 0
+    """Entries each reader holds before its run (``--held``)."""
+    template: Path | None = None
+    """The data dir each reader starts as a copy of (None: a fresh one)."""
+
+    @property
+    def synced(self) -> int:
+        """Entries a run syncs."""
+        return self.total - self.held
 
 
 def prepare_sync_server(data_dir: Path, args: argparse.Namespace) -> SyncServer:
@@ -63,6 +85,8 @@ def prepare_sync_server(data_dir: Path, args: argparse.Namespace) -> SyncServer:
     would do it once running, competing with the first sync for the cores)."""
     cache_dir = args.cache if args.cache is not None else data_dir.parent / "cache"
     per_feed, extra = divmod(args.entries, args.feeds)
+    fresh = [per_feed + (1 if i < extra else 0) for i in range(args.feeds)]
+    per_feed, extra = divmod(args.entries + getattr(args, "held", 0), args.feeds)
     specs = [
         ChainSpec(
             label=f"sync-author-{i}",
@@ -78,16 +102,30 @@ def prepare_sync_server(data_dir: Path, args: argparse.Namespace) -> SyncServer:
     make_reader(data_dir, feeds)
     stored, ingest_seconds = ingest_chains(data_dir, chains)
     documents, index_seconds = index_all_text(data_dir)
+    template, held = None, 0
+    if getattr(args, "held", 0):
+        # The oldest --held entries, as a reader that synced them earlier holds them.
+        template = data_dir.parent / "reader-template"
+        make_reader(template, feeds)
+        older = [
+            (author, items[: len(items) - new])
+            for (author, items), new in zip(chains, fresh, strict=True)
+        ]
+        held, _ = ingest_chains(template, older)
+        index_all_text(template)
+    synced = [items[len(items) - new :] for (_, items), new in zip(chains, fresh, strict=True)]
     return SyncServer(
         feeds=feeds,
         total=sum(len(items) for _, items in chains),
-        total_bytes=sum(len(raw) + len(payload or b"") for _, i in chains for raw, payload in i),
+        total_bytes=sum(len(raw) + len(payload or b"") for i in synced for raw, payload in i),
         how=how,
         gen_seconds=gen_seconds,
         stored=stored,
         ingest_seconds=ingest_seconds,
         documents=documents,
         index_seconds=index_seconds,
+        held=held,
+        template=template,
     )
 
 
@@ -100,11 +138,16 @@ def reader_node(
     newest_first: bool = True,
     gets: int | None = None,
     startup: float = 60,
+    template: Path | None = None,
 ) -> Iterator[NodeProcess]:
     """A reader node in a child process, with a fresh identity (``work/name``) that
-    follows ``feeds``; stopped on leaving the block."""
+    follows ``feeds``, or a copy of the data dir ``template``; stopped on leaving the
+    block."""
     data_dir = work / name
-    make_reader(data_dir, feeds)
+    if template is None:
+        make_reader(data_dir, feeds)
+    else:
+        shutil.copytree(template, data_dir)
     reader = NodeProcess(
         data_dir, work / f"{name}.log", "reader", newest_first=newest_first, gets=gets, wait=False
     )

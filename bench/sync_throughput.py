@@ -58,7 +58,7 @@ def main() -> int:
         "--profile", action="store_true", help="one more run, reader under cProfile"
     )
     parser.add_argument("--top", type=int, default=25, help="profile rows to print (25)")
-    add_sync_options(parser, timeout=600, logs="authors' feeds")
+    add_sync_options(parser, timeout=600, logs="authors' feeds", held=True)
     args = parse_sync_args(parser)
     if args.quick:
         args.runs = 1
@@ -66,21 +66,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="lndesk-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
         data = prepare_sync_server(work / "server", args)
-        total, total_bytes = data.total, data.total_bytes
-        if data.stored != total:
-            print(f"WARNING: the server stored {data.stored:,} of {total:,} entries")
-        store_rate = total / data.ingest_seconds
+        total, total_bytes = data.synced, data.total_bytes
+        if data.stored != data.total:
+            print(f"WARNING: the server stored {data.stored:,} of {data.total:,} entries")
+        store_rate = data.total / data.ingest_seconds
         print_setup(
             "sync throughput (two nodes over loopback, full authentication)",
             [
                 ("entries", f"{total:,} in {len(data.feeds)} feeds"),
+                (
+                    "reader holds",
+                    f"{data.held:,} older entries of the same feeds before each run"
+                    if data.held
+                    else "nothing before each run",
+                ),
                 ("bytes", f"{total_bytes / 1e6:,.1f} MB (entries + payloads)"),
                 ("order", "newest first" if args.newest_first else "oldest first"),
                 (
                     "signed chains",
                     f"{data.how} in {data.gen_seconds:.1f} s"
                     + (
-                        f" ({rate(total, data.gen_seconds)} entries/s)"
+                        f" ({rate(data.total, data.gen_seconds)} entries/s)"
                         if data.how == "generated"
                         else ""
                     ),
@@ -106,7 +112,11 @@ def main() -> int:
             for run in range(args.runs + (1 if args.profile else 0)):
                 profiled = run == args.runs
                 with reader_node(
-                    work, f"reader-{run}", data.feeds, newest_first=args.newest_first
+                    work,
+                    f"reader-{run}",
+                    data.feeds,
+                    newest_first=args.newest_first,
+                    template=data.template,
                 ) as reader:
                     profile = str(work / "reader.prof") if profiled else ""
                     before = server.call("rusage")
@@ -117,9 +127,10 @@ def main() -> int:
                     rows.append(run_row("profiled (not counted)", result, total, total_bytes))
                     continue
                 results.append(result)
-                if result["held"] < total:
+                if result["held"] < data.total:
                     print(
-                        f"WARNING: run {run + 1}: the reader holds {result['held']:,} of {total:,}"
+                        f"WARNING: run {run + 1}: the reader holds {result['held']:,} "
+                        f"of {data.total:,}"
                     )
                 rows.append(run_row(f"run {run + 1} of {args.runs}", result, total, total_bytes))
         except ChildError as exc:
