@@ -36,6 +36,7 @@ import itertools
 import json
 import multiprocessing
 import random
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -60,7 +61,7 @@ from lndesk.content import Post, encode_content
 from lndesk.entry import create_entry
 from lndesk.store.fulltext import FullText
 from lndesk.store.search import SearchQuery, search
-from lndesk.store.store import Store
+from lndesk.store.store import LOG_NAME, Store
 
 TARGET_MS = 50.0
 BATCH = 2000
@@ -255,6 +256,31 @@ def reuse_or_build(directory: Path, specs: list[FeedSpec], workers: int, chunk: 
     )
 
 
+def sizes(directory: Path) -> str:
+    """Bytes per entry of the index (in use: pages a migration freed are not counted),
+    of its full-text part, and of the log."""
+    with Store(directory) as store:
+        conn = store.index.conn
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        count = max(store.index.count_entries(), 1)
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        used = page * (
+            conn.execute("PRAGMA page_count").fetchone()[0]
+            - conn.execute("PRAGMA freelist_count").fetchone()[0]
+        )
+        try:
+            (text,) = conn.execute(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'search%'"
+            ).fetchone()
+        except sqlite3.Error:  # dbstat is an optional SQLite feature
+            text = 0
+        log_bytes = (directory / LOG_NAME).stat().st_size
+    return (
+        f"index {used / count:,.0f} B/entry (full-text {text / count:,.0f}), "
+        f"log {log_bytes / count:,.0f} B/entry: index/log {used / log_bytes:.2f}x"
+    )
+
+
 # --- queries ------------------------------------------------------------------------
 
 
@@ -429,6 +455,7 @@ def main() -> int:
         )
         how = reuse_or_build(directory, specs, args.workers, args.chunk)
         print_setup_line("store", f"{how} in {directory}")
+        print_setup_line("size", sizes(directory))
         rows = measure(directory, args.runs, args.seed, args.limit)
         print_table(
             "search latency (ms)",

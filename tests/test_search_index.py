@@ -198,3 +198,18 @@ def test_edits_and_list_updates_replace_the_words_of_the_document(
     assert indexed_texts(store) == ["Shelf\npolished", "a final text about retrieval"]
     assert search(store, SearchQuery("mnemonics")) == []
     assert search(store, SearchQuery("dusty")) == []
+
+
+def test_forgotten_entries_leave_no_words(store: Store) -> None:
+    kept = store.publish(BEN, Post("a question about flashcards, kept"))
+    asked = store.publish(BEN, Post("a request about flashcards that expires"))
+    edited = store.publish(BEN, Post("another request, first words"))
+    edit = store.publish(BEN, Edit(ref_of(edited), "another request, edited about flashcards"))
+    store.index_text()
+    store.forget(BEN.public_key, [asked.seq, edited.seq, edit.seq])
+    assert_words_are_the_documents(store)
+    assert indexed_texts(store) == ["a question about flashcards, kept"]
+    assert [h.entry.entry.seq for h in search(store, SearchQuery("flashcards"))] == [kept.seq]
+    store.reindex()
+    store.index_text()
+    assert indexed_texts(store) == ["a question about flashcards, kept"]
