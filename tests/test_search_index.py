@@ -26,6 +26,7 @@ from lndesk.content import Edit, ListItem, Post, ReadingList, Share, Tombstone
 from lndesk.entry_refs import ref_of
 from lndesk.store import fulltext
 from lndesk.store.migrations import SCHEMA_VERSION
+from lndesk.store.purge import purge_payloads
 from lndesk.store.search import SNIPPET_TOKENS, SearchQuery, search
 from lndesk.store.store import Store
 
@@ -213,3 +214,24 @@ def test_forgotten_entries_leave_no_words(store: Store) -> None:
     store.reindex()
     store.index_text()
     assert indexed_texts(store) == ["a question about flashcards, kept"]
+
+
+def test_a_document_whose_text_is_gone_keeps_its_rowid_until_a_rebuild(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    post = store.publish(ANN, Post("ghostly words nobody can read back"))
+    store.publish(ANN, Post("ordinary words"))
+    store.index_text()
+    # The log lost the payload while the index still holds the document (an index out of
+    # step with its log): removing the document cannot tell FTS5 its words.
+    (row,) = store.index.entry_rows("e.seq = ? AND f.key = ?", (post.seq, ANN.public_key))
+    assert purge_payloads(store.log, [(row.offset, post.id)]) == 1
+    store.publish(ANN, Tombstone(ref_of(post)))
+    assert "cannot be read back to remove it from search" in caplog.text
+    assert search(store, SearchQuery("ghostly")) == []
+    held = store.index.conn.execute("SELECT seq FROM search_docs ORDER BY seq").fetchall()
+    assert held == [(0,), (2,)]  # its rowid stays taken, by no entry
+    store.reindex()
+    store.index_text()
+    assert_words_are_the_documents(store)
+    assert indexed_texts(store) == ["ordinary words"]
