@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from learning_helpers import Author, deliver_in_order, orders
+from search_index import with_text_copy
 from store_helpers import BASE_MS, STEP_MS, make_identity
 
 from lndesk.app.answers import questions
@@ -87,6 +88,7 @@ def test_an_index_written_before_the_table_fills_it_once_when_opened(tmp_path: P
     with Store(data) as store:
         deliver_in_order(store, feeds[:2], orders(feeds[:2])["oldest first"])
         assert not backfill_pending(store.index.conn)
+        with_text_copy(store)  # the full-text table as it was before migration 8
     conn = sqlite3.connect(data / INDEX_NAME)
     conn.executescript(  # as schema 5 was
         "DROP TABLE questions; DROP TABLE reveals; PRAGMA user_version = 5;"
