@@ -14,8 +14,11 @@ shown anywhere it goes through :func:`clean_name`, which
 * keeps at most :data:`MAX_MARKS` combining marks on a letter (no "Zalgo" towers that
   paint over the lines around them);
 * removes lndesk's own labels (:data:`RESERVED`, such as "(you)") so a name cannot
-  pretend to be the reader or borrow a mark the app draws, and text that looks like a
-  key (``lnd1`` and base32 letters), which lndesk shows beside names;
+  pretend to be the reader or borrow a mark the app draws, what reads as the
+  attribution of a revealed pseudonym (a bracket opening on "as ", as in "Ann (as
+  curious-fox)", up to its closing bracket), so a name cannot pass for someone's
+  revealed pseudonym, and text that looks like a key (``lnd1`` and base32 letters),
+  which lndesk shows beside names;
 * caps the result at :data:`MAX_NAME_CHARS` characters (never inside a letter's marks).
 
 What is left may be empty; :func:`display_name` then shows the key's short form. The
@@ -121,19 +124,30 @@ def _is_bracket(char: str) -> bool:
 
 def _without_reserved(name: str) -> str:
     """``name`` without bracketed reserved words such as "(you)" or "[ Not followed ]",
-    and without the empty brackets that removing "(you)" from "((you))" leaves."""
+    without the empty brackets that removing "(you)" from "((you))" leaves, and without
+    what reads as a revealed pseudonym's attribution: a bracket opening on "as " and
+    what follows it up to its closing bracket (or the end)."""
     out: list[str] = []
     i = 0
     while i < len(name):
         char = name[i]
         if _is_bracket(char):
             close = _closing(name, i + 1)
+            if _is_opening(char) and _attribution(name, i):
+                i = len(name) if close is None else close + 1
+                continue
             if close is not None and _reserved(name, i, close):
                 i = close + 1
                 continue
         out.append(char)
         i += 1
     return "".join(out)
+
+
+def _attribution(name: str, start: int) -> bool:
+    """Whether the bracket at ``start`` opens what lndesk writes after a revealed
+    pseudonym's owner, "(as curious-fox)" (:func:`lndesk.pseudonyms.attributed_name`)."""
+    return _fold(name[start + 1 : start + 8] + "x").startswith("as ")
 
 
 def _reserved(name: str, start: int, end: int) -> bool:

@@ -102,12 +102,25 @@ def reveal_holds(author: bytes, pseudonym_key: bytes, proof: bytes) -> bool:
     return True
 
 
-def attributed_name(owner: str | None, pseudonym: str | None) -> str:
-    """How a revealed pseudonym's entries name their author: ``owner``'s name (what this
-    app calls the person who revealed it) and the pseudonym's own name, as in "Ann (as
-    curious-fox)", cleaned and within a shown name's length, so a long name cannot push
-    the pseudonym's out of the line."""
+def attribution(pseudonym: str | None) -> str:
+    """What is said of a revealed pseudonym beside its owner's name: "as curious-fox"
+    (its own name, cleaned and cut), or "as a pseudonym" when it has none."""
     own = clean_name(pseudonym, SHOWN_PSEUDONYM_CHARS)
-    suffix = f" (as {own})" if own else " (as a pseudonym)"
+    return f"as {own}" if own else "as a pseudonym"
+
+
+def owner_name(owner: str | None) -> str:
+    """A revealed pseudonym's owner as named beside it (cleaned; "someone" if empty)."""
+    return clean_name(owner) or UNNAMED_OWNER
+
+
+def attributed_name(owner: str | None, pseudonym: str | None) -> str:
+    """How a revealed pseudonym's entries name their author on one line of text (the
+    commands): ``owner``'s name (what this app calls the person who revealed it) and the
+    pseudonym's own name, as in "Ann (as curious-fox)", cleaned and within a shown
+    name's length, so a long name cannot push the pseudonym's out of the line. No
+    cleaned name contains "(as " (:func:`lndesk.names.clean_name` removes it), so no
+    name can pass for this; the app draws the attribution apart from the name."""
+    suffix = f" ({attribution(pseudonym)})"
     main = clean_name(owner, MAX_SHOWN_CHARS - len(suffix)) or UNNAMED_OWNER
     return main + suffix

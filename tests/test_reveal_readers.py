@@ -17,6 +17,7 @@ from lndesk.keytext import key_to_text
 from lndesk.pseudonyms import reveal_proof
 
 ANN, FOX, MAL = make_identity(41), make_identity(50), make_identity(52)
+IMPOSTOR = make_identity(53)
 
 
 @pytest.fixture
@@ -44,7 +45,8 @@ def test_the_desk_shows_a_revealed_pseudonyms_posts_under_its_owners_name(cy: Cl
         try:
             (question,) = [i for i in desk.reading.page("timeline", None, 20) if i.kind == "post"]
             assert question.author == FOX.public_key
-            assert question.author_name == "Ann (as curious-fox)"
+            # The owner's name, and the attribution apart from it (drawn as a tag).
+            assert (question.author_name, question.attribution) == ("Ann", "as curious-fox")
             ann = desk.people.author(ANN.public_key)
             assert ann.pseudonyms == ((FOX.public_key, "curious-fox"),)
             assert desk.people.author(MAL.public_key).pseudonyms == ()
@@ -71,3 +73,35 @@ def test_the_command_line_shows_the_owner_and_lists_the_pseudonym(cy: Cli) -> No
     # A reveal does not follow the pseudonym: following Ann brings only Ann.
     with Service(cy.data_dir) as service:
         assert FOX.public_key not in service.store.following(service.public_key)
+
+
+def test_a_name_cannot_pass_for_a_revealed_pseudonym(cy: Cli) -> None:
+    """A stranger who calls themself "Ann (as curious-fox)" is shown as "Ann", with no
+    attribution, in the app and on the command line: only a reveal's pseudonym reads
+    "Ann (as curious-fox)" in a command's output, a form no cleaned name can take."""
+    with Service(cy.data_dir) as service:
+        service.store.publish(IMPOSTOR, Profile("Ann (as curious-fox)"))
+        service.store.publish(IMPOSTOR, Post("Why does ice sink?", question=True))
+    cy("follow", key_to_text(FOX.public_key))
+    cy("follow", key_to_text(IMPOSTOR.public_key))
+    with Service(cy.data_dir) as service:
+        desk = Desk(service)
+        try:
+            shown = {i.author: i for i in desk.reading.page("timeline", None, 20)}
+            fake, real = shown[IMPOSTOR.public_key], shown[FOX.public_key]
+            assert (fake.author_name, fake.attribution) == ("Ann", "")
+            assert (real.author_name, real.attribution) == ("Ann", "as curious-fox")
+            assert desk.people.author(IMPOSTOR.public_key).name == "Ann"
+        finally:
+            desk.close()
+    out = cy("log", "--author", key_to_text(IMPOSTOR.public_key))
+    headers = [line for line in out.splitlines() if line and not line.startswith(" ")]
+    assert len(headers) == 2 and all("  Ann (lnd1" in line for line in headers)
+    assert "(as" not in "".join(headers)
+    real = cy("log", "--author", key_to_text(FOX.public_key))
+    assert "  Ann (as curious-fox) (lnd1" in real
+    lines = cy("questions").splitlines()
+    attributed = [line for line in lines if "(as curious-fox)" in line]
+    assert len(attributed) == 1 and "Ann (as curious-fox)" in attributed[0]
+    (fake_line,) = [line for line in lines if "Ann" in line and "(as" not in line]
+    assert fake_line.split()[0] in out  # the stranger's question, under plain "Ann"

@@ -86,7 +86,7 @@ class PostItems:
         bookmarked = set(self._local.bookmarks())
         quoted = self._quoted_all([entry.content for entry in stored], following)
         avatars: dict[bytes, bytes] = {}
-        names: dict[bytes, tuple[str | None, str]] = {}
+        names: dict[bytes, tuple[str | None, str, str]] = {}
         items = []
         for entry in stored:
             e = entry.entry
@@ -94,11 +94,10 @@ class PostItems:
             content = entry.content
             if e.author not in avatars:
                 avatars[e.author] = self._naming.avatar_of(e.author)
-                names[e.author] = (
-                    self._naming.given(e.author, entry.author_name),
-                    self._naming.chosen(e.author, entry.author_name),
-                )
-            given, chosen = names[e.author]
+                given, attributed = self._naming.given_parts(e.author, entry.author_name)
+                chosen = self._naming.chosen(e.author, entry.author_name)
+                names[e.author] = (given, chosen, attributed)
+            given, chosen, attributed = names[e.author]
             items.append(
                 post_item(
                     entry,
@@ -114,6 +113,7 @@ class PostItems:
                     followed=e.author in following,
                     nickname=given,
                     chosen_name=chosen,
+                    attribution=attributed,
                 )
             )
         return self._with_answers(items)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lndesk.app.local import LocalState
 from lndesk.content import Profile
 from lndesk.names import display_name
-from lndesk.pseudonyms import attributed_name
+from lndesk.pseudonyms import attributed_name, attribution, owner_name
 from lndesk.store import views
 from lndesk.store.reading import StoreReader
 from lndesk.store.reveals import revealed_by, revealer
@@ -40,15 +40,24 @@ class Naming:
         """The name :meth:`name` gives ``key`` when it is not their own: my nickname for
         them, or for a revealed pseudonym (``chosen`` its own name) its owner's; None
         when they are called by their own name."""
+        name, attributed = self.given_parts(key, chosen)
+        return attributed_name(name, chosen) if attributed else name
+
+    def given_parts(self, key: bytes, chosen: str | None) -> tuple[str | None, str]:
+        """:meth:`given` in two parts, for a view that draws them apart: the name (None
+        when they are called by their own) and, for a revealed pseudonym, what is said
+        of it beside its owner's name ("as curious-fox"; "" for anyone else). Drawn as
+        its own element, the attribution cannot be imitated by a name."""
         nicknames = self._local.nicknames()
         nickname = nicknames.get(key)
         if nickname:
-            return nickname
+            return nickname, ""
         owner = revealer(self._reader, key)
         if owner is None:
-            return None
-        owner_name = nicknames.get(owner) or self._reader.feed_state(owner).name
-        return attributed_name(owner_name, chosen)
+            return None, ""
+        return owner_name(nicknames.get(owner) or self._reader.feed_state(owner).name), (
+            attribution(chosen)
+        )
 
     def revealed(self, key: bytes) -> list[tuple[bytes, str]]:
         """The pseudonyms ``key`` revealed and that are shown as theirs, with each one's

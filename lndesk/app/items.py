@@ -108,6 +108,9 @@ class PostItem:
     """Whether I follow the author (posts of people I do not follow are marked so)."""
     chosen_name: str = ""
     """When ``author_name`` is my nickname for the author: the name they chose (cleaned)."""
+    attribution: str = ""
+    """For a pseudonym its owner revealed (``author_name`` is then the owner's): what is
+    said of it, "as curious-fox", drawn apart from the name (docs/protocol.md 10.13)."""
 
     @property
     def post_key(self) -> PostKey:
@@ -219,11 +222,13 @@ def post_item(
     followed: bool = False,
     nickname: str | None = None,
     chosen_name: str | None = None,
+    attribution: str = "",
 ) -> PostItem:
     """The item for ``stored``; ``edit`` is its current version (protocol 10.8), if edited.
     ``nickname`` is the name shown instead of the author's own (mine for them, or their
     owner's for a revealed pseudonym); ``chosen_name`` what is shown beside it (by
-    default the author's own name, when there is a nickname)."""
+    default the author's own name, when there is a nickname); ``attribution`` what is
+    said of a revealed pseudonym beside its owner's name ("as curious-fox")."""
     entry = stored.entry
     edited = edit is not None and isinstance(edit.content, Edit)
     content = stored.content
@@ -290,6 +295,7 @@ def post_item(
             if nickname
             else ""
         ),
+        attribution=attribution,
     )
 
 

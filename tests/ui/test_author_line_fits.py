@@ -51,6 +51,9 @@ ITEMS = {
     "mine": post_item(author_name="Ann", claimed_ms=NOW_MS, mine=True, followed=True),
     "unnamed": post_item(author_name="", short_key="lnd1zzzzzzzz", claimed_ms=NOW_MS),
     "one long word": hostile(author_name="W" * 64, chosen_name=""),
+    "revealed pseudonym": hostile(
+        author_name="Wilhelmina Featherstonehaugh", chosen_name="", attribution="as " + "f" * 24
+    ),
 }
 WIDTHS = range(40, 1400, 9)
 

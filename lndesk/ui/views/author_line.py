@@ -6,7 +6,10 @@ not usable. Beside the name a small fingerprint is drawn for everyone (a picture
 copied, a fingerprint cannot). A nickname I gave someone is shown in place of their name
 and their own chosen name follows it, dimmed, in quotes. Posts of people I do not follow
 carry a "not followed" mark; my own say "(you)", which no peer's name can contain
-(:func:`lndesk.names.clean_name` removes it).
+(:func:`lndesk.names.clean_name` removes it). A pseudonym its owner revealed is shown
+under the owner's name, with "as curious-fox" right after it in an outlined tag of its
+own (:func:`paint_attribution`): it is drawn apart from the name, so a peer who puts
+"(as curious-fox)" in their name (which the cleaning removes anyway) cannot pass for it.
 
 The line is laid out for the width it has (:func:`fit_author_line`): what does not fit
 goes in a fixed order (the key after a name, the chosen name after a nickname, what the
@@ -41,6 +44,8 @@ DROPPED_FIRST = ("key", "secondary", "kind", "new", "edited")
 NAME_MIN = "MM…"
 """A name is not shortened below the width of this (the end of the line is cut instead)."""
 NOT_FOLLOWED = "not followed"
+TAGS = ("badge", "attribution")
+"""Parts of a name line drawn as tags (a rounded box around small text), never cut."""
 YOU = "(you)"
 
 
@@ -87,7 +92,7 @@ def name_parts(item: PostItem) -> tuple[str, str, str]:
 @dataclass(frozen=True)
 class Piece:
     """One part of a name line as laid out: ``role`` says what it is ("fingerprint",
-    "name", "secondary", "mark", "badge", or a part of what follows the name such as
+    "name", "attribution", "secondary", "mark", "badge", or a part of what follows the name such as
     "time"), ``left`` and ``width`` where it goes (from the line's start)."""
 
     role: str
@@ -119,7 +124,8 @@ def fit_author_line(
     after: Sequence[tuple[str, str]] = (),
 ) -> list[Piece]:
     """The name line of ``item`` laid out in ``width`` pixels: its fingerprint, name,
-    chosen name, mark, ``badges`` and the (role, text) parts ``after`` it (key, time...).
+    attribution, chosen name, mark, ``badges`` and the (role, text) parts ``after`` it
+    (key, time...).
 
     ``font`` is the card's font (the name is drawn in its bold). Every piece ends within
     ``width``: parts are left out in the order of :data:`DROPPED_FIRST`, then the name is
@@ -129,6 +135,8 @@ def fit_author_line(
     bold_metrics, plain_metrics = QFontMetrics(bold), QFontMetrics(font)
     name, secondary, mark = name_parts(item)
     parts: list[tuple[str, str]] = [("name", name)]
+    if item.attribution:
+        parts.append(("attribution", item.attribution))
     if secondary:
         parts.append(("secondary", secondary))
     if mark:
@@ -137,7 +145,7 @@ def fit_author_line(
     parts += [(role, text) for role, text in after if text]
 
     def advance(role: str, text: str) -> int:
-        if role == "badge":
+        if role in TAGS:
             return BADGE_GAP + badge_width(bold, text) + BADGE_GAP
         return (bold_metrics if role == "name" else plain_metrics).horizontalAdvance(text)
 
@@ -162,13 +170,13 @@ def fit_author_line(
         used = advance(role, text)
         if x + used > width:
             # The first part that does not fit is cut with "…"; nothing follows it.
-            if role != "badge":
+            if role not in TAGS:
                 metrics = bold_metrics if role == "name" else plain_metrics
                 cut = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width - x)
                 if cut.strip():
                     pieces.append(Piece(role, cut, x, metrics.horizontalAdvance(cut)))
             break
-        if role == "badge":
+        if role in TAGS:
             pieces.append(Piece(role, text, x + BADGE_GAP, badge_width(bold, text)))
         else:
             pieces.append(Piece(role, text, x, used))
@@ -192,6 +200,27 @@ def paint_badge(painter: QPainter, bold: QFont, badge: str, x: int, y: int) -> N
     painter.setFont(small)
     painter.setPen(QColor("white"))
     painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), badge)
+    painter.restore()
+
+
+def paint_attribution(painter: QPainter, bold: QFont, text: str, x: int, y: int) -> None:
+    """A revealed pseudonym's attribution ("as curious-fox") at (x, y), the top of the
+    name line drawn in ``bold``: small accent text in an accent outline, unlike the
+    filled badges and unlike any name."""
+    small = _small(bold)
+    metrics = QFontMetrics(small)
+    line = QFontMetrics(bold).height()
+    area = QRect(
+        x, y + (line - metrics.height() - 2) // 2, badge_width(bold, text), metrics.height() + 2
+    )
+    painter.save()
+    accent = theme.named_colour("accent")
+    painter.setPen(accent)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.drawRoundedRect(area.adjusted(0, 0, -1, -1), 6, 6)
+    painter.setFont(small)
+    painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter), text)
     painter.restore()
 
 
@@ -224,6 +253,8 @@ def paint_author(
             painter.drawPixmap(QRect(left, top, side, side), identicon_pixmap(item.author, side))
         elif piece.role == "badge":
             paint_badge(painter, bold, piece.text, left, y)
+        elif piece.role == "attribution":
+            paint_attribution(painter, bold, piece.text, left, y)
         else:
             painter.setFont(bold if piece.role == "name" else font)
             if piece.role == "name":
