@@ -606,6 +606,27 @@ MUTANTS = [
         "item.entry.type == TOMBSTONE:",
         ("tests/test_store_reveals.py",),
     ),
+    Mutant(
+        "reveal: a name may carry what reads as a pseudonym's attribution",
+        "lndesk/names.py",
+        "            if _is_opening(char) and _attribution(name, i):",
+        "            if False:",
+        ("tests/test_reveal_readers.py", "tests/test_names.py"),
+    ),
+    Mutant(
+        "reveal: a pseudonym's helpful mark of my own answer links the two",
+        "lndesk/app/answers.py",
+        "    if author != signer and author in mine and signer in mine:",
+        "    if False:",
+        ("tests/test_cli_pseudonym_marks.py",),
+    ),
+    Mutant(
+        "reveal: a pseudonym's question is marked by the main identity",
+        "lndesk/app/pseudonym_marks.py",
+        "    entry = service.store.publish(identity, content)",
+        "    entry = service.publish(content)",
+        ("tests/test_cli_pseudonym_marks.py", "tests/p2p/test_pseudonym_marks_nodes.py"),
+    ),
     # --- answers to questions (docs/protocol.md 32.5, lndesk/store/questions.py) -------
     Mutant(
         "answers: a stranger's reply to any post of the owner skips Requests",

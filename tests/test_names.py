@@ -51,6 +51,19 @@ def _invisible(text: str) -> list[str]:
         ("Ann LND1ABCD…", "Ann"),
         ("Ann lnd1", "Ann lnd1"),
         ("(Bob)", "(Bob)"),
+        # what reads as a revealed pseudonym's attribution, "Ann (as curious-fox)"
+        ("Ann (as curious-fox)", "Ann"),
+        ("Ann (As Curious-Fox) Lee", "Ann Lee"),
+        ("Ann ( as fox)", "Ann"),
+        ("Ann [as fox]", "Ann"),
+        ("Ann\uff08as fox\uff09", "Ann"),  # full-width brackets
+        ("Ann (\u0430s fox)", "Ann"),  # a Cyrillic a
+        ("Ann (a\u200bs fox)", "Ann"),  # a zero-width space inside
+        ("Ann (as curious-fox", "Ann"),  # no closing bracket: to the end
+        ("Ann ((as fox))", "Ann"),
+        ("Ann (ask me)", "Ann (ask me)"),  # not the marker
+        ("Bob (assistant)", "Bob (assistant)"),
+        ("Ann (as)", "Ann (as)"),
     ],
 )
 def test_clean_name(raw: str, shown: str) -> None:

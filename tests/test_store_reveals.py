@@ -11,7 +11,7 @@ from lndesk.content import Post, Profile, Reveal, Tombstone
 from lndesk.entry_refs import ref_of
 from lndesk.identity import Identity
 from lndesk.names import MAX_NAME_CHARS, clean_name
-from lndesk.pseudonyms import attributed_name, reveal_proof
+from lndesk.pseudonyms import attributed_name, attribution, owner_name, reveal_proof
 from lndesk.store.reveals import revealed_by, revealer
 from lndesk.store.store import Store
 
@@ -114,7 +114,10 @@ def test_an_attributed_name_keeps_the_pseudonyms_name_in_the_line() -> None:
     assert attributed_name(None, "curious-fox") == "someone (as curious-fox)"
     long = attributed_name("A" * 200, "f" * 200)
     assert len(long) <= MAX_NAME_CHARS and long.endswith(f" (as {'f' * 23}…)")
-    # Shown names are cleaned again where they are drawn: the attribution survives it.
-    for name in ("Ann (you)", "Ann\u202e", "lnd1abcdefgh"):
+    # No cleaned name can end like an attribution: cleaning takes it off again, and
+    # the app draws the attribution apart from the (cleaned) owner's name.
+    for name in ("Ann (you)", "Ann\u202e", "lnd1abcdefgh", "Ann (as curious-fox)"):
         shown = attributed_name(name, "curious-fox")
-        assert clean_name(shown) == shown and shown.endswith(" (as curious-fox)")
+        assert shown.endswith(" (as curious-fox)") and shown.count("(as ") == 1
+        assert clean_name(shown) == owner_name(name) and "(as " not in clean_name(shown)
+        assert attribution("curious-fox (as x)\u202e") == "as curious-fox"
