@@ -451,9 +451,9 @@ class Store(StoreReader):
             )
             return IngestResult(0, plan.duplicates, 0, proof.seq)
         self._append(plan.new, received, state.max_seq, batch.parsed)
-        filled = self._fill(
-            author, entries, [p for _, p in items], received, state.max_seq, parsed=batch.parsed
-        )
+        filled = 0
+        if plan.duplicates:  # only an entry held already can lack its payload
+            filled = self._fill(entries, items, received, state.max_seq, batch.parsed)
         limit = received + FUTURE_HOLD_MS
         held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
         return IngestResult(len(plan.new), plan.duplicates - filled, held, filled=filled)
@@ -471,19 +471,18 @@ class Store(StoreReader):
 
     def _fill(
         self,
-        author: bytes,
         entries: Sequence[Entry],
-        payloads: Sequence[bytes | None],
+        batch: Sequence[tuple[bytes, bytes | None]],
         received_ms: int,
         max_seq: int,
-        *,
         parsed: dict[bytes, Parsed],
     ) -> int:
-        """Store the payloads a verified batch carries for entries held without them
-        (:mod:`lndesk.store.fill`); returns how many holes were filled."""
+        """Store the payloads a verified batch of one author carries for entries held
+        without them (:mod:`lndesk.store.fill`); returns how many holes were filled."""
+        author = entries[0].author
         offered = {
             entry.seq: (entry, payload)
-            for entry, payload in zip(entries, payloads, strict=True)
+            for entry, (_, payload) in zip(entries, batch, strict=True)
             if payload is not None
         }
         holes = holes_among(self.index, author, sorted(offered))
