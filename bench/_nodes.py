@@ -9,7 +9,7 @@ line with one ``{"reply": <cmd>, ...}`` line. Commands name a node by its index
 (``"node"``); ``rusage`` is the whole process's.
 
 Commands: ``connect``, ``wait_topic_peers``, ``wait_mesh``, ``publish_series``,
-``arrivals``, ``rusage``, ``profile`` (start; with ``path``: stop and write),
+``arrivals``, ``rusage``, ``wait_synced``, ``profile`` (start; with ``path``: stop and write),
 ``status``, ``stop``.
 """
 
@@ -124,6 +124,10 @@ async def _run(dirs: list[Path], always_on: bool) -> None:
                         profiler.dump_stats(cmd["path"])
                     else:
                         profiler.enable()
+                    reply = {}
+                elif name == "wait_synced":
+                    # No sync session of the node running (e.g. a publish's holder checks).
+                    await app.node.wait_synced(float(cmd.get("seconds", 60)))
                     reply = {}
                 elif name == "status":
                     feed = bytes.fromhex(cmd["feed"])

@@ -223,6 +223,9 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         if not wait_all(swarm, feed, warm_seq, n, 60):
             raise ChildError("the warm-up post did not reach every node within 60 s")
 
+        # Idle means idle: the warm-up post's holder checks (a session with every
+        # follower) are over before the sampling starts.
+        groups[0].call("wait_synced", timeout=150, seconds=120)
         cpu0 = swarm.cpu()
         time.sleep(args.idle)
         cpu1 = swarm.cpu()
