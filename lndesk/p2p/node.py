@@ -342,6 +342,7 @@ class Node:
         if peer in self.host.get_connected_peers():
             return
         self.inbox_delivery.forget(peer)
+        self.scheduler.forget(peer)
         self.peering.lost(peer)
         key = public_key_of(peer)
         if key is not None:

@@ -4,11 +4,18 @@ Connections, announcements, follows and the anti-entropy timer all ask for sessi
 a peer that is already being synced gets the request folded into its next session
 instead of a second stream. After a session, the heads it fetched are announced again,
 so peers that only this node reaches hear about them (store and forward).
+
+A session that fails for a reason that passes (the stream could not be opened in time,
+the server was busy, the stream broke) is asked again after 2, 4, 8 ... seconds (at
+most ``RETRIES`` times, each wait times 0.5 to 1.5), not only at the next anti-entropy
+round two minutes later: 50 readers joining one busy node at once had their first
+sessions time out while it negotiated the streams, and sat idle until the round.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +37,11 @@ from lndesk.p2p.sync import SyncClient
 
 logger = logging.getLogger(__name__)
 
+RETRIES = 5
+"""Times a failed session with a peer is asked again before the anti-entropy round."""
+RETRY_FIRST = 2.0
+"""Seconds before the first retry (doubling, each times 0.5 to 1.5)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SyncSummary:
@@ -46,8 +58,12 @@ class SyncScheduler:
         emit: EventSink,
         reannounce: Callable[[bytes], Awaitable[None]],
         key_of: Callable[[Any], bytes | None],
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._client = client
+        self._jitter = jitter
+        self._failures: dict[Any, int] = {}
+        """Sessions with a peer that failed in a row (cleared by one that succeeds)."""
         self._emit = emit
         self._reannounce = reannounce
         self._key_of = key_of
@@ -111,10 +127,13 @@ class SyncScheduler:
                     error, cause = str(exc), SYNC_NOT_SAVED
                     self._emit(NodeWarning(f"Could not store synced posts: {exc}"))
                     self._pending.pop(peer, None)
-                except Exception as exc:  # the peer went away or refused; the timer retries
+                except Exception as exc:  # the peer went away, was busy or slow: retried
                     error, cause = f"{type(exc).__name__}: {exc}", SYNC_CUT_SHORT
                     logger.info("sync with %s failed: %s", peer, error)
                     self._pending.pop(peer, None)
+                    self._retry_later(peer, feeds)
+                else:
+                    self._failures.pop(peer, None)
                 self._peers += 1
                 self._stored += stored
                 if error:
@@ -127,6 +146,24 @@ class SyncScheduler:
             self._syncing.discard(peer)
             if not self._syncing:
                 self._idle.set()
+
+    def _retry_later(self, peer: Any, feeds: set[bytes] | None) -> None:
+        failures = self._failures.get(peer, 0) + 1
+        if failures > RETRIES or self._nursery is None:
+            self._failures.pop(peer, None)  # the anti-entropy round tries again
+            return
+        self._failures[peer] = failures
+        delay = RETRY_FIRST * 2 ** (failures - 1) * (0.5 + self._jitter())
+        self._nursery.start_soon(self._retry, peer, feeds, delay)
+
+    async def _retry(self, peer: Any, feeds: set[bytes] | None, delay: float) -> None:
+        await trio.sleep(delay)
+        if peer in self._failures:
+            self.request(peer, feeds)
+
+    def forget(self, peer: Any) -> None:
+        """The peer disconnected: no more retries (its next connection starts a session)."""
+        self._failures.pop(peer, None)
 
     async def run_round(self, peers: Iterable[Any], timeout: float) -> SyncSummary:
         """Sync with ``peers`` and wait until every session has ended (or ``timeout``)."""
