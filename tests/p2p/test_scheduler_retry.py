@@ -8,6 +8,7 @@ retries come 2, 4, 8 ... seconds apart, stop once a session succeeds, after
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import trio
@@ -57,7 +58,7 @@ async def run(client: Client, peers: list[str], *, forget: str | None = None) ->
 
 
 def gaps(times: list[float]) -> list[float]:
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 async def test_a_failed_session_is_retried_with_backoff_until_it_succeeds(
