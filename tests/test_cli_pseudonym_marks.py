@@ -141,3 +141,27 @@ def test_a_sealed_pseudonym_asks_for_the_passphrase_and_a_wrong_one_publishes_no
     assert "Marked as helpful" in ann("helpful", answer)
     assert asked == ["Passphrase: "]  # asked once, for the pseudonym's key
     assert types_of(ann.data_dir, fox) == ["profile", "post", "helpful"]
+
+
+def test_the_pseudonyms_mark_goes_through_a_running_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bo: Cli
+) -> None:
+    """While `lndesk serve` holds the data directory, `lndesk helpful` asks who signs
+    beside it (a read) and has the node publish the pseudonym's mark (and announce it)."""
+    from test_cli_network import Serve, run
+
+    ann = Cli(tmp_path / "ann", capsys)
+    ann("init", "--name", "Ann")
+    ann("network", "--mdns", "off")
+    fox, question, answer = ask_and_answer(ann, bo)
+    serve = Serve(ann.data_dir)
+    try:
+        serve.wait_for("give a friend one of these addresses")
+        out = run(ann.data_dir, "helpful", answer)
+        assert "As your pseudonym fox" in out and "Marked as helpful (entry 3)" in out
+        assert "[helpful]" in run(ann.data_dir, "thread", question)
+        assert "Mark taken back (entry 4)" in run(ann.data_dir, "helpful", "--undo", answer)
+    finally:
+        assert serve.stop() == 0
+    assert types_of(ann.data_dir, fox) == ["profile", "post", "helpful", "tombstone"]
+    assert "helpful" not in types_of(ann.data_dir)
