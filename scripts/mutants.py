@@ -657,6 +657,21 @@ MUTANTS = [
         "while piece := inflater.take(0):",
         ("tests/test_subscriptions.py",),
     ),
+    # --- web feeds parsed (lndesk/feeds/worker.py) --------------------------------------
+    Mutant(
+        "web feeds parse: a document is parsed for as long as it takes",
+        "lndesk/feeds/worker.py",
+        "with trio.move_on_after(self.seconds) as scope:",
+        'with trio.move_on_after(float("inf")) as scope:',
+        ("tests/test_feed_worker.py",),
+    ),
+    Mutant(
+        "web feeds parse: a stopped or cancelled parse leaves its child parsing",
+        "lndesk/feeds/worker.py",
+        "                if not done:\n                    self.close()",
+        "                if False:\n                    self.close()",
+        ("tests/test_feed_worker.py",),
+    ),
     Mutant(
         "web feeds: an OPML outline is told a feed by comparing it with every feed outline",
         "lndesk/feeds/opml.py",

@@ -372,6 +372,39 @@ async def test_a_new_feed_brings_its_newest_items_unread_and_the_rest_read(
     assert subs.store.unread_counts() == {sub.sub: FIRST_UNREAD_ITEMS + 2}
 
 
+async def test_a_feed_too_costly_to_parse_is_stopped_and_its_status_says_so(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    deep = subs.store.add(server.url("/deep_nesting.xml"), clock.ms)
+    await subs.parser.parse((DATA / "rss_guids.xml").read_bytes(), "https://x.example/")
+    subs.parser.seconds = 0.05
+    (outcome,) = await subs.refresh_due()
+    assert outcome.status == "failed"
+    failed = subs.store.subscription(deep.sub)
+    assert failed.error is not None
+    assert failed.error.startswith(
+        f"reading the web feed at {deep.url} took longer than 0.05 seconds and was stopped"
+    )
+    assert not subs.parser.alive
+    subs.parser.seconds = 60
+    subs.refresh_soon(deep.sub)
+    assert [o.status for o in await subs.refresh_due()] == ["new"]
+    assert subs.store.subscription(deep.sub).error is None
+
+
+async def test_stopping_a_refresh_stops_its_parse(server: FeedServer, subs: Subscriptions) -> None:
+    server.routes["/deeper.xml"] = lambda r: Answer(
+        200, {"Content-Type": "application/xml"}, (DATA / "deep_nesting.xml").read_bytes() * 8
+    )
+    subs.store.add(server.url("/deeper.xml"), 0)
+    await subs.parser.parse((DATA / "rss_guids.xml").read_bytes(), "https://x.example/")
+    subs.parser.seconds = 600
+    with trio.move_on_after(2) as scope:
+        await subs.refresh_due()
+    assert scope.cancelled_caught
+    assert not subs.parser.alive
+
+
 async def test_one_feeds_error_never_reaches_the_node(
     server: FeedServer, subs: Subscriptions, clock: Clock
 ) -> None:

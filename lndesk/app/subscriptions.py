@@ -22,8 +22,8 @@ from lndesk.errors import FeedError, UsageError
 from lndesk.feeds.discover import feed_links, looks_like_html
 from lndesk.feeds.fetch import FeedMovedError, FeedRefusedError, Fetched, Validators, fetch
 from lndesk.feeds.fetch import new_client as new_http_client
-from lndesk.feeds.parse import parse_feed
 from lndesk.feeds.policy import FIRST_FETCH_ITEMS, FIRST_UNREAD_ITEMS, FLOOD_ITEMS, next_poll_ms
+from lndesk.feeds.worker import ParseWorker
 from lndesk.store.feedstore import FeedStore, Subscription
 from lndesk.webfeeds import ParsedFeed, cut, web_address
 
@@ -63,8 +63,11 @@ class Subscriptions:
         random: Callable[[], float] = _random.random,
         client: httpx.AsyncClient | None = None,
         on_change: Callable[[], None] = lambda: None,
+        parser: ParseWorker | None = None,
     ) -> None:
         self.store = store
+        self.parser = parser or ParseWorker()
+        """Parses every fetched document in a child process, under a time limit."""
         self.clock_ms = clock_ms
         self.random = random
         self._client = client
@@ -81,6 +84,7 @@ class Subscriptions:
         return self._client
 
     async def aclose(self) -> None:
+        self.parser.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -122,9 +126,7 @@ class Subscriptions:
                 )
             fetched = await self._get(feed_url, allow_move=True)
             feed_url = fetched.moved_to or feed_url
-        parsed = await trio.to_thread.run_sync(
-            parse_feed, fetched.body, fetched.url, fetched.content_type
-        )
+        parsed = await self.parser.parse(fetched.body, fetched.url, fetched.content_type)
         now = self.clock_ms()
         sub = self.store.add(feed_url, now, title=parsed.title, added_url=url)
         applied = self.store.apply(
@@ -190,9 +192,7 @@ class Subscriptions:
                 "The site may have moved its web feed: remove this one and follow the site's "
                 "address again to find it.",
             )
-        parsed = await trio.to_thread.run_sync(
-            parse_feed, fetched.body, fetched.url, fetched.content_type
-        )
+        parsed = await self.parser.parse(fetched.body, fetched.url, fetched.content_type)
         applied = self.store.apply(
             sub.sub,
             parsed.items,
