@@ -19,8 +19,11 @@ without its payload, the second fills it, so the payload survives a rebuild.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Sequence
 
+from lndesk.entry import Entry
 from lndesk.entry_refs import PostKey
 from lndesk.store.index import PAYLOAD_ABSENT, PAYLOAD_PURGED, Index, IndexItem
 
@@ -150,3 +153,30 @@ def apply_fills(index: Index, fills: Sequence[IndexItem]) -> list[tuple[int, byt
     batch.write_claims()
     batch.apply_tombstones([])
     return batch.settle()
+
+
+def write_index(
+    index: Index,
+    items: list[IndexItem],
+    forks: Sequence[tuple[int, Entry]],
+    log_end: int,
+    *,
+    tombstoned: set[bytes] | None = None,
+) -> list[tuple[int, bytes]]:
+    """Index entries (the fills among them filling their holes) and fork proofs into
+    ``index`` in one transaction, with its new ``log_end``; returns the (offset, id) of
+    the records whose payloads are now to be purged from the log."""
+    index.begin()
+    try:
+        items, fills = split_fills(index, items)
+        purges = index.add_entries(items, tombstoned=tombstoned)
+        purges += apply_fills(index, fills)
+        for offset, entry in forks:
+            index.add_fork_proof(offset, entry)
+        index.set_meta("log_end", str(log_end).encode())
+        index.commit()
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            index.rollback()
+        raise
+    return purges

@@ -24,11 +24,10 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lndesk.atomicfile import fsync_directory
 from lndesk.batch import checked
 from lndesk.content import Content, encode_content
 from lndesk.entry import Entry, create_entry
@@ -42,7 +41,7 @@ from lndesk.keytext import short_key
 from lndesk.payloads import Parsed
 from lndesk.store import idprefix
 from lndesk.store.dirlock import lock_directory, remove_index_files
-from lndesk.store.fill import apply_fills, holes_among, split_fills
+from lndesk.store.fill import holes_among, write_index
 from lndesk.store.forget import forget_entries
 from lndesk.store.fulltext import FullText
 from lndesk.store.index import PAYLOAD_PURGED, Index, IndexItem
@@ -58,6 +57,7 @@ from lndesk.store.loghead import PrevReader, log_head
 from lndesk.store.purge import purge_payloads, replay_journal
 from lndesk.store.reading import StoredEntry, StoreReader, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
+from lndesk.store.rebuild import IndexRebuild
 from lndesk.store.records import index_item
 from lndesk.store.recovery import catch_up, index_log
 from lndesk.store.refs import already_deleted, check_own_refs
@@ -112,6 +112,8 @@ class Store(StoreReader):
         self.read_only = False
         self._indexed_end = HEADER_SIZE
         """How far into the log the index is complete (its ``log_end``)."""
+        self._rebuild: IndexRebuild | None = None
+        """A rebuild of the index under way beside it (:mod:`lndesk.store.rebuild`)."""
         try:
             self.log = LogFile(directory / LOG_NAME)
             if replay_journal(self.log):
@@ -145,6 +147,7 @@ class Store(StoreReader):
         store.space = DiskSpace(directory)
         store.read_only = True
         store._indexed_end = HEADER_SIZE
+        store._rebuild = None
         try:
             path = directory / LOG_NAME
             if not path.is_file():
@@ -174,6 +177,8 @@ class Store(StoreReader):
         return store
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.abort_rebuild()
         with contextlib.suppress(Exception):
             # Fold the write-ahead log into the index file, so that a read-only open
             # (another user, read-only media) sees everything without writing.
@@ -265,48 +270,75 @@ class Store(StoreReader):
         )
 
     def reindex(self) -> int:
-        """Rebuild the index from the log. Returns the number of entries indexed.
+        """Rebuild the index from the log, in one go. Returns the number of entries
+        indexed. A rebuild that fails (a damaged log, a full disk) leaves the old index,
+        and every command that worked before works still (:mod:`lndesk.store.rebuild`)."""
+        rebuild = self.start_rebuild()
+        return self.finish_rebuild(rebuild)
 
-        The new index is built in a file of its own and replaces the old one only once
-        it is complete: a rebuild that fails (a damaged log, a full disk) leaves the old
-        index, and every command that worked before works still.
-        """
-        path = self.directory / INDEX_NAME
-        fresh = self.directory / (INDEX_NAME + ".new")
-        remove_index_files(fresh)
-        old, old_end = self.index, self._indexed_end
-        try:
-            self.index = Index(fresh, self._content_at)
-            self._indexed_end = HEADER_SIZE
-            index_log(
-                self.log, HEADER_SIZE, trusted_tail=False, write=self._write_index, warn=self._warn
+    def start_rebuild(self) -> IndexRebuild:
+        """Start rebuilding the index beside the one in use; go on with
+        :meth:`rebuild_step` and end with :meth:`finish_rebuild`."""
+        if self._rebuild is not None:
+            raise StoreError(
+                "the index is being rebuilt already",
+                "Wait for that rebuild to finish; it says so when it has.",
             )
-            self.index.begin()
-            self.index.set_meta("log_id", self.log.log_id)
-            self.index.set_meta("rules", INDEX_RULES)
-            idprefix.fold(self.index.conn, limit=None)  # a rebuilt index is whole
-            self.index.commit()
-            self.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            count = self.index.count_entries()
-            self.index.close()
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                self.index.close()
+        fresh = self.directory / (INDEX_NAME + ".new")
+        try:
+            self._rebuild = IndexRebuild(
+                self.log, fresh, self._content_at, self._write_to, self._warn
+            )
+        except (sqlite3.Error, OSError) as exc:
             remove_index_files(fresh)
-            self.index, self._indexed_end = old, old_end
+            raise self._store_error(exc) from exc
+        return self._rebuild
+
+    def rebuild_step(self, rebuild: IndexRebuild, records: int) -> bool:
+        """Index up to ``records`` more records into the rebuilt index; whether it has
+        reached the log's end. A failure drops the rebuild (the old index stays)."""
+        with self._rebuilding(rebuild):
+            return rebuild.step(records)
+
+    def finish_rebuild(self, rebuild: IndexRebuild) -> int:
+        """Index the rest of the log into the rebuilt index and put it in place of the
+        old one; returns the number of entries it holds."""
+        with self._rebuilding(rebuild):
+            count = rebuild.finish(INDEX_RULES)
+        self._rebuild = None
+        self.index = rebuild.replace(self.index, self.directory / INDEX_NAME)
+        self._indexed_end = self.log.end
+        return count
+
+    def abort_rebuild(self) -> None:
+        """Drop a rebuild under way, if any (the old index stays in use)."""
+        rebuild, self._rebuild = self._rebuild, None
+        if rebuild is not None:
+            rebuild.abort()
+
+    def _rewritten(self, offsets: list[int]) -> None:
+        """Records purged in place while a rebuild is under way (it may begin again)."""
+        if self._rebuild is None:
+            return
+        try:
+            self._rebuild.rewritten(offsets)
+        except (sqlite3.Error, OSError) as exc:
+            self.abort_rebuild()
+            self._warn(f"the index rebuild under way stopped ({exc}); run lndesk reindex again")
+
+    @contextlib.contextmanager
+    def _rebuilding(self, rebuild: IndexRebuild) -> Iterator[None]:
+        """Run a step of ``rebuild``; any failure drops it, as a StoreError if it was the
+        disk's or the index's."""
+        if rebuild is not self._rebuild:
+            raise StoreError("that index rebuild is over", "Start another: lndesk reindex.")
+        try:
+            yield
+        except BaseException as exc:
+            self.abort_rebuild()
             if isinstance(exc, sqlite3.Error | OSError):
                 raise self._store_error(exc) from exc
             raise
-        with contextlib.suppress(Exception):
-            old.close()
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                (self.directory / (INDEX_NAME + suffix)).unlink()
-        fresh.replace(path)
-        fsync_directory(self.directory)
-        self.index = Index(path, self._content_at)
-        self._indexed_end = self.log.end
-        return count
 
     def _reset_index(self) -> Index:
         self.index.close()
@@ -325,23 +357,18 @@ class Store(StoreReader):
         *,
         tombstoned: set[bytes] | None = None,
     ) -> None:
-        self.index.begin()
-        try:
-            items, fills = split_fills(self.index, items)
-            purges = self.index.add_entries(items, tombstoned=tombstoned)
-            purges += apply_fills(self.index, fills)
-            for offset, entry in forks:
-                self.index.add_fork_proof(offset, entry)
-            self.index.set_meta("log_end", str(log_end).encode())
-            self.index.commit()
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self.index.rollback()
-            raise
+        purges = write_index(self.index, items, forks, log_end, tombstoned=tombstoned)
         self._indexed_end = log_end
         self._purge(purges)
 
-    def _purge(self, targets: Sequence[tuple[int, bytes]]) -> None:
+    def _write_to(
+        self, index: Index, items: list[IndexItem], forks: list[tuple[int, Entry]], end: int
+    ) -> None:
+        """Write into ``index`` (a rebuilt one) as :meth:`_write_index` writes into the
+        index in use."""
+        self._purge(write_index(index, items, forks, end), index)
+
+    def _purge(self, targets: Sequence[tuple[int, bytes]], index: Index | None = None) -> None:
         """Remove deleted payloads from the log; the index already says they are gone.
 
         What stored them is done and durable, so a failure here is not theirs: it is
@@ -349,15 +376,20 @@ class Store(StoreReader):
         """
         if not targets or self.read_only:
             return
+        offsets = [offset for offset, _ in targets]
         try:
             count = purge_payloads(self.log, targets)
         except (OSError, StoreError) as exc:
+            if index is None:
+                self._rewritten(offsets)  # some may have been
             self._warn(
                 f"could not yet remove deleted posts from the log ({exc}); "
                 "lndesk tries again when it next opens this data directory"
             )
             return
-        self.index.purged([offset for offset, _ in targets])
+        if index is None and count:
+            self._rewritten(offsets)
+        (self.index if index is None else index).purged(offsets)
         log.info("purged the payloads of %d deleted entries from the log", count)
 
     # --- full-text indexing (deferred: lndesk.store.fulltext) ------------------

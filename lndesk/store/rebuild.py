@@ -1,0 +1,127 @@
+"""Rebuilding the index from the log beside the one in use (``lndesk reindex``).
+
+The new index is built in a file of its own (``index.sqlite3.new``), from the log's
+records in log order, as catching up on open builds it. The index in use is not touched
+until the new one is whole: it keeps answering reads and keeps taking what is published
+or stored meanwhile, which is appended to the log first, so the rebuild reaches it in
+its turn. A rebuild can therefore run in steps (:meth:`IndexRebuild.step`), between
+which a running node does its other work; the last step (:meth:`IndexRebuild.finish`)
+indexes whatever the log holds by then and the store puts the new index in place before
+anything else can append: the result is the index a rebuild in one go would build from
+that log. A purge rewrites a record in place instead of appending (a deleted or
+forgotten entry's payload leaves the log): if the new index already holds that record,
+the rebuild begins again. A rebuild that fails leaves the old index, and every command
+that worked before works still.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from lndesk.atomicfile import fsync_directory
+from lndesk.entry import Entry
+from lndesk.store import idprefix
+from lndesk.store.dirlock import remove_index_files
+from lndesk.store.index import Index, IndexItem
+from lndesk.store.logfile import HEADER_SIZE, LogFile, Record, ScanEnd
+from lndesk.store.recovery import Warn, index_log, index_records
+from lndesk.store.rules import ContentLoader
+
+log = logging.getLogger(__name__)
+
+WriteTo = Callable[[Index, list[IndexItem], list[tuple[int, Entry]], int], None]
+"""Indexes entries and fork proofs into the given index in one transaction, with its new
+``log_end`` (and purges the payloads that index says are deleted)."""
+
+
+class IndexRebuild:
+    """One rebuild of the index, from the log's first record to its end (see the module
+    docstring). Made by :meth:`lndesk.store.store.Store.start_rebuild`."""
+
+    def __init__(
+        self,
+        log_file: LogFile,
+        path: Path,
+        content_at: ContentLoader,
+        write_to: WriteTo,
+        warn: Warn,
+    ) -> None:
+        self._log = log_file
+        self.path = path
+        """Where the new index is built (it replaces the old one once whole)."""
+        self._content_at = content_at
+        self._write_to = write_to
+        self._warn = warn
+        self.restarts = 0
+        """Times the rebuild began again (:meth:`rewritten`)."""
+        remove_index_files(path)
+        self.index = Index(path, content_at)
+        self.position = HEADER_SIZE
+        """How far into the log the new index is complete."""
+
+    def rewritten(self, offsets: Iterable[int]) -> None:
+        """Records at ``offsets`` lost their payloads in place (a purge the index in use
+        asked for): one the new index holds already is held as it was, so the rebuild
+        begins again (a rebuild in one go reads the record as it is now)."""
+        if any(offset < self.position for offset in offsets):
+            self.index.close()
+            remove_index_files(self.path)
+            self.index = Index(self.path, self._content_at)
+            self.position = HEADER_SIZE
+            self.restarts += 1
+            log.info("an entry the rebuilt index held was purged: rebuilding from the start")
+
+    def _write(self, items: list[IndexItem], forks: list[tuple[int, Entry]], end: int) -> None:
+        self._write_to(self.index, items, forks, end)
+        self.position = end
+
+    def step(self, records: int) -> bool:
+        """Index up to ``records`` more records of the log (one transaction); whether the
+        new index has then reached what the log holds (what stops a scan, a torn tail
+        say, is left to :meth:`finish`, which treats it as a rebuild in one go does)."""
+        batch: list[Record] = []
+        for item in self._log.scan(self.position):
+            if isinstance(item, ScanEnd):
+                break
+            batch.append(item)
+            if len(batch) >= records:
+                break
+        index_records(batch, self._write)
+        return len(batch) < records or self.position >= self._log.end
+
+    def finish(self, rules: bytes) -> int:
+        """Index the rest of the log, mark the new index whole (built from this log by
+        ``rules``) and close it; returns the number of entries it holds. Nothing may
+        append to the log between this and putting the new index in place."""
+        index_log(self._log, self.position, trusted_tail=False, write=self._write, warn=self._warn)
+        self.index.begin()
+        self.index.set_meta("log_id", self._log.log_id)
+        self.index.set_meta("rules", rules)
+        idprefix.fold(self.index.conn, limit=None)  # a rebuilt index is whole
+        self.index.commit()
+        self.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        count = self.index.count_entries()
+        self.index.close()
+        return count
+
+    def replace(self, old: Index, path: Path) -> Index:
+        """Put the finished index at ``path`` in place of ``old`` (closed here); the new
+        index, open."""
+        with contextlib.suppress(Exception):
+            old.close()
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                path.with_name(path.name + suffix).unlink()
+        self.path.replace(path)
+        fsync_directory(path.parent)
+        return Index(path, self._content_at)
+
+    def abort(self) -> None:
+        """Drop the new index (the old one stays in use)."""
+        with contextlib.suppress(Exception):
+            self.index.close()
+        remove_index_files(self.path)
+        log.info("the index rebuild was abandoned at log offset %d", self.position)
