@@ -521,6 +521,13 @@ MUTANTS = [
         FAULTS,
     ),
     Mutant(
+        "rebuild: a purge of a record the new index holds leaves it held as it was",
+        "lndesk/store/rebuild.py",
+        "        if any(offset < self.position for offset in offsets):",
+        "        if False:",
+        ("tests/test_store_rebuild.py",),
+    ),
+    Mutant(
         "recovery: a damaged complete last record is cut as if it never completed",
         "lndesk/store/recovery.py",
         'if problem in _UNFINISHED or not tail.strip(b"\\x00"):',

@@ -35,6 +35,7 @@ from lndesk.app.importing import (
     settle_own_log,
 )
 from lndesk.app.once import OnceOnly
+from lndesk.app.rebuilding import rebuild_index
 from lndesk.app.requests import check_request_id
 from lndesk.app.restore import restore_status, status_json
 from lndesk.errors import ControlConnectionLost, LndeskError, NodeNotRunningError, UsageError
@@ -163,7 +164,7 @@ class ControlServer:
                 raise UsageError("import needs a backup file's absolute path")
             result = await self._import(stream, Path(path), latest=latest)
         elif op == "reindex":
-            result = {"entries": self.app.service.store.reindex()}
+            result = {"entries": await rebuild_index(self.app.service.store)}
             self.app.indexer.arrived()  # the rebuilt index stages all text for search again
         elif op == "sync":
             timeout = request.get("timeout", 120)

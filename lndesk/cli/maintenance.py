@@ -52,7 +52,10 @@ def cmd_reindex(args: argparse.Namespace, service: OpenService) -> int:
         client = _node(args)
         if client is None:
             raise
-        print("rebuilding the index inside the running node (it pauses until the index is whole)")
+        print(
+            "rebuilding the index inside the running node; it keeps working meanwhile, "
+            "and lists and search use the old index until the new one is whole"
+        )
         count = int(client.call("reindex")["entries"])
     print(f"rebuilt the index from the log: {counted(count, 'entry', 'entries')}")
     return 0

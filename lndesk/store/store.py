@@ -276,6 +276,11 @@ class Store(StoreReader):
         rebuild = self.start_rebuild()
         return self.finish_rebuild(rebuild)
 
+    @property
+    def rebuilding(self) -> bool:
+        """A rebuild of the index is under way beside it."""
+        return self._rebuild is not None
+
     def start_rebuild(self) -> IndexRebuild:
         """Start rebuilding the index beside the one in use; go on with
         :meth:`rebuild_step` and end with :meth:`finish_rebuild`."""
