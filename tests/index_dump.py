@@ -10,7 +10,8 @@ SHADOW = ("_data", "_idx", "_content", "_docsize", "_config")
 
 
 def index_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Each table's rows (an FTS5 table's through itself, with their rowids), sorted."""
+    """Each table's rows, sorted; an FTS5 table's as the words it holds, each with its
+    document, column and place (fts5vocab)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = conn.execute(
@@ -21,9 +22,13 @@ def index_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
         for name, _sql in tables:
             if any(name == v + suffix for v in virtual for suffix in SHADOW):
                 continue
-            query = (
-                f'SELECT rowid, * FROM "{name}"' if name in virtual else f'SELECT * FROM "{name}"'
-            )
+            query = f'SELECT * FROM "{name}"'
+            if name in virtual:  # its words, where and in which document (however merged)
+                conn.execute(
+                    f'CREATE VIRTUAL TABLE temp."{name}_words" '
+                    f"USING fts5vocab(main, \"{name}\", 'instance')"
+                )
+                query = f'SELECT * FROM temp."{name}_words"'
             rows[name] = sorted(conn.execute(query).fetchall(), key=repr)
         return rows
     finally:
