@@ -17,7 +17,7 @@ from lndesk.content import Edit, Post, ReadingList, Reply, Share, WebShare
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.feeds.htmltext import escape_markdown
 from lndesk.keytext import short_key
-from lndesk.names import display_name
+from lndesk.names import MAX_NAME_CHARS, clean_name, display_name
 from lndesk.search_query import SearchQuery as SearchQuery  # noqa: PLC0414 (a re-export)
 from lndesk.store.store import StoredEntry
 from lndesk.versions import current_version
@@ -116,6 +116,18 @@ class PostItem:
     def post_key(self) -> PostKey:
         """``(author, seq)``: what names this post (``author`` alone is the public key)."""
         return (self.author, self.seq)
+
+    @property
+    def shown_name(self) -> str:
+        """The author on one line of text (notifications, titles, tooltips, messages):
+        ``author_name``, with a revealed pseudonym's attribution after it, as in "Ann (as
+        curious-fox)", a form no cleaned name can take; within a shown name's length."""
+        if not self.attribution:
+            return self.author_name
+        suffix = f" ({self.attribution})"
+        return (clean_name(self.author_name, MAX_NAME_CHARS - len(suffix)) or self.short_key) + (
+            suffix
+        )
 
     @property
     def thread_root(self) -> Ref:

@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
         key = item.author
         self.bridge.request(lambda desk: desk.people.set_muted(key, True))
         self.statusBar().showMessage(
-            f"Muted {item.author_name}: their posts are hidden (unmute under Following).", 10_000
+            f"Muted {item.shown_name}: their posts are hidden (unmute under Following).", 10_000
         )
 
     def edit_post(self, item: PostItem) -> EditDialog | None:

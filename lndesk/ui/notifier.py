@@ -65,7 +65,7 @@ def snippet(item: PostItem) -> str:
 def summarise(replies: Sequence[PostItem], posts: Sequence[PostItem]) -> tuple[str, str] | None:
     """The (title, text) of one notification for everything pending, newest first."""
     if replies:
-        names = [item.author_name for item in replies]
+        names = [item.shown_name for item in replies]
         if all(item.kind == "share" for item in replies):
             verb = "shared your post" if len(replies) == 1 else "shared your posts"
         else:
@@ -77,7 +77,7 @@ def summarise(replies: Sequence[PostItem], posts: Sequence[PostItem]) -> tuple[s
             text += f"\nAlso {count} new post{'s' if count > 1 else ''} from people you follow."
         return title, text
     if posts:
-        names = [item.author_name for item in posts]
+        names = [item.shown_name for item in posts]
         if len(posts) == 1:
             verb = {"reply": "replied", "share": "shared a post"}.get(posts[0].kind, "posted")
         else:
@@ -90,7 +90,7 @@ def _body(items: Sequence[PostItem]) -> str:
     newest = items[0]
     if len(items) == 1:
         return snippet(newest)
-    return f"{newest.author_name}: {snippet(newest)} (and {len(items) - 1} more)"
+    return f"{newest.shown_name}: {snippet(newest)} (and {len(items) - 1} more)"
 
 
 class Notifier(QObject):

@@ -17,6 +17,7 @@ from lndesk.app.items import PostItem
 from lndesk.content import Post, Profile, Reveal
 from lndesk.pseudonyms import reveal_proof
 from lndesk.ui import theme
+from lndesk.ui.notifier import summarise
 from lndesk.ui.views.author_line import fit_author_line
 from lndesk.ui.views.post_delegate import MARGIN, meta_parts
 
@@ -75,6 +76,11 @@ def test_a_name_cannot_pass_for_a_revealed_pseudonym(call: Any, qapp: Any) -> No
     ]
     assert "attribution" not in [p.role for p in fake_line]
     assert not any("as curious-fox" in p.text for p in fake_line)
+    # On one line of text (titles, tooltips, notifications) the attribution follows the
+    # name in a form no cleaned name can take.
+    assert real.shown_name == "Ann (as curious-fox)" and fake.shown_name == "Ann"
+    assert summarise([], [real])[0] == "Ann (as curious-fox) posted"
+    assert summarise([], [fake])[0] == "Ann posted"
     # The tag is drawn in the accent colour; the stranger's line has none of it.
     assert accent_pixels(real) > 40
     assert accent_pixels(fake) == 0

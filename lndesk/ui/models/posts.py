@@ -141,16 +141,14 @@ class PostListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return item.text or item.problem or ""
         if role == Qt.ItemDataRole.ToolTipRole:
-            attributed = f", {item.attribution}" if item.attribution else ""
-            return plain_tooltip(f"{item.author_name}{attributed} ({item.short_key})")
+            return plain_tooltip(f"{item.shown_name} ({item.short_key})")
         if role == Qt.ItemDataRole.AccessibleTextRole:
             marks = ("question, " if item.question else "") + ("edited, " if item.edited else "")
             if item.question and item.root is None:
                 marks += "answered, " if item.answered else "open, "
             if item.helpful:
                 marks += "marked helpful by the asker, "
-            attributed = f", {item.attribution}" if item.attribution else ""
-            return f"{item.author_name}{attributed}: {marks}{item.text or item.problem or ''}"
+            return f"{item.shown_name}: {marks}{item.text or item.problem or ''}"
         if role == ItemRole:
             return item
         if role == MentionNamesRole:

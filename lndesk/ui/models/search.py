@@ -102,7 +102,7 @@ def highlight_html(snippet: str, spans: Iterable[Any]) -> str:
 
 def result_html(result: SearchResult) -> str:
     item = result.item
-    name = html.escape(one_line(item.author_name, 64) + (" (you)" if item.mine else ""))
+    name = html.escape(one_line(item.shown_name, 64) + (" (you)" if item.mine else ""))
     marks = [item.short_key]
     if not item.mine and not item.followed:
         marks.append("not followed")
@@ -137,9 +137,9 @@ class SearchResultsModel(RowsModel[SearchResult]):
             return None
         item = result.item
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return f"{item.author_name} · {kind_label(item)}: {result.snippet}"
+            return f"{item.shown_name} · {kind_label(item)}: {result.snippet}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(f"{item.author_name} ({item.short_key}) — Enter opens the thread")
+            return plain_tooltip(f"{item.shown_name} ({item.short_key}) — Enter opens the thread")
         if role == HtmlRole:
             return self._html[index.row()]
         if role == ItemRole:

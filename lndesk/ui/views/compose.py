@@ -133,7 +133,7 @@ class ComposeBox(QWidget):
             self.question.setChecked(target.question and can_ask)
         elif target is not None:
             summary = one_line(plain_markdown(target.text[:2000]), 280)
-            name = one_line(target.author_name, 64)
+            name = one_line(target.shown_name, 64)
             quoted = QLabel(f"<b>{_escape(name)}</b>: {_escape(summary)}")
             quoted.setWordWrap(True)
             quoted.setTextFormat(Qt.TextFormat.RichText)

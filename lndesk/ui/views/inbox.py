@@ -140,7 +140,7 @@ class InboxPage(QWidget):
         """Show ``item``'s author's replies and mentions with the rest from now on."""
         if item.mine:
             return
-        key, name = item.author, item.author_name
+        key, name = item.author, item.shown_name
         self.bridge.request(
             lambda desk: desk.inbox.accept(key, True),
             lambda _r: self._say(
@@ -153,9 +153,9 @@ class InboxPage(QWidget):
         """Block ``item``'s author (after asking, unless ``confirm`` is False)."""
         if item.mine:
             return
-        if confirm and not confirm_block(self, item.author_name):
+        if confirm and not confirm_block(self, item.shown_name):
             return
-        key, name = item.author, item.author_name
+        key, name = item.author, item.shown_name
         self.bridge.request_async(
             lambda desk: desk.people.block(key),
             lambda _r: self._say(f"Blocked {name}. Unblock them under Blocked people."),

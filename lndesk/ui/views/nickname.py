@@ -22,7 +22,7 @@ Failed = Callable[[BaseException], None]
 def names_of(item: PostItem | AuthorItem) -> tuple[bytes, str, str]:
     """(key, my nickname for them or "", their own name) for a post's author or a person."""
     if isinstance(item, PostItem):
-        key, shown, chosen = item.author, item.author_name, item.chosen_name
+        key, shown, chosen = item.author, item.shown_name, item.chosen_name
     else:
         key, shown, chosen = item.key, item.name, item.chosen_name
     return (key, shown, chosen) if chosen else (key, "", shown)

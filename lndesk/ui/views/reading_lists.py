@@ -294,7 +294,7 @@ class ReadingListsView(QWidget):
             self.entries_model.set_entries([])
         else:
             self.title.setText(list_title(item))
-            author = "you" if item.mine else item.author_name
+            author = "you" if item.mine else item.shown_name
             self.meta.setText(
                 f"By {author} · {count_text(len(item.list_items))} · "
                 f"updated {relative_time(item.claimed_ms)}"

@@ -57,7 +57,7 @@ class ThreadDialog(QDialog):
 
     def __init__(self, bridge: Bridge, item: PostItem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Thread — {item.author_name}")
+        self.setWindowTitle(f"Thread — {item.shown_name}")
         self.bridge = bridge
         self.model = PostListModel(bridge, THREAD, self, root=item.thread_root)
         self.view = PostListView(self.model, self)
@@ -143,7 +143,7 @@ class ThreadDialog(QDialog):
     def set_reply_target(self, item: PostItem) -> None:
         self.reply_to = item
         self.box.target = item
-        self.box.text.setPlaceholderText(f"Reply to {item.author_name}… (markdown)")
+        self.box.text.setPlaceholderText(f"Reply to {item.shown_name}… (markdown)")
         self.box.text.setFocus()
 
     def _bookmark(self, item: PostItem) -> None:
