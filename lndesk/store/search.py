@@ -21,10 +21,10 @@ how much is not (``SearchHits.pending``: "still indexing N posts").
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -186,11 +186,8 @@ def snippets(documents: Sequence[tuple[int, str, str]], match: str) -> dict[int,
     the same fragments (a snippet depends on the document and the query alone)."""
     if not documents:
         return {}
-    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
-        conn.execute(
-            "CREATE VIRTUAL TABLE shown USING fts5(text, facets, "
-            f"tokenize = '{TOKENIZE}', columnsize = 0)"
-        )
+    conn = _shown_table()
+    try:
         # In rowid order: FTS5 then writes the batch as one segment, not one per document.
         conn.executemany(
             "INSERT INTO shown(rowid, text, facets) VALUES (?, ?, ?)", sorted(documents)
@@ -198,8 +195,28 @@ def snippets(documents: Sequence[tuple[int, str, str]], match: str) -> dict[int,
         rows = conn.execute(
             "SELECT rowid, snippet(shown, 0, ?, ?, '…', ?) FROM shown WHERE shown MATCH ?",
             (_START, _END, SNIPPET_TOKENS, match),
-        )
+        ).fetchall()
         return {int(rowid): str(marked) for rowid, marked in rows}
+    finally:
+        conn.rollback()  # the table is empty again for the next search
+
+
+_local = threading.local()
+
+
+def _shown_table() -> sqlite3.Connection:
+    """This thread's database in memory with the empty table ``shown`` (made once: a
+    search runs on the node's thread, and making the table costs more than using it)."""
+    conn: sqlite3.Connection | None = getattr(_local, "shown", None)
+    if conn is None:
+        conn = sqlite3.connect(":memory:")
+        conn.execute(
+            "CREATE VIRTUAL TABLE shown USING fts5(text, facets, "
+            f"tokenize = '{TOKENIZE}', columnsize = 0)"
+        )
+        conn.commit()
+        _local.shown = conn
+    return conn
 
 
 def match_expression(text: str) -> str | None:
