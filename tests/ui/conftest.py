@@ -22,6 +22,27 @@ from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import create_identity
 from lndesk.ui.timers import ManualTime
 
+HANG_MS = 30_000
+"""How long a wait with no timeout of its own (``qtbot.waitUntil``, ``waitSignal``) lets the
+node thread and the Qt loop take before the test fails as hung. pytest-qt's 5 s is less than
+one bridge round trip has taken on a loaded two-core machine; a wait still ends as soon as
+its condition holds, so this only bounds a hang. Explicit timeouts are kept as given."""
+
+
+@pytest.fixture
+def qtbot(qtbot: Any) -> Any:
+    """pytest-qt's ``qtbot`` whose waits default to :data:`HANG_MS`."""
+    until, signal = qtbot.waitUntil, qtbot.waitSignal
+
+    def wait_until(callback: Callable[[], Any], *, timeout: int = HANG_MS) -> None:
+        until(callback, timeout=timeout)
+
+    def wait_signal(sig: Any, *, timeout: int = HANG_MS, **options: Any) -> Any:
+        return signal(sig, timeout=timeout, **options)
+
+    qtbot.waitUntil, qtbot.waitSignal = wait_until, wait_signal
+    return qtbot
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:

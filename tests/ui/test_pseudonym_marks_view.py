@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from store_helpers import make_identity
-from ui_helpers import ingest, post_item, signed_chain
+from ui_helpers import KEY_WORK_MS, ingest, post_item, signed_chain
 
 from lndesk.app.runtime import NodeRuntime
 from lndesk.app.service import create_identity
@@ -61,7 +61,8 @@ def test_a_sealed_pseudonym_marks_after_its_passphrase_and_a_wrong_one_publishes
     seq, _link = call(
         lambda desk: desk.posting.ask_as_pseudonym(
             "curious-fox", "Why does ice float?", [], [], PASSPHRASE
-        )
+        ),
+        timeout=KEY_WORK_MS,  # seals the pseudonym's new key (Argon2)
     )
     (fox,) = pseudonym_keys(data_dir)
     question: Entry = call(lambda desk: desk.reading.find((fox, seq)).entry)
@@ -82,7 +83,9 @@ def test_a_sealed_pseudonym_marks_after_its_passphrase_and_a_wrong_one_publishes
     )
     assert rect is not None
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.waitUntil(lambda: thread.mark_dialog is not None and thread.mark_dialog.isVisible())
+    qtbot.waitUntil(
+        lambda: thread.mark_dialog is not None and thread.mark_dialog.isVisible(), timeout=WAIT
+    )
     dialog = thread.mark_dialog
     assert dialog is not None
     assert "curious-fox" in dialog.explanation.text() and "own log" in dialog.explanation.text()
@@ -90,13 +93,13 @@ def test_a_sealed_pseudonym_marks_after_its_passphrase_and_a_wrong_one_publishes
     assert dialog.error.text() == EMPTY and dialog.isVisible()
     dialog.passphrase.setText("wrong horse")
     dialog.mark_button.click()
-    qtbot.waitUntil(lambda: "wrong passphrase" in dialog.error.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: "wrong passphrase" in dialog.error.text(), timeout=KEY_WORK_MS)
     assert "Check the passphrase" in dialog.error.text()
     assert dialog.isVisible() and dialog.mark_button.isEnabled()
     assert heights(call, fox) == before  # nothing published
     dialog.passphrase.setText(PASSPHRASE)
     dialog.mark_button.click()
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=KEY_WORK_MS)
     qtbot.waitUntil(lambda: thread.model.item(1).helpful, timeout=WAIT)
     assert view.delegate.badges(thread.model.item(1)) == [HELPFUL]
     assert heights(call, fox) == (before[0], before[1] + 1)  # the pseudonym's log, not mine
