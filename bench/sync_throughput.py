@@ -14,8 +14,8 @@ Reported per run: seconds, entries/s, MB/s (entry + payload bytes), time from th
 until the first batch was stored, the reader's and the server's CPU seconds during the
 sync (from each process's getrusage) and the number of batches; then how many synced
 documents were not yet indexed for search when the clock stopped (the reader's
-background indexer takes a share of its thread while entries arrive) and how many
-seconds later the indexer had indexed them all. The server's text is indexed before it
+background indexer waits while a sync stores batches, so normally all of them) and how
+many seconds later the indexer had indexed them all. The server's text is indexed before it
 starts. ``--profile`` adds one more run with the reader under cProfile (not counted) and
 prints its top functions.
 
