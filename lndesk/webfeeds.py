@@ -16,6 +16,9 @@ MAX_TITLE_CHARS = 300
 MAX_TEXT_CHARS = 20_000
 MAX_URL_CHARS = 2_000
 MAX_ENCLOSURES = 4
+MAX_FEEDS = 1000
+"""Web feeds one data directory follows at most: each is polled, stored and listed, and a
+few hundred is already more than most readers keep."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +95,13 @@ def web_address(text: str) -> str | None:
     ):
         return web_url("https://" + text) or None
     return None
+
+
+def over_limit_text(count: int) -> str:
+    """What an import says of the ``count`` web feeds it did not add for :data:`MAX_FEEDS`."""
+    feeds = "1 web feed" if count == 1 else f"{count:,} web feeds"
+    return (
+        f"{feeds} not added: lndesk follows at most {MAX_FEEDS:,} web feeds. Remove web feeds "
+        "you no longer read (lndesk feeds remove NUMBER, or Remove on the Following screen) "
+        "and import the file again to add the rest."
+    )

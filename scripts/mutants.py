@@ -664,6 +664,28 @@ MUTANTS = [
         "while piece := inflater.take(0):",
         ("tests/test_subscriptions.py",),
     ),
+    # --- web feeds followed (lndesk/store/feedstore.py, lndesk/app/subscriptions.py) ------
+    Mutant(
+        "web feeds limit: one more feed is followed past MAX_FEEDS",
+        "lndesk/store/feedstore.py",
+        "if self.count() >= MAX_FEEDS:",
+        "if False:",
+        ("tests/test_feedstore.py",),
+    ),
+    Mutant(
+        "web feeds limit: an OPML import adds every feed of the file",
+        "lndesk/store/feedstore.py",
+        "if url not in known and added >= room:",
+        "if False:",
+        ("tests/test_feedstore.py",),
+    ),
+    Mutant(
+        "web feeds limit: a refresh starts a task per due feed",
+        "lndesk/app/subscriptions.py",
+        "for _ in range(min(MAX_PARALLEL, len(subs))):",
+        "for _ in range(len(subs)):",
+        ("tests/test_subscriptions.py",),
+    ),
     # --- web feeds parsed (lndesk/feeds/worker.py) --------------------------------------
     Mutant(
         "web feeds parse: a document is parsed for as long as it takes",

@@ -12,6 +12,8 @@ from pathlib import Path
 import listparser
 import pytest
 
+import lndesk.store.feedstore
+import lndesk.webfeeds
 from lndesk.cli.main import main
 from lndesk.feeds.opml import MAX_OPML_BYTES
 from tests.feed_server import DATA, Answer, FeedServer
@@ -132,6 +134,45 @@ def test_opml_round_trip(
     assert {f["title"] for f in parsed.feeds} >= {"Teaching Notes", "Atom Learner"}
     code, out, _ = run(capsys, data, "feeds", "import", str(out_file))
     assert "imported 0 web feeds and 0 people (3 web feeds followed already)" in out
+
+
+def test_importing_beyond_the_limit_says_how_many_were_not_added_and_what_to_do(
+    server: FeedServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lndesk.store.feedstore, "MAX_FEEDS", 2)
+    monkeypatch.setattr(lndesk.webfeeds, "MAX_FEEDS", 2)
+    opml = tmp_path / "in.opml"
+    outlines = "".join(
+        f'<outline type="rss" text="{name}" xmlUrl="{server.url("/" + name)}"/>'
+        for name in ("rss_guids.xml", "atom_base.xml", "podcast.xml")
+    )
+    opml.write_text(
+        f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>',
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    assert run(capsys, data, "feeds", "add", server.url("/feed.json"))[0] == 0
+    code, out, err = run(capsys, data, "feeds", "import", str(opml))
+    assert code == 0, err
+    assert "imported 1 web feed and 0 people (0 web feeds followed already)" in out
+    assert (
+        "2 web feeds not added: lndesk follows at most 2 web feeds. Remove web feeds you no "
+        "longer read (lndesk feeds remove NUMBER, or Remove on the Following screen) and "
+        "import the file again to add the rest." in err
+    )
+    code, _, err = run(capsys, data, "feeds", "add", server.url("/podcast.xml"))
+    assert code == 1 and "you follow 2 web feeds, the most lndesk follows" in err
+    assert "lndesk feeds remove NUMBER" in err
+    assert run(capsys, data, "feeds", "remove", "1")[0] == 0  # as both say
+    code, out, err = run(capsys, data, "feeds", "import", str(opml))
+    assert "imported 1 web feed and 0 people (1 web feed followed already)" in out
+    assert "1 web feed not added" in err
+    _, out, _ = run(capsys, data, "feeds", "list")
+    assert "Teaching Notes" in out and "Atom Learner" in out
 
 
 def test_a_paused_feed_is_shown_and_resumed(

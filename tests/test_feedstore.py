@@ -11,7 +11,7 @@ import pytest
 from lndesk.errors import StoreError, UsageError
 from lndesk.store.feedstore import FEEDS_NAME, FeedStore
 from lndesk.store.migrations import FEED_MIGRATIONS
-from lndesk.webfeeds import Enclosure, FeedItem
+from lndesk.webfeeds import MAX_FEEDS, Enclosure, FeedItem
 
 NOW = 1_800_000_000_000
 
@@ -179,14 +179,14 @@ def test_feeds_of_a_file_are_added_at_once_and_none_twice(store: FeedStore) -> N
         ("https://c.example/feed", "C again"),
         ("https://d.example/feed", ""),
     ]
-    assert store.add_new(feeds, NOW) == 2
+    assert store.add_new(feeds, NOW) == (2, 0)
     assert [(s.url, s.title) for s in store.subscriptions()] == [
         ("https://a.example/moved", ""),
         ("https://b.example/feed", ""),
         ("https://d.example/feed", ""),
         ("https://c.example/feed", "C"),
     ]
-    assert store.add_new(feeds, NOW) == 0
+    assert store.add_new(feeds, NOW) == (0, 0)
 
 
 def test_feeds_of_a_file_are_added_all_or_none(store: FeedStore) -> None:
@@ -203,6 +203,26 @@ def test_feeds_of_a_file_are_added_all_or_none(store: FeedStore) -> None:
     assert store.subscriptions() == []
     statements: list[str] = []
     store.conn.set_trace_callback(statements.append)
-    assert store.add_new(((f"https://a.example/{n}", "") for n in range(2000)), NOW) == 2000
+    many = ((f"https://a.example/{n}", "") for n in range(2000))
+    assert store.add_new(many, NOW) == (MAX_FEEDS, 2000 - MAX_FEEDS)
     assert statements.count("COMMIT") == 1
-    assert sum(s.startswith("SELECT") for s in statements) == 1
+    assert sum(s.startswith("SELECT") for s in statements) == 2  # the count, the addresses
+
+
+def test_no_more_than_max_feeds_are_followed(store: FeedStore) -> None:
+    store.add("https://b.example/0", NOW)
+    feeds = [(f"https://a.example/{n}", "") for n in range(MAX_FEEDS + 4)]
+    feeds.insert(3, ("https://b.example/0", "followed already"))
+    feeds.append((feeds[-1][0], "listed twice"))
+    assert store.add_new(feeds, NOW) == (MAX_FEEDS - 1, 5)
+    assert store.count() == MAX_FEEDS
+    urls = {s.url for s in store.subscriptions()}
+    assert f"https://a.example/{MAX_FEEDS - 2}" in urls  # the first ones of the file
+    assert f"https://a.example/{MAX_FEEDS - 1}" not in urls
+    with pytest.raises(UsageError) as full:
+        store.add("https://c.example/feed", NOW)
+    assert full.value.message == f"you follow {MAX_FEEDS:,} web feeds, the most lndesk follows"
+    assert "lndesk feeds remove NUMBER" in full.value.hint
+    assert store.add_new(feeds, NOW) == (0, 5)
+    store.remove(store.subscriptions()[0].sub)  # as the hint says, then again
+    assert store.add("https://c.example/feed", NOW).url == "https://c.example/feed"

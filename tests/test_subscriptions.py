@@ -13,11 +13,12 @@ import pytest
 import trio
 import trio.testing
 
-from lndesk.app.subscriptions import Subscriptions
+import lndesk.store.feedstore
+from lndesk.app.subscriptions import MAX_PARALLEL, Outcome, Subscriptions
 from lndesk.errors import FeedError, UsageError
 from lndesk.feeds.fetch import USER_AGENT, fetch
 from lndesk.feeds.policy import FIRST_UNREAD_ITEMS, FLOOD_ITEMS
-from lndesk.store.feedstore import FeedStore
+from lndesk.store.feedstore import FeedStore, Subscription
 from lndesk.webfeeds import MAX_DOCUMENT_BYTES, web_address
 from tests.feed_server import DATA, Answer, FeedServer, Request
 
@@ -403,6 +404,39 @@ async def test_stopping_a_refresh_stops_its_parse(server: FeedServer, subs: Subs
         await subs.refresh_due()
     assert scope.cancelled_caught
     assert not subs.parser.alive
+
+
+async def test_many_due_feeds_are_refreshed_by_a_few_tasks(
+    server: FeedServer, subs: Subscriptions, clock: Clock
+) -> None:
+    for n in range(MAX_PARALLEL * 4):
+        subs.store.add(server.url(f"/missing-{n}.xml"), clock.ms)
+    living: list[int] = []
+    refresh = subs.refresh
+
+    async def counted(sub: Subscription) -> Outcome:
+        living.append(trio.lowlevel.current_statistics().tasks_living)
+        return await refresh(sub)
+
+    subs.refresh = counted  # type: ignore[method-assign]
+    before = trio.lowlevel.current_statistics().tasks_living
+    outcomes = await subs.refresh_due()
+    assert sorted(o.sub for o in outcomes) == sorted(s.sub for s in subs.store.subscriptions())
+    assert len(living) == MAX_PARALLEL * 4
+    # The workers (and the HTTP client's own tasks), not a task per feed.
+    assert max(living) - before <= 2 * MAX_PARALLEL < len(living)
+
+
+async def test_following_stops_at_the_limit_before_fetching(
+    server: FeedServer, subs: Subscriptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lndesk.store.feedstore, "MAX_FEEDS", 1)
+    await subs.follow(server.url("/rss_guids.xml"))
+    asked = len(server.requests)
+    with pytest.raises(UsageError, match="you follow 1 web feeds, the most lndesk follows"):
+        await subs.follow(server.url("/atom_base.xml"))
+    assert len(server.requests) == asked
+    assert [s.url for s in subs.store.subscriptions()] == [server.url("/rss_guids.xml")]
 
 
 async def test_one_feeds_error_never_reaches_the_node(

@@ -42,6 +42,9 @@ class OpmlImported:
     """Outlines that were neither a web feed nor a person."""
     problems: tuple[str, ...] = ()
     """A line per person who could not be followed."""
+    over_limit: int = 0
+    """Web feeds not added because :data:`~lndesk.webfeeds.MAX_FEEDS` are followed
+    (:func:`~lndesk.webfeeds.over_limit_text` says so)."""
 
 
 def _read_bounded(path: Path) -> bytes:
@@ -67,7 +70,9 @@ class FeedFiles:
         # Reading and parsing up to 10 MB takes seconds: not on the node's thread.
         data = await trio.to_thread.run_sync(_read_bounded, path)
         contents = await trio.to_thread.run_sync(read_opml, data, path.name)
-        added = self._reader.store.add_new(((o.url, o.title) for o in contents.feeds), now_ms())
+        added, over = self._reader.store.add_new(
+            ((o.url, o.title) for o in contents.feeds), now_ms()
+        )
         if added:
             self._reader.refresh_now()  # the poller fetches them now
         people = 0
@@ -84,7 +89,12 @@ class FeedFiles:
                 continue
             people += 1
         return OpmlImported(
-            added, len(contents.feeds) - added, people, contents.skipped, tuple(problems)
+            added,
+            len(contents.feeds) - added - over,
+            people,
+            contents.skipped,
+            tuple(problems),
+            over,
         )
 
     def export_opml(self, path: Path) -> tuple[int, int]:

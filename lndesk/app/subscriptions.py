@@ -108,6 +108,7 @@ class Subscriptions:
                 f"you already follow the web feed {url}",
                 "See the web feeds you follow: lndesk feeds list",
             )
+        self.store.check_room()
         fetched = await self._get(url, allow_move=True)
         feed_url = fetched.moved_to or url
         if looks_like_html(fetched.body, fetched.content_type):
@@ -215,22 +216,23 @@ class Subscriptions:
 
     async def refresh_due(self, *, everything: bool = False) -> list[Outcome]:
         """Refresh the feeds that are due (every feed not paused when ``everything``),
-        :data:`MAX_PARALLEL` at a time."""
+        :data:`MAX_PARALLEL` at a time, by as many tasks (never one task per feed: up to
+        :data:`~lndesk.webfeeds.MAX_FEEDS` may be due at once)."""
         subs = (
             [s for s in self.store.subscriptions() if s.paused is None]
             if everything
             else self.store.due(self.clock_ms())
         )
         outcomes: list[Outcome] = []
-        limiter = trio.CapacityLimiter(MAX_PARALLEL)
+        queue = iter(subs)
 
-        async def one(sub: Subscription) -> None:
-            async with limiter:
+        async def worker() -> None:
+            for sub in queue:  # shared: each feed is taken by one worker
                 outcomes.append(await self.refresh(sub))
 
         async with trio.open_nursery() as nursery:
-            for sub in subs:
-                nursery.start_soon(one, sub)
+            for _ in range(min(MAX_PARALLEL, len(subs))):
+                nursery.start_soon(worker)
         if any(o.status in {"failed", "paused"} for o in outcomes):
             self.on_change()
         return outcomes

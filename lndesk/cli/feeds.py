@@ -29,7 +29,7 @@ from lndesk.cli.render import format_time, terminal_text
 from lndesk.errors import LndeskError, NoIdentityError, UsageError
 from lndesk.feeds.opml import MAX_OPML_BYTES, read_opml, write_opml
 from lndesk.keytext import key_to_link
-from lndesk.webfeeds import web_address
+from lndesk.webfeeds import over_limit_text, web_address
 from lndesk.wording import counted
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
@@ -290,7 +290,7 @@ def register(
         contents = read_opml(data, str(path))
         with _subscriptions(args) as subs:
             feeds = ((o.url, o.title) for o in contents.feeds)
-            added = subs.store.add_new(feeds, subs.clock_ms())
+            added, over = subs.store.add_new(feeds, subs.clock_ms())
             outcomes = _run(subs, subs.refresh_due)
             failed = [describe_outcome(subs, o) for o in outcomes if o.status != "new"]
         people = 0
@@ -301,10 +301,12 @@ def register(
                 print(f"lndesk: {person.title or person.url}: {exc.describe()}", file=sys.stderr)
         print(
             f"imported {counted(added, 'web feed')} and {counted(people, 'person', 'people')}"
-            f" ({counted(len(contents.feeds) - added, 'web feed')} followed already"
+            f" ({counted(len(contents.feeds) - added - over, 'web feed')} followed already"
             + (f", {counted(contents.skipped, 'outline')} neither" if contents.skipped else "")
             + ")"
         )
+        if over:
+            print(f"lndesk: {over_limit_text(over)}", file=sys.stderr)
         for line in failed:
             print(f"  {line}")
         return 0

@@ -16,14 +16,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lndesk.content import normalize_tag
 from lndesk.errors import ContentError, StoreError, UsageError
 from lndesk.store.migrations import FEED_MIGRATIONS
 from lndesk.store.schema_version import apply_migrations
 from lndesk.store.search import match_expression
-from lndesk.webfeeds import Enclosure, FeedItem
+from lndesk.webfeeds import MAX_FEEDS, Enclosure, FeedItem
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,16 @@ _ITEM_COLUMNS = (
     "i.item, i.sub, i.guid, i.link, i.title, i.text, i.author, i.enclosures, i.published_ms, "
     "i.seen_ms, i.read, i.bookmarked_ms, s.title, s.url"
 )
+
+
+class Added(NamedTuple):
+    """What :meth:`FeedStore.add_new` did."""
+
+    new: int
+    """Web feeds followed now."""
+    over_limit: int
+    """Web feeds not followed yet that were not added: :data:`~lndesk.webfeeds.MAX_FEEDS`
+    are followed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,13 +204,29 @@ class FeedStore:
 
     # --- subscriptions ----------------------------------------------------------------
 
+    def count(self) -> int:
+        """How many web feeds are followed."""
+        return int(self.conn.execute("SELECT count(*) FROM subscriptions").fetchone()[0])
+
+    def check_room(self) -> None:
+        """UsageError if :data:`~lndesk.webfeeds.MAX_FEEDS` web feeds are followed."""
+        if self.count() >= MAX_FEEDS:
+            raise UsageError(
+                f"you follow {MAX_FEEDS:,} web feeds, the most lndesk follows",
+                "Remove web feeds you no longer read (lndesk feeds list shows their numbers, "
+                "lndesk feeds remove NUMBER removes one; or Remove on the Following screen), "
+                "then follow this one again.",
+            )
+
     def add(self, url: str, now_ms: int, *, title: str = "", added_url: str = "") -> Subscription:
-        """Follow the web feed at ``url`` (polled at once). UsageError if it is followed."""
+        """Follow the web feed at ``url`` (polled at once). UsageError if it is followed,
+        or if :data:`~lndesk.webfeeds.MAX_FEEDS` are."""
         if self.find(url) is not None:
             raise UsageError(
                 f"you already follow the web feed {url}",
                 "See the web feeds you follow: lndesk feeds list",
             )
+        self.check_room()
         cur = self.conn.execute(
             "INSERT INTO subscriptions (url, added_url, title, added_ms) VALUES (?, ?, ?, ?)",
             (url, added_url or url, title, now_ms),
@@ -208,13 +234,15 @@ class FeedStore:
         log.info("following the feed %s", url)
         return self.subscription(int(cur.lastrowid or 0))
 
-    def add_new(self, feeds: Iterable[tuple[str, str]], now_ms: int) -> int:
-        """Follow each web feed (url, title) of ``feeds`` not followed yet, all in one
-        transaction with one look at what is followed (an OPML file may list 200,000;
-        one :meth:`add` each would commit, and scan ``added_url``, 200,000 times).
-        How many were added."""
+    def add_new(self, feeds: Iterable[tuple[str, str]], now_ms: int) -> Added:
+        """Follow each web feed (url, title) of ``feeds`` not followed yet, in their order,
+        until :data:`~lndesk.webfeeds.MAX_FEEDS` are followed; all in one transaction with
+        one look at what is followed (an OPML file may list 200,000; one :meth:`add` each
+        would commit, and scan ``added_url``, 200,000 times)."""
         added = 0
+        over: set[str] = set()
         with self._transaction():
+            room = MAX_FEEDS - self.count()
             known = {
                 url
                 for (url,) in self.conn.execute(
@@ -222,7 +250,9 @@ class FeedStore:
                 )
             }
             for url, title in feeds:
-                if url not in known:
+                if url not in known and added >= room:
+                    over.add(url)
+                elif url not in known:
                     self.conn.execute(
                         "INSERT INTO subscriptions (url, added_url, title, added_ms) "
                         "VALUES (?, ?, ?, ?)",
@@ -230,8 +260,8 @@ class FeedStore:
                     )
                     known.add(url)
                     added += 1
-        log.info("following %d web feeds more", added)
-        return added
+        log.info("following %d web feeds more (%d over the limit)", added, len(over))
+        return Added(added, len(over))
 
     def find(self, url: str) -> Subscription | None:
         row = self.conn.execute(

@@ -13,6 +13,8 @@ import listparser
 import pytest
 from store_helpers import make_identity
 
+import lndesk.store.feedstore
+import lndesk.webfeeds
 from lndesk.feeds.opml import read_opml
 from lndesk.keytext import key_to_link
 from lndesk.ui.main_window import MainWindow
@@ -80,6 +82,30 @@ def test_opml_import_and_export_from_the_following_screen(
     with qtbot.waitSignal(panel.opml.done, timeout=10_000) as done:
         panel.opml.import_opml(tmp_path / "missing.opml")
     assert "missing.opml cannot be read" in done.args[0]
+
+
+def test_an_import_beyond_the_limit_says_what_it_did_not_add(
+    window: MainWindow, qtbot: Any, server: FeedServer, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(lndesk.store.feedstore, "MAX_FEEDS", 1)
+    monkeypatch.setattr(lndesk.webfeeds, "MAX_FEEDS", 1)
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        f"""<?xml version="1.0"?><opml version="2.0"><body>
+        <outline type="rss" text="Notes" xmlUrl="{server.url("/rss_guids.xml")}"/>
+        <outline type="rss" text="Cast" xmlUrl="{server.url("/podcast.xml")}"/>
+        </body></opml>""",
+        encoding="utf-8",
+    )
+    panel = window.following.web_feeds
+    with qtbot.waitSignal(panel.opml.done, timeout=10_000) as done:
+        panel.opml.import_opml(opml)
+    assert done.args[0] == (
+        "Imported 1 web feed and 0 people (0 web feeds followed already).\n"
+        "1 web feed not added: lndesk follows at most 1 web feeds. Remove web feeds you no "
+        "longer read (lndesk feeds remove NUMBER, or Remove on the Following screen) and "
+        "import the file again to add the rest."
+    )
 
 
 def test_the_atom_file_is_kept_up_to_date_from_settings(

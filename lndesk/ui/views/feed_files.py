@@ -24,6 +24,7 @@ from lndesk.app.desk_feedfiles import OpmlImported
 from lndesk.app.runtime import describe
 from lndesk.ui.bridge import Bridge
 from lndesk.ui.views.widgets import ERROR_STYLE
+from lndesk.webfeeds import over_limit_text
 from lndesk.wording import counted
 
 OPML_FILTER = "OPML files (*.opml *.xml);;All files (*)"
@@ -39,7 +40,8 @@ def imported_text(done: OpmlImported) -> str:
         + (f", {counted(done.skipped, 'outline')} neither" if done.skipped else "")
         + ")."
     )
-    return "\n".join([text, *done.problems])
+    over = [over_limit_text(done.over_limit)] if done.over_limit else []
+    return "\n".join([text, *over, *done.problems])
 
 
 class OpmlButtons(QWidget):
