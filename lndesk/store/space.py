@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from lndesk.errors import DiskFullError
+from lndesk.errors import DiskFullError, IndexDamagedError, StoreError
 
 ENV_MIN_FREE = "LNDESK_MIN_FREE_MB"
 DEFAULT_MIN_FREE = 20 * 1024 * 1024
@@ -108,6 +108,22 @@ class DiskSpace:
         error = full_error(free, self.min_free if free < self.min_free else free + MB)
         error.__cause__ = exc
         return error
+
+    def store_error(self, exc: BaseException, index_name: str) -> StoreError:
+        """The StoreError to show for a failed write of the log or of the index file
+        ``index_name``: a full disk, a damaged index, or a directory that cannot be
+        written."""
+        full = self.explain(exc)
+        if full is not None:
+            return full
+        if isinstance(exc, StoreError):
+            return exc
+        if isinstance(exc, sqlite3.Error):
+            return IndexDamagedError(f"the index {index_name} cannot be used: {exc}")
+        return StoreError(
+            f"the data directory {self.directory} cannot be written: {exc}",
+            "Check that you may write to it and that its disk works.",
+        )
 
 
 def disk_full_error(directory: Path, exc: BaseException) -> DiskFullError | None:

@@ -46,6 +46,7 @@ from lndesk.store.forget import forget_entries
 from lndesk.store.fulltext import FullText
 from lndesk.store.index import PAYLOAD_PURGED, Index, IndexItem
 from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
+from lndesk.store.listing import StoreLists
 from lndesk.store.logfile import (
     HEADER_SIZE,
     KIND_ENTRY,
@@ -55,15 +56,13 @@ from lndesk.store.logfile import (
 )
 from lndesk.store.loghead import PrevReader, log_head
 from lndesk.store.purge import purge_payloads, replay_journal
-from lndesk.store.reading import StoredEntry, StoreReader, now_ms
+from lndesk.store.reading import StoredEntry, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
 from lndesk.store.rebuild import IndexRebuild
 from lndesk.store.records import index_item
 from lndesk.store.recovery import catch_up, index_log
 from lndesk.store.refs import already_deleted, check_own_refs
-from lndesk.store.shown import visible_until
 from lndesk.store.space import DiskSpace, FreeSpace, free_bytes
-from lndesk.store.views import NEWEST, TIMELINE, ListQuery, page
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ class IngestResult:
     """Entries held without their payloads whose payloads this batch supplied."""
 
 
-class Store(StoreReader):
+class Store(StoreLists):
     """A data directory's log and index. Use from one thread at a time."""
 
     def __init__(
@@ -257,17 +256,7 @@ class Store(StoreReader):
 
     def _store_error(self, exc: BaseException) -> StoreError:
         """The StoreError to show for a failed log or index write."""
-        full = self.space.explain(exc)
-        if full is not None:
-            return full
-        if isinstance(exc, StoreError):
-            return exc
-        if isinstance(exc, sqlite3.Error):
-            return IndexDamagedError(f"the index {INDEX_NAME} cannot be used: {exc}")
-        return StoreError(
-            f"the data directory {self.directory} cannot be written: {exc}",
-            "Check that you may write to it and that its disk works.",
-        )
+        return self.space.store_error(exc, INDEX_NAME)
 
     def reindex(self) -> int:
         """Rebuild the index from the log, in one go. Returns the number of entries
@@ -588,36 +577,6 @@ class Store(StoreReader):
             f"stored in the log, but the index could not be updated yet ({reason}); "
             "lndesk indexes it as soon as it can"
         )
-
-    # --- reading (the rest: lndesk.store.reading) -----------------------------
-
-    def timeline(
-        self,
-        own: bytes,
-        limit: int = 50,
-        before_ms: int | None = None,
-        older_than: StoredEntry | None = None,
-    ) -> list[StoredEntry]:
-        """Newest first: my entries and those of feeds I follow; future-dated ones held back.
-
-        Page with ``older_than`` (the last entry of the previous page); ``before_ms`` jumps
-        to a point in time.
-        """
-        # One definition of the timeline, shared with the app's lists.
-        cursor = NEWEST
-        if before_ms is not None:
-            cursor = (before_ms, -1, -1)
-        if older_than is not None:
-            cursor = min(cursor, older_than.cursor)
-        return page(self, ListQuery(TIMELINE, own), cursor, limit)
-
-    def feed_entries(
-        self, key: bytes, limit: int = 50, before_seq: int | None = None
-    ) -> list[StoredEntry]:
-        """One feed's entries, newest first; future-dated ones held back as in the timeline."""
-        before = before_seq if before_seq is not None else 2**63 - 1
-        rows = self.index.feed_entries(key, limit, before, visible_until())
-        return self.load_listed(rows)
 
     def forget(self, key: bytes, seqs: Sequence[int]) -> None:
         """Forget these entries of ``key`` as if deleted: hidden, payloads purged from the
