@@ -1,0 +1,206 @@
+"""The mutants of the network protocols' checks (sync frames, the sync reader and server,
+targeted fetch, helpful marks fetched with a thread); scripts/mutants.py adds them to
+its list."""
+
+from __future__ import annotations
+
+from mutant import Mutant  # scripts/ is on the path
+
+SYNC = (
+    "tests/p2p/test_sync.py",
+    "tests/p2p/test_sync_rules.py",
+    "tests/p2p/test_read_states.py",
+    "tests/test_network_vectors.py",
+)
+WIRE = ("tests/test_network_vectors.py",)
+PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE)
+FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
+
+NETWORK_MUTANTS = [
+    # --- sync frames (lndesk/p2p/wire.py) -----------------------------------------------
+    Mutant(
+        "wire: get may end below its first seq",
+        "lndesk/p2p/wire.py",
+        '    if last < first:\n        raise ProtocolError("get: last is below first")',
+        '    if False:\n        raise ProtocolError("get: last is below first")',
+        WIRE,
+    ),
+    Mutant(
+        "wire: get may start at seq 0",
+        "lndesk/p2p/wire.py",
+        'first, last = _seq(doc["first"], zero=False), _seq(doc["last"], zero=False)',
+        'first, last = _seq(doc["first"]), _seq(doc["last"], zero=False)',
+        WIRE,
+    ),
+    Mutant(
+        "wire: sequence numbers over 2^53-1 are accepted",
+        "lndesk/p2p/wire.py",
+        "if type(value) is not int or not (0 if zero else 1) <= value <= MAX_SEQ:",
+        "if type(value) is not int or not (0 if zero else 1) <= value:",
+        WIRE,
+    ),
+    Mutant(
+        "wire: a feed key of any length is accepted",
+        "lndesk/p2p/wire.py",
+        "if type(value) is not bytes or len(value) != KEY_SIZE:",
+        "if type(value) is not bytes:",
+        WIRE,
+    ),
+    # --- the sync reader and server (lndesk/p2p/sync.py) --------------------------------
+    Mutant(
+        "sync: a server may offer feeds that were not asked for",
+        "lndesk/p2p/sync.py",
+        "if not {offer.key for offer in have.feeds} <= set(asked):",
+        "if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: the server serves a get over request_entries",
+        "lndesk/p2p/sync.py",
+        "if message.last - message.first + 1 > self.server.limits.request_entries:",
+        "if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: the server takes a want over want_feeds",
+        "lndesk/p2p/sync.py",
+        "if len(first.feeds) > self.limits.want_feeds:",
+        "if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a batch may reach outside the range asked",
+        "lndesk/p2p/read_states.py",
+        "        if not first <= seq <= last:",
+        "        if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a batch of another feed than the one asked is taken",
+        "lndesk/p2p/read_states.py",
+        "    if not isinstance(message, Batch) or message.feed != ask.key:\n",
+        "    if not isinstance(message, Batch):\n",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a server claiming a height may send nothing of it",
+        "lndesk/p2p/read_states.py",
+        "    if ask.first <= offer.height:",
+        "    if False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a matching digest hides entries the server holds above the reader's heights",
+        "lndesk/p2p/sync.py",
+        "if self.source.held(key).max_seq > height and self.source.serves(key):",
+        "if False:",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
+        "sync: a remembered vector answers a digest from any peer",
+        "lndesk/p2p/digest.py",
+        "vectors = self._peers.get(peer)\n        canonical = None if",
+        "vectors = next(iter(self._peers.values()), None)\n        canonical = None if",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
+        "sync: a want after differs is charged again for the feeds its digest named",
+        "lndesk/p2p/sync.py",
+        "uncharged = max(0, len(first.feeds) - charged)",
+        "uncharged = len(first.feeds)",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
+        "sync: a remembered vector's bookkeeping is free (many small vectors pass the budget)",
+        "lndesk/p2p/digest.py",
+        "return len(canonical) + VECTOR_OVERHEAD",
+        "return len(canonical)",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
+        "sync: a remembered reader is free (peer IDs with empty wants pass the budget)",
+        "lndesk/p2p/digest.py",
+        "            self.bytes += READER_OVERHEAD",
+        "            pass",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
+        "sync: the server does not wait for acks (window)",
+        "lndesk/p2p/sync.py",
+        "        while self.window.full:",
+        "        while False:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a fork proof may be several batches",
+        "lndesk/p2p/read_states.py",
+        "if not isinstance(message, Batch) or message.feed != ask.key or self.proof:",
+        "if not isinstance(message, Batch) or message.feed != ask.key:",
+        SYNC,
+    ),
+    Mutant(
+        "sync: a pipelining server takes more gets than it may have in flight",
+        "lndesk/p2p/sync.py",
+        "if len(self.queue) + self.answering >= GETS_IN_FLIGHT:",
+        "if False:",
+        PIPELINE,
+    ),
+    Mutant(
+        "sync: a pipelining reader takes a batch beyond the window",
+        "lndesk/p2p/pipeline.py",
+        "        if self.full:\n            raise ProtocolError(",
+        "        if False:\n            raise ProtocolError(",
+        PIPELINE,
+    ),
+    Mutant(
+        "sync: a session may start with another message than want",
+        "lndesk/p2p/sync.py",
+        "if not isinstance(first, Want):",
+        "if first is None:",
+        SYNC,
+    ),
+    # --- targeted fetch (lndesk/p2p/fetch.py) -------------------------------------------
+    Mutant(
+        "fetch: a peer claiming a height may send nothing of it",
+        "lndesk/p2p/fetch.py",
+        "if not received and seq <= offer.height:",
+        "if False:",
+        FETCH,
+    ),
+    Mutant(
+        "fetch: an answer may hold more than the one entry",
+        "lndesk/p2p/fetch.py",
+        "                or len(message.items) != 1\n",
+        "",
+        FETCH,
+    ),
+    # --- helpful marks fetched with a thread (lndesk/p2p/threads.py) --------------------
+    Mutant(
+        "thread-marks: a mark by someone other than the root's author is fetched",
+        "lndesk/p2p/threads.py",
+        "            if any(ref.author != root.author for ref in answer.marks or ()):",
+        "            if False:",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
+    Mutant(
+        "thread-marks: the root named among the marks is not refused",
+        "lndesk/p2p/threads.py",
+        "            if root in (answer.marks or ()):",
+        "            if False:",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
+    Mutant(
+        "thread-marks: a mark for another root is kept",
+        "lndesk/p2p/threads.py",
+        "if not isinstance(content, Helpful) or content.root.id != root.id:",
+        "if not isinstance(content, Helpful):",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
+    Mutant(
+        "thread-marks: a tombstone of a mark the asker did not name is kept",
+        "lndesk/p2p/threads.py",
+        "            if content.ref.id not in taken:",
+        "            if False:",
+        ("tests/p2p/test_thread_marks.py",),
+    ),
+]
