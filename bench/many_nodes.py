@@ -189,8 +189,6 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     swarm = Swarm(groups)
     try:
         followers = list(range(1, n))
-        if args.profile_hub is not None:
-            groups[0].call("profile")
         began = time.perf_counter()
         if args.shape == "line":
             redials = connect_in_waves(swarm, {i: swarm.address(i - 1) for i in followers})
@@ -226,6 +224,8 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         # Idle means idle: the warm-up post's holder checks (a session with every
         # follower) are over before the sampling starts.
         groups[0].call("wait_synced", timeout=150, seconds=120)
+        if args.profile_hub is not None:
+            groups[0].call("profile")
         cpu0 = swarm.cpu()
         time.sleep(args.idle)
         cpu1 = swarm.cpu()
@@ -489,7 +489,7 @@ def main() -> int:
         "--profile-hub",
         type=Path,
         default=None,
-        help="cProfile node 0's process from the dials to the end of the idle sampling",
+        help="cProfile node 0's process during the idle sampling",
     )
     parser.add_argument("--dir", type=Path, default=None, help="parent of the temporary dirs")
     parser.add_argument(
