@@ -463,6 +463,21 @@ MUTANTS = [
         "while piece := inflater.take(0):",
         ("tests/test_subscriptions.py",),
     ),
+    # --- a sparse feed served (lndesk/p2p/sync.py, lndesk/store/index.py) ---------------
+    Mutant(
+        "sync sparse: the server reads the whole rest of a get's range at every gap",
+        "lndesk/p2p/sync.py",
+        "after = ahead.next_from(seq)",
+        "after = HeldAhead(source, get.feed, seq, get.last, get.last).next_from(seq)",
+        ("tests/p2p/test_sync.py",),
+    ),
+    Mutant(
+        "sync sparse: a run read for a batch goes on past a gap",
+        "lndesk/store/index.py",
+        "if seq != first + len(offsets):",
+        "if False:",
+        ("tests/test_store.py",),
+    ),
     # --- web feeds followed (lndesk/store/feedstore.py, lndesk/app/subscriptions.py) ------
     Mutant(
         "web feeds limit: one more feed is followed past MAX_FEEDS",

@@ -417,3 +417,17 @@ def test_index_is_rebuilt_when_the_indexing_rules_change(
         ]
     with Store(tmp_path) as again:
         assert again.warnings == []
+
+
+def test_a_run_read_from_a_sparse_feed_stops_at_its_first_gap(tmp_path: Path) -> None:
+    chain = make_chain(ALICE, 12)
+    with Store(tmp_path) as store:
+        store.ingest(ALICE.public_key, wire(chain[:5]))  # 1..5
+        for k in (6, 8, 11):  # 7, 9, 12
+            store.ingest(ALICE.public_key, wire(chain[k : k + 1]))
+        run = store.read_run(ALICE.public_key, 1, 12, 100, 1 << 20)
+        assert [(seq, raw) for seq, raw, _ in run] == [(n + 1, chain[n][0].raw) for n in range(5)]
+        assert [seq for seq, _, _ in store.read_run(ALICE.public_key, 7, 12, 100, 1 << 20)] == [7]
+        assert store.read_run(ALICE.public_key, 6, 12, 100, 1 << 20) == []
+        assert len(store.index.run_offsets(ALICE.public_key, 9, 12)) == 1
+        assert store.index.run_offsets(b"\1" * 32, 1, 12) == []

@@ -249,6 +249,34 @@ class SyncServer:
         return True, len(vector)
 
 
+class HeldAhead:
+    """The held seqs of one get's range, read ahead a window at a time, to find where the
+    next batch starts after a gap: each seq is read once per get, so a sparse feed (every
+    other entry missing) costs a query per window, not one over the rest of the range at
+    every gap. An empty window doubles the next, so a long empty tail costs a few."""
+
+    def __init__(self, source: FeedSource, key: bytes, first: int, last: int, span: int) -> None:
+        self._source = source
+        self._key = key
+        self._last = last
+        self._span = max(1, span)
+        self._scanned = first - 1
+        self._ahead: deque[int] = deque()
+
+    def next_from(self, seq: int) -> int | None:
+        """The first held seq at or after ``seq`` (None when none up to the range's end)."""
+        ahead = self._ahead
+        while ahead and ahead[0] < seq:
+            ahead.popleft()
+        span = self._span
+        while not ahead and self._scanned < self._last:
+            first = max(seq, self._scanned + 1)
+            self._scanned = min(self._last, first + span - 1)
+            ahead.extend(sorted(self._source.stored_seqs(self._key, first, self._scanned)))
+            span *= 2
+        return ahead[0] if ahead else None
+
+
 class ServedGets:
     """The gets of one session after ``have``, answered in order (sections 20.3, 20.5
     and, pipelined, 20.14): batches within the window, then ``done``."""
@@ -315,6 +343,7 @@ class ServedGets:
         # A feed held only through an inbox is not served (docs/protocol.md 28.6).
         source, limits = self.server.source, self.server.limits
         seq = get.first if source.serves(get.feed) else get.last + 1
+        ahead = HeldAhead(source, get.feed, seq, get.last, limits.batch_entries)
         size = last = -1
         while seq <= get.last:
             # One batch at a time in memory, shared by every session served (the turn
@@ -332,10 +361,10 @@ class ServedGets:
                     await self.frames.send_frame(frame)
                     del frame
             if size < 0:
-                held = source.stored_seqs(get.feed, seq, get.last)
-                if not held or min(held) == seq:  # nothing more, or unreadable (blocked)
+                after = ahead.next_from(seq)
+                if after is None or after == seq:  # nothing more, or unreadable (blocked)
                     break
-                seq = min(held)
+                seq = after
                 continue
             self.window.add(size, get.feed)
             self.reports.sent(get.feed, last)

@@ -195,6 +195,27 @@ class Index:
             )
         }
 
+    def run_offsets(self, key: bytes, first: int, last: int) -> list[int]:
+        """Log offsets of ``key``'s stored entries first, first + 1, ... up to ``last``,
+        ending at the first gap: the rows are walked in seq order and the walk stops
+        there, so a batch of a sparse feed reads the rows it sends, not its whole window."""
+        row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return []
+        offsets: list[int] = []
+        cursor = self.conn.execute(
+            "SELECT seq, offset FROM entries WHERE feed=? AND seq BETWEEN ? AND ? ORDER BY seq",
+            (row[0], first, last),
+        )
+        try:
+            for seq, offset in cursor:
+                if seq != first + len(offsets):
+                    break
+                offsets.append(offset)
+        finally:
+            cursor.close()
+        return offsets
+
     def following(self, src: bytes) -> list[bytes]:
         return [
             row[0]

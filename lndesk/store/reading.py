@@ -172,17 +172,15 @@ class StoreReader:
         Stops at a gap, at ``last``, after ``max_entries``, or before entries plus payloads
         pass ``max_bytes`` (always returns the entry at ``first`` if it is stored).
         """
-        stored = self.index.stored_ids(key, first, min(last, first + max_entries - 1))
+        offsets = self.index.run_offsets(key, first, min(last, first + max_entries - 1))
         run: list[tuple[int, bytes, bytes | None]] = []
         size = 0
-        seq = first
-        while seq in stored:
-            record = self.log.read(stored[seq][1])
+        for seq, offset in enumerate(offsets, start=first):
+            record = self.log.read(offset)
             size += len(record.entry) + len(record.payload or b"")
             if run and size > max_bytes:
                 break
             run.append((seq, record.entry, record.payload))
-            seq += 1
         return run
 
     def fork_proofs(self, key: bytes) -> list[Entry]:

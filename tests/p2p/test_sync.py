@@ -438,3 +438,33 @@ async def test_a_server_that_cannot_read_its_store_says_so_and_keeps_serving(
         with trio.fail_after(10):
             await b.client.sync_with(a.host.get_id())
         assert len(check_feed(b.store, ANN.public_key)) == 20
+
+
+async def test_a_sparse_feed_is_served_with_a_query_per_window_not_per_gap(
+    tmp_path: Path,
+) -> None:
+    """Every other entry missing: the server finds each next held entry from held seqs it
+    read ahead, a window at a time; it read the whole rest of the range at every gap."""
+    chain = make_chain(ANN, 400)
+    async with side(tmp_path / "a", SMALL) as a, side(tmp_path / "b", SMALL) as b:
+        for k in range(0, 400, 2):  # seqs 1, 3, 5, ... 399
+            a.store.ingest(ANN.public_key, wire(chain[k : k + 1]))
+        asked: list[tuple[int, int, int]] = []
+        stored_seqs = a.feeds.stored_seqs
+
+        def counted(key: bytes, first: int, last: int) -> set[int]:
+            held = stored_seqs(key, first, last)
+            asked.append((first, last, len(held)))
+            return held
+
+        a.feeds.stored_seqs = counted  # type: ignore[method-assign]
+        follow(b, ANN.public_key)
+        await connect(a, b)
+        assert b.client is not None
+        with trio.fail_after(30):
+            await b.client.sync_with(a.host.get_id())
+        assert b.store.stored_seqs(ANN.public_key, 1, 400) == set(range(1, 400, 2))
+        assert not a.penalised and not b.penalised
+        assert asked  # gaps were crossed
+        assert sum(rows for _, _, rows in asked) <= 200 + SMALL.batch_entries
+        assert all(last - first < 2 * SMALL.request_entries for first, last, _ in asked)
