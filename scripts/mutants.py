@@ -478,6 +478,14 @@ MUTANTS = [
         "if False:",
         ("tests/test_store.py",),
     ),
+    # --- a thread's audience (lndesk/store/threads.py) ----------------------------------
+    Mutant(
+        "threads audience: a replier's two hops are found by a walk of every follow",
+        "lndesk/store/threads.py",
+        '"SELECT 1 FROM follows f2 INDEXED BY follows_by_dst "',
+        '"SELECT 1 FROM follows f2 NOT INDEXED "',
+        ("tests/test_store_threads.py",),
+    ),
     # --- web feeds followed (lndesk/store/feedstore.py, lndesk/app/subscriptions.py) ------
     Mutant(
         "web feeds limit: one more feed is followed past MAX_FEEDS",

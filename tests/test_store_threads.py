@@ -8,7 +8,7 @@ from store_helpers import BASE_MS, STEP_MS, make_identity
 
 from lndesk.app.desk_threads import ThreadCounts
 from lndesk.content import Follow, Helpful, Post, Reply, Tombstone
-from lndesk.entry_refs import ref_of
+from lndesk.entry_refs import Ref, ref_of
 from lndesk.store.helpful import takebacks, thread_marks
 from lndesk.store.store import Store
 from lndesk.store.threads import followed_questions, own_questions, thread_replies
@@ -84,3 +84,52 @@ def test_the_marks_a_node_names_with_a_thread(store: Store) -> None:
     assert len(takebacks(store, ANN.public_key, asked)) == 2
     assert takebacks(store, CY.public_key, asked) == []
     assert thread_marks(store, ref_of(there)) == []
+
+
+def _steps(store: Store, root: Ref) -> tuple[tuple[int, list[Ref]], int]:
+    """thread_replies(root) and how many SQLite VM steps (in hundreds) it took."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.index.conn.set_progress_handler(count, 100)
+    try:
+        return thread_replies(store, root, 100), steps
+    finally:
+        store.index.conn.set_progress_handler(None, 0)
+
+
+def test_an_ask_costs_the_same_whoever_the_author_and_their_followees_follow(
+    store: Store,
+) -> None:
+    ann, ben, cy, di = Author(ANN), Author(BEN), Author(CY), Author(DI)
+    question = ann.sign(Post("Why?", question=True))
+    ann.sign(Follow(BEN.public_key))
+    ben.sign(Follow(CY.public_key))
+    root = ref_of(question)
+    replies = [
+        who.sign(Reply(who.identity.public_key.hex()[:8], root, root), BASE_MS + n * STEP_MS)
+        for n, who in enumerate((ben, cy, di, ann), start=10)
+    ]
+    for author in (ann, ben, cy, di):
+        author.deliver(store)
+    expected = (3, [ref_of(replies[3]), ref_of(replies[1]), ref_of(replies[0])])
+    conn = store.index.conn
+    (author,) = conn.execute("SELECT feed FROM feeds WHERE key = ?", (ANN.public_key,)).fetchone()
+    costs = []
+    for width in (10, 300):  # the author follows `width` feeds, each following `width`
+        conn.execute("DELETE FROM follows WHERE src >= 1000000 OR dst >= 1000000")
+        followees = [1_000_000 + k for k in range(width)]
+        conn.executemany(
+            "INSERT INTO follows (src, dst, seq, active) VALUES (?, ?, 1, 1)",
+            [(author, f) for f in followees]
+            + [(f, 2_000_000 + k) for f in followees for k in range(width)],
+        )
+        conn.commit()
+        answer, steps = _steps(store, root)
+        assert answer == expected
+        costs.append(steps)
+    assert costs[1] <= 2 * costs[0] + 10, costs  # 900 times the follows: not 900 times the work

@@ -239,6 +239,12 @@ MIGRATIONS: tuple[str, ...] = (
         source INTEGER NOT NULL
     );
     """,
+    # 9: the active follows of each feed by whom they are followed
+    # (lndesk.store.threads.audience): whether a replier is within two hops of a root's
+    # author is a walk of the replier's followers, not of all the author's followees'.
+    """
+    CREATE INDEX IF NOT EXISTS follows_by_dst ON follows (dst, src) WHERE active = 1;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,12 +10,13 @@ node does not accept (blocked) or does not serve (held only as requests) are lef
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from lndesk.entry_refs import Ref
 from lndesk.store.questions import held_question, own_question_ids
 from lndesk.store.reading import StoreReader
-from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
+from lndesk.store.shown import feed_id, feed_ids, visible_until
 
 
 def own_questions(store: StoreReader, own: bytes) -> frozenset[bytes]:
@@ -71,13 +72,33 @@ MAX_COUNTED = 10_000
 """A thread's replies are counted up to this many (docs/protocol.md 32.1, ``total``):
 one ask costs a server at most one index walk of this length."""
 
-_AUDIENCE = (
-    "+e.feed = ? OR +e.feed IN (SELECT dst FROM follows WHERE src = ? AND active = 1 "
-    "UNION SELECT f2.dst FROM follows f1 JOIN follows f2 ON f2.src = f1.dst "
-    "AND f2.active = 1 WHERE f1.src = ? AND f1.active = 1)"
+_FOLLOWS = "SELECT 1 FROM follows WHERE src = ? AND dst = ? AND active = 1"
+_TWO_HOPS = (
+    "SELECT 1 FROM follows f2 INDEXED BY follows_by_dst "
+    "JOIN follows f1 ON f1.src = ? AND f1.dst = f2.src AND f1.active = 1 "
+    "WHERE f2.dst = ? AND f2.active = 1 LIMIT 1"
 )
-"""The root's author and everyone within two follow hops of them (three parameters:
-the author's feed number, thrice)."""
+"""Whether the author (first parameter) follows someone who follows the replier: a walk of
+the replier's followers (index ``follows_by_dst``), each looked up among the author's
+follows by their primary key."""
+
+
+def audience(store: StoreReader, author: int, root_id: bytes) -> list[int]:
+    """The feeds of the replies under ``root_id`` within two follow hops of ``author``
+    (the author included). Each replier is tested alone, so an ask costs a walk of each
+    replier's followers, however many people the author and those they follow follow
+    (the set of everyone within two hops took a pass over all those follows)."""
+    conn = store.index.conn
+    repliers = conn.execute(
+        "SELECT DISTINCT feed FROM refs WHERE target = ? AND kind = 'root'", (root_id,)
+    ).fetchall()
+    return [
+        feed
+        for (feed,) in repliers
+        if feed == author
+        or conn.execute(_FOLLOWS, (author, feed)).fetchone() is not None
+        or conn.execute(_TWO_HOPS, (author, feed)).fetchone() is not None
+    ]
 
 
 def thread_replies(
@@ -99,15 +120,15 @@ def thread_replies(
     author = feed_id(store, root.author)
     if author < 0:
         return 0, []
-    extra = feed_ids(store, accepted)
-    shut = feed_ids(store, excluded)
+    shut = set(feed_ids(store, excluded))
+    heard = set(audience(store, author, root.id)) | set(feed_ids(store, accepted))
+    feeds = json.dumps(sorted(heard - shut))
     where = (
-        "(e.feed, e.seq) IN (SELECT feed, seq FROM refs WHERE target = ? AND kind = 'root') "  # noqa: S608 - placeholders only
+        "(e.feed, e.seq) IN (SELECT feed, seq FROM refs WHERE target = ? AND kind = 'root') "
         "AND e.deleted = 0 AND e.claimed_ms <= ? AND e.type = 'reply' "
-        f"AND ({_AUDIENCE} OR +e.feed IN ({marks(len(extra))})) "
-        f"AND +e.feed NOT IN ({marks(len(shut))})"
+        "AND +e.feed IN (SELECT value FROM json_each(?))"
     )
-    params: list[object] = [root.id, visible_until(), author, author, author, *extra, *shut]
+    params: list[object] = [root.id, visible_until(), feeds]
     rows = store.index.conn.execute(
         "SELECT f.key, e.seq, e.id FROM entries e JOIN feeds f ON f.feed = e.feed "  # noqa: S608 - placeholders only
         f"WHERE {where} ORDER BY e.claimed_ms DESC, e.feed DESC, e.seq DESC LIMIT ?",
