@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from lndesk.store.feedstore import _ITEM_COLUMNS, FeedStore, ItemCursor, StoredItem, _item
+from lndesk.store.feedrecords import ITEM_COLUMNS, ItemCursor, StoredItem, item_of_row
+from lndesk.store.feedstore import FeedStore
 
 SHOWN = (
     "(i.link = '' OR NOT EXISTS (SELECT 1 FROM items j "
@@ -28,21 +29,21 @@ _FROM = "FROM items i JOIN subscriptions s ON s.sub = i.sub"
 def timeline_page(feeds: FeedStore, before: ItemCursor, limit: int) -> list[StoredItem]:
     """The items the timeline shows below ``before``, newest first."""
     rows = feeds.conn.execute(
-        f"SELECT {_ITEM_COLUMNS} {_FROM} WHERE (i.published_ms, i.item) < (?, ?) "
+        f"SELECT {ITEM_COLUMNS} {_FROM} WHERE (i.published_ms, i.item) < (?, ?) "
         f"AND {SHOWN} ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
         (before[0], before[1], limit),
     )
-    return [_item(r) for r in rows]
+    return [item_of_row(r) for r in rows]
 
 
 def timeline_window(feeds: FeedStore, bottom: ItemCursor, limit: int) -> list[StoredItem]:
     """The items the timeline shows at or above ``bottom``, newest first."""
     rows = feeds.conn.execute(
-        f"SELECT {_ITEM_COLUMNS} {_FROM} WHERE (i.published_ms, i.item) >= (?, ?) "
+        f"SELECT {ITEM_COLUMNS} {_FROM} WHERE (i.published_ms, i.item) >= (?, ?) "
         f"AND {SHOWN} ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
         (bottom[0], bottom[1], limit),
     )
-    return [_item(r) for r in rows]
+    return [item_of_row(r) for r in rows]
 
 
 def timeline_unread(feeds: FeedStore, cap: int) -> int:

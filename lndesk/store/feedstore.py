@@ -13,146 +13,31 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from lndesk.content import normalize_tag
 from lndesk.errors import ContentError, StoreError, UsageError
+from lndesk.store.feedrecords import (
+    ITEM_COLUMNS,
+    NEWEST_ITEM,
+    SUB_COLUMNS,
+    Added,
+    Applied,
+    ItemCursor,
+    StoredItem,
+    Subscription,
+    item_of_row,
+    subscription_of_row,
+)
 from lndesk.store.migrations import FEED_MIGRATIONS
 from lndesk.store.schema_version import apply_migrations
 from lndesk.store.search import match_expression
-from lndesk.webfeeds import MAX_FEEDS, Enclosure, FeedItem
+from lndesk.webfeeds import MAX_FEEDS, FeedItem
 
 log = logging.getLogger(__name__)
 
 FEEDS_NAME = "feeds.sqlite3"
-ItemCursor = tuple[int, int]
-"""(published_ms, item): items are listed newest first by it."""
-NEWEST_ITEM: ItemCursor = (2**63 - 1, 0)
-
-_SUB_COLUMNS = (
-    "sub, url, added_url, title, site, added_ms, etag, last_modified, last_fetch_ms, "
-    "last_ok_ms, error, failures, next_ms, paused, moved_to, take_all"
-)
-_ITEM_COLUMNS = (
-    "i.item, i.sub, i.guid, i.link, i.title, i.text, i.author, i.enclosures, i.published_ms, "
-    "i.seen_ms, i.read, i.bookmarked_ms, s.title, s.url"
-)
-
-
-class Added(NamedTuple):
-    """What :meth:`FeedStore.add_new` did."""
-
-    new: int
-    """Web feeds followed now."""
-    over_limit: int
-    """Web feeds not followed yet that were not added: :data:`~lndesk.webfeeds.MAX_FEEDS`
-    are followed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    sub: int
-    url: str
-    added_url: str
-    title: str
-    site: str
-    added_ms: int
-    etag: str | None
-    last_modified: str | None
-    last_fetch_ms: int | None
-    last_ok_ms: int | None
-    error: str | None
-    failures: int
-    next_ms: int
-    paused: str | None
-    moved_to: str | None
-    take_all: bool
-
-    @property
-    def name(self) -> str:
-        return self.title or self.url
-
-
-@dataclass(frozen=True, slots=True)
-class StoredItem:
-    item: int
-    sub: int
-    guid: str
-    link: str
-    title: str
-    text: str
-    author: str
-    enclosures: tuple[Enclosure, ...]
-    published_ms: int
-    seen_ms: int
-    read: bool
-    bookmarked: bool
-    feed_title: str
-    feed_url: str
-
-    @property
-    def cursor(self) -> ItemCursor:
-        return (self.published_ms, self.item)
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    new: int
-    updated: int
-    flood: int = 0
-    """New items held back (more than the flood limit): the feed was not changed."""
-
-
-def _enclosures(text: str) -> tuple[Enclosure, ...]:
-    try:
-        rows = json.loads(text)
-        return tuple(Enclosure(str(u), str(m), ln, d) for u, m, ln, d in rows)
-    except (ValueError, TypeError):
-        return ()
-
-
-def _item(row: Sequence[Any]) -> StoredItem:
-    (
-        item,
-        sub,
-        guid,
-        link,
-        title,
-        text,
-        author,
-        encl,
-        published,
-        seen,
-        read,
-        marked,
-        feed_title,
-        feed_url,
-    ) = row
-    return StoredItem(
-        int(item),
-        int(sub),
-        str(guid),
-        str(link),
-        str(title),
-        str(text),
-        str(author),
-        _enclosures(str(encl)),
-        int(published),
-        int(seen),
-        bool(read),
-        marked is not None,
-        str(feed_title),
-        str(feed_url),
-    )
-
-
-def _sub(row: Sequence[Any]) -> Subscription:
-    values = list(row)
-    values[15] = bool(values[15])
-    return Subscription(*values)
 
 
 def _newer(path: Path, version: int, known: int) -> StoreError:
@@ -265,14 +150,14 @@ class FeedStore:
 
     def find(self, url: str) -> Subscription | None:
         row = self.conn.execute(
-            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE url = ? OR added_url = ?",  # noqa: S608
+            f"SELECT {SUB_COLUMNS} FROM subscriptions WHERE url = ? OR added_url = ?",  # noqa: S608
             (url, url),
         ).fetchone()
-        return None if row is None else _sub(row)
+        return None if row is None else subscription_of_row(row)
 
     def subscription(self, sub: int) -> Subscription:
         row = self.conn.execute(
-            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE sub = ?",  # noqa: S608
+            f"SELECT {SUB_COLUMNS} FROM subscriptions WHERE sub = ?",  # noqa: S608
             (sub,),
         ).fetchone()
         if row is None:
@@ -280,13 +165,13 @@ class FeedStore:
                 "that web feed is not followed (any more)",
                 "See the web feeds you follow: lndesk feeds list",
             )
-        return _sub(row)
+        return subscription_of_row(row)
 
     def subscriptions(self) -> list[Subscription]:
         rows = self.conn.execute(
-            f"SELECT {_SUB_COLUMNS} FROM subscriptions ORDER BY title COLLATE NOCASE, url"  # noqa: S608
+            f"SELECT {SUB_COLUMNS} FROM subscriptions ORDER BY title COLLATE NOCASE, url"  # noqa: S608
         )
-        return [_sub(r) for r in rows]
+        return [subscription_of_row(r) for r in rows]
 
     def remove(self, sub: int) -> None:
         """Unfollow: the feed and its items go (bookmarked ones too)."""
@@ -299,11 +184,11 @@ class FeedStore:
 
     def due(self, now_ms: int) -> list[Subscription]:
         rows = self.conn.execute(
-            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE paused IS NULL AND next_ms <= ? "  # noqa: S608
+            f"SELECT {SUB_COLUMNS} FROM subscriptions WHERE paused IS NULL AND next_ms <= ? "  # noqa: S608
             "ORDER BY next_ms",
             (now_ms,),
         )
-        return [_sub(r) for r in rows]
+        return [subscription_of_row(r) for r in rows]
 
     def next_due_ms(self) -> int | None:
         row = self.conn.execute(
@@ -505,15 +390,15 @@ class FeedStore:
             where.append("i.item IN (SELECT item FROM item_tags WHERE tag = ?)")
             params.append(normalize_tag(tag))
         rows = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
+            f"SELECT {ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
             f"WHERE {' AND '.join(where)} ORDER BY i.published_ms DESC, i.item DESC LIMIT ?",
             (*params, limit),
         )
-        return [_item(r) for r in rows]
+        return [item_of_row(r) for r in rows]
 
     def get(self, item: int) -> StoredItem:
         row = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
+            f"SELECT {ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
             "WHERE i.item = ?",
             (item,),
         ).fetchone()
@@ -522,7 +407,7 @@ class FeedStore:
                 "that item is no longer stored (its web feed was unfollowed)",
                 "See the web feeds you follow: lndesk feeds list",
             )
-        return _item(row)
+        return item_of_row(row)
 
     def search(
         self,
@@ -558,12 +443,12 @@ class FeedStore:
         if bookmarked:
             where.append("i.bookmarked_ms IS NOT NULL")
         rows = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
+            f"SELECT {ITEM_COLUMNS} FROM items i JOIN subscriptions s ON s.sub = i.sub "  # noqa: S608
             f"WHERE {' AND '.join(where) or '1'} "
             "ORDER BY i.published_ms DESC, i.item DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return [_item(r) for r in rows]
+        return [item_of_row(r) for r in rows]
 
     def set_read(self, item: int, read: bool = True) -> None:
         self.conn.execute("UPDATE items SET read = ? WHERE item = ?", (int(read), item))
@@ -592,12 +477,12 @@ class FeedStore:
     def bookmarked(self, limit: int) -> list[tuple[int, StoredItem]]:
         """Bookmarked items with when they were bookmarked, most recently first."""
         rows = self.conn.execute(
-            f"SELECT i.bookmarked_ms, {_ITEM_COLUMNS} FROM items i "  # noqa: S608
+            f"SELECT i.bookmarked_ms, {ITEM_COLUMNS} FROM items i "  # noqa: S608
             "JOIN subscriptions s ON s.sub = i.sub WHERE i.bookmarked_ms IS NOT NULL "
             "ORDER BY i.bookmarked_ms DESC, i.item DESC LIMIT ?",
             (limit,),
         )
-        return [(int(r[0]), _item(r[1:])) for r in rows]
+        return [(int(r[0]), item_of_row(r[1:])) for r in rows]
 
     def set_bookmark(self, item: int, on: bool, now_ms: int) -> None:
         self.conn.execute(
@@ -621,3 +506,15 @@ class FeedStore:
     def tags(self, item: int) -> tuple[str, ...]:
         rows = self.conn.execute("SELECT tag FROM item_tags WHERE item = ? ORDER BY tag", (item,))
         return tuple(str(r[0]) for r in rows)
+
+
+__all__ = [
+    "FEEDS_NAME",
+    "NEWEST_ITEM",
+    "Added",
+    "Applied",
+    "FeedStore",
+    "ItemCursor",
+    "StoredItem",
+    "Subscription",
+]
