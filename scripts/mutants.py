@@ -110,6 +110,21 @@ MUTANTS = [
         "if content.ref.seq < entry.seq:",
         ("tests/test_store_ingest.py", "tests/test_store_purge.py"),
     ),
+    # --- forgetting expired requests (lndesk/store/derive.py, index.py) ----------------
+    Mutant(
+        "forget: the edit of a forgotten request is kept and shown after a rebuild",
+        "lndesk/store/derive.py",
+        '"AND deleted = 1",',
+        '"AND deleted = 2",',
+        ("tests/test_store_forget.py",),
+    ),
+    Mutant(
+        "forget: a rebuild reads a purged entry as not deleted",
+        "lndesk/store/index.py",
+        "int(item.payload_state == PAYLOAD_PURGED),",
+        "0,",
+        ("tests/test_store_forget.py",),
+    ),
     # --- full-text index (lndesk/store/fulltext.py) ------------------------------------
     Mutant(
         "full-text: a removed document's words stay in the index",

@@ -18,7 +18,10 @@ post and the updates of a deleted reading list (10.8, 10.9), though the tombston
 not name them. Tombstones themselves keep their payload (a tombstone of a tombstone
 hides it but does not undo it), and so do reveals (what was revealed was read, 10.13);
 a deleted follow, unfollow or profile stops counting: the state falls back to the
-author's latest one left.
+author's latest one left. An entry forgotten (:mod:`lndesk.store.forget`) is deleted
+the same way, its edits with it. Whatever the reason, an entry whose payload is purged
+is deleted (``entries.deleted``), so a rebuild from the log, where only the PURGED
+record says so, reads it as deleted too.
 """
 
 from __future__ import annotations
@@ -303,8 +306,9 @@ class Derivation:
         if row.type in ORIGINAL_TYPES:
             self.dirty_posts.add(row_key)
         if row.payload_state != PAYLOAD_PURGED:
+            # An entry whose payload is purged is deleted (so a rebuild reads it, 14.4).
             self.conn.execute(
-                "UPDATE entries SET payload_state = ? WHERE feed = ? AND seq = ?",
+                "UPDATE entries SET payload_state = ?, deleted = 1 WHERE feed = ? AND seq = ?",
                 (PAYLOAD_PURGED, feed, seq),
             )
             if row.payload_state != PAYLOAD_ABSENT:
@@ -423,13 +427,16 @@ class Derivation:
         self.text.add([Staged(feed, state.seq, state.claimed_ms, state.seq)])
 
     def _drop_dead_claims(self, sql: str, row_key: RowKey) -> None:
-        """Edits of a deleted post and updates of a deleted list go with it (their
-        claimed original is named by a tombstone of the feed, stored or not)."""
-        feed = row_key[0]
+        """Edits of a deleted or forgotten post and updates of a deleted list go with it
+        (their claimed original is named by a tombstone of the feed, stored or not, or
+        is stored deleted: forgotten, :mod:`lndesk.store.forget`)."""
+        feed, first_seq = row_key
         for seq, ref_id in self.conn.execute(sql, row_key).fetchall():
             dead = self.conn.execute(
-                "SELECT 1 FROM refs WHERE target = ? AND kind = 'tombstone' AND feed = ?",
-                (ref_id, feed),
+                "SELECT 1 FROM refs WHERE target = ? AND kind = 'tombstone' AND feed = ? "
+                "UNION ALL SELECT 1 FROM entries WHERE feed = ? AND seq = ? AND id = ? "
+                "AND deleted = 1",
+                (ref_id, feed, feed, first_seq, ref_id),
             ).fetchone()
             row = self._row(feed, seq) if dead else None
             if row is not None:

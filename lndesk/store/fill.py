@@ -126,12 +126,15 @@ def apply_fills(index: Index, fills: Sequence[IndexItem]) -> list[tuple[int, byt
         entry = item.entry
         feed = index.feed_id(entry.author)
         updated = conn.execute(
-            "UPDATE entries SET offset = ?, payload_state = ?, received_ms = ? "
-            "WHERE feed = ? AND seq = ? AND id = ? AND payload_state = ?",
+            # A hole closed as purged (the edit of a deleted post) is deleted, as when
+            # the entry arrives so in the first place (Index.add_entries).
+            "UPDATE entries SET offset = ?, payload_state = ?, received_ms = ?, "
+            "deleted = MAX(deleted, ?) WHERE feed = ? AND seq = ? AND id = ? AND payload_state = ?",
             (
                 item.offset,
                 item.payload_state,
                 item.received_ms,
+                int(item.payload_state == PAYLOAD_PURGED),
                 feed,
                 entry.seq,
                 entry.id,

@@ -4,8 +4,10 @@ The app keeps what people beyond the owner's follow hops address to the owner on
 a while (docs/protocol.md 28.6). When such a request expires its entry stays (its
 feed's chain needs the bytes) but everything else goes as for a deleted entry: hidden,
 its inbox, tag and search rows removed, its payload purged from the log (section 14.4,
-the record marked PURGED). A rebuilt index reads a purged record as an entry without
-payload that is not missing, so the request does not come back.
+the record marked PURGED). Its edits go with it, as with a tombstone: those stored
+already and any that arrive later are purged too (the derivation's dead claims). A
+rebuilt index reads a purged record as a deleted entry without payload that is not
+missing, so neither the request nor an edit's text of it comes back.
 """
 
 from __future__ import annotations

@@ -312,13 +312,15 @@ class Index:
                     entry.type,
                     item.payload_state,
                     item.offset,
+                    # A purged payload was deleted or forgotten: so is its entry.
+                    int(item.payload_state == PAYLOAD_PURGED),
                 )
             )
             new.append((feed, seq, claimed_ms, item.content))
         insert_rows(
             self.conn,
             "INSERT OR IGNORE INTO entries(feed, seq, id, claimed_ms, received_ms, type, "
-            "payload_state, offset) VALUES",
+            "payload_state, offset, deleted) VALUES",
             rows,
         )
         idprefix.stage(self.conn, [(feed, min(seqs), max(seqs)) for feed, seqs in touched.items()])
@@ -349,7 +351,7 @@ class Index:
     def _derive(
         self,
         items: Sequence[IndexItem],
-        rows: list[tuple[int, int, bytes, int, int, str, int, int]],
+        rows: list[tuple[int, int, bytes, int, int, str, int, int, int]],
         late: list[int],
         edited: set[RowKey],
         tombstoned: set[bytes] | None,
@@ -371,7 +373,7 @@ class Index:
     def _tombstoned_new(
         self,
         feed: int,
-        rows: list[tuple[int, int, bytes, int, int, str, int, int]],
+        rows: list[tuple[int, int, bytes, int, int, str, int, int, int]],
         tombstoned: set[bytes] | None,
     ) -> list[int]:
         """The seqs of the new ``entries`` rows of ``feed`` that tombstones name (stored

@@ -69,14 +69,16 @@ log = logging.getLogger(__name__)
 LOG_NAME = "entries.log"
 INDEX_NAME = "index.sqlite3"
 LOCK_NAME = "store.lock"
-INDEX_RULES = b"4"
+INDEX_RULES = b"5"
 """Version of the rules that derive the index from the log (content validity, tag
 normal form, what follows and tombstones mean). Bump it when they change: every store
 then rebuilds its index once, so old entries are read by the new rules too.
 2: inboxes, edits, reading lists, full-text search; deleted payloads are purged.
 3: a later record of an entry held without its payload fills it; deleted payloads are
 told apart from missing ones.
-4: counting reveals of pseudonyms are indexed; a deleted reveal keeps its payload."""
+4: counting reveals of pseudonyms are indexed; a deleted reveal keeps its payload.
+5: an entry whose payload is purged is deleted, and the edits of a forgotten entry
+(an expired inbox request) are forgotten with it, so a rebuild does not show them."""
 
 
 @dataclass(frozen=True, slots=True)

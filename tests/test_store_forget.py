@@ -1,0 +1,68 @@
+"""Forgetting an expired inbox request (lndesk.store.forget) forgets its edits with it:
+the request stays hidden and unsearchable, in the index as built and as rebuilt from the
+log, whether its edit was stored before the request was forgotten or arrives after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from learning_helpers import CY, ME, Author, derived_state, listing
+from search_index import assert_words_are_the_documents, indexed_texts, matching
+
+from lndesk.content import Edit, Post, Reply
+from lndesk.entry_refs import ref_of
+from lndesk.store import views
+from lndesk.store.search import SearchQuery, search
+from lndesk.store.store import Store
+
+
+def a_request_and_its_edit() -> tuple[Author, Author]:
+    """My question, a stranger's reply to it (a request in my inbox) and its edit."""
+    me, cy = Author(ME), Author(CY)
+    question = me.sign(Post("which deck for kanji?", question=True))
+    reply = cy.sign(Reply("try my deck", ref_of(question), ref_of(question)))
+    cy.sign(Edit(ref_of(reply), "buy my premium flashcards spam", tags=("spam",)))
+    return me, cy
+
+
+def assert_forgotten(store: Store, me: Author, cy: Author) -> None:
+    """Cy's reply shows nowhere and no word of it or of its edit can be found."""
+    question = me.entries[0][0]
+    assert listing(store, views.REQUESTS) == []
+    assert listing(store, views.REPLIES) == []
+    thread = views.thread(store, (ME.public_key, 1), question.id, 100)
+    assert [item.entry.author for item in thread] == [ME.public_key]
+    store.index_text()
+    assert_words_are_the_documents(store)
+    assert indexed_texts(store) == ["which deck for kanji?"]
+    for words in ("premium", "spam", "deck"):
+        found = {hit.entry.entry.author for hit in search(store, SearchQuery(words))}
+        assert found <= {ME.public_key}, words
+    assert matching(store, "premium") == []
+    assert store.index.conn.execute("SELECT COUNT(*) FROM edits").fetchone()[0] == 0
+    assert store.index.conn.execute("SELECT COUNT(*) FROM tags").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("edit_arrives", ["before", "after"])
+def test_a_forgotten_request_stays_forgotten_with_its_edit_after_a_rebuild(
+    tmp_path: Path, edit_arrives: str
+) -> None:
+    me, cy = a_request_and_its_edit()
+    with Store(tmp_path / "store") as store:
+        me.deliver(store)
+        cy.deliver(store, 1)
+        if edit_arrives == "before":
+            cy.deliver(store, 2)
+        store.index_text()
+        store.forget(CY.public_key, [1])  # the request only: its edit is no request
+        if edit_arrives == "after":
+            cy.deliver(store, 2)
+        assert_forgotten(store, me, cy)
+        live = derived_state(store)
+        store.reindex()
+        assert derived_state(store) == live
+        assert_forgotten(store, me, cy)
+        assert derived_state(store) == live
+    with Store(tmp_path / "store") as store:  # the log holds neither text any more
+        assert [p for _, p in store.feed_items(CY.public_key)] == [None, None]
