@@ -125,6 +125,14 @@ MUTANTS = [
         "0,",
         ("tests/test_store_forget.py",),
     ),
+    # --- inbox quotas (lndesk/app/inbox_quota.py) --------------------------------------
+    Mutant(
+        "inbox quota: a follower keeps a notice from outside its circle",
+        "lndesk/app/inbox_quota.py",
+        "        if others and not requests:",
+        "        if False:",
+        ("tests/p2p/test_inbox_quota.py",),
+    ),
     # --- full-text index (lndesk/store/fulltext.py) ------------------------------------
     Mutant(
         "full-text: a removed document's words stay in the index",
