@@ -26,7 +26,8 @@ Item = tuple[bytes, bytes | None]
 class CheckedBatch(tuple[Item, ...]):
     """The items of a batch (so it can stand wherever the items can), whose entries
     :func:`check_batch` has decoded and checked: ``author``'s, payloads matching, and
-    each linking to the one before. Built only by :func:`check_batch`."""
+    each linking to the one before. Built only by :func:`check_batch` and
+    :func:`check_decoded`."""
 
     author: bytes
     entries: tuple[Entry, ...]
@@ -46,14 +47,30 @@ def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
     """
     if len(items) > MAX_BATCH:
         raise SizeError(f"a batch of {len(items)} entries is over the {MAX_BATCH}-entry limit")
-    entries = []
-    for raw, payload in items:
-        entry = decode_entry(raw)
-        if entry.author != author:
-            raise ChainError("an entry in the batch belongs to another author than the log")
-        if payload is not None:
-            entry.check_payload(payload)
-        entries.append(entry)
+    entries = [_owned(author, decode_entry(raw), payload) for raw, payload in items]
+    return _checked_run(author, items, entries)
+
+
+def check_decoded(author: bytes, run: Sequence[tuple[Entry, bytes | None]]) -> CheckedBatch:
+    """:func:`check_batch` of entries decoded already (a gossiped head): the very
+    ``Entry`` objects are kept, so one whose signature was verified on arrival is not
+    verified again when it is stored (``Entry.verified``)."""
+    if len(run) > MAX_BATCH:
+        raise SizeError(f"a batch of {len(run)} entries is over the {MAX_BATCH}-entry limit")
+    entries = [_owned(author, entry, payload) for entry, payload in run]
+    return _checked_run(author, [(entry.raw, payload) for entry, payload in run], entries)
+
+
+def _owned(author: bytes, entry: Entry, payload: bytes | None) -> Entry:
+    """``entry``, if it is ``author``'s and ``payload`` (when present) matches it."""
+    if entry.author != author:
+        raise ChainError("an entry in the batch belongs to another author than the log")
+    if payload is not None:
+        entry.check_payload(payload)
+    return entry
+
+
+def _checked_run(author: bytes, items: Sequence[Item], entries: list[Entry]) -> CheckedBatch:
     authenticate_range(entries, trusted_last=True)  # links only; the anchor comes later
     checked = CheckedBatch(items)
     checked.author = author

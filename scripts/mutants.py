@@ -68,15 +68,15 @@ MUTANTS = [
     Mutant(
         "ingest: an entry of another author than the feed is accepted",
         "lndesk/batch.py",
-        "        if entry.author != author:\n            raise ChainError(",
-        "        if False:\n            raise ChainError(",
+        "    if entry.author != author:\n        raise ChainError(",
+        "    if False:\n        raise ChainError(",
         INGEST,
     ),
     Mutant(
         "ingest: a payload is not checked against its entry",
         "lndesk/batch.py",
-        "        if payload is not None:\n            entry.check_payload(payload)",
-        "        if False:\n            entry.check_payload(payload)",
+        "    if payload is not None:\n        entry.check_payload(payload)",
+        "    if False:\n        entry.check_payload(payload)",
         INGEST,
     ),
     Mutant(
@@ -154,6 +154,20 @@ MUTANTS = [
         "lndesk/entry.py",
         "            verify_signature(self.author, self.signed_message(), self.signature)",
         "            pass",
+        ENTRY,
+    ),
+    Mutant(
+        "entry: a decoded entry counts as verified, so its signature is never checked",
+        "lndesk/entry.py",
+        "verified: bool = field(default=False,",
+        "verified: bool = field(default=True,",
+        (*ENTRY, *INGEST),
+    ),
+    Mutant(
+        "entry: an entry counts as verified once a check of its signature began",
+        "lndesk/entry.py",
+        "        if self.verified:\n            return\n        try:",
+        "        if self.verified:\n            return\n        self.verified = True\n        try:",
         ENTRY,
     ),
     Mutant(

@@ -164,6 +164,23 @@ def test_entry_signed_by_someone_else_is_rejected() -> None:
     assert info.value.hint
 
 
+def test_an_entry_is_verified_once() -> None:
+    entry = make_chain(ALICE, 1)[0]
+    assert not entry.verified  # decoding (or signing) is no verification
+    entry.verify_signature()
+    assert entry.verified
+    assert not decode_entry(entry.raw).verified  # the fact belongs to the object
+    assert decode_entry(entry.raw) == entry  # and takes no part in equality
+
+
+def test_a_forged_entry_stays_unverified() -> None:
+    forged = decode_entry(build_raw(fields_of(ALICE), BOB))
+    for _ in range(2):  # the second check fails as the first did
+        with pytest.raises(SignatureError):
+            forged.verify_signature()
+    assert not forged.verified
+
+
 def test_signature_without_context_is_rejected() -> None:
     fields = fields_of(ALICE)
     unsigned = b"\x88" + b"".join(item(f) for f in fields)

@@ -19,6 +19,8 @@ from store_helpers import (
 )
 
 from lndesk import canonical
+from lndesk import entry as entry_module
+from lndesk.batch import check_decoded
 from lndesk.content import MAX_TAG_CHARS, Post, Tombstone, Unknown, encode_content
 from lndesk.entry import MAX_ENTRY_SIZE
 from lndesk.entry_refs import Ref
@@ -503,3 +505,31 @@ def test_forged_conflicting_entry_is_refused_and_no_fork_recorded(store: Store) 
     more = make_chain(BOB, 2, start_seq=6, prev=chain[-1][0].id)
     assert store.ingest(KEY, wire(more)).stored == 2
     assert len(check_feed(store, KEY)) == 7
+
+
+def test_a_head_verified_on_arrival_is_not_verified_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head, payload = make_entry(BOB, 1, None)
+    head.verify_signature()  # as the gossip validator does
+    checks: list[bytes] = []
+    real = entry_module.verify_signature
+
+    def counted(key: bytes, message: bytes, signature: bytes) -> None:
+        checks.append(signature)
+        real(key, message, signature)
+
+    monkeypatch.setattr(entry_module, "verify_signature", counted)
+    assert store.ingest(KEY, check_decoded(KEY, [(head, payload)])).stored == 1
+    assert checks == []
+    assert len(check_feed(store, KEY)) == 1
+
+
+def test_a_decoded_entry_passed_on_unverified_is_verified(store: Store) -> None:
+    head, payload = make_entry(BOB, 1, None)
+    log_end = store.log.end
+
+    with pytest.raises(SignatureError, match="not stored"):
+        store.ingest(KEY, check_decoded(KEY, [(with_bad_signature(head), payload)]))
+
+    assert_nothing_stored(store, log_end)

@@ -37,6 +37,7 @@ import trio
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
+from lndesk.batch import check_decoded
 from lndesk.entry_refs import Ref
 from lndesk.errors import ChainError, EntryError, ForkedFeedError, StoreError
 from lndesk.p2p.admission import Admission
@@ -495,8 +496,9 @@ class Node:
                 self.request_sync(peer, [author])
             return
         if payload is not None and (fills or entry.seq == held.height + 1):
-            items = [(entry.raw, payload)]
             try:
+                # The announcement's own entry, verified on arrival: not verified again.
+                items = check_decoded(author, [(entry, payload)])
                 outcome = ingest_reported(
                     self.source, self._emit, author, items, via="gossip", peer=_key_of(peer)
                 )
