@@ -2,10 +2,23 @@
 
 What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
 
-* Heartbeat every second (default 120 s). The heartbeat grafts peers into a topic's
-  mesh, emits IHAVE gossip and ages the message cache; at 120 s a new follower waits
-  minutes for a mesh and lost messages are never gossiped about. The "adaptive
-  gossip" feature is switched off because it resets the heartbeat to 30-60 s or more.
+* Heartbeat every second (default 120 s) while there is something to do. The heartbeat
+  grafts peers into a topic's mesh, emits IHAVE gossip and ages the message cache; at
+  120 s a new follower waits minutes for a mesh and lost messages are never gossiped
+  about. The "adaptive gossip" feature is switched off because it resets the heartbeat
+  to 30-60 s or more. A heartbeat that found nothing to do (no GRAFT, PRUNE or IHAVE to
+  send, an empty message cache, no fanout) is followed by the next one only after
+  ``IDLE_HEARTBEAT_SECONDS``, or a second after anything that could give it work (a
+  message published or relayed, a peer added or removed, a GRAFT or PRUNE received, a
+  topic joined or left, a peer's subscriptions changed). Each heartbeat walks every
+  peer of every mesh topic: a hub holding 200 followers spent a quarter of its idle
+  time on heartbeats that did nothing.
+* Peer scoring is off (py-libp2p's ``PeerScorer`` is removed from the router; the
+  library checks for its absence everywhere). lndesk penalises a peer only for what
+  docs/protocol.md names (``lndesk.p2p.guard``); the scores were never read by lndesk,
+  and computing them (decay at every heartbeat, a score per mesh peer, opportunistic
+  grafting's search over every peer on a topic) was most of a heartbeat's cost. The
+  forwarding rate limit does not depend on it and stays.
 * Our own publishes are never rate limited. Spam protection counts messages per
   forwarding peer and topic (default 10/s) and counts our own publishes too, so a
   burst of posts or re-announcements after a sync was silently dropped. Other peers
@@ -75,6 +88,7 @@ from typing import Any, cast
 
 import trio
 from libp2p.abc import IHost, INetStream
+from libp2p.custom_types import TProtocol
 from libp2p.exceptions import ValidationError
 from libp2p.network.stream.exceptions import StreamClosed, StreamReset
 from libp2p.peer.id import ID
@@ -93,6 +107,8 @@ from lndesk.p2p.inbox_notice import MAX_NOTICE_SIZE, notice_id, split_notice
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1
+IDLE_HEARTBEAT_SECONDS = 10.0
+"""Longest wait between heartbeats while the last one found nothing to do."""
 OUTBOUND_QUEUE = 1024
 DELIVERY_QUEUE = 1024
 FORWARD_RATE = 100.0
@@ -202,15 +218,82 @@ class _Queues(dict[ID, RpcQueue]):
 
 
 class TunedGossipSub(GossipSub):
-    """GossipSub that never rate-limits this node's own publishes and floods them, and
-    sends IDONTWANT only where it saves something (module docstring)."""
+    """GossipSub that never rate-limits this node's own publishes and floods them, sends
+    IDONTWANT only where it saves something, scores no peers and slows its heartbeat
+    while it has nothing to do (module docstring)."""
 
     _relaying: tuple[ID, rpc_pb2.Message] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scorer = None
+        self._work = trio.Event()
+        """Set when something happened that a heartbeat may have to act on."""
+        self.heartbeats = 0
+        """Heartbeats run so far."""
+
+    def wake(self) -> None:
+        """Something changed that the next heartbeat may have to act on: it comes within
+        ``heartbeat_interval`` instead of ``IDLE_HEARTBEAT_SECONDS``."""
+        self._work.set()
+
+    async def heartbeat(self) -> None:
+        """GossipSub's heartbeat loop (py-libp2p's ``GossipSub.heartbeat``, with the
+        steps that do nothing in this configuration left out: eclipse protection,
+        adaptive gossip, peer scoring and the score-driven mesh upkeep are off), waiting
+        up to ``IDLE_HEARTBEAT_SECONDS`` after a heartbeat that found nothing to do."""
+        await trio.sleep(self.heartbeat_initial_delay)
+        while True:
+            self._work = trio.Event()
+            idle = await self.heartbeat_once()
+            await trio.sleep(self.heartbeat_interval)
+            if idle:
+                with trio.move_on_after(IDLE_HEARTBEAT_SECONDS - self.heartbeat_interval):
+                    await self._work.wait()
+
+    async def heartbeat_once(self) -> bool:
+        """One heartbeat; whether it found nothing to do (and the next may wait)."""
+        self.heartbeats += 1
+        peers_to_graft, peers_to_prune = self.mesh_heartbeat()
+        self.fanout_heartbeat()
+        peers_to_gossip = self.gossip_heartbeat()
+        await self._emit_control_msgs(peers_to_graft, peers_to_prune, peers_to_gossip)
+        self.mcache.shift()
+        self._periodic_security_cleanup()
+        self._prune_idontwant_entries()
+        return not (
+            peers_to_graft or peers_to_prune or peers_to_gossip or self.mcache.msgs or self.fanout
+        )
+
+    def add_peer(self, peer_id: ID, protocol_id: TProtocol | None) -> None:
+        super().add_peer(peer_id, protocol_id)
+        self.wake()
+
+    def remove_peer(self, peer_id: ID) -> None:
+        super().remove_peer(peer_id)
+        self.wake()
+
+    async def join(self, topic: str) -> None:
+        await super().join(topic)
+        self.wake()
+
+    async def leave(self, topic: str) -> None:
+        await super().leave(topic)
+        self.wake()
+
+    async def handle_graft(self, graft_msg: rpc_pb2.ControlGraft, sender_peer_id: ID) -> None:
+        await super().handle_graft(graft_msg, sender_peer_id)
+        self.wake()
+
+    async def handle_prune(self, prune_msg: rpc_pb2.ControlPrune, sender_peer_id: ID) -> None:
+        await super().handle_prune(prune_msg, sender_peer_id)
+        self.wake()
 
     async def publish(self, msg_forwarder: ID, pubsub_msg: rpc_pb2.Message) -> None:
         # Read by _emit_idontwant_for_message, which publish awaits before its first
         # checkpoint, so no other publish can interleave.
         self._relaying = (msg_forwarder, pubsub_msg)
+        self.wake()
         await super().publish(msg_forwarder, pubsub_msg)
 
     async def _emit_idontwant_for_message(self, msg_id: bytes, topic_ids: Iterable[str]) -> None:
@@ -458,5 +541,7 @@ class DeliveringPubsub(Pubsub):
         self._topics_changed()
 
     def _topics_changed(self) -> None:
+        if isinstance(self.router, TunedGossipSub):
+            self.router.wake()
         self.subscriptions_changed.set()
         self.subscriptions_changed = trio.Event()
