@@ -107,7 +107,11 @@ class TextIndexer:
       seconds (the thread between two gossiped posts is). It waits at most
       IDLE_WAIT for one, so a thread that is never idle still indexes a little, and
       takes at most SHARE of the thread: after a chunk that took t seconds it sleeps
-      t * (1 - SHARE) / SHARE;
+      t * (1 - SHARE) / SHARE. While fewer than BUSY_CHUNK are staged, it takes no
+      chunk less than GATHER seconds after the last one: live posts come one by one,
+      and a chunk of one costs seven times a post's share of a chunk of twenty
+      (bench/relay_ingest.py), so those of GATHER seconds are indexed together (a
+      search meanwhile indexes what it needs itself);
     * once nothing has arrived for QUIET seconds, it indexes CHUNK documents at a time
       at full speed, each as soon as every other task of the thread waits (so they
       all run between two chunks, however often they need the thread);
@@ -129,6 +133,7 @@ class TextIndexer:
     SHARE = 0.3
     QUIET = 1.0
     LULL = 0.01
+    GATHER = 3.0
     IDLE_WAIT = 1.0
     RECHECK = 10.0
     RETRY = 60.0
@@ -145,6 +150,8 @@ class TextIndexer:
         """When (trio's clock) a sync session last stored entries."""
         self._chunk = self.MIN_CHUNK
         """Documents in the next chunk: what fits in STEP seconds at the last chunk's pace."""
+        self._chunk_at = -float("inf")
+        """When (trio's clock) the last chunk was indexed."""
 
     def arrived(self, *, synced: bool = False) -> None:
         """Entries were stored (``synced``: by a sync session): index their text, in
@@ -184,6 +191,9 @@ class TextIndexer:
                 while (synced := self.last_synced + self.QUIET) > trio.current_time():
                     await trio.sleep_until(synced)  # a sync is storing batches
                 busy = trio.current_time() - self._last_arrival < self.QUIET
+                if busy and self.pending < self.BUSY_CHUNK:  # gather live posts
+                    await trio.sleep_until(self._chunk_at + self.GATHER)
+                busy = trio.current_time() - self._last_arrival < self.QUIET
                 # Only once every other task waits (for LULL, while busy): a peer's
                 # stream, which needs the thread many times over, never queues behind
                 # more than one chunk.
@@ -197,6 +207,7 @@ class TextIndexer:
                     await self._failed()
                     break
                 spent = time.perf_counter() - started
+                self._chunk_at = trio.current_time()
                 self._chunk = self._next_chunk(limit, spent)
                 self._stepped()
                 await trio.sleep(spent * (1 - self.SHARE) / self.SHARE if busy else 0)

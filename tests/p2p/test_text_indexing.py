@@ -144,7 +144,38 @@ async def test_the_indexer_waits_while_a_sync_stores_batches(
             with trio.fail_after(WAIT):
                 await indexer.wait_idle()
             store.ingest(ANN.public_key, wire(chain[10:]))
-            indexer.arrived()  # gossip, say: indexed in the next lull
+            indexer.arrived()  # gossip, say: indexed in a lull once GATHER has passed
+            mock_clock.jump(indexer.GATHER)
+            with trio.fail_after(WAIT):
+                await indexer.wait_idle()
+            nursery.cancel_scope.cancel()
+    finally:
+        store.close()
+
+
+async def test_live_posts_are_indexed_together(
+    tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    """Posts arriving one by one are indexed in one chunk for GATHER seconds; the first
+    after a chunk long ago is indexed in the next lull."""
+    store = Store(tmp_path / "s")
+    try:
+        chain = make_chain(ANN, 3)
+        indexer = TextIndexer(store)
+        lull = indexer.LULL * 10  # every task, the indexer too, waited for its lull
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(indexer.run)
+            store.ingest(ANN.public_key, wire(chain[:1]))
+            indexer.arrived()
+            with trio.fail_after(WAIT):
+                await indexer.wait_idle()
+            for number in (1, 2):
+                mock_clock.jump(indexer.GATHER / 3)
+                store.ingest(ANN.public_key, wire(chain[number : number + 1]))
+                indexer.arrived()
+                await trio.testing.wait_all_tasks_blocked(lull)
+                assert store.text_pending() == number  # gathered, not indexed yet
+            mock_clock.jump(indexer.GATHER / 3)
             with trio.fail_after(WAIT):
                 await indexer.wait_idle()
             nursery.cancel_scope.cancel()
