@@ -165,7 +165,7 @@ def test_importing_beyond_the_limit_says_how_many_were_not_added_and_what_to_do(
         "import the file again to add the rest." in err
     )
     code, _, err = run(capsys, data, "feeds", "add", server.url("/podcast.xml"))
-    assert code == 1 and "you follow 2 web feeds, the most lndesk follows" in err
+    assert code == 1 and "you follow 2 web feeds, the most one data directory can follow" in err
     assert "lndesk feeds remove NUMBER" in err
     assert run(capsys, data, "feeds", "remove", "1")[0] == 0  # as both say
     code, out, err = run(capsys, data, "feeds", "import", str(opml))

@@ -221,7 +221,10 @@ def test_no_more_than_max_feeds_are_followed(store: FeedStore) -> None:
     assert f"https://a.example/{MAX_FEEDS - 1}" not in urls
     with pytest.raises(UsageError) as full:
         store.add("https://c.example/feed", NOW)
-    assert full.value.message == f"you follow {MAX_FEEDS:,} web feeds, the most lndesk follows"
+    assert (
+        full.value.message
+        == f"you follow {MAX_FEEDS:,} web feeds, the most one data directory can follow"
+    )
     assert "lndesk feeds remove NUMBER" in full.value.hint
     assert store.add_new(feeds, NOW) == (0, 5)
     store.remove(store.subscriptions()[0].sub)  # as the hint says, then again

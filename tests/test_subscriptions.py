@@ -433,7 +433,9 @@ async def test_following_stops_at_the_limit_before_fetching(
     monkeypatch.setattr(lndesk.store.feedstore, "MAX_FEEDS", 1)
     await subs.follow(server.url("/rss_guids.xml"))
     asked = len(server.requests)
-    with pytest.raises(UsageError, match="you follow 1 web feeds, the most lndesk follows"):
+    with pytest.raises(
+        UsageError, match="you follow 1 web feeds, the most one data directory can follow"
+    ):
         await subs.follow(server.url("/atom_base.xml"))
     assert len(server.requests) == asked
     assert [s.url for s in subs.store.subscriptions()] == [server.url("/rss_guids.xml")]

@@ -97,7 +97,7 @@ class FeedStore:
         """UsageError if :data:`~lndesk.webfeeds.MAX_FEEDS` web feeds are followed."""
         if self.count() >= MAX_FEEDS:
             raise UsageError(
-                f"you follow {MAX_FEEDS:,} web feeds, the most lndesk follows",
+                f"you follow {MAX_FEEDS:,} web feeds, the most one data directory can follow",
                 "Remove web feeds you no longer read (lndesk feeds list shows their numbers, "
                 "lndesk feeds remove NUMBER removes one; or Remove on the Following screen), "
                 "then follow this one again.",
