@@ -20,7 +20,7 @@ from lndesk.errors import UsageError
 from lndesk.store import views
 from lndesk.store.helpful import answered, helpful_answers
 from lndesk.store.reading import StoredEntry, StoreReader
-from lndesk.store.threads import own_questions
+from lndesk.store.threads import is_question
 
 READ_MARK = "read_mark_ms"
 """The local setting below which every post counts as read."""
@@ -132,7 +132,6 @@ class PostItems:
         mine = {self._own}
         if any(item.root is not None and not item.mine for item in items):
             mine |= self._pseudonyms()
-        questions: dict[bytes, frozenset[bytes]] = {}
         shown = []
         for item in items:
             question = item.question and item.root is None
@@ -145,9 +144,7 @@ class PostItems:
                 # The asker marks: me, or my pseudonym in its own log (never an answer
                 # of mine, which a mark would link to the pseudonym).
                 markable = True
-                if root.author not in questions:
-                    questions[root.author] = own_questions(self._reader, root.author)
-                answers_mine = root.id in questions[root.author]
+                answers_mine = is_question(self._reader, root)
             marks = (is_answered, is_helpful, markable, counts, answers_mine)
             if marks != (
                 item.answered,

@@ -10,7 +10,7 @@ from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_webitems import WEB_ITEM, web_post_item
 from lndesk.app.items import SearchResult, SearchResults
 from lndesk.app.service import Service
-from lndesk.content import Edit, Post, normalize_tag
+from lndesk.content import Edit, Post
 from lndesk.errors import ContentError
 from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS, SearchQuery
 from lndesk.store import views
@@ -147,7 +147,7 @@ class Search:
             state,
             self._service.hidden(),
             query.author,
-            _index_tag(tag) if tag else None,
+            views.index_tag(tag) if tag else None,
             query.since_ms,
             query.until_ms,
         )
@@ -197,11 +197,3 @@ def _text_of(stored: StoredEntry) -> str:
     """The text of a question's current version (the post, or its latest edit)."""
     content = stored.content
     return content.text if isinstance(content, Post | Edit) else ""
-
-
-def _index_tag(tag: str) -> str:
-    """A tag as the index holds it (normal form, or as typed if it has none)."""
-    try:
-        return normalize_tag(tag)
-    except ContentError:
-        return tag

@@ -79,9 +79,7 @@ class Threads:
 
         Reads the store beside Service, as the other Desk features' reads do: one
         bounded count on the index, nothing for the service to guard."""
-        return ThreadCounts(
-            known_replies(self._service.store, root.id), self._service.local.thread_total(root.id)
-        )
+        return thread_counts(self._service.store, self._service.local, root.id)
 
     async def fetch_thread(self, root: Ref) -> ThreadCounts:
         """Ask connected peers for ``root``'s replies and fetch those not held; offline,

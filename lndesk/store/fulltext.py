@@ -292,16 +292,6 @@ class FullText:
         self.insert(documents)
         return self.conn.execute("DELETE FROM search_pending WHERE id <= ?", (last,)).rowcount
 
-    def indexed(self, doc: int) -> Document | None:
-        """The document indexed under rowid ``doc``, its text read from the log (None: no
-        such document, or its text cannot be read)."""
-        row = self.conn.execute(
-            "SELECT feed, seq, source FROM search_docs WHERE doc = ?", (doc,)
-        ).fetchone()
-        if row is None:
-            return None
-        return self.document(*row)
-
     def document(self, feed: int, seq: int, source: int) -> Document | None:
         """The document of (feed, seq) with its text in ``source``'s payload, as indexed."""
         row = self.conn.execute(_INDEXED, (source, feed, seq)).fetchone()

@@ -18,7 +18,6 @@ table with the rest of the index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,22 +100,6 @@ def question_page(
     return store.load_listed(question_rows(store, which, older_than, limit))
 
 
-def answered_ids(store: StoreReader, ids: Sequence[bytes], authors: Sequence[bytes]) -> set[bytes]:
-    """Of these questions (their ids and their authors' keys), those whose author marked
-    an answer as helpful."""
-    found: set[bytes] = set()
-    conn = store.index.conn
-    for entry_id, author in zip(ids, authors, strict=True):
-        feed = feed_id(store, author)
-        row = conn.execute(
-            "SELECT 1 FROM refs WHERE target = ? AND kind = 'helped' AND feed = ? LIMIT 1",
-            (entry_id, feed),
-        ).fetchone()
-        if row is not None:
-            found.add(entry_id)
-    return found
-
-
 def own_question_ids(store: StoreReader, own: bytes) -> frozenset[bytes]:
     """The ids of every stored question of ``own``."""
     rows = store.index.conn.execute(
@@ -135,7 +118,3 @@ def held_question(store: StoreReader, ref: Ref) -> bool:
         (ref.author, ref.seq, ref.id),
     ).fetchone()
     return row is not None
-
-
-def count_questions(store: StoreReader) -> int:
-    return int(store.index.conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0])

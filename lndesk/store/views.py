@@ -162,7 +162,7 @@ def _where(store: StoreReader, query: ListQuery) -> tuple[str, list[object]]:
             " AND (e.feed, e.seq) IN (SELECT feed, seq FROM tags WHERE tag = ?) "  # noqa: S608
             f"AND (+e.feed = ? OR +e.feed IN ({_FOLLOWED}))"  # a constant subquery
         )
-        params += [_index_tag(query.tag), own_id, own_id]
+        params += [index_tag(query.tag), own_id, own_id]
     elif query.kind == AUTHOR:
         where += " AND e.feed = ?"
         params.append(feed_id(store, query.author))
@@ -178,7 +178,7 @@ def _time(query: ListQuery) -> str:
     return "+e.claimed_ms" if query.kind in (REPLIES, REQUESTS, TAG) else "e.claimed_ms"
 
 
-def _index_tag(tag: str) -> str:
+def index_tag(tag: str) -> str:
     """A tag as the index holds it (normal form, or as typed if it has none)."""
     try:
         return normalize_tag(tag)
