@@ -493,3 +493,20 @@ async def test_the_poller_waits_on_the_trio_clock_and_wakes_for_refresh_now(
 )
 def test_web_addresses_are_told_from_keys(text: str, url: str | None) -> None:
     assert web_address(text) == url
+
+
+@pytest.mark.parametrize("wbits", [15, -15])
+def test_a_deflate_body_read_one_byte_first_inflates_whole(wbits: int) -> None:
+    """Raw or zlib-wrapped deflate is told apart by the first two bytes, however the
+    network cuts the body: one byte first, then the rest."""
+    from lndesk.feeds.fetch import _Inflater
+
+    body = b"<rss>" + b"x" * 500 + b"</rss>"
+    packed = deflated(body, wbits)
+    inflater = _Inflater("deflate")
+    out = b""
+    for piece in (packed[:1], packed[1:]):
+        inflater.feed(piece)
+        while chunk := inflater.take(64):
+            out += chunk
+    assert out == body

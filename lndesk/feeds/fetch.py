@@ -151,6 +151,9 @@ class _Inflater:
     def take(self, room: int) -> bytes:
         """At most ``room`` bytes of what is inflated so far (b"" when it needs more input)."""
         data, self._tail = self._tail, b""
+        if self._raw_fallback and len(data) < 2:
+            self._tail = data  # too little yet to tell a zlib header from raw deflate
+            return b""
         try:
             out = self._inflate.decompress(data, room)
         except zlib.error:
