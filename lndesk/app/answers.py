@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from lndesk.app.describe import entry_body
-from lndesk.app.pseudonyms import ShownNames
+from lndesk.app.desk_naming import ShownNames
 from lndesk.app.service import Service
 from lndesk.content import Helpful, Reply, Tombstone
 from lndesk.entry_refs import PostKey, Ref, ref_of
@@ -190,7 +190,7 @@ def list_questions(service: Service, args: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(before, str):
             raise UsageError("before must be text")
         older_than = service.resolve(before).cursor
-    nicknames = ShownNames(service)  # and revealed pseudonyms by their owner
+    nicknames = ShownNames(service.store, service.local)  # and revealed pseudonyms' owners
     found = questions(
         service.store, state, limit + 1, hidden=service.hidden(), older_than=older_than
     )
@@ -208,7 +208,7 @@ def show_thread(service: Service, args: dict[str, Any]) -> dict[str, Any]:
         raise UsageError("entry_id must be text")
     root = thread_root(service.resolve(entry_id))
     entries, marked = whole_thread(service.store, root, hidden=service.hidden())
-    nicknames = ShownNames(service)  # and revealed pseudonyms by their owner
+    nicknames = ShownNames(service.store, service.local)  # and revealed pseudonyms' owners
     edits = views.current_versions(service.store, entries)
     shown = []
     for stored in entries:

@@ -2,10 +2,13 @@
 
 Every list the desk answers shows people; this is the one place that decides what a
 person is called and which avatar goes with them, so a post, a peer and the following
-list always agree. A pseudonym its owner revealed is called by the owner's name.
+list always agree. A pseudonym its owner revealed is called by the owner's name. The
+commands name authors through the same rules (:class:`ShownNames`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
 
 from lndesk.app.local import LocalState
 from lndesk.content import Profile
@@ -92,3 +95,29 @@ class Naming:
             cached = (seq, self.avatar(key) if seq else b"")
             self._avatars[key] = cached
         return cached[1]
+
+
+class ShownNames(Mapping[bytes, str]):
+    """What commands call authors, beyond their own names: :meth:`Naming.given` (my
+    nickname for them, else, for a pseudonym its owner revealed, the owner's name and its
+    own, "Ann (as curious-fox)", docs/protocol.md 10.13). A key with neither is absent (a
+    command then shows the name the entry's author chose). Looked up once per key."""
+
+    def __init__(self, reader: StoreReader, local: LocalState) -> None:
+        self._reader = reader
+        self._naming = Naming(reader, local)
+        self._found: dict[bytes, str | None] = {}
+
+    def __getitem__(self, key: bytes) -> str:
+        if key not in self._found:
+            self._found[key] = self._naming.given(key, self._reader.feed_state(key).name)
+        found = self._found[key]
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter([key for key in self._found if self._found[key] is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for name in self._found.values() if name is not None)

@@ -20,7 +20,7 @@ addressed to the owner, so answers come back to the same app.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,7 @@ from lndesk.keyfile import (
     write_key_file,
 )
 from lndesk.keytext import key_to_link, key_to_text
-from lndesk.names import display_name
 from lndesk.pseudonyms import (
-    attributed_name,
     check_name,
     key_path,
     names_in,
@@ -48,7 +46,7 @@ from lndesk.pseudonyms import (
     reveal_proof,
 )
 from lndesk.store import views
-from lndesk.store.reveals import revealed_by, revealer
+from lndesk.store.reveals import revealed_by
 
 log = logging.getLogger(__name__)
 
@@ -169,15 +167,6 @@ def listed(service: Service) -> list[dict[str, Any]]:
     return found
 
 
-def revealed_of(service: Service, key: bytes) -> list[tuple[bytes, str]]:
-    """The pseudonyms ``key`` revealed that are shown as theirs: each one's key and own
-    name (its short key if it has none)."""
-    return [
-        (pseudonym, display_name(service.store.feed_state(pseudonym).name, pseudonym))
-        for pseudonym in revealed_by(service.store, key)
-    ]
-
-
 # --- actions (run here, or in the node that holds the data directory) ----------------
 
 
@@ -249,39 +238,3 @@ class PseudonymKeys:
         keys = pseudonym_keys(self._data_dir)
         added, self._keys = keys - self._keys, keys
         return added
-
-
-class ShownNames(Mapping[bytes, str]):
-    """What commands call authors, beyond their own names: my nickname for them, else,
-    for a pseudonym its owner revealed, the owner's name and its own ("Ann (as
-    curious-fox)", docs/protocol.md 10.13). A key with neither is absent (a command then
-    shows the name the entry's author chose). Looked up once per key."""
-
-    def __init__(self, service: Service) -> None:
-        self._store = service.store
-        self._nicknames = service.local.nicknames()
-        self._found: dict[bytes, str | None] = {}
-
-    def __getitem__(self, key: bytes) -> str:
-        if key not in self._found:
-            self._found[key] = self._look_up(key)
-        found = self._found[key]
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def _look_up(self, key: bytes) -> str | None:
-        nickname = self._nicknames.get(key)
-        if nickname:
-            return nickname
-        owner = revealer(self._store, key)
-        if owner is None:
-            return None
-        owner_name = self._nicknames.get(owner) or self._store.feed_state(owner).name
-        return attributed_name(owner_name, self._store.feed_state(key).name)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter([key for key in self._found if self._found[key] is not None])
-
-    def __len__(self) -> int:
-        return sum(1 for name in self._found.values() if name is not None)

@@ -15,8 +15,8 @@ from lndesk import __version__
 from lndesk.app.actions import PUBLISHING, run_action
 from lndesk.app.control import ControlClient
 from lndesk.app.datadir import ENV_DATA_DIR, ENV_PASSPHRASE, default_data_dir
+from lndesk.app.desk_naming import Naming, ShownNames
 from lndesk.app.failures import INDEX_ERRORS, disk_full, index_failure
-from lndesk.app.pseudonyms import ShownNames, revealed_of
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli import answers, learning, maintenance, network
 from lndesk.cli import feeds as feed_commands
@@ -209,7 +209,8 @@ def cmd_following(args: argparse.Namespace) -> int:
     with _service(args, reading=True) as service:
         feeds = service.following()
         nicknames = dict(service.local.nicknames())
-        revealed = {state.key: revealed_of(service, state.key) for state in feeds}
+        naming = Naming(service.store, service.local)
+        revealed = {state.key: naming.revealed(state.key) for state in feeds}
     if not feeds:
         print("You follow nobody yet. Follow someone with lndesk follow <key or link>.")
     for state in feeds:
@@ -255,7 +256,8 @@ def cmd_log(args: argparse.Namespace) -> int:
         if not items:
             print('Nothing here yet. Write something with lndesk post "...".')
         edits = service.current_versions(items)
-        names = ShownNames(service)  # nicknames, and revealed pseudonyms by their owner
+        # nicknames, and revealed pseudonyms by their owner
+        names = ShownNames(service.store, service.local)
         for item in items:
             key = (item.entry.author, item.entry.seq)
             print(describe_entry(item, edits.get(key), names.get(item.entry.author)))
