@@ -121,6 +121,12 @@ def attributed_name(owner: str | None, pseudonym: str | None) -> str:
     name's length, so a long name cannot push the pseudonym's out of the line. No
     cleaned name contains "(as " (:func:`lndesk.names.clean_name` removes it), so no
     name can pass for this; the app draws the attribution apart from the name."""
-    suffix = f" ({attribution(pseudonym)})"
-    main = clean_name(owner, MAX_SHOWN_CHARS - len(suffix)) or UNNAMED_OWNER
-    return main + suffix
+    return with_attribution(owner, attribution(pseudonym))
+
+
+def with_attribution(owner: str | None, said: str, unnamed: str = UNNAMED_OWNER) -> str:
+    """``owner``'s name (cleaned, ``unnamed`` if that leaves nothing) and ``said``, what
+    :func:`attribution` says of the pseudonym, on one line: "Ann (as curious-fox)",
+    within a shown name's length whatever the owner's name is."""
+    suffix = f" ({said})"
+    return (clean_name(owner, MAX_SHOWN_CHARS - len(suffix)) or unnamed) + suffix

@@ -17,7 +17,8 @@ from lndesk.content import Edit, Post, ReadingList, Reply, Share, WebShare
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.feeds.htmltext import escape_markdown
 from lndesk.keytext import short_key
-from lndesk.names import MAX_NAME_CHARS, clean_name, display_name
+from lndesk.names import display_name
+from lndesk.pseudonyms import with_attribution
 from lndesk.search_query import SearchQuery as SearchQuery  # noqa: PLC0414 (a re-export)
 from lndesk.store.store import StoredEntry
 from lndesk.versions import current_version
@@ -124,10 +125,7 @@ class PostItem:
         curious-fox)", a form no cleaned name can take; within a shown name's length."""
         if not self.attribution:
             return self.author_name
-        suffix = f" ({self.attribution})"
-        return (clean_name(self.author_name, MAX_NAME_CHARS - len(suffix)) or self.short_key) + (
-            suffix
-        )
+        return with_attribution(self.author_name, self.attribution, self.short_key)
 
     @property
     def thread_root(self) -> Ref:
