@@ -13,7 +13,6 @@ from lndesk.app.answers import QuestionState
 from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_publish import Publisher
 from lndesk.app.items import PostItem
-from lndesk.app.pseudonyms import needs_passphrase
 from lndesk.entry_refs import PostKey
 from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store.reading import StoreReader
@@ -46,14 +45,8 @@ class Answers:
     def sealed_signer(self, answer: PostKey) -> str | None:
         """The name of my pseudonym that asked the question ``answer`` answers when its
         key file is sealed (marking it then needs the passphrase); None otherwise."""
-        stored = self._items.find(answer)
-        asker = answers.asker_of(stored)
-        if asker is None or asker == self._own:
-            return None
-        name = pseudonym_marks.pseudonym_named(self._data_dir, asker)
-        if name is None or not needs_passphrase(self._data_dir, name):
-            return None
-        return name
+        signer = pseudonym_marks.signer_in(self._data_dir, self._own, self._items.find(answer))
+        return signer.pseudonym if signer.sealed else None
 
     async def mark_helpful(
         self, answer: PostKey, on: bool = True, passphrase: str | None = None
@@ -63,12 +56,7 @@ class Answers:
         one of my pseudonyms asked is marked by that pseudonym, in its log
         (:mod:`lndesk.app.pseudonym_marks`; ``passphrase`` opens its key if sealed)."""
         stored = self._items.find(answer)
-        asker = answers.asker_of(stored)
-        if (
-            asker is not None
-            and asker != self._own
-            and pseudonym_marks.pseudonym_named(self._data_dir, asker) is not None
-        ):
+        if pseudonym_marks.asking_pseudonym(self._data_dir, self._own, stored) is not None:
             _name, entry, _still = await self._publisher.publish(
                 lambda s: pseudonym_marks.mark(s, stored, undo=not on, passphrase=passphrase)
             )

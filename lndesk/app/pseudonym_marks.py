@@ -60,13 +60,25 @@ def pseudonym_named(data_dir: Path, key: bytes) -> str | None:
 def signer_of(service: Service, answer: StoredEntry) -> Signer:
     """Who would sign a mark of ``answer``: the pseudonym that asked its question, if
     one of mine did, else me (and then only my own questions' answers can be marked)."""
-    asker = asker_of(answer)
-    if asker is None or asker == service.public_key:
-        return Signer(None)
-    name = pseudonym_named(service.data_dir, asker)
+    return signer_in(service.data_dir, service.public_key, answer)
+
+
+def signer_in(data_dir: Path, own: bytes, answer: StoredEntry) -> Signer:
+    """:func:`signer_of` for the identity ``own`` whose pseudonyms are kept in
+    ``data_dir``."""
+    name = asking_pseudonym(data_dir, own, answer)
     if name is None:
         return Signer(None)
-    return Signer(name, needs_passphrase(service.data_dir, name))
+    return Signer(name, needs_passphrase(data_dir, name))
+
+
+def asking_pseudonym(data_dir: Path, own: bytes, answer: StoredEntry) -> str | None:
+    """The name of the pseudonym kept in ``data_dir`` that asked the question ``answer``
+    answers (None: ``own`` asked it, or none of the pseudonyms kept there did)."""
+    asker = asker_of(answer)
+    if asker is None or asker == own:
+        return None
+    return pseudonym_named(data_dir, asker)
 
 
 def mark(
