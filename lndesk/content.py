@@ -31,6 +31,10 @@ MAX_TITLE_CHARS = 200
 MAX_LIST_ITEMS = 200
 MAX_NOTE_CHARS = 1000
 MAX_GUID_CHARS = 1000
+MAX_MARKS_PER_FETCH = 16
+"""Most ``helpful`` marks of a thread one thread fetch carries each way, the newest by seq
+(docs/protocol.md 32.1, 32.6): the ids an asker lists of those it holds, and the marks a
+server names of those it holds (the tombstones of the asked ones come on top)."""
 
 # Validity must not depend on the reader's Unicode database or URL library, so both rules
 # name their code points explicitly (docs/protocol.md, section 10.1).

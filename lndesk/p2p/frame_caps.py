@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lndesk.cbor_scan import ScanLimits, scan
+from lndesk.content import MAX_MARKS_PER_FETCH
 from lndesk.entry import MAX_PAYLOAD_SIZE
 from lndesk.errors import DecodeError, ProtocolError
 
@@ -147,13 +148,11 @@ THREAD_CAPS: dict[str, ScanLimits] = {
 }
 """Caps of every thread fetch message (docs/protocol.md section 32.1)."""
 
-MAX_ASKED_MARKS = 16
-"""Most ids of held marks one ``/lndesk/thread/2`` ask lists (section 32.1)."""
-MAX_THREAD_MARKS = 32
+MAX_THREAD_MARKS = 2 * MAX_MARKS_PER_FETCH
 """Most marks and take-backs one ``/lndesk/thread/2`` answer names: the newest 16 marks,
 and a tombstone for each of the 16 asked ones (section 32.1)."""
 THREAD_MARKS_CAPS: dict[str, ScanLimits] = {
-    "thread": ScanLimits(max_bytes=1024, max_items=32 + 2 + MAX_ASKED_MARKS, max_string=64),
+    "thread": ScanLimits(max_bytes=1024, max_items=32 + 2 + MAX_MARKS_PER_FETCH, max_string=64),
     "replies": ScanLimits(
         max_bytes=16_384,
         max_items=9 + 4 * (MAX_THREAD_REPLIES + MAX_THREAD_MARKS) + _SLACK,

@@ -16,11 +16,11 @@ from typing import Any
 
 from libp2p.custom_types import TProtocol
 
+from lndesk.content import MAX_MARKS_PER_FETCH
 from lndesk.entry_refs import Ref, parse_ref
 from lndesk.errors import ProtocolError
 from lndesk.p2p.catchup import parse_refs
 from lndesk.p2p.frame_caps import (
-    MAX_ASKED_MARKS,
     MAX_THREAD_MARKS,
     MAX_THREAD_REPLIES,
     THREAD_CAPS,
@@ -117,8 +117,10 @@ def _ask(doc: dict[str, Any]) -> ThreadAsk:
 def _ask_marks(doc: dict[str, Any]) -> ThreadAsk:
     ask = _ask(doc)
     items = doc["marks"]
-    if type(items) is not list or len(items) > MAX_ASKED_MARKS:
-        raise ProtocolError(f"thread: 'marks' must be an array of at most {MAX_ASKED_MARKS} ids")
+    if type(items) is not list or len(items) > MAX_MARKS_PER_FETCH:
+        raise ProtocolError(
+            f"thread: 'marks' must be an array of at most {MAX_MARKS_PER_FETCH} ids"
+        )
     if any(type(item) is not bytes or len(item) != ID_SIZE for item in items):
         raise ProtocolError("thread: every item of 'marks' must be a 32-byte entry id")
     if len(set(items)) != len(items):

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lndesk.content import Helpful, Reply, Tombstone, parse_content
+from lndesk.content import MAX_MARKS_PER_FETCH, Helpful, Reply, Tombstone, parse_content
 from lndesk.entry import Entry
 from lndesk.entry_refs import Ref
 from lndesk.errors import EntryError, NetworkError, ProtocolError, StoreError
@@ -40,7 +40,7 @@ from lndesk.p2p.catchup import clean_refs
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink
 from lndesk.p2p.fetch import RefFetcher
-from lndesk.p2p.frame_caps import MAX_ASKED_MARKS, MAX_THREAD_MARKS, MAX_THREAD_REPLIES
+from lndesk.p2p.frame_caps import MAX_THREAD_MARKS, MAX_THREAD_REPLIES
 from lndesk.p2p.ports import FeedSource, Held, IngestOutcome
 from lndesk.p2p.sessions import (
     AskServer,
@@ -222,7 +222,7 @@ class ThreadFetcher:
         ) as stream:
             version = 2 if stream.get_protocol() == THREAD_MARKS_PROTOCOL else 1
             frames = ThreadFrames(stream, version)
-            asked = tuple(marks[:MAX_ASKED_MARKS]) if version == 2 else None
+            asked = tuple(marks[:MAX_MARKS_PER_FETCH]) if version == 2 else None
             await frames.send(ThreadAsk(root, limit, asked))
             answer = await receive_within(
                 frames,
@@ -249,7 +249,7 @@ class ThreadFetcher:
         protocol)."""
         reported = stored = asked = marked = 0
         check = replies_to(root)
-        held = [ref.id for ref in self.source.thread_marks(root, ())][:MAX_ASKED_MARKS]
+        held = [ref.id for ref in self.source.thread_marks(root, ())][:MAX_MARKS_PER_FETCH]
         check_mark = marks_of(root, held)
         for peer in peers:
             try:

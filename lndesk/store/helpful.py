@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from lndesk.content import MAX_MARKS_PER_FETCH
 from lndesk.entry_refs import PostKey, Ref
 from lndesk.store.reading import StoreReader
 from lndesk.store.shown import feed_id, visible_until
@@ -72,11 +73,7 @@ def marks_of(store: StoreReader, asker: bytes, answer_id: bytes) -> list[int]:
     return [int(seq) for (seq,) in rows]
 
 
-MAX_NAMED_MARKS = 16
-"""Most marks of a thread a node names to one thread fetch (docs/protocol.md 32.6)."""
-
-
-def thread_marks(store: StoreReader, root: Ref, limit: int = MAX_NAMED_MARKS) -> list[Ref]:
+def thread_marks(store: StoreReader, root: Ref, limit: int = MAX_MARKS_PER_FETCH) -> list[Ref]:
     """The root author's counting marks under ``root``, held with their payloads, not
     taken back and not claimed in the future: the newest ``limit`` by seq."""
     asker = feed_id(store, root.author)

@@ -19,9 +19,10 @@ from vector_decoders import rejection
 from vector_reading import from_desc, hx, load, params
 
 from lndesk import errors
+from lndesk.content import MAX_MARKS_PER_FETCH
 from lndesk.entry_refs import Ref
 from lndesk.errors import ProtocolError
-from lndesk.p2p.frame_caps import MAX_ASKED_MARKS, MAX_THREAD_MARKS, MAX_THREAD_REPLIES
+from lndesk.p2p.frame_caps import MAX_THREAD_MARKS, MAX_THREAD_REPLIES
 from lndesk.p2p.thread_frames import (
     MAX_THREAD_FRAME,
     THREAD_MARKS_PROTOCOL_ID,
@@ -44,7 +45,7 @@ def test_limits_and_protocol_ids() -> None:
     assert THREADS["limits"] == {
         "max_thread_frame": MAX_THREAD_FRAME,
         "max_replies": MAX_THREAD_REPLIES,
-        "max_asked_marks": MAX_ASKED_MARKS,
+        "max_asked_marks": MAX_MARKS_PER_FETCH,
         "max_marks": MAX_THREAD_MARKS,
     }
 

@@ -16,7 +16,8 @@ from typing import Any
 from vector_helpers import h, to_desc, typed_input
 
 from lndesk import canonical
-from lndesk.p2p.frame_caps import MAX_ASKED_MARKS, MAX_THREAD_MARKS, MAX_THREAD_REPLIES
+from lndesk.content import MAX_MARKS_PER_FETCH
+from lndesk.p2p.frame_caps import MAX_THREAD_MARKS, MAX_THREAD_REPLIES
 from lndesk.p2p.thread_frames import (
     MAX_THREAD_FRAME,
     THREAD_MARKS_PROTOCOL_ID,
@@ -108,12 +109,12 @@ def version_2_cases(add: AddVector) -> None:
 
     bad("thread: no marks on version 2", {"t": "thread", "root": ROOT, "limit": 1})
     bad(
-        f"thread: {MAX_ASKED_MARKS + 1} marks held",
+        f"thread: {MAX_MARKS_PER_FETCH + 1} marks held",
         {
             "t": "thread",
             "root": ROOT,
             "limit": 1,
-            "marks": [r[2] for r in refs_of(MAX_ASKED_MARKS + 1)],
+            "marks": [r[2] for r in refs_of(MAX_MARKS_PER_FETCH + 1)],
         },
     )
     bad("thread: a mark id twice", {"t": "thread", "root": ROOT, "limit": 1, "marks": [HELD] * 2})
@@ -149,7 +150,7 @@ def threads_doc() -> dict[str, Any]:
         "limits": {
             "max_thread_frame": MAX_THREAD_FRAME,
             "max_replies": MAX_THREAD_REPLIES,
-            "max_asked_marks": MAX_ASKED_MARKS,
+            "max_asked_marks": MAX_MARKS_PER_FETCH,
             "max_marks": MAX_THREAD_MARKS,
         },
         "frames": frames_json(),
