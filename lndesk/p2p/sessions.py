@@ -278,7 +278,12 @@ class AskServer(ABC, Generic[S, F]):
         """The frames of one stream of this protocol."""
 
     async def handle(self, stream: Any) -> None:
-        await self._sessions.serve(self.frames(stream), self._answer)
+        await self.serve(self.frames(stream))
+
+    async def serve(self, frames: F) -> None:
+        """Answer the one ask on ``frames`` (a stream of this protocol, or of another
+        version of it that a subclass handles), policed like every ask."""
+        await self._sessions.serve(frames, self._answer)
 
     @abstractmethod
     async def _answer(self, peer: Any, frames: F) -> None:

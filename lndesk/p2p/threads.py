@@ -81,7 +81,7 @@ class ThreadServer(AskServer[FeedSource, ThreadFrames]):
 
     async def handle_marks(self, stream: Any) -> None:
         """The handler of ``/lndesk/thread/2``."""
-        await self._sessions.serve(ThreadFrames(stream, version=2), self._answer)
+        await self.serve(ThreadFrames(stream, version=2))
 
     async def _answer(self, _peer: Any, frames: ThreadFrames) -> None:
         ask = await receive_within(
