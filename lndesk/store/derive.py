@@ -100,7 +100,7 @@ def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
                 tags.append((tag, feed, seq))
         if 0 <= claimed_ms <= MAX_TIME_MS:  # as FullText.add
             staged.append((feed, seq, seq))
-        if content.question:
+        if asks(content):
             asked.append((feed, seq, claimed_ms))
     return tags, staged, asked
 
@@ -336,7 +336,7 @@ class Derivation:
                 continue  # deleted, or settled above
             content = self.contents[row_key]
             tags += [(tag, *row_key) for tag in index_tags(content)]
-            if type(content) is Post and content.question:
+            if type_ == "post" and asks(content):  # an edit asks through the post it names
                 asked.append((*row_key, claimed_ms))
             if type(content) is Post or has_document(content):
                 documents.append(Staged(*row_key, claimed_ms, row_key[1]))
