@@ -14,6 +14,7 @@ SYNC = (
 )
 WIRE = ("tests/test_network_vectors.py",)
 PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE)
+STALL = ("tests/p2p/test_serve_stall.py",)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
 
 NETWORK_MUTANTS = [
@@ -158,6 +159,30 @@ NETWORK_MUTANTS = [
         "if not isinstance(first, Want):",
         "if first is None:",
         SYNC,
+    ),
+    # --- a reader that stops reading (lndesk/p2p/wire.py, lndesk/p2p/sessions.py) --------
+    Mutant(
+        "serve: a server's writes wait for a reader that stopped reading",
+        "lndesk/p2p/sessions.py",
+        "frames.send_timeout = self.limits.send_timeout",
+        "frames.send_timeout = frames.send_timeout",
+        STALL,
+    ),
+    Mutant(
+        "serve: a write past its deadline goes on",
+        "lndesk/p2p/wire.py",
+        "with trio.move_on_after(self.send_timeout) as waited:",
+        "with trio.move_on_after(math.inf) as waited:",
+        STALL,
+    ),
+    Mutant(
+        "serve: resetting the stream of a stalled connection waits for it",
+        "lndesk/p2p/sessions.py",
+        "    with trio.move_on_after(CLOSE_SECONDS) as waited:\n        try:\n"
+        "            await stream.reset()",
+        "    with trio.move_on_after(1e9) as waited:\n        try:\n"
+        "            await stream.reset()",
+        STALL,
     ),
     # --- targeted fetch (lndesk/p2p/fetch.py) -------------------------------------------
     Mutant(

@@ -65,6 +65,11 @@ class Limits:
     (50 readers once held 50 batches and their frames at once)."""
     session_timeout: float = 60.0
     """Seconds a sync session may wait for one frame before it is dropped."""
+    send_timeout: float = 20.0
+    """Seconds a server waits for a reader to take one write (a batch, with the small
+    frames queued before it) before it ends the session: a write holds one of the
+    ``served_batches`` turns, and a reader that stops reading must not keep it. A
+    megabyte batch in 20 s is some 400 kbit/s, far below an honest link."""
     gossip_payload: int = 4096
     """A head announcement carries the entry's payload when it is at most this big."""
 

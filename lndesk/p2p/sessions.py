@@ -13,11 +13,16 @@ sessions alike (docs/protocol.md section 20.7):
   frame (read it with :func:`receive_within`: an empty stream is no message at all). A
   failure of this node's own (an unreadable store, a bug) is reported as a
   :class:`NodeWarning` and answered ``internal``: letting it escape would take the whole
-  connection down inside libp2p.
+  connection down inside libp2p. Every write of a server has ``Limits.send_timeout``:
+  a peer that stops reading has its session ended (:class:`PeerStalled`, counted in
+  ``stalled_total``), so that it never keeps a session, or a turn it holds while a
+  batch is written, for longer (section 20.7; not a penalty).
 * A client penalises a peer that breaks the protocol or sends unauthentic entries and
   raises :class:`PeerMisbehaved`; it resets the stream on any other failure (also
   cancellation) and closes it after a clean session.
-* Closing, resetting and sending a last error frame never raise: the peer may be gone.
+* Closing, resetting and sending a last error frame never raise: the peer may be gone,
+  and never wait more than ``CLOSE_SECONDS``: a connection that takes nothing would
+  otherwise keep the session that ends.
 """
 
 from __future__ import annotations
@@ -35,12 +40,15 @@ from lndesk.errors import EntryError, NetworkError, ProtocolError
 from lndesk.p2p.admission import Admission, ServerBusy, stream_ip
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, NodeWarning
-from lndesk.p2p.wire import Error, StreamGone
+from lndesk.p2p.wire import Error, PeerStalled, StreamGone
 
 logger = logging.getLogger(__name__)
 
 Penalise = Callable[[Any, str], None]
 """Called with a libp2p peer ID and a reason when a peer must be refused for a while."""
+
+CLOSE_SECONDS = 5.0
+"""Longest wait to close or reset a stream (one small muxer frame to write)."""
 
 M = TypeVar("M")
 M_co = TypeVar("M_co", covariant=True)
@@ -64,6 +72,7 @@ class SendsErrors(Protocol):
     """Frames of a protocol whose last frame may be an ``error``."""
 
     stream: Any
+    send_timeout: float
 
     async def send(self, message: Error) -> None: ...
 
@@ -114,14 +123,19 @@ class ServerSessions:
         """Sessions being served now, to all peers."""
         self.busy_total = 0
         """Sessions answered ``busy`` so far."""
+        self.stalled_total = 0
+        """Sessions ended because the peer took no write within ``send_timeout``."""
         self.sending = trio.Semaphore(limits.served_batches)
         """Held while one batch is read, encoded and written (``Limits.served_batches``):
-        what serving holds in memory is bounded by it, not by the number of readers."""
+        what serving holds in memory is bounded by it, not by the number of readers. The
+        write has ``Limits.send_timeout``: a reader that stops reading loses its turn
+        with its session."""
 
     async def serve(self, frames: F, session: Callable[[Any, F], Awaitable[None]]) -> None:
         """Run ``session(peer, frames)`` for the stream ``frames`` read, if the peer may."""
         stream = frames.stream
         peer = stream.muxed_conn.peer_id
+        frames.send_timeout = self.limits.send_timeout
         if self._is_penalised(peer):
             await reset_quietly(stream, self.protocol)
             return
@@ -145,6 +159,10 @@ class ServerSessions:
         except ProtocolError as exc:
             self._penalise(peer, f"{self.protocol}: {exc}")
             await send_error(frames, "bad-request", str(exc), self.protocol)
+        except PeerStalled as exc:
+            self.stalled_total += 1
+            logger.info("%s session from %s ended: %s", self.protocol, peer, exc)
+            await reset_quietly(stream, self.protocol)
         except (trio.TooSlowError, OSError, StreamGone) as exc:
             logger.info(
                 "%s session from %s ended: %s", self.protocol, peer, str(exc) or "timed out"
@@ -216,17 +234,23 @@ async def send_error(frames: SendsErrors, code: str, message: str, protocol: str
 
 
 async def close_quietly(stream: Any, protocol: str) -> None:
-    try:
-        await stream.close()
-    except Exception as exc:  # closing a stream the peer reset
-        logger.debug("closing the %s stream: %s", protocol, exc)
+    with trio.move_on_after(CLOSE_SECONDS) as waited:
+        try:
+            await stream.close()
+        except Exception as exc:  # closing a stream the peer reset
+            logger.debug("closing the %s stream: %s", protocol, exc)
+    if waited.cancelled_caught:
+        logger.debug("gave up closing the %s stream: its connection takes nothing", protocol)
 
 
 async def reset_quietly(stream: Any, protocol: str) -> None:
-    try:
-        await stream.reset()
-    except Exception as exc:  # resetting a stream that is already gone
-        logger.debug("resetting the %s stream: %s", protocol, exc)
+    with trio.move_on_after(CLOSE_SECONDS) as waited:
+        try:
+            await stream.reset()
+        except Exception as exc:  # resetting a stream that is already gone
+            logger.debug("resetting the %s stream: %s", protocol, exc)
+    if waited.cancelled_caught:
+        logger.debug("gave up resetting the %s stream: its connection takes nothing", protocol)
 
 
 def is_stream_error(exc: Exception) -> bool:

@@ -347,7 +347,9 @@ class ServedGets:
         size = last = -1
         while seq <= get.last:
             # One batch at a time in memory, shared by every session served (the turn
-            # is held while it is written), and nothing of it kept while acks are awaited.
+            # is held while it is written, within send_timeout: a reader that stops
+            # reading loses the turn with its session), and nothing of it kept while
+            # acks are awaited.
             async with self.server.sessions.sending:
                 run = source.read_run(
                     get.feed, seq, get.last, limits.batch_entries, limits.batch_bytes

@@ -8,11 +8,13 @@ peer that sends them is either broken or hostile and the session must end.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import trio
 from libp2p.network.stream.exceptions import StreamEOF, StreamError
 
 from lndesk import canonical
@@ -32,6 +34,11 @@ Parsers = Mapping[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], T]]]
 
 class StreamGone(NetworkError):
     """The stream ended or was reset: the peer went away, which is not misbehaviour."""
+
+
+class PeerStalled(StreamGone):
+    """The peer took no write within the sender's ``send_timeout``: it stopped reading
+    (or its link all but stopped), which ends the session and is not misbehaviour."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +310,10 @@ class FrameReader:
         self.max_frame = min(max_frame, max_body(caps))
         self._buffer = bytearray()
         self._out: list[bytes] = []
+        self.send_timeout = math.inf
+        """Seconds one :meth:`flush` may wait for the peer to take what it writes; past
+        it the write is abandoned and :class:`PeerStalled` raised (the stream is then
+        unusable: reset it). Servers set ``Limits.send_timeout`` (section 20.7)."""
 
     async def send_frame(self, frame: bytes, *, flush: bool = True) -> None:
         """Queue one whole frame (length prefix included); send it unless ``flush`` is off."""
@@ -315,10 +326,18 @@ class FrameReader:
             return
         data = b"".join(self._out)
         self._out.clear()
-        try:
-            await self.stream.write(data)
-        except StreamError as exc:
-            raise StreamGone(f"the {self.name} stream closed: {exc or type(exc).__name__}") from exc
+        with trio.move_on_after(self.send_timeout) as waited:
+            try:
+                await self.stream.write(data)
+            except StreamError as exc:
+                raise StreamGone(
+                    f"the {self.name} stream closed: {exc or type(exc).__name__}"
+                ) from exc
+        if waited.cancelled_caught:
+            raise PeerStalled(
+                f"the peer did not take {len(data):,} bytes of {self.name} frames "
+                f"within {self.send_timeout:g} s"
+            )
 
     async def receive_body(self) -> bytes | None:
         """The next frame's body, or None when the peer closed the stream between frames."""
