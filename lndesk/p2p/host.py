@@ -14,6 +14,8 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   30 seconds, and prunes above 12.
 * py-libp2p's 7-line ERROR for every stream that could not be opened (a peer's ``na``
   included) is one DEBUG line (``lndesk.p2p.unsupported``): the callers log their own.
+* One task pings each yamux connection (``lndesk.p2p.liveness.LivenessYamux``):
+  yamux's own round-trip pings and liveness's used to race on the same state.
 * yamux acknowledges received data as go-yamux does, once half the receive window has
   been read, instead of with a window update after every read (one frame back for
   every gossip message).
@@ -62,6 +64,7 @@ from lndesk.errors import DialError, ListenError
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.dialable import deliberately, gate_background_dials
 from lndesk.p2p.inbound import release_inbound_cap
+from lndesk.p2p.liveness import ping_from_one_task
 from lndesk.p2p.unsupported import quiet_stream_open_errors
 
 if TYPE_CHECKING:
@@ -345,7 +348,7 @@ def connection_config(config: NodeConfig) -> ConnectionConfig:
         high_watermark=max(low, config.high_watermark),
         max_connections_per_peer=1,
         dial_timeout=10.0,
-        # Liveness is lndesk.p2p.liveness's (yamux pings of silent connections only).
+        # Liveness is lndesk.p2p.liveness's (yamux pings from one task per connection).
         enable_health_monitoring=False,
     )
 
@@ -379,4 +382,5 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     quiet_stream_open_errors()
     gate_background_dials(host, dht_loopback=config.dht_loopback)
     release_inbound_cap(host)
+    ping_from_one_task(host)
     return host

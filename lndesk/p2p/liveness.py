@@ -18,6 +18,16 @@ interval, which is what a node serving hundreds of followers can least afford.
 Being heard is enough: any frame (data, a window update, a ping or its answer) proves
 the peer's node runs. A node that was itself stalled (its loop woke up late, so it
 could not read what its peers sent) closes nothing in that round: it reads first.
+
+One task pings each connection: every yamux connection of a host built by
+``build_host`` becomes a :class:`LivenessYamux`, whose loop replaces yamux's own
+round-trip loop (a ping every 30 s) with one that also pings when
+liveness asks. Both used to write pings on the same connection and share yamux's one
+"ping sent at" time and "answer came" event, so one's answer completed the other's
+ping and the round trip was timed from the wrong ping. yamux's answer handler does not
+look at which ping is answered, so there is at most one ping unanswered at a time, and
+an answer that may be the late one of an earlier ping is not timed. Each timed answer is
+one latency sample of the peer (``PeerStatus.latency_ms``), recorded when it arrives.
 """
 
 from __future__ import annotations
@@ -30,11 +40,144 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
-from libp2p.stream_muxer.yamux.yamux import FLAG_SYN, TYPE_PING, YAMUX_HEADER_FORMAT, Yamux
+from libp2p.stream_muxer.yamux.yamux import (
+    FLAG_SYN,
+    RTT_MEASURE_INTERVAL,
+    TYPE_PING,
+    YAMUX_HEADER_FORMAT,
+    Yamux,
+)
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+
+FIRST_PING_SECONDS = 0.5
+"""A new connection's first ping (its first round trip), as yamux's own loop sends it."""
+PONG_WAIT_SECONDS = 10.0
+"""How long a ping waits for its answer before the next one may be sent."""
+
+
+class LivenessYamux(Yamux):
+    """yamux whose pings all come from one task: a round-trip ping every 30 s, as
+    yamux's own loop sends them, and one whenever :meth:`ping_soon` asks.
+
+    At most one ping is unanswered at a time; a ping asked meanwhile is sent once the
+    answer came or ``pong_wait`` passed. ``on_round_trip`` gets each timed round trip.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_pings()
+
+    @classmethod
+    def adopt(cls, muxed: Yamux) -> LivenessYamux:
+        """Make ``muxed`` (not started yet) one: py-libp2p builds every yamux
+        connection as a plain :class:`Yamux`, whatever class its options name."""
+        muxed.__class__ = cls
+        assert isinstance(muxed, cls)
+        muxed._init_pings()
+        return muxed
+
+    def _init_pings(self) -> None:
+        self.on_round_trip: Callable[[float], None] | None = None
+        self.pong_wait = PONG_WAIT_SECONDS
+        self.pings = 0
+        """Pings sent."""
+        self.answers = 0
+        """Answers to them that arrived in time."""
+        self.unanswered = 0
+        """Pings whose answer did not arrive in time."""
+        self._asked = trio.Event()
+        self._done = trio.Event()
+        self._unanswered = False
+
+    def ping_soon(self) -> None:
+        """Ping now, or once the ping awaiting its answer is done with."""
+        self._asked.set()
+
+    async def wait_answers(self, count: int, unanswered: int = 0) -> None:
+        """Return once ``count`` pings have been answered in time and ``unanswered``
+        have not."""
+        while self.answers < count or self.unanswered < unanswered:
+            await self._done.wait()
+
+    def _ping_done(self) -> None:
+        self._done.set()
+        self._done = trio.Event()
+
+    async def _measure_rtt_loop(self) -> None:
+        wait = FIRST_PING_SECONDS
+        try:
+            while not self.event_shutting_down.is_set():
+                await self._sleep_unless_asked(wait)
+                if self.event_shutting_down.is_set():
+                    return
+                self._asked = trio.Event()
+                await self._ping_once()
+                wait = RTT_MEASURE_INTERVAL
+        except Exception as exc:  # the connection is closing
+            logger.debug("stopped pinging %s: %s", self.peer_id, exc)
+
+    async def _sleep_unless_asked(self, seconds: float) -> None:
+        with trio.move_on_after(seconds):
+            async with trio.open_nursery() as nursery:
+
+                async def until(event: trio.Event) -> None:
+                    await event.wait()
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(until, self._asked)
+                nursery.start_soon(until, self.event_shutting_down)
+
+    async def _ping_once(self) -> None:
+        self._ping_id += 1
+        answer = self._ping_event = trio.Event()
+        before = self._rtt
+        # yamux times an answer from _ping_sent_time: one read while the write is still
+        # finishing is timed from this ping, not from the one before.
+        self._ping_sent_time = trio.current_time()
+        await self._write_frame(
+            struct.pack(YAMUX_HEADER_FORMAT, 0, TYPE_PING, FLAG_SYN, 0, self._ping_id)
+        )
+        self._ping_sent_time = trio.current_time()
+        self.pings += 1
+        with trio.move_on_after(self.pong_wait):
+            await answer.wait()
+        if not answer.is_set():
+            # Its answer may still come, and yamux would take it for the next ping's.
+            self._unanswered = True
+            self.unanswered += 1
+            self._ping_done()
+            return
+        self.answers += 1
+        self._ping_done()
+        if self._unanswered:
+            self._unanswered = False  # perhaps the late answer of the earlier ping
+            return
+        # yamux smooths each round trip into _rtt (the first is taken as it is).
+        rtt = self._rtt if before == 0.0 else 2 * self._rtt - before
+        if rtt > 0 and self.on_round_trip is not None:
+            self.on_round_trip(rtt)
+
+
+def ping_from_one_task(host: Any) -> None:
+    """Make each yamux connection ``host`` upgrades a :class:`LivenessYamux` before it
+    starts. A host whose upgrader is not py-libp2p 0.8's is left alone (liveness then
+    watches none of its connections)."""
+    muxers: Any = getattr(getattr(host.get_network(), "upgrader", None), "muxer_multistream", None)
+    new_conn = getattr(muxers, "new_conn", None)
+    if new_conn is None:
+        logger.warning("this py-libp2p builds yamux connections elsewhere: no liveness pings")
+        return
+
+    async def adopting(conn: Any, peer_id: Any) -> Any:
+        muxed = await new_conn(conn, peer_id)
+        if type(muxed) is Yamux:
+            LivenessYamux.adopt(muxed)
+        return muxed
+
+    muxers.new_conn = adopting
 
 
 @dataclass(slots=True)
@@ -48,7 +191,11 @@ class Heard:
 
 
 class Liveness:
-    """Pings silent connections of ``host`` and closes those silent for ``timeout``."""
+    """Pings silent connections of ``host`` and closes those silent for ``timeout``.
+
+    It watches connections muxed by :class:`LivenessYamux` (all yamux connections of
+    a host from ``build_host``); one muxed otherwise (mplex, which an old peer may
+    choose) is left alone."""
 
     def __init__(self, host: Any, interval: float, timeout: float) -> None:
         if not 0 < interval < timeout:
@@ -91,12 +238,11 @@ class Liveness:
         for peer, conns in list(network.connections.items()):
             for conn in list(conns):
                 muxed = getattr(conn, "muxed_conn", None)
-                if not isinstance(muxed, Yamux) or muxed.event_shutting_down.is_set():
+                if not isinstance(muxed, LivenessYamux) or muxed.event_shutting_down.is_set():
                     continue
                 heard = self._heard.get(muxed)
                 if heard is None:
-                    heard = self._heard[muxed] = self._watch(muxed, now)
-                self._record_latency(peer, muxed)
+                    heard = self._heard[muxed] = self._watch(peer, muxed, now)
                 silent = now - heard.at
                 if silent < self.interval:
                     continue
@@ -111,11 +257,12 @@ class Liveness:
                     self._soon(self._close, conn)
                 elif waited is None or waited >= self.interval:
                     heard.pinged = now
-                    self._soon(self._ping, muxed)
+                    muxed.ping_soon()
         return closed
 
-    def _watch(self, muxed: Yamux, now: float) -> Heard:
-        """Stamp every read of the connection's secure channel with the time."""
+    def _watch(self, peer: Any, muxed: LivenessYamux, now: float) -> Heard:
+        """Stamp every read of the connection's secure channel with the time, and
+        record each timed ping answer as the peer's latency."""
         heard = Heard(now)
         secured = muxed.secured_conn
         read = secured.read
@@ -127,30 +274,14 @@ class Liveness:
             return data
 
         secured.read = stamped  # type: ignore[method-assign]
+        peerstore = self.host.get_peerstore()
+        muxed.pong_wait = min(muxed.pong_wait, self.interval)
+        muxed.on_round_trip = lambda rtt: peerstore.record_latency(peer, rtt)
         return heard
-
-    def _record_latency(self, peer: Any, muxed: Yamux) -> None:
-        """yamux measures each connection's round trip; it is the peer's latency."""
-        rtt = muxed.rtt()
-        if rtt > 0:
-            self.host.get_peerstore().record_latency(peer, rtt)
 
     def _soon(self, task: Callable[[Any], Any], arg: Any) -> None:
         if self._nursery is not None:
             self._nursery.start_soon(task, arg)
-
-    async def _ping(self, muxed: Yamux) -> None:
-        """A yamux ping, as yamux's own round-trip measurement sends it (so its answer
-        updates the measured latency). The answer is heard like any frame."""
-        with trio.move_on_after(self.interval):
-            try:
-                muxed._ping_id += 1
-                muxed._ping_event = trio.Event()
-                header = struct.pack(YAMUX_HEADER_FORMAT, 0, TYPE_PING, FLAG_SYN, 0, muxed._ping_id)
-                await muxed._write_frame(header)
-                muxed._ping_sent_time = trio.current_time()
-            except Exception as exc:  # the connection is closing anyway
-                logger.debug("could not ping %s: %s", muxed.peer_id, exc)
 
     async def _close(self, conn: Any) -> None:
         try:

@@ -22,7 +22,7 @@ from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.host import connection_config
-from lndesk.p2p.liveness import Liveness
+from lndesk.p2p.liveness import Liveness, LivenessYamux
 
 INTERVAL = 20.0
 TIMEOUT = 60.0
@@ -30,12 +30,14 @@ TIMEOUT = 60.0
 
 class FreezingProxy:
     """Forwards TCP to ``port`` on 127.0.0.1 until :attr:`frozen` is set; from then on
-    it holds whatever arrives, both ways, and closes nothing."""
+    it holds whatever arrives, both ways, and closes nothing, until :attr:`thawed` is
+    set: then it passes on what it held, in order."""
 
     def __init__(self, port: int) -> None:
         self.target = port
         self.port = 0
         self.frozen = trio.Event()
+        self.thawed = trio.Event()
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
@@ -52,7 +54,7 @@ class FreezingProxy:
     async def _pump(self, source: trio.SocketStream, sink: trio.SocketStream) -> None:
         while data := await source.receive_some(65536):
             if self.frozen.is_set():
-                await trio.sleep_forever()
+                await self.thawed.wait()
             await sink.send_all(data)
 
 
@@ -71,6 +73,7 @@ async def linked(interval: float = INTERVAL, timeout: float = TIMEOUT) -> AsyncI
         liveness.check(trio.current_time())  # rounds are the test's
         await nursery.start(liveness.run)
         [conn] = a.get_network().connections[b.get_id()]
+        assert isinstance(conn.muxed_conn, LivenessYamux)
         yield a, b, proxy, liveness, conn
         nursery.cancel_scope.cancel()
 
@@ -94,32 +97,126 @@ def test_liveness_is_lndesks_not_libp2ps_health_monitor() -> None:
 
 async def test_a_silent_connection_is_pinged_and_its_answer_heard() -> None:
     async with linked() as (_a, _b, _proxy, liveness, conn):
+        muxed = conn.muxed_conn
+        with trio.fail_after(10):
+            await muxed.wait_answers(1)  # the first round trip, right after connecting
         before = liveness.last_heard(conn)
         assert before is not None
         assert liveness.check(before + INTERVAL / 2) == []
-        assert conn.muxed_conn._ping_event.is_set() or conn.muxed_conn._ping_id <= 1
-        pings = conn.muxed_conn._ping_id
-        assert liveness.check(before + INTERVAL + 1) == []  # silent: pinged
         await trio.testing.wait_all_tasks_blocked(0.2)
-        assert conn.muxed_conn._ping_id == pings + 1
+        assert muxed.pings == 1  # heard lately: not pinged
+        assert liveness.check(before + INTERVAL + 1) == []  # silent: pinged
         with trio.fail_after(10):
-            await conn.muxed_conn._ping_event.wait()  # the answer came back
+            await muxed.wait_answers(2)  # the answer came back
+        assert muxed.pings == 2
         after = liveness.last_heard(conn)
         assert after is not None and after > before
-        assert liveness.check(before + INTERVAL + 2) == []  # pinged once per silence
+        assert liveness.check(after + INTERVAL / 2) == []  # heard again: not pinged
+        await trio.testing.wait_all_tasks_blocked(0.2)
+        assert muxed.pings == 2
+
+
+def latencies(host: Any) -> list[float]:
+    """The latency samples ``host`` records from now on (passed on to its peerstore)."""
+    peerstore = host.get_peerstore()
+    record = peerstore.record_latency
+    samples: list[float] = []
+
+    def recording(peer: Any, rtt: float) -> None:
+        samples.append(rtt)
+        record(peer, rtt)
+
+    peerstore.record_latency = recording
+    return samples
+
+
+async def test_each_answer_is_one_latency_sample_when_it_arrives() -> None:
+    async with linked() as (a, b, _proxy, liveness, conn):
+        muxed = conn.muxed_conn
+        with trio.fail_after(10):
+            await muxed.wait_answers(1)
+        samples = latencies(a)
+        heard = liveness.last_heard(conn)
+        assert heard is not None
+        liveness.check(heard + INTERVAL)
+        with trio.fail_after(10):
+            await muxed.wait_answers(2)
+        assert len(samples) == 1 and samples[0] > 0
+        assert a.get_peerstore().latency_EWMA(b.get_id()) > 0
+        for _ in range(3):  # rounds that hear no new answer record nothing
+            now = liveness.last_heard(conn)
+            assert now is not None
+            liveness.check(now + 1)
+        await trio.testing.wait_all_tasks_blocked(0.2)
+        assert len(samples) == 1
+
+
+async def test_one_ping_at_a_time_each_timed_from_itself() -> None:
+    async with linked() as (a, _b, proxy, liveness, conn):
+        muxed = conn.muxed_conn
+        with trio.fail_after(10):
+            await muxed.wait_answers(1)
+        samples = latencies(a)
+        heard = await frozen_since(proxy, liveness, conn)
+        liveness.check(heard + INTERVAL)
+        await trio.testing.wait_all_tasks_blocked(0.05)
+        assert muxed.pings == 2
+        held = trio.current_time()  # it was sent by now
+        # Asked again while that ping is unanswered: sent once its answer came.
+        liveness.check(heard + 2 * INTERVAL)
+        await trio.testing.wait_all_tasks_blocked(0.5)
+        assert muxed.pings == 2
+        proxy.thawed.set()
+        thawed = trio.current_time()
+        with trio.fail_after(10):
+            await muxed.wait_answers(3)
+        assert muxed.pings == 3
+        late, prompt = samples
+        assert late >= thawed - held  # timed from its own ping, held all along
+        assert prompt < late
+
+
+async def test_an_answer_that_may_be_a_late_one_is_not_timed() -> None:
+    async with linked() as (a, _b, proxy, liveness, conn):
+        muxed = conn.muxed_conn
+        with trio.fail_after(10):
+            await muxed.wait_answers(1)
+        samples = latencies(a)
+        muxed.pong_wait = 0.2  # (10 s in use) the time it waits on, not a sleep of the test's
+        heard = await frozen_since(proxy, liveness, conn)
+        liveness.check(heard + INTERVAL)
+        with trio.fail_after(10):
+            await muxed.wait_answers(1, unanswered=1)  # no answer in time
+        muxed.pong_wait = 10.0
+        liveness.check(heard + 2 * INTERVAL)
+        await trio.testing.wait_all_tasks_blocked(0.05)
+        assert muxed.pings == 3
+        # Both answers arrive; yamux cannot tell which is whose, so none is timed.
+        proxy.thawed.set()
+        with trio.fail_after(10):
+            await muxed.wait_answers(2)
+        await trio.testing.wait_all_tasks_blocked(0.05)
+        assert samples == []
+        now = liveness.last_heard(conn)
+        assert now is not None
+        liveness.check(now + INTERVAL)  # the next one is timed again
+        with trio.fail_after(10):
+            await muxed.wait_answers(3)
+        assert len(samples) == 1
 
 
 async def test_a_peer_gone_silent_is_closed_after_the_timeout_not_at_the_first_ping() -> None:
     async with linked() as (a, b, proxy, liveness, conn):
         heard = await frozen_since(proxy, liveness, conn)
-        pings = conn.muxed_conn._ping_id
+        pings = conn.muxed_conn.pings
         assert liveness.check(heard + INTERVAL) == []  # pinged, no answer comes
-        assert liveness.check(heard + 2 * INTERVAL) == []  # pinged again
+        assert liveness.check(heard + 2 * INTERVAL) == []  # asked to ping again
         # Silent for almost the timeout, pinged twice without an answer: a loaded
         # machine answers late, so the connection stays.
         assert liveness.check(heard + TIMEOUT - 1) == []
         await trio.testing.wait_all_tasks_blocked(0.2)
-        assert conn.muxed_conn._ping_id == pings + 2
+        # One ping at a time: the second waits for the first's answer or its time.
+        assert conn.muxed_conn.pings == pings + 1
         assert b.get_id() in a.get_connected_peers()
         # Past the timeout, but this node itself woke up late: it reads first.
         assert liveness.check(heard + TIMEOUT + 1, stalled=True) == []
@@ -132,10 +229,10 @@ async def test_a_connection_heard_again_is_kept() -> None:
     async with linked() as (a, b, _proxy, liveness, conn):
         heard = liveness.last_heard(conn)
         assert heard is not None
+        answers = conn.muxed_conn.answers
         liveness.check(heard + INTERVAL)  # pinged; the answer arrives
-        await trio.testing.wait_all_tasks_blocked(0.2)
         with trio.fail_after(10):
-            await conn.muxed_conn._ping_event.wait()
+            await conn.muxed_conn.wait_answers(answers + 1)
         now = liveness.last_heard(conn)
         assert now is not None
         assert liveness.check(now + TIMEOUT - 1) == []  # only pinged again
