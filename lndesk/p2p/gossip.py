@@ -49,7 +49,7 @@ from lndesk.p2p.inbox_notice import (
     encode_notice,
     inbox_topic,
 )
-from lndesk.p2p.pubsub import DELIVERY_QUEUE, DeliveringPubsub, build_pubsub, message_id
+from lndesk.p2p.pubsub import DELIVERY_QUEUE, DeliveringPubsub, Relay, build_pubsub, message_id
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
@@ -62,13 +62,15 @@ logger = logging.getLogger(__name__)
 
 RELAY_WAIT = 0.02
 """Seconds a received message's handler waits at most for the senders to relay it
-(a peer whose stream is stalled must not hold up storing for long)."""
+(a peer whose stream stalls while it is written must not hold up storing for long)."""
 
 OnHead = Callable[[ID, HeadAnnouncement], Awaitable[None]]
 OnNotice = Callable[[ID, InboxNotice], Awaitable[None]]
 OnInvalid = Callable[[ID, str], None]
 Accepts = Callable[[bytes], bool]
 Delivered = HeadAnnouncement | InboxNotice
+_Item = tuple[ID, Any, Relay | None]
+"""What a topic's reader gets: the forwarder, the decoded message, where it is relayed."""
 
 
 class Decode(Protocol):
@@ -107,7 +109,7 @@ class HeadAndNoticeGossip:
         self._accepts = accepts
         self._pubsub: DeliveringPubsub | None = None
         self._nursery: trio.Nursery | None = None
-        self._readers: dict[str, tuple[trio.CancelScope, trio.MemorySendChannel[Any]]] = {}
+        self._readers: dict[str, tuple[trio.CancelScope, trio.MemorySendChannel[_Item]]] = {}
         self._feeds: set[bytes] = set()
         self._inboxes: set[bytes] = set()
         # The last message a validator accepted, with its sender and decoded form:
@@ -178,7 +180,7 @@ class HeadAndNoticeGossip:
         assert nursery is not None
         if topic in self._readers:
             return False
-        send, receive = trio.open_memory_channel[tuple[ID, Any]](DELIVERY_QUEUE)
+        send, receive = trio.open_memory_channel[_Item](DELIVERY_QUEUE)
         scope = trio.CancelScope()
         self._readers[topic] = (scope, send)
         validator = self._validator(topic, what, decode)
@@ -313,8 +315,9 @@ class HeadAndNoticeGossip:
         except Exception:
             logger.exception("on_invalid callback failed")
 
-    def _deliver(self, msg: rpc_pb2.Message) -> None:
-        """Queue a validated message for its topic's reader (called by Pubsub, sync)."""
+    def _deliver(self, msg: rpc_pb2.Message, relay: Relay | None) -> None:
+        """Queue a validated message, with where it is being relayed, for its topic's
+        reader (called by Pubsub, sync)."""
         validated, self._validated = self._validated, None
         pubsub = self._pubsub
         if pubsub is None or msg.from_id == pubsub.my_id.to_bytes():
@@ -326,7 +329,7 @@ class HeadAndNoticeGossip:
         if reader is None:
             return
         try:
-            reader[1].send_nowait((forwarder, item))
+            reader[1].send_nowait((forwarder, item, relay))
         except trio.WouldBlock:
             logger.warning("dropped a message of entry %d: delivery queue full", item.entry.seq)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
@@ -335,16 +338,16 @@ class HeadAndNoticeGossip:
     async def _read(
         self,
         scope: trio.CancelScope,
-        receive: trio.MemoryReceiveChannel[tuple[ID, Any]],
+        receive: trio.MemoryReceiveChannel[_Item],
         handler: Callable[[ID, Any], Awaitable[None]] | None,
     ) -> None:
         with scope, receive:
-            async for forwarder, item in receive:
+            async for forwarder, item, relay in receive:
                 if handler is None:
                     continue
                 # Relay first: storing waits for the disk, and the next hop with it.
-                if self._pubsub is not None:
-                    await self._pubsub.wait_sent(RELAY_WAIT)
+                if self._pubsub is not None and relay is not None:
+                    await self._pubsub.wait_relayed(relay, RELAY_WAIT)
                 try:
                     await handler(forwarder, item)
                 except Exception:

@@ -60,6 +60,11 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   run between them, so every write on a gossip stream (the sender's and the control
   messages py-libp2p writes directly) holds that stream's lock: without it a control
   message could land inside a coalesced write and the receiver could not decode it.
+* A received message is written on to the next hops before it is stored: HeadGossip
+  waits (``DeliveringPubsub.wait_relayed``, at most ``lndesk.p2p.gossip.RELAY_WAIT``)
+  until the senders of the peers the router queued it for have written it. A peer whose
+  sender is still in an earlier write when the message is queued is not waited for: a
+  peer that stops reading stalls its writes, and must not slow a topic down for others.
 * IDONTWANT (GossipSub 1.2) only for messages over ``IDONTWANT_THRESHOLD`` bytes, as
   go-libp2p does, and never for our own publishes nor back to the peer that sent the
   message: below that size the control message costs its receiver about what the
@@ -125,7 +130,24 @@ READ_AHEAD = 64 * 1024
 DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
 _MAX_SUBSCRIPTIONS_PER_RPC = 5000
 
-Deliver = Callable[[rpc_pb2.Message], None]
+
+class Relay:
+    """Where the router queued one received message (``DeliveringPubsub.wait_relayed``).
+
+    ``targets`` holds, for each peer's queue it went into, how many RPCs that peer's
+    sender must have written for it to be out. A peer whose sender was still in a write
+    when the message was queued (it may be stalled) is not among them. ``queued`` is set
+    once the router is done with the message.
+    """
+
+    __slots__ = ("queued", "targets")
+
+    def __init__(self) -> None:
+        self.targets: list[tuple[RpcQueue, int]] = []
+        self.queued = trio.Event()
+
+
+Deliver = Callable[[rpc_pb2.Message, Relay | None], None]
 
 
 def message_id(msg: rpc_pb2.Message) -> bytes:
@@ -310,6 +332,11 @@ class TunedGossipSub(GossipSub):
             if self.peer_protocol.get(peer) == PROTOCOL_ID_V12:
                 await self.emit_idontwant([msg_id], peer)
 
+    def send_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, priority: bool = False) -> None:
+        super().send_rpc(peer_id, rpc, priority)
+        if rpc.publish and isinstance(self.pubsub, DeliveringPubsub):
+            self.pubsub._queued(peer_id, rpc)
+
     def _check_spam_protection(self, peer_id: ID, msg: rpc_pb2.Message) -> bool:
         if self.pubsub is not None and peer_id == self.pubsub.my_id:
             return True
@@ -409,7 +436,10 @@ class DeliveringPubsub(Pubsub):
         self._on_malformed = on_malformed
         self.subscriptions_changed = trio.Event()
         """Set (and replaced) whenever a peer joins or leaves a topic."""
-        self._writing = 0
+        self._sent: dict[RpcQueue, list[int]] = {}
+        """For each peer's queue: [RPCs its sender has taken from it, RPCs written]."""
+        self._relays: dict[bytes, Relay] = {}
+        """Received messages being delivered and relayed, by message id."""
         self._wrote = trio.Event()
         """Set (and replaced) whenever a sender has finished a write."""
         self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
@@ -423,14 +453,33 @@ class DeliveringPubsub(Pubsub):
             lock = self._write_locks[stream] = trio.Lock()
         return lock
 
-    async def wait_sent(self, limit: float) -> None:
-        """Wait (at most ``limit`` seconds) until every RPC queued for a peer has been
-        written. HeadGossip calls this before it hands a received message on, so the
-        message is relayed before it is stored."""
-        await trio.sleep(0)  # the router queues a relayed message after delivering it
-        with trio.move_on_after(limit):
-            while self._writing or any(len(q) for q in self.peer_queues.values()):
+    async def wait_relayed(self, relay: Relay, limit: float) -> None:
+        """Wait (at most ``limit`` seconds) until the router has queued a received
+        message and the senders it was queued for have written it. HeadGossip calls this
+        before it hands the message on, so it is relayed before it is stored. Peers it
+        was not queued for, and a peer whose sender was stuck in an earlier write, are
+        not waited for: one stalled peer must not slow a topic down."""
+        with trio.move_on_after(limit) as scope:
+            await relay.queued.wait()
+            while any(self._unsent(queue, needed) for queue, needed in relay.targets):
                 await self._wrote.wait()
+        if scope.cancelled_caught:
+            logger.debug("a relayed message was not written within %.3f s", limit)
+
+    def _unsent(self, queue: RpcQueue, needed: int) -> bool:
+        counts = self._sent.get(queue)
+        return counts is not None and counts[1] < needed
+
+    def _queued(self, peer_id: ID, rpc: rpc_pb2.RPC) -> None:
+        """The router queued ``rpc`` for ``peer_id``: note where, for the relays it holds."""
+        queue = self.peer_queues.get(peer_id)
+        counts = None if queue is None else self._sent.get(queue)
+        if queue is None or counts is None or counts[0] > counts[1]:
+            return  # no sender, or one still writing an earlier RPC: not waited for
+        for msg in rpc.publish:
+            relay = self._relays.get(self.get_message_id(msg))
+            if relay is not None:
+                relay.targets.append((queue, counts[0] + len(queue)))
 
     async def continuously_read_stream(self, stream: INetStream) -> None:
         await super().continuously_read_stream(cast(INetStream, _ReadAhead(stream)))
@@ -469,6 +518,7 @@ class DeliveringPubsub(Pubsub):
         self, peer_id: ID, stream: INetStream, queue: RpcQueue
     ) -> None:
         """One peer's sender: everything queued when it wakes goes in one write."""
+        counts = self._sent[queue] = [0, 0]
         try:
             while True:
                 rpc = await queue.pop()
@@ -482,7 +532,7 @@ class DeliveringPubsub(Pubsub):
                         break
                     frames.append(_frame(more))
                     size += len(frames[-1])
-                self._writing += 1
+                counts[0] += len(frames)
                 try:
                     async with self._write_lock(stream):
                         await stream.write(b"".join(frames))
@@ -490,13 +540,16 @@ class DeliveringPubsub(Pubsub):
                     logger.debug("gossip stream to %s closed", peer_id)
                     self._handle_dead_peer(peer_id)
                     return
-                finally:
-                    self._writing -= 1
-                    self._wrote.set()
-                    self._wrote = trio.Event()
+                counts[1] = counts[0]
+                self._wrote.set()
+                self._wrote = trio.Event()
         except Exception:  # one peer's stream; Pubsub's own loop ends the same way
             logger.debug("gossip sender for %s failed", peer_id, exc_info=True)
             self._handle_dead_peer(peer_id)
+        finally:
+            del self._sent[queue]
+            self._wrote.set()  # nobody waits for this peer any more
+            self._wrote = trio.Event()
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         # Runs as a task of Pubsub's service, which one exception would end.
@@ -504,9 +557,22 @@ class DeliveringPubsub(Pubsub):
             if msg_forwarder == self.my_id:
                 await self._push_own(msg)
             else:
-                await super().push_msg(msg_forwarder, msg)
+                await self._push_received(msg_forwarder, msg)
         except Exception:  # one message, dropped; anti-entropy sync repairs the loss
             logger.exception("could not relay a gossip message from %s", msg_forwarder)
+
+    async def _push_received(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        """``Pubsub.push_msg``, noting where the router queues the message (``Relay``)."""
+        key = self.get_message_id(msg)
+        if key in self._relays:  # the same message from another peer, being handled
+            await super().push_msg(msg_forwarder, msg)
+            return
+        relay = self._relays[key] = Relay()
+        try:
+            await super().push_msg(msg_forwarder, msg)
+        finally:
+            del self._relays[key]
+            relay.queued.set()
 
     async def _push_own(self, msg: rpc_pb2.Message) -> None:
         """What ``Pubsub.push_msg`` does with this node's own publish, without checking
@@ -530,7 +596,8 @@ class DeliveringPubsub(Pubsub):
                 raise ValidationError("head announcement rejected")
 
     def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
-        self._deliver(publish_message)
+        relay = self._relays.get(self.get_message_id(publish_message)) if self._relays else None
+        self._deliver(publish_message, relay)
 
     def handle_subscription(self, origin_id: ID, sub_message: rpc_pb2.RPC.SubOpts) -> None:
         super().handle_subscription(origin_id, sub_message)
