@@ -8,7 +8,7 @@ same wherever it appears.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from lndesk.app.desk_naming import Naming
 from lndesk.app.desk_threads import ThreadCounts, thread_counts
@@ -36,6 +36,24 @@ def _quoted_ref(content: object) -> Ref | None:
     if isinstance(content, Reply):
         return content.parent
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _PageMarks:
+    """What every item of one call asks of the local state, read once per call: whether
+    it is unread, bookmarked, followed, and how many peers hold it if it is mine."""
+
+    own: bytes
+    unread: Callable[[bytes, int], bool]
+    holders: list[int]
+    following: set[bytes]
+    bookmarked: set[PostKey]
+
+    def is_unread(self, author: bytes, claimed_ms: int) -> bool:
+        return author != self.own and self.unread(author, claimed_ms)
+
+    def seen_by(self, author: bytes, seq: int) -> int:
+        return sum(1 for h in self.holders if h >= seq) if author == self.own else 0
 
 
 class PostItems:
@@ -79,18 +97,14 @@ class PostItems:
         bookmarks, an author's avatar, the posts shares and replies point at and their
         current versions) is read once per call, not once per row: this runs on the node
         thread, and while it holds the GIL the GUI thread waits."""
-        unread = self.unread_test()
-        holders = self._local.holder_heights(self._own)
+        marks = self._page_marks()
         edits = views.current_versions(self._reader, stored)
-        following = self.following()
-        bookmarked = set(self._local.bookmarks())
-        quoted = self._quoted_all([entry.content for entry in stored], following)
+        quoted = self._quoted_all([entry.content for entry in stored], marks.following)
         avatars: dict[bytes, bytes] = {}
         names: dict[bytes, tuple[str | None, str, str]] = {}
         items = []
         for entry in stored:
             e = entry.entry
-            mine = e.author == self._own
             content = entry.content
             if e.author not in avatars:
                 avatars[e.author] = self._naming.avatar_of(e.author)
@@ -103,14 +117,14 @@ class PostItems:
                     entry,
                     self._own,
                     reply_count=views.reply_count(self._reader, e.id),
-                    unread=not mine and unread(e.author, e.claimed_ms),
-                    bookmarked=(e.author, e.seq) in bookmarked,
-                    seen_by=sum(1 for h in holders if h >= e.seq) if mine else 0,
+                    unread=marks.is_unread(e.author, e.claimed_ms),
+                    bookmarked=(e.author, e.seq) in marks.bookmarked,
+                    seen_by=marks.seen_by(e.author, e.seq),
                     quoted=quoted.get(_quoted_ref(content) or Ref(b"", -1, b"")),
                     avatar=avatars[e.author],
                     edit=edits.get((e.author, e.seq)),
                     list_items=self._list_entries(content),
-                    followed=e.author in following,
+                    followed=e.author in marks.following,
                     nickname=given,
                     chosen_name=chosen,
                     attribution=attributed,
@@ -233,6 +247,16 @@ class PostItems:
             )
         return tuple(shown)
 
+    def _page_marks(self) -> _PageMarks:
+        """What the items of one call ask of the local state, read once."""
+        return _PageMarks(
+            self._own,
+            self.unread_test(),
+            self._local.holder_heights(self._own),
+            self.following(),
+            set(self._local.bookmarks()),
+        )
+
     def unread_test(self) -> Callable[[bytes, int], bool]:
         """Whether a post by an author, claimed at a time, is unread: after the overall
         read mark and after that author's own mark."""
@@ -247,10 +271,8 @@ class PostItems:
         versions = views.edit_seqs(self._reader, [item.post_key for item in items])
         stale = [item.post_key for item in items if item.version != versions.get(item.post_key, 0)]
         changed = self.items(views.load_keys(self._reader, stale)) if stale else []
-        unread = self.unread_test()
-        holders = self._local.holder_heights(self._own)
-        following = self.following()
-        bookmarked = set(self._local.bookmarks())
+        marks = self._page_marks()
+        following = marks.following
         names: dict[bytes, tuple[str, str, bytes]] = {}
         skip = set(stale)
         for item in items:
@@ -274,9 +296,9 @@ class PostItems:
                 avatar=avatar,
                 reply_count=views.reply_count(self._reader, item.id),
                 followed=item.author in following,
-                unread=not item.mine and unread(item.author, item.claimed_ms),
-                bookmarked=item.post_key in bookmarked,
-                seen_by=sum(1 for h in holders if h >= item.seq) if item.mine else 0,
+                unread=marks.is_unread(item.author, item.claimed_ms),
+                bookmarked=item.post_key in marks.bookmarked,
+                seen_by=marks.seen_by(item.author, item.seq),
                 quoted=quoted,
             )
             (fresh,) = self._with_answers([fresh])

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lndesk.app.restore import RestoreStatus
-from lndesk.content import Edit, Post, ReadingList, Reply, Share, WebShare
+from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share, WebShare
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.feeds.htmltext import escape_markdown
 from lndesk.keytext import short_key
@@ -241,10 +241,8 @@ def post_item(
     said of a revealed pseudonym beside its owner's name ("as curious-fox")."""
     entry = stored.entry
     edited = edit is not None and isinstance(edit.content, Edit)
-    content = stored.content
-    if content is not None and edit is not None and isinstance(edit.content, Edit):
-        content = current_version(content, edit.content)
-    text = ""
+    content = _current(stored, edit)
+    text = _text(content)
     tags: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
     mentions: tuple[bytes, ...] = ()
@@ -253,28 +251,27 @@ def post_item(
     problem = None
     list_of: Ref | None = None
     if isinstance(content, Post):
-        text, tags, links = content.text, content.tags, content.links
+        tags, links = content.tags, content.links
         mentions, question = content.mentions, content.question
     elif isinstance(content, Reply):
-        text, tags, links, mentions = content.text, content.tags, content.links, content.mentions
-        root = content.root
-    elif isinstance(content, Share):
-        text = content.comment
+        tags, links, mentions, root = content.tags, content.links, content.mentions, content.root
     elif isinstance(content, WebShare):
-        text, links, tags = web_share_text(content), (content.link,), content.tags
+        links, tags = (content.link,), content.tags
     elif isinstance(content, ReadingList):
-        text = content.title
         first = content.of
         list_of = ref_of(entry) if first is None else first
+    elif isinstance(content, Share):
+        pass  # its comment is its text
     elif stored.payload is None:
         problem = "This post has not arrived yet (only its signed header is stored)."
     else:
         problem = f"This post could not be read: {stored.content_error or 'unknown format'}."
+    own_name = display_name(stored.author_name, entry.author)
     return PostItem(
         id=entry.id,
         author=entry.author,
         seq=entry.seq,
-        author_name=nickname or display_name(stored.author_name, entry.author),
+        author_name=nickname or own_name,
         short_key=short_key(entry.author),
         kind=entry.type,
         text=text,
@@ -298,22 +295,27 @@ def post_item(
         list_items=list_items,
         list_of=list_of,
         followed=followed,
-        chosen_name=(
-            chosen_name
-            if chosen_name is not None
-            else display_name(stored.author_name, entry.author)
-            if nickname
-            else ""
-        ),
+        chosen_name=chosen_name if chosen_name is not None else own_name if nickname else "",
         attribution=attribution,
     )
 
 
 def text_of(stored: StoredEntry, edit: StoredEntry | None = None) -> str:
     """The text a post shows now: its current version's, a share's comment, a list's title."""
+    return _text(_current(stored, edit))
+
+
+def _current(stored: StoredEntry, edit: StoredEntry | None) -> Content | None:
+    """The content of ``stored`` as its current version ``edit`` (if any) makes it."""
     content = stored.content
     if content is not None and edit is not None and isinstance(edit.content, Edit):
         content = current_version(content, edit.content)
+    return content
+
+
+def _text(content: Content | None) -> str:
+    """The text a card shows of ``content``: a post's or reply's, a share's comment, a
+    web share's comment and title, a reading list's title ("" for anything else)."""
     if isinstance(content, Post | Reply):
         return content.text
     if isinstance(content, Share):
