@@ -61,6 +61,26 @@ def test_the_desk_shows_a_revealed_pseudonyms_posts_under_its_owners_name(cy: Cl
             desk.close()
 
 
+def test_a_refresh_keeps_a_revealed_pseudonyms_name_apart_from_its_attribution(
+    cy: Cli,
+) -> None:
+    """A list's refresh (``marks_changed``) names a revealed pseudonym's author as the
+    first load did: the owner's name, the attribution apart; it once put the attribution
+    in the name as well, and the card read "Ann (as curious-fox)" beside its tag."""
+    cy("follow", key_to_text(FOX.public_key))
+    with Service(cy.data_dir) as service:
+        desk = Desk(service)
+        try:
+            (question,) = desk.reading.page("timeline", None, 20)
+            assert desk.items.marks_changed([question]) == []
+            desk.people.set_nickname(ANN.public_key, "Mum")
+            (renamed,) = desk.items.marks_changed([question])
+            assert (renamed.author_name, renamed.attribution) == ("Mum", "as curious-fox")
+            assert renamed.shown_name == "Mum (as curious-fox)"
+        finally:
+            desk.close()
+
+
 def test_the_command_line_shows_the_owner_and_lists_the_pseudonym(cy: Cli) -> None:
     out = cy("log", "--author", key_to_text(FOX.public_key))
     assert "Ann (as curious-fox)" in out

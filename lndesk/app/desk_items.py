@@ -17,6 +17,7 @@ from lndesk.app.local import LocalState
 from lndesk.content import ReadingList, Reply, Share
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import UsageError
+from lndesk.names import display_name
 from lndesk.store import views
 from lndesk.store.helpful import answered, helpful_answers
 from lndesk.store.reading import StoredEntry, StoreReader
@@ -36,6 +37,11 @@ def _quoted_ref(content: object) -> Ref | None:
     if isinstance(content, Reply):
         return content.parent
     return None
+
+
+_Names = tuple[str | None, str, str, bytes]
+"""(the name given an author here or None, their own beside it, a revealed pseudonym's
+attribution, their avatar): :meth:`PostItems._names`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +106,14 @@ class PostItems:
         marks = self._page_marks()
         edits = views.current_versions(self._reader, stored)
         quoted = self._quoted_all([entry.content for entry in stored], marks.following)
-        avatars: dict[bytes, bytes] = {}
-        names: dict[bytes, tuple[str | None, str, str]] = {}
+        names: dict[bytes, _Names] = {}
         items = []
         for entry in stored:
             e = entry.entry
             content = entry.content
-            if e.author not in avatars:
-                avatars[e.author] = self._naming.avatar_of(e.author)
-                given, attributed = self._naming.given_parts(e.author, entry.author_name)
-                chosen = self._naming.chosen(e.author, entry.author_name)
-                names[e.author] = (given, chosen, attributed)
-            given, chosen, attributed = names[e.author]
+            if e.author not in names:
+                names[e.author] = self._names(e.author, entry.author_name)
+            given, chosen, attributed, avatar = names[e.author]
             items.append(
                 post_item(
                     entry,
@@ -121,7 +123,7 @@ class PostItems:
                     bookmarked=(e.author, e.seq) in marks.bookmarked,
                     seen_by=marks.seen_by(e.author, e.seq),
                     quoted=quoted.get(_quoted_ref(content) or Ref(b"", -1, b"")),
-                    avatar=avatars[e.author],
+                    avatar=avatar,
                     edit=edits.get((e.author, e.seq)),
                     list_items=self._list_entries(content),
                     followed=e.author in marks.following,
@@ -247,6 +249,13 @@ class PostItems:
             )
         return tuple(shown)
 
+    def _names(self, key: bytes, chosen: str | None) -> _Names:
+        """How the items of ``key``, whose own name is ``chosen``, name and picture them:
+        the name given them here (None: their own), their own beside it, a revealed
+        pseudonym's attribution, and their avatar."""
+        given, attributed = self._naming.given_parts(key, chosen)
+        return given, self._naming.chosen(key, chosen), attributed, self._naming.avatar_of(key)
+
     def _page_marks(self) -> _PageMarks:
         """What the items of one call ask of the local state, read once."""
         return _PageMarks(
@@ -273,19 +282,16 @@ class PostItems:
         changed = self.items(views.load_keys(self._reader, stale)) if stale else []
         marks = self._page_marks()
         following = marks.following
-        names: dict[bytes, tuple[str, str, bytes]] = {}
+        names: dict[bytes, tuple[str, _Names]] = {}
         skip = set(stale)
         for item in items:
             if item.post_key in skip:
                 continue
             if item.author not in names:
-                state = self._reader.feed_state(item.author)
-                names[item.author] = (
-                    self._naming.name(item.author, state.name),
-                    self._naming.chosen(item.author, state.name),
-                    self._naming.avatar_of(item.author),
-                )
-            name, chosen, avatar = names[item.author]
+                own = self._reader.feed_state(item.author).name
+                shown = self._names(item.author, own)
+                names[item.author] = (shown[0] or display_name(own, item.author), shown)
+            name, (_, chosen, attributed, avatar) = names[item.author]
             quoted = item.quoted
             if quoted is not None and quoted.followed != (quoted.author in following):
                 quoted = replace(quoted, followed=quoted.author in following)
@@ -293,6 +299,7 @@ class PostItems:
                 item,
                 author_name=name,
                 chosen_name=chosen,
+                attribution=attributed,
                 avatar=avatar,
                 reply_count=views.reply_count(self._reader, item.id),
                 followed=item.author in following,
