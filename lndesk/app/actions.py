@@ -8,11 +8,11 @@ running node the same function runs in the command's own process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from lndesk.app import answers, pseudonym_marks, pseudonyms
-from lndesk.app.describe import entry_body
+from lndesk.app.describe import entry_fields
 from lndesk.app.service import Service
 from lndesk.content import ListItem, ReadingList, WebShare
 from lndesk.entry import Entry
@@ -21,7 +21,6 @@ from lndesk.errors import UsageError
 from lndesk.keytext import key_to_text, parse_key_or_link
 from lndesk.names import display_name
 from lndesk.search_query import SearchQuery
-from lndesk.store.store import StoredEntry
 
 SEARCH_INDEX_CHUNK = 5000
 """Documents per transaction when `lndesk search` indexes the backlog first."""
@@ -67,19 +66,6 @@ def _mentions(args: dict[str, Any]) -> list[bytes]:
     return [parse_key_or_link(k)[0] for k in _texts(args.get("mentions", []), "mentions")]
 
 
-def _stored(stored: StoredEntry, nicknames: Mapping[bytes, str]) -> dict[str, Any]:
-    """An entry as commands print it (JSON, so it can cross the control socket)."""
-    entry = stored.entry
-    return {
-        "id": entry.id.hex(),
-        "author": key_to_text(entry.author),
-        "who": nicknames.get(entry.author) or display_name(stored.author_name, entry.author),
-        "claimed_ms": entry.claimed_ms,
-        "type": entry.type,
-        "body": entry_body(stored),
-    }
-
-
 def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     author = args.get("author")
     query = SearchQuery(
@@ -101,7 +87,7 @@ def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     hits = service.search(query, _int(args, "limit", 20) or 20, _int(args, "offset", 0) or 0)
     return {
         "hits": [
-            _stored(hit.entry, nicknames)
+            entry_fields(hit.entry, nicknames)
             | {"snippet": hit.snippet, "spans": [list(s) for s in hit.spans]}
             for hit in hits
         ],
@@ -113,7 +99,7 @@ def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
 def _inbox(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     entries = service.inbox(requests=_flag(args, "requests"), limit=_int(args, "limit", 20) or 20)
     nicknames = service.local.nicknames()
-    return {"entries": [_stored(e, nicknames) for e in entries]}
+    return {"entries": [entry_fields(e, nicknames) for e in entries]}
 
 
 def _nickname(service: Service, args: dict[str, Any]) -> dict[str, Any]:

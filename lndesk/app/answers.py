@@ -9,18 +9,15 @@ each mark of that answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lndesk.app.describe import entry_body
+from lndesk.app.describe import entry_body, entry_fields
 from lndesk.app.desk_naming import ShownNames
 from lndesk.app.service import Service
 from lndesk.content import Helpful, Reply, Tombstone
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import ContentError, UsageError
-from lndesk.keytext import key_to_text
-from lndesk.names import display_name
 from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store import views
 from lndesk.store.helpful import answered, helpful_answers, marks_of
@@ -164,18 +161,6 @@ def mark(service: Service, answer_id: str, *, undo: bool = False) -> dict[str, A
     return {"id": entry.id.hex(), "seq": entry.seq, "still_marked": False}
 
 
-def _shown(stored: StoredEntry, nicknames: Mapping[bytes, str]) -> dict[str, Any]:
-    entry = stored.entry
-    return {
-        "id": entry.id.hex(),
-        "author": key_to_text(entry.author),
-        "who": nicknames.get(entry.author) or display_name(stored.author_name, entry.author),
-        "claimed_ms": entry.claimed_ms,
-        "type": entry.type,
-        "body": entry_body(stored),
-    }
-
-
 def list_questions(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     """``lndesk questions [--open|--answered]``."""
     state = args.get("state", "all")
@@ -195,7 +180,7 @@ def list_questions(service: Service, args: dict[str, Any]) -> dict[str, Any]:
         service.store, state, limit + 1, hidden=service.hidden(), older_than=older_than
     )
     shown = [
-        _shown(q.stored, nicknames) | {"answered": q.answered, "answers": q.answers}
+        entry_fields(q.stored, nicknames) | {"answered": q.answered, "answers": q.answers}
         for q in found[:limit]
     ]
     return {"questions": shown, "more": len(found) > limit}
@@ -214,7 +199,7 @@ def show_thread(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     for stored in entries:
         key = (stored.entry.author, stored.entry.seq)
         current = edits.get(key)
-        item = _shown(stored, nicknames)
+        item = entry_fields(stored, nicknames)
         if current is not None:
             item["body"] = entry_body(current)
         shown.append(item | {"helpful": key in marked, "root": stored.entry.id == root.id})

@@ -7,7 +7,8 @@ annotates with these and never imports the store.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from lndesk.content import (
     Content,
@@ -25,7 +26,8 @@ from lndesk.content import (
     WebShare,
 )
 from lndesk.entry import Entry
-from lndesk.keytext import short_key
+from lndesk.keytext import key_to_text, short_key
+from lndesk.names import display_name
 from lndesk.pseudonyms import reveal_holds
 from lndesk.versions import current_version
 
@@ -60,6 +62,20 @@ class DescribedFeed(Protocol):
     def max_seq(self) -> int: ...
     @property
     def forked_at(self) -> int | None: ...
+
+
+def entry_fields(item: DescribedEntry, nicknames: Mapping[bytes, str]) -> dict[str, Any]:
+    """An entry as a command's answer holds it (JSON, so it can cross the control
+    socket); ``who`` is the name ``nicknames`` gives its author, else their own."""
+    entry = item.entry
+    return {
+        "id": entry.id.hex(),
+        "author": key_to_text(entry.author),
+        "who": nicknames.get(entry.author) or display_name(item.author_name, entry.author),
+        "claimed_ms": entry.claimed_ms,
+        "type": entry.type,
+        "body": entry_body(item),
+    }
 
 
 def entry_body(item: DescribedEntry, edit: Edit | None = None) -> str:
