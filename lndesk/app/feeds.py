@@ -106,17 +106,7 @@ class StoreFeeds:
         return self.store.read_run(key, first, last, max_entries, max_bytes)
 
     def ingest(self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]) -> IngestResult:
-        if not self.accepts(key):
-            return IngestResult(0, 0, 0)
-        if self.gate is None:
-            return self.store.ingest(key, items)
-        requests = self.gate.admit(key, items)
-        if requests is None:
-            return IngestResult(0, 0, 0)
-        result = self.store.ingest(key, items)
-        if requests and (result.stored or result.filled):
-            self.gate.record(key, requests)
-        return result
+        return self._ingest(key, items, replies=False)
 
     def ingest_replies(
         self, key: bytes, items: Sequence[tuple[bytes, bytes | None]]
@@ -124,11 +114,19 @@ class StoreFeeds:
         """Replies a thread server named: kept even when they address only other people
         (they are part of the thread), but by authors outside the owner's circle only
         within the inbox quota, as requests (docs/protocol.md 32.3)."""
+        return self._ingest(key, items, replies=True)
+
+    def _ingest(
+        self, key: bytes, items: Sequence[tuple[bytes, bytes | None]], *, replies: bool
+    ) -> IngestResult:
+        """Store what a peer sent of ``key``'s log, as far as the inbox gate admits it
+        (``replies``: a thread server named them)."""
         if not self.accepts(key):
             return IngestResult(0, 0, 0)
         if self.gate is None:
             return self.store.ingest(key, items)
-        requests = self.gate.admit_replies(key, items)
+        admit = self.gate.admit_replies if replies else self.gate.admit
+        requests = admit(key, items)
         if requests is None:
             return IngestResult(0, 0, 0)
         result = self.store.ingest(key, items)
