@@ -9,7 +9,10 @@ followed by valid records are damage, which is never cut away.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from lndesk.atomicfile import atomic_write
 from lndesk.entry import Entry, decode_entry
@@ -17,7 +20,9 @@ from lndesk.errors import EntryError, StoreCorruptError
 from lndesk.keytext import short_key
 from lndesk.store.index import Index, IndexItem
 from lndesk.store.logfile import HEADER_SIZE, KIND_FORK_PROOF, LogFile, Record, ScanEnd
+from lndesk.store.migrations import SCHEMA_VERSION
 from lndesk.store.records import index_item
+from lndesk.store.schema_version import schema_version
 
 REINDEX_BATCH = 5000
 
@@ -42,24 +47,74 @@ def catch_up(
     until then a later open rebuilds again instead of trusting a partial index (and
     mistaking damage in the middle of the log for a torn tail).
     """
-    known_log = index.get_meta("log_id")
-    log_end_raw = index.get_meta("log_end")
-    start = int(log_end_raw.decode()) if log_end_raw else HEADER_SIZE
-    known_rules = index.get_meta("rules")
-    if known_log is not None and known_rules != rules:
-        warn("this version reads entries differently; rebuilding the index")
+    reason = rebuild_reason(index.get_meta, index.count_entries, log_file, rules)
+    if reason is not None:
+        warn(reason)
         index = rebuild()
-    elif known_log == log_file.log_id and start <= log_file.end:
+    elif index.get_meta("log_id") == log_file.log_id:
+        start = _log_end(index.get_meta("log_end"))
         index_log(log_file, start, trusted_tail=True, write=write, warn=warn)
         return
-    elif known_log is not None or index.count_entries():
-        warn("the index did not match the log; rebuilding it from the log")
-        index = rebuild()
     index_log(log_file, HEADER_SIZE, trusted_tail=False, write=write, warn=warn)
     index.begin()
     index.set_meta("log_id", log_file.log_id)
     index.set_meta("rules", rules)
     index.commit()
+
+
+RULES_CHANGED = "this version reads entries differently; rebuilding the index"
+NOT_THIS_LOG = "the index did not match the log; rebuilding it from the log"
+
+
+def _log_end(raw: bytes | None) -> int:
+    return int(raw.decode()) if raw else HEADER_SIZE
+
+
+def rebuild_reason(
+    meta: Callable[[str], bytes | None],
+    has_entries: Callable[[], int],
+    log_file: LogFile,
+    rules: bytes,
+) -> str | None:
+    """Why an index whose ``meta`` says this is rebuilt from ``log_file`` rather than
+    caught up (the warning to give), or None."""
+    known_log = meta("log_id")
+    if known_log is not None and meta("rules") != rules:
+        return RULES_CHANGED
+    if known_log == log_file.log_id and _log_end(meta("log_end")) <= log_file.end:
+        return None
+    if known_log is not None or has_entries():
+        return NOT_THIS_LOG
+    return None  # empty: a new index, indexed from the log's first record
+
+
+def stale_index(path: Path, log_file: LogFile, rules: bytes) -> str | None:
+    """Why the index file at ``path`` will be rebuilt from ``log_file`` whatever it holds
+    (:func:`catch_up`'s reason), read before the file is opened as an :class:`Index`: an
+    index thrown away next is not worth migrating (migration 6 reads every post from the
+    log, migration 8 stages every document again). None for an index that is kept, and
+    for one this cannot tell (no file, unreadable, written by a newer lndesk): opening it
+    says what is wrong with it."""
+    if not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            if not 0 < schema_version(conn) <= SCHEMA_VERSION:
+                return None
+            found = {
+                key: bytes(value)
+                for key, value in conn.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('log_id', 'rules', 'log_end')"
+                )
+            }
+            return rebuild_reason(
+                found.get,
+                lambda: conn.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None,
+                log_file,
+                rules,
+            )
+    except (sqlite3.Error, ValueError):
+        return None
 
 
 def index_log(

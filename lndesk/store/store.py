@@ -60,7 +60,7 @@ from lndesk.store.reading import StoredEntry, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
 from lndesk.store.rebuild import IndexRebuild
 from lndesk.store.records import index_item
-from lndesk.store.recovery import catch_up, index_log
+from lndesk.store.recovery import catch_up, index_log, stale_index
 from lndesk.store.refs import already_deleted, check_own_refs
 from lndesk.store.space import DiskSpace, FreeSpace, free_bytes
 
@@ -123,9 +123,14 @@ class Store(StoreLists):
                 self.index = Index(Path(":memory:"), self._content_at)  # replaced below
                 self.reindex()
             else:
+                path = directory / INDEX_NAME
+                stale = stale_index(path, self.log, INDEX_RULES)
+                if stale is not None:  # rebuilt anyway: not migrated first
+                    self._warn(stale)
+                    remove_index_files(path)
                 try:
                     read = lambda offset: self.log.read(offset).payload  # noqa: E731
-                    self.index = Index(directory / INDEX_NAME, self._content_at, read_payload=read)
+                    self.index = Index(path, self._content_at, read_payload=read)
                 except IndexDamagedError as exc:
                     raise self._store_error(exc.__cause__ or exc) from exc
                 self._open_catch_up()
