@@ -96,7 +96,7 @@ MUTANTS = [
     Mutant(
         "store: a frozen feed takes new batches",
         "lndesk/store/store.py",
-        "        if state.forked_at is not None:\n            raise ForkedFeedError(\n"
+        "        if forked_at is not None:\n            raise ForkedFeedError(\n"
         '                f"{short_key(author)} signed',
         "        if False:\n            raise ForkedFeedError(\n"
         '                f"{short_key(author)} signed',

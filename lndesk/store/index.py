@@ -167,6 +167,27 @@ class Index:
             self._feed_ids[key] = feed
         return feed
 
+    def known_feed(self, key: bytes) -> int | None:
+        """The feed number of ``key``, or None if nothing of it is stored (no row made)."""
+        feed = self._feed_ids.get(key)
+        if feed is None:
+            row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (key,)).fetchone()
+            if row is None:
+                return None
+            feed = self._feed_ids[key] = int(row[0])
+        return feed
+
+    def feed_limits(self, key: bytes) -> tuple[int, int, int | None]:
+        """``key``'s (height, max_seq, forked_at), in one statement: what storing its
+        entries needs of :meth:`feed_state`. (0, 0, None) for a feed not stored."""
+        row = self.conn.execute(
+            "SELECT feed, height, max_seq, forked_at FROM feeds WHERE key=?", (key,)
+        ).fetchone()
+        if row is None:
+            return 0, 0, None
+        self._feed_ids[key] = int(row[0])
+        return int(row[1]), int(row[2]), row[3]
+
     def feed_state(self, key: bytes) -> FeedState:
         row = self.conn.execute(
             "SELECT feed, height, max_seq, forked_at, name, bio FROM feeds WHERE key=?", (key,)
@@ -184,14 +205,14 @@ class Index:
 
     def stored_ids(self, key: bytes, first: int, last: int) -> dict[int, tuple[bytes, int]]:
         """``{seq: (id, offset)}`` of the stored entries of ``key`` with first <= seq <= last."""
-        row = self.conn.execute("SELECT feed FROM feeds WHERE key=?", (key,)).fetchone()
-        if row is None:
+        feed = self.known_feed(key)
+        if feed is None:
             return {}
         return {
             seq: (entry_id, offset)
             for seq, entry_id, offset in self.conn.execute(
                 "SELECT seq, id, offset FROM entries WHERE feed=? AND seq BETWEEN ? AND ?",
-                (row[0], first, last),
+                (feed, first, last),
             )
         }
 
@@ -288,7 +309,7 @@ class Index:
         rows = []
         new: list[NewEntry] = []
         touched: dict[int, list[int]] = {}
-        max_before: dict[int, int] = {}
+        before: dict[int, tuple[int, int]] = {}  # (height, max_seq) of each feed
         author, feed = b"", 0
         for item in items:
             entry = item.entry
@@ -297,9 +318,9 @@ class Index:
                 feed = self.feed_id(author)
                 if feed not in touched:
                     touched[feed] = []
-                    max_before[feed] = self.conn.execute(
-                        "SELECT max_seq FROM feeds WHERE feed=?", (feed,)
-                    ).fetchone()[0]
+                    before[feed] = self.conn.execute(
+                        "SELECT height, max_seq FROM feeds WHERE feed=?", (feed,)
+                    ).fetchone()
             seq, claimed_ms = entry.seq, entry.claimed_ms
             touched[feed].append(seq)
             rows.append(
@@ -325,7 +346,7 @@ class Index:
         )
         idprefix.stage(self.conn, [(feed, min(seqs), max(seqs)) for feed, seqs in touched.items()])
         # Feeds with entries above these stored first: edits or tombstones may name them.
-        late = [feed for feed, seqs in touched.items() if max_before[feed] > min(seqs)]
+        late = [feed for feed, seqs in touched.items() if before[feed][1] > min(seqs)]
         edited: set[RowKey] = set()
         for feed in late:
             seqs = touched[feed]
@@ -345,7 +366,7 @@ class Index:
         else:
             purges = self._derive(items, rows, late, edited, tombstoned)
         for feed, seqs in touched.items():
-            self._update_heights(feed, seqs)
+            self._update_heights(feed, seqs, *before[feed])
         return purges
 
     def _derive(
@@ -421,10 +442,9 @@ class Index:
             self.rollback()
             raise
 
-    def _update_heights(self, feed: int, seqs: list[int]) -> None:
-        height, max_seq = self.conn.execute(
-            "SELECT height, max_seq FROM feeds WHERE feed=?", (feed,)
-        ).fetchone()
+    def _update_heights(self, feed: int, seqs: list[int], height: int, max_seq: int) -> None:
+        """Raise ``feed``'s height and max_seq (read before ``seqs`` were stored: nothing
+        in between changes them) for the new entries ``seqs``."""
         low, high = min(seqs), max(seqs)
         if low == height + 1 and high - low + 1 == len(seqs) and max_seq <= high:
             height = max_seq = high  # the common case: a run appended right after the head

@@ -463,10 +463,10 @@ class Store(StoreLists):
             return IngestResult(0, 0, 0)
         self.level_index()
         self.space.check(2 * sum(len(e) + len(p or b"") for e, p in items))
-        state = self.index.feed_state(author)
-        if state.forked_at is not None:
+        _height, max_seq, forked_at = self.index.feed_limits(author)
+        if forked_at is not None:
             raise ForkedFeedError(
-                f"{short_key(author)} signed two different entries at entry {state.forked_at}"
+                f"{short_key(author)} signed two different entries at entry {forked_at}"
             )
         stored = self.index.stored_ids(author, entries[0].seq - 1, entries[-1].seq + 1)
         plan = plan_batch(entries, [p for _, p in items], stored, PrevReader(self.log, stored))
@@ -483,10 +483,10 @@ class Store(StoreLists):
                 "nothing newer of theirs is taken"
             )
             return IngestResult(0, plan.duplicates, 0, proof.seq)
-        self._append(plan.new, received, state.max_seq, batch.parsed)
+        self._append(plan.new, received, max_seq, batch.parsed)
         filled = 0
         if plan.duplicates:  # only an entry held already can lack its payload
-            filled = self._fill(entries, items, received, state.max_seq, batch.parsed)
+            filled = self._fill(entries, items, received, max_seq, batch.parsed)
         limit = received + FUTURE_HOLD_MS
         held = sum(1 for entry, _ in plan.new if entry.claimed_ms > limit)
         return IngestResult(len(plan.new), plan.duplicates - filled, held, filled=filled)
