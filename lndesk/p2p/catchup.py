@@ -35,7 +35,7 @@ from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.sessions import (
     AskServer,
     Penalise,
-    SessionRefused,
+    ask_once,
     client_session,
     close_quietly,
     receive_within,
@@ -193,17 +193,14 @@ class CatchupClient:
         async with client_session(
             self.host, peer, CATCHUP_PROTOCOL, protocol=PROTOCOL_NAME, penalise=self._penalise
         ) as stream:
-            frames = CatchupFrames(stream)
-            await frames.send(Ask(to, since, limit))
-            answer = await receive_within(
-                frames,
+            answer = await ask_once(
+                CatchupFrames(stream),
+                Ask(to, since, limit),
+                Refs,
                 self.limits.session_timeout,
-                "the peer closed the inbox catch-up stream without answering",
+                protocol=PROTOCOL_NAME,
+                names=("ask", "refs"),
             )
-            if isinstance(answer, Error):
-                raise SessionRefused(f"the peer refused: {answer.code}: {answer.message}")
-            if not isinstance(answer, Refs):
-                raise ProtocolError("the peer did not answer ask with refs")
             if len(answer.refs) > limit:
                 raise ProtocolError(f"the peer sent more than the {limit} references asked for")
         return list(answer.refs)

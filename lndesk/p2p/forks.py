@@ -39,7 +39,7 @@ from lndesk.p2p.events import EventSink, FeedForked, NodeWarning
 from lndesk.p2p.sessions import (
     AskServer,
     Penalise,
-    SessionRefused,
+    ask_once,
     client_session,
     close_quietly,
     receive_within,
@@ -231,17 +231,14 @@ class ForksClient:
         async with client_session(
             self.host, peer, FORKS_PROTOCOL, protocol=PROTOCOL_NAME, penalise=self._penalise
         ) as stream:
-            frames = ForksFrames(stream)
-            await frames.send(Forks(tuple(feeds)))
-            answer = await receive_within(
-                frames,
+            answer = await ask_once(
+                ForksFrames(stream),
+                Forks(tuple(feeds)),
+                Proofs,
                 self.limits.session_timeout,
-                "the peer closed the fork proof stream without answering",
+                protocol=PROTOCOL_NAME,
+                names=("forks", "proofs"),
             )
-            if isinstance(answer, Error):
-                raise SessionRefused(f"the peer refused: {answer.code}: {answer.message}")
-            if not isinstance(answer, Proofs):
-                raise ProtocolError("the peer did not answer forks with proofs")
             asked, seen = set(feeds), set[bytes]()
             verified = []
             for first, second in answer.proofs:

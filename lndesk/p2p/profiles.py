@@ -36,7 +36,7 @@ from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.sessions import (
     AskServer,
     Penalise,
-    SessionRefused,
+    ask_once,
     client_session,
     close_quietly,
     receive_within,
@@ -153,17 +153,14 @@ class ProfileClient:
         async with client_session(
             self.host, peer, PROFILE_PROTOCOL, protocol=PROTOCOL_NAME, penalise=self._penalise
         ) as stream:
-            frames = ProfileFrames(stream)
-            await frames.send(ProfileAsk(of))
-            answer = await receive_within(
-                frames,
+            answer = await ask_once(
+                ProfileFrames(stream),
+                ProfileAsk(of),
+                Refs,
                 self.limits.session_timeout,
-                "the peer closed the profile lookup stream without answering",
+                protocol=PROTOCOL_NAME,
+                names=("profile", "refs"),
             )
-            if isinstance(answer, Error):
-                raise SessionRefused(f"the peer refused: {answer.code}: {answer.message}")
-            if not isinstance(answer, Refs):
-                raise ProtocolError("the peer did not answer profile with refs")
             if answer.refs and answer.refs[0][0] != of:
                 raise ProtocolError("the peer answered with an entry of another author")
         return answer.refs[0] if answer.refs else None

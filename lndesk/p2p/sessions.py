@@ -40,7 +40,7 @@ from lndesk.errors import EntryError, NetworkError, ProtocolError
 from lndesk.p2p.admission import Admission, ServerBusy, stream_ip
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, NodeWarning
-from lndesk.p2p.wire import Error, PeerStalled, StreamGone
+from lndesk.p2p.wire import Error, MessageFrames, PeerStalled, StreamGone
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ CLOSE_SECONDS = 5.0
 """Longest wait to close or reset a stream (one small muxer frame to write)."""
 
 M = TypeVar("M")
+T = TypeVar("T")
+A = TypeVar("A")
 M_co = TypeVar("M_co", covariant=True)
 
 
@@ -87,6 +89,30 @@ async def receive_within(frames: Receives[M], seconds: float, closed: str) -> M:
         message = await frames.receive()
     if message is None:
         raise StreamGone(closed)
+    return message
+
+
+async def ask_once(
+    frames: MessageFrames[T],
+    ask: T,
+    answer: type[A],
+    seconds: float,
+    *,
+    protocol: str,
+    names: tuple[str, str],
+) -> A:
+    """Send the one ``ask`` of a ``protocol`` session and read its one answer, which must
+    be an ``answer`` arriving within ``seconds``: an ``error`` raises SessionRefused (not
+    misbehaviour), a stream closed instead StreamGone, any other message ProtocolError.
+    ``names`` are the ask's and the answer's message names, as that error says them."""
+    await frames.send(ask)
+    message = await receive_within(
+        frames, seconds, f"the peer closed the {protocol} stream without answering"
+    )
+    if isinstance(message, Error):
+        raise SessionRefused(f"the peer refused: {message.code}: {message.message}")
+    if not isinstance(message, answer):
+        raise ProtocolError(f"the peer did not answer {names[0]} with {names[1]}")
     return message
 
 

@@ -46,7 +46,7 @@ from lndesk.p2p.sessions import (
     AskServer,
     PeerMisbehaved,
     Penalise,
-    SessionRefused,
+    ask_once,
     client_session,
     close_quietly,
     receive_within,
@@ -61,7 +61,6 @@ from lndesk.p2p.thread_frames import (
     decode_thread_body,
     encode_thread_frame,
 )
-from lndesk.p2p.wire import Error
 
 logger = logging.getLogger(__name__)
 
@@ -221,18 +220,15 @@ class ThreadFetcher:
             self.host, peer, self.protocols, protocol=PROTOCOL_NAME, penalise=self._penalise
         ) as stream:
             version = 2 if stream.get_protocol() == THREAD_MARKS_PROTOCOL else 1
-            frames = ThreadFrames(stream, version)
             asked = tuple(marks[:MAX_MARKS_PER_FETCH]) if version == 2 else None
-            await frames.send(ThreadAsk(root, limit, asked))
-            answer = await receive_within(
-                frames,
+            answer = await ask_once(
+                ThreadFrames(stream, version),
+                ThreadAsk(root, limit, asked),
+                Replies,
                 self.limits.session_timeout,
-                "the peer closed the thread fetch stream without answering",
+                protocol=PROTOCOL_NAME,
+                names=("thread", "replies"),
             )
-            if isinstance(answer, Error):
-                raise SessionRefused(f"the peer refused: {answer.code}: {answer.message}")
-            if not isinstance(answer, Replies):
-                raise ProtocolError("the peer did not answer thread with replies")
             if len(answer.refs) > limit:
                 raise ProtocolError(f"the peer named {len(answer.refs)} replies, over {limit}")
             if root in answer.refs:
