@@ -9,7 +9,10 @@ answers as helpful (so half the questions are answered). Then, on that store:
 * ``lndesk.app.answers.questions`` as ``lndesk questions``, ``--open`` and ``--answered``
   run it (20 questions), p50 / max over ``--runs``;
 * how many of the questions built a list of every question finds;
-* a page of Mentions & replies of one asker (answers to their questions show there).
+* a page of Mentions & replies of one asker (answers to their questions show there);
+* the app's Search with words and the type "Open questions" or "Answered questions"
+  (``lndesk.app.desk_search.Search.posts``): a word every question has, a word no
+  question has (every other post has it), a page further on.
 
 ``--store DIR`` builds once into DIR and reuses it: a store built by an older lndesk
 measures the upgrade (its first open here fills the table) and the lists after it.
@@ -29,10 +32,14 @@ from pathlib import Path
 from _common import BASE_MS, DAY_MS, identity_for, print_setup, print_table
 
 from lndesk.app import answers
+from lndesk.app.datadir import KEY_NAME
+from lndesk.app.desk import Desk
+from lndesk.app.service import Service, create_identity
 from lndesk.content import Helpful, Post, Reply, encode_content
 from lndesk.entry import Entry, create_entry
 from lndesk.entry_refs import ref_of
 from lndesk.identity import Identity
+from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS
 from lndesk.store import views
 from lndesk.store.store import Store
 
@@ -148,7 +155,34 @@ def main() -> int:
             print(f"a list of every question finds {found:,} of the {asked:,} built")
         finally:
             store.close()
+        print_table("ms", ["Search (50 a page)", "p50", "max"], search_rows(directory, args.runs))
     return 0
+
+
+def search_rows(directory: Path, runs: int) -> list[list[str]]:
+    """The app's Search of questions with words, as the desktop app runs it."""
+    if not (directory / KEY_NAME).exists():
+        create_identity(directory)
+    rows = []
+    with Service(directory) as service:
+        desk = Desk(service)
+        try:
+            for words, kind, offset in (
+                ("which", OPEN_QUESTIONS, 0),
+                ("which", ANSWERED_QUESTIONS, 0),
+                ("which", OPEN_QUESTIONS, 500),
+                ("practice", OPEN_QUESTIONS, 0),
+                ("book", ANSWERED_QUESTIONS, 0),
+            ):
+                label = f"{words!r}, {kind}" + (f", from {offset}" if offset else "")
+                found = desk.search.posts(words, type=kind, offset=offset)
+                p50, worst = timed(
+                    runs, lambda w=words, k=kind, o=offset: desk.search.posts(w, type=k, offset=o)
+                )
+                rows.append([f"{label} ({len(found)} found)", f"{p50:.1f}", f"{worst:.1f}"])
+        finally:
+            desk.close()
+    return rows
 
 
 if __name__ == "__main__":

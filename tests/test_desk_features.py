@@ -107,14 +107,11 @@ def test_an_inbox_and_posting_refuse_what_is_not_theirs_to_do(
 
 
 def test_answers_mark_and_search_lists_open_and_answered_questions(
-    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service: Service, tmp_path: Path
 ) -> None:
-    from lndesk.app import desk_search
     from lndesk.app.desk_answers import Answers
     from lndesk.app.desk_search import Search
     from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS
-
-    monkeypatch.setattr(desk_search, "QUESTION_CHUNK", 1)  # page through them one by one
 
     events: list[AnyEvent] = []
     items, publisher = parts(service, events)

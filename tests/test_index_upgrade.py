@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from index_dump import index_rows
-from search_index import CONTENTLESS, with_text_copy
+from search_index import CONTENTLESS, indexed_documents, with_text_copy
 from store_helpers import BASE_MS, make_identity
 
 from lndesk.content import (
@@ -28,12 +28,15 @@ from lndesk.content import (
 from lndesk.entry_refs import ref_of
 from lndesk.store import index as index_module
 from lndesk.store import migrations
+from lndesk.store.fulltext import QUESTION_FACET, without_question
 from lndesk.store.migrations import SCHEMA_VERSION
 from lndesk.store.schema_version import schema_version
 from lndesk.store.store import INDEX_NAME, INDEX_RULES, Store
 
 ANN, BEN = make_identity(71), make_identity(72)
 MINUTE = 60_000
+QUESTION_FACETS = 10
+"""The migration that gave the documents of questions their facet."""
 
 RELEASED = [
     (1, None),
@@ -95,6 +98,8 @@ def as_released(directory: Path, schema: int, rules: bytes | None) -> None:
     (None: before the index recorded its rules)."""
     with Store(directory) as store:
         settle(store)
+        if schema < QUESTION_FACETS:
+            without_question_facets(store)
         if schema < CONTENTLESS:
             with_text_copy(store)
     drops = [LATER_MIGRATIONS[n] for n in sorted(LATER_MIGRATIONS, reverse=True) if n > schema]
@@ -108,6 +113,21 @@ def as_released(directory: Path, schema: int, rules: bytes | None) -> None:
         )
     finally:
         conn.close()
+
+
+def without_question_facets(store: Store) -> None:
+    """The documents of questions as indexes before migration QUESTION_FACETS hold them."""
+    conn = store.index.conn
+    for doc, found in indexed_documents(store).items():
+        if QUESTION_FACET in found.facets.split(" "):
+            conn.execute(
+                "INSERT INTO search(search, rowid, text, facets) VALUES ('delete', ?, ?, ?)",
+                (doc, found.text, found.facets),
+            )
+            conn.execute(
+                "INSERT INTO search(rowid, text, facets) VALUES (?, ?, ?)",
+                (doc, found.text, without_question(found.facets)),
+            )
 
 
 def settle(store: Store) -> None:
@@ -158,12 +178,12 @@ def test_an_index_of_older_rules_is_rebuilt_without_being_migrated_first(
     assert_rebuilt_alike(directory)
 
 
-@pytest.mark.parametrize("schema", [5, 6, 7, 8])
+@pytest.mark.parametrize("schema", [5, 6, 7, 8, 9])
 def test_an_index_of_todays_rules_is_migrated_to_what_a_rebuild_holds(
     tmp_path: Path, migrated_from: list[int], schema: int
 ) -> None:
-    """No lndesk left these (each rules bump came with or after their migrations), but
-    the next migration meets such indexes: they are kept and migrated."""
+    """Schema 9 is the index of the last release; the older ones no lndesk left (each
+    rules bump came with or after their migrations), but they are kept and migrated too."""
     directory = tmp_path / "data"
     with Store(directory) as store:
         library(store)

@@ -10,19 +10,16 @@ from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_webitems import WEB_ITEM, web_post_item
 from lndesk.app.items import SearchResult, SearchResults
 from lndesk.app.service import Service
-from lndesk.content import Edit, Post
 from lndesk.errors import ContentError
 from lndesk.search_query import ANSWERED_QUESTIONS, OPEN_QUESTIONS, SearchQuery
 from lndesk.store import views
 from lndesk.store.feedstore import FeedStore, StoredItem
 from lndesk.store.questions import QuestionFilter, question_page
-from lndesk.store.reading import StoredEntry, StoreReader
-from lndesk.store.search import MAX_LIMIT, SearchHit
+from lndesk.store.reading import StoreReader
+from lndesk.store.search import MAX_LIMIT, SearchHit, match_expression
 
 SEARCH_LIMIT = 50
 SNIPPET_CHARS = 200
-QUESTION_CHUNK = 200
-"""Questions read at a time while their words are matched (open or answered search)."""
 
 
 class Search:
@@ -136,12 +133,17 @@ class Search:
         )
 
     def _questions(self, query: SearchQuery, limit: int, offset: int) -> SearchResults:
-        """Open or answered questions, newest first, by the index's questions: the author,
-        tag and time filters in the query, the words matched against each question's
-        current text, read in chunks until the page is full (every question is looked
-        at if need be)."""
+        """Open or answered questions, newest first. With words, a full-text search of
+        the questions (the index's question rows joined to the words' matches: a page
+        costs what a page of any search does); without, a page of the index's questions,
+        with the author, tag and time filters in the query."""
         state: QuestionState = "open" if query.type == OPEN_QUESTIONS else "answered"
-        words = [word.casefold() for word in query.text.split()]
+        if match_expression(query.text) is not None:
+            words = SearchQuery(
+                query.text, query.author, query.tag, None, query.since_ms, query.until_ms
+            )
+            hits = self._service.search(words, limit, offset, asked=state)
+            return self._results(hits, hits.pending)
         tag = query.tag.strip().lstrip("#") if query.tag else None
         which = QuestionFilter(
             state,
@@ -151,29 +153,10 @@ class Search:
             query.since_ms,
             query.until_ms,
         )
-        need = offset + limit
-        chosen: list[StoredEntry] = []
-        cursor = views.NEWEST
-        while len(chosen) < need:
-            chunk = question_page(self._reader, which, cursor, QUESTION_CHUNK)
-            edits = views.current_versions(self._reader, chunk)
-            for stored in chunk:
-                text = _text_of(edits.get((stored.entry.author, stored.entry.seq)) or stored)
-                if all(word in text.casefold() for word in words):
-                    chosen.append(stored)
-            if len(chunk) < QUESTION_CHUNK:
-                break
-            cursor = chunk[-1].cursor
-        results = []
-        for item in self._items.items(chosen[offset:need]):
-            snippet = item.text[:SNIPPET_CHARS]
-            spans = []
-            for word in words:
-                at = snippet.casefold().find(word)
-                if at >= 0:
-                    spans.append((at, at + len(word)))
-            results.append(SearchResult(item, snippet, tuple(sorted(spans))))
-        return SearchResults(results)
+        page = question_page(self._reader, which, views.NEWEST, offset + limit)[offset:]
+        return SearchResults(
+            SearchResult(item, item.text[:SNIPPET_CHARS], ()) for item in self._items.items(page)
+        )
 
     def tags(self, limit: int = 100) -> list[tuple[str, int]]:
         """Tags used by me and the people I follow, most used first."""
@@ -191,9 +174,3 @@ def _item_result(item: StoredItem, text: str) -> SearchResult:
         if at >= 0:
             spans.append((at, at + len(word)))
     return SearchResult(shown, snippet, tuple(sorted(spans)))
-
-
-def _text_of(stored: StoredEntry) -> str:
-    """The text of a question's current version (the post, or its latest edit)."""
-    content = stored.content
-    return content.text if isinstance(content, Post | Edit) else ""

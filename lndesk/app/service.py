@@ -78,6 +78,7 @@ from lndesk.pseudonyms import pseudonym_keys
 from lndesk.search_query import SearchQuery
 from lndesk.store import views
 from lndesk.store.index import FeedState
+from lndesk.store.questions import QuestionState
 from lndesk.store.reading import StoreReader
 from lndesk.store.repair import RepairReport, repair_store
 from lndesk.store.salvage import own_items
@@ -463,8 +464,16 @@ class Service:
         )
         return views.page(self.store, query, views.NEWEST, limit)
 
-    def search(self, query: SearchQuery, limit: int = 20, offset: int = 0) -> SearchHits:
-        """Full-text search over everything stored, leaving out muted and blocked feeds."""
+    def search(
+        self,
+        query: SearchQuery,
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        asked: QuestionState | None = None,
+    ) -> SearchHits:
+        """Full-text search over everything stored, leaving out muted and blocked feeds;
+        ``asked``: only questions in that state."""
         query = SearchQuery(
             query.text,
             query.author,
@@ -474,7 +483,7 @@ class Service:
             query.until_ms,
             query.hidden | self.hidden(),
         )
-        return search(self.store, query, limit, offset)
+        return search(self.store, query, limit, offset, asked=asked)
 
     # --- reading -----------------------------------------------------------
 

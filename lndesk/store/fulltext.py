@@ -25,8 +25,9 @@ forgets words it is told), before the derivation that removes it purges any payl
 a search reads the text of the results it shows (snippets: :mod:`lndesk.store.search`).
 
 **Facets.** The ``facets`` column holds tokens that filters match through the same
-FTS5 query as the words: ``a<feed id>`` (author), ``y<type>`` and ``t<hash of the tag in
-normal form>`` per tag. A user's words only ever match the ``text`` column.
+FTS5 query as the words: ``a<feed id>`` (author), ``y<type>``, ``q`` for a post whose
+current version asks, and ``t<hash of the tag in normal form>`` per tag. A user's words
+only ever match the ``text`` column.
 
 **Indexing is deferred.** Writing a document into FTS5 costs more than storing its
 entry (the sync path ran at less than half its speed with it), and indexing must never
@@ -52,6 +53,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share, is_blank_text
+from lndesk.store.asked import asks
 from lndesk.store.bulk import insert_rows
 from lndesk.store.rules import PAYLOAD_PRESENT, ContentLoader, index_tags
 
@@ -129,6 +131,13 @@ def preferred_rowid(claimed_ms: int, feed: int, seq: int) -> int:
     return bucket(claimed_ms)[0] | slot
 
 
+QUESTION_FACET = "q"
+"""The facet of a post whose current version asks (:func:`lndesk.store.asked.asks`, the
+rule of the ``questions`` table): a search of open or answered questions with words
+matches it, so FTS5 skips every other document (migration 10 gave it to documents
+indexed before)."""
+
+
 def author_token(feed: int) -> str:
     return f"a{feed}"
 
@@ -143,8 +152,14 @@ def tag_token(tag: str) -> str:
     return "t" + hashlib.blake2b(tag.encode(), digest_size=8).hexdigest()
 
 
-def facets(feed: int, type_: str, tags: Iterable[str]) -> str:
-    return f"a{feed} y{type_}" + "".join([" " + tag_token(tag) for tag in tags])
+def facets(feed: int, type_: str, tags: Iterable[str], *, question: bool = False) -> str:
+    asking = " " + QUESTION_FACET if question else ""
+    return f"a{feed} y{type_}{asking}" + "".join([" " + tag_token(tag) for tag in tags])
+
+
+def without_question(facet_text: str) -> str:
+    """``facet_text`` as :func:`facets` makes it for a post that does not ask."""
+    return " ".join(token for token in facet_text.split(" ") if token != QUESTION_FACET)
 
 
 def clean(text: str) -> str:
@@ -219,7 +234,9 @@ def document_of(staged: Staged, type_: str, content: Content | None) -> Document
     if text is None:
         return None
     feed, seq, claimed_ms, source = staged
-    return Document(feed, seq, claimed_ms, text, facets(feed, type_, index_tags(content)), source)
+    asking = type_ == "post" and asks(content)  # a reply never asks, edited or not
+    facet_text = facets(feed, type_, index_tags(content), question=asking)
+    return Document(feed, seq, claimed_ms, text, facet_text, source)
 
 
 def payload_loader(load: ContentLoader) -> PayloadLoader:
@@ -389,3 +406,45 @@ def _probe_window(preferred: int) -> list[int]:
     that someone filled with entries claiming one millisecond."""
     base = preferred & ~SLOT_MASK
     return [base | ((preferred + step) & SLOT_MASK) for step in range(PROBES)]
+
+
+QUESTION_FACETS = "question_facets"
+"""The ``meta`` key migration 10 sets: documents of questions indexed before it are
+still to get the question facet."""
+
+
+def add_question_facets(conn: sqlite3.Connection, load: PayloadLoader) -> int:
+    """Give the question facet to the indexed documents of questions, if migration 10
+    asked for it; returns how many were changed. Each is deleted with the facets it was
+    indexed with (a contentless table forgets only the words it is told) and inserted
+    again at its rowid with the question's. Staged documents get it when indexed. One
+    transaction, run on open before anything is indexed: a crash leaves the marker and
+    every document as it was, and the next open does it again."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = ?", (QUESTION_FACETS,)).fetchone() is None:
+        return 0
+    text = FullText(conn, load)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        changed = 0
+        asked = conn.execute("SELECT feed, seq, claimed_ms FROM questions").fetchall()
+        for feed, seq, claimed_ms in asked:
+            rowid = text.rowid_of(feed, seq, claimed_ms)
+            if rowid is None:
+                continue
+            (source,) = conn.execute(
+                "SELECT source FROM search_docs WHERE doc = ?", (rowid,)
+            ).fetchone()
+            found = text.document(feed, seq, source)
+            if found is None or QUESTION_FACET not in found.facets.split(" "):
+                continue
+            conn.execute(_DELETE, (rowid, found.text, without_question(found.facets)))
+            conn.execute(_INSERT, (rowid, found.text, found.facets))
+            changed += 1
+        conn.execute("DELETE FROM meta WHERE key = ?", (QUESTION_FACETS,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    log.info("gave %d indexed questions the question facet", changed)
+    return changed

@@ -21,6 +21,7 @@ from lndesk.store import idprefix
 from lndesk.store.asked import PayloadReader, backfill, version_loader
 from lndesk.store.bulk import insert_rows
 from lndesk.store.derive import Derivation, NewEntry, plain_rows, write_plain
+from lndesk.store.fulltext import add_question_facets, payload_loader
 from lndesk.store.migrations import migrate
 from lndesk.store.rules import (
     PAYLOAD_ABSENT,
@@ -118,8 +119,10 @@ class Index:
             # keep bulk ingest from slowing down as the index grows.
             self.conn.execute("PRAGMA wal_autocheckpoint=8192")
             migrate(self.conn)
-            # An index older than the questions table: fill it.
+            # An index older than the questions table: fill it; then, older than the
+            # question facet, give it to the questions' documents.
             backfill(self.conn, version_loader(load_content, read_payload))
+            add_question_facets(self.conn, payload_loader(load_content))
         except sqlite3.DatabaseError as exc:
             with contextlib.suppress(Exception):
                 self.conn.close()

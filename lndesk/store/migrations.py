@@ -245,6 +245,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX IF NOT EXISTS follows_by_dst ON follows (dst, src) WHERE active = 1;
     """,
+    # 10: the facet ``q`` on the full-text documents of questions (lndesk.store.fulltext),
+    # so that a search of open or answered questions with words lets FTS5 skip the other
+    # documents instead of walking every match. The documents indexed so far get it when
+    # the index is next opened, once (lndesk.store.fulltext.add_question_facets, which
+    # removes this mark; it reads the text of each question from the log).
+    """
+    INSERT INTO meta(key, value) VALUES ('question_facets', x'01');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

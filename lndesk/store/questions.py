@@ -36,6 +36,14 @@ _ANSWERED = (
 """Entry ``e``, a question, is answered: its author marked an answer (10.12)."""
 
 
+def state_term(state: QuestionState) -> str | None:
+    """The SQL term that keeps questions in ``state`` (entry ``e``, a question), or None
+    for all of them."""
+    if state == "all":
+        return None
+    return _ANSWERED if state == "answered" else f"NOT {_ANSWERED}"
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionFilter:
     """Which questions a list shows (every field narrows it)."""
@@ -75,8 +83,9 @@ def question_rows(
     if which.tag is not None:
         terms.append("(q.feed, q.seq) IN (SELECT feed, seq FROM tags WHERE tag = ?)")
         params.append(which.tag)
-    if which.state != "all":
-        terms.append(_ANSWERED if which.state == "answered" else f"NOT {_ANSWERED}")
+    state = state_term(which.state)
+    if state is not None:
+        terms.append(state)
     inner = (
         "SELECT q.feed, q.seq FROM questions q "  # noqa: S608 - placeholders and constants
         "JOIN entries e ON e.feed = q.feed AND e.seq = q.seq "

@@ -34,6 +34,7 @@ from lndesk.errors import ContentError, UsageError
 from lndesk.search_query import SearchQuery
 from lndesk.store.fulltext import (
     MAX_TIME_MS,
+    QUESTION_FACET,
     TOKENIZE,
     FullText,
     Staged,
@@ -44,6 +45,7 @@ from lndesk.store.fulltext import (
     tag_token,
     type_token,
 )
+from lndesk.store.questions import QuestionState, state_term
 from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
 from lndesk.store.store import Store, StoredEntry
 
@@ -91,8 +93,16 @@ class SearchHits(list[SearchHit]):
         self.pending = pending
 
 
-def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -> SearchHits:
+def search(
+    store: Store,
+    query: SearchQuery,
+    limit: int = 20,
+    offset: int = 0,
+    *,
+    asked: QuestionState | None = None,
+) -> SearchHits:
     """The matches of ``query``, newest first: ``limit`` of them after skipping ``offset``.
+    ``asked``: only questions (:mod:`lndesk.store.questions`) in that state.
 
     Indexes up to FLUSH_LIMIT staged documents first (more are left to the background
     indexer: ``pending`` of the result says how many were not searched).
@@ -118,7 +128,8 @@ def search(store: Store, query: SearchQuery, limit: int = 20, offset: int = 0) -
             log.warning("could not index %d documents before a search: %s", pending, exc)
     if facets is None or low > high:
         return SearchHits((), pending)  # an author never heard of, or no time to search
-    hits = _matches(store, query, words, facets, (low, high), limit=limit, offset=offset)
+    page = (limit, offset)
+    hits = _matches(store, query, words, facets, (low, high), page=page, asked=asked)
     return SearchHits(hits, pending)
 
 
@@ -129,12 +140,22 @@ def _matches(
     facets: list[str],
     rowids: tuple[int, int],
     *,
-    limit: int,
-    offset: int,
+    page: tuple[int, int],
+    asked: QuestionState | None,
 ) -> list[SearchHit]:
     low, high = rowids
+    limit, offset = page
     hidden = feed_ids(store, query.hidden)
     exclude = f" AND d.feed NOT IN ({marks(len(hidden))})" if hidden else ""
+    join = ""
+    if asked is not None:  # each question's match a primary-key lookup (and one of refs)
+        join = " JOIN questions q ON q.feed = d.feed AND q.seq = d.seq"
+        state = state_term(asked)
+        if state is not None:
+            join += " JOIN entries e ON e.feed = q.feed AND e.seq = q.seq"
+            exclude += f" AND {state}"
+    if asked is not None:
+        facets = [*facets, QUESTION_FACET]
     parts = ([f"text : ({words})"] if words else []) + [f'facets : "{t}"' for t in facets]
     match = " AND ".join(parts)
     conn = store.index.conn
@@ -142,14 +163,14 @@ def _matches(
     if parts:
         rows = conn.execute(
             "SELECT s.rowid, d.feed, d.seq, d.source FROM search s "  # noqa: S608 - only '?'
-            "JOIN search_docs d ON d.doc = s.rowid "
+            f"JOIN search_docs d ON d.doc = s.rowid{join} "
             f"WHERE search MATCH ? AND s.rowid BETWEEN ? AND ?{exclude} "
             "ORDER BY s.rowid DESC LIMIT ? OFFSET ?",
             (match, low, high, *hidden, limit, offset),
         ).fetchall()
     else:  # dates alone: every document, and search_docs lists them
         rows = conn.execute(
-            "SELECT d.doc, d.feed, d.seq, d.source FROM search_docs d "  # noqa: S608
+            f"SELECT d.doc, d.feed, d.seq, d.source FROM search_docs d{join} "  # noqa: S608
             f"WHERE d.doc BETWEEN ? AND ?{exclude} ORDER BY d.doc DESC LIMIT ? OFFSET ?",
             (low, high, *hidden, limit, offset),
         ).fetchall()
