@@ -15,6 +15,7 @@ SYNC = (
 WIRE = ("tests/test_network_vectors.py",)
 PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE)
 STALL = ("tests/p2p/test_serve_stall.py",)
+BATCH_LAYOUT = ("tests/p2p/test_batch_frame.py",)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
 
 NETWORK_MUTANTS = [
@@ -46,6 +47,63 @@ NETWORK_MUTANTS = [
         "if type(value) is not bytes or len(value) != KEY_SIZE:",
         "if type(value) is not bytes:",
         WIRE,
+    ),
+    # --- batch frames read by their layout (lndesk/p2p/batch_frame.py) -----------------
+    Mutant(
+        "batch layout: a batch's entry need not have a shortest two-byte head",
+        "lndesk/p2p/batch_frame.py",
+        "if end - start < 0x100:",
+        "if False:",
+        BATCH_LAYOUT,
+    ),
+    Mutant(
+        "batch layout: a batch's payload need not have a shortest two-byte head",
+        "lndesk/p2p/batch_frame.py",
+        "if pos - end - 3 < 0x100:",
+        "if False:",
+        BATCH_LAYOUT,
+    ),
+    Mutant(
+        "batch layout: a batch's other heads need not be in shortest form",
+        "lndesk/p2p/batch_frame.py",
+        "if value < _MINIMUM[info]:",
+        "if False:",
+        BATCH_LAYOUT,
+    ),
+    Mutant(
+        "batch layout: bytes after a batch's items are ignored",
+        "lndesk/p2p/batch_frame.py",
+        "    if pos != size:\n        return None",
+        "    if pos > size:\n        return None",
+        BATCH_LAYOUT,
+    ),
+    Mutant(
+        "batch layout: a batch of more entries than its caps allow is taken",
+        "lndesk/p2p/batch_frame.py",
+        "if not 0 < count <= (limits.max_items - _FIXED_ITEMS) // 3:",
+        "if not 0 < count:",
+        BATCH_LAYOUT,
+    ),
+    Mutant(
+        "batch layout: a batch's entry over 512 bytes is taken",
+        "lndesk/p2p/batch_frame.py",
+        "if end - start > longest or end > size:",
+        "if end > size:",
+        BATCH_LAYOUT,
+    ),
+    Mutant(
+        "batch layout: a batch's payload over its limit is taken",
+        "lndesk/p2p/batch_frame.py",
+        "if pos - payload_start > longest_payload or pos > size:",
+        "if pos > size:",
+        BATCH_LAYOUT,
+    ),
+    Mutant(
+        "batch layout: a batch body over its caps' bytes is read",
+        "lndesk/p2p/batch_frame.py",
+        "size > limits.max_bytes or ",
+        "",
+        BATCH_LAYOUT,
     ),
     # --- the sync reader and server (lndesk/p2p/sync.py) --------------------------------
     Mutant(

@@ -33,9 +33,10 @@ from libp2p.custom_types import TProtocol
 
 from lndesk.batch import check_batch
 from lndesk.errors import EntryError, ProtocolError
+from lndesk.p2p.batch_frame import decode_body
 from lndesk.p2p.frame_caps import Caps, message_type
 from lndesk.p2p.offload import OFFLOAD_BYTES, OFFLOAD_ITEMS, run_cpu
-from lndesk.p2p.wire import Batch, FrameStream, Message, StreamGone, decode_frame_body
+from lndesk.p2p.wire import Batch, FrameStream, Message, StreamGone
 
 PIPELINED_PROTOCOL = TProtocol("/lndesk/sync/2")
 GETS_IN_FLIGHT = 8
@@ -105,15 +106,16 @@ def checked_ahead(message: Message) -> Message:
 
 
 def _decode_checked(body: bytes, caps: Caps) -> Message:
-    return checked_ahead(decode_frame_body(body, caps))
+    return checked_ahead(decode_body(body, caps))
 
 
 async def _message(body: bytes, caps: Caps) -> Message:
-    """The frame ``body`` decoded, a big batch checked ahead (:func:`checked_ahead`);
-    big bodies and batches on a worker thread, in one hop."""
+    """The frame ``body`` decoded (a batch by its layout,
+    :func:`lndesk.p2p.batch_frame.decode_body`), a big batch checked ahead
+    (:func:`checked_ahead`); big bodies and batches on a worker thread, in one hop."""
     if len(body) >= OFFLOAD_BYTES:
         return await run_cpu(_decode_checked, body, caps)
-    message = decode_frame_body(body, caps)
+    message = decode_body(body, caps)
     if isinstance(message, Batch) and len(message.items) >= OFFLOAD_ITEMS:
         return await run_cpu(checked_ahead, message)
     return message
