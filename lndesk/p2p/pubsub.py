@@ -253,11 +253,18 @@ class TunedGossipSub(GossipSub):
         """Set when something happened that a heartbeat may have to act on."""
         self.heartbeats = 0
         """Heartbeats run so far."""
+        self._beat = trio.Event()
+        """Set when a heartbeat has run (then replaced)."""
 
     def wake(self) -> None:
         """Something changed that the next heartbeat may have to act on: it comes within
         ``heartbeat_interval`` instead of ``IDLE_HEARTBEAT_SECONDS``."""
         self._work.set()
+
+    async def wait_heartbeats(self, count: int) -> None:
+        """Return once ``count`` heartbeats have run."""
+        while self.heartbeats < count:
+            await self._beat.wait()
 
     async def heartbeat(self) -> None:
         """GossipSub's heartbeat loop (py-libp2p's ``GossipSub.heartbeat``, with the
@@ -268,6 +275,8 @@ class TunedGossipSub(GossipSub):
         while True:
             self._work = trio.Event()
             idle = await self.heartbeat_once()
+            self._beat.set()
+            self._beat = trio.Event()
             await trio.sleep(self.heartbeat_interval)
             if idle:
                 with trio.move_on_after(IDLE_HEARTBEAT_SECONDS - self.heartbeat_interval):

@@ -62,6 +62,8 @@ class Redials:
         self._tasks: dict[Any, trio.CancelScope] = {}
         self.attempts = 0
         """Dials made so far (for tests and the log)."""
+        self._settled = trio.Event()
+        """Set when a peer stops waiting to be dialled again (then replaced)."""
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Redial in the background until cancelled."""
@@ -78,6 +80,15 @@ class Redials:
         """The lost peers waiting to be dialled again."""
         return set(self._tasks)
 
+    async def wait_settled(self) -> None:
+        """Return once no lost peer waits to be dialled again."""
+        while self._tasks:
+            await self._settled.wait()
+
+    def _settle(self) -> None:
+        self._settled.set()
+        self._settled = trio.Event()
+
     def lost(self, peer: Any) -> None:
         """``peer``'s last connection closed: dial it again if it is wanted."""
         if self._nursery is None or peer in self._tasks or not self._wanted(peer):
@@ -91,6 +102,7 @@ class Redials:
         scope = self._tasks.pop(peer, None)
         if scope is not None:
             scope.cancel()
+            self._settle()
 
     async def _redial(self, peer: Any, scope: trio.CancelScope) -> None:
         try:
@@ -119,3 +131,4 @@ class Redials:
         finally:
             if self._tasks.get(peer) is scope:
                 del self._tasks[peer]
+                self._settle()

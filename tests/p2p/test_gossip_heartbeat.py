@@ -6,6 +6,8 @@ The router runs its heartbeat loop alone on trio's MockClock: virtual time, no n
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import trio
 import trio.testing
@@ -30,44 +32,44 @@ def router() -> TunedGossipSub:
     )
 
 
-async def heartbeats_in(r: TunedGossipSub, seconds: float) -> int:
-    """Heartbeats the router runs over ``seconds`` of virtual time."""
-    before = r.heartbeats
-    await trio.sleep(seconds)
-    return r.heartbeats - before
+async def gaps(r: TunedGossipSub, count: int) -> list[float]:
+    """Virtual seconds between now (a heartbeat just ran) and each of the next ``count``
+    heartbeats, and between those."""
+    times = [trio.current_time()]
+    for _ in range(count):
+        with trio.fail_after(2 * IDLE_HEARTBEAT_SECONDS):  # virtual seconds
+            await r.wait_heartbeats(r.heartbeats + 1)
+        times.append(trio.current_time())
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
 
 
 async def test_idle_heartbeat_waits_until_something_happens(
-    mock_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
-    mock_clock.autojump_threshold = 0
     r = router()
     assert r.scorer is None  # peer scoring is off: nothing reads it
     async with trio.open_nursery() as nursery:
+        start = trio.current_time()
         nursery.start_soon(r.heartbeat)
-        await trio.sleep(0.5)  # the first heartbeat has run
-        assert r.heartbeats == 1
+        with trio.fail_after(1):  # virtual seconds
+            await r.wait_heartbeats(1)
+        assert trio.current_time() == start  # the first heartbeat, at once
 
         # Nothing to do: one heartbeat per IDLE_HEARTBEAT_SECONDS, not one a second.
-        assert await heartbeats_in(r, 10 * IDLE_HEARTBEAT_SECONDS) == 10
+        assert await gaps(r, 10) == pytest.approx([IDLE_HEARTBEAT_SECONDS] * 10)
 
-        # Something happened: the next heartbeat comes within a second.
-        await trio.sleep(IDLE_HEARTBEAT_SECONDS / 2)
-        start = r.heartbeats
+        # Something happened halfway to the next: that heartbeat comes at once (its
+        # second after the last has passed). The clock is moved on by hand.
+        autojump_clock.jump(IDLE_HEARTBEAT_SECONDS / 2)
         r.wake()
-        with trio.fail_after(HEARTBEAT_SECONDS):
-            while r.heartbeats == start:
-                await trio.sleep(0.01)
+        assert await gaps(r, 1) == [0]
 
         # A message in the cache keeps the heartbeat at once a second until it has aged
         # out of the cache's history, then it slows again.
         r.mcache.put(rpc_pb2.Message(from_id=ID(b"\x01" * 34).to_bytes(), seqno=b"1"))
         r.wake()
-        start, history = r.heartbeats, r.mcache.history_size
-        with trio.fail_after(history * HEARTBEAT_SECONDS + 0.5):
-            while r.mcache.msgs:
-                await trio.sleep(0.01)
-        assert r.heartbeats - start == history  # one shift per heartbeat, a second apart
-        await trio.sleep(2 * HEARTBEAT_SECONDS)
-        assert await heartbeats_in(r, 5 * IDLE_HEARTBEAT_SECONDS) == 5
+        history = r.mcache.history_size
+        assert await gaps(r, history) == pytest.approx([HEARTBEAT_SECONDS] * history)
+        assert not r.mcache.msgs  # one shift per heartbeat
+        assert await gaps(r, 5) == pytest.approx([IDLE_HEARTBEAT_SECONDS] * 5)
         nursery.cancel_scope.cancel()

@@ -16,7 +16,7 @@ from node_helpers import make_data_dir, running_node
 
 from lndesk.errors import DialError
 from lndesk.p2p.events import PeerConnected, PeerLost
-from lndesk.p2p.redial import REDIAL_GIVE_UP, REDIAL_MAX, Redials, redial_delay
+from lndesk.p2p.redial import REDIAL_FIRST, REDIAL_GIVE_UP, REDIAL_MAX, Redials, redial_delay
 
 
 def connections_from(events: list[object], key: bytes) -> int:
@@ -85,47 +85,59 @@ def test_the_backoff_doubles_to_five_minutes_with_jitter() -> None:
 async def test_redials_follow_the_backoff_until_connected_or_an_hour_passed(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    if True:
-        dials: dict[str, list[float]] = {"flaky": [], "gone": []}
-        connected: set[str] = set()
-        room = [True]
+    dials: dict[str, list[float]] = {"flaky": [], "gone": []}
+    connected: set[str] = set()
+    room = [True]
 
-        async def dial(peer: str) -> None:
-            dials[peer].append(trio.current_time())
-            if peer == "flaky" and len(dials[peer]) == 4:
-                connected.add(peer)
-                return
-            raise DialError(f"could not connect to {peer}")
+    async def dial(peer: str) -> None:
+        dials[peer].append(trio.current_time())
+        if peer == "flaky" and len(dials[peer]) == 4:
+            connected.add(peer)
+            return
+        raise DialError(f"could not connect to {peer}")
 
-        redials = Redials(
-            dial,
-            wanted=lambda peer: peer != "stranger",
-            connected=lambda peer: peer in connected,
-            room=lambda: room[0],
-            jitter=lambda: 0.5,
-        )
-        async with trio.open_nursery() as nursery:
-            await nursery.start(redials.run)
-            start = trio.current_time()
-            redials.lost("flaky")
-            redials.lost("gone")
-            redials.lost("gone")  # one schedule per peer
-            redials.lost("stranger")
-            assert redials.pending() == {"flaky", "gone"}
-            await trio.sleep(REDIAL_GIVE_UP + 2 * REDIAL_MAX)
-            assert [t - start for t in dials["flaky"]] == [1.0, 3.0, 7.0, 15.0]
-            gaps = [b - a for a, b in zip(dials["gone"], dials["gone"][1:], strict=False)]
-            assert gaps[:4] == [2.0, 4.0, 8.0, 16.0] and max(gaps) == REDIAL_MAX
-            assert dials["gone"][-1] - start < REDIAL_GIVE_UP
-            assert redials.pending() == set()  # the one that came back, the one given up
+    redials = Redials(
+        dial,
+        wanted=lambda peer: peer != "stranger",
+        connected=lambda peer: peer in connected,
+        room=lambda: room[0],
+        jitter=lambda: 0.5,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(redials.run)
+        start = trio.current_time()
+        redials.lost("flaky")
+        redials.lost("gone")
+        redials.lost("gone")  # one schedule per peer
+        redials.lost("stranger")
+        assert redials.pending() == {"flaky", "gone"}
+        with trio.fail_after(REDIAL_GIVE_UP + REDIAL_MAX):  # virtual seconds
+            await redials.wait_settled()  # the one that came back, the one given up
+        assert [t - start for t in dials["flaky"]] == [1.0, 3.0, 7.0, 15.0]
+        gaps = [b - a for a, b in zip(dials["gone"], dials["gone"][1:], strict=False)]
+        assert gaps[:4] == [2.0, 4.0, 8.0, 16.0] and max(gaps) == REDIAL_MAX
+        assert dials["gone"][-1] - start < REDIAL_GIVE_UP <= trio.current_time() - start
+        count_gone = len(dials["gone"])
 
-            # Back by the peer's own dial: no more dials. Full: wait, do not dial.
-            redials.lost("gone")
-            redials.back("gone")
-            room[0] = False
-            redials.lost("flaky")
-            connected.discard("flaky")
-            count = {peer: len(times) for peer, times in dials.items()}
-            await trio.sleep(REDIAL_MAX)
-            assert {peer: len(times) for peer, times in dials.items()} == count
-            nursery.cancel_scope.cancel()
+        # Back by the peer's own dial: no more dials (the clock is moved on by hand past
+        # when the first would be due; nothing is left to wait for).
+        redials.lost("gone")
+        redials.back("gone")
+        assert redials.pending() == set()
+        await trio.testing.wait_all_tasks_blocked()
+        autojump_clock.jump(2 * REDIAL_FIRST)
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(dials["gone"]) == count_gone
+
+        # Full: wait, do not dial, for as long as it would have dialled.
+        room[0] = False
+        redials.lost("flaky")
+        connected.discard("flaky")
+        assert redials.pending() == {"flaky"}
+        count = {peer: len(times) for peer, times in dials.items()}
+        lost_at = trio.current_time()
+        with trio.fail_after(REDIAL_GIVE_UP + REDIAL_MAX):
+            await redials.wait_settled()
+        assert trio.current_time() - lost_at >= REDIAL_GIVE_UP
+        assert {peer: len(times) for peer, times in dials.items()} == count
+        nursery.cancel_scope.cancel()
