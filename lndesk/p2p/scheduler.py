@@ -72,6 +72,10 @@ class SyncScheduler:
         self._syncing: set[Any] = set()
         self._idle = trio.Event()
         self._idle.set()
+        self._retries = 0
+        """Retries waiting for their time."""
+        self._settled = trio.Event()
+        """Set when no session runs and no retry waits (then replaced)."""
         self._fetched: dict[bytes, set[bytes]] = {}
         self._peers = 0
         self._stored = 0
@@ -146,6 +150,7 @@ class SyncScheduler:
             self._syncing.discard(peer)
             if not self._syncing:
                 self._idle.set()
+                self._settle()
 
     def _retry_later(self, peer: Any, feeds: set[bytes] | None) -> None:
         failures = self._failures.get(peer, 0) + 1
@@ -154,12 +159,27 @@ class SyncScheduler:
             return
         self._failures[peer] = failures
         delay = RETRY_FIRST * 2 ** (failures - 1) * (0.5 + self._jitter())
+        self._retries += 1
         self._nursery.start_soon(self._retry, peer, feeds, delay)
 
     async def _retry(self, peer: Any, feeds: set[bytes] | None, delay: float) -> None:
-        await trio.sleep(delay)
-        if peer in self._failures:
-            self.request(peer, feeds)
+        try:
+            await trio.sleep(delay)
+            if peer in self._failures:
+                self.request(peer, feeds)
+        finally:
+            self._retries -= 1
+            self._settle()
+
+    def _settle(self) -> None:
+        if not self._syncing and not self._retries:
+            self._settled.set()
+            self._settled = trio.Event()
+
+    async def wait_settled(self) -> None:
+        """Return once no session runs and no retry waits for its time."""
+        while self._syncing or self._retries:
+            await self._settled.wait()
 
     def forget(self, peer: Any) -> None:
         """The peer disconnected: no more retries (its next connection starts a session)."""

@@ -51,9 +51,10 @@ async def run(client: Client, peers: list[str], *, forget: str | None = None) ->
         for peer in peers:
             scheduler.request(peer)
         if forget is not None:
-            await trio.sleep(1)
+            await scheduler.wait_idle(1)  # the first sessions failed; retries wait
             scheduler.forget(forget)
-        await trio.sleep(600)
+        with trio.fail_after(600):  # virtual seconds
+            await scheduler.wait_settled()
         nursery.cancel_scope.cancel()
 
 
