@@ -27,7 +27,8 @@ from lndesk.entry_refs import ref_of
 from lndesk.store import fulltext
 from lndesk.store.migrations import SCHEMA_VERSION
 from lndesk.store.purge import purge_payloads
-from lndesk.store.search import SNIPPET_TOKENS, SearchQuery, search
+from lndesk.store.search import SearchQuery, search
+from lndesk.store.snippets import SNIPPET_TOKENS
 from lndesk.store.store import Store
 
 ANN = make_identity(61)

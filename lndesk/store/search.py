@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -35,18 +36,18 @@ from lndesk.search_query import SearchQuery
 from lndesk.store.fulltext import (
     MAX_TIME_MS,
     QUESTION_FACET,
-    TOKENIZE,
     FullText,
-    Staged,
     author_token,
     bucket,
     clean_query,
-    document_of,
+    searchable_text,
     tag_token,
     type_token,
 )
+from lndesk.store.index import EntryRow
 from lndesk.store.questions import QuestionState, state_term
 from lndesk.store.shown import feed_id, feed_ids, marks, visible_until
+from lndesk.store.snippets import snippets
 from lndesk.store.store import Store, StoredEntry
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,11 @@ MIN_PREFIX = 3
 """A last word shorter than this matches as a whole word only: the index has no prefix
 index (it would double the cost of indexing), and a prefix of one or two letters
 matches so many words that merging them takes hundreds of milliseconds."""
-SNIPPET_TOKENS = 24
 LEAD_CHARS = 200
-_START, _END = "\x02", "\x03"
-"""Marks of a match in FTS5's snippet(); indexed text never holds them (fulltext.clean)."""
 _TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
+RECENT_HITS = 200
+"""Hits whose entries and texts a store keeps read (a page is 20; a payload at most
+64 KiB)."""
 FLUSH_LIMIT = 5000
 """A search indexes a backlog of up to this many staged documents first (about 0.1 s);
 a larger one is the background indexer's."""
@@ -112,10 +113,10 @@ def search(
     """
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise UsageError(f"ask for 1 to {MAX_LIMIT} results from an offset of 0 or more")
-    words = match_expression(query.text)
+    terms = query_terms(query.text)
     facets = _facets(store, query)
     low, high = _rowid_range(query)
-    if not words and facets == [] and query.since_ms is None and query.until_ms is None:
+    if not terms and facets == [] and query.since_ms is None and query.until_ms is None:
         raise UsageError(
             "there is nothing to search for",
             "Type a word, or choose an author, a tag, a type or dates to list.",
@@ -129,14 +130,14 @@ def search(
     if facets is None or low > high:
         return SearchHits((), pending)  # an author never heard of, or no time to search
     page = (limit, offset)
-    hits = _matches(store, query, words, facets, (low, high), page=page, asked=asked)
+    hits = _matches(store, query, terms, facets, (low, high), page=page, asked=asked)
     return SearchHits(hits, pending)
 
 
 def _matches(
     store: Store,
     query: SearchQuery,
-    words: str | None,
+    terms: list[tuple[str, bool]],
     facets: list[str],
     rowids: tuple[int, int],
     *,
@@ -150,94 +151,99 @@ def _matches(
     join = ""
     if asked is not None:  # each question's match a primary-key lookup (and one of refs)
         join = " JOIN questions q ON q.feed = d.feed AND q.seq = d.seq"
-        state = state_term(asked)
+        state = state_term(asked)  # of entry e, which every hit's row joins
         if state is not None:
-            join += " JOIN entries e ON e.feed = q.feed AND e.seq = q.seq"
             exclude += f" AND {state}"
-    if asked is not None:
         facets = [*facets, QUESTION_FACET]
+    words = terms_expression(terms)
     parts = ([f"text : ({words})"] if words else []) + [f'facets : "{t}"' for t in facets]
     match = " AND ".join(parts)
     conn = store.index.conn
-    # The index holds no text: it finds the documents, the log gives their text.
+    # The index holds no text: it finds the documents and their entries, the log (or the
+    # hits shown lately) gives their text.
     if parts:
         rows = conn.execute(
-            "SELECT s.rowid, d.feed, d.seq, d.source FROM search s "  # noqa: S608 - only '?'
-            f"JOIN search_docs d ON d.doc = s.rowid{join} "
+            f"SELECT s.rowid, d.source, {_ROW} FROM search s "  # noqa: S608 - only '?'
+            f"JOIN search_docs d ON d.doc = s.rowid {_ENTRY}{join} "
             f"WHERE search MATCH ? AND s.rowid BETWEEN ? AND ?{exclude} "
             "ORDER BY s.rowid DESC LIMIT ? OFFSET ?",
             (match, low, high, *hidden, limit, offset),
         ).fetchall()
     else:  # dates alone: every document, and search_docs lists them
         rows = conn.execute(
-            f"SELECT d.doc, d.feed, d.seq, d.source FROM search_docs d{join} "  # noqa: S608
+            f"SELECT d.doc, d.source, {_ROW} FROM search_docs d {_ENTRY}{join} "  # noqa: S608
             f"WHERE d.doc BETWEEN ? AND ?{exclude} ORDER BY d.doc DESC LIMIT ? OFFSET ?",
             (low, high, *hidden, limit, offset),
         ).fetchall()
-    text = FullText(conn, store._payload_content)
+    recent = _recent_hits(store)
     shown = []
-    for rowid, feed, seq, source in rows:
-        found = store.index.entry_rows("e.feed = ? AND e.seq = ? AND e.deleted = 0", (feed, seq))
-        if not found:
+    for rowid, source, key, feed, seq, id_, claimed, received, type_, state, at, gone, name in rows:
+        if gone:
             continue
-        stored = store.load(found[0])
-        # The text is the entry's own (read with it), or a later edit's.
-        document = (
-            document_of(Staged(feed, seq, found[0].claimed_ms, seq), found[0].type, stored.content)
-            if source == seq
-            else text.document(feed, seq, source)
-        )
-        if document is not None:
-            shown.append((rowid, stored, document))
+        row = EntryRow(key, feed, seq, id_, claimed, received, type_, state, at, False, name)
+        found = recent.get((row, source))
+        if found is None:
+            found = _read(store, row, source)
+            recent.put((row, source), found)
+        if found[1] is not None:
+            shown.append((rowid, found[0], found[1]))
     if parts:
-        marked = snippets([(rowid, d.text, d.facets) for rowid, _, d in shown], match)
+        made = snippets([(rowid, text) for rowid, _, text in shown], terms, words)
     else:  # dates alone
-        marked = {rowid: _lead(d.text) for rowid, _, d in shown}
-    hits = []
-    for rowid, stored, _ in shown:
-        snippet, spans = _spans(marked.get(rowid, ""))
-        hits.append(SearchHit(stored, snippet, spans))
-    return hits
+        made = {rowid: (_lead(text), []) for rowid, _, text in shown}
+    return [SearchHit(stored, *made.get(rowid, ("", []))) for rowid, stored, _ in shown]
 
 
-def snippets(documents: Sequence[tuple[int, str, str]], match: str) -> dict[int, str]:
-    """FTS5's snippet() of each (rowid, text, facets) document for the query ``match``,
-    by rowid: what the index would give if it kept the text. The documents go into a
-    table of their own in memory, tokenized as ``search`` is, and the same query picks
-    the same fragments (a snippet depends on the document and the query alone)."""
-    if not documents:
-        return {}
-    conn = _shown_table()
-    try:
-        # In rowid order: FTS5 then writes the batch as one segment, not one per document.
-        conn.executemany(
-            "INSERT INTO shown(rowid, text, facets) VALUES (?, ?, ?)", sorted(documents)
-        )
-        rows = conn.execute(
-            "SELECT rowid, snippet(shown, 0, ?, ?, '…', ?) FROM shown WHERE shown MATCH ?",
-            (_START, _END, SNIPPET_TOKENS, match),
-        ).fetchall()
-        return {int(rowid): str(marked) for rowid, marked in rows}
-    finally:
-        conn.rollback()  # the table is empty again for the next search
+_ROW = (
+    "f.key, e.feed, e.seq, e.id, e.claimed_ms, e.received_ms, e.type, e.payload_state, "
+    "e.offset, e.deleted, f.name"
+)
+"""The columns of an EntryRow."""
+_ENTRY = "JOIN entries e ON e.feed = d.feed AND e.seq = d.seq JOIN feeds f ON f.feed = e.feed"
+_Found = tuple[StoredEntry, str | None]
 
 
-_local = threading.local()
+def _read(store: Store, row: EntryRow, source: int) -> _Found:
+    """A hit's entry and its document's text: the entry's own (read with it), or a
+    later edit's (``source``)."""
+    stored = store.load(row)
+    if source == row.seq:
+        return stored, searchable_text(stored.content)
+    document = FullText(store.index.conn, store._payload_content).document(
+        row.feed, row.seq, source
+    )
+    return stored, None if document is None else document.text
 
 
-def _shown_table() -> sqlite3.Connection:
-    """This thread's database in memory with the empty table ``shown`` (made once: a
-    search runs on the node's thread, and making the table costs more than using it)."""
-    conn: sqlite3.Connection | None = getattr(_local, "shown", None)
-    if conn is None:
-        conn = sqlite3.connect(":memory:")
-        conn.execute(
-            "CREATE VIRTUAL TABLE shown USING fts5(text, facets, "
-            f"tokenize = '{TOKENIZE}', columnsize = 0)"
-        )
-        conn.commit()
-        _local.shown = conn
-    return conn
+class _Recent:
+    """The entries and documents of the last RECENT_HITS hits read, by their row and
+    source: searches typed a letter at a time show the same posts again. A row names
+    everything a hit shows that can change (deleted, the payload's state, the author's
+    name, where the record is), so a hit whose entry changed is read again."""
+
+    def __init__(self) -> None:
+        self.hits: OrderedDict[tuple[EntryRow, int], _Found] = OrderedDict()
+
+    def get(self, key: tuple[EntryRow, int]) -> _Found | None:
+        found = self.hits.get(key)
+        if found is not None:
+            self.hits.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[EntryRow, int], found: _Found) -> None:
+        self.hits[key] = found
+        if len(self.hits) > RECENT_HITS:
+            self.hits.popitem(last=False)
+
+
+_recent: weakref.WeakKeyDictionary[Store, _Recent] = weakref.WeakKeyDictionary()
+
+
+def _recent_hits(store: Store) -> _Recent:
+    recent = _recent.get(store)
+    if recent is None:
+        recent = _recent[store] = _Recent()
+    return recent
 
 
 def match_expression(text: str) -> str | None:
@@ -247,6 +253,12 @@ def match_expression(text: str) -> str | None:
     the last word, if the text does not end with a space or a quote, is a prefix.
     Words without a letter or digit are dropped: they match nothing.
     """
+    return terms_expression(query_terms(text))
+
+
+def query_terms(text: str) -> list[tuple[str, bool]]:
+    """A person's words and "quoted phrases", each with whether it is a prefix (the
+    last word while it is typed), as :func:`match_expression` quotes them."""
     if len(text) > MAX_QUERY_CHARS:
         raise UsageError(
             f"the search text is longer than {MAX_QUERY_CHARS} characters",
@@ -259,18 +271,25 @@ def match_expression(text: str) -> str | None:
         term = phrase if phrase is not None else word
         if any(ch.isalnum() for ch in term):
             terms.append((term, word is not None))
-    if not terms:
-        return None
     if len(terms) > MAX_TERMS:
         raise UsageError(
             f"a search can have at most {MAX_TERMS} words or phrases",
             "Leave out common words; quote a phrase to search for it as one.",
         )
-    quoted = ['"' + term.replace('"', '""') + '"' for term, _ in terms]
+    if not terms:
+        return []
     last, bare = terms[-1]
-    if bare and not text[-1:].isspace() and _trailing_alnum(last) >= MIN_PREFIX:
-        quoted[-1] += " *"
-    return " ".join(quoted)
+    prefix = bare and not text[-1:].isspace() and _trailing_alnum(last) >= MIN_PREFIX
+    return [(term, False) for term, _ in terms[:-1]] + [(last, prefix)]
+
+
+def terms_expression(terms: Sequence[tuple[str, bool]]) -> str | None:
+    """The FTS5 query of :func:`query_terms` (None: no term)."""
+    if not terms:
+        return None
+    return " ".join(
+        '"' + term.replace('"', '""') + '"' + (" *" if prefix else "") for term, prefix in terms
+    )
 
 
 def _facets(store: Store, query: SearchQuery) -> list[str] | None:
@@ -317,23 +336,6 @@ def _trailing_alnum(word: str) -> int:
             break
         count += 1
     return count
-
-
-def _spans(marked: str) -> tuple[str, list[tuple[int, int]]]:
-    """The snippet without its match marks, and where the marks were."""
-    text: list[str] = []
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    for piece in re.split(f"([{_START}{_END}])", marked):
-        if piece == _START:
-            start = sum(map(len, text))
-        elif piece == _END:
-            if start is not None:
-                spans.append((start, sum(map(len, text))))
-            start = None
-        else:
-            text.append(piece)
-    return "".join(text), spans
 
 
 def _lead(text: str) -> str:
