@@ -12,6 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from lndesk.app import answers, pseudonym_marks, pseudonyms
+from lndesk.app.action_args import (
+    flag_arg,
+    int_arg,
+    optional_text_arg,
+    text_arg,
+    text_list_arg,
+)
 from lndesk.app.describe import entry_fields
 from lndesk.app.service import Service
 from lndesk.content import ListItem, ReadingList, WebShare
@@ -35,46 +42,19 @@ def _followed(result: tuple[bytes, Entry | None]) -> dict[str, Any]:
     return {"key": key_to_text(key), "changed": entry is not None}
 
 
-def _texts(value: object, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"{what} must be a list of text")
-    return value
-
-
-def _text(args: dict[str, Any], name: str) -> str:
-    value = args.get(name)
-    if not isinstance(value, str):
-        raise UsageError(f"{name} must be text")
-    return value
-
-
-def _flag(args: dict[str, Any], name: str) -> bool:
-    value = args.get(name, False)
-    if not isinstance(value, bool):
-        raise UsageError(f"{name} must be true or false")
-    return value
-
-
-def _int(args: dict[str, Any], name: str, default: int | None = None) -> int | None:
-    value = args.get(name, default)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise UsageError(f"{name} must be a whole number")
-    return value
-
-
 def _mentions(args: dict[str, Any]) -> list[bytes]:
-    return [parse_key_or_link(k)[0] for k in _texts(args.get("mentions", []), "mentions")]
+    return [parse_key_or_link(k)[0] for k in text_list_arg(args, "mentions")]
 
 
 def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     author = args.get("author")
     query = SearchQuery(
-        _text(args, "query"),
+        text_arg(args, "query"),
         parse_key_or_link(author)[0] if isinstance(author, str) else None,
         args.get("tag") if isinstance(args.get("tag"), str) else None,
         args.get("type") if isinstance(args.get("type"), str) else None,
-        _int(args, "since_ms"),
-        _int(args, "until_ms"),
+        int_arg(args, "since_ms"),
+        int_arg(args, "until_ms"),
         frozenset(),
     )
     # A command can wait for the whole backlog of text to index (the background indexer
@@ -84,7 +64,7 @@ def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     while store.index_text(SEARCH_INDEX_CHUNK) > 0:
         pass
     nicknames = service.local.nicknames()
-    hits = service.search(query, _int(args, "limit", 20) or 20, _int(args, "offset", 0) or 0)
+    hits = service.search(query, int_arg(args, "limit", 20) or 20, int_arg(args, "offset", 0) or 0)
     return {
         "hits": [
             entry_fields(hit.entry, nicknames)
@@ -97,19 +77,19 @@ def _search(service: Service, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inbox(service: Service, args: dict[str, Any]) -> dict[str, Any]:
-    entries = service.inbox(requests=_flag(args, "requests"), limit=_int(args, "limit", 20) or 20)
+    entries = service.inbox(
+        requests=flag_arg(args, "requests"), limit=int_arg(args, "limit", 20) or 20
+    )
     nicknames = service.local.nicknames()
     return {"entries": [entry_fields(e, nicknames) for e in entries]}
 
 
 def _nickname(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     """Set (``nickname``), clear (``clear``) or just tell someone's nickname."""
-    key = parse_key_or_link(_text(args, "key"))[0]
-    name = args.get("nickname")
-    if name is not None and not isinstance(name, str):
-        raise UsageError("nickname must be text")
-    if _flag(args, "clear") or name is not None:
-        service.set_nickname(key_to_text(key), None if _flag(args, "clear") else name)
+    key = parse_key_or_link(text_arg(args, "key"))[0]
+    name = optional_text_arg(args, "nickname")
+    if flag_arg(args, "clear") or name is not None:
+        service.set_nickname(key_to_text(key), None if flag_arg(args, "clear") else name)
     return {
         "key": key_to_text(key),
         "nickname": service.local.nicknames().get(key),
@@ -118,70 +98,72 @@ def _nickname(service: Service, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reading_list(service: Service, args: dict[str, Any]) -> dict[str, Any]:
-    ids = _texts(args.get("items", []), "items")
+    ids = text_list_arg(args, "items")
     items = [ListItem(ref=ref_of(service.resolve(i).entry)) for i in ids]
-    items += [ListItem(link=link) for link in _texts(args.get("links", []), "links")]
+    items += [ListItem(link=link) for link in text_list_arg(args, "links")]
     update = args.get("update")
     of = service.resolve(update) if isinstance(update, str) else None
     if of is not None and not items and isinstance(of.content, ReadingList):
         items = list(of.content.items)  # a new title only
-    return _entry(service.publish_list(_text(args, "title"), items, of))
+    return _entry(service.publish_list(text_arg(args, "title"), items, of))
 
 
 ACTIONS: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
     "post": lambda s, a: _entry(
         s.post(
-            _text(a, "text"),
-            _texts(a.get("tags", []), "tags"),
-            _texts(a.get("links", []), "links"),
+            text_arg(a, "text"),
+            text_list_arg(a, "tags"),
+            text_list_arg(a, "links"),
             mentions=_mentions(a),
-            question=_flag(a, "question"),
+            question=flag_arg(a, "question"),
         )
     ),
     "reply": lambda s, a: _entry(
         s.reply(
-            _text(a, "entry_id"),
-            _text(a, "text"),
-            _texts(a.get("tags", []), "tags"),
-            _texts(a.get("links", []), "links"),
+            text_arg(a, "entry_id"),
+            text_arg(a, "text"),
+            text_list_arg(a, "tags"),
+            text_list_arg(a, "links"),
             mentions=_mentions(a),
         )
     ),
     "edit": lambda s, a: _entry(
         s.edit(
-            _text(a, "entry_id"),
-            _text(a, "text"),
-            _texts(a.get("tags", []), "tags"),
-            _texts(a.get("links", []), "links"),
+            text_arg(a, "entry_id"),
+            text_arg(a, "text"),
+            text_list_arg(a, "tags"),
+            text_list_arg(a, "links"),
             mentions=_mentions(a),
-            question=_flag(a, "question"),
+            question=flag_arg(a, "question"),
         )
     ),
     "readinglist": _reading_list,
     "webshare": lambda s, a: _entry(
         s.publish(
             WebShare(
-                _text(a, "link"),
+                text_arg(a, "link"),
                 str(a.get("title") or ""),
                 str(a.get("source") or ""),
                 str(a.get("guid") or ""),
                 str(a.get("comment") or ""),
-                tuple(_texts(a.get("tags", []), "tags")),
+                tuple(text_list_arg(a, "tags")),
             )
         )
     ),
-    "block": lambda s, a: _followed(s.block(_text(a, "key"))),
-    "unblock": lambda s, a: {"key": key_to_text(s.unblock(_text(a, "key")))},
-    "accept": lambda s, a: {"key": key_to_text(s.accept(_text(a, "key"), not _flag(a, "undo")))},
+    "block": lambda s, a: _followed(s.block(text_arg(a, "key"))),
+    "unblock": lambda s, a: {"key": key_to_text(s.unblock(text_arg(a, "key")))},
+    "accept": lambda s, a: {
+        "key": key_to_text(s.accept(text_arg(a, "key"), not flag_arg(a, "undo")))
+    },
     "search": _search,
     "nickname": _nickname,
     "inbox": _inbox,
-    "share": lambda s, a: _entry(s.share(_text(a, "entry_id"), str(a.get("comment") or ""))),
-    "delete": lambda s, a: _entry(s.delete(_text(a, "entry_id"))),
-    "follow": lambda s, a: _followed(s.follow(_text(a, "key"))),
-    "unfollow": lambda s, a: _followed(s.unfollow(_text(a, "key"))),
-    "profile": lambda s, a: _entry(s.set_profile(_text(a, "name"), str(a.get("bio") or ""))),
-    "helpful": lambda s, a: answers.mark(s, _text(a, "entry_id"), undo=_flag(a, "undo")),
+    "share": lambda s, a: _entry(s.share(text_arg(a, "entry_id"), str(a.get("comment") or ""))),
+    "delete": lambda s, a: _entry(s.delete(text_arg(a, "entry_id"))),
+    "follow": lambda s, a: _followed(s.follow(text_arg(a, "key"))),
+    "unfollow": lambda s, a: _followed(s.unfollow(text_arg(a, "key"))),
+    "profile": lambda s, a: _entry(s.set_profile(text_arg(a, "name"), str(a.get("bio") or ""))),
+    "helpful": lambda s, a: answers.mark(s, text_arg(a, "entry_id"), undo=flag_arg(a, "undo")),
     "questions": answers.list_questions,
     "thread": answers.show_thread,
     "ask_pseudonym": pseudonyms.act_ask,

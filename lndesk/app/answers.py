@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lndesk.app.action_args import optional_text_arg, text_arg
 from lndesk.app.describe import entry_body, entry_fields
 from lndesk.app.desk_naming import ShownNames
 from lndesk.app.service import Service
@@ -170,10 +171,8 @@ def list_questions(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LISTED:
         raise UsageError(f"limit must be a whole number from 1 to {MAX_LISTED}")
     older_than = views.NEWEST
-    before = args.get("before")
+    before = optional_text_arg(args, "before")
     if before is not None:
-        if not isinstance(before, str):
-            raise UsageError("before must be text")
         older_than = service.resolve(before).cursor
     nicknames = ShownNames(service.store, service.local)  # and revealed pseudonyms' owners
     found = questions(
@@ -188,10 +187,7 @@ def list_questions(service: Service, args: dict[str, Any]) -> dict[str, Any]:
 
 def show_thread(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     """``lndesk thread ID``: the whole known conversation, helpful answers first."""
-    entry_id = args.get("entry_id")
-    if not isinstance(entry_id, str):
-        raise UsageError("entry_id must be text")
-    root = thread_root(service.resolve(entry_id))
+    root = thread_root(service.resolve(text_arg(args, "entry_id")))
     entries, marked = whole_thread(service.store, root, hidden=service.hidden())
     nicknames = ShownNames(service.store, service.local)  # and revealed pseudonyms' owners
     edits = views.current_versions(service.store, entries)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lndesk.app.action_args import flag_arg, optional_text_arg, text_arg
 from lndesk.app.answers import answer_to_mark, asker_of, check_unlinked, unmarks
 from lndesk.app.pseudonyms import needs_passphrase, unlock
 from lndesk.app.service import Service
@@ -126,29 +127,18 @@ def mark(
 # --- actions (run here, or in the node that holds the data directory) ----------------
 
 
-def _entry_id(args: dict[str, Any]) -> str:
-    value = args.get("entry_id")
-    if not isinstance(value, str):
-        raise UsageError("entry_id must be text")
-    return value
-
-
 def act_signer(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     """Before ``lndesk helpful ID``: which identity signs the mark (``pseudonym``: the
     name of mine that asked, None: me) and whether its key needs the passphrase."""
-    signer = signer_of(service, service.resolve(_entry_id(args)))
+    signer = signer_of(service, service.resolve(text_arg(args, "entry_id")))
     return {"pseudonym": signer.pseudonym, "passphrase": signer.sealed}
 
 
 def act_mark(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     """``lndesk helpful ID [--undo]`` for a question one of my pseudonyms asked."""
-    passphrase = args.get("passphrase")
-    if passphrase is not None and not isinstance(passphrase, str):
-        raise UsageError("passphrase must be text")
-    undo = args.get("undo", False)
-    if not isinstance(undo, bool):
-        raise UsageError("undo must be true or false")
+    passphrase = optional_text_arg(args, "passphrase")
+    undo = flag_arg(args, "undo")
     name, entry, still = mark(
-        service, service.resolve(_entry_id(args)), undo=undo, passphrase=passphrase
+        service, service.resolve(text_arg(args, "entry_id")), undo=undo, passphrase=passphrase
     )
     return {"id": entry.id.hex(), "seq": entry.seq, "still_marked": still, "pseudonym": name}

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lndesk.app.action_args import optional_text_arg, text_arg, text_list_arg
 from lndesk.app.service import Service
 from lndesk.content import Post, Profile, Reveal
 from lndesk.entry import Entry
@@ -170,49 +171,28 @@ def listed(service: Service) -> list[dict[str, Any]]:
 # --- actions (run here, or in the node that holds the data directory) ----------------
 
 
-def _text(args: dict[str, Any], name: str) -> str:
-    value = args.get(name)
-    if not isinstance(value, str):
-        raise UsageError(f"{name} must be text")
-    return value
-
-
-def _passphrase(args: dict[str, Any]) -> str | None:
-    value = args.get("passphrase")
-    if value is not None and not isinstance(value, str):
-        raise UsageError("passphrase must be text")
-    return value
-
-
-def _texts(args: dict[str, Any], name: str) -> list[str]:
-    value = args.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"{name} must be a list of text")
-    return value
-
-
 def act_ask(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     """``lndesk ask --pseudonym NAME TEXT``."""
     identity, entry, created = ask(
         service,
-        _text(args, "pseudonym"),
-        _text(args, "text"),
-        tags=_texts(args, "tags"),
-        links=_texts(args, "links"),
-        passphrase=_passphrase(args),
+        text_arg(args, "pseudonym"),
+        text_arg(args, "text"),
+        tags=text_list_arg(args, "tags"),
+        links=text_list_arg(args, "links"),
+        passphrase=optional_text_arg(args, "passphrase"),
     )
     return {
         "id": entry.id.hex(),
         "seq": entry.seq,
         "key": key_to_text(identity.public_key),
-        "link": key_to_link(identity.public_key, _text(args, "pseudonym")),
+        "link": key_to_link(identity.public_key, text_arg(args, "pseudonym")),
         "created": created,
     }
 
 
 def act_reveal(service: Service, args: dict[str, Any]) -> dict[str, Any]:
     """``lndesk pseudonym reveal NAME``."""
-    key, entry = reveal(service, _text(args, "name"), _passphrase(args))
+    key, entry = reveal(service, text_arg(args, "name"), optional_text_arg(args, "passphrase"))
     return {"id": entry.id.hex(), "seq": entry.seq, "key": key_to_text(key)}
 
 
