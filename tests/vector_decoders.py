@@ -27,6 +27,7 @@ from lndesk.p2p.forks import ForksFrames, check_proof
 from lndesk.p2p.inbox_notice import decode_notice
 from lndesk.p2p.profiles import ProfileFrames
 from lndesk.p2p.thread_frames import ThreadFrames
+from lndesk.p2p.visit_frames import VisitFrames
 from lndesk.p2p.wire import Batch, FrameStream
 from lndesk.store.ingest import decode_batch, plan_batch
 
@@ -120,6 +121,10 @@ async def _thread_frame(v: dict[str, Any]) -> None:
     await ThreadFrames(ScriptedStream(input_of(v)), v["version"]).receive()
 
 
+async def _visit_frame(v: dict[str, Any]) -> None:
+    await VisitFrames(ScriptedStream(input_of(v))).receive()
+
+
 Decoder = Callable[[dict[str, Any]], Awaitable[Any]]
 
 DECODERS: dict[str, Decoder] = {
@@ -141,6 +146,7 @@ DECODERS: dict[str, Decoder] = {
     "forks-frame": _forks_frame,
     "fork-proof": _fork_proof,
     "thread-frame": _thread_frame,
+    "visit-frame": _visit_frame,
 }
 
 

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import trio
 from libp2p.custom_types import TProtocol
+
+from lndesk.p2p.frame_caps import MAX_FORKED
+from lndesk.p2p.ports import FeedSource
 
 DIGEST_PROTOCOL = TProtocol("/lndesk/sync/3")
 DIGEST_SIZE = 32
@@ -72,6 +76,38 @@ def records(canonical: bytes) -> Iterator[tuple[bytes, int]]:
     """The (feed key, height) pairs of a canonical vector."""
     for start in range(0, len(canonical), RECORD):
         yield canonical[start : start + 32], int.from_bytes(canonical[start + 32 : start + 40])
+
+
+@dataclass(frozen=True, slots=True)
+class VectorLook:
+    """What a server holds against a reader's remembered vector (sections 20.15, 20.16)."""
+
+    same: bool
+    """No served entry above any of the vector's heights."""
+    feeds: int
+    """The vector's feeds (charged as a want's)."""
+    forked: tuple[bytes, ...] | None
+    """Feeds of the vector this node holds a fork proof of (None: more than
+    ``MAX_FORKED``; empty when not looked for)."""
+
+
+async def look_at_vector(
+    source: FeedSource, vector: Sequence[tuple[bytes, int]], step: int, *, forks: bool
+) -> VectorLook:
+    """Compare ``vector`` with what ``source`` holds now, yielding every ``step`` feeds;
+    without ``forks`` it stops at the first feed with more to serve."""
+    same, forked = True, list[bytes]()
+    for number, (key, height) in enumerate(vector):
+        if number and not number % step:
+            await trio.sleep(0)  # let other tasks in between store lookups
+        held = source.held(key)
+        if same and held.max_seq > height and source.serves(key):
+            same = False
+            if not forks:
+                break
+        if forks and held.forked_at is not None:
+            forked.append(key)
+    return VectorLook(same, len(vector), tuple(forked) if len(forked) <= MAX_FORKED else None)
 
 
 class ServedVectors:

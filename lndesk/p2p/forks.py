@@ -282,22 +282,26 @@ class ForkChecks:
         self._key_of = key_of
         self._nursery: trio.Nursery | None = None
         self._asking: set[Any] = set()
+        self._idle = trio.Event()
 
     def attach(self, nursery: trio.Nursery | None) -> None:
         self._nursery = nursery
 
-    def check_soon(self, peer: Any) -> None:
+    def check_soon(self, peer: Any, feeds: Sequence[bytes] | None = None) -> None:
+        """Ask ``peer`` about the wanted feeds (or ``feeds``) not frozen here, unless
+        already asking it."""
         if self._nursery is not None and peer not in self._asking:
             self._asking.add(peer)
-            self._nursery.start_soon(self.check, peer)
+            self._nursery.start_soon(self.check, peer, feeds)
 
-    async def check(self, peer: Any) -> int:
+    async def check(self, peer: Any, asked: Sequence[bytes] | None = None) -> int:
         """Ask ``peer`` once; returns how many new forks were kept."""
         self._asking.add(peer)
         try:
             if self._is_penalised(peer):
                 return 0
-            feeds = [f for f in self.source.wanted_feeds() if self.source.held(f).forked_at is None]
+            wanted = self.source.wanted_feeds() if asked is None else asked
+            feeds = [f for f in wanted if self.source.held(f).forked_at is None]
             try:
                 proofs = await self.client.ask(peer, feeds)
             except Exception as exc:  # penalised already if it misbehaved; else it went away
@@ -319,3 +323,12 @@ class ForkChecks:
             return kept
         finally:
             self._asking.discard(peer)
+            if not self._asking:
+                self._idle.set()
+                self._idle = trio.Event()
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Wait until no fork proof question runs (or ``timeout``)."""
+        with trio.move_on_after(timeout):
+            while self._asking:
+                await self._idle.wait()

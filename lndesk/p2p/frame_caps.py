@@ -71,6 +71,24 @@ CATCHUP_CAPS: dict[str, ScanLimits] = {
 }
 """Caps of every inbox catch-up message (docs/protocol.md section 29.1)."""
 
+MAX_VISIT_INBOXES = 4
+"""Most inbox keys one ``visit`` checks (section 20.16); a node with more asks the rest
+with ``/lndesk/inbox/1``."""
+MAX_FORKED = 64
+"""Most forked feeds one ``visited`` names (section 20.16)."""
+VISIT_CAPS: dict[str, ScanLimits] = {
+    "visit": ScanLimits(
+        max_bytes=1024, max_items=8 + 4 * MAX_VISIT_INBOXES + _SLACK, max_string=64
+    ),
+    "visited": ScanLimits(
+        max_bytes=MAX_VISIT_INBOXES * 65_536 + 4096,
+        max_items=9 + MAX_VISIT_INBOXES * (1 + 4 * MAX_REFS) + MAX_FORKED + _SLACK,
+        max_string=64,
+    ),
+    "error": _ERROR,
+}
+"""Caps of every visit message (docs/protocol.md section 20.16)."""
+
 PROFILE_CAPS: dict[str, ScanLimits] = {
     "profile": _SMALL,
     "refs": ScanLimits(max_bytes=1024, max_items=5 + 4 + _SLACK, max_string=64),

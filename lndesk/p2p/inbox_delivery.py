@@ -51,6 +51,7 @@ from lndesk.errors import (
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, MAX_REFS, CatchupClient
 from lndesk.p2p.events import EventSink, NodeWarning
 from lndesk.p2p.fetch import MISSING, RefFetcher, missing_refs, ref_state
+from lndesk.p2p.frame_caps import MAX_VISIT_INBOXES
 from lndesk.p2p.gossip import HeadAndNoticeGossip
 from lndesk.p2p.inbox_notice import InboxNotice
 from lndesk.p2p.ingest import ingest_reported
@@ -58,6 +59,7 @@ from lndesk.p2p.ports import FeedSource
 from lndesk.p2p.profiles import ProfileClient
 from lndesk.p2p.sessions import PeerMisbehaved, Penalise
 from lndesk.p2p.unsupported import Unsupported, is_not_supported
+from lndesk.p2p.visit_frames import refs_digest
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +172,9 @@ class InboxDelivery:
         """Peers that said ``na`` to inbox catch-up: not asked again for a while."""
         self._since: dict[tuple[Any, bytes], int] = {}
         """When each (peer, inbox key) was last asked, less the overlap."""
+        self._seen: dict[tuple[Any, bytes], tuple[int, bytes]] = {}
+        """Per (peer, inbox key): the ``since`` of the last answer that left nothing to
+        fetch, and the digest of its references (what a visit checks, section 20.16)."""
         self._locks: dict[Any, trio.Lock] = {}
         self._idle = trio.Event()
         self._idle.set()
@@ -253,9 +258,9 @@ class InboxDelivery:
 
     # --- catch-up --------------------------------------------------------------------
 
-    def catch_up_soon(self, peer: Any) -> None:
-        """Ask ``peer`` for entries addressed to this node and its owner's pseudonyms,
-        unless already asking it."""
+    def catch_up_soon(self, peer: Any, keys: Sequence[bytes] | None = None) -> None:
+        """Ask ``peer`` for entries addressed to this node and its owner's pseudonyms
+        (or only to ``keys``), unless already asking it."""
         if (
             self._nursery is None
             or peer in self._catching_up
@@ -264,12 +269,48 @@ class InboxDelivery:
             return
         self._catching_up.add(peer)
         self._begin()
-        self._nursery.start_soon(self._catch_up_task, peer)
+        self._nursery.start_soon(self._catch_up_task, peer, keys)
+
+    def visit_checks(self, peer: Any) -> tuple[list[tuple[bytes, int, bytes]], list[bytes]]:
+        """For a visit of ``peer`` (section 20.16): ``(key, since, digest)`` of each inbox
+        key whose last answer from it left nothing to fetch (at most ``MAX_VISIT_INBOXES``),
+        and the keys to ask with ``/lndesk/inbox/1``."""
+        checks: list[tuple[bytes, int, bytes]] = []
+        unasked: list[bytes] = []
+        for key in self.source.inbox_keys():
+            seen = self._seen.get((peer, key))
+            if seen is None or len(checks) >= MAX_VISIT_INBOXES:
+                unasked.append(key)
+            else:
+                checks.append((key, *seen))
+        return checks, unasked
+
+    def take_refs_soon(self, peer: Any, key: bytes, since: int, refs: Sequence[Ref]) -> None:
+        """A visit brought the references ``peer`` now holds addressed to ``key`` since
+        ``since``: fetch the missing ones, as after an ``ask``."""
+        if self._nursery is None:
+            return
+        self._begin()
+        self._nursery.start_soon(self._take_refs_task, peer, key, since, list(refs))
+
+    async def _take_refs_task(self, peer: Any, key: bytes, since: int, refs: list[Ref]) -> None:
+        try:
+            await self._take_refs(peer, key, since, refs)
+        except PeerMisbehaved as exc:
+            logger.info("%s", exc)
+        except StoreError as exc:
+            self._emit(NodeWarning(f"Could not store replies or mentions: {exc}"))
+        except Exception as exc:  # the peer went away
+            logger.info("fetching entries addressed to us from %s failed: %s", peer, exc)
+        finally:
+            self._end()
 
     def forget(self, peer: Any) -> None:
         """The peer disconnected: ask it for everything again when it comes back."""
         for asked in [asked for asked in self._since if asked[0] == peer]:
             del self._since[asked]
+        for asked in [asked for asked in self._seen if asked[0] == peer]:
+            del self._seen[asked]
         lock = self._locks.get(peer)
         if lock is not None and not lock.locked():
             del self._locks[peer]
@@ -279,9 +320,9 @@ class InboxDelivery:
         that stays within the server's ``streams_per_peer`` (2), so none is refused busy."""
         return self._locks.setdefault(peer, trio.Lock())
 
-    async def _catch_up_task(self, peer: Any) -> None:
+    async def _catch_up_task(self, peer: Any, keys: Sequence[bytes] | None) -> None:
         try:
-            await self.catch_up(peer)
+            await self.catch_up(peer, keys)
         except PeerMisbehaved as exc:
             logger.info("%s", exc)
         except StoreError as exc:
@@ -295,12 +336,13 @@ class InboxDelivery:
             self._catching_up.discard(peer)
             self._end()
 
-    async def catch_up(self, peer: Any) -> int:
+    async def catch_up(self, peer: Any, keys: Sequence[bytes] | None = None) -> int:
         """Ask ``peer`` which entries addressed to this node it holds (to its own key, then
-        to each of its owner's pseudonyms: one ``ask`` each, docs/protocol.md 29.3); fetch
-        the missing ones from it. Returns how many were stored. Raises like the fetch."""
+        to each of its owner's pseudonyms: one ``ask`` each, docs/protocol.md 29.3; or to
+        ``keys``); fetch the missing ones from it. Returns how many were stored. Raises
+        like the fetch."""
         stored = 0
-        for key in self.source.inbox_keys():
+        for key in self.source.inbox_keys() if keys is None else keys:
             stored += await self._catch_up_key(peer, key)
         return stored
 
@@ -309,17 +351,28 @@ class InboxDelivery:
         started = int(time.time() * 1000)
         refs = await self._catchup.ask(peer, key, since, MAX_REFS)
         self._since[peer, key] = max(0, started - CATCHUP_OVERLAP_MS)
+        return await self._take_refs(peer, key, since, refs)
+
+    async def _take_refs(self, peer: Any, key: bytes, since: int, refs: Sequence[Ref]) -> int:
+        """Fetch from ``peer`` the entries of ``refs`` (its answer for ``key`` since
+        ``since``) that are missing; once none is, a visit may check the answer by its
+        digest."""
+        self._seen.pop((peer, key), None)
         missing = [ref for ref in missing_refs(self.source, refs) if ref[0] != key]
-        if not missing:
-            return 0
-        logger.info("%s holds %d entries addressed to us that we lack", peer, len(missing))
-        async with self._lock(peer):
-            report = await self._fetcher.fetch_from(
-                peer, missing, via="inbox", check=addressed_to(key)
-            )
-        self._context_of(peer, report.stored, 0)
-        self.profiles_soon(peer, [author for author, _raw, _payload in report.stored])
-        return len(report.stored)
+        stored = 0
+        if missing:
+            logger.info("%s holds %d entries addressed to us that we lack", peer, len(missing))
+            async with self._lock(peer):
+                report = await self._fetcher.fetch_from(
+                    peer, missing, via="inbox", check=addressed_to(key)
+                )
+            self._context_of(peer, report.stored, 0)
+            self.profiles_soon(peer, [author for author, _raw, _payload in report.stored])
+            stored = len(report.stored)
+            missing = [ref for ref in missing_refs(self.source, missing) if ref[0] != key]
+        if not missing and peer in self._connected():
+            self._seen[peer, key] = (since, refs_digest(refs))
+        return stored
 
     # --- the profiles of strangers ---------------------------------------------------------
 

@@ -86,6 +86,7 @@ from lndesk.p2p.threads import (
     ThreadResult,
     ThreadServer,
 )
+from lndesk.p2p.visit import VISIT_PROTOCOL, Visits
 from lndesk.p2p.watch import watch_connections
 
 # parse_peer_address and PeerStatus were defined here once; the app and the CLI import
@@ -236,6 +237,21 @@ class Node:
             is_syncing=self.scheduler.is_syncing,
             follows=lambda key: key in set(source.wanted_feeds()),
         )
+        self.visits = Visits(
+            self.host,
+            source,
+            config.limits,
+            sync=self.sync_client,
+            sync_server=self.sync_server,
+            scheduler=self.scheduler,
+            inbox=self.inbox_delivery,
+            forks=self.forks,
+            emit=self._emit,
+            penalise=self.penalise,
+            is_penalised=self.is_penalised,
+            key_of=public_key_of,
+            admission=self.admission,
+        )
         self.liveness = Liveness(self.host, config.liveness_interval, config.liveness_timeout)
         self.penalties = self.peering.penalties
         guard_streams(self.host, self.penalise)
@@ -262,10 +278,12 @@ class Node:
             async with serving(self.host, config), trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self.scheduler.attach(nursery)
+                self.visits.attach(nursery)
                 self.peering.attach(nursery)
                 self.host.set_stream_handler(SYNC_PROTOCOL, self.sync_server.handle)
                 self.host.set_stream_handler(PIPELINED_PROTOCOL, self.sync_server.handle_pipelined)
                 self.host.set_stream_handler(DIGEST_PROTOCOL, self.sync_server.handle_digests)
+                self.host.set_stream_handler(VISIT_PROTOCOL, self.visits.server.handle)
                 self.host.set_stream_handler(CATCHUP_PROTOCOL, self.catchup_server.handle)
                 self.host.set_stream_handler(PROFILE_PROTOCOL, self.profile_server.handle)
                 self.host.set_stream_handler(THREAD_PROTOCOL, self.thread_server.handle)
@@ -300,6 +318,7 @@ class Node:
         finally:
             self._nursery = None
             self.scheduler.attach(None)
+            self.visits.attach(None)
             if self.forks is not None:
                 self.forks.attach(None)
             self.peering.attach(None)
@@ -334,9 +353,7 @@ class Node:
         if not self.peering.connected(peer, address):
             return
         self.discovery.add_peer(peer)
-        self.request_sync(peer)
-        self.inbox_delivery.catch_up_soon(peer)
-        self.check_forks_soon(peer)
+        self.visits.visit_soon(peer)  # sync, inbox catch-up and fork proofs
         self.peering.measure_latency_soon(peer)
 
     def _on_disconnected(self, peer: ID, _address: str) -> None:
@@ -407,14 +424,7 @@ class Node:
             for peer in peers:
                 await trio.sleep(gap)
                 if peer in self.host.get_connected_peers():
-                    self.request_sync(peer)
-                    self.inbox_delivery.catch_up_soon(peer)
-                    self.check_forks_soon(peer)
-
-    def check_forks_soon(self, peer: ID) -> None:
-        """Ask ``peer`` for proofs of forks of the wanted feeds (section 20.12)."""
-        if self.forks is not None:
-            self.forks.check_soon(peer)
+                    self.visits.visit_soon(peer)  # one stream when nothing changed (20.16)
 
     async def _watch_addresses(self, at_start: list[multiaddr.Multiaddr]) -> None:
         """Notice a new network (another Wi-Fi, a VPN, a cable) and advertise it.

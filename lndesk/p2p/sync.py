@@ -42,7 +42,14 @@ from libp2p.custom_types import TProtocol
 from lndesk.errors import ProtocolError
 from lndesk.p2p.admission import Admission, charge_served, charge_want
 from lndesk.p2p.config import Limits
-from lndesk.p2p.digest import DIGEST_PROTOCOL, SentVectors, ServedVectors, vector_digest
+from lndesk.p2p.digest import (
+    DIGEST_PROTOCOL,
+    SentVectors,
+    ServedVectors,
+    VectorLook,
+    look_at_vector,
+    vector_digest,
+)
 from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
 from lndesk.p2p.holders import ServedReports, WantRate
@@ -234,19 +241,23 @@ class SyncServer:
         """(True if ``peer`` left a session with the vector of ``digest`` and this node
         holds no served entry above any of its heights, the feeds charged to ``peer``
         for the look), section 20.15."""
+        look = await self.look_at_vector(peer, frames.stream, digest, forks=False)
+        return (False, 0) if look is None else (look.same, look.feeds)
+
+    async def look_at_vector(
+        self, peer: Any, stream: Any, digest: bytes, *, forks: bool
+    ) -> VectorLook | None:
+        """What this node holds against the vector ``peer`` left a session with under
+        ``digest`` (None: not remembered); its feeds are charged to ``peer`` as a
+        want's (sections 20.15, 20.16)."""
         vector = self.vectors.recall(peer, digest)
         if vector is None:
-            return False, 0
-        charge_want(self.sessions.admission, frames.stream, len(vector))
+            return None
+        charge_want(self.sessions.admission, stream, len(vector))
         self._want_rate.charge(peer, len(vector))
         turn = self._big_wants() if len(vector) > WANT_STEP else contextlib.nullcontext()
         async with turn:
-            for number, (key, height) in enumerate(vector):
-                if number and not number % WANT_STEP:
-                    await trio.sleep(0)  # let other tasks in between store lookups
-                if self.source.held(key).max_seq > height and self.source.serves(key):
-                    return False, len(vector)
-        return True, len(vector)
+            return await look_at_vector(self.source, vector, WANT_STEP, forks=forks)
 
 
 class HeldAhead:
@@ -464,14 +475,22 @@ class SyncClient:
     def _vector(self, feeds: list[bytes]) -> bytes:
         return vector_digest((key, self.source.held(key).height) for key in feeds)
 
+    def remembered_vector(self, peer: Any, feeds: list[bytes]) -> bytes | None:
+        """The digest of ``feeds``' heights if ``peer`` was left with that vector and no
+        hole is held in them: what a ``digest`` or a ``visit`` may carry (20.15, 20.16)."""
+        vector = self._vector(feeds)
+        if not self.sent_vectors.knows(peer, vector):
+            return None
+        if any(self.source.payload_holes(key, 1, 1 << 62, 1) for key in feeds):
+            return None  # heights do not show holes: only want asks for them (20.4)
+        return vector
+
     async def _unchanged(self, peer: Any, frames: FrameStream, feeds: list[bytes]) -> bool:
         """Send the digest of ``feeds``' heights if ``peer`` was left with that vector;
         True if it answers ``same`` (section 20.15). Otherwise ``want`` follows."""
-        vector = self._vector(feeds)
-        if not self.sent_vectors.knows(peer, vector):
+        vector = self.remembered_vector(peer, feeds)
+        if vector is None:
             return False
-        if any(self.source.payload_holes(key, 1, 1 << 62, 1) for key in feeds):
-            return False  # heights do not show holes: only want asks for them (20.4)
         await frames.send(Digest(vector))
         answer = await receive_reply(frames, self.limits)
         if isinstance(answer, Error):

@@ -56,6 +56,7 @@ from positive_vectors import (  # noqa: E402
 )
 from vector_decoders import rejection  # noqa: E402
 from vector_helpers import build_feeds  # noqa: E402
+from visit_vectors import visits_doc  # noqa: E402
 
 from lndesk import errors  # noqa: E402
 from lndesk.p2p.wire import StreamGone  # noqa: E402
@@ -115,6 +116,8 @@ def documents() -> dict[str, dict[str, Any]]:
     network["inbox"]["negative"] = with_reasons(network["inbox"]["negative"])
     network["forks"]["negative"] = with_reasons(network["forks"]["negative"])
     network["threads"]["negative"] = with_reasons(network["threads"]["negative"])
+    network["visits"] = visits_doc()
+    network["visits"]["negative"] = with_reasons(network["visits"]["negative"])
     return docs
 
 

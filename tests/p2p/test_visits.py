@@ -1,0 +1,219 @@
+"""Anti-entropy visits ``/lndesk/visit/1`` (docs/protocol.md section 20.16) between whole
+nodes on loopback: a visit in which nothing changed is one stream on both sides; a new
+entry, a new inbox item and a new fork proof each go on and arrive; a peer that speaks
+only the old protocols still gets all three."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+from inbox_helpers import signed
+from node_helpers import TestNode, make_data_dir, running_node
+from store_helpers import make_chain, make_identity, wire
+
+from lndesk.content import Post
+from lndesk.entry import decode_entry
+from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID
+from lndesk.p2p.digest import DIGEST_PROTOCOL, vector_digest
+from lndesk.p2p.events import EntriesStored, FeedForked
+from lndesk.p2p.forks import FORKS_PROTOCOL_ID
+from lndesk.p2p.sync import SYNC_PROTOCOL
+from lndesk.p2p.visit import VISIT_PROTOCOL
+from lndesk.store.forks import record_fork
+
+WAIT = 20
+CY, LEA = make_identity(81), make_identity(82)
+CY_CHAIN = make_chain(CY, 3)
+
+
+class Streams:
+    """The lndesk streams a host opens (``opened``) and those it serves to others
+    (``served``), by the protocol asked first."""
+
+    def __init__(self, host: Any) -> None:
+        self.opened: list[str] = []
+        self.served: list[str] = []
+        new_stream = host.new_stream
+
+        async def opening(peer: Any, protocols: Any) -> Any:
+            self.opened.append(str(protocols[0]))
+            return await new_stream(peer, protocols)
+
+        host.new_stream = opening
+        handlers = host.get_mux().handlers
+        for protocol, handler in list(handlers.items()):
+            if handler is not None and str(protocol).startswith("/lndesk/"):
+                handlers[protocol] = self._counted(str(protocol), handler)
+
+    def _counted(self, protocol: str, handler: Any) -> Any:
+        async def serving(stream: Any) -> None:
+            self.served.append(protocol)
+            await handler(stream)
+
+        return serving
+
+    def clear(self) -> None:
+        self.opened.clear()
+        self.served.clear()
+
+
+async def settle(bo: TestNode, ann: TestNode) -> None:
+    """Wait until Bo's round with Ann has ended: sync, inbox catch-up, fork proofs, and
+    Ann remembers the vector Bo ended with."""
+    node = bo.node
+    await node.scheduler.wait_idle(WAIT)
+    await node.inbox_delivery.wait_idle(WAIT)
+    assert node.forks is not None
+    await node.forks.wait_idle(WAIT)
+    wanted = list(dict.fromkeys(node.source.wanted_feeds()))
+    vector = vector_digest((key, node.source.held(key).height) for key in wanted)
+    with trio.fail_after(WAIT):
+        await ann.node.sync_server.vectors.wait_remembered(node.host.get_id(), vector)
+
+
+@asynccontextmanager
+async def pair(
+    tmp_path: Path, *, old_server: bool = False
+) -> AsyncIterator[tuple[TestNode, TestNode, Any, Streams, Streams]]:
+    """Ann follows Cy and Lea and holds Cy's 1..3; Bo follows Ann and Cy and has ended
+    his first round with Ann. With ``old_server`` Ann does not speak ``/lndesk/visit/1``."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+    ):
+        if old_server:
+            ann.node.host.remove_stream_handler(VISIT_PROTOCOL)
+        await ann.follow(CY.public_key)
+        await ann.follow(LEA.public_key)
+        ann.service.store.ingest(CY.public_key, wire(CY_CHAIN))
+        await ann.post("one")
+        await bo.follow(ann)
+        await bo.follow(CY.public_key)
+        await bo.connect(ann)
+        await bo.wait_height(CY.public_key, 3)
+        await bo.wait_height(ann, ann.height_of(ann))
+        await bo.node.scheduler.wait_idle(WAIT)
+        # Ann's entries may have come by gossip while the first session ran, so that Ann
+        # remembers another vector than Bo holds: one more session ends with Bo's.
+        await bo.node.scheduler.run_round([ann.node.host.get_id()], WAIT)
+        await settle(bo, ann)
+        reader, server = Streams(bo.node.host), Streams(ann.node.host)
+        yield ann, bo, ann.node.host.get_id(), reader, server
+
+
+async def unchanged_visit(bo: TestNode, peer: Any, reader: Streams, server: Streams) -> None:
+    """A visit of Ann in which nothing changed: one stream, opened and served."""
+    reader.clear()
+    server.clear()
+    unchanged = bo.node.visits.counts.unchanged
+    with trio.fail_after(WAIT):
+        assert await bo.node.visits.visit(peer)
+    assert bo.node.visits.counts.unchanged == unchanged + 1
+    assert reader.opened == [VISIT_PROTOCOL]
+    assert server.served == [VISIT_PROTOCOL]
+    assert not bo.node.scheduler.is_syncing(peer)
+
+
+def mention_of_bo(bo: TestNode) -> tuple[Any, bytes]:
+    """Lea (whom Bo does not follow) mentions Bo, now."""
+    return signed(LEA, 1, None, Post("hello Bo", mentions=(bo.key,)), int(time.time() * 1000))
+
+
+def fork_of_cy() -> tuple[bytes, bytes]:
+    """Cy's held entry 3 and another one Cy signed at 3."""
+    other, _payload = signed(CY, 3, CY_CHAIN[1][0].id, Post("another three"))
+    return CY_CHAIN[2][0].raw, other.raw
+
+
+def forked(node: TestNode, feed: bytes) -> bool:
+    return any(isinstance(e, FeedForked) and e.feed == feed for e in node.log.events)
+
+
+def from_inbox(node: TestNode, feed: bytes) -> bool:
+    return any(
+        isinstance(e, EntriesStored) and e.feed == feed and e.via == "inbox"
+        for e in node.log.events
+    )
+
+
+async def test_a_visit_in_which_nothing_changed_is_one_stream(tmp_path: Path) -> None:
+    async with pair(tmp_path) as (ann, bo, peer, reader, server):
+        await unchanged_visit(bo, peer, reader, server)
+        await unchanged_visit(bo, peer, reader, server)
+        assert not ann.node.is_penalised(bo.node.host.get_id())
+        assert not bo.node.is_penalised(peer)
+
+
+async def test_a_new_entry_goes_on_to_a_sync_session_that_wants_at_once(tmp_path: Path) -> None:
+    async with pair(tmp_path) as (ann, bo, peer, reader, server):
+        height = ann.height_of(ann)
+        ann.service.post("two")  # stored at Ann, never announced
+        with trio.fail_after(WAIT):
+            assert await bo.node.visits.visit(peer)
+        await bo.wait_height(ann, height + 1)
+        await settle(bo, ann)
+        assert reader.opened == [VISIT_PROTOCOL, DIGEST_PROTOCOL]
+        assert server.served == [VISIT_PROTOCOL, DIGEST_PROTOCOL]
+        assert bo.node.visits.counts.unchanged == 0
+        await unchanged_visit(bo, peer, reader, server)
+
+
+async def test_a_new_inbox_item_comes_with_the_answer(tmp_path: Path) -> None:
+    async with pair(tmp_path) as (ann, bo, peer, reader, server):
+        entry, payload = mention_of_bo(bo)
+        ann.service.store.ingest(LEA.public_key, [(entry.raw, payload)])
+        with trio.fail_after(WAIT):
+            assert await bo.node.visits.visit(peer)
+        await bo.log.wait_for(lambda _e: from_inbox(bo, LEA.public_key))
+        await settle(bo, ann)
+        # The references came in the visit's answer: the fetch of the entry follows (and
+        # the lookup of the stranger's profile), no inbox catch-up.
+        assert reader.opened[:2] == [VISIT_PROTOCOL, SYNC_PROTOCOL]
+        assert CATCHUP_PROTOCOL_ID not in reader.opened
+        assert server.served[:2] == [VISIT_PROTOCOL, SYNC_PROTOCOL]
+        await unchanged_visit(bo, peer, reader, server)
+
+
+async def test_a_new_fork_proof_is_asked_for_and_kept(tmp_path: Path) -> None:
+    async with pair(tmp_path) as (ann, bo, peer, reader, server):
+        record_fork(ann.service.store, CY.public_key, *fork_of_cy())
+        with trio.fail_after(WAIT):
+            assert await bo.node.visits.visit(peer)
+        await bo.log.wait_for(lambda _e: forked(bo, CY.public_key))
+        await settle(bo, ann)
+        assert reader.opened == [VISIT_PROTOCOL, FORKS_PROTOCOL_ID]
+        assert bo.service.store.feed_state(CY.public_key).forked_at == 3
+        # Ann still names Cy as forked; Bo froze it already and asks nothing more.
+        await unchanged_visit(bo, peer, reader, server)
+
+
+async def test_a_peer_without_visits_still_gets_all_three_asked(tmp_path: Path) -> None:
+    async with pair(tmp_path, old_server=True) as (ann, bo, peer, reader, server):
+        height = ann.height_of(ann)
+        ann.service.post("two")
+        entry, payload = mention_of_bo(bo)
+        ann.service.store.ingest(LEA.public_key, [(entry.raw, payload)])
+        record_fork(ann.service.store, CY.public_key, *fork_of_cy())
+        with trio.fail_after(WAIT):
+            assert not await bo.node.visits.visit(peer)  # na: the old round instead
+        await bo.wait_height(ann, height + 1)
+        await bo.log.wait_for(lambda _e: from_inbox(bo, LEA.public_key))
+        await bo.log.wait_for(lambda _e: forked(bo, CY.public_key))
+        await settle(bo, ann)
+        assert reader.opened[0] == VISIT_PROTOCOL
+        assert {DIGEST_PROTOCOL, CATCHUP_PROTOCOL_ID, FORKS_PROTOCOL_ID} <= set(reader.opened)
+        assert VISIT_PROTOCOL not in server.served
+        # Not proposed again for a while: the next round goes straight to the old protocols.
+        reader.clear()
+        with trio.fail_after(WAIT):
+            assert not await bo.node.visits.visit(peer)
+        await settle(bo, ann)
+        assert VISIT_PROTOCOL not in reader.opened
+        assert DIGEST_PROTOCOL in reader.opened
+        assert not bo.node.is_penalised(peer)
+        assert decode_entry(entry.raw).author == LEA.public_key
