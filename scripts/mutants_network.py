@@ -17,6 +17,8 @@ PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE
 STALL = ("tests/p2p/test_serve_stall.py",)
 BATCH_LAYOUT = ("tests/p2p/test_batch_frame.py",)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
+VISIT_FRAMES = ("tests/p2p/test_visit_vectors.py",)
+VISIT_RULES = ("tests/p2p/test_visit_rules.py",)
 
 NETWORK_MUTANTS = [
     # --- sync frames (lndesk/p2p/wire.py) -----------------------------------------------
@@ -150,10 +152,10 @@ NETWORK_MUTANTS = [
     ),
     Mutant(
         "sync: a matching digest hides entries the server holds above the reader's heights",
-        "lndesk/p2p/sync.py",
-        "if self.source.held(key).max_seq > height and self.source.serves(key):",
+        "lndesk/p2p/digest.py",
+        "if same and held.max_seq > height and source.serves(key):",
         "if False:",
-        ("tests/p2p/test_digest.py",),
+        ("tests/p2p/test_digest.py", "tests/p2p/test_visits.py"),
     ),
     Mutant(
         "sync: a remembered vector answers a digest from any peer",
@@ -285,5 +287,69 @@ NETWORK_MUTANTS = [
         "            if content.ref.id not in taken:",
         "            if False:",
         ("tests/p2p/test_thread_marks.py",),
+    ),
+    # --- anti-entropy visits (lndesk/p2p/visit.py, visit_frames.py) --------------------
+    Mutant(
+        "visit: a visit may name an inbox key twice",
+        "lndesk/p2p/visit_frames.py",
+        "    if len({c.to for c in checks}) != len(checks):",
+        "    if False:",
+        VISIT_FRAMES,
+    ),
+    Mutant(
+        "visit: visited may say heights unchanged of a vector it does not know",
+        "lndesk/p2p/visit_frames.py",
+        "    elif heights:\n",
+        "    elif False:\n",
+        VISIT_FRAMES,
+    ),
+    Mutant(
+        "visit: visited may name a forked feed twice",
+        "lndesk/p2p/visit_frames.py",
+        "        if len(set(forked)) != len(forked):",
+        "        if False:",
+        VISIT_FRAMES,
+    ),
+    Mutant(
+        "visit: visited may name more forked feeds than the cap",
+        "lndesk/p2p/visit_frames.py",
+        "if type(forked) is not list or len(forked) > MAX_FORKED:",
+        "if type(forked) is not list:",
+        VISIT_FRAMES,
+    ),
+    Mutant(
+        "visit: visited may answer another number of inbox keys than asked",
+        "lndesk/p2p/visit.py",
+        "            if len(answer.inbox) != len(visit.inbox):",
+        "            if False:",
+        VISIT_RULES,
+    ),
+    Mutant(
+        "visit: visited may name a forked feed the visit did not ask about",
+        "lndesk/p2p/visit.py",
+        "if answer.forked is not None and not set(answer.forked) <= set(feeds):",
+        "if False:",
+        VISIT_RULES,
+    ),
+    Mutant(
+        "visit: the server hides new inbox references behind the reader's digest",
+        "lndesk/p2p/visit.py",
+        "return None if refs_digest(refs) == check.seen else refs",
+        "return None",
+        ("tests/p2p/test_visit_rules.py", "tests/p2p/test_visits.py"),
+    ),
+    Mutant(
+        "visit: the server names no forked feed",
+        "lndesk/p2p/digest.py",
+        "        if forks and held.forked_at is not None:",
+        "        if False:",
+        ("tests/p2p/test_visit_rules.py", "tests/p2p/test_visits.py"),
+    ),
+    Mutant(
+        "visit: the reader trusts an inbox digest while references are still missing",
+        "lndesk/p2p/inbox_delivery.py",
+        "        if not missing and peer in self._connected():",
+        "        if peer in self._connected():",
+        ("tests/p2p/test_visits.py",),
     ),
 ]

@@ -524,6 +524,7 @@ NETWORK_DECODERS = {
     "forks-frame",
     "fork-proof",
     "thread-frame",
+    "visit-frame",
 }
 
 

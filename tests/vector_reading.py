@@ -182,6 +182,7 @@ TEXT_KEYS = frozenset(
         "forks_protocol",
         "thread_protocol",
         "thread_marks_protocol",
+        "visit_protocol",
     }
 )
 # Other text: what people type, in two places (file, top-level key, key).

@@ -54,7 +54,7 @@ def refs(items: list[list[Any]]) -> tuple[Ref, ...]:
 
 @pytest.mark.parametrize("vector", params(VISITS["refs_digests"]))
 def test_refs_digest(vector: dict[str, Any]) -> None:
-    items = refs(from_desc(vector["refs"]))
+    items = tuple(Ref(hx(a), seq, hx(i)) for a, seq, i in vector["refs"])
     records = sorted(a + seq.to_bytes(8, "big") + i for a, seq, i in items)
     person = b"lndesk-inbox".ljust(16, b"\0")
     independent = hashlib.blake2b(b"".join(records), digest_size=32, person=person).digest()

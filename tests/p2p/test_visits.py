@@ -5,9 +5,9 @@ only the old protocols still gets all three."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-import time
 from pathlib import Path
 from typing import Any
 

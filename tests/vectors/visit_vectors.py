@@ -1,7 +1,8 @@
 """Known-answer vectors of anti-entropy visits ``/lndesk/visit/1`` (docs/protocol.md
 section 20.16).
 
-``refs_digests`` gives sets of entry references and their digest, ``frames`` each
+``refs_digests`` gives sets of entry references (``[author, seq, id]``) and their
+digest, ``frames`` each
 message's exact frame (the frames section 20.16 shows are among them), and
 ``negative`` the frames a reader or a server MUST reject, each with its decoder:
 ``visit-frame`` reads one frame from a stream holding exactly ``input``.
@@ -43,7 +44,8 @@ def digest_of(refs: list[list[Any]]) -> bytes:
 def refs_digests_json() -> list[dict[str, Any]]:
     sets = [("none", []), ("one reply", [REPLY]), ("a mention and a reply", [MENTION, REPLY])]
     out = [
-        {"name": name, "refs": to_desc(refs), "digest": h(digest_of(refs))} for name, refs in sets
+        {"name": name, "refs": [[h(a), n, h(i)] for a, n, i in refs], "digest": h(digest_of(refs))}
+        for name, refs in sets
     ]
     reordered = digest_of([REPLY, MENTION])
     assert reordered == digest_of([MENTION, REPLY])  # a set: the order does not count

@@ -1,0 +1,191 @@
+"""What a visit server answers, and the frames each side refuses (docs/protocol.md
+section 20.16), on real loopback hosts: a malformed ``visit`` or ``visited`` is
+penalised, an answer that breaks what was asked too; ``busy`` is not misbehaviour."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from conftest import running_host
+from inbox_helpers import entry_ref, signed
+from libp2p.peer.peerinfo import PeerInfo
+from store_helpers import make_chain, make_identity, wire
+
+from lndesk import canonical
+from lndesk.app.feeds import StoreFeeds
+from lndesk.content import Post
+from lndesk.p2p import wire as frames
+from lndesk.p2p.config import Limits
+from lndesk.p2p.host import public_key_of
+from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
+from lndesk.p2p.sync import SyncServer
+from lndesk.p2p.visit import VISIT_PROTOCOL, VisitClient, VisitServer
+from lndesk.p2p.visit_frames import InboxCheck, Visit, Visited, VisitFrames, refs_digest
+from lndesk.store.forks import record_fork
+from lndesk.store.store import Store
+
+WAIT = 15.0
+ANN, LEA, CY = (make_identity(n) for n in (91, 92, 93))
+A, C = ANN.public_key, CY.public_key
+CHAIN = make_chain(ANN, 3)
+MENTION = signed(LEA, 1, None, Post("hi", mentions=(C,)), 9000)
+DIGEST = bytes(32)
+
+
+@dataclass
+class Side:
+    host: Any
+    store: Store
+    feeds: StoreFeeds
+    sync: SyncServer
+    penalised: dict[str, str] = field(default_factory=dict)
+
+    def penalise(self, peer: Any, reason: str) -> None:
+        self.penalised[str(peer)] = reason
+
+    def is_penalised(self, peer: Any) -> bool:
+        return str(peer) in self.penalised
+
+    @property
+    def client(self) -> VisitClient:
+        return VisitClient(self.host, Limits(), penalise=self.penalise)
+
+
+@asynccontextmanager
+async def side(path: Path) -> AsyncIterator[Side]:
+    """A host serving visits from a store holding Ann's 1..3."""
+    store = Store(path)
+    try:
+        async with running_host() as host:
+            me = public_key_of(host.get_id())
+            assert me is not None
+            feeds = StoreFeeds(store, me)
+            feeds.ingest(A, wire(CHAIN))
+            penalised: dict[str, str] = {}
+            sync = SyncServer(
+                feeds,
+                Limits(),
+                events=lambda _e: None,
+                penalise=lambda who, why: penalised.__setitem__(str(who), why),
+                is_penalised=lambda who: str(who) in penalised,
+                key_of=public_key_of,
+            )
+            s = Side(host, store, feeds, sync, penalised)
+            server = VisitServer(
+                feeds,
+                Limits(),
+                sync,
+                events=lambda _e: None,
+                penalise=s.penalise,
+                is_penalised=s.is_penalised,
+            )
+            host.set_stream_handler(VISIT_PROTOCOL, server.handle)
+            yield s
+    finally:
+        store.close()
+
+
+async def connect(a: Any, b: Any) -> None:
+    with trio.fail_after(WAIT):
+        await a.connect(PeerInfo(b.get_id(), b.get_addrs()))
+
+
+async def test_the_server_answers_each_part_from_what_it_holds_now(tmp_path: Path) -> None:
+    async with side(tmp_path / "s") as server, running_host() as reader:
+        await connect(reader, server.host)
+        peer, me = server.host.get_id(), reader.get_id()
+        client = VisitClient(reader, Limits(), penalise=lambda *_: None)
+        seen = refs_digest([])
+        visit = Visit(DIGEST, (InboxCheck(C, 0, seen),))
+        with trio.fail_after(WAIT):
+            # A vector it never saw: heights differ, forks unknown.
+            assert await client.visit(peer, visit, [A]) == Visited(False, (None,), None)
+            vector = server.sync.vectors.remember(me, [(A, 3)])
+            known = Visit(vector, (InboxCheck(C, 0, seen),))
+            assert await client.visit(peer, known, [A]) == Visited(True, (None,), ())
+            server.feeds.ingest(A, wire(make_chain(ANN, 5)[3:]))
+            assert await client.visit(peer, known, [A]) == Visited(False, (None,), ())
+            vector = server.sync.vectors.remember(me, [(A, 5)])
+            known = Visit(vector, (InboxCheck(C, 0, seen),))
+            server.feeds.ingest(LEA.public_key, [(MENTION[0].raw, MENTION[1])])
+            other, _ = signed(ANN, 3, CHAIN[1][0].id, Post("another three"))
+            record_fork(server.store, A, CHAIN[2][0].raw, other.raw)
+            got = await client.visit(peer, known, [A])
+            assert got == Visited(True, ((entry_ref(MENTION[0]),),), (A,))
+            again = Visit(vector, (InboxCheck(C, 0, refs_digest(got.inbox[0] or ())),))
+            assert await client.visit(peer, again, [A]) == Visited(True, (None,), (A,))
+        assert not server.penalised
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"t": "visit", "heights": DIGEST[:31], "inbox": []},
+        {"t": "visit", "heights": DIGEST, "inbox": [[C, 0, DIGEST]] * 2},
+        {"t": "visit", "heights": DIGEST, "inbox": [[C, 0, DIGEST]], "extra": 1},
+        {"t": "visited", "heights": False, "inbox": [], "forked": None},
+        {"t": "want", "feeds": []},
+    ],
+    ids=["short heights", "a key twice", "an extra field", "visited", "want"],
+)
+async def test_a_malformed_visit_is_refused_and_penalised(tmp_path: Path, doc: Any) -> None:
+    async with side(tmp_path / "s") as server, running_host() as evil:
+        await connect(evil, server.host)
+        stream = await evil.new_stream(server.host.get_id(), [VISIT_PROTOCOL])
+        body = canonical.encode(doc)
+        await stream.write(len(body).to_bytes(4, "big") + body)
+        with trio.fail_after(WAIT):
+            answer = await VisitFrames(stream).receive()
+        assert isinstance(answer, frames.Error) and answer.code == "bad-request"
+        assert str(evil.get_id()) in server.penalised
+
+
+def lying(answer: Any) -> Any:
+    """A visit server that answers every visit with ``answer`` (a message or raw bytes)."""
+
+    async def handle(stream: Any) -> None:
+        io = VisitFrames(stream)
+        await io.receive()
+        if isinstance(answer, bytes):
+            await stream.write(answer)
+        else:
+            await io.send(answer)
+        await stream.close()
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"\x00\x00\x00\x02\xa0\xff",
+        Visited(True, (), ()),  # one inbox key asked, none answered
+        Visited(True, (None, None), ()),
+        Visited(False, (None,), (C,)),  # a feed the visit did not name
+        Visit(DIGEST, ()),
+    ],
+    ids=["garbage", "no inbox answer", "two inbox answers", "forked not asked", "visit"],
+)
+async def test_a_server_breaking_the_visit_is_penalised(tmp_path: Path, answer: Any) -> None:
+    async with side(tmp_path / "r") as reader, running_host() as evil:
+        evil.set_stream_handler(VISIT_PROTOCOL, lying(answer))
+        await connect(reader.host, evil)
+        visit = Visit(DIGEST, (InboxCheck(C, 0, DIGEST),))
+        with trio.fail_after(WAIT), pytest.raises(PeerMisbehaved):
+            await reader.client.visit(evil.get_id(), visit, [A])
+        assert str(evil.get_id()) in reader.penalised
+
+
+async def test_busy_is_not_misbehaviour(tmp_path: Path) -> None:
+    async with side(tmp_path / "r") as reader, running_host() as other:
+        other.set_stream_handler(VISIT_PROTOCOL, lying(frames.Error("busy", "later")))
+        await connect(reader.host, other)
+        with trio.fail_after(WAIT), pytest.raises(SessionRefused):
+            await reader.client.visit(other.get_id(), Visit(DIGEST, ()), [A])
+        assert not reader.penalised
