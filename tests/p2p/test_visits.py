@@ -18,6 +18,7 @@ from store_helpers import make_chain, make_identity, wire
 
 from lndesk.content import Post
 from lndesk.entry import decode_entry
+from lndesk.entry_refs import Ref
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID
 from lndesk.p2p.digest import DIGEST_PROTOCOL, vector_digest
 from lndesk.p2p.events import EntriesStored, FeedForked
@@ -217,3 +218,24 @@ async def test_a_peer_without_visits_still_gets_all_three_asked(tmp_path: Path) 
         assert DIGEST_PROTOCOL in reader.opened
         assert not bo.node.is_penalised(peer)
         assert decode_entry(entry.raw).author == LEA.public_key
+
+
+async def test_an_inbox_answer_that_left_something_to_fetch_is_asked_again(
+    tmp_path: Path,
+) -> None:
+    """Only an answer whose references are all held afterwards is checked by its digest
+    at the next visit; one naming an entry the server did not send is asked again."""
+    async with pair(tmp_path) as (ann, bo, peer, reader, _server):
+        inbox = bo.node.inbox_delivery
+        checks, unasked = inbox.visit_checks(peer)
+        assert [check[0] for check in checks] == [bo.key] and not unasked
+        ghost = Ref(LEA.public_key, 1, bytes(32))  # Ann holds no such entry
+        inbox.take_refs_soon(peer, bo.key, 0, [ghost])
+        await inbox.wait_idle(WAIT)
+        assert inbox.visit_checks(peer) == ([], [bo.key])
+        reader.clear()
+        with trio.fail_after(WAIT):
+            assert await bo.node.visits.visit(peer)
+        await settle(bo, ann)
+        assert reader.opened == [VISIT_PROTOCOL, CATCHUP_PROTOCOL_ID]
+        assert [check[0] for check in inbox.visit_checks(peer)[0]] == [bo.key]
