@@ -43,7 +43,7 @@ from lndesk.p2p.sessions import (
     AskServer,
     PeerMisbehaved,
     Penalise,
-    SessionRefused,
+    ask_once,
     client_session,
     close_quietly,
     receive_within,
@@ -59,7 +59,6 @@ from lndesk.p2p.visit_frames import (
     VisitFrames,
     refs_digest,
 )
-from lndesk.p2p.wire import Error
 
 logger = logging.getLogger(__name__)
 
@@ -139,15 +138,14 @@ class VisitClient:
         async with client_session(
             self.host, peer, VISIT_PROTOCOL, protocol=PROTOCOL_NAME, penalise=self._penalise
         ) as stream:
-            frames = VisitFrames(stream)
-            await frames.send(visit)
-            answer = await receive_within(
-                frames, self.limits.session_timeout, "the peer closed the visit without answering"
+            answer = await ask_once(
+                VisitFrames(stream),
+                visit,
+                Visited,
+                self.limits.session_timeout,
+                protocol=PROTOCOL_NAME,
+                names=("visit", "visited"),
             )
-            if isinstance(answer, Error):
-                raise SessionRefused(f"the peer refused: {answer.code}: {answer.message}")
-            if not isinstance(answer, Visited):
-                raise ProtocolError("the peer did not answer visit with visited")
             if len(answer.inbox) != len(visit.inbox):
                 asked = len(visit.inbox)
                 raise ProtocolError(f"visited answers {len(answer.inbox)} inbox keys, not {asked}")
