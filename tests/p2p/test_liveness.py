@@ -73,7 +73,9 @@ async def linked(interval: float = INTERVAL, timeout: float = TIMEOUT) -> AsyncI
         liveness.check(trio.current_time())  # rounds are the test's
         await nursery.start(liveness.run)
         [conn] = a.get_network().connections[b.get_id()]
-        assert isinstance(conn.muxed_conn, LivenessYamux)
+        assert isinstance(conn.muxed_conn, LivenessYamux)  # both ends: one task pings
+        [inbound] = b.get_network().connections[a.get_id()]
+        assert isinstance(inbound.muxed_conn, LivenessYamux)
         yield a, b, proxy, liveness, conn
         nursery.cancel_scope.cancel()
 
