@@ -60,3 +60,40 @@ def test_a_strangers_answer_to_a_pseudonyms_question_shows_and_offers_a_follow(
     (again,) = desk.items.marks_changed([shown])
     assert again.followed and again.answers_mine
     assert store.following(fox.public_key) == []
+
+
+def test_lists_read_the_key_files_only_when_a_pseudonym_is_made_or_removed(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which pseudonyms are mine decides whether an answer answers me; a list reads the
+    key files again only when a pseudonym was made, replaced or removed (a reveal
+    changes no key file)."""
+    reads: list[int] = []
+    real = pseudonyms.pseudonym_keys
+
+    def counted(data_dir: Path) -> frozenset[bytes]:
+        reads.append(1)
+        return real(data_dir)
+
+    monkeypatch.setattr(pseudonyms, "pseudonym_keys", counted)
+    service, store = desk.service, desk.service.store
+    store.publish(BO, Profile("Bo"))
+
+    fox, question, _created = pseudonyms.ask(service, "curious-fox", "Why do cats purr?")
+    answer = store.publish(BO, Reply("To calm themselves.", ref_of(question), ref_of(question)))
+
+    def answers_mine() -> bool:
+        (shown,) = desk.items.items([desk.items.find((BO.public_key, answer.seq))])
+        return shown.answers_mine
+
+    assert answers_mine() and len(reads) == 1  # made after the desk: read once
+    assert answers_mine() and answers_mine() and len(reads) == 1
+    pseudonyms.reveal(service, "curious-fox")
+    assert answers_mine() and len(reads) == 1
+    path = service.data_dir / "pseudonyms" / "curious-fox.key"
+    kept = path.read_bytes()
+    path.unlink()  # removed by hand
+    assert not answers_mine() and len(reads) == 2
+    path.write_bytes(kept)
+    assert answers_mine() and len(reads) == 3
+    assert fox.public_key in desk.pseudonym_keys()

@@ -52,9 +52,9 @@ from lndesk.app.desk_reading import BOOKMARKS, OLDEST, THREAD, Reading, Refresh
 from lndesk.app.desk_search import Search
 from lndesk.app.desk_threads import Threads
 from lndesk.app.feed_reader import FeedReader
+from lndesk.app.pseudonyms import PseudonymKeys
 from lndesk.app.service import Service
 from lndesk.p2p.events import HolderProven
-from lndesk.pseudonyms import pseudonym_keys
 
 if TYPE_CHECKING:
     from lndesk.app.node import AppNode
@@ -85,9 +85,9 @@ class Desk:
         self._link = NodeLink()
         reader = service.reader
         naming = Naming(reader, service.local)
-        self.items = PostItems(
-            reader, service.local, naming, self.own, lambda: pseudonym_keys(service.data_dir)
-        )
+        self.pseudonym_keys = PseudonymKeys(service.data_dir)
+        """My pseudonyms' keys, read from their files only when those change."""
+        self.items = PostItems(reader, service.local, naming, self.own, self.pseudonym_keys.current)
         """Stored entries as post items, the way every list shows them."""
         self._publisher = publisher = Publisher(service, self._link, service.local, emit)
         self.reading = Reading(service, reader, self.items, emit)
