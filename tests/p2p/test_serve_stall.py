@@ -32,12 +32,26 @@ from lndesk.p2p.config import Limits
 from lndesk.p2p.sync import SYNC_PROTOCOL
 
 ANN = make_identity(11)
-ONE_TURN = Limits(served_batches=1, send_timeout=1.0, window=8)
-"""One turn for every session, a short deadline on each write, and (on ``/1``) room for
-eight batches unacknowledged: more than the kernel's buffers take from a stalled one."""
 BIG = "x" * 8000
 """Posts of about 8 KB: a batch of about a MiB is some 125 of them, far over the 256 KiB
 a yamux stream may have unread."""
+
+
+def kernel_send_buffer() -> int:
+    """The most a TCP socket's send buffer grows to on this system (Linux: the maximum
+    of ``tcp_wmem``; 4 MiB, its usual value, where it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        return 4 << 20
+
+
+STALL_ENTRIES = (2 * kernel_send_buffer() + (2 << 20)) // len(BIG) + 1
+"""What a stalled connection is sent: more than the server's socket and the proxy's
+take, so that the server's write blocks."""
+ONE_TURN = Limits(served_batches=1, send_timeout=1.0, window=STALL_ENTRIES // 100 + 1)
+"""One turn for every session, a short deadline on each write, and (on ``/1``) room for
+every batch of ``STALL_ENTRIES`` unacknowledged."""
 
 
 def ann_chain(n: int) -> list[tuple[bytes, bytes | None]]:
@@ -132,7 +146,7 @@ async def test_a_connection_that_takes_nothing_gives_the_turn_and_session_back(
         side(tmp_path / "honest", ONE_TURN) as honest,
         running_host() as staller,
     ):
-        server.store.ingest(ANN.public_key, ann_chain(1000))
+        server.store.ingest(ANN.public_key, ann_chain(STALL_ENTRIES))
         assert server.server is not None
         sessions = server.server.sessions
         stalled_ended = observe_sessions(server, staller.get_id())
@@ -140,12 +154,14 @@ async def test_a_connection_that_takes_nothing_gives_the_turn_and_session_back(
         async with stall_proxy(int(port)) as proxy:
             address = Multiaddr(f"/ip4/127.0.0.1/tcp/{proxy.port}")
             await staller.connect(PeerInfo(server.host.get_id(), [address]))
-            # 16 MiB more window: the server writes until its socket takes no more.
-            await ask_and_stop_reading(staller, server, 1000, window=1 << 24, opened=proxy.stall)
+            # 64 MiB more window: the server writes until its socket takes no more.
+            await ask_and_stop_reading(
+                staller, server, STALL_ENTRIES, window=1 << 26, opened=proxy.stall
+            )
             with trio.fail_after(30):
                 await stalled_ended.wait()
             assert sessions.stalled_total == 1
             assert sessions.sending.value == 1
             assert sessions.open_total == 0
             assert not server.penalised
-            await sync_honestly(server, honest, 1000)
+            await sync_honestly(server, honest, STALL_ENTRIES)
