@@ -148,6 +148,13 @@ MUTANTS = [
         'self.conn.execute(_DELETE, (rowid, found.text, ""))',
         ("tests/test_search_index.py", "tests/test_store_learning.py"),
     ),
+    Mutant(
+        "index compaction: a copy made while the index was written takes its place",
+        "lndesk/store/compact.py",
+        "conn.total_changes != job.changes",
+        "False",
+        ("tests/test_index_compact.py",),
+    ),
     # --- entries (lndesk/entry.py) ------------------------------------------------------
     Mutant(
         "entry: the signature is not verified",

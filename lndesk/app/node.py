@@ -43,6 +43,7 @@ from lndesk.entry import Entry, decode_entry
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.events import EntriesStored, Event, EventSink, FeedSynced, PeerHolds
 from lndesk.p2p.node import Node
+from lndesk.store import compact
 from lndesk.store.store import Store
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,10 @@ class TextIndexer:
       such chunks, each of those waited for one, and the opens timed out;
     * with nothing staged it sleeps until :meth:`arrived` wakes it, or RECHECK seconds
       pass (text staged without an EntriesStored event, say from an imported backup, is
-      found that way; so is text staged before the node started).
+      found that way; so is text staged before the node started);
+    * with nothing staged, it first gives the index file's free pages back if it holds
+      many (:meth:`reclaim`: the pages of the table migration 8 dropped, once the new
+      one is filled).
     """
 
     CHUNK = 500
@@ -138,6 +142,9 @@ class TextIndexer:
     RECHECK = 10.0
     RETRY = 60.0
     """Seconds to wait after indexing failed (a full disk, say) before trying again."""
+    RECLAIM_RETRY = 600.0
+    """Seconds to wait after a copy of the index was dropped (written meanwhile) or could
+    not be made, before making another."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -152,6 +159,8 @@ class TextIndexer:
         """Documents in the next chunk: what fits in STEP seconds at the last chunk's pace."""
         self._chunk_at = -float("inf")
         """When (trio's clock) the last chunk was indexed."""
+        self._reclaim_at = -float("inf")
+        """When (trio's clock) the index's free pages may be given back next."""
 
     def arrived(self, *, synced: bool = False) -> None:
         """Entries were stored (``synced``: by a sync session): index their text, in
@@ -184,6 +193,7 @@ class TextIndexer:
                 continue
             if self.pending == 0:
                 self._stepped()
+                await self.reclaim()
                 with trio.move_on_after(self.RECHECK):
                     await self._wake.wait()
                 continue
@@ -211,6 +221,32 @@ class TextIndexer:
                 self._chunk = self._next_chunk(limit, spent)
                 self._stepped()
                 await trio.sleep(spent * (1 - self.SHARE) / self.SHARE if busy else 0)
+
+    async def reclaim(self) -> bool:
+        """Give the index file's free pages back, if it holds many and nothing is left to
+        index (:mod:`lndesk.store.compact`): a compact copy is made on a worker thread
+        while the node goes on, and takes the index's place only if nothing was written
+        to it meanwhile. Whether it did; after a try that did not, the next waits
+        RECLAIM_RETRY."""
+        if trio.current_time() < self._reclaim_at:
+            return False
+        try:
+            job = compact.start(self.store)
+            if job is None:
+                return False
+            try:
+                run: Any = trio.to_thread.run_sync  # trio-typing's stubs predate the keyword
+                await run(job.copy, abandon_on_cancel=True)
+            except BaseException:
+                job.interrupt()  # the node is stopping, or the copy failed
+                raise
+            done = compact.finish(self.store, job)
+        except Exception:
+            logger.exception("the index file's free pages could not be given back")
+            done = False
+        if not done:
+            self._reclaim_at = trio.current_time() + self.RECLAIM_RETRY
+        return done
 
     def _next_chunk(self, limit: int, spent: float) -> int:
         """The size of a chunk that takes about STEP seconds, if one of ``limit``

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,6 +271,14 @@ class Store(StoreLists):
         and every command that worked before works still (:mod:`lndesk.store.rebuild`)."""
         rebuild = self.start_rebuild()
         return self.finish_rebuild(rebuild)
+
+    def reopen_index(self, change: Callable[[], None]) -> None:
+        """Close the index, ``change`` its files, open it again (:mod:`.compact`)."""
+        self.index.close()
+        try:
+            change()
+        finally:
+            self.index = Index(self.directory / INDEX_NAME, self._content_at)
 
     @property
     def rebuilding(self) -> bool:

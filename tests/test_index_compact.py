@@ -1,0 +1,142 @@
+"""The index file gives back the pages migration 8 freed (lndesk.store.compact).
+
+A copy made beside the index takes its place only if nothing was written meanwhile; the
+file shrinks, and searches find what they found.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+from search_index import with_text_copy
+from store_helpers import BASE_MS, make_identity
+
+from lndesk.app.node import TextIndexer
+from lndesk.content import Post
+from lndesk.store import compact
+from lndesk.store.migrations import SCHEMA_VERSION
+from lndesk.store.search import SearchQuery, search
+from lndesk.store.store import INDEX_NAME, Store
+
+ANN = make_identity(71)
+WORDS = "spaced repetition retrieval practice interleaving feedback novices experts".split()
+
+
+@pytest.fixture(autouse=True)
+def small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test's index is small: free pages count from 64 KiB."""
+    monkeypatch.setattr(compact, "RECLAIM_BYTES", 1 << 16)
+
+
+def filled(directory: Path) -> None:
+    """A store whose index went through migration 8: its old table's pages are free."""
+    rng = random.Random(3)
+    with Store(directory) as store:
+        for number in range(300):
+            text = " ".join(rng.choice(WORDS) for _ in range(200))
+            store.publish(ANN, Post(f"{text} number{number}"), BASE_MS + number * 1000)
+        store.index_text()
+        with_text_copy(store)
+    with Store(directory) as store:
+        store.index_text()
+
+
+def found(store: Store) -> list[list[tuple[int, str]]]:
+    queries = [SearchQuery("spaced"), SearchQuery("number7"), SearchQuery('"novices experts"')]
+    return [[(h.entry.entry.seq, h.snippet) for h in search(store, q, 50)] for q in queries]
+
+
+def file_size(store: Store) -> int:
+    store.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return (store.directory / INDEX_NAME).stat().st_size
+
+
+def test_the_freed_pages_are_given_back(tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        before, expected = file_size(store), found(store)
+        free, size = compact.free_bytes(store.index.conn)
+        assert free > size / 3  # the old table's texts
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        assert compact.finish(store, job)
+        assert file_size(store) < before - free * 0.9
+        assert compact.free_bytes(store.index.conn)[0] == 0
+        assert not job.target.exists()
+        assert store.index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert found(store) == expected
+        assert compact.start(store) is None  # once
+        store.publish(ANN, Post("spaced again"), BASE_MS + 10**6)  # the index takes writes
+        store.index_text()
+        assert found(store)[0][0][1] == "spaced again"
+    with Store(directory) as store:
+        assert found(store)[0][0][1] == "spaced again"
+
+
+def test_a_copy_is_dropped_if_the_index_changed_meanwhile(tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        before = file_size(store)
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        store.publish(ANN, Post("written while the copy was made"), BASE_MS + 10**6)
+        assert not compact.finish(store, job)
+        assert not job.target.exists()
+        store.index_text()
+        assert [h.entry.entry.seq for h in search(store, SearchQuery("written"))] == [301]
+        assert file_size(store) >= before
+        job = compact.start(store)  # the next try gives them back
+        assert job is not None
+        job.copy()
+        assert compact.finish(store, job)
+        assert [h.entry.entry.seq for h in search(store, SearchQuery("written"))] == [301]
+
+
+def test_an_index_without_many_free_pages_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        monkeypatch.setattr(compact, "RECLAIM_BYTES", 1 << 40)
+        assert compact.start(store) is None
+        monkeypatch.setattr(compact, "RECLAIM_BYTES", 1 << 16)
+        store.publish(ANN, Post("staged, not indexed"), BASE_MS + 10**6)
+        assert compact.start(store) is None  # the indexer first
+        store.index_text()
+        assert compact.start(store) is not None
+
+
+def test_an_interrupted_copy_leaves_no_file(tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        job = compact.start(store)
+        assert job is not None
+        job.target.write_bytes(b"a copy an earlier run left half made")
+        job.source = directory / "missing.sqlite3"
+        with pytest.raises(sqlite3.OperationalError):
+            job.copy()
+        assert not job.target.exists()
+
+
+async def test_the_node_gives_them_back_once_nothing_is_left_to_index(tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        before, expected = file_size(store), found(store)
+        store.publish(ANN, Post("staged, not indexed"), BASE_MS + 10**6)
+        indexer = TextIndexer(store)
+        assert not await indexer.reclaim()  # the text first (and no wait for the next try)
+        store.index_text()
+        assert await indexer.reclaim()  # copied on a worker thread
+        assert file_size(store) < before
+        assert found(store)[1:] == expected[1:]
+        assert not await indexer.reclaim()
