@@ -9,6 +9,10 @@ the stream both ways and the median wall time of a round (both nodes share this
 process, so the time includes the server's lookups). The server's want rate limit is
 lifted so that repeated rounds of 5,000 feeds are not refused.
 
+Then a whole round (section 20.16): on the old protocols a ``/3`` digest, an inbox
+catch-up ``ask`` and a fork proof question, three streams; as a visit, one stream.
+Prints streams opened, bytes both ways and the median wall time of the round.
+
     python bench/anti_entropy.py                     # N = 10, 100, 1000, 5000
     python bench/anti_entropy.py --quick             # N = 10, 100
 """
@@ -28,8 +32,10 @@ from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.app.feeds import StoreFeeds
 from lndesk.identity import blake2b_256
+from lndesk.p2p.catchup import CATCHUP_PROTOCOL, CatchupClient, CatchupServer
 from lndesk.p2p.config import Limits, NodeConfig
 from lndesk.p2p.digest import vector_digest
+from lndesk.p2p.forks import FORKS_PROTOCOL, ForksClient, ForksServer
 from lndesk.p2p.host import build_host, public_key_of, serving
 from lndesk.p2p.sync import (
     DIGEST_PROTOCOL,
@@ -38,6 +44,8 @@ from lndesk.p2p.sync import (
     SyncClient,
     SyncServer,
 )
+from lndesk.p2p.visit import VISIT_PROTOCOL, VisitClient, VisitServer
+from lndesk.p2p.visit_frames import InboxCheck, Visit, refs_digest
 from lndesk.store.store import Store
 
 CONFIG = NodeConfig(
@@ -72,17 +80,25 @@ class Counting:
 
 
 class CountingHost:
-    """A host whose new streams are :class:`Counting` (bytes of the last one in ``tally``)."""
+    """A host whose new streams are :class:`Counting` (bytes of the last one in ``tally``,
+    or of every stream since :meth:`start_round` with ``whole``)."""
 
-    def __init__(self, host: Any) -> None:
+    def __init__(self, host: Any, *, whole: bool = False) -> None:
         self._host = host
         self.tally = [0]
+        self.whole = whole
+        self.streams = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._host, name)
 
+    def start_round(self) -> None:
+        self.tally, self.streams = [0], 0
+
     async def new_stream(self, peer: Any, protocols: Any) -> Counting:
-        self.tally = [0]
+        if not self.whole:
+            self.tally = [0]
+        self.streams += 1
         return Counting(await self._host.new_stream(peer, protocols), self.tally)
 
 
@@ -157,6 +173,99 @@ async def run_size(work: Path, n: int, rounds: int) -> list[list[str]]:
     return rows
 
 
+def servers(served: StoreFeeds, host: Any) -> SyncServer:
+    """Sync, inbox catch-up, fork proof and visit servers on ``host``; the sync server."""
+    policing: dict[str, Any] = {
+        "events": lambda _e: None,
+        "penalise": lambda _who, reason: print(f"server penalised: {reason}"),
+        "is_penalised": lambda _who: False,
+    }
+    server = SyncServer(served, LIMITS, key_of=public_key_of, **policing)
+    host.set_stream_handler(DIGEST_PROTOCOL, server.handle_digests)
+    host.set_stream_handler(CATCHUP_PROTOCOL, CatchupServer(served, LIMITS, **policing).handle)
+    host.set_stream_handler(FORKS_PROTOCOL, ForksServer(served, LIMITS, **policing).handle)
+    host.set_stream_handler(VISIT_PROTOCOL, VisitServer(served, LIMITS, server, **policing).handle)
+    return server
+
+
+async def run_rounds(work: Path, n: int, rounds: int) -> list[list[str]]:
+    """A whole anti-entropy round with nothing new, on the old protocols and as a visit."""
+    chains = [make_chain(ChainSpec(f"ar-{n}-{i}", 1, 200, BASE_MS, DAY_MS)) for i in range(n)]
+    keys = [key for key, _ in chains]
+    server_host = build_host(blake2b_256(b"round server %d" % n), CONFIG)
+    reader_host = build_host(blake2b_256(b"round reader %d" % n), CONFIG)
+    server_store, reader_store = Store(work / f"rs{n}"), Store(work / f"rr{n}")
+    rows: list[list[str]] = []
+    try:
+        async with serving(server_host, CONFIG), serving(reader_host, CONFIG):
+            server_key, reader_key = (public_key_of(h.get_id()) for h in (server_host, reader_host))
+            assert server_key is not None and reader_key is not None
+            served = StoreFeeds(server_store, server_key)
+            read = StoreFeeds(reader_store, reader_key)
+            for key, items in chains:
+                served.ingest(key, items)
+                read.ingest(key, items)
+            read.wanted_feeds = lambda: keys  # type: ignore[method-assign]
+            server = servers(served, server_host)
+            peer = server_host.get_id()
+            await reader_host.connect(PeerInfo(peer, server_host.get_addrs()))
+            counting = CountingHost(reader_host, whole=True)
+            police = {"penalise": lambda _who, reason: print(f"reader penalised: {reason}")}
+            client = SyncClient(
+                counting,
+                read,
+                LIMITS,
+                events=lambda _e: None,
+                key_of=public_key_of,
+                newest_first=True,
+                digests=True,
+                **police,
+            )
+            catchup, forks = (
+                CatchupClient(counting, LIMITS, **police),
+                ForksClient(counting, LIMITS, **police),
+            )
+            visits = VisitClient(counting, LIMITS, **police)
+            await client.sync_with(peer)
+            vector = vector_digest((key, 1) for key in keys)
+            await server.vectors.wait_remembered(reader_host.get_id(), vector)
+            seen = refs_digest(await catchup.ask(peer, reader_key, 0))
+
+            async def old_round() -> None:
+                await client.sync_with(peer)
+                await catchup.ask(peer, reader_key, 0)
+                await forks.ask(peer, keys)
+
+            async def visit_round() -> None:
+                await visits.visit(peer, Visit(vector, (InboxCheck(reader_key, 0, seen),)), keys)
+
+            for name, round_of in (
+                ("sync/3 + inbox/1 + forks/1", old_round),
+                ("visit/1", visit_round),
+            ):
+                times, sizes, streams = [], [], 0
+                for _ in range(rounds):
+                    counting.start_round()
+                    started = time.perf_counter()
+                    await round_of()
+                    times.append(time.perf_counter() - started)
+                    sizes.append(counting.tally[0])
+                    streams = counting.streams
+                rows.append(
+                    [
+                        f"{n:,}",
+                        name,
+                        str(streams),
+                        f"{statistics.median(sizes):,.0f}",
+                        f"{statistics.median(times) * 1000:.1f}",
+                    ]
+                )
+    finally:
+        server_store.close()
+        reader_store.close()
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000,5000", help="feed counts (10,100,...)")
@@ -170,13 +279,20 @@ def main() -> int:
     if args.quick:
         sizes, args.rounds = [10, 100], 3
     rows: list[list[str]] = []
+    whole: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="lndesk-bench-", dir=args.dir) as tmp:
         for n in sizes:
             rows += trio.run(run_size, Path(tmp), n, args.rounds)
+            whole += trio.run(run_rounds, Path(tmp), n, args.rounds)
     print_table(
         "an anti-entropy round with nothing to fetch (bytes both ways, median ms)",
         ["feeds", "protocol", "bytes", "ms", "ended at same"],
         rows,
+    )
+    print_table(
+        "a whole round with nothing new: heights, inbox, forks (bytes both ways, median ms)",
+        ["feeds", "protocols", "streams", "bytes", "ms"],
+        whole,
     )
     return 0
 

@@ -1,6 +1,6 @@
 """The mutants of the network protocols' checks (sync frames, the sync reader and server,
-targeted fetch, helpful marks fetched with a thread); scripts/mutants.py adds them to
-its list."""
+targeted fetch, helpful marks fetched with a thread, anti-entropy visits);
+scripts/mutants.py adds them to its list."""
 
 from __future__ import annotations
 
