@@ -346,6 +346,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_visit_rules.py", "tests/p2p/test_visits.py"),
     ),
     Mutant(
+        "visit: a reader visits with a vector above its heights now",
+        "lndesk/p2p/digest.py",
+        "if any(h > n for (_, h), (_, n) in zip(records(left), records(now), strict=True)):",
+        "if False:",
+        VISIT_RULES,
+    ),
+    Mutant(
         "visit: the reader trusts an inbox digest while references are still missing",
         "lndesk/p2p/inbox_delivery.py",
         "        if not missing and peer in self._connected():",

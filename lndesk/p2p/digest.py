@@ -185,3 +185,49 @@ class SentVectors:
 
     def knows(self, peer: Any, digest: bytes) -> bool:
         return (peer, digest) in self._sent
+
+
+LEFT_BYTES = 4 * 1024 * 1024
+"""Bytes of vectors a reader keeps to visit with (section 20.16), least recently used
+forgotten first."""
+
+
+class LeftVectors:
+    """The reader's memory for visits: per server and set of feeds, the vector it left
+    that server with. A visit may name it while the reader's heights are no lower (its
+    feeds grew from elsewhere): the server's answer then still says all it must."""
+
+    def __init__(self, budget: int = LEFT_BYTES) -> None:
+        self._budget = budget
+        self._left: OrderedDict[tuple[Any, bytes], bytes] = OrderedDict()
+        self.bytes = 0
+
+    def remember(self, peer: Any, pairs: Iterable[tuple[bytes, int]]) -> None:
+        canonical = vector_bytes(pairs)
+        key = (peer, _keys_digest(canonical))
+        old = self._left.pop(key, None)
+        self.bytes += vector_cost(canonical) - (0 if old is None else vector_cost(old))
+        self._left[key] = canonical
+        while self.bytes > self._budget and self._left:
+            self.bytes -= vector_cost(self._left.popitem(last=False)[1])
+
+    def usable(self, peer: Any, pairs: Iterable[tuple[bytes, int]]) -> bytes | None:
+        """The digest of the vector left with ``peer`` over the feeds of ``pairs``, if no
+        height of ``pairs`` is below it (None otherwise)."""
+        now = vector_bytes(pairs)
+        left = self._left.get((peer, _keys_digest(now)))
+        if left is None:
+            return None
+        if any(h > n for (_, h), (_, n) in zip(records(left), records(now), strict=True)):
+            return None
+        self._left.move_to_end((peer, _keys_digest(now)))
+        return digest_of(left)
+
+    def forget(self, peer: Any, pairs: Iterable[tuple[bytes, int]]) -> None:
+        old = self._left.pop((peer, _keys_digest(vector_bytes(pairs))), None)
+        self.bytes -= 0 if old is None else vector_cost(old)
+
+
+def _keys_digest(canonical: bytes) -> bytes:
+    keys = b"".join(canonical[start : start + 32] for start in range(0, len(canonical), RECORD))
+    return hashlib.blake2b(keys, digest_size=16).digest()

@@ -44,6 +44,7 @@ from lndesk.p2p.admission import Admission, charge_served, charge_want
 from lndesk.p2p.config import Limits
 from lndesk.p2p.digest import (
     DIGEST_PROTOCOL,
+    LeftVectors,
     SentVectors,
     ServedVectors,
     VectorLook,
@@ -417,6 +418,8 @@ class SyncClient:
         self.digests = self.pipelined if digests is None else digests
         """Propose ``/lndesk/sync/3`` first (section 20.15)."""
         self.sent_vectors = SentVectors()
+        self.left_vectors = LeftVectors()
+        """The vectors sessions left servers with, for visits (section 20.16)."""
         self._on_stored = on_stored
         self._feed_locks = FeedLocks()
         self._hole_asks = HoleAsks()
@@ -471,9 +474,21 @@ class SyncClient:
             report.feeds += read.feeds
             if digests:
                 self.sent_vectors.remember(peer, self._vector(feeds))
+                self.left_vectors.remember(peer, self._heights(feeds))
+
+    def _heights(self, feeds: list[bytes]) -> list[tuple[bytes, int]]:
+        return [(key, self.source.held(key).height) for key in feeds]
 
     def _vector(self, feeds: list[bytes]) -> bytes:
-        return vector_digest((key, self.source.held(key).height) for key in feeds)
+        return vector_digest(self._heights(feeds))
+
+    def visit_vector(self, peer: Any, feeds: list[bytes]) -> bytes | None:
+        """The digest a visit of ``peer`` carries for ``feeds`` (section 20.16): of the
+        vector the last session with ``peer`` over these feeds left it with, if no height
+        held now is lower and no hole is held in them."""
+        if any(self.source.payload_holes(key, 1, 1 << 62, 1) for key in feeds):
+            return None  # heights do not show holes: only want asks for them (20.4)
+        return self.left_vectors.usable(peer, self._heights(feeds))
 
     def remembered_vector(self, peer: Any, feeds: list[bytes]) -> bytes | None:
         """The digest of ``feeds``' heights if ``peer`` was left with that vector and no

@@ -237,7 +237,7 @@ class Visits:
         wanted = list(dict.fromkeys(self.source.wanted_feeds()))
         vector = None
         if len(wanted) <= self.limits.want_feeds and not self.unsupported.skips(peer):
-            vector = self._sync.remembered_vector(peer, wanted)
+            vector = self._sync.visit_vector(peer, wanted)
         if vector is None:
             self.old_round(peer)
             return False

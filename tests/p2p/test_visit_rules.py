@@ -22,6 +22,7 @@ from lndesk.app.feeds import StoreFeeds
 from lndesk.content import Post
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
+from lndesk.p2p.digest import LeftVectors, vector_digest
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
 from lndesk.p2p.sync import SyncServer
@@ -189,3 +190,18 @@ async def test_busy_is_not_misbehaviour(tmp_path: Path) -> None:
         with trio.fail_after(WAIT), pytest.raises(SessionRefused):
             await reader.client.visit(other.get_id(), Visit(DIGEST, ()), [A])
         assert not reader.penalised
+
+
+def test_a_reader_visits_with_a_left_vector_only_while_its_heights_are_no_lower() -> None:
+    left = LeftVectors(budget=1000)
+    left.remember("p", [(A, 3), (C, 1)])
+    assert left.usable("p", [(C, 1), (A, 3)]) == vector_digest([(A, 3), (C, 1)])
+    assert left.usable("p", [(A, 5), (C, 1)]) == vector_digest([(A, 3), (C, 1)])  # grew
+    assert left.usable("p", [(A, 2), (C, 1)]) is None  # lower than the server was told
+    assert left.usable("p", [(A, 3)]) is None  # other feeds
+    assert left.usable("q", [(A, 3), (C, 1)]) is None  # another server
+    for n in range(20):  # the least recently used go first
+        left.remember(n, [(A, n)])
+    assert left.bytes <= 1000
+    assert left.usable("p", [(A, 3), (C, 1)]) is None
+    assert left.usable(19, [(A, 19)]) == vector_digest([(A, 19)])

@@ -150,6 +150,15 @@ async def test_a_visit_in_which_nothing_changed_is_one_stream(tmp_path: Path) ->
         assert not bo.node.is_penalised(peer)
 
 
+async def test_entries_got_elsewhere_leave_a_visit_one_stream(tmp_path: Path) -> None:
+    """Bo's vector grew from another peer (Cy's entry 4, which Ann does not hold): the
+    visit names the vector Bo left Ann with, and Ann holds nothing above it."""
+    async with pair(tmp_path) as (ann, bo, peer, reader, server):
+        bo.service.store.ingest(CY.public_key, wire(make_chain(CY, 4)[3:]))
+        await unchanged_visit(bo, peer, reader, server)
+        assert ann.height_of(CY.public_key) == 3
+
+
 async def test_a_new_entry_goes_on_to_a_sync_session_that_wants_at_once(tmp_path: Path) -> None:
     async with pair(tmp_path) as (ann, bo, peer, reader, server):
         height = ann.height_of(ann)
