@@ -17,6 +17,7 @@ signature from meaning anything else (no entry starts with those bytes).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -79,6 +80,64 @@ def pseudonym_keys(data_dir: Path) -> frozenset[bytes]:
         except (LndeskError, OSError) as exc:
             log.warning("the key file of pseudonym %s is unreadable: %s", name, exc)
     return frozenset(keys)
+
+
+Stamp = tuple[tuple[str, int, int, int], ...]
+
+
+def key_files_stamp(data_dir: Path) -> Stamp:
+    """Name, inode, size and modification time of every file in the pseudonyms' folder."""
+    found = []
+    try:
+        entries = os.scandir(data_dir / DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    with entries:
+        for entry in entries:
+            try:
+                st = entry.stat()
+            except FileNotFoundError:
+                continue  # removed while listed
+            found.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+class PseudonymKeys:
+    """The keys of the pseudonyms kept in a data directory, read once and again on
+    :meth:`refresh` (after an action that may have made one), so the node's checks on
+    every synced batch read no file; :meth:`current` reads them again only when the key
+    files changed. The service keeps one for every list and command
+    (:attr:`lndesk.app.service.Service.pseudonyms`); the node keeps its own, whose
+    :meth:`refresh` tells it which pseudonyms' topics to join."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._read = self._now()
+
+    def _now(self) -> tuple[Stamp, frozenset[bytes]]:
+        """Read the keys, after a stamp of their folder: a change while they are read is
+        seen next time. Stamp and keys are kept as one (another thread sees both)."""
+        stamp = key_files_stamp(self._data_dir)
+        self._read = read = (stamp, pseudonym_keys(self._data_dir))
+        return read
+
+    def __call__(self) -> frozenset[bytes]:
+        return self._read[1]
+
+    def refresh(self) -> frozenset[bytes]:
+        """Read the keys again; returns those that are new."""
+        before = self._read[1]
+        return self._now()[1] - before
+
+    def current(self) -> frozenset[bytes]:
+        """The keys as the key files say now, read again only if a file was added,
+        removed or replaced since they were last read (by this app, by a command, or by
+        hand): a list of posts built on the node's thread lists a directory instead of
+        reading and decoding every key file."""
+        read = self._read
+        if key_files_stamp(self._data_dir) != read[0]:
+            read = self._now()
+        return read[1]
 
 
 def reveal_message(main_key: bytes) -> bytes:

@@ -11,10 +11,10 @@ from cli_helpers import Cli
 from test_cli_learning import first_id
 from test_cli_pseudonyms import links, log_of
 
-from lndesk.app.pseudonyms import pseudonym_keys
 from lndesk.app.service import Service
 from lndesk.cli.passphrase import TerminalPassphrase
 from lndesk.entry import decode_entry
+from lndesk.pseudonyms import pseudonym_keys
 
 PASSPHRASE = "correct horse"
 

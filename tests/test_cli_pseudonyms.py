@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from cli_helpers import Cli
 
-from lndesk.app.pseudonyms import pseudonym_keys
 from lndesk.app.service import Service
 from lndesk.content import Post, Profile, Reveal, parse_content
 from lndesk.entry import decode_entry
 from lndesk.keyfile import is_sealed
-from lndesk.pseudonyms import reveal_holds
+from lndesk.pseudonyms import pseudonym_keys, reveal_holds
 
 
 @pytest.fixture
@@ -112,7 +111,7 @@ def test_a_sealed_main_key_seals_the_pseudonym_with_the_same_passphrase(
 
 def test_a_restarted_node_wants_its_pseudonyms_and_never_blocks_them(ann: Cli) -> None:
     from lndesk.app.feeds import StoreFeeds
-    from lndesk.app.pseudonyms import PseudonymKeys
+    from lndesk.pseudonyms import PseudonymKeys
 
     ann("ask", "--pseudonym", "fox", "Why?")
     (fox,) = pseudonym_keys(ann.data_dir)

@@ -122,6 +122,7 @@ def test_answers_mark_and_search_lists_open_and_answered_questions(
         service.public_key,
         service.hidden,
         data_dir=service.data_dir,
+        pseudonyms=service.pseudonyms.current,
     )
     search = Search(service, service.reader, items)
     create_identity(tmp_path / "bo")
@@ -157,7 +158,13 @@ def test_answers_mark_and_search_lists_open_and_answered_questions(
         with pytest.raises(ContentError, match="only the person who asked"):
             trio.run(
                 Answers(
-                    bo.reader, publisher, items, bo.public_key, bo.hidden, data_dir=bo.data_dir
+                    bo.reader,
+                    publisher,
+                    items,
+                    bo.public_key,
+                    bo.hidden,
+                    data_dir=bo.data_dir,
+                    pseudonyms=bo.pseudonyms.current,
                 ).mark_helpful,
                 (bo.public_key, answer.seq),
             )

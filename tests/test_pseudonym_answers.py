@@ -5,18 +5,21 @@ mention of the pseudonym that answers nothing stays in Requests, as one of me wo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import trio
 from store_helpers import make_identity
 
-from lndesk.app import pseudonyms
+import lndesk.pseudonyms
+from lndesk.app import answers, pseudonyms
 from lndesk.app.desk import Desk
 from lndesk.app.service import Service, create_identity
 from lndesk.content import Post, Profile, Reply
 from lndesk.entry_refs import ref_of
+from lndesk.errors import ContentError, UsageError
 from lndesk.keytext import key_to_text
 
 BO, CY = make_identity(42), make_identity(43)
@@ -68,14 +71,7 @@ def test_lists_read_the_key_files_only_when_a_pseudonym_is_made_or_removed(
     """Which pseudonyms are mine decides whether an answer answers me; a list reads the
     key files again only when a pseudonym was made, replaced or removed (a reveal
     changes no key file)."""
-    reads: list[int] = []
-    real = pseudonyms.pseudonym_keys
-
-    def counted(data_dir: Path) -> frozenset[bytes]:
-        reads.append(1)
-        return real(data_dir)
-
-    monkeypatch.setattr(pseudonyms, "pseudonym_keys", counted)
+    reads = counted_reads(monkeypatch)
     service, store = desk.service, desk.service.store
     store.publish(BO, Profile("Bo"))
 
@@ -96,4 +92,76 @@ def test_lists_read_the_key_files_only_when_a_pseudonym_is_made_or_removed(
     assert not answers_mine() and len(reads) == 2
     path.write_bytes(kept)
     assert answers_mine() and len(reads) == 3
-    assert fox.public_key in desk.pseudonym_keys()
+    assert fox.public_key in desk.service.pseudonyms()
+
+
+def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One item per reading of every pseudonym key file, from now on."""
+    reads: list[int] = []
+    real = lndesk.pseudonyms.pseudonym_keys
+
+    def counted(data_dir: Path) -> frozenset[bytes]:
+        reads.append(1)
+        return real(data_dir)
+
+    monkeypatch.setattr(lndesk.pseudonyms, "pseudonym_keys", counted)
+    return reads
+
+
+def test_the_inbox_lists_and_marks_share_one_read_of_the_key_files(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's inbox, the desk's reply list, its items and both ways to mark an
+    answer (the desk's and the command's) ask one set of keys, read again only when a
+    key file is removed by hand or put back; each sees the change when asked first."""
+    reads = counted_reads(monkeypatch)
+    service, store = desk.service, desk.service.store
+    store.publish(BO, Profile("Bo"))
+    fox, question, _created = pseudonyms.ask(service, "curious-fox", "Why do cats purr?")
+    answer = store.publish(BO, Reply("To calm themselves.", ref_of(question), ref_of(question)))
+    mine = service.publish(Post("Why do dogs bark?", question=True))
+    own_answer = store.publish(fox, Reply("To talk.", ref_of(mine), ref_of(mine)))
+    key = (BO.public_key, answer.seq)
+
+    def refused(mark: Callable[[], object], error: type[Exception], match: str) -> bool:
+        try:
+            mark()
+        except error as exc:
+            assert re.search(match, str(exc))
+            return True
+        return False
+
+    def desk_mark() -> bool:
+        """Fox answered my question: marking that answer would link us."""
+        mark = (fox.public_key, own_answer.seq)
+        return refused(lambda: trio.run(desk.answers.mark_helpful, mark), ContentError, "link")
+
+    def command_mark() -> bool:
+        """Bo answered fox: the command leaves that mark to the pseudonym."""
+        try:
+            answers.mark(service, answer.id.hex())
+        except UsageError as exc:
+            return "under one of your pseudonyms" in str(exc)
+        except ContentError as exc:
+            assert "someone else's post" in str(exc)  # as for any stranger's question
+        return False
+
+    readers: dict[str, Callable[[], bool]] = {
+        "inbox": lambda: key in [(e.entry.author, e.entry.seq) for e in service.inbox()],
+        "replies": lambda: key in [i.post_key for i in desk.reading.page("replies", None, 50)],
+        "items": lambda: desk.items.items([desk.items.find(key)])[0].answers_mine,
+        "desk mark": desk_mark,
+        "command mark": command_mark,
+    }
+    assert {name: read() for name, read in readers.items()} == dict.fromkeys(readers, True)
+    assert len(reads) == 1
+    path = service.data_dir / "pseudonyms" / "curious-fox.key"
+    kept = path.read_bytes()
+    for name, first in readers.items():
+        path.unlink()  # removed by hand: Bo answered a stranger, and fox is not me
+        assert not first(), name
+        assert not any(read() for read in readers.values())
+        path.write_bytes(kept)  # put back
+        assert first(), name
+        assert all(read() for read in readers.values())
+    assert len(reads) == 1 + 2 * len(readers)

@@ -19,7 +19,6 @@ from lndesk.app.service import Service
 from lndesk.content import Helpful, Reply, Tombstone
 from lndesk.entry_refs import PostKey, Ref, ref_of
 from lndesk.errors import ContentError, UsageError
-from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store import views
 from lndesk.store.helpful import answered, helpful_answers, marks_of
 from lndesk.store.questions import QuestionFilter, question_page
@@ -140,7 +139,7 @@ def mark(service: Service, answer_id: str, *, undo: bool = False) -> dict[str, A
     retried command never appends twice; marking a marked answer again is refused."""
     answer = service.resolve(answer_id)
     own = service.public_key
-    mine = pseudonym_keys(service.data_dir)
+    mine = service.pseudonyms.current()
     if asker_of(answer) in mine:
         raise UsageError(
             "that question was asked under one of your pseudonyms: its key signs the mark",

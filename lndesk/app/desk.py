@@ -52,7 +52,6 @@ from lndesk.app.desk_reading import BOOKMARKS, OLDEST, THREAD, Reading, Refresh
 from lndesk.app.desk_search import Search
 from lndesk.app.desk_threads import Threads
 from lndesk.app.feed_reader import FeedReader
-from lndesk.app.pseudonyms import PseudonymKeys
 from lndesk.app.service import Service
 from lndesk.p2p.events import HolderProven
 
@@ -85,9 +84,7 @@ class Desk:
         self._link = NodeLink()
         reader = service.reader
         naming = Naming(reader, service.local)
-        self.pseudonym_keys = PseudonymKeys(service.data_dir)
-        """My pseudonyms' keys, read from their files only when those change."""
-        self.items = PostItems(reader, service.local, naming, self.own, self.pseudonym_keys.current)
+        self.items = PostItems(reader, service.local, naming, self.own, service.pseudonyms.current)
         """Stored entries as post items, the way every list shows them."""
         self._publisher = publisher = Publisher(service, self._link, service.local, emit)
         self.reading = Reading(service, reader, self.items, emit)
@@ -99,7 +96,13 @@ class Desk:
         self.network = Network(service, self._link, naming, emit)
         self.threads = Threads(service, self._link)
         self.answers = Answers(
-            reader, publisher, self.items, self.own, service.hidden, data_dir=service.data_dir
+            reader,
+            publisher,
+            self.items,
+            self.own,
+            service.hidden,
+            data_dir=service.data_dir,
+            pseudonyms=service.pseudonyms.current,
         )
         self.account = Account(service, reader, self._link, publisher, emit)
         self.feed_reader = FeedReader(service.data_dir, emit, in_memory=service.store.read_only)

@@ -14,7 +14,6 @@ from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_publish import Publisher
 from lndesk.app.items import PostItem
 from lndesk.entry_refs import PostKey
-from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store.reading import StoreReader
 
 
@@ -33,6 +32,7 @@ class Answers:
         hidden: Callable[[], frozenset[bytes]],
         *,
         data_dir: Path,
+        pseudonyms: Callable[[], frozenset[bytes]],
     ) -> None:
         self._reader = reader
         self._publisher = publisher
@@ -41,6 +41,8 @@ class Answers:
         self._hidden = hidden
         """The feeds no list shows, asked at each call (:meth:`Service.hidden`)."""
         self._data_dir = data_dir
+        self._pseudonyms = pseudonyms
+        """My pseudonyms' keys as their files say now (:attr:`Service.pseudonyms`)."""
 
     def sealed_signer(self, answer: PostKey) -> str | None:
         """The name of my pseudonym that asked the question ``answer`` answers when its
@@ -61,7 +63,7 @@ class Answers:
                 lambda s: pseudonym_marks.mark(s, stored, undo=not on, passphrase=passphrase)
             )
             return entry.seq
-        mine = pseudonym_keys(self._data_dir) | {self._own}
+        mine = self._pseudonyms() | {self._own}
         answers.check_unlinked(stored, self._own, mine)
         if on:
             mark = answers.answer_to_mark(stored, self._own)

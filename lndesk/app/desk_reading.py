@@ -16,7 +16,6 @@ from lndesk.app.items import PostItem
 from lndesk.app.service import Service
 from lndesk.entry_refs import PostKey, Ref
 from lndesk.errors import UsageError
-from lndesk.pseudonyms import pseudonym_keys
 from lndesk.store import views
 from lndesk.store.feedmerge import timeline_unread
 from lndesk.store.feedstore import FeedStore
@@ -92,7 +91,7 @@ class Reading:
             return ListQuery(views.AUTHOR, self._own, hidden, accepted, author=author)
         if name in (views.REPLIES, views.REQUESTS):
             # Answers to my pseudonyms' questions come back here too (app.pseudonyms).
-            mine = pseudonym_keys(self._service.data_dir)
+            mine = self._service.pseudonyms.current()
             return ListQuery(kind, self._own, hidden, accepted, pseudonyms=mine)
         return ListQuery(kind, self._own, hidden, accepted)
 

@@ -34,7 +34,6 @@ from lndesk.app.datadir import DEFAULT_PORT, PEERS_NAME, Config
 from lndesk.app.diskwatch import DiskWatch
 from lndesk.app.feeds import StoreFeeds
 from lndesk.app.inbox_quota import InboxGate
-from lndesk.app.pseudonyms import PseudonymKeys
 from lndesk.app.restore import SURVEY_WINDOW, OwnLogSurvey
 from lndesk.app.service import Service
 from lndesk.app.thread_watch import ThreadWatch
@@ -43,6 +42,7 @@ from lndesk.entry import Entry, decode_entry
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.events import EntriesStored, Event, EventSink, FeedSynced, PeerHolds
 from lndesk.p2p.node import Node
+from lndesk.pseudonyms import PseudonymKeys
 from lndesk.store import compact
 from lndesk.store.store import Store
 

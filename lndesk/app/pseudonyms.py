@@ -20,7 +20,6 @@ addressed to the owner, so answers come back to the same app.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,11 +40,9 @@ from lndesk.keyfile import (
 )
 from lndesk.keytext import key_to_link, key_to_text
 from lndesk.pseudonyms import (
-    DIRECTORY,
     check_name,
     key_path,
     names_in,
-    pseudonym_keys,
     reveal_proof,
 )
 from lndesk.store import views
@@ -201,56 +198,3 @@ def act_reveal(service: Service, args: dict[str, Any]) -> dict[str, Any]:
 def act_list(service: Service, _args: dict[str, Any]) -> dict[str, Any]:
     """``lndesk pseudonym list``."""
     return {"pseudonyms": listed(service)}
-
-
-class PseudonymKeys:
-    """The keys of the pseudonyms kept in a data directory, read once and again on
-    :meth:`refresh` (after an action that may have made one), so the node's checks on
-    every synced batch read no file; :meth:`current` reads them again only when the key
-    files changed."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self._data_dir = data_dir
-        self._stamp = key_files_stamp(data_dir)
-        self._keys = pseudonym_keys(data_dir)
-
-    def __call__(self) -> frozenset[bytes]:
-        return self._keys
-
-    def refresh(self) -> frozenset[bytes]:
-        """Read the keys again; returns those that are new."""
-        self._stamp = key_files_stamp(self._data_dir)
-        keys = pseudonym_keys(self._data_dir)
-        added, self._keys = keys - self._keys, keys
-        return added
-
-    def current(self) -> frozenset[bytes]:
-        """The keys as the key files say now, read again only if a file was added,
-        removed or replaced since they were last read (by this app, by a command, or by
-        hand): a list of posts built on the node's thread lists a directory instead of
-        reading and decoding every key file."""
-        stamp = key_files_stamp(self._data_dir)
-        if stamp != self._stamp:
-            self._stamp = stamp  # before reading: a change meanwhile is seen next time
-            self._keys = pseudonym_keys(self._data_dir)
-        return self._keys
-
-
-Stamp = tuple[tuple[str, int, int, int], ...]
-
-
-def key_files_stamp(data_dir: Path) -> Stamp:
-    """Name, inode, size and modification time of every file in the pseudonyms' folder."""
-    found = []
-    try:
-        entries = os.scandir(data_dir / DIRECTORY)
-    except (FileNotFoundError, NotADirectoryError):
-        return ()
-    with entries:
-        for entry in entries:
-            try:
-                st = entry.stat()
-            except FileNotFoundError:
-                continue  # removed while listed
-            found.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(sorted(found))

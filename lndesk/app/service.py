@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 from lndesk.app.atomlog import keep_atom_file
@@ -74,7 +75,7 @@ from lndesk.keyfile import (
 )
 from lndesk.keytext import mentions_in, parse_key_or_link
 from lndesk.names import clean_nickname
-from lndesk.pseudonyms import pseudonym_keys
+from lndesk.pseudonyms import PseudonymKeys
 from lndesk.search_query import SearchQuery
 from lndesk.store import views
 from lndesk.store.index import FeedState
@@ -163,6 +164,11 @@ class Service:
         """The store's read side, for bounded queries that keep no invariant (the desk's
         lists and people); every change goes through this service."""
         return self.store
+
+    @cached_property
+    def pseudonyms(self) -> PseudonymKeys:
+        """My pseudonyms' keys for every list, read again when their key files change."""
+        return PseudonymKeys(self.data_dir)
 
     def _open_store(self) -> Store:
         if not self._reading:
@@ -458,7 +464,7 @@ class Service:
         """Replies to me, shares of my posts and mentions of me, newest first: from people
         within two follow hops or accepted, or (``requests``) from everyone else."""
         kind = views.REQUESTS if requests else views.REPLIES
-        mine = pseudonym_keys(self.data_dir)
+        mine = self.pseudonyms.current()
         query = views.ListQuery(
             kind, self.public_key, self.hidden(), self.local.accepted(), pseudonyms=mine
         )
