@@ -24,8 +24,9 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   burst of posts or re-announcements after a sync was silently dropped. Other peers
   keep a cap (``FORWARD_RATE``), set well above what a person can write.
 * Bigger queues: each peer's outbound RPC queue and each topic's delivery queue
-  (both 32 by default, and both drop silently when full) hold ``OUTBOUND_QUEUE`` and
-  ``DELIVERY_QUEUE`` messages. A full queue is logged; anti-entropy sync repairs it.
+  (both 32 by default, and both drop silently when full) hold ``OUTBOUND_QUEUE``
+  (``lndesk.p2p.gossip_streams``) and ``DELIVERY_QUEUE`` messages. A full queue is
+  logged; anti-entropy sync repairs it.
 * Flood publish for our own messages (as go-libp2p does by default): they go to every
   peer subscribed to the topic, so a post written right after connecting does not wait
   for the next heartbeat to build a mesh.
@@ -49,8 +50,9 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   and the receiver verifies and stores it, a fifth of a relay's CPU per post). Identify
   already tells a peer our addresses; a record an older peer still sends is accepted.
   py-libp2p still builds the record for every message it relays, from the host's
-  ``get_addrs`` (about 0.2 ms); Pubsub sees the host through :class:`_RecordlessHost`,
-  which answers that from the record it already has.
+  ``get_addrs`` (about 0.2 ms); Pubsub sees the host through
+  ``lndesk.p2p.gossip_streams.RecordlessHost``, which answers that from the record it
+  already has.
 * Opening a connected peer's gossip stream is retried whatever made it fail (py-libp2p
   gives up after anything but a few exception types, and a hub busy with many new
   followers at once left some of them never subscribed).
@@ -69,11 +71,15 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   go-libp2p does, and never for our own publishes nor back to the peer that sent the
   message: below that size the control message costs its receiver about what the
   duplicate it prevents would.
-* A peer's stream is read in chunks of up to ``READ_AHEAD`` bytes, and its RPCs are cut
-  from them: py-libp2p reads each RPC's length prefix a byte at a time and then its
-  body, three or more reads through yamux's locks (each a trip through the scheduler)
-  for every RPC. The size limit on an RPC is still checked on its length prefix,
-  before its body is read.
+* A peer's stream is read in chunks of up to ``READ_AHEAD`` bytes (``ReadAhead`` in
+  ``lndesk.p2p.gossip_streams``), and its RPCs are cut from them: py-libp2p reads each
+  RPC's length prefix a byte at a time and then its body, three or more reads through
+  yamux's locks (each a trip through the scheduler) for every RPC. The size limit on
+  an RPC is still checked on its length prefix, before its body is read.
+* A received message is validated, relayed and delivered in its peer's reader task:
+  py-libp2p starts a task for each (its service's bookkeeping, one more trip through
+  the scheduler). Nothing on that path waits for a peer: relays and control messages
+  (IDONTWANT) go through the senders' queues.
 * Our own publish is signed but its signature is not checked again: py-libp2p hands it
   to the same ``push_msg`` as a received message, which verifies it.
 * An RPC that does not decode, or anything else py-libp2p raises while reading one
@@ -85,6 +91,7 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import weakref
@@ -95,17 +102,21 @@ import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 from libp2p.exceptions import ValidationError
-from libp2p.network.stream.exceptions import StreamClosed, StreamReset
+from libp2p.io.exceptions import IOException, MessageTooLarge
+from libp2p.network.connection.exceptions import RawConnError
+from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamError, StreamReset
 from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.rpc_queue import RpcQueue
-from libp2p.utils import encode_varint_prefixed
+from libp2p.pubsub.utils import maybe_consume_signed_record
+from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 
 from lndesk.identity import blake2b_256
 from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, split_announcement
 from lndesk.p2p.config import Limits
+from lndesk.p2p.gossip_streams import BigQueues, ReadAhead, RecordlessHost, Relay, frame
 from lndesk.p2p.guard import OnMalformed, stream_failed
 from lndesk.p2p.inbox_notice import MAX_NOTICE_SIZE, notice_id, split_notice
 
@@ -114,7 +125,6 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1
 IDLE_HEARTBEAT_SECONDS = 10.0
 """Longest wait between heartbeats while the last one found nothing to do."""
-OUTBOUND_QUEUE = 1024
 DELIVERY_QUEUE = 1024
 FORWARD_RATE = 100.0
 """Messages per second one peer may forward to us on one topic before we stop relaying."""
@@ -125,26 +135,8 @@ REGISTER_RETRY_SECONDS, REGISTER_RETRY_MAX_SECONDS = 0.5, 10.0
 """Back-off between attempts to open a connected peer's gossip stream."""
 COALESCE_BYTES = 64 * 1024
 """A peer's queued RPCs are joined into writes of about this many bytes."""
-READ_AHEAD = 64 * 1024
-"""Bytes asked of a peer's gossip stream at once; its RPCs are cut from them."""
 DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
 _MAX_SUBSCRIPTIONS_PER_RPC = 5000
-
-
-class Relay:
-    """Where the router queued one received message (``DeliveringPubsub.wait_relayed``).
-
-    ``targets`` holds, for each peer's queue it went into, how many RPCs that peer's
-    sender must have written for it to be out. A peer whose sender was still in a write
-    when the message was queued (it may be stalled) is not among them. ``queued`` is set
-    once the router is done with the message.
-    """
-
-    __slots__ = ("queued", "targets")
-
-    def __init__(self) -> None:
-        self.targets: list[tuple[RpcQueue, int]] = []
-        self.queued = trio.Event()
 
 
 Deliver = Callable[[rpc_pb2.Message, Relay | None], None]
@@ -213,7 +205,7 @@ def build_pubsub(
     # A feed topic and an inbox topic per followed feed, and this node's own two.
     subscriptions = 2 * max(limits.want_feeds, 1)
     pubsub = DeliveringPubsub(
-        cast(IHost, _RecordlessHost(host)),
+        cast(IHost, RecordlessHost(host)),
         router,
         deliver,
         on_malformed,
@@ -223,20 +215,6 @@ def build_pubsub(
         max_subscriptions_per_rpc=max(subscriptions, _MAX_SUBSCRIPTIONS_PER_RPC),
     )
     return pubsub, router
-
-
-class _Queues(dict[ID, RpcQueue]):
-    """Pubsub's per-peer outbound queues, enlarged as they are created.
-
-    py-libp2p builds each queue with its fixed default size (32) and registers it here
-    before anything is pushed; this is the one place to resize it.
-    """
-
-    def __setitem__(self, peer_id: ID, queue: RpcQueue) -> None:
-        inner = getattr(queue, "_queue", None)
-        if inner is not None and hasattr(inner, "max_size"):
-            inner.max_size = max(inner.max_size, OUTBOUND_QUEUE)
-        super().__setitem__(peer_id, queue)
 
 
 class TunedGossipSub(GossipSub):
@@ -370,60 +348,6 @@ class TunedGossipSub(GossipSub):
         return peers
 
 
-class _RecordlessHost:
-    """The host as Pubsub sees it: the same in everything but ``get_addrs``.
-
-    Pubsub and GossipSub call ``get_addrs`` only to build the signed peer record they
-    attach to RPCs (``env_to_send_in_RPC``), which this module strips before sending.
-    Answering with the addresses of the record already made keeps py-libp2p reusing
-    that record instead of listing the transports' addresses for every message.
-    """
-
-    def __init__(self, host: IHost) -> None:
-        self._host = host
-
-    def get_addrs(self) -> list[Any]:
-        record = self._host.get_peerstore().get_local_record()
-        if record is None:
-            return list(self._host.get_addrs())
-        return list(record.record().addrs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._host, name)
-
-
-class _ReadAhead:
-    """A gossip stream as Pubsub's reader sees it: reads are served from chunks of up to
-    ``READ_AHEAD`` bytes read from the stream (module docstring); everything else is
-    the stream's own."""
-
-    def __init__(self, stream: INetStream) -> None:
-        self._stream = stream
-        self._chunk = b""
-        self._at = 0
-
-    async def read(self, n: int | None = None) -> bytes:
-        if n == 0:
-            return b""
-        if self._at >= len(self._chunk):
-            self._chunk = await self._stream.read(READ_AHEAD)
-            self._at = 0
-        if n is None or n < 0:
-            n = len(self._chunk) - self._at
-        data = self._chunk[self._at : self._at + n]
-        self._at += len(data)
-        return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-def _frame(rpc: rpc_pb2.RPC) -> bytes:
-    """An RPC as it goes on the stream (varint length prefix), without a peer record."""
-    rpc.ClearField("senderRecord")
-    return bytes(encode_varint_prefixed(rpc.SerializeToString()))
-
-
 class DeliveringPubsub(Pubsub):
     """Pubsub that hands valid messages to ``deliver`` instead of its own queues.
 
@@ -440,7 +364,7 @@ class DeliveringPubsub(Pubsub):
         **kwargs: Any,
     ) -> None:
         super().__init__(host, router, **kwargs)
-        self.peer_queues = _Queues()
+        self.peer_queues = BigQueues()
         self._deliver = deliver
         self._on_malformed = on_malformed
         self.subscriptions_changed = trio.Event()
@@ -491,7 +415,46 @@ class DeliveringPubsub(Pubsub):
                 relay.targets.append((queue, counts[0] + len(queue)))
 
     async def continuously_read_stream(self, stream: INetStream) -> None:
-        await super().continuously_read_stream(cast(INetStream, _ReadAhead(stream)))
+        """Read one peer's RPCs (``Pubsub.continuously_read_stream``, module docstring:
+        read ahead, and each received message handled in this task, not one of its own).
+        """
+        peer_id = stream.muxed_conn.peer_id
+        reader = cast(INetStream, ReadAhead(stream))
+        try:
+            while self.manager.is_running:
+                data = await read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)
+                rpc = rpc_pb2.RPC()
+                rpc.ParseFromString(data)
+                await self._handle_rpc(peer_id, rpc)
+        except MessageTooLarge as exc:
+            logger.info("gossip RPC from %s over the size limit: %s", peer_id, exc)
+            with contextlib.suppress(Exception):
+                await stream.reset()
+            self._handle_dead_peer(peer_id)
+        except (StreamEOF, StreamError, IOException, RawConnError) as exc:
+            logger.debug("gossip stream from %s ended: %s", peer_id, exc)
+
+    async def _handle_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC) -> None:
+        """What ``Pubsub.continuously_read_stream`` does with one RPC, but a received
+        message is pushed in this task: py-libp2p starts a task for each (its service's
+        bookkeeping and a trip through the scheduler), and ``push_msg`` never waits for a
+        peer (relays and control messages go through the senders' queues)."""
+        if rpc.HasField("senderRecord") and not maybe_consume_signed_record(
+            rpc, self.host, peer_id
+        ):
+            logger.debug("ignored an RPC from %s with an invalid peer record", peer_id)
+            return
+        for msg in rpc.publish:
+            if self._is_subscribed_to_msg(msg) and self.manager.is_running:
+                await self.push_msg(peer_id, msg)
+        if rpc.subscriptions:
+            if len(rpc.subscriptions) > self.max_subscriptions_per_rpc:
+                logger.info("ignored %d subscriptions from %s", len(rpc.subscriptions), peer_id)
+            else:
+                for sub in rpc.subscriptions:
+                    self.handle_subscription(peer_id, sub)
+        if rpc.HasField("control"):
+            await self.router.handle_rpc(rpc, peer_id)
 
     async def stream_handler(self, stream: INetStream) -> None:
         try:
@@ -533,13 +496,13 @@ class DeliveringPubsub(Pubsub):
                 rpc = await queue.pop()
                 if rpc is None:
                     return  # the peer left
-                frames = [_frame(rpc)]
+                frames = [frame(rpc)]
                 size = len(frames[0])
                 while size < COALESCE_BYTES and len(queue):
                     more = await queue.pop()  # returns at once: the queue is not empty
                     if more is None:
                         break
-                    frames.append(_frame(more))
+                    frames.append(frame(more))
                     size += len(frames[-1])
                 counts[0] += len(frames)
                 try:
@@ -561,7 +524,8 @@ class DeliveringPubsub(Pubsub):
             self._wrote = trio.Event()
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
-        # Runs as a task of Pubsub's service, which one exception would end.
+        # Runs in a peer's reader, or a task of Pubsub's service: one exception would
+        # end either.
         try:
             if msg_forwarder == self.my_id:
                 await self._push_own(msg)

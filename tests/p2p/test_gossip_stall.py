@@ -26,7 +26,7 @@ from lndesk.content import Post, encode_content
 from lndesk.entry import Entry, create_entry
 from lndesk.identity import Identity
 from lndesk.p2p.config import Limits
-from lndesk.p2p.pubsub import Relay
+from lndesk.p2p.gossip_streams import Relay
 
 pytestmark = pytest.mark.trio
 

@@ -1,0 +1,104 @@
+"""What the tuned Pubsub (``lndesk.p2p.pubsub``) puts between itself and its peers'
+streams and queues: reading ahead, RPC frames without peer records, larger outbound
+queues, the host without address listing, and where a received message was queued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+from libp2p.abc import IHost, INetStream
+from libp2p.peer.id import ID
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.rpc_queue import RpcQueue
+from libp2p.utils import encode_varint_prefixed
+
+OUTBOUND_QUEUE = 1024
+"""RPCs each peer's outbound queue holds (py-libp2p's default is 32)."""
+READ_AHEAD = 64 * 1024
+"""Bytes asked of a peer's gossip stream at once; its RPCs are cut from them."""
+
+
+class Relay:
+    """Where the router queued one received message (``DeliveringPubsub.wait_relayed``).
+
+    ``targets`` holds, for each peer's queue it went into, how many RPCs that peer's
+    sender must have written for it to be out. A peer whose sender was still in a write
+    when the message was queued (it may be stalled) is not among them. ``queued`` is set
+    once the router is done with the message.
+    """
+
+    __slots__ = ("queued", "targets")
+
+    def __init__(self) -> None:
+        self.targets: list[tuple[RpcQueue, int]] = []
+        self.queued = trio.Event()
+
+
+class BigQueues(dict[ID, RpcQueue]):
+    """Pubsub's per-peer outbound queues, enlarged as they are created.
+
+    py-libp2p builds each queue with its fixed default size (32) and registers it here
+    before anything is pushed; this is the one place to resize it.
+    """
+
+    def __setitem__(self, peer_id: ID, queue: RpcQueue) -> None:
+        inner = getattr(queue, "_queue", None)
+        if inner is not None and hasattr(inner, "max_size"):
+            inner.max_size = max(inner.max_size, OUTBOUND_QUEUE)
+        super().__setitem__(peer_id, queue)
+
+
+class RecordlessHost:
+    """The host as Pubsub sees it: the same in everything but ``get_addrs``.
+
+    Pubsub and GossipSub call ``get_addrs`` only to build the signed peer record they
+    attach to RPCs (``env_to_send_in_RPC``), which ``frame`` strips before sending.
+    Answering with the addresses of the record already made keeps py-libp2p reusing
+    that record instead of listing the transports' addresses for every message.
+    """
+
+    def __init__(self, host: IHost) -> None:
+        self._host = host
+
+    def get_addrs(self) -> list[Any]:
+        record = self._host.get_peerstore().get_local_record()
+        if record is None:
+            return list(self._host.get_addrs())
+        return list(record.record().addrs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._host, name)
+
+
+class ReadAhead:
+    """A gossip stream as Pubsub's reader sees it: reads are served from chunks of up to
+    ``READ_AHEAD`` bytes read from the stream (module docstring); everything else is
+    the stream's own."""
+
+    def __init__(self, stream: INetStream) -> None:
+        self._stream = stream
+        self._chunk = b""
+        self._at = 0
+
+    async def read(self, n: int | None = None) -> bytes:
+        if n == 0:
+            return b""
+        if self._at >= len(self._chunk):
+            self._chunk = await self._stream.read(READ_AHEAD)
+            self._at = 0
+        if n is None or n < 0:
+            n = len(self._chunk) - self._at
+        data = self._chunk[self._at : self._at + n]
+        self._at += len(data)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def frame(rpc: rpc_pb2.RPC) -> bytes:
+    """An RPC as it goes on the stream (varint length prefix), without a peer record."""
+    rpc.ClearField("senderRecord")
+    return bytes(encode_varint_prefixed(rpc.SerializeToString()))
