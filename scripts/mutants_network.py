@@ -359,4 +359,12 @@ NETWORK_MUTANTS = [
         "        if peer in self._connected():",
         ("tests/p2p/test_visits.py",),
     ),
+    # --- gossip RPCs (lndesk/p2p/pubsub.py) ---------------------------------------------
+    Mutant(
+        "gossip: an RPC's length prefix is not held to the size cap",
+        "lndesk/p2p/pubsub.py",
+        "read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)",
+        "read_varint_prefixed_bytes_limited(reader, 1 << 62)",
+        ("tests/p2p/test_stream_guard.py",),
+    ),
 ]

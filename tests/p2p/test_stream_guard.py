@@ -143,10 +143,11 @@ class Target(HandlerWatch):
             e.reason for e in self.node.log.events if isinstance(e, PeerPenalised) and e.peer == key
         ]
 
-    async def send(self, protocol: str, data: bytes, *, wait: str) -> list[str]:
-        """From a fresh host, send ``data`` on ``protocol``, close, and wait until the node
-        penalised the sender (``wait="penalty"``) or its handler of the stream returned
-        (``"end"``); the penalty reasons given to the sender."""
+    async def send(self, protocol: str, data: bytes, *, wait: str, close: bool = True) -> list[str]:
+        """From a fresh host, send ``data`` on ``protocol``, close (unless not ``close``:
+        the stream stays open for more), and wait until the node penalised the sender
+        (``wait="penalty"``) or its handler of the stream returned (``"end"``); the
+        penalty reasons given to the sender."""
         async with running_host() as evil:
             target = PeerInfo(self.host.get_id(), self.host.get_addrs())
             await evil.connect(target)
@@ -154,7 +155,8 @@ class Target(HandlerWatch):
             stream = await evil.new_stream(target.peer_id, [protocol])
             with contextlib.suppress(Exception):  # the node may reset at once
                 await stream.write(data)
-                await stream.close_write()
+                if close:
+                    await stream.close_write()
             if wait == "penalty":
                 await self.node.log.wait_for(lambda _e: bool(self.penalties_of(key)), timeout=10)
                 await wait_disconnected(self.host, evil.get_id())
@@ -203,6 +205,14 @@ async def test_odd_but_wellformed_rpcs_cost_nothing(target: Target) -> None:
 async def test_broken_rpc_framing_is_reset(target: Target) -> None:
     for name, data in LENGTH_PREFIX_ABUSE.items():
         assert await target.send(MESHSUB, data, wait="end") == [], name
+
+
+async def test_an_rpc_over_the_size_cap_is_refused_on_its_length(target: Target) -> None:
+    """The node ends the stream as soon as the length prefix says too much, without
+    waiting for (or buffering) the body; the sender keeps the stream open."""
+    pubsub = target.node.node.gossip.pubsub
+    over = varint(pubsub.max_inbound_rpc_size + 1) + b"x" * 64
+    assert await target.send(MESHSUB, over, wait="end", close=False) == []
 
 
 @pytest.mark.parametrize("protocol", OTHER_PROTOCOLS)
