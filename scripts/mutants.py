@@ -110,7 +110,7 @@ MUTANTS = [
         "if content.ref.seq < entry.seq:",
         ("tests/test_store_ingest.py", "tests/test_store_purge.py"),
     ),
-    # --- forgetting expired requests (lndesk/store/derive.py, index.py) ----------------
+    # --- forgetting expired requests (lndesk/store/derive.py, index.py, forget.py) ------
     Mutant(
         "forget: the edit of a forgotten request is kept and shown after a rebuild",
         "lndesk/store/derive.py",
@@ -473,9 +473,16 @@ MUTANTS = [
     Mutant(
         "reveal: a pseudonym's question is marked by the main identity",
         "lndesk/app/pseudonym_marks.py",
-        "    entry = service.store.publish(identity, content)",
-        "    entry = service.publish(content)",
+        "journaled_publish(service.store, identity, content, service.publishing_request)",
+        "service.publish(content)",
         ("tests/test_cli_pseudonym_marks.py", "tests/p2p/test_pseudonym_marks_nodes.py"),
+    ),
+    Mutant(
+        "exactly-once: a lost request is looked for in the own log, not the log it names",
+        "lndesk/app/requests.py",
+        "            log, after + 1, after + SCAN_LIMIT, SCAN_LIMIT, 1 << 26",
+        "            own, after + 1, after + SCAN_LIMIT, SCAN_LIMIT, 1 << 26",
+        ("tests/test_exactly_once_pseudonyms.py",),
     ),
     # --- answers to questions (docs/protocol.md 32.5, lndesk/store/questions.py) -------
     Mutant(

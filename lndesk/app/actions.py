@@ -188,9 +188,12 @@ PUBLISHING = frozenset(
         "profile",
         "helpful",
         "pseudonym_reveal",
+        "ask_pseudonym",
+        "helpful_pseudonym",
     }
 )
-"""Actions that append an entry to the own log (a retry must not append it twice)."""
+"""Actions that append an entry to the own log or to a pseudonym's (a retry must not
+append it twice)."""
 
 
 def run_action(service: Service, name: str, args: dict[str, Any]) -> dict[str, Any]:

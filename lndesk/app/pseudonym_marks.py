@@ -26,6 +26,7 @@ from typing import Any
 from lndesk.app.action_args import flag_arg, optional_text_arg, text_arg
 from lndesk.app.answers import answer_to_mark, asker_of, check_unlinked, unmarks
 from lndesk.app.pseudonyms import needs_passphrase, unlock
+from lndesk.app.requests import journaled_publish
 from lndesk.app.service import Service
 from lndesk.entry import Entry
 from lndesk.errors import ContentError, KeyFileError, LndeskError, UsageError
@@ -119,7 +120,7 @@ def mark(
     identity = unlock(service, name, passphrase)
     if identity is None or identity.public_key != asker:
         raise KeyFileError(f"the key file of pseudonym {name} changed while it was used")
-    entry = service.store.publish(identity, content)
+    entry = journaled_publish(service.store, identity, content, service.publishing_request)
     log.info("a pseudonym published a helpful mark (or took one back)")
     return name, entry, still
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lndesk.app.action_args import optional_text_arg, text_arg, text_list_arg
+from lndesk.app.requests import journaled_publish
 from lndesk.app.service import Service
 from lndesk.content import Post, Profile, Reveal
 from lndesk.entry import Entry
@@ -123,7 +124,10 @@ def ask(
     if identity is None:
         identity = create(service, name, passphrase)
     question = Post(text, tuple(tags), tuple(links), (), True)
-    return identity, service.store.publish(identity, question), created
+    # Exactly-once through the node like the own log's publishes (the new pseudonym's
+    # profile above is not the request's entry: a retry finds the pseudonym made).
+    entry = journaled_publish(service.store, identity, question, service.publishing_request)
+    return identity, entry, created
 
 
 def reveal(service: Service, name: str, passphrase: str | None = None) -> tuple[bytes, Entry]:

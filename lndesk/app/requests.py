@@ -7,16 +7,24 @@ would publish it twice. So the node keeps a small journal, ``requests.jsonl`` in
 data directory, one JSON object per line, each written and fsynced before the step it
 describes is acknowledged:
 
-* ``{"id": R, "after": H, "digest": D}`` before appending: the own log held 1..H, and
-  the payload about to be signed hashes (BLAKE2b-256) to D;
-* ``{"id": R, "seq": N, "entry": E}`` once entry N (id E) is in the log;
+* ``{"id": R, "log": K, "after": H, "digest": D}`` before appending: the log of key K
+  (hex; the own log, or one of the pseudonyms' logs kept here) held 1..H, and the payload
+  about to be signed hashes (BLAKE2b-256) to D. A line written before pseudonyms' publishes
+  were journaled has no ``log``: it means the own log;
+* ``{"id": R, "seq": N, "entry": E}`` once entry N (id E) is in that log;
 * ``{"id": R, "result": {...}}`` once the action has finished (what the command prints).
 
+Whichever key signs, one request appends at most one journaled entry
+(:func:`journaled_publish`); an entry the action appends before it (a new pseudonym's
+profile) is not the request's entry and is not looked for.
+
 :meth:`RequestJournal.outcome` answers "was R published?" from the journal and the log:
-recorded as done, or else an own entry after H whose payload hashes to D (the node died
-between the append and its journal line), or else not published (it died before the
-append; no process is left that could still append it). A request id the node has seen
-is never run twice (:meth:`RequestJournal.begin`).
+recorded as done, or else an entry of log K after H whose payload hashes to D (the node
+died between the append and its journal line), or else not published (it died before the
+append; no process is left that could still append it). Only this data directory holds
+the secret keys of the logs a request can append to, so nothing else can have appended
+to K after H in the meantime but this node's own later requests. A request id the node
+has seen is never run twice (:class:`lndesk.app.once.OnceOnly`).
 
 Once the file passes ``MAX_BYTES`` it is rewritten atomically with the newest requests
 only (at most ``KEEP``, in at most half of ``MAX_BYTES``).
@@ -36,7 +44,9 @@ from lndesk.atomicfile import atomic_write, fsync_directory
 from lndesk.content import Content, encode_content
 from lndesk.entry import Entry, decode_entry
 from lndesk.errors import StoreLockedError, UsageError
+from lndesk.identity import Identity
 from lndesk.keyfile import public_key_of, read_key_file
+from lndesk.keytext import key_to_text
 from lndesk.store.store import Store
 
 JOURNAL_NAME = "requests.jsonl"
@@ -67,12 +77,18 @@ class Outcome:
     entry_id: str | None = None
     result: dict[str, Any] | None = None
     """The action's own answer, when the node lived to record it."""
+    log: bytes | None = None
+    """The key of the log the entry went to (None: not known, the own log)."""
 
     def as_result(self) -> dict[str, Any]:
-        """The answer a command prints for a request that was published."""
+        """The answer a command prints for a request that was published (recovered: the
+        entry, and ``log``, the key of the log that holds it, when that is known)."""
         if self.result is not None:
             return self.result
-        return {"id": self.entry_id, "seq": self.seq, "recovered": True}
+        found: dict[str, Any] = {"id": self.entry_id, "seq": self.seq, "recovered": True}
+        if self.log is not None:
+            found["log"] = key_to_text(self.log)
+        return found
 
 
 class RequestJournal:
@@ -93,8 +109,10 @@ class RequestJournal:
         if created:
             fsync_directory(self.path.parent)
 
-    def intent(self, request_id: str, after: int, content: Content) -> None:
-        self._append({"id": request_id, "after": after, "digest": payload_digest(content)})
+    def intent(self, request_id: str, log: bytes, after: int, content: Content) -> None:
+        self._append(
+            {"id": request_id, "log": log.hex(), "after": after, "digest": payload_digest(content)}
+        )
 
     def appended(self, request_id: str, entry: Entry) -> None:
         self._append({"id": request_id, "seq": entry.seq, "entry": entry.id.hex()})
@@ -132,15 +150,16 @@ class RequestJournal:
         if record is None:
             return None
         result = record.get("result") if isinstance(record.get("result"), dict) else None
+        log = _log_of(record, own)
         if isinstance(record.get("seq"), int) and isinstance(record.get("entry"), str):
-            return Outcome(True, record["seq"], record["entry"], result)
+            return Outcome(True, record["seq"], record["entry"], result, log)
         if result is not None:
             return Outcome(False, result=result)  # an action that published nothing
         after, digest = record.get("after"), record.get("digest")
-        if not isinstance(after, int) or not isinstance(digest, str):
+        if not isinstance(after, int) or not isinstance(digest, str) or log is None:
             return Outcome(False)
         for seq, entry, payload in store.read_run(
-            own, after + 1, after + SCAN_LIMIT, SCAN_LIMIT, 1 << 26
+            log, after + 1, after + SCAN_LIMIT, SCAN_LIMIT, 1 << 26
         ):
             if (
                 payload is not None
@@ -148,7 +167,7 @@ class RequestJournal:
             ):
                 found = decode_entry(entry)
                 self._append({"id": request_id, "seq": seq, "entry": found.id.hex()})
-                return Outcome(True, seq, found.id.hex())
+                return Outcome(True, seq, found.id.hex(), log=log)
         return Outcome(False)
 
     def _compact(self) -> None:
@@ -167,6 +186,39 @@ class RequestJournal:
             kept.append(line)
         lines = b"".join(reversed(kept))
         atomic_write(self.path, lines, mode=0o600)
+
+
+def _log_of(record: dict[str, Any], own: bytes) -> bytes | None:
+    """The key of the log a request's entry went to (None: the line names none that can
+    be a key)."""
+    log = record.get("log")
+    if log is None:
+        return own  # written before pseudonyms' publishes were journaled
+    if not isinstance(log, str) or len(log) != 64:
+        return None
+    try:
+        return bytes.fromhex(log)
+    except ValueError:
+        return None
+
+
+def journaled_publish(
+    store: Store,
+    identity: Identity,
+    content: Content,
+    request: tuple[RequestJournal, str] | None,
+) -> Entry:
+    """Append ``content`` to ``identity``'s log; while a request is carried out
+    (``request``: its journal and id), its intent line is written before the append and
+    its entry's line after, so a retry finds the entry in that log whichever key signed."""
+    if request is None:
+        return store.publish(identity, content)
+    journal, request_id = request
+    key = identity.public_key
+    journal.intent(request_id, key, store.feed_state(key).height, content)
+    entry = store.publish(identity, content)
+    journal.appended(request_id, entry)
+    return entry
 
 
 def outcome_json(outcome: Outcome | None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from lndesk.app.ownlog import (
     load_own_log,
     save_own_log,
 )
-from lndesk.app.requests import RequestJournal
+from lndesk.app.requests import RequestJournal, journaled_publish
 from lndesk.atomicfile import atomic_write
 from lndesk.backup import encode_backup
 from lndesk.content import (
@@ -289,14 +289,7 @@ class Service:
             raise OwnLogUnknownError(
                 "this identity was restored and lndesk does not yet know how far your own log goes"
             )
-        request = self.publishing_request
-        if request is None:
-            entry = self.store.publish(self.identity, content)
-        else:
-            journal, request_id = request
-            journal.intent(request_id, self.store.feed_state(self.public_key).height, content)
-            entry = self.store.publish(self.identity, content)
-            journal.appended(request_id, entry)
+        entry = journaled_publish(self.store, self.identity, content, self.publishing_request)
         keep_atom_file(self)
         return entry
 

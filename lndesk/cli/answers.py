@@ -64,7 +64,7 @@ def register(add: Add, act: Act, passphrase: PassphraseSource) -> None:
             print(f"As your pseudonym {terminal_text(name)} (in its log, not yours):")
         if args.undo:
             print(f"Mark taken back (entry {done['seq']}).")
-            if done["still_marked"]:
+            if done.get("still_marked"):  # not told when the node died before answering
                 print(
                     "It is still marked by an earlier entry: run "
                     f"lndesk helpful --undo {args.entry_id} again."

@@ -15,6 +15,7 @@ from typing import Any
 
 from lndesk.app.pseudonyms import WHAT_IT_DOES_NOT_HIDE, needs_passphrase
 from lndesk.cli.render import terminal_text
+from lndesk.keytext import key_to_link, parse_key_or_link
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 Act = Callable[..., dict[str, Any]]
@@ -50,12 +51,15 @@ def register(
             links=args.link,
             passphrase=secret(args, args.pseudonym),
         )
-        if done["created"]:
+        # A request the node stored but could not answer comes back with the key of the
+        # log that holds the question (``log``), not the action's own answer.
+        link = done.get("link") or key_to_link(parse_key_or_link(done["log"])[0], args.pseudonym)
+        if done.get("created"):
             print(f"Created the pseudonym {args.pseudonym}: its own key, log and name.")
-            print(f"  its share link: {done['link']}")
+            print(f"  its share link: {link}")
             print(f"  {WHAT_IT_DOES_NOT_HIDE}")
         print(f"asked {done['id'][:12]} as {args.pseudonym} (entry {done['seq']} of its log)")
-        print(f"Readers find it by the pseudonym's link: {done['link']}")
+        print(f"Readers find it by the pseudonym's link: {link}")
         return 0
 
     def cmd_list(args: argparse.Namespace) -> int:
