@@ -125,6 +125,20 @@ MUTANTS = [
         "0,",
         ("tests/test_store_forget.py",),
     ),
+    Mutant(
+        "forget: a forgotten hole's record stays a hole, which its payload fills later",
+        "lndesk/store/forget.py",
+        "            holes.append((stored.offset, stored.id))",
+        "            pass",
+        ("tests/test_store_forget.py",),
+    ),
+    Mutant(
+        "forget: the purge leaves a forgotten hole's record unmarked",
+        "lndesk/store/purge.py",
+        "if record.kind != KIND_ENTRY or record.purged:",
+        "if record.kind != KIND_ENTRY or record.payload is None:",
+        ("tests/test_store_forget.py",),
+    ),
     # --- inbox quotas (lndesk/app/inbox_quota.py) --------------------------------------
     Mutant(
         "inbox quota: a follower keeps a notice from outside its circle",

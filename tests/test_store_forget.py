@@ -66,3 +66,53 @@ def test_a_forgotten_request_stays_forgotten_with_its_edit_after_a_rebuild(
         assert derived_state(store) == live
     with Store(tmp_path / "store") as store:  # the log holds neither text any more
         assert [p for _, p in store.feed_items(CY.public_key)] == [None, None]
+
+
+def test_an_edit_that_comes_as_a_hole_after_the_forgetting_is_purged_when_filled(
+    tmp_path: Path,
+) -> None:
+    """The edit of a forgotten request arrives without its payload, then with it: the
+    payload is purged on arrival and a rebuild brings no word of it back."""
+    me, cy = a_request_and_its_edit()
+    with Store(tmp_path / "store") as store:
+        me.deliver(store)
+        cy.deliver(store, 1)
+        store.forget(CY.public_key, [1])
+        edit, _payload = cy.entries[1]
+        store.ingest(CY.public_key, [(edit.raw, None)])
+        assert store.payload_holes(CY.public_key, 1, 2, 10) == [2]
+        cy.deliver(store, 2)  # the hole is filled: the edit of a forgotten post
+        assert store.payload_holes(CY.public_key, 1, 2, 10) == []
+        assert_forgotten(store, me, cy)
+        live = derived_state(store)
+        store.reindex()
+        assert derived_state(store) == live
+        assert_forgotten(store, me, cy)
+    with Store(tmp_path / "store") as store:
+        assert [p for _, p in store.feed_items(CY.public_key)] == [None, None]
+        store.reindex()
+        assert_forgotten(store, me, cy)
+
+
+def test_a_forgotten_hole_stays_forgotten_when_its_payload_comes(tmp_path: Path) -> None:
+    """A request held without its payload and forgotten: its log record says so (PURGED),
+    so neither a rebuild nor the payload arriving later brings it back."""
+    me, cy = a_request_and_its_edit()
+    with Store(tmp_path / "store") as store:
+        me.deliver(store)
+        request, _payload = cy.entries[0]
+        store.ingest(CY.public_key, [(request.raw, None)])
+        store.forget(CY.public_key, [1])
+        assert store.payload_holes(CY.public_key, 1, 1, 10) == []
+        live = derived_state(store)
+        store.reindex()
+        assert derived_state(store) == live
+        assert store.payload_holes(CY.public_key, 1, 1, 10) == []
+        cy.deliver(store, 1, 2)  # the payload comes after all, and the edit
+        assert_forgotten(store, me, cy)
+    with Store(tmp_path / "store") as store:
+        assert [p for _, p in store.feed_items(CY.public_key)] == [None, None]
+        store.reindex()
+        cy.deliver(store, 1)
+        assert_forgotten(store, me, cy)
+        assert [p for _, p in store.feed_items(CY.public_key)] == [None, None]

@@ -8,6 +8,12 @@ the record marked PURGED). Its edits go with it, as with a tombstone: those stor
 already and any that arrive later are purged too (the derivation's dead claims). A
 rebuilt index reads a purged record as a deleted entry without payload that is not
 missing, so neither the request nor an edit's text of it comes back.
+
+An entry held without its payload (a hole, :mod:`lndesk.store.fill`) has no payload to
+purge, but its record is rewritten PURGED all the same: nothing else in the log says it
+was forgotten (no tombstone names it), and a record left a hole would make a rebuilt
+index take it for a hole again, one that its payload, arriving later, would fill. PURGED,
+it is deleted in the rebuilt index too, and a payload that comes for it is not stored.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lndesk.store.index import Index
-from lndesk.store.rules import entry_row
+from lndesk.store.rules import PAYLOAD_ABSENT, entry_row
 
 
 def forget_entries(index: Index, key: bytes, seqs: Iterable[int]) -> list[tuple[int, bytes]]:
@@ -26,8 +32,14 @@ def forget_entries(index: Index, key: bytes, seqs: Iterable[int]) -> list[tuple[
         return []
     feed = int(row[0])
     batch = index.derivation()
+    holes: list[tuple[int, bytes]] = []
     for seq in sorted(set(seqs)):
         stored = entry_row(index.conn, feed, seq)
-        if stored is not None:
-            batch.forget((feed, seq), stored)
-    return batch.settle()
+        if stored is None:
+            continue
+        if stored.payload_state == PAYLOAD_ABSENT and not stored.deleted:
+            holes.append((stored.offset, stored.id))  # its record is marked PURGED
+        batch.forget((feed, seq), stored)
+    purges = batch.settle()
+    index.conn.executemany("INSERT OR REPLACE INTO purges(offset, id) VALUES (?, ?)", holes)
+    return purges + holes

@@ -50,12 +50,13 @@ def purge_payloads(log_file: LogFile, targets: Sequence[tuple[int, bytes]]) -> i
     """Purge the payloads of the ENTRY records at these offsets; returns how many.
 
     ``targets`` are (offset, entry id): a record whose entry is not that entry, or
-    whose payload is already gone, is left alone.
+    that is purged already, is left alone. A record held without its payload (a hole,
+    forgotten: :mod:`lndesk.store.forget`) is marked PURGED, its size unchanged.
     """
     overwrites: list[Overwrite] = []
     for offset, entry_id in sorted(set(targets)):
         record = log_file.read(offset)
-        if record.kind != KIND_ENTRY or record.payload is None:
+        if record.kind != KIND_ENTRY or record.purged:
             continue
         try:
             same = decode_entry(record.entry).id == entry_id
