@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from lndesk.atomicfile import fsync_directory
 from lndesk.entry import Entry
+from lndesk.errors import StoreError
 from lndesk.store import idprefix
 from lndesk.store.dirlock import remove_index_files
 from lndesk.store.index import Index, IndexItem
@@ -125,3 +127,53 @@ class IndexRebuild:
             self.index.close()
         remove_index_files(self.path)
         log.info("the index rebuild was abandoned at log offset %d", self.position)
+
+
+class StoreRebuilds:
+    """A store's rebuild under way (:class:`lndesk.store.store.Store` builds on this, and
+    starts and finishes its rebuilds): its steps, dropping it, and what purges tell it."""
+
+    _rebuild: IndexRebuild | None
+    _warn: Warn
+    _store_error: Callable[[BaseException], StoreError]
+
+    @property
+    def rebuilding(self) -> bool:
+        """A rebuild of the index is under way beside it."""
+        return self._rebuild is not None
+
+    def rebuild_step(self, rebuild: IndexRebuild, records: int) -> bool:
+        """Index up to ``records`` more records into the rebuilt index; whether it has
+        reached the log's end. A failure drops the rebuild (the old index stays)."""
+        with self._rebuilding(rebuild):
+            return rebuild.step(records)
+
+    def abort_rebuild(self) -> None:
+        """Drop a rebuild under way, if any (the old index stays in use)."""
+        rebuild, self._rebuild = self._rebuild, None
+        if rebuild is not None:
+            rebuild.abort()
+
+    def _rewritten(self, offsets: list[int]) -> None:
+        """Records purged in place while a rebuild is under way (it may begin again)."""
+        if self._rebuild is None:
+            return
+        try:
+            self._rebuild.rewritten(offsets)
+        except (sqlite3.Error, OSError) as exc:
+            self.abort_rebuild()
+            self._warn(f"the index rebuild under way stopped ({exc}); run lndesk reindex again")
+
+    @contextlib.contextmanager
+    def _rebuilding(self, rebuild: IndexRebuild) -> Iterator[None]:
+        """Run a step of ``rebuild``; any failure drops it, as a StoreError if it was the
+        disk's or the index's."""
+        if rebuild is not self._rebuild:
+            raise StoreError("that index rebuild is over", "Start another: lndesk reindex.")
+        try:
+            yield
+        except BaseException as exc:
+            self.abort_rebuild()
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise self._store_error(exc) from exc
+            raise

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,7 @@ from lndesk.store.loghead import PrevReader, log_head
 from lndesk.store.purge import purge_payloads, replay_journal
 from lndesk.store.reading import StoredEntry, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
-from lndesk.store.rebuild import IndexRebuild
+from lndesk.store.rebuild import IndexRebuild, StoreRebuilds
 from lndesk.store.records import index_item
 from lndesk.store.recovery import catch_up, index_log, stale_index
 from lndesk.store.refs import already_deleted, check_own_refs
@@ -91,7 +91,7 @@ class IngestResult:
     """Entries held without their payloads whose payloads this batch supplied."""
 
 
-class Store(StoreLists):
+class Store(StoreLists, StoreRebuilds):
     """A data directory's log and index. Use from one thread at a time."""
 
     def __init__(
@@ -280,11 +280,6 @@ class Store(StoreLists):
         finally:
             self.index = Index(self.directory / INDEX_NAME, self._content_at)
 
-    @property
-    def rebuilding(self) -> bool:
-        """A rebuild of the index is under way beside it."""
-        return self._rebuild is not None
-
     def start_rebuild(self) -> IndexRebuild:
         """Start rebuilding the index beside the one in use; go on with
         :meth:`rebuild_step` and end with :meth:`finish_rebuild`."""
@@ -303,12 +298,6 @@ class Store(StoreLists):
             raise self._store_error(exc) from exc
         return self._rebuild
 
-    def rebuild_step(self, rebuild: IndexRebuild, records: int) -> bool:
-        """Index up to ``records`` more records into the rebuilt index; whether it has
-        reached the log's end. A failure drops the rebuild (the old index stays)."""
-        with self._rebuilding(rebuild):
-            return rebuild.step(records)
-
     def finish_rebuild(self, rebuild: IndexRebuild) -> int:
         """Index the rest of the log into the rebuilt index and put it in place of the
         old one; returns the number of entries it holds."""
@@ -318,36 +307,6 @@ class Store(StoreLists):
         self.index = rebuild.replace(self.index, self.directory / INDEX_NAME)
         self._indexed_end = self.log.end
         return count
-
-    def abort_rebuild(self) -> None:
-        """Drop a rebuild under way, if any (the old index stays in use)."""
-        rebuild, self._rebuild = self._rebuild, None
-        if rebuild is not None:
-            rebuild.abort()
-
-    def _rewritten(self, offsets: list[int]) -> None:
-        """Records purged in place while a rebuild is under way (it may begin again)."""
-        if self._rebuild is None:
-            return
-        try:
-            self._rebuild.rewritten(offsets)
-        except (sqlite3.Error, OSError) as exc:
-            self.abort_rebuild()
-            self._warn(f"the index rebuild under way stopped ({exc}); run lndesk reindex again")
-
-    @contextlib.contextmanager
-    def _rebuilding(self, rebuild: IndexRebuild) -> Iterator[None]:
-        """Run a step of ``rebuild``; any failure drops it, as a StoreError if it was the
-        disk's or the index's."""
-        if rebuild is not self._rebuild:
-            raise StoreError("that index rebuild is over", "Start another: lndesk reindex.")
-        try:
-            yield
-        except BaseException as exc:
-            self.abort_rebuild()
-            if isinstance(exc, sqlite3.Error | OSError):
-                raise self._store_error(exc) from exc
-            raise
 
     def _reset_index(self) -> Index:
         self.index.close()
