@@ -4,7 +4,8 @@ A profile name is written by whoever holds the key, so it is hostile text. Befor
 shown anywhere it goes through :func:`clean_name`, which
 
 * applies NFKC (full-width and other compatibility forms become their plain letters, so
-  full-width brackets around "you" are caught as ``(you)``);
+  full-width brackets around "you" are caught as ``(you)``), except to the ellipsis "…",
+  which the cut writes;
 * removes format characters (Unicode category Cf: the bidi overrides and isolates
   RLO/LRO/RLE/LRE/PDF/RLI/LRI/FSI/PDI, zero-width spaces and joiners, the BOM, ...),
   private-use, surrogate and unassigned code points, and invisible fillers that are
@@ -19,7 +20,10 @@ shown anywhere it goes through :func:`clean_name`, which
   curious-fox)", up to its closing bracket), so a name cannot pass for someone's
   revealed pseudonym, and text that looks like a key (``lnd1`` and base32 letters),
   which lndesk shows beside names;
-* caps the result at :data:`MAX_NAME_CHARS` characters (never inside a letter's marks).
+* caps the result at :data:`MAX_NAME_CHARS` characters (never inside a letter's marks);
+* repeats all this until a pass changes nothing, so a cleaned name cleaned again (with
+  the same limit or a longer one) is unchanged: a place that cleans a stored name once
+  and one that cleans what was already cleaned show the same text.
 
 What is left may be empty; :func:`display_name` then shows the key's short form. The
 same functions are used by every front end (desktop views, the command line) so a
@@ -44,6 +48,8 @@ MAX_RAW_CHARS = 1024
 """Only this much of a raw name is examined (a profile name may be kilobytes long)."""
 MAX_NICKNAME_CHARS = 64
 """The longest nickname a user may give someone."""
+MAX_PASSES = 8
+"""Cleaning passes before a name that still changes is given up as empty."""
 
 RESERVED = ("you", "me", "nickname", "not followed", "following", "blocked", "muted")
 """Words lndesk puts in brackets beside names: a name may not carry them in brackets."""
@@ -58,6 +64,7 @@ _INVISIBLE = frozenset(
 _DROP_CATEGORIES = frozenset({"Cf", "Co", "Cs", "Cn"})
 _SPACE_CATEGORIES = frozenset({"Cc", "Zs", "Zl", "Zp"})
 _MARK_CATEGORIES = frozenset({"Mn", "Me", "Mc"})
+_ELLIPSIS = "\u2026"
 _FOLD = str.maketrans(
     {
         # look-alikes of the letters of the reserved words, so Cyrillic "(you)" is caught too
@@ -166,12 +173,18 @@ def _closing(name: str, start: int) -> int | None:
     return None
 
 
+def _normalized(text: str) -> str:
+    """``text`` in NFKC, except that the ellipsis "…" stays one character: the cut writes
+    it (:func:`_capped`), and a cleaned name cleaned again must keep it."""
+    return _ELLIPSIS.join(unicodedata.normalize("NFKC", part) for part in text.split(_ELLIPSIS))
+
+
 def _characters(raw: str) -> str:
     """NFKC, invisible and format characters dropped, spaces and controls made spaces,
     combining marks capped."""
     out: list[str] = []
     marks = 0
-    for original in unicodedata.normalize("NFKC", raw[:MAX_RAW_CHARS]):
+    for original in _normalized(raw[:MAX_RAW_CHARS]):
         category = unicodedata.category(original)
         if category in _DROP_CATEGORIES or original in _INVISIBLE:
             continue
@@ -195,23 +208,33 @@ def _capped(name: str, limit: int) -> str:
     end = limit - 1
     while end > 0 and unicodedata.category(name[end]) in _MARK_CATEGORIES:
         end -= 1
-    return name[:end].rstrip() + "…"
+    return name[:end].rstrip() + _ELLIPSIS
+
+
+def _cleaned_once(name: str, limit: int) -> str:
+    """One pass of the cleaning: characters, labels and keys, length."""
+    unlabelled = " ".join(_KEY_LIKE.sub("", _without_reserved(_characters(name))).split())
+    return _capped(unlabelled, limit)
 
 
 @lru_cache(maxsize=4096)
 def clean_name(raw: str | None, limit: int = MAX_NAME_CHARS) -> str:
-    """A peer's name made safe to show (see the module's description); may be empty."""
+    """A peer's name made safe to show (see the module's description); may be empty.
+
+    The passes are repeated until one changes nothing, so a cleaned name is its own
+    cleaning: what one pass leaves (marks left at a name's start or piled on one letter
+    once a label between them is removed, "((you))" leaving "(you)", letters that
+    compose once a format character between them is gone) is cleaned by the next. A
+    name still changing after :data:`MAX_PASSES` passes is nothing but tricks: empty."""
     if not raw:
         return ""
-    name = _characters(raw)
-    for _ in range(4):  # "((you))" leaves "(you)" after one pass
-        shorter = " ".join(_KEY_LIKE.sub("", _without_reserved(name)).split())
-        if shorter == name:
-            break
-        name = shorter
-    else:
-        name = ""
-    return _capped(name, limit)
+    name = raw
+    for _ in range(MAX_PASSES):
+        cleaned = _cleaned_once(name, limit)
+        if cleaned == name:
+            return name
+        name = cleaned
+    return ""
 
 
 def display_name(name: str | None, key: bytes, hint: str | None = None) -> str:

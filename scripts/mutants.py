@@ -478,6 +478,13 @@ MUTANTS = [
         ("tests/test_reveal_readers.py", "tests/test_names.py"),
     ),
     Mutant(
+        "names: a name is cleaned in one pass, what it leaves shown as it is",
+        "lndesk/names.py",
+        "        if cleaned == name:\n            return name",
+        "        if True:\n            return cleaned",
+        ("tests/test_names_idempotent.py",),
+    ),
+    Mutant(
         "reveal: a pseudonym's helpful mark of my own answer links the two",
         "lndesk/app/answers.py",
         "    if author != signer and author in mine and signer in mine:",

@@ -43,24 +43,31 @@ class Naming:
         """The name :meth:`name` gives ``key`` when it is not their own: my nickname for
         them, or for a revealed pseudonym (``chosen`` its own name) its owner's; None
         when they are called by their own name."""
-        name, attributed = self.given_parts(key, chosen)
-        return attributed_name(name, chosen) if attributed else name
+        name, owner = self._called(key)
+        return attributed_name(owner, chosen) if owner is not None else name
 
     def given_parts(self, key: bytes, chosen: str | None) -> tuple[str | None, str]:
         """:meth:`given` in two parts, for a view that draws them apart: the name (None
         when they are called by their own) and, for a revealed pseudonym, what is said
         of it beside its owner's name ("as curious-fox"; "" for anyone else). Drawn as
         its own element, the attribution cannot be imitated by a name."""
+        name, owner = self._called(key)
+        if owner is not None:
+            return owner_name(owner), attribution(chosen)
+        return name, ""
+
+    def _called(self, key: bytes) -> tuple[str | None, str | None]:
+        """(my nickname for ``key``, the name of whoever revealed ``key`` as theirs, not
+        yet cleaned: my nickname for them, else their chosen name, "" if none): at most
+        one of the two is not None. Each is cleaned once, where it is shown."""
         nicknames = self._local.nicknames()
         nickname = nicknames.get(key)
         if nickname:
-            return nickname, ""
+            return nickname, None
         owner = revealer(self._reader, key)
         if owner is None:
-            return None, ""
-        return owner_name(nicknames.get(owner) or self._reader.feed_state(owner).name), (
-            attribution(chosen)
-        )
+            return None, None
+        return None, nicknames.get(owner) or self._reader.feed_state(owner).name or ""
 
     def revealed(self, key: bytes) -> list[tuple[bytes, str]]:
         """The pseudonyms ``key`` revealed and that are shown as theirs, with each one's
