@@ -80,9 +80,9 @@ had done and was tried again (docs/protocol.md section 19)."""
 ADDRESS_TTL = 600
 """Seconds the peerstore keeps addresses a dial was given (identify replaces them)."""
 CLOSE_SECONDS = 5.0
+"""How long closing connections and listeners may take when a node stops."""
 YAMUX_RELEASE_ON_READ = "PY_YAMUX_RELEASE_ON_READ"
 """py-libp2p's switch for a yamux window update after every read (see build_host)."""
-"""How long closing connections and listeners may take when a node stops."""
 
 _dial_locks: weakref.WeakKeyDictionary[IHost, dict[ID, trio.Lock]] = weakref.WeakKeyDictionary()
 
