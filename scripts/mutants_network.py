@@ -15,6 +15,7 @@ SYNC = (
 WIRE = ("tests/test_network_vectors.py",)
 PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE)
 STALL = ("tests/p2p/test_serve_stall.py",)
+TURNS = ("tests/p2p/test_serve_turns.py",)
 BATCH_LAYOUT = ("tests/p2p/test_batch_frame.py",)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
 VISIT_FRAMES = ("tests/p2p/test_visit_vectors.py",)
@@ -243,6 +244,20 @@ NETWORK_MUTANTS = [
         "    with trio.move_on_after(1e9) as waited:\n        try:\n"
         "            await stream.reset()",
         STALL,
+    ),
+    Mutant(
+        "serve: one address may hold all of the server's batch turns",
+        "lndesk/p2p/admission.py",
+        "self._per_address = max(1, min(limits.turns_per_ip, limits.served_batches))",
+        "self._per_address = limits.served_batches",
+        TURNS,
+    ),
+    Mutant(
+        "serve: a session waiting for its address's turn keeps one of the server's",
+        "lndesk/p2p/admission.py",
+        "            async with turns, self.all:",
+        "            async with self.all, turns:",
+        TURNS,
     ),
     # --- targeted fetch (lndesk/p2p/fetch.py) -------------------------------------------
     Mutant(

@@ -18,6 +18,15 @@ None of these is a penalty: an honest peer refused here tries again later. Loopb
 addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
 so are streams whose address cannot be read and relayed ones (their address is the
 relay's, which every peer it relays shares; the relay bounds their data and time).
+
+* **Batch turns per address.** Of the ``served_batches`` turns a server writes batches
+  in (:class:`BatchTurns`), the sessions of one address hold at most ``turns_per_ip``
+  at once; its other sessions wait for one of its own turns, not for the server's. A
+  reader that stops reading keeps a turn for up to ``send_timeout``, so without this a
+  few such readers on one or two addresses would hold every turn, again and again.
+  Relayed sessions count against their relay's address (a relay cannot hand all the
+  turns to the peers it relays), and those whose address cannot be read share one
+  count; loopback is exempt unless ``limit_loopback``. Waiting is not a refusal.
 """
 
 from __future__ import annotations
@@ -26,8 +35,11 @@ import ipaddress
 import logging
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
+
+import trio
 
 from lndesk.p2p.config import Limits
 
@@ -71,6 +83,81 @@ def stream_ip(stream: Any) -> str | None:
     if not remote:
         return None
     return str(remote[0])
+
+
+UNREAD_ADDRESS = "unknown"
+"""What the batch turns of a stream whose address cannot be read are counted by."""
+
+
+def turn_address(stream: Any, limits: Limits) -> str | None:
+    """What the batch turns of ``stream`` are counted by: the IP address its connection
+    comes from (for a relayed one, the relay's: the connection to it is the one read),
+    else the relay's part of a relayed connection's address, else
+    :data:`UNREAD_ADDRESS`; None when its address is exempt (loopback, unless
+    ``limit_loopback``)."""
+    address: str | None = None
+    try:
+        remote = stream.get_remote_address()
+        if remote:
+            address = str(remote[0])
+        else:
+            for a in stream.muxed_conn.get_transport_addresses():
+                if "/p2p-circuit" in str(a):
+                    address = str(a).split("/p2p-circuit")[0] or None
+    except Exception:  # not every stream type can tell
+        address = None
+    if address is None:
+        return UNREAD_ADDRESS
+    return address if _is_limited(address, limits) else None
+
+
+def _is_limited(ip: str, limits: Limits) -> bool:
+    if limits.limit_loopback:
+        return True
+    try:
+        return not ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return True
+
+
+class BatchTurns:
+    """The turns a server reads, encodes and writes batches in: ``served_batches`` in
+    all, at most ``turns_per_ip`` of them held by the sessions of one address."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.all = trio.Semaphore(limits.served_batches)
+        """The server's turns; what serving holds in memory is bounded by them."""
+        self._per_address = max(1, min(limits.turns_per_ip, limits.served_batches))
+        self._addresses: dict[str, trio.Semaphore] = {}
+        self._users: Counter[str] = Counter()
+        """Sessions of each address holding or waiting for one of its turns."""
+
+    def held_by(self, address: str) -> int:
+        """Turns the sessions of ``address`` hold now."""
+        turns = self._addresses.get(address)
+        return 0 if turns is None else self._per_address - turns.value
+
+    @asynccontextmanager
+    async def hold(self, address: str | None) -> AsyncIterator[None]:
+        """Hold one turn for a session from ``address`` (None: exempt from the cap per
+        address): first one of the address's own, then one of the server's, so that a
+        session waiting behind its address's turns never keeps one of the server's."""
+        if address is None:
+            async with self.all:
+                yield
+            return
+        turns = self._addresses.get(address)
+        if turns is None:
+            turns = self._addresses[address] = trio.Semaphore(self._per_address)
+        self._users[address] += 1
+        try:
+            async with turns, self.all:
+                yield
+        finally:
+            self._users[address] -= 1
+            if not self._users[address]:
+                del self._users[address]
+                del self._addresses[address]
 
 
 class _Bucket:
@@ -118,14 +205,7 @@ class Admission:
         """How many sessions each rule refused: "new-id", "per-ip", "work"."""
 
     def _limited(self, ip: str | None) -> bool:
-        if ip is None:
-            return False
-        if self.limits.limit_loopback:
-            return True
-        try:
-            return not ipaddress.ip_address(ip).is_loopback
-        except ValueError:
-            return True
+        return ip is not None and _is_limited(ip, self.limits)
 
     def _address(self, ip: str, now: float) -> _Address:
         found = self._addresses.get(ip)

@@ -63,6 +63,10 @@ class Limits:
     sessions a node serves; a session waits its turn for the next one. Each is up to
     ``batch_bytes``, so this bounds the memory serving takes however many readers come
     (50 readers once held 50 batches and their frames at once)."""
+    turns_per_ip: int = 4
+    """Of the ``served_batches`` turns, the most the sessions of one IP address hold at
+    once (a relayed session counts against its relay's); its others wait for one of
+    these, so that readers that stop reading on a few addresses cannot hold them all."""
     session_timeout: float = 60.0
     """Seconds a sync session may wait for one frame before it is dropped."""
     send_timeout: float = 20.0

@@ -16,7 +16,8 @@ sessions alike (docs/protocol.md section 20.7):
   connection down inside libp2p. Every write of a server has ``Limits.send_timeout``:
   a peer that stops reading has its session ended (:class:`PeerStalled`, counted in
   ``stalled_total``), so that it never keeps a session, or a turn it holds while a
-  batch is written, for longer (section 20.7; not a penalty).
+  batch is written, for longer (section 20.7; not a penalty). The sessions of one
+  address hold at most ``Limits.turns_per_ip`` of the turns (:class:`BatchTurns`).
 * A client penalises a peer that breaks the protocol or sends unauthentic entries and
   raises :class:`PeerMisbehaved`; it resets the stream on any other failure (also
   cancellation) and closes it after a clean session.
@@ -37,7 +38,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import trio
 
 from lndesk.errors import EntryError, NetworkError, ProtocolError
-from lndesk.p2p.admission import Admission, ServerBusy, stream_ip
+from lndesk.p2p.admission import Admission, BatchTurns, ServerBusy, stream_ip
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, NodeWarning
 from lndesk.p2p.wire import Error, MessageFrames, PeerStalled, StreamGone
@@ -151,11 +152,14 @@ class ServerSessions:
         """Sessions answered ``busy`` so far."""
         self.stalled_total = 0
         """Sessions ended because the peer took no write within ``send_timeout``."""
-        self.sending = trio.Semaphore(limits.served_batches)
-        """Held while one batch is read, encoded and written (``Limits.served_batches``):
-        what serving holds in memory is bounded by it, not by the number of readers. The
-        write has ``Limits.send_timeout``: a reader that stops reading loses its turn
-        with its session."""
+        self.turns = BatchTurns(limits)
+        """One is held while one batch is read, encoded and written
+        (``Limits.served_batches``, at most ``Limits.turns_per_ip`` of them by one
+        address): what serving holds in memory is bounded by them, not by the number of
+        readers. The write has ``Limits.send_timeout``: a reader that stops reading
+        loses its turn with its session."""
+        self.sending = self.turns.all
+        """The server's turns, over all addresses."""
 
     async def serve(self, frames: F, session: Callable[[Any, F], Awaitable[None]]) -> None:
         """Run ``session(peer, frames)`` for the stream ``frames`` read, if the peer may."""

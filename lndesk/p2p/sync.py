@@ -40,7 +40,7 @@ import trio
 from libp2p.custom_types import TProtocol
 
 from lndesk.errors import ProtocolError
-from lndesk.p2p.admission import Admission, charge_served, charge_want
+from lndesk.p2p.admission import Admission, charge_served, charge_want, turn_address
 from lndesk.p2p.config import Limits
 from lndesk.p2p.digest import (
     DIGEST_PROTOCOL,
@@ -310,6 +310,8 @@ class ServedGets:
         self.answering = False
         self.heights: dict[bytes, int] | None = None
         """On ``/3``: the reader's height of each wanted feed, from its want and acks."""
+        self.address = turn_address(frames.stream, limits)
+        """What this session's batch turns are counted by (None: exempt)."""
 
     async def run(self) -> None:
         while True:
@@ -360,9 +362,9 @@ class ServedGets:
         while seq <= get.last:
             # One batch at a time in memory, shared by every session served (the turn
             # is held while it is written, within send_timeout: a reader that stops
-            # reading loses the turn with its session), and nothing of it kept while
-            # acks are awaited.
-            async with self.server.sessions.sending:
+            # reading loses the turn with its session; one address holds at most
+            # turns_per_ip of them), and nothing of it kept while acks are awaited.
+            async with self.server.sessions.turns.hold(self.address):
                 run = source.read_run(
                     get.feed, seq, get.last, limits.batch_entries, limits.batch_bytes
                 )

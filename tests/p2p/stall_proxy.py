@@ -50,12 +50,14 @@ async def _copy(
 
 
 @contextlib.asynccontextmanager
-async def stall_proxy(target_port: int) -> AsyncIterator[StallProxy]:
-    """``127.0.0.1:port`` forwarding to ``127.0.0.1:target_port`` until ``stall()``."""
+async def stall_proxy(target_port: int, *, source: str | None = None) -> AsyncIterator[StallProxy]:
+    """``127.0.0.1:port`` forwarding to ``127.0.0.1:target_port`` until ``stall()``;
+    its connections to the target come from the loopback address ``source`` if given
+    (``127.0.0.2``: another address than a reader's own)."""
     proxy = StallProxy()
 
     async def relay(client: trio.SocketStream) -> None:
-        target = await trio.open_tcp_stream("127.0.0.1", target_port)
+        target = await trio.open_tcp_stream("127.0.0.1", target_port, local_address=source)
         target.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
         async with client, target, trio.open_nursery() as nursery:
             nursery.start_soon(_copy, client, target, None)

@@ -9,13 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import trio
+import trio.testing
 from conftest import loopback_config, running_host, wait_disconnected
 from libp2p.peer.peerinfo import PeerInfo
 from node_helpers import TestNode, make_data_dir, running_node
 from store_helpers import make_chain, make_identity, wire
 
 from lndesk.p2p import wire as frames
-from lndesk.p2p.admission import KNOWN_ID_SECONDS, Admission
+from lndesk.p2p.admission import (
+    KNOWN_ID_SECONDS,
+    UNREAD_ADDRESS,
+    Admission,
+    BatchTurns,
+    turn_address,
+)
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import PeerPenalised
 from lndesk.p2p.sync import SYNC_PROTOCOL
@@ -113,6 +120,45 @@ def test_loopback_and_unknown_addresses_are_exempt_unless_configured() -> None:
 # --- real hosts ---------------------------------------------------------------------
 
 
+async def test_one_address_holds_at_most_its_share_of_the_batch_turns() -> None:
+    turns = BatchTurns(Limits(served_batches=3, turns_per_ip=2))
+    release = trio.Event()
+    holding: list[str | None] = []
+
+    async def hold(address: str | None) -> None:
+        async with turns.hold(address):
+            holding.append(address)
+            await release.wait()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(hold, "192.0.2.1")
+        await trio.testing.wait_all_tasks_blocked()
+        assert holding == ["192.0.2.1"] * 2  # the third waits for one of its address's
+        assert turns.held_by("192.0.2.1") == 2
+        assert turns.all.value == 1  # ... not for the server's: one is left for others
+        nursery.start_soon(hold, "192.0.2.2")
+        await trio.testing.wait_all_tasks_blocked()
+        assert holding[-1] == "192.0.2.2"
+        assert turns.all.value == 0
+        release.set()
+    assert len(holding) == 4
+    assert turns.all.value == 3
+    assert turns.held_by("192.0.2.1") == 0
+    assert not turns._addresses  # nothing is kept for an address no session waits from
+
+
+async def test_an_exempt_session_takes_only_a_server_turn() -> None:
+    turns = BatchTurns(Limits(served_batches=2, turns_per_ip=1))
+    async with turns.hold(None), turns.hold(None):
+        assert turns.all.value == 0
+        assert not turns._addresses
+
+
+def test_a_stream_whose_address_cannot_be_read_counts_as_one_address() -> None:
+    assert turn_address(object(), Limits()) == UNREAD_ADDRESS
+
+
 @asynccontextmanager
 async def sync_stream(node: TestNode, host: Any) -> AsyncIterator[frames.Message]:
     """Open a sync session from ``host`` and yield the server's answer to a ``want``;
@@ -201,12 +247,16 @@ async def test_relayed_streams_have_no_address_to_limit() -> None:
     the relay serves, so it is not read as the peer's."""
     from test_relay import WAIT, info_of, relay_node
 
-    from lndesk.p2p.admission import stream_ip
+    from lndesk.p2p.admission import stream_ip, turn_address
 
     seen: list[str | None] = []
+    turns_by: list[tuple[str | None, str | None]] = []
 
     async def handler(stream: Any) -> None:
         seen.append(stream_ip(stream))
+        turns_by.append(
+            (turn_address(stream, Limits()), turn_address(stream, Limits(limit_loopback=True)))
+        )
         await stream.write(b"ok")
         await stream.close()
 
@@ -230,6 +280,8 @@ async def test_relayed_streams_have_no_address_to_limit() -> None:
             await direct.write(b"hi")
             assert await direct.read(2) == b"ok"
     assert seen == [None, "127.0.0.1"]
+    # batch turns of a relayed stream are counted by the relay's address (loopback here)
+    assert turns_by == [(None, "127.0.0.1"), (None, "127.0.0.1")]
 
 
 async def test_entries_over_the_address_budget_end_the_session_busy(tmp_path: Path) -> None:
