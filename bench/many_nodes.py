@@ -224,6 +224,7 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         # Idle means idle: the warm-up post's holder checks (a session with every
         # follower) are over before the sampling starts.
         groups[0].call("wait_synced", timeout=150, seconds=120)
+        time.sleep(args.quiet)
         if args.profile_hub is not None:
             groups[0].call("profile")
         cpu0 = swarm.cpu()
@@ -476,6 +477,13 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=20, help="timed posts (20)")
     parser.add_argument("--rate", type=float, default=2.0, help="posts per second (2)")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU sampling")
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=0.0,
+        help="seconds to wait before the idle sampling (the first anti-entropy round after the"
+        " warm-up post syncs it with every peer; resync_interval is 120 s)",
+    )
     parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait for stragglers")
     parser.add_argument(
         "--profile", type=Path, default=None, help="cProfile node 1's process during the posts"
