@@ -14,10 +14,12 @@ all three at once by digests of the last answers (docs/protocol.md 20.16, messag
 * ``forked`` names a feed not frozen here (or is null): a fork proof question about
   those feeds (or all of them).
 
-:class:`Visits` decides per peer: with no remembered vector (a first session, a
-changed vector, more than ``want_feeds`` wanted feeds, a hole held), or with a peer
-that answers ``na`` to ``/lndesk/visit/1``, the round runs on the old protocols, as it
-does when the visit fails for a reason that passes.
+:class:`Visits` decides per peer. The visit names the vector the last ``/3`` session
+over the wanted feeds left the server with (``lndesk.p2p.digest.LeftVectors``), also
+when this node's heights have grown since from other peers. With none (a first
+session, other feeds wanted, more than ``want_feeds`` of them, a hole held), or with a
+peer that answers ``na`` to ``/lndesk/visit/1``, the round runs on the old protocols,
+as it does when the visit fails for a reason that passes.
 """
 
 from __future__ import annotations
