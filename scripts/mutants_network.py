@@ -259,6 +259,14 @@ NETWORK_MUTANTS = [
         "            async with self.all, turns:",
         TURNS,
     ),
+    # --- one-ask sessions (lndesk/p2p/sessions.py) -------------------------------------
+    Mutant(
+        "ask: an answer of another message type is taken as the one asked for",
+        "lndesk/p2p/sessions.py",
+        "    if not isinstance(message, answer):\n        raise ProtocolError(",
+        "    if False:\n        raise ProtocolError(",
+        ("tests/p2p/test_catchup_fetch.py",),
+    ),
     # --- targeted fetch (lndesk/p2p/fetch.py) -------------------------------------------
     Mutant(
         "fetch: a peer claiming a height may send nothing of it",

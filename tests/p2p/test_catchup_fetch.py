@@ -227,6 +227,23 @@ async def test_a_server_sending_more_refs_than_asked_is_penalised(tmp_path: Path
             await reader.client.ask(evil.get_id(), A, 0, 1)
 
 
+async def test_a_server_answering_with_another_message_is_penalised(tmp_path: Path) -> None:
+    """An answer that decodes but is neither ``refs`` nor ``error`` (here the reader's
+    own ``ask`` sent back) breaks the protocol (docs/protocol.md 29.4)."""
+    async with side(tmp_path / "r") as reader, running_host() as evil:
+
+        async def echo(stream: Any) -> None:
+            io = CatchupFrames(stream)
+            asked = await io.receive()
+            await io.send(asked)
+
+        evil.set_stream_handler(CATCHUP_PROTOCOL, echo)
+        await connect(reader.host, evil)
+        with pytest.raises(PeerMisbehaved, match="did not answer ask with refs"):
+            await reader.client.ask(evil.get_id(), A, 0)
+        assert "did not answer ask with refs" in reader.penalised[str(evil.get_id())]
+
+
 async def test_busy_and_refusals_are_not_misbehaviour(tmp_path: Path) -> None:
     async with side(tmp_path / "r") as reader, running_host() as other:
 
