@@ -1,11 +1,13 @@
 """The mutants of scripts/mutate.py: one-line changes to the checks that keep forged,
 broken and hostile data out, each with the tests that must catch it. The network
-protocols' mutants are in scripts/mutants_network.py."""
+protocols' mutants are in scripts/mutants_network.py, the store's crash and file handling
+ones in scripts/mutants_store.py."""
 
 from __future__ import annotations
 
 from mutant import Mutant  # scripts/ is on the path
 from mutants_network import NETWORK_MUTANTS
+from mutants_store import STORE_MUTANTS
 
 VECTORS = ("tests/test_vectors.py", "tests/test_ingest_vectors.py")
 ENTRY = ("tests/test_entry.py", "tests/test_entry_parser.py", *VECTORS)
@@ -370,6 +372,7 @@ MUTANTS = [
         CANONICAL,
     ),
     *NETWORK_MUTANTS,  # the sync, fetch and thread protocols (scripts/mutants_network.py)
+    *STORE_MUTANTS,  # compaction, the request journal (scripts/mutants_store.py)
     # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
     Mutant(
         "store: publish takes the next seq from an index that missed an append",

@@ -100,8 +100,13 @@ class RequestJournal:
     def _append(self, record: dict[str, Any]) -> None:
         created = not self.path.exists()
         line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                # A line a crash tore ends without its newline: end it, or this line
+                # would be read as part of it and skipped with it.
+                line = b"\n" + line
             os.write(fd, line)
             os.fsync(fd)
         finally:

@@ -1,0 +1,19 @@
+"""The mutants of the store's and the app's crash and file-handling checks (index
+compaction, the request journal); scripts/mutants.py adds them to its list."""
+
+from __future__ import annotations
+
+from mutant import Mutant  # scripts/ is on the path
+
+COMPACT = ("tests/test_index_compact.py",)
+JOURNAL = ("tests/test_request_journal.py",)
+
+STORE_MUTANTS = [
+    Mutant(
+        "requests: a line is appended to a line a crash tore",
+        "lndesk/app/requests.py",
+        'if size and os.pread(fd, 1, size - 1) != b"\\n":',
+        "if False:",
+        JOURNAL,
+    ),
+]
