@@ -10,6 +10,13 @@ JOURNAL = ("tests/test_request_journal.py",)
 
 STORE_MUTANTS = [
     Mutant(
+        "compact: the index is read through an unquoted file: URI",
+        "lndesk/store/compact.py",
+        'source = f"file:{quote(str(self.source))}?mode=ro"',
+        'source = f"file:{self.source}?mode=ro"',
+        COMPACT,
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

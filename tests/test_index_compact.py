@@ -78,6 +78,22 @@ def test_the_freed_pages_are_given_back(tmp_path: Path) -> None:
         assert found(store)[0][0][1] == "spaced again"
 
 
+@pytest.mark.parametrize("name", ["notes #2", "what?", "100%25 mine"])
+def test_a_data_directory_named_with_uri_characters_is_compacted(tmp_path: Path, name: str) -> None:
+    # The copy reads the index through a file: URI; '#', '?' and '%' in the directory's
+    # name must not make it open another file, or none.
+    directory = tmp_path / name
+    filled(directory)
+    with Store(directory) as store:
+        expected = found(store)
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        assert compact.finish(store, job)
+        assert compact.free_bytes(store.index.conn)[0] == 0
+        assert found(store) == expected
+
+
 def test_a_copy_is_dropped_if_the_index_changed_meanwhile(tmp_path: Path) -> None:
     directory = tmp_path / "data"
     filled(directory)

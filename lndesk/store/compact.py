@@ -23,6 +23,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from lndesk.atomicfile import fsync_directory
 from lndesk.store.dirlock import remove_index_files
@@ -63,7 +64,10 @@ class Compaction:
         entries). Raises sqlite3.Error or OSError if it cannot be made (the partial copy
         is removed)."""
         remove_index_files(self.target)
-        conn = sqlite3.connect(f"file:{self.source}?mode=ro", uri=True, check_same_thread=False)
+        # Quoted: a '#', '?' or '%' in the path would end the file name early (and drop
+        # mode=ro with it), so an empty database made elsewhere would be copied.
+        source = f"file:{quote(str(self.source))}?mode=ro"
+        conn = sqlite3.connect(source, uri=True, check_same_thread=False)
         self._conn = conn
         try:
             conn.execute("VACUUM INTO ?", (str(self.target),))
