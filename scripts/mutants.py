@@ -151,6 +151,13 @@ MUTANTS = [
     ),
     # --- full-text index (lndesk/store/fulltext.py) ------------------------------------
     Mutant(
+        "snippets: a long text of another script goes to FTS5's snippet(), quadratic",
+        "lndesk/store/snippets.py",
+        "        if not query or len(text) > LONG_TEXT:",
+        "        if (not query or len(text) > LONG_TEXT) and is_simple(text):",
+        ("tests/test_snippets.py",),
+    ),
+    Mutant(
         "full-text: a removed document's words stay in the index",
         "lndesk/store/fulltext.py",
         "        self.conn.execute(_DELETE, (rowid, found.text, found.facets))",

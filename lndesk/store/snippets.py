@@ -1,20 +1,24 @@
 """Snippets of search results: the words around the matches, the matched words marked.
 
 A snippet is what FTS5's ``snippet()`` gives for the document and the query (the
-``search`` table keeps no text, so FTS5 cannot make it there). For a text whose every
-character is in SIMPLE_RANGES it is made here, in Python, by the same steps as SQLite's
-``fts5SnippetFunction``: the same tokens (``unicode61 remove_diacritics 2``, the
-tokenizer of ``search``), the same scores of windows of SNIPPET_TOKENS tokens (a
-phrase's first match in a window 1000, every other 1, a window that starts a sentence
-100 more, the document's start 120), the same coalescing of overlapping matches. Any
-other text goes, with the query, into a table in memory tokenized as ``search`` is,
-where FTS5 itself makes its snippet (the fragments depend on the document and the query
-alone); that costs about as much as the rest of a search, Python's way a fifth of it.
+``search`` table keeps no text, so FTS5 cannot make it there). For a text longer than
+LONG_TEXT characters, or a listing without words, it is made here, in Python, by the
+same steps as SQLite's ``fts5SnippetFunction``: the same tokens (``unicode61
+remove_diacritics 2``, the tokenizer of ``search``), the same scores of windows of
+SNIPPET_TOKENS tokens (a phrase's first match in a window 1000, every other 1, a window
+that starts a sentence 100 more, the document's start 120), the same coalescing of
+overlapping matches; but where FTS5 scores every window against every match (a post of
+16,000 matching words took it 16 s), a window slides over them here, in time linear in
+the text whatever it holds. A shorter text goes, with the query, into a table in memory
+tokenized as ``search`` is, where FTS5 itself makes its snippet (the fragments depend
+on the document and the query alone), a little faster at that size.
 
 SIMPLE_RANGES are the characters whose tokens Python forms exactly as unicode61 does:
 Latin, Greek and Cyrillic letters (lowercased; Latin ones without their diacritics),
 digits, punctuation and common symbols and emoji. tests/test_snippets.py checks each of
-them against SQLite's own tokenizer, and the snippets against FTS5's.
+them against SQLite's own tokenizer, and the snippets against FTS5's. What unicode61
+does with any other character (Chinese, other scripts, combining marks, newer symbols)
+SQLite itself is asked (:mod:`lndesk.store.unicode61`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from lndesk.store import unicode61
 from lndesk.store.fulltext import TOKENIZE
 
 SNIPPET_TOKENS = 24
@@ -36,7 +41,7 @@ START, END = "\x02", "\x03"
 """Marks of a match in FTS5's snippet(); indexed text never holds them (fulltext.clean)."""
 ELLIPSIS = "…"
 LONG_TEXT = 1000
-"""Texts longer than this (in characters) get snippets made here when they are simple."""
+"""Texts longer than this (in characters) get snippets made here."""
 
 SIMPLE_RANGES = (
     (0x0000, 0x01DF),
@@ -88,6 +93,8 @@ marks; the Ångström sign)."""
 
 _ASCII_SPLIT = re.compile("([0-9A-Za-z]+)")
 """Splits an ASCII text as _Tables.split does, faster."""
+_ANY_SPLIT = re.compile(f"([^{unicode61.SEPARATOR}]+)")
+"""Splits a text translated by unicode61.translation into gaps and tokens."""
 _SENTENCE_END = re.compile(r"[.:][ \t\n\r]+")
 """Ends the gap before a token that starts a sentence (fts5SentenceFinderCb)."""
 
@@ -148,14 +155,37 @@ def _tables() -> _Tables:
 
 
 def is_simple(text: str) -> bool:
-    """Whether a snippet of ``text`` can be made here (every character simple)."""
+    """Whether every character of ``text`` is simple (tokenized by Python's tables)."""
     return text.isascii() or _tables().outside.search(text) is None
 
 
 def tokens(text: str) -> list[str]:
-    """The tokens of a simple text as unicode61 indexes them."""
-    words = _tables().split.split(text)[1::2]
-    return _folded(words, text.isascii())
+    """The tokens of a text as unicode61 indexes them."""
+    return _split(text)[1]
+
+
+def _split(text: str) -> tuple[list[int], list[str]]:
+    """The lengths of a text's pieces, [gap, token, gap, token, ..., gap], and its
+    tokens as unicode61 indexes them."""
+    if text.isascii():
+        parts = _ASCII_SPLIT.split(text)
+        return list(map(len, parts)), _folded(parts[1::2], True)
+    tables = _tables()
+    if tables.outside.search(text) is None:
+        parts = tables.split.split(text)
+        return list(map(len, parts)), _folded(parts[1::2], False)
+    # Not simple: SQLite says what each character is (lndesk.store.unicode61).
+    parts = _ANY_SPLIT.split(text.translate(unicode61.translation(set(text))))
+    sizes = [len(parts[0])]
+    words = []
+    for at in range(1, len(parts), 2):
+        word = parts[at].replace(unicode61.DROPPED, "")
+        if word:
+            words.append(word)
+            sizes += (len(parts[at]), len(parts[at + 1]))
+        else:  # only characters folded to none: no token, a gap
+            sizes[-1] += len(parts[at]) + len(parts[at + 1])
+    return sizes, words
 
 
 def _folded(words: list[str], ascii_only: bool) -> list[str]:
@@ -174,6 +204,8 @@ class Phrase:
 
     def positions(self, words: Sequence[str]) -> list[int]:
         """Where the phrase matches in a document of tokens ``words``."""
+        if not self.words:  # a term without a token: FTS5 finds no instance of it
+            return []
         *lead, last = self.words
         if not lead:  # one word: most queries
             if self.prefix:
@@ -190,18 +222,9 @@ class Phrase:
         return found
 
 
-def phrases(terms: Sequence[tuple[str, bool]]) -> list[Phrase] | None:
-    """The phrases of a query's (term, prefix) terms (None: a term is not simple, or has
-    no token, so its matches are FTS5's to find)."""
-    found = []
-    for term, prefix in terms:
-        if not is_simple(term):
-            return None
-        words = tokens(term)
-        if not words:
-            return None
-        found.append(Phrase(tuple(words), prefix))
-    return found
+def phrases(terms: Sequence[tuple[str, bool]]) -> list[Phrase]:
+    """The phrases of a query's (term, prefix) terms."""
+    return [Phrase(tuple(tokens(term)), prefix) for term, prefix in terms]
 
 
 Snippet = tuple[str, list[tuple[int, int]]]
@@ -209,11 +232,9 @@ Snippet = tuple[str, list[tuple[int, int]]]
 
 
 def snippet(text: str, query: Sequence[Phrase], size: int = SNIPPET_TOKENS) -> Snippet:
-    """FTS5's snippet of a simple ``text`` for a query of ``query`` phrases (all in the
+    """FTS5's snippet of ``text`` for a query of ``query`` phrases (all in the
     text column), ``size`` tokens long, without its marks and with where they were."""
-    ascii_only = text.isascii()
-    parts = (_ASCII_SPLIT if ascii_only else _tables().split).split(text)
-    words = _folded(parts[1::2], ascii_only)
+    sizes, words = _split(text)
     count = len(words)
     # Phrase instances in FTS5's order: by position, then by phrase.
     found = sorted(
@@ -221,7 +242,7 @@ def snippet(text: str, query: Sequence[Phrase], size: int = SNIPPET_TOKENS) -> S
         for number, phrase in enumerate(query)
         for at in phrase.positions(words)
     )
-    offsets = list(itertools.accumulate(map(len, parts)))
+    offsets = list(itertools.accumulate(sizes))
     firsts = _sentence_starts(text, offsets, count) if count > size and found else []
     best = _best_start(firsts, count, found, len(query), size)
     groups = _coalesced(found)
@@ -432,14 +453,15 @@ def snippets(
     """The snippet of each (rowid, text) document for the (term, prefix) ``terms`` of
     a query, whose FTS5 query is ``expression`` (None: no words), by rowid.
 
-    Made here for a simple text longer than LONG_TEXT characters (FTS5 scores every
-    window against every match: a text of thousands of matches takes it seconds) or for
-    a query without words (nothing to score); FTS5 makes the others, a little faster."""
+    Made here for a text longer than LONG_TEXT characters, whatever its script (FTS5
+    scores every window against every match: a text of thousands of matches takes it
+    seconds), or for a query without words (nothing to score); FTS5 makes the others, a
+    little faster."""
     query = phrases(terms)
     made: dict[int, Snippet] = {}
     other = []
     for rowid, text in documents:
-        if query is not None and (not query or len(text) > LONG_TEXT) and is_simple(text):
+        if not query or len(text) > LONG_TEXT:
             made[rowid] = snippet(text, query)
         else:
             other.append((rowid, text))
