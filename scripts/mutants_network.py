@@ -265,7 +265,7 @@ NETWORK_MUTANTS = [
         "lndesk/p2p/sessions.py",
         "    if not isinstance(message, answer):\n        raise ProtocolError(",
         "    if False:\n        raise ProtocolError(",
-        ("tests/p2p/test_catchup_fetch.py",),
+        ("tests/p2p/test_catchup_fetch.py", "tests/p2p/test_stranger_profiles.py"),
     ),
     # --- targeted fetch (lndesk/p2p/fetch.py) -------------------------------------------
     Mutant(

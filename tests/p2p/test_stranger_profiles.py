@@ -189,6 +189,23 @@ async def test_a_server_naming_another_authors_entry_is_penalised() -> None:
         assert str(evil.get_id()) in reader.penalised
 
 
+async def test_a_server_answering_with_another_message_is_penalised() -> None:
+    """An answer that decodes but is neither ``refs`` nor ``error`` (here the asker's own
+    ``profile`` sent back) breaks the protocol (docs/protocol.md 31.4)."""
+    async with running_host() as evil, running_host() as asker:
+
+        async def echo(stream: Any) -> None:
+            io = ProfileFrames(stream)
+            await io.send(await io.receive())
+
+        evil.set_stream_handler(PROFILE_PROTOCOL, echo)
+        reader = Reader(asker)
+        await connect(asker, evil)
+        with pytest.raises(PeerMisbehaved, match="did not answer profile with refs"):
+            await reader.client.ask(evil.get_id(), LEA.public_key)
+        assert reader.penalised == [str(evil.get_id())]
+
+
 async def test_an_answer_naming_an_entry_that_is_no_profile_stores_nothing(tmp_path: Path) -> None:
     from lndesk.p2p.sync import SYNC_PROTOCOL, SyncServer
 
