@@ -17,6 +17,13 @@ STORE_MUTANTS = [
         COMPACT,
     ),
     Mutant(
+        "compact: a copy of the index replaces one rebuilt meanwhile",
+        "lndesk/store/compact.py",
+        "        conn is not job.index\n        or store.rebuilding",
+        "        store.rebuilding",
+        COMPACT,
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

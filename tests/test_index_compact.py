@@ -115,6 +115,22 @@ def test_a_copy_is_dropped_if_the_index_changed_meanwhile(tmp_path: Path) -> Non
         assert [h.entry.entry.seq for h in search(store, SearchQuery("written"))] == [301]
 
 
+def test_a_copy_is_dropped_if_the_index_was_rebuilt_meanwhile(tmp_path: Path) -> None:
+    # The rebuilt index has a connection of its own, whose count of changes starts
+    # again: it may equal the old one's, and the copy of the old index is not it.
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        store.reindex()
+        rebuilt = store.index.conn
+        assert not compact.finish(store, job)
+        assert store.index.conn is rebuilt
+        assert not job.target.exists()
+
+
 def test_an_index_without_many_free_pages_is_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,9 +10,10 @@ entries, on the node's thread.
 So the copy is made on another thread, with its own connection: ``VACUUM INTO`` a file
 beside the index reads one snapshot of it while the node goes on reading and writing
 (the index is in WAL mode). Back on the node's thread, if nothing was written to the
-index since the copy began (its connection's ``total_changes`` are as they were), the
-copy holds exactly what the index holds and takes its place; otherwise it is dropped
-and the node tries again later. Only a file with many free pages is copied
+index since the copy began (it is open on the same connection, not rebuilt meanwhile,
+and that connection's ``total_changes`` are as they were), the copy holds exactly what
+the index holds and takes its place; otherwise it is dropped and the node tries again
+later. Only a file with many free pages is copied
 (:func:`reclaimable`): at least RECLAIM_FRACTION of it and RECLAIM_BYTES.
 """
 
@@ -52,11 +53,12 @@ def reclaimable(conn: sqlite3.Connection) -> bool:
 @dataclass(slots=True)
 class Compaction:
     """A compact copy of the index at ``source`` being made at ``target``; ``changes``
-    is the node connection's ``total_changes`` when it began."""
+    is the ``total_changes`` of ``index``, the node's connection to it, when it began."""
 
     source: Path
     target: Path
     changes: int
+    index: sqlite3.Connection = field(repr=False)
     _conn: sqlite3.Connection | None = field(default=None, repr=False)
 
     def copy(self) -> None:
@@ -108,14 +110,20 @@ def start(store: Store) -> Compaction | None:
     if not reclaimable(conn):
         return None
     path = store.directory / INDEX_NAME
-    return Compaction(path, path.with_name(INDEX_NAME + ".compact"), conn.total_changes)
+    return Compaction(path, path.with_name(INDEX_NAME + ".compact"), conn.total_changes, conn)
 
 
 def finish(store: Store, job: Compaction) -> bool:
     """Put the copy ``job`` made in place of ``store``'s index if nothing was written
-    to the index since it began (else drop it); whether it was."""
+    to the index since it began (else drop it); whether it was. An index rebuilt
+    meanwhile has another connection, whose count of changes starts again."""
     conn = store.index.conn
-    if store.rebuilding or conn.in_transaction or conn.total_changes != job.changes:
+    if (
+        conn is not job.index
+        or store.rebuilding
+        or conn.in_transaction
+        or conn.total_changes != job.changes
+    ):
         job.discard()
         return False
     store.reopen_index(job.put_in_place)
