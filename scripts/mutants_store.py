@@ -7,6 +7,7 @@ from mutant import Mutant  # scripts/ is on the path
 
 COMPACT = ("tests/test_index_compact.py",)
 JOURNAL = ("tests/test_request_journal.py",)
+FORGET = ("tests/test_store_forget.py",)
 
 STORE_MUTANTS = [
     Mutant(
@@ -22,6 +23,13 @@ STORE_MUTANTS = [
         "        conn is not job.index\n        or store.rebuilding",
         "        store.rebuilding",
         COMPACT,
+    ),
+    Mutant(
+        "store: a stale index is removed with forgotten entries' purges still queued",
+        "lndesk/store/store.py",
+        "purge_payloads(self.log, queued_purges(path))",
+        "queued_purges(path)",
+        FORGET,
     ),
     Mutant(
         "requests: a line is appended to a line a crash tore",

@@ -12,6 +12,7 @@ from search_index import assert_words_are_the_documents, indexed_texts, matching
 
 from lndesk.content import Edit, Post, Reply
 from lndesk.entry_refs import ref_of
+from lndesk.store import store as store_module
 from lndesk.store import views
 from lndesk.store.search import SearchQuery, search
 from lndesk.store.store import Store
@@ -116,3 +117,28 @@ def test_a_forgotten_hole_stays_forgotten_when_its_payload_comes(tmp_path: Path)
         cy.deliver(store, 1)
         assert_forgotten(store, me, cy)
         assert [p for _, p in store.feed_items(CY.public_key)] == [None, None]
+
+
+def test_a_forgotten_request_whose_purge_is_queued_stays_forgotten_when_rules_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log could not be rewritten when the request was forgotten: the index queued
+    the purge. An index of older rules is rebuilt from the log at the next open; no
+    tombstone there names the request, so the queued purge is run before the index goes."""
+    me, cy = a_request_and_its_edit()
+    with Store(tmp_path / "store") as store:
+        me.deliver(store)
+        cy.deliver(store, 1)
+        with monkeypatch.context() as patched:
+
+            def failing(*_args: object) -> int:
+                raise OSError("the disk did not take the write")
+
+            patched.setattr(store_module, "purge_payloads", failing)
+            store.forget(CY.public_key, [1])
+        assert store.index.pending_purges() != []
+        store.index.set_meta("rules", b"older rules")
+    with Store(tmp_path / "store") as store:
+        assert [p for _, p in store.feed_items(CY.public_key)] == [None]
+        assert listing(store, views.REQUESTS) == []
+        assert listing(store, views.REPLIES) == []

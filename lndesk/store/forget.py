@@ -14,6 +14,9 @@ purge, but its record is rewritten PURGED all the same: nothing else in the log 
 was forgotten (no tombstone names it), and a record left a hole would make a rebuilt
 index take it for a hole again, one that its payload, arriving later, would fill. PURGED,
 it is deleted in the rebuilt index too, and a payload that comes for it is not stored.
+Until its record is rewritten only the index's queue of purges says it was forgotten, so
+an index rebuilt at open (older rules, another log) has that queue run first
+(:func:`lndesk.store.recovery.queued_purges`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from lndesk.atomicfile import atomic_write
 from lndesk.entry import Entry, decode_entry
@@ -115,6 +116,17 @@ def stale_index(path: Path, log_file: LogFile, rules: bytes) -> str | None:
             )
     except (sqlite3.Error, ValueError):
         return None
+
+
+def queued_purges(path: Path) -> list[tuple[int, bytes]]:
+    """The purges the index file at ``path`` holds queued (a failed rewrite of the log
+    left them), read before a :func:`stale_index` is removed: a forgotten entry's is
+    named by no tombstone in the log, so a rebuild would bring the entry back unless
+    its payload is purged first. Raises sqlite3.Error if the file cannot be read."""
+    with contextlib.closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'purges'").fetchone():
+            return []  # an index older than the queue (schema 1)
+        return [(int(o), bytes(i)) for o, i in conn.execute("SELECT offset, id FROM purges")]
 
 
 def index_log(

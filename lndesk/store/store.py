@@ -60,7 +60,7 @@ from lndesk.store.reading import StoredEntry, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
 from lndesk.store.rebuild import IndexRebuild, StoreRebuilds
 from lndesk.store.records import index_item
-from lndesk.store.recovery import catch_up, index_log, stale_index
+from lndesk.store.recovery import catch_up, index_log, queued_purges, stale_index
 from lndesk.store.refs import already_deleted, check_own_refs
 from lndesk.store.space import DiskSpace, FreeSpace, free_bytes
 
@@ -127,6 +127,10 @@ class Store(StoreLists, StoreRebuilds):
                 stale = stale_index(path, self.log, INDEX_RULES)
                 if stale is not None:  # rebuilt anyway: not migrated first
                     self._warn(stale)
+                    try:
+                        purge_payloads(self.log, queued_purges(path))
+                    except (sqlite3.Error, OSError, StoreError) as exc:  # the old index stays
+                        raise self._store_error(exc) from exc
                     remove_index_files(path)
                 try:
                     read = lambda offset: self.log.read(offset).payload  # noqa: E731
