@@ -41,6 +41,39 @@ class EventLog:
         )
 
 
+class GossipTaken:
+    """The gossip messages a node's pubsub has finished taking in: checked, relayed and,
+    when valid, queued for the handler of their topic, which handles each topic's
+    messages one at a time in that order.
+
+    Gossip promises no order between messages (they may come by different peers, and
+    a peer may relay them in either order). A test that must know a message was dropped
+    (nothing else shows it) waits for it here before sending the next one on its topic:
+    that one is then handled after it."""
+
+    def __init__(self, node: TestNode) -> None:
+        self.taken: list[bytes] = []
+        self._changed = trio.Event()
+        pubsub = node.node.gossip.pubsub
+        push = pubsub.push_msg
+
+        async def taking(forwarder: Any, msg: Any) -> None:
+            try:
+                await push(forwarder, msg)
+            finally:
+                self.taken.append(bytes(msg.data))
+                self._changed.set()
+                self._changed = trio.Event()
+
+        pubsub.push_msg = taking  # type: ignore[method-assign]
+
+    async def wait_for(self, entry_raw: bytes, timeout: float = 20) -> None:
+        """Until a message carrying ``entry_raw`` (a head or a notice) was taken in."""
+        with trio.fail_after(timeout):
+            while not any(entry_raw in data for data in self.taken):
+                await self._changed.wait()
+
+
 class TestNode:
     __test__ = False
 

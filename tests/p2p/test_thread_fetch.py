@@ -17,7 +17,7 @@ import pytest
 import trio
 from cbor_reference import ref_encode
 from inbox_helpers import signed
-from node_helpers import TestNode, make_data_dir, running_node
+from node_helpers import GossipTaken, TestNode, make_data_dir, running_node
 from store_helpers import make_identity
 
 from lndesk.app.desk import Desk
@@ -30,6 +30,7 @@ from lndesk.errors import ProtocolError
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_text
 from lndesk.p2p.events import PeerPenalised
+from lndesk.p2p.inbox_notice import inbox_topic
 from lndesk.p2p.threads import Replies, ThreadAsk, decode_thread_body, encode_thread_frame
 from lndesk.store import views
 from lndesk.store.threads import known_replies
@@ -236,7 +237,9 @@ async def test_answers_to_my_question_show_without_accepting(tmp_path: Path) -> 
 async def test_an_answer_reaches_a_reader_who_follows_only_the_asker(tmp_path: Path) -> None:
     """Bo follows Ann and answers her question; Cy follows only Ann: the answer reaches
     Cy live, on Ann's inbox topic (Cy keeps it as part of the question's thread), while
-    Bo's reply to a note of Ann's is not kept by Cy."""
+    Bo's reply to a note of Ann's is not kept by Cy. The answer is sent once Cy has taken
+    the reply to the note in (gossip keeps no order), so Cy has handled that reply when
+    it holds the answer."""
     async with (
         running_node(make_data_dir(tmp_path, "ann")) as ann,
         running_node(make_data_dir(tmp_path, "bo")) as bo,
@@ -248,11 +251,17 @@ async def test_an_answer_reaches_a_reader_who_follows_only_the_asker(tmp_path: P
         with trio.fail_after(WAIT):
             await bo.node.gossip.wait_for_inbox_peers(ann.key, 1)
             await ann.node.gossip.wait_for_inbox_peers(ann.key, 1)
+            # Ann relays what she receives on her inbox topic to the peers of her mesh.
+            await ann.node.gossip.router.wait_for_mesh(
+                cy.node.host.get_id(), inbox_topic(ann.key), WAIT
+            )
         question = await publish_question(ann)
         note = await ann.app.publish(lambda s: s.publish(Post("A note.")))
         await cy.wait_height(ann, note.seq)
         await bo.wait_height(ann, note.seq)
-        await bo.app.publish(lambda s: s.publish(answer(note, "Noted.")))
+        taken = GossipTaken(cy)
+        noted = await bo.app.publish(lambda s: s.publish(answer(note, "Noted.")))
+        await taken.wait_for(noted.raw)
         reply = await bo.app.publish(lambda s: s.publish(answer(question, "Because.")))
         await cy.log.wait_for(lambda _events: replies_held(cy, question) == {bo.key}, WAIT)
         assert replies_held(cy, note) == set()
