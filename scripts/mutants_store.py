@@ -27,8 +27,22 @@ STORE_MUTANTS = [
     Mutant(
         "store: a stale index is removed with forgotten entries' purges still queued",
         "lndesk/store/store.py",
-        "purge_payloads(self.log, queued_purges(path))",
+        "self._purge_first(queued_purges(path))",
         "queued_purges(path)",
+        FORGET,
+    ),
+    Mutant(
+        "store: lndesk reindex drops forgotten entries' queued purges",
+        "lndesk/store/store.py",
+        "self._purge_first(queued_purges(directory / INDEX_NAME))",
+        "queued_purges(directory / INDEX_NAME)",
+        FORGET,
+    ),
+    Mutant(
+        "store: a rebuild of the open index drops forgotten entries' queued purges",
+        "lndesk/store/store.py",
+        "self._purge_first(self.index.pending_purges())",
+        "self.index.pending_purges()",
         FORGET,
     ),
     Mutant(

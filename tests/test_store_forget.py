@@ -142,3 +142,27 @@ def test_a_forgotten_request_whose_purge_is_queued_stays_forgotten_when_rules_ch
         assert [p for _, p in store.feed_items(CY.public_key)] == [None]
         assert listing(store, views.REQUESTS) == []
         assert listing(store, views.REPLIES) == []
+
+
+@pytest.mark.parametrize("where", ["open store", "at open"])
+def test_a_forgotten_request_whose_purge_is_queued_stays_forgotten_after_a_reindex(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """As above, with the index rebuilt by lndesk reindex (by the node, or at open)."""
+    me, cy = a_request_and_its_edit()
+    with Store(tmp_path / "store") as store:
+        me.deliver(store)
+        cy.deliver(store, 1)
+        with monkeypatch.context() as patched:
+
+            def failing(*_args: object) -> int:
+                raise OSError("the disk did not take the write")
+
+            patched.setattr(store_module, "purge_payloads", failing)
+            store.forget(CY.public_key, [1])
+        if where == "open store":
+            store.reindex()
+    with Store(tmp_path / "store", reindex=where == "at open") as store:
+        assert listing(store, views.REQUESTS) == []
+        assert listing(store, views.REPLIES) == []
+        assert [p for _, p in store.feed_items(CY.public_key)] == [None]

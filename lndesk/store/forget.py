@@ -15,8 +15,8 @@ was forgotten (no tombstone names it), and a record left a hole would make a reb
 index take it for a hole again, one that its payload, arriving later, would fill. PURGED,
 it is deleted in the rebuilt index too, and a payload that comes for it is not stored.
 Until its record is rewritten only the index's queue of purges says it was forgotten, so
-an index rebuilt at open (older rules, another log) has that queue run first
-(:func:`lndesk.store.recovery.queued_purges`).
+an index about to be rebuilt (older rules, another log, lndesk reindex) has that queue
+run first (:func:`lndesk.store.recovery.queued_purges`).
 """
 
 from __future__ import annotations

@@ -120,6 +120,8 @@ class Store(StoreLists, StoreRebuilds):
             if replay_journal(self.log):
                 self._warn("finished removing deleted posts after an interruption")
             if reindex:
+                with contextlib.suppress(sqlite3.Error):  # a damaged index's queue is lost
+                    self._purge_first(queued_purges(directory / INDEX_NAME))
                 self.index = Index(Path(":memory:"), self._content_at)  # replaced below
                 self.reindex()
             else:
@@ -127,10 +129,7 @@ class Store(StoreLists, StoreRebuilds):
                 stale = stale_index(path, self.log, INDEX_RULES)
                 if stale is not None:  # rebuilt anyway: not migrated first
                     self._warn(stale)
-                    try:
-                        purge_payloads(self.log, queued_purges(path))
-                    except (sqlite3.Error, OSError, StoreError) as exc:  # the old index stays
-                        raise self._store_error(exc) from exc
+                    self._purge_first(queued_purges(path))
                     remove_index_files(path)
                 try:
                     read = lambda offset: self.log.read(offset).payload  # noqa: E731
@@ -284,6 +283,17 @@ class Store(StoreLists, StoreRebuilds):
         finally:
             self.index = Index(self.directory / INDEX_NAME, self._content_at)
 
+    def _purge_first(self, queued: Sequence[tuple[int, bytes]]) -> None:
+        """Run the purges an index about to be rebuilt holds queued: a forgotten entry's
+        is named by no tombstone in the log, so the rebuild would bring the entry back
+        (a failure is a StoreError, and the old index stays)."""
+        if not queued or self.read_only:
+            return
+        try:
+            purge_payloads(self.log, queued)
+        except (sqlite3.Error, OSError, StoreError) as exc:
+            raise self._store_error(exc) from exc
+
     def start_rebuild(self) -> IndexRebuild:
         """Start rebuilding the index beside the one in use; go on with
         :meth:`rebuild_step` and end with :meth:`finish_rebuild`."""
@@ -292,6 +302,8 @@ class Store(StoreLists, StoreRebuilds):
                 "the index is being rebuilt already",
                 "Wait for that rebuild to finish; it says so when it has.",
             )
+        with contextlib.suppress(sqlite3.Error):  # a damaged index's queue is lost
+            self._purge_first(self.index.pending_purges())
         fresh = self.directory / (INDEX_NAME + ".new")
         try:
             self._rebuild = IndexRebuild(
