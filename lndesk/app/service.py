@@ -8,28 +8,25 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
 from lndesk.app.atomlog import keep_atom_file
 from lndesk.app.cuts import pause_for_cut_entries
 from lndesk.app.datadir import CONFIG_NAME, KEY_NAME, Config
-from lndesk.app.importing import (
-    ImportResult,
-    check_backup_owner,
-    ingest_in_batches,
-    read_backup,
-    settle_own_log,
-)
+from lndesk.app.importing import ImportResult, ingest_in_batches, read_backup, settle_own_log
 from lndesk.app.local import LocalState
-from lndesk.app.ownlog import (
-    OWN_LOG_CONFIRMED,
-    OWN_LOG_RESTORED,
-    OwnLog,
-    load_own_log,
-    save_own_log,
+from lndesk.app.own_key import (
+    PassphraseSource,
+    check_passphrase,
+    create_identity,
+    install_backup_key,
+    own_key_file,
+    restore_identity,
+    unlock,
 )
+from lndesk.app.ownlog import OWN_LOG_RESTORED, OwnLog, load_own_log, save_own_log
 from lndesk.app.requests import RequestJournal, journaled_publish
 from lndesk.atomicfile import atomic_write
 from lndesk.backup import encode_backup
@@ -53,26 +50,15 @@ from lndesk.entry_refs import PostKey, ref_of
 from lndesk.errors import (
     ContentError,
     DiskFullError,
-    IdentityError,
-    IdentityExistsError,
     IndexDamagedError,
     LndeskError,
-    NoIdentityError,
     OwnLogUnknownError,
-    PassphraseError,
     StoreCorruptError,
     StoreLockedError,
     UsageError,
 )
 from lndesk.identity import Identity
-from lndesk.keyfile import (
-    decode_key_file,
-    encode_key_file,
-    is_sealed,
-    public_key_of,
-    read_key_file,
-    write_key_file,
-)
+from lndesk.keyfile import public_key_of, read_key_file
 from lndesk.keytext import mentions_in, parse_key_or_link
 from lndesk.names import clean_nickname
 from lndesk.pseudonyms import PseudonymKeys
@@ -89,37 +75,9 @@ from lndesk.store.verify import VerifyReport, verify_store
 
 log = logging.getLogger(__name__)
 
-PassphraseSource = Callable[[], str | None]
-
-
-def create_identity(data_dir: Path, passphrase: str | None = None) -> Identity:
-    """Make a new identity in ``data_dir`` (refuses to replace an existing one)."""
-    identity = Identity.generate()
-    _install_key(data_dir, encode_key_file(identity, passphrase), OWN_LOG_CONFIRMED)
-    return identity
-
-
-def restore_identity(
-    data_dir: Path, words: str, passphrase: str | None = None, *, fresh: bool = False
-) -> Identity:
-    """Restore an identity from its backup words.
-
-    Unless ``fresh`` says the key never published anything, publishing stays blocked
-    until the own log's height is learned (import or sync), so the feed cannot fork.
-    """
-    identity = Identity.from_backup_words(words)
-    state = OWN_LOG_CONFIRMED if fresh else OWN_LOG_RESTORED
-    _install_key(data_dir, encode_key_file(identity, passphrase), state)
-    return identity
-
-
-def _install_key(data_dir: Path, key_file: bytes, own_log: str) -> None:
-    key_path = data_dir / KEY_NAME
-    if key_path.exists():
-        raise IdentityExistsError(f"{data_dir} already has an identity")
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    save_own_log(data_dir, OwnLog(state=own_log))
-    write_key_file(key_path, key_file)
+__all__ = ["PassphraseSource", "Service", "create_identity", "restore_identity"]
+"""The service, and the key functions (:mod:`lndesk.app.own_key`) every command and the
+app use with it to make a data directory's identity."""
 
 
 class Service:
@@ -246,27 +204,10 @@ class Service:
 
     @property
     def identity(self) -> Identity:
+        """My identity, unlocked (a sealed key file asks for its passphrase)."""
         if self._identity is None:
-            try:
-                data = read_key_file(self.key_path)
-            except FileNotFoundError:
-                raise NoIdentityError(f"no identity in {self.data_dir}") from None
-            self._identity = self._unlock(data)
+            self._identity = unlock(own_key_file(self.data_dir), self._passphrase)
         return self._identity
-
-    def _unlock(self, data: bytes) -> Identity:
-        """The identity of key file ``data``: a sealed one asks for its passphrase, as many
-        times as the source allows (``tries``: three in a terminal)."""
-        if not is_sealed(data):
-            return decode_key_file(data, None)
-        tries = max(1, int(getattr(self._passphrase, "tries", 1)))
-        for attempt in range(1, tries + 1):
-            try:
-                return decode_key_file(data, self._passphrase())
-            except PassphraseError as exc:
-                if attempt == tries or "wrong passphrase" not in exc.message:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
 
     @property
     def public_key(self) -> bytes:
@@ -274,11 +215,7 @@ class Service:
         if self._identity is not None:
             return self._identity.public_key
         if self._public_key is None:
-            try:
-                data = read_key_file(self.key_path)
-            except FileNotFoundError:
-                raise NoIdentityError(f"no identity in {self.data_dir}") from None
-            self._public_key = public_key_of(data)
+            self._public_key = public_key_of(own_key_file(self.data_dir))
         return self._public_key
 
     # --- publishing --------------------------------------------------------
@@ -554,9 +491,7 @@ class Service:
     def check_passphrase(self, passphrase: str | None) -> None:
         """Raise PassphraseError unless ``passphrase`` opens a sealed key file (a person
         asks to see the secret words: whoever sits at an unlocked app must know it too)."""
-        data = read_key_file(self.key_path)
-        if is_sealed(data):
-            decode_key_file(data, passphrase)
+        check_passphrase(self.data_dir, passphrase)
 
     def export(self, path: Path) -> int:
         """Write my key file and my whole log to ``path`` atomically; returns entry count.
@@ -576,21 +511,12 @@ class Service:
         was made; only then is publishing allowed straight away.
         """
         backup = read_backup(path)
-        installed = False
-        if not self.key_path.exists():
-            # Unlock the key before installing it: a damaged key file must not be installed.
-            sealed = is_sealed(backup.key_file)
-            identity = decode_key_file(backup.key_file, self._passphrase() if sealed else None)
-            if identity.public_key != backup.feed:
-                raise IdentityError("the backup's key does not match the log it holds")
-            _install_key(self.data_dir, backup.key_file, OWN_LOG_RESTORED)
+        identity = install_backup_key(self.data_dir, backup, self._passphrase)
+        if identity is not None:
             self._identity = identity
-            installed = True
-        else:
-            check_backup_owner(backup, public_key_of(read_key_file(self.key_path)))
         total = ingest_in_batches(self.store, backup.feed, backup.entries)
         own_log = settle_own_log(self.data_dir, self.store, backup.feed, latest=latest)
-        return ImportResult(backup.feed, installed, total, own_log)
+        return ImportResult(backup.feed, identity is not None, total, own_log)
 
 
 def _mentions(text: str, extra: Sequence[bytes]) -> tuple[bytes, ...]:
