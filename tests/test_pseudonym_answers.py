@@ -6,6 +6,7 @@ mention of the pseudonym that answers nothing stays in Requests, as one of me wo
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import trio
 from store_helpers import make_identity
 
 import lndesk.pseudonyms
-from lndesk.app import answers, pseudonyms
+from lndesk.app import answers, pseudonym_marks, pseudonyms
 from lndesk.app.desk import Desk
 from lndesk.app.service import Service, create_identity
 from lndesk.content import Post, Profile, Reply
@@ -96,7 +97,8 @@ def test_lists_read_the_key_files_only_when_a_pseudonym_is_made_or_removed(
 
 
 def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One item per reading of every pseudonym key file, from now on."""
+    """One item per reading of every pseudonym key file, from now on, whichever module
+    reads them (one that imported the reading function by its name too)."""
     reads: list[int] = []
     real = lndesk.pseudonyms.pseudonym_keys
 
@@ -104,16 +106,19 @@ def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         reads.append(1)
         return real(data_dir)
 
-    monkeypatch.setattr(lndesk.pseudonyms, "pseudonym_keys", counted)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("lndesk") and vars(module).get("pseudonym_keys") is real:
+            monkeypatch.setattr(module, "pseudonym_keys", counted)
     return reads
 
 
 def test_the_inbox_lists_and_marks_share_one_read_of_the_key_files(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The service's inbox, the desk's reply list, its items and both ways to mark an
-    answer (the desk's and the command's) ask one set of keys, read again only when a
-    key file is removed by hand or put back; each sees the change when asked first."""
+    """The service's inbox, the desk's reply list, its items and the three ways to mark
+    an answer (the desk's, the command's and a pseudonym's) ask one set of keys, read
+    again only when a key file is removed by hand or put back; each sees the change when
+    asked first."""
     reads = counted_reads(monkeypatch)
     service, store = desk.service, desk.service.store
     store.publish(BO, Profile("Bo"))
@@ -121,6 +126,7 @@ def test_the_inbox_lists_and_marks_share_one_read_of_the_key_files(
     answer = store.publish(BO, Reply("To calm themselves.", ref_of(question), ref_of(question)))
     mine = service.publish(Post("Why do dogs bark?", question=True))
     own_answer = store.publish(fox, Reply("To talk.", ref_of(mine), ref_of(mine)))
+    my_reply = service.publish(Reply("Contentment.", ref_of(question), ref_of(question)))
     key = (BO.public_key, answer.seq)
 
     def refused(mark: Callable[[], object], error: type[Exception], match: str) -> bool:
@@ -146,12 +152,23 @@ def test_the_inbox_lists_and_marks_share_one_read_of_the_key_files(
             assert "someone else's post" in str(exc)  # as for any stranger's question
         return False
 
+    def pseudonym_mark() -> bool:
+        """I answered fox's question: fox's mark of my answer would link us (with fox's
+        key file gone, no pseudonym of mine asked it)."""
+        stored = service.resolve(my_reply.id.hex())
+        try:
+            return refused(lambda: pseudonym_marks.mark(service, stored), ContentError, "link")
+        except UsageError as exc:
+            assert "not asked under one of your pseudonyms" in str(exc)
+            return False
+
     readers: dict[str, Callable[[], bool]] = {
         "inbox": lambda: key in [(e.entry.author, e.entry.seq) for e in service.inbox()],
         "replies": lambda: key in [i.post_key for i in desk.reading.page("replies", None, 50)],
         "items": lambda: desk.items.items([desk.items.find(key)])[0].answers_mine,
         "desk mark": desk_mark,
         "command mark": command_mark,
+        "pseudonym mark": pseudonym_mark,
     }
     assert {name: read() for name, read in readers.items()} == dict.fromkeys(readers, True)
     assert len(reads) == 1

@@ -31,7 +31,7 @@ from lndesk.app.service import Service
 from lndesk.entry import Entry
 from lndesk.errors import ContentError, KeyFileError, LndeskError, UsageError
 from lndesk.keyfile import public_key_of, read_key_file
-from lndesk.pseudonyms import key_path, names_in, pseudonym_keys
+from lndesk.pseudonyms import key_path, names_in
 from lndesk.store.helpful import marks_of
 from lndesk.store.reading import StoredEntry
 
@@ -102,9 +102,7 @@ def mark(
         )
     asker = asker_of(answer)
     assert asker is not None  # a pseudonym was found for it
-    check_unlinked(
-        answer, asker, frozenset({service.public_key, *pseudonym_keys(service.data_dir)})
-    )
+    check_unlinked(answer, asker, service.pseudonyms.current() | {service.public_key})
     if undo:
         tombstones = unmarks(service.store, answer, asker)
         content: Any = tombstones[-1]
