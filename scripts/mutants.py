@@ -1,7 +1,8 @@
 """The mutants of scripts/mutate.py: one-line changes to the checks that keep forged,
 broken and hostile data out, each with the tests that must catch it. The network
 protocols' mutants are in scripts/mutants_network.py, the store's crash and file handling
-ones in scripts/mutants_store.py."""
+ones (a full disk, damaged files, compaction, the request journal) in
+scripts/mutants_store.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ VECTORS = ("tests/test_vectors.py", "tests/test_ingest_vectors.py")
 ENTRY = ("tests/test_entry.py", "tests/test_entry_parser.py", *VECTORS)
 CANONICAL = ("tests/test_canonical.py", "tests/test_vectors.py")
 INGEST = ("tests/test_store_ingest.py", "tests/test_ingest_vectors.py")
-FAULTS = ("tests/test_faults.py", "tests/test_damage.py", "tests/p2p/test_disk_full_sync.py")
 
 
 MUTANTS = [
@@ -170,13 +170,6 @@ MUTANTS = [
         "self.conn.execute(_DELETE, (rowid, found.text, found.facets))",
         'self.conn.execute(_DELETE, (rowid, found.text, ""))',
         ("tests/test_search_index.py", "tests/test_store_learning.py"),
-    ),
-    Mutant(
-        "index compaction: a copy made while the index was written takes its place",
-        "lndesk/store/compact.py",
-        "conn.total_changes != job.changes",
-        "False",
-        ("tests/test_index_compact.py",),
     ),
     # --- entries (lndesk/entry.py) ------------------------------------------------------
     Mutant(
@@ -379,71 +372,7 @@ MUTANTS = [
         CANONICAL,
     ),
     *NETWORK_MUTANTS,  # the sync, fetch and thread protocols (scripts/mutants_network.py)
-    *STORE_MUTANTS,  # compaction, the request journal (scripts/mutants_store.py)
-    # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
-    Mutant(
-        "store: publish takes the next seq from an index that missed an append",
-        "lndesk/store/store.py",
-        "        self.level_index()\n        self.space.check()\n        state = self.index",
-        "        self.space.check()\n        state = self.index",
-        FAULTS,
-    ),
-    Mutant(
-        "store: publishing does not check the disk's free space first",
-        "lndesk/store/store.py",
-        "        self.level_index()\n        self.space.check()\n",
-        "        self.level_index()\n",
-        FAULTS,
-    ),
-    Mutant(
-        "store: storing synced entries does not check the disk's free space first",
-        "lndesk/store/store.py",
-        "        self.space.check(2 * sum(",
-        "        (2 * sum(",
-        FAULTS,
-    ),
-    Mutant(
-        "log: a failed append is not taken back (a ghost may surface later)",
-        "lndesk/store/logfile.py",
-        "                os.ftruncate(self._fd, self._end)\n            raise",
-        "                pass\n            raise",
-        FAULTS,
-    ),
-    Mutant(
-        "verify: two different entries at one position are not noticed",
-        "lndesk/store/verify.py",
-        "        elif first.id != entry.id:",
-        "        elif False:",
-        FAULTS,
-    ),
-    Mutant(
-        "rebuild: a purge of a record the new index holds leaves it held as it was",
-        "lndesk/store/rebuild.py",
-        "        if any(offset < self.position for offset in offsets):",
-        "        if False:",
-        ("tests/test_store_rebuild.py",),
-    ),
-    Mutant(
-        "recovery: a damaged complete last record is cut as if it never completed",
-        "lndesk/store/recovery.py",
-        'if problem in _UNFINISHED or not tail.strip(b"\\x00"):',
-        "if True:",
-        ("tests/test_logfile.py",),
-    ),
-    Mutant(
-        "app: a cut entry of the own feed does not pause publishing",
-        "lndesk/app/cuts.py",
-        "    for path, seq in own_cut_entries(data_dir, own):",
-        "    for path, seq in own_cut_entries(data_dir, own)[:0]:",
-        ("tests/test_damage.py",),
-    ),
-    Mutant(
-        "app: room on the disk again does not resume syncing until the next round",
-        "lndesk/app/diskwatch.py",
-        "            self._resume()",
-        "            pass",
-        ("tests/p2p/test_disk_full_sync.py",),
-    ),
+    *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
     Mutant(
         "reveal: a reveal is indexed without checking its proof",

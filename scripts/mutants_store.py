@@ -1,15 +1,89 @@
-"""The mutants of the store's and the app's crash and file-handling checks (index
-compaction, the request journal); scripts/mutants.py adds them to its list."""
+"""The mutants of the store's and the app's crash and file-handling checks (a full disk,
+damaged files, index compaction, the request journal); scripts/mutants.py adds them to
+its list."""
 
 from __future__ import annotations
 
 from mutant import Mutant  # scripts/ is on the path
 
+FAULTS = ("tests/test_faults.py", "tests/test_damage.py", "tests/p2p/test_disk_full_sync.py")
 COMPACT = ("tests/test_index_compact.py",)
 JOURNAL = ("tests/test_request_journal.py",)
 FORGET = ("tests/test_store_forget.py",)
 
 STORE_MUTANTS = [
+    # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
+    Mutant(
+        "store: publish takes the next seq from an index that missed an append",
+        "lndesk/store/store.py",
+        "        self.level_index()\n        self.space.check()\n        state = self.index",
+        "        self.space.check()\n        state = self.index",
+        FAULTS,
+    ),
+    Mutant(
+        "store: publishing does not check the disk's free space first",
+        "lndesk/store/store.py",
+        "        self.level_index()\n        self.space.check()\n",
+        "        self.level_index()\n",
+        FAULTS,
+    ),
+    Mutant(
+        "store: storing synced entries does not check the disk's free space first",
+        "lndesk/store/store.py",
+        "        self.space.check(2 * sum(",
+        "        (2 * sum(",
+        FAULTS,
+    ),
+    Mutant(
+        "log: a failed append is not taken back (a ghost may surface later)",
+        "lndesk/store/logfile.py",
+        "                os.ftruncate(self._fd, self._end)\n            raise",
+        "                pass\n            raise",
+        FAULTS,
+    ),
+    Mutant(
+        "verify: two different entries at one position are not noticed",
+        "lndesk/store/verify.py",
+        "        elif first.id != entry.id:",
+        "        elif False:",
+        FAULTS,
+    ),
+    Mutant(
+        "rebuild: a purge of a record the new index holds leaves it held as it was",
+        "lndesk/store/rebuild.py",
+        "        if any(offset < self.position for offset in offsets):",
+        "        if False:",
+        ("tests/test_store_rebuild.py",),
+    ),
+    Mutant(
+        "recovery: a damaged complete last record is cut as if it never completed",
+        "lndesk/store/recovery.py",
+        'if problem in _UNFINISHED or not tail.strip(b"\\x00"):',
+        "if True:",
+        ("tests/test_logfile.py",),
+    ),
+    Mutant(
+        "app: a cut entry of the own feed does not pause publishing",
+        "lndesk/app/cuts.py",
+        "    for path, seq in own_cut_entries(data_dir, own):",
+        "    for path, seq in own_cut_entries(data_dir, own)[:0]:",
+        ("tests/test_damage.py",),
+    ),
+    Mutant(
+        "app: room on the disk again does not resume syncing until the next round",
+        "lndesk/app/diskwatch.py",
+        "            self._resume()",
+        "            pass",
+        ("tests/p2p/test_disk_full_sync.py",),
+    ),
+    # --- index compaction (lndesk/store/compact.py) -------------------------------------
+    Mutant(
+        "index compaction: a copy made while the index was written takes its place",
+        "lndesk/store/compact.py",
+        "conn.total_changes != job.changes",
+        "False",
+        COMPACT,
+    ),
     Mutant(
         "compact: the index is read through an unquoted file: URI",
         "lndesk/store/compact.py",
