@@ -85,6 +85,35 @@ STORE_MUTANTS = [
         COMPACT,
     ),
     Mutant(
+        "compact: the index is swapped with its write-ahead log unfolded",
+        "lndesk/store/compact.py",
+        "        or not fold_wal(conn)\n",
+        "",
+        COMPACT,
+    ),
+    Mutant(
+        "compact: the copy is moved over the index unsynced",
+        "lndesk/store/compact.py",
+        "            sync_file(self.target)  # SQLite syncs it, but does not promise to\n",
+        "",
+        COMPACT,
+    ),
+    Mutant(
+        "compact: a failed swap leaves its copy",
+        "lndesk/store/compact.py",
+        "    except BaseException:\n        job.discard()\n        raise",
+        "    except BaseException:\n        raise",
+        COMPACT,
+    ),
+    Mutant(
+        "compact: an index closed by a failed close is not opened again",
+        "lndesk/store/store.py",
+        "            except sqlite3.ProgrammingError:  # closed after all\n"
+        "                self.index = Index(self.directory / INDEX_NAME, self._content_at)",
+        "            except sqlite3.ProgrammingError:  # closed after all\n                pass",
+        COMPACT,
+    ),
+    Mutant(
         "compact: the index is read through an unquoted file: URI",
         "lndesk/store/compact.py",
         'source = f"file:{quote(str(self.source))}?mode=ro"',

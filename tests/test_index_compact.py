@@ -6,6 +6,8 @@ file shrinks, and searches find what they found.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import sqlite3
 from pathlib import Path
@@ -17,6 +19,7 @@ from store_helpers import BASE_MS, make_identity
 from lndesk.app.node import TextIndexer
 from lndesk.content import Post
 from lndesk.store import compact
+from lndesk.store.index import Index
 from lndesk.store.migrations import SCHEMA_VERSION
 from lndesk.store.search import SearchQuery, search
 from lndesk.store.store import INDEX_NAME, Store
@@ -172,3 +175,157 @@ async def test_the_node_gives_them_back_once_nothing_is_left_to_index(tmp_path: 
         assert file_size(store) < before
         assert found(store)[1:] == expected[1:]
         assert not await indexer.reclaim()
+
+
+def published_meanwhile(store: Store) -> str:
+    """A post written to the index's write-ahead log (not yet folded into its file)."""
+    store.publish(ANN, Post("spaced, and written after the reader began"), BASE_MS + 10**6)
+    store.index_text()
+    return "spaced, and written after the reader began"
+
+
+def test_a_copy_is_dropped_while_a_reader_keeps_the_write_ahead_log(tmp_path: Path) -> None:
+    # A reader of an older snapshot keeps the checkpoint from folding the write-ahead log
+    # into the index file: the log cannot be removed for the copy, so the copy is dropped,
+    # at once (the node's thread does not wait for the reader).
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        reader = sqlite3.connect(directory / INDEX_NAME, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM entries").fetchone()
+        text = published_meanwhile(store)
+        conn = store.index.conn
+        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        assert not compact.finish(store, job)
+        assert store.index.conn is conn
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == timeout
+        assert not job.target.exists()
+        assert found(store)[0][0][1] == text
+        reader.close()
+        job = compact.start(store)  # the next try, with the reader gone
+        assert job is not None
+        job.copy()
+        assert compact.finish(store, job)
+        assert found(store)[0][0][1] == text
+
+
+class Stop(OSError):
+    """The machine stops at this step."""
+
+
+def stop_at_call(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """The ``number``th directory fsync of a swap stops it: the first follows the removal
+    of the old write-ahead log, the second the move of the copy."""
+    calls = []
+
+    def fsync_directory(directory: Path) -> None:
+        calls.append(directory)
+        if len(calls) == number:
+            raise Stop("the machine stopped")
+
+    monkeypatch.setattr(compact, "fsync_directory", fsync_directory)
+
+
+def test_a_swap_never_drops_a_write_ahead_log_a_reader_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Were the unfolded log removed, a stop before the copy is in place would leave the
+    # old index without the writes it held.
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        reader = sqlite3.connect(directory / INDEX_NAME, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM entries").fetchone()
+        text = published_meanwhile(store)
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        stop_at_call(monkeypatch, 1)
+        with contextlib.suppress(Stop):
+            compact.finish(store, job)
+        assert found(store)[0][0][1] == text
+        assert store.index.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        reader.close()
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_a_swap_stopped_at_any_step_leaves_a_whole_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, number: int
+) -> None:
+    directory = tmp_path / "data"
+    filled(directory)
+    with Store(directory) as store:
+        text = published_meanwhile(store)
+        expected = found(store)
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        stop_at_call(monkeypatch, number)
+        with pytest.raises(Stop):
+            compact.finish(store, job)
+        assert not job.target.exists()
+        assert found(store) == expected  # the old index, or the copy: the same
+        monkeypatch.undo()
+        store.publish(ANN, Post("spaced once more"), BASE_MS + 2 * 10**6)
+        store.index_text()
+    with Store(directory) as store:
+        assert store.index.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert [hit[1] for hit in found(store)[0][:2]] == ["spaced once more", text]
+
+
+def test_the_copy_is_on_disk_before_it_takes_the_index_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "data"
+    filled(directory)
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    with Store(directory) as store:
+        job = compact.start(store)
+        assert job is not None
+        monkeypatch.setattr(os, "fsync", recording)
+        job.copy()
+        assert str(job.target) in synced
+
+
+@pytest.mark.parametrize("closes", [False, True])
+def test_an_index_that_fails_to_close_stays_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closes: bool
+) -> None:
+    # Whether the failed close left the connection open or not, the store holds an open
+    # index after it, and the copy is dropped.
+    directory = tmp_path / "data"
+    filled(directory)
+    close = Index.close
+
+    def failing(index: Index) -> None:
+        monkeypatch.undo()
+        if closes:
+            close(index)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with Store(directory) as store:
+        expected = found(store)
+        free = compact.free_bytes(store.index.conn)[0]
+        job = compact.start(store)
+        assert job is not None
+        job.copy()
+        monkeypatch.setattr(Index, "close", failing)
+        with pytest.raises(sqlite3.OperationalError):
+            compact.finish(store, job)
+        assert not job.target.exists()
+        assert compact.free_bytes(store.index.conn)[0] == free  # not swapped
+        assert found(store) == expected
+        store.publish(ANN, Post("spaced after the failure"), BASE_MS + 10**6)
+        store.index_text()
+        assert found(store)[0][0][1] == "spaced after the failure"

@@ -15,12 +15,24 @@ and that connection's ``total_changes`` are as they were), the copy holds exactl
 the index holds and takes its place; otherwise it is dropped and the node tries again
 later. Only a file with many free pages is copied
 (:func:`reclaimable`): at least RECLAIM_FRACTION of it and RECLAIM_BYTES.
+
+The swap is safe wherever the machine stops. The copy is synced to disk once made. The
+index's write-ahead log is folded into its file and emptied (:func:`fold_wal`, which
+syncs the file) before the index is closed; if a reader keeps it from that, the copy is
+dropped: a log still holding writes must never be removed from beside the old file, nor
+be left beside the new one (SQLite would apply the old file's pages to the new file).
+Then the empty log is removed and the directory synced, and only then is the copy moved
+over the index and the directory synced again. Stopped before the move, the old index
+stays whole by itself; after it, the copy is whole and no log lies beside it. Should the
+index be damaged anyway, opening the store says so (``IndexDamagedError``), and
+``lndesk reindex`` rebuilds it from the log, which holds everything.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +85,7 @@ class Compaction:
         self._conn = conn
         try:
             conn.execute("VACUUM INTO ?", (str(self.target),))
+            sync_file(self.target)  # SQLite syncs it, but does not promise to
         except BaseException:
             remove_index_files(self.target)
             raise
@@ -91,10 +104,13 @@ class Compaction:
         remove_index_files(self.target)
 
     def put_in_place(self) -> None:
-        """Move the finished copy over the index (closed by the caller)."""
+        """Move the finished copy over the index, closed by the caller after
+        :func:`fold_wal` emptied its write-ahead log: that log is gone for good before
+        the copy takes the index's name."""
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 self.source.with_name(self.source.name + suffix).unlink()
+        fsync_directory(self.source.parent)
         self.target.replace(self.source)
         fsync_directory(self.source.parent)
         log.info("the index file's free pages were given back")
@@ -115,16 +131,51 @@ def start(store: Store) -> Compaction | None:
 
 def finish(store: Store, job: Compaction) -> bool:
     """Put the copy ``job`` made in place of ``store``'s index if nothing was written
-    to the index since it began (else drop it); whether it was. An index rebuilt
-    meanwhile has another connection, whose count of changes starts again."""
+    to the index since it began and its write-ahead log could be emptied (else drop
+    it); whether it was. An index rebuilt meanwhile has another connection, whose count
+    of changes starts again. A failure of the swap drops the copy and leaves the store
+    an open index (:meth:`Store.reopen_index`), and is raised."""
     conn = store.index.conn
     if (
         conn is not job.index
         or store.rebuilding
         or conn.in_transaction
         or conn.total_changes != job.changes
+        or not fold_wal(conn)
     ):
         job.discard()
         return False
-    store.reopen_index(job.put_in_place)
+    try:
+        store.reopen_index(job.put_in_place)
+    except BaseException:
+        job.discard()
+        raise
     return True
+
+
+def fold_wal(conn: sqlite3.Connection) -> bool:
+    """Fold the write-ahead log of the index on ``conn`` into its file, sync the file (the
+    index's ``synchronous=NORMAL`` does after a checkpoint) and empty the log; whether
+    all of that was done. A reader of an older snapshot (another
+    process reading the index) keeps the log from being emptied: this does not wait for
+    it, the node's thread has other work."""
+    timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.Error as exc:
+        log.info("the index's write-ahead log could not be folded into it: %s", exc)
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={timeout}")
+    busy, frames = int(row[0]), int(row[1])
+    return busy == 0 and frames == 0
+
+
+def sync_file(path: Path) -> None:
+    """Write the file at ``path`` through to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -276,8 +276,19 @@ class Store(StoreLists, StoreRebuilds):
         return self.finish_rebuild(rebuild)
 
     def reopen_index(self, change: Callable[[], None]) -> None:
-        """Close the index, ``change`` its files, open it again (:mod:`.compact`)."""
-        self.index.close()
+        """Close the index, ``change`` its files, open it again (:mod:`.compact`). A
+        failure is raised and leaves an open index: the old one, unchanged, if it failed
+        to close (opened again if the failed close closed it), else the files as
+        ``change`` left them."""
+        old = self.index
+        try:
+            old.close()
+        except BaseException:
+            try:
+                old.conn.execute("SELECT 1")
+            except sqlite3.ProgrammingError:  # closed after all
+                self.index = Index(self.directory / INDEX_NAME, self._content_at)
+            raise
         try:
             change()
         finally:
