@@ -15,7 +15,8 @@ from node_helpers import TestNode, make_data_dir, running_node
 
 from lndesk.errors import ProtocolError
 from lndesk.p2p import wire as frames
-from lndesk.p2p.events import HolderProven, PeerHolds, PeerPenalised
+from lndesk.p2p.config import Limits
+from lndesk.p2p.events import HolderProven, PeerHolds, PeerPenalised, SyncFinished
 from lndesk.p2p.holders import WantRate
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sync import SYNC_PROTOCOL
@@ -52,8 +53,15 @@ def proven(node: TestNode, peer: bytes) -> list[int]:
 
 
 async def test_a_reader_that_fetched_my_entries_is_a_proven_holder(tmp_path: Path) -> None:
+    """Bo fetches Ann's entries by sync and acks them: that proves he holds them.
+
+    Ann's announcements carry no payload here. With payloads, GossipSub's IHAVE of the
+    announcements Ann published before Bo came (still in her message cache) could give
+    Bo all her entries before his sync session asked for them: he then asked for
+    nothing, acked nothing, and is proven only by Ann's next round with him (the test
+    below)."""
     async with (
-        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "ann"), limits=Limits(gossip_payload=0)) as ann,
         running_node(make_data_dir(tmp_path, "bo")) as bo,
     ):
         for i in range(3):
@@ -61,6 +69,31 @@ async def test_a_reader_that_fetched_my_entries_is_a_proven_holder(tmp_path: Pat
         await bo.follow(ann)
         await bo.connect(ann)
         await bo.wait_height(ann, 3)
+        assert bo.log.stored(ann.key, via="sync") == 3
+        await ann.log.wait_for(lambda _e: 3 in proven(ann, bo.key))
+
+
+def synced_with(node: TestNode, peer: bytes) -> bool:
+    return any(isinstance(e, SyncFinished) and e.peer == peer for e in node.log.events)
+
+
+async def test_a_follower_that_took_my_entries_from_gossip_is_proven_by_my_next_round(
+    tmp_path: Path,
+) -> None:
+    """Entries that reach Bo by gossip are acked by no one: Ann proves Bo a holder when
+    she next syncs with him, by the entry he serves her."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+    ):
+        await bo.follow_live(ann)
+        await bo.log.wait_for(lambda _e: synced_with(bo, ann.key))
+        await ann.log.wait_for(lambda _e: synced_with(ann, bo.key))
+        for i in range(3):
+            await ann.post(f"post {i}")
+        await bo.wait_height(ann, 3)
+        assert bo.log.stored(ann.key, via="gossip") == 3
+        await ann.node.sync_now(timeout=20)
         await ann.log.wait_for(lambda _e: 3 in proven(ann, bo.key))
 
 
