@@ -11,10 +11,13 @@ throwaway peer ids claim to hold the user's feed, inflating "seen by N peers". N
   the session, counted no higher than the highest entry sent. Claims about other feeds
   are not reported at all.
 * A reader that syncs the own feed with a peer whose ``have`` claims entries of it asks
-  that peer for the entry at the claimed height (:func:`prove_holder`): if it is ours,
-  the peer is reported as :class:`HolderProven` at that height. A peer that claims
-  a height and sends nothing breaks the protocol (section 20.6); a different entry is
-  a fork, which sync and fork proofs deal with, and proves nothing here.
+  that peer for the entry at the claimed height (``lndesk.p2p.read_states.HolderCheck``,
+  the last ask of ``lndesk.p2p.read_feed.Finishing``): if it is ours, the peer is
+  reported as :class:`HolderProven` at that height. A peer that claims a height and
+  sends nothing breaks the protocol (section 20.6); a different entry is a fork, which
+  sync and fork proofs deal with, and proves nothing here. Entries a peer took from
+  gossip are acknowledged to no one: it is proven this way, at the next session that
+  asks it about the own feed.
 * :class:`WantRate` charges the feeds each peer names in its wants to a bucket of
   ``Limits.want_feeds_per_minute`` that refills continuously; a ``want`` over it is a
   ``ProtocolError`` (the peer is penalised, section 24). An honest node names each
@@ -31,9 +34,6 @@ from typing import Any
 
 from lndesk.errors import ProtocolError
 from lndesk.p2p.events import EventSink, HolderProven, PeerHolds
-from lndesk.p2p.ports import FeedSource
-from lndesk.p2p.sessions import SessionRefused, receive_within
-from lndesk.p2p.wire import Ack, Batch, Done, Error, FeedHave, FrameStream, Get
 
 MAX_PEERS = 4096
 """Peers whose want budget is remembered (the least recently charged are forgotten)."""
@@ -93,39 +93,3 @@ class ServedReports:
         """The reader acknowledged a batch of ``feed`` with its new ``height``."""
         if self._peer is not None and feed == self._own and self._sent:
             self._events(HolderProven(self._peer, feed, min(height, self._sent)))
-
-
-async def prove_holder(
-    frames: FrameStream,
-    source: FeedSource,
-    offer: FeedHave,
-    timeout: float,
-    report: Callable[[int], None],
-) -> None:
-    """Ask for the entry at ``offer.height`` of the own feed; ``report(height)`` if the
-    peer sends exactly the entry this node holds there."""
-    seq = offer.height
-    ours = source.read_run(offer.key, seq, seq, 1, 1 << 20)
-    if seq <= 0 or not ours:
-        return
-    await frames.send(Get(offer.key, seq, seq))
-    served: bytes | None = None
-    while True:
-        message = await receive_within(frames, timeout, "the peer closed the sync stream early")
-        if isinstance(message, Done):
-            break
-        if isinstance(message, Error):
-            raise SessionRefused(f"the peer ended the session: {message.code}: {message.message}")
-        if (
-            not isinstance(message, Batch)
-            or message.feed != offer.key
-            or served is not None
-            or len(message.items) != 1
-        ):
-            raise ProtocolError("expected the one entry asked for")
-        served = message.items[0][0]
-        await frames.send(Ack(source.held(offer.key).height))
-    if served is None:
-        raise ProtocolError(f"the peer said it holds entries 1..{seq} but sent none of {seq}")
-    if served == ours[0][1]:
-        report(seq)
