@@ -18,7 +18,7 @@ from store_helpers import BASE_MS, make_identity
 
 from lndesk.app.node import TextIndexer
 from lndesk.content import Post
-from lndesk.store import compact
+from lndesk.store import compact, swap
 from lndesk.store.index import Index
 from lndesk.store.migrations import SCHEMA_VERSION
 from lndesk.store.search import SearchQuery, search
@@ -227,7 +227,7 @@ def stop_at_call(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
         if len(calls) == number:
             raise Stop("the machine stopped")
 
-    monkeypatch.setattr(compact, "fsync_directory", fsync_directory)
+    monkeypatch.setattr(swap, "fsync_directory", fsync_directory)
 
 
 def test_a_swap_never_drops_a_write_ahead_log_a_reader_kept(

@@ -22,7 +22,8 @@ syncs the file) before the index is closed; if a reader keeps it from that, the 
 dropped: a log still holding writes must never be removed from beside the old file, nor
 be left beside the new one (SQLite would apply the old file's pages to the new file).
 Then the empty log is removed and the directory synced, and only then is the copy moved
-over the index and the directory synced again. Stopped before the move, the old index
+over the index and the directory synced again (:func:`lndesk.store.swap.swap_index`,
+which puts a rebuilt index in place too). Stopped before the move, the old index
 stays whole by itself; after it, the copy is whole and no log lies beside it. Should the
 index be damaged anyway, opening the store says so (``IndexDamagedError``), and
 ``lndesk reindex`` rebuilds it from the log, which holds everything.
@@ -32,15 +33,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from lndesk.atomicfile import fsync_directory
 from lndesk.store.dirlock import remove_index_files
 from lndesk.store.store import INDEX_NAME, Store
+from lndesk.store.swap import swap_index, sync_file
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,8 @@ class Compaction:
     def put_in_place(self) -> None:
         """Move the finished copy over the index, closed by the caller after
         :func:`fold_wal` emptied its write-ahead log: that log is gone for good before
-        the copy takes the index's name."""
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                self.source.with_name(self.source.name + suffix).unlink()
-        fsync_directory(self.source.parent)
-        self.target.replace(self.source)
-        fsync_directory(self.source.parent)
+        the copy takes the index's name (:func:`lndesk.store.swap.swap_index`)."""
+        swap_index(self.target, self.source)
         log.info("the index file's free pages were given back")
 
 
@@ -170,12 +165,3 @@ def fold_wal(conn: sqlite3.Connection) -> bool:
         conn.execute(f"PRAGMA busy_timeout={timeout}")
     busy, frames = int(row[0]), int(row[1])
     return busy == 0 and frames == 0
-
-
-def sync_file(path: Path) -> None:
-    """Write the file at ``path`` through to the disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

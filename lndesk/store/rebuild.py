@@ -12,6 +12,13 @@ that log. A purge rewrites a record in place instead of appending (a deleted or
 forgotten entry's payload leaves the log): if the new index already holds that record,
 the rebuild begins again. A rebuild that fails leaves the old index, and every command
 that worked before works still.
+
+The new index replaces the old one as a compacted copy does
+(:func:`lndesk.store.swap.swap_index`): synced, and moved in only once the old index's
+write-ahead log is gone for good, so no stale log is ever applied to it. What that log
+held is dropped: the new index holds all the store's log holds. A machine stopping
+before the move leaves the old index as its file holds it, which the next open catches
+up from the store's log.
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from lndesk.atomicfile import fsync_directory
 from lndesk.entry import Entry
 from lndesk.errors import StoreError
 from lndesk.store import idprefix
@@ -31,6 +37,7 @@ from lndesk.store.index import Index, IndexItem
 from lndesk.store.logfile import HEADER_SIZE, LogFile, Record, ScanEnd
 from lndesk.store.recovery import Warn, index_log, index_records
 from lndesk.store.rules import ContentLoader
+from lndesk.store.swap import swap_index, sync_file
 
 log = logging.getLogger(__name__)
 
@@ -104,22 +111,21 @@ class IndexRebuild:
         self.index.set_meta("rules", rules)
         idprefix.fold(self.index.conn, limit=None)  # a rebuilt index is whole
         self.index.commit()
-        self.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # The new index's own log, folded into its file: only the file is moved.
+        busy, frames, _ = self.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy or frames:
+            raise sqlite3.OperationalError("the rebuilt index's write-ahead log stayed unfolded")
         count = self.index.count_entries()
         self.index.close()
         return count
 
-    def replace(self, old: Index, path: Path) -> Index:
-        """Put the finished index at ``path`` in place of ``old`` (closed here); the new
-        index, open."""
-        with contextlib.suppress(Exception):
-            old.close()
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                path.with_name(path.name + suffix).unlink()
-        self.path.replace(path)
-        fsync_directory(path.parent)
-        return Index(path, self._content_at)
+    def put_in_place(self, path: Path) -> None:
+        """Move the finished index over the index at ``path``, closed by the caller: the
+        new file is synced first, and the old index's write-ahead log is removed for good
+        before the move (:func:`lndesk.store.swap.swap_index`). What that log held does not
+        matter: the new index holds all the store's log holds."""
+        sync_file(self.path)
+        swap_index(self.path, path)
 
     def abort(self) -> None:
         """Drop the new index (the old one stays in use)."""
@@ -136,6 +142,9 @@ class StoreRebuilds:
     _rebuild: IndexRebuild | None
     _warn: Warn
     _store_error: Callable[[BaseException], StoreError]
+    index: Index
+    _indexed_end: int
+    reopen_index: Callable[[Callable[[], None]], None]
 
     @property
     def rebuilding(self) -> bool:
@@ -147,6 +156,24 @@ class StoreRebuilds:
         reached the log's end. A failure drops the rebuild (the old index stays)."""
         with self._rebuilding(rebuild):
             return rebuild.step(records)
+
+    def _put_in_place(self, rebuild: IndexRebuild, path: Path) -> None:
+        """Put the finished ``rebuild`` in place of the index at ``path``. A failure drops
+        it and leaves an open index, raised (as a StoreError if it was the disk's or the
+        index's): the old one if the new one was not moved yet (if the old one's
+        write-ahead log was removed, it is behind and catches up from the store's log
+        before the next write: :meth:`lndesk.store.store.Store.level_index`), else the
+        new one."""
+        try:
+            self.reopen_index(lambda: rebuild.put_in_place(path))
+        except BaseException as exc:
+            rebuild.abort()
+            with contextlib.suppress(sqlite3.Error):
+                raw = self.index.get_meta("log_end")
+                self._indexed_end = int(raw.decode()) if raw else HEADER_SIZE
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise self._store_error(exc) from exc
+            raise
 
     def abort_rebuild(self) -> None:
         """Drop a rebuild under way, if any (the old index stays in use)."""

@@ -276,10 +276,10 @@ class Store(StoreLists, StoreRebuilds):
         return self.finish_rebuild(rebuild)
 
     def reopen_index(self, change: Callable[[], None]) -> None:
-        """Close the index, ``change`` its files, open it again (:mod:`.compact`). A
-        failure is raised and leaves an open index: the old one, unchanged, if it failed
-        to close (opened again if the failed close closed it), else the files as
-        ``change`` left them."""
+        """Close the index, ``change`` its files, open it again (:mod:`.compact`,
+        :mod:`.rebuild`). A failure is raised and leaves an open index: the old one,
+        unchanged, if it failed to close (opened again if the failed close closed it), else
+        the files as ``change`` left them."""
         old = self.index
         try:
             old.close()
@@ -331,7 +331,7 @@ class Store(StoreLists, StoreRebuilds):
         with self._rebuilding(rebuild):
             count = rebuild.finish(INDEX_RULES)
         self._rebuild = None
-        self.index = rebuild.replace(self.index, self.directory / INDEX_NAME)
+        self._put_in_place(rebuild, self.directory / INDEX_NAME)
         self._indexed_end = self.log.end
         return count
 
