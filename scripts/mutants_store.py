@@ -1,6 +1,6 @@
 """The mutants of the store's and the app's crash and file-handling checks (a full disk,
-damaged files, index compaction, the request journal); scripts/mutants.py adds them to
-its list."""
+damaged files, index compaction, an index file swapped in, the request journal);
+scripts/mutants.py adds them to its list."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from mutant import Mutant  # scripts/ is on the path
 
 FAULTS = ("tests/test_faults.py", "tests/test_damage.py", "tests/p2p/test_disk_full_sync.py")
 COMPACT = ("tests/test_index_compact.py",)
+SWAP = ("tests/test_index_compact.py", "tests/test_store_rebuild_swap.py")
 JOURNAL = ("tests/test_request_journal.py",)
 FORGET = ("tests/test_store_forget.py",)
 
@@ -126,6 +127,35 @@ STORE_MUTANTS = [
         "        conn is not job.index\n        or store.rebuilding",
         "        store.rebuilding",
         COMPACT,
+    ),
+    # --- an index file swapped in (lndesk/store/swap.py, lndesk/store/rebuild.py) -------
+    Mutant(
+        "swap: the new index is moved in before the old write-ahead log's removal is synced",
+        "lndesk/store/swap.py",
+        ".unlink()\n    fsync_directory(path.parent)\n",
+        ".unlink()\n",
+        SWAP,
+    ),
+    Mutant(
+        "rebuild swap: the rebuilt index is moved over the index unsynced",
+        "lndesk/store/rebuild.py",
+        "        sync_file(self.path)\n",
+        "",
+        SWAP[1:],
+    ),
+    Mutant(
+        "rebuild swap: a failed swap leaves the rebuilt index's file",
+        "lndesk/store/rebuild.py",
+        "        except BaseException as exc:\n            rebuild.abort()\n",
+        "        except BaseException as exc:\n",
+        SWAP[1:],
+    ),
+    Mutant(
+        "rebuild swap: an old index a failed swap left behind is taken as caught up",
+        "lndesk/store/rebuild.py",
+        "                self._indexed_end = int(raw.decode()) if raw else HEADER_SIZE",
+        "                pass",
+        SWAP[1:],
     ),
     Mutant(
         "store: a stale index is removed with forgotten entries' purges still queued",
