@@ -362,6 +362,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_visit_rules.py", "tests/p2p/test_visits.py"),
     ),
     Mutant(
+        "visit: the server says heights unchanged while forked is null (too many forks)",
+        "lndesk/p2p/visit.py",
+        "Visited(look.same and look.forked is not None, inbox, look.forked)",
+        "Visited(look.same, inbox, look.forked)",
+        VISIT_RULES,
+    ),
+    Mutant(
         "visit: the server names no forked feed",
         "lndesk/p2p/digest.py",
         "        if forks and held.forked_at is not None:",

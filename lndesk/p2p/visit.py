@@ -109,8 +109,8 @@ class VisitServer(AskServer[FeedSource, VisitFrames]):
         inbox = tuple(self._inbox(check) for check in visit.inbox)
         if look is None:
             answer = Visited(False, inbox, None)
-        else:
-            answer = Visited(look.same, inbox, look.forked)
+        else:  # forked unknown (too many) needs heights false: true with null is refused
+            answer = Visited(look.same and look.forked is not None, inbox, look.forked)
         await frames.send(answer)
         await close_quietly(frames.stream, PROTOCOL_NAME)
 

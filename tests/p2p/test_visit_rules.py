@@ -23,6 +23,7 @@ from lndesk.content import Post
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.digest import LeftVectors, vector_digest
+from lndesk.p2p.frame_caps import MAX_FORKED
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
 from lndesk.p2p.sync import SyncServer
@@ -122,6 +123,29 @@ async def test_the_server_answers_each_part_from_what_it_holds_now(tmp_path: Pat
             again = Visit(vector, (InboxCheck(C, 0, refs_digest(got.inbox[0] or ())),))
             assert await client.visit(peer, again, [A]) == Visited(True, (None,), (A,))
         assert not server.penalised
+
+
+async def test_a_server_holding_more_forks_than_visited_names_is_not_penalised(
+    tmp_path: Path,
+) -> None:
+    """More than ``MAX_FORKED`` of the vector's feeds forked here: ``forked`` is null, so
+    ``heights`` must be false, even with nothing to serve (true with null is refused)."""
+    async with side(tmp_path / "s") as server, running_host() as reader:
+        await connect(reader, server.host)
+        authors = [make_identity(n) for n in range(100, 101 + MAX_FORKED)]
+        for author in authors:
+            chain = make_chain(author, 1)
+            server.feeds.ingest(author.public_key, wire(chain))
+            other, _ = signed(author, 1, None, Post("the other one"))
+            record_fork(server.store, author.public_key, chain[0][0].raw, other.raw)
+        keys = [author.public_key for author in authors]
+        vector = server.sync.vectors.remember(reader.get_id(), [(k, 1) for k in keys])
+        penalised: dict[str, str] = {}
+        client = VisitClient(reader, Limits(), penalise=lambda p, w: penalised.update({str(p): w}))
+        with trio.fail_after(WAIT):
+            answer = await client.visit(server.host.get_id(), Visit(vector, ()), keys)
+        assert answer == Visited(False, (), None)
+        assert not penalised
 
 
 @pytest.mark.parametrize(
