@@ -369,6 +369,13 @@ NETWORK_MUTANTS = [
         VISIT_RULES,
     ),
     Mutant(
+        "visit: a store error while a round is prepared is not a warning (it stopped the node)",
+        "lndesk/p2p/visit.py",
+        "        except StoreError as exc:  # our disk, not the peer",
+        "        except ZeroDivisionError as exc:  # our disk, not the peer",
+        ("tests/p2p/test_visits.py",),
+    ),
+    Mutant(
         "visit: the server names no forked feed",
         "lndesk/p2p/digest.py",
         "        if forks and held.forked_at is not None:",

@@ -32,11 +32,11 @@ from typing import Any
 import trio
 from libp2p.custom_types import TProtocol
 
-from lndesk.errors import ProtocolError
+from lndesk.errors import ProtocolError, StoreError
 from lndesk.p2p.admission import Admission
 from lndesk.p2p.catchup import MAX_REFS, clean_refs
 from lndesk.p2p.config import Limits
-from lndesk.p2p.events import EventSink, SyncFinished
+from lndesk.p2p.events import EventSink, NodeWarning, SyncFinished
 from lndesk.p2p.forks import ForkChecks
 from lndesk.p2p.inbox_delivery import InboxDelivery
 from lndesk.p2p.ports import FeedSource
@@ -221,8 +221,13 @@ class Visits:
             self._nursery.start_soon(self._visit_task, peer)
 
     async def _visit_task(self, peer: Any) -> None:
+        # Runs in the node's nursery: what escapes here would stop the node.
         try:
             await self.visit(peer)
+        except StoreError as exc:  # our disk, not the peer: the next round tries again
+            self._emit(NodeWarning(f"Could not prepare a round with a peer: {exc}"))
+        except Exception:  # a bug in one peer's round must not stop the node
+            logger.exception("the anti-entropy round with %s failed", peer)
         finally:
             self._visiting.discard(peer)
 

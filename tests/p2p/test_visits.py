@@ -19,9 +19,10 @@ from store_helpers import make_chain, make_identity, wire
 from lndesk.content import Post
 from lndesk.entry import decode_entry
 from lndesk.entry_refs import Ref
+from lndesk.errors import StoreError
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID
 from lndesk.p2p.digest import DIGEST_PROTOCOL, vector_digest
-from lndesk.p2p.events import EntriesStored, FeedForked
+from lndesk.p2p.events import EntriesStored, FeedForked, NodeWarning
 from lndesk.p2p.forks import FORKS_PROTOCOL_ID
 from lndesk.p2p.sync import SYNC_PROTOCOL
 from lndesk.p2p.visit import VISIT_PROTOCOL
@@ -248,3 +249,29 @@ async def test_an_inbox_answer_that_left_something_to_fetch_is_asked_again(
         await settle(bo, ann)
         assert reader.opened == [VISIT_PROTOCOL, CATCHUP_PROTOCOL_ID]
         assert [check[0] for check in inbox.visit_checks(peer)[0]] == [bo.key]
+
+
+async def test_a_store_that_fails_while_a_visit_is_prepared_warns_and_stops_nothing(
+    tmp_path: Path,
+) -> None:
+    """Bo's store cannot be read as a round's visit is prepared: Bo warns, blames no
+    one, and the node runs on; the next visit, once the store reads again, is one
+    stream."""
+    async with pair(tmp_path) as (ann, bo, peer, reader, server):
+        source = bo.node.source
+        holes = source.payload_holes
+
+        def unreadable(*args: Any) -> Any:
+            raise StoreError("the index could not be read (simulated)")
+
+        source.payload_holes = unreadable  # type: ignore[method-assign]
+        bo.node.visits.visit_soon(peer)
+
+        def warned(events: list[Any]) -> bool:
+            return any(isinstance(e, NodeWarning) and "simulated" in e.message for e in events)
+
+        await bo.log.wait_for(warned)
+        source.payload_holes = holes  # type: ignore[method-assign]
+        await unchanged_visit(bo, peer, reader, server)
+        assert not ann.node.is_penalised(bo.node.host.get_id())
+        assert not bo.node.is_penalised(peer)
