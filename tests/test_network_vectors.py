@@ -251,6 +251,9 @@ class MemoryFeed:
     def wanted_feeds(self) -> list[bytes]:
         return [self.key]
 
+    def wants(self, key: bytes) -> bool:
+        return key == self.key
+
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
         if key != self.key:
             return set()

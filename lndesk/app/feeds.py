@@ -88,6 +88,11 @@ class StoreFeeds:
         mine = self.inbox_keys()
         return [*mine, *(key for key in followed if key not in mine and key not in blocked)]
 
+    def wants(self, key: bytes) -> bool:
+        if key == self.own or key in self._pseudonyms():
+            return True
+        return key not in self._blocked() and self.store.follows(self.own, key)
+
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
         if not self.accepts(key):
             return set()

@@ -486,11 +486,9 @@ class Node:
         self._provide_soon(self.source.own_key())
 
     async def _on_head(self, peer: ID, head: HeadAnnouncement) -> None:
-        if self.is_penalised(peer):
+        if self.is_penalised(peer) or not self.source.wants(head.author):  # not listing all
             return
         author, entry = head.author, head.entry
-        if author not in set(self.source.wanted_feeds()):
-            return
         held = self.source.held(author)
         if held.forked_at is not None:
             return

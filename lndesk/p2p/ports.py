@@ -71,6 +71,11 @@ class FeedSource(Protocol):
         """Feeds this node asks peers for: the ones it follows, and its own."""
         ...
 
+    def wants(self, key: bytes) -> bool:
+        """Whether ``key`` is one of :meth:`wanted_feeds`, without listing them (asked
+        for every head announcement received)."""
+        ...
+
     def stored_seqs(self, key: bytes, first: int, last: int) -> set[int]:
         """Sequence numbers held of ``key`` with first <= seq <= last."""
         ...

@@ -240,6 +240,15 @@ class Index:
             cursor.close()
         return offsets
 
+    def follows(self, src: bytes, dst: bytes) -> bool:
+        """Whether ``dst`` is one of :meth:`following` of ``src`` (one indexed lookup)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM follows fo JOIN feeds s ON s.feed = fo.src "
+            "JOIN feeds d ON d.feed = fo.dst WHERE s.key=? AND d.key=? AND fo.active=1",
+            (src, dst),
+        ).fetchone()
+        return row is not None
+
     def following(self, src: bytes) -> list[bytes]:
         return [
             row[0]

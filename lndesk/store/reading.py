@@ -92,6 +92,10 @@ class StoreReader:
     def following(self, key: bytes) -> list[bytes]:
         return self.index.following(key)
 
+    def follows(self, src: bytes, dst: bytes) -> bool:
+        """Whether ``src`` follows ``dst`` now (``dst in following(src)``)."""
+        return self.index.follows(src, dst)
+
     def load(self, row: EntryRow) -> StoredEntry:
         record = self.log.read(row.offset)
         entry = decode_entry(record.entry)
