@@ -166,6 +166,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_digest.py",),
     ),
     Mutant(
+        "sync: a head forwarded by anyone counts as held by its author",
+        "lndesk/p2p/sync.py",
+        "if self._key_of(peer) == author:",
+        "if True:",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
         "sync: a want after differs is charged again for the feeds its digest named",
         "lndesk/p2p/sync.py",
         "uncharged = max(0, len(first.feeds) - charged)",

@@ -8,7 +8,10 @@ digest. It answers ``same`` only when it remembers a vector with that digest fro
 peer *and* holds no entry above any of its heights: the digest stands for what the
 reader holds, and the check is against what the server holds now, so a matching digest
 never lets a server skip an entry it could serve. Anything else is ``differs``, and the
-session goes on with ``want`` exactly as on ``/lndesk/sync/2``.
+session goes on with ``want`` exactly as on ``/lndesk/sync/2``. The reader's own feed
+counts as held up to the highest head of it the reader announced to this server itself
+(:meth:`ServedVectors.author_sent`): an author's posts grow that feed without a session,
+and its followers would otherwise answer ``differs`` at the next round after each post.
 
 The reader remembers the digests of the vectors it ended its sessions with
 (:class:`SentVectors`) and sends a digest only when its vector is unchanged since; a
@@ -49,6 +52,8 @@ vector is mostly this."""
 READER_OVERHEAD = 384
 """Bytes a remembered reader takes beyond its vectors (its peer ID and its table), counted
 the same way, so that many peer IDs with empty wants cannot grow the memory unbounded."""
+AUTHORS_SENT = 4096
+"""Readers whose highest entry of their own feed sent to this server is remembered."""
 READER_VECTORS = 4096
 """Digests a reader remembers, (peer, digest) pairs."""
 
@@ -92,15 +97,23 @@ class VectorLook:
 
 
 async def look_at_vector(
-    source: FeedSource, vector: Sequence[tuple[bytes, int]], step: int, *, forks: bool
+    source: FeedSource,
+    vector: Sequence[tuple[bytes, int]],
+    step: int,
+    *,
+    forks: bool,
+    own: tuple[bytes, int] | None = None,
 ) -> VectorLook:
     """Compare ``vector`` with what ``source`` holds now, yielding every ``step`` feeds;
-    without ``forks`` it stops at the first feed with more to serve."""
+    without ``forks`` it stops at the first feed with more to serve. ``own`` is the
+    reader's own feed and the highest entry of it the reader sent this node itself
+    (:meth:`ServedVectors.author_sent`): the reader holds it whatever the vector says."""
     same, forked = True, list[bytes]()
-    for number, (key, height) in enumerate(vector):
+    for number, (key, left) in enumerate(vector):
         if number and not number % step:
             await trio.sleep(0)  # let other tasks in between store lookups
         held = source.held(key)
+        height = max(left, own[1]) if own is not None and key == own[0] else left
         if same and held.max_seq > height and source.serves(key):
             same = False
             if not forks:
@@ -124,6 +137,18 @@ class ServedVectors:
         self._peers: OrderedDict[Any, OrderedDict[bytes, bytes]] = OrderedDict()
         self.bytes = 0
         self._changed = trio.Event()
+        self._sent_own: OrderedDict[Any, int] = OrderedDict()
+
+    def author_sent(self, peer: Any, seq: int) -> None:
+        """``peer`` itself sent this node an entry of its own feed at ``seq`` (a head it
+        announced): it holds its feed up to there, whatever vector it left."""
+        self._sent_own[peer] = max(seq, self._sent_own.pop(peer, 0))
+        while len(self._sent_own) > AUTHORS_SENT:
+            self._sent_own.popitem(last=False)
+
+    def sent_own(self, peer: Any) -> int:
+        """The highest entry of its own feed ``peer`` sent this node (0: none)."""
+        return self._sent_own.get(peer, 0)
 
     def remember(self, peer: Any, pairs: Iterable[tuple[bytes, int]]) -> bytes:
         """Remember ``peer``'s vector ``pairs``; returns its digest."""

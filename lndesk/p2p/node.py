@@ -89,8 +89,7 @@ from lndesk.p2p.threads import (
 from lndesk.p2p.visit import VISIT_PROTOCOL, Visits
 from lndesk.p2p.watch import watch_connections
 
-# parse_peer_address and PeerStatus were defined here once; the app and the CLI import
-# parse_peer_address from here.
+# Once defined here; the app and the CLI import parse_peer_address from here.
 __all__ = ["Node", "PeerStatus", "parse_peer_address"]
 
 logger = logging.getLogger(__name__)
@@ -489,6 +488,7 @@ class Node:
         if self.is_penalised(peer) or not self.source.wants(head.author):  # not listing all
             return
         author, entry = head.author, head.entry
+        self.sync_server.heard_head(peer, author, entry.seq)  # its author holds it (20.15)
         held = self.source.held(author)
         if held.forked_at is not None:
             return

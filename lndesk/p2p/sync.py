@@ -256,9 +256,17 @@ class SyncServer:
             return None
         charge_want(self.sessions.admission, stream, len(vector))
         self._want_rate.charge(peer, len(vector))
+        key, sent = self._key_of(peer), self.vectors.sent_own(peer)
+        own = (key, sent) if key is not None and sent else None
         turn = self._big_wants() if len(vector) > WANT_STEP else contextlib.nullcontext()
         async with turn:
-            return await look_at_vector(self.source, vector, WANT_STEP, forks=forks)
+            return await look_at_vector(self.source, vector, WANT_STEP, forks=forks, own=own)
+
+    def heard_head(self, peer: Any, author: bytes, seq: int) -> None:
+        """``peer`` forwarded a validly signed head of ``author``'s feed at ``seq``: if it
+        is the author, its own feed is held up to there (section 20.15)."""
+        if self._key_of(peer) == author:
+            self.vectors.author_sent(peer, seq)
 
 
 class HeldAhead:

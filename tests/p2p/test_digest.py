@@ -23,7 +23,7 @@ from lndesk.app.feeds import StoreFeeds
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.digest import DIGEST_PROTOCOL, ServedVectors, vector_digest
-from lndesk.p2p.host import public_key_of
+from lndesk.p2p.host import peer_id_of, public_key_of
 from lndesk.p2p.sync import PIPELINED_PROTOCOL, SYNC_PROTOCOL, SyncClient, SyncServer
 from lndesk.store.store import Store
 
@@ -302,3 +302,41 @@ async def test_a_want_after_differs_is_charged_only_beyond_its_digest(tmp_path: 
         assert isinstance(reader.last()[0][0], frames.Digest)
         assert not server.penalised
         assert not reader.penalised
+
+
+async def test_only_an_author_that_sent_its_own_head_counts_as_holding_it(tmp_path: Path) -> None:
+    """An author's vector falls behind its own feed as it publishes; a head it sent this
+    server itself shows it holds its feed up to there (section 20.15). A head forwarded
+    by anyone else proves nothing of what the author holds, nor of other feeds."""
+    store = Store(tmp_path / "server")
+    try:
+        feeds = StoreFeeds(store, C)
+        feeds.ingest(A, wire(make_chain(ANN, 40)))
+        feeds.ingest(B, wire(make_chain(BEN, 20)))
+        server = SyncServer(
+            feeds,
+            LIMITS,
+            events=lambda _e: None,
+            penalise=lambda _who, _reason: None,
+            is_penalised=lambda _who: False,
+            key_of=public_key_of,
+        )
+        ann, ben = peer_id_of(A), peer_id_of(B)
+        behind = server.vectors.remember(ann, [(A, 30), (B, 20)])
+
+        async def same(digest: bytes) -> bool:
+            look = await server.look_at_vector(ann, None, digest, forks=False)
+            assert look is not None
+            return look.same
+
+        assert not await same(behind)
+        server.heard_head(ben, A, 40)  # Ben forwarded Ann's head
+        assert server.vectors.sent_own(ben) == 0 and not await same(behind)
+        server.heard_head(ann, A, 39)
+        assert not await same(behind)
+        server.heard_head(ann, A, 40)
+        server.heard_head(ann, A, 35)  # an older head lowers nothing
+        assert await same(behind)
+        assert not await same(server.vectors.remember(ann, [(A, 40), (B, 10)]))
+    finally:
+        store.close()

@@ -275,3 +275,35 @@ async def test_a_store_that_fails_while_a_visit_is_prepared_warns_and_stops_noth
         await unchanged_visit(bo, peer, reader, server)
         assert not ann.node.is_penalised(bo.node.host.get_id())
         assert not bo.node.is_penalised(peer)
+
+
+async def test_an_authors_posts_that_its_followers_got_from_it_leave_its_visits_one_stream(
+    tmp_path: Path,
+) -> None:
+    """A star: the hub follows no one and wants only its own feed, which grows by
+    publishing, never by a session. Its followers got the new post from the hub itself
+    (its announcement): a visit that names the vector the hub left them with before the
+    post is still one stream, and nothing goes on."""
+    async with (
+        running_node(make_data_dir(tmp_path, "hub")) as hub,
+        running_node(make_data_dir(tmp_path, "f1")) as f1,
+        running_node(make_data_dir(tmp_path, "f2")) as f2,
+    ):
+        followers = (f1, f2)
+        for follower in followers:
+            await follower.follow_live(hub)
+        await hub.post("warm-up")
+        for follower in followers:
+            await follower.wait_height(hub, hub.height_of(hub))
+        peers = [follower.node.host.get_id() for follower in followers]
+        await hub.node.scheduler.run_round(peers, WAIT)  # the followers learn the vector
+        for follower in followers:
+            await settle(hub, follower)
+        await hub.post("by gossip")  # no session: only the announcement
+        for follower in followers:
+            await follower.wait_height(hub, hub.height_of(hub))
+        reader = Streams(hub.node.host)
+        for follower, peer in zip(followers, peers, strict=True):
+            server = Streams(follower.node.host)
+            await unchanged_visit(hub, peer, reader, server)
+            await unchanged_visit(hub, peer, reader, server)
