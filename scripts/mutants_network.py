@@ -405,6 +405,13 @@ NETWORK_MUTANTS = [
     ),
     # --- gossip RPCs (lndesk/p2p/pubsub.py) ---------------------------------------------
     Mutant(
+        "gossip: a peer's reader handles a whole RPC's messages without letting others run",
+        "lndesk/p2p/pubsub.py",
+        "                await self.push_msg(peer_id, msg)\n            await pace.step()\n",
+        "                await self.push_msg(peer_id, msg)\n",
+        ("tests/p2p/test_gossip_pace.py",),
+    ),
+    Mutant(
         "gossip: an RPC's length prefix is not held to the size cap",
         "lndesk/p2p/pubsub.py",
         "read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)",

@@ -1,6 +1,7 @@
 """What the tuned Pubsub (``lndesk.p2p.pubsub``) puts between itself and its peers'
 streams and queues: reading ahead, RPC frames without peer records, larger outbound
-queues, the host without address listing, and where a received message was queued.
+queues, the host without address listing, where a received message was queued, and
+how often a peer's reader lets other tasks run.
 """
 
 from __future__ import annotations
@@ -18,6 +19,25 @@ OUTBOUND_QUEUE = 1024
 """RPCs each peer's outbound queue holds (py-libp2p's default is 32)."""
 READ_AHEAD = 64 * 1024
 """Bytes asked of a peer's gossip stream at once; its RPCs are cut from them."""
+PACE = 32
+"""Received messages a peer's reader handles between two checkpoints: one RPC within
+the size cap holds thousands, and the reader must not hold the thread for all of them."""
+
+
+class Pace:
+    """What one peer's reader has handled since it last let other tasks run."""
+
+    __slots__ = ("_handled",)
+
+    def __init__(self) -> None:
+        self._handled = 0
+
+    async def step(self) -> None:
+        """One message handled; every ``PACE`` of them, a checkpoint."""
+        self._handled += 1
+        if self._handled >= PACE:
+            self._handled = 0
+            await trio.lowlevel.checkpoint()
 
 
 class Relay:

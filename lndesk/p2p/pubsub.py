@@ -79,7 +79,8 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
 * A received message is validated, relayed and delivered in its peer's reader task:
   py-libp2p starts a task for each (its service's bookkeeping, one more trip through
   the scheduler). Nothing on that path waits for a peer: relays and control messages
-  (IDONTWANT) go through the senders' queues.
+  (IDONTWANT) go through the senders' queues. The reader lets other tasks run after
+  every ``PACE`` messages (``lndesk.p2p.gossip_streams``), also inside one RPC.
 * Our own publish is signed but its signature is not checked again: py-libp2p hands it
   to the same ``push_msg`` as a received message, which verifies it.
 * An RPC that does not decode, or anything else py-libp2p raises while reading one
@@ -116,7 +117,7 @@ from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 from lndesk.identity import blake2b_256
 from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, split_announcement
 from lndesk.p2p.config import Limits
-from lndesk.p2p.gossip_streams import BigQueues, ReadAhead, RecordlessHost, Relay, frame
+from lndesk.p2p.gossip_streams import BigQueues, Pace, ReadAhead, RecordlessHost, Relay, frame
 from lndesk.p2p.guard import OnMalformed, stream_failed
 from lndesk.p2p.inbox_notice import MAX_NOTICE_SIZE, notice_id, split_notice
 
@@ -419,13 +420,13 @@ class DeliveringPubsub(Pubsub):
         read ahead, and each received message handled in this task, not one of its own).
         """
         peer_id = stream.muxed_conn.peer_id
-        reader = cast(INetStream, ReadAhead(stream))
+        reader, pace = cast(INetStream, ReadAhead(stream)), Pace()
         try:
             while self.manager.is_running:
                 data = await read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)
                 rpc = rpc_pb2.RPC()
                 rpc.ParseFromString(data)
-                await self._handle_rpc(peer_id, rpc)
+                await self._handle_rpc(peer_id, rpc, pace)
         except MessageTooLarge as exc:
             logger.info("gossip RPC from %s over the size limit: %s", peer_id, exc)
             with contextlib.suppress(Exception):
@@ -434,7 +435,7 @@ class DeliveringPubsub(Pubsub):
         except (StreamEOF, StreamError, IOException, RawConnError) as exc:
             logger.debug("gossip stream from %s ended: %s", peer_id, exc)
 
-    async def _handle_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC) -> None:
+    async def _handle_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, pace: Pace) -> None:
         """What ``Pubsub.continuously_read_stream`` does with one RPC, but a received
         message is pushed in this task: py-libp2p starts a task for each (its service's
         bookkeeping and a trip through the scheduler), and ``push_msg`` never waits for a
@@ -447,6 +448,7 @@ class DeliveringPubsub(Pubsub):
         for msg in rpc.publish:
             if self._is_subscribed_to_msg(msg) and self.manager.is_running:
                 await self.push_msg(peer_id, msg)
+            await pace.step()
         if rpc.subscriptions:
             if len(rpc.subscriptions) > self.max_subscriptions_per_rpc:
                 logger.info("ignored %d subscriptions from %s", len(rpc.subscriptions), peer_id)
