@@ -403,6 +403,13 @@ NETWORK_MUTANTS = [
         "        if peer in self._connected():",
         ("tests/p2p/test_visits.py",),
     ),
+    Mutant(
+        "unsupported: peers that said na are remembered without a bound",
+        "lndesk/p2p/unsupported.py",
+        "        if len(self._until) > MAX_NOTED:",
+        "        if False:",
+        ("tests/p2p/test_unsupported.py",),
+    ),
     # --- gossip RPCs (lndesk/p2p/pubsub.py) ---------------------------------------------
     Mutant(
         "gossip: a peer's reader handles a whole RPC's messages without letting others run",

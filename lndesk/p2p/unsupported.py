@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 3600.0
 """How long a peer that said ``na`` is not asked again."""
+MAX_NOTED = 4096
+"""Peers remembered at most: past it, those whose time is up go, then the oldest (peer
+IDs cost nothing to make, and one that is never seen again is never asked about)."""
 
 _LIBP2P_HOST_LOGGER = "libp2p.host.basic_host"
 _OPEN_FAILED = "Failed to open stream to peer"
@@ -67,7 +70,17 @@ class Unsupported:
                 self.protocol,
                 self.retry_seconds,
             )
-        self._until[key] = self._clock() + self.retry_seconds
+        self._until.pop(key, None)
+        self._until[key] = now = self._clock() + self.retry_seconds
+        if len(self._until) > MAX_NOTED:
+            now -= self.retry_seconds
+            self._until = {k: t for k, t in self._until.items() if t > now}
+            while len(self._until) > MAX_NOTED:
+                del self._until[next(iter(self._until))]
+
+    def __len__(self) -> int:
+        """Peers noted (some of whose time may be up)."""
+        return len(self._until)
 
     def skips(self, peer: object) -> bool:
         """Whether ``peer`` said ``na`` less than ``retry_seconds`` ago."""

@@ -18,7 +18,7 @@ from node_helpers import make_data_dir, running_node
 
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID
 from lndesk.p2p.events import PeerPenalised
-from lndesk.p2p.unsupported import Unsupported, is_not_supported
+from lndesk.p2p.unsupported import MAX_NOTED, Unsupported, is_not_supported
 
 
 class Clock:
@@ -45,6 +45,23 @@ def test_a_peer_that_said_na_is_skipped_until_the_retry_time(
     assert not unsupported.skips("other")
     clock.now = 100.0
     assert not unsupported.skips("peer")
+
+
+def test_peers_that_said_na_are_remembered_within_a_bound() -> None:
+    """Fresh peer IDs that each say ``na`` once and are never seen again: those whose
+    time is up are forgotten first, then the oldest; the newest are still skipped."""
+    clock = Clock()
+    unsupported = Unsupported("/x/1", retry_seconds=100, clock=clock)
+    for n in range(MAX_NOTED):
+        unsupported.note(f"old {n}")
+    clock.now = 150.0
+    unsupported.note("again")
+    assert len(unsupported) == 1 and unsupported.skips("again")
+    for n in range(2 * MAX_NOTED):
+        unsupported.note(f"new {n}")
+    assert len(unsupported) == MAX_NOTED
+    assert unsupported.skips(f"new {2 * MAX_NOTED - 1}")
+    assert not unsupported.skips("new 0")
 
 
 async def test_na_is_recognised_and_other_failures_are_not() -> None:
