@@ -173,6 +173,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_digest.py",),
     ),
     Mutant(
+        "sync: a reader keeps the heights it holds at a session's end, not the server's vector",
+        "lndesk/p2p/sync.py",
+        "left = [(key, read.acked.get(key, height)) for key, height in asked]",
+        "left = self._heights(feeds)",
+        ("tests/p2p/test_digest.py",),
+    ),
+    Mutant(
         "sync: a want after differs is charged again for the feeds its digest named",
         "lndesk/p2p/sync.py",
         "uncharged = max(0, len(first.feeds) - charged)",

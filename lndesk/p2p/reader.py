@@ -65,6 +65,8 @@ class SessionRead:
         self.in_flight: deque[Ask] = deque()
         self.stored = 0
         self.feeds = 0
+        self.acked: dict[bytes, int] = {}
+        """The height of the last ``ack`` sent per feed (what the server remembers)."""
 
     async def run(self, send: Send, flush: Callable[[], Awaitable[None]], receive: Receive) -> None:
         """Ask (with ``send``, then ``flush``) and take the answers (from ``receive``)
@@ -144,6 +146,7 @@ class SessionRead:
             raise SessionRefused(f"the peer ended the session: {message.code}: {message.message}")
         ask.state = await ask.state.take(self.ctx, ask, message)
         held = self.ctx.source.held(ask.key)
+        self.acked[ask.key] = held.height
         await send(Ack(held.height))
         if ask.state.progress and self.ctx.peer_key is not None:
             self.ctx.events(

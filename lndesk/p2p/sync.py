@@ -460,6 +460,7 @@ class SyncClient:
             if digests and await self._unchanged(peer, frames, feeds):
                 report.unchanged += 1
                 return
+            asked = self._heights(feeds)  # what the want below names
             offers = await exchange_want(frames, self.source, feeds, self.limits)
             ctx = ReadContext(self.source, self._events, peer, self._key_of(peer), self._on_stored)
             pipelined = stream.get_protocol() in (PIPELINED_PROTOCOL, DIGEST_PROTOCOL)
@@ -483,8 +484,12 @@ class SyncClient:
             report.stored += read.stored
             report.feeds += read.feeds
             if digests:
-                self.sent_vectors.remember(peer, self._vector(feeds))
-                self.left_vectors.remember(peer, self._heights(feeds))
+                # The vector the server remembers (20.15): the want's heights, each
+                # replaced by the last ack of the feed; not the heights held now, which
+                # may have grown meanwhile (a post, a head announcement).
+                left = [(key, read.acked.get(key, height)) for key, height in asked]
+                self.sent_vectors.remember(peer, vector_digest(left))
+                self.left_vectors.remember(peer, left)
 
     def _heights(self, feeds: list[bytes]) -> list[tuple[bytes, int]]:
         return [(key, self.source.held(key).height) for key in feeds]

@@ -20,6 +20,7 @@ from scripted_stream import RecordingHost, frames_in
 from store_helpers import make_chain, make_identity, wire
 
 from lndesk.app.feeds import StoreFeeds
+from lndesk.p2p import sync as sync_module
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.digest import DIGEST_PROTOCOL, ServedVectors, vector_digest
@@ -152,6 +153,31 @@ async def test_a_round_in_which_nothing_changed_is_one_small_exchange(tmp_path: 
         assert size == (4 + 51) + (4 + 8)  # the digest frame, the same frame
         assert size < full_bytes / 100
         assert not server.penalised
+
+
+async def test_heights_grown_during_a_session_leave_the_vector_the_server_remembers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cat's entries reach the reader from elsewhere while its session runs (after its
+    want): the vector it keeps for that server is the want's, raised by its acks, as the
+    server remembers it; not its heights at the end, which the server never heard of."""
+    exchange_want = sync_module.exchange_want
+
+    async def cat_arrives_meanwhile(*args: Any) -> Any:
+        offers = await exchange_want(*args)
+        reader.feeds.ingest(C, wire(make_chain(CAT, 5)))
+        return offers
+
+    monkeypatch.setattr(sync_module, "exchange_want", cat_arrives_meanwhile)
+    async with server_of(tmp_path / "s") as server, reader_of(tmp_path / "r", server) as reader:
+        with trio.fail_after(WAIT):
+            await reader.client.sync_with(server.host.get_id())
+        assert reader.feeds.held(C).height == 5
+        left = vector_digest([(A, 40), (B, 20), (C, 0)])
+        assert reader.client.visit_vector(server.host.get_id(), [A, B, C]) == left
+        with trio.fail_after(WAIT):
+            await server.server.vectors.wait_remembered(reader.peer_id, left)
+        assert not reader.penalised
 
 
 async def test_a_server_holding_more_answers_differs_and_the_want_follows(tmp_path: Path) -> None:
