@@ -411,6 +411,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_visits.py",),
     ),
     Mutant(
+        "gossip: a peer's reader handles a whole RPC's subscriptions without letting others run",
+        "lndesk/p2p/pubsub.py",
+        "                    await pace.step()  # each new one starts tasks: let them run\n",
+        "",
+        ("tests/p2p/test_gossip_pace.py",),
+    ),
+    Mutant(
         "unsupported: peers that said na are remembered without a bound",
         "lndesk/p2p/unsupported.py",
         "        if len(self._until) > MAX_NOTED:",

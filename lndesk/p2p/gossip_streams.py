@@ -20,8 +20,9 @@ OUTBOUND_QUEUE = 1024
 READ_AHEAD = 64 * 1024
 """Bytes asked of a peer's gossip stream at once; its RPCs are cut from them."""
 PACE = 32
-"""Received messages a peer's reader handles between two checkpoints: one RPC within
-the size cap holds thousands, and the reader must not hold the thread for all of them."""
+"""Received messages (or subscriptions) a peer's reader handles between two checkpoints:
+one RPC within the size cap holds thousands, and the reader must not hold the thread
+for all of them."""
 
 
 class Pace:
