@@ -426,6 +426,20 @@ NETWORK_MUTANTS = [
     ),
     # --- gossip RPCs (lndesk/p2p/pubsub.py) ---------------------------------------------
     Mutant(
+        "gossip: our failed stream to a peer forgets the topics its live stream told us",
+        "lndesk/p2p/pubsub.py",
+        "        self._keep_topics = peer_id in self._reading and self._peer_is_connected(peer_id)",
+        "        self._keep_topics = False",
+        ("tests/p2p/test_gossip_hello.py",),
+    ),
+    Mutant(
+        "gossip: a gossip stream that failed to open is not opened again while connected",
+        "lndesk/p2p/pubsub.py",
+        "            if peer_id in self.peers or not self._peer_is_connected(peer_id):",
+        "            if True:",
+        ("tests/p2p/test_gossip_hello.py",),
+    ),
+    Mutant(
         "gossip: a peer's reader handles a whole RPC's messages without letting others run",
         "lndesk/p2p/pubsub.py",
         "                await self.push_msg(peer_id, msg)\n            await pace.step()\n",

@@ -42,6 +42,7 @@ from lndesk.p2p.announce import (
     split_announcement,
 )
 from lndesk.p2p.config import Limits
+from lndesk.p2p.gossip_ids import message_id
 from lndesk.p2p.gossip_streams import Relay
 from lndesk.p2p.inbox_notice import (
     InboxNotice,
@@ -50,7 +51,7 @@ from lndesk.p2p.inbox_notice import (
     encode_notice,
     inbox_topic,
 )
-from lndesk.p2p.pubsub import DELIVERY_QUEUE, DeliveringPubsub, build_pubsub, message_id
+from lndesk.p2p.pubsub import DELIVERY_QUEUE, DeliveringPubsub, build_pubsub
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus

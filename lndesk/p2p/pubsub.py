@@ -36,8 +36,9 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   since everyone subscribes to a feed topic and an inbox topic per followed feed.
 * IP-diversity ("eclipse") protection is off: peers on one LAN or behind one NAT share
   an address, so it can never be satisfied and only adds grafts.
-* The message id is the announced entry's id (BLAKE2b-256 of the entry bytes), so one
-  head announced by several peers is delivered once per node; an inbox notice's is
+* The message id (``lndesk.p2p.gossip_ids``) is the announced entry's id (BLAKE2b-256
+  of the entry bytes), so one head announced by several peers is delivered once per
+  node; an inbox notice's is
   ``01`` followed by a hash of the addressed key and the entry id, so the same entry
   sent to two inboxes, or also announced on its author's feed topic, is never dropped
   as a duplicate. Validation results are not cached by message id: an invalid message
@@ -95,7 +96,6 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import weakref
 from collections.abc import Callable, Iterable
@@ -116,12 +116,10 @@ from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.pubsub.utils import maybe_consume_signed_record
 from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 
-from lndesk.identity import blake2b_256
-from lndesk.p2p.announce import MAX_ANNOUNCEMENT_SIZE, split_announcement
 from lndesk.p2p.config import Limits
+from lndesk.p2p.gossip_ids import message_id
 from lndesk.p2p.gossip_streams import BigQueues, Pace, ReadAhead, RecordlessHost, Relay, frame
 from lndesk.p2p.guard import OnMalformed, stream_failed
-from lndesk.p2p.inbox_notice import MAX_NOTICE_SIZE, notice_id, split_notice
 
 logger = logging.getLogger(__name__)
 
@@ -143,50 +141,6 @@ _MAX_SUBSCRIPTIONS_PER_RPC = 5000
 
 
 Deliver = Callable[[rpc_pb2.Message, Relay | None], None]
-
-
-def message_id(msg: rpc_pb2.Message) -> bytes:
-    """The pubsub message id: the announced entry's id (32 bytes).
-
-    An inbox notice gets ``0x01`` followed by a hash of its key and entry id; anything
-    laid out as neither gets ``0x00`` followed by a hash of its bytes (33 bytes each,
-    so neither can equal an entry id). Never raises.
-    """
-    data = bytes(msg.data)
-    if len(data) <= _CACHED_DATA:
-        return _recent_id(data)
-    return _id_of(data)
-
-
-def _id_of(data: bytes) -> bytes:
-    layout = _layout(data)
-    if isinstance(layout, bytes):
-        return blake2b_256(layout)
-    if layout is not None:
-        return notice_id(*layout)
-    return b"\x00" + blake2b_256(data[: MAX_ANNOUNCEMENT_SIZE + 1])
-
-
-_CACHED_DATA = max(MAX_ANNOUNCEMENT_SIZE, MAX_NOTICE_SIZE)
-_recent_id = functools.lru_cache(maxsize=64)(_id_of)
-"""py-libp2p asks for a received message's id three times (seen check, seen mark, the
-router's cache); each is a CBOR decode and a hash. Only data no larger than a valid
-message is remembered, 64 of them."""
-
-
-def _layout(data: bytes) -> bytes | tuple[bytes, bytes] | None:
-    """The entry of an announcement, (to, entry) of a notice, or None for other data."""
-    try:
-        return split_announcement(data)[0]
-    except Exception:  # ids are computed before validation, for any bytes
-        logger.debug("gossip data is not laid out as a head announcement")
-    if len(data) > MAX_NOTICE_SIZE:
-        return None
-    try:
-        to, entry_raw, _payload = split_notice(data)
-    except Exception:  # not a notice either
-        return None
-    return to, entry_raw
 
 
 def build_pubsub(
@@ -378,6 +332,10 @@ class DeliveringPubsub(Pubsub):
         """Received messages being delivered and relayed, by message id."""
         self._wrote = trio.Event()
         """Set (and replaced) whenever a sender has finished a write."""
+        self._reading: dict[ID, set[INetStream]] = {}
+        """Each peer's gossip streams to us that are being read."""
+        self._keep_topics = False
+        """Set while a dead peer is handled whose topics still hold (``_handle_dead_peer``)."""
         self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -423,6 +381,7 @@ class DeliveringPubsub(Pubsub):
         """
         peer_id = stream.muxed_conn.peer_id
         reader, pace = cast(INetStream, ReadAhead(stream)), Pace()
+        self._reading.setdefault(peer_id, set()).add(stream)
         try:
             while self.manager.is_running:
                 data = await read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)
@@ -433,9 +392,20 @@ class DeliveringPubsub(Pubsub):
             logger.info("gossip RPC from %s over the size limit: %s", peer_id, exc)
             with contextlib.suppress(Exception):
                 await stream.reset()
+            self._stopped_reading(peer_id, stream)
             self._handle_dead_peer(peer_id)
         except (StreamEOF, StreamError, IOException, RawConnError) as exc:
             logger.debug("gossip stream from %s ended: %s", peer_id, exc)
+        finally:
+            self._stopped_reading(peer_id, stream)
+
+    def _stopped_reading(self, peer_id: ID, stream: INetStream) -> None:
+        """``stream``, one of ``peer_id``'s streams to us, is read no more."""
+        streams = self._reading.get(peer_id)
+        if streams is not None:
+            streams.discard(stream)
+            if not streams:
+                del self._reading[peer_id]
 
     async def _handle_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, pace: Pace) -> None:
         """What ``Pubsub.continuously_read_stream`` does with one RPC, but a received
@@ -581,7 +551,21 @@ class DeliveringPubsub(Pubsub):
         super().handle_subscription(origin_id, sub_message)
         self._topics_changed()
 
+    def _handle_dead_peer(self, peer_id: ID) -> None:
+        # A peer's topics come on its stream to us, in its hello, and only there. When
+        # just our stream to it failed (a write, or opening it on a busy node) while its
+        # stream to us is still read, its topics still hold; py-libp2p forgot them, and
+        # the peer, whose stream stayed up, never sent them again.
+        self._keep_topics = peer_id in self._reading and self._peer_is_connected(peer_id)
+        try:
+            super()._handle_dead_peer(peer_id)
+        finally:
+            self._keep_topics = False
+
     def _forget_all_subscriptions(self, peer_id: ID) -> None:
+        if self._keep_topics:
+            self._replayed_recent_topics.pop(peer_id, None)  # replayed on the new stream
+            return
         super()._forget_all_subscriptions(peer_id)
         self._topics_changed()
 

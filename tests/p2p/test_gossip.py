@@ -37,7 +37,8 @@ from lndesk.p2p.announce import (
 )
 from lndesk.p2p.config import Limits
 from lndesk.p2p.gossip import HeadAndNoticeGossip
-from lndesk.p2p.pubsub import FORWARD_RATE, HEARTBEAT_SECONDS, message_id
+from lndesk.p2p.gossip_ids import message_id
+from lndesk.p2p.pubsub import FORWARD_RATE, HEARTBEAT_SECONDS
 
 WAIT = 15.0
 

@@ -35,6 +35,7 @@ from lndesk.identity import blake2b_256
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EntriesStored, PeerPenalised
 from lndesk.p2p.gossip import HeadAndNoticeGossip
+from lndesk.p2p.gossip_ids import message_id
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.inbox_notice import (
     MAX_NOTICE_SIZE,
@@ -46,7 +47,6 @@ from lndesk.p2p.inbox_notice import (
     key_of_inbox_topic,
     notice_id,
 )
-from lndesk.p2p.pubsub import message_id
 
 WAIT = 15.0
 ANN, LEA, BO = make_identity(61), make_identity(62), make_identity(63)

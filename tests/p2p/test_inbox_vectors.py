@@ -26,6 +26,7 @@ from lndesk.p2p.catchup import (
     decode_catchup_body,
     encode_catchup_frame,
 )
+from lndesk.p2p.gossip_ids import message_id
 from lndesk.p2p.inbox_notice import (
     MAX_NOTICE_SIZE,
     UnknownContentType,
@@ -43,7 +44,6 @@ from lndesk.p2p.profiles import (
     decode_profile_body,
     encode_profile_frame,
 )
-from lndesk.p2p.pubsub import message_id
 from lndesk.p2p.wire import Error, StreamGone
 
 INBOX = load("network.json")["inbox"]
