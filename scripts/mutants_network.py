@@ -453,4 +453,11 @@ NETWORK_MUTANTS = [
         "read_varint_prefixed_bytes_limited(reader, 1 << 62)",
         ("tests/p2p/test_stream_guard.py",),
     ),
+    Mutant(
+        "holders: a holder check is answered by a digest's same, which tells no height",
+        "lndesk/p2p/sync.py",
+        "if digests and not heights and await self._unchanged",
+        "if digests and await self._unchanged",
+        ("tests/p2p/test_holders.py",),
+    ),
 ]

@@ -25,6 +25,7 @@ REFUSALS: dict[str, str] = {
     "something that fails lndesk's checks",
     "thread fetch": "it answered a request for the replies of a conversation with "
     "something that fails lndesk's checks",
+    "visit": "it answered a check for anything new with something that fails lndesk's checks",
 }
 """What the peer did, by the name a penalty's reason starts with."""
 
@@ -34,6 +35,7 @@ BY_PROTOCOL_ID: dict[str, str] = {
     "/lndesk/forks/": "fork proof",
     "/lndesk/profile/": "profile lookup",
     "/lndesk/thread/": "thread fetch",
+    "/lndesk/visit/": "visit",
     "/meshsub/": "gossip",
     "/floodsub/": "gossip",
 }

@@ -378,6 +378,7 @@ class Node:
         """Ask every connected peer how far it holds ``feed`` (their answers arrive as
         FeedSynced events); after a publish this tells who has received it."""
         for peer in self.host.get_connected_peers():
+            self.sync_client.ask_heights_next(peer)  # a digest's same tells no height
             self.request_sync(peer, [feed])
 
     async def _reannounce(self, feed: bytes) -> None:

@@ -433,6 +433,14 @@ class SyncClient:
         self._on_stored = on_stored
         self._feed_locks = FeedLocks()
         self._hole_asks = HoleAsks()
+        self._heights_next: set[Any] = set()
+        """Peers whose next session sends ``want`` whatever it remembers (section 20.13):
+        a holder check must learn how far a peer holds the own feed, and ``same`` says
+        only that it holds nothing *above* the vector."""
+
+    def ask_heights_next(self, peer: Any) -> None:
+        """Make the next session with ``peer`` send ``want``, not a digest."""
+        self._heights_next.add(peer)
 
     async def sync_with(self, peer: Any, feeds: Sequence[bytes] | None = None) -> SessionReport:
         """One session with ``peer`` for ``feeds`` (default: every wanted feed).
@@ -442,13 +450,17 @@ class SyncClient:
         """
         wanted = list(dict.fromkeys(self.source.wanted_feeds() if feeds is None else feeds))
         report = SessionReport()
+        heights = peer in self._heights_next
+        self._heights_next.discard(peer)
         for start in range(0, max(1, len(wanted)), self.limits.want_feeds):
             chunk = wanted[start : start + self.limits.want_feeds]
             if chunk:
-                await self._session(peer, chunk, report)
+                await self._session(peer, chunk, report, heights=heights)
         return report
 
-    async def _session(self, peer: Any, feeds: list[bytes], report: SessionReport) -> None:
+    async def _session(
+        self, peer: Any, feeds: list[bytes], report: SessionReport, *, heights: bool = False
+    ) -> None:
         protocols = [PIPELINED_PROTOCOL, SYNC_PROTOCOL] if self.pipelined else [SYNC_PROTOCOL]
         if self.digests:
             protocols.insert(0, DIGEST_PROTOCOL)
@@ -457,7 +469,7 @@ class SyncClient:
         ) as stream:
             frames = FrameStream(stream, self.limits.max_frame, READER_RECEIVES)
             digests = stream.get_protocol() == DIGEST_PROTOCOL
-            if digests and await self._unchanged(peer, frames, feeds):
+            if digests and not heights and await self._unchanged(peer, frames, feeds):
                 report.unchanged += 1
                 return
             asked = self._heights(feeds)  # what the want below names

@@ -16,6 +16,7 @@ from node_helpers import TestNode, make_data_dir, running_node
 from lndesk.errors import ProtocolError
 from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
+from lndesk.p2p.digest import vector_digest
 from lndesk.p2p.events import HolderProven, PeerHolds, PeerPenalised, SyncFinished
 from lndesk.p2p.holders import WantRate
 from lndesk.p2p.host import public_key_of
@@ -217,3 +218,34 @@ async def test_an_ack_proves_no_more_than_was_sent(tmp_path: Path) -> None:
             assert isinstance(await io.receive(), frames.Done)
             await ann.log.wait_for(lambda _e: bool(proven(ann, key)))
         assert proven(ann, key) == [2]
+
+
+async def test_a_holder_check_asks_heights_even_when_the_peer_would_answer_same(
+    tmp_path: Path,
+) -> None:
+    """A check after a publish (``check_holders``) must learn how far a peer holds my
+    feed. When my last session left Bo with the vector my feed has now (it ran before
+    Bo held my post), a digest would be answered ``same``, which says only that Bo
+    holds nothing above it: the check sends ``want`` and proves Bo by his entry."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+    ):
+        await bo.follow_live(ann)
+        await bo.log.wait_for(lambda _e: synced_with(bo, ann.key))
+        await ann.log.wait_for(lambda _e: synced_with(ann, bo.key))
+        await ann.post("post 0")
+        await bo.wait_height(ann, 1)
+        assert not proven(ann, bo.key)
+        # Both ends remember the vector a session that ran before Bo held the post
+        # would have left: Ann's feed at 1.
+        bo_peer = bo.node.host.get_id()
+        vector = [(ann.key, 1)]
+        ann.node.sync_client.sent_vectors.remember(bo_peer, vector_digest(vector))
+        bo.node.sync_server.vectors.remember(ann.node.host.get_id(), vector)
+        finished = len([e for e in ann.log.events if isinstance(e, SyncFinished)])
+        ann.node.check_holders(ann.key)
+        await ann.log.wait_for(
+            lambda _e: len([e for e in ann.log.events if isinstance(e, SyncFinished)]) > finished
+        )
+        await ann.log.wait_for(lambda _e: 1 in proven(ann, bo.key))
