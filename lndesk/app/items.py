@@ -261,7 +261,7 @@ def post_item(
         first = content.of
         list_of = ref_of(entry) if first is None else first
     elif isinstance(content, Share):
-        pass  # its comment is its text
+        problem = None  # a share's comment is its text: nothing more to take from it
     elif stored.payload is None:
         problem = "This post has not arrived yet (only its signed header is stored)."
     else:
