@@ -460,4 +460,11 @@ NETWORK_MUTANTS = [
         "if digests and await self._unchanged",
         ("tests/p2p/test_holders.py",),
     ),
+    Mutant(
+        "sessions: a server takes any first message as the ask it expects",
+        "lndesk/p2p/sessions.py",
+        "    if not isinstance(message, kind):\n        raise ProtocolError(wrong)\n",
+        "    if False:\n        raise ProtocolError(wrong)\n",
+        ("tests/p2p/test_visit_rules.py", "tests/p2p/test_catchup_fetch.py"),
+    ),
 ]

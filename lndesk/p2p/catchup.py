@@ -38,7 +38,7 @@ from lndesk.p2p.sessions import (
     ask_once,
     client_session,
     close_quietly,
-    receive_within,
+    receive_opening,
 )
 from lndesk.p2p.wire import (
     ERROR_PARSER,
@@ -165,11 +165,13 @@ class CatchupServer(AskServer[FeedSource, CatchupFrames]):
         return CatchupFrames(stream)
 
     async def _answer(self, _peer: Any, frames: CatchupFrames) -> None:
-        ask = await receive_within(
-            frames, self.limits.session_timeout, "the asker closed the stream before ask"
+        ask = await receive_opening(
+            frames,
+            Ask,
+            self.limits.session_timeout,
+            "the asker closed the stream before ask",
+            "an inbox catch-up must start with ask",
         )
-        if not isinstance(ask, Ask):
-            raise ProtocolError("an inbox catch-up must start with ask")
         refs = self.source.addressed_to(ask.to, ask.since, ask.limit)
         await frames.send(Refs(clean_refs(refs, ask.to, ask.limit)))
         await close_quietly(frames.stream, PROTOCOL_NAME)

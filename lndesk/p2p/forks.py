@@ -42,7 +42,7 @@ from lndesk.p2p.sessions import (
     ask_once,
     client_session,
     close_quietly,
-    receive_within,
+    receive_opening,
 )
 from lndesk.p2p.wire import (
     ERROR_PARSER,
@@ -191,11 +191,13 @@ class ForksServer(AskServer[ForkSource, ForksFrames]):
         return ForksFrames(stream)
 
     async def _answer(self, _peer: Any, frames: ForksFrames) -> None:
-        ask = await receive_within(
-            frames, self.limits.session_timeout, "the asker closed the stream before forks"
+        ask = await receive_opening(
+            frames,
+            Forks,
+            self.limits.session_timeout,
+            "the asker closed the stream before forks",
+            "a fork proof request must start with forks",
         )
-        if not isinstance(ask, Forks):
-            raise ProtocolError("a fork proof request must start with forks")
         await frames.send(Proofs(self.proofs_of(ask.feeds)))
         await close_quietly(frames.stream, PROTOCOL_NAME)
 

@@ -39,7 +39,7 @@ from lndesk.p2p.sessions import (
     ask_once,
     client_session,
     close_quietly,
-    receive_within,
+    receive_opening,
 )
 from lndesk.p2p.wire import (
     ERROR_PARSER,
@@ -124,11 +124,13 @@ class ProfileServer(AskServer[FeedSource, ProfileFrames]):
         return ProfileFrames(stream)
 
     async def _answer(self, _peer: Any, frames: ProfileFrames) -> None:
-        ask = await receive_within(
-            frames, self.limits.session_timeout, "the asker closed the stream before its ask"
+        ask = await receive_opening(
+            frames,
+            ProfileAsk,
+            self.limits.session_timeout,
+            "the asker closed the stream before its ask",
+            "a profile lookup must start with profile",
         )
-        if not isinstance(ask, ProfileAsk):
-            raise ProtocolError("a profile lookup must start with profile")
         ref = self.source.profile_ref(ask.of)  # None for a feed not accepted (blocked)
         refs = clean_refs([ref] if ref is not None and ref[0] == ask.of else [], b"", 1)
         await frames.send(Refs(refs))

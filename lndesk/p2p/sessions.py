@@ -93,6 +93,17 @@ async def receive_within(frames: Receives[M], seconds: float, closed: str) -> M:
     return message
 
 
+async def receive_opening(
+    frames: Receives[object], kind: type[A], seconds: float, closed: str, wrong: str
+) -> A:
+    """A server's first message, which must be a ``kind`` (else ``ProtocolError(wrong)``,
+    the peer's fault), within ``seconds``; ``StreamGone(closed)`` if the peer closes."""
+    message = await receive_within(frames, seconds, closed)
+    if not isinstance(message, kind):
+        raise ProtocolError(wrong)
+    return message
+
+
 async def ask_once(
     frames: MessageFrames[T],
     ask: T,

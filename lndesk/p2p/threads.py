@@ -49,7 +49,7 @@ from lndesk.p2p.sessions import (
     ask_once,
     client_session,
     close_quietly,
-    receive_within,
+    receive_opening,
 )
 from lndesk.p2p.thread_frames import (
     PROTOCOL_NAME,
@@ -83,11 +83,13 @@ class ThreadServer(AskServer[FeedSource, ThreadFrames]):
         await self.serve(ThreadFrames(stream, version=2))
 
     async def _answer(self, _peer: Any, frames: ThreadFrames) -> None:
-        ask = await receive_within(
-            frames, self.limits.session_timeout, "the asker closed the stream before its ask"
+        ask = await receive_opening(
+            frames,
+            ThreadAsk,
+            self.limits.session_timeout,
+            "the asker closed the stream before its ask",
+            "a thread fetch must start with thread",
         )
-        if not isinstance(ask, ThreadAsk):
-            raise ProtocolError("a thread fetch must start with thread")
         total, held = self.source.thread_replies(ask.root, ask.limit)
         refs = tuple(r for r in clean_refs(held, b"", ask.limit) if r != ask.root)
         marks: tuple[Ref, ...] | None = None

@@ -48,7 +48,7 @@ from lndesk.p2p.sessions import (
     ask_once,
     client_session,
     close_quietly,
-    receive_within,
+    receive_opening,
 )
 from lndesk.p2p.sync import SyncClient, SyncServer
 from lndesk.p2p.unsupported import Unsupported, is_not_supported
@@ -100,11 +100,13 @@ class VisitServer(AskServer[FeedSource, VisitFrames]):
         return VisitFrames(stream)
 
     async def _answer(self, peer: Any, frames: VisitFrames) -> None:
-        visit = await receive_within(
-            frames, self.limits.session_timeout, "the reader closed the stream before visit"
+        visit = await receive_opening(
+            frames,
+            Visit,
+            self.limits.session_timeout,
+            "the reader closed the stream before visit",
+            "a visit must start with visit",
         )
-        if not isinstance(visit, Visit):
-            raise ProtocolError("a visit must start with visit")
         look = await self._sync.look_at_vector(peer, frames.stream, visit.heights, forks=True)
         inbox = tuple(self._inbox(check) for check in visit.inbox)
         if look is None:
