@@ -19,7 +19,9 @@ shown anywhere it goes through :func:`clean_name`, which
   attribution of a revealed pseudonym (a bracket opening on "as ", as in "Ann (as
   curious-fox)", up to its closing bracket), so a name cannot pass for someone's
   revealed pseudonym, and text that looks like a key (``lnd1`` and base32 letters),
-  which lndesk shows beside names;
+  which lndesk shows beside names, also when written with look-alikes of its letters
+  (Cyrillic, Greek, a capital I for the l, a zero for an o) or with combining marks on
+  them;
 * caps the result at :data:`MAX_NAME_CHARS` characters (never inside a letter's marks);
 * repeats all this until a pass changes nothing, so a cleaned name cleaned again (with
   the same limit or a longer one) is unchanged: a place that cleans a stored name once
@@ -28,7 +30,8 @@ shown anywhere it goes through :func:`clean_name`, which
 What is left may be empty; :func:`display_name` then shows the key's short form. The
 same functions are used by every front end (desktop views, the command line) so a
 person reads the same everywhere. Look-alike letters cannot be cleaned away (a Cyrillic
-"a" is a fine letter in a Russian name); the key's fingerprint drawn beside every name
+"a" is a fine letter in a Russian name; only in what reads as a key or a label do they
+count as the letters they look like); the key's fingerprint drawn beside every name
 tells two people apart.
 """
 
@@ -113,8 +116,90 @@ def _fold(text: str) -> str:
 
 
 _RESERVED_FOLDED = frozenset(_fold(word) for word in RESERVED)
-_KEY_LIKE = re.compile(r"lnd1[a-z2-7]{4,}(?:\.\.\.|…)?", re.IGNORECASE)
-"""Text that reads as a key (or a short key with its ellipsis): only lndesk shows keys."""
+_KEY_CAPITALS = str.maketrans(
+    {
+        # capitals that read as the lower-case l of a key (before case folding) ...
+        "I": "l",
+        "\u0399": "l",  # Greek capital iota
+        "\u0406": "l",  # Cyrillic capital byelorussian-ukrainian i
+        "\u04c0": "l",  # Cyrillic palochka
+        # ... and capitals like those of a key written in upper case, whose lower case
+        # looks like no letter of it
+        "\u0392": "b",  # Greek capital beta
+        "\u0412": "b",  # Cyrillic capital ve
+        "\u0395": "e",  # Greek capital epsilon
+        "\u0397": "h",  # Greek capital eta
+        "\u041d": "h",  # Cyrillic capital en
+        "\u039a": "k",  # Greek capital kappa
+        "\u041a": "k",  # Cyrillic capital ka
+        "\u039c": "m",  # Greek capital mu
+        "\u041c": "m",  # Cyrillic capital em
+        "\u039d": "n",  # Greek capital nu
+        "\u03a4": "t",  # Greek capital tau
+        "\u0422": "t",  # Cyrillic capital te
+        "\u03a5": "y",  # Greek capital upsilon
+        "\u0396": "z",  # Greek capital zeta
+    }
+)
+_KEY_LOOK_ALIKES = str.maketrans(
+    {
+        # look-alikes of what a key is written with: lnd1, then a-z and 2-7
+        "\u0430": "a",  # Cyrillic a
+        "\u03b1": "a",  # Greek alpha
+        "\u0251": "a",  # Latin alpha
+        "\u044c": "b",  # Cyrillic soft sign
+        "\u0441": "c",  # Cyrillic es
+        "\u03f2": "c",  # Greek lunate sigma
+        "\u1d04": "c",  # small capital c
+        "\u0501": "d",  # Cyrillic komi de
+        "\u0435": "e",  # Cyrillic ie
+        "\u0261": "g",  # script g
+        "\u04bb": "h",  # Cyrillic shha
+        "\u0456": "i",  # Cyrillic i
+        "\u03b9": "i",  # Greek iota
+        "\u0131": "i",  # dotless i
+        "\u0269": "i",  # Latin iota
+        "\u0458": "j",  # Cyrillic je
+        "\u03f3": "j",  # Greek yot
+        "\u04cf": "l",  # Cyrillic small palochka
+        "\u0578": "n",  # Armenian vo
+        "\u043e": "o",  # Cyrillic o
+        "\u03bf": "o",  # Greek omicron
+        "\u0585": "o",  # Armenian oh
+        "\u1d0f": "o",  # small capital o
+        "0": "o",  # not in a key, but reads as its o
+        "\u0440": "p",  # Cyrillic er
+        "\u03c1": "p",  # Greek rho
+        "\u051b": "q",  # Cyrillic qa
+        "\u0433": "r",  # Cyrillic ghe
+        "\u0455": "s",  # Cyrillic dze
+        "\u03c5": "u",  # Greek upsilon
+        "\u057d": "u",  # Armenian seh
+        "\u1d1c": "u",  # small capital u
+        "\u03bd": "v",  # Greek nu
+        "\u0475": "v",  # Cyrillic izhitsa
+        "\u1d20": "v",  # small capital v
+        "\u051d": "w",  # Cyrillic we
+        "\u0461": "w",  # Cyrillic omega
+        "\u1d21": "w",  # small capital w
+        "\u0445": "x",  # Cyrillic ha
+        "\u03c7": "x",  # Greek chi
+        "\u0443": "y",  # Cyrillic u
+        "\u03b3": "y",  # Greek gamma
+        "\u04af": "y",  # Cyrillic straight u
+        "\u1d22": "z",  # small capital z
+        "\u0437": "3",  # Cyrillic ze
+        "\u0431": "6",  # Cyrillic be
+        "|": "1",
+        "\u01c0": "1",  # dental click
+        "\u2223": "1",  # divides
+        "\u0661": "1",  # Arabic-Indic one
+        "\u06f1": "1",  # extended Arabic-Indic one
+    }
+)
+_KEY_LIKE = re.compile(r"[l1]nd1[a-z1-7]{4,}(?:\.\.\.|…)?")
+"""Text that reads as a key (or a short key with its ellipsis), once folded by
+:func:`_key_skeleton`: only lndesk shows keys."""
 
 
 def _is_opening(char: str) -> bool:
@@ -211,9 +296,41 @@ def _capped(name: str, limit: int) -> str:
     return name[:end].rstrip() + _ELLIPSIS
 
 
+def _key_skeleton(text: str) -> tuple[str, list[int]]:
+    """``text`` as a reader takes it for a key: case folded (capitals that read as l made
+    l), look-alikes of a key's characters made those characters, combining marks dropped;
+    and for each character of the skeleton, the index in ``text`` of the one it comes from."""
+    skeleton: list[str] = []
+    where: list[int] = []
+    for index, char in enumerate(text):
+        folded = char.translate(_KEY_CAPITALS).casefold()
+        for part in unicodedata.normalize("NFD", folded).translate(_KEY_LOOK_ALIKES):
+            if unicodedata.category(part) not in _MARK_CATEGORIES:
+                skeleton.append(part)
+                where.append(index)
+    return "".join(skeleton), where
+
+
+def _without_keys(text: str) -> str:
+    """``text`` without what reads as a key, however it is written: each stretch whose
+    skeleton (:func:`_key_skeleton`) matches :data:`_KEY_LIKE` goes, with the marks on its
+    last letter."""
+    skeleton, where = _key_skeleton(text)
+    kept: list[str] = []
+    start = 0
+    for match in _KEY_LIKE.finditer(skeleton):
+        end = where[match.end() - 1] + 1
+        while end < len(text) and unicodedata.category(text[end]) in _MARK_CATEGORIES:
+            end += 1
+        kept.append(text[start : where[match.start()]])
+        start = end
+    kept.append(text[start:])
+    return "".join(kept)
+
+
 def _cleaned_once(name: str, limit: int) -> str:
     """One pass of the cleaning: characters, labels and keys, length."""
-    unlabelled = " ".join(_KEY_LIKE.sub("", _without_reserved(_characters(name))).split())
+    unlabelled = " ".join(_without_keys(_without_reserved(_characters(name))).split())
     return _capped(unlabelled, limit)
 
 

@@ -417,6 +417,20 @@ MUTANTS = [
         ("tests/test_reveal_readers.py", "tests/test_names.py"),
     ),
     Mutant(
+        "names: a key written with look-alikes of its letters is left in a name",
+        "lndesk/names.py",
+        'for part in unicodedata.normalize("NFD", folded).translate(_KEY_LOOK_ALIKES):',
+        'for part in unicodedata.normalize("NFD", folded):',
+        ("tests/test_names.py", "tests/test_names_idempotent.py"),
+    ),
+    Mutant(
+        "names: a key with combining marks on its letters is left in a name",
+        "lndesk/names.py",
+        "            if unicodedata.category(part) not in _MARK_CATEGORIES:",
+        "            if True:",
+        ("tests/test_names.py", "tests/test_names_idempotent.py"),
+    ),
+    Mutant(
         "names: a name is cleaned in one pass, what it leaves shown as it is",
         "lndesk/names.py",
         "        if cleaned == name:\n            return name",

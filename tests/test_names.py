@@ -70,6 +70,47 @@ def test_clean_name(raw: str, shown: str) -> None:
     assert clean_name(raw) == shown
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Ann l\u0301nd1abcdefgh",  # a combining mark on a letter of the prefix
+        "Ann lnd1ab\u0301\u0302cdefgh",  # two on a letter of the body
+        "Ann lnd1abcd\u0308 Lee",  # the marks of its last letter go with it
+        "Ann \u04cfnd1\u0430bcdefgh",  # Cyrillic palochka and a
+        "Ann lnd1\u0430\u0441\u0435\u043e\u0440",  # Cyrillic a, es, ie, o, er
+        "Ann lnd1\u03b1\u03bf\u03bd\u03c5",  # Greek alpha, omicron, nu, upsilon
+        "Ann Ind1abcdefgh",  # a capital I reads as l
+        "Ann \u0399ND1\u0392\u041d\u039a\u03a4",  # Greek and Cyrillic capitals
+        "Ann lnd|abcdefgh",  # a bar for the 1
+        "Ann lnd\u0661abcd",  # an Arabic-Indic one
+        "Ann lnd1abc0defg",  # a zero for an o
+        "Ann lnd1\u0437\u0431ab",  # Cyrillic ze and be for 3 and 6
+        "Ann \uff4c\uff4e\uff44\uff11\uff41\uff42\uff43\uff44",  # full width
+        "Ann l\u200dn\u200dd\u200d1a\u200db\u200dc\u200dd",  # zero-width joiners between
+        "Ann l\u034fnd1abcd",  # a combining grapheme joiner
+        "Ann LND1\u0410\u0412CD\u2026",  # upper case Cyrillic, and the short key's ellipsis
+    ],
+)
+def test_a_key_written_with_look_alikes_is_removed(raw: str) -> None:
+    assert clean_name(raw) in ("Ann", "Ann Lee")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Indlovu",  # a Zulu word: "lndl" is no key prefix
+        "Landon Lnd",
+        "\u0418\u0432\u0430\u043d \u041e\u043b\u044c\u0433\u0430",  # Cyrillic names
+        "\u0391\u03bd\u03bd\u03b1",  # Greek Anna
+        "lnd1 abcd",  # a space between: not written as a key
+        "lnd1abc",  # too short to read as one
+        "Nguy\u1ec5n lnd",
+    ],
+)
+def test_names_that_only_resemble_a_key_in_part_stay(name: str) -> None:
+    assert clean_name(name) == name
+
+
 def test_no_format_or_control_character_survives() -> None:
     every = "".join(chr(c) for c in range(0x3000) if not 0xD800 <= c < 0xE000)
     cleaned = clean_name("A" + every, limit=10**6)

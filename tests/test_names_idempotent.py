@@ -69,6 +69,11 @@ HOSTILE_PIECES = (
     "lnd1",
     "LND1",
     "\uff4c\uff4e\uff44\uff11",
+    "\u04cfnd\u0661",  # Cyrillic palochka, an Arabic-Indic one
+    "Ind1",  # a capital I for the l
+    "\u0430\u0441\u0435\u043e",  # Cyrillic "aceo"
+    "0",
+    "l\u0301",
     "abcd2345",
     "qrst",
     # plain letters, spaces and controls
@@ -105,10 +110,17 @@ def _reads_as_attribution(name: str) -> bool:
     )
 
 
+_KEY_LOOK_ALIKES = str.maketrans(
+    {"I": "l", "\u04cf": "l", "\u0661": "1", "0": "o", "\u0430": "a", "\u0441": "c"}
+    | {"\u0435": "e", "\u043e": "o"}
+)
+
+
 def _reads_as_key(name: str) -> bool:
-    """Whether ``name`` holds "lnd1" and base32 letters, as lndesk writes a key."""
-    plain = unicodedata.normalize("NFKC", name).casefold()
-    return re.search(r"lnd1[a-z2-7]{4}", plain) is not None
+    """Whether ``name`` holds "lnd1" and base32 letters, as lndesk writes a key, also
+    written with look-alikes of them or with marks on them."""
+    plain = _loose(unicodedata.normalize("NFKC", name).translate(_KEY_LOOK_ALIKES))
+    return re.search(r"[l1]nd1[a-z1-7]{4}", plain) is not None
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -136,6 +148,8 @@ def test_the_oracles_see_what_they_look_for() -> None:
     assert _reads_as_attribution("Ann (A\u0301s fox)")
     assert not _reads_as_attribution("Ann (ask me)")
     assert _reads_as_key("Ann \uff4c\uff4e\uff44\uff11abcd")
+    assert _reads_as_key("Ann Ind\u0661\u0430b\u0301c0")
+    assert not _reads_as_key("Ann Indlovu")
 
 
 @pytest.mark.parametrize(

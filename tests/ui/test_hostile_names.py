@@ -274,6 +274,7 @@ HOSTILE = {
     14: "Ann<img src=/dev/zero>",
     15: "D" + "\u0336" * 62 + "x",
     16: "\u0410nn",  # Cyrillic A: a look-alike, told apart by the fingerprint
+    17: "Eve \u04cfnd1\u0430bcd\u0301efgh",  # a key of look-alikes: only lndesk shows keys
 }
 CLEANED = {
     11: "AnneciluJ",
@@ -282,6 +283,7 @@ CLEANED = {
     14: "Ann<img src=/dev/zero>",
     15: "D\u0336\u0336x",
     16: "\u0410nn",
+    17: "Eve",
 }
 
 
