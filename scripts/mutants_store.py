@@ -158,6 +158,13 @@ STORE_MUTANTS = [
         SWAP[1:],
     ),
     Mutant(
+        "rebuild swap: an old index this process still reads is opened again after a failure",
+        "lndesk/store/rebuild.py",
+        "            self.reopen_index(put, put)",
+        "            self.reopen_index(put, None)",
+        SWAP[1:],
+    ),
+    Mutant(
         "store: a stale index is removed with forgotten entries' purges still queued",
         "lndesk/store/store.py",
         "self._purge_first(queued_purges(path))",

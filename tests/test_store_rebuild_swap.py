@@ -222,3 +222,34 @@ def test_an_old_index_left_behind_its_dropped_log_catches_up(
         assert store.publish(ANN, Post("after the stop")).seq == 16
         assert [s.entry.seq for s in store.feed_entries(ANN.public_key)][:2] == [16, 15]
     assert_whole(data_dir, tmp_path, 16)
+
+
+def test_a_reader_in_this_process_does_not_keep_a_failed_swap_from_an_index(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A connection of this process reading an older snapshot of the old index (a store
+    # opened read-only beside the node, the compaction's copy) shares SQLite's view of
+    # that file's write-ahead log, which the swap dropped: the old file, left in place by
+    # a swap stopped before the move, cannot be opened again while it reads. The rebuilt
+    # index, whole, takes its place then.
+    with Store(data_dir) as store:
+        filled(store)
+    with Store(data_dir) as store:
+        uri = f"file:{data_dir / INDEX_NAME}?mode=ro"
+        reader = sqlite3.connect(uri, uri=True, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM entries").fetchone()
+        for n in range(3):
+            store.publish(ANN, Post(f"more {n}"), claimed_ms=BASE_MS + 100 + n)
+        rebuild = store.start_rebuild()
+        stop_at(monkeypatch, "fsync 1")  # the old log is removed, the new file not moved
+        with pytest.raises(StoreError, match="stopped"):
+            store.finish_rebuild(rebuild)
+        monkeypatch.undo()
+        assert not (data_dir / NEW).exists()
+        assert not store.index_behind  # the new index took the place
+        assert store.feed_state(ANN.public_key).height == 15
+        assert store.publish(ANN, Post("after the stop")).seq == 16
+        assert reader.execute("SELECT count(*) FROM entries").fetchone() == (18,)
+        reader.close()
+    assert_whole(data_dir, tmp_path, 16)

@@ -144,7 +144,7 @@ class StoreRebuilds:
     _store_error: Callable[[BaseException], StoreError]
     index: Index
     _indexed_end: int
-    reopen_index: Callable[[Callable[[], None]], None]
+    reopen_index: Callable[[Callable[[], None], Callable[[], None] | None], None]
 
     @property
     def rebuilding(self) -> bool:
@@ -163,9 +163,11 @@ class StoreRebuilds:
         index's): the old one if the new one was not moved yet (if the old one's
         write-ahead log was removed, it is behind and catches up from the store's log
         before the next write: :meth:`lndesk.store.store.Store.level_index`), else the
-        new one."""
+        new one. An old index that cannot be opened again (a connection of this process
+        read it as its log was dropped) gives way to the new one, which is whole."""
+        put = lambda: rebuild.put_in_place(path)  # noqa: E731
         try:
-            self.reopen_index(lambda: rebuild.put_in_place(path))
+            self.reopen_index(put, put)
         except BaseException as exc:
             rebuild.abort()
             with contextlib.suppress(sqlite3.Error):

@@ -275,11 +275,16 @@ class Store(StoreLists, StoreRebuilds):
         rebuild = self.start_rebuild()
         return self.finish_rebuild(rebuild)
 
-    def reopen_index(self, change: Callable[[], None]) -> None:
+    def reopen_index(
+        self, change: Callable[[], None], again: Callable[[], None] | None = None
+    ) -> None:
         """Close the index, ``change`` its files, open it again (:mod:`.compact`,
         :mod:`.rebuild`). A failure is raised and leaves an open index: the old one,
         unchanged, if it failed to close (opened again if the failed close closed it), else
-        the files as ``change`` left them."""
+        the files as ``change`` left them. If those cannot be opened after ``change``
+        failed, ``again`` (if given) changes them once more first: a connection of this
+        process still reading the old file shares SQLite's view of its write-ahead log,
+        and a log the swap dropped keeps that file from being opened while it reads."""
         old = self.index
         try:
             old.close()
@@ -291,8 +296,17 @@ class Store(StoreLists, StoreRebuilds):
             raise
         try:
             change()
-        finally:
-            self.index = Index(self.directory / INDEX_NAME, self._content_at)
+        except BaseException:
+            try:
+                self.index = Index(self.directory / INDEX_NAME, self._content_at)
+            except IndexDamagedError as exc:
+                if again is None:
+                    raise
+                log.warning("the index left in place cannot be opened (%s): changing it again", exc)
+                again()
+                self.index = Index(self.directory / INDEX_NAME, self._content_at)
+            raise
+        self.index = Index(self.directory / INDEX_NAME, self._content_at)
 
     def _purge_first(self, queued: Sequence[tuple[int, bytes]]) -> None:
         """Run the purges an index about to be rebuilt holds queued: a forgotten entry's
