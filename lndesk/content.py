@@ -3,30 +3,27 @@
 Payloads are deterministic CBOR maps with text keys (docs/protocol.md, section
 "Content types"). Readers ignore map keys they do not know, so newer versions can add
 optional fields. Entries of unknown types are stored and passed on untouched; they
-parse to ``Unknown``.
+parse to ``Unknown``. Each field is read and checked by :mod:`lndesk.content_fields`
+(text, tags, links, mentions, references), whose rules for tags, links and blank text
+are named here too.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from lndesk import canonical
+from lndesk import content_fields as fields
+from lndesk.content_fields import MAX_TAGS, is_valid_link, is_valid_tag, normalize_tag
 from lndesk.entry import KEY_SIZE
-from lndesk.entry_refs import Ref, parse_ref
+from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError, DecodeError
 from lndesk.identity import SIGNATURE_SIZE
 
-MAX_TAGS = 16
-MAX_TAG_CHARS = 64
-MAX_LINKS = 16
-MAX_LINK_CHARS = 2048
 MAX_NAME_CHARS = 64
 MAX_BIO_CHARS = 1000
 MAX_AVATAR_BYTES = 32_768
-MAX_MENTIONS = 16
 MAX_TITLE_CHARS = 200
 MAX_LIST_ITEMS = 200
 MAX_NOTE_CHARS = 1000
@@ -36,16 +33,6 @@ MAX_MARKS_PER_FETCH = 16
 (docs/protocol.md 32.1, 32.6): the ids an asker lists of those it holds, and the marks a
 server names of those it holds (the tombstones of the asked ones come on top)."""
 
-# Validity must not depend on the reader's Unicode database or URL library, so both rules
-# name their code points explicitly (docs/protocol.md, section 10.1).
-_TAG_FORBIDDEN = re.compile(
-    r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
-"""C0 controls, DEL and the Unicode White_Space code points: none may be in a tag."""
-_BLANK = re.compile(r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*")
-"""Text made only of the code points tags forbid counts as empty."""
-_LINK = re.compile(r"(?:https?|lndesk)://[^/\x00-\x20\x7f][^\x00-\x20\x7f]*")
-"""A valid link, matched against the whole string."""
 
 POST = "post"
 REPLY = "reply"
@@ -252,49 +239,6 @@ def addressed_keys(content: Content, author: bytes) -> frozenset[bytes]:
     return frozenset(keys)
 
 
-def normalize_tag(tag: str) -> str:
-    """``#Pedagogy `` -> ``pedagogy``. Raises ContentError for tags that cannot be tags.
-
-    Writers put tags in this form and the index compares tags in it. Readers do not
-    require it: the result depends on the Unicode version of the runtime.
-    """
-    cleaned = tag.strip().lstrip("#")
-    if cleaned.isascii():
-        cleaned = cleaned.lower()
-    else:
-        # Case folding can undo NFC (and NFC can enable more folding): repeat to a fixpoint.
-        for _ in range(4):
-            folded = unicodedata.normalize("NFC", cleaned.casefold())
-            if folded == cleaned:
-                break
-            cleaned = folded
-    if not is_valid_tag(cleaned):
-        raise ContentError(
-            f"{tag!r} is not a usable tag",
-            f"A tag is one word of at most {MAX_TAG_CHARS} characters, like 'pedagogy'.",
-        )
-    return cleaned
-
-
-def is_valid_tag(tag: str) -> bool:
-    """The readers' rule: 1 to 64 code points, no leading '#', no control or white space."""
-    return (
-        0 < len(tag) <= MAX_TAG_CHARS
-        and not tag.startswith("#")
-        and _TAG_FORBIDDEN.search(tag) is None
-    )
-
-
-def is_blank_text(text: str) -> bool:
-    """True for text that counts as empty: only controls and white space, or nothing."""
-    return _BLANK.fullmatch(text) is not None
-
-
-def is_valid_link(link: str) -> bool:
-    """An http, https or lndesk link of at most 2048 code points (no URL parsing)."""
-    return len(link) <= MAX_LINK_CHARS and _LINK.fullmatch(link) is not None
-
-
 def encode_content(content: Content) -> bytes:
     """The canonical payload bytes for ``content`` (validated first)."""
     doc: dict[str, Any]
@@ -354,37 +298,41 @@ def parse_content(type_: str, payload: bytes) -> Content:
         raise ContentError(f"the content of a {type_} must be a CBOR map")
     doc: dict[str, Any] = value
     if type_ == POST:
-        text, tags, links, mentions = _text_fields(doc)
-        return Post(text, tags, links, mentions, _flag(doc, "question"))
+        text, tags, links, mentions = fields.text_fields(doc)
+        return Post(text, tags, links, mentions, fields.flag(doc, "question"))
     if type_ == REPLY:
-        text, tags, links, mentions = _text_fields(doc)
-        return Reply(text, _ref(doc, "root"), _ref(doc, "parent"), tags, links, mentions)
+        text, tags, links, mentions = fields.text_fields(doc)
+        return Reply(
+            text, fields.ref(doc, "root"), fields.ref(doc, "parent"), tags, links, mentions
+        )
     if type_ == EDIT:
-        text, tags, links, mentions = _text_fields(doc)
-        return Edit(_ref(doc, "ref"), text, tags, links, mentions, _flag(doc, "question"))
+        text, tags, links, mentions = fields.text_fields(doc)
+        return Edit(
+            fields.ref(doc, "ref"), text, tags, links, mentions, fields.flag(doc, "question")
+        )
     if type_ == READING_LIST:
         return _reading_list(doc)
     if type_ in (FOLLOW, UNFOLLOW):
-        feed = _field(doc, "feed", bytes)
+        feed = fields.field(doc, "feed", bytes)
         if len(feed) != KEY_SIZE:
             raise ContentError(f"a {type_} must name a 32-byte public key")
         return Follow(feed) if type_ == FOLLOW else Unfollow(feed)
     if type_ == PROFILE:
-        name = _text(doc, "name", MAX_NAME_CHARS, allow_empty=False)
-        bio = _text(doc, "bio", MAX_BIO_CHARS, optional=True)
-        avatar = _field(doc, "avatar", bytes, optional=True) or b""
+        name = fields.text(doc, "name", MAX_NAME_CHARS, allow_empty=False)
+        bio = fields.text(doc, "bio", MAX_BIO_CHARS, optional=True)
+        avatar = fields.field(doc, "avatar", bytes, optional=True) or b""
         if len(avatar) > MAX_AVATAR_BYTES:
             raise ContentError(f"a profile avatar is at most {MAX_AVATAR_BYTES} bytes")
         return Profile(name, bio, avatar)
     if type_ == SHARE:
-        return Share(_ref(doc, "ref"), _text(doc, "comment", None, optional=True))
+        return Share(fields.ref(doc, "ref"), fields.text(doc, "comment", None, optional=True))
     if type_ == WEB_SHARE:
         return _web_share(doc)
     if type_ == HELPFUL:
         return _helpful(doc)
     if type_ == REVEAL:
         return _reveal(doc)
-    return Tombstone(_ref(doc, "ref"))
+    return Tombstone(fields.ref(doc, "ref"))
 
 
 def _text_doc(
@@ -418,7 +366,7 @@ def _item_doc(item: ListItem) -> dict[str, Any]:
 
 
 def _reading_list(doc: dict[str, Any]) -> ReadingList:
-    title = _text(doc, "title", MAX_TITLE_CHARS, allow_empty=False)
+    title = fields.text(doc, "title", MAX_TITLE_CHARS, allow_empty=False)
     raw_items = doc.get("items")
     if type(raw_items) is not list:
         raise ContentError("the items of a reading list must be a list")
@@ -428,20 +376,20 @@ def _reading_list(doc: dict[str, Any]) -> ReadingList:
     for raw in raw_items:
         if type(raw) is not dict:
             raise ContentError("each reading list item must be a map")
-        ref = _ref(raw, "ref") if raw.get("ref") is not None else None
-        link = _field(raw, "link", str, optional=True)
+        ref = fields.ref(raw, "ref") if raw.get("ref") is not None else None
+        link = fields.field(raw, "link", str, optional=True)
         if (ref is None) == (link is None):
             raise ContentError("each reading list item has exactly one of 'ref' and 'link'")
         if link is not None:
-            _check_link(link)
-        items.append(ListItem(ref, link, _text(raw, "note", MAX_NOTE_CHARS, optional=True)))
-    of = _ref(doc, "of") if doc.get("of") is not None else None
+            fields.check_link(link)
+        items.append(ListItem(ref, link, fields.text(raw, "note", MAX_NOTE_CHARS, optional=True)))
+    of = fields.ref(doc, "of") if doc.get("of") is not None else None
     return ReadingList(title, tuple(items), of)
 
 
 def _web_share(doc: dict[str, Any]) -> WebShare:
-    link = _field(doc, "link", str)
-    source = _text(doc, "source", None, optional=True)
+    link = fields.field(doc, "link", str)
+    source = fields.text(doc, "source", None, optional=True)
     for address in (link, source) if source else (link,):
         if not is_valid_link(address) or not address.startswith(("http://", "https://")):
             raise ContentError(
@@ -449,22 +397,22 @@ def _web_share(doc: dict[str, Any]) -> WebShare:
                 "A shared item of a web feed names its link and the web feed by http:// or "
                 "https:// addresses of at most 2048 characters.",
             )
-    tags = _str_list(doc, "tags", MAX_TAGS)
+    tags = fields.str_list(doc, "tags", MAX_TAGS)
     for tag in tags:
         if not is_valid_tag(tag):
             raise ContentError(f"tag {tag[:100]!r} is not valid")
     return WebShare(
         link,
-        _text(doc, "title", MAX_TITLE_CHARS, optional=True),
+        fields.text(doc, "title", MAX_TITLE_CHARS, optional=True),
         source,
-        _text(doc, "guid", MAX_GUID_CHARS, optional=True),
-        _text(doc, "comment", None, optional=True),
+        fields.text(doc, "guid", MAX_GUID_CHARS, optional=True),
+        fields.text(doc, "comment", None, optional=True),
         tags,
     )
 
 
 def _helpful(doc: dict[str, Any]) -> Helpful:
-    answer, root = _ref(doc, "ref"), _ref(doc, "root")
+    answer, root = fields.ref(doc, "ref"), fields.ref(doc, "root")
     if answer.id == root.id:
         raise ContentError(
             "a helpful mark names an answer to the question, not the question itself"
@@ -473,125 +421,9 @@ def _helpful(doc: dict[str, Any]) -> Helpful:
 
 
 def _reveal(doc: dict[str, Any]) -> Reveal:
-    key, proof = _field(doc, "key", bytes), _field(doc, "proof", bytes)
+    key, proof = fields.field(doc, "key", bytes), fields.field(doc, "proof", bytes)
     if len(key) != KEY_SIZE:
         raise ContentError("a reveal must name the pseudonym's 32-byte public key")
     if len(proof) != SIGNATURE_SIZE:
         raise ContentError("a reveal's proof must be a 64-byte signature")
     return Reveal(key, proof)
-
-
-def _flag(doc: dict[str, Any], name: str) -> bool:
-    value = doc.get(name)
-    if value is None:
-        return False
-    if type(value) is not bool:
-        raise ContentError(f"{_what(name)} must be true or false")
-    return value
-
-
-def _mentions(doc: dict[str, Any]) -> tuple[bytes, ...]:
-    value = doc.get("mentions")
-    if value is None:
-        return ()
-    if type(value) is not list or any(
-        type(item) is not bytes or len(item) != KEY_SIZE for item in value
-    ):
-        raise ContentError("the mentions must be a list of 32-byte public keys")
-    if len(value) > MAX_MENTIONS:
-        raise ContentError(f"a post mentions at most {MAX_MENTIONS} people")
-    if len(set(value)) != len(value):
-        raise ContentError("a post mentions the same person twice")
-    return tuple(value)
-
-
-def _text_fields(
-    doc: dict[str, Any],
-) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[bytes, ...]]:
-    text = _text(doc, "text", None, allow_empty=False)
-    tags = _str_list(doc, "tags", MAX_TAGS)
-    for tag in tags:
-        if not is_valid_tag(tag):
-            raise ContentError(
-                f"tag {tag[:100]!r} is not valid (1 to {MAX_TAG_CHARS} characters, "
-                "no leading '#', no white space or control characters)"
-            )
-    links = _str_list(doc, "links", MAX_LINKS)
-    for link in links:
-        _check_link(link)
-    return text, tags, links, _mentions(doc)
-
-
-def _check_link(link: str) -> None:
-    if not is_valid_link(link):
-        raise ContentError(
-            f"{link[:100]!r} is not a link lndesk can carry",
-            "Links start with http://, https:// or lndesk:// and are at most 2048 characters.",
-        )
-
-
-def _ref(doc: dict[str, Any], name: str) -> Ref:
-    ref = parse_ref(doc.get(name))
-    if ref is None:
-        raise ContentError(f"{_what(name)} must name a post by its author, number and id")
-    return ref
-
-
-_WHAT = {
-    "feed": "the key of the person",
-    "avatar": "the picture",
-    "ref": "the post it refers to",
-    "root": "the post the thread starts with",
-    "parent": "the post replied to",
-    "of": "the reading list it updates",
-    "question": "the question marker",
-    "key": "the pseudonym's key",
-    "proof": "the pseudonym's signature",
-}
-_KINDS: dict[type, str] = {str: "text", bytes: "binary data"}
-
-
-def _what(name: str) -> str:
-    """A field named in words a reader knows ("the text", "the post replied to")."""
-    return _WHAT.get(name, f"the {name}")
-
-
-def _field(doc: dict[str, Any], name: str, kind: type, *, optional: bool = False) -> Any:
-    value = doc.get(name)
-    if value is None and optional:
-        return None
-    if type(value) is not kind:
-        raise ContentError(f"{_what(name)} is missing or is not {_KINDS.get(kind, kind.__name__)}")
-    return value
-
-
-def _text(
-    doc: dict[str, Any],
-    name: str,
-    limit: int | None,
-    *,
-    optional: bool = False,
-    allow_empty: bool = True,
-) -> str:
-    value = _field(doc, name, str, optional=optional)
-    if value is None:
-        return ""
-    if not allow_empty and is_blank_text(value):
-        raise ContentError(f"{_what(name)} must not be empty")
-    if limit is not None and len(value) > limit:
-        raise ContentError(f"{_what(name)} is longer than {limit:,} characters")
-    return str(value)
-
-
-def _str_list(doc: dict[str, Any], name: str, limit: int) -> tuple[str, ...]:
-    value = doc.get(name)
-    if value is None:
-        return ()
-    if type(value) is not list:
-        raise ContentError(f"{_what(name)} must be a list of words")
-    for item in value:
-        if type(item) is not str:
-            raise ContentError(f"{_what(name)} must be a list of words")
-    if len(value) > limit:
-        raise ContentError(f"a post has at most {limit} {name}")
-    return tuple(value)

@@ -12,11 +12,7 @@ from hypothesis import strategies as st
 from lndesk import canonical
 from lndesk.content import (
     KNOWN_TYPES,
-    MAX_LINK_CHARS,
-    MAX_LINKS,
     MAX_NAME_CHARS,
-    MAX_TAG_CHARS,
-    MAX_TAGS,
     Edit,
     Follow,
     Helpful,
@@ -31,11 +27,17 @@ from lndesk.content import (
     Unknown,
     WebShare,
     encode_content,
+    parse_content,
+)
+from lndesk.content_fields import (
+    MAX_LINK_CHARS,
+    MAX_LINKS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
     is_blank_text,
     is_valid_link,
     is_valid_tag,
     normalize_tag,
-    parse_content,
 )
 from lndesk.entry import MAX_SEQ
 from lndesk.entry_refs import Ref

@@ -11,7 +11,6 @@ import pytest
 from lndesk import canonical
 from lndesk.content import (
     MAX_LIST_ITEMS,
-    MAX_MENTIONS,
     Edit,
     Follow,
     ListItem,
@@ -23,6 +22,7 @@ from lndesk.content import (
     encode_content,
     parse_content,
 )
+from lndesk.content_fields import MAX_MENTIONS
 from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError
 

@@ -12,17 +12,14 @@ from lndesk import canonical
 from lndesk.content import (
     MAX_AVATAR_BYTES,
     MAX_BIO_CHARS,
-    MAX_LINK_CHARS,
-    MAX_LINKS,
     MAX_NAME_CHARS,
-    MAX_TAG_CHARS,
-    MAX_TAGS,
     Post,
     Profile,
     Reply,
     encode_content,
     parse_content,
 )
+from lndesk.content_fields import MAX_LINK_CHARS, MAX_LINKS, MAX_TAG_CHARS, MAX_TAGS
 from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError
 

@@ -21,7 +21,8 @@ from store_helpers import (
 from lndesk import canonical
 from lndesk import entry as entry_module
 from lndesk.batch import check_decoded
-from lndesk.content import MAX_TAG_CHARS, Post, Tombstone, Unknown, encode_content
+from lndesk.content import Post, Tombstone, Unknown, encode_content
+from lndesk.content_fields import MAX_TAG_CHARS
 from lndesk.entry import MAX_ENTRY_SIZE
 from lndesk.entry_refs import Ref
 from lndesk.errors import (

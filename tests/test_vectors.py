@@ -40,12 +40,8 @@ from vector_reading import (
 )
 
 from lndesk import backup, canonical, errors
-from lndesk.content import (
-    encode_content,
-    is_valid_tag,
-    normalize_tag,
-    parse_content,
-)
+from lndesk.content import encode_content, parse_content
+from lndesk.content_fields import is_valid_tag, normalize_tag
 from lndesk.entry import (
     SIGNATURE_CONTEXT,
     Entry,

@@ -9,7 +9,8 @@ from lndesk.app.desk_items import PostItems
 from lndesk.app.desk_publish import Publisher
 from lndesk.app.items import ListEntry, PostItem
 from lndesk.app.service import Service
-from lndesk.content import MAX_NOTE_CHARS, ListItem, ReadingList, is_valid_link
+from lndesk.content import MAX_NOTE_CHARS, ListItem, ReadingList
+from lndesk.content_fields import is_valid_link
 from lndesk.entry_refs import PostKey, ref_of
 from lndesk.errors import UsageError
 from lndesk.store import views

@@ -31,7 +31,6 @@ from lndesk.app.requests import RequestJournal, journaled_publish
 from lndesk.atomicfile import atomic_write
 from lndesk.backup import encode_backup
 from lndesk.content import (
-    MAX_MENTIONS,
     READING_LIST,
     Content,
     Edit,
@@ -45,6 +44,7 @@ from lndesk.content import (
     Tombstone,
     Unfollow,
 )
+from lndesk.content_fields import MAX_MENTIONS
 from lndesk.entry import Entry
 from lndesk.entry_refs import PostKey, ref_of
 from lndesk.errors import (

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from lndesk.content import normalize_tag
+from lndesk.content_fields import normalize_tag
 from lndesk.errors import ContentError, StoreError, UsageError
 from lndesk.store.feedrecords import (
     ITEM_COLUMNS,

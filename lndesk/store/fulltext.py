@@ -52,7 +52,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share, is_blank_text
+from lndesk.content import Content, Edit, Post, ReadingList, Reply, Share
+from lndesk.content_fields import is_blank_text
 from lndesk.store.asked import asks
 from lndesk.store.bulk import insert_rows
 from lndesk.store.rules import PAYLOAD_PRESENT, ContentLoader, index_tags

@@ -12,17 +12,8 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lndesk.content import (
-    Content,
-    Edit,
-    Follow,
-    Post,
-    Profile,
-    Reply,
-    Share,
-    Unfollow,
-    normalize_tag,
-)
+from lndesk.content import Content, Edit, Follow, Post, Profile, Reply, Share, Unfollow
+from lndesk.content_fields import normalize_tag
 from lndesk.errors import ContentError
 
 PAYLOAD_PRESENT = 0

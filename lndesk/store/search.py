@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lndesk.content import is_blank_text, normalize_tag
+from lndesk.content_fields import is_blank_text, normalize_tag
 from lndesk.entry import KEY_SIZE
 from lndesk.errors import ContentError, UsageError
 from lndesk.search_query import SearchQuery

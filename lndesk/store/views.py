@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lndesk.content import normalize_tag
+from lndesk.content_fields import normalize_tag
 from lndesk.entry_refs import PostKey
 from lndesk.errors import ContentError
 from lndesk.store.index import EntryRow

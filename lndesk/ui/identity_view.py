@@ -39,7 +39,8 @@ from PySide6.QtWidgets import (
 from lndesk.app.events import EntriesStored, FeedSynced, LocalChanged, NodeWarning
 from lndesk.app.items import IdentityInfo
 from lndesk.app.runtime import describe
-from lndesk.content import MAX_BIO_CHARS, MAX_NAME_CHARS, is_blank_text
+from lndesk.content import MAX_BIO_CHARS, MAX_NAME_CHARS
+from lndesk.content_fields import is_blank_text
 from lndesk.errors import LndeskError, OwnLogUnknownError
 from lndesk.keytext import short_key
 from lndesk.ui import theme

@@ -46,7 +46,8 @@ from lndesk.app.onboard import (
     install_new,
 )
 from lndesk.app.runtime import describe
-from lndesk.content import MAX_NAME_CHARS, is_blank_text
+from lndesk.content import MAX_NAME_CHARS
+from lndesk.content_fields import is_blank_text
 from lndesk.errors import PassphraseError
 from lndesk.identity import Identity
 from lndesk.keytext import key_to_link

@@ -26,7 +26,8 @@ from vector_helpers import (
 )
 
 from lndesk import canonical
-from lndesk.content import MAX_MENTIONS, Post, Profile, Reply, Share, Unknown, encode_content
+from lndesk.content import Post, Profile, Reply, Share, Unknown, encode_content
+from lndesk.content_fields import MAX_MENTIONS
 from lndesk.entry import Entry, create_entry
 from lndesk.identity import Identity, blake2b_256
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID, MAX_CATCHUP_FRAME, MAX_REFS

@@ -27,7 +27,8 @@ from vector_helpers import (
 )
 
 from lndesk import canonical
-from lndesk.content import Post, encode_content, normalize_tag, parse_content
+from lndesk.content import Post, encode_content, parse_content
+from lndesk.content_fields import normalize_tag
 from lndesk.identity import Identity
 from lndesk.keyfile import encode_key_file
 from lndesk.keytext import key_to_link, key_to_text
