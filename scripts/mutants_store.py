@@ -186,6 +186,20 @@ STORE_MUTANTS = [
         FORGET,
     ),
     Mutant(
+        "requests: a line the disk wrote only part of is taken as written",
+        "lndesk/app/requests.py",
+        "                view = view[os.write(fd, view) :]",
+        "                os.write(fd, view)\n                break",
+        JOURNAL,
+    ),
+    Mutant(
+        "requests: an intent line that cannot be written is a bare OSError",
+        "lndesk/app/requests.py",
+        "        raise journal.error(exc) from exc",
+        "        raise",
+        JOURNAL,
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

@@ -3,10 +3,17 @@ a crash left before it."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
-from lndesk.app.requests import RequestJournal
+import pytest
+
+from lndesk.app.requests import RequestJournal, journaled_publish
+from lndesk.app.service import create_identity
 from lndesk.content import Post
+from lndesk.errors import DiskFullError
+from lndesk.store.store import Store
 
 
 def test_a_line_written_after_a_torn_one_is_read(tmp_path: Path) -> None:
@@ -27,3 +34,48 @@ def test_a_line_after_whole_lines_adds_no_empty_one(tmp_path: Path) -> None:
     journal.finished("request0000", {"n": 0})
     journal.finished("request0001", {"n": 1})
     assert b"\n\n" not in journal.path.read_bytes()
+
+
+class FillingDisk:
+    """``os.write`` on a disk with ``room`` bytes left, writing at most ``chunk`` bytes a
+    call (a short write, as on a disk that fills mid-write), then failing with ENOSPC."""
+
+    def __init__(self, room: int, chunk: int) -> None:
+        self.room = room
+        self.chunk = chunk
+        self._write = os.write
+
+    def __call__(self, fd: int, data: bytes | memoryview) -> int:
+        size = min(len(data), self.chunk, self.room)
+        if size == 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written = self._write(fd, bytes(data[:size]))
+        self.room -= written
+        return written
+
+
+def test_a_line_written_in_short_writes_is_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = RequestJournal(tmp_path)
+    monkeypatch.setattr(os, "write", FillingDisk(10**6, 7))
+    journal.intent("request0000", bytes(32), 4, Post("written seven bytes at a time"))
+    monkeypatch.undo()
+    assert journal.records()["request0000"]["after"] == 4
+
+
+def test_an_intent_line_the_disk_cut_short_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The intent line must be whole on the disk before the entry is signed: were it cut
+    # short silently, a node dying after the append would leave a request the journal
+    # never saw, which a retry would publish a second time.
+    identity = create_identity(tmp_path)
+    journal = RequestJournal(tmp_path)
+    with Store(tmp_path) as store:
+        monkeypatch.setattr(os, "write", FillingDisk(40, 4096))
+        with pytest.raises(DiskFullError):
+            journaled_publish(store, identity, Post("not signed"), (journal, "request0000"))
+        monkeypatch.undo()
+        assert store.feed_state(identity.public_key).height == 0
+    assert journal.records() == {}

@@ -43,10 +43,11 @@ from lndesk.app.datadir import KEY_NAME
 from lndesk.atomicfile import atomic_write, fsync_directory
 from lndesk.content import Content, encode_content
 from lndesk.entry import Entry, decode_entry
-from lndesk.errors import StoreLockedError, UsageError
+from lndesk.errors import StoreError, StoreLockedError, UsageError
 from lndesk.identity import Identity
 from lndesk.keyfile import public_key_of, read_key_file
 from lndesk.keytext import key_to_text
+from lndesk.store.space import disk_full_error
 from lndesk.store.store import Store
 
 JOURNAL_NAME = "requests.jsonl"
@@ -107,12 +108,21 @@ class RequestJournal:
                 # A line a crash tore ends without its newline: end it, or this line
                 # would be read as part of it and skipped with it.
                 line = b"\n" + line
-            os.write(fd, line)
+            view = memoryview(line)
+            while view:  # a disk filling up writes part of it, then fails
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
         if created:
             fsync_directory(self.path.parent)
+
+    def error(self, exc: OSError) -> StoreError:
+        """What to say when a line could not be written (nothing was published)."""
+        return disk_full_error(self.path.parent, exc) or StoreError(
+            f"the request journal {self.path} cannot be written: {exc}",
+            "Check that you may write to the data directory and that its disk works.",
+        )
 
     def intent(self, request_id: str, log: bytes, after: int, content: Content) -> None:
         self._append(
@@ -220,7 +230,10 @@ def journaled_publish(
         return store.publish(identity, content)
     journal, request_id = request
     key = identity.public_key
-    journal.intent(request_id, key, store.feed_state(key).height, content)
+    try:
+        journal.intent(request_id, key, store.feed_state(key).height, content)
+    except OSError as exc:
+        raise journal.error(exc) from exc
     entry = store.publish(identity, content)
     journal.appended(request_id, entry)
     return entry
