@@ -267,3 +267,9 @@ def fork_of_ben(ben: Feed) -> Entry:
         type="post",
         payload=encode_content(Post("A different second entry.")),
     )
+
+
+def oversized_entry(ada: Feed) -> bytes:
+    """Ada's entry 1, validly signed, committing to a payload of 65537 bytes."""
+    fields = fields8(ada.identity, 1, None, T0, "x-blob", b"")
+    return signed_entry(ada.identity, [*fields[:7], 65537])
