@@ -200,6 +200,13 @@ STORE_MUTANTS = [
         JOURNAL,
     ),
     Mutant(
+        "requests: a journal line after the append that cannot be written fails the request",
+        "lndesk/app/requests.py",
+        "record, exc)\n            return False",
+        "            raise",
+        ("tests/p2p/test_request_journal_full.py",),
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

@@ -14,6 +14,10 @@ describes is acknowledged:
 * ``{"id": R, "seq": N, "entry": E}`` once entry N (id E) is in that log;
 * ``{"id": R, "result": {...}}`` once the action has finished (what the command prints).
 
+An intent line that cannot be written fails the request before anything is signed; the
+later lines, once the entry is in its log, are only logged when they cannot be written
+(a full disk): the intent line lets the entry be found in the log.
+
 Whichever key signs, one request appends at most one journaled entry
 (:func:`journaled_publish`); an entry the action appends before it (a new pseudonym's
 profile) is not the request's entry and is not looked for.
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +54,8 @@ from lndesk.keyfile import public_key_of, read_key_file
 from lndesk.keytext import key_to_text
 from lndesk.store.space import disk_full_error
 from lndesk.store.store import Store
+
+logger = logging.getLogger(__name__)
 
 JOURNAL_NAME = "requests.jsonl"
 KEEP = 500
@@ -130,11 +137,26 @@ class RequestJournal:
         )
 
     def appended(self, request_id: str, entry: Entry) -> None:
-        self._append({"id": request_id, "seq": entry.seq, "entry": entry.id.hex()})
+        self._after_append({"id": request_id, "seq": entry.seq, "entry": entry.id.hex()})
 
     def finished(self, request_id: str, result: dict[str, Any]) -> None:
-        self._append({"id": request_id, "result": result})
-        self._compact()
+        if self._after_append({"id": request_id, "result": result}):
+            try:
+                self._compact()
+            except OSError as exc:
+                logger.warning("the request journal could not be shortened: %s", exc)
+
+    def _after_append(self, record: dict[str, Any]) -> bool:
+        """Write a line about an entry that is in its log already; whether it was. One
+        that cannot be written is only logged: the request was carried out, and its
+        intent line lets :meth:`outcome` find its entry in the log, so saying it failed
+        would have the command run again, under another id, and publish it twice."""
+        try:
+            self._append(record)
+        except OSError as exc:
+            logger.warning("the request journal could not be written (%s): %s", record, exc)
+            return False
+        return True
 
     # --- reading -----------------------------------------------------------------
 
@@ -181,7 +203,7 @@ class RequestJournal:
                 and hashlib.blake2b(payload, digest_size=32).hexdigest() == digest
             ):
                 found = decode_entry(entry)
-                self._append({"id": request_id, "seq": seq, "entry": found.id.hex()})
+                self._after_append({"id": request_id, "seq": seq, "entry": found.id.hex()})
                 return Outcome(True, seq, found.id.hex(), log=log)
         return Outcome(False)
 
