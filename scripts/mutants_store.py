@@ -207,6 +207,13 @@ STORE_MUTANTS = [
         ("tests/p2p/test_request_journal_full.py",),
     ),
     Mutant(
+        "pseudonyms: a pseudonym whose profile was not stored asks without one",
+        "lndesk/app/pseudonyms.py",
+        "    elif service.store.feed_state(identity.public_key).height == 0:",
+        "    elif False:",
+        ("tests/test_cli_pseudonyms.py",),
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

@@ -10,10 +10,13 @@ import pytest
 from cli_helpers import Cli
 
 from lndesk.app.service import Service
-from lndesk.content import Post, Profile, Reveal, parse_content
-from lndesk.entry import decode_entry
+from lndesk.content import Content, Post, Profile, Reveal, parse_content
+from lndesk.entry import Entry, decode_entry
+from lndesk.identity import Identity
 from lndesk.keyfile import is_sealed
 from lndesk.pseudonyms import pseudonym_keys, reveal_holds
+from lndesk.store.space import full_error
+from lndesk.store.store import Store
 
 
 @pytest.fixture
@@ -123,3 +126,29 @@ def test_a_restarted_node_wants_its_pseudonyms_and_never_blocks_them(ann: Cli) -
         assert list(feeds.wanted_feeds())[:2] == [service.public_key, fox]
         assert feeds.accepts(fox)  # even listed as blocked
         assert feeds.held(fox).height == 2
+
+
+def test_a_pseudonym_whose_profile_the_full_disk_refused_gets_it_on_the_next_ask(
+    ann: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The key file is written before the profile is signed: a disk that fills up (or a
+    # machine that stops) between the two leaves a pseudonym with an empty log. Asking
+    # again, as the error says, gives it its profile before its question.
+    publish = Store.publish
+
+    def full_for_profiles(store: Store, identity: Identity, content: Content) -> Entry:
+        if isinstance(content, Profile):
+            raise full_error(0, 1 << 20)
+        return publish(store, identity, content)
+
+    monkeypatch.setattr(Store, "publish", full_for_profiles)
+    ann("ask", "--pseudonym", "Curious-Fox", "Asked on a full disk?", expect=1)
+    assert "the disk is full" in ann.err and "Free some space" in ann.err
+    monkeypatch.undo()
+    out = ann("ask", "--pseudonym", "Curious-Fox", "Asked on a full disk?")
+    assert "Created the pseudonym Curious-Fox" in out and "entry 2 of its log" in out
+    with Service(ann.data_dir) as service:
+        (fox,) = pseudonym_keys(ann.data_dir)
+        fox_log = log_of(service, fox)
+        assert [decode_entry(raw).type for raw, _ in fox_log] == ["profile", "post"]
+        assert parse_content("profile", fox_log[0][1] or b"") == Profile("Curious-Fox")

@@ -123,6 +123,11 @@ def ask(
     created = identity is None
     if identity is None:
         identity = create(service, name, passphrase)
+    elif service.store.feed_state(identity.public_key).height == 0:
+        # Its key file was made, but its profile not stored (a full disk, a stop between
+        # the two): the profile comes first, as when it is made.
+        service.store.publish(identity, Profile(name))
+        created = True
     question = Post(text, tuple(tags), tuple(links), (), True)
     # Exactly-once through the node like the own log's publishes (the new pseudonym's
     # profile above is not the request's entry: a retry finds the pseudonym made).
