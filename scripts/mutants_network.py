@@ -16,6 +16,7 @@ WIRE = ("tests/test_network_vectors.py",)
 PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE)
 STALL = ("tests/p2p/test_serve_stall.py",)
 TURNS = ("tests/p2p/test_serve_turns.py",)
+FAIR_TURNS = ("tests/p2p/test_fair_turns.py",)
 BATCH_LAYOUT = ("tests/p2p/test_batch_frame.py",)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
 VISIT_FRAMES = ("tests/p2p/test_visit_vectors.py",)
@@ -267,11 +268,25 @@ NETWORK_MUTANTS = [
         TURNS,
     ),
     Mutant(
-        "serve: a session waiting for its address's turn keeps one of the server's",
+        "serve: a session waiting for its address's turn takes one freed by another",
         "lndesk/p2p/admission.py",
-        "            async with turns, self.all:",
-        "            async with self.all, turns:",
-        TURNS,
+        "            if not self._may_take(address):\n                continue",
+        "            if False:\n                continue",
+        FAIR_TURNS,
+    ),
+    Mutant(
+        "serve: a freed turn goes to the longest waiting, whatever its address holds",
+        "lndesk/p2p/admission.py",
+        "rank = (self._held[address], queue[0].order)",
+        "rank = (0, queue[0].order)",
+        FAIR_TURNS,
+    ),
+    Mutant(
+        "serve: a session that gave up waiting for a turn is still handed one",
+        "lndesk/p2p/admission.py",
+        "                queue.remove(waiter)",
+        "                pass",
+        FAIR_TURNS,
     ),
     # --- one-ask sessions (lndesk/p2p/sessions.py) -------------------------------------
     Mutant(

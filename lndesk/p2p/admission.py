@@ -24,6 +24,11 @@ relay's, which every peer it relays shares; the relay bounds their data and time
   at once; its other sessions wait for one of its own turns, not for the server's. A
   reader that stops reading keeps a turn for up to ``send_timeout``, so without this a
   few such readers on one or two addresses would hold every turn, again and again.
+  A turn freed while sessions wait goes to the address holding the fewest turns, the
+  longest waiting session among equals: readers that keep their turns long, from
+  however many addresses, and the sessions they keep waiting never make a reader from
+  an address holding none wait past the next turn freed (unless another address
+  holding none waited first).
   Relayed sessions count against their relay's address (a relay cannot hand all the
   turns to the peers it relays), and those whose address cannot be read share one
   count; loopback is exempt unless ``limit_loopback``. Waiting is not a refusal.
@@ -120,44 +125,118 @@ def _is_limited(ip: str, limits: Limits) -> bool:
         return True
 
 
+class _Waiter:
+    """A session waiting for a batch turn."""
+
+    __slots__ = ("address", "granted", "order", "turn")
+
+    def __init__(self, address: str | None, order: int) -> None:
+        self.address = address
+        self.order = order
+        """When it began to wait (in the order sessions began)."""
+        self.granted = False
+        """A turn was handed to it (it holds the turn from then on)."""
+        self.turn = trio.Event()
+
+
 class BatchTurns:
     """The turns a server reads, encodes and writes batches in: ``served_batches`` in
-    all, at most ``turns_per_ip`` of them held by the sessions of one address."""
+    all, at most ``turns_per_ip`` of them held by the sessions of one address, and a
+    turn freed while sessions wait goes to the address holding the fewest turns (the
+    session waiting longest among equals), so that no number of sessions and addresses
+    that keep their turns long push a reader from another address back further than
+    the next turn freed (docs/protocol.md section 20.8). Sessions exempt from the cap
+    per address (key None) are counted together as one more address."""
 
     def __init__(self, limits: Limits) -> None:
-        self.all = trio.Semaphore(limits.served_batches)
-        """The server's turns; what serving holds in memory is bounded by them."""
+        self.total = limits.served_batches
+        self.free = self.total
+        """Turns no session holds."""
         self._per_address = max(1, min(limits.turns_per_ip, limits.served_batches))
-        self._addresses: dict[str, trio.Semaphore] = {}
-        self._users: Counter[str] = Counter()
-        """Sessions of each address holding or waiting for one of its turns."""
+        self._held: Counter[str | None] = Counter()
+        """Turns the sessions of each address hold now (None: exempt ones)."""
+        self._waiting: dict[str | None, deque[_Waiter]] = {}
+        """The sessions of each address waiting for a turn, the longest waiting first."""
+        self._began = 0
 
-    def held_by(self, address: str) -> int:
+    @property
+    def waiting(self) -> int:
+        """Sessions waiting for a turn now."""
+        return sum(len(queue) for queue in self._waiting.values())
+
+    def held_by(self, address: str | None) -> int:
         """Turns the sessions of ``address`` hold now."""
-        turns = self._addresses.get(address)
-        return 0 if turns is None else self._per_address - turns.value
+        return self._held[address]
+
+    def _may_take(self, address: str | None) -> bool:
+        return address is None or self._held[address] < self._per_address
+
+    def _next(self) -> _Waiter | None:
+        """The session the next free turn goes to: of the addresses with room under
+        their cap, the one holding the fewest; among equals, the longest waiting."""
+        best: _Waiter | None = None
+        best_rank = (0, 0)
+        for address, queue in self._waiting.items():
+            if not self._may_take(address):
+                continue
+            rank = (self._held[address], queue[0].order)
+            if best is None or rank < best_rank:
+                best, best_rank = queue[0], rank
+        return best
+
+    def _hand_out(self) -> None:
+        while self.free:
+            waiter = self._next()
+            if waiter is None:
+                return
+            queue = self._waiting[waiter.address]
+            queue.popleft()
+            if not queue:
+                del self._waiting[waiter.address]
+            self.free -= 1
+            self._held[waiter.address] += 1
+            waiter.granted = True
+            waiter.turn.set()
+
+    def _give_back(self, address: str | None) -> None:
+        self._held[address] -= 1
+        if not self._held[address]:
+            del self._held[address]
+        self.free += 1
+        self._hand_out()
+
+    async def _take(self, address: str | None) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self.free and self._may_take(address):
+            # Nobody waiting could take it: every free turn is handed out at once.
+            self.free -= 1
+            self._held[address] += 1
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return
+        self._began += 1
+        waiter = _Waiter(address, self._began)
+        self._waiting.setdefault(address, deque()).append(waiter)
+        try:
+            await waiter.turn.wait()
+        except BaseException:
+            if waiter.granted:  # handed a turn as it was cancelled: pass it on
+                self._give_back(address)
+            else:
+                queue = self._waiting[address]
+                queue.remove(waiter)
+                if not queue:
+                    del self._waiting[address]
+            raise
 
     @asynccontextmanager
     async def hold(self, address: str | None) -> AsyncIterator[None]:
         """Hold one turn for a session from ``address`` (None: exempt from the cap per
-        address): first one of the address's own, then one of the server's, so that a
-        session waiting behind its address's turns never keeps one of the server's."""
-        if address is None:
-            async with self.all:
-                yield
-            return
-        turns = self._addresses.get(address)
-        if turns is None:
-            turns = self._addresses[address] = trio.Semaphore(self._per_address)
-        self._users[address] += 1
+        address), waiting as the class docstring says."""
+        await self._take(address)
         try:
-            async with turns, self.all:
-                yield
+            yield
         finally:
-            self._users[address] -= 1
-            if not self._users[address]:
-                del self._users[address]
-                del self._addresses[address]
+            self._give_back(address)
 
 
 class _Bucket:

@@ -166,11 +166,10 @@ class ServerSessions:
         self.turns = BatchTurns(limits)
         """One is held while one batch is read, encoded and written
         (``Limits.served_batches``, at most ``Limits.turns_per_ip`` of them by one
-        address): what serving holds in memory is bounded by them, not by the number of
-        readers. The write has ``Limits.send_timeout``: a reader that stops reading
-        loses its turn with its session."""
-        self.sending = self.turns.all
-        """The server's turns, over all addresses."""
+        address, a freed one to the address holding the fewest): what serving holds in
+        memory is bounded by them, not by the number of readers. The write has
+        ``Limits.send_timeout``: a reader that stops reading loses its turn with its
+        session."""
 
     async def serve(self, frames: F, session: Callable[[Any, F], Awaitable[None]]) -> None:
         """Run ``session(peer, frames)`` for the stream ``frames`` read, if the peer may."""

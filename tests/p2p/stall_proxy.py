@@ -7,6 +7,7 @@ It runs in the test's own trio loop::
     async with stall_proxy(target_port) as proxy:
         ... dial 127.0.0.1:proxy.port ...
         proxy.stall()   # from now on nothing more is read from the target
+        proxy.drop()    # close every connection (the target's writes fail)
 """
 
 from __future__ import annotations
@@ -29,10 +30,17 @@ the target can write before its writes block is then mostly its own send buffer.
 class StallProxy:
     port: int = 0
     stalled: trio.Event = field(default_factory=trio.Event)
+    relays: list[trio.CancelScope] = field(default_factory=list)
 
     def stall(self) -> None:
         """Stop reading from the target; what it writes from now on stays unread."""
         self.stalled.set()
+
+    def drop(self) -> None:
+        """Close every connection made so far, with what the target wrote unread: the
+        target's connection is reset, and a write it is blocked in fails."""
+        for relay in self.relays:
+            relay.cancel()
 
 
 async def _copy(
@@ -59,9 +67,11 @@ async def stall_proxy(target_port: int, *, source: str | None = None) -> AsyncIt
     async def relay(client: trio.SocketStream) -> None:
         target = await trio.open_tcp_stream("127.0.0.1", target_port, local_address=source)
         target.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
-        async with client, target, trio.open_nursery() as nursery:
-            nursery.start_soon(_copy, client, target, None)
-            nursery.start_soon(_copy, target, client, proxy.stalled)
+        with trio.CancelScope() as relay:
+            proxy.relays.append(relay)
+            async with client, target, trio.open_nursery() as nursery:
+                nursery.start_soon(_copy, client, target, None)
+                nursery.start_soon(_copy, target, client, proxy.stalled)
 
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(

@@ -136,23 +136,24 @@ async def test_one_address_holds_at_most_its_share_of_the_batch_turns() -> None:
         await trio.testing.wait_all_tasks_blocked()
         assert holding == ["192.0.2.1"] * 2  # the third waits for one of its address's
         assert turns.held_by("192.0.2.1") == 2
-        assert turns.all.value == 1  # ... not for the server's: one is left for others
+        assert turns.free == 1  # ... not for the server's: one is left for others
+        assert turns.waiting == 1
         nursery.start_soon(hold, "192.0.2.2")
         await trio.testing.wait_all_tasks_blocked()
         assert holding[-1] == "192.0.2.2"
-        assert turns.all.value == 0
+        assert turns.free == 0
         release.set()
     assert len(holding) == 4
-    assert turns.all.value == 3
+    assert turns.free == 3
     assert turns.held_by("192.0.2.1") == 0
-    assert not turns._addresses  # nothing is kept for an address no session waits from
+    assert not turns._held and not turns._waiting  # nothing kept for an idle address
 
 
 async def test_an_exempt_session_takes_only_a_server_turn() -> None:
     turns = BatchTurns(Limits(served_batches=2, turns_per_ip=1))
     async with turns.hold(None), turns.hold(None):
-        assert turns.all.value == 0
-        assert not turns._addresses
+        assert turns.free == 0
+        assert turns.held_by(None) == 2
 
 
 def test_a_stream_whose_address_cannot_be_read_counts_as_one_address() -> None:

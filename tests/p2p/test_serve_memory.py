@@ -29,13 +29,13 @@ async def test_readers_share_the_servers_batch_turns(tmp_path: Path) -> None:
     ):
         server.store.ingest(ANN.public_key, wire(chain))
         assert server.server is not None
-        turns = server.server.sessions.sending
+        turns = server.server.sessions.turns
         free_turns: list[int] = []
         readers_at: list[str] = []
         read_run = server.feeds.read_run
 
         def observed(*args: Any) -> Any:
-            free_turns.append(turns.value)
+            free_turns.append(turns.free)
             return read_run(*args)
 
         server.feeds.read_run = observed  # type: ignore[method-assign]
@@ -57,4 +57,4 @@ async def test_readers_share_the_servers_batch_turns(tmp_path: Path) -> None:
             assert len(check_feed(reader.store, ANN.public_key)) == 1000
         assert len(free_turns) >= 20  # ten batches each
         assert set(free_turns) == {0}  # every batch read while holding the only turn
-        assert turns.value == 1  # every turn given back
+        assert turns.free == 1  # every turn given back

@@ -134,7 +134,7 @@ async def test_a_reader_with_a_full_window_loses_its_turn_to_an_honest_one(
         with trio.fail_after(30):
             await stalled_ended.wait()
         assert sessions.stalled_total == 1  # the deadline ended it, not the muxer
-        assert sessions.sending.value == 1
+        assert sessions.turns.free == 1
         assert not server.penalised
 
 
@@ -161,7 +161,7 @@ async def test_a_connection_that_takes_nothing_gives_the_turn_and_session_back(
             with trio.fail_after(30):
                 await stalled_ended.wait()
             assert sessions.stalled_total == 1
-            assert sessions.sending.value == 1
+            assert sessions.turns.free == 1
             assert sessions.open_total == 0
             assert not server.penalised
             await sync_honestly(server, honest, STALL_ENTRIES)

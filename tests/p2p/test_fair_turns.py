@@ -1,0 +1,257 @@
+"""A turn freed goes to the waiting address that holds the fewest turns.
+
+Readers that stop reading keep each turn they write in for up to ``send_timeout``, and
+hostile addresses can keep sessions waiting for the next turn as soon as one is freed:
+if turns went to the longest waiting session, an honest reader from a new address
+would wait behind every one of them, round after round. A freed turn goes instead to
+the waiting session of the address holding the fewest turns, the longest waiting first
+among equals (docs/protocol.md section 20.8).
+
+Real loopback hosts, a server with two turns and writes that wait far longer than the
+test: ``127.0.0.2`` and ``127.0.0.3`` each hold one turn with a connection that stopped
+taking data, and ``127.0.0.3`` has a second session waiting for a turn before an honest
+reader on ``127.0.0.1`` asks for one. When ``127.0.0.2``'s connection breaks, its turn
+goes to the honest reader, which holds none, not to ``127.0.0.3``, which holds one.
+The order itself, and what a cancelled session gives back, are checked on
+:class:`BatchTurns` alone first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import trio
+import trio.testing
+from conftest import running_host
+from libp2p.peer.peerinfo import PeerInfo
+from multiaddr import Multiaddr
+from stall_proxy import StallProxy, stall_proxy
+from store_helpers import check_feed, make_chain, make_identity, wire
+from test_serve_stall import STALL_ENTRIES, ann_chain
+from test_serve_turns import ask
+from test_sync import Side, connect, follow, side
+
+from lndesk.p2p.admission import BatchTurns
+from lndesk.p2p.config import Limits
+from lndesk.p2p.sync import SYNC_PROTOCOL
+
+ANN = make_identity(11)
+"""The feed the stalled readers ask for (test_serve_turns' ``ask``)."""
+SMALL = make_identity(12)
+"""The feed the honest reader asks for: one batch, so one turn."""
+TWO_TURNS = Limits(
+    served_batches=2,
+    turns_per_ip=2,
+    send_timeout=600.0,
+    limit_loopback=True,
+    window=STALL_ENTRIES // 100 + 1,
+)
+"""Two turns, both of which one address may hold, and writes that wait far longer than
+the test does."""
+FIRST, SECOND, HONEST = "127.0.0.2", "127.0.0.3", "127.0.0.1"
+
+
+class Holders:
+    """Sessions holding turns of ``turns`` until told to give them back; ``order``
+    lists the sessions (by name) in the order they got a turn."""
+
+    def __init__(self, turns: BatchTurns, nursery: trio.Nursery) -> None:
+        self.turns = turns
+        self.nursery = nursery
+        self.order: list[str] = []
+        self.done: dict[str, trio.Event] = {}
+        self.scopes: dict[str, trio.CancelScope] = {}
+
+    async def _hold(self, name: str, address: str | None) -> None:
+        with self.scopes[name]:
+            async with self.turns.hold(address):
+                self.order.append(name)
+                await self.done[name].wait()
+
+    async def start(self, name: str, address: str | None) -> None:
+        """Start session ``name`` of ``address``; returns once it holds or waits."""
+        self.done[name] = trio.Event()
+        self.scopes[name] = trio.CancelScope()
+        self.nursery.start_soon(self._hold, name, address)
+        await trio.testing.wait_all_tasks_blocked()
+
+    async def end(self, name: str) -> None:
+        self.done[name].set()
+        await trio.testing.wait_all_tasks_blocked()
+
+
+async def test_a_freed_turn_goes_to_the_fewest_holding_then_the_longest_waiting() -> None:
+    turns = BatchTurns(Limits(served_batches=2, turns_per_ip=2))
+    async with trio.open_nursery() as nursery:
+        sessions = Holders(turns, nursery)
+        await sessions.start("a1", "192.0.2.1")
+        await sessions.start("b1", "192.0.2.2")
+        await sessions.start("b2", "192.0.2.2")  # waits first ...
+        await sessions.start("c1", "192.0.2.3")  # ... but its address holds one turn
+        await sessions.start("a2", "192.0.2.1")
+        assert sessions.order == ["a1", "b1"]
+        assert (turns.free, turns.waiting) == (0, 3)
+        await sessions.end("a1")
+        assert sessions.order[-1] == "c1"  # none held: before b2, whose address holds one
+        await sessions.end("b1")
+        assert sessions.order[-1] == "b2"  # a and b hold none: b2 has waited longest
+        await sessions.end("c1")
+        assert sessions.order[-1] == "a2"
+        for name in ("b2", "a2"):
+            await sessions.end(name)
+    assert (turns.free, turns.waiting) == (2, 0)
+    assert not turns._held and not turns._waiting
+
+
+async def test_a_freed_turn_skips_an_address_at_its_cap() -> None:
+    turns = BatchTurns(Limits(served_batches=2, turns_per_ip=1))
+    async with trio.open_nursery() as nursery:
+        sessions = Holders(turns, nursery)
+        await sessions.start("a1", "192.0.2.1")
+        await sessions.start("b1", "192.0.2.2")
+        await sessions.start("a2", "192.0.2.1")
+        await sessions.end("b1")
+        assert sessions.order == ["a1", "b1"]  # a2 waits for its address's turn
+        assert (turns.free, turns.waiting) == (1, 1)
+        await sessions.end("a1")
+        assert sessions.order[-1] == "a2"
+        await sessions.end("a2")
+    assert (turns.free, turns.waiting) == (2, 0)
+
+
+async def test_a_cancelled_session_leaves_nothing_behind() -> None:
+    turns = BatchTurns(Limits(served_batches=1, turns_per_ip=1))
+    async with trio.open_nursery() as nursery:
+        sessions = Holders(turns, nursery)
+        await sessions.start("a1", "192.0.2.1")
+        await sessions.start("b1", "192.0.2.2")
+        await sessions.start("c1", "192.0.2.3")
+        sessions.scopes["b1"].cancel()  # gives up waiting
+        await trio.testing.wait_all_tasks_blocked()
+        assert turns.waiting == 1
+        sessions.scopes["a1"].cancel()  # ends while holding its turn
+        await trio.testing.wait_all_tasks_blocked()
+        assert sessions.order == ["a1", "c1"]
+        assert turns.held_by("192.0.2.1") == turns.held_by("192.0.2.2") == 0
+        await sessions.end("c1")
+    assert (turns.free, turns.waiting) == (1, 0)
+    assert not turns._held and not turns._waiting
+
+
+async def test_exempt_sessions_wait_as_one_address_without_a_cap() -> None:
+    turns = BatchTurns(Limits(served_batches=2, turns_per_ip=1))
+    async with trio.open_nursery() as nursery:
+        sessions = Holders(turns, nursery)
+        await sessions.start("x1", None)
+        await sessions.start("x2", None)  # no cap for them
+        await sessions.start("x3", None)
+        await sessions.start("a1", "192.0.2.1")
+        assert sessions.order == ["x1", "x2"]
+        await sessions.end("x1")
+        assert sessions.order[-1] == "a1"  # holds none; the exempt ones hold one
+        for name in ("x2", "x3", "a1"):
+            await sessions.end(name)
+    assert sessions.order == ["x1", "x2", "a1", "x3"]
+
+
+class TurnWatch:
+    """Who asks for and holds the turns of ``turns``, by address; :meth:`until` waits
+    for a state of them (woken by every change, never by time)."""
+
+    def __init__(self, turns: BatchTurns) -> None:
+        self.asking: Counter[str | None] = Counter()
+        self.holding: Counter[str | None] = Counter()
+        self._changed = trio.Event()
+        hold = turns.hold
+
+        @asynccontextmanager
+        async def observed(address: str | None) -> AsyncIterator[None]:
+            self._change(self.asking, address, 1)
+            try:
+                async with hold(address):
+                    self._change(self.asking, address, -1)
+                    self._change(self.holding, address, 1)
+                    try:
+                        yield
+                    finally:
+                        self._change(self.holding, address, -1)
+            except BaseException:
+                if self.asking[address] and not self.holding[address]:
+                    self._change(self.asking, address, -1)
+                raise
+
+        turns.hold = observed  # type: ignore[method-assign]
+
+    def _change(self, counts: Counter[str | None], address: str | None, by: int) -> None:
+        counts[address] += by
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def until(self, state: Callable[[], bool]) -> None:
+        while not state():
+            await self._changed.wait()
+
+
+async def stall_from(
+    stack: AsyncExitStack, server: Side, address: str, readers: int
+) -> tuple[StallProxy, list[Any]]:
+    """``readers`` hosts connected to ``server`` from ``address`` over connections that
+    have stopped taking data, each with a sync stream open."""
+    port = Multiaddr(str(server.host.get_addrs()[0])).value_for_protocol("tcp")
+    proxy = await stack.enter_async_context(stall_proxy(int(port), source=address))
+    through = Multiaddr(f"/ip4/127.0.0.1/tcp/{proxy.port}")
+    streams = []
+    for _ in range(readers):
+        host = await stack.enter_async_context(running_host())
+        await host.connect(PeerInfo(server.host.get_id(), [through]))
+        streams.append(await host.new_stream(server.host.get_id(), [SYNC_PROTOCOL]))
+    proxy.stall()
+    return proxy, streams
+
+
+async def test_a_freed_turn_goes_to_the_address_holding_the_fewest(tmp_path: Path) -> None:
+    async with (
+        side(tmp_path / "server", TWO_TURNS) as server,
+        side(tmp_path / "honest", TWO_TURNS) as honest,
+        AsyncExitStack() as stack,
+    ):
+        server.store.ingest(ANN.public_key, ann_chain(STALL_ENTRIES))
+        server.store.ingest(SMALL.public_key, wire(make_chain(SMALL, 3)))
+        assert server.server is not None
+        turns = server.server.sessions.turns
+        watch = TurnWatch(turns)
+        first, (first_stream,) = await stall_from(stack, server, FIRST, 1)
+        _, second_streams = await stall_from(stack, server, SECOND, 2)
+        # 64 MiB more window: each write blocks in the server's socket, holding its turn.
+        await ask(first_stream, window=1 << 26)
+        await ask(second_streams[0], window=1 << 26)
+        with trio.fail_after(30):
+            await watch.until(lambda: watch.holding[FIRST] == watch.holding[SECOND] == 1)
+        await ask(second_streams[1], window=1 << 26)
+        with trio.fail_after(30):
+            await watch.until(lambda: watch.asking[SECOND] == 1)
+
+        follow(honest, SMALL.public_key)
+        await connect(server, honest)
+        assert honest.client is not None
+        client = honest.client
+        synced: list[int] = []
+
+        async def sync() -> None:
+            synced.append((await client.sync_with(server.host.get_id())).stored)
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sync)
+                await watch.until(lambda: watch.asking[HONEST] == 1)
+                first.drop()  # 127.0.0.2's write fails: its turn is freed
+        assert synced == [3]
+        assert len(check_feed(honest.store, SMALL.public_key)) == 3
+        # The turn the honest reader gave back went to 127.0.0.3's waiting session.
+        assert turns.held_by(SECOND) == 2
+        assert (turns.free, turns.waiting) == (0, 0)
+        assert not server.penalised
