@@ -2,7 +2,8 @@
 
 A head announcement's id is its entry's id, so the same head from two peers is one
 message; an inbox notice's and any other data's ids are 33 bytes, so neither can equal
-an entry id.
+an entry id. The router's message cache, whose ids IHAVE offers and IWANT asks for,
+keys by the same ids (``IdCache``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from libp2p.pubsub.mcache import CacheEntry, MessageCache
 from libp2p.pubsub.pb import rpc_pb2
 
 from lndesk.identity import blake2b_256
@@ -61,3 +63,19 @@ def _layout(data: bytes) -> bytes | tuple[bytes, bytes] | None:
     except Exception:  # not a notice either
         return None
     return to, entry_raw
+
+
+class IdCache(MessageCache):
+    """GossipSub's message cache keyed by ``message_id``.
+
+    py-libp2p's keys by ``from`` + ``seqno`` whatever message id Pubsub uses, so its
+    IHAVE offered ids that no node had seen (each answered with an IWANT, though the
+    asker held the head already), and an IWANT naming an announcement by its id
+    (docs/protocol.md section 21.1, as go-libp2p and js-libp2p peers do) found nothing.
+    """
+
+    def put(self, msg: rpc_pb2.Message) -> None:
+        mid = message_id(msg)
+        if mid not in self.msgs:
+            self.msgs[mid] = msg
+            self.history[0].append(CacheEntry(mid, msg.topicIDs))

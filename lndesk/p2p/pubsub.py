@@ -86,6 +86,10 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   RPC, none of them let run, held a node for 450 s (2 s when they run as they come).
 * Our own publish is signed but its signature is not checked again: py-libp2p hands it
   to the same ``push_msg`` as a received message, which verifies it.
+* A peer's control messages (IHAVE, IWANT, GRAFT, PRUNE, IDONTWANT) are bounded and
+  handled as a whole per RPC (``lndesk.p2p.gossip_control``), and the router's message
+  cache keys by our message ids (``lndesk.p2p.gossip_ids.IdCache``), so IHAVE offers
+  what IWANT can ask for.
 * An RPC that does not decode, or anything else py-libp2p raises while reading one
   peer's stream (0.8.1 lets protobuf's ``DecodeError`` out, which stopped the host),
   ends only that peer's stream: it is reset, the peer is dropped from Pubsub's records
@@ -117,7 +121,8 @@ from libp2p.pubsub.utils import maybe_consume_signed_record
 from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 
 from lndesk.p2p.config import Limits
-from lndesk.p2p.gossip_ids import message_id
+from lndesk.p2p.gossip_control import handle_control
+from lndesk.p2p.gossip_ids import IdCache, message_id
 from lndesk.p2p.gossip_streams import BigQueues, Pace, ReadAhead, RecordlessHost, Relay, frame
 from lndesk.p2p.guard import OnMalformed, stream_failed
 
@@ -184,6 +189,7 @@ class TunedGossipSub(GossipSub):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scorer = None
+        self.mcache = IdCache(self.mcache.window_size, self.mcache.history_size)
         self._work = trio.Event()
         """Set when something happened that a heartbeat may have to act on."""
         self.heartbeats = 0
@@ -428,8 +434,8 @@ class DeliveringPubsub(Pubsub):
                 for sub in rpc.subscriptions:
                     self.handle_subscription(peer_id, sub)
                     await pace.step()  # each new one starts tasks: let them run
-        if rpc.HasField("control"):
-            await self.router.handle_rpc(rpc, peer_id)
+        if rpc.HasField("control") and isinstance(self.router, GossipSub):
+            await handle_control(self.router, rpc, peer_id, pace)  # bounded (its docstring)
 
     async def stream_handler(self, stream: INetStream) -> None:
         try:
