@@ -165,6 +165,13 @@ STORE_MUTANTS = [
         SWAP[1:],
     ),
     Mutant(
+        "purge: a new purge's journal replaces the one a failed purge left",
+        "lndesk/store/purge.py",
+        "    replay_journal(log_file)\n    overwrites: list[Overwrite] = []",
+        "    overwrites: list[Overwrite] = []",
+        ("tests/test_store_purge.py",),
+    ),
+    Mutant(
         "store: a stale index is removed with forgotten entries' purges still queued",
         "lndesk/store/store.py",
         "self._purge_first(queued_purges(path))",

@@ -8,6 +8,8 @@ next open finishes it, with a log that scans clean and chains that still verify.
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 import zlib
@@ -358,3 +360,31 @@ def test_a_failed_purge_is_reported_and_retried_on_the_next_open(
     monkeypatch.undo()
     assert_clean(data_dir)  # opening it retried the purge
     assert SECRET.encode() not in log_bytes(data_dir)
+
+
+def test_a_purge_that_failed_mid_write_is_finished_before_the_next_one(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An overwrite the disk failed half-way leaves a damaged record that only its journal
+    # can repair; the next purge, in the same process, must not replace that journal
+    # with its own before the damaged record is whole again.
+    overwrite = LogFile.overwrite
+
+    def failing_half_way(log_file: LogFile, offset: int, prefix: bytes, size: int) -> None:
+        monkeypatch.undo()
+        os.pwrite(log_file._fd, (prefix + bytes(size - len(prefix)))[: size // 2], offset)
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    with Store(data_dir) as store:
+        store.publish(ALICE, Post("kept"))
+        gone = store.publish(ALICE, Post(SECRET))
+        later = store.publish(ALICE, Post("regretted later"))
+        monkeypatch.setattr(LogFile, "overwrite", failing_half_way)
+        store.publish(ALICE, Tombstone(ref_of(gone)))
+        assert LogFile.overwrite is overwrite
+        assert any("could not yet remove" in w for w in store.warnings)
+        store.publish(ALICE, Tombstone(ref_of(later)))
+        assert store.log.read(store.index.stored_ids(ALICE.public_key, 2, 2)[2][1]).purged
+    assert SECRET.encode() not in log_bytes(data_dir)
+    assert b"regretted later" not in log_bytes(data_dir)
+    assert_clean(data_dir)

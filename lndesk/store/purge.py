@@ -16,7 +16,8 @@ reader must report as damage. So every purge is journalled first:
 
 On open, before the log is scanned, :func:`replay_journal` finishes what a crash
 interrupted: a complete journal is applied again (rewriting the same bytes is harmless),
-a torn one (a crash in step 1, before any record was touched) is dropped.
+a torn one (a crash in step 1, before any record was touched) is dropped. A purge that
+failed in step 2 (a disk error) leaves its journal too: the next purge replays it first.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def purge_payloads(log_file: LogFile, targets: Sequence[tuple[int, bytes]]) -> i
     that is purged already, is left alone. A record held without its payload (a hole,
     forgotten: :mod:`lndesk.store.forget`) is marked PURGED, its size unchanged.
     """
+    # A journal left here by a purge that failed half-way (a disk error, in this process:
+    # an open replays it) is the only repair of the records it names: finish it first,
+    # before a new journal takes its place.
+    replay_journal(log_file)
     overwrites: list[Overwrite] = []
     for offset, entry_id in sorted(set(targets)):
         record = log_file.read(offset)
