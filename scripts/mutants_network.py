@@ -288,6 +288,13 @@ NETWORK_MUTANTS = [
         "                pass",
         FAIR_TURNS,
     ),
+    Mutant(
+        "admission: a peer over IPv6 has no address, so no limit per address",
+        "lndesk/p2p/inbound.py",
+        "if not isinstance(peer, tuple) or len(peer) < 2:",
+        "if not isinstance(peer, tuple) or len(peer) != 2:",
+        ("tests/p2p/test_admission.py",),
+    ),
     # --- one-ask sessions (lndesk/p2p/sessions.py) -------------------------------------
     Mutant(
         "ask: an answer of another message type is taken as the one asked for",

@@ -63,7 +63,7 @@ from libp2p.utils.address_validation import get_available_interfaces
 from lndesk.errors import DialError, ListenError
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.dialable import deliberately, gate_background_dials
-from lndesk.p2p.inbound import release_inbound_cap
+from lndesk.p2p.inbound import read_ipv6_addresses, release_inbound_cap
 from lndesk.p2p.liveness import ping_from_one_task
 from lndesk.p2p.unsupported import quiet_stream_open_errors
 
@@ -382,5 +382,6 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     quiet_stream_open_errors()
     gate_background_dials(host, dht_loopback=config.dht_loopback)
     release_inbound_cap(host)
+    read_ipv6_addresses()
     ping_from_one_task(host)
     return host

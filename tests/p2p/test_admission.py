@@ -324,3 +324,20 @@ async def test_every_server_protocol_shares_the_address_limits(tmp_path: Path) -
                 refused = await io.receive()
         assert isinstance(refused, frames.Error) and refused.code == "busy"
         assert node.node.admission.refused["new-id"] == 1
+
+
+async def test_peers_over_ipv6_are_held_to_the_limits_per_address(tmp_path: Path) -> None:
+    """py-libp2p read no address from an IPv6 socket, so every peer over IPv6 passed
+    the limits per address as if its address could not be read."""
+    limits = Limits(sessions_per_ip=1, limit_loopback=True)
+    async with running_node(make_data_dir(tmp_path, "n"), listen_host="::1", limits=limits) as node:
+        node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 3)))
+        async with AsyncExitStack() as stack:
+            answers = []
+            for _ in range(2):
+                host = await stack.enter_async_context(running_host())
+                answers.append(await stack.enter_async_context(sync_stream(node, host)))
+            assert [type(a) for a in answers] == [frames.Have, frames.Error]
+            assert isinstance(answers[1], frames.Error) and answers[1].code == "busy"
+            assert "too many sessions from your address" in answers[1].message
+        assert node.node.admission.refused["per-ip"] == 1
