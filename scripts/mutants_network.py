@@ -17,6 +17,7 @@ PIPELINE = ("tests/p2p/test_pipeline.py", "tests/p2p/test_read_states.py", *WIRE
 STALL = ("tests/p2p/test_serve_stall.py",)
 TURNS = ("tests/p2p/test_serve_turns.py",)
 FAIR_TURNS = ("tests/p2p/test_fair_turns.py",)
+ADDRESS_GROUPS = ("tests/p2p/test_address_groups.py",)
 BATCH_LAYOUT = ("tests/p2p/test_batch_frame.py",)
 FETCH = ("tests/p2p/test_sync_rules.py", "tests/p2p/test_catchup_fetch.py")
 VISIT_FRAMES = ("tests/p2p/test_visit_vectors.py",)
@@ -294,6 +295,34 @@ NETWORK_MUTANTS = [
         "if not isinstance(peer, tuple) or len(peer) < 2:",
         "if not isinstance(peer, tuple) or len(peer) != 2:",
         ("tests/p2p/test_admission.py",),
+    ),
+    Mutant(
+        "admission: every IPv6 address is counted apart, not by its /64",
+        "lndesk/p2p/admission.py",
+        "network = ipaddress.IPv6Network((address, IPV6_GROUP_BITS), strict=False)",
+        "network = ipaddress.IPv6Network((address, 128), strict=False)",
+        ADDRESS_GROUPS,
+    ),
+    Mutant(
+        "admission: an IPv4-mapped IPv6 address is not read as its IPv4 address",
+        "lndesk/p2p/admission.py",
+        "if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:",
+        "if False:",
+        ADDRESS_GROUPS,
+    ),
+    Mutant(
+        "admission: sessions and work are counted by address, not by its group",
+        "lndesk/p2p/admission.py",
+        "        return address_key(ip)",
+        "        return ip",
+        ADDRESS_GROUPS,
+    ),
+    Mutant(
+        "admission: batch turns are counted by address, not by its group",
+        "lndesk/p2p/admission.py",
+        "return address_key(address) if _is_limited(address, limits) else None",
+        "return address if _is_limited(address, limits) else None",
+        ADDRESS_GROUPS,
     ),
     # --- one-ask sessions (lndesk/p2p/sessions.py) -------------------------------------
     Mutant(

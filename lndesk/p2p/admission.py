@@ -14,6 +14,11 @@ the connection comes from (docs/protocol.md section 24.1):
   store lookup; ``ip_feeds_per_minute``) and the entries sent in batches (read from the
   log and sent; ``ip_entries_per_minute``). A session over one is ended with ``busy``.
 
+An address is counted as its key (:func:`address_key`): an IPv4 address, or the /64 an
+IPv6 address is in (one subscriber is given at least a /64, and may use any address of
+it); an IPv4 address written as IPv6 (``::ffff:a.b.c.d``, as a dual-stack listener
+reads IPv4 peers) is that IPv4 address.
+
 None of these is a penalty: an honest peer refused here tries again later. Loopback
 addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
 so are streams whose address cannot be read and relayed ones (their address is the
@@ -76,6 +81,35 @@ def charge_served(admission: Admission | None, stream: Any, entries: int) -> Non
         raise ServerBusy("too many entries sent to your address; try again later")
 
 
+IPV6_GROUP_BITS = 64
+"""IPv6 addresses are counted by the network of this many leading bits."""
+
+
+def _parse(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``ip`` as an address (an IPv4-mapped IPv6 address as its IPv4 one, a zone
+    dropped); None if it is not one."""
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def address_key(ip: str) -> str:
+    """What the limits per address count ``ip`` by: an IPv4 address itself (also one
+    written as IPv6, ``::ffff:a.b.c.d``), an IPv6 address by its /64 (``2001:db8::/64``);
+    anything else as it is written."""
+    address = _parse(ip)
+    if address is None:
+        return ip
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    network = ipaddress.IPv6Network((address, IPV6_GROUP_BITS), strict=False)
+    return str(network)
+
+
 def stream_ip(stream: Any) -> str | None:
     """The IP address a libp2p stream's connection comes from, if it can be read; None
     for a relayed connection (its address is the relay's, shared by all it relays)."""
@@ -108,21 +142,28 @@ def turn_address(stream: Any, limits: Limits) -> str | None:
         else:
             for a in stream.muxed_conn.get_transport_addresses():
                 if "/p2p-circuit" in str(a):
-                    address = str(a).split("/p2p-circuit")[0] or None
+                    address = _relay_ip(str(a).split("/p2p-circuit")[0])
     except Exception:  # not every stream type can tell
         address = None
     if address is None:
         return UNREAD_ADDRESS
-    return address if _is_limited(address, limits) else None
+    return address_key(address) if _is_limited(address, limits) else None
+
+
+def _relay_ip(relay: str) -> str | None:
+    """The IP address of a relay's multiaddr (``/ip4/192.0.2.1/tcp/4001/p2p/...``), else
+    the multiaddr itself; None if empty."""
+    parts = relay.split("/")
+    if len(parts) > 2 and parts[1] in ("ip4", "ip6"):
+        return parts[2]
+    return relay or None
 
 
 def _is_limited(ip: str, limits: Limits) -> bool:
     if limits.limit_loopback:
         return True
-    try:
-        return not ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        return True
+    address = _parse(ip)
+    return address is None or not address.is_loopback
 
 
 class _Waiter:
@@ -283,17 +324,20 @@ class Admission:
         self.refused = Counter[str]()
         """How many sessions each rule refused: "new-id", "per-ip", "work"."""
 
-    def _limited(self, ip: str | None) -> bool:
-        return ip is not None and _is_limited(ip, self.limits)
+    def _key(self, ip: str | None) -> str | None:
+        """What ``ip`` is counted by (:func:`address_key`); None when it is exempt."""
+        if ip is None or not _is_limited(ip, self.limits):
+            return None
+        return address_key(ip)
 
-    def _address(self, ip: str, now: float) -> _Address:
-        found = self._addresses.get(ip)
+    def _address(self, key: str, now: float) -> _Address:
+        found = self._addresses.get(key)
         if found is None:
-            found = self._addresses[ip] = _Address(now, self.limits)
+            found = self._addresses[key] = _Address(now, self.limits)
             while len(self._addresses) > MAX_ADDRESSES:
                 self._addresses.popitem(last=False)
         else:
-            self._addresses.move_to_end(ip)
+            self._addresses.move_to_end(key)
         return found
 
     def enter(self, peer: str, ip: str | None) -> str | None:
@@ -301,14 +345,14 @@ class Admission:
 
         An admitted session must be ended with :meth:`leave`.
         """
-        if not self._limited(ip):
+        key = self._key(ip)
+        if key is None:
             return None
-        assert ip is not None
-        if self._open[ip] >= self.limits.sessions_per_ip:
+        if self._open[key] >= self.limits.sessions_per_ip:
             self.refused["per-ip"] += 1
             return "too many sessions from your address at once"
         now = self._clock()
-        address = self._address(ip, now)
+        address = self._address(key, now)
         seen = address.ids.get(peer)
         if seen is None or now - seen > KNOWN_ID_SECONDS:
             window = self.limits.new_id_seconds
@@ -323,26 +367,26 @@ class Admission:
         address.ids.move_to_end(peer)
         while len(address.ids) > MAX_IDS_PER_ADDRESS:
             address.ids.popitem(last=False)
-        self._open[ip] += 1
+        self._open[key] += 1
         return None
 
     def leave(self, ip: str | None) -> None:
         """A session admitted by :meth:`enter` ended."""
-        if not self._limited(ip):
+        key = self._key(ip)
+        if key is None:
             return
-        assert ip is not None
-        self._open[ip] -= 1
-        if self._open[ip] <= 0:
-            del self._open[ip]
+        self._open[key] -= 1
+        if self._open[key] <= 0:
+            del self._open[key]
 
     def charge_feeds(self, ip: str | None, feeds: int) -> bool:
         """Charge a request naming ``feeds`` feeds to ``ip``; False if over its budget
         (nothing is charged then)."""
-        if not self._limited(ip):
+        key = self._key(ip)
+        if key is None:
             return True
-        assert ip is not None
         now = self._clock()
-        if self._address(ip, now).feeds.take(feeds, now):
+        if self._address(key, now).feeds.take(feeds, now):
             return True
         self.refused["work"] += 1
         return False
@@ -350,11 +394,11 @@ class Admission:
     def charge_entries(self, ip: str | None, entries: int) -> bool:
         """Charge ``entries`` entries about to be served to ``ip``; False if over its
         budget (nothing is charged then)."""
-        if not self._limited(ip):
+        key = self._key(ip)
+        if key is None:
             return True
-        assert ip is not None
         now = self._clock()
-        if self._address(ip, now).entries.take(entries, now):
+        if self._address(key, now).entries.take(entries, now):
             return True
         self.refused["entries"] += 1
         return False
