@@ -324,6 +324,13 @@ NETWORK_MUTANTS = [
         "return address if _is_limited(address, limits) else None",
         ADDRESS_GROUPS,
     ),
+    Mutant(
+        "serve: a refused peer keeps an entry in the count of sessions per peer",
+        "lndesk/p2p/sessions.py",
+        "if self._open.get(peer, 0) >= self.limits.streams_per_peer:",
+        "if self._open[peer] >= self.limits.streams_per_peer:",
+        ("tests/p2p/test_admission.py",),
+    ),
     # --- one-ask sessions (lndesk/p2p/sessions.py) -------------------------------------
     Mutant(
         "ask: an answer of another message type is taken as the one asked for",

@@ -157,6 +157,7 @@ class ServerSessions:
         self._penalise = penalise
         self._is_penalised = is_penalised
         self._open: defaultdict[Any, int] = defaultdict(int)
+        """Sessions being served now, by peer (a peer with none has no entry)."""
         self.open_total = 0
         """Sessions being served now, to all peers."""
         self.busy_total = 0
@@ -179,7 +180,7 @@ class ServerSessions:
         if self._is_penalised(peer):
             await reset_quietly(stream, self.protocol)
             return
-        if self._open[peer] >= self.limits.streams_per_peer:
+        if self._open.get(peer, 0) >= self.limits.streams_per_peer:
             await self._send_busy(frames, self._busy)
             return
         if self.open_total >= self.limits.max_sessions:

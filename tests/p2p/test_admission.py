@@ -180,15 +180,20 @@ async def test_a_node_serves_at_most_max_sessions_at_once(tmp_path: Path) -> Non
     limits = Limits(max_sessions=2)
     async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
         node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 3)))
+        sessions = node.node.sync_server.sessions
         async with AsyncExitStack() as stack:
-            answers = []
+            answers, peers = [], []
             for _ in range(3):
                 host = await stack.enter_async_context(running_host())
+                peers.append(host.get_id())
                 answers.append(await stack.enter_async_context(sync_stream(node, host)))
             assert [type(a) for a in answers] == [frames.Have, frames.Have, frames.Error]
             assert isinstance(answers[2], frames.Error) and answers[2].code == "busy"
             assert "too many sessions" in answers[2].message
-        assert node.node.sync_server.sessions.busy_total == 1
+            # A refused peer is not counted, not even as a peer with no session (ids
+            # cost nothing: each would be kept for the life of the node).
+            assert set(sessions._open) == set(peers[:2])
+        assert sessions.busy_total == 1
         assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
 
 
