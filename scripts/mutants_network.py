@@ -331,6 +331,13 @@ NETWORK_MUTANTS = [
         "if self._open[peer] >= self.limits.streams_per_peer:",
         ("tests/p2p/test_admission.py",),
     ),
+    Mutant(
+        "penalties: ended penalties of peers never seen again are kept",
+        "lndesk/p2p/penalty.py",
+        "        if len(self._peers) >= self._sweep_at:",
+        "        if False:",
+        ("tests/p2p/test_penalty_box.py",),
+    ),
     # --- one-ask sessions (lndesk/p2p/sessions.py) -------------------------------------
     Mutant(
         "ask: an answer of another message type is taken as the one asked for",

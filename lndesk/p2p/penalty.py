@@ -22,15 +22,33 @@ class Penalty:
     reason: str
 
 
+SWEEP_FLOOR = 64
+"""Penalties kept before ended ones are first swept away."""
+
+
 class PenaltyBox:
+    """The penalised peers, by peer id. An ended penalty is forgotten when its peer is
+    next asked about, and all ended ones whenever the box has doubled since it last
+    swept: peer ids cost nothing, and the ids of peers penalised once and never seen
+    again would otherwise be kept for the life of the node."""
+
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._clock = clock
         self._peers: dict[str, Penalty] = {}
+        self._sweep_at = SWEEP_FLOOR
+
+    def __len__(self) -> int:
+        """Penalties kept now (some may have ended and not been swept yet)."""
+        return len(self._peers)
 
     def penalise(self, peer: str, reason: str) -> None:
         logger.warning("refusing peer %s for %.0f s: %s", peer, self.seconds, reason)
-        self._peers[peer] = Penalty(self._clock() + self.seconds, reason)
+        now = self._clock()
+        if len(self._peers) >= self._sweep_at:
+            self._peers = {p: kept for p, kept in self._peers.items() if kept.until > now}
+            self._sweep_at = max(SWEEP_FLOOR, 2 * len(self._peers))
+        self._peers[peer] = Penalty(now + self.seconds, reason)
 
     def penalty(self, peer: str) -> Penalty | None:
         found = self._peers.get(peer)
