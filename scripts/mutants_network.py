@@ -338,6 +338,13 @@ NETWORK_MUTANTS = [
         "        if False:",
         ("tests/p2p/test_penalty_box.py",),
     ),
+    Mutant(
+        "caps: the item caps are not those docs/protocol.md states",
+        "lndesk/p2p/frame_caps.py",
+        "_SLACK = 40",
+        "_SLACK = 48",
+        ("tests/p2p/test_caps_doc.py",),
+    ),
     # --- one-ask sessions (lndesk/p2p/sessions.py) -------------------------------------
     Mutant(
         "ask: an answer of another message type is taken as the one asked for",
