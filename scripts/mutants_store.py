@@ -108,9 +108,9 @@ STORE_MUTANTS = [
     ),
     Mutant(
         "compact: an index closed by a failed close is not opened again",
-        "lndesk/store/store.py",
+        "lndesk/store/rebuild.py",
         "            except sqlite3.ProgrammingError:  # closed after all\n"
-        "                self.index = Index(self.directory / INDEX_NAME, self._content_at)",
+        "                self.index = self._open_index()",
         "            except sqlite3.ProgrammingError:  # closed after all\n                pass",
         COMPACT,
     ),
@@ -170,6 +170,13 @@ STORE_MUTANTS = [
         "    replay_journal(log_file)\n    overwrites: list[Overwrite] = []",
         "    overwrites: list[Overwrite] = []",
         ("tests/test_store_purge.py",),
+    ),
+    Mutant(
+        "store: a rebuilt index or compact copy a stopped process left stays on the disk",
+        "lndesk/store/store.py",
+        "            remove_leftovers(directory, (REBUILT_NAME, COMPACT_NAME))",
+        "            pass",
+        SWAP[1:],
     ),
     Mutant(
         "store: a stale index is removed with forgotten entries' purges still queued",

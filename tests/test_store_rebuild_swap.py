@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from index_dump import index_rows
-from store_helpers import BASE_MS, make_chain, make_identity, wire
+from store_helpers import BASE_MS, child_env, make_chain, make_identity, wire
 
 from lndesk.content import Post
 from lndesk.errors import StoreError
@@ -253,3 +253,52 @@ def test_a_reader_in_this_process_does_not_keep_a_failed_swap_from_an_index(
         assert reader.execute("SELECT count(*) FROM entries").fetchone() == (18,)
         reader.close()
     assert_whole(data_dir, tmp_path, 16)
+
+
+KILLED = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from store_helpers import make_identity
+from lndesk.content import Post
+from lndesk.store import compact
+from lndesk.store.store import Store
+
+store = Store(Path(sys.argv[1]))
+for n in range(40):
+    store.publish(make_identity(81), Post(f"note {{n}}"))
+if sys.argv[2] == "rebuilding":
+    store.rebuild_step(store.start_rebuild(), 10)
+else:
+    compact.RECLAIM_BYTES = compact.RECLAIM_FRACTION = 0  # copied however small
+    store.index_text()
+    job = compact.start(store)
+    assert job is not None
+    job.copy()
+os._exit(9)
+"""
+
+
+@pytest.mark.parametrize("doing", ["rebuilding", "compacting"])
+def test_an_open_removes_the_index_file_a_stopped_rebuild_or_copy_left(
+    data_dir: Path, doing: str
+) -> None:
+    # A rebuilt index or a compact copy is as large as the index: one left by a machine
+    # that stopped must not hold that much of the disk until the next rebuild.
+    code = KILLED.format(tests=str(Path(__file__).parent))
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(data_dir), doing],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 9, done.stderr
+    left = NEW if doing == "rebuilding" else INDEX_NAME + ".compact"
+    assert (data_dir / left).exists()
+    with Store(data_dir) as store:
+        assert store.feed_state(ANN.public_key).height == 40
+    assert sorted(p.name for p in data_dir.glob(INDEX_NAME + "*")) == [INDEX_NAME]
+    with Store.open_read_only(data_dir) as store:  # reading only: nothing to remove
+        assert store.feed_state(ANN.public_key).height == 40

@@ -39,7 +39,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from lndesk.store.dirlock import remove_index_files
-from lndesk.store.store import INDEX_NAME, Store
+from lndesk.store.store import COMPACT_NAME, INDEX_NAME, Store
 from lndesk.store.swap import swap_index, sync_file
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def start(store: Store) -> Compaction | None:
     if not reclaimable(conn):
         return None
     path = store.directory / INDEX_NAME
-    return Compaction(path, path.with_name(INDEX_NAME + ".compact"), conn.total_changes, conn)
+    return Compaction(path, path.with_name(COMPACT_NAME), conn.total_changes, conn)
 
 
 def finish(store: Store, job: Compaction) -> bool:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from lndesk.errors import StoreLockedError
+
+log = logging.getLogger(__name__)
 
 
 def remove_index_files(path: Path) -> None:
@@ -16,6 +20,15 @@ def remove_index_files(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             path.with_name(path.name + suffix).unlink()
+
+
+def remove_leftovers(directory: Path, names: Iterable[str]) -> None:
+    """Remove the databases ``names`` in ``directory`` (with their companions), left by a
+    process that stopped while it wrote them."""
+    for name in names:
+        if (directory / name).exists():
+            log.info("removing %s, left by a process that stopped while writing it", name)
+        remove_index_files(directory / name)
 
 
 def lock_directory(path: Path) -> int:

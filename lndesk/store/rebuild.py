@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from lndesk.entry import Entry
-from lndesk.errors import StoreError
+from lndesk.errors import IndexDamagedError, StoreError
 from lndesk.store import idprefix
 from lndesk.store.dirlock import remove_index_files
 from lndesk.store.index import Index, IndexItem
@@ -137,19 +137,54 @@ class IndexRebuild:
 
 class StoreRebuilds:
     """A store's rebuild under way (:class:`lndesk.store.store.Store` builds on this, and
-    starts and finishes its rebuilds): its steps, dropping it, and what purges tell it."""
+    starts and finishes its rebuilds): its steps, dropping it, what purges tell it, and
+    the index closed and opened again around a change of its files (a rebuilt index or
+    a compact copy put in place)."""
 
     _rebuild: IndexRebuild | None
     _warn: Warn
     _store_error: Callable[[BaseException], StoreError]
     index: Index
     _indexed_end: int
-    reopen_index: Callable[[Callable[[], None], Callable[[], None] | None], None]
+    _open_index: Callable[[], Index]
 
     @property
     def rebuilding(self) -> bool:
         """A rebuild of the index is under way beside it."""
         return self._rebuild is not None
+
+    def reopen_index(
+        self, change: Callable[[], None], again: Callable[[], None] | None = None
+    ) -> None:
+        """Close the index, ``change`` its files, open it again (:mod:`.compact`,
+        :mod:`.rebuild`). A failure is raised and leaves an open index: the old one,
+        unchanged, if it failed to close (opened again if the failed close closed it), else
+        the files as ``change`` left them. If those cannot be opened after ``change``
+        failed, ``again`` (if given) changes them once more first: a connection of this
+        process still reading the old file shares SQLite's view of its write-ahead log,
+        and a log the swap dropped keeps that file from being opened while it reads."""
+        old = self.index
+        try:
+            old.close()
+        except BaseException:
+            try:
+                old.conn.execute("SELECT 1")
+            except sqlite3.ProgrammingError:  # closed after all
+                self.index = self._open_index()
+            raise
+        try:
+            change()
+        except BaseException:
+            try:
+                self.index = self._open_index()
+            except IndexDamagedError as exc:
+                if again is None:
+                    raise
+                log.warning("the index left in place cannot be opened (%s): changing it again", exc)
+                again()
+                self.index = self._open_index()
+            raise
+        self.index = self._open_index()
 
     def rebuild_step(self, rebuild: IndexRebuild, records: int) -> bool:
         """Index up to ``records`` more records into the rebuilt index; whether it has

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +40,7 @@ from lndesk.identity import Identity
 from lndesk.keytext import short_key
 from lndesk.payloads import Parsed
 from lndesk.store import idprefix
-from lndesk.store.dirlock import lock_directory, remove_index_files
+from lndesk.store.dirlock import lock_directory, remove_index_files, remove_leftovers
 from lndesk.store.fill import holes_among, write_index
 from lndesk.store.forget import forget_entries
 from lndesk.store.fulltext import FullText
@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 
 LOG_NAME = "entries.log"
 INDEX_NAME = "index.sqlite3"
+REBUILT_NAME = INDEX_NAME + ".new"  # a rebuild's new index (lndesk.store.rebuild)
+COMPACT_NAME = INDEX_NAME + ".compact"  # a compact copy (lndesk.store.compact)
 LOCK_NAME = "store.lock"
 INDEX_RULES = b"5"
 """Version of the rules that derive the index from the log (content validity, tag
@@ -116,6 +118,9 @@ class Store(StoreLists, StoreRebuilds):
         self._rebuild: IndexRebuild | None = None
         """A rebuild of the index under way beside it (:mod:`lndesk.store.rebuild`)."""
         try:
+            # A rebuilt index or compact copy a stopped process left (none is under way:
+            # this open holds the lock): each is as large as the index.
+            remove_leftovers(directory, (REBUILT_NAME, COMPACT_NAME))
             self.log = LogFile(directory / LOG_NAME)
             if replay_journal(self.log):
                 self._warn("finished removing deleted posts after an interruption")
@@ -275,38 +280,9 @@ class Store(StoreLists, StoreRebuilds):
         rebuild = self.start_rebuild()
         return self.finish_rebuild(rebuild)
 
-    def reopen_index(
-        self, change: Callable[[], None], again: Callable[[], None] | None = None
-    ) -> None:
-        """Close the index, ``change`` its files, open it again (:mod:`.compact`,
-        :mod:`.rebuild`). A failure is raised and leaves an open index: the old one,
-        unchanged, if it failed to close (opened again if the failed close closed it), else
-        the files as ``change`` left them. If those cannot be opened after ``change``
-        failed, ``again`` (if given) changes them once more first: a connection of this
-        process still reading the old file shares SQLite's view of its write-ahead log,
-        and a log the swap dropped keeps that file from being opened while it reads."""
-        old = self.index
-        try:
-            old.close()
-        except BaseException:
-            try:
-                old.conn.execute("SELECT 1")
-            except sqlite3.ProgrammingError:  # closed after all
-                self.index = Index(self.directory / INDEX_NAME, self._content_at)
-            raise
-        try:
-            change()
-        except BaseException:
-            try:
-                self.index = Index(self.directory / INDEX_NAME, self._content_at)
-            except IndexDamagedError as exc:
-                if again is None:
-                    raise
-                log.warning("the index left in place cannot be opened (%s): changing it again", exc)
-                again()
-                self.index = Index(self.directory / INDEX_NAME, self._content_at)
-            raise
-        self.index = Index(self.directory / INDEX_NAME, self._content_at)
+    def _open_index(self) -> Index:
+        """The index file opened (again), in use from then on."""
+        return Index(self.directory / INDEX_NAME, self._content_at)
 
     def _purge_first(self, queued: Sequence[tuple[int, bytes]]) -> None:
         """Run the purges an index about to be rebuilt holds queued: a forgotten entry's
@@ -329,7 +305,7 @@ class Store(StoreLists, StoreRebuilds):
             )
         with contextlib.suppress(sqlite3.Error):  # a damaged index's queue is lost
             self._purge_first(self.index.pending_purges())
-        fresh = self.directory / (INDEX_NAME + ".new")
+        fresh = self.directory / REBUILT_NAME
         try:
             self._rebuild = IndexRebuild(
                 self.log, fresh, self._content_at, self._write_to, self._warn
@@ -354,7 +330,7 @@ class Store(StoreLists, StoreRebuilds):
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / (INDEX_NAME + suffix)).unlink()
-        self.index = Index(self.directory / INDEX_NAME, self._content_at)
+        self.index = self._open_index()
         self._indexed_end = HEADER_SIZE
         return self.index
 
