@@ -228,6 +228,20 @@ STORE_MUTANTS = [
         ("tests/test_cli_pseudonyms.py",),
     ),
     Mutant(
+        "own key: two installs of a key in one directory run at once",
+        "lndesk/app/own_key.py",
+        "            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)",
+        "            pass",
+        ("tests/test_own_log.py",),
+    ),
+    Mutant(
+        "own key: a key installed before the lock is not looked for again under it",
+        "lndesk/app/own_key.py",
+        "    with _installing(data_dir):\n        if key_path.exists():",
+        "    with _installing(data_dir):\n        if False:",
+        ("tests/test_own_log.py",),
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

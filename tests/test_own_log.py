@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import Cli
@@ -28,8 +29,9 @@ from lndesk.app.restore import (
 )
 from lndesk.app.service import Service, create_identity, restore_identity
 from lndesk.cli.main import build_parser, main
-from lndesk.errors import OwnLogUnknownError, StoreError, UsageError
+from lndesk.errors import IdentityExistsError, OwnLogUnknownError, StoreError, UsageError
 from lndesk.identity import Identity
+from lndesk.keytext import key_to_text
 
 
 def _restored(
@@ -242,3 +244,64 @@ def test_an_old_damaged_config_moved_aside_keeps_the_restored_flag(
     Path(source).rename(target)
     cli("post", "entry 1 of a 6-entry feed", expect=1)
     assert "restore-status" in cli.err
+
+
+def test_an_identity_installed_meanwhile_is_neither_replaced_nor_unlocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two installs in one directory at once (the app's first run and `lndesk restore`,
+    # say): the restore's key must not end up beside the new identity's "confirmed" state,
+    # which would let it sign its seqs again from 1 (a fork of its feed).
+    from lndesk.app import own_key
+
+    data_dir = tmp_path / "data"
+    restored_words = Identity(bytes([7]) * 32).backup_words()
+    save = own_key.save_own_log
+    raised: list[Exception] = []
+
+    def meanwhile(directory: Path, state: OwnLog) -> None:
+        """While the new identity is being installed, the other install runs."""
+        monkeypatch.setattr(own_key, "save_own_log", save)
+        try:
+            restore_identity(data_dir, restored_words, None)
+        except IdentityExistsError as exc:
+            raised.append(exc)
+        save(directory, state)
+
+    monkeypatch.setattr(own_key, "save_own_log", meanwhile)
+    made = create_identity(data_dir)
+    assert [str(exc.message) for exc in raised] == [
+        f"another lndesk process is making or restoring an identity in {data_dir}"
+    ]
+    with Service(data_dir) as service:
+        assert service.public_key == made.public_key
+    assert load_own_log(data_dir).state == OWN_LOG_CONFIRMED
+    # The advice: once the other install is done, lndesk id shows the identity it made.
+    assert "lndesk id" in raised[0].hint
+    capsys.readouterr()
+    assert main(["--data-dir", str(data_dir), "id"]) == 0
+    assert key_to_text(made.public_key) in capsys.readouterr().out
+
+
+def test_an_identity_installed_just_before_the_lock_keeps_its_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other install finished between this one's first look and its lock: this one
+    # must stop before it writes its own log's state over the restored key's.
+    from lndesk.app import own_key
+
+    data_dir = tmp_path / "data"
+    restored = Identity(bytes([7]) * 32)
+    installing = own_key._installing
+
+    def after_the_other(directory: Path) -> Any:
+        monkeypatch.setattr(own_key, "_installing", installing)
+        restore_identity(data_dir, restored.backup_words(), None)
+        return installing(directory)
+
+    monkeypatch.setattr(own_key, "_installing", after_the_other)
+    with pytest.raises(IdentityExistsError, match="already has an identity"):
+        create_identity(data_dir)
+    with Service(data_dir) as service:
+        assert service.public_key == restored.public_key
+    assert load_own_log(data_dir).state == OWN_LOG_RESTORED

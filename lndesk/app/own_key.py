@@ -9,7 +9,10 @@ nothing until its log's height is known, so no position of its feed is signed tw
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from lndesk.app.datadir import KEY_NAME
@@ -60,13 +63,35 @@ def restore_identity(
 
 def install_key(data_dir: Path, key_file: bytes, own_log: str) -> None:
     """Write ``key_file`` as the identity of ``data_dir``, its own log in state
-    ``own_log`` (refuses to replace an existing key)."""
+    ``own_log`` (refuses to replace an existing key). One install at a time: another one
+    meanwhile would write its own log's state over this key's (a restored key marked
+    confirmed signs its seqs again), or its key over this one."""
     key_path = data_dir / KEY_NAME
     if key_path.exists():
         raise IdentityExistsError(f"{data_dir} already has an identity")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    save_own_log(data_dir, OwnLog(state=own_log))
-    write_key_file(key_path, key_file)
+    with _installing(data_dir):
+        if key_path.exists():
+            raise IdentityExistsError(f"{data_dir} already has an identity")
+        save_own_log(data_dir, OwnLog(state=own_log))
+        write_key_file(key_path, key_file)
+
+
+@contextlib.contextmanager
+def _installing(data_dir: Path) -> Iterator[None]:
+    """Hold the lock on ``data_dir`` itself that installs of a key take."""
+    fd = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IdentityExistsError(
+                f"another lndesk process is making or restoring an identity in {data_dir}",
+                "Wait for it to finish, then use that identity (lndesk id shows its key).",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def install_backup_key(
