@@ -5,13 +5,16 @@ parsing the payloads' content for the index is most of the CPU an ingest costs, 
 needs nothing but the batch itself, so it can run on a worker thread while the store
 (which is not thread-safe) stays on its own. The result, a :class:`CheckedBatch`, is the
 batch's items as they were, plus their decoded entries and parsed payloads; the store
-then only checks the anchor (docs/protocol.md section 7), appends and indexes.
+then only checks the anchor (docs/protocol.md section 7), appends and indexes. A batch
+of the common layout is read in place (:mod:`lndesk.batch_layout`), any other the
+general way (:func:`check_each`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lndesk.batch_layout import read_batch
 from lndesk.entry import Entry, authenticate_range, decode_entry
 from lndesk.errors import ChainError, SizeError
 from lndesk.payloads import Parsed, parse_payload
@@ -47,6 +50,17 @@ def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
     """
     if len(items) > MAX_BATCH:
         raise SizeError(f"a batch of {len(items)} entries is over the {MAX_BATCH}-entry limit")
+    read = read_batch(author, items)  # the common layout, read in place
+    if read is not None:
+        return _made(author, items, *read)
+    return check_each(author, items)
+
+
+def check_each(author: bytes, items: Sequence[Item]) -> CheckedBatch:
+    """:func:`check_batch` the general way, whatever the layout: each entry decoded by
+    :func:`lndesk.entry.decode_entry`, each payload parsed by
+    :func:`lndesk.payloads.parse_payload` (what :func:`lndesk.batch_layout.read_batch`
+    answers is held to this). The number of items is not checked."""
     entries = [_owned(author, decode_entry(raw), payload) for raw, payload in items]
     return _checked_run(author, items, entries)
 
@@ -72,14 +86,21 @@ def _owned(author: bytes, entry: Entry, payload: bytes | None) -> Entry:
 
 def _checked_run(author: bytes, items: Sequence[Item], entries: list[Entry]) -> CheckedBatch:
     authenticate_range(entries, trusted_last=True)  # links only; the anchor comes later
-    checked = CheckedBatch(items)
-    checked.author = author
-    checked.entries = tuple(entries)
-    checked.parsed = {
+    parsed = {
         entry.id: parse_payload(entry, payload)
         for entry, (_, payload) in zip(entries, items, strict=True)
         if payload is not None
     }
+    return _made(author, items, entries, parsed)
+
+
+def _made(
+    author: bytes, items: Sequence[Item], entries: list[Entry], parsed: dict[bytes, Parsed]
+) -> CheckedBatch:
+    checked = CheckedBatch(items)
+    checked.author = author
+    checked.entries = tuple(entries)
+    checked.parsed = parsed
     return checked
 
 

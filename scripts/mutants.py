@@ -2,11 +2,12 @@
 broken and hostile data out, each with the tests that must catch it. The network
 protocols' mutants are in scripts/mutants_network.py, the store's crash and file handling
 ones (a full disk, damaged files, compaction, the request journal) in
-scripts/mutants_store.py."""
+scripts/mutants_store.py, the batch layout reader's in scripts/mutants_layout.py."""
 
 from __future__ import annotations
 
 from mutant import Mutant  # scripts/ is on the path
+from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
 from mutants_store import STORE_MUTANTS
 
@@ -371,6 +372,7 @@ MUTANTS = [
         "allow_duplicate_keys=True,",
         CANONICAL,
     ),
+    *LAYOUT_MUTANTS,  # the batch layout reader (scripts/mutants_layout.py)
     *NETWORK_MUTANTS,  # the sync, fetch and thread protocols (scripts/mutants_network.py)
     *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
