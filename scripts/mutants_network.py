@@ -583,6 +583,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_holders.py",),
     ),
     Mutant(
+        "holders: a reader names its own feed at its own height, not what the peer proved",
+        "lndesk/p2p/holders.py",
+        "        return min(held, self._proven.get(peer, 0))",
+        "        return held",
+        ("tests/p2p/test_holders.py",),
+    ),
+    Mutant(
         "sessions: a server takes any first message as the ask it expects",
         "lndesk/p2p/sessions.py",
         "    if not isinstance(message, kind):\n        raise ProtocolError(wrong)\n",

@@ -18,6 +18,13 @@ throwaway peer ids claim to hold the user's feed, inflating "seen by N peers". N
   sync and fork proofs deal with, and proves nothing here. Entries a peer took from
   gossip are acknowledged to no one: it is proven this way, at the next session that
   asks it about the own feed.
+* A reader names its own feed in a ``want``, a ``digest`` and a visit at the height the
+  peer proved it holds (:class:`ProvenHeights`), not at its own height: it lacks nothing
+  of its own feed, so that height asks for nothing, and an answer that nothing changed
+  then says the peer holds nothing of it above what it proved. A peer that got newer
+  entries of it from someone else after the last round answers that something changed,
+  and the session that follows proves it; named at the reader's height, the answer
+  would say only that the peer holds nothing above it, and no round would ask again.
 * :class:`WantRate` charges the feeds each peer names in its wants to a bucket of
   ``Limits.want_feeds_per_minute`` that refills continuously; a ``want`` over it is a
   ``ProtocolError`` (the peer is penalised, section 24). An honest node names each
@@ -33,10 +40,11 @@ from collections.abc import Callable
 from typing import Any
 
 from lndesk.errors import ProtocolError
-from lndesk.p2p.events import EventSink, HolderProven, PeerHolds
+from lndesk.p2p.events import Event, EventSink, HolderProven, PeerHolds
 
 MAX_PEERS = 4096
-"""Peers whose want budget is remembered (the least recently charged are forgotten)."""
+"""Peers whose want budget, or whose proven height of the own feed, is remembered (the
+least recently charged or proven are forgotten)."""
 
 
 class WantRate:
@@ -93,3 +101,41 @@ class ServedReports:
         """The reader acknowledged a batch of ``feed`` with its new ``height``."""
         if self._peer is not None and feed == self._own and self._sent:
             self._events(HolderProven(self._peer, feed, min(height, self._sent)))
+
+
+class ProvenHeights:
+    """How far each peer proved to this node's reader that it holds the own feed (the
+    ``HolderProven`` events of its sessions), and so the height a ``want`` or a height
+    vector names the own feed at for that peer (docs/protocol.md section 20.13).
+    Forgetting a peer is safe: the own feed is named at 0, and the next session that
+    asks proves it again; so is a proof by an ``ack`` to this node's server, which is
+    not noted here."""
+
+    def __init__(self, own: Callable[[], bytes], size: int = MAX_PEERS) -> None:
+        self._own = own
+        self._size = size
+        self._proven: OrderedDict[bytes, int] = OrderedDict()
+
+    def note(self, event: object) -> None:
+        """Remember the height of a ``HolderProven`` of the own feed."""
+        if isinstance(event, HolderProven) and event.feed == self._own():
+            height = max(event.height, self._proven.pop(event.peer, 0))
+            self._proven[event.peer] = height
+            while len(self._proven) > self._size:
+                self._proven.popitem(last=False)
+
+    def watching(self, events: EventSink) -> EventSink:
+        """``events``, noting each event on its way (:meth:`note`)."""
+
+        def sink(event: Event) -> None:
+            self.note(event)
+            events(event)
+
+        return sink
+
+    def named(self, peer: bytes | None, key: bytes, held: int) -> int:
+        """The height to name ``key``, held up to ``held``, at to ``peer``: ``held``,
+        except the own feed, at what ``peer`` proved it holds (at most ``held``)."""
+        if peer is None or key != self._own():
+            return held
+        return min(held, self._proven.get(peer, 0))

@@ -2,7 +2,8 @@
 
 One session is one stream, opened by the *reader* (the node that wants entries):
 
-1. reader → ``want``: the feeds it asks about, with the height it holds of each;
+1. reader → ``want``: the feeds it asks about, with the height it holds of each (its own
+   feed at the height the server proved it holds, :mod:`lndesk.p2p.holders`);
 2. server → ``have``: how much it holds of those it has any of;
 3. for each range the reader misses: reader → ``get``; server → ``batch``... ``done``.
    The reader authenticates and stores every batch, then sends ``ack`` with its new
@@ -53,7 +54,7 @@ from lndesk.p2p.digest import (
 )
 from lndesk.p2p.events import EventSink
 from lndesk.p2p.frame_caps import READER_RECEIVES, SERVER_RECEIVES
-from lndesk.p2p.holders import ServedReports, WantRate
+from lndesk.p2p.holders import ProvenHeights, ServedReports, WantRate
 from lndesk.p2p.holes import HoleAsks
 from lndesk.p2p.pipeline import (
     GETS_IN_FLIGHT,
@@ -418,7 +419,10 @@ class SyncClient:
         self.host = host
         self.source = source
         self.limits = limits
-        self._events = events
+        self.proven = ProvenHeights(source.own_key)
+        """How far each peer proved to this reader it holds the own feed: the height the
+        own feed is named at to that peer (section 20.13)."""
+        self._events = self.proven.watching(events)
         self._penalise = penalise
         self._key_of = key_of
         self.newest_first = newest_first
@@ -472,8 +476,8 @@ class SyncClient:
             if digests and not heights and await self._unchanged(peer, frames, feeds):
                 report.unchanged += 1
                 return
-            asked = self._heights(feeds)  # what the want below names
-            offers = await exchange_want(frames, self.source, feeds, self.limits)
+            asked = self.heights_for(peer, feeds)  # what the want below names
+            offers = await exchange_want(frames, self.source, feeds, self.limits, asked)
             ctx = ReadContext(self.source, self._events, peer, self._key_of(peer), self._on_stored)
             pipelined = stream.get_protocol() in (PIPELINED_PROTOCOL, DIGEST_PROTOCOL)
             read = SessionRead(
@@ -503,11 +507,15 @@ class SyncClient:
                 self.sent_vectors.remember(peer, vector_digest(left))
                 self.left_vectors.remember(peer, left)
 
-    def _heights(self, feeds: list[bytes]) -> list[tuple[bytes, int]]:
-        return [(key, self.source.held(key).height) for key in feeds]
+    def heights_for(self, peer: Any, feeds: list[bytes]) -> list[tuple[bytes, int]]:
+        """The heights ``feeds`` are named at to ``peer``: those held, the own feed at
+        what ``peer`` proved it holds (section 20.13)."""
+        key_of_peer = self._key_of(peer)
+        named = self.proven.named
+        return [(key, named(key_of_peer, key, self.source.held(key).height)) for key in feeds]
 
-    def _vector(self, feeds: list[bytes]) -> bytes:
-        return vector_digest(self._heights(feeds))
+    def _vector(self, peer: Any, feeds: list[bytes]) -> bytes:
+        return vector_digest(self.heights_for(peer, feeds))
 
     def visit_vector(self, peer: Any, feeds: list[bytes]) -> bytes | None:
         """The digest a visit of ``peer`` carries for ``feeds`` (section 20.16): of the
@@ -515,12 +523,12 @@ class SyncClient:
         held now is lower and no hole is held in them."""
         if any(self.source.payload_holes(key, 1, 1 << 62, 1) for key in feeds):
             return None  # heights do not show holes: only want asks for them (20.4)
-        return self.left_vectors.usable(peer, self._heights(feeds))
+        return self.left_vectors.usable(peer, self.heights_for(peer, feeds))
 
     def remembered_vector(self, peer: Any, feeds: list[bytes]) -> bytes | None:
         """The digest of ``feeds``' heights if ``peer`` was left with that vector and no
         hole is held in them: what a ``digest`` or a ``visit`` may carry (20.15, 20.16)."""
-        vector = self._vector(feeds)
+        vector = self._vector(peer, feeds)
         if not self.sent_vectors.knows(peer, vector):
             return None
         if any(self.source.payload_holes(key, 1, 1 << 62, 1) for key in feeds):
@@ -559,12 +567,19 @@ class SyncClient:
 
 
 async def exchange_want(
-    frames: FrameStream, source: FeedSource, feeds: Iterable[bytes], limits: Limits
+    frames: FrameStream,
+    source: FeedSource,
+    feeds: Iterable[bytes],
+    limits: Limits,
+    heights: Sequence[tuple[bytes, int]] | None = None,
 ) -> tuple[FeedHave, ...]:
-    """The reader's opening: ``want`` of ``feeds`` with the heights held of them, and the
-    server's ``have``, which may offer only feeds that were asked for."""
+    """The reader's opening: ``want`` of ``feeds`` with the heights held of them (or the
+    ``heights`` given for them), and the server's ``have``, which may offer only feeds
+    that were asked for."""
     asked = list(feeds)
-    await frames.send(Want(tuple((key, source.held(key).height) for key in asked)))
+    if heights is None:
+        heights = [(key, source.held(key).height) for key in asked]
+    await frames.send(Want(tuple(heights)))
     have = await receive_reply(frames, limits)
     if isinstance(have, Error):
         raise SessionRefused(f"the peer refused to sync: {have.code}: {have.message}")

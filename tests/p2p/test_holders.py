@@ -18,7 +18,7 @@ from lndesk.p2p import wire as frames
 from lndesk.p2p.config import Limits
 from lndesk.p2p.digest import vector_digest
 from lndesk.p2p.events import HolderProven, PeerHolds, PeerPenalised, SyncFinished
-from lndesk.p2p.holders import WantRate
+from lndesk.p2p.holders import ProvenHeights, WantRate
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sync import SYNC_PROTOCOL
 
@@ -78,11 +78,13 @@ def synced_with(node: TestNode, peer: bytes) -> bool:
     return any(isinstance(e, SyncFinished) and e.peer == peer for e in node.log.events)
 
 
-async def test_a_follower_that_took_my_entries_from_gossip_is_proven_by_my_next_round(
+async def test_a_follower_that_took_my_entries_from_gossip_is_proven_by_my_check(
     tmp_path: Path,
 ) -> None:
-    """Entries that reach Bo by gossip are acked by no one: Ann proves Bo a holder when
-    she next syncs with him, by the entry he serves her."""
+    """Entries that reach Bo by gossip are acked by no one, and as Ann sent them to him
+    herself, he counts her feed as held by her up to there (section 20.15): a digest of
+    her rounds is answered ``same``. The check she runs after a publish sends ``want``,
+    and proves Bo a holder by the entry he serves her."""
     async with (
         running_node(make_data_dir(tmp_path, "ann")) as ann,
         running_node(make_data_dir(tmp_path, "bo")) as bo,
@@ -94,7 +96,7 @@ async def test_a_follower_that_took_my_entries_from_gossip_is_proven_by_my_next_
             await ann.post(f"post {i}")
         await bo.wait_height(ann, 3)
         assert bo.log.stored(ann.key, via="gossip") == 3
-        await ann.node.sync_now(timeout=20)
+        ann.node.check_holders(ann.key)
         await ann.log.wait_for(lambda _e: 3 in proven(ann, bo.key))
 
 
@@ -224,9 +226,10 @@ async def test_a_holder_check_asks_heights_even_when_the_peer_would_answer_same(
     tmp_path: Path,
 ) -> None:
     """A check after a publish (``check_holders``) must learn how far a peer holds my
-    feed. When my last session left Bo with the vector my feed has now (it ran before
-    Bo held my post), a digest would be answered ``same``, which says only that Bo
-    holds nothing above it: the check sends ``want`` and proves Bo by his entry."""
+    feed. When my last session left Bo with the vector I name now (my feed at what Bo
+    proved he holds: nothing), a digest would be answered ``same``, as Bo counts my feed
+    as held by me up to the head I sent him myself, which says nothing of how far he
+    holds it: the check sends ``want`` and proves Bo by his entry."""
     async with (
         running_node(make_data_dir(tmp_path, "ann")) as ann,
         running_node(make_data_dir(tmp_path, "bo")) as bo,
@@ -238,9 +241,10 @@ async def test_a_holder_check_asks_heights_even_when_the_peer_would_answer_same(
         await bo.wait_height(ann, 1)
         assert not proven(ann, bo.key)
         # Both ends remember the vector a session that ran before Bo held the post
-        # would have left: Ann's feed at 1.
+        # would have left: Ann's feed at what Bo proved, 0.
         bo_peer = bo.node.host.get_id()
-        vector = [(ann.key, 1)]
+        vector = ann.node.sync_client.heights_for(bo_peer, [ann.key])
+        assert vector == [(ann.key, 0)]
         ann.node.sync_client.sent_vectors.remember(bo_peer, vector_digest(vector))
         bo.node.sync_server.vectors.remember(ann.node.host.get_id(), vector)
         finished = len([e for e in ann.log.events if isinstance(e, SyncFinished)])
@@ -249,3 +253,50 @@ async def test_a_holder_check_asks_heights_even_when_the_peer_would_answer_same(
             lambda _e: len([e for e in ann.log.events if isinstance(e, SyncFinished)]) > finished
         )
         await ann.log.wait_for(lambda _e: 1 in proven(ann, bo.key))
+
+
+async def test_a_peer_that_got_my_post_elsewhere_after_my_round_is_proven_by_the_next_visit(
+    tmp_path: Path,
+) -> None:
+    """My round with Bo ran before he held my post and left him a vector of my feed. He
+    then got the post from someone else (here: straight into his store). My next visit
+    names my feed at the height Bo proved he holds (none): he holds more than that, so
+    he answers heights false and the session that follows proves him by the entry he
+    serves. Named at my own height, his answer would say only that he holds nothing
+    above it, and no later round would ask him again: "seen by" would never count him."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+    ):
+        await ann.post("post 0")
+        await bo.connect(ann)
+        await ann.log.wait_for(lambda _e: synced_with(ann, bo.key))
+        bo_peer, ann_peer = bo.node.host.get_id(), ann.node.host.get_id()
+        wanted = list(ann.node.source.wanted_feeds())
+        left = ann.node.sync_client.visit_vector(bo_peer, wanted)
+        assert left is not None  # the next round is a visit naming the vector left
+        with trio.fail_after(10):
+            await bo.node.sync_server.vectors.wait_remembered(ann_peer, left)
+        bo.service.store.ingest(ann.key, list(ann.service.store.feed_items(ann.key)))
+        assert not proven(ann, bo.key)
+        assert await ann.node.visits.visit(bo_peer)
+        await ann.log.wait_for(lambda _e: 1 in proven(ann, bo.key))
+
+
+def test_the_own_feed_is_named_at_the_height_a_peer_proved() -> None:
+    own, other = b"\x01" * 32, b"\x02" * 32
+    heights = ProvenHeights(lambda: own, size=2)
+    seen: list[Any] = []
+    sink = heights.watching(seen.append)
+    assert heights.named(b"ann", own, 9) == 0  # nothing proven: asks the peer to show it
+    sink(HolderProven(b"ann", own, 5))
+    sink(HolderProven(b"ann", own, 3))  # a later, lower proof keeps the higher height
+    sink(HolderProven(b"ann", other, 8))  # another feed's proof is not the own feed's
+    assert len(seen) == 3  # every event goes on
+    assert heights.named(b"ann", own, 9) == 5
+    assert heights.named(b"ann", own, 4) == 4  # never above what is held
+    assert heights.named(b"ann", other, 9) == 9  # other feeds at the height held
+    assert heights.named(None, own, 9) == 9  # a peer without a key: as held
+    sink(HolderProven(b"bo", own, 1))
+    sink(HolderProven(b"cy", own, 1))
+    assert heights.named(b"ann", own, 9) == 0  # forgotten, the least recently proven

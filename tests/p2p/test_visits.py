@@ -73,7 +73,7 @@ async def settle(bo: TestNode, ann: TestNode) -> None:
     assert node.forks is not None
     await node.forks.wait_idle(WAIT)
     wanted = list(dict.fromkeys(node.source.wanted_feeds()))
-    vector = vector_digest((key, node.source.held(key).height) for key in wanted)
+    vector = vector_digest(node.sync_client.heights_for(ann.node.host.get_id(), wanted))
     with trio.fail_after(WAIT):
         await ann.node.sync_server.vectors.wait_remembered(node.host.get_id(), vector)
 
