@@ -96,8 +96,8 @@ def key_files_stamp(data_dir: Path) -> Stamp:
         for entry in entries:
             try:
                 st = entry.stat()
-            except FileNotFoundError:
-                continue  # removed while listed
+            except OSError:
+                continue  # removed while listed, or unreadable (its key is left out too)
             found.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns))
     return tuple(sorted(found))
 

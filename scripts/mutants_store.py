@@ -242,6 +242,13 @@ STORE_MUTANTS = [
         ("tests/test_own_log.py",),
     ),
     Mutant(
+        "pseudonyms: a key file that cannot be looked at stops every read of their keys",
+        "lndesk/pseudonyms.py",
+        "            except OSError:\n                continue  # removed while",
+        "            except FileNotFoundError:\n                continue  # removed while",
+        ("tests/test_pseudonyms.py",),
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

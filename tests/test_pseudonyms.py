@@ -13,7 +13,9 @@ from lndesk import canonical
 from lndesk.content import Reveal, encode_content, parse_content
 from lndesk.errors import ContentError, UsageError
 from lndesk.identity import Identity
+from lndesk.keyfile import encode_key_file, write_key_file
 from lndesk.pseudonyms import (
+    PseudonymKeys,
     check_name,
     key_path,
     names_in,
@@ -42,6 +44,21 @@ def test_names_in_lists_only_key_files_of_valid_names(tmp_path: Path) -> None:
     for name in ("fox.key", "owl.key", "notes.txt", ".x.key"):
         (folder / name).write_bytes(b"")
     assert names_in(tmp_path) == ["fox", "owl"]
+
+
+def test_a_key_file_that_cannot_be_read_leaves_the_others_listed(tmp_path: Path) -> None:
+    # A damaged file in the pseudonyms' folder (here a link to itself, which cannot even
+    # be looked at) is left out, and the keys of the others are read: the node starts,
+    # and every list that asks for my pseudonyms' keys is shown.
+    folder = tmp_path / "pseudonyms"
+    folder.mkdir()
+    write_key_file(folder / "fox.key", encode_key_file(PSEUDONYM))
+    (folder / "loop.key").symlink_to("loop.key")
+    keys = PseudonymKeys(tmp_path)
+    assert keys() == keys.current() == {PSEUDONYM.public_key}
+    (folder / "loop.key").unlink()
+    write_key_file(folder / "loop.key", encode_key_file(MAIN))
+    assert keys.current() == {PSEUDONYM.public_key, MAIN.public_key}
 
 
 def test_a_proof_counts_only_for_the_author_it_names() -> None:
