@@ -9,6 +9,7 @@ from __future__ import annotations
 from mutant import Mutant  # scripts/ is on the path
 from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
+from mutants_serving import SERVING_MUTANTS
 from mutants_store import STORE_MUTANTS
 
 VECTORS = ("tests/test_vectors.py", "tests/test_ingest_vectors.py")
@@ -374,6 +375,7 @@ MUTANTS = [
     ),
     *LAYOUT_MUTANTS,  # the batch layout reader (scripts/mutants_layout.py)
     *NETWORK_MUTANTS,  # the sync, fetch and thread protocols (scripts/mutants_network.py)
+    *SERVING_MUTANTS,  # stalled readers, batch turns, limits per address, penalties
     *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
     Mutant(

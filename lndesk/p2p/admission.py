@@ -33,7 +33,8 @@ relay's, which every peer it relays shares; the relay bounds their data and time
   longest waiting session among equals: readers that keep their turns long, from
   however many addresses, and the sessions they keep waiting never make a reader from
   an address holding none wait past the next turn freed (unless another address
-  holding none waited first).
+  holding none waited first), and a session that asks for its next turn at once keeps
+  the one it gave back while only addresses holding more wait.
   Relayed sessions count against their relay's address (a relay cannot hand all the
   turns to the peers it relays), and those whose address cannot be read share one
   count; loopback is exempt unless ``limit_loopback``. Waiting is not a refusal.
@@ -166,6 +167,9 @@ def _is_limited(ip: str, limits: Limits) -> bool:
     return address is None or not address.is_loopback
 
 
+_NOT_KEPT = object()
+
+
 class _Waiter:
     """A session waiting for a batch turn."""
 
@@ -187,7 +191,13 @@ class BatchTurns:
     session waiting longest among equals), so that no number of sessions and addresses
     that keep their turns long push a reader from another address back further than
     the next turn freed (docs/protocol.md section 20.8). Sessions exempt from the cap
-    per address (key None) are counted together as one more address."""
+    per address (key None) are counted together as one more address.
+
+    A session holds a turn for one batch, and asks again for the next. A turn it gives
+    back while only sessions of addresses holding more turns than its own wait is kept
+    for it until it next lets other tasks run: if it asks again before (its next batch
+    is ready and its reader has room for it), it goes on writing, rather than losing
+    the turn to a session it would have come before had it been waiting."""
 
     def __init__(self, limits: Limits) -> None:
         self.total = limits.served_batches
@@ -199,6 +209,9 @@ class BatchTurns:
         self._waiting: dict[str | None, deque[_Waiter]] = {}
         """The sessions of each address waiting for a turn, the longest waiting first."""
         self._began = 0
+        self._kept: dict[trio.lowlevel.Task, str | None] = {}
+        """Free turns kept for the session (task) that gave each back, until it next lets
+        other tasks run; -> its address."""
 
     @property
     def waiting(self) -> int:
@@ -225,8 +238,13 @@ class BatchTurns:
                 best, best_rank = queue[0], rank
         return best
 
+    def _comes_before(self, address: str | None, waiter: _Waiter | None) -> bool:
+        """Whether a session of ``address`` asking now comes before ``waiter``: its
+        address holds fewer turns (among equals, the one waiting already comes first)."""
+        return waiter is None or self._held[address] < self._held[waiter.address]
+
     def _hand_out(self) -> None:
-        while self.free:
+        while self.free > len(self._kept):
             waiter = self._next()
             if waiter is None:
                 return
@@ -244,12 +262,28 @@ class BatchTurns:
         if not self._held[address]:
             del self._held[address]
         self.free += 1
+        task = trio.lowlevel.current_task()
+        if self._waiting and task not in self._kept and self._comes_before(address, self._next()):
+            self._kept[task] = address
+            trio.lowlevel.current_trio_token().run_sync_soon(self._release_kept, task)
         self._hand_out()
+
+    def _release_kept(self, task: trio.lowlevel.Task) -> None:
+        """``task`` has let other tasks run: the turn kept for it goes to who waits."""
+        if self._kept.pop(task, _NOT_KEPT) is not _NOT_KEPT:
+            self._hand_out()
 
     async def _take(self, address: str | None) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
-        if self.free and self._may_take(address):
-            # Nobody waiting could take it: every free turn is handed out at once.
+        task = trio.lowlevel.current_task()
+        kept = self._kept.get(task, _NOT_KEPT) == address and self._may_take(address)
+        if kept or (
+            self.free > len(self._kept)
+            and self._may_take(address)
+            and self._comes_before(address, self._next())
+        ):
+            if kept:
+                del self._kept[task]
             self.free -= 1
             self._held[address] += 1
             await trio.lowlevel.cancel_shielded_checkpoint()

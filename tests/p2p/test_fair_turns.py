@@ -11,9 +11,10 @@ Real loopback hosts, a server with two turns and writes that wait far longer tha
 test: ``127.0.0.2`` and ``127.0.0.3`` each hold one turn with a connection that stopped
 taking data, and ``127.0.0.3`` has a second session waiting for a turn before an honest
 reader on ``127.0.0.1`` asks for one. When ``127.0.0.2``'s connection breaks, its turn
-goes to the honest reader, which holds none, not to ``127.0.0.3``, which holds one.
-The order itself, and what a cancelled session gives back, are checked on
-:class:`BatchTurns` alone first.
+goes to the honest reader, which holds none, not to ``127.0.0.3``, which holds one, and
+the honest reader keeps it from batch to batch while only ``127.0.0.3`` waits. The
+order itself, what a session asking again at once keeps, and what a cancelled session
+gives back, are checked on :class:`BatchTurns` alone first.
 """
 
 from __future__ import annotations
@@ -42,17 +43,21 @@ from lndesk.p2p.sync import SYNC_PROTOCOL
 ANN = make_identity(11)
 """The feed the stalled readers ask for (test_serve_turns' ``ask``)."""
 SMALL = make_identity(12)
-"""The feed the honest reader asks for: one batch, so one turn."""
+"""The feed the honest reader asks for."""
 TWO_TURNS = Limits(
     served_batches=2,
     turns_per_ip=2,
     send_timeout=600.0,
     limit_loopback=True,
+    batch_entries=100,
     window=STALL_ENTRIES // 100 + 1,
 )
 """Two turns, both of which one address may hold, and writes that wait far longer than
 the test does."""
+HONEST_ENTRIES = 250
+"""What the honest reader asks for: three batches, each written in a turn."""
 FIRST, SECOND, HONEST = "127.0.0.2", "127.0.0.3", "127.0.0.1"
+A, B, C = "192.0.2.1", "192.0.2.2", "192.0.2.3"
 
 
 class Holders:
@@ -142,6 +147,45 @@ async def test_a_cancelled_session_leaves_nothing_behind() -> None:
     assert not turns._held and not turns._waiting
 
 
+async def test_a_session_cancelled_as_it_was_handed_a_turn_passes_it_on() -> None:
+    turns = BatchTurns(Limits(served_batches=1, turns_per_ip=1))
+    async with trio.open_nursery() as nursery:
+        sessions = Holders(turns, nursery)
+        async with turns.hold(A):
+            await sessions.start("b1", B)
+            await sessions.start("c1", C)
+            sessions.scopes["b1"].cancel()  # b1 is woken to be cancelled, and then ...
+        # ... is handed the turn before it runs: it gives it on as it ends.
+        await trio.testing.wait_all_tasks_blocked()
+        assert sessions.order == ["c1"]
+        assert turns.held_by(B) == 0
+        await sessions.end("c1")
+    assert (turns.free, turns.waiting) == (1, 0)
+    assert not turns._held and not turns._waiting
+
+
+async def test_a_session_asking_again_at_once_keeps_its_turn() -> None:
+    turns = BatchTurns(Limits(served_batches=2, turns_per_ip=2))
+    async with trio.open_nursery() as nursery:
+        sessions = Holders(turns, nursery)
+        async with turns.hold(A):
+            await sessions.start("b1", B)
+            await sessions.start("b2", B)  # waits; its address holds one turn
+        # A holds none now, fewer than B: its turn is kept while this task runs on ...
+        assert (turns.held_by(A), turns.waiting) == (0, 1)
+        async with turns.hold(A):  # ... and it writes its next batch
+            assert sessions.order == ["b1"]
+        await trio.testing.wait_all_tasks_blocked()  # this task lets others run
+        assert sessions.order == ["b1", "b2"]
+        await sessions.start("c1", C)  # waits, and its address holds none
+        await sessions.end("b1")
+        assert sessions.order[-1] == "c1"  # B holds no fewer than C: c1 gets it at once
+        for name in ("b2", "c1"):
+            await sessions.end(name)
+    assert (turns.free, turns.waiting) == (2, 0)
+    assert not turns._kept
+
+
 async def test_exempt_sessions_wait_as_one_address_without_a_cap() -> None:
     turns = BatchTurns(Limits(served_batches=2, turns_per_ip=1))
     async with trio.open_nursery() as nursery:
@@ -220,7 +264,7 @@ async def test_a_freed_turn_goes_to_the_address_holding_the_fewest(tmp_path: Pat
         AsyncExitStack() as stack,
     ):
         server.store.ingest(ANN.public_key, ann_chain(STALL_ENTRIES))
-        server.store.ingest(SMALL.public_key, wire(make_chain(SMALL, 3)))
+        server.store.ingest(SMALL.public_key, wire(make_chain(SMALL, HONEST_ENTRIES)))
         assert server.server is not None
         turns = server.server.sessions.turns
         watch = TurnWatch(turns)
@@ -249,8 +293,8 @@ async def test_a_freed_turn_goes_to_the_address_holding_the_fewest(tmp_path: Pat
                 nursery.start_soon(sync)
                 await watch.until(lambda: watch.asking[HONEST] == 1)
                 first.drop()  # 127.0.0.2's write fails: its turn is freed
-        assert synced == [3]
-        assert len(check_feed(honest.store, SMALL.public_key)) == 3
+        assert synced == [HONEST_ENTRIES]
+        assert len(check_feed(honest.store, SMALL.public_key)) == HONEST_ENTRIES
         # The turn the honest reader gave back went to 127.0.0.3's waiting session.
         assert turns.held_by(SECOND) == 2
         assert (turns.free, turns.waiting) == (0, 0)
