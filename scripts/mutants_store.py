@@ -249,6 +249,20 @@ STORE_MUTANTS = [
         ("tests/test_pseudonyms.py",),
     ),
     Mutant(
+        "requests: a journal line nested too deep stops every read of the journal",
+        "lndesk/app/requests.py",
+        "            except (ValueError, RecursionError):",
+        "            except ValueError:",
+        JOURNAL,
+    ),
+    Mutant(
+        "requests: a journal line's flag or huge number is taken as a seq or height",
+        "lndesk/app/requests.py",
+        "    return type(value) is int and least <= value <= MAX_SEQ",
+        "    return isinstance(value, int)",
+        JOURNAL,
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

@@ -79,3 +79,23 @@ def test_an_intent_line_the_disk_cut_short_is_an_error(
         monkeypatch.undo()
         assert store.feed_state(identity.public_key).height == 0
     assert journal.records() == {}
+
+
+def test_damaged_lines_leave_the_others_readable(tmp_path: Path) -> None:
+    # Lines no node wrote (damage, or planted): one nested too deep to decode, one whose
+    # numbers no log can hold. Each is skipped or read as not published; the others, and
+    # the requests after them, are read as written.
+    identity = create_identity(tmp_path)
+    journal = RequestJournal(tmp_path)
+    with journal.path.open("ab") as planted:
+        planted.write(b"[" * 100_000 + b"\n")
+        planted.write(b'{"id":"planted0001","after":%d,"digest":"00"}\n' % 2**70)
+        planted.write(b'{"id":"planted0002","seq":true,"entry":"00"}\n')
+    with Store(tmp_path) as store:
+        entry = journaled_publish(store, identity, Post("after them"), (journal, "request0000"))
+        assert list(journal.records()) == ["planted0001", "planted0002", "request0000"]
+        for planted_id in ("planted0001", "planted0002"):
+            outcome = journal.outcome(planted_id, store, identity.public_key)
+            assert outcome is not None and not outcome.published
+        found = journal.outcome("request0000", store, identity.public_key)
+        assert found is not None and found.published and found.seq == entry.seq == 1

@@ -42,12 +42,12 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from lndesk.app.datadir import KEY_NAME
 from lndesk.atomicfile import atomic_write, fsync_directory
 from lndesk.content import Content, encode_content
-from lndesk.entry import Entry, decode_entry
+from lndesk.entry import MAX_SEQ, Entry, decode_entry
 from lndesk.errors import StoreError, StoreLockedError, UsageError
 from lndesk.identity import Identity
 from lndesk.keyfile import public_key_of, read_key_file
@@ -171,7 +171,7 @@ class RequestJournal:
         for line in data.split(b"\n"):
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # torn, or damaged (nested too deep)
                 continue
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 continue
@@ -188,12 +188,12 @@ class RequestJournal:
             return None
         result = record.get("result") if isinstance(record.get("result"), dict) else None
         log = _log_of(record, own)
-        if isinstance(record.get("seq"), int) and isinstance(record.get("entry"), str):
+        if _number(record.get("seq"), 1) and isinstance(record.get("entry"), str):
             return Outcome(True, record["seq"], record["entry"], result, log)
         if result is not None:
             return Outcome(False, result=result)  # an action that published nothing
         after, digest = record.get("after"), record.get("digest")
-        if not isinstance(after, int) or not isinstance(digest, str) or log is None:
+        if not _number(after, 0) or not isinstance(digest, str) or log is None:
             return Outcome(False)
         for seq, entry, payload in store.read_run(
             log, after + 1, after + SCAN_LIMIT, SCAN_LIMIT, 1 << 26
@@ -223,6 +223,12 @@ class RequestJournal:
             kept.append(line)
         lines = b"".join(reversed(kept))
         atomic_write(self.path, lines, mode=0o600)
+
+
+def _number(value: object, least: int) -> TypeGuard[int]:
+    """Whether a line's ``value`` can be a height or seq of a log, at least ``least`` (a
+    damaged line's may be anything: a flag, a number no log reaches)."""
+    return type(value) is int and least <= value <= MAX_SEQ
 
 
 def _log_of(record: dict[str, Any], own: bytes) -> bytes | None:
