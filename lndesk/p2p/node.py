@@ -424,7 +424,7 @@ class Node:
             for peer in peers:
                 await trio.sleep(gap)
                 if peer in self.host.get_connected_peers():
-                    self.visits.visit_soon(peer)  # one stream when nothing changed (20.16)
+                    self.visits.periodic_round(peer)  # paced when calm (20.16)
 
     async def _watch_addresses(self, at_start: list[multiaddr.Multiaddr]) -> None:
         """Notice a new network (another Wi-Fi, a VPN, a cable) and advertise it.

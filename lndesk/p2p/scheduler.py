@@ -10,6 +10,11 @@ the server was busy, the stream broke) is asked again after 2, 4, 8 ... seconds 
 most ``RETRIES`` times, each wait times 0.5 to 1.5), not only at the next anti-entropy
 round two minutes later: 50 readers joining one busy node at once had their first
 sessions time out while it negotiated the streams, and sat idle until the round.
+
+The anti-entropy timer's rounds with a peer whose visits keep finding nothing changed
+come less and less often (:class:`RoundPace`, docs/protocol.md section 20.16): a node
+serving 200 followers answered a visit from each and paid one to each every two
+minutes, a fifth of its idle CPU, to learn that nothing had changed.
 """
 
 from __future__ import annotations
@@ -41,6 +46,50 @@ RETRIES = 5
 """Times a failed session with a peer is asked again before the anti-entropy round."""
 RETRY_FIRST = 2.0
 """Seconds before the first retry (doubling, each times 0.5 to 1.5)."""
+PACE_CAP = 8
+"""At most this many anti-entropy rounds apart (8 x 120 s) a calm peer is visited."""
+
+
+class RoundPace:
+    """Which of the anti-entropy timer's rounds with each peer are due.
+
+    Every round is due until a visit finds nothing changed. After ``k`` such visits of a
+    peer in a row, its next ``min(2 ** k, cap) - 1`` timer rounds are skipped: it is
+    visited 2, 4, 8 rounds apart (at most ``cap``). Anything else starts the count over,
+    every round due again: a round in which something differed or that could not be a
+    visit (:meth:`stirred`), a new connection (:meth:`stirred` when the last one closed),
+    and a sync session that stored entries from any peer (:meth:`restart`), which means
+    an announcement was missed, so others may have been too.
+    """
+
+    def __init__(self, cap: int = PACE_CAP) -> None:
+        if cap < 1:
+            raise ValueError("a round pace needs cap >= 1")
+        self.cap = cap
+        self._calm: dict[Any, tuple[int, int]] = {}
+        """Per peer: unchanged visits in a row, timer rounds still to skip."""
+
+    def due(self, peer: Any) -> bool:
+        """Whether the timer's round with ``peer`` runs now (a skipped one is used up)."""
+        streak, skip = self._calm.get(peer, (0, 0))
+        if skip <= 0:
+            return True
+        self._calm[peer] = (streak, skip - 1)
+        return False
+
+    def unchanged(self, peer: Any) -> None:
+        """A visit of ``peer`` found nothing changed."""
+        streak = min(self._calm.get(peer, (0, 0))[0] + 1, self.cap.bit_length())
+        self._calm[peer] = (streak, min(2**streak, self.cap) - 1)
+
+    def stirred(self, peer: Any) -> None:
+        """Something differed with ``peer`` (or its connection closed): every round due."""
+        self._calm.pop(peer, None)
+
+    def restart(self) -> None:
+        """A session stored entries that gossip did not bring: every round due, with
+        every peer."""
+        self._calm.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +129,8 @@ class SyncScheduler:
         self._peers = 0
         self._stored = 0
         self._errors: list[str] = []
+        self.pace = RoundPace()
+        """Which anti-entropy rounds are due (kept by the visits, restarted here)."""
 
     def attach(self, nursery: trio.Nursery | None) -> None:
         """Sessions run in ``nursery`` (None: the node stopped; requests are dropped)."""
@@ -138,6 +189,8 @@ class SyncScheduler:
                     self._retry_later(peer, feeds)
                 else:
                     self._failures.pop(peer, None)
+                if stored:  # gossip missed these: calm peers may have missed more
+                    self.pace.restart()
                 self._peers += 1
                 self._stored += stored
                 if error:
@@ -184,6 +237,7 @@ class SyncScheduler:
     def forget(self, peer: Any) -> None:
         """The peer disconnected: no more retries (its next connection starts a session)."""
         self._failures.pop(peer, None)
+        self.pace.stirred(peer)
 
     async def run_round(self, peers: Iterable[Any], timeout: float) -> SyncSummary:
         """Sync with ``peers`` and wait until every session has ended (or ``timeout``)."""

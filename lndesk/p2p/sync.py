@@ -246,6 +246,12 @@ class SyncServer:
         look = await self.look_at_vector(peer, frames.stream, digest, forks=False)
         return (False, 0) if look is None else (look.same, look.feeds)
 
+    def charge_wants(self, peer: Any, stream: Any, feeds: int) -> None:
+        """Charge ``feeds`` lookups to ``peer``'s want rate and its address, as a
+        ``want`` of that many feeds (section 20.13)."""
+        charge_want(self.sessions.admission, stream, feeds)
+        self._want_rate.charge(peer, feeds)
+
     async def look_at_vector(
         self, peer: Any, stream: Any, digest: bytes, *, forks: bool
     ) -> VectorLook | None:
@@ -255,8 +261,7 @@ class SyncServer:
         vector = self.vectors.recall(peer, digest)
         if vector is None:
             return None
-        charge_want(self.sessions.admission, stream, len(vector))
-        self._want_rate.charge(peer, len(vector))
+        self.charge_wants(peer, stream, len(vector))
         key, sent = self._key_of(peer), self.vectors.sent_own(peer)
         own = (key, sent) if key is not None and sent else None
         turn = self._big_wants() if len(vector) > WANT_STEP else contextlib.nullcontext()

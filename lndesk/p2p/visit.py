@@ -20,6 +20,11 @@ when this node's heights have grown since from other peers. With none (a first
 session, other feeds wanted, more than ``want_feeds`` of them, a hole held), or with a
 peer that answers ``na`` to ``/lndesk/visit/1``, the round runs on the old protocols,
 as it does when the visit fails for a reason that passes.
+
+The anti-entropy timer asks for a round through :meth:`Visits.periodic_round`, which
+skips the rounds the scheduler's :class:`lndesk.p2p.scheduler.RoundPace` says are not
+due: a peer whose visits keep finding nothing changed is visited 2, 4, then 8 rounds
+apart, and every round again as soon as anything changes.
 """
 
 from __future__ import annotations
@@ -107,6 +112,8 @@ class VisitServer(AskServer[FeedSource, VisitFrames]):
             "the reader closed the stream before visit",
             "a visit must start with visit",
         )
+        if visit.inbox:  # each is an inbox query: charged as a wanted feed (20.16)
+            self._sync.charge_wants(peer, frames.stream, len(visit.inbox))
         look = await self._sync.look_at_vector(peer, frames.stream, visit.heights, forks=True)
         inbox = tuple(self._inbox(check) for check in visit.inbox)
         if look is None:
@@ -167,6 +174,8 @@ class VisitCounts:
     """Visits after which nothing went on: every part was unchanged."""
     old_rounds: int = 0
     """Rounds run on the old protocols instead."""
+    skipped: int = 0
+    """Timer rounds skipped because the peer's visits kept finding nothing changed."""
 
 
 class Visits:
@@ -222,6 +231,18 @@ class Visits:
             self._visiting.add(peer)
             self._nursery.start_soon(self._visit_task, peer)
 
+    def is_visiting(self, peer: Any) -> bool:
+        """Whether a round with ``peer`` runs now."""
+        return peer in self._visiting
+
+    def periodic_round(self, peer: Any) -> None:
+        """The anti-entropy timer's round with ``peer``: run soon, unless the peer's
+        visits kept finding nothing changed and this round is one to skip."""
+        if self._scheduler.pace.due(peer):
+            self.visit_soon(peer)
+        else:
+            self.counts.skipped += 1
+
     async def _visit_task(self, peer: Any) -> None:
         # Runs in the node's nursery: what escapes here would stop the node.
         try:
@@ -236,6 +257,7 @@ class Visits:
     def old_round(self, peer: Any) -> None:
         """The round on the old protocols: sync, inbox catch-up, fork proofs."""
         self.counts.old_rounds += 1
+        self._scheduler.pace.stirred(peer)
         self._scheduler.request(peer)
         self._inbox.catch_up_soon(peer)
         if self._forks is not None:
@@ -306,3 +328,6 @@ class Visits:
                     self._forks.check_soon(peer, fresh)
         if unchanged:
             self.counts.unchanged += 1
+            self._scheduler.pace.unchanged(peer)
+        else:
+            self._scheduler.pace.stirred(peer)

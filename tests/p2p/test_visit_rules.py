@@ -60,8 +60,9 @@ class Side:
 
 
 @asynccontextmanager
-async def side(path: Path) -> AsyncIterator[Side]:
+async def side(path: Path, limits: Limits | None = None) -> AsyncIterator[Side]:
     """A host serving visits from a store holding Ann's 1..3."""
+    limits = limits or Limits()
     store = Store(path)
     try:
         async with running_host() as host:
@@ -72,7 +73,7 @@ async def side(path: Path) -> AsyncIterator[Side]:
             penalised: dict[str, str] = {}
             sync = SyncServer(
                 feeds,
-                Limits(),
+                limits,
                 events=lambda _e: None,
                 penalise=lambda who, why: penalised.__setitem__(str(who), why),
                 is_penalised=lambda who: str(who) in penalised,
@@ -81,7 +82,7 @@ async def side(path: Path) -> AsyncIterator[Side]:
             s = Side(host, store, feeds, sync, penalised)
             server = VisitServer(
                 feeds,
-                Limits(),
+                limits,
                 sync,
                 events=lambda _e: None,
                 penalise=s.penalise,
@@ -123,6 +124,26 @@ async def test_the_server_answers_each_part_from_what_it_holds_now(tmp_path: Pat
             again = Visit(vector, (InboxCheck(C, 0, refs_digest(got.inbox[0] or ())),))
             assert await client.visit(peer, again, [A]) == Visited(True, (None,), (A,))
         assert not server.penalised
+
+
+async def test_each_inbox_key_of_a_visit_is_charged_as_a_wanted_feed(tmp_path: Path) -> None:
+    """An inbox query costs the server what a feed of a ``want`` does: a reader naming
+    inbox keys in visit after visit runs out of the want rate (section 20.16)."""
+    async with side(tmp_path / "s", Limits(want_feeds_per_minute=4)) as server:
+        async with running_host() as reader:
+            await connect(reader, server.host)
+            client = VisitClient(reader, Limits(), penalise=lambda *_: None)
+            keys = [make_identity(n).public_key for n in range(120, 124)]
+            checks = tuple(InboxCheck(key, 0, refs_digest([])) for key in keys)
+            peer = server.host.get_id()
+            with trio.fail_after(WAIT):
+                # A vector it never saw costs nothing; the four inbox keys use the rate up.
+                answer = await client.visit(peer, Visit(DIGEST, checks), [A])
+                assert answer == Visited(False, (None,) * 4, None)
+                assert not server.penalised
+                with pytest.raises(SessionRefused, match="feeds a minute"):
+                    await client.visit(peer, Visit(DIGEST, checks[:1]), [A])
+            assert str(reader.get_id()) in server.penalised
 
 
 async def test_a_server_holding_more_forks_than_visited_names_is_not_penalised(

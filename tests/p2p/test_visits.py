@@ -24,6 +24,7 @@ from lndesk.p2p.catchup import CATCHUP_PROTOCOL_ID
 from lndesk.p2p.digest import DIGEST_PROTOCOL, vector_digest
 from lndesk.p2p.events import EntriesStored, FeedForked, NodeWarning
 from lndesk.p2p.forks import FORKS_PROTOCOL_ID
+from lndesk.p2p.scheduler import PACE_CAP, RoundPace
 from lndesk.p2p.sync import SYNC_PROTOCOL
 from lndesk.p2p.visit import VISIT_PROTOCOL
 from lndesk.store.forks import record_fork
@@ -307,3 +308,60 @@ async def test_an_authors_posts_that_its_followers_got_from_it_leave_its_visits_
             server = Streams(follower.node.host)
             await unchanged_visit(hub, peer, reader, server)
             await unchanged_visit(hub, peer, reader, server)
+
+
+def test_a_calm_peers_rounds_come_2_4_8_rounds_apart_and_all_again_after_a_change() -> None:
+    pace = RoundPace()
+    visited = []
+    for number in range(40):  # every visit finds nothing changed
+        if pace.due("ann"):
+            visited.append(number)
+            pace.unchanged("ann")
+    assert visited == [0, 2, 6, 14, 22, 30, 38]  # at most PACE_CAP rounds apart
+    assert PACE_CAP == 8
+    assert pace.due("bo")  # another peer is not calmed by Ann's visits
+    pace.stirred("ann")
+    assert pace.due("ann") and pace.due("ann")
+    pace.unchanged("ann")
+    pace.unchanged("bo")
+    pace.restart()  # a session stored entries: every round due with everyone
+    assert pace.due("ann") and pace.due("bo")
+    never = RoundPace(cap=1)
+    never.unchanged("ann")
+    assert never.due("ann")
+
+
+async def test_the_timer_skips_rounds_with_a_calm_peer_until_something_changes(
+    tmp_path: Path,
+) -> None:
+    """Bo's timer rounds with Ann (section 20.16): one skipped after a visit found
+    nothing changed, three after two such visits; a visit in which something differed
+    makes every round due again, and so does a session that stored entries, from
+    whichever peer (gossip missed them, and may have missed more)."""
+    async with pair(tmp_path) as (ann, bo, peer, reader, server):
+        visits, pace = bo.node.visits, bo.node.scheduler.pace
+        await unchanged_visit(bo, peer, reader, server)
+        visits.periodic_round(peer)
+        assert visits.counts.skipped == 1 and not visits.is_visiting(peer)
+        await unchanged_visit(bo, peer, reader, server)
+        for _ in range(3):
+            visits.periodic_round(peer)
+        assert visits.counts.skipped == 4 and not visits.is_visiting(peer)
+
+        await unchanged_visit(bo, peer, reader, server)
+        ann.service.post("two")  # stored at Ann, never announced
+        with trio.fail_after(WAIT):
+            assert await visits.visit(peer)  # heights differ: a session follows
+        assert pace.due(peer)
+        await bo.wait_height(ann, ann.height_of(ann))
+        await settle(bo, ann)
+
+        await unchanged_visit(bo, peer, reader, server)
+        await unchanged_visit(bo, peer, reader, server)
+        ann.service.store.ingest(CY.public_key, wire(make_chain(CY, 4)[3:]))  # unannounced
+        bo.node.request_sync(peer, [CY.public_key])
+        await bo.wait_height(CY.public_key, 4)
+        await bo.node.scheduler.wait_idle(WAIT)
+        assert pace.due(peer)
+        visits.periodic_round(peer)
+        assert visits.is_visiting(peer)
