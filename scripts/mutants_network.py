@@ -343,6 +343,20 @@ NETWORK_MUTANTS = [
         VISIT_RULES,
     ),
     Mutant(
+        "liveness: the dialled side pings a silent connection as soon as its dialler does",
+        "lndesk/p2p/liveness.py",
+        "if silent < (self.interval if muxed.is_initiator else self.backstop):",
+        "if silent < self.interval:",
+        ("tests/p2p/test_liveness.py",),
+    ),
+    Mutant(
+        "liveness: a watched connection still gets yamux's round-trip ping every 30 s",
+        "lndesk/p2p/liveness.py",
+        "        muxed.every = None  # pinged for silence only",
+        "        pass  # pinged for silence only",
+        ("tests/p2p/test_liveness.py",),
+    ),
+    Mutant(
         "visit: the inbox queries of a visit cost the server nothing",
         "lndesk/p2p/visit.py",
         "        if visit.inbox:  # each is an inbox query",

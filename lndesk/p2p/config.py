@@ -101,7 +101,8 @@ class NodeConfig:
     """libp2p's AutoConnector dials known peers up to the midpoint of the two
     watermarks (8 here; 200 with its defaults) and prunes above the high one."""
     liveness_interval: float = 20.0
-    """Seconds a connection may be silent before it is pinged (``lndesk.p2p.liveness``)."""
+    """Seconds a connection may be silent before the side that dialled it pings it; the
+    dialled side waits ``liveness_timeout - liveness_interval`` (``lndesk.p2p.liveness``)."""
     liveness_timeout: float = 60.0
     """Seconds of silence, pings unanswered, after which a connection is closed (a closed
     laptop, a dropped Wi-Fi; without this TCP would keep it "connected" for many

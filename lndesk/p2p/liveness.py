@@ -2,10 +2,19 @@
 
 A peer that vanishes without closing (a laptop shut, a Wi-Fi lost) would stay
 "connected" until TCP gives up, many minutes later. So a node notes when anything last
-arrived on each connection, pings a connection that has been silent for
+arrived on each connection, pings a connection it dialled that has been silent for
 ``liveness_interval`` with a yamux ping (a 12-byte frame on the connection, no stream,
 no protocol negotiation), and closes it once nothing at all has arrived for
 ``liveness_timeout`` although it pinged (docs/protocol.md section 19).
+
+The dialling side drives: a connection the peer dialled is pinged only once it has been
+silent for ``liveness_timeout - liveness_interval``, when the peer's own pings (every
+``liveness_interval`` of silence) should long have arrived; its answer, or its absence,
+then decides by the timeout as before. A node serving 200 followers used to ping each
+follower's connection and answer each follower's pings, besides a round-trip ping both
+ways every 30 s: a quarter of its idle CPU. Now it answers one ping per follower and
+``liveness_interval`` and sends none, and a follower that vanished is still closed
+``liveness_timeout`` after it was last heard.
 
 What it replaces: py-libp2p's health monitor opened a new ``/ipfs/ping/1.0.0`` stream
 to every connection in turn, one after another, and closed a connection at the first
@@ -21,18 +30,20 @@ could not read what its peers sent) closes nothing in that round: it reads first
 
 One task pings each connection: every yamux connection of a host built by
 ``build_host`` becomes a :class:`LivenessYamux`, whose loop replaces yamux's own
-round-trip loop (a ping every 30 s) with one that also pings when
-liveness asks. Both used to write pings on the same connection and share yamux's one
-"ping sent at" time and "answer came" event, so one's answer completed the other's
-ping and the round trip was timed from the wrong ping. yamux's answer handler does not
-look at which ping is answered, so there is at most one ping unanswered at a time, and
-an answer that may be the late one of an earlier ping is not timed. Each timed answer is
-one latency sample of the peer (``PeerStatus.latency_ms``), recorded when it arrives.
+round-trip loop (a ping every 30 s) with one that pings when liveness asks (and, on a
+connection liveness does not watch, every 30 s as yamux did). Both used to write pings
+on the same connection and share yamux's one "ping sent at" time and "answer came"
+event, so one's answer completed the other's ping and the round trip was timed from the
+wrong ping. yamux's answer handler does not look at which ping is answered, so there is
+at most one ping unanswered at a time, and an answer that may be the late one of an
+earlier ping is not timed. Each timed answer is one latency sample of the peer
+(``PeerStatus.latency_ms``), recorded when it arrives.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import struct
 import weakref
 from collections.abc import Callable
@@ -59,8 +70,9 @@ PONG_WAIT_SECONDS = 10.0
 
 
 class LivenessYamux(Yamux):
-    """yamux whose pings all come from one task: a round-trip ping every 30 s, as
-    yamux's own loop sends them, and one whenever :meth:`ping_soon` asks.
+    """yamux whose pings all come from one task: the first 0.5 s after connecting, one
+    whenever :meth:`ping_soon` asks and, unless ``every`` is None (liveness watches the
+    connection), a round-trip ping every ``every`` seconds as yamux's own loop sends them.
 
     At most one ping is unanswered at a time; a ping asked meanwhile is sent once the
     answer came or ``pong_wait`` passed. ``on_round_trip`` gets each timed round trip.
@@ -82,6 +94,8 @@ class LivenessYamux(Yamux):
     def _init_pings(self) -> None:
         self.on_round_trip: Callable[[float], None] | None = None
         self.pong_wait = PONG_WAIT_SECONDS
+        self.every: float | None = RTT_MEASURE_INTERVAL
+        """Seconds between round-trip pings nobody asked for (None: none)."""
         self.pings = 0
         """Pings sent."""
         self.answers = 0
@@ -115,7 +129,7 @@ class LivenessYamux(Yamux):
                     return
                 self._asked = trio.Event()
                 await self._ping_once()
-                wait = RTT_MEASURE_INTERVAL
+                wait = math.inf if self.every is None else self.every
         except Exception as exc:  # the connection is closing
             logger.debug("stopped pinging %s: %s", self.peer_id, exc)
 
@@ -193,6 +207,10 @@ class Heard:
 class Liveness:
     """Pings silent connections of ``host`` and closes those silent for ``timeout``.
 
+    A connection this node dialled is pinged after ``interval`` of silence, one the peer
+    dialled only after ``backstop`` (``timeout - interval``, at least ``interval``): its
+    dialler pings it (module docstring).
+
     It watches connections muxed by :class:`LivenessYamux` (all yamux connections of
     a host from ``build_host``); one muxed otherwise (mplex, which an old peer may
     choose) is left alone."""
@@ -203,6 +221,8 @@ class Liveness:
         self.host = host
         self.interval = interval
         self.timeout = timeout
+        self.backstop = max(interval, timeout - interval)
+        """Silence after which a connection the peer dialled is pinged."""
         self._heard: weakref.WeakKeyDictionary[Any, Heard] = weakref.WeakKeyDictionary()
         self._nursery: trio.Nursery | None = None
 
@@ -244,7 +264,7 @@ class Liveness:
                 if heard is None:
                     heard = self._heard[muxed] = self._watch(peer, muxed, now)
                 silent = now - heard.at
-                if silent < self.interval:
+                if silent < (self.interval if muxed.is_initiator else self.backstop):
                     continue
                 waited = None if heard.pinged is None else now - heard.pinged
                 if silent >= self.timeout and waited is not None and waited >= self.interval:
@@ -275,6 +295,7 @@ class Liveness:
 
         secured.read = stamped  # type: ignore[method-assign]
         peerstore = self.host.get_peerstore()
+        muxed.every = None  # pinged for silence only: the answers are latency samples
         muxed.pong_wait = min(muxed.pong_wait, self.interval)
         muxed.on_round_trip = lambda rtt: peerstore.record_latency(peer, rtt)
         return heard

@@ -22,7 +22,7 @@ from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.host import connection_config
-from lndesk.p2p.liveness import Liveness, LivenessYamux
+from lndesk.p2p.liveness import RTT_MEASURE_INTERVAL, Liveness, LivenessYamux
 
 INTERVAL = 20.0
 TIMEOUT = 60.0
@@ -245,3 +245,52 @@ async def test_liveness_rounds_close_a_vanished_peer_by_themselves() -> None:
     async with linked(interval=0.2, timeout=0.6) as (a, b, proxy, _liveness, _conn):
         proxy.frozen.set()
         await wait_disconnected(a, b.get_id(), timeout=20)
+
+
+async def test_the_dialled_side_leaves_the_pings_to_the_dialler_but_still_closes() -> None:
+    """``b`` was dialled: a silent connection is its dialler's to ping, so ``b`` pings
+    it only at the backstop (``TIMEOUT - INTERVAL``), and closes it at the timeout."""
+    async with linked() as (a, b, proxy, _liveness, _conn), trio.open_nursery() as nursery:
+        listener = Liveness(b, INTERVAL, TIMEOUT)
+        assert listener.backstop == TIMEOUT - INTERVAL
+        listener.check(trio.current_time())  # watches b's end from now on
+        await nursery.start(listener.run)  # its rounds are the test's too (20 s apart)
+        [inbound] = b.get_network().connections[a.get_id()]
+        muxed = inbound.muxed_conn
+        assert isinstance(muxed, LivenessYamux) and not muxed.is_initiator
+        with trio.fail_after(10):
+            await muxed.wait_answers(1)  # its first round trip, right after connecting
+        heard = await frozen_since(proxy, listener, inbound)
+        assert listener.check(heard + INTERVAL) == []
+        assert listener.check(heard + listener.backstop - 1) == []
+        await trio.testing.wait_all_tasks_blocked(0.2)
+        assert muxed.pings == 1  # silent, but the dialler pings
+        assert listener.check(heard + listener.backstop) == []
+        await trio.testing.wait_all_tasks_blocked(0.2)
+        assert muxed.pings == 2  # the dialler's pings stopped coming: pinged
+        assert listener.check(heard + TIMEOUT - 1) == []
+        assert listener.check(heard + TIMEOUT) == [inbound]
+        await wait_disconnected(b, a.get_id())
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_watched_connection_is_pinged_for_silence_only(
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    """yamux's round-trip ping every 30 s goes on where liveness does not watch, and
+    stops where it does: there, its pings for silence are the latency samples."""
+    async with running_host() as a, running_host() as b:
+        await a.connect(PeerInfo(b.get_id(), b.get_addrs()))
+        Liveness(a, INTERVAL, TIMEOUT).check(trio.current_time())  # a watches, b does not
+        [conn] = a.get_network().connections[b.get_id()]
+        [inbound] = b.get_network().connections[a.get_id()]
+        watched, unwatched = conn.muxed_conn, inbound.muxed_conn
+        try:
+            for minute in range(1, 4):
+                mock_clock.jump(RTT_MEASURE_INTERVAL)
+                await unwatched.wait_answers(minute)  # the first, then one every 30 s
+                await trio.testing.wait_all_tasks_blocked()
+                assert watched.pings == 1  # only the first, 0.5 s after connecting
+            assert unwatched.pings == 3
+        finally:
+            mock_clock.autojump_threshold = 0  # the hosts' stopping waits on timers
