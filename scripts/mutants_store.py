@@ -263,6 +263,13 @@ STORE_MUTANTS = [
         JOURNAL,
     ),
     Mutant(
+        "pseudonyms: a key file the disk refused is a bare OSError",
+        "lndesk/app/pseudonyms.py",
+        "        raise disk_full_error(service.data_dir, exc) or KeyFileError(",
+        "        raise exc or KeyFileError(",
+        ("tests/test_cli_pseudonyms.py",),
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

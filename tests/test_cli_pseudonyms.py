@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import stat
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from cli_helpers import Cli
 from lndesk.app.service import Service
 from lndesk.content import Content, Post, Profile, Reveal, parse_content
 from lndesk.entry import Entry, decode_entry
+from lndesk.errors import DiskFullError
 from lndesk.identity import Identity
 from lndesk.keyfile import is_sealed
 from lndesk.pseudonyms import pseudonym_keys, reveal_holds
@@ -152,3 +155,22 @@ def test_a_pseudonym_whose_profile_the_full_disk_refused_gets_it_on_the_next_ask
         fox_log = log_of(service, fox)
         assert [decode_entry(raw).type for raw, _ in fox_log] == ["profile", "post"]
         assert parse_content("profile", fox_log[0][1] or b"") == Profile("Curious-Fox")
+
+
+def test_a_pseudonym_key_file_a_full_disk_refused_is_a_disk_full_error(
+    ann: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through a running node an error is shown as it was raised: a bare OSError read as
+    # "internal error", without what to do.
+    from lndesk.app import pseudonyms
+
+    def full(path: Path, _data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(pseudonyms, "write_key_file", full)
+    with Service(ann.data_dir) as service, pytest.raises(DiskFullError) as refused:
+        pseudonyms.ask(service, "fox", "Asked on a full disk?")
+    assert "Free some space" in refused.value.hint
+    monkeypatch.undo()
+    assert pseudonym_keys(ann.data_dir) == frozenset()
+    assert "Created the pseudonym fox" in ann("ask", "--pseudonym", "fox", "Asked again?")

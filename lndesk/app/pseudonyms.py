@@ -48,6 +48,7 @@ from lndesk.pseudonyms import (
 )
 from lndesk.store import views
 from lndesk.store.reveals import revealed_by
+from lndesk.store.space import disk_full_error
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,14 @@ def create(service: Service, name: str, passphrase: str | None) -> Identity:
         seal = passphrase
     identity = Identity.generate()
     path = key_path(service.data_dir, name)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    write_key_file(path, encode_key_file(identity, seal))
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        write_key_file(path, encode_key_file(identity, seal))
+    except OSError as exc:  # nothing was made: atomic, the key file is whole or absent
+        raise disk_full_error(service.data_dir, exc) or KeyFileError(
+            f"cannot write the key file {path}: {exc.strerror}",
+            "Check that you may write to the data directory and that its disk works.",
+        ) from exc
     service.store.publish(identity, Profile(name))
     log.info("created a pseudonym")
     return identity
