@@ -44,7 +44,9 @@ class Limits:
     """Concurrent sessions of one protocol served in all, to every peer; more are
     refused as busy."""
     sessions_per_ip: int = 8
-    """Concurrent sessions served to one IP address, whatever peer ids it uses."""
+    """Concurrent sessions served to one IP address, whatever peer ids it uses. This
+    limit and the others "per IP address" count an IPv6 address by its /64
+    (``lndesk.p2p.admission.address_key``)."""
     new_ids_per_ip: int = 8
     """Peer ids not seen before that get sessions from one IP address per
     ``new_id_seconds``; more are refused as busy (ids are free to make)."""
@@ -66,7 +68,8 @@ class Limits:
     turns_per_ip: int = 4
     """Of the ``served_batches`` turns, the most the sessions of one IP address hold at
     once (a relayed session counts against its relay's); its others wait for one of
-    these, so that readers that stop reading on a few addresses cannot hold them all."""
+    these, so that readers that stop reading on a few addresses cannot hold them all.
+    A turn freed goes to the waiting address that holds the fewest."""
     session_timeout: float = 60.0
     """Seconds a sync session may wait for one frame before it is dropped."""
     send_timeout: float = 20.0
