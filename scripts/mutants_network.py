@@ -343,6 +343,13 @@ NETWORK_MUTANTS = [
         VISIT_RULES,
     ),
     Mutant(
+        "gossip: an always-on node prunes its followers from its mesh as a desktop does",
+        "lndesk/p2p/pubsub.py",
+        "        degree_high=max(DEGREE, limits.mesh_high),",
+        "        degree_high=8,",
+        ("tests/p2p/test_gossip_mesh.py",),
+    ),
+    Mutant(
         "liveness: the dialled side pings a silent connection as soon as its dialler does",
         "lndesk/p2p/liveness.py",
         "if silent < (self.interval if muxed.is_initiator else self.backstop):",

@@ -79,6 +79,12 @@ class Limits:
     megabyte batch in 20 s is some 400 kbit/s, far below an honest link."""
     gossip_payload: int = 4096
     """A head announcement carries the entry's payload when it is at most this big."""
+    mesh_high: int = 8
+    """Most peers kept in one topic's GossipSub mesh (D_high); a heartbeat prunes a
+    bigger mesh back to 4. An always-on node keeps every follower that grafts it
+    (:meth:`NodeConfig.always_on`): a pruned follower with no other peer on the topic
+    grafted again after the minute's back-off, so 200 of them kept a hub's heartbeat
+    busy every second, pruning, and most followers out of its mesh."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +137,16 @@ class NodeConfig:
     def always_on(self) -> NodeConfig:
         """This configuration with an always-on node's connection limits (``lndesk
         serve``): it holds hundreds of followers (``ALWAYS_ON_MAX_CONNECTIONS``) where
-        a desktop keeps a dozen. The per-peer and per-address limits of ``limits``
-        and the admission of new peer ids (``lndesk.p2p.admission``) stay as they are."""
+        a desktop keeps a dozen, and keeps each follower that grafts it in its
+        GossipSub meshes (``Limits.mesh_high``). The per-peer and per-address limits
+        of ``limits`` and the admission of new peer ids (``lndesk.p2p.admission``) stay
+        as they are."""
         return replace(
             self,
             max_connections=ALWAYS_ON_MAX_CONNECTIONS,
             low_watermark=ALWAYS_ON_LOW_WATERMARK,
             high_watermark=ALWAYS_ON_HIGH_WATERMARK,
+            limits=replace(self.limits, mesh_high=ALWAYS_ON_MAX_CONNECTIONS),
         )
 
 

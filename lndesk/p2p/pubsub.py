@@ -31,7 +31,9 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   peer subscribed to the topic, so a post written right after connecting does not wait
   for the next heartbeat to build a mesh.
 * Mesh degree 4 (low 2, high 8) instead of the test values callers usually pass: the
-  network is tens of desktops and a feed has a few followers online at once.
+  network is tens of desktops and a feed has a few followers online at once. The high
+  mark is ``Limits.mesh_high``: an always-on node keeps every peer that grafts it, as
+  pruning the followers of a hub only had them graft again a minute later.
 * A peer may subscribe to two topics per ``Limits.want_feeds`` (py-libp2p allows 100),
   since everyone subscribes to a feed topic and an inbox topic per followed feed.
 * IP-diversity ("eclipse") protection is off: peers on one LAN or behind one NAT share
@@ -141,7 +143,7 @@ REGISTER_RETRY_SECONDS, REGISTER_RETRY_MAX_SECONDS = 0.5, 10.0
 """Back-off between attempts to open a connected peer's gossip stream."""
 COALESCE_BYTES = 64 * 1024
 """A peer's queued RPCs are joined into writes of about this many bytes."""
-DEGREE, DEGREE_LOW, DEGREE_HIGH = 4, 2, 8
+DEGREE, DEGREE_LOW = 4, 2
 _MAX_SUBSCRIPTIONS_PER_RPC = 5000
 
 
@@ -158,7 +160,7 @@ def build_pubsub(
         protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
         degree=DEGREE,
         degree_low=DEGREE_LOW,
-        degree_high=DEGREE_HIGH,
+        degree_high=max(DEGREE, limits.mesh_high),
         heartbeat_interval=HEARTBEAT_SECONDS,
         adaptive_gossip_enabled=False,
         max_messages_per_topic_per_second=FORWARD_RATE,
