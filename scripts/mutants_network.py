@@ -174,7 +174,7 @@ NETWORK_MUTANTS = [
         "sync: a reader keeps the heights it holds at a session's end, not the server's vector",
         "lndesk/p2p/sync.py",
         "left = [(key, read.acked.get(key, height)) for key, height in asked]",
-        "left = self._heights(feeds)",
+        "left = self.heights_for(peer, feeds)",
         ("tests/p2p/test_digest.py",),
     ),
     Mutant(
