@@ -179,6 +179,20 @@ STORE_MUTANTS = [
         SWAP[1:],
     ),
     Mutant(
+        "store: a finished rebuild drops the purges queued while it was built",
+        "lndesk/store/store.py",
+        "            queued = self.index.pending_purges()\n",
+        "            queued = []\n",
+        FORGET,
+    ),
+    Mutant(
+        "store: a finished rebuild keeps records it read before their queued purge ran",
+        "lndesk/store/store.py",
+        "                rebuild.rewritten([offset for offset, _ in queued])",
+        "                pass",
+        FORGET,
+    ),
+    Mutant(
         "store: a stale index is removed with forgotten entries' purges still queued",
         "lndesk/store/store.py",
         "self._purge_first(queued_purges(path))",

@@ -12,6 +12,7 @@ from search_index import assert_words_are_the_documents, indexed_texts, matching
 
 from lndesk.content import Edit, Post, Reply
 from lndesk.entry_refs import ref_of
+from lndesk.errors import StoreError
 from lndesk.store import store as store_module
 from lndesk.store import views
 from lndesk.store.search import SearchQuery, search
@@ -166,3 +167,40 @@ def test_a_forgotten_request_whose_purge_is_queued_stays_forgotten_after_a_reind
         assert listing(store, views.REQUESTS) == []
         assert listing(store, views.REPLIES) == []
         assert [p for _, p in store.feed_items(CY.public_key)] == [None]
+
+
+@pytest.mark.parametrize("disk", ["mended", "still failing"])
+def test_a_request_forgotten_while_the_index_is_rebuilt_stays_forgotten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, disk: str
+) -> None:
+    """The log could not be rewritten when the request was forgotten, and a rebuild had
+    read its record already: only the old index's queue says it was forgotten, so that
+    queue is run before the rebuilt index takes the old one's place (a rebuild that
+    cannot run it ends, and the old index stays)."""
+    me, cy = a_request_and_its_edit()
+    with Store(tmp_path / "store") as store:
+        me.deliver(store)
+        cy.deliver(store, 1)
+        rebuild = store.start_rebuild()
+        store.rebuild_step(rebuild, 100)  # the request's record is in the new index
+        with monkeypatch.context() as patched:
+
+            def failing(*_args: object) -> int:
+                raise OSError("the disk did not take the write")
+
+            patched.setattr(store_module, "purge_payloads", failing)
+            store.forget(CY.public_key, [1])
+            assert store.index.pending_purges() != []
+            store.rebuild_step(rebuild, 100)  # read again: it began again at the failure
+            if disk == "still failing":
+                with pytest.raises(StoreError, match="did not take the write"):
+                    store.finish_rebuild(rebuild)
+                assert not store.rebuilding
+        if disk == "mended":
+            store.finish_rebuild(rebuild)
+            assert store.index.pending_purges() == []
+        assert listing(store, views.REQUESTS) == []
+        assert listing(store, views.REPLIES) == []
+    with Store(tmp_path / "store") as store:
+        assert [p for _, p in store.feed_items(CY.public_key)] == [None]
+        assert listing(store, views.REQUESTS) == []

@@ -16,7 +16,8 @@ index take it for a hole again, one that its payload, arriving later, would fill
 it is deleted in the rebuilt index too, and a payload that comes for it is not stored.
 Until its record is rewritten only the index's queue of purges says it was forgotten, so
 an index about to be rebuilt (older rules, another log, lndesk reindex) has that queue
-run first (:func:`lndesk.store.recovery.queued_purges`).
+run first (:func:`lndesk.store.recovery.queued_purges`), and again before the rebuilt
+index takes its place (what was queued while it was built).
 """
 
 from __future__ import annotations

@@ -284,14 +284,15 @@ class Store(StoreLists, StoreRebuilds):
         """The index file opened (again), in use from then on."""
         return Index(self.directory / INDEX_NAME, self._content_at)
 
-    def _purge_first(self, queued: Sequence[tuple[int, bytes]]) -> None:
+    def _purge_first(self, queued: Sequence[tuple[int, bytes]]) -> int:
         """Run the purges an index about to be rebuilt holds queued: a forgotten entry's
         is named by no tombstone in the log, so the rebuild would bring the entry back
-        (a failure is a StoreError, and the old index stays)."""
+        (a failure is a StoreError, and the old index stays); how many records it
+        rewrote."""
         if not queued or self.read_only:
-            return
+            return 0
         try:
-            purge_payloads(self.log, queued)
+            return purge_payloads(self.log, queued)
         except (sqlite3.Error, OSError, StoreError) as exc:
             raise self._store_error(exc) from exc
 
@@ -319,6 +320,11 @@ class Store(StoreLists, StoreRebuilds):
         """Index the rest of the log into the rebuilt index and put it in place of the
         old one; returns the number of entries it holds."""
         with self._rebuilding(rebuild):
+            # Purges queued while it was built (a rewrite of the log failed): the new
+            # index may hold those records as they were, and the queue goes with the old.
+            queued = self.index.pending_purges()
+            if self._purge_first(queued):
+                rebuild.rewritten([offset for offset, _ in queued])
             count = rebuild.finish(INDEX_RULES)
         self._rebuild = None
         self._put_in_place(rebuild, self.directory / INDEX_NAME)
