@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lndesk.errors import ProtocolError
 from lndesk.p2p.events import Event, EventSink, HolderProven, PeerHolds
+from lndesk.p2p.ports import FeedSource
 
 MAX_PEERS = 4096
 """Peers whose want budget, or whose proven height of the own feed, is remembered (the
@@ -132,6 +133,12 @@ class ProvenHeights:
             events(event)
 
         return sink
+
+    def heights(
+        self, peer: bytes | None, source: FeedSource, feeds: Iterable[bytes]
+    ) -> list[tuple[bytes, int]]:
+        """``feeds`` with the heights to name them at to ``peer`` (:meth:`named`)."""
+        return [(key, self.named(peer, key, source.held(key).height)) for key in feeds]
 
     def named(self, peer: bytes | None, key: bytes, held: int) -> int:
         """The height to name ``key``, held up to ``held``, at to ``peer``: ``held``,

@@ -425,8 +425,6 @@ class SyncClient:
         self.source = source
         self.limits = limits
         self.proven = ProvenHeights(source.own_key)
-        """How far each peer proved to this reader it holds the own feed: the height the
-        own feed is named at to that peer (section 20.13)."""
         self._events = self.proven.watching(events)
         self._penalise = penalise
         self._key_of = key_of
@@ -513,11 +511,8 @@ class SyncClient:
                 self.left_vectors.remember(peer, left)
 
     def heights_for(self, peer: Any, feeds: list[bytes]) -> list[tuple[bytes, int]]:
-        """The heights ``feeds`` are named at to ``peer``: those held, the own feed at
-        what ``peer`` proved it holds (section 20.13)."""
-        key_of_peer = self._key_of(peer)
-        named = self.proven.named
-        return [(key, named(key_of_peer, key, self.source.held(key).height)) for key in feeds]
+        """The heights ``feeds`` are named at to ``peer`` (section 20.13)."""
+        return self.proven.heights(self._key_of(peer), self.source, feeds)
 
     def _vector(self, peer: Any, feeds: list[bytes]) -> bytes:
         return vector_digest(self.heights_for(peer, feeds))
