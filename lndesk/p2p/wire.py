@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -308,7 +309,12 @@ class FrameReader:
         """The messages accepted, with their caps: a frame longer than the largest of
         them is refused from its length prefix."""
         self.max_frame = min(max_frame, max_body(caps))
-        self._buffer = bytearray()
+        self._chunks: deque[bytes] = deque()
+        """What was read of the stream and not yet returned, in order: the first from
+        ``_start`` on."""
+        self._start = 0
+        self._held = 0
+        """The bytes in ``_chunks`` not yet returned."""
         self._out: list[bytes] = []
         self.send_timeout = math.inf
         """Seconds one :meth:`flush` may wait for the peer to take what it writes; past
@@ -354,9 +360,12 @@ class FrameReader:
         return body
 
     async def _read_exactly(self, size: int, *, eof_ok: bool) -> bytes | None:
-        while len(self._buffer) < size:
+        # A frame is joined once from the chunks that hold it, and no chunk is copied
+        # but for what a frame takes of it: a buffer grown chunk by chunk copied a frame
+        # of a megabyte many times over.
+        while self._held < size:
             try:
-                chunk = await self.stream.read(max(65536, size - len(self._buffer)))
+                chunk = await self.stream.read(max(65536, size - self._held))
             except StreamEOF:
                 chunk = b""
             except StreamError as exc:
@@ -364,13 +373,24 @@ class FrameReader:
                     f"the {self.name} stream was reset: {exc or type(exc).__name__}"
                 ) from exc
             if not chunk:
-                if eof_ok and not self._buffer:
+                if eof_ok and not self._held:
                     return None
                 raise StreamGone(f"the peer closed the {self.name} stream in the middle of a frame")
-            self._buffer += chunk
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
+            self._chunks.append(bytes(chunk))
+            self._held += len(chunk)
+        self._held -= size
+        parts = []
+        while size:
+            chunk, start = self._chunks[0], self._start
+            if len(chunk) - start > size:
+                parts.append(chunk[start : start + size])
+                self._start = start + size
+                break
+            parts.append(chunk[start:] if start else chunk)
+            size -= len(chunk) - start
+            self._chunks.popleft()
+            self._start = 0
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class MessageFrames(FrameReader, Generic[T]):

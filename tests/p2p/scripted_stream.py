@@ -51,6 +51,11 @@ class ScriptedStream:
     def finished(self) -> bool:
         return not self._steps
 
+    @property
+    def unread(self) -> int:
+        """Bytes the script played that the reader has not read yet."""
+        return len(self._inbound)
+
     async def write(self, data: bytes) -> None:
         self._written += data
         while len(self._written) >= 4:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 from conftest import running_host
 from libp2p.peer.peerinfo import PeerInfo
 from scripted_stream import RecordingHost, ScriptedStream, Step, frames_in
@@ -330,6 +331,36 @@ async def test_a_big_batch_that_fails_its_check_ahead_fails_where_it_is_stored(
         assert store.index.count_entries() == 0
     finally:
         store.close()
+
+
+async def test_frames_are_taken_off_the_stream_while_a_batch_before_them_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The muxer's buffer is not left to hold the frames that came while a batch is
+    checked: they are read at once."""
+    size = offload.OFFLOAD_ITEMS  # of 1 kB posts: each batch more than the first read takes
+    chain = wire(make_chain(ANN, 4 * size, text="x" * 1000))
+    batches = [frames.Batch(A, tuple(chain[n : n + size])) for n in range(0, len(chain), size)]
+    get = frames.Get(A, 1, len(chain))
+    stream = ScriptedStream([(get, [*batches, frames.Done()])])
+    io = frames.FrameStream(stream, 1 << 22, READER_RECEIVES)
+    release = threading.Event()
+
+    def checking(author: bytes, items: Any) -> CheckedBatch:
+        assert release.wait(10)
+        return check_batch(author, items)
+
+    monkeypatch.setattr(pipeline, "check_batch", checking)
+    with trio.fail_after(10):
+        async with receiving(io, ReaderWindow(), 5) as received:
+            await io.send(get)
+            await trio.testing.wait_all_tasks_blocked()
+            unread = stream.unread
+            release.set()
+            got = [await received.next() for _ in batches]
+            assert isinstance(await received.next(), frames.Done)
+    assert unread == 0
+    assert [len(batch.items) for batch in got if isinstance(batch, frames.Batch)] == [size] * 4
 
 
 def test_small_batches_are_left_for_the_store_to_check() -> None:
