@@ -10,7 +10,7 @@ line with one ``{"reply": <cmd>, ...}`` line. Commands name a node by its index
 
 Commands: ``connect``, ``wait_topic_peers``, ``wait_mesh``, ``publish_series``,
 ``arrivals``, ``rusage``, ``wait_synced``, ``profile`` (start; with ``path``: stop and write),
-``status``, ``stop``.
+``status``, ``rounds`` (the node's anti-entropy rounds so far), ``stop``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import resource
 import sys
 import time
 from contextlib import ExitStack
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,9 @@ async def _run(dirs: list[Path], always_on: bool) -> None:
                         "peers": len(app.node.host.get_connected_peers()),
                         "topic_peers": app.node.gossip.topic_peers(feed),
                     }
+                elif name == "rounds":
+                    # The node's anti-entropy rounds so far (lndesk.p2p.visit.VisitCounts).
+                    reply = asdict(app.node.visits.counts)
                 else:
                     reply = {"error": f"unknown command {name!r}"}
             except Exception as exc:  # reported to the parent, which stops the benchmark

@@ -227,9 +227,11 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         time.sleep(args.quiet)
         if args.profile_hub is not None:
             groups[0].call("profile")
+        rounds0 = swarm.each("rounds", list(range(n)), 60)
         cpu0 = swarm.cpu()
         time.sleep(args.idle)
         cpu1 = swarm.cpu()
+        rounds1 = swarm.each("rounds", list(range(n)), 60)
         hub_peers = groups[0].call("status", feed=feed)["peers"]
         if args.profile_hub is not None:
             groups[0].call("profile", path=str(args.profile_hub))
@@ -302,6 +304,25 @@ def run_size(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         "idle": per_node_idle,
         "dial_retries": redials,
         "hub_peers": hub_peers,
+        "rounds": idle_rounds(rounds0, rounds1, args.idle),
+    }
+
+
+def idle_rounds(
+    before: dict[int, dict[str, int]], after: dict[int, dict[str, int]], seconds: float
+) -> dict[str, float]:
+    """Anti-entropy rounds per second during the idle sampling: those node 0 ran (a
+    visit or an old round) and skipped, and those all the others ran (in a star, every
+    one of them with node 0)."""
+
+    def rate(nodes: list[int], *keys: str) -> float:
+        return sum(after[i][k] - before[i][k] for i in nodes for k in keys) / seconds
+
+    others = [i for i in after if i != 0]
+    return {
+        "hub_ran": rate([0], "visits", "old_rounds"),
+        "hub_skipped": rate([0], "skipped"),
+        "others_ran": rate(others, "visits", "old_rounds"),
     }
 
 
@@ -367,6 +388,11 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> bool:
             ("gossip losses", str(result["lost"]) + " (posts that came by sync or not at all)"),
             ("dials tried again", f"{result['dial_retries']} (a dial timed out or failed)"),
             ("hub's connections", f"{result['hub_peers']} after the idle sampling"),
+            (
+                "rounds while idle",
+                "node 0 ran {hub_ran:.2f}/s (skipped {hub_skipped:.2f}/s), the others"
+                " {others_ran:.2f}/s".format(**result["rounds"]),
+            ),
         ],
     )
     to_all = [max(latency[node].get(seq, float("inf")) for node in latency) for seq in posts]
