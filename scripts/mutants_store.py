@@ -207,7 +207,7 @@ STORE_MUTANTS = [
         FORGET,
     ),
     Mutant(
-        "store: a rebuild of the open index drops forgotten entries' queued purges",
+        "store: a rebuild of the open index reads records whose purges are still queued",
         "lndesk/store/store.py",
         "self._purge_first(self.index.pending_purges())",
         "self.index.pending_purges()",

@@ -162,7 +162,12 @@ def test_a_forgotten_request_whose_purge_is_queued_stays_forgotten_after_a_reind
             patched.setattr(store_module, "purge_payloads", failing)
             store.forget(CY.public_key, [1])
         if where == "open store":
-            store.reindex()
+            rebuild = store.start_rebuild()
+            # Run as it starts, so that it reads the record purged and need not begin
+            # again when it finishes.
+            assert [p for _, p in store.feed_items(CY.public_key)] == [None]
+            store.finish_rebuild(rebuild)
+            assert rebuild.restarts == 0
     with Store(tmp_path / "store", reindex=where == "at open") as store:
         assert listing(store, views.REQUESTS) == []
         assert listing(store, views.REPLIES) == []
