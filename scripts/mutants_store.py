@@ -284,6 +284,13 @@ STORE_MUTANTS = [
         ("tests/test_cli_pseudonyms.py",),
     ),
     Mutant(
+        "compact: a copy is made on a disk without room for it",
+        "lndesk/store/compact.py",
+        "    if not worth_copying(free, size) or store.space.low(size - free):",
+        "    if not worth_copying(free, size):",
+        COMPACT,
+    ),
+    Mutant(
         "requests: a line is appended to a line a crash tore",
         "lndesk/app/requests.py",
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',

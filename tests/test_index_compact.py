@@ -329,3 +329,18 @@ def test_an_index_that_fails_to_close_stays_usable(
         store.publish(ANN, Post("spaced after the failure"), BASE_MS + 10**6)
         store.index_text()
         assert found(store)[0][0][1] == "spaced after the failure"
+
+
+def test_no_copy_is_made_on_a_disk_without_room_for_it(tmp_path: Path) -> None:
+    # The copy takes as much of the disk as the index holds beside its free pages: on a
+    # disk without that room above the margin it would fill the disk under the node's
+    # own writes (a publish or a sync failing meanwhile), at every try.
+    directory = tmp_path / "data"
+    filled(directory)
+    room = {"bytes": 0}
+    with Store(directory, min_free=1 << 20, free_space=lambda _path: room["bytes"]) as store:
+        free, size = compact.free_bytes(store.index.conn)
+        room["bytes"] = (1 << 20) + size - free - 1
+        assert compact.start(store) is None
+        room["bytes"] += 1
+        assert compact.start(store) is not None

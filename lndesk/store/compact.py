@@ -13,8 +13,10 @@ beside the index reads one snapshot of it while the node goes on reading and wri
 index since the copy began (it is open on the same connection, not rebuilt meanwhile,
 and that connection's ``total_changes`` are as they were), the copy holds exactly what
 the index holds and takes its place; otherwise it is dropped and the node tries again
-later. Only a file with many free pages is copied
-(:func:`reclaimable`): at least RECLAIM_FRACTION of it and RECLAIM_BYTES.
+later. Only a file with many free pages is copied (:func:`worth_copying`): at least
+RECLAIM_FRACTION of it and RECLAIM_BYTES; and only when the disk has room for the copy
+above its margin (``lndesk.store.space``), which it would otherwise fill under the node's
+own writes.
 
 The swap is safe wherever the machine stops. The copy is synced to disk once made. The
 index's write-ahead log is folded into its file and emptied (:func:`fold_wal`, which
@@ -56,9 +58,8 @@ def free_bytes(conn: sqlite3.Connection) -> tuple[int, int]:
     return free * page, pages * page
 
 
-def reclaimable(conn: sqlite3.Connection) -> bool:
-    """Whether the index on ``conn`` has free pages worth a compact copy."""
-    free, size = free_bytes(conn)
+def worth_copying(free: int, size: int) -> bool:
+    """Whether ``free`` bytes of free pages in an index of ``size`` are worth a copy."""
     return free >= RECLAIM_BYTES and free >= RECLAIM_FRACTION * size
 
 
@@ -112,13 +113,17 @@ class Compaction:
 
 
 def start(store: Store) -> Compaction | None:
-    """A compact copy of ``store``'s index to make, if its file holds many free pages
-    and nothing is left to index or rebuild (None: nothing to do). Make it with
+    """A compact copy of ``store``'s index to make, if its file holds many free pages,
+    nothing is left to index or rebuild and the disk has room for it (None: nothing to
+    do). Make it with
     :meth:`Compaction.copy` on another thread, then call :func:`finish`."""
     conn = store.index.conn
     if store.rebuilding or conn.in_transaction or store.index_backlog():
         return None
-    if not reclaimable(conn):
+    free, size = free_bytes(conn)
+    # The copy takes what the index holds beside its free pages: without that room above
+    # the disk's margin it would fill the disk under the node's own writes, at every try.
+    if not worth_copying(free, size) or store.space.low(size - free):
         return None
     path = store.directory / INDEX_NAME
     return Compaction(path, path.with_name(COMPACT_NAME), conn.total_changes, conn)
