@@ -109,6 +109,27 @@ SERVING_MUTANTS = [
         ADDRESS_GROUPS,
     ),
     Mutant(
+        "admission: a 6to4 address is counted by its /64, not by its IPv4 address",
+        "lndesk/p2p/admission.py",
+        "    if address.sixtofour is not None:",
+        "    if False:",
+        ADDRESS_GROUPS,
+    ),
+    Mutant(
+        "admission: a Teredo address is counted by its /64, not by its client's address",
+        "lndesk/p2p/admission.py",
+        "    if address.teredo is not None:",
+        "    if False:",
+        ADDRESS_GROUPS,
+    ),
+    Mutant(
+        "admission: a NAT64 address is counted by its /64, not by its IPv4 address",
+        "lndesk/p2p/admission.py",
+        "    if address in NAT64_PREFIX:",
+        "    if False:",
+        ADDRESS_GROUPS,
+    ),
+    Mutant(
         "admission: sessions and work are counted by address, not by its group",
         "lndesk/p2p/admission.py",
         "        return address_key(ip)",

@@ -17,7 +17,9 @@ the connection comes from (docs/protocol.md section 24.1):
 An address is counted as its key (:func:`address_key`): an IPv4 address, or the /64 an
 IPv6 address is in (one subscriber is given at least a /64, and may use any address of
 it); an IPv4 address written as IPv6 (``::ffff:a.b.c.d``, as a dual-stack listener
-reads IPv4 peers) is that IPv4 address.
+reads IPv4 peers) is that IPv4 address, and so is an address of the IPv6 networks an
+IPv4 address has of its own (6to4 gives each one a /48, 65,536 /64s; Teredo and NAT64
+write it in their low bits).
 
 None of these is a penalty: an honest peer refused here tries again later. Loopback
 addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
@@ -98,13 +100,32 @@ def _parse(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return address
 
 
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+"""The well-known prefix NAT64 writes IPv4 addresses in (RFC 6052)."""
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address whose own IPv6 network ``address`` is in: 6to4 (``2002::/16``,
+    a /48 for each IPv4 address), Teredo (``2001::/32``, the client's) or NAT64."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def address_key(ip: str) -> str:
     """What the limits per address count ``ip`` by: an IPv4 address itself (also one
-    written as IPv6, ``::ffff:a.b.c.d``), an IPv6 address by its /64 (``2001:db8::/64``);
-    anything else as it is written."""
+    written as IPv6, ``::ffff:a.b.c.d``, or held in an IPv6 network of its own: 6to4,
+    Teredo, NAT64), an IPv6 address by its /64 (``2001:db8::/64``); anything else as it
+    is written. (Only the key: such an IPv6 address is never loopback.)"""
     address = _parse(ip)
     if address is None:
         return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        address = _embedded_ipv4(address) or address
     if isinstance(address, ipaddress.IPv4Address):
         return str(address)
     network = ipaddress.IPv6Network((address, IPV6_GROUP_BITS), strict=False)

@@ -47,10 +47,24 @@ ANN = make_identity(1)
         ("::ffff:192.0.2.1", "192.0.2.1"),
         ("::1", "::/64"),
         ("not an address", "not an address"),
+        # An IPv4 address's own IPv6 networks (6to4 gives it a /48 of /64s, Teredo and
+        # NAT64 hold it in their low bits) count as that IPv4 address.
+        ("2002:c000:201::1", "192.0.2.1"),
+        ("2002:c000:201:ffff::1", "192.0.2.1"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.45"),
+        ("64:ff9b::c000:201", "192.0.2.1"),
+        ("64:ff9b::c000:202", "192.0.2.2"),
     ],
 )
 def test_ipv4_is_keyed_by_address_and_ipv6_by_its_64(ip: str, key: str) -> None:
     assert address_key(ip) == key
+
+
+def test_an_ipv4_address_in_an_ipv6_network_is_never_loopback() -> None:
+    # 6to4 of 127.0.0.1 comes from anyone who sends from 2002:7f00:1::/48.
+    gate = Admission(Limits(sessions_per_ip=1, new_ids_per_ip=1))
+    assert gate.enter("a", "2002:7f00:1::1") is None
+    assert gate.enter("b", "2002:7f00:1:1::1") == "too many sessions from your address at once"
 
 
 def test_the_addresses_of_one_64_share_the_session_limits() -> None:
