@@ -470,10 +470,10 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_gossip_control.py",),
     ),
     Mutant(
-        "gossip: IHAVE ids are asked for without a bound",
+        "gossip: IHAVE ids are looked at (and asked for) without a bound",
         "lndesk/p2p/gossip_control.py",
-        "            if len(wanted) >= MAX_IWANT_IDS:",
-        "            if False:",
+        "MAX_IWANT_IDS in all.\n        for wire_id in entry.messageIDs[: MAX_IWANT_IDS - looked]:",
+        "MAX_IWANT_IDS in all.\n        for wire_id in entry.messageIDs:",
         ("tests/p2p/test_gossip_control.py",),
     ),
     Mutant(

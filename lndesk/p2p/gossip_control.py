@@ -12,7 +12,8 @@ addresses their records gave, inside the reader. As docs/protocol.md section 21.
 an RPC's control message is handled here as a whole, as go-libp2p does:
 
 * IHAVE only for topics this node has joined; the ids it offers are asked for (in one
-  IWANT) when not seen, each once, at most ``MAX_IWANT_IDS`` of them per RPC;
+  IWANT) when not seen, each once, looking at no more than ``MAX_IWANT_IDS`` ids per
+  RPC (seen or not: one RPC within the size cap names some 30,000);
 * IWANT: each cached message it names is sent once, looking at no more than
   ``MAX_IWANT_IDS`` ids per RPC (py-libp2p's limit of IWANTs per second counts the
   RPC once);
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_IWANT_IDS = 5000
-"""Message ids of one RPC's IHAVEs asked for, and of its IWANTs looked up (go-libp2p's
-``GossipSubMaxIHaveLength``)."""
+"""Message ids of one RPC's IHAVEs looked at (and so asked for), and of its IWANTs looked
+up (go-libp2p's ``GossipSubMaxIHaveLength``)."""
 MAX_UNKNOWN_GRAFTS = 64
 """Topics not joined whose GRAFT one RPC gets a PRUNE for."""
 
@@ -110,6 +111,7 @@ async def _ihave(
         return
     wanted: dict[bytes, None] = {}
     limited: dict[str, bool] = {}
+    looked = 0
     for entry in entries:
         await pace.step()
         topic = entry.topicID
@@ -119,12 +121,12 @@ async def _ihave(
             limited[topic] = not router._check_ihave_rate_limit(peer, topic)
         if limited[topic]:
             continue
-        for wire_id in entry.messageIDs:
-            if len(wanted) >= MAX_IWANT_IDS:
-                break
+        # Ids seen or not ids at all are looked at too: at most MAX_IWANT_IDS in all.
+        for wire_id in entry.messageIDs[: MAX_IWANT_IDS - looked]:
             msg_id = safe_bytes_from_hex(wire_id)
             if msg_id is not None and not pubsub.seen_messages.has(msg_id):
                 wanted[msg_id] = None
+        looked = min(MAX_IWANT_IDS, looked + len(entry.messageIDs))
     if wanted:
         await router.emit_iwant(list(wanted), peer)
 

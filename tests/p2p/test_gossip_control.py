@@ -114,10 +114,42 @@ async def test_ihave_asks_only_on_joined_topics_for_unseen_ids_up_to_a_bound(
 
         sent = await answers(node, control, evil)
         asked = [i for rpc in sent for want in rpc.control.iwant for i in want.messageIDs]
-        assert len(asked) == MAX_IWANT_IDS
-        assert asked == fresh[:MAX_IWANT_IDS]  # not the post it holds, each once
+        # Not the post it holds (one of the ids looked at), each once.
+        assert asked == fresh[: MAX_IWANT_IDS - 1]
         router = node.node.gossip.pubsub.router
         assert set(router.ihave_message_limits.get(evil.get_id(), {})) <= {joined}
+
+
+async def test_ihave_ids_looked_at_are_bounded_seen_or_not(tmp_path: Path) -> None:
+    async with target(tmp_path) as (node, entry), running_host() as evil:
+        pubsub = node.node.gossip.pubsub
+        # Ids it has seen (or that are not ids) are never asked for, yet each looked at
+        # costs a lookup: one IHAVE within the size cap names hundreds of thousands.
+        seen = blake2b_256(entry)
+        looked: list[bytes] = []
+        has = pubsub.seen_messages.has
+
+        def counting(msg_id: bytes) -> bool:
+            looked.append(msg_id)
+            return has(msg_id)
+
+        pubsub.seen_messages.has = counting  # type: ignore[method-assign]
+        try:
+            sent = await answers(
+                node,
+                lambda _evil: rpc_pb2.ControlMessage(
+                    ihave=[
+                        rpc_pb2.ControlIHave(
+                            topicID=feed_topic(node.key), messageIDs=[seen] * (2 * MANY)
+                        )
+                    ]
+                ),
+                evil,
+            )
+        finally:
+            pubsub.seen_messages.has = has  # type: ignore[method-assign]
+        assert len(looked) <= MAX_IWANT_IDS
+        assert not [i for rpc in sent for want in rpc.control.iwant for i in want.messageIDs]
 
 
 async def test_grafts_of_unknown_topics_get_one_bounded_prune(tmp_path: Path) -> None:
