@@ -477,6 +477,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_gossip_control.py",),
     ),
     Mutant(
+        "gossip: IDONTWANT ids longer than any message id are kept",
+        "lndesk/p2p/gossip_control.py",
+        "entry.messageIDs[:room] if len(i) <= MAX_ID_SIZE)",
+        "entry.messageIDs[:room])",
+        ("tests/p2p/test_gossip_control.py",),
+    ),
+    Mutant(
         "gossip: GRAFTs of unknown topics are answered without a bound",
         "lndesk/p2p/gossip_control.py",
         "if topic not in mesh][:MAX_UNKNOWN_GRAFTS]",

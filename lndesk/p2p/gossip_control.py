@@ -21,7 +21,9 @@ an RPC's control message is handled here as a whole, as go-libp2p does:
   exchange, all in one RPC, for at most ``MAX_UNKNOWN_GRAFTS`` topics per RPC;
 * PRUNE only of joined topics, and the peers it offers are never dialled (peers are
   found by lndesk's own discovery, docs/protocol.md section 22);
-* IDONTWANT: its ids together, as many as py-libp2p keeps per peer.
+* IDONTWANT: its ids together, as many as py-libp2p keeps per peer, each of them no
+  longer than a message id can be (``gossip_ids.MAX_ID_SIZE``): they are kept until
+  the next heartbeat, and ten ids of 100 kB would hold a megabyte per peer.
 
 Each topic is handled once per RPC, however often it is named. None of this is a
 violation (section 24): a peer is not penalised for it. The reader lets other tasks run
@@ -38,6 +40,7 @@ from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.utils import safe_bytes_from_hex
 
+from lndesk.p2p.gossip_ids import MAX_ID_SIZE
 from lndesk.p2p.gossip_streams import Pace
 
 if TYPE_CHECKING:
@@ -88,7 +91,9 @@ async def handle_control(router: GossipSub, rpc: rpc_pb2.RPC, peer: ID, pace: Pa
         for entry in control.idontwant:
             if len(ids) >= router.max_idontwant_messages:
                 break
-            ids.extend(entry.messageIDs[: router.max_idontwant_messages - len(ids)])
+            room = router.max_idontwant_messages - len(ids)
+            # Kept until the next heartbeat: only what can be a message id.
+            ids.extend(i for i in entry.messageIDs[:room] if len(i) <= MAX_ID_SIZE)
             await pace.step()
         await router.handle_idontwant(rpc_pb2.ControlIDontWant(messageIDs=ids), peer)
 

@@ -21,6 +21,10 @@ from lndesk.p2p.inbox_notice import MAX_NOTICE_SIZE, notice_id, split_notice
 logger = logging.getLogger(__name__)
 
 
+MAX_ID_SIZE = 33
+"""The longest message id (an inbox notice's, or other data's); an entry's is 32 bytes."""
+
+
 def message_id(msg: rpc_pb2.Message) -> bytes:
     """The pubsub message id: the announced entry's id (32 bytes).
 

@@ -152,6 +152,37 @@ async def test_ihave_ids_looked_at_are_bounded_seen_or_not(tmp_path: Path) -> No
         assert not [i for rpc in sent for want in rpc.control.iwant for i in want.messageIDs]
 
 
+async def test_idontwant_keeps_only_what_can_be_a_message_id(tmp_path: Path) -> None:
+    async with target(tmp_path) as (node, entry), running_host() as evil:
+        router = node.node.gossip.pubsub.router
+        kept: list[bytes] = []
+        handle = router.handle_idontwant
+
+        async def recording(msg: rpc_pb2.ControlIDontWant, peer: Any) -> None:
+            if peer == evil.get_id():
+                kept.extend(msg.messageIDs)
+            await handle(msg, peer)
+
+        # The ids a peer may ask not to be sent are kept until the next heartbeat: ten
+        # of 90 kB each held almost a megabyte per peer, though no id is that long.
+        huge = [bytes([n]) * 90_000 for n in range(router.max_idontwant_messages)]
+        entry_id = blake2b_256(entry)
+        router.handle_idontwant = recording  # type: ignore[method-assign]
+        try:
+            await answers(
+                node,
+                lambda _evil: rpc_pb2.ControlMessage(
+                    idontwant=[
+                        rpc_pb2.ControlIDontWant(messageIDs=[*huge[:5], entry_id, *huge[5:]])
+                    ]
+                ),
+                evil,
+            )
+        finally:
+            router.handle_idontwant = handle  # type: ignore[method-assign]
+        assert kept == [entry_id]
+
+
 async def test_grafts_of_unknown_topics_get_one_bounded_prune(tmp_path: Path) -> None:
     async with target(tmp_path) as (node, _entry), running_host() as evil:
         joined = feed_topic(node.key)
