@@ -153,10 +153,17 @@ MUTANTS = [
     ),
     # --- full-text index (lndesk/store/fulltext.py) ------------------------------------
     Mutant(
-        "snippets: a long text of another script goes to FTS5's snippet(), quadratic",
+        "snippets: a long text of several matching words goes to FTS5's snippet(), quadratic",
         "lndesk/store/snippets.py",
-        "        if not query or len(text) > LONG_TEXT:",
-        "        if (not query or len(text) > LONG_TEXT) and is_simple(text):",
+        "        if len(query.phrases) < 2 or len(text) > LONG_TEXT:",
+        "        if len(query.phrases) < 2:",
+        ("tests/test_snippets.py",),
+    ),
+    Mutant(
+        "snippets: the folds of characters asked about are kept without bound",
+        "lndesk/store/snippets.py",
+        "if len(table) + len(missing) > len(_seed()) + FOLDS_LIMIT or not table:",
+        "if not table:",
         ("tests/test_snippets.py",),
     ),
     Mutant(

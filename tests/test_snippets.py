@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from fts5_snippets import fts5_snippet, fts5_snippets, unmarked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,19 +21,20 @@ from lndesk.store import snippets as snippets_module
 from lndesk.store.fulltext import TOKENIZE
 from lndesk.store.search import query_terms, terms_expression
 from lndesk.store.snippets import (
-    LONG_TEXT,
     SIMPLE_RANGES,
     SNIPPET_TOKENS,
     fold,
-    fts5_snippets,
-    is_simple,
     is_token_char,
     phrases,
     snippet,
     snippets,
     tokens,
-    unmarked,
 )
+
+
+def is_simple(text: str) -> bool:
+    """Whether every character of ``text`` is in SIMPLE_RANGES (folded by Python's tables)."""
+    return all(any(lo <= ord(c) <= hi for lo, hi in SIMPLE_RANGES) for c in text)
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +186,7 @@ def test_a_text_of_many_matches_gets_fts5s_snippet(kept: sqlite3.Connection) -> 
     assert spans == [(n * 4, n * 4 + 3) for n in range(SNIPPET_TOKENS)]
 
 
-def test_short_texts_get_fts5_snippets() -> None:
+def test_texts_of_other_scripts_get_fts5s_snippets() -> None:
     terms = query_terms("学习")
     documents = [(1, "我们 学习 spaced"), (2, "学习 again")]
     made = snippets(documents, terms, terms_expression(terms))
@@ -242,49 +245,109 @@ def test_snippets_of_other_scripts_are_fts5_snippets(
         assert snippet(text, phrases(terms)) == unmarked(expected[1]), (text, words)
 
 
-def test_a_long_text_of_any_script_is_not_handed_to_fts5(
-    kept: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # FTS5's snippet() of 16,000 matching words takes seconds: a post of them must not
-    # stall every search that finds it, whatever its script.
-    sent: list[str] = []
-    real = snippets_module.fts5_snippets
-
-    def counted(documents: list[tuple[int, str]], expression: str | None) -> dict[int, str]:
-        sent.extend(text for _, text in documents)
-        return real(documents, expression)
-
-    monkeypatch.setattr(snippets_module, "fts5_snippets", counted)
-    for word in ("学习", "한국어", "mot\u0301", "ǅ"):
+def test_a_long_text_of_any_script_gets_fts5s_snippet() -> None:
+    # A post of 16,000 matching words: FTS5's snippet() takes seconds (it scores every
+    # window against every match); the snippet is the one FTS5 gives for its start.
+    for word in ("学习", "한국어", "mot\u0301", "ǅ", "the"):
         terms = query_terms(word)
         text = f"{word} " * 16_000
         made = snippets([(1, text), (2, f"{word} again")], terms, terms_expression(terms))
-        assert sum(map(len, sent)) <= LONG_TEXT, word
-        sent.clear()
-        assert made[1] == unmarked(real([(1, text[:6000])], terms_expression(terms))[1])
+        assert made[1] == fts5_snippet(text[:6000], terms_expression(terms)), word
+        assert made[2] == fts5_snippet(f"{word} again", terms_expression(terms)), word
 
 
-def test_long_texts_and_lists_without_words_are_made_here(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    sent = []
+def test_lists_without_words_show_the_first_words() -> None:
+    long = "spaced practice " * 100
+    documents = [(1, "spaced 学习"), (2, "spaced practice"), (3, long), (4, long + "学习")]
+    made = snippets(documents, [], None)
+    assert made[2] == ("spaced practice", []) and made[1] == ("spaced 学习", [])
+    assert made[3] == made[4] == (" ".join(long.split()[:SNIPPET_TOKENS]) + "…", [])
+    assert snippets([(5, "  . one, two ")], [], None) == {5: ("  . one, two ", [])}
+    words = [f"w{n}" for n in range(SNIPPET_TOKENS)]
+    assert snippets([(6, " ".join(words) + " . ")], [], None) == {6: (" ".join(words) + " . ", [])}
+
+
+def test_a_word_many_times_in_the_query_is_counted_once() -> None:
+    # FTS5 counts every phrase of a query, the same word 16 times too; a post of 32,768
+    # such words held 524,288 instances (tens of MB) where 32,768 weighing 16 say it all.
+    terms = query_terms("a " * 16)
+    text = "a " * 32_768
+    tracemalloc.start()
+    try:
+        made = snippets([(1, text)], terms, terms_expression(terms))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20
+    assert made[1] == fts5_snippet("a " * 100, terms_expression(terms))
+    for words in ("a a b ", "b a a ", "a b a a "):  # with another word, and weights
+        assert_same_words("a b " * 20 + "b " * 30 + "a a b. " * 5, words)
+
+
+def assert_same_words(text: str, words: str) -> None:
+    terms = query_terms(words)
+    assert snippet(text, phrases(terms)) == fts5_snippet(text, terms_expression(terms)), words
+
+
+def test_the_folds_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Posts of ever new characters (Chinese, say) must not grow the table of folds
+    # without end: past FOLDS_LIMIT the ones asked about are forgotten.
+    monkeypatch.setattr(snippets_module, "FOLDS_LIMIT", 100)
+    monkeypatch.setattr(snippets_module, "_folds", {})
+    simple = len(snippets_module._seed())
+    for block in range(8):
+        text = " ".join(chr(0x4E00 + block * 50 + n) for n in range(50))
+        assert tokens(text) == text.split()
+        assert len(snippets_module._folds) <= simple + 100
+    assert tokens("\u4e00 \u4e01") == ["\u4e00", "\u4e01"]  # asked about again
+
+
+def texts_of_any_script() -> st.SearchStrategy[str]:
+    # Letters, marks, digits, punctuation, symbols and separators of every plane; not
+    # NUL, \x02 and \x03 (the index never holds them) nor surrogates.
+    return st.text(
+        st.characters(
+            blacklist_categories=("Cs",), blacklist_characters="\x00\x02\x03", max_codepoint=0x2FFFF
+        ),
+        max_size=120,
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=texts_of_any_script(), data=st.data())
+def test_snippets_of_any_text_are_fts5_snippets(text: str, data: st.DataObject) -> None:
+    # The tokenizer's own words of the text, one to three of them (a prefix, repeated or
+    # quoted together too), highlighted as FTS5 highlights them.
+    words = tokens(text)
+    if not words:
+        return
+    picked = data.draw(st.lists(st.sampled_from(words), min_size=1, max_size=3))
+    ending = data.draw(st.sampled_from(["", " "]))
+    query = data.draw(st.sampled_from([" ".join(picked), '"' + " ".join(picked) + '"']))
+    terms = query_terms(query + ending)
+    expected = fts5_snippet(text, terms_expression(terms))
+    if expected is not None:
+        assert snippet(text, phrases(terms)) == expected, (text, query + ending)
+
+
+def test_a_long_text_is_never_handed_to_fts5(monkeypatch: pytest.MonkeyPatch) -> None:
+    # FTS5's snippet() of 16,000 matching words takes seconds: whatever the query, a
+    # post of them must not stall every search that finds it, in any script.
+    sent: list[str] = []
     real = snippets_module.fts5_snippets
 
-    def counted(documents: list[tuple[int, str]], expression: str | None) -> dict[int, str]:
-        sent.extend(rowid for rowid, _ in documents)
-        return real(documents, expression)
+    def counted(
+        documents: list[tuple[int, str]], expression: str | None, size: int, ellipsis: str
+    ) -> dict[int, str]:
+        sent.extend(text for _, text in documents)
+        return real(documents, expression, size, ellipsis)
 
     monkeypatch.setattr(snippets_module, "fts5_snippets", counted)
-    long = "spaced practice " * (LONG_TEXT // 10)
-    documents = [(1, "spaced 学习"), (2, "spaced practice"), (3, long), (4, long + "学习")]
-    terms = query_terms("spaced")
-    made = snippets(documents, terms, terms_expression(terms))
-    assert sent == [1, 2]
-    assert made[3] == snippet(long, phrases(terms))
-    assert made[4] == unmarked(real([(4, long + "学习")], terms_expression(terms))[4])
-    assert made[1] == ("spaced 学习", [(0, 6)]) and made[2] == ("spaced practice", [(0, 6)])
-    sent.clear()
-    made = snippets(documents, [], None)
-    assert sent == []
-    assert made[2] == ("spaced practice", []) and made[1] == ("spaced 学习", [])
-    assert made[3] == (" ".join(long.split()[:SNIPPET_TOKENS]) + "…", [])
+    for word in ("学习", "한국어", "mot\u0301", "the"):
+        terms = query_terms(f"{word} {word}x {word}")
+        text = f"{word} {word}x " * 8_000
+        made = snippets([(1, text), (2, f"{word} {word}x")], terms, terms_expression(terms))
+        assert sent == [f"{word} {word}x"], word  # the short one only
+        sent.clear()
+        assert made[1] == fts5_snippet(text[:6000], terms_expression(terms)), word
+        assert made[2] == fts5_snippet(f"{word} {word}x", terms_expression(terms)), word

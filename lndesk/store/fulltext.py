@@ -68,8 +68,8 @@ PROBES = 64
 """Slots tried for a document; when all are taken (hundreds of documents claiming one
 millisecond), the document is left out of the index."""
 TOKENIZE = "unicode61 remove_diacritics 2"
-"""The tokenizer of ``search`` (migration 8): a table that shows snippets of the same
-documents must split words exactly as it does."""
+"""The tokenizer of ``search`` (migration 8): the snippets of results
+(:mod:`lndesk.store.snippets`) split words exactly as it does."""
 _INSERT = "INSERT INTO search(rowid, text, facets) VALUES (?, ?, ?)"
 _INSERT_DOC = "INSERT INTO search_docs(doc, feed, seq, source) VALUES (?, ?, ?, ?)"
 _DELETE = "INSERT INTO search(search, rowid, text, facets) VALUES ('delete', ?, ?, ?)"
@@ -93,8 +93,8 @@ PayloadLoader = Callable[[int, str], Content | None]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters are not searchable."""
 _MARKS = ("\x00", "\x02", "\x03")
-"""Never in indexed text: \\x02 and \\x03 mark matches in snippets, and SQLite leaves
-text with NUL in it undefined."""
+"""Never in indexed text: \\x02 and \\x03 mark matches in FTS5's snippets (which the snippets
+of results are checked against), and SQLite leaves text with NUL in it undefined."""
 
 
 @dataclass(slots=True)

@@ -177,14 +177,16 @@ def _matches(
         ).fetchall()
     recent = _recent_hits(store)
     shown = []
-    for rowid, source, key, feed, seq, id_, claimed, received, type_, state, at, gone, name in rows:
-        if gone:
+    for rowid, *columns in rows:
+        if columns[-2]:  # deleted
             continue
-        row = EntryRow(key, feed, seq, id_, claimed, received, type_, state, at, False, name)
-        found = recent.get((row, source))
+        key = tuple(columns)  # the source and the entry's row: all a hit shows
+        found = recent.get(key)
         if found is None:
+            source, key_, feed, seq, id_, claimed, received, type_, state, at, _, name = columns
+            row = EntryRow(key_, feed, seq, id_, claimed, received, type_, state, at, False, name)
             found = _read(store, row, source)
-            recent.put((row, source), found)
+            recent.put(key, found)
         if found[1] is not None:
             shown.append((rowid, found[0], found[1]))
     if parts:
@@ -216,21 +218,22 @@ def _read(store: Store, row: EntryRow, source: int) -> _Found:
 
 
 class _Recent:
-    """The entries and documents of the last RECENT_HITS hits read, by their row and
-    source: searches typed a letter at a time show the same posts again. A row names
-    everything a hit shows that can change (deleted, the payload's state, the author's
-    name, where the record is), so a hit whose entry changed is read again."""
+    """The entries and documents of the last RECENT_HITS hits read, by their source
+    and their entry's row (as the query gives them, a plain tuple): searches typed a
+    letter at a time show the same posts again. A row names everything a hit shows
+    that can change (deleted, the payload's state, the author's name, where the record
+    is), so a hit whose entry changed is read again."""
 
     def __init__(self) -> None:
-        self.hits: OrderedDict[tuple[EntryRow, int], _Found] = OrderedDict()
+        self.hits: OrderedDict[tuple[object, ...], _Found] = OrderedDict()
 
-    def get(self, key: tuple[EntryRow, int]) -> _Found | None:
+    def get(self, key: tuple[object, ...]) -> _Found | None:
         found = self.hits.get(key)
         if found is not None:
             self.hits.move_to_end(key)
         return found
 
-    def put(self, key: tuple[EntryRow, int], found: _Found) -> None:
+    def put(self, key: tuple[object, ...], found: _Found) -> None:
         self.hits[key] = found
         if len(self.hits) > RECENT_HITS:
             self.hits.popitem(last=False)

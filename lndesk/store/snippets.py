@@ -1,47 +1,57 @@
 """Snippets of search results: the words around the matches, the matched words marked.
 
 A snippet is what FTS5's ``snippet()`` gives for the document and the query (the
-``search`` table keeps no text, so FTS5 cannot make it there). For a text longer than
-LONG_TEXT characters, or a listing without words, it is made here, in Python, by the
-same steps as SQLite's ``fts5SnippetFunction``: the same tokens (``unicode61
+``search`` table keeps no text, so FTS5 cannot make it there), made here, in Python,
+by the same steps as SQLite's ``fts5SnippetFunction``: the same tokens (``unicode61
 remove_diacritics 2``, the tokenizer of ``search``), the same scores of windows of
 SNIPPET_TOKENS tokens (a phrase's first match in a window 1000, every other 1, a window
 that starts a sentence 100 more, the document's start 120), the same coalescing of
-overlapping matches; but where FTS5 scores every window against every match (a post of
-16,000 matching words took it 16 s), a window slides over them here, in time linear in
-the text whatever it holds. A shorter text goes, with the query, into a table in memory
-tokenized as ``search`` is, where FTS5 itself makes its snippet (the fragments depend
-on the document and the query alone), a little faster at that size.
+overlapping matches; windows scored by bisection or a sliding window, in time linear in
+the text (FTS5 scores every window against every match: 16 s for a post of 16,000
+matching words). Only for a query of several phrases and a text of up to LONG_TEXT
+characters does FTS5 make it (:mod:`lndesk.store.snippet_table`), a little faster.
 
-SIMPLE_RANGES are the characters whose tokens Python forms exactly as unicode61 does:
-Latin, Greek and Cyrillic letters (lowercased; Latin ones without their diacritics),
-digits, punctuation and common symbols and emoji. tests/test_snippets.py checks each of
-them against SQLite's own tokenizer, and the snippets against FTS5's. What unicode61
-does with any other character (Chinese, other scripts, combining marks, newer symbols)
-SQLite itself is asked (:mod:`lndesk.store.unicode61`).
+A text is first *folded*: every character becomes what unicode61 makes of it, in a
+string of the same length (a separator a space, a token character its fold, a
+character kept in a token but folded to none DROPPED), so that its words are one
+``split`` and a character's place in it is its place in the text. Only the tokens of
+the shown window are looked at one by one.
+
+SIMPLE_RANGES are the characters whose folds Python's tables give exactly as unicode61
+does: Latin, Greek and Cyrillic letters (lowercased; Latin ones without their
+diacritics), digits, punctuation and common symbols and emoji. tests/test_snippets.py
+checks each of them against SQLite's own tokenizer, and the snippets against FTS5's.
+What unicode61 does with any other character (Chinese, other scripts, combining marks,
+newer symbols) SQLite itself is asked (:mod:`lndesk.store.unicode61`), once.
 """
 
 from __future__ import annotations
 
 import bisect
+import collections
 import functools
 import itertools
+import operator
 import re
-import sqlite3
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lndesk.store import unicode61
-from lndesk.store.fulltext import TOKENIZE
+from lndesk.store.snippet_table import fts5_snippets, unmarked
 
 SNIPPET_TOKENS = 24
-START, END = "\x02", "\x03"
-"""Marks of a match in FTS5's snippet(); indexed text never holds them (fulltext.clean)."""
 ELLIPSIS = "…"
+SEPARATOR, DROPPED = unicode61.SEPARATOR, unicode61.DROPPED
 LONG_TEXT = 1000
-"""Texts longer than this (in characters) get snippets made here."""
+"""Texts longer than this (in characters) get snippets made here whatever the query."""
+LAZY_GROUPS = 2
+"""Matches in a window up to which its tokens are looked for one match at a time;
+with more, the window is split into tokens at once."""
+FOLDS_LIMIT = 1 << 16
+"""Characters beyond the simple ones whose folds are kept at hand (about 6 MB); past
+it, the kept ones are forgotten (SQLite's answers stay in :mod:`lndesk.store.unicode61`)."""
 
 SIMPLE_RANGES = (
     (0x0000, 0x01DF),
@@ -91,10 +101,12 @@ these blocks: characters Python's and SQLite's Unicode tables disagree on (SQLit
 predate many emoji), and letters unicode61 folds another way (Ǡ, Ǣ, Ǯ, Ǽ, Ǿ keep their
 marks; the Ångström sign)."""
 
-_ASCII_SPLIT = re.compile("([0-9A-Za-z]+)")
-"""Splits an ASCII text as _Tables.split does, faster."""
-_ANY_SPLIT = re.compile(f"([^{unicode61.SEPARATOR}]+)")
-"""Splits a text translated by unicode61.translation into gaps and tokens."""
+_ASCII_FOLDS = {c: chr(c).lower() if chr(c).isalnum() else SEPARATOR for c in range(128)}
+"""How unicode61 folds an ASCII character (str.translate has a fast path for it)."""
+_TOKEN_SPLIT = re.compile(f"([^{SEPARATOR}]+)")
+"""Splits a folded text into [gap, token, gap, ..., token, rest]."""
+_DROPPED_RUN = re.compile(f"(?<![^{SEPARATOR}]){DROPPED}+(?![^{SEPARATOR}])")
+"""Characters folded to none and nothing else between separators: no token, a gap."""
 _SENTENCE_END = re.compile(r"[.:][ \t\n\r]+")
 """Ends the gap before a token that starts a sentence (fts5SentenceFinderCb)."""
 
@@ -119,80 +131,62 @@ def fold(char: str) -> str:
     return folded
 
 
-def _class(codes: Iterable[tuple[int, int]]) -> str:
-    return "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in codes)
-
-
-def _runs(codes: Iterable[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for code in codes:
-        if runs and runs[-1][1] == code - 1:
-            runs[-1] = (runs[-1][0], code)
-        else:
-            runs.append((code, code))
-    return runs
-
-
-@dataclass(frozen=True, slots=True)
-class _Tables:
-    split: re.Pattern[str]
-    """Splits a simple text into [gap, token, gap, token, ..., gap]."""
-    outside: re.Pattern[str]
-    """Finds a character that is not simple."""
-    folding: dict[int, str]
-
-
 @functools.cache
-def _tables() -> _Tables:
-    simple = [c for lo, hi in SIMPLE_RANGES for c in range(lo, hi + 1)]
-    tokens = [c for c in simple if is_token_char(chr(c))]
-    folding = {c: f for c in tokens if (f := fold(chr(c))) != chr(c)}
-    return _Tables(
-        re.compile(f"([{_class(_runs(tokens))}]+)"),
-        re.compile(f"[^{_class(SIMPLE_RANGES)}]"),
-        folding,
-    )
+def _seed() -> dict[int, str]:
+    """The folds of every simple character (a separator: SEPARATOR)."""
+    return {
+        code: fold(chr(code)) if is_token_char(chr(code)) else SEPARATOR
+        for lo, hi in SIMPLE_RANGES
+        for code in range(lo, hi + 1)
+    }
 
 
-def is_simple(text: str) -> bool:
-    """Whether every character of ``text`` is simple (tokenized by Python's tables)."""
-    return text.isascii() or _tables().outside.search(text) is None
+_folds: dict[int, str] = {}
+_lock = threading.Lock()
+
+
+def _translation(text: str) -> dict[int, str]:
+    """A ``str.translate`` table that folds every character of the non-ASCII ``text``:
+    the simple ones' and those asked of SQLite lately, at most FOLDS_LIMIT of them."""
+    global _folds  # noqa: PLW0603 - one table for the process, replaced when full
+    table = _folds
+    missing = set(map(ord, set(text))).difference(table)
+    if not missing:
+        return table
+    with _lock:
+        table = _folds
+        if len(table) + len(missing) > len(_seed()) + FOLDS_LIMIT or not table:
+            table = dict(_seed())
+        missing.difference_update(table)
+        table.update(unicode61.translation(map(chr, missing)))
+        _folds = table
+    return table
+
+
+def folded(text: str) -> str:
+    """``text`` as unicode61 sees it, character for character: a separator is
+    SEPARATOR, a token character its fold; characters folded to none are DROPPED
+    inside a token, SEPARATOR where they are all there is between separators."""
+    if text.isascii():
+        return text.translate(_ASCII_FOLDS)
+    done = text.translate(_translation(text))
+    if DROPPED in done:
+        done = _DROPPED_RUN.sub(lambda run: SEPARATOR * len(run[0]), done)
+    return done
+
+
+def _words(folded_text: str, plain: bool) -> list[str]:
+    """The tokens of a folded text; ``plain``: of an ASCII text (no other white space)."""
+    if plain:
+        return folded_text.split()
+    if DROPPED in folded_text:
+        folded_text = folded_text.replace(DROPPED, "")
+    return list(filter(None, folded_text.split(SEPARATOR)))
 
 
 def tokens(text: str) -> list[str]:
     """The tokens of a text as unicode61 indexes them."""
-    return _split(text)[1]
-
-
-def _split(text: str) -> tuple[list[int], list[str]]:
-    """The lengths of a text's pieces, [gap, token, gap, token, ..., gap], and its
-    tokens as unicode61 indexes them."""
-    if text.isascii():
-        parts = _ASCII_SPLIT.split(text)
-        return list(map(len, parts)), _folded(parts[1::2], True)
-    tables = _tables()
-    if tables.outside.search(text) is None:
-        parts = tables.split.split(text)
-        return list(map(len, parts)), _folded(parts[1::2], False)
-    # Not simple: SQLite says what each character is (lndesk.store.unicode61).
-    parts = _ANY_SPLIT.split(text.translate(unicode61.translation(set(text))))
-    sizes = [len(parts[0])]
-    words = []
-    for at in range(1, len(parts), 2):
-        word = parts[at].replace(unicode61.DROPPED, "")
-        if word:
-            words.append(word)
-            sizes += (len(parts[at]), len(parts[at + 1]))
-        else:  # only characters folded to none: no token, a gap
-            sizes[-1] += len(parts[at]) + len(parts[at + 1])
-    return sizes, words
-
-
-def _folded(words: list[str], ascii_only: bool) -> list[str]:
-    if not words:
-        return []
-    joined = "\x01".join(words)  # a control character never is in a token
-    return (joined.lower() if ascii_only else joined.translate(_tables().folding)).split("\x01")
+    return _words(folded(text), text.isascii())
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,23 +196,42 @@ class Phrase:
     words: tuple[str, ...]
     prefix: bool
 
-    def positions(self, words: Sequence[str]) -> list[int]:
-        """Where the phrase matches in a document of tokens ``words``."""
+    def positions(self, words: list[str]) -> list[int]:
+        """Where the phrase matches in a document of tokens ``words``: in time linear in
+        the document (times the phrase's length for a phrase of several words)."""
         if not self.words:  # a term without a token: FTS5 finds no instance of it
             return []
-        *lead, last = self.words
-        if not lead:  # one word: most queries
-            if self.prefix:
-                return [at for at, word in enumerate(words) if word.startswith(last)]
-            return [at for at, word in enumerate(words) if word == last]
         size = len(self.words)
+        first = self.words[0]
+        if size == 1:  # one word: most queries
+            if self.prefix:
+                matches = map(str.startswith, words, itertools.repeat(first))
+                return list(itertools.compress(itertools.count(), matches))
+            return _indexes(words, first)
+        middle, last = list(self.words[1:-1]), self.words[-1]
+        end = len(words) - size
         found = []
-        for at in range(len(words) - size + 1):
+        for at in _indexes(words, first):
+            if at > end:
+                break
             word = words[at + size - 1]
             if not (word.startswith(last) if self.prefix else word == last):
                 continue
-            if all(words[at + i] == lead[i] for i in range(len(lead))):
+            if not middle or words[at + 1 : at + size - 1] == middle:
                 found.append(at)
+        return found
+
+
+def _indexes(words: list[str], word: str) -> list[int]:
+    """Where ``word`` is in ``words`` (list.index compares in C)."""
+    found = []
+    at = -1
+    index = words.index
+    try:
+        while True:
+            at = index(word, at + 1)
+            found.append(at)
+    except ValueError:
         return found
 
 
@@ -231,100 +244,231 @@ Snippet = tuple[str, list[tuple[int, int]]]
 """A snippet's text and the (start, end) character offsets of its marked words."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A query's phrases as snippets score them, worked out once for all its texts. A
+    phrase the query holds k times has k instances at each of its positions: they are
+    counted once, weighing k (a text of 32,000 words and a query of one word 16 times
+    is 32,000 instances, not 512,000)."""
+
+    phrases: list[Phrase]
+    """Each phrase once."""
+    weights: list[int]
+    """How many times the query holds each."""
+    single: dict[str, int]
+    """The phrases of one word, not a prefix, by that word (found in one pass)."""
+    rest: list[int]
+    """The other phrases."""
+    words_only: bool
+    """Whether every phrase is one token long."""
+
+    @classmethod
+    def of(cls, query: Sequence[Phrase]) -> _Query:
+        counted = collections.Counter(query)
+        unique = list(counted)
+        single = {}
+        rest = []
+        for number, phrase in enumerate(unique):
+            if len(phrase.words) == 1 and not phrase.prefix:
+                single[phrase.words[0]] = number
+            else:
+                rest.append(number)
+        words_only = all(len(phrase.words) == 1 for phrase in unique)
+        return cls(unique, [counted[p] for p in unique], single, rest, words_only)
+
+
 def snippet(text: str, query: Sequence[Phrase], size: int = SNIPPET_TOKENS) -> Snippet:
     """FTS5's snippet of ``text`` for a query of ``query`` phrases (all in the
-    text column), ``size`` tokens long, without its marks and with where they were."""
-    sizes, words = _split(text)
-    count = len(words)
-    # Phrase instances in FTS5's order: by position, then by phrase.
-    found = sorted(
-        (at, number, len(phrase.words))
-        for number, phrase in enumerate(query)
-        for at in phrase.positions(words)
-    )
-    offsets = list(itertools.accumulate(sizes))
-    firsts = _sentence_starts(text, offsets, count) if count > size and found else []
-    best = _best_start(firsts, count, found, len(query), size)
-    groups = _coalesced(found)
-    return _highlight(text, offsets=offsets, count=count, groups=groups, start=best, size=size)
+    text column), ``size`` tokens long, without its marks and with where they were.
+    Without phrases: the text's first ``size`` tokens."""
+    return _snippet(text, _Query.of(query), size)
 
 
-def _best_start(
+def snippets(
+    documents: Sequence[tuple[int, str]],
+    terms: Sequence[tuple[str, bool]],
+    expression: str | None,
+) -> dict[int, Snippet]:
+    """The snippet of each (rowid, text) document for the (term, prefix) ``terms`` of
+    a query (none: a listing without words), whose FTS5 query is ``expression``, by
+    rowid. For several phrases, FTS5 makes the snippets of texts up to LONG_TEXT
+    characters (:mod:`lndesk.store.snippet_table`); every other one is made here."""
+    query = _Query.of(phrases(terms))
+    made = {}
+    short = []
+    for rowid, text in documents:
+        if len(query.phrases) < 2 or len(text) > LONG_TEXT:
+            made[rowid] = _snippet(text, query, SNIPPET_TOKENS)
+        else:
+            short.append((rowid, text))
+    for rowid, marked in fts5_snippets(short, expression, SNIPPET_TOKENS, ELLIPSIS).items():
+        made[rowid] = unmarked(marked)
+    return made
+
+
+def _snippet(text: str, query: _Query, size: int) -> Snippet:
+    plain = text.isascii()
+    folded_text = folded(text)
+    start = 0
+    groups: list[tuple[int, int]] = []
+    if len(query.phrases) == 1:  # most queries: one word
+        phrase = query.phrases[0]
+        width = len(phrase.words)
+        words = _words(folded_text, plain)
+        starts = phrase.positions(words)
+        if len(words) > size and starts:
+            firsts = _sentence_starts(text, folded_text)
+            start = _best_of_one(firsts, len(words), starts, (width, query.weights[0]), size)
+        groups = [(at, at) for at in starts] if width == 1 else _coalesced(starts, width)
+    elif query.phrases:
+        words = _words(folded_text, plain)
+        starts, phrase_of = _instances(words, query)
+        if len(words) > size and starts:  # else every window starts at the first token
+            firsts = _sentence_starts(text, folded_text)
+            start = _best_of_many(firsts, len(words), starts, phrase_of, query=query, size=size)
+        if query.words_only:
+            groups = [(at, at) for at in dict.fromkeys(starts)]  # one a position
+        else:
+            widths = [len(query.phrases[number].words) for number in phrase_of]
+            groups = _coalesced(starts, widths)
+    return _highlight(text, folded_text, plain, groups=groups, start=start, size=size)
+
+
+def _instances(words: list[str], query: _Query) -> tuple[list[int], list[int]]:
+    """The positions of every phrase instance in FTS5's order (by position, then by
+    phrase), and the number of each one's phrase."""
+    single = query.single
+    starts = list(itertools.compress(itertools.count(), map(single.__contains__, words)))
+    phrase_of = [single[words[at]] for at in starts]
+    if not query.rest:
+        return starts, phrase_of
+    bits = len(query.phrases).bit_length()
+    keys = [at << bits | number for at, number in zip(starts, phrase_of, strict=True)]
+    for number in query.rest:
+        keys += [at << bits | number for at in query.phrases[number].positions(words)]
+    keys.sort()
+    mask = (1 << bits) - 1
+    return [key >> bits for key in keys], [key & mask for key in keys]
+
+
+def _best_of_one(
+    firsts: list[int], count: int, starts: list[int], phrase: tuple[int, int], size: int
+) -> int:
+    """The first token of the best window (fts5SnippetFunction's scoring loop) of a
+    text of ``count`` tokens for a query of one phrase, (width, weight): ``width``
+    tokens long, ``weight`` times in the query, with instances at ``starts``. The
+    window at an instance scores 1000 and 1 for every other instance in it (each
+    weighing ``weight``), a window that starts a sentence 100 more (120 the text's
+    start). The windows at the instances are counted at once, and the first best of
+    them and of the sentences' windows (each where FTS5's loop first scores it) wins,
+    as it does in that loop."""
+    width, weight = phrase
+    ends = map(operator.add, starts, itertools.repeat(size))
+    highs = list(map(bisect.bisect_left, itertools.repeat(starts), ends, itertools.count()))
+    inside = list(map(operator.sub, highs, itertools.count()))
+    most = max(inside)
+    at = inside.index(most)
+    best = (weight * (999 + most), -2 * at)  # score, then the earliest in the loop
+    window = at
+    for number, sentence in enumerate(firsts):
+        first = bisect.bisect_right(starts, sentence)  # the first instance after it
+        following = firsts[number + 1] if number + 1 < len(firsts) else count
+        if first == len(starts) or starts[first] >= following:
+            continue  # FTS5 never scores this sentence's window
+        low = bisect.bisect_left(starts, sentence, 0, first)
+        high = bisect.bisect_left(starts, sentence + size, low)
+        score = weight * (999 + high - low) if high > low else 0
+        score += 120 if sentence == 0 else 100
+        if (score, -2 * first - 1) > best:
+            best, window = (score, -2 * first - 1), -1 - sentence
+    if window < 0:
+        return -1 - window
+    low, last = starts[window], starts[highs[window] - 1] + width
+    start = low - _c_half(size - (last - low))
+    return max(min(start, count - size), 0)
+
+
+def _best_of_many(
     firsts: list[int],
     count: int,
-    found: list[tuple[int, int, int]],
-    phrase_count: int,
+    starts: list[int],
+    phrase_of: list[int],
+    *,
+    query: _Query,
     size: int,
 ) -> int:
-    """The first token of the best window (fts5SnippetFunction's scoring loop)."""
-    best_score = 0
-    best_start = 0
-    windows = _Windows(found, phrase_count, size)
-    sentences = _Windows(found, phrase_count, size)
-    first = 0
-    for at, _, _ in found:
-        score, low, last = windows.score(at)
+    """The first token of the best window (fts5SnippetFunction's scoring loop) of a
+    text of ``count`` tokens with instances at ``starts`` (in FTS5's order) of the
+    phrases ``phrase_of`` of ``query``. The window at each instance scores 1000 for
+    each phrase in it and 1 for every other instance in it (each weighing its
+    phrase's weight), counted by a window sliding over the instances; a window that
+    starts a sentence 100 more (120 the text's start); the first best of those wins,
+    as in that loop (a sentence's window is scored where the loop first scores it:
+    again it scores the same, which never beats the best it already had; an instance
+    at the position of the one before has its window)."""
+    weights = query.weights
+    counts = [0] * len(weights)
+    distinct = inside = high = first_low = 0
+    total = len(starts)
+    best_score = best_start = window = 0
+    previous = -1
+    for low, at in enumerate(starts):
+        if at == previous:
+            continue
+        if low:  # the instances before this position leave the window
+            for phrase in phrase_of[first_low:low]:
+                counts[phrase] -= 1
+                inside -= weights[phrase]
+                if not counts[phrase]:
+                    distinct -= weights[phrase]
+        first_low, previous = low, at
+        limit = at + size
+        while high < total and starts[high] < limit:
+            phrase = phrase_of[high]
+            if not counts[phrase]:
+                distinct += weights[phrase]
+            counts[phrase] += 1
+            inside += weights[phrase]
+            high += 1
+        score = 999 * distinct + inside
         if score > best_score:
-            start = low - _c_half(size - (last - low))
-            if start + size > count:
-                start = count - size
-            best_score, best_start = score, max(start, 0)
-        if firsts:
-            while first < len(firsts) - 1 and firsts[first + 1] <= at:
-                first += 1
-            if firsts[first] < at:
-                score = sentences.score(firsts[first])[0]
-                score += 120 if firsts[first] == 0 else 100
-                if score > best_score:
-                    best_score, best_start = score, firsts[first]
+            end = starts[high - 1] + len(query.phrases[phrase_of[high - 1]].words)
+            start = at - _c_half(size - (end - at))
+            best_score, best_start, window = score, max(min(start, count - size), 0), low
+    best = (best_score, -2 * window)  # score, then the earliest in the loop
+    for number, sentence in enumerate(firsts):
+        first = bisect.bisect_right(starts, sentence)  # the first instance after it
+        following = firsts[number + 1] if number + 1 < len(firsts) else count
+        if first == total or starts[first] >= following:
+            continue  # FTS5 never scores this sentence's window
+        low = bisect.bisect_left(starts, sentence, 0, first)
+        high = bisect.bisect_left(starts, sentence + size, low)
+        found = phrase_of[low:high]
+        score = 999 * sum(weights[phrase] for phrase in set(found))
+        score += sum(map(weights.__getitem__, found))
+        score += 120 if sentence == 0 else 100
+        if (score, -2 * first - 1) > best:
+            best, best_start = (score, -2 * first - 1), sentence
     return best_start
 
 
-def _sentence_starts(text: str, offsets: list[int], count: int) -> list[int]:
+def _sentence_starts(text: str, folded_text: str) -> list[int]:
     """The tokens that start a sentence: the first, and each after '.' or ':' and
-    white space (``offsets[2 * n]`` is where token n starts)."""
-    starts = [0] if count else []
+    white space (counted between one sentence's start and the next)."""
+    starts = [0]
+    if "." not in text and ":" not in text:
+        return starts
+    count = 0
+    counted = 0
     for end in _SENTENCE_END.finditer(text):
         at = end.end()
-        token = bisect.bisect_left(offsets, at, 0, 2 * count)
-        if token % 2 == 0 and token < 2 * count and offsets[token] == at and token:
-            starts.append(token // 2)
+        if at < len(folded_text) and folded_text[at] != SEPARATOR:
+            pieces = folded_text[counted:at].split(SEPARATOR)  # white space before `at`
+            count += len(pieces) - pieces.count("")
+            counted = at
+            if count:
+                starts.append(count)
     return starts
-
-
-class _Windows:
-    """Scores of windows of ``size`` tokens starting at positions that never decrease
-    (fts5SnippetScore), kept as a sliding window over the instances: a text of
-    thousands of matches costs time in proportion, not squared."""
-
-    def __init__(self, found: list[tuple[int, int, int]], phrase_count: int, size: int) -> None:
-        self.found = found
-        self.size = size
-        self.low = self.high = 0
-        self.counts = [0] * phrase_count
-        self.distinct = 0
-
-    def score(self, start: int) -> tuple[int, int, int]:
-        """(score, first instance's position, last instance's end) of the window at
-        ``start``."""
-        found, counts = self.found, self.counts
-        while self.low < len(found) and found[self.low][0] < start:
-            if self.low < self.high:
-                phrase = found[self.low][1]
-                counts[phrase] -= 1
-                self.distinct -= counts[phrase] == 0
-            self.low += 1
-        self.high = max(self.high, self.low)
-        while self.high < len(found) and found[self.high][0] < start + self.size:
-            phrase = found[self.high][1]
-            self.distinct += counts[phrase] == 0
-            counts[phrase] += 1
-            self.high += 1
-        if self.high == self.low:
-            return 0, -1, 0
-        last, _, width = found[self.high - 1]
-        inside = self.high - self.low
-        return 999 * self.distinct + inside, found[self.low][0], last + width
 
 
 def _c_half(value: int) -> int:
@@ -332,10 +476,13 @@ def _c_half(value: int) -> int:
     return -(-value // 2) if value < 0 else value // 2
 
 
-def _coalesced(found: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
-    """(first, last) tokens of the instances, overlapping ones as one (CInstIter)."""
+def _coalesced(starts: list[int], widths: Sequence[int] | int) -> list[tuple[int, int]]:
+    """(first, last) tokens of the instances at ``starts`` (in order) of ``widths``
+    tokens, overlapping ones as one (CInstIter)."""
+    if isinstance(widths, int):
+        widths = [widths] * len(starts)
     groups: list[tuple[int, int]] = []
-    for at, _, width in found:
+    for at, width in zip(starts, widths, strict=True):
         end = at + width - 1
         if groups and at <= groups[-1][1]:
             groups[-1] = (groups[-1][0], max(groups[-1][1], end))
@@ -346,125 +493,108 @@ def _coalesced(found: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
 
 def _highlight(
     text: str,
+    folded_text: str,
+    plain: bool,
     *,
-    offsets: list[int],
-    count: int,
     groups: list[tuple[int, int]],
     start: int,
     size: int,
 ) -> Snippet:
     """The window of ``size`` tokens from ``start``, its matches marked: what
     fts5HighlightCb gives as snippet() calls it, one match at a time rather than one
-    token (``offsets[2 * n]`` and ``offsets[2 * n + 1]`` are where token n starts and
-    ends)."""
-    last = start + size - 1
-    end = min(last, count - 1)
-    pieces: list[str] = [ELLIPSIS] if start > 0 else []
-    length = len(pieces[0]) if pieces else 0
-    spans: list[tuple[int, int]] = []
-    copied = offsets[2 * start] if start and start <= end else 0
-    for first, final in groups:
-        if first < start:
-            continue
-        if first > end:
-            break
-        piece = text[copied : offsets[2 * first]]
-        pieces.append(piece)
-        opened = length + len(piece)
-        # A match running past the window is cut at its end (the last token is in it).
-        copied = offsets[2 * min(final, end) + 1]
-        piece = text[offsets[2 * first] : copied]
-        pieces.append(piece)
-        length = opened + len(piece)
-        spans.append((opened, length))
-    if last >= count - 1:
-        pieces.append(text[copied:])
+    token. Only the tokens up to the window's end are looked for.
+
+    The snippet is one piece of the text: from the window's first token (from the
+    text's start for the first window) to its last (the text's end if none follows).
+    A match running past the window is cut at its end (the last token is in it)."""
+    if not groups:  # the first tokens (start is 0)
+        return _lead(text, folded_text, plain, size), []
+    end = start + size - 1
+    low = bisect.bisect_left(groups, (start, -1))
+    shown = groups[low : bisect.bisect_left(groups, (end + 1, -1), low)]
+    at = _token_offset(folded_text, start, plain)
+    copied = at if start else 0
+    moved = copied - len(ELLIPSIS) if start else 0  # where the text's characters go
+    if len(shown) > LAZY_GROUPS:  # the window's tokens, and the one after, at once
+        parts = _TOKEN_SPLIT.split(folded_text[at:], size + 1)
+        # Token start + n starts at bounds[2n + 1] and ends at bounds[2n + 2].
+        bounds = list(itertools.accumulate(map(len, parts), initial=at))
+        spans = [
+            (
+                bounds[2 * (first - start) + 1] - moved,
+                bounds[2 * (min(last, end) - start) + 2] - moved,
+            )
+            for first, last in shown
+        ]
+        last = bounds[2 * size] if len(parts) > 2 * size + 1 else -1
+    else:  # one match at a time
+        tokens = _Tokens(folded_text, plain, start, at)
+        spans = []
+        for first, final in shown:
+            opened = tokens.start(first) - moved
+            spans.append((opened, tokens.end(min(final, end)) - moved))
+        last = tokens.end(end)
+        if tokens.start(end + 1) == len(folded_text):
+            last = -1
+    shown_text = text[copied:] if last < 0 else text[copied:last] + ELLIPSIS  # -1: to the end
+    return (ELLIPSIS + shown_text if start else shown_text), spans
+
+
+class _Tokens:
+    """Where the tokens of a folded text start and end, looked for in order, from
+    token ``number``, which starts at ``at``, on, only as far as they are asked
+    about (never backwards)."""
+
+    def __init__(self, folded_text: str, plain: bool, number: int, at: int) -> None:
+        self.text = folded_text
+        self.plain = plain
+        self.number = number
+        self.at = at
+
+    def start(self, number: int) -> int:
+        """Where token ``number`` starts (the text's length: there is none)."""
+        if number > self.number:
+            rest = self.text[self.at :]
+            self.at += _token_offset(rest, number - self.number, self.plain)
+            self.number = number
+        return self.at
+
+    def end(self, number: int) -> int:
+        """Where token ``number`` ends (-1: there is none)."""
+        at = self.start(number)
+        if at == len(self.text):
+            return -1
+        after = self.text.find(SEPARATOR, at)
+        return len(self.text) if after < 0 else after
+
+
+def _lead(text: str, folded_text: str, plain: bool, size: int) -> str:
+    """The text's first ``size`` tokens, and ELLIPSIS if more follow."""
+    if plain:
+        rest = folded_text.split(None, size)
+        if len(rest) <= size:
+            return text
+        cut = len(folded_text[: len(folded_text) - len(rest[-1])].rstrip())
     else:
-        pieces.append(text[copied : offsets[2 * last + 1]])
-        pieces.append(ELLIPSIS)
-    return "".join(pieces), spans
+        parts = _TOKEN_SPLIT.split(folded_text, size)
+        if len(parts) < 2 * size + 1 or not parts[-1].strip(SEPARATOR):
+            return text
+        cut = len(folded_text) - len(parts[-1])
+    return text[:cut] + ELLIPSIS
 
 
-def fts5_snippets(documents: Sequence[tuple[int, str]], expression: str | None) -> dict[int, str]:
-    """FTS5's snippet() of each (rowid, text) document for the words of the FTS5 query
-    ``expression`` (None: none), by rowid, its matches marked with START and END: the
-    documents go into a table of their own in memory, tokenized as ``search`` is. (A
-    document matches through its words; filters match the other column, which
-    changes nothing in a snippet of the first.)"""
-    if not documents:
-        return {}
-    match = f"text : ({expression})" if expression else 'facets : "all"'
-    conn = _shown_table()
-    try:
-        # In rowid order: FTS5 then writes the batch as one segment, not one per document.
-        conn.executemany(
-            "INSERT INTO shown(rowid, text, facets) VALUES (?, ?, 'all')", sorted(documents)
-        )
-        rows = conn.execute(
-            "SELECT rowid, snippet(shown, 0, ?, ?, ?, ?) FROM shown WHERE shown MATCH ?",
-            (START, END, ELLIPSIS, SNIPPET_TOKENS, match),
-        ).fetchall()
-        return {int(rowid): str(marked) for rowid, marked in rows}
-    finally:
-        conn.rollback()  # the table is empty again for the next search
-
-
-_local = threading.local()
-
-
-def _shown_table() -> sqlite3.Connection:
-    """This thread's database in memory with the empty table ``shown`` (made once: a
-    search runs on the node's thread, and making the table costs more than using it)."""
-    conn: sqlite3.Connection | None = getattr(_local, "shown", None)
-    if conn is None:
-        conn = sqlite3.connect(":memory:")
-        conn.execute(
-            "CREATE VIRTUAL TABLE shown USING fts5(text, facets, "
-            f"tokenize = '{TOKENIZE}', columnsize = 0)"
-        )
-        conn.commit()
-        _local.shown = conn
-    return conn
-
-
-def unmarked(marked: str) -> Snippet:
-    """A snippet without its match marks, and where the marks were (FTS5 closes every
-    mark it opens)."""
-    if START not in marked:
-        return marked.replace(END, ""), []
-    pieces = marked.split(START)
-    text = [pieces[0].replace(END, "")]
-    length = len(text[0])
-    spans: list[tuple[int, int]] = []
-    for piece in pieces[1:]:
-        inside, _, after = piece.partition(END)
-        spans.append((length, length + len(inside)))
-        after = after.replace(END, "")
-        text += (inside, after)
-        length += len(inside) + len(after)
-    return "".join(text), spans
-
-
-def snippets(
-    documents: Sequence[tuple[int, str]],
-    terms: Sequence[tuple[str, bool]],
-    expression: str | None,
-) -> dict[int, Snippet]:
-    """The snippet of each (rowid, text) document for the (term, prefix) ``terms`` of
-    a query, whose FTS5 query is ``expression`` (None: no words), by rowid.
-
-    Made here for a text longer than LONG_TEXT characters, whatever its script (FTS5
-    scores every window against every match: a text of thousands of matches takes it
-    seconds), or for a query without words (nothing to score); FTS5 makes the others, a
-    little faster."""
-    query = phrases(terms)
-    made: dict[int, Snippet] = {}
-    other = []
-    for rowid, text in documents:
-        if not query or len(text) > LONG_TEXT:
-            made[rowid] = snippet(text, query)
-        else:
-            other.append((rowid, text))
-    for rowid, marked in fts5_snippets(other, expression).items():
-        made[rowid] = unmarked(marked)
-    return made
+def _token_offset(folded_text: str, number: int, plain: bool) -> int:
+    """Where token ``number`` (from 0) of a folded text starts (its length: there is
+    no such token); in time linear in ``number``, not in the text."""
+    if plain:
+        parts = folded_text.split(None, number)  # the last: from token number on
+        if len(parts) <= number:
+            return len(folded_text)
+        return len(folded_text) - len(parts[-1])
+    if not number:  # (split's maxsplit 0 splits everywhere)
+        return len(folded_text) - len(folded_text.lstrip(SEPARATOR))
+    parts = _TOKEN_SPLIT.split(folded_text, number)  # the last: the gap before it, and on
+    rest = parts[-1].lstrip(SEPARATOR)
+    if len(parts) < 2 * number + 1 or not rest:
+        return len(folded_text)
+    return len(folded_text) - len(rest)

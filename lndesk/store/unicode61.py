@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from lndesk.store.fulltext import TOKENIZE
 
-SEPARATOR = "\x00"
+SEPARATOR = " "
 """What :func:`translation` maps a separator to."""
 DROPPED = "\x01"
 """What :func:`translation` maps a character kept in a token but folded to none to."""
