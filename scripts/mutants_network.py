@@ -513,6 +513,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_gossip_control.py",),
     ),
     Mutant(
+        "yamux: a window update for every second small read (py-libp2p's partial slack)",
+        "lndesk/p2p/yamux_window.py",
+        "                    return\n",
+        "",
+        ("tests/p2p/test_gossip_cost.py",),
+    ),
+    Mutant(
         "gossip: an RPC's length prefix is not held to the size cap",
         "lndesk/p2p/pubsub.py",
         "read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)",

@@ -66,8 +66,7 @@ class StoreFeeds:
     def held(self, key: bytes) -> Held:
         if not self.accepts(key):
             return Held(0, 0)
-        state = self.store.feed_state(key)
-        return Held(state.height, state.max_seq, state.forked_at)
+        return Held(*self.store.feed_limits(key))
 
     def serves(self, key: bytes) -> bool:
         return self.accepts(key) and (self.gate is None or self.gate.serves(key))

@@ -17,8 +17,8 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
 * One task pings each yamux connection (``lndesk.p2p.liveness.LivenessYamux``):
   yamux's own round-trip pings and liveness's used to race on the same state.
 * yamux acknowledges received data as go-yamux does, once half the receive window has
-  been read, instead of with a window update after every read (one frame back for
-  every gossip message).
+  been read, instead of with a window update after every read or every second one (a
+  frame back for every gossip message; ``lndesk.p2p.yamux_window``).
 * The host key is derived from the identity seed, so the peer ID *is* the user's key and
   "who serves Ann's feed" and "is this Ann" need no extra mapping.
 * ``dial()`` tries each known address of a peer in turn. py-libp2p's ``connect`` dials
@@ -66,6 +66,7 @@ from lndesk.p2p.dialable import deliberately, gate_background_dials
 from lndesk.p2p.inbound import read_ipv6_addresses, release_inbound_cap
 from lndesk.p2p.liveness import ping_from_one_task
 from lndesk.p2p.unsupported import quiet_stream_open_errors
+from lndesk.p2p.yamux_window import acknowledge_as_go_yamux
 
 if TYPE_CHECKING:
     from libp2p.abc import IHost
@@ -359,6 +360,7 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     # been read. py-libp2p's default also sends one after every read ("release on
     # read"), a frame back per gossip message received.
     os.environ.setdefault(YAMUX_RELEASE_ON_READ, "0")
+    acknowledge_as_go_yamux()  # nor one for most small reads (lndesk.p2p.yamux_window)
     key_pair = create_new_key_pair(seed)
     noise = NoiseTransport(
         libp2p_keypair=key_pair, noise_privkey=create_x25519_key_pair().private_key

@@ -126,7 +126,7 @@ class Node:
             events=self._emit,
             penalise=self.penalise,
             is_penalised=self.is_penalised,
-            key_of=public_key_of,
+            key_of=_key_of,  # asked for every head heard (heard_head)
             admission=self.admission,
         )
         self.sync_client = SyncClient(
@@ -248,7 +248,7 @@ class Node:
             emit=self._emit,
             penalise=self.penalise,
             is_penalised=self.is_penalised,
-            key_of=public_key_of,
+            key_of=_key_of,  # asked for every head heard (heard_head)
             admission=self.admission,
         )
         self.liveness = Liveness(self.host, config.liveness_interval, config.liveness_timeout)

@@ -86,6 +86,11 @@ class StoreReader:
     def feed_state(self, key: bytes) -> FeedState:
         return self.index.feed_state(key)
 
+    def feed_limits(self, key: bytes) -> tuple[int, int, int | None]:
+        """``key``'s (height, max_seq, forked_at): the part of :meth:`feed_state` a
+        node asks for every head it hears, in one statement instead of two."""
+        return self.index.feed_limits(key)
+
     def feeds(self) -> list[FeedState]:
         return self.index.feeds()
 
