@@ -11,6 +11,7 @@ STALL = ("tests/p2p/test_serve_stall.py",)
 TURNS = ("tests/p2p/test_serve_turns.py",)
 FAIR_TURNS = ("tests/p2p/test_fair_turns.py",)
 ADDRESS_GROUPS = ("tests/p2p/test_address_groups.py",)
+CONNECTION_CAP = ("tests/p2p/test_connection_cap.py",)
 
 SERVING_MUTANTS = [
     # --- a reader that stops reading (lndesk/p2p/wire.py, lndesk/p2p/sessions.py) --------
@@ -156,6 +157,28 @@ SERVING_MUTANTS = [
         "        if len(self._peers) >= self._sweep_at:",
         "        if False:",
         ("tests/p2p/test_penalty_box.py",),
+    ),
+    # --- inbound connections per address (lndesk/p2p/inbound.py) -------------------------
+    Mutant(
+        "conncap: one address fills every inbound connection slot",
+        "lndesk/p2p/inbound.py",
+        "        if self.held()[key] >= self.per_address:",
+        "        if False:",
+        CONNECTION_CAP,
+    ),
+    Mutant(
+        "conncap: loopback counts against the cap without limit_loopback",
+        "lndesk/p2p/inbound.py",
+        "    if not limit_loopback:\n        try:",
+        "    if False:\n        try:",
+        CONNECTION_CAP,
+    ),
+    Mutant(
+        "conncap: the pruner does not begin with the address holding the most",
+        "lndesk/p2p/inbound.py",
+        "        return by_address_held(ordered, address_of)",
+        "        return ordered",
+        CONNECTION_CAP,
     ),
     Mutant(
         "caps: the item caps are not those docs/protocol.md states",

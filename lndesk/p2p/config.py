@@ -109,6 +109,12 @@ class NodeConfig:
     high_watermark: int = 12
     """libp2p's AutoConnector dials known peers up to the midpoint of the two
     watermarks (8 here; 200 with its defaults) and prunes above the high one."""
+    connections_per_ip: int | None = None
+    """Inbound connections held at once from one IP address (an IPv6 /64; a relayed
+    one counts against its relay's), whatever peer ids it uses; more are closed before
+    their handshake. None: a quarter of ``max_connections``, at least 4
+    (:meth:`inbound_per_ip`; docs/protocol.md section 24.1). Loopback is exempt unless
+    ``limits.limit_loopback``."""
     liveness_interval: float = 20.0
     """Seconds a connection may be silent before the side that dialled it pings it; the
     dialled side waits ``liveness_timeout - liveness_interval`` (``lndesk.p2p.liveness``)."""
@@ -134,6 +140,16 @@ class NodeConfig:
     """When far behind on a feed, fetch its newest entries first (a readable timeline soon)."""
     limits: Limits = field(default_factory=Limits)
 
+    def inbound_per_ip(self) -> int:
+        """The inbound connections one address may hold: ``connections_per_ip``, or a
+        quarter of ``max_connections`` and at least ``MIN_CONNECTIONS_PER_IP`` (8 on a
+        desktop, 128 on an always-on node): one machine with any number of peer ids
+        cannot take every slot, and a classroom behind one NAT still reaches an
+        always-on node."""
+        if self.connections_per_ip is not None:
+            return self.connections_per_ip
+        return max(MIN_CONNECTIONS_PER_IP, self.max_connections // CONNECTIONS_PER_IP_SHARE)
+
     def always_on(self) -> NodeConfig:
         """This configuration with an always-on node's connection limits (``lndesk
         serve``): it holds hundreds of followers (``ALWAYS_ON_MAX_CONNECTIONS``) where
@@ -149,6 +165,11 @@ class NodeConfig:
             limits=replace(self.limits, mesh_high=ALWAYS_ON_MAX_CONNECTIONS),
         )
 
+
+CONNECTIONS_PER_IP_SHARE = 4
+"""One address holds at most ``max_connections`` divided by this many inbound connections."""
+MIN_CONNECTIONS_PER_IP = 4
+"""... and at least this many, however small ``max_connections``."""
 
 ALWAYS_ON_MAX_CONNECTIONS = 512
 """Connections an always-on node holds at most: 200 followers and room to spare."""

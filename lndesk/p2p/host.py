@@ -12,6 +12,10 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
 * Connection counts and the AutoConnector's watermarks are a desktop's: it keeps about
   8 connections (the midpoint of the watermarks) instead of dialling towards 200 every
   30 seconds, and prunes above 12.
+* One address holds at most ``NodeConfig.inbound_per_ip()`` inbound connections (a
+  quarter of ``max_connections``), whatever peer ids it uses, and the pruner closes the
+  connections of the address holding the most first (``lndesk.p2p.inbound``): one
+  machine cannot fill every slot and have honest peers pruned.
 * py-libp2p's 7-line ERROR for every stream that could not be opened (a peer's ``na``
   included) is one DEBUG line (``lndesk.p2p.unsupported``): the callers log their own.
 * One task pings each yamux connection (``lndesk.p2p.liveness.LivenessYamux``):
@@ -63,7 +67,11 @@ from libp2p.utils.address_validation import get_available_interfaces
 from lndesk.errors import DialError, ListenError
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.dialable import deliberately, gate_background_dials
-from lndesk.p2p.inbound import read_ipv6_addresses, release_inbound_cap
+from lndesk.p2p.inbound import (
+    cap_inbound_per_address,
+    read_ipv6_addresses,
+    release_inbound_cap,
+)
 from lndesk.p2p.liveness import ping_from_one_task
 from lndesk.p2p.unsupported import quiet_stream_open_errors
 from lndesk.p2p.yamux_window import acknowledge_as_go_yamux
@@ -384,6 +392,9 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     quiet_stream_open_errors()
     gate_background_dials(host, dht_loopback=config.dht_loopback)
     release_inbound_cap(host)
+    cap_inbound_per_address(
+        host, config.inbound_per_ip(), limit_loopback=config.limits.limit_loopback
+    )
     read_ipv6_addresses()
     ping_from_one_task(host)
     return host

@@ -1,9 +1,10 @@
 """The limits and caps docs/protocol.md states are the ones the code applies.
 
 The tables of section 20.8 (limits and caps per message), of section 24.1 (limits per
-address) and the caps of sections 20.12 (fork proofs), 20.15 (digests) and 20.16
-(visits), and those the text of sections 29.1 (inbox catch-up), 31.1 (profile lookup)
-and 32.1 (thread fetch, both versions) states, are read from the document and compared
+address; its connections per address are ``NodeConfig``'s) and the caps of sections
+20.12 (fork proofs), 20.15 (digests) and 20.16 (visits), and those the text of
+sections 29.1 (inbox catch-up), 31.1 (profile lookup) and 32.1 (thread fetch, both
+versions) states, are read from the document and compared
 with ``Limits``' defaults and the caps the frames are scanned against, so that neither
 changes without the other.
 """
@@ -17,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from lndesk.cbor_scan import ScanLimits
-from lndesk.p2p.config import Limits
+from lndesk.p2p.config import (
+    CONNECTIONS_PER_IP_SHARE,
+    MIN_CONNECTIONS_PER_IP,
+    Limits,
+    NodeConfig,
+)
 from lndesk.p2p.forks import FORKS_CAPS
 from lndesk.p2p.frame_caps import (
     CATCHUP_CAPS,
@@ -113,6 +119,8 @@ def test_the_sync_limits_table_is_limits_defaults() -> None:
 
 def test_the_limits_per_address_table_is_limits_defaults() -> None:
     rows = table(section("24.1"), ["Limit", "Default", "Meaning"])
+    (connections,) = [row for row in rows if row[0] == "`connections_per_ip`"]
+    rows.remove(connections)
     compared = check_limits(rows)
     assert compared == {
         "max_sessions",
@@ -211,3 +219,24 @@ def test_the_caps_of_both_thread_versions_are_theirs() -> None:
     first, second = section("32.1").split("The caps of version 2", 1)
     assert stated_caps(first) == THREAD_CAPS
     assert stated_caps(second.split("\n\n", 1)[0]) == THREAD_MARKS_CAPS
+
+
+def test_the_connections_per_address_row_is_the_configs() -> None:
+    rows = table(section("24.1"), ["Limit", "Default", "Meaning"])
+    (row,) = [row for row in rows if row[0] == "`connections_per_ip`"]
+    said = re.fullmatch(
+        r"`max_connections` / (\d+), at least (\d+): (\d+) of a desktop's (\d+), "
+        r"(\d+) of an always-on node's (\d+)",
+        row[1],
+    )
+    assert said is not None, row
+    desktop, always_on = NodeConfig(), NodeConfig().always_on()
+    assert [int(n) for n in said.groups()] == [
+        CONNECTIONS_PER_IP_SHARE,
+        MIN_CONNECTIONS_PER_IP,
+        desktop.inbound_per_ip(),
+        desktop.max_connections,
+        always_on.inbound_per_ip(),
+        always_on.max_connections,
+    ]
+    assert NodeConfig(max_connections=8).inbound_per_ip() == MIN_CONNECTIONS_PER_IP

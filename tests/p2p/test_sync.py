@@ -17,7 +17,7 @@ from store_helpers import check_feed, make_chain, make_identity, wire
 from lndesk.app.feeds import StoreFeeds
 from lndesk.errors import ProtocolError, StoreCorruptError
 from lndesk.p2p import wire as frames
-from lndesk.p2p.config import Limits
+from lndesk.p2p.config import Limits, NodeConfig
 from lndesk.p2p.events import EntriesStored, Event, HolderProven, NodeWarning, PeerHolds
 from lndesk.p2p.host import public_key_of
 from lndesk.p2p.sessions import PeerMisbehaved, SessionRefused
@@ -45,10 +45,12 @@ class Side:
 
 
 @asynccontextmanager
-async def side(path: Path, limits: Limits, *, newest_first: bool = False) -> AsyncIterator[Side]:
+async def side(
+    path: Path, limits: Limits, *, newest_first: bool = False, config: NodeConfig | None = None
+) -> AsyncIterator[Side]:
     store = Store(path)
     try:
-        async with running_host() as host:
+        async with running_host(config=config) as host:
             me = public_key_of(host.get_id())
             assert me is not None
             s = Side(host, store, StoreFeeds(store, me))
