@@ -5,7 +5,8 @@ a node with throwaway ids, and honest peers were refused. Real loopback hosts: a
 with six slots and loopback limited holds four inbound connections from ``127.0.0.2``
 (a quarter of its slots, at least four), whatever ids come; the fifth and sixth are
 closed before their handshake, the four stay open, and an honest reader on
-``127.0.0.1`` still connects and syncs. A refusal is not a penalty.
+``127.0.0.1`` still connects and syncs. A refusal is not a penalty. Relayed
+connections count against the address of their relay.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from conftest import loopback_config, running_host
 from libp2p.peer.peerinfo import PeerInfo
 from multiaddr import Multiaddr
 from stall_proxy import stall_proxy
+from test_relay import WAIT, info_of, relay_node
 from test_serve_stall import ANN, ann_chain, sync_honestly
 from test_sync import side
 
@@ -131,3 +133,41 @@ def test_the_prune_order_takes_from_the_address_holding_most_first() -> None:
     ordered = ["a1", "b1", "x", "a2", "b2", "a3", "y"]
     kept = by_address_held(ordered, lambda item: item[0] if item[0] in "ab" else None)
     assert kept == ["a1", "b1", "a2", "x", "b2", "a3", "y"]
+
+
+async def test_relayed_connections_count_against_their_relays_address(tmp_path: Path) -> None:
+    """Three peers reach a node through one relay on ``127.0.0.1``, whose cap is two:
+    two get in, the third is refused, and so is a direct dial from ``127.0.0.1``; a
+    peer on ``127.0.0.2`` still connects."""
+    capped = loopback_config(relay_client=True, connections_per_ip=2, limits=LIMITED)
+    async with AsyncExitStack() as stack:
+        r_host, _ = await stack.enter_async_context(relay_node(loopback_config(relay_hop=True)))
+        b_host, b_relay = await stack.enter_async_context(relay_node(capped, hole_punch=False))
+        dialers = [
+            await stack.enter_async_context(relay_node(loopback_config(), hole_punch=False))
+            for _ in range(3)
+        ]
+        with trio.fail_after(WAIT):
+            await b_relay.reserve(info_of(r_host))
+        (through_r,) = b_relay.circuit_addrs()
+        admitted = []
+        for host, relay in dialers:
+            try:
+                with trio.fail_after(WAIT):
+                    await relay.dial_via(through_r)
+            except DialError:
+                continue
+            admitted.append(host)
+        assert len(admitted) == 2
+        direct, other = [await stack.enter_async_context(running_host()) for _ in range(2)]
+        with trio.fail_after(WAIT), pytest.raises(DialError):
+            await dial(direct, info_of(b_host))
+        port = info_of(b_host).addrs[0].value_for_protocol("tcp")
+        proxy = await stack.enter_async_context(stall_proxy(int(port), source=ONE_MACHINE))
+        with trio.fail_after(WAIT):
+            await dial(
+                other,
+                PeerInfo(b_host.get_id(), [Multiaddr(f"/ip4/127.0.0.1/tcp/{proxy.port}")]),
+            )
+        for host in admitted:
+            assert b_host.get_id() in host.get_connected_peers()
