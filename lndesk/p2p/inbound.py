@@ -93,6 +93,10 @@ def read_ipv6_addresses() -> None:
     TrioTCPStream.get_remote_address = get_remote_address  # type: ignore[method-assign]
 
 
+class AddressFull(SwarmException):
+    """An inbound connection refused: its address holds as many as it may."""
+
+
 _ADDRESS = "_lndesk_address"
 """The attribute of an inbound muxed connection that holds the address it counts against."""
 
@@ -172,14 +176,14 @@ class AddressCap:
             return await inner(raw_conn, maddr)
         if self.held()[key] >= self.per_address:
             self.refused += 1
-            logger.info(
+            logger.debug(
                 "refused an inbound connection from %s: it holds %d already", key, self.per_address
             )
             try:
                 await raw_conn.close()
             except Exception as exc:  # already gone
                 logger.debug("closing a refused connection: %s", exc)
-            raise SwarmException(f"too many connections from {key}")
+            raise AddressFull(f"too many connections from {key}")
         self.handshaking[key] += 1
         muxed = None
         try:

@@ -138,7 +138,8 @@ def test_the_prune_order_takes_from_the_address_holding_most_first() -> None:
 async def test_relayed_connections_count_against_their_relays_address(tmp_path: Path) -> None:
     """Three peers reach a node through one relay on ``127.0.0.1``, whose cap is two:
     two get in, the third is refused, and so is a direct dial from ``127.0.0.1``; a
-    peer on ``127.0.0.2`` still connects."""
+    peer on ``127.0.0.2`` still connects. (py-libp2p's stop handler catches the refusal
+    itself and logs it; the relay's other circuits carry on.)"""
     capped = loopback_config(relay_client=True, connections_per_ip=2, limits=LIMITED)
     async with AsyncExitStack() as stack:
         r_host, _ = await stack.enter_async_context(relay_node(loopback_config(relay_hop=True)))
