@@ -248,7 +248,7 @@ class Node:
             emit=self._emit,
             penalise=self.penalise,
             is_penalised=self.is_penalised,
-            key_of=_key_of,  # asked for every head heard (heard_head)
+            key_of=public_key_of,
             admission=self.admission,
         )
         self.liveness = Liveness(self.host, config.liveness_interval, config.liveness_timeout)
