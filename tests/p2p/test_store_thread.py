@@ -14,7 +14,7 @@ import trio
 from store_helpers import make_chain, make_identity, wire
 from test_sync import connect, follow, side
 
-from lndesk import batch
+from lndesk import batch, batch_layout
 from lndesk.p2p.config import Limits
 from lndesk.store import records
 from lndesk.store.store import Store
@@ -82,7 +82,11 @@ async def test_synced_batches_touch_the_store_on_the_trio_thread_only(
         a.store.ingest(ANN.public_key, wire(chain))
         parses = Parses(batch.parse_payload)
         monkeypatch.setattr(batch, "parse_payload", parses)
+        monkeypatch.setattr(batch_layout, "parse_payload", parses)
         monkeypatch.setattr(records, "parse_payload", parses)
+        # A post's payload is read in place (lndesk.batch_layout), by read_post alone.
+        posts = Parses(batch_layout.read_post)
+        monkeypatch.setattr(batch_layout, "read_post", posts)
         trio_thread = threading.get_ident()
         watch = Discipline(b.store, trio_thread)
         follow(b, ANN.public_key)
@@ -107,8 +111,8 @@ async def test_synced_batches_touch_the_store_on_the_trio_thread_only(
         assert reads > 1
         assert watch.calls > reads
         assert watch.violations == []
-        assert len(parses.threads) == 2000
-        assert trio_thread not in parses.threads
+        assert len(parses.threads) + len(posts.threads) == 2000
+        assert trio_thread not in parses.threads + posts.threads
         newest = b.store.feed_entries(ANN.public_key, limit=1)[0]
         assert newest.content is not None
 
