@@ -103,8 +103,11 @@ def read_entries(author: bytes, items: Sequence[Item]) -> list[Entry] | None:
             else:
                 return None
             claimed_ms, pos = _uint(raw, pos)
-            # A type's head: a text string of 1 to 23 bytes. Any other head gives a
-            # string no known type is (too long, or empty), which _TYPES refuses.
+            # A type's head: a text string of 1 to 23 bytes. A head under 0x61 would give
+            # an end before the type (a negative one counting from the entry's end); any
+            # head over 0x77 gives a string no known type is, which _TYPES refuses.
+            if raw[pos] < 0x61:
+                return None
             end = pos + 1 + raw[pos] - 0x60
             type_ = raw[pos + 1 : end].decode("ascii")
             if type_ not in _TYPES or raw[end] != 0x58 or raw[end + 1] != 0x20:

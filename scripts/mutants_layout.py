@@ -33,6 +33,11 @@ LAYOUT_MUTANTS = [
     ),
     _removed("an entry of a type not known is read", "type_ not in _TYPES or ", ""),
     _removed(
+        "a type's head under a text string's counts its end from the entry's end",
+        "            if raw[pos] < 0x61:\n                return None\n",
+        "",
+    ),
+    _removed(
         "the content hash need not be a byte string",
         "raw[end] != 0x58 or raw[end + 1]",
         "raw[end + 1]",

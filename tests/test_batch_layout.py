@@ -218,6 +218,21 @@ def test_every_head_of_the_layout_is_checked(raw: bytes) -> None:
     assert not agree([(raw, None)])
 
 
+def test_a_type_head_under_a_text_string_is_refused() -> None:
+    # Under 0x60 a type's head gave a negative length, and a negative end counts from the
+    # entry's end: the type, its hash and its size were read from other fields' bytes.
+    # An author whose key holds a small byte, 0x58 and 0x40 here had an entry no decoder
+    # takes read as a reply with an empty hash.
+    author = bytearray(range(32))
+    author[6:9] = b"\x05\x58\x40"
+    time = b"\x1b" + (2**40).to_bytes(8, "big")
+    raw = b"\x89\x01" + ref_encode(bytes(author)) + b"\x01\xf6" + time
+    raw += b"\x18reply\x58\x20" + b"j" * 22
+    assert not agree([(raw, None)], bytes(author))
+    with pytest.raises(EntryError):
+        check_batch(bytes(author), [(raw, None)])
+
+
 def test_seq_0_is_refused() -> None:
     assert not agree([(raw_entry(0, b"p" * 32, b""), None)])
 
