@@ -123,6 +123,10 @@ _KEY_CAPITALS = str.maketrans(
         "\u0399": "l",  # Greek capital iota
         "\u0406": "l",  # Cyrillic capital byelorussian-ukrainian i
         "\u04c0": "l",  # Cyrillic palochka
+        "\u0196": "l",  # Latin capital iota
+        "\u2c92": "l",  # Coptic capital iota
+        "\ua4f2": "l",  # Lisu letter i
+        "\u16c1": "l",  # runic isaz (one stroke)
         # ... and capitals like those of a key written in upper case, whose lower case
         # looks like no letter of it
         "\u0392": "b",  # Greek capital beta

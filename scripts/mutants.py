@@ -435,6 +435,13 @@ MUTANTS = [
         ("tests/test_names.py", "tests/test_names_idempotent.py"),
     ),
     Mutant(
+        "names: a key whose l is a Latin capital iota is left in a name",
+        "lndesk/names.py",
+        '        "\\u0196": "l",  # Latin capital iota\n',
+        "",
+        ("tests/test_names.py",),
+    ),
+    Mutant(
         "names: a key with combining marks on its letters is left in a name",
         "lndesk/names.py",
         "            if unicodedata.category(part) not in _MARK_CATEGORIES:",

@@ -81,6 +81,10 @@ def test_clean_name(raw: str, shown: str) -> None:
         "Ann lnd1\u03b1\u03bf\u03bd\u03c5",  # Greek alpha, omicron, nu, upsilon
         "Ann Ind1abcdefgh",  # a capital I reads as l
         "Ann \u0399ND1\u0392\u041d\u039a\u03a4",  # Greek and Cyrillic capitals
+        "Ann \u0196nd1abcdefgh",  # a Latin capital iota reads as l
+        "Ann \u2c92nd1abcdefgh",  # so does a Coptic one
+        "Ann \ua4f2nd1abcdefgh",  # and a Lisu i
+        "Ann \u16c1nd1abcdefgh",  # and a runic isaz
         "Ann lnd|abcdefgh",  # a bar for the 1
         "Ann lnd\u0661abcd",  # an Arabic-Indic one
         "Ann lnd1abc0defg",  # a zero for an o
