@@ -22,6 +22,13 @@ VISIT_RULES = ("tests/p2p/test_visit_rules.py",)
 NETWORK_MUTANTS = [
     # --- sync frames (lndesk/p2p/wire.py) -----------------------------------------------
     Mutant(
+        "wire: a frame's small chunks are each kept as an object of their own",
+        "lndesk/p2p/wire.py",
+        "            if len(chunk) >= _SMALL_CHUNK:\n",
+        "            if True:\n",
+        ("tests/p2p/test_frame_reads.py",),
+    ),
+    Mutant(
         "wire: get may end below its first seq",
         "lndesk/p2p/wire.py",
         '    if last < first:\n        raise ProtocolError("get: last is below first")',

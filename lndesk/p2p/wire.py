@@ -289,6 +289,13 @@ _PARSERS: Parsers[Message] = {
 }
 
 
+_SMALL_CHUNK = 4096
+_GATHERED = 65536
+"""A chunk kept as an object of its own costs some 50 bytes beside it: a frame trickled
+a few bytes a chunk held tens of times its size. Small chunks are gathered (copied once)
+into bytearrays of up to this many bytes instead."""
+
+
 class FrameReader:
     """Reads and writes length-prefixed frames on a libp2p stream, enforcing a size cap.
 
@@ -309,9 +316,10 @@ class FrameReader:
         """The messages accepted, with their caps: a frame longer than the largest of
         them is refused from its length prefix."""
         self.max_frame = min(max_frame, max_body(caps))
-        self._chunks: deque[bytes] = deque()
+        self._chunks: deque[bytes | bytearray] = deque()
         """What was read of the stream and not yet returned, in order: the first from
-        ``_start`` on."""
+        ``_start`` on. Chunks under ``_SMALL_CHUNK`` bytes are gathered into bytearrays
+        of up to ``_GATHERED`` bytes."""
         self._start = 0
         self._held = 0
         """The bytes in ``_chunks`` not yet returned."""
@@ -376,10 +384,19 @@ class FrameReader:
                 if eof_ok and not self._held:
                     return None
                 raise StreamGone(f"the peer closed the {self.name} stream in the middle of a frame")
-            self._chunks.append(bytes(chunk))
+            if len(chunk) >= _SMALL_CHUNK:
+                self._chunks.append(bytes(chunk))
+            elif (
+                self._chunks
+                and type(last := self._chunks[-1]) is bytearray
+                and len(last) < _GATHERED
+            ):
+                last += chunk
+            else:
+                self._chunks.append(bytearray(chunk))
             self._held += len(chunk)
         self._held -= size
-        parts = []
+        parts: list[bytes | bytearray] = []
         while size:
             chunk, start = self._chunks[0], self._start
             if len(chunk) - start > size:
@@ -390,7 +407,7 @@ class FrameReader:
             size -= len(chunk) - start
             self._chunks.popleft()
             self._start = 0
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
 
 
 class MessageFrames(FrameReader, Generic[T]):
