@@ -34,7 +34,7 @@ from libp2p.custom_types import TProtocol
 from lndesk.batch import check_batch
 from lndesk.errors import EntryError, ProtocolError
 from lndesk.p2p.batch_frame import decode_body
-from lndesk.p2p.frame_caps import Caps, message_type
+from lndesk.p2p.frame_caps import UNKNOWN, Caps, check_body, message_type
 from lndesk.p2p.offload import OFFLOAD_BYTES, OFFLOAD_ITEMS, run_cpu
 from lndesk.p2p.wire import Batch, FrameStream, Message, StreamGone
 
@@ -138,8 +138,13 @@ async def _read_frames(
                     body = await frames.receive_body()
                 if body is None:
                     raise StreamGone("the peer closed the sync stream early")
-                if message_type(body) == "batch":
+                kind = message_type(body)
+                if kind == "batch":
                     window.received(len(body))
+                elif len(body) > frames.caps.get(kind or "", UNKNOWN).max_bytes:
+                    # Refused as it comes, not when decoded: read ahead, bodies no
+                    # message of theirs may have filled the channel while checks lagged.
+                    check_body(body, frames.name, frames.caps)
                 await out.send(body)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return

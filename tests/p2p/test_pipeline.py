@@ -363,6 +363,27 @@ async def test_frames_are_taken_off_the_stream_while_a_batch_before_them_is_chec
     assert [len(batch.items) for batch in got if isinstance(batch, frames.Batch)] == [size] * 4
 
 
+async def test_a_frame_over_its_types_cap_ends_the_reading_before_the_next_is_read() -> None:
+    """Bodies read ahead of their decoding are held to their type's cap as they come:
+    while the session's task lagged, the reading task held a full channel of 2 MiB
+    bodies that no message of theirs may have."""
+    bound = WINDOW_BATCHES + GETS_IN_FLIGHT + 2
+    over = frames.encode_map_frame({"t": "error", "code": 1, "message": "x" * 1_000_000})
+    get = frames.Get(A, 1, 1)
+    stream = ScriptedStream([(get, [*[frames.Done()] * (bound + 1), *[over] * bound])])
+    io = frames.FrameStream(stream, 1 << 22, READER_RECEIVES)
+    with trio.fail_after(10):
+        async with receiving(io, ReaderWindow(), 5) as received:
+            await io.send(get)
+            await trio.testing.wait_all_tasks_blocked()
+            unread = stream.unread
+            for _ in range(bound + 1):
+                assert isinstance(await received.next(), frames.Done)
+            with pytest.raises(ProtocolError, match="over the 8192-byte cap"):
+                await received.next()
+    assert unread == (bound - 1) * len(over)
+
+
 def test_small_batches_are_left_for_the_store_to_check() -> None:
     small = frames.Batch(A, tuple(wire(make_chain(ANN, offload.OFFLOAD_ITEMS - 1))))
     assert type(pipeline.checked_ahead(small).items) is tuple
