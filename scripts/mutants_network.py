@@ -541,6 +541,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_stream_guard.py",),
     ),
     Mutant(
+        "holders: a peer that proved my feed is asked for my entry again every round",
+        "lndesk/p2p/read_feed.py",
+        "not ctx.proven < offer.height <= held.height:",
+        "not 0 < offer.height <= held.height:",
+        ("tests/p2p/test_holders.py",),
+    ),
+    Mutant(
         "holders: a holder check is answered by a digest's same, which tells no height",
         "lndesk/p2p/sync.py",
         "if digests and not heights and await self._unchanged",

@@ -13,7 +13,10 @@ throwaway peer ids claim to hold the user's feed, inflating "seen by N peers". N
 * A reader that syncs the own feed with a peer whose ``have`` claims entries of it asks
   that peer for the entry at the claimed height (``lndesk.p2p.read_states.HolderCheck``,
   the last ask of ``lndesk.p2p.read_feed.Finishing``): if it is ours, the peer is
-  reported as :class:`HolderProven` at that height. A peer that claims a height and
+  reported as :class:`HolderProven` at that height; not when it proved that height
+  already (:class:`ProvenHeights`): the check's ack names the reader's height, which
+  the vector the session leaves then holds, so a peer holding less than the reader was
+  asked again at every round instead of answering ``same``. A peer that claims a height and
   sends nothing breaks the protocol (section 20.6); a different entry is a fork, which
   sync and fork proofs deal with, and proves nothing here. Entries a peer took from
   gossip are acknowledged to no one: it is proven this way, at the next session that
@@ -133,6 +136,10 @@ class ProvenHeights:
             events(event)
 
         return sink
+
+    def of(self, peer: bytes | None) -> int:
+        """How far ``peer`` proved it holds the own feed (0: nothing remembered)."""
+        return 0 if peer is None else self._proven.get(peer, 0)
 
     def heights(
         self, peer: bytes | None, source: FeedSource, feeds: Iterable[bytes]

@@ -204,8 +204,8 @@ class Finishing(Phase):
         if peer_key is None:
             return None
         ctx.events(FeedSynced(peer_key, key, offer.height, offer.max_seq, held.height))
-        if key != ctx.source.own_key() or not 0 < offer.height <= held.height:
-            return None
+        if key != ctx.source.own_key() or not ctx.proven < offer.height <= held.height:
+            return None  # (proven already: its ack would leave my height in the vector)
         ours = ctx.source.read_run(key, offer.height, offer.height, 1, 1 << 20)
         if not ours:
             return None

@@ -55,6 +55,9 @@ class ReadContext:
     peer: Any
     peer_key: bytes | None
     on_stored: OnStored | None
+    proven: int = 0
+    """How far the peer proved it holds this node's own feed (a holder check at or below
+    it would prove nothing new)."""
 
 
 class End(Enum):

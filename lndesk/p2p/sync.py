@@ -481,7 +481,9 @@ class SyncClient:
                 return
             asked = self.heights_for(peer, feeds)  # what the want below names
             offers = await exchange_want(frames, self.source, feeds, self.limits, asked)
-            ctx = ReadContext(self.source, self._events, peer, self._key_of(peer), self._on_stored)
+            peer_key = self._key_of(peer)
+            proven = self.proven.of(peer_key)
+            ctx = ReadContext(self.source, self._events, peer, peer_key, self._on_stored, proven)
             pipelined = stream.get_protocol() in (PIPELINED_PROTOCOL, DIGEST_PROTOCOL)
             read = SessionRead(
                 ctx,

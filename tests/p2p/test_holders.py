@@ -283,6 +283,33 @@ async def test_a_peer_that_got_my_post_elsewhere_after_my_round_is_proven_by_the
         await ann.log.wait_for(lambda _e: 1 in proven(ann, bo.key))
 
 
+async def test_a_peer_that_proved_my_feed_is_not_asked_for_my_entry_again(
+    tmp_path: Path,
+) -> None:
+    """Bo holds my feed at 1 and proved it; I hold 2. A holder check acks with my own
+    height, so the vector it leaves names my feed at 2, and the next round (naming it
+    at 1, what Bo proved) sends want. That round asks Bo for nothing: it would prove 1
+    again, ack 2 again, and every later round would ask again for the same entry of
+    mine. The round after it is answered same."""
+    async with (
+        running_node(make_data_dir(tmp_path, "ann")) as ann,
+        running_node(make_data_dir(tmp_path, "bo")) as bo,
+    ):
+        await ann.post("post 0")
+        await ann.post("post 1")
+        bo.service.store.ingest(ann.key, list(ann.service.store.feed_items(ann.key))[:1])
+        await bo.connect(ann)
+        await ann.log.wait_for(lambda _e: 1 in proven(ann, bo.key))
+        bo_peer = bo.node.host.get_id()
+        await ann.node.sync_client.sync_with(bo_peer)
+        before = len(proven(ann, bo.key))
+        await ann.node.sync_client.sync_with(bo_peer)
+        report = await ann.node.sync_client.sync_with(bo_peer)
+        assert len(proven(ann, bo.key)) == before
+        assert report.unchanged == 1
+        assert bo.service.store.feed_state(ann.key).height == 1
+
+
 def test_the_own_feed_is_named_at_the_height_a_peer_proved() -> None:
     own, other = b"\x01" * 32, b"\x02" * 32
     heights = ProvenHeights(lambda: own, size=2)
