@@ -22,6 +22,14 @@ VISIT_RULES = ("tests/p2p/test_visit_rules.py",)
 NETWORK_MUTANTS = [
     # --- sync frames (lndesk/p2p/wire.py) -----------------------------------------------
     Mutant(
+        "pipeline: a reading task's failure after the next task ended escapes the session",
+        "lndesk/p2p/pipeline.py",
+        "    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):\n"
+        "        await out.send(exc)",
+        "    await out.send(exc)",
+        ("tests/p2p/test_pipeline.py",),
+    ),
+    Mutant(
         "pipeline: a body read ahead is not held to its type's cap until decoded",
         "lndesk/p2p/pipeline.py",
         'elif len(body) > frames.caps.get(kind or "", UNKNOWN).max_bytes:',

@@ -24,6 +24,7 @@ check runs meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -149,7 +150,7 @@ async def _read_frames(
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
         except Exception as exc:  # handed to the session's task, which raises it
-            await out.send(exc)
+            await _hand_on(exc, out)
 
 
 async def _decode_frames(
@@ -169,7 +170,18 @@ async def _decode_frames(
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
         except Exception as exc:  # handed to the session's task, which raises it
-            await out.send(exc)
+            await _hand_on(exc, out)
+
+
+async def _hand_on(
+    exc: Exception,
+    out: trio.MemorySendChannel[bytes | Exception] | trio.MemorySendChannel[Message | Exception],
+) -> None:
+    """Send ``exc`` to the task after this one, unless that task has ended: it ended on
+    an earlier failure, which the session's task raises instead (sent to the closed
+    channel, this one escaped as BrokenResourceError in place of the peer's fault)."""
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        await out.send(exc)
 
 
 class Received:

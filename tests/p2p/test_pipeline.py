@@ -384,6 +384,40 @@ async def test_a_frame_over_its_types_cap_ends_the_reading_before_the_next_is_re
     assert unread == (bound - 1) * len(over)
 
 
+class ClosedLater:
+    """A stream that hands out ``data``, then ends only once ``close_now`` is called."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._closed = trio.Event()
+
+    def close_now(self) -> None:
+        self._closed.set()
+
+    async def read(self, n: int) -> bytes:
+        if not self._data:
+            await self._closed.wait()
+        data, self._data = self._data[:n], self._data[n:]
+        return data
+
+
+async def test_a_stream_that_ends_after_a_frame_that_failed_its_decoding_ends_with_its_error() -> (
+    None
+):
+    """The reading task's own failure, met after the decoding task ended on an earlier
+    one, is dropped: sent to the closed channel, it escaped as BrokenResourceError and
+    the session ended with it instead of the peer's fault."""
+    malformed = frames.encode_map_frame({"t": "done", "extra": 1})
+    stream = ClosedLater(malformed)
+    io = frames.FrameStream(stream, 1 << 22, READER_RECEIVES)
+    with trio.fail_after(10), pytest.raises(ProtocolError, match="done"):
+        async with receiving(io, ReaderWindow(), 5) as received:
+            await trio.testing.wait_all_tasks_blocked()
+            stream.close_now()
+            await trio.testing.wait_all_tasks_blocked()
+            await received.next()
+
+
 def test_small_batches_are_left_for_the_store_to_check() -> None:
     small = frames.Batch(A, tuple(wire(make_chain(ANN, offload.OFFLOAD_ITEMS - 1))))
     assert type(pipeline.checked_ahead(small).items) is tuple
