@@ -22,6 +22,13 @@ VISIT_RULES = ("tests/p2p/test_visit_rules.py",)
 NETWORK_MUTANTS = [
     # --- sync frames (lndesk/p2p/wire.py) -----------------------------------------------
     Mutant(
+        "wire: a gathering of small chunks takes them for ever",
+        "lndesk/p2p/wire.py",
+        "                and len(last) < _GATHERED\n",
+        "",
+        ("tests/p2p/test_frame_reads.py",),
+    ),
+    Mutant(
         "pipeline: a reading task's failure after the next task ended escapes the session",
         "lndesk/p2p/pipeline.py",
         "    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):\n"

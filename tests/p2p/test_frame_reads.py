@@ -116,3 +116,27 @@ def test_a_frame_trickled_in_tiny_chunks_holds_about_its_own_size(step: int) -> 
         tracemalloc.stop()
     assert bodies == [body]
     assert peak < 4 * len(body)
+
+
+def test_many_small_frames_trickled_hold_no_more_than_a_gathering() -> None:
+    # A gathering that took chunks for ever, while a frame still began in it, grew with
+    # the stream: chunks of 4000 bytes end where a frame of 101 does once in 404,000.
+    bodies = [bytes([n % 251]) * 97 for n in range(10_000)]
+    data = b"".join(FRAME_HEAD.pack(len(body)) + body for body in bodies)
+    reader = FrameReader(Trickle(data, 4000), 1 << 22, SYNC_CAPS)
+
+    async def count() -> int:
+        read = 0
+        while (body := await reader.receive_body()) is not None:
+            assert body == bodies[read]
+            read += 1
+        return read
+
+    tracemalloc.start()
+    try:
+        read = trio.run(count)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert read == len(bodies)
+    assert peak < len(data) // 4
