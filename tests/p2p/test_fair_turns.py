@@ -19,12 +19,14 @@ gives back, are checked on :class:`BatchTurns` alone first.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 from conftest import running_host
@@ -184,6 +186,55 @@ async def test_a_session_asking_again_at_once_keeps_its_turn() -> None:
             await sessions.end(name)
     assert (turns.free, turns.waiting) == (2, 0)
     assert not turns._kept
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_no_mix_of_sessions_ending_every_way_leaves_a_turn_or_a_waiter(
+    seed: int, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Sessions of a few addresses (and exempt ones) ask for turn after turn, some at
+    once, some after others ran; some fail while holding one, some are cancelled while
+    they hold or wait, some as they are handed one. No address ever holds more than its
+    cap, and once all have ended every turn is free, no session waits and no address
+    holds one."""
+    rng = random.Random(seed)
+    limits = Limits(served_batches=rng.randint(1, 4), turns_per_ip=rng.randint(1, 3))
+    turns = BatchTurns(limits)
+    addresses = [A, B, C, None]
+    cap = min(limits.turns_per_ip, limits.served_batches)
+
+    async def pause() -> None:
+        for _ in range(rng.randint(0, 3)):
+            await trio.lowlevel.checkpoint()
+
+    async def session(address: str | None, scope: trio.CancelScope) -> None:
+        with scope:
+            for _ in range(rng.randint(1, 12)):
+                try:
+                    async with turns.hold(address):
+                        if address is not None:
+                            assert turns.held_by(address) <= cap
+                        assert 0 <= turns.free <= turns.total
+                        await pause()
+                        if rng.random() < 0.1:
+                            raise ValueError("the session failed")
+                except ValueError:
+                    return
+                if rng.random() < 0.5:
+                    await pause()
+
+    # A session left waiting for good would wait for ever: the clock jumps to the end.
+    with trio.fail_after(3600):
+        async with trio.open_nursery() as nursery:
+            scopes = [trio.CancelScope() for _ in range(rng.randint(2, 24))]
+            for scope in scopes:
+                nursery.start_soon(session, rng.choice(addresses), scope)
+            for _ in range(rng.randint(0, 40)):
+                await trio.lowlevel.checkpoint()
+                if rng.random() < 0.2:
+                    rng.choice(scopes).cancel()
+    assert (turns.free, turns.waiting) == (turns.total, 0)
+    assert not any(turns.held_by(address) for address in addresses)
 
 
 async def test_exempt_sessions_wait_as_one_address_without_a_cap() -> None:
