@@ -10,10 +10,13 @@ from typing import Any
 
 import trio
 from conftest import loopback_config
+from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.app.node import AppNode
 from lndesk.app.service import Service, create_identity
+from lndesk.p2p import wire as frames
 from lndesk.p2p.events import EntriesStored, Event
+from lndesk.p2p.sync import SYNC_PROTOCOL
 
 
 class EventLog:
@@ -174,3 +177,23 @@ class HandlerWatch:
         """Wait until a handler of ``protocol`` for a stream of ``peer`` has returned."""
         with trio.fail_after(timeout):
             await self.finished[peer, protocol].wait()
+
+
+@asynccontextmanager
+async def sync_stream(
+    node: TestNode, host: Any, feed: bytes, address: Any | None = None
+) -> AsyncIterator[frames.Message]:
+    """Open a sync session from ``host`` (over ``address``, else the node's own
+    addresses) and yield the server's answer to a ``want`` of ``feed``; the session
+    stays open until the block ends."""
+    addresses = [address] if address is not None else node.node.host.get_addrs()
+    await host.connect(PeerInfo(node.node.host.get_id(), addresses))
+    stream = await host.new_stream(node.node.host.get_id(), [SYNC_PROTOCOL])
+    await stream.write(frames.encode_frame(frames.Want(((feed, 0),))))
+    with trio.fail_after(20):
+        answer = await frames.FrameStream(stream, 1 << 20).receive()
+    assert answer is not None
+    try:
+        yield answer
+    finally:
+        await stream.reset()

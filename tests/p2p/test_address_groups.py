@@ -10,17 +10,13 @@ limits that use it, then a node on a dual-stack listener whose IPv4 peers connec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
-import trio
 from conftest import running_host
-from libp2p.peer.peerinfo import PeerInfo
 from multiaddr import Multiaddr
-from node_helpers import TestNode, make_data_dir, running_node
+from node_helpers import TestNode, make_data_dir, running_node, sync_stream
 from stall_proxy import stall_proxy
 from store_helpers import make_chain, make_identity, wire
 
@@ -28,7 +24,6 @@ from lndesk.p2p import wire as frames
 from lndesk.p2p.admission import Admission, BatchTurns, address_key, turn_address
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import PeerPenalised
-from lndesk.p2p.sync import SYNC_PROTOCOL
 
 ANN = make_identity(1)
 
@@ -130,22 +125,6 @@ def dialled(node: TestNode, ip: str) -> Multiaddr:
     return Multiaddr(f"/ip4/{ip}/tcp/{port}")
 
 
-@asynccontextmanager
-async def session(node: TestNode, host: Any, address: Multiaddr) -> AsyncIterator[frames.Message]:
-    """Open a sync session from ``host`` over ``address`` and yield the server's answer
-    to a ``want``; the session stays open until the block ends."""
-    await host.connect(PeerInfo(node.node.host.get_id(), [address]))
-    stream = await host.new_stream(node.node.host.get_id(), [SYNC_PROTOCOL])
-    await stream.write(frames.encode_frame(frames.Want(((ANN.public_key, 0),))))
-    with trio.fail_after(20):
-        answer = await frames.FrameStream(stream, 1 << 20).receive()
-    assert answer is not None
-    try:
-        yield answer
-    finally:
-        await stream.reset()
-
-
 async def test_a_dual_stack_node_counts_ipv4_peers_by_their_address(tmp_path: Path) -> None:
     limits = Limits(sessions_per_ip=1, limit_loopback=True)
     async with (
@@ -161,7 +140,8 @@ async def test_a_dual_stack_node_counts_ipv4_peers_by_their_address(tmp_path: Pa
         answers = []
         for address in (dialled(node, "127.0.0.1"), through_second, through_second):
             host = await stack.enter_async_context(running_host())
-            answers.append(await stack.enter_async_context(session(node, host, address)))
+            stream = sync_stream(node, host, ANN.public_key, address)
+            answers.append(await stack.enter_async_context(stream))
         # 127.0.0.1 and 127.0.0.2 are two addresses (not one IPv6 /64); the second
         # session from 127.0.0.2 is over its limit of one.
         assert [type(a) for a in answers] == [frames.Have, frames.Have, frames.Error]
@@ -179,6 +159,7 @@ async def test_a_dual_stack_node_exempts_ipv4_loopback(tmp_path: Path) -> None:
         node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 3)))
         for _ in range(3):  # three new ids from ::ffff:127.0.0.1
             host = await stack.enter_async_context(running_host())
-            async with session(node, host, dialled(node, "127.0.0.1")) as answer:
+            address = dialled(node, "127.0.0.1")
+            async with sync_stream(node, host, ANN.public_key, address) as answer:
                 assert isinstance(answer, frames.Have)
         assert not node.node.admission.refused

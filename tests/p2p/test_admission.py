@@ -3,8 +3,7 @@ sessions at once, feeds asked for), none of them a penalty."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import trio
 import trio.testing
 from conftest import loopback_config, running_host, wait_disconnected
 from libp2p.peer.peerinfo import PeerInfo
-from node_helpers import TestNode, make_data_dir, running_node
+from node_helpers import make_data_dir, running_node, sync_stream
 from store_helpers import make_chain, make_identity, wire
 
 from lndesk.p2p import wire as frames
@@ -160,22 +159,6 @@ def test_a_stream_whose_address_cannot_be_read_counts_as_one_address() -> None:
     assert turn_address(object(), Limits()) == UNREAD_ADDRESS
 
 
-@asynccontextmanager
-async def sync_stream(node: TestNode, host: Any) -> AsyncIterator[frames.Message]:
-    """Open a sync session from ``host`` and yield the server's answer to a ``want``;
-    the session stays open until the block ends."""
-    await host.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
-    stream = await host.new_stream(node.node.host.get_id(), [SYNC_PROTOCOL])
-    await stream.write(frames.encode_frame(frames.Want(((ANN.public_key, 0),))))
-    with trio.fail_after(20):
-        answer = await frames.FrameStream(stream, 1 << 20).receive()
-    assert answer is not None
-    try:
-        yield answer
-    finally:
-        await stream.reset()
-
-
 async def test_a_node_serves_at_most_max_sessions_at_once(tmp_path: Path) -> None:
     limits = Limits(max_sessions=2)
     async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
@@ -186,7 +169,8 @@ async def test_a_node_serves_at_most_max_sessions_at_once(tmp_path: Path) -> Non
             for _ in range(3):
                 host = await stack.enter_async_context(running_host())
                 peers.append(host.get_id())
-                answers.append(await stack.enter_async_context(sync_stream(node, host)))
+                stream = sync_stream(node, host, ANN.public_key)
+                answers.append(await stack.enter_async_context(stream))
             assert [type(a) for a in answers] == [frames.Have, frames.Have, frames.Error]
             assert isinstance(answers[2], frames.Error) and answers[2].code == "busy"
             assert "too many sessions" in answers[2].message
@@ -205,13 +189,13 @@ async def test_new_peer_ids_from_one_address_are_rate_limited(tmp_path: Path) ->
             hosts = [await stack.enter_async_context(running_host()) for _ in range(3)]
             answers = []
             for host in hosts:
-                async with sync_stream(node, host) as answer:
+                async with sync_stream(node, host, ANN.public_key) as answer:
                     answers.append(answer)
             assert [type(a) for a in answers] == [frames.Have, frames.Have, frames.Error]
             assert isinstance(answers[2], frames.Error) and answers[2].code == "busy"
             assert "new peer ids" in answers[2].message
             # The ids admitted before keep getting sessions.
-            async with sync_stream(node, hosts[0]) as again:
+            async with sync_stream(node, hosts[0], ANN.public_key) as again:
                 assert isinstance(again, frames.Have)
         assert node.node.admission.refused["new-id"] == 1
         assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
@@ -221,9 +205,9 @@ async def test_a_want_over_the_address_budget_is_answered_busy(tmp_path: Path) -
     limits = Limits(ip_feeds_per_minute=1, limit_loopback=True)
     async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
         async with running_host() as host:
-            async with sync_stream(node, host) as first:
+            async with sync_stream(node, host, ANN.public_key) as first:
                 assert isinstance(first, frames.Have)
-            async with sync_stream(node, host) as second:
+            async with sync_stream(node, host, ANN.public_key) as second:
                 assert isinstance(second, frames.Error) and second.code == "busy"
                 assert "too many feeds" in second.message
         assert node.node.admission.refused["work"] == 1
@@ -244,7 +228,7 @@ async def test_a_node_keeps_accepting_connections_after_many_came_and_went(
                 await visitor.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
                 visitor_id = visitor.get_id()
             await wait_disconnected(node.node.host, visitor_id)
-        async with running_host() as late, sync_stream(node, late) as answer:
+        async with running_host() as late, sync_stream(node, late, ANN.public_key) as answer:
             assert isinstance(answer, frames.Have)
 
 
@@ -318,7 +302,7 @@ async def test_every_server_protocol_shares_the_address_limits(tmp_path: Path) -
 
     limits = Limits(new_ids_per_ip=1, limit_loopback=True)
     async with running_node(make_data_dir(tmp_path, "n"), limits=limits) as node:
-        async with running_host() as first, sync_stream(node, first) as answer:
+        async with running_host() as first, sync_stream(node, first, ANN.public_key) as answer:
             assert isinstance(answer, frames.Have)
         async with running_host() as second:
             await second.connect(PeerInfo(node.node.host.get_id(), node.node.host.get_addrs()))
@@ -341,7 +325,8 @@ async def test_peers_over_ipv6_are_held_to_the_limits_per_address(tmp_path: Path
             answers = []
             for _ in range(2):
                 host = await stack.enter_async_context(running_host())
-                answers.append(await stack.enter_async_context(sync_stream(node, host)))
+                stream = sync_stream(node, host, ANN.public_key)
+                answers.append(await stack.enter_async_context(stream))
             assert [type(a) for a in answers] == [frames.Have, frames.Error]
             assert isinstance(answers[1], frames.Error) and answers[1].code == "busy"
             assert "too many sessions from your address" in answers[1].message
