@@ -101,6 +101,10 @@ def two_namespace_lan(short: str, second_octet: int) -> Iterator[Lan]:
         assert not any(ns in leftover for ns in names)
 
 
+START_TIMEOUT = 180.0
+"""Seconds a node process may take to print ``READY``."""
+
+
 class Child:
     """A node process; lines of its output are read with timeouts, never sleeps."""
 
@@ -127,6 +131,12 @@ class Child:
             text = await self.line()
             if text.startswith(prefixes):
                 return text.split()
+
+    async def ready(self) -> list[str]:
+        """The words of the node's ``READY`` line. Its start is CPU work (importing libp2p,
+        opening a store, building a host) that took over 30 s on a loaded two-core
+        machine, so it has its own generous bound; an exit is still seen at once."""
+        return await self.wait_for("READY", timeout=START_TIMEOUT)
 
     async def wait_for(self, *prefixes: str, timeout: float = 30.0) -> list[str]:
         """Like :meth:`expect`, failing the test if no such line comes within ``timeout``."""

@@ -40,8 +40,8 @@ async def test_a_peer_that_vanishes_is_dropped(lan: Lan, tmp_path: Path) -> None
         whole_node_in(lan.a, tmp_path / "a", **config) as a,
         whole_node_in(lan.b, tmp_path / "b", **config) as b,
     ):
-        _, a_id, _a_key, *_ = await a.wait_for("READY")
-        _, _b_id, b_key, *_ = await b.wait_for("READY")
+        _, a_id, _a_key, *_ = await a.ready()
+        _, _b_id, b_key, *_ = await b.ready()
         await b.send(f"connect /ip4/{lan.address(1)}/tcp/{PORT}/p2p/{a_id}")
         await b.wait_for("CONNECTED")
         await a.wait_for(f"PEER {b_key}")

@@ -118,8 +118,8 @@ async def test_unreachable_node_is_synced_through_relay(
         whole_node_in(net.r, tmp_path / "r", **base, relay_hop=True, relay_client=False) as r,
         whole_node_in(net.a, tmp_path / "a", **base) as a,
     ):
-        _, r_id, _r_key, *r_addrs = await r.wait_for("READY")
-        await a.wait_for("READY")
+        _, r_id, _r_key, *r_addrs = await r.ready()
+        await a.ready()
         assert f"/ip4/{net.r_ip1}/tcp/{PORT}/p2p/{r_id}" in r_addrs
         assert f"/ip4/{net.r_ip2}/tcp/{PORT}/p2p/{r_id}" in r_addrs
 
@@ -127,7 +127,7 @@ async def test_unreachable_node_is_synced_through_relay(
         async with whole_node_in(
             net.b, tmp_path / "b", **base, relay_client=True, bootstrap=bootstrap
         ) as b:
-            _, b_id, b_key, *b_addrs = await b.wait_for("READY")
+            _, b_id, b_key, *b_addrs = await b.ready()
             # B got a slot on R (AddressesChanged with /p2p-circuit/ addresses).
             _, *circuits = await b.wait_for("CIRCUIT")
             via_subnet_2 = f"/ip4/{net.r_ip2}/tcp/{PORT}/p2p/{r_id}/p2p-circuit/p2p/{b_id}"
