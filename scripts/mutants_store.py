@@ -265,8 +265,8 @@ STORE_MUTANTS = [
     Mutant(
         "requests: a journal line nested too deep stops every read of the journal",
         "lndesk/app/requests.py",
-        "            except (ValueError, RecursionError):",
-        "            except ValueError:",
+        "    except (ValueError, RecursionError):",
+        "    except ValueError:",
         JOURNAL,
     ),
     Mutant(
@@ -274,6 +274,29 @@ STORE_MUTANTS = [
         "lndesk/app/requests.py",
         "    return type(value) is int and least <= value <= MAX_SEQ",
         "    return isinstance(value, int)",
+        JOURNAL,
+    ),
+    Mutant(
+        "requests: the whole journal is read, however large",
+        "lndesk/app/requests.py",
+        "                start = max(0, size - READ_LIMIT - 1)\n"
+        "                file.seek(start)\n"
+        "                data = file.read(READ_LIMIT + 1)",
+        "                start = 0\n                data = file.read()",
+        JOURNAL,
+    ),
+    Mutant(
+        "requests: a journal line of any field or type is merged into its request's",
+        "lndesk/app/requests.py",
+        "    return record if valid else None",
+        "    return record",
+        JOURNAL,
+    ),
+    Mutant(
+        "requests: a journal line with part of a group of fields is merged",
+        "lndesk/app/requests.py",
+        "    if any(group & fields and not group <= fields for group in _GROUPS):",
+        "    if False:",
         JOURNAL,
     ),
     Mutant(

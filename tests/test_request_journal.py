@@ -4,12 +4,21 @@ a crash left before it."""
 from __future__ import annotations
 
 import errno
+import json
+import logging
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from lndesk.app.requests import RequestJournal, journaled_publish
+from lndesk.app.requests import (
+    MAX_BYTES,
+    READ_LIMIT,
+    RequestJournal,
+    journaled_publish,
+    payload_digest,
+)
 from lndesk.app.service import create_identity
 from lndesk.content import Post
 from lndesk.errors import DiskFullError
@@ -83,19 +92,91 @@ def test_an_intent_line_the_disk_cut_short_is_an_error(
 
 def test_damaged_lines_leave_the_others_readable(tmp_path: Path) -> None:
     # Lines no node wrote (damage, or planted): one nested too deep to decode, one whose
-    # numbers no log can hold. Each is skipped or read as not published; the others, and
+    # numbers no log can hold. Each is skipped, as if never written; the others, and
     # the requests after them, are read as written.
     identity = create_identity(tmp_path)
     journal = RequestJournal(tmp_path)
     with journal.path.open("ab") as planted:
         planted.write(b"[" * 100_000 + b"\n")
-        planted.write(b'{"id":"planted0001","after":%d,"digest":"00"}\n' % 2**70)
-        planted.write(b'{"id":"planted0002","seq":true,"entry":"00"}\n')
+        planted.write(b'{"id":"planted0001","after":%d,"digest":"%s"}\n' % (2**70, b"ab" * 32))
+        planted.write(b'{"id":"planted0002","seq":true,"entry":"%s"}\n' % (b"cd" * 32))
     with Store(tmp_path) as store:
         entry = journaled_publish(store, identity, Post("after them"), (journal, "request0000"))
-        assert list(journal.records()) == ["planted0001", "planted0002", "request0000"]
+        assert list(journal.records()) == ["request0000"]
         for planted_id in ("planted0001", "planted0002"):
-            outcome = journal.outcome(planted_id, store, identity.public_key)
-            assert outcome is not None and not outcome.published
+            assert journal.outcome(planted_id, store, identity.public_key) is None
         found = journal.outcome("request0000", store, identity.public_key)
         assert found is not None and found.published and found.seq == entry.seq == 1
+
+
+def test_a_damaged_line_of_a_request_cannot_change_what_its_intent_says(tmp_path: Path) -> None:
+    # The node died between the append and its journal line; then lines no node wrote,
+    # each naming the request, were added. Merged over the intent, any of them would
+    # have made the retry miss the entry and sign the post a second time.
+    identity = create_identity(tmp_path)
+    journal = RequestJournal(tmp_path)
+    content = Post("published before the crash")
+    with Store(tmp_path) as store:
+        journal.intent("request0000", identity.public_key, 0, content)
+        entry = store.publish(identity, content)
+        digest = payload_digest(content)
+        planted = [
+            {"id": "request0000", "after": "0", "digest": digest},
+            {"id": "request0000", "log": 5, "after": 0, "digest": digest},
+            {"id": "request0000", "after": 0, "digest": digest[:-2] + "zz"},
+            {"id": "request0000", "after": 7, "digest": digest, "log": None},
+            {"id": "request0000", "seq": True, "entry": entry.id.hex()},
+            {"id": "request0000", "seq": 1, "entry": "not an entry id"},
+            {"id": "request0000", "result": ["not", "an", "answer"]},
+            {"id": "request0000", "after": 9, "digest": digest, "seq": 4},
+        ]
+        with journal.path.open("ab") as file:
+            file.writelines(json.dumps(line).encode() + b"\n" for line in planted)
+        outcome = journal.outcome("request0000", store, identity.public_key)
+        assert outcome is not None and outcome.published
+        assert (outcome.seq, outcome.entry_id) == (1, entry.id.hex())
+
+
+def test_an_oversized_journal_is_read_from_its_end(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A journal of 64 MiB (no node writes one: it shortens its own under MAX_BYTES) holds,
+    # after the bytes planted there, the intent line of a request whose node died after
+    # its append. Its newest part is read, and only that: the request is found, and the
+    # read holds a few times READ_LIMIT at most, not the file.
+    identity = create_identity(tmp_path)
+    journal = RequestJournal(tmp_path)
+    journal.path.write_bytes(b"")
+    os.truncate(journal.path, 64 << 20)  # sparse: no disk is used
+    content = Post("asked after the planted bytes")
+    with Store(tmp_path) as store:
+        journal.intent("request0000", identity.public_key, 0, content)
+        entry = store.publish(identity, content)
+        tracemalloc.start()
+        try:
+            with caplog.at_level(logging.WARNING, logger="lndesk.app.requests"):
+                outcome = journal.outcome("request0000", store, identity.public_key)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 4 * READ_LIMIT, peak
+        assert outcome is not None and outcome.published and outcome.seq == entry.seq
+        warned = [r.getMessage() for r in caplog.records if "holds" in r.getMessage()]
+        assert len(warned) == 1 and "is shortened" in warned[0], warned
+        # What the warning says happens does: the next request's end shortens it.
+        journal.finished("request0001", {"n": 1})
+        assert journal.path.stat().st_size <= MAX_BYTES
+        assert list(journal.records()) == ["request0000", "request0001"]
+        assert journal.outcome("request0000", store, identity.public_key) == outcome
+
+
+def test_the_newest_lines_are_read_wherever_the_limit_cuts(tmp_path: Path) -> None:
+    # Lines of every length around the point READ_LIMIT bytes from the end: the first
+    # line read is a whole one, never the end of one cut in two.
+    for shift in range(-3, 4):
+        journal = RequestJournal(tmp_path)
+        line = b'{"id":"request0001","result":{"n":1}}\n'
+        filler = b"x" * (READ_LIMIT - len(line) + shift - 1) + b"\n"
+        journal.path.write_bytes(b'{"id":"request0000","result":{"n":0}}\n' + filler + line)
+        records = journal.records()
+        assert records == {"request0001": {"id": "request0001", "result": {"n": 1}}}, shift

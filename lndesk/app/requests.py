@@ -32,6 +32,12 @@ has seen is never run twice (:class:`lndesk.app.once.OnceOnly`).
 
 Once the file passes ``MAX_BYTES`` it is rewritten atomically with the newest requests
 only (at most ``KEEP``, in at most half of ``MAX_BYTES``).
+
+The file is read as anything else on the disk: as something that may have been damaged
+or planted. Only its newest ``READ_LIMIT`` bytes are read (a journal this node wrote is
+far smaller; the requests a crash left pending are its last lines), and a line is taken
+only whole and of one of the three shapes above, so a damaged line, wherever it is, can
+neither hide a request nor change what another line says of it.
 """
 
 from __future__ import annotations
@@ -60,6 +66,12 @@ logger = logging.getLogger(__name__)
 JOURNAL_NAME = "requests.jsonl"
 KEEP = 500
 MAX_BYTES = 256 * 1024
+READ_LIMIT = 4 * MAX_BYTES
+"""The most of the journal read, from its end: a journal over it was not written by this
+node alone (it shortens its own below ``MAX_BYTES`` as each request finishes)."""
+_GROUPS = (frozenset({"after", "digest"}), frozenset({"seq", "entry"}), frozenset({"result"}))
+"""The fields written together: each group is all there or all missing (``log`` goes
+with the first, but a line written before pseudonyms' publishes has none)."""
 MAX_ID = 64
 SCAN_LIMIT = 1000
 """Own entries after ``after`` searched for a request's payload (a node appends few
@@ -102,6 +114,8 @@ class Outcome:
 class RequestJournal:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / JOURNAL_NAME
+        self._reported: tuple[int, int] = (0, 0)
+        """The size and damaged lines of the journal last reported (:meth:`_report`)."""
 
     # --- writing -----------------------------------------------------------------
 
@@ -161,22 +175,58 @@ class RequestJournal:
     # --- reading -----------------------------------------------------------------
 
     def records(self) -> dict[str, dict[str, Any]]:
-        """Each request's lines merged (in order of first appearance); a torn or damaged
-        line is skipped."""
+        """Each request's lines merged (in order of first appearance), read from the
+        journal's newest ``READ_LIMIT`` bytes; a torn, damaged or unknown line is
+        skipped."""
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                start = max(0, size - READ_LIMIT - 1)
+                file.seek(start)
+                data = file.read(READ_LIMIT + 1)
         except FileNotFoundError:
             return {}
+        if start:  # begun inside a line (or just after one's newline): from the next one
+            data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+        lines = data.split(b"\n")
+        torn = lines.pop()  # b"" after the last newline; else a line a crash cut short
         merged: dict[str, dict[str, Any]] = {}
-        for line in data.split(b"\n"):
-            try:
-                record = json.loads(line)
-            except (ValueError, RecursionError):  # torn, or damaged (nested too deep)
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+        damaged = 0
+        for line in lines:
+            record = _parse_line(line)
+            if record is None:
+                damaged += 1
                 continue
             merged.setdefault(record["id"], {}).update(record)
+        record = _parse_line(torn) if torn else None
+        if record is not None:  # whole but for its newline
+            merged.setdefault(record["id"], {}).update(record)
+        self._report(size, damaged)
         return merged
+
+    def _report(self, size: int, damaged: int) -> None:
+        """Say (once for each state of the file) what was not read of the journal."""
+        if (size, damaged) == self._reported or (size <= READ_LIMIT and not damaged):
+            return
+        self._reported = (size, damaged)
+        if size > READ_LIMIT:
+            logger.warning(
+                "the request journal %s holds %d bytes, more than lndesk writes to it: only "
+                "its last %d bytes were read. It is shortened to its newest requests when the "
+                "next request through the running node finishes; if it grows again, find what "
+                "else writes to the data directory.",
+                self.path,
+                size,
+                READ_LIMIT,
+            )
+        if damaged:
+            logger.warning(
+                "skipped %d damaged lines of the request journal %s (a crash damages at most "
+                "its last line): they say nothing of a request and are dropped when it is next "
+                "shortened. If lines keep being damaged, check the disk.",
+                damaged,
+                self.path,
+            )
 
     def known(self, request_id: str) -> bool:
         return request_id in self.records()
@@ -229,6 +279,50 @@ def _number(value: object, least: int) -> TypeGuard[int]:
     """Whether a line's ``value`` can be a height or seq of a log, at least ``least`` (a
     damaged line's may be anything: a flag, a number no log reaches)."""
     return type(value) is int and least <= value <= MAX_SEQ
+
+
+def _hex_key(value: object) -> bool:
+    """Whether ``value`` is 32 bytes in hex (a key, an entry id or a digest)."""
+    if not isinstance(value, str) or len(value) != 64:
+        return False
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_line(line: bytes) -> dict[str, Any] | None:
+    """The record of one line of the journal, or None unless it is whole and holds only
+    the fields this module writes, whole groups of them (see its docstring), each of its
+    type: a line a crash tore, damaged bytes or a planted line must not change what the
+    others say of a request. A shortened journal's lines are merges of a request's lines:
+    several groups."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # torn, or damaged (nested too deep)
+        return None
+    if not isinstance(record, dict):
+        return None
+    request_id = record.get("id")
+    if not isinstance(request_id, str) or not 8 <= len(request_id) <= MAX_ID:
+        return None
+    fields = set(record) - {"id"}
+    if not fields or ("log" in fields and "after" not in fields):
+        return None
+    if any(group & fields and not group <= fields for group in _GROUPS):
+        return None  # a torn merge: a group's fields are written in one line
+    valid = all(_field_holds(name, record[name]) for name in fields)
+    return record if valid else None
+
+
+def _field_holds(name: str, value: object) -> bool:
+    """Whether ``value`` is what a line's field ``name`` holds (an unknown name: no)."""
+    if name in ("after", "seq"):
+        return _number(value, 0 if name == "after" else 1)
+    if name in ("digest", "log", "entry"):
+        return _hex_key(value)
+    return name == "result" and isinstance(value, dict)
 
 
 def _log_of(record: dict[str, Any], own: bytes) -> bytes | None:
