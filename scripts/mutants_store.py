@@ -11,6 +11,7 @@ COMPACT = ("tests/test_index_compact.py",)
 SWAP = ("tests/test_index_compact.py", "tests/test_store_rebuild_swap.py")
 JOURNAL = ("tests/test_request_journal.py",)
 FORGET = ("tests/test_store_forget.py",)
+PURGE_JOURNAL = ("tests/test_purge_journal.py",)
 
 STORE_MUTANTS = [
     # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
@@ -170,6 +171,97 @@ STORE_MUTANTS = [
         "    replay_journal(log_file)\n    overwrites: list[Overwrite] = []",
         "    overwrites: list[Overwrite] = []",
         ("tests/test_store_purge.py",),
+    ),
+    Mutant(
+        "purge journal: one journal names every record a purge rewrites, however many",
+        "lndesk/store/purge.py",
+        "        some = overwrites[first : first + MAX_JOURNAL_RECORDS]",
+        "        some = overwrites[first:]",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a journal is read whole, however large",
+        "lndesk/store/purge.py",
+        "            data = file.read(MAX_JOURNAL_BYTES + 1)",
+        "            data = file.read()",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a journal larger than a purge writes is read as one",
+        "lndesk/store/purge.py",
+        "    if len(data) > MAX_JOURNAL_BYTES:",
+        "    if False:",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a journal naming more records than a purge does is applied",
+        "lndesk/store/purge.py",
+        "    if len(overwrites) > MAX_JOURNAL_RECORDS:",
+        "    if False:",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: an offset where no record of the log begins is overwritten",
+        "lndesk/store/purge.py",
+        "        if offset not in starts:",
+        "        if False:",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: an offset outside the log is read",
+        "lndesk/store/purge.py",
+        "    if offset < HEADER_SIZE or offset + size > log_file.end:",
+        "    if offset < HEADER_SIZE:",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a named record too short to be one is decoded",
+        "lndesk/store/purge.py",
+        "    if not _PREFIX_HEAD <= len(prefix) <= size <= _RECORD_HEAD.size + MAX_BODY:",
+        "    if not len(prefix) <= size <= _RECORD_HEAD.size + MAX_BODY:",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: zeros are written past the end of the record",
+        "lndesk/store/purge.py",
+        "        length != size - _RECORD_HEAD.size\n        or",
+        "        False\n        or",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a record not marked purged is written",
+        "lndesk/store/purge.py",
+        "        or (kind, flags) != (KIND_ENTRY, FLAG_PURGED)\n",
+        "",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a purged record keeps bytes of its payload",
+        "lndesk/store/purge.py",
+        "        or entry_length != len(prefix) - _PREFIX_HEAD\n",
+        "",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a record is written with a CRC that is not its own",
+        "lndesk/store/purge.py",
+        "        or crc != zlib.crc32(",
+        "        or False and zlib.crc32(",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: a record with a damaged flags byte is rewritten",
+        "lndesk/store/purge.py",
+        "        or held[_FLAGS_AT] not in (0, FLAG_PAYLOAD, FLAG_PURGED)\n",
+        "",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
+        "purge journal: another entry's purged record is written over a record",
+        "lndesk/store/purge.py",
+        "        or _without_crc_and_flags(held) != _without_crc_and_flags(prefix)\n",
+        "",
+        PURGE_JOURNAL,
     ),
     Mutant(
         "store: a rebuilt index or compact copy a stopped process left stays on the disk",

@@ -18,6 +18,15 @@ On open, before the log is scanned, :func:`replay_journal` finishes what a crash
 interrupted: a complete journal is applied again (rewriting the same bytes is harmless),
 a torn one (a crash in step 1, before any record was touched) is dropped. A purge that
 failed in step 2 (a disk error) leaves its journal too: the next purge replays it first.
+
+A journal is a file on the disk like any other, so it is read as one that may have been
+damaged or planted: at most ``MAX_JOURNAL_BYTES`` of it (a purge of more records writes
+one journal for each ``MAX_JOURNAL_RECORDS``), and each overwrite it names is checked
+against the log before any is written. What it may write is what a purge writes: a
+record of the log, at its place and of its size, with its entry and its header as they
+are, turned into a purged one (the payload zeroed, the PURGED flag, the CRC of that). A
+record an interrupted overwrite tore still has all of that but its flag, its CRC and its
+payload; anything else is refused, with the journal left in place and nothing written.
 """
 
 from __future__ import annotations
@@ -31,9 +40,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lndesk.atomicfile import fsync_directory
-from lndesk.entry import decode_entry
+from lndesk.entry import MAX_ENTRY_SIZE, decode_entry
 from lndesk.errors import EntryError, StoreCorruptError
-from lndesk.store.logfile import KIND_ENTRY, LogFile, purged_record
+from lndesk.store.logfile import (
+    _BODY_HEAD,
+    _RECORD_HEAD,
+    FLAG_PAYLOAD,
+    FLAG_PURGED,
+    HEADER_SIZE,
+    KIND_ENTRY,
+    MAX_BODY,
+    LogFile,
+    ScanEnd,
+    purged_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +63,33 @@ _COUNT = struct.Struct(">I")
 _ITEM = struct.Struct(">QII")  # offset, size of the record, length of the prefix
 _CRC = struct.Struct(">I")
 
+_PREFIX_HEAD = _RECORD_HEAD.size + _BODY_HEAD.size
+"""A purged record's bytes before its entry: its length and CRC, kind, flags, received
+time and entry length (lndesk.store.logfile)."""
+_CRC_AT = slice(4, 8)
+_FLAGS_AT = _RECORD_HEAD.size + 1
+MAX_JOURNAL_RECORDS = 4096
+MAX_JOURNAL_BYTES = (
+    len(JOURNAL_MAGIC)
+    + 16
+    + _COUNT.size
+    + MAX_JOURNAL_RECORDS * (_ITEM.size + _PREFIX_HEAD + MAX_ENTRY_SIZE)
+    + _CRC.size
+)
+"""The largest journal a purge writes (about 2.2 MiB); a larger one is refused unread."""
+
 Overwrite = tuple[int, bytes, int]
 """(offset, bytes to write there, size of the record: zeros follow the bytes)."""
+
+
+def _refused(path: Path, problem: str) -> StoreCorruptError:
+    return StoreCorruptError(
+        f"the purge journal {path} was not applied: {problem}",
+        f"It is not what an interrupted purge leaves, and nothing was written to the log. "
+        f"Move it aside (mv {path} {path}.refused) and open the data directory again: the "
+        "log is checked as it opens, and the deleted posts still to be removed from it "
+        "are removed then.",
+    )
 
 
 def purge_payloads(log_file: LogFile, targets: Sequence[tuple[int, bytes]]) -> int:
@@ -72,12 +117,12 @@ def purge_payloads(log_file: LogFile, targets: Sequence[tuple[int, bytes]]) -> i
             continue
         prefix, size = purged_record(record)
         overwrites.append((offset, prefix, size))
-    if not overwrites:
-        return 0
     journal = log_file.path.parent / JOURNAL_NAME
-    _write_journal(journal, log_file.log_id, overwrites)
-    _apply(log_file, overwrites)
-    _remove(journal)
+    for first in range(0, len(overwrites), MAX_JOURNAL_RECORDS):
+        some = overwrites[first : first + MAX_JOURNAL_RECORDS]
+        _write_journal(journal, log_file.log_id, some)
+        _apply(log_file, some)
+        _remove(journal)
     return len(overwrites)
 
 
@@ -85,24 +130,91 @@ def replay_journal(log_file: LogFile) -> int:
     """Finish a purge a crash interrupted. Returns the number of records rewritten."""
     journal = log_file.path.parent / JOURNAL_NAME
     try:
-        data = journal.read_bytes()
+        with journal.open("rb") as file:
+            data = file.read(MAX_JOURNAL_BYTES + 1)
     except FileNotFoundError:
         return 0
+    if len(data) > MAX_JOURNAL_BYTES:
+        raise _refused(journal, f"it is larger than the {MAX_JOURNAL_BYTES} bytes a purge writes")
     overwrites = _parse_journal(data, log_file.log_id)
     if overwrites is None:
         # Torn while it was being written: no record had been touched yet.
         log.warning("dropping a purge journal that was not completely written")
         _remove(journal)
         return 0
-    for offset, _, size in overwrites:
-        if offset + size > log_file.end:
-            raise StoreCorruptError(
-                f"the purge journal names a record at offset {offset} past the end of the log"
-            )
+    if len(overwrites) > MAX_JOURNAL_RECORDS:
+        raise _refused(
+            journal, f"it names more than the {MAX_JOURNAL_RECORDS} records a purge does"
+        )
+    for offset, prefix, size in overwrites:
+        problem = _overwrite_problem(log_file, offset, prefix, size)
+        if problem is not None:
+            raise _refused(journal, problem)
+    starts = _record_starts(log_file, {offset: size for offset, _, size in overwrites})
+    for offset, _, _ in overwrites:
+        if offset not in starts:
+            raise _refused(journal, f"no record of the log begins at offset {offset}")
     _apply(log_file, overwrites)
     _remove(journal)
     log.warning("finished purging %d deleted payloads after an interruption", len(overwrites))
     return len(overwrites)
+
+
+def _overwrite_problem(log_file: LogFile, offset: int, prefix: bytes, size: int) -> str | None:
+    """What is wrong with writing ``prefix`` and zeros up to ``size`` at ``offset`` to
+    finish a purge (None: nothing; see the module's docstring)."""
+    where = f"the record it names at offset {offset}"
+    if offset < HEADER_SIZE or offset + size > log_file.end:
+        return f"{where} is outside the log, which ends at {log_file.end}"
+    if not _PREFIX_HEAD <= len(prefix) <= size <= _RECORD_HEAD.size + MAX_BODY:
+        return f"{where} has an impossible size"
+    length, crc = _RECORD_HEAD.unpack_from(prefix)
+    kind, flags, _, entry_length = _BODY_HEAD.unpack_from(prefix, _RECORD_HEAD.size)
+    if (
+        length != size - _RECORD_HEAD.size
+        or (kind, flags) != (KIND_ENTRY, FLAG_PURGED)
+        or entry_length != len(prefix) - _PREFIX_HEAD
+        or crc != zlib.crc32(bytes(size - len(prefix)), zlib.crc32(prefix[_RECORD_HEAD.size :]))
+    ):
+        return f"{where} would not be a purged record"
+    held = log_file.tail(offset, len(prefix))
+    if (
+        len(held) != len(prefix)
+        or held[_FLAGS_AT] not in (0, FLAG_PAYLOAD, FLAG_PURGED)
+        or _without_crc_and_flags(held) != _without_crc_and_flags(prefix)
+    ):
+        return f"{where} is not the log's record there"
+    return None
+
+
+def _record_starts(log_file: LogFile, sizes: dict[int, int]) -> set[int]:
+    """Which of the offsets in ``sizes`` begin a record of the log, found by walking its
+    records from the first: bytes inside a record (a payload is a peer's bytes) can look
+    like a record. A record a purge tore ends the walk's scan; one the journal names (its
+    bytes were checked against it) is stepped over by its size, which a purge keeps."""
+    found: set[int] = set()
+    last = max(sizes)
+    position = HEADER_SIZE
+    while True:
+        end: ScanEnd | None = None
+        for item in log_file.scan(position):
+            if isinstance(item, ScanEnd):
+                end = item
+                break
+            if item.offset in sizes:
+                found.add(item.offset)
+            if item.offset >= last:
+                return found
+        if end is None or not end.torn or end.valid_end not in sizes:
+            return found
+        found.add(end.valid_end)
+        position = end.valid_end + sizes[end.valid_end]
+
+
+def _without_crc_and_flags(record: bytes) -> bytes:
+    """A record's bytes up to the end of its entry but its CRC and flags: what a purge
+    leaves as it was, and so what a record it tore still holds."""
+    return record[: _CRC_AT.start] + record[_CRC_AT.stop : _FLAGS_AT] + record[_FLAGS_AT + 1 :]
 
 
 def _apply(log_file: LogFile, overwrites: Sequence[Overwrite]) -> None:
