@@ -152,6 +152,14 @@ SERVING_MUTANTS = [
         ("tests/p2p/test_admission.py",),
     ),
     Mutant(
+        "admission: a relayed stream has no address, so no limit per address",
+        "lndesk/p2p/admission.py",
+        "        if remote:\n            return str(remote[0])\n",
+        "        if remote:\n            return None if any('/p2p-circuit' in str(a) for a in"
+        " stream.muxed_conn.get_transport_addresses()) else str(remote[0])\n",
+        ("tests/p2p/test_admission.py",),
+    ),
+    Mutant(
         "penalties: ended penalties of peers never seen again are kept",
         "lndesk/p2p/penalty.py",
         "        if len(self._peers) >= self._sweep_at:",

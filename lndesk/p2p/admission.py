@@ -23,8 +23,12 @@ write it in their low bits).
 
 None of these is a penalty: an honest peer refused here tries again later. Loopback
 addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
-so are streams whose address cannot be read and relayed ones (their address is the
-relay's, which every peer it relays shares; the relay bounds their data and time).
+so are streams whose address cannot be read. A relayed stream counts against its
+relay's address, which every peer it relays shares: a relay bounds the data and time
+of what it relays only if it chooses to, and one an attacker runs would otherwise
+carry a quarter of a node's connections (what the cap per address lets through one
+address), each with its sessions, new peer ids, feeds and entries, free of every
+limit here.
 
 * **Batch turns per address.** Of the ``served_batches`` turns a server writes batches
   in (:class:`BatchTurns`), the sessions of one address hold at most ``turns_per_ip``
@@ -133,17 +137,19 @@ def address_key(ip: str) -> str:
 
 
 def stream_ip(stream: Any) -> str | None:
-    """The IP address a libp2p stream's connection comes from, if it can be read; None
-    for a relayed connection (its address is the relay's, shared by all it relays)."""
+    """The IP address a libp2p stream's connection comes from, if it can be read: for a
+    relayed connection, its relay's (the connection to the relay is the one read, else
+    the relay's part of the circuit address), which every peer it relays shares."""
     try:
-        if any("/p2p-circuit" in str(a) for a in stream.muxed_conn.get_transport_addresses()):
-            return None
         remote = stream.get_remote_address()
+        if remote:
+            return str(remote[0])
+        for a in stream.muxed_conn.get_transport_addresses():
+            if "/p2p-circuit" in str(a):
+                return _relay_ip(str(a).split("/p2p-circuit")[0])
     except Exception:  # not every stream type can tell
         return None
-    if not remote:
-        return None
-    return str(remote[0])
+    return None
 
 
 UNREAD_ADDRESS = "unknown"
@@ -156,17 +162,7 @@ def turn_address(stream: Any, limits: Limits) -> str | None:
     else the relay's part of a relayed connection's address, else
     :data:`UNREAD_ADDRESS`; None when its address is exempt (loopback, unless
     ``limit_loopback``)."""
-    address: str | None = None
-    try:
-        remote = stream.get_remote_address()
-        if remote:
-            address = str(remote[0])
-        else:
-            for a in stream.muxed_conn.get_transport_addresses():
-                if "/p2p-circuit" in str(a):
-                    address = _relay_ip(str(a).split("/p2p-circuit")[0])
-    except Exception:  # not every stream type can tell
-        address = None
+    address = stream_ip(stream)
     if address is None:
         return UNREAD_ADDRESS
     return address_key(address) if _is_limited(address, limits) else None

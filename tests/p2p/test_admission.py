@@ -232,10 +232,10 @@ async def test_a_node_keeps_accepting_connections_after_many_came_and_went(
             assert isinstance(answer, frames.Have)
 
 
-async def test_relayed_streams_have_no_address_to_limit() -> None:
-    """A relayed stream's address is the relay's: limiting it would limit every peer
-    the relay serves, so it is not read as the peer's."""
-    from test_relay import WAIT, info_of, relay_node
+async def test_relayed_streams_are_read_as_their_relays_address() -> None:
+    """A relayed stream's address is its relay's, the connection it runs in: the limits
+    per address count it there, as they count its connection and its batch turns."""
+    from test_relay import WAIT, info_of, is_relayed, relay_node
 
     from lndesk.p2p.admission import stream_ip, turn_address
 
@@ -262,6 +262,7 @@ async def test_relayed_streams_have_no_address_to_limit() -> None:
             stream = await a_host.new_stream(b_host.get_id(), [SYNC_PROTOCOL])
             await stream.write(b"hi")
             assert await stream.read(2) == b"ok"
+        assert is_relayed(stream)
         # and a direct stream is read as its peer's address
         await a_host.connect(PeerInfo(r_host.get_id(), r_host.get_addrs()))
         r_host.set_stream_handler(SYNC_PROTOCOL, handler)
@@ -269,9 +270,45 @@ async def test_relayed_streams_have_no_address_to_limit() -> None:
             direct = await a_host.new_stream(r_host.get_id(), [SYNC_PROTOCOL])
             await direct.write(b"hi")
             assert await direct.read(2) == b"ok"
-    assert seen == [None, "127.0.0.1"]
+    assert seen == ["127.0.0.1", "127.0.0.1"]
     # batch turns of a relayed stream are counted by the relay's address (loopback here)
     assert turns_by == [(None, "127.0.0.1"), (None, "127.0.0.1")]
+
+
+async def test_peers_behind_one_relay_share_its_limits_per_address(tmp_path: Path) -> None:
+    """Relayed sessions were exempt from the limits per address: through one relay
+    (which an attacker may run, with no limits of its own), a quarter of a node's
+    connections, each with its sessions and new peer ids, and unlimited feeds and
+    entries. Now the relay's address holds them: with one session per address, a
+    second peer relayed while the first is served is answered busy, without penalty."""
+    from test_relay import WAIT, info_of, is_relayed, relay_node
+
+    limits = Limits(sessions_per_ip=1, limit_loopback=True)
+    async with AsyncExitStack() as stack:
+        r_host, _ = await stack.enter_async_context(relay_node(loopback_config(relay_hop=True)))
+        node = await stack.enter_async_context(
+            running_node(make_data_dir(tmp_path, "n"), relay_client=True, limits=limits)
+        )
+        node.service.store.ingest(ANN.public_key, wire(make_chain(ANN, 3)))
+        with trio.fail_after(WAIT):
+            (circuit, *_) = await node.node.relay.reserve(info_of(r_host))
+        answers = []
+        for _ in range(2):
+            host, relay = await stack.enter_async_context(
+                relay_node(loopback_config(), hole_punch=False)
+            )
+            with trio.fail_after(WAIT):
+                await relay.dial_via(circuit)
+            stream = await host.new_stream(node.node.host.get_id(), [SYNC_PROTOCOL])
+            assert is_relayed(stream)
+            await stream.write(frames.encode_frame(frames.Want(((ANN.public_key, 0),))))
+            with trio.fail_after(WAIT):
+                answers.append(await frames.FrameStream(stream, 1 << 20).receive())
+        assert isinstance(answers[0], frames.Have)
+        assert isinstance(answers[1], frames.Error) and answers[1].code == "busy"
+        assert "too many sessions from your address" in answers[1].message
+        assert node.node.admission.refused["per-ip"] == 1
+        assert not any(isinstance(e, PeerPenalised) for e in node.log.events)
 
 
 async def test_entries_over_the_address_budget_end_the_session_busy(tmp_path: Path) -> None:
