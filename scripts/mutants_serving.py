@@ -160,6 +160,20 @@ SERVING_MUTANTS = [
         ("tests/p2p/test_admission.py",),
     ),
     Mutant(
+        "admission: the link-local addresses of every link are one address",
+        "lndesk/p2p/admission.py",
+        "        if address.is_link_local:\n",
+        "        if False:\n",
+        ADDRESS_GROUPS,
+    ),
+    Mutant(
+        "conncap: one holder of an IPv6 /48 counts as 65,536 addresses",
+        "lndesk/p2p/inbound.py",
+        "CONNECTION_IPV6_BITS = 48\n",
+        "CONNECTION_IPV6_BITS = 64\n",
+        CONNECTION_CAP,
+    ),
+    Mutant(
         "penalties: ended penalties of peers never seen again are kept",
         "lndesk/p2p/penalty.py",
         "        if len(self._peers) >= self._sweep_at:",

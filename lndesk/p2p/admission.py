@@ -19,7 +19,9 @@ IPv6 address is in (one subscriber is given at least a /64, and may use any addr
 it); an IPv4 address written as IPv6 (``::ffff:a.b.c.d``, as a dual-stack listener
 reads IPv4 peers) is that IPv4 address, and so is an address of the IPv6 networks an
 IPv4 address has of its own (6to4 gives each one a /48, 65,536 /64s; Teredo and NAT64
-write it in their low bits).
+write it in their low bits). A link-local IPv6 address is counted as itself and its
+zone: all of them are in ``fe80::/64``. (Inbound connections count IPv6 by its /48,
+``lndesk.p2p.inbound``.)
 
 None of these is a penalty: an honest peer refused here tries again later. Loopback
 addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
@@ -120,19 +122,30 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def address_key(ip: str) -> str:
+def address_key(ip: str, ipv6_bits: int = IPV6_GROUP_BITS) -> str:
     """What the limits per address count ``ip`` by: an IPv4 address itself (also one
     written as IPv6, ``::ffff:a.b.c.d``, or held in an IPv6 network of its own: 6to4,
-    Teredo, NAT64), an IPv6 address by its /64 (``2001:db8::/64``); anything else as it
-    is written. (Only the key: such an IPv6 address is never loopback.)"""
+    Teredo, NAT64), an IPv6 address by its network of ``ipv6_bits`` (the /64
+    ``2001:db8::/64``; the connection cap counts by the /48), a link-local IPv6 address
+    by itself and its zone (``fe80::1%eth0``); anything else as it is written. (Only
+    the key: such an IPv6 address is never loopback.)
+
+    Link-local addresses are not grouped: every machine on every link has one in
+    ``fe80::/64``, so grouped, all the peers a node reaches directly over IPv6 on its
+    local networks would share one count (as LAN peers over IPv4 do not), and peers on
+    two links one. Only a peer on the link itself can use one, and such a peer can as
+    well take several IPv4 addresses of it."""
     address = _parse(ip)
     if address is None:
         return ip
     if isinstance(address, ipaddress.IPv6Address):
+        if address.is_link_local:
+            zone = ip.split("%", 1)[1] if "%" in ip else ""
+            return f"{address}%{zone}" if zone else str(address)
         address = _embedded_ipv4(address) or address
     if isinstance(address, ipaddress.IPv4Address):
         return str(address)
-    network = ipaddress.IPv6Network((address, IPV6_GROUP_BITS), strict=False)
+    network = ipaddress.IPv6Network((address, ipv6_bits), strict=False)
     return str(network)
 
 

@@ -26,11 +26,12 @@ pruner then trims honest peers back towards the watermark: an eclipse by one add
 :func:`cap_inbound_per_address` makes the swarm refuse, before its handshake, an
 inbound connection from an address that already holds ``NodeConfig.inbound_per_ip()``
 of them (connections in their handshake counted too), and makes its pruner close first
-the connections of the address holding the most. An address is an IPv4 address or an
-IPv6 /64 (``lndesk.p2p.admission.address_key``); a relayed connection counts against
-its relay's address (the connection to the relay is the one whose address is read),
-so a relay an attacker runs carries no more than one address does; connections whose
-address cannot be read count as one address. Loopback is exempt unless
+the connections of the address holding the most. An address is an IPv4 address, an
+IPv6 /48 (:data:`CONNECTION_IPV6_BITS`; the limits on sessions count by /64) or a
+link-local IPv6 address (``lndesk.p2p.admission.address_key``); a relayed connection
+counts against its relay's address (the connection to the relay is the one whose
+address is read), so a relay an attacker runs carries no more than one address does;
+connections whose address cannot be read count as one address. Loopback is exempt unless
 ``Limits.limit_loopback``, as for the other limits per address. A refusal closes that
 connection alone and is not a penalty.
 """
@@ -101,21 +102,27 @@ _ADDRESS = "_lndesk_address"
 """The attribute of an inbound muxed connection that holds the address it counts against."""
 
 
+CONNECTION_IPV6_BITS = 48
+"""Inbound connections count an IPv6 address by the /48 it is in (docs/protocol.md
+section 24.1): a site's allocation, which one subscriber may hold (and a tunnel broker
+hands to anyone who asks); counted by /64, one such holder had 65,536 addresses."""
+
+
 def connection_key(ip: str | None, limit_loopback: bool) -> str | None:
     """What an inbound connection from ``ip`` counts against (an IPv4 address, an IPv6
-    /64, :data:`UNREAD_ADDRESS` when its address cannot be read); None when it is
-    exempt (loopback, unless ``limit_loopback``)."""
+    /48, a link-local IPv6 address, :data:`UNREAD_ADDRESS` when its address cannot be
+    read); None when it is exempt (loopback, unless ``limit_loopback``)."""
     if ip is None:
         return UNREAD_ADDRESS
     if not limit_loopback:
         try:
             address = ipaddress.ip_address(ip.split("%", 1)[0])
         except ValueError:
-            return address_key(ip)
+            return address_key(ip, CONNECTION_IPV6_BITS)
         mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
         if (mapped or address).is_loopback:
             return None
-    return address_key(ip)
+    return address_key(ip, CONNECTION_IPV6_BITS)
 
 
 def remote_ip(conn: Any) -> str | None:

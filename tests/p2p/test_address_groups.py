@@ -37,7 +37,12 @@ ANN = make_identity(1)
         ("2001:db8:0:0:ffff:ffff:ffff:ffff", "2001:db8::/64"),
         ("2001:db8:0:1::1", "2001:db8:0:1::/64"),
         ("2001:DB8::1", "2001:db8::/64"),
-        ("fe80::1%eth0", "fe80::/64"),
+        # Link-local: every machine of every link has one in fe80::/64.
+        ("fe80::1%eth0", "fe80::1%eth0"),
+        ("fe80::2%eth0", "fe80::2%eth0"),
+        ("fe80::1%wlan0", "fe80::1%wlan0"),
+        ("fe80::1", "fe80::1"),
+        ("FE80::0:1%eth0", "fe80::1%eth0"),
         ("::ffff:127.0.0.2", "127.0.0.2"),
         ("::ffff:192.0.2.1", "192.0.2.1"),
         ("::1", "::/64"),
@@ -53,6 +58,17 @@ ANN = make_identity(1)
 )
 def test_ipv4_is_keyed_by_address_and_ipv6_by_its_64(ip: str, key: str) -> None:
     assert address_key(ip) == key
+
+
+def test_peers_on_the_local_links_over_ipv6_do_not_share_one_count() -> None:
+    """Grouped by /64, every link-local address was ``fe80::/64``: the peers a node
+    reached directly on its local networks over IPv6, and those of two links, shared
+    the limits of one address (eight sessions at once)."""
+    gate = Admission(Limits(sessions_per_ip=1, new_ids_per_ip=8))
+    assert gate.enter("a", "fe80::a%eth0") is None
+    assert gate.enter("b", "fe80::b%eth0") is None
+    assert gate.enter("c", "fe80::a%wlan0") is None
+    assert gate.enter("d", "fe80::a%eth0") is not None  # the same machine again
 
 
 def test_an_ipv4_address_in_an_ipv6_network_is_never_loopback() -> None:

@@ -113,13 +113,19 @@ def test_the_cap_is_a_quarter_of_the_slots_and_at_least_four() -> None:
     [
         ("192.0.2.7", False, "192.0.2.7"),
         ("::ffff:192.0.2.7", False, "192.0.2.7"),
-        ("2001:db8::1", False, "2001:db8::/64"),
-        ("2001:db8::2%eth0", False, "2001:db8::/64"),
+        ("2001:db8::1", False, "2001:db8::/48"),
+        ("2001:db8::2%eth0", False, "2001:db8::/48"),
+        # one /48 of 65,536 /64s is one address, and link-local addresses each are one
+        ("2001:db8:0:ffff::1", False, "2001:db8::/48"),
+        ("2001:db8:1::1", False, "2001:db8:1::/48"),
+        ("2002:c000:201:ffff::1", False, "192.0.2.1"),
+        ("fe80::1%eth0", False, "fe80::1%eth0"),
+        ("fe80::2%eth0", False, "fe80::2%eth0"),
         ("127.0.0.2", False, None),
         ("::1", False, None),
         ("::ffff:127.0.0.1", False, None),
         ("127.0.0.2", True, "127.0.0.2"),
-        ("::1", True, "::/64"),
+        ("::1", True, "::/48"),
         (None, False, UNREAD_ADDRESS),
     ],
 )
