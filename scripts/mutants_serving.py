@@ -12,6 +12,7 @@ TURNS = ("tests/p2p/test_serve_turns.py",)
 FAIR_TURNS = ("tests/p2p/test_fair_turns.py",)
 ADDRESS_GROUPS = ("tests/p2p/test_address_groups.py",)
 CONNECTION_CAP = ("tests/p2p/test_connection_cap.py",)
+PENALTY_ENDS = ("tests/p2p/test_penalty_ends.py",)
 
 SERVING_MUTANTS = [
     # --- a reader that stops reading (lndesk/p2p/wire.py, lndesk/p2p/sessions.py) --------
@@ -172,6 +173,21 @@ SERVING_MUTANTS = [
         "CONNECTION_IPV6_BITS = 48\n",
         "CONNECTION_IPV6_BITS = 64\n",
         CONNECTION_CAP,
+    ),
+    Mutant(
+        "penalties: each penalised peer holds a task until its penalty ends",
+        "lndesk/p2p/peering.py",
+        "            self._nursery.start_soon(self._disconnect, peer)\n",
+        "            self._nursery.start_soon(self._disconnect, peer)"
+        "; self._nursery.start_soon(trio.sleep, self.penalties.seconds)\n",
+        PENALTY_ENDS,
+    ),
+    Mutant(
+        "penalties: a penalty given while none is pending never ends",
+        "lndesk/p2p/peering.py",
+        "        self._ending_changed.set()\n",
+        "        pass\n",
+        PENALTY_ENDS,
     ),
     Mutant(
         "penalties: ended penalties of peers never seen again are kept",

@@ -15,7 +15,9 @@ What the node does with a connection (sync, inbox catch-up) is :mod:`lndesk.p2p.
 
 from __future__ import annotations
 
+import heapq
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +101,11 @@ class Peering:
         self._unblock = unblock
         self._is_syncing = is_syncing
         self._nursery: trio.Nursery | None = None
+        self._blocked: dict[str, Any] = {}
+        """Penalised peers whose gossip is dropped, by their id's text."""
+        self._ending: list[tuple[float, str]] = []
+        """When each penalty ends (a heap; a peer penalised again has an entry more)."""
+        self._ending_changed = trio.Event()
         self.first_connection = trio.Event()
         """Set once any peer has connected."""
         self._follows = follows
@@ -114,6 +121,8 @@ class Peering:
     def attach(self, nursery: trio.Nursery | None) -> None:
         """Background work runs in ``nursery`` (None: the node stopped; none is started)."""
         self._nursery = nursery
+        if nursery is not None:
+            nursery.start_soon(self._end_penalties)
 
     def _soon(self, task: Callable[[Any], Awaitable[None]], arg: Any) -> None:
         if self._nursery is not None:
@@ -133,24 +142,43 @@ class Peering:
         if key is not None:
             self._emit(PeerPenalised(key, reason, self.penalties.seconds))
         self._block(peer)
+        name = str(peer)
+        self._blocked[name] = peer
+        penalty = self.penalties.penalty(name)
+        until = self.penalties.now() if penalty is None else penalty.until
+        heapq.heappush(self._ending, (until, name))
+        self._ending_changed.set()
         if self._nursery is not None:
             self._nursery.start_soon(self._disconnect, peer)
-            self._nursery.start_soon(self._unblock_later, peer)
 
     def is_penalised(self, peer: Any) -> bool:
         return self.penalties.is_penalised(str(peer))
 
-    async def _unblock_later(self, peer: ID) -> None:
-        """Let the peer's gossip in again once its penalty has run out."""
+    async def _end_penalties(self) -> None:
+        """Let each penalised peer's gossip in again once its penalty has run out.
+
+        One task for all of them, sleeping until the first penalty ends: peer ids cost
+        nothing, and a task per penalised peer, asleep for ``penalty_seconds``, held
+        some 3.5 kB each for ids penalised once and never seen again."""
         while True:
-            penalty = self.penalties.penalty(str(peer))
-            if penalty is None:
-                self._unblock(peer)
-                key = public_key_of(peer)
-                if key is not None:
-                    self._emit(PenaltyEnded(key))
-                return
-            await trio.sleep(max(0.0, penalty.until - self.penalties.now()))
+            now = self.penalties.now()
+            while self._ending and self._ending[0][0] <= now:
+                _, name = heapq.heappop(self._ending)
+                if self.penalties.penalty(name) is None:  # else penalised again since
+                    self._end_penalty(name)
+            self._ending_changed = trio.Event()
+            wait = self._ending[0][0] - now if self._ending else math.inf
+            with trio.move_on_after(wait):
+                await self._ending_changed.wait()
+
+    def _end_penalty(self, name: str) -> None:
+        peer = self._blocked.pop(name, None)
+        if peer is None:  # ended already (it was penalised twice in one instant)
+            return
+        self._unblock(peer)
+        key = public_key_of(peer)
+        if key is not None:
+            self._emit(PenaltyEnded(key))
 
     async def _disconnect(self, peer: ID) -> None:
         try:
