@@ -12,6 +12,7 @@ SWAP = ("tests/test_index_compact.py", "tests/test_store_rebuild_swap.py")
 JOURNAL = ("tests/test_request_journal.py",)
 FORGET = ("tests/test_store_forget.py",)
 PURGE_JOURNAL = ("tests/test_purge_journal.py",)
+TORN_TAIL = ("tests/test_torn_tail_bounds.py", "tests/test_logfile.py")
 
 STORE_MUTANTS = [
     # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
@@ -60,8 +61,8 @@ STORE_MUTANTS = [
     Mutant(
         "recovery: a damaged complete last record is cut as if it never completed",
         "lndesk/store/recovery.py",
-        'if problem in _UNFINISHED or not tail.strip(b"\\x00"):',
-        "if True:",
+        "    if problem in _UNFINISHED or all(",
+        "    if True or all(",
         ("tests/test_logfile.py",),
     ),
     Mutant(
@@ -262,6 +263,20 @@ STORE_MUTANTS = [
         "        or _without_crc_and_flags(held) != _without_crc_and_flags(prefix)\n",
         "",
         PURGE_JOURNAL,
+    ),
+    Mutant(
+        "recovery: a bad tail of the log is read whole, however large",
+        "lndesk/store/recovery.py",
+        "        chunk = log_file.tail(position, min(TAIL_CHUNK, end - position))",
+        "        chunk = log_file.tail(position, end - position)",
+        TORN_TAIL,
+    ),
+    Mutant(
+        "recovery: a damaged tail is read whole to name the entry it held",
+        "lndesk/store/recovery.py",
+        "log_file.tail(end.valid_end, min(size, _NAMING))",
+        "log_file.tail(end.valid_end, size)",
+        TORN_TAIL,
     ),
     Mutant(
         "store: a rebuilt index or compact copy a stopped process left stays on the disk",

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from lndesk.atomicfile import atomic_write
+from lndesk.atomicfile import atomic_write_chunks
 from lndesk.entry import Entry, decode_entry
 from lndesk.errors import EntryError, StoreCorruptError
 from lndesk.keytext import short_key
@@ -161,6 +161,13 @@ def index_log(
 _UNFINISHED = ("incomplete record header", "incomplete record")
 CUT_SUFFIX = ".cut-"
 """A cut damaged tail is saved as ``entries.log.cut-OFFSET`` before the cut."""
+TAIL_CHUNK = 1 << 20
+"""The most of a bad tail held in memory at once: a tail is anything from a few torn
+bytes to whatever was appended to the file (a batch torn after its first record, zeros
+a file system reserved, bytes written there by something else)."""
+_NAMING = 70_000
+"""Enough of a damaged record's bytes to name the entry it held (a record's header and
+entry, and then some)."""
 
 
 def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
@@ -173,8 +180,9 @@ def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
     """
     size = end.file_size - end.valid_end
     problem = end.problem or "torn write"
-    tail = log_file.tail(end.valid_end, size)
-    if problem in _UNFINISHED or not tail.strip(b"\x00"):
+    if problem in _UNFINISHED or all(
+        not chunk.strip(b"\x00") for chunk in _chunks(log_file, end.valid_end, size)
+    ):
         log_file.truncate(end.valid_end, problem)
         warn(
             f"the last write to the log was interrupted ({problem}); cut {size} bytes. "
@@ -183,16 +191,28 @@ def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
         return
     saved = log_file.path.with_name(f"{log_file.path.name}{CUT_SUFFIX}{end.valid_end}")
     try:
-        atomic_write(saved, tail, mode=0o600)
+        atomic_write_chunks(saved, _chunks(log_file, end.valid_end, size), mode=0o600)
         kept = f"its bytes are saved in {saved}"
     except OSError as exc:
         kept = f"its bytes could not be saved ({exc.strerror or exc})"
+    named = describe_damaged(log_file.tail(end.valid_end, min(size, _NAMING)))
     log_file.truncate(end.valid_end, problem)
     warn(
         f"the last record of the log is damaged ({problem}): cut {size} bytes at offset "
-        f"{end.valid_end}{describe_damaged(tail)}; {kept}. If it was a completed entry, "
+        f"{end.valid_end}{named}; {kept}. If it was a completed entry, "
         "lndesk fetches it again from peers that hold it when it next syncs."
     )
+
+
+def _chunks(log_file: LogFile, start: int, size: int) -> Iterator[bytes]:
+    """The ``size`` bytes of the log from ``start`` on, ``TAIL_CHUNK`` at a time."""
+    position, end = start, start + size
+    while position < end:
+        chunk = log_file.tail(position, min(TAIL_CHUNK, end - position))
+        if not chunk:
+            return
+        yield chunk
+        position += len(chunk)
 
 
 def damaged_entry(data: bytes) -> Entry | None:
