@@ -15,7 +15,9 @@ shown anywhere it goes through :func:`clean_name`, which
 * keeps at most :data:`MAX_MARKS` combining marks on a letter (no "Zalgo" towers that
   paint over the lines around them);
 * removes lndesk's own labels (:data:`RESERVED`, such as "(you)") so a name cannot
-  pretend to be the reader or borrow a mark the app draws, what reads as the
+  pretend to be the reader or borrow a mark the app draws (also when written with
+  letters drawn like theirs: Cyrillic or Greek, capital or not, small capitals, a
+  capital I read as an i or as an l), what reads as the
   attribution of a revealed pseudonym (a bracket opening on "as ", as in "Ann (as
   curious-fox)", up to its closing bracket), so a name cannot pass for someone's
   revealed pseudonym, and text that looks like a key (``lnd1`` and base32 letters),
@@ -104,13 +106,68 @@ _FOLD = str.maketrans(
         "\u04cf": "l",  # Cyrillic palochka
         "\u0031": "l",  # digit one
         "\u007c": "l",  # vertical bar
+        "\u03b1": "a",  # Greek alpha
+        "\u0251": "a",  # Latin alpha
+        "\u03b9": "i",  # Greek iota
+        "\u0269": "i",  # Latin iota
+        "\u03ba": "k",  # Greek kappa
+        # small capitals, which read as a word in capitals: small capital y, o, u as "(YOU)"
+        "\u1d00": "a",
+        "\u0299": "b",
+        "\u1d04": "c",
+        "\u1d05": "d",
+        "\u1d07": "e",
+        "\ua730": "f",
+        "\u0262": "g",
+        "\u029c": "h",
+        "\u026a": "i",
+        "\u1d0b": "k",
+        "\u029f": "l",
+        "\u1d0d": "m",
+        "\u0274": "n",
+        "\u1d0f": "o",
+        "\u1d18": "p",
+        "\u0280": "r",
+        "\ua731": "s",
+        "\u1d1b": "t",
+        "\u1d1c": "u",
+        "\u028f": "y",
+        "\u1d22": "z",
     }
 )
+_CAPITALS = str.maketrans(
+    {
+        # Greek capitals like Latin ones whose lower case looks like no Latin letter,
+        # taken before case folding: capital upsilon and omicron in "(YOU)" read as it
+        "\u0391": "a",  # alpha
+        "\u0392": "b",  # beta
+        "\u0395": "e",  # epsilon
+        "\u0396": "z",  # zeta
+        "\u0397": "h",  # eta
+        "\u039a": "k",  # kappa
+        "\u039c": "m",  # mu
+        "\u039d": "n",  # nu
+        "\u039f": "o",  # omicron
+        "\u03a1": "p",  # rho
+        "\u03a4": "t",  # tau
+        "\u03a5": "y",  # upsilon
+        "\u03a7": "x",  # chi
+    }
+)
+_CAPITAL_I = "I\u0399\u0406\u04c0\u0196\u2c92\ua4f2\u16c1"
+"""Capitals drawn as one stroke, read as an i or as an l (Latin, Greek, Cyrillic, the
+palochka, Latin and Coptic iota, Lisu i, runic isaz): "(foIIowing)" reads as
+"(following)", "(NIckname)" as "(Nickname)"."""
+_AS_I = str.maketrans(dict.fromkeys(_CAPITAL_I, "i"))
+_AS_L = str.maketrans(dict.fromkeys(_CAPITAL_I, "l"))
 
 
 def _fold(text: str) -> str:
-    """``text`` compared loosely: case and some look-alike letters folded, marks removed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    """``text`` compared loosely: case and some look-alike letters folded, marks removed
+    (a capital drawn as one stroke taken as an i; :func:`_reserved` also takes it as an
+    l)."""
+    lower = text.translate(_AS_I).translate(_CAPITALS).casefold()
+    decomposed = unicodedata.normalize("NFKD", lower.translate(_FOLD))
     plain = "".join(c for c in decomposed if unicodedata.category(c) not in _MARK_CATEGORIES)
     return " ".join(plain.translate(_FOLD).split())
 
@@ -250,7 +307,8 @@ def _reserved(name: str, start: int, end: int) -> bool:
     """Whether the brackets at ``start`` and ``end`` hold a reserved word or nothing."""
     inner = _fold(name[start + 1 : end])
     if inner:
-        return inner in _RESERVED_FOLDED
+        as_l = _fold(name[start + 1 : end].translate(_AS_L))
+        return inner in _RESERVED_FOLDED or as_l in _RESERVED_FOLDED
     return _is_opening(name[start]) and _is_closing(name[end])
 
 

@@ -1,6 +1,7 @@
 """The mutants of the store's and the app's crash and file-handling checks (a full disk,
-damaged files, index compaction, an index file swapped in, the request journal);
-scripts/mutants.py adds them to its list."""
+damaged files, index compaction, an index file swapped in, the request journal, the purge
+journal), and of the look-alike letters read in names' labels; scripts/mutants.py adds
+them to its list."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ JOURNAL = ("tests/test_request_journal.py",)
 FORGET = ("tests/test_store_forget.py",)
 PURGE_JOURNAL = ("tests/test_purge_journal.py",)
 TORN_TAIL = ("tests/test_torn_tail_bounds.py", "tests/test_logfile.py")
+NAMES = ("tests/test_names.py",)
 
 STORE_MUTANTS = [
     # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
@@ -277,6 +279,28 @@ STORE_MUTANTS = [
         "log_file.tail(end.valid_end, min(size, _NAMING))",
         "log_file.tail(end.valid_end, size)",
         TORN_TAIL,
+    ),
+    # --- look-alike letters in the labels a name may not carry (lndesk/names.py) --------
+    Mutant(
+        "names: a Greek capital in a label is folded to a lower case no label has",
+        "lndesk/names.py",
+        "    lower = text.translate(_AS_I).translate(_CAPITALS).casefold()",
+        "    lower = text.translate(_AS_I).casefold()",
+        NAMES,
+    ),
+    Mutant(
+        "names: a capital I in a label is read as an i only, never as an l",
+        "lndesk/names.py",
+        "        return inner in _RESERVED_FOLDED or as_l in _RESERVED_FOLDED",
+        "        return inner in _RESERVED_FOLDED",
+        NAMES,
+    ),
+    Mutant(
+        "names: a small capital in a label is read as no letter",
+        "lndesk/names.py",
+        '        "\\u028f": "y",\n',
+        "",
+        NAMES,
     ),
     Mutant(
         "store: a rebuilt index or compact copy a stopped process left stays on the disk",

@@ -58,6 +58,30 @@ def _invisible(text: str) -> list[str]:
         ("Ann [as fox]", "Ann"),
         ("Ann\uff08as fox\uff09", "Ann"),  # full-width brackets
         ("Ann (\u0430s fox)", "Ann"),  # a Cyrillic a
+        # labels written with letters drawn like Latin ones: Greek capitals (whose lower
+        # case looks like no Latin letter), small capitals, Greek and Latin lower case
+        # alpha, iota and kappa, and a capital I read as an l
+        ("Ann (\u03a5OU)", "Ann"),  # Greek capital upsilon
+        ("Ann (\u039c\u0395)", "Ann"),  # Greek capital mu, epsilon
+        ("Ann (\u039dOT FOLLOWED)", "Ann"),  # Greek capital nu
+        ("Ann (\u0392LOCKED)", "Ann"),  # Greek capital beta
+        ("Ann (MU\u03a4ED)", "Ann"),  # Greek capital tau
+        ("Ann (\u039d\u0399CK\u039d\u0391\u039c\u0395)", "Ann"),  # Greek capitals
+        ("Ann (\u0391S fox)", "Ann"),  # a Greek capital alpha opens an attribution
+        ("Ann (\u028f\u1d0f\u1d1c)", "Ann"),  # small capitals y, o, u
+        ("Ann (\u0299\u029f\u1d0f\u1d04\u1d0b\u1d07\u1d05)", "Ann"),  # small capitals
+        ("Ann (\ua730\u1d0f\u029f\u029f\u1d0f\u1d21\u026a\u0274\u0262)", "Ann"),
+        ("Ann (n\u03b9ckn\u03b1me)", "Ann"),  # Greek iota, alpha
+        ("Ann (nickn\u0251me)", "Ann"),  # Latin alpha
+        ("Ann (bloc\u03baed)", "Ann"),  # Greek kappa
+        ("Ann (foIIowing)", "Ann"),  # capital I read as l
+        ("Ann (not fo\u0406\u0399owed)", "Ann"),  # Cyrillic and Greek capital I as l
+        ("Ann (NIckname)", "Ann"),  # ... and as i
+        ("Ann (Ivy)", "Ann (Ivy)"),  # a name in brackets stays
+        (
+            "\u0391\u03bd\u03bd\u03b1 (\u039c\u03b1\u03c1\u03af\u03b1)",
+            "\u0391\u03bd\u03bd\u03b1 (\u039c\u03b1\u03c1\u03af\u03b1)",
+        ),
         ("Ann (a\u200bs fox)", "Ann"),  # a zero-width space inside
         ("Ann (as curious-fox", "Ann"),  # no closing bracket: to the end
         ("Ann ((as fox))", "Ann"),
