@@ -190,6 +190,13 @@ SERVING_MUTANTS = [
         PENALTY_ENDS,
     ),
     Mutant(
+        "holders: a reader over the want rate is penalised, as if it broke the protocol",
+        "lndesk/p2p/holders.py",
+        "            raise ServerBusy(\n",
+        "            raise __import__('lndesk.errors').errors.ProtocolError(\n",
+        ("tests/p2p/test_want_rate_honest.py",),
+    ),
+    Mutant(
         "penalties: ended penalties of peers never seen again are kept",
         "lndesk/p2p/penalty.py",
         "        if len(self._peers) >= self._sweep_at:",

@@ -28,7 +28,7 @@ class Limits:
     """Most feeds named in one `want`."""
     want_feeds_per_minute: int = 20_000
     """Feeds one peer may name in its wants per minute (a bucket refilling continuously);
-    more is penalised (docs/protocol.md section 20.13)."""
+    more is answered busy (docs/protocol.md section 20.13)."""
     window: int = 3
     """Batches a server sends before it waits for the reader's ack on ``/lndesk/sync/1``;
     on ``/lndesk/sync/2`` it uses ``pipeline_window``."""

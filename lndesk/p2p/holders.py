@@ -29,10 +29,15 @@ throwaway peer ids claim to hold the user's feed, inflating "seen by N peers". N
   and the session that follows proves it; named at the reader's height, the answer
   would say only that the peer holds nothing above it, and no round would ask again.
 * :class:`WantRate` charges the feeds each peer names in its wants to a bucket of
-  ``Limits.want_feeds_per_minute`` that refills continuously; a ``want`` over it is a
-  ``ProtocolError`` (the peer is penalised, section 24). An honest node names each
-  followed feed once per sync round (every 120 s) plus a few single feeds when heads
-  arrive, far below it.
+  ``Limits.want_feeds_per_minute`` that refills continuously; a ``want`` over it is
+  answered ``busy`` (:class:`~lndesk.p2p.admission.ServerBusy`), not penalised. An
+  honest node names each followed feed once per calm round (every 120 s), but twice in
+  a round that finds something changed (the visit's height vector, then the ``want``
+  of the session that follows), and again at every new connection and every retry of
+  a session that failed: a reader of 5,000 feeds whose connection broke and came back
+  four or five times in a minute passed the rate, and was refused for ten minutes as
+  if it had broken the protocol. Throwaway peer ids make a penalty per id worth little
+  against a flood anyway; the budgets per address (section 24.1) bound those.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lndesk.errors import ProtocolError
+from lndesk.p2p.admission import ServerBusy
 from lndesk.p2p.events import Event, EventSink, HolderProven, PeerHolds
 from lndesk.p2p.ports import FeedSource
 
@@ -60,15 +65,17 @@ class WantRate:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def charge(self, peer: object, feeds: int) -> None:
-        """Charge a ``want`` of ``feeds`` feeds to ``peer``; ``ProtocolError`` when over."""
+        """Charge a ``want`` of ``feeds`` feeds to ``peer``; ``ServerBusy`` when over
+        (nothing is charged then)."""
         now = self._clock()
         key = str(peer)
         level, then = self._buckets.pop(key, (float(self.per_minute), now))
         level = min(float(self.per_minute), level + (now - then) * self.per_minute / 60.0)
         if feeds > level:
             self._remember(key, level, now)
-            raise ProtocolError(
-                f"wants name more than {self.per_minute} feeds a minute (this one {feeds})"
+            raise ServerBusy(
+                f"your wants name more than {self.per_minute} feeds a minute (this one"
+                f" {feeds}); try again later"
             )
         self._remember(key, level - feeds, now)
 

@@ -143,7 +143,7 @@ async def test_each_inbox_key_of_a_visit_is_charged_as_a_wanted_feed(tmp_path: P
                 assert not server.penalised
                 with pytest.raises(SessionRefused, match="feeds a minute"):
                     await client.visit(peer, Visit(DIGEST, checks[:1]), [A])
-            assert str(reader.get_id()) in server.penalised
+            assert not server.penalised  # busy, not a violation (section 20.13)
 
 
 async def test_a_server_holding_more_forks_than_visited_names_is_not_penalised(
