@@ -280,6 +280,27 @@ STORE_MUTANTS = [
         "log_file.tail(end.valid_end, size)",
         TORN_TAIL,
     ),
+    Mutant(
+        "settings: a settings file is read whole, however large",
+        "lndesk/app/datadir.py",
+        "                data = file.read(MAX_CONFIG_BYTES + 1)",
+        "                data = file.read()",
+        ("tests/test_settings_file.py",),
+    ),
+    Mutant(
+        "settings: a settings file larger than settings take is decoded",
+        "lndesk/app/datadir.py",
+        "            if len(data) > MAX_CONFIG_BYTES:",
+        "            if False:",
+        ("tests/test_settings_file.py",),
+    ),
+    Mutant(
+        "settings: a settings file nested too deep ends the start in a traceback",
+        "lndesk/app/datadir.py",
+        "        except (OSError, ValueError, RecursionError) as exc:",
+        "        except (OSError, ValueError) as exc:",
+        ("tests/test_settings_file.py",),
+    ),
     # --- look-alike letters in the labels a name may not carry (lndesk/names.py) --------
     Mutant(
         "names: a Greek capital in a label is folded to a lower case no label has",

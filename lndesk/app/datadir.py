@@ -49,6 +49,8 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("lndesk", appauthor=False))
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""The most of the settings file read: its settings take a few hundred bytes."""
 PEERS_NAME = "peers.json"
 SOCKET_NAME = "node.sock"
 DEFAULT_PORT = 4747
@@ -76,12 +78,17 @@ class Config:
         if not own_log_path(path.parent).exists():
             load_own_log(path.parent)  # moves an old own_log flag out before anything else
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            with path.open("rb") as file:
+                data = file.read(MAX_CONFIG_BYTES + 1)
+            if len(data) > MAX_CONFIG_BYTES:
+                raise ValueError(f"it holds over {MAX_CONFIG_BYTES} bytes, not settings")
+            raw = json.loads(data.decode("utf-8"))
         except FileNotFoundError:
             return cls()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
+            problem = "it is nested too deep" if isinstance(exc, RecursionError) else exc
             raise StoreError(
-                f"the settings file {path} is unreadable: {exc}",
+                f"the settings file {path} is unreadable: {problem}",
                 f"Fix it, or move it aside (mv {path} {path}.bad): it holds only network "
                 "settings (port, bootstrap peers, LAN discovery, relay), which then return to "
                 "their defaults. Your key, your posts and whether you may publish are kept "
