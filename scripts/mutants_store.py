@@ -211,6 +211,13 @@ STORE_MUTANTS = [
         PURGE_JOURNAL,
     ),
     Mutant(
+        "purge journal: a refusal past damage in the log does not say where the log is damaged",
+        "lndesk/store/purge.py",
+        "            if stopped is not None and stopped.valid_end < offset:",
+        "            if False:",
+        PURGE_JOURNAL,
+    ),
+    Mutant(
         "purge journal: an offset outside the log is read",
         "lndesk/store/purge.py",
         "    if offset < HEADER_SIZE or offset + size > log_file.end:",

@@ -203,6 +203,23 @@ def test_a_journal_naming_other_bytes_than_a_purge_writes_is_refused(
     log.file.close()
 
 
+def test_a_journal_past_damage_in_the_log_says_where_the_log_is_damaged(tmp_path: Path) -> None:
+    # B is damaged (a byte of its payload flipped) and the journal names C: no walk of
+    # the log reaches C, which the refusal says, with where and why the walk stopped.
+    log = Log(tmp_path)
+    with log.path.open("r+b") as file:
+        file.seek(log.offsets[2] - 1)
+        byte = file.read(1)
+        file.seek(log.offsets[2] - 1)
+        file.write(bytes([byte[0] ^ 1]))
+    purge._write_journal(tmp_path / JOURNAL_NAME, log.file.log_id, [log.overwrite(2)])
+    with pytest.raises(StoreCorruptError) as refused:
+        replay_journal(log.file)
+    assert f"no record of the log begins at offset {log.offsets[2]}" in refused.value.message
+    assert f"up to offset {log.offsets[1]}: record checksum mismatch" in refused.value.message
+    log.file.close()
+
+
 def test_an_oversized_journal_is_refused_unread(tmp_path: Path) -> None:
     log = Log(tmp_path)
     journal = tmp_path / JOURNAL_NAME

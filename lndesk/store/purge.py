@@ -150,10 +150,16 @@ def replay_journal(log_file: LogFile) -> int:
         problem = _overwrite_problem(log_file, offset, prefix, size)
         if problem is not None:
             raise _refused(journal, problem)
-    starts = _record_starts(log_file, {offset: size for offset, _, size in overwrites})
+    starts, stopped = _record_starts(log_file, {offset: size for offset, _, size in overwrites})
     for offset, _, _ in overwrites:
         if offset not in starts:
-            raise _refused(journal, f"no record of the log begins at offset {offset}")
+            problem = f"no record of the log begins at offset {offset}"
+            if stopped is not None and stopped.valid_end < offset:
+                problem += (
+                    f" (its records could be read only up to offset {stopped.valid_end}: "
+                    f"{stopped.problem or 'the log ends there'})"
+                )
+            raise _refused(journal, problem)
     _apply(log_file, overwrites)
     _remove(journal)
     log.warning("finished purging %d deleted payloads after an interruption", len(overwrites))
@@ -187,11 +193,12 @@ def _overwrite_problem(log_file: LogFile, offset: int, prefix: bytes, size: int)
     return None
 
 
-def _record_starts(log_file: LogFile, sizes: dict[int, int]) -> set[int]:
+def _record_starts(log_file: LogFile, sizes: dict[int, int]) -> tuple[set[int], ScanEnd | None]:
     """Which of the offsets in ``sizes`` begin a record of the log, found by walking its
     records from the first: bytes inside a record (a payload is a peer's bytes) can look
     like a record. A record a purge tore ends the walk's scan; one the journal names (its
-    bytes were checked against it) is stepped over by its size, which a purge keeps."""
+    bytes were checked against it) is stepped over by its size, which a purge keeps. Also
+    where the walk stopped short of the last offset (damage, or the log's end), if it did."""
     found: set[int] = set()
     last = max(sizes)
     position = HEADER_SIZE
@@ -204,9 +211,9 @@ def _record_starts(log_file: LogFile, sizes: dict[int, int]) -> set[int]:
             if item.offset in sizes:
                 found.add(item.offset)
             if item.offset >= last:
-                return found
+                return found, None
         if end is None or not end.torn or end.valid_end not in sizes:
-            return found
+            return found, end
         found.add(end.valid_end)
         position = end.valid_end + sizes[end.valid_end]
 
