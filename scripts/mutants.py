@@ -161,7 +161,7 @@ MUTANTS = [
     ),
     Mutant(
         "snippets: the folds of characters asked about are kept without bound",
-        "lndesk/store/snippets.py",
+        "lndesk/store/folding.py",
         "if len(table) + len(missing) > len(_seed()) + FOLDS_LIMIT or not table:",
         "if not table:",
         ("tests/test_snippets.py",),

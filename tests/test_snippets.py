@@ -17,19 +17,12 @@ from fts5_snippets import fts5_snippet, fts5_snippets, unmarked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lndesk.store import folding
 from lndesk.store import snippets as snippets_module
+from lndesk.store.folding import SIMPLE_RANGES, fold, is_token_char, tokens
 from lndesk.store.fulltext import TOKENIZE
 from lndesk.store.search import query_terms, terms_expression
-from lndesk.store.snippets import (
-    SIMPLE_RANGES,
-    SNIPPET_TOKENS,
-    fold,
-    is_token_char,
-    phrases,
-    snippet,
-    snippets,
-    tokens,
-)
+from lndesk.store.snippets import SNIPPET_TOKENS, phrases, snippet, snippets
 
 
 def is_simple(text: str) -> bool:
@@ -292,13 +285,13 @@ def assert_same_words(text: str, words: str) -> None:
 def test_the_folds_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     # Posts of ever new characters (Chinese, say) must not grow the table of folds
     # without end: past FOLDS_LIMIT the ones asked about are forgotten.
-    monkeypatch.setattr(snippets_module, "FOLDS_LIMIT", 100)
-    monkeypatch.setattr(snippets_module, "_folds", {})
-    simple = len(snippets_module._seed())
+    monkeypatch.setattr(folding, "FOLDS_LIMIT", 100)
+    monkeypatch.setattr(folding, "_folds", {})
+    simple = len(folding._seed())
     for block in range(8):
         text = " ".join(chr(0x4E00 + block * 50 + n) for n in range(50))
         assert tokens(text) == text.split()
-        assert len(snippets_module._folds) <= simple + 100
+        assert len(folding._folds) <= simple + 100
     assert tokens("\u4e00 \u4e01") == ["\u4e00", "\u4e01"]  # asked about again
 
 
