@@ -155,8 +155,29 @@ MUTANTS = [
     Mutant(
         "snippets: a long text of several matching words goes to FTS5's snippet(), quadratic",
         "lndesk/store/snippets.py",
-        "        if len(query.phrases) < 2 or len(text) > LONG_TEXT:",
-        "        if len(query.phrases) < 2:",
+        "if len(query.phrases) < 2 or len(text) > LONG_TEXT or (query.typing",
+        "if len(query.phrases) < 2 or (query.typing",
+        ("tests/test_snippets.py",),
+    ),
+    Mutant(
+        "snippets: an ASCII text's match may start inside a word",
+        "lndesk/store/snippets.py",
+        "if (not at or shape[at - 1] == SEPARATOR) and (not whole",
+        "if True and (not whole",
+        ("tests/test_snippets.py",),
+    ),
+    Mutant(
+        "snippets: an ASCII text's match of a whole word may end inside a word",
+        "lndesk/store/snippets.py",
+        "and (not whole or shape[end : end + 1] != _MARK):",
+        "and True:",
+        ("tests/test_snippets.py",),
+    ),
+    Mutant(
+        "snippets: an ASCII text's phrase match skips the words after its first",
+        "lndesk/store/snippets.py",
+        "        if at < 0 or not lowered.startswith(word, at):",
+        "        if at < 0:",
         ("tests/test_snippets.py",),
     ),
     Mutant(

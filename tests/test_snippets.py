@@ -340,7 +340,79 @@ def test_a_long_text_is_never_handed_to_fts5(monkeypatch: pytest.MonkeyPatch) ->
         terms = query_terms(f"{word} {word}x {word}")
         text = f"{word} {word}x " * 8_000
         made = snippets([(1, text), (2, f"{word} {word}x")], terms, terms_expression(terms))
-        assert sent == [f"{word} {word}x"], word  # the short one only
+        # The short one only; none while the last word is typed in ASCII texts.
+        assert sent == ([] if word.isascii() else [f"{word} {word}x"]), word
         sent.clear()
         assert made[1] == fts5_snippet(text[:6000], terms_expression(terms)), word
         assert made[2] == fts5_snippet(f"{word} {word}x", terms_expression(terms)), word
+
+
+ASCII_WORDS = ["the", "There", "other", "a", "ab", "BA", "bab", "in", "inn", "x1", "42", "to"]
+ASCII_GAPS = [" ", "  ", ", ", ". ", ".", ": ", "\n", ".\n\t ", " - ", "'", "_", "(", ") "]
+
+
+@st.composite
+def ascii_texts(draw: st.DrawFn) -> str:
+    # Words found inside one another ("the" in "There" and "other", "a" in "bab"), in
+    # any case, between gaps of punctuation and white space: what str.find meets.
+    words = draw(st.lists(st.sampled_from(ASCII_WORDS), max_size=90))
+    gaps = draw(st.lists(st.sampled_from(ASCII_GAPS), min_size=len(words) + 1))
+    return "".join(g + w for g, w in zip(gaps, [*words, ""], strict=False))
+
+
+@st.composite
+def ascii_queries(draw: st.DrawFn) -> str:
+    word = st.sampled_from(ASCII_WORDS).map(str.lower)
+    term = st.one_of(
+        word,
+        st.lists(word, min_size=2, max_size=3).map(lambda ws: '"' + " ".join(ws) + '"'),
+    )
+    terms = draw(st.lists(term, min_size=1, max_size=3))
+    return " ".join(terms) + draw(st.sampled_from(["", " "]))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=ascii_texts(), words=ascii_queries(), near=st.sampled_from([0, 12, 10_000]))
+def test_snippets_of_ascii_texts_are_the_split_texts_and_fts5s(
+    text: str, words: str, near: int
+) -> None:
+    # A short ASCII text is never split into words: its matches are found with
+    # str.find (up to `near` places where a query's first word is found, else it is
+    # split after all). Its snippet is the one of the text split into words, as every
+    # text was before (LONG_TEXT -1: no text is short), and FTS5's.
+    terms = query_terms(words)
+    query = phrases(terms)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(snippets_module, "LONG_TEXT", -1)
+        split = snippet(text, query)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(snippets_module, "NEAR_MATCHES", near)
+        assert snippet(text, query) == split, (text, words)
+    expected = fts5_snippet(text, terms_expression(terms))
+    if expected is not None:
+        assert split == expected, (text, words)
+
+
+def test_ascii_texts_are_never_split_unless_near_matches_abound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    split: list[str] = []
+    real = snippets_module.split_words
+
+    def counted(folded_text: str, plain: bool) -> list[str]:
+        split.append(folded_text)
+        return real(folded_text, plain)
+
+    monkeypatch.setattr(snippets_module, "split_words", counted)
+    text = "Spaced practice, then: retrieval practice beats rereading. " * 5
+    for words in ("practice ", '"retrieval practice"', "spaced retr", "rereading "):
+        terms = query_terms(words)
+        made = snippets([(1, text)], terms, terms_expression(terms))
+        assert made[1] == fts5_snippet(text, terms_expression(terms)), words
+    assert split == []
+    # "a" is in nearly every word: splitting the text costs less than finding them all.
+    text = "A banana and a cat at a table, made of alabaster. " * 3
+    terms = query_terms("a ")
+    made = snippets([(1, text)], terms, terms_expression(terms))
+    assert len(split) == 1
+    assert made[1] == fts5_snippet(text, terms_expression(terms))
