@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import io
 import pstats
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -58,6 +59,12 @@ def main() -> int:
         "--profile", action="store_true", help="one more run, reader under cProfile"
     )
     parser.add_argument("--top", type=int, default=25, help="profile rows to print (25)")
+    parser.add_argument(
+        "--profile-out",
+        type=Path,
+        default=None,
+        help="with --profile: keep the reader's cProfile data in this file (pstats format)",
+    )
     add_sync_options(parser, timeout=600, logs="authors' feeds", held=True)
     args = parse_sync_args(parser)
     if args.quick:
@@ -184,6 +191,8 @@ def main() -> int:
         )
         if args.profile:
             print_profile(work / "reader.prof", args.top)
+            if args.profile_out is not None:
+                shutil.copyfile(work / "reader.prof", args.profile_out)
     return 0
 
 

@@ -37,6 +37,8 @@ class CheckedBatch(tuple[Item, ...]):
     parsed: dict[bytes, Parsed]
     """Entry id to what :func:`lndesk.payloads.parse_payload` made of its payload, for
     every entry whose payload is present."""
+    size: int
+    """The bytes of the items' entries and payloads."""
 
 
 def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
@@ -101,6 +103,7 @@ def _made(
     checked.author = author
     checked.entries = tuple(entries)
     checked.parsed = parsed
+    checked.size = sum([len(raw) + (len(payload) if payload else 0) for raw, payload in items])
     return checked
 
 

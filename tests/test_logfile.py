@@ -21,6 +21,7 @@ from lndesk.store.logfile import (
     LogFile,
     Record,
     ScanEnd,
+    encode_entry_records,
     encode_record,
 )
 from lndesk.store.store import INDEX_NAME, LOCK_NAME, LOG_NAME, Store
@@ -396,3 +397,14 @@ def test_damaged_length_pointing_past_the_end_is_not_taken_for_a_torn_write(
     with pytest.raises(StoreCorruptError, match="valid records follow"):
         Store(directory)
     assert (directory / LOG_NAME).read_bytes() == damaged
+
+
+def test_entry_records_of_a_batch_are_the_records_one_by_one() -> None:
+    """A batch's records, encoded in one pass, are byte for byte those
+    :func:`encode_record` makes of each: with a payload, without one, purged."""
+    entry = bytes(range(200))
+    cases = [(entry, b"payload" * 70, False), (entry[:90], None, False), (entry, None, True)]
+    assert encode_entry_records(1_700_000_000_123, cases) == [
+        encode_record(KIND_ENTRY, 1_700_000_000_123, raw, payload, purged=purged)
+        for raw, payload, purged in cases
+    ]

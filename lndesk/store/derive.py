@@ -100,7 +100,7 @@ def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
                 tags.append((tag, feed, seq))
         if 0 <= claimed_ms <= MAX_TIME_MS:  # as FullText.add
             staged.append((feed, seq, seq))
-        if asks(content):
+        if content.question:  # what asks() says of a post, without its isinstance
             asked.append((feed, seq, claimed_ms))
     return tags, staged, asked
 

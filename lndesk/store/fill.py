@@ -166,13 +166,21 @@ def write_index(
     log_end: int,
     *,
     tombstoned: set[bytes] | None = None,
+    unheld: bool = False,
 ) -> list[tuple[int, bytes]]:
     """Index entries (the fills among them filling their holes) and fork proofs into
     ``index`` in one transaction, with its new ``log_end``; returns the (offset, id) of
-    the records whose payloads are now to be purged from the log."""
+    the records whose payloads are now to be purged from the log.
+
+    ``unheld``: the caller knows that the index holds no entry at the place of any of
+    ``items`` and that no place comes twice among them (a batch's new entries, found
+    so under the same lock), so none of them fills a hole: :func:`split_fills`, a
+    statement and a pass over the batch, is skipped."""
     index.begin()
     try:
-        items, fills = split_fills(index, items)
+        fills: list[IndexItem] = []
+        if not unheld:
+            items, fills = split_fills(index, items)
         purges = index.add_entries(items, tombstoned=tombstoned)
         purges += apply_fills(index, fills)
         for offset, entry in forks:

@@ -23,7 +23,7 @@ import logging
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +73,26 @@ def encode_record(
     flags = FLAG_PAYLOAD if payload is not None else FLAG_PURGED if purged else 0
     body = _BODY_HEAD.pack(kind, flags, received_ms, len(entry)) + entry + (payload or b"")
     return _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+def encode_entry_records(
+    received_ms: int, entries: Sequence[tuple[bytes, bytes | None, bool]]
+) -> list[bytes]:
+    """:func:`encode_record` of ENTRY records (entry, payload, purged), all received at
+    ``received_ms``: the same bytes, in one pass over a batch."""
+    pack_body = _BODY_HEAD.pack
+    pack_head = _RECORD_HEAD.pack
+    crc32 = zlib.crc32
+    records: list[bytes] = []
+    append = records.append
+    for entry, payload, purged in entries:
+        if payload is not None:
+            body = pack_body(KIND_ENTRY, FLAG_PAYLOAD, received_ms, len(entry)) + entry + payload
+        else:
+            flags = FLAG_PURGED if purged else 0
+            body = pack_body(KIND_ENTRY, flags, received_ms, len(entry)) + entry
+        append(pack_head(len(body), crc32(body)) + body)
+    return records
 
 
 def purged_record(record: Record) -> tuple[bytes, int]:

@@ -5,6 +5,8 @@ Shared by the store's writes, its reads and the rebuilding of the index from the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lndesk.entry import Entry
 from lndesk.payloads import Parsed, parse_payload
 from lndesk.store.index import (
@@ -15,7 +17,7 @@ from lndesk.store.index import (
     IndexItem,
 )
 
-__all__ = ["index_item", "parse_payload"]
+__all__ = ["index_item", "new_items", "parse_payload"]
 
 
 def index_item(
@@ -41,3 +43,25 @@ def index_item(
     else:
         state = PAYLOAD_PRESENT
     return IndexItem(offset, received_ms, entry, state, content)
+
+
+def new_items(
+    received_ms: int,
+    new: Sequence[tuple[Entry, bytes | None]],
+    parsed: dict[bytes, Parsed],
+) -> list[IndexItem]:
+    """:func:`index_item` of each (entry, payload) of ``new`` (offsets 0, none purged),
+    with what ``parsed`` holds of their payloads (by entry id), in one pass: a batch
+    stores thousands of entries, and a call per entry was a tenth of this."""
+    items: list[IndexItem] = []
+    append = items.append
+    known = parsed.get
+    for entry, payload in new:
+        if payload is None:
+            append(IndexItem(0, received_ms, entry, PAYLOAD_ABSENT, None))
+            continue
+        found = known(entry.id)
+        content, error = parse_payload(entry, payload) if found is None else found
+        state = PAYLOAD_PRESENT if error is None else PAYLOAD_INVALID
+        append(IndexItem(0, received_ms, entry, state, content))
+    return items

@@ -15,6 +15,7 @@ from lndesk.content import (
     TOMBSTONE,
     Content,
     Edit,
+    Post,
     ReadingList,
     Tombstone,
 )
@@ -94,16 +95,18 @@ def already_deleted(
     named: set[bytes] = set()
     ask: set[bytes] = set()
     for item in items:
-        entry, content = item.entry, item.content
+        content = item.content
+        if content is None or type(content) is Post:
+            continue  # the common case: names nothing
         if isinstance(content, Tombstone):
-            if content.ref.author == author and content.ref.seq < entry.seq:
+            if content.ref.author == author and content.ref.seq < item.entry.seq:
                 named.add(content.ref.id)
         elif isinstance(content, Edit):
             ask.add(content.ref.id)
         elif isinstance(content, ReadingList) and content.of is not None:
             ask.add(content.of.id)
-        if entry.seq < max_seq:  # only a later entry, stored already, can name it
-            ask.add(entry.id)
+    # Only a later entry, stored already, can name one of them.
+    ask.update([item.entry.id for item in items if item.entry.seq < max_seq])
     if not named and not ask:
         return [], named  # the common case: a run after the feed's head, no tombstones
     named |= index.tombstoned_ids(author, sorted(ask - named))

@@ -49,9 +49,9 @@ from lndesk.store.ingest import FUTURE_HOLD_MS, decode_batch, plan_batch
 from lndesk.store.listing import StoreLists
 from lndesk.store.logfile import (
     HEADER_SIZE,
-    KIND_ENTRY,
     KIND_FORK_PROOF,
     LogFile,
+    encode_entry_records,
     encode_record,
 )
 from lndesk.store.loghead import PrevReader, log_head
@@ -59,7 +59,7 @@ from lndesk.store.purge import purge_payloads, replay_journal
 from lndesk.store.reading import StoredEntry, now_ms
 from lndesk.store.readonly import index_salvaged, open_index_read_only
 from lndesk.store.rebuild import IndexRebuild, StoreRebuilds
-from lndesk.store.records import index_item
+from lndesk.store.records import index_item, new_items
 from lndesk.store.recovery import catch_up, index_log, queued_purges, stale_index
 from lndesk.store.refs import already_deleted, check_own_refs
 from lndesk.store.space import DiskSpace, FreeSpace, free_bytes
@@ -347,8 +347,11 @@ class Store(StoreLists, StoreRebuilds):
         log_end: int,
         *,
         tombstoned: set[bytes] | None = None,
+        unheld: bool = False,
     ) -> None:
-        purges = write_index(self.index, items, forks, log_end, tombstoned=tombstoned)
+        purges = write_index(
+            self.index, items, forks, log_end, tombstoned=tombstoned, unheld=unheld
+        )
         self._indexed_end = log_end
         self._purge(purges)
 
@@ -452,7 +455,7 @@ class Store(StoreLists, StoreRebuilds):
         if not entries:
             return IngestResult(0, 0, 0)
         self.level_index()
-        self.space.check(2 * sum(len(e) + len(p or b"") for e, p in items))
+        self.space.check(2 * batch.size)
         _height, max_seq, forked_at = self.index.feed_limits(author)
         if forked_at is not None:
             raise ForkedFeedError(
@@ -473,7 +476,7 @@ class Store(StoreLists, StoreRebuilds):
                 "nothing newer of theirs is taken"
             )
             return IngestResult(0, plan.duplicates, 0, proof.seq)
-        self._append(plan.new, received, max_seq, batch.parsed)
+        self._append(plan.new, received, max_seq, batch.parsed, unheld=True)
         filled = 0
         if plan.duplicates:  # only an entry held already can lack its payload
             filled = self._fill(entries, items, received, max_seq, batch.parsed)
@@ -528,35 +531,33 @@ class Store(StoreLists, StoreRebuilds):
         received_ms: int,
         max_seq: int,
         parsed: dict[bytes, Parsed] | None = None,
+        *,
+        unheld: bool = False,
     ) -> None:
         """Store one author's new entries; ``max_seq`` is the feed's before them.
-        ``parsed``: their payloads parsed already, by entry id (see lndesk.batch)."""
+        ``parsed``: their payloads parsed already, by entry id (see lndesk.batch).
+        ``unheld``: none of them is held, without its payload or otherwise
+        (:func:`lndesk.store.fill.write_index`)."""
         if not new:
             return
-        known = parsed or {}
-        items = [
-            index_item(0, received_ms, entry, payload, parsed=known.get(entry.id))
-            for entry, payload in new
-        ]
-        payloads = [payload for _, payload in new]
+        items = new_items(received_ms, new, parsed or {})
         doomed, named = already_deleted(self.index, items, max_seq)
         for number in doomed:
             items[number] = index_item(0, received_ms, items[number].entry, None, purged=True)
-            payloads[number] = None
-        records = [
-            encode_record(
-                KIND_ENTRY,
-                received_ms,
-                item.entry.raw,
-                payload,
-                purged=item.payload_state == PAYLOAD_PURGED,
-            )
-            for item, payload in zip(items, payloads, strict=True)
-        ]
+        purged = PAYLOAD_PURGED
+        records = encode_entry_records(
+            received_ms,
+            [
+                (item.entry.raw, None, True)
+                if item.payload_state == purged
+                else (item.entry.raw, payload, False)
+                for item, (_, payload) in zip(items, new, strict=True)
+            ],
+        )
         for item, offset in zip(items, self._log_append(records), strict=True):
             item.offset = offset
         try:
-            self._write_index(items, [], self.log.end, tombstoned=named)
+            self._write_index(items, [], self.log.end, tombstoned=named, unheld=unheld)
         except (sqlite3.Error, OSError) as exc:
             self._index_failed(exc)
 
