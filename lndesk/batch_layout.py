@@ -200,13 +200,15 @@ def read_post(payload: bytes) -> Post | None:
                 return None
     except (LookupError, ValueError):
         return None
+    # Each test of a list only when the list has items: the tests cost more than an
+    # empty post's parts do (most posts have a tag or two and no links or mentions).
     if (
         pos != len(payload)
         or text is None
         or is_blank_text(text)
-        or not all(is_valid_tag(tag) for tag in tags)
-        or not all(is_valid_link(link) for link in links)
-        or len(set(mentions)) != len(mentions)
+        or (tags and not all(is_valid_tag(tag) for tag in tags))
+        or (links and not all(is_valid_link(link) for link in links))
+        or (len(mentions) > 1 and len(set(mentions)) != len(mentions))
     ):
         return None
     return Post(text, tags, links, mentions, question)

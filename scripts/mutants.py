@@ -98,6 +98,27 @@ MUTANTS = [
         INGEST,
     ),
     Mutant(
+        "ingest: a batch with nothing stored around it is not checked for forks",
+        "lndesk/store/ingest.py",
+        "for entry in entries if stored else ():",
+        "for entry in ():",
+        INGEST,
+    ),
+    Mutant(
+        "ingest: a batch is taken as new whatever is stored around it",
+        "lndesk/store/ingest.py",
+        "    if not stored:\n        plan.new = list(",
+        "    if True:\n        plan.new = list(",
+        INGEST,
+    ),
+    Mutant(
+        "store: the payloads a batch brings for held entries are indexed as new entries",
+        "lndesk/store/store.py",
+        "self._append(fills, received_ms, max_seq, parsed)",
+        "self._append(fills, received_ms, max_seq, parsed, unheld=True)",
+        ("tests/test_store_fill.py",),
+    ),
+    Mutant(
         "store: a frozen feed takes new batches",
         "lndesk/store/store.py",
         "        if forked_at is not None:\n            raise ForkedFeedError(\n"

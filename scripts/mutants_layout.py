@@ -122,6 +122,13 @@ LAYOUT_MUTANTS = [
     _removed("bytes after a post are read", "pos != len(payload)\n        or ", ""),
     _removed("a post may lack text", "text is None\n        or ", ""),
     _removed("a post's text may be blank", "or is_blank_text(text)\n", "\n"),
+    Mutant(
+        "batch layout: text that starts with DEL or a wide space is not blank",
+        "lndesk/content_fields.py",
+        'if "!" <= text[:1] <= "~":',
+        'if "!" <= text[:1]:',
+        LAYOUT,
+    ),
     _removed(
         "a post's tags need not be valid", "not all(is_valid_tag(tag) for tag in tags)", "False"
     ),

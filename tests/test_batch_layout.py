@@ -309,6 +309,8 @@ def pairs(*fields: tuple[str, Any]) -> bytes:
     "payload",
     [
         pytest.param(ref_encode({"text": " \t"}), id="blank text"),
+        pytest.param(ref_encode({"text": "\x7f "}), id="blank text from DEL"),
+        pytest.param(ref_encode({"text": "\u3000\xa0"}), id="blank text of wide spaces"),
         pytest.param(ref_encode({"tags": ["a"]}), id="no text"),
         pytest.param(ref_encode({"text": "x", "tags": ["#a"]}), id="a tag with #"),
         pytest.param(ref_encode({"text": "x", "tags": ["a"] * 17}), id="17 tags"),

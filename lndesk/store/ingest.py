@@ -54,7 +54,7 @@ def plan_batch(
     if not entries:
         return plan
     first, last = entries[0], entries[-1]
-    for entry in entries:
+    for entry in entries if stored else ():  # nothing stored around it: no fork, no repeat
         held = stored.get(entry.seq)
         if held is not None and held[0] != entry.id:
             # Two entries at one position: verify the newcomer on its own, keep it as proof.
@@ -84,6 +84,9 @@ def plan_batch(
                 f"{exc.message}; the batch it ends was not stored",
                 exc.hint,
             ) from exc
+    if not stored:
+        plan.new = list(zip(entries, payloads, strict=True))
+        return plan
     for entry, payload in zip(entries, payloads, strict=True):
         if entry.seq in stored:
             plan.duplicates += 1

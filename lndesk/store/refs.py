@@ -98,8 +98,9 @@ def already_deleted(
         content = item.content
         if content is None or type(content) is Post:
             continue  # the common case: names nothing
+        entry = item.entry
         if isinstance(content, Tombstone):
-            if content.ref.author == author and content.ref.seq < item.entry.seq:
+            if content.ref.author == author and content.ref.seq < entry.seq:
                 named.add(content.ref.id)
         elif isinstance(content, Edit):
             ask.add(content.ref.id)
