@@ -7,6 +7,7 @@ scripts/mutants_store.py, the batch layout reader's in scripts/mutants_layout.py
 from __future__ import annotations
 
 from mutant import Mutant  # scripts/ is on the path
+from mutants_admission import ADMISSION_MUTANTS
 from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
 from mutants_serving import SERVING_MUTANTS
@@ -425,6 +426,7 @@ MUTANTS = [
     *LAYOUT_MUTANTS,  # the batch layout reader (scripts/mutants_layout.py)
     *NETWORK_MUTANTS,  # the sync, fetch and thread protocols (scripts/mutants_network.py)
     *SERVING_MUTANTS,  # stalled readers, batch turns, limits per address, penalties
+    *ADMISSION_MUTANTS,  # fair sessions, unread addresses, want charging, redials
     *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
     Mutant(

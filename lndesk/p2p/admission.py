@@ -24,8 +24,10 @@ zone: all of them are in ``fe80::/64``. (Inbound connections count IPv6 by its /
 ``lndesk.p2p.inbound``.)
 
 None of these is a penalty: an honest peer refused here tries again later. Loopback
-addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on), and
-so are streams whose address cannot be read. A relayed stream counts against its
+addresses are exempt unless ``limit_loopback`` (tests and benchmarks turn it on).
+Streams whose address cannot be read are counted together as one address,
+:data:`UNREAD_ADDRESS`: exempt, any number of them would pass every limit here, and
+no honest peer of a TCP listener comes without one. A relayed stream counts against its
 relay's address, which every peer it relays shares: a relay bounds the data and time
 of what it relays only if it chooses to, and one an attacker runs would otherwise
 carry a quarter of a node's connections (what the cap per address lets through one
@@ -388,11 +390,12 @@ class Admission:
         self.refused = Counter[str]()
         """How many sessions each rule refused: "new-id", "per-ip", "work"."""
 
-    def _key(self, ip: str | None) -> str | None:
-        """What ``ip`` is counted by (:func:`address_key`); None when it is exempt."""
-        if ip is None or not _is_limited(ip, self.limits):
-            return None
-        return address_key(ip)
+    def key(self, ip: str | None) -> str | None:
+        """What ``ip`` is counted by (:func:`address_key`; an address that cannot be
+        read, None, by :data:`UNREAD_ADDRESS`); None when it is exempt."""
+        if ip is None:
+            return UNREAD_ADDRESS
+        return address_key(ip) if _is_limited(ip, self.limits) else None
 
     def _address(self, key: str, now: float) -> _Address:
         found = self._addresses.get(key)
@@ -409,7 +412,7 @@ class Admission:
 
         An admitted session must be ended with :meth:`leave`.
         """
-        key = self._key(ip)
+        key = self.key(ip)
         if key is None:
             return None
         if self._open[key] >= self.limits.sessions_per_ip:
@@ -436,7 +439,7 @@ class Admission:
 
     def leave(self, ip: str | None) -> None:
         """A session admitted by :meth:`enter` ended."""
-        key = self._key(ip)
+        key = self.key(ip)
         if key is None:
             return
         self._open[key] -= 1
@@ -446,7 +449,7 @@ class Admission:
     def charge_feeds(self, ip: str | None, feeds: int) -> bool:
         """Charge a request naming ``feeds`` feeds to ``ip``; False if over its budget
         (nothing is charged then)."""
-        key = self._key(ip)
+        key = self.key(ip)
         if key is None:
             return True
         now = self._clock()
@@ -458,7 +461,7 @@ class Admission:
     def charge_entries(self, ip: str | None, entries: int) -> bool:
         """Charge ``entries`` entries about to be served to ``ip``; False if over its
         budget (nothing is charged then)."""
-        key = self._key(ip)
+        key = self.key(ip)
         if key is None:
             return True
         now = self._clock()

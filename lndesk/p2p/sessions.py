@@ -41,12 +41,19 @@ from lndesk.errors import EntryError, NetworkError, ProtocolError
 from lndesk.p2p.admission import Admission, BatchTurns, ServerBusy, stream_ip
 from lndesk.p2p.config import Limits
 from lndesk.p2p.events import EventSink, NodeWarning
+from lndesk.p2p.fair_sessions import FairSessions
 from lndesk.p2p.wire import Error, MessageFrames, PeerStalled, StreamGone
 
 logger = logging.getLogger(__name__)
 
 Penalise = Callable[[Any, str], None]
 """Called with a libp2p peer ID and a reason when a peer must be refused for a while."""
+
+YIELDS = (
+    "the server is nearly full and readers from addresses holding fewer sessions wait;"
+    " try again later"
+)
+"""The ``busy`` message of a session refused so that addresses holding fewer get one."""
 
 CLOSE_SECONDS = 5.0
 """Longest wait to close or reset a stream (one small muxer frame to write)."""
@@ -164,6 +171,9 @@ class ServerSessions:
         """Sessions answered ``busy`` so far."""
         self.stalled_total = 0
         """Sessions ended because the peer took no write within ``send_timeout``."""
+        self.fair = FairSessions(limits.max_sessions)
+        """The sessions of each address, and the addresses waiting for one
+        (``lndesk.p2p.fair_sessions``)."""
         self.turns = BatchTurns(limits)
         """One is held while one batch is read, encoded and written
         (``Limits.served_batches``, at most ``Limits.turns_per_ip`` of them by one
@@ -183,16 +193,24 @@ class ServerSessions:
         if self._open.get(peer, 0) >= self.limits.streams_per_peer:
             await self._send_busy(frames, self._busy)
             return
+        ip = stream_ip(stream)
+        address = self.admission.key(ip) if self.admission is not None else None
         if self.open_total >= self.limits.max_sessions:
+            if address is not None:
+                self.fair.refused_full(address)
             await self._send_busy(frames, "the server is serving too many sessions")
             return
-        ip = stream_ip(stream)
+        if address is not None and self.fair.yields(address, self.open_total):
+            await self._send_busy(frames, YIELDS)
+            return
         refused = self.admission.enter(str(peer), ip) if self.admission is not None else None
         if refused is not None:
             await self._send_busy(frames, refused)
             return
         self._open[peer] += 1
         self.open_total += 1
+        if address is not None:
+            self.fair.opened(address)
         try:
             await session(peer, frames)
         except ServerBusy as exc:
@@ -224,6 +242,8 @@ class ServerSessions:
             self.open_total -= 1
             if not self._open[peer]:
                 del self._open[peer]
+            if address is not None:
+                self.fair.closed(address)
             if self.admission is not None:
                 self.admission.leave(ip)
 

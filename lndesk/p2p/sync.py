@@ -210,8 +210,7 @@ class SyncServer:
         if len(first.feeds) > self.limits.want_feeds:
             raise ProtocolError(f"want names more than {self.limits.want_feeds} feeds")
         uncharged = max(0, len(first.feeds) - charged)
-        charge_want(self.sessions.admission, frames.stream, uncharged)
-        self._want_rate.charge(peer, uncharged)
+        self.charge_wants(peer, frames.stream, uncharged)
         peer_key = self._key_of(peer)
         reports = ServedReports(self._events, self.source.own_key(), peer_key)
         reports.claimed(first.feeds)
@@ -248,9 +247,9 @@ class SyncServer:
 
     def charge_wants(self, peer: Any, stream: Any, feeds: int) -> None:
         """Charge ``feeds`` lookups to ``peer``'s want rate and its address, as a
-        ``want`` of that many feeds (section 20.13)."""
-        charge_want(self.sessions.admission, stream, feeds)
+        ``want`` of that many feeds (section 20.13); the address only past the rate."""
         self._want_rate.charge(peer, feeds)
+        charge_want(self.sessions.admission, stream, feeds)
 
     async def look_at_vector(
         self, peer: Any, stream: Any, digest: bytes, *, forks: bool

@@ -105,12 +105,11 @@ def test_entries_sent_are_charged_to_the_address() -> None:
     assert gate.refused["entries"] == 1
 
 
-def test_loopback_and_unknown_addresses_are_exempt_unless_configured() -> None:
+def test_loopback_addresses_are_exempt_unless_configured() -> None:
     gate, _ = admission(new_ids_per_ip=1, sessions_per_ip=1)
     for peer in "abc":
         assert gate.enter(peer, "127.0.0.1") is None
         assert gate.enter(peer, "::1") is None
-        assert gate.enter(peer, None) is None
     strict, _ = admission(new_ids_per_ip=1, limit_loopback=True)
     assert strict.enter("a", "127.0.0.1") is None
     assert strict.enter("b", "127.0.0.1") is not None
@@ -157,6 +156,14 @@ async def test_an_exempt_session_takes_only_a_server_turn() -> None:
 
 def test_a_stream_whose_address_cannot_be_read_counts_as_one_address() -> None:
     assert turn_address(object(), Limits()) == UNREAD_ADDRESS
+    gate, _ = admission(new_ids_per_ip=100, sessions_per_ip=2)
+    assert gate.key(None) == UNREAD_ADDRESS
+    assert gate.enter("a", None) is None
+    assert gate.enter("b", None) is None
+    assert gate.enter("c", None) == "too many sessions from your address at once"
+    gate.leave(None)
+    assert gate.enter("c", None) is None
+    assert gate.charge_feeds(IP, 1)  # another address is counted apart
 
 
 async def test_a_node_serves_at_most_max_sessions_at_once(tmp_path: Path) -> None:

@@ -1,0 +1,67 @@
+"""The mutants of network admission: who yields when a server's sessions run out,
+streams whose address cannot be read, the order a ``want`` is charged in, and the
+bounds on the peers a node dials again; scripts/mutants.py adds them to its list."""
+
+from __future__ import annotations
+
+from mutant import Mutant  # scripts/ is on the path
+
+FAIR = ("tests/p2p/test_fair_sessions.py",)
+ADMISSION = ("tests/p2p/test_admission.py",)
+
+ADMISSION_MUTANTS = [
+    # --- who yields when sessions run out (lndesk/p2p/fair_sessions.py) ----------------
+    Mutant(
+        "fair sessions: an address holding more takes the last free sessions from waiters",
+        "lndesk/p2p/fair_sessions.py",
+        "        if fewer and self.max_sessions - open_total <= fewer:\n",
+        "        if False:\n",
+        FAIR,
+    ),
+    Mutant(
+        "fair sessions: an address refused by a full server is not remembered as waiting",
+        "lndesk/p2p/sessions.py",
+        "                self.fair.refused_full(address)\n",
+        "                pass\n",
+        FAIR,
+    ),
+    Mutant(
+        "fair sessions: an address that got a session goes on waiting",
+        "lndesk/p2p/fair_sessions.py",
+        "        self.held[address] += 1\n        self._waiting.pop(address, None)\n",
+        "        self.held[address] += 1\n",
+        FAIR,
+    ),
+    Mutant(
+        "fair sessions: an address waits for ever",
+        "lndesk/p2p/fair_sessions.py",
+        "            if now - since < FAIR_WAIT_SECONDS:\n",
+        "            if True:\n",
+        FAIR,
+    ),
+    Mutant(
+        "fair sessions: waiting addresses are remembered without bound",
+        "lndesk/p2p/fair_sessions.py",
+        "        while len(self._waiting) > MAX_WAITING:\n",
+        "        while False:\n",
+        FAIR,
+    ),
+    # --- streams whose address cannot be read (lndesk/p2p/admission.py) ----------------
+    Mutant(
+        "admission: streams whose address cannot be read are exempt from the session limits",
+        "lndesk/p2p/admission.py",
+        "        if ip is None:\n            return UNREAD_ADDRESS\n",
+        "        if ip is None:\n            return None\n",
+        ADMISSION,
+    ),
+    # --- the order a want is charged in (lndesk/p2p/sync.py) ---------------------------
+    Mutant(
+        "sync: a want refused by the peer's rate still costs its address",
+        "lndesk/p2p/sync.py",
+        "        self._want_rate.charge(peer, feeds)\n"
+        "        charge_want(self.sessions.admission, stream, feeds)\n",
+        "        charge_want(self.sessions.admission, stream, feeds)\n"
+        "        self._want_rate.charge(peer, feeds)\n",
+        FAIR,
+    ),
+]
