@@ -8,6 +8,7 @@ from mutant import Mutant  # scripts/ is on the path
 
 FAIR = ("tests/p2p/test_fair_sessions.py",)
 ADMISSION = ("tests/p2p/test_admission.py",)
+REDIAL = ("tests/p2p/test_redial_bounds.py", "tests/p2p/test_redial.py")
 
 ADMISSION_MUTANTS = [
     # --- who yields when sessions run out (lndesk/p2p/fair_sessions.py) ----------------
@@ -63,5 +64,27 @@ ADMISSION_MUTANTS = [
         "        charge_want(self.sessions.admission, stream, feeds)\n"
         "        self._want_rate.charge(peer, feeds)\n",
         FAIR,
+    ),
+    # --- dialling lost peers again (lndesk/p2p/redial.py) ------------------------------
+    Mutant(
+        "redial: the lost peers waiting to be dialled again are not capped",
+        "lndesk/p2p/redial.py",
+        "        while len(self._lost) > MAX_PENDING:\n",
+        "        while False:\n",
+        REDIAL,
+    ),
+    Mutant(
+        "redial: every due lost peer is dialled at once, however many",
+        "lndesk/p2p/redial.py",
+        "            if not self._due or self._dialling >= DIALS_AT_ONCE:\n",
+        "            if not self._due:\n",
+        REDIAL,
+    ),
+    Mutant(
+        "peering: the peers this node dialled are remembered without bound",
+        "lndesk/p2p/redial.py",
+        "        while len(self._peers) > self._most:\n",
+        "        while False:\n",
+        REDIAL,
     ),
 ]

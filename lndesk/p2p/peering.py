@@ -44,7 +44,7 @@ from lndesk.p2p.events import (
 from lndesk.p2p.host import dial, public_key_of
 from lndesk.p2p.peerbook import PeerBook
 from lndesk.p2p.penalty import PenaltyBox
-from lndesk.p2p.redial import Redials
+from lndesk.p2p.redial import DialledPeers, Redials
 from lndesk.p2p.relay import Relay
 from lndesk.p2p.watch import remote_address
 
@@ -109,8 +109,9 @@ class Peering:
         self.first_connection = trio.Event()
         """Set once any peer has connected."""
         self._follows = follows
-        self.dialled: set[ID] = set()
-        """Peers this node dialled itself and connected to: dialled again when lost."""
+        self.dialled = DialledPeers()
+        """Peers this node dialled itself and connected to (the most recent
+        ``lndesk.p2p.redial.MAX_DIALLED``): dialled again when lost."""
         self.redials = Redials(
             self._dial_known,
             wanted=self._wanted_back,
