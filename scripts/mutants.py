@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mutant import Mutant  # scripts/ is on the path
 from mutants_admission import ADMISSION_MUTANTS
+from mutants_files import FILES_MUTANTS
 from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
 from mutants_serving import SERVING_MUTANTS
@@ -428,6 +429,7 @@ MUTANTS = [
     *SERVING_MUTANTS,  # stalled readers, batch turns, limits per address, penalties
     *ADMISSION_MUTANTS,  # fair sessions, unread addresses, want charging, redials
     *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal
+    *FILES_MUTANTS,  # bootstrap peers and backup files bounded (scripts/mutants_files.py)
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
     Mutant(
         "reveal: a reveal is indexed without checking its proof",

@@ -15,6 +15,7 @@ FORGET = ("tests/test_store_forget.py",)
 PURGE_JOURNAL = ("tests/test_purge_journal.py",)
 TORN_TAIL = ("tests/test_torn_tail_bounds.py", "tests/test_logfile.py")
 NAMES = ("tests/test_names.py",)
+SETTINGS = ("tests/test_settings_file.py", "tests/test_own_log.py")
 
 STORE_MUTANTS = [
     # --- faults: a full disk, damaged files (lndesk/store, lndesk/app) -----------------
@@ -288,25 +289,46 @@ STORE_MUTANTS = [
         TORN_TAIL,
     ),
     Mutant(
-        "settings: a settings file is read whole, however large",
-        "lndesk/app/datadir.py",
-        "                data = file.read(MAX_CONFIG_BYTES + 1)",
-        "                data = file.read()",
-        ("tests/test_settings_file.py",),
+        "settings: a settings file (or own-log.json) is read whole, however large",
+        "lndesk/app/settings_file.py",
+        "        data = file.read(limit + 1)",
+        "        data = file.read()",
+        SETTINGS,
     ),
     Mutant(
         "settings: a settings file larger than settings take is decoded",
-        "lndesk/app/datadir.py",
-        "            if len(data) > MAX_CONFIG_BYTES:",
-        "            if False:",
-        ("tests/test_settings_file.py",),
+        "lndesk/app/settings_file.py",
+        "    if len(data) > limit:",
+        "    if False:",
+        SETTINGS,
     ),
     Mutant(
         "settings: a settings file nested too deep ends the start in a traceback",
-        "lndesk/app/datadir.py",
-        "        except (OSError, ValueError, RecursionError) as exc:",
-        "        except (OSError, ValueError) as exc:",
-        ("tests/test_settings_file.py",),
+        "lndesk/app/settings_file.py",
+        "    except RecursionError:",
+        "    except MemoryError:",
+        SETTINGS,
+    ),
+    Mutant(
+        "own log: the old flag is read from config.json whole, and a deep one is a traceback",
+        "lndesk/app/ownlog.py",
+        "        raw = read_settings(data_dir / _LEGACY_CONFIG)",
+        "        raw = json.loads((data_dir / _LEGACY_CONFIG).read_text())",
+        SETTINGS,
+    ),
+    Mutant(
+        "own log: every peer that reports the own log is named in own-log.json",
+        "lndesk/app/restore.py",
+        "            if len(own_log.seen_on) >= MAX_SEEN_ON:",
+        "            if False:",
+        SETTINGS,
+    ),
+    Mutant(
+        "own log: own-log.json naming any number of peers is taken whole",
+        "lndesk/app/ownlog.py",
+        "seen_on[:MAX_SEEN_ON]",
+        "seen_on",
+        SETTINGS,
     ),
     # --- look-alike letters in the labels a name may not carry (lndesk/names.py) --------
     Mutant(

@@ -14,6 +14,7 @@ from test_words import commands_named
 
 from lndesk.app.datadir import CONFIG_NAME, Config
 from lndesk.app.ownlog import (
+    MAX_SEEN_ON,
     OWN_LOG_CONFIRMED,
     OWN_LOG_NAME,
     OWN_LOG_RESTORED,
@@ -181,6 +182,30 @@ def test_the_highest_report_wins_whatever_the_order(tmp_path: Path) -> None:
         own_log = load_own_log(data_dir)
         assert (own_log.seen_height, own_log.seen_on, own_log.sources) == (6, [full.hex()], 3)
         assert restore_status(service).summary() == "your log: latest entry 6, seen on 1 peer"
+
+
+def test_however_many_peers_report_the_own_log_file_stays_readable(tmp_path: Path) -> None:
+    """Every peer that reports the highest entry is named in own-log.json, up to a cap:
+    past it the file would outgrow what is read of it, and the survey's findings
+    (surveyed, seen_height) would be lost at every read."""
+    data_dir, _key, _items = _restored(tmp_path)
+    peers = [i.to_bytes(32, "big") for i in range(1, MAX_SEEN_ON + 6)]
+    with Service(data_dir) as service:
+        survey = OwnLogSurvey(service, _Node())
+        for peer in peers:
+            survey.note(peer, 6)
+        own_log = load_own_log(data_dir)
+    written = json.loads((data_dir / OWN_LOG_NAME).read_bytes())
+    assert written["seen_on"] == own_log.seen_on == [p.hex() for p in peers[:MAX_SEEN_ON]]
+    assert own_log.sources == len(peers)
+    assert own_log.seen_height == 6
+
+
+def test_an_own_log_file_naming_too_many_peers_is_read_up_to_the_cap(tmp_path: Path) -> None:
+    data_dir, _key, _items = _restored(tmp_path)
+    named = [f"{i:064x}" for i in range(2 * MAX_SEEN_ON)]
+    (data_dir / OWN_LOG_NAME).write_text(json.dumps({"state": "restored", "seen_on": named}))
+    assert load_own_log(data_dir).seen_on == named[:MAX_SEEN_ON]
 
 
 def _commands(text: str) -> list[list[str]]:

@@ -25,15 +25,19 @@ Layout of a data directory::
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import platformdirs
 
+from lndesk.app.addresses import MAX_ADDRESS_CHARS, MAX_BOOTSTRAP
 from lndesk.app.ownlog import load_own_log, own_log_path
+from lndesk.app.settings_file import read_settings
 from lndesk.atomicfile import atomic_write
-from lndesk.errors import StoreError
+
+logger = logging.getLogger(__name__)
 
 ENV_DATA_DIR = "LNDESK_DATA_DIR"
 ENV_PASSPHRASE = "LNDESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -49,8 +53,6 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("lndesk", appauthor=False))
 
 
-MAX_CONFIG_BYTES = 1 << 20
-"""The most of the settings file read: its settings take a few hundred bytes."""
 PEERS_NAME = "peers.json"
 SOCKET_NAME = "node.sock"
 DEFAULT_PORT = 4747
@@ -77,23 +79,7 @@ class Config:
     def load(cls, path: Path) -> Config:
         if not own_log_path(path.parent).exists():
             load_own_log(path.parent)  # moves an old own_log flag out before anything else
-        try:
-            with path.open("rb") as file:
-                data = file.read(MAX_CONFIG_BYTES + 1)
-            if len(data) > MAX_CONFIG_BYTES:
-                raise ValueError(f"it holds over {MAX_CONFIG_BYTES} bytes, not settings")
-            raw = json.loads(data.decode("utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError, RecursionError) as exc:
-            problem = "it is nested too deep" if isinstance(exc, RecursionError) else exc
-            raise StoreError(
-                f"the settings file {path} is unreadable: {problem}",
-                f"Fix it, or move it aside (mv {path} {path}.bad): it holds only network "
-                "settings (port, bootstrap peers, LAN discovery, relay), which then return to "
-                "their defaults. Your key, your posts and whether you may publish are kept "
-                "elsewhere.",
-            ) from exc
+        raw = read_settings(path)
         config = cls()
         if not isinstance(raw, dict):
             return config
@@ -102,7 +88,7 @@ class Config:
             config.port = port
         bootstrap = raw.get("bootstrap")
         if isinstance(bootstrap, list):
-            config.bootstrap = [a for a in bootstrap if isinstance(a, str)]
+            config.bootstrap = _bootstrap(bootstrap, path)
         for flag in ("mdns", "relay_hop"):
             if type(raw.get(flag)) is bool:
                 setattr(config, flag, raw[flag])
@@ -110,3 +96,19 @@ class Config:
 
     def save(self, path: Path) -> None:
         atomic_write(path, json.dumps(asdict(self), indent=2).encode() + b"\n", mode=0o600)
+
+
+def _bootstrap(listed: list[object], path: Path) -> list[str]:
+    """The first MAX_BOOTSTRAP addresses of a settings file, each of a length a peer
+    address can have; the rest are left out, and a warning says so."""
+    kept = [a for a in listed if isinstance(a, str) and len(a) <= MAX_ADDRESS_CHARS]
+    if len(kept) < len(listed) or len(kept) > MAX_BOOTSTRAP:
+        logger.warning(
+            "%s lists %d bootstrap peers; using the first %d of at most %d characters "
+            "(lndesk network lists them, --remove-bootstrap removes one)",
+            path,
+            len(listed),
+            min(len(kept), MAX_BOOTSTRAP),
+            MAX_ADDRESS_CHARS,
+        )
+    return kept[:MAX_BOOTSTRAP]

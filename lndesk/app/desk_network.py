@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from lndesk.app.addresses import check_bootstrap_count, check_peer_address
 from lndesk.app.datadir import CONFIG_NAME
 from lndesk.app.desk_events import AnyEvent, LocalChanged
 from lndesk.app.desk_naming import Naming
@@ -69,11 +70,14 @@ class Network:
             raise UsageError(
                 f"{port} is not a TCP port", "Use 1024-65535, or 0 to let the system choose."
             )
-        cleaned = [a.strip() for a in bootstrap if a.strip()]
-        from lndesk.p2p.node import parse_peer_address  # noqa: PLC0415 - loads libp2p
-
+        cleaned = list(dict.fromkeys(a.strip() for a in bootstrap if a.strip()))
+        check_bootstrap_count(
+            len(cleaned),
+            "Keep the ones you use most: a few always-on peers are enough; they introduce "
+            "the rest.",
+        )
         for address in cleaned:
-            parse_peer_address(address)
+            check_peer_address(address)
         config = self._service.config
         config.port, config.bootstrap, config.mdns = port, cleaned, mdns
         config.save(self._service.data_dir / CONFIG_NAME)

@@ -26,7 +26,9 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lndesk.app.settings_file import MAX_CONFIG_BYTES, read_settings, read_small_json
 from lndesk.atomicfile import atomic_write
+from lndesk.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,11 @@ OWN_LOG_CONFIRMED = "confirmed"
 OWN_LOG_RESTORED = "restored"
 _LEGACY_CONFIG = "config.json"
 _KEY = "key"
+MAX_OWN_LOG_BYTES = MAX_CONFIG_BYTES
+"""The most of ``own-log.json`` read; it holds at most :data:`MAX_SEEN_ON` peers' keys."""
+MAX_SEEN_ON = 1000
+"""Peers kept in ``seen_on``: enough to say "seen on 1000 peers", and the file stays
+far below :data:`MAX_OWN_LOG_BYTES` however many peers report."""
 
 
 @dataclass(slots=True)
@@ -74,7 +81,7 @@ def load_own_log(data_dir: Path) -> OwnLog:
     """The own-log state of ``data_dir``; created from the old settings flag if missing."""
     path = own_log_path(data_dir)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_small_json(path, MAX_OWN_LOG_BYTES)
     except FileNotFoundError:
         return _migrate(data_dir)
     except (OSError, ValueError) as exc:
@@ -101,7 +108,7 @@ def _parse(raw: object) -> OwnLog:
         own_log.seen_height = seen
     seen_on = raw.get("seen_on")
     if isinstance(seen_on, list):
-        own_log.seen_on = [p for p in seen_on if isinstance(p, str)]
+        own_log.seen_on = [p for p in seen_on[:MAX_SEEN_ON] if isinstance(p, str)]
     sources = raw.get("sources")
     if type(sources) is int and sources >= 0:
         own_log.sources = sources
@@ -121,15 +128,9 @@ def _migrate(data_dir: Path) -> OwnLog:
     if not (data_dir / _KEY).exists():
         return OwnLog()
     try:
-        text = (data_dir / _LEGACY_CONFIG).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = "{}"
-    except OSError:
-        text = ""
-    try:
-        raw = json.loads(text)
+        raw = read_settings(data_dir / _LEGACY_CONFIG)
         restored = isinstance(raw, dict) and raw.get("own_log") == OWN_LOG_RESTORED
-    except ValueError:
+    except StoreError:  # reading the settings again says what is wrong, and what to do
         restored = True
     own_log = OwnLog(state=OWN_LOG_RESTORED if restored else OWN_LOG_CONFIRMED)
     try:

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from lndesk.app.ownlog import OWN_LOG_CONFIRMED, OwnLog, load_own_log, save_own_log
+from lndesk.app.ownlog import (
+    MAX_SEEN_ON,
+    OWN_LOG_CONFIRMED,
+    OwnLog,
+    load_own_log,
+    save_own_log,
+)
 from lndesk.errors import OwnLogUnknownError, UsageError
 
 if TYPE_CHECKING:
@@ -202,6 +208,8 @@ class OwnLogSurvey:
         if best > own_log.seen_height:
             own_log.seen_height, own_log.seen_on = best, []
         for peer, height in self._reports.items():
+            if len(own_log.seen_on) >= MAX_SEEN_ON:
+                break
             if height == best and peer.hex() not in own_log.seen_on:
                 own_log.seen_on.append(peer.hex())
         own_log.sources = max(own_log.sources, len(self._reports))

@@ -19,7 +19,7 @@ from typing import Any
 
 import trio
 
-from lndesk.app.addresses import check_peer_address
+from lndesk.app.addresses import check_bootstrap_count, check_peer_address
 from lndesk.app.control import ControlClient, ControlServer, event_json
 from lndesk.app.datadir import CONFIG_NAME, Config
 from lndesk.app.desk import AnyEvent, NetworkUnavailable
@@ -339,6 +339,13 @@ def _print_summary(peers: int, stored: int, errors: list[str]) -> None:
 # --- settings -----------------------------------------------------------------
 
 
+_TOO_MANY_BOOTSTRAP = (
+    "Remove one you no longer use first: lndesk network lists them, and "
+    "lndesk network --remove-bootstrap MULTIADDR removes one. A few always-on peers are "
+    "enough; they introduce the rest."
+)
+
+
 def cmd_network(args: argparse.Namespace, _passphrase: PassphraseSource) -> int:
     path = args.data_dir / CONFIG_NAME
     config = Config.load(path)
@@ -347,15 +354,16 @@ def cmd_network(args: argparse.Namespace, _passphrase: PassphraseSource) -> int:
         if not 0 <= args.port <= 65535:
             raise UsageError("the port must be between 0 and 65535")
         config.port, changed = args.port, True
+    for address in args.remove_bootstrap:
+        if address in config.bootstrap:
+            config.bootstrap.remove(address)
+            changed = True
     for address in args.add_bootstrap:
         check_peer_address(address)
         if address not in config.bootstrap:
             config.bootstrap.append(address)
             changed = True
-    for address in args.remove_bootstrap:
-        if address in config.bootstrap:
-            config.bootstrap.remove(address)
-            changed = True
+    check_bootstrap_count(len(config.bootstrap), _TOO_MANY_BOOTSTRAP)
     if args.mdns is not None:
         config.mdns, changed = args.mdns == "on", True
     if args.relay_hop is not None:
