@@ -7,6 +7,7 @@ from __future__ import annotations
 from mutant import Mutant  # scripts/ is on the path
 
 BOOTSTRAP = ("tests/test_bootstrap_limit.py",)
+BACKUP = ("tests/test_backup_bounds.py",)
 
 FILES_MUTANTS = [
     # --- bootstrap peers (lndesk/app/addresses.py, datadir.py, desk_network.py, cli) -----
@@ -51,6 +52,84 @@ FILES_MUTANTS = [
         "    if len(address) > MAX_ADDRESS_CHARS:",
         "    if False:",
         BOOTSTRAP,
+    ),
+    # --- backup files read by lndesk import (lndesk/backup.py, lndesk/app/importing.py) --
+    Mutant(
+        "backup: a backup file is read whole, whatever its size",
+        "lndesk/backup.py",
+        '    return read_backup_file(lambda: path.open("rb"))',
+        "    return decode_backup(path.read_bytes())",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: an import's batches are bounded in count only, not in bytes",
+        "lndesk/app/importing.py",
+        "        if len(batch) >= IMPORT_BATCH or size >= IMPORT_BATCH_BYTES:",
+        "        if len(batch) >= IMPORT_BATCH:",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: an entry of a backup may be of any length",
+        "lndesk/backup.py",
+        "        self._skip(self._length(MAX_ENTRY_SIZE, what), what)",
+        "        self._skip(self._length(1 << 62, what), what)",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: a payload of a backup may be of any length",
+        "lndesk/backup.py",
+        "            self._skip(self._length(MAX_PAYLOAD_SIZE, payload, first), payload)",
+        "            self._skip(self._length(1 << 62, payload, first), payload)",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: the key file of a backup may be of any length",
+        "lndesk/backup.py",
+        '        key_file = reader.byte_string(MAX_KEY_FILE, "the key file")',
+        '        key_file = reader.byte_string(1 << 62, "the key file")',
+        BACKUP,
+    ),
+    Mutant(
+        "backup: a backup may say it holds any number of entries",
+        "lndesk/backup.py",
+        "        if count > MAX_BACKUP_ENTRIES:",
+        "        if False:",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: a head longer than needed is taken",
+        "lndesk/backup.py",
+        "        if argument < (24 if size == 1 else 1 << (4 * size)):",
+        "        if False:",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: an indefinite length is read as a length",
+        "lndesk/backup.py",
+        "        if info > 27 or major >= 6:",
+        "        if major >= 6:",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: bytes after the backup are ignored",
+        "lndesk/backup.py",
+        "        if reader.left():",
+        "        if False:",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: a file changed between the check and the import is read on",
+        "lndesk/backup.py",
+        "                if reader.size != self._size:",
+        "                if False:",
+        BACKUP,
+    ),
+    Mutant(
+        "backup: a pipe is opened as a backup file",
+        "lndesk/app/importing.py",
+        "        if not stat.S_ISREG(path.stat().st_mode):",
+        "        if False:",
+        BACKUP,
     ),
 ]
 

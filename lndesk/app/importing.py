@@ -1,21 +1,34 @@
 """Taking a backup's log into the store: reading the file, the batched ingest, and what
 an import reports. Shared by ``lndesk import`` run alone (:meth:`Service.import_backup`)
-and run through a node that holds the data directory (``lndesk.app.control``)."""
+and run through a node that holds the data directory (``lndesk.app.control``).
+
+A backup may be any file a person was tricked into importing. Its structure is checked
+to the end before anything of it is used (:func:`lndesk.backup.open_backup`, reading
+it as a stream, every size bounded), so a refused file installs no key and stores no
+entry. Its entries are then read again and stored in batches bounded in count and in
+bytes. An entry that fails authentication stops the import there: the whole batches
+before it stay stored. They are the feed's own signed entries from its first on, as a
+sync would have brought them, so nothing is lost or forked, and importing a good copy
+afterwards adds the rest.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from lndesk.app.ownlog import OWN_LOG_CONFIRMED, load_own_log, save_own_log
-from lndesk.backup import Backup, decode_backup
+from lndesk.backup import Backup, open_backup
 from lndesk.errors import IdentityError, UsageError
 from lndesk.keytext import key_to_text
 from lndesk.store.store import IngestResult, Store
 
 IMPORT_BATCH = 2000
 """Entries handed to the store at once (one log append and one index transaction each)."""
+IMPORT_BATCH_BYTES = 4 << 20
+"""Bytes of entries and payloads handed to the store at once, at most (and one entry)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +40,17 @@ class ImportResult:
 
 
 def read_backup(path: Path) -> Backup:
-    """The backup file at ``path``, decoded (a clear error when it is none)."""
+    """The backup file at ``path``, its structure checked to the end (a clear error when
+    it is none); its entries are read again from the file as they are imported."""
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise UsageError(
+                f"{path} is not a file",
+                "Give the file lndesk export --out FILE wrote (copy it to a disk first).",
+            )
+        return open_backup(path)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    return decode_backup(data)
 
 
 def check_backup_owner(backup: Backup, own: bytes) -> None:
@@ -46,13 +64,13 @@ def check_backup_owner(backup: Backup, own: bytes) -> None:
 
 
 def ingest_batches(
-    store: Store, feed: bytes, entries: Sequence[tuple[bytes, bytes | None]]
+    store: Store, feed: bytes, entries: Iterable[tuple[bytes, bytes | None]]
 ) -> Iterator[IngestResult]:
     """Store ``entries`` of ``feed`` batch by batch, stopping at a fork; after each batch,
     the sums so far (each batch is whole in the store before it is yielded)."""
     total = IngestResult(0, 0, 0)
-    for start in range(0, len(entries), IMPORT_BATCH):
-        result = store.ingest(feed, entries[start : start + IMPORT_BATCH])
+    for batch in _batches(entries):
+        result = store.ingest(feed, batch)
         total = IngestResult(
             total.stored + result.stored,
             total.duplicates + result.duplicates,
@@ -64,8 +82,24 @@ def ingest_batches(
             return
 
 
+def _batches(
+    entries: Iterable[tuple[bytes, bytes | None]],
+) -> Iterator[list[tuple[bytes, bytes | None]]]:
+    """``entries`` in runs of at most IMPORT_BATCH entries and IMPORT_BATCH_BYTES bytes."""
+    batch: list[tuple[bytes, bytes | None]] = []
+    size = 0
+    for entry, payload in entries:
+        batch.append((entry, payload))
+        size += len(entry) + len(payload or b"")
+        if len(batch) >= IMPORT_BATCH or size >= IMPORT_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 def ingest_in_batches(
-    store: Store, feed: bytes, entries: Sequence[tuple[bytes, bytes | None]]
+    store: Store, feed: bytes, entries: Iterable[tuple[bytes, bytes | None]]
 ) -> IngestResult:
     """Store ``entries`` of ``feed`` batch by batch, stopping at a fork; the sums."""
     sums = IngestResult(0, 0, 0)
