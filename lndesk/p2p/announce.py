@@ -27,6 +27,7 @@ the receiver ingests the entry (and payload) through the same checks as synced d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from lndesk import canonical
@@ -122,8 +123,16 @@ def decode_announcement(data: bytes, *, topic: str | None = None) -> HeadAnnounc
 def split_announcement(data: bytes) -> tuple[bytes, bytes, bytes | None]:
     """The entry bytes, author and payload of an announcement, checking only its layout.
 
-    Cheap (no entry decoding, no signature): used to compute message ids.
+    Cheap (no entry decoding, no signature): used to compute message ids. A received
+    announcement is split for its message id and again by its validator; the last few
+    results are kept (``_recent_split``), for data no larger than an announcement.
     """
+    if type(data) is bytes and len(data) <= MAX_ANNOUNCEMENT_SIZE:
+        return _recent_split(data)
+    return _split(data)
+
+
+def _split(data: bytes) -> tuple[bytes, bytes, bytes | None]:
     doc = message_map(data, MAX_ANNOUNCEMENT_SIZE, "head announcement")
     keys = doc.keys()
     if not keys >= _REQUIRED or not keys <= _ALLOWED:
@@ -139,3 +148,6 @@ def split_announcement(data: bytes) -> tuple[bytes, bytes, bytes | None]:
     if "payload" in doc and type(payload) is not bytes:
         raise DecodeError("head announcement payload must be a byte string")
     return entry_raw, author, payload
+
+
+_recent_split = functools.lru_cache(maxsize=64)(_split)

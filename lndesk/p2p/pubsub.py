@@ -52,8 +52,10 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
 * No signed peer record rides on our RPCs (py-libp2p 0.8.1 attaches one to every RPC
   and the receiver verifies and stores it, a fifth of a relay's CPU per post). Identify
   already tells a peer our addresses; a record an older peer still sends is accepted.
-  py-libp2p still builds the record for every message it relays, from the host's
-  ``get_addrs`` (about 0.2 ms); Pubsub sees the host through
+  A message published or relayed is queued without building one, and as one RPC for
+  all its next hops rather than a copy each (``lndesk.p2p.gossip_relay``). py-libp2p
+  still builds the record for its control messages, from the host's ``get_addrs``
+  (about 0.2 ms); Pubsub sees the host through
   ``lndesk.p2p.gossip_streams.RecordlessHost``, which answers that from the record it
   already has.
 * Opening a connected peer's gossip stream is retried whatever made it fail (py-libp2p
@@ -125,6 +127,7 @@ from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 from lndesk.p2p.config import Limits
 from lndesk.p2p.gossip_control import handle_control
 from lndesk.p2p.gossip_ids import IdCache, message_id
+from lndesk.p2p.gossip_relay import RelayingGossipSub
 from lndesk.p2p.gossip_streams import BigQueues, Pace, ReadAhead, RecordlessHost, Relay, frame
 from lndesk.p2p.guard import OnMalformed, stream_failed
 
@@ -181,7 +184,7 @@ def build_pubsub(
     return pubsub, router
 
 
-class TunedGossipSub(GossipSub):
+class TunedGossipSub(RelayingGossipSub):
     """GossipSub that never rate-limits this node's own publishes and floods them, sends
     IDONTWANT only where it saves something, scores no peers and slows its heartbeat
     while it has nothing to do (module docstring)."""
@@ -361,6 +364,10 @@ class DeliveringPubsub(Pubsub):
         before it hands the message on, so it is relayed before it is stored. Peers it
         was not queued for, and a peer whose sender was stuck in an earlier write, are
         not waited for: one stalled peer must not slow a topic down."""
+        if relay.queued.is_set() and not any(
+            self._unsent(queue, needed) for queue, needed in relay.targets
+        ):
+            return  # written already: no trip through the scheduler
         with trio.move_on_after(limit) as scope:
             await relay.queued.wait()
             while any(self._unsent(queue, needed) for queue, needed in relay.targets):

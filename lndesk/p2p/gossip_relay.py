@@ -1,0 +1,114 @@
+"""Relaying a validated gossip message to the next hops (``RelayingGossipSub``).
+
+py-libp2p 0.8.1's ``GossipSub.publish``, which forwards every message this node
+publishes or relays, also does per message what lndesk never needs:
+
+* it builds the host's signed peer record and attaches it to the RPC, which the sender
+  then strips (docs/protocol.md section 21.6: no record rides on our RPCs);
+* ``send_rpc`` copies the RPC for every peer and runs it through the queue's splitter,
+  though a message that fits the queue's size limit is never split and is sent as it is.
+
+``RelayingGossipSub.publish`` does the rest exactly as py-libp2p does: spam and
+equivocation checks, the message cache, IDONTWANT, peers chosen by
+``_get_peers_to_send``, messages held for peers whose subscriptions have not come yet.
+One RPC object is queued for every peer it goes to: nothing changes a queued RPC (the
+sender only serialises it), and a peer with GRAFT or PRUNE waiting to be retried gets
+its own copy, as before, to carry them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from libp2p.peer.id import ID
+from libp2p.pubsub.exceptions import NoPubsubAttached
+from libp2p.pubsub.gossipsub import GossipSub
+from libp2p.pubsub.pb import rpc_pb2
+
+logger = logging.getLogger(__name__)
+
+
+class RelayingGossipSub(GossipSub):
+    """GossipSub whose ``publish`` queues one RPC, without a peer record, for every
+    peer (module docstring)."""
+
+    async def publish(self, msg_forwarder: ID, pubsub_msg: rpc_pb2.Message) -> None:
+        """Forward a message this node published or validated (``GossipSub.publish``)."""
+        pubsub = self.pubsub
+        if pubsub is None:
+            raise NoPubsubAttached
+        if not self._check_spam_protection(msg_forwarder, pubsub_msg):
+            logger.debug("message from %s over its forwarding rate: dropped", msg_forwarder)
+            return
+        if not self._check_equivocation(pubsub_msg):
+            return
+        self.mcache.put(pubsub_msg)
+        msg_id = pubsub.get_message_id(pubsub_msg)
+        topics = list(pubsub_msg.topicIDs)
+        origin = ID(pubsub_msg.from_id)
+        peers = self._get_peers_to_send(topics, msg_forwarder, origin, msg_id)
+        rpc = rpc_pb2.RPC(publish=[pubsub_msg])
+        await self._emit_idontwant_for_message(msg_id, topics)
+        await self._notify_observers(topics, msg_id)
+        for peer_id in peers:
+            if peer_id in pubsub.peers:
+                self.send_rpc(peer_id, rpc)
+        self._hold_for_unsubscribed(rpc, topics, (msg_forwarder, origin))
+        now = time.time()
+        for topic in topics:
+            self.time_since_last_publish[topic] = int(now)
+            self.recent_message_deliveries[topic].append(now)
+
+    def send_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, priority: bool = False) -> None:
+        """Queue ``rpc`` for ``peer_id``: as it is when it only publishes messages, fits
+        the queue's size limit and no control message waits to ride along; else as
+        ``GossipSub.send_rpc`` does (a copy, split to the limit, with the retried
+        control)."""
+        pubsub = self.pubsub
+        queue = None if pubsub is None else pubsub.peer_queues.get(peer_id)
+        if (
+            queue is None
+            or peer_id in self._pending_control
+            or rpc.subscriptions
+            or rpc.HasField("control")
+            or rpc.ByteSize() > queue.max_message_size
+        ):
+            super().send_rpc(peer_id, rpc, priority)
+            return
+        if not queue.push(rpc, priority=priority):
+            self._handle_dropped_rpc(peer_id, rpc, "queue_full")
+
+    def _hold_for_unsubscribed(
+        self, rpc: rpc_pb2.RPC, topics: list[str], skip: tuple[ID, ID]
+    ) -> None:
+        """Hold ``rpc`` for connected peers not yet identified or whose subscription to
+        its topic has not come yet; py-libp2p sends it when they do (as its ``publish``)."""
+        pubsub = self.pubsub
+        assert pubsub is not None
+        held: set[ID] = set()
+        for topic in topics:
+            for peer_id in pubsub.peer_topics.get(topic, ()):
+                if (
+                    peer_id not in skip
+                    and peer_id not in self.peer_protocol
+                    and peer_id not in self.direct_peers
+                    and peer_id not in held
+                ):
+                    self._hold(peer_id, rpc)
+                    held.add(peer_id)
+            subscribed = pubsub.peer_topics.get(topic, ())
+            for peer_id in pubsub.peers:
+                if (
+                    peer_id not in skip
+                    and peer_id not in self.direct_peers
+                    and peer_id not in held
+                    and peer_id not in subscribed
+                ):
+                    self._hold(peer_id, rpc)
+                    held.add(peer_id)
+
+    def _hold(self, peer_id: ID, rpc: rpc_pb2.RPC) -> None:
+        self._prune_pending_messages(peer_id)
+        self._pending_messages[peer_id].append((time.time(), rpc))
+        logger.debug("held a message for %s until its subscriptions come", peer_id)
