@@ -492,6 +492,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_gossip_control.py",),
     ),
     Mutant(
+        "gossip: libp2p's message signature is not checked (the entry's is)",
+        "lndesk/p2p/pubsub.py",
+        "        strict_signing=True,",
+        "        strict_signing=False,",
+        ("tests/p2p/test_gossip_relay.py",),
+    ),
+    Mutant(
         "gossip: a relay forwards whatever one peer sends, over its forwarding rate",
         "lndesk/p2p/gossip_relay.py",
         "        if not self._check_spam_protection(msg_forwarder, pubsub_msg):",

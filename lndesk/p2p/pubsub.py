@@ -178,6 +178,7 @@ def build_pubsub(
         on_malformed,
         seen_ttl=SEEN_TTL,
         msg_id_constructor=message_id,
+        strict_signing=True,  # every message signed and checked (protocol.md 21.6)
         max_subscriptions_per_peer=subscriptions,
         max_subscriptions_per_rpc=max(subscriptions, _MAX_SUBSCRIPTIONS_PER_RPC),
     )

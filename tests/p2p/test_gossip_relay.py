@@ -17,7 +17,7 @@ from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.rpc_queue import RpcQueue
 from test_gossip import WAIT, Node, connect, gossip_node, make_chain
 
-from lndesk.p2p.announce import feed_topic
+from lndesk.p2p.announce import encode_announcement, feed_topic
 
 pytestmark = pytest.mark.trio
 
@@ -176,3 +176,35 @@ class FrozenClock:
     @staticmethod
     def time() -> float:
         return 1_000_000.0
+
+
+@pytest.mark.parametrize("claimed", ["author", "next hop", "relay"])
+async def test_a_forged_copy_sent_first_keeps_no_one_from_the_head(claimed: str) -> None:
+    """M hands B a copy of A's new head (a valid announcement, its entry signed by A)
+    whose libp2p message names A, C (B's next hop) or B itself as ``from`` and carries a
+    signature M could not make. Were it not checked, B would take the head as seen from
+    M's copy: relayed to C, who rejects its signature (or, naming C or B, not relayed
+    at all), while A's own copy, coming after, is dropped as a duplicate. B rejects it,
+    and A's copy reaches B's handler and C."""
+    async with (
+        gossip_node("fg-a") as a,
+        gossip_node("fg-b") as b,
+        gossip_node("fg-c") as c,
+        gossip_node("fg-m") as m,
+    ):
+        await star(b, a, c)
+        named = {"author": a.id, "next hop": c.id, "relay": b.id}[claimed]
+        (entry, payload), *_ = make_chain(a.identity, 1)
+        forged = rpc_pb2.Message(
+            data=encode_announcement(entry.raw, payload),
+            topicIDs=[feed_topic(a.author)],
+            from_id=named.to_bytes(),
+            seqno=b"\x00" * 7 + b"\x01",
+            signature=bytes(64),
+        )
+        await b.gossip.pubsub.push_msg(m.id, forged)
+        await a.gossip.announce(entry.raw, payload)
+        peer, head = await b.next_head()
+        assert (peer, head.entry.id) == (a.id, entry.id)
+        peer, head = await c.next_head()
+        assert (peer, head.entry.id) == (b.id, entry.id)
