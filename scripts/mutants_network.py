@@ -492,6 +492,13 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_gossip_control.py",),
     ),
     Mutant(
+        "gossip: a write on a gossip stream does not wait for the one holding its lock",
+        "lndesk/p2p/gossip_streams.py",
+        "        except trio.WouldBlock:\n            await self._lock.acquire()",
+        "        except trio.WouldBlock:\n            pass",
+        ("tests/p2p/test_gossip_relay.py",),
+    ),
+    Mutant(
         "gossip: libp2p's message signature is not checked (the entry's is)",
         "lndesk/p2p/pubsub.py",
         "        strict_signing=True,",

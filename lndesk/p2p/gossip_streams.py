@@ -1,12 +1,13 @@
 """What the tuned Pubsub (``lndesk.p2p.pubsub``) puts between itself and its peers'
 streams and queues: reading ahead, RPC frames without peer records, larger outbound
 queues, the host without address listing, where a received message was queued, and
-how often a peer's reader lets other tasks run.
+how often a peer's reader lets other tasks run, and the lock its writes hold.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import Any, ClassVar
 
 import trio
 from libp2p.abc import IHost, INetStream
@@ -39,6 +40,37 @@ class Pace:
         if self._handled >= PACE:
             self._handled = 0
             await trio.lowlevel.checkpoint()
+
+
+class WriteLock:
+    """The lock every write on one gossip stream holds (``DeliveringPubsub``). Taken
+    without a trip through the scheduler when it is free, as it nearly always is: trio's
+    ``Lock`` lets other tasks run at every acquire, and the write it guards does anyway.
+    """
+
+    __slots__ = ("_lock",)
+
+    _of: ClassVar[weakref.WeakKeyDictionary[INetStream, WriteLock]] = weakref.WeakKeyDictionary()
+
+    def __init__(self) -> None:
+        self._lock = trio.Lock()
+
+    @classmethod
+    def of(cls, stream: INetStream) -> WriteLock:
+        """``stream``'s lock (kept as long as the stream is)."""
+        lock = cls._of.get(stream)
+        if lock is None:
+            lock = cls._of[stream] = cls()
+        return lock
+
+    async def __aenter__(self) -> None:
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._lock.release()
 
 
 class Relay:

@@ -105,7 +105,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -128,7 +127,15 @@ from lndesk.p2p.config import Limits
 from lndesk.p2p.gossip_control import handle_control
 from lndesk.p2p.gossip_ids import IdCache, message_id
 from lndesk.p2p.gossip_relay import RelayingGossipSub
-from lndesk.p2p.gossip_streams import BigQueues, Pace, ReadAhead, RecordlessHost, Relay, frame
+from lndesk.p2p.gossip_streams import (
+    BigQueues,
+    Pace,
+    ReadAhead,
+    RecordlessHost,
+    Relay,
+    WriteLock,
+    frame,
+)
 from lndesk.p2p.guard import OnMalformed, stream_failed
 
 logger = logging.getLogger(__name__)
@@ -348,16 +355,8 @@ class DeliveringPubsub(Pubsub):
         """Each peer's gossip streams to us that are being read."""
         self._keep_topics = False
         """Set while a dead peer is handled whose topics still hold (``_handle_dead_peer``)."""
-        self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def _write_lock(self, stream: INetStream) -> trio.Lock:
-        """The lock every write on ``stream`` holds, so writes never interleave."""
-        lock = self._write_locks.get(stream)
-        if lock is None:
-            lock = self._write_locks[stream] = trio.Lock()
-        return lock
+        self._write_lock = WriteLock.of
+        """The lock every write on a stream holds, so writes never interleave."""
 
     async def wait_relayed(self, relay: Relay, limit: float) -> None:
         """Wait (at most ``limit`` seconds) until the router has queued a received

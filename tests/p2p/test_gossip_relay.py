@@ -1,6 +1,7 @@
 """Relaying a head to the next hops (``lndesk.p2p.gossip_relay``): no peer record built,
 one RPC for every next hop, and what must still go the long way (an RPC over the queue's
-size limit, a PRUNE waiting to ride along).
+size limit, a PRUNE waiting to ride along), a forged copy sent ahead of a head, and the
+lock a gossip stream's writes hold.
 
 Real hosts on 127.0.0.1; every wait is on an event under ``trio.fail_after``.
 """
@@ -13,11 +14,13 @@ from typing import Any
 import libp2p.pubsub.gossipsub
 import pytest
 import trio
+import trio.testing
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.rpc_queue import RpcQueue
 from test_gossip import WAIT, Node, connect, gossip_node, make_chain
 
 from lndesk.p2p.announce import encode_announcement, feed_topic
+from lndesk.p2p.gossip_streams import WriteLock
 
 pytestmark = pytest.mark.trio
 
@@ -208,3 +211,37 @@ async def test_a_forged_copy_sent_first_keeps_no_one_from_the_head(claimed: str)
         assert (peer, head.entry.id) == (a.id, entry.id)
         peer, head = await c.next_head()
         assert (peer, head.entry.id) == (b.id, entry.id)
+
+
+async def test_a_free_write_lock_is_taken_without_a_checkpoint() -> None:
+    """The write it guards lets other tasks run anyway; trio's Lock would raise
+    Cancelled here, at the checkpoint of its acquire."""
+    lock, taken = WriteLock(), False
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        async with lock:
+            taken = True
+    assert taken
+
+
+async def test_a_held_write_lock_makes_the_next_writer_wait() -> None:
+    lock, order, release = WriteLock(), [], trio.Event()
+
+    async def first() -> None:
+        async with lock:
+            order.append("first in")
+            await release.wait()
+            order.append("first out")
+
+    async def second() -> None:
+        async with lock:
+            order.append("second in")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(first)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(second)
+        await trio.testing.wait_all_tasks_blocked()
+        assert order == ["first in"]
+        release.set()
+    assert order == ["first in", "first out", "second in"]
