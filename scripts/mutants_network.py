@@ -499,6 +499,20 @@ NETWORK_MUTANTS = [
         ("tests/p2p/test_gossip_relay.py",),
     ),
     Mutant(
+        "gossip: a message signed by the key it carries passes, whatever peer it names",
+        "lndesk/p2p/gossip_signature.py",
+        "    if ID.from_pubkey(public_key) != sender:\n        return None\n",
+        "",
+        ("tests/p2p/test_gossip_signature.py",),
+    ),
+    Mutant(
+        "gossip: a message whose sender's key is found passes unverified",
+        "lndesk/p2p/gossip_signature.py",
+        "        return bool(public_key.verify(",
+        "        return True or bool(public_key.verify(",
+        ("tests/p2p/test_gossip_signature.py",),
+    ),
+    Mutant(
         "gossip: libp2p's message signature is not checked (the entry's is)",
         "lndesk/p2p/pubsub.py",
         "        strict_signing=True,",

@@ -66,7 +66,8 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   write longer than the send window goes out in several frames and lets other tasks
   run between them, so every write on a gossip stream (the sender's and the control
   messages py-libp2p writes directly) holds that stream's lock: without it a control
-  message could land inside a coalesced write and the receiver could not decode it.
+  message could land inside a coalesced write and the receiver could not decode it
+  (``lndesk.p2p.gossip_streams.WriteLock``: a free lock costs no checkpoint).
 * A received message is written on to the next hops before it is stored: HeadGossip
   waits (``DeliveringPubsub.wait_relayed``, at most ``lndesk.p2p.gossip.RELAY_WAIT``)
   until the senders of the peers the router queued it for have written it. A peer whose
@@ -89,7 +90,9 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   one RPC: each new subscription starts three tasks of py-libp2p's, and 10,000 in one
   RPC, none of them let run, held a node for 450 s (2 s when they run as they come).
 * Our own publish is signed but its signature is not checked again: py-libp2p hands it
-  to the same ``push_msg`` as a received message, which verifies it.
+  to the same ``push_msg`` as a received message, which verifies it. A received
+  message's signature is checked with its sender's key found once per sender
+  (``lndesk.p2p.gossip_signature``), not decoded again for every message.
 * A peer's control messages (IHAVE, IWANT, GRAFT, PRUNE, IDONTWANT) are bounded and
   handled as a whole per RPC (``lndesk.p2p.gossip_control``), and the router's message
   cache keys by our message ids (``lndesk.p2p.gossip_ids.IdCache``), so IHAVE offers
@@ -127,6 +130,7 @@ from lndesk.p2p.config import Limits
 from lndesk.p2p.gossip_control import handle_control
 from lndesk.p2p.gossip_ids import IdCache, message_id
 from lndesk.p2p.gossip_relay import RelayingGossipSub
+from lndesk.p2p.gossip_signature import install as install_signature_check
 from lndesk.p2p.gossip_streams import (
     BigQueues,
     Pace,
@@ -139,6 +143,7 @@ from lndesk.p2p.gossip_streams import (
 from lndesk.p2p.guard import OnMalformed, stream_failed
 
 logger = logging.getLogger(__name__)
+install_signature_check()
 
 HEARTBEAT_SECONDS = 1
 IDLE_HEARTBEAT_SECONDS = 10.0
