@@ -10,6 +10,7 @@ the last at once, over GossipSub's 100 messages a second per forwarder.
 
     python bench/gossip_line.py                # 400 posts
     python bench/gossip_line.py --posts 1000 --rounds 3
+    python bench/gossip_line.py --quick        # 50 posts, one round
 """
 
 from __future__ import annotations
@@ -131,7 +132,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (3)")
+    parser.add_argument("--quick", action="store_true", help="50 posts, one round")
     args = parser.parse_args()
+    if args.quick:
+        args.posts, args.rounds = 50, 1
     cpus = [trio.run(run, args.posts, False)[0] for _ in range(args.rounds)]
     _, calls = trio.run(run, args.posts, True)
     print_table(
