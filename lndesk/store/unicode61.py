@@ -6,7 +6,7 @@ none (a combining mark, with ``remove_diacritics 2``). So what it does with a ch
 shows when "a", the character and "a" are indexed in a table in memory tokenized as
 ``search`` is: two tokens "a" for a separator, else one token, "a", the fold and "a".
 
-:mod:`lndesk.store.snippets` tokenizes the characters Python's tables cannot tell
+:mod:`lndesk.store.folding` tokenizes the characters Python's tables cannot tell
 exactly this way (Chinese, other scripts, newer symbols): they are asked about as texts
 bring them, all of a text's new ones in one statement, and the answers kept, at most 4
 bytes a code point (4.4 MB if every code point was asked about).

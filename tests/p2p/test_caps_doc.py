@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from lndesk.cbor_scan import ScanLimits
+from lndesk.p2p import redial
 from lndesk.p2p.config import (
     CONNECTIONS_PER_IP_SHARE,
     MIN_CONNECTIONS_PER_IP,
@@ -240,3 +241,15 @@ def test_the_connections_per_address_row_is_the_configs() -> None:
         always_on.max_connections,
     ]
     assert NodeConfig(max_connections=8).inbound_per_ip() == MIN_CONNECTIONS_PER_IP
+
+
+def test_the_redial_bounds_stated_in_section_19_are_the_codes() -> None:
+    said = re.search(
+        r"At most ([\d,]+)\s+lost peers wait to be dialled again .*?at most (\d+) dials run "
+        r"at once, and a node remembers at\s+most ([\d,]+) peers as dialled",
+        section("19."),
+        re.DOTALL,
+    )
+    assert said is not None, "section 19 no longer states the redial bounds"
+    stated = [int(n.replace(",", "")) for n in said.groups()]
+    assert stated == [redial.MAX_PENDING, redial.DIALS_AT_ONCE, redial.MAX_DIALLED]
