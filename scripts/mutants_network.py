@@ -600,7 +600,7 @@ NETWORK_MUTANTS = [
     Mutant(
         "yamux: a window update for every second small read (py-libp2p's partial slack)",
         "lndesk/p2p/yamux_window.py",
-        "                    return\n",
+        "                return\n",
         "",
         ("tests/p2p/test_gossip_cost.py",),
     ),
@@ -638,5 +638,34 @@ NETWORK_MUTANTS = [
         "    if not isinstance(message, kind):\n        raise ProtocolError(wrong)\n",
         "    if False:\n        raise ProtocolError(wrong)\n",
         ("tests/p2p/test_visit_rules.py", "tests/p2p/test_catchup_fetch.py"),
+    ),
+    # --- TCP read-ahead and yamux frame writes (lndesk/p2p/read_ahead.py, yamux_window.py)
+    Mutant(
+        "read-ahead: a socket read asks for whatever a peer has sent, up to a megabyte",
+        "lndesk/p2p/read_ahead.py",
+        "ask = n if n is not None and n > self.limit else self.limit",
+        "ask = n if n is not None and n > self.limit else 1 << 20",
+        ("tests/p2p/test_read_ahead.py",),
+    ),
+    Mutant(
+        "read-ahead: a reader that waited for the lock reads the socket over what is held",
+        "lndesk/p2p/read_ahead.py",
+        "            if self._held:  # another task read ahead while this one waited\n",
+        "            if False:\n",
+        ("tests/p2p/test_read_ahead.py",),
+    ),
+    Mutant(
+        "read-ahead: bytes held when the connection is closed here are still read",
+        "lndesk/p2p/read_ahead.py",
+        '    async def close(self) -> None:\n        self._held = b""\n',
+        "    async def close(self) -> None:\n",
+        ("tests/p2p/test_read_ahead.py",),
+    ),
+    Mutant(
+        "yamux: a cancelled task's frame is encrypted and then not sent",
+        "lndesk/p2p/yamux_window.py",
+        "            await trio.lowlevel.checkpoint_if_cancelled()\n",
+        "",
+        ("tests/p2p/test_read_ahead.py",),
     ),
 ]

@@ -22,7 +22,12 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   yamux's own round-trip pings and liveness's used to race on the same state.
 * yamux acknowledges received data as go-yamux does, once half the receive window has
   been read, instead of with a window update after every read or every second one (a
-  frame back for every gossip message; ``lndesk.p2p.yamux_window``).
+  frame back for every gossip message; ``lndesk.p2p.yamux_window``), and writes its
+  frames without py-libp2p's per-frame debug formatting and extra checkpoints.
+* A TCP connection is read ahead, up to 64 KiB a socket read, and Noise's and yamux's
+  small reads are served from that (``lndesk.p2p.read_ahead``): py-libp2p made a socket
+  read, with a lock and a trip through trio's scheduler, for every length prefix and
+  every body.
 * The host key is derived from the identity seed, so the peer ID *is* the user's key and
   "who serves Ann's feed" and "is this Ann" need no extra mapping.
 * ``dial()`` tries each known address of a peer in turn. py-libp2p's ``connect`` dials
@@ -73,8 +78,9 @@ from lndesk.p2p.inbound import (
     release_inbound_cap,
 )
 from lndesk.p2p.liveness import ping_from_one_task
+from lndesk.p2p.read_ahead import read_ahead_on
 from lndesk.p2p.unsupported import quiet_stream_open_errors
-from lndesk.p2p.yamux_window import acknowledge_as_go_yamux
+from lndesk.p2p.yamux_window import acknowledge_as_go_yamux, write_frames_lean
 
 if TYPE_CHECKING:
     from libp2p.abc import IHost
@@ -369,6 +375,7 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     # read"), a frame back per gossip message received.
     os.environ.setdefault(YAMUX_RELEASE_ON_READ, "0")
     acknowledge_as_go_yamux()  # nor one for most small reads (lndesk.p2p.yamux_window)
+    write_frames_lean()
     key_pair = create_new_key_pair(seed)
     noise = NoiseTransport(
         libp2p_keypair=key_pair, noise_privkey=create_x25519_key_pair().private_key
@@ -396,5 +403,6 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
         host, config.inbound_per_ip(), limit_loopback=config.limits.limit_loopback
     )
     read_ipv6_addresses()
+    read_ahead_on(host)
     ping_from_one_task(host)
     return host
