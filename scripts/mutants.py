@@ -2,12 +2,14 @@
 broken and hostile data out, each with the tests that must catch it. The network
 protocols' mutants are in scripts/mutants_network.py, the store's crash and file handling
 ones (a full disk, damaged files, compaction, the request journal) in
-scripts/mutants_store.py, the batch layout reader's in scripts/mutants_layout.py."""
+scripts/mutants_store.py, the batch layout reader's in scripts/mutants_layout.py, the web
+feeds' in scripts/mutants_feeds.py (and admission, serving and files each in theirs)."""
 
 from __future__ import annotations
 
 from mutant import Mutant  # scripts/ is on the path
 from mutants_admission import ADMISSION_MUTANTS
+from mutants_feeds import FEEDS_MUTANTS
 from mutants_files import FILES_MUTANTS
 from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
@@ -430,6 +432,7 @@ MUTANTS = [
     *ADMISSION_MUTANTS,  # fair sessions, unread addresses, want charging, redials
     *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal
     *FILES_MUTANTS,  # bootstrap peers and backup files bounded (scripts/mutants_files.py)
+    *FEEDS_MUTANTS,  # web feeds fetched, followed and parsed (scripts/mutants_feeds.py)
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
     Mutant(
         "reveal: a reveal is indexed without checking its proof",
@@ -544,14 +547,6 @@ MUTANTS = [
         "if asks(current):",
         ("tests/test_store_questions.py",),
     ),
-    # --- web feeds fetched (lndesk/feeds/fetch.py) -------------------------------------
-    Mutant(
-        "web feeds: a compressed body is inflated a whole network read at a time (gzip bomb)",
-        "lndesk/feeds/fetch.py",
-        "while piece := inflater.take(cap - size + 1):",
-        "while piece := inflater.take(0):",
-        ("tests/test_subscriptions.py",),
-    ),
     # --- a sparse feed served (lndesk/p2p/sync.py, lndesk/store/index.py) ---------------
     Mutant(
         "sync sparse: the server reads the whole rest of a get's range at every gap",
@@ -574,49 +569,5 @@ MUTANTS = [
         '"SELECT 1 FROM follows f2 INDEXED BY follows_by_dst "',
         '"SELECT 1 FROM follows f2 NOT INDEXED "',
         ("tests/test_store_threads.py",),
-    ),
-    # --- web feeds followed (lndesk/store/feedstore.py, lndesk/app/subscriptions.py) ------
-    Mutant(
-        "web feeds limit: one more feed is followed past MAX_FEEDS",
-        "lndesk/store/feedstore.py",
-        "if self.count() >= MAX_FEEDS:",
-        "if False:",
-        ("tests/test_feedstore.py",),
-    ),
-    Mutant(
-        "web feeds limit: an OPML import adds every feed of the file",
-        "lndesk/store/feedstore.py",
-        "if url not in known and added >= room:",
-        "if False:",
-        ("tests/test_feedstore.py",),
-    ),
-    Mutant(
-        "web feeds limit: a refresh starts a task per due feed",
-        "lndesk/app/subscriptions.py",
-        "for _ in range(min(MAX_PARALLEL, len(subs))):",
-        "for _ in range(len(subs)):",
-        ("tests/test_subscriptions.py",),
-    ),
-    # --- web feeds parsed (lndesk/feeds/worker.py) --------------------------------------
-    Mutant(
-        "web feeds parse: a document is parsed for as long as it takes",
-        "lndesk/feeds/worker.py",
-        "with trio.move_on_after(self.seconds) as scope:",
-        'with trio.move_on_after(float("inf")) as scope:',
-        ("tests/test_feed_worker.py",),
-    ),
-    Mutant(
-        "web feeds parse: a stopped or cancelled parse leaves its child parsing",
-        "lndesk/feeds/worker.py",
-        "                if not done:\n                    self.close()",
-        "                if False:\n                    self.close()",
-        ("tests/test_feed_worker.py",),
-    ),
-    Mutant(
-        "web feeds: an OPML outline is told a feed by comparing it with every feed outline",
-        "lndesk/feeds/opml.py",
-        "elif web_url(url) and is_feed:",
-        "elif web_url(url) and outline in feeds:",
-        ("tests/test_feeds_parse.py",),
     ),
 ]

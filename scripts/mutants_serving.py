@@ -99,7 +99,7 @@ SERVING_MUTANTS = [
     Mutant(
         "admission: every IPv6 address is counted apart, not by its /64",
         "lndesk/p2p/admission.py",
-        "network = ipaddress.IPv6Network((address, IPV6_GROUP_BITS), strict=False)",
+        "network = ipaddress.IPv6Network((address, ipv6_bits), strict=False)",
         "network = ipaddress.IPv6Network((address, 128), strict=False)",
         ADDRESS_GROUPS,
     ),

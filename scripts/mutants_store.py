@@ -36,8 +36,8 @@ STORE_MUTANTS = [
     Mutant(
         "store: storing synced entries does not check the disk's free space first",
         "lndesk/store/store.py",
-        "        self.space.check(2 * sum(",
-        "        (2 * sum(",
+        "        self.space.check(2 * batch.size)",
+        "        (2 * batch.size)",
         FAULTS,
     ),
     Mutant(
