@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lndesk.batch_layout import read_batch
+from lndesk.batch_layout import read_layout
+from lndesk.content import named_refs
 from lndesk.entry import Entry, authenticate_range, decode_entry
+from lndesk.entry_refs import Ref
 from lndesk.errors import ChainError, SizeError
 from lndesk.payloads import Parsed, parse_payload
 
@@ -39,6 +41,10 @@ class CheckedBatch(tuple[Item, ...]):
     every entry whose payload is present."""
     size: int
     """The bytes of the items' entries and payloads."""
+    named: list[Ref]
+    """The entries the batch's shares and replies name, in order
+    (:func:`lndesk.content.named_refs` of each parsed payload): what is fetched as
+    their context once the batch is stored, found while the payloads were parsed."""
 
 
 def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
@@ -52,7 +58,7 @@ def check_batch(author: bytes, items: Sequence[Item]) -> CheckedBatch:
     """
     if len(items) > MAX_BATCH:
         raise SizeError(f"a batch of {len(items)} entries is over the {MAX_BATCH}-entry limit")
-    read = read_batch(author, items)  # the common layout, read in place
+    read = read_layout(author, items)  # the common layout, read in place
     if read is not None:
         return _made(author, items, *read)
     return check_each(author, items)
@@ -93,16 +99,22 @@ def _checked_run(author: bytes, items: Sequence[Item], entries: list[Entry]) -> 
         for entry, (_, payload) in zip(entries, items, strict=True)
         if payload is not None
     }
-    return _made(author, items, entries, parsed)
+    named = [ref for content, _ in parsed.values() for ref in named_refs(content)]
+    return _made(author, items, entries, parsed, named)
 
 
 def _made(
-    author: bytes, items: Sequence[Item], entries: list[Entry], parsed: dict[bytes, Parsed]
+    author: bytes,
+    items: Sequence[Item],
+    entries: list[Entry],
+    parsed: dict[bytes, Parsed],
+    named: list[Ref],
 ) -> CheckedBatch:
     checked = CheckedBatch(items)
     checked.author = author
     checked.entries = tuple(entries)
     checked.parsed = parsed
+    checked.named = named
     checked.size = sum([len(raw) + (len(payload) if payload else 0) for raw, payload in items])
     return checked
 

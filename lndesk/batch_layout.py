@@ -23,7 +23,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from lndesk.content import KNOWN_TYPES, POST, Post
+from lndesk.content import (
+    KNOWN_TYPES,
+    POST,
+    Post,
+    named_refs,
+    post_of_checked,
+)
 from lndesk.content_fields import (
     MAX_LINKS,
     MAX_MENTIONS,
@@ -39,6 +45,7 @@ from lndesk.entry import (
     MAX_TIMESTAMP_MS,
     Entry,
 )
+from lndesk.entry_refs import Ref
 from lndesk.payloads import Parsed, parse_payload
 
 Item = tuple[bytes, bytes | None]
@@ -62,16 +69,33 @@ def read_batch(
     present), as :func:`lndesk.batch.check_batch` makes them, if every entry has the
     common layout, is ``author``'s, links to the one before it and matches its
     payload; else None."""
+    read = read_layout(author, items)
+    return None if read is None else (read[0], read[1])
+
+
+def read_layout(
+    author: bytes, items: Sequence[Item]
+) -> tuple[list[Entry], dict[bytes, Parsed], list[Ref]] | None:
+    """:func:`read_batch`, and the entries that the batch's shares and replies name
+    (:func:`lndesk.content.named_refs` of each parsed payload, in order), found while
+    the payloads are parsed: a post names none, so a batch of posts needs no second
+    look for them."""
     entries = read_entries(author, items)
     if entries is None:
         return None
     parsed: dict[bytes, Parsed] = {}
+    named: list[Ref] = []
     for entry, (_, payload) in zip(entries, items, strict=True):
         if payload is None:
             continue
-        post = read_post(payload) if entry.type == POST else None
-        parsed[entry.id] = (post, None) if post is not None else parse_payload(entry, payload)
-    return entries, parsed
+        if entry.type == POST:
+            post = read_post(payload)
+            if post is not None:
+                parsed[entry.id] = (post, None)
+                continue
+        parsed[entry.id] = read = parse_payload(entry, payload)
+        named += named_refs(read[0])
+    return entries, parsed, named
 
 
 def read_entries(author: bytes, items: Sequence[Item]) -> list[Entry] | None:
@@ -211,7 +235,7 @@ def read_post(payload: bytes) -> Post | None:
         or (len(mentions) > 1 and len(set(mentions)) != len(mentions))
     ):
         return None
-    return Post(text, tags, links, mentions, question)
+    return post_of_checked(text, tags, links, mentions, question)
 
 
 def _text(payload: bytes, pos: int) -> tuple[str, int]:

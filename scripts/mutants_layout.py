@@ -176,4 +176,23 @@ LAYOUT_MUTANTS = [
         " or payload[pos + 1] != KEY_SIZE:",
         ":",
     ),
+    _removed(
+        "a share or reply read in place names nothing for context",
+        "        named += named_refs(read[0])\n",
+        "",
+    ),
+    Mutant(
+        "batch: a share or reply checked the general way names nothing for context",
+        "lndesk/batch.py",
+        "    named = [ref for content, _ in parsed.values() for ref in named_refs(content)]",
+        "    named: list[Ref] = []",
+        LAYOUT,
+    ),
+    Mutant(
+        "context: a checked batch's shares and replies are not fetched for",
+        "lndesk/p2p/inbox_delivery.py",
+        "        return items.named\n",
+        "        return []\n",
+        ("tests/p2p/test_inbox_delivery_context.py",),
+    ),
 ]

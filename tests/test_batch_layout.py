@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lndesk.batch import check_batch, check_each
-from lndesk.batch_layout import read_batch, read_entries, read_post
-from lndesk.content import Post, parse_content
+from lndesk.batch_layout import read_batch, read_entries, read_layout, read_post
+from lndesk.content import Post, Reply, Share, encode_content, parse_content
 from lndesk.entry import MAX_PAYLOAD_SIZE, MAX_SEQ, MAX_TIMESTAMP_MS
+from lndesk.entry_refs import Ref
 from lndesk.errors import ContentError, EntryError
 from lndesk.identity import blake2b_256
 
@@ -71,16 +72,19 @@ def agree(items: list[Item], author: bytes = AUTHOR) -> bool:
     """Whether the layout reader took the batch; asserting that what it answers is what
     the general path answers, and that it takes nothing the general path refuses."""
     fast = read_batch(author, items)
+    layout = read_layout(author, items)
+    assert (fast is None) == (layout is None)
     try:
         slow = check_each(author, items)
     except EntryError:
         assert fast is None
         return False
-    if fast is None:
+    if fast is None or layout is None:
         return False
     entries, parsed = fast
     assert entries == list(slow.entries)
     assert parsed == slow.parsed
+    assert layout == (entries, parsed, slow.named)
     assert all(type(entry.raw) is bytes for entry in entries)
     return True
 
@@ -108,6 +112,27 @@ def test_a_batch_of_posts_is_read_in_place() -> None:
     assert parsed[entries[2].id] == (Post("three", question=True), None)
     assert entries[1].id not in parsed
     assert check_batch(AUTHOR, items).entries == tuple(entries)
+
+
+def test_a_batch_names_what_its_shares_and_replies_name_whichever_path_reads_it() -> None:
+    first, second, third = (Ref(OTHER, seq, bytes([seq]) * 32) for seq in (1, 2, 3))
+    share = encode_content(Share(first, "look"))
+    reply = encode_content(Reply("yes", second, third))
+    payloads = [post("one"), share, None, reply, post("five"), ref_encode({"ref": 1})]
+    types = ["post", "share", "share", "reply", "post", "share"]
+    items: list[Item] = []
+    prev = None
+    for seq, (payload, type_) in enumerate(zip(payloads, types, strict=True), 1):
+        raw = raw_entry(seq, prev, payload or b"", type_=type_)
+        items.append((raw, payload))
+        prev = blake2b_256(raw)
+    assert agree(items)
+    # A share's ref; a reply's parent, then its root; nothing of a post, of an entry
+    # without its payload, or of content that does not parse.
+    assert check_batch(AUTHOR, items).named == [first, third, second]
+    assert check_each(AUTHOR, items).named == [first, third, second]
+    posts = chain([post("one"), post("two")])
+    assert check_batch(AUTHOR, posts).named == check_each(AUTHOR, posts).named == []
 
 
 def test_other_types_are_parsed_the_general_way() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -27,7 +28,9 @@ from lndesk.content import (
     Unknown,
     WebShare,
     encode_content,
+    named_refs,
     parse_content,
+    post_of_checked,
 )
 from lndesk.content_fields import (
     MAX_LINK_CHARS,
@@ -67,6 +70,24 @@ def round_trip(content: Any) -> Any:
 
 def test_post() -> None:
     assert round_trip(Post("Hello, world")) == {"text": "Hello, world"}
+
+
+def test_a_post_made_from_checked_fields_is_the_post_init_makes() -> None:
+    fields = ("hi", ("a", "b"), ("https://x.org/",), (b"k" * 32,), True)
+    fast, slow = post_of_checked(*fields), Post(*fields)
+    assert type(fast) is Post and fast == slow and hash(fast) == hash(slow)
+    assert repr(fast) == repr(slow) and fast.type == "post"
+    assert fast != post_of_checked("hi", ("a", "b"), ("https://x.org/",), (b"k" * 32,), False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.text = "changed"  # type: ignore[misc]
+    assert not hasattr(fast, "__dict__")
+
+
+def test_named_refs_are_what_a_share_shares_and_what_a_reply_answers() -> None:
+    root, parent = (Ref(b"a" * 32, seq, bytes([seq]) * 32) for seq in (1, 2))
+    assert named_refs(Share(root, "see")) == (root,)
+    assert named_refs(Reply("x", root, parent)) == (parent, root)
+    assert named_refs(Post("x")) == named_refs(None) == ()
 
 
 def test_post_with_tags_and_links() -> None:

@@ -29,13 +29,13 @@ from typing import Any
 import trio
 
 from lndesk import canonical
+from lndesk.batch import CheckedBatch
 from lndesk.content import (
     REPLY,
     SHARE,
     Profile,
-    Reply,
-    Share,
     addressed_keys,
+    named_refs,
     parse_content,
 )
 from lndesk.entry import Entry, decode_entry
@@ -89,7 +89,12 @@ decoding here."""
 
 
 def context_refs(items: Iterable[tuple[bytes, bytes | None]]) -> list[Ref]:
-    """The entries that stored entries name: what a share shares, what a reply answers."""
+    """The entries that stored entries name: what a share shares, what a reply answers.
+
+    A :class:`~lndesk.batch.CheckedBatch` found them while its payloads were parsed
+    (``named``); other items are looked through here."""
+    if isinstance(items, CheckedBatch):
+        return items.named
     refs: list[Ref] = []
     for raw, payload in items:
         if payload is None or (_SHARE_TYPE not in raw and _REPLY_TYPE not in raw):
@@ -98,13 +103,9 @@ def context_refs(items: Iterable[tuple[bytes, bytes | None]]) -> list[Ref]:
             entry = decode_entry(raw)
             if entry.type not in (SHARE, REPLY):
                 continue
-            content = parse_content(entry.type, payload)
+            refs += named_refs(parse_content(entry.type, payload))
         except EntryError:  # stored as it came; its content is simply not usable
             continue
-        if isinstance(content, Share):
-            refs.append(content.ref)
-        elif isinstance(content, Reply):
-            refs += (content.parent, content.root)
     return refs
 
 
@@ -431,22 +432,33 @@ class InboxDelivery:
     # --- context and targeted fetch -----------------------------------------------------
 
     def note_stored(self, peer: Any, author: bytes, items: Items) -> None:
-        """Entries of ``author`` were stored (from ``peer``): fetch what they refer to."""
-        self._context_of(peer, [(author, raw, payload) for raw, payload in items], 0)
+        """Entries of ``author`` were stored (from ``peer``): fetch what they refer to.
+        A checked batch of posts only (nearly every synced one) names nothing: its
+        entries are not looked at again."""
+        self._queue_context(peer, context_refs(items), len(items), 0)
 
     def _context_of(
         self, peer: Any, stored: Sequence[tuple[bytes, bytes, bytes | None]], depth: int
     ) -> None:
         if depth >= MAX_DEPTH or not stored:
             return
+        refs = context_refs((raw, payload) for _author, raw, payload in stored)
+        self._queue_context(peer, refs, len(stored), depth)
+
+    def _queue_context(self, peer: Any, refs: list[Ref], entries: int, depth: int) -> None:
+        """Queue for fetching, at ``depth``, the references ``refs`` that ``entries``
+        stored entries name and that are missing, not tried lately and of accepted
+        authors, as many as there is room for."""
+        if depth >= MAX_DEPTH or not refs:
+            return
         room = MAX_QUEUED - self._queued
         if room <= 0:
-            logger.info("context fetch queue full: references of %d entries dropped", len(stored))
+            logger.info("context fetch queue full: references of %d entries dropped", entries)
             return
         now = time.monotonic()
         seen: set[PostKey] = set()
         fresh: list[Ref] = []
-        for ref in context_refs((raw, payload) for _author, raw, payload in stored):
+        for ref in refs:
             key = (ref[0], ref[1])
             tried = self._tried.get(key)
             if key in seen or (tried is not None and now - tried < RETRY_SECONDS):

@@ -12,6 +12,7 @@ from inbox_helpers import entry_ref, signed
 from store_helpers import make_chain, make_identity
 
 from lndesk.app.feeds import StoreFeeds
+from lndesk.batch import check_batch, check_decoded
 from lndesk.content import Post, Reply, Share
 from lndesk.entry_refs import Ref, ref_of
 from lndesk.p2p.fetch import FetchReport
@@ -86,4 +87,45 @@ async def test_references_are_fetched_once_in_order_and_never_of_blocked_authors
             delivery.note_stored("peer3", BOB.public_key, [(other[0].raw, other[1])])
             await delivery.wait_idle(5)
             assert fetcher.calls == []
+            nursery.cancel_scope.cancel()
+
+
+def test_a_checked_batch_names_what_its_items_name() -> None:
+    deep = signed(BOB, 2, REPLY[0].id, Share(ref_of(SHARE[0])))
+    post = signed(BOB, 3, deep[0].id, Post("c"))
+    items: list[tuple[bytes, bytes | None]] = [(e.raw, p) for e, p in (REPLY, deep, post)]
+    checked = check_batch(BOB.public_key, items)
+    assert checked.named == context_refs(items) == context_refs(list(checked))
+    assert context_refs(checked) == [entry_ref(POST), entry_ref(POST), entry_ref(SHARE[0])]
+    decoded = check_decoded(BOB.public_key, [(post[0], post[1])])
+    assert context_refs(decoded) == [] == context_refs([(post[0].raw, post[1])])
+
+
+async def test_a_checked_batch_s_references_are_fetched(tmp_path: Path) -> None:
+    with Store(tmp_path / "s") as store:
+        feeds = StoreFeeds(store, ME.public_key, frozenset)
+        fetcher = FakeFetcher()
+        delivery = InboxDelivery(
+            feeds,
+            None,  # type: ignore[arg-type]  # no gossip is needed for context
+            fetcher,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            emit=lambda _event: None,
+            penalise=lambda _peer, _reason: None,
+            is_penalised=lambda _peer: False,
+            key_of=lambda _peer: None,
+            peer_of=lambda _key: "other",
+            connected=lambda: ["peer0"],
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(delivery.run)
+            posts = [(entry.raw, payload) for entry, payload in make_chain(BOB, 2)]
+            delivery.note_stored("peer0", BOB.public_key, check_batch(BOB.public_key, posts))
+            await delivery.wait_idle(5)
+            assert fetcher.calls == []  # posts name nothing
+            deep = signed(BOB, 2, REPLY[0].id, Share(ref_of(SHARE[0])))
+            items = [(REPLY[0].raw, REPLY[1]), (deep[0].raw, deep[1])]
+            delivery.note_stored("peer0", BOB.public_key, check_batch(BOB.public_key, items))
+            await delivery.wait_idle(5)
+            assert fetcher.calls == [("peer0", [entry_ref(POST), entry_ref(SHARE[0])])]
             nursery.cancel_scope.cancel()
