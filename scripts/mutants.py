@@ -11,6 +11,7 @@ from mutant import Mutant  # scripts/ is on the path
 from mutants_admission import ADMISSION_MUTANTS
 from mutants_feeds import FEEDS_MUTANTS
 from mutants_files import FILES_MUTANTS
+from mutants_gossip import GOSSIP_MUTANTS
 from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
 from mutants_serving import SERVING_MUTANTS
@@ -428,6 +429,7 @@ MUTANTS = [
     ),
     *LAYOUT_MUTANTS,  # the batch layout reader (scripts/mutants_layout.py)
     *NETWORK_MUTANTS,  # the sync, fetch and thread protocols (scripts/mutants_network.py)
+    *GOSSIP_MUTANTS,  # gossip, its signatures, read-ahead and yamux (scripts/mutants_gossip.py)
     *SERVING_MUTANTS,  # stalled readers, batch turns, limits per address, penalties
     *ADMISSION_MUTANTS,  # fair sessions, unread addresses, want charging, redials
     *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal

@@ -106,8 +106,8 @@ LAYOUT_MUTANTS = [
     ),
     _removed(
         "any payload is read as a post",
-        "read_post(payload) if entry.type == POST else None",
-        "read_post(payload)",
+        "if entry.type == POST:\n            post = read_post(payload)",
+        "if True:\n            post = read_post(payload)",
     ),
     _removed("tags may come twice or late", "rank < 1 and ", ""),
     _removed("text may come twice or late", "rank < 2 and ", ""),

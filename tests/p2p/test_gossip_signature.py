@@ -13,7 +13,7 @@ from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.validators import signature_validator as libp2p_check
 
 import lndesk.p2p.pubsub  # noqa: F401 - installs the check
-from lndesk.p2p.gossip_signature import SIGNING_PREFIX, signature_ok
+from lndesk.p2p.gossip_signature import SIGNING_PREFIX, _signer, signature_ok
 
 ED = ed25519.create_new_key_pair(b"\x01" * 32)
 OTHER = ed25519.create_new_key_pair(b"\x02" * 32)
@@ -84,3 +84,16 @@ def test_the_verdict_is_py_libp2ps(name: str) -> None:
 
 def test_pubsub_uses_it() -> None:
     assert libp2p.pubsub.pubsub.signature_validator is signature_ok  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("field", ["from_id", "key"])
+def test_a_long_field_is_not_remembered(field: str) -> None:
+    """A peer's messages with huge ``from`` or ``key`` fields are checked (a ``from``
+    that is no peer ID fails; an Ed25519 ID's own key is used, whatever ``key`` holds),
+    and their fields are not kept in the cache of signers."""
+    _signer.cache_clear()
+    msg = changed(signed(ED), **{field: b"\x00\x80\x80\x04" + bytes(200_000)})
+    assert signature_ok(msg) is (field == "key")
+    assert _signer.cache_info().currsize == 0
+    assert signature_ok(signed(ED))
+    assert _signer.cache_info().currsize == 1
