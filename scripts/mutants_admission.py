@@ -1,6 +1,7 @@
 """The mutants of network admission: who yields when a server's sessions run out,
-streams whose address cannot be read, the order a ``want`` is charged in, and the
-bounds on the peers a node dials again; scripts/mutants.py adds them to its list."""
+streams whose address cannot be read, the order a ``want`` is charged in, the bounds on
+the peers a node dials again, and the yamux frames that close a connection;
+scripts/mutants.py adds them to its list."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from mutant import Mutant  # scripts/ is on the path
 FAIR = ("tests/p2p/test_fair_sessions.py",)
 ADMISSION = ("tests/p2p/test_admission.py",)
 REDIAL = ("tests/p2p/test_redial_bounds.py", "tests/p2p/test_redial.py")
+YAMUX = ("tests/p2p/test_yamux_errors.py",)
 
 ADMISSION_MUTANTS = [
     # --- who yields when sessions run out (lndesk/p2p/fair_sessions.py) ----------------
@@ -86,5 +88,48 @@ ADMISSION_MUTANTS = [
         "        while len(self._peers) > self._most:\n",
         "        while False:\n",
         REDIAL,
+    ),
+    # --- yamux frames that close a connection (lndesk/p2p/yamux_window.py) -----------
+    Mutant(
+        "yamux: a frame body that fails to decrypt leaves the connection open",
+        "lndesk/p2p/yamux_window.py",
+        "        broken(self, failed)\n",
+        "",
+        YAMUX,
+    ),
+    Mutant(
+        "yamux: a connection that broke in a data frame's body is not closed",
+        "lndesk/p2p/yamux_window.py",
+        '            if getattr(self, "_broken", False) and not self.event_closed.is_set():\n',
+        "            if False:\n",
+        YAMUX,
+    ),
+    Mutant(
+        "yamux: a frame of an unknown version is taken",
+        "lndesk/p2p/yamux_window.py",
+        "    if version != VERSION or kind not in TYPES:\n",
+        "    if kind not in TYPES:\n",
+        YAMUX,
+    ),
+    Mutant(
+        "yamux: a frame of an unknown type is skipped",
+        "lndesk/p2p/yamux_window.py",
+        "    if version != VERSION or kind not in TYPES:\n",
+        "    if version != VERSION:\n",
+        YAMUX,
+    ),
+    Mutant(
+        "yamux: data over an open stream's receive window is buffered anyway",
+        "lndesk/p2p/yamux_window.py",
+        "        window = None if stream is None else stream.recv_window  # unknown: dropped\n",
+        "        window = None\n",
+        YAMUX,
+    ),
+    Mutant(
+        "yamux: a new stream's first data frame may exceed its initial window",
+        "lndesk/p2p/yamux_window.py",
+        "        window: int | None = yamux.DEFAULT_WINDOW_SIZE  # a new stream's\n",
+        "        window: int | None = None\n",
+        YAMUX,
     ),
 ]

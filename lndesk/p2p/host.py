@@ -23,7 +23,9 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
 * yamux acknowledges received data as go-yamux does, once half the receive window has
   been read, instead of with a window update after every read or every second one (a
   frame back for every gossip message; ``lndesk.p2p.yamux_window``), and writes its
-  frames without py-libp2p's per-frame debug formatting and extra checkpoints.
+  frames without py-libp2p's per-frame debug formatting and extra checkpoints. A
+  connection is closed at the first frame it cannot take (an unknown version or type,
+  data over a stream's window, a body that fails to decrypt) instead of read on.
 * A TCP connection is read ahead, up to 64 KiB a socket read, and Noise's and yamux's
   small reads are served from that (``lndesk.p2p.read_ahead``): py-libp2p made a socket
   read, with a lock and a trip through trio's scheduler, for every length prefix and
@@ -80,7 +82,11 @@ from lndesk.p2p.inbound import (
 from lndesk.p2p.liveness import ping_from_one_task
 from lndesk.p2p.read_ahead import read_ahead_on
 from lndesk.p2p.unsupported import quiet_stream_open_errors
-from lndesk.p2p.yamux_window import acknowledge_as_go_yamux, write_frames_lean
+from lndesk.p2p.yamux_window import (
+    acknowledge_as_go_yamux,
+    close_broken_connections,
+    write_frames_lean,
+)
 
 if TYPE_CHECKING:
     from libp2p.abc import IHost
@@ -376,6 +382,7 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     os.environ.setdefault(YAMUX_RELEASE_ON_READ, "0")
     acknowledge_as_go_yamux()  # nor one for most small reads (lndesk.p2p.yamux_window)
     write_frames_lean()
+    close_broken_connections()  # at the first frame it cannot take
     key_pair = create_new_key_pair(seed)
     noise = NoiseTransport(
         libp2p_keypair=key_pair, noise_privkey=create_x25519_key_pair().private_key

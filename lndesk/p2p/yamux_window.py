@@ -20,19 +20,44 @@ writes a frame under the same lock, taken without a checkpoint when it is free, 
 checks for cancellation once it holds the lock: from there to the socket write nothing
 awaits, so a frame is never encrypted and then not sent (that would put the two ends'
 Noise nonces out of step). The socket write yields once.
+
+:func:`close_broken_connections` closes a connection at the first frame it cannot take
+(docs/protocol.md section 19): a frame of a yamux version other than 0 or of a type
+yamux does not have, a data frame larger than what its stream's receive window still
+allows, and a frame body that cannot be read (a Noise message that fails to decrypt:
+garbage from a hostile peer or a corrupted link). py-libp2p 0.8.1 closed the connection
+only when the failure hit a frame's header: a failed body left it open, the read loop
+sleeping 10 ms and reading on (or half-closing one stream and reading on), on a
+connection whose two ends no longer agree on the Noise nonces; unknown frames were
+skipped; and data over a window was buffered anyway, so a peer ignoring the windows
+made a stream nobody reads hold ever more memory.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
+from libp2p.io.exceptions import IncompleteReadError
+from libp2p.io.utils import DEFAULT_RETRY_READ_COUNT, read_exactly
 from libp2p.stream_muxer.yamux import yamux
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 
+logger = logging.getLogger(__name__)
+
 _Update = Callable[..., Awaitable[None]]
+
+VERSION = 0
+"""The only yamux version (the spec's, and every libp2p implementation's)."""
+TYPES = frozenset({yamux.TYPE_DATA, yamux.TYPE_WINDOW_UPDATE, yamux.TYPE_PING, yamux.TYPE_GO_AWAY})
+"""The frame types yamux has."""
+
+
+class YamuxViolation(Exception):
+    """A peer sent a yamux frame the protocol does not allow; its connection is closed."""
 
 
 def acknowledge_as_go_yamux() -> None:
@@ -91,3 +116,85 @@ def write_frames_lean() -> None:
 
     write_frame._lean = True  # type: ignore[attr-defined]
     Yamux._write_frame = write_frame  # type: ignore[method-assign]
+
+
+def close_broken_connections() -> None:
+    """Make every yamux connection of this process close at the first frame it cannot
+    take, as the module docstring says (installed once)."""
+    if getattr(Yamux.handle_incoming, "_closes_broken", False):
+        return
+    handle_incoming = Yamux.handle_incoming
+    # py-libp2p reads a frame's header with yamux's module-level ``read_exactly`` and its
+    # body with ``Yamux._read_data_body``; both are replaced, so that each read knows
+    # which part of a frame it reads.
+    yamux.read_exactly = read_header  # type: ignore[attr-defined]
+    Yamux._read_data_body = read_body  # type: ignore[method-assign]
+
+    async def closing_handle_incoming(self: Yamux) -> None:
+        try:
+            await handle_incoming(self)
+        finally:
+            # A body that failed in a data frame ends py-libp2p's loop (it stops once the
+            # connection is shutting down) without closing the connection.
+            if getattr(self, "_broken", False) and not self.event_closed.is_set():
+                await self._cleanup_on_error()
+
+    closing_handle_incoming._closes_broken = True  # type: ignore[attr-defined]
+    Yamux.handle_incoming = closing_handle_incoming  # type: ignore[method-assign]
+
+
+async def read_header(reader: Any, n: int, retry_count: int = DEFAULT_RETRY_READ_COUNT) -> bytes:
+    """A yamux frame header from ``reader`` (a connection's Noise session), checked:
+    :class:`YamuxViolation` for an unknown version or type (py-libp2p closes the
+    connection at any error reading a header)."""
+    header = await read_exactly(reader, n, retry_count)
+    version, kind, flags, stream_id, length = struct.unpack(yamux.YAMUX_HEADER_FORMAT, header)
+    if version != VERSION or kind not in TYPES:
+        logger.warning(
+            "closing a yamux connection: a frame of version %d and type %d (only version "
+            "%d and types 0-3 exist)",
+            version,
+            kind,
+            VERSION,
+        )
+        raise YamuxViolation(
+            f"yamux frame of version {version} and type {kind}: only version {VERSION} "
+            "and types 0-3 exist; the connection is closed"
+        )
+    reader._last_frame = (flags, stream_id, length)
+    return header
+
+
+async def read_body(self: Yamux, length: int) -> bytes:
+    """A data frame's body, read as py-libp2p reads it, after its window is checked;
+    the connection is marked broken (and closed, see :func:`close_broken_connections`)
+    if the body exceeds the window or cannot be read."""
+    flags, stream_id, _ = getattr(self.secured_conn, "_last_frame", (0, 0, length))
+    stream = self.streams.get(stream_id)
+    if flags & yamux.FLAG_SYN:
+        window: int | None = yamux.DEFAULT_WINDOW_SIZE  # a new stream's
+    else:
+        window = None if stream is None else stream.recv_window  # unknown: dropped
+    if window is not None and length > window:
+        broken(self, f"a data frame of {length} bytes on a stream whose window is {window}")
+        raise YamuxViolation(
+            f"yamux data frame of {length} bytes over its stream's receive window of "
+            f"{window}: the connection is closed"
+        )
+    try:
+        with trio.fail_after(yamux._yamux_data_read_timeout()):
+            return await read_exactly(self.secured_conn, length)
+    except (IncompleteReadError, trio.TooSlowError):
+        raise  # the connection ended, or its peer is too slow: py-libp2p closes it
+    except Exception as error:
+        failed = f"a frame body could not be read ({type(error).__name__}: {error})"
+        broken(self, failed)
+        raise
+
+
+def broken(conn: Yamux, why: str) -> None:
+    """Mark ``conn`` as broken: its read loop stops and the connection is closed."""
+    if not getattr(conn, "_broken", False):
+        logger.warning("closing the yamux connection of %s: %s", conn.peer_id, why)
+    conn._broken = True  # type: ignore[attr-defined]
+    conn.event_shutting_down.set()
