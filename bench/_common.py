@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -25,6 +26,9 @@ if str(ROOT) not in sys.path:
 from lndesk.content import Follow, Post, encode_content  # noqa: E402
 from lndesk.entry import FORMAT_VERSION, create_entry  # noqa: E402
 from lndesk.identity import Identity  # noqa: E402
+
+if TYPE_CHECKING:
+    from lndesk.p2p.config import NodeConfig
 
 # Fixed, past timestamps so generated chains are reproducible and cacheable, and no
 # entry is "future-dated" (the store holds those back from the timeline).
@@ -143,6 +147,23 @@ def load_or_generate(
 
 
 # --- statistics and output ----------------------------------------------------------
+
+
+def loopback_config(**overrides: object) -> NodeConfig:
+    """A node's settings for a bench whose nodes all run on this machine: 127.0.0.1, a
+    port the system picks, no mDNS, no DHT, no relay client (``overrides`` on top)."""
+    from lndesk.p2p.config import NodeConfig  # noqa: PLC0415 - only network benches
+
+    settings: dict[str, Any] = {
+        "listen_host": "127.0.0.1",
+        "listen_port": 0,
+        "mdns": False,
+        "dht": False,
+        "relay_client": False,
+        "dht_loopback": True,
+        **overrides,
+    }
+    return NodeConfig(**settings)
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from _common import BASE_MS, DAY_MS, ChainSpec, make_chain, print_table
+from _common import BASE_MS, DAY_MS, ChainSpec, loopback_config, make_chain, print_table
 from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.app.feeds import StoreFeeds
 from lndesk.identity import blake2b_256
 from lndesk.p2p.catchup import CATCHUP_PROTOCOL, CatchupClient, CatchupServer
-from lndesk.p2p.config import Limits, NodeConfig
+from lndesk.p2p.config import Limits
 from lndesk.p2p.digest import vector_digest
 from lndesk.p2p.forks import FORKS_PROTOCOL, ForksClient, ForksServer
 from lndesk.p2p.host import build_host, public_key_of, serving
@@ -48,14 +48,7 @@ from lndesk.p2p.visit import VISIT_PROTOCOL, VisitClient, VisitServer
 from lndesk.p2p.visit_frames import InboxCheck, Visit, refs_digest
 from lndesk.store.store import Store
 
-CONFIG = NodeConfig(
-    listen_host="127.0.0.1",
-    listen_port=0,
-    mdns=False,
-    dht=False,
-    relay_client=False,
-    dht_loopback=True,
-)
+CONFIG = loopback_config()
 LIMITS = Limits(want_feeds_per_minute=10**9)
 
 

@@ -26,24 +26,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
-from _common import identity_for, print_table
+from _common import identity_for, loopback_config, print_table
 from libp2p.peer.peerinfo import PeerInfo
 
 from lndesk.content import Post, encode_content
 from lndesk.entry import create_entry
-from lndesk.p2p.config import Limits, NodeConfig
+from lndesk.p2p.config import Limits
 from lndesk.p2p.gossip import HeadAndNoticeGossip
 from lndesk.p2p.host import build_host, serving
 
 WARM_UP = 20
-CONFIG = NodeConfig(
-    listen_host="127.0.0.1",
-    listen_port=0,
-    mdns=False,
-    dht=False,
-    relay_client=False,
-    dht_loopback=True,  # the three nodes dial each other on this machine
-)
+CONFIG = loopback_config()
 
 
 class GossipNode:
