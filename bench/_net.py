@@ -424,12 +424,30 @@ async def _child(data_dir: Path, newest_first: bool, gets: int) -> None:
                     await app.node.gossip.router.wait_for_mesh(peer, topic, timeout=float("inf"))
             return {"peers": len(peers)}
 
+        server_profile: list[Any] = []
+
         async def handle(cmd: dict[str, Any]) -> None:
             name = cmd.get("cmd", "")
+            reply: dict[str, Any]
             try:
-                if name == "connect":
+                if name == "profile_start":
+                    # The node's trio thread is profiled from here (a serving node's
+                    # share of a sync, as the reader's run profiles the reader).
+                    import cProfile  # noqa: PLC0415
+
+                    server_profile.append(cProfile.Profile())
+                    server_profile[-1].enable()
+                    reply = {}
+                elif name == "profile_stop":
+                    if not server_profile:
+                        raise RuntimeError("profile_stop before profile_start")
+                    profiler = server_profile.pop()
+                    profiler.disable()
+                    profiler.dump_stats(cmd["path"])
+                    reply = {}
+                elif name == "connect":
                     key = await app.node.connect(cmd["address"])
-                    reply: dict[str, Any] = {"key": key.hex() if key else None}
+                    reply = {"key": key.hex() if key else None}
                 elif name == "sync_until":
                     reply = await sync_until(cmd)
                 elif name == "rusage":

@@ -17,7 +17,8 @@ documents were not yet indexed for search when the clock stopped (the reader's
 background indexer waits while a sync stores batches, so normally all of them) and how
 many seconds later the indexer had indexed them all. The server's text is indexed before it
 starts. ``--profile`` adds one more run with the reader under cProfile (not counted) and
-prints its top functions.
+prints its top functions; ``--profile-server-out FILE`` profiles the server during that run
+too, prints its top functions and keeps its data in FILE.
 
     python bench/sync_throughput.py                 # 100,000 entries, target >= 20,000/s
     python bench/sync_throughput.py --oldest-first  # the reader asks oldest entries first
@@ -65,10 +66,18 @@ def main() -> int:
         default=None,
         help="with --profile: keep the reader's cProfile data in this file (pstats format)",
     )
+    parser.add_argument(
+        "--profile-server-out",
+        type=Path,
+        default=None,
+        help="one more run (as --profile), the server under cProfile: its data in this file",
+    )
     add_sync_options(parser, timeout=600, logs="authors' feeds", held=True)
     args = parse_sync_args(parser)
     if args.quick:
         args.runs = 1
+    if args.profile_server_out is not None:
+        args.profile = True
 
     with tempfile.TemporaryDirectory(prefix="lndesk-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
@@ -126,9 +135,14 @@ def main() -> int:
                     template=data.template,
                 ) as reader:
                     profile = str(work / "reader.prof") if profiled else ""
+                    profile_server = profiled and args.profile_server_out is not None
+                    if profile_server:
+                        server.call("profile_start")
                     before = server.call("rusage")
                     result = sync_all(reader, server.address, data, args.timeout, profile)
                     after = server.call("rusage")
+                    if profile_server:
+                        server.call("profile_stop", path=str(work / "server.prof"))
                 result["server_cpu"] = cpu_seconds(before, after)
                 if profiled:
                     rows.append(run_row("profiled (not counted)", result, total, total_bytes))
@@ -190,9 +204,12 @@ def main() -> int:
             ],
         )
         if args.profile:
-            print_profile(work / "reader.prof", args.top)
+            print_profile(work / "reader.prof", args.top, "reader")
             if args.profile_out is not None:
                 shutil.copyfile(work / "reader.prof", args.profile_out)
+        if args.profile_server_out is not None:
+            print_profile(work / "server.prof", args.top, "server")
+            shutil.copyfile(work / "server.prof", args.profile_server_out)
     return 0
 
 
@@ -212,7 +229,7 @@ def run_row(label: str, result: dict, total: int, total_bytes: int) -> list[str]
     ]
 
 
-def print_profile(path: Path, top: int) -> None:
+def print_profile(path: Path, top: int, node: str) -> None:
     for order, title in (("cumulative", "cumulative time"), ("tottime", "total (own) time")):
         out = io.StringIO()
         stats = pstats.Stats(str(path), stream=out).strip_dirs().sort_stats(order)
@@ -220,7 +237,7 @@ def print_profile(path: Path, top: int) -> None:
         text = out.getvalue()
         body = text[text.index("   ncalls") :] if "   ncalls" in text else text
         print()
-        print(f"reader cProfile (extra run), top {top} by {title}")
+        print(f"{node} cProfile (extra run), top {top} by {title}")
         print(body.rstrip())
 
 

@@ -79,7 +79,6 @@ from lndesk.p2p.sessions import (
 from lndesk.p2p.wire import (
     PROTOCOL_ID,
     Ack,
-    Batch,
     Differs,
     Digest,
     Done,
@@ -92,7 +91,7 @@ from lndesk.p2p.wire import (
     Same,
     StreamGone,
     Want,
-    encode_frame,
+    encode_run_frame,
 )
 
 __all__ = [
@@ -384,7 +383,7 @@ class ServedGets:
                 if run:
                     charge_served(self.server.sessions.admission, self.frames.stream, len(run))
                     last = run[-1][0]
-                    frame = encode_frame(Batch(get.feed, tuple((e, p) for _, e, p in run)))
+                    frame = encode_run_frame(get.feed, run)
                     del run
                     size = len(frame) - 4
                     await self.frames.send_frame(frame)

@@ -182,15 +182,7 @@ class StoreReader:
         pass ``max_bytes`` (always returns the entry at ``first`` if it is stored).
         """
         offsets = self.index.run_offsets(key, first, min(last, first + max_entries - 1))
-        run: list[tuple[int, bytes, bytes | None]] = []
-        size = 0
-        for seq, offset in enumerate(offsets, start=first):
-            record = self.log.read(offset)
-            size += len(record.entry) + len(record.payload or b"")
-            if run and size > max_bytes:
-                break
-            run.append((seq, record.entry, record.payload))
-        return run
+        return self.log.read_run(offsets, first, max_bytes)
 
     def fork_proofs(self, key: bytes) -> list[Entry]:
         return [
