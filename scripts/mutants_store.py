@@ -13,6 +13,7 @@ SWAP = ("tests/test_index_compact.py", "tests/test_store_rebuild_swap.py")
 JOURNAL = ("tests/test_request_journal.py",)
 FORGET = ("tests/test_store_forget.py",)
 PURGE_JOURNAL = ("tests/test_purge_journal.py",)
+LOG_RUNS = ("tests/test_logfile_runs.py",)
 TORN_TAIL = ("tests/test_torn_tail_bounds.py", "tests/test_logfile.py")
 NAMES = ("tests/test_names.py",)
 SETTINGS = ("tests/test_settings_file.py", "tests/test_own_log.py")
@@ -500,5 +501,34 @@ STORE_MUTANTS = [
         'if size and os.pread(fd, 1, size - 1) != b"\\n":',
         "if False:",
         JOURNAL,
+    ),
+    # --- a run of log records read at once (lndesk/store/logfile.py read_run) ---------
+    Mutant(
+        "log run: a record whose bytes changed is taken from a run's read",
+        "lndesk/store/logfile.py",
+        "                        and crc32(view[body:end]) == crc\n",
+        "",
+        LOG_RUNS,
+    ),
+    Mutant(
+        "log run: an entry running past its record is taken from a run's read",
+        "lndesk/store/logfile.py",
+        "                        and split <= end <= held\n",
+        "                        and end <= held\n",
+        LOG_RUNS,
+    ),
+    Mutant(
+        "log run: a record of no known kind is taken from a run's read",
+        "lndesk/store/logfile.py",
+        "                        and kind in (KIND_ENTRY, KIND_FORK_PROOF)\n",
+        "",
+        LOG_RUNS,
+    ),
+    Mutant(
+        "log run: a record both purged and with its payload is taken from a run's read",
+        "lndesk/store/logfile.py",
+        "                        flags == FLAG_PAYLOAD\n",
+        "                        flags & FLAG_PAYLOAD\n",
+        LOG_RUNS,
     ),
 ]

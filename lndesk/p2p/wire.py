@@ -145,6 +145,8 @@ _ENTRY_HEADS = tuple(
 """An item's array head and the head of its entry, for each entry size (shortest form)."""
 _SHORT_HEADS = tuple(bytes([0x40 + n]) if n < 24 else bytes([0x58, n]) for n in range(256))
 """The head of each byte string under 256 bytes, in shortest form."""
+_U16_HEAD = struct.Struct(">BH")
+"""The head of a byte string of 256 to 65,535 bytes: 0x59 and its length."""
 _NULL = b"\xf6"
 
 
@@ -162,7 +164,7 @@ def encode_run_frame(feed: bytes, items: Sequence[Sequence[bytes | int | None]])
         return _general_batch_frame(feed, items)
     parts: list[bytes] = [b"", _BATCH_HEAD, feed, _BATCH_ITEMS, _head(0x80, len(items))]
     append = parts.append
-    entry_heads, short_heads = _ENTRY_HEADS, _SHORT_HEADS
+    entry_heads, short_heads, long_head = _ENTRY_HEADS, _SHORT_HEADS, _U16_HEAD.pack
     for item in items:
         entry, payload = item[-2], item[-1]
         if type(entry) is not bytes or len(entry) > MAX_ENTRY_SIZE:
@@ -175,7 +177,13 @@ def encode_run_frame(feed: bytes, items: Sequence[Sequence[bytes | int | None]])
         if type(payload) is not bytes:
             return _general_batch_frame(feed, items)
         size = len(payload)
-        append(short_heads[size] if size < 256 else _head(0x40, size))
+        append(
+            short_heads[size]
+            if size < 256
+            else long_head(0x59, size)
+            if size < 1 << 16
+            else _head(0x40, size)
+        )
         append(payload)
     parts[0] = FRAME_HEAD.pack(sum(map(len, parts)))
     return b"".join(parts)

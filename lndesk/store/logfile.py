@@ -258,37 +258,38 @@ class LogFile:
                 at = stop
                 continue
             # The last record's length is unknown: read as far past its start as the
-            # one before it took.
+            # one before it took. No record taken from the read is longer than _GAP
+            # (so none is over MAX_BODY, which read() refuses).
             last = offsets[stop - 1]
             buffer = os.pread(self._fd, last - start + last - offsets[stop - 2], start)
             view = memoryview(buffer)
             held = len(buffer)
             for number in range(at, stop):
-                offset = offsets[number]
-                rel = offset - start
-                entry = payload = None
-                if rel + head_size + body_head <= held:
+                rel = offsets[number] - start
+                body = rel + head_size
+                if body + body_head <= held:
                     length, crc = unpack_head(buffer, rel)
-                    body = rel + head_size
                     end = body + length
-                    if body_head <= length <= MAX_BODY and end <= held:
-                        kind, flags, _, entry_len = unpack_body(buffer, body)
-                        split = body + body_head + entry_len
-                        if (
-                            flags == FLAG_PAYLOAD
-                            and kind in (KIND_ENTRY, KIND_FORK_PROOF)
-                            and split <= end
-                            and crc32(view[body:end]) == crc
-                        ):
-                            entry = buffer[body + body_head : split]
-                            payload = buffer[split:end]
-                if entry is None:
-                    record = self.read(offset)
-                    entry, payload = record.entry, record.payload
-                size += len(entry) + len(payload or b"")
+                    kind, flags, _, entry_len = unpack_body(buffer, body)
+                    split = body + body_head + entry_len
+                    if (
+                        flags == FLAG_PAYLOAD
+                        and split <= end <= held
+                        and kind in (KIND_ENTRY, KIND_FORK_PROOF)
+                        and crc32(view[body:end]) == crc
+                    ):
+                        size += length - body_head
+                        if run and size > max_bytes:
+                            break
+                        append(
+                            (first + number, buffer[body + body_head : split], buffer[split:end])
+                        )
+                        continue
+                record = self.read(offsets[number])
+                size += len(record.entry) + len(record.payload or b"")
                 if run and size > max_bytes:
                     break
-                append((first + number, entry, payload))
+                append((first + number, record.entry, record.payload))
             view.release()
             at = stop
         return run
