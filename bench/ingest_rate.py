@@ -11,6 +11,7 @@ CPU steps of ingest in isolation. ``--profile`` adds a cProfile of a second inge
     python bench/ingest_rate.py                  # 100,000 entries, target >= 50,000/s
     python bench/ingest_rate.py --profile        # plus the top functions
     python bench/ingest_rate.py --quick          # 10,000 entries
+    python bench/ingest_rate.py --newest-first   # each feed's batches last to first
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile a second ingest")
     parser.add_argument("--top", type=int, default=25, help="profile rows to print (25)")
     parser.add_argument("--quick", action="store_true", help="small smoke run (10,000 entries)")
+    parser.add_argument(
+        "--newest-first",
+        action="store_true",
+        help="each feed's batches last to first, as a newest-first sync stores them",
+    )
     args = parser.parse_args()
     if args.quick:
         args.entries, args.authors, args.verify_count, args.repeat = 10_000, 5, 2_000, 1
@@ -82,7 +88,11 @@ def main() -> int:
         print_setup(
             "ingest rate (Store.ingest, full authentication)",
             [
-                ("entries", f"{total:,} in {len(chains)} feeds, ascending"),
+                (
+                    "entries",
+                    f"{total:,} in {len(chains)} feeds, "
+                    + ("batches newest first" if args.newest_first else "ascending"),
+                ),
                 ("payload", f"{len(sample_payload)} bytes (post: text + 1 tag)"),
                 ("batch", f"{args.batch:,} entries per Store.ingest call"),
                 (
@@ -97,7 +107,9 @@ def main() -> int:
         cpu_runs = []
         batch_times: list[float] = []
         for attempt in range(args.repeat):
-            seconds, cpu, times, stored = run_ingest(work / f"store-{attempt}", chains, args.batch)
+            seconds, cpu, times, stored = run_ingest(
+                work / f"store-{attempt}", chains, args.batch, newest_first=args.newest_first
+            )
             if stored != total:
                 print(f"\nWARNING: stored {stored:,} of {total:,} entries")
             runs.append(seconds)
@@ -153,7 +165,7 @@ def main() -> int:
         )
 
         if args.profile:
-            profile_ingest(work / "profiled", chains, args.batch, args.top)
+            profile_ingest(work / "profiled", chains, args.batch, args.top, args.newest_first)
     return 0
 
 
@@ -162,9 +174,15 @@ def throughput_row(label: str, count: int, seconds: float) -> list[str]:
 
 
 def run_ingest(
-    directory: Path, chains: list[tuple[bytes, list[Item]]], batch: int
+    directory: Path,
+    chains: list[tuple[bytes, list[Item]]],
+    batch: int,
+    *,
+    newest_first: bool = False,
 ) -> tuple[float, float, list[float], int]:
-    """Wall seconds, CPU seconds of this thread, per-batch wall seconds, entries stored."""
+    """Wall seconds, CPU seconds of this thread, per-batch wall seconds, entries stored.
+    ``newest_first``: each feed's batches from its last to its first (each batch still
+    ascending), so every batch after the first is stored below stored entries."""
     store = Store(directory)
     batch_times = []
     stored = 0
@@ -172,7 +190,8 @@ def run_ingest(
         started = time.perf_counter()
         cpu_started = time.thread_time()
         for author, items in chains:
-            for start in range(0, len(items), batch):
+            starts = range(0, len(items), batch)
+            for start in reversed(starts) if newest_first else starts:
                 began = time.perf_counter()
                 result = store.ingest(author, items[start : start + batch])
                 batch_times.append(time.perf_counter() - began)
@@ -213,11 +232,15 @@ def component_rows(sample: list[Item]) -> list[list[str]]:
 
 
 def profile_ingest(
-    directory: Path, chains: list[tuple[bytes, list[Item]]], batch: int, top: int
+    directory: Path,
+    chains: list[tuple[bytes, list[Item]]],
+    batch: int,
+    top: int,
+    newest_first: bool,
 ) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
-    elapsed, _, _, _ = run_ingest(directory, chains, batch)
+    elapsed, _, _, _ = run_ingest(directory, chains, batch, newest_first=newest_first)
     profiler.disable()
     total = sum(len(items) for _, items in chains)
     print()

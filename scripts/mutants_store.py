@@ -475,6 +475,13 @@ STORE_MUTANTS = [
         JOURNAL,
     ),
     Mutant(
+        "index: a feed's tombstone targets, read up to as many as ids asked, taken as all",
+        "lndesk/store/index.py",
+        "            (feed, len(ids) + 1),\n",
+        "            (feed, len(ids)),\n",
+        ("tests/test_store_tombstoned.py",),
+    ),
+    Mutant(
         "requests: a journal line with part of a group of fields is merged",
         "lndesk/app/requests.py",
         "    if any(group & fields and not group <= fields for group in _GROUPS):",

@@ -253,6 +253,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     INSERT INTO meta(key, value) VALUES ('question_facets', x'01');
     """,
+    # 11: the targets of each feed's tombstones (lndesk.store.index.Index.tombstoned_ids):
+    # whether a batch stored below a feed's newer entries is named by one of its
+    # tombstones is one short range of this index (none at all for most feeds), not a
+    # lookup of every id of the batch in ``refs``' primary key.
+    """
+    CREATE INDEX IF NOT EXISTS refs_tombstones ON refs (feed, target) WHERE kind = 'tombstone';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
