@@ -110,7 +110,7 @@ def already_deleted(
     ask.update([item.entry.id for item in items if item.entry.seq < max_seq])
     if not named and not ask:
         return [], named  # the common case: a run after the feed's head, no tombstones
-    named |= index.tombstoned_ids(author, sorted(ask - named))
+    named |= index.tombstoned_ids(author, list(ask - named))
     if not named:
         return [], named  # a newest-first sync's batch: below stored entries, none deleted
     doomed = []
