@@ -15,8 +15,16 @@ author, read and relayed by the middle node, read by the leaf):
 
 The counters wrap py-libp2p's and trio's methods in this process only.
 
+With ``--sync`` it counts a bulk sync instead, per synced MB (entry + payload bytes): a
+server node in a child process holds ``--entries`` posts (as ``sync_throughput.py``
+builds them, ``--cache`` shared), and a fresh reader node in this process dials it and
+syncs them all, oldest first; only the reader is counted (this process). Also counted
+then: the bytes the reader's yamux streams copied out of their receive buffers, and
+window updates written (each one a frame the server must read before it may send more).
+
     python bench/transport_counts.py               # 100 posts at 4/s
     python bench/transport_counts.py --posts 200 --rate 8
+    python bench/transport_counts.py --sync --cache /tmp/cache   # 100,000 entries
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from typing import Any
 
 import trio
 from _common import print_setup, print_table
-from _net import make_reader
+from _net import NodeProcess, make_reader
+from _sync import add_sync_options, prepare_sync_server
 from libp2p.security.noise.io import NoiseTransportReadWriter
 from libp2p.security.secure_session import SecureSession
 from libp2p.stream_muxer.yamux import yamux
@@ -42,6 +51,7 @@ from lndesk.app.node import AppNode
 from lndesk.app.service import Service, create_identity
 from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.events import EntriesStored
+from lndesk.p2p.yamux_window import close_broken_connections
 
 counts: Counter[str] = Counter()
 
@@ -76,6 +86,9 @@ def _count_sync(owner: Any, name: str, label: str) -> None:
 
 
 def install_counters() -> None:
+    # lndesk's host replaces yamux's header reads once (lndesk.p2p.yamux_window): done
+    # first, so that the counter below wraps lndesk's reads and is not replaced by them.
+    close_broken_connections()
     _count_async(trio.SocketStream, "receive_some", lambda *a, **k: "socket reads")
     _count_async(trio.SocketStream, "send_all", lambda *a, **k: "socket writes")
     _count_sync(NoiseTransportReadWriter, "decrypt", "Noise messages read")
@@ -94,7 +107,7 @@ def install_counters() -> None:
 
     async def counted_read_exactly(reader: Any, n: int, *args: Any) -> bytes:
         data = await read_exactly(reader, n, *args)
-        if n == yamux.HEADER_SIZE:  # a header (a 12-byte body would count too: rare)
+        if n == yamux.HEADER_SIZE:  # a header (bodies are read by lndesk's read_body)
             kind = struct.unpack(yamux.YAMUX_HEADER_FORMAT, data)[1]
             counts[f"yamux frames read: {names.get(kind, kind)}"] += 1
         return data
@@ -170,11 +183,95 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return {"counts": counted, "cpu": cpu}
 
 
+async def run_sync(args: argparse.Namespace, work: Path, address: str, server: Any) -> dict:
+    make_reader(work / "reader", server.feeds)
+    config = NodeConfig(
+        listen_host="127.0.0.1",
+        listen_port=0,
+        mdns=False,
+        dht=False,
+        relay_client=False,
+        dht_loopback=True,
+        newest_first=False,
+    )
+    arrivals = Arrivals()
+    with Service(work / "reader") as service:
+        store = service.store
+        app = AppNode(service, config, arrivals)
+
+        def held() -> int:
+            return sum(store.feed_state(feed).height for feed in server.feeds)
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(app.run)
+            counts.clear()
+            cpu0 = time.process_time()
+            await app.node.connect(address)
+            with trio.fail_after(args.timeout):
+                while held() < server.total:
+                    await arrivals.changed.wait()
+            cpu = time.process_time() - cpu0
+            counted = dict(counts)
+            app.stop()
+            nursery.cancel_scope.cancel()
+    return {"counts": counted, "cpu": cpu}
+
+
+def count_copies() -> None:
+    """Count the bytes a yamux stream's read copies out of its receive buffer."""
+    read_stream = yamux.Yamux.read_stream
+
+    async def counted(self: Any, stream_id: int, n: int = -1) -> bytes:
+        data = await read_stream(self, stream_id, n)
+        counts["bytes copied out of yamux buffers"] += len(data)
+        return data
+
+    yamux.Yamux.read_stream = counted  # type: ignore[method-assign]
+
+
+def main_sync(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="lndesk-transport-", dir=args.dir) as tmp:
+        work = Path(tmp)
+        server_data = prepare_sync_server(work / "server", args)
+        server = NodeProcess(work / "server", work / "server.log", "server")
+        try:
+            install_counters()
+            count_copies()
+            load = os.getloadavg()[0]
+            result = trio.run(
+                run_sync, args, work, server.address, server_data, instruments=[Steps()]
+            )
+        finally:
+            server.stop()
+    mb = server_data.total_bytes / 1e6
+    print_setup(
+        "transport counts: a bulk sync, the reader counted",
+        [
+            ("entries", f"{server_data.total:,} ({mb:.1f} MB), oldest first"),
+            ("load average", f"{load:.1f} as the run began, {os.getloadavg()[0]:.1f} after"),
+            (
+                "reader CPU",
+                f"{result['cpu']:.2f} s, {result['cpu'] / server_data.total * 1e6:.1f} us an"
+                " entry (counters included)",
+            ),
+        ],
+    )
+    rows = [[name, f"{value / mb:.1f}"] for name, value in sorted(result["counts"].items())]
+    print_table("per synced MB (the reader)", ["what", "per MB"], rows)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=100, help="timed posts (100)")
     parser.add_argument("--rate", type=float, default=4.0, help="posts per second (4)")
+    parser.add_argument("--sync", action="store_true", help="count a bulk sync's reader")
+    add_sync_options(parser, timeout=600, logs="authors' feeds")
     args = parser.parse_args()
+    if args.quick:
+        args.entries, args.feeds = 10_000, 5
+    if args.sync:
+        return main_sync(args)
     install_counters()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lndesk-transport-") as tmp:

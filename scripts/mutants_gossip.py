@@ -214,6 +214,13 @@ GOSSIP_MUTANTS = [
         ("tests/p2p/test_read_ahead.py",),
     ),
     Mutant(
+        "yamux: a full data frame is written as two Noise messages, the second of 17 bytes",
+        "lndesk/p2p/yamux_window.py",
+        "    yamux.MAX_MESSAGE_SIZE = FRAME_LIMIT  #",
+        "    yamux.MAX_MESSAGE_SIZE = 64 * 1024  #",
+        ("tests/p2p/test_yamux_frame_size.py",),
+    ),
+    Mutant(
         "gossip signature: a huge from field is kept in the cache of signers",
         "lndesk/p2p/gossip_signature.py",
         "small = len(key) <= CACHED_KEY_SIZE and len(from_id) <= CACHED_KEY_SIZE",

@@ -23,7 +23,8 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
 * yamux acknowledges received data as go-yamux does, once half the receive window has
   been read, instead of with a window update after every read or every second one (a
   frame back for every gossip message; ``lndesk.p2p.yamux_window``), and writes its
-  frames without py-libp2p's per-frame debug formatting and extra checkpoints. A
+  frames without py-libp2p's per-frame debug formatting and extra checkpoints, each
+  data frame small enough to be one Noise message (py-libp2p's full frames were two). A
   connection is closed at the first frame it cannot take (an unknown version or type,
   data over a stream's window, a body that fails to decrypt) instead of read on.
 * A TCP connection is read ahead, up to 64 KiB a socket read, and Noise's and yamux's
@@ -85,6 +86,7 @@ from lndesk.p2p.unsupported import quiet_stream_open_errors
 from lndesk.p2p.yamux_window import (
     acknowledge_as_go_yamux,
     close_broken_connections,
+    frames_fit_noise,
     write_frames_lean,
 )
 
@@ -382,6 +384,7 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     os.environ.setdefault(YAMUX_RELEASE_ON_READ, "0")
     acknowledge_as_go_yamux()  # nor one for most small reads (lndesk.p2p.yamux_window)
     write_frames_lean()
+    frames_fit_noise()  # a data frame is one Noise message, not two
     close_broken_connections()  # at the first frame it cannot take
     key_pair = create_new_key_pair(seed)
     noise = NoiseTransport(

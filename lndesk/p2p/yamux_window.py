@@ -43,6 +43,7 @@ from typing import Any
 import trio
 from libp2p.io.exceptions import IncompleteReadError
 from libp2p.io.utils import DEFAULT_RETRY_READ_COUNT, read_exactly
+from libp2p.security.noise.io import MAX_PLAINTEXT_LENGTH
 from libp2p.stream_muxer.yamux import yamux
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 
@@ -54,6 +55,11 @@ VERSION = 0
 """The only yamux version (the spec's, and every libp2p implementation's)."""
 TYPES = frozenset({yamux.TYPE_DATA, yamux.TYPE_WINDOW_UPDATE, yamux.TYPE_PING, yamux.TYPE_GO_AWAY})
 """The frame types yamux has."""
+
+
+FRAME_LIMIT = MAX_PLAINTEXT_LENGTH
+"""The most bytes (header included) of a yamux data frame this process writes: one
+Noise transport message's plaintext (65,519 bytes)."""
 
 
 class YamuxViolation(Exception):
@@ -116,6 +122,20 @@ def write_frames_lean() -> None:
 
     write_frame._lean = True  # type: ignore[attr-defined]
     Yamux._write_frame = write_frame  # type: ignore[method-assign]
+
+
+def frames_fit_noise() -> None:
+    """Make every yamux stream of this process write data frames of at most
+    :data:`FRAME_LIMIT` bytes, header included, so that each is one Noise message.
+
+    py-libp2p 0.8.1 writes data frames of up to 65,536 bytes (64 KiB with the header),
+    and Noise carries at most 65,519 bytes of plaintext a message: every full frame went
+    out as two Noise messages, the second of 17 bytes, each read, decrypted and joined
+    by the reader (32 Noise messages a synced MB, 16 of them 17 bytes long). What a
+    peer may send is the same (the frames are smaller, never larger); a reader takes
+    frames of any size its window allows.
+    """
+    yamux.MAX_MESSAGE_SIZE = FRAME_LIMIT  # read by YamuxStream.write for every frame
 
 
 def close_broken_connections() -> None:
