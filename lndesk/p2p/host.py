@@ -27,7 +27,7 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   data frame small enough to be one Noise message (py-libp2p's full frames were two). A
   connection is closed at the first frame it cannot take (an unknown version or type,
   data over a stream's window, a body that fails to decrypt) instead of read on.
-* A TCP connection is read ahead, up to 64 KiB a socket read, and Noise's and yamux's
+* A TCP connection is read ahead, up to 256 KiB a socket read, and Noise's and yamux's
   small reads are served from that (``lndesk.p2p.read_ahead``): py-libp2p made a socket
   read, with a lock and a trip through trio's scheduler, for every length prefix and
   every body.

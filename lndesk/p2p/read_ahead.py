@@ -39,9 +39,11 @@ from libp2p.network.connection.raw_connection import RawConnection
 
 logger = logging.getLogger(__name__)
 
-READ_AHEAD = 65536
-"""The most one socket read asks for (trio's own default read size): a Noise message
-whole (up to 65,537 bytes with its length) or several small ones."""
+READ_AHEAD = 256 * 1024
+"""The most one socket read asks for: four Noise messages of the largest size (65,537
+bytes with their length) or many small ones. At trio's own default read size, 64 KiB,
+a bulk sync made one socket read per Noise message and split nearly every message
+across two reads, which then had to be joined."""
 
 
 class ReadAheadStream(ReadWriteCloser):
