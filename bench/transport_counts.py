@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from _common import print_setup, print_table
+from _common import loopback_config, print_setup, print_table
 from _net import NodeProcess, make_reader
 from _sync import add_sync_options, prepare_sync_server
 from libp2p.security.noise.io import NoiseTransportReadWriter
@@ -49,7 +49,6 @@ from libp2p.stream_muxer.yamux import yamux
 
 from lndesk.app.node import AppNode
 from lndesk.app.service import Service, create_identity
-from lndesk.p2p.config import NodeConfig
 from lndesk.p2p.events import EntriesStored
 from lndesk.p2p.yamux_window import close_broken_connections
 
@@ -135,14 +134,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     author = create_identity(work / "n0").public_key
     for i in (1, 2):
         make_reader(work / f"n{i}", [author])
-    config = NodeConfig(
-        listen_host="127.0.0.1",
-        listen_port=0,
-        mdns=False,
-        dht=False,
-        relay_client=False,
-        dht_loopback=True,
-    )
+    config = loopback_config()
     services = [Service(work / f"n{i}") for i in range(3)]
     arrivals = [Arrivals() for _ in range(3)]
     apps = [AppNode(s, config, a) for s, a in zip(services, arrivals, strict=True)]
@@ -185,15 +177,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 async def run_sync(args: argparse.Namespace, work: Path, address: str, server: Any) -> dict:
     make_reader(work / "reader", server.feeds)
-    config = NodeConfig(
-        listen_host="127.0.0.1",
-        listen_port=0,
-        mdns=False,
-        dht=False,
-        relay_client=False,
-        dht_loopback=True,
-        newest_first=False,
-    )
+    config = loopback_config(newest_first=False)
     arrivals = Arrivals()
     with Service(work / "reader") as service:
         store = service.store
