@@ -131,6 +131,13 @@ FILES_MUTANTS = [
         "        if False:",
         BACKUP,
     ),
+    Mutant(
+        "bootstrap: serve's --bootstrap addresses are not counted",
+        "lndesk/cli/network.py",
+        "    check_bootstrap_count(len(peers), _TOO_MANY_SERVE_BOOTSTRAP)\n    return peers",
+        "    return peers",
+        ("tests/test_bootstrap_limit.py",),
+    ),
 ]
 
 __all__ = ["FILES_MUTANTS"]

@@ -19,6 +19,7 @@ from lndesk.app.desk_naming import Naming
 from lndesk.app.desk_network import Network
 from lndesk.app.desk_publish import NodeLink
 from lndesk.app.service import Service, create_identity
+from lndesk.cli.network import serve_bootstrap
 from lndesk.errors import AddressError, UsageError
 
 PEER = "12D3KooWMbbPVGsZYh3ChQjue712NHHGNybRRXwnuSpezYjGbCDS"
@@ -101,3 +102,21 @@ def test_a_typed_address_longer_than_any_multiaddr_is_refused_without_echoing_it
     assert f"at most {MAX_ADDRESS_CHARS}" in refused.value.message
     assert len(str(refused.value)) < 2000
     check_peer_address(address(1))
+
+
+def test_serve_counts_its_bootstrap_arguments_with_the_settings_files(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept = [address(1000 + i) for i in range(MAX_BOOTSTRAP)]
+    with pytest.raises(UsageError, match=f"at most {MAX_BOOTSTRAP}"):
+        serve_bootstrap(kept, [address(9)])  # first: without the check, serve would run
+    Config(bootstrap=kept).save(data_dir / CONFIG_NAME)
+    cli = Cli(data_dir, capsys)
+    cli("serve", "--port", "0", "--no-mdns", "--bootstrap", address(9), expect=1)
+    assert f"{MAX_BOOTSTRAP + 1} bootstrap peers are more than lndesk keeps" in cli.err
+    assert "lndesk network --remove-bootstrap MULTIADDR removes one" in cli.err
+    assert serve_bootstrap(kept, [kept[0]]) == tuple(kept)  # one already kept: no more
+    # The advice, followed: one removed from the settings file leaves room for it.
+    cli("network", "--remove-bootstrap", kept[-1])
+    left = Config.load(data_dir / CONFIG_NAME).bootstrap
+    assert serve_bootstrap(left, [address(9)]) == (*kept[:-1], address(9))

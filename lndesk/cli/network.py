@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ async def _serve(
     printer = EventPrinter(verbose=verbose)
     with Service(data_dir, passphrase) as service, subscriptions_in(data_dir) as web_feeds:
         settings = service.config
-        overrides["bootstrap"] = tuple(dict.fromkeys([*settings.bootstrap, *extra_bootstrap]))
+        overrides["bootstrap"] = serve_bootstrap(settings.bootstrap, extra_bootstrap)
         # An always-on node is a hub: it holds many more followers than a laptop keeps.
         app = AppNode(service, node_config(settings, **overrides).always_on(), printer)
         web_feeds.on_polled = _print_polled
@@ -344,6 +344,21 @@ _TOO_MANY_BOOTSTRAP = (
     "lndesk network --remove-bootstrap MULTIADDR removes one. A few always-on peers are "
     "enough; they introduce the rest."
 )
+
+
+_TOO_MANY_SERVE_BOOTSTRAP = (
+    "Give fewer --bootstrap addresses, or make room in the settings file: lndesk network "
+    "lists the ones it keeps, and lndesk network --remove-bootstrap MULTIADDR removes one."
+)
+
+
+def serve_bootstrap(kept: Sequence[str], given: Sequence[str]) -> tuple[str, ...]:
+    """The bootstrap peers ``serve`` dials: the settings file's, then those given with
+    ``--bootstrap``, each once; UsageError when they are more than lndesk keeps (each
+    is dialled, and re-dialled, for as long as the node runs)."""
+    peers = tuple(dict.fromkeys([*kept, *given]))
+    check_bootstrap_count(len(peers), _TOO_MANY_SERVE_BOOTSTRAP)
+    return peers
 
 
 def cmd_network(args: argparse.Namespace, _passphrase: PassphraseSource) -> int:
