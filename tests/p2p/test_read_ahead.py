@@ -237,14 +237,16 @@ async def test_a_read_cancelled_while_it_waits_takes_nothing(wrap: Wrap) -> None
 
 @BOTH
 async def test_two_readers_at_once_take_turns_and_lose_nothing(wrap: Wrap) -> None:
-    wire = b"".join(i.to_bytes(4, "big") for i in range(20_000))
+    # More than one read ahead takes, so that a reader waits for the lock while the
+    # other reads the socket, and then finds bytes held.
+    wire = b"".join(i.to_bytes(4, "big") for i in range(READ_AHEAD))
     async with tcp_pair() as (ours, peer):
         conn = wrap(ours)
         pieces: list[bytes] = []
 
         async def reader() -> None:
             while True:
-                piece = await conn.read(6)
+                piece = await conn.read(60)
                 if not piece:
                     return
                 pieces.append(piece)
