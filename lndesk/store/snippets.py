@@ -264,7 +264,7 @@ def _ascii_snippet(text: str, query: _Query, size: int) -> Snippet | None:
     if count > size:  # else every window starts at the first token
         firsts = sentence_starts(text, shape)
         if len(firsts) == 1 and 0 < starts[-1] < size:
-            pass  # the first window holds every match, and scores 120 more than any
+            start = 0  # the first window holds every match, and scores 120 more than any
         elif len(query.phrases) > 1:
             start = best_of_many(firsts, count, starts, phrase_of, query=query, size=size)
         elif len(starts) == 1 and len(firsts) == 1:  # one window to score: the first
