@@ -37,11 +37,11 @@ GOSSIP_MUTANTS = [
         ("tests/p2p/test_gossip_control.py",),
     ),
     Mutant(
-        "gossip: a write on a gossip stream does not wait for the one holding its lock",
-        "lndesk/p2p/gossip_streams.py",
-        "        except trio.WouldBlock:\n            await self._lock.acquire()",
-        "        except trio.WouldBlock:\n            pass",
-        ("tests/p2p/test_gossip_relay.py",),
+        "quick lock: a lock held by another task is not waited for (gossip writes, reads)",
+        "lndesk/p2p/quick_lock.py",
+        "    except trio.WouldBlock:\n        await lock.acquire()",
+        "    except trio.WouldBlock:\n        pass",
+        ("tests/p2p/test_gossip_relay.py", "tests/p2p/test_read_ahead.py"),
     ),
     Mutant(
         "gossip: a message signed by the key it carries passes, whatever peer it names",

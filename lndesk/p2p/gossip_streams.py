@@ -16,6 +16,8 @@ from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.utils import encode_varint_prefixed
 
+from lndesk.p2p.quick_lock import acquire_quickly
+
 OUTBOUND_QUEUE = 1024
 """RPCs each peer's outbound queue holds (py-libp2p's default is 32)."""
 READ_AHEAD = 64 * 1024
@@ -64,10 +66,7 @@ class WriteLock:
         return lock
 
     async def __aenter__(self) -> None:
-        try:
-            self._lock.acquire_nowait()
-        except trio.WouldBlock:
-            await self._lock.acquire()
+        await acquire_quickly(self._lock)
 
     async def __aexit__(self, *_exc: object) -> None:
         self._lock.release()

@@ -37,6 +37,8 @@ from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.io.trio import TrioTCPStream
 from libp2p.network.connection.raw_connection import RawConnection
 
+from lndesk.p2p.quick_lock import acquire_quickly
+
 logger = logging.getLogger(__name__)
 
 READ_AHEAD = 256 * 1024
@@ -75,10 +77,7 @@ class ReadAheadStream(ReadWriteCloser):
         if self._held:
             return self._take(n)
         lock = self.inner.read_lock
-        try:
-            lock.acquire_nowait()  # no checkpoint: the socket read below has its own
-        except trio.WouldBlock:
-            await lock.acquire()
+        await acquire_quickly(lock)  # no checkpoint: the socket read below has its own
         try:
             if self._held:  # another task read ahead while this one waited
                 return self._take(n)
@@ -120,10 +119,7 @@ class ReadAheadStream(ReadWriteCloser):
         """``TrioTCPStream.write``, its lock taken without a checkpoint when free (the
         socket write checks for cancellation before it sends anything, and yields)."""
         lock = self.inner.write_lock
-        try:
-            lock.acquire_nowait()
-        except trio.WouldBlock:
-            await lock.acquire()
+        await acquire_quickly(lock)
         try:
             await self.inner.stream.send_all(data)
         except trio.BrokenResourceError as error:

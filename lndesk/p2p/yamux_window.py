@@ -47,6 +47,8 @@ from libp2p.security.noise.io import MAX_PLAINTEXT_LENGTH
 from libp2p.stream_muxer.yamux import yamux
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 
+from lndesk.p2p.quick_lock import acquire_quickly
+
 logger = logging.getLogger(__name__)
 
 _Update = Callable[..., Awaitable[None]]
@@ -110,10 +112,7 @@ def write_frames_lean() -> None:
             await original(self, data)
             return
         lock = self._write_lock
-        try:
-            lock.acquire_nowait()
-        except trio.WouldBlock:
-            await lock.acquire()
+        await acquire_quickly(lock)
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
             await self.secured_conn.write(data)
