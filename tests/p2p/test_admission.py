@@ -20,6 +20,7 @@ from lndesk.p2p.admission import (
     UNREAD_ADDRESS,
     Admission,
     BatchTurns,
+    address_key,
     turn_address,
 )
 from lndesk.p2p.config import Limits
@@ -375,3 +376,5 @@ async def test_peers_over_ipv6_are_held_to_the_limits_per_address(tmp_path: Path
             assert isinstance(answers[1], frames.Error) and answers[1].code == "busy"
             assert "too many sessions from your address" in answers[1].message
         assert node.node.admission.refused["per-ip"] == 1
+        # Held by its own address, not as one whose address could not be read.
+        assert list(node.node.admission._addresses) == [address_key("::1")]
