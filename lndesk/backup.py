@@ -30,6 +30,7 @@ from lndesk import canonical
 from lndesk.entry import MAX_ENTRY_SIZE, MAX_PAYLOAD_SIZE
 from lndesk.errors import BackupFileError
 from lndesk.keyfile import MAX_KEY_FILE
+from lndesk.regularfile import open_regular
 
 FORMAT = "lndesk-backup"
 VERSION = 1
@@ -74,8 +75,9 @@ def decode_backup(data: bytes) -> Backup:
 
 def open_backup(path: Path) -> Backup:
     """The backup file at ``path``, checked to its end (BackupFileError when it is none;
-    OSError when it cannot be read)."""
-    return read_backup_file(lambda: path.open("rb"))
+    OSError when it cannot be read, or is not a regular file: a named pipe is refused,
+    never waited on)."""
+    return read_backup_file(lambda: open_regular(path))
 
 
 def read_backup_file(opener: Opener) -> Backup:

@@ -1,6 +1,7 @@
 """The mutants of the bounds on files a user is handed or a settings file lists: the
-bootstrap peers of config.json and of `lndesk network`, and the backup file read by
-`lndesk import`; scripts/mutants.py adds them to its list."""
+bootstrap peers of config.json and of `lndesk network`, the backup file read by
+`lndesk import`, and what is refused where a file read back is not a regular file;
+scripts/mutants.py adds them to its list."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from mutant import Mutant  # scripts/ is on the path
 
 BOOTSTRAP = ("tests/test_bootstrap_limit.py",)
 BACKUP = ("tests/test_backup_bounds.py",)
+NOT_REGULAR = ("tests/test_not_regular_files.py",)
 
 FILES_MUTANTS = [
     # --- bootstrap peers (lndesk/app/addresses.py, datadir.py, desk_network.py, cli) -----
@@ -57,7 +59,7 @@ FILES_MUTANTS = [
     Mutant(
         "backup: a backup file is read whole, whatever its size",
         "lndesk/backup.py",
-        '    return read_backup_file(lambda: path.open("rb"))',
+        "    return read_backup_file(lambda: open_regular(path))",
         "    return decode_backup(path.read_bytes())",
         BACKUP,
     ),
@@ -137,6 +139,42 @@ FILES_MUTANTS = [
         "    check_bootstrap_count(len(peers), _TOO_MANY_SERVE_BOOTSTRAP)\n    return peers",
         "    return peers",
         ("tests/test_bootstrap_limit.py",),
+    ),
+    # --- a named pipe, a directory or a device where a file is read back ----------
+    Mutant(
+        "files: a named pipe, a directory or a device is read as a regular file",
+        "lndesk/regularfile.py",
+        "    if not stat.S_ISREG(mode):",
+        "    if False:",
+        NOT_REGULAR,
+    ),
+    Mutant(
+        "files: config.json and own-log.json are opened however they are made",
+        "lndesk/app/settings_file.py",
+        "    with open_regular(path) as file:",
+        '    with path.open("rb") as file:',
+        NOT_REGULAR,
+    ),
+    Mutant(
+        "files: the request journal is opened however it is made",
+        "lndesk/app/requests.py",
+        "            with open_regular(self.path) as file:",
+        '            with self.path.open("rb") as file:',
+        NOT_REGULAR,
+    ),
+    Mutant(
+        "files: the purge journal is opened however it is made",
+        "lndesk/store/purge.py",
+        "        with open_regular(journal) as file:",
+        '        with journal.open("rb") as file:',
+        NOT_REGULAR,
+    ),
+    Mutant(
+        "files: a backup file is opened however it is made",
+        "lndesk/backup.py",
+        "    return read_backup_file(lambda: open_regular(path))",
+        '    return read_backup_file(lambda: path.open("rb"))',
+        NOT_REGULAR,
     ),
 ]
 

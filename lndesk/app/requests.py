@@ -58,6 +58,7 @@ from lndesk.errors import StoreError, StoreLockedError, UsageError
 from lndesk.identity import Identity
 from lndesk.keyfile import public_key_of, read_key_file
 from lndesk.keytext import key_to_text
+from lndesk.regularfile import NotRegularFileError, open_regular
 from lndesk.store.space import disk_full_error
 from lndesk.store.store import Store
 
@@ -177,15 +178,22 @@ class RequestJournal:
     def records(self) -> dict[str, dict[str, Any]]:
         """Each request's lines merged (in order of first appearance), read from the
         journal's newest ``READ_LIMIT`` bytes; a torn, damaged or unknown line is
-        skipped."""
+        skipped. A journal that is not a regular file (a named pipe would never end) is
+        refused with a StoreError."""
         try:
-            with self.path.open("rb") as file:
+            with open_regular(self.path) as file:
                 size = os.fstat(file.fileno()).st_size
                 start = max(0, size - READ_LIMIT - 1)
                 file.seek(start)
                 data = file.read(READ_LIMIT + 1)
         except FileNotFoundError:
             return {}
+        except NotRegularFileError as exc:
+            raise StoreError(
+                f"the request journal {self.path} cannot be read: {exc}",
+                f"lndesk writes only regular files there, so it records no request: move "
+                f"it aside (mv {self.path} {self.path}.bad), then run the command again.",
+            ) from exc
         if start:  # begun inside a line (or just after one's newline): from the next one
             data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
         lines = data.split(b"\n")

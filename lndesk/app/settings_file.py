@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from lndesk.errors import StoreError
+from lndesk.regularfile import open_regular
 
 MAX_CONFIG_BYTES = 1 << 20
 """The most of the settings file read: its settings take a few hundred bytes."""
@@ -21,11 +22,12 @@ MAX_CONFIG_BYTES = 1 << 20
 def read_small_json(path: Path, limit: int) -> object:
     """The JSON value in ``path``, reading at most ``limit`` bytes of it.
 
-    Raises FileNotFoundError if it is missing, OSError if it cannot be read, and
+    Raises FileNotFoundError if it is missing, OSError if it cannot be read or is not a
+    regular file (:class:`lndesk.regularfile.NotRegularFileError`), and
     ValueError (saying what is wrong) if it is larger than ``limit``, not UTF-8, not
     JSON, or nested too deep to decode.
     """
-    with path.open("rb") as file:
+    with open_regular(path) as file:
         data = file.read(limit + 1)
     if len(data) > limit:
         raise ValueError(f"it holds over {limit} bytes, more than this file ever holds")

@@ -42,6 +42,7 @@ from pathlib import Path
 from lndesk.atomicfile import fsync_directory
 from lndesk.entry import MAX_ENTRY_SIZE, decode_entry
 from lndesk.errors import EntryError, StoreCorruptError
+from lndesk.regularfile import NotRegularFileError, open_regular
 from lndesk.store.logfile import (
     _BODY_HEAD,
     _RECORD_HEAD,
@@ -130,10 +131,12 @@ def replay_journal(log_file: LogFile) -> int:
     """Finish a purge a crash interrupted. Returns the number of records rewritten."""
     journal = log_file.path.parent / JOURNAL_NAME
     try:
-        with journal.open("rb") as file:
+        with open_regular(journal) as file:
             data = file.read(MAX_JOURNAL_BYTES + 1)
     except FileNotFoundError:
         return 0
+    except NotRegularFileError as exc:
+        raise _refused(journal, str(exc)) from exc
     if len(data) > MAX_JOURNAL_BYTES:
         raise _refused(journal, f"it is larger than the {MAX_JOURNAL_BYTES} bytes a purge writes")
     overwrites = _parse_journal(data, log_file.log_id)
