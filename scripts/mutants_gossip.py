@@ -93,6 +93,28 @@ GOSSIP_MUTANTS = [
         ("tests/p2p/test_gossip_relay.py",),
     ),
     Mutant(
+        "gossip: a head is not held for a connected peer whose gossip streams are not up yet",
+        "lndesk/p2p/gossip_relay.py",
+        "            if peer_id not in skip and peer_id not in self.direct_peers"
+        " and peer_id not in held:",
+        "            if False:",
+        ("tests/p2p/test_gossip_late_peer.py",),
+    ),
+    Mutant(
+        "gossip: a held head is dropped when our stream opens before the peer's topics come",
+        "lndesk/p2p/gossip_relay.py",
+        "                kept.append((stamp, rpc))",
+        "                pass",
+        ("tests/p2p/test_gossip_late_peer.py",),
+    ),
+    Mutant(
+        "gossip: what was held for a peer that left stays held",
+        "lndesk/p2p/gossip_relay.py",
+        "            del self._pending_messages[peer_id]  # gone before its streams came",
+        "            pass",
+        ("tests/p2p/test_gossip_late_peer.py",),
+    ),
+    Mutant(
         "gossip: IHAVE of a topic not joined is asked for",
         "lndesk/p2p/gossip_control.py",
         "        if topic not in router.mesh:\n            continue\n",

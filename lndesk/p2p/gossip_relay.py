@@ -10,7 +10,12 @@ publishes or relays, also does per message what lndesk never needs:
 
 ``RelayingGossipSub.publish`` does the rest exactly as py-libp2p does: spam and
 equivocation checks, the message cache, IDONTWANT, peers chosen by
-``_get_peers_to_send``, messages held for peers whose subscriptions have not come yet.
+``_get_peers_to_send``, messages held for peers whose subscriptions have not come yet;
+and it holds them for connected peers whose gossip stream is not up yet as well, keeping
+them until the peer's subscriptions come (py-libp2p sent those nowhere, or dropped them
+when our stream opened first, and replays to a new peer only its last few heartbeats'
+messages: on a busy node a head relayed while a neighbour's streams were being set up
+waited for the next sync round).
 One RPC object is queued for every peer it goes to: nothing changes a queued RPC (the
 sender only serialises it), and a peer with GRAFT or PRUNE waiting to be retried gets
 its own copy, as before, to carry them.
@@ -107,6 +112,35 @@ class RelayingGossipSub(GossipSub):
                 ):
                     self._hold(peer_id, rpc)
                     held.add(peer_id)
+        connected = pubsub.host.get_network().connections
+        for peer_id in connected.keys() - pubsub.peers.keys():
+            if peer_id not in skip and peer_id not in self.direct_peers and peer_id not in held:
+                self._hold(peer_id, rpc)
+        for peer_id in self._pending_messages.keys() - connected.keys():
+            del self._pending_messages[peer_id]  # gone before its streams came
+
+    async def flush_pending_messages(self, peer_id: ID) -> None:
+        """Send ``peer_id`` what was held for it on the topics it has subscribed to
+        (``GossipSub.flush_pending_messages``), and keep the rest until its time to live:
+        py-libp2p dropped it, but our stream to a peer can be up before the peer's
+        subscriptions are read from its stream to us, and they are flushed again then."""
+        self._prune_pending_messages(peer_id)
+        pubsub = self.pubsub
+        held = self._pending_messages.get(peer_id)
+        if not held or pubsub is None or peer_id not in pubsub.peers:
+            return
+        topics = {topic for topic, peers in pubsub.peer_topics.items() if peer_id in peers}
+        kept: list[tuple[float, rpc_pb2.RPC]] = []
+        for stamp, rpc in held:
+            wanted = [topic for msg in rpc.publish for topic in msg.topicIDs if topic in topics]
+            if not wanted:
+                kept.append((stamp, rpc))
+            elif self.scorer is None or self.scorer.allow_publish(peer_id, wanted):
+                self.send_rpc(peer_id, rpc)
+        if kept:
+            self._pending_messages[peer_id] = kept
+        else:
+            del self._pending_messages[peer_id]
 
     def _hold(self, peer_id: ID, rpc: rpc_pb2.RPC) -> None:
         self._prune_pending_messages(peer_id)
