@@ -1,6 +1,7 @@
 """The mutants of network admission: who yields when a server's sessions run out,
 streams whose address cannot be read, the order a ``want`` is charged in, the bounds on
-the peers a node dials again, and the yamux frames that close a connection;
+the peers a node dials again, the yamux frames that close a connection, and a server
+session's first message;
 scripts/mutants.py adds them to its list."""
 
 from __future__ import annotations
@@ -131,5 +132,13 @@ ADMISSION_MUTANTS = [
         "        window: int | None = yamux.DEFAULT_WINDOW_SIZE  # a new stream's\n",
         "        window: int | None = None\n",
         YAMUX,
+    ),
+    # --- a server session's first message (lndesk/p2p/sessions.py) ----------------------
+    Mutant(
+        "sessions: a server takes any first message as the ask it expects",
+        "lndesk/p2p/sessions.py",
+        "    if not isinstance(message, kind):\n        raise ProtocolError(wrong)\n",
+        "    if False:\n        raise ProtocolError(wrong)\n",
+        ("tests/p2p/test_visit_rules.py", "tests/p2p/test_catchup_fetch.py"),
     ),
 ]

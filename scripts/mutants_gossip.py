@@ -178,34 +178,6 @@ GOSSIP_MUTANTS = [
         "read_varint_prefixed_bytes_limited(reader, 1 << 62)",
         ("tests/p2p/test_stream_guard.py",),
     ),
-    Mutant(
-        "holders: a peer that proved my feed is asked for my entry again every round",
-        "lndesk/p2p/read_feed.py",
-        "not ctx.proven < offer.height <= held.height:",
-        "not 0 < offer.height <= held.height:",
-        ("tests/p2p/test_holders.py",),
-    ),
-    Mutant(
-        "holders: a holder check is answered by a digest's same, which tells no height",
-        "lndesk/p2p/sync.py",
-        "if digests and not heights and await self._unchanged",
-        "if digests and await self._unchanged",
-        ("tests/p2p/test_holders.py",),
-    ),
-    Mutant(
-        "holders: a reader names its own feed at its own height, not what the peer proved",
-        "lndesk/p2p/holders.py",
-        "        return min(held, self._proven.get(peer, 0))",
-        "        return held",
-        ("tests/p2p/test_holders.py",),
-    ),
-    Mutant(
-        "sessions: a server takes any first message as the ask it expects",
-        "lndesk/p2p/sessions.py",
-        "    if not isinstance(message, kind):\n        raise ProtocolError(wrong)\n",
-        "    if False:\n        raise ProtocolError(wrong)\n",
-        ("tests/p2p/test_visit_rules.py", "tests/p2p/test_catchup_fetch.py"),
-    ),
     # --- TCP read-ahead and yamux frame writes (lndesk/p2p/read_ahead.py, yamux_window.py)
     Mutant(
         "read-ahead: a socket read asks for whatever a peer has sent, up to a megabyte",

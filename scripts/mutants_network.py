@@ -1,5 +1,6 @@
 """The mutants of the network protocols' checks (sync frames, the sync reader and server,
-targeted fetch, helpful marks fetched with a thread, anti-entropy visits);
+targeted fetch, helpful marks fetched with a thread, anti-entropy visits, the feeds a
+reader names as their holder);
 scripts/mutants.py adds them to its list."""
 
 from __future__ import annotations
@@ -461,5 +462,27 @@ NETWORK_MUTANTS = [
         "        if len(self._until) > MAX_NOTED:",
         "        if False:",
         ("tests/p2p/test_unsupported.py",),
+    ),
+    # --- which feeds a reader names as their holder (read_feed.py, holders.py, sync.py)
+    Mutant(
+        "holders: a peer that proved my feed is asked for my entry again every round",
+        "lndesk/p2p/read_feed.py",
+        "not ctx.proven < offer.height <= held.height:",
+        "not 0 < offer.height <= held.height:",
+        ("tests/p2p/test_holders.py",),
+    ),
+    Mutant(
+        "holders: a holder check is answered by a digest's same, which tells no height",
+        "lndesk/p2p/sync.py",
+        "if digests and not heights and await self._unchanged",
+        "if digests and await self._unchanged",
+        ("tests/p2p/test_holders.py",),
+    ),
+    Mutant(
+        "holders: a reader names its own feed at its own height, not what the peer proved",
+        "lndesk/p2p/holders.py",
+        "        return min(held, self._proven.get(peer, 0))",
+        "        return held",
+        ("tests/p2p/test_holders.py",),
     ),
 ]
