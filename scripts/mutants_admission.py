@@ -12,6 +12,7 @@ FAIR = ("tests/p2p/test_fair_sessions.py",)
 ADMISSION = ("tests/p2p/test_admission.py",)
 REDIAL = ("tests/p2p/test_redial_bounds.py", "tests/p2p/test_redial.py")
 YAMUX = ("tests/p2p/test_yamux_errors.py",)
+STREAMS = ("tests/p2p/test_yamux_streams.py",)
 
 ADMISSION_MUTANTS = [
     # --- who yields when sessions run out (lndesk/p2p/fair_sessions.py) ----------------
@@ -140,5 +141,27 @@ ADMISSION_MUTANTS = [
         "    if not isinstance(message, kind):\n        raise ProtocolError(wrong)\n",
         "    if False:\n        raise ProtocolError(wrong)\n",
         ("tests/p2p/test_visit_rules.py", "tests/p2p/test_catchup_fetch.py"),
+    ),
+    # --- the streams a peer holds open on a connection (lndesk/p2p/yamux_window.py) -----
+    Mutant(
+        "yamux: a peer may hold any number of streams it opened on one connection",
+        "lndesk/p2p/yamux_window.py",
+        "    return opened >= MAX_INBOUND_STREAMS\n",
+        "    return False\n",
+        STREAMS,
+    ),
+    Mutant(
+        "yamux: a new stream over the cap is answered RST and then opened anyway",
+        "lndesk/p2p/yamux_window.py",
+        "version, kind, flags & ~yamux.FLAG_SYN, stream_id, length",
+        "version, kind, flags, stream_id, length",
+        STREAMS,
+    ),
+    Mutant(
+        "yamux: a reset stream keeps what it buffered until py-libp2p's sweeper runs",
+        "lndesk/p2p/yamux_window.py",
+        "                buffer.clear()  # never read again: a reset stream's reads fail\n",
+        "                pass\n",
+        STREAMS,
     ),
 ]

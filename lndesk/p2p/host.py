@@ -26,7 +26,9 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   frames without py-libp2p's per-frame debug formatting and extra checkpoints, each
   data frame small enough to be one Noise message (py-libp2p's full frames were two). A
   connection is closed at the first frame it cannot take (an unknown version or type,
-  data over a stream's window, a body that fails to decrypt) instead of read on.
+  data over a stream's window, a body that fails to decrypt) instead of read on. A peer
+  holds at most 64 streams it opened on a connection (more are reset), and a reset
+  stream's buffered data is dropped at once.
 * A TCP connection is read ahead, up to 256 KiB a socket read, and Noise's and yamux's
   small reads are served from that (``lndesk.p2p.read_ahead``): py-libp2p made a socket
   read, with a lock and a trip through trio's scheduler, for every length prefix and
@@ -86,6 +88,7 @@ from lndesk.p2p.unsupported import quiet_stream_open_errors
 from lndesk.p2p.yamux_window import (
     acknowledge_as_go_yamux,
     close_broken_connections,
+    drop_reset_streams,
     frames_fit_noise,
     write_frames_lean,
 )
@@ -385,7 +388,8 @@ def build_host(seed: bytes, config: NodeConfig) -> IHost:
     acknowledge_as_go_yamux()  # nor one for most small reads (lndesk.p2p.yamux_window)
     write_frames_lean()
     frames_fit_noise()  # a data frame is one Noise message, not two
-    close_broken_connections()  # at the first frame it cannot take
+    close_broken_connections()  # at the first frame it cannot take; streams capped
+    drop_reset_streams()  # a reset stream's data is never read
     key_pair = create_new_key_pair(seed)
     noise = NoiseTransport(
         libp2p_keypair=key_pair, noise_privkey=create_x25519_key_pair().private_key

@@ -31,6 +31,17 @@ sleeping 10 ms and reading on (or half-closing one stream and reading on), on a
 connection whose two ends no longer agree on the Noise nonces; unknown frames were
 skipped; and data over a window was buffered anyway, so a peer ignoring the windows
 made a stream nobody reads hold ever more memory.
+
+The same header check refuses a stream over :data:`MAX_INBOUND_STREAMS`: a new stream
+(a frame with ``SYN``) from a peer that holds that many streams it opened on the
+connection is answered with ``RST``, its data read and dropped, and the connection kept
+(as go-yamux does past its ``MaxIncomingStreams``). py-libp2p took every stream a peer
+opened, each able to hold a receive window (256 KiB) of data nobody reads (one whose
+handler does not read, one still negotiating its protocol, one whose server answered
+``busy`` and closed its side): one connection could make a node hold any amount of
+memory. :func:`drop_reset_streams` drops what a stream buffered as soon as it is reset,
+by either end: py-libp2p kept it, and the stream's place, until its sweeper ran 60 to
+90 s later, though a reset stream is never read again.
 """
 
 from __future__ import annotations
@@ -62,6 +73,13 @@ TYPES = frozenset({yamux.TYPE_DATA, yamux.TYPE_WINDOW_UPDATE, yamux.TYPE_PING, y
 FRAME_LIMIT = MAX_PLAINTEXT_LENGTH
 """The most bytes (header included) of a yamux data frame this process writes: one
 Noise transport message's plaintext (65,519 bytes)."""
+
+
+MAX_INBOUND_STREAMS = 64
+"""Streams a peer may hold open at once on one connection, of those it opened (each
+until both ends closed it, or either reset it): 16 MiB of receive windows at most. A
+node opens a few at a time to a peer (a gossip stream, a sync session or two, identify,
+Kademlia queries), never near this many."""
 
 
 class YamuxViolation(Exception):
@@ -150,6 +168,7 @@ def close_broken_connections() -> None:
     Yamux._read_data_body = read_body  # type: ignore[method-assign]
 
     async def closing_handle_incoming(self: Yamux) -> None:
+        self.secured_conn._lndesk_muxer = self  # type: ignore[attr-defined] # for read_header
         try:
             await handle_incoming(self)
         finally:
@@ -181,7 +200,47 @@ async def read_header(reader: Any, n: int, retry_count: int = DEFAULT_RETRY_READ
             "and types 0-3 exist; the connection is closed"
         )
     reader._last_frame = (flags, stream_id, length)
+    if flags & yamux.FLAG_SYN and kind in (yamux.TYPE_DATA, yamux.TYPE_WINDOW_UPDATE):
+        conn = getattr(reader, "_lndesk_muxer", None)
+        if conn is not None and stream_id not in conn.streams and over_cap(conn):
+            # Refused: answered RST, and handled as a frame of a stream not open (its
+            # body, checked against a new stream's window, read and dropped).
+            logger.debug(
+                "refused stream %d of %s: %d open", stream_id, conn.peer_id, MAX_INBOUND_STREAMS
+            )
+            rst = struct.pack(
+                yamux.YAMUX_HEADER_FORMAT, 0, yamux.TYPE_WINDOW_UPDATE, yamux.FLAG_RST, stream_id, 0
+            )
+            await conn._write_frame(rst)
+            header = struct.pack(
+                yamux.YAMUX_HEADER_FORMAT, version, kind, flags & ~yamux.FLAG_SYN, stream_id, length
+            )
     return header
+
+
+def over_cap(conn: Yamux) -> bool:
+    """Whether the peer of ``conn`` holds :data:`MAX_INBOUND_STREAMS` streams it opened."""
+    opened = sum(1 for stream in conn.streams.values() if not stream.is_initiator)
+    return opened >= MAX_INBOUND_STREAMS
+
+
+def drop_reset_streams() -> None:
+    """Make every yamux connection of this process drop a stream's buffered data, and
+    the stream, as soon as either end resets it (see the module docstring; installed
+    once)."""
+    finalize = Yamux._finalize_stream_locked
+    if getattr(finalize, "_drops_reset", False):
+        return
+
+    def finalize_stream_locked(self: Yamux, stream: YamuxStream, *, fully_closed: bool) -> None:
+        if fully_closed and stream.reset_received:  # set by a reset from either end
+            buffer = self.stream_buffers.get(stream.stream_id)
+            if buffer and self.streams.get(stream.stream_id) is stream:
+                buffer.clear()  # never read again: a reset stream's reads fail
+        finalize(self, stream, fully_closed=fully_closed)
+
+    finalize_stream_locked._drops_reset = True  # type: ignore[attr-defined]
+    Yamux._finalize_stream_locked = finalize_stream_locked  # type: ignore[method-assign]
 
 
 async def read_body(self: Yamux, length: int) -> bytes:
