@@ -13,6 +13,7 @@ ADMISSION = ("tests/p2p/test_admission.py",)
 REDIAL = ("tests/p2p/test_redial_bounds.py", "tests/p2p/test_redial.py")
 YAMUX = ("tests/p2p/test_yamux_errors.py",)
 STREAMS = ("tests/p2p/test_yamux_streams.py",)
+GROUPS = ("tests/p2p/test_address_groups.py",)
 
 ADMISSION_MUTANTS = [
     # --- who yields when sessions run out (lndesk/p2p/fair_sessions.py) ----------------
@@ -163,5 +164,20 @@ ADMISSION_MUTANTS = [
         "                buffer.clear()  # never read again: a reset stream's reads fail\n",
         "                pass\n",
         STREAMS,
+    ),
+    # --- the /64s of one IPv6 /48 (lndesk/p2p/admission.py) ----------------------------
+    Mutant(
+        "admission: the /64s of one IPv6 /48 hold any number of sessions together",
+        "lndesk/p2p/admission.py",
+        "if site is not None and self._open_sites[site] >= self.limits.sessions_per_site:",
+        "if False:",
+        GROUPS,
+    ),
+    Mutant(
+        "admission: batch turns count an IPv6 address by its /64, four of them holding all",
+        "lndesk/p2p/admission.py",
+        "return address_key(address, SITE_IPV6_BITS) if _is_limited(address, limits) else None",
+        "return address_key(address) if _is_limited(address, limits) else None",
+        GROUPS,
     ),
 ]

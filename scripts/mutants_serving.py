@@ -141,7 +141,7 @@ SERVING_MUTANTS = [
     Mutant(
         "admission: batch turns are counted by address, not by its group",
         "lndesk/p2p/admission.py",
-        "return address_key(address) if _is_limited(address, limits) else None",
+        "return address_key(address, SITE_IPV6_BITS) if _is_limited(address, limits) else None",
         "return address if _is_limited(address, limits) else None",
         ADDRESS_GROUPS,
     ),

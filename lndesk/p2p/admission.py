@@ -8,7 +8,8 @@ the connection comes from (docs/protocol.md section 24.1):
   address get sessions in any ``new_id_seconds``; an id that got one is remembered (for
   ``KNOWN_ID_SECONDS``) and admitted from then on. Others are answered ``busy``.
 * **Sessions per address.** At most ``sessions_per_ip`` sessions at once from one
-  address, whatever ids it uses.
+  address, whatever ids it uses, and at most ``sessions_per_site`` from the /48 an
+  IPv6 address is in (:data:`SITE_IPV6_BITS`), all its /64s together.
 * **Work per address.** Valid but expensive requests are charged to the address, each
   kind to a bucket that refills continuously: the feeds ``want`` frames name (each a
   store lookup; ``ip_feeds_per_minute``) and the entries sent in batches (read from the
@@ -35,10 +36,11 @@ address), each with its sessions, new peer ids, feeds and entries, free of every
 limit here.
 
 * **Batch turns per address.** Of the ``served_batches`` turns a server writes batches
-  in (:class:`BatchTurns`), the sessions of one address hold at most ``turns_per_ip``
-  at once; its other sessions wait for one of its own turns, not for the server's. A
-  reader that stops reading keeps a turn for up to ``send_timeout``, so without this a
-  few such readers on one or two addresses would hold every turn, again and again.
+  in (:class:`BatchTurns`), the sessions of one address (here an IPv6 address counts
+  by its /48) hold at most ``turns_per_ip`` at once; its other sessions wait for one
+  of its own turns, not for the server's. A reader that stops reading keeps a turn
+  for up to ``send_timeout``, so without this a few such readers on one or two
+  addresses would hold every turn, again and again.
   A turn freed while sessions wait goes to the address holding the fewest turns, the
   longest waiting session among equals: readers that keep their turns long, from
   however many addresses, and the sessions they keep waiting never make a reader from
@@ -94,6 +96,11 @@ def charge_served(admission: Admission | None, stream: Any, entries: int) -> Non
 
 IPV6_GROUP_BITS = 64
 """IPv6 addresses are counted by the network of this many leading bits."""
+SITE_IPV6_BITS = 48
+"""... and, for ``sessions_per_site`` and the batch turns, by the /48 they are in: a
+site's allocation, which a tunnel broker hands to anyone who asks. Counted by /64
+alone, one holder of a /48 had 65,536 addresses, enough to take every session of a
+server and, with four /64s holding ``turns_per_ip`` each, every batch turn."""
 
 
 def _parse(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -180,7 +187,7 @@ def turn_address(stream: Any, limits: Limits) -> str | None:
     address = stream_ip(stream)
     if address is None:
         return UNREAD_ADDRESS
-    return address_key(address) if _is_limited(address, limits) else None
+    return address_key(address, SITE_IPV6_BITS) if _is_limited(address, limits) else None
 
 
 def _relay_ip(relay: str) -> str | None:
@@ -387,8 +394,10 @@ class Admission:
         self._clock = clock
         self._addresses: OrderedDict[str, _Address] = OrderedDict()
         self._open: Counter[str] = Counter()
+        self._open_sites: Counter[str] = Counter()
+        """Sessions open from each IPv6 /48 (only those whose key is not the /48's)."""
         self.refused = Counter[str]()
-        """How many sessions each rule refused: "new-id", "per-ip", "work"."""
+        """How many sessions each rule refused: "new-id", "per-ip", "per-site", "work"."""
 
     def key(self, ip: str | None) -> str | None:
         """What ``ip`` is counted by (:func:`address_key`; an address that cannot be
@@ -396,6 +405,16 @@ class Admission:
         if ip is None:
             return UNREAD_ADDRESS
         return address_key(ip) if _is_limited(ip, self.limits) else None
+
+    def site(self, ip: str | None) -> str | None:
+        """The IPv6 /48 whose ``sessions_per_site`` a session from ``ip`` counts
+        against; None for an address that is its own site (IPv4, link-local, one that
+        cannot be read) or exempt."""
+        key = self.key(ip)
+        if key is None or ip is None:
+            return None
+        site = address_key(ip, SITE_IPV6_BITS)
+        return None if site == key else site
 
     def _address(self, key: str, now: float) -> _Address:
         found = self._addresses.get(key)
@@ -418,6 +437,10 @@ class Admission:
         if self._open[key] >= self.limits.sessions_per_ip:
             self.refused["per-ip"] += 1
             return "too many sessions from your address at once"
+        site = self.site(ip)
+        if site is not None and self._open_sites[site] >= self.limits.sessions_per_site:
+            self.refused["per-site"] += 1
+            return "too many sessions from your network at once"
         now = self._clock()
         address = self._address(key, now)
         seen = address.ids.get(peer)
@@ -435,6 +458,8 @@ class Admission:
         while len(address.ids) > MAX_IDS_PER_ADDRESS:
             address.ids.popitem(last=False)
         self._open[key] += 1
+        if site is not None:
+            self._open_sites[site] += 1
         return None
 
     def leave(self, ip: str | None) -> None:
@@ -445,6 +470,11 @@ class Admission:
         self._open[key] -= 1
         if self._open[key] <= 0:
             del self._open[key]
+        site = self.site(ip)
+        if site is not None:
+            self._open_sites[site] -= 1
+            if self._open_sites[site] <= 0:
+                del self._open_sites[site]
 
     def charge_feeds(self, ip: str | None, feeds: int) -> bool:
         """Charge a request naming ``feeds`` feeds to ``ip``; False if over its budget

@@ -46,7 +46,13 @@ class Limits:
     sessions_per_ip: int = 8
     """Concurrent sessions served to one IP address, whatever peer ids it uses. This
     limit and the others "per IP address" count an IPv6 address by its /64
-    (``lndesk.p2p.admission.address_key``)."""
+    (``lndesk.p2p.admission.address_key``); ``sessions_per_site`` and
+    ``turns_per_ip`` by its /48."""
+    sessions_per_site: int = 16
+    """Concurrent sessions served to one IPv6 /48 (a site's network), all its /64s
+    together, whatever peer ids they use; each /64 still holds ``sessions_per_ip`` at
+    most. A tunnel broker hands a /48 to anyone who asks: counted by /64 alone, one
+    holder had 65,536 addresses' sessions and took every session of a server."""
     new_ids_per_ip: int = 8
     """Peer ids not seen before that get sessions from one IP address per
     ``new_id_seconds``; more are refused as busy (ids are free to make)."""
@@ -66,10 +72,10 @@ class Limits:
     ``batch_bytes``, so this bounds the memory serving takes however many readers come
     (50 readers once held 50 batches and their frames at once)."""
     turns_per_ip: int = 4
-    """Of the ``served_batches`` turns, the most the sessions of one IP address hold at
-    once (a relayed session counts against its relay's); its others wait for one of
-    these, so that readers that stop reading on a few addresses cannot hold them all.
-    A turn freed goes to the waiting address that holds the fewest."""
+    """Of the ``served_batches`` turns, the most the sessions of one IP address (an
+    IPv6 /48) hold at once (a relayed session counts against its relay's); its others
+    wait for one of these, so that readers that stop reading on a few addresses cannot
+    hold them all. A turn freed goes to the waiting address that holds the fewest."""
     session_timeout: float = 60.0
     """Seconds a sync session may wait for one frame before it is dropped."""
     send_timeout: float = 20.0

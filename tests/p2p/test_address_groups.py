@@ -132,7 +132,7 @@ class Circuit:
 def test_a_relayed_stream_without_a_remote_address_counts_by_its_relays() -> None:
     relay = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
     circuit = Circuit(f"/ip6/2001:db8::7/tcp/4001/p2p/{relay}/p2p-circuit")
-    assert turn_address(circuit, Limits()) == "2001:db8::/64"
+    assert turn_address(circuit, Limits()) == "2001:db8::/48"  # turns count by the /48
 
 
 def dialled(node: TestNode, ip: str) -> Multiaddr:
@@ -179,3 +179,53 @@ async def test_a_dual_stack_node_exempts_ipv4_loopback(tmp_path: Path) -> None:
             async with sync_stream(node, host, ANN.public_key, address) as answer:
                 assert isinstance(answer, frames.Have)
         assert not node.node.admission.refused
+
+
+def test_the_64s_of_one_48_share_a_cap_on_sessions() -> None:
+    """Each /64 keeps its own ``sessions_per_ip``, but one /48 (a tunnel broker hands
+    one to anyone, free) holds at most ``sessions_per_site`` at once: by /64 alone, one
+    such holder had 65,536 addresses' sessions and took every session of a server."""
+    limits = Limits()
+    gate = Admission(limits)
+    site = [f"2001:db8:0:{n:x}::1" for n in range(limits.sessions_per_site)]
+    for n, ip in enumerate(site):
+        assert gate.enter(f"peer {n}", ip) is None
+    refused = "too many sessions from your network at once"
+    assert gate.enter("one more", "2001:db8:0:ffff::1") == refused
+    assert gate.enter("one more", "2001:db8:1::1") is None  # another /48
+    assert gate.enter("v4", "192.0.2.1") is None
+    gate.leave(site[0])
+    assert gate.enter("one more", "2001:db8:0:ffff::1") is None
+    assert gate.refused["per-site"] == 1
+
+
+def test_a_site_cap_never_refuses_what_the_cap_per_address_admits_alone() -> None:
+    limits = Limits()
+    assert limits.sessions_per_site >= limits.sessions_per_ip
+    gate = Admission(limits)
+    for n in range(limits.sessions_per_ip):
+        assert gate.enter(f"peer {n}", "2001:db8::1") is None
+    assert gate.enter("one more", "2001:db8::2") == "too many sessions from your address at once"
+
+
+class Direct:
+    """What a stream over a direct connection shows of its address."""
+
+    def __init__(self, ip: str) -> None:
+        self._ip = ip
+
+    def get_remote_address(self) -> tuple[str, int]:
+        return (self._ip, 4001)
+
+
+async def test_the_64s_of_one_48_share_their_batch_turns() -> None:
+    """By /64, four /64s of one /48 held all 16 turns (4 each)."""
+    limits = Limits()
+    keys = {turn_address(Direct(f"2001:db8:0:{n}::7"), limits) for n in range(4)}
+    assert keys == {"2001:db8::/48"}
+    assert turn_address(Direct("2001:db8:1::7"), limits) == "2001:db8:1::/48"
+    assert turn_address(Direct("fe80::7%eth0"), limits) == "fe80::7%eth0"
+    assert turn_address(Direct("2002:c000:201:1::1"), limits) == "192.0.2.1"
+    turns = BatchTurns(Limits(served_batches=3, turns_per_ip=1))
+    async with turns.hold(turn_address(Direct("2001:db8:0:1::7"), limits)):
+        assert turns.held_by(turn_address(Direct("2001:db8:0:2::7"), limits)) == 1

@@ -126,6 +126,7 @@ def test_the_limits_per_address_table_is_limits_defaults() -> None:
     assert compared == {
         "max_sessions",
         "sessions_per_ip",
+        "sessions_per_site",
         "new_ids_per_ip",
         "ip_feeds_per_minute",
         "ip_entries_per_minute",
