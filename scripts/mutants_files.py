@@ -176,6 +176,13 @@ FILES_MUTANTS = [
         '    return read_backup_file(lambda: path.open("rb"))',
         NOT_REGULAR,
     ),
+    Mutant(
+        "files: own-log.json is written over a directory found in its place",
+        "lndesk/app/ownlog.py",
+        "    _move_directory_aside(path)\n",
+        "",
+        NOT_REGULAR,
+    ),
 ]
 
 __all__ = ["FILES_MUTANTS"]

@@ -135,3 +135,27 @@ def test_open_regular_reads_a_file_and_a_link_to_one(tmp_path: Path) -> None:
     for name in ("file", "link"):
         with open_regular(tmp_path / name) as file:
             assert file.read() == b"held"
+
+
+def test_an_own_log_file_that_is_a_directory_gets_advice_that_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Publishing pauses, and the advice it gives (import the latest export) writes the
+    file again: the directory is moved aside whole, not replaced or emptied."""
+    data_dir = tmp_path / "ann"
+    create_identity(data_dir)
+    cli = Cli(data_dir, capsys)
+    cli("post", "before the export")
+    export = tmp_path / "ann.lndesk"
+    cli("export", "--out", str(export))
+    path = data_dir / OWN_LOG_NAME
+    path.unlink()
+    path.mkdir()
+    (path / "kept").write_bytes(b"someone's file")
+    cli("post", "while the state cannot be read", expect=1)
+    assert "lndesk import FILE --latest" in cli.err and "Traceback" not in cli.err
+    cli("import", str(export), "--latest")
+    assert "published" in cli("post", "after the advice was followed")
+    assert load_own_log(data_dir).confirmed
+    aside = data_dir / f"{OWN_LOG_NAME}.not-a-file-1"
+    assert (aside / "kept").read_bytes() == b"someone's file"

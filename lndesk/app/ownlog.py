@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -86,7 +88,11 @@ def load_own_log(data_dir: Path) -> OwnLog:
         return _migrate(data_dir)
     except (OSError, ValueError) as exc:
         logger.warning(
-            "%s is unreadable (%s); publishing stays paused until it is rebuilt", path, exc
+            "%s is unreadable (%s); publishing stays paused until it is written again "
+            "(lndesk restore-status, then lndesk confirm-log N; or lndesk import FILE "
+            "--latest with your latest export)",
+            path,
+            exc,
         )
         return OwnLog(state=OWN_LOG_RESTORED)
     return _parse(raw)
@@ -95,7 +101,34 @@ def load_own_log(data_dir: Path) -> OwnLog:
 def save_own_log(data_dir: Path, own_log: OwnLog) -> None:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = json.dumps(asdict(own_log), indent=2).encode() + b"\n"
-    atomic_write(own_log_path(data_dir), data, mode=0o600)
+    path = own_log_path(data_dir)
+    _move_directory_aside(path)
+    atomic_write(path, data, mode=0o600)
+
+
+def _move_directory_aside(path: Path) -> None:
+    """Move a directory found where ``own-log.json`` goes out of its way, kept whole.
+
+    An unreadable file pauses publishing until the restore flow writes the file again,
+    and a file is written by renaming a new one over it, which works over any file but
+    not over a directory: without this, the advice that pauses publishing (confirm-log,
+    import --latest) would fail every time it is followed."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return
+    except FileNotFoundError:
+        return
+    for number in range(1, 1000):
+        aside = path.with_name(f"{path.name}.not-a-file-{number}")
+        if not os.path.lexists(aside):
+            break
+    else:
+        raise StoreError(
+            f"{path} is a directory, and so are {path.name}.not-a-file-1 to -999 beside it",
+            f"Move them out of {path.parent}, then run the command again.",
+        )
+    path.rename(aside)
+    logger.warning("%s was a directory, not a file; it was moved to %s", path, aside)
 
 
 def _parse(raw: object) -> OwnLog:
