@@ -10,6 +10,7 @@ from mutant import Mutant  # scripts/ is on the path
 BOOTSTRAP = ("tests/test_bootstrap_limit.py",)
 BACKUP = ("tests/test_backup_bounds.py",)
 NOT_REGULAR = ("tests/test_not_regular_files.py",)
+REPAIR = ("tests/test_repair_bounds.py",)
 
 FILES_MUTANTS = [
     # --- bootstrap peers (lndesk/app/addresses.py, datadir.py, desk_network.py, cli) -----
@@ -182,6 +183,36 @@ FILES_MUTANTS = [
         "    _move_directory_aside(path)\n",
         "",
         NOT_REGULAR,
+    ),
+    # --- lndesk repair and the rebuild of the index (lndesk/store/repair.py, recovery.py)
+    Mutant(
+        "repair: the damaged ranges are held whole to be moved aside",
+        "lndesk/store/repair.py",
+        "            atomic_write_chunks(report.saved, _damaged_chunks(log_file, report.damaged))",
+        "            atomic_write_chunks(report.saved, [b''.join(log_file.tail(d.start, d.size)"
+        " for d in report.damaged)])",
+        REPAIR,
+    ),
+    Mutant(
+        "repair: every valid record of the log is held at once to be copied",
+        "lndesk/store/repair.py",
+        "            records = (item for item in salvage_scan(log_file) if isinstance(item, Record))",  # noqa: E501
+        "            records = [item for item in salvage_scan(log_file) if isinstance(item, Record)]",  # noqa: E501
+        REPAIR,
+    ),
+    Mutant(
+        "repair: the damage of an earlier repair in the same second is written over",
+        "lndesk/store/repair.py",
+        "    while os.path.lexists(path):",
+        "    while False:",
+        REPAIR,
+    ),
+    Mutant(
+        "reindex: a batch of the log's records is bounded in count only, not in bytes",
+        "lndesk/store/recovery.py",
+        "        if len(batch) >= REINDEX_BATCH or size >= REINDEX_BATCH_BYTES:",
+        "        if len(batch) >= REINDEX_BATCH:",
+        REPAIR,
     ),
 ]
 

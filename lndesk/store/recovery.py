@@ -26,6 +26,9 @@ from lndesk.store.records import index_item
 from lndesk.store.schema_version import schema_version
 
 REINDEX_BATCH = 5000
+REINDEX_BATCH_BYTES = 1 << 20
+"""The most of the log's records (in bytes) indexed in one batch: 5,000 records of
+large posts would be over 300 MiB held at once, and their texts again."""
 
 WriteIndex = Callable[[list[IndexItem], list[tuple[int, Entry]], int], None]
 """Indexes entries and fork proofs in one transaction, with the new ``log_end``."""
@@ -134,15 +137,17 @@ def index_log(
 ) -> None:
     """Index the log's records from ``start`` on, in batches; cut a torn tail."""
     batch: list[Record] = []
+    size = 0
     end: ScanEnd | None = None
     for item in log_file.scan(start):
         if isinstance(item, ScanEnd):
             end = item
             break
         batch.append(item)
-        if len(batch) >= REINDEX_BATCH:
+        size += item.size
+        if len(batch) >= REINDEX_BATCH or size >= REINDEX_BATCH_BYTES:
             index_records(batch, write)
-            batch = []
+            batch, size = [], 0
     index_records(batch, write)
     if end is not None and end.torn:
         # Past the index's log_end only unfinished appends can lie: a bad record there is

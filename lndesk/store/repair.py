@@ -14,12 +14,12 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from lndesk.atomicfile import atomic_write, fsync_directory
+from lndesk.atomicfile import atomic_write_chunks, fsync_directory
 from lndesk.entry import decode_entry
 from lndesk.errors import EntryError
 from lndesk.store.logfile import HEADER_SIZE, KIND_ENTRY, MAGIC, LogFile, Record
@@ -45,8 +45,12 @@ class RepairReport:
     """Entries in the rebuilt index."""
 
 
-def repair_store(directory: Path) -> RepairReport:
-    """Keep every valid record, move damaged ranges aside, rebuild the index."""
+def repair_store(directory: Path, *, clock: Callable[[], float] = time.time) -> RepairReport:
+    """Keep every valid record, move damaged ranges aside, rebuild the index.
+
+    The log is read twice, a record or a chunk at a time (the directory stays locked
+    between): once to find the damaged ranges and what the valid records hold, once to
+    copy the valid records, so neither the log nor its damage is ever held whole."""
     report = RepairReport()
     lock = lock_directory(directory / LOCK_NAME)
     try:
@@ -54,13 +58,13 @@ def repair_store(directory: Path) -> RepairReport:
         report.known_before = before is not None
         log_file = LogFile(directory / LOG_NAME, read_only=True)
         try:
-            records: list[Record] = []
+            after: dict[bytes, set[int]] = {}
             for item in salvage_scan(log_file):
                 if isinstance(item, Damaged):
                     report.damaged.append(item)
                 else:
-                    records.append(item)
-            report.kept = len(records)
+                    report.kept += 1
+                    _note_held(after, item)
             if not report.damaged:
                 return report
             damaged_names = []
@@ -68,10 +72,9 @@ def repair_store(directory: Path) -> RepairReport:
                 entry = damaged_entry(log_file.tail(damaged.start, min(damaged.size, 70_000)))
                 if entry is not None:
                     damaged_names.append((entry.author, entry.seq))
-            report.saved = directory / time.strftime("damaged-%Y%m%d-%H%M%S.bin", time.gmtime())
-            atomic_write(
-                report.saved, b"".join(log_file.tail(d.start, d.size) for d in report.damaged)
-            )
+            report.saved = _damaged_path(directory, clock())
+            atomic_write_chunks(report.saved, _damaged_chunks(log_file, report.damaged))
+            records = (item for item in salvage_scan(log_file) if isinstance(item, Record))
             _write_log(directory / (LOG_NAME + ".repaired"), log_file, records)
         finally:
             log_file.close()
@@ -81,7 +84,6 @@ def repair_store(directory: Path) -> RepairReport:
         os.close(lock)
     with Store(directory, reindex=True) as store:
         report.entries = store.index.count_entries()
-    after = _held(records)
     known = {key: set(seqs) for key, seqs in (before or {}).items()}
     for author, seq in damaged_names:  # what damaged bytes still name, indexed or not
         known.setdefault(author, set()).add(seq)
@@ -92,6 +94,30 @@ def repair_store(directory: Path) -> RepairReport:
     return report
 
 
+def _damaged_path(directory: Path, now: float) -> Path:
+    """A new ``damaged-<time>.bin`` in ``directory``, never one an earlier repair wrote
+    (two repairs in one second, or a clock set back)."""
+    stem = time.strftime("damaged-%Y%m%d-%H%M%S", time.gmtime(now))
+    path = directory / f"{stem}.bin"
+    number = 1
+    while os.path.lexists(path):
+        number += 1
+        path = directory / f"{stem}-{number}.bin"
+    return path
+
+
+def _damaged_chunks(log_file: LogFile, damaged: Iterable[Damaged]) -> Iterator[bytes]:
+    """The bytes of the ``damaged`` ranges, one after another, ``_COPY_CHUNK`` at a time."""
+    for item in damaged:
+        position = item.start
+        while position < item.end:
+            chunk = log_file.tail(position, min(_COPY_CHUNK, item.end - position))
+            if not chunk:
+                raise OSError(f"the log ended at offset {position}, inside a damaged range")
+            yield chunk
+            position += len(chunk)
+
+
 def _write_log(path: Path, source: LogFile, records: Iterable[Record]) -> None:
     """A new log (a new log id: the index is rebuilt for it) of ``records``' bytes."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -100,9 +126,9 @@ def _write_log(path: Path, source: LogFile, records: Iterable[Record]) -> None:
         for record in records:
             buffer += source.tail(record.offset, record.size)
             if len(buffer) >= _COPY_CHUNK:
-                _write_all(fd, bytes(buffer))
+                _write_all(fd, buffer)
                 buffer.clear()
-        _write_all(fd, bytes(buffer))
+        _write_all(fd, buffer)
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -112,23 +138,23 @@ def _write_log(path: Path, source: LogFile, records: Iterable[Record]) -> None:
     os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_all(fd: int, data: bytearray) -> None:
+    """Write all of ``data`` (not a copy of it: the views end with the call)."""
+    with memoryview(data) as whole:
+        written = 0
+        while written < len(whole):
+            written += os.write(fd, whole[written:])
 
 
-def _held(records: Iterable[Record]) -> dict[bytes, set[int]]:
-    held: dict[bytes, set[int]] = {}
-    for record in records:
-        if record.kind != KIND_ENTRY:
-            continue
-        try:
-            entry = decode_entry(record.entry)
-        except EntryError:
-            continue
-        held.setdefault(entry.author, set()).add(entry.seq)
-    return held
+def _note_held(held: dict[bytes, set[int]], record: Record) -> None:
+    """Add the entry ``record`` holds to ``held`` (by feed), if it holds a readable one."""
+    if record.kind != KIND_ENTRY:
+        return
+    try:
+        entry = decode_entry(record.entry)
+    except EntryError:
+        return
+    held.setdefault(entry.author, set()).add(entry.seq)
 
 
 def _indexed(path: Path) -> dict[bytes, set[int]] | None:
