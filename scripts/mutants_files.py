@@ -214,6 +214,13 @@ FILES_MUTANTS = [
         "        if len(batch) >= REINDEX_BATCH:",
         REPAIR,
     ),
+    Mutant(
+        "repair: a record whose CRC holds but whose entry cannot be read is kept",
+        "lndesk/store/salvage.py",
+        "            problem = _unreadable(item)",
+        "            problem = None",
+        ("tests/test_unreadable_record.py",),
+    ),
 ]
 
 __all__ = ["FILES_MUTANTS"]

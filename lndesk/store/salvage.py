@@ -32,7 +32,11 @@ class Damaged:
 
 
 def salvage_scan(log_file: LogFile, start: int | None = None) -> Iterator[Record | Damaged]:
-    """Every valid record in log order, with a Damaged item for each range between."""
+    """Every valid record in log order, with a Damaged item for each range between.
+
+    A record whose CRC holds but whose entry cannot be read is a Damaged item of its
+    own: opening the store refuses it (the index cannot be built past it), so it must
+    be what ``lndesk repair`` moves aside, or its advice would be followed in vain."""
     offset = start
     while True:
         end: ScanEnd | None = None
@@ -40,7 +44,10 @@ def salvage_scan(log_file: LogFile, start: int | None = None) -> Iterator[Record
             if isinstance(item, ScanEnd):
                 end = item
                 break
-            yield item
+            problem = _unreadable(item)
+            yield (
+                item if problem is None else Damaged(item.offset, item.offset + item.size, problem)
+            )
         if end is None or not end.torn:
             return
         found = log_file.valid_record_after(end.valid_end)
@@ -49,6 +56,15 @@ def salvage_scan(log_file: LogFile, start: int | None = None) -> Iterator[Record
         if found is None:
             return
         offset = found
+
+
+def _unreadable(record: Record) -> str | None:
+    """Why ``record``'s entry cannot be read (None: it can)."""
+    try:
+        decode_entry(record.entry)
+    except EntryError as exc:
+        return f"a record whose entry cannot be read: {exc}"
+    return None
 
 
 def own_items(path: Path, key: bytes) -> list[tuple[bytes, bytes | None]]:
