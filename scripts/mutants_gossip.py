@@ -108,6 +108,20 @@ GOSSIP_MUTANTS = [
         ("tests/p2p/test_gossip_late_peer.py",),
     ),
     Mutant(
+        "gossip: what is held for a peer never expires",
+        "lndesk/p2p/gossip_relay.py",
+        "        if held and now - held[0][0] > self._pending_messages_ttl:",
+        "        if False:",
+        ("tests/p2p/test_gossip_late_peer.py",),
+    ),
+    Mutant(
+        "gossip: what is held for a peer has no cap",
+        "lndesk/p2p/gossip_relay.py",
+        "        if len(held) >= self._max_pending_messages_per_peer:",
+        "        if False:",
+        ("tests/p2p/test_gossip_late_peer.py",),
+    ),
+    Mutant(
         "gossip: what was held for a peer that left stays held",
         "lndesk/p2p/gossip_relay.py",
         "            del self._pending_messages[peer_id]  # gone before its streams came",

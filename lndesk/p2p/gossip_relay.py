@@ -143,6 +143,18 @@ class RelayingGossipSub(GossipSub):
             del self._pending_messages[peer_id]
 
     def _hold(self, peer_id: ID, rpc: rpc_pb2.RPC) -> None:
-        self._prune_pending_messages(peer_id)
-        self._pending_messages[peer_id].append((time.time(), rpc))
+        """Hold ``rpc`` for ``peer_id``: at most ``_max_pending_messages_per_peer``, the
+        oldest let go first, none older than ``_pending_messages_ttl``. Unlike py-libp2p's
+        ``_prune_pending_messages``, the list is rebuilt only when its oldest has expired,
+        not at every message: a peer that connects and never opens gossip would make each
+        message cost a walk of everything held for it."""
+        now = time.time()
+        held = self._pending_messages[peer_id]
+        if held and now - held[0][0] > self._pending_messages_ttl:
+            held[:] = [
+                (stamp, kept) for stamp, kept in held if now - stamp <= self._pending_messages_ttl
+            ]
+        if len(held) >= self._max_pending_messages_per_peer:
+            del held[: len(held) - self._max_pending_messages_per_peer + 1]
+        held.append((now, rpc))
         logger.debug("held a message for %s until its subscriptions come", peer_id)

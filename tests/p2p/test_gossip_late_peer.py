@@ -19,6 +19,7 @@ import trio
 from conftest import wait_disconnected
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
+from libp2p.pubsub.pb import rpc_pb2
 from test_gossip import WAIT, Node, gossip_node, make_chain
 
 pytestmark = pytest.mark.trio
@@ -99,3 +100,36 @@ async def test_what_was_held_for_a_peer_that_left_is_let_go() -> None:
         await wait_disconnected(a.host, b.id)
         await a.gossip.announce(second[0].raw, second[1])
         assert b.id not in router._pending_messages
+
+
+class Clock:
+    """Stands in for ``time`` in ``lndesk.p2p.gossip_relay``."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+async def test_what_is_held_for_a_peer_is_bounded_in_count_and_age(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr("lndesk.p2p.gossip_relay.time", clock)
+    async with gossip_node("bound-a") as a:
+        router: Any = a.gossip.pubsub.router
+        peer = ID(b"\x00\x25" + b"\x01" * 37)
+        cap, ttl = router._max_pending_messages_per_peer, router._pending_messages_ttl
+        rpcs = [rpc_pb2.RPC(subscriptions=[]) for _ in range(cap + 5)]
+        for rpc in rpcs:
+            router._hold(peer, rpc)
+        held = router._pending_messages[peer]
+        assert len(held) == cap
+        assert [rpc for _stamp, rpc in held] == rpcs[5:]  # the oldest let go first
+        clock.now += ttl / 2
+        router._hold(peer, rpcs[0])
+        assert len(held) == cap  # none expired yet: the cap let the oldest go
+        clock.now += ttl / 2 + 1
+        router._hold(peer, rpcs[1])
+        assert [rpc for _stamp, rpc in held] == [rpcs[0], rpcs[1]]
