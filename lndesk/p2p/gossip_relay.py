@@ -15,7 +15,8 @@ and it holds them for connected peers whose gossip stream is not up yet as well,
 them until the peer's subscriptions come (py-libp2p sent those nowhere, or dropped them
 when our stream opened first, and replays to a new peer only its last few heartbeats'
 messages: on a busy node a head relayed while a neighbour's streams were being set up
-waited for the next sync round).
+waited for the next sync round). While a topic's mesh is short of D, a relayed message
+also goes to the peers the next heartbeat would graft (``_add_peers_to_graft``).
 One RPC object is queued for every peer it goes to: nothing changes a queued RPC (the
 sender only serialises it), and a peer with GRAFT or PRUNE waiting to be retried gets
 its own copy, as before, to carry them.
@@ -52,7 +53,8 @@ class RelayingGossipSub(GossipSub):
         msg_id = pubsub.get_message_id(pubsub_msg)
         topics = list(pubsub_msg.topicIDs)
         origin = ID(pubsub_msg.from_id)
-        peers = self._get_peers_to_send(topics, msg_forwarder, origin, msg_id)
+        peers = set(self._get_peers_to_send(topics, msg_forwarder, origin, msg_id))
+        self._add_peers_to_graft(peers, topics, (msg_forwarder, origin), msg_id)
         rpc = rpc_pb2.RPC(publish=[pubsub_msg])
         await self._emit_idontwant_for_message(msg_id, topics)
         await self._notify_observers(topics, msg_id)
@@ -64,6 +66,38 @@ class RelayingGossipSub(GossipSub):
         for topic in topics:
             self.time_since_last_publish[topic] = int(now)
             self.recent_message_deliveries[topic].append(now)
+
+    def _add_peers_to_graft(
+        self, peers: set[ID], topics: list[str], skip: tuple[ID, ID], msg_id: bytes
+    ) -> None:
+        """Add to ``peers`` the topic's peers that the next heartbeat would graft, while a
+        joined topic's mesh has fewer than D: as many as it lacks, never a peer in
+        back-off or one that sent IDONTWANT for the message. GossipSub relays to the mesh
+        only, and the heartbeat that grafts a peer sends IHAVE only to peers outside the
+        mesh, so a peer grafted after a message passed (py-libp2p grafts a subscribing
+        peer at once only when our stream to it is already up) never heard of it."""
+        pubsub = self.pubsub
+        assert pubsub is not None
+        for topic in topics:
+            mesh = self.mesh.get(topic)
+            if mesh is None or len(mesh) >= self.degree:
+                continue
+            room = self.degree - len(mesh)
+            for peer_id in pubsub.peer_topics.get(topic, ()):
+                if room <= 0:
+                    break
+                if (
+                    peer_id in mesh
+                    or peer_id in peers
+                    or peer_id in skip
+                    or peer_id in self.direct_peers
+                    or peer_id not in self.peer_protocol
+                    or self._check_back_off(peer_id, topic)
+                    or msg_id in self.dont_send_message_ids.get(peer_id, ())
+                ):
+                    continue
+                peers.add(peer_id)
+                room -= 1
 
     def send_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, priority: bool = False) -> None:
         """Queue ``rpc`` for ``peer_id``: as it is when it only publishes messages, fits

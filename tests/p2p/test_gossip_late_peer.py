@@ -22,6 +22,8 @@ from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.pb import rpc_pb2
 from test_gossip import WAIT, Node, gossip_node, make_chain
 
+from lndesk.p2p.announce import feed_topic
+
 pytestmark = pytest.mark.trio
 
 
@@ -133,3 +135,80 @@ async def test_what_is_held_for_a_peer_is_bounded_in_count_and_age(
         clock.now += ttl / 2 + 1
         router._hold(peer, rpcs[1])
         assert [rpc for _stamp, rpc in held] == [rpcs[0], rpcs[1]]
+
+
+def hold_heartbeats(node: Node, go: trio.Event) -> None:
+    """``node``'s GossipSub heartbeats (the mesh upkeep, IHAVE gossip) wait for ``go``."""
+    router: Any = node.gossip.pubsub.router
+    beat = router.heartbeat_once
+
+    async def held() -> bool:
+        await go.wait()
+        return bool(await beat())
+
+    router.heartbeat_once = held
+
+
+async def test_a_relay_sends_a_head_to_a_topic_peer_its_mesh_has_not_taken_in_yet() -> None:
+    """B relays A's head to C, which is on the topic but not in B's mesh yet. C's
+    subscription came before B's stream to C was up, so py-libp2p did not graft C on
+    it, and no heartbeat has grafted C since: GossipSub relays to the mesh only, and the
+    heartbeat that grafts C sends IHAVE only to peers outside the mesh, so C never heard
+    of the head (a line of ten nodes on a busy machine lost posts this way)."""
+    go = trio.Event()
+    async with gossip_node("mesh-a") as a, gossip_node("mesh-b") as b, gossip_node("mesh-c") as c:
+        for node in (a, b, c):
+            hold_heartbeats(node, go)
+        for node in (b, c):
+            await node.gossip.follow(a.author)  # joined before anyone is connected
+        await dial(a, b)
+        gates = Gates(b)
+        gates.inbound.set()  # B reads C's subscription, but has no stream to C yet
+        await dial(c, b)
+        with trio.fail_after(WAIT):
+            await b.gossip.wait_for_topic_peers(a.author, 1)
+            gates.outbound.set()
+            await b.gossip.pubsub.wait_for_peer(c.id, timeout=WAIT)
+        router: Any = b.gossip.pubsub.router
+        assert c.id not in router.mesh[feed_topic(a.author)]
+        entry, payload = make_chain(a.identity, 1)[0]
+        await a.gossip.announce(entry.raw, payload)
+        peer, head = await c.next_head()
+        assert peer == b.id
+        assert head.entry.raw == entry.raw
+        go.set()
+
+
+async def test_a_relay_sends_outside_its_mesh_only_what_the_mesh_lacks() -> None:
+    """While a topic's mesh is short of D, a relay also sends to as many of the topic's
+    other peers as the mesh lacks: never to one that pruned it (in back-off), sent
+    IDONTWANT for the message, is not yet identified, or forwarded the message."""
+    async with gossip_node("graft-a") as a:
+        hold_heartbeats(a, trio.Event())  # the mesh stays as this test makes it
+        router: Any = a.gossip.pubsub.router
+        pubsub: Any = a.gossip.pubsub
+        topic, msg_id = "t", b"m" * 20
+        ids = [ID(b"\x00\x25\x08\x01\x12\x21" + bytes([i]) * 33) for i in range(16)]
+        for peer in ids:
+            router.peer_protocol[peer] = "/meshsub/1.2.0"
+        meshed, forwarder, backed_off, unwanting, unknown, *others = ids[:7]
+        del router.peer_protocol[unknown]
+        router.back_off[topic] = {backed_off: 2**40}
+        router.dont_send_message_ids[unwanting] = {msg_id}
+        router.mesh[topic] = {meshed}
+        pubsub.peer_topics[topic] = set(ids[:7])
+        assert len(others) < router.degree - 1  # every peer is looked at
+        peers: set[ID] = set()
+        router._add_peers_to_graft(peers, [topic], (forwarder, forwarder), msg_id)
+        assert peers == set(others)
+
+        router.mesh[topic] = set()
+        pubsub.peer_topics[topic] = set(ids[7:])
+        peers = set()
+        router._add_peers_to_graft(peers, [topic], (forwarder, forwarder), msg_id)
+        assert len(peers) == router.degree  # as many as the mesh lacks, no more
+
+        router.mesh[topic] = set(ids[7 : 7 + router.degree])
+        peers = set()
+        router._add_peers_to_graft(peers, [topic], (forwarder, forwarder), msg_id)
+        assert not peers  # a full mesh: only the mesh
