@@ -221,6 +221,13 @@ FILES_MUTANTS = [
         "            problem = None",
         ("tests/test_unreadable_record.py",),
     ),
+    Mutant(
+        "repair: a purge a crash interrupted is not finished before the log is salvaged",
+        "lndesk/store/repair.py",
+        "        _finish_purge(directory)\n",
+        "",
+        ("tests/test_repair_purge.py",),
+    ),
 ]
 
 __all__ = ["FILES_MUTANTS"]

@@ -1,5 +1,7 @@
 """``lndesk repair``: salvage a log damaged in the middle.
 
+A purge a crash interrupted is finished first (its journal, as an open of the store
+would), so the record it tore is not taken for damage.
 Every valid record is kept, in order, in a new log file that replaces the old one only
 once it is complete and durable. The damaged byte ranges are moved aside into a file
 the user can keep or send (``damaged-<time>.bin`` in the data directory), the index is
@@ -23,6 +25,7 @@ from lndesk.atomicfile import atomic_write_chunks, fsync_directory
 from lndesk.entry import decode_entry
 from lndesk.errors import EntryError
 from lndesk.store.logfile import HEADER_SIZE, KIND_ENTRY, MAGIC, LogFile, Record
+from lndesk.store.purge import JOURNAL_NAME, replay_journal
 from lndesk.store.recovery import damaged_entry
 from lndesk.store.salvage import Damaged, salvage_scan
 from lndesk.store.store import INDEX_NAME, LOCK_NAME, LOG_NAME, Store, lock_directory
@@ -54,6 +57,7 @@ def repair_store(directory: Path, *, clock: Callable[[], float] = time.time) -> 
     report = RepairReport()
     lock = lock_directory(directory / LOCK_NAME)
     try:
+        _finish_purge(directory)
         before = _indexed(directory / INDEX_NAME)
         report.known_before = before is not None
         log_file = LogFile(directory / LOG_NAME, read_only=True)
@@ -92,6 +96,19 @@ def repair_store(directory: Path, *, clock: Callable[[], float] = time.time) -> 
         if gone:
             report.lost[key] = gone
     return report
+
+
+def _finish_purge(directory: Path) -> None:
+    """Finish a purge a crash interrupted, as opening the store does first: a record it
+    tore fails its CRC, and is repaired only by the purge's journal; salvaged first, it
+    would be moved aside as damage with the entry it still holds."""
+    if not os.path.lexists(directory / JOURNAL_NAME):
+        return
+    log_file = LogFile(directory / LOG_NAME)
+    try:
+        replay_journal(log_file)
+    finally:
+        log_file.close()
 
 
 def _damaged_path(directory: Path, now: float) -> Path:
