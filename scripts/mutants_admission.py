@@ -14,6 +14,7 @@ REDIAL = ("tests/p2p/test_redial_bounds.py", "tests/p2p/test_redial.py")
 YAMUX = ("tests/p2p/test_yamux_errors.py",)
 STREAMS = ("tests/p2p/test_yamux_streams.py",)
 GROUPS = ("tests/p2p/test_address_groups.py",)
+PINGS = ("tests/p2p/test_yamux_pings.py",)
 
 ADMISSION_MUTANTS = [
     # --- who yields when sessions run out (lndesk/p2p/fair_sessions.py) ----------------
@@ -179,5 +180,20 @@ ADMISSION_MUTANTS = [
         "return address_key(address, SITE_IPV6_BITS) if _is_limited(address, limits) else None",
         "return address_key(address) if _is_limited(address, limits) else None",
         GROUPS,
+    ),
+    # --- a peer's pings answered at a bounded rate (lndesk/p2p/yamux_window.py) ---------
+    Mutant(
+        "yamux: every ping of a peer is answered, thousands from one Noise message",
+        "lndesk/p2p/yamux_window.py",
+        "        return ping_or_dropped(reader, header)\n",
+        "        return header\n",
+        PINGS,
+    ),
+    Mutant(
+        "yamux: a connection's ping budget never runs out",
+        "lndesk/p2p/yamux_window.py",
+        "        if self._tokens < 1:\n            return False\n",
+        "        if False:\n            return False\n",
+        PINGS,
     ),
 ]

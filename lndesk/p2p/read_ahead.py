@@ -61,6 +61,8 @@ class ReadAheadStream(ReadWriteCloser):
         self._at = 0
         self.socket_reads = 0
         """Reads asked of the socket so far (what the read-ahead saves is counted by it)."""
+        self.socket_writes = 0
+        """Writes made to the socket so far (one a Noise message)."""
 
     @property
     def held(self) -> int:
@@ -120,6 +122,7 @@ class ReadAheadStream(ReadWriteCloser):
         socket write checks for cancellation before it sends anything, and yields)."""
         lock = self.inner.write_lock
         await acquire_quickly(lock)
+        self.socket_writes += 1
         try:
             await self.inner.stream.send_all(data)
         except trio.BrokenResourceError as error:

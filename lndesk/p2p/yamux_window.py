@@ -42,6 +42,12 @@ handler does not read, one still negotiating its protocol, one whose server answ
 memory. :func:`drop_reset_streams` drops what a stream buffered as soon as it is reset,
 by either end: py-libp2p kept it, and the stream's place, until its sweeper ran 60 to
 90 s later, though a reset stream is never read again.
+
+And it answers a peer's pings at a bounded rate (:class:`PingBudget`): a ping is a
+12-byte frame, thousands fit in one Noise message, which costs its sender one
+encryption, and py-libp2p answered each with a Noise message and a socket write of its
+own. The pings past the budget are dropped unanswered; an honest peer pings a
+connection once in tens of seconds.
 """
 
 from __future__ import annotations
@@ -80,6 +86,32 @@ MAX_INBOUND_STREAMS = 64
 until both ends closed it, or either reset it): 16 MiB of receive windows at most. A
 node opens a few at a time to a peer (a gossip stream, a sync session or two, identify,
 Kademlia queries), never near this many."""
+
+
+PING_BURST = 16
+"""Pings of a peer a connection answers at once (then :data:`PINGS_PER_SECOND`)."""
+PINGS_PER_SECOND = 1
+"""Pings of a peer a connection answers a second, past :data:`PING_BURST`."""
+
+
+class PingBudget:
+    """The pings a connection still answers: :data:`PING_BURST`, refilled at
+    :data:`PINGS_PER_SECOND` up to the burst (a bucket refilling continuously)."""
+
+    __slots__ = ("_at", "_tokens")
+
+    def __init__(self, now: float) -> None:
+        self._tokens = float(PING_BURST)
+        self._at = now
+
+    def take(self, now: float) -> bool:
+        """Whether a ping arriving at ``now`` is answered (and counted if so)."""
+        self._tokens = min(float(PING_BURST), self._tokens + (now - self._at) * PINGS_PER_SECOND)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
 
 class YamuxViolation(Exception):
@@ -200,6 +232,8 @@ async def read_header(reader: Any, n: int, retry_count: int = DEFAULT_RETRY_READ
             "and types 0-3 exist; the connection is closed"
         )
     reader._last_frame = (flags, stream_id, length)
+    if kind == yamux.TYPE_PING and flags & yamux.FLAG_SYN:
+        return ping_or_dropped(reader, header)
     if flags & yamux.FLAG_SYN and kind in (yamux.TYPE_DATA, yamux.TYPE_WINDOW_UPDATE):
         conn = getattr(reader, "_lndesk_muxer", None)
         if conn is not None and stream_id not in conn.streams and over_cap(conn):
@@ -216,6 +250,22 @@ async def read_header(reader: Any, n: int, retry_count: int = DEFAULT_RETRY_READ
                 yamux.YAMUX_HEADER_FORMAT, version, kind, flags & ~yamux.FLAG_SYN, stream_id, length
             )
     return header
+
+
+def ping_or_dropped(reader: Any, header: bytes) -> bytes:
+    """``header`` of a ping to answer, or, past the connection's :class:`PingBudget`,
+    a ping frame without flags, which yamux neither answers nor takes as an answer."""
+    conn = getattr(reader, "_lndesk_muxer", None)
+    if conn is None:
+        return header
+    now = trio.current_time()
+    budget = getattr(conn, "_lndesk_pings", None)
+    if budget is None:
+        budget = conn._lndesk_pings = PingBudget(now)
+    if budget.take(now):
+        return header
+    logger.debug("a ping of %s not answered: over %d a second", conn.peer_id, PINGS_PER_SECOND)
+    return header[:2] + b"\0\0" + header[4:]  # flags cleared
 
 
 def over_cap(conn: Yamux) -> bool:
