@@ -228,6 +228,13 @@ FILES_MUTANTS = [
         "",
         ("tests/test_repair_purge.py",),
     ),
+    Mutant(
+        "requests: a lost request takes the entry another request appended",
+        "lndesk/app/requests.py",
+        "                seq not in held\n",
+        "                True\n",
+        ("tests/test_request_journal.py",),
+    ),
 ]
 
 __all__ = ["FILES_MUTANTS"]

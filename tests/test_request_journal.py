@@ -180,3 +180,24 @@ def test_the_newest_lines_are_read_wherever_the_limit_cuts(tmp_path: Path) -> No
         journal.path.write_bytes(b'{"id":"request0000","result":{"n":0}}\n' + filler + line)
         records = journal.records()
         assert records == {"request0001": {"id": "request0001", "result": {"n": 1}}}, shift
+
+
+def test_an_entry_another_request_holds_is_not_taken_for_a_lost_one(tmp_path: Path) -> None:
+    # A's intent line was written and the node died before A's append; once it was back,
+    # B published the same words. A, asked about again, was not published: B's entry,
+    # which B's journal lines name, must not be reported as A's (one post of two lost).
+    identity = create_identity(tmp_path)
+    journal = RequestJournal(tmp_path)
+    content = Post("the same words twice")
+    with Store(tmp_path) as store:
+        height = store.feed_state(identity.public_key).height
+        journal.intent("requestA001", identity.public_key, height, content)
+        entry = journaled_publish(store, identity, content, (journal, "requestB001"))
+        lost = journal.outcome("requestA001", store, identity.public_key)
+        assert lost is not None and not lost.published
+        held = journal.outcome("requestB001", store, identity.public_key)
+        assert held is not None and held.published and held.seq == entry.seq
+        # A retried publishes A's post: both are in the log, each request holds one.
+        again = journaled_publish(store, identity, content, (journal, "requestA001"))
+        found = journal.outcome("requestA001", store, identity.public_key)
+        assert found is not None and found.seq == again.seq == entry.seq + 1

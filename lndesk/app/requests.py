@@ -23,8 +23,9 @@ Whichever key signs, one request appends at most one journaled entry
 profile) is not the request's entry and is not looked for.
 
 :meth:`RequestJournal.outcome` answers "was R published?" from the journal and the log:
-recorded as done, or else an entry of log K after H whose payload hashes to D (the node
-died between the append and its journal line), or else not published (it died before the
+recorded as done, or else an entry of log K after H whose payload hashes to D and that no
+other request's line names (the node died between the append and its journal line), or
+else not published (it died before the
 append; no process is left that could still append it). Only this data directory holds
 the secret keys of the logs a request can append to, so nothing else can have appended
 to K after H in the meantime but this node's own later requests. A request id the node
@@ -241,7 +242,8 @@ class RequestJournal:
 
     def outcome(self, request_id: str, store: Store, own: bytes) -> Outcome | None:
         """What became of ``request_id`` (None: this journal never saw it)."""
-        record = self.records().get(request_id)
+        records = self.records()
+        record = records.get(request_id)
         if record is None:
             return None
         result = record.get("result") if isinstance(record.get("result"), dict) else None
@@ -253,11 +255,13 @@ class RequestJournal:
         after, digest = record.get("after"), record.get("digest")
         if not _number(after, 0) or not isinstance(digest, str) or log is None:
             return Outcome(False)
+        held = _held_by_others(records, request_id, log, own)
         for seq, entry, payload in store.read_run(
             log, after + 1, after + SCAN_LIMIT, SCAN_LIMIT, 1 << 26
         ):
             if (
-                payload is not None
+                seq not in held
+                and payload is not None
                 and hashlib.blake2b(payload, digest_size=32).hexdigest() == digest
             ):
                 found = decode_entry(entry)
@@ -281,6 +285,19 @@ class RequestJournal:
             kept.append(line)
         lines = b"".join(reversed(kept))
         atomic_write(self.path, lines, mode=0o600)
+
+
+def _held_by_others(
+    records: dict[str, dict[str, Any]], request_id: str, log: bytes, own: bytes
+) -> set[int]:
+    """The seqs of ``log`` that requests other than ``request_id`` are recorded to have
+    appended: a request whose entry is looked for by its payload's hash must not take
+    one of theirs (the same words published twice, the first lost before its append)."""
+    return {
+        record["seq"]
+        for other, record in records.items()
+        if other != request_id and _number(record.get("seq"), 1) and _log_of(record, own) == log
+    }
 
 
 def _number(value: object, least: int) -> TypeGuard[int]:
