@@ -1,7 +1,8 @@
 """The mutants of network admission: who yields when a server's sessions run out,
 streams whose address cannot be read, the order a ``want`` is charged in, the bounds on
-the peers a node dials again, the yamux frames that close a connection, and a server
-session's first message;
+the peers a node dials again, the yamux frames that close a connection, the streams,
+pings and dropped data a peer may send on one, the /48 an IPv6 session counts in, and a
+server session's first message;
 scripts/mutants.py adds them to its list."""
 
 from __future__ import annotations
@@ -195,5 +196,12 @@ ADMISSION_MUTANTS = [
         "        if self._tokens < 1:\n            return False\n",
         "        if False:\n            return False\n",
         PINGS,
+    ),
+    Mutant(
+        "yamux: a frame for a stream not open is held whole before it is dropped",
+        "lndesk/p2p/yamux_window.py",
+        "            if window is None:  # a stream not open: dropped as it is read\n",
+        "            if False:\n",
+        STREAMS,
     ),
 ]

@@ -39,9 +39,11 @@ connection is answered with ``RST``, its data read and dropped, and the connecti
 opened, each able to hold a receive window (256 KiB) of data nobody reads (one whose
 handler does not read, one still negotiating its protocol, one whose server answered
 ``busy`` and closed its side): one connection could make a node hold any amount of
-memory. :func:`drop_reset_streams` drops what a stream buffered as soon as it is reset,
-by either end: py-libp2p kept it, and the stream's place, until its sweeper ran 60 to
-90 s later, though a reset stream is never read again.
+memory. A data frame for a stream that is not open is dropped as it is read, never
+held whole (it may announce 16 MiB). :func:`drop_reset_streams` drops what a stream
+buffered as soon as it is reset, by either end: py-libp2p kept it, and the stream's
+place, until its sweeper ran 60 to 90 s later, though a reset stream is never read
+again.
 
 And it answers a peer's pings at a bounded rate (:class:`PingBudget`): a ping is a
 12-byte frame, thousands fit in one Noise message, which costs its sender one
@@ -311,6 +313,9 @@ async def read_body(self: Yamux, length: int) -> bytes:
         )
     try:
         with trio.fail_after(yamux._yamux_data_read_timeout()):
+            if window is None:  # a stream not open: dropped as it is read
+                await discard(self.secured_conn, length)
+                return b""
             return await read_exactly(self.secured_conn, length)
     except (IncompleteReadError, trio.TooSlowError):
         raise  # the connection ended, or its peer is too slow: py-libp2p closes it
@@ -318,6 +323,15 @@ async def read_body(self: Yamux, length: int) -> bytes:
         failed = f"a frame body could not be read ({type(error).__name__}: {error})"
         broken(self, failed)
         raise
+
+
+async def discard(reader: Any, length: int) -> None:
+    """Read ``length`` bytes from ``reader`` and drop them, at most a Noise message's
+    plaintext at a time: a frame for a stream that is not open may announce 16 MiB, and
+    read whole, it was held, with copies, until it was dropped."""
+    left = length
+    while left:
+        left -= len(await read_exactly(reader, min(left, FRAME_LIMIT)))
 
 
 def broken(conn: Yamux, why: str) -> None:

@@ -12,15 +12,17 @@ reset, by either end, kept the data it had buffered until py-libp2p's sweeper dr
 from __future__ import annotations
 
 import contextlib
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import trio
 import trio.testing
+from libp2p.stream_muxer.yamux import yamux
 from test_read_ahead import round_trip
-from test_yamux_errors import SINK, WAIT, three_hosts
+from test_yamux_errors import SINK, WAIT, frame, three_hosts
 
-from lndesk.p2p.yamux_window import MAX_INBOUND_STREAMS
+from lndesk.p2p.yamux_window import FRAME_LIMIT, MAX_INBOUND_STREAMS
 
 CHUNK = 32 * 1024
 RESETS = "/lndesk-test/resets/1"
@@ -115,3 +117,26 @@ def test_the_protocol_states_the_streams_a_peer_may_hold_open() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
     section = text[text.index("## 19. Network transport") : text.index("## 20. ")]
     assert f"at most {MAX_INBOUND_STREAMS} streams it opened" in section
+
+
+async def test_data_for_a_stream_not_open_is_dropped_as_it_is_read() -> None:
+    """A frame for a stream that is not open may announce up to 16 MiB, all of it
+    dropped: it is read a Noise message at a time, never held whole (py-libp2p built
+    the whole body, and copies of it, before dropping it)."""
+    size = 8 * 1024 * 1024
+    async with three_hosts() as (victim, attacker, _, conn):
+        with trio.fail_after(WAIT):
+            assert await round_trip(attacker, victim.get_id(), b"warm") == b"warm"
+        tracemalloc.start()
+        try:
+            await conn._write_frame(frame(yamux.TYPE_DATA, 0, 1001, size))
+            chunk = bytes(FRAME_LIMIT)
+            for start in range(0, size, FRAME_LIMIT):
+                await conn.secured_conn.write(chunk[: min(FRAME_LIMIT, size - start)])
+            with trio.fail_after(WAIT):  # read in order: the body was taken before it
+                assert await round_trip(attacker, victim.get_id(), b"kept") == b"kept"
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < size // 4
+        assert attacker.get_id() in victim.get_connected_peers()
