@@ -235,6 +235,20 @@ FILES_MUTANTS = [
         "                True\n",
         ("tests/test_request_journal.py",),
     ),
+    Mutant(
+        "recovery: a damaged tail is saved over one cut earlier at the same offset",
+        "lndesk/store/recovery.py",
+        '        if not os.path.lexists(path) and not os.path.lexists(f"{path}{_SEEN}"):',
+        "        if True:",
+        ("tests/test_torn_tail_bounds.py",),
+    ),
+    Mutant(
+        "recovery: a damaged tail is saved over one cut earlier and dealt with",
+        "lndesk/store/recovery.py",
+        '        if not os.path.lexists(path) and not os.path.lexists(f"{path}{_SEEN}"):',
+        "        if not os.path.lexists(path):",
+        ("tests/test_torn_tail_bounds.py",),
+    ),
 ]
 
 __all__ = ["FILES_MUTANTS"]

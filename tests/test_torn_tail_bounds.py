@@ -11,6 +11,7 @@ from pathlib import Path
 
 from store_helpers import make_identity
 
+from lndesk.app.cuts import SEEN
 from lndesk.content import Post
 from lndesk.store.recovery import TAIL_CHUNK
 from lndesk.store.store import LOG_NAME, Store
@@ -78,3 +79,27 @@ def test_a_large_damaged_tail_is_saved_whole_in_bounded_memory(tmp_path: Path) -
     assert peak < PEAK, peak
     assert saved.stat().st_size == TAIL and digest_of(saved) == expected
     assert (tmp_path / LOG_NAME).read_bytes()[: len(good)] == good
+
+
+def test_a_tail_damaged_again_at_the_same_offset_keeps_the_first_saved(tmp_path: Path) -> None:
+    """A bad sector damages what is written at its place again: the second damaged tail
+    cut at one offset is saved beside the first (dealt with or not), never over it, and
+    still under a name the app looks at for entries of the own feed."""
+    good = store_of_two_posts(tmp_path)
+    saved = []
+    for n in range(3):
+        damage = junk(100 + n)
+        with (tmp_path / LOG_NAME).open("ab") as file:
+            file.write(damage)
+        with Store(tmp_path) as store:
+            (warning,) = store.warnings
+        found = [p for p in tmp_path.glob(f"{LOG_NAME}.cut-*") if p not in saved]
+        assert [p.read_bytes() for p in found] == [damage] and str(found[0]) in warning
+        assert found[0].name[len(f"{LOG_NAME}.cut-") :].isdigit()
+        # (once dealt with, it is renamed to that: over the one dealt with before)
+        assert not Path(f"{found[0]}{SEEN}").exists()
+        saved.append(found[0])
+        if n == 0:  # dealt with, as the app does with a tail that held an own entry
+            saved[-1] = found[0].rename(f"{found[0]}{SEEN}")
+        assert (tmp_path / LOG_NAME).stat().st_size == len(good)
+    assert [p.read_bytes() for p in saved] == [junk(100 + n) for n in range(3)]

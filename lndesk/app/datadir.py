@@ -18,8 +18,10 @@ Layout of a data directory::
     purge.journal  a payload purge in progress (lndesk.store.purge)
     store.lock     held by the process that has the directory open
     entries.log.cut-OFFSET   the bytes of a damaged last record cut off the log (``.seen``
-                   once a cut entry of the own feed has paused publishing)
+                   once a cut entry of the own feed has paused publishing; OFFSET has a
+                   leading zero more for each tail cut at that offset before)
     damaged-TIME.bin         damaged byte ranges moved out of the log by `lndesk repair`
+                   (``damaged-TIME-N.bin`` after another repair in the same second)
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ followed by valid records are damage, which is never cut away.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -194,7 +195,7 @@ def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
             "That write never completed, so no post was lost."
         )
         return
-    saved = log_file.path.with_name(f"{log_file.path.name}{CUT_SUFFIX}{end.valid_end}")
+    saved = _cut_path(log_file.path, end.valid_end)
     try:
         atomic_write_chunks(saved, _chunks(log_file, end.valid_end, size), mode=0o600)
         kept = f"its bytes are saved in {saved}"
@@ -207,6 +208,23 @@ def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
         f"{end.valid_end}{named}; {kept}. If it was a completed entry, "
         "lndesk fetches it again from peers that hold it when it next syncs."
     )
+
+
+_SEEN = ".seen"
+"""What :mod:`lndesk.app.cuts` adds to a saved tail's name once it has dealt with it."""
+
+
+def _cut_path(log_path: Path, offset: int) -> Path:
+    """``entries.log.cut-OFFSET``, unless an earlier damaged tail cut at that offset (a
+    bad sector damages what is written there again) was saved under it, dealt with or
+    not: then the offset is written with one more leading zero, until the name is new.
+    Still all digits, so a saved tail is found (and paused for) as any other."""
+    digits = str(offset)
+    while True:
+        path = log_path.with_name(f"{log_path.name}{CUT_SUFFIX}{digits}")
+        if not os.path.lexists(path) and not os.path.lexists(f"{path}{_SEEN}"):
+            return path
+        digits = "0" + digits
 
 
 def _chunks(log_file: LogFile, start: int, size: int) -> Iterator[bytes]:
