@@ -16,6 +16,7 @@ YAMUX = ("tests/p2p/test_yamux_errors.py",)
 STREAMS = ("tests/p2p/test_yamux_streams.py",)
 GROUPS = ("tests/p2p/test_address_groups.py",)
 PINGS = ("tests/p2p/test_yamux_pings.py",)
+WRITES = ("tests/p2p/test_yamux_write_stall.py",)
 
 ADMISSION_MUTANTS = [
     # --- who yields when sessions run out (lndesk/p2p/fair_sessions.py) ----------------
@@ -203,5 +204,20 @@ ADMISSION_MUTANTS = [
         "            if window is None:  # a stream not open: dropped as it is read\n",
         "            if False:\n",
         STREAMS,
+    ),
+    # --- a frame written whole or its connection closed (lndesk/p2p/yamux_window.py) ---
+    Mutant(
+        "yamux: a frame its peer takes nothing of is waited for, for ever",
+        "lndesk/p2p/yamux_window.py",
+        "        with trio.move_on_after(seconds) as writing:\n",
+        "        with trio.move_on_after(seconds * 1e9) as writing:\n",
+        WRITES,
+    ),
+    Mutant(
+        "yamux: a connection whose frame was cut short is written on",
+        "lndesk/p2p/yamux_window.py",
+        '        await cut_short(conn, "a frame was cut short (its writer was cancelled)")\n',
+        "        pass\n",
+        WRITES,
     ),
 ]

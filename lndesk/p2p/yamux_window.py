@@ -19,7 +19,11 @@ with a checkpoint, and yielded once more after the write. :func:`write_frames_le
 writes a frame under the same lock, taken without a checkpoint when it is free, and
 checks for cancellation once it holds the lock: from there to the socket write nothing
 awaits, so a frame is never encrypted and then not sent (that would put the two ends'
-Noise nonces out of step). The socket write yields once.
+Noise nonces out of step). The socket write yields once. A frame that takes more than
+:data:`WRITE_TIMEOUT` to write, or whose writer is cancelled midway (a Noise message
+half sent), closes the connection (:func:`write_whole`): py-libp2p waited for ever, the
+connection's write lock held, when a peer stopped reading its socket, and went on
+writing after a frame cut short.
 
 :func:`close_broken_connections` closes a connection at the first frame it cannot take
 (docs/protocol.md section 19): a frame of a yamux version other than 0 or of a type
@@ -60,7 +64,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
-from libp2p.io.exceptions import IncompleteReadError
+from libp2p.io.exceptions import ConnectionClosedError, IncompleteReadError
 from libp2p.io.utils import DEFAULT_RETRY_READ_COUNT, read_exactly
 from libp2p.security.noise.io import MAX_PLAINTEXT_LENGTH
 from libp2p.stream_muxer.yamux import yamux
@@ -89,6 +93,11 @@ until both ends closed it, or either reset it): 16 MiB of receive windows at mos
 node opens a few at a time to a peer (a gossip stream, a sync session or two, identify,
 Kademlia queries), never near this many."""
 
+
+WRITE_TIMEOUT = 30.0
+"""Seconds one frame may take to be written before its connection is closed (go-yamux's
+``ConnectionWriteTimeout`` is 10 s): longer than a session's ``send_timeout``, which
+ends a session whose reader stops reading first."""
 
 PING_BURST = 16
 """Pings of a peer a connection answers at once (then :data:`PINGS_PER_SECOND`)."""
@@ -167,12 +176,46 @@ def write_frames_lean() -> None:
         await acquire_quickly(lock)
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
-            await self.secured_conn.write(data)
+            await write_whole(self, data)
         finally:
             lock.release()
 
     write_frame._lean = True  # type: ignore[attr-defined]
     Yamux._write_frame = write_frame  # type: ignore[method-assign]
+
+
+async def write_whole(conn: Yamux, data: bytes) -> None:
+    """Write one frame of ``conn``, or close the connection: when the write takes more
+    than ``WRITE_TIMEOUT`` (the connection's ``write_timeout``; then raise
+    ``ConnectionClosedError``), its peer takes nothing, and every other write of the
+    connection, its read loop's answers and the GO_AWAY that would close it waited
+    behind this frame for ever; when its caller is cancelled midway, the frame is cut
+    short, a Noise message half sent, after which the peer reads nothing more of the
+    connection."""
+    seconds = float(getattr(conn, "write_timeout", WRITE_TIMEOUT))
+    try:
+        with trio.move_on_after(seconds) as writing:
+            await conn.secured_conn.write(data)
+    except trio.Cancelled:
+        await cut_short(conn, "a frame was cut short (its writer was cancelled)")
+        raise
+    if writing.cancelled_caught:
+        await cut_short(conn, f"a frame could not be written for {seconds:g} s")
+        raise ConnectionClosedError(
+            f"a yamux frame could not be written for {seconds:g} s: the peer takes nothing; "
+            "the connection is closed"
+        )
+
+
+async def cut_short(conn: Yamux, why: str) -> None:
+    """Close ``conn`` after a frame was not written whole: its read loop's read ends,
+    and the loop closes the rest (:func:`close_broken_connections`)."""
+    broken(conn, why)
+    with trio.CancelScope(shield=True):
+        try:
+            await conn.secured_conn.close()
+        except Exception as exc:  # already closed
+            logger.debug("closing a connection whose frame was cut short: %s", exc)
 
 
 def frames_fit_noise() -> None:
