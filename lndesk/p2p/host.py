@@ -27,8 +27,10 @@ py-libp2p's defaults suit a server in a data centre, not a laptop. What changes 
   data frame small enough to be one Noise message (py-libp2p's full frames were two). A
   connection is closed at the first frame it cannot take (an unknown version or type,
   data over a stream's window, a body that fails to decrypt) instead of read on. A peer
-  holds at most 64 streams it opened on a connection (more are reset), and a reset
-  stream's buffered data is dropped at once.
+  holds at most 64 streams it opened on a connection (more are reset), a reset
+  stream's buffered data is dropped at once, a peer's pings are answered at a bounded
+  rate, and a frame not written within 30 s (the peer takes nothing) or cut short
+  closes the connection.
 * A TCP connection is read ahead, up to 256 KiB a socket read, and Noise's and yamux's
   small reads are served from that (``lndesk.p2p.read_ahead``): py-libp2p made a socket
   read, with a lock and a trip through trio's scheduler, for every length prefix and
