@@ -192,7 +192,7 @@ class RequestJournal:
         except NotRegularFileError as exc:
             raise StoreError(
                 f"the request journal {self.path} cannot be read: {exc}",
-                f"lndesk writes only regular files there, so it records no request: move "
+                f"only a regular file belongs there, and it holds no request: move "
                 f"it aside (mv {self.path} {self.path}.bad), then run the command again.",
             ) from exc
         if start:  # begun inside a line (or just after one's newline): from the next one
