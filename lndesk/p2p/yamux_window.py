@@ -162,7 +162,8 @@ def half_read(stream: Any, bytes_read: int) -> bool:
 
 def write_frames_lean() -> None:
     """Make every yamux connection of this process write its frames as the module
-    docstring says (its own way while py-libp2p's debug lines are wanted)."""
+    docstring says (with a debug line of its own for each while yamux's debug lines are
+    wanted: py-libp2p's own path had no bound on a write)."""
     original: Callable[[Yamux, bytes], Awaitable[None]] = Yamux._write_frame
     if getattr(original, "_lean", False):
         return
@@ -170,8 +171,8 @@ def write_frames_lean() -> None:
 
     async def write_frame(self: Yamux, data: bytes) -> None:
         if debug.isEnabledFor(logging.DEBUG):
-            await original(self, data)
-            return
+            head = data[: yamux.HEADER_SIZE]
+            debug.debug("YAMUX TX: header %s and %d bytes", head.hex(), len(data) - len(head))
         lock = self._write_lock
         await acquire_quickly(lock)
         try:
