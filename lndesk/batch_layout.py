@@ -57,9 +57,12 @@ _SIGNATURE_TAIL = 66
 """The signature's head (``0x58 0x40``) and its 64 bytes, the last of an entry."""
 _WIDTH = {0x18: 1, 0x19: 2, 0x1A: 4, 0x1B: 8}
 _MINIMUM = {0x18: 24, 0x19: 1 << 8, 0x1A: 1 << 16, 0x1B: 1 << 32}
-_TYPES = frozenset(KNOWN_TYPES)
-"""Types whose names the general decoder takes (they follow ``TYPE_PATTERN``); an
-entry of any other type is left to it."""
+_TYPE_HEADS = {
+    bytes([0x60 + len(name)]) + name.encode("ascii"): name for name in KNOWN_TYPES if len(name) < 24
+}
+"""The encoding of each known type whose name is of at most 23 bytes (a head and the
+name), and the name. The general decoder takes them all (they follow
+``TYPE_PATTERN``); an entry of any other type is left to it."""
 
 
 def read_batch(
@@ -102,10 +105,16 @@ def read_entries(author: bytes, items: Sequence[Item]) -> list[Entry] | None:
     """The entries of ``items`` decoded as :func:`lndesk.entry.decode_entry` decodes
     them, if each has the common layout, is ``author``'s, links to the one before it
     (its seq one higher and its ``prev`` that entry's id) and matches its payload
-    (size and hash), when present; else None."""
+    (size and hash), when present; else None.
+
+    The numbers are read in line for the widths entries mostly have (a seq of one or
+    two bytes, a time of eight, a payload's size of two), other widths by :func:`_uint`,
+    and the type is one dictionary lookup of its head and name: a call per number and a
+    decode per type were a sixth of this."""
     entries: list[Entry] = []
     append = entries.append
     blake2b = hashlib.blake2b
+    type_of = _TYPE_HEADS.get
     before_id = b""
     before_seq = -1
     try:
@@ -118,7 +127,16 @@ def read_entries(author: bytes, items: Sequence[Item]) -> list[Entry] | None:
                 or raw[len(_START) : _AUTHOR_END] != author
             ):
                 return None
-            seq, pos = _uint(raw, _AUTHOR_END)
+            seq = raw[_AUTHOR_END]
+            if seq < 24:
+                pos = _AUTHOR_END + 1
+            elif seq == 0x19:
+                seq = (raw[_AUTHOR_END + 1] << 8) | raw[_AUTHOR_END + 2]
+                if seq < 0x100:
+                    return None
+                pos = _AUTHOR_END + 3
+            else:
+                seq, pos = _uint(raw, _AUTHOR_END)
             prev: bytes | None
             if raw[pos] == 0xF6:
                 prev, pos = None, pos + 1
@@ -126,18 +144,29 @@ def read_entries(author: bytes, items: Sequence[Item]) -> list[Entry] | None:
                 prev, pos = raw[pos + 2 : pos + 34], pos + 34
             else:
                 return None
-            claimed_ms, pos = _uint(raw, pos)
-            # A type's head: a text string of 1 to 23 bytes. A head under 0x61 would give
-            # an end before the type (a negative one counting from the entry's end); any
-            # head over 0x77 gives a string no known type is, which _TYPES refuses.
-            if raw[pos] < 0x61:
-                return None
+            if raw[pos] == 0x1B:
+                claimed_ms = int.from_bytes(raw[pos + 1 : pos + 9], "big")
+                if claimed_ms < 1 << 32:
+                    return None
+                pos += 9
+            else:
+                claimed_ms, pos = _uint(raw, pos)
+            # A type: its head and name are a key only if the head is a text string's
+            # of the name's length. Under 0x60 ``end`` may be before ``pos`` or count
+            # from the entry's end, but no key starts with such a byte: refused too.
             end = pos + 1 + raw[pos] - 0x60
-            type_ = raw[pos + 1 : end].decode("ascii")
-            if type_ not in _TYPES or raw[end] != 0x58 or raw[end + 1] != 0x20:
+            type_ = type_of(raw[pos:end])
+            if type_ is None or raw[end] != 0x58 or raw[end + 1] != 0x20:
                 return None
             payload_hash = raw[end + 2 : end + 34]
-            payload_size, pos = _uint(raw, end + 34)
+            pos = end + 34
+            if raw[pos] == 0x19:
+                payload_size = (raw[pos + 1] << 8) | raw[pos + 2]
+                if payload_size < 0x100:
+                    return None
+                pos += 3
+            else:
+                payload_size, pos = _uint(raw, pos)
             if (
                 pos + _SIGNATURE_TAIL != len(raw)
                 or raw[pos] != 0x58
@@ -230,8 +259,8 @@ def read_post(payload: bytes) -> Post | None:
         pos != len(payload)
         or text is None
         or is_blank_text(text)
-        or (tags and not all(is_valid_tag(tag) for tag in tags))
-        or (links and not all(is_valid_link(link) for link in links))
+        or (tags and not all(map(is_valid_tag, tags)))
+        or (links and not all(map(is_valid_link, links)))
         or (len(mentions) > 1 and len(set(mentions)) != len(mentions))
     ):
         return None
@@ -268,8 +297,14 @@ def _words(payload: bytes, pos: int, most: int) -> tuple[tuple[str, ...], int]:
     pos += 1
     words = []
     for _ in range(count):
-        word, pos = _text(payload, pos)
-        words.append(word)
+        initial = payload[pos]
+        if 0x60 <= initial <= 0x77:  # a string of at most 23 bytes: most words, in line
+            end = pos + 1 + initial - 0x60
+            words.append(payload[pos + 1 : end].decode("utf-8"))
+            pos = end
+        else:
+            word, pos = _text(payload, pos)
+            words.append(word)
     return tuple(words), pos
 
 

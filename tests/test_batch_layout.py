@@ -151,6 +151,10 @@ def test_other_types_are_parsed_the_general_way() -> None:
         pytest.param(chain([post()], type_="Post"), id="a type out of the pattern"),
         pytest.param(chain([post()], widths=(1, None, None)), id="seq not shortest"),
         pytest.param(chain([post()], widths=(None, None, 2)), id="size not shortest"),
+        pytest.param(chain([post()], widths=(2, None, None)), id="seq of two bytes not shortest"),
+        pytest.param(
+            chain([post()], claimed=5, widths=(None, 8, None)), id="time of eight not shortest"
+        ),
         pytest.param(chain([post()], claimed=MAX_TIMESTAMP_MS + 1), id="time over 2^53"),
         pytest.param(chain([None], size=MAX_PAYLOAD_SIZE + 1), id="size over the limit"),
         pytest.param(chain([post()], first=MAX_SEQ + 1), id="seq over 2^53"),
@@ -319,6 +323,7 @@ MANY = [bytes([number]) * 32 for number in range(17)]
         {"text": "hi", "question": False},
         {"text": "hi", "tags": ["t"] * 16, "links": ["lndesk://a"] * 16},
         {"text": "hi", "mentions": MANY[:16]},
+        {"text": "hi", "tags": ["x" * 24, "t"], "links": ["https://example.org/" + "a" * 40]},
     ],
 )
 def test_posts_are_read_as_parse_content_reads_them(doc: dict[str, Any]) -> None:
@@ -330,9 +335,22 @@ def pairs(*fields: tuple[str, Any]) -> bytes:
     return head(5, len(fields)) + b"".join(ref_encode(k) + ref_encode(v) for k, v in fields)
 
 
+def word_head_under_a_string() -> bytes:
+    """A post whose tag's head is a byte string's (0x41), no post to the general
+    parser. Read as a short text string's head it gives the tag an end 23 bytes before
+    the payload's end: the tag is read from all the bytes up to there, and the text from
+    there (its two-byte length, in shortest form, counted from a position before the
+    payload's start lands on the payload's end)."""
+    tag = "\U0001f600" * 52 + "ab"  # 210 bytes, 54 code points: a valid tag
+    size = 8 + len(tag.encode()) + 23
+    text = b"\x64text\x79" + (size + 15).to_bytes(2, "big") + b"y" * 15
+    return b"\xa2\x64tags\x81\x41" + tag.encode() + text
+
+
 @pytest.mark.parametrize(
     "payload",
     [
+        pytest.param(word_head_under_a_string(), id="a word's head under a string's"),
         pytest.param(ref_encode({"text": " \t"}), id="blank text"),
         pytest.param(ref_encode({"text": "\x7f "}), id="blank text from DEL"),
         pytest.param(ref_encode({"text": "\u3000\xa0"}), id="blank text of wide spaces"),
