@@ -151,7 +151,7 @@ MUTANTS = [
     Mutant(
         "forget: a rebuild reads a purged entry as not deleted",
         "lndesk/store/index.py",
-        "int(item.payload_state == PAYLOAD_PURGED),",
+        "int(state == PAYLOAD_PURGED),",
         "0,",
         ("tests/test_store_forget.py",),
     ),

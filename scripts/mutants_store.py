@@ -538,4 +538,26 @@ STORE_MUTANTS = [
         "                        flags & FLAG_PAYLOAD\n",
         LOG_RUNS,
     ),
+    # --- a synced batch's records and counts, made in one pass (lndesk/store) ---------
+    Mutant(
+        "store: entries claimed after the hold limit are not counted as held",
+        "lndesk/store/store.py",
+        "(received + FUTURE_HOLD_MS).__lt__",
+        "(received + FUTURE_HOLD_MS).__gt__",
+        ("tests/test_store_ingest.py",),
+    ),
+    Mutant(
+        "log: a batch's entry a tombstone deleted is written with its payload",
+        "lndesk/store/logfile.py",
+        "if payload is not None and number not in purged:",
+        "if payload is not None:",
+        ("tests/test_logfile.py",),
+    ),
+    Mutant(
+        "log: a batch's records take the first record's body head whatever their length",
+        "lndesk/store/logfile.py",
+        "head = heads.get(len(raw))",
+        "head = next(iter(heads.values()), None)",
+        ("tests/test_logfile.py",),
+    ),
 ]

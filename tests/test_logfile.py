@@ -401,10 +401,15 @@ def test_damaged_length_pointing_past_the_end_is_not_taken_for_a_torn_write(
 
 def test_entry_records_of_a_batch_are_the_records_one_by_one() -> None:
     """A batch's records, encoded in one pass, are byte for byte those
-    :func:`encode_record` makes of each: with a payload, without one, purged."""
-    entry = bytes(range(200))
-    cases = [(entry, b"payload" * 70, False), (entry[:90], None, False), (entry, None, True)]
-    assert encode_entry_records(1_700_000_000_123, cases) == [
-        encode_record(KIND_ENTRY, 1_700_000_000_123, raw, payload, purged=purged)
-        for raw, payload, purged in cases
+    :func:`encode_record` makes of each: with a payload, without one, purged, and of
+    entries of two lengths (seq 23 is one byte, seq 24 two)."""
+    chain = make_chain(make_identity(5), 24)
+    batch = [chain[0], (chain[1][0], None), chain[2], chain[22], chain[23]]
+    assert len(chain[22][0].raw) != len(chain[23][0].raw)
+    purged = [False, False, True, False, False]  # a deleted entry's record: no payload
+    assert encode_entry_records(1_700_000_000_123, batch, {2}) == [
+        encode_record(
+            KIND_ENTRY, 1_700_000_000_123, entry.raw, None if gone else payload, purged=gone
+        )
+        for (entry, payload), gone in zip(batch, purged, strict=True)
     ]

@@ -68,17 +68,20 @@ from lndesk.store.rules import (
     reprofile,
 )
 
-NewEntry = tuple[int, int, int, Content | None]
-"""(feed, seq, claimed_ms, content) of an entry a batch stores."""
+EntryValues = tuple[int, int, bytes, int, int, str, int, int, int]
+"""An ``entries`` row as a batch inserts it: (feed, seq, id, claimed_ms, received_ms,
+type, payload_state, offset, deleted)."""
 PlainRows = tuple[
     list[tuple[str, int, int]], list[tuple[int, int, int]], list[tuple[int, int, int]]
 ]
 """What a batch of plain posts adds: ``tags``, ``search_pending`` and ``questions`` rows."""
 
 
-def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
+def plain_rows(rows: Iterable[EntryValues], contents: Iterable[Content | None]) -> PlainRows | None:
     """The common batch, cheaply: the rows its entries add, if each one is a post without
     mentions or has no usable payload; None for any other batch (a ``Derivation`` then).
+    ``rows`` are the entries' ``entries`` rows, ``contents`` their contents, in order
+    (read from the rows inserted already: no tuple of its own per entry).
 
     Such a batch claims nothing and deletes nothing, so unless the index holds an edit
     or a tombstone naming one of its entries (stored before it: the caller checks),
@@ -88,18 +91,20 @@ def plain_rows(new: Iterable[NewEntry]) -> PlainRows | None:
     tags: list[tuple[str, int, int]] = []
     staged: list[tuple[int, int, int]] = []
     asked: list[tuple[int, int, int]] = []
-    for feed, seq, claimed_ms, content in new:
+    add_tag, stage = tags.append, staged.append
+    for row, content in zip(rows, contents, strict=True):
         if type(content) is not Post:
             if content is None:
                 continue
             return None
         if content.mentions:
             return None
+        feed, seq, _, claimed_ms = row[:4]
         if content.tags:  # a tuple, as parsed
             for tag in normal_tags(content.tags):
-                tags.append((tag, feed, seq))
+                add_tag((tag, feed, seq))
         if 0 <= claimed_ms <= MAX_TIME_MS:  # as FullText.add
-            staged.append((feed, seq, seq))
+            stage((feed, seq, seq))
         if content.question:  # what asks() says of a post, without its isinstance
             asked.append((feed, seq, claimed_ms))
     return tags, staged, asked

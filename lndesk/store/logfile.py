@@ -23,12 +23,12 @@ import logging
 import os
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lndesk.atomicfile import fsync_directory
-from lndesk.entry import MAX_ENTRY_SIZE, MAX_PAYLOAD_SIZE
+from lndesk.entry import MAX_ENTRY_SIZE, MAX_PAYLOAD_SIZE, Entry
 from lndesk.errors import StoreCorruptError
 
 log = logging.getLogger(__name__)
@@ -82,21 +82,30 @@ def encode_record(
 
 
 def encode_entry_records(
-    received_ms: int, entries: Sequence[tuple[bytes, bytes | None, bool]]
+    received_ms: int,
+    entries: Sequence[tuple[Entry, bytes | None]],
+    purged: Collection[int] = (),
 ) -> list[bytes]:
-    """:func:`encode_record` of ENTRY records (entry, payload, purged), all received at
-    ``received_ms``: the same bytes, in one pass over a batch."""
+    """:func:`encode_record` of ENTRY records of (entry, payload), all received at
+    ``received_ms``, those at the positions ``purged`` without their payloads and
+    purged: the same bytes, in one pass over a batch. The body's head is packed once
+    per entry length (a batch's entries have a few lengths at most)."""
     pack_body = _BODY_HEAD.pack
     pack_head = _RECORD_HEAD.pack
     crc32 = zlib.crc32
+    heads: dict[int, bytes] = {}
     records: list[bytes] = []
     append = records.append
-    for entry, payload, purged in entries:
-        if payload is not None:
-            body = pack_body(KIND_ENTRY, FLAG_PAYLOAD, received_ms, len(entry)) + entry + payload
+    for number, (entry, payload) in enumerate(entries):
+        raw = entry.raw
+        if payload is not None and number not in purged:
+            head = heads.get(len(raw))
+            if head is None:
+                head = heads[len(raw)] = pack_body(KIND_ENTRY, FLAG_PAYLOAD, received_ms, len(raw))
+            body = head + raw + payload
         else:
-            flags = FLAG_PURGED if purged else 0
-            body = pack_body(KIND_ENTRY, flags, received_ms, len(entry)) + entry
+            flags = FLAG_PURGED if number in purged else 0
+            body = pack_body(KIND_ENTRY, flags, received_ms, len(raw)) + raw
         append(pack_head(len(body), crc32(body)) + body)
     return records
 
