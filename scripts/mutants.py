@@ -11,6 +11,7 @@ from mutant import Mutant  # scripts/ is on the path
 from mutants_admission import ADMISSION_MUTANTS
 from mutants_feeds import FEEDS_MUTANTS
 from mutants_files import FILES_MUTANTS
+from mutants_files2 import FILES2_MUTANTS
 from mutants_gossip import GOSSIP_MUTANTS
 from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
@@ -434,6 +435,7 @@ MUTANTS = [
     *ADMISSION_MUTANTS,  # fair sessions, unread addresses, want charging, redials
     *STORE_MUTANTS,  # a full disk, damaged files, compaction, the request journal
     *FILES_MUTANTS,  # bootstrap peers and backup files bounded (scripts/mutants_files.py)
+    *FILES2_MUTANTS,  # files read back from the data dir (scripts/mutants_files2.py)
     *FEEDS_MUTANTS,  # web feeds fetched, followed and parsed (scripts/mutants_feeds.py)
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
     Mutant(

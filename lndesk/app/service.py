@@ -464,16 +464,21 @@ class Service:
         """Salvage a damaged log (:mod:`lndesk.store.repair`). If entries of my own feed
         were lost here, or nobody can say which were, publishing waits until peers have
         told how far my log goes and I have confirmed it (the restore flow), so that no
-        position is signed a second time."""
+        position is signed a second time. The pause is written before the repaired log
+        replaces the old one: a crash during the replacement or the index rebuild then
+        leaves publishing paused, never allowed over lost entries."""
         if self._store is not None:
             self._store.close()
             self._store = None
-        report = repair_store(self.data_dir)
-        if report.damaged and self.key_path.exists():
+
+        def pause_for_losses(report: RepairReport) -> None:
+            if not self.key_path.exists():
+                return
             own = public_key_of(read_key_file(self.key_path))
             if own in report.lost or not report.known_before:
                 save_own_log(self.data_dir, OwnLog(state=OWN_LOG_RESTORED))
-        return report
+
+        return repair_store(self.data_dir, before_replace=pause_for_losses)
 
     def reindex(self) -> int:
         """Rebuild the index; an unopened store is opened without reading the old index

@@ -48,12 +48,23 @@ class RepairReport:
     """Entries in the rebuilt index."""
 
 
-def repair_store(directory: Path, *, clock: Callable[[], float] = time.time) -> RepairReport:
+def repair_store(
+    directory: Path,
+    *,
+    clock: Callable[[], float] = time.time,
+    before_replace: Callable[[RepairReport], None] | None = None,
+) -> RepairReport:
     """Keep every valid record, move damaged ranges aside, rebuild the index.
 
     The log is read twice, a record or a chunk at a time (the directory stays locked
     between): once to find the damaged ranges and what the valid records hold, once to
-    copy the valid records, so neither the log nor its damage is ever held whole."""
+    copy the valid records, so neither the log nor its damage is ever held whole.
+
+    ``before_replace`` is called with the report (``lost`` and ``known_before`` filled
+    in) once the new log is durable and before it replaces the old one: what a caller
+    must record about the losses (publishing paused for the own feed) is then on disk
+    before a crash during the replacement or the index rebuild can leave the losses
+    unnamed."""
     report = RepairReport()
     lock = lock_directory(directory / LOCK_NAME)
     try:
@@ -82,20 +93,34 @@ def repair_store(directory: Path, *, clock: Callable[[], float] = time.time) -> 
             _write_log(directory / (LOG_NAME + ".repaired"), log_file, records)
         finally:
             log_file.close()
+        report.lost = _lost(before, damaged_names, after)
+        if before_replace is not None:
+            before_replace(report)
         (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
         fsync_directory(directory)
     finally:
         os.close(lock)
     with Store(directory, reindex=True) as store:
         report.entries = store.index.count_entries()
+    return report
+
+
+def _lost(
+    before: dict[bytes, set[int]] | None,
+    damaged_names: list[tuple[bytes, int]],
+    after: dict[bytes, set[int]],
+) -> dict[bytes, list[int]]:
+    """The entries the old index knew or the damaged bytes still name, and the valid
+    records no longer hold, by feed."""
     known = {key: set(seqs) for key, seqs in (before or {}).items()}
     for author, seq in damaged_names:  # what damaged bytes still name, indexed or not
         known.setdefault(author, set()).add(seq)
+    lost = {}
     for key, seqs in known.items():
         gone = sorted(seqs - after.get(key, set()))
         if gone:
-            report.lost[key] = gone
-    return report
+            lost[key] = gone
+    return lost
 
 
 def _finish_purge(directory: Path) -> None:

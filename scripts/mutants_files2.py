@@ -1,0 +1,37 @@
+"""The mutants of what lndesk reads back from its data directory beyond
+scripts/mutants_files.py: a repair's pause written before the log is replaced, every cut
+own entry counted, the peer list bounded, named pipes refused, the own-log state's
+migration, and read-only batches bounded in bytes; scripts/mutants.py adds them to its
+list."""
+
+from __future__ import annotations
+
+from mutant import Mutant  # scripts/ is on the path
+
+REPAIR_CRASH = ("tests/test_repair_crash.py",)
+
+_REPLACE_AND_REBUILD = """\
+        (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
+        fsync_directory(directory)
+    finally:
+        os.close(lock)
+    with Store(directory, reindex=True) as store:
+        report.entries = store.index.count_entries()
+"""
+_PAUSE = """\
+        if before_replace is not None:
+            before_replace(report)
+"""
+
+FILES2_MUTANTS = [
+    Mutant(
+        "repair: the own feed's losses are recorded after the rebuild, not before the swap",
+        "lndesk/store/repair.py",
+        _PAUSE + _REPLACE_AND_REBUILD,
+        _REPLACE_AND_REBUILD
+        + "    if before_replace is not None:\n        before_replace(report)\n",
+        REPAIR_CRASH,
+    ),
+]
+
+__all__ = ["FILES2_MUTANTS"]
