@@ -9,6 +9,7 @@ from __future__ import annotations
 from mutant import Mutant  # scripts/ is on the path
 
 REPAIR_CRASH = ("tests/test_repair_crash.py",)
+CUTS = ("tests/test_cut_own_entries.py",)
 
 _REPLACE_AND_REBUILD = """\
         (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
@@ -31,6 +32,27 @@ FILES2_MUTANTS = [
         _REPLACE_AND_REBUILD
         + "    if before_replace is not None:\n        before_replace(report)\n",
         REPAIR_CRASH,
+    ),
+    Mutant(
+        "cuts: only the first record of a cut tail is read",
+        "lndesk/app/cuts.py",
+        "        position += _RECORD_HEAD + length",
+        "        break",
+        CUTS,
+    ),
+    Mutant(
+        "cuts: a tail dealt with is renamed over one kept before",
+        "lndesk/app/cuts.py",
+        "    while os.path.lexists(seen):",
+        "    while False:",
+        CUTS,
+    ),
+    Mutant(
+        "cuts: a saved tail is opened as any file, a named pipe waited on",
+        "lndesk/app/cuts.py",
+        "            with open_regular(path) as file:",
+        '            with path.open("rb") as file:',
+        CUTS,
     ),
 ]
 
