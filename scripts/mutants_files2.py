@@ -10,6 +10,7 @@ from mutant import Mutant  # scripts/ is on the path
 
 REPAIR_CRASH = ("tests/test_repair_crash.py",)
 CUTS = ("tests/test_cut_own_entries.py",)
+PEERBOOK = ("tests/p2p/test_peerbook_bounds.py",)
 
 _REPLACE_AND_REBUILD = """\
         (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
@@ -53,6 +54,48 @@ FILES2_MUTANTS = [
         "            with open_regular(path) as file:",
         '            with path.open("rb") as file:',
         CUTS,
+    ),
+    Mutant(
+        "peerbook: a deeply nested peers.json crashes the start",
+        "lndesk/p2p/peerbook.py",
+        "    except RecursionError:",
+        "    except ZeroDivisionError:",
+        PEERBOOK,
+    ),
+    Mutant(
+        "peerbook: a peers.json of any size is read",
+        "lndesk/p2p/peerbook.py",
+        "    if len(data) > MAX_PEERBOOK_BYTES:",
+        "    if False:",
+        PEERBOOK,
+    ),
+    Mutant(
+        "peerbook: a peers.json that is a named pipe is waited on",
+        "lndesk/p2p/peerbook.py",
+        "    with open_regular(path) as file:",
+        '    with path.open("rb") as file:',
+        PEERBOOK,
+    ),
+    Mutant(
+        "peerbook: a saved peers.json may outgrow what is read back",
+        "lndesk/p2p/peerbook.py",
+        "        while len(data) > MAX_PEERBOOK_BYTES:",
+        "        while False:",
+        PEERBOOK,
+    ),
+    Mutant(
+        "peerbook: every peer a peers.json names is kept",
+        "lndesk/p2p/peerbook.py",
+        "            self.peers.clear()\n        self._trim()",
+        "            self.peers.clear()",
+        PEERBOOK,
+    ),
+    Mutant(
+        "peerbook: an address of any length a peer announces is kept",
+        "lndesk/p2p/peerbook.py",
+        "        fresh = [a for a in addrs if len(a) <= MAX_ADDR_CHARS]",
+        "        fresh = list(addrs)",
+        PEERBOOK,
     ),
 ]
 
