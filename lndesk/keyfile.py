@@ -24,6 +24,7 @@ from lndesk import canonical
 from lndesk.atomicfile import atomic_write
 from lndesk.errors import IdentityExistsError, KeyFileError, PassphraseError
 from lndesk.identity import Identity
+from lndesk.regularfile import NotRegularFileError, open_regular
 
 FORMAT = "lndesk-key"
 VERSION = 1
@@ -102,11 +103,22 @@ def write_key_file(path: Path, data: bytes, *, overwrite: bool = False) -> None:
 
 
 def read_key_file(path: Path) -> bytes:
+    """The bytes of the key file ``path``, at most :data:`MAX_KEY_FILE` of them.
+
+    Raises FileNotFoundError if there is none, KeyFileError if it cannot be read, is
+    too large, or is not a regular file (a named pipe is refused, never waited on)."""
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             data = handle.read(MAX_KEY_FILE + 1)
     except FileNotFoundError:
         raise
+    except NotRegularFileError as exc:
+        raise KeyFileError(
+            f"cannot read the key file {path}: {exc}",
+            f"Move it aside (mv {path} {path}.not-a-file), then restore your key: "
+            "lndesk key restore (with your backup words), or lndesk import FILE (with "
+            "your export).",
+        ) from exc
     except OSError as exc:
         raise KeyFileError(f"cannot read the key file {path}: {exc.strerror}") from exc
     if len(data) > MAX_KEY_FILE:

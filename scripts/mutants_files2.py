@@ -11,6 +11,7 @@ from mutant import Mutant  # scripts/ is on the path
 REPAIR_CRASH = ("tests/test_repair_crash.py",)
 CUTS = ("tests/test_cut_own_entries.py",)
 PEERBOOK = ("tests/p2p/test_peerbook_bounds.py",)
+KEY_PIPE = ("tests/test_keyfile_pipe.py",)
 
 _REPLACE_AND_REBUILD = """\
         (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
@@ -96,6 +97,13 @@ FILES2_MUTANTS = [
         "        fresh = [a for a in addrs if len(a) <= MAX_ADDR_CHARS]",
         "        fresh = list(addrs)",
         PEERBOOK,
+    ),
+    Mutant(
+        "keyfile: a key file that is a named pipe is waited on",
+        "lndesk/keyfile.py",
+        "        with open_regular(path) as handle:",
+        '        with path.open("rb") as handle:',
+        KEY_PIPE,
     ),
 ]
 
