@@ -12,6 +12,7 @@ REPAIR_CRASH = ("tests/test_repair_crash.py",)
 CUTS = ("tests/test_cut_own_entries.py",)
 PEERBOOK = ("tests/p2p/test_peerbook_bounds.py",)
 KEY_PIPE = ("tests/test_keyfile_pipe.py",)
+OWN_LOG = ("tests/test_own_log_missing.py",)
 
 _REPLACE_AND_REBUILD = """\
         (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
@@ -104,6 +105,20 @@ FILES2_MUTANTS = [
         "        with open_regular(path) as handle:",
         '        with path.open("rb") as handle:',
         KEY_PIPE,
+    ),
+    Mutant(
+        "ownlog: a missing own-log.json is confirmed unless config.json says restored",
+        "lndesk/app/ownlog.py",
+        '    flag = raw.get("own_log") if isinstance(raw, dict) else None',
+        '    flag = raw.get("own_log", "confirmed") if isinstance(raw, dict) else "confirmed"',
+        OWN_LOG,
+    ),
+    Mutant(
+        "ownlog: a paused publish says the identity was restored, whatever the cause",
+        "lndesk/app/ownlog.py",
+        "        if not self.problem:",
+        "        if True:",
+        OWN_LOG,
     ),
 ]
 

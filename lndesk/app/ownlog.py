@@ -14,9 +14,11 @@ The file says::
      "surveyed": true|false,    # a bounded search of peers and the DHT has finished
      "confirmed_height": N|null}
 
-A missing file is created from what older versions kept in ``config.json`` (its
-``own_log`` flag); an unreadable one counts as "restored": damage never unlocks
-publishing, and the next search of peers writes the file again.
+A missing or unreadable file counts as "restored": losing or damaging it never
+unlocks publishing, and the next search of peers (or ``lndesk import FILE --latest``)
+writes it again. The one exception is a data directory of a version older than this
+file, which kept the state in ``config.json`` as its ``own_log`` flag: that flag is
+moved here (see :func:`_migrate` for why it can be told apart).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from lndesk.app.settings_file import MAX_CONFIG_BYTES, read_settings, read_small_json
 from lndesk.atomicfile import atomic_write
-from lndesk.errors import StoreError
+from lndesk.errors import OwnLogUnknownError, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +63,30 @@ class OwnLog:
     """A search of the reachable peers and the DHT's providers has finished."""
     confirmed_height: int | None = None
     """The latest entry the user confirmed (None for a key that was never restored)."""
+    problem: str = ""
+    """Why the state is not known from the file ("PATH is missing", "PATH is unreadable
+    (why)"); empty when the file says it. Not written to the file."""
 
     @property
     def confirmed(self) -> bool:
         return self.state == OWN_LOG_CONFIRMED
+
+    def paused_error(self) -> OwnLogUnknownError:
+        """What refuses a publish while paused: why it is paused, and what to do."""
+        if not self.problem:
+            return OwnLogUnknownError(
+                "this identity was restored and lndesk does not yet know how far your own log goes"
+            )
+        return OwnLogUnknownError(
+            f"publishing is paused: {self.problem}. That file says whether this device "
+            "knows the end of your own log; without it lndesk cannot tell whether entries "
+            "were published from here (or with a copy of your key) that this device "
+            "no longer holds",
+            "Publishing now could split your log in two. Run lndesk restore-status with "
+            "peers online, then lndesk confirm-log N; or, if nothing was published after "
+            "your latest export, run lndesk import FILE --latest with it. Either writes "
+            f"{OWN_LOG_NAME} again.",
+        )
 
     def summary(self) -> str:
         """What the user confirms: "your log: latest entry N, seen on K peers"."""
@@ -94,13 +116,18 @@ def load_own_log(data_dir: Path) -> OwnLog:
             path,
             exc,
         )
-        return OwnLog(state=OWN_LOG_RESTORED)
-    return _parse(raw)
+        return OwnLog(state=OWN_LOG_RESTORED, problem=f"{path} is unreadable ({exc})")
+    own_log = _parse(raw)
+    if not isinstance(raw, dict):
+        own_log.problem = f"{path} is unreadable (it does not hold a JSON object)"
+    return own_log
 
 
 def save_own_log(data_dir: Path, own_log: OwnLog) -> None:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = json.dumps(asdict(own_log), indent=2).encode() + b"\n"
+    fields = asdict(own_log)
+    del fields["problem"]
+    data = json.dumps(fields, indent=2).encode() + b"\n"
     path = own_log_path(data_dir)
     _move_directory_aside(path)
     atomic_write(path, data, mode=0o600)
@@ -153,21 +180,34 @@ def _parse(raw: object) -> OwnLog:
 
 
 def _migrate(data_dir: Path) -> OwnLog:
-    """Older versions kept ``"own_log": "restored"`` in config.json; move it here.
+    """The state of a data directory with no ``own-log.json``: paused, unless an older
+    version's ``config.json`` says otherwise.
+
+    Every version that has this file writes it before it writes a key (installing a
+    key, :func:`lndesk.app.own_key.install_key`), and every version before it wrote
+    ``config.json`` with its ``own_log`` flag ("restored" or "confirmed") before it wrote
+    a key. So a key with neither file beside it means the state was lost, not that it
+    was never kept: deleting ``own-log.json`` (or both files) must not let a restored
+    identity sign positions its peers may hold. Only the old flag is moved over; a
+    settings file this version wrote holds none, and a missing one, one without the
+    flag or one that cannot be read leaves publishing paused with the reason.
 
     Without a key there is nothing to protect yet (installing a key writes the file).
-    A settings file that cannot be read might have held the flag: paused, to be safe.
     """
     if not (data_dir / _KEY).exists():
         return OwnLog()
+    path = own_log_path(data_dir)
     try:
         raw = read_settings(data_dir / _LEGACY_CONFIG)
-        restored = isinstance(raw, dict) and raw.get("own_log") == OWN_LOG_RESTORED
     except StoreError:  # reading the settings again says what is wrong, and what to do
-        restored = True
-    own_log = OwnLog(state=OWN_LOG_RESTORED if restored else OWN_LOG_CONFIRMED)
+        raw = None
+    flag = raw.get("own_log") if isinstance(raw, dict) else None
+    if flag not in (OWN_LOG_CONFIRMED, OWN_LOG_RESTORED):
+        logger.warning("%s is missing; publishing stays paused until it is written again", path)
+        return OwnLog(state=OWN_LOG_RESTORED, problem=f"{path} is missing")
+    own_log = OwnLog(state=flag)
     try:
         save_own_log(data_dir, own_log)
     except OSError as exc:  # a read-only data directory: the answer is still right
-        logger.info("could not write %s: %s", own_log_path(data_dir), exc)
+        logger.info("could not write %s: %s", path, exc)
     return own_log

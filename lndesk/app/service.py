@@ -52,7 +52,6 @@ from lndesk.errors import (
     DiskFullError,
     IndexDamagedError,
     LndeskError,
-    OwnLogUnknownError,
     StoreCorruptError,
     StoreLockedError,
     UsageError,
@@ -222,10 +221,9 @@ class Service:
 
     def publish(self, content: Content) -> Entry:
         """Append ``content`` to my log (refused while a restored log's height is unknown)."""
-        if not self.own_log.confirmed:
-            raise OwnLogUnknownError(
-                "this identity was restored and lndesk does not yet know how far your own log goes"
-            )
+        own_log = self.own_log
+        if not own_log.confirmed:
+            raise own_log.paused_error()
         entry = journaled_publish(self.store, self.identity, content, self.publishing_request)
         keep_atom_file(self)
         return entry
