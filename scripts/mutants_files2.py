@@ -13,6 +13,7 @@ CUTS = ("tests/test_cut_own_entries.py",)
 PEERBOOK = ("tests/p2p/test_peerbook_bounds.py",)
 KEY_PIPE = ("tests/test_keyfile_pipe.py",)
 OWN_LOG = ("tests/test_own_log_missing.py",)
+READ_ONLY = ("tests/test_readonly_batches.py",)
 
 _REPLACE_AND_REBUILD = """\
         (directory / (LOG_NAME + ".repaired")).replace(directory / LOG_NAME)
@@ -119,6 +120,13 @@ FILES2_MUTANTS = [
         "        if not self.problem:",
         "        if True:",
         OWN_LOG,
+    ),
+    Mutant(
+        "readonly: a batch of the log's records is bounded in count only, not in bytes",
+        "lndesk/store/readonly.py",
+        "        if len(batch) >= REINDEX_BATCH or size >= REINDEX_BATCH_BYTES:",
+        "        if len(batch) >= REINDEX_BATCH:",
+        READ_ONLY,
     ),
 ]
 

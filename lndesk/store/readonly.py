@@ -18,7 +18,13 @@ from urllib.parse import quote
 from lndesk.errors import IndexDamagedError
 from lndesk.store.index import Index
 from lndesk.store.logfile import LogFile, Record
-from lndesk.store.recovery import REINDEX_BATCH, Warn, WriteIndex, index_records
+from lndesk.store.recovery import (
+    REINDEX_BATCH,
+    REINDEX_BATCH_BYTES,
+    Warn,
+    WriteIndex,
+    index_records,
+)
 from lndesk.store.rules import ContentLoader
 from lndesk.store.salvage import Damaged, salvage_scan
 
@@ -59,19 +65,24 @@ def open_index_read_only(
 
 
 def index_salvaged(log_file: LogFile, write: WriteIndex, warn: Warn) -> None:
-    """Index every valid record of the log; damaged ranges are skipped with a warning."""
+    """Index every valid record of the log; damaged ranges are skipped with a warning.
+
+    A batch ends at :data:`REINDEX_BATCH` records or :data:`REINDEX_BATCH_BYTES` of
+    them, as a rebuild's does: 5,000 records of large posts would be over 300 MiB."""
     batch: list[Record] = []
+    size = 0
     for item in salvage_scan(log_file):
         if isinstance(item, Damaged):
             index_records(batch, write)
-            batch = []
+            batch, size = [], 0
             warn(
                 f"the log is damaged from offset {item.start} ({item.size} bytes: "
                 f"{item.problem}); showing the valid records around it"
             )
             continue
         batch.append(item)
-        if len(batch) >= REINDEX_BATCH:
+        size += item.size
+        if len(batch) >= REINDEX_BATCH or size >= REINDEX_BATCH_BYTES:
             index_records(batch, write)
-            batch = []
+            batch, size = [], 0
     index_records(batch, write)
