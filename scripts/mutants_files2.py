@@ -38,10 +38,24 @@ FILES2_MUTANTS = [
         REPAIR_CRASH,
     ),
     Mutant(
-        "cuts: only the first record of a cut tail is read",
+        "cuts: only the first own entry a chunk of a cut tail holds is found",
         "lndesk/app/cuts.py",
-        "        position += _RECORD_HEAD + length",
-        "        break",
+        "            at = window.find(pattern, at + 1)",
+        "            break",
+        CUTS,
+    ),
+    Mutant(
+        "cuts: an entry's start cut in two by a chunk's end is missed",
+        "lndesk/app/cuts.py",
+        "        keep = min(len(pattern) - 1, len(window))",
+        "        keep = 0",
+        CUTS,
+    ),
+    Mutant(
+        "cuts: an own entry whose position cannot be read does not count",
+        "lndesk/app/cuts.py",
+        "        else:\n            unread += 1\n",
+        "        else:\n            pass\n",
         CUTS,
     ),
     Mutant(

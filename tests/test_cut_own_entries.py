@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from planted_pipes import planted_pipe
 
+from lndesk.app import cuts
 from lndesk.app.service import Service, create_identity
 from lndesk.errors import OwnLogUnknownError
 from lndesk.store.logfile import LogFile, ScanEnd
@@ -98,3 +99,47 @@ def test_a_saved_tail_that_is_a_pipe_is_refused_not_waited_on(
             assert ann.own_log.confirmed
             ann.post("note 8")
     assert "named pipe" in caplog.text
+
+
+def test_an_own_entry_behind_a_record_whose_length_is_damaged_pauses_publishing(
+    data_dir: Path,
+) -> None:
+    """Where the damaged record's length says the next record starts is wrong: entry 7
+    is found where it is."""
+    log_path = data_dir / LOG_NAME
+    offsets = record_offsets(log_path)
+    flip(log_path, offsets[-2])  # the high byte of its length: past any record's
+    flip(log_path, log_path.stat().st_size - 5)  # a payload byte of entry 7
+    forget_index(data_dir)
+    with Service(data_dir) as ann:
+        assert not ann.own_log.confirmed
+        assert any("entries 6 and 7 of your own log" in w for w in ann.store.warnings)
+
+
+def test_an_own_entry_whose_position_cannot_be_read_pauses_publishing(data_dir: Path) -> None:
+    log_path = data_dir / LOG_NAME
+    offsets = record_offsets(log_path)
+    flip(log_path, offsets[-1] + 19)  # the entry length in its record's head
+    forget_index(data_dir)
+    with Service(data_dir) as ann:
+        assert not ann.own_log.confirmed
+        warned = "\n".join(ann.store.warnings)
+        said = "1 entry of your own log (its position too damaged to read) was damaged"
+        assert said in warned, warned
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 37])
+def test_every_own_entry_of_a_tail_is_found_however_it_is_read(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(cuts, "_CHUNK", chunk)
+    log_path = data_dir / LOG_NAME
+    offsets = record_offsets(log_path)
+    tail = b"\xff" * 50 + log_path.read_bytes()[offsets[-3] :]
+    with Service(data_dir) as ann:
+        own = ann.public_key
+    (data_dir / f"{CUT}999").write_bytes(tail)
+    found = cuts.own_cut_entries(data_dir, own)
+    assert [(path.name, seqs, unread) for path, seqs, unread in found] == [
+        (f"{CUT}999", [5, 6, 7], 0)
+    ]

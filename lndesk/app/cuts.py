@@ -7,22 +7,25 @@ its position again would fork my feed. So publishing waits, as after a restore, 
 peers have said how far my log goes and I have confirmed it.
 
 A tail may hold many records: a batch appended and acknowledged that the index had not
-caught up with when its bytes were damaged. Every record of it is read (its head and
-entry only, one at a time), not only the first, which may be another feed's entry or
-too damaged to name: any own entry among them pauses publishing.
+caught up with when its bytes were damaged. The whole tail is searched (a chunk at a
+time) for the start of an entry of my feed, wherever it lies: not only its first
+record, which may be another feed's entry or too damaged to name, and not only where
+the records' length fields lead, which damage may have changed. Any own entry found
+pauses publishing, named by its position when its record's head still says how long
+it is, and counted as an entry at an unreadable position otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from lndesk.app.ownlog import OWN_LOG_RESTORED, OwnLog, load_own_log, save_own_log
+from lndesk.entry import FORMAT_VERSION, KEY_SIZE, MAX_ENTRY_SIZE
 from lndesk.regularfile import open_regular
-from lndesk.store.logfile import MAX_BODY
 from lndesk.store.recovery import CUT_SUFFIX, damaged_entry
 from lndesk.store.store import LOG_NAME
 
@@ -34,11 +37,16 @@ _RECORD_HEAD = 8
 """A record's length and CRC, before its body."""
 _BODY_HEAD = 12
 """A record body's kind, flags, received time and entry length, before its entry."""
+_ENTRY_START = bytes([0x89, FORMAT_VERSION, 0x58, KEY_SIZE])
+"""How every entry begins, up to its author's key: a CBOR array of nine, the format
+version, and the head of a 32-byte string."""
+_CHUNK = 1 << 20
 
 
-def own_cut_entries(data_dir: Path, own: bytes) -> list[tuple[Path, list[int]]]:
-    """Saved damaged tails not yet dealt with that held entries of ``own``'s feed, with
-    the positions (seqs) of those entries."""
+def own_cut_entries(data_dir: Path, own: bytes) -> list[tuple[Path, list[int], int]]:
+    """Saved damaged tails not yet dealt with that held entries of ``own``'s feed: each
+    with the positions (seqs) of those entries it names, and how many more it holds
+    whose position cannot be read."""
     found = []
     prefix = LOG_NAME + CUT_SUFFIX
     for path in sorted(data_dir.glob(prefix + "*")):
@@ -46,36 +54,57 @@ def own_cut_entries(data_dir: Path, own: bytes) -> list[tuple[Path, list[int]]]:
             continue
         try:
             with open_regular(path) as file:
-                seqs = _own_seqs(file, own)
+                seqs, unread = _own_entries(file, own)
         except OSError as exc:
             logger.warning("cannot read %s: %s", path, exc)
             continue
-        if seqs:
-            found.append((path, seqs))
+        if seqs or unread:
+            found.append((path, seqs, unread))
     return found
 
 
-def _own_seqs(file: BinaryIO, own: bytes) -> list[int]:
-    """The seqs of ``own``'s entries that the records of a saved tail still name.
-
-    Records are followed by their length fields while those are possible; a record's
-    head and entry are read, never its payload, so a tail of any size is read a few
-    hundred bytes at a time."""
-    size = os.fstat(file.fileno()).st_size
+def _own_entries(file: BinaryIO, own: bytes) -> tuple[list[int], int]:
+    """The seqs of ``own``'s entries that a saved tail still names, and how many more
+    of its entries it holds whose record head is too damaged to read them by."""
+    start = _ENTRY_START + own
     seqs: set[int] = set()
-    position = 0
-    while position + _RECORD_HEAD + _BODY_HEAD <= size:
-        file.seek(position)
-        head = file.read(_RECORD_HEAD + _BODY_HEAD)
-        entry_len = int.from_bytes(head[-2:], "big")
-        entry = damaged_entry(head + file.read(entry_len))
+    unread = 0
+    for offset in _occurrences(file, start):
+        head = _RECORD_HEAD + _BODY_HEAD
+        if offset < head:
+            unread += 1
+            continue
+        file.seek(offset - head)
+        entry = damaged_entry(file.read(head + MAX_ENTRY_SIZE))
         if entry is not None and entry.author == own:
             seqs.add(entry.seq)
-        length = int.from_bytes(head[:4], "big")
-        if not _BODY_HEAD <= length <= MAX_BODY:
-            break  # a damaged length: where the next record starts is unknown
-        position += _RECORD_HEAD + length
-    return sorted(seqs)
+        else:
+            unread += 1
+    return sorted(seqs), unread
+
+
+def _occurrences(file: BinaryIO, pattern: bytes) -> Iterator[int]:
+    """Where ``pattern`` starts in ``file``, read :data:`_CHUNK` bytes at a time (the
+    caller may read elsewhere in ``file`` between two of them)."""
+    position = 0  # where the next chunk is read from
+    base = 0  # the file offset of ``window[0]``
+    window = b""
+    while True:
+        file.seek(position)
+        chunk = file.read(_CHUNK)
+        if not chunk:
+            return
+        position += len(chunk)
+        window += chunk
+        at = window.find(pattern)
+        hits = []
+        while at >= 0:
+            hits.append(base + at)
+            at = window.find(pattern, at + 1)
+        yield from hits
+        keep = min(len(pattern) - 1, len(window))  # a start the chunk's end cut in two
+        base += len(window) - keep
+        window = window[len(window) - keep :]
 
 
 def _saved_name(path: Path) -> Path:
@@ -89,28 +118,36 @@ def _saved_name(path: Path) -> Path:
     return seen
 
 
-def _entries(seqs: list[int]) -> str:
+def _entries(seqs: list[int], unread: int) -> str:
+    named = ""
     if len(seqs) == 1:
-        return f"entry {seqs[0]}"
-    if len(seqs) <= 5:
-        return "entries " + ", ".join(map(str, seqs[:-1])) + f" and {seqs[-1]}"
-    return f"{len(seqs)} entries (from {seqs[0]} to {seqs[-1]})"
+        named = f"entry {seqs[0]}"
+    elif 1 < len(seqs) <= 5:
+        named = "entries " + ", ".join(map(str, seqs[:-1])) + f" and {seqs[-1]}"
+    elif seqs:
+        named = f"{len(seqs)} entries (from {seqs[0]} to {seqs[-1]})"
+    why = "its position" if unread == 1 else "their positions"
+    if not unread:
+        return f"{named} of your own log"
+    if not named:
+        plural = "entry" if unread == 1 else "entries"
+        return f"{unread} {plural} of your own log ({why} too damaged to read)"
+    return f"{named} of your own log and {unread} more ({why} too damaged to read)"
 
 
 def pause_for_cut_entries(data_dir: Path, own: bytes, warn: Callable[[str], None]) -> None:
     """Pause publishing for the damaged own entries that were cut; say why and what next.
 
     The directory is locked by the open store, so no other process names a tail meanwhile."""
-    for path, seqs in own_cut_entries(data_dir, own):
+    for path, seqs, unread in own_cut_entries(data_dir, own):
         if load_own_log(data_dir).confirmed:
             save_own_log(data_dir, OwnLog(state=OWN_LOG_RESTORED))
         seen = _saved_name(path)
         path.rename(seen)
-        named = _entries(seqs)
-        were = "was" if len(seqs) == 1 else "were"
+        were = "was" if len(seqs) + unread == 1 else "were"
         warn(
-            f"{named} of your own log {were} damaged and cut from the log (the bytes are "
-            f"saved in {seen}). So that no position is ever signed twice, publishing waits "
-            "until lndesk knows how far your log goes: run lndesk restore-status with "
-            "peers online, then lndesk confirm-log N."
+            f"{_entries(seqs, unread)} {were} damaged and cut from the log "
+            f"(the bytes are saved in {seen}). So that no position is ever signed twice, "
+            "publishing waits until lndesk knows how far your log goes: run lndesk "
+            "restore-status with peers online, then lndesk confirm-log N."
         )
