@@ -184,7 +184,8 @@ class OwnLogUnknownError(StoreError):
         "Publishing now could split your log in two. Run lndesk restore-status to ask your peers "
         "how far your log goes, then confirm it with lndesk confirm-log N; or import your "
         "latest export with lndesk import FILE --latest. If this key never published "
-        "anything, restore it with lndesk key restore --fresh."
+        "anything, restore it into an empty data directory instead: "
+        "lndesk --data-dir NEW_DIRECTORY key restore --fresh."
     )
 
 

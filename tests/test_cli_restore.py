@@ -74,3 +74,26 @@ def test_restore_status_then_confirm_log(tmp_path: Path) -> None:
     finally:
         serve.terminate()
         serve.wait(timeout=30)
+
+
+def test_the_advice_for_a_key_that_never_published_works(tmp_path: Path) -> None:
+    """A restored identity pauses publishing; its advice for a key that never published
+    (restore it with --fresh) works when followed, though this data directory already
+    has the key."""
+    old = tmp_path / "old"
+    create_identity(old)
+    with Service(old) as ann:
+        words = ann.backup_words()
+    paused = tmp_path / "paused"
+    restored = lndesk(paused, "key", "restore", stdin=words)
+    assert restored.returncode == 0, restored.stderr
+    refused = lndesk(paused, "post", "first words")
+    assert refused.returncode == 1
+    hint = "lndesk --data-dir NEW_DIRECTORY key restore --fresh"
+    for said in (restored.stdout, refused.stderr):
+        assert hint in " ".join(said.split())
+    fresh = tmp_path / "fresh"
+    again = lndesk(fresh, "key", "restore", "--fresh", stdin=words)
+    assert again.returncode == 0, again.stderr
+    posted = lndesk(fresh, "post", "first words")
+    assert "(entry 1 of your log)" in posted.stdout, posted.stderr

@@ -323,7 +323,8 @@ def cmd_key_restore(args: argparse.Namespace) -> int:
             "Publishing is paused until lndesk knows your own latest entry. Run "
             "lndesk restore-status to ask your peers, then confirm the number it shows with "
             "lndesk confirm-log N; or import an export of your log (lndesk import FILE "
-            "--latest). If this key never published anything, restore with --fresh instead."
+            "--latest). If this key never published anything, restore it into an empty data "
+            "directory instead: lndesk --data-dir NEW_DIRECTORY key restore --fresh."
         )
     return 0
 
