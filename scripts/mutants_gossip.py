@@ -230,9 +230,45 @@ GOSSIP_MUTANTS = [
     Mutant(
         "gossip: an RPC's length prefix is not held to the size cap",
         "lndesk/p2p/pubsub.py",
-        "read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)",
-        "read_varint_prefixed_bytes_limited(reader, 1 << 62)",
+        "await reader.read_rpc(self.max_inbound_rpc_size)",
+        "await reader.read_rpc(1 << 62)",
         ("tests/p2p/test_stream_guard.py",),
+    ),
+    # --- a gossip stream's reads and writes (lndesk/p2p/gossip_io.py) -------------------
+    Mutant(
+        "gossip io: a write builds its frame while another task holds the window lock",
+        "lndesk/p2p/gossip_io.py",
+        "        or muxed.window_lock.locked()\n",
+        "",
+        ("tests/p2p/test_gossip_io.py",),
+    ),
+    Mutant(
+        "gossip io: a write builds its frame while another writer holds the stream",
+        "lndesk/p2p/gossip_io.py",
+        "        or muxed.rw_lock._writer_lock.value < 1\n",
+        "",
+        ("tests/p2p/test_gossip_io.py",),
+    ),
+    Mutant(
+        "gossip io: a write over the send window goes out whole",
+        "lndesk/p2p/gossip_io.py",
+        "size <= min(muxed.send_window, yamux.MAX_MESSAGE_SIZE - yamux.HEADER_SIZE)",
+        "size <= yamux.MAX_MESSAGE_SIZE - yamux.HEADER_SIZE",
+        ("tests/p2p/test_gossip_io.py",),
+    ),
+    Mutant(
+        "gossip io: a write leaves the send window as it was",
+        "lndesk/p2p/gossip_io.py",
+        "    muxed.send_window -= size\n",
+        "",
+        ("tests/p2p/test_gossip_io.py",),
+    ),
+    Mutant(
+        "gossip io: a read does not acknowledge what it took (the writer stalls)",
+        "lndesk/p2p/gossip_io.py",
+        "            await muxed._auto_tune_and_send_window_update(bytes_read=len(data))\n",
+        "",
+        ("tests/p2p/test_gossip_io.py",),
     ),
     # --- TCP read-ahead and yamux frame writes (lndesk/p2p/read_ahead.py, yamux_window.py)
     Mutant(

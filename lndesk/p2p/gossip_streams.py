@@ -7,15 +7,19 @@ how often a peer's reader lets other tasks run, and the lock its writes hold.
 from __future__ import annotations
 
 import weakref
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import trio
 from libp2p.abc import IHost, INetStream
+from libp2p.io.abc import Reader
+from libp2p.io.exceptions import MessageTooLarge
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.utils import encode_varint_prefixed
+from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 
+from lndesk.p2p.gossip_io import read_quickly
 from lndesk.p2p.quick_lock import acquire_quickly
 
 OUTBOUND_QUEUE = 1024
@@ -113,6 +117,9 @@ class RecordlessHost:
 
     def __init__(self, host: IHost) -> None:
         self._host = host
+        # Asked for at every message: found here, not through __getattr__.
+        self.get_id = host.get_id
+        self.get_network = host.get_network
 
     def get_addrs(self) -> list[Any]:
         record = self._host.get_peerstore().get_local_record()
@@ -126,8 +133,9 @@ class RecordlessHost:
 
 class ReadAhead:
     """A gossip stream as Pubsub's reader sees it: reads are served from chunks of up to
-    ``READ_AHEAD`` bytes read from the stream (module docstring); everything else is
-    the stream's own."""
+    ``READ_AHEAD`` bytes read from the stream (``lndesk.p2p.gossip_io.read_quickly``),
+    and ``read_rpc`` cuts length-prefixed RPCs from them; everything else is the
+    stream's own."""
 
     def __init__(self, stream: INetStream) -> None:
         self._stream = stream
@@ -138,13 +146,36 @@ class ReadAhead:
         if n == 0:
             return b""
         if self._at >= len(self._chunk):
-            self._chunk = await self._stream.read(READ_AHEAD)
+            self._chunk = await read_quickly(self._stream, READ_AHEAD)
             self._at = 0
         if n is None or n < 0:
             n = len(self._chunk) - self._at
         data = self._chunk[self._at : self._at + n]
         self._at += len(data)
         return data
+
+    async def read_rpc(self, max_length: int) -> bytes:
+        """The next RPC's bytes (after its varint length prefix), as py-libp2p's
+        ``read_varint_prefixed_bytes_limited`` reads them, with its errors: a length over
+        ``max_length`` is refused (``MessageTooLarge``) before the body is read. An RPC
+        that lies whole in the chunk read ahead is cut from it without a call per byte
+        of its prefix."""
+        chunk, at = self._chunk, self._at
+        length, shift = 0, 0
+        for end in range(at, min(at + 10, len(chunk))):
+            byte = chunk[end]
+            length |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if length > max_length:
+                    raise MessageTooLarge(
+                        f"Message length {length} exceeds maximum allowed {max_length}"
+                    )
+                if end + 1 + length <= len(chunk):
+                    self._at = end + 1 + length
+                    return chunk[end + 1 : self._at]
+                break
+            shift += 7
+        return await read_varint_prefixed_bytes_limited(cast(Reader, self), max_length)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

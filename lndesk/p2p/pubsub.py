@@ -108,38 +108,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, cast
 
 import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
-from libp2p.exceptions import ValidationError
 from libp2p.io.exceptions import IOException, MessageTooLarge
 from libp2p.network.connection.exceptions import RawConnError
-from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamError, StreamReset
+from libp2p.network.stream.exceptions import StreamEOF, StreamError
 from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pb import rpc_pb2
-from libp2p.pubsub.pubsub import Pubsub
-from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.pubsub.utils import maybe_consume_signed_record
-from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 
 from lndesk.p2p.config import Limits
 from lndesk.p2p.gossip_control import handle_control
 from lndesk.p2p.gossip_ids import IdCache, message_id
+from lndesk.p2p.gossip_push import Deliver, PushingPubsub
 from lndesk.p2p.gossip_relay import RelayingGossipSub
 from lndesk.p2p.gossip_signature import install as install_signature_check
-from lndesk.p2p.gossip_streams import (
-    BigQueues,
-    Pace,
-    ReadAhead,
-    RecordlessHost,
-    Relay,
-    WriteLock,
-    frame,
-)
+from lndesk.p2p.gossip_streams import BigQueues, Pace, ReadAhead, RecordlessHost
 from lndesk.p2p.guard import OnMalformed, stream_failed
 
 logger = logging.getLogger(__name__)
@@ -156,13 +145,8 @@ IDONTWANT_THRESHOLD = 1024
 """Smallest message, in bytes, whose receipt is answered with IDONTWANT (go-libp2p's)."""
 REGISTER_RETRY_SECONDS, REGISTER_RETRY_MAX_SECONDS = 0.5, 10.0
 """Back-off between attempts to open a connected peer's gossip stream."""
-COALESCE_BYTES = 64 * 1024
-"""A peer's queued RPCs are joined into writes of about this many bytes."""
 DEGREE, DEGREE_LOW = 4, 2
 _MAX_SUBSCRIPTIONS_PER_RPC = 5000
-
-
-Deliver = Callable[[rpc_pb2.Message, Relay | None], None]
 
 
 def build_pubsub(
@@ -302,7 +286,7 @@ class TunedGossipSub(RelayingGossipSub):
 
     def send_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, priority: bool = False) -> None:
         super().send_rpc(peer_id, rpc, priority)
-        if rpc.publish and isinstance(self.pubsub, DeliveringPubsub):
+        if rpc.publish and isinstance(self.pubsub, PushingPubsub):
             self.pubsub._queued(peer_id, rpc)
 
     def _check_spam_protection(self, peer_id: ID, msg: rpc_pb2.Message) -> bool:
@@ -329,7 +313,7 @@ class TunedGossipSub(RelayingGossipSub):
         return peers
 
 
-class DeliveringPubsub(Pubsub):
+class DeliveringPubsub(PushingPubsub):
     """Pubsub that hands valid messages to ``deliver`` instead of its own queues.
 
     It is dedicated to lndesk's gossip: ``subscribe`` joins a topic but its subscription
@@ -344,67 +328,26 @@ class DeliveringPubsub(Pubsub):
         on_malformed: OnMalformed,
         **kwargs: Any,
     ) -> None:
-        super().__init__(host, router, **kwargs)
+        super().__init__(host, router, deliver, **kwargs)
         self.peer_queues = BigQueues()
-        self._deliver = deliver
         self._on_malformed = on_malformed
         self.subscriptions_changed = trio.Event()
         """Set (and replaced) whenever a peer joins or leaves a topic."""
-        self._sent: dict[RpcQueue, list[int]] = {}
-        """For each peer's queue: [RPCs its sender has taken from it, RPCs written]."""
-        self._relays: dict[bytes, Relay] = {}
-        """Received messages being delivered and relayed, by message id."""
-        self._wrote = trio.Event()
-        """Set (and replaced) whenever a sender has finished a write."""
         self._reading: dict[ID, set[INetStream]] = {}
         """Each peer's gossip streams to us that are being read."""
         self._keep_topics = False
         """Set while a dead peer is handled whose topics still hold (``_handle_dead_peer``)."""
-        self._write_lock = WriteLock.of
-        """The lock every write on a stream holds, so writes never interleave."""
-
-    async def wait_relayed(self, relay: Relay, limit: float) -> None:
-        """Wait (at most ``limit`` seconds) until the router has queued a received
-        message and the senders it was queued for have written it. HeadGossip calls this
-        before it hands the message on, so it is relayed before it is stored. Peers it
-        was not queued for, and a peer whose sender was stuck in an earlier write, are
-        not waited for: one stalled peer must not slow a topic down."""
-        if relay.queued.is_set() and not any(
-            self._unsent(queue, needed) for queue, needed in relay.targets
-        ):
-            return  # written already: no trip through the scheduler
-        with trio.move_on_after(limit) as scope:
-            await relay.queued.wait()
-            while any(self._unsent(queue, needed) for queue, needed in relay.targets):
-                await self._wrote.wait()
-        if scope.cancelled_caught:
-            logger.debug("a relayed message was not written within %.3f s", limit)
-
-    def _unsent(self, queue: RpcQueue, needed: int) -> bool:
-        counts = self._sent.get(queue)
-        return counts is not None and counts[1] < needed
-
-    def _queued(self, peer_id: ID, rpc: rpc_pb2.RPC) -> None:
-        """The router queued ``rpc`` for ``peer_id``: note where, for the relays it holds."""
-        queue = self.peer_queues.get(peer_id)
-        counts = None if queue is None else self._sent.get(queue)
-        if queue is None or counts is None or counts[0] > counts[1]:
-            return  # no sender, or one still writing an earlier RPC: not waited for
-        for msg in rpc.publish:
-            relay = self._relays.get(self.get_message_id(msg))
-            if relay is not None:
-                relay.targets.append((queue, counts[0] + len(queue)))
 
     async def continuously_read_stream(self, stream: INetStream) -> None:
         """Read one peer's RPCs (``Pubsub.continuously_read_stream``, module docstring:
         read ahead, and each received message handled in this task, not one of its own).
         """
         peer_id = stream.muxed_conn.peer_id
-        reader, pace = cast(INetStream, ReadAhead(stream)), Pace()
+        reader, pace = ReadAhead(stream), Pace()
         self._reading.setdefault(peer_id, set()).add(stream)
         try:
             while self.manager.is_running:
-                data = await read_varint_prefixed_bytes_limited(reader, self.max_inbound_rpc_size)
+                data = await reader.read_rpc(self.max_inbound_rpc_size)
                 rpc = rpc_pb2.RPC()
                 rpc.ParseFromString(data)
                 await self._handle_rpc(peer_id, rpc, pace)
@@ -480,92 +423,6 @@ class DeliveringPubsub(Pubsub):
         rpc_msg.ClearField("senderRecord")
         async with self._write_lock(stream):
             return bool(await super().write_msg(stream, rpc_msg))
-
-    async def handle_sending_messages(
-        self, peer_id: ID, stream: INetStream, queue: RpcQueue
-    ) -> None:
-        """One peer's sender: everything queued when it wakes goes in one write."""
-        counts = self._sent[queue] = [0, 0]
-        try:
-            while True:
-                rpc = await queue.pop()
-                if rpc is None:
-                    return  # the peer left
-                frames = [frame(rpc)]
-                size = len(frames[0])
-                while size < COALESCE_BYTES and len(queue):
-                    more = await queue.pop()  # returns at once: the queue is not empty
-                    if more is None:
-                        break
-                    frames.append(frame(more))
-                    size += len(frames[-1])
-                counts[0] += len(frames)
-                try:
-                    async with self._write_lock(stream):
-                        await stream.write(b"".join(frames))
-                except (StreamClosed, StreamReset):
-                    logger.debug("gossip stream to %s closed", peer_id)
-                    self._handle_dead_peer(peer_id)
-                    return
-                counts[1] = counts[0]
-                self._wrote.set()
-                self._wrote = trio.Event()
-        except Exception:  # one peer's stream; Pubsub's own loop ends the same way
-            logger.debug("gossip sender for %s failed", peer_id, exc_info=True)
-            self._handle_dead_peer(peer_id)
-        finally:
-            del self._sent[queue]
-            self._wrote.set()  # nobody waits for this peer any more
-            self._wrote = trio.Event()
-
-    async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
-        # Runs in a peer's reader, or a task of Pubsub's service: one exception would
-        # end either.
-        try:
-            if msg_forwarder == self.my_id:
-                await self._push_own(msg)
-            else:
-                await self._push_received(msg_forwarder, msg)
-        except Exception:  # one message, dropped; anti-entropy sync repairs the loss
-            logger.exception("could not relay a gossip message from %s", msg_forwarder)
-
-    async def _push_received(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
-        """``Pubsub.push_msg``, noting where the router queues the message (``Relay``)."""
-        key = self.get_message_id(msg)
-        if key in self._relays:  # the same message from another peer, being handled
-            await super().push_msg(msg_forwarder, msg)
-            return
-        relay = self._relays[key] = Relay()
-        try:
-            await super().push_msg(msg_forwarder, msg)
-        finally:
-            del self._relays[key]
-            relay.queued.set()
-
-    async def _push_own(self, msg: rpc_pb2.Message) -> None:
-        """What ``Pubsub.push_msg`` does with this node's own publish, without checking
-        the signature it has just made (an Ed25519 verification per post): a head seen
-        already is not sent again, anything else is sent to the topic's peers."""
-        if self._is_msg_seen(msg):
-            return
-        self._mark_msg_seen(msg)
-        self.notify_subscriptions(msg)
-        await self.router.publish(self.my_id, msg)
-
-    async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
-        # Like Pubsub.validate_msg, without its cache of results by message id (see the
-        # module docstring). Our validators are synchronous and cheap. Our own publish
-        # was checked as it was encoded (HeadGossip.announce, notify).
-        if msg_forwarder == self.my_id:
-            return
-        for topic in msg.topicIDs:
-            validator = self.topic_validators.get(topic)
-            if validator is not None and not validator.validator(msg_forwarder, msg):
-                raise ValidationError("head announcement rejected")
-
-    def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
-        relay = self._relays.get(self.get_message_id(publish_message)) if self._relays else None
-        self._deliver(publish_message, relay)
 
     def handle_subscription(self, origin_id: ID, sub_message: rpc_pb2.RPC.SubOpts) -> None:
         super().handle_subscription(origin_id, sub_message)
