@@ -81,7 +81,9 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   ``lndesk.p2p.gossip_streams``), and its RPCs are cut from them: py-libp2p reads each
   RPC's length prefix a byte at a time and then its body, three or more reads through
   yamux's locks (each a trip through the scheduler) for every RPC. The size limit on
-  an RPC is still checked on its length prefix, before its body is read.
+  an RPC is still checked on its length prefix, before its body is read. A gossip
+  stream's reads and the senders' writes take no trip through the scheduler for locks
+  that are free (``lndesk.p2p.gossip_io``).
 * A received message is validated, relayed and delivered in its peer's reader task:
   py-libp2p starts a task for each (its service's bookkeeping, one more trip through
   the scheduler). Nothing on that path waits for a peer: relays and control messages
@@ -89,10 +91,13 @@ What is changed from py-libp2p 0.8.1's GossipSub and Pubsub defaults, and why:
   every ``PACE`` messages or subscriptions (``lndesk.p2p.gossip_streams``), also inside
   one RPC: each new subscription starts three tasks of py-libp2p's, and 10,000 in one
   RPC, none of them let run, held a node for 450 s (2 s when they run as they come).
-* Our own publish is signed but its signature is not checked again: py-libp2p hands it
-  to the same ``push_msg`` as a received message, which verifies it. A received
-  message's signature is checked with its sender's key found once per sender
-  (``lndesk.p2p.gossip_signature``), not decoded again for every message.
+* A message is pushed (checked, marked seen, delivered, relayed) by
+  ``lndesk.p2p.gossip_push``, which computes its id once and does each of
+  ``Pubsub.push_msg``'s checks once. Our own publish is signed but its signature is not
+  checked again: py-libp2p hands it to the same ``push_msg`` as a received message,
+  which verifies it. A received message's signature is checked with its sender's key
+  found once per sender (``lndesk.p2p.gossip_signature``), not decoded again for every
+  message.
 * A peer's control messages (IHAVE, IWANT, GRAFT, PRUNE, IDONTWANT) are bounded and
   handled as a whole per RPC (``lndesk.p2p.gossip_control``), and the router's message
   cache keys by our message ids (``lndesk.p2p.gossip_ids.IdCache``), so IHAVE offers
