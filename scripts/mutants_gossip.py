@@ -264,6 +264,13 @@ GOSSIP_MUTANTS = [
         ("tests/p2p/test_gossip_io.py",),
     ),
     Mutant(
+        "gossip io: a read takes py-libp2p's way through three free locks",
+        "lndesk/p2p/gossip_io.py",
+        "        if found is None or found[0].recv_closed:\n",
+        "        if True:\n",
+        ("tests/p2p/test_gossip_io.py",),
+    ),
+    Mutant(
         "gossip io: a read does not acknowledge what it took (the writer stalls)",
         "lndesk/p2p/gossip_io.py",
         "            await muxed._auto_tune_and_send_window_update(bytes_read=len(data))\n",
