@@ -15,6 +15,7 @@ from lndesk import canonical
 from lndesk.content import KNOWN_TYPES, POST, Post, encode_content, parse_content
 from lndesk.entry import Entry, create_entry, decode_entry
 from lndesk.identity import Identity
+from lndesk.store.logfile import LogFile, ScanEnd
 from lndesk.store.store import Store, StoredEntry
 
 BASE_MS = 1_700_000_000_000
@@ -151,3 +152,21 @@ def check_feed(store: Store, key: bytes) -> list[Entry]:
 def seqs(items: Sequence[StoredEntry]) -> list[int]:
     """The sequence numbers of stored entries (as timeline and feed_entries give them)."""
     return [item.entry.seq for item in items]
+
+
+def record_offsets(path: Path) -> list[int]:
+    """The offsets of the records of the log at ``path``, in order."""
+    log = LogFile(path, read_only=True)
+    try:
+        return [item.offset for item in log.scan() if not isinstance(item, ScanEnd)]
+    finally:
+        log.close()
+
+
+def flip(path: Path, offset: int) -> None:
+    """Damage the byte at ``offset`` of ``path`` (one bit flipped, in place)."""
+    with path.open("r+b") as file:
+        file.seek(offset)
+        byte = file.read(1)
+        file.seek(offset)
+        file.write(bytes([byte[0] ^ 0x40]))

@@ -9,30 +9,14 @@ from pathlib import Path
 
 import pytest
 from planted_pipes import planted_pipe
+from store_helpers import flip, record_offsets
 
 from lndesk.app import cuts
 from lndesk.app.service import Service, create_identity
 from lndesk.errors import OwnLogUnknownError
-from lndesk.store.logfile import LogFile, ScanEnd
 from lndesk.store.store import INDEX_NAME, LOG_NAME
 
 CUT = LOG_NAME + ".cut-"
-
-
-def record_offsets(path: Path) -> list[int]:
-    log = LogFile(path, read_only=True)
-    try:
-        return [item.offset for item in log.scan() if not isinstance(item, ScanEnd)]
-    finally:
-        log.close()
-
-
-def flip(path: Path, offset: int) -> None:
-    with path.open("r+b") as file:
-        file.seek(offset)
-        byte = file.read(1)
-        file.seek(offset)
-        file.write(bytes([byte[0] ^ 0x40]))
 
 
 def forget_index(data_dir: Path) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Cli
+from store_helpers import flip, record_offsets
 
 from lndesk.store.index import Index
-from lndesk.store.logfile import LogFile, ScanEnd
 from lndesk.store.space import ENV_MIN_FREE
 from lndesk.store.store import INDEX_NAME, LOG_NAME
 
@@ -25,22 +25,6 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     for number in range(1, 7):
         cli("post", f"note {number} about tidal pools " + "words " * 40)
     return cli
-
-
-def record_offsets(path: Path) -> list[int]:
-    log = LogFile(path, read_only=True)
-    try:
-        return [item.offset for item in log.scan() if not isinstance(item, ScanEnd)]
-    finally:
-        log.close()
-
-
-def flip(path: Path, offset: int) -> None:
-    with path.open("r+b") as file:
-        file.seek(offset)
-        byte = file.read(1)
-        file.seek(offset)
-        file.write(bytes([byte[0] ^ 0x40]))
 
 
 def test_a_flipped_byte_mid_log_keeps_the_user_in_control(cli: Cli, tmp_path: Path) -> None:
