@@ -15,6 +15,7 @@ from mutants_files2 import FILES2_MUTANTS
 from mutants_gossip import GOSSIP_MUTANTS
 from mutants_layout import LAYOUT_MUTANTS
 from mutants_network import NETWORK_MUTANTS
+from mutants_relay import RELAY_MUTANTS
 from mutants_serving import SERVING_MUTANTS
 from mutants_store import STORE_MUTANTS
 
@@ -437,6 +438,7 @@ MUTANTS = [
     *FILES_MUTANTS,  # bootstrap peers and backup files bounded (scripts/mutants_files.py)
     *FILES2_MUTANTS,  # files read back from the data dir (scripts/mutants_files2.py)
     *FEEDS_MUTANTS,  # web feeds fetched, followed and parsed (scripts/mutants_feeds.py)
+    *RELAY_MUTANTS,  # a relaying follower's head path (scripts/mutants_relay.py)
     # --- reveals of pseudonyms (docs/protocol.md 10.13) --------------------------------
     Mutant(
         "reveal: a reveal is indexed without checking its proof",

@@ -506,10 +506,10 @@ class Node:
             return
         if payload is not None and (fills or entry.seq == held.height + 1):
             try:
-                # The announcement's own entry, verified on arrival: not verified again.
-                items = check_decoded(author, [(entry, payload)])
+                items = check_decoded(author, [(entry, payload)])  # verified on arrival
+                key = _key_of(peer)
                 outcome = ingest_reported(
-                    self.source, self._emit, author, items, via="gossip", peer=_key_of(peer)
+                    self.source, self._emit, author, items, via="gossip", peer=key, before=held
                 )
             except ForkedFeedError:
                 return
