@@ -76,7 +76,8 @@ def check_each(author: bytes, items: Sequence[Item]) -> CheckedBatch:
 def check_decoded(author: bytes, run: Sequence[tuple[Entry, bytes | None]]) -> CheckedBatch:
     """:func:`check_batch` of entries decoded already (a gossiped head): the very
     ``Entry`` objects are kept, so one whose signature was verified on arrival is not
-    verified again when it is stored (``Entry.verified``)."""
+    verified again when it is stored (``Entry.verified``), nor its payload hashed again
+    if it is the object checked on arrival (``Entry.matched``)."""
     if len(run) > MAX_BATCH:
         raise SizeError(f"a batch of {len(run)} entries is over the {MAX_BATCH}-entry limit")
     entries = [_owned(author, entry, payload) for entry, payload in run]
@@ -84,10 +85,12 @@ def check_decoded(author: bytes, run: Sequence[tuple[Entry, bytes | None]]) -> C
 
 
 def _owned(author: bytes, entry: Entry, payload: bytes | None) -> Entry:
-    """``entry``, if it is ``author``'s and ``payload`` (when present) matches it."""
+    """``entry``, if it is ``author``'s and ``payload`` (when present) matches it: a
+    payload this entry was checked against already (the very object, ``Entry.matched``,
+    as a gossiped head's is on arrival) is not hashed again."""
     if entry.author != author:
         raise ChainError("an entry in the batch belongs to another author than the log")
-    if payload is not None:
+    if payload is not None and payload is not entry.matched:
         entry.check_payload(payload)
     return entry
 

@@ -53,7 +53,8 @@ class Entry:
     a microsecond more per entry, a twentieth of the whole ingest budget.) The one field
     that changes is ``verified``: false when decoded, true once :meth:`verify_signature`
     has succeeded on this object, so an entry checked on arrival (a gossiped head) is
-    not checked again when it is stored. Nothing else sets it.
+    not checked again when it is stored. Nothing else sets it. ``matched`` does the
+    same for the payload checked with it.
     """
 
     raw: bytes
@@ -67,6 +68,9 @@ class Entry:
     payload_size: int
     signature: bytes
     verified: bool = field(default=False, compare=False, repr=False)
+    matched: bytes | None = field(default=None, compare=False, repr=False)
+    """The payload :meth:`check_payload` last found to match this entry (an immutable
+    ``bytes`` object): that very object is not hashed again when the entry is stored."""
 
     def signed_message(self) -> bytes:
         """The exact bytes the author signed."""
@@ -94,6 +98,8 @@ class Entry:
                 "the hash its entry commits to",
                 "It was altered on the way or by the peer; it was not stored.",
             )
+        if type(payload) is bytes:  # not a bytearray: it could change once checked
+            self.matched = payload
 
 
 def create_entry(

@@ -86,8 +86,8 @@ MUTANTS = [
     Mutant(
         "ingest: a payload is not checked against its entry",
         "lndesk/batch.py",
-        "    if payload is not None:\n        entry.check_payload(payload)",
-        "    if False:\n        entry.check_payload(payload)",
+        "    if payload is not None and payload is not entry.matched:",
+        "    if False:",
         INGEST,
     ),
     Mutant(
