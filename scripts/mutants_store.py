@@ -72,8 +72,8 @@ STORE_MUTANTS = [
     Mutant(
         "app: a cut entry of the own feed does not pause publishing",
         "lndesk/app/cuts.py",
-        "    for path, seq in own_cut_entries(data_dir, own):",
-        "    for path, seq in own_cut_entries(data_dir, own)[:0]:",
+        "    for path, seqs, unread in own_cut_entries(data_dir, own):",
+        "    for path, seqs, unread in own_cut_entries(data_dir, own)[:0]:",
         ("tests/test_damage.py",),
     ),
     Mutant(
