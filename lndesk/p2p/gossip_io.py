@@ -30,7 +30,7 @@ from typing import Any
 import trio
 from libp2p.abc import INetStream
 from libp2p.network.stream.exceptions import StreamClosed, StreamError, StreamReset
-from libp2p.network.stream.net_stream import StreamState
+from libp2p.network.stream.net_stream import NetStream, StreamState
 from libp2p.stream_muxer.yamux import yamux
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
@@ -38,10 +38,13 @@ logger = logging.getLogger(__name__)
 
 
 def _open_yamux(stream: INetStream) -> tuple[YamuxStream, Any] | None:
-    """The stream's yamux stream and connection, if the stream is open and neither it
-    nor the connection is closing or locked; else None (the stream's own path)."""
-    muxed = getattr(stream, "muxed_stream", None)
-    if type(muxed) is not YamuxStream or getattr(stream, "_state", None) is not StreamState.OPEN:
+    """The stream's yamux stream and connection, if the stream is py-libp2p's own
+    ``NetStream`` over yamux, open, and neither it nor the connection is closing or
+    locked; else None (the stream's own path)."""
+    if type(stream) is not NetStream:
+        return None  # a stream of another kind, or one wrapped: its own read and write
+    muxed = stream.muxed_stream
+    if type(muxed) is not YamuxStream or stream._state is not StreamState.OPEN:
         return None
     conn = muxed.conn
     if (
