@@ -37,11 +37,10 @@ def error_text(error: BaseException) -> str:
     from lndesk.ui.app_hints import app_hint  # noqa: PLC0415
 
     if isinstance(error, OwnLogUnknownError):
-        return (
-            "Not published yet: this identity was restored, and lndesk first asks your peers "
-            "how far your log goes, so that nothing you post clashes with it. Under Identity "
-            "you see what they found and confirm your latest entry; or import your latest "
-            "backup file there."
+        return (  # its message says why publishing is paused (restored, or its file lost)
+            f"Not published yet: {error.message}. lndesk first asks your peers how far your "
+            "log goes, so that nothing you post clashes with it. Under Identity you see what "
+            "they found and confirm your latest entry; or import your latest backup file there."
         )
     if isinstance(error, LndeskError):
         hint = app_hint(error)

@@ -7,11 +7,13 @@ import argparse
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 
 from shown_strings import shown_strings
 from test_words import _words_broken
 
 import lndesk
+from lndesk.app.ownlog import OWN_LOG_RESTORED, OwnLog
 from lndesk.cli.main import build_parser
 from lndesk.errors import ListenError, LndeskError, StoreCorruptError
 from lndesk.ui.app_hints import APP_HINTS
@@ -108,3 +110,12 @@ def test_no_string_of_the_app_tells_people_to_type_a_command() -> None:
         )
     ]
     assert found == []
+
+
+def test_a_pause_says_its_own_cause_in_the_app(tmp_path: Path) -> None:
+    """A pause because own-log.json is missing is not told as a restored identity."""
+    lost = OwnLog(state=OWN_LOG_RESTORED, problem=f"{tmp_path / 'own-log.json'} is missing")
+    said = error_text(lost.paused_error())
+    assert "own-log.json is missing" in said
+    assert "was restored" not in said
+    assert "was restored" in error_text(OwnLog(state=OWN_LOG_RESTORED).paused_error())
