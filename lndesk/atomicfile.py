@@ -50,3 +50,12 @@ def fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def first_unused(paths: Iterable[Path]) -> Path | None:
+    """The first of ``paths`` that nothing (file, directory or dangling link) holds:
+    where a file is saved beside others without writing over any; None if all are."""
+    for path in paths:
+        if not os.path.lexists(path):
+            return path
+    return None

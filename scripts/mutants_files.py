@@ -202,9 +202,9 @@ FILES_MUTANTS = [
     ),
     Mutant(
         "repair: the damage of an earlier repair in the same second is written over",
-        "lndesk/store/repair.py",
-        "    while os.path.lexists(path):",
-        "    while False:",
+        "lndesk/atomicfile.py",
+        "        if not os.path.lexists(path):\n            return path\n",
+        "        return path\n",
         REPAIR,
     ),
     Mutant(
@@ -238,14 +238,14 @@ FILES_MUTANTS = [
     Mutant(
         "recovery: a damaged tail is saved over one cut earlier at the same offset",
         "lndesk/store/recovery.py",
-        '        if not os.path.lexists(path) and not os.path.lexists(f"{path}{_SEEN}"):',
+        '        if not os.path.lexists(path) and not os.path.lexists(f"{path}{SEEN}"):',
         "        if True:",
         ("tests/test_torn_tail_bounds.py",),
     ),
     Mutant(
         "recovery: a damaged tail is saved over one cut earlier and dealt with",
         "lndesk/store/recovery.py",
-        '        if not os.path.lexists(path) and not os.path.lexists(f"{path}{_SEEN}"):',
+        '        if not os.path.lexists(path) and not os.path.lexists(f"{path}{SEEN}"):',
         "        if not os.path.lexists(path):",
         ("tests/test_torn_tail_bounds.py",),
     ),

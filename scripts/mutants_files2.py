@@ -60,9 +60,9 @@ FILES2_MUTANTS = [
     ),
     Mutant(
         "cuts: a tail dealt with is renamed over one kept before",
-        "lndesk/app/cuts.py",
-        "    while os.path.lexists(seen):",
-        "    while False:",
+        "lndesk/atomicfile.py",
+        "        if not os.path.lexists(path):\n            return path\n",
+        "        return path\n",
         CUTS,
     ),
     Mutant(

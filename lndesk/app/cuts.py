@@ -17,22 +17,21 @@ it is, and counted as an entry at an unreadable position otherwise.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from lndesk.app.ownlog import OWN_LOG_RESTORED, OwnLog, load_own_log, save_own_log
+from lndesk.atomicfile import first_unused
 from lndesk.entry import FORMAT_VERSION, KEY_SIZE, MAX_ENTRY_SIZE
 from lndesk.regularfile import open_regular
-from lndesk.store.recovery import CUT_SUFFIX, damaged_entry
+from lndesk.store.recovery import CUT_SUFFIX, SEEN, damaged_entry
 from lndesk.store.store import LOG_NAME
 
 logger = logging.getLogger(__name__)
 
-SEEN = ".seen"
-"""Suffix of a saved tail whose own entry has been dealt with (publishing paused)."""
 _RECORD_HEAD = 8
 """A record's length and CRC, before its body."""
 _BODY_HEAD = 12
@@ -110,11 +109,11 @@ def _occurrences(file: BinaryIO, pattern: bytes) -> Iterator[int]:
 def _saved_name(path: Path) -> Path:
     """Where a dealt-with tail is kept: ``NAME.seen``, or ``NAME.seen-2``, ... when a
     tail saved earlier holds that name (never written over)."""
-    seen = path.with_name(path.name + SEEN)
-    number = 1
-    while os.path.lexists(seen):
-        number += 1
-        seen = path.with_name(f"{path.name}{SEEN}-{number}")
+    names = (f"{path.name}{SEEN}-{number}" for number in itertools.count(2))
+    seen = first_unused(
+        itertools.chain([path.with_name(path.name + SEEN)], map(path.with_name, names))
+    )
+    assert seen is not None  # the names never end
     return seen
 
 

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lndesk.app.settings_file import MAX_CONFIG_BYTES, read_settings, read_small_json
-from lndesk.atomicfile import atomic_write
+from lndesk.atomicfile import atomic_write, first_unused
 from lndesk.errors import OwnLogUnknownError, StoreError
 
 logger = logging.getLogger(__name__)
@@ -145,11 +145,8 @@ def _move_directory_aside(path: Path) -> None:
             return
     except FileNotFoundError:
         return
-    for number in range(1, 1000):
-        aside = path.with_name(f"{path.name}.not-a-file-{number}")
-        if not os.path.lexists(aside):
-            break
-    else:
+    aside = first_unused(path.with_name(f"{path.name}.not-a-file-{n}") for n in range(1, 1000))
+    if aside is None:
         raise StoreError(
             f"{path} is a directory, and so are {path.name}.not-a-file-1 to -999 beside it",
             f"Move them out of {path.parent}, then run the command again.",

@@ -210,8 +210,9 @@ def cut_tail(log_file: LogFile, end: ScanEnd, warn: Warn) -> None:
     )
 
 
-_SEEN = ".seen"
-"""What :mod:`lndesk.app.cuts` adds to a saved tail's name once it has dealt with it."""
+SEEN = ".seen"
+"""What :mod:`lndesk.app.cuts` adds to a saved tail's name once it has dealt with it
+(publishing paused for the own entries it held)."""
 
 
 def _cut_path(log_path: Path, offset: int) -> Path:
@@ -222,7 +223,7 @@ def _cut_path(log_path: Path, offset: int) -> Path:
     digits = str(offset)
     while True:
         path = log_path.with_name(f"{log_path.name}{CUT_SUFFIX}{digits}")
-        if not os.path.lexists(path) and not os.path.lexists(f"{path}{_SEEN}"):
+        if not os.path.lexists(path) and not os.path.lexists(f"{path}{SEEN}"):
             return path
         digits = "0" + digits
 

@@ -13,6 +13,7 @@ next sync; the caller decides what the own feed's losses mean for publishing.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from lndesk.atomicfile import atomic_write_chunks, fsync_directory
+from lndesk.atomicfile import atomic_write_chunks, first_unused, fsync_directory
 from lndesk.entry import decode_entry
 from lndesk.errors import EntryError
 from lndesk.store.logfile import HEADER_SIZE, KIND_ENTRY, MAGIC, LogFile, Record
@@ -140,11 +141,11 @@ def _damaged_path(directory: Path, now: float) -> Path:
     """A new ``damaged-<time>.bin`` in ``directory``, never one an earlier repair wrote
     (two repairs in one second, or a clock set back)."""
     stem = time.strftime("damaged-%Y%m%d-%H%M%S", time.gmtime(now))
-    path = directory / f"{stem}.bin"
-    number = 1
-    while os.path.lexists(path):
-        number += 1
-        path = directory / f"{stem}-{number}.bin"
+    names = (f"{stem}-{number}.bin" for number in itertools.count(2))
+    path = first_unused(
+        itertools.chain([directory / f"{stem}.bin"], map(directory.joinpath, names))
+    )
+    assert path is not None  # the names never end
     return path
 
 
