@@ -13,6 +13,7 @@ is refused only when what it leads to is not a regular file.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from pathlib import Path
@@ -71,3 +72,21 @@ def open_regular(path: Path) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+def read_small_json(path: Path, limit: int) -> object:
+    """The JSON value in ``path``, reading at most ``limit`` bytes of it.
+
+    Raises FileNotFoundError if it is missing, OSError if it cannot be read or is not a
+    regular file (:class:`lndesk.regularfile.NotRegularFileError`), and
+    ValueError (saying what is wrong) if it is larger than ``limit``, not UTF-8, not
+    JSON, or nested too deep to decode.
+    """
+    with open_regular(path) as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"it holds over {limit} bytes, more than this file ever holds")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("it is nested too deep") from None

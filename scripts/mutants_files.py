@@ -151,7 +151,7 @@ FILES_MUTANTS = [
     ),
     Mutant(
         "files: config.json and own-log.json are opened however they are made",
-        "lndesk/app/settings_file.py",
+        "lndesk/regularfile.py",
         "    with open_regular(path) as file:",
         '    with path.open("rb") as file:',
         NOT_REGULAR,

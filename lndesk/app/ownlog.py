@@ -30,9 +30,10 @@ import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lndesk.app.settings_file import MAX_CONFIG_BYTES, read_settings, read_small_json
+from lndesk.app.settings_file import MAX_CONFIG_BYTES, read_settings
 from lndesk.atomicfile import atomic_write, first_unused
 from lndesk.errors import OwnLogUnknownError, StoreError
+from lndesk.regularfile import read_small_json
 
 logger = logging.getLogger(__name__)
 

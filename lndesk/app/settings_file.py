@@ -9,32 +9,13 @@ not JSON or nested deeper than the decoder's recursion limit is refused with a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lndesk.errors import StoreError
-from lndesk.regularfile import open_regular
+from lndesk.regularfile import read_small_json
 
 MAX_CONFIG_BYTES = 1 << 20
 """The most of the settings file read: its settings take a few hundred bytes."""
-
-
-def read_small_json(path: Path, limit: int) -> object:
-    """The JSON value in ``path``, reading at most ``limit`` bytes of it.
-
-    Raises FileNotFoundError if it is missing, OSError if it cannot be read or is not a
-    regular file (:class:`lndesk.regularfile.NotRegularFileError`), and
-    ValueError (saying what is wrong) if it is larger than ``limit``, not UTF-8, not
-    JSON, or nested too deep to decode.
-    """
-    with open_regular(path) as file:
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"it holds over {limit} bytes, more than this file ever holds")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except RecursionError:
-        raise ValueError("it is nested too deep") from None
 
 
 def read_settings(path: Path) -> object:

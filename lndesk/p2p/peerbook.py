@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lndesk.atomicfile import atomic_write
-from lndesk.regularfile import open_regular
+from lndesk.regularfile import read_small_json
 
 logger = logging.getLogger(__name__)
 
@@ -119,14 +119,7 @@ def _read_bounded(path: Path) -> dict[str, Any]:
     Raises FileNotFoundError if there is none, OSError if it cannot be read or is not
     a regular file, ValueError or TypeError (saying what is wrong) if it is too large,
     not UTF-8, not JSON, nested too deep or not an object."""
-    with open_regular(path) as file:
-        data = file.read(MAX_PEERBOOK_BYTES + 1)
-    if len(data) > MAX_PEERBOOK_BYTES:
-        raise ValueError(f"it holds over {MAX_PEERBOOK_BYTES} bytes, more than it ever holds")
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except RecursionError:
-        raise ValueError("it is nested too deep") from None
+    raw = read_small_json(path, MAX_PEERBOOK_BYTES)
     if not isinstance(raw, dict):
         raise TypeError("it does not hold a JSON object")
     return raw
